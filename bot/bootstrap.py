@@ -1,0 +1,49 @@
+"""Wire the running bot: database, state store, engine, outbox senders, scheduler jobs."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from sqlalchemy.engine import Engine
+
+from bot.channels import InboxSender, Sender
+from bot.settings import Settings
+from conversations.clock import Clock, SystemClock
+from handlers.inbound import DRAFT_TIMEOUT, Options, Workroom
+from scheduler.dispatch import Dispatcher
+from scheduler.sweep import Sweeper
+from store.db import make_engine
+from store.state import RedisStateStore, SqlStateStore, StateStore
+
+
+@dataclass
+class Services:
+    settings: Settings
+    clock: Clock
+    db: Engine
+    states: StateStore
+    workroom: Workroom
+    dispatcher: Dispatcher
+    sweeper: Sweeper
+    senders: dict[str, Sender] = field(default_factory=dict)
+
+
+def build(settings: Settings, *, clock: Clock | None = None, db: Engine | None = None,
+          states: StateStore | None = None) -> Services:
+    """Build every service from the settings; tests pass their own clock and stores."""
+    clock = clock or SystemClock()
+    db = db or make_engine(settings.database_url)
+    if states is None:
+        states = RedisStateStore(settings.redis_url) if settings.redis_url else SqlStateStore(db)
+    options = Options(zone=settings.zone, secret=settings.secret_key,
+                      default_lang=settings.default_lang,
+                      timeout=timedelta(minutes=settings.draft_timeout_minutes),
+                      on_timeout=settings.draft_on_timeout)
+    workroom = Workroom(db, states, clock, options)
+    senders: dict[str, Sender] = {c: InboxSender(c, clock) for c in ("web", "console")}
+    dispatcher = Dispatcher(db, clock, senders, zone=settings.zone,
+                            max_attempts=settings.outbox_max_attempts,
+                            default_lang=settings.default_lang)
+    sweeper = Sweeper(db, clock, {DRAFT_TIMEOUT: workroom.expire_draft})
+    return Services(settings, clock, db, states, workroom, dispatcher, sweeper, senders)

@@ -1,0 +1,155 @@
+"""The `workroom` command: serve, chat, db upgrade, org load, invite, flows."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import typer
+from sqlmodel import Session, col, select
+
+from bot.bootstrap import Services, build
+from bot.settings import Settings, get_settings
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, help="Workroom: 工会群众工作室")
+db_app = typer.Typer(no_args_is_help=True, help="Database schema.")
+org_app = typer.Typer(no_args_is_help=True, help="The organisation file.")
+app.add_typer(db_app, name="db")
+app.add_typer(org_app, name="org")
+
+
+def _services(settings: Settings | None = None) -> Services:
+
+    return build(settings or get_settings())
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Bring the database schema up to date."""
+    from store.migrate import upgrade
+
+    settings = get_settings()
+    upgrade(settings.database_url)
+    typer.echo(f"database ready: {_safe_url(settings.database_url)}")
+
+
+def _safe_url(url: str) -> str:
+    if "@" in url and "://" in url:
+        scheme, rest = url.split("://", 1)
+        return f"{scheme}://***@{rest.split('@', 1)[1]}"
+    return url
+
+
+@org_app.command("load")
+def org_load(path: Path | None = typer.Argument(None, help="YAML file of the workroom"),
+             demo: bool = typer.Option(False, "--demo", help="load the shipped demo workroom")
+             ) -> None:
+    """Validate an organisation file and load it (idempotent)."""
+    from store import org
+
+    if path is None and not demo:
+        typer.echo("give a file, or --demo", err=True)
+        raise typer.Exit(2)
+    target = org.demo_org_path() if demo or path is None else path
+    try:
+        spec = org.parse_org(target)
+    except org.OrgError as err:
+        typer.echo(str(err), err=True)
+        raise typer.Exit(1) from err
+    services = _services()
+    from store.db import transaction
+
+    with transaction(services.db) as s:
+        report = org.load_org(s, spec, now=services.clock.now())
+    typer.echo(f"loaded {target}: {report}")
+
+
+@app.command()
+def invite(person: str = typer.Argument(..., help="person key from the organisation file"),
+           channel: str = typer.Option("web", help="only 'web' in this release")) -> None:
+    """Print a signed, expiring link that opens the web chat as this person."""
+    from bot.invites import invite_url
+    from store.models import Person
+
+    settings = get_settings()
+    services = _services(settings)
+    with Session(services.db) as s:
+        found = s.exec(select(Person).where(Person.key == person)).first()
+    if found is None:
+        typer.echo(f"no person with key {person!r}", err=True)
+        raise typer.Exit(1)
+    if channel != "web":
+        typer.echo(f"channel {channel!r} is not available yet", err=True)
+        raise typer.Exit(2)
+    typer.echo(invite_url(settings.base_url, settings.secret_key, person))
+
+
+@app.command()
+def flows(mermaid: bool = typer.Option(True, "--mermaid/--list")) -> None:
+    """Print every flow's diagram (Mermaid), drawn from its declaration."""
+    from conversations.diagram import all_flows
+    from conversations.flows import FLOWS
+
+    typer.echo(all_flows() if mermaid else "\n".join(FLOWS))
+
+
+@app.command()
+def chat(person: str = typer.Option(..., "--as", help="person key to chat as")) -> None:
+    """Chat with the bot in this terminal, as a person of the organisation."""
+    from bot.console import ConsoleChat
+    from store.models import Person
+
+    services = _services()
+    with Session(services.db) as s:
+        if s.exec(select(Person).where(Person.key == person)).first() is None:
+            typer.echo(f"no person with key {person!r} (load the organisation first)", err=True)
+            raise typer.Exit(1)
+    console = ConsoleChat(services, person)
+    typer.echo("输入序号或文字，Ctrl-D 退出 / type a number or text, Ctrl-D to quit")
+    console.send("菜单")
+    for line in sys.stdin:
+        if line.strip():
+            console.send(line)
+
+
+@app.command()
+def serve(demo: bool = typer.Option(False, "--demo", help="prepare the demo workroom first"),
+          host: str | None = None, port: int | None = None) -> None:
+    """Run the web chat and the scheduler."""
+    import uvicorn
+
+    from web.app import create_app
+
+    settings = get_settings()
+    if demo:
+        db_upgrade()
+        org_load(None, demo=True)
+    services = _services(settings)
+    if demo:
+        _print_demo_links(services)
+    uvicorn.run(create_app(services), host=host or settings.host, port=port or settings.port,
+                log_level="info")
+
+
+def _print_demo_links(services: Services) -> None:
+    from bot.invites import invite_url
+    from store.models import Person
+
+    settings = services.settings
+    with Session(services.db) as s:
+        people = s.exec(select(Person).where(Person.verified == True)  # noqa: E712
+                        .order_by(col(Person.id))).all()
+    typer.echo(f"\n工作室网页 / web chat: {settings.base_url}/  (anonymous visitor)")
+    typer.echo("以下身份的登录链接 / open the chat as:")
+    shown: dict[str, int] = {}
+    for p in people:
+        if shown.get(p.role, 0) >= (3 if p.role == "leader" else 1):
+            continue
+        shown[p.role] = shown.get(p.role, 0) + 1
+        link = invite_url(settings.base_url, settings.secret_key, p.key)
+        typer.echo(f"  {p.role:<8} {p.name:<6} {link}")
+    typer.echo("")
+
+
+def main() -> None:
+    app()

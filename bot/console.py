@@ -1,0 +1,64 @@
+"""The console channel: `workroom chat --as <person>`, through the same engine."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+
+from sqlmodel import Session, col, select
+
+from bot.bootstrap import Services
+from conversations.engine import Button, Reply
+from handlers.inbound import Inbound
+from store.models import InboxMessage
+
+
+class ConsoleChat:
+    """A line-at-a-time chat; numbers pick the buttons shown last."""
+
+    def __init__(self, services: Services, person_key: str,
+                 write: Callable[[str], None] = print) -> None:
+        self.services, self.address, self.write = services, f"p:{person_key}", write
+        self.buttons: list[Button] = []
+        self.last_inbox = self._newest_inbox()
+
+    def _newest_inbox(self) -> int:
+        with Session(self.services.db) as s:
+            row = s.exec(select(InboxMessage.id).where(InboxMessage.channel == "console",
+                                                       InboxMessage.address == self.address)
+                         .order_by(col(InboxMessage.id).desc())).first()
+        return row or 0
+
+    def show(self, replies: list[Reply]) -> None:
+        self.buttons = []
+        for reply in replies:
+            self._print(reply)
+
+    def _print(self, reply: Reply) -> None:
+        self.write(reply.text)
+        for b in reply.buttons:
+            self.buttons.append(b)
+            self.write(f"  [{len(self.buttons)}] {b.label}")
+
+    def send(self, line: str) -> None:
+        line = line.strip()
+        action = None
+        if line.isdigit() and 1 <= int(line) <= len(self.buttons):
+            action = self.buttons[int(line) - 1].value
+        inbound = Inbound(channel="console", address=self.address,
+                          message_id=uuid.uuid4().hex, text=None if action else line,
+                          action=action)
+        self.show(self.services.workroom.process(inbound))
+        self.services.dispatcher.run_once()
+        self.poll_inbox()
+
+    def poll_inbox(self) -> None:
+        with Session(self.services.db) as s:
+            rows = s.exec(select(InboxMessage).where(InboxMessage.channel == "console",
+                                                     InboxMessage.address == self.address,
+                                                     col(InboxMessage.id) > self.last_inbox)
+                          .order_by(col(InboxMessage.id))).all()
+        for row in rows:
+            self.last_inbox = row.id or self.last_inbox
+            self.write("── 通知 / notice ──")
+            self._print(Reply(row.text, [Button(**b) for b in row.buttons]))

@@ -1,0 +1,54 @@
+"""The one settings object: WORKROOM_* environment variables and a .env file."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Literal
+from zoneinfo import ZoneInfo
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PLACEHOLDER_SECRET = "change-me-in-production"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="WORKROOM_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+    )
+
+    env: Literal["development", "production", "test"] = "development"
+    database_url: str = "sqlite:///./workroom.db"
+    redis_url: str | None = None
+    secret_key: str = PLACEHOLDER_SECRET
+    timezone: str = "Asia/Shanghai"
+    host: str = "127.0.0.1"
+    port: int = 8000
+    base_url: str = "http://127.0.0.1:8000"
+    default_lang: Literal["zh", "en"] = "zh"
+    # Inactivity: after this many minutes a half-filled form times out.
+    draft_timeout_minutes: int = Field(default=30, ge=1)
+    # What happens to the draft then: kept (resume later) or dropped.
+    draft_on_timeout: Literal["keep", "drop"] = "keep"
+    invite_ttl_hours: int = Field(default=72, ge=1)
+    outbox_interval_seconds: float = Field(default=1.0, gt=0)
+    timer_interval_seconds: float = Field(default=15.0, gt=0)
+    outbox_max_attempts: int = Field(default=8, ge=1)
+    org_file: str | None = None
+    scheduler_enabled: bool = True
+
+    @model_validator(mode="after")
+    def _refuse_placeholders(self) -> Settings:
+        if self.env == "production" and self.secret_key == PLACEHOLDER_SECRET:
+            raise ValueError("WORKROOM_SECRET_KEY must be set to a real secret in production")
+        ZoneInfo(self.timezone)  # raises on an unknown zone
+        return self
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,156 @@
+"""Typed answers: parse what a person typed, or say why it is not an answer."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+
+
+class Invalid(Exception):
+    """The text is not a valid answer; `key` names the catalog message that says why."""
+
+    def __init__(self, key: str, **params: object) -> None:
+        super().__init__(key)
+        self.key = key
+        self.params = params
+
+
+def normalize(text: str) -> str:
+    """Fold full-width characters and surrounding space, as phone keyboards vary."""
+    return unicodedata.normalize("NFKC", text).strip()
+
+
+@dataclass(frozen=True)
+class Text:
+    min_len: int = 1
+    max_len: int = 500
+
+    def parse(self, text: str) -> str:
+        value = text.strip()  # keep the person's own punctuation (，。) as typed
+        if len(value) < self.min_len:
+            raise Invalid("invalid.too_short", min=self.min_len, got=len(value))
+        if len(value) > self.max_len:
+            raise Invalid("invalid.too_long", max=self.max_len, got=len(value))
+        return value
+
+
+@dataclass(frozen=True)
+class Option:
+    value: str
+    label: str  # catalog key
+
+
+@dataclass(frozen=True)
+class Choice:
+    """Choose one option; `source` names options supplied at run time by the directory."""
+
+    options: tuple[Option, ...] = ()
+    source: str | None = None
+    extra: dict[str, str] = field(default_factory=dict)
+
+
+_CN_DIGITS = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5,
+              "六": 6, "七": 7, "八": 8, "九": 9}
+_CN_UNITS = {"十": 10, "百": 100, "千": 1000, "万": 10000}
+
+
+def chinese_number(text: str) -> int | None:
+    """Read a small Chinese numeral such as 二十五 or 三百; None if it is not one."""
+    if not text or any(ch not in _CN_DIGITS and ch not in _CN_UNITS for ch in text):
+        return None
+    total, section, digit = 0, 0, None
+    for ch in text:
+        if ch in _CN_DIGITS:
+            digit = _CN_DIGITS[ch]
+        else:
+            unit = _CN_UNITS[ch]
+            if unit == 10000:
+                total = (total + section + (digit or 0)) * unit
+                section, digit = 0, None
+            else:
+                section += (1 if digit is None else digit) * unit
+                digit = None
+    return total + section + (digit or 0)
+
+
+@dataclass(frozen=True)
+class Number:
+    min_value: int = 0
+    max_value: int = 100000
+
+    def parse(self, text: str) -> int:
+        value = normalize(text)
+        stripped = re.sub(r"(人|名|个|位|people|persons?|workers?)$", "", value, flags=re.I)
+        stripped = re.sub(r"^(约|大约|大概|about|around|~)", "", stripped, flags=re.I).strip()
+        number: int | None = None
+        if re.fullmatch(r"\d{1,7}", stripped):
+            number = int(stripped)
+        else:
+            number = chinese_number(stripped)
+        if number is None:
+            raise Invalid("invalid.number")
+        if not self.min_value <= number <= self.max_value:
+            raise Invalid("invalid.number_range", min=self.min_value, max=self.max_value)
+        return number
+
+
+_DATE_PATTERNS = (
+    (re.compile(r"^(\d{4})[-/.年](\d{1,2})[-/.月](\d{1,2})日?$"), "ymd"),
+    (re.compile(r"^(\d{4})[-/.年](\d{1,2})月?$"), "ym"),
+    (re.compile(r"^(\d{1,2})[-/.月](\d{1,2})日?$"), "md"),
+)
+_RELATIVE = {"今天": 0, "today": 0, "昨天": 1, "yesterday": 1, "前天": 2}
+
+
+@dataclass(frozen=True)
+class DateAnswer:
+    """A calendar date, or a month; `past_only` refuses dates after today."""
+
+    past_only: bool = True
+
+    def parse(self, text: str, today: date) -> str:
+        value = normalize(text).lower().replace(" ", "")
+        if value in _RELATIVE:
+            return (today - timedelta(days=_RELATIVE[value])).isoformat()
+        for pattern, kind in _DATE_PATTERNS:
+            m = pattern.match(value)
+            if not m:
+                continue
+            try:
+                if kind == "ymd":
+                    day = date(int(m[1]), int(m[2]), int(m[3]))
+                    result = day.isoformat()
+                elif kind == "ym":
+                    day = date(int(m[1]), int(m[2]), 1)
+                    result = day.isoformat()[:7]
+                else:
+                    day = date(today.year, int(m[1]), int(m[2]))
+                    if day > today and self.past_only:
+                        day = day.replace(year=today.year - 1)
+                    result = day.isoformat()
+            except ValueError as exc:
+                raise Invalid("invalid.date") from exc
+            if self.past_only and day > today:
+                raise Invalid("invalid.date_future")
+            return result
+        raise Invalid("invalid.date")
+
+
+_YES = {"是", "是的", "对", "好", "确认", "yes", "y", "ok", "1"}
+_NO = {"否", "不", "不是", "no", "n", "2"}
+
+
+@dataclass(frozen=True)
+class YesNo:
+    def parse(self, text: str) -> bool:
+        value = normalize(text).lower()
+        if value in _YES:
+            return True
+        if value in _NO:
+            return False
+        raise Invalid("invalid.yes_no")
+
+
+Kind = Text | Choice | Number | DateAnswer | YesNo

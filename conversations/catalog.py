@@ -1,0 +1,45 @@
+"""Message catalogs: every sentence the bot says, in Simplified Chinese and English."""
+
+from __future__ import annotations
+
+import string
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+LANGS = ("zh", "en")
+DEFAULT_LANG = "zh"
+_DIR = Path(__file__).parent / "locales"
+
+
+class _Params(dict[str, Any]):
+    def __missing__(self, key: str) -> str:
+        raise KeyError(f"message parameter {key!r} missing")
+
+
+@cache
+def load(lang: str) -> dict[str, str]:
+    """Load one language's catalog from its YAML file."""
+    with open(_DIR / f"{lang}.yaml", encoding="utf-8") as fh:
+        data = yaml.safe_load(fh)
+    return {str(k): str(v) for k, v in data.items()}
+
+
+def has(key: str) -> bool:
+    return key in load(DEFAULT_LANG)
+
+
+def t(lang: str, key: str, /, **params: Any) -> str:
+    """Render message `key` in `lang` (falling back to Chinese) with its parameters."""
+    if lang not in LANGS:
+        lang = DEFAULT_LANG
+    template = load(lang).get(key)
+    if template is None:
+        template = load(DEFAULT_LANG)[key]
+    return template.format_map(_Params(params))
+
+
+def placeholders(template: str) -> set[str]:
+    return {name for _, name, _, _ in string.Formatter().parse(template) if name}

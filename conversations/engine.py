@@ -1,0 +1,406 @@
+"""The dialog engine: state + inbound message -> new state + replies + an effect.
+
+Pure: no I/O, no platform SDK. Channels, storage and handlers live elsewhere.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from conversations import catalog
+from conversations.answers import Choice, DateAnswer, Invalid, Number, Text, YesNo, normalize
+from conversations.flow import (
+    Acknowledge,
+    Directory,
+    Effect,
+    Flow,
+    Query,
+    Result,
+    Submission,
+)
+from conversations.flows import FLOWS, menu_for
+
+REVIEW = "_review"
+STATE_VERSION = 1
+
+# Words a person may type instead of pressing a button, in either language.
+COMMANDS: dict[str, tuple[str, ...]] = {
+    "back": ("返回", "上一步", "back", "/back"),
+    "cancel": ("取消", "放弃", "cancel", "/cancel", "quit"),
+    "help": ("帮助", "?", "？", "help", "/help"),
+    "menu": ("菜单", "主菜单", "menu", "/menu", "/start", "start"),
+    "skip": ("跳过", "无", "没有", "skip", "none"),
+    "send": ("立即发送", "马上发送", "send now", "send"),
+    "confirm": ("提交", "确认", "确认提交", "submit", "confirm"),
+    "lang": ("english", "中文", "语言", "language", "/lang", "lang"),
+}
+
+
+@dataclass
+class Button:
+    label: str
+    value: str
+    kind: str = "choice"  # choice | nav
+
+
+@dataclass
+class Reply:
+    text: str
+    buttons: list[Button] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Reply:
+        return cls(data["text"], [Button(**b) for b in data.get("buttons", [])])
+
+
+@dataclass
+class State:
+    lang: str = catalog.DEFAULT_LANG
+    flow: str | None = None
+    step: str | None = None
+    answers: dict[str, Any] = field(default_factory=dict)
+    trail: list[str] = field(default_factory=list)
+    prefilled: list[str] = field(default_factory=list)
+    draft_id: str | None = None
+    started_at: str | None = None
+    updated_at: str | None = None
+    paused: bool = False  # the inactivity notice has been sent; the next message resumes
+    v: int = STATE_VERSION
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any] | None) -> State:
+        if not data:
+            return cls()
+        known = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
+        return cls(**known)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def clear_draft(self) -> None:
+        self.flow = self.step = self.draft_id = self.started_at = None
+        self.answers, self.trail, self.prefilled = {}, [], []
+        self.paused = False
+
+
+@dataclass
+class Context:
+    now: datetime
+    role: str = "employee"
+    workshop_name: str | None = None
+    directory: Directory | None = None
+    zone: ZoneInfo = field(default_factory=lambda: ZoneInfo("Asia/Shanghai"))
+    timeout: timedelta = timedelta(minutes=30)
+    on_timeout: str = "keep"  # keep | drop
+
+
+@dataclass
+class Outcome:
+    state: State
+    replies: list[Reply]
+    effect: Effect | None = None
+
+
+def _match_command(text: str) -> str | None:
+    low = normalize(text).lower()
+    for name, words in COMMANDS.items():
+        if low in words:
+            return name
+    return None
+
+
+class Engine:
+    """Step conversations declared in conversations.flows."""
+
+    def __init__(self, flows: dict[str, Flow] | None = None) -> None:
+        self.flows = flows or FLOWS
+
+    # --- entry points ----------------------------------------------------------------
+
+    def step(
+        self, raw: dict[str, Any] | None, *, text: str | None, action: str | None, ctx: Context
+    ) -> Outcome:
+        """Advance one conversation by one inbound message."""
+        st = State.from_dict(raw)
+        replies: list[Reply] = []
+        if st.flow and self.timed_out(st, ctx) and not st.paused:
+            replies += self._expire(st, ctx)
+            st.updated_at = ctx.now.isoformat()
+            if st.flow:  # kept: show where we were, do not take this message as an answer
+                replies.append(self._ask(st, ctx))
+            else:
+                replies.append(self._menu(st, ctx))
+            return Outcome(st, replies)
+        st.paused = False
+        fresh = st.updated_at is None
+        st.updated_at = ctx.now.isoformat()
+        token = (action if action is not None else text) or ""
+        if token.startswith("ack:") and token[4:].isdigit():
+            follow = [self._ask(st, ctx)] if st.flow else []
+            return Outcome(st, follow, Acknowledge(int(token[4:])))
+        command = token[4:] if token.startswith("cmd:") else _match_command(token)
+        if command == "lang":
+            st.lang = "en" if st.lang == "zh" else "zh"
+            replies.append(Reply(catalog.t(st.lang, "lang.switched")))
+            replies.append(self._ask(st, ctx) if st.flow else self._menu(st, ctx))
+            return Outcome(st, replies)
+        if not st.flow:
+            return self._at_menu(st, token, command, ctx, fresh)
+        return self._in_flow(st, token, command, ctx)
+
+    def expire(self, raw: dict[str, Any] | None, ctx: Context) -> Outcome:
+        """Apply the inactivity timeout (called by the timer sweep); no-op if not due."""
+        st = State.from_dict(raw)
+        if not st.flow or st.paused or not self.timed_out(st, ctx):
+            return Outcome(st, [])
+        replies = self._expire(st, ctx)
+        if st.flow:
+            st.paused = True
+            replies.append(self._ask(st, ctx))
+        return Outcome(st, replies)
+
+    def finish(self, raw: dict[str, Any], result: Result, ctx: Context) -> Outcome:
+        """Close the flow after its handler ran, or go back to the refused step."""
+        st = State.from_dict(raw)
+        text = catalog.t(st.lang, result.message, **result.params)
+        if result.back_to and st.flow:
+            st.answers.pop(result.back_to, None)
+            if result.back_to in st.trail:
+                st.trail = st.trail[: st.trail.index(result.back_to)]
+            st.step = result.back_to
+            return Outcome(st, [Reply(text), self._ask(st, ctx)])
+        st.clear_draft()
+        return Outcome(st, [Reply(text), self._menu(st, ctx)])
+
+    def answer_query(self, raw: dict[str, Any], found: list[Reply], ctx: Context) -> list[Reply]:
+        """Follow a query's answer with where the user stands (the menu, or the step)."""
+        st = State.from_dict(raw)
+        return [*found, self._ask(st, ctx) if st.flow else self._menu(st, ctx)]
+
+    def timed_out(self, st: State, ctx: Context) -> bool:
+        if not st.updated_at:
+            return False
+        return ctx.now - datetime.fromisoformat(st.updated_at) >= ctx.timeout
+
+    def due_at(self, raw: dict[str, Any], ctx: Context) -> datetime | None:
+        """When this conversation's draft times out, or None when there is no draft."""
+        st = State.from_dict(raw)
+        if not st.flow or st.paused or not st.updated_at:
+            return None
+        return datetime.fromisoformat(st.updated_at) + ctx.timeout
+
+    # --- menu --------------------------------------------------------------------------
+
+    def _menu(self, st: State, ctx: Context, key: str = "menu.prompt") -> Reply:
+        items = menu_for(ctx.role)
+        return Reply(
+            catalog.t(st.lang, key),
+            [Button(catalog.t(st.lang, m.label), m.value) for m in items],
+        )
+
+    def _at_menu(self, st: State, token: str, command: str | None, ctx: Context,
+                 fresh: bool = False) -> Outcome:
+        items = menu_for(ctx.role)
+        chosen = None
+        low = normalize(token).lower()
+        for i, item in enumerate(items, start=1):
+            labels = {catalog.t(lang, item.label).lower() for lang in catalog.LANGS}
+            if token == item.value or low == str(i) or low in labels:
+                chosen = item
+                break
+        if chosen is None:
+            welcome = fresh or command == "menu" or not token.strip()
+            return Outcome(st, [self._menu(st, ctx, "menu.welcome" if welcome else "menu.unknown")])
+        kind, _, name = chosen.value.partition(":")
+        if kind == "query":
+            return Outcome(st, [], Query(name))
+        flow_name, _, variant = name.partition("@")
+        return self._start(st, self.flows[flow_name], variant, ctx)
+
+    def _start(self, st: State, flow: Flow, variant: str, ctx: Context) -> Outcome:
+        for ask in flow.steps:
+            if isinstance(ask.kind, Choice) and not self._options(st, ask.kind, ctx):
+                return Outcome(st, [Reply(catalog.t(st.lang, f"{flow.name}.empty")),
+                                    self._menu(st, ctx)])
+        st.clear_draft()
+        st.flow = flow.name
+        st.draft_id = uuid.uuid4().hex
+        st.started_at = ctx.now.isoformat()
+        if variant == "workshop" and ctx.workshop_name:
+            st.answers["place"] = ctx.workshop_name
+            st.prefilled = ["place"]
+        st.step = None
+        intro = Reply(catalog.t(st.lang, f"{flow.name}.intro"))
+        self._advance(st, flow)
+        replies = [intro]
+        if st.step is None:  # nothing to ask (cannot happen with declared flows)
+            st.clear_draft()
+            replies.append(self._menu(st, ctx))
+        else:
+            replies.append(self._ask(st, ctx))
+        return Outcome(st, replies)
+
+    # --- inside a flow -------------------------------------------------------------------
+
+    def _in_flow(self, st: State, token: str, command: str | None, ctx: Context) -> Outcome:
+        flow = self.flows[st.flow or ""]
+        name = flow.name
+        if command == "cancel":
+            st.clear_draft()
+            return Outcome(st, [Reply(catalog.t(st.lang, "flow.cancelled")), self._menu(st, ctx)])
+        if command == "menu":
+            return Outcome(st, [Reply(catalog.t(st.lang, "flow.menu_in_flow",
+                                                 flow=catalog.t(st.lang, f"{name}.title"))),
+                                self._ask(st, ctx)])
+        if command == "help":
+            key = f"{name}.{st.step}.help" if st.step != REVIEW else "review.help"
+            return Outcome(st, [Reply(catalog.t(st.lang, key) + "\n\n"
+                                      + catalog.t(st.lang, "help.commands")),
+                                self._ask(st, ctx)])
+        if command == "back":
+            if not st.trail:
+                st.clear_draft()
+                return Outcome(st, [Reply(catalog.t(st.lang, "flow.back_to_menu")),
+                                    self._menu(st, ctx)])
+            previous = st.trail.pop()
+            st.answers.pop(previous, None)
+            st.step = previous
+            return Outcome(st, [self._ask(st, ctx)])
+        if command == "send" and self._can_send_now(st, flow):
+            return Outcome(st, [], self._submission(st))
+        if st.step == REVIEW:
+            if command == "confirm" or token == "cmd:confirm":
+                return Outcome(st, [], self._submission(st))
+            return Outcome(st, [Reply(catalog.t(st.lang, "review.choose")), self._ask(st, ctx)])
+        ask = flow.step(st.step or "")
+        if command == "skip" and ask.optional:
+            st.answers[ask.name] = None
+        elif command == "skip":
+            return Outcome(st, [Reply(catalog.t(st.lang, "invalid.not_optional")),
+                                self._ask(st, ctx)])
+        else:
+            try:
+                st.answers[ask.name] = self._parse(st, ask.kind, token, ctx)
+            except Invalid as bad:
+                why = catalog.t(st.lang, bad.key, **bad.params)
+                return Outcome(st, [Reply(why), self._ask(st, ctx)])
+        st.trail.append(ask.name)
+        self._advance(st, flow)
+        if st.step is None:
+            return Outcome(st, [], self._submission(st))
+        return Outcome(st, [self._ask(st, ctx)])
+
+    def _advance(self, st: State, flow: Flow) -> None:
+        names = [a.name for a in flow.steps]
+        start = 0 if st.step is None else names.index(st.step) + 1 if st.step in names else 0
+        for ask in flow.steps[start:]:
+            if ask.name not in st.prefilled and ask.name not in st.answers:
+                st.step = ask.name
+                return
+        st.step = REVIEW if flow.review else None
+
+    def _can_send_now(self, st: State, flow: Flow) -> bool:
+        if flow.send_now_after is None or st.step == REVIEW:
+            return False
+        required = [a.name for a in flow.steps[: flow.send_now_after]]
+        return all(st.answers.get(n) is not None for n in required)
+
+    def _submission(self, st: State) -> Submission:
+        return Submission(st.flow or "", dict(st.answers), st.draft_id or "", st.lang,
+                          tuple(st.prefilled))
+
+    def _parse(self, st: State, kind: Any, token: str, ctx: Context) -> Any:
+        if isinstance(kind, Choice):
+            options = self._options(st, kind, ctx)
+            low = normalize(token).lower()
+            for i, (value, label) in enumerate(options, start=1):
+                if token in (value, f"opt:{value}") or low in (str(i), label.lower()):
+                    return value
+            # the option's words in the other language are accepted too
+            for value, _ in options:
+                for lang in catalog.LANGS:
+                    key = self._option_key(kind, value)
+                    if key and catalog.t(lang, key).lower() == low:
+                        return value
+            raise Invalid("invalid.choice", count=len(options))
+        if not token.strip():
+            raise Invalid("invalid.empty")
+        if isinstance(kind, DateAnswer):
+            return kind.parse(token, ctx.now.astimezone(ctx.zone).date())
+        if isinstance(kind, Text | Number | YesNo):
+            return kind.parse(token)
+        raise TypeError(f"unknown answer kind {kind!r}")
+
+    @staticmethod
+    def _option_key(kind: Choice, value: str) -> str | None:
+        for opt in kind.options:
+            if opt.value == value:
+                return opt.label
+        return None
+
+    def _options(self, st: State, kind: Choice, ctx: Context) -> list[tuple[str, str]]:
+        dynamic: list[tuple[str, str]] = []
+        if kind.source and ctx.directory is not None:
+            dynamic = ctx.directory.options(kind.source, st.lang)
+        static = [(o.value, catalog.t(st.lang, o.label)) for o in kind.options]
+        return dynamic + static
+
+    # --- rendering -----------------------------------------------------------------------
+
+    def _ask(self, st: State, ctx: Context) -> Reply:
+        flow = self.flows[st.flow or ""]
+        nav = [Button(catalog.t(st.lang, "nav.back"), "cmd:back", "nav"),
+               Button(catalog.t(st.lang, "nav.cancel"), "cmd:cancel", "nav"),
+               Button(catalog.t(st.lang, "nav.help"), "cmd:help", "nav")]
+        if st.step == REVIEW:
+            return Reply(self._review_text(st, flow, ctx),
+                         [Button(catalog.t(st.lang, "nav.confirm"), "cmd:confirm"), *nav])
+        ask = flow.step(st.step or "")
+        buttons: list[Button] = []
+        if isinstance(ask.kind, Choice):
+            buttons = [Button(label, f"opt:{value}") for value, label in
+                       self._options(st, ask.kind, ctx)]
+        extra: list[Button] = []
+        if ask.optional:
+            extra.append(Button(catalog.t(st.lang, "nav.skip"), "cmd:skip", "nav"))
+        if self._can_send_now(st, flow):
+            extra.append(Button(catalog.t(st.lang, "nav.send_now"), "cmd:send"))
+        position = [a.name for a in flow.steps if a.name not in st.prefilled]
+        header = catalog.t(st.lang, "flow.progress", n=position.index(ask.name) + 1,
+                           total=len(position))
+        text = header + " " + catalog.t(st.lang, f"{flow.name}.{ask.name}.ask")
+        return Reply(text, buttons + extra + nav)
+
+    def _review_text(self, st: State, flow: Flow, ctx: Context) -> str:
+        lines = [catalog.t(st.lang, "review.title")]
+        for ask in flow.steps:
+            if ask.name not in st.answers:
+                continue
+            lines.append(f"• {catalog.t(st.lang, f'{flow.name}.{ask.name}.label')}："
+                         f"{self.display(st, ask.kind, st.answers[ask.name], ctx)}")
+        lines.append(catalog.t(st.lang, "review.confirm"))
+        return "\n".join(lines)
+
+    def display(self, st: State, kind: Any, value: Any, ctx: Context) -> str:
+        if value is None:
+            return catalog.t(st.lang, "review.skipped")
+        if isinstance(kind, Choice):
+            for v, label in self._options(st, kind, ctx):
+                if v == value:
+                    return label
+        return str(value)
+
+    def _expire(self, st: State, ctx: Context) -> list[Reply]:
+        title = catalog.t(st.lang, f"{st.flow}.title")
+        minutes = int(ctx.timeout.total_seconds() // 60)
+        if ctx.on_timeout == "drop":
+            st.clear_draft()
+            return [Reply(catalog.t(st.lang, "timeout.dropped", flow=title, minutes=minutes))]
+        return [Reply(catalog.t(st.lang, "timeout.kept", flow=title, minutes=minutes))]

@@ -1,0 +1,85 @@
+"""How a flow is declared: named string states, typed answers, catalog keys by convention.
+
+A step `s` of flow `f` asks `f.s.ask`, shows `f.s.label` in the review and `f.s.help` on
+help. State names are strings and never renumbered, so saved conversations survive a
+release that adds a step.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from conversations.answers import Choice, Kind
+
+
+@dataclass(frozen=True)
+class Ask:
+    name: str
+    kind: Kind
+    optional: bool = False
+
+
+@dataclass(frozen=True)
+class Flow:
+    name: str
+    steps: tuple[Ask, ...]
+    review: bool = True
+    # After this many answered steps a "send now" button submits at once (emergencies).
+    send_now_after: int | None = None
+    roles: tuple[str, ...] = ()  # empty: everybody
+
+    def step(self, name: str) -> Ask:
+        for ask in self.steps:
+            if ask.name == name:
+                return ask
+        raise KeyError(f"flow {self.name!r} has no step {name!r}")
+
+    def sources(self) -> list[str]:
+        return [a.kind.source for a in self.steps if isinstance(a.kind, Choice) and a.kind.source]
+
+
+@dataclass(frozen=True)
+class MenuItem:
+    value: str  # "flow:<name>", "flow:<name>@workshop", "query:<name>" or "cmd:<name>"
+    label: str  # catalog key
+    roles: tuple[str, ...] = ()
+
+
+class Directory(Protocol):
+    """Run-time options a flow needs (duty slots, workshops, a person's bookings)."""
+
+    def options(self, source: str, lang: str) -> list[tuple[str, str]]:
+        """Return (value, label) pairs for a choice whose options come from data."""
+        ...
+
+
+@dataclass(frozen=True)
+class Submission:
+    flow: str
+    answers: dict[str, Any]
+    draft_id: str
+    lang: str
+    prefilled: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Query:
+    name: str
+
+
+@dataclass(frozen=True)
+class Acknowledge:
+    alert_id: int
+
+
+Effect = Submission | Query | Acknowledge
+
+
+@dataclass(frozen=True)
+class Result:
+    """What a handler says back: a catalog message, or a refusal that sends the user back."""
+
+    message: str
+    params: dict[str, Any]
+    back_to: str | None = None  # step to re-ask when the handler refused the answer

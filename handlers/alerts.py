@@ -1,0 +1,81 @@
+"""Alerts that a person must acknowledge (收到), and their acknowledgement."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlmodel import Session, col, select
+
+from conversations import catalog
+from conversations.flow import Result
+from handlers.context import HandlerContext
+from store import outbox
+from store.models import Acknowledgement, Alert, Incident, Person
+
+
+def raise_alert(ctx: HandlerContext, *, subject: str, subject_id: int, recipient_id: int,
+                message: str, params: dict[str, Any], priority: int) -> Alert:
+    """Create the alert and its push in the caller's transaction, once per recipient."""
+    s = ctx.session
+    alert = s.exec(select(Alert).where(Alert.subject == subject, Alert.subject_id == subject_id,
+                                       Alert.recipient_id == recipient_id)).first()
+    if alert is None:
+        alert = Alert(subject=subject, subject_id=subject_id, recipient_id=recipient_id,
+                      created_at=ctx.now)
+        s.add(alert)
+        s.flush()
+    assert alert.id is not None
+    outbox.enqueue(s, key=f"alert:{alert.id}", recipient_id=recipient_id, message=message,
+                   params=params, alert_id=alert.id, priority=priority, now=ctx.now)
+    return alert
+
+
+def recipients_text(session: Session, subject: str, subject_id: int, lang: str) -> str:
+    """Who was alerted, as the reporter may read it: names and posts of the leaders."""
+    rows = session.exec(select(Alert).where(Alert.subject == subject,
+                                            Alert.subject_id == subject_id)
+                        .order_by(col(Alert.id))).all()
+    names = []
+    for alert in rows:
+        person = session.get(Person, alert.recipient_id)
+        if person is not None:
+            names.append(f"{person.name}（{person.post}）" if person.post else person.name)
+    sep = "、" if lang == "zh" else ", "
+    return sep.join(names) if names else catalog.t(lang, "emergency.nobody")
+
+
+def may_acknowledge(actor: Person, alert: Alert, recipient: Person | None) -> bool:
+    """The addressee acknowledges; a director may do so for any alert of their unit."""
+    if actor.id == alert.recipient_id:
+        return True
+    return (actor.role == "director" and recipient is not None
+            and actor.unit_id is not None and actor.unit_id == recipient.unit_id)
+
+
+def acknowledge(ctx: HandlerContext, alert_id: int) -> Result:
+    """Record who acknowledged an alert and when; tell an incident's reporter."""
+    s = ctx.session
+    alert = s.get(Alert, alert_id)
+    if alert is None:
+        return Result("ack.unknown", {})
+    recipient = s.get(Person, alert.recipient_id)
+    if not may_acknowledge(ctx.actor, alert, recipient):
+        return Result("ack.refused", {})
+    done = s.exec(select(Acknowledgement).where(Acknowledgement.alert_id == alert_id)).first()
+    if done is not None:
+        by = s.get(Person, done.person_id)
+        return Result("ack.already", {"name": by.name if by else "",
+                                      "at": done.at.astimezone(ctx.zone).strftime("%H:%M")})
+    assert ctx.actor.id is not None
+    s.add(Acknowledgement(alert_id=alert_id, person_id=ctx.actor.id, channel=ctx.channel,
+                          at=ctx.now))
+    s.flush()
+    if alert.subject == "incident":
+        incident = s.get(Incident, alert.subject_id)
+        if incident is not None and incident.reporter_id is not None:
+            outbox.enqueue(s, key=f"incident:{incident.id}:acked", priority=outbox.EMERGENCY,
+                           recipient_id=incident.reporter_id, message="notice.acknowledged",
+                           now=ctx.now, params={"number": incident.number,
+                                                "name": ctx.actor.name,
+                                                "acked_at": ctx.now.isoformat()})
+    return Result("ack.done", {"at": ctx.now.astimezone(ctx.zone).strftime("%H:%M")})

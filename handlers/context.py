@@ -1,0 +1,55 @@
+"""What every handler gets: the open transaction, the time, who acts, through which channel."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from dataclasses import dataclass
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+from sqlmodel import Session, select
+
+from store.models import Person, Unit
+
+
+@dataclass
+class HandlerContext:
+    session: Session
+    now: datetime
+    actor: Person
+    channel: str
+    zone: ZoneInfo
+    secret: str
+
+    @property
+    def today(self) -> date:
+        return self.now.astimezone(self.zone).date()
+
+    def unit_id(self) -> int | None:
+        """The actor's unit; an unverified visitor belongs to the workroom's first unit."""
+        if self.actor.unit_id is not None:
+            return self.actor.unit_id
+        unit = self.session.exec(select(Unit).order_by(Unit.id)).first()  # type: ignore[arg-type]
+        return unit.id if unit else None
+
+    def receipt_code(self, draft_key: str) -> str:
+        return derive_receipt_code(self.secret, draft_key)
+
+
+def derive_receipt_code(secret: str, draft_key: str) -> str:
+    """Derive an anonymous complaint's receipt code; only its hash is ever stored."""
+    digest = hmac.new(secret.encode(), f"receipt:{draft_key}".encode(), hashlib.sha256).digest()
+    alphabet = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"  # no 0/O, 1/I/L: read aloud on a phone
+    n = int.from_bytes(digest[:8], "big")
+    chars = []
+    for _ in range(10):
+        n, r = divmod(n, len(alphabet))
+        chars.append(alphabet[r])
+    return "".join(chars[:5]) + "-" + "".join(chars[5:])
+
+
+def receipt_hash(code: str) -> str:
+    """Hash a receipt code as typed (case, spaces and dash do not matter)."""
+    folded = "".join(ch for ch in code.upper() if ch.isalnum())
+    return hashlib.sha256(f"workroom-receipt:{folded}".encode()).hexdigest()

@@ -1,0 +1,41 @@
+"""Render an outbox row in its recipient's language."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from conversations import catalog
+from conversations.engine import Button, Reply
+
+_LABELLED = {"category": "opt.category", "topic": "opt.topic", "form": "form"}
+
+
+def local_time(iso: str, zone: ZoneInfo) -> str:
+    return datetime.fromisoformat(iso).astimezone(zone).strftime("%Y-%m-%d %H:%M")
+
+
+def localize(params: dict[str, Any], lang: str, zone: ZoneInfo) -> dict[str, Any]:
+    """Turn stored raw values (category keys, UTC times) into words for this reader."""
+    out: dict[str, Any] = {}
+    for name, value in params.items():
+        if value is None or value == "":
+            out[name] = catalog.t(lang, "review.skipped")
+        elif name in _LABELLED:
+            out[name] = catalog.t(lang, f"{_LABELLED[name]}.{value}")
+        elif name.endswith("_at") and isinstance(value, str):
+            out[name] = local_time(value, zone)
+        else:
+            out[name] = value
+    return out
+
+
+def render(message: str, params: dict[str, Any], lang: str, zone: ZoneInfo,
+           alert_id: int | None = None) -> Reply:
+    """The text and buttons of a push; an alert carries its acknowledge button."""
+    if message == "notice.raw":
+        return Reply(str(params["text"]), [Button(**b) for b in params.get("buttons", [])])
+    text = catalog.t(lang, message, **localize(params, lang, zone))
+    buttons = [Button(catalog.t(lang, "nav.ack"), f"ack:{alert_id}")] if alert_id else []
+    return Reply(text, buttons)

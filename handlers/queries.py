@@ -1,0 +1,93 @@
+"""Read-only answers: my cases, my alerts, open cases, a case's status by receipt code."""
+
+from __future__ import annotations
+
+from sqlmodel import col, select
+
+from conversations import catalog
+from conversations.engine import Button, Reply
+from conversations.flow import Result, Submission
+from handlers.context import HandlerContext, receipt_hash
+from store.models import Acknowledgement, Alert, Case, CaseEvent, Incident, Person
+
+OPEN = ("registered", "assigned", "in_progress", "replied", "follow_up", "reopened")
+_LIMIT = 10
+
+
+def _case_line(case: Case, lang: str) -> str:
+    return catalog.t(lang, "case.line", number=case.number,
+                     category=catalog.t(lang, f"opt.category.{case.category}"),
+                     status=catalog.t(lang, f"status.{case.status}"),
+                     due_on=case.due_on.isoformat())
+
+
+def run(ctx: HandlerContext, name: str, lang: str) -> list[Reply]:
+    """Answer a menu query for the acting person."""
+    return _QUERIES[name](ctx, lang)
+
+
+def my_cases(ctx: HandlerContext, lang: str) -> list[Reply]:
+    rows = ctx.session.exec(select(Case).where(Case.complainant_id == ctx.actor.id)
+                            .order_by(col(Case.created_at).desc()).limit(_LIMIT)).all()
+    if not rows:
+        return [Reply(catalog.t(lang, "query.my_cases.none"))]
+    lines = [catalog.t(lang, "query.my_cases.title")] + [_case_line(c, lang) for c in rows]
+    return [Reply("\n".join(lines))]
+
+
+def open_cases(ctx: HandlerContext, lang: str) -> list[Reply]:
+    stmt = select(Case).where(col(Case.status).in_(OPEN))
+    if ctx.actor.role == "leader":
+        stmt = stmt.where(Case.handler_id == ctx.actor.id)
+    else:
+        stmt = stmt.where(Case.unit_id == ctx.actor.unit_id)
+    rows = ctx.session.exec(stmt.order_by(col(Case.due_on)).limit(_LIMIT)).all()
+    if not rows:
+        return [Reply(catalog.t(lang, "query.open_cases.none"))]
+    lines = [catalog.t(lang, "query.open_cases.title")] + [_case_line(c, lang) for c in rows]
+    return [Reply("\n".join(lines))]
+
+
+def my_alerts(ctx: HandlerContext, lang: str) -> list[Reply]:
+    s = ctx.session
+    acked = select(Acknowledgement.alert_id)
+    rows = s.exec(select(Alert).where(Alert.recipient_id == ctx.actor.id,
+                                      col(Alert.id).not_in(acked))
+                  .order_by(col(Alert.created_at).desc()).limit(_LIMIT)).all()
+    if not rows:
+        return [Reply(catalog.t(lang, "query.my_alerts.none"))]
+    replies = [Reply(catalog.t(lang, "query.my_alerts.title", count=len(rows)))]
+    for alert in rows:
+        number = ""
+        if alert.subject == "incident":
+            incident = s.get(Incident, alert.subject_id)
+            number = incident.number if incident else ""
+        elif alert.subject == "case":
+            case = s.get(Case, alert.subject_id)
+            number = case.number if case else ""
+        text = catalog.t(lang, f"query.my_alerts.{alert.subject}", number=number,
+                         at=alert.created_at.astimezone(ctx.zone).strftime("%m-%d %H:%M"))
+        replies.append(Reply(text, [Button(catalog.t(lang, "nav.ack"), f"ack:{alert.id}")]))
+    return replies
+
+
+def case_status_by_code(ctx: HandlerContext, sub: Submission) -> Result:
+    """Open an anonymous case's status with its receipt code."""
+    s = ctx.session
+    case = s.exec(select(Case).where(Case.receipt_hash == receipt_hash(sub.answers["code"]))
+                  ).first()
+    if case is None:
+        return Result("receipt.not_found", {}, back_to="code")
+    last = s.exec(select(CaseEvent).where(CaseEvent.case_id == case.id)
+                  .order_by(col(CaseEvent.at).desc(), col(CaseEvent.id).desc())).first()
+    handler = s.get(Person, case.handler_id) if case.handler_id else None
+    return Result("receipt.found", {
+        "number": case.number, "category": catalog.t(sub.lang, f"opt.category.{case.category}"),
+        "status": catalog.t(sub.lang, f"status.{case.status}"), "due_on": case.due_on.isoformat(),
+        "handler": handler.name if handler else catalog.t(sub.lang, "review.skipped"),
+        "updated": (last.at if last else case.created_at).astimezone(ctx.zone)
+        .strftime("%Y-%m-%d"),
+    })
+
+
+_QUERIES = {"my_cases": my_cases, "open_cases": open_cases, "my_alerts": my_alerts}

@@ -1,0 +1,274 @@
+"""Finished forms become records: one transaction each, with their pushes and alerts."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from sqlmodel import Session, col, select
+
+from conversations.flow import Result, Submission
+from handlers import alerts
+from handlers.context import HandlerContext, receipt_hash
+from handlers.identity import display_name
+from handlers.queries import case_status_by_code
+from store import outbox
+from store.models import (
+    Booking,
+    Case,
+    CaseEvent,
+    ChainStep,
+    DutyEntry,
+    IdentityRead,
+    Incident,
+    Person,
+    Responsibility,
+    Suggestion,
+    Workshop,
+)
+from store.numbers import next_number
+
+ORDINARY_DAYS = 60
+LEADER_CASE_DAYS = 90
+LEADER_CASE_PEOPLE = 20
+
+
+def submit(ctx: HandlerContext, sub: Submission) -> Result:
+    """Run the handler of a finished form."""
+    handler = _HANDLERS[sub.flow]
+    return handler(ctx, sub)
+
+
+def _number(ctx: HandlerContext, prefix: str) -> str:
+    return next_number(ctx.session, prefix, ctx.today.year)
+
+
+def _staff_of(session: Session, unit_id: int | None, roles: tuple[str, ...]) -> list[Person]:
+    stmt = select(Person).where(col(Person.role).in_(roles), Person.active == True)  # noqa: E712
+    if unit_id is not None:
+        stmt = stmt.where(Person.unit_id == unit_id)
+    return list(session.exec(stmt.order_by(col(Person.id))).all())
+
+
+# --- suggestion ------------------------------------------------------------------------
+
+
+def suggestion(ctx: HandlerContext, sub: Submission) -> Result:
+    row = ctx.session.exec(select(Suggestion).where(Suggestion.draft_key == sub.draft_id)).first()
+    if row is None:
+        anonymous = sub.answers["identity"] == "anonymous"
+        row = Suggestion(
+            number=_number(ctx, "S"), draft_key=sub.draft_id, unit_id=ctx.unit_id(),
+            topic=sub.answers["topic"], text=sub.answers["text"], anonymous=anonymous,
+            person_id=None if anonymous else ctx.actor.id, channel=ctx.channel,
+            created_at=ctx.now,
+        )
+        ctx.session.add(row)
+        ctx.session.flush()
+    return Result("suggestion.done", {"number": row.number})
+
+
+# --- complaint -------------------------------------------------------------------------
+
+
+def complaint(ctx: HandlerContext, sub: Submission) -> Result:
+    s = ctx.session
+    row = s.exec(select(Case).where(Case.draft_key == sub.draft_id)).first()
+    if row is None:
+        row = _register_case(ctx, sub)
+    params: dict[str, Any] = {"number": row.number, "due_on": row.due_on.isoformat(),
+                              "days": row.deadline_days}
+    if row.anonymous:
+        params["code"] = ctx.receipt_code(sub.draft_id)
+        return Result("complaint.done_anonymous", params)
+    return Result("complaint.done_leader" if row.leader_case else "complaint.done", params)
+
+
+def _register_case(ctx: HandlerContext, sub: Submission) -> Case:
+    s, a = ctx.session, sub.answers
+    unit_id = ctx.unit_id()
+    anonymous = a["identity"] == "anonymous"
+    workshop = s.exec(select(Workshop).where(Workshop.key == a["workshop"],
+                                             Workshop.unit_id == unit_id)).first()
+    reason = None
+    if max(a["affected"], a.get("cosigners") or 0) >= LEADER_CASE_PEOPLE:
+        reason = "many_people"
+    elif not anonymous and ctx.actor.id is not None and s.exec(
+        select(Case.id).where(Case.complainant_id == ctx.actor.id, Case.category == a["category"])
+    ).first() is not None:
+        reason = "repeat"
+    days = LEADER_CASE_DAYS if reason else ORDINARY_DAYS
+    responsibility = s.exec(select(Responsibility).where(
+        Responsibility.unit_id == unit_id, Responsibility.category == a["category"])).first()
+    handler_id = responsibility.leader_id if responsibility else None
+    case = Case(
+        number=_number(ctx, "C"), draft_key=sub.draft_id, unit_id=unit_id,
+        category=a["category"], description=a["description"], since=a["since"],
+        affected=a["affected"], cosigners=a.get("cosigners") or 0,
+        workshop_id=workshop.id if workshop else None, outcome_wanted=a["outcome"],
+        anonymous=anonymous, complainant_id=None if anonymous else ctx.actor.id,
+        receipt_hash=receipt_hash(ctx.receipt_code(sub.draft_id)) if anonymous else None,
+        handler_id=handler_id, leader_case=reason is not None, leader_case_reason=reason,
+        status="assigned" if handler_id else "registered", deadline_days=days,
+        due_on=ctx.today + timedelta(days=days), channel=ctx.channel, created_at=ctx.now,
+    )
+    s.add(case)
+    s.flush()
+    assert case.id is not None
+    s.add(CaseEvent(case_id=case.id, at=ctx.now, actor_id=ctx.actor.id, kind="registered"))
+    if handler_id:
+        s.add(CaseEvent(case_id=case.id, at=ctx.now, kind="assigned",
+                        note=f"category:{case.category}"))
+    _announce_case(ctx, case, workshop)
+    return case
+
+
+def _announce_case(ctx: HandlerContext, case: Case, workshop: Workshop | None) -> None:
+    s = ctx.session
+    assert case.id is not None
+    recipients: list[int] = [case.handler_id] if case.handler_id else []
+    if case.leader_case:
+        recipients += [p.id for p in _staff_of(s, case.unit_id, ("director",)) if p.id]
+    complainant = None if case.anonymous else ctx.actor
+    base = {
+        "number": case.number, "category": case.category, "affected": case.affected,
+        "workshop": workshop.name if workshop else "", "description": case.description,
+        "outcome": case.outcome_wanted, "due_on": case.due_on.isoformat(),
+    }
+    message = "notice.case_leader" if case.leader_case else "notice.case_new"
+    for pid in dict.fromkeys(recipients):
+        person = s.get(Person, pid)
+        lang = (person.lang if person else None) or "zh"
+        if complainant is not None:
+            # The handling leader sees who complained; that read is audited (DESIGN rule 8).
+            s.add(IdentityRead(case_id=case.id, reader_id=pid, purpose="case_alert", at=ctx.now))
+        alerts.raise_alert(
+            ctx, subject="case", subject_id=case.id, recipient_id=pid, message=message,
+            params={**base, "complainant": display_name(complainant, lang)
+                    if complainant else display_name(None, lang)},
+            priority=outbox.ALERT,
+        )
+    for staff in _staff_of(s, case.unit_id, ("staff",)):
+        outbox.enqueue(s, key=f"case:{case.id}:staff:{staff.id}", recipient_id=staff.id,
+                       message="notice.case_staff", now=ctx.now,
+                       params={"number": case.number, "category": case.category,
+                               "due_on": case.due_on.isoformat()})
+
+
+# --- visit booking ---------------------------------------------------------------------
+
+
+def booking(ctx: HandlerContext, sub: Submission) -> Result:
+    s = ctx.session
+    row = s.exec(select(Booking).where(Booking.draft_key == sub.draft_id)).first()
+    if row is None:
+        entry = s.get(DutyEntry, int(sub.answers["slot"]))
+        if entry is None or entry.day < ctx.today:
+            return Result("booking.slot_gone", {}, back_to="slot")
+        assert ctx.actor.id is not None and entry.id is not None
+        taken = s.exec(select(Booking).where(Booking.duty_entry_id == entry.id,
+                                             Booking.person_id == ctx.actor.id,
+                                             Booking.status == "booked")).first()
+        if taken is not None:
+            return Result("booking.already", {"number": taken.number}, back_to="slot")
+        row = Booking(number=_number(ctx, "V"), draft_key=sub.draft_id, duty_entry_id=entry.id,
+                      person_id=ctx.actor.id, topic=sub.answers["topic"], channel=ctx.channel,
+                      created_at=ctx.now)
+        s.add(row)
+        s.flush()
+        outbox.enqueue(s, key=f"booking:{row.id}:leader", recipient_id=entry.leader_id,
+                       message="notice.booking_new", now=ctx.now,
+                       params=_booking_params(row, entry, ctx))
+    entry = s.get(DutyEntry, row.duty_entry_id)
+    assert entry is not None
+    leader = s.get(Person, entry.leader_id)
+    return Result("booking.done", {**_slot_params(entry), "number": row.number,
+                                   "leader": leader.name if leader else ""})
+
+
+def _slot_params(entry: DutyEntry) -> dict[str, Any]:
+    return {"date": entry.day.isoformat(), "start": entry.start.strftime("%H:%M"),
+            "end": entry.end.strftime("%H:%M"), "place": entry.place}
+
+
+def _booking_params(row: Booking, entry: DutyEntry, ctx: HandlerContext) -> dict[str, Any]:
+    return {**_slot_params(entry), "number": row.number, "topic": row.topic,
+            "visitor": ctx.actor.name if ctx.actor.verified and ctx.actor.name else "",
+            "form": entry.form}
+
+
+def cancel_booking(ctx: HandlerContext, sub: Submission) -> Result:
+    s = ctx.session
+    row = s.get(Booking, int(sub.answers["booking"]))
+    if row is None or row.person_id != ctx.actor.id:
+        return Result("cancel_booking.gone", {}, back_to="booking")
+    if row.status == "booked":
+        row.status, row.cancelled_at = "cancelled", ctx.now
+        s.add(row)
+        entry = s.get(DutyEntry, row.duty_entry_id)
+        assert entry is not None
+        outbox.enqueue(s, key=f"booking:{row.id}:cancelled", recipient_id=entry.leader_id,
+                       message="notice.booking_cancelled", now=ctx.now,
+                       params=_booking_params(row, entry, ctx))
+    return Result("cancel_booking.done", {"number": row.number})
+
+
+# --- emergency -------------------------------------------------------------------------
+
+
+def emergency(ctx: HandlerContext, sub: Submission) -> Result:
+    s, a = ctx.session, sub.answers
+    row = s.exec(select(Incident).where(Incident.draft_key == sub.draft_id)).first()
+    if row is None:
+        unit_id = ctx.unit_id()
+        row = Incident(
+            number=_number(ctx, "E"), draft_key=sub.draft_id, unit_id=unit_id, what=a["what"],
+            place=a["place"], people=a.get("people"), measures=a.get("measures"),
+            suggestion=a.get("suggestion"), reporter_id=ctx.actor.id,
+            workshop_id=ctx.actor.workshop_id if "place" in sub.prefilled else None,
+            reporter_role=ctx.actor.role, channel=ctx.channel, created_at=ctx.now,
+        )
+        s.add(row)
+        s.flush()
+        assert row.id is not None
+        params = {"number": row.number, "what": row.what, "place": row.place,
+                  "people": row.people, "measures": row.measures,
+                  "suggestion": row.suggestion, "reported_at": ctx.now.isoformat(),
+                  "reporter": display_name(ctx.actor, "zh")}
+        for person in emergency_recipients(ctx, unit_id):
+            assert person.id is not None
+            alerts.raise_alert(ctx, subject="incident", subject_id=row.id,
+                               recipient_id=person.id, message="notice.incident",
+                               params=params, priority=outbox.EMERGENCY)
+    names = alerts.recipients_text(s, "incident", row.id or 0, sub.lang)
+    return Result("emergency.done", {"number": row.number, "alerted": names})
+
+
+def emergency_recipients(ctx: HandlerContext, unit_id: int | None) -> list[Person]:
+    """The unit's director(s), today's duty leader and the chain's first step."""
+    s = ctx.session
+    people = _staff_of(s, unit_id, ("director",))
+    duty = s.exec(select(DutyEntry).where(DutyEntry.day == ctx.today,
+                                          DutyEntry.unit_id == unit_id)).all()
+    people += [p for e in duty if (p := s.get(Person, e.leader_id)) is not None]
+    first = s.exec(select(ChainStep).where(ChainStep.unit_id == unit_id)
+                   .order_by(col(ChainStep.position))).all()
+    if first:
+        top = first[0].position
+        people += [p for st in first if st.position == top
+                   and (p := s.get(Person, st.person_id)) is not None]
+    seen: dict[int, Person] = {}
+    for p in people:
+        if p.id is not None and p.active:
+            seen.setdefault(p.id, p)
+    return list(seen.values())
+
+
+_HANDLERS = {
+    "suggestion": suggestion,
+    "complaint": complaint,
+    "booking": booking,
+    "cancel_booking": cancel_booking,
+    "emergency": emergency,
+    "receipt": case_status_by_code,
+}

@@ -1,0 +1,137 @@
+"""The outbox dispatcher: deliver due pushes at least once, with back-off and fallback.
+
+A push that cannot be delivered is never only a log line: it becomes a push to the
+workroom's director and staff (DESIGN rule 4).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, col, select
+
+from bot.channels import DeliveryError, Sender
+from conversations.clock import Clock
+from handlers.notices import render
+from store import outbox
+from store.db import transaction
+from store.models import Contact, Notification, Person
+
+log = logging.getLogger(__name__)
+FAILED_NOTICE = "notice.delivery_failed"
+
+
+@dataclass
+class Route:
+    channel: str
+    address: str
+    lang: str
+
+
+class Dispatcher:
+    def __init__(self, db: Engine, clock: Clock, senders: dict[str, Sender], *,
+                 zone: ZoneInfo, max_attempts: int = 8, default_lang: str = "zh") -> None:
+        self.db, self.clock, self.senders = db, clock, senders
+        self.zone, self.max_attempts, self.default_lang = zone, max_attempts, default_lang
+
+    def run_once(self, limit: int = 100) -> int:
+        """Deliver what is due now; return how many were delivered."""
+        with transaction(self.db) as s:
+            ids = [n.id for n in outbox.claim_due(s, now=self.clock.now(), limit=limit)]
+        delivered = 0
+        for nid in ids:
+            assert nid is not None
+            try:
+                delivered += self._deliver(nid)
+            except Exception:  # one bad row must not stop the others; its lease expires
+                log.exception("outbox: delivering notification %s failed", nid)
+        return delivered
+
+    def drain(self, rounds: int = 20) -> int:
+        """Run until nothing more is due (tests and the CLI)."""
+        total = 0
+        for _ in range(rounds):
+            n = self.run_once()
+            total += n
+            if n == 0:
+                break
+        return total
+
+    def _deliver(self, nid: int) -> int:
+        now = self.clock.now()
+        with transaction(self.db) as s:
+            n = s.exec(select(Notification).where(Notification.id == nid).with_for_update()).one()
+            if n.status != "pending":
+                return 0
+            route = self._route(s, n)
+            if route is None:
+                self._give_up(s, n, "no channel left to reach the recipient")
+                return 0
+            reply = render(n.message_key, n.params, route.lang, self.zone, n.alert_id)
+            n.sent_at = now
+            try:
+                self.senders[route.channel].deliver(s, address=route.address, reply=reply,
+                                                    notification_id=nid)
+            except DeliveryError as err:
+                n.sent_at = None
+                n.attempts += 1
+                n.last_error = str(err)[:500]
+                n.claimed_until = None
+                if err.fallback and n.recipient_id is not None:
+                    n.tried_channels = [*n.tried_channels, route.channel]
+                    n.next_attempt_at = now
+                elif n.attempts >= self.max_attempts:
+                    self._give_up(s, n, str(err))
+                else:
+                    n.next_attempt_at = now + outbox.backoff(n.attempts)
+                s.add(n)
+                return 0
+            n.status, n.delivered_channel, n.claimed_until = "sent", route.channel, None
+            s.add(n)
+            return 1
+
+    def _route(self, s: Session, n: Notification) -> Route | None:
+        if n.channel and n.address:
+            if n.channel in n.tried_channels or n.channel not in self.senders:
+                return None
+            contact = s.exec(select(Contact).where(Contact.channel == n.channel,
+                                                   Contact.address == n.address)).first()
+            person = s.get(Person, contact.person_id) if contact else None
+            return Route(n.channel, n.address, (person.lang if person else None)
+                         or self.default_lang)
+        person = s.get(Person, n.recipient_id)
+        if person is None:
+            return None
+        # The channel they last used first, then the others (never-used ones last).
+        contacts = s.exec(select(Contact).where(Contact.person_id == person.id)
+                          .order_by(col(Contact.last_used_at).desc().nulls_last(),
+                                    col(Contact.id))).all()
+        for c in contacts:
+            if c.channel in self.senders and c.channel not in n.tried_channels:
+                return Route(c.channel, c.address, person.lang or self.default_lang)
+        return None
+
+    def _give_up(self, s: Session, n: Notification, reason: str) -> None:
+        n.status, n.last_error, n.claimed_until = "failed", reason[:500], None
+        s.add(n)
+        log.error("outbox: gave up on notification %s: %s", n.id, reason)
+        if n.message_key == FAILED_NOTICE:
+            return  # the failure notice itself failed: the row stays 'failed' for the console
+        person = s.get(Person, n.recipient_id) if n.recipient_id else None
+        text = render(n.message_key, n.params, self.default_lang, self.zone).text
+        watchers = s.exec(select(Person).where(col(Person.role).in_(("director", "staff")),
+                                               Person.active == True)  # noqa: E712
+                          .order_by(col(Person.id))).all()
+        if person is not None and person.unit_id is not None:
+            watchers = [w for w in watchers if w.unit_id == person.unit_id]
+        for w in watchers:
+            if w.id == n.recipient_id:
+                continue
+            outbox.enqueue(s, key=f"failed:{n.id}:{w.id}", recipient_id=w.id,
+                           message=FAILED_NOTICE, priority=min(n.priority, outbox.ALERT),
+                           now=self.clock.now(),
+                           params={"recipient": person.name if person else (n.address or ""),
+                                   "text": text})

@@ -1,0 +1,25 @@
+"""APScheduler as a clock only: it ticks the outbox dispatcher and the timer sweep."""
+
+from __future__ import annotations
+
+import logging
+
+from apscheduler.schedulers.background import BackgroundScheduler
+
+from bot.bootstrap import Services
+
+log = logging.getLogger(__name__)
+
+
+def start(services: Services) -> BackgroundScheduler:
+    """Start the ticking jobs; stable ids, one run at a time, missed ticks coalesced."""
+    sched = BackgroundScheduler(timezone=services.settings.zone)
+    common = {"coalesce": True, "max_instances": 1, "replace_existing": True}
+    sched.add_job(services.dispatcher.run_once, "interval", id="outbox",
+                  seconds=services.settings.outbox_interval_seconds, **common)
+    sched.add_job(services.sweeper.run_once, "interval", id="timers",
+                  seconds=services.settings.timer_interval_seconds, **common)
+    sched.start()
+    log.info("scheduler started: outbox every %ss, timers every %ss",
+             services.settings.outbox_interval_seconds, services.settings.timer_interval_seconds)
+    return sched

@@ -1,0 +1,38 @@
+"""The timer sweep: fire what is due. Several sweepers may run; claims keep them apart."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+from sqlalchemy.engine import Engine
+
+from conversations.clock import Clock
+from store import timers
+from store.db import transaction
+
+log = logging.getLogger(__name__)
+
+TimerHandler = Callable[[str], object]
+
+
+class Sweeper:
+    def __init__(self, db: Engine, clock: Clock, handlers: dict[str, TimerHandler]) -> None:
+        self.db, self.clock, self.handlers = db, clock, handlers
+
+    def run_once(self) -> int:
+        """Fire every due timer once; a failing one is retried when its claim runs out."""
+        with transaction(self.db) as s:
+            due = [(t.kind, t.ref) for t in timers.claim_due(s, now=self.clock.now())]
+        fired = 0
+        for kind, ref in due:
+            handler = self.handlers.get(kind)
+            if handler is None:
+                log.error("timer sweep: no handler for %s", kind)
+                continue
+            try:
+                handler(ref)
+                fired += 1
+            except Exception:
+                log.exception("timer sweep: %s %s failed", kind, ref)
+        return fired

@@ -1,0 +1,310 @@
+"""SQLModel tables of the workroom: organisation, contact vault, conversations,
+records (suggestions, cases, bookings, incidents), alerts, outbox and timers."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time
+from typing import Any
+
+from sqlalchemy import JSON, Column, Text, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from store.types import UTCDateTime
+
+ROLES = ("employee", "liaison", "staff", "director", "leader", "upper_union")
+
+
+def _ts(nullable: bool = False, index: bool = False) -> Any:
+    return Field(default=None, sa_type=UTCDateTime, nullable=nullable, index=index)
+
+
+# --- organisation -----------------------------------------------------------------
+
+
+class Unit(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    key: str = Field(unique=True, max_length=64)
+    name: str = Field(max_length=200)
+
+
+class Workshop(SQLModel, table=True):
+    __table_args__ = (UniqueConstraint("unit_id", "key"),)
+    id: int | None = Field(default=None, primary_key=True)
+    unit_id: int = Field(foreign_key="unit.id", index=True)
+    key: str = Field(max_length=64)
+    name: str = Field(max_length=200)
+    kind: str = Field(default="workshop", max_length=16)  # workshop | section
+
+
+class Person(SQLModel, table=True):
+    """A pseudonymous person; chat ids and phone numbers live in Contact."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    key: str = Field(unique=True, max_length=80)
+    name: str = Field(default="", max_length=100)
+    role: str = Field(default="employee", max_length=16)
+    unit_id: int | None = Field(default=None, foreign_key="unit.id", index=True)
+    workshop_id: int | None = Field(default=None, foreign_key="workshop.id")
+    post: str = Field(default="", max_length=100)
+    portfolio: str = Field(default="", max_length=300)
+    lang: str | None = Field(default=None, max_length=8)
+    verified: bool = True
+    active: bool = True
+    created_at: datetime = _ts()
+
+
+class Contact(SQLModel, table=True):
+    """The contact vault: where a person is reached, per channel."""
+
+    __table_args__ = (UniqueConstraint("channel", "address"),)
+    id: int | None = Field(default=None, primary_key=True)
+    person_id: int = Field(foreign_key="person.id", index=True)
+    channel: str = Field(max_length=16)
+    address: str = Field(max_length=200)
+    last_used_at: datetime | None = _ts(nullable=True)
+
+
+class Responsibility(SQLModel, table=True):
+    """谁主管、谁负责: which leader answers for which complaint category."""
+
+    __table_args__ = (UniqueConstraint("unit_id", "category"),)
+    id: int | None = Field(default=None, primary_key=True)
+    unit_id: int = Field(foreign_key="unit.id")
+    category: str = Field(max_length=32)
+    leader_id: int = Field(foreign_key="person.id")
+
+
+class ChainStep(SQLModel, table=True):
+    """One step of a unit's emergency alert chain: notify these people, wait N minutes."""
+
+    __table_args__ = (UniqueConstraint("unit_id", "position", "person_id"),)
+    id: int | None = Field(default=None, primary_key=True)
+    unit_id: int = Field(foreign_key="unit.id", index=True)
+    position: int
+    person_id: int = Field(foreign_key="person.id")
+    wait_minutes: int = 10
+
+
+class DutyEntry(SQLModel, table=True):
+    """A published reception duty entry (领导接访)."""
+
+    __table_args__ = (UniqueConstraint("unit_id", "day", "leader_id"),)
+    id: int | None = Field(default=None, primary_key=True)
+    unit_id: int = Field(foreign_key="unit.id", index=True)
+    day: date = Field(index=True)
+    start: time
+    end: time
+    place: str = Field(max_length=200)
+    leader_id: int = Field(foreign_key="person.id")
+    post: str = Field(default="", max_length=100)
+    portfolio: str = Field(default="", max_length=300)
+    form: str = Field(default="fixed", max_length=16)  # fixed | invited | topic | onsite
+
+
+# --- conversations ----------------------------------------------------------------
+
+
+class Conversation(SQLModel, table=True):
+    """Conversation state of one chat address (the SQL state store)."""
+
+    key: str = Field(primary_key=True, max_length=240)
+    state: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    version: int = 0
+    updated_at: datetime | None = _ts(nullable=True)
+
+
+class InboundMessage(SQLModel, table=True):
+    """Every processed platform message, unique on its id: re-delivery is absorbed here."""
+
+    __table_args__ = (UniqueConstraint("channel", "message_id"),)
+    id: int | None = Field(default=None, primary_key=True)
+    channel: str = Field(max_length=16)
+    message_id: str = Field(max_length=128)
+    conversation_key: str = Field(max_length=240, index=True)
+    received_at: datetime = _ts()
+    replies: list[Any] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    state_version: int = 0
+    # The draft a submission came from: lets a re-delivery show a receipt code again
+    # (it is derived from the server secret and never stored).
+    draft_key: str | None = Field(default=None, max_length=64)
+    state: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+
+
+class Sequence(SQLModel, table=True):
+    """Counters for human-readable numbers (S-2026-0001)."""
+
+    name: str = Field(primary_key=True, max_length=32)
+    value: int = 0
+
+
+# --- records ----------------------------------------------------------------------
+
+
+class Suggestion(SQLModel, table=True):
+    """An entry of the opinion archive (舆情档案)."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    number: str = Field(unique=True, max_length=32)
+    draft_key: str = Field(unique=True, max_length=64)
+    unit_id: int | None = Field(default=None, foreign_key="unit.id")
+    topic: str = Field(max_length=32)
+    text: str = Field(sa_column=Column(Text, nullable=False))
+    anonymous: bool = False
+    person_id: int | None = Field(default=None, foreign_key="person.id")
+    channel: str = Field(max_length=16)
+    created_at: datetime = _ts()
+
+
+class Case(SQLModel, table=True):
+    """A registered complaint (反映问题), followed by one person end to end."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    number: str = Field(unique=True, max_length=32)
+    draft_key: str = Field(unique=True, max_length=64)
+    unit_id: int | None = Field(default=None, foreign_key="unit.id")
+    category: str = Field(max_length=32, index=True)
+    description: str = Field(sa_column=Column(Text, nullable=False))
+    since: str = Field(max_length=100)
+    affected: int
+    cosigners: int = 0
+    workshop_id: int | None = Field(default=None, foreign_key="workshop.id")
+    outcome_wanted: str = Field(sa_column=Column(Text, nullable=False))
+    anonymous: bool = False
+    complainant_id: int | None = Field(default=None, foreign_key="person.id", index=True)
+    receipt_hash: str | None = Field(default=None, unique=True, max_length=128)
+    handler_id: int | None = Field(default=None, foreign_key="person.id", index=True)
+    leader_case: bool = False
+    leader_case_reason: str | None = Field(default=None, max_length=32)
+    status: str = Field(default="registered", max_length=16)
+    deadline_days: int = 60
+    due_on: date
+    channel: str = Field(max_length=16)
+    created_at: datetime = _ts()
+
+
+class CaseEvent(SQLModel, table=True):
+    """The case's timeline."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    case_id: int = Field(foreign_key="case.id", index=True)
+    at: datetime = _ts()
+    actor_id: int | None = Field(default=None, foreign_key="person.id")
+    kind: str = Field(max_length=32)
+    note: str = Field(default="", sa_column=Column(Text, nullable=False))
+
+
+class Booking(SQLModel, table=True):
+    """A visit booked with the leader on reception duty."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    number: str = Field(unique=True, max_length=32)
+    draft_key: str = Field(unique=True, max_length=64)
+    duty_entry_id: int = Field(foreign_key="dutyentry.id", index=True)
+    person_id: int = Field(foreign_key="person.id", index=True)
+    topic: str = Field(sa_column=Column(Text, nullable=False))
+    status: str = Field(default="booked", max_length=16)  # booked | cancelled
+    channel: str = Field(max_length=16)
+    created_at: datetime = _ts()
+    cancelled_at: datetime | None = _ts(nullable=True)
+
+
+class Incident(SQLModel, table=True):
+    """An emergency / group incident report (群体性突发事件)."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    number: str = Field(unique=True, max_length=32)
+    draft_key: str = Field(unique=True, max_length=64)
+    unit_id: int | None = Field(default=None, foreign_key="unit.id")
+    what: str = Field(sa_column=Column(Text, nullable=False))
+    place: str = Field(max_length=300)
+    people: int | None = None
+    measures: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    suggestion: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    workshop_id: int | None = Field(default=None, foreign_key="workshop.id")
+    reporter_id: int | None = Field(default=None, foreign_key="person.id")
+    reporter_role: str = Field(default="employee", max_length=16)
+    status: str = Field(default="open", max_length=16)
+    channel: str = Field(max_length=16)
+    created_at: datetime = _ts()
+
+
+# --- alerts, outbox, timers -------------------------------------------------------
+
+
+class Alert(SQLModel, table=True):
+    """An alert a person must acknowledge (收到)."""
+
+    __table_args__ = (UniqueConstraint("subject", "subject_id", "recipient_id"),)
+    id: int | None = Field(default=None, primary_key=True)
+    subject: str = Field(max_length=16)  # incident | case | booking
+    subject_id: int
+    recipient_id: int = Field(foreign_key="person.id", index=True)
+    created_at: datetime = _ts()
+
+
+class Acknowledgement(SQLModel, table=True):
+    """Who acknowledged an alert, and when."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    alert_id: int = Field(foreign_key="alert.id", unique=True)
+    person_id: int = Field(foreign_key="person.id")
+    channel: str = Field(max_length=16)
+    at: datetime = _ts()
+
+
+class Notification(SQLModel, table=True):
+    """The outbox: every push is a row, written with the fact it announces."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    idempotency_key: str = Field(unique=True, max_length=160)
+    recipient_id: int | None = Field(default=None, foreign_key="person.id", index=True)
+    channel: str | None = Field(default=None, max_length=16)
+    address: str | None = Field(default=None, max_length=200)
+    message_key: str = Field(max_length=80)
+    params: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    alert_id: int | None = Field(default=None, foreign_key="alert.id")
+    priority: int = 5  # 0 = emergency, goes first
+    status: str = Field(default="pending", max_length=16, index=True)
+    attempts: int = 0
+    next_attempt_at: datetime = _ts(index=True)
+    claimed_until: datetime | None = _ts(nullable=True)
+    tried_channels: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    delivered_channel: str | None = Field(default=None, max_length=16)
+    sent_at: datetime | None = _ts(nullable=True)
+    last_error: str | None = Field(default=None, max_length=500)
+    created_at: datetime = _ts()
+
+
+class InboxMessage(SQLModel, table=True):
+    """A delivered push waiting in a web-chat or console inbox."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    channel: str = Field(max_length=16)
+    address: str = Field(max_length=200, index=True)
+    notification_id: int | None = Field(default=None, foreign_key="notification.id", unique=True)
+    text: str = Field(sa_column=Column(Text, nullable=False))
+    buttons: list[Any] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    created_at: datetime = _ts()
+
+
+class Timer(SQLModel, table=True):
+    """Something due at a time; the scheduler sweeps what is due (DESIGN rule 5)."""
+
+    __table_args__ = (UniqueConstraint("kind", "ref"),)
+    id: int | None = Field(default=None, primary_key=True)
+    kind: str = Field(max_length=32)
+    ref: str = Field(max_length=240)
+    due_at: datetime = _ts(index=True)
+    done_at: datetime | None = _ts(nullable=True)
+    claimed_until: datetime | None = _ts(nullable=True)
+    attempts: int = 0
+
+
+class IdentityRead(SQLModel, table=True):
+    """Audit of every read of a complainant's identity (DESIGN rule 8)."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    case_id: int = Field(foreign_key="case.id", index=True)
+    reader_id: int | None = Field(default=None, foreign_key="person.id")
+    purpose: str = Field(max_length=64)
+    at: datetime = _ts()

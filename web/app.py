@@ -1,0 +1,178 @@
+"""The FastAPI app: the web chat page and its JSON API."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Annotated, Any
+
+import anyio
+from fastapi import Depends, FastAPI, HTTPException, Request, Response
+from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse
+from itsdangerous import BadSignature, URLSafeSerializer
+from pydantic import BaseModel, Field
+from sqlmodel import Session, col, select
+
+from bot import invites
+from bot.bootstrap import Services
+from handlers.inbound import Inbound
+from store.models import Contact, InboxMessage, Person
+
+COOKIE = "workroom_session"
+MAX_BODY = 16 * 1024
+STATIC = Path(__file__).parent / "static"
+
+
+class ChatIn(BaseModel):
+    id: str = Field(min_length=8, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")
+    text: str | None = Field(default=None, max_length=4000)
+    action: str | None = Field(default=None, max_length=200)
+
+
+class ButtonOut(BaseModel):
+    label: str
+    value: str
+    kind: str
+
+
+class ReplyOut(BaseModel):
+    text: str
+    buttons: list[ButtonOut]
+
+
+class ChatOut(BaseModel):
+    replies: list[ReplyOut]
+
+
+class InboxItem(BaseModel):
+    id: int
+    text: str
+    buttons: list[ButtonOut]
+    created_at: str
+
+
+class InboxOut(BaseModel):
+    messages: list[InboxItem]
+
+
+class MeOut(BaseModel):
+    name: str
+    role: str
+    verified: bool
+    lang: str
+
+
+def create_app(services: Services, *, run_scheduler: bool | None = None) -> FastAPI:
+    settings = services.settings
+    cookies = URLSafeSerializer(settings.secret_key, salt="workroom-web-session")
+    start_jobs = settings.scheduler_enabled if run_scheduler is None else run_scheduler
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        sched = None
+        if start_jobs:
+            from scheduler import runner
+
+            sched = runner.start(services)
+        yield
+        if sched is not None:
+            sched.shutdown(wait=False)
+
+    app = FastAPI(title="Workroom", lifespan=lifespan)
+
+    @app.middleware("http")
+    async def cap_body(request: Request, call_next: Any) -> Any:
+        # Refuse an oversized request before anything parses it.
+        length = request.headers.get("content-length")
+        if length is not None and (not length.isdigit() or int(length) > MAX_BODY):
+            return Response(status_code=413, content="request too large")
+        return await call_next(request)
+
+    def address_of(request: Request) -> str | None:
+        raw = request.cookies.get(COOKIE)
+        if not raw:
+            return None
+        try:
+            data = cookies.loads(raw)
+        except BadSignature:
+            return None
+        return data.get("a") if isinstance(data, dict) else None
+
+    Address = Annotated[str | None, Depends(address_of)]
+
+    def set_address(response: Response, address: str) -> None:
+        response.set_cookie(COOKIE, cookies.dumps({"a": address}), httponly=True,
+                            samesite="lax", max_age=180 * 24 * 3600,
+                            secure=settings.base_url.startswith("https"))
+
+    @app.get("/", response_class=HTMLResponse)
+    def page() -> FileResponse:
+        return FileResponse(STATIC / "chat.html", media_type="text/html; charset=utf-8")
+
+    @app.get("/static/{name}")
+    def static(name: str) -> FileResponse:
+        path = (STATIC / name).resolve()
+        if path.parent != STATIC.resolve() or not path.is_file():
+            raise HTTPException(404)
+        return FileResponse(path)
+
+    @app.get("/healthz")
+    def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.get("/i/{token}")
+    def accept_invite(token: str) -> Response:
+        key = invites.read_token(settings.secret_key, token,
+                                 max_age_seconds=settings.invite_ttl_hours * 3600)
+        with Session(services.db) as s:
+            person = s.exec(select(Person).where(Person.key == key)).first() if key else None
+        if person is None or not person.active:
+            return FileResponse(STATIC / "invite_invalid.html", status_code=400,
+                                media_type="text/html; charset=utf-8")
+        response = RedirectResponse("/", status_code=303)
+        set_address(response, f"p:{person.key}")
+        return response
+
+    @app.get("/api/me")
+    def me(address: Address) -> MeOut:
+        if address is None:
+            return MeOut(name="", role="employee", verified=False, lang=settings.default_lang)
+        with Session(services.db) as s:
+            contact = s.exec(select(Contact).where(Contact.channel == "web",
+                                                   Contact.address == address)).first()
+            person = s.get(Person, contact.person_id) if contact else None
+        if person is None:
+            return MeOut(name="", role="employee", verified=False, lang=settings.default_lang)
+        return MeOut(name=person.name if person.verified else "", role=person.role,
+                     verified=person.verified, lang=person.lang or settings.default_lang)
+
+    @app.post("/api/chat")
+    async def chat(body: ChatIn, address: Address, request: Request,
+                   response: Response) -> ChatOut:
+        if body.text is None and body.action is None:
+            raise HTTPException(422, "text or action required")
+        if address is None:
+            address = f"v:{secrets.token_urlsafe(16)}"
+            set_address(response, address)
+        lang = "en" if request.headers.get("accept-language", "").startswith("en") else None
+        inbound = Inbound(channel="web", address=address, message_id=f"{address}:{body.id}",
+                          text=body.text, action=body.action, lang_hint=lang)
+        replies = await anyio.to_thread.run_sync(services.workroom.process, inbound)
+        return ChatOut(replies=[ReplyOut.model_validate(r.to_dict()) for r in replies])
+
+    @app.get("/api/inbox")
+    def inbox(address: Address, after: int = 0) -> InboxOut:
+        if address is None:
+            return InboxOut(messages=[])
+        with Session(services.db) as s:
+            rows = s.exec(select(InboxMessage).where(InboxMessage.channel == "web",
+                                                     InboxMessage.address == address,
+                                                     col(InboxMessage.id) > after)
+                          .order_by(col(InboxMessage.id)).limit(50)).all()
+        return InboxOut(messages=[
+            InboxItem(id=r.id or 0, text=r.text, created_at=r.created_at.isoformat(),
+                      buttons=[ButtonOut.model_validate(b) for b in r.buttons]) for r in rows])
+
+    return app
