@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import string
 import uuid
 from collections.abc import Callable
 
@@ -14,12 +15,19 @@ from store.models import InboxMessage
 
 
 class ConsoleChat:
-    """A line-at-a-time chat; numbers pick the buttons shown last."""
+    """A line-at-a-time chat.
+
+    Options are numbered ([1] [2] …) like the engine numbers them, so a typed number picks
+    an option; actions (submit, send now, acknowledge) get letters ([a] [b] …), so a number
+    typed as an answer ("3 people") never presses one. Back, cancel, help and skip are typed
+    as words, as on WeChat.
+    """
 
     def __init__(self, services: Services, person_key: str,
                  write: Callable[[str], None] = print) -> None:
         self.services, self.address, self.write = services, f"p:{person_key}", write
-        self.buttons: list[Button] = []
+        self.options: list[Button] = []
+        self.actions: list[Button] = []
         self.last_inbox = self._newest_inbox()
 
     def _newest_inbox(self) -> int:
@@ -30,21 +38,32 @@ class ConsoleChat:
         return row or 0
 
     def show(self, replies: list[Reply]) -> None:
-        self.buttons = []
+        self.options, self.actions = [], []
         for reply in replies:
             self._print(reply)
 
     def _print(self, reply: Reply) -> None:
         self.write(reply.text)
+        nav = []
         for b in reply.buttons:
-            self.buttons.append(b)
-            self.write(f"  [{len(self.buttons)}] {b.label}")
+            if b.kind == "nav":
+                nav.append(b.label)
+            elif b.kind == "action":
+                self.actions.append(b)
+                self.write(f"  [{string.ascii_lowercase[len(self.actions) - 1]}] {b.label}")
+            else:
+                self.options.append(b)
+                self.write(f"  [{len(self.options)}] {b.label}")
+        if nav:
+            self.write("  （" + " / ".join(nav) + "）")
 
     def send(self, line: str) -> None:
         line = line.strip()
         action = None
-        if line.isdigit() and 1 <= int(line) <= len(self.buttons):
-            action = self.buttons[int(line) - 1].value
+        if line.isdigit() and 1 <= int(line) <= len(self.options):
+            action = self.options[int(line) - 1].value
+        elif len(line) == 1 and line.lower() in string.ascii_lowercase[: len(self.actions)]:
+            action = self.actions[string.ascii_lowercase.index(line.lower())].value
         inbound = Inbound(channel="console", address=self.address,
                           message_id=uuid.uuid4().hex, text=None if action else line,
                           action=action)

@@ -44,7 +44,8 @@ COMMANDS: dict[str, tuple[str, ...]] = {
 class Button:
     label: str
     value: str
-    kind: str = "choice"  # choice | nav
+    # choice: an answer; action: submit, send now, acknowledge; nav: back, cancel, help, skip
+    kind: str = "choice"
 
 
 @dataclass
@@ -361,7 +362,7 @@ class Engine:
                Button(catalog.t(st.lang, "nav.help"), "cmd:help", "nav")]
         if st.step == REVIEW:
             return Reply(self._review_text(st, flow, ctx),
-                         [Button(catalog.t(st.lang, "nav.confirm"), "cmd:confirm"), *nav])
+                         [Button(catalog.t(st.lang, "nav.confirm"), "cmd:confirm", "action"), *nav])
         ask = flow.step(st.step or "")
         buttons: list[Button] = []
         if isinstance(ask.kind, Choice):
@@ -371,7 +372,7 @@ class Engine:
         if ask.optional:
             extra.append(Button(catalog.t(st.lang, "nav.skip"), "cmd:skip", "nav"))
         if self._can_send_now(st, flow):
-            extra.append(Button(catalog.t(st.lang, "nav.send_now"), "cmd:send"))
+            extra.append(Button(catalog.t(st.lang, "nav.send_now"), "cmd:send", "action"))
         position = [a.name for a in flow.steps if a.name not in st.prefilled]
         header = catalog.t(st.lang, "flow.progress", n=position.index(ask.name) + 1,
                            total=len(position))

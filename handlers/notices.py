@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 from conversations import catalog
 from conversations.engine import Button, Reply
 
-_LABELLED = {"category": "opt.category", "topic": "opt.topic", "form": "form"}
+_LABELLED = {"category": "opt.category", "form": "form"}
 
 
 def local_time(iso: str, zone: ZoneInfo) -> str:
@@ -37,5 +37,5 @@ def render(message: str, params: dict[str, Any], lang: str, zone: ZoneInfo,
     if message == "notice.raw":
         return Reply(str(params["text"]), [Button(**b) for b in params.get("buttons", [])])
     text = catalog.t(lang, message, **localize(params, lang, zone))
-    buttons = [Button(catalog.t(lang, "nav.ack"), f"ack:{alert_id}")] if alert_id else []
+    buttons = [Button(catalog.t(lang, "nav.ack"), f"ack:{alert_id}", "action")] if alert_id else []
     return Reply(text, buttons)

@@ -67,7 +67,8 @@ def my_alerts(ctx: HandlerContext, lang: str) -> list[Reply]:
             number = case.number if case else ""
         text = catalog.t(lang, f"query.my_alerts.{alert.subject}", number=number,
                          at=alert.created_at.astimezone(ctx.zone).strftime("%m-%d %H:%M"))
-        replies.append(Reply(text, [Button(catalog.t(lang, "nav.ack"), f"ack:{alert.id}")]))
+        ack = Button(catalog.t(lang, "nav.ack"), f"ack:{alert.id}", "action")
+        replies.append(Reply(text, [ack]))
     return replies
 
 

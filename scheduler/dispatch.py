@@ -39,6 +39,9 @@ class Dispatcher:
 
     def run_once(self, limit: int = 100) -> int:
         """Deliver what is due now; return how many were delivered."""
+        return self._run(limit)[1]
+
+    def _run(self, limit: int) -> tuple[int, int]:
         with transaction(self.db) as s:
             ids = [n.id for n in outbox.claim_due(s, now=self.clock.now(), limit=limit)]
         delivered = 0
@@ -48,15 +51,15 @@ class Dispatcher:
                 delivered += self._deliver(nid)
             except Exception:  # one bad row must not stop the others; its lease expires
                 log.exception("outbox: delivering notification %s failed", nid)
-        return delivered
+        return len(ids), delivered
 
     def drain(self, rounds: int = 20) -> int:
-        """Run until nothing more is due (tests and the CLI)."""
+        """Run until nothing is due any more (tests and the console); return deliveries."""
         total = 0
         for _ in range(rounds):
-            n = self.run_once()
-            total += n
-            if n == 0:
+            claimed, delivered = self._run(100)
+            total += delivered
+            if claimed == 0:
                 break
         return total
 

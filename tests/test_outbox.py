@@ -1,0 +1,131 @@
+"""The outbox dispatcher: channel choice, retries with back-off, fallback, and giving up
+loudly (a push given up on becomes an alert to the director and staff)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlmodel import Session, select
+
+from bot.bootstrap import Services
+from bot.channels import DeliveryError
+from conversations.clock import FrozenClock
+from conversations.engine import Reply
+from store import outbox
+from store.db import transaction
+from store.models import Contact, InboxMessage, Notification, Person
+
+
+class FlakySender:
+    """A channel that fails the first `failures` sends, then records what it delivers."""
+
+    def __init__(self, channel: str, failures: int, *, fallback: bool = False) -> None:
+        self.channel, self.failures, self.fallback = channel, failures, fallback
+        self.sent: list[tuple[str, str]] = []
+
+    def deliver(self, session: Session, *, address: str, reply: Reply,
+                notification_id: int) -> None:
+        if self.failures > 0:
+            self.failures -= 1
+            raise DeliveryError("HTTP 502 from the platform", fallback=self.fallback)
+        self.sent.append((address, reply.text))
+
+
+def _person(svc: Services, key: str) -> Person:
+    with Session(svc.db) as s:
+        return s.exec(select(Person).where(Person.key == key)).one()
+
+
+def _push(svc: Services, key: str, to: str, priority: int = outbox.ROUTINE) -> int:
+    person = _person(svc, to)
+    with transaction(svc.db) as s:
+        row = outbox.enqueue(s, key=key, recipient_id=person.id, message="notice.case_staff",
+                             params={"number": "C-2026-0042", "category": "wages",
+                                     "due_on": "2027-01-22"},
+                             now=svc.clock.now(), priority=priority)
+        return row.id or 0
+
+
+def _use(svc: Services, person_key: str, channel: str, address: str,
+         clock: FrozenClock) -> None:
+    person = _person(svc, person_key)
+    with transaction(svc.db) as s:
+        s.add(Contact(person_id=person.id or 0, channel=channel, address=address,
+                      last_used_at=clock.now()))
+
+
+def test_push_goes_to_the_channel_last_used(services: Services, clock: FrozenClock) -> None:
+    tg = FlakySender("telegram", 0)
+    services.dispatcher.senders["telegram"] = tg
+    clock.advance(timedelta(minutes=1))
+    _use(services, "liu_fang", "telegram", "5550001", clock)
+    _push(services, "k1", "liu_fang")
+    assert services.dispatcher.drain() == 1
+    assert tg.sent and tg.sent[0][0] == "5550001" and "C-2026-0042" in tg.sent[0][1]
+
+
+def test_same_idempotency_key_is_one_push(services: Services) -> None:
+    assert _push(services, "same", "liu_fang") == _push(services, "same", "liu_fang")
+    services.dispatcher.drain()
+    with Session(services.db) as s:
+        assert len(s.exec(select(InboxMessage)).all()) == 1
+
+
+def test_failed_send_is_retried_with_back_off(services: Services, clock: FrozenClock) -> None:
+    tg = FlakySender("telegram", 2)
+    services.dispatcher.senders["telegram"] = tg
+    clock.advance(timedelta(minutes=1))
+    _use(services, "liu_fang", "telegram", "5550001", clock)
+    nid = _push(services, "k2", "liu_fang")
+    assert services.dispatcher.run_once() == 0
+    assert services.dispatcher.run_once() == 0  # not due again before its back-off
+    clock.advance(timedelta(seconds=5))
+    assert services.dispatcher.run_once() == 0  # second failure, now waits 10 s
+    clock.advance(timedelta(seconds=9))
+    assert services.dispatcher.run_once() == 0
+    clock.advance(timedelta(seconds=1))
+    assert services.dispatcher.run_once() == 1
+    with Session(services.db) as s:
+        row = s.get(Notification, nid)
+        assert row is not None and (row.status, row.attempts) == ("sent", 2)
+
+
+def test_a_channel_that_cannot_take_it_falls_back_to_the_next(
+        services: Services, clock: FrozenClock) -> None:
+    services.dispatcher.senders["telegram"] = FlakySender("telegram", 99, fallback=True)
+    clock.advance(timedelta(minutes=1))
+    _use(services, "zhao_guoqiang", "telegram", "5550002", clock)
+    nid = _push(services, "k3", "zhao_guoqiang", priority=outbox.EMERGENCY)
+    assert services.dispatcher.drain() == 1
+    with Session(services.db) as s:
+        row = s.get(Notification, nid)
+        assert row is not None and row.tried_channels == ["telegram"]
+        assert row.delivered_channel in ("web", "console")
+
+
+def test_given_up_push_alerts_the_director_and_staff(
+        services: Services, clock: FrozenClock) -> None:
+    # No channel delivers: every inbox is replaced by one that always fails.
+    for channel in ("web", "console"):
+        services.dispatcher.senders[channel] = FlakySender(channel, 10**6)
+    services.dispatcher.max_attempts = 2
+    nid = _push(services, "k4", "zhao_guoqiang")
+    services.dispatcher.run_once()
+    clock.advance(timedelta(minutes=1))
+    services.dispatcher.run_once()
+    with Session(services.db) as s:
+        row = s.get(Notification, nid)
+        assert row is not None and row.status == "failed"
+        warnings = s.exec(select(Notification).where(
+            Notification.message_key == "notice.delivery_failed")).all()
+        names = {s.get(Person, w.recipient_id).key for w in warnings}  # type: ignore[union-attr]
+    assert names == {"chen_lihua", "liu_fang"}
+    assert all(w.params["recipient"] == "赵国强" for w in warnings)
+
+
+def test_emergencies_are_sent_before_routine_pushes(services: Services) -> None:
+    _push(services, "routine", "liu_fang")
+    _push(services, "urgent", "liu_fang", priority=outbox.EMERGENCY)
+    with transaction(services.db) as s:
+        claimed = outbox.claim_due(s, now=services.clock.now(), limit=1)
+        assert claimed[0].idempotency_key == "urgent"
