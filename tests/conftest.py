@@ -133,3 +133,11 @@ def any_services(request: pytest.FixtureRequest, db_url: str, clock: FrozenClock
 def chat(services: Services) -> Chat:
     """An employee of the demo workroom chatting on the console."""
     return Chat(services, person="li_ming")
+
+
+@pytest.fixture
+def db_services(db_url: str, clock: FrozenClock) -> Iterator[Services]:
+    """The demo workroom on SQLite and on PostgreSQL, SQL state store."""
+    svc = make_services(db_url, clock)
+    yield svc
+    svc.db.dispose()

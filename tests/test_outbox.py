@@ -54,66 +54,66 @@ def _use(svc: Services, person_key: str, channel: str, address: str,
                       last_used_at=clock.now()))
 
 
-def test_push_goes_to_the_channel_last_used(services: Services, clock: FrozenClock) -> None:
+def test_push_goes_to_the_channel_last_used(db_services: Services, clock: FrozenClock) -> None:
     tg = FlakySender("telegram", 0)
-    services.dispatcher.senders["telegram"] = tg
+    db_services.dispatcher.senders["telegram"] = tg
     clock.advance(timedelta(minutes=1))
-    _use(services, "liu_fang", "telegram", "5550001", clock)
-    _push(services, "k1", "liu_fang")
-    assert services.dispatcher.drain() == 1
+    _use(db_services, "liu_fang", "telegram", "5550001", clock)
+    _push(db_services, "k1", "liu_fang")
+    assert db_services.dispatcher.drain() == 1
     assert tg.sent and tg.sent[0][0] == "5550001" and "C-2026-0042" in tg.sent[0][1]
 
 
-def test_same_idempotency_key_is_one_push(services: Services) -> None:
-    assert _push(services, "same", "liu_fang") == _push(services, "same", "liu_fang")
-    services.dispatcher.drain()
-    with Session(services.db) as s:
+def test_same_idempotency_key_is_one_push(db_services: Services) -> None:
+    assert _push(db_services, "same", "liu_fang") == _push(db_services, "same", "liu_fang")
+    db_services.dispatcher.drain()
+    with Session(db_services.db) as s:
         assert len(s.exec(select(InboxMessage)).all()) == 1
 
 
-def test_failed_send_is_retried_with_back_off(services: Services, clock: FrozenClock) -> None:
+def test_failed_send_is_retried_with_back_off(db_services: Services, clock: FrozenClock) -> None:
     tg = FlakySender("telegram", 2)
-    services.dispatcher.senders["telegram"] = tg
+    db_services.dispatcher.senders["telegram"] = tg
     clock.advance(timedelta(minutes=1))
-    _use(services, "liu_fang", "telegram", "5550001", clock)
-    nid = _push(services, "k2", "liu_fang")
-    assert services.dispatcher.run_once() == 0
-    assert services.dispatcher.run_once() == 0  # not due again before its back-off
+    _use(db_services, "liu_fang", "telegram", "5550001", clock)
+    nid = _push(db_services, "k2", "liu_fang")
+    assert db_services.dispatcher.run_once() == 0
+    assert db_services.dispatcher.run_once() == 0  # not due again before its back-off
     clock.advance(timedelta(seconds=5))
-    assert services.dispatcher.run_once() == 0  # second failure, now waits 10 s
+    assert db_services.dispatcher.run_once() == 0  # second failure, now waits 10 s
     clock.advance(timedelta(seconds=9))
-    assert services.dispatcher.run_once() == 0
+    assert db_services.dispatcher.run_once() == 0
     clock.advance(timedelta(seconds=1))
-    assert services.dispatcher.run_once() == 1
-    with Session(services.db) as s:
+    assert db_services.dispatcher.run_once() == 1
+    with Session(db_services.db) as s:
         row = s.get(Notification, nid)
         assert row is not None and (row.status, row.attempts) == ("sent", 2)
 
 
 def test_a_channel_that_cannot_take_it_falls_back_to_the_next(
-        services: Services, clock: FrozenClock) -> None:
-    services.dispatcher.senders["telegram"] = FlakySender("telegram", 99, fallback=True)
+        db_services: Services, clock: FrozenClock) -> None:
+    db_services.dispatcher.senders["telegram"] = FlakySender("telegram", 99, fallback=True)
     clock.advance(timedelta(minutes=1))
-    _use(services, "zhao_guoqiang", "telegram", "5550002", clock)
-    nid = _push(services, "k3", "zhao_guoqiang", priority=outbox.EMERGENCY)
-    assert services.dispatcher.drain() == 1
-    with Session(services.db) as s:
+    _use(db_services, "zhao_guoqiang", "telegram", "5550002", clock)
+    nid = _push(db_services, "k3", "zhao_guoqiang", priority=outbox.EMERGENCY)
+    assert db_services.dispatcher.drain() == 1
+    with Session(db_services.db) as s:
         row = s.get(Notification, nid)
         assert row is not None and row.tried_channels == ["telegram"]
         assert row.delivered_channel in ("web", "console")
 
 
 def test_given_up_push_alerts_the_director_and_staff(
-        services: Services, clock: FrozenClock) -> None:
+        db_services: Services, clock: FrozenClock) -> None:
     # No channel delivers: every inbox is replaced by one that always fails.
     for channel in ("web", "console"):
-        services.dispatcher.senders[channel] = FlakySender(channel, 10**6)
-    services.dispatcher.max_attempts = 2
-    nid = _push(services, "k4", "zhao_guoqiang")
-    services.dispatcher.run_once()
+        db_services.dispatcher.senders[channel] = FlakySender(channel, 10**6)
+    db_services.dispatcher.max_attempts = 2
+    nid = _push(db_services, "k4", "zhao_guoqiang")
+    db_services.dispatcher.run_once()
     clock.advance(timedelta(minutes=1))
-    services.dispatcher.run_once()
-    with Session(services.db) as s:
+    db_services.dispatcher.run_once()
+    with Session(db_services.db) as s:
         row = s.get(Notification, nid)
         assert row is not None and row.status == "failed"
         warnings = s.exec(select(Notification).where(
@@ -123,9 +123,9 @@ def test_given_up_push_alerts_the_director_and_staff(
     assert all(w.params["recipient"] == "赵国强" for w in warnings)
 
 
-def test_emergencies_are_sent_before_routine_pushes(services: Services) -> None:
-    _push(services, "routine", "liu_fang")
-    _push(services, "urgent", "liu_fang", priority=outbox.EMERGENCY)
-    with transaction(services.db) as s:
-        claimed = outbox.claim_due(s, now=services.clock.now(), limit=1)
+def test_emergencies_are_sent_before_routine_pushes(db_services: Services) -> None:
+    _push(db_services, "routine", "liu_fang")
+    _push(db_services, "urgent", "liu_fang", priority=outbox.EMERGENCY)
+    with transaction(db_services.db) as s:
+        claimed = outbox.claim_due(s, now=db_services.clock.now(), limit=1)
         assert claimed[0].idempotency_key == "urgent"
