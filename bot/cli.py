@@ -121,14 +121,16 @@ def serve(demo: bool = typer.Option(False, "--demo", help="prepare the demo work
     from web.app import create_app
 
     settings = get_settings()
+    host, port = host or settings.host, port or settings.port
+    if "base_url" not in settings.model_fields_set:  # links must point where we listen
+        settings = settings.model_copy(update={"base_url": f"http://{host}:{port}"})
     if demo:
         db_upgrade()
         org_load(None, demo=True)
     services = _services(settings)
     if demo:
         _print_demo_links(services)
-    uvicorn.run(create_app(services), host=host or settings.host, port=port or settings.port,
-                log_level="info")
+    uvicorn.run(create_app(services), host=host, port=port, log_level="info")
 
 
 def _print_demo_links(services: Services) -> None:
