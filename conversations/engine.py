@@ -144,7 +144,7 @@ class Engine:
         st.updated_at = ctx.now.isoformat()
         token = (action if action is not None else text) or ""
         if token.startswith("ack:") and token[4:].isdigit():
-            follow = [self._ask(st, ctx)] if st.flow else []
+            follow = [self._ask(st, ctx) if st.flow else self._menu(st, ctx)]
             return Outcome(st, follow, Acknowledge(int(token[4:])))
         command = token[4:] if token.startswith("cmd:") else _match_command(token)
         if command == "lang":

@@ -7,6 +7,7 @@ import os
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 from sqlalchemy.engine import Engine
@@ -91,9 +92,9 @@ def redis_store() -> Iterator[RedisStateStore]:
     store.clear_all()
 
 
-def test_settings(url: str, **overrides: object) -> Settings:
+def test_settings(url: str, **overrides: Any) -> Settings:
     return Settings(env="test", database_url=url, secret_key="test-secret",
-                    scheduler_enabled=False, _env_file=None, **overrides)  # type: ignore[call-arg]
+                    scheduler_enabled=False, _env_file=None, **overrides)
 
 
 test_settings.__test__ = False  # type: ignore[attr-defined]  # a helper, not a test

@@ -1,7 +1,5 @@
 """The FastAPI app: the web chat page and its JSON API."""
 
-from __future__ import annotations
-
 import secrets
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager

@@ -1,0 +1,276 @@
+"""The chat page in a real browser: Chromium on a phone-sized screen, against the real app
+served by uvicorn on a free local port."""
+
+from __future__ import annotations
+
+import re
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+import uvicorn
+from playwright.sync_api import (
+    Browser,
+    Locator,
+    Page,
+    Route,
+    ViewportSize,
+    expect,
+    sync_playwright,
+)
+from sqlmodel import Session, select
+
+from bot.bootstrap import Services
+from conversations.clock import FrozenClock
+from store.models import Case
+from tests.conftest import make_services
+from web.app import create_app
+
+CHROMIUM = Path("/usr/bin/chromium")
+ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
+PHONE: ViewportSize = {"width": 390, "height": 844}
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's Chromium"),
+]
+
+
+@dataclass
+class LiveApp:
+    url: str
+    services: Services
+
+
+@pytest.fixture
+def live_app(sqlite_url: str, clock: FrozenClock) -> Iterator[LiveApp]:
+    """The real app on 127.0.0.1 and a free port, in a background thread."""
+    services = make_services(sqlite_url, clock)
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    config = uvicorn.Config(create_app(services, run_scheduler=False), log_level="warning",
+                            lifespan="on", access_log=False)
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    try:
+        deadline = time.monotonic() + 20
+        while not server.started and thread.is_alive() and time.monotonic() < deadline:
+            time.sleep(0.02)  # uvicorn has no "started" event to wait on
+        assert server.started, "uvicorn did not start"
+        yield LiveApp(f"http://127.0.0.1:{port}", services)
+    finally:
+        server.should_exit = True
+        thread.join(timeout=20)
+        sock.close()
+        services.db.dispose()
+    assert not thread.is_alive(), "uvicorn did not stop"
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    with sync_playwright() as pw:
+        chromium = pw.chromium.launch(
+            executable_path=str(CHROMIUM), headless=True,
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                  "--disable-component-update", "--no-first-run", "--disable-sync",
+                  "--disable-quic"])
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def page(browser: Browser, live_app: LiveApp) -> Iterator[Page]:
+    # zh-CN: the server takes an English Accept-Language as a hint for a new visitor.
+    context = browser.new_context(viewport=PHONE, device_scale_factor=2, is_mobile=True,
+                                  has_touch=True, locale="zh-CN", timezone_id="Asia/Shanghai")
+    context.set_default_timeout(15_000)
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda err: errors.append(str(err)))
+    yield page
+    context.close()
+    assert errors == [], errors
+
+
+def last_bot(page: Page) -> Locator:
+    return page.get_by_test_id("bot-msg").last
+
+
+def idle(page: Page) -> None:
+    """Wait until no message is in flight: the page enables its input again."""
+    expect(page.get_by_test_id("input")).to_be_enabled()
+
+
+def tap(page: Page, label: str) -> None:
+    """Tap the button `label` under the latest bot message."""
+    idle(page)
+    button = last_bot(page).get_by_test_id("btn").filter(has_text=re.compile(
+        rf"^\s*{re.escape(label)}\s*$"))
+    expect(button).to_be_enabled()
+    button.tap()
+    expect(page.get_by_test_id("user-msg").last).to_have_text(re.compile(re.escape(label)))
+    idle(page)
+
+
+def type_answer(page: Page, text: str) -> None:
+    idle(page)
+    box = page.get_by_test_id("input")
+    box.fill(text)
+    box.press("Enter")
+    expect(page.get_by_test_id("user-msg").last).to_have_text(re.compile(re.escape(text)))
+    idle(page)
+
+
+def test_complaint_through_the_page(page: Page, live_app: LiveApp) -> None:
+    page.goto(live_app.url + "/")
+    expect(page.locator("html")).to_have_attribute("lang", "zh-CN")
+    # The page asks for the menu by itself, without a user bubble.
+    expect(last_bot(page)).to_contain_text("职工群众工作室")
+    expect(page.get_by_test_id("user-msg")).to_have_count(0)
+    menu_buttons = last_bot(page).get_by_test_id("btn")
+    expect(menu_buttons.first).to_be_visible()
+    box = menu_buttons.first.bounding_box()
+    assert box is not None and box["height"] >= 44
+
+    tap(page, "反映问题")
+    menu_button = page.get_by_test_id("bot-msg").nth(0).get_by_test_id("btn").first
+    expect(menu_button).to_be_disabled()  # the stale menu cannot be tapped any more
+    tap(page, "工资福利")
+    type_answer(page, "十月份的加班费到现在还没有发，车间里二十多人都没拿到。")
+    type_answer(page, "2026-10")
+    type_answer(page, "25")
+    expect(last_bot(page).get_by_test_id("btn").filter(has_text="跳过")).to_have_class(
+        re.compile(r"\bnav\b"))
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "chat-step.png"))
+    tap(page, "跳过")
+    tap(page, "铸造车间")
+    type_answer(page, "补发十月加班费，以后按时发放")
+    tap(page, "实名")
+    expect(last_bot(page)).to_contain_text("请核对")
+    page.screenshot(path=str(ARTIFACTS / "chat-review.png"))
+    tap(page, "确认提交")
+
+    done = page.get_by_test_id("bot-msg").filter(has_text=re.compile(r"C-2026-\d{4}"))
+    expect(done).to_have_count(1)
+    number = re.search(r"C-2026-\d{4}", done.inner_text())
+    assert number is not None
+    expect(done).to_contain_text("领导包案")
+    with Session(live_app.services.db) as s:
+        case = s.exec(select(Case).where(Case.number == number.group(0))).one()
+    assert case.leader_case and case.affected == 25 and case.channel == "web"
+
+    # The menu follows, and the typed multi-line review kept its line breaks.
+    expect(last_bot(page).get_by_test_id("btn").first).to_be_enabled()
+    review = page.get_by_test_id("bot-msg").filter(has_text="请核对").last
+    assert review.evaluate("el => getComputedStyle(el.querySelector('.bubble')).whiteSpace") \
+        == "pre-wrap"
+    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "chat.png"))
+
+
+def test_switch_to_english(page: Page, live_app: LiveApp) -> None:
+    page.goto(live_app.url + "/")
+    expect(last_bot(page)).to_contain_text("职工群众工作室")
+    expect(page.get_by_test_id("input")).to_have_attribute("placeholder", re.compile("输入"))
+    tap(page, "English")
+    expect(last_bot(page)).to_contain_text("What would you like to do?")
+    labels = last_bot(page).get_by_test_id("btn")
+    expect(labels.filter(has_text="Make a suggestion")).to_have_count(1)
+    expect(labels.filter(has_text="中文")).to_have_count(1)
+    # The page's own words follow the language.
+    expect(page.locator("html")).to_have_attribute("lang", "en")
+    expect(page.get_by_test_id("send")).to_have_text("Send")
+    expect(page.get_by_test_id("input")).to_have_attribute("placeholder", re.compile("Type"))
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "chat-en.png"))
+
+
+def test_pushes_show_as_notices_with_a_live_ack_button(page: Page, live_app: LiveApp) -> None:
+    """A director opens an invite link; an emergency alert arrives in the inbox."""
+    from bot import invites
+    from tests.transcript import Chat
+
+    services = live_app.services
+    token = invites.make_token(services.settings.secret_key, "chen_lihua")
+    page.goto(f"{live_app.url}/i/{token}")
+    expect(last_bot(page)).to_contain_text("职工群众工作室")
+    idle(page)
+
+    reporter = Chat(services, person="li_ming")
+    reporter.dialog([("菜单", "职工群众工作室"), ("[紧急情况报告]", "发生了什么"),
+                     ("车间起火冒烟", "在哪里"), ("铸造车间", "立即发送"),
+                     ("[立即发送]", "已报告")])
+    services.dispatcher.drain()
+
+    notice = page.get_by_test_id("notice-msg").filter(has_text="【紧急】")
+    expect(notice).to_have_count(1)  # polled within a few seconds
+    ack = notice.get_by_test_id("btn")
+    expect(ack).to_have_text("收到")
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "chat-notice.png"))
+    # A newer bot message does not disable the alert's button.
+    tap(page, "提建议")
+    expect(ack).to_be_enabled()
+    ack.tap()
+    # Inside a flow the acknowledgement comes first, then the question again.
+    expect(page.get_by_test_id("bot-msg").filter(has_text="已确认收到")).to_have_count(1)
+    expect(ack).to_be_disabled()
+    expect(last_bot(page)).to_contain_text("（1/3）")
+    # A reload does not replay the notice already shown.
+    page.reload()
+    expect(page.get_by_test_id("bot-msg").first).to_contain_text("您正在填写")
+    expect(last_bot(page)).to_contain_text("（1/3）")
+    expect(page.get_by_test_id("messages")).to_have_attribute("data-inbox-polls",
+                                                              re.compile(r"^[1-9]"))
+    expect(page.get_by_test_id("notice-msg")).to_have_count(0)
+
+
+def test_failed_send_is_retried_with_the_same_id(page: Page, live_app: LiveApp) -> None:
+    page.add_init_script("window.WORKROOM_RETRY_DELAYS = [200, 200];")
+    page.goto(live_app.url + "/")
+    expect(last_bot(page)).to_contain_text("职工群众工作室")
+    idle(page)
+
+    sent: list[Any] = []
+    answered: list[Any] = []
+
+    def offline(route: Route) -> None:
+        sent.append(route.request.post_data_json)
+        route.abort("internetdisconnected")
+
+    page.route("**/api/chat", offline)
+    box = page.get_by_test_id("input")
+    box.fill("菜单")
+    box.press("Enter")
+    expect(page.get_by_test_id("status")).to_contain_text("网络不稳定，正在重试")
+    expect(box).to_be_disabled()
+    retry = page.get_by_test_id("retry")
+    expect(retry).to_have_text("发送失败，点此重试")
+    assert len(sent) == 3  # the first try and two retries
+
+    def online(route: Route) -> None:
+        answered.append(route.request.post_data_json)
+        route.continue_()
+
+    page.unroute("**/api/chat")
+    page.route("**/api/chat", online)
+    retry.tap()
+    expect(page.get_by_test_id("bot-msg")).to_have_count(2)
+    expect(page.get_by_test_id("status")).to_be_hidden()
+    idle(page)
+    assert len(answered) == 1
+    ids = {str(body["id"]) for body in [*sent, *answered]}
+    assert len(ids) == 1, ids
+    assert re.fullmatch(r"[A-Za-z0-9_-]{8,64}", ids.pop())
+    expect(page.get_by_test_id("user-msg")).to_have_count(1)

@@ -1,0 +1,378 @@
+"""The web chat's JSON API through the real app (ASGI, no network): cookie sessions, the
+dedupe of retried messages, request limits, invite links and the push inbox."""
+
+from __future__ import annotations
+
+import itertools
+import re
+import time
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+import pytest
+from itsdangerous import TimestampSigner
+from sqlmodel import Session, col, func, select
+
+from bot import invites
+from bot.bootstrap import Services
+from store.models import Alert, Case, Incident, Person, Suggestion
+from web.app import COOKIE, MAX_BODY, create_app
+
+_ids = itertools.count(1)
+
+
+class WebChat:
+    """One browser: its own cookie jar, posting like the page does."""
+
+    def __init__(self, client: httpx.AsyncClient) -> None:
+        self.client = client
+        self.replies: list[dict[str, Any]] = []
+
+    async def post(self, *, text: str | None = None, action: str | None = None,
+                   message_id: str | None = None) -> list[dict[str, Any]]:
+        body: dict[str, Any] = {"id": message_id or f"msg-{next(_ids):06d}"}
+        if text is not None:
+            body["text"] = text
+        if action is not None:
+            body["action"] = action
+        r = await self.client.post("/api/chat", json=body)
+        assert r.status_code == 200, r.text
+        self.replies = r.json()["replies"]
+        return self.replies
+
+    async def say(self, text: str) -> list[dict[str, Any]]:
+        return await self.post(text=text)
+
+    async def press(self, label: str) -> list[dict[str, Any]]:
+        """Press the button labelled `label` of the last answer (post its value)."""
+        return await self.post(action=self.button(label)["value"])
+
+    def button(self, label: str) -> dict[str, Any]:
+        for reply in reversed(self.replies):
+            for b in reply["buttons"]:
+                if b["label"] == label:
+                    return dict(b)
+        raise AssertionError(f"no button {label!r}; shown: {self.labels()}")
+
+    def labels(self) -> list[str]:
+        return [b["label"] for r in self.replies for b in r["buttons"]]
+
+    @property
+    def text(self) -> str:
+        return "\n".join(r["text"] for r in self.replies)
+
+    async def inbox(self, after: int = 0) -> list[dict[str, Any]]:
+        r = await self.client.get("/api/inbox", params={"after": after})
+        assert r.status_code == 200, r.text
+        messages: list[dict[str, Any]] = r.json()["messages"]
+        return messages
+
+    async def me(self) -> dict[str, Any]:
+        r = await self.client.get("/api/me")
+        assert r.status_code == 200, r.text
+        data: dict[str, Any] = r.json()
+        return data
+
+
+@pytest.fixture
+async def browsers(services: Services) -> AsyncIterator[list[httpx.AsyncClient]]:
+    """A factory list: clients made by `new_client` share the app, never their cookies."""
+    app = create_app(services, run_scheduler=False)
+    clients: list[httpx.AsyncClient] = []
+    transport = httpx.ASGITransport(app=app)
+    for _ in range(3):
+        clients.append(httpx.AsyncClient(transport=transport, base_url="http://testserver"))
+    try:
+        yield clients
+    finally:
+        for c in clients:
+            await c.aclose()
+
+
+@pytest.fixture
+def client(browsers: list[httpx.AsyncClient]) -> httpx.AsyncClient:
+    return browsers[0]
+
+
+def count(services: Services, model: type[Any]) -> int:
+    with Session(services.db) as s:
+        return int(s.exec(select(func.count()).select_from(model)).one())
+
+
+async def login(client: httpx.AsyncClient, services: Services, person_key: str) -> None:
+    token = invites.make_token(services.settings.secret_key, person_key)
+    r = await client.get(f"/i/{token}")
+    assert r.status_code == 303, r.text
+    assert r.headers["location"] == "/"
+    assert COOKIE in client.cookies
+
+
+# --- page and static files --------------------------------------------------------------
+
+
+async def test_page_and_static_files_are_served(client: httpx.AsyncClient) -> None:
+    page = await client.get("/")
+    assert page.status_code == 200
+    assert page.headers["content-type"].startswith("text/html")
+    html = page.text
+    assert '<meta name="viewport" content="width=device-width, initial-scale=1">' in html
+    assert re.search(r"<html[^>]* lang=", html)
+    for testid in ("messages", "input", "send"):
+        assert f'data-testid="{testid}"' in html
+    # Every resource of the page is our own: nothing from a CDN or font service.
+    assert not re.search(r"""(src|href)=["']?(https?:)?//""", html)
+    for name in re.findall(r"""(?:src|href)=["'](/static/[^"']+)["']""", html):
+        r = await client.get(name)
+        assert r.status_code == 200, name
+    assert (await client.get("/static/../app.py")).status_code == 404
+    assert (await client.get("/static/nope.js")).status_code == 404
+
+
+# --- anonymous visitor ------------------------------------------------------------------
+
+
+async def test_first_message_sets_cookie_and_shows_menu(client: httpx.AsyncClient) -> None:
+    assert COOKIE not in client.cookies
+    assert (await client.get("/api/inbox")).json() == {"messages": []}
+    r = await client.post("/api/chat", json={"id": "hello-0001", "text": "菜单"})
+    assert r.status_code == 200
+    assert COOKIE in r.cookies
+    replies = r.json()["replies"]
+    assert "职工群众工作室" in replies[-1]["text"]
+    values = [b["value"] for b in replies[-1]["buttons"]]
+    assert "flow:suggestion" in values and "flow:complaint" in values
+    assert all(b["kind"] == "choice" for b in replies[-1]["buttons"])
+    # The same browser keeps its session: the second message needs no new cookie.
+    r2 = await client.post("/api/chat", json={"id": "hello-0002", "action": "flow:suggestion"})
+    assert r2.status_code == 200
+    assert COOKIE not in r2.cookies
+    assert "感谢您提建议" in r2.json()["replies"][0]["text"]
+    me = await client.get("/api/me")
+    assert me.json() == {"name": "", "role": "employee", "verified": False, "lang": "zh"}
+
+
+async def test_suggestion_through_the_api(client: httpx.AsyncClient, services: Services) -> None:
+    web = WebChat(client)
+    await web.say("菜单")
+    await web.press("提建议")
+    assert "（1/3）" in web.text
+    await web.press("安全生产")
+    await web.say("铸造车间通风不好，夏天太热，建议加装排风扇。")
+    await web.press("实名")
+    assert "请核对" in web.text
+    await web.press("确认提交")
+    assert re.search(r"S-2026-\d{4}", web.text), web.text
+    with Session(services.db) as s:
+        row = s.exec(select(Suggestion)).one()
+    assert row.number == "S-2026-0001"
+    assert row.channel == "web" and row.topic == "safety" and not row.anonymous
+
+
+async def test_same_message_id_is_answered_once(client: httpx.AsyncClient,
+                                                services: Services) -> None:
+    web = WebChat(client)
+    await web.say("菜单")
+    await web.press("提建议")
+    await web.press("工资福利")
+    await web.say("希望加班费按时发放，不要拖到下个月。")
+    await web.press("匿名")
+    confirm = web.button("确认提交")["value"]
+    first = await client.post("/api/chat", json={"id": "retry-me-42", "action": confirm})
+    again = await client.post("/api/chat", json={"id": "retry-me-42", "action": confirm})
+    assert first.status_code == again.status_code == 200
+    assert first.json() == again.json()
+    assert re.search(r"S-2026-\d{4}", first.text)
+    assert count(services, Suggestion) == 1
+    web.replies = again.json()["replies"]
+    # A retried text message is not taken as a second answer either.
+    await web.press("提建议")
+    await web.press("其他")
+    said = {"id": "typed-0001", "text": "食堂饭菜价格可以公示一下。"}
+    one = await client.post("/api/chat", json=said)
+    two = await client.post("/api/chat", json=said)
+    assert one.json() == two.json()
+    assert "（3/3）" in one.json()["replies"][-1]["text"]
+
+
+@pytest.mark.parametrize("body", [
+    {"id": "short", "text": "菜单"},                    # id under 8 characters
+    {"id": "has spaces in it", "text": "菜单"},        # id outside [A-Za-z0-9_-]
+    {"id": "x" * 65, "text": "菜单"},                  # id over 64 characters
+    {"id": "no-text-or-action"},                      # neither text nor action
+    {"text": "菜单"},                                  # no id
+    {"id": "too-long-text", "text": "字" * 4001},      # text over 4000 characters
+])
+async def test_bad_messages_are_refused(client: httpx.AsyncClient, services: Services,
+                                        body: dict[str, Any]) -> None:
+    r = await client.post("/api/chat", json=body)
+    assert r.status_code == 422, r.text
+    with Session(services.db) as s:
+        assert s.exec(select(Person).where(col(Person.key).startswith("web-"))).first() is None
+
+
+async def test_oversized_body_is_refused(client: httpx.AsyncClient) -> None:
+    body = '{"id": "big-body-01", "text": "' + "x" * MAX_BODY + '"}'
+    r = await client.post("/api/chat", content=body.encode(),
+                          headers={"content-type": "application/json"})
+    assert r.status_code == 413
+    assert COOKIE not in r.cookies
+
+
+# --- invite links -----------------------------------------------------------------------
+
+
+async def test_invite_link_logs_the_person_in(client: httpx.AsyncClient,
+                                              services: Services) -> None:
+    await login(client, services, "zhao_guoqiang")
+    assert await WebChat(client).me() == {"name": "赵国强", "role": "leader", "verified": True,
+                                          "lang": "zh"}
+    web = WebChat(client)
+    await web.say("菜单")
+    assert "在办的问题" in web.labels()  # a leader's menu
+
+
+async def test_invite_keeps_a_persons_language(client: httpx.AsyncClient,
+                                               services: Services) -> None:
+    await login(client, services, "daniel_hughes")
+    me = await WebChat(client).me()
+    assert me["name"] == "Daniel Hughes" and me["lang"] == "en"
+    web = WebChat(client)
+    await web.say("menu")
+    assert "Make a suggestion" in web.labels()
+
+
+def _expired_token(secret: str, person_key: str, monkeypatch: pytest.MonkeyPatch,
+                   hours_ago: int) -> str:
+    signed_at = int(time.time()) - hours_ago * 3600
+    with monkeypatch.context() as m:
+        m.setattr(TimestampSigner, "get_timestamp", lambda self: signed_at)
+        return invites.make_token(secret, person_key)
+
+
+async def test_forged_or_expired_invite_shows_the_invalid_page(
+        client: httpx.AsyncClient, services: Services, monkeypatch: pytest.MonkeyPatch) -> None:
+    secret = services.settings.secret_key
+    ttl = services.settings.invite_ttl_hours
+    good = invites.make_token(secret, "chen_lihua")
+    tokens = {
+        "forged": invites.make_token("another-secret", "chen_lihua"),
+        "tampered": good[:-2] + ("AA" if not good.endswith("AA") else "BB"),
+        "expired": _expired_token(secret, "chen_lihua", monkeypatch, hours_ago=ttl + 1),
+        "unknown person": invites.make_token(secret, "nobody_here"),
+        "garbage": "not-a-token",
+    }
+    for why, token in tokens.items():
+        r = await client.get(f"/i/{token}")
+        assert r.status_code == 400, why
+        assert r.headers["content-type"].startswith("text/html")
+        assert "链接无效或已过期" in r.text and "invalid or has expired" in r.text, why
+        assert 'href="/"' in r.text
+        assert COOKIE not in client.cookies, why
+    # Just inside its lifetime, the same kind of token still works.
+    fresh = _expired_token(secret, "chen_lihua", monkeypatch, hours_ago=ttl - 1)
+    assert (await client.get(f"/i/{fresh}")).status_code == 303
+    assert (await WebChat(client).me())["role"] == "director"
+
+
+async def test_tampered_cookie_is_a_new_visitor(client: httpx.AsyncClient,
+                                                services: Services) -> None:
+    await login(client, services, "chen_lihua")
+    client.cookies.set(COOKIE, client.cookies[COOKIE][:-3] + "xyz")
+    me = await WebChat(client).me()
+    assert me["role"] == "employee" and me["name"] == ""
+
+
+# --- pushes: emergency alert, acknowledgement, notice to the reporter -------------------
+
+
+async def test_emergency_alert_ack_and_notice(browsers: list[httpx.AsyncClient],
+                                              services: Services) -> None:
+    reporter = WebChat(browsers[0])
+    director = WebChat(browsers[1])
+    await director.client.get("/")  # nothing yet: not logged in
+    await login(director.client, services, "chen_lihua")
+    assert await director.inbox() == []
+
+    await reporter.say("菜单")
+    await reporter.press("紧急情况报告")
+    await reporter.say("二十多人聚集在厂门口要求发工资")
+    await reporter.say("厂门口")
+    assert "立即发送" in reporter.labels()
+    await reporter.press("立即发送")
+    match = re.search(r"E-2026-\d{4}", reporter.text)
+    assert match, reporter.text
+    number = match.group(0)
+    assert "陈丽华" in reporter.text
+
+    services.dispatcher.drain()
+    alerts = [m for m in await director.inbox() if number in m["text"]]
+    assert len(alerts) == 1, alerts
+    alert = alerts[0]
+    assert "【紧急】" in alert["text"] and "厂门口" in alert["text"]
+    assert alert["created_at"]
+    ack = [b for b in alert["buttons"] if b["value"].startswith("ack:")]
+    assert len(ack) == 1 and ack[0]["label"] == "收到" and ack[0]["kind"] != "nav"
+    with Session(services.db) as s:
+        row = s.get(Alert, int(ack[0]["value"].removeprefix("ack:")))
+        incident = s.exec(select(Incident).where(Incident.number == number)).one()
+    assert row is not None and row.subject == "incident" and row.subject_id == incident.id
+
+    # Paging: nothing after the alert's own id.
+    assert [m for m in await director.inbox(after=alert["id"]) if number in m["text"]] == []
+
+    await director.post(action=ack[0]["value"])
+    assert "已确认收到" in director.text
+    # A second press (another device, a stale page) is told who already acknowledged.
+    await director.post(action=ack[0]["value"])
+    assert "已由 陈丽华" in director.text
+
+    services.dispatcher.drain()
+    notices = [m for m in await reporter.inbox() if number in m["text"]]
+    assert len(notices) == 1, notices
+    assert "陈丽华 已收到" in notices[0]["text"]
+    assert notices[0]["buttons"] == []
+
+
+async def test_inbox_is_private_to_its_session(browsers: list[httpx.AsyncClient],
+                                               services: Services) -> None:
+    reporter, stranger = WebChat(browsers[0]), WebChat(browsers[1])
+    await reporter.say("菜单")
+    await reporter.press("紧急情况报告")
+    await reporter.say("车间起火冒烟")
+    await reporter.say("铸造车间")
+    await reporter.press("立即发送")
+    await stranger.say("菜单")
+    services.dispatcher.drain()
+    assert await stranger.inbox() == []
+    # An anonymous stranger cannot acknowledge the director's alert either.
+    with Session(services.db) as s:
+        alert_id = s.exec(select(Alert.id)).first()
+    await stranger.post(action=f"ack:{alert_id}")
+    assert "不是发给您的" in stranger.text
+
+
+async def test_complaint_by_leader_case_reaches_the_director(
+        browsers: list[httpx.AsyncClient], services: Services) -> None:
+    worker, director = WebChat(browsers[0]), WebChat(browsers[1])
+    await login(director.client, services, "chen_lihua")
+    await worker.say("菜单")
+    await worker.press("反映问题")
+    await worker.press("工资福利")
+    await worker.say("十月份的加班费到现在还没有发，车间里很多人都没拿到。")
+    await worker.say("2026-10")
+    await worker.say("25")
+    await worker.press("跳过")
+    await worker.press("铸造车间")
+    await worker.say("补发十月加班费")
+    await worker.press("实名")
+    await worker.press("确认提交")
+    match = re.search(r"C-2026-\d{4}", worker.text)
+    assert match and "领导包案" in worker.text, worker.text
+    with Session(services.db) as s:
+        case = s.exec(select(Case).where(Case.number == match.group(0))).one()
+    assert case.leader_case and case.channel == "web"
+    services.dispatcher.drain()
+    inbox = await director.inbox()
+    assert any(match.group(0) in m["text"] and "【领导包案】" in m["text"]
+               and m["buttons"][0]["value"].startswith("ack:") for m in inbox), inbox

@@ -1,0 +1,444 @@
+/* Workroom web chat: plain JavaScript, no libraries, no external resources.
+ *
+ * The page only renders what the server says. Its own words are the few "chrome" strings
+ * below (title, placeholder, send button, connection notices), in Chinese or English as
+ * /api/me tells.
+ */
+(function () {
+  'use strict';
+
+  var CHROME = {
+    zh: {
+      htmlLang: 'zh-CN',
+      title: '职工群众工作室',
+      placeholder: '输入文字，或点上面的按钮',
+      send: '发送',
+      retrying: '网络不稳定，正在重试…',
+      failed: '发送失败，点此重试',
+      rejected: '这条消息没能发送（可能太长），请修改后再发。',
+      sending: '发送中…',
+      notSent: '未发送'
+    },
+    en: {
+      htmlLang: 'en',
+      title: 'Workers\u2019 Workroom',
+      placeholder: 'Type a message…',
+      send: 'Send',
+      retrying: 'Connection unstable, retrying…',
+      failed: 'Sending failed, tap to retry',
+      rejected: 'This message could not be sent (it may be too long). Please edit it and try again.',
+      sending: 'Sending…',
+      notSent: 'Not sent'
+    }
+  };
+
+  // Back-off between attempts of one message: 1 s, 2 s, 4 s, 8 s, 15 s (about 30 s).
+  // (Tests may shorten it by setting window.WORKROOM_RETRY_DELAYS before the page runs.)
+  var RETRY_DELAYS = window.WORKROOM_RETRY_DELAYS || [1000, 2000, 4000, 8000, 15000];
+  var ATTEMPT_TIMEOUT = 20000;
+  var POLL_EVERY = 3000;
+  var FIRST_LOAD_NOTICES = 5;
+  var INBOX_PAGE = 50;
+  var INBOX_KEY = 'workroom.inbox.v1';
+
+  var messages = document.getElementById('messages');
+  var form = document.getElementById('composer');
+  var input = document.getElementById('input');
+  var sendButton = document.getElementById('send');
+  var statusLine = document.getElementById('status');
+  var title = document.getElementById('title');
+
+  var lang = 'zh';
+  var busy = false;
+  var failed = null;        // the message that gave up: {id, body, bubble, refocus}
+  var who = null;           // who the inbox belongs to, as /api/me tells
+  var inboxLast = null;     // last inbox id shown; null: nothing known yet (first load)
+  var polling = false;
+  var pollTimer = null;
+  var pollRunning = false;
+  var polls = 0;            // completed polls (tests wait on data-inbox-polls)
+  var shown = {};           // inbox ids already on the page
+
+  // --- chrome -------------------------------------------------------------------------
+
+  function t(key) {
+    return (CHROME[lang] || CHROME.zh)[key];
+  }
+
+  function applyChrome() {
+    document.documentElement.lang = t('htmlLang');
+    document.title = t('title');
+    title.textContent = t('title');
+    input.placeholder = t('placeholder');
+    input.setAttribute('aria-label', t('placeholder'));
+    sendButton.textContent = t('send');
+    if (failed) showFailed();
+  }
+
+  function refreshMe() {
+    return fetch('/api/me', {credentials: 'same-origin', cache: 'no-store'})
+      .then(function (r) { return r.ok ? r.json() : null; })
+      .then(function (me) {
+        if (!me) return null;
+        var next = me.lang === 'en' ? 'en' : 'zh';
+        if (next !== lang) {
+          lang = next;
+          applyChrome();
+        }
+        return me;
+      })
+      .catch(function () { return null; });
+  }
+
+  // --- rendering ----------------------------------------------------------------------
+
+  function scrollDown() {
+    messages.scrollTop = messages.scrollHeight;
+  }
+
+  function isAck(value) {
+    return /^ack:\d+$/.test(value || '');
+  }
+
+  // Buttons of older messages go stale once a newer message leads the dialog; alerts'
+  // acknowledge buttons stay until pressed.
+  function disableOlderButtons() {
+    var buttons = messages.querySelectorAll('button.btn');
+    for (var i = 0; i < buttons.length; i++) {
+      if (!isAck(buttons[i].getAttribute('data-value'))) buttons[i].disabled = true;
+    }
+  }
+
+  function makeButton(b) {
+    var el = document.createElement('button');
+    el.type = 'button';
+    // choice: an answer; action: submit, send now, acknowledge; nav: back, cancel, help, skip
+    var kind = b.kind === 'nav' || b.kind === 'action' ? b.kind : 'choice';
+    el.className = 'btn ' + (kind === 'nav' ? 'nav' : 'choice') +
+      (kind === 'action' ? ' action' : '') + (isAck(b.value) ? ' ack' : '');
+    el.setAttribute('data-testid', 'btn');
+    el.setAttribute('data-value', b.value);
+    el.setAttribute('data-kind', kind);
+    el.textContent = b.label;
+    return el;
+  }
+
+  function renderButtons(list) {
+    var box = document.createElement('div');
+    box.className = 'buttons';
+    var choices = list.filter(function (b) { return b.kind !== 'nav'; });
+    var navs = list.filter(function (b) { return b.kind === 'nav'; });
+    choices.forEach(function (b) { box.appendChild(makeButton(b)); });
+    if (choices.length && navs.length) {
+      var br = document.createElement('span');
+      br.className = 'break';
+      box.appendChild(br);
+    }
+    navs.forEach(function (b) { box.appendChild(makeButton(b)); });
+    return box;
+  }
+
+  function addMessage(kind, text, buttons, extra) {
+    buttons = buttons || [];
+    var leads = kind === 'bot' ||
+      (kind === 'notice' && buttons.some(function (b) { return !isAck(b.value); }));
+    if (leads) disableOlderButtons();
+    var wrap = document.createElement('div');
+    wrap.className = 'msg ' + kind;
+    wrap.setAttribute('data-testid', kind + '-msg');
+    var bubble = document.createElement('div');
+    bubble.className = 'bubble';
+    bubble.textContent = text;
+    if (extra) bubble.appendChild(extra);
+    wrap.appendChild(bubble);
+    if (buttons.length) wrap.appendChild(renderButtons(buttons));
+    messages.appendChild(wrap);
+    scrollDown();
+    return wrap;
+  }
+
+  function localTime(iso) {
+    if (!iso) return '';
+    var s = /[zZ]|[+-]\d\d:?\d\d$/.test(iso) ? iso : iso + 'Z';
+    var d = new Date(s);
+    if (isNaN(d.getTime())) return '';
+    var pad = function (n) { return (n < 10 ? '0' : '') + n; };
+    return d.getFullYear() + '-' + pad(d.getMonth() + 1) + '-' + pad(d.getDate()) + ' ' +
+      pad(d.getHours()) + ':' + pad(d.getMinutes());
+  }
+
+  function addNotice(item) {
+    if (shown[item.id]) return;
+    shown[item.id] = true;
+    var time = document.createElement('span');
+    time.className = 'time';
+    time.textContent = localTime(item.created_at);
+    var el = addMessage('notice', item.text, item.buttons, time);
+    el.setAttribute('data-inbox-id', String(item.id));
+  }
+
+  // --- status line --------------------------------------------------------------------
+
+  function clearStatus() {
+    statusLine.hidden = true;
+    statusLine.textContent = '';
+  }
+
+  function showStatus(text) {
+    statusLine.textContent = text;
+    statusLine.hidden = false;
+  }
+
+  function showFailed() {
+    statusLine.textContent = '';
+    var retry = document.createElement('button');
+    retry.type = 'button';
+    retry.className = 'retry';
+    retry.setAttribute('data-testid', 'retry');
+    retry.textContent = t('failed');
+    retry.addEventListener('click', function () {
+      if (!failed || busy) return;
+      var job = failed;
+      failed = null;
+      deliver(job);
+    });
+    statusLine.appendChild(retry);
+    statusLine.hidden = false;
+  }
+
+  function setBusy(on) {
+    busy = on;
+    input.disabled = on;
+    sendButton.disabled = on;
+    messages.classList.toggle('busy', on);
+  }
+
+  // --- sending ------------------------------------------------------------------------
+
+  function newId() {
+    var bytes = new Uint8Array(16);
+    if (window.crypto && window.crypto.getRandomValues) {
+      window.crypto.getRandomValues(bytes);
+    } else {
+      for (var i = 0; i < bytes.length; i++) bytes[i] = Math.floor(Math.random() * 256);
+    }
+    var hex = '';
+    for (var j = 0; j < bytes.length; j++) hex += (bytes[j] < 16 ? '0' : '') + bytes[j].toString(16);
+    return 'w' + hex;
+  }
+
+  function sleep(ms) {
+    return new Promise(function (resolve) { setTimeout(resolve, ms); });
+  }
+
+  // One attempt: the replies, or an error saying whether a retry may help.
+  function postOnce(body) {
+    var ctrl = window.AbortController ? new AbortController() : null;
+    var timer = ctrl ? setTimeout(function () { ctrl.abort(); }, ATTEMPT_TIMEOUT) : null;
+    return fetch('/api/chat', {
+      method: 'POST',
+      credentials: 'same-origin',
+      cache: 'no-store',
+      headers: {'Content-Type': 'application/json'},
+      body: JSON.stringify(body),
+      signal: ctrl ? ctrl.signal : undefined
+    }).then(function (r) {
+      if (timer) clearTimeout(timer);
+      if (r.ok) return r.json();
+      var err = new Error('HTTP ' + r.status);
+      err.retry = r.status >= 500 || r.status === 408 || r.status === 429;
+      throw err;
+    }, function (e) {
+      if (timer) clearTimeout(timer);
+      var err = new Error(String(e));
+      err.retry = true;
+      throw err;
+    });
+  }
+
+  // Send one message with retries; a retry repeats the SAME id, so the server answers
+  // it once and a lost answer is simply fetched again.
+  function deliver(job) {
+    setBusy(true);
+    var attempt = 0;
+    function tryOnce() {
+      return postOnce(job.body).then(function (data) {
+        clearStatus();
+        if (job.pending) job.pending.remove();
+        (data.replies || []).forEach(function (r) { addMessage('bot', r.text, r.buttons); });
+        if (job.button) job.button.classList.add('pressed');
+        if (job.ack) markPressed(job.ack);
+        setBusy(false);
+        if (job.refocus) input.focus();
+        refreshMe().then(startPolling);
+      }, function (err) {
+        if (err.retry && attempt < RETRY_DELAYS.length) {
+          showStatus(t('retrying'));
+          return sleep(RETRY_DELAYS[attempt++]).then(tryOnce);
+        }
+        setBusy(false);
+        if (!err.retry) {
+          showStatus(t('rejected'));
+          if (job.pending) job.pending.textContent = t('notSent');
+          if (job.text !== undefined && !input.value) input.value = job.text;
+          return;
+        }
+        failed = job;
+        showFailed();
+        input.disabled = true;  // the failed message goes first, or nothing does
+        sendButton.disabled = true;
+      });
+    }
+    return tryOnce();
+  }
+
+  function send(body, label, opts) {
+    if (busy || failed) return;
+    opts = opts || {};
+    var job = {id: newId(), body: body, refocus: !!opts.refocus, ack: opts.ack || null,
+               button: opts.button || null};
+    job.body.id = job.id;
+    if (label !== null) {
+      var pending = document.createElement('div');
+      pending.className = 'pending';
+      pending.textContent = t('sending');
+      var wrap = addMessage('user', label, [], null);
+      wrap.appendChild(pending);
+      job.pending = pending;
+      if (opts.text !== undefined) job.text = opts.text;
+    }
+    deliver(job);
+  }
+
+  function markPressed(value) {
+    var buttons = messages.querySelectorAll('button.btn');
+    for (var i = 0; i < buttons.length; i++) {
+      if (buttons[i].getAttribute('data-value') === value) {
+        buttons[i].disabled = true;
+        buttons[i].classList.add('pressed');
+      }
+    }
+  }
+
+  form.addEventListener('submit', function (e) {
+    e.preventDefault();
+    var text = input.value.trim();
+    if (!text || busy || failed) return;
+    input.value = '';
+    send({text: text}, text, {refocus: true, text: text});
+  });
+
+  // Enter that only finishes an input-method composition must not send.
+  input.addEventListener('keydown', function (e) {
+    if (e.key === 'Enter' && (e.isComposing || e.keyCode === 229)) e.preventDefault();
+  });
+
+  messages.addEventListener('click', function (e) {
+    var target = e.target;
+    var button = target && target.closest ? target.closest('button.btn') : null;
+    if (!button || button.disabled || busy || failed) return;
+    var value = button.getAttribute('data-value');
+    send({action: value}, button.textContent,
+         {ack: isAck(value) ? value : null, button: button});
+  });
+
+  // --- inbox --------------------------------------------------------------------------
+
+  function loadInboxState() {
+    try {
+      var saved = JSON.parse(window.localStorage.getItem(INBOX_KEY) || 'null');
+      if (saved && saved.who === who && typeof saved.last === 'number') return saved.last;
+    } catch (e) { /* private mode or broken value: start afresh */ }
+    return null;
+  }
+
+  function saveInboxState() {
+    try {
+      window.localStorage.setItem(INBOX_KEY, JSON.stringify({who: who, last: inboxLast}));
+    } catch (e) { /* storage may be unavailable */ }
+  }
+
+  function fetchInbox(after) {
+    return fetch('/api/inbox?after=' + encodeURIComponent(after),
+                 {credentials: 'same-origin', cache: 'no-store'})
+      .then(function (r) {
+        if (!r.ok) throw new Error('HTTP ' + r.status);
+        return r.json();
+      })
+      .then(function (data) { return data.messages || []; });
+  }
+
+  // Everything after `after`, page by page.
+  function fetchAllAfter(after, collected) {
+    collected = collected || [];
+    return fetchInbox(after).then(function (page) {
+      collected = collected.concat(page);
+      if (page.length >= INBOX_PAGE) return fetchAllAfter(page[page.length - 1].id, collected);
+      return collected;
+    });
+  }
+
+  function pollOnce() {
+    var first = inboxLast === null;
+    return fetchAllAfter(first ? 0 : inboxLast).then(function (items) {
+      if (first && items.length > FIRST_LOAD_NOTICES) {
+        inboxLast = items[items.length - FIRST_LOAD_NOTICES - 1].id;
+        items = items.slice(-FIRST_LOAD_NOTICES);
+      }
+      items.forEach(function (item) {
+        addNotice(item);
+        inboxLast = Math.max(inboxLast || 0, item.id);
+      });
+      if (inboxLast === null) inboxLast = 0;
+      saveInboxState();
+      polls++;
+      messages.setAttribute('data-inbox-polls', String(polls));
+    });
+  }
+
+  function schedulePoll() {
+    clearTimeout(pollTimer);
+    pollTimer = setTimeout(tick, POLL_EVERY);
+  }
+
+  function tick() {
+    if (pollRunning) return;
+    pollRunning = true;
+    pollOnce().catch(function () { /* try again on the next tick */ }).then(function () {
+      pollRunning = false;
+      schedulePoll();
+    });
+  }
+
+  function startPolling(me) {
+    if (me) {
+      var next = [me.role, me.name, me.verified].join('|');
+      if (who !== null && next !== who) {
+        // A different person now (an invite link was opened): their own inbox from the top.
+        inboxLast = null;
+      }
+      if (who === null || next !== who) {
+        who = next;
+        if (inboxLast === null) inboxLast = loadInboxState();
+      }
+    }
+    if (polling) return;
+    polling = true;
+    tick();
+  }
+
+  document.addEventListener('visibilitychange', function () {
+    if (document.visibilityState === 'visible' && polling) {
+      clearTimeout(pollTimer);
+      tick();
+    }
+  });
+
+  // --- start --------------------------------------------------------------------------
+
+  applyChrome();
+  refreshMe().then(function () {
+    // The only message the page sends by itself: ask for the menu.
+    send({text: '菜单'}, null);
+  });
+})();
