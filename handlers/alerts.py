@@ -39,7 +39,9 @@ def recipients_text(session: Session, subject: str, subject_id: int, lang: str) 
     for alert in rows:
         person = session.get(Person, alert.recipient_id)
         if person is not None:
-            names.append(f"{person.name}（{person.post}）" if person.post else person.name)
+            post = (f"（{person.post}）" if lang == "zh" else f" ({person.post})") \
+                if person.post else ""
+            names.append(person.name + post)
     sep = "、" if lang == "zh" else ", "
     return sep.join(names) if names else catalog.t(lang, "emergency.nobody")
 

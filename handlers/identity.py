@@ -33,12 +33,10 @@ def resolve(session: Session, *, channel: str, address: str, now: datetime,
     return person
 
 
-def display_name(person: Person | None, lang: str) -> str:
-    """A name fit to show a leader: the person's name, or that they are unverified."""
-    from conversations import catalog
-
+def display_name(person: Person | None) -> str:
+    """A name fit to show a handler, or a token the reader's language renders."""
     if person is None:
-        return catalog.t(lang, "person.anonymous")
+        return "@person.anonymous"
     if not person.verified or not person.name:
-        return catalog.t(lang, "person.unverified")
+        return "@person.unverified"
     return person.name

@@ -22,6 +22,8 @@ def localize(params: dict[str, Any], lang: str, zone: ZoneInfo) -> dict[str, Any
     for name, value in params.items():
         if value is None or value == "":
             out[name] = catalog.t(lang, "review.skipped")
+        elif isinstance(value, str) and value.startswith("@person."):
+            out[name] = catalog.t(lang, value[1:])  # who, in the reader's words
         elif name in _LABELLED:
             out[name] = catalog.t(lang, f"{_LABELLED[name]}.{value}")
         elif name.endswith("_at") and isinstance(value, str):

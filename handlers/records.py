@@ -137,15 +137,12 @@ def _announce_case(ctx: HandlerContext, case: Case, workshop: Workshop | None) -
     }
     message = "notice.case_leader" if case.leader_case else "notice.case_new"
     for pid in dict.fromkeys(recipients):
-        person = s.get(Person, pid)
-        lang = (person.lang if person else None) or "zh"
         if complainant is not None:
             # The handling leader sees who complained; that read is audited (DESIGN rule 8).
             s.add(IdentityRead(case_id=case.id, reader_id=pid, purpose="case_alert", at=ctx.now))
         alerts.raise_alert(
             ctx, subject="case", subject_id=case.id, recipient_id=pid, message=message,
-            params={**base, "complainant": display_name(complainant, lang)
-                    if complainant else display_name(None, lang)},
+            params={**base, "complainant": display_name(complainant)},
             priority=outbox.ALERT,
         )
     for staff in _staff_of(s, case.unit_id, ("staff",)):
@@ -234,7 +231,7 @@ def emergency(ctx: HandlerContext, sub: Submission) -> Result:
         params = {"number": row.number, "what": row.what, "place": row.place,
                   "people": row.people, "measures": row.measures,
                   "suggestion": row.suggestion, "reported_at": ctx.now.isoformat(),
-                  "reporter": display_name(ctx.actor, "zh")}
+                  "reporter": display_name(ctx.actor)}
         for person in emergency_recipients(ctx, unit_id):
             assert person.id is not None
             alerts.raise_alert(ctx, subject="incident", subject_id=row.id,
