@@ -60,6 +60,8 @@ def chinese_number(text: str) -> int | None:
     """Read a small Chinese numeral such as 二十五 or 三百; None if it is not one."""
     if not text or any(ch not in _CN_DIGITS and ch not in _CN_UNITS for ch in text):
         return None
+    if all(ch in _CN_DIGITS for ch in text):  # read digit by digit: 二五 is 25
+        return int("".join(str(_CN_DIGITS[ch]) for ch in text))
     total, section, digit = 0, 0, None
     for ch in text:
         if ch in _CN_DIGITS:
@@ -67,7 +69,7 @@ def chinese_number(text: str) -> int | None:
         else:
             unit = _CN_UNITS[ch]
             if unit == 10000:
-                total = (total + section + (digit or 0)) * unit
+                total = (total + section + (digit or 0) or 1) * unit
                 section, digit = 0, None
             else:
                 section += (1 if digit is None else digit) * unit

@@ -131,7 +131,9 @@ class Engine:
         """Advance one conversation by one inbound message."""
         st = State.from_dict(raw)
         replies: list[Reply] = []
-        if st.flow and self.timed_out(st, ctx) and not st.paused:
+        early = (action if action is not None else text) or ""
+        if st.flow and self.timed_out(st, ctx) and not st.paused \
+                and _match_command(early) != "cancel" and early != "cmd:cancel":
             replies += self._expire(st, ctx)
             st.updated_at = ctx.now.isoformat()
             if st.flow:  # kept: show where we were, do not take this message as an answer
@@ -276,6 +278,12 @@ class Engine:
             return Outcome(st, [self._ask(st, ctx)])
         if command == "send" and self._can_send_now(st, flow):
             return Outcome(st, [], self._submission(st))
+        if command == "send" and flow.send_now_after is not None and st.step != REVIEW:
+            return Outcome(st, [Reply(catalog.t(st.lang, "flow.send_not_yet",
+                                                n=flow.send_now_after)), self._ask(st, ctx)])
+        if command == "confirm" and st.step != REVIEW:
+            return Outcome(st, [Reply(catalog.t(st.lang, "flow.confirm_not_yet")),
+                                self._ask(st, ctx)])
         if st.step == REVIEW:
             if command == "confirm" or token == "cmd:confirm":
                 return Outcome(st, [], self._submission(st))
@@ -321,8 +329,10 @@ class Engine:
         if isinstance(kind, Choice):
             options = self._options(st, kind, ctx)
             low = normalize(token).lower()
+            # A typed number is a position in the list as shown; only a pressed button
+            # carries the option's own value (a duty slot's id is also a number).
             for i, (value, label) in enumerate(options, start=1):
-                if token in (value, f"opt:{value}") or low in (str(i), label.lower()):
+                if token == f"opt:{value}" or low in (str(i), label.lower()):
                     return value
             # the option's words in the other language are accepted too
             for value, _ in options:
@@ -384,7 +394,8 @@ class Engine:
         for ask in flow.steps:
             if ask.name not in st.answers:
                 continue
-            lines.append(f"• {catalog.t(st.lang, f'{flow.name}.{ask.name}.label')}："
+            colon = "：" if st.lang == "zh" else ": "
+            lines.append(f"• {catalog.t(st.lang, f'{flow.name}.{ask.name}.label')}{colon}"
                          f"{self.display(st, ask.kind, st.answers[ask.name], ctx)}")
         lines.append(catalog.t(st.lang, "review.confirm"))
         return "\n".join(lines)

@@ -37,7 +37,6 @@ PHONE: ViewportSize = {"width": 390, "height": 844}
 
 pytestmark = [
     pytest.mark.browser,
-    pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's Chromium"),
 ]
 
 

@@ -1,0 +1,190 @@
+"""Unit tests of the typed answer parsers: what a person may type, and why it is refused."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from conversations.answers import (
+    DateAnswer,
+    Invalid,
+    Number,
+    Text,
+    YesNo,
+    chinese_number,
+    normalize,
+)
+
+TODAY = date(2026, 11, 23)  # the Monday of the transcript tests
+
+
+def refusal(parse, text: str) -> Invalid:  # type: ignore[no-untyped-def]
+    with pytest.raises(Invalid) as info:
+        parse(text)
+    return info.value
+
+
+# --- normalize -------------------------------------------------------------------------
+
+
+def test_normalize_folds_full_width_characters_and_trims() -> None:
+    assert normalize("  ２５ ") == "25"
+    assert normalize("ＡＢ３ＣＤ") == "AB3CD"
+
+
+# --- numbers ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("typed", "value"),
+    [
+        ("25", 25),
+        ("２５", 25),  # full-width digits from a Chinese keyboard
+        ("二十五", 25),
+        ("三百", 300),
+        ("十", 10),
+        ("十五", 15),
+        ("两千", 2000),
+        ("一百零五", 105),
+        ("约30人", 30),
+        ("大约 40 人", 40),
+        ("大概二十人", 20),
+        ("25人", 25),
+        ("30名", 30),
+        ("about 30 people", 30),
+        ("around 12 workers", 12),
+        ("~7", 7),
+        (" 8 ", 8),
+    ],
+)
+def test_number_reads_digits_chinese_numerals_and_rough_counts(typed: str, value: int) -> None:
+    assert Number(0, 100000).parse(typed) == value
+
+
+@pytest.mark.parametrize("typed", ["很多", "abc", "2.5", "-3", "25-30", "二十多", "一些人"])
+def test_number_refuses_what_is_not_a_number(typed: str) -> None:
+    bad = refusal(Number(0, 100000).parse, typed)
+    assert bad.key == "invalid.number"
+
+
+@pytest.mark.parametrize("typed", ["0", "101", "一百零一", "约200人"])
+def test_number_out_of_range_names_the_range(typed: str) -> None:
+    bad = refusal(Number(1, 100).parse, typed)
+    assert bad.key == "invalid.number_range"
+    assert bad.params == {"min": 1, "max": 100}
+
+
+def test_number_range_bounds_are_inclusive() -> None:
+    assert Number(1, 100).parse("1") == 1
+    assert Number(1, 100).parse("一百") == 100
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [("二十五", 25), ("三百", 300), ("十万", 100000), ("两万三千", 23000), ("零", 0),
+     ("一千零一", 1001), ("九十九", 99)],
+)
+def test_chinese_number_values(text: str, value: int) -> None:
+    assert chinese_number(text) == value
+
+
+@pytest.mark.parametrize("text", ["", "abc", "二十x", "25"])
+def test_chinese_number_is_none_for_anything_else(text: str) -> None:
+    assert chinese_number(text) is None
+
+
+@pytest.mark.parametrize(("text", "acceptable"), [("二五", (25, None)), ("一二三", (123, None)),
+                                                  ("万", (10000,))])
+def test_chinese_number_does_not_silently_drop_digits(text: str, acceptable: tuple) -> None:
+    assert chinese_number(text) in acceptable
+
+
+# --- dates -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("typed", "value"),
+    [
+        ("2026年10月5日", "2026-10-05"),
+        ("2026年10月5", "2026-10-05"),
+        ("2026-10-05", "2026-10-05"),
+        ("2026/10/5", "2026-10-05"),
+        ("2026.10.5", "2026-10-05"),
+        ("２０２６－１０－０５", "2026-10-05"),
+        ("2026 年 10 月 5 日", "2026-10-05"),
+        ("10月5日", "2026-10-05"),
+        ("10-5", "2026-10-05"),
+        ("2026-10", "2026-10"),
+        ("2026年10月", "2026-10"),
+        ("2026-11", "2026-11"),  # the current month has begun
+        ("今天", "2026-11-23"),
+        ("昨天", "2026-11-22"),
+        ("前天", "2026-11-21"),
+        ("today", "2026-11-23"),
+        ("Yesterday", "2026-11-22"),
+        ("2026-11-23", "2026-11-23"),
+        ("12月1日", "2025-12-01"),  # a month-day still to come this year means last year's
+    ],
+)
+def test_date_reads_days_months_and_relative_words(typed: str, value: str) -> None:
+    assert DateAnswer().parse(typed, TODAY) == value
+
+
+@pytest.mark.parametrize("typed", ["2026-11-24", "2026-12-01", "2026年12月", "2027年1月",
+                                   "2027-01-01"])
+def test_date_in_the_future_is_refused(typed: str) -> None:
+    assert refusal(lambda x: DateAnswer().parse(x, TODAY), typed).key == "invalid.date_future"
+
+
+def test_future_dates_are_accepted_when_not_past_only() -> None:
+    assert DateAnswer(past_only=False).parse("2026-12-01", TODAY) == "2026-12-01"
+
+
+@pytest.mark.parametrize("typed", ["下个月", "abc", "2026-13-01", "2026-02-30", "13月1日",
+                                   "2026-10-05-01", "明天"])
+def test_date_that_cannot_be_read_is_refused(typed: str) -> None:
+    assert refusal(lambda x: DateAnswer().parse(x, TODAY), typed).key == "invalid.date"
+
+
+# --- text ------------------------------------------------------------------------------
+
+
+def test_text_within_limits_is_kept_as_typed_without_surrounding_space() -> None:
+    assert Text(5, 10).parse("  食堂饭菜太咸。 ") == "食堂饭菜太咸。"
+    assert Text(5, 10).parse("12345") == "12345"
+    assert Text(5, 10).parse("1234567890") == "1234567890"
+
+
+def test_text_too_short_says_minimum_and_length() -> None:
+    bad = refusal(Text(5, 10).parse, "太短了")
+    assert (bad.key, bad.params) == ("invalid.too_short", {"min": 5, "got": 3})
+
+
+def test_text_of_spaces_counts_as_nothing() -> None:
+    bad = refusal(Text(2, 10).parse, "    ")
+    assert (bad.key, bad.params) == ("invalid.too_short", {"min": 2, "got": 0})
+
+
+def test_text_too_long_says_maximum_and_length() -> None:
+    bad = refusal(Text(5, 2000).parse, "字" * 2001)
+    assert (bad.key, bad.params) == ("invalid.too_long", {"max": 2000, "got": 2001})
+    assert Text(5, 2000).parse("字" * 2000) == "字" * 2000
+
+
+# --- yes / no --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("typed", ["是", "是的", "对", "好", "确认", "yes", "Y", "OK", "1", "１"])
+def test_yes(typed: str) -> None:
+    assert YesNo().parse(typed) is True
+
+
+@pytest.mark.parametrize("typed", ["否", "不", "不是", "no", "N", "2"])
+def test_no(typed: str) -> None:
+    assert YesNo().parse(typed) is False
+
+
+@pytest.mark.parametrize("typed", ["也许", "maybe", "", "3"])
+def test_neither_yes_nor_no_is_refused(typed: str) -> None:
+    assert refusal(YesNo().parse, typed).key == "invalid.yes_no"

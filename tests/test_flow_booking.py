@@ -1,0 +1,355 @@
+"""预约领导接访 / Book a leader visit, and 我的预约 / My bookings (cancel one)."""
+
+from __future__ import annotations
+
+import re
+from datetime import date, time, timedelta
+from typing import Any
+
+import pytest
+from sqlmodel import Session, SQLModel, col, select
+
+from bot.bootstrap import Services
+from conversations import catalog
+from conversations.clock import FrozenClock
+from store.models import Booking, Conversation, DutyEntry, Notification, Person
+from tests.transcript import Chat
+
+LANGS = ["zh", "en"]
+SKIP = "<skip>"
+TODAY = date(2026, 11, 23)
+TOPIC = "想谈谈十月加班费的问题"
+
+
+def t(lang: str, key: str, **params: Any) -> str:
+    return catalog.t(lang, key, **params)
+
+
+def open_menu(chat: Chat, lang: str) -> None:
+    """Show the menu in `lang`, switching with the menu's language button if needed."""
+    chat.say("菜单")
+    other = "zh" if lang == "en" else "en"
+    if t(other, "menu.lang") in chat.labels():
+        chat.press(t(other, "menu.lang"))
+        assert t(lang, "lang.switched") in chat.text
+    assert t(lang, "menu.lang") in chat.labels()
+
+
+def all_rows(services: Services, model: type[SQLModel], *where: Any) -> list[Any]:
+    with Session(services.db) as s:
+        return list(s.exec(select(model).where(*where)
+                           .order_by(col(model.id))).all())  # type: ignore[attr-defined]
+
+
+def person(services: Services, key: str) -> Person:
+    with Session(services.db) as s:
+        return s.exec(select(Person).where(Person.key == key)).one()
+
+
+def upcoming(services: Services) -> list[DutyEntry]:
+    with Session(services.db) as s:
+        return list(s.exec(select(DutyEntry).where(col(DutyEntry.day) >= TODAY)
+                           .order_by(col(DutyEntry.day), col(DutyEntry.start))).all())
+
+
+def slot_label(services: Services, entry: DutyEntry, lang: str) -> str:
+    """How a duty entry must read: date, weekday, time, leader, post, portfolio, place, form."""
+    with Session(services.db) as s:
+        leader = s.get(Person, entry.leader_id)
+    assert leader is not None
+    return t(lang, "duty.slot", date=entry.day.strftime("%m-%d"),
+             weekday=t(lang, f"weekday.{entry.day.weekday()}"),
+             start=entry.start.strftime("%H:%M"), end=entry.end.strftime("%H:%M"),
+             leader=leader.name, post=entry.post, portfolio=entry.portfolio, place=entry.place,
+             form=t(lang, f"form.{entry.form}"))
+
+
+def draft(services: Services, chat: Chat) -> dict[str, Any]:
+    with Session(services.db) as s:
+        row = s.get(Conversation, f"{chat.channel}:{chat.address}")
+        state = dict(row.state) if row else {}
+    return {k: state.get(k) for k in ("lang", "flow", "step", "answers", "trail", "draft_id")}
+
+
+def start(chat: Chat, lang: str) -> None:
+    open_menu(chat, lang)
+    chat.press(t(lang, "menu.booking"))
+    assert t(lang, "booking.intro") in chat.text
+    assert t(lang, "booking.slot.ask") in chat.text
+
+
+def book(services: Services, chat: Chat, lang: str, entry: DutyEntry,
+         topic: str = TOPIC) -> None:
+    start(chat, lang)
+    chat.press(slot_label(services, entry, lang))
+    assert t(lang, "booking.topic.ask") in chat.text
+    chat.say(topic)
+    assert t(lang, "review.title") in chat.text
+    chat.press(t(lang, "nav.confirm"))
+
+
+def done_text(services: Services, lang: str, number: str, entry: DutyEntry) -> str:
+    with Session(services.db) as s:
+        leader = s.get(Person, entry.leader_id)
+    assert leader is not None
+    return t(lang, "booking.done", number=number, date=entry.day.isoformat(),
+             start=entry.start.strftime("%H:%M"), end=entry.end.strftime("%H:%M"),
+             place=entry.place, leader=leader.name)
+
+
+# --- the duty list ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_duty_list_shows_the_published_entries_from_today_on(services: Services, chat: Chat,
+                                                             lang: str) -> None:
+    wu = person(services, "wu_jianjun")
+    with Session(services.db) as s:  # last Friday's reception is history, not bookable
+        s.add(DutyEntry(unit_id=wu.unit_id or 0, day=TODAY - timedelta(days=3),
+                        start=time(14, 0), end=time(17, 0), place="过去的接访室",
+                        leader_id=wu.id or 0, post=wu.post, portfolio=wu.portfolio))
+        s.commit()
+    entries = upcoming(services)
+    assert len(entries) == 10 and entries[0].day == TODAY
+
+    start(chat, lang)
+
+    slots = [b.label for b in chat.replies[-1].buttons if b.value.startswith("opt:")]
+    assert slots == [slot_label(services, e, lang) for e in entries]
+    assert all("过去的接访室" not in label for label in slots)
+    first, leader = entries[0], person(services, "sun_hongmei")
+    assert first.leader_id == leader.id  # the demo rotation starts with her today
+    for part in ("11-23", t(lang, "weekday.0"), "08:30-11:30", leader.name, leader.post,
+                 leader.portfolio, "群众工作室（行政楼一楼）", t(lang, "form.fixed")):
+        assert part in slots[0], part
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_without_published_duty_there_is_nothing_to_book(services: Services, chat: Chat,
+                                                         lang: str) -> None:
+    with Session(services.db) as s:
+        for entry in s.exec(select(DutyEntry)).all():
+            s.delete(entry)
+        s.commit()
+    open_menu(chat, lang)
+    chat.press(t(lang, "menu.booking"))
+
+    assert t(lang, "booking.empty") in chat.text
+    assert t(lang, "menu.prompt") in chat.text
+    assert draft(services, chat)["flow"] is None
+
+
+# --- booking ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_booking_is_registered_and_the_duty_leader_is_notified(services: Services,
+                                                               chat: Chat, lang: str) -> None:
+    leader = Chat(services, person="sun_hongmei")
+    leader.say("菜单")  # she last used the console: her push lands in its inbox
+    entry = upcoming(services)[0]
+
+    book(services, chat, lang, entry)
+
+    assert done_text(services, lang, "V-2026-0001", entry) in chat.text
+    [row] = all_rows(services, Booking)
+    assert re.fullmatch(r"V-\d{4}-\d{4}", row.number)
+    assert (row.number, row.duty_entry_id, row.topic, row.status, row.channel) == (
+        "V-2026-0001", entry.id, TOPIC, "booked", "console")
+    assert row.person_id == person(services, "li_ming").id
+    [push] = all_rows(services, Notification)
+    assert (push.recipient_id, push.message_key) == (entry.leader_id, "notice.booking_new")
+    assert (push.params["number"], push.params["visitor"]) == ("V-2026-0001", "李明")
+
+    services.dispatcher.drain()
+    assert all_rows(services, Notification)[0].status == "sent"
+    [notice] = leader.inbox()
+    assert notice.text == t("zh", "notice.booking_new", number="V-2026-0001",
+                            date="2026-11-23", start="08:30", end="11:30", place=entry.place,
+                            form=t("zh", "form.fixed"), visitor="李明", topic=TOPIC)
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_review_shows_the_slot_and_the_topic(services: Services, chat: Chat,
+                                             lang: str) -> None:
+    entry = upcoming(services)[2]
+    start(chat, lang)
+    chat.press(slot_label(services, entry, lang))
+    chat.say(TOPIC)
+    review = chat.replies[-1].text
+    assert f"• {t(lang, 'booking.slot.label')}" in review
+    assert slot_label(services, entry, lang) in review
+    assert f"• {t(lang, 'booking.topic.label')}" in review and TOPIC in review
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_the_same_slot_twice_is_refused_with_a_clear_message(services: Services, chat: Chat,
+                                                             lang: str) -> None:
+    first, second = upcoming(services)[:2]
+    book(services, chat, lang, first)
+
+    book(services, chat, lang, first, topic="再谈一次加班费")
+
+    assert chat.replies[0].text == t(lang, "booking.already", number="V-2026-0001")
+    assert t(lang, "booking.slot.ask") in chat.replies[-1].text  # choose again
+    assert len(all_rows(services, Booking)) == 1
+    assert len(all_rows(services, Notification)) == 1
+
+    chat.press(slot_label(services, second, lang))  # the topic is kept: straight to review
+    assert t(lang, "review.title") in chat.text and "再谈一次加班费" in chat.text
+    chat.press(t(lang, "nav.confirm"))
+    assert done_text(services, lang, "V-2026-0002", second) in chat.text
+    assert [b.duty_entry_id for b in all_rows(services, Booking)] == [first.id, second.id]
+
+
+# --- my bookings -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_my_bookings_without_any_says_so(services: Services, chat: Chat, lang: str) -> None:
+    open_menu(chat, lang)
+    chat.press(t(lang, "menu.my_bookings"))
+    assert t(lang, "cancel_booking.empty") in chat.text
+    assert draft(services, chat)["flow"] is None
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_my_bookings_lists_them_and_cancels_one_and_the_leader_is_told(
+        services: Services, chat: Chat, lang: str) -> None:
+    first, second = upcoming(services)[:2]
+    book(services, chat, lang, first)
+    book(services, chat, lang, second)
+
+    chat.press(t(lang, "menu.my_bookings"))
+    assert t(lang, "cancel_booking.intro") in chat.text
+    listed = [b.label for b in chat.replies[-1].buttons if b.value.startswith("opt:")]
+    assert listed == [f"V-2026-0001 · {slot_label(services, first, lang)}",
+                      f"V-2026-0002 · {slot_label(services, second, lang)}"]
+
+    chat.press(listed[1])
+    assert t(lang, "review.title") in chat.text and listed[1] in chat.text
+    chat.press(t(lang, "nav.confirm"))
+
+    assert t(lang, "cancel_booking.done", number="V-2026-0002") in chat.text
+    kept, cancelled = all_rows(services, Booking)
+    assert (kept.status, kept.cancelled_at) == ("booked", None)
+    assert cancelled.status == "cancelled" and cancelled.cancelled_at is not None
+    [told] = all_rows(services, Notification,
+                      Notification.message_key == "notice.booking_cancelled")
+    assert (told.recipient_id, told.params["number"]) == (second.leader_id, "V-2026-0002")
+    services.dispatcher.drain()
+    assert {n.status for n in all_rows(services, Notification)} == {"sent"}
+
+    chat.press(t(lang, "menu.my_bookings"))  # only the one still booked is listed
+    listed = [b.label for b in chat.replies[-1].buttons if b.value.startswith("opt:")]
+    assert listed == [f"V-2026-0001 · {slot_label(services, first, lang)}"]
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_leaving_my_bookings_cancels_nothing(services: Services, chat: Chat,
+                                             lang: str) -> None:
+    book(services, chat, lang, upcoming(services)[0])
+    chat.press(t(lang, "menu.my_bookings"))
+    chat.press(t(lang, "nav.back"))
+    assert t(lang, "flow.back_to_menu") in chat.text
+    chat.press(t(lang, "menu.my_bookings"))
+    chat.say("1")
+    chat.press(t(lang, "nav.cancel"))
+    assert t(lang, "flow.cancelled") in chat.text
+    assert [b.status for b in all_rows(services, Booking)] == ["booked"]
+
+
+# --- wrong answers, back, cancel -------------------------------------------------------
+
+WRONG = [
+    ("slot", "99", "invalid.choice", {"count": 10}),
+    ("slot", "下周一", "invalid.choice", {"count": 10}),
+    ("slot", SKIP, "invalid.not_optional", {}),
+    ("topic", "谈", "invalid.too_short", {"min": 2, "got": 1}),
+    ("topic", "谈" * 501, "invalid.too_long", {"max": 500, "got": 501}),
+    ("topic", "  ", "invalid.empty", {}),
+    ("topic", SKIP, "invalid.not_optional", {}),
+]
+
+
+@pytest.mark.parametrize("lang", LANGS)
+@pytest.mark.parametrize(("step", "bad", "key", "params"), WRONG,
+                         ids=[f"{w[0]}-{w[2]}-{i}" for i, w in enumerate(WRONG)])
+def test_wrong_answer_is_refused_with_its_reason_and_changes_nothing(
+        services: Services, chat: Chat, lang: str, step: str, bad: str, key: str,
+        params: dict[str, Any]) -> None:
+    start(chat, lang)
+    if step == "topic":
+        chat.say("1")
+    kept = draft(services, chat)
+    assert kept["step"] == step
+
+    chat.say(t(lang, "nav.skip") if bad == SKIP else bad)
+
+    assert chat.replies[0].text == t(lang, key, **params)
+    assert t(lang, f"booking.{step}.ask") in chat.replies[-1].text
+    assert draft(services, chat) == kept
+    assert all_rows(services, Booking) == []
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_back_reasks_the_slot_and_then_the_topic(services: Services, chat: Chat,
+                                                 lang: str) -> None:
+    first, _, third = upcoming(services)[:3]
+    start(chat, lang)
+    chat.press(slot_label(services, first, lang))
+    chat.press(t(lang, "nav.back"))
+    assert t(lang, "flow.progress", n=1, total=2) + " " + t(lang, "booking.slot.ask") \
+        in chat.text
+    chat.press(slot_label(services, third, lang))
+    chat.say("先写一个事由")
+    chat.press(t(lang, "nav.back"))  # from the review
+    assert t(lang, "booking.topic.ask") in chat.text
+    chat.say(TOPIC)
+    assert slot_label(services, third, lang) in chat.text and "先写一个事由" not in chat.text
+    chat.press(t(lang, "nav.confirm"))
+    [row] = all_rows(services, Booking)
+    assert (row.duty_entry_id, row.topic) == (third.id, TOPIC)
+
+
+@pytest.mark.parametrize("lang", LANGS)
+@pytest.mark.parametrize("answered", [0, 1, 2], ids=["slot", "topic", "review"])
+def test_cancel_at_any_step_books_nothing(services: Services, chat: Chat, lang: str,
+                                          answered: int) -> None:
+    start(chat, lang)
+    for answer in ["1", TOPIC][:answered]:
+        chat.say(answer)
+    chat.press(t(lang, "nav.cancel"))
+    assert t(lang, "flow.cancelled") in chat.text
+    assert all_rows(services, Booking) == []
+    assert all_rows(services, Notification) == []
+
+
+# --- typed numbers are positions in the list -------------------------------------------
+
+
+def test_typed_number_picks_the_slot_at_that_position(services: Services, clock: FrozenClock,
+                                                      chat: Chat) -> None:
+    clock.advance(timedelta(days=2))  # Wednesday: the list now starts with entry id 3
+    with Session(services.db) as s:
+        listed = list(s.exec(select(DutyEntry).where(col(DutyEntry.day) >= TODAY
+                                                     + timedelta(days=2))
+                             .order_by(col(DutyEntry.day))).all())
+    start(chat, "zh")
+    chat.say("3")
+    chat.say(TOPIC)
+    chat.say("确认提交")
+    [row] = all_rows(services, Booking)
+    assert row.duty_entry_id == listed[2].id
+
+
+def test_typed_number_cancels_the_booking_at_that_position(services: Services,
+                                                           chat: Chat) -> None:
+    _, second, third = upcoming(services)[:3]
+    book(services, chat, "zh", third)  # booking id 1, listed second
+    book(services, chat, "zh", second)  # booking id 2, listed first
+    chat.press(t("zh", "menu.my_bookings"))
+    chat.say("2")
+    chat.say("确认提交")
+    statuses = {b.number: b.status for b in all_rows(services, Booking)}
+    assert statuses == {"V-2026-0001": "cancelled", "V-2026-0002": "booked"}

@@ -1,0 +1,420 @@
+"""What every flow shares: the menu, languages, roles, help/menu/back/cancel, the timeout."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import date, timedelta
+from typing import Any
+
+import pytest
+from sqlmodel import Session, select
+
+from bot.bootstrap import Services
+from conversations import catalog
+from conversations.clock import FrozenClock
+from conversations.engine import REVIEW
+from store.models import Case, Conversation, Person, Suggestion, Timer
+from tests.conftest import make_services
+from tests.transcript import Chat
+
+LANGS = ["zh", "en"]
+TEXT = "食堂的饭菜太咸了，希望少放盐"
+DESCRIPTION = "十月份的加班费到现在还没有发下来"
+WHAT = "二十多人聚集在厂门口要求发工资"
+
+EMPLOYEE_MENU = ["suggestion", "complaint", "booking", "emergency", "my_cases", "my_bookings",
+                 "receipt", "lang"]
+LIAISON_MENU = ["suggestion", "complaint", "booking", "emergency", "emergency_workshop",
+                "my_cases", "my_bookings", "receipt", "lang"]
+HANDLER_MENU = ["suggestion", "complaint", "booking", "emergency", "my_alerts", "open_cases",
+                "my_cases", "my_bookings", "receipt", "lang"]
+
+
+def t(lang: str, key: str, **params: Any) -> str:
+    return catalog.t(lang, key, **params)
+
+
+def open_menu(chat: Chat, lang: str) -> None:
+    """Show the menu in `lang`, switching with the menu's language button if needed."""
+    chat.say("菜单")
+    other = "zh" if lang == "en" else "en"
+    if t(other, "menu.lang") in chat.labels():
+        chat.press(t(other, "menu.lang"))
+        assert t(lang, "lang.switched") in chat.text
+    assert t(lang, "menu.lang") in chat.labels()
+
+
+def start(chat: Chat, lang: str, flow: str, answers: tuple[str, ...] = ()) -> None:
+    open_menu(chat, lang)
+    chat.press(t(lang, f"menu.{flow}"))
+    assert t(lang, f"{flow}.intro") in chat.text
+    for answer in answers:
+        chat.say(answer)
+
+
+def draft(services: Services, chat: Chat) -> dict[str, Any]:
+    with Session(services.db) as s:
+        row = s.get(Conversation, f"{chat.channel}:{chat.address}")
+        state = dict(row.state) if row else {}
+    return {k: state.get(k) for k in ("lang", "flow", "step", "answers", "trail", "draft_id",
+                                      "paused")}
+
+
+def menu_labels(lang: str, items: list[str]) -> list[str]:
+    return [t(lang, f"menu.{item}") for item in items]
+
+
+def person(services: Services, key: str) -> Person:
+    with Session(services.db) as s:
+        return s.exec(select(Person).where(Person.key == key)).one()
+
+
+def chat_text_is(chat: Chat, text: str) -> bool:
+    """The bot's first reply to the last message is exactly `text`."""
+    return chat.replies[0].text == text
+
+
+# --- the menu --------------------------------------------------------------------------
+
+
+def test_first_message_gets_the_welcome_and_the_menu(chat: Chat) -> None:
+    chat.say("你好")
+    assert chat.replies[0].text == t("zh", "menu.welcome")
+    assert chat.labels() == menu_labels("zh", EMPLOYEE_MENU)
+
+
+def test_a_person_registered_in_english_is_welcomed_in_english(services: Services) -> None:
+    daniel = Chat(services, person="daniel_hughes")
+    daniel.say("hello")
+    assert chat_text_is(daniel, t("en", "menu.welcome"))
+    assert daniel.labels() == menu_labels("en", EMPLOYEE_MENU)
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_unknown_text_at_the_menu_says_so_and_shows_the_menu(chat: Chat, lang: str) -> None:
+    open_menu(chat, lang)
+    for said in ("随便说说", "42"):
+        chat.say(said)
+        assert chat_text_is(chat, t(lang, "menu.unknown"))
+        assert chat.labels() == menu_labels(lang, EMPLOYEE_MENU)
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_menu_items_open_by_number_by_words_and_by_the_other_languages_words(
+        chat: Chat, lang: str) -> None:
+    open_menu(chat, lang)
+    chat.say("1")
+    assert t(lang, "suggestion.intro") in chat.text
+    chat.say("取消")
+    chat.say(t(lang, "menu.complaint"))
+    assert t(lang, "complaint.intro") in chat.text
+    chat.say("cancel")
+    other = "en" if lang == "zh" else "zh"
+    chat.say(t(other, "menu.emergency"))
+    assert t(lang, "emergency.intro") in chat.text  # answered in the chat's own language
+
+
+# --- languages -------------------------------------------------------------------------
+
+
+def test_language_switches_with_the_menu_button_both_ways(services: Services,
+                                                          chat: Chat) -> None:
+    chat.say("菜单")
+    chat.press("English")
+    assert chat.replies[0].text == t("en", "lang.switched")
+    assert chat.labels() == menu_labels("en", EMPLOYEE_MENU)
+    assert person(services, "li_ming").lang == "en"
+    assert draft(services, chat)["lang"] == "en"
+
+    chat.press("中文")
+    assert chat.replies[0].text == t("zh", "lang.switched")
+    assert chat.labels() == menu_labels("zh", EMPLOYEE_MENU)
+    assert person(services, "li_ming").lang == "zh"
+
+
+@pytest.mark.parametrize("word", ["english", "English", "语言", "/lang"])
+def test_language_switches_with_a_typed_word(chat: Chat, word: str) -> None:
+    chat.say("菜单")
+    chat.say(word)
+    assert chat.replies[0].text == t("en", "lang.switched")
+
+
+@pytest.mark.parametrize(("lang", "other"), [("zh", "en"), ("en", "zh")])
+def test_switching_language_in_a_form_keeps_the_draft(services: Services, chat: Chat,
+                                                      lang: str, other: str) -> None:
+    start(chat, lang, "suggestion", ("2",))
+    kept = draft(services, chat)
+
+    chat.say(t(lang, "menu.lang"))
+
+    assert chat.replies[0].text == t(other, "lang.switched")
+    assert chat.replies[-1].text == t(other, "flow.progress", n=2, total=3) + " " \
+        + t(other, "suggestion.text.ask")
+    after = draft(services, chat)
+    assert after["lang"] == other
+    assert {k: v for k, v in after.items() if k != "lang"} == \
+        {k: v for k, v in kept.items() if k != "lang"}
+    chat.say(TEXT)
+    assert t(other, "suggestion.identity.ask") in chat.text
+
+
+# --- role menus ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("lang", LANGS)
+@pytest.mark.parametrize(
+    ("who", "items"),
+    [("li_ming", EMPLOYEE_MENU), ("zhang_wei", EMPLOYEE_MENU),
+     ("wang_qiang", LIAISON_MENU), ("zhou_min", LIAISON_MENU),
+     ("zhao_guoqiang", HANDLER_MENU), ("chen_lihua", HANDLER_MENU),
+     ("liu_fang", HANDLER_MENU)],
+)
+def test_each_role_sees_its_menu(services: Services, lang: str, who: str,
+                                 items: list[str]) -> None:
+    someone = Chat(services, person=who)
+    open_menu(someone, lang)
+    assert someone.labels() == menu_labels(lang, items)
+
+
+@pytest.mark.parametrize(("who", "label"), [("li_ming", "本车间突发情况"),
+                                            ("li_ming", "在办的问题"),
+                                            ("wang_qiang", "待确认的提醒")])
+def test_items_of_other_roles_cannot_be_typed(services: Services, who: str,
+                                              label: str) -> None:
+    someone = Chat(services, person=who)
+    someone.say("菜单")
+    someone.say(label)
+    assert chat_text_is(someone, t("zh", "menu.unknown"))
+    assert draft(services, someone)["flow"] is None
+
+
+def test_open_cases_shows_a_leader_their_own_and_the_director_the_units(
+        services: Services, clock: FrozenClock) -> None:
+    zhao, wu = person(services, "zhao_guoqiang"), person(services, "wu_jianjun")
+    with Session(services.db) as s:
+        for n, (handler, status, due) in enumerate(
+                [(zhao, "assigned", date(2027, 1, 22)), (wu, "in_progress", date(2027, 1, 2)),
+                 (zhao, "closed", date(2027, 1, 1))], start=1):
+            s.add(Case(number=f"C-2026-000{n}", draft_key=f"d{n}", unit_id=zhao.unit_id,
+                       category="wages" if handler is zhao else "safety",
+                       description=DESCRIPTION, since="2026-10", affected=3,
+                       outcome_wanted="补发", handler_id=handler.id, status=status,
+                       due_on=due, channel="console", created_at=clock.now()))
+        s.commit()
+
+    def open_cases(who: str) -> str:
+        someone = Chat(services, person=who)
+        someone.say("菜单")
+        someone.press("在办的问题")
+        return someone.text
+
+    line1 = t("zh", "case.line", number="C-2026-0001", category="工资福利",
+              status="已交办", due_on="2027-01-22")
+    line2 = t("zh", "case.line", number="C-2026-0002", category="安全生产",
+              status="办理中", due_on="2027-01-02")
+    assert line1 in open_cases("zhao_guoqiang")
+    assert line2 not in open_cases("zhao_guoqiang")
+    assert line2 in open_cases("wu_jianjun") and line1 not in open_cases("wu_jianjun")
+    director = open_cases("chen_lihua")
+    assert director.index(line2) < director.index(line1)  # by due date
+    assert "C-2026-0003" not in director  # closed
+    assert t("zh", "query.open_cases.none") in open_cases("sun_hongmei")
+
+
+# --- help, menu, back and cancel inside a flow ------------------------------------------
+
+AT_STEPS = [
+    ("suggestion", (), "topic"),
+    ("suggestion", ("1",), "text"),
+    ("complaint", ("1", DESCRIPTION), "since"),
+    ("booking", ("1",), "topic"),
+    ("emergency", (WHAT, "厂门口"), "people"),
+    ("receipt", (), "code"),
+    ("suggestion", ("1", TEXT, "1"), REVIEW),
+]
+AT_IDS = [f"{f}-{s}" for f, _, s in AT_STEPS]
+
+
+def asked(lang: str, flow: str, step: str) -> str:
+    return t(lang, "review.title") if step == REVIEW else t(lang, f"{flow}.{step}.ask")
+
+
+@pytest.mark.parametrize("lang", LANGS)
+@pytest.mark.parametrize(("flow", "answers", "step"), AT_STEPS, ids=AT_IDS)
+def test_help_explains_the_step_and_asks_it_again(services: Services, chat: Chat, lang: str,
+                                                  flow: str, answers: tuple[str, ...],
+                                                  step: str) -> None:
+    start(chat, lang, flow, answers)
+    kept = draft(services, chat)
+    assert kept["step"] == step
+
+    chat.press(t(lang, "nav.help"))
+
+    key = "review.help" if step == REVIEW else f"{flow}.{step}.help"
+    assert chat.replies[0].text == t(lang, key) + "\n\n" + t(lang, "help.commands")
+    assert asked(lang, flow, step) in chat.replies[-1].text
+    assert draft(services, chat) == kept
+
+
+@pytest.mark.parametrize("word", ["帮助", "help", "?", "？", "/help"])
+def test_help_can_be_typed(chat: Chat, word: str) -> None:
+    start(chat, "zh", "suggestion")
+    chat.say(word)
+    assert t("zh", "suggestion.topic.help") in chat.text
+
+
+@pytest.mark.parametrize("lang", LANGS)
+@pytest.mark.parametrize(("flow", "answers", "step"), AT_STEPS, ids=AT_IDS)
+def test_asking_for_the_menu_in_a_flow_says_how_to_leave_and_keeps_the_draft(
+        services: Services, chat: Chat, lang: str, flow: str, answers: tuple[str, ...],
+        step: str) -> None:
+    start(chat, lang, flow, answers)
+    kept = draft(services, chat)
+
+    chat.say("菜单" if lang == "zh" else "menu")
+
+    assert chat.replies[0].text == t(lang, "flow.menu_in_flow", flow=t(lang, f"{flow}.title"))
+    assert asked(lang, flow, step) in chat.replies[-1].text
+    assert draft(services, chat) == kept
+
+
+@pytest.mark.parametrize("lang", LANGS)
+@pytest.mark.parametrize("flow", ["suggestion", "complaint", "booking", "emergency", "receipt"])
+def test_back_at_the_first_question_returns_to_the_menu(services: Services, chat: Chat,
+                                                        lang: str, flow: str) -> None:
+    start(chat, lang, flow)
+    chat.say("返回" if lang == "zh" else "back")
+    assert chat.replies[0].text == t(lang, "flow.back_to_menu")
+    assert chat.labels() == menu_labels(lang, EMPLOYEE_MENU)
+    assert draft(services, chat)["flow"] is None
+
+
+@pytest.mark.parametrize("lang", LANGS)
+@pytest.mark.parametrize(("flow", "answers", "step"), AT_STEPS, ids=AT_IDS)
+def test_cancel_drops_the_draft_at_any_step(services: Services, chat: Chat, lang: str,
+                                            flow: str, answers: tuple[str, ...],
+                                            step: str) -> None:
+    start(chat, lang, flow, answers)
+    chat.press(t(lang, "nav.cancel"))
+    assert chat.replies[0].text == t(lang, "flow.cancelled")
+    assert chat.labels() == menu_labels(lang, EMPLOYEE_MENU)
+    assert draft(services, chat)["flow"] is None
+
+
+@pytest.mark.parametrize("word", ["取消", "放弃", "cancel", "/cancel", "quit"])
+def test_cancel_can_be_typed(services: Services, chat: Chat, word: str) -> None:
+    start(chat, "zh", "suggestion", ("1",))
+    chat.say(word)
+    assert chat.replies[0].text == t("zh", "flow.cancelled")
+
+
+# --- the inactivity timeout ------------------------------------------------------------
+
+
+@pytest.fixture
+def drop_services(sqlite_url: str, clock: FrozenClock) -> Iterator[Services]:
+    """The demo workroom configured to drop an idle draft instead of keeping it."""
+    svc = make_services(sqlite_url, clock, draft_on_timeout="drop")
+    yield svc
+    svc.db.dispose()
+
+
+def idle_draft(chat: Chat, lang: str) -> None:
+    """A suggestion with its topic chosen, waiting for the text."""
+    start(chat, lang, "suggestion")
+    chat.press(t(lang, "opt.topic.living"))
+    assert t(lang, "suggestion.text.ask") in chat.text
+
+
+def suggestions(services: Services) -> list[Suggestion]:
+    with Session(services.db) as s:
+        return list(s.exec(select(Suggestion)).all())
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_writing_after_the_timeout_keeps_the_draft_and_asks_again(
+        services: Services, clock: FrozenClock, chat: Chat, lang: str) -> None:
+    idle_draft(chat, lang)
+    clock.advance(timedelta(minutes=30))
+
+    chat.say(TEXT)  # before any sweep ran
+
+    assert chat.replies[0].text == t(lang, "timeout.kept", flow=t(lang, "suggestion.title"),
+                                     minutes=30)
+    assert chat.replies[-1].text == t(lang, "flow.progress", n=2, total=3) + " " \
+        + t(lang, "suggestion.text.ask")
+    assert draft(services, chat)["answers"] == {"topic": "living"}  # not taken as the answer
+    chat.say(TEXT)
+    assert t(lang, "suggestion.identity.ask") in chat.text
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_the_sweep_sends_the_kept_notice_and_the_next_message_answers(
+        services: Services, clock: FrozenClock, chat: Chat, lang: str) -> None:
+    idle_draft(chat, lang)
+    clock.advance(timedelta(minutes=29))
+    assert services.sweeper.run_once() == 0  # not yet due
+    clock.advance(timedelta(minutes=1))
+
+    assert services.sweeper.run_once() == 1
+    services.dispatcher.drain()
+
+    notice, question = chat.inbox()
+    assert notice.text == t(lang, "timeout.kept", flow=t(lang, "suggestion.title"), minutes=30)
+    assert question.text == t(lang, "flow.progress", n=2, total=3) + " " \
+        + t(lang, "suggestion.text.ask")
+    assert [b["label"] for b in question.buttons] == [t(lang, f"nav.{n}")
+                                                      for n in ("back", "cancel", "help")]
+    assert draft(services, chat)["paused"] is True
+    assert services.sweeper.run_once() == 0  # told once
+
+    clock.advance(timedelta(hours=3))
+    chat.say(TEXT)  # the notice was sent: this message is the answer
+    assert t(lang, "suggestion.identity.ask") in chat.text
+    assert draft(services, chat)["answers"] == {"topic": "living", "text": TEXT}
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_writing_after_the_timeout_with_drop_configured_drops_the_draft(
+        drop_services: Services, clock: FrozenClock, lang: str) -> None:
+    chat = Chat(drop_services, person="li_ming")
+    idle_draft(chat, lang)
+    clock.advance(timedelta(minutes=30))
+
+    chat.say(TEXT)
+
+    assert chat.replies[0].text == t(lang, "timeout.dropped",
+                                     flow=t(lang, "suggestion.title"), minutes=30)
+    assert chat.labels() == menu_labels(lang, EMPLOYEE_MENU)
+    assert draft(drop_services, chat)["flow"] is None
+    assert suggestions(drop_services) == []
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_the_sweep_sends_the_dropped_notice(drop_services: Services, clock: FrozenClock,
+                                            lang: str) -> None:
+    chat = Chat(drop_services, person="li_ming")
+    idle_draft(chat, lang)
+    clock.advance(timedelta(minutes=30))
+
+    assert drop_services.sweeper.run_once() == 1
+    drop_services.dispatcher.drain()
+
+    assert [m.text for m in chat.inbox()] == [
+        t(lang, "timeout.dropped", flow=t(lang, "suggestion.title"), minutes=30)]
+    assert draft(drop_services, chat)["flow"] is None
+    with Session(drop_services.db) as s:
+        assert all(timer.done_at is not None for timer in s.exec(select(Timer)).all())
+    chat.say("1")  # a fresh start from the menu, not an answer to the dropped draft
+    assert t(lang, "suggestion.intro") in chat.text
+
+
+def test_finishing_or_cancelling_a_form_stops_its_timer(services: Services,
+                                                        clock: FrozenClock,
+                                                        chat: Chat) -> None:
+    idle_draft(chat, "zh")
+    chat.say("取消")
+    clock.advance(timedelta(hours=1))
+    assert services.sweeper.run_once() == 0
+    services.dispatcher.drain()
+    assert chat.inbox() == []

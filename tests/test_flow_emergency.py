@@ -1,0 +1,442 @@
+"""紧急情况报告 / Report an emergency: send now, alerts, the workshop variant, 收到."""
+
+from __future__ import annotations
+
+import re
+from datetime import date, timedelta
+from typing import Any
+
+import pytest
+from sqlmodel import Session, SQLModel, col, select
+
+from bot.bootstrap import Services
+from conversations import catalog
+from conversations.clock import FrozenClock
+from conversations.engine import Reply
+from handlers.inbound import Inbound
+from store import outbox
+from store.models import (
+    Acknowledgement,
+    Alert,
+    Conversation,
+    DutyEntry,
+    Incident,
+    Notification,
+    Person,
+    Workshop,
+)
+from tests.transcript import Chat
+
+LANGS = ["zh", "en"]
+SKIP = "<skip>"
+TODAY = date(2026, 11, 23)
+WHAT = "二十多人聚集在厂门口要求发工资"
+PLACE = "厂门口"
+STEPS = ["what", "place", "people", "measures", "suggestion"]
+
+
+def t(lang: str, key: str, **params: Any) -> str:
+    return catalog.t(lang, key, **params)
+
+
+def open_menu(chat: Chat, lang: str) -> None:
+    """Show the menu in `lang`, switching with the menu's language button if needed."""
+    chat.say("菜单")
+    other = "zh" if lang == "en" else "en"
+    if t(other, "menu.lang") in chat.labels():
+        chat.press(t(other, "menu.lang"))
+        assert t(lang, "lang.switched") in chat.text
+    assert t(lang, "menu.lang") in chat.labels()
+
+
+def start(chat: Chat, lang: str) -> None:
+    open_menu(chat, lang)
+    chat.press(t(lang, "menu.emergency"))
+    assert t(lang, "emergency.intro") in chat.text
+    assert t(lang, "flow.progress", n=1, total=5) + " " + t(lang, "emergency.what.ask") \
+        in chat.text
+
+
+def all_rows(services: Services, model: type[SQLModel], *where: Any) -> list[Any]:
+    with Session(services.db) as s:
+        return list(s.exec(select(model).where(*where)
+                           .order_by(col(model.id))).all())  # type: ignore[attr-defined]
+
+
+def person(services: Services, key: str) -> Person:
+    with Session(services.db) as s:
+        return s.exec(select(Person).where(Person.key == key)).one()
+
+
+def duty_leader_today(services: Services) -> Person:
+    with Session(services.db) as s:
+        entry = s.exec(select(DutyEntry).where(DutyEntry.day == TODAY)).one()
+        leader = s.get(Person, entry.leader_id)
+    assert leader is not None
+    return leader
+
+
+def alerted_names(services: Services, lang: str) -> str:
+    """Who the reporter is told was alerted: the director, then today's duty leader."""
+    leaders = (person(services, "chen_lihua"), duty_leader_today(services))
+    if lang == "zh":
+        return "、".join(f"{p.name}（{p.post}）" for p in leaders)
+    return ", ".join(f"{p.name} ({p.post})" for p in leaders)
+
+
+def draft(services: Services, chat: Chat) -> dict[str, Any]:
+    with Session(services.db) as s:
+        row = s.get(Conversation, f"{chat.channel}:{chat.address}")
+        state = dict(row.state) if row else {}
+    return {k: state.get(k) for k in ("lang", "flow", "step", "answers", "trail", "draft_id")}
+
+
+def report(chat: Chat, lang: str = "zh") -> None:
+    """The shortest report: what, where, send now."""
+    start(chat, lang)
+    chat.say(WHAT)
+    chat.say(PLACE)
+    chat.press(t(lang, "nav.send_now"))
+
+
+def alerts_of(services: Services, incident: Incident) -> list[Alert]:
+    return all_rows(services, Alert, Alert.subject == "incident",
+                    Alert.subject_id == incident.id)
+
+
+def show_inbox(chat: Chat) -> None:
+    """Put the pushes in the chat's inbox where `press` finds their buttons."""
+    chat.replies = [Reply.from_dict({"text": m.text, "buttons": m.buttons})
+                    for m in chat.inbox()]
+
+
+def ack(services: Services, who: str, alert_id: int) -> str:
+    """Send a 收到 as `who` straight through the pipeline; return the answer to it."""
+    replies = services.workroom.process(Inbound("console", f"p:{who}", f"ack-{who}-{alert_id}",
+                                                action=f"ack:{alert_id}"))
+    return replies[0].text  # then comes the menu (or the question of an open form)
+
+
+# --- send now --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_send_now_is_offered_only_after_the_first_two_answers(chat: Chat, lang: str) -> None:
+    send_now = t(lang, "nav.send_now")
+    start(chat, lang)
+    assert send_now not in chat.labels()
+    chat.say(WHAT)
+    assert t(lang, "emergency.place.ask") in chat.text
+    assert send_now not in chat.labels()
+    chat.say(PLACE)
+    assert t(lang, "emergency.people.ask") in chat.text
+    assert send_now in chat.labels()
+    chat.say("30")
+    assert t(lang, "emergency.measures.ask") in chat.text
+    assert send_now in chat.labels()
+    chat.press(t(lang, "nav.skip"))
+    assert t(lang, "emergency.suggestion.ask") in chat.text
+    assert send_now in chat.labels()
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_send_now_after_two_answers_alerts_the_director_and_todays_duty_leader(
+        services: Services, chat: Chat, lang: str) -> None:
+    report(chat, lang)
+
+    [incident] = all_rows(services, Incident)
+    assert re.fullmatch(r"E-\d{4}-\d{4}", incident.number)
+    assert (incident.number, incident.what, incident.place) == ("E-2026-0001", WHAT, PLACE)
+    assert (incident.people, incident.measures, incident.suggestion) == (None, None, None)
+    assert (incident.reporter_id, incident.reporter_role, incident.workshop_id) == (
+        person(services, "li_ming").id, "employee", None)
+    assert (incident.status, incident.channel) == ("open", "console")
+
+    director, duty = person(services, "chen_lihua"), duty_leader_today(services)
+    alerts = alerts_of(services, incident)
+    assert [a.recipient_id for a in alerts] == [director.id, duty.id]
+    for alert in alerts:
+        [push] = all_rows(services, Notification, Notification.alert_id == alert.id)
+        assert (push.recipient_id, push.message_key, push.priority) == (
+            alert.recipient_id, "notice.incident", outbox.EMERGENCY)
+        assert (push.params["what"], push.params["place"]) == (WHAT, PLACE)
+
+    assert t(lang, "emergency.done", number="E-2026-0001",
+             alerted=alerted_names(services, lang)) in chat.text
+    assert t(lang, "menu.prompt") in chat.text
+    assert draft(services, chat)["flow"] is None
+
+
+@pytest.mark.parametrize(("lang", "people"), [("zh", "约二十五人"), ("en", "about 25")])
+def test_a_full_report_is_five_questions_and_is_sent_after_the_last(
+        services: Services, chat: Chat, lang: str, people: str) -> None:
+    start(chat, lang)
+    answers = [WHAT, PLACE, people, "车间主任已到场劝导", "请财务部门到场说明"]
+    for n, answer in enumerate(answers, start=1):
+        assert t(lang, "flow.progress", n=n, total=5) + " " \
+            + t(lang, f"emergency.{STEPS[n - 1]}.ask") in chat.text
+        chat.say(answer)
+
+    assert t(lang, "review.title") not in chat.text  # no review: sent at once
+    [incident] = all_rows(services, Incident)
+    assert (incident.what, incident.place, incident.people, incident.measures,
+            incident.suggestion) == (WHAT, PLACE, 25, "车间主任已到场劝导", "请财务部门到场说明")
+    assert t(lang, "emergency.done", number="E-2026-0001",
+             alerted=alerted_names(services, lang)) in chat.text
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_optional_questions_can_be_skipped(services: Services, chat: Chat, lang: str) -> None:
+    start(chat, lang)
+    chat.say(WHAT)
+    chat.say(PLACE)
+    for _ in range(3):
+        chat.press(t(lang, "nav.skip"))
+    [incident] = all_rows(services, Incident)
+    assert (incident.people, incident.measures, incident.suggestion) == (None, None, None)
+
+
+# --- wrong answers, back, cancel -------------------------------------------------------
+
+WRONG = [
+    ("what", "   ", "invalid.empty", {}),
+    ("what", "火", "invalid.too_short", {"min": 2, "got": 1}),
+    ("what", "火" * 501, "invalid.too_long", {"max": 500, "got": 501}),
+    ("what", SKIP, "invalid.not_optional", {}),
+    ("place", "门", "invalid.too_short", {"min": 2, "got": 1}),
+    ("place", "门" * 201, "invalid.too_long", {"max": 200, "got": 201}),
+    ("place", SKIP, "invalid.not_optional", {}),
+    ("people", "很多", "invalid.number", {}),
+    ("people", "0", "invalid.number_range", {"min": 1, "max": 100000}),
+    ("measures", "无" * 501, "invalid.too_long", {"max": 500, "got": 501}),
+    ("suggestion", "好", "invalid.too_short", {"min": 2, "got": 1}),
+]
+
+
+@pytest.mark.parametrize("lang", LANGS)
+@pytest.mark.parametrize(("step", "bad", "key", "params"), WRONG,
+                         ids=[f"{w[0]}-{w[2]}-{i}" for i, w in enumerate(WRONG)])
+def test_wrong_answer_is_refused_with_its_reason_and_changes_nothing(
+        services: Services, chat: Chat, lang: str, step: str, bad: str, key: str,
+        params: dict[str, Any]) -> None:
+    start(chat, lang)
+    for answer in [WHAT, PLACE, "30", "车间主任已到场"][:STEPS.index(step)]:
+        chat.say(answer)
+    kept = draft(services, chat)
+    assert kept["step"] == step
+
+    chat.say(t(lang, "nav.skip") if bad == SKIP else bad)
+
+    assert chat.replies[0].text == t(lang, key, **params)
+    assert t(lang, f"emergency.{step}.ask") in chat.replies[-1].text
+    assert draft(services, chat) == kept
+    assert all_rows(services, Incident) == []
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_send_now_typed_too_early_is_not_taken_as_an_answer(services: Services, chat: Chat,
+                                                            lang: str) -> None:
+    start(chat, lang)
+    chat.say(t(lang, "nav.send_now"))
+    assert draft(services, chat)["answers"] == {}
+    assert draft(services, chat)["step"] == "what"
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_back_reasks_earlier_answers(services: Services, chat: Chat, lang: str) -> None:
+    start(chat, lang)
+    chat.say("有人在车间打架")
+    chat.press(t(lang, "nav.back"))
+    assert t(lang, "emergency.what.ask") in chat.text
+    chat.say(WHAT)
+    chat.say("铸造车间门口")
+    assert t(lang, "nav.send_now") in chat.labels()
+    chat.press(t(lang, "nav.back"))  # at "people": back to the place
+    assert t(lang, "flow.progress", n=2, total=5) + " " + t(lang, "emergency.place.ask") \
+        in chat.text
+    assert t(lang, "nav.send_now") not in chat.labels()  # the place is needed again
+    chat.say(PLACE)
+    chat.press(t(lang, "nav.send_now"))
+    [incident] = all_rows(services, Incident)
+    assert (incident.what, incident.place) == (WHAT, PLACE)
+
+
+@pytest.mark.parametrize("lang", LANGS)
+@pytest.mark.parametrize("answered", [0, 2, 4], ids=["what", "people", "suggestion"])
+def test_cancel_at_any_step_reports_nothing(services: Services, chat: Chat, lang: str,
+                                            answered: int) -> None:
+    start(chat, lang)
+    for answer in [WHAT, PLACE, "30", "车间主任已到场"][:answered]:
+        chat.say(answer)
+    chat.press(t(lang, "nav.cancel"))
+    assert t(lang, "flow.cancelled") in chat.text
+    for model in (Incident, Alert, Notification):
+        assert all_rows(services, model) == [], model.__name__
+
+
+# --- the liaison's own workshop --------------------------------------------------------
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_liaison_reports_for_their_workshop_without_being_asked_where(
+        services: Services, lang: str) -> None:
+    liaison = Chat(services, person="wang_qiang")
+    open_menu(liaison, lang)
+    liaison.press(t(lang, "menu.emergency_workshop"))
+    assert t(lang, "flow.progress", n=1, total=4) + " " + t(lang, "emergency.what.ask") \
+        in liaison.text
+    liaison.say("浇注时有人烫伤")
+    assert t(lang, "flow.progress", n=2, total=4) + " " + t(lang, "emergency.people.ask") \
+        in liaison.text
+    assert t(lang, "nav.send_now") in liaison.labels()
+    liaison.press(t(lang, "nav.send_now"))
+
+    [incident] = all_rows(services, Incident)
+    [casting] = all_rows(services, Workshop, Workshop.key == "casting")
+    assert (incident.what, incident.place, incident.workshop_id) == (
+        "浇注时有人烫伤", casting.name, casting.id)
+    assert (incident.reporter_id, incident.reporter_role) == (
+        person(services, "wang_qiang").id, "liaison")
+    assert len(alerts_of(services, incident)) == 2
+    assert t(lang, "emergency.place.ask") not in liaison.text
+
+
+# --- 收到: acknowledging the alert -------------------------------------------------------
+
+
+@pytest.fixture
+def reported(services: Services, chat: Chat) -> tuple[Incident, dict[str, Alert]]:
+    """An incident reported by li_ming; the leaders have used the console before."""
+    for key in ("chen_lihua", "sun_hongmei"):
+        Chat(services, person=key).say("菜单")
+    report(chat)
+    [incident] = all_rows(services, Incident)
+    by_person = {}
+    for alert in alerts_of(services, incident):
+        with Session(services.db) as s:
+            found = s.get(Person, alert.recipient_id)
+        assert found is not None
+        by_person[found.key] = alert
+    assert set(by_person) == {"chen_lihua", "sun_hongmei"}
+    services.dispatcher.drain()
+    return incident, by_person
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_duty_leader_acknowledges_from_the_inbox_and_the_reporter_is_told(
+        services: Services, clock: FrozenClock, chat: Chat, lang: str) -> None:
+    for key in ("chen_lihua", "sun_hongmei"):
+        Chat(services, person=key).say("菜单")
+    report(chat, lang)  # the reporter reads in this language
+    services.dispatcher.drain()
+    [incident] = all_rows(services, Incident)
+    leader = Chat(services, person="sun_hongmei")
+    [alert_push] = leader.inbox()
+    assert alert_push.text.startswith("【紧急】E-2026-0001")
+    assert f"情况：{WHAT}" in alert_push.text and "报告人：李明" in alert_push.text
+
+    clock.advance(timedelta(minutes=5))
+    show_inbox(leader)
+    leader.press("收到")
+
+    assert leader.replies[0].text == t("zh", "ack.done", at="09:05")
+    sun_alert = next(a for a in alerts_of(services, incident)
+                     if a.recipient_id == person(services, "sun_hongmei").id)
+    [done] = all_rows(services, Acknowledgement)
+    assert (done.alert_id, done.person_id, done.channel) == (
+        sun_alert.id, person(services, "sun_hongmei").id, "console")
+    assert done.at == clock.now()
+
+    services.dispatcher.drain()
+    told = [m.text for m in chat.inbox()]
+    assert told == [t(lang, "notice.acknowledged", number="E-2026-0001", name="孙红梅",
+                      acked_at="2026-11-23 09:05")]
+    [notice] = all_rows(services, Notification,
+                        Notification.message_key == "notice.acknowledged")
+    assert notice.priority == outbox.EMERGENCY
+
+
+def test_another_employee_or_leader_cannot_acknowledge(
+        services: Services, reported: tuple[Incident, dict[str, Alert]]) -> None:
+    _, alerts = reported
+    alert_id = alerts["sun_hongmei"].id
+    assert ack(services, "zhang_wei", alert_id) == t("zh", "ack.refused")
+    assert ack(services, "zhao_guoqiang", alert_id) == t("zh", "ack.refused")
+    assert ack(services, "wang_qiang", alert_id) == t("zh", "ack.refused")
+    assert all_rows(services, Acknowledgement) == []
+
+
+def test_director_may_acknowledge_for_a_leader_of_the_unit(
+        services: Services, chat: Chat, reported: tuple[Incident, dict[str, Alert]]) -> None:
+    _, alerts = reported
+    alert_id = alerts["sun_hongmei"].id
+    assert ack(services, "chen_lihua", alert_id) == t("zh", "ack.done", at="09:00")
+    [done] = all_rows(services, Acknowledgement)
+    assert (done.alert_id, done.person_id) == (alert_id, person(services, "chen_lihua").id)
+    services.dispatcher.drain()
+    assert [m.text for m in chat.inbox()] == [t("zh", "notice.acknowledged",
+                                                number="E-2026-0001", name="陈丽华",
+                                                acked_at="2026-11-23 09:00")]
+
+
+def test_a_second_acknowledgement_says_who_already_did_it(
+        services: Services, clock: FrozenClock,
+        reported: tuple[Incident, dict[str, Alert]]) -> None:
+    _, alerts = reported
+    alert_id = alerts["sun_hongmei"].id
+    clock.advance(timedelta(minutes=3))
+    ack(services, "sun_hongmei", alert_id)
+    clock.advance(timedelta(minutes=10))
+
+    already = t("zh", "ack.already", name="孙红梅", at="09:03")
+    assert ack(services, "chen_lihua", alert_id) == already
+    replies = services.workroom.process(Inbound("console", "p:sun_hongmei", "again",
+                                                action=f"ack:{alert_id}"))
+    assert replies[0].text == already
+    assert len(all_rows(services, Acknowledgement)) == 1
+
+
+def test_the_reporter_is_told_once_however_many_acknowledge(
+        services: Services, chat: Chat, reported: tuple[Incident, dict[str, Alert]]) -> None:
+    _, alerts = reported
+    ack(services, "sun_hongmei", alerts["sun_hongmei"].id)
+    ack(services, "chen_lihua", alerts["chen_lihua"].id)
+    assert len(all_rows(services, Acknowledgement)) == 2
+    services.dispatcher.drain()
+    assert len(chat.inbox()) == 1
+
+
+def test_unknown_alert_cannot_be_acknowledged(services: Services) -> None:
+    assert ack(services, "sun_hongmei", 9999) == t("zh", "ack.unknown")
+
+
+def test_alerts_to_acknowledge_lists_the_open_ones_with_a_button(
+        services: Services, reported: tuple[Incident, dict[str, Alert]]) -> None:
+    _, alerts = reported
+    leader = Chat(services, person="sun_hongmei")
+    leader.say("菜单")
+    leader.press("待确认的提醒")
+    assert t("zh", "query.my_alerts.title", count=1) in leader.text
+    assert t("zh", "query.my_alerts.incident", number="E-2026-0001", at="11-23 09:00") \
+        in leader.text
+    assert leader.button("收到").value == f"ack:{alerts['sun_hongmei'].id}"
+
+    leader.press("收到")
+    assert leader.replies[0].text == t("zh", "ack.done", at="09:00")
+    leader.say("菜单")
+    leader.press("待确认的提醒")
+    assert t("zh", "query.my_alerts.none") in leader.text
+
+
+def test_acknowledging_in_the_middle_of_a_form_keeps_the_form(
+        services: Services, reported: tuple[Incident, dict[str, Alert]]) -> None:
+    _, alerts = reported
+    leader = Chat(services, person="sun_hongmei")
+    leader.say("菜单")
+    leader.press("提建议")
+    leader.press("工资福利")
+    replies = services.workroom.process(Inbound("console", "p:sun_hongmei", "mid-form",
+                                                action=f"ack:{alerts['sun_hongmei'].id}"))
+    assert replies[0].text == t("zh", "ack.done", at="09:00")
+    assert t("zh", "suggestion.text.ask") in replies[-1].text
+    assert len(all_rows(services, Acknowledgement)) == 1

@@ -1,0 +1,247 @@
+"""提建议 / Make a suggestion: transcripts in Chinese and English."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+from sqlmodel import Session, select
+
+from bot.bootstrap import Services
+from conversations import catalog
+from store.models import Conversation, Person, Suggestion
+from tests.transcript import Chat
+
+LANGS = ["zh", "en"]
+SKIP = "<skip>"  # replaced by the skip word of the chat's language
+TEXT = "食堂的饭菜太咸了，希望少放盐"
+
+
+def t(lang: str, key: str, **params: Any) -> str:
+    return catalog.t(lang, key, **params)
+
+
+def open_menu(chat: Chat, lang: str) -> None:
+    """Show the menu in `lang`, switching with the menu's language button if needed."""
+    chat.say("菜单")
+    other = "zh" if lang == "en" else "en"
+    if t(other, "menu.lang") in chat.labels():  # the button offers `lang`: switch to it
+        chat.press(t(other, "menu.lang"))
+        assert t(lang, "lang.switched") in chat.text
+    assert t(lang, "menu.lang") in chat.labels()
+
+
+def start(chat: Chat, lang: str) -> None:
+    open_menu(chat, lang)
+    chat.press(t(lang, "menu.suggestion"))
+    assert t(lang, "suggestion.intro") in chat.text
+    assert t(lang, "flow.progress", n=1, total=3) + " " + t(lang, "suggestion.topic.ask") \
+        in chat.text
+
+
+def fill(chat: Chat, lang: str, *, topic: str = "living", text: str = TEXT,
+         identity: str = "named") -> None:
+    chat.press(t(lang, f"opt.topic.{topic}"))
+    assert t(lang, "suggestion.text.ask") in chat.text
+    chat.say(text)
+    assert t(lang, "suggestion.identity.ask") in chat.text
+    chat.press(t(lang, f"opt.identity.{identity}"))
+    assert t(lang, "review.title") in chat.text
+
+
+def draft(services: Services, chat: Chat) -> dict[str, Any]:
+    with Session(services.db) as s:
+        row = s.get(Conversation, f"{chat.channel}:{chat.address}")
+        state = dict(row.state) if row else {}
+    return {k: state.get(k) for k in ("lang", "flow", "step", "answers", "trail", "draft_id")}
+
+
+def suggestions(services: Services) -> list[Suggestion]:
+    with Session(services.db) as s:
+        return list(s.exec(select(Suggestion).order_by(Suggestion.id)).all())  # type: ignore[arg-type]
+
+
+def person_id(services: Services, key: str) -> int | None:
+    with Session(services.db) as s:
+        return s.exec(select(Person.id).where(Person.key == key)).one()
+
+
+def has_review_line(text: str, label: str, value: str) -> bool:
+    return any(line.startswith(f"• {label}") and line.endswith(value)
+               for line in text.splitlines())
+
+
+# --- happy paths -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_named_suggestion_is_registered_with_the_person(services: Services, chat: Chat,
+                                                        lang: str) -> None:
+    start(chat, lang)
+    fill(chat, lang, topic="living", identity="named")
+    chat.press(t(lang, "nav.confirm"))
+
+    assert t(lang, "suggestion.done", number="S-2026-0001") in chat.text
+    assert t(lang, "menu.prompt") in chat.text  # back at the menu
+    [row] = suggestions(services)
+    assert re.fullmatch(r"S-\d{4}-\d{4}", row.number)
+    assert (row.number, row.topic, row.text) == ("S-2026-0001", "living", TEXT)
+    assert row.anonymous is False
+    assert row.person_id == person_id(services, "li_ming")
+    assert row.channel == "console"
+    assert row.unit_id is not None
+    assert draft(services, chat)["flow"] is None
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_anonymous_suggestion_stores_no_person(services: Services, chat: Chat,
+                                               lang: str) -> None:
+    start(chat, lang)
+    fill(chat, lang, topic="safety", identity="anonymous")
+    chat.press(t(lang, "nav.confirm"))
+
+    assert t(lang, "suggestion.done", number="S-2026-0001") in chat.text
+    [row] = suggestions(services)
+    assert (row.topic, row.anonymous, row.person_id) == ("safety", True, None)
+
+
+def test_suggestion_numbers_count_up(services: Services, chat: Chat) -> None:
+    for topic in ("wages", "training"):
+        start(chat, "zh")
+        fill(chat, "zh", topic=topic)
+        chat.say("确认提交")
+    assert [(r.number, r.topic) for r in suggestions(services)] == [
+        ("S-2026-0001", "wages"), ("S-2026-0002", "training")]
+    assert t("zh", "suggestion.done", number="S-2026-0002") in chat.text
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_typed_answers_work_like_buttons(services: Services, chat: Chat, lang: str) -> None:
+    start(chat, lang)
+    chat.say("5")  # the fifth topic, by number
+    chat.say(TEXT)
+    chat.say(t(lang, "opt.identity.anonymous"))  # an option's words
+    chat.say(t(lang, "nav.confirm"))
+    [row] = suggestions(services)
+    assert (row.topic, row.anonymous) == ("training", True)
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_review_shows_every_answer(chat: Chat, lang: str) -> None:
+    start(chat, lang)
+    fill(chat, lang, topic="hours", identity="anonymous")
+    review = chat.replies[-1].text
+    assert has_review_line(review, t(lang, "suggestion.topic.label"), t(lang, "opt.topic.hours"))
+    assert has_review_line(review, t(lang, "suggestion.text.label"), TEXT)
+    assert has_review_line(review, t(lang, "suggestion.identity.label"),
+                           t(lang, "opt.identity.anonymous"))
+    assert t(lang, "review.confirm") in review
+    assert chat.labels() == [t(lang, f"nav.{n}") for n in ("confirm", "back", "cancel", "help")]
+
+
+# --- wrong answers ---------------------------------------------------------------------
+
+WRONG = [
+    # (step, answers before it, bad input, catalog key of the reason, its parameters)
+    ("topic", [], "99", "invalid.choice", {"count": 7}),
+    ("topic", [], "国家大事", "invalid.choice", {"count": 7}),
+    ("topic", [], SKIP, "invalid.not_optional", {}),
+    ("text", ["1"], "太咸了", "invalid.too_short", {"min": 5, "got": 3}),
+    ("text", ["1"], "   ", "invalid.empty", {}),
+    ("text", ["1"], "咸" * 2001, "invalid.too_long", {"max": 2000, "got": 2001}),
+    ("text", ["1"], SKIP, "invalid.not_optional", {}),
+    ("identity", ["1", TEXT], "也许吧", "invalid.choice", {"count": 2}),
+    ("identity", ["1", TEXT], SKIP, "invalid.not_optional", {}),
+]
+
+
+@pytest.mark.parametrize("lang", LANGS)
+@pytest.mark.parametrize(("step", "before", "bad", "key", "params"), WRONG,
+                         ids=[f"{w[0]}-{w[3]}-{i}" for i, w in enumerate(WRONG)])
+def test_wrong_answer_is_refused_with_its_reason_and_changes_nothing(
+        services: Services, chat: Chat, lang: str, step: str, before: list[str], bad: str,
+        key: str, params: dict[str, Any]) -> None:
+    start(chat, lang)
+    for answer in before:
+        chat.say(answer)
+    kept = draft(services, chat)
+    assert kept["step"] == step
+
+    chat.say(t(lang, "nav.skip") if bad == SKIP else bad)
+
+    assert chat.replies[0].text == t(lang, key, **params)
+    assert t(lang, f"suggestion.{step}.ask") in chat.replies[-1].text  # asked again
+    assert draft(services, chat) == kept
+    assert suggestions(services) == []
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_anything_but_confirm_at_the_review_is_refused(services: Services, chat: Chat,
+                                                       lang: str) -> None:
+    start(chat, lang)
+    fill(chat, lang)
+    kept = draft(services, chat)
+    chat.say("好的吧")
+    assert chat.replies[0].text == t(lang, "review.choose")
+    assert t(lang, "review.title") in chat.replies[-1].text
+    assert draft(services, chat) == kept
+    assert suggestions(services) == []
+
+
+# --- back and cancel -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_back_reasks_earlier_answers_and_collects_later_ones_again(
+        services: Services, chat: Chat, lang: str) -> None:
+    start(chat, lang)
+    fill(chat, lang, topic="living", identity="named")
+
+    chat.press(t(lang, "nav.back"))  # from the review to the last question
+    assert t(lang, "flow.progress", n=3, total=3) in chat.text
+    assert t(lang, "suggestion.identity.ask") in chat.text
+    chat.press(t(lang, "nav.back"))
+    assert t(lang, "flow.progress", n=2, total=3) in chat.text
+    assert t(lang, "suggestion.text.ask") in chat.text
+    chat.press(t(lang, "nav.back"))
+    assert t(lang, "suggestion.topic.ask") in chat.text
+    assert draft(services, chat)["answers"] == {}
+
+    chat.press(t(lang, "opt.topic.wages"))
+    chat.say("加班费应当按时足额发放")
+    assert t(lang, "suggestion.identity.ask") in chat.text  # the later answer is asked again
+    chat.press(t(lang, "opt.identity.anonymous"))
+    review = chat.replies[-1].text
+    assert TEXT not in review
+    assert has_review_line(review, t(lang, "suggestion.topic.label"), t(lang, "opt.topic.wages"))
+    chat.press(t(lang, "nav.confirm"))
+
+    [row] = suggestions(services)
+    assert (row.topic, row.text, row.anonymous) == ("wages", "加班费应当按时足额发放", True)
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_back_at_the_first_question_returns_to_the_menu(services: Services, chat: Chat,
+                                                        lang: str) -> None:
+    start(chat, lang)
+    chat.press(t(lang, "nav.back"))
+    assert t(lang, "flow.back_to_menu") in chat.text
+    assert t(lang, "menu.suggestion") in chat.labels()
+    assert draft(services, chat)["flow"] is None
+
+
+@pytest.mark.parametrize("lang", LANGS)
+@pytest.mark.parametrize("answered", [0, 1, 2, 3], ids=["topic", "text", "identity", "review"])
+def test_cancel_at_any_step_stores_nothing(services: Services, chat: Chat, lang: str,
+                                           answered: int) -> None:
+    start(chat, lang)
+    for answer in ["1", TEXT, "1"][:answered]:
+        chat.say(answer)
+    chat.press(t(lang, "nav.cancel"))
+
+    assert t(lang, "flow.cancelled") in chat.text
+    assert t(lang, "menu.prompt") in chat.text
+    assert suggestions(services) == []
+    assert draft(services, chat)["flow"] is None
+    assert draft(services, chat)["answers"] == {}
