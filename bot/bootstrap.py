@@ -27,6 +27,17 @@ class Services:
     dispatcher: Dispatcher
     sweeper: Sweeper
     senders: dict[str, Sender] = field(default_factory=dict)
+    reader: Engine | None = None  # for read-only pages; the main engine when None
+
+    @property
+    def read_db(self) -> Engine:
+        return self.reader or self.db
+
+    def close(self) -> None:
+        """Release the connection pools."""
+        if self.reader is not None:
+            self.reader.dispose()
+        self.db.dispose()
 
 
 def build(settings: Settings, *, clock: Clock | None = None, db: Engine | None = None,
@@ -46,4 +57,6 @@ def build(settings: Settings, *, clock: Clock | None = None, db: Engine | None =
                             max_attempts=settings.outbox_max_attempts,
                             default_lang=settings.default_lang)
     sweeper = Sweeper(db, clock, {DRAFT_TIMEOUT: workroom.expire_draft})
-    return Services(settings, clock, db, states, workroom, dispatcher, sweeper, senders)
+    reader = make_engine(settings.database_url, readonly=True) \
+        if db.dialect.name == "sqlite" else None
+    return Services(settings, clock, db, states, workroom, dispatcher, sweeper, senders, reader)

@@ -11,8 +11,12 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, create_engine
 
 
-def make_engine(url: str, **kwargs: Any) -> Engine:
-    """Create the engine; on SQLite, take the write lock at BEGIN so writers queue up."""
+def make_engine(url: str, *, readonly: bool = False, **kwargs: Any) -> Engine:
+    """Create the engine; on SQLite, take the write lock at BEGIN so writers queue up.
+
+    `readonly` engines (the web inbox poll) begin plain transactions: under WAL they read
+    without holding up writers.
+    """
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
     if url.startswith("sqlite"):
@@ -34,7 +38,7 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         def _on_begin(conn: Any) -> None:
             # BEGIN IMMEDIATE: one writer at a time, so a step's read-modify-write
             # cannot interleave with another process's (DESIGN rule 2).
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
+            conn.exec_driver_sql("BEGIN" if readonly else "BEGIN IMMEDIATE")
 
         return engine
     return create_engine(url, pool_pre_ping=True, **kwargs)

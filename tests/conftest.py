@@ -112,7 +112,7 @@ def services(sqlite_url: str, clock: FrozenClock) -> Iterator[Services]:
     """The embedded default: SQLite file, SQL state store, demo workroom loaded."""
     svc = make_services(sqlite_url, clock)
     yield svc
-    svc.db.dispose()
+    svc.close()
 
 
 @pytest.fixture(params=["sql", "redis"])
@@ -141,4 +141,4 @@ def db_services(db_url: str, clock: FrozenClock) -> Iterator[Services]:
     """The demo workroom on SQLite and on PostgreSQL, SQL state store."""
     svc = make_services(db_url, clock)
     yield svc
-    svc.db.dispose()
+    svc.close()

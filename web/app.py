@@ -124,7 +124,7 @@ def create_app(services: Services, *, run_scheduler: bool | None = None) -> Fast
     def accept_invite(token: str) -> Response:
         key = invites.read_token(settings.secret_key, token,
                                  max_age_seconds=settings.invite_ttl_hours * 3600)
-        with Session(services.db) as s:
+        with Session(services.read_db) as s:
             person = s.exec(select(Person).where(Person.key == key)).first() if key else None
         if person is None or not person.active:
             return FileResponse(STATIC / "invite_invalid.html", status_code=400,
@@ -137,7 +137,7 @@ def create_app(services: Services, *, run_scheduler: bool | None = None) -> Fast
     def me(address: Address) -> MeOut:
         if address is None:
             return MeOut(name="", role="employee", verified=False, lang=settings.default_lang)
-        with Session(services.db) as s:
+        with Session(services.read_db) as s:
             contact = s.exec(select(Contact).where(Contact.channel == "web",
                                                    Contact.address == address)).first()
             person = s.get(Person, contact.person_id) if contact else None
@@ -164,7 +164,7 @@ def create_app(services: Services, *, run_scheduler: bool | None = None) -> Fast
     def inbox(address: Address, after: int = 0) -> InboxOut:
         if address is None:
             return InboxOut(messages=[])
-        with Session(services.db) as s:
+        with Session(services.read_db) as s:
             rows = s.exec(select(InboxMessage).where(InboxMessage.channel == "web",
                                                      InboxMessage.address == address,
                                                      col(InboxMessage.id) > after)
