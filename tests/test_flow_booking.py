@@ -7,43 +7,23 @@ from datetime import date, time, timedelta
 from typing import Any
 
 import pytest
-from sqlmodel import Session, SQLModel, col, select
+from sqlmodel import Session, col, select
 
 from bot.bootstrap import Services
-from conversations import catalog
 from conversations.clock import FrozenClock
-from store.models import Booking, Conversation, DutyEntry, Notification, Person
-from tests.transcript import Chat
+from store.models import Booking, DutyEntry, Notification, Person
+from tests.transcript import LANGS, SKIP, Chat, all_rows, draft, open_menu, person, t
 
-LANGS = ["zh", "en"]
-SKIP = "<skip>"
 TODAY = date(2026, 11, 23)
 TOPIC = "想谈谈十月加班费的问题"
 
 
-def t(lang: str, key: str, **params: Any) -> str:
-    return catalog.t(lang, key, **params)
 
 
-def open_menu(chat: Chat, lang: str) -> None:
-    """Show the menu in `lang`, switching with the menu's language button if needed."""
-    chat.say("菜单")
-    other = "zh" if lang == "en" else "en"
-    if t(other, "menu.lang") in chat.labels():
-        chat.press(t(other, "menu.lang"))
-        assert t(lang, "lang.switched") in chat.text
-    assert t(lang, "menu.lang") in chat.labels()
 
 
-def all_rows(services: Services, model: type[SQLModel], *where: Any) -> list[Any]:
-    with Session(services.db) as s:
-        return list(s.exec(select(model).where(*where)
-                           .order_by(col(model.id))).all())  # type: ignore[attr-defined]
 
 
-def person(services: Services, key: str) -> Person:
-    with Session(services.db) as s:
-        return s.exec(select(Person).where(Person.key == key)).one()
 
 
 def upcoming(services: Services) -> list[DutyEntry]:
@@ -64,11 +44,6 @@ def slot_label(services: Services, entry: DutyEntry, lang: str) -> str:
              form=t(lang, f"form.{entry.form}"))
 
 
-def draft(services: Services, chat: Chat) -> dict[str, Any]:
-    with Session(services.db) as s:
-        row = s.get(Conversation, f"{chat.channel}:{chat.address}")
-        state = dict(row.state) if row else {}
-    return {k: state.get(k) for k in ("lang", "flow", "step", "answers", "trail", "draft_id")}
 
 
 def start(chat: Chat, lang: str) -> None:

@@ -4,20 +4,17 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import date, timedelta
-from typing import Any
 
 import pytest
 from sqlmodel import Session, select
 
 from bot.bootstrap import Services
-from conversations import catalog
 from conversations.clock import FrozenClock
 from conversations.engine import REVIEW
-from store.models import Case, Conversation, Person, Suggestion, Timer
+from store.models import Case, Suggestion, Timer
 from tests.conftest import make_services
-from tests.transcript import Chat
+from tests.transcript import LANGS, Chat, draft, open_menu, person, t
 
-LANGS = ["zh", "en"]
 TEXT = "食堂的饭菜太咸了，希望少放盐"
 DESCRIPTION = "十月份的加班费到现在还没有发下来"
 WHAT = "二十多人聚集在厂门口要求发工资"
@@ -30,18 +27,8 @@ HANDLER_MENU = ["suggestion", "complaint", "booking", "emergency", "my_alerts", 
                 "my_cases", "my_bookings", "receipt", "lang"]
 
 
-def t(lang: str, key: str, **params: Any) -> str:
-    return catalog.t(lang, key, **params)
 
 
-def open_menu(chat: Chat, lang: str) -> None:
-    """Show the menu in `lang`, switching with the menu's language button if needed."""
-    chat.say("菜单")
-    other = "zh" if lang == "en" else "en"
-    if t(other, "menu.lang") in chat.labels():
-        chat.press(t(other, "menu.lang"))
-        assert t(lang, "lang.switched") in chat.text
-    assert t(lang, "menu.lang") in chat.labels()
 
 
 def start(chat: Chat, lang: str, flow: str, answers: tuple[str, ...] = ()) -> None:
@@ -52,21 +39,12 @@ def start(chat: Chat, lang: str, flow: str, answers: tuple[str, ...] = ()) -> No
         chat.say(answer)
 
 
-def draft(services: Services, chat: Chat) -> dict[str, Any]:
-    with Session(services.db) as s:
-        row = s.get(Conversation, f"{chat.channel}:{chat.address}")
-        state = dict(row.state) if row else {}
-    return {k: state.get(k) for k in ("lang", "flow", "step", "answers", "trail", "draft_id",
-                                      "paused")}
 
 
 def menu_labels(lang: str, items: list[str]) -> list[str]:
     return [t(lang, f"menu.{item}") for item in items]
 
 
-def person(services: Services, key: str) -> Person:
-    with Session(services.db) as s:
-        return s.exec(select(Person).where(Person.key == key)).one()
 
 
 def chat_text_is(chat: Chat, text: str) -> bool:

@@ -10,7 +10,6 @@ import pytest
 from sqlmodel import Session, SQLModel, col, select
 
 from bot.bootstrap import Services
-from conversations import catalog
 from handlers.context import receipt_hash
 from handlers.inbound import _RECEIPT_MARK
 from store import outbox
@@ -18,17 +17,14 @@ from store.models import (
     Alert,
     Case,
     CaseEvent,
-    Conversation,
     IdentityRead,
     InboundMessage,
     Notification,
     Person,
     Workshop,
 )
-from tests.transcript import Chat
+from tests.transcript import LANGS, SKIP, Chat, all_rows, draft, open_menu, t
 
-LANGS = ["zh", "en"]
-SKIP = "<skip>"
 DESCRIPTION = "十月份的加班费到现在还没有发下来"
 OUTCOME = "补发十月加班费"
 TODAY = date(2026, 11, 23)
@@ -40,18 +36,8 @@ STEPS = ["category", "description", "since", "affected", "cosigners", "workshop"
 VALID = ["1", DESCRIPTION, "2026-10-15", "3", SKIP, "1", OUTCOME, "1"]
 
 
-def t(lang: str, key: str, **params: Any) -> str:
-    return catalog.t(lang, key, **params)
 
 
-def open_menu(chat: Chat, lang: str) -> None:
-    """Show the menu in `lang`, switching with the menu's language button if needed."""
-    chat.say("菜单")
-    other = "zh" if lang == "en" else "en"
-    if t(other, "menu.lang") in chat.labels():  # the button offers `lang`: switch to it
-        chat.press(t(other, "menu.lang"))
-        assert t(lang, "lang.switched") in chat.text
-    assert t(lang, "menu.lang") in chat.labels()
 
 
 def start(chat: Chat, lang: str) -> None:
@@ -97,10 +83,6 @@ def complain(chat: Chat, lang: str = "zh", **answers: Any) -> None:
     chat.press(t(lang, "nav.confirm"))
 
 
-def all_rows(services: Services, model: type[SQLModel], *where: Any) -> list[Any]:
-    with Session(services.db) as s:
-        return list(s.exec(select(model).where(*where)
-                           .order_by(col(model.id))).all())  # type: ignore[attr-defined]
 
 
 def pid(services: Services, key: str) -> int:
@@ -110,11 +92,6 @@ def pid(services: Services, key: str) -> int:
     return found
 
 
-def draft(services: Services, chat: Chat) -> dict[str, Any]:
-    with Session(services.db) as s:
-        row = s.get(Conversation, f"{chat.channel}:{chat.address}")
-        state = dict(row.state) if row else {}
-    return {k: state.get(k) for k in ("lang", "flow", "step", "answers", "trail", "draft_id")}
 
 
 def alerted(services: Services, case: Case) -> set[int]:

@@ -7,10 +7,9 @@ from datetime import date, timedelta
 from typing import Any
 
 import pytest
-from sqlmodel import Session, SQLModel, col, select
+from sqlmodel import Session, select
 
 from bot.bootstrap import Services
-from conversations import catalog
 from conversations.clock import FrozenClock
 from conversations.engine import Reply
 from handlers.inbound import Inbound
@@ -18,35 +17,22 @@ from store import outbox
 from store.models import (
     Acknowledgement,
     Alert,
-    Conversation,
     DutyEntry,
     Incident,
     Notification,
     Person,
     Workshop,
 )
-from tests.transcript import Chat
+from tests.transcript import LANGS, SKIP, Chat, all_rows, draft, open_menu, person, t
 
-LANGS = ["zh", "en"]
-SKIP = "<skip>"
 TODAY = date(2026, 11, 23)
 WHAT = "二十多人聚集在厂门口要求发工资"
 PLACE = "厂门口"
 STEPS = ["what", "place", "people", "measures", "suggestion"]
 
 
-def t(lang: str, key: str, **params: Any) -> str:
-    return catalog.t(lang, key, **params)
 
 
-def open_menu(chat: Chat, lang: str) -> None:
-    """Show the menu in `lang`, switching with the menu's language button if needed."""
-    chat.say("菜单")
-    other = "zh" if lang == "en" else "en"
-    if t(other, "menu.lang") in chat.labels():
-        chat.press(t(other, "menu.lang"))
-        assert t(lang, "lang.switched") in chat.text
-    assert t(lang, "menu.lang") in chat.labels()
 
 
 def start(chat: Chat, lang: str) -> None:
@@ -57,15 +43,8 @@ def start(chat: Chat, lang: str) -> None:
         in chat.text
 
 
-def all_rows(services: Services, model: type[SQLModel], *where: Any) -> list[Any]:
-    with Session(services.db) as s:
-        return list(s.exec(select(model).where(*where)
-                           .order_by(col(model.id))).all())  # type: ignore[attr-defined]
 
 
-def person(services: Services, key: str) -> Person:
-    with Session(services.db) as s:
-        return s.exec(select(Person).where(Person.key == key)).one()
 
 
 def duty_leader_today(services: Services) -> Person:
@@ -84,11 +63,6 @@ def alerted_names(services: Services, lang: str) -> str:
     return ", ".join(f"{p.name} ({p.post})" for p in leaders)
 
 
-def draft(services: Services, chat: Chat) -> dict[str, Any]:
-    with Session(services.db) as s:
-        row = s.get(Conversation, f"{chat.channel}:{chat.address}")
-        state = dict(row.state) if row else {}
-    return {k: state.get(k) for k in ("lang", "flow", "step", "answers", "trail", "draft_id")}
 
 
 def report(chat: Chat, lang: str = "zh") -> None:

@@ -9,27 +9,14 @@ import pytest
 from sqlmodel import Session, select
 
 from bot.bootstrap import Services
-from conversations import catalog
-from store.models import Conversation, Person, Suggestion
-from tests.transcript import Chat
+from store.models import Person, Suggestion
+from tests.transcript import LANGS, SKIP, Chat, draft, open_menu, t
 
-LANGS = ["zh", "en"]
-SKIP = "<skip>"  # replaced by the skip word of the chat's language
 TEXT = "食堂的饭菜太咸了，希望少放盐"
 
 
-def t(lang: str, key: str, **params: Any) -> str:
-    return catalog.t(lang, key, **params)
 
 
-def open_menu(chat: Chat, lang: str) -> None:
-    """Show the menu in `lang`, switching with the menu's language button if needed."""
-    chat.say("菜单")
-    other = "zh" if lang == "en" else "en"
-    if t(other, "menu.lang") in chat.labels():  # the button offers `lang`: switch to it
-        chat.press(t(other, "menu.lang"))
-        assert t(lang, "lang.switched") in chat.text
-    assert t(lang, "menu.lang") in chat.labels()
 
 
 def start(chat: Chat, lang: str) -> None:
@@ -50,11 +37,6 @@ def fill(chat: Chat, lang: str, *, topic: str = "living", text: str = TEXT,
     assert t(lang, "review.title") in chat.text
 
 
-def draft(services: Services, chat: Chat) -> dict[str, Any]:
-    with Session(services.db) as s:
-        row = s.get(Conversation, f"{chat.channel}:{chat.address}")
-        state = dict(row.state) if row else {}
-    return {k: state.get(k) for k in ("lang", "flow", "step", "answers", "trail", "draft_id")}
 
 
 def suggestions(services: Services) -> list[Suggestion]:

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Sequence
+from typing import Any
 
-from sqlmodel import Session, col, select
+from sqlmodel import Session, SQLModel, col, select
 
 from bot.bootstrap import Services
+from conversations import catalog
 from conversations.engine import Button, Reply
 from handlers.inbound import Inbound
-from store.models import InboxMessage
+from store.models import Conversation, InboxMessage, Person
 
 _ids = itertools.count(1)
 
@@ -71,3 +73,43 @@ class Chat:
             else:
                 self.say(said)
             assert expected in self.text, f"after {said!r}, expected {expected!r} in:\n{self.text}"
+
+
+# --- shared by the flow transcripts ----------------------------------------------------
+
+LANGS = ["zh", "en"]
+SKIP = "<skip>"  # replaced by the skip word of the chat's language
+
+
+def t(lang: str, key: str, **params: Any) -> str:
+    return catalog.t(lang, key, **params)
+
+
+def open_menu(chat: Chat, lang: str) -> None:
+    """Show the menu in `lang`, switching with the menu's language button if needed."""
+    chat.say("菜单")
+    other = "zh" if lang == "en" else "en"
+    if t(other, "menu.lang") in chat.labels():  # the button offers `lang`: switch to it
+        chat.press(t(other, "menu.lang"))
+        assert t(lang, "lang.switched") in chat.text
+    assert t(lang, "menu.lang") in chat.labels()
+
+
+def draft(services: Services, chat: Chat) -> dict[str, Any]:
+    """The saved conversation state of this chat (what a restart would resume)."""
+    with Session(services.db) as s:
+        row = s.get(Conversation, f"{chat.channel}:{chat.address}")
+        state = dict(row.state) if row else {}
+    return {k: state.get(k) for k in ("lang", "flow", "step", "answers", "trail", "draft_id",
+                                      "paused")}
+
+
+def person(services: Services, key: str) -> Person:
+    with Session(services.db) as s:
+        return s.exec(select(Person).where(Person.key == key)).one()
+
+
+def all_rows(services: Services, model: type[SQLModel], *where: Any) -> list[Any]:
+    with Session(services.db) as s:
+        return list(s.exec(select(model).where(*where)
+                           .order_by(col(model.id))).all())  # type: ignore[attr-defined]
