@@ -34,6 +34,10 @@ class Settings(BaseSettings):
     outbox_interval_seconds: float = Field(default=1.0, gt=0)
     timer_interval_seconds: float = Field(default=15.0, gt=0)
     outbox_max_attempts: int = Field(default=8, ge=1)
+    # A re-delivered message gets its first answer for this long; after it, the texts are
+    # blanked, and the message ids themselves are kept for dedupe for `inbound_keep_hours`.
+    inbound_replay_minutes: int = Field(default=60, ge=1)
+    inbound_keep_hours: int = Field(default=48, ge=1)
     org_file: str | None = None
     scheduler_enabled: bool = True
 

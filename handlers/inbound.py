@@ -148,6 +148,9 @@ class Workroom:
         return data
 
     def _replayed(self, hctx: HandlerContext, dup: InboundMessage) -> list[Reply]:
+        if not dup.replies:  # past the replay window: what was said is no longer kept
+            lang = hctx.actor.lang or self.options.default_lang
+            return [Reply(catalog.t(lang, "inbound.already"))]
         replies = []
         for data in dup.replies:
             reply = Reply.from_dict(data)
@@ -172,7 +175,7 @@ class Workroom:
                           ctx: Context) -> None:
         due = self.engine.due_at(state, ctx)
         if due is None:
-            timers.cancel(s, kind=DRAFT_TIMEOUT, ref=key, now=ctx.now)
+            timers.drop(s, kind=DRAFT_TIMEOUT, ref=key)
         else:
             timers.schedule(s, kind=DRAFT_TIMEOUT, ref=key, due_at=due)
 
@@ -189,7 +192,7 @@ class Workroom:
                 person = s.get(Person, contact.person_id) if contact else None
                 raw, version = self.states.load(s, key)
                 if person is None or raw is None:
-                    timers.cancel(s, kind=DRAFT_TIMEOUT, ref=key, now=now)
+                    timers.drop(s, kind=DRAFT_TIMEOUT, ref=key)
                     return False
                 hctx = self._hctx(s, person, channel)
                 ctx = self._ctx(s, person, hctx)
@@ -207,7 +210,7 @@ class Workroom:
                                 "buttons": [b.__dict__ for b in reply.buttons]})
                 if self.states.transactional:
                     self.states.save(s, key, state, version, now)
-                timers.cancel(s, kind=DRAFT_TIMEOUT, ref=key, now=now)
+                timers.drop(s, kind=DRAFT_TIMEOUT, ref=key)
             if not self.states.transactional:
                 self.states.save(s, key, state, version, now)
         return True

@@ -3,12 +3,24 @@
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 
 from apscheduler.schedulers.background import BackgroundScheduler
 
 from bot.bootstrap import Services
+from store.db import transaction
+from store.retention import purge_inbound
 
 log = logging.getLogger(__name__)
+
+
+def purge(services: Services) -> tuple[int, int]:
+    """Blank and drop inbound rows past their windows (store/retention.py)."""
+    settings = services.settings
+    with transaction(services.db) as s:
+        return purge_inbound(s, now=services.clock.now(),
+                             replay=timedelta(minutes=settings.inbound_replay_minutes),
+                             keep=timedelta(hours=settings.inbound_keep_hours))
 
 
 def start(services: Services) -> BackgroundScheduler:
@@ -19,6 +31,7 @@ def start(services: Services) -> BackgroundScheduler:
                   seconds=services.settings.outbox_interval_seconds, **common)
     sched.add_job(services.sweeper.run_once, "interval", id="timers",
                   seconds=services.settings.timer_interval_seconds, **common)
+    sched.add_job(lambda: purge(services), "interval", id="retention", minutes=10, **common)
     sched.start()
     log.info("scheduler started: outbox every %ss, timers every %ss",
              services.settings.outbox_interval_seconds, services.settings.timer_interval_seconds)

@@ -44,3 +44,10 @@ def claim_due(session: Session, *, now: datetime, limit: int = 50,
         row.attempts += 1
         session.add(row)
     return rows
+
+
+def drop(session: Session, *, kind: str, ref: str) -> None:
+    """Delete the timer: a draft's timer would otherwise record when its form was sent."""
+    row = session.exec(select(Timer).where(Timer.kind == kind, Timer.ref == ref)).first()
+    if row is not None:
+        session.delete(row)

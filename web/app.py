@@ -1,5 +1,6 @@
 """The FastAPI app: the web chat page and its JSON API."""
 
+import hashlib
 import secrets
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -155,7 +156,9 @@ def create_app(services: Services, *, run_scheduler: bool | None = None) -> Fast
             address = f"v:{secrets.token_urlsafe(16)}"
             set_address(response, address)
         lang = "en" if request.headers.get("accept-language", "").startswith("en") else None
-        inbound = Inbound(channel="web", address=address, message_id=f"{address}:{body.id}",
+        # The message id is namespaced by visitor, but stored without the address in it.
+        message_id = hashlib.sha256(f"{address}\n{body.id}".encode()).hexdigest()[:40]
+        inbound = Inbound(channel="web", address=address, message_id=message_id,
                           text=body.text, action=body.action, lang_hint=lang)
         replies = await anyio.to_thread.run_sync(services.workroom.process, inbound)
         return ChatOut(replies=[ReplyOut.model_validate(r.to_dict()) for r in replies])
