@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import threading
+import weakref
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from typing import Any
 
 from sqlalchemy import event
@@ -40,6 +42,8 @@ def make_engine(url: str, *, readonly: bool = False, **kwargs: Any) -> Engine:
             # cannot interleave with another process's (DESIGN rule 2).
             conn.exec_driver_sql("BEGIN" if readonly else "BEGIN IMMEDIATE")
 
+        if readonly:
+            _READONLY.add(engine)
         return engine
     return create_engine(url, pool_pre_ping=True, **kwargs)
 
@@ -48,10 +52,26 @@ def is_postgres(engine: Engine) -> bool:
     return engine.dialect.name == "postgresql"
 
 
+_WRITERS: weakref.WeakKeyDictionary[Engine, threading.RLock] = weakref.WeakKeyDictionary()
+_READONLY: weakref.WeakSet[Engine] = weakref.WeakSet()
+_WRITERS_GUARD = threading.Lock()
+
+
+def _writer_lock(engine: Engine) -> threading.RLock | None:
+    """On SQLite, threads of one process queue here instead of in SQLite's busy loop,
+    whose sleeps gave seconds of tail latency under load; other processes still queue
+    on BEGIN IMMEDIATE."""
+    if engine.dialect.name != "sqlite" or engine in _READONLY:
+        return None
+    with _WRITERS_GUARD:
+        return _WRITERS.setdefault(engine, threading.RLock())
+
+
 @contextmanager
 def transaction(engine: Engine) -> Iterator[Session]:
     """One unit of work: commit on success, roll back on any error."""
-    with Session(engine, expire_on_commit=False) as session:
+    lock = _writer_lock(engine)
+    with lock or nullcontext(), Session(engine, expire_on_commit=False) as session:
         try:
             yield session
             session.commit()
