@@ -124,8 +124,15 @@ def serve(demo: bool = typer.Option(False, "--demo", help="prepare the demo work
     host, port = host or settings.host, port or settings.port
     if "base_url" not in settings.model_fields_set:  # links must point where we listen
         settings = settings.model_copy(update={"base_url": f"http://{host}:{port}"})
+    from store.migrate import is_current, upgrade
+
+    if demo or settings.database_url.startswith("sqlite"):
+        upgrade(settings.database_url)  # the embedded default keeps itself up to date
+    elif not is_current(settings.database_url):
+        typer.echo("the database schema is not up to date: run `workroom db upgrade` first",
+                   err=True)
+        raise typer.Exit(1)
     if demo:
-        db_upgrade()
         org_load(None, demo=True)
     services = _services(settings)
     if demo:

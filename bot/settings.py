@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import secrets
 from functools import lru_cache
+from pathlib import Path
 from typing import Literal
 from zoneinfo import ZoneInfo
 
@@ -53,6 +55,22 @@ class Settings(BaseSettings):
         return ZoneInfo(self.timezone)
 
 
+DEV_SECRET_FILE = ".workroom-secret"
+
+
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
-    return Settings()
+    """Read the settings; outside production a missing secret becomes a per-install one.
+
+    The placeholder is public, so links signed with it could be forged; a random secret
+    kept in .workroom-secret (beside the SQLite file) keeps links valid across restarts.
+    """
+    settings = Settings()
+    if settings.secret_key == PLACEHOLDER_SECRET:
+        path = Path(DEV_SECRET_FILE)
+        if not path.exists():
+            path.write_text(secrets.token_urlsafe(32), encoding="utf-8")
+            path.chmod(0o600)
+        settings = settings.model_copy(
+            update={"secret_key": path.read_text(encoding="utf-8").strip()})
+    return settings

@@ -6,7 +6,6 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
-from conversations import catalog
 from conversations.flow import Result
 from handlers.context import HandlerContext
 from store import outbox
@@ -31,7 +30,7 @@ def raise_alert(ctx: HandlerContext, *, subject: str, subject_id: int, recipient
 
 
 def recipients_text(session: Session, subject: str, subject_id: int, lang: str) -> str:
-    """Who was alerted, as the reporter may read it: names and posts of the leaders."""
+    """Who was alerted, as the reporter may read it: names and posts; '' if nobody."""
     rows = session.exec(select(Alert).where(Alert.subject == subject,
                                             Alert.subject_id == subject_id)
                         .order_by(col(Alert.id))).all()
@@ -43,7 +42,7 @@ def recipients_text(session: Session, subject: str, subject_id: int, lang: str) 
                 if person.post else ""
             names.append(person.name + post)
     sep = "、" if lang == "zh" else ", "
-    return sep.join(names) if names else catalog.t(lang, "emergency.nobody")
+    return sep.join(names)
 
 
 def may_acknowledge(actor: Person, alert: Alert, recipient: Person | None) -> bool:

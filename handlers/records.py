@@ -238,6 +238,8 @@ def emergency(ctx: HandlerContext, sub: Submission) -> Result:
                                recipient_id=person.id, message="notice.incident",
                                params=params, priority=outbox.EMERGENCY)
     names = alerts.recipients_text(s, "incident", row.id or 0, sub.lang)
+    if not names:  # never pretend someone was told: the reporter must phone at once
+        return Result("emergency.done_nobody", {"number": row.number})
     return Result("emergency.done", {"number": row.number, "alerted": names})
 
 

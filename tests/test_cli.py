@@ -87,3 +87,26 @@ def test_console_leader_sees_and_acknowledges_an_alert(env: str) -> None:
          input="\n".join(["4", "车间有人晕倒了", "铸造车间", "立即发送"]) + "\n")
     out = _run("chat", "--as", "chen_lihua", input="待确认的提醒\na\n")
     assert "E-2026-0001" in out and "已确认收到" in out
+
+
+def test_without_a_secret_a_development_install_makes_its_own(
+        env: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("WORKROOM_SECRET_KEY")
+    get_settings.cache_clear()
+    _run("db", "upgrade")
+    _run("org", "load", "--demo")
+    url = _run("invite", "li_ming").strip()
+    secret_file = tmp_path / ".workroom-secret"
+    secret = secret_file.read_text(encoding="utf-8")
+    assert len(secret) >= 40 and secret_file.stat().st_mode & 0o077 == 0
+    assert read_token(secret, url.rsplit("/", 1)[1], max_age_seconds=60) == "li_ming"
+    get_settings.cache_clear()  # a restart keeps the links valid
+    assert get_settings().secret_key == secret
+
+
+def test_schema_check_tells_whether_migrations_ran(pg_url: str) -> None:
+    from store.migrate import is_current, upgrade
+
+    assert not is_current(pg_url)
+    upgrade(pg_url)
+    assert is_current(pg_url)
