@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import timedelta
+from typing import Any
 
 from sqlalchemy.engine import Engine
 
@@ -28,13 +29,16 @@ class Services:
     sweeper: Sweeper
     senders: dict[str, Sender] = field(default_factory=dict)
     reader: Engine | None = None  # for read-only pages; the main engine when None
+    telegram: Any = None  # bot.telegram.TelegramChannel when a token is set
 
     @property
     def read_db(self) -> Engine:
         return self.reader or self.db
 
     def close(self) -> None:
-        """Release the connection pools."""
+        """Release the connection pools and the channels' clients."""
+        if self.telegram is not None:
+            self.telegram.close()
         if self.reader is not None:
             self.reader.dispose()
         self.db.dispose()
@@ -55,8 +59,18 @@ def build(settings: Settings, *, clock: Clock | None = None, db: Engine | None =
     senders: dict[str, Sender] = {c: InboxSender(c, clock) for c in ("web", "console")}
     dispatcher = Dispatcher(db, clock, senders, zone=settings.zone,
                             max_attempts=settings.outbox_max_attempts,
-                            default_lang=settings.default_lang)
+                            default_lang=settings.default_lang, secret=settings.secret_key)
     sweeper = Sweeper(db, clock, {DRAFT_TIMEOUT: workroom.expire_draft})
     reader = make_engine(settings.database_url, readonly=True) \
         if db.dialect.name == "sqlite" else None
-    return Services(settings, clock, db, states, workroom, dispatcher, sweeper, senders, reader)
+    telegram = None
+    if settings.telegram_token:
+        from bot.telegram import TelegramChannel
+
+        telegram = TelegramChannel(token=settings.telegram_token,
+                                   api_url=settings.telegram_api_url,
+                                   file_url=settings.telegram_file_url,
+                                   workroom=workroom, dispatcher=dispatcher)
+        senders["telegram"] = telegram.sender
+    return Services(settings, clock, db, states, workroom, dispatcher, sweeper, senders, reader,
+                    telegram)

@@ -14,9 +14,12 @@ from store.models import InboxMessage
 class DeliveryError(Exception):
     """A send failed. `fallback`: this channel cannot take it now, try the next one."""
 
-    def __init__(self, reason: str, *, fallback: bool = False) -> None:
+    def __init__(self, reason: str, *, fallback: bool = False,
+                 retry_after: float | None = None) -> None:
         super().__init__(reason)
         self.fallback = fallback
+        # The platform said when to try again (Telegram's 429): that, not our back-off.
+        self.retry_after = retry_after
 
 
 class Sender(Protocol):

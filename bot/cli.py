@@ -16,6 +16,8 @@ db_app = typer.Typer(no_args_is_help=True, help="Database schema.")
 org_app = typer.Typer(no_args_is_help=True, help="The organisation file.")
 app.add_typer(db_app, name="db")
 app.add_typer(org_app, name="org")
+telegram_app = typer.Typer(no_args_is_help=True, help="The Telegram channel.")
+app.add_typer(telegram_app, name="telegram")
 
 
 def _services(settings: Settings | None = None) -> Services:
@@ -66,22 +68,50 @@ def org_load(path: Path | None = typer.Argument(None, help="YAML file of the wor
 
 @app.command()
 def invite(person: str = typer.Argument(..., help="person key from the organisation file"),
-           channel: str = typer.Option("web", help="only 'web' in this release")) -> None:
-    """Print a signed, expiring link that opens the web chat as this person."""
+           channel: str = typer.Option("web", help="web or telegram")) -> None:
+    """Print a link that opens the chat as this person (expires; Telegram's is one-time)."""
+    from datetime import timedelta
+
     from bot.invites import invite_url
+    from handlers.identity import issue_code
+    from store.db import transaction
     from store.models import Person
 
     settings = get_settings()
-    services = _services(settings)
-    with Session(services.db) as s:
-        found = s.exec(select(Person).where(Person.key == person)).first()
-    if found is None:
-        typer.echo(f"no person with key {person!r}", err=True)
-        raise typer.Exit(1)
-    if channel != "web":
-        typer.echo(f"channel {channel!r} is not available yet", err=True)
+    if channel not in ("web", "telegram"):
+        typer.echo(f"channel {channel!r} is not available yet (web, telegram)", err=True)
         raise typer.Exit(2)
-    typer.echo(invite_url(settings.base_url, settings.secret_key, person))
+    services = _services(settings)
+    with transaction(services.db) as s:
+        found = s.exec(select(Person).where(Person.key == person)).first()
+        if found is None:
+            typer.echo(f"no person with key {person!r}", err=True)
+            raise typer.Exit(1)
+        if channel == "telegram":
+            code = issue_code(s, person=found, channel="telegram", now=services.clock.now(),
+                              ttl=timedelta(hours=settings.invite_ttl_hours))
+    if channel == "web":
+        typer.echo(invite_url(settings.base_url, settings.secret_key, person))
+    else:
+        typer.echo(f"https://t.me/{settings.telegram_bot_username}?start={code}")
+
+
+@telegram_app.command("set-webhook")
+def telegram_set_webhook() -> None:
+    """Register this server's webhook URL and secret with Telegram."""
+    settings = get_settings()
+    services = _services(settings)
+    if services.telegram is None or settings.telegram_mode != "webhook":
+        typer.echo("set WORKROOM_TELEGRAM_TOKEN and WORKROOM_TELEGRAM_MODE=webhook", err=True)
+        raise typer.Exit(2)
+    from web.telegram import PATH
+
+    url = settings.base_url.rstrip("/") + PATH
+    services.telegram.runner.run(services.telegram.bot.set_webhook(
+        url=url, secret_token=settings.telegram_webhook_secret,
+        allowed_updates=["message", "callback_query"]))
+    services.close()
+    typer.echo(f"webhook set: {url}")
 
 
 @app.command()

@@ -41,6 +41,13 @@ class Settings(BaseSettings):
     inbound_replay_minutes: int = Field(default=60, ge=1)
     inbound_keep_hours: int = Field(default=48, ge=1)
     org_file: str | None = None
+    # Telegram: off without a token; "webhook" behind this app, or long "polling".
+    telegram_token: str | None = None
+    telegram_mode: Literal["webhook", "polling"] = "polling"
+    telegram_api_url: str = "https://api.telegram.org/bot"
+    telegram_file_url: str = "https://api.telegram.org/file/bot"
+    telegram_webhook_secret: str | None = None
+    telegram_bot_username: str = "workroom_bot"
     scheduler_enabled: bool = True
 
     @model_validator(mode="after")
@@ -48,6 +55,10 @@ class Settings(BaseSettings):
         if self.env == "production" and self.secret_key == PLACEHOLDER_SECRET:
             raise ValueError("WORKROOM_SECRET_KEY must be set to a real secret in production")
         ZoneInfo(self.timezone)  # raises on an unknown zone
+        if self.telegram_token and self.telegram_mode == "webhook" and (
+                not self.telegram_webhook_secret or len(self.telegram_webhook_secret) < 16):
+            raise ValueError("webhook mode needs WORKROOM_TELEGRAM_WEBHOOK_SECRET "
+                             "(16+ characters): Telegram sends it back on every delivery")
         return self
 
     @property

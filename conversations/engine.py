@@ -25,6 +25,7 @@ from conversations.flow import (
 from conversations.flows import FLOWS, menu_for
 
 REVIEW = "_review"
+QUERIES = ("my_cases", "my_alerts", "open_cases")
 STATE_VERSION = 1
 
 # Words a person may type instead of pressing a button, in either language.
@@ -148,6 +149,8 @@ class Engine:
         if token.startswith("ack:") and token[4:].isdigit():
             follow = [self._ask(st, ctx) if st.flow else self._menu(st, ctx)]
             return Outcome(st, follow, Acknowledge(int(token[4:])))
+        if token.startswith("query:") and token[6:] in QUERIES:  # e.g. Telegram's /status
+            return Outcome(st, [], Query(token[6:]))
         command = token[4:] if token.startswith("cmd:") else _match_command(token)
         if command == "lang":
             st.lang = "en" if st.lang == "zh" else "zh"

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import hashlib
+import secrets
 import uuid
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlmodel import Session, select
 
-from store.models import Contact, Person, Unit
+from store.models import Contact, InviteCode, Person, Unit
 
 
 def resolve(session: Session, *, channel: str, address: str, now: datetime,
@@ -40,3 +42,41 @@ def display_name(person: Person | None) -> str:
     if not person.verified or not person.name:
         return "@person.unverified"
     return person.name
+
+
+def _code_hash(code: str) -> str:
+    return hashlib.sha256(f"workroom-invite:{code.strip()}".encode()).hexdigest()
+
+
+def issue_code(session: Session, *, person: Person, channel: str, now: datetime,
+               ttl: timedelta) -> str:
+    """Make a one-time code for `/start <code>`; only its hash is kept."""
+    code = secrets.token_urlsafe(12)  # 16 characters of [A-Za-z0-9_-]: fits a deep link
+    assert person.id is not None
+    session.add(InviteCode(code_hash=_code_hash(code), person_id=person.id, channel=channel,
+                           expires_at=now + ttl, created_at=now))
+    return code
+
+
+def redeem(session: Session, *, code: str, channel: str, address: str,
+           now: datetime) -> Person | None:
+    """Link this chat address to the code's person; None if unknown, used or expired."""
+    row = session.exec(select(InviteCode).where(InviteCode.code_hash == _code_hash(code))
+                       .with_for_update()).first()
+    if row is None or row.used_at is not None or row.expires_at <= now \
+            or row.channel != channel:
+        return None
+    person = session.get(Person, row.person_id)
+    if person is None or not person.active:
+        return None
+    row.used_at = now
+    session.add(row)
+    contact = session.exec(select(Contact).where(Contact.channel == channel,
+                                                 Contact.address == address)).first()
+    if contact is None:
+        contact = Contact(person_id=row.person_id, channel=channel, address=address)
+    # The address may have chatted before as an unverified employee: it is theirs now.
+    contact.person_id, contact.last_used_at = row.person_id, now
+    session.add(contact)
+    session.flush()
+    return person

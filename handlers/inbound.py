@@ -8,7 +8,7 @@ and (SQL store) the new state has committed.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -23,13 +23,14 @@ from conversations.flow import Acknowledge, Query, Submission
 from handlers import alerts, identity, queries, records
 from handlers.context import HandlerContext, derive_receipt_code
 from handlers.directory import SqlDirectory
+from handlers.notices import RECEIPT_MARK
 from store import outbox, timers
 from store.db import transaction
 from store.models import Contact, InboundMessage, Person, Workshop
 from store.state import StateStore
 
 DRAFT_TIMEOUT = "draft_timeout"
-_RECEIPT_MARK = "⟪receipt⟫"
+_RECEIPT_MARK = RECEIPT_MARK
 
 
 @dataclass(frozen=True)
@@ -42,6 +43,11 @@ class Inbound:
     text: str | None = None
     action: str | None = None
     lang_hint: str | None = None
+    # Platforms whose replies are separate API calls (Telegram, WeChat customer service):
+    # the replies become outbox rows in the step's transaction, so none is lost.
+    push_replies: bool = False
+    # A one-time code from `workroom invite --channel ...`: links this address to a person.
+    link_code: str | None = None
 
     @property
     def conversation_key(self) -> str:
@@ -98,9 +104,14 @@ class Workroom:
                 if raw is None:
                     raw = State(lang=person.lang or msg.lang_hint
                                 or self.options.default_lang).to_dict()
+                linked: list[Reply] = []
+                if msg.link_code:
+                    person, linked = self._link(s, msg, person, State.from_dict(raw).lang)
+                    hctx = self._hctx(s, person, msg.channel)
                 ctx = self._ctx(s, person, hctx)
                 out = self.engine.step(raw, text=msg.text, action=msg.action, ctx=ctx)
                 replies, state, draft_key = self._apply(hctx, ctx, out)
+                replies = linked + replies
                 if person.lang != state.get("lang"):
                     person.lang = state.get("lang")
                     s.add(person)
@@ -113,6 +124,8 @@ class Workroom:
                     state=None if self.states.transactional else state))
                 if self.states.transactional:
                     self.states.save(s, key, state, version, now)
+                if msg.push_replies:
+                    self._push(s, msg, replies, draft_key, now)
                 self._schedule_timeout(s, key, state, ctx)
                 s.flush()
             if not self.states.transactional:
@@ -139,6 +152,26 @@ class Workroom:
             result = alerts.acknowledge(hctx, effect.alert_id)
             replies.insert(0, Reply(catalog.t(out.state.lang, result.message, **result.params)))
         return replies, state, draft_key
+
+    def _push(self, s: Session, msg: Inbound, replies: list[Reply], draft_key: str | None,
+              now: datetime) -> None:
+        for i, reply in enumerate(replies):
+            data = reply.to_dict()
+            if draft_key:  # the receipt code travels in the outbox only until it is sent
+                data["text"] = data["text"].replace(
+                    derive_receipt_code(self.options.secret, draft_key), _RECEIPT_MARK)
+            outbox.enqueue(s, key=f"reply:{msg.channel}:{msg.message_id}:{i}",
+                           channel=msg.channel, address=msg.address, message="notice.raw",
+                           params={**data, "draft_key": draft_key} if draft_key else data,
+                           priority=outbox.REPLY, now=now)
+
+    def _link(self, s: Session, msg: Inbound, person: Person,
+              lang: str) -> tuple[Person, list[Reply]]:
+        found = identity.redeem(s, code=msg.link_code or "", channel=msg.channel,
+                                address=msg.address, now=self.clock.now())
+        if found is None:
+            return person, [Reply(catalog.t(lang, "link.invalid"))]
+        return found, [Reply(catalog.t(found.lang or lang, "link.done", name=found.name))]
 
     def _redact(self, reply: Reply, draft_key: str | None) -> dict[str, Any]:
         data = reply.to_dict()

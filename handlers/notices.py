@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 
 from conversations import catalog
 from conversations.engine import Button, Reply
+from handlers.context import derive_receipt_code
 
 _LABELLED = {"category": "opt.category", "form": "form"}
 
@@ -33,11 +34,19 @@ def localize(params: dict[str, Any], lang: str, zone: ZoneInfo) -> dict[str, Any
     return out
 
 
+RECEIPT_MARK = "⟪receipt⟫"
+
+
 def render(message: str, params: dict[str, Any], lang: str, zone: ZoneInfo,
-           alert_id: int | None = None) -> Reply:
+           alert_id: int | None = None, secret: str | None = None) -> Reply:
     """The text and buttons of a push; an alert carries its acknowledge button."""
     if message == "notice.raw":
-        return Reply(str(params["text"]), [Button(**b) for b in params.get("buttons", [])])
+        text = str(params["text"])
+        if RECEIPT_MARK in text and params.get("draft_key") and secret:
+            # A receipt code is never stored: it is derived again at the moment of sending.
+            text = text.replace(RECEIPT_MARK,
+                                derive_receipt_code(secret, str(params["draft_key"])))
+        return Reply(text, [Button(**b) for b in params.get("buttons", [])])
     text = catalog.t(lang, message, **localize(params, lang, zone))
     buttons = [Button(catalog.t(lang, "nav.ack"), f"ack:{alert_id}", "action")] if alert_id else []
     return Reply(text, buttons)

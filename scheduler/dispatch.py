@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from datetime import timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.engine import Engine
@@ -33,9 +34,11 @@ class Route:
 
 class Dispatcher:
     def __init__(self, db: Engine, clock: Clock, senders: dict[str, Sender], *,
-                 zone: ZoneInfo, max_attempts: int = 8, default_lang: str = "zh") -> None:
+                 zone: ZoneInfo, max_attempts: int = 8, default_lang: str = "zh",
+                 secret: str | None = None) -> None:
         self.db, self.clock, self.senders = db, clock, senders
         self.zone, self.max_attempts, self.default_lang = zone, max_attempts, default_lang
+        self.secret = secret
 
     def run_once(self, limit: int = 100) -> int:
         """Deliver what is due now; return how many were delivered."""
@@ -73,7 +76,8 @@ class Dispatcher:
             if route is None:
                 self._give_up(s, n, "no channel left to reach the recipient")
                 return 0
-            reply = render(n.message_key, n.params, route.lang, self.zone, n.alert_id)
+            reply = render(n.message_key, n.params, route.lang, self.zone, n.alert_id,
+                           self.secret)
             n.sent_at = now
             try:
                 self.senders[route.channel].deliver(s, address=route.address, reply=reply,
@@ -83,7 +87,10 @@ class Dispatcher:
                 n.attempts += 1
                 n.last_error = str(err)[:500]
                 n.claimed_until = None
-                if err.fallback and n.recipient_id is not None:
+                if err.retry_after is not None:  # the platform's own pace, not a failure
+                    n.attempts -= 1
+                    n.next_attempt_at = now + timedelta(seconds=err.retry_after)
+                elif err.fallback and n.recipient_id is not None:
                     n.tried_channels = [*n.tried_channels, route.channel]
                     n.next_attempt_at = now
                 elif n.attempts >= self.max_attempts:

@@ -64,6 +64,18 @@ class Contact(SQLModel, table=True):
     last_used_at: datetime | None = _ts(nullable=True)
 
 
+class InviteCode(SQLModel, table=True):
+    """A one-time code that links a chat account to a person (`/start <code>`)."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    code_hash: str = Field(unique=True, max_length=64)
+    person_id: int = Field(foreign_key="person.id", index=True)
+    channel: str = Field(max_length=16)
+    expires_at: datetime = _ts()
+    used_at: datetime | None = _ts(nullable=True)
+    created_at: datetime = _ts()
+
+
 class Responsibility(SQLModel, table=True):
     """谁主管、谁负责: which leader answers for which complaint category."""
 

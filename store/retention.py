@@ -15,9 +15,10 @@ from typing import Any
 from sqlalchemy import Table, delete, update
 from sqlmodel import Session
 
-from store.models import InboundMessage
+from store.models import InboundMessage, Notification
 
 _T: Table = InboundMessage.__table__  # type: ignore[attr-defined]
+_N: Table = Notification.__table__  # type: ignore[attr-defined]
 
 
 def purge_inbound(session: Session, *, now: datetime, replay: timedelta,
@@ -28,6 +29,13 @@ def purge_inbound(session: Session, *, now: datetime, replay: timedelta,
         .values(replies=[], state=None, draft_key=None, conversation_key="")
     )
     blanked = session.execute(blank).rowcount  # type: ignore[attr-defined]
+    # Replies pushed through the outbox hold the same words next to the same address.
+    sent_replies: Any = (
+        update(_N).where(_N.c.created_at < now - replay, _N.c.message_key == "notice.raw",
+                         _N.c.status != "pending", _N.c.address.is_not(None))
+        .values(params={"text": ""}, address=None)
+    )
+    session.execute(sent_replies)
     gone = session.execute(delete(_T).where(_T.c.received_at < now - keep)
                            ).rowcount  # type: ignore[attr-defined]
     return int(blanked or 0), int(gone or 0)

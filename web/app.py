@@ -1,6 +1,7 @@
 """The FastAPI app: the web chat page and its JSON API."""
 
 import hashlib
+import logging
 import secrets
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -20,7 +21,7 @@ from handlers.inbound import Inbound
 from store.models import Contact, InboxMessage, Person
 
 COOKIE = "workroom_session"
-MAX_BODY = 16 * 1024
+MAX_BODY = 64 * 1024  # a Telegram update with a 4096-character text fits
 STATIC = Path(__file__).parent / "static"
 
 
@@ -75,6 +76,13 @@ def create_app(services: Services, *, run_scheduler: bool | None = None) -> Fast
             from scheduler import runner
 
             sched = runner.start(services)
+        if services.telegram is not None and start_jobs:
+            try:
+                await anyio.to_thread.run_sync(services.telegram.register_commands)
+            except Exception:  # the command menu is a convenience; the bot works without
+                logging.getLogger(__name__).exception("telegram: set_my_commands failed")
+            if settings.telegram_mode == "polling":
+                services.telegram.start_polling()
         yield
         if sched is not None:
             sched.shutdown(wait=False)
@@ -176,4 +184,7 @@ def create_app(services: Services, *, run_scheduler: bool | None = None) -> Fast
             InboxItem(id=r.id or 0, text=r.text, created_at=r.created_at.isoformat(),
                       buttons=[ButtonOut.model_validate(b) for b in r.buttons]) for r in rows])
 
+    from web import telegram
+
+    telegram.mount(app, services)
     return app

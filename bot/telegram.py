@@ -1,0 +1,296 @@
+"""Telegram channel adapter (python-telegram-bot): parse updates, render replies, send.
+
+It only translates: every flow, menu and alert comes from the same engine and handlers.
+Replies leave through the outbox (Inbound.push_replies), so a reply that fails to send
+is retried rather than lost; a webhook is answered and a polling offset confirmed only
+after the update's step has committed (DESIGN rule 1).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+from collections.abc import Coroutine
+from datetime import timedelta
+from typing import Any, TypeVar
+
+from sqlmodel import Session
+from telegram import (
+    Bot,
+    BotCommand,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    KeyboardButton,
+    ReplyKeyboardMarkup,
+    Update,
+)
+from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
+
+from bot.channels import DeliveryError
+from conversations import catalog
+from conversations.engine import Button, Reply
+from handlers.inbound import Inbound
+
+log = logging.getLogger(__name__)
+CHANNEL = "telegram"
+TEXT_LIMIT = 4096
+CALLBACK_LIMIT = 64  # bytes of callback_data Telegram accepts
+_MENU_PREFIXES = ("flow:", "query:", "cmd:lang")
+T = TypeVar("T")
+
+# Bot commands, in both languages, as shown in Telegram's command menu.
+COMMANDS = ("start", "menu", "cancel", "help", "status", "lang")
+
+
+def parse(update: Update) -> Inbound | None:
+    """Turn an update into an Inbound; None for updates the workroom does not handle."""
+    uid = str(update.update_id)
+    user = update.effective_user
+    hint = "en" if user and (user.language_code or "").startswith("en") else None
+    query = update.callback_query
+    if query is not None:
+        chat = query.message.chat.id if query.message else query.from_user.id
+        return Inbound(CHANNEL, str(chat), uid, action=query.data or "", lang_hint=hint,
+                       push_replies=True)
+    message = update.effective_message
+    if message is None or update.effective_chat is None:
+        return None
+    chat_id = str(update.effective_chat.id)
+    text = message.text if message.text is not None else message.caption
+    if text is None:
+        return Inbound(CHANNEL, chat_id, uid, text="", lang_hint=hint, push_replies=True)
+    command, _, argument = text.strip().partition(" ")
+    command = command.split("@", 1)[0].lower()  # "/menu@workroom_bot" in a group
+    if command == "/start" and argument.strip():
+        return Inbound(CHANNEL, chat_id, uid, text="/start", lang_hint=hint,
+                       link_code=argument.strip(), push_replies=True)
+    if command == "/status":
+        return Inbound(CHANNEL, chat_id, uid, action="query:my_cases", lang_hint=hint,
+                       push_replies=True)
+    if command.startswith("/") and command[1:] in COMMANDS:
+        text = command
+    return Inbound(CHANNEL, chat_id, uid, text=text, lang_hint=hint, push_replies=True)
+
+
+def _chunks(text: str) -> list[str]:
+    """Split under Telegram's limit, at line ends where possible."""
+    out: list[str] = []
+    while len(text) > TEXT_LIMIT:
+        cut = text.rfind("\n", 0, TEXT_LIMIT)
+        cut = cut if cut > 0 else TEXT_LIMIT
+        out.append(text[:cut])
+        text = text[cut:].lstrip("\n")
+    out.append(text)
+    return out
+
+
+def is_menu(reply: Reply) -> bool:
+    values = [b.value for b in reply.buttons if b.kind != "nav"]
+    return bool(values) and all(v.startswith(_MENU_PREFIXES) for v in values)
+
+
+def markup(reply: Reply) -> InlineKeyboardMarkup | ReplyKeyboardMarkup | None:
+    """The main menu as a reply keyboard (its labels come back as text); other choices
+    as inline buttons, one row for the navigation words."""
+    if not reply.buttons:
+        return None
+    if is_menu(reply):
+        labels = [KeyboardButton(b.label) for b in reply.buttons]
+        rows = [labels[i:i + 2] for i in range(0, len(labels), 2)]
+        return ReplyKeyboardMarkup(rows, resize_keyboard=True)
+    main: list[list[InlineKeyboardButton]] = []
+    nav: list[InlineKeyboardButton] = []
+    for b in reply.buttons:
+        if len(b.value.encode()) > CALLBACK_LIMIT:
+            raise ValueError(f"callback data too long for Telegram: {b.value!r}")
+        button = InlineKeyboardButton(b.label, callback_data=b.value)
+        if b.kind == "nav":
+            nav.append(button)
+        elif main and len(main[-1]) == 1 and len(b.label) <= 8 and len(main[-1][0].text) <= 8:
+            main[-1].append(button)  # short options two to a row
+        else:
+            main.append([button])
+    return InlineKeyboardMarkup([*main, nav] if nav else main)
+
+
+def render(reply: Reply) -> list[tuple[str, Any]]:
+    """Messages to send for one reply: text chunks, the keyboard on the last."""
+    parts = _chunks(reply.text)
+    return [(p, markup(reply) if i == len(parts) - 1 else None) for i, p in enumerate(parts)]
+
+
+def chosen_label(update: Update) -> str | None:
+    """The label of the inline button a callback query pressed."""
+    query = update.callback_query
+    if query is None or query.message is None:
+        return None
+    keyboard = getattr(query.message, "reply_markup", None)
+    for row in getattr(keyboard, "inline_keyboard", ()) or ():
+        for button in row:
+            if button.callback_data == query.data:
+                return str(button.text)
+    return None
+
+
+class LoopRunner:
+    """An event loop on its own thread, so sync code (the dispatcher) can await PTB."""
+
+    def __init__(self) -> None:
+        self.loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self.loop.run_forever, daemon=True,
+                                        name="telegram-loop")
+        self._thread.start()
+
+    def run(self, coro: Coroutine[Any, Any, T], timeout: float = 60) -> T:
+        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout)
+
+    def close(self) -> None:
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self._thread.join(timeout=5)
+
+
+def make_bot(token: str, api_url: str, file_url: str) -> Bot:
+    return Bot(token, base_url=api_url, base_file_url=file_url)
+
+
+def _seconds(retry_after: int | timedelta) -> float:
+    return retry_after.total_seconds() if isinstance(retry_after, timedelta) else retry_after
+
+
+class TelegramSender:
+    """Deliver outbox rows to Telegram chats."""
+
+    channel = CHANNEL
+
+    def __init__(self, bot: Bot, runner: LoopRunner) -> None:
+        self.bot, self.runner = bot, runner
+        runner.run(bot.initialize())
+
+    def deliver(self, session: Session, *, address: str, reply: Reply,
+                notification_id: int) -> None:
+        try:
+            for text, keyboard in render(reply):
+                self.runner.run(self.bot.send_message(chat_id=int(address), text=text,
+                                                      reply_markup=keyboard))
+        except RetryAfter as err:
+            raise DeliveryError(f"429: retry after {err.retry_after}",
+                                retry_after=_seconds(err.retry_after)) from err
+        except Forbidden as err:  # blocked the bot: try the person's next channel
+            raise DeliveryError(f"forbidden: {err.message}", fallback=True) from err
+        except BadRequest as err:  # e.g. chat not found: this channel cannot take it
+            raise DeliveryError(f"bad request: {err.message}", fallback=True) from err
+        except (NetworkError, TelegramError) as err:
+            raise DeliveryError(f"network: {err}") from err
+
+    def close(self) -> None:
+        try:
+            self.runner.run(self.bot.shutdown(), timeout=5)
+        except Exception:  # closing must never stop a shutdown
+            log.exception("telegram: closing the bot failed")
+
+
+async def acknowledge_press(bot: Bot, update: Update) -> None:
+    """After the step committed: stop the button's spinner, show what was chosen."""
+    query = update.callback_query
+    if query is None:
+        return
+    try:
+        await bot.answer_callback_query(query.id)
+        label = chosen_label(update)
+        message = query.message
+        shown = getattr(message, "text", None)
+        if label and message is not None and shown:
+            await bot.edit_message_text(chat_id=message.chat.id,
+                                        message_id=message.message_id,
+                                        text=f"{shown}\n→ {label}")
+    except TelegramError:  # cosmetic: the step itself is already saved and answered
+        log.warning("telegram: could not mark the pressed button", exc_info=True)
+
+
+async def register_commands(bot: Bot) -> None:
+    """Register the command menu in Chinese (default) and English."""
+    for lang, code in (("zh", None), ("zh", "zh"), ("en", "en")):
+        commands = [BotCommand(c, catalog.t(lang, f"telegram.command.{c}")) for c in COMMANDS]
+        await bot.set_my_commands(commands, language_code=code)
+
+
+__all__ = ["Button", "TelegramSender", "parse", "render"]
+
+
+class TelegramChannel:
+    """The running Telegram side: one bot on its own loop, the sender, long polling."""
+
+    def __init__(self, *, token: str, api_url: str, file_url: str, workroom: Any,
+                 dispatcher: Any, poll_timeout: int = 25) -> None:
+        self.runner = LoopRunner()
+        self.bot = make_bot(token, api_url, file_url)
+        self.sender = TelegramSender(self.bot, self.runner)
+        self.workroom, self.dispatcher, self.poll_timeout = workroom, dispatcher, poll_timeout
+        self._stop: asyncio.Event | None = None
+        self._polling: Any = None
+
+    def update(self, data: dict[str, Any]) -> Update:
+        return Update.de_json(data, self.bot)
+
+    async def after_commit(self, update: Update) -> None:
+        """Run the cosmetic calls of a handled update on the bot's loop."""
+        await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(
+            acknowledge_press(self.bot, update), self.runner.loop))
+
+    def register_commands(self) -> None:
+        self.runner.run(register_commands(self.bot))
+
+    async def _poll(self) -> None:
+        loop = asyncio.get_running_loop()
+        assert self._stop is not None
+        offset: int | None = None
+        pause = 1.0
+        while not self._stop.is_set():
+            try:
+                updates = await self.bot.get_updates(
+                    offset=offset, timeout=self.poll_timeout,
+                    allowed_updates=["message", "callback_query"])
+            except RetryAfter as err:
+                await asyncio.sleep(_seconds(err.retry_after))
+                continue
+            except TelegramError:
+                log.warning("telegram: getUpdates failed; trying again", exc_info=True)
+                await asyncio.sleep(pause)
+                pause = min(pause * 2, 30)
+                continue
+            pause = 1.0
+            for update in updates:
+                inbound = parse(update)
+                try:
+                    if inbound is not None:
+                        await loop.run_in_executor(None, self.workroom.process, inbound)
+                except Exception:
+                    # Not confirmed: the same update comes again and the dedupe absorbs
+                    # whatever part of it had committed.
+                    log.exception("telegram: update %s failed; will retry", update.update_id)
+                    await asyncio.sleep(pause)
+                    break
+                await acknowledge_press(self.bot, update)
+                # Confirmed to Telegram only by the next getUpdates, after this commit.
+                offset = update.update_id + 1
+            if updates:
+                await loop.run_in_executor(None, self.dispatcher.drain, 5)
+
+    def start_polling(self) -> None:
+        async def begin() -> None:
+            self._stop = asyncio.Event()
+            await self.bot.delete_webhook()
+
+        self.runner.run(begin())
+        self._polling = asyncio.run_coroutine_threadsafe(self._poll(), self.runner.loop)
+
+    def close(self) -> None:
+        if self._polling is not None and self._stop is not None:
+            self.runner.loop.call_soon_threadsafe(self._stop.set)
+            try:
+                self._polling.result(timeout=self.poll_timeout + 5)
+            except Exception:
+                log.exception("telegram: polling ended with an error")
+        self.sender.close()
+        self.runner.close()

@@ -1,0 +1,69 @@
+"""Telegram translation, offline: updates become Inbounds, replies become messages."""
+
+from __future__ import annotations
+
+from telegram import Bot, InlineKeyboardMarkup, ReplyKeyboardMarkup, Update
+
+from bot.telegram import TEXT_LIMIT, parse, render
+from conversations.engine import Button, Reply
+
+BOT = Bot("123:TEST")
+
+
+def _message(text: str, chat_id: int = 501, language: str = "zh-hans") -> Update:
+    return Update.de_json({"update_id": 77, "message": {
+        "message_id": 5, "date": 1795000000, "text": text,
+        "chat": {"id": chat_id, "type": "private"},
+        "from": {"id": chat_id, "is_bot": False, "first_name": "明", "language_code": language},
+    }}, BOT)
+
+
+def test_text_message_becomes_an_inbound_keyed_by_update_id() -> None:
+    inbound = parse(_message("食堂的菜太咸"))
+    assert inbound is not None
+    assert (inbound.channel, inbound.address, inbound.message_id, inbound.text) == (
+        "telegram", "501", "77", "食堂的菜太咸")
+    assert inbound.push_replies and inbound.lang_hint is None
+
+
+def test_commands_map_to_the_engine_words() -> None:
+    assert parse(_message("/cancel@workroom_bot")).text == "/cancel"  # type: ignore[union-attr]
+    assert parse(_message("/status")).action == "query:my_cases"  # type: ignore[union-attr]
+    start = parse(_message("/start Ab3_x-9"))
+    assert start is not None and (start.text, start.link_code) == ("/start", "Ab3_x-9")
+    assert parse(_message("hello", language="en-GB")).lang_hint == "en"  # type: ignore[union-attr]
+
+
+def test_button_press_becomes_an_action() -> None:
+    update = Update.de_json({"update_id": 78, "callback_query": {
+        "id": "cb1", "chat_instance": "x", "data": "opt:wages",
+        "from": {"id": 501, "is_bot": False, "first_name": "明"},
+        "message": {"message_id": 9, "date": 1795000000, "text": "问题属于哪一类？",
+                    "chat": {"id": 501, "type": "private"}},
+    }}, BOT)
+    inbound = parse(update)
+    assert inbound is not None and (inbound.action, inbound.address) == ("opt:wages", "501")
+
+
+def test_menu_is_a_reply_keyboard_and_options_are_inline() -> None:
+    menu = Reply("请选择", [Button("提建议", "flow:suggestion"), Button("English", "cmd:lang")])
+    [(text, keyboard)] = render(menu)
+    assert text == "请选择" and isinstance(keyboard, ReplyKeyboardMarkup)
+    ask = Reply("类别？", [Button("工资福利", "opt:wages"), Button("返回", "cmd:back", "nav")])
+    [(_, inline)] = render(ask)
+    assert isinstance(inline, InlineKeyboardMarkup)
+    rows = [[b.callback_data for b in row] for row in inline.inline_keyboard]
+    assert rows == [["opt:wages"], ["cmd:back"]]
+
+
+def test_long_text_is_split_under_the_limit_at_line_ends() -> None:
+    text = "\n".join(f"第{i}行：" + "字" * 60 for i in range(200))
+    parts = render(Reply(text, [Button("确认提交", "cmd:confirm", "action")]))
+    assert len(parts) > 1 and all(len(p) <= TEXT_LIMIT for p, _ in parts)
+    assert "\n".join(p for p, _ in parts) == text
+    assert all(k is None for _, k in parts[:-1]) and parts[-1][1] is not None
+
+
+def test_user_text_is_sent_as_plain_text() -> None:
+    [(text, _)] = render(Reply("<b>*_[李明]_*</b>"))
+    assert text == "<b>*_[李明]_*</b>"  # no parse mode: nothing the user writes is markup

@@ -1,0 +1,41 @@
+"""The Telegram webhook route: verify, parse, step, commit — then answer 200."""
+
+from __future__ import annotations
+
+import hmac
+import json
+
+import anyio
+from fastapi import BackgroundTasks, FastAPI, Request, Response
+
+from bot.bootstrap import Services
+from bot.telegram import parse
+
+SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
+PATH = "/telegram/webhook"
+
+
+def mount(app: FastAPI, services: Services) -> None:
+    """Add the webhook route when Telegram runs in webhook mode."""
+    settings, channel = services.settings, services.telegram
+    if channel is None or settings.telegram_mode != "webhook":
+        return
+    secret = (settings.telegram_webhook_secret or "").encode()
+
+    @app.post(PATH, include_in_schema=False)
+    async def telegram_webhook(request: Request, background: BackgroundTasks) -> Response:
+        given = request.headers.get(SECRET_HEADER, "").encode()
+        if not secret or not hmac.compare_digest(given, secret):  # constant time
+            return Response(status_code=403)
+        try:
+            data = json.loads(await request.body())
+            update = channel.update(data)
+        except (ValueError, TypeError, KeyError):
+            return Response(status_code=400)
+        inbound = parse(update)
+        if inbound is not None:
+            # A failure here answers 500: Telegram delivers the update again later.
+            await anyio.to_thread.run_sync(services.workroom.process, inbound)
+        await channel.after_commit(update)
+        background.add_task(services.dispatcher.drain, 5)  # send the replies right away
+        return Response(status_code=200)
