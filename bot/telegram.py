@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import threading
 from collections.abc import Coroutine
 from datetime import timedelta
@@ -31,6 +32,10 @@ from bot.channels import DeliveryError
 from conversations import catalog
 from conversations.engine import Button, Reply
 from handlers.inbound import Inbound
+
+# Read Telegram's time periods (RetryAfter.retry_after, Voice.duration) as timedeltas,
+# the behaviour PTB v22 moves to; without it every 429 also raises a deprecation warning.
+os.environ.setdefault("PTB_TIMEDELTA", "true")
 
 log = logging.getLogger(__name__)
 CHANNEL = "telegram"
@@ -246,11 +251,17 @@ class TelegramChannel:
         assert self._stop is not None
         offset: int | None = None
         pause = 1.0
+        stopping = asyncio.ensure_future(self._stop.wait())
         while not self._stop.is_set():
+            fetch = asyncio.ensure_future(self.bot.get_updates(
+                offset=offset, timeout=self.poll_timeout,
+                allowed_updates=["message", "callback_query"]))
+            await asyncio.wait({fetch, stopping}, return_when=asyncio.FIRST_COMPLETED)
+            if not fetch.done():  # stopping: leave the parked long poll
+                fetch.cancel()
+                break
             try:
-                updates = await self.bot.get_updates(
-                    offset=offset, timeout=self.poll_timeout,
-                    allowed_updates=["message", "callback_query"])
+                updates = fetch.result()
             except RetryAfter as err:
                 await asyncio.sleep(_seconds(err.retry_after))
                 continue
@@ -276,6 +287,11 @@ class TelegramChannel:
                 offset = update.update_id + 1
             if updates:
                 await loop.run_in_executor(None, self.dispatcher.drain, 5)
+        if offset is not None:  # confirm what was handled, so a restart does not redo it
+            try:
+                await self.bot.get_updates(offset=offset, timeout=0, limit=1)
+            except TelegramError:
+                log.warning("telegram: could not confirm the last offset", exc_info=True)
 
     def start_polling(self) -> None:
         async def begin() -> None:

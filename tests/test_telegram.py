@@ -1,0 +1,195 @@
+"""The workroom on Telegram: the real python-telegram-bot stack over real HTTP against the
+in-process fake Bot API server (tests/fakes/telegram_api.py)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
+
+import httpx
+import pytest
+from sqlmodel import Session, func, select
+
+from bot.bootstrap import Services
+from conversations.clock import FrozenClock
+from handlers.identity import issue_code
+from store.db import transaction
+from store.models import Acknowledgement, Alert, InboundMessage, Person, Suggestion
+from tests.conftest import make_services
+from tests.fakes.telegram_api import FakeBotApi, callback_update, text_update
+from web.app import create_app
+from web.telegram import PATH, SECRET_HEADER
+
+SECRET = "webhook-secret-0123456789"
+
+
+@pytest.fixture
+def fake() -> Iterator[FakeBotApi]:
+    with FakeBotApi() as api:
+        yield api
+
+
+def telegram_services(url: str, clock: FrozenClock, fake: FakeBotApi, mode: str,
+                      engine: Any = None) -> Services:
+    return make_services(url, clock, engine=engine, telegram_token=fake.token,
+                         telegram_api_url=fake.base_url, telegram_file_url=fake.base_file_url,
+                         telegram_mode=mode, telegram_webhook_secret=SECRET)
+
+
+@pytest.fixture
+def tg(sqlite_url: str, clock: FrozenClock, fake: FakeBotApi) -> Iterator[Services]:
+    svc = telegram_services(sqlite_url, clock, fake, "webhook")
+    yield svc
+    svc.close()
+
+
+@pytest.fixture
+async def client(tg: Services) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=create_app(tg, run_scheduler=False))
+    async with httpx.AsyncClient(transport=transport, base_url="http://wr.test") as c:
+        yield c
+
+
+class TgChat:
+    """One Telegram user talking to the bot through the webhook."""
+
+    def __init__(self, client: httpx.AsyncClient, fake: FakeBotApi, chat_id: int,
+                 language: str = "zh-hans") -> None:
+        self.client, self.fake, self.chat_id, self.language = client, fake, chat_id, language
+        self.seen = 0
+
+    async def post(self, update: dict[str, Any], secret: str = SECRET) -> httpx.Response:
+        return await self.client.post(PATH, json=update, headers={SECRET_HEADER: secret})
+
+    async def say(self, text: str) -> list[str]:
+        r = await self.post(text_update(self.chat_id, text, language_code=self.language))
+        assert r.status_code == 200
+        return self.new_texts()
+
+    async def press(self, label: str) -> list[str]:
+        for call in reversed(self.fake.sent_messages(self.chat_id)):
+            markup = call.params.get("reply_markup") or {}
+            for row in markup.get("inline_keyboard", []):
+                for button in row:
+                    if button["text"] == label:
+                        update = callback_update(
+                            self.chat_id, button["callback_data"],
+                            message_id=call.result["message_id"], message_text=call.text,
+                            reply_markup=markup, language_code=self.language)
+                        r = await self.post(update)
+                        assert r.status_code == 200
+                        return self.new_texts()
+        raise AssertionError(f"no inline button {label!r} in chat {self.chat_id}")
+
+    def new_texts(self) -> list[str]:
+        sent = self.fake.sent_messages(self.chat_id)
+        texts = [c.text for c in sent[self.seen:]]
+        self.seen = len(sent)
+        return texts
+
+
+def _count(svc: Services, model: Any) -> int:
+    with Session(svc.db) as s:
+        return int(s.exec(select(func.count()).select_from(model)).one())
+
+
+SUGGESTION_ZH = [("提建议", "哪方面"), ("[食堂生活]", "请写下"),
+                 ("食堂晚餐能不能多一个素菜窗口", "是否实名"), ("[实名]", "请核对"),
+                 ("[确认提交]", "S-2026-0001")]
+SUGGESTION_EN = [("Make a suggestion", "What is your suggestion about"),
+                 ("[Canteen and living]", "Please write"),
+                 ("Could dinner have one more vegetable counter?", "Submit with your name"),
+                 ("[With my name]", "Please check"), ("[Submit]", "S-2026-0001")]
+
+
+async def run(chat: TgChat, steps: list[tuple[str, str]]) -> None:
+    for said, expected in steps:
+        texts = await (chat.press(said[1:-1]) if said.startswith("[") else chat.say(said))
+        assert any(expected in t for t in texts), f"after {said!r}: {texts}"
+
+
+@pytest.mark.parametrize(("language", "steps"), [("zh-hans", SUGGESTION_ZH),
+                                                 ("en", SUGGESTION_EN)])
+async def test_a_suggestion_through_the_webhook(client: httpx.AsyncClient, fake: FakeBotApi,
+                                                tg: Services, language: str,
+                                                steps: list[tuple[str, str]]) -> None:
+    chat = TgChat(client, fake, 7001, language)
+    texts = await chat.say("/start")
+    menu = fake.sent_messages(7001)[-1].params["reply_markup"]
+    assert "keyboard" in menu  # the main menu is a reply keyboard
+    assert texts
+    await run(chat, steps)
+    with Session(tg.db) as s:
+        row = s.exec(select(Suggestion)).one()
+    assert row.topic == "living" and row.channel == "telegram"
+    assert all("parse_mode" not in c.params for c in fake.sent_messages(7001))
+    # every press stopped its spinner and showed the chosen option under the question
+    assert len(fake.calls_to("answerCallbackQuery")) == 3
+    assert any("→ " in c.params["text"] for c in fake.calls_to("editMessageText"))
+
+
+async def test_a_forged_secret_is_refused_and_stores_nothing(
+        client: httpx.AsyncClient, fake: FakeBotApi, tg: Services) -> None:
+    chat = TgChat(client, fake, 7002)
+    for secret in ("", "wrong-secret-0123456789", SECRET[:-1]):
+        r = await chat.post(text_update(7002, "提建议"), secret=secret)
+        assert r.status_code == 403
+    assert _count(tg, InboundMessage) == 0 and fake.sent_messages() == []
+
+
+async def test_a_duplicate_update_makes_one_record_and_one_reply(
+        client: httpx.AsyncClient, fake: FakeBotApi, tg: Services) -> None:
+    chat = TgChat(client, fake, 7003)
+    await run(chat, SUGGESTION_ZH[:-1])
+    msg = fake.sent_messages(7003)[-1]
+    confirm = callback_update(7003, "cmd:confirm", message_id=msg.result["message_id"],
+                              message_text=msg.text, reply_markup=msg.params["reply_markup"])
+    for _ in range(3):  # Telegram delivers the same update again
+        assert (await chat.post(confirm)).status_code == 200
+    assert _count(tg, Suggestion) == 1
+    assert sum("S-2026-0001" in t for t in chat.new_texts()) == 1
+
+
+async def test_start_with_an_invite_code_links_the_chat_to_the_person(
+        client: httpx.AsyncClient, fake: FakeBotApi, tg: Services) -> None:
+    with transaction(tg.db) as s:
+        leader = s.exec(select(Person).where(Person.key == "zhao_guoqiang")).one()
+        code = issue_code(s, person=leader, channel="telegram", now=tg.clock.now(),
+                          ttl=__import__("datetime").timedelta(hours=1))
+    chat = TgChat(client, fake, 7004)
+    texts = await chat.say(f"/start {code}")
+    assert any("赵国强" in t for t in texts)
+    assert any("待确认的提醒" in str(c.params.get("reply_markup"))
+               for c in fake.sent_messages(7004))  # a leader's menu
+    other = TgChat(client, fake, 7005)
+    texts = await other.say(f"/start {code}")  # one-time: a second use is refused
+    assert any("无效" in t for t in texts)
+
+
+async def test_an_alert_is_acknowledged_by_its_addressee_only(
+        client: httpx.AsyncClient, fake: FakeBotApi, tg: Services) -> None:
+    with transaction(tg.db) as s:
+        director = s.exec(select(Person).where(Person.key == "chen_lihua")).one()
+        code = issue_code(s, person=director, channel="telegram", now=tg.clock.now(),
+                          ttl=__import__("datetime").timedelta(hours=1))
+    boss = TgChat(client, fake, 7100)
+    await boss.say(f"/start {code}")
+    worker = TgChat(client, fake, 7200)
+    await run(worker, [("紧急情况报告", "发生了什么"), ("三十多人在厂门口聚集", "在哪里"),
+                       ("厂区东门", "多少人"), ("[立即发送]", "已报告")])
+    await asyncio.to_thread(tg.dispatcher.drain)
+    texts = boss.new_texts()
+    assert any("【紧急】" in t for t in texts)
+    with Session(tg.db) as s:
+        alert = s.exec(select(Alert).where(Alert.recipient_id == director.id)).one()
+    stranger = TgChat(client, fake, 7300)
+    await stranger.post(callback_update(7300, f"ack:{alert.id}", message_id=1))
+    assert any("不能由您确认" in t for t in stranger.new_texts())
+    assert _count(tg, Acknowledgement) == 0
+    assert any("已确认收到" in t for t in await boss.press("收到"))
+    await asyncio.to_thread(tg.dispatcher.drain)
+    assert any("已收到，正在处理" in t for t in worker.new_texts())
+    with Session(tg.db) as s:
+        ack = s.exec(select(Acknowledgement)).one()
+    assert (ack.person_id, ack.channel) == (director.id, "telegram")

@@ -1,0 +1,117 @@
+"""Long polling: an update's offset is confirmed only after its step committed, so a
+process killed with SIGKILL at any moment loses no update and doubles nothing."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlmodel import Session, select
+
+from conversations.clock import FrozenClock
+from store.db import make_engine
+from store.models import InboundMessage, Suggestion
+from tests.conftest import prepared_engine
+from tests.fakes.telegram_api import FakeBotApi, callback_update, text_update
+from tests.test_telegram import telegram_services
+
+WORKROOM = Path(sys.executable).parent / "workroom"
+
+
+@pytest.fixture
+def fake() -> Iterator[FakeBotApi]:
+    with FakeBotApi() as api:
+        yield api
+
+
+def _last_keyboard(fake: FakeBotApi, chat: int) -> tuple[int, str, dict[str, object]]:
+    for call in reversed(fake.sent_messages(chat)):
+        markup = call.params.get("reply_markup") or {}
+        if "inline_keyboard" in markup:
+            return call.result["message_id"], call.text, markup
+    raise AssertionError("no inline keyboard sent")
+
+
+def _press(fake: FakeBotApi, chat: int, data: str) -> None:
+    message_id, text, markup = _last_keyboard(fake, chat)
+    fake.push_update(callback_update(chat, data, message_id=message_id, message_text=text,
+                                     reply_markup=markup))
+
+
+async def test_a_suggestion_by_long_polling(sqlite_url: str, clock: FrozenClock,
+                                            fake: FakeBotApi) -> None:
+    svc = telegram_services(sqlite_url, clock, fake, "polling")
+    svc.telegram.start_polling()
+    try:
+        fake.push_update(text_update(8001, "提建议"))
+        await fake.wait_for_messages(8001, 2)
+        _press(fake, 8001, "opt:safety")
+        await fake.wait_for_messages(8001, 3)
+        fake.push_update(text_update(8001, "车间二楼的消防通道被货物堵住了"))
+        await fake.wait_for_messages(8001, 4)
+        _press(fake, 8001, "opt:anonymous")
+        await fake.wait_for_messages(8001, 5)
+        _press(fake, 8001, "cmd:confirm")
+        await fake.wait_for_messages(8001, 7)
+    finally:
+        svc.close()
+    assert "S-2026-0001" in fake.sent_messages(8001)[-2].text
+    assert fake.confirmed_offset is not None and fake.pending_updates() == []
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _serve(url: str, fake: FakeBotApi, tmp: Path) -> subprocess.Popen[bytes]:
+    env = {**os.environ, "WORKROOM_DATABASE_URL": url, "WORKROOM_SECRET_KEY": "kill-test",
+           "WORKROOM_TELEGRAM_TOKEN": fake.token, "WORKROOM_TELEGRAM_API_URL": fake.base_url,
+           "WORKROOM_TELEGRAM_FILE_URL": fake.base_file_url, "WORKROOM_TELEGRAM_MODE": "polling",
+           "WORKROOM_PORT": str(_free_port()), "WORKROOM_OUTBOX_INTERVAL_SECONDS": "0.2"}
+    log = open(tmp / "serve.log", "ab")  # noqa: SIM115 - closed with the process
+    return subprocess.Popen([str(WORKROOM), "serve"], env=env, cwd=tmp, stdout=log,
+                            stderr=subprocess.STDOUT)
+
+
+async def test_sigkill_in_the_middle_of_a_flow_loses_and_doubles_nothing(
+        sqlite_url: str, clock: FrozenClock, fake: FakeBotApi, tmp_path: Path) -> None:
+    prepared_engine(sqlite_url, clock.now()).dispose()
+    steps = [lambda: fake.push_update(text_update(8100, "提建议")),
+             lambda: _press(fake, 8100, "opt:living"),
+             lambda: fake.push_update(text_update(8100, "食堂晚餐能不能多一个素菜窗口")),
+             lambda: _press(fake, 8100, "opt:named"),
+             lambda: _press(fake, 8100, "cmd:confirm")]
+    expected = [2, 3, 4, 5, 7]  # messages the chat has seen after each step
+    proc = _serve(sqlite_url, fake, tmp_path)
+    try:
+        for i, (step, count) in enumerate(zip(steps, expected, strict=True)):
+            step()
+            if i in (1, 3):
+                # Killed the moment the update is out, before or while it is handled.
+                await fake.wait_for_calls("getUpdates", len(fake.calls_to("getUpdates")) + 1,
+                                          timeout=30)
+                proc.send_signal(signal.SIGKILL)
+                proc.wait()
+                proc = _serve(sqlite_url, fake, tmp_path)
+            await fake.wait_for_messages(8100, count, timeout=60)
+    finally:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+    texts = [c.text for c in fake.sent_messages(8100)]
+    assert sum("S-2026-" in t for t in texts) == 1, texts
+    engine = make_engine(sqlite_url)
+    with Session(engine) as s:
+        [row] = s.exec(select(Suggestion)).all()
+        handled = s.exec(select(InboundMessage).where(InboundMessage.channel == "telegram")).all()
+    engine.dispose()
+    assert (row.topic, row.text, row.anonymous) == ("living", "食堂晚餐能不能多一个素菜窗口",
+                                                    False)
+    assert len(handled) == 5  # each update handled once, none lost
