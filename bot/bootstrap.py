@@ -65,12 +65,16 @@ def build(settings: Settings, *, clock: Clock | None = None, db: Engine | None =
         if db.dialect.name == "sqlite" else None
     telegram = None
     if settings.telegram_token:
-        from bot.telegram import TelegramChannel
+        from bot.telegram import Pace, TelegramChannel
 
+        pace = Pace(chat_burst=settings.telegram_chat_burst,
+                    chat_per_second=settings.telegram_chat_per_second,
+                    group_per_minute=settings.telegram_group_per_minute,
+                    per_second=settings.telegram_per_second)
         telegram = TelegramChannel(token=settings.telegram_token,
                                    api_url=settings.telegram_api_url,
                                    file_url=settings.telegram_file_url,
-                                   workroom=workroom, dispatcher=dispatcher)
+                                   workroom=workroom, dispatcher=dispatcher, pace=pace)
         senders["telegram"] = telegram.sender
     return Services(settings, clock, db, states, workroom, dispatcher, sweeper, senders, reader,
                     telegram)

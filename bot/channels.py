@@ -26,8 +26,9 @@ class Sender(Protocol):
     channel: str
 
     def deliver(self, session: Session, *, address: str, reply: Reply,
-                notification_id: int) -> None:
-        """Deliver one push; raise DeliveryError when it did not go out."""
+                notification_id: int, edit_ref: str | None = None) -> str | None:
+        """Deliver one push (or edit the message `edit_ref`); return the platform's
+        reference of the message, or raise DeliveryError when it did not go out."""
         ...
 
 
@@ -41,8 +42,17 @@ class InboxSender:
         self.channel, self.clock = channel, clock
 
     def deliver(self, session: Session, *, address: str, reply: Reply,
-                notification_id: int) -> None:
-        session.add(InboxMessage(
-            channel=self.channel, address=address, notification_id=notification_id,
-            text=reply.text, buttons=[b.__dict__ for b in reply.buttons],
-            created_at=self.clock.now()))
+                notification_id: int, edit_ref: str | None = None) -> str | None:
+        buttons = [b.__dict__ for b in reply.buttons]
+        if edit_ref is not None:
+            shown = session.get(InboxMessage, int(edit_ref))
+            if shown is not None and shown.address == address:
+                shown.text, shown.buttons = reply.text, buttons
+                session.add(shown)
+                return edit_ref
+        row = InboxMessage(channel=self.channel, address=address,
+                           notification_id=notification_id, text=reply.text, buttons=buttons,
+                           created_at=self.clock.now())
+        session.add(row)
+        session.flush()
+        return str(row.id)

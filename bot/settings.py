@@ -48,6 +48,11 @@ class Settings(BaseSettings):
     telegram_file_url: str = "https://api.telegram.org/file/bot"
     telegram_webhook_secret: str | None = None
     telegram_bot_username: str = "workroom_bot"
+    # Telegram's limits (per chat: a burst, then about 1/s; 20/min per group; 30/s in all)
+    telegram_chat_burst: int = Field(default=4, ge=1)
+    telegram_chat_per_second: float = Field(default=1.0, gt=0)
+    telegram_group_per_minute: int = Field(default=20, ge=1)
+    telegram_per_second: int = Field(default=30, ge=1)
     scheduler_enabled: bool = True
 
     @model_validator(mode="after")

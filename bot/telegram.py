@@ -12,7 +12,9 @@ import asyncio
 import logging
 import os
 import threading
-from collections.abc import Coroutine
+import time
+from collections import deque
+from collections.abc import Callable, Coroutine
 from datetime import timedelta
 from typing import Any, TypeVar
 
@@ -163,24 +165,87 @@ def _seconds(retry_after: int | timedelta) -> float:
     return retry_after.total_seconds() if isinstance(retry_after, timedelta) else retry_after
 
 
+class Pace:
+    """Telegram's limits, kept by this process: to one chat a short burst then about one
+    message a second, twenty a minute to a group, thirty a second in all. A 429 holds
+    that chat only; every other chat goes on."""
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic, *, chat_burst: int = 4,
+                 chat_per_second: float = 1.0, group_per_minute: int = 20,
+                 per_second: int = 30) -> None:
+        self.clock, self.burst, self.rate = clock, chat_burst, chat_per_second
+        self.group_per_minute, self.per_second = group_per_minute, per_second
+        self._tokens: dict[str, tuple[float, float]] = {}  # chat -> (tokens, as of)
+        self._held: dict[str, float] = {}
+        self._groups: dict[str, deque[float]] = {}
+        self._all: deque[float] = deque()
+        self._lock = threading.Lock()
+
+    def hold(self, address: str, seconds: float) -> None:
+        with self._lock:
+            self._held[address] = max(self._held.get(address, 0.0), self.clock() + seconds)
+
+    def reserve(self, address: str) -> float:
+        """0 and the slot is taken; otherwise how many seconds this chat must wait."""
+        with self._lock:
+            now = self.clock()
+            wait = self._held.get(address, 0.0) - now
+            tokens, since = self._tokens.get(address, (float(self.burst), now))
+            tokens = min(float(self.burst), tokens + (now - since) * self.rate)
+            if tokens < 1:
+                wait = max(wait, (1 - tokens) / self.rate)
+            while self._all and self._all[0] <= now - 1:
+                self._all.popleft()
+            if len(self._all) >= self.per_second:
+                wait = max(wait, self._all[0] + 1 - now)
+            group = self._groups.setdefault(address, deque()) if address.startswith("-") \
+                else None
+            if group is not None:
+                while group and group[0] <= now - 60:
+                    group.popleft()
+                if len(group) >= self.group_per_minute:
+                    wait = max(wait, group[0] + 60 - now)
+            if wait > 0:
+                self._tokens[address] = (tokens, now)
+                return wait
+            self._tokens[address] = (tokens - 1, now)
+            self._all.append(now)
+            if group is not None:
+                group.append(now)
+            return 0.0
+
+
 class TelegramSender:
     """Deliver outbox rows to Telegram chats."""
 
     channel = CHANNEL
 
-    def __init__(self, bot: Bot, runner: LoopRunner) -> None:
+    def __init__(self, bot: Bot, runner: LoopRunner, pace: Pace | None = None) -> None:
         self.bot, self.runner = bot, runner
+        self.pace = pace or Pace()
         runner.run(bot.initialize())
 
     def deliver(self, session: Session, *, address: str, reply: Reply,
-                notification_id: int) -> None:
+                notification_id: int, edit_ref: str | None = None) -> str | None:
+        wait = self.pace.reserve(address)
+        if wait > 0:  # stay inside Telegram's limits: this chat waits, the others go on
+            raise DeliveryError(f"paced: {wait:.1f}s", retry_after=wait)
         try:
+            if edit_ref is not None:
+                parts = _chunks(reply.text)
+                self.runner.run(self.bot.edit_message_text(
+                    chat_id=int(address), message_id=int(edit_ref), text=parts[0]))
+                return edit_ref
+            ref = None
             for text, keyboard in render(reply):
-                self.runner.run(self.bot.send_message(chat_id=int(address), text=text,
-                                                      reply_markup=keyboard))
+                sent = self.runner.run(self.bot.send_message(
+                    chat_id=int(address), text=text, reply_markup=keyboard))
+                ref = str(sent.message_id)
+            return ref
         except RetryAfter as err:
-            raise DeliveryError(f"429: retry after {err.retry_after}",
-                                retry_after=_seconds(err.retry_after)) from err
+            seconds = _seconds(err.retry_after)
+            self.pace.hold(address, seconds)
+            raise DeliveryError(f"429: retry after {seconds}", retry_after=seconds) from err
         except Forbidden as err:  # blocked the bot: try the person's next channel
             raise DeliveryError(f"forbidden: {err.message}", fallback=True) from err
         except BadRequest as err:  # e.g. chat not found: this channel cannot take it
@@ -227,10 +292,10 @@ class TelegramChannel:
     """The running Telegram side: one bot on its own loop, the sender, long polling."""
 
     def __init__(self, *, token: str, api_url: str, file_url: str, workroom: Any,
-                 dispatcher: Any, poll_timeout: int = 25) -> None:
+                 dispatcher: Any, poll_timeout: int = 25, pace: Pace | None = None) -> None:
         self.runner = LoopRunner()
         self.bot = make_bot(token, api_url, file_url)
-        self.sender = TelegramSender(self.bot, self.runner)
+        self.sender = TelegramSender(self.bot, self.runner, pace)
         self.workroom, self.dispatcher, self.poll_timeout = workroom, dispatcher, poll_timeout
         self._stop: asyncio.Event | None = None
         self._polling: Any = None

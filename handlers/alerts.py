@@ -9,7 +9,7 @@ from sqlmodel import Session, col, select
 from conversations.flow import Result
 from handlers.context import HandlerContext
 from store import outbox
-from store.models import Acknowledgement, Alert, Incident, Person
+from store.models import Acknowledgement, Alert, Incident, Notification, Person
 
 
 def raise_alert(ctx: HandlerContext, *, subject: str, subject_id: int, recipient_id: int,
@@ -71,6 +71,7 @@ def acknowledge(ctx: HandlerContext, alert_id: int) -> Result:
     s.add(Acknowledgement(alert_id=alert_id, person_id=ctx.actor.id, channel=ctx.channel,
                           at=ctx.now))
     s.flush()
+    _mark_acknowledged(ctx, alert_id)
     if alert.subject == "incident":
         incident = s.get(Incident, alert.subject_id)
         if incident is not None and incident.reporter_id is not None:
@@ -80,3 +81,17 @@ def acknowledge(ctx: HandlerContext, alert_id: int) -> Result:
                                                 "name": ctx.actor.name,
                                                 "acked_at": ctx.now.isoformat()})
     return Result("ack.done", {"at": ctx.now.astimezone(ctx.zone).strftime("%H:%M")})
+
+
+def _mark_acknowledged(ctx: HandlerContext, alert_id: int) -> None:
+    """Edit the alert where it was shown: who acknowledged it and when, no more button."""
+    shown = ctx.session.exec(select(Notification).where(
+        Notification.alert_id == alert_id, Notification.status == "sent",
+        col(Notification.delivered_ref).is_not(None))).all()
+    for n in shown:
+        outbox.enqueue(ctx.session, key=f"ack-edit:{alert_id}:{n.id}", now=ctx.now,
+                       channel=n.delivered_channel, address=n.delivered_address,
+                       message="notice.alert_acked", priority=outbox.ALERT,
+                       params={"edit_ref": n.delivered_ref, "original": n.message_key,
+                               "original_params": n.params, "name": ctx.actor.name,
+                               "acked_at": ctx.now.isoformat()})

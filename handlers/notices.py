@@ -47,6 +47,11 @@ def render(message: str, params: dict[str, Any], lang: str, zone: ZoneInfo,
             text = text.replace(RECEIPT_MARK,
                                 derive_receipt_code(secret, str(params["draft_key"])))
         return Reply(text, [Button(**b) for b in params.get("buttons", [])])
+    if message == "notice.alert_acked":  # the alert as first shown, now acknowledged
+        first = render(str(params["original"]), params["original_params"], lang, zone)
+        line = catalog.t(lang, message, name=params["name"],
+                         acked_at=local_time(str(params["acked_at"]), zone))
+        return Reply(f"{first.text}\n{line}")
     text = catalog.t(lang, message, **localize(params, lang, zone))
     buttons = [Button(catalog.t(lang, "nav.ack"), f"ack:{alert_id}", "action")] if alert_id else []
     return Reply(text, buttons)

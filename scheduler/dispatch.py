@@ -80,8 +80,9 @@ class Dispatcher:
                            self.secret)
             n.sent_at = now
             try:
-                self.senders[route.channel].deliver(s, address=route.address, reply=reply,
-                                                    notification_id=nid)
+                ref = self.senders[route.channel].deliver(
+                    s, address=route.address, reply=reply, notification_id=nid,
+                    edit_ref=n.params.get("edit_ref"))
             except DeliveryError as err:
                 n.sent_at = None
                 n.attempts += 1
@@ -100,6 +101,7 @@ class Dispatcher:
                 s.add(n)
                 return 0
             n.status, n.delivered_channel, n.claimed_until = "sent", route.channel, None
+            n.delivered_address, n.delivered_ref = route.address, ref
             s.add(n)
             return 1
 

@@ -282,6 +282,10 @@ class Notification(SQLModel, table=True):
     claimed_until: datetime | None = _ts(nullable=True)
     tried_channels: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     delivered_channel: str | None = Field(default=None, max_length=16)
+    # Where it went and the platform's id of the message, to edit it later (an alert
+    # shows who acknowledged it).
+    delivered_address: str | None = Field(default=None, max_length=200)
+    delivered_ref: str | None = Field(default=None, max_length=64)
     sent_at: datetime | None = _ts(nullable=True)
     last_error: str | None = Field(default=None, max_length=500)
     created_at: datetime = _ts()

@@ -24,11 +24,12 @@ class FlakySender:
         self.sent: list[tuple[str, str]] = []
 
     def deliver(self, session: Session, *, address: str, reply: Reply,
-                notification_id: int) -> None:
+                notification_id: int, edit_ref: str | None = None) -> str | None:
         if self.failures > 0:
             self.failures -= 1
             raise DeliveryError("HTTP 502 from the platform", fallback=self.fallback)
         self.sent.append((address, reply.text))
+        return None
 
 
 def _person(svc: Services, key: str) -> Person:

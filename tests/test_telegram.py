@@ -32,9 +32,11 @@ def fake() -> Iterator[FakeBotApi]:
 
 def telegram_services(url: str, clock: FrozenClock, fake: FakeBotApi, mode: str,
                       engine: Any = None) -> Services:
+    # Transcripts type faster than a person: the per-chat pace has its own tests.
     return make_services(url, clock, engine=engine, telegram_token=fake.token,
                          telegram_api_url=fake.base_url, telegram_file_url=fake.base_file_url,
-                         telegram_mode=mode, telegram_webhook_secret=SECRET)
+                         telegram_mode=mode, telegram_webhook_secret=SECRET,
+                         telegram_chat_burst=1000, telegram_per_second=1000)
 
 
 @pytest.fixture
@@ -190,6 +192,10 @@ async def test_an_alert_is_acknowledged_by_its_addressee_only(
     assert any("已确认收到" in t for t in await boss.press("收到"))
     await asyncio.to_thread(tg.dispatcher.drain)
     assert any("已收到，正在处理" in t for t in worker.new_texts())
+    # The alert itself now says who acknowledged it and when, with no button left.
+    edits = [c for c in fake.calls_to("editMessageText") if c.params["chat_id"] == 7100]
+    assert "✅ 陈丽华 已于 2026-11-23 09:00 确认收到" in edits[-1].params["text"]
+    assert "【紧急】" in edits[-1].params["text"] and "reply_markup" not in edits[-1].params
     with Session(tg.db) as s:
         ack = s.exec(select(Acknowledgement)).one()
     assert (ack.person_id, ack.channel) == (director.id, "telegram")
