@@ -65,6 +65,10 @@ def parse(update: Update) -> Inbound | None:
         return None
     chat_id = str(update.effective_chat.id)
     text = message.text if message.text is not None else message.caption
+    files = _attachments(message)
+    if files:
+        return Inbound(CHANNEL, chat_id, uid, text=text, lang_hint=hint, push_replies=True,
+                       attachments=files)
     if text is None:
         return Inbound(CHANNEL, chat_id, uid, text="", lang_hint=hint, push_replies=True)
     command, _, argument = text.strip().partition(" ")
@@ -78,6 +82,19 @@ def parse(update: Update) -> Inbound | None:
     if command.startswith("/") and command[1:] in COMMANDS:
         text = command
     return Inbound(CHANNEL, chat_id, uid, text=text, lang_hint=hint, push_replies=True)
+
+
+def _attachments(message: Any) -> tuple[dict[str, Any], ...]:
+    """Photos (the largest size) and voice notes of a message, by their lasting file id."""
+    found: list[dict[str, Any]] = []
+    if message.photo:
+        best = message.photo[-1]
+        found.append({"kind": "photo", "file_ref": best.file_id, "mime_type": "image/jpeg",
+                      "size": best.file_size})
+    if message.voice is not None:
+        found.append({"kind": "voice", "file_ref": message.voice.file_id,
+                      "mime_type": message.voice.mime_type, "size": message.voice.file_size})
+    return tuple(found)
 
 
 def _chunks(text: str) -> list[str]:

@@ -74,6 +74,7 @@ class State:
     started_at: str | None = None
     updated_at: str | None = None
     paused: bool = False  # the inactivity notice has been sent; the next message resumes
+    attachments: list[dict[str, Any]] = field(default_factory=list)
     v: int = STATE_VERSION
 
     @classmethod
@@ -89,6 +90,7 @@ class State:
     def clear_draft(self) -> None:
         self.flow = self.step = self.draft_id = self.started_at = None
         self.answers, self.trail, self.prefilled = {}, [], []
+        self.attachments = []
         self.paused = False
 
 
@@ -127,10 +129,13 @@ class Engine:
     # --- entry points ----------------------------------------------------------------
 
     def step(
-        self, raw: dict[str, Any] | None, *, text: str | None, action: str | None, ctx: Context
+        self, raw: dict[str, Any] | None, *, text: str | None, action: str | None, ctx: Context,
+        attachments: tuple[dict[str, Any], ...] = (),
     ) -> Outcome:
         """Advance one conversation by one inbound message."""
         st = State.from_dict(raw)
+        if attachments:
+            return self._attach(st, attachments, text, ctx)
         replies: list[Reply] = []
         early = (action if action is not None else text) or ""
         if st.flow and self.timed_out(st, ctx) and not st.paused \
@@ -160,6 +165,21 @@ class Engine:
         if not st.flow:
             return self._at_menu(st, token, command, ctx, fresh)
         return self._in_flow(st, token, command, ctx)
+
+    def _attach(self, st: State, items: tuple[dict[str, Any], ...], caption: str | None,
+                ctx: Context) -> Outcome:
+        flow = self.flows.get(st.flow or "")
+        if flow is None or not flow.takes_attachments:
+            note = Reply(catalog.t(st.lang, "attachment.not_here"))
+            follow = self._ask(st, ctx) if st.flow else self._menu(st, ctx)
+            return Outcome(st, [note, follow])
+        st.attachments = [*st.attachments, *items]
+        st.updated_at = ctx.now.isoformat()
+        note = Reply(catalog.t(st.lang, "attachment.kept", count=len(st.attachments)))
+        if caption and caption.strip():  # a caption is also the answer to the question
+            out = self.step(st.to_dict(), text=caption, action=None, ctx=ctx)
+            return Outcome(out.state, [note, *out.replies], out.effect)
+        return Outcome(st, [note, self._ask(st, ctx)])
 
     def expire(self, raw: dict[str, Any] | None, ctx: Context) -> Outcome:
         """Apply the inactivity timeout (called by the timer sweep); no-op if not due."""
@@ -326,7 +346,7 @@ class Engine:
 
     def _submission(self, st: State) -> Submission:
         return Submission(st.flow or "", dict(st.answers), st.draft_id or "", st.lang,
-                          tuple(st.prefilled))
+                          tuple(st.prefilled), tuple(st.attachments))
 
     def _parse(self, st: State, kind: Any, token: str, ctx: Context) -> Any:
         if isinstance(kind, Choice):

@@ -28,6 +28,8 @@ class Flow:
     # After this many answered steps a "send now" button submits at once (emergencies).
     send_now_after: int | None = None
     roles: tuple[str, ...] = ()  # empty: everybody
+    # Photos and voice notes sent while filling it in are kept with the record.
+    takes_attachments: bool = False
 
     def step(self, name: str) -> Ask:
         for ask in self.steps:
@@ -61,6 +63,7 @@ class Submission:
     draft_id: str
     lang: str
     prefilled: tuple[str, ...] = ()
+    attachments: tuple[dict[str, Any], ...] = ()
 
 
 @dataclass(frozen=True)

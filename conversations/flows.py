@@ -36,6 +36,7 @@ COMPLAINT = Flow(
         Ask("outcome", Text(2, 1000)),
         Ask("identity", IDENTITY),
     ),
+    takes_attachments=True,
 )
 
 BOOKING = Flow(
@@ -57,6 +58,7 @@ EMERGENCY = Flow(
     ),
     review=False,
     send_now_after=2,
+    takes_attachments=True,
 )
 
 RECEIPT = Flow("receipt", (Ask("code", Text(6, 32)),), review=False)

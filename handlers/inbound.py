@@ -48,6 +48,8 @@ class Inbound:
     push_replies: bool = False
     # A one-time code from `workroom invite --channel ...`: links this address to a person.
     link_code: str | None = None
+    # Photos / voice notes: {"kind", "file_ref", "mime_type", "size"} each.
+    attachments: tuple[dict[str, Any], ...] = ()
 
     @property
     def conversation_key(self) -> str:
@@ -109,7 +111,8 @@ class Workroom:
                     person, linked = self._link(s, msg, person, State.from_dict(raw).lang)
                     hctx = self._hctx(s, person, msg.channel)
                 ctx = self._ctx(s, person, hctx)
-                out = self.engine.step(raw, text=msg.text, action=msg.action, ctx=ctx)
+                out = self.engine.step(raw, text=msg.text, action=msg.action, ctx=ctx,
+                                       attachments=msg.attachments)
                 replies, state, draft_key = self._apply(hctx, ctx, out)
                 replies = linked + replies
                 if person.lang != state.get("lang"):

@@ -14,6 +14,7 @@ from handlers.identity import display_name
 from handlers.queries import case_status_by_code
 from store import outbox
 from store.models import (
+    Attachment,
     Booking,
     Case,
     CaseEvent,
@@ -37,6 +38,15 @@ def submit(ctx: HandlerContext, sub: Submission) -> Result:
     """Run the handler of a finished form."""
     handler = _HANDLERS[sub.flow]
     return handler(ctx, sub)
+
+
+def _keep_attachments(ctx: HandlerContext, sub: Submission, subject: str,
+                      subject_id: int) -> None:
+    for item in sub.attachments:
+        ctx.session.add(Attachment(
+            subject=subject, subject_id=subject_id, channel=ctx.channel,
+            kind=str(item.get("kind", "file")), file_ref=str(item["file_ref"]),
+            mime_type=item.get("mime_type"), size=item.get("size"), created_at=ctx.now))
 
 
 def _number(ctx: HandlerContext, prefix: str) -> str:
@@ -116,6 +126,7 @@ def _register_case(ctx: HandlerContext, sub: Submission) -> Case:
     s.flush()
     assert case.id is not None
     s.add(CaseEvent(case_id=case.id, at=ctx.now, actor_id=ctx.actor.id, kind="registered"))
+    _keep_attachments(ctx, sub, "case", case.id)
     if handler_id:
         s.add(CaseEvent(case_id=case.id, at=ctx.now, kind="assigned",
                         note=f"category:{case.category}"))
@@ -228,6 +239,7 @@ def emergency(ctx: HandlerContext, sub: Submission) -> Result:
         s.add(row)
         s.flush()
         assert row.id is not None
+        _keep_attachments(ctx, sub, "incident", row.id)
         params = {"number": row.number, "what": row.what, "place": row.place,
                   "people": row.people, "measures": row.measures,
                   "suggestion": row.suggestion, "reported_at": ctx.now.isoformat(),

@@ -240,6 +240,21 @@ class Incident(SQLModel, table=True):
     created_at: datetime = _ts()
 
 
+class Attachment(SQLModel, table=True):
+    """A photo or voice note sent with a complaint or an emergency report."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    subject: str = Field(max_length=16)  # case | incident
+    subject_id: int = Field(index=True)
+    channel: str = Field(max_length=16)
+    kind: str = Field(max_length=16)  # photo | voice
+    # The platform's lasting id of the file (Telegram's file_id), to fetch it again.
+    file_ref: str = Field(max_length=300)
+    mime_type: str | None = Field(default=None, max_length=100)
+    size: int | None = None
+    created_at: datetime = _ts()
+
+
 # --- alerts, outbox, timers -------------------------------------------------------
 
 

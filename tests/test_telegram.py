@@ -199,3 +199,41 @@ async def test_an_alert_is_acknowledged_by_its_addressee_only(
     with Session(tg.db) as s:
         ack = s.exec(select(Acknowledgement)).one()
     assert (ack.person_id, ack.channel) == (director.id, "telegram")
+
+
+def test_commands_are_registered_in_both_languages(tg: Services, fake: FakeBotApi) -> None:
+    tg.telegram.register_commands()
+    zh = {c["command"]: c["description"] for c in fake.commands(language_code="")}
+    en = {c["command"]: c["description"] for c in fake.commands(language_code="en")}
+    assert set(zh) == set(en) == {"start", "menu", "cancel", "help", "status", "lang"}
+    assert zh["cancel"] == "放弃当前填写" and en["cancel"] == "Drop the current form"
+
+
+def test_cli_makes_a_telegram_invite_and_sets_the_webhook(
+        sqlite_url: str, clock: FrozenClock, fake: FakeBotApi, tmp_path: Any,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from typer.testing import CliRunner
+
+    from bot.cli import app
+    from bot.settings import get_settings
+    from tests.conftest import prepared_engine
+
+    prepared_engine(sqlite_url, clock.now()).dispose()
+    for name, value in {"DATABASE_URL": sqlite_url, "SECRET_KEY": "cli",
+                        "TELEGRAM_TOKEN": fake.token, "TELEGRAM_API_URL": fake.base_url,
+                        "TELEGRAM_MODE": "webhook", "TELEGRAM_WEBHOOK_SECRET": SECRET,
+                        "BASE_URL": "https://workroom.example.org"}.items():
+        monkeypatch.setenv(f"WORKROOM_{name}", value)
+    monkeypatch.chdir(tmp_path)
+    get_settings.cache_clear()
+    try:
+        runner = CliRunner()
+        link = runner.invoke(app, ["invite", "zhao_guoqiang", "--channel", "telegram"])
+        assert link.exit_code == 0, link.output
+        assert link.output.startswith("https://t.me/workroom_bot?start=")
+        done = runner.invoke(app, ["telegram", "set-webhook"])
+        assert done.exit_code == 0, done.output
+    finally:
+        get_settings.cache_clear()
+    assert fake.webhook_url == "https://workroom.example.org/telegram/webhook"
+    assert fake.webhook_secret == SECRET

@@ -1,0 +1,48 @@
+"""Photos and voice notes sent during a complaint or an emergency are kept with the record."""
+
+from __future__ import annotations
+
+import httpx
+from sqlmodel import Session, select
+
+from bot.bootstrap import Services
+from store.models import Attachment, Incident
+from tests.fakes.telegram_api import FakeBotApi, photo_update, voice_update
+from tests.test_telegram import TgChat, client, fake, run, tg
+
+__all__ = ["client", "fake", "tg"]  # fixtures used below
+
+
+async def test_photo_and_voice_during_an_emergency_are_kept(
+        client: httpx.AsyncClient, fake: FakeBotApi, tg: Services) -> None:
+    chat = TgChat(client, fake, 7400)
+    await run(chat, [("紧急情况报告", "发生了什么")])
+    await chat.post(photo_update(7400, file_id="PHOTO-gate"))
+    texts = chat.new_texts()
+    assert any("已收到附件（共 1 个）" in t for t in texts)
+    assert any("发生了什么" in t for t in texts)  # the question is asked again
+    await run(chat, [("二十多人在厂门口聚集", "在哪里")])
+    # A photo with a caption: kept, and the caption answers the question.
+    await chat.post(photo_update(7400, file_id="PHOTO-east", caption="厂区东门"))
+    assert any("多少人" in t for t in chat.new_texts())
+    await chat.post(voice_update(7400, file_id="VOICE-1"))
+    await run(chat, [("[立即发送]", "已报告")])
+    with Session(tg.db) as s:
+        incident = s.exec(select(Incident)).one()
+        files = s.exec(select(Attachment).where(Attachment.subject == "incident",
+                                                Attachment.subject_id == incident.id)).all()
+    assert incident.place == "厂区东门"
+    # the largest size of each photo is the one kept
+    assert sorted((f.kind, f.file_ref) for f in files) == [
+        ("photo", "PHOTO-east-1280"), ("photo", "PHOTO-gate-1280"), ("voice", "VOICE-1")]
+
+
+async def test_a_photo_outside_a_report_is_not_kept(
+        client: httpx.AsyncClient, fake: FakeBotApi, tg: Services) -> None:
+    chat = TgChat(client, fake, 7401)
+    await run(chat, [("提建议", "哪方面")])
+    await chat.post(photo_update(7401, file_id="PHOTO-x"))
+    assert any("这一份没有保存" in t for t in chat.new_texts())
+    await run(chat, [("取消", "已取消")])
+    with Session(tg.db) as s:
+        assert s.exec(select(Attachment)).all() == []
