@@ -32,7 +32,7 @@ from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, Tele
 
 from bot.channels import DeliveryError
 from conversations import catalog
-from conversations.engine import Button, Reply
+from conversations.engine import Reply
 from handlers.inbound import Inbound
 
 # Read Telegram's time periods (RetryAfter.retry_after, Voice.duration) as timedeltas,
@@ -301,8 +301,6 @@ async def register_commands(bot: Bot) -> None:
         commands = [BotCommand(c, catalog.t(lang, f"telegram.command.{c}")) for c in COMMANDS]
         await bot.set_my_commands(commands, language_code=code)
 
-
-__all__ = ["Button", "TelegramSender", "parse", "render"]
 
 
 class TelegramChannel:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from conversations.answers import Choice, Kind
+from conversations.answers import Kind
 
 
 @dataclass(frozen=True)
@@ -36,9 +36,6 @@ class Flow:
             if ask.name == name:
                 return ask
         raise KeyError(f"flow {self.name!r} has no step {name!r}")
-
-    def sources(self) -> list[str]:
-        return [a.kind.source for a in self.steps if isinstance(a.kind, Choice) and a.kind.source]
 
 
 @dataclass(frozen=True)

@@ -128,7 +128,7 @@ class Workroom:
                 if self.states.transactional:
                     self.states.save(s, key, state, version, now)
                 if msg.push_replies:
-                    self._push(s, msg, replies, draft_key, now)
+                    self._push(s, msg, stored, draft_key, now)
                 self._schedule_timeout(s, key, state, ctx)
                 s.flush()
             if not self.states.transactional:
@@ -156,13 +156,10 @@ class Workroom:
             replies.insert(0, Reply(catalog.t(out.state.lang, result.message, **result.params)))
         return replies, state, draft_key
 
-    def _push(self, s: Session, msg: Inbound, replies: list[Reply], draft_key: str | None,
-              now: datetime) -> None:
-        for i, reply in enumerate(replies):
-            data = reply.to_dict()
-            if draft_key:  # the receipt code travels in the outbox only until it is sent
-                data["text"] = data["text"].replace(
-                    derive_receipt_code(self.options.secret, draft_key), _RECEIPT_MARK)
+    def _push(self, s: Session, msg: Inbound, stored: list[dict[str, Any]],
+              draft_key: str | None, now: datetime) -> None:
+        # The replies as stored: a receipt code is derived again by the outbox's renderer.
+        for i, data in enumerate(stored):
             outbox.enqueue(s, key=f"reply:{msg.channel}:{msg.message_id}:{i}",
                            channel=msg.channel, address=msg.address, message="notice.raw",
                            params={**data, "draft_key": draft_key} if draft_key else data,
