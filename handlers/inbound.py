@@ -7,6 +7,8 @@ and (SQL store) the new state has committed.
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -14,7 +16,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.engine import Engine as DbEngine
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from conversations import catalog
 from conversations.clock import Clock
@@ -24,12 +26,16 @@ from handlers import alerts, identity, queries, records
 from handlers.context import HandlerContext, derive_receipt_code
 from handlers.directory import SqlDirectory
 from handlers.notices import RECEIPT_MARK
-from store import outbox, timers
+from store import outbox, steps, timers
 from store.db import transaction
-from store.models import Contact, InboundMessage, Person, Workshop
+from store.models import Contact, Notification, Person, Workshop
 from store.state import StateStore
 
+log = logging.getLogger(__name__)
 DRAFT_TIMEOUT = "draft_timeout"
+# How long pushes claimed by a step stay the caller's to deliver; after that (the process
+# died) the dispatcher sends them.
+DIRECT_LEASE = timedelta(seconds=30)
 _RECEIPT_MARK = RECEIPT_MARK
 
 
@@ -65,6 +71,43 @@ class Options:
     on_timeout: str = "keep"
 
 
+@dataclass(frozen=True)
+class Outgoing:
+    """A push written in a step's transaction and claimed by it, to deliver right after
+    the commit (the dispatcher takes it over if that fails or this process dies)."""
+
+    notification_id: int
+    channel: str
+    address: str
+    lang: str
+    priority: int
+    message: str
+    params: dict[str, Any]
+    alert_id: int | None = None
+
+
+@dataclass
+class Stepped:
+    """The outcome of one message of a batch."""
+
+    replies: list[Reply]
+    outgoing: list[Outgoing] = field(default_factory=list)
+    error: BaseException | None = None
+
+
+@dataclass
+class _Batch:
+    """The rows a batch writes, collected while its messages are stepped."""
+
+    inbound: list[dict[str, Any]] = field(default_factory=list)
+    states: list[tuple[str, dict[str, Any], int]] = field(default_factory=list)
+    timers_on: list[tuple[str, datetime]] = field(default_factory=list)
+    timers_off: list[str] = field(default_factory=list)
+    replies: list[tuple[int, dict[str, Any]]] = field(default_factory=list)  # (message, row)
+    written: list[tuple[int, Notification]] = field(default_factory=list)
+    langs: dict[int, str] = field(default_factory=dict)  # message -> its reader's language
+
+
 class Workroom:
     """Process inbound messages through the engine and the handlers."""
 
@@ -73,12 +116,47 @@ class Workroom:
         self.db, self.states, self.clock = db, states, clock
         self.options = options or Options()
         self.engine = engine or Engine()
+        self._first_unit: int | None = None
 
     def process(self, msg: Inbound) -> list[Reply]:
         """Handle one inbound message; return the replies once its effects are committed."""
+        done = self.process_batch([msg])[0]
+        if done.error is not None:
+            raise done.error
+        return done.replies
+
+    def process_batch(self, msgs: list[Inbound], *, direct: Collection[str] = (),
+                      in_flight: Collection[int] = (),
+                      settle: Sequence[steps.Settled] = ()) -> list[Stepped]:
+        """Step messages of different conversations in one transaction.
+
+        `direct`: channels whose pushes the caller delivers itself right after the commit:
+        those written by the batch are claimed and returned as Stepped.outgoing, unless an
+        earlier push to the same chat is still pending (not one of `in_flight`, the ones
+        the caller is delivering): then the dispatcher sends them all, in order.
+        `settle`: what became of the caller's earlier deliveries, recorded in the same
+        transaction. A message that fails does not fail the others: the batch is undone
+        and its messages stepped one by one.
+        """
+        keys = [m.conversation_key for m in msgs]
+        if len(set(keys)) != len(keys):
+            raise ValueError("a batch holds one message per conversation")
+        try:
+            return self._attempts(msgs, direct, in_flight, settle)
+        except Exception as err:
+            if len(msgs) == 1:
+                return [Stepped([], error=err)]
+            log.warning("a batch of %s steps failed; stepping them one by one", len(msgs))
+        if settle:
+            with transaction(self.db) as s:
+                steps.settle(s, settle, self.clock.now())
+        return [self.process_batch([m], direct=direct, in_flight=in_flight)[0] for m in msgs]
+
+    def _attempts(self, msgs: list[Inbound], direct: Collection[str],
+                  in_flight: Collection[int], settle: Sequence[steps.Settled]) -> list[Stepped]:
         for attempt in range(3):
             try:
-                return self._process_once(msg)
+                return self._batch(msgs, direct, in_flight, settle)
             except IntegrityError:
                 # A concurrent delivery of the same message won the insert; the next try
                 # finds it and answers with what it answered.
@@ -86,54 +164,151 @@ class Workroom:
                     raise
         raise AssertionError("unreachable")
 
-    def _process_once(self, msg: Inbound) -> list[Reply]:
-        key = msg.conversation_key
+    def _batch(self, msgs: list[Inbound], direct: Collection[str],
+               in_flight: Collection[int], settle: Sequence[steps.Settled]) -> list[Stepped]:
         now = self.clock.now()
-        with self.states.guard(key):
+        keys = [m.conversation_key for m in msgs]
+        batch = _Batch()
+        with self.states.guard_many(keys):
             with transaction(self.db) as s:
-                dup = s.exec(select(InboundMessage).where(
-                    InboundMessage.channel == msg.channel,
-                    InboundMessage.message_id == msg.message_id)).first()
-                person = identity.resolve(s, channel=msg.channel, address=msg.address, now=now,
-                                          lang=msg.lang_hint)
-                hctx = self._hctx(s, person, msg.channel)
-                raw, version = self.states.load(s, key)
-                if dup is not None:
-                    if not self.states.transactional and dup.state is not None \
-                            and version < dup.state_version:
-                        self.states.save(s, key, dup.state, dup.state_version, now)
-                    return self._replayed(hctx, dup)
-                if raw is None:
-                    raw = State(lang=person.lang or msg.lang_hint
-                                or self.options.default_lang).to_dict()
-                linked: list[Reply] = []
-                if msg.link_code:
-                    person, linked = self._link(s, msg, person, State.from_dict(raw).lang)
-                    hctx = self._hctx(s, person, msg.channel)
-                ctx = self._ctx(s, person, hctx)
-                out = self.engine.step(raw, text=msg.text, action=msg.action, ctx=ctx,
-                                       attachments=msg.attachments)
-                replies, state, draft_key = self._apply(hctx, ctx, out)
-                replies = linked + replies
-                if person.lang != state.get("lang"):
-                    person.lang = state.get("lang")
-                    s.add(person)
-                version += 1
-                stored = [self._redact(r, draft_key) for r in replies]
-                s.add(InboundMessage(
-                    channel=msg.channel, message_id=msg.message_id, conversation_key=key,
-                    received_at=now, replies=stored, state_version=version,
-                    draft_key=draft_key,
-                    state=None if self.states.transactional else state))
+                if settle:
+                    steps.settle(s, settle, now)
+                dups = steps.find_inbound(s, [(m.channel, m.message_id) for m in msgs])
+                people = self._people(s, msgs, now)
+                loaded = self.states.load_many(s, keys)
+                workshops = self._workshops(s, people.values())
+                s.info[outbox.WRITTEN] = []
+                results = [
+                    self._step(s, i, m, people[(m.channel, m.address)],
+                               loaded[m.conversation_key], dups.get((m.channel, m.message_id)),
+                               workshops, batch, now)
+                    for i, m in enumerate(msgs)]
+                steps.log_inbound(s, batch.inbound)
                 if self.states.transactional:
-                    self.states.save(s, key, state, version, now)
-                if msg.push_replies:
-                    self._push(s, msg, stored, draft_key, now)
-                self._schedule_timeout(s, key, state, ctx)
-                s.flush()
+                    self.states.save_many(s, batch.states, now)
+                steps.schedule_timers(s, DRAFT_TIMEOUT, batch.timers_on)
+                steps.drop_timers(s, DRAFT_TIMEOUT, batch.timers_off)
+                self._outgoing(s, msgs, results, batch, direct, in_flight, now)
             if not self.states.transactional:
-                self.states.save(s, key, state, version, now)
-        return replies
+                self.states.save_many(s, batch.states, now)
+        return results
+
+    def _step(self, s: Session, i: int, msg: Inbound, person: Person,
+              loaded: tuple[dict[str, Any] | None, int], dup: Any, workshops: dict[int, str],
+              batch: _Batch, now: datetime) -> Stepped:
+        key = msg.conversation_key
+        hctx = self._hctx(s, person, msg.channel)
+        old, version = loaded
+        if dup is not None:
+            if not self.states.transactional and dup.state is not None \
+                    and version < dup.state_version:
+                batch.states.append((key, dup.state, dup.state_version))
+            return Stepped(self._replayed(hctx, dup))
+        raw = old if old is not None else State(
+            lang=person.lang or msg.lang_hint or self.options.default_lang).to_dict()
+        linked: list[Reply] = []
+        if msg.link_code:
+            person, linked = self._link(s, msg, person, State.from_dict(raw).lang)
+            hctx = self._hctx(s, person, msg.channel)
+        ctx = self._ctx(s, person, hctx, workshops)
+        written = s.info[outbox.WRITTEN]
+        mark = len(written)
+        out = self.engine.step(raw, text=msg.text, action=msg.action, ctx=ctx,
+                               attachments=msg.attachments)
+        replies, state, draft_key = self._apply(hctx, ctx, out)
+        replies = linked + replies
+        batch.written += [(i, n) for n in written[mark:]]
+        if person.lang != state.get("lang"):
+            person.lang = state.get("lang")
+            s.add(person)
+        version += 1
+        stored = [self._redact(r, draft_key) for r in replies]
+        batch.inbound.append({
+            "channel": msg.channel, "message_id": msg.message_id, "conversation_key": key,
+            "received_at": now, "replies": stored, "state_version": version,
+            "draft_key": draft_key, "state": None if self.states.transactional else state})
+        batch.states.append((key, state, version))
+        batch.langs[i] = state.get("lang") or self.options.default_lang
+        # The draft's inactivity timer is set when a draft begins and dropped when it ends;
+        # in between the sweep finds the draft touched since and moves the timer on.
+        before = self.engine.due_at(old, ctx) if old else None
+        due = self.engine.due_at(state, ctx)
+        if due is None and before is not None:
+            batch.timers_off.append(key)
+        elif due is not None and before is None:
+            batch.timers_on.append((key, due))
+        if msg.push_replies:
+            # The replies as stored: a receipt code is derived again by the renderer.
+            for n, data in enumerate(stored):
+                batch.replies.append((i, {
+                    "idempotency_key": f"reply:{msg.channel}:{msg.message_id}:{n}",
+                    "recipient_id": None, "channel": msg.channel, "address": msg.address,
+                    "message_key": "notice.raw", "alert_id": None,
+                    "params": {**data, "draft_key": draft_key} if draft_key else data,
+                    "priority": outbox.REPLY, "next_attempt_at": now, "claimed_until": None,
+                    "tried_channels": [], "created_at": now}))
+        return Stepped(replies)
+
+    def _people(self, s: Session, msgs: list[Inbound],
+                now: datetime) -> dict[tuple[str, str], Person]:
+        """Who writes each message: known contacts in one query; an unknown address
+        becomes an unverified employee of the workroom's first unit."""
+        pairs = list(dict.fromkeys((m.channel, m.address) for m in msgs))
+        found = steps.contacts(s, pairs)
+        steps.touch_contacts(s, found.values(), now)
+        by_id = {p.id: p for p in s.exec(select(Person).where(
+            col(Person.id).in_([c.person_id for c in found.values()])))}
+        people: dict[tuple[str, str], Person] = {}
+        hints = {(m.channel, m.address): m.lang_hint for m in msgs}
+        for pair in pairs:
+            contact = found.get(pair)
+            person = by_id.get(contact.person_id) if contact is not None else None
+            people[pair] = person if person is not None else identity.resolve(
+                s, channel=pair[0], address=pair[1], now=now, lang=hints[pair])
+        return people
+
+    def _workshops(self, s: Session, people: Iterable[Person]) -> dict[int, str]:
+        ids = {p.workshop_id for p in people if p.workshop_id is not None}
+        if not ids:
+            return {}
+        rows = s.exec(select(Workshop.id, Workshop.name).where(col(Workshop.id).in_(ids)))
+        return {wid: name for wid, name in rows if wid is not None}
+
+    def _outgoing(self, s: Session, msgs: list[Inbound], results: list[Stepped],
+                  batch: _Batch, direct: Collection[str], in_flight: Collection[int],
+                  now: datetime) -> None:
+        """Write the replies to the outbox; claim for the caller what it may deliver."""
+        until = now + DIRECT_LEASE
+        blocked: set[tuple[str, str]] = set()
+        for channel in direct:
+            addresses = list({row["address"] for _, row in batch.replies
+                              if row["channel"] == channel})
+            blocked |= {(channel, a) for a, nid in steps.pending_to(s, channel, addresses)
+                        if nid not in in_flight}
+        for _, row in batch.replies:
+            if row["channel"] in direct and (row["channel"], row["address"]) not in blocked:
+                row["claimed_until"] = until
+        ids = steps.enqueue_many(s, [row for _, row in batch.replies])
+        claimed: list[int] = []
+        for (i, row), nid in zip(batch.replies, ids, strict=True):
+            if row["claimed_until"] is not None:
+                lang = batch.langs.get(i) or self.options.default_lang
+                results[i].outgoing.append(Outgoing(
+                    nid, row["channel"], row["address"], lang, row["priority"],
+                    row["message_key"], row["params"]))
+        for i, n in batch.written:
+            if not direct or n.next_attempt_at > now or n.id is None:
+                continue
+            found = outbox.route(s, n, direct, self.options.default_lang)
+            if found is None or (found.channel, found.address) in blocked:
+                continue
+            claimed.append(n.id)
+            results[i].outgoing.append(Outgoing(
+                n.id, found.channel, found.address, found.lang, n.priority, n.message_key,
+                n.params, n.alert_id))
+        steps.claim(s, claimed, until)
+        for r in results:
+            r.outgoing.sort(key=lambda o: o.priority)
 
     def _apply(self, hctx: HandlerContext, ctx: Context,
                out: Outcome) -> tuple[list[Reply], dict[str, Any], str | None]:
@@ -156,15 +331,6 @@ class Workroom:
             replies.insert(0, Reply(catalog.t(out.state.lang, result.message, **result.params)))
         return replies, state, draft_key
 
-    def _push(self, s: Session, msg: Inbound, stored: list[dict[str, Any]],
-              draft_key: str | None, now: datetime) -> None:
-        # The replies as stored: a receipt code is derived again by the outbox's renderer.
-        for i, data in enumerate(stored):
-            outbox.enqueue(s, key=f"reply:{msg.channel}:{msg.message_id}:{i}",
-                           channel=msg.channel, address=msg.address, message="notice.raw",
-                           params={**data, "draft_key": draft_key} if draft_key else data,
-                           priority=outbox.REPLY, now=now)
-
     def _link(self, s: Session, msg: Inbound, person: Person,
               lang: str) -> tuple[Person, list[Reply]]:
         found = identity.redeem(s, code=msg.link_code or "", channel=msg.channel,
@@ -180,7 +346,7 @@ class Workroom:
             data["text"] = data["text"].replace(code, _RECEIPT_MARK)
         return data
 
-    def _replayed(self, hctx: HandlerContext, dup: InboundMessage) -> list[Reply]:
+    def _replayed(self, hctx: HandlerContext, dup: Any) -> list[Reply]:
         if not dup.replies:  # past the replay window: what was said is no longer kept
             lang = hctx.actor.lang or self.options.default_lang
             return [Reply(catalog.t(lang, "inbound.already"))]
@@ -196,10 +362,11 @@ class Workroom:
         return HandlerContext(session=s, now=self.clock.now(), actor=person, channel=channel,
                               zone=self.options.zone, secret=self.options.secret)
 
-    def _ctx(self, s: Session, person: Person, hctx: HandlerContext) -> Context:
-        workshop = s.get(Workshop, person.workshop_id) if person.workshop_id else None
+    def _ctx(self, s: Session, person: Person, hctx: HandlerContext,
+             workshops: dict[int, str]) -> Context:
+        workshop = workshops.get(person.workshop_id) if person.workshop_id else None
         return Context(
-            now=hctx.now, role=person.role, workshop_name=workshop.name if workshop else None,
+            now=hctx.now, role=person.role, workshop_name=workshop,
             directory=SqlDirectory(s, person, hctx.unit_id(), hctx.today), zone=self.options.zone,
             timeout=self.options.timeout, on_timeout=self.options.on_timeout,
         )
@@ -228,7 +395,7 @@ class Workroom:
                     timers.drop(s, kind=DRAFT_TIMEOUT, ref=key)
                     return False
                 hctx = self._hctx(s, person, channel)
-                ctx = self._ctx(s, person, hctx)
+                ctx = self._ctx(s, person, hctx, self._workshops(s, [person]))
                 out = self.engine.expire(raw, ctx)
                 if not out.replies:
                     self._schedule_timeout(s, key, raw, ctx)

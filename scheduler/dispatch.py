@@ -7,7 +7,6 @@ workroom's director and staff (DESIGN rule 4).
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 from datetime import timedelta
 from zoneinfo import ZoneInfo
 
@@ -19,17 +18,10 @@ from conversations.clock import Clock
 from handlers.notices import render
 from store import outbox
 from store.db import transaction
-from store.models import Contact, Notification, Person
+from store.models import Notification, Person
 
 log = logging.getLogger(__name__)
 FAILED_NOTICE = "notice.delivery_failed"
-
-
-@dataclass
-class Route:
-    channel: str
-    address: str
-    lang: str
 
 
 class Dispatcher:
@@ -105,26 +97,8 @@ class Dispatcher:
             s.add(n)
             return 1
 
-    def _route(self, s: Session, n: Notification) -> Route | None:
-        if n.channel and n.address:
-            if n.channel in n.tried_channels or n.channel not in self.senders:
-                return None
-            contact = s.exec(select(Contact).where(Contact.channel == n.channel,
-                                                   Contact.address == n.address)).first()
-            person = s.get(Person, contact.person_id) if contact else None
-            return Route(n.channel, n.address, (person.lang if person else None)
-                         or self.default_lang)
-        person = s.get(Person, n.recipient_id)
-        if person is None:
-            return None
-        # The channel they last used first, then the others (never-used ones last).
-        contacts = s.exec(select(Contact).where(Contact.person_id == person.id)
-                          .order_by(col(Contact.last_used_at).desc().nulls_last(),
-                                    col(Contact.id))).all()
-        for c in contacts:
-            if c.channel in self.senders and c.channel not in n.tried_channels:
-                return Route(c.channel, c.address, person.lang or self.default_lang)
-        return None
+    def _route(self, s: Session, n: Notification) -> outbox.Route | None:
+        return outbox.route(s, n, self.senders, self.default_lang)
 
     def _give_up(self, s: Session, n: Notification, reason: str) -> None:
         n.status, n.last_error, n.claimed_until = "failed", reason[:500], None

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -9,7 +11,7 @@ from sqlalchemy import exists
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, or_, select
 
-from store.models import Notification
+from store.models import Contact, Notification, Person
 
 _EARLIER = aliased(Notification)
 # Messages to one chat address leave in the order written: a later one waits while an
@@ -24,6 +26,9 @@ EMERGENCY = 0
 REPLY = 1  # the answer to what a person just wrote: they are waiting for it
 ALERT = 2
 ROUTINE = 5
+# session.info key: the rows enqueued in this transaction, so the step path can deliver
+# them as soon as it commits.
+WRITTEN = "outbox_written"
 
 
 def enqueue(
@@ -52,7 +57,38 @@ def enqueue(
     )
     session.add(row)
     session.flush()
+    session.info.setdefault(WRITTEN, []).append(row)
     return row
+
+
+@dataclass
+class Route:
+    channel: str
+    address: str
+    lang: str
+
+
+def route(session: Session, n: Notification, channels: Collection[str],
+          default_lang: str) -> Route | None:
+    """Where a push goes now: its own address, or the recipient's channel they last used
+    (never-used ones last), skipping channels that already failed; None if none is left."""
+    if n.channel and n.address:
+        if n.channel in n.tried_channels or n.channel not in channels:
+            return None
+        contact = session.exec(select(Contact).where(Contact.channel == n.channel,
+                                                     Contact.address == n.address)).first()
+        person = session.get(Person, contact.person_id) if contact else None
+        return Route(n.channel, n.address, (person.lang if person else None) or default_lang)
+    person = session.get(Person, n.recipient_id)
+    if person is None:
+        return None
+    contacts = session.exec(select(Contact).where(Contact.person_id == person.id)
+                            .order_by(col(Contact.last_used_at).desc().nulls_last(),
+                                      col(Contact.id))).all()
+    for c in contacts:
+        if c.channel in channels and c.channel not in n.tried_channels:
+            return Route(c.channel, c.address, person.lang or default_lang)
+    return None
 
 
 def claim_due(session: Session, *, now: datetime, limit: int = 50,

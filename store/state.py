@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
+import time
+import uuid
+from collections.abc import Iterator, Sequence
+from contextlib import AbstractContextManager, ExitStack, contextmanager
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -14,6 +16,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
+from store import steps
 from store.models import Conversation
 
 
@@ -36,20 +39,53 @@ class StateStore(Protocol):
         """Store the state of a conversation at `version`."""
         ...
 
+    def guard_many(self, keys: Sequence[str]) -> AbstractContextManager[None]:
+        """guard() for the conversations of a batch at once."""
+        ...
+
+    def load_many(self, session: Session,
+                  keys: Sequence[str]) -> dict[str, tuple[dict[str, Any] | None, int]]:
+        ...
+
+    def save_many(self, session: Session, rows: Sequence[tuple[str, dict[str, Any], int]],
+                  now: datetime) -> None:
+        ...
+
 
 class _LocalLocks:
     """In-process locks per key, so threads wait here rather than on the database."""
 
     def __init__(self) -> None:
-        self._locks: dict[str, threading.Lock] = {}
+        self._locks: dict[str, tuple[threading.Lock, int]] = {}  # key -> (lock, users)
         self._guard = threading.Lock()
 
     @contextmanager
     def hold(self, key: str) -> Iterator[None]:
-        with self._guard:
-            lock = self._locks.setdefault(key, threading.Lock())
-        with lock:
+        with self.hold_many([key]):
             yield
+
+    @contextmanager
+    def hold_many(self, keys: Sequence[str]) -> Iterator[None]:
+        ordered = sorted(set(keys))  # one order for everyone: batches cannot deadlock
+        with self._guard:
+            locks = []
+            for k in ordered:
+                lock, users = self._locks.get(k) or (threading.Lock(), 0)
+                self._locks[k] = (lock, users + 1)
+                locks.append(lock)
+        try:
+            with ExitStack() as stack:
+                for lock in locks:
+                    stack.enter_context(lock)
+                yield
+        finally:
+            with self._guard:  # forget a key nobody holds or waits for
+                for k in ordered:
+                    lock, users = self._locks[k]
+                    if users == 1:
+                        del self._locks[k]
+                    else:
+                        self._locks[k] = (lock, users - 1)
 
 
 class SqlStateStore:
@@ -81,6 +117,17 @@ class SqlStateStore:
         ).one()
         return (row.state or None), row.version
 
+    def guard_many(self, keys: Sequence[str]) -> AbstractContextManager[None]:
+        return self._local.hold_many(keys)
+
+    def load_many(self, session: Session,
+                  keys: Sequence[str]) -> dict[str, tuple[dict[str, Any] | None, int]]:
+        return steps.lock_states(session, keys)
+
+    def save_many(self, session: Session, rows: Sequence[tuple[str, dict[str, Any], int]],
+                  now: datetime) -> None:
+        steps.save_states(session, rows, now)
+
     def save(self, session: Session, key: str, state: dict[str, Any], version: int,
              now: datetime) -> None:
         row = session.get(Conversation, key)
@@ -104,6 +151,10 @@ class RedisStateStore:
         self.prefix = prefix
         self.lock_seconds = lock_seconds
         self._local = _LocalLocks()
+        # Delete a lease only if it is still ours (it may have expired and been taken).
+        self._release = self.redis.register_script(
+            "if redis.call('get', KEYS[1]) == ARGV[1] then "
+            "return redis.call('del', KEYS[1]) end return 0")
 
     def _key(self, kind: str, key: str) -> str:
         return f"{self.prefix}:{kind}:{key}"
@@ -120,6 +171,57 @@ class RedisStateStore:
                 yield
             finally:
                 lock.release()
+
+    @contextmanager
+    def guard_many(self, keys: Sequence[str]) -> Iterator[None]:
+        """The leases of a batch's conversations in one round trip (SET NX each); a
+        conversation another process holds is waited for, then the leases go back in one
+        round trip too."""
+        token = uuid.uuid4().hex.encode()
+        names = [self._key("lock", k) for k in sorted(set(keys))]
+        ttl = self.lock_seconds * 1000
+        with self._local.hold_many(keys):
+            pipe = self.redis.pipeline(transaction=False)
+            for name in names:
+                pipe.set(name, token, nx=True, px=ttl)
+            taken = [name for name, ok in zip(names, pipe.execute(), strict=True) if ok]
+            try:
+                for name in names:
+                    if name not in taken:
+                        self._wait_for(name, token, ttl)
+                        taken.append(name)
+                yield
+            finally:
+                pipe = self.redis.pipeline(transaction=False)
+                for name in taken:
+                    self._release(keys=[name], args=[token], client=pipe)
+                pipe.execute()
+
+    def _wait_for(self, name: str, token: bytes, ttl: int) -> None:
+        deadline = time.monotonic() + self.lock_seconds
+        while not self.redis.set(name, token, nx=True, px=ttl):
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"conversation {name} is busy")
+            time.sleep(0.005)
+
+    def load_many(self, session: Session,
+                  keys: Sequence[str]) -> dict[str, tuple[dict[str, Any] | None, int]]:
+        found = self.redis.mget([self._key("state", k) for k in keys])
+        out: dict[str, tuple[dict[str, Any] | None, int]] = {}
+        for k, raw in zip(keys, found, strict=True):
+            data = json.loads(raw) if raw is not None else None
+            out[k] = (data["state"], int(data["version"])) if data else (None, 0)
+        return out
+
+    def save_many(self, session: Session, rows: Sequence[tuple[str, dict[str, Any], int]],
+                  now: datetime) -> None:
+        if not rows:
+            return
+        pipe = self.redis.pipeline(transaction=False)
+        for k, state, version in rows:
+            pipe.set(self._key("state", k), json.dumps(
+                {"state": state, "version": version, "at": now.isoformat()}))
+        pipe.execute()
 
     def load(self, session: Session, key: str) -> tuple[dict[str, Any] | None, int]:
         raw = self.redis.get(self._key("state", key))

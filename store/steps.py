@@ -1,0 +1,184 @@
+"""Set-based SQL of the step path: one statement per kind of row for a whole batch of steps.
+
+A batch holds at most one message per conversation. Its lookups are one SELECT each
+(inbound ids, contacts, states) and its writes one executemany each (inbound log, states,
+replies in the outbox), so a step costs a share of a commit rather than a commit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import bindparam, delete, insert, select, tuple_, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlmodel import Session, col
+
+from store.models import Contact, Conversation, InboundMessage, Notification, Timer
+from store.outbox import backoff
+
+# A contact's last_used_at (which channel reaches a person first) is refreshed at most
+# this often: a six-answer form writes it once, not six times.
+TOUCH_EVERY = timedelta(minutes=1)
+
+
+Pair = tuple[str, str]
+AnyRow = Any  # a Core result row, read by attribute
+States = dict[str, tuple[dict[str, Any] | None, int]]
+
+
+def find_inbound(session: Session, pairs: Sequence[Pair]) -> dict[Pair, AnyRow]:
+    """(channel, message id) -> the inbound log row of messages already processed."""
+    if not pairs:
+        return {}
+    t = InboundMessage.__table__  # type: ignore[attr-defined]
+    rows = session.connection().execute(
+        t.select().where(tuple_(t.c.channel, t.c.message_id).in_(list(pairs)))).all()
+    return {(r.channel, r.message_id): r for r in rows}
+
+
+def contacts(session: Session, pairs: Sequence[Pair]) -> dict[Pair, AnyRow]:
+    """(channel, address) -> (id, person_id, last_used_at) of known chat addresses."""
+    if not pairs:
+        return {}
+    t = Contact.__table__  # type: ignore[attr-defined]
+    rows = session.connection().execute(
+        select(t.c.id, t.c.person_id, t.c.last_used_at, t.c.channel, t.c.address)
+        .where(tuple_(t.c.channel, t.c.address).in_(list(pairs)))).all()
+    return {(r.channel, r.address): r for r in rows}
+
+
+def touch_contacts(session: Session, found: Iterable[AnyRow], now: datetime) -> None:
+    """Refresh last_used_at of the contacts not touched within TOUCH_EVERY."""
+    stale = [{"cid": r.id, "at": now} for r in found
+             if r.last_used_at is None or now - r.last_used_at >= TOUCH_EVERY]
+    if stale:
+        t = Contact.__table__  # type: ignore[attr-defined]
+        session.connection().execute(
+            update(t).where(t.c.id == bindparam("cid")).values(last_used_at=bindparam("at")),
+            stale)
+
+
+def lock_states(session: Session, keys: Sequence[str]) -> States:
+    """Load the conversations of `keys`, creating empty rows, locked until commit (the
+    per-user lock across processes on PostgreSQL; SQLite's write lock covers it)."""
+    t = Conversation.__table__  # type: ignore[attr-defined]
+    conn = session.connection()
+    dialect = conn.dialect.name
+    ins: Any = (postgresql.insert(t) if dialect == "postgresql" else sqlite.insert(t))
+    conn.execute(ins.on_conflict_do_nothing(index_elements=["key"]),
+                 [{"key": k, "state": {}, "version": 0, "updated_at": None} for k in keys])
+    stmt = select(t.c.key, t.c.state, t.c.version).where(col(t.c.key).in_(list(keys)))
+    if dialect == "postgresql":
+        stmt = stmt.order_by(t.c.key).with_for_update()
+    return {r.key: (r.state or None, r.version) for r in conn.execute(stmt)}
+
+
+def save_states(session: Session, rows: Sequence[tuple[str, dict[str, Any], int]],
+                now: datetime) -> None:
+    if not rows:
+        return
+    t = Conversation.__table__  # type: ignore[attr-defined]
+    session.connection().execute(
+        update(t).where(t.c.key == bindparam("k")).values(
+            state=bindparam("s"), version=bindparam("v"), updated_at=bindparam("at")),
+        [{"k": k, "s": s, "v": v, "at": now} for k, s, v in rows])
+
+
+def log_inbound(session: Session, rows: Sequence[dict[str, Any]]) -> None:
+    if rows:
+        session.connection().execute(insert(InboundMessage.__table__), list(rows))  # type: ignore[attr-defined]
+
+
+def schedule_timers(session: Session, kind: str, due: Sequence[tuple[str, datetime]]) -> None:
+    """Set the timers of `kind` for these refs (a draft's inactivity timeout)."""
+    if not due:
+        return
+    t = Timer.__table__  # type: ignore[attr-defined]
+    conn = session.connection()
+    ins: Any = (postgresql.insert(t) if conn.dialect.name == "postgresql" else sqlite.insert(t))
+    stmt = ins.on_conflict_do_update(
+        index_elements=["kind", "ref"],
+        set_={"due_at": ins.excluded.due_at, "done_at": None, "claimed_until": None})
+    conn.execute(stmt, [{"kind": kind, "ref": ref, "due_at": at, "attempts": 0}
+                        for ref, at in due])
+
+
+def drop_timers(session: Session, kind: str, refs: Sequence[str]) -> None:
+    if refs:
+        t = Timer.__table__  # type: ignore[attr-defined]
+        session.connection().execute(
+            delete(t).where(t.c.kind == kind, col(t.c.ref).in_(list(refs))))
+
+
+def enqueue_many(session: Session, rows: Sequence[dict[str, Any]]) -> list[int]:
+    """Insert outbox rows (replies); return their ids in the order given."""
+    if not rows:
+        return []
+    t = Notification.__table__  # type: ignore[attr-defined]
+    result = session.connection().execute(
+        insert(t).returning(t.c.id, sort_by_parameter_order=True), list(rows))
+    return [r.id for r in result]
+
+
+def pending_to(session: Session, channel: str, addresses: Sequence[str]) -> list[tuple[str, int]]:
+    """(address, id) of outbox rows still pending to these chat addresses."""
+    if not addresses:
+        return []
+    t = Notification.__table__  # type: ignore[attr-defined]
+    rows = session.connection().execute(
+        select(t.c.address, t.c.id).where(t.c.status == "pending", t.c.channel == channel,
+                                           col(t.c.address).in_(list(addresses))))
+    return [(r.address, r.id) for r in rows]
+
+
+def claim(session: Session, ids: Sequence[int], until: datetime) -> None:
+    """Claim rows written in this transaction for delivery right after its commit."""
+    if ids:
+        t = Notification.__table__  # type: ignore[attr-defined]
+        session.connection().execute(
+            update(t).where(col(t.c.id).in_(list(ids))).values(claimed_until=until))
+
+
+@dataclass(frozen=True)
+class Settled:
+    """What became of a push delivered right after its step committed."""
+
+    notification_id: int
+    channel: str
+    address: str
+    ref: str | None = None  # the platform's id of the (last) message: set when sent
+    error: str | None = None  # not sent: why; the dispatcher takes the row over
+    retry_after: float | None = None  # the platform said when to try again (a 429)
+    fallback: bool = False  # this channel cannot take it: try the person's next one
+
+
+def settle(session: Session, done: Sequence[Settled], now: datetime) -> None:
+    """Record sent pushes in one statement; hand failed ones back to the dispatcher."""
+    t = Notification.__table__  # type: ignore[attr-defined]
+    conn = session.connection()
+    sent = [{"nid": d.notification_id, "ch": d.channel, "addr": d.address, "ref": d.ref,
+             "at": now} for d in done if d.error is None]
+    if sent:
+        conn.execute(
+            update(t).where(t.c.id == bindparam("nid"), t.c.status == "pending").values(
+                status="sent", sent_at=bindparam("at"), delivered_channel=bindparam("ch"),
+                delivered_address=bindparam("addr"), delivered_ref=bindparam("ref"),
+                claimed_until=None), sent)
+    for d in done:
+        if d.error is None:
+            continue
+        row = session.get(Notification, d.notification_id)
+        if row is None or row.status != "pending":
+            continue
+        row.claimed_until, row.last_error = None, d.error[:500]
+        if d.retry_after is not None:  # the platform's pace, not a failure
+            row.next_attempt_at = now + timedelta(seconds=d.retry_after)
+        else:
+            row.attempts += 1
+            row.next_attempt_at = now if d.fallback else now + backoff(row.attempts)
+            if d.fallback and row.recipient_id is not None:
+                row.tried_channels = [*row.tried_channels, d.channel]
+        session.add(row)
