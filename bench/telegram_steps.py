@@ -41,7 +41,6 @@ import itertools
 import json
 import math
 import pstats
-import queue
 import re
 import resource
 import shutil
@@ -69,6 +68,7 @@ from telegram.ext import (
 from telegram.request import BaseRequest, RequestData
 
 from bot.bootstrap import Services, build
+from bot.pipeline import Pipeline
 from bot.settings import Settings
 from bot.telegram import LoopRunner, Pace, TelegramSender, parse, render
 from store import org
@@ -370,10 +370,11 @@ class RunningClock:
 
 
 class Ours:
-    """A fresh workroom (database, state store) with our Telegram sender on the fake API."""
+    """A fresh workroom (database, state store) with our Telegram sender on the fake API,
+    stepped through the channel's Pipeline on the bench's event loop."""
 
     def __init__(self, log: SendLog, db: str | None, redis: str | None,
-                 delay: float = 0.0) -> None:
+                 delay: float = 0.0, max_batch: int = 64) -> None:
         self.log, self.admin_url = log, db
         self.tmp: str | None = None
         if db and db.startswith("postgresql"):
@@ -394,7 +395,7 @@ class Ours:
         settings = Settings(env="test", database_url=self.url, secret_key="bench",
                             scheduler_enabled=False, _env_file=None)
         self.svc: Services = build(settings, clock=self.clock, db=engine, states=self.states)
-        self.runner = LoopRunner()
+        self.runner = LoopRunner()  # only to initialize the Bot; sends run on our loop
         self.bot = Bot(TOKEN, request=FakeRequest(log, delay),
                        get_updates_request=FakeRequest(log, delay))
         pace = Pace(chat_burst=HIGH, chat_per_second=HIGH, group_per_minute=HIGH,
@@ -402,25 +403,35 @@ class Ours:
         self.sender = TelegramSender(self.bot, self.runner, pace)
         self.svc.senders["telegram"] = self.sender
         self.svc.dispatcher.senders["telegram"] = self.sender
-        # The leaders open the bot, so their Telegram chat is the one last used; then one
-        # user files a report to warm every code path and cache.
+        self.max_batch = max_batch
+        self.pipeline: Pipeline | None = None
+
+    async def start(self) -> None:
+        """On the bench's loop: the leaders open the bot, so their Telegram chat is the one
+        last used; then one user files a report to warm every code path and cache."""
+        self.pipeline = Pipeline(self.svc.workroom, {"telegram": self.sender},
+                                 max_batch=self.max_batch)
         for chat in LEADER_CHATS:
-            self.step(text_update(chat, "/start"))
+            await self.step(text_update(chat, "/start"))
         warm = fresh_chats(1)[0]
         for t in texts_for(0, "w"):
-            self.step(text_update(warm, t))
-        self.svc.dispatcher.drain(100)
+            await self.step(text_update(warm, t))
+        await self.pipeline.flush()
 
     @property
     def label(self) -> str:
         state = "redis" if isinstance(self.states, RedisStateStore) else "sql"
         return f"{self.url.split(':')[0]} + {state} state"
 
-    def step(self, data: dict[str, Any]) -> int:
+    async def step(self, data: dict[str, Any]) -> int:
         """Handle one update; return how many sendMessage calls its replies make."""
+        assert self.pipeline is not None
         inbound = parse(Update.de_json(data, self.bot))
         assert inbound is not None
-        return sum(len(render(r)) for r in self.svc.workroom.process(inbound))
+        done = await self.pipeline.submit(inbound)
+        if done.error is not None:
+            raise done.error
+        return sum(len(render(r)) for r in done.replies)
 
     def pending(self) -> int:
         with Session(self.svc.db) as s:
@@ -459,8 +470,10 @@ def _drop_pg(admin_url: str, url: str) -> None:
         admin.execute(f'DROP DATABASE IF EXISTS "{url.rsplit("/", 1)[1]}" WITH (FORCE)')
 
 
-def ours_sequential(ours: Ours, users: int) -> Run:
-    """One update at a time; after each, the outbox is drained (as the polling loop does)."""
+async def ours_sequential(ours: Ours, users: int) -> Run:
+    """One update at a time: the next is handed in once the last one's replies have left."""
+    await ours.start()
+    assert ours.pipeline is not None
     chats = fresh_chats(users)
     updates = [[text_update(c, t) for t in texts_for(n)] for n, c in enumerate(chats)]
     t_in = [[0.0] * STEPS for _ in chats]
@@ -469,75 +482,47 @@ def ours_sequential(ours: Ours, users: int) -> Run:
     for n in range(users):
         for k in range(STEPS):
             t_in[n][k] = time.perf_counter()
-            counts[n][k] = ours.step(updates[n][k])
-            ours.svc.dispatcher.drain()
+            counts[n][k] = await ours.step(updates[n][k])
+            await ours.pipeline.sent()
+    await ours.pipeline.close()
     run = measure("ours", "sequential", ours.log, t0, chats, t_in, counts, LEADER_CHATS)
     _check(ours, run, t0, chats)
     return run
 
 
-def ours_in_flight(ours: Ours, users: int, workers: int, rate: float | None = None,
-                   mode: str = "in flight") -> Run:
-    """Chats spread over `workers` threads (a chat always on the same one, so its updates
-    stay in order), all offered at once or by a token bucket at `rate` per second; one
-    dispatcher thread calls run_once() until everything is delivered."""
+async def ours_in_flight(ours: Ours, users: int, rate: float | None = None,
+                         mode: str = "in flight") -> Run:
+    """All users at once, each user's updates in order (as bare's), or offered by a token
+    bucket at `rate` per second in round-robin order."""
+    await ours.start()
+    assert ours.pipeline is not None
     chats = fresh_chats(users)
     updates = [[text_update(c, t) for t in texts_for(n)] for n, c in enumerate(chats)]
     t_in = [[0.0] * STEPS for _ in chats]
     counts = [[0] * STEPS for _ in chats]
-    queues: list[queue.SimpleQueue[tuple[int, int, float | None] | None]] = [
-        queue.SimpleQueue() for _ in range(workers)]
     failures: list[BaseException] = []
-    stop = threading.Event()
-
-    def work(q: queue.SimpleQueue[tuple[int, int, float | None] | None]) -> None:
-        while (item := q.get()) is not None:
-            n, k, due = item
-            t_in[n][k] = time.perf_counter() if due is None else due
-            try:
-                counts[n][k] = ours.step(updates[n][k])
-            except Exception as err:
-                failures.append(err)
-
-    def dispatch() -> None:
-        while not stop.is_set():
-            try:
-                if ours.svc.dispatcher.run_once() == 0:
-                    time.sleep(0.002)
-            except Exception as err:
-                failures.append(err)
-                time.sleep(0.01)
-
-    order = [(n, k) for k in range(STEPS) for n in range(users)]  # round robin over chats
-    threads = [threading.Thread(target=work, args=(q,), name=f"bench-worker-{i}", daemon=True)
-               for i, q in enumerate(queues)]
-    dispatcher = threading.Thread(target=dispatch, name="bench-dispatcher", daemon=True)
     t0 = time.perf_counter()
-    for thread in [*threads, dispatcher]:
-        thread.start()
-    try:
-        for i, (n, k) in enumerate(order):
-            due = None if rate is None else t0 + i / rate
-            if due is not None:
-                time.sleep(max(0.0, due - time.perf_counter()))
-            queues[n % workers].put((n, k, due))
-    finally:  # even on an error, let the threads end before the workroom is closed
-        for q in queues:
-            q.put(None)
-        for thread in threads:
-            thread.join()
-        committed = time.perf_counter() - t0
-        deadline = time.perf_counter() + TIMEOUT
-        try:
-            while ours.pending() and time.perf_counter() < deadline:
-                time.sleep(0.01)
-        finally:
-            stop.set()
-            dispatcher.join()
+
+    async def user(n: int) -> None:
+        for k in range(STEPS):
+            if rate is None:
+                t_in[n][k] = time.perf_counter()
+            else:
+                t_in[n][k] = due = t0 + (k * users + n) / rate
+                await asyncio.sleep(max(0.0, due - time.perf_counter()))
+            try:
+                counts[n][k] = await ours.step(updates[n][k])
+            except Exception as err:
+                failures.append(err)
+                return
+
+    await asyncio.gather(*(user(n) for n in range(users)))
+    committed = time.perf_counter() - t0
+    await ours.pipeline.close()
     run = measure("ours", mode, ours.log, t0, chats, t_in, counts, LEADER_CHATS, rate)
     run.notes.append(f"steps: all committed after {committed:.1f} s "
                      f"({run.updates / committed:.0f}/s); sends: the last left after "
-                     f"{run.elapsed:.1f} s (the gap is the outbox's backlog)")
+                     f"{run.elapsed:.1f} s")
     if failures:
         run.notes.append(f"{len(failures)} errors, first: {failures[0]!r}")
     _check(ours, run, t0, chats)
@@ -570,7 +555,7 @@ def profile(args: argparse.Namespace, log: SendLog) -> None:
     event.listen(ours.svc.db, "before_cursor_execute", count)
     profiler = cProfile.Profile()
     profiler.enable()
-    run = ours_sequential(ours, args.profile_users)
+    run = asyncio.run(ours_sequential(ours, args.profile_users))
     profiler.disable()
     event.remove(ours.svc.db, "before_cursor_execute", count)
     sql = next(statements)
@@ -620,7 +605,8 @@ def main() -> None:
     ap.add_argument("--db", help="postgresql://… admin URL: a fresh database per run, "
                     "dropped after (default: a fresh SQLite file per run)")
     ap.add_argument("--redis", help="Redis URL for the state store (default: SQL)")
-    ap.add_argument("--workers", type=int, default=8, help="ours' step threads in flight")
+    ap.add_argument("--batch", type=int, default=64,
+                    help="ours' largest batch of steps in one transaction")
     ap.add_argument("--api-ms", type=float, default=0.0,
                     help="simulated Bot API round trip per call (default 0: one loop yield)")
     ap.add_argument("--quick", action="store_true", help=f"{QUICK_USERS} users on both sides")
@@ -657,19 +643,20 @@ def main() -> None:
     for key in ("seq", "flight", "half", "own-half"):
         if key in ("half", "own-half") and args.no_half:
             continue
-        world = Ours(log, args.db, args.redis, delay)
+        world = Ours(log, args.db, args.redis, delay, args.batch)
         label = world.label
         try:
             if key == "seq":
-                ours[key] = ours_sequential(world, ours_users)
+                ours[key] = asyncio.run(ours_sequential(world, ours_users))
             elif key == "flight":
-                ours[key] = ours_in_flight(world, ours_users, args.workers)
+                ours[key] = asyncio.run(ours_in_flight(world, ours_users))
             elif key == "half":
-                ours[key] = ours_in_flight(world, ours_users, args.workers, rate=half,
-                                           mode="half capacity")
+                ours[key] = asyncio.run(ours_in_flight(world, ours_users, rate=half,
+                                                       mode="half capacity"))
             else:
-                ours[key] = ours_in_flight(world, ours_users, args.workers,
-                                           rate=ours["flight"].rate / 2, mode="half own cap.")
+                ours[key] = asyncio.run(ours_in_flight(world, ours_users,
+                                                       rate=ours["flight"].rate / 2,
+                                                       mode="half own cap."))
             incidents = world.incidents()
         finally:
             world.close()
@@ -683,8 +670,9 @@ def main() -> None:
     api = (f"each call awaits {args.api_ms:g} ms, a simulated round trip" if args.api_ms
            else "each call yields the event loop once")
     print(f"fake Bot API: in-process BaseRequest subclass for both sides (no sockets; {api})")
-    print(f"ours: {label}, a fresh database per run, {args.workers} step threads in flight + "
-          f"1 dispatcher thread; Pace limits raised to {HIGH}/s so pacing never holds a reply")
+    print(f"ours: {label}, a fresh database per run, the channel's Pipeline (per-chat order, "
+          f"batches of up to {args.batch} steps per transaction on one database thread, sends "
+          f"on the event loop); Pace limits raised to {HIGH}/s so pacing never holds a reply")
     if ours_users < users:
         print(f"ours runs {ours_users} users, not {users}, to finish in minutes: updates/s "
               "compares as it is; in-flight latencies of a saturated side grow with its "

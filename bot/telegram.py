@@ -31,6 +31,7 @@ from telegram import (
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
 
 from bot.channels import DeliveryError
+from bot.pipeline import Pipeline
 from conversations import catalog
 from conversations.engine import Reply
 from handlers.inbound import Inbound
@@ -244,19 +245,30 @@ class TelegramSender:
 
     def deliver(self, session: Session, *, address: str, reply: Reply,
                 notification_id: int, edit_ref: str | None = None) -> str | None:
+        """The dispatcher's way in: a chat that must wait is handed back at once."""
+        return self.runner.run(self.send(address, reply, edit_ref))
+
+    async def send(self, address: str, reply: Reply, edit_ref: str | None = None,
+                   *, max_wait: float = 0.0) -> str | None:
+        """Send (or edit) a push on the bot's loop; waits up to `max_wait` seconds for
+        the chat's pace, else raises DeliveryError with when to try again."""
         wait = self.pace.reserve(address)
-        if wait > 0:  # stay inside Telegram's limits: this chat waits, the others go on
-            raise DeliveryError(f"paced: {wait:.1f}s", retry_after=wait)
+        while wait > 0:  # stay inside Telegram's limits: this chat waits, the others go on
+            if wait > max_wait:
+                raise DeliveryError(f"paced: {wait:.1f}s", retry_after=wait)
+            await asyncio.sleep(wait)
+            max_wait -= wait
+            wait = self.pace.reserve(address)
         try:
             if edit_ref is not None:
                 parts = _chunks(reply.text)
-                self.runner.run(self.bot.edit_message_text(
-                    chat_id=int(address), message_id=int(edit_ref), text=parts[0]))
+                await self.bot.edit_message_text(chat_id=int(address), message_id=int(edit_ref),
+                                                 text=parts[0])
                 return edit_ref
             ref = None
             for text, keyboard in render(reply):
-                sent = self.runner.run(self.bot.send_message(
-                    chat_id=int(address), text=text, reply_markup=keyboard))
+                sent = await self.bot.send_message(chat_id=int(address), text=text,
+                                                   reply_markup=keyboard)
                 ref = str(sent.message_id)
             return ref
         except RetryAfter as err:
@@ -312,22 +324,37 @@ class TelegramChannel:
         self.bot = make_bot(token, api_url, file_url)
         self.sender = TelegramSender(self.bot, self.runner, pace)
         self.workroom, self.dispatcher, self.poll_timeout = workroom, dispatcher, poll_timeout
+        self.pipeline = Pipeline(workroom, {CHANNEL: self.sender})
         self._stop: asyncio.Event | None = None
         self._polling: Any = None
 
     def update(self, data: dict[str, Any]) -> Update:
         return Update.de_json(data, self.bot)
 
-    async def after_commit(self, update: Update) -> None:
-        """Run the cosmetic calls of a handled update on the bot's loop."""
-        await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(
-            acknowledge_press(self.bot, update), self.runner.loop))
+    async def handle(self, update: Update) -> None:
+        """Step an update (on the bot's loop); return once its effects are committed,
+        raise if they could not be (the update must then come again)."""
+        inbound = parse(update)
+        if inbound is not None:
+            done = await self.pipeline.submit(inbound)
+            if done.error is not None:
+                raise done.error
+        await acknowledge_press(self.bot, update)
+
+    async def settled(self) -> None:
+        """Wait, from any loop, until every push under way has been sent and recorded."""
+        await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(self.pipeline.flush(),
+                                                                   self.runner.loop))
+
+    async def handle_from_other_loop(self, update: Update) -> None:
+        """handle() for a caller on another event loop (the web app's)."""
+        await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(self.handle(update),
+                                                                   self.runner.loop))
 
     def register_commands(self) -> None:
         self.runner.run(register_commands(self.bot))
 
     async def _poll(self) -> None:
-        loop = asyncio.get_running_loop()
         assert self._stop is not None
         offset: int | None = None
         pause = 1.0
@@ -351,22 +378,19 @@ class TelegramChannel:
                 pause = min(pause * 2, 30)
                 continue
             pause = 1.0
-            for update in updates:
-                inbound = parse(update)
-                try:
-                    if inbound is not None:
-                        await loop.run_in_executor(None, self.workroom.process, inbound)
-                except Exception:
-                    # Not confirmed: the same update comes again and the dedupe absorbs
-                    # whatever part of it had committed.
-                    log.exception("telegram: update %s failed; will retry", update.update_id)
+            # Every update at once: the pipeline keeps each chat's in order.
+            done = await asyncio.gather(*(self.handle(u) for u in updates),
+                                        return_exceptions=True)
+            for update, outcome in zip(updates, done, strict=True):
+                if isinstance(outcome, BaseException):
+                    # Not confirmed: this update and those after it come again; the
+                    # dedupe absorbs whatever part of them had committed.
+                    log.error("telegram: update %s failed; will retry", update.update_id,
+                              exc_info=outcome)
                     await asyncio.sleep(pause)
                     break
-                await acknowledge_press(self.bot, update)
                 # Confirmed to Telegram only by the next getUpdates, after this commit.
                 offset = update.update_id + 1
-            if updates:
-                await loop.run_in_executor(None, self.dispatcher.drain, 5)
         if offset is not None:  # confirm what was handled, so a restart does not redo it
             try:
                 await self.bot.get_updates(offset=offset, timeout=0, limit=1)
@@ -388,5 +412,9 @@ class TelegramChannel:
                 self._polling.result(timeout=self.poll_timeout + 5)
             except Exception:
                 log.exception("telegram: polling ended with an error")
+        try:
+            self.runner.run(self.pipeline.close(), timeout=10)
+        except Exception:
+            log.exception("telegram: closing the pipeline failed")
         self.sender.close()
         self.runner.close()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy import insert
 from sqlmodel import Session, col, select
 
 from conversations.flow import Result
@@ -27,6 +28,26 @@ def raise_alert(ctx: HandlerContext, *, subject: str, subject_id: int, recipient
     outbox.enqueue(s, key=f"alert:{alert.id}", recipient_id=recipient_id, message=message,
                    params=params, alert_id=alert.id, priority=priority, now=ctx.now)
     return alert
+
+
+def raise_alerts(ctx: HandlerContext, *, subject: str, subject_id: int,
+                 recipient_ids: list[int], message: str, params: dict[str, Any],
+                 priority: int) -> list[int]:
+    """raise_alert for a subject made in this transaction (so it has no alert yet), for
+    several recipients in one statement per table: an emergency reaches its leaders
+    without waiting on one insert per person."""
+    if not recipient_ids:
+        return []
+    t = Alert.__table__  # type: ignore[attr-defined]
+    ids = [r.id for r in ctx.session.connection().execute(
+        insert(t).returning(t.c.id, sort_by_parameter_order=True),
+        [{"subject": subject, "subject_id": subject_id, "recipient_id": rid,
+          "created_at": ctx.now} for rid in recipient_ids])]
+    outbox.add_many(ctx.session, [
+        {"key": f"alert:{aid}", "recipient_id": rid, "message": message, "params": params,
+         "alert_id": aid, "priority": priority}
+        for aid, rid in zip(ids, recipient_ids, strict=True)], now=ctx.now)
+    return ids
 
 
 def recipients_text(session: Session, subject: str, subject_id: int, lang: str) -> str:

@@ -8,6 +8,7 @@ and (SQL store) the new state has committed.
 from __future__ import annotations
 
 import logging
+import uuid
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -25,10 +26,10 @@ from conversations.flow import Acknowledge, Query, Submission
 from handlers import alerts, identity, queries, records
 from handlers.context import HandlerContext, derive_receipt_code
 from handlers.directory import SqlDirectory
-from handlers.notices import RECEIPT_MARK
+from handlers.notices import RECEIPT_MARK, render
 from store import outbox, steps, timers
 from store.db import transaction
-from store.models import Contact, Notification, Person, Workshop
+from store.models import Contact, Notification, Person, Unit, Workshop
 from store.state import StateStore
 
 log = logging.getLogger(__name__)
@@ -141,6 +142,11 @@ class Workroom:
         keys = [m.conversation_key for m in msgs]
         if len(set(keys)) != len(keys):
             raise ValueError("a batch holds one message per conversation")
+        if not msgs:
+            if settle:
+                with transaction(self.db) as s:
+                    steps.settle(s, settle, self.clock.now())
+            return []
         try:
             return self._attempts(msgs, direct, in_flight, settle)
         except Exception as err:
@@ -249,6 +255,11 @@ class Workroom:
                     "tried_channels": [], "created_at": now}))
         return Stepped(replies)
 
+    def render_push(self, out: Outgoing) -> Reply:
+        """The words of a claimed push, in its reader's language."""
+        return render(out.message, out.params, out.lang, self.options.zone, out.alert_id,
+                      self.options.secret)
+
     def _people(self, s: Session, msgs: list[Inbound],
                 now: datetime) -> dict[tuple[str, str], Person]:
         """Who writes each message: known contacts in one query; an unknown address
@@ -258,11 +269,22 @@ class Workroom:
         steps.touch_contacts(s, found.values(), now)
         by_id = {p.id: p for p in s.exec(select(Person).where(
             col(Person.id).in_([c.person_id for c in found.values()])))}
-        people: dict[tuple[str, str], Person] = {}
         hints = {(m.channel, m.address): m.lang_hint for m in msgs}
+        new = [pair for pair in pairs if pair not in found]
+        if new:  # first messages: the people and their contacts in one statement each
+            if self._first_unit is None:
+                self._first_unit = s.exec(select(Unit.id).order_by(col(Unit.id))).first()
+            ids = steps.add_people(s, [
+                {"key": f"{channel}-{uuid.uuid4().hex[:16]}", "role": "employee",
+                 "verified": False, "unit_id": self._first_unit, "lang": hints[(channel, address)],
+                 "created_at": now} for channel, address in new], [
+                {"channel": channel, "address": address, "last_used_at": now}
+                for channel, address in new])
+            by_id |= {p.id: p for p in s.exec(select(Person).where(col(Person.id).in_(ids)))}
+            found |= {pair: steps.Known(pid) for pair, pid in zip(new, ids, strict=True)}
+        people: dict[tuple[str, str], Person] = {}
         for pair in pairs:
-            contact = found.get(pair)
-            person = by_id.get(contact.person_id) if contact is not None else None
+            person = by_id.get(found[pair].person_id)
             people[pair] = person if person is not None else identity.resolve(
                 s, channel=pair[0], address=pair[1], now=now, lang=hints[pair])
         return people
@@ -280,11 +302,13 @@ class Workroom:
         """Write the replies to the outbox; claim for the caller what it may deliver."""
         until = now + DIRECT_LEASE
         blocked: set[tuple[str, str]] = set()
+        mine = {n.id for _, n in batch.written}
         for channel in direct:
-            addresses = list({row["address"] for _, row in batch.replies
-                              if row["channel"] == channel})
-            blocked |= {(channel, a) for a, nid in steps.pending_to(s, channel, addresses)
-                        if nid not in in_flight}
+            addresses = {row["address"] for _, row in batch.replies if row["channel"] == channel}
+            addresses |= {n.address for _, n in batch.written
+                          if n.channel == channel and n.address is not None}
+            blocked |= {(channel, a) for a, nid in steps.pending_to(s, channel, list(addresses))
+                        if nid not in in_flight and nid not in mine}
         for _, row in batch.replies:
             if row["channel"] in direct and (row["channel"], row["address"]) not in blocked:
                 row["claimed_until"] = until
@@ -296,11 +320,25 @@ class Workroom:
                 results[i].outgoing.append(Outgoing(
                     nid, row["channel"], row["address"], lang, row["priority"],
                     row["message_key"], row["params"]))
-        for i, n in batch.written:
-            if not direct or n.next_attempt_at > now or n.id is None:
-                continue
-            found = outbox.route(s, n, direct, self.options.default_lang)
-            if found is None or (found.channel, found.address) in blocked:
+        due = self.clock.now()  # handlers stamp their rows as they go
+        written = [(i, n) for i, n in batch.written
+                   if direct and n.next_attempt_at <= due and n.id is not None]
+        # Each recipient's channel they last used, all in one query; a push goes out
+        # from here only if that channel is one the caller delivers.
+        reach = steps.contacts_of(s, {n.recipient_id for _, n in written
+                                      if n.recipient_id is not None and not n.channel})
+        for i, n in written:
+            found: outbox.Route | None = None
+            if n.channel:
+                found = outbox.route(s, n, direct, self.options.default_lang)
+            elif n.recipient_id is not None:
+                first = next((c for c in reach.get(n.recipient_id, [])
+                              if c[0] not in n.tried_channels), None)
+                person = s.get(Person, n.recipient_id)
+                if first is not None and first[0] in direct and person is not None:
+                    found = outbox.Route(first[0], first[1],
+                                         person.lang or self.options.default_lang)
+            if found is None or n.id is None or (found.channel, found.address) in blocked:
                 continue
             claimed.append(n.id)
             results[i].outgoing.append(Outgoing(

@@ -244,11 +244,11 @@ def emergency(ctx: HandlerContext, sub: Submission) -> Result:
                   "people": row.people, "measures": row.measures,
                   "suggestion": row.suggestion, "reported_at": ctx.now.isoformat(),
                   "reporter": display_name(ctx.actor)}
-        for person in emergency_recipients(ctx, unit_id):
-            assert person.id is not None
-            alerts.raise_alert(ctx, subject="incident", subject_id=row.id,
-                               recipient_id=person.id, message="notice.incident",
-                               params=params, priority=outbox.EMERGENCY)
+        alerts.raise_alerts(ctx, subject="incident", subject_id=row.id,
+                            recipient_ids=[p.id for p in emergency_recipients(ctx, unit_id)
+                                           if p.id is not None],
+                            message="notice.incident", params=params,
+                            priority=outbox.EMERGENCY)
     names = alerts.recipients_text(s, "incident", row.id or 0, sub.lang)
     if not names:  # never pretend someone was told: the reporter must phone at once
         return Result("emergency.done_nobody", {"number": row.number})
@@ -256,8 +256,17 @@ def emergency(ctx: HandlerContext, sub: Submission) -> Result:
 
 
 def emergency_recipients(ctx: HandlerContext, unit_id: int | None) -> list[Person]:
-    """The unit's director(s), today's duty leader and the chain's first step."""
+    """The unit's director(s), today's duty leader and the chain's first step (looked up
+    once per transaction: a batch of steps may file several reports)."""
     s = ctx.session
+    memo = s.info.setdefault("emergency_recipients", {})
+    key = (unit_id, ctx.today)
+    if key not in memo:
+        memo[key] = _emergency_recipients(s, unit_id, ctx)
+    return list(memo[key])
+
+
+def _emergency_recipients(s: Session, unit_id: int | None, ctx: HandlerContext) -> list[Person]:
     people = _staff_of(s, unit_id, ("director",))
     duty = s.exec(select(DutyEntry).where(DutyEntry.day == ctx.today,
                                           DutyEntry.unit_id == unit_id)).all()

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import exists
+from sqlalchemy import exists, insert
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, or_, select
 
@@ -59,6 +59,44 @@ def enqueue(
     session.flush()
     session.info.setdefault(WRITTEN, []).append(row)
     return row
+
+
+@dataclass(frozen=True)
+class Written:
+    """A row added by add_many, seen by the step path as it sees a Notification."""
+
+    id: int
+    recipient_id: int | None
+    channel: str | None
+    address: str | None
+    message_key: str
+    params: dict[str, Any]
+    alert_id: int | None
+    priority: int
+    next_attempt_at: datetime
+    tried_channels: tuple[str, ...] = ()
+
+
+def add_many(session: Session, rows: list[dict[str, Any]], *, now: datetime) -> list[int]:
+    """Add pushes whose idempotency keys name rows made in this transaction (so none can
+    exist yet) in one statement; each row: key, message, params, and recipient_id or
+    channel + address, alert_id, priority."""
+    if not rows:
+        return []
+    t = Notification.__table__  # type: ignore[attr-defined]
+    values = [{"idempotency_key": r["key"], "recipient_id": r.get("recipient_id"),
+               "channel": r.get("channel"), "address": r.get("address"),
+               "message_key": r["message"], "params": r["params"],
+               "alert_id": r.get("alert_id"), "priority": r.get("priority", ROUTINE),
+               "next_attempt_at": now, "claimed_until": None, "tried_channels": [],
+               "created_at": now} for r in rows]
+    ids = [x.id for x in session.connection().execute(
+        insert(t).returning(t.c.id, sort_by_parameter_order=True), values)]
+    written = session.info.setdefault(WRITTEN, [])
+    written += [Written(nid, v["recipient_id"], v["channel"], v["address"], v["message_key"],
+                        v["params"], v["alert_id"], v["priority"], now)
+                for nid, v in zip(ids, values, strict=True)]
+    return ids
 
 
 @dataclass

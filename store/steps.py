@@ -7,7 +7,7 @@ replies in the outbox), so a step costs a share of a commit rather than a commit
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -16,7 +16,7 @@ from sqlalchemy import bindparam, delete, insert, select, tuple_, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col
 
-from store.models import Contact, Conversation, InboundMessage, Notification, Timer
+from store.models import Contact, Conversation, InboundMessage, Notification, Person, Timer
 from store.outbox import backoff
 
 # A contact's last_used_at (which channel reaches a person first) is refreshed at most
@@ -48,6 +48,41 @@ def contacts(session: Session, pairs: Sequence[Pair]) -> dict[Pair, AnyRow]:
         select(t.c.id, t.c.person_id, t.c.last_used_at, t.c.channel, t.c.address)
         .where(tuple_(t.c.channel, t.c.address).in_(list(pairs)))).all()
     return {(r.channel, r.address): r for r in rows}
+
+
+@dataclass(frozen=True)
+class Known:
+    """A contact added by add_people, read like a row of contacts()."""
+
+    person_id: int
+
+
+def add_people(session: Session, people: Sequence[dict[str, Any]],
+               contacts: Sequence[dict[str, Any]]) -> list[int]:
+    """Add people and one contact each (in the same order); return the people's ids."""
+    conn = session.connection()
+    pt, ct = Person.__table__, Contact.__table__  # type: ignore[attr-defined]
+    ids = [r.id for r in conn.execute(insert(pt).returning(pt.c.id, sort_by_parameter_order=True),
+                                      list(people))]
+    conn.execute(insert(ct), [{**c, "person_id": pid}
+                              for c, pid in zip(contacts, ids, strict=True)])
+    return ids
+
+
+def contacts_of(session: Session, people: Collection[int]) -> dict[int, list[Pair]]:
+    """person id -> (channel, address) of their contacts, the one last used first
+    (never-used ones last), as the dispatcher routes a push to a person."""
+    if not people:
+        return {}
+    t = Contact.__table__  # type: ignore[attr-defined]
+    rows = session.connection().execute(
+        select(t.c.person_id, t.c.channel, t.c.address)
+        .where(col(t.c.person_id).in_(list(people)))
+        .order_by(t.c.person_id, t.c.last_used_at.desc().nulls_last(), t.c.id))
+    out: dict[int, list[Pair]] = {}
+    for r in rows:
+        out.setdefault(r.person_id, []).append((r.channel, r.address))
+    return out
 
 
 def touch_contacts(session: Session, found: Iterable[AnyRow], now: datetime) -> None:

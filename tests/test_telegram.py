@@ -50,6 +50,7 @@ def tg(sqlite_url: str, clock: FrozenClock, fake: FakeBotApi) -> Iterator[Servic
 async def client(tg: Services) -> AsyncIterator[httpx.AsyncClient]:
     transport = httpx.ASGITransport(app=create_app(tg, run_scheduler=False))
     async with httpx.AsyncClient(transport=transport, base_url="http://wr.test") as c:
+        c.telegram = tg.telegram  # type: ignore[attr-defined]  # TgChat waits for its sends
         yield c
 
 
@@ -62,7 +63,10 @@ class TgChat:
         self.seen = 0
 
     async def post(self, update: dict[str, Any], secret: str = SECRET) -> httpx.Response:
-        return await self.client.post(PATH, json=update, headers={SECRET_HEADER: secret})
+        """Deliver an update; return once the replies it made have left."""
+        r = await self.client.post(PATH, json=update, headers={SECRET_HEADER: secret})
+        await self.client.telegram.settled()  # type: ignore[attr-defined]
+        return r
 
     async def say(self, text: str) -> list[str]:
         r = await self.post(text_update(self.chat_id, text, language_code=self.language))
@@ -189,7 +193,8 @@ async def test_an_alert_is_acknowledged_by_its_addressee_only(
     await stranger.post(callback_update(7300, f"ack:{alert.id}", message_id=1))
     assert any("不能由您确认" in t for t in stranger.new_texts())
     assert _count(tg, Acknowledgement) == 0
-    assert any("已确认收到" in t for t in await boss.press("收到"))
+    pressed = await boss.press("收到")
+    assert any("已确认收到" in t for t in pressed), pressed
     await asyncio.to_thread(tg.dispatcher.drain)
     assert any("已收到，正在处理" in t for t in worker.new_texts())
     # The alert itself now says who acknowledged it and when, with no button left.

@@ -534,6 +534,7 @@ async def test_an_emergency_by_long_polling(sqlite_url: str, clock: FrozenClock,
         for leader in leaders:
             [alert] = await leader.wait(2)
             assert alert.startswith("【紧急】E-2026-0001")
+        await svc.telegram.settled()  # the sends recorded
         check_incident(svc, fake, 8402, what=said["what"], place=said["place"], people=None)
     finally:
         svc.close()

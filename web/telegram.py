@@ -5,11 +5,9 @@ from __future__ import annotations
 import hmac
 import json
 
-import anyio
-from fastapi import BackgroundTasks, FastAPI, Request, Response
+from fastapi import FastAPI, Request, Response
 
 from bot.bootstrap import Services
-from bot.telegram import parse
 
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 PATH = "/telegram/webhook"
@@ -23,7 +21,7 @@ def mount(app: FastAPI, services: Services) -> None:
     secret = (settings.telegram_webhook_secret or "").encode()
 
     @app.post(PATH, include_in_schema=False)
-    async def telegram_webhook(request: Request, background: BackgroundTasks) -> Response:
+    async def telegram_webhook(request: Request) -> Response:
         given = request.headers.get(SECRET_HEADER, "").encode()
         if not secret or not hmac.compare_digest(given, secret):  # constant time
             return Response(status_code=403)
@@ -32,10 +30,7 @@ def mount(app: FastAPI, services: Services) -> None:
             update = channel.update(data)
         except (ValueError, TypeError, KeyError):
             return Response(status_code=400)
-        inbound = parse(update)
-        if inbound is not None:
-            # A failure here answers 500: Telegram delivers the update again later.
-            await anyio.to_thread.run_sync(services.workroom.process, inbound)
-        await channel.after_commit(update)
-        background.add_task(services.dispatcher.drain, 5)  # send the replies right away
+        # A failure here answers 500: Telegram delivers the update again later. The
+        # replies are sent by the channel's pipeline as soon as the step commits.
+        await channel.handle_from_other_loop(update)
         return Response(status_code=200)

@@ -1,0 +1,209 @@
+"""Steps of many chats at once, each chat's in order; pushes sent as soon as they commit.
+
+A channel hands every parsed message to `Pipeline.submit`. Each chat has its own queue:
+its next message waits until the previous one has committed, while other chats go on.
+A batcher takes the head message of every waiting chat and steps them together in one
+transaction (`Workroom.process_batch`, on one database thread), so a step costs a share
+of a commit. As soon as a batch commits, `submit` returns (the update may be confirmed
+to the platform: it is durable) and the pushes the batch wrote and claimed are sent on
+the event loop: emergencies and alerts first, then replies, in the order written to
+each chat. What they became is recorded with the next batch; a push that failed, or
+that this process never got to send because it died, is the dispatcher's to retry once
+its claim runs out (DESIGN rules 1, 2 and 4).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import deque
+from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from functools import partial
+from typing import Protocol
+
+from bot.channels import DeliveryError
+from conversations.engine import Reply
+from handlers.inbound import Inbound, Outgoing, Stepped, Workroom
+from store.steps import Settled
+
+log = logging.getLogger(__name__)
+
+
+class AsyncSender(Protocol):
+    async def send(self, address: str, reply: Reply, edit_ref: str | None = None,
+                   *, max_wait: float = 0.0) -> str | None:
+        """Send (or edit) one push; the platform's message id, or DeliveryError."""
+        ...
+
+
+@dataclass
+class _Chat:
+    queue: deque[tuple[Inbound, asyncio.Future[Stepped]]]
+    busy: bool = False
+
+
+class Pipeline:
+    """Per-chat order, many chats in flight, one transaction per batch of steps."""
+
+    def __init__(self, workroom: Workroom, senders: dict[str, AsyncSender], *,
+                 max_batch: int = 64, pace_wait: float = 5.0,
+                 settle_after: float = 0.05) -> None:
+        self.workroom, self.senders = workroom, senders
+        self.settle_after = settle_after
+        self.max_batch, self.pace_wait = max_batch, pace_wait
+        self._chats: dict[str, _Chat] = {}
+        self._ready: deque[str] = deque()
+        self._wake: asyncio.Event | None = None
+        self._stepping = asyncio.Lock()  # one batch at a time, on the database thread
+        self._task: asyncio.Task[None] | None = None
+        self._db = ThreadPoolExecutor(1, thread_name_prefix="workroom-steps")
+        self._settled: list[Settled] = []
+        self._in_flight: set[int] = set()  # claimed pushes not yet recorded as settled
+        self._tails: dict[tuple[str, str], asyncio.Future[None]] = {}  # last send per chat
+        self._held: set[tuple[str, str]] = set()  # a send to this chat failed: keep order
+        self._sending: set[asyncio.Task[None]] = set()
+        self.on_sent: Callable[[Outgoing, str | None], None] | None = None  # benches
+
+    async def submit(self, msg: Inbound) -> Stepped:
+        """Step one message; return once its effects are committed."""
+        loop = asyncio.get_running_loop()
+        if self._wake is None:
+            self._wake = asyncio.Event()
+        if self._task is None or self._task.done():
+            self._task = loop.create_task(self._run())
+        future: asyncio.Future[Stepped] = loop.create_future()
+        chat = self._chats.setdefault(msg.conversation_key, _Chat(deque()))
+        chat.queue.append((msg, future))
+        if not chat.busy and len(chat.queue) == 1:
+            self._ready.append(msg.conversation_key)
+            self._wake.set()
+        return await future
+
+    async def sent(self) -> None:
+        """Wait until every push under way has been sent (or handed back)."""
+        while self._sending:
+            await asyncio.gather(*list(self._sending), return_exceptions=True)
+
+    async def flush(self) -> None:
+        """Wait for every send under way and record what became of them."""
+        await self.sent()
+        async with self._stepping:  # a batch under way may be recording some of them
+            pass
+        if self._settled:
+            await self._step([])
+
+    async def close(self) -> None:
+        await self.flush()
+        if self._task is not None:
+            self._task.cancel()
+        self._db.shutdown(wait=True)
+
+    # --- batches -----------------------------------------------------------------------
+
+    async def _run(self) -> None:
+        assert self._wake is not None
+        while True:
+            await self._wake.wait()
+            self._wake.clear()
+            while self._ready:
+                keys = [self._ready.popleft()
+                        for _ in range(min(len(self._ready), self.max_batch))]
+                items = []
+                for key in keys:
+                    chat = self._chats[key]
+                    chat.busy = True
+                    items.append(chat.queue.popleft())
+                results = await self._step([m for m, _ in items])
+                for key, (_, future), result in zip(keys, items, results, strict=True):
+                    for out in result.outgoing:
+                        self._in_flight.add(out.notification_id)
+                    self._after(result.outgoing)
+                    if not future.done():
+                        future.set_result(result)
+                    self._release(key)
+            if self._settled and not self._sending:
+                # Quiet: record the last sends, unless a message comes to carry them.
+                try:
+                    await asyncio.wait_for(self._wake.wait(), self.settle_after)
+                except TimeoutError:
+                    await self._step([])
+
+    async def _step(self, msgs: list[Inbound]) -> list[Stepped]:
+        async with self._stepping:
+            return await self._step_locked(msgs)
+
+    async def _step_locked(self, msgs: list[Inbound]) -> list[Stepped]:
+        settle, self._settled = self._settled, []
+        call = partial(self.workroom.process_batch, msgs, direct=tuple(self.senders),
+                       in_flight=set(self._in_flight), settle=settle)
+        try:
+            results = await asyncio.get_running_loop().run_in_executor(self._db, call)
+        except Exception as err:  # the settle itself failed: claims run out, rows resent
+            log.exception("pipeline: a batch failed")
+            results = [Stepped([], error=err) for _ in msgs]
+        for s in settle:
+            self._in_flight.discard(s.notification_id)
+            if (s.channel, s.address) not in self._tails:  # from now on the database
+                self._held.discard((s.channel, s.address))  # keeps that chat's order
+        return results
+
+    def _release(self, key: str) -> None:
+        chat = self._chats[key]
+        chat.busy = False
+        if chat.queue:
+            self._ready.append(key)
+        else:
+            del self._chats[key]
+
+    # --- sends -------------------------------------------------------------------------
+
+    def _after(self, outgoing: list[Outgoing]) -> None:
+        loop = asyncio.get_running_loop()
+        for out in outgoing:  # in priority order: alerts leave first
+            chat = (out.channel, out.address)
+            before = self._tails.get(chat)
+            done: asyncio.Future[None] = loop.create_future()
+            self._tails[chat] = done
+            task = loop.create_task(self._send(out, before, done))
+            self._sending.add(task)
+            task.add_done_callback(self._sending.discard)
+
+    async def _send(self, out: Outgoing, before: Awaitable[None] | None,
+                    done: asyncio.Future[None]) -> None:
+        chat = (out.channel, out.address)
+        try:
+            if before is not None:
+                await before  # the chat's earlier push first
+            settled = await self._deliver(out, chat)
+        except Exception as err:  # a bug: the claim runs out and the dispatcher resends
+            log.exception("pipeline: sending push %s failed", out.notification_id)
+            settled = Settled(out.notification_id, out.channel, out.address, error=str(err))
+            self._held.add(chat)
+        finally:
+            done.set_result(None)
+            if self._tails.get(chat) is done:
+                del self._tails[chat]
+        self._settled.append(settled)
+        task = asyncio.current_task()
+        if task is not None:
+            self._sending.discard(task)  # so the batcher sees it is quiet and records this
+        if self._wake is not None:
+            self._wake.set()
+
+    async def _deliver(self, out: Outgoing, chat: tuple[str, str]) -> Settled:
+        if chat in self._held:  # an earlier push to this chat failed: keep the order
+            return Settled(out.notification_id, out.channel, out.address,
+                           error="an earlier push to this chat is waiting")
+        reply = self.workroom.render_push(out)
+        try:
+            ref = await self.senders[out.channel].send(
+                out.address, reply, out.params.get("edit_ref"), max_wait=self.pace_wait)
+        except DeliveryError as err:
+            self._held.add(chat)
+            return Settled(out.notification_id, out.channel, out.address, error=str(err),
+                           retry_after=err.retry_after, fallback=err.fallback)
+        if self.on_sent is not None:
+            self.on_sent(out, ref)
+        return Settled(out.notification_id, out.channel, out.address, ref=ref)
