@@ -55,6 +55,7 @@ class Pipeline:
         self.max_batch, self.pace_wait = max_batch, pace_wait
         self._chats: dict[str, _Chat] = {}
         self._ready: deque[str] = deque()
+        self._urgent: set[str] = set()  # chats whose last step left them in an urgent flow
         self._wake: asyncio.Event | None = None
         self._stepping = asyncio.Lock()  # one batch at a time, on the database thread
         self._task: asyncio.Task[None] | None = None
@@ -74,10 +75,11 @@ class Pipeline:
         if self._task is None or self._task.done():
             self._task = loop.create_task(self._run())
         future: asyncio.Future[Stepped] = loop.create_future()
-        chat = self._chats.setdefault(msg.conversation_key, _Chat(deque()))
+        key = msg.conversation_key
+        chat = self._chats.setdefault(key, _Chat(deque()))
         chat.queue.append((msg, future))
         if not chat.busy and len(chat.queue) == 1:
-            self._ready.append(msg.conversation_key)
+            self._queue_up(key)
             self._wake.set()
         return await future
 
@@ -108,8 +110,7 @@ class Pipeline:
             await self._wake.wait()
             self._wake.clear()
             while self._ready:
-                keys = [self._ready.popleft()
-                        for _ in range(min(len(self._ready), self.max_batch))]
+                keys = self._next_batch()
                 items = []
                 for key in keys:
                     chat = self._chats[key]
@@ -117,6 +118,10 @@ class Pipeline:
                     items.append(chat.queue.popleft())
                 results = await self._step([m for m, _ in items])
                 for key, (_, future), result in zip(keys, items, results, strict=True):
+                    if result.urgent:
+                        self._urgent.add(key)
+                    else:
+                        self._urgent.discard(key)
                     for out in result.outgoing:
                         self._in_flight.add(out.notification_id)
                     self._after(result.outgoing)
@@ -153,9 +158,26 @@ class Pipeline:
         chat = self._chats[key]
         chat.busy = False
         if chat.queue:
-            self._ready.append(key)
+            self._queue_up(key)
         else:
             del self._chats[key]
+
+    def _next_batch(self) -> list[str]:
+        """Up to max_batch waiting chats; urgent ones alone, so that their batch is short."""
+        keys: list[str] = []
+        urgent = self._ready[0] in self._urgent
+        while self._ready and len(keys) < self.max_batch:
+            if urgent and self._ready[0] not in self._urgent:
+                break
+            keys.append(self._ready.popleft())
+        return keys
+
+    def _queue_up(self, key: str) -> None:
+        """A chat in the middle of an urgent report goes to the front of the next batch."""
+        if key in self._urgent:
+            self._ready.appendleft(key)
+        else:
+            self._ready.append(key)
 
     # --- sends -------------------------------------------------------------------------
 

@@ -30,6 +30,8 @@ class Flow:
     roles: tuple[str, ...] = ()  # empty: everybody
     # Photos and voice notes sent while filling it in are kept with the record.
     takes_attachments: bool = False
+    # Its messages go ahead of other chats' (an emergency report: leaders wait on it).
+    urgent: bool = False
 
     def step(self, name: str) -> Ask:
         for ask in self.steps:

@@ -58,6 +58,7 @@ EMERGENCY = Flow(
     ),
     review=False,
     send_now_after=2,
+    urgent=True,
     takes_attachments=True,
 )
 

@@ -94,6 +94,7 @@ class Stepped:
     replies: list[Reply]
     outgoing: list[Outgoing] = field(default_factory=list)
     error: BaseException | None = None
+    urgent: bool = False  # the chat is in an urgent flow: its next message goes first
 
 
 @dataclass
@@ -253,7 +254,11 @@ class Workroom:
                     "params": {**data, "draft_key": draft_key} if draft_key else data,
                     "priority": outbox.REPLY, "next_attempt_at": now, "claimed_until": None,
                     "tried_channels": [], "created_at": now}))
-        return Stepped(replies)
+        # An urgent report that can be sent any moment now: its next message goes first.
+        flow = self.engine.flows.get(state.get("flow") or "")
+        urgent = flow is not None and flow.urgent and \
+            len(state.get("answers") or {}) >= (flow.send_now_after or 0)
+        return Stepped(replies, urgent=urgent)
 
     def render_push(self, out: Outgoing) -> Reply:
         """The words of a claimed push, in its reader's language."""

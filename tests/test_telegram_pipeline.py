@@ -1,0 +1,103 @@
+"""The Telegram pipeline: many chats at once, each in order, pushes sent right after the
+commit — and whatever fails or is cut off on the way is still delivered, once."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+from typing import Any
+
+import httpx
+import pytest
+from sqlmodel import Session, select
+
+from bot.bootstrap import Services
+from bot.telegram import parse
+from conversations.catalog import t
+from conversations.clock import FrozenClock
+from handlers.inbound import Inbound
+from store.models import InboundMessage, Notification
+from tests.fakes.telegram_api import FakeBotApi, text_update
+from tests.test_telegram import TgChat, client, fake, tg  # noqa: F401  (fixtures)
+
+
+def _inbound(svc: Services, chat: int, text: str) -> Inbound:
+    found = parse(svc.telegram.update(text_update(chat, text)))
+    assert found is not None
+    return found
+
+
+def _replies_to(svc: Services, chat: int) -> list[Notification]:
+    with Session(svc.db) as s:
+        return list(s.exec(select(Notification).where(Notification.address == str(chat))
+                           .order_by(Notification.id)).all())
+
+
+async def test_a_reply_that_fails_to_send_comes_later_once(
+        client: httpx.AsyncClient, fake: FakeBotApi, tg: Services,  # noqa: F811
+        clock: FrozenClock) -> None:
+    chat = TgChat(client, fake, 9101)
+    fake.fail_next("sendMessage", status=502)
+    assert await chat.say("/start") == []  # the step is saved; Telegram is down
+    [row] = _replies_to(tg, 9101)
+    assert (row.status, row.attempts, row.claimed_until) == ("pending", 1, None)
+    clock.advance(timedelta(seconds=6))  # the dispatcher's first back-off
+    await asyncio.to_thread(tg.dispatcher.drain)
+    assert chat.new_texts() == [t("zh", "menu.welcome")]
+    await asyncio.to_thread(tg.dispatcher.drain)
+    assert chat.new_texts() == []  # never twice
+    assert [r.status for r in _replies_to(tg, 9101)] == ["sent"]
+
+
+def test_pushes_claimed_by_a_process_that_died_are_sent_when_the_claim_runs_out(
+        tg: Services, fake: FakeBotApi, clock: FrozenClock) -> None:  # noqa: F811
+    # The step commits and claims its reply for its own process, which dies before
+    # sending it: nobody else sends it while the claim holds, the dispatcher does after.
+    [done] = tg.workroom.process_batch([_inbound(tg, 9102, "/start")], direct=("telegram",))
+    assert done.error is None and len(done.outgoing) == 1
+    assert tg.dispatcher.drain() == 0
+    assert fake.sent_messages(9102) == []
+    clock.advance(timedelta(seconds=31))
+    assert tg.dispatcher.drain() == 1
+    assert len(fake.sent_messages(9102)) == 1
+    assert tg.dispatcher.drain() == 0
+
+
+def test_a_message_that_fails_does_not_hold_up_the_others_in_its_batch(
+        tg: Services, monkeypatch: pytest.MonkeyPatch) -> None:  # noqa: F811
+    step = tg.workroom.engine.step
+
+    def faulty(raw: Any, *, text: str | None = None, **kw: Any) -> Any:
+        if text == "boom":
+            raise RuntimeError("a bug in one step")
+        return step(raw, text=text, **kw)
+
+    monkeypatch.setattr(tg.workroom.engine, "step", faulty)
+    msgs = [_inbound(tg, 9103, "/start"), _inbound(tg, 9104, "boom"),
+            _inbound(tg, 9105, "/start")]
+    first, broken, last = tg.workroom.process_batch(msgs)
+    assert first.replies and last.replies and first.error is None and last.error is None
+    assert isinstance(broken.error, RuntimeError) and broken.replies == []
+    with Session(tg.db) as s:
+        logged = {m.conversation_key for m in s.exec(select(InboundMessage)).all()}
+    assert logged == {"telegram:9103", "telegram:9105"}  # the failed one comes again
+
+
+async def test_each_chat_in_order_while_the_others_go_on(
+        fake: FakeBotApi, tg: Services) -> None:  # noqa: F811
+    said = ["紧急情况报告", "二十多人聚集在厂门口", "厂门口", "25"]
+    others = list(range(9200, 9230))
+
+    async def talk(chat: int, texts: list[str]) -> None:
+        for text in texts:
+            await tg.telegram.handle_from_other_loop(tg.telegram.update(text_update(chat, text)))
+
+    await asyncio.gather(talk(9106, said), *(talk(c, ["/start"]) for c in others))
+    await tg.telegram.settled()
+    texts = [c.text for c in fake.sent_messages(9106)]
+    asked = [next(i for i, t in enumerate(texts) if key in t)
+             for key in ("发生了什么", "在哪里", "多少人", "措施")]
+    assert asked == sorted(asked)  # every answer's next question, in order
+    assert all(len(fake.sent_messages(c)) == 1 for c in others)
+    with Session(tg.db) as s:
+        assert all(n.status == "sent" for n in s.exec(select(Notification)).all())
