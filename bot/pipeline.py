@@ -228,4 +228,5 @@ class Pipeline:
                            retry_after=err.retry_after, fallback=err.fallback)
         if self.on_sent is not None:
             self.on_sent(out, ref)
-        return Settled(out.notification_id, out.channel, out.address, ref=ref)
+        return Settled(out.notification_id, out.channel, out.address, ref=ref,
+                       keep_ref=out.alert_id is not None)

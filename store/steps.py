@@ -102,13 +102,13 @@ def lock_states(session: Session, keys: Sequence[str]) -> States:
     t = Conversation.__table__  # type: ignore[attr-defined]
     conn = session.connection()
     dialect = conn.dialect.name
-    ins: Any = (postgresql.insert(t) if dialect == "postgresql" else sqlite.insert(t))
-    conn.execute(ins.on_conflict_do_nothing(index_elements=["key"]),
-                 [{"key": k, "state": {}, "version": 0, "updated_at": None} for k in keys])
     stmt = select(t.c.key, t.c.state, t.c.version).where(col(t.c.key).in_(list(keys)))
-    if dialect == "postgresql":
+    if dialect == "postgresql":  # a row to lock, even for a conversation's first message
+        conn.execute(postgresql.insert(t).on_conflict_do_nothing(index_elements=["key"]),
+                     [{"key": k, "state": {}, "version": 0, "updated_at": None} for k in keys])
         stmt = stmt.order_by(t.c.key).with_for_update()
-    return {r.key: (r.state or None, r.version) for r in conn.execute(stmt)}
+    found = {r.key: (r.state or None, r.version) for r in conn.execute(stmt)}
+    return {k: found.get(k, (None, 0)) for k in keys}
 
 
 def save_states(session: Session, rows: Sequence[tuple[str, dict[str, Any], int]],
@@ -116,10 +116,12 @@ def save_states(session: Session, rows: Sequence[tuple[str, dict[str, Any], int]
     if not rows:
         return
     t = Conversation.__table__  # type: ignore[attr-defined]
-    session.connection().execute(
-        update(t).where(t.c.key == bindparam("k")).values(
-            state=bindparam("s"), version=bindparam("v"), updated_at=bindparam("at")),
-        [{"k": k, "s": s, "v": v, "at": now} for k, s, v in rows])
+    conn = session.connection()
+    ins: Any = (postgresql.insert(t) if conn.dialect.name == "postgresql" else sqlite.insert(t))
+    conn.execute(ins.on_conflict_do_update(index_elements=["key"], set_={
+        "state": ins.excluded.state, "version": ins.excluded.version,
+        "updated_at": ins.excluded.updated_at}),
+        [{"key": k, "state": s, "version": v, "updated_at": now} for k, s, v in rows])
 
 
 def log_inbound(session: Session, rows: Sequence[dict[str, Any]]) -> None:
@@ -188,14 +190,23 @@ class Settled:
     error: str | None = None  # not sent: why; the dispatcher takes the row over
     retry_after: float | None = None  # the platform said when to try again (a 429)
     fallback: bool = False  # this channel cannot take it: try the person's next one
+    keep_ref: bool = False  # an alert: where it went is kept, to edit it when acknowledged
 
 
 def settle(session: Session, done: Sequence[Settled], now: datetime) -> None:
-    """Record sent pushes in one statement; hand failed ones back to the dispatcher."""
+    """Record sent pushes (one statement per channel; alerts with where they went, to be
+    edited later); hand failed ones back to the dispatcher."""
     t = Notification.__table__  # type: ignore[attr-defined]
     conn = session.connection()
+    plain: dict[str, list[int]] = {}  # channel -> ids: one UPDATE for all of them
+    for d in done:
+        if d.error is None and not d.keep_ref:
+            plain.setdefault(d.channel, []).append(d.notification_id)
+    for channel, ids in plain.items():
+        conn.execute(update(t).where(col(t.c.id).in_(ids), t.c.status == "pending").values(
+            status="sent", sent_at=now, delivered_channel=channel, claimed_until=None))
     sent = [{"nid": d.notification_id, "ch": d.channel, "addr": d.address, "ref": d.ref,
-             "at": now} for d in done if d.error is None]
+             "at": now} for d in done if d.error is None and d.keep_ref]
     if sent:
         conn.execute(
             update(t).where(t.c.id == bindparam("nid"), t.c.status == "pending").values(
