@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Any
 
 from sqlmodel import Session, col, select
@@ -12,6 +11,7 @@ from handlers import alerts
 from handlers.context import HandlerContext, receipt_hash
 from handlers.identity import display_name
 from handlers.queries import case_status_by_code
+from scheduler import workdays
 from store import outbox
 from store.models import (
     Attachment,
@@ -120,7 +120,8 @@ def _register_case(ctx: HandlerContext, sub: Submission) -> Case:
         receipt_hash=receipt_hash(ctx.receipt_code(sub.draft_id)) if anonymous else None,
         handler_id=handler_id, leader_case=reason is not None, leader_case_reason=reason,
         status="assigned" if handler_id else "registered", deadline_days=days,
-        due_on=ctx.today + timedelta(days=days), channel=ctx.channel, created_at=ctx.now,
+        due_on=workdays.load(s).due_date(ctx.today, days), deadline_from=ctx.today,
+        channel=ctx.channel, created_at=ctx.now,
     )
     s.add(case)
     s.flush()
