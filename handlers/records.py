@@ -7,7 +7,7 @@ from typing import Any
 from sqlmodel import Session, col, select
 
 from conversations.flow import Result, Submission
-from handlers import alerts
+from handlers import alerts, casework, deadlines
 from handlers.context import HandlerContext, receipt_hash
 from handlers.identity import display_name
 from handlers.queries import case_status_by_code
@@ -131,6 +131,7 @@ def _register_case(ctx: HandlerContext, sub: Submission) -> Case:
     if handler_id:
         s.add(CaseEvent(case_id=case.id, at=ctx.now, kind="assigned",
                         note=f"category:{case.category}"))
+    deadlines.schedule(s, case, now=ctx.now, zone=ctx.zone)
     _announce_case(ctx, case, workshop)
     return case
 
@@ -283,4 +284,7 @@ _HANDLERS = {
     "cancel_booking": cancel_booking,
     "emergency": emergency,
     "receipt": case_status_by_code,
+    "case_action": casework.case_action,
+    "decide_extension": casework.decide_extension,
+    "rate": casework.rate,
 }
