@@ -116,9 +116,41 @@ RATE = Flow(
     review=False,
 )
 
+INCIDENT_ACTIONS = ("first", "opinion", "handled", "closing", "archive")
+_REPORTS = ("action", ("first", "opinion", "closing"))
+
+# The director follows an emergency to the end: the reports to the upper union (unit and
+# time come from the record), the end of the handling, the archiving.
+INCIDENT_ACTION = Flow(
+    "incident_action",
+    (
+        Ask("incident", Choice(source="unit_incidents")),
+        Ask("action", Choice(_options("incident_action", INCIDENT_ACTIONS))),
+        Ask("involved", Text(2, 500), when=_REPORTS),
+        Ask("impact", Text(2, 1000), when=_REPORTS),
+        Ask("measures", Text(2, 1000), when=_REPORTS),
+        Ask("suggestions", Text(2, 1000), when=_REPORTS),
+        Ask("outcome", Text(2, 1000), when=("action", ("handled",))),
+        Ask("archive", Text(2, 300), when=("action", ("archive",))),
+    ),
+    roles=("director",),
+)
+
+# The leader on duty moves a visit booked with them to another published reception.
+RESCHEDULE_BOOKING = Flow(
+    "reschedule_booking",
+    (
+        Ask("booking", Choice(source="bookings_with_me")),
+        Ask("slot", Choice(source="my_duty_slots")),
+        Ask("reason", Text(2, 300)),
+    ),
+    roles=("leader", "director"),
+)
+
 FLOWS: dict[str, Flow] = {
     f.name: f for f in (SUGGESTION, COMPLAINT, BOOKING, EMERGENCY, RECEIPT, CANCEL_BOOKING,
-                        CASE_ACTION, DECIDE_EXTENSION, RATE)
+                        CASE_ACTION, DECIDE_EXTENSION, RATE, INCIDENT_ACTION,
+                        RESCHEDULE_BOOKING)
 }
 
 MENU: tuple[MenuItem, ...] = (
@@ -132,6 +164,8 @@ MENU: tuple[MenuItem, ...] = (
     MenuItem("query:my_handling", "menu.my_handling", roles=HANDLING_ROLES),
     MenuItem("flow:case_action", "menu.case_action", roles=HANDLING_ROLES),
     MenuItem("flow:decide_extension", "menu.decide_extension", roles=("director", "leader")),
+    MenuItem("flow:incident_action", "menu.incident_action", roles=("director",)),
+    MenuItem("flow:reschedule_booking", "menu.reschedule_booking", roles=("leader", "director")),
     MenuItem("query:my_cases", "menu.my_cases"),
     MenuItem("flow:cancel_booking", "menu.my_bookings"),
     MenuItem("flow:receipt", "menu.receipt"),

@@ -8,7 +8,7 @@ from sqlmodel import Session, col, select
 
 from conversations import catalog
 from handlers.lifecycle import OPEN
-from store.models import Booking, Case, DutyEntry, Extension, Person, Workshop
+from store.models import Booking, Case, DutyEntry, Extension, Incident, Person, Workshop
 
 SLOTS_SHOWN = 15
 
@@ -82,11 +82,39 @@ class SqlDirectory:
             .order_by(col(Case.id))).all()
         return [(str(c.id), self.case_label(c, lang)) for c in rows]
 
+    def _unit_incidents(self, lang: str) -> list[tuple[str, str]]:
+        """The unit's incidents not yet archived, the latest first."""
+        rows = self.session.exec(select(Incident).where(
+            Incident.unit_id == self.unit_id, col(Incident.archived_at).is_(None))
+            .order_by(col(Incident.id).desc()).limit(SLOTS_SHOWN)).all()
+        return [(str(i.id), catalog.t(lang, "incident.option", number=i.number,
+                                      what=i.what[:30],
+                                      status=catalog.t(lang, f"incident.status.{i.status}")))
+                for i in rows]
+
     def case_label(self, case: Case, lang: str) -> str:
         return catalog.t(lang, "case.option", number=case.number,
                          category=catalog.t(lang, f"opt.category.{case.category}"),
                          status=catalog.t(lang, f"status.{case.status}"),
                          due_on=case.due_on.isoformat())
+
+    def _my_duty_slots(self, lang: str) -> list[tuple[str, str]]:
+        """This leader's own published receptions from today on."""
+        rows = self.session.exec(
+            select(DutyEntry).where(col(DutyEntry.day) >= self.today,
+                                    DutyEntry.leader_id == self.person.id)
+            .order_by(col(DutyEntry.day), col(DutyEntry.start)).limit(SLOTS_SHOWN)).all()
+        return [(str(e.id), self.slot_label(e, lang)) for e in rows]
+
+    def _bookings_with_me(self, lang: str) -> list[tuple[str, str]]:
+        """Upcoming visits booked with this leader."""
+        rows = self.session.exec(
+            select(Booking, DutyEntry).join(DutyEntry, col(Booking.duty_entry_id) == DutyEntry.id)
+            .where(DutyEntry.leader_id == self.person.id, Booking.status == "booked",
+                   col(DutyEntry.day) >= self.today)
+            .order_by(col(DutyEntry.day), col(Booking.id))).all()
+        return [(str(b.id), f"{b.number} · {b.topic[:20]} · {self.slot_label(e, lang)}")
+                for b, e in rows]
 
     def slot_label(self, entry: DutyEntry, lang: str) -> str:
         leader = self.session.get(Person, entry.leader_id)

@@ -7,7 +7,7 @@ from typing import Any
 from sqlmodel import Session, col, select
 
 from conversations.flow import Result, Submission
-from handlers import alerts, casework, deadlines
+from handlers import alerts, bookings, casework, deadlines, incidents
 from handlers.context import HandlerContext, receipt_hash
 from handlers.identity import display_name
 from handlers.queries import case_status_by_code
@@ -189,6 +189,7 @@ def booking(ctx: HandlerContext, sub: Submission) -> Result:
         outbox.enqueue(s, key=f"booking:{row.id}:leader", recipient_id=entry.leader_id,
                        message="notice.booking_new", now=ctx.now,
                        params=_booking_params(row, entry, ctx))
+        bookings.schedule(s, row, entry, now=ctx.now, zone=ctx.zone)
     entry = s.get(DutyEntry, row.duty_entry_id)
     assert entry is not None
     leader = s.get(Person, entry.leader_id)
@@ -220,6 +221,7 @@ def cancel_booking(ctx: HandlerContext, sub: Submission) -> Result:
         outbox.enqueue(s, key=f"booking:{row.id}:cancelled", recipient_id=entry.leader_id,
                        message="notice.booking_cancelled", now=ctx.now,
                        params=_booking_params(row, entry, ctx))
+        bookings.cancel(s, row, now=ctx.now)
     return Result("cancel_booking.done", {"number": row.number})
 
 
@@ -251,6 +253,7 @@ def emergency(ctx: HandlerContext, sub: Submission) -> Result:
             alerts.raise_alert(ctx, subject="incident", subject_id=row.id,
                                recipient_id=person.id, message="notice.incident",
                                params=params, priority=outbox.EMERGENCY)
+        incidents.start(s, row, now=ctx.now)
     names = alerts.recipients_text(s, "incident", row.id or 0, sub.lang)
     if not names:  # never pretend someone was told: the reporter must phone at once
         return Result("emergency.done_nobody", {"number": row.number})
@@ -287,4 +290,6 @@ _HANDLERS = {
     "case_action": casework.case_action,
     "decide_extension": casework.decide_extension,
     "rate": casework.rate,
+    "incident_action": incidents.incident_action,
+    "reschedule_booking": bookings.reschedule_booking,
 }

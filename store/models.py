@@ -274,6 +274,29 @@ class Incident(SQLModel, table=True):
     status: str = Field(default="open", max_length=16)
     channel: str = Field(max_length=16)
     created_at: datetime = _ts()
+    # The alert chain: the step last notified and the round (the chain repeats until
+    # someone acknowledges).
+    chain_position: int = 1
+    chain_round: int = 1
+    acknowledged_at: datetime | None = _ts(nullable=True)
+    handled_at: datetime | None = _ts(nullable=True)
+    outcome: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    archived_at: datetime | None = _ts(nullable=True)
+
+
+class IncidentReport(SQLModel, table=True):
+    """A report an incident owes, with its due time: the 1-hour first report and the
+    2-hour opinion report to the upper union, the 30-minute closing report, the archiving."""
+
+    __table_args__ = (UniqueConstraint("incident_id", "kind"),)
+    id: int | None = Field(default=None, primary_key=True)
+    incident_id: int = Field(foreign_key="incident.id", index=True)
+    kind: str = Field(max_length=16)  # first | opinion | closing | archive
+    due_at: datetime = _ts()
+    sent_at: datetime | None = _ts(nullable=True)
+    late: bool = False
+    sent_by: int | None = Field(default=None, foreign_key="person.id")
+    content: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
 
 
 class Attachment(SQLModel, table=True):

@@ -28,6 +28,8 @@ STAFF_MENU = ["suggestion", "complaint", "booking", "emergency", "my_alerts", "o
 HANDLER_MENU = ["suggestion", "complaint", "booking", "emergency", "my_alerts", "open_cases",
                 "my_handling", "case_action", "decide_extension", "my_cases", "my_bookings",
                 "receipt", "rate", "lang"]
+LEADER_MENU = [*HANDLER_MENU[:9], "reschedule_booking", *HANDLER_MENU[9:]]
+DIRECTOR_MENU = [*HANDLER_MENU[:9], "incident_action", "reschedule_booking", *HANDLER_MENU[9:]]
 
 
 
@@ -147,7 +149,7 @@ def test_switching_language_in_a_form_keeps_the_draft(services: Services, chat: 
     ("who", "items"),
     [("li_ming", EMPLOYEE_MENU), ("zhang_wei", EMPLOYEE_MENU),
      ("wang_qiang", LIAISON_MENU), ("zhou_min", LIAISON_MENU),
-     ("zhao_guoqiang", HANDLER_MENU), ("chen_lihua", HANDLER_MENU),
+     ("zhao_guoqiang", LEADER_MENU), ("chen_lihua", DIRECTOR_MENU),
      ("liu_fang", STAFF_MENU)],
 )
 def test_each_role_sees_its_menu(services: Services, lang: str, who: str,
