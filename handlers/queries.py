@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlmodel import col, select
+from sqlmodel import Session, col, func, or_, select
 
 from conversations import catalog
 from conversations.engine import Button, Reply
@@ -42,10 +42,25 @@ def open_cases(ctx: HandlerContext, lang: str) -> list[Reply]:
     else:
         stmt = stmt.where(Case.unit_id == ctx.actor.unit_id)
     rows = ctx.session.exec(stmt.order_by(col(Case.due_on)).limit(_LIMIT)).all()
+    rate: list[str] = []
+    if ctx.actor.role in ("director", "staff"):
+        reopened, rated = recomplaint_rate(ctx.session, ctx.actor.unit_id)
+        if rated:
+            rate = [catalog.t(lang, "query.open_cases.recomplaint", reopened=reopened,
+                              rated=rated, percent=round(100 * reopened / rated))]
     if not rows:
-        return [Reply(catalog.t(lang, "query.open_cases.none"))]
+        return [Reply("\n".join([catalog.t(lang, "query.open_cases.none"), *rate]))]
     lines = [catalog.t(lang, "query.open_cases.title")] + [_case_line(c, lang) for c in rows]
-    return [Reply("\n".join(lines))]
+    return [Reply("\n".join([*lines, *rate]))]
+
+
+def recomplaint_rate(session: Session, unit_id: int | None) -> tuple[int, int]:
+    """Cases reopened after a 不满意 rating, and all cases the complainants rated."""
+    cases = select(func.count()).select_from(Case).where(Case.unit_id == unit_id)
+    reopened = session.exec(cases.where(col(Case.reopens) > 0)).one()
+    rated = session.exec(cases.where(or_(col(Case.reopens) > 0,
+                                         col(Case.rating).is_not(None)))).one()
+    return reopened, rated
 
 
 def my_handling(ctx: HandlerContext, lang: str) -> list[Reply]:

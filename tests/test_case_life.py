@@ -137,6 +137,11 @@ def test_a_complaint_from_filing_to_closing(services: Services, clock: FrozenClo
     assert t(lang, "notice.case_reopened_old", number="C-2026-0001",
              due_on=second_due.isoformat()) in pushes(services, "liu_fang")
 
+    # It counts in the re-complaint rate the director sees.
+    director.press(t(lang, "menu.open_cases"))
+    assert t(lang, "query.open_cases.recomplaint", reopened=1, rated=1, percent=100) \
+        in director.text
+
     # The leader answers again; satisfied this time; closed with the outcome.
     clock.advance(timedelta(days=5))
     case_action(c["zhao_guoqiang"], lang, "C-2026-0001", "reply", "已核实并补发十月加班费")

@@ -45,7 +45,7 @@ def test_three_sweepers_one_killed_every_timer_fires_once(pg_url: str,
     now = clock.now()
     with transaction(engine) as s:
         s.exec(text("CREATE TABLE fired (ref text NOT NULL, pid int NOT NULL)"))  # type: ignore[call-overload]
-        s.exec(insert(Timer), params=[  # type: ignore[call-overload]
+        s.exec(insert(Timer), params=[
             {"kind": sweep_worker.PROBE, "ref": str(i), "due_at": now - timedelta(seconds=i % 60),
              "attempts": 0} for i in range(N)])
     ctx = multiprocessing.get_context("spawn")
@@ -87,7 +87,7 @@ def test_a_ten_minute_outage_is_caught_up_with_nothing_missed(pg_url: str,
     report(Chat(services, person="li_ming"))
     with transaction(services.db) as s:
         s.exec(text("CREATE TABLE fired (ref text NOT NULL, pid int NOT NULL)"))  # type: ignore[call-overload]
-        s.exec(insert(Timer), params=[  # type: ignore[call-overload]
+        s.exec(insert(Timer), params=[
             {"kind": sweep_worker.PROBE, "ref": str(i), "due_at": t0 + timedelta(seconds=i),
              "attempts": 0} for i in range(600)])
     services.sweeper.handlers[sweep_worker.PROBE] = sweep_worker.fire_probe(
