@@ -123,7 +123,8 @@ class CaseReminders:
                     Person.role == "director", Person.unit_id == case.unit_id,
                     Person.active == True)):  # noqa: E712
                 sends.append((director.id, "notice.case_escalated"))
-        params["events"] = done_so_far(s, case)
+        # What was done so far: the escalations only (the handler knows it).
+        params["events"] = done_so_far(s, case) if stage in ("overdue", "director") else []
         queued = 0
         for recipient, message in sends:
             if recipient is None:

@@ -78,7 +78,8 @@ class SqlDirectory:
         if self.person.id is None or not self.person.verified:
             return []
         rows = self.session.exec(select(Case).where(
-            Case.complainant_id == self.person.id, Case.status == "replied")
+            Case.complainant_id == self.person.id,
+            col(Case.status).in_(("replied", "follow_up")), col(Case.rating).is_(None))
             .order_by(col(Case.id))).all()
         return [(str(c.id), self.case_label(c, lang)) for c in rows]
 

@@ -7,14 +7,14 @@ import re
 from datetime import date, timedelta
 
 import pytest
-from sqlmodel import Session, col, func, select
+from sqlmodel import Session, col, delete, func, select
 
 from bot.bootstrap import Services
 from conversations.clock import FrozenClock
-from handlers import lifecycle
+from handlers import deadlines, lifecycle
 from handlers.casework import words
 from handlers.context import HandlerContext
-from store.models import Case, CaseEvent, Person
+from store.models import Case, CaseEvent, Person, Responsibility, Timer
 from tests.case_helpers import at9, case_action, file_complaint, pushes, the_case
 from tests.transcript import LANGS, Chat, open_menu, person, t
 
@@ -123,6 +123,15 @@ def test_a_leader_case_needs_its_five_fixes_and_a_return_visit(
     said = case_action(zhao, lang, "C-2026-0001", "return_visit", "12月1日到车间回访，李明表示认可")
     assert t(lang, "case_action.done.return_visit", number="C-2026-0001") in said
     assert the_case(services).status == "follow_up"
+    # Visited before rating: the complainant can still rate it.
+    li = Chat(services, person="li_ming")
+    open_menu(li, lang)
+    li.press(t(lang, "menu.rate"))
+    li.press(next(b.label for r in li.replies for b in r.buttons
+                  if b.label.startswith("C-2026-0001")))
+    li.press(t(lang, "opt.rating.satisfied"))
+    assert t(lang, "rate.done", number="C-2026-0001") in li.text
+    assert the_case(services).rating == "satisfied"
     said = case_action(zhao, lang, "C-2026-0001", "close", "已补发")
     assert t(lang, "case_action.done.close", number="C-2026-0001") in said
 
@@ -217,3 +226,27 @@ def test_my_handling_lists_by_due_date_with_days_left_or_late(
         assert s.exec(select(func.count()).select_from(Case)
                       .where(col(Case.handler_id) == person(services, "zhao_guoqiang").id)
                       ).one() == 2
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_staff_assign_a_case_no_leader_answers_for(services: Services, clock: FrozenClock,
+                                                   lang: str) -> None:
+    with Session(services.db) as s:  # nobody answers for "other" in this workroom any more
+        s.exec(delete(Responsibility).where(col(Responsibility.category) == "other"))
+        s.commit()
+    file_complaint(Chat(services, person="li_ming"), lang, category="other")
+    case = the_case(services)
+    assert (case.status, case.handler_id) == ("registered", None)
+    staff = Chat(services, person="liu_fang")
+    said = case_action(staff, lang, "C-2026-0001", "reassign", "[孙红梅（党委书记）]"
+                       if lang == "zh" else "[孙红梅 (党委书记)]", "涉及干部作风")
+    assert t(lang, "case_action.done.reassign", number="C-2026-0001", name="孙红梅") in said
+    case = the_case(services)
+    assert (case.status, case.handler_id) == ("assigned", person(services, "sun_hongmei").id)
+    with Session(services.db) as s:
+        kinds = s.exec(select(CaseEvent.kind).where(CaseEvent.case_id == case.id)
+                       .order_by(col(CaseEvent.id))).all()
+        armed = s.exec(select(Timer).where(Timer.kind == deadlines.KIND,
+                                           col(Timer.done_at).is_(None))).all()
+    assert list(kinds) == ["registered", "assign"]
+    assert {t_.ref.split(":")[1] for t_ in armed} == set(deadlines.STAGES)
