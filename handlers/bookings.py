@@ -11,14 +11,14 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, select
+from sqlmodel import Session
 
 from conversations.clock import Clock
 from conversations.flow import Result, Submission
 from handlers.context import HandlerContext
 from store import outbox, timers
 from store.db import transaction
-from store.models import Booking, DutyEntry, Person, Timer
+from store.models import Booking, DutyEntry, Person
 
 KIND = "booking_remind"
 BEFORE = {"day": timedelta(days=1), "hour": timedelta(hours=1)}
@@ -65,12 +65,8 @@ class BookingReminders:
         booking_id, _, stage = ref.partition(":")
         now = self.clock.now()
         with transaction(self.db) as s:
-            timer = s.exec(select(Timer).where(Timer.kind == KIND, Timer.ref == ref)
-                           .with_for_update()).first()
-            if timer is None or timer.done_at is not None:
+            if timers.take(s, kind=KIND, ref=ref, now=now) is None:
                 return 0
-            timer.done_at = now
-            s.add(timer)
             booking = s.get(Booking, int(booking_id))
             entry = s.get(DutyEntry, booking.duty_entry_id) if booking else None
             if booking is None or entry is None or booking.status != "booked":

@@ -22,7 +22,7 @@ from handlers.identity import display_name
 from handlers.lifecycle import OPEN, supervisor_of
 from store import outbox, timers
 from store.db import transaction
-from store.models import Case, CaseEvent, Person, Timer
+from store.models import Case, CaseEvent, Person
 
 log = logging.getLogger(__name__)
 KIND = "case_deadline"
@@ -91,12 +91,8 @@ class CaseReminders:
         case_id, _, stage = ref.partition(":")
         now = self.clock.now()
         with transaction(self.db) as s:
-            timer = s.exec(select(Timer).where(Timer.kind == KIND, Timer.ref == ref)
-                           .with_for_update()).first()
-            if timer is None or timer.done_at is not None:
+            if timers.take(s, kind=KIND, ref=ref, now=now) is None:
                 return 0  # another sweeper fired it, or the case was closed meanwhile
-            timer.done_at = now
-            s.add(timer)
             case = s.get(Case, int(case_id))
             if case is None or case.status not in OPEN or case.handler_id is None:
                 return 0

@@ -33,7 +33,6 @@ from store.models import (
     Incident,
     IncidentReport,
     Person,
-    Timer,
     Unit,
 )
 
@@ -109,20 +108,11 @@ class IncidentTimers:
                  realert: timedelta = timedelta(minutes=60)) -> None:
         self.db, self.clock, self.zone, self.realert = db, clock, zone, realert
 
-    def _take(self, s: Session, kind: str, ref: str) -> Timer | None:
-        timer = s.exec(select(Timer).where(Timer.kind == kind, Timer.ref == ref)
-                       .with_for_update()).first()
-        if timer is None or timer.done_at is not None:
-            return None
-        timer.done_at = self.clock.now()
-        s.add(timer)
-        return timer
-
     def watch(self, ref: str) -> int:
         """Alert the chain's next step, or re-alert an acknowledged incident not handled."""
         now = self.clock.now()
         with transaction(self.db) as s:
-            timer = self._take(s, WATCH, ref)
+            timer = timers.take(s, kind=WATCH, ref=ref, now=now)
             incident = s.get(Incident, int(ref)) if timer is not None else None
             if timer is None or incident is None or incident.handled_at is not None:
                 return 0
@@ -199,7 +189,7 @@ class IncidentTimers:
         report_id, _, stage = ref.partition(":")
         now = self.clock.now()
         with transaction(self.db) as s:
-            timer = self._take(s, REPORT, ref)
+            timer = timers.take(s, kind=REPORT, ref=ref, now=now)
             row = s.get(IncidentReport, int(report_id)) if timer is not None else None
             incident = s.get(Incident, row.incident_id) if row is not None else None
             if row is None or incident is None or row.sent_at is not None:

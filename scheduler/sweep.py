@@ -1,4 +1,9 @@
-"""The timer sweep: fire what is due. Several sweepers may run; claims keep them apart."""
+"""The timer sweep: fire what is due. Several sweepers may run; claims keep them apart.
+
+A claim is a lease, not a firing: each handler takes its timer (store.timers.take: a row
+lock, then done) in the transaction of what the timer causes, so a timer whose claimer
+died is fired by another sweeper once the lease runs out, and never twice.
+"""
 
 from __future__ import annotations
 

@@ -8,12 +8,11 @@ import os
 from datetime import datetime
 
 from sqlalchemy import text
-from sqlmodel import select
 
 from conversations.clock import FrozenClock
 from scheduler.sweep import Sweeper
+from store import timers
 from store.db import make_engine, transaction
-from store.models import Timer
 
 PROBE = "probe"
 
@@ -23,12 +22,8 @@ def fire_probe(db: object, clock: FrozenClock, die_after: int | None, count: lis
         if die_after is not None and count[0] >= die_after:
             os._exit(17)  # killed with a claimed batch half fired
         with transaction(db) as s:  # type: ignore[arg-type]
-            timer = s.exec(select(Timer).where(Timer.kind == PROBE, Timer.ref == ref)
-                           .with_for_update()).first()
-            if timer is None or timer.done_at is not None:
+            if timers.take(s, kind=PROBE, ref=ref, now=clock.now()) is None:
                 return
-            timer.done_at = clock.now()
-            s.add(timer)
             s.exec(text("INSERT INTO fired (ref, pid) VALUES (:ref, :pid)"),  # type: ignore[call-overload]
                    params={"ref": ref, "pid": os.getpid()})
         count[0] += 1
