@@ -11,6 +11,7 @@ from sqlalchemy.engine import Engine
 from bot.channels import InboxSender, Sender
 from bot.settings import Settings
 from conversations.clock import Clock, SystemClock
+from handlers import bookings, deadlines, incidents
 from handlers.inbound import DRAFT_TIMEOUT, Options, Workroom
 from scheduler.dispatch import Dispatcher
 from scheduler.sweep import Sweeper
@@ -60,7 +61,14 @@ def build(settings: Settings, *, clock: Clock | None = None, db: Engine | None =
     dispatcher = Dispatcher(db, clock, senders, zone=settings.zone,
                             max_attempts=settings.outbox_max_attempts,
                             default_lang=settings.default_lang, secret=settings.secret_key)
-    sweeper = Sweeper(db, clock, {DRAFT_TIMEOUT: workroom.expire_draft})
+    reminders = deadlines.CaseReminders(db, clock, settings.zone)
+    emergencies = incidents.IncidentTimers(
+        db, clock, settings.zone, realert=timedelta(minutes=settings.incident_realert_minutes))
+    sweeper = Sweeper(db, clock, {DRAFT_TIMEOUT: workroom.expire_draft,
+                                  deadlines.KIND: reminders.fire,
+                                  incidents.WATCH: emergencies.watch,
+                                  incidents.REPORT: emergencies.report,
+                                  bookings.KIND: bookings.BookingReminders(db, clock).fire})
     reader = make_engine(settings.database_url, readonly=True) \
         if db.dialect.name == "sqlite" else None
     telegram = None

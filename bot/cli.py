@@ -170,6 +170,26 @@ def serve(demo: bool = typer.Option(False, "--demo", help="prepare the demo work
     uvicorn.run(create_app(services), host=host, port=port, log_level="info")
 
 
+@app.command()
+def doctor() -> None:
+    """Say whether the scheduler is alive and what waits too long; exit 1 if not healthy."""
+    from datetime import timedelta
+
+    from scheduler.heartbeat import health
+
+    services = _services()
+    max_age = timedelta(seconds=services.settings.heartbeat_max_age_seconds)
+    found = health(services.db, services.clock, max_age=max_age)
+    for line in found.lines(services.clock.now()):
+        typer.echo(line)
+    services.close()
+    if not found.alive or found.late_timers or found.late_pushes:
+        if not found.alive:
+            typer.echo("the scheduler is not running: start `workroom serve` (it runs the "
+                       "scheduler) and check its log", err=True)
+        raise typer.Exit(1)
+
+
 def _print_demo_links(services: Services) -> None:
     from bot.invites import invite_url
     from store.models import Person

@@ -54,6 +54,12 @@ class Settings(BaseSettings):
     telegram_group_per_minute: int = Field(default=20, ge=1)
     telegram_per_second: int = Field(default=30, ge=1)
     scheduler_enabled: bool = True
+    # Each scheduler writes a heartbeat this often; `workroom doctor` calls it dead after
+    # `heartbeat_max_age_seconds` without one.
+    heartbeat_interval_seconds: float = Field(default=10.0, gt=0)
+    heartbeat_max_age_seconds: float = Field(default=60.0, gt=0)
+    # An acknowledged emergency not yet handled alerts again after this many minutes.
+    incident_realert_minutes: int = Field(default=60, ge=1)
 
     @model_validator(mode="after")
     def _refuse_placeholders(self) -> Settings:

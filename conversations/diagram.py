@@ -23,6 +23,12 @@ def mermaid(flow: Flow) -> str:
         lines.append(f"    {ask.name} --> cancelled: cancel")
         if flow.send_now_after is not None and i >= flow.send_now_after:
             lines.append(f"    {ask.name} --> submitted: send now")
+    for i, ask in enumerate(flow.steps):
+        if ask.when is not None and i > 0:  # a step asked only after some answers
+            step, values = ask.when
+            choices = " / ".join(values)
+            lines.append(f"    note right of {ask.name}: asked only when {step} is {choices}")
+            lines.append(f"    {names[i - 1]} --> {ends[i]}: answer ({step} not {choices})")
     if flow.review:
         lines.append(f"    {REVIEW} --> submitted: confirm")
         lines.append(f"    {REVIEW} --> {names[-1]}: back")

@@ -25,7 +25,7 @@ from conversations.flow import (
 from conversations.flows import FLOWS, menu_for
 
 REVIEW = "_review"
-QUERIES = ("my_cases", "my_alerts", "open_cases")
+QUERIES = ("my_cases", "my_alerts", "open_cases", "my_handling")
 STATE_VERSION = 1
 
 # Words a person may type instead of pressing a button, in either language.
@@ -330,6 +330,7 @@ class Engine:
                 why = catalog.t(st.lang, bad.key, **bad.params)
                 return Outcome(st, [Reply(why), self._ask(st, ctx)])
         st.trail.append(ask.name)
+        self._drop_inapplicable(st, flow)
         self._advance(st, flow)
         if st.step is None:
             return Outcome(st, [], self._submission(st))
@@ -339,10 +340,20 @@ class Engine:
         names = [a.name for a in flow.steps]
         start = 0 if st.step is None else names.index(st.step) + 1 if st.step in names else 0
         for ask in flow.steps[start:]:
-            if ask.name not in st.prefilled and ask.name not in st.answers:
+            if ask.name not in st.prefilled and ask.name not in st.answers \
+                    and ask.applies(st.answers):
                 st.step = ask.name
                 return
         st.step = REVIEW if flow.review else None
+
+    @staticmethod
+    def _drop_inapplicable(st: State, flow: Flow) -> None:
+        """Forget answers to steps an earlier, changed answer no longer asks."""
+        for ask in flow.steps:
+            if ask.name in st.answers and not ask.applies(st.answers):
+                st.answers.pop(ask.name)
+                if ask.name in st.trail:
+                    st.trail.remove(ask.name)
 
     def _can_send_now(self, st: State, flow: Flow) -> bool:
         if flow.send_now_after is None or st.step == REVIEW:
@@ -412,7 +423,8 @@ class Engine:
             extra.append(Button(catalog.t(st.lang, "nav.skip"), "cmd:skip", "nav"))
         if self._can_send_now(st, flow):
             extra.append(Button(catalog.t(st.lang, "nav.send_now"), "cmd:send", "action"))
-        position = [a.name for a in flow.steps if a.name not in st.prefilled]
+        position = [a.name for a in flow.steps
+                    if a.name not in st.prefilled and a.applies(st.answers)]
         header = catalog.t(st.lang, "flow.progress", n=position.index(ask.name) + 1,
                            total=len(position))
         text = header + " " + catalog.t(st.lang, f"{flow.name}.{ask.name}.ask")

@@ -18,6 +18,15 @@ class Ask:
     name: str
     kind: Kind
     optional: bool = False
+    # Asked only when an earlier answer is one of these values: ("action", ("note",)).
+    when: tuple[str, tuple[str, ...]] | None = None
+
+    def applies(self, answers: dict[str, Any]) -> bool:
+        """Tell whether this step is asked, given the answers so far."""
+        if self.when is None:
+            return True
+        step, values = self.when
+        return answers.get(step) in values
 
 
 @dataclass(frozen=True)

@@ -66,11 +66,93 @@ RECEIPT = Flow("receipt", (Ask("code", Text(6, 32)),), review=False)
 
 CANCEL_BOOKING = Flow("cancel_booking", (Ask("booking", Choice(source="my_bookings")),))
 
-FLOWS: dict[str, Flow] = {
-    f.name: f for f in (SUGGESTION, COMPLAINT, BOOKING, EMERGENCY, RECEIPT, CANCEL_BOOKING)
-}
-
 HANDLING_ROLES = ("leader", "director", "staff")
+CASE_ACTIONS = ("note", "reply", "close", "extend", "reassign", "return_visit", "five_fix")
+
+
+def _for(*actions: str) -> tuple[str, tuple[str, ...]]:
+    return ("action", actions)
+
+
+# The handler's actions on a case: choose the case, the action, then what that action needs.
+CASE_ACTION = Flow(
+    "case_action",
+    (
+        Ask("case", Choice(source="handling_cases")),
+        Ask("action", Choice(_options("case_action", CASE_ACTIONS))),
+        Ask("note", Text(2, 1000), when=_for("note")),
+        Ask("reply", Text(5, 2000), when=_for("reply")),
+        Ask("outcome", Text(2, 1000), when=_for("close")),
+        Ask("days", Number(1, 90), when=_for("extend")),
+        Ask("assignee", Choice(source="assignees"), when=_for("reassign")),
+        Ask("reason", Text(2, 500), when=_for("extend", "reassign")),
+        Ask("visit", Text(2, 1000), when=_for("return_visit")),
+        Ask("dept_head", Text(2, 100), when=_for("five_fix")),
+        Ask("responsible", Text(2, 100), when=_for("five_fix")),
+        Ask("report_on", DateAnswer(past_only=False), when=_for("five_fix")),
+        Ask("visit_plan", Text(2, 300), when=_for("five_fix")),
+    ),
+    roles=HANDLING_ROLES,
+)
+
+DECIDE_EXTENSION = Flow(
+    "decide_extension",
+    (
+        Ask("extension", Choice(source="pending_extensions")),
+        Ask("decision", Choice(_options("decision", ("approve", "refuse")))),
+    ),
+    roles=("director", "leader"),
+)
+
+RATINGS = ("satisfied", "basic", "unsatisfied")  # 满意 / 基本满意 / 不满意
+
+# The complainant rates a reply: a case of their own, or an anonymous one by receipt code.
+RATE = Flow(
+    "rate",
+    (
+        Ask("case", Choice(_options("rate_case", ("code",)), source="cases_to_rate")),
+        Ask("code", Text(6, 32), when=("case", ("code",))),
+        Ask("rating", Choice(_options("rating", RATINGS))),
+    ),
+    review=False,
+)
+
+INCIDENT_ACTIONS = ("first", "opinion", "handled", "closing", "archive")
+_REPORTS = ("action", ("first", "opinion", "closing"))
+
+# The director follows an emergency to the end: the reports to the upper union (unit and
+# time come from the record), the end of the handling, the archiving.
+INCIDENT_ACTION = Flow(
+    "incident_action",
+    (
+        Ask("incident", Choice(source="unit_incidents")),
+        Ask("action", Choice(_options("incident_action", INCIDENT_ACTIONS))),
+        Ask("involved", Text(2, 500), when=_REPORTS),
+        Ask("impact", Text(2, 1000), when=_REPORTS),
+        Ask("measures", Text(2, 1000), when=_REPORTS),
+        Ask("suggestions", Text(2, 1000), when=_REPORTS),
+        Ask("outcome", Text(2, 1000), when=("action", ("handled",))),
+        Ask("archive", Text(2, 300), when=("action", ("archive",))),
+    ),
+    roles=("director",),
+)
+
+# The leader on duty moves a visit booked with them to another published reception.
+RESCHEDULE_BOOKING = Flow(
+    "reschedule_booking",
+    (
+        Ask("booking", Choice(source="bookings_with_me")),
+        Ask("slot", Choice(source="my_duty_slots")),
+        Ask("reason", Text(2, 300)),
+    ),
+    roles=("leader", "director"),
+)
+
+FLOWS: dict[str, Flow] = {
+    f.name: f for f in (SUGGESTION, COMPLAINT, BOOKING, EMERGENCY, RECEIPT, CANCEL_BOOKING,
+                        CASE_ACTION, DECIDE_EXTENSION, RATE, INCIDENT_ACTION,
+                        RESCHEDULE_BOOKING)
+}
 
 MENU: tuple[MenuItem, ...] = (
     MenuItem("flow:suggestion", "menu.suggestion"),
@@ -80,9 +162,15 @@ MENU: tuple[MenuItem, ...] = (
     MenuItem("flow:emergency@workshop", "menu.emergency_workshop", roles=("liaison",)),
     MenuItem("query:my_alerts", "menu.my_alerts", roles=("leader", "director", "staff")),
     MenuItem("query:open_cases", "menu.open_cases", roles=HANDLING_ROLES),
+    MenuItem("query:my_handling", "menu.my_handling", roles=HANDLING_ROLES),
+    MenuItem("flow:case_action", "menu.case_action", roles=HANDLING_ROLES),
+    MenuItem("flow:decide_extension", "menu.decide_extension", roles=("director", "leader")),
+    MenuItem("flow:incident_action", "menu.incident_action", roles=("director",)),
+    MenuItem("flow:reschedule_booking", "menu.reschedule_booking", roles=("leader", "director")),
     MenuItem("query:my_cases", "menu.my_cases"),
     MenuItem("flow:cancel_booking", "menu.my_bookings"),
     MenuItem("flow:receipt", "menu.receipt"),
+    MenuItem("flow:rate", "menu.rate"),
     MenuItem("cmd:lang", "menu.lang"),
 )
 

@@ -9,7 +9,7 @@ from sqlmodel import Session, col, select
 
 from conversations.flow import Result
 from handlers.context import HandlerContext
-from store import outbox
+from store import outbox, timers
 from store.models import Acknowledgement, Alert, Incident, Notification, Person
 
 
@@ -95,6 +95,12 @@ def acknowledge(ctx: HandlerContext, alert_id: int) -> Result:
     _mark_acknowledged(ctx, alert_id)
     if alert.subject == "incident":
         incident = s.get(Incident, alert.subject_id)
+        if incident is not None and incident.acknowledged_at is None:
+            # The chain stops now: its timer, due at once, turns into the re-alert watch.
+            incident.acknowledged_at = ctx.now
+            s.add(incident)
+            if incident.handled_at is None:
+                timers.schedule(s, kind="incident_watch", ref=str(incident.id), due_at=ctx.now)
         if incident is not None and incident.reporter_id is not None:
             outbox.enqueue(s, key=f"incident:{incident.id}:acked", priority=outbox.EMERGENCY,
                            recipient_id=incident.reporter_id, message="notice.acknowledged",

@@ -7,7 +7,8 @@ from datetime import date
 from sqlmodel import Session, col, select
 
 from conversations import catalog
-from store.models import Booking, DutyEntry, Person, Workshop
+from handlers.lifecycle import OPEN
+from store.models import Booking, Case, DutyEntry, Extension, Incident, Person, Workshop
 
 SLOTS_SHOWN = 15
 
@@ -42,6 +43,79 @@ class SqlDirectory:
                    col(DutyEntry.day) >= self.today)
             .order_by(col(DutyEntry.day))).all()
         return [(str(b.id), f"{b.number} · {self.slot_label(e, lang)}") for b, e in rows]
+
+    def _handling_cases(self, lang: str) -> list[tuple[str, str]]:
+        """Open cases the person handles; the director and staff see the unit's."""
+        stmt = select(Case).where(col(Case.status).in_(OPEN))
+        if self.person.role in ("director", "staff"):
+            stmt = stmt.where(Case.unit_id == self.unit_id)
+        else:
+            stmt = stmt.where(Case.handler_id == self.person.id)
+        rows = self.session.exec(stmt.order_by(col(Case.due_on), col(Case.id))
+                                 .limit(SLOTS_SHOWN)).all()
+        return [(str(c.id), self.case_label(c, lang)) for c in rows]
+
+    def _assignees(self, lang: str) -> list[tuple[str, str]]:
+        rows = self.session.exec(select(Person).where(
+            Person.unit_id == self.unit_id, Person.active == True,  # noqa: E712
+            col(Person.role).in_(("staff", "leader", "director")),
+            Person.id != self.person.id).order_by(col(Person.id))).all()
+        return [(str(p.id), f"{p.name}（{p.post}）" if lang == "zh" and p.post
+                 else f"{p.name} ({p.post})" if p.post else p.name) for p in rows]
+
+    def _pending_extensions(self, lang: str) -> list[tuple[str, str]]:
+        rows = self.session.exec(
+            select(Extension, Case).join(Case, col(Extension.case_id) == Case.id)
+            .where(Extension.status == "pending", Case.unit_id == self.unit_id)
+            .order_by(col(Extension.id))).all()
+        mine = [(e, c) for e, c in rows if self.person.role == "director"
+                or c.lead_leader_id == self.person.id]
+        return [(str(e.id), catalog.t(lang, "extension.option", number=c.number, days=e.days,
+                                      due_on=c.due_on.isoformat(), reason=e.reason))
+                for e, c in mine]
+
+    def _cases_to_rate(self, lang: str) -> list[tuple[str, str]]:
+        if self.person.id is None or not self.person.verified:
+            return []
+        rows = self.session.exec(select(Case).where(
+            Case.complainant_id == self.person.id,
+            col(Case.status).in_(("replied", "follow_up")), col(Case.rating).is_(None))
+            .order_by(col(Case.id))).all()
+        return [(str(c.id), self.case_label(c, lang)) for c in rows]
+
+    def _unit_incidents(self, lang: str) -> list[tuple[str, str]]:
+        """The unit's incidents not yet archived, the latest first."""
+        rows = self.session.exec(select(Incident).where(
+            Incident.unit_id == self.unit_id, col(Incident.archived_at).is_(None))
+            .order_by(col(Incident.id).desc()).limit(SLOTS_SHOWN)).all()
+        return [(str(i.id), catalog.t(lang, "incident.option", number=i.number,
+                                      what=i.what[:30],
+                                      status=catalog.t(lang, f"incident.status.{i.status}")))
+                for i in rows]
+
+    def case_label(self, case: Case, lang: str) -> str:
+        return catalog.t(lang, "case.option", number=case.number,
+                         category=catalog.t(lang, f"opt.category.{case.category}"),
+                         status=catalog.t(lang, f"status.{case.status}"),
+                         due_on=case.due_on.isoformat())
+
+    def _my_duty_slots(self, lang: str) -> list[tuple[str, str]]:
+        """This leader's own published receptions from today on."""
+        rows = self.session.exec(
+            select(DutyEntry).where(col(DutyEntry.day) >= self.today,
+                                    DutyEntry.leader_id == self.person.id)
+            .order_by(col(DutyEntry.day), col(DutyEntry.start)).limit(SLOTS_SHOWN)).all()
+        return [(str(e.id), self.slot_label(e, lang)) for e in rows]
+
+    def _bookings_with_me(self, lang: str) -> list[tuple[str, str]]:
+        """Upcoming visits booked with this leader."""
+        rows = self.session.exec(
+            select(Booking, DutyEntry).join(DutyEntry, col(Booking.duty_entry_id) == DutyEntry.id)
+            .where(DutyEntry.leader_id == self.person.id, Booking.status == "booked",
+                   col(DutyEntry.day) >= self.today)
+            .order_by(col(DutyEntry.day), col(Booking.id))).all()
+        return [(str(b.id), f"{b.number} · {b.topic[:20]} · {self.slot_label(e, lang)}")
+                for b, e in rows]
 
     def slot_label(self, entry: DutyEntry, lang: str) -> str:
         leader = self.session.get(Person, entry.leader_id)

@@ -23,8 +23,10 @@ def localize(params: dict[str, Any], lang: str, zone: ZoneInfo) -> dict[str, Any
     for name, value in params.items():
         if value is None or value == "":
             out[name] = catalog.t(lang, "review.skipped")
-        elif isinstance(value, str) and value.startswith("@person."):
-            out[name] = catalog.t(lang, value[1:])  # who, in the reader's words
+        elif isinstance(value, str) and value.startswith("@") and catalog.has(value[1:]):
+            out[name] = catalog.t(lang, value[1:])  # who, a status…, in the reader's words
+        elif name == "events" and isinstance(value, list):
+            out[name] = timeline(value, lang, zone)
         elif name in _LABELLED:
             out[name] = catalog.t(lang, f"{_LABELLED[name]}.{value}")
         elif name.endswith("_at") and isinstance(value, str):
@@ -33,6 +35,22 @@ def localize(params: dict[str, Any], lang: str, zone: ZoneInfo) -> dict[str, Any
             out[name] = value
     return out
 
+
+def timeline(events: list[list[str]], lang: str, zone: ZoneInfo) -> str:
+    """A case's timeline entries ([time, kind, note]) as lines for this reader."""
+    if not events:
+        return catalog.t(lang, "review.skipped")
+    colon = "：" if lang == "zh" else ": "
+    lines = []
+    for at, kind, note in events:
+        label = catalog.t(lang, f"event.{kind}") if catalog.has(f"event.{kind}") else kind
+        lines.append(f"• {local_time(at, zone)} {label}" + (f"{colon}{note}" if note else ""))
+    return "\n".join(lines)
+
+
+# A push that invites an action carries the button that starts it (a menu entry's value).
+_STARTS = {"notice.case_replied": ("menu.rate", "flow:rate"),
+           "notice.extension_asked": ("menu.decide_extension", "flow:decide_extension")}
 
 RECEIPT_MARK = "⟪receipt⟫"
 
@@ -54,4 +72,7 @@ def render(message: str, params: dict[str, Any], lang: str, zone: ZoneInfo,
         return Reply(f"{first.text}\n{line}")
     text = catalog.t(lang, message, **localize(params, lang, zone))
     buttons = [Button(catalog.t(lang, "nav.ack"), f"ack:{alert_id}", "action")] if alert_id else []
+    if message in _STARTS:
+        label, value = _STARTS[message]
+        buttons.append(Button(catalog.t(lang, label), value))
     return Reply(text, buttons)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlmodel import col, select
+from sqlmodel import Session, col, func, or_, select
 
 from conversations import catalog
 from conversations.engine import Button, Reply
@@ -42,9 +42,43 @@ def open_cases(ctx: HandlerContext, lang: str) -> list[Reply]:
     else:
         stmt = stmt.where(Case.unit_id == ctx.actor.unit_id)
     rows = ctx.session.exec(stmt.order_by(col(Case.due_on)).limit(_LIMIT)).all()
+    rate: list[str] = []
+    if ctx.actor.role in ("director", "staff"):
+        reopened, rated = recomplaint_rate(ctx.session, ctx.actor.unit_id)
+        if rated:
+            rate = [catalog.t(lang, "query.open_cases.recomplaint", reopened=reopened,
+                              rated=rated, percent=round(100 * reopened / rated))]
     if not rows:
-        return [Reply(catalog.t(lang, "query.open_cases.none"))]
+        return [Reply("\n".join([catalog.t(lang, "query.open_cases.none"), *rate]))]
     lines = [catalog.t(lang, "query.open_cases.title")] + [_case_line(c, lang) for c in rows]
+    return [Reply("\n".join([*lines, *rate]))]
+
+
+def recomplaint_rate(session: Session, unit_id: int | None) -> tuple[int, int]:
+    """Cases reopened after a 不满意 rating, and all cases the complainants rated."""
+    cases = select(func.count()).select_from(Case).where(Case.unit_id == unit_id)
+    reopened = session.exec(cases.where(col(Case.reopens) > 0)).one()
+    rated = session.exec(cases.where(or_(col(Case.reopens) > 0,
+                                         col(Case.rating).is_not(None)))).one()
+    return reopened, rated
+
+
+def my_handling(ctx: HandlerContext, lang: str) -> list[Reply]:
+    """The cases the person handles, by due date, with the days left or overdue."""
+    rows = ctx.session.exec(select(Case).where(col(Case.status).in_(OPEN),
+                                               Case.handler_id == ctx.actor.id)
+                            .order_by(col(Case.due_on), col(Case.id)).limit(_LIMIT)).all()
+    if not rows:
+        return [Reply(catalog.t(lang, "query.my_handling.none"))]
+    lines = [catalog.t(lang, "query.my_handling.title")]
+    for c in rows:
+        days = (c.due_on - ctx.today).days
+        left = catalog.t(lang, "query.my_handling.left", days=days) if days >= 0 \
+            else catalog.t(lang, "query.my_handling.late", days=-days)
+        lines.append(catalog.t(lang, "query.my_handling.line", number=c.number,
+                               category=catalog.t(lang, f"opt.category.{c.category}"),
+                               status=catalog.t(lang, f"status.{c.status}"),
+                               due_on=c.due_on.isoformat(), left=left))
     return [Reply("\n".join(lines))]
 
 
@@ -81,6 +115,11 @@ def case_status_by_code(ctx: HandlerContext, sub: Submission) -> Result:
         return Result("receipt.not_found", {}, back_to="code")
     last = s.exec(select(CaseEvent).where(CaseEvent.case_id == case.id)
                   .order_by(col(CaseEvent.at).desc(), col(CaseEvent.id).desc())).first()
+    if case.reply and case.status in ("replied", "follow_up"):
+        return Result("receipt.found_replied", {
+            "number": case.number, "reply": case.reply,
+            "category": catalog.t(sub.lang, f"opt.category.{case.category}"),
+            "status": catalog.t(sub.lang, f"status.{case.status}")})
     handler = s.get(Person, case.handler_id) if case.handler_id else None
     return Result("receipt.found", {
         "number": case.number, "category": catalog.t(sub.lang, f"opt.category.{case.category}"),
@@ -91,4 +130,5 @@ def case_status_by_code(ctx: HandlerContext, sub: Submission) -> Result:
     })
 
 
-_QUERIES = {"my_cases": my_cases, "open_cases": open_cases, "my_alerts": my_alerts}
+_QUERIES = {"my_cases": my_cases, "open_cases": open_cases, "my_alerts": my_alerts,
+            "my_handling": my_handling}

@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Any
 
 from sqlmodel import Session, col, select
 
 from conversations.flow import Result, Submission
-from handlers import alerts
+from handlers import alerts, bookings, casework, deadlines, incidents
 from handlers.context import HandlerContext, receipt_hash
 from handlers.identity import display_name
 from handlers.queries import case_status_by_code
+from scheduler import workdays
 from store import outbox
 from store.models import (
     Attachment,
@@ -120,7 +120,8 @@ def _register_case(ctx: HandlerContext, sub: Submission) -> Case:
         receipt_hash=receipt_hash(ctx.receipt_code(sub.draft_id)) if anonymous else None,
         handler_id=handler_id, leader_case=reason is not None, leader_case_reason=reason,
         status="assigned" if handler_id else "registered", deadline_days=days,
-        due_on=ctx.today + timedelta(days=days), channel=ctx.channel, created_at=ctx.now,
+        due_on=workdays.load(s).due_date(ctx.today, days), deadline_from=ctx.today,
+        channel=ctx.channel, created_at=ctx.now,
     )
     s.add(case)
     s.flush()
@@ -130,6 +131,7 @@ def _register_case(ctx: HandlerContext, sub: Submission) -> Case:
     if handler_id:
         s.add(CaseEvent(case_id=case.id, at=ctx.now, kind="assigned",
                         note=f"category:{case.category}"))
+    deadlines.schedule(s, case, now=ctx.now, zone=ctx.zone)
     _announce_case(ctx, case, workshop)
     return case
 
@@ -187,6 +189,7 @@ def booking(ctx: HandlerContext, sub: Submission) -> Result:
         outbox.enqueue(s, key=f"booking:{row.id}:leader", recipient_id=entry.leader_id,
                        message="notice.booking_new", now=ctx.now,
                        params=_booking_params(row, entry, ctx))
+        bookings.schedule(s, row, entry, now=ctx.now, zone=ctx.zone)
     entry = s.get(DutyEntry, row.duty_entry_id)
     assert entry is not None
     leader = s.get(Person, entry.leader_id)
@@ -218,6 +221,7 @@ def cancel_booking(ctx: HandlerContext, sub: Submission) -> Result:
         outbox.enqueue(s, key=f"booking:{row.id}:cancelled", recipient_id=entry.leader_id,
                        message="notice.booking_cancelled", now=ctx.now,
                        params=_booking_params(row, entry, ctx))
+        bookings.cancel(s, row, now=ctx.now)
     return Result("cancel_booking.done", {"number": row.number})
 
 
@@ -249,6 +253,7 @@ def emergency(ctx: HandlerContext, sub: Submission) -> Result:
                                            if p.id is not None],
                             message="notice.incident", params=params,
                             priority=outbox.EMERGENCY)
+        incidents.start(s, row, now=ctx.now)
     names = alerts.recipients_text(s, "incident", row.id or 0, sub.lang)
     if not names:  # never pretend someone was told: the reporter must phone at once
         return Result("emergency.done_nobody", {"number": row.number})
@@ -291,4 +296,9 @@ _HANDLERS = {
     "cancel_booking": cancel_booking,
     "emergency": emergency,
     "receipt": case_status_by_code,
+    "case_action": casework.case_action,
+    "decide_extension": casework.decide_extension,
+    "rate": casework.rate,
+    "incident_action": incidents.incident_action,
+    "reschedule_booking": bookings.reschedule_booking,
 }

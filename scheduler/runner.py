@@ -8,6 +8,7 @@ from datetime import timedelta
 from apscheduler.schedulers.background import BackgroundScheduler
 
 from bot.bootstrap import Services
+from scheduler import heartbeat
 from store.db import transaction
 from store.retention import purge_inbound
 
@@ -32,6 +33,10 @@ def start(services: Services) -> BackgroundScheduler:
     sched.add_job(services.sweeper.run_once, "interval", id="timers",
                   seconds=services.settings.timer_interval_seconds, **common)
     sched.add_job(lambda: purge(services), "interval", id="retention", minutes=10, **common)
+    name = heartbeat.process_name()
+    sched.add_job(lambda: heartbeat.beat(services.db, services.clock, name), "interval",
+                  id="heartbeat", seconds=services.settings.heartbeat_interval_seconds,
+                  next_run_time=services.clock.now(), **common)
     sched.start()
     log.info("scheduler started: outbox every %ss, timers every %ss",
              services.settings.outbox_interval_seconds, services.settings.timer_interval_seconds)

@@ -113,6 +113,13 @@ class DutyEntry(SQLModel, table=True):
     form: str = Field(default="fixed", max_length=16)  # fixed | invited | topic | onsite
 
 
+class CalendarDay(SQLModel, table=True):
+    """A holiday (workday False) or swapped workday (True) from the organisation file."""
+
+    day: date = Field(primary_key=True)
+    workday: bool
+
+
 # --- conversations ----------------------------------------------------------------
 
 
@@ -190,7 +197,36 @@ class Case(SQLModel, table=True):
     status: str = Field(default="registered", max_length=16)
     deadline_days: int = 60
     due_on: date
+    # The day the running deadline started: registration, or the day it was reopened.
+    deadline_from: date | None = None
     channel: str = Field(max_length=16)
+    created_at: datetime = _ts()
+    # 五定 of a leader case: lead leader, department head, person responsible, the closing
+    # and report date, the return-visit plan (filled by a leader in chat).
+    lead_leader_id: int | None = Field(default=None, foreign_key="person.id")
+    dept_head: str | None = Field(default=None, max_length=100)
+    responsible: str | None = Field(default=None, max_length=100)
+    report_on: date | None = None
+    return_visit_plan: str | None = Field(default=None, max_length=300)
+    reply: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    replied_at: datetime | None = _ts(nullable=True)
+    rating: str | None = Field(default=None, max_length=16)
+    reopens: int = 0
+    outcome: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    closed_at: datetime | None = _ts(nullable=True)
+
+
+class Extension(SQLModel, table=True):
+    """A handler's request for more time on a case, and the decision on it."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    case_id: int = Field(foreign_key="case.id", index=True)
+    requested_by: int = Field(foreign_key="person.id")
+    days: int
+    reason: str = Field(sa_column=Column(Text, nullable=False))
+    status: str = Field(default="pending", max_length=16)  # pending | approved | refused
+    decided_by: int | None = Field(default=None, foreign_key="person.id")
+    decided_at: datetime | None = _ts(nullable=True)
     created_at: datetime = _ts()
 
 
@@ -238,6 +274,29 @@ class Incident(SQLModel, table=True):
     status: str = Field(default="open", max_length=16)
     channel: str = Field(max_length=16)
     created_at: datetime = _ts()
+    # The alert chain: the step last notified and the round (the chain repeats until
+    # someone acknowledges).
+    chain_position: int = 1
+    chain_round: int = 1
+    acknowledged_at: datetime | None = _ts(nullable=True)
+    handled_at: datetime | None = _ts(nullable=True)
+    outcome: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    archived_at: datetime | None = _ts(nullable=True)
+
+
+class IncidentReport(SQLModel, table=True):
+    """A report an incident owes, with its due time: the 1-hour first report and the
+    2-hour opinion report to the upper union, the 30-minute closing report, the archiving."""
+
+    __table_args__ = (UniqueConstraint("incident_id", "kind"),)
+    id: int | None = Field(default=None, primary_key=True)
+    incident_id: int = Field(foreign_key="incident.id", index=True)
+    kind: str = Field(max_length=16)  # first | opinion | closing | archive
+    due_at: datetime = _ts()
+    sent_at: datetime | None = _ts(nullable=True)
+    late: bool = False
+    sent_by: int | None = Field(default=None, foreign_key="person.id")
+    content: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
 
 
 class Attachment(SQLModel, table=True):
@@ -339,3 +398,11 @@ class IdentityRead(SQLModel, table=True):
     reader_id: int | None = Field(default=None, foreign_key="person.id")
     purpose: str = Field(max_length=64)
     at: datetime = _ts()
+
+
+class Heartbeat(SQLModel, table=True):
+    """When each scheduler process last ticked: `workroom doctor` reads it."""
+
+    name: str = Field(primary_key=True, max_length=120)
+    beat_at: datetime = _ts()
+    started_at: datetime = _ts()

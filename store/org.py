@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import Annotated, Any, TypeVar
 from zoneinfo import ZoneInfo
 
-import chinese_calendar
 import yaml
 from pydantic import (
     AfterValidator,
@@ -28,9 +27,11 @@ from pydantic_core import ErrorDetails, PydanticCustomError
 from sqlmodel import Session, SQLModel, col, or_, select
 
 from conversations.flows import COMPLAINT_CATEGORIES as FLOW_CATEGORIES
+from scheduler.workdays import WorkCalendar
 from store.models import (
     ROLES,
     Booking,
+    CalendarDay,
     ChainStep,
     Contact,
     DutyEntry,
@@ -162,6 +163,51 @@ _Responsibilities = create_model(  # type: ignore[call-overload]
     "_Responsibilities", __base__=_Spec, **{c: (Key | None, None) for c in COMPLAINT_CATEGORIES})
 
 
+def _days(value: Any) -> Any:
+    """Read a list of dates, where "2027-02-06..2027-02-12" stands for every day between."""
+    if not isinstance(value, list):
+        return value
+    out: list[Any] = []
+    for item in value:
+        first, sep, last = str(item).partition("..")
+        try:
+            lo = date.fromisoformat(first.strip())
+            hi = date.fromisoformat(last.strip()) if sep else lo
+        except ValueError as exc:
+            raise PydanticCustomError("shape", "'{value}' is not a date like 2027-01-01 or a "
+                                      "range like 2027-02-06..2027-02-12",
+                                      {"value": item}) from exc
+        if hi < lo:
+            raise PydanticCustomError("order", "range '{value}' ends before it starts",
+                                      {"value": item})
+        out += [lo + timedelta(days=n) for n in range((hi - lo).days + 1)]
+    return out
+
+
+Days = Annotated[tuple[date, ...], BeforeValidator(_days)]
+
+
+class CalendarYearSpec(_Spec):
+    """A year's statutory holidays and swapped workdays (调休), for a year the calendar
+    package does not know yet (or to correct it)."""
+
+    year: int = Field(ge=2000, le=2100)
+    holidays: Days = ()
+    workdays: Days = ()
+
+    @model_validator(mode="after")
+    def _inside_year(self) -> CalendarYearSpec:
+        for day in (*self.holidays, *self.workdays):
+            if day.year != self.year:
+                raise PydanticCustomError("year", "{day} is not in {year}",
+                                          {"day": day.isoformat(), "year": self.year})
+        both = sorted(set(self.holidays) & set(self.workdays))
+        if both:
+            raise PydanticCustomError("both", "{day} is both a holiday and a workday",
+                                      {"day": both[0].isoformat()})
+        return self
+
+
 class _File(_Spec):
     unit: Any
     workshops: list[Any] = []
@@ -170,6 +216,7 @@ class _File(_Spec):
     alert_chain: list[Any] = Field(min_length=1)
     duty: list[Any] = []
     duty_rotation: Any = None
+    calendar: list[Any] = []
 
 
 @dataclass(frozen=True)
@@ -181,6 +228,15 @@ class OrgSpec:
     alert_chain: tuple[ChainStepSpec, ...]
     duty: tuple[DutySpec, ...]
     duty_rotation: DutyRotationSpec | None
+    calendar: tuple[CalendarYearSpec, ...] = ()
+
+    def work_calendar(self) -> WorkCalendar:
+        """The working-day calendar with this file's years added."""
+        extra: dict[date, bool] = {}
+        for year in self.calendar:
+            extra.update({d: False for d in year.holidays})
+            extra.update({d: True for d in year.workdays})
+        return WorkCalendar(extra, years={y.year for y in self.calendar})
 
     def person(self, key: str) -> PersonSpec:
         """Return the person with this key."""
@@ -397,10 +453,19 @@ def parse_org(path: str | Path) -> OrgSpec:
         for j, key in enumerate(rotation.leaders if rotation else ()):
             r.ref(_at(node, ("leaders", j)), "duty_rotation: leader", key, people, _DUTY_ROLES)
 
+    years = r.items(sec.get("calendar", root), data.get("calendar"), CalendarYearSpec,
+                    "calendar year")
+    seen_years: set[int] = set()
+    for i, node, year in years:
+        if year.year in seen_years:
+            r.error(node, f"calendar year {i}: {year.year} is given twice")
+        seen_years.add(year.year)
+
     if r.problems or unit is None:
         raise OrgError(r.problems)
     return OrgSpec(unit, tuple(shops.values()), tuple(people.values()), responsibilities,
-                   tuple(s for _, _, s in chain), tuple(e for _, _, e in duty), rotation)
+                   tuple(s for _, _, s in chain), tuple(e for _, _, e in duty), rotation,
+                   tuple(y for _, _, y in years))
 
 
 def _contacts(person: PersonSpec) -> list[tuple[str, str]]:
@@ -412,30 +477,19 @@ def demo_org_path() -> Path:
     return Path(__file__).parent / "demo" / "org.yaml"
 
 
-def _is_workday(day: date) -> bool:
-    try:
-        return bool(chinese_calendar.is_workday(day))
-    except NotImplementedError:  # outside the package's holiday data
-        return day.weekday() < 5
-
-
-def demo_duty_days(start: date, count: int) -> list[date]:
+def demo_duty_days(start: date, count: int, calendar: WorkCalendar | None = None) -> list[date]:
     """Return the next `count` Chinese working days, `start` included."""
-    days: list[date] = []
-    day = start
-    while len(days) < count:
-        if _is_workday(day):
-            days.append(day)
-        day += timedelta(days=1)
-    return days
+    return (calendar or WorkCalendar()).workdays(start, count)
 
 
-def expand_rotation(rotation: DutyRotationSpec, today: date) -> list[tuple[date, str]]:
+def expand_rotation(rotation: DutyRotationSpec, today: date,
+                    calendar: WorkCalendar | None = None) -> list[tuple[date, str]]:
     """Return (day, leader key) for the rotation's working days from `today` on."""
-    days = demo_duty_days(today, rotation.days)
+    cal = calendar or WorkCalendar()
+    days = cal.workdays(today, rotation.days)
     lo, hi, sign = (_ROTATION_ANCHOR, days[0], 1) if days[0] >= _ROTATION_ANCHOR \
         else (days[0], _ROTATION_ANCHOR, -1)
-    first = sign * sum(_is_workday(lo + timedelta(days=n)) for n in range((hi - lo).days))
+    first = sign * sum(cal.is_workday(lo + timedelta(days=n)) for n in range((hi - lo).days))
     return [(d, rotation.leaders[(first + i) % len(rotation.leaders)]) for i, d in enumerate(days)]
 
 
@@ -568,7 +622,8 @@ def load_org(session: Session, spec: OrgSpec, *, now: datetime) -> LoadReport:
     entries: list[tuple[date, str, _Reception, str | None, str | None]] = [
         (d.day, d.leader, d, d.post, d.portfolio) for d in spec.duty]
     if (rot := spec.duty_rotation) is not None:
-        entries += [(day, key, rot, None, None) for day, key in expand_rotation(rot, today)]
+        entries += [(day, key, rot, None, None)
+                    for day, key in expand_rotation(rot, today, spec.work_calendar())]
     duty: dict[tuple[date, int], dict[str, Any]] = {}
     for day, key, hours, post, portfolio in entries:  # an explicit entry wins over the rotation
         duty.setdefault((day, pid[key]), {
@@ -588,5 +643,15 @@ def load_org(session: Session, spec: OrgSpec, *, now: datetime) -> LoadReport:
     rep.kept += [f"{e.day} {by_id.get(e.leader_id, e.leader_id)}" for e in stale
                  if e.id in booked]
     _delete(session, rep, [e for e in stale if e.id not in booked])
+    _load_calendar(session, rep, spec)
     session.flush()
     return rep
+
+
+def _load_calendar(session: Session, rep: LoadReport, spec: OrgSpec) -> None:
+    """Make CalendarDay rows exactly the file's holidays and swapped workdays."""
+    cal = spec.work_calendar()
+    old = {r.day: r for r in session.exec(select(CalendarDay))}
+    for day, workday in sorted(cal.extra.items()):
+        _put(session, rep, old.pop(day, None), CalendarDay, {"day": day, "workday": workday})
+    _delete(session, rep, old.values())

@@ -46,6 +46,21 @@ def claim_due(session: Session, *, now: datetime, limit: int = 50,
     return rows
 
 
+def take(session: Session, *, kind: str, ref: str, now: datetime) -> Timer | None:
+    """Lock a claimed timer and mark it done, in the transaction of what it causes.
+
+    None when it is gone or already done: another sweeper fired it after this one's lease
+    ran out, or its subject was closed. This is what makes a timer fire once.
+    """
+    row = session.exec(select(Timer).where(Timer.kind == kind, Timer.ref == ref)
+                       .with_for_update()).first()
+    if row is None or row.done_at is not None:
+        return None
+    row.done_at = now
+    session.add(row)
+    return row
+
+
 def drop(session: Session, *, kind: str, ref: str) -> None:
     """Delete the timer: a draft's timer would otherwise record when its form was sent."""
     row = session.exec(select(Timer).where(Timer.kind == kind, Timer.ref == ref)).first()

@@ -141,11 +141,26 @@ def _valid(ask: Ask) -> str:
 
 
 def _ctx() -> Context:
-    return Context(now=NOW, role="employee", directory=OneOption())
+    # The director's menu holds every flow (the handlers' ones too).
+    return Context(now=NOW, role="director", directory=OneOption())
 
 
-def _walk(engine: Engine, flow: Flow, lang: str) -> tuple[Outcome, list[tuple[str, Outcome]]]:
+def _branches(flow: Flow) -> list[dict[str, str]]:
+    """One walk per option of a step that other steps depend on (`when`), else one walk."""
+    deciding = {ask.when[0] for ask in flow.steps if ask.when is not None}
+    walks: list[dict[str, str]] = [{}]
+    for name in deciding:
+        kind = flow.step(name).kind
+        assert isinstance(kind, Choice)
+        count = len(kind.options) + (1 if kind.source else 0)
+        walks = [{**w, name: str(i)} for w in walks for i in range(1, count + 1)]
+    return walks
+
+
+def _walk(engine: Engine, flow: Flow, lang: str, choose: dict[str, str] | None = None
+          ) -> tuple[Outcome, list[tuple[str, Outcome]]]:
     """Start `flow`, ask for help at each step and answer it; return the last outcome."""
+    choose = choose or {}
     ctx = _ctx()
     out = engine.step(State(lang=lang, updated_at=NOW.isoformat()).to_dict(), text=None,
                       action=f"flow:{flow.name}", ctx=ctx)
@@ -154,16 +169,25 @@ def _walk(engine: Engine, flow: Flow, lang: str) -> tuple[Outcome, list[tuple[st
         step = out.state.step or ""
         helps.append((step, engine.step(out.state.to_dict(), text=None, action="cmd:help",
                                         ctx=ctx)))
-        out = engine.step(out.state.to_dict(), text=_valid(flow.step(step)), action=None,
-                          ctx=ctx)
+        out = engine.step(out.state.to_dict(), text=choose.get(step, _valid(flow.step(step))),
+                          action=None, ctx=ctx)
     return out, helps
 
 
 @pytest.mark.parametrize("lang", LANGS)
 @pytest.mark.parametrize("flow", list(FLOWS.values()), ids=list(FLOWS))
 def test_every_step_help_renders(flow: Flow, lang: str) -> None:
-    _, helps = _walk(Engine(), flow, lang)
-    assert [step for step, _ in helps] == [a.name for a in flow.steps]
+    asked: set[str] = set()
+    for choose in _branches(flow):
+        out, helps = _walk(Engine(), flow, lang, choose)
+        assert [step for step, _ in helps] == [a.name for a in flow.steps
+                                               if a.applies(out.state.answers)]
+        asked |= {step for step, _ in helps}
+        _check_helps(flow, lang, helps)
+    assert asked == {a.name for a in flow.steps}  # every branch was walked
+
+
+def _check_helps(flow: Flow, lang: str, helps: list[tuple[str, Outcome]]) -> None:
     for step, out in helps:
         text = "\n".join(r.text for r in out.replies)
         assert catalog.t(lang, f"{flow.name}.{step}.help") in text
@@ -175,20 +199,26 @@ def test_every_step_help_renders(flow: Flow, lang: str) -> None:
 @pytest.mark.parametrize("flow", [f for f in FLOWS.values() if f.review],
                          ids=[n for n, f in FLOWS.items() if f.review])
 def test_every_review_renders_every_answer_and_its_help(flow: Flow, lang: str) -> None:
+    for choose in _branches(flow):
+        _check_review(flow, lang, choose)
+
+
+def _check_review(flow: Flow, lang: str, choose: dict[str, str]) -> None:
     engine = Engine()
-    out, _ = _walk(engine, flow, lang)
+    out, _ = _walk(engine, flow, lang, choose)
+    asked = [a for a in flow.steps if a.applies(out.state.answers)]
     assert out.state.step == REVIEW
     review = out.replies[-1].text
     assert review.startswith(catalog.t(lang, "review.title"))
     assert review.endswith(catalog.t(lang, "review.confirm"))
-    for ask in flow.steps:
+    for ask in asked:
         assert f"• {catalog.t(lang, f'{flow.name}.{ask.name}.label')}" in review
     assert out.replies[-1].buttons[0].label == catalog.t(lang, "nav.confirm")
     helped = engine.step(out.state.to_dict(), text=None, action="cmd:help", ctx=_ctx())
     assert catalog.t(lang, "review.help") in helped.replies[0].text
     confirmed = engine.step(out.state.to_dict(), text=None, action="cmd:confirm", ctx=_ctx())
     assert isinstance(confirmed.effect, Submission)
-    assert set(confirmed.effect.answers) == {a.name for a in flow.steps}
+    assert set(confirmed.effect.answers) == {a.name for a in asked}
 
 
 @pytest.mark.parametrize("lang", LANGS)

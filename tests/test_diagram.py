@@ -96,3 +96,9 @@ def test_cli_lists_the_flow_names() -> None:
     result = CliRunner().invoke(app, ["flows", "--list"])
     assert result.exit_code == 0, result.output
     assert result.output.split() == list(FLOWS)
+
+
+def test_a_step_asked_only_after_some_answer_is_drawn_with_its_condition() -> None:
+    drawn = edges(mermaid(FLOWS["rate"]))
+    assert "note right of code: asked only when case is code" in drawn
+    assert "case --> rating: answer (case not code)" in drawn  # the step is passed by

@@ -20,11 +20,16 @@ DESCRIPTION = "十月份的加班费到现在还没有发下来"
 WHAT = "二十多人聚集在厂门口要求发工资"
 
 EMPLOYEE_MENU = ["suggestion", "complaint", "booking", "emergency", "my_cases", "my_bookings",
-                 "receipt", "lang"]
+                 "receipt", "rate", "lang"]
 LIAISON_MENU = ["suggestion", "complaint", "booking", "emergency", "emergency_workshop",
-                "my_cases", "my_bookings", "receipt", "lang"]
+                "my_cases", "my_bookings", "receipt", "rate", "lang"]
+STAFF_MENU = ["suggestion", "complaint", "booking", "emergency", "my_alerts", "open_cases",
+              "my_handling", "case_action", "my_cases", "my_bookings", "receipt", "rate", "lang"]
 HANDLER_MENU = ["suggestion", "complaint", "booking", "emergency", "my_alerts", "open_cases",
-                "my_cases", "my_bookings", "receipt", "lang"]
+                "my_handling", "case_action", "decide_extension", "my_cases", "my_bookings",
+                "receipt", "rate", "lang"]
+LEADER_MENU = [*HANDLER_MENU[:9], "reschedule_booking", *HANDLER_MENU[9:]]
+DIRECTOR_MENU = [*HANDLER_MENU[:9], "incident_action", "reschedule_booking", *HANDLER_MENU[9:]]
 
 
 
@@ -144,8 +149,8 @@ def test_switching_language_in_a_form_keeps_the_draft(services: Services, chat: 
     ("who", "items"),
     [("li_ming", EMPLOYEE_MENU), ("zhang_wei", EMPLOYEE_MENU),
      ("wang_qiang", LIAISON_MENU), ("zhou_min", LIAISON_MENU),
-     ("zhao_guoqiang", HANDLER_MENU), ("chen_lihua", HANDLER_MENU),
-     ("liu_fang", HANDLER_MENU)],
+     ("zhao_guoqiang", LEADER_MENU), ("chen_lihua", DIRECTOR_MENU),
+     ("liu_fang", STAFF_MENU)],
 )
 def test_each_role_sees_its_menu(services: Services, lang: str, who: str,
                                  items: list[str]) -> None:

@@ -29,7 +29,7 @@ DESCRIPTION = "十月份的加班费到现在还没有发下来"
 OUTCOME = "补发十月加班费"
 TODAY = date(2026, 11, 23)
 ORDINARY_DUE = "2027-01-22"  # 60 days
-LEADER_DUE = "2027-02-21"  # 90 days
+LEADER_DUE = "2027-02-22"  # 90 days land on Sunday 02-21: the next working day
 CODE = re.compile(r"[2-9A-Z]{5}-[2-9A-Z]{5}")
 STEPS = ["category", "description", "since", "affected", "cosigners", "workshop", "outcome",
          "identity"]

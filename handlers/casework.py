@@ -1,0 +1,281 @@
+"""What handlers do to a case in chat, and the complainant's rating of the reply.
+
+Each action goes through the lifecycle table (handlers/lifecycle.py), adds to the case's
+timeline, and writes its pushes and timers in the same transaction.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from sqlmodel import select
+
+from conversations import catalog
+from conversations.flow import Result, Submission
+from handlers import alerts, deadlines, lifecycle
+from handlers.context import HandlerContext, receipt_hash
+from handlers.lifecycle import Refused
+from scheduler import workdays
+from store import outbox
+from store.models import Case, CaseEvent, Extension, Person
+
+REOPEN_DAYS = 30  # 不满意: a second deadline with the supervisor
+
+
+def words(lang: str, params: dict[str, Any]) -> dict[str, Any]:
+    """Turn '@catalog.key' tokens (also ' / '-joined ones) into the reader's words."""
+    out: dict[str, Any] = {}
+    for name, value in params.items():
+        if isinstance(value, str) and value.startswith("@"):
+            value = " / ".join(catalog.t(lang, part[1:]) for part in value.split(" / "))
+        out[name] = value
+    return out
+
+
+def refused(sub: Submission, err: Refused, back_to: str | None) -> Result:
+    return Result(err.key, words(sub.lang, err.params), back_to=back_to)
+
+
+def _case(ctx: HandlerContext, value: Any) -> Case | None:
+    case = ctx.session.get(Case, int(value)) if str(value).isdigit() else None
+    return case if case is not None and case.unit_id == ctx.unit_id() else None
+
+
+def reschedule(ctx: HandlerContext, case: Case,
+               stages: tuple[str, ...] = deadlines.STAGES) -> None:
+    deadlines.schedule(ctx.session, case, now=ctx.now, zone=ctx.zone, stages=stages)
+
+
+# --- the handler's actions --------------------------------------------------------------
+
+
+def case_action(ctx: HandlerContext, sub: Submission) -> Result:
+    """Run one action the handler chose on one case."""
+    a = sub.answers
+    case = _case(ctx, a["case"])
+    if case is None:
+        return Result("case_action.gone", {}, back_to="case")
+    try:
+        return _ACTIONS[a["action"]](ctx, sub, case)
+    except Refused as err:
+        return refused(sub, err, "action")
+
+
+def _done(sub: Submission, case: Case, **params: Any) -> Result:
+    return Result(f"case_action.done.{sub.answers['action']}",
+                  {"number": case.number, **params})
+
+
+def _note(ctx: HandlerContext, sub: Submission, case: Case) -> Result:
+    lifecycle.move(ctx, case, "note", sub.answers["note"])
+    return _done(sub, case)
+
+
+def _reply(ctx: HandlerContext, sub: Submission, case: Case) -> Result:
+    text = sub.answers["reply"]
+    lifecycle.move(ctx, case, "reply", text)
+    case.reply, case.replied_at, case.rating = text, ctx.now, None
+    ctx.session.add(case)
+    if case.complainant_id is not None:
+        outbox.enqueue(ctx.session, key=f"case:{case.id}:replied:{case.reopens}",
+                       recipient_id=case.complainant_id, message="notice.case_replied",
+                       now=ctx.now, priority=outbox.ALERT,
+                       params={"number": case.number, "reply": text})
+        return _done(sub, case, told=catalog.t(sub.lang, "case_action.told.named"))
+    return _done(sub, case, told=catalog.t(sub.lang, "case_action.told.anonymous"))
+
+
+def _close(ctx: HandlerContext, sub: Submission, case: Case) -> Result:
+    if case.leader_case and not _visited(ctx, case):
+        return Result("case.refused.visit", {"number": case.number}, back_to="action")
+    lifecycle.move(ctx, case, "close", sub.answers["outcome"])
+    case.outcome = sub.answers["outcome"]
+    ctx.session.add(case)
+    deadlines.cancel(ctx.session, case, now=ctx.now)
+    return _done(sub, case)
+
+
+def _visited(ctx: HandlerContext, case: Case) -> bool:
+    """A return visit recorded since the last reply (回访 before a leader case closes)."""
+    events = ctx.session.exec(select(CaseEvent.kind).where(CaseEvent.case_id == case.id)
+                              .order_by(CaseEvent.id)).all()  # type: ignore[arg-type]
+    last_reply = max((i for i, k in enumerate(events) if k == "reply"), default=-1)
+    return "return_visit" in events[last_reply + 1:]
+
+
+def _return_visit(ctx: HandlerContext, sub: Submission, case: Case) -> Result:
+    lifecycle.move(ctx, case, "return_visit", sub.answers["visit"])
+    return _done(sub, case)
+
+
+def _extend(ctx: HandlerContext, sub: Submission, case: Case) -> Result:
+    lifecycle.check(ctx.session, case, "extend", ctx.actor)
+    s = ctx.session
+    if s.exec(select(Extension).where(Extension.case_id == case.id,
+                                      Extension.status == "pending")).first() is not None:
+        return Result("case.refused.extension_pending", {"number": case.number},
+                      back_to="action")
+    assert case.id is not None and ctx.actor.id is not None
+    row = Extension(case_id=case.id, requested_by=ctx.actor.id, days=sub.answers["days"],
+                    reason=sub.answers["reason"], created_at=ctx.now)
+    s.add(row)
+    s.flush()
+    lifecycle.move(ctx, case, "extend", f"+{row.days}: {row.reason}")
+    approvers = {p.id for p in s.exec(select(Person).where(
+        Person.role == "director", Person.unit_id == case.unit_id,
+        Person.active == True))}  # noqa: E712
+    if case.lead_leader_id:
+        approvers.add(case.lead_leader_id)
+    approvers.discard(None)
+    for pid in sorted(a for a in approvers if a is not None):
+        outbox.enqueue(s, key=f"extension:{row.id}:ask:{pid}", recipient_id=pid,
+                       message="notice.extension_asked", now=ctx.now, priority=outbox.ALERT,
+                       params={"number": case.number, "days": row.days, "reason": row.reason,
+                               "due_on": case.due_on.isoformat(),
+                               "handler": ctx.actor.name})
+    return _done(sub, case, days=row.days)
+
+
+def _reassign(ctx: HandlerContext, sub: Submission, case: Case) -> Result:
+    s = ctx.session
+    lifecycle.check(s, case, "assign" if case.status == "registered" else "reassign", ctx.actor)
+    target = s.get(Person, int(sub.answers["assignee"]))
+    if target is None or not target.active or target.unit_id != case.unit_id \
+            or target.role not in ("staff", "leader", "director"):
+        return Result("case_action.gone", {}, back_to="assignee")
+    if case.leader_case and target.role == "staff":  # 领导包案 stays with a leader
+        return Result("case.refused.leader_case", {"number": case.number,
+                                                   "name": target.name}, back_to="assignee")
+    if target.id == case.handler_id:
+        return Result("case.refused.same_handler", {"name": target.name}, back_to="assignee")
+    old = s.get(Person, case.handler_id) if case.handler_id else None
+    lifecycle.move(ctx, case, "assign" if case.status == "registered" else "reassign",
+                   f"{old.name if old else ''} → {target.name}: {sub.answers['reason']}")
+    case.handler_id = target.id
+    s.add(case)
+    reschedule(ctx, case)
+    assert case.id is not None and target.id is not None
+    alerts.raise_alert(ctx, subject="case", subject_id=case.id, recipient_id=target.id,
+                       message="notice.case_reassigned", priority=outbox.ALERT,
+                       params={"number": case.number, "category": case.category,
+                               "due_on": case.due_on.isoformat(), "by": ctx.actor.name,
+                               "reason": sub.answers["reason"]})
+    return _done(sub, case, name=target.name)
+
+
+def _five_fix(ctx: HandlerContext, sub: Submission, case: Case) -> Result:
+    a = sub.answers
+    if not case.leader_case:
+        return Result("case.refused.not_leader_case", {"number": case.number},
+                      back_to="action")
+    if ctx.actor.role not in ("leader", "director"):
+        raise Refused("case.refused.who", number=case.number,
+                      action="@case.action.five_fix", who="@case.who.leader")
+    lifecycle.check(ctx.session, case, "five_fix", ctx.actor)
+    report_on = date.fromisoformat(a["report_on"])
+    if not ctx.today <= report_on <= case.due_on:
+        return Result("case.refused.report_on", {"due_on": case.due_on.isoformat()},
+                      back_to="report_on")
+    case.lead_leader_id = case.lead_leader_id or ctx.actor.id
+    case.dept_head, case.responsible = a["dept_head"], a["responsible"]
+    case.report_on, case.return_visit_plan = report_on, a["visit_plan"]
+    lead = ctx.session.get(Person, case.lead_leader_id)
+    lifecycle.move(ctx, case, "five_fix",
+                   f"{lead.name if lead else ''} / {case.dept_head} / {case.responsible} / "
+                   f"{report_on.isoformat()} / {case.return_visit_plan}")
+    return _done(sub, case)
+
+
+_ACTIONS = {"note": _note, "reply": _reply, "close": _close, "extend": _extend,
+            "reassign": _reassign, "return_visit": _return_visit, "five_fix": _five_fix}
+
+
+# --- extension decisions ----------------------------------------------------------------
+
+
+def decide_extension(ctx: HandlerContext, sub: Submission) -> Result:
+    """The director or the lead leader approves or refuses more time."""
+    s = ctx.session
+    row = s.get(Extension, int(sub.answers["extension"]))
+    case = s.get(Case, row.case_id) if row is not None else None
+    if row is None or case is None or row.status != "pending" \
+            or case.unit_id != ctx.unit_id():
+        return Result("decide_extension.gone", {}, back_to="extension")
+    approve = sub.answers["decision"] == "approve"
+    try:
+        lifecycle.move(ctx, case, "extended",
+                       f"{'+' if approve else '-'}{row.days}: {row.reason}")
+    except Refused as err:
+        return refused(sub, err, None)
+    row.status = "approved" if approve else "refused"
+    row.decided_by, row.decided_at = ctx.actor.id, ctx.now
+    s.add(row)
+    if approve:
+        case.due_on = workdays.load(s).due_date(case.due_on, row.days)
+        case.deadline_days += row.days
+        s.add(case)
+        reschedule(ctx, case, deadlines.STAGES[1:])
+    outbox.enqueue(s, key=f"extension:{row.id}:decided", recipient_id=row.requested_by,
+                   message=f"notice.extension_{row.status}", now=ctx.now,
+                   priority=outbox.ALERT,
+                   params={"number": case.number, "days": row.days, "by": ctx.actor.name,
+                           "due_on": case.due_on.isoformat()})
+    return Result(f"decide_extension.{row.status}", {"number": case.number,
+                                                     "due_on": case.due_on.isoformat()})
+
+
+# --- the complainant's rating -----------------------------------------------------------
+
+
+def rate(ctx: HandlerContext, sub: Submission) -> Result:
+    """Record 满意 / 基本满意 / 不满意; 不满意 reopens the case with the supervisor."""
+    s, a = ctx.session, sub.answers
+    by_code = a["case"] == "code"
+    if by_code:
+        case = s.exec(select(Case).where(Case.receipt_hash == receipt_hash(a["code"]))).first()
+        if case is None:
+            return Result("receipt.not_found", {}, back_to="code")
+    else:
+        case = _case(ctx, a["case"])
+        if case is None or case.complainant_id != ctx.actor.id:
+            return Result("case_action.gone", {}, back_to="case")
+    rating = a["rating"]
+    action = "reopen" if rating == "unsatisfied" else "rate"
+    try:
+        lifecycle.check(s, case, action, ctx.actor, complainant=True)
+        if case.rating is not None:
+            raise Refused("case.refused.rated", number=case.number)
+    except Refused as err:
+        return refused(sub, err, "code" if by_code else "case")
+    lifecycle.move(ctx, case, action, rating, complainant=True)
+    case.rating = rating
+    if action == "rate":
+        s.add(case)
+        return Result("rate.done", {"number": case.number})
+    _reopen(ctx, case)
+    return Result("rate.reopened", {"number": case.number, "due_on": case.due_on.isoformat()})
+
+
+def _reopen(ctx: HandlerContext, case: Case) -> None:
+    s = ctx.session
+    boss = lifecycle.supervisor_of(s, case)
+    old = case.handler_id
+    if boss is not None:
+        case.handler_id = boss.id
+    case.reopens += 1
+    case.deadline_days, case.deadline_from = REOPEN_DAYS, ctx.today
+    case.due_on = workdays.load(s).due_date(ctx.today, REOPEN_DAYS)
+    s.add(case)
+    reschedule(ctx, case)
+    assert case.id is not None
+    params = {"number": case.number, "category": case.category,
+              "due_on": case.due_on.isoformat(), "reply": case.reply or "",
+              "events": deadlines.done_so_far(s, case)}
+    for recipient, message in ((case.handler_id, "notice.case_reopened"),
+                               (old, "notice.case_reopened_old")):
+        if recipient is not None and (message == "notice.case_reopened"
+                                      or recipient != case.handler_id):
+            outbox.enqueue(s, key=f"case:{case.id}:reopened:{case.reopens}:{recipient}",
+                           recipient_id=recipient, message=message, params=params,
+                           now=ctx.now, priority=outbox.ALERT)

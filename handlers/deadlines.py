@@ -1,0 +1,136 @@
+"""Case deadlines as timer rows: reminders to the handler, escalation when overdue.
+
+The handler is reminded at half the deadline, 7 days and 1 day before it, and when it has
+passed; an overdue case goes to the handler's supervisor at once and to the director
+`escalate_after` days later, each told which case, how late, and what was done so far.
+Every push has an idempotency key with the due date, so a timer fired twice sends nothing
+twice, and a new deadline (extension, reopening) gets reminders of its own.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import date, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, col, select
+
+from conversations.clock import Clock
+from handlers.identity import display_name
+from handlers.lifecycle import OPEN, supervisor_of
+from store import outbox, timers
+from store.db import transaction
+from store.models import Case, CaseEvent, Person
+
+log = logging.getLogger(__name__)
+KIND = "case_deadline"
+STAGES = ("half", "week", "day", "overdue", "director")
+REMIND_AT = time(9, 0)  # reminders arrive at the start of a working morning
+EVENTS_SHOWN = 6
+ESCALATE_AFTER_DAYS = 3  # overdue: the supervisor at once, the director this much later
+
+
+def plan(case: Case, *, escalate_after: int = ESCALATE_AFTER_DAYS) -> dict[str, date]:
+    """The day of each reminder and escalation step of the running deadline."""
+    start = case.deadline_from or case.due_on - timedelta(days=case.deadline_days)
+    span = (case.due_on - start).days
+    return {
+        "half": start + timedelta(days=span // 2),
+        "week": case.due_on - timedelta(days=7),
+        "day": case.due_on - timedelta(days=1),
+        "overdue": case.due_on + timedelta(days=1),
+        "director": case.due_on + timedelta(days=1 + escalate_after),
+    }
+
+
+def schedule(session: Session, case: Case, *, now: datetime, zone: ZoneInfo,
+             escalate_after: int = ESCALATE_AFTER_DAYS,
+             stages: tuple[str, ...] = STAGES) -> None:
+    """Set the case's timers for its running deadline; steps already past are not set.
+
+    An extension passes the stages after "half": the half-way reminder was about the
+    deadline as first set and is not sent again.
+    """
+    assert case.id is not None
+    today = now.astimezone(zone).date()
+    for stage, day in plan(case, escalate_after=escalate_after).items():
+        if stage not in stages:
+            continue
+        ref = f"{case.id}:{stage}"
+        if day <= today and stage in ("half", "week", "day"):
+            timers.cancel(session, kind=KIND, ref=ref, now=now)
+            continue
+        due = datetime.combine(max(day, today), REMIND_AT, zone)
+        timers.schedule(session, kind=KIND, ref=ref, due_at=max(due, now))
+
+
+def cancel(session: Session, case: Case, *, now: datetime) -> None:
+    """Stop every reminder of the case (it was closed)."""
+    for stage in STAGES:
+        timers.cancel(session, kind=KIND, ref=f"{case.id}:{stage}", now=now)
+
+
+def done_so_far(session: Session, case: Case) -> list[list[str]]:
+    """The latest timeline entries as [time, kind, note], for an escalation notice."""
+    rows = session.exec(select(CaseEvent).where(CaseEvent.case_id == case.id)
+                        .order_by(col(CaseEvent.at).desc(), col(CaseEvent.id).desc())
+                        .limit(EVENTS_SHOWN)).all()
+    return [[e.at.isoformat(), e.kind, e.note] for e in reversed(rows)]
+
+
+class CaseReminders:
+    """Fire one reminder or escalation step of a case (a timer handler)."""
+
+    def __init__(self, db: Engine, clock: Clock, zone: ZoneInfo) -> None:
+        self.db, self.clock, self.zone = db, clock, zone
+
+    def fire(self, ref: str) -> int:
+        """Send what the step owes; return how many pushes were queued."""
+        case_id, _, stage = ref.partition(":")
+        now = self.clock.now()
+        with transaction(self.db) as s:
+            if timers.take(s, kind=KIND, ref=ref, now=now) is None:
+                return 0  # another sweeper fired it, or the case was closed meanwhile
+            case = s.get(Case, int(case_id))
+            if case is None or case.status not in OPEN or case.handler_id is None:
+                return 0
+            return self._send(s, case, stage, now)
+
+    def _send(self, s: Session, case: Case, stage: str, now: datetime) -> int:
+        today = now.astimezone(self.zone).date()
+        handler = s.get(Person, case.handler_id)
+        params: dict[str, Any] = {
+            "number": case.number, "category": case.category, "due_on": case.due_on.isoformat(),
+            "days_left": (case.due_on - today).days, "late": (today - case.due_on).days,
+            "handler": display_name(handler), "status": f"@status.{case.status}",
+        }
+        sends: list[tuple[int | None, str]] = []
+        if stage in ("half", "week", "day"):
+            sends.append((case.handler_id, f"notice.case_remind_{stage}"))
+        elif stage == "overdue":
+            boss = supervisor_of(s, case)
+            sends.append((case.handler_id, "notice.case_overdue"))
+            if boss is not None:
+                sends.append((boss.id, "notice.case_escalated"))
+        elif stage == "director":
+            for director in s.exec(select(Person).where(
+                    Person.role == "director", Person.unit_id == case.unit_id,
+                    Person.active == True)):  # noqa: E712
+                sends.append((director.id, "notice.case_escalated"))
+        # What was done so far: the escalations only (the handler knows it).
+        params["events"] = done_so_far(s, case) if stage in ("overdue", "director") else []
+        queued = 0
+        for recipient, message in sends:
+            if recipient is None:
+                continue
+            outbox.enqueue(s, key=f"case:{case.id}:{stage}:{case.due_on}:{recipient}",
+                           recipient_id=recipient, message=message, params=params, now=now,
+                           priority=outbox.ALERT)
+            queued += 1
+        if stage in ("overdue", "director"):
+            s.add(CaseEvent(case_id=case.id or 0, at=now, kind=f"escalated_{stage}",
+                            note=f"{params['late']}"))
+        log.info("case %s: %s step sent to %d", case.number, stage, queued)
+        return queued

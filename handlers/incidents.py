@@ -1,0 +1,281 @@
+"""An emergency followed to the end: the alert chain, re-alerts, and the reports it owes.
+
+The chain (ChainStep rows: notify these people, wait N minutes) runs step after step and
+round after round until someone acknowledges. An acknowledged incident not yet handled
+re-alerts every `realert` minutes. The 1-hour first report and 2-hour opinion report to the
+upper union, and after handling the 30-minute closing report and the one-week archiving,
+are IncidentReport rows with due times: the director is reminded before, and a report not
+sent by its due time is marked late (迟报) and the director told.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, col, select
+
+from conversations import catalog
+from conversations.clock import Clock
+from conversations.flow import Result, Submission
+from handlers.context import HandlerContext
+from handlers.identity import display_name
+from store import outbox, timers
+from store.db import transaction
+from store.models import (
+    Acknowledgement,
+    Alert,
+    ChainStep,
+    DutyEntry,
+    Incident,
+    IncidentReport,
+    Person,
+    Unit,
+)
+
+log = logging.getLogger(__name__)
+WATCH = "incident_watch"
+REPORT = "incident_report"
+# How long each report may take, counted from the report (first, opinion) or from the end
+# of the handling (closing, archive); the director is reminded `before` its due time.
+WINDOWS = {"first": timedelta(hours=1), "opinion": timedelta(hours=2),
+           "closing": timedelta(minutes=30), "archive": timedelta(days=7)}
+BEFORE = {"first": timedelta(minutes=30), "opinion": timedelta(minutes=30),
+          "closing": timedelta(minutes=15), "archive": timedelta(days=1)}
+
+
+def owe(session: Session, incident: Incident, kind: str, since: datetime) -> IncidentReport:
+    """Record that the incident owes a report of `kind`, and set its reminder timers."""
+    assert incident.id is not None
+    row = IncidentReport(incident_id=incident.id, kind=kind, due_at=since + WINDOWS[kind])
+    session.add(row)
+    session.flush()
+    timers.schedule(session, kind=REPORT, ref=f"{row.id}:remind", due_at=row.due_at - BEFORE[kind])
+    timers.schedule(session, kind=REPORT, ref=f"{row.id}:due", due_at=row.due_at)
+    return row
+
+
+def start(session: Session, incident: Incident, *, now: datetime) -> None:
+    """Arm the chain and the reports of a new incident (its first step was just alerted)."""
+    steps = chain(session, incident.unit_id)
+    if steps:
+        first = min(steps)
+        incident.chain_position = first
+        wait = timedelta(minutes=steps[first][1])
+        timers.schedule(session, kind=WATCH, ref=str(incident.id), due_at=now + wait)
+    owe(session, incident, "first", incident.created_at)
+    owe(session, incident, "opinion", incident.created_at)
+
+
+def chain(session: Session, unit_id: int | None) -> dict[int, tuple[list[int], int]]:
+    """The unit's chain: position -> (people, minutes to wait after notifying them)."""
+    out: dict[int, tuple[list[int], int]] = {}
+    for st in session.exec(select(ChainStep).where(ChainStep.unit_id == unit_id)
+                           .order_by(col(ChainStep.position), col(ChainStep.id))):
+        people, wait = out.get(st.position, ([], st.wait_minutes))
+        out[st.position] = ([*people, st.person_id], max(wait, st.wait_minutes))
+    return out
+
+
+def acknowledged(session: Session, incident: Incident) -> bool:
+    return session.exec(select(Acknowledgement.id).join(
+        Alert, col(Alert.id) == Acknowledgement.alert_id).where(
+        Alert.subject == "incident", Alert.subject_id == incident.id)).first() is not None
+
+
+def directors(session: Session, unit_id: int | None) -> list[Person]:
+    return list(session.exec(select(Person).where(
+        Person.role == "director", Person.unit_id == unit_id,
+        Person.active == True).order_by(col(Person.id))).all())  # noqa: E712
+
+
+def incident_params(session: Session, incident: Incident) -> dict[str, Any]:
+    """The alert's words, as the emergency handler first wrote them."""
+    reporter = session.get(Person, incident.reporter_id) if incident.reporter_id else None
+    return {"number": incident.number, "what": incident.what, "place": incident.place,
+            "people": incident.people, "measures": incident.measures,
+            "suggestion": incident.suggestion, "reported_at": incident.created_at.isoformat(),
+            "reporter": display_name(reporter)}
+
+
+class IncidentTimers:
+    """Timer handlers: the next chain step or a re-alert; a report's reminder or lateness."""
+
+    def __init__(self, db: Engine, clock: Clock, zone: ZoneInfo, *,
+                 realert: timedelta = timedelta(minutes=60)) -> None:
+        self.db, self.clock, self.zone, self.realert = db, clock, zone, realert
+
+    def watch(self, ref: str) -> int:
+        """Alert the chain's next step, or re-alert an acknowledged incident not handled."""
+        now = self.clock.now()
+        with transaction(self.db) as s:
+            timer = timers.take(s, kind=WATCH, ref=ref, now=now)
+            incident = s.get(Incident, int(ref)) if timer is not None else None
+            if timer is None or incident is None or incident.handled_at is not None:
+                return 0
+            if incident.acknowledged_at is not None or acknowledged(s, incident):
+                return self._realert(s, incident, now)
+            return self._next_step(s, incident, now)
+
+    def _next_step(self, s: Session, incident: Incident, now: datetime) -> int:
+        steps = chain(s, incident.unit_id)
+        if not steps:
+            return 0
+        later = [p for p in sorted(steps) if p > incident.chain_position]
+        if later:
+            incident.chain_position = later[0]
+        else:  # nobody acknowledged the whole chain: start it again
+            incident.chain_position, incident.chain_round = min(steps), incident.chain_round + 1
+        people, wait = steps[incident.chain_position]
+        if incident.chain_position == min(steps):
+            people = [*(d.id for d in directors(s, incident.unit_id) if d.id), *people,
+                      *self._duty_leaders(s, incident, now)]
+        s.add(incident)
+        sent = 0
+        for pid in dict.fromkeys(people):
+            sent += self._alert(s, incident, pid, now)
+        timers.schedule(s, kind=WATCH, ref=str(incident.id), due_at=now + timedelta(minutes=wait))
+        log.warning("incident %s: nobody acknowledged; chain step %s round %s alerted %d",
+                    incident.number, incident.chain_position, incident.chain_round, sent)
+        return sent
+
+    def _duty_leaders(self, s: Session, incident: Incident, now: datetime) -> list[int]:
+        today = now.astimezone(self.zone).date()
+        return [e.leader_id for e in s.exec(select(DutyEntry).where(
+            DutyEntry.day == today, DutyEntry.unit_id == incident.unit_id))]
+
+    def _alert(self, s: Session, incident: Incident, pid: int, now: datetime) -> int:
+        assert incident.id is not None
+        alert = s.exec(select(Alert).where(Alert.subject == "incident",
+                                           Alert.subject_id == incident.id,
+                                           Alert.recipient_id == pid)).first()
+        if alert is None:
+            alert = Alert(subject="incident", subject_id=incident.id, recipient_id=pid,
+                          created_at=now)
+            s.add(alert)
+            s.flush()
+        key = f"alert:{alert.id}:r{incident.chain_round}p{incident.chain_position}"
+        outbox.enqueue(s, key=key, recipient_id=pid, message="notice.incident",
+                       params=incident_params(s, incident), alert_id=alert.id, now=now,
+                       priority=outbox.EMERGENCY)
+        return 1
+
+    def _realert(self, s: Session, incident: Incident, now: datetime) -> int:
+        acked = incident.acknowledged_at or now
+        due = acked + self.realert
+        while due <= now - self.realert:  # a long outage: one re-alert, not a burst
+            due += self.realert
+        if due > now:
+            timers.schedule(s, kind=WATCH, ref=str(incident.id), due_at=due)
+            return 0
+        who = {a.person_id for a in s.exec(select(Acknowledgement).join(
+            Alert, col(Alert.id) == Acknowledgement.alert_id).where(
+            Alert.subject == "incident", Alert.subject_id == incident.id))}
+        who |= {d.id for d in directors(s, incident.unit_id) if d.id is not None}
+        minutes = int((now - acked).total_seconds() // 60)
+        for pid in sorted(who):
+            outbox.enqueue(s, key=f"incident:{incident.id}:realert:{due.isoformat()}:{pid}",
+                           recipient_id=pid, message="notice.incident_open", now=now,
+                           priority=outbox.EMERGENCY,
+                           params={"number": incident.number, "minutes": minutes})
+        timers.schedule(s, kind=WATCH, ref=str(incident.id), due_at=due + self.realert)
+        return len(who)
+
+    def report(self, ref: str) -> int:
+        """Remind the director of a report due soon, or mark it late when its time is up."""
+        report_id, _, stage = ref.partition(":")
+        now = self.clock.now()
+        with transaction(self.db) as s:
+            timer = timers.take(s, kind=REPORT, ref=ref, now=now)
+            row = s.get(IncidentReport, int(report_id)) if timer is not None else None
+            incident = s.get(Incident, row.incident_id) if row is not None else None
+            if row is None or incident is None or row.sent_at is not None:
+                return 0
+            if stage == "due":
+                row.late = True
+                s.add(row)
+            message = "notice.report_late" if stage == "due" else "notice.report_due"
+            people = directors(s, incident.unit_id)
+            for d in people:
+                outbox.enqueue(s, key=f"report:{row.id}:{stage}:{d.id}", recipient_id=d.id,
+                               message=message, now=now, priority=outbox.EMERGENCY,
+                               params={"number": incident.number,
+                                       "report": f"@report.kind.{row.kind}",
+                                       "due_at": row.due_at.isoformat()})
+            return len(people)
+
+
+# --- the director's actions in chat -----------------------------------------------------
+
+
+def incident_action(ctx: HandlerContext, sub: Submission) -> Result:
+    """Send a report to the upper union, end the handling, or archive the papers."""
+    s, a = ctx.session, sub.answers
+    incident = s.get(Incident, int(a["incident"])) if str(a["incident"]).isdigit() else None
+    if incident is None or incident.unit_id != ctx.unit_id():
+        return Result("incident_action.gone", {}, back_to="incident")
+    action = a["action"]
+    if action == "handled":
+        return _handled(ctx, incident, a["outcome"])
+    row = s.exec(select(IncidentReport).where(IncidentReport.incident_id == incident.id,
+                                              IncidentReport.kind == action)).first()
+    report = catalog.t(sub.lang, f"report.kind.{action}")
+    if row is None:
+        return Result("incident_action.not_yet", {"report": report}, back_to="action")
+    if row.sent_at is not None:
+        return Result("incident_action.already", {"report": report, "number": incident.number},
+                      back_to="action")
+    if action == "archive":
+        row.content = {"archive": a["archive"]}
+        incident.archived_at, incident.status = ctx.now, "archived"
+    else:
+        row.content = {k: a[k] for k in ("involved", "impact", "measures", "suggestions")}
+        if not _send(ctx, incident, row):
+            return Result("incident_action.no_upper", {"report": report}, back_to=None)
+    row.sent_at, row.late, row.sent_by = ctx.now, ctx.now > row.due_at, ctx.actor.id
+    s.add(row)
+    s.add(incident)
+    for stage in ("remind", "due"):
+        timers.cancel(s, kind=REPORT, ref=f"{row.id}:{stage}", now=ctx.now)
+    done = "incident_action.done.late" if row.late else "incident_action.done.in_time"
+    return Result(done, {"report": report, "number": incident.number,
+                         "due": row.due_at.astimezone(ctx.zone).strftime("%H:%M %m-%d")})
+
+
+def _send(ctx: HandlerContext, incident: Incident, row: IncidentReport) -> bool:
+    """Push the report to the upper union's contacts; False when there is nobody."""
+    s = ctx.session
+    upper = s.exec(select(Person).where(Person.role == "upper_union",
+                                        Person.unit_id == incident.unit_id,
+                                        Person.active == True)  # noqa: E712
+                   .order_by(col(Person.id))).all()
+    unit = s.get(Unit, incident.unit_id) if incident.unit_id else None
+    late = ctx.now > row.due_at
+    for p in upper:
+        outbox.enqueue(s, key=f"report:{row.id}:sent:{p.id}", recipient_id=p.id,
+                       message="notice.incident_report_late" if late
+                       else "notice.incident_report", now=ctx.now, priority=outbox.EMERGENCY,
+                       params={"report": f"@report.kind.{row.kind}", "number": incident.number,
+                               "unit": unit.name if unit else "", "what": incident.what,
+                               "place": incident.place,
+                               "reported_at": incident.created_at.isoformat(),
+                               "director": ctx.actor.name, **row.content})
+    return bool(upper)
+
+
+def _handled(ctx: HandlerContext, incident: Incident, outcome: str) -> Result:
+    s = ctx.session
+    if incident.handled_at is not None:
+        return Result("incident_action.already_handled", {"number": incident.number},
+                      back_to="action")
+    incident.handled_at, incident.outcome, incident.status = ctx.now, outcome, "handled"
+    s.add(incident)
+    timers.cancel(s, kind=WATCH, ref=str(incident.id), now=ctx.now)
+    closing = owe(s, incident, "closing", ctx.now)
+    owe(s, incident, "archive", ctx.now)
+    return Result("incident_action.done.handled", {
+        "number": incident.number,
+        "due": closing.due_at.astimezone(ctx.zone).strftime("%H:%M")})

@@ -1,0 +1,97 @@
+"""Visit bookings: both sides reminded the day before and an hour before; a leader's move
+tells the employee and moves the reminders; a cancellation stops them."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from bot.bootstrap import Services
+from conversations.clock import FrozenClock
+from tests.case_helpers import pushes, tick
+from tests.transcript import LANGS, Chat, open_menu, t
+
+
+def shanghai(month: int, day: int, hour: int, minute: int = 0) -> datetime:
+    return datetime(2026, month, day, hour, minute, tzinfo=ZoneInfo("Asia/Shanghai"))
+
+
+def press_starting(chat: Chat, prefix: str) -> None:
+    chat.press(next(b.label for r in chat.replies for b in r.buttons
+                    if b.label.startswith(prefix)))
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_reminders_reschedule_and_cancel(services: Services, clock: FrozenClock,
+                                         lang: str) -> None:
+    li, zhao = Chat(services, person="li_ming"), Chat(services, person="zhao_guoqiang")
+    for chat in (li, zhao):
+        open_menu(chat, lang)
+    li.press(t(lang, "menu.booking"))
+    press_starting(li, "11-25")  # 赵国强's reception, Wednesday 08:30
+    li.say("加班费核算方法")
+    li.press(t(lang, "nav.confirm"))
+    assert "V-2026-0001" in li.text
+    words = {"number": "V-2026-0001", "date": "2026-11-25", "start": "08:30", "end": "11:30",
+             "place": "群众工作室（行政楼一楼）", "leader": "赵国强", "visitor": "李明",
+             "topic": "加班费核算方法"}
+    day_before = {"li_ming": t(lang, "notice.booking_remind_day_visitor", **words),
+                  "zhao_guoqiang": t(lang, "notice.booking_remind_day_leader", **words)}
+
+    tick(services, clock, shanghai(11, 24, 8, 29), step=timedelta(hours=1))
+    assert all(text not in pushes(services, k) for k, text in day_before.items())
+    tick(services, clock, shanghai(11, 24, 8, 30))
+    assert all(pushes(services, k).count(text) == 1 for k, text in day_before.items())
+
+    # The leader moves it to his next reception, Monday 11-30; the employee is told why.
+    clock.set(shanghai(11, 24, 10))
+    open_menu(zhao, lang)
+    zhao.press(t(lang, "menu.reschedule_booking"))
+    press_starting(zhao, "V-2026-0001")
+    press_starting(zhao, "11-25")
+    zhao.say("临时到市里开会")
+    zhao.press(t(lang, "nav.confirm"))
+    assert t(lang, "reschedule_booking.same") in zhao.text  # the same reception: refused
+    press_starting(zhao, "11-30")
+    zhao.press(t(lang, "nav.confirm"))
+    assert t(lang, "reschedule_booking.done", number="V-2026-0001", date="2026-11-30",
+             start="08:30") in zhao.text
+    services.dispatcher.drain()
+    moved = {**words, "date": "2026-11-30"}
+    assert t(lang, "notice.booking_rescheduled", **moved, old_date="2026-11-25",
+             old_start="08:30", reason="临时到市里开会") in pushes(services, "li_ming")
+
+    # No reminder for the old hour; both reminders for the new one.
+    tick(services, clock, shanghai(11, 30, 7, 30), step=timedelta(hours=1))
+    old_hour = t(lang, "notice.booking_remind_hour_visitor", **words)
+    assert old_hour not in pushes(services, "li_ming")
+    for who in ("visitor", "leader"):
+        key = "li_ming" if who == "visitor" else "zhao_guoqiang"
+        assert pushes(services, key).count(
+            t(lang, f"notice.booking_remind_day_{who}", **moved)) == 1
+        assert pushes(services, key).count(
+            t(lang, f"notice.booking_remind_hour_{who}", **moved)) == 1
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_a_cancelled_booking_tells_the_leader_and_reminds_nobody(
+        services: Services, clock: FrozenClock, lang: str) -> None:
+    li = Chat(services, person="li_ming")
+    open_menu(li, lang)
+    li.press(t(lang, "menu.booking"))
+    press_starting(li, "11-25")
+    li.say("加班费核算方法")
+    li.press(t(lang, "nav.confirm"))
+    open_menu(li, lang)
+    li.press(t(lang, "menu.my_bookings"))
+    press_starting(li, "V-2026-0001")
+    li.press(t(lang, "nav.confirm"))
+    assert t(lang, "cancel_booking.done", number="V-2026-0001") in li.text
+    services.dispatcher.drain()
+    assert t("zh", "notice.booking_cancelled", number="V-2026-0001", date="2026-11-25",
+             start="08:30") in pushes(services, "zhao_guoqiang")
+    before = {k: len(pushes(services, k)) for k in ("li_ming", "zhao_guoqiang")}
+    tick(services, clock, shanghai(11, 26, 9), step=timedelta(hours=1))
+    assert {k: len(pushes(services, k)) for k in ("li_ming", "zhao_guoqiang")} == before

@@ -1,0 +1,149 @@
+"""The emergency chain: each step on time until someone acknowledges, then re-alerts until
+it is handled; the 1-hour first report reminded, filled in chat, sent to the upper union,
+marked late when late; the opinion, closing and archiving reports tracked the same way."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from sqlmodel import Session, select
+
+from bot.bootstrap import Services
+from conversations.clock import FrozenClock
+from store.models import Alert, Incident, IncidentReport, Person
+from tests.case_helpers import pushes, tick
+from tests.test_flow_emergency import PLACE, WHAT, ack, report
+from tests.transcript import LANGS, Chat, all_rows, open_menu, person, t
+
+PEOPLE = ("li_ming", "chen_lihua", "sun_hongmei", "zhao_guoqiang", "liu_fang", "qian_wenjing")
+
+
+def alerts_to(services: Services, key: str, lang: str) -> int:
+    head = t(lang, "notice.incident", number="E-2026-0001", what=WHAT, place=PLACE,
+             people="", measures="", suggestion="", reporter="", reported_at="")
+    return sum(p.startswith(head.splitlines()[0]) for p in pushes(services, key))
+
+
+def director_does(chat: Chat, lang: str, action: str, *answers: str) -> str:
+    open_menu(chat, lang)
+    chat.press(t(lang, "menu.incident_action"))
+    chat.press(chat.replies[-1].buttons[0].label)  # the latest emergency
+    chat.press(t(lang, f"opt.incident_action.{action}"))
+    for answer in answers:
+        chat.say(answer)
+    chat.press(t(lang, "nav.confirm"))
+    return chat.text
+
+
+REPORT = ("铸造车间两个班组约30人", "停工聚集，情绪趋于平稳", "车间主任和财务科长到场解释",
+          "尽快公布加班费核算结果")
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_chain_acknowledgement_reports_and_archiving(services: Services, clock: FrozenClock,
+                                                     lang: str) -> None:
+    chats = {k: Chat(services, person=k) for k in PEOPLE}
+    for chat in chats.values():
+        open_menu(chat, lang)
+    t0 = clock.now()
+    report(chats["li_ming"], lang)
+    services.dispatcher.drain()
+    count = {k: lambda k=k: alerts_to(services, k, lang) for k in PEOPLE}
+    # Step 1 at once: the director and today's duty leader.
+    assert [count[k]() for k in PEOPLE] == [0, 1, 1, 0, 0, 0]
+
+    # Step 2 after step 1's 5 minutes, not before; step 3 after step 2's 10 minutes.
+    tick(services, clock, t0 + timedelta(minutes=4, seconds=59), step=timedelta(minutes=1))
+    assert [count[k]() for k in PEOPLE] == [0, 1, 1, 0, 0, 0]
+    tick(services, clock, t0 + timedelta(minutes=5))
+    assert [count[k]() for k in PEOPLE] == [0, 1, 2, 1, 1, 0]
+    tick(services, clock, t0 + timedelta(minutes=15), step=timedelta(minutes=1))
+    assert [count[k]() for k in PEOPLE] == [0, 1, 2, 1, 1, 1]
+
+    # Half an hour: the director is reminded of the first report.
+    due_note = t(lang, "notice.report_due", number="E-2026-0001",
+                 report=t(lang, "report.kind.first"),
+                 due_at=(t0 + timedelta(hours=1)).astimezone(services.settings.zone)
+                 .strftime("%Y-%m-%d %H:%M"))
+    tick(services, clock, t0 + timedelta(minutes=30), step=timedelta(minutes=1))
+    assert pushes(services, "chen_lihua").count(due_note) == 1
+
+    # Nobody acknowledged the whole chain (5 + 10 + 30 minutes): it starts again.
+    tick(services, clock, t0 + timedelta(minutes=45), step=timedelta(minutes=1))
+    assert [count[k]() for k in PEOPLE] == [0, 2, 3, 1, 1, 1]
+
+    # A leader acknowledges: the reporter is told, and the chain stops at once.
+    clock.set(t0 + timedelta(minutes=47))
+    with Session(services.db) as s:
+        zhao = s.exec(select(Person).where(Person.key == "zhao_guoqiang")).one()
+        alert = s.exec(select(Alert).where(Alert.recipient_id == zhao.id)).one()
+    assert ack(services, "zhao_guoqiang", alert.id or 0) == t(lang, "ack.done", at="09:47")
+    services.dispatcher.drain()
+    assert t(lang, "notice.acknowledged", number="E-2026-0001", name="赵国强",
+             acked_at="2026-11-23 09:47") in pushes(services, "li_ming")
+    tick(services, clock, t0 + timedelta(minutes=59), step=timedelta(minutes=1))
+    assert [count[k]() for k in PEOPLE] == [0, 2, 3, 1, 1, 1]
+
+    # The hour passes without the first report: it is late, and the director is told.
+    tick(services, clock, t0 + timedelta(hours=1), step=timedelta(minutes=1))
+    late_note = t(lang, "notice.report_late", number="E-2026-0001",
+                  report=t(lang, "report.kind.first"),
+                  due_at=(t0 + timedelta(hours=1)).astimezone(services.settings.zone)
+                  .strftime("%Y-%m-%d %H:%M"))
+    assert pushes(services, "chen_lihua").count(late_note) == 1
+
+    # Filled in chat ten minutes later: it reaches the upper union marked late.
+    clock.set(t0 + timedelta(minutes=70))
+    director = chats["chen_lihua"]
+    said = director_does(director, lang, "first", *REPORT)
+    assert t(lang, "incident_action.done.late", report=t(lang, "report.kind.first"),
+             number="E-2026-0001", due="10:00 11-23") in said
+    services.dispatcher.drain()
+    sent = t(lang, "notice.incident_report_late", report=t(lang, "report.kind.first"),
+             number="E-2026-0001", unit="青岚机械制造有限公司", what=WHAT, place=PLACE,
+             reported_at="2026-11-23 09:00", involved=REPORT[0], impact=REPORT[1],
+             measures=REPORT[2], suggestions=REPORT[3], director="陈丽华")
+    assert pushes(services, "qian_wenjing").count(sent) == 1
+    # The 2-hour opinion report goes in time.
+    clock.set(t0 + timedelta(minutes=80))
+    said = director_does(director, lang, "opinion", *REPORT)
+    assert t(lang, "incident_action.done.in_time", report=t(lang, "report.kind.opinion"),
+             number="E-2026-0001", due="11:00 11-23") in said
+    # Sending it twice is refused.
+    said = director_does(director, lang, "opinion", *REPORT)
+    assert t(lang, "incident_action.already", report=t(lang, "report.kind.opinion"),
+             number="E-2026-0001") in said
+    director.press(t(lang, "nav.cancel"))
+
+    # Acknowledged at 09:47 and still not handled an hour later: alerted again.
+    tick(services, clock, t0 + timedelta(minutes=107), step=timedelta(minutes=1))
+    open_again = t(lang, "notice.incident_open", number="E-2026-0001", minutes=60)
+    assert pushes(services, "zhao_guoqiang").count(open_again) == 1
+    assert pushes(services, "chen_lihua").count(open_again) == 1
+
+    # Closing report before the handling is over: refused. Then handled, closed, archived.
+    said = director_does(director, lang, "closing", *REPORT)
+    assert t(lang, "incident_action.not_yet", report=t(lang, "report.kind.closing")) in said
+    director.press(t(lang, "nav.cancel"))
+    clock.set(t0 + timedelta(minutes=110))
+    said = director_does(director, lang, "handled", "财务科当场公布核算结果，职工返岗")
+    assert t(lang, "incident_action.done.handled", number="E-2026-0001", due="11:20") in said
+    clock.set(t0 + timedelta(minutes=125))
+    said = director_does(director, lang, "closing", *REPORT)
+    assert t(lang, "incident_action.done.in_time", report=t(lang, "report.kind.closing"),
+             number="E-2026-0001", due="11:20 11-23") in said
+    tick(services, clock, t0 + timedelta(days=3), step=timedelta(hours=1))
+    assert pushes(services, "zhao_guoqiang").count(open_again) == 1  # handled: no more
+    said = director_does(director, lang, "archive", "工作室档案柜 2026-E 卷")
+    assert t(lang, "incident_action.done.in_time", report=t(lang, "report.kind.archive"),
+             number="E-2026-0001", due="10:50 11-30") in said
+    [incident] = all_rows(services, Incident)
+    assert (incident.status, incident.archived_at) == ("archived", clock.now())
+    reports = {r.kind: r.late for r in all_rows(services, IncidentReport)}
+    assert reports == {"first": True, "opinion": False, "closing": False, "archive": False}
+    assert person(services, "qian_wenjing").role == "upper_union"
+    # Nothing more, however long.
+    before = {k: len(pushes(services, k)) for k in PEOPLE}
+    tick(services, clock, t0 + timedelta(days=10), step=timedelta(hours=6))
+    assert {k: len(pushes(services, k)) for k in PEOPLE} == before

@@ -1,0 +1,114 @@
+"""Due dates on Chinese working days: real 2026 holidays, and a year from the org file."""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import pytest
+from sqlmodel import SQLModel, select
+
+from scheduler import workdays
+from scheduler.workdays import WorkCalendar
+from store.db import make_engine, transaction
+from store.models import CalendarDay
+from store.org import OrgError, load_org, parse_org
+from tests.test_org import MINIMAL
+
+NOW = datetime(2026, 11, 23, 1, 0, tzinfo=UTC)
+CAL = WorkCalendar()
+
+
+@pytest.mark.parametrize(
+    ("start", "days", "due"),
+    [
+        # 2025-12-17 + 60 = Sun 2026-02-15, first day of the Spring Festival holiday
+        # (02-15..02-23): due the first working day after it.
+        (date(2025, 12, 17), 60, date(2026, 2, 24)),
+        # Sat 2026-02-14 is a swapped workday (调休): it stays.
+        (date(2025, 12, 16), 60, date(2026, 2, 14)),
+        # Sat 2026-02-28, the other Spring Festival workday.
+        (date(2025, 12, 30), 60, date(2026, 2, 28)),
+        # 2026-08-02 + 60 = Thu 2026-10-01, National Day: moves past the golden week.
+        (date(2026, 8, 2), 60, date(2026, 10, 8)),
+        # Sat 2026-10-10 is National Day's swapped workday; Sun 2026-09-20 the other.
+        (date(2026, 8, 11), 60, date(2026, 10, 10)),
+        (date(2026, 6, 22), 90, date(2026, 9, 20)),
+        # Sun 2026-10-11 is an ordinary weekend day again: Monday.
+        (date(2026, 8, 12), 60, date(2026, 10, 12)),
+        # An ordinary Tuesday stays.
+        (date(2026, 11, 23), 30, date(2026, 12, 23)),
+    ],
+)
+def test_due_dates_of_2026(start: date, days: int, due: date) -> None:
+    assert CAL.due_date(start, days) == due
+
+
+def test_unknown_year_counts_weekends_only_and_warns(caplog: pytest.LogCaptureFixture,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(workdays, "_warned", set())  # warned once per process
+    with caplog.at_level(logging.WARNING, logger="scheduler.workdays"):
+        # 2099-01-03 is a Saturday: Monday, whatever holidays 2099 will have.
+        assert WorkCalendar().due_date(date(2098, 11, 4), 60) == date(2099, 1, 5)
+    assert "no holiday data for 2099" in caplog.text
+    assert not WorkCalendar().knows(2099)
+
+
+CALENDAR_2099 = """\
+calendar:
+  - year: 2099
+    holidays: [2099-01-01, "2099-01-20..2099-01-26"]
+    workdays: [2099-01-18, 2099-01-31]
+"""
+
+
+def test_a_year_from_the_org_file(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    path = tmp_path / "org.yaml"
+    path.write_text(MINIMAL + CALENDAR_2099, encoding="utf-8")
+    engine = make_engine(f"sqlite:///{tmp_path}/t.db")
+    SQLModel.metadata.create_all(engine)
+    with transaction(engine) as s:
+        load_org(s, parse_org(path), now=NOW)
+    with transaction(engine) as s:
+        cal = workdays.load(s)
+        assert len(s.exec(select(CalendarDay)).all()) == 1 + 7 + 2
+    with caplog.at_level(logging.WARNING, logger="scheduler.workdays"):
+        assert cal.knows(2099)
+        # 2098-11-21 + 60 = Tue 2099-01-20: inside the file's holiday, due after it.
+        assert cal.due_date(date(2098, 11, 21), 60) == date(2099, 1, 27)
+        # Sun 2099-01-18 is a swapped workday from the file.
+        assert cal.due_date(date(2098, 11, 19), 60) == date(2099, 1, 18)
+        # Thu 2099-01-01 is a holiday: Friday.
+        assert cal.due_date(date(2098, 11, 2), 60) == date(2099, 1, 2)
+        # Other days of 2099 follow the week.
+        assert cal.due_date(date(2099, 1, 3), 7) == date(2099, 1, 12)
+    assert "no holiday data for 2099" not in caplog.text
+    # Taking the year out of the file takes its days out of the calendar.
+    path.write_text(MINIMAL, encoding="utf-8")
+    with transaction(engine) as s:
+        report = load_org(s, parse_org(path), now=NOW)
+        assert report.deleted["CalendarDay"] == 10
+        assert workdays.load(s).due_date(date(2098, 11, 21), 60) == date(2099, 1, 20)
+    engine.dispose()
+
+
+@pytest.mark.parametrize(
+    ("calendar", "words"),
+    [
+        ("  - {year: 2099, holidays: [2098-12-31]}\n", "2098-12-31 is not in 2099"),
+        ("  - {year: 2099, holidays: [2099-01-02], workdays: [2099-01-02]}\n",
+         "2099-01-02 is both a holiday and a workday"),
+        ("  - {year: 2099, holidays: [2099-13-01]}\n", "'2099-13-01' is not a date"),
+        ("  - {year: 2099, holidays: ['2099-01-05..2099-01-02']}\n", "ends before it starts"),
+        ("  - {year: 2099}\n  - {year: 2099}\n", "2099 is given twice"),
+    ],
+)
+def test_a_wrong_calendar_is_refused_with_its_line(tmp_path: Path, calendar: str,
+                                                   words: str) -> None:
+    path = tmp_path / "org.yaml"
+    path.write_text(MINIMAL + "calendar:\n" + calendar, encoding="utf-8")
+    with pytest.raises(OrgError) as info:
+        parse_org(path)
+    assert words in str(info.value)
+    assert all(p.line > MINIMAL.count("\n") for p in info.value.problems)
