@@ -55,13 +55,17 @@ def recipients_text(session: Session, subject: str, subject_id: int, lang: str) 
     rows = session.exec(select(Alert).where(Alert.subject == subject,
                                             Alert.subject_id == subject_id)
                         .order_by(col(Alert.id))).all()
+    people = [session.get(Person, alert.recipient_id) for alert in rows]
+    return names_text([p for p in people if p is not None], lang)
+
+
+def names_text(people: list[Person], lang: str) -> str:
+    """Names and posts of the people alerted, as the reporter may read them."""
     names = []
-    for alert in rows:
-        person = session.get(Person, alert.recipient_id)
-        if person is not None:
-            post = (f"（{person.post}）" if lang == "zh" else f" ({person.post})") \
-                if person.post else ""
-            names.append(person.name + post)
+    for person in people:
+        post = (f"（{person.post}）" if lang == "zh" else f" ({person.post})") \
+            if person.post else ""
+        names.append(person.name + post)
     sep = "、" if lang == "zh" else ", "
     return sep.join(names)
 

@@ -11,10 +11,12 @@ sent by its due time is marked late (迟报) and the director told.
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from sqlalchemy import insert
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
@@ -35,6 +37,7 @@ from store.models import (
     Person,
     Unit,
 )
+from store.steps import set_timers
 
 log = logging.getLogger(__name__)
 WATCH = "incident_watch"
@@ -49,29 +52,61 @@ BEFORE = {"first": timedelta(minutes=30), "opinion": timedelta(minutes=30),
 
 def owe(session: Session, incident: Incident, kind: str, since: datetime) -> IncidentReport:
     """Record that the incident owes a report of `kind`, and set its reminder timers."""
+    return owe_many(session, incident, [kind], since)[0]
+
+
+def owe_many(session: Session, incident: Incident, kinds: list[str], since: datetime,
+             more: Sequence[tuple[str, str, datetime]] = ()) -> list[IncidentReport]:
+    """owe() for several reports at once (one flush, one statement for all the timers,
+    with `more` timers set in the same statement)."""
     assert incident.id is not None
-    row = IncidentReport(incident_id=incident.id, kind=kind, due_at=since + WINDOWS[kind])
-    session.add(row)
+    rows = [IncidentReport(incident_id=incident.id, kind=kind, due_at=since + WINDOWS[kind])
+            for kind in kinds]
+    session.add_all(rows)
     session.flush()
-    timers.schedule(session, kind=REPORT, ref=f"{row.id}:remind", due_at=row.due_at - BEFORE[kind])
-    timers.schedule(session, kind=REPORT, ref=f"{row.id}:due", due_at=row.due_at)
-    return row
+    due = list(more)
+    for row in rows:
+        due += [(REPORT, f"{row.id}:remind", row.due_at - BEFORE[row.kind]),
+                (REPORT, f"{row.id}:due", row.due_at)]
+    set_timers(session, due)
+    return rows
 
 
 def start(session: Session, incident: Incident, *, now: datetime) -> None:
     """Arm the chain and the reports of a new incident (its first step was just alerted)."""
-    steps = chain(session, incident.unit_id)
-    if steps:
-        first = min(steps)
+    order = chain(session, incident.unit_id)
+    watch: list[tuple[str, str, datetime]] = []
+    if order:
+        first = min(order)
         incident.chain_position = first
-        wait = timedelta(minutes=steps[first][1])
-        timers.schedule(session, kind=WATCH, ref=str(incident.id), due_at=now + wait)
-    owe(session, incident, "first", incident.created_at)
-    owe(session, incident, "opinion", incident.created_at)
+        wait = timedelta(minutes=order[first][1])
+        watch.append((WATCH, str(incident.id), now + wait))
+    # A new incident's reports, inserted in one statement with their timers in another:
+    # the report's step should not wait on an insert per row.
+    assert incident.id is not None
+    t = IncidentReport.__table__  # type: ignore[attr-defined]
+    kinds = ("first", "opinion")
+    due = {kind: incident.created_at + WINDOWS[kind] for kind in kinds}
+    ids = [r.id for r in session.connection().execute(
+        insert(t).returning(t.c.id, sort_by_parameter_order=True),
+        [{"incident_id": incident.id, "kind": kind, "due_at": due[kind], "sent_at": None,
+          "late": False, "sent_by": None, "content": {}} for kind in kinds])]
+    for rid, kind in zip(ids, kinds, strict=True):
+        watch += [(REPORT, f"{rid}:remind", due[kind] - BEFORE[kind]),
+                  (REPORT, f"{rid}:due", due[kind])]
+    set_timers(session, watch)
 
 
 def chain(session: Session, unit_id: int | None) -> dict[int, tuple[list[int], int]]:
-    """The unit's chain: position -> (people, minutes to wait after notifying them)."""
+    """The unit's chain: position -> (people, minutes to wait after notifying them);
+    read once per transaction (a batch of steps may file several reports)."""
+    memo = session.info.setdefault("incident_chain", {})
+    if unit_id not in memo:
+        memo[unit_id] = _chain(session, unit_id)
+    return {k: (list(v[0]), v[1]) for k, v in memo[unit_id].items()}
+
+
+def _chain(session: Session, unit_id: int | None) -> dict[int, tuple[list[int], int]]:
     out: dict[int, tuple[list[int], int]] = {}
     for st in session.exec(select(ChainStep).where(ChainStep.unit_id == unit_id)
                            .order_by(col(ChainStep.position), col(ChainStep.id))):

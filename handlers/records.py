@@ -248,13 +248,15 @@ def emergency(ctx: HandlerContext, sub: Submission) -> Result:
                   "people": row.people, "measures": row.measures,
                   "suggestion": row.suggestion, "reported_at": ctx.now.isoformat(),
                   "reporter": display_name(ctx.actor)}
+        told = [p for p in emergency_recipients(ctx, unit_id) if p.id is not None]
         alerts.raise_alerts(ctx, subject="incident", subject_id=row.id,
-                            recipient_ids=[p.id for p in emergency_recipients(ctx, unit_id)
-                                           if p.id is not None],
+                            recipient_ids=[p.id for p in told if p.id is not None],
                             message="notice.incident", params=params,
                             priority=outbox.EMERGENCY)
         incidents.start(s, row, now=ctx.now)
-    names = alerts.recipients_text(s, "incident", row.id or 0, sub.lang)
+        names = alerts.names_text(told, sub.lang)
+    else:  # a re-delivered confirmation: the people alerted the first time
+        names = alerts.recipients_text(s, "incident", row.id or 0, sub.lang)
     if not names:  # never pretend someone was told: the reporter must phone at once
         return Result("emergency.done_nobody", {"number": row.number})
     return Result("emergency.done", {"number": row.number, "alerted": names})

@@ -131,6 +131,12 @@ def log_inbound(session: Session, rows: Sequence[dict[str, Any]]) -> None:
 
 def schedule_timers(session: Session, kind: str, due: Sequence[tuple[str, datetime]]) -> None:
     """Set the timers of `kind` for these refs (a draft's inactivity timeout)."""
+    set_timers(session, [(kind, ref, at) for ref, at in due])
+
+
+def set_timers(session: Session, due: Sequence[tuple[str, str, datetime]]) -> None:
+    """Set (or move) timers (kind, ref, due time) in one statement: timers.schedule for
+    many at once."""
     if not due:
         return
     t = Timer.__table__  # type: ignore[attr-defined]
@@ -140,7 +146,7 @@ def schedule_timers(session: Session, kind: str, due: Sequence[tuple[str, dateti
         index_elements=["kind", "ref"],
         set_={"due_at": ins.excluded.due_at, "done_at": None, "claimed_until": None})
     conn.execute(stmt, [{"kind": kind, "ref": ref, "due_at": at, "attempts": 0}
-                        for ref, at in due])
+                        for kind, ref, at in due])
 
 
 def drop_timers(session: Session, kind: str, refs: Sequence[str]) -> None:
