@@ -82,7 +82,7 @@ def build(settings: Settings, *, clock: Clock | None = None, db: Engine | None =
         telegram = TelegramChannel(token=settings.telegram_token,
                                    api_url=settings.telegram_api_url,
                                    file_url=settings.telegram_file_url,
-                                   workroom=workroom, dispatcher=dispatcher, pace=pace)
+                                   workroom=workroom, pace=pace)
         senders["telegram"] = telegram.sender
     return Services(settings, clock, db, states, workroom, dispatcher, sweeper, senders, reader,
                     telegram)

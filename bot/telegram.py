@@ -1,9 +1,10 @@
 """Telegram channel adapter (python-telegram-bot): parse updates, render replies, send.
 
 It only translates: every flow, menu and alert comes from the same engine and handlers.
-Replies leave through the outbox (Inbound.push_replies), so a reply that fails to send
-is retried rather than lost; a webhook is answered and a polling offset confirmed only
-after the update's step has committed (DESIGN rule 1).
+Updates go through the channel's Pipeline (bot/pipeline.py): a webhook is answered and a
+polling offset confirmed only after the update's step has committed (DESIGN rule 1);
+replies are outbox rows (Inbound.push_replies) that the pipeline sends right after the
+commit, and that the dispatcher retries if that send fails, so none is lost.
 """
 
 from __future__ import annotations
@@ -328,11 +329,11 @@ class TelegramChannel:
     """The running Telegram side: one bot on its own loop, the sender, long polling."""
 
     def __init__(self, *, token: str, api_url: str, file_url: str, workroom: Any,
-                 dispatcher: Any, poll_timeout: int = 25, pace: Pace | None = None) -> None:
+                 poll_timeout: int = 25, pace: Pace | None = None) -> None:
         self.runner = LoopRunner()
         self.bot = make_bot(token, api_url, file_url)
         self.sender = TelegramSender(self.bot, self.runner, pace)
-        self.workroom, self.dispatcher, self.poll_timeout = workroom, dispatcher, poll_timeout
+        self.workroom, self.poll_timeout = workroom, poll_timeout
         self.pipeline = Pipeline(workroom, {CHANNEL: self.sender})
         self._stop: asyncio.Event | None = None
         self._polling: Any = None
