@@ -32,7 +32,24 @@ def db_upgrade() -> None:
 
     settings = get_settings()
     upgrade(settings.database_url)
+    armed = _arm_deadlines(settings)
+    if armed:
+        typer.echo(f"deadline reminders set for {armed} open case(s) registered before them")
     typer.echo(f"database ready: {_safe_url(settings.database_url)}")
+
+
+def _arm_deadlines(settings: Settings) -> int:
+    """Open cases from before the deadline timers get theirs (idempotent)."""
+    from conversations.clock import SystemClock
+    from handlers.deadlines import ensure_all
+    from store.db import make_engine, transaction
+
+    engine = make_engine(settings.database_url)
+    try:
+        with transaction(engine) as s:
+            return ensure_all(s, now=SystemClock().now(), zone=settings.zone)
+    finally:
+        engine.dispose()
 
 
 def _safe_url(url: str) -> str:
@@ -158,6 +175,7 @@ def serve(demo: bool = typer.Option(False, "--demo", help="prepare the demo work
 
     if demo or settings.database_url.startswith("sqlite"):
         upgrade(settings.database_url)  # the embedded default keeps itself up to date
+        _arm_deadlines(settings)
     elif not is_current(settings.database_url):
         typer.echo("the database schema is not up to date: run `workroom db upgrade` first",
                    err=True)

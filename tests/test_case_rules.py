@@ -250,3 +250,20 @@ def test_staff_assign_a_case_no_leader_answers_for(services: Services, clock: Fr
                                            col(Timer.done_at).is_(None))).all()
     assert list(kinds) == ["registered", "assign"]
     assert {t_.ref.split(":")[1] for t_ in armed} == set(deadlines.STAGES)
+
+
+def test_cases_from_before_the_deadline_timers_get_theirs_once(services: Services,
+                                                              clock: FrozenClock) -> None:
+    zhao = person(services, "zhao_guoqiang")
+    with Session(services.db) as s:
+        for n, status in enumerate(("assigned", "in_progress", "closed"), start=1):
+            s.add(Case(number=f"C-2026-000{n}", draft_key=f"old{n}", unit_id=zhao.unit_id,
+                       category="wages", description="x" * 10, since="2026-10", affected=1,
+                       outcome_wanted="补发", handler_id=zhao.id, status=status,
+                       due_on=date(2027, 1, 22), channel="console", created_at=clock.now()))
+        s.commit()
+        assert deadlines.ensure_all(s, now=clock.now(), zone=services.settings.zone) == 2
+        s.commit()
+        assert deadlines.ensure_all(s, now=clock.now(), zone=services.settings.zone) == 0
+        refs = sorted(s.exec(select(Timer.ref).where(Timer.kind == deadlines.KIND)).all())
+    assert refs == sorted(f"{i}:{st}" for i in (1, 2) for st in deadlines.STAGES)
