@@ -193,9 +193,23 @@ def doctor() -> None:
     """Say whether the scheduler is alive and what waits too long; exit 1 if not healthy."""
     from datetime import timedelta
 
-    from scheduler.heartbeat import health
+    from sqlalchemy.exc import SQLAlchemyError
 
-    services = _services()
+    from scheduler.heartbeat import health
+    from store.migrate import is_current
+
+    settings = get_settings()
+    try:
+        current = is_current(settings.database_url)
+    except SQLAlchemyError as err:
+        typer.echo(f"cannot read the database {_safe_url(settings.database_url)}: "
+                   f"{type(err).__name__}", err=True)
+        raise typer.Exit(1) from err
+    if not current:
+        typer.echo("the database schema is not up to date: run `workroom db upgrade` first",
+                   err=True)
+        raise typer.Exit(1)
+    services = _services(settings)
     max_age = timedelta(seconds=services.settings.heartbeat_max_age_seconds)
     found = health(services.db, services.clock, max_age=max_age)
     for line in found.lines(services.clock.now()):
