@@ -32,7 +32,24 @@ def db_upgrade() -> None:
 
     settings = get_settings()
     upgrade(settings.database_url)
+    armed = _arm_deadlines(settings)
+    if armed:
+        typer.echo(f"deadline reminders set for {armed} open case(s) registered before them")
     typer.echo(f"database ready: {_safe_url(settings.database_url)}")
+
+
+def _arm_deadlines(settings: Settings) -> int:
+    """Open cases from before the deadline timers get theirs (idempotent)."""
+    from conversations.clock import SystemClock
+    from handlers.deadlines import ensure_all
+    from store.db import make_engine, transaction
+
+    engine = make_engine(settings.database_url)
+    try:
+        with transaction(engine) as s:
+            return ensure_all(s, now=SystemClock().now(), zone=settings.zone)
+    finally:
+        engine.dispose()
 
 
 def _safe_url(url: str) -> str:
@@ -158,6 +175,7 @@ def serve(demo: bool = typer.Option(False, "--demo", help="prepare the demo work
 
     if demo or settings.database_url.startswith("sqlite"):
         upgrade(settings.database_url)  # the embedded default keeps itself up to date
+        _arm_deadlines(settings)
     elif not is_current(settings.database_url):
         typer.echo("the database schema is not up to date: run `workroom db upgrade` first",
                    err=True)
@@ -175,9 +193,23 @@ def doctor() -> None:
     """Say whether the scheduler is alive and what waits too long; exit 1 if not healthy."""
     from datetime import timedelta
 
-    from scheduler.heartbeat import health
+    from sqlalchemy.exc import SQLAlchemyError
 
-    services = _services()
+    from scheduler.heartbeat import health
+    from store.migrate import is_current
+
+    settings = get_settings()
+    try:
+        current = is_current(settings.database_url)
+    except SQLAlchemyError as err:
+        typer.echo(f"cannot read the database {_safe_url(settings.database_url)}: "
+                   f"{type(err).__name__}", err=True)
+        raise typer.Exit(1) from err
+    if not current:
+        typer.echo("the database schema is not up to date: run `workroom db upgrade` first",
+                   err=True)
+        raise typer.Exit(1)
+    services = _services(settings)
     max_age = timedelta(seconds=services.settings.heartbeat_max_age_seconds)
     found = health(services.db, services.clock, max_age=max_age)
     for line in found.lines(services.clock.now()):

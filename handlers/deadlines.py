@@ -22,7 +22,7 @@ from handlers.identity import display_name
 from handlers.lifecycle import OPEN, supervisor_of
 from store import outbox, timers
 from store.db import transaction
-from store.models import Case, CaseEvent, Person
+from store.models import Case, CaseEvent, Person, Timer
 
 log = logging.getLogger(__name__)
 KIND = "case_deadline"
@@ -64,6 +64,19 @@ def schedule(session: Session, case: Case, *, now: datetime, zone: ZoneInfo,
             continue
         due = datetime.combine(max(day, today), REMIND_AT, zone)
         timers.schedule(session, kind=KIND, ref=ref, due_at=max(due, now))
+
+
+def ensure_all(session: Session, *, now: datetime, zone: ZoneInfo) -> int:
+    """Give every open case without deadline timers its timers (cases registered before
+    this release); return how many cases got them. Running it again changes nothing."""
+    armed = {ref.split(":")[0] for ref in session.exec(
+        select(Timer.ref).where(Timer.kind == KIND))}
+    count = 0
+    for case in session.exec(select(Case).where(col(Case.status).in_(OPEN))):
+        if str(case.id) not in armed:
+            schedule(session, case, now=now, zone=zone)
+            count += 1
+    return count
 
 
 def cancel(session: Session, case: Case, *, now: datetime) -> None:

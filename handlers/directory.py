@@ -7,7 +7,7 @@ from datetime import date
 from sqlmodel import Session, col, select
 
 from conversations import catalog
-from handlers.lifecycle import OPEN
+from handlers.lifecycle import OPEN, WORKING
 from store.models import Booking, Case, DutyEntry, Extension, Incident, Person, Workshop
 
 SLOTS_SHOWN = 15
@@ -66,7 +66,8 @@ class SqlDirectory:
     def _pending_extensions(self, lang: str) -> list[tuple[str, str]]:
         rows = self.session.exec(
             select(Extension, Case).join(Case, col(Extension.case_id) == Case.id)
-            .where(Extension.status == "pending", Case.unit_id == self.unit_id)
+            .where(Extension.status == "pending", Case.unit_id == self.unit_id,
+                   col(Case.status).in_(WORKING))  # a replied case needs no more time
             .order_by(col(Extension.id))).all()
         mine = [(e, c) for e, c in rows if self.person.role == "director"
                 or c.lead_leader_id == self.person.id]

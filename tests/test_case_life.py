@@ -28,8 +28,9 @@ def _people(services: Services, lang: str) -> dict[str, Chat]:
 
 
 @pytest.mark.parametrize("lang", LANGS)
-def test_a_complaint_from_filing_to_closing(services: Services, clock: FrozenClock,
+def test_a_complaint_from_filing_to_closing(db_services: Services, clock: FrozenClock,
                                            lang: str) -> None:
+    services = db_services  # on SQLite and on PostgreSQL
     clock.set(at9(FILED))
     c = _people(services, lang)
     wages = t(lang, "opt.category.wages")

@@ -182,7 +182,7 @@ def test_a_refused_extension_keeps_the_due_date_and_tells_the_handler(
     said = case_action(zhao, lang, "C-2026-0001", "extend", "5", "再等等")
     assert t(lang, "case.refused.extension_pending", number="C-2026-0001") in said
     zhao.press(t(lang, "nav.cancel"))
-    # Only the director (or the lead leader) sees it.
+    # Only the director (or the lead leader) sees it, while the case is being worked on.
     sun = Chat(services, person="sun_hongmei")
     open_menu(sun, lang)
     sun.press(t(lang, "menu.decide_extension"))
@@ -250,3 +250,32 @@ def test_staff_assign_a_case_no_leader_answers_for(services: Services, clock: Fr
                                            col(Timer.done_at).is_(None))).all()
     assert list(kinds) == ["registered", "assign"]
     assert {t_.ref.split(":")[1] for t_ in armed} == set(deadlines.STAGES)
+
+
+def test_cases_from_before_the_deadline_timers_get_theirs_once(services: Services,
+                                                              clock: FrozenClock) -> None:
+    zhao = person(services, "zhao_guoqiang")
+    with Session(services.db) as s:
+        for n, status in enumerate(("assigned", "in_progress", "closed"), start=1):
+            s.add(Case(number=f"C-2026-000{n}", draft_key=f"old{n}", unit_id=zhao.unit_id,
+                       category="wages", description="x" * 10, since="2026-10", affected=1,
+                       outcome_wanted="补发", handler_id=zhao.id, status=status,
+                       due_on=date(2027, 1, 22), channel="console", created_at=clock.now()))
+        s.commit()
+        assert deadlines.ensure_all(s, now=clock.now(), zone=services.settings.zone) == 2
+        s.commit()
+        assert deadlines.ensure_all(s, now=clock.now(), zone=services.settings.zone) == 0
+        refs = sorted(s.exec(select(Timer.ref).where(Timer.kind == deadlines.KIND)).all())
+    assert refs == sorted(f"{i}:{st}" for i in (1, 2) for st in deadlines.STAGES)
+
+
+def test_a_request_for_more_time_is_no_longer_offered_once_the_case_is_replied(
+        services: Services, clock: FrozenClock) -> None:
+    file_complaint(Chat(services, person="li_ming"), "zh")
+    zhao = Chat(services, person="zhao_guoqiang")
+    case_action(zhao, "zh", "C-2026-0001", "extend", "20", "等待上级批复")
+    case_action(zhao, "zh", "C-2026-0001", "reply", "已协调财务科补发")
+    director = Chat(services, person="chen_lihua")
+    open_menu(director, "zh")
+    director.press(t("zh", "menu.decide_extension"))
+    assert t("zh", "decide_extension.empty") in director.text

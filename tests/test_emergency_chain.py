@@ -41,8 +41,9 @@ REPORT = ("铸造车间两个班组约30人", "停工聚集，情绪趋于平稳
 
 
 @pytest.mark.parametrize("lang", LANGS)
-def test_chain_acknowledgement_reports_and_archiving(services: Services, clock: FrozenClock,
-                                                     lang: str) -> None:
+def test_chain_acknowledgement_reports_and_archiving(db_services: Services,
+                                                     clock: FrozenClock, lang: str) -> None:
+    services = db_services  # on SQLite and on PostgreSQL
     chats = {k: Chat(services, person=k) for k in PEOPLE}
     for chat in chats.values():
         open_menu(chat, lang)

@@ -116,8 +116,11 @@ def test_doctor_says_when_the_scheduler_is_not_alive(tmp_path: Path,
     monkeypatch.setenv("WORKROOM_SECRET_KEY", "doctor-secret")
     monkeypatch.chdir(tmp_path)
     get_settings.cache_clear()
-    upgrade(url)
     runner = CliRunner()
+    result = runner.invoke(app, ["doctor"])  # a database never migrated: said plainly
+    assert result.exit_code == 1
+    assert "run `workroom db upgrade` first" in result.output
+    upgrade(url)
     result = runner.invoke(app, ["doctor"])
     assert result.exit_code == 1
     assert "scheduler: NOT ALIVE (last heartbeat never)" in result.output
