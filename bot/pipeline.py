@@ -17,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import deque
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import partial
@@ -65,7 +65,6 @@ class Pipeline:
         self._tails: dict[tuple[str, str], asyncio.Future[None]] = {}  # last send per chat
         self._held: set[tuple[str, str]] = set()  # a send to this chat failed: keep order
         self._sending: set[asyncio.Task[None]] = set()
-        self.on_sent: Callable[[Outgoing, str | None], None] | None = None  # benches
 
     async def submit(self, msg: Inbound) -> Stepped:
         """Step one message; return once its effects are committed."""
@@ -216,8 +215,9 @@ class Pipeline:
 
     async def _deliver(self, out: Outgoing, chat: tuple[str, str]) -> Settled:
         if chat in self._held:  # an earlier push to this chat failed: keep the order
+            # Not a failed try: due at once, it waits in the outbox behind the earlier one.
             return Settled(out.notification_id, out.channel, out.address,
-                           error="an earlier push to this chat is waiting")
+                           error="an earlier push to this chat is waiting", retry_after=0.0)
         reply = self.workroom.render_push(out)
         try:
             ref = await self.senders[out.channel].send(
@@ -226,7 +226,5 @@ class Pipeline:
             self._held.add(chat)
             return Settled(out.notification_id, out.channel, out.address, error=str(err),
                            retry_after=err.retry_after, fallback=err.fallback)
-        if self.on_sent is not None:
-            self.on_sent(out, ref)
         return Settled(out.notification_id, out.channel, out.address, ref=ref,
                        keep_ref=out.alert_id is not None)

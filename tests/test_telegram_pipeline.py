@@ -19,6 +19,7 @@ from handlers.inbound import Inbound
 from store.models import InboundMessage, Notification
 from tests.fakes.telegram_api import FakeBotApi, text_update
 from tests.test_telegram import TgChat, client, fake, tg  # noqa: F401  (fixtures)
+from tests.test_telegram_flows import ask
 
 
 def _inbound(svc: Services, chat: int, text: str) -> Inbound:
@@ -101,3 +102,18 @@ async def test_each_chat_in_order_while_the_others_go_on(
     assert all(len(fake.sent_messages(c)) == 1 for c in others)
     with Session(tg.db) as s:
         assert all(n.status == "sent" for n in s.exec(select(Notification)).all())
+
+
+async def test_after_a_failed_send_the_chats_next_push_waits_behind_it_in_order(
+        client: httpx.AsyncClient, fake: FakeBotApi, tg: Services,  # noqa: F811
+        clock: FrozenClock) -> None:
+    chat = TgChat(client, fake, 9107)
+    fake.fail_next("sendMessage", status=502)  # the first of the step's two replies
+    assert await chat.say(t("zh", "menu.emergency")) == []  # the second does not overtake it
+    first, second = _replies_to(tg, 9107)
+    assert (first.status, first.attempts, second.status, second.attempts) == (
+        "pending", 1, "pending", 0)  # only the first was tried
+    clock.advance(timedelta(seconds=6))
+    await asyncio.to_thread(tg.dispatcher.drain)
+    assert chat.new_texts() == [t("zh", "emergency.intro"),
+                                ask("zh", "emergency", "what", 1, 5)]
