@@ -70,7 +70,7 @@ from telegram.request import BaseRequest, RequestData
 from bot.bootstrap import Services, build
 from bot.pipeline import Pipeline
 from bot.settings import Settings
-from bot.telegram import LoopRunner, Pace, TelegramSender, parse, render
+from bot.telegram import LoopRunner, Pace, TelegramSender, messages, parse
 from store import org
 from store.db import make_engine, transaction
 from store.migrate import upgrade
@@ -431,7 +431,7 @@ class Ours:
         done = await self.pipeline.submit(inbound)
         if done.error is not None:
             raise done.error
-        return sum(len(render(r)) for r in done.replies)
+        return messages(done.replies)
 
     def pending(self) -> int:
         with Session(self.svc.db) as s:

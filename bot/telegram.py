@@ -10,6 +10,8 @@ commit, and that the dispatcher retries if that send fails, so none is lost.
 from __future__ import annotations
 
 import asyncio
+import functools
+import json
 import logging
 import os
 import threading
@@ -36,7 +38,7 @@ from telegram.warnings import PTBUserWarning
 from bot.channels import DeliveryError
 from bot.pipeline import Pipeline
 from conversations import catalog
-from conversations.engine import Reply
+from conversations.engine import Button, Reply
 from handlers.inbound import Inbound
 
 # Read Telegram's time periods (RetryAfter.retry_after, Voice.duration) as timedeltas,
@@ -66,8 +68,7 @@ def parse(update: Update) -> Inbound | None:
     query = update.callback_query
     if query is not None:
         chat = query.message.chat.id if query.message else query.from_user.id
-        return Inbound(CHANNEL, str(chat), uid, action=query.data or "", lang_hint=hint,
-                       push_replies=True)
+        return _inbound(str(chat), uid, action=query.data or "", lang_hint=hint)
     message = update.effective_message
     if message is None or update.effective_chat is None:
         return None
@@ -75,21 +76,23 @@ def parse(update: Update) -> Inbound | None:
     text = message.text if message.text is not None else message.caption
     files = _attachments(message)
     if files:
-        return Inbound(CHANNEL, chat_id, uid, text=text, lang_hint=hint, push_replies=True,
-                       attachments=files)
+        return _inbound(chat_id, uid, text=text, lang_hint=hint, attachments=files)
     if text is None:
-        return Inbound(CHANNEL, chat_id, uid, text="", lang_hint=hint, push_replies=True)
+        return _inbound(chat_id, uid, text="", lang_hint=hint)
     command, _, argument = text.strip().partition(" ")
     command = command.split("@", 1)[0].lower()  # "/menu@workroom_bot" in a group
     if command == "/start" and argument.strip():
-        return Inbound(CHANNEL, chat_id, uid, text="/start", lang_hint=hint,
-                       link_code=argument.strip(), push_replies=True)
+        return _inbound(chat_id, uid, text="/start", lang_hint=hint, link_code=argument.strip())
     if command == "/status":
-        return Inbound(CHANNEL, chat_id, uid, action="query:my_cases", lang_hint=hint,
-                       push_replies=True)
+        return _inbound(chat_id, uid, action="query:my_cases", lang_hint=hint)
     if command.startswith("/") and command[1:] in COMMANDS:
         text = command
-    return Inbound(CHANNEL, chat_id, uid, text=text, lang_hint=hint, push_replies=True)
+    return _inbound(chat_id, uid, text=text, lang_hint=hint)
+
+
+def _inbound(address: str, uid: str, **fields: Any) -> Inbound:
+    """Replies leave as outbox rows, each step's replies run into one message."""
+    return Inbound(CHANNEL, address, uid, push_replies=True, merge_limit=TEXT_LIMIT, **fields)
 
 
 def _attachments(message: Any) -> tuple[dict[str, Any], ...]:
@@ -150,6 +153,26 @@ def render(reply: Reply) -> list[tuple[str, Any]]:
     """Messages to send for one reply: text chunks, the keyboard on the last."""
     parts = _chunks(reply.text)
     return [(p, markup(reply) if i == len(parts) - 1 else None) for i, p in enumerate(parts)]
+
+
+def wire(reply: Reply) -> list[tuple[str, str | None]]:
+    """render() as sent: each keyboard already in its JSON form. The same few keyboards
+    (the menu, a question's options) come back on every step, so each is built once."""
+    parts = _chunks(reply.text)
+    keyboard = _keyboard_json(tuple((b.label, b.value, b.kind) for b in reply.buttons)) \
+        if reply.buttons else None
+    return [(p, keyboard if i == len(parts) - 1 else None) for i, p in enumerate(parts)]
+
+
+@functools.lru_cache(maxsize=1024)
+def _keyboard_json(buttons: tuple[tuple[str, str, str], ...]) -> str | None:
+    built = markup(Reply("", [Button(label, value, kind) for label, value, kind in buttons]))
+    return None if built is None else json.dumps(built.to_dict(), ensure_ascii=False)
+
+
+def messages(replies: list[Reply]) -> int:
+    """How many Telegram messages these replies make."""
+    return sum(len(_chunks(r.text)) for r in replies)
 
 
 def chosen_label(update: Update) -> str | None:
@@ -273,12 +296,13 @@ class TelegramSender:
                                                  text=parts[0])
                 return edit_ref
             ref = None
-            for text, keyboard in render(reply):
+            for text, keyboard in wire(reply):
                 # The raw call: only the new message's id is read, so the Message object
                 # send_message() would build (half the cost of a send) is not.
-                sent = await self.bot.do_api_request(
-                    "sendMessage", api_kwargs={"chat_id": int(address), "text": text,
-                                               "reply_markup": keyboard})
+                kwargs: dict[str, Any] = {"chat_id": int(address), "text": text}
+                if keyboard is not None:
+                    kwargs["reply_markup"] = keyboard
+                sent = await self.bot.do_api_request("sendMessage", api_kwargs=kwargs)
                 ref = str(sent["message_id"])
             return ref
         except RetryAfter as err:
@@ -300,12 +324,16 @@ class TelegramSender:
 
 
 async def acknowledge_press(bot: Bot, update: Update) -> None:
-    """After the step committed: stop the button's spinner, show what was chosen."""
+    """After the step committed: stop the button's spinner, show what was chosen. An
+    alert's 收到 is not marked here: the step itself edits the alert to say who
+    acknowledged it and when, and a second edit racing it could overwrite that."""
     query = update.callback_query
     if query is None:
         return
     try:
         await bot.answer_callback_query(query.id)
+        if (query.data or "").startswith("ack:"):
+            return
         label = chosen_label(update)
         message = query.message
         shown = getattr(message, "text", None)

@@ -5,6 +5,7 @@ Pure: no I/O, no platform SDK. Channels, storage and handlers live elsewhere.
 
 from __future__ import annotations
 
+import functools
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -62,6 +63,27 @@ class Reply:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Reply:
         return cls(data["text"], [Button(**b) for b in data.get("buttons", [])])
+
+
+@functools.cache
+def _menu_words(label: str) -> frozenset[str]:
+    """A menu item's label in every language, as typed words are compared with it."""
+    return frozenset(catalog.t(lang, label).lower() for lang in catalog.LANGS)
+
+
+def merged(replies: list[Reply], limit: int) -> list[Reply]:
+    """Replies run together where a platform shows one message per call: a reply without
+    buttons joins the next one (a blank line between) while the text stays within `limit`
+    characters; the keyboard, if any, is the last reply's."""
+    out: list[Reply] = []
+    for reply in replies:
+        last = out[-1] if out else None
+        if last is not None and not last.buttons \
+                and len(last.text) + 2 + len(reply.text) <= limit:
+            out[-1] = Reply(f"{last.text}\n\n{reply.text}", list(reply.buttons))
+        else:
+            out.append(reply)
+    return out
 
 
 @dataclass
@@ -243,8 +265,7 @@ class Engine:
         chosen = None
         low = normalize(token).lower()
         for i, item in enumerate(items, start=1):
-            labels = {catalog.t(lang, item.label).lower() for lang in catalog.LANGS}
-            if token == item.value or low == str(i) or low in labels:
+            if token == item.value or low == str(i) or low in _menu_words(item.label):
                 chosen = item
                 break
         if chosen is None:

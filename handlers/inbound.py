@@ -21,7 +21,7 @@ from sqlmodel import Session, col, select
 
 from conversations import catalog
 from conversations.clock import Clock
-from conversations.engine import Context, Engine, Outcome, Reply, State
+from conversations.engine import Context, Engine, Outcome, Reply, State, merged
 from conversations.flow import Acknowledge, Query, Submission
 from handlers import alerts, identity, queries, records
 from handlers.context import HandlerContext, derive_receipt_code
@@ -53,6 +53,9 @@ class Inbound:
     # Platforms whose replies are separate API calls (Telegram, WeChat customer service):
     # the replies become outbox rows in the step's transaction, so none is lost.
     push_replies: bool = False
+    # Replies of one step sent as one message where the platform allows (up to this many
+    # characters; 0: each reply its own message): a worker's phone buzzes once a step.
+    merge_limit: int = 0
     # A one-time code from `workroom invite --channel ...`: links this address to a person.
     link_code: str | None = None
     # Photos / voice notes: {"kind", "file_ref", "mime_type", "size"} each.
@@ -224,6 +227,8 @@ class Workroom:
                                attachments=msg.attachments)
         replies, state, draft_key = self._apply(hctx, ctx, out)
         replies = linked + replies
+        if msg.merge_limit:
+            replies = merged(replies, msg.merge_limit)
         batch.written += [(i, n) for n in written[mark:]]
         if person.lang != state.get("lang"):
             person.lang = state.get("lang")

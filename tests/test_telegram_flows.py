@@ -73,6 +73,11 @@ def ask(lang: str, flow: str, step: str, n: int, total: int) -> str:
     return t(lang, "flow.progress", n=n, total=total) + " " + t(lang, f"{flow}.{step}.ask")
 
 
+def one(*replies: str) -> str:
+    """Replies of one step as Telegram shows them: one message, a blank line between."""
+    return "\n\n".join(replies)
+
+
 def help_text(lang: str, flow: str, step: str) -> str:
     return t(lang, f"{flow}.{step}.help") + "\n\n" + t(lang, "help.commands")
 
@@ -160,8 +165,8 @@ async def test_a_named_complaint_goes_to_the_responsible_leader(
     assert SAID[lang]["description"] in review and SAID[lang]["outcome"] in review
     texts = await chat.press(t(lang, "nav.confirm"))
 
-    assert texts == [t(lang, "complaint.done", number="C-2026-0001", due_on=ORDINARY_DUE,
-                       days=60), t(lang, "menu.prompt")]
+    assert texts == [one(t(lang, "complaint.done", number="C-2026-0001", due_on=ORDINARY_DUE,
+                           days=60), t(lang, "menu.prompt"))]
     assert menu_labels(fake, 7401) == employee_menu(lang)
     me = chat_person(tg, 7401)
     assert (me.lang, me.verified) == (lang, False)
@@ -185,11 +190,11 @@ async def test_a_named_complaint_goes_to_the_responsible_leader(
     assert inline_buttons(fake, ZHAO) == [("收到", f"ack:{alert.id}")]
 
     status = await chat.say("/status")
-    assert status == ["\n".join([t(lang, "query.my_cases.title"),
-                                 t(lang, "case.line", number="C-2026-0001",
-                                   category=t(lang, "opt.category.wages"),
-                                   status=t(lang, "status.assigned"), due_on=ORDINARY_DUE)]),
-                      t(lang, "menu.prompt")]
+    assert status == [one("\n".join([t(lang, "query.my_cases.title"),
+                                     t(lang, "case.line", number="C-2026-0001",
+                                       category=t(lang, "opt.category.wages"),
+                                       status=t(lang, "status.assigned"), due_on=ORDINARY_DUE)]),
+                          t(lang, "menu.prompt"))]
 
 
 @LANGS
@@ -204,8 +209,8 @@ async def test_an_anonymous_complaint_shows_its_receipt_code_once_and_the_code_o
     found = CODE.search(texts[0])
     assert found, texts
     receipt = found[0]
-    assert texts == [t(lang, "complaint.done_anonymous", number="C-2026-0001",
-                       due_on=ORDINARY_DUE, days=60, code=receipt), t(lang, "menu.prompt")]
+    assert texts == [one(t(lang, "complaint.done_anonymous", number="C-2026-0001",
+                           due_on=ORDINARY_DUE, days=60, code=receipt), t(lang, "menu.prompt"))]
     [case] = all_rows(tg, Case)
     assert (case.category, case.anonymous, case.complainant_id, case.channel) == (
         "safety", True, None, "telegram")
@@ -218,13 +223,14 @@ async def test_an_anonymous_complaint_shows_its_receipt_code_once_and_the_code_o
     assert notice.startswith("【交办】C-2026-0001 安全生产") and "反映人：匿名" in notice
 
     assert await chat.say(t(lang, "menu.receipt")) == [
-        t(lang, "receipt.intro"), ask(lang, "receipt", "code", 1, 1)]
-    assert await chat.say(receipt.lower()) == [
+        one(t(lang, "receipt.intro"), ask(lang, "receipt", "code", 1, 1))]
+    assert await chat.say(receipt.lower()) == [one(
         t(lang, "receipt.found", number="C-2026-0001", category=t(lang, "opt.category.safety"),
           status=t(lang, "status.assigned"), handler="吴建军", due_on=ORDINARY_DUE,
           updated="2026-11-23"),
-        t(lang, "menu.prompt")]
-    assert await chat.say("/status") == [t(lang, "query.my_cases.none"), t(lang, "menu.prompt")]
+        t(lang, "menu.prompt"))]
+    assert await chat.say("/status") == [one(t(lang, "query.my_cases.none"),
+                                             t(lang, "menu.prompt"))]
     everything = [c.text for c in fake.sent_messages(7402)]
     assert sum(receipt in text for text in everything) == 1, everything
 
@@ -241,7 +247,7 @@ async def test_a_visit_is_booked_on_the_first_duty_slot_and_cancelled_in_my_book
     entry = upcoming(tg)[0]
     label = slot_label(tg, entry, lang)
     assert await chat.say(t(lang, "menu.booking")) == [
-        t(lang, "booking.intro"), ask(lang, "booking", "slot", 1, 2)]
+        one(t(lang, "booking.intro"), ask(lang, "booking", "slot", 1, 2))]
     slots = [b for b in inline_buttons(fake, 7403) if b[1].startswith("opt:")]
     assert len(slots) == len(upcoming(tg)) == 10
     assert slots[0] == (label, f"opt:{entry.id}")  # the first listed slot: today's
@@ -252,9 +258,9 @@ async def test_a_visit_is_booked_on_the_first_duty_slot_and_cancelled_in_my_book
     assert label in review and SAID[lang]["topic"] in review
     texts = await chat.press(t(lang, "nav.confirm"))
 
-    assert texts == [t(lang, "booking.done", number="V-2026-0001", date="2026-11-23",
-                       start="08:30", end="11:30", place=entry.place, leader="孙红梅"),
-                     t(lang, "menu.prompt")]
+    assert texts == [one(t(lang, "booking.done", number="V-2026-0001", date="2026-11-23",
+                           start="08:30", end="11:30", place=entry.place, leader="孙红梅"),
+                         t(lang, "menu.prompt"))]
     [row] = all_rows(tg, Booking)
     assert (row.number, row.duty_entry_id, row.topic, row.status, row.channel) == (
         "V-2026-0001", entry.id, SAID[lang]["topic"], "booked", "telegram")
@@ -271,8 +277,8 @@ async def test_a_visit_is_booked_on_the_first_duty_slot_and_cancelled_in_my_book
                      (f"[{listed}]", t(lang, "review.title"))])
     texts = await chat.press(t(lang, "nav.confirm"))
 
-    assert texts == [t(lang, "cancel_booking.done", number="V-2026-0001"),
-                     t(lang, "menu.prompt")]
+    assert texts == [one(t(lang, "cancel_booking.done", number="V-2026-0001"),
+                         t(lang, "menu.prompt"))]
     [row] = all_rows(tg, Booking)
     assert row.status == "cancelled" and row.cancelled_at is not None
     [told] = all_rows(tg, Notification,
@@ -281,7 +287,7 @@ async def test_a_visit_is_booked_on_the_first_duty_slot_and_cancelled_in_my_book
     assert leader.new_texts() == [t("zh", "notice.booking_cancelled", number="V-2026-0001",
                                     date="2026-11-23", start="08:30")]
     assert await chat.say(t(lang, "menu.my_bookings")) == [
-        t(lang, "cancel_booking.empty"), t(lang, "menu.prompt")]
+        one(t(lang, "cancel_booking.empty"), t(lang, "menu.prompt"))]
 
 
 # --- emergency ---------------------------------------------------------------------------
@@ -321,7 +327,7 @@ async def test_an_emergency_is_sent_now_after_two_answers(
     said = SAID[lang]
     send_now = (t(lang, "nav.send_now"), "cmd:send")
     assert await chat.say(t(lang, "menu.emergency")) == [
-        t(lang, "emergency.intro"), ask(lang, "emergency", "what", 1, 5)]
+        one(t(lang, "emergency.intro"), ask(lang, "emergency", "what", 1, 5))]
     assert await chat.say(said["what"]) == [ask(lang, "emergency", "place", 2, 5)]
     assert send_now not in inline_buttons(fake, 7404)
     assert await chat.say(said["place"]) == [ask(lang, "emergency", "people", 3, 5)]
@@ -329,8 +335,8 @@ async def test_an_emergency_is_sent_now_after_two_answers(
 
     texts = await chat.press(t(lang, "nav.send_now"))
 
-    assert texts == [t(lang, "emergency.done", number="E-2026-0001",
-                       alerted=alerted_names(tg, lang)), t(lang, "menu.prompt")]
+    assert texts == [one(t(lang, "emergency.done", number="E-2026-0001",
+                           alerted=alerted_names(tg, lang)), t(lang, "menu.prompt"))]
     assert "陈丽华" in texts[0] and "孙红梅" in texts[0]  # who was alerted, by name
     check_incident(tg, fake, 7404, what=said["what"], place=said["place"], people=None,
                    measures=None, suggestion=None)
@@ -347,13 +353,13 @@ async def test_a_full_emergency_report_is_five_questions_without_a_review(
     said = SAID[lang]
     steps = ["what", "place", "people", "measures", "suggestion"]
     assert await chat.say(t(lang, "menu.emergency")) == [
-        t(lang, "emergency.intro"), ask(lang, "emergency", "what", 1, 5)]
+        one(t(lang, "emergency.intro"), ask(lang, "emergency", "what", 1, 5))]
     for n, step in enumerate(steps[:-1], start=1):
         assert await chat.say(said[step]) == [ask(lang, "emergency", steps[n], n + 1, 5)]
     texts = await chat.say(said["suggestion"])
 
-    assert texts == [t(lang, "emergency.done", number="E-2026-0001",
-                       alerted=alerted_names(tg, lang)), t(lang, "menu.prompt")]
+    assert texts == [one(t(lang, "emergency.done", number="E-2026-0001",
+                           alerted=alerted_names(tg, lang)), t(lang, "menu.prompt"))]
     check_incident(tg, fake, 7405, what=said["what"], place=said["place"], people=25,
                    measures=said["measures"], suggestion=said["suggestion"])
     assert not any(t(lang, "review.title") in c.text for c in fake.sent_messages(7405))
@@ -371,38 +377,38 @@ async def test_wrong_answers_help_back_and_cancel(client: httpx.AsyncClient, fak
     description = ask(lang, "complaint", "description", 2, 8)
     since = ask(lang, "complaint", "since", 3, 8)
     affected = ask(lang, "complaint", "affected", 4, 8)
-    assert await chat.say(t(lang, "menu.complaint")) == [t(lang, "complaint.intro"), category]
-    assert await chat.say("99") == [t(lang, "invalid.choice", count=7), category]
+    assert await chat.say(t(lang, "menu.complaint")) == [one(t(lang, "complaint.intro"), category)]
+    assert await chat.say("99") == [one(t(lang, "invalid.choice", count=7), category)]
     assert await chat.press(t(lang, "opt.category.wages")) == [description]
     assert await chat.say(said["short"]) == [
-        t(lang, "invalid.too_short", min=10, got=len(said["short"])), description]
+        one(t(lang, "invalid.too_short", min=10, got=len(said["short"])), description)]
     assert await chat.say(said["description"]) == [since]
-    assert await chat.press(t(lang, "nav.help")) == [help_text(lang, "complaint", "since"),
-                                                     since]
-    assert await chat.say(said["not_a_date"]) == [t(lang, "invalid.date"), since]
+    assert await chat.press(t(lang, "nav.help")) == [one(help_text(lang, "complaint", "since"),
+                                                         since)]
+    assert await chat.say(said["not_a_date"]) == [one(t(lang, "invalid.date"), since)]
     assert await chat.press(t(lang, "nav.back")) == [description]
     assert saved_state(tg, 7406)["answers"] == {"category": "wages"}
     assert await chat.say(said["description"]) == [since]
     assert await chat.say("2026-10-15") == [affected]
-    assert await chat.say(said["not_a_number"]) == [t(lang, "invalid.number"), affected]
+    assert await chat.say(said["not_a_number"]) == [one(t(lang, "invalid.number"), affected)]
     assert saved_state(tg, 7406)["step"] == "affected"
 
-    assert await chat.press(t(lang, "nav.cancel")) == [t(lang, "flow.cancelled"),
-                                                       t(lang, "menu.prompt")]
+    assert await chat.press(t(lang, "nav.cancel")) == [one(t(lang, "flow.cancelled"),
+                                                           t(lang, "menu.prompt"))]
     assert menu_labels(fake, 7406) == employee_menu(lang)
     assert saved_state(tg, 7406)["flow"] is None
     assert all_rows(tg, Case) == [] and all_rows(tg, Alert) == []
 
     # typed commands and words work as the buttons do
     what = ask(lang, "emergency", "what", 1, 5)
-    assert await chat.say(t(lang, "menu.emergency")) == [t(lang, "emergency.intro"), what]
-    assert await chat.say(t(lang, "nav.send_now")) == [t(lang, "flow.send_not_yet", n=2), what]
-    assert await chat.say("/help") == [help_text(lang, "emergency", "what"), what]
+    assert await chat.say(t(lang, "menu.emergency")) == [one(t(lang, "emergency.intro"), what)]
+    assert await chat.say(t(lang, "nav.send_now")) == [one(t(lang, "flow.send_not_yet", n=2), what)]
+    assert await chat.say("/help") == [one(help_text(lang, "emergency", "what"), what)]
     assert await chat.say(said["what"]) == [ask(lang, "emergency", "place", 2, 5)]
-    assert await chat.say("/cancel") == [t(lang, "flow.cancelled"), t(lang, "menu.prompt")]
-    assert await chat.say(t(lang, "menu.emergency")) == [t(lang, "emergency.intro"), what]
-    assert await chat.press(t(lang, "nav.back")) == [t(lang, "flow.back_to_menu"),
-                                                     t(lang, "menu.prompt")]
+    assert await chat.say("/cancel") == [one(t(lang, "flow.cancelled"), t(lang, "menu.prompt"))]
+    assert await chat.say(t(lang, "menu.emergency")) == [one(t(lang, "emergency.intro"), what)]
+    assert await chat.press(t(lang, "nav.back")) == [one(t(lang, "flow.back_to_menu"),
+                                                         t(lang, "menu.prompt"))]
     assert all_rows(tg, Incident) == []
     assert all_rows(tg, Notification, col(Notification.alert_id).is_not(None)) == []
 
@@ -415,24 +421,24 @@ async def test_switching_language_with_the_menu_button_and_lang(
     assert await chat.say("/start") == [t("zh", "menu.welcome")]
     assert "English" in menu_labels(fake, 7407)
 
-    assert await chat.say("English") == [t("en", "lang.switched"), t("en", "menu.prompt")]
+    assert await chat.say("English") == [one(t("en", "lang.switched"), t("en", "menu.prompt"))]
     assert menu_labels(fake, 7407) == employee_menu("en")
     assert chat_person(tg, 7407).lang == "en"
     await run(chat, [("Report an emergency", ask("en", "emergency", "what", 1, 5)),
                      (SAID["en"]["what"], ask("en", "emergency", "place", 2, 5)),
                      (SAID["en"]["place"], ask("en", "emergency", "people", 3, 5))])
     texts = await chat.press("Send now")
-    assert texts == [t("en", "emergency.done", number="E-2026-0001",
-                       alerted=alerted_names(tg, "en")), t("en", "menu.prompt")]
+    assert texts == [one(t("en", "emergency.done", number="E-2026-0001",
+                           alerted=alerted_names(tg, "en")), t("en", "menu.prompt"))]
     check_incident(tg, fake, 7407, what=SAID["en"]["what"], place=SAID["en"]["place"])
 
     # /lang in the middle of a form: the same question again, in the other language
     await run(chat, [("Raise a problem", ask("en", "complaint", "category", 1, 8))])
-    assert await chat.say("/lang") == [t("zh", "lang.switched"),
-                                       ask("zh", "complaint", "category", 1, 8)]
+    assert await chat.say("/lang") == [one(t("zh", "lang.switched"),
+                                           ask("zh", "complaint", "category", 1, 8))]
     assert [b[0] for b in inline_buttons(fake, 7407)][:2] == ["工资福利", "安全生产"]
     assert chat_person(tg, 7407).lang == "zh"
-    assert await chat.say("/cancel") == [t("zh", "flow.cancelled"), t("zh", "menu.prompt")]
+    assert await chat.say("/cancel") == [one(t("zh", "flow.cancelled"), t("zh", "menu.prompt"))]
     assert menu_labels(fake, 7407) == employee_menu("zh")
 
 
@@ -478,8 +484,8 @@ async def test_a_named_complaint_by_long_polling(sqlite_url: str, clock: FrozenC
         chat = PolledChat(fake, 8401, code)
         said = SAID[lang]
         steps = [
-            (t(lang, "menu.complaint"), [t(lang, "complaint.intro"),
-                                         ask(lang, "complaint", "category", 1, 8)]),
+            (t(lang, "menu.complaint"), [one(t(lang, "complaint.intro"),
+                                             ask(lang, "complaint", "category", 1, 8))]),
             ("[opt:wages]", [ask(lang, "complaint", "description", 2, 8)]),
             (said["description"], [ask(lang, "complaint", "since", 3, 8)]),
             ("2026-10-15", [ask(lang, "complaint", "affected", 4, 8)]),
@@ -492,12 +498,12 @@ async def test_a_named_complaint_by_long_polling(sqlite_url: str, clock: FrozenC
             assert await chat.send(step, len(expected)) == expected, step
         [review] = await chat.send("[opt:named]", 1)
         assert review.startswith(t(lang, "review.title"))
-        assert await chat.send("[cmd:confirm]", 2) == [
+        assert await chat.send("[cmd:confirm]", 1) == [one(
             t(lang, "complaint.done", number="C-2026-0001", due_on=ORDINARY_DUE, days=60),
-            t(lang, "menu.prompt")]
+            t(lang, "menu.prompt"))]
         [notice] = await leader.wait(2)
         assert notice.startswith("【交办】C-2026-0001 工资福利")
-        [status, _] = await chat.send("/status", 2)
+        [status] = await chat.send("/status", 1)
         assert t(lang, "case.line", number="C-2026-0001",
                  category=t(lang, "opt.category.wages"), status=t(lang, "status.assigned"),
                  due_on=ORDINARY_DUE) in status
@@ -524,13 +530,13 @@ async def test_an_emergency_by_long_polling(sqlite_url: str, clock: FrozenClock,
             assert await leader.send("/start", 1) == [t("zh", "menu.welcome")]
         chat = PolledChat(fake, 8402, code)
         said = SAID[lang]
-        assert await chat.send(t(lang, "menu.emergency"), 2) == [
-            t(lang, "emergency.intro"), ask(lang, "emergency", "what", 1, 5)]
+        assert await chat.send(t(lang, "menu.emergency"), 1) == [
+            one(t(lang, "emergency.intro"), ask(lang, "emergency", "what", 1, 5))]
         assert await chat.send(said["what"], 1) == [ask(lang, "emergency", "place", 2, 5)]
         assert await chat.send(said["place"], 1) == [ask(lang, "emergency", "people", 3, 5)]
-        assert await chat.send("[cmd:send]", 2) == [
+        assert await chat.send("[cmd:send]", 1) == [one(
             t(lang, "emergency.done", number="E-2026-0001", alerted=alerted_names(svc, lang)),
-            t(lang, "menu.prompt")]
+            t(lang, "menu.prompt"))]
         for leader in leaders:
             [alert] = await leader.wait(2)
             assert alert.startswith("【紧急】E-2026-0001")

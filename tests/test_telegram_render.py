@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
+
 from telegram import Bot, InlineKeyboardMarkup, ReplyKeyboardMarkup, Update
 
-from bot.telegram import TEXT_LIMIT, parse, render
-from conversations.engine import Button, Reply
+from bot.telegram import TEXT_LIMIT, parse, render, wire
+from conversations.engine import Button, Reply, merged
 
 BOT = Bot("123:TEST")
 
@@ -67,3 +69,25 @@ def test_long_text_is_split_under_the_limit_at_line_ends() -> None:
 def test_user_text_is_sent_as_plain_text() -> None:
     [(text, _)] = render(Reply("<b>*_[李明]_*</b>"))
     assert text == "<b>*_[李明]_*</b>"  # no parse mode: nothing the user writes is markup
+
+
+def test_a_steps_replies_run_into_one_message_with_the_last_keyboard() -> None:
+    done = Reply("已报告，编号 E-2026-0001。")
+    menu = Reply("请选择", [Button("提建议", "flow:suggestion")])
+    assert merged([done, menu], TEXT_LIMIT) == [Reply("已报告，编号 E-2026-0001。\n\n请选择",
+                                                      menu.buttons)]
+    # A reply with buttons ends its message: its keyboard stays under its own words.
+    ask = Reply("类别？", [Button("工资福利", "opt:wages")])
+    assert merged([ask, done], TEXT_LIMIT) == [ask, done]
+    # Past the platform's limit the replies stay apart rather than split mid-sentence.
+    long = Reply("字" * (TEXT_LIMIT - 3))
+    assert merged([long, menu], TEXT_LIMIT) == [long, menu]
+
+
+def test_keyboards_go_out_as_the_json_telegram_reads() -> None:
+    ask = Reply("类别？", [Button("工资福利", "opt:wages"), Button("返回", "cmd:back", "nav")])
+    [(text, keyboard)] = wire(ask)
+    [(_, built)] = render(ask)
+    assert text == "类别？" and keyboard is not None
+    assert json.loads(keyboard) == built.to_dict()
+    assert wire(Reply("好的")) == [("好的", None)]
