@@ -72,14 +72,20 @@ def owe_many(session: Session, incident: Incident, kinds: list[str], since: date
     return rows
 
 
+def first_position(session: Session, unit_id: int | None) -> int:
+    """Where a new incident of the unit starts its chain (its first step is alerted with
+    the report)."""
+    order = chain(session, unit_id)
+    return min(order) if order else 1
+
+
 def start(session: Session, incident: Incident, *, now: datetime) -> None:
-    """Arm the chain and the reports of a new incident (its first step was just alerted)."""
+    """Arm the chain and the reports of a new incident (stored at its chain's first
+    position, see first_position(); that step was just alerted)."""
     order = chain(session, incident.unit_id)
     watch: list[tuple[str, str, datetime]] = []
     if order:
-        first = min(order)
-        incident.chain_position = first
-        wait = timedelta(minutes=order[first][1])
+        wait = timedelta(minutes=order[incident.chain_position][1])
         watch.append((WATCH, str(incident.id), now + wait))
     # A new incident's reports, inserted in one statement with their timers in another:
     # the report's step should not wait on an insert per row.

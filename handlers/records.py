@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy import insert
 from sqlmodel import Session, col, select
 
 from conversations.flow import Result, Submission
@@ -230,36 +231,45 @@ def cancel_booking(ctx: HandlerContext, sub: Submission) -> Result:
 
 def emergency(ctx: HandlerContext, sub: Submission) -> Result:
     s, a = ctx.session, sub.answers
-    row = s.exec(select(Incident).where(Incident.draft_key == sub.draft_id)).first()
-    if row is None:
+    # Core statements, not the ORM's unit of work: an emergency's step is the one that
+    # must not wait (the leaders are alerted from this transaction).
+    t = Incident.__table__  # type: ignore[attr-defined]
+    conn = s.connection()
+    found = conn.execute(select(t.c.id, t.c.number)
+                         .where(t.c.draft_key == sub.draft_id)).first()
+    if found is None:
         unit_id = ctx.unit_id()
-        row = Incident(
+        values = dict(
             number=_number(ctx, "E"), draft_key=sub.draft_id, unit_id=unit_id, what=a["what"],
             place=a["place"], people=a.get("people"), measures=a.get("measures"),
             suggestion=a.get("suggestion"), reporter_id=ctx.actor.id,
             workshop_id=ctx.actor.workshop_id if "place" in sub.prefilled else None,
             reporter_role=ctx.actor.role, channel=ctx.channel, created_at=ctx.now,
-        )
-        s.add(row)
-        s.flush()
-        assert row.id is not None
-        _keep_attachments(ctx, sub, "incident", row.id)
+            chain_position=incidents.first_position(s, unit_id), chain_round=1,
+            status="open", acknowledged_at=None, handled_at=None, outcome=None,
+            archived_at=None)
+        iid = conn.execute(insert(t).returning(t.c.id), values).scalar_one()
+        # What was stored, as a record to read from (the session does not track it).
+        row = Incident.model_construct(id=iid, **values)
+        _keep_attachments(ctx, sub, "incident", iid)
         params = {"number": row.number, "what": row.what, "place": row.place,
                   "people": row.people, "measures": row.measures,
                   "suggestion": row.suggestion, "reported_at": ctx.now.isoformat(),
                   "reporter": display_name(ctx.actor)}
         told = [p for p in emergency_recipients(ctx, unit_id) if p.id is not None]
-        alerts.raise_alerts(ctx, subject="incident", subject_id=row.id,
+        alerts.raise_alerts(ctx, subject="incident", subject_id=iid,
                             recipient_ids=[p.id for p in told if p.id is not None],
                             message="notice.incident", params=params,
                             priority=outbox.EMERGENCY)
         incidents.start(s, row, now=ctx.now)
         names = alerts.names_text(told, sub.lang)
+        number = row.number
     else:  # a re-delivered confirmation: the people alerted the first time
-        names = alerts.recipients_text(s, "incident", row.id or 0, sub.lang)
+        names = alerts.recipients_text(s, "incident", found.id, sub.lang)
+        number = found.number
     if not names:  # never pretend someone was told: the reporter must phone at once
-        return Result("emergency.done_nobody", {"number": row.number})
-    return Result("emergency.done", {"number": row.number, "alerted": names})
+        return Result("emergency.done_nobody", {"number": number})
+    return Result("emergency.done", {"number": number, "alerted": names})
 
 
 def emergency_recipients(ctx: HandlerContext, unit_id: int | None) -> list[Person]:

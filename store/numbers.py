@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Table, update
+from sqlalchemy import Table, bindparam, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
@@ -13,18 +13,22 @@ from store.models import Sequence
 _T: Table = Sequence.__table__  # type: ignore[attr-defined]
 
 
+# Built once: the statement is the same for every number taken.
+_BUMP: Any = (update(_T).where(_T.c.name == bindparam("series"))
+              .values(value=_T.c.value + 1).returning(_T.c.value))
+
+
 def next_number(session: Session, prefix: str, year: int) -> str:
     """Take the next number of a yearly series; the row lock serialises writers."""
     name = f"{prefix}-{year}"
-    bump: Any = update(_T).where(_T.c.name == name).values(value=_T.c.value + 1)
-    row = session.execute(bump.returning(_T.c.value)).first()
+    row = session.connection().execute(_BUMP, {"series": name}).first()
     if row is None:
         try:
             with session.begin_nested():
                 session.execute(_T.insert().values(name=name, value=1))
             value = 1
         except IntegrityError:  # a concurrent writer created the series first
-            row = session.execute(bump.returning(_T.c.value)).one()
+            row = session.connection().execute(_BUMP, {"series": name}).one()
             value = int(row[0])
     else:
         value = int(row[0])

@@ -7,6 +7,7 @@ replies in the outbox), so a step costs a share of a commit rather than a commit
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -139,14 +140,21 @@ def set_timers(session: Session, due: Sequence[tuple[str, str, datetime]]) -> No
     many at once."""
     if not due:
         return
-    t = Timer.__table__  # type: ignore[attr-defined]
     conn = session.connection()
-    ins: Any = (postgresql.insert(t) if conn.dialect.name == "postgresql" else sqlite.insert(t))
-    stmt = ins.on_conflict_do_update(
+    conn.execute(_timer_upsert(conn.dialect.name),
+                 [{"kind": kind, "ref": ref, "due_at": at, "attempts": 0}
+                  for kind, ref, at in due])
+
+
+@functools.cache
+def _timer_upsert(dialect: str) -> Any:
+    """The upsert of set_timers, built once per dialect (building `excluded` each time
+    cost more than running the statement)."""
+    t = Timer.__table__  # type: ignore[attr-defined]
+    ins: Any = postgresql.insert(t) if dialect == "postgresql" else sqlite.insert(t)
+    return ins.on_conflict_do_update(
         index_elements=["kind", "ref"],
         set_={"due_at": ins.excluded.due_at, "done_at": None, "claimed_until": None})
-    conn.execute(stmt, [{"kind": kind, "ref": ref, "due_at": at, "attempts": 0}
-                        for kind, ref, at in due])
 
 
 def drop_timers(session: Session, kind: str, refs: Sequence[str]) -> None:
