@@ -48,9 +48,10 @@ class Pipeline:
     """Per-chat order, many chats in flight, one transaction per batch of steps."""
 
     def __init__(self, workroom: Workroom, senders: dict[str, AsyncSender], *,
-                 max_batch: int = 64, pace_wait: float = 5.0,
+                 max_batch: int = 64, urgent_batch: int = 8, pace_wait: float = 5.0,
                  settle_after: float = 0.05) -> None:
         self.workroom, self.senders = workroom, senders
+        self.urgent_batch = urgent_batch
         self.settle_after = settle_after
         self.max_batch, self.pace_wait = max_batch, pace_wait
         self._chats: dict[str, _Chat] = {}
@@ -65,6 +66,7 @@ class Pipeline:
         self._tails: dict[tuple[str, str], asyncio.Future[None]] = {}  # last send per chat
         self._held: set[tuple[str, str]] = set()  # a send to this chat failed: keep order
         self._sending: set[asyncio.Task[None]] = set()
+        self._current: list[tuple[Inbound, asyncio.Future[Stepped]]] = []  # being stepped
 
     async def submit(self, msg: Inbound) -> Stepped:
         """Step one message; return once its effects are committed."""
@@ -73,6 +75,7 @@ class Pipeline:
             self._wake = asyncio.Event()
         if self._task is None or self._task.done():
             self._task = loop.create_task(self._run())
+            self._task.add_done_callback(self._stopped)
         future: asyncio.Future[Stepped] = loop.create_future()
         key = msg.conversation_key
         chat = self._chats.setdefault(key, _Chat(deque()))
@@ -110,20 +113,24 @@ class Pipeline:
             self._wake.clear()
             while self._ready:
                 keys = self._next_batch()
-                items = []
+                items = self._current = []
                 for key in keys:
                     chat = self._chats[key]
                     chat.busy = True
                     items.append(chat.queue.popleft())
                 results = await self._step([m for m, _ in items])
+                # The batch's pushes are on their way before any caller resumes: alerts
+                # first, across the whole batch, then replies, each chat's in order.
+                outgoing = sorted((out for r in results for out in r.outgoing),
+                                  key=lambda o: o.priority)
+                for out in outgoing:
+                    self._in_flight.add(out.notification_id)
+                self._after(outgoing)
                 for key, (_, future), result in zip(keys, items, results, strict=True):
                     if result.urgent:
                         self._urgent.add(key)
                     else:
                         self._urgent.discard(key)
-                    for out in result.outgoing:
-                        self._in_flight.add(out.notification_id)
-                    self._after(result.outgoing)
                     if not future.done():
                         future.set_result(result)
                     self._release(key)
@@ -133,6 +140,25 @@ class Pipeline:
                     await asyncio.wait_for(self._wake.wait(), self.settle_after)
                 except TimeoutError:
                     await self._step([])
+
+    def _stopped(self, task: asyncio.Task[None]) -> None:
+        """The batcher died of a bug: every message waiting on it fails (a webhook
+        answers 500, polling does not confirm the offset: the update comes again) rather
+        than hang; the next message starts a new batcher."""
+        if task.cancelled() or task.exception() is None:
+            return
+        err = task.exception()
+        log.error("pipeline: the batcher stopped", exc_info=err)
+        for chat in self._chats.values():
+            for _, future in chat.queue:
+                if not future.done():
+                    future.set_exception(RuntimeError(f"pipeline stopped: {err!r}"))
+        for _, future in self._current:
+            if not future.done():
+                future.set_exception(RuntimeError(f"pipeline stopped: {err!r}"))
+        self._chats.clear()
+        self._ready.clear()
+        self._current = []
 
     async def _step(self, msgs: list[Inbound]) -> list[Stepped]:
         async with self._stepping:
@@ -162,10 +188,12 @@ class Pipeline:
             del self._chats[key]
 
     def _next_batch(self) -> list[str]:
-        """Up to max_batch waiting chats; urgent ones alone, so that their batch is short."""
+        """Up to max_batch waiting chats; urgent ones alone, and few at a time, so that
+        their batch is short and the next urgent one does not wait long behind it."""
         keys: list[str] = []
         urgent = self._ready[0] in self._urgent
-        while self._ready and len(keys) < self.max_batch:
+        limit = self.urgent_batch if urgent else self.max_batch
+        while self._ready and len(keys) < limit:
             if urgent and self._ready[0] not in self._urgent:
                 break
             keys.append(self._ready.popleft())

@@ -12,6 +12,7 @@ import pytest
 from sqlmodel import Session, select
 
 from bot.bootstrap import Services
+from bot.pipeline import Pipeline
 from bot.telegram import parse
 from conversations.catalog import t
 from conversations.clock import FrozenClock
@@ -108,12 +109,41 @@ async def test_after_a_failed_send_the_chats_next_push_waits_behind_it_in_order(
         client: httpx.AsyncClient, fake: FakeBotApi, tg: Services,  # noqa: F811
         clock: FrozenClock) -> None:
     chat = TgChat(client, fake, 9107)
-    fake.fail_next("sendMessage", status=502)  # the first of the step's two replies
-    assert await chat.say(t("zh", "menu.emergency")) == []  # the second does not overtake it
+    fake.fail_next("sendMessage", status=502)  # the first step's reply
+    assert await chat.say(t("zh", "menu.emergency")) == []
+    # The next step's reply does not overtake it: it waits, untried, for the dispatcher.
+    assert await chat.say("二十多人聚集在厂门口要求发工资") == []
     first, second = _replies_to(tg, 9107)
     assert (first.status, first.attempts, second.status, second.attempts) == (
         "pending", 1, "pending", 0)  # only the first was tried
     clock.advance(timedelta(seconds=6))
     await asyncio.to_thread(tg.dispatcher.drain)
-    assert chat.new_texts() == [t("zh", "emergency.intro"),
-                                ask("zh", "emergency", "what", 1, 5)]
+    assert chat.new_texts() == [t("zh", "emergency.intro") + "\n\n"
+                                + ask("zh", "emergency", "what", 1, 5),
+                                ask("zh", "emergency", "place", 2, 5)]
+
+
+async def test_a_batcher_that_dies_fails_its_waiting_updates_instead_of_hanging(
+        tg: Services) -> None:  # noqa: F811
+    """A bug in the batcher must not leave webhooks hanging: the updates waiting on it
+    fail (so they are not confirmed and come again), and the next one is handled."""
+    pipeline = Pipeline(tg.workroom, {})
+    broken = {"on": True}
+    real = tg.workroom.process_batch
+
+    def batch(msgs: list[Inbound], **kw: Any) -> list[Any]:
+        if broken["on"]:
+            return []  # a bug: fewer results than messages
+        return real(msgs, **kw)
+
+    pipeline.workroom = type("W", (), {"process_batch": staticmethod(batch),
+                                       "render_push": tg.workroom.render_push})()
+    waiting = [pipeline.submit(_inbound(tg, 9200 + n, "/start")) for n in range(3)]
+    done = await asyncio.wait_for(asyncio.gather(*waiting, return_exceptions=True), 10)
+    assert all(isinstance(d, RuntimeError) for d in done), done
+    with Session(tg.db) as s:
+        assert s.exec(select(InboundMessage)).all() == []  # nothing was stored for them
+    broken["on"] = False
+    again = await asyncio.wait_for(pipeline.submit(_inbound(tg, 9200, "/start")), 10)
+    assert again.error is None and again.replies
+    await pipeline.close()
