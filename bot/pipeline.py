@@ -29,6 +29,7 @@ from handlers.inbound import Inbound, Outgoing, Stepped, Workroom
 from store.steps import Settled
 
 log = logging.getLogger(__name__)
+SEND_NOW = "cmd:send"  # the "send now" button of an urgent report
 
 
 class AsyncSender(Protocol):
@@ -48,7 +49,7 @@ class Pipeline:
     """Per-chat order, many chats in flight, one transaction per batch of steps."""
 
     def __init__(self, workroom: Workroom, senders: dict[str, AsyncSender], *,
-                 max_batch: int = 64, urgent_batch: int = 8, pace_wait: float = 5.0,
+                 max_batch: int = 64, urgent_batch: int = 32, pace_wait: float = 5.0,
                  settle_after: float = 0.05) -> None:
         self.workroom, self.senders = workroom, senders
         self.urgent_batch = urgent_batch
@@ -57,6 +58,7 @@ class Pipeline:
         self._chats: dict[str, _Chat] = {}
         self._ready: deque[str] = deque()
         self._urgent: set[str] = set()  # chats whose last step left them in an urgent flow
+        self._closing: set[str] = set()  # ... whose next answer files the report
         self._wake: asyncio.Event | None = None
         self._stepping = asyncio.Lock()  # one batch at a time, on the database thread
         self._task: asyncio.Task[None] | None = None
@@ -131,6 +133,10 @@ class Pipeline:
                         self._urgent.add(key)
                     else:
                         self._urgent.discard(key)
+                    if result.closing:
+                        self._closing.add(key)
+                    else:
+                        self._closing.discard(key)
                     if not future.done():
                         future.set_result(result)
                     self._release(key)
@@ -188,21 +194,39 @@ class Pipeline:
             del self._chats[key]
 
     def _next_batch(self) -> list[str]:
-        """Up to max_batch waiting chats; urgent ones alone, and few at a time, so that
-        their batch is short and the next urgent one does not wait long behind it."""
+        """Up to max_batch waiting chats; urgent ones alone, so that their batch is short;
+        messages that file an urgent report (its last answer, "send now") a few at a
+        time: the leaders' alert leaves with that batch's commit."""
         keys: list[str] = []
-        urgent = self._ready[0] in self._urgent
-        limit = self.urgent_batch if urgent else self.max_batch
-        while self._ready and len(keys) < limit:
+        first = self._ready[0]
+        if self._files(first):
+            while self._ready and len(keys) < self.urgent_batch and self._files(self._ready[0]):
+                keys.append(self._ready.popleft())
+            return keys
+        urgent = first in self._urgent
+        while self._ready and len(keys) < self.max_batch:
             if urgent and self._ready[0] not in self._urgent:
                 break
             keys.append(self._ready.popleft())
         return keys
 
+    def _files(self, key: str) -> bool:
+        """Whether the chat's next message may file its urgent report."""
+        if key not in self._urgent:
+            return False
+        msg = self._chats[key].queue[0][0]
+        return key in self._closing or msg.action == SEND_NOW
+
     def _queue_up(self, key: str) -> None:
-        """A chat in the middle of an urgent report goes to the front of the next batch."""
-        if key in self._urgent:
+        """A chat in the middle of an urgent report goes to the front of the next batch;
+        one about to file it goes before those."""
+        if self._files(key):
             self._ready.appendleft(key)
+        elif key in self._urgent:
+            at = 0
+            while at < len(self._ready) and self._files(self._ready[at]):
+                at += 1
+            self._ready.insert(at, key)
         else:
             self._ready.append(key)
 

@@ -21,7 +21,7 @@ from sqlmodel import Session, col, select
 
 from conversations import catalog
 from conversations.clock import Clock
-from conversations.engine import Context, Engine, Outcome, Reply, State, merged
+from conversations.engine import REVIEW, Context, Engine, Outcome, Reply, State, merged
 from conversations.flow import Acknowledge, Query, Submission
 from handlers import alerts, identity, queries, records
 from handlers.context import HandlerContext, derive_receipt_code
@@ -98,6 +98,7 @@ class Stepped:
     outgoing: list[Outgoing] = field(default_factory=list)
     error: BaseException | None = None
     urgent: bool = False  # the chat is in an urgent flow: its next message goes first
+    closing: bool = False  # ... and its next answer files the report (the last question)
 
 
 @dataclass
@@ -259,11 +260,14 @@ class Workroom:
                     "params": {**data, "draft_key": draft_key} if draft_key else data,
                     "priority": outbox.REPLY, "next_attempt_at": now, "claimed_until": None,
                     "tried_channels": [], "created_at": now}))
-        # An urgent report that can be sent any moment now: its next message goes first.
+        # An urgent report that can be sent any moment now: its next message goes first;
+        # the one that files it (the last answer, or review) in the shortest batches.
         flow = self.engine.flows.get(state.get("flow") or "")
         urgent = flow is not None and flow.urgent and \
             len(state.get("answers") or {}) >= (flow.send_now_after or 0)
-        return Stepped(replies, urgent=urgent)
+        closing = urgent and flow is not None and \
+            state.get("step") in (flow.steps[-1].name, REVIEW)
+        return Stepped(replies, urgent=urgent, closing=closing)
 
     def render_push(self, out: Outgoing) -> Reply:
         """The words of a claimed push, in its reader's language."""

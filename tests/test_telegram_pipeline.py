@@ -147,3 +147,31 @@ async def test_a_batcher_that_dies_fails_its_waiting_updates_instead_of_hanging(
     again = await asyncio.wait_for(pipeline.submit(_inbound(tg, 9200, "/start")), 10)
     assert again.error is None and again.replies
     await pipeline.close()
+
+
+async def test_the_answer_that_files_an_emergency_is_stepped_before_waiting_chats(
+        tg: Services) -> None:  # noqa: F811
+    """Forty chats are waiting when a worker sends an emergency's last answer: that answer
+    is stepped first, on its own, so the leaders' alert is not held behind their steps."""
+    pipeline = Pipeline(tg.workroom, {})
+    seen: list[list[str]] = []
+    real = tg.workroom.process_batch
+
+    def batch(msgs: list[Inbound], **kw: Any) -> list[Any]:
+        seen.append([m.address for m in msgs])
+        return real(msgs, **kw)
+
+    pipeline.workroom = type("W", (), {"process_batch": staticmethod(batch),
+                                       "render_push": tg.workroom.render_push})()
+    said = ["紧急情况报告", "二十多人聚集在厂门口", "厂门口", "25", "车间主任已到场劝导"]
+    for text in said:  # the worker reaches the last question
+        done = await pipeline.submit(_inbound(tg, 9300, text))
+    assert done.urgent and done.closing
+    seen.clear()
+    others = [pipeline.submit(_inbound(tg, 9400 + n, "/start")) for n in range(40)]
+    last = pipeline.submit(_inbound(tg, 9300, "请财务部门到场说明"))
+    results = await asyncio.wait_for(asyncio.gather(*others, last), 30)
+    assert seen[0] == ["9300"]  # alone, ahead of the forty
+    assert sorted(a for b in seen[1:] for a in b) == sorted(str(9400 + n) for n in range(40))
+    assert any("E-2026-" in r.text for r in results[-1].replies)
+    await pipeline.close()
