@@ -7,7 +7,7 @@ from typing import Any
 from sqlmodel import Session, col, select
 
 from conversations.flow import Result, Submission
-from handlers import alerts, bookings, casework, deadlines, incidents
+from handlers import alerts, bookings, casework, deadlines, grouping, incidents
 from handlers.context import HandlerContext, receipt_hash
 from handlers.identity import display_name
 from handlers.queries import case_status_by_code
@@ -133,6 +133,7 @@ def _register_case(ctx: HandlerContext, sub: Submission) -> Case:
                         note=f"category:{case.category}"))
     deadlines.schedule(s, case, now=ctx.now, zone=ctx.zone)
     _announce_case(ctx, case, workshop)
+    grouping.after_case(ctx, case, workshop)
     return case
 
 
@@ -231,13 +232,23 @@ def cancel_booking(ctx: HandlerContext, sub: Submission) -> Result:
 def emergency(ctx: HandlerContext, sub: Submission) -> Result:
     s, a = ctx.session, sub.answers
     row = s.exec(select(Incident).where(Incident.draft_key == sub.draft_id)).first()
+    if row is None and (again := grouping.linked_before(ctx, sub)) is not None:
+        return again
     if row is None:
         unit_id = ctx.unit_id()
+        if "place" in sub.prefilled:
+            workshop_id = ctx.actor.workshop_id
+        else:
+            shop = grouping.workshop_named(s, unit_id, a["place"])
+            workshop_id = shop.id if shop else None
+        # Many voices, one incident: a report of a workshop already being handled is linked.
+        found = grouping.open_incident(ctx, unit_id, workshop_id)
+        if found is not None:
+            return grouping.link(ctx, found, sub)
         row = Incident(
             number=_number(ctx, "E"), draft_key=sub.draft_id, unit_id=unit_id, what=a["what"],
             place=a["place"], people=a.get("people"), measures=a.get("measures"),
-            suggestion=a.get("suggestion"), reporter_id=ctx.actor.id,
-            workshop_id=ctx.actor.workshop_id if "place" in sub.prefilled else None,
+            suggestion=a.get("suggestion"), reporter_id=ctx.actor.id, workshop_id=workshop_id,
             reporter_role=ctx.actor.role, channel=ctx.channel, created_at=ctx.now,
         )
         s.add(row)
@@ -291,6 +302,12 @@ def _emergency_recipients(s: Session, unit_id: int | None, ctx: HandlerContext) 
     return list(seen.values())
 
 
+def _file_for_caller(ctx: HandlerContext, sub: Submission) -> Result:
+    from handlers import hotline  # it files through the handlers above
+
+    return hotline.file_for_caller(ctx, sub)
+
+
 _HANDLERS = {
     "suggestion": suggestion,
     "complaint": complaint,
@@ -303,4 +320,5 @@ _HANDLERS = {
     "rate": casework.rate,
     "incident_action": incidents.incident_action,
     "reschedule_booking": bookings.reschedule_booking,
+    "file_for_caller": _file_for_caller,
 }
