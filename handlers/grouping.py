@@ -61,6 +61,9 @@ def open_incident(ctx: HandlerContext, unit_id: int | None,
     if workshop_id is None or window.total_seconds() <= 0:
         return None
     s, since = ctx.session, ctx.now - window
+    # Reports of one workshop are decided one at a time (two callers hanging up at once
+    # must not start two chains): the workshop's row is the lock.
+    s.exec(select(Workshop.id).where(Workshop.id == workshop_id).with_for_update()).first()
     recent = s.exec(select(Incident).where(
         Incident.unit_id == unit_id, Incident.workshop_id == workshop_id,
         col(Incident.handled_at).is_(None), Incident.status == "open")

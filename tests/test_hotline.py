@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 from collections.abc import AsyncIterator, Iterator
 from datetime import timedelta
+from typing import Any
 from urllib.parse import urlencode, urlsplit
 from xml.etree import ElementTree as ET
 
@@ -458,6 +459,11 @@ async def test_complaints_of_one_kind_from_one_workshop_raise_a_suspected_group_
     assert raised[0] == t("zh", "notice.cluster_suspected", workshop="铸造车间", hours=24,
                           count=3, category="其他",
                           numbers="C-2026-0001、C-2026-0002、C-2026-0003")
+    # It waits for the director's 收到 like any alert.
+    director = Chat(hl, person="chen_lihua")
+    open_menu(director, "zh")
+    director.press(t("zh", "menu.my_alerts"))
+    assert "疑似群体性事件（11-23 09:00）" in director.text
 
 
 # --- staff file for a caller -------------------------------------------------------------
@@ -548,3 +554,30 @@ async def test_the_last_step_calls_a_leader_who_acknowledges_by_pressing_one(
     tick(hl, clock, t0 + timedelta(minutes=50), step=timedelta(minutes=5))
     assert len(fake.calls()) == 1
 
+
+
+# --- the command that tells what to set at the provider ----------------------------------
+
+
+def test_hotline_urls_names_the_webhooks_to_set(tmp_path: Any,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    from typer.testing import CliRunner
+
+    from bot.cli import app
+    from bot.settings import get_settings
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("WORKROOM_SECRET_KEY", "cli-secret")
+    get_settings.cache_clear()
+    refused = CliRunner().invoke(app, ["hotline", "urls"])
+    assert refused.exit_code == 2 and "WORKROOM_TWILIO_ACCOUNT_SID" in refused.output
+    for name, value in (("TWILIO_ACCOUNT_SID", ACCOUNT_SID), ("TWILIO_AUTH_TOKEN", AUTH_TOKEN),
+                        ("HOTLINE_NUMBER", HOTLINE), ("HOTLINE_PUBLIC_URL", PUBLIC)):
+        monkeypatch.setenv(f"WORKROOM_{name}", value)
+    get_settings.cache_clear()
+    done = CliRunner().invoke(app, ["hotline", "urls"])
+    get_settings.cache_clear()
+    assert done.exit_code == 0, done.output
+    assert f"{PUBLIC}/hotline/voice\n" in done.output
+    assert f"{PUBLIC}/hotline/sms\n" in done.output
+    assert f"{PUBLIC}/hotline/voice/status\n" in done.output
