@@ -12,6 +12,7 @@ from bot.channels import InboxSender, Sender
 from bot.settings import Settings
 from conversations.clock import Clock, SystemClock
 from handlers import bookings, deadlines, incidents
+from handlers.context import Grouping
 from handlers.inbound import DRAFT_TIMEOUT, Options, Workroom
 from scheduler.dispatch import Dispatcher
 from scheduler.sweep import Sweeper
@@ -31,6 +32,7 @@ class Services:
     senders: dict[str, Sender] = field(default_factory=dict)
     reader: Engine | None = None  # for read-only pages; the main engine when None
     telegram: Any = None  # bot.telegram.TelegramChannel when a token is set
+    hotline: Any = None  # bot.hotline.HotlineChannel when a provider account is set
 
     @property
     def read_db(self) -> Engine:
@@ -40,6 +42,8 @@ class Services:
         """Release the connection pools and the channels' clients."""
         if self.telegram is not None:
             self.telegram.close()
+        if self.hotline is not None:
+            self.hotline.close()
         if self.reader is not None:
             self.reader.dispose()
         self.db.dispose()
@@ -55,7 +59,11 @@ def build(settings: Settings, *, clock: Clock | None = None, db: Engine | None =
     options = Options(zone=settings.zone, secret=settings.secret_key,
                       default_lang=settings.default_lang,
                       timeout=timedelta(minutes=settings.draft_timeout_minutes),
-                      on_timeout=settings.draft_on_timeout)
+                      on_timeout=settings.draft_on_timeout,
+                      grouping=Grouping(
+                          link_window=timedelta(minutes=settings.incident_link_minutes),
+                          cluster_count=settings.complaint_cluster_count,
+                          cluster_window=timedelta(hours=settings.complaint_cluster_hours)))
     workroom = Workroom(db, states, clock, options)
     senders: dict[str, Sender] = {c: InboxSender(c, clock) for c in ("web", "console")}
     dispatcher = Dispatcher(db, clock, senders, zone=settings.zone,
@@ -63,7 +71,8 @@ def build(settings: Settings, *, clock: Clock | None = None, db: Engine | None =
                             default_lang=settings.default_lang, secret=settings.secret_key)
     reminders = deadlines.CaseReminders(db, clock, settings.zone)
     emergencies = incidents.IncidentTimers(
-        db, clock, settings.zone, realert=timedelta(minutes=settings.incident_realert_minutes))
+        db, clock, settings.zone, realert=timedelta(minutes=settings.incident_realert_minutes),
+        call_last_step=settings.hotline_enabled and settings.hotline_call_last_step)
     sweeper = Sweeper(db, clock, {DRAFT_TIMEOUT: workroom.expire_draft,
                                   deadlines.KIND: reminders.fire,
                                   incidents.WATCH: emergencies.watch,
@@ -84,5 +93,13 @@ def build(settings: Settings, *, clock: Clock | None = None, db: Engine | None =
                                    file_url=settings.telegram_file_url,
                                    workroom=workroom, pace=pace)
         senders["telegram"] = telegram.sender
+    hotline = None
+    if settings.hotline_enabled:
+        from bot.hotline import HotlineChannel
+
+        hotline = HotlineChannel(settings=settings, db=db, clock=clock, workroom=workroom,
+                                 kick=dispatcher.run_once)
+        senders[hotline.sms_sender.channel] = hotline.sms_sender
+        senders[hotline.call_sender.channel] = hotline.call_sender
     return Services(settings, clock, db, states, workroom, dispatcher, sweeper, senders, reader,
-                    telegram)
+                    telegram, hotline)

@@ -18,6 +18,8 @@ app.add_typer(db_app, name="db")
 app.add_typer(org_app, name="org")
 telegram_app = typer.Typer(no_args_is_help=True, help="The Telegram channel.")
 app.add_typer(telegram_app, name="telegram")
+hotline_app = typer.Typer(no_args_is_help=True, help="The hotline (calls and texts).")
+app.add_typer(hotline_app, name="hotline")
 
 
 def _services(settings: Settings | None = None) -> Services:
@@ -220,6 +222,23 @@ def doctor() -> None:
             typer.echo("the scheduler is not running: start `workroom serve` (it runs the "
                        "scheduler) and check its log", err=True)
         raise typer.Exit(1)
+
+
+@hotline_app.command("urls")
+def hotline_urls() -> None:
+    """Print the webhook addresses to set on the hotline number at the provider."""
+    settings = get_settings()
+    if not settings.hotline_enabled:
+        typer.echo("set WORKROOM_TWILIO_ACCOUNT_SID, WORKROOM_TWILIO_AUTH_TOKEN and "
+                   "WORKROOM_HOTLINE_NUMBER", err=True)
+        raise typer.Exit(2)
+    base = (settings.hotline_public_url or settings.base_url).rstrip("/") + "/hotline"
+    typer.echo(f"number {settings.hotline_number} (Twilio console, Phone Numbers):")
+    typer.echo(f"  A call comes in (POST):       {base}/voice")
+    typer.echo(f"  Call status changes (POST):   {base}/voice/status")
+    typer.echo(f"  A message comes in (POST):    {base}/sms")
+    if not base.startswith("https://"):
+        typer.echo("warning: the provider should call an https address", err=True)
 
 
 def _print_demo_links(services: Services) -> None:

@@ -60,6 +60,24 @@ class Settings(BaseSettings):
     heartbeat_max_age_seconds: float = Field(default=60.0, gt=0)
     # An acknowledged emergency not yet handled alerts again after this many minutes.
     incident_realert_minutes: int = Field(default=60, ge=1)
+    # --- hotline (a phone number for calls and texts; Twilio first). Off without a SID.
+    twilio_account_sid: str | None = None
+    twilio_auth_token: str | None = None
+    # The hotline's own number (E.164, e.g. +8610…): texts and calls go out from it.
+    hotline_number: str | None = None
+    twilio_api_url: str = "https://api.twilio.com"
+    # The public URL Twilio calls (signatures are computed over it); base_url when unset.
+    hotline_public_url: str | None = None
+    # "0" in the voice menu rings these (comma-separated); else the staff's phone contacts.
+    hotline_staff_numbers: str | None = None
+    # The chain's last step also calls its people who have a phone contact ("press 1").
+    hotline_call_last_step: bool = True
+    # Reports of one workshop within this window go to one incident, not several chains.
+    incident_link_minutes: int = Field(default=30, ge=0)
+    # This many complaints of one category from one workshop within the window: the
+    # director is told of a suspected group incident. 0 turns it off.
+    complaint_cluster_count: int = Field(default=3, ge=0)
+    complaint_cluster_hours: int = Field(default=24, ge=1)
 
     @model_validator(mode="after")
     def _refuse_placeholders(self) -> Settings:
@@ -70,7 +88,14 @@ class Settings(BaseSettings):
                 not self.telegram_webhook_secret or len(self.telegram_webhook_secret) < 16):
             raise ValueError("webhook mode needs WORKROOM_TELEGRAM_WEBHOOK_SECRET "
                              "(16+ characters): Telegram sends it back on every delivery")
+        if self.twilio_account_sid and not (self.twilio_auth_token and self.hotline_number):
+            raise ValueError("the hotline needs WORKROOM_TWILIO_AUTH_TOKEN (it signs every "
+                             "webhook) and WORKROOM_HOTLINE_NUMBER")
         return self
+
+    @property
+    def hotline_enabled(self) -> bool:
+        return bool(self.twilio_account_sid and self.twilio_auth_token and self.hotline_number)
 
     @property
     def zone(self) -> ZoneInfo:

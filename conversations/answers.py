@@ -155,4 +155,18 @@ class YesNo:
         raise Invalid("invalid.yes_no")
 
 
+@dataclass(frozen=True)
+class Phone(Text):
+    """A phone number as typed ("138 0000 0000", "+86-10-1234 5678"): kept as + and digits."""
+
+    min_len: int = 5
+    max_len: int = 20
+
+    def parse(self, text: str) -> str:
+        value = re.sub(r"[\s\-()（）]", "", normalize(text))
+        if not re.fullmatch(r"\+?\d{5,15}", value):
+            raise Invalid("invalid.phone")
+        return value
+
+
 Kind = Text | Choice | Number | DateAnswer | YesNo

@@ -158,9 +158,13 @@ class Engine:
 
     def step(
         self, raw: dict[str, Any] | None, *, text: str | None, action: str | None, ctx: Context,
-        attachments: tuple[dict[str, Any], ...] = (),
+        attachments: tuple[dict[str, Any], ...] = (), default_flow: str | None = None,
     ) -> Outcome:
-        """Advance one conversation by one inbound message."""
+        """Advance one conversation by one inbound message.
+
+        `default_flow`: at the menu, a text that picks nothing starts this flow and is
+        taken as the answer to its first question (a text to the hotline is a report).
+        """
         st = State.from_dict(raw)
         if attachments:
             return self._attach(st, attachments, text, ctx)
@@ -191,7 +195,7 @@ class Engine:
             replies.append(self._ask(st, ctx) if st.flow else self._menu(st, ctx))
             return Outcome(st, replies)
         if not st.flow:
-            return self._at_menu(st, token, command, ctx, fresh)
+            return self._at_menu(st, token, command, ctx, fresh, default_flow)
         return self._in_flow(st, token, command, ctx)
 
     def _attach(self, st: State, items: tuple[dict[str, Any], ...], caption: str | None,
@@ -260,7 +264,7 @@ class Engine:
         )
 
     def _at_menu(self, st: State, token: str, command: str | None, ctx: Context,
-                 fresh: bool = False) -> Outcome:
+                 fresh: bool = False, default_flow: str | None = None) -> Outcome:
         items = menu_for(ctx.role)
         chosen = None
         low = normalize(token).lower()
@@ -268,6 +272,14 @@ class Engine:
             if token == item.value or low == str(i) or low in _menu_words(item.label):
                 chosen = item
                 break
+        if chosen is None and default_flow and command is None and token.strip() \
+                and not token.startswith(("cmd:", "opt:", "flow:", "query:")):
+            started = self._start(st, self.flows[default_flow], "", ctx)
+            if not started.state.flow:
+                return started
+            answered = self._in_flow(started.state, token, None, ctx)
+            intro = started.replies[:1]
+            return Outcome(answered.state, intro + answered.replies, answered.effect)
         if chosen is None:
             welcome = fresh or command == "menu" or not token.strip()
             return Outcome(st, [self._menu(st, ctx, "menu.welcome" if welcome else "menu.unknown")])

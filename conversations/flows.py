@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from conversations.answers import Choice, DateAnswer, Number, Option, Text
+from conversations.answers import Choice, DateAnswer, Number, Option, Phone, Text
 from conversations.flow import Ask, Flow, MenuItem
 
 SUGGESTION_TOPICS = ("wages", "safety", "hours", "living", "training", "management", "other")
@@ -148,10 +148,29 @@ RESCHEDULE_BOOKING = Flow(
     roles=("leader", "director"),
 )
 
+CALLER_KINDS = ("incident", "complaint")
+
+# Staff who answered the hotline themselves file the report on the caller's behalf; the
+# caller's number goes to the contact vault and the caller is texted like any reporter.
+FILE_FOR_CALLER = Flow(
+    "file_for_caller",
+    (
+        Ask("kind", Choice(_options("caller_kind", CALLER_KINDS))),
+        Ask("phone", Phone()),
+        Ask("what", Text(2, 2000)),
+        Ask("workshop", Choice(_options("workshop", ("unknown",)), source="workshops")),
+        Ask("people", Number(1, 100000), optional=True),
+        Ask("category", Choice(_options("category", COMPLAINT_CATEGORIES)),
+            when=("kind", ("complaint",))),
+    ),
+    roles=("staff", "director"),
+    urgent=True,
+)
+
 FLOWS: dict[str, Flow] = {
     f.name: f for f in (SUGGESTION, COMPLAINT, BOOKING, EMERGENCY, RECEIPT, CANCEL_BOOKING,
                         CASE_ACTION, DECIDE_EXTENSION, RATE, INCIDENT_ACTION,
-                        RESCHEDULE_BOOKING)
+                        RESCHEDULE_BOOKING, FILE_FOR_CALLER)
 }
 
 MENU: tuple[MenuItem, ...] = (
@@ -172,6 +191,7 @@ MENU: tuple[MenuItem, ...] = (
     MenuItem("flow:receipt", "menu.receipt"),
     MenuItem("flow:rate", "menu.rate"),
     MenuItem("cmd:lang", "menu.lang"),
+    MenuItem("flow:file_for_caller", "menu.file_for_caller", roles=("staff", "director")),
 )
 
 

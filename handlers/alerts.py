@@ -10,7 +10,7 @@ from sqlmodel import Session, col, select
 from conversations.flow import Result
 from handlers.context import HandlerContext
 from store import outbox, timers
-from store.models import Acknowledgement, Alert, Incident, Notification, Person
+from store.models import Acknowledgement, Alert, Incident, IncidentLink, Notification, Person
 
 
 def raise_alert(ctx: HandlerContext, *, subject: str, subject_id: int, recipient_id: int,
@@ -111,6 +111,15 @@ def acknowledge(ctx: HandlerContext, alert_id: int) -> Result:
                            now=ctx.now, params={"number": incident.number,
                                                 "name": ctx.actor.name,
                                                 "acked_at": ctx.now.isoformat()})
+        if incident is not None:  # the reports linked to it are told too, once each
+            later = s.exec(select(IncidentLink.reporter_id).where(
+                IncidentLink.incident_id == incident.id).order_by(col(IncidentLink.id))).all()
+            for pid in dict.fromkeys(p for p in later if p not in (None, incident.reporter_id)):
+                outbox.enqueue(s, key=f"incident:{incident.id}:acked:{pid}",
+                               priority=outbox.EMERGENCY, recipient_id=pid,
+                               message="notice.acknowledged", now=ctx.now,
+                               params={"number": incident.number, "name": ctx.actor.name,
+                                       "acked_at": ctx.now.isoformat()})
     return Result("ack.done", {"at": ctx.now.astimezone(ctx.zone).strftime("%H:%M")})
 
 

@@ -4,13 +4,24 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from dataclasses import dataclass
-from datetime import date, datetime
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlmodel import Session, select
 
 from store.models import Person, Unit
+
+
+@dataclass(frozen=True)
+class Grouping:
+    """When reports belong together: one incident for one workshop within `link_window`;
+    `cluster_count` complaints of one category from one workshop within `cluster_window`
+    are a suspected group incident (0: off)."""
+
+    link_window: timedelta = timedelta(minutes=30)
+    cluster_count: int = 3
+    cluster_window: timedelta = timedelta(hours=24)
 
 
 @dataclass
@@ -21,6 +32,7 @@ class HandlerContext:
     channel: str
     zone: ZoneInfo
     secret: str
+    grouping: Grouping = field(default_factory=Grouping)
 
     @property
     def today(self) -> date:

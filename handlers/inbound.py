@@ -24,7 +24,7 @@ from conversations.clock import Clock
 from conversations.engine import REVIEW, Context, Engine, Outcome, Reply, State, merged
 from conversations.flow import Acknowledge, Query, Submission
 from handlers import alerts, identity, queries, records
-from handlers.context import HandlerContext, derive_receipt_code
+from handlers.context import Grouping, HandlerContext, derive_receipt_code
 from handlers.directory import SqlDirectory
 from handlers.notices import RECEIPT_MARK, render
 from store import outbox, steps, timers
@@ -60,6 +60,11 @@ class Inbound:
     link_code: str | None = None
     # Photos / voice notes: {"kind", "file_ref", "mime_type", "size"} each.
     attachments: tuple[dict[str, Any], ...] = ()
+    # At the menu, a text that picks nothing starts this flow (a text to the hotline).
+    default_flow: str | None = None
+    # Each reply costs a message and messages may arrive out of order (SMS): a step's
+    # replies go out as one push.
+    joined: bool = False
 
     @property
     def conversation_key(self) -> str:
@@ -73,6 +78,7 @@ class Options:
     default_lang: str = "zh"
     timeout: timedelta = timedelta(minutes=30)
     on_timeout: str = "keep"
+    grouping: Grouping = field(default_factory=Grouping)
 
 
 @dataclass(frozen=True)
@@ -225,7 +231,7 @@ class Workroom:
         written = s.info[outbox.WRITTEN]
         mark = len(written)
         out = self.engine.step(raw, text=msg.text, action=msg.action, ctx=ctx,
-                               attachments=msg.attachments)
+                               attachments=msg.attachments, default_flow=msg.default_flow)
         replies, state, draft_key = self._apply(hctx, ctx, out)
         replies = linked + replies
         if msg.merge_limit:
@@ -252,7 +258,7 @@ class Workroom:
             batch.timers_on.append((key, due))
         if msg.push_replies:
             # The replies as stored: a receipt code is derived again by the renderer.
-            for n, data in enumerate(stored):
+            for n, data in enumerate([_joined(stored)] if msg.joined and stored else stored):
                 batch.replies.append((i, {
                     "idempotency_key": f"reply:{msg.channel}:{msg.message_id}:{n}",
                     "recipient_id": None, "channel": msg.channel, "address": msg.address,
@@ -412,7 +418,8 @@ class Workroom:
 
     def _hctx(self, s: Session, person: Person, channel: str) -> HandlerContext:
         return HandlerContext(session=s, now=self.clock.now(), actor=person, channel=channel,
-                              zone=self.options.zone, secret=self.options.secret)
+                              zone=self.options.zone, secret=self.options.secret,
+                              grouping=self.options.grouping)
 
     def _ctx(self, s: Session, person: Person, hctx: HandlerContext,
              workshops: dict[int, str]) -> Context:
@@ -466,3 +473,9 @@ class Workroom:
             if not self.states.transactional:
                 self.states.save(s, key, state, version, now)
         return True
+
+
+def _joined(replies: list[dict[str, Any]]) -> dict[str, Any]:
+    """A step's replies as one: the texts one after the other, every button kept."""
+    return {"text": "\n\n".join(r["text"] for r in replies if r["text"]),
+            "buttons": [b for r in replies for b in r.get("buttons", [])]}

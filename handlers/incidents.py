@@ -146,8 +146,11 @@ class IncidentTimers:
     """Timer handlers: the next chain step or a re-alert; a report's reminder or lateness."""
 
     def __init__(self, db: Engine, clock: Clock, zone: ZoneInfo, *,
-                 realert: timedelta = timedelta(minutes=60)) -> None:
+                 realert: timedelta = timedelta(minutes=60), call_last_step: bool = False
+                 ) -> None:
         self.db, self.clock, self.zone, self.realert = db, clock, zone, realert
+        # The chain's last step also phones its people (the hotline's voice calls).
+        self.call_last_step = call_last_step
 
     def watch(self, ref: str) -> int:
         """Alert the chain's next step, or re-alert an acknowledged incident not handled."""
@@ -178,6 +181,10 @@ class IncidentTimers:
         sent = 0
         for pid in dict.fromkeys(people):
             sent += self._alert(s, incident, pid, now)
+        if self.call_last_step and incident.chain_position == max(steps):
+            from handlers import hotline  # the voice calls are the hotline's
+
+            hotline.ring(s, incident, steps[incident.chain_position][0], now)
         timers.schedule(s, kind=WATCH, ref=str(incident.id), due_at=now + timedelta(minutes=wait))
         log.warning("incident %s: nobody acknowledged; chain step %s round %s alerted %d",
                     incident.number, incident.chain_position, incident.chain_round, sent)

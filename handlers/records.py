@@ -8,7 +8,7 @@ from sqlalchemy import insert
 from sqlmodel import Session, col, select
 
 from conversations.flow import Result, Submission
-from handlers import alerts, bookings, casework, deadlines, incidents
+from handlers import alerts, bookings, casework, deadlines, grouping, incidents
 from handlers.context import HandlerContext, receipt_hash
 from handlers.identity import display_name
 from handlers.queries import case_status_by_code
@@ -134,6 +134,7 @@ def _register_case(ctx: HandlerContext, sub: Submission) -> Case:
                         note=f"category:{case.category}"))
     deadlines.schedule(s, case, now=ctx.now, zone=ctx.zone)
     _announce_case(ctx, case, workshop)
+    grouping.after_case(ctx, case, workshop)
     return case
 
 
@@ -237,13 +238,23 @@ def emergency(ctx: HandlerContext, sub: Submission) -> Result:
     conn = s.connection()
     found = conn.execute(select(t.c.id, t.c.number)
                          .where(t.c.draft_key == sub.draft_id)).first()
+    if found is None and (again := grouping.linked_before(ctx, sub)) is not None:
+        return again
     if found is None:
         unit_id = ctx.unit_id()
+        if "place" in sub.prefilled:
+            workshop_id = ctx.actor.workshop_id
+        else:
+            shop = grouping.workshop_named(s, unit_id, a["place"])
+            workshop_id = shop.id if shop else None
+        # Many voices, one incident: a report of a workshop already being handled is linked.
+        open_one = grouping.open_incident(ctx, unit_id, workshop_id)
+        if open_one is not None:
+            return grouping.link(ctx, open_one, sub)
         values = dict(
             number=_number(ctx, "E"), draft_key=sub.draft_id, unit_id=unit_id, what=a["what"],
             place=a["place"], people=a.get("people"), measures=a.get("measures"),
-            suggestion=a.get("suggestion"), reporter_id=ctx.actor.id,
-            workshop_id=ctx.actor.workshop_id if "place" in sub.prefilled else None,
+            suggestion=a.get("suggestion"), reporter_id=ctx.actor.id, workshop_id=workshop_id,
             reporter_role=ctx.actor.role, channel=ctx.channel, created_at=ctx.now,
             chain_position=incidents.first_position(s, unit_id), chain_round=1,
             status="open", acknowledged_at=None, handled_at=None, outcome=None,
@@ -301,6 +312,12 @@ def _emergency_recipients(s: Session, unit_id: int | None, ctx: HandlerContext) 
     return list(seen.values())
 
 
+def _file_for_caller(ctx: HandlerContext, sub: Submission) -> Result:
+    from handlers import hotline  # it files through the handlers above
+
+    return hotline.file_for_caller(ctx, sub)
+
+
 _HANDLERS = {
     "suggestion": suggestion,
     "complaint": complaint,
@@ -313,4 +330,5 @@ _HANDLERS = {
     "rate": casework.rate,
     "incident_action": incidents.incident_action,
     "reschedule_booking": bookings.reschedule_booking,
+    "file_for_caller": _file_for_caller,
 }

@@ -406,3 +406,59 @@ class Heartbeat(SQLModel, table=True):
     name: str = Field(primary_key=True, max_length=120)
     beat_at: datetime = _ts()
     started_at: datetime = _ts()
+
+
+# --- hotline ----------------------------------------------------------------------
+
+
+class HotlineCall(SQLModel, table=True):
+    """A call to (or from) the hotline, step by step; or a report staff filed for a caller.
+
+    The caller's number is never here: `person_id` points into the contact vault.
+    """
+
+    id: int | None = Field(default=None, primary_key=True)
+    ref: str = Field(unique=True, max_length=80)  # the provider's CallSid, or "filed:<draft>"
+    purpose: str = Field(default="report", max_length=16)  # report | alert | filed
+    person_id: int | None = Field(default=None, foreign_key="person.id")
+    kind: str | None = Field(default=None, max_length=16)  # incident | complaint | staff
+    step: str = Field(default="menu", max_length=16)
+    tries: int = 0
+    said: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    recording_url: str | None = Field(default=None, max_length=500)
+    people: int | None = None
+    subject: str | None = Field(default=None, max_length=16)  # incident | case
+    subject_id: int | None = None
+    # A leader's alert call: the alert it reads and takes "press 1" for.
+    alert_id: int | None = Field(default=None, foreign_key="alert.id")
+    filed_by: int | None = Field(default=None, foreign_key="person.id")
+    created_at: datetime = _ts()
+    updated_at: datetime = _ts()
+    ended_at: datetime | None = _ts(nullable=True)
+
+
+class IncidentLink(SQLModel, table=True):
+    """A later report of an incident already being handled: linked, not a second chain."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    incident_id: int = Field(foreign_key="incident.id", index=True)
+    draft_key: str = Field(unique=True, max_length=64)
+    reporter_id: int | None = Field(default=None, foreign_key="person.id")
+    channel: str = Field(max_length=16)
+    what: str = Field(sa_column=Column(Text, nullable=False))
+    place: str = Field(default="", max_length=300)
+    people: int | None = None
+    created_at: datetime = _ts()
+
+
+class ComplaintCluster(SQLModel, table=True):
+    """Complaints of one kind from one workshop close together: a suspected group incident."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    unit_id: int | None = Field(default=None, foreign_key="unit.id")
+    workshop_id: int = Field(foreign_key="workshop.id", index=True)
+    category: str = Field(max_length=32)
+    cases: int = 0
+    first_at: datetime = _ts()
+    last_at: datetime = _ts()
+    raised_at: datetime | None = _ts(nullable=True)

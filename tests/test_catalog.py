@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from conversations import catalog
-from conversations.answers import Choice, DateAnswer, Number, Text, YesNo
+from conversations.answers import Choice, DateAnswer, Number, Phone, Text, YesNo
 from conversations.engine import REVIEW, Context, Engine, Outcome, State
 from conversations.flow import Ask, Flow, Submission
 from conversations.flows import (
@@ -129,6 +129,8 @@ def _valid(ask: Ask) -> str:
     kind = ask.kind
     if isinstance(kind, Choice):
         return "1"
+    if isinstance(kind, Phone):
+        return "138 0000 0000"
     if isinstance(kind, Text):
         return "写" * max(kind.min_len, 2)
     if isinstance(kind, Number):

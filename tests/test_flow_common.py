@@ -24,12 +24,14 @@ EMPLOYEE_MENU = ["suggestion", "complaint", "booking", "emergency", "my_cases", 
 LIAISON_MENU = ["suggestion", "complaint", "booking", "emergency", "emergency_workshop",
                 "my_cases", "my_bookings", "receipt", "rate", "lang"]
 STAFF_MENU = ["suggestion", "complaint", "booking", "emergency", "my_alerts", "open_cases",
-              "my_handling", "case_action", "my_cases", "my_bookings", "receipt", "rate", "lang"]
+              "my_handling", "case_action", "my_cases", "my_bookings", "receipt", "rate", "lang",
+              "file_for_caller"]
 HANDLER_MENU = ["suggestion", "complaint", "booking", "emergency", "my_alerts", "open_cases",
                 "my_handling", "case_action", "decide_extension", "my_cases", "my_bookings",
                 "receipt", "rate", "lang"]
 LEADER_MENU = [*HANDLER_MENU[:9], "reschedule_booking", *HANDLER_MENU[9:]]
-DIRECTOR_MENU = [*HANDLER_MENU[:9], "incident_action", "reschedule_booking", *HANDLER_MENU[9:]]
+DIRECTOR_MENU = [*HANDLER_MENU[:9], "incident_action", "reschedule_booking", *HANDLER_MENU[9:],
+                 "file_for_caller"]
 
 
 

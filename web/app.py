@@ -187,4 +187,8 @@ def create_app(services: Services, *, run_scheduler: bool | None = None) -> Fast
     from web import telegram
 
     telegram.mount(app, services)
+
+    from web import hotline
+
+    hotline.mount(app, services)
     return app

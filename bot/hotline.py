@@ -1,0 +1,387 @@
+"""The hotline channel: texts and calls to the workroom's number, through Twilio.
+
+Texts are a chat like any other: each one is an Inbound of channel `sms` stepped by the
+same engine (a text that picks nothing from the menu starts an emergency report), choices
+rendered as numbered text, the replies sent as texts through the outbox.
+
+Calls are a short voice menu driven by the provider's webhooks, one step per request,
+each saved before its TwiML is returned: 1 group incident, 2 complaint, 0 the staff on
+duty. The caller says what and where (speech recognition where the provider gives it; the
+call is recorded, and a <Record> takes the words when no speech came through), keys in
+the number of people, and the report is filed — incident and alert chain — before the
+TwiML that says goodbye leaves. The caller is texted the number at once and again when a
+leader acknowledges. A leader on the chain's last step may be called: the alert is read
+and "1" acknowledges it.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, select
+
+from bot.channels import DeliveryError
+from bot.settings import Settings
+from bot.twilio import SMS_LIMIT, TwilioClient, TwiML
+from conversations import catalog
+from conversations.clock import Clock
+from conversations.engine import Reply
+from handlers import hotline
+from handlers.context import HandlerContext
+from handlers.inbound import Inbound, Options, Outgoing, Workroom
+from handlers.notices import localize
+from store.db import transaction
+from store.models import Alert, HotlineCall, Notification, Person
+from store.steps import Settled
+
+log = logging.getLogger(__name__)
+VOICE_LANGS = {"zh": "zh-CN", "en": "en-US"}
+PREFIX = "/hotline"
+MENU_TRIES = 3
+
+
+def sms_text(reply: Reply) -> str:
+    """A reply as one text: choices numbered (a number or the words answer), then the
+    words that go back, skip or send."""
+    lines = [reply.text]
+    choices = [b for b in reply.buttons if b.kind == "choice"]
+    lines += [f"{i}. {b.label}" for i, b in enumerate(choices, start=1)]
+    words = [b.label for b in reply.buttons
+             if b.kind != "choice" and not b.value.startswith("ack:")]
+    if words:
+        lines.append("↩ " + " / ".join(words))
+    return "\n".join(lines)
+
+
+def chunks(text: str, limit: int = SMS_LIMIT) -> list[str]:
+    """Split a long text at line ends to fit the provider's body limit."""
+    out: list[str] = []
+    while len(text) > limit:
+        cut = text.rfind("\n", 0, limit)
+        cut = cut if cut > 0 else limit
+        out.append(text[:cut])
+        text = text[cut:].lstrip("\n")
+    out.append(text)
+    return out
+
+
+class SmsSender:
+    """Deliver outbox rows as texts from the hotline's number."""
+
+    channel = hotline.SMS
+
+    def __init__(self, client: TwilioClient) -> None:
+        self.client = client
+
+    def deliver(self, session: Session | None, *, address: str, reply: Reply,
+                notification_id: int, edit_ref: str | None = None) -> str | None:
+        for part in chunks(sms_text(reply)):
+            self.client.send_sms(address, part)
+        return None  # a text cannot be edited later: nothing to keep
+
+
+class CallSender:
+    """Deliver an alert as a phone call: the provider fetches what to say from us."""
+
+    channel = hotline.CALL
+
+    def __init__(self, client: TwilioClient, public_url: str) -> None:
+        self.client, self.public_url = client, public_url
+
+    def deliver(self, session: Session | None, *, address: str, reply: Reply,
+                notification_id: int, edit_ref: str | None = None) -> str | None:
+        if edit_ref is not None:
+            return edit_ref  # an acknowledged alert: nothing to ring again for
+        return self.client.call(
+            address, url=f"{self.public_url}{PREFIX}/voice/alert?n={notification_id}")
+
+
+class HotlineChannel:
+    """The hotline's webhooks, one method each; the web routes verify and call these."""
+
+    def __init__(self, *, settings: Settings, db: Engine, clock: Clock, workroom: Workroom,
+                 kick: Callable[[], Any] | None = None) -> None:
+        assert settings.twilio_account_sid and settings.twilio_auth_token \
+            and settings.hotline_number
+        self.settings, self.db, self.clock, self.workroom = settings, db, clock, workroom
+        self.auth_token = settings.twilio_auth_token
+        self.number = settings.hotline_number
+        self.public_url = (settings.hotline_public_url or settings.base_url).rstrip("/")
+        self.lang = settings.default_lang
+        self.client = TwilioClient(account_sid=settings.twilio_account_sid,
+                                   auth_token=settings.twilio_auth_token,
+                                   number=settings.hotline_number,
+                                   api_url=settings.twilio_api_url)
+        self.sms_sender = SmsSender(self.client)
+        self.call_sender = CallSender(self.client, self.public_url)
+        self.kick = kick  # deliver what a step wrote now, not at the next tick
+
+    @property
+    def options(self) -> Options:
+        return self.workroom.options
+
+    def url(self, path: str) -> str:
+        return f"{self.public_url}{PREFIX}{path}"
+
+    def t(self, key: str, **params: Any) -> str:
+        return catalog.t(self.lang, f"hotline.voice.{key}", **params)
+
+    def twiml(self) -> TwiML:
+        return TwiML(VOICE_LANGS.get(self.lang, "zh-CN"))
+
+    def close(self) -> None:
+        self.client.close()
+
+    # --- texts ----------------------------------------------------------------------------
+
+    def sms(self, form: Mapping[str, str]) -> None:
+        """Step one text; its replies are in the outbox when this returns, and sent."""
+        number = hotline.phone_number(form.get("From", ""))
+        files = tuple(
+            {"kind": "photo" if form.get(f"MediaContentType{i}", "").startswith("image")
+             else "voice" if form.get(f"MediaContentType{i}", "").startswith("audio")
+             else "file", "file_ref": form[f"MediaUrl{i}"],
+             "mime_type": form.get(f"MediaContentType{i}")}
+            for i in range(_int(form.get("NumMedia")) or 0) if form.get(f"MediaUrl{i}"))
+        inbound = Inbound(hotline.SMS, number, form.get("MessageSid", ""),
+                          text=form.get("Body", ""), push_replies=True, joined=True,
+                          default_flow="emergency", attachments=files)
+        done = self.workroom.process_batch([inbound], direct=(hotline.SMS,))[0]
+        if done.error is not None:
+            raise done.error
+        self.deliver(done.outgoing)
+
+    def deliver(self, outgoing: list[Outgoing]) -> None:
+        """Send the texts a step claimed, then record what became of them."""
+        settled: list[Settled] = []
+        for out in outgoing:
+            try:
+                self.sms_sender.deliver(None, address=out.address,
+                                        reply=self.workroom.render_push(out),
+                                        notification_id=out.notification_id)
+                settled.append(Settled(out.notification_id, out.channel, out.address))
+            except DeliveryError as err:
+                settled.append(Settled(out.notification_id, out.channel, out.address,
+                                       error=str(err), retry_after=err.retry_after,
+                                       fallback=err.fallback))
+        if settled:
+            self.workroom.process_batch([], settle=settled)
+
+    # --- a call to the hotline ---------------------------------------------------------
+
+    def _call(self, s: Session, form: Mapping[str, str]) -> HotlineCall:
+        """The call of this request, begun the first time its SID is seen."""
+        sid = form.get("CallSid", "")
+        call = s.exec(select(HotlineCall).where(HotlineCall.ref == sid)).first()
+        if call is None:
+            now = self.clock.now()
+            person = hotline.caller(s, form.get("From", ""), now)
+            call = HotlineCall(ref=sid, person_id=person.id, created_at=now, updated_at=now)
+            s.add(call)
+            s.flush()
+        return call
+
+    def _menu(self, twiml: TwiML) -> str:
+        twiml.gather(self.t("menu"), action=self.url("/voice/menu"), num_digits=1)
+        twiml.redirect(self.url("/voice/menu"))  # no key pressed: ask again
+        return str(twiml)
+
+    def incoming(self, form: Mapping[str, str]) -> str:
+        with transaction(self.db) as s:
+            self._call(s, form)
+        return self._menu(self.twiml())
+
+    def menu(self, form: Mapping[str, str]) -> str:
+        digits = form.get("Digits", "").strip()
+        twiml = self.twiml()
+        with transaction(self.db) as s:
+            call = self._call(s, form)
+            call.updated_at = self.clock.now()
+            if digits in ("1", "2"):
+                call.kind, call.step = ("incident" if digits == "1" else "complaint"), "said"
+                s.add(call)
+                twiml.start_recording(callback=self.url("/voice/recording"))
+                prompt = self.t("what_where" if digits == "1" else "complaint_what")
+                twiml.gather(prompt, action=self.url("/voice/said"), input="speech",
+                             speech_timeout="auto", timeout=6, action_on_empty_result=True)
+                return str(twiml)
+            if digits == "0":
+                call.kind, call.step = "staff", "dial"
+                s.add(call)
+                person = s.get(Person, call.person_id) if call.person_id else None
+                numbers = self._staff_numbers(s, person)
+                if numbers:
+                    twiml.say(self.t("connecting"))
+                    twiml.dial(numbers, caller_id=self.number, action=self.url("/voice/dialed"))
+                    return str(twiml)
+                twiml.say(self.t("no_staff"))
+                return self._menu(twiml)
+            call.tries += 1
+            s.add(call)
+            if call.tries > MENU_TRIES:
+                return str(twiml.say(self.t("goodbye")).hangup())
+            if digits or call.tries > 1:
+                twiml.say(self.t("again"))
+        return self._menu(twiml)
+
+    def _staff_numbers(self, s: Session, person: Person | None) -> list[str]:
+        if self.settings.hotline_staff_numbers:
+            return [hotline.phone_number(n) for n in
+                    self.settings.hotline_staff_numbers.split(",") if n.strip()]
+        unit = person.unit_id if person else None
+        return hotline.staff_numbers(s, unit)
+
+    def dialed(self, form: Mapping[str, str]) -> str:
+        twiml = self.twiml()
+        if form.get("DialCallStatus") == "completed":
+            return str(twiml.hangup())
+        twiml.say(self.t("no_staff"))
+        return self._menu(twiml)
+
+    def said(self, form: Mapping[str, str]) -> str:
+        speech = form.get("SpeechResult", "").strip()
+        twiml = self.twiml()
+        with transaction(self.db) as s:
+            call = self._call(s, form)
+            call.updated_at = self.clock.now()
+            if not speech:  # no words recognised: take them as a recording
+                call.step = "record"
+                s.add(call)
+                twiml.say(self.t("record"))
+                twiml.record(action=self.url("/voice/recorded"))
+                return str(twiml)
+            call.said, call.step = speech[:2000], "people"
+            s.add(call)
+        return self._people(twiml)
+
+    def recorded(self, form: Mapping[str, str]) -> str:
+        url = form.get("RecordingUrl", "").strip()
+        with transaction(self.db) as s:
+            call = self._call(s, form)
+            if url:
+                hotline.attach_recording(s, ref=call.ref, url=url, now=self.clock.now())
+            call.step = "people"
+            s.add(call)
+        return self._people(self.twiml())
+
+    def _people(self, twiml: TwiML) -> str:
+        twiml.gather(self.t("people"), action=self.url("/voice/people"), finish_on_key="#",
+                     num_digits=6, timeout=8, action_on_empty_result=True)
+        return str(twiml)
+
+    def people(self, form: Mapping[str, str]) -> str:
+        """The last answer: file the report, commit, and only then say goodbye."""
+        count = _int(form.get("Digits"))
+        twiml = self.twiml()
+        with transaction(self.db) as s:
+            call = self._call(s, form)
+            if call.step != "done":
+                call.people = count if count else None
+            number = self._file(s, call)
+        if number is None:
+            return self._menu(twiml)
+        return str(twiml.say(number).hangup())
+
+    def _file(self, s: Session, call: HotlineCall) -> str | None:
+        """File the call's report (once); what to tell the caller, or None if there is
+        nothing to file."""
+        if call.kind not in ("incident", "complaint"):
+            return None
+        person = s.get(Person, call.person_id) if call.person_id else None
+        if person is None:
+            return None
+        ctx = HandlerContext(session=s, now=self.clock.now(), actor=person,
+                             channel=hotline.VOICE, zone=self.options.zone,
+                             secret=self.options.secret, grouping=self.options.grouping)
+        result = hotline.voice_report(ctx, call, person.lang or self.lang)
+        number = result.params["number"]
+        if result.message.startswith("emergency.linked"):
+            return self.t("done_linked", number=number)
+        if result.message.startswith("emergency"):
+            return self.t("done_incident", number=number)
+        return self.t("done_case", number=number)
+
+    def recording(self, form: Mapping[str, str]) -> None:
+        """The call's recording is ready: keep its address with the report."""
+        url = form.get("RecordingUrl", "").strip()
+        if not url or form.get("RecordingStatus", "completed") != "completed":
+            return
+        with transaction(self.db) as s:
+            hotline.attach_recording(s, ref=form.get("CallSid", ""), url=url,
+                                     now=self.clock.now())
+
+    def ended(self, form: Mapping[str, str]) -> None:
+        """The call is over: a report whose caller hung up before the last question is
+        filed with what was said (nothing a caller said is lost)."""
+        if form.get("CallStatus") not in ("completed", "busy", "failed", "no-answer",
+                                          "canceled"):
+            return
+        with transaction(self.db) as s:
+            call = s.exec(select(HotlineCall).where(
+                HotlineCall.ref == form.get("CallSid", ""))).first()
+            if call is None:
+                return
+            call.ended_at = self.clock.now()
+            s.add(call)
+            if call.purpose == "report" and call.step in ("people", "record") and \
+                    (call.said or call.recording_url):
+                self._file(s, call)
+
+    # --- a leader called about an alert -----------------------------------------------
+
+    def _alert_of(self, s: Session, form: Mapping[str, str], nid: int
+                  ) -> tuple[Notification, Alert] | None:
+        n = s.get(Notification, nid)
+        if n is None or n.channel != hotline.CALL or n.alert_id is None:
+            return None
+        # The request must be about the call we placed to that number.
+        if hotline.phone_number(form.get("To", "")) != n.address:
+            return None
+        alert = s.get(Alert, n.alert_id)
+        return (n, alert) if alert is not None else None
+
+    def alert_call(self, form: Mapping[str, str], nid: int) -> str:
+        twiml = self.twiml()
+        with transaction(self.db) as s:
+            found = self._alert_of(s, form, nid)
+            if found is None:
+                return str(twiml.hangup())
+            n, alert = found
+            sid = form.get("CallSid") or f"alert:{nid}"
+            if s.exec(select(HotlineCall).where(HotlineCall.ref == sid)).first() is None:
+                s.add(HotlineCall(ref=sid, purpose="alert", person_id=alert.recipient_id,
+                                  kind="alert", step="alert", alert_id=alert.id,
+                                  created_at=self.clock.now(), updated_at=self.clock.now()))
+            text = catalog.t(self.lang, "hotline.voice.alert",
+                             **localize(n.params, self.lang, self.options.zone))
+        twiml.gather(text + self.t("alert_press"), action=self.url(f"/voice/alert/ack?n={nid}"),
+                     num_digits=1, timeout=8)
+        twiml.gather(self.t("alert_press"), action=self.url(f"/voice/alert/ack?n={nid}"),
+                     num_digits=1, timeout=8)
+        return str(twiml.say(self.t("goodbye")))
+
+    def alert_ack(self, form: Mapping[str, str], nid: int) -> str:
+        twiml = self.twiml()
+        if form.get("Digits", "").strip() != "1":
+            twiml.gather(self.t("alert_press"), action=self.url(f"/voice/alert/ack?n={nid}"),
+                         num_digits=1, timeout=8)
+            return str(twiml.say(self.t("goodbye")))
+        with transaction(self.db) as s:
+            found = self._alert_of(s, form, nid)
+            leader = s.get(Person, found[1].recipient_id) if found else None
+            if found is None or leader is None:
+                return str(twiml.hangup())
+            ctx = HandlerContext(session=s, now=self.clock.now(), actor=leader,
+                                 channel=hotline.CALL, zone=self.options.zone,
+                                 secret=self.options.secret, grouping=self.options.grouping)
+            result = hotline.acknowledge_by_phone(ctx, found[1].id or 0)
+        key = "alert_done" if result.message == "ack.done" else "alert_already"
+        return str(twiml.say(self.t(key)).hangup())
+
+
+def _int(value: str | None) -> int | None:
+    value = (value or "").strip().rstrip("#")
+    return int(value) if value.isdigit() and len(value) <= 6 else None

@@ -1,0 +1,176 @@
+"""Many voices, one incident.
+
+Reports of one workshop that arrive close together, by chat, hotline or liaison, are one
+incident: the later ones are linked to it (its leaders told, the reporter told it is being
+handled) instead of starting another alert chain. Complaints of one category from one
+workshop close together are a suspected group incident: the director is alerted.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlmodel import Session, col, func, select
+
+from conversations import catalog
+from conversations.answers import normalize
+from conversations.flow import Result, Submission
+from handlers import alerts
+from handlers.context import HandlerContext
+from store import outbox
+from store.models import (
+    Acknowledgement,
+    Alert,
+    Case,
+    ComplaintCluster,
+    Incident,
+    IncidentLink,
+    Person,
+    Workshop,
+)
+
+_SUFFIXES = ("车间", "工段", "班组")
+
+
+def workshop_named(session: Session, unit_id: int | None, place: str | None) -> Workshop | None:
+    """The workshop a free-text place names ("铸造车间门口", "铸造那边", "casting")."""
+    if not place:
+        return None
+    text = normalize(place).lower()
+    memo = session.info.setdefault("workshops_by_length", {})  # once per transaction
+    if unit_id not in memo:
+        memo[unit_id] = sorted(
+            session.exec(select(Workshop).where(Workshop.unit_id == unit_id)).all(),
+            key=lambda w: -len(w.name))
+    shops = memo[unit_id]
+    for shop in shops:
+        if shop.name and shop.name.lower() in text:
+            return shop
+    for shop in shops:
+        stem = shop.name
+        for suffix in _SUFFIXES:
+            stem = stem.removesuffix(suffix)
+        if len(stem) >= 2 and stem != shop.name and stem.lower() in text:
+            return shop
+        if len(shop.key) >= 4 and shop.key.lower() in text:
+            return shop
+    return None
+
+
+def open_incident(ctx: HandlerContext, unit_id: int | None,
+                  workshop_id: int | None) -> Incident | None:
+    """The incident of this workshop still being handled that had a report within the
+    window (its first, or a linked one), if any."""
+    window = ctx.grouping.link_window
+    if workshop_id is None or window.total_seconds() <= 0:
+        return None
+    s, since = ctx.session, ctx.now - window
+    # Reports of one workshop are decided one at a time (two callers hanging up at once
+    # must not start two chains): the workshop's row is the lock.
+    s.exec(select(Workshop.id).where(Workshop.id == workshop_id).with_for_update()).first()
+    recent = s.exec(select(Incident).where(
+        Incident.unit_id == unit_id, Incident.workshop_id == workshop_id,
+        col(Incident.handled_at).is_(None), Incident.status == "open")
+        .order_by(col(Incident.created_at).desc()).limit(5)).all()
+    for incident in recent:
+        if incident.created_at >= since:
+            return incident
+        last = s.exec(select(func.max(IncidentLink.created_at)).where(
+            IncidentLink.incident_id == incident.id)).first()
+        if last is not None and last >= since:
+            return incident
+    return None
+
+
+def link(ctx: HandlerContext, incident: Incident, sub: Submission) -> Result:
+    """Add this report to the incident; tell the people already alerted about it."""
+    s, a = ctx.session, sub.answers
+    assert incident.id is not None
+    row = IncidentLink(incident_id=incident.id, draft_key=sub.draft_id,
+                       reporter_id=ctx.actor.id, channel=ctx.channel, what=a["what"],
+                       place=a.get("place") or "", people=a.get("people"), created_at=ctx.now)
+    s.add(row)
+    s.flush()
+    count = 1 + len(s.exec(select(IncidentLink.id).where(
+        IncidentLink.incident_id == incident.id)).all())
+    told = s.exec(select(Alert.recipient_id).where(
+        Alert.subject == "incident", Alert.subject_id == incident.id)
+        .order_by(col(Alert.id))).all()
+    for pid in dict.fromkeys(told):
+        outbox.enqueue(s, key=f"incident:{incident.id}:more:{row.id}:{pid}", recipient_id=pid,
+                       message="notice.incident_more", now=ctx.now, priority=outbox.EMERGENCY,
+                       params={"number": incident.number, "count": count, "what": row.what,
+                               "place": row.place, "people": row.people,
+                               "channel": f"@channel.{channel_label(ctx.channel)}"})
+    return linked_result(ctx, incident, sub.lang)
+
+
+def linked_result(ctx: HandlerContext, incident: Incident, lang: str) -> Result:
+    """What a linked reporter is told: the incident's number, and who has it."""
+    s = ctx.session
+    acked = s.exec(select(Person).join(Acknowledgement, col(Acknowledgement.person_id)
+                                       == col(Person.id))
+                   .join(Alert, col(Alert.id) == Acknowledgement.alert_id)
+                   .where(Alert.subject == "incident", Alert.subject_id == incident.id)
+                   .order_by(col(Acknowledgement.at))).first()
+    if acked is not None:
+        return Result("emergency.linked_acked", {"number": incident.number, "name": acked.name})
+    names = alerts.recipients_text(s, "incident", incident.id or 0, lang)
+    return Result("emergency.linked", {"number": incident.number,
+                                       "alerted": names or catalog.t(lang, "review.skipped")})
+
+
+def linked_before(ctx: HandlerContext, sub: Submission) -> Result | None:
+    """A re-delivered confirmation of a report that was linked: the same answer again."""
+    t = IncidentLink.__table__  # type: ignore[attr-defined]
+    row = ctx.session.connection().execute(  # Core: the emergency's step must not wait
+        select(t.c.incident_id).where(t.c.draft_key == sub.draft_id)).first()
+    incident = ctx.session.get(Incident, row.incident_id) if row is not None else None
+    return linked_result(ctx, incident, sub.lang) if incident is not None else None
+
+
+def channel_label(channel: str) -> str:
+    return channel if catalog.has(f"channel.{channel}") else "other"
+
+
+# --- complaints that add up ---------------------------------------------------------------
+
+
+def after_case(ctx: HandlerContext, case: Case, workshop: Workshop | None) -> None:
+    """Count the case into its workshop's cluster; alert the director when it is one."""
+    policy = ctx.grouping
+    if policy.cluster_count <= 0 or case.workshop_id is None or workshop is None:
+        return
+    s, since = ctx.session, ctx.now - policy.cluster_window
+    cluster = s.exec(select(ComplaintCluster).where(
+        ComplaintCluster.workshop_id == case.workshop_id,
+        ComplaintCluster.category == case.category,
+        col(ComplaintCluster.last_at) >= since)
+        .order_by(col(ComplaintCluster.id).desc())).first()
+    numbers = s.exec(select(Case.number).where(
+        Case.unit_id == case.unit_id, Case.workshop_id == case.workshop_id,
+        Case.category == case.category,
+        col(Case.created_at) >= (cluster.first_at if cluster else since))
+        .order_by(col(Case.id))).all()
+    if cluster is None:
+        cluster = ComplaintCluster(unit_id=case.unit_id, workshop_id=case.workshop_id,
+                                   category=case.category, first_at=ctx.now, last_at=ctx.now)
+    cluster.cases, cluster.last_at = len(numbers), ctx.now
+    s.add(cluster)
+    s.flush()
+    if cluster.raised_at is not None or cluster.cases < policy.cluster_count:
+        return
+    cluster.raised_at = ctx.now
+    s.add(cluster)
+    assert cluster.id is not None
+    hours = int(policy.cluster_window.total_seconds() // 3600)
+    params: dict[str, Any] = {"workshop": workshop.name, "category": case.category,
+                              "count": cluster.cases, "hours": hours,
+                              "numbers": "、".join(numbers)}
+    for director in s.exec(select(Person).where(
+            Person.role == "director", Person.unit_id == case.unit_id,
+            Person.active == True).order_by(col(Person.id))):  # noqa: E712
+        assert director.id is not None
+        alerts.raise_alert(ctx, subject="cluster", subject_id=cluster.id,
+                           recipient_id=director.id, message="notice.cluster_suspected",
+                           params=params, priority=outbox.EMERGENCY)

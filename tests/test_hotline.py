@@ -1,0 +1,583 @@
+"""The group-event hotline through Twilio: signed webhooks posted as Twilio would (the
+signature computed here), the TwiML answered, and the texts and calls the workroom asks
+for captured at a fake Twilio REST API over real HTTP (tests/fakes/twilio_api.py)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator, Iterator
+from datetime import timedelta
+from typing import Any
+from urllib.parse import urlencode, urlsplit
+from xml.etree import ElementTree as ET
+
+import httpx
+import pytest
+from sqlmodel import Session, select
+
+from bot.bootstrap import Services
+from bot.hotline import sms_text
+from conversations.clock import FrozenClock
+from conversations.engine import Button, Reply
+from store.models import (
+    Acknowledgement,
+    Alert,
+    Attachment,
+    Contact,
+    HotlineCall,
+    InboundMessage,
+    Incident,
+    Notification,
+    Person,
+    Timer,
+    Workshop,
+)
+from tests.case_helpers import pushes, tick
+from tests.conftest import make_services
+from tests.fakes.twilio_api import ACCOUNT_SID, AUTH_TOKEN, FakeTwilio, sign
+from tests.test_flow_emergency import ack
+from tests.transcript import Chat, all_rows, open_menu, t
+from web.app import create_app
+
+PUBLIC = "https://hotline.example.org"
+HOTLINE = "+861012351000"
+CALLER = "+8613800000001"
+SAID = "铸造车间门口有三十多人聚集，要求补发加班费"
+
+
+@pytest.fixture
+def fake() -> Iterator[FakeTwilio]:
+    with FakeTwilio() as api:
+        yield api
+
+
+def hotline_services(url: str, clock: FrozenClock, fake: FakeTwilio) -> Services:
+    return make_services(url, clock, twilio_account_sid=ACCOUNT_SID,
+                         twilio_auth_token=AUTH_TOKEN, hotline_number=HOTLINE,
+                         twilio_api_url=fake.base_url, hotline_public_url=PUBLIC)
+
+
+@pytest.fixture
+def hl(db_url: str, clock: FrozenClock, fake: FakeTwilio) -> Iterator[Services]:
+    """The demo workroom with the hotline, on SQLite and on PostgreSQL."""
+    svc = hotline_services(db_url, clock, fake)
+    yield svc
+    svc.close()
+
+
+@pytest.fixture
+async def client(hl: Services) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=create_app(hl, run_scheduler=False))
+    async with httpx.AsyncClient(transport=transport, base_url=PUBLIC) as c:
+        yield c
+
+
+async def post(client: httpx.AsyncClient, url: str, params: dict[str, str], *,
+               token: str = AUTH_TOKEN, signed: dict[str, str] | None = None
+               ) -> httpx.Response:
+    """POST a webhook as Twilio does: form-encoded, signed over the public URL."""
+    full = url if url.startswith("http") else PUBLIC + url
+    signature = sign(token, full, signed if signed is not None else params)
+    parts = urlsplit(full)
+    path = parts.path + (f"?{parts.query}" if parts.query else "")
+    return await client.post(path, content=urlencode(params), headers={
+        "X-Twilio-Signature": signature,
+        "Content-Type": "application/x-www-form-urlencoded"})
+
+
+def twiml(response: httpx.Response) -> ET.Element:
+    assert response.status_code == 200, response.text
+    assert response.headers["content-type"].startswith("application/xml")
+    return ET.fromstring(response.text)
+
+
+def said(root: ET.Element) -> str:
+    return " ".join(el.text or "" for el in root.iter("Say"))
+
+
+class Caller:
+    """Someone phoning the hotline: each keypress or sentence is a signed webhook."""
+
+    def __init__(self, client: httpx.AsyncClient, number: str = CALLER,
+                 sid: str = "CA" + "1" * 32) -> None:
+        self.client, self.number, self.sid = client, number, sid
+
+    def params(self, **more: str) -> dict[str, str]:
+        return {"CallSid": self.sid, "AccountSid": ACCOUNT_SID, "From": self.number,
+                "To": HOTLINE, "CallStatus": "in-progress", "Direction": "inbound", **more}
+
+    async def step(self, path: str, **more: str) -> ET.Element:
+        return twiml(await post(self.client, path, self.params(**more)))
+
+    async def report(self, speech: str = SAID, people: str = "30", key: str = "1"
+                     ) -> ET.Element:
+        await self.step("/hotline/voice", CallStatus="ringing")
+        await self.step("/hotline/voice/menu", Digits=key)
+        await self.step("/hotline/voice/said", SpeechResult=speech, Confidence="0.91")
+        return await self.step("/hotline/voice/people", Digits=people)
+
+
+async def text(client: httpx.AsyncClient, body: str, number: str = CALLER,
+               sid: str | None = None) -> httpx.Response:
+    text.count += 1  # type: ignore[attr-defined]
+    return await post(client, "/hotline/sms", {
+        "MessageSid": sid or f"SM{text.count:032d}",  # type: ignore[attr-defined]
+        "AccountSid": ACCOUNT_SID, "From": number, "To": HOTLINE, "Body": body,
+        "NumMedia": "0"})
+
+
+text.count = 0  # type: ignore[attr-defined]
+
+
+def person_of(services: Services, channel: str, address: str) -> Person:
+    with Session(services.db) as s:
+        contact = s.exec(select(Contact).where(Contact.channel == channel,
+                                               Contact.address == address)).one()
+        found = s.get(Person, contact.person_id)
+    assert found is not None
+    return found
+
+
+def key_of(services: Services, key: str) -> Person:
+    with Session(services.db) as s:
+        return s.exec(select(Person).where(Person.key == key)).one()
+
+
+# --- a voice report -----------------------------------------------------------------------
+
+
+async def test_a_voice_report_files_the_incident_and_alerts_the_chain_before_the_call_ends(
+        hl: Services, client: httpx.AsyncClient, fake: FakeTwilio) -> None:
+    caller = Caller(client)
+    menu = await caller.step("/hotline/voice", CallStatus="ringing")
+    gather = menu.find("Gather")
+    assert gather is not None
+    assert (gather.get("input"), gather.get("numDigits"), gather.get("language"),
+            gather.get("action")) == ("dtmf", "1", "zh-CN", f"{PUBLIC}/hotline/voice/menu")
+    assert said(menu) == t("zh", "hotline.voice.menu")
+
+    asked = await caller.step("/hotline/voice/menu", Digits="1")
+    recording = asked.find("Start/Recording")
+    assert recording is not None
+    assert recording.get("recordingStatusCallback") == f"{PUBLIC}/hotline/voice/recording"
+    speech = asked.find("Gather")
+    assert speech is not None
+    assert (speech.get("input"), speech.get("language"), speech.get("action")) == (
+        "speech", "zh-CN", f"{PUBLIC}/hotline/voice/said")
+    assert said(asked) == t("zh", "hotline.voice.what_where")
+
+    keyed = await caller.step("/hotline/voice/said", SpeechResult=SAID, Confidence="0.9")
+    people = keyed.find("Gather")
+    assert people is not None
+    assert (people.get("input"), people.get("finishOnKey")) == ("dtmf", "#")
+    assert all_rows(hl, Incident) == []  # nothing filed before the last answer
+
+    bye = await caller.step("/hotline/voice/people", Digits="30")
+    assert said(bye) == t("zh", "hotline.voice.done_incident", number="E-2026-0001")
+    assert bye.find("Hangup") is not None
+
+    # Filed, with its chain started, when the goodbye was answered.
+    [incident] = all_rows(hl, Incident)
+    [casting] = all_rows(hl, Workshop, Workshop.key == "casting")
+    assert (incident.what, incident.place, incident.people, incident.workshop_id,
+            incident.channel) == (SAID, "铸造车间", 30, casting.id, "voice")
+    reporter = person_of(hl, "sms", CALLER)
+    assert (incident.reporter_id, reporter.verified) == (reporter.id, False)
+    alerted = {a.recipient_id for a in all_rows(hl, Alert, Alert.subject == "incident")}
+    assert key_of(hl, "chen_lihua").id in alerted and len(alerted) == 2
+    assert all_rows(hl, Timer, Timer.kind == "incident_watch", Timer.ref == str(incident.id))
+
+    hl.dispatcher.drain()
+    assert any(p.startswith("【紧急】E-2026-0001") and SAID in p
+               for p in pushes(hl, "chen_lihua"))
+    [told] = fake.messages(CALLER)
+    assert told.params["From"] == HOTLINE
+    assert told.body.startswith(t("zh", "hotline.sms_head") + "已报告，编号 E-2026-0001。")
+    assert "陈丽华" in told.body and "+86" not in told.body
+
+    # The call's recording arrives after it: kept with the incident.
+    url = f"https://api.twilio.com/2010-04-01/Accounts/{ACCOUNT_SID}/Recordings/RE1"
+    r = await post(client, "/hotline/voice/recording", caller.params(
+        RecordingUrl=url, RecordingStatus="completed", RecordingSid="RE1"))
+    assert r.status_code == 200
+    [kept] = all_rows(hl, Attachment)
+    assert (kept.subject, kept.subject_id, kept.kind, kept.file_ref) == (
+        "incident", incident.id, "voice", url)
+
+    # The caller's number is in the contact vault only.
+    with Session(hl.db) as s:
+        for row in [*s.exec(select(HotlineCall)), *s.exec(select(Incident))]:
+            assert CALLER not in repr(row.model_dump())
+
+
+async def test_no_speech_is_taken_as_a_recording_and_the_number_keyed_in(
+        hl: Services, client: httpx.AsyncClient) -> None:
+    caller = Caller(client)
+    await caller.step("/hotline/voice")
+    await caller.step("/hotline/voice/menu", Digits="1")
+    asked = await caller.step("/hotline/voice/said", SpeechResult="")
+    record = asked.find("Record")
+    assert record is not None
+    assert (record.get("action"), record.get("finishOnKey")) == (
+        f"{PUBLIC}/hotline/voice/recorded", "#")
+    url = "https://api.twilio.com/recordings/RE9"
+    await caller.step("/hotline/voice/recorded", RecordingUrl=url, RecordingDuration="12")
+    await caller.step("/hotline/voice/people", Digits="")  # not known: just "#"
+    [incident] = all_rows(hl, Incident)
+    assert (incident.what, incident.people) == (t("zh", "hotline.voice.recorded_only"), None)
+    [kept] = all_rows(hl, Attachment)
+    assert (kept.subject_id, kept.file_ref) == (incident.id, url)
+
+
+async def test_a_caller_who_hangs_up_after_speaking_is_still_reported(
+        hl: Services, client: httpx.AsyncClient) -> None:
+    caller = Caller(client)
+    await caller.step("/hotline/voice")
+    await caller.step("/hotline/voice/menu", Digits="1")
+    await caller.step("/hotline/voice/said", SpeechResult=SAID)
+    r = await post(client, "/hotline/voice/status", caller.params(CallStatus="completed"))
+    assert r.status_code == 200
+    [incident] = all_rows(hl, Incident)
+    assert (incident.what, incident.people) == (SAID, None)
+    # The status callback may come twice: still one incident.
+    await post(client, "/hotline/voice/status", caller.params(CallStatus="completed"))
+    assert len(all_rows(hl, Incident)) == 1
+
+
+async def test_a_complaint_by_phone_is_registered_and_the_caller_texted(
+        hl: Services, client: httpx.AsyncClient, fake: FakeTwilio) -> None:
+    bye = await Caller(client).report("机加工车间这个月的夜班补贴一直没有发", people="12",
+                                      key="2")
+    assert said(bye) == t("zh", "hotline.voice.done_case", number="C-2026-0001")
+    from store.models import Case
+
+    [case] = all_rows(hl, Case)
+    assert (case.category, case.affected, case.channel, case.complainant_id) == (
+        "other", 12, "voice", person_of(hl, "sms", CALLER).id)
+    hl.dispatcher.drain()
+    [told] = fake.texts(CALLER)
+    assert "C-2026-0001" in told
+
+
+async def test_zero_rings_the_staff_on_duty_without_telling_the_caller_the_number(
+        hl: Services, client: httpx.AsyncClient) -> None:
+    caller = Caller(client)
+    await caller.step("/hotline/voice")
+    root = await caller.step("/hotline/voice/menu", Digits="0")
+    dial = root.find("Dial")
+    assert dial is not None
+    assert dial.get("callerId") == HOTLINE
+    assert [n.text for n in dial.iter("Number")] == ["+8600000000005"]  # 刘芳, staff
+    assert "0000" not in said(root)
+    # Nobody picked up: back to the menu.
+    again = await caller.step("/hotline/voice/dialed", DialCallStatus="no-answer")
+    assert t("zh", "hotline.voice.no_staff") in said(again)
+    assert again.find("Gather") is not None
+
+
+async def test_a_wrong_key_asks_again_then_ends(hl: Services,
+                                                client: httpx.AsyncClient) -> None:
+    caller = Caller(client)
+    await caller.step("/hotline/voice")
+    for _ in range(3):
+        root = await caller.step("/hotline/voice/menu", Digits="7")
+        assert said(root).startswith(t("zh", "hotline.voice.again"))
+    root = await caller.step("/hotline/voice/menu", Digits="7")
+    assert root.find("Hangup") is not None
+    assert all_rows(hl, Incident) == []
+
+
+# --- a forged request -------------------------------------------------------------------
+
+
+async def test_a_forged_signature_is_refused_and_nothing_is_stored(
+        hl: Services, client: httpx.AsyncClient, fake: FakeTwilio) -> None:
+    def counts() -> tuple[int, ...]:
+        return tuple(len(all_rows(hl, m)) for m in (
+            HotlineCall, Person, Contact, InboundMessage, Incident, Notification))
+
+    before = counts()
+    caller = Caller(client)
+    params = caller.params(Digits="1")
+    # Signed with another token; signed for other parameters; not signed at all.
+    assert (await post(client, "/hotline/voice", params, token="not-the-token")).status_code \
+        == 403
+    assert (await post(client, "/hotline/voice/people", caller.params(Digits="30"),
+                       signed=caller.params(Digits="3"))).status_code == 403
+    r = await client.post("/hotline/voice", content=urlencode(params),
+                          headers={"Content-Type": "application/x-www-form-urlencoded"})
+    assert r.status_code == 403
+    sms = {"MessageSid": "SMforged", "From": CALLER, "To": HOTLINE, "Body": SAID}
+    assert (await post(client, "/hotline/sms", sms, token="x" * 32)).status_code == 403
+    # Signed for another URL (a replay against another route).
+    r = await client.post("/hotline/sms", content=urlencode(sms), headers={
+        "X-Twilio-Signature": sign(AUTH_TOKEN, PUBLIC + "/hotline/voice", sms),
+        "Content-Type": "application/x-www-form-urlencoded"})
+    assert r.status_code == 403
+    assert counts() == before
+    hl.dispatcher.drain()
+    assert fake.sent == []
+
+
+# --- a text report ----------------------------------------------------------------------
+
+
+async def test_a_text_report_runs_the_emergency_conversation_one_question_per_text(
+        hl: Services, client: httpx.AsyncClient, fake: FakeTwilio) -> None:
+    r = await text(client, "铸造车间有三十多人停工聚集")
+    assert r.status_code == 200 and "<Response" in r.text
+    [first] = fake.texts(CALLER)  # one text per step, sent at once
+    assert first.startswith(t("zh", "emergency.intro"))
+    assert t("zh", "flow.progress", n=2, total=5) + " " + t("zh", "emergency.place.ask") \
+        in first
+    assert first.count("？") == 1  # one question
+
+    await text(client, "铸造车间大门口")
+    third = fake.texts(CALLER)[-1]
+    assert third.startswith(t("zh", "flow.progress", n=3, total=5) + " "
+                            + t("zh", "emergency.people.ask"))
+    assert "↩ 跳过 / 立即发送 / 返回 / 取消 / 帮助" in third
+
+    await text(client, "三十")
+    await text(client, "立即发送")
+    done = fake.texts(CALLER)[-1]
+    [incident] = all_rows(hl, Incident)
+    assert (incident.what, incident.place, incident.people, incident.channel) == (
+        "铸造车间有三十多人停工聚集", "铸造车间大门口", 30, "sms")
+    assert done.startswith("已报告，编号 E-2026-0001。已立即通知：陈丽华")
+    assert "\n1. 提建议\n2. 反映问题\n" in done  # then the menu, numbered
+    assert len(fake.texts(CALLER)) == 4
+    assert all(m.params["From"] == HOTLINE for m in fake.messages(CALLER))
+
+    # A re-delivered text does not make a second report or a second answer.
+    await text(client, "立即发送", sid=f"SM{text.count:032d}")  # type: ignore[attr-defined]
+    assert len(all_rows(hl, Incident)) == 1
+
+    # The director acknowledges in chat: the reporter is texted who has it, no numbers.
+    hl.dispatcher.drain()
+    [alert] = all_rows(hl, Alert, Alert.recipient_id == key_of(hl, "chen_lihua").id)
+    ack(hl, "chen_lihua", alert.id or 0)
+    hl.dispatcher.drain()
+    acked = fake.texts(CALLER)[-1]
+    assert acked == t("zh", "notice.acknowledged", number="E-2026-0001", name="陈丽华",
+                      acked_at="2026-11-23 09:00")
+    assert "陈丽华 已收到，正在处理" in acked
+    assert not re.search(r"\d{7,}", acked)
+
+
+async def test_texts_answer_a_numbered_menu_by_number_or_words(
+        hl: Services, client: httpx.AsyncClient, fake: FakeTwilio) -> None:
+    await text(client, "菜单")
+    menu = fake.texts(CALLER)[-1]
+    assert "\n4. 紧急情况报告" in menu
+    await text(client, "2")  # the complaint
+    asked = fake.texts(CALLER)[-1]
+    assert t("zh", "complaint.category.ask") in asked and "\n1. 工资福利" in asked
+    await text(client, "安全生产")  # the words of an option
+    assert t("zh", "complaint.description.ask") in fake.texts(CALLER)[-1]
+
+
+async def test_a_failed_text_is_retried_by_the_outbox(
+        hl: Services, client: httpx.AsyncClient, fake: FakeTwilio, clock: FrozenClock) -> None:
+    fake.fail_next("message", status=503)
+    assert (await text(client, "铸造车间有人聚集")).status_code == 200
+    assert fake.texts(CALLER) == []
+    clock.set(clock.now() + timedelta(seconds=31))  # the step's claim runs out
+    hl.dispatcher.drain()
+    clock.set(clock.now() + timedelta(seconds=10))
+    hl.dispatcher.drain()
+    [reply] = fake.texts(CALLER)
+    assert t("zh", "emergency.place.ask") in reply
+
+
+def test_a_reply_renders_as_one_text_with_numbered_choices() -> None:
+    reply = Reply("问题属于哪一类？", [Button("工资福利", "opt:wages"),
+                                      Button("安全生产", "opt:safety"),
+                                      Button("返回", "cmd:back", "nav"),
+                                      Button("收到", "ack:3", "action")])
+    assert sms_text(reply) == "问题属于哪一类？\n1. 工资福利\n2. 安全生产\n↩ 返回"
+
+
+# --- many voices, one incident -------------------------------------------------------------
+
+
+async def test_three_reports_of_one_workshop_are_one_incident(
+        hl: Services, client: httpx.AsyncClient, fake: FakeTwilio, clock: FrozenClock) -> None:
+    await Caller(client).report()  # by phone
+    alerts_before = len(all_rows(hl, Alert))
+    second = "+8613800000002"
+    await text(client, "铸造车间工人停工了", number=second)  # by text
+    await text(client, "铸造车间", number=second)
+    clock.set(clock.now() + timedelta(minutes=10))
+    await text(client, "立即发送", number=second)
+    liaison = Chat(hl, person="wang_qiang")  # the casting workshop's liaison, in chat
+    open_menu(liaison, "zh")
+    liaison.press(t("zh", "menu.emergency_workshop"))
+    liaison.say("工人在车间里聚集，情绪激动")
+    liaison.press(t("zh", "nav.send_now"))
+
+    [incident] = all_rows(hl, Incident)
+    assert len(all_rows(hl, Alert)) == alerts_before  # no second chain
+    from store.models import IncidentLink
+
+    links = all_rows(hl, IncidentLink)
+    assert [(x.channel, x.incident_id) for x in links] == [("sms", incident.id),
+                                                          ("console", incident.id)]
+    linked = t("zh", "emergency.linked", number="E-2026-0001",
+               alerted=liaison.text.split("已通知：")[1].split("。")[0])
+    assert linked in liaison.text
+    assert fake.texts(second)[-1].startswith(linked)
+    hl.dispatcher.drain()
+    more = [p for p in pushes(hl, "chen_lihua") if p.startswith("【紧急·补充】E-2026-0001")]
+    assert len(more) == 2 and "共 3 份" in more[-1]
+
+    # A leader acknowledges once: all three reporters are told.
+    [alert] = all_rows(hl, Alert, Alert.recipient_id == key_of(hl, "chen_lihua").id)
+    ack(hl, "chen_lihua", alert.id or 0)
+    hl.dispatcher.drain()
+    acked = t("zh", "notice.acknowledged", number="E-2026-0001", name="陈丽华",
+              acked_at="2026-11-23 09:10")
+    assert fake.texts(CALLER)[-1] == acked
+    assert fake.texts(second)[-1] == acked
+    assert acked in pushes(hl, "wang_qiang")
+
+    # Past the window, the same workshop is a new incident with its own chain.
+    clock.set(clock.now() + timedelta(minutes=41))
+    await Caller(client, sid="CA" + "2" * 32).report()
+    assert [i.number for i in all_rows(hl, Incident)] == ["E-2026-0001", "E-2026-0002"]
+
+
+async def test_complaints_of_one_kind_from_one_workshop_raise_a_suspected_group_incident(
+        hl: Services, client: httpx.AsyncClient, fake: FakeTwilio) -> None:
+    speech = "铸造车间的加班费三个月没发了"
+    for n in range(1, 5):
+        await Caller(client, number=f"+861380000010{n}", sid=f"CA{n:032d}").report(
+            speech, people="5", key="2")
+        hl.dispatcher.drain()
+        raised = [p for p in pushes(hl, "chen_lihua") if p.startswith("【疑似群体性事件】")]
+        assert len(raised) == (1 if n >= 3 else 0)
+    assert raised[0] == t("zh", "notice.cluster_suspected", workshop="铸造车间", hours=24,
+                          count=3, category="其他",
+                          numbers="C-2026-0001、C-2026-0002、C-2026-0003")
+    # It waits for the director's 收到 like any alert.
+    director = Chat(hl, person="chen_lihua")
+    open_menu(director, "zh")
+    director.press(t("zh", "menu.my_alerts"))
+    assert "疑似群体性事件（11-23 09:00）" in director.text
+
+
+# --- staff file for a caller -------------------------------------------------------------
+
+
+def test_staff_file_an_incident_for_a_caller_and_the_caller_is_texted(
+        hl: Services, fake: FakeTwilio) -> None:
+    staff = Chat(hl, person="liu_fang")
+    open_menu(staff, "zh")
+    staff.press(t("zh", "menu.file_for_caller"))
+    staff.press(t("zh", "opt.caller_kind.incident"))
+    staff.say("１３９ ００００ ０００２")  # full-width digits, as some phones type
+    staff.say("总装车间二十多人在车间办公室门口要说法")
+    staff.press("总装车间")
+    staff.say("二十")
+    staff.press(t("zh", "nav.confirm"))
+    assert staff.text.startswith(t("zh", "file_for_caller.done_incident",
+                                   number="E-2026-0001",
+                                   alerted=staff.text.split("已立即通知：")[1]
+                                   .split("。")[0]))
+    [incident] = all_rows(hl, Incident)
+    caller = person_of(hl, "sms", "+8613900000002")
+    [assembly] = all_rows(hl, Workshop, Workshop.key == "assembly")
+    assert (incident.reporter_id, incident.workshop_id, incident.people, incident.channel) == (
+        caller.id, assembly.id, 20, "hotline")
+    [call] = all_rows(hl, HotlineCall)
+    assert (call.purpose, call.filed_by, call.subject_id) == (
+        "filed", key_of(hl, "liu_fang").id, incident.id)
+    hl.dispatcher.drain()
+    [told] = fake.texts("+8613900000002")
+    assert "E-2026-0001" in told
+
+
+def test_a_number_that_is_not_one_is_asked_again(hl: Services) -> None:
+    staff = Chat(hl, person="liu_fang")
+    open_menu(staff, "en")
+    staff.press(t("en", "menu.file_for_caller"))
+    staff.press(t("en", "opt.caller_kind.complaint"))
+    staff.say("call me maybe")
+    assert t("en", "invalid.phone") in staff.text
+    assert t("en", "file_for_caller.phone.ask") in staff.text
+
+
+# --- a leader by phone ------------------------------------------------------------------
+
+
+async def test_the_last_step_calls_a_leader_who_acknowledges_by_pressing_one(
+        hl: Services, client: httpx.AsyncClient, fake: FakeTwilio, clock: FrozenClock) -> None:
+    t0 = clock.now()
+    await Caller(client).report()
+    # Nobody acknowledges: step 2 after 5 minutes, the last step (the upper union's
+    # 钱文静, who has a phone) after 15, called as well as pushed.
+    tick(hl, clock, t0 + timedelta(minutes=14), step=timedelta(minutes=1))
+    assert fake.calls() == []
+    tick(hl, clock, t0 + timedelta(minutes=15), step=timedelta(minutes=1))
+    leader_phone = "+8600000000099"
+    [ring] = fake.calls(leader_phone)
+    assert ring.params["From"] == HOTLINE
+    assert ring.url.startswith(f"{PUBLIC}/hotline/voice/alert?n=")
+
+    # Twilio fetches what to say when the leader answers; a different number gets nothing.
+    answered = {"CallSid": "CA" + "9" * 32, "AccountSid": ACCOUNT_SID, "From": HOTLINE,
+                "Direction": "outbound-api", "CallStatus": "in-progress"}
+    wrong = twiml(await post(client, ring.url, {**answered, "To": "+8613800009999"}))
+    assert wrong.find("Hangup") is not None and wrong.find("Gather") is None
+    root = twiml(await post(client, ring.url, {**answered, "To": leader_phone}))
+    gather = root.find("Gather")
+    assert gather is not None and gather.get("numDigits") == "1"
+    assert said(root).startswith("职工群众工作室紧急提醒。突发情况 E-2026-0001。情况：" + SAID)
+    assert t("zh", "hotline.voice.alert_press") in said(root)
+
+    action = gather.get("action") or ""
+    other = twiml(await post(client, action, {**answered, "To": leader_phone, "Digits": "5"}))
+    assert other.find("Gather") is not None
+    assert all_rows(hl, Acknowledgement) == []
+    clock.set(t0 + timedelta(minutes=16))
+    done = twiml(await post(client, action, {**answered, "To": leader_phone, "Digits": "1"}))
+    assert said(done) == t("zh", "hotline.voice.alert_done")
+    [acked] = all_rows(hl, Acknowledgement)
+    qian = key_of(hl, "qian_wenjing")
+    assert (acked.person_id, acked.channel) == (qian.id, "call")
+    [incident] = all_rows(hl, Incident)
+    assert incident.acknowledged_at == t0 + timedelta(minutes=16)
+    hl.dispatcher.drain()
+    assert fake.texts(CALLER)[-1] == t("zh", "notice.acknowledged", number="E-2026-0001",
+                                      name="钱文静", acked_at="2026-11-23 09:16")
+    # The chain stops: no more calls or steps.
+    tick(hl, clock, t0 + timedelta(minutes=50), step=timedelta(minutes=5))
+    assert len(fake.calls()) == 1
+
+
+
+# --- the command that tells what to set at the provider ----------------------------------
+
+
+def test_hotline_urls_names_the_webhooks_to_set(tmp_path: Any,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    from typer.testing import CliRunner
+
+    from bot.cli import app
+    from bot.settings import get_settings
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("WORKROOM_SECRET_KEY", "cli-secret")
+    get_settings.cache_clear()
+    refused = CliRunner().invoke(app, ["hotline", "urls"])
+    assert refused.exit_code == 2 and "WORKROOM_TWILIO_ACCOUNT_SID" in refused.output
+    for name, value in (("TWILIO_ACCOUNT_SID", ACCOUNT_SID), ("TWILIO_AUTH_TOKEN", AUTH_TOKEN),
+                        ("HOTLINE_NUMBER", HOTLINE), ("HOTLINE_PUBLIC_URL", PUBLIC)):
+        monkeypatch.setenv(f"WORKROOM_{name}", value)
+    get_settings.cache_clear()
+    done = CliRunner().invoke(app, ["hotline", "urls"])
+    get_settings.cache_clear()
+    assert done.exit_code == 0, done.output
+    assert f"{PUBLIC}/hotline/voice\n" in done.output
+    assert f"{PUBLIC}/hotline/sms\n" in done.output
+    assert f"{PUBLIC}/hotline/voice/status\n" in done.output
