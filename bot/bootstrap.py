@@ -13,6 +13,7 @@ from bot.settings import Settings
 from conversations.clock import Clock, SystemClock
 from handlers import bookings, deadlines, incidents
 from handlers.inbound import DRAFT_TIMEOUT, Options, Workroom
+from scheduler import calendar
 from scheduler.dispatch import Dispatcher
 from scheduler.sweep import Sweeper
 from store.db import make_engine
@@ -31,6 +32,7 @@ class Services:
     senders: dict[str, Sender] = field(default_factory=dict)
     reader: Engine | None = None  # for read-only pages; the main engine when None
     telegram: Any = None  # bot.telegram.TelegramChannel when a token is set
+    planner: Any = None  # scheduler.calendar.CalendarPlanner: the recurring jobs as timers
 
     @property
     def read_db(self) -> Engine:
@@ -68,7 +70,8 @@ def build(settings: Settings, *, clock: Clock | None = None, db: Engine | None =
                                   deadlines.KIND: reminders.fire,
                                   incidents.WATCH: emergencies.watch,
                                   incidents.REPORT: emergencies.report,
-                                  bookings.KIND: bookings.BookingReminders(db, clock).fire})
+                                  bookings.KIND: bookings.BookingReminders(db, clock).fire,
+                                  **calendar.timer_handlers(db, clock, settings.zone)})
     reader = make_engine(settings.database_url, readonly=True) \
         if db.dialect.name == "sqlite" else None
     telegram = None
@@ -85,4 +88,4 @@ def build(settings: Settings, *, clock: Clock | None = None, db: Engine | None =
                                    workroom=workroom, pace=pace)
         senders["telegram"] = telegram.sender
     return Services(settings, clock, db, states, workroom, dispatcher, sweeper, senders, reader,
-                    telegram)
+                    telegram, calendar.CalendarPlanner(db, clock, settings.zone))

@@ -60,6 +60,9 @@ class Settings(BaseSettings):
     heartbeat_max_age_seconds: float = Field(default=60.0, gt=0)
     # An acknowledged emergency not yet handled alerts again after this many minutes.
     incident_realert_minutes: int = Field(default=60, ge=1)
+    # The calendar jobs (roster publication, screening, reports) are planned as timers this
+    # often; each run adds only what is missing.
+    calendar_interval_minutes: float = Field(default=10.0, gt=0)
 
     @model_validator(mode="after")
     def _refuse_placeholders(self) -> Settings:

@@ -304,3 +304,18 @@ _HANDLERS = {
     "incident_action": incidents.incident_action,
     "reschedule_booking": bookings.reschedule_booking,
 }
+
+
+# --- calendar: roster, visit ledger, liaison returns, reports, field work ---
+from handlers import fieldwork, ledger, reports, roster, screening  # noqa: E402
+
+_HANDLERS.update({
+    "roster": roster.roster_action,
+    "duty_swap": roster.duty_swap,
+    "visit_record": ledger.visit_record,
+    "screening": screening.screening,
+    "warning_action": screening.warning_action,
+    "report_action": reports.report_action,
+    "field_visit": fieldwork.field_visit,
+    "work_log": fieldwork.work_log,
+})

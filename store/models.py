@@ -406,3 +406,19 @@ class Heartbeat(SQLModel, table=True):
     name: str = Field(primary_key=True, max_length=120)
     beat_at: datetime = _ts()
     started_at: datetime = _ts()
+
+
+# --- calendar: reception roster, visit ledger, liaison returns, reports ---
+from store.calendar_models import (  # noqa: E402, F401
+    Dispute,
+    DutyOverride,
+    DutyPublished,
+    FieldVisit,
+    LeaderAway,
+    Report,
+    RosterPlan,
+    ScreeningReturn,
+    ScreeningRound,
+    VisitRecord,
+    WorkLog,
+)
