@@ -159,7 +159,8 @@ def _ledger(b: _Book, s: Session, unit_id: int, first: date, last: date) -> None
                      r.visitor, r.visitor_unit, r.problem, r.cause, r.opinion, r.responsible,
                      result, r.instruction or "", case.number if case else ""))
     b.sheet("ledger", ("number", "date", "leader", "form", "visitor", "unit", "problem",
-                       "cause", "opinion", "responsible_unit", "result", "instruction", "case"), rows)
+                       "cause", "opinion", "responsible_unit", "result", "instruction", "case"),
+            rows)
 
 
 def _forms(b: _Book, s: Session, unit_id: int, number: str) -> None:

@@ -346,7 +346,8 @@ def test_a_month_of_the_calendar(month: tuple[Services, FrozenClock]) -> None:
     assert assignment["办结期限"] == case.due_on.isoformat()
     screening = workbook(services, "screening", month="2026-09")
     assert [r[:3] for r in rows(screening["排查报送情况"])[1:]] == [
-        ["铸造车间", "王强", "零报告"], ["机加工车间", "周敏", "已报"], ["总装车间", "何军", "未报"]]
+        ["铸造车间", "王强", "零报告"], ["机加工车间", "周敏", "已报"],
+        ["总装车间", "何军", "未报"]]
     assert rows(screening["矛盾纠纷登记"])[1][:5] == [
         "D-2026-0001", "机加工车间", "夜班补贴标准下调，职工酝酿集体上访", 30, "高风险"]
     warnings = rows(workbook(services, "warnings")["预警台帐"])
