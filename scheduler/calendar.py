@@ -69,7 +69,10 @@ def occurrences(s: Session, unit_id: int, now: datetime,
             out.append((screening.KIND, f"{u}:{month}:{stage}", due))
         for stage, due in reports.opinion_times(month, zone).items():
             out.append((reports.KIND, f"{u}:opinion:{month}:{stage}", due))
-    return [o for o in out if now - GRACE <= o[2] <= now + WINDOW]
+    # A publication time that has passed is not caught up: it may be one the staff just
+    # moved, and the daily check publishes whatever cannot wait.
+    return [o for o in out if now - GRACE <= o[2] <= now + WINDOW
+            and (o[0] != roster.PUBLISH or o[2] >= now)]
 
 
 class CalendarPlanner:
