@@ -205,6 +205,8 @@ class Engine:
         text = catalog.t(st.lang, result.message, **result.params)
         if result.back_to and st.flow:
             st.answers.pop(result.back_to, None)
+            if result.back_to in st.prefilled:  # a button gave it: now it is asked
+                st.prefilled.remove(result.back_to)
             if result.back_to in st.trail:
                 st.trail = st.trail[: st.trail.index(result.back_to)]
             st.step = result.back_to

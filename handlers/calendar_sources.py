@@ -25,7 +25,7 @@ from store.calendar_models import (
     ScreeningRound,
     VisitRecord,
 )
-from store.models import Booking, DutyEntry, Person, Workshop
+from store.models import Booking, Case, DutyEntry, Incident, Person, Workshop
 
 if TYPE_CHECKING:
     from handlers.directory import SqlDirectory
@@ -210,7 +210,12 @@ def warnings_view(ctx: HandlerContext, lang: str) -> list[Reply]:
                          lead_dept=x.lead_dept, lead_person=x.lead_person,
                          deadline=x.deadline.isoformat())
         buttons: list[Button] = []
-        if x.case_id is None and x.incident_id is None:
+        case = s.get(Case, x.case_id) if x.case_id else None
+        incident = s.get(Incident, x.incident_id) if x.incident_id else None
+        if case is not None or incident is not None:
+            target = case.number if case is not None else incident.number  # type: ignore[union-attr]
+            text += "\n" + catalog.t(lang, "warning.became", target=target)
+        else:
             buttons = [Button(catalog.t(lang, f"opt.warning_action.{k}"),
                               f"flow:warning_action?warning={x.id}&action={k}")
                        for k in ("case", "emergency")]
