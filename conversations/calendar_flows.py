@@ -146,8 +146,36 @@ WORK_LOG = Flow(
     roles=STAFF,
 )
 
+# The staff invite a complainant to a 重点约访 about an open case, or schedule a leader's
+# 带案下访 to a workshop (its liaison is told).
+INVITE = Flow(
+    "invite",
+    (
+        Ask("kind", Choice(_options("invite_kind", ("invited", "onsite")))),
+        Ask("case", Choice(source="invite_cases")),
+        Ask("slot", Choice(source="duty_slots"), when=_on("kind", "invited")),
+        Ask("leader", Choice(source="duty_leaders"), when=_on("kind", "onsite")),
+        Ask("day", DateAnswer(past_only=False), when=_on("kind", "onsite")),
+        Ask("hours", Text(5, 20), when=_on("kind", "onsite")),
+        Ask("workshop", Choice(source="workshops"), when=_on("kind", "onsite")),
+        Ask("note", Text(2, 300)),
+    ),
+    roles=STAFF,
+)
+
+# The invited employee accepts, or chooses another published reception.
+INVITATION = Flow(
+    "invitation",
+    (
+        Ask("invite", Choice(source="my_invitations")),
+        Ask("answer", Choice(_options("invite_answer", ("accept", "other")))),
+        Ask("slot", Choice(source="duty_slots"), when=_on("answer", "other")),
+    ),
+    review=False,
+)
+
 CALENDAR_FLOWS = (ROSTER, DUTY_SWAP, VISIT_RECORD, SCREENING, WARNING_ACTION, REPORT_ACTION,
-                  FIELD_VISIT, WORK_LOG)
+                  FIELD_VISIT, WORK_LOG, INVITE, INVITATION)
 
 CALENDAR_MENU = (
     MenuItem("query:roster", "menu.cal_roster_view", roles=("leader", "director", "staff")),
@@ -160,4 +188,6 @@ CALENDAR_MENU = (
     MenuItem("flow:report_action", "menu.cal_report_action", roles=STAFF),
     MenuItem("flow:field_visit", "menu.cal_field_visit", roles=STAFF),
     MenuItem("flow:work_log", "menu.cal_work_log", roles=STAFF),
+    MenuItem("flow:invite", "menu.cal_invite", roles=STAFF),
+    MenuItem("flow:invitation", "menu.cal_invitation", hidden=True),
 )

@@ -23,7 +23,7 @@ from conversations.flow import (
     Result,
     Submission,
 )
-from conversations.flows import FLOWS, menu_for
+from conversations.flows import FLOWS, menu_for, reachable
 
 REVIEW = "_review"
 QUERIES = ("my_cases", "my_alerts", "open_cases", "my_handling")
@@ -253,6 +253,8 @@ class Engine:
             if token == item.value or low == str(i) or low in labels:
                 chosen = item
                 break
+        if chosen is None and token.startswith("flow:"):
+            chosen = next((m for m in reachable(ctx.role) if m.value == token), None)
         if chosen is None:
             welcome = fresh or command == "menu" or not token.strip()
             return Outcome(st, [self._menu(st, ctx, "menu.welcome" if welcome else "menu.unknown")])

@@ -176,6 +176,11 @@ MENU: tuple[MenuItem, ...] = (
 
 
 def menu_for(role: str) -> list[MenuItem]:
+    return [m for m in MENU if (not m.roles or role in m.roles) and not m.hidden]
+
+
+def reachable(role: str) -> list[MenuItem]:
+    """What a role may start: its menu, and the items only a push's button opens."""
     return [m for m in MENU if not m.roles or role in m.roles]
 
 

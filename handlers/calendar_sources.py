@@ -14,11 +14,13 @@ from conversations.engine import Button, Reply
 from handlers import roster
 from handlers.context import HandlerContext
 from handlers.ledger import RECENT_DAYS
+from handlers.lifecycle import OPEN
 from scheduler import workdays
 from store import roster as rotation
 from store.calendar_models import (
     Dispute,
     DutyPublished,
+    Invitation,
     LeaderAway,
     Report,
     ScreeningReturn,
@@ -138,7 +140,31 @@ def open_reports(d: SqlDirectory, lang: str) -> list[tuple[str, str]]:
             for r in rows]
 
 
+def invite_cases(d: SqlDirectory, lang: str) -> list[tuple[str, str]]:
+    """The unit's open cases, the earliest due first."""
+    rows = d.session.exec(select(Case).where(Case.unit_id == d.unit_id,
+                                             col(Case.status).in_(OPEN))
+                          .order_by(col(Case.due_on), col(Case.id)).limit(SHOWN)).all()
+    return [(str(c.id), d.case_label(c, lang)) for c in rows]
+
+
+def my_invitations(d: SqlDirectory, lang: str) -> list[tuple[str, str]]:
+    """The person's invitations not yet answered."""
+    rows = d.session.exec(select(Invitation, Booking).join(
+        Booking, col(Invitation.booking_id) == Booking.id).where(
+        Booking.person_id == d.person.id, Invitation.status == "invited")
+        .order_by(col(Invitation.id))).all()
+    out = []
+    for inv, _ in rows:
+        entry = d.session.get(DutyEntry, inv.duty_entry_id)
+        case = d.session.get(Case, inv.case_id)
+        if entry is not None and case is not None:
+            out.append((str(inv.id), f"{case.number} · {d.slot_label(entry, lang)}"))
+    return out
+
+
 SOURCES: dict[str, Callable[[SqlDirectory, str], list[tuple[str, str]]]] = {
+    "invite_cases": invite_cases, "my_invitations": my_invitations,
     "duty_leaders": duty_leaders, "swap_from": swap_from, "swap_to": swap_to,
     "my_receptions": my_receptions, "my_returns": my_returns,
     "open_warnings": open_warnings, "open_reports": open_reports,

@@ -16,7 +16,7 @@ from handlers import alerts, deadlines
 from handlers.context import HandlerContext
 from scheduler import workdays
 from store import outbox
-from store.calendar_models import VisitRecord
+from store.calendar_models import Invitation, VisitRecord
 from store.models import (
     Booking,
     Case,
@@ -47,7 +47,7 @@ def visit_record(ctx: HandlerContext, sub: Submission) -> Result:
             number=next_number(s, "J", ctx.today.year), draft_key=sub.draft_id,
             unit_id=ctx.unit_id(), duty_entry_id=entry.id if entry else None,
             booking_id=booking.id if booking else None, leader_id=ctx.actor.id,
-            visited_on=entry.day if entry else ctx.today, form=entry.form if entry else "fixed",
+            visited_on=entry.day if entry else ctx.today, form=_form(ctx, entry, booking),
             visitor=a["visitor"], visitor_unit=a["unit"], problem=a["problem"],
             cause=a["cause"], opinion=a["opinion"], responsible=a["responsible"],
             solved=solved, result=a.get("result") or "",
@@ -64,6 +64,14 @@ def visit_record(ctx: HandlerContext, sub: Submission) -> Result:
             "number": row.number, "case": case.number, "due_on": case.due_on.isoformat(),
             "handler": handler.name if handler else ""})
     return Result("visit_record.done", {"number": row.number})
+
+
+def _form(ctx: HandlerContext, entry: DutyEntry | None, booking: Booking | None) -> str:
+    """The reception's form; a booking made by an invitation was an invited appointment."""
+    if booking is not None and ctx.session.exec(select(Invitation.id).where(
+            Invitation.booking_id == booking.id)).first() is not None:
+        return "invited"
+    return entry.form if entry is not None else "fixed"
 
 
 def _visit(ctx: HandlerContext, value: str) -> tuple[DutyEntry | None, Booking | None] | None:

@@ -307,7 +307,7 @@ _HANDLERS = {
 
 
 # --- calendar: roster, visit ledger, liaison returns, reports, field work ---
-from handlers import fieldwork, ledger, reports, roster, screening  # noqa: E402
+from handlers import fieldwork, invitations, ledger, reports, roster, screening  # noqa: E402
 
 _HANDLERS.update({
     "roster": roster.roster_action,
@@ -318,4 +318,6 @@ _HANDLERS.update({
     "report_action": reports.report_action,
     "field_visit": fieldwork.field_visit,
     "work_log": fieldwork.work_log,
+    "invite": invitations.invite,
+    "invitation": invitations.invitation,
 })

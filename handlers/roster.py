@@ -194,7 +194,10 @@ def generate(s: Session, unit_id: int, start: date, count: int, *, now: datetime
         here = existing.get(day, [])
         if any(e.leader_id == leader_id for e in here):
             continue
-        rota = [e for e in here if e.leader_id in plan.leaders]
+        # The rotation's own entries have the plan's shape; an on-site visit or an entry
+        # the file gave for that day is not the rotation's to move.
+        rota = [e for e in here if e.leader_id in plan.leaders and e.form == plan.form
+                and e.place == plan.place and e.start == plan.start]
         if rota:
             reassign(s, rota[0], leader_id, now=now, reason=reason, run=run or "gen")
             out.moved.append(rota[0])

@@ -218,3 +218,23 @@ class WorkLog(SQLModel, table=True):
     day: date
     text: str = Field(sa_column=Column(Text, nullable=False))
     created_at: datetime = _ts()
+
+
+class Invitation(SQLModel, table=True):
+    """An invited appointment (重点约访) of a complainant about an open case, or a leader's
+    visit to the site with the case (带案下访)."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    unit_id: int | None = Field(default=None, foreign_key="unit.id")
+    kind: str = Field(max_length=8)  # invited | onsite
+    case_id: int = Field(foreign_key="case.id", index=True)
+    duty_entry_id: int = Field(foreign_key="dutyentry.id", index=True)
+    booking_id: int | None = Field(default=None, foreign_key="booking.id", unique=True)
+    workshop_id: int | None = Field(default=None, foreign_key="workshop.id")
+    note: str = Field(sa_column=Column(Text, nullable=False))
+    # invited -> accepted | moved (the employee chose another time); onsite: scheduled
+    status: str = Field(default="invited", max_length=16)
+    by_id: int | None = Field(default=None, foreign_key="person.id")
+    draft_key: str = Field(unique=True, max_length=64)
+    created_at: datetime = _ts()
+    answered_at: datetime | None = _ts(nullable=True)

@@ -414,6 +414,7 @@ from store.calendar_models import (  # noqa: E402, F401
     DutyOverride,
     DutyPublished,
     FieldVisit,
+    Invitation,
     LeaderAway,
     Report,
     RosterPlan,

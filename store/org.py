@@ -29,6 +29,7 @@ from sqlmodel import Session, SQLModel, col, or_, select
 from conversations.flows import COMPLAINT_CATEGORIES as FLOW_CATEGORIES
 from scheduler.workdays import WorkCalendar
 from store import roster
+from store.calendar_models import Invitation
 from store.models import (
     ROLES,
     Booking,
@@ -679,6 +680,9 @@ def load_org(session: Session, spec: OrgSpec, *, now: datetime) -> LoadReport:
     stale = [e for e in old_duty.values() if e.day >= today]
     booked = set(session.exec(select(Booking.duty_entry_id).where(
         col(Booking.duty_entry_id).in_([e.id for e in stale]))))
+    # A visit to the site scheduled in chat is not the file's to delete.
+    booked |= set(session.exec(select(Invitation.duty_entry_id).where(
+        col(Invitation.duty_entry_id).in_([e.id for e in stale]))))
     by_id = {v: k for k, v in pid.items()}
     rep.kept += [f"{e.day} {by_id.get(e.leader_id, e.leader_id)}" for e in stale
                  if e.id in booked]

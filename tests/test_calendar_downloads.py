@@ -57,7 +57,8 @@ async def test_staff_download_a_ledger_others_are_refused(web: httpx.AsyncClient
     sheet = load_workbook(io.BytesIO(r.content))["下基层走访"]
     assert rows(sheet)[1] == ["2026-11-23", "刘芳", "总装车间", "装配班组长", "加班安排提前通知"]
     missing = await web.get("/export/forms.xlsx?case=C-2026-0042")
-    assert (missing.status_code, missing.json()["detail"]) == (404, "没有编号为 C-2026-0042 的案件。")
+    assert (missing.status_code, missing.json()["detail"]) == (
+        404, "没有编号为 C-2026-0042 的案件。")
 
 
 def test_workroom_export_writes_the_file(services: Services, tmp_path: Path,

@@ -2,7 +2,7 @@
 
 Revision ID: 0008
 Revises: 0006
-Create Date: 2026-11-22 17:32:29.900151
+Create Date: 2026-11-22 17:55:51.171724
 """
 from collections.abc import Sequence
 
@@ -205,6 +205,34 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('duty_entry_id')
     )
+    op.create_table('invitation',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('unit_id', sa.Integer(), nullable=True),
+    sa.Column('kind', sqlmodel.sql.sqltypes.AutoString(length=8), nullable=False),
+    sa.Column('case_id', sa.Integer(), nullable=False),
+    sa.Column('duty_entry_id', sa.Integer(), nullable=False),
+    sa.Column('booking_id', sa.Integer(), nullable=True),
+    sa.Column('workshop_id', sa.Integer(), nullable=True),
+    sa.Column('note', sa.Text(), nullable=False),
+    sa.Column('status', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
+    sa.Column('by_id', sa.Integer(), nullable=True),
+    sa.Column('draft_key', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+    sa.Column('created_at', store.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('answered_at', store.types.UTCDateTime(timezone=True), nullable=True),
+    sa.ForeignKeyConstraint(['booking_id'], ['booking.id'], ),
+    sa.ForeignKeyConstraint(['by_id'], ['person.id'], ),
+    sa.ForeignKeyConstraint(['case_id'], ['case.id'], ),
+    sa.ForeignKeyConstraint(['duty_entry_id'], ['dutyentry.id'], ),
+    sa.ForeignKeyConstraint(['unit_id'], ['unit.id'], ),
+    sa.ForeignKeyConstraint(['workshop_id'], ['workshop.id'], ),
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('booking_id'),
+    sa.UniqueConstraint('draft_key')
+    )
+    with op.batch_alter_table('invitation', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_invitation_case_id'), ['case_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_invitation_duty_entry_id'), ['duty_entry_id'], unique=False)
+
     op.create_table('visitrecord',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('number', sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
@@ -250,6 +278,11 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_visitrecord_unit_id'))
 
     op.drop_table('visitrecord')
+    with op.batch_alter_table('invitation', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_invitation_duty_entry_id'))
+        batch_op.drop_index(batch_op.f('ix_invitation_case_id'))
+
+    op.drop_table('invitation')
     op.drop_table('dutypublished')
     with op.batch_alter_table('dispute', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_dispute_unit_id'))
