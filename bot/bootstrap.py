@@ -14,6 +14,7 @@ from conversations.clock import Clock, SystemClock
 from handlers import bookings, deadlines, incidents
 from handlers.context import Grouping
 from handlers.inbound import DRAFT_TIMEOUT, Options, Workroom
+from scheduler import calendar
 from scheduler.dispatch import Dispatcher
 from scheduler.sweep import Sweeper
 from store.db import make_engine
@@ -33,6 +34,7 @@ class Services:
     reader: Engine | None = None  # for read-only pages; the main engine when None
     telegram: Any = None  # bot.telegram.TelegramChannel when a token is set
     hotline: Any = None  # bot.hotline.HotlineChannel when a provider account is set
+    planner: Any = None  # scheduler.calendar.CalendarPlanner: the recurring jobs as timers
 
     @property
     def read_db(self) -> Engine:
@@ -77,7 +79,8 @@ def build(settings: Settings, *, clock: Clock | None = None, db: Engine | None =
                                   deadlines.KIND: reminders.fire,
                                   incidents.WATCH: emergencies.watch,
                                   incidents.REPORT: emergencies.report,
-                                  bookings.KIND: bookings.BookingReminders(db, clock).fire})
+                                  bookings.KIND: bookings.BookingReminders(db, clock).fire,
+                                  **calendar.timer_handlers(db, clock, settings.zone)})
     reader = make_engine(settings.database_url, readonly=True) \
         if db.dialect.name == "sqlite" else None
     telegram = None
@@ -102,4 +105,4 @@ def build(settings: Settings, *, clock: Clock | None = None, db: Engine | None =
         senders[hotline.sms_sender.channel] = hotline.sms_sender
         senders[hotline.call_sender.channel] = hotline.call_sender
     return Services(settings, clock, db, states, workroom, dispatcher, sweeper, senders, reader,
-                    telegram, hotline)
+                    telegram, hotline, calendar.CalendarPlanner(db, clock, settings.zone))

@@ -261,5 +261,37 @@ def _print_demo_links(services: Services) -> None:
     typer.echo("")
 
 
+@app.command()
+def export(kind: str = typer.Argument(..., help="roster, ledger, forms, screening, warnings, "
+                                                "report, field_visits, work_log"),
+           out: Path = typer.Option(..., "--out", help="the .xlsx file to write"),
+           month: str | None = typer.Option(None, help="2026-09 (default: this month)"),
+           case: str | None = typer.Option(None, help="case number, for forms"),
+           report: int | None = typer.Option(None, help="report id, for report"),
+           lang: str = typer.Option("zh", help="zh or en")) -> None:
+    """Write a ledger or report of the calendar as a spreadsheet (.xlsx)."""
+    from conversations import catalog
+    from handlers.exports import ExportError, build
+    from store.models import Unit
+
+    services = _services()
+    try:
+        with Session(services.db) as s:
+            unit = s.exec(select(Unit).order_by(col(Unit.id))).first()
+            if unit is None or unit.id is None:
+                typer.echo("no organisation loaded: run `workroom org load` first", err=True)
+                raise typer.Exit(1)
+            data = build(s, kind, unit_id=unit.id, lang=lang, zone=services.settings.zone,
+                         today=services.clock.now().astimezone(services.settings.zone).date(),
+                         month=month, case=case, report_id=report)
+    except ExportError as err:
+        typer.echo(catalog.t(lang, err.key, **err.params), err=True)
+        raise typer.Exit(1) from err
+    finally:
+        services.close()
+    out.write_bytes(data)
+    typer.echo(f"wrote {out}")
+
+
 def main() -> None:
     app()

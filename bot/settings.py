@@ -78,6 +78,9 @@ class Settings(BaseSettings):
     # director is told of a suspected group incident. 0 turns it off.
     complaint_cluster_count: int = Field(default=3, ge=0)
     complaint_cluster_hours: int = Field(default=24, ge=1)
+    # The calendar jobs (roster publication, screening, reports) are planned as timers this
+    # often; each run adds only what is missing.
+    calendar_interval_minutes: float = Field(default=10.0, gt=0)
 
     @model_validator(mode="after")
     def _refuse_placeholders(self) -> Settings:

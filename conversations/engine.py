@@ -10,6 +10,7 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
+from urllib.parse import parse_qsl
 from zoneinfo import ZoneInfo
 
 from conversations import catalog
@@ -23,7 +24,7 @@ from conversations.flow import (
     Result,
     Submission,
 )
-from conversations.flows import FLOWS, menu_for
+from conversations.flows import FLOWS, menu_for, reachable
 
 REVIEW = "_review"
 QUERIES = ("my_cases", "my_alerts", "open_cases", "my_handling")
@@ -230,6 +231,8 @@ class Engine:
         text = catalog.t(st.lang, result.message, **result.params)
         if result.back_to and st.flow:
             st.answers.pop(result.back_to, None)
+            if result.back_to in st.prefilled:  # a button gave it: now it is asked
+                st.prefilled.remove(result.back_to)
             if result.back_to in st.trail:
                 st.trail = st.trail[: st.trail.index(result.back_to)]
             st.step = result.back_to
@@ -267,11 +270,16 @@ class Engine:
                  fresh: bool = False, default_flow: str | None = None) -> Outcome:
         items = menu_for(ctx.role)
         chosen = None
+        # A button of a push may start a flow with answers given: flow:<name>?step=value
+        token, _, query = token.partition("?") if token.startswith("flow:") else (token, "", "")
+        given = dict(parse_qsl(query)) if query else {}
         low = normalize(token).lower()
         for i, item in enumerate(items, start=1):
             if token == item.value or low == str(i) or low in _menu_words(item.label):
                 chosen = item
                 break
+        if chosen is None and token.startswith("flow:"):
+            chosen = next((m for m in reachable(ctx.role) if m.value == token), None)
         if chosen is None and default_flow and command is None and token.strip() \
                 and not token.startswith(("cmd:", "opt:", "flow:", "query:")):
             started = self._start(st, self.flows[default_flow], "", ctx)
@@ -287,9 +295,10 @@ class Engine:
         if kind == "query":
             return Outcome(st, [], Query(name))
         flow_name, _, variant = name.partition("@")
-        return self._start(st, self.flows[flow_name], variant, ctx)
+        return self._start(st, self.flows[flow_name], variant, ctx, given)
 
-    def _start(self, st: State, flow: Flow, variant: str, ctx: Context) -> Outcome:
+    def _start(self, st: State, flow: Flow, variant: str, ctx: Context,
+               given: dict[str, str] | None = None) -> Outcome:
         for ask in flow.steps:
             if isinstance(ask.kind, Choice) and not self._options(st, ask.kind, ctx):
                 return Outcome(st, [Reply(catalog.t(st.lang, f"{flow.name}.empty")),
@@ -301,9 +310,13 @@ class Engine:
         if variant == "workshop" and ctx.workshop_name:
             st.answers["place"] = ctx.workshop_name
             st.prefilled = ["place"]
+        self._prefill(st, flow, given or {}, ctx)
         st.step = None
         intro = Reply(catalog.t(st.lang, f"{flow.name}.intro"))
         self._advance(st, flow)
+        if given and st.prefilled and st.step in (None, REVIEW):
+            # The button said everything (one tap: "nothing to report"): submit it now.
+            return Outcome(st, [], self._submission(st))
         replies = [intro]
         if st.step is None:  # nothing to ask (cannot happen with declared flows)
             st.clear_draft()
@@ -311,6 +324,21 @@ class Engine:
         else:
             replies.append(self._ask(st, ctx))
         return Outcome(st, replies)
+
+    def _prefill(self, st: State, flow: Flow, given: dict[str, str], ctx: Context) -> None:
+        """Take the answers a button carried, each checked as if typed; a wrong one is
+        asked instead."""
+        for ask in flow.steps:
+            if ask.name not in given or not ask.applies(st.answers):
+                continue
+            value = given[ask.name]
+            try:
+                parsed = self._parse(st, ask.kind, f"opt:{value}" if isinstance(
+                    ask.kind, Choice) else value, ctx)
+            except Invalid:
+                continue
+            st.answers[ask.name] = parsed
+            st.prefilled.append(ask.name)
 
     # --- inside a flow -------------------------------------------------------------------
 

@@ -54,6 +54,8 @@ class MenuItem:
     value: str  # "flow:<name>", "flow:<name>@workshop", "query:<name>" or "cmd:<name>"
     label: str  # catalog key
     roles: tuple[str, ...] = ()
+    # Not listed: reached only through the button of a push (answering an invitation).
+    hidden: bool = False
 
 
 class Directory(Protocol):

@@ -196,4 +196,16 @@ MENU: tuple[MenuItem, ...] = (
 
 
 def menu_for(role: str) -> list[MenuItem]:
+    return [m for m in MENU if (not m.roles or role in m.roles) and not m.hidden]
+
+
+def reachable(role: str) -> list[MenuItem]:
+    """What a role may start: its menu, and the items only a push's button opens."""
     return [m for m in MENU if not m.roles or role in m.roles]
+
+
+# --- calendar: roster, visit ledger, liaison returns, reports, field work ---
+from conversations.calendar_flows import CALENDAR_FLOWS, CALENDAR_MENU  # noqa: E402
+
+FLOWS.update({f.name: f for f in CALENDAR_FLOWS})
+MENU = (*MENU, *CALENDAR_MENU)

@@ -7,6 +7,7 @@ from datetime import date
 from sqlmodel import Session, col, select
 
 from conversations import catalog
+from handlers.calendar_sources import SOURCES
 from handlers.lifecycle import OPEN, WORKING
 from store.models import Booking, Case, DutyEntry, Extension, Incident, Person, Workshop
 
@@ -21,7 +22,8 @@ class SqlDirectory:
     def options(self, source: str, lang: str) -> list[tuple[str, str]]:
         key = (source, lang)
         if key not in self._cache:
-            self._cache[key] = getattr(self, f"_{source}")(lang)
+            own = getattr(self, f"_{source}", None)
+            self._cache[key] = own(lang) if own is not None else SOURCES[source](self, lang)
         return self._cache[key]
 
     def _workshops(self, lang: str) -> list[tuple[str, str]]:

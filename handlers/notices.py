@@ -27,6 +27,8 @@ def localize(params: dict[str, Any], lang: str, zone: ZoneInfo) -> dict[str, Any
             out[name] = catalog.t(lang, value[1:])  # who, a status…, in the reader's words
         elif name == "events" and isinstance(value, list):
             out[name] = timeline(value, lang, zone)
+        elif name.endswith("lines") and isinstance(value, list):
+            out[name] = lines(value, lang, zone)
         elif name in _LABELLED:
             out[name] = catalog.t(lang, f"{_LABELLED[name]}.{value}")
         elif name.endswith("_at") and isinstance(value, str):
@@ -46,6 +48,14 @@ def timeline(events: list[list[str]], lang: str, zone: ZoneInfo) -> str:
         label = catalog.t(lang, f"event.{kind}") if catalog.has(f"event.{kind}") else kind
         lines.append(f"• {local_time(at, zone)} {label}" + (f"{colon}{note}" if note else ""))
     return "\n".join(lines)
+
+
+def lines(items: list[list[Any]], lang: str, zone: ZoneInfo) -> str:
+    """Catalog lines ([key, params] each) as text for this reader; none: "(not given)"."""
+    if not items:
+        return catalog.t(lang, "review.skipped")
+    return "\n".join(catalog.t(lang, str(key), **localize(dict(p), lang, zone))
+                     for key, p in items)
 
 
 # A push that invites an action carries the button that starts it (a menu entry's value).
@@ -75,4 +85,8 @@ def render(message: str, params: dict[str, Any], lang: str, zone: ZoneInfo,
     if message in _STARTS:
         label, value = _STARTS[message]
         buttons.append(Button(catalog.t(lang, label), value))
+    # Buttons a push carries itself: [catalog key of the label, value], e.g. a one-tap
+    # answer "flow:screening?return=3&answer=zero".
+    buttons += [Button(catalog.t(lang, str(label)), str(value))
+                for label, value in params.get("actions") or ()]
     return Reply(text, buttons)

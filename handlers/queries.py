@@ -132,3 +132,9 @@ def case_status_by_code(ctx: HandlerContext, sub: Submission) -> Result:
 
 _QUERIES = {"my_cases": my_cases, "open_cases": open_cases, "my_alerts": my_alerts,
             "my_handling": my_handling}
+
+
+# --- calendar: the roster and the warning ledger ---
+from handlers.calendar_sources import roster_view, warnings_view  # noqa: E402
+
+_QUERIES.update({"roster": roster_view, "warnings": warnings_view})

@@ -332,3 +332,20 @@ _HANDLERS = {
     "reschedule_booking": bookings.reschedule_booking,
     "file_for_caller": _file_for_caller,
 }
+
+
+# --- calendar: roster, visit ledger, liaison returns, reports, field work ---
+from handlers import fieldwork, invitations, ledger, reports, roster, screening  # noqa: E402
+
+_HANDLERS.update({
+    "roster": roster.roster_action,
+    "duty_swap": roster.duty_swap,
+    "visit_record": ledger.visit_record,
+    "screening": screening.screening,
+    "warning_action": screening.warning_action,
+    "report_action": reports.report_action,
+    "field_visit": fieldwork.field_visit,
+    "work_log": fieldwork.work_log,
+    "invite": invitations.invite,
+    "invitation": invitations.invitation,
+})

@@ -33,6 +33,10 @@ def start(services: Services) -> BackgroundScheduler:
     sched.add_job(services.sweeper.run_once, "interval", id="timers",
                   seconds=services.settings.timer_interval_seconds, **common)
     sched.add_job(lambda: purge(services), "interval", id="retention", minutes=10, **common)
+    if services.planner is not None:
+        sched.add_job(services.planner.plan, "interval", id="calendar",
+                      minutes=services.settings.calendar_interval_minutes,
+                      next_run_time=services.clock.now(), **common)
     name = heartbeat.process_name()
     sched.add_job(lambda: heartbeat.beat(services.db, services.clock, name), "interval",
                   id="heartbeat", seconds=services.settings.heartbeat_interval_seconds,

@@ -462,3 +462,20 @@ class ComplaintCluster(SQLModel, table=True):
     first_at: datetime = _ts()
     last_at: datetime = _ts()
     raised_at: datetime | None = _ts(nullable=True)
+
+
+# --- calendar: reception roster, visit ledger, liaison returns, reports ---
+from store.calendar_models import (  # noqa: E402, F401
+    Dispute,
+    DutyOverride,
+    DutyPublished,
+    FieldVisit,
+    Invitation,
+    LeaderAway,
+    Report,
+    RosterPlan,
+    ScreeningReturn,
+    ScreeningRound,
+    VisitRecord,
+    WorkLog,
+)

@@ -28,6 +28,8 @@ from sqlmodel import Session, SQLModel, col, or_, select
 
 from conversations.flows import COMPLAINT_CATEGORIES as FLOW_CATEGORIES
 from scheduler.workdays import WorkCalendar
+from store import roster
+from store.calendar_models import Invitation
 from store.models import (
     ROLES,
     Booking,
@@ -157,6 +159,24 @@ class DutySpec(_Reception):
 class DutyRotationSpec(_Reception):
     days: int = Field(ge=1, le=60)
     leaders: tuple[Key, ...] = Field(min_length=1)
+    # Union leaders receive any day (工会领导随时接访); the publication names them.
+    union_leaders: tuple[Key, ...] = ()
+
+
+class AwaySpec(_Spec):
+    """A leader away: the rotation skips them from `from` to `to` (both included)."""
+
+    leader: Key
+    first: Day = Field(alias="from")
+    last: Day = Field(alias="to")
+    kind: Annotated[str, _one_of(("leave", "trip"))] = "leave"
+
+    @model_validator(mode="after")
+    def _in_order(self) -> AwaySpec:
+        if self.last < self.first:
+            raise PydanticCustomError("order", "to {t} is before from {f}",
+                                      {"t": self.last.isoformat(), "f": self.first.isoformat()})
+        return self
 
 
 _Responsibilities = create_model(  # type: ignore[call-overload]
@@ -217,6 +237,7 @@ class _File(_Spec):
     duty: list[Any] = []
     duty_rotation: Any = None
     calendar: list[Any] = []
+    away: list[Any] = []
 
 
 @dataclass(frozen=True)
@@ -229,6 +250,7 @@ class OrgSpec:
     duty: tuple[DutySpec, ...]
     duty_rotation: DutyRotationSpec | None
     calendar: tuple[CalendarYearSpec, ...] = ()
+    away: tuple[AwaySpec, ...] = ()
 
     def work_calendar(self) -> WorkCalendar:
         """The working-day calendar with this file's years added."""
@@ -452,6 +474,13 @@ def parse_org(path: str | Path) -> OrgSpec:
         rotation = r.check(node, data["duty_rotation"], DutyRotationSpec, "duty_rotation")
         for j, key in enumerate(rotation.leaders if rotation else ()):
             r.ref(_at(node, ("leaders", j)), "duty_rotation: leader", key, people, _DUTY_ROLES)
+        for j, key in enumerate(rotation.union_leaders if rotation else ()):
+            r.ref(_at(node, ("union_leaders", j)), "duty_rotation: union leader", key, people,
+                  _DUTY_ROLES)
+
+    away = r.items(sec.get("away", root), data.get("away"), AwaySpec, "away")
+    for i, node, gone in away:
+        r.ref(_at(node, ("leader",)), f"away {i}: leader", gone.leader, people, _DUTY_ROLES)
 
     years = r.items(sec.get("calendar", root), data.get("calendar"), CalendarYearSpec,
                     "calendar year")
@@ -465,7 +494,7 @@ def parse_org(path: str | Path) -> OrgSpec:
         raise OrgError(r.problems)
     return OrgSpec(unit, tuple(shops.values()), tuple(people.values()), responsibilities,
                    tuple(s for _, _, s in chain), tuple(e for _, _, e in duty), rotation,
-                   tuple(y for _, _, y in years))
+                   tuple(y for _, _, y in years), tuple(a for _, _, a in away))
 
 
 def _contacts(person: PersonSpec) -> list[tuple[str, str]]:
@@ -621,9 +650,21 @@ def load_org(session: Session, spec: OrgSpec, *, now: datetime) -> LoadReport:
 
     entries: list[tuple[date, str, _Reception, str | None, str | None]] = [
         (d.day, d.leader, d, d.post, d.portfolio) for d in spec.duty]
-    if (rot := spec.duty_rotation) is not None:
-        entries += [(day, key, rot, None, None)
-                    for day, key in expand_rotation(rot, today, spec.work_calendar())]
+    rot = spec.duty_rotation
+    roster.sync_from_file(
+        session, unit_id, leaders=[pid[k] for k in rot.leaders] if rot else [],
+        union_leaders=[pid[k] for k in rot.union_leaders] if rot else [],
+        hours=(rot.start, rot.end) if rot else None, place=rot.place if rot else None,
+        form=rot.form if rot else None, now=now.astimezone(UTC),
+        away=[(pid[a.leader], a.first, a.last, a.kind) for a in spec.away])
+    if rot is not None:
+        # Through the last day already on the roster: days generated in chat stay.
+        last = roster.last_entry_day(session, unit_id)
+        through = min(last, today + timedelta(days=92)) if last else None
+        by_key = {v: k for k, v in pid.items()}
+        entries += [(day, by_key[lid], rot, None, None) for day, lid in roster.rotation_days(
+            session, unit_id, [pid[k] for k in rot.leaders], today, rot.days,
+            spec.work_calendar(), through=through) if lid in by_key]
     duty: dict[tuple[date, int], dict[str, Any]] = {}
     for day, key, hours, post, portfolio in entries:  # an explicit entry wins over the rotation
         duty.setdefault((day, pid[key]), {
@@ -639,6 +680,9 @@ def load_org(session: Session, spec: OrgSpec, *, now: datetime) -> LoadReport:
     stale = [e for e in old_duty.values() if e.day >= today]
     booked = set(session.exec(select(Booking.duty_entry_id).where(
         col(Booking.duty_entry_id).in_([e.id for e in stale]))))
+    # A visit to the site scheduled in chat is not the file's to delete.
+    booked |= set(session.exec(select(Invitation.duty_entry_id).where(
+        col(Invitation.duty_entry_id).in_([e.id for e in stale]))))
     by_id = {v: k for k, v in pid.items()}
     rep.kept += [f"{e.day} {by_id.get(e.leader_id, e.leader_id)}" for e in stale
                  if e.id in booked]

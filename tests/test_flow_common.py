@@ -32,6 +32,14 @@ HANDLER_MENU = ["suggestion", "complaint", "booking", "emergency", "my_alerts", 
 LEADER_MENU = [*HANDLER_MENU[:9], "reschedule_booking", *HANDLER_MENU[9:]]
 DIRECTOR_MENU = [*HANDLER_MENU[:9], "incident_action", "reschedule_booking", *HANDLER_MENU[9:],
                  "file_for_caller"]
+# The calendar's items (roster, visit ledger, returns, reports, field work) come last.
+_CAL_STAFF = ["cal_roster_view", "cal_roster", "cal_duty_swap", "cal_screening",
+              "cal_warnings", "cal_warning_action", "cal_report_action", "cal_field_visit",
+              "cal_work_log", "cal_invite"]
+LIAISON_MENU = [*LIAISON_MENU, "cal_screening"]
+STAFF_MENU = [*STAFF_MENU, *_CAL_STAFF]
+LEADER_MENU = [*LEADER_MENU, "cal_roster_view", "cal_duty_swap", "cal_visit_record"]
+DIRECTOR_MENU = [*DIRECTOR_MENU, *_CAL_STAFF[:3], "cal_visit_record", *_CAL_STAFF[3:]]
 
 
 

@@ -184,6 +184,33 @@ def create_app(services: Services, *, run_scheduler: bool | None = None) -> Fast
             InboxItem(id=r.id or 0, text=r.text, created_at=r.created_at.isoformat(),
                       buttons=[ButtonOut.model_validate(b) for b in r.buttons]) for r in rows])
 
+    @app.get("/export/{kind}.xlsx")
+    def export(kind: str, address: Address, month: str | None = None,
+               case: str | None = None, report: int | None = None) -> Response:
+        """A ledger or report as a spreadsheet, for the workroom's staff and director."""
+        from conversations import catalog
+        from handlers.exports import ExportError, build
+
+        with Session(services.read_db) as s:
+            contact = s.exec(select(Contact).where(Contact.channel == "web",
+                                                   Contact.address == address)).first() \
+                if address else None
+            person = s.get(Person, contact.person_id) if contact else None
+            if person is None or not person.verified or person.unit_id is None \
+                    or person.role not in ("staff", "director"):
+                raise HTTPException(403, "for the workroom's staff and director")
+            lang = person.lang or settings.default_lang
+            try:
+                data = build(s, kind, unit_id=person.unit_id, lang=lang, zone=settings.zone,
+                             today=services.clock.now().astimezone(settings.zone).date(),
+                             month=month, case=case, report_id=report)
+            except ExportError as err:
+                raise HTTPException(404, catalog.t(lang, err.key, **err.params)) from err
+        name = f"{kind}-{month or case or report or 'all'}.xlsx"
+        return Response(data, headers={"Content-Disposition": f'attachment; filename="{name}"'},
+                        media_type="application/vnd.openxmlformats-officedocument."
+                                   "spreadsheetml.sheet")
+
     from web import telegram
 
     telegram.mount(app, services)

@@ -1,7 +1,7 @@
 """hotline
 
 Revision ID: 0009
-Revises: 0006
+Revises: 0008
 Create Date: 2026-11-22 17:31:09.290692
 """
 from collections.abc import Sequence
@@ -14,7 +14,7 @@ import store.types
 
 
 revision: str = '0009'
-down_revision: str | None = '0006'
+down_revision: str | None = '0008'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

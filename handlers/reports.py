@@ -1,0 +1,349 @@
+"""Reports to the upper union, drafted by the bot and approved by the director in chat.
+
+- The monthly opinion report (舆情): the previous month's suggestions and cases, counted
+  by topic and by workshop, with the notable items; drafted on the 10th, due before the
+  20th (000 制度(六) 二).
+- The weekly report (周通报): the previous week's figures; drafted Thursday morning, due
+  Thursday 17:00 (000 制度(七)).
+
+The staff are told when a draft is ready, may add a note and submit it; the director
+approves it (it goes to the upper union's contacts) or returns it with a reason. A report
+not sent by its due time is marked late and the director told. No report names a
+complainant: it holds counts, case numbers and categories only.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import date, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, col, select
+
+from conversations.flow import Result, Submission
+from handlers import casework
+from handlers.context import HandlerContext
+from handlers.lifecycle import OPEN
+from scheduler import workdays
+from scheduler.workdays import WorkCalendar
+from store import outbox, timers
+from store.calendar_models import Dispute, FieldVisit, Report, VisitRecord
+from store.db import transaction
+from store.models import Booking, Case, Incident, Person, Suggestion, Workshop
+
+KIND = "report"
+OPINION_DRAFT_DAY, OPINION_REMIND_DAY, OPINION_DUE_DAY = 10, 17, 20
+WEEKLY_DRAFT_AT, WEEKLY_REMIND_AT, WEEKLY_DUE_AT = time(9, 0), time(15, 0), time(17, 0)
+DRAFT_AT = time(9, 0)
+THURSDAY = 3
+NOTABLE_PEOPLE = 20  # a case of 20 or more people is a notable item
+UNSPECIFIED = "@report.unspecified"
+WEEKLY_FIGURES = ("suggestions", "cases_new", "cases_closed", "cases_open", "cases_overdue",
+                  "leader_cases", "visits", "bookings", "disputes", "warnings", "incidents",
+                  "field_visits")
+
+
+# --- periods ---------------------------------------------------------------------------------
+
+
+def opinion_period(month: str) -> tuple[date, date]:
+    """The month the opinion report of `month` covers: the month before it."""
+    year, mon = (int(x) for x in month.split("-"))
+    first_of = date(year, mon, 1)
+    last = first_of - timedelta(days=1)
+    return last.replace(day=1), last
+
+
+def opinion_times(month: str, zone: ZoneInfo) -> dict[str, datetime]:
+    year, mon = (int(x) for x in month.split("-"))
+    return {"draft": datetime.combine(date(year, mon, OPINION_DRAFT_DAY), DRAFT_AT, zone),
+            "remind": datetime.combine(date(year, mon, OPINION_REMIND_DAY), DRAFT_AT, zone),
+            "due": datetime.combine(date(year, mon, OPINION_DUE_DAY), time(0, 0), zone)}
+
+
+def week_name(day: date) -> str:
+    year, week, _ = day.isocalendar()
+    return f"{year}-W{week:02d}"
+
+
+def weekly_period(thursday: date) -> tuple[date, date]:
+    """The week a Thursday's report covers: the Monday to Sunday before it."""
+    monday = thursday - timedelta(days=thursday.weekday()) - timedelta(days=7)
+    return monday, monday + timedelta(days=6)
+
+
+def weekly_times(thursday: date, zone: ZoneInfo,
+                 cal: WorkCalendar | None = None) -> dict[str, datetime]:
+    """Draft, reminder and due time of a Thursday's report; a Thursday that is a public
+    holiday moves them to the next working day."""
+    day = cal.next_workday(thursday) if cal is not None else thursday
+    return {"draft": datetime.combine(day, WEEKLY_DRAFT_AT, zone),
+            "remind": datetime.combine(day, WEEKLY_REMIND_AT, zone),
+            "due": datetime.combine(day, WEEKLY_DUE_AT, zone)}
+
+
+def _span(first: date, last: date, zone: ZoneInfo) -> tuple[datetime, datetime]:
+    return (datetime.combine(first, time(0, 0), zone),
+            datetime.combine(last + timedelta(days=1), time(0, 0), zone))
+
+
+# --- the figures -----------------------------------------------------------------------------
+
+
+def _workshop_name(s: Session, workshop_id: int | None) -> str:
+    shop = s.get(Workshop, workshop_id) if workshop_id else None
+    return shop.name if shop else UNSPECIFIED
+
+
+def opinion_data(s: Session, unit_id: int, first: date, last: date,
+                 zone: ZoneInfo) -> dict[str, Any]:
+    """Counts by topic and workshop and the notable items of a period; no identities."""
+    lo, hi = _span(first, last, zone)
+    suggestions = s.exec(select(Suggestion).where(
+        Suggestion.unit_id == unit_id, col(Suggestion.created_at) >= lo,
+        col(Suggestion.created_at) < hi)).all()
+    cases = s.exec(select(Case).where(Case.unit_id == unit_id, col(Case.created_at) >= lo,
+                                      col(Case.created_at) < hi)).all()
+    topics: Counter[str] = Counter(x.topic for x in suggestions)
+    categories: Counter[str] = Counter(c.category for c in cases)
+    shops: Counter[str] = Counter()
+    for x in suggestions:
+        # An anonymous suggestion is not placed anywhere: its author's workshop would
+        # narrow down who wrote it.
+        author = s.get(Person, x.person_id) if x.person_id and not x.anonymous else None
+        shops[_workshop_name(s, author.workshop_id if author else None)] += 1
+    for c in cases:
+        shops[_workshop_name(s, c.workshop_id)] += 1
+    notable = [{"number": c.number, "category": c.category,
+                "workshop": _workshop_name(s, c.workshop_id), "people": c.affected,
+                "status": f"@status.{c.status}", "leader": c.leader_case}
+               for c in cases if c.leader_case or c.affected >= NOTABLE_PEOPLE]
+    disputes = s.exec(select(Dispute).where(Dispute.unit_id == unit_id, Dispute.warning == True,  # noqa: E712
+                                            col(Dispute.created_at) >= lo,
+                                            col(Dispute.created_at) < hi)).all()
+    warnings = [{"number": d.number, "workshop": _workshop_name(s, d.workshop_id),
+                 "people": d.people} for d in disputes]
+    incidents = s.exec(select(Incident).where(Incident.unit_id == unit_id,
+                                              col(Incident.created_at) >= lo,
+                                              col(Incident.created_at) < hi)).all()
+    return {"suggestions": len(suggestions), "cases": len(cases),
+            "leader_cases": sum(1 for c in cases if c.leader_case),
+            "closed": sum(1 for c in cases if c.status == "closed"),
+            "by_topic": dict(sorted(topics.items())),
+            "by_category": dict(sorted(categories.items())),
+            "by_workshop": dict(sorted(shops.items())), "notable": notable,
+            "warnings": warnings,
+            "incidents": [{"number": i.number, "people": i.people,
+                           "status": f"@incident.status.{i.status}"} for i in incidents]}
+
+
+def weekly_data(s: Session, unit_id: int, first: date, last: date, zone: ZoneInfo,
+                now: datetime) -> dict[str, Any]:
+    """The figures of a week, and the cases open or overdue when it is drafted."""
+    lo, hi = _span(first, last, zone)
+    today = now.astimezone(zone).date()
+
+    def count(model: Any, stamp: Any, *where: Any) -> int:
+        return len(s.exec(select(model.id).where(col(stamp) >= lo, col(stamp) < hi,
+                                                 *where)).all())
+
+    open_cases = s.exec(select(Case).where(Case.unit_id == unit_id,
+                                           col(Case.status).in_(OPEN))).all()
+    return {
+        "suggestions": count(Suggestion, Suggestion.created_at, Suggestion.unit_id == unit_id),
+        "cases_new": count(Case, Case.created_at, Case.unit_id == unit_id),
+        "cases_closed": count(Case, Case.closed_at, Case.unit_id == unit_id),
+        "cases_open": len(open_cases),
+        "cases_overdue": sum(1 for c in open_cases if c.due_on < today),
+        "leader_cases": count(Case, Case.created_at, Case.unit_id == unit_id,
+                              Case.leader_case == True),  # noqa: E712
+        "visits": len(s.exec(select(VisitRecord.id).where(
+            VisitRecord.unit_id == unit_id, col(VisitRecord.visited_on) >= first,
+            col(VisitRecord.visited_on) <= last)).all()),
+        "bookings": count(Booking, Booking.created_at),
+        "disputes": count(Dispute, Dispute.created_at, Dispute.unit_id == unit_id),
+        "warnings": count(Dispute, Dispute.created_at, Dispute.unit_id == unit_id,
+                          Dispute.warning == True),  # noqa: E712
+        "incidents": count(Incident, Incident.created_at, Incident.unit_id == unit_id),
+        "field_visits": len(s.exec(select(FieldVisit.id).where(
+            FieldVisit.unit_id == unit_id, col(FieldVisit.visited_on) >= first,
+            col(FieldVisit.visited_on) <= last)).all()),
+    }
+
+
+def lines(report: Report) -> list[list[Any]]:
+    """The report's body as catalog lines, rendered in each reader's language."""
+    d = report.data
+    if report.kind == "weekly":
+        return [["report.figure_line", {"label": f"@report.figure.{k}", "count": d.get(k, 0)}]
+                for k in WEEKLY_FIGURES]
+    out: list[list[Any]] = [["report.totals", {
+        "suggestions": d["suggestions"], "cases": d["cases"],
+        "leader_cases": d["leader_cases"], "closed": d["closed"]}]]
+    out.append(["report.section.topics", {}])
+    out += [["report.count_line", {"label": f"@opt.topic.{k}", "count": n}]
+            for k, n in d["by_topic"].items()] or [["report.none", {}]]
+    out.append(["report.section.categories", {}])
+    out += [["report.count_line", {"label": f"@opt.category.{k}", "count": n}]
+            for k, n in d["by_category"].items()] or [["report.none", {}]]
+    out.append(["report.section.workshops", {}])
+    out += [["report.count_line", {"label": k, "count": n}]
+            for k, n in d["by_workshop"].items()] or [["report.none", {}]]
+    out.append(["report.section.notable", {}])
+    return out + notable_lines(d)
+
+
+def notable_lines(d: dict[str, Any]) -> list[list[Any]]:
+    """The notable items of an opinion report: leader cases and cases of many people,
+    warnings, emergencies (numbers, categories, workshops and counts only)."""
+    notable = [["report.notable_case", {**n, "kind": "@report.kind_leader" if n["leader"]
+                                        else "@report.kind_many"}] for n in d["notable"]]
+    notable += [["report.notable_warning", w] for w in d["warnings"]]
+    notable += [["report.notable_incident", i] for i in d["incidents"]]
+    return notable or [["report.none", {}]]
+
+
+# --- drafting, reminding, lateness (timer handlers) ---------------------------------------------
+
+
+def _people(s: Session, unit_id: int, roles: tuple[str, ...]) -> list[Person]:
+    return list(s.exec(select(Person).where(Person.unit_id == unit_id,
+                                            col(Person.role).in_(roles),
+                                            Person.active == True)  # noqa: E712
+                       .order_by(col(Person.id))).all())
+
+
+def _words(report: Report) -> dict[str, Any]:
+    return {"title": f"@report.title.{report.kind}", "period": report.period,
+            "first": report.first_day.isoformat(), "last": report.last_day.isoformat(),
+            "due_at": report.due_at.isoformat()}
+
+
+def _action(report: Report) -> list[list[str]]:
+    return [["menu.cal_report_action", f"flow:report_action?report={report.id}"]]
+
+
+def draft(s: Session, unit_id: int, kind: str, period: str, *, now: datetime,
+          zone: ZoneInfo) -> Report:
+    """Draft the report of a period (once) and tell the staff."""
+    row = s.exec(select(Report).where(Report.unit_id == unit_id, Report.kind == kind,
+                                      Report.period == period)).first()
+    if row is not None:
+        return row
+    if kind == "opinion":
+        first, last = opinion_period(period)
+        data = opinion_data(s, unit_id, first, last, zone)
+        due = opinion_times(period, zone)["due"]
+    else:
+        thursday = date.fromisoformat(period)
+        first, last = weekly_period(thursday)
+        data = weekly_data(s, unit_id, first, last, zone, now)
+        due = weekly_times(thursday, zone, workdays.load(s))["due"]
+        period = week_name(first)
+    row = Report(unit_id=unit_id, kind=kind, period=period, first_day=first, last_day=last,
+                 data=data, due_at=due, drafted_at=now)
+    s.add(row)
+    s.flush()
+    for p in _people(s, unit_id, ("staff",)) or _people(s, unit_id, ("director",)):
+        outbox.enqueue(s, key=f"report:{row.id}:drafted:{p.id}", recipient_id=p.id, now=now,
+                       message="notice.report_drafted", priority=outbox.ALERT,
+                       params={**_words(row), "lines": lines(row), "actions": _action(row)})
+    return row
+
+
+class ReportJobs:
+    """Timer handler: draft (with the staff told), remind, and mark late."""
+
+    def __init__(self, db: Engine, clock: Any, zone: ZoneInfo) -> None:
+        self.db, self.clock, self.zone = db, clock, zone
+
+    def fire(self, ref: str) -> int:
+        unit_id, kind, period, stage = ref.split(":")
+        now = self.clock.now()
+        with transaction(self.db) as s:
+            if timers.take(s, kind=KIND, ref=ref, now=now) is None:
+                return 0
+            if stage == "draft":
+                draft(s, int(unit_id), kind, period, now=now, zone=self.zone)
+                return 1
+            name = period if kind == "opinion" else week_name(
+                weekly_period(date.fromisoformat(period))[0])
+            row = s.exec(select(Report).where(Report.unit_id == int(unit_id),
+                                              Report.kind == kind,
+                                              Report.period == name)).first()
+            if row is None or row.status == "sent":
+                return 0
+            if stage == "due":
+                row.late = True
+                s.add(row)
+            roles = ("staff", "director") if stage == "remind" else ("director",)
+            message = "notice.report_remind" if stage == "remind" else "notice.cal_report_late"
+            sent = 0
+            for p in _people(s, int(unit_id), roles):
+                outbox.enqueue(s, key=f"report:{row.id}:{stage}:{p.id}", recipient_id=p.id,
+                               now=now, message=message, priority=outbox.ALERT,
+                               params={**_words(row), "status": f"@report.status.{row.status}",
+                                       "actions": _action(row)})
+                sent += 1
+            return sent
+
+
+# --- the staff's and the director's actions ---------------------------------------------------
+
+
+def report_action(ctx: HandlerContext, sub: Submission) -> Result:
+    """Note, submit (staff); approve and send, or return (director)."""
+    s, a = ctx.session, sub.answers
+    row = s.get(Report, int(a["report"])) if str(a["report"]).isdigit() else None
+    if row is None or row.unit_id != ctx.unit_id() or row.status == "sent":
+        return Result("report_action.gone", {}, back_to="report")
+    action = a["action"]
+    words = casework.words(sub.lang, {"title": f"@report.title.{row.kind}",
+                                      "period": row.period})
+    if action in ("approve", "return") and ctx.actor.role != "director":
+        return Result("report_action.director_only", {}, back_to="action")
+    if action == "note":
+        row.note = f"{row.note}\n{a['note']}" if row.note else a["note"]
+        s.add(row)
+        return Result("report_action.done.note", words)
+    if action == "submit":
+        row.status, row.submitted_at = "submitted", ctx.now
+        s.add(row)
+        for p in _people(s, row.unit_id, ("director",)):
+            outbox.enqueue(s, key=f"report:{row.id}:submitted:{row.submitted_at.timestamp():.0f}"
+                           f":{p.id}", recipient_id=p.id, now=ctx.now,
+                           message="notice.report_submitted", priority=outbox.ALERT,
+                           params={**_words(row), "by": ctx.actor.name, "note": row.note,
+                                   "lines": lines(row), "actions": _action(row)})
+        return Result("report_action.done.submit", words)
+    if action == "return":
+        row.status, row.returned_reason = "returned", a["reason"]
+        s.add(row)
+        for p in _people(s, row.unit_id, ("staff",)):
+            outbox.enqueue(s, key=f"report:{row.id}:returned:{sub.draft_id}:{p.id}",
+                           recipient_id=p.id, now=ctx.now, message="notice.report_returned",
+                           priority=outbox.ALERT,
+                           params={**_words(row), "reason": a["reason"],
+                                   "actions": _action(row)})
+        return Result("report_action.done.return", words)
+    return _send(ctx, row, words)
+
+
+def _send(ctx: HandlerContext, row: Report, words: dict[str, Any]) -> Result:
+    s = ctx.session
+    upper = _people(s, row.unit_id, ("upper_union",))
+    if not upper:
+        return Result("report_action.no_upper", words, back_to="action")
+    row.status, row.sent_at, row.approved_by = "sent", ctx.now, ctx.actor.id
+    row.late = row.late or ctx.now >= row.due_at
+    s.add(row)
+    for p in upper:
+        outbox.enqueue(s, key=f"report:{row.id}:sent:{p.id}", recipient_id=p.id, now=ctx.now,
+                       message="notice.report_sent_late" if row.late else "notice.report_sent",
+                       priority=outbox.ALERT,
+                       params={**_words(row), "lines": lines(row), "note": row.note,
+                               "director": ctx.actor.name})
+    key = "report_action.done.approve_late" if row.late else "report_action.done.approve"
+    return Result(key, {**words, "count": len(upper)})

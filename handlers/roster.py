@@ -1,0 +1,507 @@
+"""The reception roster (领导接访): built by rotation, leaders away skipped, days swapped,
+and published to every employee at least two working days ahead.
+
+Each working day one party or administration leader receives; union leaders receive any
+day and every publication names them. A change to a day (a swap, a leader away) moves the
+day's bookings to the new leader and tells both leaders and the booked employees; a day
+already published is published again as a change. An entry published later than two
+working days before its day is marked late and the director told (000 制度(二) 三).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, col, select
+
+from conversations.clock import Clock
+from conversations.flow import Result, Submission
+from handlers.casework import words
+from handlers.context import HandlerContext
+from scheduler import workdays
+from store import outbox, roster, timers
+from store.calendar_models import DutyOverride, DutyPublished, LeaderAway, RosterPlan
+from store.db import transaction
+from store.models import Booking, DutyEntry, Person, Timer
+
+PUBLISH = "roster_publish"
+CHECK = "roster_check"
+CHECK_AT = time(17, 0)  # the day's last chance to publish what is due today
+DEFAULT_WEEKDAY, DEFAULT_AT, DEFAULT_HORIZON = 3, time(16, 0), 10
+DUTY_ROLES = ("leader", "director")
+VIEW_DAYS = 10
+
+
+class Refusal(Exception):
+    """A roster change that cannot be made; `key` names the catalog message saying why."""
+
+    def __init__(self, key: str, **params: Any) -> None:
+        super().__init__(key)
+        self.key, self.params = key, params
+
+
+@dataclass
+class Changes:
+    created: list[DutyEntry] = field(default_factory=list)
+    moved: list[DutyEntry] = field(default_factory=list)  # entries given to another leader
+    uncovered: list[date] = field(default_factory=list)  # nobody could take the day
+
+
+def plan_of(s: Session, unit_id: int | None) -> RosterPlan | None:
+    return s.exec(select(RosterPlan).where(RosterPlan.unit_id == unit_id)).first()
+
+
+def schedule_of(plan: RosterPlan | None) -> tuple[int | None, time, int]:
+    """(weekday or None for every day, time, horizon in days) of the publication."""
+    if plan is None:
+        return DEFAULT_WEEKDAY, DEFAULT_AT, DEFAULT_HORIZON
+    return plan.publish_weekday, plan.publish_at, plan.horizon_days
+
+
+def _today(now: datetime, zone: ZoneInfo) -> date:
+    return now.astimezone(zone).date()
+
+
+# --- words ---------------------------------------------------------------------------------
+
+
+def slot(s: Session, entry: DutyEntry) -> dict[str, Any]:
+    """The words of an entry for the duty.slot line (rendered in the reader's language)."""
+    leader = s.get(Person, entry.leader_id)
+    return {"date": entry.day.strftime("%m-%d"), "weekday": f"@weekday.{entry.day.weekday()}",
+            "start": entry.start.strftime("%H:%M"), "end": entry.end.strftime("%H:%M"),
+            "leader": leader.name if leader else "", "post": entry.post,
+            "portfolio": entry.portfolio, "place": entry.place, "form": entry.form}
+
+
+def union_lines(s: Session, plan: RosterPlan | None) -> list[list[Any]]:
+    people = [s.get(Person, pid) for pid in (plan.union_leaders if plan else [])]
+    return [["roster.union_person", {"name": p.name, "post": p.post}]
+            for p in people if p is not None and p.active]
+
+
+def recipients(s: Session, unit_id: int | None) -> list[int]:
+    """Everyone the roster is published to: the unit's people (not the upper union)."""
+    return [pid for pid in s.exec(select(Person.id).where(
+        Person.unit_id == unit_id, Person.active == True, Person.verified == True,  # noqa: E712
+        Person.role != "upper_union").order_by(col(Person.id))) if pid is not None]
+
+
+def directors(s: Session, unit_id: int | None) -> list[int]:
+    return [pid for pid in s.exec(select(Person.id).where(
+        Person.unit_id == unit_id, Person.role == "director",
+        Person.active == True).order_by(col(Person.id))) if pid is not None]  # noqa: E712
+
+
+# --- publication ---------------------------------------------------------------------------
+
+
+def publish(s: Session, unit_id: int, entries: list[DutyEntry], *, now: datetime,
+            zone: ZoneInfo, run: str, change: bool = False) -> int:
+    """Publish entries to every employee of the unit; return how many were told. An entry
+    published after its last day (two working days before it) is late: the director is
+    told which, and when they should have been published."""
+    if not entries:
+        return 0
+    cal = workdays.load(s)
+    today = _today(now, zone)
+    entries = sorted(entries, key=lambda e: (e.day, e.start))
+    late: list[list[Any]] = []
+    for e in entries:
+        due = roster.publish_by(cal, e.day)
+        row = s.exec(select(DutyPublished).where(DutyPublished.duty_entry_id == e.id)).first()
+        if row is None:
+            assert e.id is not None
+            row = DutyPublished(duty_entry_id=e.id, leader_id=e.leader_id, published_at=now,
+                                due_on=due)
+        row.leader_id, row.published_at, row.due_on = e.leader_id, now, due
+        row.late = today > due
+        s.add(row)
+        if row.late:
+            late.append(["roster.late_line", {**slot(s, e), "due_on": due.isoformat()}])
+    params = {"lines": [["duty.slot", slot(s, e)] for e in entries],
+              "union_lines": union_lines(s, plan_of(s, unit_id)),
+              "actions": [["menu.booking", "flow:booking"]]}
+    people = recipients(s, unit_id)
+    message = "notice.roster_changed" if change else "notice.roster_published"
+    outbox.add_many(s, [{"key": f"roster:{run}:{pid}", "recipient_id": pid,
+                         "message": message, "params": params} for pid in people], now=now)
+    if late:
+        for pid in directors(s, unit_id):
+            outbox.enqueue(s, key=f"roster:{run}:late:{pid}", recipient_id=pid,
+                           message="notice.roster_late", now=now, priority=outbox.ALERT,
+                           params={"lines": late, "count": len(late)})
+    s.flush()
+    return len(people)
+
+
+def unpublished(s: Session, unit_id: int, first: date, last: date) -> list[DutyEntry]:
+    done = select(DutyPublished.duty_entry_id)
+    return list(s.exec(select(DutyEntry).where(
+        DutyEntry.unit_id == unit_id, col(DutyEntry.day) >= first, col(DutyEntry.day) <= last,
+        col(DutyEntry.id).not_in(done)).order_by(col(DutyEntry.day))).all())
+
+
+def publish_overdue(s: Session, unit_id: int, *, now: datetime, zone: ZoneInfo,
+                    run: str) -> int:
+    """Publish at once the entries that cannot wait for the next publication any more
+    (their last day is today or past); those past it are late."""
+    cal = workdays.load(s)
+    today = _today(now, zone)
+    due = [e for e in unpublished(s, unit_id, today, today + timedelta(days=40))
+           if roster.publish_by(cal, e.day) <= today]
+    return publish(s, unit_id, due, now=now, zone=zone, run=run) if due else 0
+
+
+def _republish(s: Session, unit_id: int, entries: list[DutyEntry], *, now: datetime,
+               zone: ZoneInfo, run: str) -> None:
+    """Entries already published whose leader changed go out again, as a change."""
+    shown = [e for e in entries if s.exec(select(DutyPublished).where(
+        DutyPublished.duty_entry_id == e.id)).first() is not None]
+    publish(s, unit_id, shown, now=now, zone=zone, run=run, change=True)
+
+
+# --- building the roster ---------------------------------------------------------------------
+
+
+def generate(s: Session, unit_id: int, start: date, count: int, *, now: datetime,
+             zone: ZoneInfo, through: date | None = None, reason: str = "@roster.reason.plan",
+             run: str = "") -> Changes:
+    """Put the plan's rotation on the roster for `count` working days from `start`; a
+    day whose rotation leader changed (away) goes to the new one with its bookings."""
+    plan = plan_of(s, unit_id)
+    if plan is None or not plan.leaders:
+        raise Refusal("roster.no_plan")
+    cal = workdays.load(s)
+    wanted = dict(roster.rotation_days(s, unit_id, plan.leaders, start, count, cal, through))
+    days = roster.days_from(cal, start, count, through)
+    out = Changes()
+    existing: dict[date, list[DutyEntry]] = {}
+    for e in s.exec(select(DutyEntry).where(DutyEntry.unit_id == unit_id,
+                                            col(DutyEntry.day) >= days[0],
+                                            col(DutyEntry.day) <= days[-1])):
+        existing.setdefault(e.day, []).append(e)
+    for day in days:
+        leader_id = wanted.get(day)
+        if leader_id is None:
+            out.uncovered.append(day)
+            continue
+        here = existing.get(day, [])
+        if any(e.leader_id == leader_id for e in here):
+            continue
+        # The rotation's own entries have the plan's shape; an on-site visit or an entry
+        # the file gave for that day is not the rotation's to move.
+        rota = [e for e in here if e.leader_id in plan.leaders and e.form == plan.form
+                and e.place == plan.place and e.start == plan.start]
+        if rota:
+            reassign(s, rota[0], leader_id, now=now, reason=reason, run=run or "gen")
+            out.moved.append(rota[0])
+            continue
+        leader = s.get(Person, leader_id)
+        if leader is None:
+            continue
+        entry = DutyEntry(unit_id=unit_id, day=day, start=plan.start, end=plan.end,
+                          place=plan.place, leader_id=leader_id, form=plan.form,
+                          post=leader.post, portfolio=leader.portfolio)
+        s.add(entry)
+        out.created.append(entry)
+    s.flush()
+    _republish(s, unit_id, out.moved, now=now, zone=zone, run=f"{run or 'gen'}:change")
+    return out
+
+
+def reassign(s: Session, entry: DutyEntry, leader_id: int, *, now: datetime, reason: str,
+             run: str, tell_leaders: bool = True) -> list[Booking]:
+    """Give a day to another leader: its bookings go with it, the booked employees are told,
+    and (unless a swap tells them itself) both leaders."""
+    old = s.get(Person, entry.leader_id)
+    new = s.get(Person, leader_id)
+    if new is None:
+        raise Refusal("roster.gone")
+    entry.leader_id, entry.post, entry.portfolio = leader_id, new.post, new.portfolio
+    s.add(entry)
+    booked = list(s.exec(select(Booking).where(Booking.duty_entry_id == entry.id,
+                                               Booking.status == "booked")).all())
+    words = {**slot(s, entry), "date": entry.day.isoformat(),
+             "old": old.name if old else "", "new": new.name, "reason": reason,
+             "bookings": len(booked)}
+    for b in booked:
+        outbox.enqueue(s, key=f"duty:{run}:{entry.id}:visit:{b.id}", recipient_id=b.person_id,
+                       message="notice.duty_visit_moved", now=now, priority=outbox.ALERT,
+                       params={**words, "number": b.number})
+    if tell_leaders:
+        if old is not None and old.id is not None:
+            outbox.enqueue(s, key=f"duty:{run}:{entry.id}:given:{old.id}", recipient_id=old.id,
+                           message="notice.duty_given", now=now, priority=outbox.ALERT,
+                           params=words)
+        outbox.enqueue(s, key=f"duty:{run}:{entry.id}:taken:{leader_id}",
+                       recipient_id=leader_id, message="notice.duty_taken", now=now,
+                       priority=outbox.ALERT, params=words)
+    return booked
+
+
+def swap(s: Session, first: DutyEntry, second: DutyEntry, *, reason: str, by: Person,
+         now: datetime, zone: ZoneInfo) -> tuple[int, int]:
+    """Swap two days between their leaders; return the bookings on each day."""
+    today = _today(now, zone)
+    a, b = first.leader_id, second.leader_id
+    if first.day < today or second.day < today:
+        raise Refusal("duty_swap.past")
+    if a == b or first.day == second.day:
+        raise Refusal("duty_swap.same")
+    away = roster.away_check(s, first.unit_id)
+    for leader, day in ((b, first.day), (a, second.day)):
+        person = s.get(Person, leader)
+        if away(leader, day):
+            raise Refusal("duty_swap.away", name=person.name if person else "",
+                          date=day.isoformat())
+        if s.exec(select(DutyEntry).where(DutyEntry.unit_id == first.unit_id,
+                                          DutyEntry.day == day,
+                                          DutyEntry.leader_id == leader)).first() is not None:
+            raise Refusal("duty_swap.taken", name=person.name if person else "",
+                          date=day.isoformat())
+    run = f"swap:{first.id}:{second.id}:{now.timestamp():.0f}"
+    one = reassign(s, first, b, now=now, reason=reason, run=run, tell_leaders=False)
+    two = reassign(s, second, a, now=now, reason=reason, run=run, tell_leaders=False)
+    for day, leader in ((first.day, b), (second.day, a)):
+        row = s.exec(select(DutyOverride).where(DutyOverride.unit_id == first.unit_id,
+                                                DutyOverride.day == day)).first()
+        row = row or DutyOverride(unit_id=first.unit_id, day=day, leader_id=leader)
+        row.leader_id, row.reason, row.by_id, row.created_at = leader, reason, by.id, now
+        s.add(row)
+    pa, pb = s.get(Person, a), s.get(Person, b)
+    for me, other, gave, took, gave_n, took_n in ((pa, pb, second, first, len(one), len(two)),
+                                                  (pb, pa, first, second, len(two), len(one))):
+        # `gave`: the entry now theirs; the other day's bookings went to the other leader.
+        if me is None or me.id is None:
+            continue
+        outbox.enqueue(s, key=f"duty:{run}:swapped:{me.id}", recipient_id=me.id,
+                       message="notice.duty_swapped", now=now, priority=outbox.ALERT,
+                       params={"other": other.name if other else "", "reason": reason,
+                               "by": by.name, "old_date": took.day.isoformat(),
+                               "new_date": gave.day.isoformat(),
+                               "start": gave.start.strftime("%H:%M"),
+                               "end": gave.end.strftime("%H:%M"), "place": gave.place,
+                               "gave": gave_n, "took": took_n})
+    s.flush()
+    _republish(s, first.unit_id, [first, second], now=now, zone=zone, run=run)
+    return len(one), len(two)
+
+
+def set_away(s: Session, unit_id: int, person: Person, first: date, last: date, kind: str,
+             *, now: datetime, zone: ZoneInfo) -> Changes:
+    """Record a leader away and give their days in that span to the next leaders."""
+    assert person.id is not None
+    s.add(LeaderAway(unit_id=unit_id, person_id=person.id, first_day=first, last_day=last,
+                     kind=kind, source="chat", created_at=now))
+    s.flush()
+    today = _today(now, zone)
+    mine = s.exec(select(DutyEntry).where(
+        DutyEntry.unit_id == unit_id, DutyEntry.leader_id == person.id,
+        col(DutyEntry.day) >= max(first, today), col(DutyEntry.day) <= last)).all()
+    out = Changes()
+    if not mine:
+        return out
+    if plan_of(s, unit_id) is None:
+        raise Refusal("roster.no_plan")
+    for e in sorted(mine, key=lambda x: x.day):
+        # A swapped day is no longer the rotation's: the leader's absence frees it.
+        override = s.exec(select(DutyOverride).where(DutyOverride.unit_id == unit_id,
+                                                     DutyOverride.day == e.day)).first()
+        if override is not None:
+            s.delete(override)
+            s.flush()
+        got = generate(s, unit_id, e.day, 1, now=now, zone=zone,
+                       reason=f"@roster.reason.{kind}", run=f"away:{person.id}:{e.day}")
+        out.moved += got.moved
+        out.uncovered += got.uncovered
+    return out
+
+
+# --- what the scheduler runs ------------------------------------------------------------------
+
+
+class RosterJobs:
+    """Timer handlers: the scheduled publication and the daily last-chance check."""
+
+    def __init__(self, db: Engine, clock: Clock, zone: ZoneInfo) -> None:
+        self.db, self.clock, self.zone = db, clock, zone
+
+    def publish(self, ref: str) -> int:
+        """Extend the roster by the plan over the horizon and publish what is new."""
+        unit_id, _, _day = ref.partition(":")
+        now = self.clock.now()
+        with transaction(self.db) as s:
+            if timers.take(s, kind=PUBLISH, ref=ref, now=now) is None:
+                return 0
+            plan = plan_of(s, int(unit_id))
+            _, _, horizon = schedule_of(plan)
+            today = _today(now, self.zone)
+            last = today + timedelta(days=horizon)
+            if plan is not None and plan.leaders:
+                generate(s, int(unit_id), today, 1, now=now, zone=self.zone, through=last,
+                         run=f"pub:{ref}")
+            entries = unpublished(s, int(unit_id), today, last)
+            return publish(s, int(unit_id), entries, now=now, zone=self.zone,
+                           run=f"pub:{ref}")
+
+    def check(self, ref: str) -> int:
+        """Publish, late if need be, what could not wait for the next publication."""
+        unit_id, _, _day = ref.partition(":")
+        now = self.clock.now()
+        with transaction(self.db) as s:
+            if timers.take(s, kind=CHECK, ref=ref, now=now) is None:
+                return 0
+            return publish_overdue(s, int(unit_id), now=now, zone=self.zone,
+                                   run=f"check:{ref}")
+
+
+# --- the staff's roster flow -----------------------------------------------------------------
+
+_HOURS = re.compile(r"^(\d{1,2})[:：](\d{2})\s*[-–~至到]\s*(\d{1,2})[:：](\d{2})$")
+_AT = re.compile(r"^(\d{1,2})[:：](\d{2})$")
+_SPLIT = re.compile(r"[,，、;；\s]+")
+
+
+def _people_named(s: Session, unit_id: int | None, text: str) -> tuple[list[Person], str]:
+    """Leaders named in `text` (names or keys, in order); the first unknown name, if any."""
+    found: list[Person] = []
+    for word in [w for w in _SPLIT.split(text.strip()) if w]:
+        p = s.exec(select(Person).where(Person.unit_id == unit_id, Person.active == True,  # noqa: E712
+                                        col(Person.role).in_(DUTY_ROLES),
+                                        (Person.name == word) | (Person.key == word))).first()
+        if p is None:
+            return found, word
+        if p not in found:
+            found.append(p)
+    return found, ""
+
+
+def roster_action(ctx: HandlerContext, sub: Submission) -> Result:
+    """Run the staff's roster action: generate, plan, away, schedule."""
+    action = sub.answers["action"]
+    try:
+        return _ACTIONS[action](ctx, sub)
+    except Refusal as err:
+        return Result(err.key, err.params, back_to="action")
+
+
+def _generate(ctx: HandlerContext, sub: Submission) -> Result:
+    s, unit_id = ctx.session, ctx.unit_id()
+    assert unit_id is not None
+    start = date.fromisoformat(sub.answers["start"])
+    if start < ctx.today:
+        return Result("roster.past", {}, back_to="start")
+    got = generate(s, unit_id, start, int(sub.answers["days"]), now=ctx.now, zone=ctx.zone,
+                   run=f"gen:{sub.draft_id}")
+    published = publish_overdue(s, unit_id, now=ctx.now, zone=ctx.zone,
+                                run=f"gen:{sub.draft_id}:due")
+    return Result("roster.done.generate", {
+        "created": len(got.created), "moved": len(got.moved),
+        "uncovered": ", ".join(d.isoformat() for d in got.uncovered) or "-",
+        "published": published})
+
+
+def _plan(ctx: HandlerContext, sub: Submission) -> Result:
+    s, a, unit_id = ctx.session, sub.answers, ctx.unit_id()
+    assert unit_id is not None
+    leaders, unknown = _people_named(s, unit_id, a["leaders"])
+    if unknown or not leaders:
+        return Result("roster.unknown_leader", {"name": unknown or a["leaders"]},
+                      back_to="leaders")
+    union, unknown = _people_named(s, unit_id, a.get("union") or "")
+    if unknown:
+        return Result("roster.unknown_leader", {"name": unknown}, back_to="union")
+    m = _HOURS.match(a["hours"].strip())
+    try:
+        start = time(int(m[1]), int(m[2])) if m else None
+        end = time(int(m[3]), int(m[4])) if m else None
+    except ValueError:
+        start = end = None
+    if start is None or end is None or start >= end:
+        return Result("roster.bad_hours", {}, back_to="hours")
+    plan = plan_of(s, unit_id) or RosterPlan(unit_id=unit_id, start=start, end=end,
+                                             place=a["place"], updated_at=ctx.now)
+    plan.leaders = [p.id for p in leaders if p.id is not None]
+    plan.union_leaders = [p.id for p in union if p.id is not None]
+    plan.start, plan.end, plan.place, plan.form = start, end, a["place"], a["form"]
+    plan.source, plan.updated_at = "chat", ctx.now
+    s.add(plan)
+    return Result("roster.done.plan", {"leaders": "、".join(p.name for p in leaders),
+                                       "union": "、".join(p.name for p in union) or "-"})
+
+
+def _away(ctx: HandlerContext, sub: Submission) -> Result:
+    s, a, unit_id = ctx.session, sub.answers, ctx.unit_id()
+    assert unit_id is not None
+    person = s.get(Person, int(a["leader"]))
+    if person is None or person.unit_id != unit_id or person.role not in DUTY_ROLES:
+        return Result("roster.gone", {}, back_to="leader")
+    first, last = date.fromisoformat(a["first"]), date.fromisoformat(a["last"])
+    if last < first:
+        return Result("roster.bad_span", {}, back_to="last")
+    got = set_away(s, unit_id, person, first, last, a["kind"], now=ctx.now, zone=ctx.zone)
+    return Result("roster.done.away", {
+        "name": person.name, "first": first.isoformat(), "last": last.isoformat(),
+        "moved": len(got.moved),
+        "uncovered": ", ".join(d.isoformat() for d in got.uncovered) or "-"})
+
+
+def _schedule(ctx: HandlerContext, sub: Submission) -> Result:
+    s, a, unit_id = ctx.session, sub.answers, ctx.unit_id()
+    plan = plan_of(s, unit_id)
+    if plan is None:
+        return Result("roster.no_plan", {}, back_to="action")
+    m = _AT.match(a["at"].strip())
+    try:
+        at = time(int(m[1]), int(m[2])) if m else None
+    except ValueError:
+        at = None
+    if at is None:
+        return Result("roster.bad_at", {}, back_to="at")
+    plan.publish_weekday = None if a["weekday"] == "daily" else int(a["weekday"])
+    plan.publish_at, plan.horizon_days, plan.updated_at = at, int(a["horizon"]), ctx.now
+    s.add(plan)
+    # The next runs are planned afresh: drop the ones planned on the old schedule.
+    for t in timers_of(s, PUBLISH, f"{unit_id}:"):
+        if t.done_at is None and t.due_at > ctx.now:
+            s.delete(t)
+    return Result("roster.done.schedule", words(sub.lang, {
+        "weekday": f"@opt.publish_day.{a['weekday']}", "at": at.strftime("%H:%M"),
+        "horizon": plan.horizon_days}))
+
+
+def timers_of(s: Session, kind: str, prefix: str) -> list[Timer]:
+    return list(s.exec(select(Timer).where(Timer.kind == kind,
+                                           col(Timer.ref).startswith(prefix))).all())
+
+
+_ACTIONS = {"generate": _generate, "plan": _plan, "away": _away, "schedule": _schedule}
+
+
+def duty_swap(ctx: HandlerContext, sub: Submission) -> Result:
+    """Swap the chosen days of two leaders (a leader swaps one of their own)."""
+    s = ctx.session
+    first = s.get(DutyEntry, int(sub.answers["mine"]))
+    second = s.get(DutyEntry, int(sub.answers["other"]))
+    unit_id = ctx.unit_id()
+    if first is None or first.unit_id != unit_id or (
+            ctx.actor.role == "leader" and first.leader_id != ctx.actor.id):
+        return Result("duty_swap.gone", {}, back_to="mine")
+    if second is None or second.unit_id != unit_id:
+        return Result("duty_swap.gone", {}, back_to="other")
+    try:
+        one, two = swap(s, first, second, reason=sub.answers["reason"], by=ctx.actor,
+                        now=ctx.now, zone=ctx.zone)
+    except Refusal as err:
+        return Result(err.key, err.params, back_to="other")
+    a, b = s.get(Person, second.leader_id), s.get(Person, first.leader_id)
+    return Result("duty_swap.done", {"first": first.day.isoformat(),
+                                     "second": second.day.isoformat(),
+                                     "a": a.name if a else "", "b": b.name if b else "",
+                                     "moved": one + two})

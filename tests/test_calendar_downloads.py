@@ -1,0 +1,84 @@
+"""The exports as people get them: a download of the web app for the staff and director
+only, and `workroom export` on the command line."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import httpx
+import pytest
+from openpyxl import load_workbook
+from typer.testing import CliRunner
+
+from bot import invites
+from bot.bootstrap import Services
+from bot.cli import app as cli
+from bot.settings import get_settings
+from tests.calendar_helpers import rows
+from tests.transcript import Chat
+from web.app import create_app
+
+
+@pytest.fixture
+async def web(services: Services) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=create_app(services, run_scheduler=False))
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+        yield client
+
+
+async def as_person(client: httpx.AsyncClient, services: Services, key: str) -> None:
+    r = await client.get(f"/i/{invites.make_token(services.settings.secret_key, key)}")
+    assert r.status_code == 303
+
+
+def field_visit(services: Services) -> None:
+    staff = Chat(services, person="liu_fang")
+    staff.say("菜单")
+    staff.press("下基层走访")
+    staff.press("总装车间")
+    staff.say("装配班组长")
+    staff.say("加班安排提前通知")
+
+
+async def test_staff_download_a_ledger_others_are_refused(web: httpx.AsyncClient,
+                                                          services: Services) -> None:
+    field_visit(services)
+    anonymous = await web.get("/export/field_visits.xlsx?month=2026-11")
+    assert anonymous.status_code == 403
+    await as_person(web, services, "li_ming")
+    assert (await web.get("/export/field_visits.xlsx?month=2026-11")).status_code == 403
+    await as_person(web, services, "liu_fang")
+    r = await web.get("/export/field_visits.xlsx?month=2026-11")
+    assert r.status_code == 200
+    assert r.headers["content-type"].startswith("application/vnd.openxmlformats")
+    assert 'filename="field_visits-2026-11.xlsx"' in r.headers["content-disposition"]
+    sheet = load_workbook(io.BytesIO(r.content))["下基层走访"]
+    assert rows(sheet)[1] == ["2026-11-23", "刘芳", "总装车间", "装配班组长", "加班安排提前通知"]
+    missing = await web.get("/export/forms.xlsx?case=C-2026-0042")
+    assert (missing.status_code, missing.json()["detail"]) == (
+        404, "没有编号为 C-2026-0042 的案件。")
+
+
+def test_workroom_export_writes_the_file(services: Services, tmp_path: Path,
+                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    field_visit(services)
+    monkeypatch.setenv("WORKROOM_DATABASE_URL", services.settings.database_url)
+    monkeypatch.setenv("WORKROOM_SECRET_KEY", "cli-secret")
+    monkeypatch.chdir(tmp_path)
+    get_settings.cache_clear()
+    try:
+        runner = CliRunner()
+        out = tmp_path / "visits.xlsx"
+        done = runner.invoke(cli, ["export", "field_visits", "--month", "2026-11", "--lang",
+                                   "en", "--out", str(out)])
+        assert done.exit_code == 0, done.output
+        sheet = load_workbook(out)["Shop-floor visits"]
+        assert rows(sheet)[0] == ["Date", "Staff", "Workshop", "Talked with", "Issues heard"]
+        assert rows(sheet)[1][2] == "总装车间"
+        bad = runner.invoke(cli, ["export", "screening", "--month", "2026-10", "--out",
+                                  str(tmp_path / "x.xlsx")])
+        assert bad.exit_code == 1 and "2026-10 没有矛盾纠纷排查。" in bad.output
+    finally:
+        get_settings.cache_clear()

@@ -1,0 +1,141 @@
+"""Invited appointments (重点约访) about an open case, answered by the complainant in one
+tap or with another time, and a leader's visit to the site (带案下访) told to the liaison."""
+
+from __future__ import annotations
+
+from datetime import date, time
+
+import pytest
+from sqlmodel import Session, select
+
+from bot.bootstrap import Services
+from conversations.clock import FrozenClock
+from store import org
+from store.calendar_models import Invitation, VisitRecord
+from store.db import transaction
+from store.models import Booking, DutyEntry, Timer
+from tests.calendar_helpers import at, last_push, pushes, run_until, tap
+from tests.case_helpers import file_complaint
+from tests.transcript import LANGS, Chat, open_menu, t
+
+
+def press_starting(chat: Chat, prefix: str) -> None:
+    chat.press(next(b.label for r in chat.replies for b in r.buttons
+                    if b.label.startswith(prefix)))
+
+
+def start_invite(staff: Chat, lang: str, kind: str) -> None:
+    open_menu(staff, lang)
+    staff.press(t(lang, "menu.cal_invite"))
+    staff.press(t(lang, f"opt.invite_kind.{kind}"))
+    press_starting(staff, "C-2026-0001")
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_an_invited_complainant_chooses_another_time(services: Services, clock: FrozenClock,
+                                                    lang: str) -> None:
+    li = Chat(services, person="li_ming")
+    file_complaint(li, lang)
+    staff = Chat(services, person="liu_fang")
+    start_invite(staff, lang, "invited")
+    press_starting(staff, "11-25")  # 赵国强's reception
+    staff.say("当面说明加班费核算结果")
+    staff.press(t(lang, "nav.confirm"))
+    assert t(lang, "invite.done_invited", number="C-2026-0001", date="2026-11-25",
+             leader="赵国强") in staff.text
+    services.dispatcher.drain()
+    asked = last_push(services, "li_ming")
+    assert asked.text.startswith(t(lang, "notice.invite_invited", number="C-2026-0001",
+                                   leader="赵国强", post="总经理", date="2026-11-25",
+                                   start="08:30", end="11:30", place="群众工作室（行政楼一楼）",
+                                   note="当面说明加班费核算结果"))
+    # Another time: one more answer, then it is an ordinary booking with its reminders.
+    tap(li, asked, t(lang, "opt.invite_answer.other"))
+    assert t(lang, "invitation.slot.ask") in li.text
+    press_starting(li, "11-27")  # 吴建军's reception
+    assert t(lang, "invitation.done", number="V-2026-0001", date="2026-11-27", start="08:30",
+             place="群众工作室（行政楼一楼）", leader="吴建军") in li.text
+    with Session(services.db) as s:
+        booking = s.exec(select(Booking)).one()
+        entry = s.get(DutyEntry, booking.duty_entry_id)
+        assert entry is not None and (booking.status, entry.day) == ("booked", date(2026, 11, 27))
+        assert s.exec(select(Invitation)).one().status == "moved"
+        assert s.exec(select(Timer).where(Timer.kind == "booking_remind")).all()
+    services.dispatcher.drain()
+    for key in ("zhao_guoqiang", "wu_jianjun", "liu_fang"):
+        assert any("C-2026-0001" in p and "V-2026-0001" in p for p in pushes(services, key)), key
+    # After the visit the ledger records it as an invited appointment.
+    run_until(services, clock, at(11, 27, 12))
+    wu = Chat(services, person="wu_jianjun")
+    wu.say("菜单")
+    wu.press("填写接访台帐")
+    press_starting(wu, "V-2026-0001")
+    for answer in ("李明", "铸造车间", "加班费", "核算口径不一", "已说明核算办法", "财务部"):
+        wu.say(answer)
+    wu.press("已当场解决")
+    wu.say("李明表示理解")
+    wu.press("确认提交")
+    with Session(services.db) as s:
+        assert s.exec(select(VisitRecord)).one().form == "invited"
+
+
+def test_accepting_in_one_tap(services: Services) -> None:
+    li = Chat(services, person="li_ming")
+    file_complaint(li, "zh")
+    staff = Chat(services, person="liu_fang")
+    start_invite(staff, "zh", "invited")
+    press_starting(staff, "11-25")
+    staff.say("当面说明")
+    staff.press("确认提交")
+    services.dispatcher.drain()
+    tap(li, last_push(services, "li_ming"), "按时参加")
+    assert "已确认：2026-11-25 08:30" in li.text
+    with Session(services.db) as s:
+        assert s.exec(select(Invitation)).one().status == "accepted"
+
+
+def test_an_anonymous_complainant_cannot_be_invited(services: Services) -> None:
+    li = Chat(services, person="li_ming")
+    file_complaint(li, "zh", identity="anonymous")
+    staff = Chat(services, person="liu_fang")
+    start_invite(staff, "zh", "invited")
+    press_starting(staff, "11-25")
+    staff.say("当面说明")
+    staff.press("确认提交")
+    assert t("zh", "invite.anonymous", number="C-2026-0001") in staff.text
+    with Session(services.db) as s:
+        assert s.exec(select(Booking)).all() == []
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_a_visit_to_the_site_tells_the_leader_and_the_liaison(
+        services: Services, clock: FrozenClock, lang: str) -> None:
+    file_complaint(Chat(services, person="li_ming"), "zh")
+    staff = Chat(services, person="liu_fang")
+    start_invite(staff, lang, "onsite")
+    press_starting(staff, "赵国强")
+    staff.say("2026-11-25")  # his reception day: refused
+    staff.say("14:00-16:00")
+    staff.press("铸造车间")
+    staff.say("现场查看加班记录")
+    staff.press(t(lang, "nav.confirm"))
+    assert t(lang, "invite.busy", name="赵国强", date="2026-11-25") in staff.text
+    staff.say("2026-11-26")
+    staff.press(t(lang, "nav.confirm"))
+    assert t(lang, "invite.done_onsite", number="C-2026-0001", date="2026-11-26",
+             leader="赵国强", workshop="铸造车间") in staff.text
+    services.dispatcher.drain()
+    assert pushes(services, "wang_qiang")[-1] == t(
+        "zh", "notice.onsite_liaison", leader="赵国强", post="总经理", date="2026-11-26",
+        start="14:00", end="16:00", place="铸造车间", category=t("zh", "opt.category.wages"),
+        note="现场查看加班记录")
+    assert pushes(services, "zhao_guoqiang")[-1].startswith("【带案下访】请您 2026-11-26")
+    # On the roster (and published with it); a reload of the file keeps it.
+    with transaction(services.db) as s:
+        org.load_org(s, org.parse_org(org.demo_org_path()), now=clock.now())
+    with Session(services.db) as s:
+        onsite = s.exec(select(DutyEntry).where(DutyEntry.form == "onsite")).one()
+        assert (onsite.day, onsite.start, onsite.place) == (date(2026, 11, 26), time(14),
+                                                            "铸造车间")
+    run_until(services, clock, at(11, 26, 16, 30))
+    assert any("11-26" in p and "铸造车间 · " in p for p in pushes(services, "ma_chao"))

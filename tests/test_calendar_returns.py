@@ -1,0 +1,226 @@
+"""The liaisons' returns, the warning ledger, the reports' approval and the field work, in
+both languages, with what is refused and why."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+from sqlmodel import Session, select
+
+from bot.bootstrap import Services
+from conversations.clock import FrozenClock
+from store.calendar_models import Dispute, Report, ScreeningReturn, WorkLog
+from store.db import transaction
+from store.models import Incident, Person
+from tests.calendar_helpers import at, last_push, pushes, rows, run_until, tap, workbook
+from tests.transcript import LANGS, Chat, open_menu, t
+
+
+def screening_asked(services: Services, clock: FrozenClock) -> None:
+    run_until(services, clock, at(11, 25, 9, 30))
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_a_liaison_files_a_return_in_their_language(services: Services, clock: FrozenClock,
+                                                   lang: str) -> None:
+    zhou = Chat(services, person="zhou_min")
+    open_menu(zhou, lang)  # the liaison's language is kept
+    screening_asked(services, clock)
+    ask = last_push(services, "zhou_min")
+    assert ask.text == t(lang, "notice.screening_ask", month="2026-11", workshop="机加工车间",
+                         due="2026-11-30")
+    assert [b["label"] for b in ask.buttons] == [t(lang, "opt.screening_answer.zero"),
+                                                 t(lang, "opt.screening_answer.dispute")]
+    # A low-risk dispute: registered, not on the warning ledger.
+    tap(zhou, ask, t(lang, "opt.screening_answer.dispute"))
+    zhou.say("换季劳保用品发放晚了")
+    zhou.say("about 12")
+    zhou.press(t(lang, "opt.risk.low"))
+    for answer in ("后勤部", "李科长", "本周内补发", "2026-11-01"):
+        zhou.say(answer)
+    zhou.press(t(lang, "nav.confirm"))
+    assert t(lang, "screening.past_deadline") in zhou.text  # asked again
+    zhou.say("2026-12-04")
+    zhou.press(t(lang, "nav.confirm"))
+    assert t(lang, "screening.done_dispute", number="D-2026-0001", workshop="机加工车间",
+             month="2026-11", count=1) in zhou.text
+    # "Nothing to report" after a dispute is refused; the return stays filed.
+    tap(zhou, ask, t(lang, "opt.screening_answer.zero"))
+    assert t(lang, "screening.has_disputes", workshop="机加工车间", month="2026-11") \
+        in zhou.text
+    with Session(services.db) as s:
+        dispute = s.exec(select(Dispute)).one()
+        assert (dispute.people, dispute.risk, dispute.warning) == (12, "low", False)
+        ret = s.get(ScreeningReturn, dispute.return_id)
+        assert ret is not None and ret.status == "reported"
+    services.dispatcher.drain()
+    assert not any("D-2026-0001" in p for p in pushes(services, "chen_lihua"))
+
+
+def test_one_liaison_cannot_file_another_workshops_return(services: Services,
+                                                         clock: FrozenClock) -> None:
+    screening_asked(services, clock)
+    other = last_push(services, "he_jun")  # 总装车间's buttons, pressed by 铸造车间's liaison
+    wang = Chat(services, person="wang_qiang")
+    tap(wang, other, "零报告（本月无矛盾纠纷）")
+    assert "零报告已收到" not in wang.text
+    with Session(services.db) as s:
+        assert {r.status for r in s.exec(select(ScreeningReturn))} == {"pending"}
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_a_warning_becomes_an_emergency_in_one_step(services: Services, clock: FrozenClock,
+                                                    lang: str) -> None:
+    staff = Chat(services, person="liu_fang")
+    open_menu(staff, lang)
+    screening_asked(services, clock)
+    # The staff file 总装车间's return, phoned in by its liaison.
+    staff.say("menu")
+    staff.press(t(lang, "menu.cal_screening"))
+    staff.press(next(b.label for r in staff.replies for b in r.buttons
+                     if b.label.startswith("总装车间")))
+    staff.press(t(lang, "opt.screening_answer.dispute"))
+    staff.say("停产检修期间工资按最低标准发放，职工聚集")
+    staff.say("45")
+    staff.press(t(lang, "opt.risk.high"))
+    for answer in ("人力资源部", "赵经理", "当面解释并研究补偿", "2026-12-10"):
+        staff.say(answer)
+    staff.press(t(lang, "nav.confirm"))
+    assert t(lang, "screening.done_warning", number="D-2026-0001", workshop="总装车间",
+             month="2026-11", count=1) in staff.text
+    services.dispatcher.drain()
+    warning = last_push(services, "liu_fang")
+    tap(staff, warning, t(lang, "opt.warning_action.emergency"))
+    assert staff.text.startswith(t(lang, "warning_action.done_emergency", number="D-2026-0001",
+                                   incident="E-2026-0001", alerted="@").split("@")[0])
+    with Session(services.db) as s:
+        incident = s.exec(select(Incident)).one()
+        assert (incident.what, incident.place, incident.people) == (
+            "停产检修期间工资按最低标准发放，职工聚集", "总装车间", 45)
+        assert s.exec(select(Dispute)).one().incident_id == incident.id
+    services.dispatcher.drain()
+    assert any(p.startswith("【紧急】E-2026-0001") or p.startswith("[EMERGENCY] E-2026-0001")
+               for p in pushes(services, "chen_lihua"))
+    # The warning has left the list of those waiting: its button now says so.
+    tap(staff, warning, t(lang, "opt.warning_action.case"))
+    assert t(lang, "warning_action.empty") in staff.text
+    staff.say("menu")
+    staff.press(t(lang, "menu.cal_warnings"))
+    assert t(lang, "warning.title", count=1) in staff.text
+    assert "E-2026-0001" in staff.text
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_a_report_returned_then_approved_late(services: Services, clock: FrozenClock,
+                                             lang: str) -> None:
+    staff, director = Chat(services, person="liu_fang"), Chat(services, person="chen_lihua")
+    open_menu(staff, lang)
+    open_menu(director, lang)
+    run_until(services, clock, at(11, 26, 9, 30))  # Thursday: the weekly report's draft
+    drafted = last_push(services, "liu_fang")
+    assert drafted.text.startswith(t(lang, "notice.report_drafted", title="@", period="2026-W47",
+                                     first="2026-11-16", last="2026-11-22", due_at="",
+                                     lines="").split("@")[0])
+    # Staff cannot approve.
+    tap(staff, drafted, t(lang, "menu.cal_report_action"))
+    staff.press(t(lang, "opt.report_action.approve"))
+    staff.press(t(lang, "nav.confirm"))
+    assert t(lang, "report_action.director_only") in staff.text
+    staff.press(t(lang, "opt.report_action.submit"))
+    staff.press(t(lang, "nav.confirm"))
+    services.dispatcher.drain()
+    submitted = last_push(services, "chen_lihua")
+    tap(director, submitted, t(lang, "menu.cal_report_action"))
+    director.press(t(lang, "opt.report_action.return"))
+    director.say("请补充本周接访情况")
+    director.press(t(lang, "nav.confirm"))
+    services.dispatcher.drain()
+    title = t(lang, "report.title.weekly")
+    assert t(lang, "notice.report_returned", title=title, period="2026-W47",
+             reason="请补充本周接访情况") == last_push(services, "liu_fang").text
+    # 17:00 passes: late, the director told; approving now sends it marked late.
+    run_until(services, clock, at(11, 26, 17, 1))
+    assert t(lang, "notice.cal_report_late", title=title, period="2026-W47",
+             due_at="2026-11-26 17:00", status=t(lang, "report.status.returned")) \
+        in pushes(services, "chen_lihua")
+    tap(director, submitted, t(lang, "menu.cal_report_action"))
+    director.press(t(lang, "opt.report_action.approve"))
+    director.press(t(lang, "nav.confirm"))
+    assert t(lang, "report_action.done.approve_late", title=title, period="2026-W47",
+             count=1) in director.text
+    services.dispatcher.drain()
+    assert pushes(services, "qian_wenjing")[-1].startswith("【工作周通报·迟报】2026-W47")
+    with Session(services.db) as s:
+        report = s.exec(select(Report)).one()
+        assert (report.status, report.late) == ("sent", True)
+
+
+def test_no_upper_union_contact_means_not_sent(services: Services, clock: FrozenClock) -> None:
+    with transaction(services.db) as s:
+        for p in s.exec(select(Person).where(Person.role == "upper_union")):
+            p.active = False
+            s.add(p)
+    run_until(services, clock, at(11, 26, 9, 30))
+    director = Chat(services, person="chen_lihua")
+    director.say("菜单")
+    director.press("报告审核")
+    director.press(next(b.label for r in director.replies for b in r.buttons
+                        if b.label.startswith("工作周通报")))
+    director.press("批准并报送上级工会")
+    director.press("确认提交")
+    assert t("zh", "report_action.no_upper", title="工作周通报", period="2026-W47") \
+        in director.text
+    with Session(services.db) as s:
+        assert s.exec(select(Report)).one().status == "draft"
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_work_log_days_become_the_weekly_report(services: Services, clock: FrozenClock,
+                                               lang: str) -> None:
+    staff = Chat(services, person="liu_fang")
+    open_menu(staff, lang)
+
+    def log(kind: str, text: str) -> None:
+        staff.say("menu")
+        staff.press(t(lang, "menu.cal_work_log"))
+        staff.press(t(lang, f"opt.log_kind.{kind}"))
+        staff.say(text)
+
+    log("daily", "登记分办3件")
+    assert t(lang, "work_log.done.daily", date="2026-11-23") in staff.text
+    log("daily", "到铸造车间走访")
+    clock.set(at(11, 25, 10))
+    log("daily", "整理接访台帐")
+    log("exchange", "与县总工会交流：蹲点情况、问题、下步计划")
+    assert t(lang, "work_log.done.exchange", date="2026-11-25") in staff.text
+    run_until(services, clock, at(11, 27, 17, 1))
+    weekly = t(lang, "notice.worklog_weekly", name="刘芳", week="2026-W48",
+               first="2026-11-23", last="2026-11-29", days=2,
+               text="11-23 登记分办3件\n11-23 到铸造车间走访\n11-25 整理接访台帐")
+    assert weekly in pushes(services, "liu_fang")
+    assert t("zh", "notice.worklog_weekly", name="刘芳", week="2026-W48", first="2026-11-23",
+             last="2026-11-29", days=2, text="11-23 登记分办3件\n11-23 到铸造车间走访\n"
+             "11-25 整理接访台帐") in pushes(services, "chen_lihua")
+    with Session(services.db) as s:
+        kinds = sorted(w.kind for w in s.exec(select(WorkLog)))
+    assert kinds == ["daily", "daily", "exchange", "weekly"]
+    sheet = rows(workbook(services, "work_log", lang=lang, month="2026-11")[
+        t(lang, "export.sheet.work_log")])
+    assert sheet[0] == [t(lang, f"export.col.{c}") for c in ("date", "person", "kind", "text")]
+    assert [r[2] for r in sheet[1:]] == [t(lang, f"export.log.{k}") for k in
+                                         ("daily", "daily", "exchange", "weekly")]
+    assert sheet[1][3] == "登记分办3件\n到铸造车间走访"
+
+
+def test_exports_refuse_what_does_not_exist(services: Services) -> None:
+    from handlers.exports import ExportError
+
+    for kind, options, key in (("forms", {"case": "C-2099-0001"}, "export.no_case"),
+                               ("screening", {"month": "2026-13"}, "export.bad_month"),
+                               ("screening", {"month": "2026-10"}, "export.no_round"),
+                               ("bogus", {}, "export.unknown")):
+        with pytest.raises(ExportError) as err:
+            workbook(services, kind, **options)
+        assert err.value.key == key
+    assert date(2026, 11, 23)  # the demo clock's day

@@ -1,0 +1,251 @@
+"""The reception roster in chat and from the organisation file: generating it, a leader
+away, swaps and their refusals, the publication schedule, reloads that keep a swap."""
+
+from __future__ import annotations
+
+from datetime import date, time
+from pathlib import Path
+
+import pytest
+from sqlmodel import Session, col, select
+
+from bot.bootstrap import Services
+from conversations.clock import FrozenClock
+from store import org
+from store.calendar_models import DutyOverride, LeaderAway, RosterPlan
+from store.db import transaction
+from store.models import Booking, DutyEntry, Person, Timer
+from tests.calendar_helpers import ZONE, at, pushes, run_until, sent_to
+from tests.transcript import LANGS, Chat, open_menu, t
+
+MONDAY = date(2026, 11, 23)  # the conftest clock: Monday 09:00 in Shanghai
+
+
+def press_starting(chat: Chat, prefix: str) -> None:
+    chat.press(next(b.label for r in chat.replies for b in r.buttons
+                    if b.label.startswith(prefix)))
+
+
+def leader_on(services: Services, day: date) -> str:
+    with Session(services.db) as s:
+        entry = s.exec(select(DutyEntry).where(DutyEntry.day == day)).one()
+        person = s.get(Person, entry.leader_id)
+        assert person is not None
+        return person.name
+
+
+def person_id(services: Services, key: str) -> int:
+    with Session(services.db) as s:
+        pid = s.exec(select(Person.id).where(Person.key == key)).one()
+        assert pid is not None
+        return pid
+
+
+def book(services: Services, key: str, lang: str, prefix: str) -> Chat:
+    chat = Chat(services, person=key)
+    open_menu(chat, lang)
+    chat.press(t(lang, "menu.booking"))
+    press_starting(chat, prefix)
+    chat.say("加班费核算方法")
+    chat.press(t(lang, "nav.confirm"))
+    return chat
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_staff_generate_and_view_the_roster(services: Services, lang: str) -> None:
+    staff = Chat(services, person="liu_fang")
+    open_menu(staff, lang)
+    staff.press(t(lang, "menu.cal_roster"))
+    staff.press(t(lang, "opt.roster_action.generate"))
+    staff.say("2026-11-20")  # in the past: refused after the review, asked again
+    staff.say("15")
+    staff.press(t(lang, "nav.confirm"))
+    assert t(lang, "roster.past") in staff.text
+    assert t(lang, "roster.start.ask") in staff.text
+    staff.say("2026-11-23")
+    staff.press(t(lang, "nav.confirm"))
+    # The file gave ten working days; five more; 11-23..25 cannot wait: published now.
+    assert t(lang, "roster.done.generate", created=5, moved=0, uncovered="-",
+             published=21) in staff.text
+    with Session(services.db) as s:
+        days = s.exec(select(DutyEntry.day).order_by(col(DutyEntry.day))).all()
+    assert days[-5:] == [date(2026, 12, d) for d in (7, 8, 9, 10, 11)]
+
+    open_menu(staff, lang)
+    staff.press(t(lang, "menu.cal_roster_view"))
+    assert t(lang, "roster.view.title") in staff.text
+    assert t(lang, "roster.view.late", at="11-23 09:00") in staff.text  # 11-23 and 11-24
+    assert t(lang, "roster.view.published", at="11-23 09:00") in staff.text  # 11-25
+    assert t(lang, "roster.view.unpublished", due_on="2026-11-24") in staff.text  # 11-26
+    assert t(lang, "roster.view.union", names="陈丽华（工会主席、群众工作室主任）"
+             if lang == "zh" else "陈丽华 (工会主席、群众工作室主任)") in staff.text
+    assert t(lang, "roster.view.schedule", weekday=t(lang, "opt.publish_day.3"), at="16:00",
+             horizon=10) in staff.text
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_a_leader_away_gives_the_day_and_its_booking_to_the_next(
+        services: Services, lang: str) -> None:
+    day = date(2026, 11, 25)
+    assert leader_on(services, day) == "赵国强"
+    book(services, "li_ming", lang, "11-25")
+    staff = Chat(services, person="liu_fang")
+    open_menu(staff, lang)
+    staff.press(t(lang, "menu.cal_roster"))
+    staff.press(t(lang, "opt.roster_action.away"))
+    press_starting(staff, "赵国强")
+    staff.say("2026-11-25")
+    staff.say("2026-11-26")
+    staff.press(t(lang, "opt.away_kind.trip"))
+    staff.press(t(lang, "nav.confirm"))
+    assert t(lang, "roster.done.away", name="赵国强", first="2026-11-25", last="2026-11-26",
+             moved=1, uncovered="-") in staff.text
+    # The rotation's next leader takes the day, with its booking.
+    assert leader_on(services, day) == "孙红梅"
+    sun = person_id(services, "sun_hongmei")
+    with Session(services.db) as s:
+        booking = s.exec(select(Booking)).one()
+        entry = s.get(DutyEntry, booking.duty_entry_id)
+        assert entry is not None and entry.day == day
+        assert entry.leader_id == sun
+        assert s.exec(select(LeaderAway)).one().kind == "trip"
+    services.dispatcher.drain()
+    words = {"date": "2026-11-25", "start": "08:30", "end": "11:30",
+             "place": "群众工作室（行政楼一楼）", "old": "赵国强", "new": "孙红梅",
+             "reason": t(lang, "roster.reason.trip"), "bookings": 1}
+    assert t(lang, "notice.duty_visit_moved", number="V-2026-0001", **words) in \
+        pushes(services, "li_ming")
+    words["reason"] = t("zh", "roster.reason.trip")  # the leaders read Chinese
+    assert t("zh", "notice.duty_given", **words) in pushes(services, "zhao_guoqiang")
+    assert t("zh", "notice.duty_taken", **words) in pushes(services, "sun_hongmei")
+    # 11-25 was not published yet (it is due today at 17:00): no change notice was needed.
+    assert sent_to(services, "roster:") == []
+
+
+def test_swaps_refused_with_a_reason_change_nothing(services: Services,
+                                                   clock: FrozenClock) -> None:
+    zhao = Chat(services, person="zhao_guoqiang")
+
+    def swap(mine: str, other: str) -> str:
+        zhao.say("菜单")
+        zhao.press("调换接访日")
+        press_starting(zhao, mine)
+        press_starting(zhao, other)
+        zhao.say("临时出差")
+        zhao.press("确认提交")
+        return zhao.text
+
+    # The other day's leader is away that day.
+    sun = person_id(services, "sun_hongmei")
+    with transaction(services.db) as s:
+        s.add(LeaderAway(unit_id=1, person_id=sun,
+                         first_day=date(2026, 11, 25), last_day=date(2026, 11, 25),
+                         kind="leave", created_at=clock.now()))
+    assert leader_on(services, date(2026, 11, 26)) == "孙红梅"
+    assert t("zh", "duty_swap.away", name="孙红梅", date="2026-11-25") in swap("11-25", "11-26")
+    assert t("zh", "duty_swap.other.ask") in zhao.text  # asked again
+    # A leader's list holds only their own days; the other list only the others' days.
+    zhao.say("取消")
+    zhao.say("菜单")
+    zhao.press("调换接访日")
+    mine = [b.label[:5] for r in zhao.replies for b in r.buttons if b.label[:2] in ("11", "12")]
+    assert mine == ["11-25", "11-30", "12-03"]
+    zhao.say("取消")
+    assert leader_on(services, date(2026, 11, 25)) == "赵国强"
+    with Session(services.db) as s:
+        assert s.exec(select(DutyOverride)).all() == []
+
+
+def test_a_swapped_day_keeps_its_leader_when_the_file_is_reloaded(
+        services: Services, clock: FrozenClock) -> None:
+    zhao = Chat(services, person="zhao_guoqiang")
+    zhao.say("菜单")
+    zhao.press("调换接访日")
+    press_starting(zhao, "11-25")
+    press_starting(zhao, "11-26")
+    zhao.say("临时出差")
+    zhao.press("确认提交")
+    assert "2026-11-25 改由 孙红梅 接访，2026-11-26 改由 赵国强 接访；0 个预约" in zhao.text
+    with transaction(services.db) as s:
+        org.load_org(s, org.parse_org(org.demo_org_path()), now=clock.now())
+    assert (leader_on(services, date(2026, 11, 25)), leader_on(services, date(2026, 11, 26))) \
+        == ("孙红梅", "赵国强")
+
+
+def test_publication_schedule_set_in_chat(services: Services, clock: FrozenClock) -> None:
+    staff = Chat(services, person="liu_fang")
+    staff.say("菜单")
+    staff.press("领导接访排班")
+    staff.press("设置公示时间")
+    staff.press("每天")
+    staff.say("8点00分")
+    staff.say("5")
+    staff.press("确认提交")
+    assert t("zh", "roster.bad_at") in staff.text
+    staff.say("08:00")
+    staff.press("确认提交")
+    assert t("zh", "roster.done.schedule", weekday="每天", at="08:00", horizon=5) in staff.text
+    with Session(services.db) as s:
+        plan = s.exec(select(RosterPlan)).one()
+        assert (plan.publish_weekday, plan.publish_at, plan.horizon_days) == (None, time(8), 5)
+    run_until(services, clock, at(11, 24, 8, 1))
+    with Session(services.db) as s:
+        planned = s.exec(select(Timer).where(Timer.kind == "roster_publish")
+                         .order_by(col(Timer.due_at))).all()
+        assert [tm.due_at.astimezone(ZONE).strftime("%m-%d %H:%M")
+                for tm in planned[:3]] == ["11-24 08:00", "11-25 08:00", "11-26 08:00"]
+    # 11-24 08:00: the days up to 11-29 not yet published went out (11-23 17:00 took 11-25).
+    latest = pushes(services, "ma_chao")[-1]
+    assert latest.startswith("【领导接访公示】")
+    assert "11-26 周四" in latest and "11-27 周五" in latest and "11-25" not in latest
+
+
+def test_the_planner_adds_each_job_once(services: Services) -> None:
+    first = services.planner.plan()
+    assert first > 0
+    assert services.planner.plan() == 0
+    with Session(services.db) as s:
+        kinds = {tm.kind for tm in s.exec(select(Timer))}
+    assert {"roster_publish", "roster_check", "screening", "report", "field_check",
+            "worklog_weekly"} <= kinds
+
+
+# --- the organisation file ---------------------------------------------------------------
+
+
+def _demo_with(tmp_path: Path, extra: str) -> Path:
+    path = tmp_path / "org.yaml"
+    path.write_text(org.demo_org_path().read_text(encoding="utf-8") + extra, encoding="utf-8")
+    return path
+
+
+def test_the_file_skips_a_leader_away(services: Services, clock: FrozenClock,
+                                      tmp_path: Path) -> None:
+    assert leader_on(services, date(2026, 11, 24)) == "吴建军"
+    path = _demo_with(tmp_path, "\naway:\n  - {leader: wu_jianjun, from: 2026-11-24, "
+                                "to: 2026-11-27, kind: trip}\n")
+    with transaction(services.db) as s:
+        org.load_org(s, org.parse_org(path), now=clock.now())
+    # wu_jianjun's 11-24 and 11-27 go to the next of the rotation: zhao_guoqiang.
+    assert [leader_on(services, date(2026, 11, d)) for d in (24, 25, 26, 27, 30)] == [
+        "赵国强", "赵国强", "孙红梅", "赵国强", "赵国强"]
+    chen = person_id(services, "chen_lihua")
+    with Session(services.db) as s:
+        assert s.exec(select(RosterPlan)).one().union_leaders == [chen]
+
+
+@pytest.mark.parametrize(("extra", "message"), [
+    ("\naway:\n  - {leader: nobody, from: 2026-11-25, to: 2026-11-27}\n",
+     "away 1: leader 'nobody' is not a person of this file"),
+    ("\naway:\n  - {leader: li_ming, from: 2026-11-25, to: 2026-11-27}\n",
+     "away 1: leader 'li_ming' has role employee"),
+    ("\naway:\n  - {leader: wu_jianjun, from: 2026-11-27, to: 2026-11-25}\n",
+     "to 2026-11-25 is before from 2026-11-27"),
+])
+def test_a_wrong_away_entry_is_refused_with_its_line(tmp_path: Path, extra: str,
+                                                      message: str) -> None:
+    with pytest.raises(org.OrgError) as err:
+        org.parse_org(_demo_with(tmp_path, extra))
+    assert any(message in p.message and p.line > 100 for p in err.value.problems), \
+        err.value.problems
+
