@@ -31,6 +31,8 @@ class Services:
     senders: dict[str, Sender] = field(default_factory=dict)
     reader: Engine | None = None  # for read-only pages; the main engine when None
     telegram: Any = None  # bot.telegram.TelegramChannel when a token is set
+    wechat: Any = None  # bot.wechat.WeChatChannel of the official account, when set
+    wecom: Any = None  # bot.wechat.WeChatChannel of the WeCom application, when set
 
     @property
     def read_db(self) -> Engine:
@@ -40,6 +42,9 @@ class Services:
         """Release the connection pools and the channels' clients."""
         if self.telegram is not None:
             self.telegram.close()
+        for channel in (self.wechat, self.wecom):
+            if channel is not None:
+                channel.close()
         if self.reader is not None:
             self.reader.dispose()
         self.db.dispose()
@@ -84,5 +89,25 @@ def build(settings: Settings, *, clock: Clock | None = None, db: Engine | None =
                                    file_url=settings.telegram_file_url,
                                    workroom=workroom, pace=pace)
         senders["telegram"] = telegram.sender
+    wechat, wecom = _wechat_channels(settings, workroom, db, clock, senders)
     return Services(settings, clock, db, states, workroom, dispatcher, sweeper, senders, reader,
-                    telegram)
+                    telegram, wechat=wechat, wecom=wecom)
+
+
+def _wechat_channels(settings: Settings, workroom: Workroom, db: Engine, clock: Clock,
+                     senders: dict[str, Sender]) -> tuple[Any, Any]:
+    """The official account and the WeCom application, each when configured."""
+    if not settings.wechat_app_id and not settings.wecom_corp_id:
+        return None, None
+    from bot import wechat
+    from store.shared import RedisShared, SharedStore, SqlShared
+
+    shared: SharedStore = RedisShared(settings.redis_url) if settings.redis_url \
+        else SqlShared(db, clock)
+    found: list[Any] = []
+    for name, on in (("wechat", settings.wechat_app_id), ("wecom", settings.wecom_corp_id)):
+        channel = wechat.build(name, settings, workroom, shared, clock) if on else None
+        if channel is not None:
+            senders[name] = channel.sender
+        found.append(channel)
+    return found[0], found[1]

@@ -406,3 +406,15 @@ class Heartbeat(SQLModel, table=True):
     name: str = Field(primary_key=True, max_length=120)
     beat_at: datetime = _ts()
     started_at: datetime = _ts()
+
+
+# --- wechat -----------------------------------------------------------------------
+
+
+class SharedValue(SQLModel, table=True):
+    """A short-lived value every process sees when there is no Redis: a callback nonce
+    already used, a platform access token, a lease on refreshing it."""
+
+    key: str = Field(primary_key=True, max_length=200)
+    value: str = Field(default="", sa_column=Column(Text, nullable=False))
+    expires_at: datetime = _ts(index=True)

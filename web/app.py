@@ -187,4 +187,7 @@ def create_app(services: Services, *, run_scheduler: bool | None = None) -> Fast
     from web import telegram
 
     telegram.mount(app, services)
+    from web import wechat
+
+    wechat.mount(app, services)
     return app

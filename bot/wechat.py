@@ -1,0 +1,387 @@
+"""WeChat official account (公众号) and WeCom (企业微信) channel adapters.
+
+They only translate: a verified callback becomes an Inbound, stepped through the same
+`Workroom.process_batch` as every channel, its replies written to the outbox in the
+step's transaction (DESIGN rules 1, 2 and 4). WeChat waits 5 seconds for an answer and
+asks three times: when the step is done before `wechat_reply_deadline_seconds` its replies
+are the passive reply (and recorded as sent, ref "passive"); otherwise the callback
+answers `success` and the replies leave by customer-service (WeCom: application) message
+as soon as the step commits. A retry of a message already stepped is absorbed by the
+message id (events: sender + create time): it gets the same passive reply again when
+that is how it was answered, else `success`, never a second step.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+import time
+from collections.abc import Callable, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+import httpx
+from sqlmodel import Session, col, select
+
+from bot.channels import DeliveryError
+from bot.wechat_api import Account, ApiError, WeChatApi, delivery_error
+from bot.wechat_envelope import CallbackError, Envelope, check_signature, parse_xml, text_reply
+from bot.wechat_render import MENU_KEYS, TEXT_LIMIT, chunks, parse_text, render
+from conversations.clock import Clock
+from conversations.engine import Reply
+from handlers.inbound import Inbound, Outgoing, Stepped, Workroom
+from handlers.notices import render as render_notice
+from store import outbox
+from store.models import Contact, Notification, Person
+from store.shared import SharedStore
+from store.steps import Settled
+
+log = logging.getLogger(__name__)
+PASSIVE = "passive"  # delivered_ref of a reply that went back as the passive reply
+LATE_TRIES = 3
+
+
+def parse_message(channel: str, msg: Mapping[str, str]) -> Inbound | None:
+    """A decrypted message as an Inbound; None for what the workroom does not answer."""
+    sender = msg.get("FromUserName", "")
+    if not sender or len(sender) > 128:
+        raise CallbackError(400, "no sender")
+    created = msg.get("CreateTime", "")
+    kind = msg.get("MsgType", "")
+    if kind == "event":
+        event = msg.get("Event", "").lower()
+        event_id = f"ev:{sender}:{created}"[:128]
+        if event == "subscribe":  # a follower; a QR code with an invite code links them
+            key = msg.get("EventKey", "")
+            code = key.removeprefix("qrscene_") if key.startswith("qrscene_") else None
+            return Inbound(channel, sender, event_id, text="/start", link_code=code or None,
+                           push_replies=True)
+        if event == "click" and msg.get("EventKey", "") in MENU_KEYS:
+            return Inbound(channel, sender, event_id, action=msg["EventKey"],
+                           push_replies=True)
+        return None  # unsubscribe, view, location, enter_agent…: nothing to answer
+    message_id = msg.get("MsgId") or f"{sender}:{created}"
+    if len(message_id) > 128:
+        raise CallbackError(400, "message id too long")
+    if kind == "text":
+        text, action, code = parse_text(msg.get("Content", ""))
+        return Inbound(channel, sender, message_id, text=text, action=action,
+                       link_code=code, push_replies=True)
+    if kind in ("image", "voice") and msg.get("MediaId"):
+        item: dict[str, Any] = {"kind": "photo", "file_ref": msg["MediaId"][:300],
+                                "mime_type": "image/jpeg", "size": None}
+        if kind == "voice":
+            fmt = (msg.get("Format") or "amr").lower()[:20]
+            item = {"kind": "voice", "file_ref": msg["MediaId"][:300],
+                    "mime_type": f"audio/{fmt}", "size": None}
+        return Inbound(channel, sender, message_id, attachments=(item,), push_replies=True)
+    # video, location, link…: not something a form takes; the step says what it expects
+    return Inbound(channel, sender, message_id, text="", push_replies=True)
+
+
+class WeChatSender:
+    """Deliver pushes by customer-service message (official account; alerts by template
+    message when one is set) or by application message (WeCom)."""
+
+    def __init__(self, channel: str, api: WeChatApi) -> None:
+        self.channel, self.api = channel, api
+
+    def deliver(self, session: Session, *, address: str, reply: Reply,
+                notification_id: int, edit_ref: str | None = None) -> str | None:
+        """The dispatcher's way in; WeChat cannot edit a message, so none is returned."""
+        contact = session.exec(select(Contact).where(Contact.channel == self.channel,
+                                                     Contact.address == address)).first()
+        person = session.get(Person, contact.person_id) if contact else None
+        self.send(address, reply, (person.lang if person else None) or "zh")
+        return None
+
+    def send(self, address: str, reply: Reply, lang: str) -> None:
+        alert = any(b.value.startswith("ack:") for b in reply.buttons)
+        template = alert and self.api.account.alert_template_id and self.channel == "wechat"
+        try:
+            for part in chunks(render(reply, lang)):
+                if template:
+                    self.api.send_template(address, part)
+                else:
+                    self.api.send_text(address, part)
+        except (ApiError, httpx.HTTPError) as err:
+            raise delivery_error(err) from err
+
+
+@dataclass
+class Answer:
+    """What the callback answers: a passive reply's XML, or `success`."""
+
+    body: str = "success"
+    xml: bool = False
+    after: Callable[[], object] | None = None  # run once the answer has been sent
+
+
+@dataclass
+class _Done:
+    passive: list[Outgoing] = field(default_factory=list)
+    rest: list[Outgoing] = field(default_factory=list)
+    replayed: list[tuple[Reply, str]] = field(default_factory=list)  # (reply, lang)
+
+
+class WeChatChannel:
+    """One account's callbacks and sends: the official account or a WeCom application."""
+
+    def __init__(self, *, channel: str, account: Account, token: str,
+                 envelope: Envelope | None, workroom: Workroom, shared: SharedStore,
+                 clock: Clock, deadline: float = 4.5, window: int = 300,
+                 max_body: int = 32 * 1024, secret: str = "", client: httpx.Client | None = None,
+                 step_threads: int = 4, send_threads: int = 4) -> None:
+        self.channel, self.account, self.token = channel, account, token
+        self.envelope, self.workroom, self.shared, self.clock = envelope, workroom, shared, clock
+        self.deadline, self.window, self.max_body = deadline, window, max_body
+        self.secret = secret
+        self.api = WeChatApi(account, shared, client=client)
+        self.sender = WeChatSender(channel, self.api)
+        self._steps = ThreadPoolExecutor(step_threads, thread_name_prefix=f"{channel}-steps")
+        self._sends = ThreadPoolExecutor(send_threads, thread_name_prefix=f"{channel}-sends")
+        self._lock = threading.Lock()
+        self._in_flight: set[int] = set()  # claimed pushes this process is delivering
+        self._late_count = 0  # steps past the deadline not yet finished
+
+    # --- verifying -----------------------------------------------------------------------
+
+    def _check_time(self, timestamp: str | None) -> None:
+        if not timestamp or not timestamp.isdigit() or len(timestamp) > 12:
+            raise CallbackError(403, "no timestamp")
+        skew = abs(self.clock.now().timestamp() - int(timestamp))
+        if skew > self.window:
+            raise CallbackError(403, f"timestamp {skew:.0f}s away")
+
+    def verify_url(self, params: Mapping[str, str]) -> str:
+        """The URL verification handshake: echo `echostr` (WeCom: decrypted)."""
+        timestamp, nonce = params.get("timestamp"), params.get("nonce", "")
+        echo = params.get("echostr", "")
+        self._check_time(timestamp)
+        assert timestamp is not None
+        if not echo or len(echo) > 2048:
+            raise CallbackError(400, "no echostr")
+        if self.channel == "wecom":
+            assert self.envelope is not None
+            check_signature(params.get("msg_signature"), self.token, timestamp, nonce, echo)
+            return self.envelope.open(echo)
+        check_signature(params.get("signature"), self.token, timestamp, nonce)
+        return echo
+
+    def open(self, params: Mapping[str, str], body: bytes) -> dict[str, str]:
+        """Verify a callback and return its message; CallbackError when refused."""
+        timestamp, nonce = params.get("timestamp"), params.get("nonce", "")
+        self._check_time(timestamp)
+        assert timestamp is not None
+        if not nonce or len(nonce) > 64:
+            raise CallbackError(400, "no nonce")
+        fields = parse_xml(body)  # no DTD, no entity, before anything else
+        if self.envelope is None:  # plaintext mode: development only (settings refuse it)
+            check_signature(params.get("signature"), self.token, timestamp, nonce)
+            self._fresh(timestamp, nonce)
+            return fields
+        encrypted = fields.get("Encrypt")
+        if not encrypted:
+            raise CallbackError(400, "safe mode: no Encrypt")
+        if self.channel == "wechat":
+            check_signature(params.get("signature"), self.token, timestamp, nonce)
+        check_signature(params.get("msg_signature"), self.token, timestamp, nonce, encrypted)
+        self._fresh(timestamp, nonce)
+        msg = parse_xml(self.envelope.open(encrypted))
+        agent = msg.get("AgentID")
+        if self.channel == "wecom" and agent and agent != str(self.account.agent_id):
+            raise CallbackError(403, "another application's message")
+        return msg
+
+    def _fresh(self, timestamp: str, nonce: str) -> None:
+        """Refuse a request seen before (in any process): a replay."""
+        key = f"nonce:{self.channel}:{timestamp}:{nonce}"
+        if not self.shared.add_once(key, "1", timedelta(seconds=2 * self.window)):
+            raise CallbackError(409, "replayed")
+
+    # --- answering -----------------------------------------------------------------------
+
+    async def handle(self, params: Mapping[str, str], body: bytes, started: float) -> Answer:
+        """Verify, step, and answer within the deadline (measured from `started`)."""
+        msg = await asyncio.to_thread(self.open, params, body)
+        inbound = parse_message(self.channel, msg)
+        if inbound is None:
+            return Answer()
+        work = self._steps.submit(self._step, inbound)
+        remaining = self.deadline - (time.monotonic() - started)
+        try:
+            done = await asyncio.wait_for(asyncio.shield(asyncio.wrap_future(work)),
+                                          max(remaining, 0.0))
+        except TimeoutError:
+            # Saturated: answer now; the step goes on and its replies leave by message.
+            log.warning("%s: step of %s not done in %.1fs; answering success", self.channel,
+                        inbound.message_id, self.deadline)
+            self._continue_late(inbound, work)
+            return Answer()
+        texts = [render(r, lang) for r, lang in done.replayed] or \
+            [render(self.workroom.render_push(o), o.lang) for o in done.passive]
+        after = (lambda: self._sends.submit(self._finish, done.passive, done.rest)) \
+            if done.passive or done.rest else None
+        if not texts:
+            return Answer(after=after)
+        xml = text_reply(to_user=inbound.address, from_user=msg.get("ToUserName", ""),
+                         content="\n\n".join(texts), create_time=int(time.time()))
+        if self.envelope is not None:
+            xml = self.envelope.seal(xml, timestamp=str(int(time.time())))
+        return Answer(xml, xml=True, after=after)
+
+    def _step(self, inbound: Inbound) -> _Done:
+        """Step the message (on a step thread); split its pushes into the passive reply
+        and the rest."""
+        with self._lock:
+            in_flight = set(self._in_flight)
+        stepped = self.workroom.process_batch([inbound], direct=(self.channel,),
+                                              in_flight=in_flight)[0]
+        if stepped.error is not None:
+            raise stepped.error
+        with self._lock:
+            self._in_flight |= {o.notification_id for o in stepped.outgoing}
+        mine = [o for o in stepped.outgoing if self._is_reply(o, inbound)]
+        if not mine and stepped.replies:
+            return _Done(rest=stepped.outgoing, replayed=self._answered(inbound, stepped))
+        passive: list[Outgoing] = []
+        size = 0
+        for o in mine:  # as many whole replies as one message holds, in order
+            size += len(render(self.workroom.render_push(o), o.lang).encode()) + 2
+            if size > TEXT_LIMIT:
+                break
+            passive.append(o)
+        taken = {o.notification_id for o in passive}
+        return _Done(passive, [o for o in stepped.outgoing if o.notification_id not in taken])
+
+    @staticmethod
+    def _is_reply(o: Outgoing, inbound: Inbound) -> bool:
+        return (o.channel, o.address) == (inbound.channel, inbound.address) \
+            and o.message == "notice.raw" and o.priority == outbox.REPLY and o.alert_id is None
+
+    def _answered(self, inbound: Inbound, stepped: Stepped) -> list[tuple[Reply, str]]:
+        """A message stepped before (a retry): its replies again if they were the passive
+        reply; none (`success`) if they go or went by message, or wait behind others."""
+        keys = [f"reply:{inbound.channel}:{inbound.message_id}:{n}"
+                for n in range(len(stepped.replies))]
+        with Session(self.workroom.db) as s:
+            rows = s.exec(select(Notification).where(col(Notification.idempotency_key)
+                                                     .in_(keys))).all()
+            contact = s.exec(select(Contact).where(Contact.channel == inbound.channel,
+                                                   Contact.address == inbound.address)).first()
+            person = s.get(Person, contact.person_id) if contact else None
+        lang = (person.lang if person else None) or self.workroom.options.default_lang
+        opts = self.workroom.options
+        return [(render_notice(n.message_key, n.params, lang, opts.zone, None, opts.secret), lang)
+                for n in sorted(rows, key=lambda n: n.id or 0)
+                if n.status == "sent" and n.delivered_ref == PASSIVE]
+
+    def _send(self, o: Outgoing) -> Settled:
+        try:
+            self.sender.send(o.address, self.workroom.render_push(o), o.lang)
+        except DeliveryError as err:
+            return Settled(o.notification_id, o.channel, o.address, error=str(err),
+                           retry_after=err.retry_after, fallback=err.fallback)
+        except Exception as err:  # a bug: the claim runs out and the dispatcher resends
+            log.exception("%s: sending push %s failed", self.channel, o.notification_id)
+            return Settled(o.notification_id, o.channel, o.address, error=str(err))
+        return Settled(o.notification_id, o.channel, o.address)
+
+    def _finish(self, passive: list[Outgoing], rest: list[Outgoing]) -> None:
+        """After the answer: record the passive replies as sent, send the rest in order."""
+        settled = [Settled(o.notification_id, o.channel, o.address, ref=PASSIVE, keep_ref=True)
+                   for o in passive]
+        held: set[str] = set()
+        for o in rest:
+            if o.address in held:  # an earlier push to this person failed: keep the order
+                settled.append(Settled(o.notification_id, o.channel, o.address,
+                                       error="an earlier push is waiting", retry_after=0.0))
+                continue
+            done = self._send(o)
+            settled.append(done)
+            if done.error is not None:
+                held.add(o.address)
+        try:
+            self.workroom.process_batch([], settle=settled)
+        except Exception:  # the claims run out; the dispatcher sends what is pending
+            log.exception("%s: recording %s sends failed", self.channel, len(settled))
+        finally:
+            with self._lock:
+                self._in_flight -= {s.notification_id for s in settled}
+
+    def _continue_late(self, inbound: Inbound, work: Future[_Done]) -> None:
+        """The step outlived the deadline: once it commits, everything goes by message."""
+        with self._lock:
+            self._late_count += 1
+
+        def then(f: Future[_Done]) -> None:
+            self._sends.submit(self._finish_late, inbound, f)
+
+        work.add_done_callback(then)
+
+    def _finish_late(self, inbound: Inbound, work: Future[_Done]) -> None:
+        try:
+            done: _Done | None = None
+            error = work.exception()
+            if error is None:
+                done = work.result()
+            tries = 1
+            while done is None and tries < LATE_TRIES:  # answered: it must not be lost
+                log.warning("%s: late step of %s failed (%s); trying again", self.channel,
+                            inbound.message_id, error)
+                time.sleep(0.5 * tries)
+                tries += 1
+                try:
+                    done = self._step(inbound)
+                except Exception as err:
+                    error = err
+            if done is None:
+                log.error("%s: message %s was answered `success` but its step failed: %s",
+                          self.channel, inbound.message_id, error)
+                return
+            self._finish([], [*done.passive, *done.rest])
+        finally:
+            with self._lock:
+                self._late_count -= 1
+
+    def settle_all(self, timeout: float = 30) -> None:
+        """Wait for sends under way (tests, shutdown)."""
+        end = time.monotonic() + timeout
+        while time.monotonic() < end:
+            with self._lock:
+                busy = bool(self._in_flight) or self._late_count > 0
+            if not busy:
+                return
+            time.sleep(0.01)
+
+    def close(self) -> None:
+        self.settle_all(timeout=10)
+        self._steps.shutdown(wait=True)
+        self._sends.shutdown(wait=True)
+        self.api.close()
+
+
+def build(channel: str, settings: Any, workroom: Workroom, shared: SharedStore,
+          clock: Clock) -> WeChatChannel:
+    """The official account (`wechat`) or the WeCom application (`wecom`) from settings."""
+    common = {"deadline": settings.wechat_reply_deadline_seconds,
+              "window": settings.wechat_timestamp_window_seconds,
+              "max_body": settings.wechat_max_body_bytes, "secret": settings.secret_key}
+    if channel == "wecom":
+        account = Account("wecom", settings.wecom_api_url, settings.wecom_corp_id,
+                          settings.wecom_secret, settings.wecom_agent_id)
+        envelope = Envelope(settings.wecom_token, settings.wecom_aes_key, settings.wecom_corp_id)
+        return WeChatChannel(channel="wecom", account=account, token=settings.wecom_token,
+                             envelope=envelope, workroom=workroom, shared=shared, clock=clock,
+                             **common)
+    account = Account("wechat", settings.wechat_api_url, settings.wechat_app_id,
+                      settings.wechat_app_secret,
+                      alert_template_id=settings.wechat_alert_template_id)
+    sealed = None if settings.wechat_plaintext else Envelope(
+        settings.wechat_token, settings.wechat_aes_key, settings.wechat_app_id)
+    return WeChatChannel(channel="wechat", account=account, token=settings.wechat_token,
+                         envelope=sealed, workroom=workroom, shared=shared, clock=clock,
+                         **common)
