@@ -95,18 +95,23 @@ class WeChatSender:
         contact = session.exec(select(Contact).where(Contact.channel == self.channel,
                                                      Contact.address == address)).first()
         person = session.get(Person, contact.person_id) if contact else None
-        self.send(address, reply, (person.lang if person else None) or "zh")
+        self.send(address, reply, (person.lang if person else None) or "zh", session=session)
         return None
 
-    def send(self, address: str, reply: Reply, lang: str) -> None:
+    def send(self, address: str, reply: Reply, lang: str, *,
+             session: Session | None = None) -> None:
         alert = any(b.value.startswith("ack:") for b in reply.buttons)
+        self.send_text(address, render(reply, lang), alert=alert, session=session)
+
+    def send_text(self, address: str, text: str, *, alert: bool = False,
+                  session: Session | None = None) -> None:
         template = alert and self.api.account.alert_template_id and self.channel == "wechat"
         try:
-            for part in chunks(render(reply, lang)):
+            for part in chunks(text):
                 if template:
-                    self.api.send_template(address, part)
+                    self.api.send_template(address, part, session=session)
                 else:
-                    self.api.send_text(address, part)
+                    self.api.send_text(address, part, session=session)
         except (ApiError, httpx.HTTPError) as err:
             raise delivery_error(err) from err
 
@@ -279,31 +284,58 @@ class WeChatChannel:
                 for n in sorted(rows, key=lambda n: n.id or 0)
                 if n.status == "sent" and n.delivered_ref == PASSIVE]
 
-    def _send(self, o: Outgoing) -> Settled:
+    def _send(self, group: list[Outgoing]) -> list[Settled]:
+        """Send one push, or several replies to one person as one message."""
+        first = group[0]
         try:
-            self.sender.send(o.address, self.workroom.render_push(o), o.lang)
+            if len(group) == 1:
+                self.sender.send(first.address, self.workroom.render_push(first), first.lang)
+            else:
+                self.sender.send_text(first.address, "\n\n".join(
+                    render(self.workroom.render_push(o), o.lang) for o in group))
         except DeliveryError as err:
-            return Settled(o.notification_id, o.channel, o.address, error=str(err),
-                           retry_after=err.retry_after, fallback=err.fallback)
-        except Exception as err:  # a bug: the claim runs out and the dispatcher resends
-            log.exception("%s: sending push %s failed", self.channel, o.notification_id)
-            return Settled(o.notification_id, o.channel, o.address, error=str(err))
-        return Settled(o.notification_id, o.channel, o.address)
+            return [Settled(o.notification_id, o.channel, o.address, error=str(err),
+                            retry_after=err.retry_after, fallback=err.fallback) for o in group]
+        except Exception as err:  # a bug: the claims run out and the dispatcher resends
+            log.exception("%s: sending push %s failed", self.channel, first.notification_id)
+            return [Settled(o.notification_id, o.channel, o.address, error=str(err))
+                    for o in group]
+        return [Settled(o.notification_id, o.channel, o.address) for o in group]
+
+    def _groups(self, rest: list[Outgoing]) -> list[list[Outgoing]]:
+        """Consecutive replies to one person that fit in one message go as one."""
+        groups: list[list[Outgoing]] = []
+        size = 0
+        for o in rest:
+            plain = o.message == "notice.raw" and o.alert_id is None
+            text = len(render(self.workroom.render_push(o), o.lang).encode()) + 2 if plain else 0
+            last = groups[-1] if groups else None
+            if plain and last is not None and last[-1].address == o.address \
+                    and last[-1].message == "notice.raw" and last[-1].alert_id is None \
+                    and size + text <= TEXT_LIMIT:
+                last.append(o)
+                size += text
+            else:
+                groups.append([o])
+                size = text
+        return groups
 
     def _finish(self, passive: list[Outgoing], rest: list[Outgoing]) -> None:
         """After the answer: record the passive replies as sent, send the rest in order."""
         settled = [Settled(o.notification_id, o.channel, o.address, ref=PASSIVE, keep_ref=True)
                    for o in passive]
         held: set[str] = set()
-        for o in rest:
-            if o.address in held:  # an earlier push to this person failed: keep the order
-                settled.append(Settled(o.notification_id, o.channel, o.address,
-                                       error="an earlier push is waiting", retry_after=0.0))
+        for group in self._groups(rest):
+            address = group[0].address
+            if address in held:  # an earlier push to this person failed: keep the order
+                settled += [Settled(o.notification_id, o.channel, o.address,
+                                    error="an earlier push is waiting", retry_after=0.0)
+                            for o in group]
                 continue
-            done = self._send(o)
-            settled.append(done)
-            if done.error is not None:
-                held.add(o.address)
+            done = self._send(group)
+            settled += done
+            if any(d.error is not None for d in done):
+                held.add(address)
         try:
             self.workroom.process_batch([], settle=settled)
         except Exception:  # the claims run out; the dispatcher sends what is pending

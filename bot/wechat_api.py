@@ -15,6 +15,7 @@ from datetime import timedelta
 from typing import Any
 
 import httpx
+from sqlmodel import Session
 
 from bot.channels import DeliveryError
 from store.shared import SharedStore
@@ -67,26 +68,28 @@ class WeChatApi:
 
     # --- tokens ------------------------------------------------------------------------
 
-    def token(self, *, refused: str | None = None) -> str:
+    def token(self, *, refused: str | None = None, session: Session | None = None) -> str:
         """The account's access token; `refused`: the one WeChat just refused, so a new
-        one is fetched unless another process already did."""
+        one is fetched unless another process already did. `session`: the caller's open
+        transaction (the outbox dispatcher's), for the shared store to work in."""
         deadline = time.monotonic() + self.lease_wait
+        lease = f"lease:{self._key}"
         while True:
-            current = self.shared.get(self._key)
+            current = self.shared.get(self._key, session=session)
             if current and current != refused:
                 return current
-            if self.shared.add_once(f"lease:{self._key}", "1", LEASE):
+            if self.shared.add_once(lease, "1", LEASE, session=session):
                 try:
-                    current = self.shared.get(self._key)  # fetched while we asked?
-                    if current and current != refused:
+                    current = self.shared.get(self._key, session=session)
+                    if current and current != refused:  # fetched while we asked
                         return current
                     token, expires_in = self._fetch_token()
                     ttl = max(timedelta(seconds=expires_in) - TOKEN_MARGIN,
                               timedelta(seconds=60))
-                    self.shared.put(self._key, token, ttl)
+                    self.shared.put(self._key, token, ttl, session=session)
                     return token
                 finally:
-                    self.shared.delete(f"lease:{self._key}")
+                    self.shared.delete(lease, session=session)
             if time.monotonic() > deadline:
                 raise ApiError(-1, "access token: another process holds the refresh lease")
             time.sleep(0.05)
@@ -104,9 +107,10 @@ class WeChatApi:
 
     # --- calls -------------------------------------------------------------------------
 
-    def post(self, path: str, body: dict[str, Any], **params: Any) -> dict[str, Any]:
+    def post(self, path: str, body: dict[str, Any], *, session: Session | None = None,
+             **params: Any) -> dict[str, Any]:
         """POST with the access token; a refused token is refreshed once."""
-        token = self.token()
+        token = self.token(session=session)
         for attempt in (1, 2):
             response = self.http.post(self.account.api_url.rstrip("/") + path,
                                       params={"access_token": token, **params}, json=body)
@@ -114,7 +118,7 @@ class WeChatApi:
                 return self._json(response)
             except ApiError as err:
                 if err.errcode in TOKEN_ERRORS and attempt == 1:
-                    token = self.token(refused=token)
+                    token = self.token(refused=token, session=session)
                     continue
                 raise
         raise AssertionError("unreachable")
@@ -132,25 +136,27 @@ class WeChatApi:
 
     # --- messages ----------------------------------------------------------------------
 
-    def send_text(self, to: str, text: str) -> dict[str, Any]:
+    def send_text(self, to: str, text: str, *,
+                  session: Session | None = None) -> dict[str, Any]:
         """A customer-service message (official account) or an application message
         (WeCom) of one text under the length limit."""
         a = self.account
         if a.kind == "wecom":
             data = self.post("/cgi-bin/message/send", {
                 "touser": to, "msgtype": "text", "agentid": a.agent_id,
-                "text": {"content": text}})
+                "text": {"content": text}}, session=session)
             if data.get("invaliduser"):  # answered 0, but not to this person
                 raise ApiError(81013, f"invalid user {data['invaliduser']}")
             return data
         return self.post("/cgi-bin/message/custom/send", {
-            "touser": to, "msgtype": "text", "text": {"content": text}})
+            "touser": to, "msgtype": "text", "text": {"content": text}}, session=session)
 
-    def send_template(self, to: str, text: str) -> dict[str, Any]:
+    def send_template(self, to: str, text: str, *,
+                      session: Session | None = None) -> dict[str, Any]:
         """The official account's template message: not bound to the 48-hour window."""
         return self.post("/cgi-bin/message/template/send", {
             "touser": to, "template_id": self.account.alert_template_id,
-            "data": {"content": {"value": text}}})
+            "data": {"content": {"value": text}}}, session=session)
 
     def create_menu(self, menu: dict[str, Any]) -> dict[str, Any]:
         if self.account.kind == "wecom":

@@ -7,12 +7,15 @@ refused by any process) and for the platform's access token with a lease on refr
 
 from __future__ import annotations
 
-from datetime import timedelta
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from sqlalchemy import delete, select
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
+from sqlmodel import Session
 
 from conversations.clock import Clock
 from store.db import transaction
@@ -23,18 +26,23 @@ PURGE_EVERY = 200  # writes between two purges of expired rows
 
 
 class SharedStore(Protocol):
-    def add_once(self, key: str, value: str, ttl: timedelta) -> bool:
+    """`session`: the caller's open transaction, to work in (the outbox dispatcher sends
+    inside one; on SQLite a second writer would wait for it forever)."""
+
+    def add_once(self, key: str, value: str, ttl: timedelta, *,
+                 session: Session | None = None) -> bool:
         """Store `key` unless it is there and not expired; True if it was stored now."""
         ...
 
-    def get(self, key: str) -> str | None:
+    def get(self, key: str, *, session: Session | None = None) -> str | None:
         """The value of `key`, None if absent or expired."""
         ...
 
-    def put(self, key: str, value: str, ttl: timedelta) -> None:
+    def put(self, key: str, value: str, ttl: timedelta, *,
+            session: Session | None = None) -> None:
         ...
 
-    def delete(self, key: str) -> None:
+    def delete(self, key: str, *, session: Session | None = None) -> None:
         ...
 
 
@@ -45,11 +53,20 @@ class SqlShared:
         self.engine, self.clock = engine, clock
         self._writes = 0
 
+    @contextmanager
+    def _conn(self, session: Session | None) -> Iterator[Connection]:
+        if session is not None:
+            yield session.connection()
+            return
+        with transaction(self.engine) as s:
+            yield s.connection()
+
     def _insert(self) -> Any:
         return (postgresql.insert(_T) if self.engine.dialect.name == "postgresql"
                 else sqlite.insert(_T))
 
-    def add_once(self, key: str, value: str, ttl: timedelta) -> bool:
+    def add_once(self, key: str, value: str, ttl: timedelta, *,
+                 session: Session | None = None) -> bool:
         now = self.clock.now()
         ins = self._insert().values(key=key, value=value, expires_at=now + ttl)
         # Taken over only when the old one has expired: concurrent callers, one winner.
@@ -57,35 +74,39 @@ class SqlShared:
             index_elements=["key"], set_={"value": ins.excluded.value,
                                           "expires_at": ins.excluded.expires_at},
             where=_T.c.expires_at <= now).returning(_T.c.key)
-        with transaction(self.engine) as s:
-            won = s.connection().execute(stmt).first() is not None
-            self._maybe_purge(s, now)
+        with self._conn(session) as conn:
+            won = conn.execute(stmt).first() is not None
+            self._maybe_purge(conn, now)
         return won
 
-    def get(self, key: str) -> str | None:
-        with self.engine.connect() as conn:
-            row = conn.execute(select(_T.c.value, _T.c.expires_at)
-                               .where(_T.c.key == key)).first()
+    def get(self, key: str, *, session: Session | None = None) -> str | None:
+        stmt = select(_T.c.value, _T.c.expires_at).where(_T.c.key == key)
+        if session is not None:
+            row = session.connection().execute(stmt).first()
+        else:
+            with self.engine.connect() as conn:
+                row = conn.execute(stmt).first()
         if row is None or row.expires_at <= self.clock.now():
             return None
         return str(row.value)
 
-    def put(self, key: str, value: str, ttl: timedelta) -> None:
+    def put(self, key: str, value: str, ttl: timedelta, *,
+            session: Session | None = None) -> None:
         now = self.clock.now()
         ins = self._insert().values(key=key, value=value, expires_at=now + ttl)
         stmt = ins.on_conflict_do_update(index_elements=["key"], set_={
             "value": ins.excluded.value, "expires_at": ins.excluded.expires_at})
-        with transaction(self.engine) as s:
-            s.connection().execute(stmt)
+        with self._conn(session) as conn:
+            conn.execute(stmt)
 
-    def delete(self, key: str) -> None:
-        with transaction(self.engine) as s:
-            s.connection().execute(delete(_T).where(_T.c.key == key))
+    def delete(self, key: str, *, session: Session | None = None) -> None:
+        with self._conn(session) as conn:
+            conn.execute(delete(_T).where(_T.c.key == key))
 
-    def _maybe_purge(self, s: Any, now: Any) -> None:
+    def _maybe_purge(self, conn: Connection, now: datetime) -> None:
         self._writes += 1
         if self._writes % PURGE_EVERY == 0:
-            s.connection().execute(delete(_T).where(_T.c.expires_at <= now))
+            conn.execute(delete(_T).where(_T.c.expires_at <= now))
 
 
 class RedisShared:
@@ -97,17 +118,19 @@ class RedisShared:
         self.redis = redis.Redis.from_url(url)
         self.prefix = prefix
 
-    def add_once(self, key: str, value: str, ttl: timedelta) -> bool:
+    def add_once(self, key: str, value: str, ttl: timedelta, *,
+                 session: Session | None = None) -> bool:
         return bool(self.redis.set(self.prefix + key, value, nx=True, px=_ms(ttl)))
 
-    def get(self, key: str) -> str | None:
+    def get(self, key: str, *, session: Session | None = None) -> str | None:
         raw = self.redis.get(self.prefix + key)
         return raw.decode() if isinstance(raw, bytes) else None
 
-    def put(self, key: str, value: str, ttl: timedelta) -> None:
+    def put(self, key: str, value: str, ttl: timedelta, *,
+            session: Session | None = None) -> None:
         self.redis.set(self.prefix + key, value, px=_ms(ttl))
 
-    def delete(self, key: str) -> None:
+    def delete(self, key: str, *, session: Session | None = None) -> None:
         self.redis.delete(self.prefix + key)
 
     def clear_all(self) -> None:
