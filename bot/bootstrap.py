@@ -110,4 +110,6 @@ def _wechat_channels(settings: Settings, workroom: Workroom, db: Engine, clock: 
         if channel is not None:
             senders[name] = channel.sender
         found.append(channel)
+    if found[0] is not None and found[1] is not None:
+        found[0].join(found[1])
     return found[0], found[1]

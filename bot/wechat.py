@@ -151,6 +151,14 @@ class WeChatChannel:
         self._lock = threading.Lock()
         self._in_flight: set[int] = set()  # claimed pushes this process is delivering
         self._late_count = 0  # steps past the deadline not yet finished
+        self.peers: dict[str, WeChatSender] = {channel: self.sender}
+
+    def join(self, other: WeChatChannel) -> None:
+        """Deliver each other's pushes right after a step (an official-account user's
+        emergency reaches the leaders' WeCom at once), sharing what is under way."""
+        other._lock, other._in_flight = self._lock, self._in_flight
+        self.peers[other.channel] = other.sender
+        other.peers = self.peers
 
     # --- verifying -----------------------------------------------------------------------
 
@@ -243,7 +251,7 @@ class WeChatChannel:
         and the rest."""
         with self._lock:
             in_flight = set(self._in_flight)
-        stepped = self.workroom.process_batch([inbound], direct=(self.channel,),
+        stepped = self.workroom.process_batch([inbound], direct=tuple(self.peers),
                                               in_flight=in_flight)[0]
         if stepped.error is not None:
             raise stepped.error
@@ -288,10 +296,11 @@ class WeChatChannel:
         """Send one push, or several replies to one person as one message."""
         first = group[0]
         try:
+            sender = self.peers[first.channel]
             if len(group) == 1:
-                self.sender.send(first.address, self.workroom.render_push(first), first.lang)
+                sender.send(first.address, self.workroom.render_push(first), first.lang)
             else:
-                self.sender.send_text(first.address, "\n\n".join(
+                sender.send_text(first.address, "\n\n".join(
                     render(self.workroom.render_push(o), o.lang) for o in group))
         except DeliveryError as err:
             return [Settled(o.notification_id, o.channel, o.address, error=str(err),
@@ -310,7 +319,8 @@ class WeChatChannel:
             plain = o.message == "notice.raw" and o.alert_id is None
             text = len(render(self.workroom.render_push(o), o.lang).encode()) + 2 if plain else 0
             last = groups[-1] if groups else None
-            if plain and last is not None and last[-1].address == o.address \
+            if plain and last is not None \
+                    and (last[-1].channel, last[-1].address) == (o.channel, o.address) \
                     and last[-1].message == "notice.raw" and last[-1].alert_id is None \
                     and size + text <= TEXT_LIMIT:
                 last.append(o)
@@ -324,9 +334,9 @@ class WeChatChannel:
         """After the answer: record the passive replies as sent, send the rest in order."""
         settled = [Settled(o.notification_id, o.channel, o.address, ref=PASSIVE, keep_ref=True)
                    for o in passive]
-        held: set[str] = set()
+        held: set[tuple[str, str]] = set()
         for group in self._groups(rest):
-            address = group[0].address
+            address = (group[0].channel, group[0].address)
             if address in held:  # an earlier push to this person failed: keep the order
                 settled += [Settled(o.notification_id, o.channel, o.address,
                                     error="an earlier push is waiting", retry_after=0.0)
