@@ -17,6 +17,7 @@ import asyncio
 import logging
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -132,6 +133,9 @@ class _Done:
     replayed: list[tuple[Reply, str]] = field(default_factory=list)  # (reply, lang)
 
 
+_Queued = tuple[Inbound, "Future[_Done]", str | None]  # a message, its future, its nonce
+
+
 class WeChatChannel:
     """One account's callbacks and sends: the official account or a WeCom application."""
 
@@ -139,14 +143,19 @@ class WeChatChannel:
                  envelope: Envelope | None, workroom: Workroom, shared: SharedStore,
                  clock: Clock, deadline: float = 4.5, window: int = 300,
                  max_body: int = 32 * 1024, secret: str = "", client: httpx.Client | None = None,
-                 step_threads: int = 4, send_threads: int = 4) -> None:
+                 max_batch: int = 64, send_threads: int = 4) -> None:
         self.channel, self.account, self.token = channel, account, token
         self.envelope, self.workroom, self.shared, self.clock = envelope, workroom, shared, clock
         self.deadline, self.window, self.max_body = deadline, window, max_body
         self.secret = secret
         self.api = WeChatApi(account, shared, client=client)
         self.sender = WeChatSender(channel, self.api)
-        self._steps = ThreadPoolExecutor(step_threads, thread_name_prefix=f"{channel}-steps")
+        # One step thread: it takes every queued message at once (one transaction).
+        self._steps = ThreadPoolExecutor(1, thread_name_prefix=f"{channel}-steps")
+        self.max_batch = max_batch
+        self._queue: deque[_Queued] = deque()
+        self._draining = False
+        self._settles: list[Settled] = []  # sends recorded with the next batch
         self._sends = ThreadPoolExecutor(send_threads, thread_name_prefix=f"{channel}-sends")
         self._lock = threading.Lock()
         self._in_flight: set[int] = set()  # claimed pushes this process is delivering
@@ -184,8 +193,10 @@ class WeChatChannel:
         check_signature(params.get("signature"), self.token, timestamp, nonce)
         return echo
 
-    def open(self, params: Mapping[str, str], body: bytes) -> dict[str, str]:
-        """Verify a callback and return its message; CallbackError when refused."""
+    def open(self, params: Mapping[str, str], body: bytes) -> tuple[dict[str, str], str]:
+        """Verify a callback; return its message and its nonce's key (a request seen
+        before is refused when its step is taken: see _drain); CallbackError when
+        refused."""
         timestamp, nonce = params.get("timestamp"), params.get("nonce", "")
         self._check_time(timestamp)
         assert timestamp is not None
@@ -194,36 +205,41 @@ class WeChatChannel:
         fields = parse_xml(body)  # no DTD, no entity, before anything else
         if self.envelope is None:  # plaintext mode: development only (settings refuse it)
             check_signature(params.get("signature"), self.token, timestamp, nonce)
-            self._fresh(timestamp, nonce)
-            return fields
+            return fields, self._nonce_key(timestamp, nonce)
         encrypted = fields.get("Encrypt")
         if not encrypted:
             raise CallbackError(400, "safe mode: no Encrypt")
         if self.channel == "wechat":
             check_signature(params.get("signature"), self.token, timestamp, nonce)
         check_signature(params.get("msg_signature"), self.token, timestamp, nonce, encrypted)
-        self._fresh(timestamp, nonce)
         msg = parse_xml(self.envelope.open(encrypted))
         agent = msg.get("AgentID")
         if self.channel == "wecom" and agent and agent != str(self.account.agent_id):
             raise CallbackError(403, "another application's message")
-        return msg
+        return msg, self._nonce_key(timestamp, nonce)
 
-    def _fresh(self, timestamp: str, nonce: str) -> None:
+    def _nonce_key(self, timestamp: str, nonce: str) -> str:
+        return f"nonce:{self.channel}:{timestamp}:{nonce}"
+
+    @property
+    def _nonce_ttl(self) -> timedelta:
+        return timedelta(seconds=2 * self.window)  # past that the timestamp is refused
+
+    def _fresh(self, key: str) -> None:
         """Refuse a request seen before (in any process): a replay."""
-        key = f"nonce:{self.channel}:{timestamp}:{nonce}"
-        if not self.shared.add_once(key, "1", timedelta(seconds=2 * self.window)):
+        if not self.shared.add_once(key, "1", self._nonce_ttl):
             raise CallbackError(409, "replayed")
 
     # --- answering -----------------------------------------------------------------------
 
     async def handle(self, params: Mapping[str, str], body: bytes, started: float) -> Answer:
         """Verify, step, and answer within the deadline (measured from `started`)."""
-        msg = await asyncio.to_thread(self.open, params, body)
+        msg, nonce = await asyncio.to_thread(self.open, params, body)
         inbound = parse_message(self.channel, msg)
         if inbound is None:
+            await asyncio.to_thread(self._fresh, nonce)
             return Answer()
-        work = self._steps.submit(self._step, inbound)
+        work = self._submit(inbound, nonce)
         remaining = self.deadline - (time.monotonic() - started)
         try:
             done = await asyncio.wait_for(asyncio.shield(asyncio.wrap_future(work)),
@@ -246,23 +262,96 @@ class WeChatChannel:
             xml = self.envelope.seal(xml, timestamp=str(int(time.time())))
         return Answer(xml, xml=True, after=after)
 
+    # --- stepping, in batches --------------------------------------------------------
+
+    def _submit(self, inbound: Inbound, nonce: str | None = None) -> Future[_Done]:
+        """Queue a message for the step thread; its future is done once it committed
+        (CallbackError 409 when its nonce was seen before: a replay)."""
+        future: Future[_Done] = Future()
+        with self._lock:
+            self._queue.append((inbound, future, nonce))
+            start = not self._draining
+            self._draining = True
+        if start:
+            self._steps.submit(self._drain)
+        return future
+
+    def _drain(self) -> None:
+        """Step what is queued, many conversations per transaction (one message each),
+        carrying the settles of earlier sends along; until the queue is empty."""
+        while True:
+            with self._lock:
+                batch: list[_Queued] = []
+                keys: set[str] = set()
+                kept: deque[_Queued] = deque()
+                while self._queue and len(batch) < self.max_batch:
+                    item = self._queue.popleft()
+                    key = item[0].conversation_key
+                    (kept if key in keys else batch).append(item)
+                    keys.add(key)
+                self._queue.extendleft(reversed(kept))  # a person's next message waits
+                settle, self._settles = self._settles, []
+                in_flight = set(self._in_flight)
+                if not batch and not settle:
+                    self._draining = False
+                    return
+            try:
+                self._step_batch(self._fresh_only(batch), settle, in_flight)
+            except Exception as err:  # the settles' claims run out; the dispatcher resends
+                log.exception("%s: a batch of %s steps failed", self.channel, len(batch))
+                for _, future, _ in batch:
+                    if not future.done():
+                        future.set_exception(err)
+
+    def _fresh_only(self, batch: list[_Queued]) -> list[_Queued]:
+        """Record the batch's nonces in one statement; refuse those seen before."""
+        nonces = [n for _, _, n in batch if n is not None]
+        new = self.shared.add_new(nonces, self._nonce_ttl) if nonces else set()
+        fresh: list[_Queued] = []
+        for item in batch:
+            nonce = item[2]
+            if nonce is not None and nonce not in new:
+                item[1].set_exception(CallbackError(409, "replayed"))
+                continue
+            new.discard(nonce or "")  # the same nonce twice in one batch: one is a replay
+            fresh.append(item)
+        return fresh
+
+    def _step_batch(self, batch: list[_Queued], settle: list[Settled],
+                    in_flight: set[int]) -> None:
+        msgs = [m for m, _, _ in batch]
+        results = self.workroom.process_batch(msgs, direct=tuple(self.peers),
+                                              in_flight=in_flight, settle=settle)
+        with self._lock:
+            if not msgs or any(r.error is None for r in results) or len(msgs) > 1:
+                self._in_flight -= {d.notification_id for d in settle}  # recorded
+            else:
+                self._settles = settle + self._settles  # a lone failed step took them along
+            for r in results:
+                if r.error is None:
+                    self._in_flight |= {o.notification_id for o in r.outgoing}
+        for (inbound, future, _), stepped in zip(batch, results, strict=True):
+            if stepped.error is not None:
+                future.set_exception(stepped.error)
+                continue
+            try:
+                future.set_result(self._split(inbound, stepped))
+            except Exception as err:
+                future.set_exception(err)
+
     def _step(self, inbound: Inbound) -> _Done:
-        """Step the message (on a step thread); split its pushes into the passive reply
-        and the rest."""
-        with self._lock:
-            in_flight = set(self._in_flight)
-        stepped = self.workroom.process_batch([inbound], direct=tuple(self.peers),
-                                              in_flight=in_flight)[0]
-        if stepped.error is not None:
-            raise stepped.error
-        with self._lock:
-            self._in_flight |= {o.notification_id for o in stepped.outgoing}
+        """Step one message now, on the calling thread (a late step's retry)."""
+        return self._submit(inbound).result()
+
+    def _split(self, inbound: Inbound, stepped: Stepped) -> _Done:
+        """A step's pushes: the passive reply (whole replies that fit in one message, in
+        order) and the rest."""
         mine = [o for o in stepped.outgoing if self._is_reply(o, inbound)]
         if not mine and stepped.replies:
             return _Done(rest=stepped.outgoing, replayed=self._answered(inbound, stepped))
         passive: list[Outgoing] = []
         size = 0
-        for o in mine:  # as many whole replies as one message holds, in order
+        for o in mine:
             size += len(render(self.workroom.render_push(o), o.lang).encode()) + 2
             if size > TEXT_LIMIT:
                 break
@@ -346,13 +435,12 @@ class WeChatChannel:
             settled += done
             if any(d.error is not None for d in done):
                 held.add(address)
-        try:
-            self.workroom.process_batch([], settle=settled)
-        except Exception:  # the claims run out; the dispatcher sends what is pending
-            log.exception("%s: recording %s sends failed", self.channel, len(settled))
-        finally:
-            with self._lock:
-                self._in_flight -= {s.notification_id for s in settled}
+        with self._lock:  # recorded with the next batch of steps, or on their own
+            self._settles += settled
+            start = not self._draining
+            self._draining = True
+        if start:
+            self._steps.submit(self._drain)
 
     def _continue_late(self, inbound: Inbound, work: Future[_Done]) -> None:
         """The step outlived the deadline: once it commits, everything goes by message."""
@@ -394,7 +482,7 @@ class WeChatChannel:
         end = time.monotonic() + timeout
         while time.monotonic() < end:
             with self._lock:
-                busy = bool(self._in_flight) or self._late_count > 0
+                busy = bool(self._in_flight) or self._late_count > 0 or self._draining
             if not busy:
                 return
             time.sleep(0.01)

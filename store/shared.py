@@ -34,6 +34,10 @@ class SharedStore(Protocol):
         """Store `key` unless it is there and not expired; True if it was stored now."""
         ...
 
+    def add_new(self, keys: list[str], ttl: timedelta) -> set[str]:
+        """add_once for many keys at once; the keys that were stored now."""
+        ...
+
     def get(self, key: str, *, session: Session | None = None) -> str | None:
         """The value of `key`, None if absent or expired."""
         ...
@@ -79,6 +83,22 @@ class SqlShared:
             self._maybe_purge(conn, now)
         return won
 
+    def add_new(self, keys: list[str], ttl: timedelta) -> set[str]:
+        keys = list(dict.fromkeys(keys))  # one row may not be touched twice in a statement
+        if not keys:
+            return set()
+        now = self.clock.now()
+        ins = self._insert().values([{"key": k, "value": "1", "expires_at": now + ttl}
+                                     for k in keys])
+        stmt = ins.on_conflict_do_update(
+            index_elements=["key"], set_={"value": ins.excluded.value,
+                                          "expires_at": ins.excluded.expires_at},
+            where=_T.c.expires_at <= now).returning(_T.c.key)
+        with self._conn(None) as conn:
+            won = {r.key for r in conn.execute(stmt)}
+            self._maybe_purge(conn, now)
+        return won
+
     def get(self, key: str, *, session: Session | None = None) -> str | None:
         stmt = select(_T.c.value, _T.c.expires_at).where(_T.c.key == key)
         if session is not None:
@@ -121,6 +141,13 @@ class RedisShared:
     def add_once(self, key: str, value: str, ttl: timedelta, *,
                  session: Session | None = None) -> bool:
         return bool(self.redis.set(self.prefix + key, value, nx=True, px=_ms(ttl)))
+
+    def add_new(self, keys: list[str], ttl: timedelta) -> set[str]:
+        keys = list(dict.fromkeys(keys))
+        pipe = self.redis.pipeline(transaction=False)
+        for k in keys:
+            pipe.set(self.prefix + k, "1", nx=True, px=_ms(ttl))
+        return {k for k, ok in zip(keys, pipe.execute(), strict=True) if ok}
 
     def get(self, key: str, *, session: Session | None = None) -> str | None:
         raw = self.redis.get(self.prefix + key)
