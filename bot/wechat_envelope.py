@@ -11,7 +11,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
-import string
 from dataclasses import dataclass
 from typing import Any
 from xml.sax.saxutils import escape
@@ -75,7 +74,7 @@ class Envelope:
 
     def seal(self, xml: str, *, timestamp: str, nonce: str | None = None) -> str:
         """Encrypt and sign a passive reply the way WeChat expects it."""
-        nonce = nonce or "".join(secrets.choice(string.digits) for _ in range(10))
+        nonce = nonce or f"{secrets.randbelow(10**10):010d}"
         encrypted = self._crypto().encrypt(xml, self.receiver).decode()
         sig = signature(self.token, timestamp, nonce, encrypted)
         return (f"<xml><Encrypt><![CDATA[{encrypted}]]></Encrypt>"
