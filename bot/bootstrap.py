@@ -35,6 +35,8 @@ class Services:
     telegram: Any = None  # bot.telegram.TelegramChannel when a token is set
     hotline: Any = None  # bot.hotline.HotlineChannel when a provider account is set
     planner: Any = None  # scheduler.calendar.CalendarPlanner: the recurring jobs as timers
+    wechat: Any = None  # bot.wechat.WeChatChannel of the official account, when set
+    wecom: Any = None  # bot.wechat.WeChatChannel of the WeCom application, when set
 
     @property
     def read_db(self) -> Engine:
@@ -46,6 +48,9 @@ class Services:
             self.telegram.close()
         if self.hotline is not None:
             self.hotline.close()
+        for channel in (self.wechat, self.wecom):
+            if channel is not None:
+                channel.close()
         if self.reader is not None:
             self.reader.dispose()
         self.db.dispose()
@@ -104,5 +109,28 @@ def build(settings: Settings, *, clock: Clock | None = None, db: Engine | None =
                                  kick=dispatcher.run_once)
         senders[hotline.sms_sender.channel] = hotline.sms_sender
         senders[hotline.call_sender.channel] = hotline.call_sender
+    wechat, wecom = _wechat_channels(settings, workroom, db, clock, senders)
     return Services(settings, clock, db, states, workroom, dispatcher, sweeper, senders, reader,
-                    telegram, hotline, calendar.CalendarPlanner(db, clock, settings.zone))
+                    telegram, hotline, calendar.CalendarPlanner(db, clock, settings.zone),
+                    wechat=wechat, wecom=wecom)
+
+
+def _wechat_channels(settings: Settings, workroom: Workroom, db: Engine, clock: Clock,
+                     senders: dict[str, Sender]) -> tuple[Any, Any]:
+    """The official account and the WeCom application, each when configured."""
+    if not settings.wechat_app_id and not settings.wecom_corp_id:
+        return None, None
+    from bot import wechat
+    from store.shared import RedisShared, SharedStore, SqlShared
+
+    shared: SharedStore = RedisShared(settings.redis_url) if settings.redis_url \
+        else SqlShared(db, clock)
+    found: list[Any] = []
+    for name, on in (("wechat", settings.wechat_app_id), ("wecom", settings.wecom_corp_id)):
+        channel = wechat.build(name, settings, workroom, shared, clock) if on else None
+        if channel is not None:
+            senders[name] = channel.sender
+        found.append(channel)
+    if found[0] is not None and found[1] is not None:
+        found[0].join(found[1])
+    return found[0], found[1]

@@ -87,7 +87,7 @@ def org_load(path: Path | None = typer.Argument(None, help="YAML file of the wor
 
 @app.command()
 def invite(person: str = typer.Argument(..., help="person key from the organisation file"),
-           channel: str = typer.Option("web", help="web or telegram")) -> None:
+           channel: str = typer.Option("web", help="web, telegram or wechat")) -> None:
     """Print a link that opens the chat as this person (expires; Telegram's is one-time)."""
     from datetime import timedelta
 
@@ -97,8 +97,9 @@ def invite(person: str = typer.Argument(..., help="person key from the organisat
     from store.models import Person
 
     settings = get_settings()
-    if channel not in ("web", "telegram"):
-        typer.echo(f"channel {channel!r} is not available yet (web, telegram)", err=True)
+    if channel not in ("web", "telegram", "wechat"):
+        typer.echo(f"channel {channel!r} is not available yet (web, telegram, wechat)",
+                   err=True)
         raise typer.Exit(2)
     services = _services(settings)
     with transaction(services.db) as s:
@@ -106,11 +107,16 @@ def invite(person: str = typer.Argument(..., help="person key from the organisat
         if found is None:
             typer.echo(f"no person with key {person!r}", err=True)
             raise typer.Exit(1)
-        if channel == "telegram":
-            code = issue_code(s, person=found, channel="telegram", now=services.clock.now(),
+        if channel in ("telegram", "wechat"):
+            code = issue_code(s, person=found, channel=channel, now=services.clock.now(),
                               ttl=timedelta(hours=settings.invite_ttl_hours))
     if channel == "web":
         typer.echo(invite_url(settings.base_url, settings.secret_key, person))
+    elif channel == "wechat":  # the follower sends "绑定 <code>" to the official account
+        from conversations import catalog
+
+        typer.echo(catalog.t(settings.default_lang, "wechat.invite", code=code,
+                             hours=settings.invite_ttl_hours))
     else:
         typer.echo(f"https://t.me/{settings.telegram_bot_username}?start={code}")
 
@@ -187,7 +193,12 @@ def serve(demo: bool = typer.Option(False, "--demo", help="prepare the demo work
     services = _services(settings)
     if demo:
         _print_demo_links(services)
-    uvicorn.run(create_app(services), host=host, port=port, log_level="info")
+    app = create_app(services)
+    import gc
+
+    gc.collect()
+    gc.freeze()  # start-up objects leave the collector's scans: shorter pauses under load
+    uvicorn.run(app, host=host, port=port, log_level="info")
 
 
 @app.command()
@@ -291,6 +302,38 @@ def export(kind: str = typer.Argument(..., help="roster, ledger, forms, screenin
         services.close()
     out.write_bytes(data)
     typer.echo(f"wrote {out}")
+wechat_app = typer.Typer(no_args_is_help=True, help="WeChat official account and WeCom.")
+wechat_menu_app = typer.Typer(no_args_is_help=True, help="The custom menu.")
+wechat_app.add_typer(wechat_menu_app, name="menu")
+app.add_typer(wechat_app, name="wechat")
+
+
+@wechat_menu_app.command("push")
+def wechat_menu_push() -> None:
+    """Create the custom menu (four flows, my cases, language) on the official account and
+    the WeCom application that are configured."""
+    from bot.wechat_api import ApiError
+    from bot.wechat_render import custom_menu
+
+    settings = get_settings()
+    services = _services(settings)
+    channels = [c for c in (services.wechat, services.wecom) if c is not None]
+    if not channels:
+        typer.echo("set WORKROOM_WECHAT_APP_ID or WORKROOM_WECOM_CORP_ID first", err=True)
+        raise typer.Exit(2)
+    failed = False
+    try:
+        for channel in channels:
+            try:
+                channel.api.create_menu(custom_menu(settings.default_lang))
+                typer.echo(f"{channel.channel}: menu pushed")
+            except ApiError as err:
+                typer.echo(f"{channel.channel}: menu refused: {err}", err=True)
+                failed = True
+    finally:
+        services.close()
+    if failed:
+        raise typer.Exit(1)
 
 
 def main() -> None:

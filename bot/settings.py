@@ -81,6 +81,28 @@ class Settings(BaseSettings):
     # The calendar jobs (roster publication, screening, reports) are planned as timers this
     # often; each run adds only what is missing.
     calendar_interval_minutes: float = Field(default=10.0, gt=0)
+    # WeChat official account (公众号): off without an app id. Safe mode (an AES key) is
+    # required; plaintext mode only with WORKROOM_ENV=development.
+    wechat_app_id: str | None = None
+    wechat_app_secret: str | None = None
+    wechat_token: str | None = None
+    wechat_aes_key: str | None = None  # EncodingAESKey: 43 characters
+    wechat_plaintext: bool = False
+    wechat_api_url: str = "https://api.weixin.qq.com"
+    # A template message for alerts (one field, {{content.DATA}}); unset: customer service.
+    wechat_alert_template_id: str | None = None
+    # WeCom (企业微信) application: off without a corp id; always in safe mode.
+    wecom_corp_id: str | None = None
+    wecom_agent_id: int | None = None
+    wecom_secret: str | None = None
+    wecom_token: str | None = None
+    wecom_aes_key: str | None = None
+    wecom_api_url: str = "https://qyapi.weixin.qq.com"  # private deployments, proxies
+    # WeChat waits 5 s: past this the callback answers `success` and the replies go by
+    # customer-service message.
+    wechat_reply_deadline_seconds: float = Field(default=4.5, gt=0, le=4.8)
+    wechat_timestamp_window_seconds: int = Field(default=300, ge=30, le=3600)
+    wechat_max_body_bytes: int = Field(default=32 * 1024, ge=1024, le=1024 * 1024)
 
     @model_validator(mode="after")
     def _refuse_placeholders(self) -> Settings:
@@ -94,7 +116,25 @@ class Settings(BaseSettings):
         if self.twilio_account_sid and not (self.twilio_auth_token and self.hotline_number):
             raise ValueError("the hotline needs WORKROOM_TWILIO_AUTH_TOKEN (it signs every "
                              "webhook) and WORKROOM_HOTLINE_NUMBER")
+        self._check_wechat()
         return self
+
+    def _check_wechat(self) -> None:
+        if self.wechat_app_id:
+            if not self.wechat_app_secret or not self.wechat_token:
+                raise ValueError("the official account needs WORKROOM_WECHAT_APP_SECRET and "
+                                 "WORKROOM_WECHAT_TOKEN")
+            if self.wechat_plaintext:
+                if self.env != "development":
+                    raise ValueError("WeChat plaintext mode is refused unless "
+                                     "WORKROOM_ENV=development: use safe mode (AES)")
+            else:
+                _aes_key("WORKROOM_WECHAT_AES_KEY", self.wechat_aes_key)
+        if self.wecom_corp_id:
+            if not (self.wecom_secret and self.wecom_token and self.wecom_agent_id):
+                raise ValueError("WeCom needs WORKROOM_WECOM_AGENT_ID, WORKROOM_WECOM_SECRET "
+                                 "and WORKROOM_WECOM_TOKEN")
+            _aes_key("WORKROOM_WECOM_AES_KEY", self.wecom_aes_key)
 
     @property
     def hotline_enabled(self) -> bool:
@@ -103,6 +143,19 @@ class Settings(BaseSettings):
     @property
     def zone(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
+
+
+def _aes_key(name: str, value: str | None) -> None:
+    """An EncodingAESKey is 43 characters of base64 that decode to 32 bytes."""
+    import base64
+    import binascii
+
+    try:
+        ok = value is not None and len(value) == 43 and len(base64.b64decode(value + "=")) == 32
+    except (binascii.Error, ValueError):
+        ok = False
+    if not ok:
+        raise ValueError(f"{name} must be the 43-character EncodingAESKey (safe mode)")
 
 
 DEV_SECRET_FILE = ".workroom-secret"

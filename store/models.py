@@ -464,6 +464,18 @@ class ComplaintCluster(SQLModel, table=True):
     raised_at: datetime | None = _ts(nullable=True)
 
 
+# --- wechat -----------------------------------------------------------------------
+
+
+class SharedValue(SQLModel, table=True):
+    """A short-lived value every process sees when there is no Redis: a callback nonce
+    already used, a platform access token, a lease on refreshing it."""
+
+    key: str = Field(primary_key=True, max_length=200)
+    value: str = Field(default="", sa_column=Column(Text, nullable=False))
+    expires_at: datetime = _ts(index=True)
+
+
 # --- calendar: reception roster, visit ledger, liaison returns, reports ---
 from store.calendar_models import (  # noqa: E402, F401
     Dispute,

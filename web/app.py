@@ -218,4 +218,8 @@ def create_app(services: Services, *, run_scheduler: bool | None = None) -> Fast
     from web import hotline
 
     hotline.mount(app, services)
+
+    from web import wechat
+
+    wechat.mount(app, services)
     return app

@@ -1,7 +1,7 @@
 """calendar
 
 Revision ID: 0008
-Revises: 0006
+Revises: 0007
 Create Date: 2026-11-22 17:55:51.171724
 """
 from collections.abc import Sequence
@@ -14,7 +14,7 @@ import store.types
 
 
 revision: str = '0008'
-down_revision: str | None = '0006'
+down_revision: str | None = '0007'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

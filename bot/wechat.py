@@ -1,0 +1,534 @@
+"""WeChat official account (公众号) and WeCom (企业微信) channel adapters.
+
+They only translate: a verified callback becomes an Inbound, stepped through the same
+`Workroom.process_batch` as every channel, its replies written to the outbox in the
+step's transaction (DESIGN rules 1, 2 and 4). WeChat waits 5 seconds for an answer and
+asks three times: when the step is done before `wechat_reply_deadline_seconds` its replies
+are the passive reply (and recorded as sent, ref "passive"); otherwise the callback
+answers `success` and the replies leave by customer-service (WeCom: application) message
+as soon as the step commits. A retry of a message already stepped is absorbed by the
+message id (events: sender + create time): it gets the same passive reply again when
+that is how it was answered, else `success`, never a second step.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+import httpx
+from sqlmodel import Session, col, select
+
+from bot.channels import DeliveryError
+from bot.wechat_api import Account, ApiError, WeChatApi, delivery_error
+from bot.wechat_envelope import CallbackError, Envelope, check_signature, parse_xml, text_reply
+from bot.wechat_render import MENU_KEYS, TEXT_LIMIT, chunks, parse_text, render
+from conversations.clock import Clock
+from conversations.engine import Reply
+from handlers.inbound import Inbound, Outgoing, Stepped, Workroom
+from handlers.notices import render as render_notice
+from store import outbox
+from store.models import Contact, Notification, Person
+from store.shared import SharedStore
+from store.steps import Settled
+
+log = logging.getLogger(__name__)
+PASSIVE = "passive"  # delivered_ref of a reply that went back as the passive reply
+LATE_TRIES = 3
+
+
+def parse_message(channel: str, msg: Mapping[str, str]) -> Inbound | None:
+    """A decrypted message as an Inbound; None for what the workroom does not answer."""
+    sender = msg.get("FromUserName", "")
+    if not sender or len(sender) > 128:
+        raise CallbackError(400, "no sender")
+    created = msg.get("CreateTime", "")
+    kind = msg.get("MsgType", "")
+    if kind == "event":
+        event = msg.get("Event", "").lower()
+        event_id = f"ev:{sender}:{created}"[:128]
+        if event == "subscribe":  # a follower; a QR code with an invite code links them
+            key = msg.get("EventKey", "")
+            code = key.removeprefix("qrscene_") if key.startswith("qrscene_") else None
+            return Inbound(channel, sender, event_id, text="/start", link_code=code or None,
+                           push_replies=True)
+        if event == "click" and msg.get("EventKey", "") in MENU_KEYS:
+            return Inbound(channel, sender, event_id, action=msg["EventKey"],
+                           push_replies=True)
+        return None  # unsubscribe, view, location, enter_agent…: nothing to answer
+    message_id = msg.get("MsgId") or f"{sender}:{created}"
+    if len(message_id) > 128:
+        raise CallbackError(400, "message id too long")
+    if kind == "text":
+        text, action, code = parse_text(msg.get("Content", ""))
+        return Inbound(channel, sender, message_id, text=text, action=action,
+                       link_code=code, push_replies=True)
+    if kind in ("image", "voice") and msg.get("MediaId"):
+        item: dict[str, Any] = {"kind": "photo", "file_ref": msg["MediaId"][:300],
+                                "mime_type": "image/jpeg", "size": None}
+        if kind == "voice":
+            fmt = (msg.get("Format") or "amr").lower()[:20]
+            item = {"kind": "voice", "file_ref": msg["MediaId"][:300],
+                    "mime_type": f"audio/{fmt}", "size": None}
+        return Inbound(channel, sender, message_id, attachments=(item,), push_replies=True)
+    # video, location, link…: not something a form takes; the step says what it expects
+    return Inbound(channel, sender, message_id, text="", push_replies=True)
+
+
+class WeChatSender:
+    """Deliver pushes by customer-service message (official account; alerts by template
+    message when one is set) or by application message (WeCom)."""
+
+    def __init__(self, channel: str, api: WeChatApi) -> None:
+        self.channel, self.api = channel, api
+
+    def deliver(self, session: Session, *, address: str, reply: Reply,
+                notification_id: int, edit_ref: str | None = None) -> str | None:
+        """The dispatcher's way in; WeChat cannot edit a message, so none is returned."""
+        contact = session.exec(select(Contact).where(Contact.channel == self.channel,
+                                                     Contact.address == address)).first()
+        person = session.get(Person, contact.person_id) if contact else None
+        self.send(address, reply, (person.lang if person else None) or "zh", session=session)
+        return None
+
+    def send(self, address: str, reply: Reply, lang: str, *,
+             session: Session | None = None) -> None:
+        alert = any(b.value.startswith("ack:") for b in reply.buttons)
+        self.send_text(address, render(reply, lang), alert=alert, session=session)
+
+    def send_text(self, address: str, text: str, *, alert: bool = False,
+                  session: Session | None = None) -> None:
+        template = alert and self.api.account.alert_template_id and self.channel == "wechat"
+        try:
+            for part in chunks(text):
+                if template:
+                    self.api.send_template(address, part, session=session)
+                else:
+                    self.api.send_text(address, part, session=session)
+        except (ApiError, httpx.HTTPError) as err:
+            raise delivery_error(err) from err
+
+
+@dataclass
+class Answer:
+    """What the callback answers: a passive reply's XML, or `success`."""
+
+    body: str = "success"
+    xml: bool = False
+    after: Callable[[], object] | None = None  # run once the answer has been sent
+
+
+@dataclass
+class _Done:
+    passive: list[Outgoing] = field(default_factory=list)
+    rest: list[Outgoing] = field(default_factory=list)
+    texts: list[str] = field(default_factory=list)  # of the passive reply, rendered
+
+
+_Queued = tuple[Inbound, "Future[_Done]", str | None]  # a message, its future, its nonce
+
+
+class WeChatChannel:
+    """One account's callbacks and sends: the official account or a WeCom application."""
+
+    def __init__(self, *, channel: str, account: Account, token: str,
+                 envelope: Envelope | None, workroom: Workroom, shared: SharedStore,
+                 clock: Clock, deadline: float = 4.5, window: int = 300,
+                 max_body: int = 32 * 1024, secret: str = "", client: httpx.Client | None = None,
+                 max_batch: int = 64, send_threads: int = 4) -> None:
+        self.channel, self.account, self.token = channel, account, token
+        self.envelope, self.workroom, self.shared, self.clock = envelope, workroom, shared, clock
+        self.deadline, self.window, self.max_body = deadline, window, max_body
+        self.secret = secret
+        self.api = WeChatApi(account, shared, client=client)
+        self.sender = WeChatSender(channel, self.api)
+        # One step thread: it takes every queued message at once (one transaction).
+        self._steps = ThreadPoolExecutor(1, thread_name_prefix=f"{channel}-steps")
+        self.max_batch = max_batch
+        self._queue: deque[_Queued] = deque()
+        self._draining = False
+        self._settles: list[Settled] = []  # sends recorded with the next batch
+        self._sends = ThreadPoolExecutor(send_threads, thread_name_prefix=f"{channel}-sends")
+        self._lock = threading.Lock()
+        self._in_flight: set[int] = set()  # claimed pushes this process is delivering
+        self._late_count = 0  # steps past the deadline not yet finished
+        self.peers: dict[str, WeChatSender] = {channel: self.sender}
+
+    def join(self, other: WeChatChannel) -> None:
+        """Deliver each other's pushes right after a step (an official-account user's
+        emergency reaches the leaders' WeCom at once), sharing what is under way."""
+        other._lock, other._in_flight = self._lock, self._in_flight
+        self.peers[other.channel] = other.sender
+        other.peers = self.peers
+
+    # --- verifying -----------------------------------------------------------------------
+
+    def _check_time(self, timestamp: str | None) -> None:
+        if not timestamp or not timestamp.isdigit() or len(timestamp) > 12:
+            raise CallbackError(403, "no timestamp")
+        skew = abs(self.clock.now().timestamp() - int(timestamp))
+        if skew > self.window:
+            raise CallbackError(403, f"timestamp {skew:.0f}s away")
+
+    def verify_url(self, params: Mapping[str, str]) -> str:
+        """The URL verification handshake: echo `echostr` (WeCom: decrypted)."""
+        timestamp, nonce = params.get("timestamp"), params.get("nonce", "")
+        echo = params.get("echostr", "")
+        self._check_time(timestamp)
+        assert timestamp is not None
+        if not echo or len(echo) > 2048:
+            raise CallbackError(400, "no echostr")
+        if self.channel == "wecom":
+            assert self.envelope is not None
+            check_signature(params.get("msg_signature"), self.token, timestamp, nonce, echo)
+            return self.envelope.open(echo)
+        check_signature(params.get("signature"), self.token, timestamp, nonce)
+        return echo
+
+    def open(self, params: Mapping[str, str], body: bytes) -> tuple[dict[str, str], str]:
+        """Verify a callback; return its message and its nonce's key (a request seen
+        before is refused when its step is taken: see _drain); CallbackError when
+        refused."""
+        timestamp, nonce = params.get("timestamp"), params.get("nonce", "")
+        self._check_time(timestamp)
+        assert timestamp is not None
+        if not nonce or len(nonce) > 64:
+            raise CallbackError(400, "no nonce")
+        fields = parse_xml(body)  # no DTD, no entity, before anything else
+        if self.envelope is None:  # plaintext mode: development only (settings refuse it)
+            check_signature(params.get("signature"), self.token, timestamp, nonce)
+            return fields, self._nonce_key(timestamp, nonce)
+        encrypted = fields.get("Encrypt")
+        if not encrypted:
+            raise CallbackError(400, "safe mode: no Encrypt")
+        if self.channel == "wechat":
+            check_signature(params.get("signature"), self.token, timestamp, nonce)
+        check_signature(params.get("msg_signature"), self.token, timestamp, nonce, encrypted)
+        msg = parse_xml(self.envelope.open(encrypted))
+        agent = msg.get("AgentID")
+        if self.channel == "wecom" and agent and agent != str(self.account.agent_id):
+            raise CallbackError(403, "another application's message")
+        return msg, self._nonce_key(timestamp, nonce)
+
+    def _age(self, timestamp: str) -> float:
+        """How long ago WeChat sent the request, by its timestamp (whole seconds, so at
+        most a second too old): a request that waited before reaching us (a saturated
+        machine) has less of WeChat's 5 seconds left. A difference of more than 30 s is
+        clock skew, not waiting, and is not counted."""
+        age = self.clock.now().timestamp() - int(timestamp) if timestamp.isdigit() else 0.0
+        return age if 0 < age <= 30 else 0.0
+
+    def _nonce_key(self, timestamp: str, nonce: str) -> str:
+        return f"nonce:{self.channel}:{timestamp}:{nonce}"
+
+    @property
+    def _nonce_ttl(self) -> timedelta:
+        return timedelta(seconds=2 * self.window)  # past that the timestamp is refused
+
+    def _fresh(self, key: str) -> None:
+        """Refuse a request seen before (in any process): a replay."""
+        if not self.shared.add_once(key, "1", self._nonce_ttl):
+            raise CallbackError(409, "replayed")
+
+    # --- answering -----------------------------------------------------------------------
+
+    async def handle(self, params: Mapping[str, str], body: bytes, started: float) -> Answer:
+        """Verify, step, and answer within the deadline (measured from `started`)."""
+        msg, nonce = self.open(params, body)  # no I/O: a millisecond of CPU
+        inbound = parse_message(self.channel, msg)
+        if inbound is None:
+            await asyncio.to_thread(self._fresh, nonce)
+            return Answer()
+        work = self._submit(inbound, nonce)
+        remaining = self.deadline - max(time.monotonic() - started,
+                                        self._age(params.get("timestamp", "")))
+        try:
+            done = await asyncio.wait_for(asyncio.shield(asyncio.wrap_future(work)),
+                                          max(remaining, 0.0))
+        except TimeoutError:
+            # Saturated: answer now; the step goes on and its replies leave by message.
+            log.warning("%s: step of %s not done in %.1fs; answering success", self.channel,
+                        inbound.message_id, self.deadline)
+            self._continue_late(inbound, work)
+            return Answer()
+        texts = done.texts
+
+        async def after() -> None:  # once the answer has left: record it, send the rest
+            self._sends.submit(self._finish, done.passive, done.rest)
+
+        if not texts:
+            return Answer(after=after if done.passive or done.rest else None)
+        xml = text_reply(to_user=inbound.address, from_user=msg.get("ToUserName", ""),
+                         content="\n\n".join(texts), create_time=int(time.time()))
+        if self.envelope is not None:
+            xml = self.envelope.seal(xml, timestamp=str(int(time.time())))
+        return Answer(xml, xml=True, after=after if done.passive or done.rest else None)
+
+    # --- stepping, in batches --------------------------------------------------------
+
+    def _submit(self, inbound: Inbound, nonce: str | None = None) -> Future[_Done]:
+        """Queue a message for the step thread; its future is done once it committed
+        (CallbackError 409 when its nonce was seen before: a replay)."""
+        future: Future[_Done] = Future()
+        with self._lock:
+            self._queue.append((inbound, future, nonce))
+            start = not self._draining
+            self._draining = True
+        if start:
+            self._steps.submit(self._drain)
+        return future
+
+    def _drain(self) -> None:
+        """Step what is queued, many conversations per transaction (one message each),
+        carrying the settles of earlier sends along; until the queue is empty."""
+        while True:
+            with self._lock:
+                batch: list[_Queued] = []
+                keys: set[str] = set()
+                kept: deque[_Queued] = deque()
+                while self._queue and len(batch) < self.max_batch:
+                    item = self._queue.popleft()
+                    key = item[0].conversation_key
+                    (kept if key in keys else batch).append(item)
+                    keys.add(key)
+                self._queue.extendleft(reversed(kept))  # a person's next message waits
+                settle, self._settles = self._settles, []
+                in_flight = set(self._in_flight)
+                if not batch and not settle:
+                    self._draining = False
+                    return
+            try:
+                self._step_batch(self._fresh_only(batch), settle, in_flight)
+            except Exception as err:  # the settles' claims run out; the dispatcher resends
+                log.exception("%s: a batch of %s steps failed", self.channel, len(batch))
+                for _, future, _ in batch:
+                    if not future.done():
+                        future.set_exception(err)
+
+    def _fresh_only(self, batch: list[_Queued]) -> list[_Queued]:
+        """Record the batch's nonces in one statement; refuse those seen before."""
+        nonces = [n for _, _, n in batch if n is not None]
+        new = self.shared.add_new(nonces, self._nonce_ttl) if nonces else set()
+        fresh: list[_Queued] = []
+        for item in batch:
+            nonce = item[2]
+            if nonce is not None and nonce not in new:
+                item[1].set_exception(CallbackError(409, "replayed"))
+                continue
+            new.discard(nonce or "")  # the same nonce twice in one batch: one is a replay
+            fresh.append(item)
+        return fresh
+
+    def _step_batch(self, batch: list[_Queued], settle: list[Settled],
+                    in_flight: set[int]) -> None:
+        msgs = [m for m, _, _ in batch]
+        results = self.workroom.process_batch(msgs, direct=tuple(self.peers),
+                                              in_flight=in_flight, settle=settle)
+        with self._lock:
+            if not msgs or any(r.error is None for r in results) or len(msgs) > 1:
+                self._in_flight -= {d.notification_id for d in settle}  # recorded
+            else:
+                self._settles = settle + self._settles  # a lone failed step took them along
+            for r in results:
+                if r.error is None:
+                    self._in_flight |= {o.notification_id for o in r.outgoing}
+        for (inbound, future, _), stepped in zip(batch, results, strict=True):
+            if stepped.error is not None:
+                future.set_exception(stepped.error)
+                continue
+            try:
+                future.set_result(self._split(inbound, stepped))
+            except Exception as err:
+                future.set_exception(err)
+
+    def _step(self, inbound: Inbound) -> _Done:
+        """Step one message now, on the calling thread (a late step's retry)."""
+        return self._submit(inbound).result()
+
+    def _split(self, inbound: Inbound, stepped: Stepped) -> _Done:
+        """A step's pushes: the passive reply (whole replies that fit in one message, in
+        order) and the rest."""
+        mine = [o for o in stepped.outgoing if self._is_reply(o, inbound)]
+        if not mine and stepped.replies:
+            replayed = [render(r, lang) for r, lang in self._answered(inbound, stepped)]
+            return _Done(rest=stepped.outgoing, texts=replayed)
+        passive: list[Outgoing] = []
+        texts: list[str] = []
+        size = 0
+        for o in mine:
+            text = render(self.workroom.render_push(o), o.lang)
+            size += len(text.encode()) + 2
+            if size > TEXT_LIMIT:
+                break
+            passive.append(o)
+            texts.append(text)
+        taken = {o.notification_id for o in passive}
+        return _Done(passive, [o for o in stepped.outgoing if o.notification_id not in taken],
+                     texts)
+
+    @staticmethod
+    def _is_reply(o: Outgoing, inbound: Inbound) -> bool:
+        return (o.channel, o.address) == (inbound.channel, inbound.address) \
+            and o.message == "notice.raw" and o.priority == outbox.REPLY and o.alert_id is None
+
+    def _answered(self, inbound: Inbound, stepped: Stepped) -> list[tuple[Reply, str]]:
+        """A message stepped before (a retry): its replies again if they were the passive
+        reply; none (`success`) if they go or went by message, or wait behind others."""
+        keys = [f"reply:{inbound.channel}:{inbound.message_id}:{n}"
+                for n in range(len(stepped.replies))]
+        with Session(self.workroom.db) as s:
+            rows = s.exec(select(Notification).where(col(Notification.idempotency_key)
+                                                     .in_(keys))).all()
+            contact = s.exec(select(Contact).where(Contact.channel == inbound.channel,
+                                                   Contact.address == inbound.address)).first()
+            person = s.get(Person, contact.person_id) if contact else None
+        lang = (person.lang if person else None) or self.workroom.options.default_lang
+        opts = self.workroom.options
+        return [(render_notice(n.message_key, n.params, lang, opts.zone, None, opts.secret), lang)
+                for n in sorted(rows, key=lambda n: n.id or 0)
+                if n.status == "sent" and n.delivered_ref == PASSIVE]
+
+    def _send(self, group: list[Outgoing]) -> list[Settled]:
+        """Send one push, or several replies to one person as one message."""
+        first = group[0]
+        try:
+            sender = self.peers[first.channel]
+            if len(group) == 1:
+                sender.send(first.address, self.workroom.render_push(first), first.lang)
+            else:
+                sender.send_text(first.address, "\n\n".join(
+                    render(self.workroom.render_push(o), o.lang) for o in group))
+        except DeliveryError as err:
+            return [Settled(o.notification_id, o.channel, o.address, error=str(err),
+                            retry_after=err.retry_after, fallback=err.fallback) for o in group]
+        except Exception as err:  # a bug: the claims run out and the dispatcher resends
+            log.exception("%s: sending push %s failed", self.channel, first.notification_id)
+            return [Settled(o.notification_id, o.channel, o.address, error=str(err))
+                    for o in group]
+        return [Settled(o.notification_id, o.channel, o.address) for o in group]
+
+    def _groups(self, rest: list[Outgoing]) -> list[list[Outgoing]]:
+        """Consecutive replies to one person that fit in one message go as one."""
+        groups: list[list[Outgoing]] = []
+        size = 0
+        for o in rest:
+            plain = o.message == "notice.raw" and o.alert_id is None
+            text = len(render(self.workroom.render_push(o), o.lang).encode()) + 2 if plain else 0
+            last = groups[-1] if groups else None
+            if plain and last is not None \
+                    and (last[-1].channel, last[-1].address) == (o.channel, o.address) \
+                    and last[-1].message == "notice.raw" and last[-1].alert_id is None \
+                    and size + text <= TEXT_LIMIT:
+                last.append(o)
+                size += text
+            else:
+                groups.append([o])
+                size = text
+        return groups
+
+    def _finish(self, passive: list[Outgoing], rest: list[Outgoing]) -> None:
+        """After the answer: record the passive replies as sent, send the rest in order."""
+        settled = [Settled(o.notification_id, o.channel, o.address, ref=PASSIVE, keep_ref=True)
+                   for o in passive]
+        held: set[tuple[str, str]] = set()
+        for group in self._groups(rest):
+            address = (group[0].channel, group[0].address)
+            if address in held:  # an earlier push to this person failed: keep the order
+                settled += [Settled(o.notification_id, o.channel, o.address,
+                                    error="an earlier push is waiting", retry_after=0.0)
+                            for o in group]
+                continue
+            done = self._send(group)
+            settled += done
+            if any(d.error is not None for d in done):
+                held.add(address)
+        with self._lock:  # recorded with the next batch of steps, or on their own
+            self._settles += settled
+            start = not self._draining
+            self._draining = True
+        if start:
+            self._steps.submit(self._drain)
+
+    def _continue_late(self, inbound: Inbound, work: Future[_Done]) -> None:
+        """The step outlived the deadline: once it commits, everything goes by message."""
+        with self._lock:
+            self._late_count += 1
+
+        def then(f: Future[_Done]) -> None:
+            self._sends.submit(self._finish_late, inbound, f)
+
+        work.add_done_callback(then)
+
+    def _finish_late(self, inbound: Inbound, work: Future[_Done]) -> None:
+        try:
+            done: _Done | None = None
+            error = work.exception()
+            if error is None:
+                done = work.result()
+            elif isinstance(error, CallbackError):  # a replay: nothing to step
+                return
+            tries = 1
+            while done is None and tries < LATE_TRIES:  # answered: it must not be lost
+                log.warning("%s: late step of %s failed (%s); trying again", self.channel,
+                            inbound.message_id, error)
+                time.sleep(0.5 * tries)
+                tries += 1
+                try:
+                    done = self._step(inbound)
+                except Exception as err:
+                    error = err
+            if done is None:
+                log.error("%s: message %s was answered `success` but its step failed: %s",
+                          self.channel, inbound.message_id, error)
+                return
+            self._finish([], [*done.passive, *done.rest])
+        finally:
+            with self._lock:
+                self._late_count -= 1
+
+    def settle_all(self, timeout: float = 30) -> None:
+        """Wait for sends under way (tests, shutdown)."""
+        end = time.monotonic() + timeout
+        while time.monotonic() < end:
+            with self._lock:
+                busy = bool(self._in_flight) or self._late_count > 0 or self._draining
+            if not busy:
+                return
+            time.sleep(0.01)
+
+    def close(self) -> None:
+        self.settle_all(timeout=10)
+        self._steps.shutdown(wait=True)
+        self._sends.shutdown(wait=True)
+        self.api.close()
+
+
+def build(channel: str, settings: Any, workroom: Workroom, shared: SharedStore,
+          clock: Clock) -> WeChatChannel:
+    """The official account (`wechat`) or the WeCom application (`wecom`) from settings."""
+    common = {"deadline": settings.wechat_reply_deadline_seconds,
+              "window": settings.wechat_timestamp_window_seconds,
+              "max_body": settings.wechat_max_body_bytes, "secret": settings.secret_key}
+    if channel == "wecom":
+        account = Account("wecom", settings.wecom_api_url, settings.wecom_corp_id,
+                          settings.wecom_secret, settings.wecom_agent_id)
+        envelope = Envelope(settings.wecom_token, settings.wecom_aes_key, settings.wecom_corp_id)
+        return WeChatChannel(channel="wecom", account=account, token=settings.wecom_token,
+                             envelope=envelope, workroom=workroom, shared=shared, clock=clock,
+                             **common)
+    account = Account("wechat", settings.wechat_api_url, settings.wechat_app_id,
+                      settings.wechat_app_secret,
+                      alert_template_id=settings.wechat_alert_template_id)
+    sealed = None if settings.wechat_plaintext else Envelope(
+        settings.wechat_token, settings.wechat_aes_key, settings.wechat_app_id)
+    return WeChatChannel(channel="wechat", account=account, token=settings.wechat_token,
+                         envelope=sealed, workroom=workroom, shared=shared, clock=clock,
+                         **common)

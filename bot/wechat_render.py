@@ -1,0 +1,120 @@
+"""WeChat-native rendering: WeChat has no buttons under a message, so choices become a
+numbered text menu ("回复 1、2、3…") and actions the words to reply; texts are kept under
+WeChat's length limit; typed keywords come back as the actions they stand for.
+
+The numbers are the engine's own: it takes a typed number as the position in the list as
+shown, and also the option's words, in either language.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from conversations import catalog
+from conversations.engine import Button, Reply
+
+# A text message (passive reply, customer-service or WeCom message) holds 2048 bytes.
+TEXT_LIMIT = 2048
+_ACK = re.compile(r"^\s*(?:收到|确认收到|ack|acknowledge|received)\s*[#＃]?\s*(\d{1,12})\s*$",
+                  re.IGNORECASE)
+_BIND = re.compile(r"^\s*(?:绑定|bind)\s*[:：]?\s*([A-Za-z0-9_-]{8,64})\s*$", re.IGNORECASE)
+
+
+def parse_text(text: str) -> tuple[str | None, str | None, str | None]:
+    """(text, action, link code) of what was typed: "收到 12" acknowledges alert 12,
+    "绑定 <code>" links the account with a code from `workroom invite --channel wechat`."""
+    ack = _ACK.match(text)
+    if ack:
+        return None, f"ack:{ack.group(1)}", None
+    bind = _BIND.match(text)
+    if bind:
+        return "/start", None, bind.group(1)
+    return text, None, None
+
+
+def _numbers(n: int) -> str:
+    if n <= 3:
+        return "、".join(str(i) for i in range(1, n + 1))
+    return f"1、2、3…{n}"
+
+
+def _typed(button: Button, lang: str) -> str:
+    """What to reply to press this button."""
+    if button.value.startswith("ack:"):
+        return f"{button.label} {button.value[4:]}"
+    return button.label
+
+
+def render(reply: Reply, lang: str) -> str:
+    """A reply as one text: the options numbered, the actions and words to reply."""
+    lines = [reply.text]
+    choices = [b for b in reply.buttons if b.kind == "choice"]
+    words = [b for b in reply.buttons if b.kind == "action"]
+    nav = [b for b in reply.buttons if b.kind == "nav"]
+    if len(choices) >= 2:  # a menu or a question: numbered as the engine numbers them
+        lines.append("")
+        lines += [f"{i}. {b.label}" for i, b in enumerate(choices, start=1)]
+        lines.append(catalog.t(lang, "wechat.numbers", numbers=_numbers(len(choices))))
+    else:  # a push's one suggestion ("评价答复"): its words, not a number
+        words = choices + words
+    if words:
+        quote = "「{}」" if lang == "zh" else "\u201c{}\u201d"
+        sep = "、" if lang == "zh" else ", "
+        said = sep.join(quote.format(_typed(b, lang)) for b in words)
+        lines.append(catalog.t(lang, "wechat.words", words=said))
+    if nav:
+        sep = " / "
+        lines.append(catalog.t(lang, "wechat.nav", words=sep.join(b.label for b in nav)))
+    return "\n".join(lines)
+
+
+def chunks(text: str, limit: int = TEXT_LIMIT) -> list[str]:
+    """Split under `limit` bytes of UTF-8, at line ends where possible."""
+    out: list[str] = []
+    while len(text.encode()) > limit:
+        cut = _fit(text, limit)
+        line = text.rfind("\n", 0, cut)
+        cut = line if line > 0 else cut
+        out.append(text[:cut])
+        text = text[cut:].lstrip("\n")
+    out.append(text)
+    return out
+
+
+def _fit(text: str, limit: int) -> int:
+    """How many characters of `text` fit in `limit` bytes."""
+    size = 0
+    for i, ch in enumerate(text):
+        size += len(ch.encode())
+        if size > limit:
+            return i
+    return len(text)
+
+
+# The official account's custom menu (三个一级菜单): the four flows, my cases, language.
+# Each click sends the entry's key, taken like a pressed button.
+MENU: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = (
+    ("wechat.menu.services", (("menu.suggestion", "flow:suggestion"),
+                              ("menu.complaint", "flow:complaint"),
+                              ("menu.booking", "flow:booking"))),
+    ("wechat.menu.emergency", (("wechat.menu.emergency", "flow:emergency"),)),
+    ("wechat.menu.mine", (("menu.my_cases", "query:my_cases"),
+                          ("wechat.menu.home", "cmd:menu"),
+                          ("menu.lang", "cmd:lang"))),
+)
+MENU_KEYS = frozenset(key for _, entries in MENU for _, key in entries)
+
+
+def custom_menu(lang: str) -> dict[str, Any]:
+    """The menu as the menu/create API takes it."""
+    buttons: list[dict[str, Any]] = []
+    for title, entries in MENU:
+        if len(entries) == 1:
+            label, key = entries[0]
+            buttons.append({"type": "click", "name": catalog.t(lang, label), "key": key})
+        else:
+            buttons.append({"name": catalog.t(lang, title), "sub_button": [
+                {"type": "click", "name": catalog.t(lang, label), "key": key}
+                for label, key in entries]})
+    return {"button": buttons}

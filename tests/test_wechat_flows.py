@@ -1,0 +1,260 @@
+"""Every flow in Chinese through the official account and through WeCom: what the person
+reads (passive replies and messages at the fake WeChat API) and the rows each flow leaves.
+
+Choices are typed as their number or as their words; leaders are WeCom users whose userid
+the demo org file lists, so their alerts arrive as WeCom application messages once they
+have opened the application (it is then the channel they last used)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+
+import httpx
+import pytest
+from sqlmodel import Session, col
+
+from bot.bootstrap import Services
+from bot.wechat_render import TEXT_LIMIT, chunks
+from conversations.catalog import t
+from conversations.clock import FrozenClock
+from store.models import (
+    Acknowledgement,
+    Alert,
+    Attachment,
+    Booking,
+    Case,
+    Contact,
+    Incident,
+    Person,
+    Suggestion,
+)
+from tests.fakes.wechat_api import FakeWeChatApi
+from tests.test_telegram_flows import ask
+from tests.transcript import all_rows, person
+from tests.wechat_chat import WxChat, run, wechat_services
+from web.app import create_app
+
+KINDS = pytest.mark.parametrize("kind", ["wechat", "wecom"])
+# An employee's address: an official-account openid, or a WeCom userid not in the org file.
+EMPLOYEE = {"wechat": "o6_bmjrPTlm6_2sgVt7hMZOPfL2M", "wecom": "worker_0042"}
+
+
+@pytest.fixture
+def api() -> Iterator[FakeWeChatApi]:
+    with FakeWeChatApi() as fake:
+        yield fake
+
+
+@pytest.fixture
+def wx(sqlite_url: str, clock: FrozenClock, api: FakeWeChatApi) -> Iterator[Services]:
+    svc = wechat_services(sqlite_url, clock, api)
+    yield svc
+    svc.close()
+
+
+@pytest.fixture
+async def client(wx: Services) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=create_app(wx, run_scheduler=False))
+    async with httpx.AsyncClient(transport=transport, base_url="http://wr.test") as c:
+        yield c
+
+
+async def leader(client: httpx.AsyncClient, wx: Services, api: FakeWeChatApi,
+                 userid: str) -> WxChat:
+    """A leader opens the WeCom application: their userid is theirs in the org file."""
+    chat = WxChat(client, wx, api, "wecom", userid)
+    [menu] = await chat.say("菜单")
+    assert menu.startswith(t("zh", "menu.welcome")) and "待确认的提醒" in menu
+    return chat
+
+
+def numbered(*labels: str) -> str:
+    return "\n".join(f"{i}. {label}" for i, label in enumerate(labels, start=1))
+
+
+@KINDS
+async def test_a_suggestion_with_numbers_and_words(
+        client: httpx.AsyncClient, wx: Services, api: FakeWeChatApi, kind: str) -> None:
+    chat = WxChat(client, wx, api, kind, EMPLOYEE[kind])
+    [menu] = await chat.say("你好")
+    assert menu == "\n".join([
+        t("zh", "menu.welcome"), "",
+        numbered("提建议", "反映问题", "预约领导接访", "紧急情况报告", "我反映的问题", "我的预约",
+                 "凭回执码查进度", "评价答复", "English"),
+        "回复 1、2、3…9 选择，也可以直接回复选项的文字。"])
+    [question] = await chat.say("1")
+    assert question.startswith(t("zh", "suggestion.intro") + "\n\n"
+                               + ask("zh", "suggestion", "topic", 1, 3))
+    assert "4. 食堂生活" in question and question.endswith("也可回复：返回 / 取消 / 帮助")
+    await run(chat, [("4", ask("zh", "suggestion", "text", 2, 3)),
+                     ("食堂晚餐能不能多一个素菜窗口", ask("zh", "suggestion", "identity", 3, 3))])
+    [review] = await chat.say("实名")
+    assert review.startswith(t("zh", "review.title"))
+    assert review.endswith("回复「确认提交」。\n也可回复：返回 / 取消 / 帮助")  # no buttons
+    texts = await chat.say("确认提交")
+    assert texts[0].startswith("建议已登记，编号 S-2026-0001")
+    [row] = all_rows(wx, Suggestion)
+    assert (row.topic, row.channel, row.anonymous) == ("living", kind, False)
+    assert row.text == "食堂晚餐能不能多一个素菜窗口"
+    me = all_rows(wx, Contact, Contact.channel == kind, Contact.address == EMPLOYEE[kind])[0]
+    employee = wx_person(wx, me.person_id)
+    assert (employee.role, employee.verified) == ("employee", False)  # an unknown follower
+
+
+def wx_person(wx: Services, person_id: int) -> Person:
+    with Session(wx.db) as s:
+        found = s.get(Person, person_id)
+    assert found is not None
+    return found
+
+
+@KINDS
+async def test_a_complaint_reaches_the_responsible_leader_who_acknowledges_on_wecom(
+        client: httpx.AsyncClient, wx: Services, api: FakeWeChatApi, kind: str) -> None:
+    zhao = await leader(client, wx, api, "demo_zhaoguoqiang")
+    chat = WxChat(client, wx, api, kind, EMPLOYEE[kind])
+    await run(chat, [
+        ("反映问题", ask("zh", "complaint", "category", 1, 8)),
+        ("1", ask("zh", "complaint", "description", 2, 8)),
+        ("十月份的加班费到现在还没有发下来", ask("zh", "complaint", "since", 3, 8)),
+        ("2026-10-15", ask("zh", "complaint", "affected", 4, 8)),
+        ("3", ask("zh", "complaint", "cosigners", 5, 8)),
+        ("跳过", ask("zh", "complaint", "workshop", 6, 8)),
+        ("铸造车间", ask("zh", "complaint", "outcome", 7, 8)),
+        ("补发十月加班费", ask("zh", "complaint", "identity", 8, 8)),
+        ("1", t("zh", "review.title")),
+    ])
+    texts = await chat.say("确认提交")
+    assert texts == [
+        t("zh", "complaint.done", number="C-2026-0001", due_on="2027-01-22", days=60)
+        + "\n\n" + t("zh", "menu.prompt") + "\n\n"
+        + numbered("提建议", "反映问题", "预约领导接访", "紧急情况报告", "我反映的问题",
+                   "我的预约", "凭回执码查进度", "评价答复", "English")
+        + "\n回复 1、2、3…9 选择，也可以直接回复选项的文字。"]
+    [case] = all_rows(wx, Case)
+    assert (case.category, case.affected, case.cosigners, case.channel, case.anonymous) == (
+        "wages", 3, 0, kind, False)
+    assert case.handler_id == person(wx, "zhao_guoqiang").id
+    [alert] = all_rows(wx, Alert)
+    [notice] = zhao.new_texts()  # sent right after the step: zhao's WeCom
+    if kind == "wecom":
+        assert api.sent(to="demo_zhaoguoqiang")[-1].path == "/cgi-bin/message/send"
+    assert notice.startswith("【交办】C-2026-0001 工资福利")
+    assert notice.endswith(f"回复「收到 {alert.id}」。")
+    # A stranger cannot acknowledge it; the leader does, by the reply keyword.
+    assert any("不能由您确认" in x for x in await chat.say(f"收到 {alert.id}"))
+    assert any("已确认收到" in x for x in await zhao.say(f"收到{alert.id}"))
+    [ack] = all_rows(wx, Acknowledgement)
+    assert (ack.person_id, ack.channel) == (person(wx, "zhao_guoqiang").id, "wecom")
+    # My cases, from the official account's menu or by its words.
+    if kind == "wechat":
+        [mine] = await chat.click("query:my_cases")
+    else:
+        [mine] = await chat.say("我反映的问题")
+    assert mine.startswith("\n".join([t("zh", "query.my_cases.title"), t(
+        "zh", "case.line", number="C-2026-0001", category="工资福利",
+        status=t("zh", "status.assigned"), due_on="2027-01-22")]))
+
+
+@KINDS
+async def test_a_visit_is_booked_with_the_duty_leader(
+        client: httpx.AsyncClient, wx: Services, api: FakeWeChatApi, kind: str) -> None:
+    sun = await leader(client, wx, api, "demo_sunhongmei")  # on duty today
+    chat = WxChat(client, wx, api, kind, EMPLOYEE[kind])
+    if kind == "wechat":
+        [question] = await chat.click("flow:booking")
+    else:
+        [question] = await chat.say("预约领导接访")
+    assert ask("zh", "booking", "slot", 1, 2) in question and "\n10. " in question
+    await run(chat, [("1", ask("zh", "booking", "topic", 2, 2)),
+                     ("想谈谈十月加班费的问题", t("zh", "review.title"))])
+    texts = await chat.say("确认提交")
+    assert "V-2026-0001" in texts[0] and "2026-11-23" in texts[0] and "孙红梅" in texts[0]
+    [row] = all_rows(wx, Booking)
+    assert (row.number, row.status, row.channel) == ("V-2026-0001", "booked", kind)
+    [notice] = sun.new_texts()
+    assert notice.startswith("新的接访预约 V-2026-0001：2026-11-23 08:30-11:30")
+
+
+@KINDS
+async def test_an_emergency_keeps_its_photos_and_voice_and_alerts_the_leaders(
+        client: httpx.AsyncClient, wx: Services, api: FakeWeChatApi, kind: str) -> None:
+    director = await leader(client, wx, api, "demo_chenlihua")
+    duty = await leader(client, wx, api, "demo_sunhongmei")
+    chat = WxChat(client, wx, api, kind, EMPLOYEE[kind])
+    await run(chat, [("紧急情况报告", ask("zh", "emergency", "what", 1, 5))])
+    [kept] = await chat.media("image", "MEDIA-gate-photo")
+    assert kept.startswith(t("zh", "attachment.kept", count=1))
+    assert ask("zh", "emergency", "what", 1, 5) in kept  # the question is asked again
+    await run(chat, [("二十多人聚集在厂门口要求发工资", ask("zh", "emergency", "place", 2, 5)),
+                     ("厂门口", ask("zh", "emergency", "people", 3, 5))])
+    [kept] = await chat.media("voice", "MEDIA-voice-1")
+    assert kept.startswith(t("zh", "attachment.kept", count=2))
+    texts = await chat.say("立即发送")
+    assert any("E-2026-0001" in x for x in texts)
+    [incident] = all_rows(wx, Incident)
+    assert (incident.what, incident.place, incident.channel) == (
+        "二十多人聚集在厂门口要求发工资", "厂门口", kind)
+    files = all_rows(wx, Attachment, Attachment.subject == "incident")
+    assert sorted((f.kind, f.file_ref, f.mime_type, f.channel) for f in files) == [
+        ("photo", "MEDIA-gate-photo", "image/jpeg", kind),
+        ("voice", "MEDIA-voice-1", "audio/amr", kind)]
+    alerts = all_rows(wx, Alert, Alert.subject == "incident")
+    for who, alert in zip((director, duty), alerts, strict=True):
+        [shown] = who.new_texts()
+        assert shown.startswith("【紧急】E-2026-0001") and f"「收到 {alert.id}」" in shown
+
+
+async def test_a_photo_outside_a_report_is_not_kept(
+        client: httpx.AsyncClient, wx: Services, api: FakeWeChatApi) -> None:
+    chat = WxChat(client, wx, api, "wechat", EMPLOYEE["wechat"])
+    await run(chat, [("提建议", "哪方面")])
+    [said] = await chat.media("image", "MEDIA-x")
+    assert said.startswith(t("zh", "attachment.not_here"))
+    assert all_rows(wx, Attachment) == []
+
+
+async def test_the_menu_switches_language_and_a_follow_is_welcomed(
+        client: httpx.AsyncClient, wx: Services, api: FakeWeChatApi) -> None:
+    chat = WxChat(client, wx, api, "wechat", EMPLOYEE["wechat"])
+    r = await chat.send_inner(chat.inner("event", event=True, Event="subscribe"))
+    assert r.status_code == 200
+    [welcome] = chat.new_texts()
+    assert welcome.startswith(t("zh", "menu.welcome"))
+    [switched] = await chat.click("cmd:lang")
+    assert switched.startswith(t("en", "lang.switched"))
+    assert "1. Make a suggestion" in switched and "Reply 1、2、3…9 to choose" in switched
+    # Unfollowing is not a message to answer.
+    r = await chat.send_inner(chat.inner("event", event=True, Event="unsubscribe"))
+    assert (r.status_code, r.text) == (200, "success")
+
+
+async def test_a_wecom_userid_from_the_org_file_is_that_person(
+        client: httpx.AsyncClient, wx: Services, api: FakeWeChatApi) -> None:
+    before = len(all_rows(wx, Person))
+    chat = WxChat(client, wx, api, "wecom", "demo_liufang")
+    [menu] = await chat.say("菜单")
+    assert "在办的问题" in menu  # the staff member's menu
+    unknown = WxChat(client, wx, api, "wecom", "someone_new")
+    [menu] = await unknown.say("菜单")
+    assert "在办的问题" not in menu
+    assert len(all_rows(wx, Person)) == before + 1  # only the unknown user is new
+    [new] = all_rows(wx, Person, col(Person.key).startswith("wecom-"))
+    assert (new.role, new.verified) == ("employee", False)
+
+
+async def test_a_long_text_is_split_under_the_limit(
+        client: httpx.AsyncClient, wx: Services, api: FakeWeChatApi) -> None:
+    chat = WxChat(client, wx, api, "wechat", EMPLOYEE["wechat"])
+    long = "车间通风设备长期损坏，夏天温度过高。" * 100  # 1,800 characters, 5,400 bytes
+    await run(chat, [("反映问题", "哪一类"), ("2", "发生了什么")])
+    texts = await chat.say(long)
+    assert texts == [ask("zh", "complaint", "since", 3, 8) + "\n也可回复：返回 / 取消 / 帮助"]
+    for said in ("今天", "5", "跳过", "铸造车间", "改善通风", "匿名"):
+        texts = await chat.say(said)
+    # The review holds the whole description: it came by message, in parts under 2048 bytes.
+    assert len(texts) >= 3 and all(len(x.encode()) <= TEXT_LIMIT for x in texts)
+    joined = "".join(texts).replace("\n", "")
+    assert long in joined
+    for piece in chunks("甲乙丙\n" * 1000):
+        assert len(piece.encode()) <= TEXT_LIMIT

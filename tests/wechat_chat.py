@@ -1,0 +1,118 @@
+"""Test helpers: the workroom with both WeChat accounts against the fake WeChat API, and a
+person talking to it through signed, encrypted callbacks."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+from typing import Any
+
+import httpx
+
+from bot.bootstrap import Services
+from conversations.clock import FrozenClock
+from tests.conftest import make_services
+from tests.fakes.wechat_api import (
+    AGENT_ID,
+    APP_ID,
+    APP_SECRET,
+    CORP_ID,
+    CORP_SECRET,
+    OA_AES_KEY,
+    OA_TOKEN,
+    WECOM_AES_KEY,
+    WECOM_TOKEN,
+    Callbacks,
+    FakeWeChatApi,
+)
+from web.wechat import PATHS
+
+_MSG_IDS = itertools.count(24_000_000_000_000_000)
+
+
+def wechat_settings(api: FakeWeChatApi, **overrides: Any) -> dict[str, Any]:
+    return {"wechat_app_id": APP_ID, "wechat_app_secret": APP_SECRET,
+            "wechat_token": OA_TOKEN, "wechat_aes_key": OA_AES_KEY,
+            "wechat_api_url": api.url, "wecom_corp_id": CORP_ID, "wecom_agent_id": AGENT_ID,
+            "wecom_secret": CORP_SECRET, "wecom_token": WECOM_TOKEN,
+            "wecom_aes_key": WECOM_AES_KEY, "wecom_api_url": api.url, **overrides}
+
+
+def wechat_services(url: str, clock: FrozenClock, api: FakeWeChatApi, engine: Any = None,
+                    **overrides: Any) -> Services:
+    return make_services(url, clock, engine=engine, **wechat_settings(api, **overrides))
+
+
+class WxChat:
+    """One follower of the official account (kind "wechat", address = openid) or one WeCom
+    user (kind "wecom", address = userid), posting callbacks as WeChat does."""
+
+    def __init__(self, client: httpx.AsyncClient, svc: Services, api: FakeWeChatApi,
+                 kind: str, user: str) -> None:
+        self.client, self.svc, self.api, self.kind, self.user = client, svc, api, kind, user
+        self.callbacks = Callbacks(kind, svc.clock)
+        self.seen_sent = 0
+        self.passive: list[str] = []
+        self.created = int(svc.clock.now().timestamp())
+        self.last: tuple[dict[str, str], bytes] | None = None
+
+    @property
+    def channel(self) -> Any:
+        return self.svc.wechat if self.kind == "wechat" else self.svc.wecom
+
+    @property
+    def path(self) -> str:
+        return PATHS[self.kind]
+
+    async def post_raw(self, params: dict[str, str], body: bytes) -> httpx.Response:
+        r = await self.client.post(self.path, params=params, content=body)
+        await asyncio.to_thread(self.channel.settle_all)
+        if r.status_code == 200 and r.text.startswith("<xml>"):
+            self.passive.append(self.callbacks.read_reply(r.text)["Content"])
+        return r
+
+    def inner(self, msg_type: str, *, msg_id: int | None = None, event: bool = False,
+              **extra: str) -> str:
+        self.created += 1
+        mid = None if event else (msg_id if msg_id is not None else next(_MSG_IDS))
+        return self.callbacks.inner(self.user, msg_type, self.created, mid, **extra)
+
+    async def send_inner(self, inner_xml: str) -> httpx.Response:
+        self.last = self.callbacks.post(inner_xml)
+        return await self.post_raw(*self.last)
+
+    async def say(self, text: str) -> list[str]:
+        r = await self.send_inner(self.inner("text", Content=text))
+        assert r.status_code == 200, (r.status_code, r.text)
+        return self.new_texts()
+
+    async def click(self, key: str) -> list[str]:
+        r = await self.send_inner(self.inner("event", event=True, Event="CLICK", EventKey=key))
+        assert r.status_code == 200
+        return self.new_texts()
+
+    async def media(self, kind: str, media_id: str) -> list[str]:
+        extra = {"MediaId": media_id}
+        if kind == "image":
+            extra["PicUrl"] = f"http://mmbiz.example/{media_id}"
+        else:
+            extra["Format"] = "amr"
+        r = await self.send_inner(self.inner(kind, **extra))
+        assert r.status_code == 200
+        return self.new_texts()
+
+    def sent(self) -> list[str]:
+        return [c.text for c in self.api.sent(to=self.user)]
+
+    def new_texts(self) -> list[str]:
+        """What the person saw since last asked: passive replies, then messages."""
+        sent = self.sent()
+        texts = self.passive + sent[self.seen_sent:]
+        self.passive, self.seen_sent = [], len(sent)
+        return texts
+
+
+async def run(chat: WxChat, steps: list[tuple[str, str]]) -> None:
+    for said, expected in steps:
+        texts = await chat.say(said)
+        assert any(expected in t for t in texts), f"after {said!r}: {texts}"
