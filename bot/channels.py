@@ -11,6 +11,19 @@ from conversations.engine import Reply
 from store.models import InboxMessage
 
 
+def split_text(text: str, limit: int) -> list[str]:
+    """Split a long text into parts of at most `limit` characters, at line ends where
+    possible (Telegram messages, SMS bodies)."""
+    out: list[str] = []
+    while len(text) > limit:
+        cut = text.rfind("\n", 0, limit)
+        cut = cut if cut > 0 else limit
+        out.append(text[:cut])
+        text = text[cut:].lstrip("\n")
+    out.append(text)
+    return out
+
+
 class DeliveryError(Exception):
     """A send failed. `fallback`: this channel cannot take it now, try the next one."""
 

@@ -23,7 +23,7 @@ from typing import Any
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
-from bot.channels import DeliveryError
+from bot.channels import DeliveryError, split_text
 from bot.settings import Settings
 from bot.twilio import SMS_LIMIT, TwilioClient, TwiML
 from conversations import catalog
@@ -58,14 +58,7 @@ def sms_text(reply: Reply) -> str:
 
 def chunks(text: str, limit: int = SMS_LIMIT) -> list[str]:
     """Split a long text at line ends to fit the provider's body limit."""
-    out: list[str] = []
-    while len(text) > limit:
-        cut = text.rfind("\n", 0, limit)
-        cut = cut if cut > 0 else limit
-        out.append(text[:cut])
-        text = text[cut:].lstrip("\n")
-    out.append(text)
-    return out
+    return split_text(text, limit)
 
 
 class SmsSender:

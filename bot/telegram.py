@@ -35,7 +35,7 @@ from telegram import (
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
 from telegram.warnings import PTBUserWarning
 
-from bot.channels import DeliveryError
+from bot.channels import DeliveryError, split_text
 from bot.pipeline import Pipeline
 from conversations import catalog
 from conversations.engine import Button, Reply
@@ -110,14 +110,7 @@ def _attachments(message: Any) -> tuple[dict[str, Any], ...]:
 
 def _chunks(text: str) -> list[str]:
     """Split under Telegram's limit, at line ends where possible."""
-    out: list[str] = []
-    while len(text) > TEXT_LIMIT:
-        cut = text.rfind("\n", 0, TEXT_LIMIT)
-        cut = cut if cut > 0 else TEXT_LIMIT
-        out.append(text[:cut])
-        text = text[cut:].lstrip("\n")
-    out.append(text)
-    return out
+    return split_text(text, TEXT_LIMIT)
 
 
 def is_menu(reply: Reply) -> bool:

@@ -9,8 +9,7 @@ the workshop's liaison (000 制度(二) 四; 001 (一)).
 
 from __future__ import annotations
 
-import re
-from datetime import date, time
+from datetime import date
 from typing import Any
 
 from sqlmodel import Session, select
@@ -18,14 +17,12 @@ from sqlmodel import Session, select
 from conversations.flow import Result, Submission
 from handlers import bookings, lifecycle
 from handlers.context import HandlerContext
-from handlers.roster import DUTY_ROLES, slot
+from handlers.roster import DUTY_ROLES, parse_hours, slot
 from handlers.screening import liaisons_of
 from store import outbox
 from store.calendar_models import Invitation
 from store.models import Booking, Case, CaseEvent, DutyEntry, Person, Workshop
 from store.numbers import next_number
-
-_HOURS = re.compile(r"^(\d{1,2})[:：](\d{2})\s*[-–~至到]\s*(\d{1,2})[:：](\d{2})$")
 
 
 def _answers(invite_id: int) -> list[list[str]]:
@@ -99,14 +96,10 @@ def _onsite(ctx: HandlerContext, sub: Submission, case: Case,
         day = date.fromisoformat(a["day"])
         if day < ctx.today:
             return Result("invite.past", {}, back_to="day")
-        m = _HOURS.match(a["hours"].strip())
-        try:
-            start = time(int(m[1]), int(m[2])) if m else None
-            end = time(int(m[3]), int(m[4])) if m else None
-        except ValueError:
-            start = end = None
-        if start is None or end is None or start >= end:
+        hours = parse_hours(a["hours"])
+        if hours is None:
             return Result("roster.bad_hours", {}, back_to="hours")
+        start, end = hours
         shop = s.exec(select(Workshop).where(Workshop.unit_id == ctx.unit_id(),
                                              Workshop.key == a["workshop"])).first()
         if shop is None or shop.id is None or case.id is None:

@@ -364,6 +364,20 @@ class RosterJobs:
 # --- the staff's roster flow -----------------------------------------------------------------
 
 _HOURS = re.compile(r"^(\d{1,2})[:：](\d{2})\s*[-–~至到]\s*(\d{1,2})[:：](\d{2})$")
+
+
+def parse_hours(text: str) -> tuple[time, time] | None:
+    """"08:30-11:30" (also with ：, ～, 至 or 到) as start and end; None if it is not
+    a time span that ends after it starts."""
+    m = _HOURS.match(text.strip())
+    try:
+        start = time(int(m[1]), int(m[2])) if m else None
+        end = time(int(m[3]), int(m[4])) if m else None
+    except ValueError:
+        return None
+    if start is None or end is None or start >= end:
+        return None
+    return start, end
 _AT = re.compile(r"^(\d{1,2})[:：](\d{2})$")
 _SPLIT = re.compile(r"[,，、;；\s]+")
 
@@ -417,14 +431,10 @@ def _plan(ctx: HandlerContext, sub: Submission) -> Result:
     union, unknown = _people_named(s, unit_id, a.get("union") or "")
     if unknown:
         return Result("roster.unknown_leader", {"name": unknown}, back_to="union")
-    m = _HOURS.match(a["hours"].strip())
-    try:
-        start = time(int(m[1]), int(m[2])) if m else None
-        end = time(int(m[3]), int(m[4])) if m else None
-    except ValueError:
-        start = end = None
-    if start is None or end is None or start >= end:
+    hours = parse_hours(a["hours"])
+    if hours is None:
         return Result("roster.bad_hours", {}, back_to="hours")
+    start, end = hours
     plan = plan_of(s, unit_id) or RosterPlan(unit_id=unit_id, start=start, end=end,
                                              place=a["place"], updated_at=ctx.now)
     plan.leaders = [p.id for p in leaders if p.id is not None]
