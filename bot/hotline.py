@@ -293,6 +293,8 @@ class HotlineChannel:
         number = result.params["number"]
         if result.message.startswith("emergency.linked"):
             return self.t("done_linked", number=number)
+        if result.message == "emergency.done_nobody":  # never say someone was told
+            return self.t("done_nobody", number=number)
         if result.message.startswith("emergency"):
             return self.t("done_incident", number=number)
         return self.t("done_case", number=number)
@@ -308,7 +310,8 @@ class HotlineChannel:
 
     def ended(self, form: Mapping[str, str]) -> None:
         """The call is over: a report whose caller hung up before the last question is
-        filed with what was said (nothing a caller said is lost)."""
+        filed with what was said, or as a recorded call (nothing a caller reports is
+        lost)."""
         if form.get("CallStatus") not in ("completed", "busy", "failed", "no-answer",
                                           "canceled"):
             return
@@ -319,8 +322,9 @@ class HotlineChannel:
                 return
             call.ended_at = self.clock.now()
             s.add(call)
-            if call.purpose == "report" and call.step in ("people", "record") and \
-                    (call.said or call.recording_url):
+            # Pressed 1 or 2, then hung up at any point: filed with what was said, or as
+            # "see the recording" (the call's recording is added when it comes).
+            if call.purpose == "report" and call.step != "done":
                 self._file(s, call)
 
     # --- a leader called about an alert -----------------------------------------------

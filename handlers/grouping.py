@@ -91,6 +91,9 @@ def link(ctx: HandlerContext, incident: Incident, sub: Submission) -> Result:
                        place=a.get("place") or "", people=a.get("people"), created_at=ctx.now)
     s.add(row)
     s.flush()
+    from handlers.records import keep_attachments  # records files reports through here
+
+    keep_attachments(ctx, sub, "incident", incident.id)  # a caller's recording, photos
     count = 1 + len(s.exec(select(IncidentLink.id).where(
         IncidentLink.incident_id == incident.id)).all())
     told = s.exec(select(Alert.recipient_id).where(

@@ -41,7 +41,7 @@ def submit(ctx: HandlerContext, sub: Submission) -> Result:
     return handler(ctx, sub)
 
 
-def _keep_attachments(ctx: HandlerContext, sub: Submission, subject: str,
+def keep_attachments(ctx: HandlerContext, sub: Submission, subject: str,
                       subject_id: int) -> None:
     for item in sub.attachments:
         ctx.session.add(Attachment(
@@ -128,7 +128,7 @@ def _register_case(ctx: HandlerContext, sub: Submission) -> Case:
     s.flush()
     assert case.id is not None
     s.add(CaseEvent(case_id=case.id, at=ctx.now, actor_id=ctx.actor.id, kind="registered"))
-    _keep_attachments(ctx, sub, "case", case.id)
+    keep_attachments(ctx, sub, "case", case.id)
     if handler_id:
         s.add(CaseEvent(case_id=case.id, at=ctx.now, kind="assigned",
                         note=f"category:{case.category}"))
@@ -262,7 +262,7 @@ def emergency(ctx: HandlerContext, sub: Submission) -> Result:
         iid = conn.execute(insert(t).returning(t.c.id), values).scalar_one()
         # What was stored, as a record to read from (the session does not track it).
         row = Incident.model_construct(id=iid, **values)
-        _keep_attachments(ctx, sub, "incident", iid)
+        keep_attachments(ctx, sub, "incident", iid)
         params = {"number": row.number, "what": row.what, "place": row.place,
                   "people": row.people, "measures": row.measures,
                   "suggestion": row.suggestion, "reported_at": ctx.now.isoformat(),

@@ -31,7 +31,7 @@ from scheduler.workdays import WorkCalendar
 from store import outbox, timers
 from store.calendar_models import Dispute, FieldVisit, Report, VisitRecord
 from store.db import transaction
-from store.models import Booking, Case, Incident, Person, Suggestion, Workshop
+from store.models import Booking, Case, DutyEntry, Incident, Person, Suggestion, Workshop
 
 KIND = "report"
 OPINION_DRAFT_DAY, OPINION_REMIND_DAY, OPINION_DUE_DAY = 10, 17, 20
@@ -162,7 +162,10 @@ def weekly_data(s: Session, unit_id: int, first: date, last: date, zone: ZoneInf
         "visits": len(s.exec(select(VisitRecord.id).where(
             VisitRecord.unit_id == unit_id, col(VisitRecord.visited_on) >= first,
             col(VisitRecord.visited_on) <= last)).all()),
-        "bookings": count(Booking, Booking.created_at),
+        "bookings": len(s.exec(select(Booking.id).join(  # this unit's receptions only
+            DutyEntry, col(DutyEntry.id) == Booking.duty_entry_id).where(
+            DutyEntry.unit_id == unit_id, col(Booking.created_at) >= lo,
+            col(Booking.created_at) < hi)).all()),
         "disputes": count(Dispute, Dispute.created_at, Dispute.unit_id == unit_id),
         "warnings": count(Dispute, Dispute.created_at, Dispute.unit_id == unit_id,
                           Dispute.warning == True),  # noqa: E712
@@ -228,8 +231,10 @@ def _action(report: Report) -> list[list[str]]:
 def draft(s: Session, unit_id: int, kind: str, period: str, *, now: datetime,
           zone: ZoneInfo) -> Report:
     """Draft the report of a period (once) and tell the staff."""
+    stored = period if kind == "opinion" else \
+        week_name(weekly_period(date.fromisoformat(period))[0])  # as the row names it
     row = s.exec(select(Report).where(Report.unit_id == unit_id, Report.kind == kind,
-                                      Report.period == period)).first()
+                                      Report.period == stored)).first()
     if row is not None:
         return row
     if kind == "opinion":

@@ -194,10 +194,12 @@ def generate(s: Session, unit_id: int, start: date, count: int, *, now: datetime
         here = existing.get(day, [])
         if any(e.leader_id == leader_id for e in here):
             continue
-        # The rotation's own entries have the plan's shape; an on-site visit or an entry
-        # the file gave for that day is not the rotation's to move.
-        rota = [e for e in here if e.leader_id in plan.leaders and e.form == plan.form
-                and e.place == plan.place and e.start == plan.start]
+        # The day's rotation reception is moved, even when the plan changed since (a leader
+        # taken out of it, new hours or place): a second entry would double the day. An
+        # on-site visit (带案下访), or a reception of another form by a leader outside the
+        # rotation (one the file gave), is not the rotation's.
+        rota = [e for e in here if e.form != "onsite"
+                and (e.leader_id in plan.leaders or e.form == plan.form)]
         if rota:
             reassign(s, rota[0], leader_id, now=now, reason=reason, run=run or "gen")
             out.moved.append(rota[0])

@@ -249,3 +249,28 @@ def test_a_wrong_away_entry_is_refused_with_its_line(tmp_path: Path, extra: str,
     assert any(message in p.message and p.line > 100 for p in err.value.problems), \
         err.value.problems
 
+
+
+def test_a_leader_taken_out_of_the_rotation_hands_over_days_without_doubling_them(
+        services: Services) -> None:
+    """Regenerating after the plan lost a leader moves that leader's days to the others;
+    no day ends up with two receptions published to everyone."""
+    from handlers import roster
+
+    now = services.clock.now()
+    wu = person_id(services, "wu_jianjun")
+    with transaction(services.db) as s:
+        plan = s.exec(select(RosterPlan)).one()
+        assert wu in plan.leaders
+        plan.leaders = [p for p in plan.leaders if p != wu]
+        s.add(plan)
+        unit_id = plan.unit_id
+        before = s.exec(select(DutyEntry.day).where(DutyEntry.leader_id == wu)).all()
+    assert before  # the file gave him days
+    with transaction(services.db) as s:
+        roster.generate(s, unit_id, MONDAY, 10, now=now, zone=ZONE)
+    with Session(services.db) as s:
+        entries = s.exec(select(DutyEntry).where(col(DutyEntry.day) >= MONDAY)).all()
+    days = [e.day for e in entries]
+    assert len(days) == len(set(days)), sorted(days)  # one reception a day
+    assert all(e.leader_id != wu for e in entries)

@@ -244,6 +244,20 @@ async def test_a_caller_who_hangs_up_after_speaking_is_still_reported(
     assert len(all_rows(hl, Incident)) == 1
 
 
+async def test_a_caller_who_hangs_up_before_saying_anything_is_still_reported(
+        hl: Services, client: httpx.AsyncClient) -> None:
+    """Pressed 1 for a group incident, then the line dropped: the leaders are alerted all
+    the same, with the call's recording to listen to."""
+    caller = Caller(client)
+    await caller.step("/hotline/voice")
+    await caller.step("/hotline/voice/menu", Digits="1")
+    r = await post(client, "/hotline/voice/status", caller.params(CallStatus="completed"))
+    assert r.status_code == 200
+    [incident] = all_rows(hl, Incident)
+    assert incident.what == t("zh", "hotline.voice.recorded_only")
+    assert all_rows(hl, Alert)  # the chain started
+
+
 async def test_a_complaint_by_phone_is_registered_and_the_caller_texted(
         hl: Services, client: httpx.AsyncClient, fake: FakeTwilio) -> None:
     bye = await Caller(client).report("机加工车间这个月的夜班补贴一直没有发", people="12",
