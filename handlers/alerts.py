@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import insert
 from sqlmodel import Session, col, select
 
 from conversations.flow import Result
 from handlers.context import HandlerContext
 from store import outbox, timers
+from store.db import insert_ids
 from store.models import Acknowledgement, Alert, Incident, IncidentLink, Notification, Person
 
 
@@ -38,11 +38,9 @@ def raise_alerts(ctx: HandlerContext, *, subject: str, subject_id: int,
     without waiting on one insert per person."""
     if not recipient_ids:
         return []
-    t = Alert.__table__  # type: ignore[attr-defined]
-    ids = [r.id for r in ctx.session.connection().execute(
-        insert(t).returning(t.c.id, sort_by_parameter_order=True),
-        [{"subject": subject, "subject_id": subject_id, "recipient_id": rid,
-          "created_at": ctx.now} for rid in recipient_ids])]
+    ids = insert_ids(ctx.session, Alert.__table__,  # type: ignore[attr-defined]
+                     [{"subject": subject, "subject_id": subject_id, "recipient_id": rid,
+                       "created_at": ctx.now} for rid in recipient_ids], ("recipient_id",))
     outbox.add_many(ctx.session, [
         {"key": f"alert:{aid}", "recipient_id": rid, "message": message, "params": params,
          "alert_id": aid, "priority": priority}

@@ -16,7 +16,6 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import insert
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
@@ -26,7 +25,7 @@ from conversations.flow import Result, Submission
 from handlers.context import HandlerContext
 from handlers.identity import display_name
 from store import outbox, timers
-from store.db import transaction
+from store.db import insert_ids, transaction
 from store.models import (
     Acknowledgement,
     Alert,
@@ -93,10 +92,9 @@ def start(session: Session, incident: Incident, *, now: datetime) -> None:
     t = IncidentReport.__table__  # type: ignore[attr-defined]
     kinds = ("first", "opinion")
     due = {kind: incident.created_at + WINDOWS[kind] for kind in kinds}
-    ids = [r.id for r in session.connection().execute(
-        insert(t).returning(t.c.id, sort_by_parameter_order=True),
-        [{"incident_id": incident.id, "kind": kind, "due_at": due[kind], "sent_at": None,
-          "late": False, "sent_by": None, "content": {}} for kind in kinds])]
+    ids = insert_ids(session, t, [
+        {"incident_id": incident.id, "kind": kind, "due_at": due[kind], "sent_at": None,
+         "late": False, "sent_by": None, "content": {}} for kind in kinds], ("kind",))
     for rid, kind in zip(ids, kinds, strict=True):
         watch += [(REPORT, f"{rid}:remind", due[kind] - BEFORE[kind]),
                   (REPORT, f"{rid}:due", due[kind])]

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import threading
 import weakref
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, nullcontext
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import event, insert
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, create_engine
 
@@ -78,3 +78,21 @@ def transaction(engine: Engine) -> Iterator[Session]:
         except BaseException:
             session.rollback()
             raise
+
+
+def insert_ids(session: Session, table: Any, rows: Sequence[dict[str, Any]],
+               key: tuple[str, ...]) -> list[int]:
+    """Insert rows in one statement; return their ids in the order given.
+
+    The ids are matched to the rows by `key`, columns unique among the rows, rather than
+    with RETURNING's sort_by_parameter_order: on SQLite that option falls back to one
+    INSERT per row."""
+    if not rows:
+        return []
+    cols = [table.c[k] for k in key]
+    result = session.connection().execute(insert(table).returning(table.c.id, *cols),
+                                          list(rows))
+    found = {tuple(r[1:]): r[0] for r in result}
+    if len(found) != len(rows):
+        raise ValueError(f"insert_ids: {key} is not unique among the rows")
+    return [found[tuple(row[k] for k in key)] for row in rows]

@@ -7,10 +7,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import exists, insert
+from sqlalchemy import exists
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, or_, select
 
+from store.db import insert_ids
 from store.models import Contact, Notification, Person
 
 _EARLIER = aliased(Notification)
@@ -90,8 +91,7 @@ def add_many(session: Session, rows: list[dict[str, Any]], *, now: datetime) -> 
                "alert_id": r.get("alert_id"), "priority": r.get("priority", ROUTINE),
                "next_attempt_at": now, "claimed_until": None, "tried_channels": [],
                "created_at": now} for r in rows]
-    ids = [x.id for x in session.connection().execute(
-        insert(t).returning(t.c.id, sort_by_parameter_order=True), values)]
+    ids = insert_ids(session, t, values, ("idempotency_key",))
     written = session.info.setdefault(WRITTEN, [])
     written += [Written(nid, v["recipient_id"], v["channel"], v["address"], v["message_key"],
                         v["params"], v["alert_id"], v["priority"], now)

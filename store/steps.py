@@ -13,10 +13,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, delete, insert, select, tuple_, update
+from sqlalchemy import and_, bindparam, delete, insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col
 
+from store.db import insert_ids
 from store.models import Contact, Conversation, InboundMessage, Notification, Person, Timer
 from store.outbox import backoff
 
@@ -30,13 +31,23 @@ AnyRow = Any  # a Core result row, read by attribute
 States = dict[str, tuple[dict[str, Any] | None, int]]
 
 
+def _by_channel(table: Any, second: Any, pairs: Sequence[Pair]) -> Any:
+    """WHERE (channel, x) IN pairs, written so that an index on (channel, x) is used: a
+    row-value IN is a full scan on SQLite."""
+    groups: dict[str, list[str]] = {}
+    for channel, value in pairs:
+        groups.setdefault(channel, []).append(value)
+    return or_(*(and_(table.c.channel == channel, second.in_(values))
+                 for channel, values in groups.items()))
+
+
 def find_inbound(session: Session, pairs: Sequence[Pair]) -> dict[Pair, AnyRow]:
     """(channel, message id) -> the inbound log row of messages already processed."""
     if not pairs:
         return {}
     t = InboundMessage.__table__  # type: ignore[attr-defined]
     rows = session.connection().execute(
-        t.select().where(tuple_(t.c.channel, t.c.message_id).in_(list(pairs)))).all()
+        t.select().where(_by_channel(t, t.c.message_id, pairs))).all()
     return {(r.channel, r.message_id): r for r in rows}
 
 
@@ -47,7 +58,7 @@ def contacts(session: Session, pairs: Sequence[Pair]) -> dict[Pair, AnyRow]:
     t = Contact.__table__  # type: ignore[attr-defined]
     rows = session.connection().execute(
         select(t.c.id, t.c.person_id, t.c.last_used_at, t.c.channel, t.c.address)
-        .where(tuple_(t.c.channel, t.c.address).in_(list(pairs)))).all()
+        .where(_by_channel(t, t.c.address, pairs))).all()
     return {(r.channel, r.address): r for r in rows}
 
 
@@ -63,8 +74,7 @@ def add_people(session: Session, people: Sequence[dict[str, Any]],
     """Add people and one contact each (in the same order); return the people's ids."""
     conn = session.connection()
     pt, ct = Person.__table__, Contact.__table__  # type: ignore[attr-defined]
-    ids = [r.id for r in conn.execute(insert(pt).returning(pt.c.id, sort_by_parameter_order=True),
-                                      list(people))]
+    ids = insert_ids(session, pt, people, ("key",))
     conn.execute(insert(ct), [{**c, "person_id": pid}
                               for c, pid in zip(contacts, ids, strict=True)])
     return ids
@@ -168,10 +178,8 @@ def enqueue_many(session: Session, rows: Sequence[dict[str, Any]]) -> list[int]:
     """Insert outbox rows (replies); return their ids in the order given."""
     if not rows:
         return []
-    t = Notification.__table__  # type: ignore[attr-defined]
-    result = session.connection().execute(
-        insert(t).returning(t.c.id, sort_by_parameter_order=True), list(rows))
-    return [r.id for r in result]
+    return insert_ids(session, Notification.__table__,  # type: ignore[attr-defined]
+                      rows, ("idempotency_key",))
 
 
 def pending_to(session: Session, channel: str, addresses: Sequence[str]) -> list[tuple[str, int]]:
