@@ -426,7 +426,7 @@ class Ours:
     async def step(self, data: dict[str, Any]) -> int:
         """Handle one update; return how many sendMessage calls its replies make."""
         assert self.pipeline is not None
-        inbound = parse(Update.de_json(data, self.bot))
+        inbound = parse(data)  # the JSON, as the webhook route and polling hand it over
         assert inbound is not None
         done = await self.pipeline.submit(inbound)
         if done.error is not None:

@@ -18,7 +18,7 @@ import threading
 import time
 import warnings
 from collections import deque
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Mapping
 from datetime import timedelta
 from typing import Any, TypeVar
 
@@ -30,7 +30,6 @@ from telegram import (
     InlineKeyboardMarkup,
     KeyboardButton,
     ReplyKeyboardMarkup,
-    Update,
 )
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
 from telegram.warnings import PTBUserWarning
@@ -45,8 +44,9 @@ from handlers.inbound import Inbound
 # the behaviour PTB v22 moves to; without it every 429 also raises a deprecation warning.
 os.environ.setdefault("PTB_TIMEDELTA", "true")
 
-# bot.do_api_request("sendMessage") is used on purpose (see TelegramSender.send).
-warnings.filterwarnings("ignore", message=r"Please use 'Bot\.sendMessage' instead of",
+# bot.do_api_request("sendMessage" / "getUpdates") is used on purpose: see
+# TelegramSender.send and parse().
+warnings.filterwarnings("ignore", message=r"Please use 'Bot\.(sendMessage|getUpdates)' instead of",
                         category=PTBUserWarning)
 
 log = logging.getLogger(__name__)
@@ -60,20 +60,36 @@ T = TypeVar("T")
 COMMANDS = ("start", "menu", "cancel", "help", "status", "lang")
 
 
-def parse(update: Update) -> Inbound | None:
-    """Turn an update into an Inbound; None for updates the workroom does not handle."""
-    uid = str(update.update_id)
-    user = update.effective_user
-    hint = "en" if user and (user.language_code or "").startswith("en") else None
-    query = update.callback_query
+def parse(update: Mapping[str, Any]) -> Inbound | None:
+    """Turn an update, as Telegram sends it (JSON), into an Inbound; None for updates the
+    workroom does not handle. Read from the JSON itself: building python-telegram-bot's
+    Update object for every update was half of the adapter's time, and only a few of
+    its fields are read. ValueError for something that is not an update."""
+    try:
+        return _parse(update)
+    except (AttributeError, TypeError, KeyError, IndexError) as err:
+        raise ValueError(f"not a Telegram update: {err!r}") from err
+
+
+def _parse(update: Mapping[str, Any]) -> Inbound | None:
+    if not isinstance(update["update_id"], int):
+        raise TypeError("update_id is not a number")
+    uid = str(update["update_id"])
+    query = update.get("callback_query")
     if query is not None:
-        chat = query.message.chat.id if query.message else query.from_user.id
-        return _inbound(str(chat), uid, action=query.data or "", lang_hint=hint)
-    message = update.effective_message
-    if message is None or update.effective_chat is None:
+        sender = query["from"]
+        message = query.get("message")
+        chat = message["chat"]["id"] if message else sender["id"]
+        return _inbound(str(chat), uid, action=str(query.get("data") or ""),
+                        lang_hint=_hint(sender))
+    message = update.get("message")  # the only other kind the bot asks Telegram for
+    if message is None:
         return None
-    chat_id = str(update.effective_chat.id)
-    text = message.text if message.text is not None else message.caption
+    chat_id = str(message["chat"]["id"])
+    hint = _hint(message.get("from"))
+    text = message.get("text")
+    if text is None:
+        text = message.get("caption")
     files = _attachments(message)
     if files:
         return _inbound(chat_id, uid, text=text, lang_hint=hint, attachments=files)
@@ -90,21 +106,27 @@ def parse(update: Update) -> Inbound | None:
     return _inbound(chat_id, uid, text=text, lang_hint=hint)
 
 
+def _hint(user: Mapping[str, Any] | None) -> str | None:
+    """English for a Telegram app set to English; otherwise the workroom's default."""
+    return "en" if user and str(user.get("language_code") or "").startswith("en") else None
+
+
 def _inbound(address: str, uid: str, **fields: Any) -> Inbound:
     """Replies leave as outbox rows, each step's replies run into one message."""
     return Inbound(CHANNEL, address, uid, push_replies=True, merge_limit=TEXT_LIMIT, **fields)
 
 
-def _attachments(message: Any) -> tuple[dict[str, Any], ...]:
+def _attachments(message: Mapping[str, Any]) -> tuple[dict[str, Any], ...]:
     """Photos (the largest size) and voice notes of a message, by their lasting file id."""
     found: list[dict[str, Any]] = []
-    if message.photo:
-        best = message.photo[-1]
-        found.append({"kind": "photo", "file_ref": best.file_id, "mime_type": "image/jpeg",
-                      "size": best.file_size})
-    if message.voice is not None:
-        found.append({"kind": "voice", "file_ref": message.voice.file_id,
-                      "mime_type": message.voice.mime_type, "size": message.voice.file_size})
+    if message.get("photo"):
+        best = message["photo"][-1]
+        found.append({"kind": "photo", "file_ref": best["file_id"], "mime_type": "image/jpeg",
+                      "size": best.get("file_size")})
+    voice = message.get("voice")
+    if voice is not None:
+        found.append({"kind": "voice", "file_ref": voice["file_id"],
+                      "mime_type": voice.get("mime_type"), "size": voice.get("file_size")})
     return tuple(found)
 
 
@@ -168,16 +190,14 @@ def messages(replies: list[Reply]) -> int:
     return sum(len(_chunks(r.text)) for r in replies)
 
 
-def chosen_label(update: Update) -> str | None:
+def chosen_label(update: Mapping[str, Any]) -> str | None:
     """The label of the inline button a callback query pressed."""
-    query = update.callback_query
-    if query is None or query.message is None:
-        return None
-    keyboard = getattr(query.message, "reply_markup", None)
-    for row in getattr(keyboard, "inline_keyboard", ()) or ():
+    query = update.get("callback_query") or {}
+    message = query.get("message") or {}
+    for row in (message.get("reply_markup") or {}).get("inline_keyboard") or ():
         for button in row:
-            if button.callback_data == query.data:
-                return str(button.text)
+            if button.get("callback_data") == query.get("data"):
+                return str(button.get("text"))
     return None
 
 
@@ -316,23 +336,23 @@ class TelegramSender:
             log.exception("telegram: closing the bot failed")
 
 
-async def acknowledge_press(bot: Bot, update: Update) -> None:
+async def acknowledge_press(bot: Bot, update: Mapping[str, Any]) -> None:
     """After the step committed: stop the button's spinner, show what was chosen. An
     alert's 收到 is not marked here: the step itself edits the alert to say who
     acknowledged it and when, and a second edit racing it could overwrite that."""
-    query = update.callback_query
+    query = update.get("callback_query")
     if query is None:
         return
     try:
-        await bot.answer_callback_query(query.id)
-        if (query.data or "").startswith("ack:"):
+        await bot.answer_callback_query(query["id"])
+        if str(query.get("data") or "").startswith("ack:"):
             return
         label = chosen_label(update)
-        message = query.message
-        shown = getattr(message, "text", None)
-        if label and message is not None and shown:
-            await bot.edit_message_text(chat_id=message.chat.id,
-                                        message_id=message.message_id,
+        message = query.get("message") or {}
+        shown = message.get("text")  # none on a message too old for the bot to see
+        if label and shown:
+            await bot.edit_message_text(chat_id=message["chat"]["id"],
+                                        message_id=message["message_id"],
                                         text=f"{shown}\n→ {label}")
     except TelegramError:  # cosmetic: the step itself is already saved and answered
         log.warning("telegram: could not mark the pressed button", exc_info=True)
@@ -359,13 +379,12 @@ class TelegramChannel:
         self._stop: asyncio.Event | None = None
         self._polling: Any = None
 
-    def update(self, data: dict[str, Any]) -> Update:
-        return Update.de_json(data, self.bot)
-
-    async def handle(self, update: Update) -> None:
-        """Step an update (on the bot's loop); return once its effects are committed,
-        raise if they could not be (the update must then come again)."""
-        inbound = parse(update)
+    async def handle(self, update: Mapping[str, Any], inbound: Inbound | None = None) -> None:
+        """Step an update (Telegram's JSON; `inbound`: parse() of it, if done already) on
+        the bot's loop; return once its effects are committed, raise if they could not
+        be (the update must then come again)."""
+        if inbound is None:
+            inbound = parse(update)
         if inbound is not None:
             done = await self.pipeline.submit(inbound)
             if done.error is not None:
@@ -377,10 +396,11 @@ class TelegramChannel:
         await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(self.pipeline.flush(),
                                                                    self.runner.loop))
 
-    async def handle_from_other_loop(self, update: Update) -> None:
+    async def handle_from_other_loop(self, update: Mapping[str, Any],
+                                     inbound: Inbound | None = None) -> None:
         """handle() for a caller on another event loop (the web app's)."""
-        await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(self.handle(update),
-                                                                   self.runner.loop))
+        await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(
+            self.handle(update, inbound), self.runner.loop))
 
     def register_commands(self) -> None:
         self.runner.run(register_commands(self.bot))
@@ -391,9 +411,7 @@ class TelegramChannel:
         pause = 1.0
         stopping = asyncio.ensure_future(self._stop.wait())
         while not self._stop.is_set():
-            fetch = asyncio.ensure_future(self.bot.get_updates(
-                offset=offset, timeout=self.poll_timeout,
-                allowed_updates=["message", "callback_query"]))
+            fetch = asyncio.ensure_future(self._get_updates(offset, self.poll_timeout))
             await asyncio.wait({fetch, stopping}, return_when=asyncio.FIRST_COMPLETED)
             if not fetch.done():  # stopping: leave the parked long poll
                 fetch.cancel()
@@ -416,17 +434,35 @@ class TelegramChannel:
                 if isinstance(outcome, BaseException):
                     # Not confirmed: this update and those after it come again; the
                     # dedupe absorbs whatever part of them had committed.
-                    log.error("telegram: update %s failed; will retry", update.update_id,
+                    log.error("telegram: update %s failed; will retry", update.get("update_id"),
                               exc_info=outcome)
                     await asyncio.sleep(pause)
                     break
                 # Confirmed to Telegram only by the next getUpdates, after this commit.
-                offset = update.update_id + 1
+                offset = update["update_id"] + 1
         if offset is not None:  # confirm what was handled, so a restart does not redo it
             try:
-                await self.bot.get_updates(offset=offset, timeout=0, limit=1)
+                await self._get_updates(offset, 0, limit=1)
             except TelegramError:
                 log.warning("telegram: could not confirm the last offset", exc_info=True)
+
+    async def _get_updates(self, offset: int | None, timeout: int,
+                           limit: int | None = None) -> list[dict[str, Any]]:
+        """getUpdates, its updates as Telegram's JSON (see parse())."""
+        kwargs: dict[str, Any] = {"timeout": timeout,
+                                  "allowed_updates": ["message", "callback_query"]}
+        if offset is not None:
+            kwargs["offset"] = offset
+        if limit is not None:
+            kwargs["limit"] = limit
+        # A long poll is parked for `timeout` seconds: wait that long for the answer.
+        found = await self.bot.do_api_request("getUpdates", api_kwargs=kwargs,
+                                              read_timeout=timeout + 10)
+        updates = [u for u in found if isinstance(u, dict)] if isinstance(found, list) else []
+        for u in updates:  # one that cannot be read is skipped, not retried for ever
+            if not isinstance(u.get("update_id"), int):
+                log.error("telegram: getUpdates gave something that is not an update: %r", u)
+        return [u for u in updates if isinstance(u.get("update_id"), int)]
 
     def start_polling(self) -> None:
         async def begin() -> None:

@@ -24,7 +24,7 @@ from tests.test_telegram_flows import ask
 
 
 def _inbound(svc: Services, chat: int, text: str) -> Inbound:
-    found = parse(svc.telegram.update(text_update(chat, text)))
+    found = parse(text_update(chat, text))
     assert found is not None
     return found
 
@@ -92,7 +92,7 @@ async def test_each_chat_in_order_while_the_others_go_on(
 
     async def talk(chat: int, texts: list[str]) -> None:
         for text in texts:
-            await tg.telegram.handle_from_other_loop(tg.telegram.update(text_update(chat, text)))
+            await tg.telegram.handle_from_other_loop(text_update(chat, text))
 
     await asyncio.gather(talk(9106, said), *(talk(c, ["/start"]) for c in others))
     await tg.telegram.settled()

@@ -3,21 +3,21 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
-from telegram import Bot, InlineKeyboardMarkup, ReplyKeyboardMarkup, Update
+import pytest
+from telegram import InlineKeyboardMarkup, ReplyKeyboardMarkup
 
 from bot.telegram import TEXT_LIMIT, parse, render, wire
 from conversations.engine import Button, Reply, merged
 
-BOT = Bot("123:TEST")
 
-
-def _message(text: str, chat_id: int = 501, language: str = "zh-hans") -> Update:
-    return Update.de_json({"update_id": 77, "message": {
+def _message(text: str, chat_id: int = 501, language: str = "zh-hans") -> dict[str, Any]:
+    return {"update_id": 77, "message": {
         "message_id": 5, "date": 1795000000, "text": text,
         "chat": {"id": chat_id, "type": "private"},
         "from": {"id": chat_id, "is_bot": False, "first_name": "明", "language_code": language},
-    }}, BOT)
+    }}
 
 
 def test_text_message_becomes_an_inbound_keyed_by_update_id() -> None:
@@ -37,14 +37,40 @@ def test_commands_map_to_the_engine_words() -> None:
 
 
 def test_button_press_becomes_an_action() -> None:
-    update = Update.de_json({"update_id": 78, "callback_query": {
+    update = {"update_id": 78, "callback_query": {
         "id": "cb1", "chat_instance": "x", "data": "opt:wages",
         "from": {"id": 501, "is_bot": False, "first_name": "明"},
         "message": {"message_id": 9, "date": 1795000000, "text": "问题属于哪一类？",
                     "chat": {"id": 501, "type": "private"}},
-    }}, BOT)
+    }}
     inbound = parse(update)
     assert inbound is not None and (inbound.action, inbound.address) == ("opt:wages", "501")
+
+
+def test_photos_and_voice_notes_are_kept_by_their_lasting_file_ids() -> None:
+    update = _message("")
+    message = update["message"]
+    del message["text"]
+    message["caption"] = "车间门口"
+    message["photo"] = [{"file_id": "small", "file_unique_id": "s", "width": 90, "height": 90},
+                        {"file_id": "big", "file_unique_id": "b", "width": 1280,
+                         "height": 960, "file_size": 80000}]
+    message["voice"] = {"file_id": "v1", "file_unique_id": "v", "duration": 4,
+                        "mime_type": "audio/ogg", "file_size": 9000}
+    inbound = parse(update)
+    assert inbound is not None and inbound.text == "车间门口"
+    assert [(a["kind"], a["file_ref"], a["size"]) for a in inbound.attachments] == [
+        ("photo", "big", 80000), ("voice", "v1", 9000)]
+
+
+def test_updates_the_bot_does_not_handle_are_skipped_and_broken_ones_refused() -> None:
+    edited = {"update_id": 79, "edited_message": _message("改一下")["message"]}
+    assert parse(edited) is None
+    for broken in ({"message": {}}, {"update_id": "80", "message": {}},
+                   {"update_id": 81, "message": {"text": "无聊天"}},
+                   {"update_id": 82, "callback_query": {"data": "opt:x"}}):
+        with pytest.raises(ValueError):
+            parse(broken)
 
 
 def test_menu_is_a_reply_keyboard_and_options_are_inline() -> None:

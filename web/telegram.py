@@ -8,6 +8,7 @@ import json
 from fastapi import FastAPI, Request, Response
 
 from bot.bootstrap import Services
+from bot.telegram import parse
 
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 PATH = "/telegram/webhook"
@@ -27,10 +28,12 @@ def mount(app: FastAPI, services: Services) -> None:
             return Response(status_code=403)
         try:
             data = json.loads(await request.body())
-            update = channel.update(data)
-        except (ValueError, TypeError, KeyError):
+            if not isinstance(data, dict):
+                raise ValueError("an update is a JSON object")
+            inbound = parse(data)
+        except ValueError:  # not an update (json's errors are ValueErrors too)
             return Response(status_code=400)
         # A failure here answers 500: Telegram delivers the update again later. The
         # replies are sent by the channel's pipeline as soon as the step commits.
-        await channel.handle_from_other_loop(update)
+        await channel.handle_from_other_loop(data, inbound)
         return Response(status_code=200)
