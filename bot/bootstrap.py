@@ -10,6 +10,7 @@ from sqlalchemy.engine import Engine
 
 from bot.channels import InboxSender, Sender
 from bot.settings import Settings
+from conversations import catalog
 from conversations.clock import Clock, SystemClock
 from handlers import bookings, deadlines, incidents
 from handlers.context import Grouping
@@ -60,6 +61,8 @@ def build(settings: Settings, *, clock: Clock | None = None, db: Engine | None =
           states: StateStore | None = None) -> Services:
     """Build every service from the settings; tests pass their own clock and stores."""
     clock = clock or SystemClock()
+    for lang in catalog.LANGS:  # read now, not on the first message (an emergency, maybe)
+        catalog.load(lang)
     db = db or make_engine(settings.database_url)
     if states is None:
         states = RedisStateStore(settings.redis_url) if settings.redis_url else SqlStateStore(db)

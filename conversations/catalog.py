@@ -12,6 +12,7 @@ import yaml
 LANGS = ("zh", "en")
 DEFAULT_LANG = "zh"
 _DIR = Path(__file__).parent / "locales"
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml's, when built with it
 
 
 class _Params(dict[str, Any]):
@@ -23,7 +24,7 @@ class _Params(dict[str, Any]):
 def load(lang: str) -> dict[str, str]:
     """Load one language's catalog from its YAML file."""
     with open(_DIR / f"{lang}.yaml", encoding="utf-8") as fh:
-        data = yaml.safe_load(fh)
+        data = yaml.load(fh, Loader=_LOADER)  # a safe loader (no object tags)
     return {str(k): str(v) for k, v in data.items()}
 
 
