@@ -7,13 +7,13 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from datetime import timedelta
 from typing import Any
 
 import httpx
 import pytest
-from sqlmodel import Session, func, select
+from sqlmodel import Session, select
 
 from bot.bootstrap import Services
 from bot.settings import Settings
@@ -24,7 +24,6 @@ from store.db import transaction
 from store.models import (
     Acknowledgement,
     Alert,
-    Contact,
     InboundMessage,
     Incident,
     Notification,
@@ -40,59 +39,26 @@ from tests.fakes.wechat_api import (
     encrypt,
     sha1_signature,
 )
-from tests.wechat_chat import WxChat, run, wechat_services, wechat_settings
-from web.app import create_app
+from tests.wechat_chat import (
+    WxChat,
+    api,
+    app_client,
+    client,
+    client_db,
+    count,
+    run,
+    slow_steps,
+    stored,
+    wechat_services,
+    wechat_settings,
+    wx,
+    wx_db,
+)
+
+__all__ = ["api", "client", "client_db", "wx", "wx_db"]  # fixtures from tests/wechat_chat
 
 SUGGESTION = [("提建议", "哪方面"), ("4", "请写下"), ("食堂晚餐能不能多一个素菜窗口", "是否实名"),
               ("实名", "请核对"), ("确认提交", "S-2026-0001")]
-
-
-@pytest.fixture
-def api() -> Iterator[FakeWeChatApi]:
-    with FakeWeChatApi() as fake:
-        yield fake
-
-
-@pytest.fixture
-def wx(sqlite_url: str, clock: FrozenClock, api: FakeWeChatApi) -> Iterator[Services]:
-    svc = wechat_services(sqlite_url, clock, api)
-    yield svc
-    svc.close()
-
-
-@pytest.fixture
-def wx_db(db_url: str, clock: FrozenClock, api: FakeWeChatApi) -> Iterator[Services]:
-    """Both accounts on SQLite and on PostgreSQL."""
-    svc = wechat_services(db_url, clock, api)
-    yield svc
-    svc.close()
-
-
-async def _client(svc: Services) -> AsyncIterator[httpx.AsyncClient]:
-    transport = httpx.ASGITransport(app=create_app(svc, run_scheduler=False))
-    async with httpx.AsyncClient(transport=transport, base_url="http://wr.test") as c:
-        yield c
-
-
-@pytest.fixture
-async def client(wx: Services) -> AsyncIterator[httpx.AsyncClient]:
-    async for c in _client(wx):
-        yield c
-
-
-@pytest.fixture
-async def client_db(wx_db: Services) -> AsyncIterator[httpx.AsyncClient]:
-    async for c in _client(wx_db):
-        yield c
-
-
-def count(svc: Services, model: Any) -> int:
-    with Session(svc.db) as s:
-        return int(s.exec(select(func.count()).select_from(model)).one())
-
-
-def stored(svc: Services) -> tuple[int, ...]:
-    return tuple(count(svc, m) for m in (InboundMessage, Person, Contact, Notification))
 
 
 # --- the URL verification handshake ------------------------------------------------------
@@ -230,7 +196,7 @@ async def test_plaintext_mode_works_in_development(
                         **wechat_settings(api, wechat_aes_key=None, wechat_plaintext=True))
     svc = build(settings, clock=clock, db=engine, states=SqlStateStore(engine))
     try:
-        async for client in _client(svc):
+        async for client in app_client(svc):
             chat = WxChat(client, svc, api, "wechat", "o_dev")
             params, body = chat.callbacks.plain_post(chat.inner("text", Content="提建议"))
             r = await client.post("/wechat/callback", params=params, content=body)
@@ -278,23 +244,11 @@ async def test_event_retries_are_absorbed_by_sender_and_create_time(
     assert count(wx, InboundMessage) == 1
 
 
-def slow_steps(svc: Services, seconds: float) -> None:
-    """Make every step take `seconds` longer (a saturated machine)."""
-    real = svc.workroom.process_batch
-
-    def slow(msgs: list[Any], **kw: Any) -> Any:
-        if msgs:
-            time.sleep(seconds)
-        return real(msgs, **kw)
-
-    svc.workroom.process_batch = slow  # type: ignore[method-assign]
-
-
 async def test_a_slow_step_answers_success_and_the_replies_come_by_message(
         sqlite_url: str, clock: FrozenClock, api: FakeWeChatApi) -> None:
     svc = wechat_services(sqlite_url, clock, api, wechat_reply_deadline_seconds=0.2)
     try:
-        async for client in _client(svc):
+        async for client in app_client(svc):
             chat = WxChat(client, svc, api, "wechat", "o_slow")
             slow_steps(svc, 0.6)
             message = chat.inner("text", Content="提建议")
@@ -377,7 +331,7 @@ async def test_alerts_go_by_template_message_when_one_is_set(
         sqlite_url: str, clock: FrozenClock, api: FakeWeChatApi) -> None:
     svc = wechat_services(sqlite_url, clock, api, wechat_alert_template_id="TPL-alert")
     try:
-        async for client in _client(svc):
+        async for client in app_client(svc):
             await bind(client, svc, api, "chen_lihua", "o_director")
             worker = WxChat(client, svc, api, "wecom", "demo_wangqiang")
             await run(worker, [("紧急情况报告", "发生了什么"), ("冲压机漏油起火", "在哪里"),

@@ -7,8 +7,6 @@ have opened the application (it is then the channel they last used)."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
-
 import httpx
 import pytest
 from sqlmodel import Session, col
@@ -16,7 +14,6 @@ from sqlmodel import Session, col
 from bot.bootstrap import Services
 from bot.wechat_render import TEXT_LIMIT, chunks
 from conversations.catalog import t
-from conversations.clock import FrozenClock
 from store.models import (
     Acknowledgement,
     Alert,
@@ -31,32 +28,13 @@ from store.models import (
 from tests.fakes.wechat_api import FakeWeChatApi
 from tests.test_telegram_flows import ask
 from tests.transcript import all_rows, person
-from tests.wechat_chat import WxChat, run, wechat_services
-from web.app import create_app
+from tests.wechat_chat import WxChat, api, client, run, wx
+
+__all__ = ["api", "client", "wx"]  # fixtures from tests/wechat_chat
 
 KINDS = pytest.mark.parametrize("kind", ["wechat", "wecom"])
 # An employee's address: an official-account openid, or a WeCom userid not in the org file.
 EMPLOYEE = {"wechat": "o6_bmjrPTlm6_2sgVt7hMZOPfL2M", "wecom": "worker_0042"}
-
-
-@pytest.fixture
-def api() -> Iterator[FakeWeChatApi]:
-    with FakeWeChatApi() as fake:
-        yield fake
-
-
-@pytest.fixture
-def wx(sqlite_url: str, clock: FrozenClock, api: FakeWeChatApi) -> Iterator[Services]:
-    svc = wechat_services(sqlite_url, clock, api)
-    yield svc
-    svc.close()
-
-
-@pytest.fixture
-async def client(wx: Services) -> AsyncIterator[httpx.AsyncClient]:
-    transport = httpx.ASGITransport(app=create_app(wx, run_scheduler=False))
-    async with httpx.AsyncClient(transport=transport, base_url="http://wr.test") as c:
-        yield c
 
 
 async def leader(client: httpx.AsyncClient, wx: Services, api: FakeWeChatApi,
