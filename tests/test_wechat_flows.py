@@ -12,8 +12,8 @@ import pytest
 from sqlmodel import Session, col
 
 from bot.bootstrap import Services
-from bot.wechat_render import TEXT_LIMIT, chunks
-from conversations.catalog import t
+from bot.wechat_render import TEXT_LIMIT, chunks, parse_text
+from conversations.catalog import LANGS, t
 from store.models import (
     Acknowledgement,
     Alert,
@@ -201,10 +201,37 @@ async def test_the_menu_switches_language_and_a_follow_is_welcomed(
     assert welcome.startswith(t("zh", "menu.welcome"))
     [switched] = await chat.click("cmd:lang")
     assert switched.startswith(t("en", "lang.switched"))
-    assert "1. Make a suggestion" in switched and "Reply 1、2、3…9 to choose" in switched
+    assert "1. Make a suggestion" in switched and "Reply 1, 2, 3…9 to choose" in switched
+    assert "、" not in switched
     # Unfollowing is not a message to answer.
     r = await chat.send_inner(chat.inner("event", event=True, Event="unsubscribe"))
     assert (r.status_code, r.text) == (200, "success")
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_every_keyword_of_the_catalog_is_understood(lang: str) -> None:
+    for word in t(lang, "wechat.keywords.ack").split(","):
+        assert parse_text(f"{word.strip()} 12") == (None, "ack:12", None), word
+    for word in t(lang, "wechat.keywords.bind").split(","):
+        assert parse_text(f"{word.strip()} Ab3dEf6h") == ("/start", None, "Ab3dEf6h"), word
+    assert parse_text(f"{t(lang, 'nav.ack')} #7") == (None, "ack:7", None)
+
+
+async def test_a_leader_reading_english_acknowledges_with_english_words(
+        client: httpx.AsyncClient, wx: Services, api: FakeWeChatApi) -> None:
+    director = await leader(client, wx, api, "demo_chenlihua")
+    [switched] = await director.say("English")
+    assert switched.startswith(t("en", "lang.switched"))
+    chat = WxChat(client, wx, api, "wechat", EMPLOYEE["wechat"])
+    await run(chat, [("紧急情况报告", "发生了什么"), ("仓库起火", "在哪里"), ("三号仓库", "多少人"),
+                     ("立即发送", "E-2026-0001")])
+    [alert] = all_rows(wx, Alert, Alert.recipient_id == person(wx, "chen_lihua").id)
+    [shown] = director.new_texts()
+    assert shown.startswith("[EMERGENCY] E-2026-0001") and f"“Acknowledge {alert.id}”" in shown
+    [done] = await director.say(f"got it {alert.id}")
+    assert done.startswith(t("en", "ack.done", at="09:00"))
+    [ack] = all_rows(wx, Acknowledgement)
+    assert (ack.alert_id, ack.channel) == (alert.id, "wecom")
 
 
 async def test_a_wecom_userid_from_the_org_file_is_that_person(
