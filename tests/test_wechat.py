@@ -327,6 +327,38 @@ async def test_an_alert_refused_with_45015_goes_to_the_leaders_next_channel_at_o
     assert any("陈丽华 已收到，正在处理" in x for x in worker.new_texts())
 
 
+@pytest.mark.parametrize("status", [400, 502])
+async def test_an_alert_refused_by_an_http_error_is_retried_on_the_same_channel(
+        client: httpx.AsyncClient, wx: Services, api: FakeWeChatApi, status: int) -> None:
+    """Not WeChat saying the person cannot be reached (a proxy, an outage): the same
+    channel again after a back-off, not the leader's next channel."""
+    director_wecom = WxChat(client, wx, api, "wecom", "demo_chenlihua")
+    await director_wecom.say("菜单")
+    wx.clock.advance(timedelta(minutes=2))  # type: ignore[attr-defined]
+    director = await bind(client, wx, api, "chen_lihua", "o_director")
+    api.fail_next("/cgi-bin/message/custom/send", 0, to="o_director", status=status)
+    worker = WxChat(client, wx, api, "wechat", "o_worker")
+    await run(worker, [("紧急情况报告", "发生了什么"), ("二十多人在厂门口聚集", "在哪里"),
+                       ("厂区东门", "多少人"), ("立即发送", "已报告")])
+    with Session(wx.db) as s:
+        person = s.exec(select(Person).where(Person.key == "chen_lihua")).one()
+        alert = s.exec(select(Alert).where(Alert.recipient_id == person.id)).one()
+        push = s.exec(select(Notification).where(Notification.alert_id == alert.id)).one()
+    assert (push.status, push.tried_channels, push.attempts) == ("pending", [], 1)
+    assert push.last_error == f"wechat http {status}"
+    assert push.next_attempt_at > wx.clock.now()  # a back-off
+    await asyncio.to_thread(wx.dispatcher.drain)  # not due yet
+    with Session(wx.db) as s:
+        assert s.get(Notification, push.id).status == "pending"  # type: ignore[union-attr]
+    wx.clock.advance(timedelta(seconds=10))  # type: ignore[attr-defined]
+    await asyncio.to_thread(wx.dispatcher.drain)
+    with Session(wx.db) as s:
+        push = s.exec(select(Notification).where(Notification.alert_id == alert.id)).one()
+    assert (push.status, push.delivered_channel) == ("sent", "wechat")
+    assert any(x.startswith("【紧急】E-2026-0001") for x in director.new_texts())
+    assert director_wecom.new_texts() == []
+
+
 async def test_alerts_go_by_template_message_when_one_is_set(
         sqlite_url: str, clock: FrozenClock, api: FakeWeChatApi) -> None:
     svc = wechat_services(sqlite_url, clock, api, wechat_alert_template_id="TPL-alert")
