@@ -70,10 +70,13 @@ def parse_message(channel: str, msg: Mapping[str, str]) -> Inbound | None:
     if kind == "event":
         event = msg.get("Event", "").lower()
         event_id = f"ev:{sender}:{created}"[:128]
-        if event == "subscribe":  # a follower; a QR code with an invite code links them
-            key = msg.get("EventKey", "")
-            code = key.removeprefix("qrscene_") if key.startswith("qrscene_") else None
-            return Inbound(channel, sender, event_id, text="/start", link_code=code or None,
+        if event in ("subscribe", "scan"):
+            # A follower; an invitation's QR code links them: "qrscene_<code>" when they
+            # follow by scanning it, the bare code when they already followed (SCAN).
+            key = msg.get("EventKey", "")[:80]
+            scene = key.removeprefix("qrscene_") if event == "scan" or key.startswith(
+                "qrscene_") else ""
+            return Inbound(channel, sender, event_id, text="/start", link_code=scene or None,
                            push_replies=True)
         if event == "click" and msg.get("EventKey", "") in MENU_KEYS:
             return Inbound(channel, sender, event_id, action=msg["EventKey"],

@@ -32,8 +32,6 @@ from store.models import (
     Suggestion,
 )
 from tests.fakes.wechat_api import (
-    APP_ID,
-    OA_AES_KEY,
     Callbacks,
     FakeWeChatApi,
     encrypt,
@@ -92,23 +90,25 @@ LAUGHS = ('<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol0 "lol">' + _LOLS
 def signed_outer(cb: Callbacks, outer: str, encrypted: str) -> tuple[dict[str, str], bytes]:
     """An outer body the attacker controls, with signatures over the Encrypt it names."""
     ts, nonce = str(int(cb.clock.now().timestamp())), cb.next_nonce()
-    params = {"signature": sha1_signature(cb.token, ts, nonce), "timestamp": ts,
-              "nonce": nonce, "encrypt_type": "aes",
+    params = {"timestamp": ts, "nonce": nonce,
               "msg_signature": sha1_signature(cb.token, ts, nonce, encrypted)}
+    if cb.kind == "wechat":
+        params |= {"signature": sha1_signature(cb.token, ts, nonce), "encrypt_type": "aes"}
     return params, outer.encode()
 
 
+@pytest.mark.parametrize("kind", ["wechat", "wecom"])
 async def test_forged_tampered_stale_and_hostile_requests_get_4xx_and_store_nothing(
-        client_db: httpx.AsyncClient, wx_db: Services, api: FakeWeChatApi) -> None:
+        client_db: httpx.AsyncClient, wx_db: Services, api: FakeWeChatApi, kind: str) -> None:
     client, svc = client_db, wx_db
-    chat = WxChat(client, svc, api, "wechat", "o_attacked")
+    chat = WxChat(client, svc, api, kind, "o_attacked" if kind == "wechat" else "wk_attacked")
     cb = chat.callbacks
     before = stored(svc)
     message = chat.inner("text", Content="提建议")
     refused: list[tuple[str, int]] = []
 
     async def expect(name: str, params: dict[str, str], body: bytes | Any, status: int) -> None:
-        r = await client.post("/wechat/callback", params=params, content=body)
+        r = await client.post(chat.path, params=params, content=body)
         refused.append((name, r.status_code))
         assert r.status_code == status, (name, r.status_code, r.text)
 
@@ -120,10 +120,10 @@ async def test_forged_tampered_stale_and_hostile_requests_get_4xx_and_store_noth
     tampered = body.replace(b"<Encrypt><![CDATA[", b"<Encrypt><![CDATA[A")
     await expect("tampered body", params, tampered, 403)
     # Signed correctly, but sealed with another key / for another account.
-    other = encrypt(OA_AES_KEY[::-1][:42] + "A", APP_ID, message)
+    other = encrypt(cb.aes_key[::-1][:42] + "A", cb.receiver, message)
     outer = f"<xml><Encrypt><![CDATA[{other}]]></Encrypt></xml>"
     await expect("wrong key", *signed_outer(cb, outer, other), 400)
-    elsewhere = encrypt(OA_AES_KEY, "wxanotheraccount00", message)
+    elsewhere = encrypt(cb.aes_key, "wxanotheraccount00", message)
     outer = f"<xml><Encrypt><![CDATA[{elsewhere}]]></Encrypt></xml>"
     await expect("another receiver", *signed_outer(cb, outer, elsewhere), 400)
     stale = int(svc.clock.now().timestamp()) - 301

@@ -7,13 +7,17 @@ have opened the application (it is then the channel they last used)."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import httpx
 import pytest
-from sqlmodel import Session, col
+from sqlmodel import Session, col, select
 
 from bot.bootstrap import Services
 from bot.wechat_render import TEXT_LIMIT, chunks, parse_text
 from conversations.catalog import LANGS, t
+from handlers.identity import issue_code
+from store.db import transaction
 from store.models import (
     Acknowledgement,
     Alert,
@@ -206,6 +210,37 @@ async def test_the_menu_switches_language_and_a_follow_is_welcomed(
     # Unfollowing is not a message to answer.
     r = await chat.send_inner(chat.inner("event", event=True, Event="unsubscribe"))
     assert (r.status_code, r.text) == (200, "success")
+
+
+async def test_an_invitations_qr_code_links_the_follower(
+        client: httpx.AsyncClient, wx: Services, api: FakeWeChatApi) -> None:
+    def invite(key: str) -> str:
+        with transaction(wx.db) as s:
+            found = s.exec(select(Person).where(Person.key == key)).one()
+            return issue_code(s, person=found, channel="wechat", now=wx.clock.now(),
+                              ttl=timedelta(hours=1))
+
+    # Following by scanning the code: the event key is "qrscene_<code>".
+    chat = WxChat(client, wx, api, "wechat", "o_scanned")
+    follow = chat.inner("event", event=True, Event="subscribe",
+                        EventKey=f"qrscene_{invite('chen_lihua')}", Ticket="gQH47joAAAAAAAAAAS")
+    for _ in range(3):  # with WeChat's retries: one step
+        assert (await chat.send_inner(follow)).status_code == 200
+    texts = chat.new_texts()
+    assert len(set(texts)) == 1 and texts[0].startswith(t("zh", "link.done", name="陈丽华"))
+    [contact] = all_rows(wx, Contact, Contact.channel == "wechat", Contact.address == "o_scanned")
+    assert contact.person_id == person(wx, "chen_lihua").id
+    # A follower already following scans one (SCAN: the bare code); a used code is refused.
+    other = WxChat(client, wx, api, "wechat", "o_following")
+    await other.send_inner(other.inner("event", event=True, Event="subscribe", EventKey=""))
+    assert other.new_texts()[0].startswith(t("zh", "menu.welcome"))
+    code = invite("zhao_guoqiang")
+    await other.send_inner(other.inner("event", event=True, Event="SCAN", EventKey=code))
+    assert other.new_texts()[0].startswith(t("zh", "link.done", name="赵国强"))
+    await other.send_inner(other.inner("event", event=True, Event="SCAN", EventKey=code))
+    assert other.new_texts()[0].startswith(t("zh", "link.invalid"))
+    [contact] = all_rows(wx, Contact, Contact.address == "o_following")
+    assert contact.person_id == person(wx, "zhao_guoqiang").id
 
 
 @pytest.mark.parametrize("lang", LANGS)

@@ -319,3 +319,23 @@ async def test_one_message_posted_three_times_at_once_is_one_record_and_one_repl
         logged.replies) and len(replies) == 2
     await asyncio.to_thread(wx_db.dispatcher.drain)
     assert api.sent() == []
+
+
+async def test_settle_all_says_so_when_work_is_still_under_way(
+        sqlite_url: str, clock: FrozenClock, api: FakeWeChatApi) -> None:
+    svc = wechat_services(sqlite_url, clock, api, wechat_reply_deadline_seconds=0.2)
+    go = stuck_steps(svc)
+    try:
+        async for client in app_client(svc):
+            chat = WxChat(client, svc, api, "wechat", "o_waiting")
+            params, body = chat.callbacks.post(chat.inner("text", Content="提建议"))
+            r = await client.post(chat.path, params=params, content=body)
+            assert (r.status_code, r.text) == (200, "success")
+            with pytest.raises(TimeoutError, match="1 tasks under way"):
+                await asyncio.to_thread(svc.wechat.settle_all, 0.3)
+            go.set()
+            await asyncio.to_thread(svc.wechat.settle_all)
+            assert "哪方面" in chat.new_texts()[0]
+    finally:
+        go.set()
+        svc.close()
