@@ -55,9 +55,11 @@ from store.steps import Settled
 
 log = logging.getLogger(__name__)
 PASSIVE = "passive"  # delivered_ref of a reply that went back as the passive reply
-# Past the deadline, how long the callback may take to make the message durable before
-# answering 503 (WeChat gives up at 5 s and asks again).
-HOLD_WITHIN = 0.4
+# A step not done this long before the deadline (2.5 s into 4.5): its message is held
+# meanwhile (made durable on its own), so that `success` can be answered by the deadline.
+HOLD_AHEAD = 2.0
+# The deadline's last moments are for answering `success` (if the message is durable).
+LATE_CHECK = 0.05
 
 
 def parse_message(channel: str, msg: Mapping[str, str]) -> Inbound | None:
@@ -286,18 +288,28 @@ class WeChatChannel:
             return Answer()
         remaining = self.deadline - max(time.monotonic() - started,
                                         self._age(params.get("timestamp", "")))
-        work = self._submit(inbound, nonce, time.monotonic() + remaining)
+        answer_by = time.monotonic() + remaining
+        work = self._submit(inbound, nonce, answer_by)
         future = asyncio.wrap_future(work.future)
+        hold: asyncio.Future[None] | None = None
         try:
-            done = await asyncio.wait_for(asyncio.shield(future), max(remaining, 0.0))
+            done = await asyncio.wait_for(asyncio.shield(future),
+                                          max(remaining - HOLD_AHEAD, 0.0))
         except TimeoutError:
-            if self._go_late(work):
-                # Saturated: answer once it is durable; the replies leave by message.
-                log.warning("%s: step of %s not done in %.1fs; answering success",
-                            self.channel, inbound.message_id, self.deadline)
-                return await self._answer_late(work, future)
-            done = await future  # committed as the passive reply a moment ago
-        after = self._after(done)
+            # The step may not make it: the message is made durable on its own meanwhile.
+            hold = asyncio.ensure_future(asyncio.to_thread(self._hold, inbound))
+            hold.add_done_callback(lambda f: f.cancelled() or f.exception())
+            try:
+                done = await asyncio.wait_for(
+                    asyncio.shield(future), max(answer_by - LATE_CHECK - time.monotonic(), 0.0))
+            except TimeoutError:
+                if self._go_late(work):
+                    # Saturated: `success` if it is durable; the replies leave by message.
+                    log.warning("%s: step of %s not done in %.1fs; answering success",
+                                self.channel, inbound.message_id, self.deadline)
+                    return await self._answer_late(work, future, hold, answer_by)
+                done = await future  # committed as the passive reply a moment ago
+        after = self._after(done, inbound, hold)
         if not done.texts:
             return Answer(after=after)
         xml = text_reply(to_user=inbound.address, from_user=msg.get("ToUserName", ""),
@@ -306,9 +318,11 @@ class WeChatChannel:
             xml = self.envelope.seal(xml, timestamp=str(int(time.time())))
         return Answer(xml, xml=True, after=after)
 
-    def _after(self, done: _Done) -> Callable[[], object] | None:
-        """Once the answer has left: send the rest by message, fetch the media."""
-        if not done.rest and not done.media:
+    def _after(self, done: _Done, inbound: Inbound,
+               hold: asyncio.Future[None] | None) -> Callable[[], object] | None:
+        """Once the answer has left: send the rest by message, fetch the media, let go
+        of a hold that turned out not to be needed."""
+        if not done.rest and not done.media and hold is None:
             return None
 
         async def after() -> None:
@@ -316,6 +330,9 @@ class WeChatChannel:
                 self._spawn(self._finish, done.rest)
             for ref in done.media:
                 self._spawn(self.media.fetch, ref)
+            if hold is not None:
+                await asyncio.wait([hold])
+                self._spawn(jobs.release, self.workroom.db, inbound)
 
         return after
 
@@ -330,18 +347,17 @@ class WeChatChannel:
         work.future.add_done_callback(lambda _: self._sends.submit(self._finish_late, work))
         return True
 
-    async def _answer_late(self, work: _Work, future: asyncio.Future[_Done]) -> Answer:
+    async def _answer_late(self, work: _Work, future: asyncio.Future[_Done],
+                           hold: asyncio.Future[None], answer_by: float) -> Answer:
         """`success` once the message is durable: its step committed, or it is held (a
-        timer steps it again if this process dies). When neither is done in time, a 503:
-        WeChat asks again and its retry is the one answered."""
+        timer steps it again if this process dies). When neither is done by the
+        deadline, a 503: WeChat asks again and its retry is the one answered."""
         future.add_done_callback(lambda f: f.cancelled() or f.exception())  # seen in _finish_late
-        hold = asyncio.ensure_future(asyncio.to_thread(self._hold, work.inbound))
-        hold.add_done_callback(lambda f: f.cancelled() or f.exception())
-        end = time.monotonic() + HOLD_WITHIN
         waiting: set[asyncio.Future[Any]] = {future, hold}
         while waiting:
-            done, waiting = await asyncio.wait(waiting, timeout=max(0.0, end - time.monotonic()),
-                                               return_when=asyncio.FIRST_COMPLETED)
+            done, waiting = await asyncio.wait(
+                waiting, timeout=max(answer_by - time.monotonic(), 0.0),
+                return_when=asyncio.FIRST_COMPLETED)
             if not done:
                 break
             if future in done and isinstance(future.exception(), CallbackError):

@@ -42,6 +42,9 @@ from tests.wechat_chat import (
 
 __all__ = ["api", "client", "client_db", "wx", "wx_db"]  # fixtures from tests/wechat_chat
 
+LATE = 0.8  # the deadline of these tests: the hold has the whole of it on a busy machine
+SLOW = 1.4  # how long a late step takes
+
 
 def stuck_steps(svc: Services) -> threading.Event:
     """Steps wait until the event is set (a machine that stalls, or a process about to
@@ -69,7 +72,7 @@ async def test_a_late_message_is_held_before_success_and_another_process_steps_i
         sqlite_url: str, clock: FrozenClock, api: FakeWeChatApi) -> None:
     engine = prepared_engine(sqlite_url, clock.now())
     first = wechat_services(sqlite_url, clock, api, engine=engine,
-                            wechat_reply_deadline_seconds=0.2)
+                            wechat_reply_deadline_seconds=LATE)
     go = stuck_steps(first)
     try:
         async for client in app_client(first):
@@ -115,11 +118,11 @@ async def test_a_late_message_is_held_before_success_and_another_process_steps_i
 
 async def test_a_late_step_that_fails_is_stepped_again_by_the_sweep(
         sqlite_url: str, clock: FrozenClock, api: FakeWeChatApi) -> None:
-    svc = wechat_services(sqlite_url, clock, api, wechat_reply_deadline_seconds=0.2)
+    svc = wechat_services(sqlite_url, clock, api, wechat_reply_deadline_seconds=LATE)
     try:
         async for client in app_client(svc):
             chat = WxChat(client, svc, api, "wechat", "o_failing")
-            slow_steps(svc, 0.5, fail=1)
+            slow_steps(svc, SLOW, fail=1)
             r = await chat.send_inner(chat.inner("text", Content="提建议"))
             assert (r.status_code, r.text) == (200, "success")
             assert chat.new_texts() == [] and count(svc, InboundMessage) == 0
@@ -137,11 +140,11 @@ async def test_a_late_step_that_fails_is_stepped_again_by_the_sweep(
 
 async def test_a_late_step_that_commits_is_no_longer_held_and_replies_once(
         sqlite_url: str, clock: FrozenClock, api: FakeWeChatApi) -> None:
-    svc = wechat_services(sqlite_url, clock, api, wechat_reply_deadline_seconds=0.2)
+    svc = wechat_services(sqlite_url, clock, api, wechat_reply_deadline_seconds=LATE)
     try:
         async for client in app_client(svc):
             chat = WxChat(client, svc, api, "wechat", "o_late")
-            slow_steps(svc, 0.5)
+            slow_steps(svc, SLOW)
             message = chat.inner("text", Content="提建议")
             r = await chat.send_inner(message)
             assert (r.status_code, r.text) == (200, "success")
@@ -162,11 +165,11 @@ async def test_a_late_step_that_commits_is_no_longer_held_and_replies_once(
 async def test_a_message_neither_committed_nor_held_in_time_gets_a_503(
         sqlite_url: str, clock: FrozenClock, api: FakeWeChatApi,
         monkeypatch: pytest.MonkeyPatch) -> None:
-    svc = wechat_services(sqlite_url, clock, api, wechat_reply_deadline_seconds=0.2)
+    svc = wechat_services(sqlite_url, clock, api, wechat_reply_deadline_seconds=LATE)
     real_hold = wechat_jobs.hold
 
     def slow_hold(*args: Any) -> None:  # the database is stalled too
-        time.sleep(1.0)
+        time.sleep(SLOW + 0.6)
         real_hold(*args)
 
     monkeypatch.setattr(wechat_jobs, "hold", slow_hold)
@@ -174,12 +177,12 @@ async def test_a_message_neither_committed_nor_held_in_time_gets_a_503(
         async for client in app_client(svc):
             chat = WxChat(client, svc, api, "wechat", "o_stalled")
             quick = svc.workroom.process_batch
-            slow_steps(svc, 1.0)
+            slow_steps(svc, SLOW)
             message = chat.inner("text", Content="提建议")
             params, body = chat.callbacks.post(message)
             began = time.monotonic()
             r = await client.post(chat.path, params=params, content=body)
-            assert r.status_code == 503 and time.monotonic() - began < 0.9
+            assert r.status_code == 503 and time.monotonic() - began < SLOW
             await asyncio.to_thread(svc.wechat.settle_all)
             # Not acknowledged, and not lost either: the step went on and replied.
             [text] = chat.new_texts()
@@ -190,12 +193,27 @@ async def test_a_message_neither_committed_nor_held_in_time_gets_a_503(
             assert (r.status_code, r.text) == (200, "success")
             assert chat.new_texts() == [] and count(svc, InboundMessage) == 1
             # The hold finished late: the sweep finds the message stepped, and lets go.
-            await asyncio.sleep(max(0.0, began + 1.5 - time.monotonic()))
+            await asyncio.sleep(max(0.0, began + SLOW + 0.8 - time.monotonic()))
             clock.advance(wechat_jobs.HOLD_LEASE + timedelta(seconds=1))
             await asyncio.to_thread(svc.sweeper.drain)
             await asyncio.to_thread(svc.dispatcher.drain)
             assert chat.new_texts() == [] and all_rows(svc, HeldInbound) == []
             assert late_timers(svc) == [] and count(svc, InboundMessage) == 1
+    finally:
+        svc.close()
+
+
+async def test_a_message_held_while_its_step_was_slow_is_let_go_after_a_passive_reply(
+        sqlite_url: str, clock: FrozenClock, api: FakeWeChatApi) -> None:
+    svc = wechat_services(sqlite_url, clock, api, wechat_reply_deadline_seconds=LATE)
+    try:
+        async for client in app_client(svc):
+            chat = WxChat(client, svc, api, "wechat", "o_slowish")
+            await run(chat, [("你好", "提建议")])
+            slow_steps(svc, LATE / 4)  # slow enough to be held, in time to be answered
+            [text] = await chat.say("提建议")
+            assert "哪方面" in text and api.sent() == []  # the passive reply
+            assert all_rows(svc, HeldInbound) == [] and late_timers(svc) == []
     finally:
         svc.close()
 
@@ -323,7 +341,7 @@ async def test_one_message_posted_three_times_at_once_is_one_record_and_one_repl
 
 async def test_settle_all_says_so_when_work_is_still_under_way(
         sqlite_url: str, clock: FrozenClock, api: FakeWeChatApi) -> None:
-    svc = wechat_services(sqlite_url, clock, api, wechat_reply_deadline_seconds=0.2)
+    svc = wechat_services(sqlite_url, clock, api, wechat_reply_deadline_seconds=LATE)
     go = stuck_steps(svc)
     try:
         async for client in app_client(svc):
