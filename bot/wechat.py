@@ -55,11 +55,15 @@ from store.steps import Settled
 
 log = logging.getLogger(__name__)
 PASSIVE = "passive"  # delivered_ref of a reply that went back as the passive reply
+_NOW = threading.Event()  # a gate that is open
+_NOW.set()
 # A step not done this long before the deadline (2.5 s into 4.5): its message is held
 # meanwhile (made durable on its own), so that `success` can be answered by the deadline.
 HOLD_AHEAD = 2.0
 # The deadline's last moments are for answering `success` (if the message is durable).
 LATE_CHECK = 0.05
+# A step's messages to its sender wait for the callback's answer at most this long.
+ANSWER_WAIT = 5.0
 
 
 def parse_message(channel: str, msg: Mapping[str, str]) -> Inbound | None:
@@ -166,6 +170,8 @@ class _Work:
     late: bool = False  # answered without it: its replies go by message
     passive: bool = False  # its replies are the passive reply, recorded so before commit
     done: _Done | None = None  # decided in the step's transaction
+    # Set once the callback's answer has left: the sender's own messages wait for it.
+    answered: threading.Event = field(default_factory=threading.Event)
 
 
 class WeChatChannel:
@@ -192,6 +198,8 @@ class WeChatChannel:
         self._lock = threading.Lock()
         self._in_flight: set[int] = set()  # claimed pushes this process is delivering
         self._tasks = 0  # sends, late steps and fetches under way on the send threads
+        # Each chat's pushes in the order their steps committed, sent one chat at a time.
+        self._chats: dict[tuple[str, str], deque[tuple[threading.Event, list[Outgoing]]]] = {}
         self.peers: dict[str, WeChatSender] = {channel: self.sender}
         self.media = jobs.MediaKeeper(workroom.db, clock, workroom.states, self._api_of)
         self._apis: dict[str, WeChatApi] = {channel: self.api}
@@ -199,7 +207,7 @@ class WeChatChannel:
     def join(self, other: WeChatChannel) -> None:
         """Deliver each other's pushes right after a step (an official-account user's
         emergency reaches the leaders' WeCom at once), sharing what is under way."""
-        other._lock, other._in_flight = self._lock, self._in_flight
+        other._lock, other._in_flight, other._chats = self._lock, self._in_flight, self._chats
         self.peers[other.channel] = other.sender
         other.peers = self.peers
         self._apis[other.channel] = other.api
@@ -309,7 +317,7 @@ class WeChatChannel:
                                 self.channel, inbound.message_id, self.deadline)
                     return await self._answer_late(work, future, hold, answer_by)
                 done = await future  # committed as the passive reply a moment ago
-        after = self._after(done, inbound, hold)
+        after = self._after(done, work, hold)
         if not done.texts:
             return Answer(after=after)
         xml = text_reply(to_user=inbound.address, from_user=msg.get("ToUserName", ""),
@@ -318,21 +326,21 @@ class WeChatChannel:
             xml = self.envelope.seal(xml, timestamp=str(int(time.time())))
         return Answer(xml, xml=True, after=after)
 
-    def _after(self, done: _Done, inbound: Inbound,
+    def _after(self, done: _Done, work: _Work,
                hold: asyncio.Future[None] | None) -> Callable[[], object] | None:
-        """Once the answer has left: send the rest by message, fetch the media, let go
-        of a hold that turned out not to be needed."""
+        """Once the answer has left: the sender's messages may follow, the media are
+        fetched, a hold that turned out not to be needed is let go."""
         if not done.rest and not done.media and hold is None:
+            work.answered.set()
             return None
 
         async def after() -> None:
-            if done.rest:
-                self._spawn(self._finish, done.rest)
+            work.answered.set()
             for ref in done.media:
                 self._spawn(self.media.fetch, ref)
             if hold is not None:
                 await asyncio.wait([hold])
-                self._spawn(jobs.release, self.workroom.db, inbound)
+                self._spawn(jobs.release, self.workroom.db, work.inbound)
 
         return after
 
@@ -343,6 +351,7 @@ class WeChatChannel:
             if work.passive or work.future.done():
                 return False
             work.late = True
+            work.answered.set()  # `success`, or a 503: nothing to wait for
             self._tasks += 1  # _finish_late, once the step is done
         work.future.add_done_callback(lambda _: self._sends.submit(self._finish_late, work))
         return True
@@ -465,6 +474,9 @@ class WeChatChannel:
                     given = {o.notification_id for o in work.done.passive}
                     self._in_flight |= {o.notification_id for o in r.outgoing} - given
         self._give_back([w for w, r in zip(batch, results, strict=True) if r.error is not None])
+        for work, stepped in zip(batch, results, strict=True):  # in the order committed
+            if stepped.error is None and work.done is not None and work.done.rest:
+                self._enqueue(work.done.rest, work)
         for work, stepped in zip(batch, results, strict=True):
             if stepped.error is not None:
                 work.future.set_exception(stepped.error)
@@ -484,8 +496,10 @@ class WeChatChannel:
             if work is None:
                 continue
             with self._lock:
-                work.passive = not work.late and (
-                    work.passive or time.monotonic() < work.answer_by)
+                # A passive reply would overtake this chat's messages still on their way.
+                queued = (msg.channel, msg.address) in self._chats
+                work.passive = not work.late and (work.passive or (
+                    time.monotonic() < work.answer_by and not queued))
             work.done = self._split(s, msg, stepped) if work.passive \
                 else _Done(rest=list(stepped.outgoing))
             given += [Settled(o.notification_id, o.channel, o.address, ref=PASSIVE,
@@ -596,22 +610,47 @@ class WeChatChannel:
                 size = text
         return groups
 
-    def _finish(self, rest: list[Outgoing]) -> None:
-        """Send a step's pushes in order; what became of them is recorded with the next
-        batch of steps, or on its own."""
+    def _enqueue(self, rest: list[Outgoing], work: _Work) -> None:
+        """Queue a committed step's pushes behind each chat's earlier ones; those to its
+        sender also wait for the callback's answer (a passive reply comes first)."""
+        by_chat: dict[tuple[str, str], list[Outgoing]] = {}
+        for o in rest:
+            by_chat.setdefault((o.channel, o.address), []).append(o)
+        mine = (work.inbound.channel, work.inbound.address)
+        start: list[tuple[str, str]] = []
+        with self._lock:
+            for chat, items in by_chat.items():
+                queue = self._chats.get(chat)
+                if queue is None:
+                    queue = self._chats[chat] = deque()
+                    start.append(chat)
+                queue.append((work.answered if chat == mine else _NOW, items))
+        for chat in start:
+            self._spawn(self._send_chat, chat)
+
+    def _send_chat(self, chat: tuple[str, str]) -> None:
+        """Send one chat's queued pushes in order; after a failure the rest wait in the
+        outbox behind it. What became of them is recorded with the next batch of steps,
+        or on its own."""
         settled: list[Settled] = []
-        held: set[tuple[str, str]] = set()
-        for group in self._groups(rest):
-            address = (group[0].channel, group[0].address)
-            if address in held:  # an earlier push to this person failed: keep the order
-                settled += [Settled(o.notification_id, o.channel, o.address,
-                                    error="an earlier push is waiting", retry_after=0.0)
-                            for o in group]
-                continue
-            done = self._send(group)
-            settled += done
-            if any(d.error is not None for d in done):
-                held.add(address)
+        held = False
+        while True:
+            with self._lock:
+                queue = self._chats[chat]
+                if not queue:
+                    del self._chats[chat]
+                    break
+                gate, items = queue.popleft()
+            gate.wait(ANSWER_WAIT)
+            for group in self._groups(items):
+                if held:  # an earlier push to this chat failed: keep the order
+                    settled += [Settled(o.notification_id, o.channel, o.address,
+                                        error="an earlier push is waiting", retry_after=0.0)
+                                for o in group]
+                    continue
+                done = self._send(group)
+                settled += done
+                held = any(d.error is not None for d in done)
         with self._lock:
             self._settles += settled
             start = not self._draining
@@ -632,9 +671,7 @@ class WeChatChannel:
                           "again", self.channel, work.inbound.message_id, error)
                 jobs.retry_soon(self.workroom.db, self.clock, work.inbound)
                 return
-            done = work.future.result()
-            if done.rest:
-                self._finish(done.rest)
+            done = work.future.result()  # its pushes were queued when it committed
             for ref in done.media:
                 self.media.fetch(ref)
             jobs.release(self.workroom.db, work.inbound)
@@ -665,8 +702,9 @@ class WeChatChannel:
         done = work.done or _Done(rest=list(stepped.outgoing))
         with self._lock:
             self._in_flight |= {o.notification_id for o in done.rest}
+        work.answered.set()
         if done.rest:
-            self._finish(done.rest)
+            self._enqueue(done.rest, work)
         jobs.release(self.workroom.db, inbound)
         for media in done.media:
             self.media.fetch(media)

@@ -42,8 +42,9 @@ from tests.wechat_chat import (
 
 __all__ = ["api", "client", "client_db", "wx", "wx_db"]  # fixtures from tests/wechat_chat
 
-LATE = 0.8  # the deadline of these tests: the hold has the whole of it on a busy machine
-SLOW = 1.4  # how long a late step takes
+LATE = 1.2  # the deadline of these tests: a cold first step (and the hold waiting on its
+# SQLite write lock) fits in it on a busy machine
+SLOW = 2.0  # how long a late step takes
 
 
 def stuck_steps(svc: Services) -> threading.Event:
@@ -214,6 +215,34 @@ async def test_a_message_held_while_its_step_was_slow_is_let_go_after_a_passive_
             [text] = await chat.say("提建议")
             assert "哪方面" in text and api.sent() == []  # the passive reply
             assert all_rows(svc, HeldInbound) == [] and late_timers(svc) == []
+    finally:
+        svc.close()
+
+
+async def test_a_persons_replies_arrive_in_the_order_of_their_steps(
+        sqlite_url: str, clock: FrozenClock, api: FakeWeChatApi) -> None:
+    svc = wechat_services(sqlite_url, clock, api, wechat_reply_deadline_seconds=LATE)
+    try:
+        async for client in app_client(svc):
+            chat = WxChat(client, svc, api, "wechat", "o_order")
+            await run(chat, [("你好", "提建议")])
+            quick = svc.workroom.process_batch
+            slow_steps(svc, SLOW)
+            api.delay_next("/cgi-bin/message/custom/send", 1.5, to="o_order")
+            first = chat.callbacks.post(chat.inner("text", Content="提建议"))
+            r = await client.post(chat.path, params=first[0], content=first[1])
+            assert r.text == "success"  # late: its replies go by message, slowly
+            while count(svc, InboundMessage) < 2:
+                await asyncio.sleep(0.02)
+            svc.workroom.process_batch = quick  # type: ignore[method-assign]
+            # The next message's step is quick, but its reply would overtake the first's:
+            # it goes by message too, after the first's.
+            second = chat.callbacks.post(chat.inner("text", Content="4"))
+            r = await client.post(chat.path, params=second[0], content=second[1])
+            assert r.text == "success"
+            await asyncio.to_thread(svc.wechat.settle_all)
+            texts = chat.new_texts()
+            assert len(texts) == 2 and "哪方面" in texts[0] and "请写下" in texts[1]
     finally:
         svc.close()
 

@@ -76,6 +76,13 @@ class _Failure:
     status: int = 200
 
 
+@dataclass
+class _Delay:
+    path: str
+    seconds: float
+    to: str | None
+
+
 class _QuickServer(uvicorn.Server):
     async def main_loop(self) -> None:
         counter = 0
@@ -93,6 +100,7 @@ class FakeWeChatApi:
     _tokens: dict[str, str] = field(default_factory=dict)
     _failures: list[_Failure] = field(default_factory=list)
     media: dict[str, tuple[bytes, str]] = field(default_factory=dict)
+    _delays: list[_Delay] = field(default_factory=list)
     media_delay: float = 0.0  # seconds media/get takes (a slow download)
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _server: Any = None
@@ -110,6 +118,19 @@ class FakeWeChatApi:
         the HTTP `status` when it is not 200 (a proxy, a WeChat outage)."""
         with self._lock:
             self._failures.append(_Failure(path, errcode, to, times, status))
+
+    def delay_next(self, path: str, seconds: float, *, to: str | None = None) -> None:
+        """The next call to `path` (for `to`, if given) takes `seconds` (a slow network)."""
+        with self._lock:
+            self._delays.append(_Delay(path, seconds, to))
+
+    def _delay(self, path: str, to: str) -> float:
+        with self._lock:
+            for d in self._delays:
+                if d.path == path and d.to in (None, to):
+                    self._delays.remove(d)
+                    return d.seconds
+        return 0.0
 
     def add_media(self, media_id: str, content: bytes, mime_type: str) -> None:
         with self._lock:
@@ -182,6 +203,9 @@ class FakeWeChatApi:
             full = f"/cgi-bin/{path}"
             params = dict(request.query_params)
             body = await request.json()
+            delay = self._delay(full, str(body.get("touser", "")))
+            if delay:
+                await asyncio.sleep(delay)
             account = "wecom" if full == "/cgi-bin/message/send" or "agentid" in params \
                 else "oa"
             with self._lock:
