@@ -112,14 +112,14 @@ def build(settings: Settings, *, clock: Clock | None = None, db: Engine | None =
                                  kick=dispatcher.run_once)
         senders[hotline.sms_sender.channel] = hotline.sms_sender
         senders[hotline.call_sender.channel] = hotline.call_sender
-    wechat, wecom = _wechat_channels(settings, workroom, db, clock, senders)
+    wechat, wecom = _wechat_channels(settings, workroom, db, clock, senders, sweeper)
     return Services(settings, clock, db, states, workroom, dispatcher, sweeper, senders, reader,
                     telegram, hotline, calendar.CalendarPlanner(db, clock, settings.zone),
                     wechat=wechat, wecom=wecom)
 
 
 def _wechat_channels(settings: Settings, workroom: Workroom, db: Engine, clock: Clock,
-                     senders: dict[str, Sender]) -> tuple[Any, Any]:
+                     senders: dict[str, Sender], sweeper: Sweeper) -> tuple[Any, Any]:
     """The official account and the WeCom application, each when configured."""
     if not settings.wechat_app_id and not settings.wecom_corp_id:
         return None, None
@@ -136,4 +136,5 @@ def _wechat_channels(settings: Settings, workroom: Workroom, db: Engine, clock: 
         found.append(channel)
     if found[0] is not None and found[1] is not None:
         found[0].join(found[1])
+    sweeper.handlers.update(wechat.timer_handlers([c for c in found if c is not None]))
     return found[0], found[1]

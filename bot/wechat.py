@@ -3,12 +3,23 @@
 They only translate: a verified callback becomes an Inbound, stepped through the same
 `Workroom.process_batch` as every channel, its replies written to the outbox in the
 step's transaction (DESIGN rules 1, 2 and 4). WeChat waits 5 seconds for an answer and
-asks three times: when the step is done before `wechat_reply_deadline_seconds` its replies
-are the passive reply (and recorded as sent, ref "passive"); otherwise the callback
-answers `success` and the replies leave by customer-service (WeCom: application) message
-as soon as the step commits. A retry of a message already stepped is absorbed by the
-message id (events: sender + create time): it gets the same passive reply again when
-that is how it was answered, else `success`, never a second step.
+asks three times:
+
+- a step that commits before `wechat_reply_deadline_seconds` is answered by the passive
+  reply, and the replies it holds are recorded as sent (ref "passive") in the step's own
+  transaction: a crash after the answer cannot send them a second time;
+- otherwise the callback answers `success` as soon as the message is durable: its step
+  committed, or the message held (bot/wechat_jobs.py: a timer steps it again if this
+  process dies); its replies then leave by customer-service (WeCom: application)
+  message. If neither is done in time the answer is a 503, and WeChat's retry is the one
+  answered.
+
+A retry of a message already stepped is absorbed by the message id (events: sender +
+create time): it gets the same passive reply again when that is how it was answered,
+else `success`, never a second step. A request's nonce is spent when its step is taken
+and given back if the step fails, so that WeChat's retry of it is not refused as a
+replay. Photos and voice notes are fetched after the answer, before their media ids
+expire.
 """
 
 from __future__ import annotations
@@ -22,11 +33,13 @@ from collections.abc import Callable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import timedelta
+from functools import partial
 from typing import Any
 
 import httpx
 from sqlmodel import Session, col, select
 
+from bot import wechat_jobs as jobs
 from bot.channels import DeliveryError
 from bot.wechat_api import Account, ApiError, WeChatApi, delivery_error
 from bot.wechat_envelope import CallbackError, Envelope, check_signature, parse_xml, text_reply
@@ -35,14 +48,22 @@ from conversations.clock import Clock
 from conversations.engine import Reply
 from handlers.inbound import Inbound, Outgoing, Stepped, Workroom
 from handlers.notices import render as render_notice
-from store import outbox
+from store import outbox, steps
 from store.models import Contact, Notification, Person
 from store.shared import SharedStore
 from store.steps import Settled
 
 log = logging.getLogger(__name__)
 PASSIVE = "passive"  # delivered_ref of a reply that went back as the passive reply
-LATE_TRIES = 3
+_NOW = threading.Event()  # a gate that is open
+_NOW.set()
+# A step not done this long before the deadline (2.5 s into 4.5): its message is held
+# meanwhile (made durable on its own), so that `success` can be answered by the deadline.
+HOLD_AHEAD = 2.0
+# The deadline's last moments are for answering `success` (if the message is durable).
+LATE_CHECK = 0.05
+# A step's messages to its sender wait for the callback's answer at most this long.
+ANSWER_WAIT = 5.0
 
 
 def parse_message(channel: str, msg: Mapping[str, str]) -> Inbound | None:
@@ -55,10 +76,13 @@ def parse_message(channel: str, msg: Mapping[str, str]) -> Inbound | None:
     if kind == "event":
         event = msg.get("Event", "").lower()
         event_id = f"ev:{sender}:{created}"[:128]
-        if event == "subscribe":  # a follower; a QR code with an invite code links them
-            key = msg.get("EventKey", "")
-            code = key.removeprefix("qrscene_") if key.startswith("qrscene_") else None
-            return Inbound(channel, sender, event_id, text="/start", link_code=code or None,
+        if event in ("subscribe", "scan"):
+            # A follower; an invitation's QR code links them: "qrscene_<code>" when they
+            # follow by scanning it, the bare code when they already followed (SCAN).
+            key = msg.get("EventKey", "")[:80]
+            scene = key.removeprefix("qrscene_") if event == "scan" or key.startswith(
+                "qrscene_") else ""
+            return Inbound(channel, sender, event_id, text="/start", link_code=scene or None,
                            push_replies=True)
         if event == "click" and msg.get("EventKey", "") in MENU_KEYS:
             return Inbound(channel, sender, event_id, action=msg["EventKey"],
@@ -131,9 +155,23 @@ class _Done:
     passive: list[Outgoing] = field(default_factory=list)
     rest: list[Outgoing] = field(default_factory=list)
     texts: list[str] = field(default_factory=list)  # of the passive reply, rendered
+    media: list[str] = field(default_factory=list)  # media files to fetch (timer refs)
 
 
-_Queued = tuple[Inbound, "Future[_Done]", str | None]  # a message, its future, its nonce
+@dataclass(eq=False)
+class _Work:
+    """A queued message and what became of it; `late` and `passive` change under the
+    channel's lock, so the callback and the step agree on how it is answered."""
+
+    inbound: Inbound
+    nonce: str | None  # the request's nonce key, spent when the step is taken
+    answer_by: float  # time.monotonic() past which no passive reply can be given
+    future: Future[_Done] = field(default_factory=Future)
+    late: bool = False  # answered without it: its replies go by message
+    passive: bool = False  # its replies are the passive reply, recorded so before commit
+    done: _Done | None = None  # decided in the step's transaction
+    # Set once the callback's answer has left: the sender's own messages wait for it.
+    answered: threading.Event = field(default_factory=threading.Event)
 
 
 class WeChatChannel:
@@ -153,21 +191,30 @@ class WeChatChannel:
         # One step thread: it takes every queued message at once (one transaction).
         self._steps = ThreadPoolExecutor(1, thread_name_prefix=f"{channel}-steps")
         self.max_batch = max_batch
-        self._queue: deque[_Queued] = deque()
+        self._queue: deque[_Work] = deque()
         self._draining = False
         self._settles: list[Settled] = []  # sends recorded with the next batch
         self._sends = ThreadPoolExecutor(send_threads, thread_name_prefix=f"{channel}-sends")
         self._lock = threading.Lock()
         self._in_flight: set[int] = set()  # claimed pushes this process is delivering
-        self._late_count = 0  # steps past the deadline not yet finished
+        self._tasks = 0  # sends, late steps and fetches under way on the send threads
+        # Each chat's pushes in the order their steps committed, sent one chat at a time.
+        self._chats: dict[tuple[str, str], deque[tuple[threading.Event, list[Outgoing]]]] = {}
         self.peers: dict[str, WeChatSender] = {channel: self.sender}
+        self.media = jobs.MediaKeeper(workroom.db, clock, workroom.states, self._api_of)
+        self._apis: dict[str, WeChatApi] = {channel: self.api}
 
     def join(self, other: WeChatChannel) -> None:
         """Deliver each other's pushes right after a step (an official-account user's
         emergency reaches the leaders' WeCom at once), sharing what is under way."""
-        other._lock, other._in_flight = self._lock, self._in_flight
+        other._lock, other._in_flight, other._chats = self._lock, self._in_flight, self._chats
         self.peers[other.channel] = other.sender
         other.peers = self.peers
+        self._apis[other.channel] = other.api
+        other._apis = self._apis
+
+    def _api_of(self, channel: str) -> WeChatApi | None:
+        return self._apis.get(channel)
 
     # --- verifying -----------------------------------------------------------------------
 
@@ -247,57 +294,122 @@ class WeChatChannel:
         if inbound is None:
             await asyncio.to_thread(self._fresh, nonce)
             return Answer()
-        work = self._submit(inbound, nonce)
         remaining = self.deadline - max(time.monotonic() - started,
                                         self._age(params.get("timestamp", "")))
+        answer_by = time.monotonic() + remaining
+        work = self._submit(inbound, nonce, answer_by)
+        future = asyncio.wrap_future(work.future)
+        hold: asyncio.Future[None] | None = None
         try:
-            done = await asyncio.wait_for(asyncio.shield(asyncio.wrap_future(work)),
-                                          max(remaining, 0.0))
+            done = await asyncio.wait_for(asyncio.shield(future),
+                                          max(remaining - HOLD_AHEAD, 0.0))
         except TimeoutError:
-            # Saturated: answer now; the step goes on and its replies leave by message.
-            log.warning("%s: step of %s not done in %.1fs; answering success", self.channel,
-                        inbound.message_id, self.deadline)
-            self._continue_late(inbound, work)
-            return Answer()
-        texts = done.texts
-
-        async def after() -> None:  # once the answer has left: record it, send the rest
-            self._sends.submit(self._finish, done.passive, done.rest)
-
-        if not texts:
-            return Answer(after=after if done.passive or done.rest else None)
+            # The step may not make it: the message is made durable on its own meanwhile.
+            hold = asyncio.ensure_future(asyncio.to_thread(self._hold, inbound))
+            hold.add_done_callback(lambda f: f.cancelled() or f.exception())
+            try:
+                done = await asyncio.wait_for(
+                    asyncio.shield(future), max(answer_by - LATE_CHECK - time.monotonic(), 0.0))
+            except TimeoutError:
+                if self._go_late(work):
+                    # Saturated: `success` if it is durable; the replies leave by message.
+                    log.warning("%s: step of %s not done in %.1fs; answering success",
+                                self.channel, inbound.message_id, self.deadline)
+                    return await self._answer_late(work, future, hold, answer_by)
+                done = await future  # committed as the passive reply a moment ago
+        after = self._after(done, work, hold)
+        if not done.texts:
+            return Answer(after=after)
         xml = text_reply(to_user=inbound.address, from_user=msg.get("ToUserName", ""),
-                         content="\n\n".join(texts), create_time=int(time.time()))
+                         content="\n\n".join(done.texts), create_time=int(time.time()))
         if self.envelope is not None:
             xml = self.envelope.seal(xml, timestamp=str(int(time.time())))
-        return Answer(xml, xml=True, after=after if done.passive or done.rest else None)
+        return Answer(xml, xml=True, after=after)
+
+    def _after(self, done: _Done, work: _Work,
+               hold: asyncio.Future[None] | None) -> Callable[[], object] | None:
+        """Once the answer has left: the sender's messages may follow, the media are
+        fetched, a hold that turned out not to be needed is let go."""
+        if not done.rest and not done.media and hold is None:
+            work.answered.set()
+            return None
+
+        async def after() -> None:
+            work.answered.set()
+            for ref in done.media:
+                self._spawn(self.media.fetch, ref)
+            if hold is not None:
+                await asyncio.wait([hold])
+                self._spawn(jobs.release, self.workroom.db, work.inbound)
+
+        return after
+
+    def _go_late(self, work: _Work) -> bool:
+        """At the deadline: answer without the step, unless it is already committing as
+        the passive reply (or committed)."""
+        with self._lock:
+            if work.passive or work.future.done():
+                return False
+            work.late = True
+            work.answered.set()  # `success`, or a 503: nothing to wait for
+            self._tasks += 1  # _finish_late, once the step is done
+        work.future.add_done_callback(lambda _: self._sends.submit(self._finish_late, work))
+        return True
+
+    async def _answer_late(self, work: _Work, future: asyncio.Future[_Done],
+                           hold: asyncio.Future[None], answer_by: float) -> Answer:
+        """`success` once the message is durable: its step committed, or it is held (a
+        timer steps it again if this process dies). When neither is done by the
+        deadline, a 503: WeChat asks again and its retry is the one answered."""
+        future.add_done_callback(lambda f: f.cancelled() or f.exception())  # seen in _finish_late
+        waiting: set[asyncio.Future[Any]] = {future, hold}
+        while waiting:
+            done, waiting = await asyncio.wait(
+                waiting, timeout=max(answer_by - time.monotonic(), 0.0),
+                return_when=asyncio.FIRST_COMPLETED)
+            if not done:
+                break
+            if future in done and isinstance(future.exception(), CallbackError):
+                raise future.exception()  # type: ignore[misc]  # a replay
+            if any(f.exception() is None for f in done):
+                return Answer()
+        log.error("%s: message %s neither committed nor held in time; answering 503",
+                  self.channel, work.inbound.message_id)
+        raise CallbackError(503, "not durable in time")
+
+    def _hold(self, inbound: Inbound) -> None:
+        try:
+            jobs.hold(self.workroom.db, self.clock, inbound)
+        except Exception:
+            log.exception("%s: holding message %s failed", self.channel, inbound.message_id)
+            raise
 
     # --- stepping, in batches --------------------------------------------------------
 
-    def _submit(self, inbound: Inbound, nonce: str | None = None) -> Future[_Done]:
+    def _submit(self, inbound: Inbound, nonce: str | None, answer_by: float) -> _Work:
         """Queue a message for the step thread; its future is done once it committed
         (CallbackError 409 when its nonce was seen before: a replay)."""
-        future: Future[_Done] = Future()
+        work = _Work(inbound, nonce, answer_by)
         with self._lock:
-            self._queue.append((inbound, future, nonce))
+            self._queue.append(work)
             start = not self._draining
             self._draining = True
         if start:
             self._steps.submit(self._drain)
-        return future
+        return work
 
     def _drain(self) -> None:
         """Step what is queued, many conversations per transaction (one message each),
         carrying the settles of earlier sends along; until the queue is empty."""
         while True:
             with self._lock:
-                batch: list[_Queued] = []
+                batch: list[_Work] = []
                 keys: set[str] = set()
-                kept: deque[_Queued] = deque()
+                kept: deque[_Work] = deque()
                 while self._queue and len(batch) < self.max_batch:
-                    item = self._queue.popleft()
-                    key = item[0].conversation_key
-                    (kept if key in keys else batch).append(item)
+                    work = self._queue.popleft()
+                    key = work.inbound.conversation_key
+                    (kept if key in keys else batch).append(work)
                     keys.add(key)
                 self._queue.extendleft(reversed(kept))  # a person's next message waits
                 settle, self._settles = self._settles, []
@@ -305,61 +417,107 @@ class WeChatChannel:
                 if not batch and not settle:
                     self._draining = False
                     return
+            fresh: list[_Work] = []
             try:
-                self._step_batch(self._fresh_only(batch), settle, in_flight)
-            except Exception as err:  # the settles' claims run out; the dispatcher resends
-                log.exception("%s: a batch of %s steps failed", self.channel, len(batch))
-                for _, future, _ in batch:
-                    if not future.done():
-                        future.set_exception(err)
+                fresh = self._fresh_only(batch)
+                self._step_batch(fresh, settle, in_flight)
+            except Exception as err:
+                # Nothing of it committed: the nonces are given back (WeChat's retry is
+                # then taken); the settles' claims run out and the dispatcher resends.
+                log.exception("%s: a batch of %s steps failed (%s settles not recorded)",
+                              self.channel, len(batch), len(settle))
+                with self._lock:
+                    self._in_flight -= {d.notification_id for d in settle}
+                self._give_back(fresh)
+                for work in batch:
+                    if not work.future.done():
+                        work.future.set_exception(err)
 
-    def _fresh_only(self, batch: list[_Queued]) -> list[_Queued]:
+    def _fresh_only(self, batch: list[_Work]) -> list[_Work]:
         """Record the batch's nonces in one statement; refuse those seen before."""
-        nonces = [n for _, _, n in batch if n is not None]
+        nonces = [w.nonce for w in batch if w.nonce is not None]
         new = self.shared.add_new(nonces, self._nonce_ttl) if nonces else set()
-        fresh: list[_Queued] = []
-        for item in batch:
-            nonce = item[2]
-            if nonce is not None and nonce not in new:
-                item[1].set_exception(CallbackError(409, "replayed"))
+        fresh: list[_Work] = []
+        for work in batch:
+            if work.nonce is not None and work.nonce not in new:
+                work.future.set_exception(CallbackError(409, "replayed"))
                 continue
-            new.discard(nonce or "")  # the same nonce twice in one batch: one is a replay
-            fresh.append(item)
+            new.discard(work.nonce or "")  # the same nonce twice in one batch: one is a replay
+            fresh.append(work)
         return fresh
 
-    def _step_batch(self, batch: list[_Queued], settle: list[Settled],
+    def _give_back(self, failed: list[_Work]) -> None:
+        """A failed step's nonce is released: WeChat's retry of the request (the same
+        nonce) must be taken, not refused as a replay."""
+        keys = [w.nonce for w in failed if w.nonce is not None]
+        if keys:
+            try:
+                self.shared.delete_many(keys)
+            except Exception:
+                log.exception("%s: giving back %s nonces failed; WeChat's retries of "
+                              "those requests will be refused", self.channel, len(keys))
+
+    def _step_batch(self, batch: list[_Work], settle: list[Settled],
                     in_flight: set[int]) -> None:
-        msgs = [m for m, _, _ in batch]
-        results = self.workroom.process_batch(msgs, direct=tuple(self.peers),
-                                              in_flight=in_flight, settle=settle)
+        msgs = [w.inbound for w in batch]
+        works = {w.inbound.conversation_key: w for w in batch}
+        results = self.workroom.process_batch(
+            msgs, direct=tuple(self.peers), in_flight=in_flight, settle=settle,
+            before_commit=partial(self._before_commit, works))
         with self._lock:
             if not msgs or any(r.error is None for r in results) or len(msgs) > 1:
                 self._in_flight -= {d.notification_id for d in settle}  # recorded
             else:
                 self._settles = settle + self._settles  # a lone failed step took them along
-            for r in results:
-                if r.error is None:
-                    self._in_flight |= {o.notification_id for o in r.outgoing}
-        for (inbound, future, _), stepped in zip(batch, results, strict=True):
+            for work, r in zip(batch, results, strict=True):
+                if r.error is None and work.done is not None:
+                    given = {o.notification_id for o in work.done.passive}
+                    self._in_flight |= {o.notification_id for o in r.outgoing} - given
+        self._give_back([w for w, r in zip(batch, results, strict=True) if r.error is not None])
+        for work, stepped in zip(batch, results, strict=True):  # in the order committed
+            if stepped.error is None and work.done is not None and work.done.rest:
+                self._enqueue(work.done.rest, work)
+        for work, stepped in zip(batch, results, strict=True):
             if stepped.error is not None:
-                future.set_exception(stepped.error)
+                work.future.set_exception(stepped.error)
+            elif work.done is None:  # not seen before commit: a bug
+                work.future.set_exception(RuntimeError("step committed without its answer"))
+            else:
+                work.future.set_result(work.done)
+
+    def _before_commit(self, works: Mapping[str, _Work], s: Session, msgs: list[Inbound],
+                       results: list[Stepped]) -> None:
+        """In the step's transaction: the replies given as the passive reply are recorded
+        as sent (a crash after the answer cannot send them again), unless the callback
+        has already answered; media files get their fetch scheduled."""
+        given: list[Settled] = []
+        for msg, stepped in zip(msgs, results, strict=True):
+            work = works.get(msg.conversation_key)
+            if work is None:
                 continue
-            try:
-                future.set_result(self._split(inbound, stepped))
-            except Exception as err:
-                future.set_exception(err)
+            with self._lock:
+                # A passive reply would overtake this chat's messages still on their way.
+                queued = (msg.channel, msg.address) in self._chats
+                work.passive = not work.late and (work.passive or (
+                    time.monotonic() < work.answer_by and not queued))
+            work.done = self._split(s, msg, stepped) if work.passive \
+                else _Done(rest=list(stepped.outgoing))
+            given += [Settled(o.notification_id, o.channel, o.address, ref=PASSIVE,
+                              keep_ref=True) for o in work.done.passive]
+        if given:
+            steps.settle(s, given, self.clock.now())
+        for msg in msgs:  # fetched once the message is answered
+            work = works.get(msg.conversation_key)
+            if msg.attachments and work is not None and work.done is not None:
+                work.done.media += jobs.schedule_media(s, self.clock, [msg])
 
-    def _step(self, inbound: Inbound) -> _Done:
-        """Step one message now, on the calling thread (a late step's retry)."""
-        return self._submit(inbound).result()
-
-    def _split(self, inbound: Inbound, stepped: Stepped) -> _Done:
+    def _split(self, s: Session, inbound: Inbound, stepped: Stepped) -> _Done:
         """A step's pushes: the passive reply (whole replies that fit in one message, in
         order) and the rest."""
         mine = [o for o in stepped.outgoing if self._is_reply(o, inbound)]
         if not mine and stepped.replies:
-            replayed = [render(r, lang) for r, lang in self._answered(inbound, stepped)]
-            return _Done(rest=stepped.outgoing, texts=replayed)
+            replayed = [render(r, lang) for r, lang in self._answered(s, inbound, stepped)]
+            return _Done(rest=list(stepped.outgoing), texts=replayed)
         passive: list[Outgoing] = []
         texts: list[str] = []
         size = 0
@@ -379,22 +537,40 @@ class WeChatChannel:
         return (o.channel, o.address) == (inbound.channel, inbound.address) \
             and o.message == "notice.raw" and o.priority == outbox.REPLY and o.alert_id is None
 
-    def _answered(self, inbound: Inbound, stepped: Stepped) -> list[tuple[Reply, str]]:
+    def _answered(self, s: Session, inbound: Inbound,
+                  stepped: Stepped) -> list[tuple[Reply, str]]:
         """A message stepped before (a retry): its replies again if they were the passive
         reply; none (`success`) if they go or went by message, or wait behind others."""
         keys = [f"reply:{inbound.channel}:{inbound.message_id}:{n}"
                 for n in range(len(stepped.replies))]
-        with Session(self.workroom.db) as s:
-            rows = s.exec(select(Notification).where(col(Notification.idempotency_key)
-                                                     .in_(keys))).all()
-            contact = s.exec(select(Contact).where(Contact.channel == inbound.channel,
-                                                   Contact.address == inbound.address)).first()
-            person = s.get(Person, contact.person_id) if contact else None
+        rows = s.exec(select(Notification).where(col(Notification.idempotency_key)
+                                                 .in_(keys))).all()
+        contact = s.exec(select(Contact).where(Contact.channel == inbound.channel,
+                                               Contact.address == inbound.address)).first()
+        person = s.get(Person, contact.person_id) if contact else None
         lang = (person.lang if person else None) or self.workroom.options.default_lang
         opts = self.workroom.options
         return [(render_notice(n.message_key, n.params, lang, opts.zone, None, opts.secret), lang)
                 for n in sorted(rows, key=lambda n: n.id or 0)
                 if n.status == "sent" and n.delivered_ref == PASSIVE]
+
+    # --- sending, after the answer ---------------------------------------------------
+
+    def _spawn(self, fn: Callable[..., object], *args: Any) -> None:
+        """Run on a send thread, counted until done (settle_all waits for it)."""
+        with self._lock:
+            self._tasks += 1
+
+        def run() -> None:
+            try:
+                fn(*args)
+            except Exception:
+                log.exception("%s: %s failed", self.channel, getattr(fn, "__name__", fn))
+            finally:
+                with self._lock:
+                    self._tasks -= 1
+
+        self._sends.submit(run)
 
     def _send(self, group: list[Outgoing]) -> list[Settled]:
         """Send one push, or several replies to one person as one message."""
@@ -434,81 +610,146 @@ class WeChatChannel:
                 size = text
         return groups
 
-    def _finish(self, passive: list[Outgoing], rest: list[Outgoing]) -> None:
-        """After the answer: record the passive replies as sent, send the rest in order."""
-        settled = [Settled(o.notification_id, o.channel, o.address, ref=PASSIVE, keep_ref=True)
-                   for o in passive]
-        held: set[tuple[str, str]] = set()
-        for group in self._groups(rest):
-            address = (group[0].channel, group[0].address)
-            if address in held:  # an earlier push to this person failed: keep the order
-                settled += [Settled(o.notification_id, o.channel, o.address,
-                                    error="an earlier push is waiting", retry_after=0.0)
-                            for o in group]
-                continue
-            done = self._send(group)
-            settled += done
-            if any(d.error is not None for d in done):
-                held.add(address)
-        with self._lock:  # recorded with the next batch of steps, or on their own
+    def _enqueue(self, rest: list[Outgoing], work: _Work) -> None:
+        """Queue a committed step's pushes behind each chat's earlier ones; those to its
+        sender also wait for the callback's answer (a passive reply comes first)."""
+        by_chat: dict[tuple[str, str], list[Outgoing]] = {}
+        for o in rest:
+            by_chat.setdefault((o.channel, o.address), []).append(o)
+        mine = (work.inbound.channel, work.inbound.address)
+        start: list[tuple[str, str]] = []
+        with self._lock:
+            for chat, items in by_chat.items():
+                queue = self._chats.get(chat)
+                if queue is None:
+                    queue = self._chats[chat] = deque()
+                    start.append(chat)
+                queue.append((work.answered if chat == mine else _NOW, items))
+        for chat in start:
+            self._spawn(self._send_chat, chat)
+
+    def _send_chat(self, chat: tuple[str, str]) -> None:
+        """Send one chat's queued pushes in order; after a failure the rest wait in the
+        outbox behind it. What became of them is recorded with the next batch of steps,
+        or on its own."""
+        settled: list[Settled] = []
+        held = False
+        while True:
+            with self._lock:
+                queue = self._chats[chat]
+                if not queue:
+                    del self._chats[chat]
+                    break
+                gate, items = queue.popleft()
+            gate.wait(ANSWER_WAIT)
+            for group in self._groups(items):
+                if held:  # an earlier push to this chat failed: keep the order
+                    settled += [Settled(o.notification_id, o.channel, o.address,
+                                        error="an earlier push is waiting", retry_after=0.0)
+                                for o in group]
+                    continue
+                done = self._send(group)
+                settled += done
+                held = any(d.error is not None for d in done)
+        with self._lock:
             self._settles += settled
             start = not self._draining
             self._draining = True
         if start:
             self._steps.submit(self._drain)
 
-    def _continue_late(self, inbound: Inbound, work: Future[_Done]) -> None:
-        """The step outlived the deadline: once it commits, everything goes by message."""
-        with self._lock:
-            self._late_count += 1
-
-        def then(f: Future[_Done]) -> None:
-            self._sends.submit(self._finish_late, inbound, f)
-
-        work.add_done_callback(then)
-
-    def _finish_late(self, inbound: Inbound, work: Future[_Done]) -> None:
+    def _finish_late(self, work: _Work) -> None:
+        """A step the callback did not wait for: once committed its replies go by message
+        and the message is no longer held; if it failed, the held message is stepped
+        again by the next timer sweep."""
         try:
-            done: _Done | None = None
-            error = work.exception()
-            if error is None:
-                done = work.result()
-            elif isinstance(error, CallbackError):  # a replay: nothing to step
+            error = work.future.exception()
+            if isinstance(error, CallbackError):  # a replay: the message's own step counts
                 return
-            tries = 1
-            while done is None and tries < LATE_TRIES:  # answered: it must not be lost
-                log.warning("%s: late step of %s failed (%s); trying again", self.channel,
-                            inbound.message_id, error)
-                time.sleep(0.5 * tries)
-                tries += 1
-                try:
-                    done = self._step(inbound)
-                except Exception as err:
-                    error = err
-            if done is None:
-                log.error("%s: message %s was answered `success` but its step failed: %s",
-                          self.channel, inbound.message_id, error)
+            if error is not None:
+                log.error("%s: the late step of %s failed (%s); the timer sweep steps it "
+                          "again", self.channel, work.inbound.message_id, error)
+                jobs.retry_soon(self.workroom.db, self.clock, work.inbound)
                 return
-            self._finish([], [*done.passive, *done.rest])
+            done = work.future.result()  # its pushes were queued when it committed
+            for ref in done.media:
+                self.media.fetch(ref)
+            jobs.release(self.workroom.db, work.inbound)
+        except Exception:
+            log.exception("%s: finishing the late step of %s failed; the timer sweep "
+                          "steps it again", self.channel, work.inbound.message_id)
         finally:
             with self._lock:
-                self._late_count -= 1
+                self._tasks -= 1
+
+    def recover(self, ref: str) -> None:
+        """The LATE timer: step a held message again (its process died, or its step
+        failed), and send its replies by message."""
+        inbound = jobs.held(self.workroom.db, ref)
+        if inbound is None:
+            jobs.forget_timer(self.workroom.db, jobs.LATE, ref)
+            return
+        work = _Work(inbound, None, 0.0, late=True)
+        with self._lock:
+            in_flight = set(self._in_flight)
+        [stepped] = self.workroom.process_batch(
+            [inbound], direct=tuple(self.peers), in_flight=in_flight,
+            before_commit=partial(self._before_commit, {inbound.conversation_key: work}))
+        if stepped.error is not None:  # the sweep logs it; the timer fires again later
+            raise stepped.error
+        log.info("%s: held message %s stepped by the timer sweep", self.channel,
+                 inbound.message_id)
+        done = work.done or _Done(rest=list(stepped.outgoing))
+        with self._lock:
+            self._in_flight |= {o.notification_id for o in done.rest}
+        work.answered.set()
+        if done.rest:
+            self._enqueue(done.rest, work)
+        jobs.release(self.workroom.db, inbound)
+        for media in done.media:
+            self.media.fetch(media)
 
     def settle_all(self, timeout: float = 30) -> None:
-        """Wait for sends under way (tests, shutdown)."""
+        """Wait for sends, late steps and fetches under way, and for what became of the
+        sends to be recorded (tests, shutdown); TimeoutError when they are not done."""
         end = time.monotonic() + timeout
-        while time.monotonic() < end:
+        while True:
             with self._lock:
-                busy = bool(self._in_flight) or self._late_count > 0 or self._draining
-            if not busy:
+                busy = (len(self._in_flight), self._tasks, self._draining)
+            if busy == (0, 0, False):
                 return
+            if time.monotonic() >= end:
+                raise TimeoutError(f"{self.channel}: after {timeout}s still {busy[0]} pushes "
+                                   f"unsettled, {busy[1]} tasks under way")
             time.sleep(0.01)
 
     def close(self) -> None:
-        self.settle_all(timeout=10)
+        try:
+            self.settle_all(timeout=10)
+        except TimeoutError as err:  # their claims run out; the dispatcher sends them
+            log.warning("%s at shutdown", err)
         self._steps.shutdown(wait=True)
         self._sends.shutdown(wait=True)
         self.api.close()
+
+
+def timer_handlers(channels: list[WeChatChannel]) -> dict[str, Callable[[str], object]]:
+    """The WeChat timers and what fires them: held messages, media files to fetch."""
+    by_name = {c.channel: c for c in channels}
+
+    def late(ref: str) -> None:
+        channel = by_name.get(ref.partition(":")[0])
+        if channel is None:
+            raise LookupError(f"no WeChat channel for held message {ref}")
+        channel.recover(ref)
+
+    def media(ref: str) -> None:
+        channel = by_name.get(ref.partition(":")[0])
+        if channel is None:
+            raise LookupError(f"no WeChat channel for media {ref}")
+        channel.media.fetch(ref)
+
+    return {jobs.LATE: late, jobs.MEDIA: media}
 
 
 def build(channel: str, settings: Any, workroom: Workroom, shared: SharedStore,

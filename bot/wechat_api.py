@@ -8,6 +8,7 @@ private deployments and proxies.
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from dataclasses import dataclass
@@ -158,6 +159,35 @@ class WeChatApi:
             "touser": to, "template_id": self.account.alert_template_id,
             "data": {"content": {"value": text}}}, session=session)
 
+    def get_media(self, media_id: str, *, limit: int) -> tuple[bytes, str]:
+        """A temporary media file's bytes and type (media/get: the same call on both
+        APIs); ApiError -2 when it is larger than `limit` bytes."""
+        token = self.token()
+        url = self.account.api_url.rstrip("/") + "/cgi-bin/media/get"
+        for attempt in (1, 2):
+            with self.http.stream("GET", url, params={"access_token": token,
+                                                      "media_id": media_id}) as response:
+                response.raise_for_status()
+                kind = response.headers.get("content-type", "").split(";")[0].strip().lower()
+                if kind in ("application/json", "text/json", "text/plain"):  # an error
+                    try:
+                        data = json.loads(response.read()[:4096])
+                    except ValueError as err:
+                        raise ApiError(-1, f"media/get answered {kind}") from err
+                    code = int(data.get("errcode") or 0) if isinstance(data, dict) else -1
+                    if code in TOKEN_ERRORS and attempt == 1:
+                        token = self.token(refused=token)
+                        continue
+                    raise ApiError(code or -1, str(data.get("errmsg", "")) if code else
+                                   "media/get answered no file")
+                body = bytearray()
+                for part in response.iter_bytes():
+                    body += part
+                    if len(body) > limit:
+                        raise ApiError(-2, f"media larger than {limit} bytes")
+                return bytes(body), kind or "application/octet-stream"
+        raise AssertionError("unreachable")
+
     def create_menu(self, menu: dict[str, Any]) -> dict[str, Any]:
         if self.account.kind == "wecom":
             return self.post("/cgi-bin/menu/create", menu, agentid=self.account.agent_id)
@@ -165,9 +195,15 @@ class WeChatApi:
 
 
 def delivery_error(err: Exception) -> DeliveryError:
-    """What the outbox makes of a failed call: the next channel at once, or a retry."""
+    """What the outbox makes of a failed call: the person's next channel at once when
+    WeChat says this account cannot reach them (FALLBACK_ERRORS); else a retry with
+    back-off on the same channel (an HTTP error of WeChat or of a proxy before it is not
+    the person's: it passes), at the pace asked for when a 429 says so."""
     if isinstance(err, ApiError):
         return DeliveryError(f"wechat {err}", fallback=err.errcode in FALLBACK_ERRORS)
-    if isinstance(err, httpx.HTTPStatusError) and 400 <= err.response.status_code < 500:
-        return DeliveryError(f"wechat http {err.response.status_code}", fallback=True)
+    if isinstance(err, httpx.HTTPStatusError):
+        status = err.response.status_code
+        wait = err.response.headers.get("retry-after", "")
+        retry_after = float(wait) if status == 429 and wait.isdigit() else None
+        return DeliveryError(f"wechat http {status}", retry_after=retry_after)
     return DeliveryError(f"wechat network: {type(err).__name__}: {err}")

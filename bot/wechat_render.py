@@ -9,6 +9,7 @@ shown, and also the option's words, in either language.
 from __future__ import annotations
 
 import re
+from functools import cache
 from typing import Any
 
 from conversations import catalog
@@ -16,27 +17,44 @@ from conversations.engine import Button, Reply
 
 # A text message (passive reply, customer-service or WeCom message) holds 2048 bytes.
 TEXT_LIMIT = 2048
-_ACK = re.compile(r"^\s*(?:收到|确认收到|ack|acknowledge|received)\s*[#＃]?\s*(\d{1,12})\s*$",
-                  re.IGNORECASE)
-_BIND = re.compile(r"^\s*(?:绑定|bind)\s*[:：]?\s*([A-Za-z0-9_-]{8,64})\s*$", re.IGNORECASE)
+
+
+@cache
+def _keywords() -> tuple[re.Pattern[str], re.Pattern[str]]:
+    """The typed keywords of the catalogs, in every language: to acknowledge an alert
+    (also the words of its "acknowledge" button) and to link an invitation code."""
+
+    def words(*keys: str) -> str:
+        found = {w.strip() for lang in catalog.LANGS for key in keys
+                 for w in catalog.t(lang, key).split(",") if w.strip()}
+        return "|".join(re.escape(w) for w in sorted(found, key=len, reverse=True))
+
+    ack = re.compile(rf"^\s*(?:{words('wechat.keywords.ack', 'nav.ack')})\s*[#＃]?\s*"
+                     r"(\d{1,12})\s*$", re.IGNORECASE)
+    bind = re.compile(rf"^\s*(?:{words('wechat.keywords.bind')})\s*[:：]?\s*"
+                      r"([A-Za-z0-9_-]{8,64})\s*$", re.IGNORECASE)
+    return ack, bind
 
 
 def parse_text(text: str) -> tuple[str | None, str | None, str | None]:
     """(text, action, link code) of what was typed: "收到 12" acknowledges alert 12,
-    "绑定 <code>" links the account with a code from `workroom invite --channel wechat`."""
-    ack = _ACK.match(text)
+    "绑定 <code>" links the account with a code from `workroom invite --channel wechat`
+    (the words in wechat.keywords.*, in either language)."""
+    ack_words, bind_words = _keywords()
+    ack = ack_words.match(text)
     if ack:
         return None, f"ack:{ack.group(1)}", None
-    bind = _BIND.match(text)
+    bind = bind_words.match(text)
     if bind:
         return "/start", None, bind.group(1)
     return text, None, None
 
 
-def _numbers(n: int) -> str:
+def _numbers(n: int, lang: str) -> str:
+    sep = catalog.t(lang, "wechat.numbers.sep")
     if n <= 3:
-        return "、".join(str(i) for i in range(1, n + 1))
-    return f"1、2、3…{n}"
+        return sep.join(str(i) for i in range(1, n + 1))
+    return f"{sep.join(('1', '2', '3'))}…{n}"
 
 
 def _typed(button: Button, lang: str) -> str:
@@ -55,13 +73,12 @@ def render(reply: Reply, lang: str) -> str:
     if len(choices) >= 2:  # a menu or a question: numbered as the engine numbers them
         lines.append("")
         lines += [f"{i}. {b.label}" for i, b in enumerate(choices, start=1)]
-        lines.append(catalog.t(lang, "wechat.numbers", numbers=_numbers(len(choices))))
+        lines.append(catalog.t(lang, "wechat.numbers", numbers=_numbers(len(choices), lang)))
     else:  # a push's one suggestion ("评价答复"): its words, not a number
         words = choices + words
     if words:
-        quote = "「{}」" if lang == "zh" else "\u201c{}\u201d"
-        sep = "、" if lang == "zh" else ", "
-        said = sep.join(quote.format(_typed(b, lang)) for b in words)
+        said = catalog.t(lang, "wechat.words.sep").join(
+            catalog.t(lang, "wechat.words.quote", word=_typed(b, lang)) for b in words)
         lines.append(catalog.t(lang, "wechat.words", words=said))
     if nav:
         sep = " / "

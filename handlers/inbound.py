@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -120,6 +120,11 @@ class _Batch:
     langs: dict[int, str] = field(default_factory=dict)  # message -> its reader's language
 
 
+# Called in a batch's transaction once its rows are written: a channel records there what
+# it does with the replies (WeChat: those given back as the passive reply are sent).
+BeforeCommit = Callable[[Session, list[Inbound], list[Stepped]], None]
+
+
 class Workroom:
     """Process inbound messages through the engine and the handlers."""
 
@@ -139,7 +144,8 @@ class Workroom:
 
     def process_batch(self, msgs: list[Inbound], *, direct: Collection[str] = (),
                       in_flight: Collection[int] = (),
-                      settle: Sequence[steps.Settled] = ()) -> list[Stepped]:
+                      settle: Sequence[steps.Settled] = (),
+                      before_commit: BeforeCommit | None = None) -> list[Stepped]:
         """Step messages of different conversations in one transaction.
 
         `direct`: channels whose pushes the caller delivers itself right after the commit:
@@ -147,8 +153,8 @@ class Workroom:
         earlier push to the same chat is still pending (not one of `in_flight`, the ones
         the caller is delivering): then the dispatcher sends them all, in order.
         `settle`: what became of the caller's earlier deliveries, recorded in the same
-        transaction. A message that fails does not fail the others: the batch is undone
-        and its messages stepped one by one.
+        transaction. `before_commit`: see BeforeCommit. A message that fails does not fail
+        the others: the batch is undone and its messages stepped one by one.
         """
         keys = [m.conversation_key for m in msgs]
         if len(set(keys)) != len(keys):
@@ -159,7 +165,7 @@ class Workroom:
                     steps.settle(s, settle, self.clock.now())
             return []
         try:
-            return self._attempts(msgs, direct, in_flight, settle)
+            return self._attempts(msgs, direct, in_flight, settle, before_commit)
         except Exception as err:
             if len(msgs) == 1:
                 return [Stepped([], error=err)]
@@ -167,13 +173,15 @@ class Workroom:
         if settle:
             with transaction(self.db) as s:
                 steps.settle(s, settle, self.clock.now())
-        return [self.process_batch([m], direct=direct, in_flight=in_flight)[0] for m in msgs]
+        return [self.process_batch([m], direct=direct, in_flight=in_flight,
+                                   before_commit=before_commit)[0] for m in msgs]
 
     def _attempts(self, msgs: list[Inbound], direct: Collection[str],
-                  in_flight: Collection[int], settle: Sequence[steps.Settled]) -> list[Stepped]:
+                  in_flight: Collection[int], settle: Sequence[steps.Settled],
+                  before_commit: BeforeCommit | None) -> list[Stepped]:
         for attempt in range(3):
             try:
-                return self._batch(msgs, direct, in_flight, settle)
+                return self._batch(msgs, direct, in_flight, settle, before_commit)
             except IntegrityError:
                 # A concurrent delivery of the same message won the insert; the next try
                 # finds it and answers with what it answered.
@@ -182,7 +190,8 @@ class Workroom:
         raise AssertionError("unreachable")
 
     def _batch(self, msgs: list[Inbound], direct: Collection[str],
-               in_flight: Collection[int], settle: Sequence[steps.Settled]) -> list[Stepped]:
+               in_flight: Collection[int], settle: Sequence[steps.Settled],
+               before_commit: BeforeCommit | None = None) -> list[Stepped]:
         now = self.clock.now()
         keys = [m.conversation_key for m in msgs]
         batch = _Batch()
@@ -206,6 +215,8 @@ class Workroom:
                 steps.schedule_timers(s, DRAFT_TIMEOUT, batch.timers_on)
                 steps.drop_timers(s, DRAFT_TIMEOUT, batch.timers_off)
                 self._outgoing(s, msgs, results, batch, direct, in_flight, now)
+                if before_commit is not None:
+                    before_commit(s, msgs, results)
             if not self.states.transactional:
                 self.states.save_many(s, batch.states, now)
         return results

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import date, datetime, time
 from typing import Any
 
-from sqlalchemy import JSON, Column, Text, UniqueConstraint
+from sqlalchemy import JSON, Column, LargeBinary, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from store.types import UTCDateTime
@@ -474,6 +474,36 @@ class SharedValue(SQLModel, table=True):
     key: str = Field(primary_key=True, max_length=200)
     value: str = Field(default="", sa_column=Column(Text, nullable=False))
     expires_at: datetime = _ts(index=True)
+
+
+class HeldInbound(SQLModel, table=True):
+    """A WeChat message answered `success` before its step committed (WeChat's 5 seconds
+    ran out): kept until it has been stepped, and stepped again by a timer if this process
+    dies first (DESIGN rule 1)."""
+
+    __table_args__ = (UniqueConstraint("channel", "message_id"),)
+    id: int | None = Field(default=None, primary_key=True)
+    channel: str = Field(max_length=16)
+    message_id: str = Field(max_length=128)
+    inbound: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    held_at: datetime = _ts()
+
+
+class MediaFile(SQLModel, table=True):
+    """The bytes of a photo or voice note whose platform id expires (a WeChat media id
+    lasts three days), fetched after it arrived. An Attachment of the same channel and
+    file_ref is a record's file; bytes that no record took are forgotten."""
+
+    __table_args__ = (UniqueConstraint("channel", "file_ref"),)
+    id: int | None = Field(default=None, primary_key=True)
+    channel: str = Field(max_length=16)
+    file_ref: str = Field(max_length=300)
+    conversation_key: str = Field(max_length=240)
+    content: bytes | None = Field(default=None, sa_column=Column(LargeBinary, nullable=True))
+    mime_type: str | None = Field(default=None, max_length=100)
+    size: int | None = None
+    received_at: datetime = _ts()
+    fetched_at: datetime | None = _ts(nullable=True)
 
 
 # --- calendar: reception roster, visit ledger, liaison returns, reports ---

@@ -1,8 +1,9 @@
 """Short-lived values every process agrees on: Redis when configured, else the database.
 
 Used by the WeChat channels for the callback nonces already seen (a replayed request is
-refused by any process) and for the platform's access token with a lease on refreshing it
-(a process that fetched a new token would otherwise invalidate the others').
+refused by any process; a nonce is given back when its step failed) and for the
+platform's access token with a lease on refreshing it (a process that fetched a new
+token would otherwise invalidate the others').
 """
 
 from __future__ import annotations
@@ -47,6 +48,11 @@ class SharedStore(Protocol):
         ...
 
     def delete(self, key: str, *, session: Session | None = None) -> None:
+        ...
+
+    def delete_many(self, keys: list[str]) -> None:
+        """Delete keys at once: callback nonces given back when their step failed, so
+        that WeChat's retry of the request is not refused as a replay."""
         ...
 
 
@@ -123,6 +129,11 @@ class SqlShared:
         with self._conn(session) as conn:
             conn.execute(delete(_T).where(_T.c.key == key))
 
+    def delete_many(self, keys: list[str]) -> None:
+        if keys:
+            with self._conn(None) as conn:
+                conn.execute(delete(_T).where(_T.c.key.in_(list(dict.fromkeys(keys)))))
+
     def _maybe_purge(self, conn: Connection, now: datetime) -> None:
         self._writes += 1
         if self._writes % PURGE_EVERY == 0:
@@ -159,6 +170,10 @@ class RedisShared:
 
     def delete(self, key: str, *, session: Session | None = None) -> None:
         self.redis.delete(self.prefix + key)
+
+    def delete_many(self, keys: list[str]) -> None:
+        if keys:
+            self.redis.delete(*(self.prefix + k for k in keys))
 
     def clear_all(self) -> None:
         for key in self.redis.scan_iter(match=self.prefix + "*"):

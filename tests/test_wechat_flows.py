@@ -7,16 +7,17 @@ have opened the application (it is then the channel they last used)."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from datetime import timedelta
 
 import httpx
 import pytest
-from sqlmodel import Session, col
+from sqlmodel import Session, col, select
 
 from bot.bootstrap import Services
-from bot.wechat_render import TEXT_LIMIT, chunks
-from conversations.catalog import t
-from conversations.clock import FrozenClock
+from bot.wechat_render import TEXT_LIMIT, chunks, parse_text
+from conversations.catalog import LANGS, t
+from handlers.identity import issue_code
+from store.db import transaction
 from store.models import (
     Acknowledgement,
     Alert,
@@ -31,32 +32,13 @@ from store.models import (
 from tests.fakes.wechat_api import FakeWeChatApi
 from tests.test_telegram_flows import ask
 from tests.transcript import all_rows, person
-from tests.wechat_chat import WxChat, run, wechat_services
-from web.app import create_app
+from tests.wechat_chat import WxChat, api, client, run, wx
+
+__all__ = ["api", "client", "wx"]  # fixtures from tests/wechat_chat
 
 KINDS = pytest.mark.parametrize("kind", ["wechat", "wecom"])
 # An employee's address: an official-account openid, or a WeCom userid not in the org file.
 EMPLOYEE = {"wechat": "o6_bmjrPTlm6_2sgVt7hMZOPfL2M", "wecom": "worker_0042"}
-
-
-@pytest.fixture
-def api() -> Iterator[FakeWeChatApi]:
-    with FakeWeChatApi() as fake:
-        yield fake
-
-
-@pytest.fixture
-def wx(sqlite_url: str, clock: FrozenClock, api: FakeWeChatApi) -> Iterator[Services]:
-    svc = wechat_services(sqlite_url, clock, api)
-    yield svc
-    svc.close()
-
-
-@pytest.fixture
-async def client(wx: Services) -> AsyncIterator[httpx.AsyncClient]:
-    transport = httpx.ASGITransport(app=create_app(wx, run_scheduler=False))
-    async with httpx.AsyncClient(transport=transport, base_url="http://wr.test") as c:
-        yield c
 
 
 async def leader(client: httpx.AsyncClient, wx: Services, api: FakeWeChatApi,
@@ -223,10 +205,68 @@ async def test_the_menu_switches_language_and_a_follow_is_welcomed(
     assert welcome.startswith(t("zh", "menu.welcome"))
     [switched] = await chat.click("cmd:lang")
     assert switched.startswith(t("en", "lang.switched"))
-    assert "1. Make a suggestion" in switched and "Reply 1、2、3…9 to choose" in switched
+    assert "1. Make a suggestion" in switched and "Reply 1, 2, 3…9 to choose" in switched
+    assert "、" not in switched
     # Unfollowing is not a message to answer.
     r = await chat.send_inner(chat.inner("event", event=True, Event="unsubscribe"))
     assert (r.status_code, r.text) == (200, "success")
+
+
+async def test_an_invitations_qr_code_links_the_follower(
+        client: httpx.AsyncClient, wx: Services, api: FakeWeChatApi) -> None:
+    def invite(key: str) -> str:
+        with transaction(wx.db) as s:
+            found = s.exec(select(Person).where(Person.key == key)).one()
+            return issue_code(s, person=found, channel="wechat", now=wx.clock.now(),
+                              ttl=timedelta(hours=1))
+
+    # Following by scanning the code: the event key is "qrscene_<code>".
+    chat = WxChat(client, wx, api, "wechat", "o_scanned")
+    follow = chat.inner("event", event=True, Event="subscribe",
+                        EventKey=f"qrscene_{invite('chen_lihua')}", Ticket="gQH47joAAAAAAAAAAS")
+    for _ in range(3):  # with WeChat's retries: one step
+        assert (await chat.send_inner(follow)).status_code == 200
+    texts = chat.new_texts()
+    assert len(set(texts)) == 1 and texts[0].startswith(t("zh", "link.done", name="陈丽华"))
+    [contact] = all_rows(wx, Contact, Contact.channel == "wechat", Contact.address == "o_scanned")
+    assert contact.person_id == person(wx, "chen_lihua").id
+    # A follower already following scans one (SCAN: the bare code); a used code is refused.
+    other = WxChat(client, wx, api, "wechat", "o_following")
+    await other.send_inner(other.inner("event", event=True, Event="subscribe", EventKey=""))
+    assert other.new_texts()[0].startswith(t("zh", "menu.welcome"))
+    code = invite("zhao_guoqiang")
+    await other.send_inner(other.inner("event", event=True, Event="SCAN", EventKey=code))
+    assert other.new_texts()[0].startswith(t("zh", "link.done", name="赵国强"))
+    await other.send_inner(other.inner("event", event=True, Event="SCAN", EventKey=code))
+    assert other.new_texts()[0].startswith(t("zh", "link.invalid"))
+    [contact] = all_rows(wx, Contact, Contact.address == "o_following")
+    assert contact.person_id == person(wx, "zhao_guoqiang").id
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_every_keyword_of_the_catalog_is_understood(lang: str) -> None:
+    for word in t(lang, "wechat.keywords.ack").split(","):
+        assert parse_text(f"{word.strip()} 12") == (None, "ack:12", None), word
+    for word in t(lang, "wechat.keywords.bind").split(","):
+        assert parse_text(f"{word.strip()} Ab3dEf6h") == ("/start", None, "Ab3dEf6h"), word
+    assert parse_text(f"{t(lang, 'nav.ack')} #7") == (None, "ack:7", None)
+
+
+async def test_a_leader_reading_english_acknowledges_with_english_words(
+        client: httpx.AsyncClient, wx: Services, api: FakeWeChatApi) -> None:
+    director = await leader(client, wx, api, "demo_chenlihua")
+    [switched] = await director.say("English")
+    assert switched.startswith(t("en", "lang.switched"))
+    chat = WxChat(client, wx, api, "wechat", EMPLOYEE["wechat"])
+    await run(chat, [("紧急情况报告", "发生了什么"), ("仓库起火", "在哪里"), ("三号仓库", "多少人"),
+                     ("立即发送", "E-2026-0001")])
+    [alert] = all_rows(wx, Alert, Alert.recipient_id == person(wx, "chen_lihua").id)
+    [shown] = director.new_texts()
+    assert shown.startswith("[EMERGENCY] E-2026-0001") and f"“Acknowledge {alert.id}”" in shown
+    [done] = await director.say(f"got it {alert.id}")
+    assert done.startswith(t("en", "ack.done", at="09:00"))
+    [ack] = all_rows(wx, Acknowledgement)
+    assert (ack.alert_id, ack.channel) == (alert.id, "wecom")
 
 
 async def test_a_wecom_userid_from_the_org_file_is_that_person(

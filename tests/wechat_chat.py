@@ -1,16 +1,25 @@
 """Test helpers: the workroom with both WeChat accounts against the fake WeChat API, and a
-person talking to it through signed, encrypted callbacks."""
+person talking to it through signed, encrypted callbacks.
+
+The fixtures are shared by the WeChat test modules: import them by name there (pytest
+finds a fixture in the module that uses it).
+"""
 
 from __future__ import annotations
 
 import asyncio
 import itertools
+import time
+from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import httpx
+import pytest
+from sqlmodel import Session, func, select
 
 from bot.bootstrap import Services
 from conversations.clock import FrozenClock
+from store.models import Contact, InboundMessage, Notification, Person
 from tests.conftest import make_services
 from tests.fakes.wechat_api import (
     AGENT_ID,
@@ -25,6 +34,7 @@ from tests.fakes.wechat_api import (
     Callbacks,
     FakeWeChatApi,
 )
+from web.app import create_app
 from web.wechat import PATHS
 
 _MSG_IDS = itertools.count(24_000_000_000_000_000)
@@ -41,6 +51,88 @@ def wechat_settings(api: FakeWeChatApi, **overrides: Any) -> dict[str, Any]:
 def wechat_services(url: str, clock: FrozenClock, api: FakeWeChatApi, engine: Any = None,
                     **overrides: Any) -> Services:
     return make_services(url, clock, engine=engine, **wechat_settings(api, **overrides))
+
+
+@pytest.fixture
+def api() -> Iterator[FakeWeChatApi]:
+    with FakeWeChatApi() as fake:
+        yield fake
+
+
+@pytest.fixture
+def wx(sqlite_url: str, clock: FrozenClock, api: FakeWeChatApi) -> Iterator[Services]:
+    svc = wechat_services(sqlite_url, clock, api)
+    yield svc
+    svc.close()
+
+
+@pytest.fixture
+def wx_db(db_url: str, clock: FrozenClock, api: FakeWeChatApi) -> Iterator[Services]:
+    """Both accounts on SQLite and on PostgreSQL."""
+    svc = wechat_services(db_url, clock, api)
+    yield svc
+    svc.close()
+
+
+async def app_client(svc: Services) -> AsyncIterator[httpx.AsyncClient]:
+    """The workroom app over ASGI, scheduler off (tests sweep and dispatch by hand)."""
+    transport = httpx.ASGITransport(app=create_app(svc, run_scheduler=False))
+    async with httpx.AsyncClient(transport=transport, base_url="http://wr.test") as c:
+        yield c
+
+
+@pytest.fixture
+async def client(wx: Services) -> AsyncIterator[httpx.AsyncClient]:
+    async for c in app_client(wx):
+        yield c
+
+
+@pytest.fixture
+async def client_db(wx_db: Services) -> AsyncIterator[httpx.AsyncClient]:
+    async for c in app_client(wx_db):
+        yield c
+
+
+def count(svc: Services, model: Any, *where: Any) -> int:
+    with Session(svc.db) as s:
+        return int(s.exec(select(func.count()).select_from(model).where(*where)).one())
+
+
+def stored(svc: Services) -> tuple[int, ...]:
+    return tuple(count(svc, m) for m in (InboundMessage, Person, Contact, Notification))
+
+
+def slow_steps(svc: Services, seconds: float, *, fail: int = 0) -> None:
+    """Make every step take `seconds` longer (a saturated machine); the first `fail` of
+    them then fail (a step that dies: nothing of it commits)."""
+    real = svc.workroom.process_batch
+    failures = [fail]
+
+    def slow(msgs: list[Any], **kw: Any) -> Any:
+        if msgs:
+            time.sleep(seconds)
+            if failures[0] > 0:
+                failures[0] -= 1
+                raise RuntimeError("the step died")
+        return real(msgs, **kw)
+
+    svc.workroom.process_batch = slow  # type: ignore[method-assign]
+
+
+def failing_steps(svc: Services, times: int = 1) -> None:
+    """The next `times` steps fail inside their transaction (the engine raises): nothing
+    of them commits."""
+    engine = svc.workroom.engine
+    real = engine.step
+    left = [times]
+
+    def step(*args: Any, **kw: Any) -> Any:
+        if left[0] > 0:
+            left[0] -= 1
+            raise RuntimeError("the step failed")
+        return real(*args, **kw)
+
+    engine.step = step  # type: ignore[method-assign]
 
 
 class WxChat:

@@ -63,6 +63,9 @@ def _routes(app: FastAPI, channel: WeChatChannel) -> None:
         except CallbackError as err:
             log.warning("%s: callback refused (%s): %s", channel.channel, err.status, err)
             return Response(status_code=err.status)
+        except Exception:  # the step failed: nothing committed, WeChat asks again
+            log.exception("%s: callback failed", channel.channel)
+            return Response(status_code=500)
         task = BackgroundTask(answer.after) if answer.after is not None else None
         media = "application/xml" if answer.xml else "text/plain"
         return Response(answer.body, media_type=media, background=task)

@@ -9,10 +9,13 @@ builder of callbacks signed and encrypted the way WeChat makes them.
     POST /cgi-bin/message/template/send?access_token=   template message
     POST /cgi-bin/message/send?access_token=            WeCom application message
     POST /cgi-bin/menu/create?access_token=[&agentid=]  custom menu
+    GET  /cgi-bin/media/get?access_token=&media_id=     a temporary media file's bytes
 
+Media files are put in with ``add_media``; an unknown (or expired) id answers 40007.
 Only the newest token of each account is valid (WeChat keeps the old one a few minutes;
 being strict shows a process that fetches needlessly). Texts over 2048 bytes answer 45002.
-Errors are injected with ``fail_next``. Every call is recorded.
+Errors are injected with ``fail_next`` (an errcode, or an HTTP status). Every call is
+recorded.
 
 ``Callbacks`` computes signatures with hashlib and the WXBizMsgCrypt envelope (random 16
 bytes, 4-byte length, message, receiver id, PKCS#7 to 32 bytes, AES-256-CBC with the key's
@@ -36,7 +39,7 @@ from xml.etree.ElementTree import fromstring
 import uvicorn
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 
 APP_ID, APP_SECRET, OA_TOKEN = "wx0123456789abcdef", "oa-secret", "oatoken123"
 OA_AES_KEY = base64.b64encode(b"O" * 16 + b"A" * 16).decode().rstrip("=")
@@ -70,6 +73,14 @@ class _Failure:
     errcode: int
     to: str | None
     times: int
+    status: int = 200
+
+
+@dataclass
+class _Delay:
+    path: str
+    seconds: float
+    to: str | None
 
 
 class _QuickServer(uvicorn.Server):
@@ -88,6 +99,9 @@ class FakeWeChatApi:
     token_fetches: dict[str, int] = field(default_factory=dict)
     _tokens: dict[str, str] = field(default_factory=dict)
     _failures: list[_Failure] = field(default_factory=list)
+    media: dict[str, tuple[bytes, str]] = field(default_factory=dict)
+    _delays: list[_Delay] = field(default_factory=list)
+    media_delay: float = 0.0  # seconds media/get takes (a slow download)
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _server: Any = None
     _thread: threading.Thread | None = None
@@ -99,10 +113,37 @@ class FakeWeChatApi:
     # --- control ---------------------------------------------------------------------
 
     def fail_next(self, path: str, errcode: int, *, to: str | None = None,
-                  times: int = 1) -> None:
-        """The next `times` calls to `path` (for `to`, if given) answer `errcode`."""
+                  times: int = 1, status: int = 200) -> None:
+        """The next `times` calls to `path` (for `to`, if given) answer `errcode`, or
+        the HTTP `status` when it is not 200 (a proxy, a WeChat outage)."""
         with self._lock:
-            self._failures.append(_Failure(path, errcode, to, times))
+            self._failures.append(_Failure(path, errcode, to, times, status))
+
+    def delay_next(self, path: str, seconds: float, *, to: str | None = None) -> None:
+        """The next call to `path` (for `to`, if given) takes `seconds` (a slow network)."""
+        with self._lock:
+            self._delays.append(_Delay(path, seconds, to))
+
+    def _delay(self, path: str, to: str) -> float:
+        with self._lock:
+            for d in self._delays:
+                if d.path == path and d.to in (None, to):
+                    self._delays.remove(d)
+                    return d.seconds
+        return 0.0
+
+    def add_media(self, media_id: str, content: bytes, mime_type: str) -> None:
+        with self._lock:
+            self.media[media_id] = (content, mime_type)
+
+    def _failure(self, path: str, to: str) -> JSONResponse | None:
+        for f in self._failures:
+            if f.path == path and f.times > 0 and f.to in (None, to):
+                f.times -= 1
+                if f.status != 200:
+                    return JSONResponse({"error": "injected"}, status_code=f.status)
+                return JSONResponse({"errcode": f.errcode, "errmsg": "injected"})
+        return None
 
     def expire_tokens(self) -> None:
         """WeChat revokes the tokens (as when another party fetched a new one)."""
@@ -138,21 +179,42 @@ class FakeWeChatApi:
                 return JSONResponse({"errcode": 40001, "errmsg": "invalid credential"})
             return self._token("wecom")
 
+        @app.get("/cgi-bin/media/get")
+        async def media_get(request: Request) -> Response:
+            params = dict(request.query_params)
+            if self.media_delay:
+                await asyncio.sleep(self.media_delay)
+            with self._lock:
+                token = params.get("access_token")
+                if token not in self._tokens.values():
+                    return JSONResponse({"errcode": 40001, "errmsg": "invalid credential"})
+                media_id = params.get("media_id", "")
+                self.calls.append(Call("/cgi-bin/media/get", params, {}))
+                failed = self._failure("/cgi-bin/media/get", media_id)
+                if failed is not None:
+                    return failed
+                found = self.media.get(media_id)
+            if found is None:
+                return JSONResponse({"errcode": 40007, "errmsg": "invalid media_id"})
+            return Response(found[0], media_type=found[1])
+
         @app.post("/cgi-bin/{path:path}")
         async def call(path: str, request: Request) -> JSONResponse:
             full = f"/cgi-bin/{path}"
             params = dict(request.query_params)
             body = await request.json()
+            delay = self._delay(full, str(body.get("touser", "")))
+            if delay:
+                await asyncio.sleep(delay)
             account = "wecom" if full == "/cgi-bin/message/send" or "agentid" in params \
                 else "oa"
             with self._lock:
                 if params.get("access_token") != self._tokens.get(account):
                     return JSONResponse({"errcode": 40001, "errmsg": "invalid credential"})
                 to = str(body.get("touser", ""))
-                for f in self._failures:
-                    if f.path == full and f.times > 0 and f.to in (None, to):
-                        f.times -= 1
-                        return JSONResponse({"errcode": f.errcode, "errmsg": "injected"})
+                failed = self._failure(full, to)
+                if failed is not None:
+                    return failed
                 content = body.get("text", {}).get("content", "")
                 if len(content.encode()) > TEXT_LIMIT:
                     return JSONResponse({"errcode": 45002, "errmsg": "content size out of limit"})

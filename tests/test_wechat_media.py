@@ -1,0 +1,140 @@
+"""Photos and voice notes of a complaint or an emergency outlive WeChat's media ids (three
+days): their bytes are fetched with media/get after the answer, retried by the timer sweep,
+kept with the record, and forgotten when no record took them."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from datetime import timedelta
+
+import httpx
+import pytest
+from sqlmodel import Session, col, select
+
+from bot import wechat_jobs
+from bot.bootstrap import Services
+from store.models import Attachment, MediaFile, Timer
+from tests.fakes.wechat_api import FakeWeChatApi
+from tests.test_telegram_flows import ask
+from tests.transcript import all_rows
+from tests.wechat_chat import WxChat, api, client, run, wx
+
+__all__ = ["api", "client", "wx"]  # fixtures from tests/wechat_chat
+
+KINDS = pytest.mark.parametrize("kind", ["wechat", "wecom"])
+PHOTO = b"\xff\xd8\xff\xe0" + b"gate-photo" * 500  # a JPEG's first bytes, then some
+VOICE = b"#!AMR\n" + b"voice" * 300
+
+
+def media_timers(svc: Services) -> list[Timer]:
+    return all_rows(svc, Timer, Timer.kind == wechat_jobs.MEDIA, col(Timer.done_at).is_(None))
+
+
+def kept(svc: Services, subject: str) -> dict[str, bytes | None]:
+    with Session(svc.db) as s:
+        files = s.exec(select(Attachment).where(Attachment.subject == subject)).all()
+        return {f.file_ref: wechat_jobs.kept_bytes(s, f) for f in files}
+
+
+async def report_start(chat: WxChat) -> None:
+    await run(chat, [("紧急情况报告", ask("zh", "emergency", "what", 1, 5))])
+
+
+@KINDS
+async def test_the_bytes_of_a_reports_photo_and_voice_are_kept_with_it(
+        client: httpx.AsyncClient, wx: Services, api: FakeWeChatApi, kind: str) -> None:
+    api.add_media("MEDIA-gate", PHOTO, "image/jpeg")
+    api.add_media("MEDIA-voice", VOICE, "audio/amr")
+    chat = WxChat(client, wx, api, kind, "o_reporter" if kind == "wechat" else "wk_reporter")
+    await report_start(chat)
+    await chat.media("image", "MEDIA-gate")
+    await run(chat, [("二十多人聚集在厂门口", ask("zh", "emergency", "place", 2, 5)),
+                     ("厂门口", ask("zh", "emergency", "people", 3, 5))])
+    await chat.media("voice", "MEDIA-voice")
+    assert any("E-2026-0001" in x for x in await chat.say("立即发送"))
+    assert kept(wx, "incident") == {"MEDIA-gate": PHOTO, "MEDIA-voice": VOICE}
+    files = {f.file_ref: f for f in all_rows(wx, MediaFile)}
+    assert (files["MEDIA-gate"].size, files["MEDIA-gate"].mime_type) == (len(PHOTO), "image/jpeg")
+    assert files["MEDIA-voice"].mime_type == "audio/amr"
+    # Long after, the bytes stay: a record took them.
+    wx.clock.advance(wechat_jobs.MEDIA_KEEP + timedelta(days=1))  # type: ignore[attr-defined]
+    await asyncio.to_thread(wx.sweeper.drain)
+    assert kept(wx, "incident") == {"MEDIA-gate": PHOTO, "MEDIA-voice": VOICE}
+    assert media_timers(wx) == []
+    fetched = [c for c in api.calls if c.path == "/cgi-bin/media/get"]
+    assert sorted(c.params["media_id"] for c in fetched) == ["MEDIA-gate", "MEDIA-voice"]
+
+
+async def test_a_slow_download_does_not_hold_up_the_passive_reply(
+        client: httpx.AsyncClient, wx: Services, api: FakeWeChatApi) -> None:
+    api.add_media("MEDIA-slow", PHOTO, "image/jpeg")
+    api.media_delay = 1.5
+    chat = WxChat(client, wx, api, "wechat", "o_slowmedia")
+    await report_start(chat)
+    params, body = chat.callbacks.post(chat.inner("image", MediaId="MEDIA-slow",
+                                                  PicUrl="http://mmbiz.example/x"))
+    began = time.monotonic()
+    r = await client.post("/wechat/callback", params=params, content=body)
+    assert time.monotonic() - began < 1.0  # answered before the download ended
+    assert "已收到附件" in chat.callbacks.read_reply(r.text)["Content"]
+    await asyncio.to_thread(wx.wechat.settle_all)
+    [row] = all_rows(wx, MediaFile)
+    assert row.content == PHOTO
+
+
+async def test_a_failed_download_is_tried_again_by_the_sweep(
+        client: httpx.AsyncClient, wx: Services, api: FakeWeChatApi) -> None:
+    api.add_media("MEDIA-later", PHOTO, "image/jpeg")
+    api.fail_next("/cgi-bin/media/get", 0, status=502)
+    chat = WxChat(client, wx, api, "wechat", "o_outage")
+    await report_start(chat)
+    [said] = await chat.media("image", "MEDIA-later")
+    assert said.startswith("已收到附件")
+    [row] = all_rows(wx, MediaFile)
+    assert row.content is None
+    [timer] = media_timers(wx)
+    assert timer.due_at > wx.clock.now()  # after a back-off
+    assert await asyncio.to_thread(wx.sweeper.drain) == 0  # not due yet
+    wx.clock.advance(timedelta(minutes=10))  # type: ignore[attr-defined]
+    assert await asyncio.to_thread(wx.sweeper.drain) == 1
+    [row] = all_rows(wx, MediaFile)
+    assert row.content == PHOTO
+
+
+async def test_an_expired_media_id_is_given_up_and_its_id_kept(
+        client: httpx.AsyncClient, wx: Services, api: FakeWeChatApi,
+        caplog: pytest.LogCaptureFixture) -> None:
+    chat = WxChat(client, wx, api, "wecom", "wk_expired")
+    await report_start(chat)
+    await chat.media("image", "MEDIA-gone")  # WeChat no longer has it: 40007
+    assert "cannot be fetched" in caplog.text
+    [row] = all_rows(wx, MediaFile)
+    assert row.content is None and media_timers(wx) == []
+    await run(chat, [("车间冒烟", "在哪里"), ("铸造车间", "多少人")])
+    assert any("E-2026-0001" in x for x in await chat.say("立即发送"))
+    assert kept(wx, "incident") == {"MEDIA-gone": None}  # the record keeps the id
+
+
+async def test_photos_no_record_took_are_not_kept(
+        client: httpx.AsyncClient, wx: Services, api: FakeWeChatApi) -> None:
+    api.add_media("MEDIA-outside", PHOTO, "image/jpeg")
+    api.add_media("MEDIA-dropped", PHOTO, "image/jpeg")
+    chat = WxChat(client, wx, api, "wechat", "o_nokeep")
+    # Outside a report: refused, and never fetched.
+    await run(chat, [("提建议", "哪方面")])
+    [said] = await chat.media("image", "MEDIA-outside")
+    assert "没有保存" in said
+    assert all_rows(wx, MediaFile) == [] and media_timers(wx) == []
+    await run(chat, [("取消", "已取消")])
+    # In a report that is then cancelled: fetched, and forgotten in time.
+    await report_start(chat)
+    await chat.media("image", "MEDIA-dropped")
+    await run(chat, [("取消", "已取消")])
+    [row] = all_rows(wx, MediaFile)
+    assert row.content == PHOTO
+    wx.clock.advance(wechat_jobs.MEDIA_KEEP + timedelta(days=1))  # type: ignore[attr-defined]
+    await asyncio.to_thread(wx.sweeper.drain)
+    assert all_rows(wx, MediaFile) == [] and media_timers(wx) == []
+    assert [c.params["media_id"] for c in api.calls if c.path == "/cgi-bin/media/get"] == [
+        "MEDIA-dropped"]
