@@ -24,10 +24,10 @@ from conversations.flow import Result, Submission
 from handlers.casework import words
 from handlers.context import HandlerContext
 from scheduler import workdays
-from store import outbox, roster, timers
+from store import org, outbox, roster, timers
 from store.calendar_models import DutyOverride, DutyPublished, LeaderAway, RosterPlan
 from store.db import transaction
-from store.models import Booking, DutyEntry, Person, Timer
+from store.models import Booking, DutyEntry, Person, Timer, Unit
 
 PUBLISH = "roster_publish"
 CHECK = "roster_check"
@@ -305,24 +305,80 @@ def set_away(s: Session, unit_id: int, person: Person, first: date, last: date, 
     today = _today(now, zone)
     mine = s.exec(select(DutyEntry).where(
         DutyEntry.unit_id == unit_id, DutyEntry.leader_id == person.id,
+        col(DutyEntry.form) != "onsite",
         col(DutyEntry.day) >= max(first, today), col(DutyEntry.day) <= last)).all()
     out = Changes()
     if not mine:
         return out
     if plan_of(s, unit_id) is None:
         raise Refusal("roster.no_plan")
-    for e in sorted(mine, key=lambda x: x.day):
-        # A swapped day is no longer the rotation's: the leader's absence frees it.
-        override = s.exec(select(DutyOverride).where(DutyOverride.unit_id == unit_id,
-                                                     DutyOverride.day == e.day)).first()
-        if override is not None:
-            s.delete(override)
-            s.flush()
-        got = generate(s, unit_id, e.day, 1, now=now, zone=zone,
-                       reason=f"@roster.reason.{kind}", run=f"away:{person.id}:{e.day}")
+    for day in sorted({e.day for e in mine}):
+        got = hand_over(s, unit_id, day, now=now, zone=zone, run=f"away:{person.id}:{day}")
         out.moved += got.moved
         out.uncovered += got.uncovered
     return out
+
+
+def hand_over(s: Session, unit_id: int, day: date, *, now: datetime, zone: ZoneInfo,
+              run: str) -> Changes:
+    """Give a day whose rotation leader changed to the one the rotation now names, the way
+    a swap does: its bookings go along, the booked employees and both leaders are told, a
+    published day is published again."""
+    if not workdays.load(s).is_workday(day):
+        return Changes()
+    away = roster.away_check(s, unit_id)
+    reason = "@roster.reason.plan"
+    for e in s.exec(select(DutyEntry).where(DutyEntry.unit_id == unit_id, DutyEntry.day == day,
+                                            col(DutyEntry.form) != "onsite")):
+        kind = away_kind(s, unit_id, e.leader_id, day)
+        if kind is not None:
+            reason = f"@roster.reason.{kind}"
+    # A swapped day is no longer the rotation's once its leader is away: the absence frees it.
+    override = s.exec(select(DutyOverride).where(DutyOverride.unit_id == unit_id,
+                                                 DutyOverride.day == day)).first()
+    if override is not None and away(override.leader_id, day):
+        s.delete(override)
+        s.flush()
+    return generate(s, unit_id, day, 1, now=now, zone=zone, reason=reason, run=run)
+
+
+def away_kind(s: Session, unit_id: int, person_id: int, day: date) -> str | None:
+    """Why a leader is away on a day (leave, trip), or None when they are not."""
+    row = s.exec(select(LeaderAway).where(
+        LeaderAway.unit_id == unit_id, LeaderAway.person_id == person_id,
+        col(LeaderAway.first_day) <= day, col(LeaderAway.last_day) >= day)
+        .order_by(col(LeaderAway.id).desc())).first()
+    return row.kind if row is not None else None
+
+
+def load_file(s: Session, spec: org.OrgSpec, *, now: datetime, zone: ZoneInfo
+              ) -> org.LoadReport:
+    """Load the organisation file; a day it gives to another leader (a leader away, the
+    rotation edited) is handed over as in chat, bookings and publication included."""
+    rep = org.load_org(s, spec, now=now)
+    unit = s.exec(select(Unit).where(Unit.key == spec.unit.key)).one()
+    assert unit.id is not None
+    days = set(rep.handover)
+    if plan_of(s, unit.id) is not None:
+        # A swapped day of a leader now away: the rotation did not move it by itself.
+        given = {(d.day, d.leader) for d in spec.duty}
+        away = roster.away_check(s, unit.id)
+        for e, key in s.exec(select(DutyEntry, Person.key).join(
+                Person, col(Person.id) == DutyEntry.leader_id).where(
+                DutyEntry.unit_id == unit.id, col(DutyEntry.form) != "onsite",
+                col(DutyEntry.day) >= _today(now, zone))):
+            if away(e.leader_id, e.day) and (e.day, key) not in given:
+                days.add(e.day)
+    # Each load is its own event: a load that changes nothing hands nothing over, so the
+    # time of the load names its notices.
+    stamp = now.strftime("%Y%m%dT%H%M%S%f")
+    moved: list[date] = []
+    for day in sorted(days):
+        got = hand_over(s, unit.id, day, now=now, zone=zone, run=f"file:{stamp}:{day}")
+        moved += [e.day for e in got.moved]
+        rep.uncovered += got.uncovered
+    rep.handover = moved
+    return rep
 
 
 # --- what the scheduler runs ------------------------------------------------------------------

@@ -11,6 +11,7 @@ from sqlmodel import Session, col, select
 
 from bot.bootstrap import Services
 from conversations.clock import FrozenClock
+from handlers import roster
 from store import org
 from store.calendar_models import DutyOverride, LeaderAway, RosterPlan
 from store.db import transaction
@@ -225,7 +226,7 @@ def test_the_file_skips_a_leader_away(services: Services, clock: FrozenClock,
     path = _demo_with(tmp_path, "\naway:\n  - {leader: wu_jianjun, from: 2026-11-24, "
                                 "to: 2026-11-27, kind: trip}\n")
     with transaction(services.db) as s:
-        org.load_org(s, org.parse_org(path), now=clock.now())
+        roster.load_file(s, org.parse_org(path), now=clock.now(), zone=ZONE)
     # wu_jianjun's 11-24 and 11-27 go to the next of the rotation: zhao_guoqiang.
     assert [leader_on(services, date(2026, 11, d)) for d in (24, 25, 26, 27, 30)] == [
         "赵国强", "赵国强", "孙红梅", "赵国强", "赵国强"]
@@ -255,8 +256,6 @@ def test_a_leader_taken_out_of_the_rotation_hands_over_days_without_doubling_the
         services: Services) -> None:
     """Regenerating after the plan lost a leader moves that leader's days to the others;
     no day ends up with two receptions published to everyone."""
-    from handlers import roster
-
     now = services.clock.now()
     wu = person_id(services, "wu_jianjun")
     with transaction(services.db) as s:
