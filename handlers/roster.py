@@ -27,7 +27,7 @@ from scheduler import workdays
 from store import org, outbox, roster, timers
 from store.calendar_models import DutyOverride, DutyPublished, LeaderAway, RosterPlan
 from store.db import transaction
-from store.models import Booking, DutyEntry, Person, Timer, Unit
+from store.models import Booking, DutyEntry, Notification, Person, Timer, Unit
 
 PUBLISH = "roster_publish"
 CHECK = "roster_check"
@@ -248,8 +248,9 @@ def reassign(s: Session, entry: DutyEntry, leader_id: int, *, now: datetime, rea
 
 
 def swap(s: Session, first: DutyEntry, second: DutyEntry, *, reason: str, by: Person,
-         now: datetime, zone: ZoneInfo) -> tuple[int, int]:
-    """Swap two days between their leaders; return the bookings on each day."""
+         now: datetime, zone: ZoneInfo, run: str) -> tuple[int, int]:
+    """Swap two days between their leaders; return the bookings on each day. `run` names
+    this swap (its form): the keys of its notices."""
     today = _today(now, zone)
     a, b = first.leader_id, second.leader_id
     if first.day < today or second.day < today:
@@ -267,7 +268,6 @@ def swap(s: Session, first: DutyEntry, second: DutyEntry, *, reason: str, by: Pe
                                           DutyEntry.leader_id == leader)).first() is not None:
             raise Refusal("duty_swap.taken", name=person.name if person else "",
                           date=day.isoformat())
-    run = f"swap:{first.id}:{second.id}:{now.timestamp():.0f}"
     one = reassign(s, first, b, now=now, reason=reason, run=run, tell_leaders=False)
     two = reassign(s, second, a, now=now, reason=reason, run=run, tell_leaders=False)
     for day, leader in ((first.day, b), (second.day, a)):
@@ -558,6 +558,16 @@ def duty_swap(ctx: HandlerContext, sub: Submission) -> Result:
     first = s.get(DutyEntry, int(sub.answers["mine"]))
     second = s.get(DutyEntry, int(sub.answers["other"]))
     unit_id = ctx.unit_id()
+    # The form names the swap: carried out again (a repeated submission) it swaps nothing
+    # back, while any later swap is a form of its own.
+    run = f"swap:{sub.draft_id}"
+    done = s.exec(select(Notification.id).where(
+        col(Notification.idempotency_key).startswith(f"duty:{run}:swapped:"))).first()
+    if done is not None and first is not None and second is not None:
+        moved = len(s.exec(select(Booking.id).where(
+            col(Booking.duty_entry_id).in_([first.id, second.id]),
+            Booking.status == "booked")).all())
+        return _swapped(s, first, second, moved)
     if first is None or first.unit_id != unit_id or (
             ctx.actor.role == "leader" and first.leader_id != ctx.actor.id):
         return Result("duty_swap.gone", {}, back_to="mine")
@@ -565,11 +575,15 @@ def duty_swap(ctx: HandlerContext, sub: Submission) -> Result:
         return Result("duty_swap.gone", {}, back_to="other")
     try:
         one, two = swap(s, first, second, reason=sub.answers["reason"], by=ctx.actor,
-                        now=ctx.now, zone=ctx.zone)
+                        now=ctx.now, zone=ctx.zone, run=run)
     except Refusal as err:
         return Result(err.key, err.params, back_to="other")
+    return _swapped(s, first, second, one + two)
+
+
+def _swapped(s: Session, first: DutyEntry, second: DutyEntry, moved: int) -> Result:
     a, b = s.get(Person, second.leader_id), s.get(Person, first.leader_id)
     return Result("duty_swap.done", {"first": first.day.isoformat(),
                                      "second": second.day.isoformat(),
                                      "a": a.name if a else "", "b": b.name if b else "",
-                                     "moved": one + two})
+                                     "moved": moved})
