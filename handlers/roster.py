@@ -105,7 +105,8 @@ def publish(s: Session, unit_id: int, entries: list[DutyEntry], *, now: datetime
             zone: ZoneInfo, run: str, change: bool = False) -> int:
     """Publish entries to every employee of the unit; return how many were told. An entry
     published after its last day (two working days before it) is late: the director is
-    told which, and when they should have been published."""
+    told which, and when they should have been published. A visit to the site (带案下访)
+    is scheduled with its case, not by the rotation, and is never late."""
     if not entries:
         return 0
     cal = workdays.load(s)
@@ -120,7 +121,7 @@ def publish(s: Session, unit_id: int, entries: list[DutyEntry], *, now: datetime
             row = DutyPublished(duty_entry_id=e.id, leader_id=e.leader_id, published_at=now,
                                 due_on=due)
         row.leader_id, row.published_at, row.due_on = e.leader_id, now, due
-        row.late = today > due
+        row.late = today > due and e.form != "onsite"
         s.add(row)
         if row.late:
             late.append(["roster.late_line", {**slot(s, e), "due_on": due.isoformat()}])
@@ -192,7 +193,7 @@ def generate(s: Session, unit_id: int, start: date, count: int, *, now: datetime
             out.uncovered.append(day)
             continue
         here = existing.get(day, [])
-        if any(e.leader_id == leader_id for e in here):
+        if any(e.leader_id == leader_id and e.form != "onsite" for e in here):
             continue
         # The day's rotation reception is moved, even when the plan changed since (a leader
         # taken out of it, new hours or place): a second entry would double the day. An
