@@ -203,7 +203,8 @@ def roster_view(ctx: HandlerContext, lang: str) -> list[Reply]:
              if p is not None]
     if union:
         lines.append(catalog.t(lang, "roster.view.union",
-                               names="、".join(_person_label(p, lang) for p in union)))
+                               names=catalog.t(lang, "list.sep").join(
+                                   _person_label(p, lang) for p in union)))
     away = s.exec(select(LeaderAway).where(LeaderAway.unit_id == unit_id,
                                            col(LeaderAway.last_day) >= ctx.today)
                   .order_by(col(LeaderAway.first_day))).all()

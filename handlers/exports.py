@@ -177,8 +177,10 @@ def _forms(b: _Book, s: Session, unit_id: int, number: str) -> None:
         who = record.visitor
     else:
         who = _name(s, case.complainant_id)
+    channel = b.t(f"channel.{case.channel}") if catalog.has(f"channel.{case.channel}") \
+        else b.t("channel.other")
     source = record.number if record else dispute.number if dispute else \
-        b.t("export.channel", channel=case.channel)
+        b.t("export.channel", channel=channel)
     b.pairs("registration", [
         ("number", case.number), ("registered_at", case.created_at), ("source", source),
         ("visitor", who), ("unit", record.visitor_unit if record else _shop(s, case.workshop_id)),
@@ -201,7 +203,9 @@ def _forms(b: _Book, s: Session, unit_id: int, number: str) -> None:
                     _name(s, e.actor_id), e.note) for e in events if e.kind in SUPERVISION]
     extensions = s.exec(select(Extension).where(Extension.case_id == case.id)).all()
     supervision += [(x.created_at, b.t("export.extension", days=x.days),
-                     _name(s, x.requested_by), f"{x.reason} ({x.status})") for x in extensions]
+                     _name(s, x.requested_by),
+                     f"{x.reason} ({b.t(f'export.extension_status.{x.status}')})")
+                    for x in extensions]
     b.sheet("supervision", ("at", "event", "by", "note"),
             [*sorted(supervision, key=lambda r: r[0]),
              ("", b.t("export.col.status"), b.t(f"status.{case.status}"),

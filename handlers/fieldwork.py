@@ -108,7 +108,7 @@ def check_visits(s: Session, unit_id: int, monday: date, *, now: datetime) -> in
                        params={**words, "actions": [["menu.cal_field_visit",
                                                      "flow:field_visit"]]})
     if missing:
-        names = "、".join(p.name for p in missing)
+        names = [p.name for p in missing]  # joined in each reader's language
         for d in _directors(s, unit_id):
             outbox.enqueue(s, key=f"field:{monday}:director:{d.id}", recipient_id=d.id,
                            now=now, message="notice.field_none_director",

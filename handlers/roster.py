@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
+from conversations import catalog
 from conversations.clock import Clock
 from conversations.flow import Result, Submission
 from handlers.casework import words
@@ -501,8 +502,9 @@ def _plan(ctx: HandlerContext, sub: Submission) -> Result:
     plan.start, plan.end, plan.place, plan.form = start, end, a["place"], a["form"]
     plan.source, plan.updated_at = "chat", ctx.now
     s.add(plan)
-    return Result("roster.done.plan", {"leaders": "、".join(p.name for p in leaders),
-                                       "union": "、".join(p.name for p in union) or "-"})
+    sep = catalog.t(sub.lang, "list.sep")
+    return Result("roster.done.plan", {"leaders": sep.join(p.name for p in leaders),
+                                       "union": sep.join(p.name for p in union) or "-"})
 
 
 def _away(ctx: HandlerContext, sub: Submission) -> Result:

@@ -318,3 +318,19 @@ def test_two_swaps_of_the_same_days_in_the_same_second_are_both_told(
     services.dispatcher.drain()
     told = [p for p in pushes(services, "zhao_guoqiang") if "调换接访日" in p]
     assert len(told) == 2 and "（会议取消）" in told[1]
+
+
+@pytest.mark.parametrize(("lang", "names"), [("zh", "赵国强、孙红梅"), ("en", "赵国强, 孙红梅")])
+def test_the_rotation_set_in_chat_lists_names_in_the_readers_way(
+        services: Services, lang: str, names: str) -> None:
+    staff = Chat(services, person="liu_fang")
+    open_menu(staff, lang)
+    staff.press(t(lang, "menu.cal_roster"))
+    staff.press(t(lang, "opt.roster_action.plan"))
+    staff.say("赵国强，孙红梅")
+    staff.press(t(lang, "nav.skip"))
+    staff.say("08:30-11:30")
+    staff.say("群众工作室")
+    staff.press(t(lang, "opt.reception_form.fixed"))
+    staff.press(t(lang, "nav.confirm"))
+    assert t(lang, "roster.done.plan", leaders=names, union="-") in staff.text
