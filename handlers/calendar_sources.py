@@ -12,7 +12,7 @@ from sqlmodel import col, select
 from conversations import catalog
 from conversations.engine import Button, Reply
 from handlers import roster
-from handlers.context import HandlerContext
+from handlers.context import HandlerContext, people_of
 from handlers.ledger import RECENT_DAYS
 from handlers.lifecycle import OPEN
 from scheduler import workdays
@@ -42,10 +42,8 @@ def _person_label(p: Person, lang: str) -> str:
 
 
 def duty_leaders(d: SqlDirectory, lang: str) -> list[tuple[str, str]]:
-    rows = d.session.exec(select(Person).where(
-        Person.unit_id == d.unit_id, Person.active == True,  # noqa: E712
-        col(Person.role).in_(roster.DUTY_ROLES)).order_by(col(Person.id))).all()
-    return [(str(p.id), _person_label(p, lang)) for p in rows]
+    return [(str(p.id), _person_label(p, lang))
+            for p in people_of(d.session, d.unit_id, roster.DUTY_ROLES)]
 
 
 def _future_entries(d: SqlDirectory, mine: bool | None) -> list[DutyEntry]:

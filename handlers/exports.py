@@ -139,7 +139,8 @@ def _roster(b: _Book, s: Session, unit_id: int, first: date, last: date) -> None
         rows.append((e.day, b.t(f"weekday.{e.day.weekday()}"),
                      f"{e.start:%H:%M}-{e.end:%H:%M}", e.place, b.t(f"form.{e.form}"),
                      _name(s, e.leader_id), e.post, e.portfolio,
-                     rotation.publish_by(cal, e.day),
+                     # the day it was due by when it was published, or is due by now
+                     shown.due_on if shown else rotation.publish_by(cal, e.day),
                      shown.published_at if shown else "", shown.late if shown else ""))
     b.sheet("roster", ("date", "weekday", "hours", "place", "form", "leader", "post",
                        "portfolio", "publish_by", "published_at", "late"), rows)

@@ -23,7 +23,7 @@ from conversations import catalog
 from conversations.clock import Clock
 from conversations.flow import Result, Submission
 from handlers.casework import words
-from handlers.context import HandlerContext
+from handlers.context import HandlerContext, people_of
 from scheduler import workdays
 from store import org, outbox, roster, timers
 from store.calendar_models import DutyOverride, DutyPublished, LeaderAway, RosterPlan
@@ -93,12 +93,6 @@ def recipients(s: Session, unit_id: int | None) -> list[int]:
         Person.role != "upper_union").order_by(col(Person.id))) if pid is not None]
 
 
-def directors(s: Session, unit_id: int | None) -> list[int]:
-    return [pid for pid in s.exec(select(Person.id).where(
-        Person.unit_id == unit_id, Person.role == "director",
-        Person.active == True).order_by(col(Person.id))) if pid is not None]  # noqa: E712
-
-
 # --- publication ---------------------------------------------------------------------------
 
 
@@ -114,6 +108,7 @@ def publish(s: Session, unit_id: int, entries: list[DutyEntry], *, now: datetime
     today = _today(now, zone)
     entries = sorted(entries, key=lambda e: (e.day, e.start))
     late: list[list[Any]] = []
+    shown: list[list[Any]] = []
     for e in entries:
         due = roster.publish_by(cal, e.day)
         row = s.exec(select(DutyPublished).where(DutyPublished.duty_entry_id == e.id)).first()
@@ -121,12 +116,16 @@ def publish(s: Session, unit_id: int, entries: list[DutyEntry], *, now: datetime
             assert e.id is not None
             row = DutyPublished(duty_entry_id=e.id, leader_id=e.leader_id, published_at=now,
                                 due_on=due)
+        # A correction names the leader the employees were told of before.
+        was = s.get(Person, row.leader_id) if change and row.leader_id != e.leader_id else None
+        shown.append(["duty.slot_was", {**slot(s, e), "was": was.name}] if was is not None
+                     else ["duty.slot", slot(s, e)])
         row.leader_id, row.published_at, row.due_on = e.leader_id, now, due
         row.late = today > due and e.form != "onsite"
         s.add(row)
         if row.late:
             late.append(["roster.late_line", {**slot(s, e), "due_on": due.isoformat()}])
-    params = {"lines": [["duty.slot", slot(s, e)] for e in entries],
+    params = {"lines": shown,
               "union_lines": union_lines(s, plan_of(s, unit_id)),
               "actions": [["menu.booking", "flow:booking"]]}
     people = recipients(s, unit_id)
@@ -134,7 +133,7 @@ def publish(s: Session, unit_id: int, entries: list[DutyEntry], *, now: datetime
     outbox.add_many(s, [{"key": f"roster:{run}:{pid}", "recipient_id": pid,
                          "message": message, "params": params} for pid in people], now=now)
     if late:
-        for pid in directors(s, unit_id):
+        for pid in (p.id for p in people_of(s, unit_id, ("director",)) if p.id is not None):
             outbox.enqueue(s, key=f"roster:{run}:late:{pid}", recipient_id=pid,
                            message="notice.roster_late", now=now, priority=outbox.ALERT,
                            params={"lines": late, "count": len(late)})

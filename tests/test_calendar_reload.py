@@ -15,7 +15,7 @@ from store import org
 from store.calendar_models import DutyPublished
 from store.db import transaction
 from store.models import Booking, DutyEntry, Person
-from tests.calendar_helpers import at, pushes, run_until
+from tests.calendar_helpers import at, pushes, rows, run_until, workbook
 from tests.transcript import Chat, t
 
 AWAY = ("\naway:\n"
@@ -91,8 +91,15 @@ def test_a_reload_marking_leaders_away_hands_over_published_and_booked_days(
     changed = [p for p in pushes(services, "ma_chao")[before:]
                if p.startswith("【领导接访安排变动】")]
     assert len(changed) == 2
-    assert any("11-24 周二 08:30-11:30 赵国强" in p for p in changed)
-    assert any("11-25 周三 08:30-11:30 孙红梅" in p for p in changed)
+    assert any("11-24 周二 08:30-11:30 赵国强" in p and "（原为 吴建军）" in p for p in changed)
+    assert any("11-25 周三 08:30-11:30 孙红梅" in p and "（原为 赵国强）" in p for p in changed)
+
+    sheet = rows(workbook(services, "roster", lang="en", month="2026-11")["Reception roster"])
+    assert sheet[0][-3:] == ["Publish by", "Published at", "Late"]
+    assert [r for r in sheet if r[0] == "2026-11-25"] == [[
+        "2026-11-25", "Wed", "08:30-11:30", "群众工作室（行政楼一楼）", "fixed-place reception",
+        "孙红梅", "党委书记", "党建、干部作风、信访维稳", "2026-11-23", "2026-11-23 17:01",
+        "no"]]
 
     # The same file again changes nothing and tells nobody anything.
     sent = len(pushes(services, "ma_chao"))
