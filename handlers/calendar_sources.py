@@ -47,7 +47,9 @@ def duty_leaders(d: SqlDirectory, lang: str) -> list[tuple[str, str]]:
 
 
 def _future_entries(d: SqlDirectory, mine: bool | None) -> list[DutyEntry]:
-    stmt = select(DutyEntry).where(DutyEntry.unit_id == d.unit_id, col(DutyEntry.day) >= d.today)
+    """The coming receptions a swap may move: a visit to the site goes with its case."""
+    stmt = select(DutyEntry).where(DutyEntry.unit_id == d.unit_id, col(DutyEntry.day) >= d.today,
+                                   col(DutyEntry.form) != "onsite")
     if mine is True:
         stmt = stmt.where(DutyEntry.leader_id == d.person.id)
     elif mine is False:

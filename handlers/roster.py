@@ -258,6 +258,8 @@ def swap(s: Session, first: DutyEntry, second: DutyEntry, *, reason: str, by: Pe
         raise Refusal("duty_swap.past")
     if a == b or first.day == second.day:
         raise Refusal("duty_swap.same")
+    if "onsite" in (first.form, second.form):  # arranged with its case, not the rotation's
+        raise Refusal("duty_swap.gone")
     away = roster.away_check(s, first.unit_id)
     for leader, day in ((b, first.day), (a, second.day)):
         person = s.get(Person, leader)

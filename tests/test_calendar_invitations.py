@@ -196,3 +196,15 @@ def test_a_visit_to_the_site_leaves_the_rotation_day_to_the_next_leader(
     with transaction(services.db) as s:
         roster.load_file(s, org.parse_org(org.demo_org_path()), now=clock.now(), zone=ZONE)
     assert the_day() == [("fixed", "孙红梅"), ("onsite", "赵国强")]
+
+
+def test_a_visit_to_the_site_is_not_offered_for_a_swap(services: Services) -> None:
+    """A swap would put its leader on the rotation's side of the day (and a second entry of
+    one leader on one day); the visit is rearranged with its case instead."""
+    schedule_onsite(services, "赵国强", "2026-11-26")
+    zhao = Chat(services, person="zhao_guoqiang")
+    zhao.say("菜单")
+    zhao.press("调换接访日")
+    mine = [b.label for r in zhao.replies for b in r.buttons if b.label[:2] in ("11", "12")]
+    assert [label[:5] for label in mine] == ["11-25", "11-30", "12-03"]
+    assert not any("铸造车间" in label for label in mine)
