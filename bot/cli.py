@@ -78,10 +78,12 @@ def org_load(path: Path | None = typer.Argument(None, help="YAML file of the wor
         typer.echo(str(err), err=True)
         raise typer.Exit(1) from err
     services = _services()
+    from handlers import roster
     from store.db import transaction
 
     with transaction(services.db) as s:
-        report = org.load_org(s, spec, now=services.clock.now())
+        report = roster.load_file(s, spec, now=services.clock.now(),
+                                  zone=services.settings.zone)
     typer.echo(f"loaded {target}: {report}")
 
 

@@ -17,6 +17,7 @@ from conversations import catalog
 from conversations.answers import Choice, DateAnswer, Invalid, Number, Text, YesNo, normalize
 from conversations.flow import (
     Acknowledge,
+    Ask,
     Directory,
     Effect,
     Flow,
@@ -299,10 +300,6 @@ class Engine:
 
     def _start(self, st: State, flow: Flow, variant: str, ctx: Context,
                given: dict[str, str] | None = None) -> Outcome:
-        for ask in flow.steps:
-            if isinstance(ask.kind, Choice) and not self._options(st, ask.kind, ctx):
-                return Outcome(st, [Reply(catalog.t(st.lang, f"{flow.name}.empty")),
-                                    self._menu(st, ctx)])
         st.clear_draft()
         st.flow = flow.name
         st.draft_id = uuid.uuid4().hex
@@ -311,6 +308,16 @@ class Engine:
             st.answers["place"] = ctx.workshop_name
             st.prefilled = ["place"]
         self._prefill(st, flow, given or {}, ctx)
+        # A choice that will be asked whatever the answers, and has nothing to offer: the
+        # flow cannot be completed, so it is not started. A choice asked only after some
+        # answer is looked at when that answer is given.
+        for ask in flow.steps:
+            certain = ask.when is None or ask.when[0] in st.answers
+            if certain and ask.name not in st.prefilled and ask.applies(st.answers) \
+                    and isinstance(ask.kind, Choice) and not self._options(st, ask.kind, ctx):
+                text = self._no_choices(st, flow, ask)
+                st.clear_draft()
+                return Outcome(st, [Reply(text), self._menu(st, ctx)])
         st.step = None
         intro = Reply(catalog.t(st.lang, f"{flow.name}.intro"))
         self._advance(st, flow)
@@ -395,7 +402,39 @@ class Engine:
         self._advance(st, flow)
         if st.step is None:
             return Outcome(st, [], self._submission(st))
+        refused = self._nothing_to_choose(st, flow, ctx)
+        if refused is not None:
+            return refused
         return Outcome(st, [self._ask(st, ctx)])
+
+    def _nothing_to_choose(self, st: State, flow: Flow, ctx: Context) -> Outcome | None:
+        """The step now due is a choice with nothing to offer: say so, and go back to the
+        answer that led to it (another answer may not need it), or end the flow."""
+        if st.step in (None, REVIEW):
+            return None
+        ask = flow.step(st.step or "")
+        if not isinstance(ask.kind, Choice) or self._options(st, ask.kind, ctx):
+            return None
+        text = Reply(self._no_choices(st, flow, ask))
+        gate = ask.when[0] if ask.when else None
+        if gate is None or gate not in st.trail:
+            st.clear_draft()
+            return Outcome(st, [text, self._menu(st, ctx)])
+        st.answers.pop(gate, None)
+        st.trail.remove(gate)
+        st.step = gate
+        return Outcome(st, [text, self._ask(st, ctx)])
+
+    @staticmethod
+    def _no_choices(st: State, flow: Flow, ask: Ask) -> str:
+        """Why a choice offers nothing: its own words, the flow's, or the general ones."""
+        own = f"{flow.name}.{ask.name}.empty"
+        if catalog.has(own):
+            return catalog.t(st.lang, own)
+        if ask.when is None:
+            return catalog.t(st.lang, f"{flow.name}.empty")
+        return catalog.t(st.lang, "flow.no_choices",
+                         step=catalog.t(st.lang, f"{flow.name}.{ask.name}.label"))
 
     def _advance(self, st: State, flow: Flow) -> None:
         names = [a.name for a in flow.steps]

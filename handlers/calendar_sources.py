@@ -12,7 +12,7 @@ from sqlmodel import col, select
 from conversations import catalog
 from conversations.engine import Button, Reply
 from handlers import roster
-from handlers.context import HandlerContext
+from handlers.context import HandlerContext, people_of
 from handlers.ledger import RECENT_DAYS
 from handlers.lifecycle import OPEN
 from scheduler import workdays
@@ -42,14 +42,14 @@ def _person_label(p: Person, lang: str) -> str:
 
 
 def duty_leaders(d: SqlDirectory, lang: str) -> list[tuple[str, str]]:
-    rows = d.session.exec(select(Person).where(
-        Person.unit_id == d.unit_id, Person.active == True,  # noqa: E712
-        col(Person.role).in_(roster.DUTY_ROLES)).order_by(col(Person.id))).all()
-    return [(str(p.id), _person_label(p, lang)) for p in rows]
+    return [(str(p.id), _person_label(p, lang))
+            for p in people_of(d.session, d.unit_id, roster.DUTY_ROLES)]
 
 
 def _future_entries(d: SqlDirectory, mine: bool | None) -> list[DutyEntry]:
-    stmt = select(DutyEntry).where(DutyEntry.unit_id == d.unit_id, col(DutyEntry.day) >= d.today)
+    """The coming receptions a swap may move: a visit to the site goes with its case."""
+    stmt = select(DutyEntry).where(DutyEntry.unit_id == d.unit_id, col(DutyEntry.day) >= d.today,
+                                   col(DutyEntry.form) != "onsite")
     if mine is True:
         stmt = stmt.where(DutyEntry.leader_id == d.person.id)
     elif mine is False:
@@ -203,7 +203,8 @@ def roster_view(ctx: HandlerContext, lang: str) -> list[Reply]:
              if p is not None]
     if union:
         lines.append(catalog.t(lang, "roster.view.union",
-                               names="、".join(_person_label(p, lang) for p in union)))
+                               names=catalog.t(lang, "list.sep").join(
+                                   _person_label(p, lang) for p in union)))
     away = s.exec(select(LeaderAway).where(LeaderAway.unit_id == unit_id,
                                            col(LeaderAway.last_day) >= ctx.today)
                   .order_by(col(LeaderAway.first_day))).all()

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from store.models import Person, Unit
 
@@ -47,6 +47,14 @@ class HandlerContext:
 
     def receipt_code(self, draft_key: str) -> str:
         return derive_receipt_code(self.secret, draft_key)
+
+
+def people_of(session: Session, unit_id: int | None, roles: tuple[str, ...]) -> list[Person]:
+    """The active people of these roles (of the unit, when one is given), oldest first."""
+    stmt = select(Person).where(col(Person.role).in_(roles), Person.active == True)  # noqa: E712
+    if unit_id is not None:
+        stmt = stmt.where(Person.unit_id == unit_id)
+    return list(session.exec(stmt.order_by(col(Person.id))).all())
 
 
 def derive_receipt_code(secret: str, draft_key: str) -> str:

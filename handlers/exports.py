@@ -139,7 +139,8 @@ def _roster(b: _Book, s: Session, unit_id: int, first: date, last: date) -> None
         rows.append((e.day, b.t(f"weekday.{e.day.weekday()}"),
                      f"{e.start:%H:%M}-{e.end:%H:%M}", e.place, b.t(f"form.{e.form}"),
                      _name(s, e.leader_id), e.post, e.portfolio,
-                     rotation.publish_by(cal, e.day),
+                     # the day it was due by when it was published, or is due by now
+                     shown.due_on if shown else rotation.publish_by(cal, e.day),
                      shown.published_at if shown else "", shown.late if shown else ""))
     b.sheet("roster", ("date", "weekday", "hours", "place", "form", "leader", "post",
                        "portfolio", "publish_by", "published_at", "late"), rows)
@@ -177,8 +178,10 @@ def _forms(b: _Book, s: Session, unit_id: int, number: str) -> None:
         who = record.visitor
     else:
         who = _name(s, case.complainant_id)
+    channel = b.t(f"channel.{case.channel}") if catalog.has(f"channel.{case.channel}") \
+        else b.t("channel.other")
     source = record.number if record else dispute.number if dispute else \
-        b.t("export.channel", channel=case.channel)
+        b.t("export.channel", channel=channel)
     b.pairs("registration", [
         ("number", case.number), ("registered_at", case.created_at), ("source", source),
         ("visitor", who), ("unit", record.visitor_unit if record else _shop(s, case.workshop_id)),
@@ -201,7 +204,9 @@ def _forms(b: _Book, s: Session, unit_id: int, number: str) -> None:
                     _name(s, e.actor_id), e.note) for e in events if e.kind in SUPERVISION]
     extensions = s.exec(select(Extension).where(Extension.case_id == case.id)).all()
     supervision += [(x.created_at, b.t("export.extension", days=x.days),
-                     _name(s, x.requested_by), f"{x.reason} ({x.status})") for x in extensions]
+                     _name(s, x.requested_by),
+                     f"{x.reason} ({b.t(f'export.extension_status.{x.status}')})")
+                    for x in extensions]
     b.sheet("supervision", ("at", "event", "by", "note"),
             [*sorted(supervision, key=lambda r: r[0]),
              ("", b.t("export.col.status"), b.t(f"status.{case.status}"),

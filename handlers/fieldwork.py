@@ -17,7 +17,8 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from conversations.flow import Result, Submission
-from handlers.context import HandlerContext
+from handlers.context import HandlerContext, people_of
+from handlers.reports import week_name
 from store import outbox, timers
 from store.calendar_models import FieldVisit, WorkLog
 from store.db import transaction
@@ -28,11 +29,6 @@ WEEKLY_LOG = "worklog_weekly"
 CHECK_AT = time(9, 0)  # Monday morning: was there a visit last week?
 WEEKLY_AT = time(17, 0)  # Friday afternoon: the week's report from the daily entries
 FRIDAY = 4
-
-
-def week_name(day: date) -> str:
-    year, week, _ = day.isocalendar()
-    return f"{year}-W{week:02d}"
 
 
 def monday_of(day: date) -> date:
@@ -78,24 +74,12 @@ def work_log(ctx: HandlerContext, sub: Submission) -> Result:
     return Result(f"work_log.done.{kind}", {"date": ctx.today.isoformat()})
 
 
-def _staff(s: Session, unit_id: int) -> list[Person]:
-    return list(s.exec(select(Person).where(Person.unit_id == unit_id, Person.role == "staff",
-                                            Person.active == True)  # noqa: E712
-                       .order_by(col(Person.id))).all())
-
-
-def _directors(s: Session, unit_id: int) -> list[Person]:
-    return list(s.exec(select(Person).where(Person.unit_id == unit_id,
-                                            Person.role == "director",
-                                            Person.active == True)).all())  # noqa: E712
-
-
 def check_visits(s: Session, unit_id: int, monday: date, *, now: datetime) -> int:
     """The week from `monday`: a staff member without a shop-floor visit is reminded and
     the director told who."""
     sunday = monday + timedelta(days=6)
     missing = []
-    for p in _staff(s, unit_id):
+    for p in people_of(s, unit_id, ("staff",)):
         n = len(s.exec(select(FieldVisit.id).where(
             FieldVisit.staff_id == p.id, col(FieldVisit.visited_on) >= monday,
             col(FieldVisit.visited_on) <= sunday)).all())
@@ -108,8 +92,8 @@ def check_visits(s: Session, unit_id: int, monday: date, *, now: datetime) -> in
                        params={**words, "actions": [["menu.cal_field_visit",
                                                      "flow:field_visit"]]})
     if missing:
-        names = "、".join(p.name for p in missing)
-        for d in _directors(s, unit_id):
+        names = [p.name for p in missing]  # joined in each reader's language
+        for d in people_of(s, unit_id, ("director",)):
             outbox.enqueue(s, key=f"field:{monday}:director:{d.id}", recipient_id=d.id,
                            now=now, message="notice.field_none_director",
                            priority=outbox.ALERT, params={**words, "names": names,
@@ -140,7 +124,7 @@ def weekly_log(s: Session, unit_id: int, monday: date, *, now: datetime) -> int:
         words: dict[str, Any] = {"name": author.name if author else "", "week": week,
                                  "first": monday.isoformat(), "last": sunday.isoformat(),
                                  "days": len(entries), "text": text}
-        for who in [pid, *(d.id for d in _directors(s, unit_id) if d.id != pid)]:
+        for who in [pid, *(d.id for d in people_of(s, unit_id, ("director",)) if d.id != pid)]:
             outbox.enqueue(s, key=f"worklog:{week}:{pid}:{who}", recipient_id=who, now=now,
                            message="notice.worklog_weekly", params=words)
         made += 1

@@ -12,24 +12,14 @@ from __future__ import annotations
 from sqlmodel import select
 
 from conversations.flow import Result, Submission
-from handlers import alerts, deadlines
-from handlers.context import HandlerContext
-from scheduler import workdays
+from handlers import alerts
+from handlers.context import HandlerContext, people_of
 from store import outbox
 from store.calendar_models import Invitation, VisitRecord
-from store.models import (
-    Booking,
-    Case,
-    CaseEvent,
-    DutyEntry,
-    IdentityRead,
-    Person,
-    Responsibility,
-)
+from store.models import Booking, Case, CaseEvent, DutyEntry, IdentityRead, Person, Workshop
 from store.numbers import next_number
 
 RECENT_DAYS = 14  # visits of the last two weeks can still be recorded
-LEADER_CASE_DAYS = 90  # an instructed case is a leader case (as in handlers.records)
 
 
 def visit_record(ctx: HandlerContext, sub: Submission) -> Result:
@@ -55,7 +45,7 @@ def visit_record(ctx: HandlerContext, sub: Submission) -> Result:
         s.add(row)
         s.flush()
         if not solved:
-            row.case_id = open_case(ctx, row, a["category"], booking).id
+            row.case_id = open_case(ctx, row, a["category"], booking, sub.lang).id
             s.add(row)
     case = s.get(Case, row.case_id) if row.case_id is not None else None
     if case is not None:
@@ -94,34 +84,27 @@ def _visit(ctx: HandlerContext, value: str) -> tuple[DutyEntry | None, Booking |
 
 
 def open_case(ctx: HandlerContext, record: VisitRecord, category: str,
-              booking: Booking | None) -> Case:
+              booking: Booking | None, lang: str) -> Case:
     """Register the unsolved problem as a case carrying the leader's instruction."""
+    from handlers import records  # every case is registered there (and records imports us)
+
     s = ctx.session
     unit_id = ctx.unit_id()
-    owner = s.exec(select(Responsibility).where(Responsibility.unit_id == unit_id,
-                                                Responsibility.category == category)).first()
-    handler_id = owner.leader_id if owner else ctx.actor.id
+    assert ctx.actor.id is not None
     visitor = s.get(Person, booking.person_id) if booking else None
     complainant = visitor if visitor is not None and visitor.verified else None
-    case = Case(
-        number=next_number(s, "C", ctx.today.year), draft_key=f"visit:{record.draft_key}",
-        unit_id=unit_id, category=category, description=record.problem,
-        since=record.visited_on.isoformat(), affected=1,
-        workshop_id=complainant.workshop_id if complainant else None, outcome_wanted="",
-        anonymous=False, complainant_id=complainant.id if complainant else None,
-        handler_id=handler_id, leader_case=True, leader_case_reason="reception",
-        status="assigned", deadline_days=LEADER_CASE_DAYS,
-        due_on=workdays.load(s).due_date(ctx.today, LEADER_CASE_DAYS),
-        deadline_from=ctx.today, channel=ctx.channel, created_at=ctx.now,
-        lead_leader_id=ctx.actor.id)
-    s.add(case)
-    s.flush()
+    shop = s.get(Workshop, complainant.workshop_id) if complainant else None
+    answers = {"identity": "named", "workshop": shop.key if shop else None,
+               "category": category, "description": record.problem,
+               "since": record.visited_on.isoformat(), "affected": 1, "cosigners": 0,
+               "outcome": ""}
+    case = records._register_case(
+        ctx, Submission("visit_record", answers, f"visit:{record.draft_key}", lang),
+        records.Behalf(complainant, "reception", ctx.actor.id, record.number))
+    handler_id = case.handler_id
     assert case.id is not None and handler_id is not None
-    s.add(CaseEvent(case_id=case.id, at=ctx.now, actor_id=ctx.actor.id, kind="registered",
-                    note=record.number))
     s.add(CaseEvent(case_id=case.id, at=ctx.now, actor_id=ctx.actor.id, kind="instructed",
                     note=record.instruction or ""))
-    deadlines.schedule(s, case, now=ctx.now, zone=ctx.zone)
     params = {"number": case.number, "category": category, "leader": ctx.actor.name,
               "instruction": record.instruction or "", "problem": record.problem,
               "visitor": record.visitor, "ledger": record.number,
@@ -133,8 +116,7 @@ def open_case(ctx: HandlerContext, record: VisitRecord, category: str,
         alerts.raise_alert(ctx, subject="case", subject_id=case.id, recipient_id=handler_id,
                            message="notice.case_instructed", params=params,
                            priority=outbox.ALERT)
-    for staff in s.exec(select(Person).where(Person.unit_id == unit_id, Person.role == "staff",
-                                             Person.active == True)):  # noqa: E712
+    for staff in people_of(s, unit_id, ("staff",)):
         outbox.enqueue(s, key=f"case:{case.id}:instructed:{staff.id}", recipient_id=staff.id,
                        message="notice.case_instructed_staff", now=ctx.now,
                        params={"number": case.number, "category": category,

@@ -29,6 +29,8 @@ def localize(params: dict[str, Any], lang: str, zone: ZoneInfo) -> dict[str, Any
             out[name] = timeline(value, lang, zone)
         elif name.endswith("lines") and isinstance(value, list):
             out[name] = lines(value, lang, zone)
+        elif name.endswith("names") and isinstance(value, list):
+            out[name] = catalog.t(lang, "list.sep").join(map(str, value))
         elif name in _LABELLED:
             out[name] = catalog.t(lang, f"{_LABELLED[name]}.{value}")
         elif name.endswith("_at") and isinstance(value, str):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import insert
@@ -10,6 +11,7 @@ from sqlmodel import Session, col, select
 from conversations.flow import Result, Submission
 from handlers import alerts, bookings, casework, deadlines, grouping, incidents
 from handlers.context import HandlerContext, receipt_hash
+from handlers.context import people_of as _staff_of
 from handlers.identity import display_name
 from handlers.queries import case_status_by_code
 from scheduler import workdays
@@ -54,13 +56,6 @@ def _number(ctx: HandlerContext, prefix: str) -> str:
     return next_number(ctx.session, prefix, ctx.today.year)
 
 
-def _staff_of(session: Session, unit_id: int | None, roles: tuple[str, ...]) -> list[Person]:
-    stmt = select(Person).where(col(Person.role).in_(roles), Person.active == True)  # noqa: E712
-    if unit_id is not None:
-        stmt = stmt.where(Person.unit_id == unit_id)
-    return list(session.exec(stmt.order_by(col(Person.id))).all())
-
-
 # --- suggestion ------------------------------------------------------------------------
 
 
@@ -95,14 +90,29 @@ def complaint(ctx: HandlerContext, sub: Submission) -> Result:
     return Result("complaint.done_leader" if row.leader_case else "complaint.done", params)
 
 
-def _register_case(ctx: HandlerContext, sub: Submission) -> Case:
+@dataclass(frozen=True)
+class Behalf:
+    """A case a leader registers for a visitor after a reception (接访交办): the visitor if
+    known, why it is a leader case, the leader who instructed it, the registration's note
+    (the ledger entry). The leader's entry announces the case itself."""
+
+    complainant: Person | None
+    reason: str
+    lead_leader_id: int
+    note: str
+
+
+def _register_case(ctx: HandlerContext, sub: Submission, behalf: Behalf | None = None) -> Case:
     s, a = ctx.session, sub.answers
     unit_id = ctx.unit_id()
     anonymous = a["identity"] == "anonymous"
+    complainant = behalf.complainant if behalf else None if anonymous else ctx.actor
     workshop = s.exec(select(Workshop).where(Workshop.key == a["workshop"],
                                              Workshop.unit_id == unit_id)).first()
     reason = None
-    if max(a["affected"], a.get("cosigners") or 0) >= LEADER_CASE_PEOPLE:
+    if behalf is not None:
+        reason = behalf.reason
+    elif max(a["affected"], a.get("cosigners") or 0) >= LEADER_CASE_PEOPLE:
         reason = "many_people"
     elif not anonymous and ctx.actor.id is not None and s.exec(
         select(Case.id).where(Case.complainant_id == ctx.actor.id, Case.category == a["category"])
@@ -111,30 +121,34 @@ def _register_case(ctx: HandlerContext, sub: Submission) -> Case:
     days = LEADER_CASE_DAYS if reason else ORDINARY_DAYS
     responsibility = s.exec(select(Responsibility).where(
         Responsibility.unit_id == unit_id, Responsibility.category == a["category"])).first()
-    handler_id = responsibility.leader_id if responsibility else None
+    handler_id = responsibility.leader_id if responsibility else \
+        behalf.lead_leader_id if behalf else None
     case = Case(
         number=_number(ctx, "C"), draft_key=sub.draft_id, unit_id=unit_id,
         category=a["category"], description=a["description"], since=a["since"],
         affected=a["affected"], cosigners=a.get("cosigners") or 0,
         workshop_id=workshop.id if workshop else None, outcome_wanted=a["outcome"],
-        anonymous=anonymous, complainant_id=None if anonymous else ctx.actor.id,
+        anonymous=anonymous, complainant_id=complainant.id if complainant else None,
         receipt_hash=receipt_hash(ctx.receipt_code(sub.draft_id)) if anonymous else None,
         handler_id=handler_id, leader_case=reason is not None, leader_case_reason=reason,
         status="assigned" if handler_id else "registered", deadline_days=days,
         due_on=workdays.load(s).due_date(ctx.today, days), deadline_from=ctx.today,
         channel=ctx.channel, created_at=ctx.now,
+        lead_leader_id=behalf.lead_leader_id if behalf else None,
     )
     s.add(case)
     s.flush()
     assert case.id is not None
-    s.add(CaseEvent(case_id=case.id, at=ctx.now, actor_id=ctx.actor.id, kind="registered"))
+    s.add(CaseEvent(case_id=case.id, at=ctx.now, actor_id=ctx.actor.id, kind="registered",
+                    note=behalf.note if behalf else ""))
     keep_attachments(ctx, sub, "case", case.id)
     if handler_id:
         s.add(CaseEvent(case_id=case.id, at=ctx.now, kind="assigned",
                         note=f"category:{case.category}"))
     deadlines.schedule(s, case, now=ctx.now, zone=ctx.zone)
-    _announce_case(ctx, case, workshop)
-    grouping.after_case(ctx, case, workshop)
+    if behalf is None:
+        _announce_case(ctx, case, workshop)
+        grouping.after_case(ctx, case, workshop)
     return case
 
 

@@ -24,7 +24,7 @@ from sqlmodel import Session, col, select
 
 from conversations.flow import Result, Submission
 from handlers import casework
-from handlers.context import HandlerContext
+from handlers.context import HandlerContext, people_of
 from handlers.lifecycle import OPEN
 from scheduler import workdays
 from scheduler.workdays import WorkCalendar
@@ -211,13 +211,6 @@ def notable_lines(d: dict[str, Any]) -> list[list[Any]]:
 # --- drafting, reminding, lateness (timer handlers) ---------------------------------------------
 
 
-def _people(s: Session, unit_id: int, roles: tuple[str, ...]) -> list[Person]:
-    return list(s.exec(select(Person).where(Person.unit_id == unit_id,
-                                            col(Person.role).in_(roles),
-                                            Person.active == True)  # noqa: E712
-                       .order_by(col(Person.id))).all())
-
-
 def _words(report: Report) -> dict[str, Any]:
     return {"title": f"@report.title.{report.kind}", "period": report.period,
             "first": report.first_day.isoformat(), "last": report.last_day.isoformat(),
@@ -251,7 +244,7 @@ def draft(s: Session, unit_id: int, kind: str, period: str, *, now: datetime,
                  data=data, due_at=due, drafted_at=now)
     s.add(row)
     s.flush()
-    for p in _people(s, unit_id, ("staff",)) or _people(s, unit_id, ("director",)):
+    for p in people_of(s, unit_id, ("staff",)) or people_of(s, unit_id, ("director",)):
         outbox.enqueue(s, key=f"report:{row.id}:drafted:{p.id}", recipient_id=p.id, now=now,
                        message="notice.report_drafted", priority=outbox.ALERT,
                        params={**_words(row), "lines": lines(row), "actions": _action(row)})
@@ -286,7 +279,7 @@ class ReportJobs:
             roles = ("staff", "director") if stage == "remind" else ("director",)
             message = "notice.report_remind" if stage == "remind" else "notice.cal_report_late"
             sent = 0
-            for p in _people(s, int(unit_id), roles):
+            for p in people_of(s, int(unit_id), roles):
                 outbox.enqueue(s, key=f"report:{row.id}:{stage}:{p.id}", recipient_id=p.id,
                                now=now, message=message, priority=outbox.ALERT,
                                params={**_words(row), "status": f"@report.status.{row.status}",
@@ -316,7 +309,7 @@ def report_action(ctx: HandlerContext, sub: Submission) -> Result:
     if action == "submit":
         row.status, row.submitted_at = "submitted", ctx.now
         s.add(row)
-        for p in _people(s, row.unit_id, ("director",)):
+        for p in people_of(s, row.unit_id, ("director",)):
             outbox.enqueue(s, key=f"report:{row.id}:submitted:{row.submitted_at.timestamp():.0f}"
                            f":{p.id}", recipient_id=p.id, now=ctx.now,
                            message="notice.report_submitted", priority=outbox.ALERT,
@@ -326,7 +319,7 @@ def report_action(ctx: HandlerContext, sub: Submission) -> Result:
     if action == "return":
         row.status, row.returned_reason = "returned", a["reason"]
         s.add(row)
-        for p in _people(s, row.unit_id, ("staff",)):
+        for p in people_of(s, row.unit_id, ("staff",)):
             outbox.enqueue(s, key=f"report:{row.id}:returned:{sub.draft_id}:{p.id}",
                            recipient_id=p.id, now=ctx.now, message="notice.report_returned",
                            priority=outbox.ALERT,
@@ -338,7 +331,7 @@ def report_action(ctx: HandlerContext, sub: Submission) -> Result:
 
 def _send(ctx: HandlerContext, row: Report, words: dict[str, Any]) -> Result:
     s = ctx.session
-    upper = _people(s, row.unit_id, ("upper_union",))
+    upper = people_of(s, row.unit_id, ("upper_union",))
     if not upper:
         return Result("report_action.no_upper", words, back_to="action")
     row.status, row.sent_at, row.approved_by = "sent", ctx.now, ctx.actor.id

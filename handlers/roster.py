@@ -19,15 +19,16 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
+from conversations import catalog
 from conversations.clock import Clock
 from conversations.flow import Result, Submission
 from handlers.casework import words
-from handlers.context import HandlerContext
+from handlers.context import HandlerContext, people_of
 from scheduler import workdays
-from store import outbox, roster, timers
+from store import org, outbox, roster, timers
 from store.calendar_models import DutyOverride, DutyPublished, LeaderAway, RosterPlan
 from store.db import transaction
-from store.models import Booking, DutyEntry, Person, Timer
+from store.models import Booking, DutyEntry, Notification, Person, Timer, Unit
 
 PUBLISH = "roster_publish"
 CHECK = "roster_check"
@@ -92,12 +93,6 @@ def recipients(s: Session, unit_id: int | None) -> list[int]:
         Person.role != "upper_union").order_by(col(Person.id))) if pid is not None]
 
 
-def directors(s: Session, unit_id: int | None) -> list[int]:
-    return [pid for pid in s.exec(select(Person.id).where(
-        Person.unit_id == unit_id, Person.role == "director",
-        Person.active == True).order_by(col(Person.id))) if pid is not None]  # noqa: E712
-
-
 # --- publication ---------------------------------------------------------------------------
 
 
@@ -105,13 +100,15 @@ def publish(s: Session, unit_id: int, entries: list[DutyEntry], *, now: datetime
             zone: ZoneInfo, run: str, change: bool = False) -> int:
     """Publish entries to every employee of the unit; return how many were told. An entry
     published after its last day (two working days before it) is late: the director is
-    told which, and when they should have been published."""
+    told which, and when they should have been published. A visit to the site (带案下访)
+    is scheduled with its case, not by the rotation, and is never late."""
     if not entries:
         return 0
     cal = workdays.load(s)
     today = _today(now, zone)
     entries = sorted(entries, key=lambda e: (e.day, e.start))
     late: list[list[Any]] = []
+    shown: list[list[Any]] = []
     for e in entries:
         due = roster.publish_by(cal, e.day)
         row = s.exec(select(DutyPublished).where(DutyPublished.duty_entry_id == e.id)).first()
@@ -119,12 +116,16 @@ def publish(s: Session, unit_id: int, entries: list[DutyEntry], *, now: datetime
             assert e.id is not None
             row = DutyPublished(duty_entry_id=e.id, leader_id=e.leader_id, published_at=now,
                                 due_on=due)
+        # A correction names the leader the employees were told of before.
+        was = s.get(Person, row.leader_id) if change and row.leader_id != e.leader_id else None
+        shown.append(["duty.slot_was", {**slot(s, e), "was": was.name}] if was is not None
+                     else ["duty.slot", slot(s, e)])
         row.leader_id, row.published_at, row.due_on = e.leader_id, now, due
-        row.late = today > due
+        row.late = today > due and e.form != "onsite"
         s.add(row)
         if row.late:
             late.append(["roster.late_line", {**slot(s, e), "due_on": due.isoformat()}])
-    params = {"lines": [["duty.slot", slot(s, e)] for e in entries],
+    params = {"lines": shown,
               "union_lines": union_lines(s, plan_of(s, unit_id)),
               "actions": [["menu.booking", "flow:booking"]]}
     people = recipients(s, unit_id)
@@ -132,7 +133,7 @@ def publish(s: Session, unit_id: int, entries: list[DutyEntry], *, now: datetime
     outbox.add_many(s, [{"key": f"roster:{run}:{pid}", "recipient_id": pid,
                          "message": message, "params": params} for pid in people], now=now)
     if late:
-        for pid in directors(s, unit_id):
+        for pid in (p.id for p in people_of(s, unit_id, ("director",)) if p.id is not None):
             outbox.enqueue(s, key=f"roster:{run}:late:{pid}", recipient_id=pid,
                            message="notice.roster_late", now=now, priority=outbox.ALERT,
                            params={"lines": late, "count": len(late)})
@@ -192,7 +193,7 @@ def generate(s: Session, unit_id: int, start: date, count: int, *, now: datetime
             out.uncovered.append(day)
             continue
         here = existing.get(day, [])
-        if any(e.leader_id == leader_id for e in here):
+        if any(e.leader_id == leader_id and e.form != "onsite" for e in here):
             continue
         # The day's rotation reception is moved, even when the plan changed since (a leader
         # taken out of it, new hours or place): a second entry would double the day. An
@@ -248,14 +249,17 @@ def reassign(s: Session, entry: DutyEntry, leader_id: int, *, now: datetime, rea
 
 
 def swap(s: Session, first: DutyEntry, second: DutyEntry, *, reason: str, by: Person,
-         now: datetime, zone: ZoneInfo) -> tuple[int, int]:
-    """Swap two days between their leaders; return the bookings on each day."""
+         now: datetime, zone: ZoneInfo, run: str) -> tuple[int, int]:
+    """Swap two days between their leaders; return the bookings on each day. `run` names
+    this swap (its form): the keys of its notices."""
     today = _today(now, zone)
     a, b = first.leader_id, second.leader_id
     if first.day < today or second.day < today:
         raise Refusal("duty_swap.past")
     if a == b or first.day == second.day:
         raise Refusal("duty_swap.same")
+    if "onsite" in (first.form, second.form):  # arranged with its case, not the rotation's
+        raise Refusal("duty_swap.gone")
     away = roster.away_check(s, first.unit_id)
     for leader, day in ((b, first.day), (a, second.day)):
         person = s.get(Person, leader)
@@ -267,7 +271,6 @@ def swap(s: Session, first: DutyEntry, second: DutyEntry, *, reason: str, by: Pe
                                           DutyEntry.leader_id == leader)).first() is not None:
             raise Refusal("duty_swap.taken", name=person.name if person else "",
                           date=day.isoformat())
-    run = f"swap:{first.id}:{second.id}:{now.timestamp():.0f}"
     one = reassign(s, first, b, now=now, reason=reason, run=run, tell_leaders=False)
     two = reassign(s, second, a, now=now, reason=reason, run=run, tell_leaders=False)
     for day, leader in ((first.day, b), (second.day, a)):
@@ -305,24 +308,80 @@ def set_away(s: Session, unit_id: int, person: Person, first: date, last: date, 
     today = _today(now, zone)
     mine = s.exec(select(DutyEntry).where(
         DutyEntry.unit_id == unit_id, DutyEntry.leader_id == person.id,
+        col(DutyEntry.form) != "onsite",
         col(DutyEntry.day) >= max(first, today), col(DutyEntry.day) <= last)).all()
     out = Changes()
     if not mine:
         return out
     if plan_of(s, unit_id) is None:
         raise Refusal("roster.no_plan")
-    for e in sorted(mine, key=lambda x: x.day):
-        # A swapped day is no longer the rotation's: the leader's absence frees it.
-        override = s.exec(select(DutyOverride).where(DutyOverride.unit_id == unit_id,
-                                                     DutyOverride.day == e.day)).first()
-        if override is not None:
-            s.delete(override)
-            s.flush()
-        got = generate(s, unit_id, e.day, 1, now=now, zone=zone,
-                       reason=f"@roster.reason.{kind}", run=f"away:{person.id}:{e.day}")
+    for day in sorted({e.day for e in mine}):
+        got = hand_over(s, unit_id, day, now=now, zone=zone, run=f"away:{person.id}:{day}")
         out.moved += got.moved
         out.uncovered += got.uncovered
     return out
+
+
+def hand_over(s: Session, unit_id: int, day: date, *, now: datetime, zone: ZoneInfo,
+              run: str) -> Changes:
+    """Give a day whose rotation leader changed to the one the rotation now names, the way
+    a swap does: its bookings go along, the booked employees and both leaders are told, a
+    published day is published again."""
+    if not workdays.load(s).is_workday(day):
+        return Changes()
+    away = roster.away_check(s, unit_id)
+    reason = "@roster.reason.plan"
+    for e in s.exec(select(DutyEntry).where(DutyEntry.unit_id == unit_id, DutyEntry.day == day,
+                                            col(DutyEntry.form) != "onsite")):
+        kind = away_kind(s, unit_id, e.leader_id, day)
+        if kind is not None:
+            reason = f"@roster.reason.{kind}"
+    # A swapped day is no longer the rotation's once its leader is away: the absence frees it.
+    override = s.exec(select(DutyOverride).where(DutyOverride.unit_id == unit_id,
+                                                 DutyOverride.day == day)).first()
+    if override is not None and away(override.leader_id, day):
+        s.delete(override)
+        s.flush()
+    return generate(s, unit_id, day, 1, now=now, zone=zone, reason=reason, run=run)
+
+
+def away_kind(s: Session, unit_id: int, person_id: int, day: date) -> str | None:
+    """Why a leader is away on a day (leave, trip), or None when they are not."""
+    row = s.exec(select(LeaderAway).where(
+        LeaderAway.unit_id == unit_id, LeaderAway.person_id == person_id,
+        col(LeaderAway.first_day) <= day, col(LeaderAway.last_day) >= day)
+        .order_by(col(LeaderAway.id).desc())).first()
+    return row.kind if row is not None else None
+
+
+def load_file(s: Session, spec: org.OrgSpec, *, now: datetime, zone: ZoneInfo
+              ) -> org.LoadReport:
+    """Load the organisation file; a day it gives to another leader (a leader away, the
+    rotation edited) is handed over as in chat, bookings and publication included."""
+    rep = org.load_org(s, spec, now=now)
+    unit = s.exec(select(Unit).where(Unit.key == spec.unit.key)).one()
+    assert unit.id is not None
+    days = set(rep.handover)
+    if plan_of(s, unit.id) is not None:
+        # A swapped day of a leader now away: the rotation did not move it by itself.
+        given = {(d.day, d.leader) for d in spec.duty}
+        away = roster.away_check(s, unit.id)
+        for e, key in s.exec(select(DutyEntry, Person.key).join(
+                Person, col(Person.id) == DutyEntry.leader_id).where(
+                DutyEntry.unit_id == unit.id, col(DutyEntry.form) != "onsite",
+                col(DutyEntry.day) >= _today(now, zone))):
+            if away(e.leader_id, e.day) and (e.day, key) not in given:
+                days.add(e.day)
+    # Each load is its own event: a load that changes nothing hands nothing over, so the
+    # time of the load names its notices.
+    stamp = now.strftime("%Y%m%dT%H%M%S%f")
+    moved: list[date] = []
+    for day in sorted(days):
+        got = hand_over(s, unit.id, day, now=now, zone=zone, run=f"file:{stamp}:{day}")
+        moved += [e.day for e in got.moved]
+        rep.uncovered += got.uncovered
+    rep.handover = moved
+    return rep
 
 
 # --- what the scheduler runs ------------------------------------------------------------------
@@ -444,8 +503,9 @@ def _plan(ctx: HandlerContext, sub: Submission) -> Result:
     plan.start, plan.end, plan.place, plan.form = start, end, a["place"], a["form"]
     plan.source, plan.updated_at = "chat", ctx.now
     s.add(plan)
-    return Result("roster.done.plan", {"leaders": "、".join(p.name for p in leaders),
-                                       "union": "、".join(p.name for p in union) or "-"})
+    sep = catalog.t(sub.lang, "list.sep")
+    return Result("roster.done.plan", {"leaders": sep.join(p.name for p in leaders),
+                                       "union": sep.join(p.name for p in union) or "-"})
 
 
 def _away(ctx: HandlerContext, sub: Submission) -> Result:
@@ -502,6 +562,16 @@ def duty_swap(ctx: HandlerContext, sub: Submission) -> Result:
     first = s.get(DutyEntry, int(sub.answers["mine"]))
     second = s.get(DutyEntry, int(sub.answers["other"]))
     unit_id = ctx.unit_id()
+    # The form names the swap: carried out again (a repeated submission) it swaps nothing
+    # back, while any later swap is a form of its own.
+    run = f"swap:{sub.draft_id}"
+    done = s.exec(select(Notification.id).where(
+        col(Notification.idempotency_key).startswith(f"duty:{run}:swapped:"))).first()
+    if done is not None and first is not None and second is not None:
+        moved = len(s.exec(select(Booking.id).where(
+            col(Booking.duty_entry_id).in_([first.id, second.id]),
+            Booking.status == "booked")).all())
+        return _swapped(s, first, second, moved)
     if first is None or first.unit_id != unit_id or (
             ctx.actor.role == "leader" and first.leader_id != ctx.actor.id):
         return Result("duty_swap.gone", {}, back_to="mine")
@@ -509,11 +579,15 @@ def duty_swap(ctx: HandlerContext, sub: Submission) -> Result:
         return Result("duty_swap.gone", {}, back_to="other")
     try:
         one, two = swap(s, first, second, reason=sub.answers["reason"], by=ctx.actor,
-                        now=ctx.now, zone=ctx.zone)
+                        now=ctx.now, zone=ctx.zone, run=run)
     except Refusal as err:
         return Result(err.key, err.params, back_to="other")
+    return _swapped(s, first, second, one + two)
+
+
+def _swapped(s: Session, first: DutyEntry, second: DutyEntry, moved: int) -> Result:
     a, b = s.get(Person, second.leader_id), s.get(Person, first.leader_id)
     return Result("duty_swap.done", {"first": first.day.isoformat(),
                                      "second": second.day.isoformat(),
                                      "a": a.name if a else "", "b": b.name if b else "",
-                                     "moved": one + two})
+                                     "moved": moved})

@@ -20,7 +20,7 @@ from sqlmodel import Session, col, select
 
 from conversations.flow import Result, Submission
 from handlers import alerts, deadlines
-from handlers.context import HandlerContext
+from handlers.context import HandlerContext, people_of
 from scheduler import workdays
 from store import outbox, timers
 from store.calendar_models import Dispute, ScreeningReturn, ScreeningRound
@@ -63,13 +63,6 @@ def liaisons_of(s: Session, workshop_id: int) -> list[Person]:
 def _actions(ret_id: int) -> list[list[str]]:
     return [["opt.screening_answer.zero", f"flow:screening?return={ret_id}&answer=zero"],
             ["opt.screening_answer.dispute", f"flow:screening?return={ret_id}&answer=dispute"]]
-
-
-def _people_of(s: Session, unit_id: int, roles: tuple[str, ...]) -> list[Person]:
-    return list(s.exec(select(Person).where(Person.unit_id == unit_id,
-                                            col(Person.role).in_(roles),
-                                            Person.active == True)  # noqa: E712
-                       .order_by(col(Person.id))).all())
 
 
 class ScreeningJobs:
@@ -168,7 +161,7 @@ def report(s: Session, unit_id: int, month: str, *, now: datetime, zone: ZoneInf
         names.append(["screening.missing_line", {"workshop": shop.name if shop else "",
                                                  "liaison": liaison.name if liaison else ""}])
     sent = 0
-    for p in _people_of(s, unit_id, ("director", "staff")):
+    for p in people_of(s, unit_id, ("director", "staff")):
         outbox.enqueue(s, key=f"screening:{rnd.id}:missing:{p.id}", recipient_id=p.id, now=now,
                        message="notice.screening_missing", priority=outbox.ALERT,
                        params={"month": month, "count": len(missing), "lines": names})
@@ -231,7 +224,7 @@ def _warn(ctx: HandlerContext, row: Dispute, workshop: str) -> None:
               "actions": [[f"opt.warning_action.{k}",
                            f"flow:warning_action?warning={row.id}&action={k}"]
                           for k in ("case", "emergency")]}
-    for p in _people_of(ctx.session, row.unit_id, ("director", "staff")):
+    for p in people_of(ctx.session, row.unit_id, ("director", "staff")):
         outbox.enqueue(ctx.session, key=f"dispute:{row.id}:warning:{p.id}", recipient_id=p.id,
                        message="notice.warning_new", now=ctx.now, priority=outbox.ALERT,
                        params=params)

@@ -29,7 +29,7 @@ from sqlmodel import Session, SQLModel, col, or_, select
 from conversations.flows import COMPLAINT_CATEGORIES as FLOW_CATEGORIES
 from scheduler.workdays import WorkCalendar
 from store import roster
-from store.calendar_models import Invitation
+from store.calendar_models import DutyPublished, Invitation
 from store.models import (
     ROLES,
     Booking,
@@ -528,19 +528,26 @@ class LoadReport:
     updated: Counter[str] = field(default_factory=Counter)
     deleted: Counter[str] = field(default_factory=Counter)
     deactivated: list[str] = field(default_factory=list)  # person keys gone from the file
-    kept: list[str] = field(default_factory=list)  # booked duty entries gone from the file
+    kept: list[str] = field(default_factory=list)  # booked or published entries gone from it
+    # Days on the roster whose rotation leader changed (a leader away, the rotation edited):
+    # the roster hands each over with its bookings (handlers.roster.load_file).
+    handover: list[date] = field(default_factory=list)
+    uncovered: list[date] = field(default_factory=list)  # ...and nobody could take them
 
     @property
     def changed(self) -> bool:
         """Tell whether the load wrote anything."""
-        return bool(+self.created or +self.updated or +self.deleted)
+        return bool(+self.created or +self.updated or +self.deleted or self.handover)
 
     def __str__(self) -> str:
         parts = [f"{verb} " + ", ".join(f"{n} {t}" for t, n in sorted(c.items()))
                  for verb, c in (("created", self.created), ("updated", self.updated),
                                  ("deleted", self.deleted)) if +c]
         parts += [f"deactivated {', '.join(self.deactivated)}"] if self.deactivated else []
-        parts += [f"kept (booked) {', '.join(self.kept)}"] if self.kept else []
+        parts += [f"kept (booked or published) {', '.join(self.kept)}"] if self.kept else []
+        parts += [f"handed over {', '.join(map(str, self.handover))}"] if self.handover else []
+        parts += [f"nobody to receive on {', '.join(map(str, self.uncovered))}"] \
+            if self.uncovered else []
         return "; ".join(parts) or "no change"
 
 
@@ -657,14 +664,16 @@ def load_org(session: Session, spec: OrgSpec, *, now: datetime) -> LoadReport:
         hours=(rot.start, rot.end) if rot else None, place=rot.place if rot else None,
         form=rot.form if rot else None, now=now.astimezone(UTC),
         away=[(pid[a.leader], a.first, a.last, a.kind) for a in spec.away])
+    rotated: set[tuple[date, int]] = set()
     if rot is not None:
         # Through the last day already on the roster: days generated in chat stay.
         last = roster.last_entry_day(session, unit_id)
         through = min(last, today + timedelta(days=92)) if last else None
         by_key = {v: k for k, v in pid.items()}
-        entries += [(day, by_key[lid], rot, None, None) for day, lid in roster.rotation_days(
+        rotated = {(day, lid) for day, lid in roster.rotation_days(
             session, unit_id, [pid[k] for k in rot.leaders], today, rot.days,
-            spec.work_calendar(), through=through) if lid in by_key]
+            spec.work_calendar(), through=through) if lid in by_key}
+        entries += [(day, by_key[lid], rot, None, None) for day, lid in sorted(rotated)]
     duty: dict[tuple[date, int], dict[str, Any]] = {}
     for day, key, hours, post, portfolio in entries:  # an explicit entry wins over the rotation
         duty.setdefault((day, pid[key]), {
@@ -674,12 +683,29 @@ def load_org(session: Session, spec: OrgSpec, *, now: datetime) -> LoadReport:
             "portfolio": spec.person(key).portfolio if portfolio is None else portfolio})
     old_duty = {(e.day, e.leader_id): e for e in session.exec(select(DutyEntry).where(
         DutyEntry.unit_id == unit_id, col(DutyEntry.day) >= min([today, *(d for d, _ in duty)])))}
+    # A day whose rotation reception now falls to another leader keeps its one reception:
+    # it is handed over (bookings, publication and all) by the roster, never doubled by a
+    # second entry, nor deleted under its bookings or its publication.
+    rota_leaders = {pid[k] for k in rot.leaders} if rot else set()
+    handover: dict[date, DutyEntry] = {}
+    for e in old_duty.values():
+        if rot is not None and (e.day, e.leader_id) not in duty and e.day >= today \
+                and e.form != "onsite" and (e.leader_id in rota_leaders or e.form == rot.form):
+            handover.setdefault(e.day, e)
     for k, values in duty.items():
+        held = handover.get(k[0])
+        if k in rotated and k not in old_duty and held is not None:
+            old_duty.pop((held.day, held.leader_id), None)
+            rep.handover.append(k[0])
+            continue
         _put(session, rep, old_duty.pop(k, None), DutyEntry, values)
-    # Past entries are the visit ledger's history; booked ones must not lose their bookings.
+    # Past entries are the visit ledger's history; booked ones must not lose their bookings,
+    # nor published ones vanish from what the employees were told.
     stale = [e for e in old_duty.values() if e.day >= today]
     booked = set(session.exec(select(Booking.duty_entry_id).where(
         col(Booking.duty_entry_id).in_([e.id for e in stale]))))
+    booked |= set(session.exec(select(DutyPublished.duty_entry_id).where(
+        col(DutyPublished.duty_entry_id).in_([e.id for e in stale]))))
     # A visit to the site scheduled in chat is not the file's to delete.
     booked |= set(session.exec(select(Invitation.duty_entry_id).where(
         col(Invitation.duty_entry_id).in_([e.id for e in stale]))))

@@ -2,8 +2,9 @@
 
 One function decides it for the organisation file and for the roster built in chat: the
 leaders take the working days in turn, counted from a fixed date (so a reload on another
-day keeps each day's leader), a leader away that day (leave, business trip) is skipped for
-the next one in the rotation, and a day set by hand (a swap) keeps its leader.
+day keeps each day's leader), a leader away that day (leave, business trip) or out on a
+visit to the site (带案下访) is skipped for the next one in the rotation, and a day set by
+hand (a swap) keeps its leader.
 """
 
 from __future__ import annotations
@@ -81,6 +82,16 @@ def away_check(session: Session, unit_id: int) -> Callable[[int, date], bool]:
     return check
 
 
+def onsite_check(session: Session, unit_id: int, since: date) -> Callable[[int, date], bool]:
+    """Whether a leader is out on a visit to the site with a case (带案下访) that day: an
+    extra reception, which leaves the day's rotation reception to the next leader."""
+    rows = session.exec(select(DutyEntry).where(
+        DutyEntry.unit_id == unit_id, DutyEntry.form == "onsite",
+        col(DutyEntry.day) >= since)).all()
+    busy = {(e.leader_id, e.day) for e in rows}
+    return lambda person_id, day: (person_id, day) in busy
+
+
 def overrides_of(session: Session, unit_id: int, since: date) -> dict[date, int]:
     rows = session.exec(select(DutyOverride).where(DutyOverride.unit_id == unit_id,
                                                    col(DutyOverride.day) >= since)).all()
@@ -97,9 +108,11 @@ def rotation_days(session: Session, unit_id: int, leaders: Sequence[int], start:
                   count: int, cal: WorkCalendar, through: date | None = None
                   ) -> list[tuple[date, int]]:
     """The rotation over `count` working days from `start` (or through `through`), with
-    the unit's leaves, trips and swapped days applied."""
+    the unit's leaves, trips, visits to the site and swapped days applied."""
     days = days_from(cal, start, count, through)
-    return rotate(list(leaders), days, cal, away=away_check(session, unit_id),
+    away, onsite = away_check(session, unit_id), onsite_check(session, unit_id, start)
+    return rotate(list(leaders), days, cal,
+                  away=lambda leader, day: away(leader, day) or onsite(leader, day),
                   overrides=overrides_of(session, unit_id, start))
 
 

@@ -16,8 +16,9 @@ from bot import invites
 from bot.bootstrap import Services
 from bot.cli import app as cli
 from bot.settings import get_settings
-from tests.calendar_helpers import rows
-from tests.transcript import Chat
+from tests.calendar_helpers import rows, workbook
+from tests.case_helpers import case_action, file_complaint, the_case
+from tests.transcript import Chat, t
 from web.app import create_app
 
 
@@ -82,3 +83,39 @@ def test_workroom_export_writes_the_file(services: Services, tmp_path: Path,
         assert bad.exit_code == 1 and "2026-10 没有矛盾纠纷排查。" in bad.output
     finally:
         get_settings.cache_clear()
+
+
+async def test_a_refused_download_says_why_in_the_readers_language(
+        web: httpx.AsyncClient, services: Services) -> None:
+    anonymous = await web.get("/export/field_visits.xlsx")
+    assert (anonymous.status_code, anonymous.json()["detail"]) == (
+        403, t("zh", "export.forbidden"))
+    await as_person(web, services, "daniel_hughes")  # an employee who reads English
+    refused = await web.get("/export/field_visits.xlsx")
+    assert (refused.status_code, refused.json()["detail"]) == (
+        403, "Only the workroom's staff and director may download these spreadsheets.")
+
+
+def test_an_english_export_has_english_titles_and_status_words(services: Services) -> None:
+    """Regression: the forms showed raw codes (an extension "pending", the channel "web")."""
+    li = Chat(services, person="li_ming", channel="web")
+    file_complaint(li, "zh")
+    said = case_action(Chat(services, person="zhao_guoqiang"), "zh", "C-2026-0001", "extend",
+                       "10", "需要等月底工资核算")
+    assert "C-2026-0001" in said
+    forms = workbook(services, "forms", lang="en", case="C-2026-0001")
+    assert forms.sheetnames == ["Registration form", "Assignment form", "Supervision form",
+                                "Completion form"]
+    registration = rows(forms["Registration form"])
+    assert registration[0] == ["Field", "Value"]
+    assert dict((r[0], r[1]) for r in registration[1:])["Source"] == \
+        "raised by an employee via web chat"
+    supervision = rows(forms["Supervision form"])
+    assert supervision[0] == ["Time", "Event", "By", "Note"]
+    assert supervision[1][1:] == ["more time asked", "赵国强", "+10: 需要等月底工资核算"]
+    assert supervision[2][1:] == ["extension of 10 days asked", "赵国强",
+                                  "需要等月底工资核算 (waiting for a decision)"]
+    assert supervision[-1][1:] == ["Status", "assigned",
+                                   f"due {the_case(services).due_on.isoformat()}"]
+    zh = rows(workbook(services, "forms", case="C-2026-0001")["督办单"])
+    assert zh[2][3] == "需要等月底工资核算 (待审批)"

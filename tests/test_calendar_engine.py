@@ -7,6 +7,8 @@ import re
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pytest
+
 from conversations import catalog
 from conversations.engine import REVIEW, Context, Engine, State
 from conversations.flow import Result, Submission
@@ -85,3 +87,58 @@ def test_no_key_is_written_twice_in_a_catalog_file() -> None:
     for path in LOCALES.glob("*.yaml"):
         keys = re.findall(r"^([a-z_][a-z0-9_.]*):", path.read_text(encoding="utf-8"), re.M)
         assert sorted({k for k in keys if keys.count(k) > 1}) == [], path.name
+
+
+class NoReceptions:
+    """Open cases, leaders and workshops, but no published reception to invite to."""
+
+    def options(self, source: str, lang: str) -> list[tuple[str, str]]:
+        return {"invite_cases": [("5", "C-2026-0001 工资福利")],
+                "duty_leaders": [("2", "赵国强（总经理）")],
+                "workshops": [("casting", "铸造车间")],
+                "my_invitations": [("3", "C-2026-0001 · 11-25 赵国强")]}.get(source, [])
+
+
+def staff_ctx() -> Context:
+    return Context(now=NOW, role="staff", directory=NoReceptions())
+
+
+def test_a_choice_that_is_not_asked_does_not_stop_the_flow() -> None:
+    """Regression: with no published reception the staff could not even schedule a visit
+    to the site, which asks for none (the flow was refused as "no open case")."""
+    engine = Engine()
+    raw = State(updated_at=NOW.isoformat()).to_dict()
+    out = engine.step(raw, text=None, action="flow:invite", ctx=staff_ctx())
+    assert out.state.flow == "invite" and out.state.step == "kind"
+    out = engine.step(out.state.to_dict(), text="opt:onsite", action=None, ctx=staff_ctx())
+    out = engine.step(out.state.to_dict(), text="1", action=None, ctx=staff_ctx())
+    assert out.state.step == "leader"
+    assert catalog.t("zh", "invite.leader.ask") in out.replies[-1].text
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_a_choice_about_to_be_asked_with_nothing_to_offer_is_explained(lang: str) -> None:
+    engine = Engine()
+    raw = State(lang=lang, updated_at=NOW.isoformat()).to_dict()
+    out = engine.step(raw, text=None, action="flow:invite", ctx=staff_ctx())
+    out = engine.step(out.state.to_dict(), text="opt:invited", action=None, ctx=staff_ctx())
+    out = engine.step(out.state.to_dict(), text="1", action=None, ctx=staff_ctx())
+    # No reception to invite to: said so, and the kind is asked again; the case is kept.
+    assert out.replies[0].text == catalog.t(lang, "invite.slot.empty")
+    assert out.state.step == "kind" and out.state.answers == {"case": "5"}
+    assert catalog.t(lang, "invite.kind.ask") in out.replies[-1].text
+    out = engine.step(out.state.to_dict(), text="opt:onsite", action=None, ctx=staff_ctx())
+    assert out.state.step == "leader"
+
+
+def test_a_button_whose_given_answer_needs_an_empty_choice_is_answered_at_once() -> None:
+    engine = Engine()
+    raw = State(updated_at=NOW.isoformat()).to_dict()
+    employee = Context(now=NOW, role="employee", directory=NoReceptions())
+    out = engine.step(raw, text=None, action="flow:invitation?invite=3&answer=other",
+                      ctx=employee)
+    assert out.state.flow is None
+    assert out.replies[0].text == catalog.t("zh", "invitation.slot.empty")
+    out = engine.step(raw, text=None, action="flow:invitation?invite=3&answer=accept",
+                      ctx=employee)
+    assert isinstance(out.effect, Submission)  # accepting needs no other time

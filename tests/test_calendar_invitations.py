@@ -6,15 +6,16 @@ from __future__ import annotations
 from datetime import date, time
 
 import pytest
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from bot.bootstrap import Services
 from conversations.clock import FrozenClock
+from handlers import roster
 from store import org
-from store.calendar_models import Invitation, VisitRecord
+from store.calendar_models import DutyPublished, Invitation, VisitRecord
 from store.db import transaction
-from store.models import Booking, DutyEntry, Timer
-from tests.calendar_helpers import at, last_push, pushes, run_until, tap
+from store.models import Booking, DutyEntry, Person, Timer
+from tests.calendar_helpers import ZONE, at, last_push, pushes, run_until, tap
 from tests.case_helpers import file_complaint
 from tests.transcript import LANGS, Chat, open_menu, t
 
@@ -139,3 +140,71 @@ def test_a_visit_to_the_site_tells_the_leader_and_the_liaison(
                                                             "铸造车间")
     run_until(services, clock, at(11, 26, 16, 30))
     assert any("11-26" in p and "铸造车间 · " in p for p in pushes(services, "ma_chao"))
+
+
+def schedule_onsite(services: Services, leader: str, day: str) -> None:
+    file_complaint(Chat(services, person="li_ming"), "zh")
+    staff = Chat(services, person="liu_fang")
+    start_invite(staff, "zh", "onsite")
+    press_starting(staff, leader)
+    staff.say(day)
+    staff.say("14:00-16:00")
+    staff.press("铸造车间")
+    staff.say("现场查看加班记录")
+    staff.press("确认提交")
+    assert "带案下访" in staff.text and day in staff.text, staff.text
+
+
+def test_a_visit_to_the_site_two_days_ahead_is_not_reported_late(
+        services: Services, clock: FrozenClock) -> None:
+    """Regression: a 带案下访 scheduled for tomorrow went to the director as a roster
+    entry published late."""
+    schedule_onsite(services, "赵国强", "2026-11-24")  # 吴建军's rotation day
+    run_until(services, clock, at(11, 23, 17, 1))  # the day's last-chance publication
+    with Session(services.db) as s:
+        rows = {(e.day, e.form): p.late for p, e in s.exec(
+            select(DutyPublished, DutyEntry).join(
+                DutyEntry, col(DutyEntry.id) == DutyPublished.duty_entry_id))}
+    assert rows[(date(2026, 11, 24), "onsite")] is False
+    assert rows[(date(2026, 11, 24), "fixed")] is True  # the rotation's own day was late
+    late = [p for p in pushes(services, "chen_lihua") if p.startswith("【公示迟于规定】")]
+    assert len(late) == 1 and "以下 2 次领导接访" in late[0]  # 11-23 and 11-24
+    assert "铸造车间" not in late[0] and "11-24 吴建军" in late[0]
+
+
+def test_a_visit_to_the_site_leaves_the_rotation_day_to_the_next_leader(
+        services: Services, clock: FrozenClock) -> None:
+    """Regression: a 带案下访 on the leader's rotation day took the place of the day's
+    reception (none was put on the roster, and a reload turned the visit into one)."""
+    schedule_onsite(services, "赵国强", "2026-12-08")  # 赵国强's turn, not yet on the roster
+    staff = Chat(services, person="liu_fang")
+    staff.say("菜单")
+    staff.press("领导接访排班")
+    staff.press("按轮值生成排班")
+    staff.say("2026-12-07")
+    staff.say("2")
+    staff.press("确认提交")
+    assert "新增 2 天" in staff.text
+
+    def the_day() -> list[tuple[str, str]]:
+        with Session(services.db) as s:
+            return sorted((e.form, s.get(Person, e.leader_id).name)  # type: ignore[union-attr]
+                          for e in s.exec(select(DutyEntry).where(
+                              DutyEntry.day == date(2026, 12, 8))))
+
+    assert the_day() == [("fixed", "孙红梅"), ("onsite", "赵国强")]
+    with transaction(services.db) as s:
+        roster.load_file(s, org.parse_org(org.demo_org_path()), now=clock.now(), zone=ZONE)
+    assert the_day() == [("fixed", "孙红梅"), ("onsite", "赵国强")]
+
+
+def test_a_visit_to_the_site_is_not_offered_for_a_swap(services: Services) -> None:
+    """A swap would put its leader on the rotation's side of the day (and a second entry of
+    one leader on one day); the visit is rearranged with its case instead."""
+    schedule_onsite(services, "赵国强", "2026-11-26")
+    zhao = Chat(services, person="zhao_guoqiang")
+    zhao.say("菜单")
+    zhao.press("调换接访日")
+    mine = [b.label for r in zhao.replies for b in r.buttons if b.label[:2] in ("11", "12")]
+    assert [label[:5] for label in mine] == ["11-25", "11-30", "12-03"]
+    assert not any("铸造车间" in label for label in mine)

@@ -11,6 +11,7 @@ from sqlmodel import Session, col, select
 
 from bot.bootstrap import Services
 from conversations.clock import FrozenClock
+from handlers import roster
 from store import org
 from store.calendar_models import DutyOverride, LeaderAway, RosterPlan
 from store.db import transaction
@@ -225,7 +226,7 @@ def test_the_file_skips_a_leader_away(services: Services, clock: FrozenClock,
     path = _demo_with(tmp_path, "\naway:\n  - {leader: wu_jianjun, from: 2026-11-24, "
                                 "to: 2026-11-27, kind: trip}\n")
     with transaction(services.db) as s:
-        org.load_org(s, org.parse_org(path), now=clock.now())
+        roster.load_file(s, org.parse_org(path), now=clock.now(), zone=ZONE)
     # wu_jianjun's 11-24 and 11-27 go to the next of the rotation: zhao_guoqiang.
     assert [leader_on(services, date(2026, 11, d)) for d in (24, 25, 26, 27, 30)] == [
         "赵国强", "赵国强", "孙红梅", "赵国强", "赵国强"]
@@ -255,8 +256,6 @@ def test_a_leader_taken_out_of_the_rotation_hands_over_days_without_doubling_the
         services: Services) -> None:
     """Regenerating after the plan lost a leader moves that leader's days to the others;
     no day ends up with two receptions published to everyone."""
-    from handlers import roster
-
     now = services.clock.now()
     wu = person_id(services, "wu_jianjun")
     with transaction(services.db) as s:
@@ -274,3 +273,64 @@ def test_a_leader_taken_out_of_the_rotation_hands_over_days_without_doubling_the
     days = [e.day for e in entries]
     assert len(days) == len(set(days)), sorted(days)  # one reception a day
     assert all(e.leader_id != wu for e in entries)
+
+
+# --- swaps named by their form ----------------------------------------------------------------
+
+
+def _swap_as(services: Services, key: str, first: date, second: date, draft: str,
+             reason: str = "临时出差") -> str:
+    """Run the swap handler for a form, as the pipeline does on its confirmation."""
+    from conversations import catalog
+    from conversations.flow import Submission
+    from handlers.context import HandlerContext
+
+    with transaction(services.db) as s:
+        actor = s.exec(select(Person).where(Person.key == key)).one()
+        one = s.exec(select(DutyEntry).where(DutyEntry.day == first)).one()
+        two = s.exec(select(DutyEntry).where(DutyEntry.day == second)).one()
+        ctx = HandlerContext(session=s, now=services.clock.now(), actor=actor, channel="console",
+                             zone=ZONE, secret="test")
+        result = roster.duty_swap(ctx, Submission("duty_swap", {
+            "mine": str(one.id), "other": str(two.id), "reason": reason}, draft, "zh"))
+        return catalog.t("zh", result.message, **result.params)
+
+
+def test_a_swap_carried_out_twice_for_one_form_swaps_once(services: Services) -> None:
+    d25, d26 = date(2026, 11, 25), date(2026, 11, 26)
+    done = _swap_as(services, "liu_fang", d25, d26, "form-1")
+    assert done.startswith("已调换：2026-11-25 改由 孙红梅 接访，2026-11-26 改由 赵国强 接访")
+    again = _swap_as(services, "liu_fang", d25, d26, "form-1")  # the same form once more
+    assert again == done
+    assert (leader_on(services, d25), leader_on(services, d26)) == ("孙红梅", "赵国强")
+    services.dispatcher.drain()
+    assert sum("调换接访日" in p for p in pushes(services, "zhao_guoqiang")) == 1
+
+
+def test_two_swaps_of_the_same_days_in_the_same_second_are_both_told(
+        services: Services) -> None:
+    """Regression: the swap's notices were named by the clock's second, so a second swap
+    of the same two days at once was told to nobody."""
+    d25, d26 = date(2026, 11, 25), date(2026, 11, 26)
+    _swap_as(services, "liu_fang", d25, d26, "form-1", reason="到市里开会")
+    back = _swap_as(services, "liu_fang", d25, d26, "form-2", reason="会议取消")
+    assert back.startswith("已调换：2026-11-25 改由 赵国强 接访，2026-11-26 改由 孙红梅 接访")
+    services.dispatcher.drain()
+    told = [p for p in pushes(services, "zhao_guoqiang") if "调换接访日" in p]
+    assert len(told) == 2 and "（会议取消）" in told[1]
+
+
+@pytest.mark.parametrize(("lang", "names"), [("zh", "赵国强、孙红梅"), ("en", "赵国强, 孙红梅")])
+def test_the_rotation_set_in_chat_lists_names_in_the_readers_way(
+        services: Services, lang: str, names: str) -> None:
+    staff = Chat(services, person="liu_fang")
+    open_menu(staff, lang)
+    staff.press(t(lang, "menu.cal_roster"))
+    staff.press(t(lang, "opt.roster_action.plan"))
+    staff.say("赵国强，孙红梅")
+    staff.press(t(lang, "nav.skip"))
+    staff.say("08:30-11:30")
+    staff.say("群众工作室")
+    staff.press(t(lang, "opt.reception_form.fixed"))
+    staff.press(t(lang, "nav.confirm"))
+    assert t(lang, "roster.done.plan", leaders=names, union="-") in staff.text

@@ -196,10 +196,10 @@ def create_app(services: Services, *, run_scheduler: bool | None = None) -> Fast
                                                    Contact.address == address)).first() \
                 if address else None
             person = s.get(Person, contact.person_id) if contact else None
+            lang = (person.lang if person else None) or settings.default_lang
             if person is None or not person.verified or person.unit_id is None \
                     or person.role not in ("staff", "director"):
-                raise HTTPException(403, "for the workroom's staff and director")
-            lang = person.lang or settings.default_lang
+                raise HTTPException(403, catalog.t(lang, "export.forbidden"))
             try:
                 data = build(s, kind, unit_id=person.unit_id, lang=lang, zone=settings.zone,
                              today=services.clock.now().astimezone(settings.zone).date(),
