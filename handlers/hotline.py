@@ -163,6 +163,8 @@ def attach_recording(session: Session, *, ref: str, url: str, now: datetime) -> 
 def file_for_caller(ctx: HandlerContext, sub: Submission) -> Result:
     """Staff who took the call file its report as the caller's; the caller is texted."""
     s, a = ctx.session, sub.answers
+    if "*" in a["phone"]:  # a draft restored from the replay log, where it is masked
+        return Result("file_for_caller.phone_again", {}, back_to="phone")
     ref = f"filed:{sub.draft_id}"[:80]
     person = caller(s, a["phone"], ctx.now)
     workshop = s.exec(select(Workshop).where(Workshop.key == a["workshop"],

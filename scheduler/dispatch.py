@@ -93,7 +93,10 @@ class Dispatcher:
                 s.add(n)
                 return 0
             n.status, n.delivered_channel, n.claimed_until = "sent", route.channel, None
-            n.delivered_address, n.delivered_ref = route.address, ref
+            # Where it went is kept only to edit it later (an alert acknowledged): a text
+            # to a caller's number keeps no copy of the number outside the contact vault.
+            n.delivered_address = route.address if ref is not None else None
+            n.delivered_ref = ref
             s.add(n)
             return 1
 

@@ -5,7 +5,9 @@ for captured at a fake Twilio REST API over real HTTP (tests/fakes/twilio_api.py
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import AsyncIterator, Iterator
+from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 from urllib.parse import urlencode, urlsplit
@@ -13,12 +15,13 @@ from xml.etree import ElementTree as ET
 
 import httpx
 import pytest
-from sqlmodel import Session, select
+from sqlmodel import Session, SQLModel, select
 
 from bot.bootstrap import Services
 from bot.hotline import sms_text
 from conversations.clock import FrozenClock
 from conversations.engine import Button, Reply
+from handlers.inbound import Inbound
 from store.models import (
     Acknowledgement,
     Alert,
@@ -32,8 +35,9 @@ from store.models import (
     Timer,
     Workshop,
 )
+from store.state import RedisStateStore, SqlStateStore, StateStore
 from tests.case_helpers import pushes, tick
-from tests.conftest import make_services
+from tests.conftest import make_services, prepared_engine
 from tests.fakes.twilio_api import ACCOUNT_SID, AUTH_TOKEN, FakeTwilio, sign
 from tests.test_flow_emergency import ack
 from tests.transcript import Chat, all_rows, open_menu, t
@@ -509,6 +513,116 @@ def test_staff_file_an_incident_for_a_caller_and_the_caller_is_texted(
     hl.dispatcher.drain()
     [told] = fake.texts("+8613900000002")
     assert "E-2026-0001" in told
+
+
+class PushedChat(Chat):
+    """A chat whose replies go through the outbox, as Telegram's and WeChat's do."""
+
+    def _send(self, inbound: Inbound) -> list[Reply]:
+        return super()._send(replace(inbound, push_replies=True))
+
+
+def stored_text(services: Services, *, states: StateStore | None = None
+                ) -> dict[str, list[str]]:
+    """Every row of every table but the contact vault, and every Redis value of the state
+    store, as text (full-width digits folded), by table."""
+    found: dict[str, list[str]] = {}
+    with services.db.connect() as conn:
+        for table in SQLModel.metadata.sorted_tables:
+            if table.name != "contact":
+                found[table.name] = [unicodedata.normalize("NFKC", repr(tuple(row)))
+                                     for row in conn.execute(table.select())]
+    if isinstance(states, RedisStateStore):
+        found["redis"] = [unicodedata.normalize("NFKC", repr(states.redis.get(k)))
+                          for k in states.redis.scan_iter(f"{states.prefix}:*")]
+    return found
+
+
+def leaks(services: Services, digits: str, states: StateStore | None = None) -> list[str]:
+    """Where a phone number is kept, however it is spaced."""
+    pattern = re.compile(r"[\s\-]*".join(digits))
+    return [f"{table}: {row[:200]}" for table, rows in stored_text(services, states=states).items()
+            for row in rows if pattern.search(row)]
+
+
+@pytest.fixture(params=["sql", "redis"])
+def hl_stores(request: pytest.FixtureRequest, db_url: str, clock: FrozenClock,
+              fake: FakeTwilio) -> Iterator[tuple[Services, StateStore]]:
+    """The hotline workroom on {SQLite, PostgreSQL} x {SQL, Redis} conversation state."""
+    engine = prepared_engine(db_url, clock.now())
+    states: StateStore = request.getfixturevalue("redis_store") \
+        if request.param == "redis" else SqlStateStore(engine)
+    svc = make_services(db_url, clock, states=states, engine=engine,
+                        twilio_account_sid=ACCOUNT_SID, twilio_auth_token=AUTH_TOKEN,
+                        hotline_number=HOTLINE, twilio_api_url=fake.base_url,
+                        hotline_public_url=PUBLIC)
+    yield svc, states
+    svc.close()
+
+
+def file_for_caller(staff: Chat, number: str, lang: str = "zh") -> None:
+    """Staff file an incident for a caller, up to the review."""
+    open_menu(staff, lang)
+    staff.press(t(lang, "menu.file_for_caller"))
+    staff.press(t(lang, "opt.caller_kind.incident"))
+    staff.say(number)
+    staff.say("总装车间二十多人在车间办公室门口要说法")
+    staff.press("总装车间")  # the demo's workshops have Chinese names only
+    staff.say("20")
+
+
+def test_the_callers_number_is_kept_in_the_contact_vault_only(
+        hl_stores: tuple[Services, StateStore], fake: FakeTwilio) -> None:
+    """Filing for a caller, the number staff type is shown back masked, and after the
+    flow no row but the vault's (and no Redis value) holds it: not the replay log, not
+    the saved conversation, not the outbox, not the inbox."""
+    hl, states = hl_stores
+    staff = PushedChat(hl, person="liu_fang")
+    file_for_caller(staff, "１３９ ００００ ０００２")
+    review = staff.replies[0].text
+    assert f"{t('zh', 'file_for_caller.phone.label')}：139****0002" in review
+    assert "13900000002" not in review
+    staff.press(t("zh", "nav.confirm"))
+    hl.dispatcher.drain()
+    [incident] = all_rows(hl, Incident)
+    assert incident.reporter_id == person_of(hl, "sms", "+8613900000002").id
+    assert "E-2026-0001" in fake.texts("+8613900000002")[0]
+    [shown] = [i.text for i in staff.inbox() if i.text.startswith(t("zh", "review.title"))]
+    assert "139****0002" in shown  # the review went through the outbox too
+    assert leaks(hl, "13900000002", states) == []
+
+
+def test_a_draft_restored_from_the_replay_log_asks_the_number_again(
+        sqlite_url: str, clock: FrozenClock, fake: FakeTwilio,
+        redis_store: RedisStateStore) -> None:
+    """Redis lost the draft; a re-delivered message brings it back from the replay log,
+    where the number is masked: it is asked again, never filed as "139****0002"."""
+    hl = make_services(sqlite_url, clock, states=redis_store, twilio_account_sid=ACCOUNT_SID,
+                       twilio_auth_token=AUTH_TOKEN, hotline_number=HOTLINE,
+                       twilio_api_url=fake.base_url, hotline_public_url=PUBLIC)
+    try:
+        staff = Chat(hl, person="liu_fang")
+        open_menu(staff, "en")
+        staff.press(t("en", "menu.file_for_caller"))
+        staff.press(t("en", "opt.caller_kind.incident"))
+        staff.say("139 0000 0002")
+        staff.say("Twenty people at the assembly workshop office", message_id="lost-1")
+        redis_store.clear_all()  # the draft is gone from Redis
+        staff.say("Twenty people at the assembly workshop office", message_id="lost-1")
+        staff.press("总装车间")
+        staff.say("20")
+        assert "139****0002" in staff.text
+        staff.press(t("en", "nav.confirm"))
+        assert t("en", "file_for_caller.phone_again") in staff.text
+        assert t("en", "file_for_caller.phone.ask") in staff.text
+        assert all_rows(hl, Incident) == []
+        staff.say("13900000002")
+        staff.press(t("en", "nav.confirm"))
+        [incident] = all_rows(hl, Incident)
+        assert incident.reporter_id == person_of(hl, "sms", "+8613900000002").id
+        assert leaks(hl, "13900000002", redis_store) == []
+    finally:
+        hl.close()
 
 
 def test_a_number_that_is_not_one_is_asked_again(hl: Services) -> None:
