@@ -34,7 +34,7 @@ from handlers.context import HandlerContext
 from handlers.inbound import Inbound, Options, Outgoing, Workroom
 from handlers.notices import localize
 from store.db import transaction
-from store.models import Alert, HotlineCall, Notification, Person
+from store.models import HotlineCall, Person
 from store.steps import Settled
 
 log = logging.getLogger(__name__)
@@ -86,10 +86,13 @@ class CallSender:
 
     def deliver(self, session: Session | None, *, address: str, reply: Reply,
                 notification_id: int, edit_ref: str | None = None) -> str | None:
-        if edit_ref is not None:
-            return edit_ref  # an acknowledged alert: nothing to ring again for
+        if edit_ref is not None:  # the alert was acknowledged: stop the call if it rings
+            self.client.end_call(edit_ref)
+            return edit_ref
+        # How it ended comes back to us: a call nobody took is rung again or escalated.
         return self.client.call(
-            address, url=f"{self.public_url}{PREFIX}/voice/alert?n={notification_id}")
+            address, url=f"{self.public_url}{PREFIX}/voice/alert?n={notification_id}",
+            status_callback=f"{self.public_url}{PREFIX}/voice/alert/status?n={notification_id}")
 
 
 class HotlineChannel:
@@ -286,9 +289,7 @@ class HotlineChannel:
         person = s.get(Person, call.person_id) if call.person_id else None
         if person is None:
             return None
-        ctx = HandlerContext(session=s, now=self.clock.now(), actor=person,
-                             channel=hotline.VOICE, zone=self.options.zone,
-                             secret=self.options.secret, grouping=self.options.grouping)
+        ctx = self._ctx(s, person, hotline.VOICE)
         result = hotline.voice_report(ctx, call, person.lang or self.lang)
         number = result.params["number"]
         if result.message.startswith("emergency.linked"):
@@ -329,54 +330,56 @@ class HotlineChannel:
 
     # --- a leader called about an alert -----------------------------------------------
 
-    def _alert_of(self, s: Session, form: Mapping[str, str], nid: int
-                  ) -> tuple[Notification, Alert] | None:
-        n = s.get(Notification, nid)
-        if n is None or n.channel != hotline.CALL or n.alert_id is None:
-            return None
-        # The request must be about the call we placed to that number.
-        if hotline.phone_number(form.get("To", "")) != n.address:
-            return None
-        alert = s.get(Alert, n.alert_id)
-        return (n, alert) if alert is not None else None
+    def _ctx(self, s: Session, actor: Person, channel: str) -> HandlerContext:
+        o = self.options
+        return HandlerContext(session=s, now=self.clock.now(), actor=actor, channel=channel,
+                              zone=o.zone, secret=o.secret, grouping=o.grouping,
+                              call_last_step=o.call_last_step)
+
+    def _press(self, twiml: TwiML, nid: int, first: str = "") -> TwiML:
+        for prompt in (first + self.t("alert_press"), self.t("alert_press")):
+            twiml.gather(prompt, action=self.url(f"/voice/alert/ack?n={nid}"), num_digits=1,
+                         timeout=8)
+        return twiml.say(self.t("goodbye"))
 
     def alert_call(self, form: Mapping[str, str], nid: int) -> str:
+        """The leader picked up: read the alert and take "1" (or say who has it)."""
         twiml = self.twiml()
         with transaction(self.db) as s:
-            found = self._alert_of(s, form, nid)
+            found = hotline.alert_call(s, nid, form.get("To", ""))
             if found is None:
                 return str(twiml.hangup())
-            n, alert = found
-            sid = form.get("CallSid") or f"alert:{nid}"
-            if s.exec(select(HotlineCall).where(HotlineCall.ref == sid)).first() is None:
-                s.add(HotlineCall(ref=sid, purpose="alert", person_id=alert.recipient_id,
-                                  kind="alert", step="alert", alert_id=alert.id,
-                                  created_at=self.clock.now(), updated_at=self.clock.now()))
-            text = catalog.t(self.lang, "hotline.voice.alert",
-                             **localize(n.params, self.lang, self.options.zone))
-        twiml.gather(text + self.t("alert_press"), action=self.url(f"/voice/alert/ack?n={nid}"),
-                     num_digits=1, timeout=8)
-        twiml.gather(self.t("alert_press"), action=self.url(f"/voice/alert/ack?n={nid}"),
-                     num_digits=1, timeout=8)
-        return str(twiml.say(self.t("goodbye")))
+            said = hotline.answered(s, found, form.get("CallSid") or f"alert:{nid}",
+                                    self.clock.now())
+            text = catalog.t(self.lang, said.message,
+                             **localize(said.params, self.lang, self.options.zone))
+        if said.message != "hotline.voice.alert":  # acknowledged meanwhile
+            return str(twiml.say(text).hangup())
+        return str(self._press(twiml, nid, text))
 
     def alert_ack(self, form: Mapping[str, str], nid: int) -> str:
         twiml = self.twiml()
         if form.get("Digits", "").strip() != "1":
-            twiml.gather(self.t("alert_press"), action=self.url(f"/voice/alert/ack?n={nid}"),
-                         num_digits=1, timeout=8)
-            return str(twiml.say(self.t("goodbye")))
+            return str(self._press(twiml, nid))
         with transaction(self.db) as s:
-            found = self._alert_of(s, form, nid)
-            leader = s.get(Person, found[1].recipient_id) if found else None
+            found = hotline.alert_call(s, nid, form.get("To", ""))
+            leader = s.get(Person, found.alert.recipient_id) if found else None
             if found is None or leader is None:
                 return str(twiml.hangup())
-            ctx = HandlerContext(session=s, now=self.clock.now(), actor=leader,
-                                 channel=hotline.CALL, zone=self.options.zone,
-                                 secret=self.options.secret, grouping=self.options.grouping)
-            result = hotline.acknowledge_by_phone(ctx, found[1].id or 0)
+            result = hotline.acknowledge_by_phone(self._ctx(s, leader, hotline.CALL),
+                                                  found.alert.id or 0)
         key = "alert_done" if result.message == "ack.done" else "alert_already"
         return str(twiml.say(self.t(key)).hangup())
+
+    def alert_status(self, form: Mapping[str, str], nid: int) -> None:
+        """How a call to a leader ended (the provider's status callback)."""
+        with transaction(self.db) as s:
+            found = hotline.alert_call(s, nid, form.get("To", ""))
+            if found is None:
+                return
+            done = hotline.call_ended(s, found, form.get("CallSid", ""),
+                                      form.get("CallStatus", ""), self.clock.now())
+        log.info("hotline: alert call %s ended %s: %s", nid, form.get("CallStatus"), done)
 
 
 def _int(value: str | None) -> int | None:

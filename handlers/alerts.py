@@ -105,6 +105,9 @@ def acknowledge(ctx: HandlerContext, alert_id: int) -> Result:
             s.add(incident)
             if incident.handled_at is None:
                 timers.schedule(s, kind="incident_watch", ref=str(incident.id), due_at=ctx.now)
+            from handlers import hotline  # the leaders' calls are the hotline's
+
+            hotline.stop_calls(ctx, incident)
         if incident is not None and incident.reporter_id is not None:
             outbox.enqueue(s, key=f"incident:{incident.id}:acked", priority=outbox.EMERGENCY,
                            recipient_id=incident.reporter_id, message="notice.acknowledged",

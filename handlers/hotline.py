@@ -8,20 +8,22 @@ bot/twilio.py and bot/hotline.py translate.
 
 from __future__ import annotations
 
+import logging
 import re
-from dataclasses import replace
-from datetime import datetime
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col, or_, select
 
 from conversations import catalog
 from conversations.flow import Result, Submission
 from handlers import alerts, grouping, identity, records
 from handlers.context import HandlerContext
-from handlers.incidents import incident_params
-from store import outbox
+from handlers.incidents import WATCH, directors, incident_params
+from store import outbox, timers
 from store.models import (
+    Acknowledgement,
     Alert,
     Attachment,
     Case,
@@ -29,9 +31,12 @@ from store.models import (
     HotlineCall,
     Incident,
     IncidentLink,
+    Notification,
     Person,
     Workshop,
 )
+
+log = logging.getLogger(__name__)
 
 SMS = "sms"  # a caller's number in the contact vault: texts go there
 VOICE = "voice"  # records a caller made by voice
@@ -39,6 +44,13 @@ FILED = "hotline"  # records staff filed for a caller who phoned
 CALL = "call"  # outbox channel: an alert read to a leader by phone
 PHONE = "phone"  # the organisation file's phone contacts
 COUNTRY = "+86"  # numbers typed without a country code are Chinese
+# A leader who does not take the alert's call is rung again after a pause, CALL_TRIES
+# times in a round of the chain; then the chain moves on at once and the director is told.
+CALL_TRIES = 3
+CALL_BACKOFF = (timedelta(minutes=1), timedelta(minutes=2))
+# How a call ended, as the provider's status callback says: every end but a cancel (ours)
+# leaves the alert unacknowledged unless "1" was pressed (a voicemail answers `completed`).
+CALL_ENDS = ("completed", "no-answer", "busy", "failed", "canceled")
 
 
 def phone_number(raw: str) -> str:
@@ -219,3 +231,141 @@ def ring(session: Session, incident: Incident, people: list[int], now: datetime)
 def acknowledge_by_phone(ctx: HandlerContext, alert_id: int) -> Result:
     """"1" on the call: the called leader acknowledges, as the chat button does."""
     return alerts.acknowledge(ctx, alert_id)
+
+
+@dataclass(frozen=True)
+class AlertCall:
+    """A call placed to a leader about an alert (one outbox row of channel `call`)."""
+
+    notification: Notification
+    alert: Alert
+    incident: Incident | None
+
+
+def alert_call(session: Session, notification_id: int, to: str) -> AlertCall | None:
+    """The alert call a provider request is about; None unless it is one we placed to
+    that very number."""
+    n = session.get(Notification, notification_id)
+    if n is None or n.channel != CALL or n.alert_id is None or phone_number(to) != n.address:
+        return None
+    alert = session.get(Alert, n.alert_id)
+    if alert is None:
+        return None
+    incident = session.get(Incident, alert.subject_id) if alert.subject == "incident" else None
+    return AlertCall(n, alert, incident)
+
+
+def acknowledged_by(session: Session, incident: Incident | None) -> Person | None:
+    """Who acknowledged the incident first, if anyone has."""
+    if incident is None:
+        return None
+    return session.exec(select(Person).join(Acknowledgement, col(Acknowledgement.person_id)
+                                            == col(Person.id))
+                        .join(Alert, col(Alert.id) == Acknowledgement.alert_id)
+                        .where(Alert.subject == "incident", Alert.subject_id == incident.id)
+                        .order_by(col(Acknowledgement.at))).first()
+
+
+def answered(session: Session, call: AlertCall, sid: str, now: datetime) -> Result:
+    """A called leader picked up: read them the alert, or, when someone acknowledged it
+    meanwhile, who has it."""
+    _record(session, call, sid, "answered", now)
+    by = acknowledged_by(session, call.incident)
+    if by is not None:
+        return Result("hotline.voice.acked_by", {"name": by.name})
+    return Result("hotline.voice.alert", dict(call.notification.params))
+
+
+def _record(session: Session, call: AlertCall, sid: str, step: str, now: datetime,
+            ended: bool = False) -> HotlineCall:
+    row = session.exec(select(HotlineCall).where(HotlineCall.ref == sid)).first()
+    if row is None:
+        row = HotlineCall(ref=sid, purpose="alert", kind="alert", step=step,
+                          person_id=call.alert.recipient_id, alert_id=call.alert.id,
+                          created_at=now, updated_at=now)
+    row.step, row.updated_at = step[:16], now
+    if ended:
+        row.ended_at = now
+    session.add(row)
+    session.flush()
+    return row
+
+
+def call_ended(session: Session, call: AlertCall, sid: str, status: str,
+               now: datetime) -> str:
+    """The provider's word that an alert call ended: recorded; if the incident is still
+    unacknowledged the leader is rung again after a pause, and after CALL_TRIES calls in
+    this round the chain moves on at once and the director is told. What was done:
+    ignored | again | recorded | retry | escalated."""
+    if status not in CALL_ENDS:
+        return "ignored"  # queued, ringing, in-progress: not the end yet
+    known = session.exec(select(HotlineCall).where(HotlineCall.ref == sid)).first()
+    if known is not None and known.ended_at is not None:
+        return "again"  # the provider sent its callback twice
+    _record(session, call, sid, status, now, ended=True)
+    incident, alert, n = call.incident, call.alert, call.notification
+    if status == "canceled" or incident is None or incident.handled_at is not None \
+            or acknowledged_by(session, incident) is not None:
+        return "recorded"
+    base = f"call:{alert.id}:r{incident.chain_round}"
+    if n.idempotency_key != base and not n.idempotency_key.startswith(base + ":"):
+        return "recorded"  # a call of an earlier round: the chain has rung again since
+    tries = len(session.exec(select(Notification.id).where(
+        Notification.channel == CALL, Notification.alert_id == alert.id,
+        or_(Notification.idempotency_key == base,
+            col(Notification.idempotency_key).startswith(base + ":t")))).all())
+    if tries < CALL_TRIES:
+        again = outbox.enqueue(session, key=f"{base}:t{tries + 1}", recipient_id=alert.recipient_id,
+                               channel=CALL, address=n.address, message=n.message_key,
+                               params=n.params, alert_id=alert.id, priority=outbox.EMERGENCY,
+                               now=now)
+        again.next_attempt_at = now + CALL_BACKOFF[min(tries, len(CALL_BACKOFF)) - 1]
+        session.add(again)
+        return "retry"
+    # Rung CALL_TRIES times in vain: the chain's next step (or round) is alerted now, and
+    # the directors learn that the phone did not reach this leader.
+    assert incident.id is not None
+    timers.schedule(session, kind=WATCH, ref=str(incident.id), due_at=now)
+    leader = session.get(Person, alert.recipient_id)
+    for d in directors(session, incident.unit_id):
+        if d.id is not None:
+            outbox.enqueue(session, key=f"{base}:unanswered:{d.id}", recipient_id=d.id,
+                           message="notice.call_unanswered", priority=outbox.EMERGENCY,
+                           now=now, params={"number": incident.number, "tries": tries,
+                                            "name": leader.name if leader else ""})
+    log.warning("incident %s: %s did not take %d calls; the chain moves on",
+                incident.number, alert.recipient_id, tries)
+    return "escalated"
+
+
+def stop_calls(ctx: HandlerContext, incident: Incident) -> int:
+    """The incident was acknowledged: its calls not yet placed are cancelled, and those
+    ringing or under way are ended at the provider (nobody is rung for an alert that
+    someone already has). How many calls were stopped."""
+    s = ctx.session
+    ids = select(Alert.id).where(Alert.subject == "incident", Alert.subject_id == incident.id)
+    rows = s.exec(select(Notification).where(
+        Notification.channel == CALL, col(Notification.alert_id).in_(ids),
+        col(Notification.status).in_(("pending", "sent")))
+        .order_by(col(Notification.id)).with_for_update()).all()
+    stopped = 0
+    for n in rows:
+        if n.status == "pending":
+            n.status, n.claimed_until = "cancelled", None
+            n.last_error = "the alert was acknowledged before the call"
+            s.add(n)
+            stopped += 1
+            continue
+        sid = n.delivered_ref
+        if not sid or s.exec(select(HotlineCall.id).where(
+                HotlineCall.ref == sid, col(HotlineCall.ended_at).is_not(None))).first():
+            continue  # over already
+        # The key alerts.acknowledge uses to edit an alert where it was shown: once.
+        outbox.enqueue(s, key=f"ack-edit:{n.alert_id}:{n.id}", channel=CALL,
+                       address=n.address, message="notice.alert_acked",
+                       priority=outbox.EMERGENCY, now=ctx.now,
+                       params={"edit_ref": sid, "original": n.message_key,
+                               "original_params": n.params, "name": ctx.actor.name,
+                               "acked_at": ctx.now.isoformat()})
+        stopped += 1
+    return stopped

@@ -82,6 +82,7 @@ class Options:
     timeout: timedelta = timedelta(minutes=30)
     on_timeout: str = "keep"
     grouping: Grouping = field(default_factory=Grouping)
+    call_last_step: bool = False  # see HandlerContext.call_last_step
 
 
 @dataclass(frozen=True)
@@ -455,7 +456,8 @@ class Workroom:
     def _hctx(self, s: Session, person: Person, channel: str) -> HandlerContext:
         return HandlerContext(session=s, now=self.clock.now(), actor=person, channel=channel,
                               zone=self.options.zone, secret=self.options.secret,
-                              grouping=self.options.grouping)
+                              grouping=self.options.grouping,
+                              call_last_step=self.options.call_last_step)
 
     def _ctx(self, s: Session, person: Person, hctx: HandlerContext,
              workshops: dict[int, str]) -> Context:

@@ -26,6 +26,7 @@ from store.models import (
     Acknowledgement,
     Alert,
     Attachment,
+    ChainStep,
     Contact,
     HotlineCall,
     InboundMessage,
@@ -38,7 +39,7 @@ from store.models import (
 from store.state import RedisStateStore, SqlStateStore, StateStore
 from tests.case_helpers import pushes, tick
 from tests.conftest import make_services, prepared_engine
-from tests.fakes.twilio_api import ACCOUNT_SID, AUTH_TOKEN, FakeTwilio, sign
+from tests.fakes.twilio_api import ACCOUNT_SID, AUTH_TOKEN, FakeTwilio, Sent, sign
 from tests.test_flow_emergency import ack
 from tests.transcript import Chat, all_rows, open_menu, t
 from web.app import create_app
@@ -682,6 +683,115 @@ async def test_the_last_step_calls_a_leader_who_acknowledges_by_pressing_one(
     tick(hl, clock, t0 + timedelta(minutes=50), step=timedelta(minutes=5))
     assert len(fake.calls()) == 1
 
+
+
+LEADER_PHONE = "+8600000000099"  # 钱文静 of the upper union: the demo chain's last step
+
+
+def about(ring: Sent, **more: str) -> dict[str, str]:
+    """A webhook Twilio posts about a call we asked it to place."""
+    return {"CallSid": ring.sid, "AccountSid": ACCOUNT_SID, "From": HOTLINE, "To": ring.to,
+            "Direction": "outbound-api", **more}
+
+
+async def test_an_unanswered_leader_call_is_rung_again_then_the_chain_moves_on(
+        hl: Services, client: httpx.AsyncClient, fake: FakeTwilio, clock: FrozenClock) -> None:
+    t0 = clock.now()
+    await Caller(client).report()
+    tick(hl, clock, t0 + timedelta(minutes=15), step=timedelta(minutes=1))
+    [first] = fake.calls(LEADER_PHONE)
+    status = first.params["StatusCallback"]
+    assert status.startswith(f"{PUBLIC}/hotline/voice/alert/status?n=")
+    assert first.params["StatusCallbackMethod"] == "POST"
+
+    # Not taken: rung again after a minute, not at once; a callback Twilio sends twice
+    # does not ring twice.
+    for _ in range(2):
+        r = await post(client, status, about(first, CallStatus="no-answer"))
+        assert r.status_code == 200
+    hl.dispatcher.drain()
+    assert len(fake.calls(LEADER_PHONE)) == 1
+    tick(hl, clock, t0 + timedelta(minutes=16), step=timedelta(minutes=1))
+    [_, second] = fake.calls(LEADER_PHONE)
+    assert second.params["StatusCallback"].startswith(f"{PUBLIC}/hotline/voice/alert/status")
+    # Busy: again after two minutes.
+    await post(client, second.params["StatusCallback"], about(second, CallStatus="busy"))
+    tick(hl, clock, t0 + timedelta(minutes=17), step=timedelta(minutes=1))
+    assert len(fake.calls(LEADER_PHONE)) == 2
+    tick(hl, clock, t0 + timedelta(minutes=18), step=timedelta(minutes=1))
+    [*_, third] = fake.calls(LEADER_PHONE)
+    assert len(fake.calls(LEADER_PHONE)) == 3
+
+    # The third fails too: the director is told, and the chain's next round alerts now
+    # rather than when the last step's 30 minutes are up.
+    alerted = len([p for p in pushes(hl, "chen_lihua") if p.startswith("【紧急】E-2026-0001")])
+    await post(client, third.params["StatusCallback"], about(third, CallStatus="failed"))
+    hl.dispatcher.drain()
+    assert t("zh", "notice.call_unanswered", number="E-2026-0001", tries=3, name="钱文静") \
+        in pushes(hl, "chen_lihua")
+    tick(hl, clock, t0 + timedelta(minutes=19), step=timedelta(minutes=1))
+    [incident] = all_rows(hl, Incident)
+    assert (incident.chain_round, incident.chain_position) == (2, 1)
+    assert len([p for p in pushes(hl, "chen_lihua")
+                if p.startswith("【紧急】E-2026-0001")]) == alerted + 1
+    # Every call and how it ended is on record.
+    calls = all_rows(hl, HotlineCall, HotlineCall.purpose == "alert")
+    assert [(c.ref, c.step, c.ended_at is not None) for c in calls] == [
+        (first.sid, "no-answer", True), (second.sid, "busy", True), (third.sid, "failed", True)]
+    assert {c.person_id for c in calls} == {key_of(hl, "qian_wenjing").id}
+
+
+async def test_a_call_waiting_in_the_outbox_is_cancelled_when_the_alert_is_acknowledged(
+        hl: Services, client: httpx.AsyncClient, fake: FakeTwilio, clock: FrozenClock) -> None:
+    t0 = clock.now()
+    await Caller(client).report()
+    fake.fail_next("call", status=503)  # the last step's call could not be placed yet
+    tick(hl, clock, t0 + timedelta(minutes=15), step=timedelta(minutes=1))
+    assert fake.calls() == [] and [k for k, _, _ in fake.refused] == ["call"]
+    [alert] = all_rows(hl, Alert, Alert.recipient_id == key_of(hl, "chen_lihua").id)
+    ack(hl, "chen_lihua", alert.id or 0)  # the director acknowledges in chat meanwhile
+    tick(hl, clock, t0 + timedelta(minutes=20), step=timedelta(minutes=1))
+    assert fake.calls() == []  # nobody is rung for an alert someone has
+    [row] = all_rows(hl, Notification, Notification.channel == "call")
+    assert row.status == "cancelled"
+
+
+async def test_a_ringing_call_is_hung_up_when_the_alert_is_acknowledged(
+        hl: Services, client: httpx.AsyncClient, fake: FakeTwilio, clock: FrozenClock) -> None:
+    t0 = clock.now()
+    await Caller(client).report()
+    tick(hl, clock, t0 + timedelta(minutes=15), step=timedelta(minutes=1))
+    [ring] = fake.calls(LEADER_PHONE)
+    [alert] = all_rows(hl, Alert, Alert.recipient_id == key_of(hl, "chen_lihua").id)
+    ack(hl, "chen_lihua", alert.id or 0)
+    hl.dispatcher.drain()
+    [end] = fake.updates(ring.sid)
+    assert end.params == {"Status": "completed"}
+    # Picked up in the same moment all the same: told who has it, nothing to press.
+    root = twiml(await post(client, ring.url, about(ring, CallStatus="in-progress")))
+    assert said(root) == t("zh", "hotline.voice.acked_by", name="陈丽华")
+    assert root.find("Gather") is None and root.find("Hangup") is not None
+    # Its end is recorded and rings nobody again.
+    await post(client, ring.params["StatusCallback"], about(ring, CallStatus="completed"))
+    tick(hl, clock, t0 + timedelta(minutes=50), step=timedelta(minutes=5))
+    assert len(fake.calls()) == 1 and len(fake.updates()) == 1
+    [call] = all_rows(hl, HotlineCall, HotlineCall.ref == ring.sid)
+    assert (call.step, call.ended_at) == ("completed", clock.now() - timedelta(minutes=35))
+
+
+async def test_a_chain_of_one_step_calls_with_the_report(
+        hl: Services, client: httpx.AsyncClient, fake: FakeTwilio) -> None:
+    with Session(hl.db) as s:
+        for step in s.exec(select(ChainStep).where(ChainStep.position > 1)):
+            s.delete(step)
+        s.commit()
+    await Caller(client).report()
+    hl.dispatcher.drain()
+    [ring] = fake.calls()  # the chain's only step (陈丽华) is phoned in the first round
+    assert ring.to == "+8600000000001"
+    assert ring.url.startswith(f"{PUBLIC}/hotline/voice/alert?n=")
+    [incident] = all_rows(hl, Incident)
+    assert incident.chain_round == 1
 
 
 # --- the command that tells what to set at the provider ----------------------------------

@@ -73,3 +73,4 @@ def mount(app: FastAPI, services: Services) -> None:
     route("/voice/status", channel.ended, kick=True)
     route("/voice/alert", channel.alert_call, with_n=True)
     route("/voice/alert/ack", channel.alert_ack, kick=True, with_n=True)
+    route("/voice/alert/status", channel.alert_status, kick=True, with_n=True)
