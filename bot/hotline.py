@@ -23,7 +23,7 @@ from typing import Any
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
-from bot.channels import DeliveryError, split_text
+from bot.channels import split_text
 from bot.settings import Settings
 from bot.twilio import SMS_LIMIT, TwilioClient, TwiML
 from conversations import catalog
@@ -31,11 +31,10 @@ from conversations.clock import Clock
 from conversations.engine import Reply
 from handlers import hotline
 from handlers.context import HandlerContext
-from handlers.inbound import Inbound, Options, Outgoing, Workroom
+from handlers.inbound import Inbound, Options, Workroom
 from handlers.notices import localize
 from store.db import transaction
 from store.models import HotlineCall, Person
-from store.steps import Settled
 
 log = logging.getLogger(__name__)
 VOICE_LANGS = {"zh": "zh-CN", "en": "en-US"}
@@ -134,7 +133,8 @@ class HotlineChannel:
     # --- texts ----------------------------------------------------------------------------
 
     def sms(self, form: Mapping[str, str]) -> None:
-        """Step one text; its replies are in the outbox when this returns, and sent."""
+        """Step one text; its replies are in the outbox when this returns (the route then
+        kicks the dispatcher, which sends each person's texts in the order written)."""
         number = hotline.phone_number(form.get("From", ""))
         files = tuple(
             {"kind": "photo" if form.get(f"MediaContentType{i}", "").startswith("image")
@@ -142,29 +142,10 @@ class HotlineChannel:
              else "file", "file_ref": form[f"MediaUrl{i}"],
              "mime_type": form.get(f"MediaContentType{i}")}
             for i in range(_int(form.get("NumMedia")) or 0) if form.get(f"MediaUrl{i}"))
-        inbound = Inbound(hotline.SMS, number, form.get("MessageSid", ""),
-                          text=form.get("Body", ""), push_replies=True, joined=True,
-                          default_flow="emergency", attachments=files)
-        done = self.workroom.process_batch([inbound], direct=(hotline.SMS,))[0]
-        if done.error is not None:
-            raise done.error
-        self.deliver(done.outgoing)
-
-    def deliver(self, outgoing: list[Outgoing]) -> None:
-        """Send the texts a step claimed, then record what became of them."""
-        settled: list[Settled] = []
-        for out in outgoing:
-            try:
-                self.sms_sender.deliver(None, address=out.address,
-                                        reply=self.workroom.render_push(out),
-                                        notification_id=out.notification_id)
-                settled.append(Settled(out.notification_id, out.channel, out.address))
-            except DeliveryError as err:
-                settled.append(Settled(out.notification_id, out.channel, out.address,
-                                       error=str(err), retry_after=err.retry_after,
-                                       fallback=err.fallback))
-        if settled:
-            self.workroom.process_batch([], settle=settled)
+        self.workroom.process(Inbound(hotline.SMS, number, form.get("MessageSid", ""),
+                                      text=form.get("Body", ""), push_replies=True,
+                                      joined=True, default_flow="emergency",
+                                      attachments=files))
 
     # --- a call to the hotline ---------------------------------------------------------
 

@@ -409,6 +409,53 @@ async def test_a_failed_text_is_retried_by_the_outbox(
     assert t("zh", "emergency.place.ask") in reply
 
 
+def director_acknowledges(hl: Services) -> None:
+    [alert] = all_rows(hl, Alert, Alert.recipient_id == key_of(hl, "chen_lihua").id)
+    ack(hl, "chen_lihua", alert.id or 0)
+
+
+def after_back_off(hl: Services, clock: FrozenClock) -> None:
+    """Let the outbox retry what failed (5 s) and what waited behind it."""
+    for seconds in (5, 1, 1):
+        clock.set(clock.now() + timedelta(seconds=seconds))
+        hl.dispatcher.drain()
+
+
+async def test_a_texters_number_and_acknowledgement_arrive_in_order_after_a_5xx(
+        hl: Services, client: httpx.AsyncClient, fake: FakeTwilio, clock: FrozenClock) -> None:
+    """The text with the incident's number fails (a 5xx) and waits its back-off; the
+    director's acknowledgement, written meanwhile, waits behind it."""
+    for said_ in ("铸造车间有三十多人停工聚集", "铸造车间大门口", "三十"):
+        await text(client, said_)
+    fake.fail_next("message", status=500)
+    await text(client, "立即发送")
+    assert len(fake.texts(CALLER)) == 3 and len(fake.refused) == 1
+    director_acknowledges(hl)
+    hl.dispatcher.drain()
+    assert len(fake.texts(CALLER)) == 3  # not before the number
+    after_back_off(hl, clock)
+    *_, done, acked = fake.texts(CALLER)
+    assert done.startswith("已报告，编号 E-2026-0001。")
+    assert acked == t("zh", "notice.acknowledged", number="E-2026-0001", name="陈丽华",
+                      acked_at="2026-11-23 09:00")
+    assert len(fake.texts(CALLER)) == 5
+
+
+async def test_a_callers_number_and_acknowledgement_arrive_in_order_after_a_5xx(
+        hl: Services, client: httpx.AsyncClient, fake: FakeTwilio, clock: FrozenClock) -> None:
+    fake.fail_next("message", status=502)
+    await Caller(client).report()
+    assert fake.texts(CALLER) == []  # the number's text failed
+    director_acknowledges(hl)
+    hl.dispatcher.drain()
+    assert fake.texts(CALLER) == []  # the acknowledgement does not overtake it
+    after_back_off(hl, clock)
+    told, acked = fake.texts(CALLER)
+    assert told.startswith(t("zh", "hotline.sms_head") + "已报告，编号 E-2026-0001。")
+    assert acked == t("zh", "notice.acknowledged", number="E-2026-0001", name="陈丽华",
+                      acked_at="2026-11-23 09:00")
+
+
 def test_a_reply_renders_as_one_text_with_numbered_choices() -> None:
     reply = Reply("问题属于哪一类？", [Button("工资福利", "opt:wages"),
                                       Button("安全生产", "opt:safety"),
