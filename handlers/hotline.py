@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -167,6 +168,170 @@ def attach_recording(session: Session, *, ref: str, url: str, now: datetime) -> 
     call.recording_url, call.updated_at = url, now
     session.add(call)
     return True
+
+
+# --- the voice menu -------------------------------------------------------------------------
+#
+# A call is a HotlineCall row moved step by step (menu -> said -> people -> done, or
+# record, or dial), each move saved before the provider gets its answer. These functions
+# hold the menu's rules; bot/hotline.py turns a Prompt into the provider's markup.
+
+MENU = {"1": "incident", "2": "complaint", "0": "staff"}  # the key -> what the caller wants
+MENU_TRIES = 3  # wrong or missing keys before the call is ended
+ASK = {"incident": "what_where", "complaint": "complaint_what"}  # the first question
+ENDS = ("completed", "busy", "failed", "no-answer", "canceled")  # a call's final statuses
+
+ContextFor = Callable[[Person], HandlerContext]  # a handler context acting as the caller
+
+
+@dataclass(frozen=True)
+class Prompt:
+    """The call's next move, in no provider's terms: what is said first (catalog keys
+    under hotline.voice.), then what is listened for, asked with `ask`:
+    menu (one key) | speech (what and where; the call is recorded from here) |
+    recording (words after a beep) | people (keys up to #) | dial (`numbers`) |
+    nothing (the call ends)."""
+
+    listen: str
+    ask: str | None = None
+    say: tuple[tuple[str, dict[str, Any]], ...] = ()
+    numbers: tuple[str, ...] = ()
+
+
+def _menu(*say: str) -> Prompt:
+    return Prompt("menu", "menu", tuple((key, {}) for key in say))
+
+
+def _call(session: Session, sid: str, number: str, now: datetime) -> HotlineCall:
+    """The call of a request, begun the first time its SID is seen."""
+    call = session.exec(select(HotlineCall).where(HotlineCall.ref == sid)).first()
+    if call is None:
+        person = caller(session, number, now)
+        call = HotlineCall(ref=sid, person_id=person.id, created_at=now, updated_at=now)
+        session.add(call)
+        session.flush()
+    return call
+
+
+def call_begins(session: Session, *, sid: str, number: str, now: datetime) -> Prompt:
+    """Someone rang the hotline: the menu."""
+    _call(session, sid, number, now)
+    return _menu()
+
+
+def menu_key(session: Session, *, sid: str, number: str, digits: str, now: datetime,
+             staff: list[str] | None = None) -> Prompt:
+    """A key pressed at the menu (or none): 1 and 2 ask what happened, 0 rings the staff
+    on duty (`staff`: numbers set for the hotline, else the workroom's), anything else
+    asks again, and after MENU_TRIES the call ends."""
+    call = _call(session, sid, number, now)
+    call.updated_at = now
+    wants = MENU.get(digits.strip())
+    if wants in ASK:
+        call.kind, call.step = wants, "said"
+        session.add(call)
+        return Prompt("speech", ASK[wants])
+    if wants == "staff":
+        call.kind, call.step = "staff", "dial"
+        session.add(call)
+        person = session.get(Person, call.person_id) if call.person_id else None
+        numbers = staff or staff_numbers(session, person.unit_id if person else None)
+        if numbers:
+            return Prompt("dial", say=(("connecting", {}),), numbers=tuple(numbers))
+        return _menu("no_staff")
+    call.tries += 1
+    session.add(call)
+    if call.tries > MENU_TRIES:
+        return Prompt("nothing", say=(("goodbye", {}),))
+    # Silence at the first menu just asks again; a wrong key says so.
+    return _menu("again") if digits.strip() or call.tries > 1 else _menu()
+
+
+def dial_ended(status: str) -> Prompt:
+    """The staff's phone was rung: a talk that took place ends the call, else the menu."""
+    return Prompt("nothing") if status == "completed" else _menu("no_staff")
+
+
+def speech_heard(session: Session, *, sid: str, number: str, text: str,
+                 now: datetime) -> Prompt:
+    """What the caller said, as the provider recognised it; nothing recognised: the
+    words are taken as a recording instead."""
+    call = _call(session, sid, number, now)
+    call.updated_at = now
+    if not text.strip():
+        call.step = "record"
+        session.add(call)
+        return Prompt("recording", "record")
+    call.said, call.step = text.strip()[:2000], "people"
+    session.add(call)
+    return Prompt("people", "people")
+
+
+def recording_made(session: Session, *, sid: str, number: str, url: str,
+                   now: datetime) -> Prompt:
+    """The caller's words were recorded: kept with the call; then how many people."""
+    call = _call(session, sid, number, now)
+    if url.strip():
+        attach_recording(session, ref=call.ref, url=url.strip(), now=now)
+    call.step, call.updated_at = "people", now
+    session.add(call)
+    return Prompt("people", "people")
+
+
+def people_keyed(session: Session, *, sid: str, number: str, digits: str, now: datetime,
+                 context_for: ContextFor, lang: str) -> Prompt:
+    """The last answer: the report is filed (once: a repeated request gets the same
+    goodbye), and the caller told its number."""
+    call = _call(session, sid, number, now)
+    if call.step != "done":
+        count = _count(digits)
+        call.people = count if count else None
+    said = _file(session, call, context_for, lang)
+    if said is None:  # pressed nothing that files a report: back to the menu
+        return _menu()
+    return Prompt("nothing", say=(said,))
+
+
+def call_over(session: Session, *, sid: str, status: str, now: datetime,
+              context_for: ContextFor, lang: str) -> None:
+    """The call has ended: a report whose caller hung up before the last question is
+    filed with what was said, or as a recorded call (nothing a caller reports is lost;
+    the call's recording is added when it comes)."""
+    if status not in ENDS:
+        return
+    call = session.exec(select(HotlineCall).where(HotlineCall.ref == sid)).first()
+    if call is None:
+        return
+    call.ended_at = now
+    session.add(call)
+    if call.purpose == "report" and call.step != "done":
+        _file(session, call, context_for, lang)
+
+
+def _file(session: Session, call: HotlineCall, context_for: ContextFor,
+          lang: str) -> tuple[str, dict[str, Any]] | None:
+    """File the call's report (once; its texts in the caller's language, else `lang`);
+    what to tell the caller, or None if there is nothing to file."""
+    if call.kind not in ASK:
+        return None
+    person = session.get(Person, call.person_id) if call.person_id else None
+    if person is None:
+        return None
+    ctx = context_for(person)
+    result = voice_report(ctx, call, person.lang or lang)
+    number = {"number": result.params["number"]}
+    if result.message.startswith("emergency.linked"):
+        return "done_linked", number
+    if result.message == "emergency.done_nobody":  # never say someone was told
+        return "done_nobody", number
+    if result.message.startswith("emergency"):
+        return "done_incident", number
+    return "done_case", number
+
+
+def _count(value: str | None) -> int | None:
+    value = (value or "").strip().rstrip("#")
+    return int(value) if value.isdigit() and len(value) <= 6 else None
 
 
 # --- staff file for a caller --------------------------------------------------------------

@@ -306,6 +306,49 @@ async def test_a_wrong_key_asks_again_then_ends(hl: Services,
     assert all_rows(hl, Incident) == []
 
 
+def test_the_voice_menu_is_a_handler_that_needs_no_provider(hl: Services) -> None:
+    """The menu's rules run without Twilio: moves in, Prompts out (bot/hotline.py only
+    writes them as TwiML)."""
+    from handlers import hotline
+    from handlers.context import HandlerContext
+
+    now = hl.clock.now()
+
+    def as_caller(s: Session) -> hotline.ContextFor:
+        return lambda person: HandlerContext(session=s, now=now, actor=person, channel="voice",
+                                             zone=hl.workroom.options.zone, secret="s")
+
+    def move(fn: Any, **more: Any) -> hotline.Prompt:
+        with Session(hl.db) as s:
+            prompt = fn(s, sid="CA-h", number="13800000003", now=now, **more)
+            s.commit()
+        return prompt
+
+    assert move(hotline.call_begins) == hotline.Prompt("menu", "menu")
+    assert move(hotline.menu_key, digits="") == hotline.Prompt("menu", "menu")  # silence
+    assert move(hotline.menu_key, digits="9") == hotline.Prompt("menu", "menu", (("again", {}),))
+    assert move(hotline.menu_key, digits="0", staff=["+8610000"]) == hotline.Prompt(
+        "dial", say=(("connecting", {}),), numbers=("+8610000",))
+    assert hotline.dial_ended("no-answer") == hotline.Prompt("menu", "menu", (("no_staff", {}),))
+    assert move(hotline.menu_key, digits="1") == hotline.Prompt("speech", "what_where")
+    assert move(hotline.speech_heard, text=" ") == hotline.Prompt("recording", "record")
+    assert move(hotline.speech_heard, text=SAID) == hotline.Prompt("people", "people")
+    with Session(hl.db) as s:
+        bye = hotline.people_keyed(s, sid="CA-h", number="13800000003", digits="30#", now=now,
+                                   context_for=as_caller(s), lang="zh")
+        s.commit()
+    assert bye == hotline.Prompt("nothing", say=(("done_incident", {"number": "E-2026-0001"}),))
+    [incident] = all_rows(hl, Incident)
+    assert (incident.what, incident.people, incident.channel) == (SAID, 30, "voice")
+    # Wrong keys end the call after three tries.
+    other = {"sid": "CA-w", "number": "13800000004", "now": now}
+    with Session(hl.db) as s:
+        prompts = [hotline.menu_key(s, digits="7", **other) for _ in range(4)]
+        s.commit()
+    assert [p.listen for p in prompts] == ["menu", "menu", "menu", "nothing"]
+    assert prompts[-1].say == (("goodbye", {}),)
+
+
 # --- a forged request -------------------------------------------------------------------
 
 
