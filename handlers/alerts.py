@@ -8,6 +8,7 @@ from sqlalchemy import insert
 from sqlmodel import Session, col, select
 
 from conversations.flow import Result
+from handlers import notices
 from handlers.context import HandlerContext
 from store import outbox, timers
 from store.models import Acknowledgement, Alert, Incident, IncidentLink, Notification, Person
@@ -60,14 +61,8 @@ def recipients_text(session: Session, subject: str, subject_id: int, lang: str) 
 
 
 def names_text(people: list[Person], lang: str) -> str:
-    """Names and posts of the people alerted, as the reporter may read them."""
-    names = []
-    for person in people:
-        post = (f"（{person.post}）" if lang == "zh" else f" ({person.post})") \
-            if person.post else ""
-        names.append(person.name + post)
-    sep = "、" if lang == "zh" else ", "
-    return sep.join(names)
+    """Names and posts of the people alerted, as the reporter may read them ('' if none)."""
+    return notices.names([[p.name, p.post or ""] for p in people], lang) if people else ""
 
 
 def may_acknowledge(actor: Person, alert: Alert, recipient: Person | None) -> bool:

@@ -119,12 +119,24 @@ def report(ctx: HandlerContext, *, kind: str, what: str, place: str, people: int
         result = records.complaint(ctx, sub)
         case = s.exec(select(Case).where(Case.draft_key == draft_key)).first()
         subject, subject_id = "case", case.id if case else None
-    text = catalog.t(lang, "hotline.sms_head") + catalog.t(lang, result.message, **result.params)
+    # What the caller is told, as data: worded in the caller's language when it is sent.
+    told = dict(result.params)
+    if "alerted" in told and subject == "incident" and subject_id is not None:
+        told["alerted"] = {"people": _alerted(s, subject_id)}
     assert ctx.actor.id is not None
     outbox.enqueue(s, key=f"hotline:{draft_key}:told", recipient_id=ctx.actor.id,
-                   message="notice.raw", params={"text": text}, now=ctx.now,
+                   message="notice.caller_told", now=ctx.now,
+                   params={"head": "@hotline.sms_head", "told_lines": [[result.message, told]]},
                    priority=outbox.EMERGENCY if kind == "incident" else outbox.REPLY)
     return result, subject, subject_id
+
+
+def _alerted(session: Session, incident_id: int) -> list[list[str]]:
+    """[name, post] of the people alerted about an incident, in the order alerted."""
+    return [[p.name, p.post or ""] for p in session.exec(
+        select(Person).join(Alert, col(Alert.recipient_id) == col(Person.id))
+        .where(Alert.subject == "incident", Alert.subject_id == incident_id)
+        .order_by(col(Alert.id)))]
 
 
 def _incident_of(session: Session, draft_key: str) -> int | None:

@@ -15,7 +15,7 @@ from xml.etree import ElementTree as ET
 
 import httpx
 import pytest
-from sqlmodel import Session, SQLModel, select
+from sqlmodel import Session, SQLModel, col, select
 
 from bot.bootstrap import Services
 from bot.hotline import sms_text
@@ -213,6 +213,25 @@ async def test_a_voice_report_files_the_incident_and_alerts_the_chain_before_the
     with Session(hl.db) as s:
         for row in [*s.exec(select(HotlineCall)), *s.exec(select(Incident))]:
             assert CALLER not in repr(row.model_dump())
+
+
+async def test_the_callers_text_is_worded_in_their_language_when_it_is_sent(
+        hl: Services, client: httpx.AsyncClient, fake: FakeTwilio, clock: FrozenClock) -> None:
+    """The text with the number is kept as data (a message key and its parameters), not
+    as Chinese words: a caller who switches to English before it goes gets it in English."""
+    fake.fail_next("message", status=503)
+    await Caller(client).report()
+    [row] = all_rows(hl, Notification, col(Notification.idempotency_key).startswith("hotline:"))
+    assert (row.message_key, row.params) == ("notice.caller_told", {
+        "head": "@hotline.sms_head", "told_lines": [["emergency.done", {
+            "number": "E-2026-0001", "alerted": {"people": [
+                ["陈丽华", "工会主席、群众工作室主任"], ["孙红梅", "党委书记"]]}}]]})
+    await text(client, "English")  # the caller texts the hotline: "English"
+    after_back_off(hl, clock)
+    [told] = [m for m in fake.texts(CALLER) if "E-2026-0001" in m]
+    assert told == t("en", "hotline.sms_head") + t(
+        "en", "emergency.done", number="E-2026-0001",
+        alerted="陈丽华 (工会主席、群众工作室主任), 孙红梅 (党委书记)")
 
 
 async def test_no_speech_is_taken_as_a_recording_and_the_number_keyed_in(
