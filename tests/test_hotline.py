@@ -400,6 +400,35 @@ async def test_a_forged_signature_is_refused_and_nothing_is_stored(
     assert fake.sent == []
 
 
+async def test_an_oversized_body_is_refused_even_in_chunks_and_nothing_is_stored(
+        hl: Services, client: httpx.AsyncClient, fake: FakeTwilio) -> None:
+    def counts() -> tuple[int, ...]:
+        return tuple(len(all_rows(hl, m)) for m in (
+            Person, Contact, InboundMessage, Incident, Notification))
+
+    before = counts()
+    # Signed as Twilio would: only its size is wrong.
+    params = {"MessageSid": "SM" + "7" * 32, "AccountSid": ACCOUNT_SID, "From": CALLER,
+              "To": HOTLINE, "Body": SAID * 2000, "NumMedia": "0"}
+    body = urlencode(params).encode()
+    assert len(body) > 32 * 1024
+    headers = {"X-Twilio-Signature": sign(AUTH_TOKEN, PUBLIC + "/hotline/sms", params),
+               "Content-Type": "application/x-www-form-urlencoded"}
+
+    async def chunked() -> AsyncIterator[bytes]:  # no Content-Length: sent in chunks
+        for at in range(0, len(body), 4096):
+            yield body[at:at + 4096]
+
+    r = await client.post("/hotline/sms", content=chunked(), headers=headers)
+    assert r.status_code == 413
+    assert "content-length" not in r.request.headers
+    assert (await client.post("/hotline/sms", content=body, headers=headers)).status_code \
+        == 413
+    assert counts() == before
+    hl.dispatcher.drain()
+    assert fake.sent == []
+
+
 # --- a text report ----------------------------------------------------------------------
 
 
