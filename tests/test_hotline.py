@@ -234,6 +234,30 @@ async def test_the_callers_text_is_worded_in_their_language_when_it_is_sent(
         alerted="陈丽华 (工会主席、群众工作室主任), 孙红梅 (党委书记)")
 
 
+async def test_twilio_posting_the_last_answer_again_files_one_report_and_says_the_same(
+        hl: Services, client: httpx.AsyncClient, fake: FakeTwilio) -> None:
+    """Twilio retries a webhook it got no answer to in time: the same CallSid and step
+    again. One incident, one chain, one text, and the same goodbye."""
+    caller = Caller(client)
+    first = await post(client, "/hotline/voice/people", caller.params(Digits="30"))
+    assert first.status_code == 200 and all_rows(hl, Incident) == []  # no call: nothing
+    await caller.step("/hotline/voice")
+    await caller.step("/hotline/voice/menu", Digits="1")
+    await caller.step("/hotline/voice/said", SpeechResult=SAID)
+    bye = await post(client, "/hotline/voice/people", caller.params(Digits="30"))
+    alerts_after = len(all_rows(hl, Alert))
+    again = await post(client, "/hotline/voice/people", caller.params(Digits="30"))
+    assert again.status_code == 200 and again.text == bye.text
+    assert said(twiml(again)) == t("zh", "hotline.voice.done_incident", number="E-2026-0001")
+    [incident] = all_rows(hl, Incident)
+    assert incident.people == 30
+    assert len(all_rows(hl, Alert)) == alerts_after
+    [call] = all_rows(hl, HotlineCall)
+    assert (call.step, call.subject_id) == ("done", incident.id)
+    hl.dispatcher.drain()
+    assert len(fake.texts(CALLER)) == 1
+
+
 async def test_no_speech_is_taken_as_a_recording_and_the_number_keyed_in(
         hl: Services, client: httpx.AsyncClient) -> None:
     caller = Caller(client)
@@ -824,6 +848,45 @@ async def test_the_last_step_calls_a_leader_who_acknowledges_by_pressing_one(
 
 
 LEADER_PHONE = "+8600000000099"  # 钱文静 of the upper union: the demo chain's last step
+
+
+async def test_a_forged_keypress_or_call_status_from_a_leaders_call_is_refused(
+        hl: Services, client: httpx.AsyncClient, fake: FakeTwilio, clock: FrozenClock) -> None:
+    """Someone who learned the ack address cannot acknowledge for the leader, nor make
+    the call look unanswered: 403, and nothing recorded."""
+    t0 = clock.now()
+    await Caller(client).report()
+    tick(hl, clock, t0 + timedelta(minutes=15), step=timedelta(minutes=1))
+    [ring] = fake.calls(LEADER_PHONE)
+    nid = ring.url.rsplit("=", 1)[1]
+    ack_url = f"{PUBLIC}/hotline/voice/alert/ack?n={nid}"
+    pressed = about(ring, CallStatus="in-progress", Digits="1")
+
+    def recorded() -> tuple[int, ...]:
+        return tuple(len(all_rows(hl, m)) for m in (Acknowledgement, HotlineCall,
+                                                    Notification))
+
+    before = recorded()
+    assert (await post(client, ack_url, pressed, token="not-the-token")).status_code == 403
+    assert (await post(client, ack_url, pressed,
+                       signed={**pressed, "Digits": "2"})).status_code == 403
+    r = await client.post(f"/hotline/voice/alert/ack?n={nid}", content=urlencode(pressed),
+                          headers={"Content-Type": "application/x-www-form-urlencoded"})
+    assert r.status_code == 403
+    # Signed for another alert's address: not this one's.
+    r = await client.post(f"/hotline/voice/alert/ack?n={nid}", content=urlencode(pressed),
+                          headers={"X-Twilio-Signature": sign(
+                              AUTH_TOKEN, f"{PUBLIC}/hotline/voice/alert/ack?n=1", pressed),
+                              "Content-Type": "application/x-www-form-urlencoded"})
+    assert r.status_code == 403
+    status = ring.params["StatusCallback"]
+    assert (await post(client, status, about(ring, CallStatus="no-answer"),
+                       token="x" * 32)).status_code == 403
+    assert recorded() == before
+    [incident] = all_rows(hl, Incident)
+    assert incident.acknowledged_at is None
+    tick(hl, clock, t0 + timedelta(minutes=20), step=timedelta(minutes=1))
+    assert len(fake.calls(LEADER_PHONE)) == 1  # no retry of a call nobody said was missed
 
 
 def about(ring: Sent, **more: str) -> dict[str, str]:
