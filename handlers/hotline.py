@@ -521,10 +521,12 @@ def stop_calls(ctx: HandlerContext, incident: Incident) -> int:
     someone already has). How many calls were stopped."""
     s = ctx.session
     ids = select(Alert.id).where(Alert.subject == "incident", Alert.subject_id == incident.id)
+    # A call the dispatcher is placing this very moment is skipped, not waited for (this
+    # is a chat step): if it is answered, the leader hears who has the alert.
     rows = s.exec(select(Notification).where(
         Notification.channel == CALL, col(Notification.alert_id).in_(ids),
         col(Notification.status).in_(("pending", "sent")))
-        .order_by(col(Notification.id)).with_for_update()).all()
+        .order_by(col(Notification.id)).with_for_update(skip_locked=True)).all()
     stopped = 0
     for n in rows:
         if n.status == "pending":

@@ -118,12 +118,13 @@ class Dispatcher:
         the chat's address); this holds a push routed through the person's contacts
         behind them, and behind the person's earlier routed pushes at least as urgent (a
         caller's "已收到" never overtakes the text with the incident's number)."""
-        same = and_(col(Notification.channel) == route.channel,
-                    col(Notification.address) == route.address)
-        if n.recipient_id is not None and n.channel is None:
-            same = or_(same, and_(col(Notification.recipient_id) == n.recipient_id,
-                                  col(Notification.channel).is_(None),
-                                  col(Notification.priority) <= n.priority))
+        if n.channel is not None or n.recipient_id is None:
+            return None  # written to its chat: claim_due already kept it in order
+        same = or_(and_(col(Notification.channel) == route.channel,
+                        col(Notification.address) == route.address),
+                   and_(col(Notification.recipient_id) == n.recipient_id,
+                        col(Notification.channel).is_(None),
+                        col(Notification.priority) <= n.priority))
         return s.exec(select(func.min(Notification.next_attempt_at)).where(
             Notification.status == "pending", col(Notification.id) < (n.id or 0),
             same)).one()
