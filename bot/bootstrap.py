@@ -73,7 +73,8 @@ def build(settings: Settings, *, clock: Clock | None = None, db: Engine | None =
                       grouping=Grouping(
                           link_window=timedelta(minutes=settings.incident_link_minutes),
                           cluster_count=settings.complaint_cluster_count,
-                          cluster_window=timedelta(hours=settings.complaint_cluster_hours)))
+                          cluster_window=timedelta(hours=settings.complaint_cluster_hours)),
+                      call_last_step=settings.hotline_enabled and settings.hotline_call_last_step)
     workroom = Workroom(db, states, clock, options)
     senders: dict[str, Sender] = {c: InboxSender(c, clock) for c in ("web", "console")}
     dispatcher = Dispatcher(db, clock, senders, zone=settings.zone,
@@ -82,7 +83,7 @@ def build(settings: Settings, *, clock: Clock | None = None, db: Engine | None =
     reminders = deadlines.CaseReminders(db, clock, settings.zone)
     emergencies = incidents.IncidentTimers(
         db, clock, settings.zone, realert=timedelta(minutes=settings.incident_realert_minutes),
-        call_last_step=settings.hotline_enabled and settings.hotline_call_last_step)
+        call_last_step=options.call_last_step)
     sweeper = Sweeper(db, clock, {DRAFT_TIMEOUT: workroom.expire_draft,
                                   deadlines.KIND: reminders.fire,
                                   incidents.WATCH: emergencies.watch,

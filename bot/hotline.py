@@ -2,16 +2,14 @@
 
 Texts are a chat like any other: each one is an Inbound of channel `sms` stepped by the
 same engine (a text that picks nothing from the menu starts an emergency report), choices
-rendered as numbered text, the replies sent as texts through the outbox.
+rendered as numbered text, the replies sent as texts by the outbox dispatcher.
 
-Calls are a short voice menu driven by the provider's webhooks, one step per request,
-each saved before its TwiML is returned: 1 group incident, 2 complaint, 0 the staff on
-duty. The caller says what and where (speech recognition where the provider gives it; the
-call is recorded, and a <Record> takes the words when no speech came through), keys in
-the number of people, and the report is filed — incident and alert chain — before the
-TwiML that says goodbye leaves. The caller is texted the number at once and again when a
-leader acknowledges. A leader on the chain's last step may be called: the alert is read
-and "1" acknowledges it.
+Calls are a short voice menu driven by the provider's webhooks, one step per request.
+Its rules (which key means what, how often a wrong key is forgiven, when the report is
+filed) are handlers/hotline.py's: each webhook here hands the caller's move over, and
+turns the Prompt it gets back into TwiML once the move is committed. The report is filed
+— incident and alert chain — before the TwiML that says goodbye leaves. A leader on the
+chain's last step may be called: the alert is read and "1" acknowledges it.
 """
 
 from __future__ import annotations
@@ -21,9 +19,9 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, select
+from sqlmodel import Session
 
-from bot.channels import DeliveryError, split_text
+from bot.channels import split_text
 from bot.settings import Settings
 from bot.twilio import SMS_LIMIT, TwilioClient, TwiML
 from conversations import catalog
@@ -31,16 +29,14 @@ from conversations.clock import Clock
 from conversations.engine import Reply
 from handlers import hotline
 from handlers.context import HandlerContext
-from handlers.inbound import Inbound, Options, Outgoing, Workroom
+from handlers.inbound import Inbound, Options, Workroom
 from handlers.notices import localize
 from store.db import transaction
-from store.models import Alert, HotlineCall, Notification, Person
-from store.steps import Settled
+from store.models import Person
 
 log = logging.getLogger(__name__)
 VOICE_LANGS = {"zh": "zh-CN", "en": "en-US"}
 PREFIX = "/hotline"
-MENU_TRIES = 3
 
 
 def sms_text(reply: Reply) -> str:
@@ -86,10 +82,13 @@ class CallSender:
 
     def deliver(self, session: Session | None, *, address: str, reply: Reply,
                 notification_id: int, edit_ref: str | None = None) -> str | None:
-        if edit_ref is not None:
-            return edit_ref  # an acknowledged alert: nothing to ring again for
+        if edit_ref is not None:  # the alert was acknowledged: stop the call if it rings
+            self.client.end_call(edit_ref)
+            return edit_ref
+        # How it ended comes back to us: a call nobody took is rung again or escalated.
         return self.client.call(
-            address, url=f"{self.public_url}{PREFIX}/voice/alert?n={notification_id}")
+            address, url=f"{self.public_url}{PREFIX}/voice/alert?n={notification_id}",
+            status_callback=f"{self.public_url}{PREFIX}/voice/alert/status?n={notification_id}")
 
 
 class HotlineChannel:
@@ -131,7 +130,8 @@ class HotlineChannel:
     # --- texts ----------------------------------------------------------------------------
 
     def sms(self, form: Mapping[str, str]) -> None:
-        """Step one text; its replies are in the outbox when this returns, and sent."""
+        """Step one text; its replies are in the outbox when this returns (the route then
+        kicks the dispatcher, which sends each person's texts in the order written)."""
         number = hotline.phone_number(form.get("From", ""))
         files = tuple(
             {"kind": "photo" if form.get(f"MediaContentType{i}", "").startswith("image")
@@ -139,165 +139,77 @@ class HotlineChannel:
              else "file", "file_ref": form[f"MediaUrl{i}"],
              "mime_type": form.get(f"MediaContentType{i}")}
             for i in range(_int(form.get("NumMedia")) or 0) if form.get(f"MediaUrl{i}"))
-        inbound = Inbound(hotline.SMS, number, form.get("MessageSid", ""),
-                          text=form.get("Body", ""), push_replies=True, joined=True,
-                          default_flow="emergency", attachments=files)
-        done = self.workroom.process_batch([inbound], direct=(hotline.SMS,))[0]
-        if done.error is not None:
-            raise done.error
-        self.deliver(done.outgoing)
-
-    def deliver(self, outgoing: list[Outgoing]) -> None:
-        """Send the texts a step claimed, then record what became of them."""
-        settled: list[Settled] = []
-        for out in outgoing:
-            try:
-                self.sms_sender.deliver(None, address=out.address,
-                                        reply=self.workroom.render_push(out),
-                                        notification_id=out.notification_id)
-                settled.append(Settled(out.notification_id, out.channel, out.address))
-            except DeliveryError as err:
-                settled.append(Settled(out.notification_id, out.channel, out.address,
-                                       error=str(err), retry_after=err.retry_after,
-                                       fallback=err.fallback))
-        if settled:
-            self.workroom.process_batch([], settle=settled)
+        self.workroom.process(Inbound(hotline.SMS, number, form.get("MessageSid", ""),
+                                      text=form.get("Body", ""), push_replies=True,
+                                      joined=True, default_flow="emergency",
+                                      attachments=files))
 
     # --- a call to the hotline ---------------------------------------------------------
+    # Each webhook: the caller's move to handlers/hotline.py (saved in the transaction),
+    # the Prompt it answers as TwiML once committed.
 
-    def _call(self, s: Session, form: Mapping[str, str]) -> HotlineCall:
-        """The call of this request, begun the first time its SID is seen."""
-        sid = form.get("CallSid", "")
-        call = s.exec(select(HotlineCall).where(HotlineCall.ref == sid)).first()
-        if call is None:
-            now = self.clock.now()
-            person = hotline.caller(s, form.get("From", ""), now)
-            call = HotlineCall(ref=sid, person_id=person.id, created_at=now, updated_at=now)
-            s.add(call)
-            s.flush()
-        return call
-
-    def _menu(self, twiml: TwiML) -> str:
-        twiml.gather(self.t("menu"), action=self.url("/voice/menu"), num_digits=1)
-        twiml.redirect(self.url("/voice/menu"))  # no key pressed: ask again
+    def render(self, prompt: hotline.Prompt) -> str:
+        """A Prompt as TwiML: what is said, then what is listened for."""
+        twiml = self.twiml()
+        for key, params in prompt.say:
+            twiml.say(self.t(key, **params))
+        ask = self.t(prompt.ask) if prompt.ask else ""
+        if prompt.listen == "menu":
+            twiml.gather(ask, action=self.url("/voice/menu"), num_digits=1)
+            twiml.redirect(self.url("/voice/menu"))  # no key pressed: the menu rules say
+        elif prompt.listen == "speech":  # the words are recorded too, whatever is heard
+            twiml.start_recording(callback=self.url("/voice/recording"))
+            twiml.gather(ask, action=self.url("/voice/said"), input="speech",
+                         speech_timeout="auto", timeout=6, action_on_empty_result=True)
+        elif prompt.listen == "recording":
+            twiml.say(ask)
+            twiml.record(action=self.url("/voice/recorded"))
+        elif prompt.listen == "people":
+            twiml.gather(ask, action=self.url("/voice/people"), finish_on_key="#",
+                         num_digits=6, timeout=8, action_on_empty_result=True)
+        elif prompt.listen == "dial":
+            twiml.dial(list(prompt.numbers), caller_id=self.number,
+                       action=self.url("/voice/dialed"))
+        else:
+            twiml.hangup()
         return str(twiml)
+
+    def _step(self, move: Callable[..., hotline.Prompt], form: Mapping[str, str],
+              **more: Any) -> str:
+        with transaction(self.db) as s:
+            prompt = move(s, sid=form.get("CallSid", ""), number=form.get("From", ""),
+                          now=self.clock.now(), **more)
+        return self.render(prompt)
+
+    def _as_caller(self, s: Session) -> hotline.ContextFor:
+        return lambda person: self._ctx(s, person, hotline.VOICE)
 
     def incoming(self, form: Mapping[str, str]) -> str:
-        with transaction(self.db) as s:
-            self._call(s, form)
-        return self._menu(self.twiml())
+        return self._step(hotline.call_begins, form)
 
     def menu(self, form: Mapping[str, str]) -> str:
-        digits = form.get("Digits", "").strip()
-        twiml = self.twiml()
-        with transaction(self.db) as s:
-            call = self._call(s, form)
-            call.updated_at = self.clock.now()
-            if digits in ("1", "2"):
-                call.kind, call.step = ("incident" if digits == "1" else "complaint"), "said"
-                s.add(call)
-                twiml.start_recording(callback=self.url("/voice/recording"))
-                prompt = self.t("what_where" if digits == "1" else "complaint_what")
-                twiml.gather(prompt, action=self.url("/voice/said"), input="speech",
-                             speech_timeout="auto", timeout=6, action_on_empty_result=True)
-                return str(twiml)
-            if digits == "0":
-                call.kind, call.step = "staff", "dial"
-                s.add(call)
-                person = s.get(Person, call.person_id) if call.person_id else None
-                numbers = self._staff_numbers(s, person)
-                if numbers:
-                    twiml.say(self.t("connecting"))
-                    twiml.dial(numbers, caller_id=self.number, action=self.url("/voice/dialed"))
-                    return str(twiml)
-                twiml.say(self.t("no_staff"))
-                return self._menu(twiml)
-            call.tries += 1
-            s.add(call)
-            if call.tries > MENU_TRIES:
-                return str(twiml.say(self.t("goodbye")).hangup())
-            if digits or call.tries > 1:
-                twiml.say(self.t("again"))
-        return self._menu(twiml)
-
-    def _staff_numbers(self, s: Session, person: Person | None) -> list[str]:
-        if self.settings.hotline_staff_numbers:
-            return [hotline.phone_number(n) for n in
-                    self.settings.hotline_staff_numbers.split(",") if n.strip()]
-        unit = person.unit_id if person else None
-        return hotline.staff_numbers(s, unit)
+        staff = [hotline.phone_number(n) for n in
+                 (self.settings.hotline_staff_numbers or "").split(",") if n.strip()]
+        return self._step(hotline.menu_key, form, digits=form.get("Digits", ""),
+                          staff=staff or None)
 
     def dialed(self, form: Mapping[str, str]) -> str:
-        twiml = self.twiml()
-        if form.get("DialCallStatus") == "completed":
-            return str(twiml.hangup())
-        twiml.say(self.t("no_staff"))
-        return self._menu(twiml)
+        return self.render(hotline.dial_ended(form.get("DialCallStatus", "")))
 
     def said(self, form: Mapping[str, str]) -> str:
-        speech = form.get("SpeechResult", "").strip()
-        twiml = self.twiml()
-        with transaction(self.db) as s:
-            call = self._call(s, form)
-            call.updated_at = self.clock.now()
-            if not speech:  # no words recognised: take them as a recording
-                call.step = "record"
-                s.add(call)
-                twiml.say(self.t("record"))
-                twiml.record(action=self.url("/voice/recorded"))
-                return str(twiml)
-            call.said, call.step = speech[:2000], "people"
-            s.add(call)
-        return self._people(twiml)
+        return self._step(hotline.speech_heard, form, text=form.get("SpeechResult", ""))
 
     def recorded(self, form: Mapping[str, str]) -> str:
-        url = form.get("RecordingUrl", "").strip()
-        with transaction(self.db) as s:
-            call = self._call(s, form)
-            if url:
-                hotline.attach_recording(s, ref=call.ref, url=url, now=self.clock.now())
-            call.step = "people"
-            s.add(call)
-        return self._people(self.twiml())
-
-    def _people(self, twiml: TwiML) -> str:
-        twiml.gather(self.t("people"), action=self.url("/voice/people"), finish_on_key="#",
-                     num_digits=6, timeout=8, action_on_empty_result=True)
-        return str(twiml)
+        return self._step(hotline.recording_made, form, url=form.get("RecordingUrl", ""))
 
     def people(self, form: Mapping[str, str]) -> str:
-        """The last answer: file the report, commit, and only then say goodbye."""
-        count = _int(form.get("Digits"))
-        twiml = self.twiml()
+        """The last answer: the report is filed and committed before the goodbye."""
         with transaction(self.db) as s:
-            call = self._call(s, form)
-            if call.step != "done":
-                call.people = count if count else None
-            number = self._file(s, call)
-        if number is None:
-            return self._menu(twiml)
-        return str(twiml.say(number).hangup())
-
-    def _file(self, s: Session, call: HotlineCall) -> str | None:
-        """File the call's report (once); what to tell the caller, or None if there is
-        nothing to file."""
-        if call.kind not in ("incident", "complaint"):
-            return None
-        person = s.get(Person, call.person_id) if call.person_id else None
-        if person is None:
-            return None
-        ctx = HandlerContext(session=s, now=self.clock.now(), actor=person,
-                             channel=hotline.VOICE, zone=self.options.zone,
-                             secret=self.options.secret, grouping=self.options.grouping)
-        result = hotline.voice_report(ctx, call, person.lang or self.lang)
-        number = result.params["number"]
-        if result.message.startswith("emergency.linked"):
-            return self.t("done_linked", number=number)
-        if result.message == "emergency.done_nobody":  # never say someone was told
-            return self.t("done_nobody", number=number)
-        if result.message.startswith("emergency"):
-            return self.t("done_incident", number=number)
-        return self.t("done_case", number=number)
+            prompt = hotline.people_keyed(
+                s, sid=form.get("CallSid", ""), number=form.get("From", ""),
+                digits=form.get("Digits", ""), now=self.clock.now(),
+                context_for=self._as_caller(s), lang=self.lang)
+        return self.render(prompt)
 
     def recording(self, form: Mapping[str, str]) -> None:
         """The call's recording is ready: keep its address with the report."""
@@ -309,74 +221,64 @@ class HotlineChannel:
                                      now=self.clock.now())
 
     def ended(self, form: Mapping[str, str]) -> None:
-        """The call is over: a report whose caller hung up before the last question is
-        filed with what was said, or as a recorded call (nothing a caller reports is
-        lost)."""
-        if form.get("CallStatus") not in ("completed", "busy", "failed", "no-answer",
-                                          "canceled"):
-            return
+        """The call is over (its status callback)."""
         with transaction(self.db) as s:
-            call = s.exec(select(HotlineCall).where(
-                HotlineCall.ref == form.get("CallSid", ""))).first()
-            if call is None:
-                return
-            call.ended_at = self.clock.now()
-            s.add(call)
-            # Pressed 1 or 2, then hung up at any point: filed with what was said, or as
-            # "see the recording" (the call's recording is added when it comes).
-            if call.purpose == "report" and call.step != "done":
-                self._file(s, call)
+            hotline.call_over(s, sid=form.get("CallSid", ""), status=form.get("CallStatus", ""),
+                              now=self.clock.now(), context_for=self._as_caller(s),
+                              lang=self.lang)
 
     # --- a leader called about an alert -----------------------------------------------
 
-    def _alert_of(self, s: Session, form: Mapping[str, str], nid: int
-                  ) -> tuple[Notification, Alert] | None:
-        n = s.get(Notification, nid)
-        if n is None or n.channel != hotline.CALL or n.alert_id is None:
-            return None
-        # The request must be about the call we placed to that number.
-        if hotline.phone_number(form.get("To", "")) != n.address:
-            return None
-        alert = s.get(Alert, n.alert_id)
-        return (n, alert) if alert is not None else None
+    def _ctx(self, s: Session, actor: Person, channel: str) -> HandlerContext:
+        o = self.options
+        return HandlerContext(session=s, now=self.clock.now(), actor=actor, channel=channel,
+                              zone=o.zone, secret=o.secret, grouping=o.grouping,
+                              call_last_step=o.call_last_step)
+
+    def _press(self, twiml: TwiML, nid: int, first: str = "") -> TwiML:
+        for prompt in (first + self.t("alert_press"), self.t("alert_press")):
+            twiml.gather(prompt, action=self.url(f"/voice/alert/ack?n={nid}"), num_digits=1,
+                         timeout=8)
+        return twiml.say(self.t("goodbye"))
 
     def alert_call(self, form: Mapping[str, str], nid: int) -> str:
+        """The leader picked up: read the alert and take "1" (or say who has it)."""
         twiml = self.twiml()
         with transaction(self.db) as s:
-            found = self._alert_of(s, form, nid)
+            found = hotline.alert_call(s, nid, form.get("To", ""))
             if found is None:
                 return str(twiml.hangup())
-            n, alert = found
-            sid = form.get("CallSid") or f"alert:{nid}"
-            if s.exec(select(HotlineCall).where(HotlineCall.ref == sid)).first() is None:
-                s.add(HotlineCall(ref=sid, purpose="alert", person_id=alert.recipient_id,
-                                  kind="alert", step="alert", alert_id=alert.id,
-                                  created_at=self.clock.now(), updated_at=self.clock.now()))
-            text = catalog.t(self.lang, "hotline.voice.alert",
-                             **localize(n.params, self.lang, self.options.zone))
-        twiml.gather(text + self.t("alert_press"), action=self.url(f"/voice/alert/ack?n={nid}"),
-                     num_digits=1, timeout=8)
-        twiml.gather(self.t("alert_press"), action=self.url(f"/voice/alert/ack?n={nid}"),
-                     num_digits=1, timeout=8)
-        return str(twiml.say(self.t("goodbye")))
+            said = hotline.answered(s, found, form.get("CallSid") or f"alert:{nid}",
+                                    self.clock.now())
+            text = catalog.t(self.lang, said.message,
+                             **localize(said.params, self.lang, self.options.zone))
+        if said.message != "hotline.voice.alert":  # acknowledged meanwhile
+            return str(twiml.say(text).hangup())
+        return str(self._press(twiml, nid, text))
 
     def alert_ack(self, form: Mapping[str, str], nid: int) -> str:
         twiml = self.twiml()
         if form.get("Digits", "").strip() != "1":
-            twiml.gather(self.t("alert_press"), action=self.url(f"/voice/alert/ack?n={nid}"),
-                         num_digits=1, timeout=8)
-            return str(twiml.say(self.t("goodbye")))
+            return str(self._press(twiml, nid))
         with transaction(self.db) as s:
-            found = self._alert_of(s, form, nid)
-            leader = s.get(Person, found[1].recipient_id) if found else None
+            found = hotline.alert_call(s, nid, form.get("To", ""))
+            leader = s.get(Person, found.alert.recipient_id) if found else None
             if found is None or leader is None:
                 return str(twiml.hangup())
-            ctx = HandlerContext(session=s, now=self.clock.now(), actor=leader,
-                                 channel=hotline.CALL, zone=self.options.zone,
-                                 secret=self.options.secret, grouping=self.options.grouping)
-            result = hotline.acknowledge_by_phone(ctx, found[1].id or 0)
+            result = hotline.acknowledge_by_phone(self._ctx(s, leader, hotline.CALL),
+                                                  found.alert.id or 0)
         key = "alert_done" if result.message == "ack.done" else "alert_already"
         return str(twiml.say(self.t(key)).hangup())
+
+    def alert_status(self, form: Mapping[str, str], nid: int) -> None:
+        """How a call to a leader ended (the provider's status callback)."""
+        with transaction(self.db) as s:
+            found = hotline.alert_call(s, nid, form.get("To", ""))
+            if found is None:
+                return
+            done = hotline.call_ended(s, found, form.get("CallSid", ""),
+                                      form.get("CallStatus", ""), self.clock.now())
+        log.info("hotline: alert call %s ended %s: %s", nid, form.get("CallStatus"), done)
 
 
 def _int(value: str | None) -> int | None:

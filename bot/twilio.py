@@ -147,6 +147,15 @@ def _attr(value: Any) -> str:
 # --- the REST API --------------------------------------------------------------------------
 
 
+class ApiError(DeliveryError):
+    """The API refused a request: DeliveryError with the HTTP status."""
+
+    def __init__(self, reason: str, status: int, *, fallback: bool = False,
+                 retry_after: float | None = None) -> None:
+        super().__init__(reason, fallback=fallback, retry_after=retry_after)
+        self.status = status
+
+
 class TwilioClient:
     """Messages and Calls of one account, over HTTP (httpx), as DeliveryError on failure."""
 
@@ -167,6 +176,17 @@ class TwilioClient:
             data |= {"StatusCallback": status_callback, "StatusCallbackMethod": "POST"}
         return self._post("Calls", data)
 
+    def end_call(self, sid: str) -> bool:
+        """Hang up a call we placed, ringing or under way; False when it was over (or
+        unknown) already: nothing left to end."""
+        try:
+            self._post(f"Calls/{sid}", {"Status": "completed"})
+        except ApiError as err:
+            if 400 <= err.status < 500 and err.status != 429:
+                return False
+            raise
+        return True
+
     def _post(self, resource: str, data: Mapping[str, str]) -> str:
         try:
             r = self.http.post(f"{self.base}/{resource}.json", data=dict(data))
@@ -182,11 +202,11 @@ class TwilioClient:
         reason = f"{r.status_code} {code or ''} {body.get('message', '') if body else ''}"
         if r.status_code == 429:
             after = r.headers.get("Retry-After", "")
-            raise DeliveryError(reason.strip(), retry_after=float(after) if after.isdigit()
-                                else 5.0)
+            raise ApiError(reason.strip(), r.status_code,
+                           retry_after=float(after) if after.isdigit() else 5.0)
         if code in _NOT_REACHABLE:
-            raise DeliveryError(reason.strip(), fallback=True)
-        raise DeliveryError(reason.strip())
+            raise ApiError(reason.strip(), r.status_code, fallback=True)
+        raise ApiError(reason.strip(), r.status_code)
 
     def close(self) -> None:
         self.http.close()

@@ -169,4 +169,14 @@ class Phone(Text):
         return value
 
 
+def masked(number: str) -> str:
+    """A phone number as it may be shown or kept outside the contact vault: the middle
+    digits hidden ("13800005678" -> "138****5678", "+8613800005678" -> "+86138****5678")."""
+    n = len(number)
+    tail = 4 if n >= 11 else 2
+    stars = max(min(4, n - tail - 1), 0)
+    head = n - tail - stars
+    return number[:head] + "*" * stars + number[n - tail:]
+
+
 Kind = Text | Choice | Number | DateAnswer | YesNo

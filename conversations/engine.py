@@ -14,7 +14,17 @@ from urllib.parse import parse_qsl
 from zoneinfo import ZoneInfo
 
 from conversations import catalog
-from conversations.answers import Choice, DateAnswer, Invalid, Number, Text, YesNo, normalize
+from conversations.answers import (
+    Choice,
+    DateAnswer,
+    Invalid,
+    Number,
+    Phone,
+    Text,
+    YesNo,
+    masked,
+    normalize,
+)
 from conversations.flow import (
     Acknowledge,
     Ask,
@@ -548,6 +558,8 @@ class Engine:
             for v, label in self._options(st, kind, ctx):
                 if v == value:
                     return label
+        if isinstance(kind, Phone):  # a caller's number lives in the contact vault only
+            return masked(str(value))
         return str(value)
 
     def _expire(self, st: State, ctx: Context) -> list[Reply]:

@@ -7,6 +7,7 @@ from typing import Any
 from sqlmodel import Session, col, select
 
 from conversations.flow import Result
+from handlers import notices
 from handlers.context import HandlerContext
 from store import outbox, timers
 from store.db import insert_ids
@@ -58,14 +59,8 @@ def recipients_text(session: Session, subject: str, subject_id: int, lang: str) 
 
 
 def names_text(people: list[Person], lang: str) -> str:
-    """Names and posts of the people alerted, as the reporter may read them."""
-    names = []
-    for person in people:
-        post = (f"（{person.post}）" if lang == "zh" else f" ({person.post})") \
-            if person.post else ""
-        names.append(person.name + post)
-    sep = "、" if lang == "zh" else ", "
-    return sep.join(names)
+    """Names and posts of the people alerted, as the reporter may read them ('' if none)."""
+    return notices.names([[p.name, p.post or ""] for p in people], lang) if people else ""
 
 
 def may_acknowledge(actor: Person, alert: Alert, recipient: Person | None) -> bool:
@@ -103,6 +98,9 @@ def acknowledge(ctx: HandlerContext, alert_id: int) -> Result:
             s.add(incident)
             if incident.handled_at is None:
                 timers.schedule(s, kind="incident_watch", ref=str(incident.id), due_at=ctx.now)
+            from handlers import hotline  # the leaders' calls are the hotline's
+
+            hotline.stop_calls(ctx, incident)
         if incident is not None and incident.reporter_id is not None:
             outbox.enqueue(s, key=f"incident:{incident.id}:acked", priority=outbox.EMERGENCY,
                            recipient_id=incident.reporter_id, message="notice.acknowledged",

@@ -33,6 +33,8 @@ class HandlerContext:
     zone: ZoneInfo
     secret: str
     grouping: Grouping = field(default_factory=Grouping)
+    # The chain's last step is also phoned (the hotline's voice calls are set up).
+    call_last_step: bool = False
 
     @property
     def today(self) -> date:

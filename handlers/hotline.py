@@ -8,20 +8,23 @@ bot/twilio.py and bot/hotline.py translate.
 
 from __future__ import annotations
 
+import logging
 import re
-from dataclasses import replace
-from datetime import datetime
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col, or_, select
 
 from conversations import catalog
 from conversations.flow import Result, Submission
 from handlers import alerts, grouping, identity, records
 from handlers.context import HandlerContext
-from handlers.incidents import incident_params
-from store import outbox
+from handlers.incidents import WATCH, directors, incident_params
+from store import outbox, timers
 from store.models import (
+    Acknowledgement,
     Alert,
     Attachment,
     Case,
@@ -29,9 +32,12 @@ from store.models import (
     HotlineCall,
     Incident,
     IncidentLink,
+    Notification,
     Person,
     Workshop,
 )
+
+log = logging.getLogger(__name__)
 
 SMS = "sms"  # a caller's number in the contact vault: texts go there
 VOICE = "voice"  # records a caller made by voice
@@ -39,6 +45,13 @@ FILED = "hotline"  # records staff filed for a caller who phoned
 CALL = "call"  # outbox channel: an alert read to a leader by phone
 PHONE = "phone"  # the organisation file's phone contacts
 COUNTRY = "+86"  # numbers typed without a country code are Chinese
+# A leader who does not take the alert's call is rung again after a pause, CALL_TRIES
+# times in a round of the chain; then the chain moves on at once and the director is told.
+CALL_TRIES = 3
+CALL_BACKOFF = (timedelta(minutes=1), timedelta(minutes=2))
+# How a call ended, as the provider's status callback says: every end but a cancel (ours)
+# leaves the alert unacknowledged unless "1" was pressed (a voicemail answers `completed`).
+CALL_ENDS = ("completed", "no-answer", "busy", "failed", "canceled")
 
 
 def phone_number(raw: str) -> str:
@@ -106,12 +119,24 @@ def report(ctx: HandlerContext, *, kind: str, what: str, place: str, people: int
         result = records.complaint(ctx, sub)
         case = s.exec(select(Case).where(Case.draft_key == draft_key)).first()
         subject, subject_id = "case", case.id if case else None
-    text = catalog.t(lang, "hotline.sms_head") + catalog.t(lang, result.message, **result.params)
+    # What the caller is told, as data: worded in the caller's language when it is sent.
+    told = dict(result.params)
+    if "alerted" in told and subject == "incident" and subject_id is not None:
+        told["alerted"] = {"people": _alerted(s, subject_id)}
     assert ctx.actor.id is not None
     outbox.enqueue(s, key=f"hotline:{draft_key}:told", recipient_id=ctx.actor.id,
-                   message="notice.raw", params={"text": text}, now=ctx.now,
+                   message="notice.caller_told", now=ctx.now,
+                   params={"head": "@hotline.sms_head", "told_lines": [[result.message, told]]},
                    priority=outbox.EMERGENCY if kind == "incident" else outbox.REPLY)
     return result, subject, subject_id
+
+
+def _alerted(session: Session, incident_id: int) -> list[list[str]]:
+    """[name, post] of the people alerted about an incident, in the order alerted."""
+    return [[p.name, p.post or ""] for p in session.exec(
+        select(Person).join(Alert, col(Alert.recipient_id) == col(Person.id))
+        .where(Alert.subject == "incident", Alert.subject_id == incident_id)
+        .order_by(col(Alert.id)))]
 
 
 def _incident_of(session: Session, draft_key: str) -> int | None:
@@ -157,12 +182,178 @@ def attach_recording(session: Session, *, ref: str, url: str, now: datetime) -> 
     return True
 
 
+# --- the voice menu -------------------------------------------------------------------------
+#
+# A call is a HotlineCall row moved step by step (menu -> said -> people -> done, or
+# record, or dial), each move saved before the provider gets its answer. These functions
+# hold the menu's rules; bot/hotline.py turns a Prompt into the provider's markup.
+
+MENU = {"1": "incident", "2": "complaint", "0": "staff"}  # the key -> what the caller wants
+MENU_TRIES = 3  # wrong or missing keys before the call is ended
+ASK = {"incident": "what_where", "complaint": "complaint_what"}  # the first question
+ENDS = ("completed", "busy", "failed", "no-answer", "canceled")  # a call's final statuses
+
+ContextFor = Callable[[Person], HandlerContext]  # a handler context acting as the caller
+
+
+@dataclass(frozen=True)
+class Prompt:
+    """The call's next move, in no provider's terms: what is said first (catalog keys
+    under hotline.voice.), then what is listened for, asked with `ask`:
+    menu (one key) | speech (what and where; the call is recorded from here) |
+    recording (words after a beep) | people (keys up to #) | dial (`numbers`) |
+    nothing (the call ends)."""
+
+    listen: str
+    ask: str | None = None
+    say: tuple[tuple[str, dict[str, Any]], ...] = ()
+    numbers: tuple[str, ...] = ()
+
+
+def _menu(*say: str) -> Prompt:
+    return Prompt("menu", "menu", tuple((key, {}) for key in say))
+
+
+def _call(session: Session, sid: str, number: str, now: datetime) -> HotlineCall:
+    """The call of a request, begun the first time its SID is seen."""
+    call = session.exec(select(HotlineCall).where(HotlineCall.ref == sid)).first()
+    if call is None:
+        person = caller(session, number, now)
+        call = HotlineCall(ref=sid, person_id=person.id, created_at=now, updated_at=now)
+        session.add(call)
+        session.flush()
+    return call
+
+
+def call_begins(session: Session, *, sid: str, number: str, now: datetime) -> Prompt:
+    """Someone rang the hotline: the menu."""
+    _call(session, sid, number, now)
+    return _menu()
+
+
+def menu_key(session: Session, *, sid: str, number: str, digits: str, now: datetime,
+             staff: list[str] | None = None) -> Prompt:
+    """A key pressed at the menu (or none): 1 and 2 ask what happened, 0 rings the staff
+    on duty (`staff`: numbers set for the hotline, else the workroom's), anything else
+    asks again, and after MENU_TRIES the call ends."""
+    call = _call(session, sid, number, now)
+    call.updated_at = now
+    wants = MENU.get(digits.strip())
+    if wants in ASK:
+        call.kind, call.step = wants, "said"
+        session.add(call)
+        return Prompt("speech", ASK[wants])
+    if wants == "staff":
+        call.kind, call.step = "staff", "dial"
+        session.add(call)
+        person = session.get(Person, call.person_id) if call.person_id else None
+        numbers = staff or staff_numbers(session, person.unit_id if person else None)
+        if numbers:
+            return Prompt("dial", say=(("connecting", {}),), numbers=tuple(numbers))
+        return _menu("no_staff")
+    call.tries += 1
+    session.add(call)
+    if call.tries > MENU_TRIES:
+        return Prompt("nothing", say=(("goodbye", {}),))
+    # Silence at the first menu just asks again; a wrong key says so.
+    return _menu("again") if digits.strip() or call.tries > 1 else _menu()
+
+
+def dial_ended(status: str) -> Prompt:
+    """The staff's phone was rung: a talk that took place ends the call, else the menu."""
+    return Prompt("nothing") if status == "completed" else _menu("no_staff")
+
+
+def speech_heard(session: Session, *, sid: str, number: str, text: str,
+                 now: datetime) -> Prompt:
+    """What the caller said, as the provider recognised it; nothing recognised: the
+    words are taken as a recording instead."""
+    call = _call(session, sid, number, now)
+    call.updated_at = now
+    if not text.strip():
+        call.step = "record"
+        session.add(call)
+        return Prompt("recording", "record")
+    call.said, call.step = text.strip()[:2000], "people"
+    session.add(call)
+    return Prompt("people", "people")
+
+
+def recording_made(session: Session, *, sid: str, number: str, url: str,
+                   now: datetime) -> Prompt:
+    """The caller's words were recorded: kept with the call; then how many people."""
+    call = _call(session, sid, number, now)
+    if url.strip():
+        attach_recording(session, ref=call.ref, url=url.strip(), now=now)
+    call.step, call.updated_at = "people", now
+    session.add(call)
+    return Prompt("people", "people")
+
+
+def people_keyed(session: Session, *, sid: str, number: str, digits: str, now: datetime,
+                 context_for: ContextFor, lang: str) -> Prompt:
+    """The last answer: the report is filed (once: a repeated request gets the same
+    goodbye), and the caller told its number."""
+    call = _call(session, sid, number, now)
+    if call.step != "done":
+        count = _count(digits)
+        call.people = count if count else None
+    said = _file(session, call, context_for, lang)
+    if said is None:  # pressed nothing that files a report: back to the menu
+        return _menu()
+    return Prompt("nothing", say=(said,))
+
+
+def call_over(session: Session, *, sid: str, status: str, now: datetime,
+              context_for: ContextFor, lang: str) -> None:
+    """The call has ended: a report whose caller hung up before the last question is
+    filed with what was said, or as a recorded call (nothing a caller reports is lost;
+    the call's recording is added when it comes)."""
+    if status not in ENDS:
+        return
+    call = session.exec(select(HotlineCall).where(HotlineCall.ref == sid)).first()
+    if call is None:
+        return
+    call.ended_at = now
+    session.add(call)
+    if call.purpose == "report" and call.step != "done":
+        _file(session, call, context_for, lang)
+
+
+def _file(session: Session, call: HotlineCall, context_for: ContextFor,
+          lang: str) -> tuple[str, dict[str, Any]] | None:
+    """File the call's report (once; its texts in the caller's language, else `lang`);
+    what to tell the caller, or None if there is nothing to file."""
+    if call.kind not in ASK:
+        return None
+    person = session.get(Person, call.person_id) if call.person_id else None
+    if person is None:
+        return None
+    ctx = context_for(person)
+    result = voice_report(ctx, call, person.lang or lang)
+    number = {"number": result.params["number"]}
+    if result.message.startswith("emergency.linked"):
+        return "done_linked", number
+    if result.message == "emergency.done_nobody":  # never say someone was told
+        return "done_nobody", number
+    if result.message.startswith("emergency"):
+        return "done_incident", number
+    return "done_case", number
+
+
+def _count(value: str | None) -> int | None:
+    value = (value or "").strip().rstrip("#")
+    return int(value) if value.isdigit() and len(value) <= 6 else None
+
+
 # --- staff file for a caller --------------------------------------------------------------
 
 
 def file_for_caller(ctx: HandlerContext, sub: Submission) -> Result:
     """Staff who took the call file its report as the caller's; the caller is texted."""
     s, a = ctx.session, sub.answers
+    if "*" in a["phone"]:  # a draft restored from the replay log, where it is masked
+        return Result("file_for_caller.phone_again", {}, back_to="phone")
     ref = f"filed:{sub.draft_id}"[:80]
     person = caller(s, a["phone"], ctx.now)
     workshop = s.exec(select(Workshop).where(Workshop.key == a["workshop"],
@@ -217,3 +408,143 @@ def ring(session: Session, incident: Incident, people: list[int], now: datetime)
 def acknowledge_by_phone(ctx: HandlerContext, alert_id: int) -> Result:
     """"1" on the call: the called leader acknowledges, as the chat button does."""
     return alerts.acknowledge(ctx, alert_id)
+
+
+@dataclass(frozen=True)
+class AlertCall:
+    """A call placed to a leader about an alert (one outbox row of channel `call`)."""
+
+    notification: Notification
+    alert: Alert
+    incident: Incident | None
+
+
+def alert_call(session: Session, notification_id: int, to: str) -> AlertCall | None:
+    """The alert call a provider request is about; None unless it is one we placed to
+    that very number."""
+    n = session.get(Notification, notification_id)
+    if n is None or n.channel != CALL or n.alert_id is None or phone_number(to) != n.address:
+        return None
+    alert = session.get(Alert, n.alert_id)
+    if alert is None:
+        return None
+    incident = session.get(Incident, alert.subject_id) if alert.subject == "incident" else None
+    return AlertCall(n, alert, incident)
+
+
+def acknowledged_by(session: Session, incident: Incident | None) -> Person | None:
+    """Who acknowledged the incident first, if anyone has."""
+    if incident is None:
+        return None
+    return session.exec(select(Person).join(Acknowledgement, col(Acknowledgement.person_id)
+                                            == col(Person.id))
+                        .join(Alert, col(Alert.id) == Acknowledgement.alert_id)
+                        .where(Alert.subject == "incident", Alert.subject_id == incident.id)
+                        .order_by(col(Acknowledgement.at))).first()
+
+
+def answered(session: Session, call: AlertCall, sid: str, now: datetime) -> Result:
+    """A called leader picked up: read them the alert, or, when someone acknowledged it
+    meanwhile, who has it."""
+    _record(session, call, sid, "answered", now)
+    by = acknowledged_by(session, call.incident)
+    if by is not None:
+        return Result("hotline.voice.acked_by", {"name": by.name})
+    return Result("hotline.voice.alert", dict(call.notification.params))
+
+
+def _record(session: Session, call: AlertCall, sid: str, step: str, now: datetime,
+            ended: bool = False) -> HotlineCall:
+    row = session.exec(select(HotlineCall).where(HotlineCall.ref == sid)).first()
+    if row is None:
+        row = HotlineCall(ref=sid, purpose="alert", kind="alert", step=step,
+                          person_id=call.alert.recipient_id, alert_id=call.alert.id,
+                          created_at=now, updated_at=now)
+    row.step, row.updated_at = step[:16], now
+    if ended:
+        row.ended_at = now
+    session.add(row)
+    session.flush()
+    return row
+
+
+def call_ended(session: Session, call: AlertCall, sid: str, status: str,
+               now: datetime) -> str:
+    """The provider's word that an alert call ended: recorded; if the incident is still
+    unacknowledged the leader is rung again after a pause, and after CALL_TRIES calls in
+    this round the chain moves on at once and the director is told. What was done:
+    ignored | again | recorded | retry | escalated."""
+    if status not in CALL_ENDS:
+        return "ignored"  # queued, ringing, in-progress: not the end yet
+    known = session.exec(select(HotlineCall).where(HotlineCall.ref == sid)).first()
+    if known is not None and known.ended_at is not None:
+        return "again"  # the provider sent its callback twice
+    _record(session, call, sid, status, now, ended=True)
+    incident, alert, n = call.incident, call.alert, call.notification
+    if status == "canceled" or incident is None or incident.handled_at is not None \
+            or acknowledged_by(session, incident) is not None:
+        return "recorded"
+    base = f"call:{alert.id}:r{incident.chain_round}"
+    if n.idempotency_key != base and not n.idempotency_key.startswith(base + ":"):
+        return "recorded"  # a call of an earlier round: the chain has rung again since
+    tries = len(session.exec(select(Notification.id).where(
+        Notification.channel == CALL, Notification.alert_id == alert.id,
+        or_(Notification.idempotency_key == base,
+            col(Notification.idempotency_key).startswith(base + ":t")))).all())
+    if tries < CALL_TRIES:
+        again = outbox.enqueue(session, key=f"{base}:t{tries + 1}", recipient_id=alert.recipient_id,
+                               channel=CALL, address=n.address, message=n.message_key,
+                               params=n.params, alert_id=alert.id, priority=outbox.EMERGENCY,
+                               now=now)
+        again.next_attempt_at = now + CALL_BACKOFF[min(tries, len(CALL_BACKOFF)) - 1]
+        session.add(again)
+        return "retry"
+    # Rung CALL_TRIES times in vain: the chain's next step (or round) is alerted now, and
+    # the directors learn that the phone did not reach this leader.
+    assert incident.id is not None
+    timers.schedule(session, kind=WATCH, ref=str(incident.id), due_at=now)
+    leader = session.get(Person, alert.recipient_id)
+    for d in directors(session, incident.unit_id):
+        if d.id is not None:
+            outbox.enqueue(session, key=f"{base}:unanswered:{d.id}", recipient_id=d.id,
+                           message="notice.call_unanswered", priority=outbox.EMERGENCY,
+                           now=now, params={"number": incident.number, "tries": tries,
+                                            "name": leader.name if leader else ""})
+    log.warning("incident %s: %s did not take %d calls; the chain moves on",
+                incident.number, alert.recipient_id, tries)
+    return "escalated"
+
+
+def stop_calls(ctx: HandlerContext, incident: Incident) -> int:
+    """The incident was acknowledged: its calls not yet placed are cancelled, and those
+    ringing or under way are ended at the provider (nobody is rung for an alert that
+    someone already has). How many calls were stopped."""
+    s = ctx.session
+    ids = select(Alert.id).where(Alert.subject == "incident", Alert.subject_id == incident.id)
+    # A call the dispatcher is placing this very moment is skipped, not waited for (this
+    # is a chat step): if it is answered, the leader hears who has the alert.
+    rows = s.exec(select(Notification).where(
+        Notification.channel == CALL, col(Notification.alert_id).in_(ids),
+        col(Notification.status).in_(("pending", "sent")))
+        .order_by(col(Notification.id)).with_for_update(skip_locked=True)).all()
+    stopped = 0
+    for n in rows:
+        if n.status == "pending":
+            n.status, n.claimed_until = "cancelled", None
+            n.last_error = "the alert was acknowledged before the call"
+            s.add(n)
+            stopped += 1
+            continue
+        sid = n.delivered_ref
+        if not sid or s.exec(select(HotlineCall.id).where(
+                HotlineCall.ref == sid, col(HotlineCall.ended_at).is_not(None))).first():
+            continue  # over already
+        # The key alerts.acknowledge uses to edit an alert where it was shown: once.
+        outbox.enqueue(s, key=f"ack-edit:{n.alert_id}:{n.id}", channel=CALL,
+                       address=n.address, message="notice.alert_acked",
+                       priority=outbox.EMERGENCY, now=ctx.now,
+                       params={"edit_ref": sid, "original": n.message_key,
+                               "original_params": n.params, "name": ctx.actor.name,
+                               "acked_at": ctx.now.isoformat()})
+        stopped += 1
+    return stopped

@@ -8,6 +8,7 @@ and (SQL store) the new state has committed.
 from __future__ import annotations
 
 import logging
+import re
 import uuid
 from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -20,6 +21,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from conversations import catalog
+from conversations.answers import Phone, masked
 from conversations.clock import Clock
 from conversations.engine import REVIEW, Context, Engine, Outcome, Reply, State, merged
 from conversations.flow import Acknowledge, Query, Submission
@@ -38,6 +40,7 @@ DRAFT_TIMEOUT = "draft_timeout"
 # died) the dispatcher sends them.
 DIRECT_LEASE = timedelta(seconds=30)
 _RECEIPT_MARK = RECEIPT_MARK
+_NATIONAL = re.compile(r"^(\+86|0086|0)")  # a number's country or trunk prefix
 
 
 @dataclass(frozen=True)
@@ -79,6 +82,7 @@ class Options:
     timeout: timedelta = timedelta(minutes=30)
     on_timeout: str = "keep"
     grouping: Grouping = field(default_factory=Grouping)
+    call_last_step: bool = False  # see HandlerContext.call_last_step
 
 
 @dataclass(frozen=True)
@@ -134,6 +138,7 @@ class Workroom:
         self.options = options or Options()
         self.engine = engine or Engine()
         self._first_unit: int | None = None
+        self._phone_steps: dict[str, tuple[str, ...]] = {}  # flow -> its phone questions
 
     def process(self, msg: Inbound) -> list[Reply]:
         """Handle one inbound message; return the replies once its effects are committed."""
@@ -243,6 +248,8 @@ class Workroom:
         mark = len(written)
         out = self.engine.step(raw, text=msg.text, action=msg.action, ctx=ctx,
                                attachments=msg.attachments, default_flow=msg.default_flow)
+        phones = self._phones(raw.get("flow"), raw.get("answers")) \
+            | self._phones(out.state.flow, out.state.answers)
         replies, state, draft_key = self._apply(hctx, ctx, out)
         replies = linked + replies
         if msg.merge_limit:
@@ -252,11 +259,12 @@ class Workroom:
             person.lang = state.get("lang")
             s.add(person)
         version += 1
-        stored = [self._redact(r, draft_key) for r in replies]
+        stored = [self._redact(r, draft_key, phones) for r in replies]
         batch.inbound.append({
             "channel": msg.channel, "message_id": msg.message_id, "conversation_key": key,
             "received_at": now, "replies": stored, "state_version": version,
-            "draft_key": draft_key, "state": None if self.states.transactional else state})
+            "draft_key": draft_key,
+            "state": None if self.states.transactional else self._masked(state)})
         batch.states.append((key, state, version))
         batch.langs[i] = state.get("lang") or self.options.default_lang
         # The draft's inactivity timer is set when a draft begins and dropped when it ends;
@@ -408,12 +416,41 @@ class Workroom:
             return person, [Reply(catalog.t(lang, "link.invalid"))]
         return found, [Reply(catalog.t(found.lang or lang, "link.done", name=found.name))]
 
-    def _redact(self, reply: Reply, draft_key: str | None) -> dict[str, Any]:
+    def _redact(self, reply: Reply, draft_key: str | None,
+                phones: Collection[str] = ()) -> dict[str, Any]:
+        """A reply as it is kept (the replay log, the outbox): no receipt code, and a
+        caller's phone number masked (it lives in the contact vault only)."""
         data = reply.to_dict()
         if draft_key:
             code = derive_receipt_code(self.options.secret, draft_key)
             data["text"] = data["text"].replace(code, _RECEIPT_MARK)
+        for number in phones:
+            core = _NATIONAL.sub("", number)  # also found inside +86… and 0086… forms
+            for form in {number, core}:
+                if len(form) >= 5:
+                    data["text"] = data["text"].replace(form, masked(form))
         return data
+
+    def _phones(self, flow: str | None, answers: dict[str, Any] | None) -> set[str]:
+        """The phone numbers answered in a draft of `flow`."""
+        if not flow or not answers:
+            return set()
+        names = self._phone_steps.get(flow)
+        if names is None:
+            found = self.engine.flows.get(flow)
+            names = self._phone_steps[flow] = tuple(
+                a.name for a in (found.steps if found else ()) if isinstance(a.kind, Phone))
+        return {answers[n] for n in names if isinstance(answers.get(n), str)}
+
+    def _masked(self, state: dict[str, Any]) -> dict[str, Any]:
+        """A state as the replay log keeps it: phone answers masked (a state restored
+        from it asks for the number again, see handlers/hotline.file_for_caller)."""
+        phones = self._phones(state.get("flow"), state.get("answers"))
+        if not phones:
+            return state
+        answers = {k: masked(v) if isinstance(v, str) and v in phones else v
+                   for k, v in state["answers"].items()}
+        return {**state, "answers": answers}
 
     def _replayed(self, hctx: HandlerContext, dup: Any) -> list[Reply]:
         if not dup.replies:  # past the replay window: what was said is no longer kept
@@ -430,7 +467,8 @@ class Workroom:
     def _hctx(self, s: Session, person: Person, channel: str) -> HandlerContext:
         return HandlerContext(session=s, now=self.clock.now(), actor=person, channel=channel,
                               zone=self.options.zone, secret=self.options.secret,
-                              grouping=self.options.grouping)
+                              grouping=self.options.grouping,
+                              call_last_step=self.options.call_last_step)
 
     def _ctx(self, s: Session, person: Person, hctx: HandlerContext,
              workshops: dict[int, str]) -> Context:

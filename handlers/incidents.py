@@ -119,6 +119,16 @@ def _chain(session: Session, unit_id: int | None) -> dict[int, tuple[list[int], 
     return out
 
 
+def ring_last_step(session: Session, incident: Incident, now: datetime) -> None:
+    """Phone the people of the chain's last step when the incident stands at it (a
+    one-step chain: with the report itself)."""
+    steps = chain(session, incident.unit_id)
+    if steps and incident.chain_position == max(steps):
+        from handlers import hotline  # the voice calls are the hotline's
+
+        hotline.ring(session, incident, steps[incident.chain_position][0], now)
+
+
 def acknowledged(session: Session, incident: Incident) -> bool:
     return session.exec(select(Acknowledgement.id).join(
         Alert, col(Alert.id) == Acknowledgement.alert_id).where(
@@ -179,10 +189,8 @@ class IncidentTimers:
         sent = 0
         for pid in dict.fromkeys(people):
             sent += self._alert(s, incident, pid, now)
-        if self.call_last_step and incident.chain_position == max(steps):
-            from handlers import hotline  # the voice calls are the hotline's
-
-            hotline.ring(s, incident, steps[incident.chain_position][0], now)
+        if self.call_last_step:
+            ring_last_step(s, incident, now)
         timers.schedule(s, kind=WATCH, ref=str(incident.id), due_at=now + timedelta(minutes=wait))
         log.warning("incident %s: nobody acknowledged; chain step %s round %s alerted %d",
                     incident.number, incident.chain_position, incident.chain_round, sent)

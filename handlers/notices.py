@@ -31,6 +31,8 @@ def localize(params: dict[str, Any], lang: str, zone: ZoneInfo) -> dict[str, Any
             out[name] = lines(value, lang, zone)
         elif name.endswith("names") and isinstance(value, list):
             out[name] = catalog.t(lang, "list.sep").join(map(str, value))
+        elif isinstance(value, dict) and isinstance(value.get("people"), list):
+            out[name] = names(value["people"], lang)
         elif name in _LABELLED:
             out[name] = catalog.t(lang, f"{_LABELLED[name]}.{value}")
         elif name.endswith("_at") and isinstance(value, str):
@@ -50,6 +52,15 @@ def timeline(events: list[list[str]], lang: str, zone: ZoneInfo) -> str:
         label = catalog.t(lang, f"event.{kind}") if catalog.has(f"event.{kind}") else kind
         lines.append(f"• {local_time(at, zone)} {label}" + (f"{colon}{note}" if note else ""))
     return "\n".join(lines)
+
+
+def names(people: list[list[str]], lang: str) -> str:
+    """People ([name, post] each) as a reporter reads who was alerted; none: "(not given)"."""
+    if not people:
+        return catalog.t(lang, "review.skipped")
+    open_, close = ("（", "）") if lang == "zh" else (" (", ")")
+    return catalog.t(lang, "list.sep").join(
+        name + (f"{open_}{post}{close}" if post else "") for name, post in people)
 
 
 def lines(items: list[list[Any]], lang: str, zone: ZoneInfo) -> str:

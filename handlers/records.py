@@ -287,6 +287,8 @@ def emergency(ctx: HandlerContext, sub: Submission) -> Result:
                             message="notice.incident", params=params,
                             priority=outbox.EMERGENCY)
         incidents.start(s, row, now=ctx.now)
+        if ctx.call_last_step:  # a chain of one step: its call goes out with the report
+            incidents.ring_last_step(s, row, ctx.now)
         names = alerts.names_text(told, sub.lang)
         number = row.number
     else:  # a re-delivered confirmation: the people alerted the first time

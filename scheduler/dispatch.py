@@ -7,9 +7,10 @@ workroom's director and staff (DESIGN rule 4).
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from sqlalchemy import and_, func, or_
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
@@ -22,6 +23,8 @@ from store.models import Notification, Person
 
 log = logging.getLogger(__name__)
 FAILED_NOTICE = "notice.delivery_failed"
+# A push held behind an earlier one to the same chat is looked at again after this.
+HOLD = timedelta(seconds=1)
 
 
 class Dispatcher:
@@ -68,6 +71,11 @@ class Dispatcher:
             if route is None:
                 self._give_up(s, n, "no channel left to reach the recipient")
                 return 0
+            due = self._earlier(s, n, route)
+            if due is not None:  # not a failed try: it goes right after the earlier one
+                n.claimed_until, n.next_attempt_at = None, max(due, now + HOLD)
+                s.add(n)
+                return 0
             reply = render(n.message_key, n.params, route.lang, self.zone, n.alert_id,
                            self.secret)
             n.sent_at = now
@@ -93,12 +101,33 @@ class Dispatcher:
                 s.add(n)
                 return 0
             n.status, n.delivered_channel, n.claimed_until = "sent", route.channel, None
-            n.delivered_address, n.delivered_ref = route.address, ref
+            # Where it went is kept only to edit it later (an alert acknowledged): a text
+            # to a caller's number keeps no copy of the number outside the contact vault.
+            n.delivered_address = route.address if ref is not None else None
+            n.delivered_ref = ref
             s.add(n)
             return 1
 
     def _route(self, s: Session, n: Notification) -> outbox.Route | None:
         return outbox.route(s, n, self.senders, self.default_lang)
+
+    @staticmethod
+    def _earlier(s: Session, n: Notification, route: outbox.Route) -> datetime | None:
+        """When an earlier push to the same chat, still pending, is due; None if there is
+        none. A chat's pushes leave in the order written (claim_due holds those written to
+        the chat's address); this holds a push routed through the person's contacts
+        behind them, and behind the person's earlier routed pushes at least as urgent (a
+        caller's "已收到" never overtakes the text with the incident's number)."""
+        if n.channel is not None or n.recipient_id is None:
+            return None  # written to its chat: claim_due already kept it in order
+        same = or_(and_(col(Notification.channel) == route.channel,
+                        col(Notification.address) == route.address),
+                   and_(col(Notification.recipient_id) == n.recipient_id,
+                        col(Notification.channel).is_(None),
+                        col(Notification.priority) <= n.priority))
+        return s.exec(select(func.min(Notification.next_attempt_at)).where(
+            Notification.status == "pending", col(Notification.id) < (n.id or 0),
+            same)).one()
 
     def _give_up(self, s: Session, n: Notification, reason: str) -> None:
         n.status, n.last_error, n.claimed_until = "failed", reason[:500], None

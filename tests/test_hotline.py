@@ -5,7 +5,9 @@ for captured at a fake Twilio REST API over real HTTP (tests/fakes/twilio_api.py
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import AsyncIterator, Iterator
+from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 from urllib.parse import urlencode, urlsplit
@@ -13,17 +15,20 @@ from xml.etree import ElementTree as ET
 
 import httpx
 import pytest
-from sqlmodel import Session, select
+from sqlmodel import Session, SQLModel, col, select
 
 from bot.bootstrap import Services
 from bot.hotline import sms_text
 from conversations.clock import FrozenClock
 from conversations.engine import Button, Reply
+from handlers.inbound import Inbound
 from store.models import (
     Acknowledgement,
     Alert,
     Attachment,
+    ChainStep,
     Contact,
+    Conversation,
     HotlineCall,
     InboundMessage,
     Incident,
@@ -32,9 +37,10 @@ from store.models import (
     Timer,
     Workshop,
 )
+from store.state import RedisStateStore, SqlStateStore, StateStore
 from tests.case_helpers import pushes, tick
-from tests.conftest import make_services
-from tests.fakes.twilio_api import ACCOUNT_SID, AUTH_TOKEN, FakeTwilio, sign
+from tests.conftest import make_services, prepared_engine
+from tests.fakes.twilio_api import ACCOUNT_SID, AUTH_TOKEN, FakeTwilio, Sent, sign
 from tests.test_flow_emergency import ack
 from tests.transcript import Chat, all_rows, open_menu, t
 from web.app import create_app
@@ -43,6 +49,8 @@ PUBLIC = "https://hotline.example.org"
 HOTLINE = "+861012351000"
 CALLER = "+8613800000001"
 SAID = "铸造车间门口有三十多人聚集，要求补发加班费"
+# Who the demo workroom alerts at once: the director and today's duty leader.
+ALERTED = "陈丽华（工会主席、群众工作室主任）、孙红梅（党委书记）"
 
 
 @pytest.fixture
@@ -210,6 +218,49 @@ async def test_a_voice_report_files_the_incident_and_alerts_the_chain_before_the
             assert CALLER not in repr(row.model_dump())
 
 
+async def test_the_callers_text_is_worded_in_their_language_when_it_is_sent(
+        hl: Services, client: httpx.AsyncClient, fake: FakeTwilio, clock: FrozenClock) -> None:
+    """The text with the number is kept as data (a message key and its parameters), not
+    as Chinese words: a caller who switches to English before it goes gets it in English."""
+    fake.fail_next("message", status=503)
+    await Caller(client).report()
+    [row] = all_rows(hl, Notification, col(Notification.idempotency_key).startswith("hotline:"))
+    assert (row.message_key, row.params) == ("notice.caller_told", {
+        "head": "@hotline.sms_head", "told_lines": [["emergency.done", {
+            "number": "E-2026-0001", "alerted": {"people": [
+                ["陈丽华", "工会主席、群众工作室主任"], ["孙红梅", "党委书记"]]}}]]})
+    await text(client, "English")  # the caller texts the hotline: "English"
+    after_back_off(hl, clock)
+    [told] = [m for m in fake.texts(CALLER) if "E-2026-0001" in m]
+    assert told == t("en", "hotline.sms_head") + t(
+        "en", "emergency.done", number="E-2026-0001",
+        alerted="陈丽华 (工会主席、群众工作室主任), 孙红梅 (党委书记)")
+
+
+async def test_twilio_posting_the_last_answer_again_files_one_report_and_says_the_same(
+        hl: Services, client: httpx.AsyncClient, fake: FakeTwilio) -> None:
+    """Twilio retries a webhook it got no answer to in time: the same CallSid and step
+    again. One incident, one chain, one text, and the same goodbye."""
+    caller = Caller(client)
+    first = await post(client, "/hotline/voice/people", caller.params(Digits="30"))
+    assert first.status_code == 200 and all_rows(hl, Incident) == []  # no call: nothing
+    await caller.step("/hotline/voice")
+    await caller.step("/hotline/voice/menu", Digits="1")
+    await caller.step("/hotline/voice/said", SpeechResult=SAID)
+    bye = await post(client, "/hotline/voice/people", caller.params(Digits="30"))
+    alerts_after = len(all_rows(hl, Alert))
+    again = await post(client, "/hotline/voice/people", caller.params(Digits="30"))
+    assert again.status_code == 200 and again.text == bye.text
+    assert said(twiml(again)) == t("zh", "hotline.voice.done_incident", number="E-2026-0001")
+    [incident] = all_rows(hl, Incident)
+    assert incident.people == 30
+    assert len(all_rows(hl, Alert)) == alerts_after
+    [call] = all_rows(hl, HotlineCall)
+    assert (call.step, call.subject_id) == ("done", incident.id)
+    hl.dispatcher.drain()
+    assert len(fake.texts(CALLER)) == 1
+
+
 async def test_no_speech_is_taken_as_a_recording_and_the_number_keyed_in(
         hl: Services, client: httpx.AsyncClient) -> None:
     caller = Caller(client)
@@ -301,6 +352,49 @@ async def test_a_wrong_key_asks_again_then_ends(hl: Services,
     assert all_rows(hl, Incident) == []
 
 
+def test_the_voice_menu_is_a_handler_that_needs_no_provider(hl: Services) -> None:
+    """The menu's rules run without Twilio: moves in, Prompts out (bot/hotline.py only
+    writes them as TwiML)."""
+    from handlers import hotline
+    from handlers.context import HandlerContext
+
+    now = hl.clock.now()
+
+    def as_caller(s: Session) -> hotline.ContextFor:
+        return lambda person: HandlerContext(session=s, now=now, actor=person, channel="voice",
+                                             zone=hl.workroom.options.zone, secret="s")
+
+    def move(fn: Any, **more: Any) -> hotline.Prompt:
+        with Session(hl.db) as s:
+            prompt = fn(s, sid="CA-h", number="13800000003", now=now, **more)
+            s.commit()
+        return prompt
+
+    assert move(hotline.call_begins) == hotline.Prompt("menu", "menu")
+    assert move(hotline.menu_key, digits="") == hotline.Prompt("menu", "menu")  # silence
+    assert move(hotline.menu_key, digits="9") == hotline.Prompt("menu", "menu", (("again", {}),))
+    assert move(hotline.menu_key, digits="0", staff=["+8610000"]) == hotline.Prompt(
+        "dial", say=(("connecting", {}),), numbers=("+8610000",))
+    assert hotline.dial_ended("no-answer") == hotline.Prompt("menu", "menu", (("no_staff", {}),))
+    assert move(hotline.menu_key, digits="1") == hotline.Prompt("speech", "what_where")
+    assert move(hotline.speech_heard, text=" ") == hotline.Prompt("recording", "record")
+    assert move(hotline.speech_heard, text=SAID) == hotline.Prompt("people", "people")
+    with Session(hl.db) as s:
+        bye = hotline.people_keyed(s, sid="CA-h", number="13800000003", digits="30#", now=now,
+                                   context_for=as_caller(s), lang="zh")
+        s.commit()
+    assert bye == hotline.Prompt("nothing", say=(("done_incident", {"number": "E-2026-0001"}),))
+    [incident] = all_rows(hl, Incident)
+    assert (incident.what, incident.people, incident.channel) == (SAID, 30, "voice")
+    # Wrong keys end the call after three tries.
+    other = {"sid": "CA-w", "number": "13800000004", "now": now}
+    with Session(hl.db) as s:
+        prompts = [hotline.menu_key(s, digits="7", **other) for _ in range(4)]
+        s.commit()
+    assert [p.listen for p in prompts] == ["menu", "menu", "menu", "nothing"]
+    assert prompts[-1].say == (("goodbye", {}),)
+
+
 # --- a forged request -------------------------------------------------------------------
 
 
@@ -328,6 +422,35 @@ async def test_a_forged_signature_is_refused_and_nothing_is_stored(
         "X-Twilio-Signature": sign(AUTH_TOKEN, PUBLIC + "/hotline/voice", sms),
         "Content-Type": "application/x-www-form-urlencoded"})
     assert r.status_code == 403
+    assert counts() == before
+    hl.dispatcher.drain()
+    assert fake.sent == []
+
+
+async def test_an_oversized_body_is_refused_even_in_chunks_and_nothing_is_stored(
+        hl: Services, client: httpx.AsyncClient, fake: FakeTwilio) -> None:
+    def counts() -> tuple[int, ...]:
+        return tuple(len(all_rows(hl, m)) for m in (
+            Person, Contact, InboundMessage, Incident, Notification))
+
+    before = counts()
+    # Signed as Twilio would: only its size is wrong.
+    params = {"MessageSid": "SM" + "7" * 32, "AccountSid": ACCOUNT_SID, "From": CALLER,
+              "To": HOTLINE, "Body": SAID * 2000, "NumMedia": "0"}
+    body = urlencode(params).encode()
+    assert len(body) > 32 * 1024
+    headers = {"X-Twilio-Signature": sign(AUTH_TOKEN, PUBLIC + "/hotline/sms", params),
+               "Content-Type": "application/x-www-form-urlencoded"}
+
+    async def chunked() -> AsyncIterator[bytes]:  # no Content-Length: sent in chunks
+        for at in range(0, len(body), 4096):
+            yield body[at:at + 4096]
+
+    r = await client.post("/hotline/sms", content=chunked(), headers=headers)
+    assert r.status_code == 413
+    assert "content-length" not in r.request.headers
+    assert (await client.post("/hotline/sms", content=body, headers=headers)).status_code \
+        == 413
     assert counts() == before
     hl.dispatcher.drain()
     assert fake.sent == []
@@ -363,9 +486,23 @@ async def test_a_text_report_runs_the_emergency_conversation_one_question_per_te
     assert len(fake.texts(CALLER)) == 4
     assert all(m.params["From"] == HOTLINE for m in fake.messages(CALLER))
 
-    # A re-delivered text does not make a second report or a second answer.
-    await text(client, "立即发送", sid=f"SM{text.count:032d}")  # type: ignore[attr-defined]
+    # Twilio delivers the last text again (same MessageSid): absorbed, with no second
+    # report, no second answer, and the conversation where it was.
+    last = f"SM{text.count:032d}"  # type: ignore[attr-defined]
+    steps_before = len(all_rows(hl, InboundMessage))
+    with Session(hl.db) as s:
+        state_before = s.get(Conversation, f"sms:{CALLER}")
+        assert state_before is not None
+        version = state_before.version
+    again = await text(client, "立即发送", sid=last)
+    assert again.status_code == 200
+    hl.dispatcher.drain()
+    assert len(fake.texts(CALLER)) == 4  # the answer is not sent twice
+    assert len(all_rows(hl, InboundMessage)) == steps_before
     assert len(all_rows(hl, Incident)) == 1
+    with Session(hl.db) as s:
+        state_after = s.get(Conversation, f"sms:{CALLER}")
+        assert state_after is not None and state_after.version == version
 
     # The director acknowledges in chat: the reporter is texted who has it, no numbers.
     hl.dispatcher.drain()
@@ -404,6 +541,53 @@ async def test_a_failed_text_is_retried_by_the_outbox(
     assert t("zh", "emergency.place.ask") in reply
 
 
+def director_acknowledges(hl: Services) -> None:
+    [alert] = all_rows(hl, Alert, Alert.recipient_id == key_of(hl, "chen_lihua").id)
+    ack(hl, "chen_lihua", alert.id or 0)
+
+
+def after_back_off(hl: Services, clock: FrozenClock) -> None:
+    """Let the outbox retry what failed (5 s) and what waited behind it."""
+    for seconds in (5, 1, 1):
+        clock.set(clock.now() + timedelta(seconds=seconds))
+        hl.dispatcher.drain()
+
+
+async def test_a_texters_number_and_acknowledgement_arrive_in_order_after_a_5xx(
+        hl: Services, client: httpx.AsyncClient, fake: FakeTwilio, clock: FrozenClock) -> None:
+    """The text with the incident's number fails (a 5xx) and waits its back-off; the
+    director's acknowledgement, written meanwhile, waits behind it."""
+    for said_ in ("铸造车间有三十多人停工聚集", "铸造车间大门口", "三十"):
+        await text(client, said_)
+    fake.fail_next("message", status=500)
+    await text(client, "立即发送")
+    assert len(fake.texts(CALLER)) == 3 and len(fake.refused) == 1
+    director_acknowledges(hl)
+    hl.dispatcher.drain()
+    assert len(fake.texts(CALLER)) == 3  # not before the number
+    after_back_off(hl, clock)
+    *_, done, acked = fake.texts(CALLER)
+    assert done.startswith("已报告，编号 E-2026-0001。")
+    assert acked == t("zh", "notice.acknowledged", number="E-2026-0001", name="陈丽华",
+                      acked_at="2026-11-23 09:00")
+    assert len(fake.texts(CALLER)) == 5
+
+
+async def test_a_callers_number_and_acknowledgement_arrive_in_order_after_a_5xx(
+        hl: Services, client: httpx.AsyncClient, fake: FakeTwilio, clock: FrozenClock) -> None:
+    fake.fail_next("message", status=502)
+    await Caller(client).report()
+    assert fake.texts(CALLER) == []  # the number's text failed
+    director_acknowledges(hl)
+    hl.dispatcher.drain()
+    assert fake.texts(CALLER) == []  # the acknowledgement does not overtake it
+    after_back_off(hl, clock)
+    told, acked = fake.texts(CALLER)
+    assert told.startswith(t("zh", "hotline.sms_head") + "已报告，编号 E-2026-0001。")
+    assert acked == t("zh", "notice.acknowledged", number="E-2026-0001", name="陈丽华",
+                      acked_at="2026-11-23 09:00")
+
+
 def test_a_reply_renders_as_one_text_with_numbered_choices() -> None:
     reply = Reply("问题属于哪一类？", [Button("工资福利", "opt:wages"),
                                       Button("安全生产", "opt:safety"),
@@ -438,7 +622,7 @@ async def test_three_reports_of_one_workshop_are_one_incident(
     assert [(x.channel, x.incident_id) for x in links] == [("sms", incident.id),
                                                           ("console", incident.id)]
     linked = t("zh", "emergency.linked", number="E-2026-0001",
-               alerted=liaison.text.split("已通知：")[1].split("。")[0])
+               alerted=ALERTED)
     assert linked in liaison.text
     assert fake.texts(second)[-1].startswith(linked)
     hl.dispatcher.drain()
@@ -495,9 +679,7 @@ def test_staff_file_an_incident_for_a_caller_and_the_caller_is_texted(
     staff.say("二十")
     staff.press(t("zh", "nav.confirm"))
     assert staff.text.startswith(t("zh", "file_for_caller.done_incident",
-                                   number="E-2026-0001",
-                                   alerted=staff.text.split("已立即通知：")[1]
-                                   .split("。")[0]))
+                                   number="E-2026-0001", alerted=ALERTED))
     [incident] = all_rows(hl, Incident)
     caller = person_of(hl, "sms", "+8613900000002")
     [assembly] = all_rows(hl, Workshop, Workshop.key == "assembly")
@@ -509,6 +691,116 @@ def test_staff_file_an_incident_for_a_caller_and_the_caller_is_texted(
     hl.dispatcher.drain()
     [told] = fake.texts("+8613900000002")
     assert "E-2026-0001" in told
+
+
+class PushedChat(Chat):
+    """A chat whose replies go through the outbox, as Telegram's and WeChat's do."""
+
+    def _send(self, inbound: Inbound) -> list[Reply]:
+        return super()._send(replace(inbound, push_replies=True))
+
+
+def stored_text(services: Services, *, states: StateStore | None = None
+                ) -> dict[str, list[str]]:
+    """Every row of every table but the contact vault, and every Redis value of the state
+    store, as text (full-width digits folded), by table."""
+    found: dict[str, list[str]] = {}
+    with services.db.connect() as conn:
+        for table in SQLModel.metadata.sorted_tables:
+            if table.name != "contact":
+                found[table.name] = [unicodedata.normalize("NFKC", repr(tuple(row)))
+                                     for row in conn.execute(table.select())]
+    if isinstance(states, RedisStateStore):
+        found["redis"] = [unicodedata.normalize("NFKC", repr(states.redis.get(k)))
+                          for k in states.redis.scan_iter(f"{states.prefix}:*")]
+    return found
+
+
+def leaks(services: Services, digits: str, states: StateStore | None = None) -> list[str]:
+    """Where a phone number is kept, however it is spaced."""
+    pattern = re.compile(r"[\s\-]*".join(digits))
+    return [f"{table}: {row[:200]}" for table, rows in stored_text(services, states=states).items()
+            for row in rows if pattern.search(row)]
+
+
+@pytest.fixture(params=["sql", "redis"])
+def hl_stores(request: pytest.FixtureRequest, db_url: str, clock: FrozenClock,
+              fake: FakeTwilio) -> Iterator[tuple[Services, StateStore]]:
+    """The hotline workroom on {SQLite, PostgreSQL} x {SQL, Redis} conversation state."""
+    engine = prepared_engine(db_url, clock.now())
+    states: StateStore = request.getfixturevalue("redis_store") \
+        if request.param == "redis" else SqlStateStore(engine)
+    svc = make_services(db_url, clock, states=states, engine=engine,
+                        twilio_account_sid=ACCOUNT_SID, twilio_auth_token=AUTH_TOKEN,
+                        hotline_number=HOTLINE, twilio_api_url=fake.base_url,
+                        hotline_public_url=PUBLIC)
+    yield svc, states
+    svc.close()
+
+
+def file_for_caller(staff: Chat, number: str, lang: str = "zh") -> None:
+    """Staff file an incident for a caller, up to the review."""
+    open_menu(staff, lang)
+    staff.press(t(lang, "menu.file_for_caller"))
+    staff.press(t(lang, "opt.caller_kind.incident"))
+    staff.say(number)
+    staff.say("总装车间二十多人在车间办公室门口要说法")
+    staff.press("总装车间")  # the demo's workshops have Chinese names only
+    staff.say("20")
+
+
+def test_the_callers_number_is_kept_in_the_contact_vault_only(
+        hl_stores: tuple[Services, StateStore], fake: FakeTwilio) -> None:
+    """Filing for a caller, the number staff type is shown back masked, and after the
+    flow no row but the vault's (and no Redis value) holds it: not the replay log, not
+    the saved conversation, not the outbox, not the inbox."""
+    hl, states = hl_stores
+    staff = PushedChat(hl, person="liu_fang")
+    file_for_caller(staff, "１３９ ００００ ０００２")
+    review = staff.replies[0].text
+    assert f"{t('zh', 'file_for_caller.phone.label')}：139****0002" in review
+    assert "13900000002" not in review
+    staff.press(t("zh", "nav.confirm"))
+    hl.dispatcher.drain()
+    [incident] = all_rows(hl, Incident)
+    assert incident.reporter_id == person_of(hl, "sms", "+8613900000002").id
+    assert "E-2026-0001" in fake.texts("+8613900000002")[0]
+    [shown] = [i.text for i in staff.inbox() if i.text.startswith(t("zh", "review.title"))]
+    assert "139****0002" in shown  # the review went through the outbox too
+    assert leaks(hl, "13900000002", states) == []
+
+
+def test_a_draft_restored_from_the_replay_log_asks_the_number_again(
+        sqlite_url: str, clock: FrozenClock, fake: FakeTwilio,
+        redis_store: RedisStateStore) -> None:
+    """Redis lost the draft; a re-delivered message brings it back from the replay log,
+    where the number is masked: it is asked again, never filed as "139****0002"."""
+    hl = make_services(sqlite_url, clock, states=redis_store, twilio_account_sid=ACCOUNT_SID,
+                       twilio_auth_token=AUTH_TOKEN, hotline_number=HOTLINE,
+                       twilio_api_url=fake.base_url, hotline_public_url=PUBLIC)
+    try:
+        staff = Chat(hl, person="liu_fang")
+        open_menu(staff, "en")
+        staff.press(t("en", "menu.file_for_caller"))
+        staff.press(t("en", "opt.caller_kind.incident"))
+        staff.say("139 0000 0002")
+        staff.say("Twenty people at the assembly workshop office", message_id="lost-1")
+        redis_store.clear_all()  # the draft is gone from Redis
+        staff.say("Twenty people at the assembly workshop office", message_id="lost-1")
+        staff.press("总装车间")
+        staff.say("20")
+        assert "139****0002" in staff.text
+        staff.press(t("en", "nav.confirm"))
+        assert t("en", "file_for_caller.phone_again") in staff.text
+        assert t("en", "file_for_caller.phone.ask") in staff.text
+        assert all_rows(hl, Incident) == []
+        staff.say("13900000002")
+        staff.press(t("en", "nav.confirm"))
+        [incident] = all_rows(hl, Incident)
+        assert incident.reporter_id == person_of(hl, "sms", "+8613900000002").id
+        assert leaks(hl, "13900000002", redis_store) == []
+    finally:
+        hl.close()
 
 
 def test_a_number_that_is_not_one_is_asked_again(hl: Services) -> None:
@@ -568,6 +860,154 @@ async def test_the_last_step_calls_a_leader_who_acknowledges_by_pressing_one(
     tick(hl, clock, t0 + timedelta(minutes=50), step=timedelta(minutes=5))
     assert len(fake.calls()) == 1
 
+
+
+LEADER_PHONE = "+8600000000099"  # 钱文静 of the upper union: the demo chain's last step
+
+
+async def test_a_forged_keypress_or_call_status_from_a_leaders_call_is_refused(
+        hl: Services, client: httpx.AsyncClient, fake: FakeTwilio, clock: FrozenClock) -> None:
+    """Someone who learned the ack address cannot acknowledge for the leader, nor make
+    the call look unanswered: 403, and nothing recorded."""
+    t0 = clock.now()
+    await Caller(client).report()
+    tick(hl, clock, t0 + timedelta(minutes=15), step=timedelta(minutes=1))
+    [ring] = fake.calls(LEADER_PHONE)
+    nid = ring.url.rsplit("=", 1)[1]
+    ack_url = f"{PUBLIC}/hotline/voice/alert/ack?n={nid}"
+    pressed = about(ring, CallStatus="in-progress", Digits="1")
+
+    def recorded() -> tuple[int, ...]:
+        return tuple(len(all_rows(hl, m)) for m in (Acknowledgement, HotlineCall,
+                                                    Notification))
+
+    before = recorded()
+    assert (await post(client, ack_url, pressed, token="not-the-token")).status_code == 403
+    assert (await post(client, ack_url, pressed,
+                       signed={**pressed, "Digits": "2"})).status_code == 403
+    r = await client.post(f"/hotline/voice/alert/ack?n={nid}", content=urlencode(pressed),
+                          headers={"Content-Type": "application/x-www-form-urlencoded"})
+    assert r.status_code == 403
+    # Signed for another alert's address: not this one's.
+    r = await client.post(f"/hotline/voice/alert/ack?n={nid}", content=urlencode(pressed),
+                          headers={"X-Twilio-Signature": sign(
+                              AUTH_TOKEN, f"{PUBLIC}/hotline/voice/alert/ack?n=1", pressed),
+                              "Content-Type": "application/x-www-form-urlencoded"})
+    assert r.status_code == 403
+    status = ring.params["StatusCallback"]
+    assert (await post(client, status, about(ring, CallStatus="no-answer"),
+                       token="x" * 32)).status_code == 403
+    assert recorded() == before
+    [incident] = all_rows(hl, Incident)
+    assert incident.acknowledged_at is None
+    tick(hl, clock, t0 + timedelta(minutes=20), step=timedelta(minutes=1))
+    assert len(fake.calls(LEADER_PHONE)) == 1  # no retry of a call nobody said was missed
+
+
+def about(ring: Sent, **more: str) -> dict[str, str]:
+    """A webhook Twilio posts about a call we asked it to place."""
+    return {"CallSid": ring.sid, "AccountSid": ACCOUNT_SID, "From": HOTLINE, "To": ring.to,
+            "Direction": "outbound-api", **more}
+
+
+async def test_an_unanswered_leader_call_is_rung_again_then_the_chain_moves_on(
+        hl: Services, client: httpx.AsyncClient, fake: FakeTwilio, clock: FrozenClock) -> None:
+    t0 = clock.now()
+    await Caller(client).report()
+    tick(hl, clock, t0 + timedelta(minutes=15), step=timedelta(minutes=1))
+    [first] = fake.calls(LEADER_PHONE)
+    status = first.params["StatusCallback"]
+    assert status.startswith(f"{PUBLIC}/hotline/voice/alert/status?n=")
+    assert first.params["StatusCallbackMethod"] == "POST"
+
+    # Not taken: rung again after a minute, not at once; a callback Twilio sends twice
+    # does not ring twice.
+    for _ in range(2):
+        r = await post(client, status, about(first, CallStatus="no-answer"))
+        assert r.status_code == 200
+    hl.dispatcher.drain()
+    assert len(fake.calls(LEADER_PHONE)) == 1
+    tick(hl, clock, t0 + timedelta(minutes=16), step=timedelta(minutes=1))
+    [_, second] = fake.calls(LEADER_PHONE)
+    assert second.params["StatusCallback"].startswith(f"{PUBLIC}/hotline/voice/alert/status")
+    # Busy: again after two minutes.
+    await post(client, second.params["StatusCallback"], about(second, CallStatus="busy"))
+    tick(hl, clock, t0 + timedelta(minutes=17), step=timedelta(minutes=1))
+    assert len(fake.calls(LEADER_PHONE)) == 2
+    tick(hl, clock, t0 + timedelta(minutes=18), step=timedelta(minutes=1))
+    [*_, third] = fake.calls(LEADER_PHONE)
+    assert len(fake.calls(LEADER_PHONE)) == 3
+
+    # The third fails too: the director is told, and the chain's next round alerts now
+    # rather than when the last step's 30 minutes are up.
+    alerted = len([p for p in pushes(hl, "chen_lihua") if p.startswith("【紧急】E-2026-0001")])
+    await post(client, third.params["StatusCallback"], about(third, CallStatus="failed"))
+    hl.dispatcher.drain()
+    assert t("zh", "notice.call_unanswered", number="E-2026-0001", tries=3, name="钱文静") \
+        in pushes(hl, "chen_lihua")
+    tick(hl, clock, t0 + timedelta(minutes=19), step=timedelta(minutes=1))
+    [incident] = all_rows(hl, Incident)
+    assert (incident.chain_round, incident.chain_position) == (2, 1)
+    assert len([p for p in pushes(hl, "chen_lihua")
+                if p.startswith("【紧急】E-2026-0001")]) == alerted + 1
+    # Every call and how it ended is on record.
+    calls = all_rows(hl, HotlineCall, HotlineCall.purpose == "alert")
+    assert [(c.ref, c.step, c.ended_at is not None) for c in calls] == [
+        (first.sid, "no-answer", True), (second.sid, "busy", True), (third.sid, "failed", True)]
+    assert {c.person_id for c in calls} == {key_of(hl, "qian_wenjing").id}
+
+
+async def test_a_call_waiting_in_the_outbox_is_cancelled_when_the_alert_is_acknowledged(
+        hl: Services, client: httpx.AsyncClient, fake: FakeTwilio, clock: FrozenClock) -> None:
+    t0 = clock.now()
+    await Caller(client).report()
+    fake.fail_next("call", status=503)  # the last step's call could not be placed yet
+    tick(hl, clock, t0 + timedelta(minutes=15), step=timedelta(minutes=1))
+    assert fake.calls() == [] and [k for k, _, _ in fake.refused] == ["call"]
+    [alert] = all_rows(hl, Alert, Alert.recipient_id == key_of(hl, "chen_lihua").id)
+    ack(hl, "chen_lihua", alert.id or 0)  # the director acknowledges in chat meanwhile
+    tick(hl, clock, t0 + timedelta(minutes=20), step=timedelta(minutes=1))
+    assert fake.calls() == []  # nobody is rung for an alert someone has
+    [row] = all_rows(hl, Notification, Notification.channel == "call")
+    assert row.status == "cancelled"
+
+
+async def test_a_ringing_call_is_hung_up_when_the_alert_is_acknowledged(
+        hl: Services, client: httpx.AsyncClient, fake: FakeTwilio, clock: FrozenClock) -> None:
+    t0 = clock.now()
+    await Caller(client).report()
+    tick(hl, clock, t0 + timedelta(minutes=15), step=timedelta(minutes=1))
+    [ring] = fake.calls(LEADER_PHONE)
+    [alert] = all_rows(hl, Alert, Alert.recipient_id == key_of(hl, "chen_lihua").id)
+    ack(hl, "chen_lihua", alert.id or 0)
+    hl.dispatcher.drain()
+    [end] = fake.updates(ring.sid)
+    assert end.params == {"Status": "completed"}
+    # Picked up in the same moment all the same: told who has it, nothing to press.
+    root = twiml(await post(client, ring.url, about(ring, CallStatus="in-progress")))
+    assert said(root) == t("zh", "hotline.voice.acked_by", name="陈丽华")
+    assert root.find("Gather") is None and root.find("Hangup") is not None
+    # Its end is recorded and rings nobody again.
+    await post(client, ring.params["StatusCallback"], about(ring, CallStatus="completed"))
+    tick(hl, clock, t0 + timedelta(minutes=50), step=timedelta(minutes=5))
+    assert len(fake.calls()) == 1 and len(fake.updates()) == 1
+    [call] = all_rows(hl, HotlineCall, HotlineCall.ref == ring.sid)
+    assert (call.step, call.ended_at) == ("completed", clock.now() - timedelta(minutes=35))
+
+
+async def test_a_chain_of_one_step_calls_with_the_report(
+        hl: Services, client: httpx.AsyncClient, fake: FakeTwilio) -> None:
+    with Session(hl.db) as s:
+        for step in s.exec(select(ChainStep).where(ChainStep.position > 1)):
+            s.delete(step)
+        s.commit()
+    await Caller(client).report()
+    hl.dispatcher.drain()
+    [ring] = fake.calls()  # the chain's only step (陈丽华) is phoned in the first round
+    assert ring.to == "+8600000000001"
+    assert ring.url.startswith(f"{PUBLIC}/hotline/voice/alert?n=")
+    [incident] = all_rows(hl, Incident)
+    assert incident.chain_round == 1
 
 
 # --- the command that tells what to set at the provider ----------------------------------

@@ -2,7 +2,8 @@
 
 A request whose X-Twilio-Signature does not match (computed over the public URL the
 provider called and its POST parameters) is refused with 403 before anything is read or
-stored. What a step wrote to the outbox is delivered right after the answer is sent.
+stored; a body over MAX_BODY bytes, announced or streamed in chunks, with 413 before it
+is parsed. What a step wrote to the outbox is delivered right after the answer is sent.
 """
 
 from __future__ import annotations
@@ -17,9 +18,13 @@ from fastapi import BackgroundTasks, FastAPI, Request, Response
 from bot import twilio
 from bot.bootstrap import Services
 from bot.hotline import PREFIX, HotlineChannel
+from web.wechat import TooLarge, read_capped
 
 XML = "application/xml"
 EMPTY = '<?xml version="1.0" encoding="UTF-8"?><Response/>'
+# Twilio's webhooks are a few kilobytes (a text's 1,600 characters, ten media URLs, a
+# recognised sentence): anything far larger is not from it.
+MAX_BODY = 32 * 1024
 
 
 def mount(app: FastAPI, services: Services) -> None:
@@ -29,7 +34,7 @@ def mount(app: FastAPI, services: Services) -> None:
         return
 
     async def verified(request: Request) -> dict[str, str] | None:
-        body = (await request.body()).decode("utf-8", errors="replace")
+        body = (await read_capped(request, MAX_BODY)).decode("utf-8", errors="replace")
         pairs = parse_qsl(body, keep_blank_values=True)
         url = channel.public_url + request.url.path
         if request.url.query:
@@ -42,7 +47,10 @@ def mount(app: FastAPI, services: Services) -> None:
     def route(path: str, step: Callable[..., Any], *, kick: bool = False,
               with_n: bool = False) -> None:
         async def webhook(request: Request, background: BackgroundTasks) -> Response:
-            form = await verified(request)
+            try:
+                form = await verified(request)
+            except TooLarge:
+                return Response(status_code=413)
             if form is None:
                 return Response(status_code=403)
             args: tuple[Any, ...] = (form,)
@@ -73,3 +81,4 @@ def mount(app: FastAPI, services: Services) -> None:
     route("/voice/status", channel.ended, kick=True)
     route("/voice/alert", channel.alert_call, with_n=True)
     route("/voice/alert/ack", channel.alert_ack, kick=True, with_n=True)
+    route("/voice/alert/status", channel.alert_status, kick=True, with_n=True)

@@ -1,8 +1,9 @@
 """An in-process fake of Twilio's REST API (Messages and Calls), over real HTTP.
 
-``FakeTwilio`` serves ``POST /2010-04-01/Accounts/<SID>/Messages.json`` and
-``.../Calls.json`` on ``127.0.0.1:<free port>`` from a FastAPI app run by uvicorn in a
-background thread, like tests/fakes/telegram_api.py does for Telegram. Requests are
+``FakeTwilio`` serves ``POST /2010-04-01/Accounts/<SID>/Messages.json``,
+``.../Calls.json`` and ``.../Calls/<CallSid>.json`` (a call's update: hanging it up)
+on ``127.0.0.1:<free port>`` from a FastAPI app run by uvicorn in a background thread,
+like tests/fakes/telegram_api.py does for Telegram. Requests are
 checked as Twilio checks them (HTTP basic auth with the account SID and auth token,
 form-encoded parameters, E.164 numbers) and recorded; errors can be injected with
 ``fail_next``.
@@ -47,7 +48,7 @@ def sign(auth_token: str, url: str, params: dict[str, str]) -> str:
 class Sent:
     """One accepted API request: a text or a call."""
 
-    kind: str  # message | call
+    kind: str  # message | call | update (of the call `sid`)
     sid: str
     params: dict[str, str]
 
@@ -141,6 +142,11 @@ class FakeTwilio:
         with self._lock:
             return [s for s in self.sent if s.kind == "call" and (to is None or s.to == to)]
 
+    def updates(self, sid: str | None = None) -> list[Sent]:
+        """Requests that changed a call (Status=completed hangs it up)."""
+        with self._lock:
+            return [s for s in self.sent if s.kind == "update" and (sid is None or s.sid == sid)]
+
     def fail_next(self, kind: str, *, status: int = 500, code: int | None = None,
                   times: int = 1, retry_after: int | None = None) -> None:
         """Answer the next `times` requests of `kind` (message | call) with an error."""
@@ -183,6 +189,27 @@ class FakeTwilio:
             return JSONResponse({"sid": out.sid, "account_sid": sid, "to": out.to,
                                  "from": params.get("From"), "status": "queued",
                                  "body": params.get("Body")}, status_code=201)
+
+        @app.post("/2010-04-01/Accounts/{sid}/Calls/{call_sid}.json")
+        async def update(sid: str, call_sid: str, request: Request) -> JSONResponse:
+            params = dict(parse_qsl((await request.body()).decode(), keep_blank_values=True))
+            if not self._authorized(sid, request.headers.get("authorization", "")):
+                return self._refuse("update", 401, params, 20003, "Authenticate")
+            with self._lock:
+                placed = any(s.kind == "call" and s.sid == call_sid for s in self.sent)
+            if not placed:
+                return self._refuse("update", 404, params, 20404,
+                                    "The requested resource was not found")
+            if params.get("Status") not in (None, "canceled", "completed"):
+                return self._refuse("update", 400, params, 21218, "Invalid call status")
+            failure = self._take_failure("update")
+            if failure is not None:
+                return self._refuse("update", failure.status, params, failure.code,
+                                    "injected failure")
+            with self._lock:
+                self.sent.append(Sent("update", call_sid, params))
+            return JSONResponse({"sid": call_sid, "account_sid": sid,
+                                 "status": params.get("Status", "in-progress")})
 
         return app
 
