@@ -3,6 +3,7 @@ process killed with SIGKILL at any moment loses no update and doubles nothing.""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import socket
@@ -16,7 +17,7 @@ from sqlmodel import Session, select
 
 from conversations.clock import FrozenClock
 from store.db import make_engine
-from store.models import InboundMessage, Suggestion
+from store.models import InboundMessage, Notification, Suggestion
 from tests.conftest import prepared_engine
 from tests.fakes.telegram_api import FakeBotApi, callback_update, text_update
 from tests.test_telegram import telegram_services
@@ -82,6 +83,25 @@ def _serve(url: str, fake: FakeBotApi, tmp: Path) -> subprocess.Popen[bytes]:
                             stderr=subprocess.STDOUT)
 
 
+async def _recorded(url: str, chat: str, timeout: float = 30) -> None:
+    """Wait until every reply sent to the chat is recorded as sent. A kill between a send
+    and its record is the one moment a reply goes out twice (the outbox resends what it
+    cannot know was delivered: at least once); this test kills the bot while it handles
+    an update, where nothing may be lost or doubled."""
+    engine = make_engine(url)
+    try:
+        for _ in range(int(timeout / 0.05)):
+            with Session(engine) as s:
+                if s.exec(select(Notification.id).where(
+                        Notification.address == chat,
+                        Notification.status == "pending")).first() is None:
+                    return
+            await asyncio.sleep(0.05)
+    finally:
+        engine.dispose()
+    raise AssertionError(f"replies to {chat} still not recorded as sent after {timeout} s")
+
+
 async def test_sigkill_in_the_middle_of_a_flow_loses_and_doubles_nothing(
         sqlite_url: str, clock: FrozenClock, fake: FakeBotApi, tmp_path: Path) -> None:
     prepared_engine(sqlite_url, clock.now()).dispose()
@@ -103,6 +123,7 @@ async def test_sigkill_in_the_middle_of_a_flow_loses_and_doubles_nothing(
                 proc.wait()
                 proc = _serve(sqlite_url, fake, tmp_path)
             await fake.wait_for_messages(8100, count, timeout=60)
+            await _recorded(sqlite_url, "8100")
     finally:
         proc.send_signal(signal.SIGKILL)
         proc.wait()
