@@ -120,8 +120,11 @@ class Dispatcher:
         caller's "已收到" never overtakes the text with the incident's number)."""
         if n.channel is not None or n.recipient_id is None:
             return None  # written to its chat: claim_due already kept it in order
+        # Behind what the person is waiting for (a reply to what they wrote) and whatever
+        # is at least as urgent, never behind a routine push waiting out its back-off.
         same = or_(and_(col(Notification.channel) == route.channel,
-                        col(Notification.address) == route.address),
+                        col(Notification.address) == route.address,
+                        col(Notification.priority) <= max(n.priority, outbox.REPLY)),
                    and_(col(Notification.recipient_id) == n.recipient_id,
                         col(Notification.channel).is_(None),
                         col(Notification.priority) <= n.priority))

@@ -130,3 +130,24 @@ def test_emergencies_are_sent_before_routine_pushes(db_services: Services) -> No
     with transaction(db_services.db) as s:
         claimed = outbox.claim_due(s, now=db_services.clock.now(), limit=1)
         assert claimed[0].idempotency_key == "urgent"
+
+
+def test_an_emergency_never_waits_behind_a_routine_push_in_back_off(
+        db_services: Services, clock: FrozenClock) -> None:
+    """A chat's pushes keep their order only among pushes at least as urgent: a reply to
+    the leader's chat waiting out its back-off does not hold up the emergency alert."""
+    tg = FlakySender("telegram", 1)
+    db_services.dispatcher.senders["telegram"] = tg
+    clock.advance(timedelta(minutes=1))
+    _use(db_services, "liu_fang", "telegram", "5550001", clock)
+    with transaction(db_services.db) as s:
+        outbox.enqueue(s, key="reply:1", channel="telegram", address="5550001",
+                       message="notice.raw", params={"text": "您的建议已收到"},
+                       now=clock.now(), priority=outbox.ROUTINE)
+    assert db_services.dispatcher.run_once() == 0  # the reply fails: back-off
+    alert = _push(db_services, "k-alert", "liu_fang", priority=outbox.EMERGENCY)
+    assert db_services.dispatcher.run_once() == 1
+    assert tg.sent and "C-2026-0042" in tg.sent[0][1]
+    with Session(db_services.db) as s:
+        row = s.get(Notification, alert)
+        assert row is not None and row.status == "sent"
