@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy import bindparam
 from sqlmodel import Session, col, func, select
 
 from conversations import catalog
@@ -17,7 +18,7 @@ from conversations.answers import normalize
 from conversations.flow import Result, Submission
 from handlers import alerts
 from handlers.context import HandlerContext
-from store import outbox
+from store import fast, outbox
 from store.models import (
     Acknowledgement,
     Alert,
@@ -126,9 +127,11 @@ def linked_result(ctx: HandlerContext, incident: Incident, lang: str) -> Result:
 def linked_before(ctx: HandlerContext, sub: Submission) -> Result | None:
     """A re-delivered confirmation of a report that was linked: the same answer again."""
     t = IncidentLink.__table__  # type: ignore[attr-defined]
-    row = ctx.session.connection().execute(  # Core: the emergency's step must not wait
-        select(t.c.incident_id).where(t.c.draft_key == sub.draft_id)).first()
-    incident = ctx.session.get(Incident, row.incident_id) if row is not None else None
+    rows = fast.execute(  # prepared: the emergency's step must not wait
+        ctx.session, "linked_before",
+        lambda: select(t.c.incident_id).where(t.c.draft_key == bindparam("draft")),
+        {"draft": sub.draft_id})
+    incident = ctx.session.get(Incident, rows[0][0]) if rows else None
     return linked_result(ctx, incident, sub.lang) if incident is not None else None
 
 

@@ -304,8 +304,9 @@ class Workroom:
         """Who writes each message: known contacts in one query; an unknown address
         becomes an unverified employee of the workroom's first unit."""
         pairs = list(dict.fromkeys((m.channel, m.address) for m in msgs))
-        found = steps.contacts(s, pairs)
-        steps.touch_contacts(s, found.values(), now)
+        known = steps.contacts(s, pairs)
+        steps.touch_contacts(s, known.values(), now)
+        found: dict[tuple[str, str], steps.Found | steps.Known] = dict(known)
         by_id = {p.id: p for p in s.exec(select(Person).where(
             col(Person.id).in_([c.person_id for c in found.values()])))}
         hints = {(m.channel, m.address): m.lang_hint for m in msgs}

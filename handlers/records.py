@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import insert
+from sqlalchemy import bindparam
 from sqlmodel import Session, col, select
 
 from conversations.flow import Result, Submission
@@ -15,7 +15,8 @@ from handlers.context import people_of as _staff_of
 from handlers.identity import display_name
 from handlers.queries import case_status_by_code
 from scheduler import workdays
-from store import outbox
+from store import fast, outbox
+from store.db import insert_ids
 from store.models import (
     Attachment,
     Booking,
@@ -249,9 +250,9 @@ def emergency(ctx: HandlerContext, sub: Submission) -> Result:
     # Core statements, not the ORM's unit of work: an emergency's step is the one that
     # must not wait (the leaders are alerted from this transaction).
     t = Incident.__table__  # type: ignore[attr-defined]
-    conn = s.connection()
-    found = conn.execute(select(t.c.id, t.c.number)
-                         .where(t.c.draft_key == sub.draft_id)).first()
+    rows = fast.execute(s, "emergency.filed", lambda: select(t.c.id, t.c.number).where(
+        t.c.draft_key == bindparam("draft")), {"draft": sub.draft_id})
+    found = rows[0] if rows else None
     if found is None and (again := grouping.linked_before(ctx, sub)) is not None:
         return again
     if found is None:
@@ -273,7 +274,7 @@ def emergency(ctx: HandlerContext, sub: Submission) -> Result:
             chain_position=incidents.first_position(s, unit_id), chain_round=1,
             status="open", acknowledged_at=None, handled_at=None, outcome=None,
             archived_at=None)
-        iid = conn.execute(insert(t).returning(t.c.id), values).scalar_one()
+        iid = insert_ids(s, t, [values], ("draft_key",))[0]
         # What was stored, as a record to read from (the session does not track it).
         row = Incident.model_construct(id=iid, **values)
         keep_attachments(ctx, sub, "incident", iid)
@@ -292,8 +293,8 @@ def emergency(ctx: HandlerContext, sub: Submission) -> Result:
         names = alerts.names_text(told, sub.lang)
         number = row.number
     else:  # a re-delivered confirmation: the people alerted the first time
-        names = alerts.recipients_text(s, "incident", found.id, sub.lang)
-        number = found.number
+        names = alerts.recipients_text(s, "incident", found[0], sub.lang)
+        number = found[1]
     if not names:  # never pretend someone was told: the reporter must phone at once
         return Result("emergency.done_nobody", {"number": number})
     return Result("emergency.done", {"number": number, "alerted": names})

@@ -8,7 +8,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, nullcontext
 from typing import Any
 
-from sqlalchemy import event, insert
+from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, create_engine
 
@@ -86,12 +86,12 @@ def insert_ids(session: Session, table: Any, rows: Sequence[dict[str, Any]],
 
     The ids are matched to the rows by `key`, columns unique among the rows, rather than
     with RETURNING's sort_by_parameter_order: on SQLite that option falls back to one
-    INSERT per row."""
+    INSERT per row. A prepared statement (store.fast): this is the step path's insert."""
     if not rows:
         return []
-    cols = [table.c[k] for k in key]
-    result = session.connection().execute(insert(table).returning(table.c.id, *cols),
-                                          list(rows))
+    from store import fast
+
+    result = fast.insert_returning(session, table, rows, ("id", *key))
     found = {tuple(r[1:]): r[0] for r in result}
     if len(found) != len(rows):
         raise ValueError(f"insert_ids: {key} is not unique among the rows")

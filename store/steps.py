@@ -10,13 +10,14 @@ from __future__ import annotations
 import functools
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, bindparam, delete, insert, or_, select, update
+from sqlalchemy import bindparam, delete, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col
 
+from store import fast
 from store.db import insert_ids
 from store.models import Contact, Conversation, InboundMessage, Notification, Person, Timer
 from store.outbox import backoff
@@ -31,35 +32,57 @@ AnyRow = Any  # a Core result row, read by attribute
 States = dict[str, tuple[dict[str, Any] | None, int]]
 
 
-def _by_channel(table: Any, second: Any, pairs: Sequence[Pair]) -> Any:
-    """WHERE (channel, x) IN pairs, written so that an index on (channel, x) is used: a
-    row-value IN is a full scan on SQLite."""
+def _by_channel(pairs: Sequence[Pair]) -> dict[str, list[str]]:
+    """(channel, x) pairs grouped by channel: WHERE channel = ? AND x IN (...) uses the
+    index on (channel, x), where a row-value IN is a full scan on SQLite."""
     groups: dict[str, list[str]] = {}
     for channel, value in pairs:
         groups.setdefault(channel, []).append(value)
-    return or_(*(and_(table.c.channel == channel, second.in_(values))
-                 for channel, values in groups.items()))
+    return groups
 
 
 def find_inbound(session: Session, pairs: Sequence[Pair]) -> dict[Pair, AnyRow]:
     """(channel, message id) -> the inbound log row of messages already processed."""
-    if not pairs:
-        return {}
     t = InboundMessage.__table__  # type: ignore[attr-defined]
-    rows = session.connection().execute(
-        t.select().where(_by_channel(t, t.c.message_id, pairs))).all()
-    return {(r.channel, r.message_id): r for r in rows}
+    found: list[Any] = []
+    for channel, ids in _by_channel(pairs).items():
+        # Which of them were seen: an index-only probe; the rows (rare) read in full.
+        seen = fast.where_in(session, "inbound_seen", lambda b: select(t.c.id).where(
+            t.c.channel == bindparam("ch"), t.c.message_id.in_(b)), ids, {"ch": channel})
+        if seen:
+            found += session.connection().execute(
+                t.select().where(t.c.id.in_([r[0] for r in seen]))).all()
+    return {(r.channel, r.message_id): r for r in found}
 
 
-def contacts(session: Session, pairs: Sequence[Pair]) -> dict[Pair, AnyRow]:
+@dataclass(frozen=True)
+class Found:
+    """A known chat address."""
+
+    id: int
+    person_id: int
+    last_used_at: datetime | None
+
+
+def contacts(session: Session, pairs: Sequence[Pair]) -> dict[Pair, Found]:
     """(channel, address) -> (id, person_id, last_used_at) of known chat addresses."""
-    if not pairs:
-        return {}
     t = Contact.__table__  # type: ignore[attr-defined]
-    rows = session.connection().execute(
-        select(t.c.id, t.c.person_id, t.c.last_used_at, t.c.channel, t.c.address)
-        .where(_by_channel(t, t.c.address, pairs))).all()
-    return {(r.channel, r.address): r for r in rows}
+    out: dict[Pair, Found] = {}
+    for channel, addresses in _by_channel(pairs).items():
+        rows = fast.where_in(session, "contacts", lambda b: select(
+            t.c.id, t.c.person_id, t.c.last_used_at, t.c.address).where(
+            t.c.channel == bindparam("ch"), t.c.address.in_(b)), addresses, {"ch": channel})
+        for cid, pid, used, address in rows:
+            out[(channel, address)] = Found(cid, pid, _when(used))
+    return out
+
+
+def _when(raw: Any) -> datetime | None:
+    """A UTC datetime column as the driver gave it (SQLite: text), aware."""
+    if raw is None:
+        return None
+    value = raw if isinstance(raw, datetime) else datetime.fromisoformat(raw)
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 @dataclass(frozen=True)
@@ -86,13 +109,12 @@ def contacts_of(session: Session, people: Collection[int]) -> dict[int, list[Pai
     if not people:
         return {}
     t = Contact.__table__  # type: ignore[attr-defined]
-    rows = session.connection().execute(
-        select(t.c.person_id, t.c.channel, t.c.address)
-        .where(col(t.c.person_id).in_(list(people)))
-        .order_by(t.c.person_id, t.c.last_used_at.desc().nulls_last(), t.c.id))
+    rows = fast.where_in(session, "contacts_of", lambda b: select(
+        t.c.person_id, t.c.channel, t.c.address).where(t.c.person_id.in_(b)).order_by(
+        t.c.person_id, t.c.last_used_at.desc().nulls_last(), t.c.id), list(people))
     out: dict[int, list[Pair]] = {}
-    for r in rows:
-        out.setdefault(r.person_id, []).append((r.channel, r.address))
+    for pid, channel, address in rows:
+        out.setdefault(pid, []).append((channel, address))
     return out
 
 
@@ -100,11 +122,10 @@ def touch_contacts(session: Session, found: Iterable[AnyRow], now: datetime) -> 
     """Refresh last_used_at of the contacts not touched within TOUCH_EVERY."""
     stale = [{"cid": r.id, "at": now} for r in found
              if r.last_used_at is None or now - r.last_used_at >= TOUCH_EVERY]
-    if stale:
-        t = Contact.__table__  # type: ignore[attr-defined]
-        session.connection().execute(
-            update(t).where(t.c.id == bindparam("cid")).values(last_used_at=bindparam("at")),
-            stale)
+    t = Contact.__table__  # type: ignore[attr-defined]
+    fast.execute_many(session, "touch_contacts", lambda: update(t).where(
+        t.c.id == bindparam("cid")).values(last_used_at=bindparam(
+            "at", type_=t.c.last_used_at.type)), stale)
 
 
 def lock_states(session: Session, keys: Sequence[str]) -> States:
@@ -127,17 +148,22 @@ def save_states(session: Session, rows: Sequence[tuple[str, dict[str, Any], int]
     if not rows:
         return
     t = Conversation.__table__  # type: ignore[attr-defined]
-    conn = session.connection()
-    ins: Any = (postgresql.insert(t) if conn.dialect.name == "postgresql" else sqlite.insert(t))
-    conn.execute(ins.on_conflict_do_update(index_elements=["key"], set_={
-        "state": ins.excluded.state, "version": ins.excluded.version,
-        "updated_at": ins.excluded.updated_at}),
-        [{"key": k, "state": s, "version": v, "updated_at": now} for k, s, v in rows])
+    dialect = session.connection().dialect.name
+
+    def build() -> Any:
+        ins: Any = postgresql.insert(t) if dialect == "postgresql" else sqlite.insert(t)
+        return ins.on_conflict_do_update(index_elements=["key"], set_={
+            "state": ins.excluded.state, "version": ins.excluded.version,
+            "updated_at": ins.excluded.updated_at})
+
+    fast.execute_many(session, "save_states", build,
+                      [{"key": k, "state": s, "version": v, "updated_at": now}
+                       for k, s, v in rows])
 
 
 def log_inbound(session: Session, rows: Sequence[dict[str, Any]]) -> None:
-    if rows:
-        session.connection().execute(insert(InboundMessage.__table__), list(rows))  # type: ignore[attr-defined]
+    t = InboundMessage.__table__  # type: ignore[attr-defined]
+    fast.execute_many(session, "log_inbound", lambda: insert(t), rows)
 
 
 def schedule_timers(session: Session, kind: str, due: Sequence[tuple[str, datetime]]) -> None:
@@ -150,10 +176,10 @@ def set_timers(session: Session, due: Sequence[tuple[str, str, datetime]]) -> No
     many at once."""
     if not due:
         return
-    conn = session.connection()
-    conn.execute(_timer_upsert(conn.dialect.name),
-                 [{"kind": kind, "ref": ref, "due_at": at, "attempts": 0}
-                  for kind, ref, at in due])
+    dialect = session.connection().dialect.name
+    fast.execute_many(session, "set_timers", lambda: _timer_upsert(dialect),
+                      [{"kind": kind, "ref": ref, "due_at": at, "attempts": 0}
+                       for kind, ref, at in due])
 
 
 @functools.cache
@@ -187,18 +213,17 @@ def pending_to(session: Session, channel: str, addresses: Sequence[str]) -> list
     if not addresses:
         return []
     t = Notification.__table__  # type: ignore[attr-defined]
-    rows = session.connection().execute(
-        select(t.c.address, t.c.id).where(t.c.status == "pending", t.c.channel == channel,
-                                           col(t.c.address).in_(list(addresses))))
-    return [(r.address, r.id) for r in rows]
+    rows = fast.where_in(session, "pending_to", lambda b: select(t.c.address, t.c.id).where(
+        t.c.status == "pending", t.c.channel == bindparam("ch"), t.c.address.in_(b)),
+        addresses, {"ch": channel})
+    return [(a, nid) for a, nid in rows]
 
 
 def claim(session: Session, ids: Sequence[int], until: datetime) -> None:
     """Claim rows written in this transaction for delivery right after its commit."""
-    if ids:
-        t = Notification.__table__  # type: ignore[attr-defined]
-        session.connection().execute(
-            update(t).where(col(t.c.id).in_(list(ids))).values(claimed_until=until))
+    t = Notification.__table__  # type: ignore[attr-defined]
+    fast.where_in(session, "claim", lambda b: update(t).where(t.c.id.in_(b)).values(
+        claimed_until=bindparam("until", type_=t.c.claimed_until.type)), ids, {"until": until})
 
 
 @dataclass(frozen=True)
@@ -219,22 +244,23 @@ def settle(session: Session, done: Sequence[Settled], now: datetime) -> None:
     """Record sent pushes (one statement per channel; alerts with where they went, to be
     edited later); hand failed ones back to the dispatcher."""
     t = Notification.__table__  # type: ignore[attr-defined]
-    conn = session.connection()
     plain: dict[str, list[int]] = {}  # channel -> ids: one UPDATE for all of them
     for d in done:
         if d.error is None and not d.keep_ref:
             plain.setdefault(d.channel, []).append(d.notification_id)
     for channel, ids in plain.items():
-        conn.execute(update(t).where(col(t.c.id).in_(ids), t.c.status == "pending").values(
-            status="sent", sent_at=now, delivered_channel=channel, claimed_until=None))
+        fast.where_in(session, "settle", lambda b: update(t).where(
+            t.c.id.in_(b), t.c.status == "pending").values(
+            status="sent", sent_at=bindparam("at", type_=t.c.sent_at.type),
+            delivered_channel=bindparam("ch"), claimed_until=None), ids,
+            {"at": now, "ch": channel})
     sent = [{"nid": d.notification_id, "ch": d.channel, "addr": d.address, "ref": d.ref,
              "at": now} for d in done if d.error is None and d.keep_ref]
-    if sent:
-        conn.execute(
-            update(t).where(t.c.id == bindparam("nid"), t.c.status == "pending").values(
-                status="sent", sent_at=bindparam("at"), delivered_channel=bindparam("ch"),
-                delivered_address=bindparam("addr"), delivered_ref=bindparam("ref"),
-                claimed_until=None), sent)
+    fast.execute_many(session, "settle_kept", lambda: update(t).where(
+        t.c.id == bindparam("nid"), t.c.status == "pending").values(
+        status="sent", sent_at=bindparam("at", type_=t.c.sent_at.type),
+        delivered_channel=bindparam("ch"), delivered_address=bindparam("addr"),
+        delivered_ref=bindparam("ref"), claimed_until=None), sent)
     for d in done:
         if d.error is None:
             continue
