@@ -250,7 +250,7 @@ def emergency(ctx: HandlerContext, sub: Submission) -> Result:
     # Core statements, not the ORM's unit of work: an emergency's step is the one that
     # must not wait (the leaders are alerted from this transaction).
     t = Incident.__table__  # type: ignore[attr-defined]
-    rows = fast.execute(s, "emergency.filed", lambda: select(t.c.id, t.c.number).where(
+    rows = fast.execute(s, "emergency_filed", lambda: select(t.c.id, t.c.number).where(
         t.c.draft_key == bindparam("draft")), {"draft": sub.draft_id})
     found = rows[0] if rows else None
     if found is None and (again := grouping.linked_before(ctx, sub)) is not None:
