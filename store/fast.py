@@ -41,6 +41,8 @@ class Plan:
     processors: tuple[Processor, ...]
     positional: bool
     fixed: dict[str, Any]  # binds of values written in the statement itself
+    # A multi-row VALUES (binds named column__row): (row, column) of each bind, in order.
+    slots: tuple[tuple[int, str], ...] = ()
 
     def params(self, values: dict[str, Any]) -> Any:
         if self.fixed:
@@ -74,7 +76,10 @@ def plan(key: Hashable, dialect: Dialect, build: Callable[[], ClauseElement],
                 raise ValueError(f"store.fast: {n} has a default Core computes at "
                                  "execution; give it a value")
             fixed[n] = b.value
-    made = Plan(compiled.string, names, processors, positional, fixed)
+    parts = [n.rpartition("__") for n in names]
+    slots = tuple((int(i), c) for c, _, i in parts) \
+        if not fixed and all(c and i.isdigit() for c, _, i in parts) else ()
+    made = Plan(compiled.string, names, processors, positional, fixed, slots)
     _PLANS[(key, dialect.name, columns)] = made
     return made
 
@@ -108,9 +113,25 @@ def _driver(conn: Connection) -> Any:
 def execute(session: Session, key: Hashable, build: Callable[[], ClauseElement],
             values: dict[str, Any]) -> list[tuple[Any, ...]]:
     """Run one statement; its rows (empty for a statement returning none)."""
+    return _run(session, key, build, values)
+
+
+def _run(session: Session, key: Hashable, build: Callable[[], ClauseElement],
+         values: dict[str, Any] | Sequence[dict[str, Any]],
+         cols: tuple[str, ...] = ()) -> list[tuple[Any, ...]]:
+    """execute(); or, with `cols`, a multi-row VALUES of `values` (rows with those keys),
+    whose binds are named column__row."""
     conn = session.connection()
     p = plan(key, conn.dialect, build)
-    params = p.params(values)
+    params: Any
+    if isinstance(values, dict):
+        params = p.params(values)
+    elif p.positional and p.slots:  # straight from the rows, in the binds' order
+        params = tuple(values[i][c] if f is None else f(values[i][c])
+                       for (i, c), f in zip(p.slots, p.processors, strict=True))
+    else:
+        params = p.params({f"{c}__{i}": row[c] for i, row in enumerate(values)
+                           for c in cols})
     cur = _driver(conn).cursor()
     _announce(conn, cur, p.sql, params, False)
     try:
@@ -182,8 +203,8 @@ def insert_returning(session: Session, table: Any, rows: Sequence[dict[str, Any]
                 {c: bindparam(f"{c}__{i}", type_=table.c[c].type) for c in cols}
                 for i in range(n)]).returning(*(table.c[r] for r in returning))
 
-        values = {f"{c}__{i}": row[c] for i, row in enumerate(chunk) for c in cols}
-        out += execute(session, ("insert", table.name, cols, tuple(returning), n), build, values)
+        out += _run(session, ("insert", table.name, cols, tuple(returning), n), build,
+                    chunk, cols)
     return out
 
 

@@ -5,9 +5,11 @@ defaults are filled, driver errors are SQLAlchemy's, long IN lists are complete.
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy.dialects import sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
@@ -15,6 +17,7 @@ from store import fast, steps
 from store.db import insert_ids, make_engine, transaction
 from store.migrate import upgrade
 from store.models import Notification, Timer
+from store.types import UTCDateTime
 
 NOW = datetime(2026, 11, 23, 1, 0, tzinfo=UTC)
 T = Notification.__table__
@@ -109,3 +112,17 @@ def test_an_insert_missing_a_computed_default_is_refused(sqlite_url: str) -> Non
             next_attempt_at=bindparam("at", type_=T.c.next_attempt_at.type),
             created_at=bindparam("c", type_=T.c.created_at.type)),
             {"k": "x", "at": NOW, "c": NOW})
+
+
+@pytest.mark.parametrize("at", [
+    NOW, NOW.replace(microsecond=7), datetime(2026, 2, 3, 23, 59, 59, 999999, tzinfo=UTC),
+    datetime(2026, 6, 1, 8, 0, tzinfo=ZoneInfo("Asia/Shanghai"))])
+def test_sqlites_datetime_text_is_sqlalchemys_own(at: datetime) -> None:
+    """The one-step SQLite processor writes what SQLAlchemy's DATETIME wrote, so rows
+    stored before it compare and sort with rows stored after."""
+    dialect = sqlite.dialect()
+    ours = UTCDateTime().bind_processor(dialect)
+    theirs = sqlite.DATETIME().bind_processor(dialect)
+    assert ours(at) == theirs(at.astimezone(UTC).replace(tzinfo=None))
+    with pytest.raises(ValueError):
+        ours(at.replace(tzinfo=None))
