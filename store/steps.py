@@ -8,6 +8,7 @@ replies in the outbox), so a step costs a share of a commit rather than a commit
 from __future__ import annotations
 
 import functools
+import json
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -132,15 +133,26 @@ def lock_states(session: Session, keys: Sequence[str]) -> States:
     """Load the conversations of `keys`, creating empty rows, locked until commit (the
     per-user lock across processes on PostgreSQL; SQLite's write lock covers it)."""
     t = Conversation.__table__  # type: ignore[attr-defined]
-    conn = session.connection()
-    dialect = conn.dialect.name
-    stmt = select(t.c.key, t.c.state, t.c.version).where(col(t.c.key).in_(list(keys)))
-    if dialect == "postgresql":  # a row to lock, even for a conversation's first message
-        conn.execute(postgresql.insert(t).on_conflict_do_nothing(index_elements=["key"]),
-                     [{"key": k, "state": {}, "version": 0, "updated_at": None} for k in keys])
-        stmt = stmt.order_by(t.c.key).with_for_update()
-    found = {r.key: (r.state or None, r.version) for r in conn.execute(stmt)}
+    postgres = session.connection().dialect.name == "postgresql"
+    ordered = sorted(keys)  # locked in one order by every process: no deadlock
+    if postgres:  # a row to lock, even for a conversation's first message
+        fast.execute_many(session, "conversation_rows", lambda: postgresql.insert(t)
+                          .on_conflict_do_nothing(index_elements=["key"]),
+                          [{"key": k, "state": {}, "version": 0, "updated_at": None}
+                           for k in ordered])
+
+    def build(b: list[Any]) -> Any:
+        stmt = select(t.c.key, t.c.state, t.c.version).where(t.c.key.in_(b))
+        return stmt.order_by(t.c.key).with_for_update() if postgres else stmt
+
+    found = {key: (_json(state) or None, version)
+             for key, state, version in fast.where_in(session, "lock_states", build, ordered)}
     return {k: found.get(k, (None, 0)) for k in keys}
+
+
+def _json(raw: Any) -> Any:
+    """A JSON column as the driver gave it (SQLite: text; psycopg: decoded)."""
+    return json.loads(raw) if isinstance(raw, str | bytes) else raw
 
 
 def save_states(session: Session, rows: Sequence[tuple[str, dict[str, Any], int]],

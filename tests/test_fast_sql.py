@@ -126,3 +126,16 @@ def test_sqlites_datetime_text_is_sqlalchemys_own(at: datetime) -> None:
     assert ours(at) == theirs(at.astimezone(UTC).replace(tzinfo=None))
     with pytest.raises(ValueError):
         ours(at.replace(tzinfo=None))
+
+
+def test_json_is_stored_as_compact_utf8_text(sqlite_url: str) -> None:
+    """Chinese words are kept as themselves, not as \\u escapes, and read back alike."""
+    upgrade(sqlite_url)
+    engine = make_engine(sqlite_url)
+    with transaction(engine) as s:
+        insert_ids(s, T, [_row("中")], ("idempotency_key",))
+    with engine.connect() as c:
+        raw = c.exec_driver_sql("SELECT params FROM notification").scalar_one()
+        params = c.execute(select(T.c.params)).scalar_one()
+    assert raw == '{"text":"第中号","n":[1,2]}'
+    assert params == {"text": "第中号", "n": [1, 2]}
