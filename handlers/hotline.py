@@ -190,6 +190,7 @@ def attach_recording(session: Session, *, ref: str, url: str, now: datetime) -> 
 
 MENU = {"1": "incident", "2": "complaint", "0": "staff"}  # the key -> what the caller wants
 MENU_TRIES = 3  # wrong or missing keys before the call is ended
+PEOPLE_TRIES = 2  # keys that are no number of people asked again before filing without
 ASK = {"incident": "what_where", "complaint": "complaint_what"}  # the first question
 ENDS = ("completed", "busy", "failed", "no-answer", "canceled")  # a call's final statuses
 
@@ -240,7 +241,7 @@ def menu_key(session: Session, *, sid: str, number: str, digits: str, now: datet
     call.updated_at = now
     wants = MENU.get(digits.strip())
     if wants in ASK:
-        call.kind, call.step = wants, "said"
+        call.kind, call.step, call.tries = wants, "said", 0  # tries now count bad people keys
         session.add(call)
         return Prompt("speech", ASK[wants])
     if wants == "staff":
@@ -297,7 +298,15 @@ def people_keyed(session: Session, *, sid: str, number: str, digits: str, now: d
     call = _call(session, sid, number, now)
     if call.step != "done":
         count = _count(digits)
-        call.people = count if count else None
+        keyed = (digits or "").strip().rstrip("#")
+        if keyed and count is None and call.kind in ASK and call.tries < PEOPLE_TRIES:
+            # "*", "0", too many keys: say it was not a number and ask again; after
+            # PEOPLE_TRIES misses the report goes with the number unknown.
+            call.tries += 1
+            call.step, call.updated_at = "people", now
+            session.add(call)
+            return Prompt("people", "people", (("people_again", {}),))
+        call.people = count
     said = _file(session, call, context_for, lang)
     if said is None:  # pressed nothing that files a report: back to the menu
         return _menu()
@@ -342,8 +351,9 @@ def _file(session: Session, call: HotlineCall, context_for: ContextFor,
 
 
 def _count(value: str | None) -> int | None:
+    """The number of people keyed in; None unless it is one (1 to 999,999)."""
     value = (value or "").strip().rstrip("#")
-    return int(value) if value.isdigit() and len(value) <= 6 else None
+    return int(value) if value.isdigit() and len(value) <= 6 and int(value) > 0 else None
 
 
 # --- staff file for a caller --------------------------------------------------------------

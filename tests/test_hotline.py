@@ -280,6 +280,41 @@ async def test_no_speech_is_taken_as_a_recording_and_the_number_keyed_in(
     assert (kept.subject_id, kept.file_ref) == (incident.id, url)
 
 
+async def test_keys_that_are_not_a_number_of_people_get_a_clear_answer_then_the_report(
+        hl: Services, client: httpx.AsyncClient) -> None:
+    """A noisy workshop: the caller hits "*" or "0". They hear that it was not a number
+    and are asked again, once; a second miss files the report with the number unknown
+    (never a lost report, never a silent "0 people")."""
+    caller = Caller(client)
+    await caller.step("/hotline/voice")
+    await caller.step("/hotline/voice/menu", Digits="7")  # a wrong menu key first
+    await caller.step("/hotline/voice/menu", Digits="1")
+    await caller.step("/hotline/voice/said", SpeechResult=SAID)
+    for bad in ("*3", "0"):
+        again = await caller.step("/hotline/voice/people", Digits=bad)
+        assert said(again) == t("zh", "hotline.voice.people_again") + " " + t(
+            "zh", "hotline.voice.people")
+        gather = again.find("Gather")
+        assert gather is not None and gather.get("action") == f"{PUBLIC}/hotline/voice/people"
+        assert all_rows(hl, Incident) == []
+    bye = await caller.step("/hotline/voice/people", Digits="**")
+    assert said(bye) == t("zh", "hotline.voice.done_incident", number="E-2026-0001")
+    [incident] = all_rows(hl, Incident)
+    assert (incident.what, incident.people) == (SAID, None)
+
+
+async def test_a_number_of_people_keyed_after_a_miss_is_kept(
+        hl: Services, client: httpx.AsyncClient) -> None:
+    caller = Caller(client)
+    await caller.step("/hotline/voice")
+    await caller.step("/hotline/voice/menu", Digits="1")
+    await caller.step("/hotline/voice/said", SpeechResult=SAID)
+    await caller.step("/hotline/voice/people", Digits="3*")
+    await caller.step("/hotline/voice/people", Digits="30")
+    [incident] = all_rows(hl, Incident)
+    assert incident.people == 30
+
+
 async def test_a_caller_who_hangs_up_after_speaking_is_still_reported(
         hl: Services, client: httpx.AsyncClient) -> None:
     caller = Caller(client)
