@@ -77,8 +77,8 @@ class CallSender:
 
     channel = hotline.CALL
 
-    def __init__(self, client: TwilioClient, public_url: str) -> None:
-        self.client, self.public_url = client, public_url
+    def __init__(self, client: TwilioClient, public_url: str, db: Engine, clock: Clock) -> None:
+        self.client, self.public_url, self.db, self.clock = client, public_url, db, clock
 
     def deliver(self, session: Session | None, *, address: str, reply: Reply,
                 notification_id: int, edit_ref: str | None = None) -> str | None:
@@ -89,6 +89,13 @@ class CallSender:
         return self.client.call(
             address, url=f"{self.public_url}{PREFIX}/voice/alert?n={notification_id}",
             status_callback=f"{self.public_url}{PREFIX}/voice/alert/status?n={notification_id}")
+
+    def committed(self, notification_id: int, ref: str) -> None:
+        """The call's SID is saved: acknowledged while it was placed, it is hung up."""
+        with transaction(self.db) as s:
+            if hotline.placed(s, notification_id, self.clock.now()):
+                log.info("hotline: alert call %s acknowledged while placed: ending it",
+                         notification_id)
 
 
 class HotlineChannel:
@@ -108,7 +115,7 @@ class HotlineChannel:
                                    number=settings.hotline_number,
                                    api_url=settings.twilio_api_url)
         self.sms_sender = SmsSender(self.client)
-        self.call_sender = CallSender(self.client, self.public_url)
+        self.call_sender = CallSender(self.client, self.public_url, db, clock)
         self.kick = kick  # deliver what a step wrote now, not at the next tick
 
     @property

@@ -530,9 +530,12 @@ def stop_calls(ctx: HandlerContext, incident: Incident) -> int:
     ringing or under way are ended at the provider (nobody is rung for an alert that
     someone already has). How many calls were stopped."""
     s = ctx.session
+    # The incident's row is held from here to the commit: a call the dispatcher places
+    # meanwhile is looked at again by `placed` under the same lock, after its SID is saved.
+    s.exec(select(Incident.id).where(Incident.id == incident.id).with_for_update()).first()
     ids = select(Alert.id).where(Alert.subject == "incident", Alert.subject_id == incident.id)
     # A call the dispatcher is placing this very moment is skipped, not waited for (this
-    # is a chat step): if it is answered, the leader hears who has the alert.
+    # is a chat step): `placed` hangs it up once its SID is committed.
     rows = s.exec(select(Notification).where(
         Notification.channel == CALL, col(Notification.alert_id).in_(ids),
         col(Notification.status).in_(("pending", "sent")))
@@ -545,16 +548,41 @@ def stop_calls(ctx: HandlerContext, incident: Incident) -> int:
             s.add(n)
             stopped += 1
             continue
-        sid = n.delivered_ref
-        if not sid or s.exec(select(HotlineCall.id).where(
-                HotlineCall.ref == sid, col(HotlineCall.ended_at).is_not(None))).first():
-            continue  # over already
-        # The key alerts.acknowledge uses to edit an alert where it was shown: once.
-        outbox.enqueue(s, key=f"ack-edit:{n.alert_id}:{n.id}", channel=CALL,
-                       address=n.address, message="notice.alert_acked",
-                       priority=outbox.EMERGENCY, now=ctx.now,
-                       params={"edit_ref": sid, "original": n.message_key,
-                               "original_params": n.params, "name": ctx.actor.name,
-                               "acked_at": ctx.now.isoformat()})
-        stopped += 1
+        stopped += _hang_up(s, n, ctx.actor.name, ctx.now)
     return stopped
+
+
+def placed(session: Session, notification_id: int, now: datetime) -> bool:
+    """A call to a leader was placed and its SID committed: if the incident was
+    acknowledged while it was being placed (stop_calls skipped its row then), hang it up
+    now. Whether it is being hung up."""
+    n = session.get(Notification, notification_id)
+    if n is None or n.channel != CALL or n.alert_id is None or n.status != "sent":
+        return False
+    alert = session.get(Alert, n.alert_id)
+    if alert is None or alert.subject != "incident":
+        return False
+    # Waits for an acknowledgement being committed (it holds this row), so one of the
+    # two always sees the other: the call is hung up whichever committed first.
+    incident = session.exec(select(Incident).where(Incident.id == alert.subject_id)
+                            .with_for_update()).first()
+    if incident is None or incident.acknowledged_at is None:
+        return False
+    by = acknowledged_by(session, incident)
+    return _hang_up(session, n, by.name if by else "", now) > 0
+
+
+def _hang_up(session: Session, n: Notification, name: str, now: datetime) -> int:
+    """End a call that was placed, unless it is over already (1 if it is being ended)."""
+    sid = n.delivered_ref
+    if not sid or session.exec(select(HotlineCall.id).where(
+            HotlineCall.ref == sid, col(HotlineCall.ended_at).is_not(None))).first():
+        return 0
+    # The key alerts.acknowledge uses to edit an alert where it was shown: once.
+    outbox.enqueue(session, key=f"ack-edit:{n.alert_id}:{n.id}", channel=CALL,
+                   address=n.address, message="notice.alert_acked",
+                   priority=outbox.EMERGENCY, now=now,
+                   params={"edit_ref": sid, "original": n.message_key,
+                           "original_params": n.params, "name": name,
+                           "acked_at": now.isoformat()})
+    return 1

@@ -1030,6 +1030,52 @@ async def test_a_ringing_call_is_hung_up_when_the_alert_is_acknowledged(
     assert (call.step, call.ended_at) == ("completed", clock.now() - timedelta(minutes=35))
 
 
+async def test_a_call_placed_at_the_moment_of_acknowledgement_is_hung_up(
+        pg_url: str, clock: FrozenClock, fake: FakeTwilio) -> None:
+    """The race: the dispatcher holds the call's row while Twilio places it; the director
+    acknowledges in chat in that very moment (PostgreSQL: the acknowledgement skips the
+    locked row rather than wait). Once the call's SID is committed, the dispatcher looks
+    again, finds the alert acknowledged, and hangs the call up: no leader is woken for an
+    alert someone already has."""
+    import threading
+
+    hl = hotline_services(pg_url, clock, fake)
+    transport = httpx.ASGITransport(app=create_app(hl, run_scheduler=False))
+    try:
+        async with httpx.AsyncClient(transport=transport, base_url=PUBLIC) as c:
+            t0 = clock.now()
+            await Caller(c).report()
+        assert hl.hotline is not None
+        api = hl.hotline.client
+        place = api.call
+        [alert] = all_rows(hl, Alert, Alert.recipient_id == key_of(hl, "chen_lihua").id)
+        answers: list[str] = []
+
+        def placed_while_acknowledged(to: str, **more: Any) -> str:
+            sid = place(to, **more)
+            acking = threading.Thread(target=lambda: answers.append(
+                ack(hl, "chen_lihua", alert.id or 0)))
+            acking.start()
+            acking.join(timeout=20)
+            assert not acking.is_alive(), "the acknowledgement waited on the call"
+            return sid
+
+        api.call = placed_while_acknowledged  # type: ignore[method-assign]
+        tick(hl, clock, t0 + timedelta(minutes=15), step=timedelta(minutes=1))
+        api.call = place  # type: ignore[method-assign]
+        assert answers == [t("zh", "ack.done", at="09:15")]
+        [ring] = fake.calls(LEADER_PHONE)
+        hl.dispatcher.drain()
+        [end] = fake.updates(ring.sid)
+        assert end.params == {"Status": "completed"}
+        [incident] = all_rows(hl, Incident)
+        assert incident.acknowledged_at is not None
+        tick(hl, clock, t0 + timedelta(minutes=50), step=timedelta(minutes=5))
+        assert len(fake.calls()) == 1 and len(fake.updates()) == 1
+    finally:
+        hl.close()
+
+
 async def test_a_chain_of_one_step_calls_with_the_report(
         hl: Services, client: httpx.AsyncClient, fake: FakeTwilio) -> None:
     with Session(hl.db) as s:
