@@ -699,6 +699,25 @@ async def test_complaints_of_one_kind_from_one_workshop_raise_a_suspected_group_
     assert "疑似群体性事件（11-23 09:00）" in director.text
 
 
+async def test_a_suspected_group_incident_lists_its_cases_in_the_directors_language(
+        hl: Services, client: httpx.AsyncClient) -> None:
+    """The case numbers are joined in the reader's words (list.sep), not with "、" fixed
+    when the alert was raised."""
+    with Session(hl.db) as s:
+        director = s.exec(select(Person).where(Person.key == "chen_lihua")).one()
+        director.lang = "en"
+        s.add(director)
+        s.commit()
+    for n in range(1, 4):
+        await Caller(client, number=f"+861380000010{n}", sid=f"CA{n:032d}").report(
+            "铸造车间的加班费三个月没发了", people="5", key="2")
+    hl.dispatcher.drain()
+    [raised] = [p for p in pushes(hl, "chen_lihua") if p.startswith("[SUSPECTED")]
+    assert raised == t("en", "notice.cluster_suspected", workshop="铸造车间", hours=24,
+                       count=3, category=t("en", "opt.category.other"),
+                       numbers="C-2026-0001, C-2026-0002, C-2026-0003")
+
+
 # --- staff file for a caller -------------------------------------------------------------
 
 
