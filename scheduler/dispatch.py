@@ -15,7 +15,9 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from bot.channels import DeliveryError, Sender
+from conversations.answers import masked
 from conversations.clock import Clock
+from handlers.identity import display_name
 from handlers.notices import render
 from store import outbox
 from store.db import transaction
@@ -166,5 +168,13 @@ class Dispatcher:
             outbox.enqueue(s, key=f"failed:{n.id}:{w.id}", recipient_id=w.id,
                            message=FAILED_NOTICE, priority=min(n.priority, outbox.ALERT),
                            now=self.clock.now(),
-                           params={"recipient": person.name if person else (n.address or ""),
+                           params={"recipient": _whom(person, n.address),
                                    "text": text})
+
+
+def _whom(person: Person | None, address: str | None) -> str:
+    """Who a lost push was for, as staff may read it: a name, never a whole phone number
+    or chat id (those stay in the contact vault, read where it is audited)."""
+    if person is not None:
+        return person.name or display_name(person)
+    return masked(address or "")

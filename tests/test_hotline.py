@@ -623,6 +623,27 @@ async def test_a_callers_number_and_acknowledgement_arrive_in_order_after_a_5xx(
                       acked_at="2026-11-23 09:00")
 
 
+async def test_a_text_given_up_on_tells_staff_without_the_texters_number(
+        hl: Services, client: httpx.AsyncClient, fake: FakeTwilio, clock: FrozenClock) -> None:
+    """The texter's phone takes no texts (21610): staff and director are told the reply
+    was lost, with the number masked; the number itself stays in the contact vault."""
+    fake.fail_next("message", status=400, code=21610, times=20)
+    await text(client, "铸造车间有人聚集")
+    for _ in range(10):  # every retry, each after its back-off
+        clock.set(clock.now() + timedelta(minutes=31))
+        hl.dispatcher.drain()
+    [failed] = all_rows(hl, Notification, Notification.status == "failed")
+    assert failed.address == CALLER
+    [told] = [p for p in pushes(hl, "chen_lihua") if p.startswith("【发送失败】")]
+    assert told.startswith("【发送失败】发给 +86138****0001 的消息")
+    assert not re.search(r"\d{6,}", told.split("原文")[0])
+    assert [p for p in pushes(hl, "liu_fang") if p.startswith("【发送失败】")] == [told]
+    # Kept only where a text needs it: the chat's key and the replies' own address.
+    assert {r.split(":")[0] for r in leaks(hl, "13800000001")} <= {
+        "conversation", "inboundmessage", "timer", "notification"}
+    assert not [r for r in leaks(hl, "13800000001") if "delivery_failed" in r]
+
+
 def test_a_reply_renders_as_one_text_with_numbered_choices() -> None:
     reply = Reply("问题属于哪一类？", [Button("工资福利", "opt:wages"),
                                       Button("安全生产", "opt:safety"),
