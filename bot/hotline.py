@@ -35,7 +35,14 @@ from store.db import transaction
 from store.models import Person
 
 log = logging.getLogger(__name__)
+# What <Say> speaks: Mandarin is "zh-CN" in Twilio's <Say> language list
+# (https://www.twilio.com/docs/voice/twiml/say).
 VOICE_LANGS = {"zh": "zh-CN", "en": "en-US"}
+# What <Gather input="speech"> recognises: speech recognition takes its own tags, and
+# Mandarin (Simplified, China) is "cmn-Hans-CN" there, not "zh-CN"
+# (https://www.twilio.com/docs/voice/twiml/gather#languagetags; twilio-java's
+# com.twilio.twiml.Language marks zh-CN as a <Say> language and cmn-Hans-CN as <Gather>'s).
+SPEECH_LANGS = {"zh": "cmn-Hans-CN", "en": "en-US"}
 PREFIX = "/hotline"
 
 
@@ -129,7 +136,8 @@ class HotlineChannel:
         return catalog.t(self.lang, f"hotline.voice.{key}", **params)
 
     def twiml(self) -> TwiML:
-        return TwiML(VOICE_LANGS.get(self.lang, "zh-CN"))
+        return TwiML(VOICE_LANGS.get(self.lang, "zh-CN"),
+                     SPEECH_LANGS.get(self.lang, "cmn-Hans-CN"))
 
     def close(self) -> None:
         self.client.close()
