@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import re
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
@@ -34,6 +35,7 @@ from store.models import (
     IncidentLink,
     Notification,
     Person,
+    Unit,
     Workshop,
 )
 
@@ -52,6 +54,15 @@ CALL_BACKOFF = (timedelta(minutes=1), timedelta(minutes=2))
 # How a call ended, as the provider's status callback says: every end but a cancel (ours)
 # leaves the alert unacknowledged unless "1" was pressed (a voicemail answers `completed`).
 CALL_ENDS = ("completed", "no-answer", "busy", "failed", "canceled")
+# What Twilio puts in `From` when the caller hides their number: the withheld caller ID as
+# words, or those words spelled on a phone keypad (ANONYMOUS = +266696687, UNAVAILABLE =
+# +86282452253, RESTRICTED = +7378742833, BLOCKED = +2562533, UNKNOWN = +8656696); see
+# https://twilio.com/changelog/upcoming-changes-to-withheld-caller-ids-behavior-for-dial-calls
+# Such a caller cannot be texted and must not be taken for anyone else who hid theirs.
+HIDDEN_WORDS = frozenset({"anonymous", "restricted", "unknown", "blocked", "unavailable",
+                          "private", "withheld"})
+HIDDEN_NUMBERS = frozenset({"+266696687", "+86282452253", "+7378742833", "+2562533",
+                            "+8656696"})
 
 
 def phone_number(raw: str) -> str:
@@ -66,9 +77,26 @@ def phone_number(raw: str) -> str:
     return COUNTRY + value if len(value) == 11 and value.startswith("1") else value
 
 
+def hidden(number: str | None) -> bool:
+    """Whether the caller's number was withheld (no number, or a placeholder for none)."""
+    raw = (number or "").strip()
+    if raw.lower().lstrip("+") in HIDDEN_WORDS:
+        return True
+    value = phone_number(raw)
+    return value in HIDDEN_NUMBERS or not re.search(r"\d{3}", value)
+
+
 def caller(session: Session, number: str, now: datetime) -> Person:
-    """The person behind a phone number (an unverified employee the first time)."""
-    return identity.resolve(session, channel=SMS, address=phone_number(number), now=now)
+    """The person behind a phone number (an unverified employee the first time); a caller
+    who hid their number is a new unverified reporter each call, with no address at all."""
+    if not hidden(number):
+        return identity.resolve(session, channel=SMS, address=phone_number(number), now=now)
+    unit = session.exec(select(Unit.id).order_by(col(Unit.id))).first()
+    person = Person(key=f"{VOICE}-{uuid.uuid4().hex[:16]}", role="employee", verified=False,
+                    unit_id=unit, created_at=now)
+    session.add(person)
+    session.flush()
+    return person
 
 
 def numbers_of(session: Session, people: list[int]) -> dict[int, str]:
@@ -124,10 +152,12 @@ def report(ctx: HandlerContext, *, kind: str, what: str, place: str, people: int
     if "alerted" in told and subject == "incident" and subject_id is not None:
         told["alerted"] = {"people": _alerted(s, subject_id)}
     assert ctx.actor.id is not None
-    outbox.enqueue(s, key=f"hotline:{draft_key}:told", recipient_id=ctx.actor.id,
-                   message="notice.caller_told", now=ctx.now,
-                   params={"head": "@hotline.sms_head", "told_lines": [[result.message, told]]},
-                   priority=outbox.EMERGENCY if kind == "incident" else outbox.REPLY)
+    if alerts.reachable(s, ctx.actor.id):  # a hidden number is told by voice only
+        outbox.enqueue(s, key=f"hotline:{draft_key}:told", recipient_id=ctx.actor.id,
+                       message="notice.caller_told", now=ctx.now,
+                       params={"head": "@hotline.sms_head",
+                               "told_lines": [[result.message, told]]},
+                       priority=outbox.EMERGENCY if kind == "incident" else outbox.REPLY)
     return result, subject, subject_id
 
 
@@ -341,6 +371,17 @@ def _file(session: Session, call: HotlineCall, context_for: ContextFor,
     ctx = context_for(person)
     result = voice_report(ctx, call, person.lang or lang)
     number = {"number": result.params["number"]}
+    if not alerts.reachable(session, person.id):
+        # No number to text: the caller hears the number, slowly and twice, and no text
+        # is promised.
+        said = {"number": spelled(result.params["number"], lang)}
+        if result.message.startswith("emergency.linked"):
+            return "received_linked", said
+        if result.message == "emergency.done_nobody":
+            return "received_nobody", said
+        if result.message.startswith("emergency"):
+            return "received_incident", said
+        return "received_case", said
     if result.message.startswith("emergency.linked"):
         return "done_linked", number
     if result.message == "emergency.done_nobody":  # never say someone was told
@@ -348,6 +389,11 @@ def _file(session: Session, call: HotlineCall, context_for: ContextFor,
     if result.message.startswith("emergency"):
         return "done_incident", number
     return "done_case", number
+
+
+def spelled(number: str, lang: str) -> str:
+    """A record's number to be read out one sign at a time: "E-2026-0001" -> "E，2，0，…"."""
+    return catalog.t(lang, "hotline.voice.digit_sep").join(c for c in number if c.isalnum())
 
 
 def _count(value: str | None) -> int | None:

@@ -220,6 +220,43 @@ async def test_a_voice_report_files_the_incident_and_alerts_the_chain_before_the
             assert CALLER not in repr(row.model_dump())
 
 
+@pytest.mark.parametrize("hidden", [
+    ("anonymous", "+266696687"), ("+86282452253", "Restricted"), ("Unknown", "Blocked"),
+    ("", "anonymous")])
+async def test_callers_who_hide_their_number_are_each_their_own_reporter_and_never_texted(
+        hl: Services, client: httpx.AsyncClient, fake: FakeTwilio,
+        hidden: tuple[str, str]) -> None:
+    """Twilio sends a placeholder for a withheld number. Each such call is a reporter of
+    its own (never one shared person, never linked by number); the report is filed and
+    its chain started before the call ends; the goodbye reads the number out and promises
+    no text; nothing is queued for them, so no 'delivery failed' reaches the staff."""
+    first = await Caller(client, hidden[0], "CA" + "7" * 32).report()
+    spelled = "，".join("E20260001")
+    assert said(first) == t("zh", "hotline.voice.received_incident", number=spelled)
+    [incident] = all_rows(hl, Incident)
+    assert all_rows(hl, Alert, Alert.subject == "incident", Alert.subject_id == incident.id)
+    assert all_rows(hl, Timer, Timer.kind == "incident_watch", Timer.ref == str(incident.id))
+
+    second = await Caller(client, hidden[1], "CA" + "8" * 32).report()  # same workshop
+    assert said(second) == t("zh", "hotline.voice.received_linked", number=spelled)
+    assert len(all_rows(hl, Incident)) == 1
+    calls = all_rows(hl, HotlineCall)
+    reporters = {c.person_id for c in calls}
+    assert len(calls) == 2 and len(reporters) == 2 and incident.reporter_id in reporters
+    for pid in reporters:
+        assert all_rows(hl, Contact, Contact.person_id == pid) == []
+        [person] = all_rows(hl, Person, Person.id == pid)
+        assert (person.verified, person.role) == (False, "employee")
+
+    # A leader acknowledges: neither caller is queued a text, nor is anyone told of one lost.
+    alert = all_rows(hl, Alert, Alert.recipient_id == key_of(hl, "chen_lihua").id)[0]
+    ack(hl, "chen_lihua", alert.id)
+    hl.dispatcher.drain()
+    assert all_rows(hl, Notification, col(Notification.recipient_id).in_(reporters)) == []
+    assert all_rows(hl, Notification, Notification.message_key == "notice.delivery_failed") == []
+    assert fake.messages() == []
+
+
 async def test_the_callers_text_is_worded_in_their_language_when_it_is_sent(
         hl: Services, client: httpx.AsyncClient, fake: FakeTwilio, clock: FrozenClock) -> None:
     """The text with the number is kept as data (a message key and its parameters), not
