@@ -35,7 +35,14 @@ from store.db import transaction
 from store.models import Person
 
 log = logging.getLogger(__name__)
+# What <Say> speaks: Mandarin is "zh-CN" in Twilio's <Say> language list
+# (https://www.twilio.com/docs/voice/twiml/say).
 VOICE_LANGS = {"zh": "zh-CN", "en": "en-US"}
+# What <Gather input="speech"> recognises: speech recognition takes its own tags, and
+# Mandarin (Simplified, China) is "cmn-Hans-CN" there, not "zh-CN"
+# (https://www.twilio.com/docs/voice/twiml/gather#languagetags; twilio-java's
+# com.twilio.twiml.Language marks zh-CN as a <Say> language and cmn-Hans-CN as <Gather>'s).
+SPEECH_LANGS = {"zh": "cmn-Hans-CN", "en": "en-US"}
 PREFIX = "/hotline"
 
 
@@ -77,8 +84,8 @@ class CallSender:
 
     channel = hotline.CALL
 
-    def __init__(self, client: TwilioClient, public_url: str) -> None:
-        self.client, self.public_url = client, public_url
+    def __init__(self, client: TwilioClient, public_url: str, db: Engine, clock: Clock) -> None:
+        self.client, self.public_url, self.db, self.clock = client, public_url, db, clock
 
     def deliver(self, session: Session | None, *, address: str, reply: Reply,
                 notification_id: int, edit_ref: str | None = None) -> str | None:
@@ -89,6 +96,13 @@ class CallSender:
         return self.client.call(
             address, url=f"{self.public_url}{PREFIX}/voice/alert?n={notification_id}",
             status_callback=f"{self.public_url}{PREFIX}/voice/alert/status?n={notification_id}")
+
+    def committed(self, notification_id: int, ref: str) -> None:
+        """The call's SID is saved: acknowledged while it was placed, it is hung up."""
+        with transaction(self.db) as s:
+            if hotline.placed(s, notification_id, self.clock.now()):
+                log.info("hotline: alert call %s acknowledged while placed: ending it",
+                         notification_id)
 
 
 class HotlineChannel:
@@ -108,7 +122,7 @@ class HotlineChannel:
                                    number=settings.hotline_number,
                                    api_url=settings.twilio_api_url)
         self.sms_sender = SmsSender(self.client)
-        self.call_sender = CallSender(self.client, self.public_url)
+        self.call_sender = CallSender(self.client, self.public_url, db, clock)
         self.kick = kick  # deliver what a step wrote now, not at the next tick
 
     @property
@@ -122,7 +136,8 @@ class HotlineChannel:
         return catalog.t(self.lang, f"hotline.voice.{key}", **params)
 
     def twiml(self) -> TwiML:
-        return TwiML(VOICE_LANGS.get(self.lang, "zh-CN"))
+        return TwiML(VOICE_LANGS.get(self.lang, "zh-CN"),
+                     SPEECH_LANGS.get(self.lang, "cmn-Hans-CN"))
 
     def close(self) -> None:
         self.client.close()

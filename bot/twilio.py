@@ -73,9 +73,10 @@ def valid(auth_token: str, url: str, params: Iterable[tuple[str, str]], given: s
 class TwiML:
     """A voice response: <Say>, <Gather>, <Record>, <Dial>… in order, as XML."""
 
-    def __init__(self, language: str = "zh-CN") -> None:
+    def __init__(self, language: str = "zh-CN", speech_language: str | None = None) -> None:
         self.root = ET.Element("Response")
-        self.language = language
+        self.language = language  # what <Say> speaks
+        self.speech_language = speech_language or language  # what <Gather> recognises
 
     def _add(self, name: str, parent: ET.Element | None = None, text: str | None = None,
              **attrs: Any) -> ET.Element:
@@ -93,8 +94,9 @@ class TwiML:
                num_digits: int | None = None, finish_on_key: str | None = None,
                timeout: int = 8, speech_timeout: str | None = None,
                action_on_empty_result: bool | None = None) -> TwiML:
+        language = self.speech_language if "speech" in input else self.language
         el = self._add("Gather", None, None, input=input, action=action, method="POST",
-                       language=self.language, num_digits=num_digits,
+                       language=language, num_digits=num_digits,
                        finish_on_key=finish_on_key, timeout=timeout,
                        speech_timeout=speech_timeout,
                        action_on_empty_result=action_on_empty_result)

@@ -11,7 +11,15 @@ from handlers import notices
 from handlers.context import HandlerContext
 from store import outbox, timers
 from store.db import insert_ids
-from store.models import Acknowledgement, Alert, Incident, IncidentLink, Notification, Person
+from store.models import (
+    Acknowledgement,
+    Alert,
+    Contact,
+    Incident,
+    IncidentLink,
+    Notification,
+    Person,
+)
 
 
 def raise_alert(ctx: HandlerContext, *, subject: str, subject_id: int, recipient_id: int,
@@ -101,7 +109,7 @@ def acknowledge(ctx: HandlerContext, alert_id: int) -> Result:
             from handlers import hotline  # the leaders' calls are the hotline's
 
             hotline.stop_calls(ctx, incident)
-        if incident is not None and incident.reporter_id is not None:
+        if incident is not None and reachable(s, incident.reporter_id):
             outbox.enqueue(s, key=f"incident:{incident.id}:acked", priority=outbox.EMERGENCY,
                            recipient_id=incident.reporter_id, message="notice.acknowledged",
                            now=ctx.now, params={"number": incident.number,
@@ -110,13 +118,21 @@ def acknowledge(ctx: HandlerContext, alert_id: int) -> Result:
         if incident is not None:  # the reports linked to it are told too, once each
             later = s.exec(select(IncidentLink.reporter_id).where(
                 IncidentLink.incident_id == incident.id).order_by(col(IncidentLink.id))).all()
-            for pid in dict.fromkeys(p for p in later if p not in (None, incident.reporter_id)):
+            for pid in dict.fromkeys(p for p in later if p not in (None, incident.reporter_id)
+                                     and reachable(s, p)):
                 outbox.enqueue(s, key=f"incident:{incident.id}:acked:{pid}",
                                priority=outbox.EMERGENCY, recipient_id=pid,
                                message="notice.acknowledged", now=ctx.now,
                                params={"number": incident.number, "name": ctx.actor.name,
                                        "acked_at": ctx.now.isoformat()})
     return Result("ack.done", {"at": ctx.now.astimezone(ctx.zone).strftime("%H:%M")})
+
+
+def reachable(session: Session, person_id: int | None) -> bool:
+    """Whether the reporter has an address at all (a hotline caller who hid their number
+    has none: telling them would only fail and alarm the staff)."""
+    return person_id is not None and session.exec(
+        select(Contact.id).where(Contact.person_id == person_id)).first() is not None
 
 
 def _mark_acknowledged(ctx: HandlerContext, alert_id: int) -> None:

@@ -172,7 +172,7 @@ def after_case(ctx: HandlerContext, case: Case, workshop: Workshop | None) -> No
     hours = int(policy.cluster_window.total_seconds() // 3600)
     params: dict[str, Any] = {"workshop": workshop.name, "category": case.category,
                               "count": cluster.cases, "hours": hours,
-                              "numbers": "、".join(numbers)}
+                              "numbers": list(numbers)}  # joined in the reader's words
     for director in s.exec(select(Person).where(
             Person.role == "director", Person.unit_id == case.unit_id,
             Person.active == True).order_by(col(Person.id))):  # noqa: E712

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import re
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
@@ -34,6 +35,7 @@ from store.models import (
     IncidentLink,
     Notification,
     Person,
+    Unit,
     Workshop,
 )
 
@@ -52,6 +54,15 @@ CALL_BACKOFF = (timedelta(minutes=1), timedelta(minutes=2))
 # How a call ended, as the provider's status callback says: every end but a cancel (ours)
 # leaves the alert unacknowledged unless "1" was pressed (a voicemail answers `completed`).
 CALL_ENDS = ("completed", "no-answer", "busy", "failed", "canceled")
+# What Twilio puts in `From` when the caller hides their number: the withheld caller ID as
+# words, or those words spelled on a phone keypad (ANONYMOUS = +266696687, UNAVAILABLE =
+# +86282452253, RESTRICTED = +7378742833, BLOCKED = +2562533, UNKNOWN = +8656696); see
+# https://twilio.com/changelog/upcoming-changes-to-withheld-caller-ids-behavior-for-dial-calls
+# Such a caller cannot be texted and must not be taken for anyone else who hid theirs.
+HIDDEN_WORDS = frozenset({"anonymous", "restricted", "unknown", "blocked", "unavailable",
+                          "private", "withheld"})
+HIDDEN_NUMBERS = frozenset({"+266696687", "+86282452253", "+7378742833", "+2562533",
+                            "+8656696"})
 
 
 def phone_number(raw: str) -> str:
@@ -66,9 +77,26 @@ def phone_number(raw: str) -> str:
     return COUNTRY + value if len(value) == 11 and value.startswith("1") else value
 
 
+def hidden(number: str | None) -> bool:
+    """Whether the caller's number was withheld (no number, or a placeholder for none)."""
+    raw = (number or "").strip()
+    if raw.lower().lstrip("+") in HIDDEN_WORDS:
+        return True
+    value = phone_number(raw)
+    return value in HIDDEN_NUMBERS or not re.search(r"\d{3}", value)
+
+
 def caller(session: Session, number: str, now: datetime) -> Person:
-    """The person behind a phone number (an unverified employee the first time)."""
-    return identity.resolve(session, channel=SMS, address=phone_number(number), now=now)
+    """The person behind a phone number (an unverified employee the first time); a caller
+    who hid their number is a new unverified reporter each call, with no address at all."""
+    if not hidden(number):
+        return identity.resolve(session, channel=SMS, address=phone_number(number), now=now)
+    unit = session.exec(select(Unit.id).order_by(col(Unit.id))).first()
+    person = Person(key=f"{VOICE}-{uuid.uuid4().hex[:16]}", role="employee", verified=False,
+                    unit_id=unit, created_at=now)
+    session.add(person)
+    session.flush()
+    return person
 
 
 def numbers_of(session: Session, people: list[int]) -> dict[int, str]:
@@ -124,10 +152,12 @@ def report(ctx: HandlerContext, *, kind: str, what: str, place: str, people: int
     if "alerted" in told and subject == "incident" and subject_id is not None:
         told["alerted"] = {"people": _alerted(s, subject_id)}
     assert ctx.actor.id is not None
-    outbox.enqueue(s, key=f"hotline:{draft_key}:told", recipient_id=ctx.actor.id,
-                   message="notice.caller_told", now=ctx.now,
-                   params={"head": "@hotline.sms_head", "told_lines": [[result.message, told]]},
-                   priority=outbox.EMERGENCY if kind == "incident" else outbox.REPLY)
+    if alerts.reachable(s, ctx.actor.id):  # a hidden number is told by voice only
+        outbox.enqueue(s, key=f"hotline:{draft_key}:told", recipient_id=ctx.actor.id,
+                       message="notice.caller_told", now=ctx.now,
+                       params={"head": "@hotline.sms_head",
+                               "told_lines": [[result.message, told]]},
+                       priority=outbox.EMERGENCY if kind == "incident" else outbox.REPLY)
     return result, subject, subject_id
 
 
@@ -190,6 +220,7 @@ def attach_recording(session: Session, *, ref: str, url: str, now: datetime) -> 
 
 MENU = {"1": "incident", "2": "complaint", "0": "staff"}  # the key -> what the caller wants
 MENU_TRIES = 3  # wrong or missing keys before the call is ended
+PEOPLE_TRIES = 2  # keys that are no number of people asked again before filing without
 ASK = {"incident": "what_where", "complaint": "complaint_what"}  # the first question
 ENDS = ("completed", "busy", "failed", "no-answer", "canceled")  # a call's final statuses
 
@@ -240,7 +271,7 @@ def menu_key(session: Session, *, sid: str, number: str, digits: str, now: datet
     call.updated_at = now
     wants = MENU.get(digits.strip())
     if wants in ASK:
-        call.kind, call.step = wants, "said"
+        call.kind, call.step, call.tries = wants, "said", 0  # tries now count bad people keys
         session.add(call)
         return Prompt("speech", ASK[wants])
     if wants == "staff":
@@ -297,7 +328,15 @@ def people_keyed(session: Session, *, sid: str, number: str, digits: str, now: d
     call = _call(session, sid, number, now)
     if call.step != "done":
         count = _count(digits)
-        call.people = count if count else None
+        keyed = (digits or "").strip().rstrip("#")
+        if keyed and count is None and call.kind in ASK and call.tries < PEOPLE_TRIES:
+            # "*", "0", too many keys: say it was not a number and ask again; after
+            # PEOPLE_TRIES misses the report goes with the number unknown.
+            call.tries += 1
+            call.step, call.updated_at = "people", now
+            session.add(call)
+            return Prompt("people", "people", (("people_again", {}),))
+        call.people = count
     said = _file(session, call, context_for, lang)
     if said is None:  # pressed nothing that files a report: back to the menu
         return _menu()
@@ -332,6 +371,17 @@ def _file(session: Session, call: HotlineCall, context_for: ContextFor,
     ctx = context_for(person)
     result = voice_report(ctx, call, person.lang or lang)
     number = {"number": result.params["number"]}
+    if not alerts.reachable(session, person.id):
+        # No number to text: the caller hears the number, slowly and twice, and no text
+        # is promised.
+        said = {"number": spelled(result.params["number"], lang)}
+        if result.message.startswith("emergency.linked"):
+            return "received_linked", said
+        if result.message == "emergency.done_nobody":
+            return "received_nobody", said
+        if result.message.startswith("emergency"):
+            return "received_incident", said
+        return "received_case", said
     if result.message.startswith("emergency.linked"):
         return "done_linked", number
     if result.message == "emergency.done_nobody":  # never say someone was told
@@ -341,9 +391,15 @@ def _file(session: Session, call: HotlineCall, context_for: ContextFor,
     return "done_case", number
 
 
+def spelled(number: str, lang: str) -> str:
+    """A record's number to be read out one sign at a time: "E-2026-0001" -> "E，2，0，…"."""
+    return catalog.t(lang, "hotline.voice.digit_sep").join(c for c in number if c.isalnum())
+
+
 def _count(value: str | None) -> int | None:
+    """The number of people keyed in; None unless it is one (1 to 999,999)."""
     value = (value or "").strip().rstrip("#")
-    return int(value) if value.isdigit() and len(value) <= 6 else None
+    return int(value) if value.isdigit() and len(value) <= 6 and int(value) > 0 else None
 
 
 # --- staff file for a caller --------------------------------------------------------------
@@ -520,9 +576,12 @@ def stop_calls(ctx: HandlerContext, incident: Incident) -> int:
     ringing or under way are ended at the provider (nobody is rung for an alert that
     someone already has). How many calls were stopped."""
     s = ctx.session
+    # The incident's row is held from here to the commit: a call the dispatcher places
+    # meanwhile is looked at again by `placed` under the same lock, after its SID is saved.
+    s.exec(select(Incident.id).where(Incident.id == incident.id).with_for_update()).first()
     ids = select(Alert.id).where(Alert.subject == "incident", Alert.subject_id == incident.id)
     # A call the dispatcher is placing this very moment is skipped, not waited for (this
-    # is a chat step): if it is answered, the leader hears who has the alert.
+    # is a chat step): `placed` hangs it up once its SID is committed.
     rows = s.exec(select(Notification).where(
         Notification.channel == CALL, col(Notification.alert_id).in_(ids),
         col(Notification.status).in_(("pending", "sent")))
@@ -535,16 +594,41 @@ def stop_calls(ctx: HandlerContext, incident: Incident) -> int:
             s.add(n)
             stopped += 1
             continue
-        sid = n.delivered_ref
-        if not sid or s.exec(select(HotlineCall.id).where(
-                HotlineCall.ref == sid, col(HotlineCall.ended_at).is_not(None))).first():
-            continue  # over already
-        # The key alerts.acknowledge uses to edit an alert where it was shown: once.
-        outbox.enqueue(s, key=f"ack-edit:{n.alert_id}:{n.id}", channel=CALL,
-                       address=n.address, message="notice.alert_acked",
-                       priority=outbox.EMERGENCY, now=ctx.now,
-                       params={"edit_ref": sid, "original": n.message_key,
-                               "original_params": n.params, "name": ctx.actor.name,
-                               "acked_at": ctx.now.isoformat()})
-        stopped += 1
+        stopped += _hang_up(s, n, ctx.actor.name, ctx.now)
     return stopped
+
+
+def placed(session: Session, notification_id: int, now: datetime) -> bool:
+    """A call to a leader was placed and its SID committed: if the incident was
+    acknowledged while it was being placed (stop_calls skipped its row then), hang it up
+    now. Whether it is being hung up."""
+    n = session.get(Notification, notification_id)
+    if n is None or n.channel != CALL or n.alert_id is None or n.status != "sent":
+        return False
+    alert = session.get(Alert, n.alert_id)
+    if alert is None or alert.subject != "incident":
+        return False
+    # Waits for an acknowledgement being committed (it holds this row), so one of the
+    # two always sees the other: the call is hung up whichever committed first.
+    incident = session.exec(select(Incident).where(Incident.id == alert.subject_id)
+                            .with_for_update()).first()
+    if incident is None or incident.acknowledged_at is None:
+        return False
+    by = acknowledged_by(session, incident)
+    return _hang_up(session, n, by.name if by else "", now) > 0
+
+
+def _hang_up(session: Session, n: Notification, name: str, now: datetime) -> int:
+    """End a call that was placed, unless it is over already (1 if it is being ended)."""
+    sid = n.delivered_ref
+    if not sid or session.exec(select(HotlineCall.id).where(
+            HotlineCall.ref == sid, col(HotlineCall.ended_at).is_not(None))).first():
+        return 0
+    # The key alerts.acknowledge uses to edit an alert where it was shown: once.
+    outbox.enqueue(session, key=f"ack-edit:{n.alert_id}:{n.id}", channel=CALL,
+                   address=n.address, message="notice.alert_acked",
+                   priority=outbox.EMERGENCY, now=now,
+                   params={"edit_ref": sid, "original": n.message_key,
+                           "original_params": n.params, "name": name,
+                           "acked_at": now.isoformat()})
+    return 1

@@ -29,7 +29,7 @@ def localize(params: dict[str, Any], lang: str, zone: ZoneInfo) -> dict[str, Any
             out[name] = timeline(value, lang, zone)
         elif name.endswith("lines") and isinstance(value, list):
             out[name] = lines(value, lang, zone)
-        elif name.endswith("names") and isinstance(value, list):
+        elif name.endswith(("names", "numbers")) and isinstance(value, list):
             out[name] = catalog.t(lang, "list.sep").join(map(str, value))
         elif isinstance(value, dict) and isinstance(value.get("people"), list):
             out[name] = names(value["people"], lang)

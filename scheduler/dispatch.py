@@ -15,7 +15,9 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from bot.channels import DeliveryError, Sender
+from conversations.answers import masked
 from conversations.clock import Clock
+from handlers.identity import display_name
 from handlers.notices import render
 from store import outbox
 from store.db import transaction
@@ -62,20 +64,35 @@ class Dispatcher:
         return total
 
     def _deliver(self, nid: int) -> int:
+        sent = self._deliver_row(nid)
+        if sent is None:
+            return 0
+        # A sender may look again once the delivery is committed (a call placed while
+        # its alert was being acknowledged is hung up): the row stays sent whatever it finds.
+        committed = getattr(self.senders[sent[0]], "committed", None)
+        if committed is not None and sent[1] is not None:
+            try:
+                committed(nid, sent[1])
+            except Exception:
+                log.exception("outbox: after delivering notification %s", nid)
+        return 1
+
+    def _deliver_row(self, nid: int) -> tuple[str, str | None] | None:
+        """Deliver one claimed row in a transaction; (channel, reference) when sent."""
         now = self.clock.now()
         with transaction(self.db) as s:
             n = s.exec(select(Notification).where(Notification.id == nid).with_for_update()).one()
             if n.status != "pending":
-                return 0
+                return None
             route = self._route(s, n)
             if route is None:
                 self._give_up(s, n, "no channel left to reach the recipient")
-                return 0
+                return None
             due = self._earlier(s, n, route)
             if due is not None:  # not a failed try: it goes right after the earlier one
                 n.claimed_until, n.next_attempt_at = None, max(due, now + HOLD)
                 s.add(n)
-                return 0
+                return None
             reply = render(n.message_key, n.params, route.lang, self.zone, n.alert_id,
                            self.secret)
             n.sent_at = now
@@ -99,14 +116,14 @@ class Dispatcher:
                 else:
                     n.next_attempt_at = now + outbox.backoff(n.attempts)
                 s.add(n)
-                return 0
+                return None
             n.status, n.delivered_channel, n.claimed_until = "sent", route.channel, None
             # Where it went is kept only to edit it later (an alert acknowledged): a text
             # to a caller's number keeps no copy of the number outside the contact vault.
             n.delivered_address = route.address if ref is not None else None
             n.delivered_ref = ref
             s.add(n)
-            return 1
+            return route.channel, ref
 
     def _route(self, s: Session, n: Notification) -> outbox.Route | None:
         return outbox.route(s, n, self.senders, self.default_lang)
@@ -151,5 +168,13 @@ class Dispatcher:
             outbox.enqueue(s, key=f"failed:{n.id}:{w.id}", recipient_id=w.id,
                            message=FAILED_NOTICE, priority=min(n.priority, outbox.ALERT),
                            now=self.clock.now(),
-                           params={"recipient": person.name if person else (n.address or ""),
+                           params={"recipient": _whom(person, n.address),
                                    "text": text})
+
+
+def _whom(person: Person | None, address: str | None) -> str:
+    """Who a lost push was for, as staff may read it: a name, never a whole phone number
+    or chat id (those stay in the contact vault, read where it is audited)."""
+    if person is not None:
+        return person.name or display_name(person)
+    return masked(address or "")

@@ -170,8 +170,10 @@ async def test_a_voice_report_files_the_incident_and_alerts_the_chain_before_the
     assert recording.get("recordingStatusCallback") == f"{PUBLIC}/hotline/voice/recording"
     speech = asked.find("Gather")
     assert speech is not None
+    # Speech recognition takes Twilio's own tag for Mandarin; <Say> keeps its "zh-CN".
     assert (speech.get("input"), speech.get("language"), speech.get("action")) == (
-        "speech", "zh-CN", f"{PUBLIC}/hotline/voice/said")
+        "speech", "cmn-Hans-CN", f"{PUBLIC}/hotline/voice/said")
+    assert {el.get("language") for el in asked.iter("Say")} == {"zh-CN"}
     assert said(asked) == t("zh", "hotline.voice.what_where")
 
     keyed = await caller.step("/hotline/voice/said", SpeechResult=SAID, Confidence="0.9")
@@ -216,6 +218,43 @@ async def test_a_voice_report_files_the_incident_and_alerts_the_chain_before_the
     with Session(hl.db) as s:
         for row in [*s.exec(select(HotlineCall)), *s.exec(select(Incident))]:
             assert CALLER not in repr(row.model_dump())
+
+
+@pytest.mark.parametrize("hidden", [
+    ("anonymous", "+266696687"), ("+86282452253", "Restricted"), ("Unknown", "Blocked"),
+    ("", "anonymous")])
+async def test_callers_who_hide_their_number_are_each_their_own_reporter_and_never_texted(
+        hl: Services, client: httpx.AsyncClient, fake: FakeTwilio,
+        hidden: tuple[str, str]) -> None:
+    """Twilio sends a placeholder for a withheld number. Each such call is a reporter of
+    its own (never one shared person, never linked by number); the report is filed and
+    its chain started before the call ends; the goodbye reads the number out and promises
+    no text; nothing is queued for them, so no 'delivery failed' reaches the staff."""
+    first = await Caller(client, hidden[0], "CA" + "7" * 32).report()
+    spelled = "，".join("E20260001")
+    assert said(first) == t("zh", "hotline.voice.received_incident", number=spelled)
+    [incident] = all_rows(hl, Incident)
+    assert all_rows(hl, Alert, Alert.subject == "incident", Alert.subject_id == incident.id)
+    assert all_rows(hl, Timer, Timer.kind == "incident_watch", Timer.ref == str(incident.id))
+
+    second = await Caller(client, hidden[1], "CA" + "8" * 32).report()  # same workshop
+    assert said(second) == t("zh", "hotline.voice.received_linked", number=spelled)
+    assert len(all_rows(hl, Incident)) == 1
+    calls = all_rows(hl, HotlineCall)
+    reporters = {c.person_id for c in calls}
+    assert len(calls) == 2 and len(reporters) == 2 and incident.reporter_id in reporters
+    for pid in reporters:
+        assert all_rows(hl, Contact, Contact.person_id == pid) == []
+        [person] = all_rows(hl, Person, Person.id == pid)
+        assert (person.verified, person.role) == (False, "employee")
+
+    # A leader acknowledges: neither caller is queued a text, nor is anyone told of one lost.
+    alert = all_rows(hl, Alert, Alert.recipient_id == key_of(hl, "chen_lihua").id)[0]
+    ack(hl, "chen_lihua", alert.id)
+    hl.dispatcher.drain()
+    assert all_rows(hl, Notification, col(Notification.recipient_id).in_(reporters)) == []
+    assert all_rows(hl, Notification, Notification.message_key == "notice.delivery_failed") == []
+    assert fake.messages() == []
 
 
 async def test_the_callers_text_is_worded_in_their_language_when_it_is_sent(
@@ -278,6 +317,41 @@ async def test_no_speech_is_taken_as_a_recording_and_the_number_keyed_in(
     assert (incident.what, incident.people) == (t("zh", "hotline.voice.recorded_only"), None)
     [kept] = all_rows(hl, Attachment)
     assert (kept.subject_id, kept.file_ref) == (incident.id, url)
+
+
+async def test_keys_that_are_not_a_number_of_people_get_a_clear_answer_then_the_report(
+        hl: Services, client: httpx.AsyncClient) -> None:
+    """A noisy workshop: the caller hits "*" or "0". They hear that it was not a number
+    and are asked again, once; a second miss files the report with the number unknown
+    (never a lost report, never a silent "0 people")."""
+    caller = Caller(client)
+    await caller.step("/hotline/voice")
+    await caller.step("/hotline/voice/menu", Digits="7")  # a wrong menu key first
+    await caller.step("/hotline/voice/menu", Digits="1")
+    await caller.step("/hotline/voice/said", SpeechResult=SAID)
+    for bad in ("*3", "0"):
+        again = await caller.step("/hotline/voice/people", Digits=bad)
+        assert said(again) == t("zh", "hotline.voice.people_again") + " " + t(
+            "zh", "hotline.voice.people")
+        gather = again.find("Gather")
+        assert gather is not None and gather.get("action") == f"{PUBLIC}/hotline/voice/people"
+        assert all_rows(hl, Incident) == []
+    bye = await caller.step("/hotline/voice/people", Digits="**")
+    assert said(bye) == t("zh", "hotline.voice.done_incident", number="E-2026-0001")
+    [incident] = all_rows(hl, Incident)
+    assert (incident.what, incident.people) == (SAID, None)
+
+
+async def test_a_number_of_people_keyed_after_a_miss_is_kept(
+        hl: Services, client: httpx.AsyncClient) -> None:
+    caller = Caller(client)
+    await caller.step("/hotline/voice")
+    await caller.step("/hotline/voice/menu", Digits="1")
+    await caller.step("/hotline/voice/said", SpeechResult=SAID)
+    await caller.step("/hotline/voice/people", Digits="3*")
+    await caller.step("/hotline/voice/people", Digits="30")
+    [incident] = all_rows(hl, Incident)
+    assert incident.people == 30
 
 
 async def test_a_caller_who_hangs_up_after_speaking_is_still_reported(
@@ -588,6 +662,27 @@ async def test_a_callers_number_and_acknowledgement_arrive_in_order_after_a_5xx(
                       acked_at="2026-11-23 09:00")
 
 
+async def test_a_text_given_up_on_tells_staff_without_the_texters_number(
+        hl: Services, client: httpx.AsyncClient, fake: FakeTwilio, clock: FrozenClock) -> None:
+    """The texter's phone takes no texts (21610): staff and director are told the reply
+    was lost, with the number masked; the number itself stays in the contact vault."""
+    fake.fail_next("message", status=400, code=21610, times=20)
+    await text(client, "铸造车间有人聚集")
+    for _ in range(10):  # every retry, each after its back-off
+        clock.set(clock.now() + timedelta(minutes=31))
+        hl.dispatcher.drain()
+    [failed] = all_rows(hl, Notification, Notification.status == "failed")
+    assert failed.address == CALLER
+    [told] = [p for p in pushes(hl, "chen_lihua") if p.startswith("【发送失败】")]
+    assert told.startswith("【发送失败】发给 +86138****0001 的消息")
+    assert not re.search(r"\d{6,}", told.split("原文")[0])
+    assert [p for p in pushes(hl, "liu_fang") if p.startswith("【发送失败】")] == [told]
+    # Kept only where a text needs it: the chat's key and the replies' own address.
+    assert {r.split(":")[0] for r in leaks(hl, "13800000001")} <= {
+        "conversation", "inboundmessage", "timer", "notification"}
+    assert not [r for r in leaks(hl, "13800000001") if "delivery_failed" in r]
+
+
 def test_a_reply_renders_as_one_text_with_numbered_choices() -> None:
     reply = Reply("问题属于哪一类？", [Button("工资福利", "opt:wages"),
                                       Button("安全生产", "opt:safety"),
@@ -662,6 +757,25 @@ async def test_complaints_of_one_kind_from_one_workshop_raise_a_suspected_group_
     open_menu(director, "zh")
     director.press(t("zh", "menu.my_alerts"))
     assert "疑似群体性事件（11-23 09:00）" in director.text
+
+
+async def test_a_suspected_group_incident_lists_its_cases_in_the_directors_language(
+        hl: Services, client: httpx.AsyncClient) -> None:
+    """The case numbers are joined in the reader's words (list.sep), not with "、" fixed
+    when the alert was raised."""
+    with Session(hl.db) as s:
+        director = s.exec(select(Person).where(Person.key == "chen_lihua")).one()
+        director.lang = "en"
+        s.add(director)
+        s.commit()
+    for n in range(1, 4):
+        await Caller(client, number=f"+861380000010{n}", sid=f"CA{n:032d}").report(
+            "铸造车间的加班费三个月没发了", people="5", key="2")
+    hl.dispatcher.drain()
+    [raised] = [p for p in pushes(hl, "chen_lihua") if p.startswith("[SUSPECTED")]
+    assert raised == t("en", "notice.cluster_suspected", workshop="铸造车间", hours=24,
+                       count=3, category=t("en", "opt.category.other"),
+                       numbers="C-2026-0001, C-2026-0002, C-2026-0003")
 
 
 # --- staff file for a caller -------------------------------------------------------------
@@ -993,6 +1107,52 @@ async def test_a_ringing_call_is_hung_up_when_the_alert_is_acknowledged(
     assert len(fake.calls()) == 1 and len(fake.updates()) == 1
     [call] = all_rows(hl, HotlineCall, HotlineCall.ref == ring.sid)
     assert (call.step, call.ended_at) == ("completed", clock.now() - timedelta(minutes=35))
+
+
+async def test_a_call_placed_at_the_moment_of_acknowledgement_is_hung_up(
+        pg_url: str, clock: FrozenClock, fake: FakeTwilio) -> None:
+    """The race: the dispatcher holds the call's row while Twilio places it; the director
+    acknowledges in chat in that very moment (PostgreSQL: the acknowledgement skips the
+    locked row rather than wait). Once the call's SID is committed, the dispatcher looks
+    again, finds the alert acknowledged, and hangs the call up: no leader is woken for an
+    alert someone already has."""
+    import threading
+
+    hl = hotline_services(pg_url, clock, fake)
+    transport = httpx.ASGITransport(app=create_app(hl, run_scheduler=False))
+    try:
+        async with httpx.AsyncClient(transport=transport, base_url=PUBLIC) as c:
+            t0 = clock.now()
+            await Caller(c).report()
+        assert hl.hotline is not None
+        api = hl.hotline.client
+        place = api.call
+        [alert] = all_rows(hl, Alert, Alert.recipient_id == key_of(hl, "chen_lihua").id)
+        answers: list[str] = []
+
+        def placed_while_acknowledged(to: str, **more: Any) -> str:
+            sid = place(to, **more)
+            acking = threading.Thread(target=lambda: answers.append(
+                ack(hl, "chen_lihua", alert.id or 0)))
+            acking.start()
+            acking.join(timeout=20)
+            assert not acking.is_alive(), "the acknowledgement waited on the call"
+            return sid
+
+        api.call = placed_while_acknowledged  # type: ignore[method-assign]
+        tick(hl, clock, t0 + timedelta(minutes=15), step=timedelta(minutes=1))
+        api.call = place  # type: ignore[method-assign]
+        assert answers == [t("zh", "ack.done", at="09:15")]
+        [ring] = fake.calls(LEADER_PHONE)
+        hl.dispatcher.drain()
+        [end] = fake.updates(ring.sid)
+        assert end.params == {"Status": "completed"}
+        [incident] = all_rows(hl, Incident)
+        assert incident.acknowledged_at is not None
+        tick(hl, clock, t0 + timedelta(minutes=50), step=timedelta(minutes=5))
+        assert len(fake.calls()) == 1 and len(fake.updates()) == 1
+    finally:
+        hl.close()
 
 
 async def test_a_chain_of_one_step_calls_with_the_report(
