@@ -370,11 +370,11 @@ def _file(session: Session, call: HotlineCall, context_for: ContextFor,
         return None
     ctx = context_for(person)
     result = voice_report(ctx, call, person.lang or lang)
-    number = {"number": result.params["number"]}
+    # A number read out sign by sign: "E-2026-0001" as one word is read by a voice as
+    # a minus sign and a year, and heard wrong on a workshop floor.
+    said = number = {"number": spelled(result.params["number"], lang)}
     if not alerts.reachable(session, person.id):
-        # No number to text: the caller hears the number, slowly and twice, and no text
-        # is promised.
-        said = {"number": spelled(result.params["number"], lang)}
+        # No number to text: the caller hears the number twice, and no text is promised.
         if result.message.startswith("emergency.linked"):
             return "received_linked", said
         if result.message == "emergency.done_nobody":

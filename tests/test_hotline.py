@@ -52,6 +52,10 @@ SAID = "铸造车间门口有三十多人聚集，要求补发加班费"
 # Who the demo workroom alerts at once: the director and today's duty leader.
 ALERTED = "陈丽华（工会主席、群众工作室主任）、孙红梅（党委书记）"
 
+# A record number as the voice reads it: sign by sign, not "E minus 2026 minus 1".
+E1_SAID = "E，2，0，2，6，0，0，0，1"
+C1_SAID = "C，2，0，2，6，0，0，0，1"
+
 
 @pytest.fixture
 def fake() -> Iterator[FakeTwilio]:
@@ -183,7 +187,7 @@ async def test_a_voice_report_files_the_incident_and_alerts_the_chain_before_the
     assert all_rows(hl, Incident) == []  # nothing filed before the last answer
 
     bye = await caller.step("/hotline/voice/people", Digits="30")
-    assert said(bye) == t("zh", "hotline.voice.done_incident", number="E-2026-0001")
+    assert said(bye) == t("zh", "hotline.voice.done_incident", number=E1_SAID)
     assert bye.find("Hangup") is not None
 
     # Filed, with its chain started, when the goodbye was answered.
@@ -290,7 +294,7 @@ async def test_twilio_posting_the_last_answer_again_files_one_report_and_says_th
     alerts_after = len(all_rows(hl, Alert))
     again = await post(client, "/hotline/voice/people", caller.params(Digits="30"))
     assert again.status_code == 200 and again.text == bye.text
-    assert said(twiml(again)) == t("zh", "hotline.voice.done_incident", number="E-2026-0001")
+    assert said(twiml(again)) == t("zh", "hotline.voice.done_incident", number=E1_SAID)
     [incident] = all_rows(hl, Incident)
     assert incident.people == 30
     assert len(all_rows(hl, Alert)) == alerts_after
@@ -337,7 +341,7 @@ async def test_keys_that_are_not_a_number_of_people_get_a_clear_answer_then_the_
         assert gather is not None and gather.get("action") == f"{PUBLIC}/hotline/voice/people"
         assert all_rows(hl, Incident) == []
     bye = await caller.step("/hotline/voice/people", Digits="**")
-    assert said(bye) == t("zh", "hotline.voice.done_incident", number="E-2026-0001")
+    assert said(bye) == t("zh", "hotline.voice.done_incident", number=E1_SAID)
     [incident] = all_rows(hl, Incident)
     assert (incident.what, incident.people) == (SAID, None)
 
@@ -387,7 +391,7 @@ async def test_a_complaint_by_phone_is_registered_and_the_caller_texted(
         hl: Services, client: httpx.AsyncClient, fake: FakeTwilio) -> None:
     bye = await Caller(client).report("机加工车间这个月的夜班补贴一直没有发", people="12",
                                       key="2")
-    assert said(bye) == t("zh", "hotline.voice.done_case", number="C-2026-0001")
+    assert said(bye) == t("zh", "hotline.voice.done_case", number=C1_SAID)
     from store.models import Case
 
     [case] = all_rows(hl, Case)
@@ -457,7 +461,8 @@ def test_the_voice_menu_is_a_handler_that_needs_no_provider(hl: Services) -> Non
         bye = hotline.people_keyed(s, sid="CA-h", number="13800000003", digits="30#", now=now,
                                    context_for=as_caller(s), lang="zh")
         s.commit()
-    assert bye == hotline.Prompt("nothing", say=(("done_incident", {"number": "E-2026-0001"}),))
+    assert bye == hotline.Prompt("nothing", say=(("done_incident",
+                                                     {"number": E1_SAID}),))
     [incident] = all_rows(hl, Incident)
     assert (incident.what, incident.people, incident.channel) == (SAID, 30, "voice")
     # Wrong keys end the call after three tries.
