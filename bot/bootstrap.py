@@ -94,12 +94,15 @@ def build(settings: Settings, *, clock: Clock | None = None, db: Engine | None =
         if db.dialect.name == "sqlite" else None
     telegram = None
     if settings.telegram_token:
-        from bot.telegram import Pace, TelegramChannel
+        from bot.telegram import Pace, SharedPace, TelegramChannel
 
-        pace = Pace(chat_burst=settings.telegram_chat_burst,
-                    chat_per_second=settings.telegram_chat_per_second,
-                    group_per_minute=settings.telegram_group_per_minute,
-                    per_second=settings.telegram_per_second)
+        limits: dict[str, Any] = dict(chat_burst=settings.telegram_chat_burst,
+                                      chat_per_second=settings.telegram_chat_per_second,
+                                      group_per_minute=settings.telegram_group_per_minute,
+                                      per_second=settings.telegram_per_second)
+        # Several processes send for one bot: the budget is shared through Redis.
+        pace = SharedPace(settings.redis_url, **limits) if settings.redis_url \
+            else Pace(**limits)
         telegram = TelegramChannel(token=settings.telegram_token,
                                    api_url=settings.telegram_api_url,
                                    file_url=settings.telegram_file_url,

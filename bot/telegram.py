@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import itertools
 import json
 import logging
 import os
@@ -274,6 +275,90 @@ class Pace:
             if group is not None:
                 group.append(now)
             return 0.0
+
+
+# Pace's rules for every process of the workroom at once, on Redis's clock. KEYS: the
+# chat's bucket, its hold, all sends of the last second, the group's sends of the last
+# minute. ARGV: burst, rate, per second, group per minute, is a group, a unique member.
+_RESERVE = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
+local burst, rate = tonumber(ARGV[1]), tonumber(ARGV[2])
+local per_second, per_minute = tonumber(ARGV[3]), tonumber(ARGV[4])
+local wait = (tonumber(redis.call('GET', KEYS[2]) or '0') or 0) - now
+local b = redis.call('HMGET', KEYS[1], 'tokens', 'since')
+local tokens = tonumber(b[1]) or burst
+local since = tonumber(b[2]) or now
+tokens = math.min(burst, tokens + (now - since) * rate)
+if tokens < 1 then wait = math.max(wait, (1 - tokens) / rate) end
+redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', now - 1)
+if redis.call('ZCARD', KEYS[3]) >= per_second then
+  local first = redis.call('ZRANGE', KEYS[3], 0, 0, 'WITHSCORES')
+  wait = math.max(wait, tonumber(first[2]) + 1 - now)
+end
+local group = ARGV[5] == '1'
+if group then
+  redis.call('ZREMRANGEBYSCORE', KEYS[4], '-inf', now - 60)
+  if redis.call('ZCARD', KEYS[4]) >= per_minute then
+    local first = redis.call('ZRANGE', KEYS[4], 0, 0, 'WITHSCORES')
+    wait = math.max(wait, tonumber(first[2]) + 60 - now)
+  end
+end
+if wait > 0 then
+  redis.call('HSET', KEYS[1], 'tokens', tostring(tokens), 'since', tostring(now))
+  redis.call('EXPIRE', KEYS[1], 3600)
+  return tostring(wait)
+end
+redis.call('HSET', KEYS[1], 'tokens', tostring(tokens - 1), 'since', tostring(now))
+redis.call('EXPIRE', KEYS[1], 3600)
+redis.call('ZADD', KEYS[3], now, ARGV[6])
+redis.call('EXPIRE', KEYS[3], 2)
+if group then
+  redis.call('ZADD', KEYS[4], now, ARGV[6])
+  redis.call('EXPIRE', KEYS[4], 61)
+end
+return '0'
+"""
+_HOLD = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
+local untl = now + tonumber(ARGV[1])
+local old = tonumber(redis.call('GET', KEYS[1]) or '0') or 0
+if untl > old then
+  redis.call('SET', KEYS[1], tostring(untl), 'PX', math.ceil(tonumber(ARGV[1]) * 1000) + 1000)
+end
+return 1
+"""
+
+
+class SharedPace(Pace):
+    """Pace kept in Redis (WORKROOM_REDIS_URL): Telegram's limits are per bot, so every
+    web process and dispatcher of a production workroom draws on the same budget; the
+    time is Redis's own, the same for all of them. One round trip per send."""
+
+    def __init__(self, url: str, *, prefix: str = "workroom", **limits: Any) -> None:
+        import redis
+
+        super().__init__(**limits)
+        self.redis = redis.Redis.from_url(url)
+        self.prefix = f"{{{prefix}:pace}}"  # one hash slot: the script's keys together
+        self._reserve = self.redis.register_script(_RESERVE)
+        self._hold = self.redis.register_script(_HOLD)
+        self._members = itertools.count()
+        self._me = os.urandom(6).hex()
+
+    def hold(self, address: str, seconds: float) -> None:
+        self._hold(keys=[f"{self.prefix}:hold:{address}"], args=[seconds])
+
+    def reserve(self, address: str) -> float:
+        p = self.prefix
+        wait = self._reserve(
+            keys=[f"{p}:chat:{address}", f"{p}:hold:{address}", f"{p}:all",
+                  f"{p}:group:{address}"],
+            args=[self.burst, self.rate, self.per_second, self.group_per_minute,
+                  "1" if address.startswith("-") else "0",
+                  f"{self._me}:{next(self._members)}"])
+        return max(0.0, float(wait))
 
 
 class TelegramSender:

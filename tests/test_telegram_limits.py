@@ -3,20 +3,22 @@ go first, and an acknowledged alert is edited to say who acknowledged it."""
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from sqlmodel import Session, select
 
 from bot.bootstrap import Services
-from bot.telegram import Pace
+from bot.telegram import Pace, SharedPace
 from conversations.clock import FrozenClock
 from handlers.inbound import Inbound
 from store import outbox
 from store.db import transaction
 from store.models import InboxMessage, Notification
-from tests.conftest import START, make_services
+from tests.conftest import REDIS_URL, START, make_services
 from tests.fakes.telegram_api import FakeBotApi
 from tests.transcript import Chat
 
@@ -57,6 +59,83 @@ def test_pace_keeps_a_group_to_twenty_a_minute_and_honours_a_hold() -> None:
     assert sent == 20
     pace.hold("7", 30)
     assert pace.reserve("7") == pytest.approx(30)
+
+
+@pytest.fixture
+def two_processes() -> Iterator[tuple[SharedPace, SharedPace]]:
+    """Two processes' paces on one Redis (as a production workroom's web workers)."""
+    import redis
+
+    try:
+        redis.Redis.from_url(REDIS_URL, socket_connect_timeout=3).ping()
+    except redis.RedisError as err:
+        pytest.fail(f"Redis at {REDIS_URL} is not reachable: {err}")
+    prefix = f"wrtest:{uuid.uuid4().hex[:8]}"
+    limits: dict[str, Any] = dict(chat_burst=4, chat_per_second=1.0, group_per_minute=20,
+                                  per_second=30)
+    a, b = SharedPace(REDIS_URL, prefix=prefix, **limits), \
+        SharedPace(REDIS_URL, prefix=prefix, **limits)
+    yield a, b
+    for key in a.redis.scan_iter(match=f"{a.prefix}*"):
+        a.redis.delete(key)
+
+
+def test_two_processes_share_one_bots_budget(
+        two_processes: tuple[SharedPace, SharedPace]) -> None:
+    """Telegram counts per bot: 30 a second in all, a chat's burst, a group's 20 a
+    minute are shared by every process; another chat is never held up by one."""
+    a, b = two_processes
+    # A chat: a burst of four across both processes, then about a second's wait.
+    assert [p.reserve("42") for p in (a, b, a, b)] == [0, 0, 0, 0]
+    assert 0.5 < b.reserve("42") <= 1.0 and 0.5 < a.reserve("42") <= 1.0
+    # Thirty a second in all: 26 more chats go, whichever process sends.
+    assert [(a if n % 2 else b).reserve(str(1000 + n)) for n in range(26)] == [0] * 26
+    wait = a.reserve("2000")
+    assert 0 < wait <= 1.0 and b.reserve("2001") > 0
+
+
+def test_a_429_in_one_process_holds_that_chat_in_the_other(
+        two_processes: tuple[SharedPace, SharedPace]) -> None:
+    a, b = two_processes
+    a.hold("7", 30)
+    assert 29 < b.reserve("7") <= 30
+    assert b.reserve("8") == 0  # only the chat Telegram named waits
+    a.hold("7", 5)  # a shorter hold never shortens a longer one
+    assert 29 < a.reserve("7") <= 30
+
+
+def test_a_group_gets_twenty_a_minute_from_all_processes(
+        two_processes: tuple[SharedPace, SharedPace]) -> None:
+    a, b = two_processes
+    for pace in (a, b):  # each chat's own bucket out of the way: only the group's count
+        pace.burst, pace.rate = 100, 100.0
+    sent = sum((a if n % 2 else b).reserve("-5") == 0 for n in range(25))
+    assert sent == 20
+    assert 50 < a.reserve("-5") <= 60
+
+
+def test_a_workroom_on_redis_paces_every_process_through_it(
+        sqlite_url: str, clock: FrozenClock, fake: FakeBotApi) -> None:
+    """Two processes of one workroom (one database, one Redis): a chat's burst is spent
+    by the first, and the second waits for Telegram's pace rather than adding its own."""
+    chat = 7_000_000 + uuid.uuid4().int % 1_000_000  # a chat no other run has paced
+    config: dict[str, Any] = dict(telegram_token=fake.token, telegram_api_url=fake.base_url,
+                                  telegram_file_url=fake.base_file_url, redis_url=REDIS_URL)
+    first = make_services(sqlite_url, clock, **config)
+    second = make_services(sqlite_url, clock, engine=first.db, **config)
+    try:
+        assert isinstance(second.telegram.sender.pace, SharedPace)
+        for i in range(6):
+            _push(first, f"p{i}", chat, f"第{i}条", outbox.REPLY)
+        for _ in range(4):  # one push of a chat per round: the next waits for it
+            first.dispatcher.run_once()
+        assert len(fake.sent_messages(chat)) == 4  # the chat's burst, spent
+        for _ in range(3):
+            second.dispatcher.run_once()
+        assert [c.text for c in fake.sent_messages(chat)] == [f"第{i}条" for i in range(4)]
+    finally:
+        first.close()
+        second.close()
 
 
 @pytest.fixture
