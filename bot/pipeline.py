@@ -49,10 +49,10 @@ class Pipeline:
     """Per-chat order, many chats in flight, one transaction per batch of steps."""
 
     def __init__(self, workroom: Workroom, senders: dict[str, AsyncSender], *,
-                 max_batch: int = 64, urgent_batch: int = 32, pace_wait: float = 5.0,
-                 settle_after: float = 0.05) -> None:
+                 max_batch: int = 64, urgent_batch: int = 32, routine_batch: int = 16,
+                 pace_wait: float = 5.0, settle_after: float = 0.05) -> None:
         self.workroom, self.senders = workroom, senders
-        self.urgent_batch = urgent_batch
+        self.urgent_batch, self.routine_batch = urgent_batch, routine_batch
         self.settle_after = settle_after
         self.max_batch, self.pace_wait = max_batch, pace_wait
         self._chats: dict[str, _Chat] = {}
@@ -204,7 +204,10 @@ class Pipeline:
                 keys.append(self._ready.popleft())
             return keys
         urgent = first in self._urgent
-        while self._ready and len(keys) < self.max_batch:
+        # While someone is in the middle of an urgent report, routine batches stay short:
+        # the report's last answer waits for the batch under way, not for 64 steps of it.
+        limit = self.max_batch if urgent or not self._urgent else self.routine_batch
+        while self._ready and len(keys) < limit:
             if urgent and self._ready[0] not in self._urgent:
                 break
             keys.append(self._ready.popleft())

@@ -175,3 +175,37 @@ async def test_the_answer_that_files_an_emergency_is_stepped_before_waiting_chat
     assert sorted(a for b in seen[1:] for a in b) == sorted(str(9400 + n) for n in range(40))
     assert any("E-2026-" in r.text for r in results[-1].replies)
     await pipeline.close()
+
+
+async def test_routine_batches_stay_short_while_a_worker_is_in_an_emergency_report(
+        tg: Services) -> None:  # noqa: F811
+    """The report's last answer waits for the batch under way: while someone is in the
+    middle of an emergency, forty routine chats go in short batches, not one of forty."""
+    pipeline = Pipeline(tg.workroom, {})
+    seen: list[list[str]] = []
+    real = tg.workroom.process_batch
+
+    def batch(msgs: list[Inbound], **kw: Any) -> list[Any]:
+        if msgs:
+            seen.append([m.address for m in msgs])
+        return real(msgs, **kw)
+
+    pipeline.workroom = type("W", (), {"process_batch": staticmethod(batch),
+                                       "render_push": tg.workroom.render_push})()
+    said = ["紧急情况报告", "二十多人聚集在厂门口", "厂门口", "25", "车间主任已到场劝导",
+            "请财务部门到场说明"]
+    for text in said[:3]:  # what and where answered: the report can be sent any moment
+        done = await pipeline.submit(_inbound(tg, 9500, text))
+    assert done.urgent and not done.closing
+    seen.clear()
+    await asyncio.wait_for(asyncio.gather(
+        *(pipeline.submit(_inbound(tg, 9600 + n, "/start")) for n in range(40))), 30)
+    assert [len(b) for b in seen] == [16, 16, 8]
+    for text in said[3:]:  # the report is sent: nobody is in an urgent flow any more
+        done = await pipeline.submit(_inbound(tg, 9500, text))
+    assert not done.urgent
+    seen.clear()
+    await asyncio.wait_for(asyncio.gather(
+        *(pipeline.submit(_inbound(tg, 9700 + n, "/start")) for n in range(40))), 30)
+    assert [len(b) for b in seen] == [40]
+    await pipeline.close()
