@@ -14,6 +14,10 @@ asks three times:
   message. If neither is done in time the answer is a 503, and WeChat's retry is the one
   answered.
 
+Messages are stepped in batches, one per person at a time; a chat whose emergency
+report may be sent any moment now goes first, in a short batch of its own kind, so the
+leaders' alert does not wait behind routine steps (as in bot/pipeline.py).
+
 A retry of a message already stepped is absorbed by the message id (events: sender +
 create time): it gets the same passive reply again when that is how it was answered,
 else `success`, never a second step. A request's nonce is spent when its step is taken
@@ -181,7 +185,7 @@ class WeChatChannel:
                  envelope: Envelope | None, workroom: Workroom, shared: SharedStore,
                  clock: Clock, deadline: float = 4.5, window: int = 300,
                  max_body: int = 32 * 1024, secret: str = "", client: httpx.Client | None = None,
-                 max_batch: int = 64, send_threads: int = 4) -> None:
+                 max_batch: int = 64, urgent_batch: int = 8, send_threads: int = 4) -> None:
         self.channel, self.account, self.token = channel, account, token
         self.envelope, self.workroom, self.shared, self.clock = envelope, workroom, shared, clock
         self.deadline, self.window, self.max_body = deadline, window, max_body
@@ -190,8 +194,10 @@ class WeChatChannel:
         self.sender = WeChatSender(channel, self.api)
         # One step thread: it takes every queued message at once (one transaction).
         self._steps = ThreadPoolExecutor(1, thread_name_prefix=f"{channel}-steps")
-        self.max_batch = max_batch
+        self.max_batch, self.urgent_batch = max_batch, urgent_batch
         self._queue: deque[_Work] = deque()
+        # Chats whose last step left an emergency report ready to send: they go first.
+        self._urgent: set[str] = set()
         self._draining = False
         self._settles: list[Settled] = []  # sends recorded with the next batch
         self._sends = ThreadPoolExecutor(send_threads, thread_name_prefix=f"{channel}-sends")
@@ -403,15 +409,7 @@ class WeChatChannel:
         carrying the settles of earlier sends along; until the queue is empty."""
         while True:
             with self._lock:
-                batch: list[_Work] = []
-                keys: set[str] = set()
-                kept: deque[_Work] = deque()
-                while self._queue and len(batch) < self.max_batch:
-                    work = self._queue.popleft()
-                    key = work.inbound.conversation_key
-                    (kept if key in keys else batch).append(work)
-                    keys.add(key)
-                self._queue.extendleft(reversed(kept))  # a person's next message waits
+                batch = self._take()
                 settle, self._settles = self._settles, []
                 in_flight = set(self._in_flight)
                 if not batch and not settle:
@@ -432,6 +430,24 @@ class WeChatChannel:
                 for work in batch:
                     if not work.future.done():
                         work.future.set_exception(err)
+
+    def _take(self) -> list[_Work]:
+        """The next batch (under the lock): each waiting person's first message, a person's
+        next one waiting for it. Messages of chats in an emergency report that may be
+        sent any moment now go first, alone and a few at a time, so that the leaders'
+        alert leaves with a short batch's commit rather than behind routine steps."""
+        heads: list[_Work] = []
+        keys: set[str] = set()
+        for work in self._queue:
+            key = work.inbound.conversation_key
+            if key not in keys:
+                keys.add(key)
+                heads.append(work)
+        urgent = [w for w in heads if w.inbound.conversation_key in self._urgent]
+        batch = urgent[:self.urgent_batch] if urgent else heads[:self.max_batch]
+        taken = set(batch)
+        self._queue = deque(w for w in self._queue if w not in taken)
+        return batch
 
     def _fresh_only(self, batch: list[_Work]) -> list[_Work]:
         """Record the batch's nonces in one statement; refuse those seen before."""
@@ -470,6 +486,8 @@ class WeChatChannel:
             else:
                 self._settles = settle + self._settles  # a lone failed step took them along
             for work, r in zip(batch, results, strict=True):
+                if r.error is None:
+                    self._note_urgent(work.inbound, r)
                 if r.error is None and work.done is not None:
                     given = {o.notification_id for o in work.done.passive}
                     self._in_flight |= {o.notification_id for o in r.outgoing} - given
@@ -484,6 +502,13 @@ class WeChatChannel:
                 work.future.set_exception(RuntimeError("step committed without its answer"))
             else:
                 work.future.set_result(work.done)
+
+    def _note_urgent(self, inbound: Inbound, stepped: Stepped) -> None:
+        """Remember (under the lock) whether the chat's next message goes first."""
+        if stepped.urgent:
+            self._urgent.add(inbound.conversation_key)
+        else:
+            self._urgent.discard(inbound.conversation_key)
 
     def _before_commit(self, works: Mapping[str, _Work], s: Session, msgs: list[Inbound],
                        results: list[Stepped]) -> None:
@@ -702,6 +727,7 @@ class WeChatChannel:
         done = work.done or _Done(rest=list(stepped.outgoing))
         with self._lock:
             self._in_flight |= {o.notification_id for o in done.rest}
+            self._note_urgent(inbound, stepped)
         work.answered.set()
         if done.rest:
             self._enqueue(done.rest, work)

@@ -386,3 +386,56 @@ async def test_settle_all_says_so_when_work_is_still_under_way(
     finally:
         go.set()
         svc.close()
+
+
+# --- an emergency goes first --------------------------------------------------------
+
+
+async def test_an_emergency_ready_to_send_is_stepped_before_routine_messages_queued_first(
+        client: httpx.AsyncClient, wx: Services, api: FakeWeChatApi) -> None:
+    """Regression: the adapter's own batching had no priority lane: "立即发送" waited in
+    one batch with every routine message queued before it."""
+    reporter = WxChat(client, wx, api, "wechat", "o_urgent")
+    await run(reporter, [("紧急情况报告", "发生了什么"), ("二十多人聚集在厂门口", "在哪里"),
+                         ("厂门口", "多少人")])
+    batches: list[list[str]] = []
+    go = threading.Event()
+    real = wx.workroom.process_batch
+
+    def recorded(msgs: list[Any], **kw: Any) -> Any:
+        if msgs:
+            batches.append([m.address for m in msgs])
+            go.wait(30)
+        return real(msgs, **kw)
+
+    wx.workroom.process_batch = recorded  # type: ignore[method-assign]
+    channel = wx.wechat
+    routine = [WxChat(client, wx, api, "wechat", f"o_routine{i}") for i in range(6)]
+    posts = [c.callbacks.post(c.inner("text", Content="提建议")) for c in routine]
+
+    async def until(done: Any) -> None:
+        for _ in range(500):
+            with channel._lock:
+                if done():
+                    return
+            await asyncio.sleep(0.01)
+        raise AssertionError("never came")
+
+    def post(p: dict[str, str], b: bytes) -> asyncio.Future[httpx.Response]:
+        return asyncio.ensure_future(client.post("/wechat/callback", params=p, content=b))
+
+    tasks = [post(*posts[0])]
+    await until(lambda: batches)  # its step is held up; the others wait behind it
+    tasks += [post(p, b) for p, b in posts[1:]]
+    await until(lambda: len(channel._queue) == len(routine) - 1)
+    urgent = reporter.callbacks.post(reporter.inner("text", Content="立即发送"))
+    tasks.append(post(*urgent))
+    await until(lambda: len(channel._queue) == len(routine))
+    go.set()
+    answers = await asyncio.gather(*tasks)
+    await asyncio.to_thread(channel.settle_all)
+    assert [r.status_code for r in answers] == [200] * len(answers)
+    assert "E-2026-0001" in reporter.callbacks.read_reply(answers[-1].text)["Content"]
+    # The batch held up first, then the emergency alone, then the routine ones.
+    assert batches[:2] == [["o_routine0"], ["o_urgent"]], batches
+    assert sorted(a for b in batches[2:] for a in b) == [c.user for c in routine[1:]]
