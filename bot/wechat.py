@@ -20,10 +20,11 @@ leaders' alert does not wait behind routine steps (as in bot/pipeline.py).
 
 A retry of a message already stepped is absorbed by the message id (events: sender +
 create time): it gets the same passive reply again when that is how it was answered,
-else `success`, never a second step. A request's nonce is spent when its step is taken
-and given back if the step fails, so that WeChat's retry of it is not refused as a
-replay. Photos and voice notes are fetched after the answer, before their media ids
-expire.
+else `success`, never a second step; so does WeChat's retry that carries the nonce of
+a request already taken (its answer never reached WeChat): a replay that changes
+nothing. A request's nonce is spent when its step is taken and given back if the step
+fails, so that WeChat's retry of it is not refused as a replay. Photos and voice
+notes are fetched after the answer, before their media ids expire.
 """
 
 from __future__ import annotations
@@ -53,7 +54,7 @@ from conversations.engine import Reply
 from handlers.inbound import Inbound, Outgoing, Stepped, Workroom
 from handlers.notices import render as render_notice
 from store import outbox, steps
-from store.models import Contact, Notification, Person
+from store.models import Contact, HeldInbound, Notification, Person
 from store.shared import SharedStore
 from store.steps import Settled
 
@@ -450,17 +451,49 @@ class WeChatChannel:
         return batch
 
     def _fresh_only(self, batch: list[_Work]) -> list[_Work]:
-        """Record the batch's nonces in one statement; refuse those seen before."""
+        """Record the batch's nonces in one statement; those seen before are not stepped
+        (see _seen_before)."""
         nonces = [w.nonce for w in batch if w.nonce is not None]
         new = self.shared.add_new(nonces, self._nonce_ttl) if nonces else set()
         fresh: list[_Work] = []
+        seen: list[_Work] = []
         for work in batch:
             if work.nonce is not None and work.nonce not in new:
-                work.future.set_exception(CallbackError(409, "replayed"))
+                seen.append(work)
                 continue
             new.discard(work.nonce or "")  # the same nonce twice in one batch: one is a replay
             fresh.append(work)
+        if seen:
+            self._seen_before(seen)
         return fresh
+
+    def _seen_before(self, seen: list[_Work]) -> None:
+        """Requests whose nonce was seen before. WeChat asks again with the same request
+        when its answer never reached it: a message already recorded gets what it got
+        (its passive reply again, or `success`), a message held gets `success`; nothing
+        is stepped or stored. Any other is a replay, refused."""
+        try:
+            pairs = [(w.inbound.channel, w.inbound.message_id) for w in seen]
+            with Session(self.workroom.db) as s:
+                logged = steps.find_inbound(s, pairs)
+                held = set(s.exec(select(HeldInbound.channel, HeldInbound.message_id).where(
+                    col(HeldInbound.message_id).in_([m for _, m in pairs]))).all())
+                for work, pair in zip(seen, pairs, strict=True):
+                    row = logged.get(pair)
+                    if row is not None:
+                        given = self._answered(s, work.inbound, len(row.replies or ()))
+                        work.future.set_result(_Done(texts=[render(r, lang)
+                                                            for r, lang in given]))
+                    elif pair in held:
+                        work.future.set_result(_Done())
+                    else:
+                        work.future.set_exception(CallbackError(409, "replayed"))
+        except Exception as err:
+            log.exception("%s: looking up %s requests seen before failed", self.channel,
+                          len(seen))
+            for work in seen:
+                if not work.future.done():
+                    work.future.set_exception(err)
 
     def _give_back(self, failed: list[_Work]) -> None:
         """A failed step's nonce is released: WeChat's retry of the request (the same
@@ -541,7 +574,8 @@ class WeChatChannel:
         order) and the rest."""
         mine = [o for o in stepped.outgoing if self._is_reply(o, inbound)]
         if not mine and stepped.replies:
-            replayed = [render(r, lang) for r, lang in self._answered(s, inbound, stepped)]
+            replayed = [render(r, lang) for r, lang in self._answered(
+                s, inbound, len(stepped.replies))]
             return _Done(rest=list(stepped.outgoing), texts=replayed)
         passive: list[Outgoing] = []
         texts: list[str] = []
@@ -562,12 +596,11 @@ class WeChatChannel:
         return (o.channel, o.address) == (inbound.channel, inbound.address) \
             and o.message == "notice.raw" and o.priority == outbox.REPLY and o.alert_id is None
 
-    def _answered(self, s: Session, inbound: Inbound,
-                  stepped: Stepped) -> list[tuple[Reply, str]]:
-        """A message stepped before (a retry): its replies again if they were the passive
-        reply; none (`success`) if they go or went by message, or wait behind others."""
-        keys = [f"reply:{inbound.channel}:{inbound.message_id}:{n}"
-                for n in range(len(stepped.replies))]
+    def _answered(self, s: Session, inbound: Inbound, count: int) -> list[tuple[Reply, str]]:
+        """A message stepped before (a retry) with `count` replies: its replies again if
+        they were the passive reply; none (`success`) if they go or went by message, or
+        wait behind others."""
+        keys = [f"reply:{inbound.channel}:{inbound.message_id}:{n}" for n in range(count)]
         rows = s.exec(select(Notification).where(col(Notification.idempotency_key)
                                                  .in_(keys))).all()
         contact = s.exec(select(Contact).where(Contact.channel == inbound.channel,
