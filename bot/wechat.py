@@ -30,6 +30,8 @@ notes are fetched after the answer, before their media ids expire.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
+import json
 import logging
 import threading
 import time
@@ -48,7 +50,15 @@ from bot import wechat_jobs as jobs
 from bot.channels import DeliveryError
 from bot.wechat_api import Account, ApiError, WeChatApi, delivery_error
 from bot.wechat_envelope import CallbackError, Envelope, check_signature, parse_xml, text_reply
-from bot.wechat_render import MENU_KEYS, TEXT_LIMIT, chunks, parse_text, render
+from bot.wechat_render import (
+    MENU_KEYS,
+    TEXT_LIMIT,
+    chunks,
+    parse_text,
+    pressed_words,
+    render,
+    word_key,
+)
 from conversations.clock import Clock
 from conversations.engine import Reply
 from handlers.inbound import Inbound, Outgoing, Stepped, Workroom
@@ -69,6 +79,7 @@ HOLD_AHEAD = 2.0
 LATE_CHECK = 0.05
 # A step's messages to its sender wait for the callback's answer at most this long.
 ANSWER_WAIT = 5.0
+WORDS_TTL = timedelta(days=14)  # a push's buttons are pressed by their words this long
 
 
 def parse_message(channel: str, msg: Mapping[str, str]) -> Inbound | None:
@@ -125,13 +136,36 @@ class WeChatSender:
         contact = session.exec(select(Contact).where(Contact.channel == self.channel,
                                                      Contact.address == address)).first()
         person = session.get(Person, contact.person_id) if contact else None
-        self.send(address, reply, (person.lang if person else None) or "zh", session=session)
+        row = session.get(Notification, notification_id)
+        self.send(address, reply, (person.lang if person else None) or "zh", session=session,
+                  push=row is not None and row.message_key != "notice.raw")
         return None
 
     def send(self, address: str, reply: Reply, lang: str, *,
-             session: Session | None = None) -> None:
+             session: Session | None = None, push: bool = False) -> None:
+        """Send a reply (`push`: not an answer in the person's conversation, whose
+        buttons are then pressed by typing their words, see pressed)."""
         alert = any(b.value.startswith("ack:") for b in reply.buttons)
-        self.send_text(address, render(reply, lang), alert=alert, session=session)
+        words = pressed_words(reply.buttons) if push else {}
+        if words:  # before the send: the person may answer at once
+            self.api.shared.put(self._words_key(address), json.dumps(words, ensure_ascii=False),
+                                WORDS_TTL, session=session)
+        self.send_text(address, render(reply, lang, push=push), alert=alert, session=session)
+
+    def _words_key(self, address: str) -> str:
+        return f"words:{self.channel}:{address}"
+
+    def pressed(self, inbound: Inbound) -> Inbound:
+        """A text that is the words of a button of the last push the person got (a
+        liaison's "零报告"): that button pressed, as a tap on Telegram."""
+        if inbound.text is None or inbound.action is not None or inbound.link_code:
+            return inbound
+        word = word_key(inbound.text)
+        if not 2 <= len(word) <= 64 or word.isdigit():
+            return inbound
+        raw = self.api.shared.get(self._words_key(inbound.address))
+        value = json.loads(raw).get(word) if raw else None
+        return dataclasses.replace(inbound, text=None, action=value) if value else inbound
 
     def send_text(self, address: str, text: str, *, alert: bool = False,
                   session: Session | None = None) -> None:
@@ -301,6 +335,8 @@ class WeChatChannel:
         if inbound is None:
             await asyncio.to_thread(self._fresh, nonce)
             return Answer()
+        if inbound.text and not inbound.text.isdigit():
+            inbound = await asyncio.to_thread(self.sender.pressed, inbound)
         remaining = self.deadline - max(time.monotonic() - started,
                                         self._age(params.get("timestamp", "")))
         answer_by = time.monotonic() + remaining
@@ -636,7 +672,8 @@ class WeChatChannel:
         try:
             sender = self.peers[first.channel]
             if len(group) == 1:
-                sender.send(first.address, self.workroom.render_push(first), first.lang)
+                sender.send(first.address, self.workroom.render_push(first), first.lang,
+                            push=first.message != "notice.raw")
             else:
                 sender.send_text(first.address, "\n\n".join(
                     render(self.workroom.render_push(o), o.lang) for o in group))
