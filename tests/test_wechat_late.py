@@ -334,6 +334,14 @@ def test_the_shared_store_gives_nonces_back(
         assert shared.add_new(["n:a", "n:b"], ttl) == set()
         shared.delete_many(["n:a", "n:b"])
         assert shared.add_new(["n:a", "n:b", "n:c"], ttl) == {"n:a", "n:b"}
+        # Many values in one read: those there and not expired.
+        shared.put("w:x", "零报告", ttl)
+        shared.put("w:y", "old", timedelta(seconds=1))
+        if backend == "sql":  # the SQL store's expiry follows the clock
+            clock.advance(timedelta(seconds=2))
+            assert shared.get_many(["w:y"]) == {}
+        assert shared.get_many(["w:x", "w:x", "w:none"]) == {"w:x": "零报告"}
+        assert shared.get_many([]) == {}
     finally:
         if isinstance(shared, RedisShared):
             shared.clear_all()
