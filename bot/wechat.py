@@ -14,17 +14,24 @@ asks three times:
   message. If neither is done in time the answer is a 503, and WeChat's retry is the one
   answered.
 
+Messages are stepped in batches, one per person at a time; a chat whose emergency
+report may be sent any moment now goes first, in a short batch of its own kind, so the
+leaders' alert does not wait behind routine steps (as in bot/pipeline.py).
+
 A retry of a message already stepped is absorbed by the message id (events: sender +
 create time): it gets the same passive reply again when that is how it was answered,
-else `success`, never a second step. A request's nonce is spent when its step is taken
-and given back if the step fails, so that WeChat's retry of it is not refused as a
-replay. Photos and voice notes are fetched after the answer, before their media ids
-expire.
+else `success`, never a second step; so does WeChat's retry that carries the nonce of
+a request already taken (its answer never reached WeChat): a replay that changes
+nothing. A request's nonce is spent when its step is taken and given back if the step
+fails, so that WeChat's retry of it is not refused as a replay. Photos and voice
+notes are fetched after the answer, before their media ids expire.
 """
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
+import json
 import logging
 import threading
 import time
@@ -43,13 +50,21 @@ from bot import wechat_jobs as jobs
 from bot.channels import DeliveryError
 from bot.wechat_api import Account, ApiError, WeChatApi, delivery_error
 from bot.wechat_envelope import CallbackError, Envelope, check_signature, parse_xml, text_reply
-from bot.wechat_render import MENU_KEYS, TEXT_LIMIT, chunks, parse_text, render
+from bot.wechat_render import (
+    MENU_KEYS,
+    TEXT_LIMIT,
+    chunks,
+    parse_text,
+    pressed_words,
+    render,
+    word_key,
+)
 from conversations.clock import Clock
 from conversations.engine import Reply
 from handlers.inbound import Inbound, Outgoing, Stepped, Workroom
 from handlers.notices import render as render_notice
 from store import outbox, steps
-from store.models import Contact, Notification, Person
+from store.models import Contact, HeldInbound, Notification, Person
 from store.shared import SharedStore
 from store.steps import Settled
 
@@ -64,6 +79,7 @@ HOLD_AHEAD = 2.0
 LATE_CHECK = 0.05
 # A step's messages to its sender wait for the callback's answer at most this long.
 ANSWER_WAIT = 5.0
+WORDS_TTL = timedelta(days=14)  # a push's buttons are pressed by their words this long
 
 
 def parse_message(channel: str, msg: Mapping[str, str]) -> Inbound | None:
@@ -120,13 +136,42 @@ class WeChatSender:
         contact = session.exec(select(Contact).where(Contact.channel == self.channel,
                                                      Contact.address == address)).first()
         person = session.get(Person, contact.person_id) if contact else None
-        self.send(address, reply, (person.lang if person else None) or "zh", session=session)
+        row = session.get(Notification, notification_id)
+        self.send(address, reply, (person.lang if person else None) or "zh", session=session,
+                  push=row is not None and row.message_key != "notice.raw")
         return None
 
     def send(self, address: str, reply: Reply, lang: str, *,
-             session: Session | None = None) -> None:
+             session: Session | None = None, push: bool = False) -> None:
+        """Send a reply (`push`: not an answer in the person's conversation, whose
+        buttons are then pressed by typing their words, see pressed)."""
         alert = any(b.value.startswith("ack:") for b in reply.buttons)
-        self.send_text(address, render(reply, lang), alert=alert, session=session)
+        words = pressed_words(reply.buttons) if push else {}
+        if words:  # before the send: the person may answer at once
+            self.api.shared.put(self._words_key(address), json.dumps(words, ensure_ascii=False),
+                                WORDS_TTL, session=session)
+        self.send_text(address, render(reply, lang, push=push), alert=alert, session=session)
+
+    def _words_key(self, address: str) -> str:
+        return f"words:{self.channel}:{address}"
+
+    def pressed(self, msgs: list[Inbound]) -> list[Inbound]:
+        """Texts that are the words of a button of the last push their sender got (a
+        liaison's "零报告"): that button pressed, as a tap on Telegram. One read for all,
+        on the step thread (on SQLite a read waits for the step's write)."""
+        words = {i: word_key(m.text) for i, m in enumerate(msgs)
+                 if m.text and m.action is None and not m.link_code}
+        words = {i: w for i, w in words.items() if 2 <= len(w) <= 64 and not w.isdigit()}
+        if not words:
+            return msgs
+        found = self.api.shared.get_many([self._words_key(msgs[i].address) for i in words])
+        out = list(msgs)
+        for i, word in words.items():
+            raw = found.get(self._words_key(msgs[i].address))
+            value = json.loads(raw).get(word) if raw else None
+            if value:
+                out[i] = dataclasses.replace(msgs[i], text=None, action=value)
+        return out
 
     def send_text(self, address: str, text: str, *, alert: bool = False,
                   session: Session | None = None) -> None:
@@ -181,7 +226,7 @@ class WeChatChannel:
                  envelope: Envelope | None, workroom: Workroom, shared: SharedStore,
                  clock: Clock, deadline: float = 4.5, window: int = 300,
                  max_body: int = 32 * 1024, secret: str = "", client: httpx.Client | None = None,
-                 max_batch: int = 64, send_threads: int = 4) -> None:
+                 max_batch: int = 64, urgent_batch: int = 8, send_threads: int = 4) -> None:
         self.channel, self.account, self.token = channel, account, token
         self.envelope, self.workroom, self.shared, self.clock = envelope, workroom, shared, clock
         self.deadline, self.window, self.max_body = deadline, window, max_body
@@ -190,8 +235,10 @@ class WeChatChannel:
         self.sender = WeChatSender(channel, self.api)
         # One step thread: it takes every queued message at once (one transaction).
         self._steps = ThreadPoolExecutor(1, thread_name_prefix=f"{channel}-steps")
-        self.max_batch = max_batch
+        self.max_batch, self.urgent_batch = max_batch, urgent_batch
         self._queue: deque[_Work] = deque()
+        # Chats whose last step left an emergency report ready to send: they go first.
+        self._urgent: set[str] = set()
         self._draining = False
         self._settles: list[Settled] = []  # sends recorded with the next batch
         self._sends = ThreadPoolExecutor(send_threads, thread_name_prefix=f"{channel}-sends")
@@ -403,15 +450,7 @@ class WeChatChannel:
         carrying the settles of earlier sends along; until the queue is empty."""
         while True:
             with self._lock:
-                batch: list[_Work] = []
-                keys: set[str] = set()
-                kept: deque[_Work] = deque()
-                while self._queue and len(batch) < self.max_batch:
-                    work = self._queue.popleft()
-                    key = work.inbound.conversation_key
-                    (kept if key in keys else batch).append(work)
-                    keys.add(key)
-                self._queue.extendleft(reversed(kept))  # a person's next message waits
+                batch = self._take()
                 settle, self._settles = self._settles, []
                 in_flight = set(self._in_flight)
                 if not batch and not settle:
@@ -433,18 +472,68 @@ class WeChatChannel:
                     if not work.future.done():
                         work.future.set_exception(err)
 
+    def _take(self) -> list[_Work]:
+        """The next batch (under the lock): each waiting person's first message, a person's
+        next one waiting for it. Messages of chats in an emergency report that may be
+        sent any moment now go first, alone and a few at a time, so that the leaders'
+        alert leaves with a short batch's commit rather than behind routine steps."""
+        heads: list[_Work] = []
+        keys: set[str] = set()
+        for work in self._queue:
+            key = work.inbound.conversation_key
+            if key not in keys:
+                keys.add(key)
+                heads.append(work)
+        urgent = [w for w in heads if w.inbound.conversation_key in self._urgent]
+        batch = urgent[:self.urgent_batch] if urgent else heads[:self.max_batch]
+        taken = set(batch)
+        self._queue = deque(w for w in self._queue if w not in taken)
+        return batch
+
     def _fresh_only(self, batch: list[_Work]) -> list[_Work]:
-        """Record the batch's nonces in one statement; refuse those seen before."""
+        """Record the batch's nonces in one statement; those seen before are not stepped
+        (see _seen_before)."""
         nonces = [w.nonce for w in batch if w.nonce is not None]
         new = self.shared.add_new(nonces, self._nonce_ttl) if nonces else set()
         fresh: list[_Work] = []
+        seen: list[_Work] = []
         for work in batch:
             if work.nonce is not None and work.nonce not in new:
-                work.future.set_exception(CallbackError(409, "replayed"))
+                seen.append(work)
                 continue
             new.discard(work.nonce or "")  # the same nonce twice in one batch: one is a replay
             fresh.append(work)
+        if seen:
+            self._seen_before(seen)
         return fresh
+
+    def _seen_before(self, seen: list[_Work]) -> None:
+        """Requests whose nonce was seen before. WeChat asks again with the same request
+        when its answer never reached it: a message already recorded gets what it got
+        (its passive reply again, or `success`), a message held gets `success`; nothing
+        is stepped or stored. Any other is a replay, refused."""
+        try:
+            pairs = [(w.inbound.channel, w.inbound.message_id) for w in seen]
+            with Session(self.workroom.db) as s:
+                logged = steps.find_inbound(s, pairs)
+                held = set(s.exec(select(HeldInbound.channel, HeldInbound.message_id).where(
+                    col(HeldInbound.message_id).in_([m for _, m in pairs]))).all())
+                for work, pair in zip(seen, pairs, strict=True):
+                    row = logged.get(pair)
+                    if row is not None:
+                        given = self._answered(s, work.inbound, len(row.replies or ()))
+                        work.future.set_result(_Done(texts=[render(r, lang)
+                                                            for r, lang in given]))
+                    elif pair in held:
+                        work.future.set_result(_Done())
+                    else:
+                        work.future.set_exception(CallbackError(409, "replayed"))
+        except Exception as err:
+            log.exception("%s: looking up %s requests seen before failed", self.channel,
+                          len(seen))
+            for work in seen:
+                if not work.future.done():
+                    work.future.set_exception(err)
 
     def _give_back(self, failed: list[_Work]) -> None:
         """A failed step's nonce is released: WeChat's retry of the request (the same
@@ -459,7 +548,7 @@ class WeChatChannel:
 
     def _step_batch(self, batch: list[_Work], settle: list[Settled],
                     in_flight: set[int]) -> None:
-        msgs = [w.inbound for w in batch]
+        msgs = self.sender.pressed([w.inbound for w in batch])
         works = {w.inbound.conversation_key: w for w in batch}
         results = self.workroom.process_batch(
             msgs, direct=tuple(self.peers), in_flight=in_flight, settle=settle,
@@ -470,6 +559,8 @@ class WeChatChannel:
             else:
                 self._settles = settle + self._settles  # a lone failed step took them along
             for work, r in zip(batch, results, strict=True):
+                if r.error is None:
+                    self._note_urgent(work.inbound, r)
                 if r.error is None and work.done is not None:
                     given = {o.notification_id for o in work.done.passive}
                     self._in_flight |= {o.notification_id for o in r.outgoing} - given
@@ -484,6 +575,13 @@ class WeChatChannel:
                 work.future.set_exception(RuntimeError("step committed without its answer"))
             else:
                 work.future.set_result(work.done)
+
+    def _note_urgent(self, inbound: Inbound, stepped: Stepped) -> None:
+        """Remember (under the lock) whether the chat's next message goes first."""
+        if stepped.urgent:
+            self._urgent.add(inbound.conversation_key)
+        else:
+            self._urgent.discard(inbound.conversation_key)
 
     def _before_commit(self, works: Mapping[str, _Work], s: Session, msgs: list[Inbound],
                        results: list[Stepped]) -> None:
@@ -516,7 +614,8 @@ class WeChatChannel:
         order) and the rest."""
         mine = [o for o in stepped.outgoing if self._is_reply(o, inbound)]
         if not mine and stepped.replies:
-            replayed = [render(r, lang) for r, lang in self._answered(s, inbound, stepped)]
+            replayed = [render(r, lang) for r, lang in self._answered(
+                s, inbound, len(stepped.replies))]
             return _Done(rest=list(stepped.outgoing), texts=replayed)
         passive: list[Outgoing] = []
         texts: list[str] = []
@@ -537,12 +636,11 @@ class WeChatChannel:
         return (o.channel, o.address) == (inbound.channel, inbound.address) \
             and o.message == "notice.raw" and o.priority == outbox.REPLY and o.alert_id is None
 
-    def _answered(self, s: Session, inbound: Inbound,
-                  stepped: Stepped) -> list[tuple[Reply, str]]:
-        """A message stepped before (a retry): its replies again if they were the passive
-        reply; none (`success`) if they go or went by message, or wait behind others."""
-        keys = [f"reply:{inbound.channel}:{inbound.message_id}:{n}"
-                for n in range(len(stepped.replies))]
+    def _answered(self, s: Session, inbound: Inbound, count: int) -> list[tuple[Reply, str]]:
+        """A message stepped before (a retry) with `count` replies: its replies again if
+        they were the passive reply; none (`success`) if they go or went by message, or
+        wait behind others."""
+        keys = [f"reply:{inbound.channel}:{inbound.message_id}:{n}" for n in range(count)]
         rows = s.exec(select(Notification).where(col(Notification.idempotency_key)
                                                  .in_(keys))).all()
         contact = s.exec(select(Contact).where(Contact.channel == inbound.channel,
@@ -578,7 +676,8 @@ class WeChatChannel:
         try:
             sender = self.peers[first.channel]
             if len(group) == 1:
-                sender.send(first.address, self.workroom.render_push(first), first.lang)
+                sender.send(first.address, self.workroom.render_push(first), first.lang,
+                            push=first.message != "notice.raw")
             else:
                 sender.send_text(first.address, "\n\n".join(
                     render(self.workroom.render_push(o), o.lang) for o in group))
@@ -690,6 +789,7 @@ class WeChatChannel:
             jobs.forget_timer(self.workroom.db, jobs.LATE, ref)
             return
         work = _Work(inbound, None, 0.0, late=True)
+        [inbound] = self.sender.pressed([inbound])
         with self._lock:
             in_flight = set(self._in_flight)
         [stepped] = self.workroom.process_batch(
@@ -702,6 +802,7 @@ class WeChatChannel:
         done = work.done or _Done(rest=list(stepped.outgoing))
         with self._lock:
             self._in_flight |= {o.notification_id for o in done.rest}
+            self._note_urgent(inbound, stepped)
         work.answered.set()
         if done.rest:
             self._enqueue(done.rest, work)

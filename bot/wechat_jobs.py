@@ -24,6 +24,7 @@ from sqlmodel import Session, col, select
 
 from bot.wechat_api import ApiError, WeChatApi
 from conversations.clock import Clock
+from handlers import files
 from handlers.inbound import Inbound
 from store import steps
 from store.db import transaction
@@ -135,9 +136,7 @@ def schedule_media(session: Session, clock: Clock, msgs: list[Inbound]) -> list[
 def kept_bytes(session: Session, attachment: Attachment) -> bytes | None:
     """The bytes of a record's attachment, when the channel's ids expire and they were
     fetched."""
-    row = session.exec(select(MediaFile).where(
-        MediaFile.channel == attachment.channel,
-        MediaFile.file_ref == attachment.file_ref)).first()
+    row = files.kept_media(session, attachment)
     return row.content if row is not None else None
 
 

@@ -64,13 +64,15 @@ def _typed(button: Button, lang: str) -> str:
     return button.label
 
 
-def render(reply: Reply, lang: str) -> str:
-    """A reply as one text: the options numbered, the actions and words to reply."""
+def render(reply: Reply, lang: str, *, push: bool = False) -> str:
+    """A reply as one text: the options numbered, the actions and words to reply. A
+    push's options (`push`) are words, never numbers: a number answers the person's
+    conversation, not the push (see pressed_words)."""
     lines = [reply.text]
     choices = [b for b in reply.buttons if b.kind == "choice"]
     words = [b for b in reply.buttons if b.kind == "action"]
     nav = [b for b in reply.buttons if b.kind == "nav"]
-    if len(choices) >= 2:  # a menu or a question: numbered as the engine numbers them
+    if len(choices) >= 2 and not push:  # a question: numbered as the engine numbers them
         lines.append("")
         lines += [f"{i}. {b.label}" for i, b in enumerate(choices, start=1)]
         lines.append(catalog.t(lang, "wechat.numbers", numbers=_numbers(len(choices), lang)))
@@ -84,6 +86,28 @@ def render(reply: Reply, lang: str) -> str:
         sep = " / "
         lines.append(catalog.t(lang, "wechat.nav", words=sep.join(b.label for b in nav)))
     return "\n".join(lines)
+
+
+def word_key(text: str) -> str:
+    """A typed word as compared with a button's words: no quotes, spaces or case."""
+    return "".join(ch for ch in text.casefold() if not ch.isspace()
+                   and ch not in "「」『』“”\"'‘’")
+
+
+def pressed_words(buttons: list[Button]) -> dict[str, str]:
+    """The words that press each of a push's buttons (an acknowledgement has its own
+    keyword): its label, and the label's words before a bracket ("零报告" for
+    "零报告（本月无矛盾纠纷）")."""
+    words: dict[str, str] = {}
+    for b in buttons:
+        if b.value.startswith("ack:") or b.kind == "nav":
+            continue
+        label = word_key(b.label)
+        short = label.split("（", 1)[0].split("(", 1)[0]
+        for word in (label, short):
+            if len(word) >= 2 and not word.isdigit():
+                words.setdefault(word, b.value)
+    return words
 
 
 def chunks(text: str, limit: int = TEXT_LIMIT) -> list[str]:

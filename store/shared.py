@@ -43,6 +43,10 @@ class SharedStore(Protocol):
         """The value of `key`, None if absent or expired."""
         ...
 
+    def get_many(self, keys: list[str]) -> dict[str, str]:
+        """The values of those of `keys` that are there and not expired, in one read."""
+        ...
+
     def put(self, key: str, value: str, ttl: timedelta, *,
             session: Session | None = None) -> None:
         ...
@@ -116,6 +120,16 @@ class SqlShared:
             return None
         return str(row.value)
 
+    def get_many(self, keys: list[str]) -> dict[str, str]:
+        if not keys:
+            return {}
+        stmt = select(_T.c.key, _T.c.value, _T.c.expires_at).where(
+            _T.c.key.in_(list(dict.fromkeys(keys))))
+        with self.engine.connect() as conn:
+            rows = conn.execute(stmt).all()
+        now = self.clock.now()
+        return {r.key: str(r.value) for r in rows if r.expires_at > now}
+
     def put(self, key: str, value: str, ttl: timedelta, *,
             session: Session | None = None) -> None:
         now = self.clock.now()
@@ -163,6 +177,12 @@ class RedisShared:
     def get(self, key: str, *, session: Session | None = None) -> str | None:
         raw = self.redis.get(self.prefix + key)
         return raw.decode() if isinstance(raw, bytes) else None
+
+    def get_many(self, keys: list[str]) -> dict[str, str]:
+        keys = list(dict.fromkeys(keys))
+        raws = self.redis.mget([self.prefix + k for k in keys]) if keys else []
+        return {k: raw.decode() for k, raw in zip(keys, raws, strict=True)
+                if isinstance(raw, bytes)}
 
     def put(self, key: str, value: str, ttl: timedelta, *,
             session: Session | None = None) -> None:

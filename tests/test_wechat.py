@@ -148,14 +148,23 @@ async def test_forged_tampered_stale_and_hostile_requests_get_4xx_and_store_noth
     assert stored(svc) == before
     assert api.calls == [] and count(svc, Suggestion) == 0
 
-    # A genuine request is taken once; the same request again is a replay.
+    # A genuine request is taken once; the same request again (a replay, or WeChat asking
+    # again because the answer was lost) changes nothing and gets the same answer.
     params, body = cb.post(message)
     first = await chat.post_raw(params, body)
     assert first.status_code == 200 and "哪方面" in chat.new_texts()[0]
     after = stored(svc)
-    await expect("replayed", params, body, 409)
+    replayed = await client.post(chat.path, params=params, content=body)
+    assert replayed.status_code == 200 and cb.read_reply(replayed.text)["Content"] == \
+        cb.read_reply(first.text)["Content"]
     assert stored(svc) == after and count(svc, InboundMessage) == before[0] + 1
-    assert chat.new_texts() == []
+    assert chat.new_texts() == [] and api.sent() == []
+    # A request whose nonce was seen but whose message was never recorded: refused.
+    unanswered = cb.post(chat.inner("event", event=True, Event="VIEW", EventKey="x"))
+    assert (await client.post(chat.path, params=unanswered[0],
+                              content=unanswered[1])).status_code == 200
+    await expect("replayed, nothing recorded", *unanswered, 409)
+    assert stored(svc) == after
 
 
 async def test_wecom_refuses_another_applications_message(

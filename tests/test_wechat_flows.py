@@ -7,6 +7,7 @@ have opened the application (it is then the channel they last used)."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 
 import httpx
@@ -17,6 +18,7 @@ from bot.bootstrap import Services
 from bot.wechat_render import TEXT_LIMIT, chunks, parse_text
 from conversations.catalog import LANGS, t
 from handlers.identity import issue_code
+from store.calendar_models import ScreeningReturn
 from store.db import transaction
 from store.models import (
     Acknowledgement,
@@ -29,6 +31,7 @@ from store.models import (
     Person,
     Suggestion,
 )
+from tests.calendar_helpers import at, run_until
 from tests.fakes.wechat_api import FakeWeChatApi
 from tests.test_telegram_flows import ask
 from tests.transcript import all_rows, person
@@ -298,3 +301,23 @@ async def test_a_long_text_is_split_under_the_limit(
     assert long in joined
     for piece in chunks("甲乙丙\n" * 1000):
         assert len(piece.encode()) <= TEXT_LIMIT
+
+
+async def test_a_liaison_answers_the_screening_push_by_its_words_on_wecom(
+        client: httpx.AsyncClient, wx: Services, api: FakeWeChatApi) -> None:
+    """Regression: a push's options were numbered like a question's, but "1" answered the
+    liaison's conversation (it started a suggestion) and the words were not understood."""
+    zhou = WxChat(client, wx, api, "wecom", "demo_zhoumin")
+    await zhou.say("菜单")
+    await asyncio.to_thread(run_until, wx, wx.clock, at(11, 25, 9, 30))
+    ask = next(x for x in zhou.new_texts() if x.startswith("【矛盾纠纷排查】"))
+    assert ask.endswith("回复「零报告（本月无矛盾纠纷）」、「登记一条矛盾纠纷」。")
+    assert "1." not in ask and "回复 1" not in ask  # no number to mistake for the menu's
+    [done] = await zhou.say("零报告")
+    assert done.startswith(t("zh", "screening.done_zero", workshop="机加工车间",
+                             month="2026-11"))
+    assert [r.status for r in all_rows(wx, ScreeningReturn) if r.status != "pending"] == [
+        "zero"]
+    # A number still answers the conversation, and other words are the conversation's.
+    [menu] = await zhou.say("1")
+    assert menu.startswith("感谢您提建议")

@@ -296,8 +296,9 @@ async def test_a_failed_step_gives_its_nonce_back_for_wechats_retry(
     [text] = chat.new_texts()
     assert "哪方面" in text
     assert count(wx_db, InboundMessage) == 1 and api.sent() == []
-    r = await client_db.post(chat.path, params=params, content=body)  # now a replay
-    assert r.status_code == 409 and count(wx_db, InboundMessage) == 1
+    r = await chat.post_raw(params, body)  # once more: given what it got, nothing stored
+    assert r.status_code == 200 and chat.new_texts() == [text]
+    assert count(wx_db, InboundMessage) == 1 and api.sent() == []
 
 
 async def test_a_batch_that_fails_gives_every_nonce_back(
@@ -333,6 +334,14 @@ def test_the_shared_store_gives_nonces_back(
         assert shared.add_new(["n:a", "n:b"], ttl) == set()
         shared.delete_many(["n:a", "n:b"])
         assert shared.add_new(["n:a", "n:b", "n:c"], ttl) == {"n:a", "n:b"}
+        # Many values in one read: those there and not expired.
+        shared.put("w:x", "零报告", ttl)
+        shared.put("w:y", "old", timedelta(seconds=1))
+        if backend == "sql":  # the SQL store's expiry follows the clock
+            clock.advance(timedelta(seconds=2))
+            assert shared.get_many(["w:y"]) == {}
+        assert shared.get_many(["w:x", "w:x", "w:none"]) == {"w:x": "零报告"}
+        assert shared.get_many([]) == {}
     finally:
         if isinstance(shared, RedisShared):
             shared.clear_all()
@@ -386,3 +395,111 @@ async def test_settle_all_says_so_when_work_is_still_under_way(
     finally:
         go.set()
         svc.close()
+
+
+# --- an emergency goes first --------------------------------------------------------
+
+
+async def test_an_emergency_ready_to_send_is_stepped_before_routine_messages_queued_first(
+        client: httpx.AsyncClient, wx: Services, api: FakeWeChatApi) -> None:
+    """Regression: the adapter's own batching had no priority lane: "立即发送" waited in
+    one batch with every routine message queued before it."""
+    reporter = WxChat(client, wx, api, "wechat", "o_urgent")
+    await run(reporter, [("紧急情况报告", "发生了什么"), ("二十多人聚集在厂门口", "在哪里"),
+                         ("厂门口", "多少人")])
+    batches: list[list[str]] = []
+    go = threading.Event()
+    real = wx.workroom.process_batch
+
+    def recorded(msgs: list[Any], **kw: Any) -> Any:
+        if msgs:
+            batches.append([m.address for m in msgs])
+            go.wait(30)
+        return real(msgs, **kw)
+
+    wx.workroom.process_batch = recorded  # type: ignore[method-assign]
+    channel = wx.wechat
+    routine = [WxChat(client, wx, api, "wechat", f"o_routine{i}") for i in range(6)]
+    posts = [c.callbacks.post(c.inner("text", Content="提建议")) for c in routine]
+
+    async def until(done: Any) -> None:
+        for _ in range(500):
+            with channel._lock:
+                if done():
+                    return
+            await asyncio.sleep(0.01)
+        raise AssertionError("never came")
+
+    def post(p: dict[str, str], b: bytes) -> asyncio.Future[httpx.Response]:
+        return asyncio.ensure_future(client.post("/wechat/callback", params=p, content=b))
+
+    tasks = [post(*posts[0])]
+    await until(lambda: batches)  # its step is held up; the others wait behind it
+    tasks += [post(p, b) for p, b in posts[1:]]
+    await until(lambda: len(channel._queue) == len(routine) - 1)
+    urgent = reporter.callbacks.post(reporter.inner("text", Content="立即发送"))
+    tasks.append(post(*urgent))
+    await until(lambda: len(channel._queue) == len(routine))
+    go.set()
+    answers = await asyncio.gather(*tasks)
+    await asyncio.to_thread(channel.settle_all)
+    assert [r.status_code for r in answers] == [200] * len(answers)
+    assert "E-2026-0001" in reporter.callbacks.read_reply(answers[-1].text)["Content"]
+    # The batch held up first, then the emergency alone, then the routine ones.
+    assert batches[:2] == [["o_routine0"], ["o_urgent"]], batches
+    assert sorted(a for b in batches[2:] for a in b) == [c.user for c in routine[1:]]
+
+
+# --- WeChat's retry with the nonce it used --------------------------------------------
+
+
+@pytest.mark.parametrize("kind", ["wechat", "wecom"])
+async def test_a_lost_passive_answer_is_given_again_to_the_retry_with_the_same_nonce(
+        client_db: httpx.AsyncClient, wx_db: Services, api: FakeWeChatApi, kind: str) -> None:
+    """Regression: the retry was refused as a replay (409): the record kept, its receipt
+    never reached the worker."""
+    chat = WxChat(client_db, wx_db, api, kind, "o_lost" if kind == "wechat" else "wk_lost")
+    await run(chat, SUGGESTION[:-1])
+    params, body = chat.callbacks.post(chat.inner("text", Content="确认提交"))
+    first = await chat.post_raw(params, body)  # its answer never reaches WeChat
+    assert first.status_code == 200
+    [given] = chat.new_texts()
+    assert "S-2026-0001" in given
+    rows = [count(wx_db, m) for m in (Suggestion, InboundMessage, Notification)]
+    again = await chat.post_raw(params, body)  # WeChat asks again: the very same request
+    assert again.status_code == 200 and chat.new_texts() == [given]
+    assert [count(wx_db, m) for m in (Suggestion, InboundMessage, Notification)] == rows
+    wx_db.clock.advance(timedelta(minutes=5))  # type: ignore[attr-defined]
+    await asyncio.to_thread(wx_db.dispatcher.drain)
+    assert api.sent() == []  # given passively, twice; never by message
+
+
+async def test_a_retry_with_the_nonce_of_a_message_answered_success_gets_success(
+        sqlite_url: str, clock: FrozenClock, api: FakeWeChatApi) -> None:
+    """The first process answered `success` and holds the message, its step stalled;
+    WeChat's retry (the same request) reaches another process: `success`, not a 409."""
+    engine = prepared_engine(sqlite_url, clock.now())
+    first = wechat_services(sqlite_url, clock, api, engine=engine,
+                            wechat_reply_deadline_seconds=LATE)
+    go = stuck_steps(first)
+    second = wechat_services(sqlite_url, clock, api, engine=make_engine(sqlite_url))
+    try:
+        async for client in app_client(first):
+            chat = WxChat(client, first, api, "wechat", "o_held_retry")
+            request = chat.callbacks.post(chat.inner("text", Content="提建议"))
+            r = await client.post("/wechat/callback", params=request[0], content=request[1])
+            assert (r.status_code, r.text) == (200, "success")
+            assert len(all_rows(first, HeldInbound)) == 1
+        async for client in app_client(second):
+            r = await client.post("/wechat/callback", params=request[0], content=request[1])
+            assert (r.status_code, r.text) == (200, "success")
+        assert count(second, InboundMessage) == 0  # the held message is not stepped here
+        go.set()
+        await asyncio.to_thread(first.wechat.settle_all)
+        assert count(second, InboundMessage) == 1
+        [sent] = api.sent(to="o_held_retry")
+        assert "哪方面" in sent.text
+    finally:
+        go.set()
+        second.close()
+        first.close()

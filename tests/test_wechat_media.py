@@ -12,12 +12,12 @@ import httpx
 import pytest
 from sqlmodel import Session, col, select
 
-from bot import wechat_jobs
+from bot import invites, wechat_jobs
 from bot.bootstrap import Services
-from store.models import Attachment, MediaFile, Timer
+from store.models import Attachment, Case, IdentityRead, MediaFile, Timer
 from tests.fakes.wechat_api import FakeWeChatApi
 from tests.test_telegram_flows import ask
-from tests.transcript import all_rows
+from tests.transcript import all_rows, person, t
 from tests.wechat_chat import WxChat, api, client, run, wx
 
 __all__ = ["api", "client", "wx"]  # fixtures from tests/wechat_chat
@@ -138,3 +138,79 @@ async def test_photos_no_record_took_are_not_kept(
     assert all_rows(wx, MediaFile) == [] and media_timers(wx) == []
     assert [c.params["media_id"] for c in api.calls if c.path == "/cgi-bin/media/get"] == [
         "MEDIA-dropped"]
+
+
+async def staff_web(client: httpx.AsyncClient, svc: Services, key: str) -> None:
+    """Log the web client in as the person `key` (their invitation link)."""
+    r = await client.get(f"/i/{invites.make_token(svc.settings.secret_key, key)}")
+    assert r.status_code == 303
+
+
+@KINDS
+async def test_the_staff_open_a_reports_photo_and_voice_from_its_attachments(
+        client: httpx.AsyncClient, wx: Services, api: FakeWeChatApi, kind: str) -> None:
+    """Regression: the fetched bytes were kept but nothing gave them to the staff."""
+    api.add_media("MEDIA-gate", PHOTO, "image/jpeg")
+    api.add_media("MEDIA-voice", VOICE, "audio/amr")
+    chat = WxChat(client, wx, api, kind, "o_opened" if kind == "wechat" else "wk_opened")
+    await report_start(chat)
+    await chat.media("image", "MEDIA-gate")
+    await run(chat, [("二十多人聚集在厂门口", ask("zh", "emergency", "place", 2, 5)),
+                     ("厂门口", ask("zh", "emergency", "people", 3, 5))])
+    await chat.media("voice", "MEDIA-voice")
+    assert any("E-2026-0001" in x for x in await chat.say("立即发送"))
+    await asyncio.to_thread(chat.channel.settle_all)
+    web = client  # the same app: its web session cookie is the staff's from here on
+    refused = await web.get("/api/records/E-2026-0001/files")
+    assert (refused.status_code, refused.json()["detail"]) == (403, t("zh", "file.forbidden"))
+    await staff_web(web, wx, "li_ming")  # an employee
+    assert (await web.get("/api/records/E-2026-0001/files")).status_code == 403
+    await staff_web(web, wx, "liu_fang")
+    listed = (await web.get("/api/records/E-2026-0001/files")).json()["files"]
+    assert [(f["kind"], f["channel"], f["mime_type"], f["size"], f["kept"]) for f in listed] == [
+        ("photo", kind, "image/jpeg", len(PHOTO), True),
+        ("voice", kind, "audio/amr", len(VOICE), True)]
+    opened = [await web.get(f["url"]) for f in listed]
+    assert [(r.status_code, r.content, r.headers["content-type"]) for r in opened] == [
+        (200, PHOTO, "image/jpeg"), (200, VOICE, "audio/amr")]
+    assert opened[0].headers["content-disposition"].endswith('.jpg"')
+    missing = await web.get("/api/records/E-2026-0999/files")
+    assert (missing.status_code, missing.json()["detail"]) == (
+        404, t("zh", "file.no_record", number="E-2026-0999"))
+
+
+async def test_a_complaints_photo_is_opened_by_the_staff_and_the_read_audited(
+        client: httpx.AsyncClient, wx: Services, api: FakeWeChatApi) -> None:
+    api.add_media("MEDIA-payslip", PHOTO, "image/jpeg")
+    chat = WxChat(client, wx, api, "wecom", "wk_payslip")
+    await run(chat, [("反映问题", ask("zh", "complaint", "category", 1, 8))])
+    await chat.media("image", "MEDIA-payslip")
+    await run(chat, [("1", ask("zh", "complaint", "description", 2, 8)),
+                     ("十月份的加班费没有发", ask("zh", "complaint", "since", 3, 8)),
+                     ("2026-10-15", ask("zh", "complaint", "affected", 4, 8)),
+                     ("3", ask("zh", "complaint", "cosigners", 5, 8)),
+                     ("跳过", ask("zh", "complaint", "workshop", 6, 8)),
+                     ("铸造车间", ask("zh", "complaint", "outcome", 7, 8)),
+                     ("补发加班费", ask("zh", "complaint", "identity", 8, 8)),
+                     ("1", t("zh", "review.title"))])
+    assert any("C-2026-0001" in x for x in await chat.say("确认提交"))
+    await asyncio.to_thread(chat.channel.settle_all)
+    # A Telegram photo on the same record keeps only its file id: listed, not served.
+    [case] = all_rows(wx, Case)
+    with Session(wx.db) as s:
+        s.add(Attachment(subject="case", subject_id=case.id or 0, channel="telegram",
+                         kind="photo", file_ref="TG-file-id", created_at=wx.clock.now()))
+        s.commit()
+    await staff_web(client, wx, "liu_fang")
+    listed = (await client.get("/api/records/C-2026-0001/files")).json()["files"]
+    assert [(f["channel"], f["kept"], f["url"] is not None) for f in listed] == [
+        ("wecom", True, True), ("telegram", False, False)]
+    assert all_rows(wx, IdentityRead, IdentityRead.purpose == "attachment") == []
+    r = await client.get(listed[0]["url"])
+    assert (r.status_code, r.content) == (200, PHOTO)
+    [read] = all_rows(wx, IdentityRead, IdentityRead.purpose == "attachment")
+    assert (read.case_id, read.reader_id) == (case.id, person(wx, "liu_fang").id)
+    tg = await client.get(f"/files/{listed[1]['id']}")
+    assert (tg.status_code, tg.json()["detail"]) == (
+        404, t("zh", "file.not_kept", id=listed[1]["id"]))
+    assert (await client.get("/files/999999")).status_code == 404

@@ -57,6 +57,20 @@ class InboxOut(BaseModel):
     messages: list[InboxItem]
 
 
+class FileOut(BaseModel):
+    id: int
+    kind: str
+    channel: str
+    mime_type: str | None
+    size: int | None
+    kept: bool
+    url: str | None  # where its bytes are opened; None when only the platform's id is kept
+
+
+class FilesOut(BaseModel):
+    files: list[FileOut]
+
+
 class MeOut(BaseModel):
     name: str
     role: str
@@ -183,6 +197,49 @@ def create_app(services: Services, *, run_scheduler: bool | None = None) -> Fast
         return InboxOut(messages=[
             InboxItem(id=r.id or 0, text=r.text, created_at=r.created_at.isoformat(),
                       buttons=[ButtonOut.model_validate(b) for b in r.buttons]) for r in rows])
+
+    def web_person(s: Session, address: str | None) -> Person | None:
+        contact = s.exec(select(Contact).where(Contact.channel == "web",
+                                               Contact.address == address)).first() \
+            if address else None
+        return s.get(Person, contact.person_id) if contact else None
+
+    @app.get("/api/records/{number}/files")
+    def record_files(number: str, address: Address) -> FilesOut:
+        """A case's or an emergency report's photos and voice notes, for the staff."""
+        from conversations import catalog
+        from handlers.files import FileError, files_of
+
+        with Session(services.read_db) as s:
+            person = web_person(s, address)
+            lang = (person.lang if person else None) or settings.default_lang
+            try:
+                found = files_of(s, number[:32], reader=person)
+            except FileError as err:
+                raise HTTPException(err.status, catalog.t(lang, err.key, **err.params)) from err
+        return FilesOut(files=[FileOut(id=f.id, kind=f.kind, channel=f.channel,
+                                       mime_type=f.mime_type, size=f.size, kept=f.kept,
+                                       url=f"/files/{f.id}" if f.kept else None)
+                               for f in found])
+
+    @app.get("/files/{attachment_id}")
+    def open_file(attachment_id: int, address: Address) -> Response:
+        """The bytes of a record's photo or voice note, for the staff (the read audited)."""
+        from conversations import catalog
+        from handlers.files import FileError
+        from handlers.files import open_file as opened
+        from store.db import transaction
+
+        with transaction(services.db) as s:  # the read is audited in the same breath
+            person = web_person(s, address)
+            lang = (person.lang if person else None) or settings.default_lang
+            try:
+                kept = opened(s, attachment_id, reader=person, now=services.clock.now())
+            except FileError as err:
+                raise HTTPException(err.status, catalog.t(lang, err.key, **err.params)) from err
+        return Response(kept.content, media_type=kept.mime_type, headers={
+            "Content-Disposition": f'attachment; filename="{kept.name}"',
+            "Cache-Control": "private, no-store"})
 
     @app.get("/export/{kind}.xlsx")
     def export(kind: str, address: Address, month: str | None = None,

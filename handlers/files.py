@@ -1,0 +1,114 @@
+"""A record's photos and voice notes as the workroom's staff open them.
+
+An Attachment names the platform's file (channel + file_ref). Where the platform's id
+expires (a WeChat or WeCom media id lasts three days) the bytes were fetched into a
+MediaFile of the same channel and file_ref (bot/wechat_jobs.py), and are served from
+there. Telegram keeps its file ids for good: only the id is kept, nothing is served.
+Opening a complaint's file is a read of what may identify the complainant (a voice, a
+face): it is audited like every such read (DESIGN rule 8).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlmodel import Session, select
+
+from store.models import Attachment, Case, IdentityRead, Incident, MediaFile, Person
+
+_EXTENSIONS = {"image/jpeg": "jpg", "image/png": "png", "image/gif": "gif",
+               "audio/amr": "amr", "audio/speex": "spx", "audio/mpeg": "mp3",
+               "audio/silk": "silk"}
+
+
+class FileError(Exception):
+    """Why a file is not given: a catalog key, its parameters and an HTTP status."""
+
+    def __init__(self, key: str, status: int, **params: object) -> None:
+        super().__init__(key)
+        self.key, self.status, self.params = key, status, params
+
+
+@dataclass(frozen=True)
+class KeptFile:
+    name: str
+    mime_type: str
+    content: bytes
+
+
+def kept_media(session: Session, attachment: Attachment) -> MediaFile | None:
+    """The fetched file of an attachment whose platform id expires, if it was fetched."""
+    row = session.exec(select(MediaFile).where(
+        MediaFile.channel == attachment.channel,
+        MediaFile.file_ref == attachment.file_ref)).first()
+    return row if row is not None and row.content is not None else None
+
+
+def may_open(reader: Person | None) -> bool:
+    """The workroom's staff and director, verified, of a unit."""
+    return reader is not None and reader.verified and reader.unit_id is not None \
+        and reader.role in ("staff", "director")
+
+
+def open_file(session: Session, attachment_id: int, *, reader: Person | None,
+              now: datetime) -> KeptFile:
+    """The bytes of a record's attachment for a member of the workroom's staff; FileError
+    when the reader may not, the file is not of their unit, or its bytes are not kept."""
+    if not may_open(reader):
+        raise FileError("file.forbidden", 403)
+    assert reader is not None
+    found = session.get(Attachment, attachment_id)
+    record: Case | Incident | None = None
+    if found is not None and found.subject == "case":
+        record = session.get(Case, found.subject_id)
+    elif found is not None:
+        record = session.get(Incident, found.subject_id)
+    if found is None or record is None or record.unit_id != reader.unit_id:
+        raise FileError("file.not_found", 404, id=attachment_id)
+    media = kept_media(session, found)
+    if media is None or media.content is None:
+        raise FileError("file.not_kept", 404, id=attachment_id)
+    if isinstance(record, Case) and record.id is not None:
+        session.add(IdentityRead(case_id=record.id, reader_id=reader.id,
+                                 purpose="attachment", at=now))
+    mime = media.mime_type or found.mime_type or "application/octet-stream"
+    ext = _EXTENSIONS.get(mime.split(";")[0].strip().lower(), "bin")
+    return KeptFile(f"{found.subject}-{found.subject_id}-{found.id}.{ext}", mime, media.content)
+
+
+@dataclass(frozen=True)
+class FileEntry:
+    id: int
+    kind: str
+    channel: str
+    mime_type: str | None
+    size: int | None
+    kept: bool  # its bytes can be opened (fetched from a platform whose ids expire)
+
+
+def files_of(session: Session, number: str, *, reader: Person | None) -> list[FileEntry]:
+    """The attachments of a case (C-…) or an emergency report (E-…) of the reader's unit."""
+    if not may_open(reader):
+        raise FileError("file.forbidden", 403)
+    assert reader is not None
+    record: Case | Incident | None = session.exec(select(Case).where(
+        Case.number == number, Case.unit_id == reader.unit_id)).first()
+    subject = "case"
+    if record is None:
+        record = session.exec(select(Incident).where(
+            Incident.number == number, Incident.unit_id == reader.unit_id)).first()
+        subject = "incident"
+    if record is None:
+        raise FileError("file.no_record", 404, number=number)
+    rows = session.exec(select(Attachment).where(
+        Attachment.subject == subject, Attachment.subject_id == record.id)
+        .order_by(Attachment.id)).all()  # type: ignore[arg-type]
+    entries = []
+    for a in rows:
+        media = kept_media(session, a)
+        assert a.id is not None
+        entries.append(FileEntry(a.id, a.kind, a.channel,
+                                 (media.mime_type if media else None) or a.mime_type,
+                                 (media.size if media else None) or a.size, media is not None))
+    return entries
