@@ -32,6 +32,7 @@ from store.models import Booking, DutyEntry, Notification, Person, Timer, Unit
 
 PUBLISH = "roster_publish"
 CHECK = "roster_check"
+HANDOVER = roster.HANDOVER
 CHECK_AT = time(17, 0)  # the day's last chance to publish what is due today
 DEFAULT_WEEKDAY, DEFAULT_AT, DEFAULT_HORIZON = 3, time(16, 0), 10
 DUTY_ROLES = ("leader", "director")
@@ -357,31 +358,30 @@ def away_kind(s: Session, unit_id: int, person_id: int, day: date) -> str | None
 def load_file(s: Session, spec: org.OrgSpec, *, now: datetime, zone: ZoneInfo
               ) -> org.LoadReport:
     """Load the organisation file; a day it gives to another leader (a leader away, the
-    rotation edited) is handed over as in chat, bookings and publication included."""
+    rotation edited) is handed over at once as in chat, bookings and publication included
+    (the load's hand-over timers, taken here, are not fired again by the sweep)."""
     rep = org.load_org(s, spec, now=now)
     unit = s.exec(select(Unit).where(Unit.key == spec.unit.key)).one()
     assert unit.id is not None
-    days = set(rep.handover)
-    if plan_of(s, unit.id) is not None:
-        # A swapped day of a leader now away: the rotation did not move it by itself.
-        given = {(d.day, d.leader) for d in spec.duty}
-        away = roster.away_check(s, unit.id)
-        for e, key in s.exec(select(DutyEntry, Person.key).join(
-                Person, col(Person.id) == DutyEntry.leader_id).where(
-                DutyEntry.unit_id == unit.id, col(DutyEntry.form) != "onsite",
-                col(DutyEntry.day) >= _today(now, zone))):
-            if away(e.leader_id, e.day) and (e.day, key) not in given:
-                days.add(e.day)
-    # Each load is its own event: a load that changes nothing hands nothing over, so the
-    # time of the load names its notices.
-    stamp = now.strftime("%Y%m%dT%H%M%S%f")
     moved: list[date] = []
-    for day in sorted(days):
-        got = hand_over(s, unit.id, day, now=now, zone=zone, run=f"file:{stamp}:{day}")
+    for day in rep.handover:
+        got = _hand_over_timer(s, unit.id, day, now=now, zone=zone)
         moved += [e.day for e in got.moved]
         rep.uncovered += got.uncovered
     rep.handover = moved
     return rep
+
+
+def _hand_over_timer(s: Session, unit_id: int, day: date, *, now: datetime,
+                     zone: ZoneInfo) -> Changes:
+    """Take a day's hand-over timer and hand the day over, once per load."""
+    row = timers.take(s, kind=roster.HANDOVER, ref=f"{unit_id}:{day}", now=now)
+    if row is None or plan_of(s, unit_id) is None:
+        return Changes()
+    # Each load is its own event: the time of the load (the timer's due time) names its
+    # notices, so a load that changes nothing tells nobody anything twice.
+    stamp = row.due_at.strftime("%Y%m%dT%H%M%S%f")
+    return hand_over(s, unit_id, day, now=now, zone=zone, run=f"file:{stamp}:{day}")
 
 
 # --- what the scheduler runs ------------------------------------------------------------------
@@ -410,6 +410,14 @@ class RosterJobs:
             entries = unpublished(s, int(unit_id), today, last)
             return publish(s, int(unit_id), entries, now=now, zone=self.zone,
                            run=f"pub:{ref}")
+
+    def handover(self, ref: str) -> int:
+        """Hand over a day an organisation load gave to another leader."""
+        unit_id, _, day = ref.partition(":")
+        with transaction(self.db) as s:
+            got = _hand_over_timer(s, int(unit_id), date.fromisoformat(day),
+                                   now=self.clock.now(), zone=self.zone)
+            return len(got.moved)
 
     def check(self, ref: str) -> int:
         """Publish, late if need be, what could not wait for the next publication."""
