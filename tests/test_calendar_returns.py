@@ -224,3 +224,32 @@ def test_exports_refuse_what_does_not_exist(services: Services) -> None:
             workbook(services, kind, **options)
         assert err.value.key == key
     assert date(2026, 11, 23)  # the demo clock's day
+
+
+def test_a_section_without_a_liaison_is_not_silently_left_out_of_the_screening(
+        services: Services, clock: FrozenClock) -> None:
+    """Regression: a workshop or section with no liaison (the demo's 综合办公室) was never
+    asked, never chased and never named as missing: a screening silently incomplete
+    (漏报). The staff are now told on the 25th to file it, the staff can, and it is named
+    on the 30th when still missing."""
+    screening_asked(services, clock)
+    told = last_push(services, "liu_fang")
+    assert told.text == t("zh", "notice.screening_no_liaison", month="2026-11", count=1,
+                          due="2026-11-30", names="综合办公室")
+    assert [b["label"] for b in told.buttons] == [t("zh", "menu.cal_screening")]
+    run_until(services, clock, at(11, 30, 18))
+    missing = [p for p in pushes(services, "chen_lihua") if p.startswith("【排查未报】")]
+    assert len(missing) == 1
+    assert t("zh", "screening.missing_line_none", workshop="综合办公室") in missing[0]
+    assert "有 4 个车间（科室）未报" in missing[0]
+    returns = rows(workbook(services, "screening", month="2026-11")["排查报送情况"])
+    assert [r[:3] for r in returns[1:]][-1] == ["综合办公室", None, "未报"]
+    # The staff file the section's return themselves.
+    staff = Chat(services, person="liu_fang")
+    staff.say("菜单")
+    staff.press("矛盾纠纷排查")
+    staff.press(next(b.label for r in staff.replies for b in r.buttons
+                     if b.label.startswith("综合办公室")))
+    staff.press(t("zh", "opt.screening_answer.zero"))
+    staff.press(t("zh", "nav.confirm"))
+    assert t("zh", "screening.done_zero", workshop="综合办公室", month="2026-11") in staff.text
