@@ -253,3 +253,17 @@ def test_a_section_without_a_liaison_is_not_silently_left_out_of_the_screening(
     staff.press(t("zh", "opt.screening_answer.zero"))
     staff.press(t("zh", "nav.confirm"))
     assert t("zh", "screening.done_zero", workshop="综合办公室", month="2026-11") in staff.text
+
+
+def test_no_shop_floor_reminder_for_a_week_before_the_staff_member_joined(
+        services: Services, clock: FrozenClock) -> None:
+    """Regression: the Monday check blamed staff (and told the director) for a week they
+    were not yet staff in: on a new workroom's first Monday, for the week before it."""
+    run_until(services, clock, at(11, 23, 10))
+    assert not any(p.startswith("【下基层") for p in pushes(services, "liu_fang"))
+    assert not any(p.startswith("【下基层") for p in pushes(services, "chen_lihua"))
+    # A week they were staff for, without a visit, is reminded as before.
+    run_until(services, clock, at(11, 30, 10))
+    assert any(p.startswith("【下基层提醒】2026-11-23 至 2026-11-29")
+               for p in pushes(services, "liu_fang"))
+    assert any(p.startswith("【下基层情况】2026-11-23") for p in pushes(services, "chen_lihua"))
