@@ -102,7 +102,8 @@ def publish(s: Session, unit_id: int, entries: list[DutyEntry], *, now: datetime
     """Publish entries to every employee of the unit; return how many were told. An entry
     published after its last day (two working days before it) is late: the director is
     told which, and when they should have been published. A visit to the site (带案下访)
-    is scheduled with its case, not by the rotation, and is never late."""
+    is scheduled with its case, not by the rotation, and is never late. A change (`change`)
+    is told to everyone but keeps the day's first publication time and lateness."""
     if not entries:
         return 0
     cal = workdays.load(s)
@@ -121,11 +122,15 @@ def publish(s: Session, unit_id: int, entries: list[DutyEntry], *, now: datetime
         was = s.get(Person, row.leader_id) if change and row.leader_id != e.leader_id else None
         shown.append(["duty.slot_was", {**slot(s, e), "was": was.name}] if was is not None
                      else ["duty.slot", slot(s, e)])
-        row.leader_id, row.published_at, row.due_on = e.leader_id, now, due
-        row.late = today > due and e.form != "onsite"
+        row.leader_id = e.leader_id
+        if not change or row.id is None:
+            # A change keeps the day's first publication: whether that was on time is what
+            # the rule asks, and a change announced at once is not a late publication.
+            row.published_at, row.due_on = now, due
+            row.late = today > due and e.form != "onsite"
+            if row.late:
+                late.append(["roster.late_line", {**slot(s, e), "due_on": due.isoformat()}])
         s.add(row)
-        if row.late:
-            late.append(["roster.late_line", {**slot(s, e), "due_on": due.isoformat()}])
     params = {"lines": shown,
               "union_lines": union_lines(s, plan_of(s, unit_id)),
               "actions": [["menu.booking", "flow:booking"]]}

@@ -98,8 +98,8 @@ def test_a_reload_marking_leaders_away_hands_over_published_and_booked_days(
     assert sheet[0][-3:] == ["Publish by", "Published at", "Late"]
     assert [r for r in sheet if r[0] == "2026-11-25"] == [[
         "2026-11-25", "Wed", "08:30-11:30", "群众工作室（行政楼一楼）", "fixed-place reception",
-        "孙红梅", "党委书记", "党建、干部作风、信访维稳", "2026-11-23", "2026-11-23 17:01",
-        "no"]]
+        "孙红梅", "党委书记", "党建、干部作风、信访维稳", "2026-11-23", "2026-11-23 17:00",
+        "no"]]  # the first publication, not the change
 
     # The same file again changes nothing and tells nobody anything.
     sent = len(pushes(services, "ma_chao"))

@@ -334,3 +334,33 @@ def test_the_rotation_set_in_chat_lists_names_in_the_readers_way(
     staff.press(t(lang, "opt.reception_form.fixed"))
     staff.press(t(lang, "nav.confirm"))
     assert t(lang, "roster.done.plan", leaders=names, union="-") in staff.text
+
+
+def test_a_swap_after_an_on_time_publication_is_not_reported_as_late(
+        services: Services, clock: FrozenClock) -> None:
+    """Regression: a change to a day published on time (a swap the day before) was stamped
+    as a late publication, its first publication time overwritten, and the director told
+    it had not been published two working days ahead, which was false."""
+    from tests.calendar_helpers import rows, workbook
+
+    run_until(services, clock, at(11, 23, 17, 1))  # 11-25 published on its last day
+    late_before = [p for p in pushes(services, "chen_lihua") if p.startswith("【公示迟于规定】")]
+    assert len(late_before) == 1 and "11-25" not in late_before[0]
+    clock.set(at(11, 24, 9))
+    zhao = Chat(services, person="zhao_guoqiang")
+    zhao.say("菜单")
+    zhao.press("调换接访日")
+    for prefix in ("11-25", "11-26"):
+        zhao.press(next(b.label for r in zhao.replies for b in r.buttons
+                        if b.label.startswith(prefix)))
+    zhao.say("临时出差")
+    zhao.press("确认提交")
+    services.dispatcher.drain()
+    assert any(p.startswith("【领导接访安排变动】") and "11-25" in p
+               for p in pushes(services, "ma_chao"))  # the employees are told of the change
+    late = [p for p in pushes(services, "chen_lihua") if p.startswith("【公示迟于规定】")]
+    assert late == late_before
+    sheet = rows(workbook(services, "roster", month="2026-11")["领导接访安排"])
+    assert [r[5:] for r in sheet if r[0] == "2026-11-25"] == [[
+        "孙红梅", "党委书记", "党建、干部作风、信访维稳", "2026-11-23", "2026-11-23 17:00",
+        "否"]]
