@@ -97,7 +97,7 @@ def test_calendar_jobs_fired_twice_send_and_record_everything_once(
     with Session(services.db) as s:
         assert len(s.exec(select(ScreeningReturn)).all()) == 4  # 综合办公室 too
         assert {(r.kind, r.period) for r in s.exec(select(Report))} == {
-            ("weekly", "2026-W47"), ("weekly", "2026-W48"), ("weekly", "2026-W49"),
+            ("weekly", "2026-W48"), ("weekly", "2026-W49"),  # W47: before the workroom
             ("opinion", "2026-12")}
         weekly = s.exec(select(WorkLog).where(WorkLog.kind == "weekly")).one()
         assert weekly.period == "2026-W48"
