@@ -154,15 +154,34 @@ def unpublished(s: Session, unit_id: int, first: date, last: date) -> list[DutyE
         col(DutyEntry.id).not_in(done)).order_by(col(DutyEntry.day))).all())
 
 
+def next_publication(s: Session, unit_id: int, *, now: datetime, zone: ZoneInfo) -> date:
+    """The day of the next scheduled publication after `now`."""
+    weekday, at, _ = schedule_of(plan_of(s, unit_id))
+    day = _today(now, zone)
+    while (weekday is not None and day.weekday() != weekday) \
+            or datetime.combine(day, at, zone) <= now:
+        day += timedelta(days=1)
+    return day
+
+
 def publish_overdue(s: Session, unit_id: int, *, now: datetime, zone: ZoneInfo,
                     run: str) -> int:
-    """Publish at once the entries that cannot wait for the next publication any more
-    (their last day is today or past); those past it are late."""
+    """When entries cannot wait any more (their last day is today or past; those past it
+    are late), publish them at once, in one post with every other entry that could not
+    wait for the next scheduled publication either: a workroom starting mid-week tells its
+    employees once, not once a day until its first weekly post."""
     cal = workdays.load(s)
     today = _today(now, zone)
-    due = [e for e in unpublished(s, unit_id, today, today + timedelta(days=40))
-           if roster.publish_by(cal, e.day) <= today]
-    return publish(s, unit_id, due, now=now, zone=zone, run=run) if due else 0
+    pending = [(e, roster.publish_by(cal, e.day))
+               for e in unpublished(s, unit_id, today, today + timedelta(days=40))]
+    if not any(by <= today for _, by in pending):
+        return 0
+    _, at, _ = schedule_of(plan_of(s, unit_id))
+    nxt = next_publication(s, unit_id, now=now, zone=zone)
+    # A post after the day's last-chance check comes too late for its own day's entries.
+    wait_until = nxt if at <= CHECK_AT else nxt - timedelta(days=1)
+    due = [e for e, by in pending if by < wait_until or by <= today]
+    return publish(s, unit_id, due, now=now, zone=zone, run=run)
 
 
 def _republish(s: Session, unit_id: int, entries: list[DutyEntry], *, now: datetime,
