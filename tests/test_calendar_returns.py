@@ -305,3 +305,34 @@ def test_no_opinion_report_for_a_month_before_the_workroom_existed(
                 Report.kind == "opinion"))] == ["2026-12"]
     finally:
         services.close()
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_leaders_and_stationed_cadres_keep_a_work_log(services: Services, clock: FrozenClock,
+                                                      lang: str) -> None:
+    """Regression: the work log was the staff's and the director's only, though leaders going
+    down to the shop floor and the cadres stationed in the workroom (蹲点, 进驻) keep a daily
+    record, a weekly report and the monthly exchange's minutes (000 六.2; 004 七.2)."""
+    for key, name in (("zhao_guoqiang", "赵国强"), ("qian_wenjing", "钱文静")):
+        cadre = Chat(services, person=key)
+        open_menu(cadre, lang)
+        cadre.press(t(lang, "menu.cal_work_log"))
+        assert t(lang, "work_log.intro") in cadre.text
+        cadre.press(t(lang, "opt.log_kind.daily"))
+        cadre.say(f"{name}：到装配车间蹲点，听取班组意见")
+        assert t(lang, "work_log.done.daily", date="2026-11-23") in cadre.text
+    run_until(services, clock, at(11, 27, 17, 1))
+    weekly = t(lang, "notice.worklog_weekly", name="赵国强", week="2026-W48",
+               first="2026-11-23", last="2026-11-29", days=1,
+               text="11-23 赵国强：到装配车间蹲点，听取班组意见")
+    assert weekly in pushes(services, "zhao_guoqiang")
+    with Session(services.db) as s:
+        authors = {s.get(Person, w.person_id).key for w in s.exec(  # type: ignore[union-attr]
+            select(WorkLog).where(WorkLog.kind == "weekly"))}
+    assert authors == {"zhao_guoqiang", "qian_wenjing"}
+    # An employee or a liaison keeps none: the item is not theirs.
+    for key in ("li_ming", "wang_qiang"):
+        other = Chat(services, person=key)
+        open_menu(other, lang)
+        other.say(t(lang, "menu.cal_work_log"))
+        assert t(lang, "menu.unknown") in other.text
