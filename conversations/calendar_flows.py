@@ -17,6 +17,10 @@ REPORT_ACTIONS = ("note", "submit", "approve", "return")
 LOG_KINDS = ("daily", "exchange")
 CASE_CATEGORIES = ("wages", "safety", "hours", "contract", "living", "management", "other")
 STAFF = ("staff", "director")
+# Who keeps a work log: the workroom's staff (000 制度(六) 二), and the leaders going down to
+# the shop floor and the upper union's cadres stationed in the workroom, who keep its daily
+# record, weekly report and monthly exchange (000 六.2 进驻人员要坚持撰写工作日志; 004 七.2).
+LOG_ROLES = ("staff", "director", "leader", "upper_union")
 
 
 def _options(group: str, values: tuple[str, ...]) -> tuple[Option, ...]:
@@ -143,7 +147,7 @@ WORK_LOG = Flow(
         Ask("text", Text(2, 4000)),
     ),
     review=False,
-    roles=STAFF,
+    roles=LOG_ROLES,
 )
 
 # The staff invite a complainant to a 重点约访 about an open case, or schedule a leader's
@@ -187,7 +191,7 @@ CALENDAR_MENU = (
     MenuItem("flow:warning_action", "menu.cal_warning_action", roles=STAFF),
     MenuItem("flow:report_action", "menu.cal_report_action", roles=STAFF),
     MenuItem("flow:field_visit", "menu.cal_field_visit", roles=STAFF),
-    MenuItem("flow:work_log", "menu.cal_work_log", roles=STAFF),
+    MenuItem("flow:work_log", "menu.cal_work_log", roles=LOG_ROLES),
     MenuItem("flow:invite", "menu.cal_invite", roles=STAFF),
     MenuItem("flow:invitation", "menu.cal_invitation", hidden=True),
 )

@@ -59,6 +59,13 @@ def people_of(session: Session, unit_id: int | None, roles: tuple[str, ...]) -> 
     return list(session.exec(stmt.order_by(col(Person.id))).all())
 
 
+def unit_since(session: Session, unit_id: int, zone: ZoneInfo) -> date | None:
+    """The day the workroom was set up: when its first people were registered."""
+    first = session.exec(select(Person).where(Person.unit_id == unit_id)
+                         .order_by(col(Person.created_at), col(Person.id))).first()
+    return first.created_at.astimezone(zone).date() if first is not None else None
+
+
 def derive_receipt_code(secret: str, draft_key: str) -> str:
     """Derive an anonymous complaint's receipt code; only its hash is ever stored."""
     digest = hmac.new(secret.encode(), f"receipt:{draft_key}".encode(), hashlib.sha256).digest()

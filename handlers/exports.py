@@ -78,6 +78,11 @@ class _Book:
         for row_cells in ws.iter_rows(min_row=2):
             for cell in row_cells:
                 cell.alignment = Alignment(wrap_text=True, vertical="top")
+                if isinstance(cell.value, str):
+                    # Words typed in chat are text: one beginning with "=" must not become
+                    # a formula that the reader's spreadsheet program runs.
+                    cell.data_type = "s"
+
 
     def pairs(self, title_key: str, rows: Sequence[tuple[str, Any]]) -> None:
         """A form: one field per row, its title and its value."""

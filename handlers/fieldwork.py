@@ -74,12 +74,15 @@ def work_log(ctx: HandlerContext, sub: Submission) -> Result:
     return Result(f"work_log.done.{kind}", {"date": ctx.today.isoformat()})
 
 
-def check_visits(s: Session, unit_id: int, monday: date, *, now: datetime) -> int:
+def check_visits(s: Session, unit_id: int, monday: date, *, now: datetime,
+                 zone: ZoneInfo) -> int:
     """The week from `monday`: a staff member without a shop-floor visit is reminded and
-    the director told who."""
+    the director told who. One who joined after the week began is not blamed for it."""
     sunday = monday + timedelta(days=6)
     missing = []
     for p in people_of(s, unit_id, ("staff",)):
+        if p.created_at.astimezone(zone).date() > monday:
+            continue
         n = len(s.exec(select(FieldVisit.id).where(
             FieldVisit.staff_id == p.id, col(FieldVisit.visited_on) >= monday,
             col(FieldVisit.visited_on) <= sunday)).all())
@@ -143,7 +146,8 @@ class FieldJobs:
         with transaction(self.db) as s:
             if timers.take(s, kind=VISITS, ref=ref, now=now) is None:
                 return 0
-            return check_visits(s, int(unit_id), date.fromisoformat(monday), now=now)
+            return check_visits(s, int(unit_id), date.fromisoformat(monday), now=now,
+                                zone=self.zone)
 
     def weekly(self, ref: str) -> int:
         unit_id, _, monday = ref.partition(":")

@@ -8,8 +8,9 @@
 
 The staff are told when a draft is ready, may add a note and submit it; the director
 approves it (it goes to the upper union's contacts) or returns it with a reason. A report
-not sent by its due time is marked late and the director told. No report names a
-complainant: it holds counts, case numbers and categories only.
+not sent by its due time is marked late and the director told. A period that ended before
+the workroom was set up is not reported: a new workroom owes nothing for it. No report
+names a complainant: it holds counts, case numbers and categories only.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from sqlmodel import Session, col, select
 
 from conversations.flow import Result, Submission
 from handlers import casework
-from handlers.context import HandlerContext, people_of
+from handlers.context import HandlerContext, people_of, unit_since
 from handlers.lifecycle import OPEN
 from scheduler import workdays
 from scheduler.workdays import WorkCalendar
@@ -221,9 +222,26 @@ def _action(report: Report) -> list[list[str]]:
     return [["menu.cal_report_action", f"flow:report_action?report={report.id}"]]
 
 
+def period_of(kind: str, period: str) -> tuple[date, date]:
+    """The first and last day a report covers (`period`: the month, or the Thursday)."""
+    return opinion_period(period) if kind == "opinion" else \
+        weekly_period(date.fromisoformat(period))
+
+
+def before_the_workroom(s: Session, unit_id: int, kind: str, period: str,
+                        zone: ZoneInfo) -> bool:
+    """Whether the period ended before the workroom was set up: there is nothing to report,
+    and a catch-up draft would only be reminded and marked late to a new director."""
+    since = unit_since(s, unit_id, zone)
+    return since is not None and period_of(kind, period)[1] < since
+
+
 def draft(s: Session, unit_id: int, kind: str, period: str, *, now: datetime,
-          zone: ZoneInfo) -> Report:
-    """Draft the report of a period (once) and tell the staff."""
+          zone: ZoneInfo) -> Report | None:
+    """Draft the report of a period (once) and tell the staff; none for a period that ended
+    before the workroom was set up."""
+    if before_the_workroom(s, unit_id, kind, period, zone):
+        return None
     stored = period if kind == "opinion" else \
         week_name(weekly_period(date.fromisoformat(period))[0])  # as the row names it
     row = s.exec(select(Report).where(Report.unit_id == unit_id, Report.kind == kind,
@@ -264,8 +282,8 @@ class ReportJobs:
             if timers.take(s, kind=KIND, ref=ref, now=now) is None:
                 return 0
             if stage == "draft":
-                draft(s, int(unit_id), kind, period, now=now, zone=self.zone)
-                return 1
+                made = draft(s, int(unit_id), kind, period, now=now, zone=self.zone)
+                return 1 if made is not None else 0
             name = period if kind == "opinion" else week_name(
                 weekly_period(date.fromisoformat(period))[0])
             row = s.exec(select(Report).where(Report.unit_id == int(unit_id),

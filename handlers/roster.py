@@ -32,6 +32,7 @@ from store.models import Booking, DutyEntry, Notification, Person, Timer, Unit
 
 PUBLISH = "roster_publish"
 CHECK = "roster_check"
+HANDOVER = roster.HANDOVER
 CHECK_AT = time(17, 0)  # the day's last chance to publish what is due today
 DEFAULT_WEEKDAY, DEFAULT_AT, DEFAULT_HORIZON = 3, time(16, 0), 10
 DUTY_ROLES = ("leader", "director")
@@ -101,7 +102,8 @@ def publish(s: Session, unit_id: int, entries: list[DutyEntry], *, now: datetime
     """Publish entries to every employee of the unit; return how many were told. An entry
     published after its last day (two working days before it) is late: the director is
     told which, and when they should have been published. A visit to the site (带案下访)
-    is scheduled with its case, not by the rotation, and is never late."""
+    is scheduled with its case, not by the rotation, and is never late. A change (`change`)
+    is told to everyone but keeps the day's first publication time and lateness."""
     if not entries:
         return 0
     cal = workdays.load(s)
@@ -120,11 +122,15 @@ def publish(s: Session, unit_id: int, entries: list[DutyEntry], *, now: datetime
         was = s.get(Person, row.leader_id) if change and row.leader_id != e.leader_id else None
         shown.append(["duty.slot_was", {**slot(s, e), "was": was.name}] if was is not None
                      else ["duty.slot", slot(s, e)])
-        row.leader_id, row.published_at, row.due_on = e.leader_id, now, due
-        row.late = today > due and e.form != "onsite"
+        row.leader_id = e.leader_id
+        if not change or row.id is None:
+            # A change keeps the day's first publication: whether that was on time is what
+            # the rule asks, and a change announced at once is not a late publication.
+            row.published_at, row.due_on = now, due
+            row.late = today > due and e.form != "onsite"
+            if row.late:
+                late.append(["roster.late_line", {**slot(s, e), "due_on": due.isoformat()}])
         s.add(row)
-        if row.late:
-            late.append(["roster.late_line", {**slot(s, e), "due_on": due.isoformat()}])
     params = {"lines": shown,
               "union_lines": union_lines(s, plan_of(s, unit_id)),
               "actions": [["menu.booking", "flow:booking"]]}
@@ -148,15 +154,34 @@ def unpublished(s: Session, unit_id: int, first: date, last: date) -> list[DutyE
         col(DutyEntry.id).not_in(done)).order_by(col(DutyEntry.day))).all())
 
 
+def next_publication(s: Session, unit_id: int, *, now: datetime, zone: ZoneInfo) -> date:
+    """The day of the next scheduled publication after `now`."""
+    weekday, at, _ = schedule_of(plan_of(s, unit_id))
+    day = _today(now, zone)
+    while (weekday is not None and day.weekday() != weekday) \
+            or datetime.combine(day, at, zone) <= now:
+        day += timedelta(days=1)
+    return day
+
+
 def publish_overdue(s: Session, unit_id: int, *, now: datetime, zone: ZoneInfo,
                     run: str) -> int:
-    """Publish at once the entries that cannot wait for the next publication any more
-    (their last day is today or past); those past it are late."""
+    """When entries cannot wait any more (their last day is today or past; those past it
+    are late), publish them at once, in one post with every other entry that could not
+    wait for the next scheduled publication either: a workroom starting mid-week tells its
+    employees once, not once a day until its first weekly post."""
     cal = workdays.load(s)
     today = _today(now, zone)
-    due = [e for e in unpublished(s, unit_id, today, today + timedelta(days=40))
-           if roster.publish_by(cal, e.day) <= today]
-    return publish(s, unit_id, due, now=now, zone=zone, run=run) if due else 0
+    pending = [(e, roster.publish_by(cal, e.day))
+               for e in unpublished(s, unit_id, today, today + timedelta(days=40))]
+    if not any(by <= today for _, by in pending):
+        return 0
+    _, at, _ = schedule_of(plan_of(s, unit_id))
+    nxt = next_publication(s, unit_id, now=now, zone=zone)
+    # A post after the day's last-chance check comes too late for its own day's entries.
+    wait_until = nxt if at <= CHECK_AT else nxt - timedelta(days=1)
+    due = [e for e, by in pending if by < wait_until or by <= today]
+    return publish(s, unit_id, due, now=now, zone=zone, run=run)
 
 
 def _republish(s: Session, unit_id: int, entries: list[DutyEntry], *, now: datetime,
@@ -357,31 +382,30 @@ def away_kind(s: Session, unit_id: int, person_id: int, day: date) -> str | None
 def load_file(s: Session, spec: org.OrgSpec, *, now: datetime, zone: ZoneInfo
               ) -> org.LoadReport:
     """Load the organisation file; a day it gives to another leader (a leader away, the
-    rotation edited) is handed over as in chat, bookings and publication included."""
+    rotation edited) is handed over at once as in chat, bookings and publication included
+    (the load's hand-over timers, taken here, are not fired again by the sweep)."""
     rep = org.load_org(s, spec, now=now)
     unit = s.exec(select(Unit).where(Unit.key == spec.unit.key)).one()
     assert unit.id is not None
-    days = set(rep.handover)
-    if plan_of(s, unit.id) is not None:
-        # A swapped day of a leader now away: the rotation did not move it by itself.
-        given = {(d.day, d.leader) for d in spec.duty}
-        away = roster.away_check(s, unit.id)
-        for e, key in s.exec(select(DutyEntry, Person.key).join(
-                Person, col(Person.id) == DutyEntry.leader_id).where(
-                DutyEntry.unit_id == unit.id, col(DutyEntry.form) != "onsite",
-                col(DutyEntry.day) >= _today(now, zone))):
-            if away(e.leader_id, e.day) and (e.day, key) not in given:
-                days.add(e.day)
-    # Each load is its own event: a load that changes nothing hands nothing over, so the
-    # time of the load names its notices.
-    stamp = now.strftime("%Y%m%dT%H%M%S%f")
     moved: list[date] = []
-    for day in sorted(days):
-        got = hand_over(s, unit.id, day, now=now, zone=zone, run=f"file:{stamp}:{day}")
+    for day in rep.handover:
+        got = _hand_over_timer(s, unit.id, day, now=now, zone=zone)
         moved += [e.day for e in got.moved]
         rep.uncovered += got.uncovered
     rep.handover = moved
     return rep
+
+
+def _hand_over_timer(s: Session, unit_id: int, day: date, *, now: datetime,
+                     zone: ZoneInfo) -> Changes:
+    """Take a day's hand-over timer and hand the day over, once per load."""
+    row = timers.take(s, kind=roster.HANDOVER, ref=f"{unit_id}:{day}", now=now)
+    if row is None or plan_of(s, unit_id) is None:
+        return Changes()
+    # Each load is its own event: the time of the load (the timer's due time) names its
+    # notices, so a load that changes nothing tells nobody anything twice.
+    stamp = row.due_at.strftime("%Y%m%dT%H%M%S%f")
+    return hand_over(s, unit_id, day, now=now, zone=zone, run=f"file:{stamp}:{day}")
 
 
 # --- what the scheduler runs ------------------------------------------------------------------
@@ -410,6 +434,14 @@ class RosterJobs:
             entries = unpublished(s, int(unit_id), today, last)
             return publish(s, int(unit_id), entries, now=now, zone=self.zone,
                            run=f"pub:{ref}")
+
+    def handover(self, ref: str) -> int:
+        """Hand over a day an organisation load gave to another leader."""
+        unit_id, _, day = ref.partition(":")
+        with transaction(self.db) as s:
+            got = _hand_over_timer(s, int(unit_id), date.fromisoformat(day),
+                                   now=self.clock.now(), zone=self.zone)
+            return len(got.moved)
 
     def check(self, ref: str) -> int:
         """Publish, late if need be, what could not wait for the next publication."""

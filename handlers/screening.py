@@ -92,24 +92,36 @@ def ask(s: Session, unit_id: int, month: str, *, now: datetime, zone: ZoneInfo) 
     assert rnd.id is not None
     due = stage_days(month)["report"].isoformat()
     sent = 0
+    nobody: list[str] = []  # workshops without a liaison: the staff screen them
     for shop in s.exec(select(Workshop).where(Workshop.unit_id == unit_id)
                        .order_by(col(Workshop.id))):
         people = liaisons_of(s, shop.id or 0)
-        if not people:
-            continue
         ret = s.exec(select(ScreeningReturn).where(ScreeningReturn.round_id == rnd.id,
                                                    ScreeningReturn.workshop_id == shop.id)).first()
         if ret is None:
             ret = ScreeningReturn(round_id=rnd.id, workshop_id=shop.id or 0,
-                                  liaison_id=people[0].id)
+                                  liaison_id=people[0].id if people else None)
             s.add(ret)
             s.flush()
         assert ret.id is not None
+        if not people:
+            nobody.append(shop.name)
         for p in people:
             outbox.enqueue(s, key=f"screening:{ret.id}:ask:{p.id}", recipient_id=p.id, now=now,
                            message="notice.screening_ask", priority=outbox.ALERT,
                            params={"month": month, "workshop": shop.name, "due": due,
                                    "actions": _actions(ret.id)})
+            sent += 1
+    if nobody:
+        # No workshop may drop out of the screening unnoticed (漏报): its return is open,
+        # the staff are asked to file it, and the 30th names it if it is still missing.
+        for p in people_of(s, unit_id, ("staff",)) or people_of(s, unit_id, ("director",)):
+            outbox.enqueue(s, key=f"screening:{rnd.id}:no_liaison:{p.id}", recipient_id=p.id,
+                           now=now, message="notice.screening_no_liaison",
+                           priority=outbox.ALERT,
+                           params={"month": month, "due": due, "count": len(nobody),
+                                   "names": nobody,
+                                   "actions": [["menu.cal_screening", "flow:screening"]]})
             sent += 1
     return sent
 
@@ -159,7 +171,8 @@ def report(s: Session, unit_id: int, month: str, *, now: datetime, zone: ZoneInf
         shop = s.get(Workshop, ret.workshop_id)
         liaison = s.get(Person, ret.liaison_id) if ret.liaison_id else None
         names.append(["screening.missing_line", {"workshop": shop.name if shop else "",
-                                                 "liaison": liaison.name if liaison else ""}])
+                                                 "liaison": liaison.name}] if liaison else
+                     ["screening.missing_line_none", {"workshop": shop.name if shop else ""}])
     sent = 0
     for p in people_of(s, unit_id, ("director", "staff")):
         outbox.enqueue(s, key=f"screening:{rnd.id}:missing:{p.id}", recipient_id=p.id, now=now,

@@ -105,6 +105,7 @@ def timer_handlers(db: Engine, clock: Clock, zone: ZoneInfo) -> dict[str, TimerH
     jobs = roster.RosterJobs(db, clock, zone)
     field = fieldwork.FieldJobs(db, clock, zone)
     return {roster.PUBLISH: jobs.publish, roster.CHECK: jobs.check,
+            roster.HANDOVER: jobs.handover,
             screening.KIND: screening.ScreeningJobs(db, clock, zone).fire,
             reports.KIND: reports.ReportJobs(db, clock, zone).fire,
             fieldwork.VISITS: field.visits, fieldwork.WEEKLY_LOG: field.weekly}

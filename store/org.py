@@ -28,8 +28,8 @@ from sqlmodel import Session, SQLModel, col, or_, select
 
 from conversations.flows import COMPLAINT_CATEGORIES as FLOW_CATEGORIES
 from scheduler.workdays import WorkCalendar
-from store import roster
-from store.calendar_models import DutyPublished, Invitation
+from store import roster, timers
+from store.calendar_models import DutyPublished, Invitation, RosterPlan
 from store.models import (
     ROLES,
     Booking,
@@ -530,7 +530,9 @@ class LoadReport:
     deactivated: list[str] = field(default_factory=list)  # person keys gone from the file
     kept: list[str] = field(default_factory=list)  # booked or published entries gone from it
     # Days on the roster whose rotation leader changed (a leader away, the rotation edited):
-    # the roster hands each over with its bookings (handlers.roster.load_file).
+    # each gets a hand-over timer in the load's transaction, so the roster hands it over
+    # with its bookings and notices whoever loaded the file (handlers.roster.load_file does
+    # it at once; the timer sweep does it for any other caller).
     handover: list[date] = field(default_factory=list)
     uncovered: list[date] = field(default_factory=list)  # ...and nobody could take them
 
@@ -715,7 +717,29 @@ def load_org(session: Session, spec: OrgSpec, *, now: datetime) -> LoadReport:
     _delete(session, rep, [e for e in stale if e.id not in booked])
     _load_calendar(session, rep, spec)
     session.flush()
+    _hand_over_later(session, rep, spec, unit_id, pid, today, now)
     return rep
+
+
+def _hand_over_later(session: Session, rep: LoadReport, spec: OrgSpec, unit_id: int,
+                     pid: dict[str, int], today: date, now: datetime) -> None:
+    """Leave a hand-over timer for each day the load gives to another leader, so no caller
+    can list the days and leave them (and their bookings) with a leader who is away."""
+    days = set(rep.handover)
+    if session.exec(select(RosterPlan).where(RosterPlan.unit_id == unit_id)).first():
+        # A swapped day of a leader now away: the rotation did not move it by itself.
+        given = {(d.day, pid[d.leader]) for d in spec.duty}
+        away = roster.away_check(session, unit_id)
+        for e in session.exec(select(DutyEntry).where(
+                DutyEntry.unit_id == unit_id, col(DutyEntry.form) != "onsite",
+                col(DutyEntry.day) >= today)):
+            if away(e.leader_id, e.day) and (e.day, e.leader_id) not in given:
+                days.add(e.day)
+    for day in sorted(days):
+        timers.schedule(session, kind=roster.HANDOVER, ref=f"{unit_id}:{day}",
+                        due_at=now.astimezone(UTC))
+    rep.handover = sorted(days)
+    session.flush()
 
 
 def _load_calendar(session: Session, rep: LoadReport, spec: OrgSpec) -> None:

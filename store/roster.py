@@ -20,6 +20,7 @@ from store.calendar_models import DutyOverride, LeaderAway, RosterPlan
 from store.models import DutyEntry
 
 ANCHOR = date(2024, 1, 1)
+HANDOVER = "roster_handover"  # timer: a day the organisation file gave to another leader
 PUBLISH_LEAD_WORKDAYS = 2  # 至少提前两天公示 (000 制度(二) 三)
 AWAY_KINDS = ("leave", "trip")
 _K = TypeVar("_K", bound=Hashable)

@@ -119,3 +119,21 @@ def test_an_english_export_has_english_titles_and_status_words(services: Service
                                    f"due {the_case(services).due_on.isoformat()}"]
     zh = rows(workbook(services, "forms", case="C-2026-0001")["督办单"])
     assert zh[2][3] == "需要等月底工资核算 (待审批)"
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_text_that_looks_like_a_formula_stays_text_in_the_export(services: Services,
+                                                                  lang: str) -> None:
+    """Regression: an answer typed in chat that begins with "=" (a complainant's words in
+    the ledger, a liaison's dispute, a visit's notes) was written as a live formula, which
+    the staff's spreadsheet program would run (a link to anywhere, a DDE command)."""
+    typed = '=HYPERLINK("http://evil.example/","详情")'
+    staff = Chat(services, person="liu_fang")
+    staff.say("菜单")
+    staff.press("下基层走访")
+    staff.press("总装车间")
+    staff.say("=1+1 班组")
+    staff.say(typed)
+    sheet = workbook(services, "field_visits", lang=lang).worksheets[0]
+    assert [c.value for c in sheet[2]][3:] == ["=1+1 班组", typed]
+    assert [c.data_type for c in sheet[2]][3:] == ["s", "s"]

@@ -272,11 +272,11 @@ def test_a_month_of_the_calendar(month: tuple[Services, FrozenClock]) -> None:
                    for p in pushes(services, k))
     run_until(services, clock, at(9, 30, 18))
     missing = [p for p in pushes(services, "chen_lihua") if p.startswith("【排查未报】")]
-    assert missing == ["【排查未报】2026-09 矛盾纠纷排查有 1 个车间（科室）未报：\n"
-                       "• 总装车间（联络员 何军）"]
+    assert missing == ["【排查未报】2026-09 矛盾纠纷排查有 2 个车间（科室）未报：\n"
+                       "• 总装车间（联络员 何军）\n• 综合办公室（无联络员）"]
     with Session(services.db) as s:
         assert sorted(r.status for r in s.exec(select(ScreeningReturn))) == [
-            "pending", "reported", "zero"]
+            "pending", "pending", "reported", "zero"]
 
     # A week without a shop-floor visit: the staff member and the director are told.
     assert any(p.startswith("【下基层提醒】2026-09-21 至 2026-09-27") for p in
@@ -347,7 +347,7 @@ def test_a_month_of_the_calendar(month: tuple[Services, FrozenClock]) -> None:
     screening = workbook(services, "screening", month="2026-09")
     assert [r[:3] for r in rows(screening["排查报送情况"])[1:]] == [
         ["铸造车间", "王强", "零报告"], ["机加工车间", "周敏", "已报"],
-        ["总装车间", "何军", "未报"]]
+        ["总装车间", "何军", "未报"], ["综合办公室", None, "未报"]]
     assert rows(screening["矛盾纠纷登记"])[1][:5] == [
         "D-2026-0001", "机加工车间", "夜班补贴标准下调，职工酝酿集体上访", 30, "高风险"]
     warnings = rows(workbook(services, "warnings")["预警台帐"])

@@ -90,12 +90,14 @@ def test_calendar_jobs_fired_twice_send_and_record_everything_once(
     assert (len(asked), len(chased)) == (1, 1)
     missing = [p for p in pushes(services, "chen_lihua") if p.startswith("【排查未报】")]
     assert len(missing) == 1
+    assert sum(p.startswith("【矛盾纠纷排查】") and "没有联络员" in p
+               for p in pushes(services, "liu_fang")) == 1
     assert sum(p.startswith("【领导接访公示】") and "12-01" in p
                for p in pushes(services, "ma_chao")) == 1
     with Session(services.db) as s:
-        assert len(s.exec(select(ScreeningReturn)).all()) == 3
+        assert len(s.exec(select(ScreeningReturn)).all()) == 4  # 综合办公室 too
         assert {(r.kind, r.period) for r in s.exec(select(Report))} == {
-            ("weekly", "2026-W47"), ("weekly", "2026-W48"), ("weekly", "2026-W49"),
+            ("weekly", "2026-W48"), ("weekly", "2026-W49"),  # W47: before the workroom
             ("opinion", "2026-12")}
         weekly = s.exec(select(WorkLog).where(WorkLog.kind == "weekly")).one()
         assert weekly.period == "2026-W48"

@@ -55,9 +55,11 @@ def test_a_reload_marking_leaders_away_hands_over_published_and_booked_days(
         db_services: Services, clock: FrozenClock, tmp_path: Path) -> None:
     services = db_services
     _book_11_25(services)
-    run_until(services, clock, at(11, 23, 17, 1))  # 11-23..11-25 published (late)
+    # 11-23..11-25 cannot wait (11-23 and 11-24 late), 11-26..27 cannot wait for Thursday:
+    # published together.
+    run_until(services, clock, at(11, 23, 17, 1))
     with Session(services.db) as s:
-        assert len(s.exec(select(DutyPublished)).all()) == 3
+        assert len(s.exec(select(DutyPublished)).all()) == 5
     assert _day(services, date(2026, 11, 24)) == [("吴建军", 0)]
     assert _day(services, date(2026, 11, 25)) == [("赵国强", 1)]
     before = len(pushes(services, "ma_chao"))
@@ -98,8 +100,8 @@ def test_a_reload_marking_leaders_away_hands_over_published_and_booked_days(
     assert sheet[0][-3:] == ["Publish by", "Published at", "Late"]
     assert [r for r in sheet if r[0] == "2026-11-25"] == [[
         "2026-11-25", "Wed", "08:30-11:30", "群众工作室（行政楼一楼）", "fixed-place reception",
-        "孙红梅", "党委书记", "党建、干部作风、信访维稳", "2026-11-23", "2026-11-23 17:01",
-        "no"]]
+        "孙红梅", "党委书记", "党建、干部作风、信访维稳", "2026-11-23", "2026-11-23 17:00",
+        "no"]]  # the first publication, not the change
 
     # The same file again changes nothing and tells nobody anything.
     sent = len(pushes(services, "ma_chao"))
@@ -151,3 +153,26 @@ def test_a_booked_day_is_not_doubled_when_its_leader_is_marked_away(
     services.dispatcher.drain()
     assert any(p.startswith("您的接访预约 V-2026-0001") and "改由 孙红梅 接待" in p
                for p in pushes(services, "li_ming"))
+
+
+def test_a_reload_through_load_org_itself_hands_the_days_over(
+        db_services: Services, clock: FrozenClock, tmp_path: Path) -> None:
+    """Regression: code calling store.org.load_org directly (not roster.load_file) listed
+    the days to hand over and left them with the absent leader: bookings not moved, nobody
+    told. The load now leaves a hand-over timer per day, which the sweep fires."""
+    services = db_services
+    _book_11_25(services)
+    run_until(services, clock, at(11, 23, 17, 1))
+    with transaction(services.db) as s:
+        report = org.load_org(s, _file(tmp_path), now=clock.now())
+    assert report.handover == [date(2026, 11, 24), date(2026, 11, 25)]
+    run_until(services, clock, at(11, 23, 17, 2))
+    assert _day(services, date(2026, 11, 24)) == [("赵国强", 0)]
+    assert _day(services, date(2026, 11, 25)) == [("孙红梅", 1)]
+    assert any(p.startswith("您的接访预约 V-2026-0001") and "改由 孙红梅 接待" in p
+               for p in pushes(services, "li_ming"))
+    assert sum(p.startswith("【领导接访安排变动】") for p in pushes(services, "ma_chao")) == 2
+    # Fired again (a second sweeper, a re-armed timer of the same load): nothing twice.
+    sent = len(pushes(services, "li_ming"))
+    run_until(services, clock, at(11, 23, 18, 0))
+    assert len(pushes(services, "li_ming")) == sent

@@ -14,6 +14,7 @@ from store.calendar_models import Dispute, Report, ScreeningReturn, WorkLog
 from store.db import transaction
 from store.models import Incident, Person
 from tests.calendar_helpers import at, last_push, pushes, rows, run_until, tap, workbook
+from tests.conftest import make_services
 from tests.transcript import LANGS, Chat, open_menu, t
 
 
@@ -117,10 +118,10 @@ def test_a_report_returned_then_approved_late(services: Services, clock: FrozenC
     staff, director = Chat(services, person="liu_fang"), Chat(services, person="chen_lihua")
     open_menu(staff, lang)
     open_menu(director, lang)
-    run_until(services, clock, at(11, 26, 9, 30))  # Thursday: the weekly report's draft
+    run_until(services, clock, at(12, 3, 9, 30))  # Thursday: the weekly report's draft
     drafted = last_push(services, "liu_fang")
-    assert drafted.text.startswith(t(lang, "notice.report_drafted", title="@", period="2026-W47",
-                                     first="2026-11-16", last="2026-11-22", due_at="",
+    assert drafted.text.startswith(t(lang, "notice.report_drafted", title="@", period="2026-W48",
+                                     first="2026-11-23", last="2026-11-29", due_at="",
                                      lines="").split("@")[0])
     # Staff cannot approve.
     tap(staff, drafted, t(lang, "menu.cal_report_action"))
@@ -137,20 +138,20 @@ def test_a_report_returned_then_approved_late(services: Services, clock: FrozenC
     director.press(t(lang, "nav.confirm"))
     services.dispatcher.drain()
     title = t(lang, "report.title.weekly")
-    assert t(lang, "notice.report_returned", title=title, period="2026-W47",
+    assert t(lang, "notice.report_returned", title=title, period="2026-W48",
              reason="请补充本周接访情况") == last_push(services, "liu_fang").text
     # 17:00 passes: late, the director told; approving now sends it marked late.
-    run_until(services, clock, at(11, 26, 17, 1))
-    assert t(lang, "notice.cal_report_late", title=title, period="2026-W47",
-             due_at="2026-11-26 17:00", status=t(lang, "report.status.returned")) \
+    run_until(services, clock, at(12, 3, 17, 1))
+    assert t(lang, "notice.cal_report_late", title=title, period="2026-W48",
+             due_at="2026-12-03 17:00", status=t(lang, "report.status.returned")) \
         in pushes(services, "chen_lihua")
     tap(director, submitted, t(lang, "menu.cal_report_action"))
     director.press(t(lang, "opt.report_action.approve"))
     director.press(t(lang, "nav.confirm"))
-    assert t(lang, "report_action.done.approve_late", title=title, period="2026-W47",
+    assert t(lang, "report_action.done.approve_late", title=title, period="2026-W48",
              count=1) in director.text
     services.dispatcher.drain()
-    assert pushes(services, "qian_wenjing")[-1].startswith("【工作周通报·迟报】2026-W47")
+    assert pushes(services, "qian_wenjing")[-1].startswith("【工作周通报·迟报】2026-W48")
     with Session(services.db) as s:
         report = s.exec(select(Report)).one()
         assert (report.status, report.late) == ("sent", True)
@@ -161,7 +162,7 @@ def test_no_upper_union_contact_means_not_sent(services: Services, clock: Frozen
         for p in s.exec(select(Person).where(Person.role == "upper_union")):
             p.active = False
             s.add(p)
-    run_until(services, clock, at(11, 26, 9, 30))
+    run_until(services, clock, at(12, 3, 9, 30))
     director = Chat(services, person="chen_lihua")
     director.say("菜单")
     director.press("报告审核")
@@ -169,7 +170,7 @@ def test_no_upper_union_contact_means_not_sent(services: Services, clock: Frozen
                         if b.label.startswith("工作周通报")))
     director.press("批准并报送上级工会")
     director.press("确认提交")
-    assert t("zh", "report_action.no_upper", title="工作周通报", period="2026-W47") \
+    assert t("zh", "report_action.no_upper", title="工作周通报", period="2026-W48") \
         in director.text
     with Session(services.db) as s:
         assert s.exec(select(Report)).one().status == "draft"
@@ -224,3 +225,114 @@ def test_exports_refuse_what_does_not_exist(services: Services) -> None:
             workbook(services, kind, **options)
         assert err.value.key == key
     assert date(2026, 11, 23)  # the demo clock's day
+
+
+def test_a_section_without_a_liaison_is_not_silently_left_out_of_the_screening(
+        services: Services, clock: FrozenClock) -> None:
+    """Regression: a workshop or section with no liaison (the demo's 综合办公室) was never
+    asked, never chased and never named as missing: a screening silently incomplete
+    (漏报). The staff are now told on the 25th to file it, the staff can, and it is named
+    on the 30th when still missing."""
+    screening_asked(services, clock)
+    told = last_push(services, "liu_fang")
+    assert told.text == t("zh", "notice.screening_no_liaison", month="2026-11", count=1,
+                          due="2026-11-30", names="综合办公室")
+    assert [b["label"] for b in told.buttons] == [t("zh", "menu.cal_screening")]
+    run_until(services, clock, at(11, 30, 18))
+    missing = [p for p in pushes(services, "chen_lihua") if p.startswith("【排查未报】")]
+    assert len(missing) == 1
+    assert t("zh", "screening.missing_line_none", workshop="综合办公室") in missing[0]
+    assert "有 4 个车间（科室）未报" in missing[0]
+    returns = rows(workbook(services, "screening", month="2026-11")["排查报送情况"])
+    assert [r[:3] for r in returns[1:]][-1] == ["综合办公室", None, "未报"]
+    # The staff file the section's return themselves.
+    staff = Chat(services, person="liu_fang")
+    staff.say("菜单")
+    staff.press("矛盾纠纷排查")
+    staff.press(next(b.label for r in staff.replies for b in r.buttons
+                     if b.label.startswith("综合办公室")))
+    staff.press(t("zh", "opt.screening_answer.zero"))
+    staff.press(t("zh", "nav.confirm"))
+    assert t("zh", "screening.done_zero", workshop="综合办公室", month="2026-11") in staff.text
+
+
+def test_no_shop_floor_reminder_for_a_week_before_the_staff_member_joined(
+        services: Services, clock: FrozenClock) -> None:
+    """Regression: the Monday check blamed staff (and told the director) for a week they
+    were not yet staff in: on a new workroom's first Monday, for the week before it."""
+    run_until(services, clock, at(11, 23, 10))
+    assert not any(p.startswith("【下基层") for p in pushes(services, "liu_fang"))
+    assert not any(p.startswith("【下基层") for p in pushes(services, "chen_lihua"))
+    # A week they were staff for, without a visit, is reminded as before.
+    run_until(services, clock, at(11, 30, 10))
+    assert any(p.startswith("【下基层提醒】2026-11-23 至 2026-11-29")
+               for p in pushes(services, "liu_fang"))
+    assert any(p.startswith("【下基层情况】2026-11-23") for p in pushes(services, "chen_lihua"))
+
+
+def test_no_weekly_report_for_a_week_before_the_workroom_existed(
+        services: Services, clock: FrozenClock) -> None:
+    """Regression: a new workroom (set up Monday 11-23) drafted the weekly report of the week
+    before it existed (2026-W47), then reminded the staff and told the director it was late."""
+    run_until(services, clock, at(11, 27, 9))
+    for key in ("liu_fang", "chen_lihua"):
+        assert not any("2026-W47" in p for p in pushes(services, key)), key
+    with Session(services.db) as s:
+        assert s.exec(select(Report)).all() == []
+    # Its first week is reported as before.
+    run_until(services, clock, at(12, 3, 9, 30))
+    assert last_push(services, "liu_fang").text.startswith(
+        "【工作周通报】2026-W48（2026-11-23 至 2026-11-29）草稿已生成")
+
+
+def test_no_opinion_report_for_a_month_before_the_workroom_existed(
+        sqlite_url: str) -> None:
+    """Regression: a workroom set up on 11-10 at 10:00 caught up the opinion report's draft
+    of 09:00 for October, a month before it existed, then reminded the staff on the 17th and
+    told the director on the 20th that it was late."""
+    clock = FrozenClock(at(11, 10, 10))
+    services = make_services(sqlite_url, clock)
+    try:
+        run_until(services, clock, at(11, 20, 9))
+        for key in ("liu_fang", "chen_lihua"):
+            assert not any("舆情" in p for p in pushes(services, key)), key
+        with Session(services.db) as s:
+            assert s.exec(select(Report).where(Report.kind == "opinion")).all() == []
+        # November, the month it was set up in, is reported in December.
+        run_until(services, clock, at(12, 10, 9, 30))
+        with Session(services.db) as s:
+            assert [r.period for r in s.exec(select(Report).where(
+                Report.kind == "opinion"))] == ["2026-12"]
+    finally:
+        services.close()
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_leaders_and_stationed_cadres_keep_a_work_log(services: Services, clock: FrozenClock,
+                                                      lang: str) -> None:
+    """Regression: the work log was the staff's and the director's only, though leaders going
+    down to the shop floor and the cadres stationed in the workroom (蹲点, 进驻) keep a daily
+    record, a weekly report and the monthly exchange's minutes (000 六.2; 004 七.2)."""
+    for key, name in (("zhao_guoqiang", "赵国强"), ("qian_wenjing", "钱文静")):
+        cadre = Chat(services, person=key)
+        open_menu(cadre, lang)
+        cadre.press(t(lang, "menu.cal_work_log"))
+        assert t(lang, "work_log.intro") in cadre.text
+        cadre.press(t(lang, "opt.log_kind.daily"))
+        cadre.say(f"{name}：到装配车间蹲点，听取班组意见")
+        assert t(lang, "work_log.done.daily", date="2026-11-23") in cadre.text
+    run_until(services, clock, at(11, 27, 17, 1))
+    weekly = t(lang, "notice.worklog_weekly", name="赵国强", week="2026-W48",
+               first="2026-11-23", last="2026-11-29", days=1,
+               text="11-23 赵国强：到装配车间蹲点，听取班组意见")
+    assert weekly in pushes(services, "zhao_guoqiang")
+    with Session(services.db) as s:
+        authors = {s.get(Person, w.person_id).key for w in s.exec(  # type: ignore[union-attr]
+            select(WorkLog).where(WorkLog.kind == "weekly"))}
+    assert authors == {"zhao_guoqiang", "qian_wenjing"}
+    # An employee or a liaison keeps none: the item is not theirs.
+    for key in ("li_ming", "wang_qiang"):
+        other = Chat(services, person=key)
+        open_menu(other, lang)
+        other.say(t(lang, "menu.cal_work_log"))
+        assert t(lang, "menu.unknown") in other.text

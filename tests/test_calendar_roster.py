@@ -13,7 +13,7 @@ from bot.bootstrap import Services
 from conversations.clock import FrozenClock
 from handlers import roster
 from store import org
-from store.calendar_models import DutyOverride, LeaderAway, RosterPlan
+from store.calendar_models import DutyOverride, DutyPublished, LeaderAway, RosterPlan
 from store.db import transaction
 from store.models import Booking, DutyEntry, Person, Timer
 from tests.calendar_helpers import ZONE, at, pushes, run_until, sent_to
@@ -65,7 +65,8 @@ def test_staff_generate_and_view_the_roster(services: Services, lang: str) -> No
     assert t(lang, "roster.start.ask") in staff.text
     staff.say("2026-11-23")
     staff.press(t(lang, "nav.confirm"))
-    # The file gave ten working days; five more; 11-23..25 cannot wait: published now.
+    # The file gave ten working days; five more; 11-23..25 cannot wait, and 11-26..27 cannot
+    # wait for Thursday's post: published now, in one post.
     assert t(lang, "roster.done.generate", created=5, moved=0, uncovered="-",
              published=21) in staff.text
     with Session(services.db) as s:
@@ -76,8 +77,9 @@ def test_staff_generate_and_view_the_roster(services: Services, lang: str) -> No
     staff.press(t(lang, "menu.cal_roster_view"))
     assert t(lang, "roster.view.title") in staff.text
     assert t(lang, "roster.view.late", at="11-23 09:00") in staff.text  # 11-23 and 11-24
-    assert t(lang, "roster.view.published", at="11-23 09:00") in staff.text  # 11-25
-    assert t(lang, "roster.view.unpublished", due_on="2026-11-24") in staff.text  # 11-26
+    assert t(lang, "roster.view.published", at="11-23 09:00") in staff.text  # 11-25..27
+    assert t(lang, "roster.view.unpublished", due_on="2026-11-24") not in staff.text
+    assert t(lang, "roster.view.unpublished", due_on="2026-11-26") in staff.text  # 11-30
     assert t(lang, "roster.view.union", names="陈丽华（工会主席、群众工作室主任）"
              if lang == "zh" else "陈丽华 (工会主席、群众工作室主任)") in staff.text
     assert t(lang, "roster.view.schedule", weekday=t(lang, "opt.publish_day.3"), at="16:00",
@@ -334,3 +336,55 @@ def test_the_rotation_set_in_chat_lists_names_in_the_readers_way(
     staff.press(t(lang, "opt.reception_form.fixed"))
     staff.press(t(lang, "nav.confirm"))
     assert t(lang, "roster.done.plan", leaders=names, union="-") in staff.text
+
+
+def test_a_swap_after_an_on_time_publication_is_not_reported_as_late(
+        services: Services, clock: FrozenClock) -> None:
+    """Regression: a change to a day published on time (a swap the day before) was stamped
+    as a late publication, its first publication time overwritten, and the director told
+    it had not been published two working days ahead, which was false."""
+    from tests.calendar_helpers import rows, workbook
+
+    run_until(services, clock, at(11, 23, 17, 1))  # 11-25 published on its last day
+    late_before = [p for p in pushes(services, "chen_lihua") if p.startswith("【公示迟于规定】")]
+    assert len(late_before) == 1 and "11-25" not in late_before[0]
+    clock.set(at(11, 24, 9))
+    zhao = Chat(services, person="zhao_guoqiang")
+    zhao.say("菜单")
+    zhao.press("调换接访日")
+    for prefix in ("11-25", "11-26"):
+        zhao.press(next(b.label for r in zhao.replies for b in r.buttons
+                        if b.label.startswith(prefix)))
+    zhao.say("临时出差")
+    zhao.press("确认提交")
+    services.dispatcher.drain()
+    assert any(p.startswith("【领导接访安排变动】") and "11-25" in p
+               for p in pushes(services, "ma_chao"))  # the employees are told of the change
+    late = [p for p in pushes(services, "chen_lihua") if p.startswith("【公示迟于规定】")]
+    assert late == late_before
+    sheet = rows(workbook(services, "roster", month="2026-11")["领导接访安排"])
+    assert [r[5:] for r in sheet if r[0] == "2026-11-25"] == [[
+        "孙红梅", "党委书记", "党建、干部作风、信访维稳", "2026-11-23", "2026-11-23 17:00",
+        "否"]]
+
+
+def test_a_workroom_starting_mid_week_publishes_what_cannot_wait_in_one_post(
+        services: Services, clock: FrozenClock) -> None:
+    """Regression: a workroom set up on a Monday, with the weekly post on Thursday, sent the
+    employees one publication per day that could not wait (11-23..25, then 11-26 alone,
+    then 11-27 alone) before the Thursday post took over."""
+    run_until(services, clock, at(11, 26, 15, 59))
+    posts = [p for p in pushes(services, "ma_chao") if p.startswith("【领导接访公示】")]
+    assert len(posts) == 1, posts
+    assert all(f"11-{d}" in posts[0] for d in (23, 24, 25, 26, 27))
+    assert "11-30" not in posts[0]  # it can wait for Thursday's post, two working days ahead
+    # Only what was already past its last day is reported late to the director.
+    late = [p for p in pushes(services, "chen_lihua") if p.startswith("【公示迟于规定】")]
+    assert len(late) == 1 and all(f"11-{d}" not in late[0] for d in (25, 26, 27))
+    with Session(services.db) as s:
+        assert not any(r.late for r in s.exec(select(DutyPublished)).all()
+                       if r.due_on >= date(2026, 11, 23))
+    # Thursday's post takes over: the next days, each published two working days ahead.
+    run_until(services, clock, at(11, 26, 16, 1))
+    posts = [p for p in pushes(services, "ma_chao") if p.startswith("【领导接访公示】")]
+    assert len(posts) == 2 and "11-30" in posts[1] and "11-27" not in posts[1]

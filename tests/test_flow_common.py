@@ -38,7 +38,8 @@ _CAL_STAFF = ["cal_roster_view", "cal_roster", "cal_duty_swap", "cal_screening",
               "cal_work_log", "cal_invite"]
 LIAISON_MENU = [*LIAISON_MENU, "cal_screening"]
 STAFF_MENU = [*STAFF_MENU, *_CAL_STAFF]
-LEADER_MENU = [*LEADER_MENU, "cal_roster_view", "cal_duty_swap", "cal_visit_record"]
+LEADER_MENU = [*LEADER_MENU, "cal_roster_view", "cal_duty_swap", "cal_visit_record",
+               "cal_work_log"]
 DIRECTOR_MENU = [*DIRECTOR_MENU, *_CAL_STAFF[:3], "cal_visit_record", *_CAL_STAFF[3:]]
 
 

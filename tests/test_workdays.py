@@ -112,3 +112,20 @@ def test_a_wrong_calendar_is_refused_with_its_line(tmp_path: Path, calendar: str
         parse_org(path)
     assert words in str(info.value)
     assert all(p.line > MINIMAL.count("\n") for p in info.value.problems)
+
+
+def test_the_dependency_pin_admits_only_releases_that_know_2026() -> None:
+    """Regression: `chinesecalendar>=1.9` let an install pick 1.9 or 1.10, which do not know
+    2026's holidays: every deadline and the roster would count weekends only (the Spring
+    Festival, National Day and their swapped workdays as ordinary days)."""
+    import tomllib
+
+    from packaging.requirements import Requirement
+
+    with (Path(__file__).parent.parent / "pyproject.toml").open("rb") as f:
+        deps = [Requirement(d) for d in tomllib.load(f)["project"]["dependencies"]]
+    pin = next(r for r in deps if r.name == "chinesecalendar")
+    assert not pin.specifier.contains("1.10.0")  # the last release without 2026
+    assert pin.specifier.contains("1.11.0")
+    assert CAL.knows(2026) and not CAL.is_workday(date(2026, 2, 16)) \
+        and CAL.is_workday(date(2026, 2, 28))  # 春节, and its swapped Saturday
