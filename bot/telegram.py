@@ -27,9 +27,7 @@ from sqlmodel import Session
 from telegram import (
     Bot,
     BotCommand,
-    InlineKeyboardButton,
     InlineKeyboardMarkup,
-    KeyboardButton,
     ReplyKeyboardMarkup,
 )
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
@@ -141,28 +139,40 @@ def is_menu(reply: Reply) -> bool:
     return bool(values) and all(v.startswith(_MENU_PREFIXES) for v in values)
 
 
-def markup(reply: Reply) -> InlineKeyboardMarkup | ReplyKeyboardMarkup | None:
-    """The main menu as a reply keyboard (its labels come back as text); other choices
-    as inline buttons, one row for the navigation words."""
+def layout(reply: Reply) -> dict[str, Any] | None:
+    """The keyboard as Telegram's JSON: the main menu as a reply keyboard (its labels
+    come back as text); other choices as inline buttons, one row for the navigation
+    words. Plain dicts: an alert's one-off 收到 button is not worth building objects."""
     if not reply.buttons:
         return None
     if is_menu(reply):
-        labels = [KeyboardButton(b.label) for b in reply.buttons]
-        rows = [labels[i:i + 2] for i in range(0, len(labels), 2)]
-        return ReplyKeyboardMarkup(rows, resize_keyboard=True)
-    main: list[list[InlineKeyboardButton]] = []
-    nav: list[InlineKeyboardButton] = []
+        labels = [{"text": b.label} for b in reply.buttons]
+        return {"keyboard": [labels[i:i + 2] for i in range(0, len(labels), 2)],
+                "resize_keyboard": True}
+    main: list[list[dict[str, str]]] = []
+    nav: list[dict[str, str]] = []
     for b in reply.buttons:
         if len(b.value.encode()) > CALLBACK_LIMIT:
             raise ValueError(f"callback data too long for Telegram: {b.value!r}")
-        button = InlineKeyboardButton(b.label, callback_data=b.value)
+        button = {"text": b.label, "callback_data": b.value}
         if b.kind == "nav":
             nav.append(button)
-        elif main and len(main[-1]) == 1 and len(b.label) <= 8 and len(main[-1][0].text) <= 8:
+        elif main and len(main[-1]) == 1 and len(b.label) <= 8 \
+                and len(main[-1][0]["text"]) <= 8:
             main[-1].append(button)  # short options two to a row
         else:
             main.append([button])
-    return InlineKeyboardMarkup([*main, nav] if nav else main)
+    return {"inline_keyboard": [*main, nav] if nav else main}
+
+
+def markup(reply: Reply) -> InlineKeyboardMarkup | ReplyKeyboardMarkup | None:
+    """layout() as python-telegram-bot's objects."""
+    found = layout(reply)
+    if found is None:
+        return None
+    if "keyboard" in found:
+        return ReplyKeyboardMarkup.de_json(found, None)
+    return InlineKeyboardMarkup.de_json(found, None)
 
 
 def render(reply: Reply) -> list[tuple[str, Any]]:
@@ -182,8 +192,8 @@ def wire(reply: Reply) -> list[tuple[str, str | None]]:
 
 @functools.lru_cache(maxsize=1024)
 def _keyboard_json(buttons: tuple[tuple[str, str, str], ...]) -> str | None:
-    built = markup(Reply("", [Button(label, value, kind) for label, value, kind in buttons]))
-    return None if built is None else json.dumps(built.to_dict(), ensure_ascii=False)
+    built = layout(Reply("", [Button(label, value, kind) for label, value, kind in buttons]))
+    return None if built is None else json.dumps(built, ensure_ascii=False)
 
 
 def messages(replies: list[Reply]) -> int:

@@ -19,6 +19,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
+from functools import partial
 from typing import Any, TypeVar
 
 from sqlalchemy import BindParameter, bindparam, insert
@@ -84,6 +85,56 @@ def plan(key: Hashable, dialect: Dialect, build: Callable[[], ClauseElement],
     return made
 
 
+def sized(key: Hashable, dialect: Dialect, build: Callable[[int], ClauseElement], n: int,
+          group: str) -> Plan:
+    """The plan of `build(n)`, a statement with a group of binds repeated n times (`group`:
+    "values", a multi-row VALUES of binds named column__row; "in", an IN list of binds
+    in__0…). A positional driver's plan for n is written from the plan for one, so a
+    statement is compiled once, not once for every length a batch happens to have."""
+    found = _PLANS.get(((key, n), dialect.name, ()))
+    if found is not None:
+        return found
+    one = plan((key, 1), dialect, lambda: build(1))
+    made = _repeated(one, n, group) if one.positional and n > 1 else None
+    if made is None:
+        return plan((key, n), dialect, lambda: build(n))
+    _PLANS[((key, n), dialect.name, ())] = made
+    return made
+
+
+def _sized_in(key: Hashable, build: Callable[[int], ClauseElement], n: int,
+              dialect: Dialect) -> Plan:
+    return sized(key, dialect, build, n, "in")
+
+
+def _sized_values(key: Hashable, build: Callable[[int], ClauseElement], n: int,
+                  dialect: Dialect) -> Plan:
+    return sized(key, dialect, build, n, "values")
+
+
+def _repeated(one: Plan, n: int, group: str) -> Plan | None:
+    """`one`'s SQL with its group of binds written n times; None if it is not plain."""
+    if group == "values":
+        at = one.sql.find(" VALUES (")
+        end = one.sql.find(")", at + 9)
+        values = one.sql[at + 8:end + 1] if at >= 0 else ""
+        if one.fixed or not values or set(values) - set("(?, )") or \
+                one.sql.count("?") != len(one.names):
+            return None
+        cols = [name.rpartition("__")[0] for name in one.names]
+        sql = one.sql[:at + 8] + ", ".join([values] * n) + one.sql[end + 1:]
+        names = tuple(f"{c}__{i}" for i in range(n) for c in cols)
+        slots = tuple((i, c) for i in range(n) for c in cols)
+        return Plan(sql, names, one.processors * n, True, {}, slots)
+    if one.sql.count("IN (?)") != 1 or "in__0" not in one.names:
+        return None
+    k = one.names.index("in__0")
+    sql = one.sql.replace("IN (?)", "IN (" + ", ".join(["?"] * n) + ")")
+    names = (*one.names[:k], *(f"in__{i}" for i in range(n)), *one.names[k + 1:])
+    processors = (*one.processors[:k], *[one.processors[k]] * n, *one.processors[k + 1:])
+    return Plan(sql, names, processors, True, one.fixed)
+
+
 def _defaulted(compiled: Any, name: str) -> bool:
     """Whether an INSERT's bind stands for a column default (named as the column, or
     column_m1… in a multi-row VALUES)."""
@@ -118,11 +169,12 @@ def execute(session: Session, key: Hashable, build: Callable[[], ClauseElement],
 
 def _run(session: Session, key: Hashable, build: Callable[[], ClauseElement],
          values: dict[str, Any] | Sequence[dict[str, Any]],
-         cols: tuple[str, ...] = ()) -> list[tuple[Any, ...]]:
+         cols: tuple[str, ...] = (), made: Callable[[Dialect], Plan] | None = None,
+         ) -> list[tuple[Any, ...]]:
     """execute(); or, with `cols`, a multi-row VALUES of `values` (rows with those keys),
-    whose binds are named column__row."""
+    whose binds are named column__row. `made`: the plan, if not plan(key, build)'s."""
     conn = session.connection()
-    p = plan(key, conn.dialect, build)
+    p = made(conn.dialect) if made is not None else plan(key, conn.dialect, build)
     params: Any
     if isinstance(values, dict):
         params = p.params(values)
@@ -168,16 +220,16 @@ def where_in(session: Session, key: Hashable,
              ) -> list[tuple[Any, ...]]:
     """Run `build(binds)`, a statement with `col.in_(binds)`, for `items` (in runs, see
     chunks()); `values`: its other parameters. The rows of all runs."""
+    def built(n: int) -> ClauseElement:
+        return build([bindparam(f"in__{i}") for i in range(n)])
+
     out: list[tuple[Any, ...]] = []
     for chunk in chunks(items):
         n = len(chunk)
-
-        def made(n: int = n) -> ClauseElement:
-            return build([bindparam(f"in__{i}") for i in range(n)])
-
         given = dict(values or {})
         given.update((f"in__{i}", v) for i, v in enumerate(chunk))
-        out += execute(session, (key, n), made, given)
+        out += _run(session, (key, n), partial(built, n), given,
+                    made=partial(_sized_in, key, built, n))
     return out
 
 
@@ -194,17 +246,17 @@ def insert_returning(session: Session, table: Any, rows: Sequence[dict[str, Any]
     if defaults:
         rows = [{**defaults, **r} for r in rows]
     cols = tuple(rows[0])
+    def build(n: int) -> ClauseElement:
+        return insert(table).values([
+            {c: bindparam(f"{c}__{i}", type_=table.c[c].type) for c in cols}
+            for i in range(n)]).returning(*(table.c[r] for r in returning))
+
+    key = ("insert", table.name, cols, tuple(returning))
     out: list[tuple[Any, ...]] = []
     for chunk in chunks(rows):
         n = len(chunk)
-
-        def build(n: int = n) -> ClauseElement:
-            return insert(table).values([
-                {c: bindparam(f"{c}__{i}", type_=table.c[c].type) for c in cols}
-                for i in range(n)]).returning(*(table.c[r] for r in returning))
-
-        out += _run(session, ("insert", table.name, cols, tuple(returning), n), build,
-                    chunk, cols)
+        out += _run(session, (key, n), partial(build, n), chunk, cols,
+                    made=partial(_sized_values, key, build, n))
     return out
 
 

@@ -5,6 +5,7 @@ defaults are filled, driver errors are SQLAlchemy's, long IN lists are complete.
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -139,3 +140,28 @@ def test_json_is_stored_as_compact_utf8_text(sqlite_url: str) -> None:
         params = c.execute(select(T.c.params)).scalar_one()
     assert raw == '{"text":"第中号","n":[1,2]}'
     assert params == {"text": "第中号", "n": [1, 2]}
+
+
+@pytest.mark.parametrize("n", [2, 5, 64])
+def test_a_statement_written_for_n_rows_is_the_one_sqlalchemy_compiles(n: int) -> None:
+    """SQLite's plans for n rows (VALUES) or n values (IN) are written from the plan for
+    one rather than compiled again: the same SQL, binds in the same order."""
+    dialect = sqlite.dialect()
+    cols = ("idempotency_key", "message_key", "next_attempt_at", "priority", "status",
+            "attempts")
+
+    def values(k: int) -> Any:
+        return insert(T).values([{c: bindparam(f"{c}__{i}", type_=T.c[c].type) for c in cols}
+                                 for i in range(k)]).returning(T.c.id, T.c.idempotency_key)
+
+    def within(k: int) -> Any:
+        return update(T).where(T.c.id.in_([bindparam(f"in__{i}") for i in range(k)]),
+                               T.c.status == "pending").values(
+            claimed_until=bindparam("until", type_=T.c.claimed_until.type))
+
+    for build, group in ((values, "values"), (within, "in")):
+        written = fast.sized(("t-sized", group), dialect, build, n, group)
+        compiled: Any = build(n).compile(dialect=dialect)
+        assert written.sql == compiled.string
+        assert written.names == tuple(compiled.positiontup)
+        assert len(written.processors) == len(written.names)
