@@ -463,7 +463,8 @@ async def register_commands(bot: Bot) -> None:
 
 
 class TelegramChannel:
-    """The running Telegram side: one bot on its own loop, the sender, long polling."""
+    """The running Telegram side: one bot on its own loop, the sender, long polling, and
+    the keeper of the photos and voice notes it receives (bot/telegram_media.py)."""
 
     def __init__(self, *, token: str, api_url: str, file_url: str, workroom: Any,
                  poll_timeout: int = 25, pace: Pace | None = None) -> None:

@@ -26,7 +26,7 @@ from store import media as stored_media
 MEDIA = stored_media.TELEGRAM  # timer: a file to fetch, later to forget unless a record took it
 MEDIA_GRACE = timedelta(0)  # fetched by the next sweep after the step commits
 MEDIA_LIFE = timedelta(days=7)  # tried again with back-off this long, then given up
-FETCH_TIMEOUT = 120.0  # seconds for getFile and the download (up to 20 MB) together
+FETCH_TIMEOUT = 90.0  # getFile and the download (up to 20 MB), inside the sweep's 120 s claim
 
 
 async def download(bot: Bot, file_ref: str) -> tuple[bytes, str | None]:
