@@ -109,6 +109,7 @@ def build(settings: Settings, *, clock: Clock | None = None, db: Engine | None =
                                    file_url=settings.telegram_file_url,
                                    workroom=workroom, pace=pace)
         senders["telegram"] = telegram.sender
+        sweeper.handlers.update(telegram.timer_handlers())
     hotline = None
     if settings.hotline_enabled:
         from bot.hotline import HotlineChannel

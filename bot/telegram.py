@@ -21,7 +21,7 @@ import warnings
 from collections import deque
 from collections.abc import Callable, Coroutine, Mapping
 from datetime import timedelta
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from sqlmodel import Session
 from telegram import (
@@ -33,11 +33,12 @@ from telegram import (
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
 from telegram.warnings import PTBUserWarning
 
+from bot import telegram_media
 from bot.channels import DeliveryError, split_text
 from bot.pipeline import Pipeline
 from conversations import catalog
 from conversations.engine import Button, Reply
-from handlers.inbound import Inbound
+from handlers.inbound import Inbound, Workroom
 
 # Read Telegram's time periods (RetryAfter.retry_after, Voice.duration) as timedeltas,
 # the behaviour PTB v22 moves to; without it every 429 also raises a deprecation warning.
@@ -462,7 +463,8 @@ async def register_commands(bot: Bot) -> None:
 
 
 class TelegramChannel:
-    """The running Telegram side: one bot on its own loop, the sender, long polling."""
+    """The running Telegram side: one bot on its own loop, the sender, long polling, and
+    the keeper of the photos and voice notes it receives (bot/telegram_media.py)."""
 
     def __init__(self, *, token: str, api_url: str, file_url: str, workroom: Any,
                  poll_timeout: int = 25, pace: Pace | None = None) -> None:
@@ -470,7 +472,10 @@ class TelegramChannel:
         self.bot = make_bot(token, api_url, file_url)
         self.sender = TelegramSender(self.bot, self.runner, pace)
         self.workroom, self.poll_timeout = workroom, poll_timeout
-        self.pipeline = Pipeline(workroom, {CHANNEL: self.sender})
+        # The pipeline calls only process_batch and render_push: KeepingMedia has them.
+        stepper = cast(Workroom, telegram_media.KeepingMedia(workroom))
+        self.pipeline = Pipeline(stepper, {CHANNEL: self.sender})
+        self.media = telegram_media.keeper(workroom, self.bot, self.runner.loop, CHANNEL)
         self._stop: asyncio.Event | None = None
         self._polling: Any = None
 
@@ -499,6 +504,10 @@ class TelegramChannel:
 
     def register_commands(self) -> None:
         self.runner.run(register_commands(self.bot))
+
+    def timer_handlers(self) -> dict[str, Callable[[str], object]]:
+        """The channel's timers: photos and voice notes to fetch."""
+        return {telegram_media.MEDIA: self.media.fetch}
 
     async def _poll(self) -> None:
         assert self._stop is not None

@@ -1,9 +1,10 @@
 """A record's photos and voice notes as the workroom's staff open them.
 
-An Attachment names the platform's file (channel + file_ref). Where the platform's id
-expires (a WeChat or WeCom media id lasts three days) the bytes were fetched into a
-MediaFile of the same channel and file_ref (bot/wechat_jobs.py), and are served from
-there. Telegram keeps its file ids for good: only the id is kept, nothing is served.
+An Attachment names the platform's file (channel + file_ref). Its bytes are fetched after
+the step that took it (bot/media.py: a WeChat or WeCom media id lasts three days; a
+Telegram file id belongs to one bot token and its file may be dropped) into a MediaFile of
+the same channel and file_ref, and are served from there. Until they are, the reader is
+told the file is still being fetched; a file given up on keeps only the platform's id.
 Opening a complaint's file is a read of what may identify the complainant (a voice, a
 face): it is audited like every such read (DESIGN rule 8).
 """
@@ -15,6 +16,7 @@ from datetime import datetime
 
 from sqlmodel import Session, select
 
+from store import media as stored_media
 from store.models import Attachment, Case, IdentityRead, Incident, MediaFile, Person
 
 _EXTENSIONS = {"image/jpeg": "jpg", "image/png": "png", "image/gif": "gif",
@@ -38,11 +40,8 @@ class KeptFile:
 
 
 def kept_media(session: Session, attachment: Attachment) -> MediaFile | None:
-    """The fetched file of an attachment whose platform id expires, if it was fetched."""
-    row = session.exec(select(MediaFile).where(
-        MediaFile.channel == attachment.channel,
-        MediaFile.file_ref == attachment.file_ref)).first()
-    return row if row is not None and row.content is not None else None
+    """The fetched file of an attachment, if it was fetched."""
+    return stored_media.kept(session, attachment.channel, attachment.file_ref)
 
 
 def may_open(reader: Person | None) -> bool:
@@ -68,6 +67,8 @@ def open_file(session: Session, attachment_id: int, *, reader: Person | None,
         raise FileError("file.not_found", 404, id=attachment_id)
     media = kept_media(session, found)
     if media is None or media.content is None:
+        if stored_media.fetching(session, found.channel, found.file_ref):
+            raise FileError("file.fetching", 409, id=attachment_id)
         raise FileError("file.not_kept", 404, id=attachment_id)
     if isinstance(record, Case) and record.id is not None:
         session.add(IdentityRead(case_id=record.id, reader_id=reader.id,
@@ -84,7 +85,8 @@ class FileEntry:
     channel: str
     mime_type: str | None
     size: int | None
-    kept: bool  # its bytes can be opened (fetched from a platform whose ids expire)
+    kept: bool  # its bytes can be opened (fetched from its platform)
+    fetching: bool = False  # ... not yet: they are still being fetched
 
 
 def files_of(session: Session, number: str, *, reader: Person | None) -> list[FileEntry]:
@@ -108,7 +110,8 @@ def files_of(session: Session, number: str, *, reader: Person | None) -> list[Fi
     for a in rows:
         media = kept_media(session, a)
         assert a.id is not None
-        entries.append(FileEntry(a.id, a.kind, a.channel,
-                                 (media.mime_type if media else None) or a.mime_type,
-                                 (media.size if media else None) or a.size, media is not None))
+        entries.append(FileEntry(
+            a.id, a.kind, a.channel, (media.mime_type if media else None) or a.mime_type,
+            (media.size if media else None) or a.size, media is not None,
+            media is None and stored_media.fetching(session, a.channel, a.file_ref)))
     return entries

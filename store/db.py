@@ -102,3 +102,11 @@ def insert_ids(session: Session, table: Any, rows: Sequence[dict[str, Any]],
     if len(found) != len(rows):
         raise ValueError(f"insert_ids: {key} is not unique among the rows")
     return [found[tuple(row[k] for k in key)] for row in rows]
+
+
+def upsert_insert(session: Session, table: Any) -> Any:
+    """An INSERT of the session's dialect, for ON CONFLICT clauses."""
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    dialect = session.connection().dialect.name
+    return postgresql.insert(table) if dialect == "postgresql" else sqlite.insert(table)

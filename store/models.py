@@ -490,9 +490,10 @@ class HeldInbound(SQLModel, table=True):
 
 
 class MediaFile(SQLModel, table=True):
-    """The bytes of a photo or voice note whose platform id expires (a WeChat media id
-    lasts three days), fetched after it arrived. An Attachment of the same channel and
-    file_ref is a record's file; bytes that no record took are forgotten."""
+    """The bytes of a photo or voice note, fetched from its platform after it arrived (a
+    WeChat media id lasts three days; a Telegram file id works only for the bot token
+    that received it). An Attachment of the same channel and file_ref is a record's file;
+    bytes that no record took are forgotten."""
 
     __table_args__ = (UniqueConstraint("channel", "file_ref"),)
     id: int | None = Field(default=None, primary_key=True)

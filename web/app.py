@@ -64,6 +64,7 @@ class FileOut(BaseModel):
     mime_type: str | None
     size: int | None
     kept: bool
+    fetching: bool  # its bytes are still being fetched from the platform
     url: str | None  # where its bytes are opened; None when only the platform's id is kept
 
 
@@ -219,6 +220,7 @@ def create_app(services: Services, *, run_scheduler: bool | None = None) -> Fast
                 raise HTTPException(err.status, catalog.t(lang, err.key, **err.params)) from err
         return FilesOut(files=[FileOut(id=f.id, kind=f.kind, channel=f.channel,
                                        mime_type=f.mime_type, size=f.size, kept=f.kept,
+                                       fetching=f.fetching,
                                        url=f"/files/{f.id}" if f.kept else None)
                                for f in found])
 

@@ -1,0 +1,121 @@
+"""Keep the bytes of a record's photos and voice notes, whatever channel they came by.
+
+A channel gives the function that fetches one of its files (`Fetch`); the keeper runs it
+from the file's timer (store/media.py), off the step's path: it fetches while the file is
+in a record or in the sender's open form, retries with back-off when the platform says
+"not now" (`Later`), gives up (and logs) when it says "never" (`Gone`) or once `life` has
+passed, and forgets fetched bytes no record took after `keep`.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable
+from datetime import datetime, timedelta
+
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, select
+
+from conversations.clock import Clock
+from handlers.inbound import Inbound
+from store import media, steps
+from store.db import transaction
+from store.models import Attachment, MediaFile, Timer
+from store.outbox import backoff
+from store.state import StateStore
+
+log = logging.getLogger(__name__)
+
+KEEP = timedelta(days=30)  # fetched bytes no record took by then are forgotten
+
+# A file's bytes and, if the platform says, their type; raises Later or Gone.
+Fetch = Callable[[str], tuple[bytes, str | None]]
+
+
+class Later(Exception):
+    """The platform cannot give the file now (network, 5xx, a limit): try again later."""
+
+
+class Gone(Exception):
+    """The platform will never give the file (no such id, too big): only its id is kept."""
+
+
+def schedule(session: Session, kind: str, msgs: Iterable[Inbound], *, now: datetime,
+             grace: timedelta) -> list[str]:
+    """In a step's transaction: a file to fetch `grace` from now for each photo or voice
+    note not seen before; their timer refs."""
+    return media.schedule(session, kind, [(m.channel, m.conversation_key, a)
+                                          for m in msgs for a in m.attachments],
+                          now=now, due=now + grace)
+
+
+class MediaKeeper:
+    """Fetch files of the channels `source` knows (it gives the Fetch of a channel, None
+    for one this process does not run); `fetch` is the handler of timers of `kind`."""
+
+    def __init__(self, db: Engine, clock: Clock, states: StateStore, *, kind: str,
+                 source: Callable[[str], Fetch | None], life: timedelta,
+                 keep: timedelta = KEEP) -> None:
+        self.db, self.clock, self.states, self.kind = db, clock, states, kind
+        self.source, self.life, self.keep = source, life, keep
+
+    def fetch(self, ref: str) -> None:
+        channel, _, number = ref.partition(":")
+        with Session(self.db) as s:
+            row = s.get(MediaFile, int(number)) if number.isdigit() else None
+            attempts = s.exec(select(Timer.attempts).where(Timer.kind == self.kind,
+                                                           Timer.ref == ref)).first() or 0
+        get = self.source(channel)
+        if row is None or row.channel != channel or get is None:
+            self._drop_timer(ref)
+            return
+        if row.content is not None:  # fetched long ago: kept only if a record took it
+            if not self._taken(row):
+                self._forget(row, ref)
+            else:
+                self._drop_timer(ref)
+            return
+        if not self._taken(row, in_draft=True):  # a photo outside a report
+            self._forget(row, ref)
+            return
+        now = self.clock.now()
+        try:
+            data, mime = get(row.file_ref)
+        except (Later, Gone) as err:
+            if isinstance(err, Gone) or now - row.received_at > self.life:
+                log.error("%s: media %s of %s cannot be fetched, only its id is kept: %s",
+                          channel, row.file_ref, row.conversation_key, err)
+                self._drop_timer(ref)
+                return
+            log.warning("%s: fetching media %s failed (%s); trying again", channel,
+                        row.file_ref, err)
+            with transaction(self.db) as s:
+                steps.set_timers(s, [(self.kind, ref, now + backoff(max(1, attempts)))])
+            return
+        assert row.id is not None
+        with transaction(self.db) as s:
+            media.keep(s, row.id, data, mime, now)
+            steps.set_timers(s, [(self.kind, ref, now + self.keep)])
+        log.info("%s: kept media %s (%s bytes)", channel, row.file_ref, len(data))
+
+    def _taken(self, row: MediaFile, *, in_draft: bool = False) -> bool:
+        """Whether a record holds the file, or (`in_draft`) the sender's open form."""
+        with Session(self.db) as s:
+            if s.exec(select(Attachment.id).where(Attachment.channel == row.channel,
+                                                  Attachment.file_ref == row.file_ref)).first():
+                return True
+            if not in_draft:
+                return False
+            state, _ = self.states.load(s, row.conversation_key)
+        files = (state or {}).get("attachments") or []
+        return any(f.get("file_ref") == row.file_ref for f in files)
+
+    def _drop_timer(self, ref: str) -> None:
+        with transaction(self.db) as s:
+            steps.drop_timers(s, self.kind, [ref])
+
+    def _forget(self, row: MediaFile, ref: str) -> None:
+        assert row.id is not None
+        with transaction(self.db) as s:
+            media.forget(s, row.id)
+            steps.drop_timers(s, self.kind, [ref])

@@ -1,0 +1,162 @@
+"""Photos and voice notes sent on Telegram are kept as bytes with their record: fetched
+(getFile, then the download) by the timer sweep after the step that took them, retried on
+a 5xx, given up on when Telegram will never give them, and opened by the staff on the web.
+Runs on SQLite and on PostgreSQL."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from datetime import timedelta
+
+import httpx
+import pytest
+from sqlmodel import col, select
+
+from bot import media, telegram_media
+from bot.bootstrap import Services
+from conversations.clock import FrozenClock
+from store.db import transaction
+from store.models import IdentityRead, MediaFile, Person, Timer
+from tests.fakes.telegram_api import FakeBotApi, photo_update, voice_update
+from tests.test_telegram import TgChat, client, fake, run, telegram_services
+from tests.test_telegram_flows import complaint_steps
+from tests.test_wechat_media import staff_web
+from tests.transcript import all_rows, person, t
+
+__all__ = ["client", "fake"]  # fixtures from tests/test_telegram
+
+PHOTO = b"\xff\xd8\xff\xe0" + b"payslip-photo" * 400  # a JPEG's first bytes, then some
+VOICE = b"OggS" + b"voice-note" * 300
+
+
+@pytest.fixture
+def tg(db_url: str, clock: FrozenClock, fake: FakeBotApi) -> Iterator[Services]:
+    """tests/test_telegram's workroom, on SQLite and on PostgreSQL."""
+    svc = telegram_services(db_url, clock, fake, "webhook")
+    yield svc
+    svc.close()
+
+
+def media_timers(svc: Services) -> list[Timer]:
+    return all_rows(svc, Timer, Timer.kind == telegram_media.MEDIA,
+                    col(Timer.done_at).is_(None))
+
+
+def kept(svc: Services) -> dict[str, bytes | None]:
+    return {row.file_ref: row.content for row in all_rows(svc, MediaFile)}
+
+
+async def sweep(svc: Services) -> int:
+    return await asyncio.to_thread(svc.sweeper.drain)
+
+
+async def emergency_with_voice(chat: TgChat, voice: str) -> None:
+    await run(chat, [("紧急情况报告", "发生了什么"), ("二十多人在厂门口聚集", "在哪里"),
+                     ("厂区东门", "多少人")])
+    await chat.post(voice_update(chat.chat_id, file_id=voice))
+    assert any("已收到附件（共 1 个）" in x for x in chat.new_texts())
+    await run(chat, [("[立即发送]", "已报告")])
+
+
+async def test_the_staff_open_a_complaints_photo_and_an_emergencys_voice_note(
+        client: httpx.AsyncClient, fake: FakeBotApi, tg: Services) -> None:
+    fake.add_file("PHOTO-payslip-1280", PHOTO)
+    fake.add_file("VOICE-gate", VOICE)
+    worker = TgChat(client, fake, 7600)
+    await run(worker, complaint_steps("zh", "wages", "铸造车间", "named")[:2])
+    await worker.post(photo_update(7600, file_id="PHOTO-payslip"))
+    assert any("已收到附件（共 1 个）" in x for x in worker.new_texts())
+    await run(worker, complaint_steps("zh", "wages", "铸造车间", "named")[2:])
+    await run(worker, [("[确认提交]", "C-2026-0001")])
+    # The steps only set the fetch: nothing was downloaded on their way.
+    assert fake.calls_to("getFile") == [] and fake.downloads == []
+    assert kept(tg) == {"PHOTO-payslip-1280": None}
+
+    await staff_web(client, tg, "liu_fang")
+    [listed] = (await client.get("/api/records/C-2026-0001/files")).json()["files"]
+    assert (listed["kept"], listed["fetching"], listed["url"]) == (False, True, None)
+    early = await client.get(f"/files/{listed['id']}")
+    assert (early.status_code, early.json()["detail"]) == (
+        409, t("zh", "file.fetching", id=listed["id"]))
+
+    assert await sweep(tg) == 1
+    assert kept(tg) == {"PHOTO-payslip-1280": PHOTO}
+    [listed] = (await client.get("/api/records/C-2026-0001/files")).json()["files"]
+    assert [listed[k] for k in ("kind", "channel", "mime_type", "size", "kept", "fetching")] \
+        == ["photo", "telegram", "image/jpeg", len(PHOTO), True, False]
+    opened = await client.get(listed["url"])
+    assert (opened.status_code, opened.content, opened.headers["content-type"]) == (
+        200, PHOTO, "image/jpeg")
+    [read] = all_rows(tg, IdentityRead, IdentityRead.purpose == "attachment")
+    assert read.reader_id == person(tg, "liu_fang").id
+
+    await emergency_with_voice(TgChat(client, fake, 7601), "VOICE-gate")
+    assert await sweep(tg) == 1
+    [voice] = (await client.get("/api/records/E-2026-0001/files")).json()["files"]
+    opened = await client.get(voice["url"])
+    assert (voice["kind"], voice["size"], opened.status_code, opened.content,
+            opened.headers["content-type"]) == ("voice", len(VOICE), 200, VOICE, "audio/ogg")
+    # Kept for good: a record took them, so the later sweep does not forget them.
+    tg.clock.advance(media.KEEP + timedelta(days=1))  # type: ignore[attr-defined]
+    await sweep(tg)
+    assert kept(tg) == {"PHOTO-payslip-1280": PHOTO, "VOICE-gate": VOICE}
+    assert media_timers(tg) == []
+    assert sorted(c.params["file_id"] for c in fake.calls_to("getFile")) == [
+        "PHOTO-payslip-1280", "VOICE-gate"]
+
+
+async def test_a_5xx_on_get_file_is_tried_again_later(
+        client: httpx.AsyncClient, fake: FakeBotApi, tg: Services) -> None:
+    fake.add_file("VOICE-outage", VOICE)
+    fake.fail_next("getFile", status=502)
+    await emergency_with_voice(TgChat(client, fake, 7602), "VOICE-outage")
+    await sweep(tg)
+    assert kept(tg) == {"VOICE-outage": None}
+    [timer] = media_timers(tg)
+    assert timer.due_at > tg.clock.now()  # after a back-off
+    await staff_web(client, tg, "liu_fang")
+    with transaction(tg.db) as s:  # the reader's language: English
+        staff = s.exec(select(Person).where(Person.key == "liu_fang")).one()
+        staff.lang = "en"
+        s.add(staff)
+    [listed] = (await client.get("/api/records/E-2026-0001/files")).json()["files"]
+    assert listed["fetching"] is True
+    early = await client.get(f"/files/{listed['id']}")
+    assert (early.status_code, early.json()["detail"]) == (
+        409, t("en", "file.fetching", id=listed["id"]))
+    tg.clock.advance(timedelta(minutes=10))  # type: ignore[attr-defined]
+    await sweep(tg)
+    assert kept(tg) == {"VOICE-outage": VOICE}
+    assert (await client.get(f"/files/{listed['id']}")).content == VOICE
+    assert len(fake.calls_to("getFile")) == 2
+
+
+async def test_a_file_too_big_is_given_up_and_the_record_still_read(
+        client: httpx.AsyncClient, fake: FakeBotApi, tg: Services,
+        caplog: pytest.LogCaptureFixture) -> None:
+    fake.fail_next("getFile", status=400, description="Bad Request: file is too big")
+    await emergency_with_voice(TgChat(client, fake, 7603), "VOICE-huge")
+    await sweep(tg)
+    assert "cannot be fetched" in caplog.text and "file is too big" in caplog.text.lower()
+    assert kept(tg) == {"VOICE-huge": None} and media_timers(tg) == []
+    tg.clock.advance(timedelta(days=1))  # type: ignore[attr-defined]
+    await sweep(tg)
+    assert len(fake.calls_to("getFile")) == 1  # never asked again
+    await staff_web(client, tg, "liu_fang")
+    [listed] = (await client.get("/api/records/E-2026-0001/files")).json()["files"]
+    assert (listed["kind"], listed["kept"], listed["fetching"]) == ("voice", False, False)
+    r = await client.get(f"/files/{listed['id']}")
+    assert (r.status_code, r.json()["detail"]) == (404, t("zh", "file.not_kept",
+                                                          id=listed["id"]))
+
+
+async def test_a_photo_outside_a_report_is_never_downloaded(
+        client: httpx.AsyncClient, fake: FakeBotApi, tg: Services) -> None:
+    chat = TgChat(client, fake, 7604)
+    await run(chat, [("提建议", "哪方面")])
+    await chat.post(photo_update(7604, file_id="PHOTO-x"))
+    assert any("这一份没有保存" in x for x in chat.new_texts())
+    await sweep(tg)
+    assert all_rows(tg, MediaFile) == [] and media_timers(tg) == []
+    assert fake.calls_to("getFile") == []
