@@ -25,7 +25,7 @@ from typing import Protocol
 
 from bot.channels import DeliveryError
 from conversations.engine import Reply
-from handlers.inbound import Inbound, Outgoing, Stepped, Workroom
+from handlers.inbound import BeforeCommit, Inbound, Outgoing, Stepped, Workroom
 from store.steps import Settled
 
 log = logging.getLogger(__name__)
@@ -50,8 +50,10 @@ class Pipeline:
 
     def __init__(self, workroom: Workroom, senders: dict[str, AsyncSender], *,
                  max_batch: int = 64, urgent_batch: int = 32, routine_batch: int = 16,
-                 pace_wait: float = 5.0, settle_after: float = 0.05) -> None:
+                 pace_wait: float = 5.0, settle_after: float = 0.05,
+                 before_commit: BeforeCommit | None = None) -> None:
         self.workroom, self.senders = workroom, senders
+        self.before_commit = before_commit  # the channel's own rows, in each batch's commit
         self.urgent_batch, self.routine_batch = urgent_batch, routine_batch
         self.settle_after = settle_after
         self.max_batch, self.pace_wait = max_batch, pace_wait
@@ -173,7 +175,8 @@ class Pipeline:
     async def _step_locked(self, msgs: list[Inbound]) -> list[Stepped]:
         settle, self._settled = self._settled, []
         call = partial(self.workroom.process_batch, msgs, direct=tuple(self.senders),
-                       in_flight=set(self._in_flight), settle=settle)
+                       in_flight=set(self._in_flight), settle=settle,
+                       before_commit=self.before_commit)
         try:
             results = await asyncio.get_running_loop().run_in_executor(self._db, call)
         except Exception as err:  # the settle itself failed: claims run out, rows resent

@@ -21,7 +21,7 @@ import warnings
 from collections import deque
 from collections.abc import Callable, Coroutine, Mapping
 from datetime import timedelta
-from typing import Any, TypeVar, cast
+from typing import Any, TypeVar
 
 from sqlmodel import Session
 from telegram import (
@@ -38,7 +38,7 @@ from bot.channels import DeliveryError, split_text
 from bot.pipeline import Pipeline
 from conversations import catalog
 from conversations.engine import Button, Reply
-from handlers.inbound import Inbound, Workroom
+from handlers.inbound import Inbound
 
 # Read Telegram's time periods (RetryAfter.retry_after, Voice.duration) as timedeltas,
 # the behaviour PTB v22 moves to; without it every 429 also raises a deprecation warning.
@@ -472,9 +472,8 @@ class TelegramChannel:
         self.bot = make_bot(token, api_url, file_url)
         self.sender = TelegramSender(self.bot, self.runner, pace)
         self.workroom, self.poll_timeout = workroom, poll_timeout
-        # The pipeline calls only process_batch and render_push: KeepingMedia has them.
-        stepper = cast(Workroom, telegram_media.KeepingMedia(workroom))
-        self.pipeline = Pipeline(stepper, {CHANNEL: self.sender})
+        self.pipeline = Pipeline(workroom, {CHANNEL: self.sender},
+                                 before_commit=telegram_media.scheduling(workroom.clock))
         self.media = telegram_media.keeper(workroom, self.bot, self.runner.loop, CHANNEL)
         self._stop: asyncio.Event | None = None
         self._polling: Any = None

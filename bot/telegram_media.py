@@ -12,15 +12,14 @@ from __future__ import annotations
 
 import asyncio
 from datetime import timedelta
-from typing import Any
 
 from sqlmodel import Session
 from telegram import Bot
 from telegram.error import BadRequest, TelegramError
 
 from bot import media
-from conversations.engine import Reply
-from handlers.inbound import Inbound, Outgoing, Stepped, Workroom
+from conversations.clock import Clock
+from handlers.inbound import BeforeCommit, Inbound, Stepped, Workroom
 from store import media as stored_media
 
 MEDIA = stored_media.TELEGRAM  # timer: a file to fetch, later to forget unless a record took it
@@ -65,22 +64,13 @@ def keeper(workroom: Workroom, bot: Bot, loop: asyncio.AbstractEventLoop,
                              life=MEDIA_LIFE)
 
 
-class KeepingMedia:
-    """The workroom as the channel's pipeline steps it: each batch's photos and voice
-    notes get their MediaFile and timer in the batch's own transaction, so none is
-    fetched before its step has committed, and none is missed if the process dies."""
-
-    def __init__(self, workroom: Workroom) -> None:
-        self.workroom = workroom
-
-    def _schedule(self, session: Session, msgs: list[Inbound], results: list[Stepped]) -> None:
+def scheduling(clock: Clock) -> BeforeCommit:
+    """The pipeline's before_commit: each batch's photos and voice notes get their
+    MediaFile and timer in the batch's own transaction, so none is fetched before its
+    step has committed, and none is missed if the process dies."""
+    def schedule(session: Session, msgs: list[Inbound], results: list[Stepped]) -> None:
         taken = [m for m, r in zip(msgs, results, strict=True) if m.attachments and not r.error]
         if taken:
-            media.schedule(session, MEDIA, taken, now=self.workroom.clock.now(),
-                           grace=MEDIA_GRACE)
+            media.schedule(session, MEDIA, taken, now=clock.now(), grace=MEDIA_GRACE)
 
-    def process_batch(self, msgs: list[Inbound], **kwargs: Any) -> list[Stepped]:
-        return self.workroom.process_batch(msgs, before_commit=self._schedule, **kwargs)
-
-    def render_push(self, out: Outgoing) -> Reply:
-        return self.workroom.render_push(out)
+    return schedule

@@ -41,18 +41,26 @@ async def report_start(chat: WxChat) -> None:
     await run(chat, [("紧急情况报告", ask("zh", "emergency", "what", 1, 5))])
 
 
-@KINDS
-async def test_the_bytes_of_a_reports_photo_and_voice_are_kept_with_it(
-        client: httpx.AsyncClient, wx: Services, api: FakeWeChatApi, kind: str) -> None:
+async def report_with_photo_and_voice(client: httpx.AsyncClient, wx: Services,
+                                      api: FakeWeChatApi, kind: str, who: str) -> WxChat:
+    """A worker sends a photo of the gate and a voice note during an emergency report,
+    then sends it at once (E-2026-0001)."""
     api.add_media("MEDIA-gate", PHOTO, "image/jpeg")
     api.add_media("MEDIA-voice", VOICE, "audio/amr")
-    chat = WxChat(client, wx, api, kind, "o_reporter" if kind == "wechat" else "wk_reporter")
+    chat = WxChat(client, wx, api, kind, f"o_{who}" if kind == "wechat" else f"wk_{who}")
     await report_start(chat)
     await chat.media("image", "MEDIA-gate")
     await run(chat, [("二十多人聚集在厂门口", ask("zh", "emergency", "place", 2, 5)),
                      ("厂门口", ask("zh", "emergency", "people", 3, 5))])
     await chat.media("voice", "MEDIA-voice")
     assert any("E-2026-0001" in x for x in await chat.say("立即发送"))
+    return chat
+
+
+@KINDS
+async def test_the_bytes_of_a_reports_photo_and_voice_are_kept_with_it(
+        client: httpx.AsyncClient, wx: Services, api: FakeWeChatApi, kind: str) -> None:
+    await report_with_photo_and_voice(client, wx, api, kind, "reporter")
     assert kept(wx, "incident") == {"MEDIA-gate": PHOTO, "MEDIA-voice": VOICE}
     files = {f.file_ref: f for f in all_rows(wx, MediaFile)}
     assert (files["MEDIA-gate"].size, files["MEDIA-gate"].mime_type) == (len(PHOTO), "image/jpeg")
@@ -150,15 +158,7 @@ async def staff_web(client: httpx.AsyncClient, svc: Services, key: str) -> None:
 async def test_the_staff_open_a_reports_photo_and_voice_from_its_attachments(
         client: httpx.AsyncClient, wx: Services, api: FakeWeChatApi, kind: str) -> None:
     """Regression: the fetched bytes were kept but nothing gave them to the staff."""
-    api.add_media("MEDIA-gate", PHOTO, "image/jpeg")
-    api.add_media("MEDIA-voice", VOICE, "audio/amr")
-    chat = WxChat(client, wx, api, kind, "o_opened" if kind == "wechat" else "wk_opened")
-    await report_start(chat)
-    await chat.media("image", "MEDIA-gate")
-    await run(chat, [("二十多人聚集在厂门口", ask("zh", "emergency", "place", 2, 5)),
-                     ("厂门口", ask("zh", "emergency", "people", 3, 5))])
-    await chat.media("voice", "MEDIA-voice")
-    assert any("E-2026-0001" in x for x in await chat.say("立即发送"))
+    chat = await report_with_photo_and_voice(client, wx, api, kind, "opened")
     await asyncio.to_thread(chat.channel.settle_all)
     web = client  # the same app: its web session cookie is the staff's from here on
     refused = await web.get("/api/records/E-2026-0001/files")
