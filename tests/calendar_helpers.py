@@ -23,15 +23,20 @@ def at(month: int, day: int, hour: int = 9, minute: int = 0, year: int = 2026) -
     return datetime(year, month, day, hour, minute, tzinfo=ZONE)
 
 
+def next_due(services: Services) -> datetime | None:
+    """When the next timer not yet done is due (None: nothing is waiting)."""
+    with Session(services.db) as s:
+        return s.exec(select(Timer.due_at).where(col(Timer.done_at).is_(None))
+                      .order_by(col(Timer.due_at))).first()
+
+
 def run_until(services: Services, clock: FrozenClock, until: datetime) -> None:
     """Move the clock timer by timer to `until`, as the scheduler would: plan the calendar,
     fire what is due, deliver the outbox. A timer that stays due fails the test."""
     stuck = 0
     while True:
         services.planner.plan()
-        with Session(services.db) as s:
-            nxt = s.exec(select(Timer.due_at).where(col(Timer.done_at).is_(None))
-                         .order_by(col(Timer.due_at))).first()
+        nxt = next_due(services)
         if nxt is None or nxt > until:
             clock.set(max(until, clock.now()))
             services.sweeper.run_once()

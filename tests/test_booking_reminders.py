@@ -18,11 +18,6 @@ def shanghai(month: int, day: int, hour: int, minute: int = 0) -> datetime:
     return datetime(2026, month, day, hour, minute, tzinfo=ZoneInfo("Asia/Shanghai"))
 
 
-def press_starting(chat: Chat, prefix: str) -> None:
-    chat.press(next(b.label for r in chat.replies for b in r.buttons
-                    if b.label.startswith(prefix)))
-
-
 @pytest.mark.parametrize("lang", LANGS)
 def test_reminders_reschedule_and_cancel(services: Services, clock: FrozenClock,
                                          lang: str) -> None:
@@ -30,7 +25,7 @@ def test_reminders_reschedule_and_cancel(services: Services, clock: FrozenClock,
     for chat in (li, zhao):
         open_menu(chat, lang)
     li.press(t(lang, "menu.booking"))
-    press_starting(li, "11-25")  # 赵国强's reception, Wednesday 08:30
+    li.press_starting("11-25")  # 赵国强's reception, Wednesday 08:30
     li.say("加班费核算方法")
     li.press(t(lang, "nav.confirm"))
     assert "V-2026-0001" in li.text
@@ -49,12 +44,12 @@ def test_reminders_reschedule_and_cancel(services: Services, clock: FrozenClock,
     clock.set(shanghai(11, 24, 10))
     open_menu(zhao, lang)
     zhao.press(t(lang, "menu.reschedule_booking"))
-    press_starting(zhao, "V-2026-0001")
-    press_starting(zhao, "11-25")
+    zhao.press_starting("V-2026-0001")
+    zhao.press_starting("11-25")
     zhao.say("临时到市里开会")
     zhao.press(t(lang, "nav.confirm"))
     assert t(lang, "reschedule_booking.same") in zhao.text  # the same reception: refused
-    press_starting(zhao, "11-30")
+    zhao.press_starting("11-30")
     zhao.press(t(lang, "nav.confirm"))
     assert t(lang, "reschedule_booking.done", number="V-2026-0001", date="2026-11-30",
              start="08:30") in zhao.text
@@ -81,12 +76,12 @@ def test_a_cancelled_booking_tells_the_leader_and_reminds_nobody(
     li = Chat(services, person="li_ming")
     open_menu(li, lang)
     li.press(t(lang, "menu.booking"))
-    press_starting(li, "11-25")
+    li.press_starting("11-25")
     li.say("加班费核算方法")
     li.press(t(lang, "nav.confirm"))
     open_menu(li, lang)
     li.press(t(lang, "menu.my_bookings"))
-    press_starting(li, "V-2026-0001")
+    li.press_starting("V-2026-0001")
     li.press(t(lang, "nav.confirm"))
     assert t(lang, "cancel_booking.done", number="V-2026-0001") in li.text
     services.dispatcher.drain()

@@ -20,16 +20,11 @@ from tests.case_helpers import file_complaint
 from tests.transcript import LANGS, Chat, open_menu, t
 
 
-def press_starting(chat: Chat, prefix: str) -> None:
-    chat.press(next(b.label for r in chat.replies for b in r.buttons
-                    if b.label.startswith(prefix)))
-
-
 def start_invite(staff: Chat, lang: str, kind: str) -> None:
     open_menu(staff, lang)
     staff.press(t(lang, "menu.cal_invite"))
     staff.press(t(lang, f"opt.invite_kind.{kind}"))
-    press_starting(staff, "C-2026-0001")
+    staff.press_starting("C-2026-0001")
 
 
 @pytest.mark.parametrize("lang", LANGS)
@@ -39,7 +34,7 @@ def test_an_invited_complainant_chooses_another_time(services: Services, clock: 
     file_complaint(li, lang)
     staff = Chat(services, person="liu_fang")
     start_invite(staff, lang, "invited")
-    press_starting(staff, "11-25")  # 赵国强's reception
+    staff.press_starting("11-25")  # 赵国强's reception
     staff.say("当面说明加班费核算结果")
     staff.press(t(lang, "nav.confirm"))
     assert t(lang, "invite.done_invited", number="C-2026-0001", date="2026-11-25",
@@ -53,7 +48,7 @@ def test_an_invited_complainant_chooses_another_time(services: Services, clock: 
     # Another time: one more answer, then it is an ordinary booking with its reminders.
     tap(li, asked, t(lang, "opt.invite_answer.other"))
     assert t(lang, "invitation.slot.ask") in li.text
-    press_starting(li, "11-27")  # 吴建军's reception
+    li.press_starting("11-27")  # 吴建军's reception
     assert t(lang, "invitation.done", number="V-2026-0001", date="2026-11-27", start="08:30",
              place="群众工作室（行政楼一楼）", leader="吴建军") in li.text
     with Session(services.db) as s:
@@ -70,7 +65,7 @@ def test_an_invited_complainant_chooses_another_time(services: Services, clock: 
     wu = Chat(services, person="wu_jianjun")
     wu.say("菜单")
     wu.press("填写接访台帐")
-    press_starting(wu, "V-2026-0001")
+    wu.press_starting("V-2026-0001")
     for answer in ("李明", "铸造车间", "加班费", "核算口径不一", "已说明核算办法", "财务部"):
         wu.say(answer)
     wu.press("已当场解决")
@@ -85,7 +80,7 @@ def test_accepting_in_one_tap(services: Services) -> None:
     file_complaint(li, "zh")
     staff = Chat(services, person="liu_fang")
     start_invite(staff, "zh", "invited")
-    press_starting(staff, "11-25")
+    staff.press_starting("11-25")
     staff.say("当面说明")
     staff.press("确认提交")
     services.dispatcher.drain()
@@ -100,7 +95,7 @@ def test_an_anonymous_complainant_cannot_be_invited(services: Services) -> None:
     file_complaint(li, "zh", identity="anonymous")
     staff = Chat(services, person="liu_fang")
     start_invite(staff, "zh", "invited")
-    press_starting(staff, "11-25")
+    staff.press_starting("11-25")
     staff.say("当面说明")
     staff.press("确认提交")
     assert t("zh", "invite.anonymous", number="C-2026-0001") in staff.text
@@ -114,7 +109,7 @@ def test_a_visit_to_the_site_tells_the_leader_and_the_liaison(
     file_complaint(Chat(services, person="li_ming"), "zh")
     staff = Chat(services, person="liu_fang")
     start_invite(staff, lang, "onsite")
-    press_starting(staff, "赵国强")
+    staff.press_starting("赵国强")
     staff.say("2026-11-25")  # his reception day: refused
     staff.say("14:00-16:00")
     staff.press("铸造车间")
@@ -146,7 +141,7 @@ def schedule_onsite(services: Services, leader: str, day: str) -> None:
     file_complaint(Chat(services, person="li_ming"), "zh")
     staff = Chat(services, person="liu_fang")
     start_invite(staff, "zh", "onsite")
-    press_starting(staff, leader)
+    staff.press_starting(leader)
     staff.say(day)
     staff.say("14:00-16:00")
     staff.press("铸造车间")

@@ -62,11 +62,6 @@ def month(db_url: str) -> Iterator[tuple[Services, FrozenClock]]:
     services.close()
 
 
-def press_starting(chat: Chat, prefix: str) -> None:
-    chat.press(next(b.label for r in chat.replies for b in r.buttons
-                    if b.label.startswith(prefix)))
-
-
 def menu(chat: Chat, item: str) -> None:
     chat.say("菜单")
     chat.press(item)
@@ -111,7 +106,7 @@ def test_a_month_of_the_calendar(month: tuple[Services, FrozenClock]) -> None:
 
     # li_ming books the reception of Tuesday 09-22 (孙红梅).
     menu(li, "预约领导接访")
-    press_starting(li, "09-22")
+    li.press_starting("09-22")
     li.say("夜班补贴的问题")
     li.press("确认提交")
     assert "V-2026-0001" in li.text
@@ -167,8 +162,8 @@ def test_a_month_of_the_calendar(month: tuple[Services, FrozenClock]) -> None:
     # --- a swap moves the booking and tells both leaders and the booked employee ----------
     sun = Chat(services, person="sun_hongmei")
     menu(sun, "调换接访日")
-    press_starting(sun, "09-22")
-    press_starting(sun, "09-23")
+    sun.press_starting("09-22")
+    sun.press_starting("09-23")
     sun.say("到市里开会")
     sun.press("确认提交")
     assert t("zh", "duty_swap.done", first="2026-09-22", second="2026-09-23", a="孙红梅",
@@ -195,7 +190,7 @@ def test_a_month_of_the_calendar(month: tuple[Services, FrozenClock]) -> None:
     run_until(services, clock, at(9, 22, 11, 30))
     wu = Chat(services, person="wu_jianjun")
     menu(wu, "填写接访台帐")
-    press_starting(wu, "V-2026-0001")
+    wu.press_starting("V-2026-0001")
     for answer in ("李明", "铸造车间", "夜班补贴标准下调后没有说明", "车间调整了排班制度",
                    "请人力资源部核实补贴标准并答复", "人力资源部"):
         wu.say(answer)

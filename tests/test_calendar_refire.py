@@ -23,7 +23,7 @@ from store.calendar_models import (
 )
 from store.db import transaction
 from store.models import DutyEntry, Notification, Timer
-from tests.calendar_helpers import at, pushes
+from tests.calendar_helpers import at, next_due, pushes
 from tests.transcript import Chat
 
 RECORDS: tuple[type[SQLModel], ...] = (DutyEntry, DutyPublished, ScreeningRound,
@@ -44,9 +44,7 @@ def fire_each_twice(services: Services, clock: FrozenClock, until: datetime) -> 
     twice: Counter[str] = Counter()
     while True:
         services.planner.plan()
-        with Session(services.db) as s:
-            nxt = s.exec(select(Timer.due_at).where(col(Timer.done_at).is_(None))
-                         .order_by(col(Timer.due_at))).first()
+        nxt = next_due(services)
         if nxt is None or nxt > until:
             return twice
         clock.set(max(nxt, clock.now()))

@@ -22,11 +22,6 @@ from tests.transcript import LANGS, Chat, open_menu, t
 MONDAY = date(2026, 11, 23)  # the conftest clock: Monday 09:00 in Shanghai
 
 
-def press_starting(chat: Chat, prefix: str) -> None:
-    chat.press(next(b.label for r in chat.replies for b in r.buttons
-                    if b.label.startswith(prefix)))
-
-
 def leader_on(services: Services, day: date) -> str:
     with Session(services.db) as s:
         entry = s.exec(select(DutyEntry).where(DutyEntry.day == day)).one()
@@ -46,7 +41,7 @@ def book(services: Services, key: str, lang: str, prefix: str) -> Chat:
     chat = Chat(services, person=key)
     open_menu(chat, lang)
     chat.press(t(lang, "menu.booking"))
-    press_starting(chat, prefix)
+    chat.press_starting(prefix)
     chat.say("加班费核算方法")
     chat.press(t(lang, "nav.confirm"))
     return chat
@@ -96,7 +91,7 @@ def test_a_leader_away_gives_the_day_and_its_booking_to_the_next(
     open_menu(staff, lang)
     staff.press(t(lang, "menu.cal_roster"))
     staff.press(t(lang, "opt.roster_action.away"))
-    press_starting(staff, "赵国强")
+    staff.press_starting("赵国强")
     staff.say("2026-11-25")
     staff.say("2026-11-26")
     staff.press(t(lang, "opt.away_kind.trip"))
@@ -132,8 +127,8 @@ def test_swaps_refused_with_a_reason_change_nothing(services: Services,
     def swap(mine: str, other: str) -> str:
         zhao.say("菜单")
         zhao.press("调换接访日")
-        press_starting(zhao, mine)
-        press_starting(zhao, other)
+        zhao.press_starting(mine)
+        zhao.press_starting(other)
         zhao.say("临时出差")
         zhao.press("确认提交")
         return zhao.text
@@ -164,8 +159,8 @@ def test_a_swapped_day_keeps_its_leader_when_the_file_is_reloaded(
     zhao = Chat(services, person="zhao_guoqiang")
     zhao.say("菜单")
     zhao.press("调换接访日")
-    press_starting(zhao, "11-25")
-    press_starting(zhao, "11-26")
+    zhao.press_starting("11-25")
+    zhao.press_starting("11-26")
     zhao.say("临时出差")
     zhao.press("确认提交")
     assert "2026-11-25 改由 孙红梅 接访，2026-11-26 改由 赵国强 接访；0 个预约" in zhao.text
@@ -353,8 +348,7 @@ def test_a_swap_after_an_on_time_publication_is_not_reported_as_late(
     zhao.say("菜单")
     zhao.press("调换接访日")
     for prefix in ("11-25", "11-26"):
-        zhao.press(next(b.label for r in zhao.replies for b in r.buttons
-                        if b.label.startswith(prefix)))
+        zhao.press_starting(prefix)
     zhao.say("临时出差")
     zhao.press("确认提交")
     services.dispatcher.drain()

@@ -37,6 +37,12 @@ class Chat:
         return self._send(Inbound(self.channel, self.address, message_id or self._id(),
                                   action=button.value))
 
+    def press_starting(self, prefix: str) -> list[Reply]:
+        """Press the button of the last replies whose label starts with `prefix` (a day
+        "11-25 周三 …" chosen by its date)."""
+        return self.press(next(b.label for r in self.replies for b in r.buttons
+                               if b.label.startswith(prefix)))
+
     def button(self, label: str) -> Button:
         for reply in reversed(self.replies):
             for b in reply.buttons:
