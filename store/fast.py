@@ -10,8 +10,9 @@ with the bind processors Core would apply (UTC datetimes, JSON). Like
 `session.connection().execute`, they do not autoflush the ORM. Driver errors come back
 as SQLAlchemy's (an IntegrityError is still an IntegrityError).
 
-Only fixed-shape statements belong here: an IN list or a multi-row VALUES is planned per
-length. Rows come back as the driver gives them: read ints and strings only.
+Only fixed-shape statements belong here: an IN list or a multi-row VALUES has a plan per
+length (on SQLite written from the one-row plan, see sized()). Rows come back as the
+driver gives them: read ints and strings only.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from sqlmodel import Session
 
 _T = TypeVar("_T")
 Processor = Callable[[Any], Any] | None
-MAX_ROWS = 64  # rows per multi-row INSERT statement (each length is a plan of its own)
+MAX_ROWS = 64  # rows or IN values per statement; longer lists go in runs (chunks())
 
 
 @dataclass(frozen=True)
