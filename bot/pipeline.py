@@ -50,15 +50,21 @@ class Pipeline:
 
     def __init__(self, workroom: Workroom, senders: dict[str, AsyncSender], *,
                  max_batch: int = 64, urgent_batch: int = 32, routine_batch: int = 16,
+                 routine_share: int = 4,
                  pace_wait: float = 5.0, settle_after: float = 0.05,
                  before_commit: BeforeCommit | None = None) -> None:
         self.workroom, self.senders = workroom, senders
         self.before_commit = before_commit  # the channel's own rows, in each batch's commit
         self.urgent_batch, self.routine_batch = urgent_batch, routine_batch
+        self.routine_share = routine_share  # routine steps in a batch of urgent ones
         self.settle_after = settle_after
         self.max_batch, self.pace_wait = max_batch, pace_wait
         self._chats: dict[str, _Chat] = {}
-        self._ready: deque[str] = deque()
+        # Chats whose next message is ready, in three lanes, each first come first served:
+        # messages that file an urgent report, the rest of urgent reports, routine steps.
+        self._filing: deque[str] = deque()
+        self._pressing: deque[str] = deque()
+        self._routine: deque[str] = deque()
         self._urgent: set[str] = set()  # chats whose last step left them in an urgent flow
         self._closing: set[str] = set()  # ... whose next answer files the report
         self._wake: asyncio.Event | None = None
@@ -115,7 +121,7 @@ class Pipeline:
         while True:
             await self._wake.wait()
             self._wake.clear()
-            while self._ready:
+            while self._filing or self._pressing or self._routine:
                 keys = self._next_batch()
                 items = self._current = []
                 for key in keys:
@@ -165,7 +171,9 @@ class Pipeline:
             if not future.done():
                 future.set_exception(RuntimeError(f"pipeline stopped: {err!r}"))
         self._chats.clear()
-        self._ready.clear()
+        self._filing.clear()
+        self._pressing.clear()
+        self._routine.clear()
         self._current = []
 
     async def _step(self, msgs: list[Inbound]) -> list[Stepped]:
@@ -197,24 +205,23 @@ class Pipeline:
             del self._chats[key]
 
     def _next_batch(self) -> list[str]:
-        """Up to max_batch waiting chats; urgent ones alone, so that their batch is short;
-        messages that file an urgent report (its last answer, "send now") a few at a
-        time: the leaders' alert leaves with that batch's commit."""
-        keys: list[str] = []
-        first = self._ready[0]
-        if self._files(first):
-            while self._ready and len(keys) < self.urgent_batch and self._files(self._ready[0]):
-                keys.append(self._ready.popleft())
-            return keys
-        urgent = first in self._urgent
+        """The next batch: messages that file an urgent report (its last answer, "send
+        now") alone and a few at a time, since the leaders' alert leaves with that
+        batch's commit; otherwise the steps of urgent reports first, with a few routine
+        ones. Within a lane, the chat that has waited longest goes first."""
+        if self._filing:
+            return self._take(self._filing, self.urgent_batch)
+        keys = self._take(self._pressing, self.max_batch)
         # While someone is in the middle of an urgent report, routine batches stay short:
         # the report's last answer waits for the batch under way, not for 64 steps of it.
-        limit = self.max_batch if urgent or not self._urgent else self.routine_batch
-        while self._ready and len(keys) < limit:
-            if urgent and self._ready[0] not in self._urgent:
-                break
-            keys.append(self._ready.popleft())
-        return keys
+        # Yet every batch takes a few routine steps: urgent reports arriving one after
+        # another never hold a routine chat back for long.
+        limit = self.routine_batch if self._urgent else self.max_batch
+        return keys + self._take(self._routine, max(limit - len(keys), self.routine_share))
+
+    @staticmethod
+    def _take(lane: deque[str], limit: int) -> list[str]:
+        return [lane.popleft() for _ in range(min(limit, len(lane)))]
 
     def _files(self, key: str) -> bool:
         """Whether the chat's next message may file its urgent report."""
@@ -224,17 +231,14 @@ class Pipeline:
         return key in self._closing or msg.action == SEND_NOW
 
     def _queue_up(self, key: str) -> None:
-        """A chat in the middle of an urgent report goes to the front of the next batch;
-        one about to file it goes before those."""
+        """A chat about to file an urgent report goes in the first lane, one in the middle
+        of such a report in the second, anyone else in the third."""
         if self._files(key):
-            self._ready.appendleft(key)
+            self._filing.append(key)
         elif key in self._urgent:
-            at = 0
-            while at < len(self._ready) and self._files(self._ready[at]):
-                at += 1
-            self._ready.insert(at, key)
+            self._pressing.append(key)
         else:
-            self._ready.append(key)
+            self._routine.append(key)
 
     # --- sends -------------------------------------------------------------------------
 

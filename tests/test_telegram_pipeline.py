@@ -209,3 +209,34 @@ async def test_routine_batches_stay_short_while_a_worker_is_in_an_emergency_repo
         *(pipeline.submit(_inbound(tg, 9700 + n, "/start")) for n in range(40))), 30)
     assert [len(b) for b in seen] == [40]
     await pipeline.close()
+
+
+async def test_reporters_are_stepped_in_turn_and_routine_chats_keep_moving(
+        tg: Services) -> None:  # noqa: F811
+    """Twelve workers in the middle of emergency reports answer the next question: they
+    are stepped in the order they wrote, and routine chats that wrote before them are not
+    held back until every urgent step is done: each batch takes a few of them."""
+    pipeline = Pipeline(tg.workroom, {}, max_batch=8, routine_batch=8, routine_share=2)
+    seen: list[list[str]] = []
+    real = tg.workroom.process_batch
+
+    def batch(msgs: list[Inbound], **kw: Any) -> list[Any]:
+        if msgs:
+            seen.append([m.address for m in msgs])
+        return real(msgs, **kw)
+
+    pipeline.workroom = type("W", (), {"process_batch": staticmethod(batch),
+                                       "render_push": tg.workroom.render_push})()
+    reporters = [str(9800 + n) for n in range(12)]
+    for chat in reporters:  # what and where answered: each report can be sent any moment
+        for text in ["紧急情况报告", "二十多人聚集在厂门口", "厂门口"]:
+            done = await pipeline.submit(_inbound(tg, int(chat), text))
+        assert done.urgent and not done.closing
+    seen.clear()
+    routine = [pipeline.submit(_inbound(tg, 9900 + n, "/start")) for n in range(6)]
+    urgent = [pipeline.submit(_inbound(tg, int(chat), "25")) for chat in reporters]
+    await asyncio.wait_for(asyncio.gather(*routine, *urgent), 30)
+    assert [a for b in seen for a in b if a in reporters] == reporters  # in turn
+    assert seen == [[*reporters[:8], "9900", "9901"],
+                    [*reporters[8:], "9902", "9903", "9904", "9905"]]
+    await pipeline.close()
