@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Sequence
+from typing import Any, Protocol
 
 from sqlmodel import Session, col, select
 
@@ -66,7 +67,15 @@ def recipients_text(session: Session, subject: str, subject_id: int, lang: str) 
     return names_text([p for p in people if p is not None], lang)
 
 
-def names_text(people: list[Person], lang: str) -> str:
+class Named(Protocol):
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def post(self) -> str: ...
+
+
+def names_text(people: Sequence[Named], lang: str) -> str:
     """Names and posts of the people alerted, as the reporter may read them ('' if none)."""
     return notices.names([[p.name, p.post or ""] for p in people], lang) if people else ""
 

@@ -372,12 +372,11 @@ class Workroom:
             if n.channel:
                 found = outbox.route(s, n, direct, self.options.default_lang)
             elif n.recipient_id is not None:
-                first = next((c for c in reach.get(n.recipient_id, [])
-                              if c[0] not in n.tried_channels), None)
-                person = s.get(Person, n.recipient_id)
-                if first is not None and first[0] in direct and person is not None:
+                said, pairs = reach.get(n.recipient_id, (None, []))
+                first = next((c for c in pairs if c[0] not in n.tried_channels), None)
+                if first is not None and first[0] in direct:
                     found = outbox.Route(first[0], first[1],
-                                         person.lang or self.options.default_lang)
+                                         said or self.options.default_lang)
             if found is None or n.id is None or (found.channel, found.address) in blocked:
                 continue
             claimed.append(n.id)

@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from sqlalchemy import bindparam
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
@@ -24,7 +25,7 @@ from conversations.clock import Clock
 from conversations.flow import Result, Submission
 from handlers.context import HandlerContext
 from handlers.identity import display_name
-from store import outbox, timers
+from store import fast, outbox, timers
 from store.db import insert_ids, transaction
 from store.models import (
     Acknowledgement,
@@ -112,10 +113,15 @@ def chain(session: Session, unit_id: int | None) -> dict[int, tuple[list[int], i
 
 def _chain(session: Session, unit_id: int | None) -> dict[int, tuple[list[int], int]]:
     out: dict[int, tuple[list[int], int]] = {}
-    for st in session.exec(select(ChainStep).where(ChainStep.unit_id == unit_id)
-                           .order_by(col(ChainStep.position), col(ChainStep.id))):
-        people, wait = out.get(st.position, ([], st.wait_minutes))
-        out[st.position] = ([*people, st.person_id], max(wait, st.wait_minutes))
+    if unit_id is None:  # every step belongs to a unit
+        return out
+    c = ChainStep.__table__  # type: ignore[attr-defined]
+    rows = fast.execute(session, "incident_chain", lambda: select(
+        c.c.position, c.c.person_id, c.c.wait_minutes).where(
+        c.c.unit_id == bindparam("unit")).order_by(c.c.position, c.c.id), {"unit": unit_id})
+    for position, person_id, minutes in rows:
+        people, wait = out.get(position, ([], minutes))
+        out[position] = ([*people, person_id], max(wait, minutes))
     return out
 
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import bindparam
-from sqlmodel import Session, col, select
+from sqlalchemy import bindparam, func
+from sqlmodel import Session, select
 
 from conversations.flow import Result, Submission
 from handlers import alerts, bookings, casework, deadlines, grouping, incidents
@@ -282,9 +282,9 @@ def emergency(ctx: HandlerContext, sub: Submission) -> Result:
                   "people": row.people, "measures": row.measures,
                   "suggestion": row.suggestion, "reported_at": ctx.now.isoformat(),
                   "reporter": display_name(ctx.actor)}
-        told = [p for p in emergency_recipients(ctx, unit_id) if p.id is not None]
+        told = emergency_recipients(ctx, unit_id)
         alerts.raise_alerts(ctx, subject="incident", subject_id=iid,
-                            recipient_ids=[p.id for p in told if p.id is not None],
+                            recipient_ids=[p.id for p in told],
                             message="notice.incident", params=params,
                             priority=outbox.EMERGENCY)
         incidents.start(s, row, now=ctx.now)
@@ -300,7 +300,16 @@ def emergency(ctx: HandlerContext, sub: Submission) -> Result:
     return Result("emergency.done", {"number": number, "alerted": names})
 
 
-def emergency_recipients(ctx: HandlerContext, unit_id: int | None) -> list[Person]:
+@dataclass(frozen=True)
+class Told:
+    """Someone an emergency alerts, as the reporter is told of them."""
+
+    id: int
+    name: str
+    post: str
+
+
+def emergency_recipients(ctx: HandlerContext, unit_id: int | None) -> list[Told]:
     """The unit's director(s), today's duty leader and the chain's first step (looked up
     once per transaction: a batch of steps may file several reports)."""
     s = ctx.session
@@ -311,21 +320,38 @@ def emergency_recipients(ctx: HandlerContext, unit_id: int | None) -> list[Perso
     return list(memo[key])
 
 
-def _emergency_recipients(s: Session, unit_id: int | None, ctx: HandlerContext) -> list[Person]:
-    people = _staff_of(s, unit_id, ("director",))
-    duty = s.exec(select(DutyEntry).where(DutyEntry.day == ctx.today,
-                                          DutyEntry.unit_id == unit_id)).all()
-    people += [p for e in duty if (p := s.get(Person, e.leader_id)) is not None]
-    first = s.exec(select(ChainStep).where(ChainStep.unit_id == unit_id)
-                   .order_by(col(ChainStep.position))).all()
-    if first:
-        top = first[0].position
-        people += [p for st in first if st.position == top
-                   and (p := s.get(Person, st.person_id)) is not None]
-    seen: dict[int, Person] = {}
-    for p in people:
-        if p.id is not None and p.active:
-            seen.setdefault(p.id, p)
+def _emergency_recipients(s: Session, unit_id: int | None, ctx: HandlerContext) -> list[Told]:
+    # Prepared statements: this is read while a reporter waits for the alert to leave.
+    p = Person.__table__  # type: ignore[attr-defined]
+    d = DutyEntry.__table__  # type: ignore[attr-defined]
+    c = ChainStep.__table__  # type: ignore[attr-defined]
+    who = (p.c.id, p.c.name, p.c.post)
+    active = p.c.active.is_(True)
+    if unit_id is None:  # no unit at all: every director (duty and chain need a unit)
+        rows = fast.execute(s, "emergency_directors_any", lambda: select(*who).where(
+            p.c.role == "director", active).order_by(p.c.id), {})
+        return _told(rows)
+    at = {"unit": unit_id}
+    rows = fast.execute(s, "emergency_directors", lambda: select(*who).where(
+        p.c.role == "director", active, p.c.unit_id == bindparam("unit")
+    ).order_by(p.c.id), at)
+    rows += fast.execute(s, "emergency_duty", lambda: select(*who).join_from(
+        d, p, p.c.id == d.c.leader_id).where(
+        d.c.day == bindparam("day"), d.c.unit_id == bindparam("unit"), active
+    ).order_by(d.c.id), {**at, "day": ctx.today})
+    first = fast.execute(s, "emergency_chain_first", lambda: select(*who).join_from(
+        c, p, p.c.id == c.c.person_id).where(
+        c.c.unit_id == bindparam("unit"), active,
+        c.c.position == select(func.min(c.c.position)).where(
+            c.c.unit_id == bindparam("unit")).scalar_subquery()
+    ).order_by(c.c.id), at)
+    return _told(rows + first)
+
+
+def _told(rows: list[tuple[Any, ...]]) -> list[Told]:
+    seen: dict[int, Told] = {}
+    for pid, name, post in rows:
+        seen.setdefault(int(pid), Told(int(pid), name or "", post or ""))
     return list(seen.values())
 
 

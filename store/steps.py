@@ -104,18 +104,21 @@ def add_people(session: Session, people: Sequence[dict[str, Any]],
     return ids
 
 
-def contacts_of(session: Session, people: Collection[int]) -> dict[int, list[Pair]]:
-    """person id -> (channel, address) of their contacts, the one last used first
-    (never-used ones last), as the dispatcher routes a push to a person."""
+def contacts_of(session: Session, people: Collection[int]
+                ) -> dict[int, tuple[str | None, list[Pair]]]:
+    """person id -> (their language, (channel, address) of their contacts, the one last
+    used first, never-used ones last), as the dispatcher routes a push to a person."""
     if not people:
         return {}
     t = Contact.__table__  # type: ignore[attr-defined]
+    p = Person.__table__  # type: ignore[attr-defined]
     rows = fast.where_in(session, "contacts_of", lambda b: select(
-        t.c.person_id, t.c.channel, t.c.address).where(t.c.person_id.in_(b)).order_by(
+        t.c.person_id, t.c.channel, t.c.address, p.c.lang).join_from(
+        t, p, p.c.id == t.c.person_id).where(t.c.person_id.in_(b)).order_by(
         t.c.person_id, t.c.last_used_at.desc().nulls_last(), t.c.id), list(people))
-    out: dict[int, list[Pair]] = {}
-    for pid, channel, address in rows:
-        out.setdefault(pid, []).append((channel, address))
+    out: dict[int, tuple[str | None, list[Pair]]] = {}
+    for pid, channel, address, lang in rows:
+        out.setdefault(pid, (lang, []))[1].append((channel, address))
     return out
 
 
