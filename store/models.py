@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import date, datetime, time
 from typing import Any
 
-from sqlalchemy import JSON, Column, LargeBinary, Text, UniqueConstraint
+from sqlalchemy import JSON, Column, Index, LargeBinary, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from store.types import UTCDateTime
@@ -341,6 +341,10 @@ class Acknowledgement(SQLModel, table=True):
 class Notification(SQLModel, table=True):
     """The outbox: every push is a row, written with the fact it announces."""
 
+    # A chat's pushes still pending, found without reading every pending push: each step
+    # and each claim looks for them, and a backlog (the platform down for an hour) can
+    # be tens of thousands of rows.
+    __table_args__ = (Index("ix_notification_chat", "channel", "address", "status"),)
     id: int | None = Field(default=None, primary_key=True)
     idempotency_key: str = Field(unique=True, max_length=160)
     recipient_id: int | None = Field(default=None, foreign_key="person.id", index=True)

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from sqlalchemy import event, select
 from sqlalchemy.engine import Engine
 
-from store import steps
+from store import outbox, steps
 from store.db import insert_ids, make_engine, transaction
 from store.migrate import upgrade
 from store.models import Notification
@@ -65,3 +65,24 @@ def test_insert_ids_gives_each_row_its_id_in_the_order_given(db_url: str) -> Non
     with engine.connect() as c:
         stored = dict(c.execute(select(t.c.id, t.c.idempotency_key)).all())
     assert [stored[i] for i in ids] == keys
+
+
+def test_a_backlog_of_pending_pushes_is_not_read_whole_by_each_step_or_claim(
+        sqlite_url: str) -> None:
+    """Telegram down for an hour leaves thousands of pushes pending: the step's look for
+    a chat's pending pushes and the dispatcher's "an earlier one to this chat is still
+    pending" must go straight to that chat's rows, not through every pending push."""
+    upgrade(sqlite_url)
+    engine = make_engine(sqlite_url)
+    with transaction(engine) as s:
+        outbox.add_many(s, [{"key": f"k{i}", "channel": "telegram", "address": str(i % 40),
+                             "message": "notice.raw", "params": {"text": str(i)},
+                             "priority": outbox.REPLY} for i in range(400)], now=NOW)
+    plans = _plans(engine)
+    with transaction(engine) as s:
+        pending = steps.pending_to(s, "telegram", ["3", "4", "nobody"])
+        claimed = outbox.claim_due(s, now=NOW, limit=50)
+    assert sorted({a for a, _ in pending}) == ["3", "4"] and len(pending) == 20
+    assert sorted(n.address or "" for n in claimed) == sorted(str(i) for i in range(40))
+    chat_rows = [p for p in plans if "notification" in p.lower() and "address" in p]
+    assert chat_rows and all("ix_notification_chat" in p for p in chat_rows), plans
