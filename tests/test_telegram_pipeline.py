@@ -180,7 +180,8 @@ async def test_the_answer_that_files_an_emergency_is_stepped_before_waiting_chat
 async def test_routine_batches_stay_short_while_a_worker_is_in_an_emergency_report(
         tg: Services) -> None:  # noqa: F811
     """The report's last answer waits for the batch under way: while someone is in the
-    middle of an emergency, forty routine chats go in short batches, not one of forty."""
+    middle of an emergency, seventy routine chats go in batches of at most 32, not one of
+    seventy."""
     pipeline = Pipeline(tg.workroom, {})
     seen: list[list[str]] = []
     real = tg.workroom.process_batch
@@ -199,15 +200,15 @@ async def test_routine_batches_stay_short_while_a_worker_is_in_an_emergency_repo
     assert done.urgent and not done.closing
     seen.clear()
     await asyncio.wait_for(asyncio.gather(
-        *(pipeline.submit(_inbound(tg, 9600 + n, "/start")) for n in range(40))), 30)
-    assert [len(b) for b in seen] == [16, 16, 8]
+        *(pipeline.submit(_inbound(tg, 9600 + n, "/start")) for n in range(70))), 30)
+    assert [len(b) for b in seen] == [32, 32, 6]
     for text in said[3:]:  # the report is sent: nobody is in an urgent flow any more
         done = await pipeline.submit(_inbound(tg, 9500, text))
     assert not done.urgent
     seen.clear()
     await asyncio.wait_for(asyncio.gather(
-        *(pipeline.submit(_inbound(tg, 9700 + n, "/start")) for n in range(40))), 30)
-    assert [len(b) for b in seen] == [40]
+        *(pipeline.submit(_inbound(tg, 9700 + n, "/start")) for n in range(70))), 30)
+    assert [len(b) for b in seen] == [64, 6]
     await pipeline.close()
 
 
