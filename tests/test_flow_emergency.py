@@ -7,7 +7,7 @@ from datetime import date, timedelta
 from typing import Any
 
 import pytest
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from bot.bootstrap import Services
 from conversations.clock import FrozenClock
@@ -17,6 +17,7 @@ from store import outbox
 from store.models import (
     Acknowledgement,
     Alert,
+    ChainStep,
     DutyEntry,
     Incident,
     Notification,
@@ -414,3 +415,41 @@ def test_acknowledging_in_the_middle_of_a_form_keeps_the_form(
     assert replies[0].text == t("zh", "ack.done", at="09:00")
     assert t("zh", "suggestion.text.ask") in replies[-1].text
     assert len(all_rows(services, Acknowledgement)) == 1
+
+
+def test_an_emergency_alerts_active_directors_todays_duty_leader_and_the_chains_first_step(
+        db_services: Services) -> None:
+    """Who is alerted at once: every active director, the leader on duty today (not
+    tomorrow's), and the active people of the chain's first step; nobody twice, nobody
+    who has left (inactive), nobody of a later step."""
+    services = db_services  # on SQLite and on PostgreSQL
+    with Session(services.db) as s:
+        unit_id = person(services, "chen_lihua").unit_id
+        assert unit_id is not None
+
+        def pid(key: str) -> int:
+            found = s.exec(select(Person.id).where(Person.key == key)).one()
+            assert found is not None
+            return found
+
+        gone = Person(key="former_director", name="钱前任", role="director", post="原主任",
+                      unit_id=unit_id, active=False, created_at=services.clock.now())
+        s.add(gone)
+        s.add(ChainStep(unit_id=unit_id, position=1, person_id=pid("liu_fang"),
+                        wait_minutes=5))
+        s.add(ChainStep(unit_id=unit_id, position=1, person_id=pid("wang_qiang"),
+                        wait_minutes=5))
+        s.exec(select(Person).where(Person.key == "wang_qiang")).one().active = False
+        s.commit()
+    today = duty_leader_today(services)
+    with Session(services.db) as s:
+        later = s.exec(select(DutyEntry).where(DutyEntry.day > TODAY)
+                       .order_by(col(DutyEntry.day))).first()
+        assert later is not None and later.leader_id != today.id
+    chat = Chat(services, person="li_ming")
+    report(chat, "zh")
+    expected = [person(services, "chen_lihua"), today, person(services, "liu_fang")]
+    names = "、".join(f"{p.name}（{p.post}）" for p in expected)
+    assert f"已立即通知：{names}。" in chat.text
+    [incident] = all_rows(services, Incident)
+    assert [a.recipient_id for a in alerts_of(services, incident)] == [p.id for p in expected]
