@@ -29,6 +29,21 @@ def _inbound(svc: Services, chat: int, text: str) -> Inbound:
     return found
 
 
+def _watched(svc: Services, pipeline: Pipeline) -> list[list[str]]:
+    """The chats of each batch the pipeline steps, as they are stepped."""
+    seen: list[list[str]] = []
+    real = svc.workroom.process_batch
+
+    def batch(msgs: list[Inbound], **kw: Any) -> list[Any]:
+        if msgs:
+            seen.append([m.address for m in msgs])
+        return real(msgs, **kw)
+
+    pipeline.workroom = type("W", (), {"process_batch": staticmethod(batch),
+                                       "render_push": svc.workroom.render_push})()
+    return seen
+
+
 def _replies_to(svc: Services, chat: int) -> list[Notification]:
     with Session(svc.db) as s:
         return list(s.exec(select(Notification).where(Notification.address == str(chat))
@@ -154,15 +169,7 @@ async def test_the_answer_that_files_an_emergency_is_stepped_before_waiting_chat
     """Forty chats are waiting when a worker sends an emergency's last answer: that answer
     is stepped first, on its own, so the leaders' alert is not held behind their steps."""
     pipeline = Pipeline(tg.workroom, {})
-    seen: list[list[str]] = []
-    real = tg.workroom.process_batch
-
-    def batch(msgs: list[Inbound], **kw: Any) -> list[Any]:
-        seen.append([m.address for m in msgs])
-        return real(msgs, **kw)
-
-    pipeline.workroom = type("W", (), {"process_batch": staticmethod(batch),
-                                       "render_push": tg.workroom.render_push})()
+    seen = _watched(tg, pipeline)
     said = ["紧急情况报告", "二十多人聚集在厂门口", "厂门口", "25", "车间主任已到场劝导"]
     for text in said:  # the worker reaches the last question
         done = await pipeline.submit(_inbound(tg, 9300, text))
@@ -183,16 +190,7 @@ async def test_routine_batches_stay_short_while_a_worker_is_in_an_emergency_repo
     middle of an emergency, seventy routine chats go in batches of at most 32, not one of
     seventy."""
     pipeline = Pipeline(tg.workroom, {})
-    seen: list[list[str]] = []
-    real = tg.workroom.process_batch
-
-    def batch(msgs: list[Inbound], **kw: Any) -> list[Any]:
-        if msgs:
-            seen.append([m.address for m in msgs])
-        return real(msgs, **kw)
-
-    pipeline.workroom = type("W", (), {"process_batch": staticmethod(batch),
-                                       "render_push": tg.workroom.render_push})()
+    seen = _watched(tg, pipeline)
     said = ["紧急情况报告", "二十多人聚集在厂门口", "厂门口", "25", "车间主任已到场劝导",
             "请财务部门到场说明"]
     for text in said[:3]:  # what and where answered: the report can be sent any moment
@@ -218,16 +216,7 @@ async def test_reporters_are_stepped_in_turn_and_routine_chats_keep_moving(
     are stepped in the order they wrote, and routine chats that wrote before them are not
     held back until every urgent step is done: each batch takes a few of them."""
     pipeline = Pipeline(tg.workroom, {}, max_batch=8, routine_batch=8, routine_share=2)
-    seen: list[list[str]] = []
-    real = tg.workroom.process_batch
-
-    def batch(msgs: list[Inbound], **kw: Any) -> list[Any]:
-        if msgs:
-            seen.append([m.address for m in msgs])
-        return real(msgs, **kw)
-
-    pipeline.workroom = type("W", (), {"process_batch": staticmethod(batch),
-                                       "render_push": tg.workroom.render_push})()
+    seen = _watched(tg, pipeline)
     reporters = [str(9800 + n) for n in range(12)]
     for chat in reporters:  # what and where answered: each report can be sent any moment
         for text in ["紧急情况报告", "二十多人聚集在厂门口", "厂门口"]:
