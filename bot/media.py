@@ -1,10 +1,11 @@
 """Keep the bytes of a record's photos and voice notes, whatever channel they came by.
 
 A channel gives the function that fetches one of its files (`Fetch`); the keeper runs it
-from the file's timer (store/media.py), off the step's path: it fetches while the file is
-in a record or in the sender's open form, retries with back-off when the platform says
-"not now" (`Later`), gives up (and logs) when it says "never" (`Gone`) or once `life` has
-passed, and forgets fetched bytes no record took after `keep`.
+from the file's timer (store/media.py), off the step's path and on the sweep's own thread
+for downloads (scheduler/sweep.py): it fetches while the file is in a record or in the
+sender's open form, retries with back-off when the platform says "not now" (`Later`),
+gives up (and logs) when it says "never" (`Gone`) or once `life` has passed, and forgets
+fetched bytes no record took after `keep`.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from sqlmodel import Session, select
 
 from conversations.clock import Clock
 from handlers.inbound import Inbound
-from store import media, steps
+from store import media, steps, timers
 from store.db import transaction
 from store.models import Attachment, MediaFile, Timer
 from store.outbox import backoff
@@ -58,6 +59,15 @@ class MediaKeeper:
                  keep: timedelta = KEEP) -> None:
         self.db, self.clock, self.states, self.kind = db, clock, states, kind
         self.source, self.life, self.keep = source, life, keep
+
+    def fetch_now(self, ref: str) -> None:
+        """Fetch a file off the sweep (right after the step that took it) under its
+        timer's claim, so that the download sweep leaves it alone meanwhile; nothing if
+        a sweeper is fetching it already."""
+        with transaction(self.db) as s:
+            if not timers.claim(s, kind=self.kind, ref=ref, now=self.clock.now()):
+                return
+        self.fetch(ref)
 
     def fetch(self, ref: str) -> None:
         channel, _, number = ref.partition(":")

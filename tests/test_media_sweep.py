@@ -1,0 +1,205 @@
+"""Downloads of photos and voice notes are swept apart from the other timers: one that
+hangs holds up no escalation, and none is fetched twice because its claim ran out behind
+another. Runs on SQLite and on PostgreSQL."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from datetime import UTC, datetime, timedelta
+
+import httpx
+from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_EXECUTED, JobExecutionEvent
+from apscheduler.schedulers.background import BackgroundScheduler
+from sqlmodel import Session, select
+
+from bot import wechat_jobs
+from bot.bootstrap import Services
+from conversations.clock import FrozenClock
+from scheduler import runner
+from store import media as stored_media
+from store.db import make_engine
+from store.models import Alert, MediaFile, Notification
+from tests.fakes.telegram_api import FakeBotApi
+from tests.fakes.wechat_api import FakeWeChatApi
+from tests.test_telegram import TgChat, client, fake, telegram_services
+from tests.test_telegram_flows import ask
+from tests.test_telegram_media import VOICE, emergency_with_voice, kept, tg
+from tests.test_wechat_late import LATE, SLOW
+from tests.transcript import all_rows, person
+from tests.wechat_chat import WxChat, api, app_client, client_db, slow_steps, wechat_services, wx_db
+from tests.wechat_chat import run as wx_run
+
+__all__ = ["api", "client", "client_db", "fake", "tg", "wx_db"]  # fixtures
+
+WAIT = 30.0  # seconds a test waits for a thread before it fails; never for a deadline
+
+
+class Download:
+    """A platform whose downloads wait at a gate the test opens: the first download of
+    each file blocks until released, one gate per call in the order they began."""
+
+    def __init__(self) -> None:
+        self.calls: list[str] = []
+        self.began = [threading.Event() for _ in range(4)]
+        self.gates = [threading.Event() for _ in range(4)]
+        self._lock = threading.Lock()
+
+    def __call__(self, file_ref: str) -> tuple[bytes, str | None]:
+        with self._lock:
+            n = len(self.calls)
+            first = file_ref not in self.calls
+            self.calls.append(file_ref)
+        if first and n < len(self.gates):
+            self.began[n].set()
+            self.gates[n].wait(WAIT)
+        return VOICE, None
+
+    def release(self) -> None:
+        for gate in self.gates:
+            gate.set()
+
+
+def sweep_as_served(svc: Services) -> tuple[BackgroundScheduler, dict[str, threading.Event]]:
+    """The scheduler of `workroom serve`, its sweeps run now (and not again by themselves);
+    for each job, an event set when a run of it has ended."""
+    svc.settings = svc.settings.model_copy(update={"timer_interval_seconds": 3600.0,
+                                                   "outbox_interval_seconds": 3600.0})
+    sched = runner.start(svc)
+    ended = {job.id: threading.Event() for job in sched.get_jobs()}
+
+    def on_end(event: JobExecutionEvent) -> None:
+        if event.job_id in ended:
+            ended[event.job_id].set()
+
+    sched.add_listener(on_end, EVENT_JOB_EXECUTED | EVENT_JOB_ERROR)
+    for job in sched.get_jobs():
+        if job.id not in ("outbox", "calendar", "heartbeat", "retention"):  # the sweeps
+            job.modify(next_run_time=datetime.now(UTC))
+    return sched, ended
+
+
+def alerted(svc: Services, key: str) -> bool:
+    with Session(svc.db) as s:
+        return s.exec(select(Alert.id).where(
+            Alert.recipient_id == person(svc, key).id)).first() is not None
+
+
+
+
+
+
+
+
+# --- a download never holds up another timer ---------------------------------------------
+
+
+async def test_a_hanging_download_does_not_hold_up_the_next_leaders_alert(
+        client: httpx.AsyncClient, fake: FakeBotApi, tg: Services) -> None:
+    await emergency_with_voice(TgChat(client, fake, 7700), "VOICE-hangs")
+    download = Download()
+    tg.telegram.media.source = lambda channel: download
+    assert not alerted(tg, "zhao_guoqiang")  # the chain's first step: not him yet
+    tg.clock.advance(timedelta(minutes=5))  # type: ignore[attr-defined]  # step 2 is due
+    sched, ended = sweep_as_served(tg)
+    try:
+        assert await asyncio.to_thread(download.began[0].wait, WAIT)  # downloading...
+        assert await asyncio.to_thread(ended["timers"].wait, WAIT)
+        # ... and meanwhile the escalation went out: the next leaders' alerts and pushes.
+        assert download.calls == ["VOICE-hangs"] and not download.gates[0].is_set()
+        assert alerted(tg, "zhao_guoqiang") and alerted(tg, "liu_fang")
+        zhao = person(tg, "zhao_guoqiang").id
+        assert all_rows(tg, Notification, Notification.recipient_id == zhao) != []
+    finally:
+        download.release()
+        await asyncio.to_thread(sched.shutdown, True)
+    assert kept(tg) == {"VOICE-hangs": VOICE}
+
+
+async def test_a_download_behind_another_is_not_fetched_again_by_a_second_sweeper(
+        client: httpx.AsyncClient, fake: FakeBotApi, tg: Services, db_url: str) -> None:
+    """Two files due at once: each download runs inside its own claim, so a second
+    process sweeping while the second file downloads leaves it alone."""
+    await emergency_with_voice(TgChat(client, fake, 7701), "VOICE-one")
+    await emergency_with_voice(TgChat(client, fake, 7702), "VOICE-two")
+    download, elsewhere = Download(), Download()
+    elsewhere.release()  # the other process's downloads would not wait
+    tg.telegram.media.source = lambda channel: download
+    second = telegram_services(db_url, tg.clock, fake, "webhook",  # type: ignore[arg-type]
+                               engine=make_engine(db_url))
+    second.telegram.media.source = lambda channel: elsewhere
+    sched, _ = sweep_as_served(tg)
+    try:
+        assert await asyncio.to_thread(download.began[0].wait, WAIT)
+        tg.clock.advance(timedelta(seconds=80))  # type: ignore[attr-defined]  # slow, in time
+        download.gates[0].set()
+        assert await asyncio.to_thread(download.began[1].wait, WAIT)
+        tg.clock.advance(timedelta(seconds=50))  # type: ignore[attr-defined]
+        # 130 s after the sweep began: the other process sweeps while it downloads.
+        await asyncio.to_thread(second.sweeper.drain)
+        assert elsewhere.calls == []
+    finally:
+        download.release()
+        await asyncio.to_thread(sched.shutdown, True)
+        second.close()
+    assert sorted(download.calls) == ["VOICE-one", "VOICE-two"]
+    assert kept(tg) == {"VOICE-one": VOICE, "VOICE-two": VOICE}
+
+
+def test_workroom_serve_sweeps_downloads_on_a_job_of_their_own(tg: Services) -> None:
+    assert tg.sweeper.slow == set(stored_media.KINDS)
+    sched = runner.start(tg)
+    try:
+        jobs = {job.id: job.func for job in sched.get_jobs()}
+    finally:
+        sched.shutdown(wait=False)
+    assert (jobs["timers"], jobs["downloads"]) == (tg.sweeper.run_once, tg.sweeper.run_slow)
+
+
+async def test_a_wechat_photo_fetched_after_the_answer_is_not_fetched_again_by_the_sweep(
+        client_db: httpx.AsyncClient, wx_db: Services, api: FakeWeChatApi) -> None:
+    download = Download()
+    wx_db.wechat.media.source = lambda channel: download
+    chat = WxChat(client_db, wx_db, api, "wechat", "o_slow_fetch")
+    await wx_run(chat, [("紧急情况报告", ask("zh", "emergency", "what", 1, 5))])
+    params, body = chat.callbacks.post(chat.inner("image", MediaId="MEDIA-slow",
+                                                  PicUrl="http://mmbiz.example/slow"))
+    assert (await client_db.post(chat.path, params=params, content=body)).status_code == 200
+    try:
+        assert await asyncio.to_thread(download.began[0].wait, WAIT)  # after the answer
+        # It takes longer than the grace of its timer: the download sweep comes by.
+        wx_db.clock.advance(wechat_jobs.MEDIA_GRACE + timedelta(seconds=1))  # type: ignore[attr-defined]
+        await asyncio.to_thread(wx_db.sweeper.drain)
+        assert download.calls == ["MEDIA-slow"]
+    finally:
+        download.release()
+        await asyncio.to_thread(chat.channel.settle_all)
+    [row] = all_rows(wx_db, MediaFile)
+    assert row.content == VOICE
+
+
+async def test_a_held_messages_photo_is_left_to_the_download_sweep(
+        sqlite_url: str, clock: FrozenClock, api: FakeWeChatApi) -> None:
+    """A late step that failed is stepped again by the timer sweep; the photo it took is
+    fetched by the download sweep, not on the way of the other timers."""
+    api.add_media("MEDIA-held", VOICE, "audio/amr")
+    svc = wechat_services(sqlite_url, clock, api, wechat_reply_deadline_seconds=LATE)
+    try:
+        async for client in app_client(svc):
+            chat = WxChat(client, svc, api, "wechat", "o_held_media")
+            await wx_run(chat, [("紧急情况报告", ask("zh", "emergency", "what", 1, 5))])
+            slow_steps(svc, SLOW, fail=1)
+            r = await chat.send_inner(chat.inner("voice", MediaId="MEDIA-held", Format="amr"))
+            assert (r.status_code, r.text) == (200, "success")
+            assert await asyncio.to_thread(svc.sweeper.run_once) == 1  # stepped again
+            assert media_gets(api) == []
+            assert await asyncio.to_thread(svc.sweeper.run_slow) == 1
+            assert media_gets(api) == ["MEDIA-held"]
+            [row] = all_rows(svc, MediaFile)
+            assert row.content == VOICE
+    finally:
+        svc.close()
+
+
+def media_gets(api: FakeWeChatApi) -> list[str]:
+    return [c.params["media_id"] for c in api.calls if c.path == "/cgi-bin/media/get"]
