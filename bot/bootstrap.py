@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy.engine import Engine
 
 from bot.channels import InboxSender, Sender
+from bot.media import LostFiles
 from bot.settings import Settings
 from conversations import catalog
 from conversations.clock import Clock, SystemClock
@@ -91,6 +92,7 @@ def build(settings: Settings, *, clock: Clock | None = None, db: Engine | None =
                                   incidents.WATCH: emergencies.watch,
                                   incidents.REPORT: emergencies.report,
                                   bookings.KIND: bookings.BookingReminders(db, clock).fire,
+                                  stored_media.LOST: LostFiles(db, clock, states).check,
                                   **calendar.timer_handlers(db, clock, settings.zone)},
                       slow=stored_media.KINDS)  # downloads: swept apart (scheduler/sweep.py)
     reader = make_engine(settings.database_url, readonly=True) \

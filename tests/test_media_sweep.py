@@ -1,6 +1,7 @@
 """Downloads of photos and voice notes are swept apart from the other timers: one that
 hangs holds up no escalation, and none is fetched twice because its claim ran out behind
-another. Runs on SQLite and on PostgreSQL."""
+another. A file given up on is told to the staff of its record, once, in their language;
+one that no record took is told to nobody. Runs on SQLite and on PostgreSQL."""
 
 from __future__ import annotations
 
@@ -13,26 +14,28 @@ from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_EXECUTED, JobExecution
 from apscheduler.schedulers.background import BackgroundScheduler
 from sqlmodel import Session, select
 
-from bot import wechat_jobs
+from bot import media, telegram_media, wechat_jobs
 from bot.bootstrap import Services
 from conversations.clock import FrozenClock
 from scheduler import runner
 from store import media as stored_media
-from store.db import make_engine
-from store.models import Alert, MediaFile, Notification
-from tests.fakes.telegram_api import FakeBotApi
+from store.db import make_engine, transaction
+from store.models import Alert, MediaFile, Notification, Person
+from tests.case_helpers import pushes
+from tests.fakes.telegram_api import FakeBotApi, photo_update
 from tests.fakes.wechat_api import FakeWeChatApi
-from tests.test_telegram import TgChat, client, fake, telegram_services
-from tests.test_telegram_flows import ask
+from tests.test_telegram import TgChat, client, fake, run, telegram_services
+from tests.test_telegram_flows import ask, complaint_steps
 from tests.test_telegram_media import VOICE, emergency_with_voice, kept, tg
 from tests.test_wechat_late import LATE, SLOW
-from tests.transcript import all_rows, person
+from tests.transcript import all_rows, person, t
 from tests.wechat_chat import WxChat, api, app_client, client_db, slow_steps, wechat_services, wx_db
 from tests.wechat_chat import run as wx_run
 
 __all__ = ["api", "client", "client_db", "fake", "tg", "wx_db"]  # fixtures
 
 WAIT = 30.0  # seconds a test waits for a thread before it fails; never for a deadline
+LOST = "notice.file_lost"
 
 
 class Download:
@@ -85,10 +88,20 @@ def alerted(svc: Services, key: str) -> bool:
             Alert.recipient_id == person(svc, key).id)).first() is not None
 
 
+def lost_notices(svc: Services) -> list[Notification]:
+    return all_rows(svc, Notification, Notification.message_key == LOST)
 
 
+def set_lang(svc: Services, key: str, lang: str) -> None:
+    with transaction(svc.db) as s:
+        row = s.exec(select(Person).where(Person.key == key)).one()
+        row.lang = lang
+        s.add(row)
 
 
+def lost_text(lang: str, number: str, kind: str, received: datetime, svc: Services) -> str:
+    return t(lang, LOST, number=number, file=t(lang, f"file.kind.{kind}"),
+             received_at=received.astimezone(svc.settings.zone).strftime("%Y-%m-%d %H:%M"))
 
 
 # --- a download never holds up another timer ---------------------------------------------
@@ -203,3 +216,99 @@ async def test_a_held_messages_photo_is_left_to_the_download_sweep(
 
 def media_gets(api: FakeWeChatApi) -> list[str]:
     return [c.params["media_id"] for c in api.calls if c.path == "/cgi-bin/media/get"]
+
+
+# --- a file given up on is told to the staff ---------------------------------------------
+
+
+async def test_a_voice_note_telegram_no_longer_has_is_told_to_the_staff_once(
+        client: httpx.AsyncClient, fake: FakeBotApi, tg: Services) -> None:
+    set_lang(tg, "liu_fang", "en")
+    received = tg.clock.now()
+    fake.fail_next("getFile", status=400, description="Bad Request: invalid file_id")
+    await emergency_with_voice(TgChat(client, fake, 7703), "VOICE-gone")
+    await asyncio.to_thread(tg.sweeper.drain)
+    await asyncio.to_thread(tg.dispatcher.drain)
+    [notice] = lost_notices(tg)
+    assert notice.recipient_id == person(tg, "liu_fang").id  # the unit's staff
+    told = [p for p in pushes(tg, "liu_fang") if "ATTACHMENT NOT KEPT" in p]
+    assert told == [lost_text("en", "E-2026-0001", "voice", received, tg)]
+    assert "E-2026-0001" in told[0] and "voice note" in told[0]
+    # Swept again, and again a day later: never told twice, never fetched again.
+    await asyncio.to_thread(tg.sweeper.drain)
+    tg.clock.advance(timedelta(days=1))  # type: ignore[attr-defined]
+    await asyncio.to_thread(tg.sweeper.drain)
+    await asyncio.to_thread(tg.dispatcher.drain)
+    assert len(lost_notices(tg)) == 1
+    assert [p for p in pushes(tg, "liu_fang") if "ATTACHMENT NOT KEPT" in p] == told
+    assert len(fake.calls_to("getFile")) == 1
+
+
+async def test_an_anonymous_complaints_photo_past_its_life_is_told_without_who_sent_it(
+        client: httpx.AsyncClient, fake: FakeBotApi, tg: Services) -> None:
+    received = tg.clock.now()
+    worker = TgChat(client, fake, 7704)
+    steps = complaint_steps("zh", "wages", "铸造车间", "anonymous")
+    await run(worker, steps[:2])
+    await worker.post(photo_update(7704, file_id="PHOTO-night"))
+    await run(worker, steps[2:])
+    await run(worker, [("[确认提交]", "C-2026-0001")])
+    fake.fail_next("getFile", status=502, times=2)  # Telegram is down, and stays down
+    await asyncio.to_thread(tg.sweeper.drain)
+    assert lost_notices(tg) == []  # tried again later
+    tg.clock.advance(telegram_media.MEDIA_LIFE + timedelta(hours=1))  # type: ignore[attr-defined]
+    await asyncio.to_thread(tg.sweeper.drain)
+    await asyncio.to_thread(tg.dispatcher.drain)
+    [notice] = lost_notices(tg)
+    assert set(notice.params) == {"number", "file", "received_at"}  # nothing of the sender
+    told = [p for p in pushes(tg, "liu_fang") if "附件未能保存" in p]
+    assert told == [lost_text("zh", "C-2026-0001", "photo", received, tg)]
+    await asyncio.to_thread(tg.sweeper.drain)
+    assert len(lost_notices(tg)) == 1
+
+
+async def test_a_lost_photo_is_told_once_its_report_is_sent_and_never_if_abandoned(
+        client_db: httpx.AsyncClient, wx_db: Services, api: FakeWeChatApi) -> None:
+    """WeChat fetches a photo right after the answer, while the form is still open: one
+    it will never give is told when the report is sent, and forgotten when it is not."""
+    sent = WxChat(client_db, wx_db, api, "wecom", "wk_lost_sent")
+    dropped = WxChat(client_db, wx_db, api, "wechat", "o_lost_dropped")
+    for chat, media_id in ((sent, "MEDIA-gone-1"), (dropped, "MEDIA-gone-2")):
+        await wx_run(chat, [("紧急情况报告", ask("zh", "emergency", "what", 1, 5))])
+        await chat.media("image", media_id)  # WeChat no longer has it: 40007
+        await asyncio.to_thread(chat.channel.settle_all)
+    assert len(all_rows(wx_db, MediaFile)) == 2 and lost_notices(wx_db) == []
+    await wx_run(dropped, [("取消", "已取消")])
+    await wx_run(sent, [("车间冒烟", "在哪里"), ("铸造车间", "多少人")])
+    assert any("E-2026-0001" in x for x in await sent.say("立即发送"))
+    wx_db.clock.advance(media.LOST_CHECK)  # type: ignore[attr-defined]
+    await asyncio.to_thread(wx_db.sweeper.drain)
+    [notice] = lost_notices(wx_db)
+    assert (notice.recipient_id, notice.params["number"], notice.params["file"]) == (
+        person(wx_db, "liu_fang").id, "E-2026-0001", "@file.kind.photo")
+    # The abandoned form's photo: nobody told, and its row forgotten.
+    assert [m.file_ref for m in all_rows(wx_db, MediaFile)] == ["MEDIA-gone-1"]
+    wx_db.clock.advance(timedelta(days=1))  # type: ignore[attr-defined]
+    await asyncio.to_thread(wx_db.sweeper.drain)
+    assert len(lost_notices(wx_db)) == 1
+
+
+async def test_a_photo_given_up_while_its_form_is_open_waits_for_the_form(
+        client: httpx.AsyncClient, fake: FakeBotApi, tg: Services) -> None:
+    fake.fail_next("getFile", status=400, description="Bad Request: file is too big")
+    worker = TgChat(client, fake, 7705)
+    await run(worker, [("紧急情况报告", "发生了什么")])
+    await worker.post(photo_update(7705, file_id="PHOTO-huge"))
+    await asyncio.to_thread(tg.sweeper.drain)  # given up while the form is open
+    for _ in range(3):  # the form stays open a while: nothing to tell yet
+        tg.clock.advance(media.LOST_CHECK)  # type: ignore[attr-defined]
+        await asyncio.to_thread(tg.sweeper.drain)
+    assert lost_notices(tg) == [] and len(all_rows(tg, MediaFile)) == 1
+    await run(worker, [("二十多人在厂门口聚集", "在哪里"), ("厂区东门", "多少人"),
+                       ("[立即发送]", "已报告")])
+    tg.clock.advance(media.LOST_CHECK)  # type: ignore[attr-defined]
+    await asyncio.to_thread(tg.sweeper.drain)
+    [notice] = lost_notices(tg)
+    assert (notice.params["number"], notice.params["file"]) == ("E-2026-0001",
+                                                                "@file.kind.photo")
+    assert len(fake.calls_to("getFile")) == 1
