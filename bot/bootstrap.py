@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy.engine import Engine
 
 from bot.channels import InboxSender, Sender
+from bot.media import LostFiles
 from bot.settings import Settings
 from conversations import catalog
 from conversations.clock import Clock, SystemClock
@@ -19,6 +20,7 @@ from handlers.inbound import DRAFT_TIMEOUT, Options, Workroom
 from scheduler import calendar
 from scheduler.dispatch import Dispatcher
 from scheduler.sweep import Sweeper
+from store import media as stored_media
 from store.db import make_engine
 from store.state import RedisStateStore, SqlStateStore, StateStore
 
@@ -90,7 +92,9 @@ def build(settings: Settings, *, clock: Clock | None = None, db: Engine | None =
                                   incidents.WATCH: emergencies.watch,
                                   incidents.REPORT: emergencies.report,
                                   bookings.KIND: bookings.BookingReminders(db, clock).fire,
-                                  **calendar.timer_handlers(db, clock, settings.zone)})
+                                  stored_media.LOST: LostFiles(db, clock, states).check,
+                                  **calendar.timer_handlers(db, clock, settings.zone)},
+                      slow=stored_media.KINDS)  # downloads: swept apart (scheduler/sweep.py)
     reader = make_engine(settings.database_url, readonly=True) \
         if db.dialect.name == "sqlite" else None
     telegram = None

@@ -1,10 +1,16 @@
 """Keep the bytes of a record's photos and voice notes, whatever channel they came by.
 
 A channel gives the function that fetches one of its files (`Fetch`); the keeper runs it
-from the file's timer (store/media.py), off the step's path: it fetches while the file is
-in a record or in the sender's open form, retries with back-off when the platform says
-"not now" (`Later`), gives up (and logs) when it says "never" (`Gone`) or once `life` has
-passed, and forgets fetched bytes no record took after `keep`.
+from the file's timer (store/media.py), off the step's path and on the sweep's own thread
+for downloads (scheduler/sweep.py): it fetches while the file is in a record or in the
+sender's open form, retries with back-off when the platform says "not now" (`Later`),
+gives up when it says "never" (`Gone`) or once `life` has passed, and forgets fetched
+bytes no record took after `keep`.
+
+A file given up on is not only a log line: the staff of the record that took it are told
+(handlers/files.py tell_lost) in the transaction that drops its timer, to ask the reporter
+for it again. A file that only an open form held so far gets a LOST timer instead, which
+tells them once a record takes it, and forgets the file if the form is abandoned.
 """
 
 from __future__ import annotations
@@ -14,11 +20,12 @@ from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from conversations.clock import Clock
+from handlers import files
 from handlers.inbound import Inbound
-from store import media, steps
+from store import media, steps, timers
 from store.db import transaction
 from store.models import Attachment, MediaFile, Timer
 from store.outbox import backoff
@@ -27,6 +34,7 @@ from store.state import StateStore
 log = logging.getLogger(__name__)
 
 KEEP = timedelta(days=30)  # fetched bytes no record took by then are forgotten
+LOST_CHECK = timedelta(minutes=5)  # a lost file in an open form: looked at again this often
 
 # A file's bytes and, if the platform says, their type; raises Later or Gone.
 Fetch = Callable[[str], tuple[bytes, str | None]]
@@ -59,6 +67,15 @@ class MediaKeeper:
         self.db, self.clock, self.states, self.kind = db, clock, states, kind
         self.source, self.life, self.keep = source, life, keep
 
+    def fetch_now(self, ref: str) -> None:
+        """Fetch a file off the sweep (right after the step that took it) under its
+        timer's claim, so that the download sweep leaves it alone meanwhile; nothing if
+        a sweeper is fetching it already."""
+        with transaction(self.db) as s:
+            if not timers.claim(s, kind=self.kind, ref=ref, now=self.clock.now()):
+                return
+        self.fetch(ref)
+
     def fetch(self, ref: str) -> None:
         channel, _, number = ref.partition(":")
         with Session(self.db) as s:
@@ -85,7 +102,7 @@ class MediaKeeper:
             if isinstance(err, Gone) or now - row.received_at > self.life:
                 log.error("%s: media %s of %s cannot be fetched, only its id is kept: %s",
                           channel, row.file_ref, row.conversation_key, err)
-                self._drop_timer(ref)
+                self._give_up(row, ref, now)
                 return
             log.warning("%s: fetching media %s failed (%s); trying again", channel,
                         row.file_ref, err)
@@ -104,11 +121,22 @@ class MediaKeeper:
             if s.exec(select(Attachment.id).where(Attachment.channel == row.channel,
                                                   Attachment.file_ref == row.file_ref)).first():
                 return True
-            if not in_draft:
-                return False
-            state, _ = self.states.load(s, row.conversation_key)
-        files = (state or {}).get("attachments") or []
-        return any(f.get("file_ref") == row.file_ref for f in files)
+        return in_draft and in_open_form(self.db, self.states, row)
+
+    def _give_up(self, row: MediaFile, ref: str, now: datetime) -> None:
+        """Only the file's id is kept: its timer goes, and the staff of the record that
+        took it are told in the same transaction (once, however many sweepers got here)."""
+        assert row.id is not None
+        with transaction(self.db) as s:
+            timer = s.exec(select(Timer).where(Timer.kind == self.kind, Timer.ref == ref)
+                           .with_for_update()).first()
+            if timer is None or s.exec(select(MediaFile.id).where(
+                    MediaFile.id == row.id, col(MediaFile.content).is_not(None))).first():
+                return  # another sweeper gave it up, or kept it after all
+            s.delete(timer)
+            if not files.tell_lost(s, row.channel, row.file_ref, received_at=row.received_at,
+                                   now=now):  # only the sender's open form holds it yet
+                timers.schedule(s, kind=media.LOST, ref=ref, due_at=now + LOST_CHECK)
 
     def _drop_timer(self, ref: str) -> None:
         with transaction(self.db) as s:
@@ -119,3 +147,43 @@ class MediaKeeper:
         with transaction(self.db) as s:
             media.forget(s, row.id)
             steps.drop_timers(s, self.kind, [ref])
+
+
+def in_open_form(db: Engine, states: StateStore, row: MediaFile) -> bool:
+    """Whether the sender's open form holds the file (read only: nothing is locked)."""
+    with Session(db) as s:
+        state, _ = states.load(s, row.conversation_key)
+    attached = (state or {}).get("attachments") or []
+    return any(f.get("file_ref") == row.file_ref for f in attached)
+
+
+class LostFiles:
+    """The LOST timer's handler (store/media.py): a file given up on while only its
+    sender's open form held it. Once a record takes it, the record's staff are told; while
+    the form is open it is looked at again; a form abandoned took it nowhere: the file is
+    forgotten and nobody told."""
+
+    def __init__(self, db: Engine, clock: Clock, states: StateStore) -> None:
+        self.db, self.clock, self.states = db, clock, states
+
+    def check(self, ref: str) -> int:
+        _, _, number = ref.partition(":")
+        with Session(self.db) as s:
+            row = s.get(MediaFile, int(number)) if number.isdigit() else None
+        # Read before the transaction: a form that no longer holds the file has either
+        # been sent (its record is seen below) or abandoned.
+        open_form = row is not None and in_open_form(self.db, self.states, row)
+        now = self.clock.now()
+        with transaction(self.db) as s:
+            if timers.take(s, kind=media.LOST, ref=ref, now=now) is None:
+                return 0
+            if row is None or row.id is None or s.get(MediaFile, row.id) is None:
+                return 0
+            if files.tell_lost(s, row.channel, row.file_ref, received_at=row.received_at,
+                               now=now):
+                return 1
+            if open_form:
+                timers.schedule(s, kind=media.LOST, ref=ref, due_at=now + LOST_CHECK)
+                return 0
+            media.forget(s, row.id)
+            return 0

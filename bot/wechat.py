@@ -384,7 +384,7 @@ class WeChatChannel:
         async def after() -> None:
             work.answered.set()
             for ref in done.media:
-                self._spawn(self.media.fetch, ref)
+                self._spawn(self.media.fetch_now, ref)
             if hold is not None:
                 await asyncio.wait([hold])
                 self._spawn(jobs.release, self.workroom.db, work.inbound)
@@ -772,7 +772,7 @@ class WeChatChannel:
                 return
             done = work.future.result()  # its pushes were queued when it committed
             for ref in done.media:
-                self.media.fetch(ref)
+                self.media.fetch_now(ref)
             jobs.release(self.workroom.db, work.inbound)
         except Exception:
             log.exception("%s: finishing the late step of %s failed; the timer sweep "
@@ -807,8 +807,8 @@ class WeChatChannel:
         if done.rest:
             self._enqueue(done.rest, work)
         jobs.release(self.workroom.db, inbound)
-        for media in done.media:
-            self.media.fetch(media)
+        if done.media:  # this is the timer sweep: the download sweep fetches them
+            jobs.fetch_soon(self.workroom.db, self.clock, done.media)
 
     def settle_all(self, timeout: float = 30) -> None:
         """Wait for sends, late steps and fetches under way, and for what became of the

@@ -159,9 +159,12 @@ class WeChatApi:
             "touser": to, "template_id": self.account.alert_template_id,
             "data": {"content": {"value": text}}}, session=session)
 
-    def get_media(self, media_id: str, *, limit: int) -> tuple[bytes, str]:
+    def get_media(self, media_id: str, *, limit: int,
+                  timeout: float | None = None) -> tuple[bytes, str]:
         """A temporary media file's bytes and type (media/get: the same call on both
-        APIs); ApiError -2 when it is larger than `limit` bytes."""
+        APIs); ApiError -2 when it is larger than `limit` bytes, -3 when it has not all
+        come within `timeout` seconds (each read has its own, shorter timeout)."""
+        end = None if timeout is None else time.monotonic() + timeout
         token = self.token()
         url = self.account.api_url.rstrip("/") + "/cgi-bin/media/get"
         for attempt in (1, 2):
@@ -185,6 +188,8 @@ class WeChatApi:
                     body += part
                     if len(body) > limit:
                         raise ApiError(-2, f"media larger than {limit} bytes")
+                    if end is not None and time.monotonic() > end:
+                        raise ApiError(-3, f"media not all read after {timeout:.0f}s")
                 return bytes(body), kind or "application/octet-stream"
         raise AssertionError("unreachable")
 

@@ -43,6 +43,7 @@ MEDIA_LIFE = timedelta(days=3)  # WeChat's: past it a media id cannot be fetched
 MEDIA_KEEP = media.KEEP  # fetched bytes no record took by then are forgotten
 MEDIA_LIMIT = 10 * 1024 * 1024  # WeChat's largest image; voice is smaller
 MEDIA_GONE = frozenset({40007, -2})  # no such media id (expired), or too large: give up
+MEDIA_TIMEOUT = 90.0  # one download, inside the 120 s claim of its timer (scheduler/sweep.py)
 
 
 # --- held messages -------------------------------------------------------------------
@@ -117,6 +118,13 @@ def schedule_media(session: Session, clock: Clock, msgs: list[Inbound]) -> list[
     return media.schedule(session, MEDIA, msgs, now=clock.now(), grace=MEDIA_GRACE)
 
 
+def fetch_soon(db: Engine, clock: Clock, refs: list[str]) -> None:
+    """Media files to fetch at the download sweep's next turn (scheduler/sweep.py), not on
+    a thread that has other work to do."""
+    with transaction(db) as s:
+        steps.set_timers(s, [(MEDIA, ref, clock.now()) for ref in refs])
+
+
 def kept_bytes(session: Session, attachment: Attachment) -> bytes | None:
     """The bytes of a record's attachment, when the channel's ids expire and they were
     fetched."""
@@ -127,7 +135,7 @@ def kept_bytes(session: Session, attachment: Attachment) -> bytes | None:
 def _get_media(api: WeChatApi, media_id: str) -> tuple[bytes, str | None]:
     """media/get; an id WeChat no longer has, or a file too large, is gone."""
     try:
-        return api.get_media(media_id, limit=MEDIA_LIMIT)
+        return api.get_media(media_id, limit=MEDIA_LIMIT, timeout=MEDIA_TIMEOUT)
     except ApiError as err:
         if err.errcode in MEDIA_GONE:
             raise media.Gone(str(err)) from err
@@ -138,7 +146,7 @@ def _get_media(api: WeChatApi, media_id: str) -> tuple[bytes, str | None]:
 
 class MediaKeeper(media.MediaKeeper):
     """Fetch the bytes of media files before their ids expire; forget those no record
-    took. `fetch` is the MEDIA timer's handler and also runs right after a step."""
+    took. `fetch` is the MEDIA timer's handler; `fetch_now` runs right after a step."""
 
     def __init__(self, db: Engine, clock: Clock, states: StateStore,
                  apis: Callable[[str], WeChatApi | None]) -> None:

@@ -6,7 +6,8 @@ Telegram file id belongs to one bot token and its file may be dropped) into a Me
 the same channel and file_ref, and are served from there. Until they are, the reader is
 told the file is still being fetched; a file given up on keeps only the platform's id.
 Opening a complaint's file is a read of what may identify the complainant (a voice, a
-face): it is audited like every such read (DESIGN rule 8).
+face): it is audited like every such read (DESIGN rule 8). A file given up on is told to
+the staff of its record (`tell_lost`), so that someone asks the reporter for it again.
 """
 
 from __future__ import annotations
@@ -14,9 +15,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
+from handlers.context import people_of
 from store import media as stored_media
+from store import outbox
 from store.models import Attachment, Case, IdentityRead, Incident, MediaFile, Person
 
 _EXTENSIONS = {"image/jpeg": "jpg", "image/png": "png", "image/gif": "gif",
@@ -115,3 +118,29 @@ def files_of(session: Session, number: str, *, reader: Person | None) -> list[Fi
             (media.size if media else None) or a.size, media is not None,
             media is None and stored_media.fetching(session, a.channel, a.file_ref)))
     return entries
+
+
+def tell_lost(session: Session, channel: str, file_ref: str, *, received_at: datetime,
+              now: datetime) -> int:
+    """A file its platform will never give: the staff of each record that took it (the
+    director when its unit has none) are told which record and what kind of file, to ask
+    the reporter for it again; never who sent it (a complaint may be anonymous). Once
+    per record and person; the number of records that took the file."""
+    found = session.exec(select(Attachment).where(
+        Attachment.channel == channel, Attachment.file_ref == file_ref)
+        .order_by(col(Attachment.id))).all()
+    records = 0
+    for a in found:
+        record: Case | Incident | None = session.get(Case, a.subject_id) \
+            if a.subject == "case" else session.get(Incident, a.subject_id)
+        if record is None:
+            continue
+        records += 1
+        staff = people_of(session, record.unit_id, ("staff",)) \
+            or people_of(session, record.unit_id, ("director",))
+        for p in staff:
+            outbox.enqueue(session, key=f"attachment:{a.id}:lost:{p.id}", recipient_id=p.id,
+                           now=now, message="notice.file_lost", priority=outbox.ALERT,
+                           params={"number": record.number, "file": f"@file.kind.{a.kind}",
+                                   "received_at": received_at.isoformat()})
+    return records

@@ -1,4 +1,4 @@
-"""APScheduler as a clock only: it ticks the outbox dispatcher and the timer sweep."""
+"""APScheduler as a clock only: it ticks the outbox dispatcher and the timer sweeps."""
 
 from __future__ import annotations
 
@@ -31,6 +31,10 @@ def start(services: Services) -> BackgroundScheduler:
     sched.add_job(services.dispatcher.run_once, "interval", id="outbox",
                   seconds=services.settings.outbox_interval_seconds, **common)
     sched.add_job(services.sweeper.run_once, "interval", id="timers",
+                  seconds=services.settings.timer_interval_seconds, **common)
+    # Downloads of photos and voice notes on a thread of their own: a slow one never
+    # holds up an escalation due in the same sweep.
+    sched.add_job(services.sweeper.run_slow, "interval", id="downloads",
                   seconds=services.settings.timer_interval_seconds, **common)
     sched.add_job(lambda: purge(services), "interval", id="retention", minutes=10, **common)
     if services.planner is not None:

@@ -21,6 +21,10 @@ from store.models import MediaFile, Timer
 WECHAT = "wechat_media"  # timer: a WeChat or WeCom media file to fetch, later to forget
 TELEGRAM = "telegram_media"  # timer: a Telegram file to fetch, later to forget
 KINDS = (WECHAT, TELEGRAM)
+# timer: a file given up on while only its sender's open form held it; its record's staff
+# are told once a record takes it (not a fetch: a file with only this timer is not
+# `fetching`)
+LOST = "media_lost"
 
 _T = MediaFile.__table__  # type: ignore[attr-defined]
 

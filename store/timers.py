@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import datetime, timedelta
 
+from sqlalchemy import update
 from sqlmodel import Session, col, or_, select
 
 from store.models import Timer
+
+# How long a claim keeps other sweepers off a timer; a handler that may run longer (a
+# file's download) must be claimed alone, right before it runs (scheduler/sweep.py).
+LEASE = timedelta(seconds=120)
 
 
 def schedule(session: Session, *, kind: str, ref: str, due_at: datetime) -> Timer:
@@ -28,22 +34,38 @@ def cancel(session: Session, *, kind: str, ref: str, now: datetime) -> None:
 
 
 def claim_due(session: Session, *, now: datetime, limit: int = 50,
-              lease: timedelta = timedelta(seconds=120)) -> list[Timer]:
-    """Claim due timers; several sweepers may run, each row goes to one of them."""
+              lease: timedelta = LEASE, kinds: Collection[str] | None = None,
+              exclude: Collection[str] = ()) -> list[Timer]:
+    """Claim due timers (only of `kinds` when given, none of `exclude`); several sweepers
+    may run, each row goes to one of them."""
     stmt = (
         select(Timer)
         .where(col(Timer.done_at).is_(None), col(Timer.due_at) <= now)
         .where(or_(col(Timer.claimed_until).is_(None), col(Timer.claimed_until) < now))
-        .order_by(col(Timer.due_at))
-        .limit(limit)
-        .with_for_update(skip_locked=True)
     )
+    if kinds is not None:
+        stmt = stmt.where(col(Timer.kind).in_(list(kinds)))
+    if exclude:
+        stmt = stmt.where(col(Timer.kind).not_in(list(exclude)))
+    stmt = stmt.order_by(col(Timer.due_at)).limit(limit).with_for_update(skip_locked=True)
     rows = list(session.exec(stmt).all())
     for row in rows:
         row.claimed_until = now + lease
         row.attempts += 1
         session.add(row)
     return rows
+
+
+def claim(session: Session, *, kind: str, ref: str, now: datetime,
+          lease: timedelta = LEASE) -> bool:
+    """Claim one pending timer, due or not, as a sweeper would (work done ahead of its
+    timer keeps sweepers off it meanwhile); False when another holds it or it is done."""
+    t = Timer.__table__  # type: ignore[attr-defined]
+    done = session.connection().execute(update(t).where(
+        t.c.kind == kind, t.c.ref == ref, col(t.c.done_at).is_(None),
+        or_(col(t.c.claimed_until).is_(None), col(t.c.claimed_until) < now),
+    ).values(claimed_until=now + lease, attempts=t.c.attempts + 1))
+    return done.rowcount == 1
 
 
 def take(session: Session, *, kind: str, ref: str, now: datetime) -> Timer | None:
