@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from sqlalchemy import bindparam
 from sqlalchemy.engine import Engine as DbEngine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
@@ -41,6 +42,8 @@ DRAFT_TIMEOUT = "draft_timeout"
 DIRECT_LEASE = timedelta(seconds=30)
 _RECEIPT_MARK = RECEIPT_MARK
 _NATIONAL = re.compile(r"^(\+86|0086|0)")  # a number's country or trunk prefix
+# The writers of a batch, by id: built once (building the statement cost a third of it).
+_PEOPLE = select(Person).where(col(Person.id).in_(bindparam("ids", expanding=True)))
 
 
 @dataclass(frozen=True)
@@ -307,8 +310,8 @@ class Workroom:
         known = steps.contacts(s, pairs)
         steps.touch_contacts(s, known.values(), now)
         found: dict[tuple[str, str], steps.Found | steps.Known] = dict(known)
-        by_id = {p.id: p for p in s.exec(select(Person).where(
-            col(Person.id).in_([c.person_id for c in found.values()])))}
+        by_id = {p.id: p for p in s.exec(_PEOPLE, params={
+            "ids": [c.person_id for c in found.values()]})}
         hints = {(m.channel, m.address): m.lang_hint for m in msgs}
         new = [pair for pair in pairs if pair not in found]
         if new:  # first messages: the people and their contacts in one statement each
@@ -320,7 +323,7 @@ class Workroom:
                  "created_at": now} for channel, address in new], [
                 {"channel": channel, "address": address, "last_used_at": now}
                 for channel, address in new])
-            by_id |= {p.id: p for p in s.exec(select(Person).where(col(Person.id).in_(ids)))}
+            by_id |= {p.id: p for p in s.exec(_PEOPLE, params={"ids": ids})}
             found |= {pair: steps.Known(pid) for pair, pid in zip(new, ids, strict=True)}
         people: dict[tuple[str, str], Person] = {}
         for pair in pairs:
