@@ -54,6 +54,7 @@ CHANNEL = "telegram"
 TEXT_LIMIT = 4096
 CALLBACK_LIMIT = 64  # bytes of callback_data Telegram accepts
 _MENU_PREFIXES = ("flow:", "query:", "cmd:lang")
+_MENU_MARK = "cmd:lang"  # every role's menu offers the other language
 T = TypeVar("T")
 
 # Bot commands, in both languages, as shown in Telegram's command menu.
@@ -136,8 +137,13 @@ def _chunks(text: str) -> list[str]:
 
 
 def is_menu(reply: Reply) -> bool:
+    """The engine's main menu, which ends with the language switch: its labels come back
+    as typed text. A push's own buttons ("flow:screening?return=3&answer=zero", "flow:rate")
+    are not: their labels mean nothing at the menu, and they must not take the menu's
+    place on the worker's keyboard. They stay inline, under their message."""
     values = [b.value for b in reply.buttons if b.kind != "nav"]
-    return bool(values) and all(v.startswith(_MENU_PREFIXES) for v in values)
+    return _MENU_MARK in values and all(v.startswith(_MENU_PREFIXES) and "?" not in v
+                                        for v in values)
 
 
 def layout(reply: Reply) -> dict[str, Any] | None:
