@@ -37,7 +37,7 @@ from bot import telegram_media
 from bot.channels import DeliveryError, split_text
 from bot.pipeline import Pipeline
 from conversations import catalog
-from conversations.engine import Button, Reply
+from conversations.engine import STALE, Button, Reply, refusal
 from handlers.inbound import Inbound
 
 # Read Telegram's time periods (RetryAfter.retry_after, Voice.duration) as timedeltas,
@@ -438,10 +438,13 @@ class TelegramSender:
             log.exception("telegram: closing the bot failed")
 
 
-async def acknowledge_press(bot: Bot, update: Mapping[str, Any]) -> None:
+async def acknowledge_press(bot: Bot, update: Mapping[str, Any],
+                            replies: list[Reply] | None = None) -> None:
     """After the step committed: stop the button's spinner, show what was chosen. An
     alert's 收到 is not marked here: the step itself edits the alert to say who
-    acknowledged it and when, and a second edit racing it could overwrite that."""
+    acknowledged it and when, and a second edit racing it could overwrite that. A press
+    the step turned down (`replies` say so) is not shown as chosen: a button of an
+    earlier question loses its keyboard, a push's button pressed during a form stays."""
     query = update.get("callback_query")
     if query is None:
         return
@@ -449,8 +452,14 @@ async def acknowledge_press(bot: Bot, update: Mapping[str, Any]) -> None:
         await bot.answer_callback_query(query["id"])
         if str(query.get("data") or "").startswith("ack:"):
             return
-        label = chosen_label(update)
         message = query.get("message") or {}
+        refused = refusal(replies or [])
+        if refused == STALE and message.get("date"):  # 0: too old for the bot to see
+            await bot.edit_message_reply_markup(chat_id=message["chat"]["id"],
+                                                message_id=message["message_id"])
+        if refused is not None:
+            return
+        label = chosen_label(update)
         shown = message.get("text")  # none on a message too old for the bot to see
         if label and shown:
             await bot.edit_message_text(chat_id=message["chat"]["id"],
@@ -490,11 +499,13 @@ class TelegramChannel:
         be (the update must then come again)."""
         if inbound is None:
             inbound = parse(update)
+        replies: list[Reply] = []
         if inbound is not None:
             done = await self.pipeline.submit(inbound)
             if done.error is not None:
                 raise done.error
-        await acknowledge_press(self.bot, update)
+            replies = done.replies
+        await acknowledge_press(self.bot, update, replies)
 
     async def settled(self) -> None:
         """Wait, from any loop, until every push under way has been sent and recorded."""

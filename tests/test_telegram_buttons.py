@@ -17,13 +17,15 @@ from sqlmodel import select
 import tests.test_telegram as webhook
 from bot.bootstrap import Services
 from conversations.catalog import t
+from conversations.engine import REVIEW
 from handlers.identity import issue_code
 from store.calendar_models import ScreeningReturn
 from store.db import transaction
-from store.models import Person, Workshop
+from store.models import Person, Suggestion, Workshop
 from tests.calendar_helpers import at, run_until
-from tests.fakes.telegram_api import FakeBotApi
+from tests.fakes.telegram_api import Call, FakeBotApi, callback_update
 from tests.test_telegram import TgChat
+from tests.test_telegram_flows import SAID, ask, employee_menu, menu_labels, one, saved_state
 from tests.transcript import all_rows
 
 fake = webhook.fake
@@ -75,3 +77,118 @@ async def test_a_liaison_answers_the_monthly_screening_with_one_tap(
     [machining] = all_rows(tg, Workshop, Workshop.key == "machining")
     [done] = all_rows(tg, ScreeningReturn, ScreeningReturn.workshop_id == machining.id)
     assert done.status == "zero"
+
+
+# --- a button pressed twice, or a day later -------------------------------------------------
+
+
+async def press_on(chat: TgChat, shown: Call, data: str) -> list[str]:
+    """Press a button of a message the chat was sent, as that message looked then."""
+    update = callback_update(chat.chat_id, data, message_id=shown.result["message_id"],
+                             message_text=shown.text, reply_markup=shown.params["reply_markup"],
+                             language_code=chat.language)
+    assert (await chat.post(update)).status_code == 200
+    return chat.new_texts()
+
+
+def edits_of(fake: FakeBotApi, shown: Call) -> list[str]:
+    return [c.params["text"] for c in fake.calls_to("editMessageText")
+            if (c.params["chat_id"], c.params["message_id"])
+            == (shown.chat_id, shown.result["message_id"])]
+
+
+@LANGS
+async def test_a_button_pressed_twice_or_a_day_later_is_not_taken_as_an_answer(
+        client: httpx.AsyncClient, fake: FakeBotApi, tg: Services, lang: str,
+        code: str) -> None:
+    chat = TgChat(client, fake, 7502, code)
+    await chat.say(t(lang, "menu.suggestion"))
+    [topic] = fake.sent_messages(7502)
+    assert await press_on(chat, topic, "opt:living") == [ask(lang, "suggestion", "text", 2, 3)]
+    # The same button again, a moment later (a double tap on a shaky bus): not the text.
+    assert await press_on(chat, topic, "opt:living") == [
+        one(t(lang, "button.stale"), ask(lang, "suggestion", "text", 2, 3))]
+    assert saved_state(tg, 7502)["step"] == "text"
+    assert saved_state(tg, 7502)["answers"] == {"topic": "living"}
+    assert edits_of(fake, topic) == [topic.text + "\n→ " + t(lang, "opt.topic.living")]
+
+    said = SAID[lang]["description"]
+    await chat.say(said)
+    identity = fake.sent_messages(7502)[-1]
+    await chat.say(t(lang, "opt.identity.named"))  # typed: the buttons stay on that message
+    assert saved_state(tg, 7502)["step"] == REVIEW
+    assert await press_on(chat, identity, "opt:anonymous") == [
+        one(t(lang, "button.stale"), fake.sent_messages(7502)[-2].text)]
+    [done] = await chat.press(t(lang, "nav.confirm"))
+    assert done.startswith(t(lang, "suggestion.done", number="S-2026-0001"))
+    [row] = all_rows(tg, Suggestion)
+    assert (row.topic, row.text, row.anonymous) == ("living", said, False)
+
+    # The next day the form is long done: the old question's button is refused, and the
+    # old question is not marked as if it had been chosen.
+    tg.clock.advance(timedelta(days=1))  # type: ignore[attr-defined]
+    assert await press_on(chat, identity, "opt:anonymous") == [
+        one(t(lang, "button.stale"), t(lang, "menu.prompt"))]
+    assert edits_of(fake, identity) == []  # not marked as chosen; its buttons are gone
+    assert "reply_markup" not in (fake.get_message(7502, identity.result["message_id"]) or {})
+    assert len(all_rows(tg, Suggestion)) == 1
+
+
+@LANGS
+async def test_a_push_button_pressed_in_the_middle_of_a_form_waits_for_the_form(
+        client: httpx.AsyncClient, fake: FakeBotApi, tg: Services, lang: str,
+        code: str) -> None:
+    zhou = await invited(client, fake, tg, "zhou_min", 7503, code)
+    await asyncio.to_thread(run_until, tg, tg.clock, at(11, 25, 9, 30))
+    screening = fake.sent_messages(7503)[-1]
+    await zhou.say(t(lang, "menu.suggestion"))
+    await zhou.press(t(lang, "opt.topic.safety"))
+    assert await press_on(zhou, screening, "opt:x") == [
+        one(t(lang, "button.stale"), ask(lang, "suggestion", "text", 2, 3))]
+    zero = next(b["callback_data"] for row in screening.params["reply_markup"]["inline_keyboard"]
+                for b in row if b["text"] == t(lang, "opt.screening_answer.zero"))
+    assert await press_on(zhou, screening, zero) == [
+        one(t(lang, "button.busy"), ask(lang, "suggestion", "text", 2, 3))]
+    assert saved_state(tg, 7503)["answers"] == {"topic": "safety"}
+    assert edits_of(fake, screening) == []  # still there to press once the form is done
+    assert await zhou.say("/cancel") == [one(t(lang, "flow.cancelled"), t(lang, "menu.prompt"))]
+    texts = await press_on(zhou, screening, zero)
+    assert texts == [one(t(lang, "screening.done_zero", workshop="机加工车间", month="2026-11"),
+                         t(lang, "menu.prompt"))]
+
+
+# --- the menu keyboard stays on the screen during a form -------------------------------------
+
+
+@LANGS
+async def test_a_menu_key_tapped_during_a_form_is_not_an_answer(
+        client: httpx.AsyncClient, fake: FakeBotApi, tg: Services, lang: str,
+        code: str) -> None:
+    chat = TgChat(client, fake, 7504, code)
+    await chat.say("/start")
+    menu = [b["text"] for row in markup(fake, 7504)["keyboard"] for b in row]
+    assert t(lang, "menu.complaint") in menu  # a reply keyboard: it stays below the chat
+    await chat.say(t(lang, "menu.emergency"))
+    what = ask(lang, "emergency", "what", 1, 5)
+    still = t(lang, "flow.menu_in_flow", flow=t(lang, "emergency.title"))
+    for key in ("menu.complaint", "menu.suggestion", "menu.my_cases"):
+        assert await chat.say(t(lang, key)) == [one(still, what)]
+    assert saved_state(tg, 7504)["answers"] == {}
+    assert await chat.say(SAID[lang]["what"]) == [ask(lang, "emergency", "place", 2, 5)]
+    assert saved_state(tg, 7504)["answers"] == {"what": SAID[lang]["what"]}
+
+
+# --- the commands of Telegram's command menu ----------------------------------------------------
+
+
+@LANGS
+async def test_help_and_cancel_at_the_main_menu_are_answered(
+        client: httpx.AsyncClient, fake: FakeBotApi, tg: Services, lang: str,
+        code: str) -> None:
+    chat = TgChat(client, fake, 7505, code)
+    await chat.say("/start")
+    assert await chat.say("/help") == [one(t(lang, "help.menu"), t(lang, "menu.prompt"))]
+    assert menu_labels(fake, 7505) == employee_menu(lang)
+    assert await chat.say("/cancel") == [one(t(lang, "flow.nothing_to_cancel"),
+                                              t(lang, "menu.prompt"))]
+    assert await chat.say("/menu") == [t(lang, "menu.welcome")]
