@@ -103,24 +103,32 @@ def invite(person: str = typer.Argument(..., help="person key from the organisat
         typer.echo(f"channel {channel!r} is not available yet (web, telegram, wechat)",
                    err=True)
         raise typer.Exit(2)
+    if channel == "telegram" and not settings.telegram_token:
+        typer.echo("set WORKROOM_TELEGRAM_TOKEN: the link opens the workroom's own bot",
+                   err=True)
+        raise typer.Exit(2)
     services = _services(settings)
-    with transaction(services.db) as s:
-        found = s.exec(select(Person).where(Person.key == person)).first()
-        if found is None:
-            typer.echo(f"no person with key {person!r}", err=True)
-            raise typer.Exit(1)
-        if channel in ("telegram", "wechat"):
-            code = issue_code(s, person=found, channel=channel, now=services.clock.now(),
-                              ttl=timedelta(hours=settings.invite_ttl_hours))
-    if channel == "web":
-        typer.echo(invite_url(settings.base_url, settings.secret_key, person))
-    elif channel == "wechat":  # the follower sends "绑定 <code>" to the official account
-        from conversations import catalog
+    try:
+        with transaction(services.db) as s:
+            found = s.exec(select(Person).where(Person.key == person)).first()
+            if found is None:
+                typer.echo(f"no person with key {person!r}", err=True)
+                raise typer.Exit(1)
+            if channel in ("telegram", "wechat"):
+                code = issue_code(s, person=found, channel=channel, now=services.clock.now(),
+                                  ttl=timedelta(hours=settings.invite_ttl_hours))
+        if channel == "web":
+            typer.echo(invite_url(settings.base_url, settings.secret_key, person))
+        elif channel == "wechat":  # the follower sends "绑定 <code>" to the official account
+            from conversations import catalog
 
-        typer.echo(catalog.t(settings.default_lang, "wechat.invite", code=code,
-                             hours=settings.invite_ttl_hours))
-    else:
-        typer.echo(f"https://t.me/{settings.telegram_bot_username}?start={code}")
+            typer.echo(catalog.t(settings.default_lang, "wechat.invite", code=code,
+                                 hours=settings.invite_ttl_hours))
+        else:  # the bot's name as Telegram knows it (getMe): a link to any other bot
+            # would hand this one-time code, worth the person's alerts, to a stranger
+            typer.echo(f"https://t.me/{services.telegram.bot.username}?start={code}")
+    finally:
+        services.close()
 
 
 @telegram_app.command("set-webhook")

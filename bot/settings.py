@@ -47,7 +47,6 @@ class Settings(BaseSettings):
     telegram_api_url: str = "https://api.telegram.org/bot"
     telegram_file_url: str = "https://api.telegram.org/file/bot"
     telegram_webhook_secret: str | None = None
-    telegram_bot_username: str = "workroom_bot"
     # Telegram's limits (per chat: a burst, then about 1/s; 20/min per group; 30/s in all)
     telegram_chat_burst: int = Field(default=4, ge=1)
     telegram_chat_per_second: float = Field(default=1.0, gt=0)

@@ -12,12 +12,13 @@ import pytest
 from sqlmodel import Session, func, select
 
 from bot.bootstrap import Services
+from bot.telegram import parse
 from conversations.clock import FrozenClock
 from handlers.identity import issue_code
-from store.db import transaction
-from store.models import Acknowledgement, Alert, InboundMessage, Person, Suggestion
+from store.db import make_engine, transaction
+from store.models import Acknowledgement, Alert, InboundMessage, InviteCode, Person, Suggestion
 from tests.conftest import make_services
-from tests.fakes.telegram_api import FakeBotApi, callback_update, text_update
+from tests.fakes.telegram_api import BOT_USERNAME, FakeBotApi, callback_update, text_update
 from web.app import create_app
 from web.telegram import PATH, SECRET_HEADER
 
@@ -235,10 +236,52 @@ def test_cli_makes_a_telegram_invite_and_sets_the_webhook(
         runner = CliRunner()
         link = runner.invoke(app, ["invite", "zhao_guoqiang", "--channel", "telegram"])
         assert link.exit_code == 0, link.output
-        assert link.output.startswith("https://t.me/workroom_bot?start=")
+        # The deep link opens this bot: its name as Telegram gives it (getMe).
+        assert link.output.startswith(f"https://t.me/{BOT_USERNAME}?start=")
         done = runner.invoke(app, ["telegram", "set-webhook"])
         assert done.exit_code == 0, done.output
     finally:
         get_settings.cache_clear()
     assert fake.webhook_url == "https://workroom.example.org/telegram/webhook"
     assert fake.webhook_secret == SECRET
+
+
+def test_a_telegram_invite_needs_the_bot_and_opens_the_chat_as_the_person(
+        sqlite_url: str, clock: FrozenClock, fake: FakeBotApi, tmp_path: Any,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The link made by `workroom invite --channel telegram` is the one the person taps:
+    it opens this bot and its code links their chat; with no bot set, no code is made."""
+    from typer.testing import CliRunner
+
+    from bot.cli import app
+    from bot.settings import get_settings
+    from tests.conftest import prepared_engine
+
+    prepared_engine(sqlite_url, clock.now()).dispose()
+    for name, value in {"DATABASE_URL": sqlite_url, "SECRET_KEY": "cli"}.items():
+        monkeypatch.setenv(f"WORKROOM_{name}", value)
+    monkeypatch.chdir(tmp_path)
+    runner = CliRunner()
+    get_settings.cache_clear()
+    try:
+        refused = runner.invoke(app, ["invite", "zhao_guoqiang", "--channel", "telegram"])
+        assert refused.exit_code == 2 and "WORKROOM_TELEGRAM_TOKEN" in refused.output
+        for name, value in {"TELEGRAM_TOKEN": fake.token, "TELEGRAM_API_URL": fake.base_url,
+                            "TELEGRAM_FILE_URL": fake.base_file_url}.items():
+            monkeypatch.setenv(f"WORKROOM_{name}", value)
+        get_settings.cache_clear()
+        made = runner.invoke(app, ["invite", "zhao_guoqiang", "--channel", "telegram"])
+    finally:
+        get_settings.cache_clear()
+    assert made.exit_code == 0, made.output
+    bot, _, code = made.output.strip().partition("?start=")
+    assert bot == f"https://t.me/{BOT_USERNAME}"
+    svc = telegram_services(sqlite_url, clock, fake, "polling", engine=make_engine(sqlite_url))
+    try:
+        assert _count(svc, InviteCode) == 1  # the refused invite made none
+        opened = parse(text_update(7006, f"/start {code}"))
+        assert opened is not None
+        [done] = svc.workroom.process(opened)
+        assert "赵国强" in done.text
+    finally:
+        svc.close()
