@@ -492,6 +492,7 @@ class TelegramChannel:
         self.media = telegram_media.keeper(workroom, self.bot, self.runner.loop, CHANNEL)
         self._stop: asyncio.Event | None = None
         self._polling: Any = None
+        self._stopped = self._closed = False
 
     async def handle(self, update: Mapping[str, Any], inbound: Inbound | None = None) -> None:
         """Step an update (Telegram's JSON; `inbound`: parse() of it, if done already) on
@@ -592,7 +593,13 @@ class TelegramChannel:
         self.runner.run(begin())
         self._polling = asyncio.run_coroutine_threadsafe(self._poll(), self.runner.loop)
 
-    def close(self) -> None:
+    def stop(self) -> None:
+        """Leave the long poll with the last offset confirmed, then send and record every
+        push under way: after a graceful stop (a deploy, SIGTERM) no update is taken again
+        and no reply is sent twice. Called by the web app's shutdown; once is enough."""
+        if self._stopped:
+            return
+        self._stopped = True
         if self._polling is not None and self._stop is not None:
             self.runner.loop.call_soon_threadsafe(self._stop.set)
             try:
@@ -603,5 +610,11 @@ class TelegramChannel:
             self.runner.run(self.pipeline.close(), timeout=10)
         except Exception:
             log.exception("telegram: closing the pipeline failed")
+
+    def close(self) -> None:
+        self.stop()
+        if self._closed:
+            return
+        self._closed = True
         self.sender.close()
         self.runner.close()

@@ -137,3 +137,30 @@ async def test_sigkill_in_the_middle_of_a_flow_loses_and_doubles_nothing(
     assert (row.topic, row.text, row.anonymous) == ("living", "食堂晚餐能不能多一个素菜窗口",
                                                     False)
     assert len(handled) == 5  # each update handled once, none lost
+
+
+async def test_a_stopped_server_confirms_what_it_handled_and_records_what_it_sent(
+        sqlite_url: str, clock: FrozenClock, fake: FakeBotApi, tmp_path: Path) -> None:
+    """`workroom serve` stopped as a service manager stops it (SIGTERM, a deploy): it
+    leaves its long poll with the last offset confirmed and every reply it sent recorded,
+    so the next start neither takes an update again nor sends a reply twice."""
+    prepared_engine(sqlite_url, clock.now()).dispose()
+    proc = _serve(sqlite_url, fake, tmp_path)
+    try:
+        fake.push_update(text_update(8200, "提建议"))
+        await fake.wait_for_messages(8200, 1, timeout=60)
+        proc.send_signal(signal.SIGTERM)  # the moment the reply is out
+        # uvicorn ends by raising the signal again once it has shut down gracefully
+        assert await asyncio.to_thread(proc.wait, 60) == -signal.SIGTERM
+    finally:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGKILL)
+            proc.wait()
+    last = fake.calls_to("getUpdates")[-1]
+    assert (last.params["timeout"], last.params["offset"]) == (0, fake.confirmed_offset)
+    assert fake.pending_updates() == []
+    engine = make_engine(sqlite_url)
+    with Session(engine) as s:
+        [reply] = s.exec(select(Notification).where(Notification.address == "8200")).all()
+    engine.dispose()
+    assert reply.status == "sent"
