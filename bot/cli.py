@@ -139,12 +139,13 @@ def telegram_set_webhook() -> None:
     if services.telegram is None or settings.telegram_mode != "webhook":
         typer.echo("set WORKROOM_TELEGRAM_TOKEN and WORKROOM_TELEGRAM_MODE=webhook", err=True)
         raise typer.Exit(2)
+    from bot.telegram import ALLOWED_UPDATES
     from web.telegram import PATH
 
     url = settings.base_url.rstrip("/") + PATH
     services.telegram.runner.run(services.telegram.bot.set_webhook(
         url=url, secret_token=settings.telegram_webhook_secret,
-        allowed_updates=["message", "callback_query"]))
+        allowed_updates=list(ALLOWED_UPDATES)))
     services.close()
     typer.echo(f"webhook set: {url}")
 

@@ -37,7 +37,7 @@ from bot import telegram_media
 from bot.channels import DeliveryError, split_text
 from bot.pipeline import Pipeline
 from conversations import catalog
-from conversations.engine import STALE, Button, Reply, refusal
+from conversations.engine import EDITED, STALE, UNREADABLE, Button, Reply, refusal
 from handlers.inbound import Inbound
 
 # Read Telegram's time periods (RetryAfter.retry_after, Voice.duration) as timedeltas,
@@ -57,6 +57,12 @@ _MENU_PREFIXES = ("flow:", "query:", "cmd:lang")
 _MENU_MARK = "cmd:lang"  # every role's menu offers the other language
 T = TypeVar("T")
 
+# What the bot asks Telegram for: messages, their edits (answered: edits are not read),
+# button presses.
+ALLOWED_UPDATES = ("message", "edited_message", "callback_query")
+# What a person sends that the workroom cannot read (photos and voice notes it keeps).
+_UNREADABLE = ("sticker", "location", "venue", "contact", "document", "video", "video_note",
+               "audio", "animation", "poll", "dice", "game", "story", "invoice")
 # Bot commands, in both languages, as shown in Telegram's command menu.
 COMMANDS = ("start", "menu", "cancel", "help", "status", "lang")
 
@@ -83,9 +89,13 @@ def _parse(update: Mapping[str, Any]) -> Inbound | None:
         chat = message["chat"]["id"] if message else sender["id"]
         return _inbound(str(chat), uid, action=str(query.get("data") or ""),
                         lang_hint=_hint(sender))
-    message = update.get("message")  # the only other kind the bot asks Telegram for
+    message = update.get("message")
     if message is None:
-        return None
+        edit = update.get("edited_message")  # the only other kind the bot asks for
+        if edit is None:
+            return None
+        return _inbound(str(edit["chat"]["id"]), uid, action=EDITED,
+                        lang_hint=_hint(edit.get("from")))
     chat_id = str(message["chat"]["id"])
     hint = _hint(message.get("from"))
     text = message.get("text")
@@ -95,7 +105,9 @@ def _parse(update: Mapping[str, Any]) -> Inbound | None:
     if files:
         return _inbound(chat_id, uid, text=text, lang_hint=hint, attachments=files)
     if text is None:
-        return _inbound(chat_id, uid, text="", lang_hint=hint)
+        if any(kind in message for kind in _UNREADABLE):
+            return _inbound(chat_id, uid, action=UNREADABLE, lang_hint=hint)
+        return None  # a service message: someone joined a group, a title changed
     command, _, argument = text.strip().partition(" ")
     command = command.split("@", 1)[0].lower()  # "/menu@workroom_bot" in a group
     if command == "/start" and argument.strip():
@@ -570,8 +582,7 @@ class TelegramChannel:
     async def _get_updates(self, offset: int | None, timeout: int,
                            limit: int | None = None) -> list[dict[str, Any]]:
         """getUpdates, its updates as Telegram's JSON (see parse())."""
-        kwargs: dict[str, Any] = {"timeout": timeout,
-                                  "allowed_updates": ["message", "callback_query"]}
+        kwargs: dict[str, Any] = {"timeout": timeout, "allowed_updates": list(ALLOWED_UPDATES)}
         if offset is not None:
             kwargs["offset"] = offset
         if limit is not None:

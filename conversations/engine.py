@@ -40,6 +40,11 @@ from conversations.flows import FLOWS, menu_for, reachable
 REVIEW = "_review"
 QUERIES = ("my_cases", "my_alerts", "open_cases", "my_handling")
 STATE_VERSION = 1
+# Messages a channel could not take as an answer: an edit of a message already sent, a
+# sticker or a location. Each is told so, and the question (or the menu) comes again.
+EDITED = "cmd:edited"
+UNREADABLE = "cmd:unreadable"
+_NOTICES = {EDITED: "inbound.edited", UNREADABLE: "inbound.unreadable"}
 # What a button press is told when it is no answer to the question now asked.
 STALE = "button.stale"  # pressed twice, or an earlier question's
 BUSY = "button.busy"  # a push's button that starts something else, pressed during a form
@@ -211,6 +216,9 @@ class Engine:
             return Outcome(st, follow, Acknowledge(int(token[4:])))
         if token.startswith("query:") and token[6:] in QUERIES:  # e.g. Telegram's /status
             return Outcome(st, [], Query(token[6:]))
+        if action in _NOTICES:
+            notice = Reply(catalog.t(st.lang, _NOTICES[action]))
+            return Outcome(st, [notice, self._ask(st, ctx) if st.flow else self._menu(st, ctx)])
         command = token[4:] if token.startswith("cmd:") else _match_command(token)
         if command == "lang":
             st.lang = "en" if st.lang == "zh" else "zh"

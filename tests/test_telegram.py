@@ -244,6 +244,9 @@ def test_cli_makes_a_telegram_invite_and_sets_the_webhook(
         get_settings.cache_clear()
     assert fake.webhook_url == "https://workroom.example.org/telegram/webhook"
     assert fake.webhook_secret == SECRET
+    # Edits are asked for too: the worker who edits an answer is told it is not read.
+    assert fake.calls_to("setWebhook")[-1].params["allowed_updates"] == [
+        "message", "edited_message", "callback_query"]
 
 
 def test_a_telegram_invite_needs_the_bot_and_opens_the_chat_as_the_person(

@@ -21,9 +21,9 @@ from conversations.engine import REVIEW
 from handlers.identity import issue_code
 from store.calendar_models import ScreeningReturn
 from store.db import transaction
-from store.models import Person, Suggestion, Workshop
+from store.models import InboundMessage, Person, Suggestion, Workshop
 from tests.calendar_helpers import at, run_until
-from tests.fakes.telegram_api import Call, FakeBotApi, callback_update
+from tests.fakes.telegram_api import Call, FakeBotApi, callback_update, text_update
 from tests.test_telegram import TgChat
 from tests.test_telegram_flows import SAID, ask, employee_menu, menu_labels, one, saved_state
 from tests.transcript import all_rows
@@ -192,3 +192,61 @@ async def test_help_and_cancel_at_the_main_menu_are_answered(
     assert await chat.say("/cancel") == [one(t(lang, "flow.nothing_to_cancel"),
                                               t(lang, "menu.prompt"))]
     assert await chat.say("/menu") == [t(lang, "menu.welcome")]
+
+
+# --- what the bot cannot read -----------------------------------------------------------------
+
+
+def unreadable(chat: TgChat, **content: Any) -> dict[str, Any]:
+    """A message of the chat's user carrying `content` (a sticker, a location) and no text."""
+    update = text_update(chat.chat_id, "", language_code=chat.language)
+    del update["message"]["text"]
+    update["message"].update(content)
+    return update
+
+
+def edited(chat: TgChat, text: str) -> dict[str, Any]:
+    """The user edited a message they had sent: Telegram's edited_message update."""
+    update = text_update(chat.chat_id, text, language_code=chat.language)
+    message = update.pop("message")
+    update["edited_message"] = {**message, "edit_date": message["date"] + 30}
+    return update
+
+
+STICKER = {"sticker": {"file_id": "STICKER-1", "file_unique_id": "s1", "type": "regular",
+                       "width": 512, "height": 512, "is_animated": False, "is_video": False}}
+LOCATION = {"location": {"latitude": 31.23, "longitude": 121.47}}
+
+
+@LANGS
+async def test_a_sticker_a_location_or_an_edit_is_answered_and_changes_nothing(
+        client: httpx.AsyncClient, fake: FakeBotApi, tg: Services, lang: str,
+        code: str) -> None:
+    chat = TgChat(client, fake, 7506, code)
+    await chat.say(t(lang, "menu.complaint"))
+    await chat.press(t(lang, "opt.category.wages"))
+    description = ask(lang, "complaint", "description", 2, 8)
+    for content in (STICKER, LOCATION):
+        assert (await chat.post(unreadable(chat, **content))).status_code == 200
+        assert chat.new_texts() == [one(t(lang, "inbound.unreadable"), description)]
+    said = SAID[lang]["description"]
+    assert await chat.say(said) == [ask(lang, "complaint", "since", 3, 8)]
+    # The worker corrects the answer by editing it: not read, and told how to correct it.
+    assert (await chat.post(edited(chat, said + "!"))).status_code == 200
+    assert chat.new_texts() == [one(t(lang, "inbound.edited"),
+                                    ask(lang, "complaint", "since", 3, 8))]
+    assert saved_state(tg, 7506)["answers"] == {"category": "wages", "description": said}
+    assert await chat.say("/cancel") == [one(t(lang, "flow.cancelled"), t(lang, "menu.prompt"))]
+    assert (await chat.post(unreadable(chat, **STICKER))).status_code == 200
+    assert chat.new_texts() == [one(t(lang, "inbound.unreadable"), t(lang, "menu.prompt"))]
+
+
+async def test_a_groups_service_messages_get_no_answer(
+        client: httpx.AsyncClient, fake: FakeBotApi, tg: Services) -> None:
+    """Someone joins or leaves the duty group: nothing to answer, nothing to store."""
+    group = TgChat(client, fake, -100555)
+    joined = unreadable(group, new_chat_members=[{"id": 4242, "is_bot": False,
+                                                  "first_name": "新同事"}])
+    assert (await group.post(joined)).status_code == 200
+    assert group.new_texts() == []
+    assert all_rows(tg, InboundMessage) == []

@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 from sqlmodel import Session, select
 
+from conversations.catalog import t
 from conversations.clock import FrozenClock
 from store.db import make_engine
 from store.models import InboundMessage, Notification, Suggestion
@@ -164,3 +165,22 @@ async def test_a_stopped_server_confirms_what_it_handled_and_records_what_it_sen
         [reply] = s.exec(select(Notification).where(Notification.address == "8200")).all()
     engine.dispose()
     assert reply.status == "sent"
+
+
+async def test_an_edit_by_long_polling_is_answered(sqlite_url: str, clock: FrozenClock,
+                                                   fake: FakeBotApi) -> None:
+    """Edits are asked for: the fake, as Telegram, gives only the kinds of update asked."""
+    svc = telegram_services(sqlite_url, clock, fake, "polling")
+    svc.telegram.start_polling()
+    try:
+        sent = fake.push_update(text_update(8300, "提建议"))
+        await fake.wait_for_messages(8300, 1)
+        edit = text_update(8300, "提意见", message_id=sent["message"]["message_id"])
+        edit["edited_message"] = {**edit.pop("message"), "edit_date": sent["message"]["date"]}
+        fake.push_update(edit)
+        [_, told] = await fake.wait_for_messages(8300, 2)
+    finally:
+        svc.close()
+    assert told.text == t("zh", "inbound.edited") + "\n\n" + \
+        t("zh", "flow.progress", n=1, total=3) + " " + t("zh", "suggestion.topic.ask")
+    assert fake.pending_updates() == []
