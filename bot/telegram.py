@@ -37,7 +37,15 @@ from bot import telegram_media
 from bot.channels import DeliveryError, split_text
 from bot.pipeline import Pipeline
 from conversations import catalog
-from conversations.engine import EDITED, STALE, UNREADABLE, Button, Reply, refusal
+from conversations.engine import (
+    EDITED,
+    PRIVATE_ONLY,
+    STALE,
+    UNREADABLE,
+    Button,
+    Reply,
+    refusal,
+)
 from handlers.inbound import Inbound
 
 # Read Telegram's time periods (RetryAfter.retry_after, Voice.duration) as timedeltas,
@@ -111,6 +119,8 @@ def _parse(update: Mapping[str, Any]) -> Inbound | None:
     command, _, argument = text.strip().partition(" ")
     command = command.split("@", 1)[0].lower()  # "/menu@workroom_bot" in a group
     if command == "/start" and argument.strip():
+        if message["chat"].get("type", "private") != "private":  # every member would be them
+            return _inbound(chat_id, uid, action=PRIVATE_ONLY, lang_hint=hint)
         return _inbound(chat_id, uid, text="/start", lang_hint=hint, link_code=argument.strip())
     if command == "/status":
         return _inbound(chat_id, uid, action="query:my_cases", lang_hint=hint)

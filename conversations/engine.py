@@ -44,7 +44,10 @@ STATE_VERSION = 1
 # sticker or a location. Each is told so, and the question (or the menu) comes again.
 EDITED = "cmd:edited"
 UNREADABLE = "cmd:unreadable"
-_NOTICES = {EDITED: "inbound.edited", UNREADABLE: "inbound.unreadable"}
+# An invitation opened in a group chat: a group is many people, it cannot be one person.
+PRIVATE_ONLY = "cmd:link_private"
+_NOTICES = {EDITED: "inbound.edited", UNREADABLE: "inbound.unreadable",
+            PRIVATE_ONLY: "link.private_only"}
 # What a button press is told when it is no answer to the question now asked.
 STALE = "button.stale"  # pressed twice, or an earlier question's
 BUSY = "button.busy"  # a push's button that starts something else, pressed during a form

@@ -16,13 +16,22 @@ from bot.telegram import parse
 from conversations.clock import FrozenClock
 from handlers.identity import issue_code
 from store.db import make_engine, transaction
-from store.models import Acknowledgement, Alert, InboundMessage, InviteCode, Person, Suggestion
+from store.models import (
+    Acknowledgement,
+    Alert,
+    Contact,
+    InboundMessage,
+    InviteCode,
+    Person,
+    Suggestion,
+)
 from tests.conftest import make_services
 from tests.fakes.telegram_api import BOT_USERNAME, FakeBotApi, callback_update, text_update
 from web.app import create_app
 from web.telegram import PATH, SECRET_HEADER
 
 SECRET = "webhook-secret-0123456789"
+ZHAO = 900000002  # the Telegram id store/demo/org.yaml gives 赵国强
 
 
 @pytest.fixture
@@ -288,3 +297,23 @@ def test_a_telegram_invite_needs_the_bot_and_opens_the_chat_as_the_person(
         assert "赵国强" in done.text
     finally:
         svc.close()
+
+
+async def test_an_invite_opened_in_a_group_links_nobody(
+        client: httpx.AsyncClient, fake: FakeBotApi, tg: Services) -> None:
+    """A leader's invite sent in a group would make every member of the group that leader:
+    their alerts, the cases they handle. It is refused there and still works in private."""
+    with transaction(tg.db) as s:
+        leader = s.exec(select(Person).where(Person.key == "zhao_guoqiang")).one()
+        code = issue_code(s, person=leader, channel="telegram", now=tg.clock.now(),
+                          ttl=__import__("datetime").timedelta(hours=1))
+    group = TgChat(client, fake, -100666)
+    texts = await group.say(f"/start@{BOT_USERNAME} {code}")
+    assert texts == ["请在与本机器人的私聊中打开邀请链接：群聊不能确认身份。\n\n"
+                     + "请选择要办理的事项（点按钮，或回复序号）："]
+    with Session(tg.db) as s:
+        linked = s.exec(select(Contact).where(Contact.person_id == leader.id,
+                                              Contact.channel == "telegram")).all()
+    assert [c.address for c in linked] == [str(ZHAO)]  # the org file's own, no group
+    texts = await TgChat(client, fake, 7007).say(f"/start {code}")
+    assert any("赵国强" in t for t in texts)  # the code is still good, in private
