@@ -15,6 +15,7 @@ from bot.bootstrap import Services
 from bot.telegram import parse
 from conversations.clock import FrozenClock
 from handlers.identity import issue_code
+from handlers.inbound import Inbound
 from store.db import make_engine, transaction
 from store.models import (
     Acknowledgement,
@@ -31,7 +32,8 @@ from web.app import create_app
 from web.telegram import PATH, SECRET_HEADER
 
 SECRET = "webhook-secret-0123456789"
-ZHAO = 900000002  # the Telegram id store/demo/org.yaml gives 赵国强
+# The Telegram ids store/demo/org.yaml gives 陈丽华 (director), 赵国强, 孙红梅 (on duty).
+DIRECTOR, ZHAO, SUN = 900000001, 900000002, 900000003
 
 
 @pytest.fixture
@@ -317,3 +319,79 @@ async def test_an_invite_opened_in_a_group_links_nobody(
     assert [c.address for c in linked] == [str(ZHAO)]  # the org file's own, no group
     texts = await TgChat(client, fake, 7007).say(f"/start {code}")
     assert any("赵国强" in t for t in texts)  # the code is still good, in private
+
+
+async def test_a_delivery_whose_step_fails_is_refused_and_its_redelivery_taken_once(
+        tg: Services, fake: FakeBotApi, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The webhook answers 2xx only once the update's step is committed: a step that
+    fails answers 500, stores nothing and says nothing, and Telegram's next delivery of
+    the same update is taken once."""
+    step = tg.workroom.engine.step
+    broken = {"on": True}
+
+    def failing(raw: Any, **kw: Any) -> Any:
+        if broken["on"]:
+            raise RuntimeError("the database went away mid-step")
+        return step(raw, **kw)
+
+    monkeypatch.setattr(tg.workroom.engine, "step", failing)
+    transport = httpx.ASGITransport(app=create_app(tg, run_scheduler=False),
+                                    raise_app_exceptions=False)  # as uvicorn: a 500
+    update = text_update(7008, "提建议")
+    async with httpx.AsyncClient(transport=transport, base_url="http://wr.test") as c:
+        r = await c.post(PATH, json=update, headers={SECRET_HEADER: SECRET})
+        await tg.telegram.settled()
+        assert r.status_code == 500
+        assert _count(tg, InboundMessage) == 0 and fake.sent_messages(7008) == []
+        broken["on"] = False
+        for _ in range(2):  # Telegram tries again; and once more, as if our 200 was lost
+            r = await c.post(PATH, json=update, headers={SECRET_HEADER: SECRET})
+            await tg.telegram.settled()
+            assert r.status_code == 200
+    [reply] = fake.sent_messages(7008)
+    assert "哪方面" in reply.text
+    assert _count(tg, InboundMessage) == 1
+
+
+async def test_a_second_press_of_an_alert_says_who_acknowledged_it_and_when(
+        client: httpx.AsyncClient, fake: FakeBotApi, tg: Services) -> None:
+    """Paged at night, a leader presses 收到 twice, or after the director acknowledged his
+    alert for him: each press is told who acknowledged it and when, and one
+    acknowledgement is kept per alert."""
+    director, sun = TgChat(client, fake, DIRECTOR), TgChat(client, fake, SUN)
+    for leader in (director, sun):
+        await leader.say("/start")
+    worker = TgChat(client, fake, 7009)
+    await run(worker, [("紧急情况报告", "发生了什么"), ("三十多人在厂门口聚集", "在哪里"),
+                       ("厂区东门", "多少人"), ("[立即发送]", "已报告")])
+    await asyncio.to_thread(tg.dispatcher.drain)
+    alert_of = {}
+    for leader in (director, sun):
+        [shown] = [c for c in fake.sent_messages(leader.chat_id) if "【紧急】" in c.text]
+        alert_of[leader.chat_id] = shown
+        leader.new_texts()
+    for expected in ("已确认收到（09:00）。", "这条提醒已由 陈丽华 于 09:00 确认。"):
+        assert (await director.press("收到"))[0].startswith(expected)
+    # The director acknowledges Sun's alert for him, at the web console.
+    with Session(tg.db) as s:
+        sun_alert = s.exec(select(Alert).where(Alert.recipient_id == select(Person.id).where(
+            Person.key == "sun_hongmei").scalar_subquery())).one()
+    tg.workroom.process(Inbound("console", "p:chen_lihua", "console-ack-1",
+                                action=f"ack:{sun_alert.id}"))
+    await asyncio.to_thread(tg.dispatcher.drain)
+    shown = fake.get_message(SUN, alert_of[SUN].result["message_id"])
+    assert shown is not None and "✅ 陈丽华 已于 2026-11-23 09:00 确认收到" in shown["text"]
+    assert "reply_markup" not in shown  # its button is gone
+    # Sun had the alert open and presses the button a moment too late.
+    update = callback_update(SUN, f"ack:{sun_alert.id}",
+                             message_id=alert_of[SUN].result["message_id"],
+                             message_text=alert_of[SUN].text,
+                             reply_markup=alert_of[SUN].params["reply_markup"])
+    assert (await sun.post(update)).status_code == 200
+    assert sun.new_texts()[0].startswith("这条提醒已由 陈丽华 于 09:00 确认。")
+    own = alert_of[DIRECTOR].params["reply_markup"]["inline_keyboard"][0][0]["callback_data"]
+    with Session(tg.db) as s:
+        chen = s.exec(select(Person.id).where(Person.key == "chen_lihua")).one()
+        acks = {(f"ack:{a.alert_id}", a.person_id, a.channel)
+                for a in s.exec(select(Acknowledgement))}
+    assert acks == {(own, chen, "telegram"), (f"ack:{sun_alert.id}", chen, "console")}

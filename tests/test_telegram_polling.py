@@ -184,3 +184,22 @@ async def test_an_edit_by_long_polling_is_answered(sqlite_url: str, clock: Froze
     assert told.text == t("zh", "inbound.edited") + "\n\n" + \
         t("zh", "flow.progress", n=1, total=3) + " " + t("zh", "suggestion.topic.ask")
     assert fake.pending_updates() == []
+
+
+async def test_polling_rides_out_a_5xx_and_a_429_from_telegram(
+        sqlite_url: str, clock: FrozenClock, fake: FakeBotApi) -> None:
+    """getUpdates fails (502, then 429 retry_after 1): the bot keeps polling, takes the
+    worker's update once, and confirms it."""
+    fake.fail_next("getUpdates", status=502)
+    fake.fail_next("getUpdates", retry_after=1)
+    svc = telegram_services(sqlite_url, clock, fake, "polling")
+    svc.telegram.start_polling()
+    try:
+        fake.push_update(text_update(8400, "提建议"))
+        [reply] = await fake.wait_for_messages(8400, 1, timeout=15)
+        await svc.telegram.settled()
+    finally:
+        svc.close()
+    assert "哪方面" in reply.text
+    assert [c.status for c in fake.calls_to("getUpdates")][:2] == [502, 429]
+    assert fake.pending_updates() == [] and len(fake.sent_messages(8400)) == 1
