@@ -22,6 +22,7 @@ from store.models import (
     Alert,
     Contact,
     InboundMessage,
+    InboxMessage,
     InviteCode,
     Person,
     Suggestion,
@@ -395,3 +396,22 @@ async def test_a_second_press_of_an_alert_says_who_acknowledged_it_and_when(
         acks = {(f"ack:{a.alert_id}", a.person_id, a.channel)
                 for a in s.exec(select(Acknowledgement))}
     assert acks == {(own, chen, "telegram"), (f"ack:{sun_alert.id}", chen, "console")}
+
+
+async def test_an_alert_to_a_leader_who_blocked_the_bot_reaches_them_another_way(
+        client: httpx.AsyncClient, fake: FakeBotApi, tg: Services) -> None:
+    """Telegram refuses the alert (403: the leader blocked the bot, or never pressed
+    Start): it goes by the leader's next channel, here the web chat's inbox."""
+    director = TgChat(client, fake, DIRECTOR)
+    await director.say("/start")
+    fake.block(DIRECTOR)
+    worker = TgChat(client, fake, 7010)
+    await run(worker, [("紧急情况报告", "发生了什么"), ("三十多人在厂门口聚集", "在哪里"),
+                       ("厂区东门", "多少人"), ("[立即发送]", "已报告")])
+    await asyncio.to_thread(tg.dispatcher.drain)
+    refused = [c for c in fake.sent_messages(DIRECTOR, include_failed=True) if not c.ok]
+    assert [c.status for c in refused] == [403]
+    with Session(tg.db) as s:
+        shown = s.exec(select(InboxMessage).where(InboxMessage.address == "p:chen_lihua")).all()
+    assert [m.text.split("\n")[0] for m in shown] == ["【紧急】E-2026-0001 突发情况报告"]
+    assert [b["label"] for b in shown[0].buttons] == ["收到"]
