@@ -109,6 +109,7 @@ def invite(person: str = typer.Argument(..., help="person key from the organisat
         raise typer.Exit(2)
     services = _services(settings)
     try:
+        bot_name = _bot_name(services) if channel == "telegram" else ""
         with transaction(services.db) as s:
             found = s.exec(select(Person).where(Person.key == person)).first()
             if found is None:
@@ -124,11 +125,22 @@ def invite(person: str = typer.Argument(..., help="person key from the organisat
 
             typer.echo(catalog.t(settings.default_lang, "wechat.invite", code=code,
                                  hours=settings.invite_ttl_hours))
-        else:  # the bot's name as Telegram knows it (getMe): a link to any other bot
-            # would hand this one-time code, worth the person's alerts, to a stranger
-            typer.echo(f"https://t.me/{services.telegram.bot.username}?start={code}")
+        else:
+            typer.echo(f"https://t.me/{bot_name}?start={code}")
     finally:
         services.close()
+
+
+def _bot_name(services: Services) -> str:
+    """The bot's name as Telegram knows it (getMe): a link to any other bot would hand a
+    one-time code, worth the person's alerts, to a stranger."""
+    from telegram.error import TelegramError
+
+    try:
+        return str(services.telegram.username())
+    except TelegramError as err:
+        typer.echo(f"cannot ask Telegram for the bot's name: {err}", err=True)
+        raise typer.Exit(1) from err
 
 
 @telegram_app.command("set-webhook")

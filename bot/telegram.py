@@ -30,7 +30,14 @@ from telegram import (
     InlineKeyboardMarkup,
     ReplyKeyboardMarkup,
 )
-from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
+from telegram.error import (
+    BadRequest,
+    Forbidden,
+    InvalidToken,
+    NetworkError,
+    RetryAfter,
+    TelegramError,
+)
 from telegram.warnings import PTBUserWarning
 
 from bot import telegram_media
@@ -61,6 +68,7 @@ log = logging.getLogger(__name__)
 CHANNEL = "telegram"
 TEXT_LIMIT = 4096
 CALLBACK_LIMIT = 64  # bytes of callback_data Telegram accepts
+START_TIMEOUT = 15.0  # getMe at start: past this the workroom starts without it
 _MENU_PREFIXES = ("flow:", "query:", "cmd:lang")
 _MENU_MARK = "cmd:lang"  # every role's menu offers the other language
 T = TypeVar("T")
@@ -408,7 +416,15 @@ class TelegramSender:
     def __init__(self, bot: Bot, runner: LoopRunner, pace: Pace | None = None) -> None:
         self.bot, self.runner = bot, runner
         self.pace = pace or Pace()
-        runner.run(bot.initialize())
+        try:
+            runner.run(bot.initialize(), timeout=START_TIMEOUT)
+        except InvalidToken:
+            raise  # a wrong token is said at once, not found out at the first alert
+        except (TelegramError, TimeoutError):
+            # Telegram out of reach (blocked, a self-hosted server still starting): every
+            # other channel and the scheduler come up all the same; sends and the long poll
+            # try again on their own, the bot's name is asked when it is needed.
+            log.warning("telegram: the Bot API cannot be reached at start", exc_info=True)
 
     def deliver(self, session: Session, *, address: str, reply: Reply,
                 notification_id: int, edit_ref: str | None = None) -> str | None:
@@ -544,6 +560,11 @@ class TelegramChannel:
     def register_commands(self) -> None:
         self.runner.run(register_commands(self.bot))
 
+    def username(self) -> str:
+        """The bot's @name as Telegram gives it (getMe, asked again if the start missed it)."""
+        self.runner.run(self.bot.initialize())
+        return str(self.bot.username)
+
     def timer_handlers(self) -> dict[str, Callable[[str], object]]:
         """The channel's timers: photos and voice notes to fetch."""
         return {telegram_media.MEDIA: self.media.fetch}
@@ -553,7 +574,16 @@ class TelegramChannel:
         offset: int | None = None
         pause = 1.0
         stopping = asyncio.ensure_future(self._stop.wait())
+        cleared = False  # no webhook set: getUpdates refuses to run beside one
         while not self._stop.is_set():
+            if not cleared:
+                try:
+                    cleared = bool(await self.bot.delete_webhook())
+                except TelegramError:  # Telegram out of reach at start: try again
+                    log.warning("telegram: deleteWebhook failed; trying again", exc_info=True)
+                    await asyncio.wait({stopping}, timeout=pause)
+                    pause = min(pause * 2, 30)
+                    continue
             fetch = asyncio.ensure_future(self._get_updates(offset, self.poll_timeout))
             await asyncio.wait({fetch, stopping}, return_when=asyncio.FIRST_COMPLETED)
             if not fetch.done():  # stopping: leave the parked long poll
@@ -562,11 +592,11 @@ class TelegramChannel:
             try:
                 updates = fetch.result()
             except RetryAfter as err:
-                await asyncio.sleep(_seconds(err.retry_after))
+                await asyncio.wait({stopping}, timeout=_seconds(err.retry_after))
                 continue
             except TelegramError:
                 log.warning("telegram: getUpdates failed; trying again", exc_info=True)
-                await asyncio.sleep(pause)
+                await asyncio.wait({stopping}, timeout=pause)
                 pause = min(pause * 2, 30)
                 continue
             pause = 1.0
@@ -579,7 +609,7 @@ class TelegramChannel:
                     # dedupe absorbs whatever part of them had committed.
                     log.error("telegram: update %s failed; will retry", update.get("update_id"),
                               exc_info=outcome)
-                    await asyncio.sleep(pause)
+                    await asyncio.wait({stopping}, timeout=pause)
                     break
                 # Confirmed to Telegram only by the next getUpdates, after this commit.
                 offset = update["update_id"] + 1
@@ -607,9 +637,10 @@ class TelegramChannel:
         return [u for u in updates if isinstance(u.get("update_id"), int)]
 
     def start_polling(self) -> None:
+        """Poll on the bot's loop; the webhook is cleared there, so a Telegram out of reach
+        at start does not stop the workroom from starting."""
         async def begin() -> None:
             self._stop = asyncio.Event()
-            await self.bot.delete_webhook()
 
         self.runner.run(begin())
         self._polling = asyncio.run_coroutine_threadsafe(self._poll(), self.runner.loop)

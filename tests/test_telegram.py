@@ -16,6 +16,7 @@ from bot.telegram import parse
 from conversations.clock import FrozenClock
 from handlers.identity import issue_code
 from handlers.inbound import Inbound
+from store import outbox
 from store.db import make_engine, transaction
 from store.models import (
     Acknowledgement,
@@ -24,11 +25,13 @@ from store.models import (
     InboundMessage,
     InboxMessage,
     InviteCode,
+    Notification,
     Person,
     Suggestion,
 )
 from tests.conftest import make_services
 from tests.fakes.telegram_api import BOT_USERNAME, FakeBotApi, callback_update, text_update
+from tests.transcript import Chat
 from web.app import create_app
 from web.telegram import PATH, SECRET_HEADER
 
@@ -415,3 +418,32 @@ async def test_an_alert_to_a_leader_who_blocked_the_bot_reaches_them_another_way
         shown = s.exec(select(InboxMessage).where(InboxMessage.address == "p:chen_lihua")).all()
     assert [m.text.split("\n")[0] for m in shown] == ["【紧急】E-2026-0001 突发情况报告"]
     assert [b["label"] for b in shown[0].buttons] == ["收到"]
+
+
+def test_the_workroom_starts_while_telegram_cannot_be_reached(
+        sqlite_url: str, clock: FrozenClock) -> None:
+    """Telegram out of reach at start (blocked, its self-hosted server still booting): the
+    web chat, the hotline, WeChat and the scheduler must come up all the same, and the
+    Telegram sends wait in the outbox for Telegram to come back."""
+    import socket
+
+    with socket.socket() as sock:  # a port nobody listens on
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    svc = make_services(sqlite_url, clock, telegram_token="123456:TEST-TOKEN",
+                        telegram_api_url=f"http://127.0.0.1:{port}/bot")
+    try:
+        worker = Chat(svc, person="li_ming")
+        worker.say("菜单")
+        assert "您好" in worker.text or "请选择" in worker.text
+        with transaction(svc.db) as s:
+            outbox.enqueue(s, key="tg-down", channel="telegram", address="7011",
+                           message="notice.raw", params={"text": "稍后送达"}, now=clock.now())
+        assert svc.dispatcher.run_once() == 0
+        with Session(svc.db) as s:
+            row = s.exec(select(Notification).where(
+                Notification.idempotency_key == "tg-down")).one()
+        assert (row.status, row.attempts) == ("pending", 1)  # tried again later
+        assert row.last_error is not None and row.last_error.startswith("network")
+    finally:
+        svc.close()

@@ -20,7 +20,7 @@ from conversations.clock import FrozenClock
 from store.db import make_engine
 from store.models import InboundMessage, Notification, Suggestion
 from tests.conftest import prepared_engine
-from tests.fakes.telegram_api import FakeBotApi, callback_update, text_update
+from tests.fakes.telegram_api import BOT_USERNAME, FakeBotApi, callback_update, text_update
 from tests.test_telegram import telegram_services
 
 WORKROOM = Path(sys.executable).parent / "workroom"
@@ -203,3 +203,22 @@ async def test_polling_rides_out_a_5xx_and_a_429_from_telegram(
     assert "哪方面" in reply.text
     assert [c.status for c in fake.calls_to("getUpdates")][:2] == [502, 429]
     assert fake.pending_updates() == [] and len(fake.sent_messages(8400)) == 1
+
+
+async def test_polling_starts_while_telegram_is_down_and_catches_up(
+        sqlite_url: str, clock: FrozenClock, fake: FakeBotApi) -> None:
+    """Telegram answers 502 at start (getMe, deleteWebhook): the workroom starts, polling
+    tries again, and the worker who wrote meanwhile is answered once Telegram is back."""
+    fake.fail_next("getMe", status=502)
+    fake.fail_next("deleteWebhook", status=502)
+    svc = telegram_services(sqlite_url, clock, fake, "polling")
+    try:
+        svc.telegram.start_polling()
+        fake.push_update(text_update(8500, "提建议"))
+        [reply] = await fake.wait_for_messages(8500, 1, timeout=15)
+        assert svc.telegram.username() == BOT_USERNAME  # asked again, now it answers
+    finally:
+        svc.close()
+    assert "哪方面" in reply.text
+    assert [c.status for c in fake.calls_to("deleteWebhook")] == [502, 200]
+    assert fake.pending_updates() == []
