@@ -240,3 +240,21 @@ async def test_a_429_on_a_reply_holds_that_chat_only_and_its_replies_come_in_ord
     assert len(texts) == 2 and texts[0] == t("zh", "menu.welcome") and "哪方面" in texts[1]
     refused = [c for c in fake.sent_messages(WORKER, include_failed=True) if not c.ok]
     assert len(refused) == 1  # never tried again before Telegram's time
+
+
+def test_a_long_push_arrives_in_parts_under_the_limit_with_its_buttons_last(
+        svc: Services, fake: FakeBotApi) -> None:
+    lines = [f"C-2026-{i:04d} 工资福利 · 办理中 · 2027-01-22 到期：" + "加班费" * 20
+             for i in range(1, 121)]
+    with transaction(svc.db) as s:
+        outbox.enqueue(s, key="long", channel="telegram", address=str(WORKER),
+                       message="notice.raw", now=svc.clock.now(), priority=outbox.REPLY,
+                       params={"text": "\n".join(lines),
+                               "buttons": [{"label": "确认提交", "value": "cmd:confirm",
+                                            "kind": "action"}]})
+    svc.dispatcher.drain()
+    parts = fake.sent_messages(WORKER)
+    assert len(parts) > 1 and all(len(p.text) <= 4096 for p in parts)
+    assert "\n".join(p.text for p in parts) == "\n".join(lines)  # cut at line ends, in order
+    assert [bool(p.params.get("reply_markup")) for p in parts] == [False] * (len(parts) - 1) \
+        + [True]
