@@ -323,8 +323,10 @@ class Engine:
             answered = self._in_flow(started.state, token, None, ctx)
             intro = started.replies[:1]
             return Outcome(answered.state, intro + answered.replies, answered.effect)
-        if chosen is None and pressed and token.startswith("opt:"):
-            # A question's button, pressed after its form was sent or dropped.
+        if chosen is None and pressed and token.startswith(("opt:", "cmd:")) \
+                and command not in ("help", "cancel", "menu"):
+            # A form's button (an option, submit, send now) pressed after the form was
+            # sent or dropped: a double tap, or yesterday's question.
             return Outcome(st, [Reply(catalog.t(st.lang, STALE)), self._menu(st, ctx)])
         if chosen is None and command in ("help", "cancel"):
             key = "help.menu" if command == "help" else "flow.nothing_to_cancel"

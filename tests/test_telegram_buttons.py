@@ -119,8 +119,12 @@ async def test_a_button_pressed_twice_or_a_day_later_is_not_taken_as_an_answer(
     assert saved_state(tg, 7502)["step"] == REVIEW
     assert await press_on(chat, identity, "opt:anonymous") == [
         one(t(lang, "button.stale"), fake.sent_messages(7502)[-2].text)]
+    review = fake.sent_messages(7502)[-1]
     [done] = await chat.press(t(lang, "nav.confirm"))
     assert done.startswith(t(lang, "suggestion.done", number="S-2026-0001"))
+    # 确认提交 tapped twice: the second tap is told so, not "did not understand".
+    assert await press_on(chat, review, "cmd:confirm") == [
+        one(t(lang, "button.stale"), t(lang, "menu.prompt"))]
     [row] = all_rows(tg, Suggestion)
     assert (row.topic, row.text, row.anonymous) == ("living", said, False)
 
