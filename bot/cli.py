@@ -103,24 +103,44 @@ def invite(person: str = typer.Argument(..., help="person key from the organisat
         typer.echo(f"channel {channel!r} is not available yet (web, telegram, wechat)",
                    err=True)
         raise typer.Exit(2)
+    if channel == "telegram" and not settings.telegram_token:
+        typer.echo("set WORKROOM_TELEGRAM_TOKEN: the link opens the workroom's own bot",
+                   err=True)
+        raise typer.Exit(2)
     services = _services(settings)
-    with transaction(services.db) as s:
-        found = s.exec(select(Person).where(Person.key == person)).first()
-        if found is None:
-            typer.echo(f"no person with key {person!r}", err=True)
-            raise typer.Exit(1)
-        if channel in ("telegram", "wechat"):
-            code = issue_code(s, person=found, channel=channel, now=services.clock.now(),
-                              ttl=timedelta(hours=settings.invite_ttl_hours))
-    if channel == "web":
-        typer.echo(invite_url(settings.base_url, settings.secret_key, person))
-    elif channel == "wechat":  # the follower sends "绑定 <code>" to the official account
-        from conversations import catalog
+    try:
+        bot_name = _bot_name(services) if channel == "telegram" else ""
+        with transaction(services.db) as s:
+            found = s.exec(select(Person).where(Person.key == person)).first()
+            if found is None:
+                typer.echo(f"no person with key {person!r}", err=True)
+                raise typer.Exit(1)
+            if channel in ("telegram", "wechat"):
+                code = issue_code(s, person=found, channel=channel, now=services.clock.now(),
+                                  ttl=timedelta(hours=settings.invite_ttl_hours))
+        if channel == "web":
+            typer.echo(invite_url(settings.base_url, settings.secret_key, person))
+        elif channel == "wechat":  # the follower sends "绑定 <code>" to the official account
+            from conversations import catalog
 
-        typer.echo(catalog.t(settings.default_lang, "wechat.invite", code=code,
-                             hours=settings.invite_ttl_hours))
-    else:
-        typer.echo(f"https://t.me/{settings.telegram_bot_username}?start={code}")
+            typer.echo(catalog.t(settings.default_lang, "wechat.invite", code=code,
+                                 hours=settings.invite_ttl_hours))
+        else:
+            typer.echo(f"https://t.me/{bot_name}?start={code}")
+    finally:
+        services.close()
+
+
+def _bot_name(services: Services) -> str:
+    """The bot's name as Telegram knows it (getMe): a link to any other bot would hand a
+    one-time code, worth the person's alerts, to a stranger."""
+    from telegram.error import TelegramError
+
+    try:
+        return str(services.telegram.username())
+    except TelegramError as err:
+        typer.echo(f"cannot ask Telegram for the bot's name: {err}", err=True)
+        raise typer.Exit(1) from err
 
 
 @telegram_app.command("set-webhook")
@@ -131,12 +151,13 @@ def telegram_set_webhook() -> None:
     if services.telegram is None or settings.telegram_mode != "webhook":
         typer.echo("set WORKROOM_TELEGRAM_TOKEN and WORKROOM_TELEGRAM_MODE=webhook", err=True)
         raise typer.Exit(2)
+    from bot.telegram import ALLOWED_UPDATES
     from web.telegram import PATH
 
     url = settings.base_url.rstrip("/") + PATH
     services.telegram.runner.run(services.telegram.bot.set_webhook(
         url=url, secret_token=settings.telegram_webhook_secret,
-        allowed_updates=["message", "callback_query"]))
+        allowed_updates=list(ALLOWED_UPDATES)))
     services.close()
     typer.echo(f"webhook set: {url}")
 

@@ -44,10 +44,10 @@ class Settings(BaseSettings):
     # Telegram: off without a token; "webhook" behind this app, or long "polling".
     telegram_token: str | None = None
     telegram_mode: Literal["webhook", "polling"] = "polling"
+    # A self-hosted Bot API server: its URL alone will do, the file URL follows from it.
     telegram_api_url: str = "https://api.telegram.org/bot"
     telegram_file_url: str = "https://api.telegram.org/file/bot"
     telegram_webhook_secret: str | None = None
-    telegram_bot_username: str = "workroom_bot"
     # Telegram's limits (per chat: a burst, then about 1/s; 20/min per group; 30/s in all)
     telegram_chat_burst: int = Field(default=4, ge=1)
     telegram_chat_per_second: float = Field(default=1.0, gt=0)
@@ -109,6 +109,10 @@ class Settings(BaseSettings):
         if self.env == "production" and self.secret_key == PLACEHOLDER_SECRET:
             raise ValueError("WORKROOM_SECRET_KEY must be set to a real secret in production")
         ZoneInfo(self.timezone)  # raises on an unknown zone
+        api = self.telegram_api_url.rstrip("/")
+        if "telegram_file_url" not in self.model_fields_set and api.endswith("/bot"):
+            # Files come from the server that answers the API (Telegram's own: /file/bot).
+            self.telegram_file_url = api.removesuffix("/bot") + "/file/bot"
         if self.telegram_token and self.telegram_mode == "webhook" and (
                 not self.telegram_webhook_secret or len(self.telegram_webhook_secret) < 16):
             raise ValueError("webhook mode needs WORKROOM_TELEGRAM_WEBHOOK_SECRET "

@@ -30,14 +30,29 @@ from telegram import (
     InlineKeyboardMarkup,
     ReplyKeyboardMarkup,
 )
-from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
+from telegram.error import (
+    BadRequest,
+    Forbidden,
+    InvalidToken,
+    NetworkError,
+    RetryAfter,
+    TelegramError,
+)
 from telegram.warnings import PTBUserWarning
 
 from bot import telegram_media
 from bot.channels import DeliveryError, split_text
 from bot.pipeline import Pipeline
 from conversations import catalog
-from conversations.engine import Button, Reply
+from conversations.engine import (
+    EDITED,
+    PRIVATE_ONLY,
+    STALE,
+    UNREADABLE,
+    Button,
+    Reply,
+    refusal,
+)
 from handlers.inbound import Inbound
 
 # Read Telegram's time periods (RetryAfter.retry_after, Voice.duration) as timedeltas,
@@ -53,9 +68,17 @@ log = logging.getLogger(__name__)
 CHANNEL = "telegram"
 TEXT_LIMIT = 4096
 CALLBACK_LIMIT = 64  # bytes of callback_data Telegram accepts
+START_TIMEOUT = 15.0  # getMe at start: past this the workroom starts without it
 _MENU_PREFIXES = ("flow:", "query:", "cmd:lang")
+_MENU_MARK = "cmd:lang"  # every role's menu offers the other language
 T = TypeVar("T")
 
+# What the bot asks Telegram for: messages, their edits (answered: edits are not read),
+# button presses.
+ALLOWED_UPDATES = ("message", "edited_message", "callback_query")
+# What a person sends that the workroom cannot read (photos and voice notes it keeps).
+_UNREADABLE = ("sticker", "location", "venue", "contact", "document", "video", "video_note",
+               "audio", "animation", "poll", "dice", "game", "story", "invoice")
 # Bot commands, in both languages, as shown in Telegram's command menu.
 COMMANDS = ("start", "menu", "cancel", "help", "status", "lang")
 
@@ -82,9 +105,13 @@ def _parse(update: Mapping[str, Any]) -> Inbound | None:
         chat = message["chat"]["id"] if message else sender["id"]
         return _inbound(str(chat), uid, action=str(query.get("data") or ""),
                         lang_hint=_hint(sender))
-    message = update.get("message")  # the only other kind the bot asks Telegram for
+    message = update.get("message")
     if message is None:
-        return None
+        edit = update.get("edited_message")  # the only other kind the bot asks for
+        if edit is None:
+            return None
+        return _inbound(str(edit["chat"]["id"]), uid, action=EDITED,
+                        lang_hint=_hint(edit.get("from")))
     chat_id = str(message["chat"]["id"])
     hint = _hint(message.get("from"))
     text = message.get("text")
@@ -94,10 +121,14 @@ def _parse(update: Mapping[str, Any]) -> Inbound | None:
     if files:
         return _inbound(chat_id, uid, text=text, lang_hint=hint, attachments=files)
     if text is None:
-        return _inbound(chat_id, uid, text="", lang_hint=hint)
+        if any(kind in message for kind in _UNREADABLE):
+            return _inbound(chat_id, uid, action=UNREADABLE, lang_hint=hint)
+        return None  # a service message: someone joined a group, a title changed
     command, _, argument = text.strip().partition(" ")
     command = command.split("@", 1)[0].lower()  # "/menu@workroom_bot" in a group
     if command == "/start" and argument.strip():
+        if message["chat"].get("type", "private") != "private":  # every member would be them
+            return _inbound(chat_id, uid, action=PRIVATE_ONLY, lang_hint=hint)
         return _inbound(chat_id, uid, text="/start", lang_hint=hint, link_code=argument.strip())
     if command == "/status":
         return _inbound(chat_id, uid, action="query:my_cases", lang_hint=hint)
@@ -136,8 +167,13 @@ def _chunks(text: str) -> list[str]:
 
 
 def is_menu(reply: Reply) -> bool:
+    """The engine's main menu, which ends with the language switch: its labels come back
+    as typed text. A push's own buttons ("flow:screening?return=3&answer=zero", "flow:rate")
+    are not: their labels mean nothing at the menu, and they must not take the menu's
+    place on the worker's keyboard. They stay inline, under their message."""
     values = [b.value for b in reply.buttons if b.kind != "nav"]
-    return bool(values) and all(v.startswith(_MENU_PREFIXES) for v in values)
+    return _MENU_MARK in values and all(v.startswith(_MENU_PREFIXES) and "?" not in v
+                                        for v in values)
 
 
 def layout(reply: Reply) -> dict[str, Any] | None:
@@ -380,7 +416,15 @@ class TelegramSender:
     def __init__(self, bot: Bot, runner: LoopRunner, pace: Pace | None = None) -> None:
         self.bot, self.runner = bot, runner
         self.pace = pace or Pace()
-        runner.run(bot.initialize())
+        try:
+            runner.run(bot.initialize(), timeout=START_TIMEOUT)
+        except InvalidToken:
+            raise  # a wrong token is said at once, not found out at the first alert
+        except (TelegramError, TimeoutError):
+            # Telegram out of reach (blocked, a self-hosted server still starting): every
+            # other channel and the scheduler come up all the same; sends and the long poll
+            # try again on their own, the bot's name is asked when it is needed.
+            log.warning("telegram: the Bot API cannot be reached at start", exc_info=True)
 
     def deliver(self, session: Session, *, address: str, reply: Reply,
                 notification_id: int, edit_ref: str | None = None) -> str | None:
@@ -432,10 +476,13 @@ class TelegramSender:
             log.exception("telegram: closing the bot failed")
 
 
-async def acknowledge_press(bot: Bot, update: Mapping[str, Any]) -> None:
+async def acknowledge_press(bot: Bot, update: Mapping[str, Any],
+                            replies: list[Reply] | None = None) -> None:
     """After the step committed: stop the button's spinner, show what was chosen. An
     alert's 收到 is not marked here: the step itself edits the alert to say who
-    acknowledged it and when, and a second edit racing it could overwrite that."""
+    acknowledged it and when, and a second edit racing it could overwrite that. A press
+    the step turned down (`replies` say so) is not shown as chosen: a button of an
+    earlier question loses its keyboard, a push's button pressed during a form stays."""
     query = update.get("callback_query")
     if query is None:
         return
@@ -443,8 +490,14 @@ async def acknowledge_press(bot: Bot, update: Mapping[str, Any]) -> None:
         await bot.answer_callback_query(query["id"])
         if str(query.get("data") or "").startswith("ack:"):
             return
-        label = chosen_label(update)
         message = query.get("message") or {}
+        refused = refusal(replies or [])
+        if refused == STALE and message.get("date"):  # 0: too old for the bot to see
+            await bot.edit_message_reply_markup(chat_id=message["chat"]["id"],
+                                                message_id=message["message_id"])
+        if refused is not None:
+            return
+        label = chosen_label(update)
         shown = message.get("text")  # none on a message too old for the bot to see
         if label and shown:
             await bot.edit_message_text(chat_id=message["chat"]["id"],
@@ -477,6 +530,7 @@ class TelegramChannel:
         self.media = telegram_media.keeper(workroom, self.bot, self.runner.loop, CHANNEL)
         self._stop: asyncio.Event | None = None
         self._polling: Any = None
+        self._stopped = self._closed = False
 
     async def handle(self, update: Mapping[str, Any], inbound: Inbound | None = None) -> None:
         """Step an update (Telegram's JSON; `inbound`: parse() of it, if done already) on
@@ -484,11 +538,13 @@ class TelegramChannel:
         be (the update must then come again)."""
         if inbound is None:
             inbound = parse(update)
+        replies: list[Reply] = []
         if inbound is not None:
             done = await self.pipeline.submit(inbound)
             if done.error is not None:
                 raise done.error
-        await acknowledge_press(self.bot, update)
+            replies = done.replies
+        await acknowledge_press(self.bot, update, replies)
 
     async def settled(self) -> None:
         """Wait, from any loop, until every push under way has been sent and recorded."""
@@ -504,6 +560,11 @@ class TelegramChannel:
     def register_commands(self) -> None:
         self.runner.run(register_commands(self.bot))
 
+    def username(self) -> str:
+        """The bot's @name as Telegram gives it (getMe, asked again if the start missed it)."""
+        self.runner.run(self.bot.initialize())
+        return str(self.bot.username)
+
     def timer_handlers(self) -> dict[str, Callable[[str], object]]:
         """The channel's timers: photos and voice notes to fetch."""
         return {telegram_media.MEDIA: self.media.fetch}
@@ -513,7 +574,16 @@ class TelegramChannel:
         offset: int | None = None
         pause = 1.0
         stopping = asyncio.ensure_future(self._stop.wait())
+        cleared = False  # no webhook set: getUpdates refuses to run beside one
         while not self._stop.is_set():
+            if not cleared:
+                try:
+                    cleared = bool(await self.bot.delete_webhook())
+                except TelegramError:  # Telegram out of reach at start: try again
+                    log.warning("telegram: deleteWebhook failed; trying again", exc_info=True)
+                    await asyncio.wait({stopping}, timeout=pause)
+                    pause = min(pause * 2, 30)
+                    continue
             fetch = asyncio.ensure_future(self._get_updates(offset, self.poll_timeout))
             await asyncio.wait({fetch, stopping}, return_when=asyncio.FIRST_COMPLETED)
             if not fetch.done():  # stopping: leave the parked long poll
@@ -522,11 +592,11 @@ class TelegramChannel:
             try:
                 updates = fetch.result()
             except RetryAfter as err:
-                await asyncio.sleep(_seconds(err.retry_after))
+                await asyncio.wait({stopping}, timeout=_seconds(err.retry_after))
                 continue
             except TelegramError:
                 log.warning("telegram: getUpdates failed; trying again", exc_info=True)
-                await asyncio.sleep(pause)
+                await asyncio.wait({stopping}, timeout=pause)
                 pause = min(pause * 2, 30)
                 continue
             pause = 1.0
@@ -539,7 +609,7 @@ class TelegramChannel:
                     # dedupe absorbs whatever part of them had committed.
                     log.error("telegram: update %s failed; will retry", update.get("update_id"),
                               exc_info=outcome)
-                    await asyncio.sleep(pause)
+                    await asyncio.wait({stopping}, timeout=pause)
                     break
                 # Confirmed to Telegram only by the next getUpdates, after this commit.
                 offset = update["update_id"] + 1
@@ -552,8 +622,7 @@ class TelegramChannel:
     async def _get_updates(self, offset: int | None, timeout: int,
                            limit: int | None = None) -> list[dict[str, Any]]:
         """getUpdates, its updates as Telegram's JSON (see parse())."""
-        kwargs: dict[str, Any] = {"timeout": timeout,
-                                  "allowed_updates": ["message", "callback_query"]}
+        kwargs: dict[str, Any] = {"timeout": timeout, "allowed_updates": list(ALLOWED_UPDATES)}
         if offset is not None:
             kwargs["offset"] = offset
         if limit is not None:
@@ -568,14 +637,21 @@ class TelegramChannel:
         return [u for u in updates if isinstance(u.get("update_id"), int)]
 
     def start_polling(self) -> None:
+        """Poll on the bot's loop; the webhook is cleared there, so a Telegram out of reach
+        at start does not stop the workroom from starting."""
         async def begin() -> None:
             self._stop = asyncio.Event()
-            await self.bot.delete_webhook()
 
         self.runner.run(begin())
         self._polling = asyncio.run_coroutine_threadsafe(self._poll(), self.runner.loop)
 
-    def close(self) -> None:
+    def stop(self) -> None:
+        """Leave the long poll with the last offset confirmed, then send and record every
+        push under way: after a graceful stop (a deploy, SIGTERM) no update is taken again
+        and no reply is sent twice. Called by the web app's shutdown; once is enough."""
+        if self._stopped:
+            return
+        self._stopped = True
         if self._polling is not None and self._stop is not None:
             self.runner.loop.call_soon_threadsafe(self._stop.set)
             try:
@@ -586,5 +662,11 @@ class TelegramChannel:
             self.runner.run(self.pipeline.close(), timeout=10)
         except Exception:
             log.exception("telegram: closing the pipeline failed")
+
+    def close(self) -> None:
+        self.stop()
+        if self._closed:
+            return
+        self._closed = True
         self.sender.close()
         self.runner.close()

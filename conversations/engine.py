@@ -40,6 +40,17 @@ from conversations.flows import FLOWS, menu_for, reachable
 REVIEW = "_review"
 QUERIES = ("my_cases", "my_alerts", "open_cases", "my_handling")
 STATE_VERSION = 1
+# Messages a channel could not take as an answer: an edit of a message already sent, a
+# sticker or a location. Each is told so, and the question (or the menu) comes again.
+EDITED = "cmd:edited"
+UNREADABLE = "cmd:unreadable"
+# An invitation opened in a group chat: a group is many people, it cannot be one person.
+PRIVATE_ONLY = "cmd:link_private"
+_NOTICES = {EDITED: "inbound.edited", UNREADABLE: "inbound.unreadable",
+            PRIVATE_ONLY: "link.private_only"}
+# What a button press is told when it is no answer to the question now asked.
+STALE = "button.stale"  # pressed twice, or an earlier question's
+BUSY = "button.busy"  # a push's button that starts something else, pressed during a form
 
 # Words a person may type instead of pressing a button, in either language.
 COMMANDS: dict[str, tuple[str, ...]] = {
@@ -81,6 +92,14 @@ class Reply:
 def _menu_words(label: str) -> frozenset[str]:
     """A menu item's label in every language, as typed words are compared with it."""
     return frozenset(catalog.t(lang, label).lower() for lang in catalog.LANGS)
+
+
+def refusal(replies: list[Reply]) -> str | None:
+    """STALE or BUSY when a step's replies turn down the button that was pressed (in
+    either language), so a channel does not show that button as chosen; else None."""
+    first = replies[0].text if replies else ""
+    return next((key for key in (STALE, BUSY) for lang in catalog.LANGS
+                 if first.startswith(catalog.t(lang, key))), None)
 
 
 def merged(replies: list[Reply], limit: int) -> list[Reply]:
@@ -200,15 +219,19 @@ class Engine:
             return Outcome(st, follow, Acknowledge(int(token[4:])))
         if token.startswith("query:") and token[6:] in QUERIES:  # e.g. Telegram's /status
             return Outcome(st, [], Query(token[6:]))
+        if action in _NOTICES:
+            notice = Reply(catalog.t(st.lang, _NOTICES[action]))
+            return Outcome(st, [notice, self._ask(st, ctx) if st.flow else self._menu(st, ctx)])
         command = token[4:] if token.startswith("cmd:") else _match_command(token)
         if command == "lang":
             st.lang = "en" if st.lang == "zh" else "zh"
             replies.append(Reply(catalog.t(st.lang, "lang.switched")))
             replies.append(self._ask(st, ctx) if st.flow else self._menu(st, ctx))
             return Outcome(st, replies)
+        pressed = action is not None
         if not st.flow:
-            return self._at_menu(st, token, command, ctx, fresh, default_flow)
-        return self._in_flow(st, token, command, ctx)
+            return self._at_menu(st, token, command, ctx, fresh, default_flow, pressed)
+        return self._in_flow(st, token, command, ctx, pressed)
 
     def _attach(self, st: State, items: tuple[dict[str, Any], ...], caption: str | None,
                 ctx: Context) -> Outcome:
@@ -278,7 +301,8 @@ class Engine:
         )
 
     def _at_menu(self, st: State, token: str, command: str | None, ctx: Context,
-                 fresh: bool = False, default_flow: str | None = None) -> Outcome:
+                 fresh: bool = False, default_flow: str | None = None,
+                 pressed: bool = False) -> Outcome:
         items = menu_for(ctx.role)
         chosen = None
         # A button of a push may start a flow with answers given: flow:<name>?step=value
@@ -299,6 +323,14 @@ class Engine:
             answered = self._in_flow(started.state, token, None, ctx)
             intro = started.replies[:1]
             return Outcome(answered.state, intro + answered.replies, answered.effect)
+        if chosen is None and pressed and token.startswith(("opt:", "cmd:")) \
+                and command not in ("help", "cancel", "menu"):
+            # A form's button (an option, submit, send now) pressed after the form was
+            # sent or dropped: a double tap, or yesterday's question.
+            return Outcome(st, [Reply(catalog.t(st.lang, STALE)), self._menu(st, ctx)])
+        if chosen is None and command in ("help", "cancel"):
+            key = "help.menu" if command == "help" else "flow.nothing_to_cancel"
+            return Outcome(st, [Reply(catalog.t(st.lang, key)), self._menu(st, ctx)])
         if chosen is None:
             welcome = fresh or command == "menu" or not token.strip()
             return Outcome(st, [self._menu(st, ctx, "menu.welcome" if welcome else "menu.unknown")])
@@ -359,16 +391,25 @@ class Engine:
 
     # --- inside a flow -------------------------------------------------------------------
 
-    def _in_flow(self, st: State, token: str, command: str | None, ctx: Context) -> Outcome:
+    def _in_flow(self, st: State, token: str, command: str | None, ctx: Context,
+                 pressed: bool = False) -> Outcome:
         flow = self.flows[st.flow or ""]
         name = flow.name
         if command == "cancel":
             st.clear_draft()
             return Outcome(st, [Reply(catalog.t(st.lang, "flow.cancelled")), self._menu(st, ctx)])
-        if command == "menu":
+        if command == "menu" or (command is None and not pressed
+                                 and self._menu_word(st, flow, token, ctx)):
+            # A menu item's words (the menu keyboard stays on a phone's screen during a
+            # form) are not an answer: say what is under way and ask again.
             return Outcome(st, [Reply(catalog.t(st.lang, "flow.menu_in_flow",
                                                  flow=catalog.t(st.lang, f"{name}.title"))),
                                 self._ask(st, ctx)])
+        if pressed and command is None and not self._offered(st, flow, token, ctx):
+            # A button that is not the question's: pressed twice, an earlier question's,
+            # or a push's that starts something else. Never an answer to this question.
+            key = BUSY if token.startswith("flow:") else STALE
+            return Outcome(st, [Reply(catalog.t(st.lang, key)), self._ask(st, ctx)])
         if command == "help":
             key = f"{name}.{st.step}.help" if st.step != REVIEW else "review.help"
             return Outcome(st, [Reply(catalog.t(st.lang, key) + "\n\n"
@@ -416,6 +457,22 @@ class Engine:
         if refused is not None:
             return refused
         return Outcome(st, [self._ask(st, ctx)])
+
+    def _offered(self, st: State, flow: Flow, token: str, ctx: Context) -> bool:
+        """Whether `token` is the value of one of the buttons of the question now asked."""
+        if st.step in (None, REVIEW) or not token.startswith("opt:"):
+            return False
+        kind = flow.step(st.step or "").kind
+        return isinstance(kind, Choice) and any(
+            token == f"opt:{value}" for value, _ in self._options(st, kind, ctx))
+
+    def _menu_word(self, st: State, flow: Flow, token: str, ctx: Context) -> bool:
+        """Whether a typed text is the label of a main menu item, where the question asked
+        takes free words (a choice reads its own options)."""
+        if st.step in (None, REVIEW) or isinstance(flow.step(st.step or "").kind, Choice):
+            return False
+        low = normalize(token).lower()
+        return any(low in _menu_words(m.label) for m in menu_for(ctx.role))
 
     def _nothing_to_choose(self, st: State, flow: Flow, ctx: Context) -> Outcome | None:
         """The step now due is a choice with nothing to offer: say so, and go back to the

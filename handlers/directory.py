@@ -78,7 +78,10 @@ class SqlDirectory:
                 for e, c in mine]
 
     def _cases_to_rate(self, lang: str) -> list[tuple[str, str]]:
-        if self.person.id is None or not self.person.verified:
+        """The person's own named cases awaiting a rating. Verified or not: an unknown
+        Telegram account that filed a named case was asked to rate its reply, and is the
+        one who sees it under "my cases" (anonymous cases are rated by receipt code)."""
+        if self.person.id is None:
             return []
         rows = self.session.exec(select(Case).where(
             Case.complainant_id == self.person.id,

@@ -12,16 +12,32 @@ import pytest
 from sqlmodel import Session, func, select
 
 from bot.bootstrap import Services
+from bot.telegram import parse
 from conversations.clock import FrozenClock
 from handlers.identity import issue_code
-from store.db import transaction
-from store.models import Acknowledgement, Alert, InboundMessage, Person, Suggestion
+from handlers.inbound import Inbound
+from store import outbox
+from store.db import make_engine, transaction
+from store.models import (
+    Acknowledgement,
+    Alert,
+    Contact,
+    InboundMessage,
+    InboxMessage,
+    InviteCode,
+    Notification,
+    Person,
+    Suggestion,
+)
 from tests.conftest import make_services
-from tests.fakes.telegram_api import FakeBotApi, callback_update, text_update
+from tests.fakes.telegram_api import BOT_USERNAME, FakeBotApi, callback_update, text_update
+from tests.transcript import Chat
 from web.app import create_app
 from web.telegram import PATH, SECRET_HEADER
 
 SECRET = "webhook-secret-0123456789"
+# The Telegram ids store/demo/org.yaml gives 陈丽华 (director), 赵国强, 孙红梅 (on duty).
+DIRECTOR, ZHAO, SUN = 900000001, 900000002, 900000003
 
 
 @pytest.fixture
@@ -235,10 +251,199 @@ def test_cli_makes_a_telegram_invite_and_sets_the_webhook(
         runner = CliRunner()
         link = runner.invoke(app, ["invite", "zhao_guoqiang", "--channel", "telegram"])
         assert link.exit_code == 0, link.output
-        assert link.output.startswith("https://t.me/workroom_bot?start=")
+        # The deep link opens this bot: its name as Telegram gives it (getMe).
+        assert link.output.startswith(f"https://t.me/{BOT_USERNAME}?start=")
         done = runner.invoke(app, ["telegram", "set-webhook"])
         assert done.exit_code == 0, done.output
     finally:
         get_settings.cache_clear()
     assert fake.webhook_url == "https://workroom.example.org/telegram/webhook"
     assert fake.webhook_secret == SECRET
+    # Edits are asked for too: the worker who edits an answer is told it is not read.
+    assert fake.calls_to("setWebhook")[-1].params["allowed_updates"] == [
+        "message", "edited_message", "callback_query"]
+
+
+def test_a_telegram_invite_needs_the_bot_and_opens_the_chat_as_the_person(
+        sqlite_url: str, clock: FrozenClock, fake: FakeBotApi, tmp_path: Any,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The link made by `workroom invite --channel telegram` is the one the person taps:
+    it opens this bot and its code links their chat; with no bot set, no code is made."""
+    from typer.testing import CliRunner
+
+    from bot.cli import app
+    from bot.settings import get_settings
+    from tests.conftest import prepared_engine
+
+    prepared_engine(sqlite_url, clock.now()).dispose()
+    for name, value in {"DATABASE_URL": sqlite_url, "SECRET_KEY": "cli"}.items():
+        monkeypatch.setenv(f"WORKROOM_{name}", value)
+    monkeypatch.chdir(tmp_path)
+    runner = CliRunner()
+    get_settings.cache_clear()
+    try:
+        refused = runner.invoke(app, ["invite", "zhao_guoqiang", "--channel", "telegram"])
+        assert refused.exit_code == 2 and "WORKROOM_TELEGRAM_TOKEN" in refused.output
+        for name, value in {"TELEGRAM_TOKEN": fake.token, "TELEGRAM_API_URL": fake.base_url,
+                            "TELEGRAM_FILE_URL": fake.base_file_url}.items():
+            monkeypatch.setenv(f"WORKROOM_{name}", value)
+        get_settings.cache_clear()
+        made = runner.invoke(app, ["invite", "zhao_guoqiang", "--channel", "telegram"])
+    finally:
+        get_settings.cache_clear()
+    assert made.exit_code == 0, made.output
+    bot, _, code = made.output.strip().partition("?start=")
+    assert bot == f"https://t.me/{BOT_USERNAME}"
+    svc = telegram_services(sqlite_url, clock, fake, "polling", engine=make_engine(sqlite_url))
+    try:
+        assert _count(svc, InviteCode) == 1  # the refused invite made none
+        opened = parse(text_update(7006, f"/start {code}"))
+        assert opened is not None
+        [done] = svc.workroom.process(opened)
+        assert "赵国强" in done.text
+    finally:
+        svc.close()
+
+
+async def test_an_invite_opened_in_a_group_links_nobody(
+        client: httpx.AsyncClient, fake: FakeBotApi, tg: Services) -> None:
+    """A leader's invite sent in a group would make every member of the group that leader:
+    their alerts, the cases they handle. It is refused there and still works in private."""
+    with transaction(tg.db) as s:
+        leader = s.exec(select(Person).where(Person.key == "zhao_guoqiang")).one()
+        code = issue_code(s, person=leader, channel="telegram", now=tg.clock.now(),
+                          ttl=__import__("datetime").timedelta(hours=1))
+    group = TgChat(client, fake, -100666)
+    texts = await group.say(f"/start@{BOT_USERNAME} {code}")
+    assert texts == ["请在与本机器人的私聊中打开邀请链接：群聊不能确认身份。\n\n"
+                     + "请选择要办理的事项（点按钮，或回复序号）："]
+    with Session(tg.db) as s:
+        linked = s.exec(select(Contact).where(Contact.person_id == leader.id,
+                                              Contact.channel == "telegram")).all()
+    assert [c.address for c in linked] == [str(ZHAO)]  # the org file's own, no group
+    texts = await TgChat(client, fake, 7007).say(f"/start {code}")
+    assert any("赵国强" in t for t in texts)  # the code is still good, in private
+
+
+async def test_a_delivery_whose_step_fails_is_refused_and_its_redelivery_taken_once(
+        tg: Services, fake: FakeBotApi, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The webhook answers 2xx only once the update's step is committed: a step that
+    fails answers 500, stores nothing and says nothing, and Telegram's next delivery of
+    the same update is taken once."""
+    step = tg.workroom.engine.step
+    broken = {"on": True}
+
+    def failing(raw: Any, **kw: Any) -> Any:
+        if broken["on"]:
+            raise RuntimeError("the database went away mid-step")
+        return step(raw, **kw)
+
+    monkeypatch.setattr(tg.workroom.engine, "step", failing)
+    transport = httpx.ASGITransport(app=create_app(tg, run_scheduler=False),
+                                    raise_app_exceptions=False)  # as uvicorn: a 500
+    update = text_update(7008, "提建议")
+    async with httpx.AsyncClient(transport=transport, base_url="http://wr.test") as c:
+        r = await c.post(PATH, json=update, headers={SECRET_HEADER: SECRET})
+        await tg.telegram.settled()
+        assert r.status_code == 500
+        assert _count(tg, InboundMessage) == 0 and fake.sent_messages(7008) == []
+        broken["on"] = False
+        for _ in range(2):  # Telegram tries again; and once more, as if our 200 was lost
+            r = await c.post(PATH, json=update, headers={SECRET_HEADER: SECRET})
+            await tg.telegram.settled()
+            assert r.status_code == 200
+    [reply] = fake.sent_messages(7008)
+    assert "哪方面" in reply.text
+    assert _count(tg, InboundMessage) == 1
+
+
+async def test_a_second_press_of_an_alert_says_who_acknowledged_it_and_when(
+        client: httpx.AsyncClient, fake: FakeBotApi, tg: Services) -> None:
+    """Paged at night, a leader presses 收到 twice, or after the director acknowledged his
+    alert for him: each press is told who acknowledged it and when, and one
+    acknowledgement is kept per alert."""
+    director, sun = TgChat(client, fake, DIRECTOR), TgChat(client, fake, SUN)
+    for leader in (director, sun):
+        await leader.say("/start")
+    worker = TgChat(client, fake, 7009)
+    await run(worker, [("紧急情况报告", "发生了什么"), ("三十多人在厂门口聚集", "在哪里"),
+                       ("厂区东门", "多少人"), ("[立即发送]", "已报告")])
+    await asyncio.to_thread(tg.dispatcher.drain)
+    alert_of = {}
+    for leader in (director, sun):
+        [shown] = [c for c in fake.sent_messages(leader.chat_id) if "【紧急】" in c.text]
+        alert_of[leader.chat_id] = shown
+        leader.new_texts()
+    for expected in ("已确认收到（09:00）。", "这条提醒已由 陈丽华 于 09:00 确认。"):
+        assert (await director.press("收到"))[0].startswith(expected)
+    # The director acknowledges Sun's alert for him, at the web console.
+    with Session(tg.db) as s:
+        sun_alert = s.exec(select(Alert).where(Alert.recipient_id == select(Person.id).where(
+            Person.key == "sun_hongmei").scalar_subquery())).one()
+    tg.workroom.process(Inbound("console", "p:chen_lihua", "console-ack-1",
+                                action=f"ack:{sun_alert.id}"))
+    await asyncio.to_thread(tg.dispatcher.drain)
+    shown = fake.get_message(SUN, alert_of[SUN].result["message_id"])
+    assert shown is not None and "✅ 陈丽华 已于 2026-11-23 09:00 确认收到" in shown["text"]
+    assert "reply_markup" not in shown  # its button is gone
+    # Sun had the alert open and presses the button a moment too late.
+    update = callback_update(SUN, f"ack:{sun_alert.id}",
+                             message_id=alert_of[SUN].result["message_id"],
+                             message_text=alert_of[SUN].text,
+                             reply_markup=alert_of[SUN].params["reply_markup"])
+    assert (await sun.post(update)).status_code == 200
+    assert sun.new_texts()[0].startswith("这条提醒已由 陈丽华 于 09:00 确认。")
+    own = alert_of[DIRECTOR].params["reply_markup"]["inline_keyboard"][0][0]["callback_data"]
+    with Session(tg.db) as s:
+        chen = s.exec(select(Person.id).where(Person.key == "chen_lihua")).one()
+        acks = {(f"ack:{a.alert_id}", a.person_id, a.channel)
+                for a in s.exec(select(Acknowledgement))}
+    assert acks == {(own, chen, "telegram"), (f"ack:{sun_alert.id}", chen, "console")}
+
+
+async def test_an_alert_to_a_leader_who_blocked_the_bot_reaches_them_another_way(
+        client: httpx.AsyncClient, fake: FakeBotApi, tg: Services) -> None:
+    """Telegram refuses the alert (403: the leader blocked the bot, or never pressed
+    Start): it goes by the leader's next channel, here the web chat's inbox."""
+    director = TgChat(client, fake, DIRECTOR)
+    await director.say("/start")
+    fake.block(DIRECTOR)
+    worker = TgChat(client, fake, 7010)
+    await run(worker, [("紧急情况报告", "发生了什么"), ("三十多人在厂门口聚集", "在哪里"),
+                       ("厂区东门", "多少人"), ("[立即发送]", "已报告")])
+    await asyncio.to_thread(tg.dispatcher.drain)
+    refused = [c for c in fake.sent_messages(DIRECTOR, include_failed=True) if not c.ok]
+    assert [c.status for c in refused] == [403]
+    with Session(tg.db) as s:
+        shown = s.exec(select(InboxMessage).where(InboxMessage.address == "p:chen_lihua")).all()
+    assert [m.text.split("\n")[0] for m in shown] == ["【紧急】E-2026-0001 突发情况报告"]
+    assert [b["label"] for b in shown[0].buttons] == ["收到"]
+
+
+def test_the_workroom_starts_while_telegram_cannot_be_reached(
+        sqlite_url: str, clock: FrozenClock) -> None:
+    """Telegram out of reach at start (blocked, its self-hosted server still booting): the
+    web chat, the hotline, WeChat and the scheduler must come up all the same, and the
+    Telegram sends wait in the outbox for Telegram to come back."""
+    import socket
+
+    with socket.socket() as sock:  # a port nobody listens on
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    svc = make_services(sqlite_url, clock, telegram_token="123456:TEST-TOKEN",
+                        telegram_api_url=f"http://127.0.0.1:{port}/bot")
+    try:
+        worker = Chat(svc, person="li_ming")
+        worker.say("菜单")
+        assert "您好" in worker.text or "请选择" in worker.text
+        with transaction(svc.db) as s:
+            outbox.enqueue(s, key="tg-down", channel="telegram", address="7011",
+                           message="notice.raw", params={"text": "稍后送达"}, now=clock.now())
+        assert svc.dispatcher.run_once() == 0
+        with Session(svc.db) as s:
+            row = s.exec(select(Notification).where(
+                Notification.idempotency_key == "tg-down")).one()
+        assert (row.status, row.attempts) == ("pending", 1)  # tried again later
+        assert row.last_error is not None and row.last_error.startswith("network")
+    finally:
+        svc.close()

@@ -545,3 +545,46 @@ async def test_an_emergency_by_long_polling(sqlite_url: str, clock: FrozenClock,
     finally:
         svc.close()
     assert fake.pending_updates() == []
+
+
+# --- the leader answers on Telegram, the worker rates from the push ---------------------
+
+
+@LANGS
+async def test_a_leader_replies_on_telegram_and_the_worker_rates_from_the_push(
+        client: httpx.AsyncClient, fake: FakeBotApi, tg: Services, lang: str,
+        code: str) -> None:
+    leader = await open_bot(client, fake, ZHAO)
+    chat = TgChat(client, fake, 7408, code)
+    await run(chat, complaint_steps(lang, "wages", "铸造车间", "named"))
+    await chat.press(t(lang, "nav.confirm"))
+    leader.new_texts()
+
+    answer = "财务科已核实，十月加班费于下周一补发。"
+    await run(leader, [(t("zh", "menu.case_action"), t("zh", "case_action.case.ask")),
+                       ("[" + t("zh", "case.option", number="C-2026-0001",
+                                category=t("zh", "opt.category.wages"),
+                                status=t("zh", "status.assigned"), due_on=ORDINARY_DUE) + "]",
+                        t("zh", "case_action.action.ask")),
+                       ("[" + t("zh", "opt.case_action.reply") + "]",
+                        t("zh", "case_action.reply.ask")),
+                       (answer, t("zh", "review.title"))])
+    [done] = await leader.press(t("zh", "nav.confirm"))
+    assert done.startswith(t("zh", "case_action.done.reply", number="C-2026-0001",
+                             told=t("zh", "case_action.told.named")))
+
+    # The worker's push carries its own button, inline under it; the menu stays below.
+    [told] = chat.new_texts()
+    assert told == t(lang, "notice.case_replied", number="C-2026-0001", reply=answer)
+    assert inline_buttons(fake, 7408) == [(t(lang, "menu.rate"), "flow:rate")]
+    assert await chat.press(t(lang, "menu.rate")) == [
+        one(t(lang, "rate.intro"), ask(lang, "rate", "case", 1, 2))]
+    # An unverified worker (an unknown Telegram account) rates their own named case.
+    assert await chat.press(t(lang, "case.option", number="C-2026-0001",
+                              category=t(lang, "opt.category.wages"),
+                              status=t(lang, "status.replied"), due_on=ORDINARY_DUE)) == [
+        ask(lang, "rate", "rating", 2, 2)]
+    [rated] = await chat.press(t(lang, "opt.rating.satisfied"))
+    assert rated == one(t(lang, "rate.done", number="C-2026-0001"), t(lang, "menu.prompt"))
+    [case] = all_rows(tg, Case)
+    assert (case.status, case.rating) == ("follow_up", "satisfied")

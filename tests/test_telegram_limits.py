@@ -3,6 +3,7 @@ go first, and an acknowledged alert is edited to say who acknowledged it."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import Iterator
 from datetime import timedelta
@@ -13,13 +14,14 @@ from sqlmodel import Session, select
 
 from bot.bootstrap import Services
 from bot.telegram import Pace, SharedPace
+from conversations.catalog import t
 from conversations.clock import FrozenClock
 from handlers.inbound import Inbound
 from store import outbox
 from store.db import transaction
 from store.models import InboxMessage, Notification
 from tests.conftest import REDIS_URL, START, make_services
-from tests.fakes.telegram_api import FakeBotApi
+from tests.fakes.telegram_api import FakeBotApi, text_update
 from tests.transcript import Chat
 
 GROUP, WORKER = -100777, 9001
@@ -217,3 +219,42 @@ def test_an_acknowledged_alert_in_the_inbox_loses_its_button(services: Services)
         shown = s.get(InboxMessage, alert.id)
     assert shown is not None and shown.buttons == [] and "✅ 陈丽华 已于" in shown.text
     assert "【紧急】" in shown.text  # the alert itself is still there to read
+
+
+async def test_a_429_on_a_reply_holds_that_chat_only_and_its_replies_come_in_order(
+        svc: Services, fake: FakeBotApi, manual: Manual) -> None:
+    """Telegram answers a reply with 429 retry_after 30: that worker's replies wait the 30
+    seconds, in order, once each; another worker's reply goes at once."""
+    fake.fail_next("sendMessage", chat_id=WORKER, retry_after=30)
+    for chat, text in ((WORKER, "/start"), (WORKER + 1, "/start"), (WORKER, "提建议")):
+        await svc.telegram.handle_from_other_loop(text_update(chat, text))
+        await svc.telegram.settled()
+    assert [c.text for c in fake.sent_messages(WORKER + 1)] == [t("zh", "menu.welcome")]
+    assert fake.sent_messages(WORKER) == []
+    manual.tick(29)
+    await asyncio.to_thread(svc.dispatcher.drain)
+    assert fake.sent_messages(WORKER) == []  # held exactly as long as asked
+    manual.tick(2)
+    await asyncio.to_thread(svc.dispatcher.drain)
+    texts = [c.text for c in fake.sent_messages(WORKER)]
+    assert len(texts) == 2 and texts[0] == t("zh", "menu.welcome") and "哪方面" in texts[1]
+    refused = [c for c in fake.sent_messages(WORKER, include_failed=True) if not c.ok]
+    assert len(refused) == 1  # never tried again before Telegram's time
+
+
+def test_a_long_push_arrives_in_parts_under_the_limit_with_its_buttons_last(
+        svc: Services, fake: FakeBotApi) -> None:
+    lines = [f"C-2026-{i:04d} 工资福利 · 办理中 · 2027-01-22 到期：" + "加班费" * 20
+             for i in range(1, 121)]
+    with transaction(svc.db) as s:
+        outbox.enqueue(s, key="long", channel="telegram", address=str(WORKER),
+                       message="notice.raw", now=svc.clock.now(), priority=outbox.REPLY,
+                       params={"text": "\n".join(lines),
+                               "buttons": [{"label": "确认提交", "value": "cmd:confirm",
+                                            "kind": "action"}]})
+    svc.dispatcher.drain()
+    parts = fake.sent_messages(WORKER)
+    assert len(parts) > 1 and all(len(p.text) <= 4096 for p in parts)
+    assert "\n".join(p.text for p in parts) == "\n".join(lines)  # cut at line ends, in order
+    assert [bool(p.params.get("reply_markup")) for p in parts] == [False] * (len(parts) - 1) \
+        + [True]

@@ -160,3 +160,28 @@ async def test_a_photo_outside_a_report_is_never_downloaded(
     await sweep(tg)
     assert all_rows(tg, MediaFile) == [] and media_timers(tg) == []
     assert fake.calls_to("getFile") == []
+
+
+async def test_a_self_hosted_bot_api_server_set_by_its_one_url_also_serves_the_files(
+        db_url: str, clock: FrozenClock, fake: FakeBotApi) -> None:
+    """WORKROOM_TELEGRAM_API_URL alone points the bot at a local Bot API server: the
+    photos and voice notes are fetched from that server too, not from api.telegram.org."""
+    from tests.conftest import make_services
+    from tests.test_telegram import SECRET
+    from web.app import create_app
+
+    svc = make_services(db_url, clock, telegram_token=fake.token, telegram_api_url=fake.base_url,
+                        telegram_mode="webhook", telegram_webhook_secret=SECRET,
+                        telegram_chat_burst=1000, telegram_per_second=1000)
+    try:
+        assert svc.settings.telegram_file_url == fake.base_file_url
+        fake.add_file("VOICE-local", VOICE)
+        transport = httpx.ASGITransport(app=create_app(svc, run_scheduler=False))
+        async with httpx.AsyncClient(transport=transport, base_url="http://wr.test") as c:
+            c.telegram = svc.telegram  # type: ignore[attr-defined]
+            await emergency_with_voice(TgChat(c, fake, 7605), "VOICE-local")
+        assert await sweep(svc) == 1
+        assert kept(svc) == {"VOICE-local": VOICE}
+        assert len(fake.downloads) == 1
+    finally:
+        svc.close()

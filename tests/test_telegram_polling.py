@@ -15,11 +15,12 @@ from pathlib import Path
 import pytest
 from sqlmodel import Session, select
 
+from conversations.catalog import t
 from conversations.clock import FrozenClock
 from store.db import make_engine
 from store.models import InboundMessage, Notification, Suggestion
 from tests.conftest import prepared_engine
-from tests.fakes.telegram_api import FakeBotApi, callback_update, text_update
+from tests.fakes.telegram_api import BOT_USERNAME, FakeBotApi, callback_update, text_update
 from tests.test_telegram import telegram_services
 
 WORKROOM = Path(sys.executable).parent / "workroom"
@@ -137,3 +138,87 @@ async def test_sigkill_in_the_middle_of_a_flow_loses_and_doubles_nothing(
     assert (row.topic, row.text, row.anonymous) == ("living", "食堂晚餐能不能多一个素菜窗口",
                                                     False)
     assert len(handled) == 5  # each update handled once, none lost
+
+
+async def test_a_stopped_server_confirms_what_it_handled_and_records_what_it_sent(
+        sqlite_url: str, clock: FrozenClock, fake: FakeBotApi, tmp_path: Path) -> None:
+    """`workroom serve` stopped as a service manager stops it (SIGTERM, a deploy): it
+    leaves its long poll with the last offset confirmed and every reply it sent recorded,
+    so the next start neither takes an update again nor sends a reply twice."""
+    prepared_engine(sqlite_url, clock.now()).dispose()
+    proc = _serve(sqlite_url, fake, tmp_path)
+    try:
+        fake.push_update(text_update(8200, "提建议"))
+        await fake.wait_for_messages(8200, 1, timeout=60)
+        proc.send_signal(signal.SIGTERM)  # the moment the reply is out
+        # uvicorn ends by raising the signal again once it has shut down gracefully
+        assert await asyncio.to_thread(proc.wait, 60) == -signal.SIGTERM
+    finally:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGKILL)
+            proc.wait()
+    last = fake.calls_to("getUpdates")[-1]
+    assert (last.params["timeout"], last.params["offset"]) == (0, fake.confirmed_offset)
+    assert fake.pending_updates() == []
+    engine = make_engine(sqlite_url)
+    with Session(engine) as s:
+        [reply] = s.exec(select(Notification).where(Notification.address == "8200")).all()
+    engine.dispose()
+    assert reply.status == "sent"
+
+
+async def test_an_edit_by_long_polling_is_answered(sqlite_url: str, clock: FrozenClock,
+                                                   fake: FakeBotApi) -> None:
+    """Edits are asked for: the fake, as Telegram, gives only the kinds of update asked."""
+    svc = telegram_services(sqlite_url, clock, fake, "polling")
+    svc.telegram.start_polling()
+    try:
+        sent = fake.push_update(text_update(8300, "提建议"))
+        await fake.wait_for_messages(8300, 1)
+        edit = text_update(8300, "提意见", message_id=sent["message"]["message_id"])
+        edit["edited_message"] = {**edit.pop("message"), "edit_date": sent["message"]["date"]}
+        fake.push_update(edit)
+        [_, told] = await fake.wait_for_messages(8300, 2)
+    finally:
+        svc.close()
+    assert told.text == t("zh", "inbound.edited") + "\n\n" + \
+        t("zh", "flow.progress", n=1, total=3) + " " + t("zh", "suggestion.topic.ask")
+    assert fake.pending_updates() == []
+
+
+async def test_polling_rides_out_a_5xx_and_a_429_from_telegram(
+        sqlite_url: str, clock: FrozenClock, fake: FakeBotApi) -> None:
+    """getUpdates fails (502, then 429 retry_after 1): the bot keeps polling, takes the
+    worker's update once, and confirms it."""
+    fake.fail_next("getUpdates", status=502)
+    fake.fail_next("getUpdates", retry_after=1)
+    svc = telegram_services(sqlite_url, clock, fake, "polling")
+    svc.telegram.start_polling()
+    try:
+        fake.push_update(text_update(8400, "提建议"))
+        [reply] = await fake.wait_for_messages(8400, 1, timeout=15)
+        await svc.telegram.settled()
+    finally:
+        svc.close()
+    assert "哪方面" in reply.text
+    assert [c.status for c in fake.calls_to("getUpdates")][:2] == [502, 429]
+    assert fake.pending_updates() == [] and len(fake.sent_messages(8400)) == 1
+
+
+async def test_polling_starts_while_telegram_is_down_and_catches_up(
+        sqlite_url: str, clock: FrozenClock, fake: FakeBotApi) -> None:
+    """Telegram answers 502 at start (getMe, deleteWebhook): the workroom starts, polling
+    tries again, and the worker who wrote meanwhile is answered once Telegram is back."""
+    fake.fail_next("getMe", status=502)
+    fake.fail_next("deleteWebhook", status=502)
+    svc = telegram_services(sqlite_url, clock, fake, "polling")
+    try:
+        svc.telegram.start_polling()
+        fake.push_update(text_update(8500, "提建议"))
+        [reply] = await fake.wait_for_messages(8500, 1, timeout=15)
+        assert svc.telegram.username() == BOT_USERNAME  # asked again, now it answers
+    finally:
+        svc.close()
+    assert "哪方面" in reply.text
+    assert [c.status for c in fake.calls_to("deleteWebhook")] == [502, 200]
+    assert fake.pending_updates() == []

@@ -9,7 +9,7 @@ import pytest
 from telegram import InlineKeyboardMarkup, ReplyKeyboardMarkup
 
 from bot.telegram import TEXT_LIMIT, parse, render, wire
-from conversations.engine import Button, Reply, merged
+from conversations.engine import EDITED, UNREADABLE, Button, Reply, merged
 
 
 def _message(text: str, chat_id: int = 501, language: str = "zh-hans") -> dict[str, Any]:
@@ -65,7 +65,16 @@ def test_photos_and_voice_notes_are_kept_by_their_lasting_file_ids() -> None:
 
 def test_updates_the_bot_does_not_handle_are_skipped_and_broken_ones_refused() -> None:
     edited = {"update_id": 79, "edited_message": _message("改一下")["message"]}
-    assert parse(edited) is None
+    assert parse(edited).action == EDITED  # type: ignore[union-attr]  # answered: not read
+    sticker = _message("")
+    del sticker["message"]["text"]
+    sticker["message"]["sticker"] = {"file_id": "s", "file_unique_id": "s"}
+    assert parse(sticker).action == UNREADABLE  # type: ignore[union-attr]
+    joined = _message("")
+    del joined["message"]["text"]
+    joined["message"]["new_chat_members"] = [{"id": 9, "is_bot": False, "first_name": "新"}]
+    assert parse(joined) is None
+    assert parse({"update_id": 80, "my_chat_member": {}}) is None
     for broken in ({"message": {}}, {"update_id": "80", "message": {}},
                    {"update_id": 81, "message": {"text": "无聊天"}},
                    {"update_id": 82, "callback_query": {"data": "opt:x"}}):

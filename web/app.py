@@ -99,6 +99,10 @@ def create_app(services: Services, *, run_scheduler: bool | None = None) -> Fast
             if settings.telegram_mode == "polling":
                 services.telegram.start_polling()
         yield
+        if services.telegram is not None:
+            # Polling stopped, its last offset confirmed, every reply sent recorded: a
+            # stop leaves nothing to take again or to send twice.
+            await anyio.to_thread.run_sync(services.telegram.stop)
         if sched is not None:
             sched.shutdown(wait=False)
 

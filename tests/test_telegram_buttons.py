@@ -1,0 +1,256 @@
+"""Buttons on Telegram as a worker on a phone meets them: a push's own buttons under the
+push, a button pressed twice or pressed a day later, the menu keyboard that stays on the
+screen during a form, the commands of Telegram's command menu, and messages the bot
+cannot read. Every case gets a clear answer in the user's language and stores nothing
+wrong. Through the webhook, over real HTTP against the fake Bot API."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+from typing import Any
+
+import httpx
+import pytest
+from sqlmodel import select
+
+import tests.test_telegram as webhook
+from bot.bootstrap import Services
+from conversations.catalog import t
+from conversations.engine import REVIEW
+from handlers.identity import issue_code
+from store.calendar_models import ScreeningReturn
+from store.db import transaction
+from store.models import InboundMessage, Person, Suggestion, Workshop
+from tests.calendar_helpers import at, run_until
+from tests.fakes.telegram_api import Call, FakeBotApi, callback_update, text_update
+from tests.test_telegram import TgChat
+from tests.test_telegram_flows import SAID, ask, employee_menu, menu_labels, one, saved_state
+from tests.transcript import all_rows
+
+fake = webhook.fake
+tg = webhook.tg
+client = webhook.client
+
+LANGS = pytest.mark.parametrize(("lang", "code"), [("zh", "zh-hans"), ("en", "en")],
+                                ids=["zh", "en"])
+
+
+async def invited(client: httpx.AsyncClient, fake: FakeBotApi, svc: Services, key: str,
+                  chat_id: int, language: str) -> TgChat:
+    """A person of the organisation opens the bot from their `workroom invite` link."""
+    with transaction(svc.db) as s:
+        found = s.exec(select(Person).where(Person.key == key)).one()
+        code = issue_code(s, person=found, channel="telegram", now=svc.clock.now(),
+                          ttl=timedelta(hours=1))
+    chat = TgChat(client, fake, chat_id, language)
+    [linked] = await chat.say(f"/start {code}")
+    assert found.name in linked
+    return chat
+
+
+def markup(fake: FakeBotApi, chat_id: int) -> dict[str, Any]:
+    return dict(fake.sent_messages(chat_id)[-1].params.get("reply_markup") or {})
+
+
+# --- a push's own buttons -----------------------------------------------------------------
+
+
+@LANGS
+async def test_a_liaison_answers_the_monthly_screening_with_one_tap(
+        client: httpx.AsyncClient, fake: FakeBotApi, tg: Services, lang: str,
+        code: str) -> None:
+    zhou = await invited(client, fake, tg, "zhou_min", 7501, code)
+    await asyncio.to_thread(run_until, tg, tg.clock, at(11, 25, 9, 30))
+    [*_, ask] = zhou.new_texts()
+    assert ask == t(lang, "notice.screening_ask", month="2026-11", workshop="机加工车间",
+                    due="2026-11-30")
+    # The answers are buttons under the question itself; the worker's menu keyboard stays.
+    shown = markup(fake, 7501)
+    assert [b["text"] for row in shown["inline_keyboard"] for b in row] == [
+        t(lang, "opt.screening_answer.zero"), t(lang, "opt.screening_answer.dispute")]
+
+    texts = await zhou.press(t(lang, "opt.screening_answer.zero"))
+
+    assert texts == [t(lang, "screening.done_zero", workshop="机加工车间", month="2026-11")
+                     + "\n\n" + t(lang, "menu.prompt")]
+    [machining] = all_rows(tg, Workshop, Workshop.key == "machining")
+    [done] = all_rows(tg, ScreeningReturn, ScreeningReturn.workshop_id == machining.id)
+    assert done.status == "zero"
+
+
+# --- a button pressed twice, or a day later -------------------------------------------------
+
+
+async def press_on(chat: TgChat, shown: Call, data: str) -> list[str]:
+    """Press a button of a message the chat was sent, as that message looked then."""
+    update = callback_update(chat.chat_id, data, message_id=shown.result["message_id"],
+                             message_text=shown.text, reply_markup=shown.params["reply_markup"],
+                             language_code=chat.language)
+    assert (await chat.post(update)).status_code == 200
+    return chat.new_texts()
+
+
+def edits_of(fake: FakeBotApi, shown: Call) -> list[str]:
+    return [c.params["text"] for c in fake.calls_to("editMessageText")
+            if (c.params["chat_id"], c.params["message_id"])
+            == (shown.chat_id, shown.result["message_id"])]
+
+
+@LANGS
+async def test_a_button_pressed_twice_or_a_day_later_is_not_taken_as_an_answer(
+        client: httpx.AsyncClient, fake: FakeBotApi, tg: Services, lang: str,
+        code: str) -> None:
+    chat = TgChat(client, fake, 7502, code)
+    await chat.say(t(lang, "menu.suggestion"))
+    [topic] = fake.sent_messages(7502)
+    assert await press_on(chat, topic, "opt:living") == [ask(lang, "suggestion", "text", 2, 3)]
+    # The same button again, a moment later (a double tap on a shaky bus): not the text.
+    assert await press_on(chat, topic, "opt:living") == [
+        one(t(lang, "button.stale"), ask(lang, "suggestion", "text", 2, 3))]
+    assert saved_state(tg, 7502)["step"] == "text"
+    assert saved_state(tg, 7502)["answers"] == {"topic": "living"}
+    assert edits_of(fake, topic) == [topic.text + "\n→ " + t(lang, "opt.topic.living")]
+
+    said = SAID[lang]["description"]
+    await chat.say(said)
+    identity = fake.sent_messages(7502)[-1]
+    await chat.say(t(lang, "opt.identity.named"))  # typed: the buttons stay on that message
+    assert saved_state(tg, 7502)["step"] == REVIEW
+    assert await press_on(chat, identity, "opt:anonymous") == [
+        one(t(lang, "button.stale"), fake.sent_messages(7502)[-2].text)]
+    review = fake.sent_messages(7502)[-1]
+    [done] = await chat.press(t(lang, "nav.confirm"))
+    assert done.startswith(t(lang, "suggestion.done", number="S-2026-0001"))
+    # 确认提交 tapped twice: the second tap is told so, not "did not understand".
+    assert await press_on(chat, review, "cmd:confirm") == [
+        one(t(lang, "button.stale"), t(lang, "menu.prompt"))]
+    [row] = all_rows(tg, Suggestion)
+    assert (row.topic, row.text, row.anonymous) == ("living", said, False)
+
+    # The next day the form is long done: the old question's button is refused, and the
+    # old question is not marked as if it had been chosen.
+    tg.clock.advance(timedelta(days=1))  # type: ignore[attr-defined]
+    assert await press_on(chat, identity, "opt:anonymous") == [
+        one(t(lang, "button.stale"), t(lang, "menu.prompt"))]
+    assert edits_of(fake, identity) == []  # not marked as chosen; its buttons are gone
+    assert "reply_markup" not in (fake.get_message(7502, identity.result["message_id"]) or {})
+    assert len(all_rows(tg, Suggestion)) == 1
+
+
+@LANGS
+async def test_a_push_button_pressed_in_the_middle_of_a_form_waits_for_the_form(
+        client: httpx.AsyncClient, fake: FakeBotApi, tg: Services, lang: str,
+        code: str) -> None:
+    zhou = await invited(client, fake, tg, "zhou_min", 7503, code)
+    await asyncio.to_thread(run_until, tg, tg.clock, at(11, 25, 9, 30))
+    screening = fake.sent_messages(7503)[-1]
+    await zhou.say(t(lang, "menu.suggestion"))
+    await zhou.press(t(lang, "opt.topic.safety"))
+    assert await press_on(zhou, screening, "opt:x") == [
+        one(t(lang, "button.stale"), ask(lang, "suggestion", "text", 2, 3))]
+    zero = next(b["callback_data"] for row in screening.params["reply_markup"]["inline_keyboard"]
+                for b in row if b["text"] == t(lang, "opt.screening_answer.zero"))
+    assert await press_on(zhou, screening, zero) == [
+        one(t(lang, "button.busy"), ask(lang, "suggestion", "text", 2, 3))]
+    assert saved_state(tg, 7503)["answers"] == {"topic": "safety"}
+    assert edits_of(fake, screening) == []  # still there to press once the form is done
+    assert await zhou.say("/cancel") == [one(t(lang, "flow.cancelled"), t(lang, "menu.prompt"))]
+    texts = await press_on(zhou, screening, zero)
+    assert texts == [one(t(lang, "screening.done_zero", workshop="机加工车间", month="2026-11"),
+                         t(lang, "menu.prompt"))]
+
+
+# --- the menu keyboard stays on the screen during a form -------------------------------------
+
+
+@LANGS
+async def test_a_menu_key_tapped_during_a_form_is_not_an_answer(
+        client: httpx.AsyncClient, fake: FakeBotApi, tg: Services, lang: str,
+        code: str) -> None:
+    chat = TgChat(client, fake, 7504, code)
+    await chat.say("/start")
+    menu = [b["text"] for row in markup(fake, 7504)["keyboard"] for b in row]
+    assert t(lang, "menu.complaint") in menu  # a reply keyboard: it stays below the chat
+    await chat.say(t(lang, "menu.emergency"))
+    what = ask(lang, "emergency", "what", 1, 5)
+    still = t(lang, "flow.menu_in_flow", flow=t(lang, "emergency.title"))
+    for key in ("menu.complaint", "menu.suggestion", "menu.my_cases"):
+        assert await chat.say(t(lang, key)) == [one(still, what)]
+    assert saved_state(tg, 7504)["answers"] == {}
+    assert await chat.say(SAID[lang]["what"]) == [ask(lang, "emergency", "place", 2, 5)]
+    assert saved_state(tg, 7504)["answers"] == {"what": SAID[lang]["what"]}
+
+
+# --- the commands of Telegram's command menu ----------------------------------------------------
+
+
+@LANGS
+async def test_help_and_cancel_at_the_main_menu_are_answered(
+        client: httpx.AsyncClient, fake: FakeBotApi, tg: Services, lang: str,
+        code: str) -> None:
+    chat = TgChat(client, fake, 7505, code)
+    await chat.say("/start")
+    assert await chat.say("/help") == [one(t(lang, "help.menu"), t(lang, "menu.prompt"))]
+    assert menu_labels(fake, 7505) == employee_menu(lang)
+    assert await chat.say("/cancel") == [one(t(lang, "flow.nothing_to_cancel"),
+                                              t(lang, "menu.prompt"))]
+    assert await chat.say("/menu") == [t(lang, "menu.welcome")]
+
+
+# --- what the bot cannot read -----------------------------------------------------------------
+
+
+def unreadable(chat: TgChat, **content: Any) -> dict[str, Any]:
+    """A message of the chat's user carrying `content` (a sticker, a location) and no text."""
+    update = text_update(chat.chat_id, "", language_code=chat.language)
+    del update["message"]["text"]
+    update["message"].update(content)
+    return update
+
+
+def edited(chat: TgChat, text: str) -> dict[str, Any]:
+    """The user edited a message they had sent: Telegram's edited_message update."""
+    update = text_update(chat.chat_id, text, language_code=chat.language)
+    message = update.pop("message")
+    update["edited_message"] = {**message, "edit_date": message["date"] + 30}
+    return update
+
+
+STICKER = {"sticker": {"file_id": "STICKER-1", "file_unique_id": "s1", "type": "regular",
+                       "width": 512, "height": 512, "is_animated": False, "is_video": False}}
+LOCATION = {"location": {"latitude": 31.23, "longitude": 121.47}}
+
+
+@LANGS
+async def test_a_sticker_a_location_or_an_edit_is_answered_and_changes_nothing(
+        client: httpx.AsyncClient, fake: FakeBotApi, tg: Services, lang: str,
+        code: str) -> None:
+    chat = TgChat(client, fake, 7506, code)
+    await chat.say(t(lang, "menu.complaint"))
+    await chat.press(t(lang, "opt.category.wages"))
+    description = ask(lang, "complaint", "description", 2, 8)
+    for content in (STICKER, LOCATION):
+        assert (await chat.post(unreadable(chat, **content))).status_code == 200
+        assert chat.new_texts() == [one(t(lang, "inbound.unreadable"), description)]
+    said = SAID[lang]["description"]
+    assert await chat.say(said) == [ask(lang, "complaint", "since", 3, 8)]
+    # The worker corrects the answer by editing it: not read, and told how to correct it.
+    assert (await chat.post(edited(chat, said + "!"))).status_code == 200
+    assert chat.new_texts() == [one(t(lang, "inbound.edited"),
+                                    ask(lang, "complaint", "since", 3, 8))]
+    assert saved_state(tg, 7506)["answers"] == {"category": "wages", "description": said}
+    assert await chat.say("/cancel") == [one(t(lang, "flow.cancelled"), t(lang, "menu.prompt"))]
+    assert (await chat.post(unreadable(chat, **STICKER))).status_code == 200
+    assert chat.new_texts() == [one(t(lang, "inbound.unreadable"), t(lang, "menu.prompt"))]
+
+
+async def test_a_groups_service_messages_get_no_answer(
+        client: httpx.AsyncClient, fake: FakeBotApi, tg: Services) -> None:
+    """Someone joins or leaves the duty group: nothing to answer, nothing to store."""
+    group = TgChat(client, fake, -100555)
+    joined = unreadable(group, new_chat_members=[{"id": 4242, "is_bot": False,
+                                                  "first_name": "新同事"}])
+    assert (await group.post(joined)).status_code == 200
+    assert group.new_texts() == []
+    assert all_rows(tg, InboundMessage) == []
