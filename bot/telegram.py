@@ -515,6 +515,13 @@ async def register_commands(bot: Bot) -> None:
 
 
 
+# An update is set aside (TelegramChannel.take) once it failed this many tries over at
+# least this many seconds: not while the database or Redis is down for a moment (then
+# every update fails, and is tried again until it is back).
+SET_ASIDE_AFTER = 5
+SET_ASIDE_AGE = 120.0
+
+
 class TelegramChannel:
     """The running Telegram side: one bot on its own loop, the sender, long polling, and
     the keeper of the photos and voice notes it receives (bot/telegram_media.py)."""
@@ -531,6 +538,34 @@ class TelegramChannel:
         self._stop: asyncio.Event | None = None
         self._polling: Any = None
         self._stopped = self._closed = False
+        self._tries: dict[int, tuple[int, float]] = {}  # update id -> failed tries, first
+        self.retry_pause = 1.0  # seconds before a failed update is fetched again
+        self.set_aside_age = SET_ASIDE_AGE
+
+    async def take(self, update: Mapping[str, Any], inbound: Inbound | None = None) -> None:
+        """handle(); but an update that failed SET_ASIDE_AFTER tries over set_aside_age
+        seconds is set aside: the workroom records it as taken and tells its sender and
+        the staff, rather than try it for ever. A message no step can take must not hold
+        up those after it (polling fetches from the oldest unconfirmed update on)."""
+        uid = update.get("update_id")
+        try:
+            await self.handle(update, inbound)
+        except Exception as err:
+            if not isinstance(uid, int):
+                raise
+            tries, first = self._tries.pop(uid, (0, time.monotonic()))
+            tries += 1
+            inbound = inbound or parse(update)
+            if inbound is None or tries < SET_ASIDE_AFTER \
+                    or time.monotonic() - first < self.set_aside_age:
+                if len(self._tries) >= 10_000:  # forget the oldest, not the memory
+                    self._tries.pop(next(iter(self._tries)))
+                self._tries[uid] = (tries, first)
+                raise
+            await asyncio.to_thread(self.workroom.set_aside, inbound, err)
+            return
+        if isinstance(uid, int):
+            self._tries.pop(uid, None)
 
     async def handle(self, update: Mapping[str, Any], inbound: Inbound | None = None) -> None:
         """Step an update (Telegram's JSON; `inbound`: parse() of it, if done already) on
@@ -553,9 +588,9 @@ class TelegramChannel:
 
     async def handle_from_other_loop(self, update: Mapping[str, Any],
                                      inbound: Inbound | None = None) -> None:
-        """handle() for a caller on another event loop (the web app's)."""
+        """take() for a caller on another event loop (the web app's)."""
         await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(
-            self.handle(update, inbound), self.runner.loop))
+            self.take(update, inbound), self.runner.loop))
 
     def register_commands(self) -> None:
         self.runner.run(register_commands(self.bot))
@@ -601,7 +636,7 @@ class TelegramChannel:
                 continue
             pause = 1.0
             # Every update at once: the pipeline keeps each chat's in order.
-            done = await asyncio.gather(*(self.handle(u) for u in updates),
+            done = await asyncio.gather(*(self.take(u) for u in updates),
                                         return_exceptions=True)
             for update, outcome in zip(updates, done, strict=True):
                 if isinstance(outcome, BaseException):
@@ -609,7 +644,7 @@ class TelegramChannel:
                     # dedupe absorbs whatever part of them had committed.
                     log.error("telegram: update %s failed; will retry", update.get("update_id"),
                               exc_info=outcome)
-                    await asyncio.wait({stopping}, timeout=pause)
+                    await asyncio.wait({stopping}, timeout=self.retry_pause)
                     break
                 # Confirmed to Telegram only by the next getUpdates, after this commit.
                 offset = update["update_id"] + 1

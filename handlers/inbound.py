@@ -27,8 +27,9 @@ from conversations.clock import Clock
 from conversations.engine import REVIEW, Context, Engine, Outcome, Reply, State, merged
 from conversations.flow import Acknowledge, Query, Submission
 from handlers import alerts, identity, queries, records
-from handlers.context import Grouping, HandlerContext, derive_receipt_code
+from handlers.context import Grouping, HandlerContext, derive_receipt_code, people_of
 from handlers.directory import SqlDirectory
+from handlers.grouping import channel_label
 from handlers.notices import RECEIPT_MARK, render
 from store import outbox, steps, timers
 from store.db import transaction
@@ -489,6 +490,47 @@ class Workroom:
             timers.drop(s, kind=DRAFT_TIMEOUT, ref=key)
         else:
             timers.schedule(s, kind=DRAFT_TIMEOUT, ref=key, due_at=due)
+
+    # --- a message no step can take ----------------------------------------------------
+
+    def set_aside(self, msg: Inbound, error: BaseException) -> bool:
+        """A message whose step fails every time it is tried (a bug, or something the
+        step cannot take): record it as taken, so that it is not tried again and holds
+        up nothing behind it, tell its sender in their language that it could not be
+        handled, and tell the staff. Its conversation is left as it was. False if it was
+        taken meanwhile (then nothing is written)."""
+        now = self.clock.now()
+        with transaction(self.db) as s:
+            pair = (msg.channel, msg.message_id)
+            if steps.find_inbound(s, [pair]):
+                return False
+            known = steps.contacts(s, [(msg.channel, msg.address)]).get(
+                (msg.channel, msg.address))
+            person = s.get(Person, known.person_id) if known is not None else None
+            lang = (person.lang if person else None) or msg.lang_hint \
+                or self.options.default_lang
+            if lang not in catalog.LANGS:
+                lang = self.options.default_lang
+            reply = Reply(catalog.t(lang, "inbound.set_aside")).to_dict()
+            steps.log_inbound(s, [{
+                "channel": msg.channel, "message_id": msg.message_id,
+                "conversation_key": msg.conversation_key, "received_at": now,
+                "replies": [reply], "state_version": 0, "draft_key": None, "state": None}])
+            unit_id = person.unit_id if person and person.unit_id is not None else \
+                s.exec(select(Unit.id).order_by(col(Unit.id))).first()
+            staff = people_of(s, unit_id, ("staff",)) or people_of(s, unit_id, ("director",))
+            outbox.add_many(s, [{
+                "key": f"reply:{msg.channel}:{msg.message_id}:0", "channel": msg.channel,
+                "address": msg.address, "message": "notice.raw", "params": reply,
+                "priority": outbox.REPLY}] + [{
+                "key": f"set_aside:{msg.channel}:{msg.message_id}:{p.id}",
+                "recipient_id": p.id, "message": "notice.inbound_set_aside",
+                "params": {"channel": f"@channel.{channel_label(msg.channel)}",
+                           "received_at": now.isoformat()},
+                "priority": outbox.ALERT} for p in staff], now=now)
+        log.error("%s: message %s of %s set aside after failing every try: %r", msg.channel,
+                  msg.message_id, msg.conversation_key, error)
+        return True
 
     # --- the inactivity timeout, fired by the timer sweep -------------------------------
 
