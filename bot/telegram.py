@@ -148,16 +148,24 @@ def _inbound(address: str, uid: str, **fields: Any) -> Inbound:
 
 
 def _attachments(message: Mapping[str, Any]) -> tuple[dict[str, Any], ...]:
-    """Photos (the largest size) and voice notes of a message, by their lasting file id."""
+    """Photos (the largest size) and voice notes of a message, by their lasting file id.
+    Other files (a video, a PDF) are not kept: the sender is told they cannot be read."""
     found: list[dict[str, Any]] = []
     if message.get("photo"):
         best = message["photo"][-1]
         found.append({"kind": "photo", "file_ref": best["file_id"], "mime_type": "image/jpeg",
                       "size": best.get("file_size")})
-    voice = message.get("voice")
-    if voice is not None:
-        found.append({"kind": "voice", "file_ref": voice["file_id"],
-                      "mime_type": voice.get("mime_type"), "size": voice.get("file_size")})
+    # A photo sent "as a file" (uncompressed) is a photo still; a recording sent as an
+    # audio file, a voice note.
+    document = message.get("document")
+    if document is not None and str(document.get("mime_type") or "").startswith("image/"):
+        found.append({"kind": "photo", "file_ref": document["file_id"],
+                      "mime_type": document["mime_type"], "size": document.get("file_size")})
+    for key in ("voice", "audio"):
+        voice = message.get(key)
+        if voice is not None:
+            found.append({"kind": "voice", "file_ref": voice["file_id"],
+                          "mime_type": voice.get("mime_type"), "size": voice.get("file_size")})
     return tuple(found)
 
 
