@@ -34,6 +34,7 @@ from store.models import (
     Incident,
     Notification,
     Person,
+    Suggestion,
     Workshop,
 )
 from tests.fakes.telegram_api import FakeBotApi, text_update
@@ -588,3 +589,44 @@ async def test_a_leader_replies_on_telegram_and_the_worker_rates_from_the_push(
     assert rated == one(t(lang, "rate.done", number="C-2026-0001"), t(lang, "menu.prompt"))
     [case] = all_rows(tg, Case)
     assert (case.status, case.rating) == ("follow_up", "satisfied")
+
+
+@LANGS
+async def test_a_suggestion_and_a_booking_by_long_polling(
+        sqlite_url: str, clock: FrozenClock, fake: FakeBotApi, lang: str, code: str) -> None:
+    svc = telegram_services(sqlite_url, clock, fake, "polling")
+    svc.telegram.start_polling()
+    try:
+        leader = PolledChat(fake, SUN)  # on reception duty today
+        assert await leader.send("/start", 1) == [t("zh", "menu.welcome")]
+        chat = PolledChat(fake, 8403, code)
+        said = SAID[lang]
+        assert await chat.send(t(lang, "menu.suggestion"), 1) == [
+            one(t(lang, "suggestion.intro"), ask(lang, "suggestion", "topic", 1, 3))]
+        assert await chat.send("[opt:living]", 1) == [ask(lang, "suggestion", "text", 2, 3)]
+        assert await chat.send(said["topic"], 1) == [ask(lang, "suggestion", "identity", 3, 3)]
+        [review] = await chat.send("[opt:named]", 1)
+        assert review.startswith(t(lang, "review.title")) and said["topic"] in review
+        [done] = await chat.send("[cmd:confirm]", 1)
+        assert "S-2026-0001" in done
+
+        entry = upcoming(svc)[0]
+        assert await chat.send(t(lang, "menu.booking"), 1) == [
+            one(t(lang, "booking.intro"), ask(lang, "booking", "slot", 1, 2))]
+        assert await chat.send(f"[opt:{entry.id}]", 1) == [ask(lang, "booking", "topic", 2, 2)]
+        [review] = await chat.send(said["topic"], 1)
+        assert review.startswith(t(lang, "review.title"))
+        assert await chat.send("[cmd:confirm]", 1) == [one(
+            t(lang, "booking.done", number="V-2026-0001", date="2026-11-23", start="08:30",
+              end="11:30", place=entry.place, leader="孙红梅"), t(lang, "menu.prompt"))]
+        [notice] = await leader.wait(2)
+        assert notice.startswith("新的接访预约 V-2026-0001：2026-11-23 08:30-11:30")
+    finally:
+        svc.close()
+    [suggestion] = all_rows(svc, Suggestion)
+    assert (suggestion.topic, suggestion.channel) == ("living", "telegram")
+    [booking] = all_rows(svc, Booking)
+    assert (booking.duty_entry_id, booking.topic, booking.channel) == (
+        entry.id, said["topic"], "telegram")
+    assert chat_person(svc, 8403).lang == lang
+    assert fake.pending_updates() == []
