@@ -724,6 +724,10 @@ def main() -> None:
 
     def one(key: str) -> Run:
         nonlocal label
+        # As a fresh process would start: build() freezes the heap it finds (gc.freeze),
+        # which must not be the garbage of the runs before.
+        gc.unfreeze()
+        gc.collect()
         world = Ours(log, args.db, args.redis, delay, args.batch)
         label = world.label
         try:
