@@ -587,9 +587,13 @@ async def ours_in_flight(ours: Ours, users: int, rate: float | None = None,
 def _check(ours: Ours, run: Run, t0: float, chats: list[int]) -> None:
     """Every reporter told the number, both alerts (director, duty leader) delivered."""
     with ours.log.lock:
-        told = sum(1 for c in chats if any(DONE.search(t) for _, t in ours.log.chats.get(c, ())))
-    if told != len(chats):
-        run.notes.append(f"{len(chats) - told} reporters were not told their number")
+        untold = [c for c in chats
+                  if not any(DONE.search(t) for _, t in ours.log.chats.get(c, ()))]
+        said = [t for _, t in ours.log.chats.get(untold[0], ())] if untold else []
+    if untold:
+        run.notes.append(f"{len(untold)} reporters were not told their number; the first, "
+                         f"chat {untold[0]}, was sent {len(said)} messages, the last "
+                         f"{(said or [''])[-1][:120]!r}")
     alerts = ours.log.count_since(t0, LEADER_CHATS)
     if alerts != 2 * len(chats):
         run.notes.append(f"{alerts} alert messages for {len(chats)} reporters "
@@ -692,9 +696,8 @@ def main() -> None:
     ap.add_argument("--profile-users", type=int, default=100)
     ap.add_argument("--top", type=int, default=10)
     args = ap.parse_args()
-    log = SendLog()
     if args.profile:
-        profile(args, log)
+        profile(args, SendLog())
         return
     users = args.users or (QUICK_USERS if args.quick else DEFAULT_USERS)
     ours_users = args.ours_users or (min(users, QUICK_USERS) if args.quick
@@ -707,15 +710,15 @@ def main() -> None:
     delay = args.api_ms / 1000
     runs = max(1, args.repeat)
     bare["seq"] = median_of(runs, lambda: asyncio.run(
-        bare_run(log, "sequential", users, delay=delay)), "rate")
+        bare_run(SendLog(), "sequential", users, delay=delay)), "rate")
     bare["flight"] = median_of(runs, lambda: asyncio.run(
-        bare_run(log, "in flight", users, delay=delay)), "rate")
+        bare_run(SendLog(), "in flight", users, delay=delay)), "rate")
     half = bare["flight"].rate / 2
     if not args.no_half:
         bare["half"] = median_of(runs, lambda: asyncio.run(
-            bare_run(log, "half capacity", users, rate=half, delay=delay)))
+            bare_run(SendLog(), "half capacity", users, rate=half, delay=delay)))
         bare["stag"] = median_of(runs, lambda: asyncio.run(
-            bare_run(log, "staggered", users, rate=half, delay=delay, staggered=True)))
+            bare_run(SendLog(), "staggered", users, rate=half, delay=delay, staggered=True)))
     gc.collect()
     rss_bare = rss_kib()
 
@@ -725,10 +728,11 @@ def main() -> None:
     def one(key: str) -> Run:
         nonlocal label
         # As a fresh process would start: build() freezes the heap it finds (gc.freeze),
-        # which must not be the garbage of the runs before.
+        # which must not be the garbage of the runs before. Each run has its own log of
+        # sends, gone with it.
         gc.unfreeze()
         gc.collect()
-        world = Ours(log, args.db, args.redis, delay, args.batch)
+        world = Ours(SendLog(), args.db, args.redis, delay, args.batch)
         label = world.label
         try:
             if key == "seq":
