@@ -563,14 +563,15 @@ class TelegramChannel:
                 raise
             tries, first = self._tries.pop(uid, (0, time.monotonic()))
             tries += 1
+            if len(self._tries) >= 10_000:  # forget the oldest, not the memory
+                self._tries.pop(next(iter(self._tries)))
+            self._tries[uid] = (tries, first)  # until it is set aside: that may fail too
             inbound = inbound or parse(update)
             if inbound is None or tries < SET_ASIDE_AFTER \
                     or time.monotonic() - first < self.set_aside_age:
-                if len(self._tries) >= 10_000:  # forget the oldest, not the memory
-                    self._tries.pop(next(iter(self._tries)))
-                self._tries[uid] = (tries, first)
                 raise
             await asyncio.to_thread(self.workroom.set_aside, inbound, err)
+            self._tries.pop(uid, None)
             return
         if isinstance(uid, int):
             self._tries.pop(uid, None)

@@ -125,3 +125,34 @@ async def test_the_webhook_sets_aside_an_update_that_always_fails(
         assert staff and told == staff
         assert await post(text_update(8301, "提建议")) == 200  # the chat goes on as before
         assert "哪方面" in fake.sent_messages(8301)[-1].text
+
+
+async def test_a_set_aside_that_fails_is_done_at_the_next_delivery(
+        tg: Services, fake: FakeBotApi) -> None:  # noqa: F811
+    """The database hiccups just as the message is set aside: the next delivery sets it
+    aside, without counting its tries from the start again."""
+    _poisoned(tg)
+    assert tg.telegram is not None
+    tg.telegram.set_aside_age = 0.0
+    real = tg.workroom.set_aside
+    calls: list[int] = []
+
+    def set_aside(msg: Any, error: BaseException) -> bool:
+        calls.append(1)
+        if len(calls) == 1:
+            raise RuntimeError("the database went away for a moment")
+        return real(msg, error)
+
+    tg.workroom.set_aside = set_aside  # type: ignore[method-assign]
+    transport = httpx.ASGITransport(app=create_app(tg, run_scheduler=False),
+                                    raise_app_exceptions=False)
+    update = text_update(8302, POISON)
+    async with httpx.AsyncClient(transport=transport, base_url="http://wr.test") as c:
+        codes = []
+        for _ in range(SET_ASIDE_AFTER + 1):
+            r = await c.post(PATH, json=update, headers={SECRET_HEADER: SECRET})
+            codes.append(r.status_code)
+    assert codes == [500] * SET_ASIDE_AFTER + [200]
+    assert len(calls) == 2
+    await asyncio.to_thread(tg.dispatcher.drain)
+    assert [m.text for m in fake.sent_messages(8302)] == [t("zh", "inbound.set_aside")]
