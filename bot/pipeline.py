@@ -49,7 +49,7 @@ class Pipeline:
     """Per-chat order, many chats in flight, one transaction per batch of steps."""
 
     def __init__(self, workroom: Workroom, senders: dict[str, AsyncSender], *,
-                 max_batch: int = 64, urgent_batch: int = 32, routine_batch: int = 32,
+                 max_batch: int = 64, urgent_batch: int = 16, routine_batch: int = 32,
                  routine_share: int = 4,
                  pace_wait: float = 5.0, settle_after: float = 0.05,
                  before_commit: BeforeCommit | None = None) -> None:
@@ -211,12 +211,13 @@ class Pipeline:
         ones. Within a lane, the chat that has waited longest goes first."""
         if self._filing:
             return self._take(self._filing, self.urgent_batch)
-        keys = self._take(self._pressing, self.max_batch)
-        # While someone is in the middle of an urgent report, routine batches stay short:
-        # the report's last answer waits for the batch under way, not for 64 steps of it.
+        # While someone is in the middle of an urgent report, batches stay short: the
+        # report's last answer waits for the batch under way, not for 64 steps of it; and
+        # the reports a batch brings to their last question are filed together next.
         # Yet every batch takes a few routine steps: urgent reports arriving one after
         # another never hold a routine chat back for long.
         limit = self.routine_batch if self._urgent else self.max_batch
+        keys = self._take(self._pressing, limit)
         return keys + self._take(self._routine, max(limit - len(keys), self.routine_share))
 
     @staticmethod
