@@ -11,7 +11,6 @@ from conversations.flow import Result
 from handlers import notices
 from handlers.context import HandlerContext
 from store import outbox, timers
-from store.db import insert_ids
 from store.models import (
     Acknowledgement,
     Alert,
@@ -38,24 +37,6 @@ def raise_alert(ctx: HandlerContext, *, subject: str, subject_id: int, recipient
     outbox.enqueue(s, key=f"alert:{alert.id}", recipient_id=recipient_id, message=message,
                    params=params, alert_id=alert.id, priority=priority, now=ctx.now)
     return alert
-
-
-def raise_alerts(ctx: HandlerContext, *, subject: str, subject_id: int,
-                 recipient_ids: list[int], message: str, params: dict[str, Any],
-                 priority: int) -> list[int]:
-    """raise_alert for a subject made in this transaction (so it has no alert yet), for
-    several recipients in one statement per table: an emergency reaches its leaders
-    without waiting on one insert per person."""
-    if not recipient_ids:
-        return []
-    ids = insert_ids(ctx.session, Alert.__table__,  # type: ignore[attr-defined]
-                     [{"subject": subject, "subject_id": subject_id, "recipient_id": rid,
-                       "created_at": ctx.now} for rid in recipient_ids], ("recipient_id",))
-    outbox.add_many(ctx.session, [
-        {"key": f"alert:{aid}", "recipient_id": rid, "message": message, "params": params,
-         "alert_id": aid, "priority": priority}
-        for aid, rid in zip(ids, recipient_ids, strict=True)], now=ctx.now)
-    return ids
 
 
 def recipients_text(session: Session, subject: str, subject_id: int, lang: str) -> str:

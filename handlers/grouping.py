@@ -16,7 +16,7 @@ from sqlmodel import Session, col, func, select
 from conversations import catalog
 from conversations.answers import normalize
 from conversations.flow import Result, Submission
-from handlers import alerts
+from handlers import alerts, incidents
 from handlers.context import HandlerContext
 from store import fast, outbox
 from store.models import (
@@ -87,6 +87,7 @@ def link(ctx: HandlerContext, incident: Incident, sub: Submission) -> Result:
     """Add this report to the incident; tell the people already alerted about it."""
     s, a = ctx.session, sub.answers
     assert incident.id is not None
+    incidents.write_filed(s)  # an incident filed in this batch: its alerts, to tell them
     row = IncidentLink(incident_id=incident.id, draft_key=sub.draft_id,
                        reporter_id=ctx.actor.id, channel=ctx.channel, what=a["what"],
                        place=a.get("place") or "", people=a.get("people"), created_at=ctx.now)
@@ -112,6 +113,7 @@ def link(ctx: HandlerContext, incident: Incident, sub: Submission) -> Result:
 def linked_result(ctx: HandlerContext, incident: Incident, lang: str) -> Result:
     """What a linked reporter is told: the incident's number, and who has it."""
     s = ctx.session
+    incidents.write_filed(s)
     acked = s.exec(select(Person).join(Acknowledgement, col(Acknowledgement.person_id)
                                        == col(Person.id))
                    .join(Alert, col(Alert.id) == Acknowledgement.alert_id)

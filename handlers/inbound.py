@@ -26,7 +26,7 @@ from conversations.answers import Phone, masked
 from conversations.clock import Clock
 from conversations.engine import REVIEW, Context, Engine, Outcome, Reply, State, merged
 from conversations.flow import Acknowledge, Query, Submission
-from handlers import alerts, identity, queries, records
+from handlers import alerts, identity, incidents, queries, records
 from handlers.context import Grouping, HandlerContext, derive_receipt_code, people_of
 from handlers.directory import SqlDirectory
 from handlers.grouping import channel_label
@@ -124,7 +124,7 @@ class _Batch:
     timers_on: list[tuple[str, datetime]] = field(default_factory=list)
     timers_off: list[str] = field(default_factory=list)
     replies: list[tuple[int, dict[str, Any]]] = field(default_factory=list)  # (message, row)
-    written: list[tuple[int, Notification]] = field(default_factory=list)
+    written: list[tuple[int, Notification | outbox.Written]] = field(default_factory=list)
     langs: dict[int, str] = field(default_factory=dict)  # message -> its reader's language
 
 
@@ -218,6 +218,10 @@ class Workroom:
                                loaded[m.conversation_key], dups.get((m.channel, m.message_id)),
                                workshops, batch, now)
                     for i, m in enumerate(msgs)]
+                s.info[outbox.STEP] = None
+                # The alerts of every report the batch filed, in one statement per table.
+                incidents.write_filed(s)
+                batch.written = [(i, n) for i, n in s.info[outbox.WRITTEN] if i is not None]
                 steps.log_inbound(s, batch.inbound)
                 if self.states.transactional:
                     self.states.save_many(s, batch.states, now)
@@ -248,8 +252,7 @@ class Workroom:
             person, linked = self._link(s, msg, person, State.from_dict(raw).lang)
             hctx = self._hctx(s, person, msg.channel)
         ctx = self._ctx(s, person, hctx, workshops)
-        written = s.info[outbox.WRITTEN]
-        mark = len(written)
+        s.info[outbox.STEP] = i  # the pushes written from here on are this message's
         out = self.engine.step(raw, text=msg.text, action=msg.action, ctx=ctx,
                                attachments=msg.attachments, default_flow=msg.default_flow)
         phones = self._phones(raw.get("flow"), raw.get("answers")) \
@@ -258,7 +261,6 @@ class Workroom:
         replies = linked + replies
         if msg.merge_limit:
             replies = merged(replies, msg.merge_limit)
-        batch.written += [(i, n) for n in written[mark:]]
         if person.lang != state.get("lang"):
             person.lang = state.get("lang")
             s.add(person)

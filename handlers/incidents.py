@@ -12,12 +12,14 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import bindparam
+from sqlalchemy import bindparam, event
 from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session as OrmSession
 from sqlmodel import Session, col, select
 
 from conversations import catalog
@@ -79,27 +81,77 @@ def first_position(session: Session, unit_id: int | None) -> int:
     return min(order) if order else 1
 
 
-def start(session: Session, incident: Incident, *, now: datetime) -> None:
-    """Arm the chain and the reports of a new incident (stored at its chain's first
-    position, see first_position(); that step was just alerted)."""
-    order = chain(session, incident.unit_id)
-    watch: list[tuple[str, str, datetime]] = []
-    if order:
-        wait = timedelta(minutes=order[incident.chain_position][1])
-        watch.append((WATCH, str(incident.id), now + wait))
-    # A new incident's reports, inserted in one statement with their timers in another:
-    # the report's step should not wait on an insert per row.
+# session.info key: incidents filed in this transaction whose alerts, pushes, reports and
+# timers are still to be written (see file()).
+FILED = "incidents_filed"
+
+
+@dataclass(frozen=True)
+class _Filed:
+    incident: Incident
+    recipients: tuple[int, ...]
+    message: str
+    params: dict[str, Any]
+    priority: int
+    step: object  # outbox.STEP when it was filed: whose step the pushes are
+
+
+def file(session: Session, incident: Incident, recipients: Sequence[int], *, message: str,
+         params: dict[str, Any], priority: int) -> None:
+    """Alert `recipients` of a new incident (stored at its chain's first position, see
+    first_position()) and arm its chain and its reports.
+
+    The rows are written by write_filed(), with those of every other incident filed in
+    the same transaction, one statement per table: a batch of steps that files many
+    reports at once makes four statements, not four per report, and every leader is
+    alerted sooner. write_filed() runs before the transaction commits (at the latest from
+    its before_commit), and before anything reads a new incident's alerts."""
     assert incident.id is not None
-    t = IncidentReport.__table__  # type: ignore[attr-defined]
+    session.info.setdefault(FILED, []).append(_Filed(
+        incident, tuple(dict.fromkeys(recipients)), message, params, priority,
+        session.info.get(outbox.STEP)))
+
+
+def write_filed(session: Session) -> None:
+    """Write what the incidents filed so far in this transaction owe (see file())."""
+    filed: list[_Filed] = session.info.pop(FILED, None) or []
+    if not filed:
+        return
+    pairs = [(f, rid) for f in filed for rid in f.recipients]
+    ids = insert_ids(session, Alert.__table__,  # type: ignore[attr-defined]
+                     [{"subject": "incident", "subject_id": f.incident.id,
+                       "recipient_id": rid, "created_at": f.incident.created_at}
+                      for f, rid in pairs], ("subject_id", "recipient_id"))
+    by_time: dict[datetime, list[dict[str, Any]]] = {}
+    for (f, rid), aid in zip(pairs, ids, strict=True):
+        by_time.setdefault(f.incident.created_at, []).append({
+            "key": f"alert:{aid}", "recipient_id": rid, "message": f.message,
+            "params": f.params, "alert_id": aid, "priority": f.priority, "step": f.step})
+    for at, rows in by_time.items():
+        outbox.add_many(session, rows, now=at)
+    # The reports every incident owes, in one statement, their timers and the chains'
+    # watches in another.
     kinds = ("first", "opinion")
-    due = {kind: incident.created_at + WINDOWS[kind] for kind in kinds}
-    ids = insert_ids(session, t, [
-        {"incident_id": incident.id, "kind": kind, "due_at": due[kind], "sent_at": None,
-         "late": False, "sent_by": None, "content": {}} for kind in kinds], ("kind",))
-    for rid, kind in zip(ids, kinds, strict=True):
-        watch += [(REPORT, f"{rid}:remind", due[kind] - BEFORE[kind]),
-                  (REPORT, f"{rid}:due", due[kind])]
-    set_timers(session, watch)
+    owed = [(f.incident, kind, f.incident.created_at + WINDOWS[kind])
+            for f in filed for kind in kinds]
+    report_ids = insert_ids(session, IncidentReport.__table__,  # type: ignore[attr-defined]
+                            [{"incident_id": incident.id, "kind": kind, "due_at": due,
+                              "sent_at": None, "late": False, "sent_by": None, "content": {}}
+                             for incident, kind, due in owed], ("incident_id", "kind"))
+    due: list[tuple[str, str, datetime]] = []
+    for f in filed:
+        order = chain(session, f.incident.unit_id)
+        if order:
+            wait = timedelta(minutes=order[f.incident.chain_position][1])
+            due.append((WATCH, str(f.incident.id), f.incident.created_at + wait))
+    for rid, (_, kind, at) in zip(report_ids, owed, strict=True):
+        due += [(REPORT, f"{rid}:remind", at - BEFORE[kind]), (REPORT, f"{rid}:due", at)]
+    set_timers(session, due)
+
+
+@event.listens_for(OrmSession, "before_commit")
+def _write_filed_before_commit(session: Session) -> None:
+    write_filed(session)
 
 
 def chain(session: Session, unit_id: int | None) -> dict[int, tuple[list[int], int]]:

@@ -283,16 +283,15 @@ def emergency(ctx: HandlerContext, sub: Submission) -> Result:
                   "suggestion": row.suggestion, "reported_at": ctx.now.isoformat(),
                   "reporter": display_name(ctx.actor)}
         told = emergency_recipients(ctx, unit_id)
-        alerts.raise_alerts(ctx, subject="incident", subject_id=iid,
-                            recipient_ids=[p.id for p in told],
-                            message="notice.incident", params=params,
-                            priority=outbox.EMERGENCY)
-        incidents.start(s, row, now=ctx.now)
+        incidents.file(s, row, [p.id for p in told], message="notice.incident",
+                       params=params, priority=outbox.EMERGENCY)
         if ctx.call_last_step:  # a chain of one step: its call goes out with the report
+            incidents.write_filed(s)  # the call is made for the alert
             incidents.ring_last_step(s, row, ctx.now)
         names = alerts.names_text(told, sub.lang)
         number = row.number
     else:  # a re-delivered confirmation: the people alerted the first time
+        incidents.write_filed(s)
         names = alerts.recipients_text(s, "incident", found[0], sub.lang)
         number = found[1]
     if not names:  # never pretend someone was told: the reporter must phone at once

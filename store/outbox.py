@@ -27,9 +27,11 @@ EMERGENCY = 0
 REPLY = 1  # the answer to what a person just wrote: they are waiting for it
 ALERT = 2
 ROUTINE = 5
-# session.info key: the rows enqueued in this transaction, so the step path can deliver
-# them as soon as it commits.
+# session.info keys: the rows enqueued in this transaction, each with the STEP it was
+# written for (the step path sets it while it steps a batch's messages), so the step path
+# can deliver them as soon as it commits.
 WRITTEN = "outbox_written"
+STEP = "outbox_step"
 
 
 def enqueue(
@@ -58,7 +60,7 @@ def enqueue(
     )
     session.add(row)
     session.flush()
-    session.info.setdefault(WRITTEN, []).append(row)
+    session.info.setdefault(WRITTEN, []).append((session.info.get(STEP), row))
     return row
 
 
@@ -81,7 +83,8 @@ class Written:
 def add_many(session: Session, rows: list[dict[str, Any]], *, now: datetime) -> list[int]:
     """Add pushes whose idempotency keys name rows made in this transaction (so none can
     exist yet) in one statement; each row: key, message, params, and recipient_id or
-    channel + address, alert_id, priority."""
+    channel + address, alert_id, priority, and the step it is written for if not the
+    current one (see STEP)."""
     if not rows:
         return []
     t = Notification.__table__  # type: ignore[attr-defined]
@@ -92,10 +95,12 @@ def add_many(session: Session, rows: list[dict[str, Any]], *, now: datetime) -> 
                "next_attempt_at": now, "claimed_until": None, "tried_channels": [],
                "created_at": now} for r in rows]
     ids = insert_ids(session, t, values, ("idempotency_key",))
+    step = session.info.get(STEP)
     written = session.info.setdefault(WRITTEN, [])
-    written += [Written(nid, v["recipient_id"], v["channel"], v["address"], v["message_key"],
-                        v["params"], v["alert_id"], v["priority"], now)
-                for nid, v in zip(ids, values, strict=True)]
+    written += [(r.get("step", step), Written(
+                    nid, v["recipient_id"], v["channel"], v["address"], v["message_key"],
+                    v["params"], v["alert_id"], v["priority"], now))
+                for r, nid, v in zip(rows, ids, values, strict=True)]
     return ids
 
 
@@ -106,7 +111,7 @@ class Route:
     lang: str
 
 
-def route(session: Session, n: Notification, channels: Collection[str],
+def route(session: Session, n: Notification | Written, channels: Collection[str],
           default_lang: str) -> Route | None:
     """Where a push goes now: its own address, or the recipient's channel they last used
     (never-used ones last), skipping channels that already failed; None if none is left."""

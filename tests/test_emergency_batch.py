@@ -1,0 +1,151 @@
+"""Emergency reports filed together, in one batch of steps (many workers reporting at the
+same moment): each alerts its leaders and arms its chain and reports, as one filed alone
+does, and the batch writes those rows in one statement per table."""
+
+from __future__ import annotations
+
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import event
+from sqlmodel import Session, col, select
+
+from bot.bootstrap import Services
+from conversations.catalog import t
+from handlers.inbound import Inbound, Stepped
+from handlers.incidents import REPORT, WATCH
+from store.models import Alert, Incident, IncidentLink, IncidentReport, Notification, Timer
+
+MENU = "紧急情况报告"
+ALERTED = "陈丽华（工会主席、群众工作室主任）、孙红梅（党委书记）"
+
+
+def _msg(chat: int, n: int, text: str) -> Inbound:
+    return Inbound(channel="telegram", address=str(chat), message_id=f"{chat}-{n}", text=text,
+                   push_replies=True, merge_limit=4000)
+
+
+def _answers(chat: int, place: str) -> list[str]:
+    return [MENU, f"工人聚集在{place}要求发工资 [{chat}]", place, "25", "车间主任已到场劝导",
+            "请财务部门到场说明"]
+
+
+def _to_last_answer(svc: Services, chats: list[int], place: str) -> None:
+    """Each worker answers every question but the last, one message at a time."""
+    for chat in chats:
+        for n, text in enumerate(_answers(chat, place)[:-1]):
+            [done] = svc.workroom.process_batch([_msg(chat, n, text)])
+            assert done.error is None, done.error
+
+
+def _file_together(svc: Services, chats: list[int], place: str) -> tuple[list[Stepped],
+                                                                         list[str]]:
+    """The last answers of all `chats` in one batch; its results and its statements."""
+    said: list[str] = []
+
+    def seen(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        said.append(" ".join(statement.split()))
+
+    event.listen(svc.db, "before_cursor_execute", seen)
+    try:
+        results = svc.workroom.process_batch(
+            [_msg(chat, 5, _answers(chat, place)[-1]) for chat in chats])
+    finally:
+        event.remove(svc.db, "before_cursor_execute", seen)
+    return results, said
+
+
+def _inserts(said: list[str], table: str) -> int:
+    return sum(1 for s in said if s.upper().startswith(f"INSERT INTO {table.upper()} "))
+
+
+def _texts(step: Stepped) -> str:
+    return "\n".join(r.text for r in step.replies)
+
+
+def test_reports_filed_in_one_batch_each_alert_their_leaders_and_arm_their_chain(
+        db_services: Services) -> None:
+    svc = db_services
+    chats = [4100 + n for n in range(8)]
+    _to_last_answer(svc, chats, "厂门口")  # names no workshop: eight incidents, none linked
+    results, said = _file_together(svc, chats, "厂门口")
+
+    assert all(r.error is None for r in results)
+    with Session(svc.db) as s:
+        incidents = s.exec(select(Incident).order_by(col(Incident.id))).all()
+        assert len(incidents) == 8
+        for chat, step, incident in zip(chats, results, incidents, strict=True):
+            # Every reporter is told their number and who was alerted.
+            assert f"[{chat}]" in incident.what
+            assert t("zh", "emergency.done", number=incident.number,
+                     alerted=ALERTED) in _texts(step)
+            alerts = s.exec(select(Alert).where(Alert.subject == "incident",
+                                                Alert.subject_id == incident.id)).all()
+            assert len(alerts) == 2
+            for alert in alerts:  # each alert's push is in the outbox, an emergency
+                push = s.exec(select(Notification).where(
+                    Notification.alert_id == alert.id)).one()
+                assert (push.recipient_id, push.message_key, push.priority) == (
+                    alert.recipient_id, "notice.incident", 0)
+                assert push.params["number"] == incident.number
+            # The chain's watch and the two reports owed, each with its two timers.
+            assert s.exec(select(Timer).where(Timer.kind == WATCH,
+                                              Timer.ref == str(incident.id))).one()
+            owed = s.exec(select(IncidentReport).where(
+                IncidentReport.incident_id == incident.id)).all()
+            assert sorted(r.kind for r in owed) == ["first", "opinion"]
+            refs = {x.ref for x in s.exec(select(Timer).where(Timer.kind == REPORT)).all()}
+            for report in owed:
+                assert {f"{report.id}:remind", f"{report.id}:due"} <= refs
+    # Eight reports, yet one statement for the alerts, one for their pushes, one for the
+    # reports owed: the leaders' alerts do not wait for a statement per report.
+    assert (_inserts(said, "alert"), _inserts(said, "incidentreport")) == (1, 1)
+    assert _inserts(said, "notification") <= 2  # the alerts', and the replies'
+
+
+def test_two_reports_of_one_workshop_in_one_batch_are_one_incident(
+        db_services: Services) -> None:
+    # The second report is linked to the first, filed a moment before in the same batch:
+    # its reporter is told who has been alerted, and those leaders are told of it.
+    svc = db_services
+    chats = [4201, 4202]
+    _to_last_answer(svc, chats, "铸造车间")
+    results, _ = _file_together(svc, chats, "铸造车间")
+
+    with Session(svc.db) as s:
+        [incident] = s.exec(select(Incident)).all()
+        [link] = s.exec(select(IncidentLink)).all()
+        assert link.incident_id == incident.id
+        more = s.exec(select(Notification).where(
+            Notification.message_key == "notice.incident_more")).all()
+        alerted = {a.recipient_id for a in s.exec(select(Alert)).all()}
+    assert t("zh", "emergency.done", number=incident.number, alerted=ALERTED) \
+        in _texts(results[0])
+    assert t("zh", "emergency.linked", number=incident.number, alerted=ALERTED) \
+        in _texts(results[1])
+    assert {n.recipient_id for n in more} == alerted and len(more) == 2
+
+
+def test_a_report_filed_outside_a_batch_of_steps_still_alerts_when_it_commits(
+        db_services: Services) -> None:
+    # A report filed by a path of its own (here the phone's, in one transaction): its
+    # alerts are written when that transaction commits.
+    from handlers import hotline
+    from handlers.context import HandlerContext
+    from store.db import transaction
+    from store.models import Person
+
+    svc = db_services
+    with transaction(svc.db) as s:
+        caller = s.exec(select(Person).where(Person.key == "li_ming")).one()
+        ctx = HandlerContext(session=s, now=svc.clock.now(), actor=caller, channel="voice",
+                             zone=ZoneInfo("Asia/Shanghai"), secret="test-secret")
+        result, subject, subject_id = hotline.report(
+            ctx, kind="incident", what="仓库门口有人打架", place="仓库", people=4,
+            draft_key="call:test-1", lang="zh")
+    assert result.message == "emergency.done"
+    with Session(svc.db) as s:
+        alerts = s.exec(select(Alert).where(Alert.subject_id == subject_id)).all()
+        assert subject == "incident" and len(alerts) == 2
+        assert len(s.exec(select(IncidentReport).where(
+            IncidentReport.incident_id == subject_id)).all()) == 2
