@@ -10,6 +10,7 @@ commit, and that the dispatcher retries if that send fails, so none is lost.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import itertools
 import json
@@ -515,11 +516,23 @@ async def acknowledge_press(bot: Bot, update: Mapping[str, Any],
         log.warning("telegram: could not mark the pressed button", exc_info=True)
 
 
+# The command menu as registered: Chinese for everyone (Telegram's default), Chinese and
+# English for apps set to those languages; (language of the texts, Telegram's code).
+MENUS: tuple[tuple[str, str | None], ...] = (("zh", None), ("zh", "zh"), ("en", "en"))
+MENU_FIRST_PAUSE = 1.0  # seconds before the menu is tried again, doubling
+MENU_MAX_PAUSE = 300.0  # up to this
+
+
+async def register_menu(bot: Bot, lang: str, code: str | None) -> None:
+    """Register the command menu in one language."""
+    commands = [BotCommand(c, catalog.t(lang, f"telegram.command.{c}")) for c in COMMANDS]
+    await bot.set_my_commands(commands, language_code=code)
+
+
 async def register_commands(bot: Bot) -> None:
-    """Register the command menu in Chinese (default) and English."""
-    for lang, code in (("zh", None), ("zh", "zh"), ("en", "en")):
-        commands = [BotCommand(c, catalog.t(lang, f"telegram.command.{c}")) for c in COMMANDS]
-        await bot.set_my_commands(commands, language_code=code)
+    """Register the command menu in Chinese (default) and English, once."""
+    for lang, code in MENUS:
+        await register_menu(bot, lang, code)
 
 
 
@@ -549,6 +562,9 @@ class TelegramChannel:
         self._tries: dict[int, tuple[int, float]] = {}  # update id -> failed tries, first
         self.retry_pause = 1.0  # seconds before a failed update is fetched again
         self.set_aside_age = SET_ASIDE_AGE
+        self._menu: asyncio.Task[None] | None = None  # the command menu being registered
+        self.commands_pause = MENU_FIRST_PAUSE
+        self.commands_max_pause = MENU_MAX_PAUSE
 
     async def take(self, update: Mapping[str, Any], inbound: Inbound | None = None) -> None:
         """handle(); but an update that failed SET_ASIDE_AFTER tries over set_aside_age
@@ -602,7 +618,62 @@ class TelegramChannel:
             self.take(update, inbound), self.runner.loop))
 
     def register_commands(self) -> None:
+        """Register the command menu once, now; raise if Telegram refuses or cannot be
+        reached. The workroom itself uses start_commands()."""
         self.runner.run(register_commands(self.bot))
+
+    def start_commands(self) -> None:
+        """Register the command menu on the bot's loop, in the background: the start does
+        not wait for Telegram, and a Telegram out of reach at start (network down, its
+        server restarting) gets the menu as soon as it answers again, without a restart."""
+        async def begin() -> None:
+            if self._menu is None and not self._stopped:
+                self._menu = asyncio.create_task(self._register_menus())
+
+        self.runner.run(begin())
+
+    async def _register_menus(self) -> None:
+        """Each language's menu until Telegram has taken all three: tried again after a
+        pause doubling from commands_pause to commands_max_pause, or as long as a 429
+        says. The first failure is a warning; the tries after it, debug lines."""
+        try:
+            await self._try_menus()
+        except Exception:  # a fault of ours, not Telegram's: said, not tried for ever
+            log.exception("telegram: registering the command menu failed")
+
+    async def _try_menus(self) -> None:
+        pending = list(MENUS)
+        pause, tries = self.commands_pause, 0
+        while pending:
+            lang, code = pending[0]
+            try:
+                await register_menu(self.bot, lang, code)
+            except BadRequest as err:  # the same request would be refused again
+                log.error("telegram: Telegram refused the command menu: %s", err.message)
+                return
+            except TelegramError as err:
+                tries += 1
+                if isinstance(err, RetryAfter):
+                    wait = _seconds(err.retry_after)
+                else:
+                    wait, pause = pause, min(pause * 2, self.commands_max_pause)
+                if tries == 1:
+                    log.warning("telegram: the command menu could not be registered (%s); "
+                                "trying again in the background", err)
+                else:
+                    log.debug("telegram: the command menu, try %d: %s", tries, err)
+                await asyncio.sleep(wait)
+                continue
+            pending.pop(0)
+        if tries:
+            log.info("telegram: the command menu is registered, after %d failed tries", tries)
+
+    async def _end_menu(self) -> None:
+        """Stop registering the menu, wherever it is: in a pause or a request."""
+        if self._menu is not None and not self._menu.done():
+            self._menu.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._menu
 
     def username(self) -> str:
         """The bot's @name as Telegram gives it (getMe, asked again if the start missed it)."""
@@ -696,6 +767,10 @@ class TelegramChannel:
         if self._stopped:
             return
         self._stopped = True
+        try:
+            self.runner.run(self._end_menu(), timeout=5)
+        except Exception:
+            log.exception("telegram: ending the command menu's registration failed")
         if self._polling is not None and self._stop is not None:
             self.runner.loop.call_soon_threadsafe(self._stop.set)
             try:

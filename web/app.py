@@ -1,7 +1,6 @@
 """The FastAPI app: the web chat page and its JSON API."""
 
 import hashlib
-import logging
 import secrets
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -92,10 +91,9 @@ def create_app(services: Services, *, run_scheduler: bool | None = None) -> Fast
 
             sched = runner.start(services)
         if services.telegram is not None and start_jobs:
-            try:
-                await anyio.to_thread.run_sync(services.telegram.register_commands)
-            except Exception:  # the command menu is a convenience; the bot works without
-                logging.getLogger(__name__).exception("telegram: set_my_commands failed")
+            # The command menu, in the background until Telegram takes it: a Telegram out
+            # of reach neither holds up the start nor leaves the workers without it.
+            services.telegram.start_commands()
             if settings.telegram_mode == "polling":
                 services.telegram.start_polling()
         yield
