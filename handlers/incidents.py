@@ -122,13 +122,12 @@ def write_filed(session: Session) -> None:
                      [{"subject": "incident", "subject_id": f.incident.id,
                        "recipient_id": rid, "created_at": f.incident.created_at}
                       for f, rid in pairs], ("subject_id", "recipient_id"))
-    by_time: dict[datetime, list[dict[str, Any]]] = {}
-    for (f, rid), aid in zip(pairs, ids, strict=True):
-        by_time.setdefault(f.incident.created_at, []).append({
-            "key": f"alert:{aid}", "recipient_id": rid, "message": f.message,
-            "params": f.params, "alert_id": aid, "priority": f.priority, "step": f.step})
-    for at, rows in by_time.items():
-        outbox.add_many(session, rows, now=at)
+    # Their pushes, due from the last report's time (all of them are moments apart).
+    outbox.add_many(session, [
+        {"key": f"alert:{aid}", "recipient_id": rid, "message": f.message,
+         "params": f.params, "alert_id": aid, "priority": f.priority, "step": f.step}
+        for (f, rid), aid in zip(pairs, ids, strict=True)],
+        now=max(f.incident.created_at for f in filed))
     # The reports every incident owes, in one statement, their timers and the chains'
     # watches in another.
     kinds = ("first", "opinion")
