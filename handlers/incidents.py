@@ -153,6 +153,13 @@ def _write_filed_before_commit(session: Session) -> None:
     write_filed(session)
 
 
+@event.listens_for(OrmSession, "after_soft_rollback")
+def _forget_filed(session: Session, previous: object) -> None:
+    # The incidents are gone with the transaction: no alert may follow them into the
+    # session's next one.
+    session.info.pop(FILED, None)
+
+
 def chain(session: Session, unit_id: int | None) -> dict[int, tuple[list[int], int]]:
     """The unit's chain: position -> (people, minutes to wait after notifying them);
     read once per transaction (a batch of steps may file several reports)."""

@@ -149,3 +149,26 @@ def test_a_report_filed_outside_a_batch_of_steps_still_alerts_when_it_commits(
         assert subject == "incident" and len(alerts) == 2
         assert len(s.exec(select(IncidentReport).where(
             IncidentReport.incident_id == subject_id)).all()) == 2
+
+
+def test_a_report_rolled_back_alerts_nobody(db_services: Services) -> None:
+    # A transaction that files a report and then fails: the report is gone, and the
+    # session's next transaction must not alert the leaders of it.
+    from handlers import hotline
+    from handlers.context import HandlerContext
+    from store.models import Person
+
+    svc = db_services
+    with Session(svc.db) as s:
+        caller = s.exec(select(Person).where(Person.key == "li_ming")).one()
+        ctx = HandlerContext(session=s, now=svc.clock.now(), actor=caller, channel="voice",
+                             zone=ZoneInfo("Asia/Shanghai"), secret="test-secret")
+        hotline.report(ctx, kind="incident", what="仓库门口有人打架", place="仓库",
+                       people=4, draft_key="call:test-2", lang="zh")
+        s.rollback()
+        s.commit()
+    with Session(svc.db) as s:
+        assert s.exec(select(Incident)).all() == []
+        assert s.exec(select(Alert)).all() == []
+        assert s.exec(select(Notification).where(
+            Notification.message_key == "notice.incident")).all() == []
