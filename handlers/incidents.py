@@ -20,6 +20,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import bindparam, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session as OrmSession
+from sqlalchemy.orm import SessionTransaction
 from sqlmodel import Session, col, select
 
 from conversations import catalog
@@ -154,10 +155,12 @@ def _write_filed_before_commit(session: Session) -> None:
 
 
 @event.listens_for(OrmSession, "after_soft_rollback")
-def _forget_filed(session: Session, previous: object) -> None:
+def _forget_filed(session: Session, previous: SessionTransaction) -> None:
     # The incidents are gone with the transaction: no alert may follow them into the
-    # session's next one.
-    session.info.pop(FILED, None)
+    # session's next one. A savepoint rolled back (a number series made by a concurrent
+    # writer) leaves the incidents filed before it, and their alerts are still owed.
+    if previous.parent is None:
+        session.info.pop(FILED, None)
 
 
 def chain(session: Session, unit_id: int | None) -> dict[int, tuple[list[int], int]]:

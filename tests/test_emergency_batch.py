@@ -172,3 +172,33 @@ def test_a_report_rolled_back_alerts_nobody(db_services: Services) -> None:
         assert s.exec(select(Alert)).all() == []
         assert s.exec(select(Notification).where(
             Notification.message_key == "notice.incident")).all() == []
+
+
+def test_a_savepoint_rolled_back_after_a_report_keeps_its_alerts(db_services: Services) -> None:
+    # Inside the transaction that filed a report, a savepoint fails (a number series a
+    # concurrent writer made first): the report stands, and so do its alerts.
+    from sqlalchemy.exc import IntegrityError
+
+    from handlers import hotline
+    from handlers.context import HandlerContext
+    from store.db import transaction
+    from store.models import Person
+    from store.models import Sequence as NumberSeries
+
+    svc = db_services
+    with transaction(svc.db) as s:
+        caller = s.exec(select(Person).where(Person.key == "li_ming")).one()
+        ctx = HandlerContext(session=s, now=svc.clock.now(), actor=caller, channel="voice",
+                             zone=ZoneInfo("Asia/Shanghai"), secret="test-secret")
+        _, _, incident_id = hotline.report(
+            ctx, kind="incident", what="仓库门口有人打架", place="仓库", people=4,
+            draft_key="call:test-3", lang="zh")
+        series = NumberSeries.__table__  # type: ignore[attr-defined]
+        taken = s.exec(select(NumberSeries.name)).first()
+        try:
+            with s.begin_nested():
+                s.execute(series.insert().values(name=taken, value=1))
+        except IntegrityError:
+            pass
+    with Session(svc.db) as s:
+        assert len(s.exec(select(Alert).where(Alert.subject_id == incident_id)).all()) == 2
