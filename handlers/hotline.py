@@ -22,7 +22,7 @@ from conversations import catalog
 from conversations.flow import Result, Submission
 from handlers import alerts, grouping, identity, records
 from handlers.context import HandlerContext
-from handlers.incidents import WATCH, directors, incident_params
+from handlers.incidents import WATCH, directors, incident_params, write_filed
 from store import outbox, timers
 from store.models import (
     Acknowledgement,
@@ -163,6 +163,7 @@ def report(ctx: HandlerContext, *, kind: str, what: str, place: str, people: int
 
 def _alerted(session: Session, incident_id: int) -> list[list[str]]:
     """[name, post] of the people alerted about an incident, in the order alerted."""
+    write_filed(session)  # a report filed a moment ago: its alerts, to name them
     return [[p.name, p.post or ""] for p in session.exec(
         select(Person).join(Alert, col(Alert.recipient_id) == col(Person.id))
         .where(Alert.subject == "incident", Alert.subject_id == incident_id)

@@ -12,6 +12,7 @@ from sqlmodel import Session, col, select
 
 from bot.bootstrap import Services
 from conversations.catalog import t
+from conversations.flow import Result, Submission
 from handlers.inbound import Inbound, Stepped
 from handlers.incidents import REPORT, WATCH
 from store.models import Alert, Incident, IncidentLink, IncidentReport, Notification, Timer
@@ -126,45 +127,50 @@ def test_two_reports_of_one_workshop_in_one_batch_are_one_incident(
     assert {n.recipient_id for n in more} == alerted and len(more) == 2
 
 
+def _file_alone(svc: Services, s: Session, draft: str) -> Result:
+    """A report filed by a path of its own, straight through the emergency handler (as
+    the phone's and the warning ledger's do), in the session `s`: nothing but the
+    commit writes its alerts."""
+    from handlers import records
+    from handlers.context import HandlerContext
+    from store.models import Person
+
+    caller = s.exec(select(Person).where(Person.key == "li_ming")).one()
+    ctx = HandlerContext(session=s, now=svc.clock.now(), actor=caller, channel="voice",
+                         zone=ZoneInfo("Asia/Shanghai"), secret="test-secret")
+    return records.emergency(ctx, Submission(
+        "emergency", {"what": "仓库门口有人打架", "place": "仓库", "people": 4}, draft, "zh"))
+
+
 def test_a_report_filed_outside_a_batch_of_steps_still_alerts_when_it_commits(
         db_services: Services) -> None:
-    # A report filed by a path of its own (here the phone's, in one transaction): its
-    # alerts are written when that transaction commits.
-    from handlers import hotline
-    from handlers.context import HandlerContext
+    # A report filed outside a batch of steps, in one transaction: its alerts, their
+    # pushes, its reports and its chain's watch are written when that transaction commits.
     from store.db import transaction
-    from store.models import Person
 
     svc = db_services
     with transaction(svc.db) as s:
-        caller = s.exec(select(Person).where(Person.key == "li_ming")).one()
-        ctx = HandlerContext(session=s, now=svc.clock.now(), actor=caller, channel="voice",
-                             zone=ZoneInfo("Asia/Shanghai"), secret="test-secret")
-        result, subject, subject_id = hotline.report(
-            ctx, kind="incident", what="仓库门口有人打架", place="仓库", people=4,
-            draft_key="call:test-1", lang="zh")
+        result = _file_alone(svc, s, "call:test-1")
     assert result.message == "emergency.done"
     with Session(svc.db) as s:
-        alerts = s.exec(select(Alert).where(Alert.subject_id == subject_id)).all()
-        assert subject == "incident" and len(alerts) == 2
+        incident = s.exec(select(Incident).where(Incident.draft_key == "call:test-1")).one()
+        alerts = s.exec(select(Alert).where(Alert.subject_id == incident.id)).all()
+        assert len(alerts) == 2
+        pushes = s.exec(select(Notification).where(
+            col(Notification.alert_id).in_([a.id for a in alerts]))).all()
+        assert sorted(p.recipient_id for p in pushes) == sorted(a.recipient_id for a in alerts)
         assert len(s.exec(select(IncidentReport).where(
-            IncidentReport.incident_id == subject_id)).all()) == 2
+            IncidentReport.incident_id == incident.id)).all()) == 2
+        assert s.exec(select(Timer).where(Timer.kind == WATCH,
+                                          Timer.ref == str(incident.id))).one()
 
 
 def test_a_report_rolled_back_alerts_nobody(db_services: Services) -> None:
     # A transaction that files a report and then fails: the report is gone, and the
     # session's next transaction must not alert the leaders of it.
-    from handlers import hotline
-    from handlers.context import HandlerContext
-    from store.models import Person
-
     svc = db_services
     with Session(svc.db) as s:
-        caller = s.exec(select(Person).where(Person.key == "li_ming")).one()
-        ctx = HandlerContext(session=s, now=svc.clock.now(), actor=caller, channel="voice",
-                             zone=ZoneInfo("Asia/Shanghai"), secret="test-secret")
-        hotline.report(ctx, kind="incident", what="仓库门口有人打架", place="仓库",
-                       people=4, draft_key="call:test-2", lang="zh")
+        _file_alone(svc, s, "call:test-2")
         s.rollback()
         s.commit()
     with Session(svc.db) as s:
@@ -179,20 +185,14 @@ def test_a_savepoint_rolled_back_after_a_report_keeps_its_alerts(db_services: Se
     # concurrent writer made first): the report stands, and so do its alerts.
     from sqlalchemy.exc import IntegrityError
 
-    from handlers import hotline
-    from handlers.context import HandlerContext
     from store.db import transaction
-    from store.models import Person
     from store.models import Sequence as NumberSeries
 
     svc = db_services
     with transaction(svc.db) as s:
-        caller = s.exec(select(Person).where(Person.key == "li_ming")).one()
-        ctx = HandlerContext(session=s, now=svc.clock.now(), actor=caller, channel="voice",
-                             zone=ZoneInfo("Asia/Shanghai"), secret="test-secret")
-        _, _, incident_id = hotline.report(
-            ctx, kind="incident", what="仓库门口有人打架", place="仓库", people=4,
-            draft_key="call:test-3", lang="zh")
+        _file_alone(svc, s, "call:test-3")
+        incident_id = s.exec(select(Incident.id).where(
+            Incident.draft_key == "call:test-3")).one()
         series = NumberSeries.__table__  # type: ignore[attr-defined]
         taken = s.exec(select(NumberSeries.name)).first()
         try:

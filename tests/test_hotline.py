@@ -224,6 +224,27 @@ async def test_a_voice_report_files_the_incident_and_alerts_the_chain_before_the
             assert CALLER not in repr(row.model_dump())
 
 
+async def test_without_calls_to_the_last_step_the_callers_text_names_who_was_alerted(
+        db_url: str, clock: FrozenClock, fake: FakeTwilio) -> None:
+    """A hotline whose chain's last step is not phoned: the caller's text still names the
+    leaders the report alerted, never "(not given)" as if nobody had been."""
+    svc = make_services(db_url, clock, twilio_account_sid=ACCOUNT_SID,
+                        twilio_auth_token=AUTH_TOKEN, hotline_number=HOTLINE,
+                        twilio_api_url=fake.base_url, hotline_public_url=PUBLIC,
+                        hotline_call_last_step=False)
+    try:
+        transport = httpx.ASGITransport(app=create_app(svc, run_scheduler=False))
+        async with httpx.AsyncClient(transport=transport, base_url=PUBLIC) as client:
+            bye = await Caller(client).report()
+        assert said(bye) == t("zh", "hotline.voice.done_incident", number=E1_SAID)
+        svc.dispatcher.drain()
+        [told] = fake.texts(CALLER)
+        assert told == t("zh", "hotline.sms_head") + t(
+            "zh", "emergency.done", number="E-2026-0001", alerted=ALERTED)
+    finally:
+        svc.close()
+
+
 @pytest.mark.parametrize("hidden", [
     ("anonymous", "+266696687"), ("+86282452253", "Restricted"), ("Unknown", "Blocked"),
     ("", "anonymous")])
@@ -810,6 +831,31 @@ def test_staff_file_an_incident_for_a_caller_and_the_caller_is_texted(
     hl.dispatcher.drain()
     [told] = fake.texts("+8613900000002")
     assert "E-2026-0001" in told
+
+
+def test_staff_filing_for_a_caller_without_the_hotline_text_who_was_alerted(
+        db_services: Services) -> None:
+    """A workroom without the hotline's calls (staff took the call on an ordinary phone):
+    the caller's text, as it waits in the outbox, names the leaders alerted."""
+    from handlers.notices import render
+
+    svc = db_services
+    staff = Chat(svc, person="liu_fang")
+    open_menu(staff, "zh")
+    staff.press(t("zh", "menu.file_for_caller"))
+    staff.press(t("zh", "opt.caller_kind.incident"))
+    staff.say("13900000002")
+    staff.say("总装车间二十多人在车间办公室门口要说法")
+    staff.press("总装车间")
+    staff.say("二十")
+    staff.press(t("zh", "nav.confirm"))
+    assert staff.text.startswith(t("zh", "file_for_caller.done_incident",
+                                   number="E-2026-0001", alerted=ALERTED))
+    [row] = all_rows(svc, Notification,
+                     col(Notification.idempotency_key).startswith("hotline:"))
+    told = render(row.message_key, row.params, "zh", svc.workroom.options.zone)
+    assert told.text == t("zh", "hotline.sms_head") + t(
+        "zh", "emergency.done", number="E-2026-0001", alerted=ALERTED)
 
 
 class PushedChat(Chat):
