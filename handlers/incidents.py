@@ -19,8 +19,10 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import bindparam, event
 from sqlalchemy.engine import Engine
+from sqlalchemy.orm import ORMExecuteState, SessionTransaction
 from sqlalchemy.orm import Session as OrmSession
-from sqlalchemy.orm import SessionTransaction
+from sqlalchemy.sql import ClauseElement
+from sqlalchemy.sql.util import find_tables
 from sqlmodel import Session, col, select
 
 from conversations import catalog
@@ -152,6 +154,25 @@ def write_filed(session: Session) -> None:
 @event.listens_for(OrmSession, "before_commit")
 def _write_filed_before_commit(session: Session) -> None:
     write_filed(session)
+
+
+# The tables write_filed() writes: a read of any of them in the transaction sees the
+# rows of the incidents filed so far (see _write_filed_before_reading).
+_FILED_TABLES = frozenset({"alert", "notification", "incidentreport", "timer"})
+
+
+@event.listens_for(OrmSession, "do_orm_execute")
+def _write_filed_before_reading(state: ORMExecuteState) -> None:
+    # Whoever reads a new incident's alerts, pushes, reports or timers in the transaction
+    # that filed it (who was alerted, to tell a caller or a linked reporter) finds them:
+    # the explicit write_filed() calls are not the only guard. Other reads, as the next
+    # report of a batch makes, leave them for the batch's one statement per table.
+    session, statement = state.session, state.statement
+    if FILED in session.info and isinstance(statement, ClauseElement) and (
+            state.is_select or state.is_update or state.is_delete) and \
+            _FILED_TABLES & {t.name for t in find_tables(
+                statement, include_joins=True, include_crud=True)}:
+        write_filed(session)  # type: ignore[arg-type]  # SQLModel's, as every session here
 
 
 @event.listens_for(OrmSession, "after_soft_rollback")

@@ -202,3 +202,25 @@ def test_a_savepoint_rolled_back_after_a_report_keeps_its_alerts(db_services: Se
             pass
     with Session(svc.db) as s:
         assert len(s.exec(select(Alert).where(Alert.subject_id == incident_id)).all()) == 2
+
+
+def test_a_read_of_a_new_reports_alerts_in_its_own_transaction_finds_them(
+        db_services: Services) -> None:
+    # Whoever reads, in the transaction that filed a report, who was alerted (to tell a
+    # caller, a linked reporter), its pushes or its chain's watch finds them written.
+    from store.db import transaction
+    from store.models import Person
+
+    svc = db_services
+    with transaction(svc.db) as s:
+        _file_alone(svc, s, "call:test-4")
+        named = s.exec(select(Person.name).join(Alert, col(Alert.recipient_id) == Person.id)
+                       .where(Alert.subject == "incident")).all()
+        assert sorted(named) == sorted(["陈丽华", "孙红梅"])
+        assert len(s.exec(select(Notification).where(
+            Notification.message_key == "notice.incident")).all()) == 2
+        [incident] = s.exec(select(Incident)).all()
+        assert s.exec(select(Timer).where(Timer.kind == WATCH,
+                                          Timer.ref == str(incident.id))).one()
+    with Session(svc.db) as s:  # and the commit wrote them once
+        assert len(s.exec(select(Alert)).all()) == 2
