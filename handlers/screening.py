@@ -25,7 +25,15 @@ from scheduler import workdays
 from store import outbox, timers
 from store.calendar_models import Dispute, ScreeningReturn, ScreeningRound
 from store.db import transaction
-from store.models import Case, CaseEvent, Incident, Person, Responsibility, Workshop
+from store.models import (
+    Case,
+    CaseEvent,
+    Incident,
+    IncidentLink,
+    Person,
+    Responsibility,
+    Workshop,
+)
 from store.numbers import next_number
 
 KIND = "screening"
@@ -270,15 +278,21 @@ def warning_action(ctx: HandlerContext, sub: Submission) -> Result:
 
     answers = {"what": row.what, "place": shop.name if shop else "", "people": row.people,
                "measures": row.measures, "suggestion": None}
-    done = records.emergency(ctx, Submission("emergency", answers, f"warning:{row.id}",
-                                             sub.lang))
-    incident = s.exec(select(Incident).where(Incident.draft_key == f"warning:{row.id}")).one()
-    incident.workshop_id = row.workshop_id
+    draft = f"warning:{row.id}"
+    done = records.emergency(ctx, Submission("emergency", answers, draft, sub.lang))
+    incident = s.exec(select(Incident).where(Incident.draft_key == draft)).first()
+    if incident is None:  # the workshop's emergency being handled: one more report of it
+        link = s.exec(select(IncidentLink).where(IncidentLink.draft_key == draft)).one()
+        incident = s.get(Incident, link.incident_id)
+        assert incident is not None
+    else:
+        incident.workshop_id = row.workshop_id
+        s.add(incident)
     row.incident_id = incident.id
-    s.add_all([incident, row])
+    s.add(row)
     return Result("warning_action.done_emergency", {
         "number": row.number, "incident": incident.number,
-        "alerted": done.params.get("alerted") or "-"})
+        "alerted": done.params.get("alerted") or done.params.get("name") or "-"})
 
 
 def _case_from(ctx: HandlerContext, row: Dispute, shop: Workshop | None) -> Case:

@@ -112,6 +112,45 @@ def test_a_warning_becomes_an_emergency_in_one_step(services: Services, clock: F
     assert "E-2026-0001" in staff.text
 
 
+def test_a_warning_of_a_workshop_already_in_an_emergency_joins_that_emergency(
+        services: Services, clock: FrozenClock) -> None:
+    # A worker reported an emergency in 总装车间 a moment ago; the staff then turn a
+    # warning of the same workshop into an emergency: it is one more report of the
+    # incident being handled (no second chain), and the staff are told which one.
+    staff = Chat(services, person="liu_fang")
+    open_menu(staff, "zh")
+    screening_asked(services, clock)
+    staff.say("menu")
+    staff.press(t("zh", "menu.cal_screening"))
+    staff.press(next(b.label for r in staff.replies for b in r.buttons
+                     if b.label.startswith("总装车间")))
+    staff.press(t("zh", "opt.screening_answer.dispute"))
+    staff.say("停产检修期间工资按最低标准发放，职工聚集")
+    staff.say("45")
+    staff.press(t("zh", "opt.risk.high"))
+    for answer in ("人力资源部", "赵经理", "当面解释并研究补偿", "2026-12-10"):
+        staff.say(answer)
+    staff.press(t("zh", "nav.confirm"))
+    services.dispatcher.drain()
+    warning = last_push(services, "liu_fang")
+    worker = Chat(services, person="li_ming")
+    open_menu(worker, "zh")
+    worker.press(t("zh", "menu.emergency"))
+    worker.say("总装车间门口职工聚集")
+    worker.say("总装车间")
+    worker.press(t("zh", "nav.send_now"))
+    tap(staff, warning, t("zh", "opt.warning_action.emergency"))
+
+    with Session(services.db) as s:
+        [incident] = s.exec(select(Incident)).all()
+        assert s.exec(select(Dispute)).one().incident_id == incident.id
+    assert staff.text.startswith(t("zh", "warning_action.done_emergency", number="D-2026-0001",
+                                   incident=incident.number, alerted="@").split("@")[0])
+    services.dispatcher.drain()
+    assert any(p.startswith(f"【紧急·补充】{incident.number}")
+               for p in pushes(services, "chen_lihua"))
+
+
 @pytest.mark.parametrize("lang", LANGS)
 def test_a_report_returned_then_approved_late(services: Services, clock: FrozenClock,
                                              lang: str) -> None:
