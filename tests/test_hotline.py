@@ -807,17 +807,24 @@ async def test_a_suspected_group_incident_lists_its_cases_in_the_directors_langu
 # --- staff file for a caller -------------------------------------------------------------
 
 
-def test_staff_file_an_incident_for_a_caller_and_the_caller_is_texted(
-        hl: Services, fake: FakeTwilio) -> None:
-    staff = Chat(hl, person="liu_fang")
+def staff_file_an_incident(svc: Services, number: str) -> Chat:
+    """A staff member files 总装车间's incident for the caller at `number`."""
+    staff = Chat(svc, person="liu_fang")
     open_menu(staff, "zh")
     staff.press(t("zh", "menu.file_for_caller"))
     staff.press(t("zh", "opt.caller_kind.incident"))
-    staff.say("１３９ ００００ ０００２")  # full-width digits, as some phones type
+    staff.say(number)
     staff.say("总装车间二十多人在车间办公室门口要说法")
     staff.press("总装车间")
     staff.say("二十")
     staff.press(t("zh", "nav.confirm"))
+    return staff
+
+
+def test_staff_file_an_incident_for_a_caller_and_the_caller_is_texted(
+        hl: Services, fake: FakeTwilio) -> None:
+    # Full-width digits, as some phones type.
+    staff = staff_file_an_incident(hl, "１３９ ００００ ０００２")
     assert staff.text.startswith(t("zh", "file_for_caller.done_incident",
                                    number="E-2026-0001", alerted=ALERTED))
     [incident] = all_rows(hl, Incident)
@@ -840,15 +847,7 @@ def test_staff_filing_for_a_caller_without_the_hotline_text_who_was_alerted(
     from handlers.notices import render
 
     svc = db_services
-    staff = Chat(svc, person="liu_fang")
-    open_menu(staff, "zh")
-    staff.press(t("zh", "menu.file_for_caller"))
-    staff.press(t("zh", "opt.caller_kind.incident"))
-    staff.say("13900000002")
-    staff.say("总装车间二十多人在车间办公室门口要说法")
-    staff.press("总装车间")
-    staff.say("二十")
-    staff.press(t("zh", "nav.confirm"))
+    staff = staff_file_an_incident(svc, "13900000002")
     assert staff.text.startswith(t("zh", "file_for_caller.done_incident",
                                    number="E-2026-0001", alerted=ALERTED))
     [row] = all_rows(svc, Notification,
