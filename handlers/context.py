@@ -24,6 +24,9 @@ class Grouping:
     cluster_window: timedelta = timedelta(hours=24)
 
 
+_FIRST_UNIT = "first_unit_id"  # session.info: the workroom's first unit, see unit_id()
+
+
 @dataclass
 class HandlerContext:
     session: Session
@@ -44,8 +47,12 @@ class HandlerContext:
         """The actor's unit; an unverified visitor belongs to the workroom's first unit."""
         if self.actor.unit_id is not None:
             return self.actor.unit_id
-        unit = self.session.exec(select(Unit).order_by(Unit.id)).first()  # type: ignore[arg-type]
-        return unit.id if unit else None
+        memo = self.session.info  # read once per transaction: a batch files many reports
+        if _FIRST_UNIT not in memo:
+            memo[_FIRST_UNIT] = self.session.exec(
+                select(Unit.id).order_by(Unit.id)).first()  # type: ignore[arg-type]
+        found: int | None = memo[_FIRST_UNIT]
+        return found
 
     def receipt_code(self, draft_key: str) -> str:
         return derive_receipt_code(self.secret, draft_key)
