@@ -237,6 +237,7 @@ class Workroom:
     def _step(self, s: Session, i: int, msg: Inbound, person: Person,
               loaded: tuple[dict[str, Any] | None, int], dup: Any, workshops: dict[int, str],
               batch: _Batch, now: datetime) -> Stepped:
+        s.info[outbox.STEP] = i  # the pushes written from here on are this message's
         key = msg.conversation_key
         hctx = self._hctx(s, person, msg.channel)
         old, version = loaded
@@ -252,7 +253,6 @@ class Workroom:
             person, linked = self._link(s, msg, person, State.from_dict(raw).lang)
             hctx = self._hctx(s, person, msg.channel)
         ctx = self._ctx(s, person, hctx, workshops)
-        s.info[outbox.STEP] = i  # the pushes written from here on are this message's
         out = self.engine.step(raw, text=msg.text, action=msg.action, ctx=ctx,
                                attachments=msg.attachments, default_flow=msg.default_flow)
         phones = self._phones(raw.get("flow"), raw.get("answers")) \
