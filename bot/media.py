@@ -1,4 +1,5 @@
-"""Keep the bytes of a record's photos and voice notes, whatever channel they came by.
+"""Keep the bytes of a record's files (photos, videos, voice notes, documents), whatever
+channel they came by.
 
 A channel gives the function that fetches one of its files (`Fetch`); the keeper runs it
 from the file's timer (store/media.py), off the step's path and on the sweep's own thread

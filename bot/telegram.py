@@ -77,9 +77,11 @@ T = TypeVar("T")
 # What the bot asks Telegram for: messages, their edits (answered: edits are not read),
 # button presses.
 ALLOWED_UPDATES = ("message", "edited_message", "callback_query")
-# What a person sends that the workroom cannot read (photos and voice notes it keeps).
-_UNREADABLE = ("sticker", "location", "venue", "contact", "document", "video", "video_note",
-               "audio", "animation", "poll", "dice", "game", "story", "invoice")
+# What a person sends that the workroom cannot read (photos, videos, voice notes and
+# documents it keeps). A GIF ("animation") is a reaction, not evidence: Telegram sends it
+# with a "document" too, which is not kept either.
+_UNREADABLE = ("sticker", "location", "venue", "contact", "animation", "poll", "dice",
+               "game", "story", "invoice")
 # Bot commands, in both languages, as shown in Telegram's command menu.
 COMMANDS = ("start", "menu", "cancel", "help", "status", "lang")
 
@@ -149,24 +151,35 @@ def _inbound(address: str, uid: str, **fields: Any) -> Inbound:
 
 
 def _attachments(message: Mapping[str, Any]) -> tuple[dict[str, Any], ...]:
-    """Photos (the largest size) and voice notes of a message, by their lasting file id.
-    Other files (a video, a PDF) are not kept: the sender is told they cannot be read."""
+    """The files of a message worth keeping as a report's evidence, by their lasting file
+    id: a photo (its largest size), a video or round video note, a voice note or audio
+    recording, a document (a payslip as a PDF, a notice as a Word file). Files over the
+    20 MB a bot may download are taken all the same: a self-hosted Bot API server fetches
+    them, Telegram's refuses, and then the record's staff are told to ask for it again."""
     found: list[dict[str, Any]] = []
+
+    def keep(kind: str, item: Mapping[str, Any], mime: str | None) -> None:
+        found.append({"kind": kind, "file_ref": item["file_id"], "mime_type": mime,
+                      "size": item.get("file_size")})
+
     if message.get("photo"):
-        best = message["photo"][-1]
-        found.append({"kind": "photo", "file_ref": best["file_id"], "mime_type": "image/jpeg",
-                      "size": best.get("file_size")})
+        keep("photo", message["photo"][-1], "image/jpeg")
+    for key in ("video", "video_note"):
+        video = message.get(key)
+        if video is not None:  # a round video note has no type: Telegram's are MP4
+            keep("video", video, video.get("mime_type") or "video/mp4")
     # A photo sent "as a file" (uncompressed) is a photo still; a recording sent as an
-    # audio file, a voice note.
+    # audio file, a voice note; any other file is kept as a document.
     document = message.get("document")
-    if document is not None and str(document.get("mime_type") or "").startswith("image/"):
-        found.append({"kind": "photo", "file_ref": document["file_id"],
-                      "mime_type": document["mime_type"], "size": document.get("file_size")})
+    if document is not None and "animation" not in message:
+        mime = str(document.get("mime_type") or "") or None
+        kind = "photo" if mime and mime.startswith("image/") else \
+            "video" if mime and mime.startswith("video/") else "file"
+        keep(kind, document, mime)
     for key in ("voice", "audio"):
         voice = message.get(key)
         if voice is not None:
-            found.append({"kind": "voice", "file_ref": voice["file_id"],
-                          "mime_type": voice.get("mime_type"), "size": voice.get("file_size")})
+            keep("voice", voice, voice.get("mime_type"))
     return tuple(found)
 
 

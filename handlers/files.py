@@ -1,4 +1,4 @@
-"""A record's photos and voice notes as the workroom's staff open them.
+"""A record's photos, videos, voice notes and documents as the workroom's staff open them.
 
 An Attachment names the platform's file (channel + file_ref). Its bytes are fetched after
 the step that took it (bot/media.py: a WeChat or WeCom media id lasts three days; a
@@ -22,9 +22,20 @@ from store import media as stored_media
 from store import outbox
 from store.models import Attachment, Case, IdentityRead, Incident, MediaFile, Person
 
+# The name a kept file is opened by: what the staff's computer plays or shows. Only types
+# that open as documents and media; anything else (an .exe, a script) is served as .bin,
+# never under a name that would run it.
 _EXTENSIONS = {"image/jpeg": "jpg", "image/png": "png", "image/gif": "gif",
+               "image/webp": "webp", "image/heic": "heic",
                "audio/amr": "amr", "audio/speex": "spx", "audio/mpeg": "mp3",
-               "audio/silk": "silk"}
+               "audio/silk": "silk", "audio/ogg": "ogg", "audio/mp4": "m4a",
+               "audio/x-m4a": "m4a", "audio/wav": "wav", "audio/x-wav": "wav",
+               "video/mp4": "mp4", "video/quicktime": "mov", "video/webm": "webm",
+               "video/3gpp": "3gp", "application/pdf": "pdf", "text/plain": "txt",
+               "application/msword": "doc", "application/vnd.ms-excel": "xls",
+               "application/vnd.openxmlformats-officedocument.wordprocessingml.document":
+                   "docx",
+               "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": "xlsx"}
 
 
 class FileError(Exception):

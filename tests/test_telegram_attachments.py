@@ -1,4 +1,5 @@
-"""Photos and voice notes sent during a complaint or an emergency are kept with the record."""
+"""Photos, videos, voice notes and documents sent during a complaint or an emergency are
+kept with the record."""
 
 from __future__ import annotations
 
@@ -59,22 +60,49 @@ def _file_update(chat_id: int, kind: str, file_id: str, mime_type: str) -> dict[
     return update
 
 
-async def test_a_photo_sent_as_a_file_and_a_recording_are_kept_a_pdf_is_not(
+async def test_a_photo_sent_as_a_file_a_recording_a_video_and_a_pdf_are_kept(
         client: httpx.AsyncClient, fake: FakeBotApi, tg: Services) -> None:
-    """Desktop Telegram sends an uncompressed photo as a file, and a recording made with
-    another app arrives as audio: both are the report's evidence like a photo and a voice
-    note. A PDF is not kept, and its sender is told so."""
+    """Desktop Telegram sends an uncompressed photo as a file, a recording made with
+    another app arrives as audio, a worker films the gathering or sends the payslip as a
+    PDF: all are the report's evidence. A GIF and a sticker are not, and their sender is
+    told what can be sent."""
     chat = TgChat(client, fake, 7402)
     await run(chat, [("紧急情况报告", "发生了什么")])
     await chat.post(_file_update(7402, "document", "DOC-gate", "image/jpeg"))
     assert any("已收到附件（共 1 个）" in t for t in chat.new_texts())
     await chat.post(_file_update(7402, "audio", "AUDIO-1", "audio/mpeg"))
     assert any("已收到附件（共 2 个）" in t for t in chat.new_texts())
+    await chat.post(_file_update(7402, "video", "VIDEO-gate", "video/mp4"))
+    assert any("已收到附件（共 3 个）" in t for t in chat.new_texts())
+    note = _file_update(7402, "video_note", "ROUND-1", "")
+    del note["message"]["video_note"]["mime_type"]  # type: ignore[index]
+    await chat.post(note)
+    assert any("已收到附件（共 4 个）" in t for t in chat.new_texts())
     await chat.post(_file_update(7402, "document", "DOC-pdf", "application/pdf"))
-    assert any("读取不了" in t for t in chat.new_texts())
+    assert any("已收到附件（共 5 个）" in t for t in chat.new_texts())
+    gif = _file_update(7402, "animation", "GIF-1", "video/mp4")
+    gif["message"]["document"] = gif["message"]["animation"]  # type: ignore[index]
+    await chat.post(gif)
+    said = chat.new_texts()
+    assert any("读取不了" in t and "视频" in t for t in said), said
     await run(chat, [("二十多人在厂门口聚集", "在哪里"), ("厂门口", "多少人"),
                      ("[立即发送]", "已报告")])
     with Session(tg.db) as s:
         files = s.exec(select(Attachment)).all()
     assert sorted((f.kind, f.file_ref, f.mime_type) for f in files) == [
-        ("photo", "DOC-gate", "image/jpeg"), ("voice", "AUDIO-1", "audio/mpeg")]
+        ("file", "DOC-pdf", "application/pdf"), ("photo", "DOC-gate", "image/jpeg"),
+        ("video", "ROUND-1", "video/mp4"), ("video", "VIDEO-gate", "video/mp4"),
+        ("voice", "AUDIO-1", "audio/mpeg")]
+
+
+async def test_an_english_user_is_told_in_english_what_can_be_sent(
+        client: httpx.AsyncClient, fake: FakeBotApi, tg: Services) -> None:
+    chat = TgChat(client, fake, 7403)
+    sticker = text_update(7403, "-")
+    del sticker["message"]["text"]  # type: ignore[attr-defined]
+    sticker["message"]["sticker"] = {"file_id": "STK", "file_unique_id": "uSTK"}  # type: ignore[index]
+    sticker["message"]["from"]["language_code"] = "en"  # type: ignore[index]
+    await chat.post(sticker)
+    said = chat.new_texts()
+    assert any("cannot be read" in t and "videos" in t and "documents" in t for t in said), said
+    assert not any("读取" in t for t in said)

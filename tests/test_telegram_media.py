@@ -1,7 +1,7 @@
-"""Photos and voice notes sent on Telegram are kept as bytes with their record: fetched
-(getFile, then the download) by the timer sweep after the step that took them, retried on
-a 5xx, given up on when Telegram will never give them, and opened by the staff on the web.
-Runs on SQLite and on PostgreSQL."""
+"""Photos, videos, voice notes and documents sent on Telegram are kept as bytes with
+their record: fetched (getFile, then the download) by the timer sweep after the step that
+took them, retried on a 5xx, given up on when Telegram will never give them, and opened by
+the staff on the web. Runs on SQLite and on PostgreSQL."""
 
 from __future__ import annotations
 
@@ -97,6 +97,8 @@ async def test_the_staff_open_a_complaints_photo_and_an_emergencys_voice_note(
     opened = await client.get(voice["url"])
     assert (voice["kind"], voice["size"], opened.status_code, opened.content,
             opened.headers["content-type"]) == ("voice", len(VOICE), 200, VOICE, "audio/ogg")
+    # Saved under a name the staff's computer plays, not as an unknown ".bin".
+    assert opened.headers["content-disposition"].endswith('.ogg"')
     # Kept for good: a record took them, so the later sweep does not forget them.
     tg.clock.advance(media.KEEP + timedelta(days=1))  # type: ignore[attr-defined]
     await sweep(tg)
@@ -104,6 +106,42 @@ async def test_the_staff_open_a_complaints_photo_and_an_emergencys_voice_note(
     assert media_timers(tg) == []
     assert sorted(c.params["file_id"] for c in fake.calls_to("getFile")) == [
         "PHOTO-payslip-1280", "VOICE-gate"]
+
+
+async def test_the_staff_open_a_complaints_video_and_pdf_by_names_that_open(
+        client: httpx.AsyncClient, fake: FakeBotApi, tg: Services) -> None:
+    """A worker films the canteen notice and sends the payslip as a PDF; the staff open
+    both, each under the extension of its type. A file of a type that could run on the
+    staff's computer is served as .bin."""
+    video, pdf, exe = b"\x00\x00\x00\x18ftypmp42" + b"v" * 999, b"%PDF-1.4 payslip", b"MZ\x90"
+    for file_id, content in (("VIDEO-notice", video), ("DOC-payslip", pdf), ("DOC-run", exe)):
+        fake.add_file(file_id, content)
+    worker = TgChat(client, fake, 7605)
+    steps = complaint_steps("zh", "wages", "铸造车间", "named")
+    await run(worker, steps[:2])
+    for kind, file_id, mime in (("video", "VIDEO-notice", "video/mp4"),
+                                ("document", "DOC-payslip", "application/pdf"),
+                                ("document", "DOC-run", "application/x-msdownload")):
+        update = photo_update(7605, file_id="unused")
+        message = update["message"]
+        del message["photo"]
+        message[kind] = {"file_id": file_id, "file_unique_id": f"u{file_id}",
+                         "mime_type": mime, "file_size": 1000}
+        await worker.post(update)
+    assert any("已收到附件（共 3 个）" in x for x in worker.new_texts())
+    await run(worker, steps[2:])
+    await run(worker, [("[确认提交]", "C-2026-0001")])
+    assert await sweep(tg) == 3
+    await staff_web(client, tg, "liu_fang")
+    listed = (await client.get("/api/records/C-2026-0001/files")).json()["files"]
+    assert [(f["kind"], f["mime_type"], f["kept"]) for f in listed] == [
+        ("video", "video/mp4", True), ("file", "application/pdf", True),
+        ("file", "application/x-msdownload", True)]
+    opened = [await client.get(f["url"]) for f in listed]
+    assert [(r.status_code, r.content) for r in opened] == [(200, video), (200, pdf),
+                                                            (200, exe)]
+    assert [r.headers["content-disposition"].rsplit(".", 1)[1] for r in opened] == [
+        'mp4"', 'pdf"', 'bin"']
 
 
 async def test_a_5xx_on_get_file_is_tried_again_later(
