@@ -300,13 +300,14 @@ class IncidentReport(SQLModel, table=True):
 
 
 class Attachment(SQLModel, table=True):
-    """A photo or voice note sent with a complaint or an emergency report."""
+    """A file sent with a complaint or an emergency report: a photo, video, voice note or
+    document."""
 
     id: int | None = Field(default=None, primary_key=True)
     subject: str = Field(max_length=16)  # case | incident
     subject_id: int = Field(index=True)
     channel: str = Field(max_length=16)
-    kind: str = Field(max_length=16)  # photo | voice
+    kind: str = Field(max_length=16)  # photo | video | voice | file
     # The platform's lasting id of the file (Telegram's file_id), to fetch it again.
     file_ref: str = Field(max_length=300)
     mime_type: str | None = Field(default=None, max_length=100)
@@ -494,10 +495,10 @@ class HeldInbound(SQLModel, table=True):
 
 
 class MediaFile(SQLModel, table=True):
-    """The bytes of a photo or voice note, fetched from its platform after it arrived (a
-    WeChat media id lasts three days; a Telegram file id works only for the bot token
-    that received it). An Attachment of the same channel and file_ref is a record's file;
-    bytes that no record took are forgotten."""
+    """The bytes of a record's file (a photo, video, voice note or document), fetched from
+    its platform after it arrived (a WeChat media id lasts three days; a Telegram file id
+    works only for the bot token that received it). An Attachment of the same channel and
+    file_ref is a record's file; bytes that no record took are forgotten."""
 
     __table_args__ = (UniqueConstraint("channel", "file_ref"),)
     id: int | None = Field(default=None, primary_key=True)
