@@ -121,9 +121,11 @@ def _parse(update: Mapping[str, Any]) -> Inbound | None:
     files = _attachments(message)
     if files:
         return _inbound(chat_id, uid, text=text, lang_hint=hint, attachments=files)
+    # A file the workroom cannot keep (a PDF, a video), even with a caption: its sender is
+    # told, rather than the caption taken as the answer and the file silently lost.
+    if any(kind in message for kind in _UNREADABLE):
+        return _inbound(chat_id, uid, action=UNREADABLE, lang_hint=hint)
     if text is None:
-        if any(kind in message for kind in _UNREADABLE):
-            return _inbound(chat_id, uid, action=UNREADABLE, lang_hint=hint)
         return None  # a service message: someone joined a group, a title changed
     command, _, argument = text.strip().partition(" ")
     command = command.split("@", 1)[0].lower()  # "/menu@workroom_bot" in a group

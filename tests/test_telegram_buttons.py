@@ -254,3 +254,34 @@ async def test_a_groups_service_messages_get_no_answer(
     assert (await group.post(joined)).status_code == 200
     assert group.new_texts() == []
     assert all_rows(tg, InboundMessage) == []
+
+
+PDF = {"document": {"file_id": "DOC-payslip", "file_unique_id": "d1", "file_name": "payslip.pdf",
+                    "mime_type": "application/pdf", "file_size": 48_000}}
+VIDEO = {"video": {"file_id": "VIDEO-gate", "file_unique_id": "v1", "width": 640, "height": 480,
+                   "duration": 9}}
+
+
+@LANGS
+async def test_a_file_it_cannot_keep_is_refused_even_with_a_caption(
+        client: httpx.AsyncClient, fake: FakeBotApi, tg: Services, lang: str,
+        code: str) -> None:
+    """A worker sends the payslip as a PDF, or a video of the gate, and writes the answer
+    as its caption: the file cannot be kept, so the worker is told, and the caption is not
+    taken as the answer as if the file had gone with it."""
+    chat = TgChat(client, fake, 7507, code)
+    await chat.say(t(lang, "menu.complaint"))
+    await chat.press(t(lang, "opt.category.wages"))
+    description = ask(lang, "complaint", "description", 2, 8)
+    assert (await chat.post(unreadable(chat, caption=SAID[lang]["description"],
+                                       **PDF))).status_code == 200
+    assert chat.new_texts() == [one(t(lang, "inbound.unreadable"), description)]
+    assert saved_state(tg, 7507)["answers"] == {"category": "wages"}
+    assert await chat.say("/cancel") == [one(t(lang, "flow.cancelled"), t(lang, "menu.prompt"))]
+
+    await chat.say(t(lang, "menu.emergency"))
+    assert (await chat.post(unreadable(chat, caption=SAID[lang]["what"],
+                                       **VIDEO))).status_code == 200
+    assert chat.new_texts() == [one(t(lang, "inbound.unreadable"),
+                                    ask(lang, "emergency", "what", 1, 5))]
+    assert saved_state(tg, 7507)["answers"] == {}
