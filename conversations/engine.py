@@ -467,12 +467,23 @@ class Engine:
             token == f"opt:{value}" for value, _ in self._options(st, kind, ctx))
 
     def _menu_word(self, st: State, flow: Flow, token: str, ctx: Context) -> bool:
-        """Whether a typed text is the label of a main menu item, where the question asked
-        takes free words (a choice reads its own options)."""
-        if st.step in (None, REVIEW) or isinstance(flow.step(st.step or "").kind, Choice):
+        """Whether a typed text is the label of a main menu item and no answer to the
+        question asked (a choice's own option by that name is its answer)."""
+        if st.step is None:
             return False
         low = normalize(token).lower()
-        return any(low in _menu_words(m.label) for m in menu_for(ctx.role))
+        if not any(low in _menu_words(m.label) for m in menu_for(ctx.role)):
+            return False
+        if st.step == REVIEW:
+            return True
+        kind = flow.step(st.step).kind
+        if not isinstance(kind, Choice):
+            return True
+        try:
+            self._parse(st, kind, token, ctx)
+        except Invalid:
+            return True
+        return False
 
     def _nothing_to_choose(self, st: State, flow: Flow, ctx: Context) -> Outcome | None:
         """The step now due is a choice with nothing to offer: say so, and go back to the

@@ -24,8 +24,16 @@ from store.db import transaction
 from store.models import InboundMessage, Person, Suggestion, Workshop
 from tests.calendar_helpers import at, run_until
 from tests.fakes.telegram_api import Call, FakeBotApi, callback_update, text_update
-from tests.test_telegram import TgChat
-from tests.test_telegram_flows import SAID, ask, employee_menu, menu_labels, one, saved_state
+from tests.test_telegram import TgChat, run
+from tests.test_telegram_flows import (
+    SAID,
+    ask,
+    complaint_steps,
+    employee_menu,
+    menu_labels,
+    one,
+    saved_state,
+)
 from tests.transcript import all_rows
 
 fake = webhook.fake
@@ -180,6 +188,33 @@ async def test_a_menu_key_tapped_during_a_form_is_not_an_answer(
     assert saved_state(tg, 7504)["answers"] == {}
     assert await chat.say(SAID[lang]["what"]) == [ask(lang, "emergency", "place", 2, 5)]
     assert saved_state(tg, 7504)["answers"] == {"what": SAID[lang]["what"]}
+
+
+@LANGS
+async def test_a_menu_key_tapped_at_a_choice_or_the_review_says_which_form_is_open(
+        client: httpx.AsyncClient, fake: FakeBotApi, tg: Services, lang: str,
+        code: str) -> None:
+    """Half-way through a complaint, something urgent happens and the worker taps "Report
+    an emergency" on the menu keyboard: told which form is open and how to leave it, not
+    "please choose one of the options", at a choice and at the review alike. A keyboard
+    left in the other language (from before /lang) is read the same."""
+    chat = TgChat(client, fake, 7508, code)
+    other = "en" if lang == "zh" else "zh"
+    still = t(lang, "flow.menu_in_flow", flow=t(lang, "complaint.title"))
+    category = ask(lang, "complaint", "category", 1, 8)
+    assert await chat.say(t(lang, "menu.complaint")) == [one(t(lang, "complaint.intro"),
+                                                             category)]
+    for said in (t(lang, "menu.emergency"), t(other, "menu.emergency")):
+        assert await chat.say(said) == [one(still, category)]
+    await run(chat, complaint_steps(lang, "wages", "铸造车间", "named")[1:])
+    review = fake.sent_messages(7508)[-1].text
+    assert await chat.say(t(lang, "menu.emergency")) == [one(still, review)]
+    assert saved_state(tg, 7508)["step"] == REVIEW
+    # an option is still taken by its name
+    assert await chat.say("/cancel") == [one(t(lang, "flow.cancelled"), t(lang, "menu.prompt"))]
+    await chat.say(t(lang, "menu.complaint"))
+    assert await chat.say(t(lang, "opt.category.safety")) == [
+        ask(lang, "complaint", "description", 2, 8)]
 
 
 # --- the commands of Telegram's command menu ----------------------------------------------------
