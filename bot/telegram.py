@@ -109,7 +109,9 @@ def _parse(update: Mapping[str, Any]) -> Inbound | None:
     message = update.get("message")
     if message is None:
         edit = update.get("edited_message")  # the only other kind the bot asks for
-        if edit is None:
+        if edit is None or "location" in edit:
+            # A live location moving on the map is an edit every few seconds: not one
+            # the sender made, so not answered (the shared location itself was).
             return None
         return _inbound(str(edit["chat"]["id"]), uid, action=EDITED,
                         lang_hint=_hint(edit.get("from")))

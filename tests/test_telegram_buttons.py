@@ -280,6 +280,33 @@ async def test_a_sticker_a_location_or_an_edit_is_answered_and_changes_nothing(
     assert chat.new_texts() == [one(t(lang, "inbound.unreadable"), t(lang, "menu.prompt"))]
 
 
+@LANGS
+async def test_a_live_location_is_answered_once_not_at_every_move(
+        client: httpx.AsyncClient, fake: FakeBotApi, tg: Services, lang: str,
+        code: str) -> None:
+    """Asked "where?" during an emergency, the worker shares a live location: Telegram
+    sends it moving as an edit every few seconds, for up to hours. The location is
+    answered once; its moves are not answered as edits the worker made."""
+    chat = TgChat(client, fake, 7509, code)
+    await chat.say(t(lang, "menu.emergency"))
+    place = ask(lang, "emergency", "place", 2, 5)
+    assert await chat.say(SAID[lang]["what"]) == [place]
+    live = {"location": {**LOCATION["location"], "live_period": 3600}}
+    shared = unreadable(chat, **live)
+    assert (await chat.post(shared)).status_code == 200
+    assert chat.new_texts() == [one(t(lang, "inbound.unreadable"), place)]
+    for step in range(1, 4):
+        moved = dict(shared, update_id=shared["update_id"] + 1000 + step)
+        message = moved.pop("message")
+        moved["edited_message"] = {**message, "edit_date": message["date"] + 10 * step,
+                                   "location": {"latitude": 31.23 + step / 1000,
+                                                "longitude": 121.47, "live_period": 3600}}
+        assert (await chat.post(moved)).status_code == 200
+    assert chat.new_texts() == []
+    assert saved_state(tg, 7509)["answers"] == {"what": SAID[lang]["what"]}
+    assert await chat.say(SAID[lang]["place"]) == [ask(lang, "emergency", "people", 3, 5)]
+
+
 async def test_a_groups_service_messages_get_no_answer(
         client: httpx.AsyncClient, fake: FakeBotApi, tg: Services) -> None:
     """Someone joins or leaves the duty group: nothing to answer, nothing to store."""
