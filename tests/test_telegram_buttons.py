@@ -146,6 +146,43 @@ async def test_a_button_pressed_twice_or_a_day_later_is_not_taken_as_an_answer(
     assert len(all_rows(tg, Suggestion)) == 1
 
 
+def nav_data(shown: Call, label: str) -> str:
+    return next(b["callback_data"] for row in shown.params["reply_markup"]["inline_keyboard"]
+                for b in row if b["text"] == label)
+
+
+@LANGS
+async def test_back_or_skip_tapped_twice_goes_one_step(
+        client: httpx.AsyncClient, fake: FakeBotApi, tg: Services, lang: str,
+        code: str) -> None:
+    """"Skip" tapped twice on "how many people?" of an emergency skipped the measures
+    taken as well, unasked; "Back" tapped twice threw away two answers. The second tap
+    is a tap on a question already answered: told so, and the step stays."""
+    chat = TgChat(client, fake, 7510, code)
+    said = SAID[lang]
+    await chat.say(t(lang, "menu.emergency"))
+    await chat.say(said["what"])
+    assert await chat.say(said["place"]) == [ask(lang, "emergency", "people", 3, 5)]
+    people = fake.sent_messages(7510)[-1]
+    skip = nav_data(people, t(lang, "nav.skip"))
+    measures = ask(lang, "emergency", "measures", 4, 5)
+    assert await press_on(chat, people, skip) == [measures]
+    assert await press_on(chat, people, skip) == [one(t(lang, "button.stale"), measures)]
+    assert saved_state(tg, 7510)["step"] == "measures"
+    assert saved_state(tg, 7510)["answers"] == {"what": said["what"], "place": said["place"],
+                                                 "people": None}
+    # "Skip" of the question now asked still skips it
+    assert await chat.press(t(lang, "nav.skip")) == [ask(lang, "emergency", "suggestion", 5, 5)]
+
+    suggestion = fake.sent_messages(7510)[-1]
+    back = nav_data(suggestion, t(lang, "nav.back"))
+    assert await press_on(chat, suggestion, back) == [measures]
+    assert await press_on(chat, suggestion, back) == [one(t(lang, "button.stale"), measures)]
+    assert saved_state(tg, 7510)["step"] == "measures"
+    assert saved_state(tg, 7510)["answers"] == {"what": said["what"], "place": said["place"],
+                                                 "people": None}
+
+
 @LANGS
 async def test_a_push_button_pressed_in_the_middle_of_a_form_waits_for_the_form(
         client: httpx.AsyncClient, fake: FakeBotApi, tg: Services, lang: str,
