@@ -111,7 +111,9 @@ def _parse(update: Mapping[str, Any]) -> Inbound | None:
     message = update.get("message")
     if message is None:
         edit = update.get("edited_message")  # the only other kind the bot asks for
-        if edit is None:
+        if edit is None or "location" in edit:
+            # A live location moving on the map is an edit every few seconds: not one
+            # the sender made, so not answered (the shared location itself was).
             return None
         return _inbound(str(edit["chat"]["id"]), uid, action=EDITED,
                         lang_hint=_hint(edit.get("from")))
@@ -123,9 +125,11 @@ def _parse(update: Mapping[str, Any]) -> Inbound | None:
     files = _attachments(message)
     if files:
         return _inbound(chat_id, uid, text=text, lang_hint=hint, attachments=files)
+    # Something the workroom cannot keep (a GIF, a sticker), even with a caption: its sender
+    # is told, rather than the caption taken as the answer and the GIF silently dropped.
+    if any(kind in message for kind in _UNREADABLE):
+        return _inbound(chat_id, uid, action=UNREADABLE, lang_hint=hint)
     if text is None:
-        if any(kind in message for kind in _UNREADABLE):
-            return _inbound(chat_id, uid, action=UNREADABLE, lang_hint=hint)
         return None  # a service message: someone joined a group, a title changed
     command, _, argument = text.strip().partition(" ")
     command = command.split("@", 1)[0].lower()  # "/menu@workroom_bot" in a group

@@ -223,6 +223,8 @@ class Engine:
             notice = Reply(catalog.t(st.lang, _NOTICES[action]))
             return Outcome(st, [notice, self._ask(st, ctx) if st.flow else self._menu(st, ctx)])
         command = token[4:] if token.startswith("cmd:") else _match_command(token)
+        # "Back" and "Skip" buttons name the question they were shown under (cmd:skip@people).
+        command, _, shown_at = command.partition("@") if command else (command, "", "")
         if command == "lang":
             st.lang = "en" if st.lang == "zh" else "zh"
             replies.append(Reply(catalog.t(st.lang, "lang.switched")))
@@ -231,6 +233,10 @@ class Engine:
         pressed = action is not None
         if not st.flow:
             return self._at_menu(st, token, command, ctx, fresh, default_flow, pressed)
+        if pressed and shown_at and shown_at != st.step:
+            # "Back" or "Skip" of a question already answered: a double tap on a shaky bus
+            # would otherwise go back (or skip) twice.
+            return Outcome(st, [Reply(catalog.t(st.lang, STALE)), self._ask(st, ctx)])
         return self._in_flow(st, token, command, ctx, pressed)
 
     def _attach(self, st: State, items: tuple[dict[str, Any], ...], caption: str | None,
@@ -467,12 +473,23 @@ class Engine:
             token == f"opt:{value}" for value, _ in self._options(st, kind, ctx))
 
     def _menu_word(self, st: State, flow: Flow, token: str, ctx: Context) -> bool:
-        """Whether a typed text is the label of a main menu item, where the question asked
-        takes free words (a choice reads its own options)."""
-        if st.step in (None, REVIEW) or isinstance(flow.step(st.step or "").kind, Choice):
+        """Whether a typed text is the label of a main menu item and no answer to the
+        question asked (a choice's own option by that name is its answer)."""
+        if st.step is None:
             return False
         low = normalize(token).lower()
-        return any(low in _menu_words(m.label) for m in menu_for(ctx.role))
+        if not any(low in _menu_words(m.label) for m in menu_for(ctx.role)):
+            return False
+        if st.step == REVIEW:
+            return True
+        kind = flow.step(st.step).kind
+        if not isinstance(kind, Choice):
+            return True
+        try:
+            self._parse(st, kind, token, ctx)
+        except Invalid:
+            return True
+        return False
 
     def _nothing_to_choose(self, st: State, flow: Flow, ctx: Context) -> Outcome | None:
         """The step now due is a choice with nothing to offer: say so, and go back to the
@@ -574,7 +591,7 @@ class Engine:
 
     def _ask(self, st: State, ctx: Context) -> Reply:
         flow = self.flows[st.flow or ""]
-        nav = [Button(catalog.t(st.lang, "nav.back"), "cmd:back", "nav"),
+        nav = [Button(catalog.t(st.lang, "nav.back"), f"cmd:back@{st.step}", "nav"),
                Button(catalog.t(st.lang, "nav.cancel"), "cmd:cancel", "nav"),
                Button(catalog.t(st.lang, "nav.help"), "cmd:help", "nav")]
         if st.step == REVIEW:
@@ -587,7 +604,7 @@ class Engine:
                        self._options(st, ask.kind, ctx)]
         extra: list[Button] = []
         if ask.optional:
-            extra.append(Button(catalog.t(st.lang, "nav.skip"), "cmd:skip", "nav"))
+            extra.append(Button(catalog.t(st.lang, "nav.skip"), f"cmd:skip@{st.step}", "nav"))
         if self._can_send_now(st, flow):
             extra.append(Button(catalog.t(st.lang, "nav.send_now"), "cmd:send", "action"))
         position = [a.name for a in flow.steps

@@ -252,6 +252,10 @@ class Workroom:
         if msg.link_code:
             person, linked = self._link(s, msg, person, State.from_dict(raw).lang)
             hctx = self._hctx(s, person, msg.channel)
+            if person.lang and person.lang != raw.get("lang"):
+                # The person's own language, as the org file or their earlier chats set it,
+                # not the phone's (or the default) this chat began in.
+                raw = {**raw, "lang": person.lang}
         ctx = self._ctx(s, person, hctx, workshops)
         out = self.engine.step(raw, text=msg.text, action=msg.action, ctx=ctx,
                                attachments=msg.attachments, default_flow=msg.default_flow)

@@ -305,6 +305,25 @@ def test_a_telegram_invite_needs_the_bot_and_opens_the_chat_as_the_person(
         svc.close()
 
 
+async def test_an_invite_opens_the_chat_in_the_persons_own_language(
+        client: httpx.AsyncClient, fake: FakeBotApi, tg: Services) -> None:
+    """Daniel Hughes reads English (the org file says so) and his phone is set to German:
+    his invite opens the bot in English, the whole reply, and he stays English."""
+    from conversations.catalog import t
+
+    with transaction(tg.db) as s:
+        daniel = s.exec(select(Person).where(Person.key == "daniel_hughes")).one()
+        assert daniel.lang == "en"
+        code = issue_code(s, person=daniel, channel="telegram", now=tg.clock.now(),
+                          ttl=__import__("datetime").timedelta(hours=1))
+    chat = TgChat(client, fake, 7012, "de")
+    assert await chat.say(f"/start {code}") == [
+        t("en", "link.done", name="Daniel Hughes") + "\n\n" + t("en", "menu.welcome")]
+    assert await chat.say("/help") == [t("en", "help.menu") + "\n\n" + t("en", "menu.prompt")]
+    with Session(tg.db) as s:
+        assert s.get(Person, daniel.id).lang == "en"  # type: ignore[union-attr]
+
+
 async def test_an_invite_opened_in_a_group_links_nobody(
         client: httpx.AsyncClient, fake: FakeBotApi, tg: Services) -> None:
     """A leader's invite sent in a group would make every member of the group that leader:

@@ -24,8 +24,16 @@ from store.db import transaction
 from store.models import InboundMessage, Person, Suggestion, Workshop
 from tests.calendar_helpers import at, run_until
 from tests.fakes.telegram_api import Call, FakeBotApi, callback_update, text_update
-from tests.test_telegram import TgChat
-from tests.test_telegram_flows import SAID, ask, employee_menu, menu_labels, one, saved_state
+from tests.test_telegram import TgChat, run
+from tests.test_telegram_flows import (
+    SAID,
+    ask,
+    complaint_steps,
+    employee_menu,
+    menu_labels,
+    one,
+    saved_state,
+)
 from tests.transcript import all_rows
 
 fake = webhook.fake
@@ -138,6 +146,43 @@ async def test_a_button_pressed_twice_or_a_day_later_is_not_taken_as_an_answer(
     assert len(all_rows(tg, Suggestion)) == 1
 
 
+def nav_data(shown: Call, label: str) -> str:
+    return next(b["callback_data"] for row in shown.params["reply_markup"]["inline_keyboard"]
+                for b in row if b["text"] == label)
+
+
+@LANGS
+async def test_back_or_skip_tapped_twice_goes_one_step(
+        client: httpx.AsyncClient, fake: FakeBotApi, tg: Services, lang: str,
+        code: str) -> None:
+    """"Skip" tapped twice on "how many people?" of an emergency skipped the measures
+    taken as well, unasked; "Back" tapped twice threw away two answers. The second tap
+    is a tap on a question already answered: told so, and the step stays."""
+    chat = TgChat(client, fake, 7510, code)
+    said = SAID[lang]
+    await chat.say(t(lang, "menu.emergency"))
+    await chat.say(said["what"])
+    assert await chat.say(said["place"]) == [ask(lang, "emergency", "people", 3, 5)]
+    people = fake.sent_messages(7510)[-1]
+    skip = nav_data(people, t(lang, "nav.skip"))
+    measures = ask(lang, "emergency", "measures", 4, 5)
+    assert await press_on(chat, people, skip) == [measures]
+    assert await press_on(chat, people, skip) == [one(t(lang, "button.stale"), measures)]
+    assert saved_state(tg, 7510)["step"] == "measures"
+    assert saved_state(tg, 7510)["answers"] == {"what": said["what"], "place": said["place"],
+                                                 "people": None}
+    # "Skip" of the question now asked still skips it
+    assert await chat.press(t(lang, "nav.skip")) == [ask(lang, "emergency", "suggestion", 5, 5)]
+
+    suggestion = fake.sent_messages(7510)[-1]
+    back = nav_data(suggestion, t(lang, "nav.back"))
+    assert await press_on(chat, suggestion, back) == [measures]
+    assert await press_on(chat, suggestion, back) == [one(t(lang, "button.stale"), measures)]
+    assert saved_state(tg, 7510)["step"] == "measures"
+    assert saved_state(tg, 7510)["answers"] == {"what": said["what"], "place": said["place"],
+                                                 "people": None}
+
+
 @LANGS
 async def test_a_push_button_pressed_in_the_middle_of_a_form_waits_for_the_form(
         client: httpx.AsyncClient, fake: FakeBotApi, tg: Services, lang: str,
@@ -180,6 +225,33 @@ async def test_a_menu_key_tapped_during_a_form_is_not_an_answer(
     assert saved_state(tg, 7504)["answers"] == {}
     assert await chat.say(SAID[lang]["what"]) == [ask(lang, "emergency", "place", 2, 5)]
     assert saved_state(tg, 7504)["answers"] == {"what": SAID[lang]["what"]}
+
+
+@LANGS
+async def test_a_menu_key_tapped_at_a_choice_or_the_review_says_which_form_is_open(
+        client: httpx.AsyncClient, fake: FakeBotApi, tg: Services, lang: str,
+        code: str) -> None:
+    """Half-way through a complaint, something urgent happens and the worker taps "Report
+    an emergency" on the menu keyboard: told which form is open and how to leave it, not
+    "please choose one of the options", at a choice and at the review alike. A keyboard
+    left in the other language (from before /lang) is read the same."""
+    chat = TgChat(client, fake, 7508, code)
+    other = "en" if lang == "zh" else "zh"
+    still = t(lang, "flow.menu_in_flow", flow=t(lang, "complaint.title"))
+    category = ask(lang, "complaint", "category", 1, 8)
+    assert await chat.say(t(lang, "menu.complaint")) == [one(t(lang, "complaint.intro"),
+                                                             category)]
+    for said in (t(lang, "menu.emergency"), t(other, "menu.emergency")):
+        assert await chat.say(said) == [one(still, category)]
+    await run(chat, complaint_steps(lang, "wages", "铸造车间", "named")[1:])
+    review = fake.sent_messages(7508)[-1].text
+    assert await chat.say(t(lang, "menu.emergency")) == [one(still, review)]
+    assert saved_state(tg, 7508)["step"] == REVIEW
+    # an option is still taken by its name
+    assert await chat.say("/cancel") == [one(t(lang, "flow.cancelled"), t(lang, "menu.prompt"))]
+    await chat.say(t(lang, "menu.complaint"))
+    assert await chat.say(t(lang, "opt.category.safety")) == [
+        ask(lang, "complaint", "description", 2, 8)]
 
 
 # --- the commands of Telegram's command menu ----------------------------------------------------
@@ -245,6 +317,33 @@ async def test_a_sticker_a_location_or_an_edit_is_answered_and_changes_nothing(
     assert chat.new_texts() == [one(t(lang, "inbound.unreadable"), t(lang, "menu.prompt"))]
 
 
+@LANGS
+async def test_a_live_location_is_answered_once_not_at_every_move(
+        client: httpx.AsyncClient, fake: FakeBotApi, tg: Services, lang: str,
+        code: str) -> None:
+    """Asked "where?" during an emergency, the worker shares a live location: Telegram
+    sends it moving as an edit every few seconds, for up to hours. The location is
+    answered once; its moves are not answered as edits the worker made."""
+    chat = TgChat(client, fake, 7509, code)
+    await chat.say(t(lang, "menu.emergency"))
+    place = ask(lang, "emergency", "place", 2, 5)
+    assert await chat.say(SAID[lang]["what"]) == [place]
+    live = {"location": {**LOCATION["location"], "live_period": 3600}}
+    shared = unreadable(chat, **live)
+    assert (await chat.post(shared)).status_code == 200
+    assert chat.new_texts() == [one(t(lang, "inbound.unreadable"), place)]
+    for step in range(1, 4):
+        moved = dict(shared, update_id=shared["update_id"] + 1000 + step)
+        message = moved.pop("message")
+        moved["edited_message"] = {**message, "edit_date": message["date"] + 10 * step,
+                                   "location": {"latitude": 31.23 + step / 1000,
+                                                "longitude": 121.47, "live_period": 3600}}
+        assert (await chat.post(moved)).status_code == 200
+    assert chat.new_texts() == []
+    assert saved_state(tg, 7509)["answers"] == {"what": SAID[lang]["what"]}
+    assert await chat.say(SAID[lang]["place"]) == [ask(lang, "emergency", "people", 3, 5)]
+
+
 async def test_a_groups_service_messages_get_no_answer(
         client: httpx.AsyncClient, fake: FakeBotApi, tg: Services) -> None:
     """Someone joins or leaves the duty group: nothing to answer, nothing to store."""
@@ -254,3 +353,40 @@ async def test_a_groups_service_messages_get_no_answer(
     assert (await group.post(joined)).status_code == 200
     assert group.new_texts() == []
     assert all_rows(tg, InboundMessage) == []
+
+
+PDF = {"document": {"file_id": "DOC-payslip", "file_unique_id": "d1", "file_name": "payslip.pdf",
+                    "mime_type": "application/pdf", "file_size": 48_000}}
+# A GIF as Telegram sends it: the animation, and the same file again as a document.
+_GIF = {"file_id": "GIF-wave", "file_unique_id": "g1", "file_name": "wave.mp4",
+        "mime_type": "video/mp4", "file_size": 120_000}
+GIF = {"animation": _GIF, "document": _GIF}
+
+
+@LANGS
+async def test_a_file_with_its_answer_as_caption_is_kept_a_gif_is_refused(
+        client: httpx.AsyncClient, fake: FakeBotApi, tg: Services, lang: str,
+        code: str) -> None:
+    """A worker sends the payslip as a PDF and writes the answer as its caption: both are
+    taken, the file kept and the caption as the answer. A GIF is not evidence: with a
+    caption too, the worker is told it cannot be read, and the caption is not taken as the
+    answer as if the file had gone with it."""
+    chat = TgChat(client, fake, 7507, code)
+    await chat.say(t(lang, "menu.complaint"))
+    await chat.press(t(lang, "opt.category.wages"))
+    assert (await chat.post(unreadable(chat, caption=SAID[lang]["description"],
+                                       **PDF))).status_code == 200
+    assert chat.new_texts() == [one(t(lang, "attachment.kept", count=1),
+                                    ask(lang, "complaint", "since", 3, 8))]
+    state = saved_state(tg, 7507)
+    assert state["answers"] == {"category": "wages", "description": SAID[lang]["description"]}
+    assert [a["file_ref"] for a in state["attachments"]] == ["DOC-payslip"]
+    assert await chat.say("/cancel") == [one(t(lang, "flow.cancelled"), t(lang, "menu.prompt"))]
+
+    await chat.say(t(lang, "menu.emergency"))
+    assert (await chat.post(unreadable(chat, caption=SAID[lang]["what"],
+                                       **GIF))).status_code == 200
+    assert chat.new_texts() == [one(t(lang, "inbound.unreadable"),
+                                    ask(lang, "emergency", "what", 1, 5))]
+    assert saved_state(tg, 7507)["answers"] == {}
+    assert saved_state(tg, 7507).get("attachments", []) == []
