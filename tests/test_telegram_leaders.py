@@ -1,0 +1,100 @@
+"""An emergency as the leaders and the union staff live it on Telegram: who the chain
+alerts as it moves on, a leader pressing 收到 after the incident was handled, an alert's
+edit that Telegram has already taken, and what the reporter's /status shows afterwards.
+Through the webhook, over real HTTP against the fake Bot API; the chain is driven by
+the tests' frozen clock."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+
+import httpx
+import pytest
+from sqlmodel import select
+
+import tests.test_telegram as webhook
+from bot.bootstrap import Services
+from conversations.catalog import t
+from store.db import transaction
+from store.models import Alert, Incident, Person
+from tests.case_helpers import pushes, tick
+from tests.fakes.telegram_api import FakeBotApi
+from tests.test_telegram import TgChat, run
+from tests.test_telegram_flows import SAID
+from tests.transcript import all_rows, person
+
+fake = webhook.fake
+tg = webhook.tg
+client = webhook.client
+# The Telegram ids store/demo/org.yaml gives 陈丽华 (director), 赵国强, 孙红梅 (on duty).
+DIRECTOR, ZHAO, SUN = 900000001, 900000002, 900000003
+LANGS = pytest.mark.parametrize(("lang", "code"), [("zh", "zh-hans"), ("en", "en")],
+                                ids=["zh", "en"])
+
+
+def alert_head(lang: str) -> str:
+    """The first line of the emergency's alert, as a leader reading `lang` sees it."""
+    return t(lang, "notice.incident", number="E-2026-0001", what="", place="", people="",
+             measures="", suggestion="", reporter="", reported_at="").splitlines()[0]
+
+
+async def leaders(client: httpx.AsyncClient, fake: FakeBotApi, *chat_ids: int
+                  ) -> dict[int, TgChat]:
+    """Leaders open the bot from the Telegram ids the org file lists for them."""
+    chats = {cid: TgChat(client, fake, cid) for cid in chat_ids}
+    for chat in chats.values():
+        await chat.say("/start")
+        chat.new_texts()
+    return chats
+
+
+async def report(client: httpx.AsyncClient, fake: FakeBotApi, chat_id: int,
+                 lang: str = "zh", code: str = "zh-hans") -> TgChat:
+    """A worker reports an emergency: what, where, send now."""
+    worker = TgChat(client, fake, chat_id, code)
+    said = SAID[lang]
+    await run(worker, [(t(lang, "menu.emergency"), t(lang, "emergency.what.ask")),
+                       (said["what"], t(lang, "emergency.place.ask")),
+                       (said["place"], t(lang, "emergency.people.ask")),
+                       (f"[{t(lang, 'nav.send_now')}]", "E-2026-0001")])
+    return worker
+
+
+def set_person(svc: Services, key: str, **values: object) -> None:
+    with transaction(svc.db) as s:
+        found = s.exec(select(Person).where(Person.key == key)).one()
+        for name, value in values.items():
+            setattr(found, name, value)
+        s.add(found)
+
+
+async def test_a_leader_who_has_left_is_not_alerted_when_the_chain_moves_on(
+        client: httpx.AsyncClient, fake: FakeBotApi, tg: Services) -> None:
+    """赵国强 has left the workroom (inactive): the chain's second step alerts the others
+    of it, not him; nor does the chain's next round alert a duty leader who has left."""
+    chats = await leaders(client, fake, DIRECTOR, ZHAO, SUN)
+    set_person(tg, "zhao_guoqiang", active=False)
+    await report(client, fake, 7601)
+    await asyncio.to_thread(tg.dispatcher.drain)
+    t0 = tg.clock.now()
+    head = alert_head("zh")
+    assert [sum(x.startswith(head) for x in chats[c].new_texts())
+            for c in (DIRECTOR, ZHAO, SUN)] == [1, 0, 1]
+
+    await asyncio.to_thread(tick, tg, tg.clock, t0 + timedelta(minutes=5),
+                            timedelta(minutes=1))
+    # Step 2: 孙红梅 and the staff's 刘芳, not 赵国强.
+    assert [sum(x.startswith(head) for x in chats[c].new_texts())
+            for c in (DIRECTOR, ZHAO, SUN)] == [0, 0, 1]
+    assert sum(x.startswith(head) for x in pushes(tg, "liu_fang")) == 1
+    [incident] = all_rows(tg, Incident)
+    alerted = {a.recipient_id for a in all_rows(tg, Alert, Alert.subject_id == incident.id)}
+    assert person(tg, "zhao_guoqiang").id not in alerted
+
+    # 孙红梅, today's duty leader, leaves too: the chain's second round alerts the director.
+    set_person(tg, "sun_hongmei", active=False)
+    await asyncio.to_thread(tick, tg, tg.clock, t0 + timedelta(minutes=45),
+                            timedelta(minutes=1))
+    assert [sum(x.startswith(head) for x in chats[c].new_texts())
+            for c in (DIRECTOR, ZHAO, SUN)] == [1, 0, 0]
