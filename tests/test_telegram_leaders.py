@@ -21,7 +21,7 @@ from store.models import Alert, Incident, Person
 from tests.case_helpers import pushes, tick
 from tests.fakes.telegram_api import FakeBotApi
 from tests.test_telegram import TgChat, run
-from tests.test_telegram_flows import SAID
+from tests.test_telegram_flows import SAID, one
 from tests.transcript import all_rows, person
 
 fake = webhook.fake
@@ -98,3 +98,29 @@ async def test_a_leader_who_has_left_is_not_alerted_when_the_chain_moves_on(
                             timedelta(minutes=1))
     assert [sum(x.startswith(head) for x in chats[c].new_texts())
             for c in (DIRECTOR, ZHAO, SUN)] == [1, 0, 0]
+
+
+@LANGS
+async def test_the_reporters_status_shows_the_emergency_and_who_acknowledged_it(
+        client: httpx.AsyncClient, fake: FakeBotApi, tg: Services, lang: str,
+        code: str) -> None:
+    """The worker who reported an emergency types /status: the report is there, with
+    whether a leader has it yet, and after 孙红梅 presses 收到, who and when."""
+    chats = await leaders(client, fake, DIRECTOR, SUN)
+    worker = await report(client, fake, 7602, lang, code)
+    await asyncio.to_thread(tg.dispatcher.drain)
+    line = t(lang, "query.my_cases.incident", number="E-2026-0001", what=SAID[lang]["what"],
+             status=t(lang, "incident.status.open"), acked="{acked}")
+
+    assert await worker.say("/status") == [one(
+        t(lang, "query.my_cases.title") + "\n"
+        + line.format(acked=t(lang, "query.my_cases.not_acked")), t(lang, "menu.prompt"))]
+
+    tg.clock.advance(timedelta(minutes=3))  # type: ignore[attr-defined]
+    await chats[SUN].press("收到")
+    await asyncio.to_thread(tg.dispatcher.drain)
+    worker.new_texts()
+    assert await worker.say("/status") == [one(
+        t(lang, "query.my_cases.title") + "\n"
+        + line.format(acked=t(lang, "query.my_cases.acked", name="孙红梅", at="11-23 09:03")),
+        t(lang, "menu.prompt"))]
