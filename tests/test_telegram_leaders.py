@@ -17,7 +17,7 @@ import tests.test_telegram as webhook
 from bot.bootstrap import Services
 from conversations.catalog import t
 from store.db import transaction
-from store.models import Alert, Incident, Person
+from store.models import Alert, Incident, Notification, Person
 from tests.case_helpers import pushes, tick
 from tests.fakes.telegram_api import FakeBotApi
 from tests.test_telegram import TgChat, run
@@ -124,3 +124,33 @@ async def test_the_reporters_status_shows_the_emergency_and_who_acknowledged_it(
         t(lang, "query.my_cases.title") + "\n"
         + line.format(acked=t(lang, "query.my_cases.acked", name="孙红梅", at="11-23 09:03")),
         t(lang, "menu.prompt"))]
+
+
+async def test_an_alerts_edit_sent_again_is_taken_as_done_and_alarms_nobody(
+        client: httpx.AsyncClient, fake: FakeBotApi, tg: Services) -> None:
+    """孙红梅 presses 收到 and her alert is edited; the process that sent the edit dies
+    before recording it, so the outbox sends it again. Telegram answers that the message
+    is already so ("message is not modified"): the edit is done, not retried for ever,
+    and the director and staff get no "delivery failed" alarm about an alert that was
+    delivered and acknowledged."""
+    fake.strict_edits = True  # edits answer as Telegram's do
+    chats = await leaders(client, fake, DIRECTOR, SUN)
+    await report(client, fake, 7603)
+    await asyncio.to_thread(tg.dispatcher.drain)
+    await chats[SUN].press("收到")
+    [shown] = [c for c in fake.sent_messages(SUN) if c.text.startswith(alert_head("zh"))]
+    edited = fake.get_message(SUN, shown.result["message_id"])
+    assert edited is not None and "✅ 孙红梅 已于 2026-11-23 09:00 确认收到" in edited["text"]
+    with transaction(tg.db) as s:  # as if the sending process died before recording it
+        [edit] = s.exec(select(Notification).where(
+            Notification.message_key == "notice.alert_acked")).all()
+        edit.status, edit.delivered_channel, edit.sent_at = "pending", None, None
+        s.add(edit)
+
+    await asyncio.to_thread(tick, tg, tg.clock, tg.clock.now() + timedelta(hours=1),
+                            timedelta(minutes=1))
+
+    [edit] = all_rows(tg, Notification, Notification.message_key == "notice.alert_acked")
+    assert edit.status == "sent"
+    assert all_rows(tg, Notification, Notification.message_key == "notice.delivery_failed") == []
+    assert fake.get_message(SUN, shown.result["message_id"]) == edited
