@@ -154,3 +154,45 @@ async def test_an_alerts_edit_sent_again_is_taken_as_done_and_alarms_nobody(
     assert edit.status == "sent"
     assert all_rows(tg, Notification, Notification.message_key == "notice.delivery_failed") == []
     assert fake.get_message(SUN, shown.result["message_id"]) == edited
+
+
+async def press_starting(chat: TgChat, prefix: str) -> list[str]:
+    """Press the latest inline button whose label starts with `prefix`."""
+    for call in reversed(chat.fake.sent_messages(chat.chat_id)):
+        for row in (call.params.get("reply_markup") or {}).get("inline_keyboard", []):
+            for button in row:
+                if button["text"].startswith(prefix):
+                    return await chat.press(button["text"])
+    raise AssertionError(f"no inline button {prefix!r} in chat {chat.chat_id}")
+
+
+@LANGS
+async def test_a_leader_acknowledging_after_the_handling_does_not_tell_the_worker_it_is_handled_now(
+        client: httpx.AsyncClient, fake: FakeBotApi, tg: Services, lang: str,
+        code: str) -> None:
+    """The director went to the gate and marked the emergency handled without pressing
+    收到. 孙红梅 presses 收到 on her alert afterwards: her acknowledgement is recorded, but
+    the worker is not told a leader "has received it and is handling it" now."""
+    chats = await leaders(client, fake, DIRECTOR, SUN)
+    worker = await report(client, fake, 7604, lang, code)
+    await asyncio.to_thread(tg.dispatcher.drain)
+    director = chats[DIRECTOR]
+    director.new_texts()
+    tg.clock.advance(timedelta(minutes=40))  # type: ignore[attr-defined]
+    await director.say(t("zh", "menu.incident_action"))
+    await press_starting(director, "E-2026-0001")
+    await director.press(t("zh", "opt.incident_action.handled"))
+    await director.say("财务科当场公布核算结果，职工返岗")
+    [done] = await director.press(t("zh", "nav.confirm"))
+    assert done.startswith(t("zh", "incident_action.done.handled", number="E-2026-0001",
+                             due="10:10"))
+    worker.new_texts()
+
+    tg.clock.advance(timedelta(minutes=5))  # type: ignore[attr-defined]
+    chats[SUN].new_texts()
+    [acked] = await chats[SUN].press("收到")
+    assert acked.startswith(t("zh", "ack.done", at="09:45"))
+    await asyncio.to_thread(tg.dispatcher.drain)
+    assert worker.new_texts() == []
+    [incident] = all_rows(tg, Incident)
+    assert incident.status == "handled"
