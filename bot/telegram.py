@@ -491,6 +491,8 @@ class TelegramSender:
         except Forbidden as err:  # blocked the bot: try the person's next channel
             raise DeliveryError(f"forbidden: {err.message}", fallback=True) from err
         except BadRequest as err:  # e.g. chat not found: this channel cannot take it
+            if edit_ref is not None and "message is not modified" in err.message.lower():
+                return edit_ref  # the message already reads so: an edit sent again
             raise DeliveryError(f"bad request: {err.message}", fallback=True) from err
         except (NetworkError, TelegramError) as err:
             raise DeliveryError(f"network: {err}") from err

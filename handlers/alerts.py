@@ -99,6 +99,10 @@ def acknowledge(ctx: HandlerContext, alert_id: int) -> Result:
             from handlers import hotline  # the leaders' calls are the hotline's
 
             hotline.stop_calls(ctx, incident)
+        # Told "has received it and is handling it" only while it is: an alert pressed
+        # after the handling was finished tells the reporters nothing new.
+        if incident is not None and incident.handled_at is not None:
+            return Result("ack.done", {"at": ctx.now.astimezone(ctx.zone).strftime("%H:%M")})
         if incident is not None and reachable(s, incident.reporter_id):
             outbox.enqueue(s, key=f"incident:{incident.id}:acked", priority=outbox.EMERGENCY,
                            recipient_id=incident.reporter_id, message="notice.acknowledged",

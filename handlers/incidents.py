@@ -273,6 +273,10 @@ class IncidentTimers:
         if incident.chain_position == min(steps):
             people = [*(d.id for d in directors(s, incident.unit_id) if d.id), *people,
                       *self._duty_leaders(s, incident, now)]
+        # Nobody who has left (inactive) is alerted, as with the report's first alerts.
+        active = set(s.exec(select(Person.id).where(col(Person.id).in_(people),
+                                                    Person.active == True)))  # noqa: E712
+        people = [p for p in people if p in active]
         s.add(incident)
         sent = 0
         for pid in dict.fromkeys(people):

@@ -8,7 +8,15 @@ from conversations import catalog
 from conversations.engine import Button, Reply
 from conversations.flow import Result, Submission
 from handlers.context import HandlerContext, receipt_hash
-from store.models import Acknowledgement, Alert, Case, CaseEvent, Incident, Person
+from store.models import (
+    Acknowledgement,
+    Alert,
+    Case,
+    CaseEvent,
+    Incident,
+    IncidentLink,
+    Person,
+)
 
 OPEN = ("registered", "assigned", "in_progress", "replied", "follow_up", "reopened")
 _LIMIT = 10
@@ -27,12 +35,39 @@ def run(ctx: HandlerContext, name: str, lang: str) -> list[Reply]:
 
 
 def my_cases(ctx: HandlerContext, lang: str) -> list[Reply]:
+    """The person's cases, and the emergencies they reported (their own report or one
+    linked to an incident already being handled), with whether a leader has them."""
     rows = ctx.session.exec(select(Case).where(Case.complainant_id == ctx.actor.id)
                             .order_by(col(Case.created_at).desc()).limit(_LIMIT)).all()
-    if not rows:
+    incidents = _my_incidents(ctx, lang)
+    if not rows and not incidents:
         return [Reply(catalog.t(lang, "query.my_cases.none"))]
-    lines = [catalog.t(lang, "query.my_cases.title")] + [_case_line(c, lang) for c in rows]
+    lines = [catalog.t(lang, "query.my_cases.title"), *incidents,
+             *(_case_line(c, lang) for c in rows)]
     return [Reply("\n".join(lines))]
+
+
+def _my_incidents(ctx: HandlerContext, lang: str) -> list[str]:
+    s = ctx.session
+    linked = select(IncidentLink.incident_id).where(IncidentLink.reporter_id == ctx.actor.id)
+    found = s.exec(select(Incident).where(or_(Incident.reporter_id == ctx.actor.id,
+                                              col(Incident.id).in_(linked)))
+                   .order_by(col(Incident.created_at).desc()).limit(_LIMIT)).all()
+    lines = []
+    for incident in found:
+        first = s.exec(select(Person.name, Acknowledgement.at)
+                       .join(Acknowledgement, col(Acknowledgement.person_id) == col(Person.id))
+                       .join(Alert, col(Alert.id) == Acknowledgement.alert_id)
+                       .where(Alert.subject == "incident", Alert.subject_id == incident.id)
+                       .order_by(col(Acknowledgement.at))).first()
+        acked = catalog.t(lang, "query.my_cases.not_acked") if first is None else catalog.t(
+            lang, "query.my_cases.acked", name=first[0],
+            at=first[1].astimezone(ctx.zone).strftime("%m-%d %H:%M"))
+        lines.append(catalog.t(lang, "query.my_cases.incident", number=incident.number,
+                               what=incident.what,
+                               status=catalog.t(lang, f"incident.status.{incident.status}"),
+                               acked=acked))
+    return lines
 
 
 def open_cases(ctx: HandlerContext, lang: str) -> list[Reply]:

@@ -1,0 +1,198 @@
+"""An emergency as the leaders and the union staff live it on Telegram: who the chain
+alerts as it moves on, a leader pressing 收到 after the incident was handled, an alert's
+edit that Telegram has already taken, and what the reporter's /status shows afterwards.
+Through the webhook, over real HTTP against the fake Bot API; the chain is driven by
+the tests' frozen clock."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+
+import httpx
+import pytest
+from sqlmodel import select
+
+import tests.test_telegram as webhook
+from bot.bootstrap import Services
+from conversations.catalog import t
+from store.db import transaction
+from store.models import Alert, Incident, Notification, Person
+from tests.case_helpers import pushes, tick
+from tests.fakes.telegram_api import FakeBotApi
+from tests.test_telegram import TgChat, run
+from tests.test_telegram_flows import SAID, one
+from tests.transcript import all_rows, person
+
+fake = webhook.fake
+tg = webhook.tg
+client = webhook.client
+# The Telegram ids store/demo/org.yaml gives 陈丽华 (director), 赵国强, 孙红梅 (on duty).
+DIRECTOR, ZHAO, SUN = 900000001, 900000002, 900000003
+LANGS = pytest.mark.parametrize(("lang", "code"), [("zh", "zh-hans"), ("en", "en")],
+                                ids=["zh", "en"])
+
+
+def alert_head(lang: str) -> str:
+    """The first line of the emergency's alert, as a leader reading `lang` sees it."""
+    return t(lang, "notice.incident", number="E-2026-0001", what="", place="", people="",
+             measures="", suggestion="", reporter="", reported_at="").splitlines()[0]
+
+
+async def leaders(client: httpx.AsyncClient, fake: FakeBotApi, *chat_ids: int
+                  ) -> dict[int, TgChat]:
+    """Leaders open the bot from the Telegram ids the org file lists for them."""
+    chats = {cid: TgChat(client, fake, cid) for cid in chat_ids}
+    for chat in chats.values():
+        await chat.say("/start")
+        chat.new_texts()
+    return chats
+
+
+async def report(client: httpx.AsyncClient, fake: FakeBotApi, chat_id: int,
+                 lang: str = "zh", code: str = "zh-hans") -> TgChat:
+    """A worker reports an emergency: what, where, send now."""
+    worker = TgChat(client, fake, chat_id, code)
+    said = SAID[lang]
+    await run(worker, [(t(lang, "menu.emergency"), t(lang, "emergency.what.ask")),
+                       (said["what"], t(lang, "emergency.place.ask")),
+                       (said["place"], t(lang, "emergency.people.ask")),
+                       (f"[{t(lang, 'nav.send_now')}]", "E-2026-0001")])
+    return worker
+
+
+def set_person(svc: Services, key: str, **values: object) -> None:
+    with transaction(svc.db) as s:
+        found = s.exec(select(Person).where(Person.key == key)).one()
+        for name, value in values.items():
+            setattr(found, name, value)
+        s.add(found)
+
+
+async def test_a_leader_who_has_left_is_not_alerted_when_the_chain_moves_on(
+        client: httpx.AsyncClient, fake: FakeBotApi, tg: Services) -> None:
+    """赵国强 has left the workroom (inactive): the chain's second step alerts the others
+    of it, not him; nor does the chain's next round alert a duty leader who has left."""
+    chats = await leaders(client, fake, DIRECTOR, ZHAO, SUN)
+    set_person(tg, "zhao_guoqiang", active=False)
+    await report(client, fake, 7601)
+    await asyncio.to_thread(tg.dispatcher.drain)
+    t0 = tg.clock.now()
+    head = alert_head("zh")
+    assert [sum(x.startswith(head) for x in chats[c].new_texts())
+            for c in (DIRECTOR, ZHAO, SUN)] == [1, 0, 1]
+
+    await asyncio.to_thread(tick, tg, tg.clock, t0 + timedelta(minutes=5),
+                            timedelta(minutes=1))
+    # Step 2: 孙红梅 and the staff's 刘芳, not 赵国强.
+    assert [sum(x.startswith(head) for x in chats[c].new_texts())
+            for c in (DIRECTOR, ZHAO, SUN)] == [0, 0, 1]
+    assert sum(x.startswith(head) for x in pushes(tg, "liu_fang")) == 1
+    [incident] = all_rows(tg, Incident)
+    alerted = {a.recipient_id for a in all_rows(tg, Alert, Alert.subject_id == incident.id)}
+    assert person(tg, "zhao_guoqiang").id not in alerted
+
+    # 孙红梅, today's duty leader, leaves too: the chain's second round alerts the director.
+    set_person(tg, "sun_hongmei", active=False)
+    await asyncio.to_thread(tick, tg, tg.clock, t0 + timedelta(minutes=45),
+                            timedelta(minutes=1))
+    assert [sum(x.startswith(head) for x in chats[c].new_texts())
+            for c in (DIRECTOR, ZHAO, SUN)] == [1, 0, 0]
+
+
+@LANGS
+async def test_the_reporters_status_shows_the_emergency_and_who_acknowledged_it(
+        client: httpx.AsyncClient, fake: FakeBotApi, tg: Services, lang: str,
+        code: str) -> None:
+    """The worker who reported an emergency types /status: the report is there, with
+    whether a leader has it yet, and after 孙红梅 presses 收到, who and when."""
+    chats = await leaders(client, fake, DIRECTOR, SUN)
+    worker = await report(client, fake, 7602, lang, code)
+    await asyncio.to_thread(tg.dispatcher.drain)
+    line = t(lang, "query.my_cases.incident", number="E-2026-0001", what=SAID[lang]["what"],
+             status=t(lang, "incident.status.open"), acked="{acked}")
+
+    assert await worker.say("/status") == [one(
+        t(lang, "query.my_cases.title") + "\n"
+        + line.format(acked=t(lang, "query.my_cases.not_acked")), t(lang, "menu.prompt"))]
+
+    tg.clock.advance(timedelta(minutes=3))  # type: ignore[attr-defined]
+    await chats[SUN].press("收到")
+    await asyncio.to_thread(tg.dispatcher.drain)
+    worker.new_texts()
+    assert await worker.say("/status") == [one(
+        t(lang, "query.my_cases.title") + "\n"
+        + line.format(acked=t(lang, "query.my_cases.acked", name="孙红梅", at="11-23 09:03")),
+        t(lang, "menu.prompt"))]
+
+
+async def test_an_alerts_edit_sent_again_is_taken_as_done_and_alarms_nobody(
+        client: httpx.AsyncClient, fake: FakeBotApi, tg: Services) -> None:
+    """孙红梅 presses 收到 and her alert is edited; the process that sent the edit dies
+    before recording it, so the outbox sends it again. Telegram answers that the message
+    is already so ("message is not modified"): the edit is done, not retried for ever,
+    and the director and staff get no "delivery failed" alarm about an alert that was
+    delivered and acknowledged."""
+    fake.strict_edits = True  # edits answer as Telegram's do
+    chats = await leaders(client, fake, DIRECTOR, SUN)
+    await report(client, fake, 7603)
+    await asyncio.to_thread(tg.dispatcher.drain)
+    await chats[SUN].press("收到")
+    [shown] = [c for c in fake.sent_messages(SUN) if c.text.startswith(alert_head("zh"))]
+    edited = fake.get_message(SUN, shown.result["message_id"])
+    assert edited is not None and "✅ 孙红梅 已于 2026-11-23 09:00 确认收到" in edited["text"]
+    with transaction(tg.db) as s:  # as if the sending process died before recording it
+        [edit] = s.exec(select(Notification).where(
+            Notification.message_key == "notice.alert_acked")).all()
+        edit.status, edit.delivered_channel, edit.sent_at = "pending", None, None
+        s.add(edit)
+
+    await asyncio.to_thread(tick, tg, tg.clock, tg.clock.now() + timedelta(hours=1),
+                            timedelta(minutes=1))
+
+    [edit] = all_rows(tg, Notification, Notification.message_key == "notice.alert_acked")
+    assert edit.status == "sent"
+    assert all_rows(tg, Notification, Notification.message_key == "notice.delivery_failed") == []
+    assert fake.get_message(SUN, shown.result["message_id"]) == edited
+
+
+async def press_starting(chat: TgChat, prefix: str) -> list[str]:
+    """Press the latest inline button whose label starts with `prefix`."""
+    for call in reversed(chat.fake.sent_messages(chat.chat_id)):
+        for row in (call.params.get("reply_markup") or {}).get("inline_keyboard", []):
+            for button in row:
+                if button["text"].startswith(prefix):
+                    return await chat.press(button["text"])
+    raise AssertionError(f"no inline button {prefix!r} in chat {chat.chat_id}")
+
+
+@LANGS
+async def test_a_leader_acknowledging_after_the_handling_does_not_tell_the_worker_it_is_handled_now(
+        client: httpx.AsyncClient, fake: FakeBotApi, tg: Services, lang: str,
+        code: str) -> None:
+    """The director went to the gate and marked the emergency handled without pressing
+    收到. 孙红梅 presses 收到 on her alert afterwards: her acknowledgement is recorded, but
+    the worker is not told a leader "has received it and is handling it" now."""
+    chats = await leaders(client, fake, DIRECTOR, SUN)
+    worker = await report(client, fake, 7604, lang, code)
+    await asyncio.to_thread(tg.dispatcher.drain)
+    director = chats[DIRECTOR]
+    director.new_texts()
+    tg.clock.advance(timedelta(minutes=40))  # type: ignore[attr-defined]
+    await director.say(t("zh", "menu.incident_action"))
+    await press_starting(director, "E-2026-0001")
+    await director.press(t("zh", "opt.incident_action.handled"))
+    await director.say("财务科当场公布核算结果，职工返岗")
+    [done] = await director.press(t("zh", "nav.confirm"))
+    assert done.startswith(t("zh", "incident_action.done.handled", number="E-2026-0001",
+                             due="10:10"))
+    worker.new_texts()
+
+    tg.clock.advance(timedelta(minutes=5))  # type: ignore[attr-defined]
+    chats[SUN].new_texts()
+    [acked] = await chats[SUN].press("收到")
+    assert acked.startswith(t("zh", "ack.done", at="09:45"))
+    await asyncio.to_thread(tg.dispatcher.drain)
+    assert worker.new_texts() == []
+    [incident] = all_rows(tg, Incident)
+    assert incident.status == "handled"
