@@ -82,6 +82,8 @@ ALLOWED_UPDATES = ("message", "edited_message", "callback_query")
 # with a "document" too, which is not kept either.
 _UNREADABLE = ("sticker", "location", "venue", "contact", "animation", "poll", "dice",
                "game", "story", "invoice")
+# Telegram's answers to an edit of a message that is no longer there to edit.
+_EDIT_MOOT = ("message to edit not found", "message can't be edited")
 # Bot commands, in both languages, as shown in Telegram's command menu.
 COMMANDS = ("start", "menu", "cancel", "help", "status", "lang")
 
@@ -489,10 +491,21 @@ class TelegramSender:
             self.pace.hold(address, seconds)
             raise DeliveryError(f"429: retry after {seconds}", retry_after=seconds) from err
         except Forbidden as err:  # blocked the bot: try the person's next channel
+            if edit_ref is not None:  # ... but an edit of what they can no longer see is moot
+                log.info("telegram: edit of message %s in chat %s not made: %s", edit_ref,
+                         address, err.message)
+                return edit_ref
             raise DeliveryError(f"forbidden: {err.message}", fallback=True) from err
         except BadRequest as err:  # e.g. chat not found: this channel cannot take it
-            if edit_ref is not None and "message is not modified" in err.message.lower():
+            said = err.message.lower()
+            if edit_ref is not None and "message is not modified" in said:
                 return edit_ref  # the message already reads so: an edit sent again
+            if edit_ref is not None and any(gone in said for gone in _EDIT_MOOT):
+                # The message was deleted (or can no longer be edited): there is nothing to
+                # show the acknowledgement on, and nobody to alarm about a fact recorded.
+                log.info("telegram: edit of message %s in chat %s not made: %s", edit_ref,
+                         address, err.message)
+                return edit_ref
             raise DeliveryError(f"bad request: {err.message}", fallback=True) from err
         except (NetworkError, TelegramError) as err:
             raise DeliveryError(f"network: {err}") from err

@@ -16,6 +16,7 @@ from sqlmodel import select
 import tests.test_telegram as webhook
 from bot.bootstrap import Services
 from conversations.catalog import t
+from handlers.inbound import Inbound
 from store.db import transaction
 from store.models import Alert, Incident, Notification, Person
 from tests.case_helpers import pushes, tick
@@ -196,3 +197,33 @@ async def test_a_leader_acknowledging_after_the_handling_does_not_tell_the_worke
     assert worker.new_texts() == []
     [incident] = all_rows(tg, Incident)
     assert incident.status == "handled"
+
+
+@pytest.mark.parametrize("gone", ["deleted", "blocked"])
+async def test_an_alert_acknowledged_elsewhere_whose_message_is_gone_alarms_nobody(
+        client: httpx.AsyncClient, fake: FakeBotApi, tg: Services, gone: str) -> None:
+    """孙红梅 deleted the alert from her Telegram chat (or then blocked the bot); the
+    director acknowledges it for her at the web console. The edit that would show it on
+    her alert has nothing to edit: it is done, not retried for hours and then told to the
+    director and staff as a "delivery failed" about an alert that was acknowledged."""
+    fake.strict_edits = True  # edits answer as Telegram's do
+    await leaders(client, fake, DIRECTOR, SUN)
+    await report(client, fake, 7604)
+    await asyncio.to_thread(tg.dispatcher.drain)
+    [shown] = [c for c in fake.sent_messages(SUN) if c.text.startswith(alert_head("zh"))]
+    if gone == "deleted":
+        fake.user_deletes(SUN, shown.result["message_id"])
+    else:
+        fake.block(SUN)
+    with transaction(tg.db) as s:
+        sun_alert = s.exec(select(Alert).where(
+            Alert.recipient_id == person(tg, "sun_hongmei").id)).one()
+    tg.workroom.process(Inbound("console", "p:chen_lihua", "console-ack-1",
+                                action=f"ack:{sun_alert.id}"))
+    await asyncio.to_thread(tick, tg, tg.clock, tg.clock.now() + timedelta(hours=3),
+                            timedelta(minutes=5))
+    [edit] = all_rows(tg, Notification, Notification.message_key == "notice.alert_acked")
+    assert edit.status == "sent"
+    assert all_rows(tg, Notification, Notification.message_key == "notice.delivery_failed") == []
+    assert not any("[DELIVERY FAILED]" in p or "未能送达" in p for p in pushes(tg, "liu_fang"))
+

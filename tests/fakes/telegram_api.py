@@ -804,6 +804,11 @@ class FakeBotApi:
             self._files[file_id] = (path, content)
             return path
 
+    def user_deletes(self, chat_id: int | str, message_id: int) -> None:
+        """The user deleted the bot's message from their chat: it can no longer be edited."""
+        with self._lock:
+            self._messages.pop((chat_id, message_id), None)
+
     def get_message(self, chat_id: int | str, message_id: int) -> dict[str, Any] | None:
         """The latest state of a message the bot sent (or edited), as Telegram returned it."""
         with self._lock:
@@ -985,9 +990,9 @@ class FakeBotApi:
             raise ApiError(404, "Not Found: method not found")
         chat_id = params.get("chat_id")
         limited = name in _SEND_METHODS and isinstance(chat_id, int | str)
+        if chat_id in self._blocked and (limited or name.startswith("edit")):
+            raise ApiError(403, "Forbidden: bot was blocked by the user")
         if limited:
-            if chat_id in self._blocked:
-                raise ApiError(403, "Forbidden: bot was blocked by the user")
             self._check_flood(chat_id)
         result = handler(params)
         if limited:
