@@ -94,7 +94,10 @@ def render(message: str, params: dict[str, Any], lang: str, zone: ZoneInfo,
                          acked_at=local_time(str(params["acked_at"]), zone))
         return Reply(f"{first.text}\n{line}")
     text = catalog.t(lang, message, **localize(params, lang, zone))
-    buttons = [Button(catalog.t(lang, "nav.ack"), f"ack:{alert_id}", "action")] if alert_id else []
+    buttons: list[Button] = []
+    if alert_id:  # the button, and the line that asks for it: gone together once pressed
+        text = f"{text}\n{catalog.t(lang, 'nav.ack_prompt')}"
+        buttons.append(Button(catalog.t(lang, "nav.ack"), f"ack:{alert_id}", "action"))
     if message in _STARTS:
         label, value = _STARTS[message]
         buttons.append(Button(catalog.t(lang, label), value))

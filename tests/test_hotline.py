@@ -777,7 +777,8 @@ async def test_complaints_of_one_kind_from_one_workshop_raise_a_suspected_group_
         assert len(raised) == (1 if n >= 3 else 0)
     assert raised[0] == t("zh", "notice.cluster_suspected", workshop="铸造车间", hours=24,
                           count=3, category="其他",
-                          numbers="C-2026-0001、C-2026-0002、C-2026-0003")
+                          numbers="C-2026-0001、C-2026-0002、C-2026-0003") \
+        + "\n" + t("zh", "nav.ack_prompt")  # and asks for the press, as every alert does
     # It waits for the director's 收到 like any alert.
     director = Chat(hl, person="chen_lihua")
     open_menu(director, "zh")
@@ -801,7 +802,8 @@ async def test_a_suspected_group_incident_lists_its_cases_in_the_directors_langu
     [raised] = [p for p in pushes(hl, "chen_lihua") if p.startswith("[SUSPECTED")]
     assert raised == t("en", "notice.cluster_suspected", workshop="铸造车间", hours=24,
                        count=3, category=t("en", "opt.category.other"),
-                       numbers="C-2026-0001, C-2026-0002, C-2026-0003")
+                       numbers="C-2026-0001, C-2026-0002, C-2026-0003") \
+        + "\n" + t("en", "nav.ack_prompt")
 
 
 # --- staff file for a caller -------------------------------------------------------------

@@ -142,6 +142,8 @@ async def test_an_alerts_edit_sent_again_is_taken_as_done_and_alarms_nobody(
     [shown] = [c for c in fake.sent_messages(SUN) if c.text.startswith(alert_head("zh"))]
     edited = fake.get_message(SUN, shown.result["message_id"])
     assert edited is not None and "✅ 孙红梅 已于 2026-11-23 09:00 确认收到" in edited["text"]
+    # The line asking for the press went with the button.
+    assert shown.text.endswith("\n请点“收到”确认。") and "请点" not in edited["text"]
     with transaction(tg.db) as s:  # as if the sending process died before recording it
         [edit] = s.exec(select(Notification).where(
             Notification.message_key == "notice.alert_acked")).all()
@@ -227,3 +229,25 @@ async def test_an_alert_acknowledged_elsewhere_whose_message_is_gone_alarms_nobo
     assert all_rows(tg, Notification, Notification.message_key == "notice.delivery_failed") == []
     assert not any("[DELIVERY FAILED]" in p or "未能送达" in p for p in pushes(tg, "liu_fang"))
 
+
+
+@LANGS
+def test_an_acknowledged_alert_no_longer_asks_for_the_press(lang: str, code: str) -> None:
+    """Every kind of alert asks for the press while its button is there, and not once it
+    was pressed and the button is gone."""
+    from zoneinfo import ZoneInfo
+
+    from handlers.notices import render
+
+    zone = ZoneInfo("Asia/Shanghai")
+    params = {"number": "C-2026-0001", "category": "wages", "by": "刘芳", "reason": "r",
+              "due_on": "2026-12-01"}
+    shown = render("notice.case_reassigned", params, lang, zone, alert_id=7)
+    assert shown.text.endswith("\n" + t(lang, "nav.ack_prompt"))
+    assert [b.value for b in shown.buttons] == ["ack:7"]
+    acked = render("notice.alert_acked", {
+        "original": "notice.case_reassigned", "original_params": params, "name": "孙红梅",
+        "acked_at": "2026-11-23T01:00:00+00:00"}, lang, zone)
+    assert t(lang, "nav.ack_prompt") not in acked.text and acked.buttons == []
+    assert acked.text.endswith(t(lang, "notice.alert_acked", name="孙红梅",
+                                 acked_at="2026-11-23 09:00"))
