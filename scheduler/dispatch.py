@@ -156,7 +156,7 @@ class Dispatcher:
         if n.message_key == FAILED_NOTICE:
             return  # the failure notice itself failed: the row stays 'failed' for the console
         person = s.get(Person, n.recipient_id) if n.recipient_id else None
-        text = render(n.message_key, n.params, self.default_lang, self.zone).text
+        texts: dict[str, str] = {}  # the lost text in each watcher's own language
         watchers = s.exec(select(Person).where(col(Person.role).in_(("director", "staff")),
                                                Person.active == True)  # noqa: E712
                           .order_by(col(Person.id))).all()
@@ -165,11 +165,14 @@ class Dispatcher:
         for w in watchers:
             if w.id == n.recipient_id:
                 continue
+            lang = w.lang or self.default_lang
+            if lang not in texts:
+                texts[lang] = render(n.message_key, n.params, lang, self.zone).text
             outbox.enqueue(s, key=f"failed:{n.id}:{w.id}", recipient_id=w.id,
                            message=FAILED_NOTICE, priority=min(n.priority, outbox.ALERT),
                            now=self.clock.now(),
                            params={"recipient": _whom(person, n.address),
-                                   "text": text})
+                                   "text": texts[lang]})
 
 
 def _whom(person: Person | None, address: str | None) -> str:

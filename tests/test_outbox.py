@@ -11,6 +11,7 @@ from bot.bootstrap import Services
 from bot.channels import DeliveryError
 from conversations.clock import FrozenClock
 from conversations.engine import Reply
+from handlers.notices import render
 from store import outbox
 from store.db import transaction
 from store.models import Contact, InboxMessage, Notification, Person
@@ -110,6 +111,10 @@ def test_given_up_push_alerts_the_director_and_staff(
     for channel in ("web", "console"):
         db_services.dispatcher.senders[channel] = FlakySender(channel, 10**6)
     db_services.dispatcher.max_attempts = 2
+    with transaction(db_services.db) as s:  # the staff member reads English
+        staff = s.exec(select(Person).where(Person.key == "liu_fang")).one()
+        staff.lang = "en"
+        s.add(staff)
     nid = _push(db_services, "k4", "zhao_guoqiang")
     db_services.dispatcher.run_once()
     clock.advance(timedelta(minutes=1))
@@ -122,6 +127,14 @@ def test_given_up_push_alerts_the_director_and_staff(
         names = {s.get(Person, w.recipient_id).key for w in warnings}  # type: ignore[union-attr]
     assert names == {"chen_lihua", "liu_fang"}
     assert all(w.params["recipient"] == "赵国强" for w in warnings)
+    # The lost text is quoted in each reader's own language.
+    quoted = {("en" if w.recipient_id == staff.id else "zh"): w.params["text"]
+              for w in warnings}
+    assert quoted == {
+        lang: render("notice.case_staff", {"number": "C-2026-0042", "category": "wages",
+                                           "due_on": "2027-01-22"}, lang,
+                     db_services.settings.zone).text for lang in ("zh", "en")}
+    assert "C-2026-0042" in quoted["en"] and not any("一" <= c <= "鿿" for c in quoted["en"])
 
 
 def test_emergencies_are_sent_before_routine_pushes(db_services: Services) -> None:
