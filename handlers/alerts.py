@@ -81,8 +81,9 @@ def acknowledge(ctx: HandlerContext, alert_id: int) -> Result:
     done = s.exec(select(Acknowledgement).where(Acknowledgement.alert_id == alert_id)).first()
     if done is not None:
         by = s.get(Person, done.person_id)
-        return Result("ack.already", {"name": by.name if by else "",
-                                      "at": done.at.astimezone(ctx.zone).strftime("%H:%M")})
+        when = done.at.astimezone(ctx.zone)  # the day too, unless it was today
+        at = when.strftime("%H:%M" if when.date() == ctx.today else "%Y-%m-%d %H:%M")
+        return Result("ack.already", {"name": by.name if by else "", "at": at})
     assert ctx.actor.id is not None
     s.add(Acknowledgement(alert_id=alert_id, person_id=ctx.actor.id, channel=ctx.channel,
                           at=ctx.now))

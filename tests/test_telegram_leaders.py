@@ -251,3 +251,25 @@ def test_an_acknowledged_alert_no_longer_asks_for_the_press(lang: str, code: str
     assert t(lang, "nav.ack_prompt") not in acked.text and acked.buttons == []
     assert acked.text.endswith(t(lang, "notice.alert_acked", name="孙红梅",
                                  acked_at="2026-11-23 09:00"))
+
+
+async def test_an_alert_acknowledged_on_another_day_says_which_day(
+        client: httpx.AsyncClient, fake: FakeBotApi, tg: Services) -> None:
+    """Pressed again the next morning, an alert says who acknowledged it and on which
+    day: "at 09:00" alone would read as this morning."""
+    await leaders(client, fake, DIRECTOR, SUN)
+    await report(client, fake, 7605)
+    with transaction(tg.db) as s:
+        sun_alert = s.exec(select(Alert).where(
+            Alert.recipient_id == person(tg, "sun_hongmei").id)).one()
+
+    def press(who: str, n: int) -> str:
+        done = tg.workroom.process(Inbound("console", f"p:{who}", f"console-ack-{n}",
+                                           action=f"ack:{sun_alert.id}"))
+        return done[0].text
+
+    assert press("sun_hongmei", 1).startswith(t("zh", "ack.done", at="09:00"))
+    assert press("chen_lihua", 2).startswith(t("zh", "ack.already", name="孙红梅", at="09:00"))
+    tg.clock.advance(timedelta(days=1))  # type: ignore[attr-defined]
+    assert press("chen_lihua", 3).startswith(
+        t("zh", "ack.already", name="孙红梅", at="2026-11-23 09:00"))
