@@ -119,7 +119,11 @@ def parse_message(channel: str, msg: Mapping[str, str]) -> Inbound | None:
             item = {"kind": "voice", "file_ref": msg["MediaId"][:300],
                     "mime_type": f"audio/{fmt}", "size": None}
         return Inbound(channel, sender, message_id, attachments=(item,), push_replies=True)
-    # video, location, link…: not something a form takes; the step says what it expects
+    if kind in ("video", "shortvideo") and msg.get("MediaId"):  # a video of the gate
+        item = {"kind": "video", "file_ref": msg["MediaId"][:300], "mime_type": "video/mp4",
+                "size": None}
+        return Inbound(channel, sender, message_id, attachments=(item,), push_replies=True)
+    # location, link…: not something a form takes; the step says what it expects
     return Inbound(channel, sender, message_id, text="", push_replies=True)
 
 

@@ -41,7 +41,7 @@ HOLD_LEASE = timedelta(seconds=60)  # a held message's own step has this long to
 MEDIA_GRACE = timedelta(seconds=60)  # the sweep fetches what this process did not
 MEDIA_LIFE = timedelta(days=3)  # WeChat's: past it a media id cannot be fetched
 MEDIA_KEEP = media.KEEP  # fetched bytes no record took by then are forgotten
-MEDIA_LIMIT = 10 * 1024 * 1024  # WeChat's largest image; voice is smaller
+MEDIA_LIMIT = 20 * 1024 * 1024  # a video a worker films; WeChat's images and voice are smaller
 MEDIA_GONE = frozenset({40007, -2})  # no such media id (expired), or too large: give up
 MEDIA_TIMEOUT = 90.0  # one download, inside the 120 s claim of its timer (scheduler/sweep.py)
 

@@ -74,6 +74,37 @@ async def test_the_bytes_of_a_reports_photo_and_voice_are_kept_with_it(
     assert sorted(c.params["media_id"] for c in fetched) == ["MEDIA-gate", "MEDIA-voice"]
 
 
+VIDEO = b"\x00\x00\x00\x18ftypmp42" + b"gate-video" * 800
+
+
+@KINDS
+async def test_a_video_of_the_gate_is_kept_with_the_report_and_opened_by_the_staff(
+        client: httpx.AsyncClient, wx: Services, api: FakeWeChatApi, kind: str) -> None:
+    """A worker films the gathering at the gate during an emergency report: the video is
+    the report's like a photo. WeCom's media/get gives its bytes; the official account's
+    gives a link to download them from."""
+    api.add_media("MEDIA-film", VIDEO, "video/mp4", as_link=kind == "wechat")
+    chat = WxChat(client, wx, api, kind, "o_film" if kind == "wechat" else "wk_film")
+    await report_start(chat)
+    said = await chat.media("shortvideo" if kind == "wechat" else "video", "MEDIA-film")
+    assert any(x.startswith("已收到附件（共 1 个）") for x in said), said
+    await run(chat, [("二十多人聚集在厂门口", ask("zh", "emergency", "place", 2, 5)),
+                     ("厂门口", ask("zh", "emergency", "people", 3, 5))])
+    assert any("E-2026-0001" in x for x in await chat.say("立即发送"))
+    await asyncio.to_thread(chat.channel.settle_all)
+    await asyncio.to_thread(wx.sweeper.drain)
+    assert kept(wx, "incident") == {"MEDIA-film": VIDEO}
+    [row] = all_rows(wx, MediaFile)
+    assert (row.mime_type, row.size) == ("video/mp4", len(VIDEO))
+    assert [c.path for c in api.calls if c.path in ("/cgi-bin/media/get", "/video")] == (
+        ["/cgi-bin/media/get", "/video"] if kind == "wechat" else ["/cgi-bin/media/get"])
+    await staff_web(client, wx, "liu_fang")
+    [listed] = (await client.get("/api/records/E-2026-0001/files")).json()["files"]
+    opened = await client.get(listed["url"])
+    assert (listed["kind"], opened.status_code, opened.content) == ("video", 200, VIDEO)
+    assert opened.headers["content-disposition"].endswith('.mp4"')
+
+
 async def test_a_slow_download_does_not_hold_up_the_passive_reply(
         client: httpx.AsyncClient, wx: Services, api: FakeWeChatApi) -> None:
     api.add_media("MEDIA-slow", PHOTO, "image/jpeg")

@@ -187,6 +187,8 @@ class WxChat:
         extra = {"MediaId": media_id}
         if kind == "image":
             extra["PicUrl"] = f"http://mmbiz.example/{media_id}"
+        elif kind in ("video", "shortvideo"):
+            extra["ThumbMediaId"] = f"THUMB-{media_id}"
         else:
             extra["Format"] = "amr"
         r = await self.send_inner(self.inner(kind, **extra))

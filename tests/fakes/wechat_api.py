@@ -100,6 +100,7 @@ class FakeWeChatApi:
     _tokens: dict[str, str] = field(default_factory=dict)
     _failures: list[_Failure] = field(default_factory=list)
     media: dict[str, tuple[bytes, str]] = field(default_factory=dict)
+    links: set[str] = field(default_factory=set)  # media given as a video_url to download
     _delays: list[_Delay] = field(default_factory=list)
     media_delay: float = 0.0  # seconds media/get takes (a slow download)
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -132,9 +133,14 @@ class FakeWeChatApi:
                     return d.seconds
         return 0.0
 
-    def add_media(self, media_id: str, content: bytes, mime_type: str) -> None:
+    def add_media(self, media_id: str, content: bytes, mime_type: str, *,
+                  as_link: bool = False) -> None:
+        """media/get of `media_id` gives `content`; `as_link`: as the official account
+        gives a video, a JSON {"video_url": ...} to download it from."""
         with self._lock:
             self.media[media_id] = (content, mime_type)
+            if as_link:
+                self.links.add(media_id)
 
     def _failure(self, path: str, to: str) -> JSONResponse | None:
         for f in self._failures:
@@ -196,7 +202,19 @@ class FakeWeChatApi:
                 found = self.media.get(media_id)
             if found is None:
                 return JSONResponse({"errcode": 40007, "errmsg": "invalid media_id"})
+            if media_id in self.links:
+                return JSONResponse({"video_url": f"{self.url}/video/{media_id}"})
             return Response(found[0], media_type=found[1])
+
+        @app.get("/video/{media_id}")
+        def video(media_id: str) -> Response:
+            """The download link of a video (no token: a CDN's URL)."""
+            with self._lock:
+                self.calls.append(Call("/video", {"media_id": media_id}, {}))
+                found = self.media.get(media_id)
+            if found is None:
+                return Response(status_code=404)
+            return Response(found[0], media_type="application/octet-stream")
 
         @app.post("/cgi-bin/{path:path}")
         async def call(path: str, request: Request) -> JSONResponse:
