@@ -472,9 +472,13 @@ class TelegramSender:
             wait = self.pace.reserve(address)
         try:
             if edit_ref is not None:
-                parts = _chunks(reply.text)
+                wired = wire(reply)
+                keyboard = wired[-1][1]
+                markup = InlineKeyboardMarkup.de_json(json.loads(keyboard), self.bot) \
+                    if keyboard is not None and '"inline_keyboard"' in keyboard else None
+                # Without a keyboard the alert's button goes; with one, it stays.
                 await self.bot.edit_message_text(chat_id=int(address), message_id=int(edit_ref),
-                                                 text=parts[0])
+                                                 text=wired[0][0], reply_markup=markup)
                 return edit_ref
             ref = None
             for text, keyboard in wire(reply):

@@ -100,6 +100,7 @@ def acknowledge(ctx: HandlerContext, alert_id: int) -> Result:
             from handlers import hotline  # the leaders' calls are the hotline's
 
             hotline.stop_calls(ctx, incident)
+            _show_taken(ctx, incident, alert_id)
         # Told "has received it and is handling it" only while it is: an alert pressed
         # after the handling was finished tells the reporters nothing new.
         if incident is not None and incident.handled_at is not None:
@@ -128,6 +129,28 @@ def reachable(session: Session, person_id: int | None) -> bool:
     has none: telling them would only fail and alarm the staff)."""
     return person_id is not None and session.exec(
         select(Contact.id).where(Contact.person_id == person_id)).first() is not None
+
+
+def _show_taken(ctx: HandlerContext, incident: Incident, alert_id: int) -> None:
+    """The first acknowledgement of an emergency, shown on the other leaders' alerts where
+    they can be edited: a leader woken at night sees that someone has it, without a new
+    message; their own 收到 stays."""
+    from handlers.hotline import CALL  # a call "edited" is a call ended: stop_calls' own
+
+    s = ctx.session
+    others = select(Alert.id).where(Alert.subject == "incident", Alert.subject_id == incident.id,
+                                    Alert.id != alert_id)
+    shown = s.exec(select(Notification).where(
+        col(Notification.alert_id).in_(others), Notification.status == "sent",
+        col(Notification.delivered_ref).is_not(None),
+        col(Notification.delivered_channel) != CALL)).all()
+    for n in shown:
+        outbox.enqueue(s, key=f"ack-seen:{n.alert_id}:{n.id}", now=ctx.now,
+                       channel=n.delivered_channel, address=n.delivered_address,
+                       message="notice.alert_taken", priority=outbox.ALERT,
+                       params={"edit_ref": n.delivered_ref, "original": n.message_key,
+                               "original_params": n.params, "name": ctx.actor.name,
+                               "acked_at": ctx.now.isoformat(), "alert": n.alert_id})
 
 
 def _mark_acknowledged(ctx: HandlerContext, alert_id: int) -> None:

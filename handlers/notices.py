@@ -88,10 +88,15 @@ def render(message: str, params: dict[str, Any], lang: str, zone: ZoneInfo,
             text = text.replace(RECEIPT_MARK,
                                 derive_receipt_code(secret, str(params["draft_key"])))
         return Reply(text, [Button(**b) for b in params.get("buttons", [])])
-    if message == "notice.alert_acked":  # the alert as first shown, now acknowledged
+    if message in ("notice.alert_acked", "notice.alert_taken"):
+        # The alert as first shown, now acknowledged (its button gone); or acknowledged by
+        # someone else, its own button still there (`alert`).
         first = render(str(params["original"]), params["original_params"], lang, zone)
         line = catalog.t(lang, message, name=params["name"],
                          acked_at=local_time(str(params["acked_at"]), zone))
+        if message == "notice.alert_taken" and params.get("alert"):
+            return Reply(f"{first.text}\n{line}\n{catalog.t(lang, 'nav.ack_prompt')}", [
+                Button(catalog.t(lang, "nav.ack"), f"ack:{params['alert']}", "action")])
         return Reply(f"{first.text}\n{line}")
     text = catalog.t(lang, message, **localize(params, lang, zone))
     buttons: list[Button] = []

@@ -273,3 +273,39 @@ async def test_an_alert_acknowledged_on_another_day_says_which_day(
     tg.clock.advance(timedelta(days=1))  # type: ignore[attr-defined]
     assert press("chen_lihua", 3).startswith(
         t("zh", "ack.already", name="孙红梅", at="2026-11-23 09:00"))
+
+
+@LANGS
+async def test_the_other_leaders_alerts_show_who_has_the_emergency(
+        client: httpx.AsyncClient, fake: FakeBotApi, tg: Services, lang: str,
+        code: str) -> None:
+    """The director is paged at night with 孙红梅, who is on duty. Once she presses 收到,
+    the director's alert shows it, in the director's language, without a new message to
+    wake them again; their own 收到 stays, and pressing it marks the alert as theirs."""
+    set_person(tg, "chen_lihua", lang=lang)
+    chats = await leaders(client, fake, DIRECTOR, SUN)
+    await report(client, fake, 7606)
+    await asyncio.to_thread(tg.dispatcher.drain)
+    [alert] = [c for c in fake.sent_messages(DIRECTOR) if c.text.startswith(alert_head(lang))]
+    before = len(fake.sent_messages(DIRECTOR))
+    await chats[SUN].press("收到")
+    await asyncio.to_thread(tg.dispatcher.drain)
+    shown = fake.get_message(DIRECTOR, alert.result["message_id"])
+    assert shown is not None
+    line = t(lang, "notice.alert_taken", name="孙红梅", acked_at="2026-11-23 09:00")
+    assert shown["text"] == "\n".join([alert.text.rsplit("\n", 1)[0], line,
+                                       t(lang, "nav.ack_prompt")])
+    assert shown["reply_markup"] == alert.params["reply_markup"]  # the button stays
+    assert len(fake.sent_messages(DIRECTOR)) == before  # an edit: nothing new rang
+    # Sun's own alert says she has it, with no button (as before).
+    [own] = [c for c in fake.sent_messages(SUN) if c.text.startswith(alert_head("zh"))]
+    mine = fake.get_message(SUN, own.result["message_id"])
+    assert mine is not None and "reply_markup" not in mine
+
+    chats[DIRECTOR].language = code
+    await chats[DIRECTOR].press(t(lang, "nav.ack"))
+    await asyncio.to_thread(tg.dispatcher.drain)
+    shown = fake.get_message(DIRECTOR, alert.result["message_id"])
+    assert shown is not None and "reply_markup" not in shown
+    assert shown["text"].endswith(t(lang, "notice.alert_acked", name="陈丽华",
+                                     acked_at="2026-11-23 09:00"))
