@@ -283,6 +283,9 @@ class IncidentTimers:
             sent += self._alert(s, incident, pid, now)
         if self.call_last_step:
             ring_last_step(s, incident, now)
+        if not sent and later:
+            # Everyone of this step has left: nobody waits on it, the next step is now.
+            wait = 0
         timers.schedule(s, kind=WATCH, ref=str(incident.id), due_at=now + timedelta(minutes=wait))
         log.warning("incident %s: nobody acknowledged; chain step %s round %s alerted %d",
                     incident.number, incident.chain_position, incident.chain_round, sent)

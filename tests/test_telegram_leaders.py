@@ -309,3 +309,20 @@ async def test_the_other_leaders_alerts_show_who_has_the_emergency(
     assert shown is not None and "reply_markup" not in shown
     assert shown["text"].endswith(t(lang, "notice.alert_acked", name="陈丽华",
                                      acked_at="2026-11-23 09:00"))
+
+
+async def test_a_chain_step_whose_people_have_all_left_is_passed_at_once(
+        client: httpx.AsyncClient, fake: FakeBotApi, tg: Services) -> None:
+    """The chain's second step names three people who have all left: nobody would be
+    alerted for its ten minutes. The upper union's 钱文静, its third step, is alerted at
+    the second step's time instead of ten minutes later."""
+    await leaders(client, fake, DIRECTOR, SUN)
+    for key in ("sun_hongmei", "zhao_guoqiang", "liu_fang"):
+        set_person(tg, key, active=False)
+    await report(client, fake, 7607)
+    await asyncio.to_thread(tg.dispatcher.drain)
+    t0 = tg.clock.now()
+    head = alert_head("zh")
+    await asyncio.to_thread(tick, tg, tg.clock, t0 + timedelta(minutes=6),
+                            timedelta(minutes=1))
+    assert sum(x.startswith(head) for x in pushes(tg, "qian_wenjing")) == 1
