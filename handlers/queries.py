@@ -20,6 +20,7 @@ from store.models import (
 
 OPEN = ("registered", "assigned", "in_progress", "replied", "follow_up", "reopened")
 _LIMIT = 10
+_WHAT = 60  # characters of an emergency's "what" in a list
 
 
 def _case_line(case: Case, lang: str) -> str:
@@ -49,12 +50,18 @@ def my_cases(ctx: HandlerContext, lang: str) -> list[Reply]:
 
 def _my_incidents(ctx: HandlerContext, lang: str) -> list[str]:
     s = ctx.session
-    linked = select(IncidentLink.incident_id).where(IncidentLink.reporter_id == ctx.actor.id)
+    own_words = {link.incident_id: link.what for link in s.exec(select(IncidentLink).where(
+        IncidentLink.reporter_id == ctx.actor.id))}
     found = s.exec(select(Incident).where(or_(Incident.reporter_id == ctx.actor.id,
-                                              col(Incident.id).in_(linked)))
+                                              col(Incident.id).in_(list(own_words))))
                    .order_by(col(Incident.created_at).desc()).limit(_LIMIT)).all()
     lines = []
     for incident in found:
+        # In the person's own words: a report linked to another's shows theirs, not the
+        # first reporter's; a long one cut short.
+        what = incident.what if incident.reporter_id == ctx.actor.id \
+            else own_words.get(incident.id or 0, "")
+        what = what if len(what) <= _WHAT else what[:_WHAT - 1] + "…"
         first = s.exec(select(Person.name, Acknowledgement.at)
                        .join(Acknowledgement, col(Acknowledgement.person_id) == col(Person.id))
                        .join(Alert, col(Alert.id) == Acknowledgement.alert_id)
@@ -64,7 +71,7 @@ def _my_incidents(ctx: HandlerContext, lang: str) -> list[str]:
             lang, "query.my_cases.acked", name=first[0],
             at=first[1].astimezone(ctx.zone).strftime("%m-%d %H:%M"))
         lines.append(catalog.t(lang, "query.my_cases.incident", number=incident.number,
-                               what=incident.what,
+                               what=what,
                                status=catalog.t(lang, f"incident.status.{incident.status}"),
                                acked=acked))
     return lines

@@ -326,3 +326,21 @@ async def test_a_chain_step_whose_people_have_all_left_is_passed_at_once(
     await asyncio.to_thread(tick, tg, tg.clock, t0 + timedelta(minutes=6),
                             timedelta(minutes=1))
     assert sum(x.startswith(head) for x in pushes(tg, "qian_wenjing")) == 1
+
+
+async def test_a_report_linked_to_anothers_shows_in_status_in_its_own_words(
+        client: httpx.AsyncClient, fake: FakeBotApi, tg: Services) -> None:
+    """A second worker reports the same gathering: their report joins E-2026-0001, and
+    their /status shows it in their own words, not the first reporter's."""
+    await leaders(client, fake, DIRECTOR, SUN)
+    first, second = TgChat(client, fake, 7608), TgChat(client, fake, 7609)
+    theirs, mine = "铸造车间二十多人停工聚集", "又来了十几个人，情绪比较激动"
+    for chat, what in ((first, theirs), (second, mine)):
+        await run(chat, [(t("zh", "menu.emergency"), t("zh", "emergency.what.ask")),
+                         (what, t("zh", "emergency.place.ask")),
+                         ("铸造车间", t("zh", "emergency.people.ask")),
+                         (f"[{t('zh', 'nav.send_now')}]", "E-2026-0001")])
+    assert [i.number for i in all_rows(tg, Incident)] == ["E-2026-0001"]
+    [status] = await second.say("/status")
+    assert f"E-2026-0001 紧急情况：{mine}" in status
+    assert theirs not in status
