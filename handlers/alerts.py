@@ -100,7 +100,8 @@ def acknowledge(ctx: HandlerContext, alert_id: int) -> Result:
             from handlers import hotline  # the leaders' calls are the hotline's
 
             hotline.stop_calls(ctx, incident)
-            _show_taken(ctx, incident, alert_id)
+            if incident.handled_at is None:  # "is on it" only while there is one to be on
+                _show_taken(ctx, incident, alert_id)
         # Told "has received it and is handling it" only while it is: an alert pressed
         # after the handling was finished tells the reporters nothing new.
         if incident is not None and incident.handled_at is not None:

@@ -199,6 +199,9 @@ async def test_a_leader_acknowledging_after_the_handling_does_not_tell_the_worke
     assert worker.new_texts() == []
     [incident] = all_rows(tg, Incident)
     assert incident.status == "handled"
+    # Nor is the director's alert edited to say she "is on it".
+    assert not any("正在处理" in c.text or "is on it" in c.text
+                   for c in fake.calls_to("editMessageText"))
 
 
 @pytest.mark.parametrize("gone", ["deleted", "blocked"])
