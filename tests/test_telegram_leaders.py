@@ -1,8 +1,8 @@
 """An emergency as the leaders and the union staff live it on Telegram: who the chain
 alerts as it moves on, a leader pressing 收到 after the incident was handled, an alert's
 edit that Telegram has already taken, and what the reporter's /status shows afterwards.
-Through the webhook, over real HTTP against the fake Bot API; the chain is driven by
-the tests' frozen clock."""
+Through the webhook, over real HTTP against the fake Bot API, on SQLite and on
+PostgreSQL; the chain is driven by the tests' frozen clock."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ import pytest
 from sqlmodel import select
 
 import tests.test_telegram as webhook
+import tests.test_telegram_media as media_tests
 from bot.bootstrap import Services
 from conversations.catalog import t
 from handlers.inbound import Inbound
@@ -26,7 +27,7 @@ from tests.test_telegram_flows import SAID, one
 from tests.transcript import all_rows, person
 
 fake = webhook.fake
-tg = webhook.tg
+tg = media_tests.tg  # on SQLite and on PostgreSQL
 client = webhook.client
 # The Telegram ids store/demo/org.yaml gives 陈丽华 (director), 赵国强, 孙红梅 (on duty).
 DIRECTOR, ZHAO, SUN = 900000001, 900000002, 900000003
