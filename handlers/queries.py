@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlmodel import Session, col, func, or_, select
+from sqlmodel import Session, and_, col, func, not_, or_, select
 
 from conversations import catalog
 from conversations.engine import Button, Reply
@@ -125,10 +125,16 @@ def my_handling(ctx: HandlerContext, lang: str) -> list[Reply]:
 
 
 def my_alerts(ctx: HandlerContext, lang: str) -> list[Reply]:
+    """The alerts still waiting for the person's 收到: not those of an emergency already
+    handled or a case already closed, which no press can help any more."""
     s = ctx.session
     acked = select(Acknowledgement.alert_id)
+    over = or_(and_(col(Alert.subject) == "incident", col(Alert.subject_id).in_(
+                   select(Incident.id).where(col(Incident.status) != "open"))),
+               and_(col(Alert.subject) == "case", col(Alert.subject_id).in_(
+                   select(Case.id).where(col(Case.status) == "closed"))))
     rows = s.exec(select(Alert).where(Alert.recipient_id == ctx.actor.id,
-                                      col(Alert.id).not_in(acked))
+                                      col(Alert.id).not_in(acked), not_(over))
                   .order_by(col(Alert.created_at).desc()).limit(_LIMIT)).all()
     if not rows:
         return [Reply(catalog.t(lang, "query.my_alerts.none"))]

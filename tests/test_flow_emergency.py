@@ -403,6 +403,26 @@ def test_alerts_to_acknowledge_lists_the_open_ones_with_a_button(
     assert t("zh", "query.my_alerts.none") in leader.text
 
 
+def test_alerts_to_acknowledge_leave_the_list_once_the_emergency_is_handled(
+        services: Services, reported: tuple[Incident, dict[str, Alert]]) -> None:
+    """The director handled the emergency at the gate; 孙红梅 never pressed 收到. Her list
+    of alerts waiting for her is not filled with emergencies that are over."""
+    from tests.test_emergency_chain import director_does
+
+    leader = Chat(services, person="sun_hongmei")
+    leader.say("菜单")
+    leader.press("待确认的提醒")
+    assert t("zh", "query.my_alerts.title", count=1) in leader.text
+    said = director_does(Chat(services, person="chen_lihua"), "zh", "handled",
+                         "财务科当场公布核算结果，职工返岗")
+    assert "E-2026-0001" in said
+    [incident] = all_rows(services, Incident)
+    assert incident.status == "handled"
+    leader.say("菜单")
+    leader.press("待确认的提醒")
+    assert t("zh", "query.my_alerts.none") in leader.text
+
+
 def test_acknowledging_in_the_middle_of_a_form_keeps_the_form(
         services: Services, reported: tuple[Incident, dict[str, Alert]]) -> None:
     _, alerts = reported
