@@ -138,20 +138,13 @@ def _show_taken(ctx: HandlerContext, incident: Incident, alert_id: int) -> None:
     message; their own 收到 stays."""
     from handlers.hotline import CALL  # a call "edited" is a call ended: stop_calls' own
 
-    s = ctx.session
     others = select(Alert.id).where(Alert.subject == "incident", Alert.subject_id == incident.id,
                                     Alert.id != alert_id)
-    shown = s.exec(select(Notification).where(
+    shown = ctx.session.exec(select(Notification).where(
         col(Notification.alert_id).in_(others), Notification.status == "sent",
         col(Notification.delivered_ref).is_not(None),
         col(Notification.delivered_channel) != CALL)).all()
-    for n in shown:
-        outbox.enqueue(s, key=f"ack-seen:{n.alert_id}:{n.id}", now=ctx.now,
-                       channel=n.delivered_channel, address=n.delivered_address,
-                       message="notice.alert_taken", priority=outbox.ALERT,
-                       params={"edit_ref": n.delivered_ref, "original": n.message_key,
-                               "original_params": n.params, "name": ctx.actor.name,
-                               "acked_at": ctx.now.isoformat(), "alert": n.alert_id})
+    _edit_where_shown(ctx, shown, "ack-seen", "notice.alert_taken", keep_button=True)
 
 
 def _mark_acknowledged(ctx: HandlerContext, alert_id: int) -> None:
@@ -159,10 +152,19 @@ def _mark_acknowledged(ctx: HandlerContext, alert_id: int) -> None:
     shown = ctx.session.exec(select(Notification).where(
         Notification.alert_id == alert_id, Notification.status == "sent",
         col(Notification.delivered_ref).is_not(None))).all()
+    _edit_where_shown(ctx, shown, "ack-edit", "notice.alert_acked", keep_button=False)
+
+
+def _edit_where_shown(ctx: HandlerContext, shown: Sequence[Notification], key: str,
+                      message: str, *, keep_button: bool) -> None:
+    """An edit of each alert push where it was shown (handlers/notices.py renders its
+    first text with the line of `message` below): who acknowledged it, and when."""
     for n in shown:
-        outbox.enqueue(ctx.session, key=f"ack-edit:{alert_id}:{n.id}", now=ctx.now,
+        params: dict[str, Any] = {"edit_ref": n.delivered_ref, "original": n.message_key,
+                                  "original_params": n.params, "name": ctx.actor.name,
+                                  "acked_at": ctx.now.isoformat()}
+        if keep_button:
+            params["alert"] = n.alert_id
+        outbox.enqueue(ctx.session, key=f"{key}:{n.alert_id}:{n.id}", now=ctx.now,
                        channel=n.delivered_channel, address=n.delivered_address,
-                       message="notice.alert_acked", priority=outbox.ALERT,
-                       params={"edit_ref": n.delivered_ref, "original": n.message_key,
-                               "original_params": n.params, "name": ctx.actor.name,
-                               "acked_at": ctx.now.isoformat()})
+                       message=message, priority=outbox.ALERT, params=params)
