@@ -198,7 +198,7 @@ class Engine:
         """
         st = State.from_dict(raw)
         if attachments:
-            return self._attach(st, attachments, text, ctx)
+            return self._attach(st, attachments, text, ctx, default_flow)
         replies: list[Reply] = []
         early = (action if action is not None else text) or ""
         if st.flow and self.timed_out(st, ctx) and not st.paused \
@@ -240,10 +240,16 @@ class Engine:
         return self._in_flow(st, token, command, ctx, pressed)
 
     def _attach(self, st: State, items: tuple[dict[str, Any], ...], caption: str | None,
-                ctx: Context) -> Outcome:
+                ctx: Context, default_flow: str | None = None) -> Outcome:
         flow = self.flows.get(st.flow or "")
         if flow is None or not flow.takes_attachments:
             note = Reply(catalog.t(st.lang, "attachment.not_here"))
+            if caption and caption.strip():
+                # The file is not kept, but the words written with it are the answer: the
+                # worker is not made to type again what they already wrote.
+                out = self.step(st.to_dict(), text=caption, action=None, ctx=ctx,
+                                default_flow=default_flow)
+                return Outcome(out.state, [note, *out.replies], out.effect)
             follow = self._ask(st, ctx) if st.flow else self._menu(st, ctx)
             return Outcome(st, [note, follow])
         st.attachments = [*st.attachments, *items]

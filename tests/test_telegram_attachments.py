@@ -7,7 +7,7 @@ import httpx
 from sqlmodel import Session, select
 
 from bot.bootstrap import Services
-from store.models import Attachment, Incident
+from store.models import Attachment, Incident, Suggestion
 from tests.fakes.telegram_api import FakeBotApi, photo_update, text_update, voice_update
 from tests.test_telegram import TgChat, client, fake, run, tg
 
@@ -47,6 +47,22 @@ async def test_a_photo_outside_a_report_is_not_kept(
     await run(chat, [("取消", "已取消")])
     with Session(tg.db) as s:
         assert s.exec(select(Attachment)).all() == []
+
+
+async def test_a_photos_caption_answers_a_form_that_keeps_no_photos(
+        client: httpx.AsyncClient, fake: FakeBotApi, tg: Services) -> None:
+    """A worker writing a suggestion sends a photo of the broken canteen table with the
+    suggestion as its caption: the photo is not kept (a suggestion takes none), but the
+    words are the answer: the worker is told so and not made to type them again."""
+    chat = TgChat(client, fake, 7404)
+    await run(chat, [("提建议", "哪方面"), ("[食堂生活]", "请写下")])
+    await chat.post(photo_update(7404, file_id="PHOTO-table", caption="食堂桌椅需要修理"))
+    [said] = chat.new_texts()
+    assert "这一份没有保存" in said and "是否实名" in said  # the next question
+    await run(chat, [("[实名]", "请核对"), ("[确认提交]", "S-2026-0001")])
+    with Session(tg.db) as s:
+        assert s.exec(select(Attachment)).all() == []
+        assert s.exec(select(Suggestion.text)).all() == ["食堂桌椅需要修理"]
 
 
 def _file_update(chat_id: int, kind: str, file_id: str, mime_type: str) -> dict[str, object]:
