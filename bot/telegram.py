@@ -126,7 +126,9 @@ def _parse(update: Mapping[str, Any]) -> Inbound | None:
         text = message.get("caption")
     files = _attachments(message)
     if files:
-        return _inbound(chat_id, uid, text=text, lang_hint=hint, attachments=files)
+        album = message.get("media_group_id")
+        return _inbound(chat_id, uid, text=text, lang_hint=hint, attachments=files,
+                        album=None if album is None else str(album))
     # Something the workroom cannot keep (a GIF, a sticker), even with a caption: its sender
     # is told, rather than the caption taken as the answer and the GIF silently dropped.
     if any(kind in message for kind in _UNREADABLE):

@@ -41,6 +41,10 @@ DRAFT_TIMEOUT = "draft_timeout"
 # How long pushes claimed by a step stay the caller's to deliver; after that (the process
 # died) the dispatcher sends them.
 DIRECT_LEASE = timedelta(seconds=30)
+# The answer to a file of an album that came without words ("kept, n so far" and the
+# question again) waits this long, and the next file of the album replaces it: the worker
+# who sends six photos at once gets one answer, not six copies of the question.
+ALBUM_WAIT = timedelta(seconds=1)
 _RECEIPT_MARK = RECEIPT_MARK
 _NATIONAL = re.compile(r"^(\+86|0086|0)")  # a number's country or trunk prefix
 # The writers of a batch, by id: built once (building the statement cost a third of it).
@@ -72,6 +76,9 @@ class Inbound:
     # Each reply costs a message and messages may arrive out of order (SMS): a step's
     # replies go out as one push.
     joined: bool = False
+    # The album this file came in (Telegram sends each photo of an album as a message of
+    # its own): see ALBUM_WAIT.
+    album: str | None = None
 
     @property
     def conversation_key(self) -> str:
@@ -125,6 +132,7 @@ class _Batch:
     timers_off: list[str] = field(default_factory=list)
     replies: list[tuple[int, dict[str, Any]]] = field(default_factory=list)  # (message, row)
     written: list[tuple[int, Notification | outbox.Written]] = field(default_factory=list)
+    albums: list[tuple[str, str, str]] = field(default_factory=list)  # see _album
     langs: dict[int, str] = field(default_factory=dict)  # message -> its reader's language
 
 
@@ -286,14 +294,19 @@ class Workroom:
         elif due is not None and before is None:
             batch.timers_on.append((key, due))
         if msg.push_replies:
+            album = _album(msg)
+            key, due = f"reply:{msg.channel}:{msg.message_id}:", now
+            if album is not None:  # replaces the album's answer still waiting
+                batch.albums.append((msg.channel, msg.address, album))
+                key, due = f"{album}{msg.message_id}:", now + ALBUM_WAIT
             # The replies as stored: a receipt code is derived again by the renderer.
             for n, data in enumerate([_joined(stored)] if msg.joined and stored else stored):
                 batch.replies.append((i, {
-                    "idempotency_key": f"reply:{msg.channel}:{msg.message_id}:{n}",
+                    "idempotency_key": f"{key}{n}",
                     "recipient_id": None, "channel": msg.channel, "address": msg.address,
                     "message_key": "notice.raw", "alert_id": None,
                     "params": {**data, "draft_key": draft_key} if draft_key else data,
-                    "priority": outbox.REPLY, "next_attempt_at": now, "claimed_until": None,
+                    "priority": outbox.REPLY, "next_attempt_at": due, "claimed_until": None,
                     "tried_channels": [], "created_at": now}))
         # An urgent report that can be sent any moment now: its next message goes first;
         # the one that files it (the last answer, or review) in the shortest batches.
@@ -351,6 +364,8 @@ class Workroom:
                   now: datetime) -> None:
         """Write the replies to the outbox; claim for the caller what it may deliver."""
         until = now + DIRECT_LEASE
+        for channel, address, album in batch.albums:
+            steps.replace_waiting(s, channel, address, album, now)
         blocked: set[tuple[str, str]] = set()
         mine = {n.id for _, n in batch.written}
         for channel in direct:
@@ -360,7 +375,8 @@ class Workroom:
             blocked |= {(channel, a) for a, nid in steps.pending_to(s, channel, list(addresses))
                         if nid not in in_flight and nid not in mine}
         for _, row in batch.replies:
-            if row["channel"] in direct and (row["channel"], row["address"]) not in blocked:
+            if row["channel"] in direct and (row["channel"], row["address"]) not in blocked \
+                    and row["next_attempt_at"] <= now:  # an album's answer waits
                 row["claimed_until"] = until
         ids = steps.enqueue_many(s, [row for _, row in batch.replies])
         claimed: list[int] = []
@@ -573,6 +589,16 @@ class Workroom:
             if not self.states.transactional:
                 self.states.save(s, key, state, version, now)
         return True
+
+
+def _album(msg: Inbound) -> str | None:
+    """For a file of an album sent without words: the key prefix of its answers, which
+    wait ALBUM_WAIT for the album's next file to replace them. None for anything else: a
+    caption is an answer, and what it brings (the next question, a report filed) is told
+    at once."""
+    if msg.album is None or not msg.attachments or (msg.text or "").strip():
+        return None
+    return f"album:{msg.channel}:{msg.address}:{msg.album}:"
 
 
 def _joined(replies: list[dict[str, Any]]) -> dict[str, Any]:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, delete, insert, select, update
+from sqlalchemy import bindparam, delete, insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col
 
@@ -232,6 +232,22 @@ def pending_to(session: Session, channel: str, addresses: Sequence[str]) -> list
         t.c.status == "pending", t.c.channel == bindparam("ch"), t.c.address.in_(b)),
         addresses, {"ch": channel})
     return [(a, nid) for a, nid in rows]
+
+
+def replace_waiting(session: Session, channel: str, address: str, prefix: str,
+                    now: datetime) -> None:
+    """Cancel the pushes to this chat address that wait for their time (keys starting with
+    `prefix`), unless a sender holds one already: a push written after them says it all."""
+    t = Notification.__table__  # type: ignore[attr-defined]
+    conn = session.connection()
+    ids = [nid for nid, key in conn.execute(select(t.c.id, t.c.idempotency_key).where(
+        t.c.status == "pending", t.c.channel == channel, t.c.address == address))
+        if key.startswith(prefix)]
+    if ids:
+        conn.execute(update(t).where(
+            t.c.id.in_(ids), t.c.status == "pending",
+            or_(t.c.claimed_until.is_(None), t.c.claimed_until <= now)).values(
+            status="cancelled", last_error="replaced by a later answer"))
 
 
 def claim(session: Session, ids: Sequence[int], until: datetime) -> None:
