@@ -296,9 +296,10 @@ class Workroom:
         if msg.push_replies:
             album = _album(msg)
             key, due = f"reply:{msg.channel}:{msg.message_id}:", now
-            if album is not None:  # replaces the album's answer still waiting
+            if album is not None:  # its answer tells all the album's answer waiting did
                 batch.albums.append((msg.channel, msg.address, album))
-                key, due = f"{album}{msg.message_id}:", now + ALBUM_WAIT
+                if not (msg.text or "").strip():  # ... and waits for the next file
+                    key, due = f"{album}{msg.message_id}:", now + ALBUM_WAIT
             # The replies as stored: a receipt code is derived again by the renderer.
             for n, data in enumerate([_joined(stored)] if msg.joined and stored else stored):
                 batch.replies.append((i, {
@@ -592,11 +593,11 @@ class Workroom:
 
 
 def _album(msg: Inbound) -> str | None:
-    """For a file of an album sent without words: the key prefix of its answers, which
-    wait ALBUM_WAIT for the album's next file to replace them. None for anything else: a
-    caption is an answer, and what it brings (the next question, a report filed) is told
-    at once."""
-    if msg.album is None or not msg.attachments or (msg.text or "").strip():
+    """For a file of an album: the key prefix of the answers to its files sent without
+    words, which wait ALBUM_WAIT for the album's next file to replace them (a file with a
+    caption is answered at once: the caption is an answer, and what it brings, the next
+    question or a report filed, is told then). None for anything else."""
+    if msg.album is None or not msg.attachments:
         return None
     return f"album:{msg.channel}:{msg.address}:{msg.album}:"
 

@@ -115,6 +115,26 @@ async def test_an_album_sent_again_changes_nothing_and_an_answer_after_it_keeps_
     assert chat.new_texts() == []
 
 
+async def test_a_caption_on_an_albums_later_photo_is_answered_at_once_and_once(
+        client: httpx.AsyncClient, fake: FakeBotApi, tg: Services) -> None:
+    """The worker captions the album's second photo, not its first: the answer to the
+    first (still waiting) is not sent after all, since the caption's answer tells the
+    count and asks the next question; the worker is not shown the question just answered."""
+    chat = TgChat(client, fake, 7704)
+    await chat.say("紧急情况报告")
+    chat.new_texts()
+    first, second, third = album(chat, "YARD-1", "YARD-2", "YARD-3", group="11111")
+    second["message"]["caption"] = SAID["zh"]["what"]
+    await send(chat, [first, second])
+    place = ask("zh", "emergency", "place", 2, 5)
+    assert chat.new_texts() == [one(t("zh", "attachment.kept", count=2), place)]
+    await send(chat, [third])
+    await wait_out(tg)
+    assert chat.new_texts() == [one(t("zh", "attachment.kept", count=3), place)]
+    await wait_out(tg)
+    assert chat.new_texts() == []
+
+
 async def test_an_album_outside_a_report_is_told_once(
         client: httpx.AsyncClient, fake: FakeBotApi, tg: Services) -> None:
     """At the menu, five photos at once are not kept: the worker is told so once."""
