@@ -14,17 +14,25 @@ import tests.test_telegram as webhook
 import tests.test_telegram_media as media_tests
 from bot.bootstrap import Services
 from conversations.catalog import t
+from conversations.clock import FrozenClock
 from handlers.inbound import ALBUM_WAIT
 from store.models import Attachment, InboundMessage, Incident, Notification
 from tests.fakes.telegram_api import FakeBotApi, photo_update
-from tests.test_telegram import TgChat
-from tests.test_telegram_flows import LANGS, SAID, ask, one, saved_state
+from tests.test_telegram import TgChat, telegram_services
+from tests.test_telegram_flows import (
+    LANGS,
+    SAID,
+    PolledChat,
+    ask,
+    one,
+    saved_state,
+)
 from tests.transcript import all_rows
 
 client, fake, tg = webhook.client, webhook.fake, media_tests.tg
 
 
-def album(chat: TgChat, *files: str, caption: str | None = None,
+def album(chat: TgChat | PolledChat, *files: str, caption: str | None = None,
           group: str = "13579") -> list[dict[str, Any]]:
     """The messages of one album, as Telegram sends them: one per photo, the caption (if
     any) on the first."""
@@ -146,3 +154,27 @@ async def test_an_album_outside_a_report_is_told_once(
     [said] = chat.new_texts()
     assert said.startswith(t("zh", "attachment.not_here"))
     assert all_rows(tg, Attachment) == []
+
+
+async def test_an_album_fetched_by_long_polling_gets_one_answer(
+        db_url: str, clock: FrozenClock, fake: FakeBotApi) -> None:
+    """By long polling the album's photos come in one getUpdates, and are stepped at once
+    (each chat's in order): one answer all the same."""
+    svc = telegram_services(db_url, clock, fake, "polling")
+    svc.telegram.start_polling()
+    try:
+        chat = PolledChat(fake, 8701)
+        await chat.send("紧急情况报告", 1)
+        for update in album(chat, "DOOR-1", "DOOR-2", "DOOR-3"):
+            fake.push_update(update)
+        for _ in range(300):  # until the three steps have committed
+            if len(files(saved_state(svc, 8701))) == 3:
+                break
+            await asyncio.sleep(0.05)
+        await asyncio.sleep(0.2)
+        assert fake.sent_messages(8701)[chat.seen:] == []
+        await wait_out(svc)
+        assert await chat.wait(chat.seen + 1) == [one(
+            t("zh", "attachment.kept", count=3), ask("zh", "emergency", "what", 1, 5))]
+    finally:
+        svc.close()
