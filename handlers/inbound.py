@@ -599,7 +599,8 @@ def _album(msg: Inbound) -> str | None:
     question or a report filed, is told then). None for anything else."""
     if msg.album is None or not msg.attachments:
         return None
-    return f"album:{msg.channel}:{msg.address}:{msg.album}:"
+    # Not the chat address: the key outlives it (store/retention.py blanks the address).
+    return f"album:{msg.channel}:{msg.album}:"
 
 
 def _joined(replies: list[dict[str, Any]]) -> dict[str, Any]:
