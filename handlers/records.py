@@ -72,6 +72,14 @@ def suggestion(ctx: HandlerContext, sub: Submission) -> Result:
         )
         ctx.session.add(row)
         ctx.session.flush()
+        # The staff keep the opinion archive: they read each suggestion as it comes, to
+        # report the major ones at once (no author: an opinion is not tied to a person).
+        for p in _staff_of(ctx.session, row.unit_id, ("staff",)) \
+                or _staff_of(ctx.session, row.unit_id, ("director",)):
+            outbox.enqueue(ctx.session, key=f"suggestion:{row.id}:staff:{p.id}",
+                           recipient_id=p.id, message="notice.suggestion_staff", now=ctx.now,
+                           params={"number": row.number, "topic": f"@opt.topic.{row.topic}",
+                                   "text": row.text})
     return Result("suggestion.done", {"number": row.number})
 
 
