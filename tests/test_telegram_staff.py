@@ -5,7 +5,7 @@ Bot API, on SQLite and on PostgreSQL, in Chinese and in English."""
 from __future__ import annotations
 
 import asyncio
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
@@ -18,9 +18,11 @@ from conversations.catalog import t
 from handlers.identity import issue_code
 from store.db import transaction
 from store.models import Person
+from tests.case_helpers import tick
 from tests.fakes.telegram_api import FakeBotApi
 from tests.test_telegram import TgChat, run
-from tests.test_telegram_leaders import set_person
+from tests.test_telegram_flows import complaint_steps
+from tests.test_telegram_leaders import leaders, press_starting, set_person
 
 fake = webhook.fake
 tg = media_tests.tg  # on SQLite and on PostgreSQL
@@ -28,6 +30,7 @@ client = webhook.client
 LANGS = pytest.mark.parametrize(("lang", "code"), [("zh", "zh-hans"), ("en", "en")],
                                 ids=["zh", "en"])
 STAFF = 7900  # 刘芳's Telegram chat (the demo org file gives her none)
+DIRECTOR, ZHAO, SUN = 900000001, 900000002, 900000003  # from store/demo/org.yaml
 
 
 async def staff_chat(client: httpx.AsyncClient, fake: FakeBotApi, svc: Services,
@@ -59,3 +62,70 @@ async def test_the_staff_read_each_new_suggestion(
     await asyncio.to_thread(tg.dispatcher.drain)
     assert staff.new_texts() == [t(lang, "notice.suggestion_staff", number="S-2026-0001",
                                    topic=t(lang, "opt.topic.living"), text=words)]
+
+
+@LANGS
+async def test_an_overdue_cases_timeline_reads_in_words_not_codes(
+        client: httpx.AsyncClient, fake: FakeBotApi, tg: Services, lang: str,
+        code: str) -> None:
+    """The staff reassign a wage case to 孙红梅; it runs past its deadline and the
+    director, its handler's supervisor, is told what was done so far. The timeline named
+    the category by its code ("category:wages") and how late the case was by a bare
+    number ("overdue, sent to the supervisor: 1")."""
+    set_person(tg, "chen_lihua", lang=lang)
+    chats = await leaders(client, fake, DIRECTOR, SUN)
+    staff = await staff_chat(client, fake, tg, lang, code)
+    await run(TgChat(client, fake, 7902), [
+        *complaint_steps("zh", "wages", "铸造车间", "named"), ("[确认提交]", "C-2026-0001")])
+    await staff.say(t(lang, "menu.case_action"))
+    await press_starting(staff, "C-2026-0001")
+    await staff.press(t(lang, "opt.case_action.reassign"))
+    await press_starting(staff, "孙红梅")
+    await staff.say("分管领导出差")
+    await staff.press(t(lang, "nav.confirm"))
+    chats[DIRECTOR].new_texts()
+
+    # Due 2027-01-22: the supervisor is told the next morning, the director 3 days later.
+    await asyncio.to_thread(tick, tg, tg.clock, datetime(2027, 1, 27, 2, tzinfo=UTC))
+    colon = "：" if lang == "zh" else ": "
+
+    def told(late: int, *events: str) -> str:
+        lines = [f"• {at} {t(lang, f'event.{kind}')}" + (f"{colon}{note}" if note else "")
+                 for at, kind, note in (e.split("|") for e in events)]
+        return t(lang, "notice.case_escalated", number="C-2026-0001",
+                 category=t(lang, "opt.category.wages"), handler="孙红梅",
+                 due_on="2027-01-22", late=late, status=t(lang, "status.assigned"),
+                 events="\n".join(lines))
+
+    so_far = ("2026-11-23 09:00|registered|",
+              f"2026-11-23 09:00|assigned|{t(lang, 'opt.category.wages')}",
+              "2026-11-23 09:00|reassign|赵国强 → 孙红梅: 分管领导出差")
+    assert chats[DIRECTOR].new_texts() == [
+        told(1, *so_far),
+        told(4, *so_far, f"2027-01-23 09:00|escalated_overdue|{t(lang, 'event.late', days=1)}")]
+
+
+@LANGS
+def test_a_timelines_extensions_and_ratings_read_in_words(lang: str, code: str) -> None:
+    """A reopened case's "so far", as its new handler reads it: the days asked and the
+    decision, and the complainant's rating, in words ("+30: …", "-30: …" and
+    "unsatisfied" before)."""
+    from zoneinfo import ZoneInfo
+
+    from handlers.notices import render
+
+    at = "2026-11-23T01:00:00+00:00"
+    events = [[at, "extend", "+30: 需要财务核算"], [at, "extended", "-30: 需要财务核算"],
+              [at, "extended", "+10: 补充材料"], [at, "rate", "basic"],
+              [at, "reopen", "unsatisfied"]]
+    shown = render("notice.case_reopened", {
+        "number": "C-2026-0001", "category": "wages", "due_on": "2027-01-22", "reply": "已补发",
+        "events": events}, lang, ZoneInfo("Asia/Shanghai")).text
+    colon = "：" if lang == "zh" else ": "
+    notes = [t(lang, "event.more_days", days=30, reason="需要财务核算"),
+             t(lang, "event.refused", days=30, reason="需要财务核算"),
+             t(lang, "event.approved", days=10, reason="补充材料"),
+             t(lang, "opt.rating.basic"), t(lang, "opt.rating.unsatisfied")]
+    assert shown.endswith("\n".join(
+        f"• 2026-11-23 09:00 {t(lang, f'event.{kind}')}{colon}{note}"
+        for (_, kind, _), note in zip(events, notes, strict=True)))
