@@ -129,3 +129,22 @@ def test_a_timelines_extensions_and_ratings_read_in_words(lang: str, code: str) 
     assert shown.endswith("\n".join(
         f"• 2026-11-23 09:00 {t(lang, f'event.{kind}')}{colon}{note}"
         for (_, kind, _), note in zip(events, notes, strict=True)))
+
+
+@LANGS
+async def test_the_director_handling_an_overdue_case_is_not_told_it_went_to_a_supervisor(
+        client: httpx.AsyncClient, fake: FakeBotApi, tg: Services, lang: str,
+        code: str) -> None:
+    """"Other" complaints are the director's own (store/demo/org.yaml). When one runs
+    past its deadline she has no supervisor, and nobody else is told the next morning:
+    her notice said "it has been reported to your supervisor"."""
+    set_person(tg, "chen_lihua", lang=lang)
+    chats = await leaders(client, fake, DIRECTOR)
+    await run(TgChat(client, fake, 7903), [
+        *complaint_steps("zh", "other", "铸造车间", "named"), ("[确认提交]", "C-2026-0001")])
+    await asyncio.to_thread(tg.dispatcher.drain)
+    chats[DIRECTOR].new_texts()
+    await asyncio.to_thread(tick, tg, tg.clock, datetime(2027, 1, 23, 2, tzinfo=UTC))
+    assert chats[DIRECTOR].new_texts()[-1] == t(
+        lang, "notice.case_overdue_own", number="C-2026-0001",
+        category=t(lang, "opt.category.other"), due_on="2027-01-22", late=1)
