@@ -148,3 +148,31 @@ async def test_the_director_handling_an_overdue_case_is_not_told_it_went_to_a_su
     assert chats[DIRECTOR].new_texts()[-1] == t(
         lang, "notice.case_overdue_own", number="C-2026-0001",
         category=t(lang, "opt.category.other"), due_on="2027-01-22", late=1)
+
+
+@LANGS
+async def test_a_complaint_filed_for_a_caller_reads_in_the_directors_language(
+        client: httpx.AsyncClient, fake: FakeBotApi, tg: Services, lang: str,
+        code: str) -> None:
+    """The staff member, set to the other language, files a caller's complaint of 25
+    people (a leader case). The director's alert said what the caller wants in the
+    staff member's language ("诉求：(By phone; …)"), not in the director's."""
+    other, other_code = ("en", "en") if lang == "zh" else ("zh", "zh-hans")
+    set_person(tg, "chen_lihua", lang=lang)
+    chats = await leaders(client, fake, DIRECTOR)
+    staff = await staff_chat(client, fake, tg, other, other_code)
+    await staff.say(t(other, "menu.file_for_caller"))
+    await staff.press(t(other, "opt.caller_kind.complaint"))
+    for said in ("13900000002", "食堂饭菜变质，多人腹泻"):
+        await staff.say(said)
+    await staff.press("总装车间")
+    await staff.say("25")
+    await staff.press(t(other, "opt.category.living"))
+    done = await staff.press(t(other, "nav.confirm"))
+    assert done[0].startswith(t(other, "file_for_caller.done_case", number="C-2026-0001",
+                                due_on="2027-02-22"))
+    await asyncio.to_thread(tg.dispatcher.drain)
+    [alert] = [x for x in chats[DIRECTOR].new_texts() if x.endswith(t(lang, "nav.ack_prompt"))]
+    assert "C-2026-0001" in alert
+    assert t(lang, "hotline.outcome_unknown") in alert
+    assert t(other, "hotline.outcome_unknown") not in alert
