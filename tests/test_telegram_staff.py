@@ -176,3 +176,33 @@ async def test_a_complaint_filed_for_a_caller_reads_in_the_directors_language(
     assert "C-2026-0001" in alert
     assert t(lang, "hotline.outcome_unknown") in alert
     assert t(other, "hotline.outcome_unknown") not in alert
+
+
+@LANGS
+async def test_a_report_due_reminder_opens_the_report_in_one_tap(
+        client: httpx.AsyncClient, fake: FakeBotApi, tg: Services, lang: str,
+        code: str) -> None:
+    """The director is reminded that an emergency's first report is due within the
+    hour. The reminder only said to look for "Follow an emergency" among her menu's 28
+    buttons, then pick the emergency and the report; its button now opens the report at
+    its first question."""
+    set_person(tg, "chen_lihua", lang=lang)
+    chats = await leaders(client, fake, DIRECTOR)
+    director = chats[DIRECTOR]
+    await run(TgChat(client, fake, 7904), [
+        (t("zh", "menu.emergency"), t("zh", "emergency.what.ask")),
+        ("二十多人聚集在厂门口要求发工资", t("zh", "emergency.place.ask")),
+        ("厂门口", t("zh", "emergency.people.ask")),
+        (f"[{t('zh', 'nav.send_now')}]", "E-2026-0001")])
+    await asyncio.to_thread(tick, tg, tg.clock, tg.clock.now() + timedelta(minutes=50),
+                            timedelta(minutes=5))
+    head = t(lang, "notice.report_due", number="E-2026-0001",
+             report=t(lang, "report.kind.first"), due_at="2026-11-23 10:00")
+    assert head in director.new_texts()
+    asked = await director.press(t(lang, "opt.incident_action.first"))
+    assert asked[-1].endswith(t(lang, "incident_action.involved.ask"))
+    for said in ("二十多名铸造工人", "停工半小时", "车间主任到场", "请财务说明"):
+        await director.say(said)
+    [done] = await director.press(t(lang, "nav.confirm"))
+    assert done.startswith(t(lang, "incident_action.done.in_time", number="E-2026-0001",
+                             report=t(lang, "report.kind.first"), due="10:00 11-23"))
