@@ -124,7 +124,9 @@ class CaseReminders:
             sends.append((case.handler_id, f"notice.case_remind_{stage}"))
         elif stage == "overdue":
             boss = supervisor_of(s, case)
-            sends.append((case.handler_id, "notice.case_overdue"))
+            # The director handling a case herself has no supervisor to be reported to.
+            sends.append((case.handler_id, "notice.case_overdue" if boss is not None
+                          else "notice.case_overdue_own"))
             if boss is not None:
                 sends.append((boss.id, "notice.case_escalated"))
         elif stage == "director":

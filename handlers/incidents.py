@@ -353,7 +353,11 @@ class IncidentTimers:
                                message=message, now=now, priority=outbox.EMERGENCY,
                                params={"number": incident.number,
                                        "report": f"@report.kind.{row.kind}",
-                                       "due_at": row.due_at.isoformat()})
+                                       "due_at": row.due_at.isoformat(),
+                                       # one tap to the report's first question
+                                       "actions": [[f"opt.incident_action.{row.kind}",
+                                                    f"flow:incident_action?incident="
+                                                    f"{incident.id}&action={row.kind}"]]})
             return len(people)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -50,8 +51,31 @@ def timeline(events: list[list[str]], lang: str, zone: ZoneInfo) -> str:
     lines = []
     for at, kind, note in events:
         label = catalog.t(lang, f"event.{kind}") if catalog.has(f"event.{kind}") else kind
+        note = _note(kind, note, lang)
         lines.append(f"• {local_time(at, zone)} {label}" + (f"{colon}{note}" if note else ""))
     return "\n".join(lines)
+
+
+_CHANGE = re.compile(r"([+-])(\d+): (.*)", re.DOTALL)  # an extension's "+30: reason"
+
+
+def _note(kind: str, note: str, lang: str) -> str:
+    """A timeline note in the reader's words: some entries keep a code or a bare number
+    there (the category a case was assigned by, the days late, a rating, the days asked)."""
+    if kind == "assigned" and note.startswith("category:"):
+        key = f"opt.category.{note.removeprefix('category:')}"
+        return catalog.t(lang, key) if catalog.has(key) else note
+    if kind.startswith("escalated_") and note.isdigit():
+        return catalog.t(lang, "event.late", days=int(note))
+    if kind in ("rate", "reopen") and catalog.has(f"opt.rating.{note}"):
+        return catalog.t(lang, f"opt.rating.{note}")
+    change = _CHANGE.fullmatch(note) if kind in ("extend", "extended") else None
+    if change is not None:
+        sign, days, reason = change.groups()
+        key = "event.more_days" if kind == "extend" \
+            else "event.approved" if sign == "+" else "event.refused"
+        return catalog.t(lang, key, days=int(days), reason=reason)
+    return note
 
 
 def names(people: list[list[str]], lang: str) -> str:

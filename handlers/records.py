@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import bindparam, func
 from sqlmodel import Session, select
 
+from conversations import catalog
 from conversations.flow import Result, Submission
 from handlers import alerts, bookings, casework, deadlines, grouping, incidents
 from handlers.context import HandlerContext, receipt_hash
@@ -72,6 +73,14 @@ def suggestion(ctx: HandlerContext, sub: Submission) -> Result:
         )
         ctx.session.add(row)
         ctx.session.flush()
+        # The staff keep the opinion archive: they read each suggestion as it comes, to
+        # report the major ones at once (no author: an opinion is not tied to a person).
+        for p in _staff_of(ctx.session, row.unit_id, ("staff",)) \
+                or _staff_of(ctx.session, row.unit_id, ("director",)):
+            outbox.enqueue(ctx.session, key=f"suggestion:{row.id}:staff:{p.id}",
+                           recipient_id=p.id, message="notice.suggestion_staff", now=ctx.now,
+                           params={"number": row.number, "topic": f"@opt.topic.{row.topic}",
+                                   "text": row.text})
     return Result("suggestion.done", {"number": row.number})
 
 
@@ -153,6 +162,13 @@ def _register_case(ctx: HandlerContext, sub: Submission, behalf: Behalf | None =
     return case
 
 
+def _wanted(text: str) -> str:
+    """What the complainant wants, for a notice: the placeholder of a report by phone
+    (kept in the filer's language) is worded in each reader's own."""
+    key = "hotline.outcome_unknown"
+    return f"@{key}" if any(text == catalog.t(lang, key) for lang in catalog.LANGS) else text
+
+
 def _announce_case(ctx: HandlerContext, case: Case, workshop: Workshop | None) -> None:
     s = ctx.session
     assert case.id is not None
@@ -163,7 +179,7 @@ def _announce_case(ctx: HandlerContext, case: Case, workshop: Workshop | None) -
     base = {
         "number": case.number, "category": case.category, "affected": case.affected,
         "workshop": workshop.name if workshop else "", "description": case.description,
-        "outcome": case.outcome_wanted, "due_on": case.due_on.isoformat(),
+        "outcome": _wanted(case.outcome_wanted), "due_on": case.due_on.isoformat(),
     }
     message = "notice.case_leader" if case.leader_case else "notice.case_new"
     for pid in dict.fromkeys(recipients):
