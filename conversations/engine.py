@@ -44,10 +44,14 @@ STATE_VERSION = 1
 # sticker or a location. Each is told so, and the question (or the menu) comes again.
 EDITED = "cmd:edited"
 UNREADABLE = "cmd:unreadable"
-# An invitation opened in a group chat: a group is many people, it cannot be one person.
+# Group chats: a group is many people, it cannot be one person. An invitation opened in a
+# group, and anything else said to the bot there, is answered with where to go instead
+# (a private chat), and nothing more: no menu, no form. A channel answers these without a
+# person or a conversation (handlers/group_chats.py); the engine says the same if asked.
 PRIVATE_ONLY = "cmd:link_private"
-_NOTICES = {EDITED: "inbound.edited", UNREADABLE: "inbound.unreadable",
-            PRIVATE_ONLY: "link.private_only"}
+GROUP_CHAT = "cmd:group_chat"
+GROUP_NOTICES = {PRIVATE_ONLY: "link.private_only", GROUP_CHAT: "group.private"}
+_NOTICES = {EDITED: "inbound.edited", UNREADABLE: "inbound.unreadable"}
 # What a button press is told when it is no answer to the question now asked.
 STALE = "button.stale"  # pressed twice, or an earlier question's
 BUSY = "button.busy"  # a push's button that starts something else, pressed during a form
@@ -197,6 +201,8 @@ class Engine:
         taken as the answer to its first question (a text to the hotline is a report).
         """
         st = State.from_dict(raw)
+        if action in GROUP_NOTICES:  # where to go instead; the conversation stays as it is
+            return Outcome(st, [Reply(catalog.t(st.lang, GROUP_NOTICES[action]))])
         if attachments:
             return self._attach(st, attachments, text, ctx)
         replies: list[Reply] = []
