@@ -242,9 +242,11 @@ def is_menu(reply: Reply) -> bool:
 def layout(reply: Reply) -> dict[str, Any] | None:
     """The keyboard as Telegram's JSON: the main menu as a reply keyboard (its labels
     come back as text); other choices as inline buttons, one row for the navigation
-    words. Plain dicts: an alert's one-off 收到 button is not worth building objects."""
+    words. A reply without buttons that carries the menu (the language switched during a
+    form) brings the menu's keyboard in its new words: it stays under the input field.
+    Plain dicts: an alert's one-off 收到 button is not worth building objects."""
     if not reply.buttons:
-        return None
+        return layout(Reply(reply.text, reply.menu)) if reply.menu else None
     if is_menu(reply):
         labels = [{"text": b.label} for b in reply.buttons]
         return {"keyboard": [labels[i:i + 2] for i in range(0, len(labels), 2)],
@@ -285,8 +287,9 @@ def wire(reply: Reply) -> list[tuple[str, str | None]]:
     """render() as sent: each keyboard already in its JSON form. The same few keyboards
     (the menu, a question's options) come back on every step, so each is built once."""
     parts = _chunks(reply.text)
-    keyboard = _keyboard_json(tuple((b.label, b.value, b.kind) for b in reply.buttons)) \
-        if reply.buttons else None
+    shown = reply.buttons or reply.menu  # see layout()
+    keyboard = _keyboard_json(tuple((b.label, b.value, b.kind) for b in shown)) \
+        if shown else None
     return [(p, keyboard if i == len(parts) - 1 else None) for i, p in enumerate(parts)]
 
 

@@ -81,15 +81,25 @@ class Button:
 class Reply:
     text: str
     buttons: list[Button] = field(default_factory=list)
+    # The main menu, for a channel that keeps it on screen beside the conversation
+    # (Telegram's keyboard under the input field): shown with this reply, which has no
+    # buttons of its own, where the words on it changed (the language was switched during
+    # a form). Other channels show only the text; the menu is not this reply's choices.
+    menu: list[Button] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         # By hand: dataclasses.asdict's deep copy was a tenth of a step's time.
-        return {"text": self.text, "buttons": [
+        data: dict[str, Any] = {"text": self.text, "buttons": [
             {"label": b.label, "value": b.value, "kind": b.kind} for b in self.buttons]}
+        if self.menu:
+            data["menu"] = [{"label": b.label, "value": b.value, "kind": b.kind}
+                            for b in self.menu]
+        return data
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Reply:
-        return cls(data["text"], [Button(**b) for b in data.get("buttons", [])])
+        return cls(data["text"], [Button(**b) for b in data.get("buttons", [])],
+                   [Button(**b) for b in data.get("menu", [])])
 
 
 @functools.cache
@@ -109,13 +119,15 @@ def refusal(replies: list[Reply]) -> str | None:
 def merged(replies: list[Reply], limit: int) -> list[Reply]:
     """Replies run together where a platform shows one message per call: a reply without
     buttons joins the next one (a blank line between) while the text stays within `limit`
-    characters; the keyboard, if any, is the last reply's."""
+    characters; the keyboard, if any, is the last reply's. A reply carrying the menu
+    stays its own message: a message shows one keyboard, the menu or the next one's."""
     out: list[Reply] = []
     for reply in replies:
         last = out[-1] if out else None
-        if last is not None and not last.buttons \
+        if last is not None and not last.buttons and not last.menu \
                 and len(last.text) + 2 + len(reply.text) <= limit:
-            out[-1] = Reply(f"{last.text}\n\n{reply.text}", list(reply.buttons))
+            out[-1] = Reply(f"{last.text}\n\n{reply.text}", list(reply.buttons),
+                            list(reply.menu))
         else:
             out.append(reply)
     return out
@@ -233,8 +245,11 @@ class Engine:
         command, _, shown_at = command.partition("@") if command else (command, "", "")
         if command == "lang":
             st.lang = "en" if st.lang == "zh" else "zh"
-            replies.append(Reply(catalog.t(st.lang, "lang.switched")))
-            replies.append(self._ask(st, ctx) if st.flow else self._menu(st, ctx))
+            if st.flow:  # the question again, and the menu kept on screen in the new words
+                replies += [Reply(catalog.t(st.lang, "lang.switched"),
+                                  menu=self._menu(st, ctx).buttons), self._ask(st, ctx)]
+            else:
+                replies += [Reply(catalog.t(st.lang, "lang.switched")), self._menu(st, ctx)]
             return Outcome(st, replies)
         pressed = action is not None
         if not st.flow:

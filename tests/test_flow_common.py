@@ -19,6 +19,7 @@ from conversations.engine import (
     Engine,
     Reply,
     State,
+    merged,
 )
 from store.models import Case, Suggestion, Timer
 from tests.conftest import make_services
@@ -159,6 +160,21 @@ def test_switching_language_in_a_form_keeps_the_draft(services: Services, chat: 
         {k: v for k, v in kept.items() if k != "lang"}
     chat.say(TEXT)
     assert t(other, "suggestion.identity.ask") in chat.text
+
+
+@pytest.mark.parametrize(("lang", "other"), [("zh", "en"), ("en", "zh")])
+def test_switching_language_in_a_form_brings_the_menu_in_the_new_words(
+        chat: Chat, lang: str, other: str) -> None:
+    """For a channel that keeps the menu on screen during a form (Telegram's keyboard):
+    the menu in the new language comes with the switch, apart from the question's own
+    buttons; a channel that shows only a reply's buttons shows none more than before."""
+    start(chat, lang, "suggestion", ("2",))
+    chat.say(t(lang, "menu.lang"))
+    switched, question = chat.replies
+    assert (switched.text, switched.buttons) == (t(other, "lang.switched"), [])
+    assert [b.label for b in switched.menu] == menu_labels(other, EMPLOYEE_MENU)
+    assert question.menu == [] and question.buttons  # back, cancel, help
+    assert merged(chat.replies, 4096) == chat.replies  # one keyboard a message
 
 
 @pytest.mark.parametrize("action", [GROUP_CHAT, PRIVATE_ONLY])

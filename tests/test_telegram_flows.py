@@ -111,6 +111,15 @@ def menu_labels(fake: FakeBotApi, chat_id: int) -> list[str]:
     return [b["text"] for row in markup["keyboard"] for b in row]
 
 
+def menu_labels_before(fake: FakeBotApi, chat_id: int) -> list[str]:
+    """The reply keyboard on screen: the labels of the last one the bot sent."""
+    for call in reversed(fake.sent_messages(chat_id)):
+        markup = call.params.get("reply_markup") or {}
+        if "keyboard" in markup:
+            return [b["text"] for row in markup["keyboard"] for b in row]
+    return []
+
+
 def inline_buttons(fake: FakeBotApi, chat_id: int) -> list[tuple[str, str]]:
     markup = last_markup(fake, chat_id)
     assert "inline_keyboard" in markup, markup
@@ -435,12 +444,43 @@ async def test_switching_language_with_the_menu_button_and_lang(
 
     # /lang in the middle of a form: the same question again, in the other language
     await run(chat, [("Raise a problem", ask("en", "complaint", "category", 1, 8))])
-    assert await chat.say("/lang") == [one(t("zh", "lang.switched"),
-                                           ask("zh", "complaint", "category", 1, 8))]
+    assert await chat.say("/lang") == [t("zh", "lang.switched"),
+                                       ask("zh", "complaint", "category", 1, 8)]
     assert [b[0] for b in inline_buttons(fake, 7407)][:2] == ["工资福利", "安全生产"]
     assert chat_person(tg, 7407).lang == "zh"
     assert await chat.say("/cancel") == [one(t("zh", "flow.cancelled"), t("zh", "menu.prompt"))]
     assert menu_labels(fake, 7407) == employee_menu("zh")
+
+
+@LANGS
+async def test_switching_language_during_a_form_switches_the_menu_keyboard_too(
+        client: httpx.AsyncClient, fake: FakeBotApi, tg: Services, lang: str,
+        code: str) -> None:
+    """The main menu stays under the input field during a form. Switched to the other
+    language mid-form (/lang, or the menu's own language button), the worker sees that
+    keyboard in the new words at once, not when the form ends; the question comes again
+    in the new language with its own buttons under it."""
+    other = "en" if lang == "zh" else "zh"
+    chat = TgChat(client, fake, 7410, code)
+    assert await chat.say("/start") == [t(lang, "menu.welcome")]
+    assert await chat.say(t(lang, "menu.complaint")) == [
+        one(t(lang, "complaint.intro"), ask(lang, "complaint", "category", 1, 8))]
+    assert menu_labels_before(fake, 7410) == employee_menu(lang)
+
+    for said, now in (("/lang", other), (t(other, "menu.lang"), lang)):
+        sent = len(fake.sent_messages(7410))
+        assert await chat.say(said) == [t(now, "lang.switched"),
+                                        ask(now, "complaint", "category", 1, 8)], said
+        switched, question = fake.sent_messages(7410)[sent:]
+        assert "keyboard" in switched.params["reply_markup"]
+        assert menu_labels_before(fake, 7410) == employee_menu(now)
+        assert [b[0] for b in inline_buttons(fake, 7410)][:2] == [
+            t(now, "opt.category.wages"), t(now, "opt.category.safety")]
+        assert "keyboard" not in question.params["reply_markup"]
+    # the form goes on where it was, in the language now chosen
+    assert await chat.press(t(lang, "opt.category.wages")) == [
+        ask(lang, "complaint", "description", 2, 8)]
+    assert saved_state(tg, 7410)["answers"] == {"category": "wages"}
 
 
 # --- the same flows by long polling ------------------------------------------------------
