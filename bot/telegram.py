@@ -90,6 +90,8 @@ _UNREADABLE = ("sticker", "location", "venue", "contact", "animation", "poll", "
 _EDIT_MOOT = ("message to edit not found", "message can't be edited")
 # Bot commands, in both languages, as shown in Telegram's command menu.
 COMMANDS = ("start", "menu", "cancel", "help", "status", "lang")
+# A command as some apps send it, with the bot it is meant for: "/skip@workroom_bot".
+_COMMAND_TO_BOT = re.compile(r"(/[A-Za-z0-9_]{1,32})@[A-Za-z0-9_]{3,32}(?=\s|$)")
 # A mention of a bot (every bot's username ends in "bot"): "@workroom_bot 你好".
 _BOT_MENTION = re.compile(r"@[A-Za-z0-9_]{2,29}bot(?![A-Za-z0-9_])", re.IGNORECASE)
 
@@ -144,8 +146,11 @@ def _parse(update: Mapping[str, Any]) -> Inbound | None:
         return _inbound(chat_id, uid, action=UNREADABLE, lang_hint=hint)
     if text is None:
         return None  # a service message
+    addressed = _COMMAND_TO_BOT.match(text.strip())
+    if addressed:  # "/skip@workroom_bot": as "/skip"
+        text = addressed[1] + text.strip()[addressed.end():]
     command, _, argument = text.strip().partition(" ")
-    command = command.split("@", 1)[0].lower()  # "/menu@workroom_bot"
+    command = command.lower()
     if command == "/start" and argument.strip():
         return _inbound(chat_id, uid, text="/start", lang_hint=hint, link_code=argument.strip())
     if command == "/status":

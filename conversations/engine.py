@@ -56,16 +56,17 @@ _NOTICES = {EDITED: "inbound.edited", UNREADABLE: "inbound.unreadable"}
 STALE = "button.stale"  # pressed twice, or an earlier question's
 BUSY = "button.busy"  # a push's button that starts something else, pressed during a form
 
-# Words a person may type instead of pressing a button, in either language.
+# Words a person may type instead of pressing a button, in either language; each also
+# with a slash before it, as Telegram's commands are typed ("/skip", "/submit").
 COMMANDS: dict[str, tuple[str, ...]] = {
-    "back": ("返回", "上一步", "back", "/back"),
-    "cancel": ("取消", "放弃", "cancel", "/cancel", "quit"),
-    "help": ("帮助", "?", "？", "help", "/help"),
-    "menu": ("菜单", "主菜单", "menu", "/menu", "/start", "start"),
+    "back": ("返回", "上一步", "back"),
+    "cancel": ("取消", "放弃", "cancel", "quit"),
+    "help": ("帮助", "?", "？", "help"),
+    "menu": ("菜单", "主菜单", "menu", "start"),
     "skip": ("跳过", "无", "没有", "skip", "none"),
     "send": ("立即发送", "马上发送", "send now", "send"),
     "confirm": ("提交", "确认", "确认提交", "submit", "confirm"),
-    "lang": ("english", "中文", "语言", "language", "/lang", "lang"),
+    "lang": ("english", "中文", "语言", "language", "lang"),
 }
 
 
@@ -189,8 +190,9 @@ class Outcome:
 
 def _match_command(text: str) -> str | None:
     low = normalize(text).lower()
+    word = low[1:] if low.startswith("/") else low  # "/skip", as Telegram's are typed
     for name, words in COMMANDS.items():
-        if low in words:
+        if word in words:
             return name
     return None
 

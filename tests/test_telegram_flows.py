@@ -37,7 +37,7 @@ from store.models import (
     Suggestion,
     Workshop,
 )
-from tests.fakes.telegram_api import FakeBotApi, text_update
+from tests.fakes.telegram_api import BOT_USERNAME, FakeBotApi, text_update
 from tests.test_flow_booking import slot_label, upcoming
 from tests.test_flow_emergency import alerted_names, duty_leader_today
 from tests.test_telegram import TgChat, run, telegram_services
@@ -421,6 +421,53 @@ async def test_wrong_answers_help_back_and_cancel(client: httpx.AsyncClient, fak
                                                          t(lang, "menu.prompt"))]
     assert all_rows(tg, Incident) == []
     assert all_rows(tg, Notification, col(Notification.alert_id).is_not(None)) == []
+
+
+@LANGS
+async def test_typed_slash_commands_work_as_the_buttons_do(
+        client: httpx.AsyncClient, fake: FakeBotApi, tg: Services, lang: str,
+        code: str) -> None:
+    """A worker who knows /cancel and /help from Telegram's command menu types /skip,
+    /send or /submit too, some apps adding the bot's name (/skip@workroom_bot): each does
+    what its button does, and no "/skip" is kept as an answer. An answer that only begins
+    with a slash is kept as typed."""
+    said = SAID[lang]
+    chat = TgChat(client, fake, 7409, code)
+    assert await chat.say(t(lang, "menu.emergency")) == [
+        one(t(lang, "emergency.intro"), ask(lang, "emergency", "what", 1, 5))]
+    await run(chat, [(said["what"], ask(lang, "emergency", "place", 2, 5)),
+                     (said["place"], ask(lang, "emergency", "people", 3, 5)),
+                     (f"/skip@{BOT_USERNAME}", ask(lang, "emergency", "measures", 4, 5)),
+                     ("/skip", ask(lang, "emergency", "suggestion", 5, 5))])
+    [done] = await chat.say("/send")
+    assert done.startswith(t(lang, "emergency.done", number="E-2026-0001",
+                             alerted=alerted_names(tg, lang)))
+    [incident] = all_rows(tg, Incident)
+    assert (incident.what, incident.place, incident.people, incident.measures,
+            incident.suggestion) == (said["what"], said["place"], None, None, None)
+
+    outcome = f"/{said['outcome']}"
+    await run(chat, [(t(lang, "menu.complaint"), ask(lang, "complaint", "category", 1, 8)),
+                     (f"[{t(lang, 'opt.category.wages')}]",
+                      ask(lang, "complaint", "description", 2, 8)),
+                     (said["description"], ask(lang, "complaint", "since", 3, 8)),
+                     ("/back", ask(lang, "complaint", "description", 2, 8)),
+                     (said["description"], ask(lang, "complaint", "since", 3, 8)),
+                     ("2026-10-15", ask(lang, "complaint", "affected", 4, 8)),
+                     ("3", ask(lang, "complaint", "cosigners", 5, 8)),
+                     ("/Skip", ask(lang, "complaint", "workshop", 6, 8)),
+                     ("[铸造车间]", ask(lang, "complaint", "outcome", 7, 8)),
+                     (outcome, ask(lang, "complaint", "identity", 8, 8)),
+                     (f"[{t(lang, 'opt.identity.named')}]", t(lang, "review.title"))])
+    assert await chat.say("/submit") == [
+        one(t(lang, "complaint.done", number="C-2026-0001", due_on=ORDINARY_DUE, days=60),
+            t(lang, "menu.prompt"))]
+    [case] = all_rows(tg, Case)
+    assert (case.description, case.affected, case.cosigners, case.outcome_wanted) == (
+        said["description"], 3, 0, outcome)
+    kept = json.dumps([saved_state(tg, 7409), incident.model_dump(mode="json"),
+                       case.model_dump(mode="json")], ensure_ascii=False)
+    assert "/skip" not in kept.lower() and "/submit" not in kept and "/send" not in kept
 
 
 async def test_switching_language_with_the_menu_button_and_lang(
