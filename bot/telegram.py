@@ -16,13 +16,14 @@ import itertools
 import json
 import logging
 import os
+import re
 import threading
 import time
 import warnings
 from collections import deque
 from collections.abc import Callable, Coroutine, Mapping
 from datetime import timedelta
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from sqlmodel import Session
 from telegram import (
@@ -47,6 +48,8 @@ from bot.pipeline import Pipeline
 from conversations import catalog
 from conversations.engine import (
     EDITED,
+    GROUP_CHAT,
+    GROUP_NOTICES,
     PRIVATE_ONLY,
     STALE,
     UNREADABLE,
@@ -54,7 +57,8 @@ from conversations.engine import (
     Reply,
     refusal,
 )
-from handlers.inbound import Inbound
+from handlers.group_chats import GroupChats
+from handlers.inbound import Inbound, Workroom
 
 # Read Telegram's time periods (RetryAfter.retry_after, Voice.duration) as timedeltas,
 # the behaviour PTB v22 moves to; without it every 429 also raises a deprecation warning.
@@ -86,6 +90,10 @@ _UNREADABLE = ("sticker", "location", "venue", "contact", "animation", "poll", "
 _EDIT_MOOT = ("message to edit not found", "message can't be edited")
 # Bot commands, in both languages, as shown in Telegram's command menu.
 COMMANDS = ("start", "menu", "cancel", "help", "status", "lang")
+# A command as some apps send it, with the bot it is meant for: "/skip@workroom_bot".
+_COMMAND_TO_BOT = re.compile(r"(/[A-Za-z0-9_]{1,32})@[A-Za-z0-9_]{3,32}(?=\s|$)")
+# A mention of a bot (every bot's username ends in "bot"): "@workroom_bot 你好".
+_BOT_MENTION = re.compile(r"@[A-Za-z0-9_]{2,29}bot(?![A-Za-z0-9_])", re.IGNORECASE)
 
 
 def parse(update: Mapping[str, Any]) -> Inbound | None:
@@ -108,19 +116,24 @@ def _parse(update: Mapping[str, Any]) -> Inbound | None:
         sender = query["from"]
         message = query.get("message")
         chat = message["chat"]["id"] if message else sender["id"]
+        if message and _in_group(message):  # a button pressed in a group: see _group
+            return _inbound(str(chat), uid, action=GROUP_CHAT, lang_hint=_hint(sender))
         return _inbound(str(chat), uid, action=str(query.get("data") or ""),
                         lang_hint=_hint(sender))
     message = update.get("message")
     if message is None:
         edit = update.get("edited_message")  # the only other kind the bot asks for
-        if edit is None or "location" in edit:
+        if edit is None or "location" in edit or _in_group(edit):
             # A live location moving on the map is an edit every few seconds: not one
-            # the sender made, so not answered (the shared location itself was).
+            # the sender made, so not answered (the shared location itself was). In a
+            # group, the message itself was answered.
             return None
         return _inbound(str(edit["chat"]["id"]), uid, action=EDITED,
                         lang_hint=_hint(edit.get("from")))
     chat_id = str(message["chat"]["id"])
     hint = _hint(message.get("from"))
+    if _in_group(message):
+        return _group(message, chat_id, uid, hint)
     text = message.get("text")
     if text is None:
         text = message.get("caption")
@@ -134,18 +147,45 @@ def _parse(update: Mapping[str, Any]) -> Inbound | None:
     if any(kind in message for kind in _UNREADABLE):
         return _inbound(chat_id, uid, action=UNREADABLE, lang_hint=hint)
     if text is None:
-        return None  # a service message: someone joined a group, a title changed
+        return None  # a service message
+    addressed = _COMMAND_TO_BOT.match(text.strip())
+    if addressed:  # "/skip@workroom_bot": as "/skip"
+        text = addressed[1] + text.strip()[addressed.end():]
     command, _, argument = text.strip().partition(" ")
-    command = command.split("@", 1)[0].lower()  # "/menu@workroom_bot" in a group
+    command = command.lower()
     if command == "/start" and argument.strip():
-        if message["chat"].get("type", "private") != "private":  # every member would be them
-            return _inbound(chat_id, uid, action=PRIVATE_ONLY, lang_hint=hint)
         return _inbound(chat_id, uid, text="/start", lang_hint=hint, link_code=argument.strip())
     if command == "/status":
         return _inbound(chat_id, uid, action="query:my_cases", lang_hint=hint)
     if command.startswith("/") and command[1:] in COMMANDS:
         text = command
     return _inbound(chat_id, uid, text=text, lang_hint=hint)
+
+
+def _in_group(message: Mapping[str, Any]) -> bool:
+    return message["chat"].get("type", "private") != "private"
+
+
+def _group(message: Mapping[str, Any], chat_id: str, uid: str,
+           hint: str | None) -> Inbound | None:
+    """A message in a group chat: a group is many people, and what one member reports
+    must not reach the others, so nothing said there starts or steps a form. What is said
+    to the bot (a command, a reply to it, a mention of it) is answered with where to go
+    instead; an invitation opened there, that it only works in private. The rest is not
+    the bot's to answer: a bot in privacy mode (Telegram's default) is sent nothing else,
+    one made an admin of the group every message, and must not answer each. Service
+    messages (someone joined, a title changed) get no answer either."""
+    said = message.get("text")
+    if said is None:
+        said = message.get("caption") or ""
+    replied_to = (message.get("reply_to_message") or {}).get("from") or {}
+    if not (said.lstrip().startswith("/") or _BOT_MENTION.search(said)
+            or replied_to.get("is_bot")):
+        return None
+    command, _, argument = said.strip().partition(" ")
+    if command.split("@", 1)[0].lower() == "/start" and argument.strip():
+        return _inbound(chat_id, uid, action=PRIVATE_ONLY, lang_hint=hint)
+    return _inbound(chat_id, uid, action=GROUP_CHAT, lang_hint=hint)
 
 
 def _hint(user: Mapping[str, Any] | None) -> str | None:
@@ -209,9 +249,11 @@ def is_menu(reply: Reply) -> bool:
 def layout(reply: Reply) -> dict[str, Any] | None:
     """The keyboard as Telegram's JSON: the main menu as a reply keyboard (its labels
     come back as text); other choices as inline buttons, one row for the navigation
-    words. Plain dicts: an alert's one-off 收到 button is not worth building objects."""
+    words. A reply without buttons that carries the menu (the language switched during a
+    form) brings the menu's keyboard in its new words: it stays under the input field.
+    Plain dicts: an alert's one-off 收到 button is not worth building objects."""
     if not reply.buttons:
-        return None
+        return layout(Reply(reply.text, reply.menu)) if reply.menu else None
     if is_menu(reply):
         labels = [{"text": b.label} for b in reply.buttons]
         return {"keyboard": [labels[i:i + 2] for i in range(0, len(labels), 2)],
@@ -252,8 +294,9 @@ def wire(reply: Reply) -> list[tuple[str, str | None]]:
     """render() as sent: each keyboard already in its JSON form. The same few keyboards
     (the menu, a question's options) come back on every step, so each is built once."""
     parts = _chunks(reply.text)
-    keyboard = _keyboard_json(tuple((b.label, b.value, b.kind) for b in reply.buttons)) \
-        if reply.buttons else None
+    shown = reply.buttons or reply.menu  # see layout()
+    keyboard = _keyboard_json(tuple((b.label, b.value, b.kind) for b in shown)) \
+        if shown else None
     return [(p, keyboard if i == len(parts) - 1 else None) for i, p in enumerate(parts)]
 
 
@@ -538,6 +581,12 @@ async def acknowledge_press(bot: Bot, update: Mapping[str, Any],
         if str(query.get("data") or "").startswith("ack:"):
             return
         message = query.get("message") or {}
+        if message and _in_group(message):
+            # A form's button left in a group from before: it starts nothing there now.
+            if message.get("date"):
+                await bot.edit_message_reply_markup(chat_id=message["chat"]["id"],
+                                                    message_id=message["message_id"])
+            return
         refused = refusal(replies or [])
         if refused == STALE and message.get("date"):  # 0: too old for the bot to see
             await bot.edit_message_reply_markup(chat_id=message["chat"]["id"],
@@ -593,6 +642,10 @@ class TelegramChannel:
         self.workroom, self.poll_timeout = workroom, poll_timeout
         self.pipeline = Pipeline(workroom, {CHANNEL: self.sender},
                                  before_commit=telegram_media.scheduling(workroom.clock))
+        # Group chats' messages: answered without a person or a conversation. The
+        # pipeline asks of its workroom only what GroupChats does as well.
+        self.groups = Pipeline(cast(Workroom, GroupChats(workroom, self.private_link)),
+                               {CHANNEL: self.sender})
         self.media = telegram_media.keeper(workroom, self.bot, self.runner.loop, CHANNEL)
         self._stop: asyncio.Event | None = None
         self._polling: Any = None
@@ -638,7 +691,8 @@ class TelegramChannel:
             inbound = parse(update)
         replies: list[Reply] = []
         if inbound is not None:
-            done = await self.pipeline.submit(inbound)
+            group = inbound.action in GROUP_NOTICES
+            done = await (self.groups if group else self.pipeline).submit(inbound)
             if done.error is not None:
                 raise done.error
             replies = done.replies
@@ -646,8 +700,9 @@ class TelegramChannel:
 
     async def settled(self) -> None:
         """Wait, from any loop, until every push under way has been sent and recorded."""
-        await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(self.pipeline.flush(),
-                                                                   self.runner.loop))
+        for pipeline in (self.pipeline, self.groups):
+            await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(pipeline.flush(),
+                                                                       self.runner.loop))
 
     async def handle_from_other_loop(self, update: Mapping[str, Any],
                                      inbound: Inbound | None = None) -> None:
@@ -717,6 +772,14 @@ class TelegramChannel:
         """The bot's @name as Telegram gives it (getMe, asked again if the start missed it)."""
         self.runner.run(self.bot.initialize())
         return str(self.bot.username)
+
+    def private_link(self) -> str | None:
+        """The link that opens a private chat with the bot; None while its name is not
+        known (Telegram could not be reached at the start: not asked again for this)."""
+        try:
+            return f"https://t.me/{self.bot.username}"
+        except RuntimeError:  # getMe not answered yet
+            return None
 
     def timer_handlers(self) -> dict[str, Callable[[str], object]]:
         """The channel's timers: photos and voice notes to fetch."""
@@ -815,10 +878,11 @@ class TelegramChannel:
                 self._polling.result(timeout=self.poll_timeout + 5)
             except Exception:
                 log.exception("telegram: polling ended with an error")
-        try:
-            self.runner.run(self.pipeline.close(), timeout=10)
-        except Exception:
-            log.exception("telegram: closing the pipeline failed")
+        for pipeline in (self.pipeline, self.groups):
+            try:
+                self.runner.run(pipeline.close(), timeout=10)
+            except Exception:
+                log.exception("telegram: closing the pipeline failed")
 
     def close(self) -> None:
         self.stop()

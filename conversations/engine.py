@@ -44,24 +44,29 @@ STATE_VERSION = 1
 # sticker or a location. Each is told so, and the question (or the menu) comes again.
 EDITED = "cmd:edited"
 UNREADABLE = "cmd:unreadable"
-# An invitation opened in a group chat: a group is many people, it cannot be one person.
+# Group chats: a group is many people, it cannot be one person. An invitation opened in a
+# group, and anything else said to the bot there, is answered with where to go instead
+# (a private chat), and nothing more: no menu, no form. A channel answers these without a
+# person or a conversation (handlers/group_chats.py); the engine says the same if asked.
 PRIVATE_ONLY = "cmd:link_private"
-_NOTICES = {EDITED: "inbound.edited", UNREADABLE: "inbound.unreadable",
-            PRIVATE_ONLY: "link.private_only"}
+GROUP_CHAT = "cmd:group_chat"
+GROUP_NOTICES = {PRIVATE_ONLY: "link.private_only", GROUP_CHAT: "group.private"}
+_NOTICES = {EDITED: "inbound.edited", UNREADABLE: "inbound.unreadable"}
 # What a button press is told when it is no answer to the question now asked.
 STALE = "button.stale"  # pressed twice, or an earlier question's
 BUSY = "button.busy"  # a push's button that starts something else, pressed during a form
 
-# Words a person may type instead of pressing a button, in either language.
+# Words a person may type instead of pressing a button, in either language; each also
+# with a slash before it, as Telegram's commands are typed ("/skip", "/submit").
 COMMANDS: dict[str, tuple[str, ...]] = {
-    "back": ("返回", "上一步", "back", "/back"),
-    "cancel": ("取消", "放弃", "cancel", "/cancel", "quit"),
-    "help": ("帮助", "?", "？", "help", "/help"),
-    "menu": ("菜单", "主菜单", "menu", "/menu", "/start", "start"),
+    "back": ("返回", "上一步", "back"),
+    "cancel": ("取消", "放弃", "cancel", "quit"),
+    "help": ("帮助", "?", "？", "help"),
+    "menu": ("菜单", "主菜单", "menu", "start"),
     "skip": ("跳过", "无", "没有", "skip", "none"),
     "send": ("立即发送", "马上发送", "send now", "send"),
     "confirm": ("提交", "确认", "确认提交", "submit", "confirm"),
-    "lang": ("english", "中文", "语言", "language", "/lang", "lang"),
+    "lang": ("english", "中文", "语言", "language", "lang"),
 }
 
 
@@ -77,15 +82,25 @@ class Button:
 class Reply:
     text: str
     buttons: list[Button] = field(default_factory=list)
+    # The main menu, for a channel that keeps it on screen beside the conversation
+    # (Telegram's keyboard under the input field): shown with this reply, which has no
+    # buttons of its own, where the words on it changed (the language was switched during
+    # a form). Other channels show only the text; the menu is not this reply's choices.
+    menu: list[Button] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         # By hand: dataclasses.asdict's deep copy was a tenth of a step's time.
-        return {"text": self.text, "buttons": [
+        data: dict[str, Any] = {"text": self.text, "buttons": [
             {"label": b.label, "value": b.value, "kind": b.kind} for b in self.buttons]}
+        if self.menu:
+            data["menu"] = [{"label": b.label, "value": b.value, "kind": b.kind}
+                            for b in self.menu]
+        return data
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Reply:
-        return cls(data["text"], [Button(**b) for b in data.get("buttons", [])])
+        return cls(data["text"], [Button(**b) for b in data.get("buttons", [])],
+                   [Button(**b) for b in data.get("menu", [])])
 
 
 @functools.cache
@@ -105,13 +120,15 @@ def refusal(replies: list[Reply]) -> str | None:
 def merged(replies: list[Reply], limit: int) -> list[Reply]:
     """Replies run together where a platform shows one message per call: a reply without
     buttons joins the next one (a blank line between) while the text stays within `limit`
-    characters; the keyboard, if any, is the last reply's."""
+    characters; the keyboard, if any, is the last reply's. A reply carrying the menu
+    stays its own message: a message shows one keyboard, the menu or the next one's."""
     out: list[Reply] = []
     for reply in replies:
         last = out[-1] if out else None
-        if last is not None and not last.buttons \
+        if last is not None and not last.buttons and not last.menu \
                 and len(last.text) + 2 + len(reply.text) <= limit:
-            out[-1] = Reply(f"{last.text}\n\n{reply.text}", list(reply.buttons))
+            out[-1] = Reply(f"{last.text}\n\n{reply.text}", list(reply.buttons),
+                            list(reply.menu))
         else:
             out.append(reply)
     return out
@@ -173,8 +190,9 @@ class Outcome:
 
 def _match_command(text: str) -> str | None:
     low = normalize(text).lower()
+    word = low[1:] if low.startswith("/") else low  # "/skip", as Telegram's are typed
     for name, words in COMMANDS.items():
-        if low in words:
+        if word in words:
             return name
     return None
 
@@ -197,6 +215,8 @@ class Engine:
         taken as the answer to its first question (a text to the hotline is a report).
         """
         st = State.from_dict(raw)
+        if action in GROUP_NOTICES:  # where to go instead; the conversation stays as it is
+            return Outcome(st, [Reply(catalog.t(st.lang, GROUP_NOTICES[action]))])
         if attachments:
             return self._attach(st, attachments, text, ctx, default_flow)
         replies: list[Reply] = []
@@ -227,8 +247,11 @@ class Engine:
         command, _, shown_at = command.partition("@") if command else (command, "", "")
         if command == "lang":
             st.lang = "en" if st.lang == "zh" else "zh"
-            replies.append(Reply(catalog.t(st.lang, "lang.switched")))
-            replies.append(self._ask(st, ctx) if st.flow else self._menu(st, ctx))
+            if st.flow:  # the question again, and the menu kept on screen in the new words
+                replies += [Reply(catalog.t(st.lang, "lang.switched"),
+                                  menu=self._menu(st, ctx).buttons), self._ask(st, ctx)]
+            else:
+                replies += [Reply(catalog.t(st.lang, "lang.switched")), self._menu(st, ctx)]
             return Outcome(st, replies)
         pressed = action is not None
         if not st.flow:

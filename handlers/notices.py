@@ -111,7 +111,8 @@ def render(message: str, params: dict[str, Any], lang: str, zone: ZoneInfo,
             # A receipt code is never stored: it is derived again at the moment of sending.
             text = text.replace(RECEIPT_MARK,
                                 derive_receipt_code(secret, str(params["draft_key"])))
-        return Reply(text, [Button(**b) for b in params.get("buttons", [])])
+        return Reply(text, [Button(**b) for b in params.get("buttons", [])],
+                     [Button(**b) for b in params.get("menu", [])])
     if message in ("notice.alert_acked", "notice.alert_taken"):
         # The alert as first shown, now acknowledged (its button gone); or acknowledged by
         # someone else, its own button still there (`alert`).

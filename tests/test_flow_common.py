@@ -3,14 +3,24 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from sqlmodel import Session, select
 
 from bot.bootstrap import Services
 from conversations.clock import FrozenClock
-from conversations.engine import REVIEW
+from conversations.engine import (
+    GROUP_CHAT,
+    GROUP_NOTICES,
+    PRIVATE_ONLY,
+    REVIEW,
+    Context,
+    Engine,
+    Reply,
+    State,
+    merged,
+)
 from store.models import Case, Suggestion, Timer
 from tests.conftest import make_services
 from tests.transcript import LANGS, Chat, draft, open_menu, person, t
@@ -150,6 +160,38 @@ def test_switching_language_in_a_form_keeps_the_draft(services: Services, chat: 
         {k: v for k, v in kept.items() if k != "lang"}
     chat.say(TEXT)
     assert t(other, "suggestion.identity.ask") in chat.text
+
+
+@pytest.mark.parametrize(("lang", "other"), [("zh", "en"), ("en", "zh")])
+def test_switching_language_in_a_form_brings_the_menu_in_the_new_words(
+        chat: Chat, lang: str, other: str) -> None:
+    """For a channel that keeps the menu on screen during a form (Telegram's keyboard):
+    the menu in the new language comes with the switch, apart from the question's own
+    buttons; a channel that shows only a reply's buttons shows none more than before."""
+    start(chat, lang, "suggestion", ("2",))
+    chat.say(t(lang, "menu.lang"))
+    switched, question = chat.replies
+    assert (switched.text, switched.buttons) == (t(other, "lang.switched"), [])
+    assert [b.label for b in switched.menu] == menu_labels(other, EMPLOYEE_MENU)
+    assert question.menu == [] and question.buttons  # back, cancel, help
+    assert merged(chat.replies, 4096) == chat.replies  # one keyboard a message
+
+
+@pytest.mark.parametrize("action", [GROUP_CHAT, PRIVATE_ONLY])
+@pytest.mark.parametrize("lang", LANGS)
+def test_a_group_chats_notice_shows_no_menu_and_leaves_the_conversation(
+        lang: str, action: str) -> None:
+    """What is said to the bot in a group chat gets where to go instead, and nothing
+    more: no menu for the whole group, no form started or stepped."""
+    engine = Engine()
+    ctx = Context(now=datetime(2026, 11, 23, 9, tzinfo=UTC))
+    in_form = engine.step(State(lang=lang).to_dict(), text=t(lang, "menu.suggestion"),
+                          action=None, ctx=ctx).state.to_dict()
+    assert in_form["flow"] == "suggestion"
+    for raw in (State(lang=lang).to_dict(), in_form):
+        out = engine.step(raw, text=None, action=action, ctx=ctx)
+        assert out.replies == [Reply(t(lang, GROUP_NOTICES[action]))]
+        assert (out.state.to_dict(), out.effect) == (raw, None)
 
 
 # --- role menus ------------------------------------------------------------------------

@@ -334,11 +334,13 @@ async def test_an_invite_opened_in_a_group_links_nobody(
                           ttl=__import__("datetime").timedelta(hours=1))
     group = TgChat(client, fake, -100666)
     texts = await group.say(f"/start@{BOT_USERNAME} {code}")
-    assert texts == ["请在与本机器人的私聊中打开邀请链接：群聊不能确认身份。\n\n"
-                     + "请选择要办理的事项（点按钮，或回复序号）："]
+    # Only the notice: no menu keyboard for the whole group, no person for it.
+    assert texts == ["请在与本机器人的私聊中打开邀请链接：群聊不能确认身份。"]
+    assert "reply_markup" not in fake.sent_messages(-100666)[-1].params
     with Session(tg.db) as s:
         linked = s.exec(select(Contact).where(Contact.person_id == leader.id,
                                               Contact.channel == "telegram")).all()
+        assert s.exec(select(Contact).where(Contact.address == "-100666")).all() == []
     assert [c.address for c in linked] == [str(ZHAO)]  # the org file's own, no group
     texts = await TgChat(client, fake, 7007).say(f"/start {code}")
     assert any("赵国强" in t for t in texts)  # the code is still good, in private

@@ -12,18 +12,35 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlmodel import select
+from sqlmodel import Session, select
 
 import tests.test_telegram as webhook
 from bot.bootstrap import Services
 from conversations.catalog import t
+from conversations.clock import FrozenClock
 from conversations.engine import REVIEW
 from handlers.identity import issue_code
 from store.calendar_models import ScreeningReturn
 from store.db import transaction
-from store.models import InboundMessage, Person, Suggestion, Workshop
+from store.models import (
+    Case,
+    Contact,
+    Conversation,
+    InboundMessage,
+    Notification,
+    Person,
+    Suggestion,
+    Workshop,
+)
 from tests.calendar_helpers import at, run_until
-from tests.fakes.telegram_api import Call, FakeBotApi, callback_update, text_update
+from tests.fakes.telegram_api import (
+    BOT_USER,
+    BOT_USERNAME,
+    Call,
+    FakeBotApi,
+    callback_update,
+    text_update,
+)
 from tests.test_telegram import TgChat, run
 from tests.test_telegram_flows import (
     SAID,
@@ -35,6 +52,7 @@ from tests.test_telegram_flows import (
     saved_state,
 )
 from tests.transcript import all_rows
+from web.app import create_app
 
 fake = webhook.fake
 tg = webhook.tg
@@ -353,6 +371,100 @@ async def test_a_groups_service_messages_get_no_answer(
     assert (await group.post(joined)).status_code == 200
     assert group.new_texts() == []
     assert all_rows(tg, InboundMessage) == []
+
+
+GROUP = -1001234567001  # a supergroup the bot was added to
+MEMBERS = (4101, 4102)  # two of its members, each also able to chat with the bot in private
+
+
+def in_group(text: str, member: int, code: str, **content: Any) -> dict[str, Any]:
+    """A member's message in the group, as Telegram sends it to the bot."""
+    update = text_update(GROUP, text, user_id=member, language_code=code)
+    update["message"].update(content)
+    return update
+
+
+@LANGS
+async def test_in_a_group_the_bot_says_to_chat_in_private_and_starts_nothing(
+        client: httpx.AsyncClient, fake: FakeBotApi, tg: Services, lang: str,
+        code: str) -> None:
+    """The bot was added to a workshop's group. Whatever a member says to it there (a
+    command, a mention, a reply to it, a button pressed) is answered with the same short
+    notice in the member's language, with the link that opens a private chat with the bot,
+    and nothing else: no menu keyboard for the whole group, no form, so no one's complaint
+    mixes with another's or is shown to the group; no person is made for the group. Talk
+    among members is not answered; a re-delivered update is answered once."""
+    group = TgChat(client, fake, GROUP, code)
+    notice = t(lang, "group.private_link", link=f"https://t.me/{BOT_USERNAME}")
+    first, second = MEMBERS
+    said = [in_group("/start", first, code),
+            in_group(f"/menu@{BOT_USERNAME}", second, code),
+            in_group(f"@{BOT_USERNAME} {t(lang, 'menu.complaint')}", first, code),
+            in_group(t(lang, "menu.complaint"), second, code,
+                     reply_to_message={"message_id": 1, "from": dict(BOT_USER),
+                                       "chat": {"id": GROUP, "type": "supergroup"},
+                                       "date": 1, "text": notice}),
+            in_group("/skip", first, code)]
+    for update in said:
+        assert (await group.post(update)).status_code == 200
+        assert group.new_texts() == [notice]
+        assert "reply_markup" not in fake.sent_messages(GROUP)[-1].params
+    assert (await group.post(said[2])).status_code == 200  # Telegram delivers it again
+    assert group.new_texts() == []
+    # Members talking among themselves (a bot made an admin is sent every message).
+    for chatter in (in_group(SAID[lang]["description"], first, code),
+                    in_group("@someone 明天几点上班？", second, code)):
+        assert (await group.post(chatter)).status_code == 200
+    assert group.new_texts() == []
+    # A form's button left in the group (from before this was so): the notice, and the
+    # button goes, so that no one presses it again.
+    old = fake.sent_messages(GROUP)[-1]
+    markup = {"inline_keyboard": [[{"text": t(lang, "opt.category.wages"),
+                                    "callback_data": "opt:wages"}]]}
+    press = callback_update(GROUP, "opt:wages", message_id=old.result["message_id"],
+                            message_text=old.text, reply_markup=markup, user_id=second,
+                            language_code=code)
+    assert (await group.post(press)).status_code == 200
+    assert group.new_texts() == [notice]
+    assert len(fake.calls_to("answerCallbackQuery")) == 1
+    [cleared] = fake.calls_to("editMessageReplyMarkup")
+    assert cleared.params["message_id"] == old.result["message_id"]
+    assert fake.calls_to("editMessageText") == []
+
+    with Session(tg.db) as s:
+        assert s.exec(select(Contact).where(Contact.address == str(GROUP))).all() == []
+        assert s.get(Conversation, f"telegram:{GROUP}") is None
+    assert len(all_rows(tg, InboundMessage)) == len(said) + 1  # the press
+    assert all_rows(tg, Case) == []
+    # In private, the same member is served as always.
+    member = TgChat(client, fake, first, code)
+    assert await member.say("/start") == [t(lang, "menu.welcome")]
+    assert await member.say(t(lang, "menu.complaint")) == [
+        one(t(lang, "complaint.intro"), ask(lang, "complaint", "category", 1, 8))]
+
+
+@LANGS
+async def test_in_a_group_without_the_bots_name_the_notice_says_how_to_find_it(
+        db_url: str, clock: FrozenClock, fake: FakeBotApi, lang: str, code: str) -> None:
+    """Telegram did not answer getMe at the start, so the bot's name is not known: the
+    notice tells the member how to open a private chat instead of giving the link (the
+    name is not asked again for every message). On SQLite and PostgreSQL."""
+    fake.fail_next("getMe", status=502)
+    svc = webhook.telegram_services(db_url, clock, fake, "webhook")
+    try:
+        transport = httpx.ASGITransport(app=create_app(svc, run_scheduler=False))
+        async with httpx.AsyncClient(transport=transport, base_url="http://wr.test") as c:
+            c.telegram = svc.telegram  # type: ignore[attr-defined]
+            group = TgChat(c, fake, GROUP, code)
+            update = in_group("/start", MEMBERS[0], code)
+            for _ in range(2):  # and Telegram delivers it again
+                assert (await group.post(update)).status_code == 200
+            assert group.new_texts() == [t(lang, "group.private")]
+            assert [n.status for n in all_rows(svc, Notification)] == ["sent"]
+            assert all_rows(svc, Contact, Contact.address == str(GROUP)) == []
+    finally:
+        svc.close()
+    assert len(fake.calls_to("getMe")) == 1
 
 
 PDF = {"document": {"file_id": "DOC-payslip", "file_unique_id": "d1", "file_name": "payslip.pdf",

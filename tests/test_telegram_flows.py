@@ -37,7 +37,7 @@ from store.models import (
     Suggestion,
     Workshop,
 )
-from tests.fakes.telegram_api import FakeBotApi, text_update
+from tests.fakes.telegram_api import BOT_USERNAME, FakeBotApi, text_update
 from tests.test_flow_booking import slot_label, upcoming
 from tests.test_flow_emergency import alerted_names, duty_leader_today
 from tests.test_telegram import TgChat, run, telegram_services
@@ -109,6 +109,15 @@ def menu_labels(fake: FakeBotApi, chat_id: int) -> list[str]:
     markup = last_markup(fake, chat_id)
     assert "keyboard" in markup, markup
     return [b["text"] for row in markup["keyboard"] for b in row]
+
+
+def menu_labels_before(fake: FakeBotApi, chat_id: int) -> list[str]:
+    """The reply keyboard on screen: the labels of the last one the bot sent."""
+    for call in reversed(fake.sent_messages(chat_id)):
+        markup = call.params.get("reply_markup") or {}
+        if "keyboard" in markup:
+            return [b["text"] for row in markup["keyboard"] for b in row]
+    return []
 
 
 def inline_buttons(fake: FakeBotApi, chat_id: int) -> list[tuple[str, str]]:
@@ -414,6 +423,53 @@ async def test_wrong_answers_help_back_and_cancel(client: httpx.AsyncClient, fak
     assert all_rows(tg, Notification, col(Notification.alert_id).is_not(None)) == []
 
 
+@LANGS
+async def test_typed_slash_commands_work_as_the_buttons_do(
+        client: httpx.AsyncClient, fake: FakeBotApi, tg: Services, lang: str,
+        code: str) -> None:
+    """A worker who knows /cancel and /help from Telegram's command menu types /skip,
+    /send or /submit too, some apps adding the bot's name (/skip@workroom_bot): each does
+    what its button does, and no "/skip" is kept as an answer. An answer that only begins
+    with a slash is kept as typed."""
+    said = SAID[lang]
+    chat = TgChat(client, fake, 7409, code)
+    assert await chat.say(t(lang, "menu.emergency")) == [
+        one(t(lang, "emergency.intro"), ask(lang, "emergency", "what", 1, 5))]
+    await run(chat, [(said["what"], ask(lang, "emergency", "place", 2, 5)),
+                     (said["place"], ask(lang, "emergency", "people", 3, 5)),
+                     (f"/skip@{BOT_USERNAME}", ask(lang, "emergency", "measures", 4, 5)),
+                     ("/skip", ask(lang, "emergency", "suggestion", 5, 5))])
+    [done] = await chat.say("/send")
+    assert done.startswith(t(lang, "emergency.done", number="E-2026-0001",
+                             alerted=alerted_names(tg, lang)))
+    [incident] = all_rows(tg, Incident)
+    assert (incident.what, incident.place, incident.people, incident.measures,
+            incident.suggestion) == (said["what"], said["place"], None, None, None)
+
+    outcome = f"/{said['outcome']}"
+    await run(chat, [(t(lang, "menu.complaint"), ask(lang, "complaint", "category", 1, 8)),
+                     (f"[{t(lang, 'opt.category.wages')}]",
+                      ask(lang, "complaint", "description", 2, 8)),
+                     (said["description"], ask(lang, "complaint", "since", 3, 8)),
+                     ("/back", ask(lang, "complaint", "description", 2, 8)),
+                     (said["description"], ask(lang, "complaint", "since", 3, 8)),
+                     ("2026-10-15", ask(lang, "complaint", "affected", 4, 8)),
+                     ("3", ask(lang, "complaint", "cosigners", 5, 8)),
+                     ("/Skip", ask(lang, "complaint", "workshop", 6, 8)),
+                     ("[铸造车间]", ask(lang, "complaint", "outcome", 7, 8)),
+                     (outcome, ask(lang, "complaint", "identity", 8, 8)),
+                     (f"[{t(lang, 'opt.identity.named')}]", t(lang, "review.title"))])
+    assert await chat.say("/submit") == [
+        one(t(lang, "complaint.done", number="C-2026-0001", due_on=ORDINARY_DUE, days=60),
+            t(lang, "menu.prompt"))]
+    [case] = all_rows(tg, Case)
+    assert (case.description, case.affected, case.cosigners, case.outcome_wanted) == (
+        said["description"], 3, 0, outcome)
+    kept = json.dumps([saved_state(tg, 7409), incident.model_dump(mode="json"),
+                       case.model_dump(mode="json")], ensure_ascii=False)
+    assert "/skip" not in kept.lower() and "/submit" not in kept and "/send" not in kept
+
+
 async def test_switching_language_with_the_menu_button_and_lang(
         client: httpx.AsyncClient, fake: FakeBotApi, tg: Services) -> None:
     for leader in (DIRECTOR, SUN):
@@ -435,12 +491,43 @@ async def test_switching_language_with_the_menu_button_and_lang(
 
     # /lang in the middle of a form: the same question again, in the other language
     await run(chat, [("Raise a problem", ask("en", "complaint", "category", 1, 8))])
-    assert await chat.say("/lang") == [one(t("zh", "lang.switched"),
-                                           ask("zh", "complaint", "category", 1, 8))]
+    assert await chat.say("/lang") == [t("zh", "lang.switched"),
+                                       ask("zh", "complaint", "category", 1, 8)]
     assert [b[0] for b in inline_buttons(fake, 7407)][:2] == ["工资福利", "安全生产"]
     assert chat_person(tg, 7407).lang == "zh"
     assert await chat.say("/cancel") == [one(t("zh", "flow.cancelled"), t("zh", "menu.prompt"))]
     assert menu_labels(fake, 7407) == employee_menu("zh")
+
+
+@LANGS
+async def test_switching_language_during_a_form_switches_the_menu_keyboard_too(
+        client: httpx.AsyncClient, fake: FakeBotApi, tg: Services, lang: str,
+        code: str) -> None:
+    """The main menu stays under the input field during a form. Switched to the other
+    language mid-form (/lang, or the menu's own language button), the worker sees that
+    keyboard in the new words at once, not when the form ends; the question comes again
+    in the new language with its own buttons under it."""
+    other = "en" if lang == "zh" else "zh"
+    chat = TgChat(client, fake, 7410, code)
+    assert await chat.say("/start") == [t(lang, "menu.welcome")]
+    assert await chat.say(t(lang, "menu.complaint")) == [
+        one(t(lang, "complaint.intro"), ask(lang, "complaint", "category", 1, 8))]
+    assert menu_labels_before(fake, 7410) == employee_menu(lang)
+
+    for said, now in (("/lang", other), (t(other, "menu.lang"), lang)):
+        sent = len(fake.sent_messages(7410))
+        assert await chat.say(said) == [t(now, "lang.switched"),
+                                        ask(now, "complaint", "category", 1, 8)], said
+        switched, question = fake.sent_messages(7410)[sent:]
+        assert "keyboard" in switched.params["reply_markup"]
+        assert menu_labels_before(fake, 7410) == employee_menu(now)
+        assert [b[0] for b in inline_buttons(fake, 7410)][:2] == [
+            t(now, "opt.category.wages"), t(now, "opt.category.safety")]
+        assert "keyboard" not in question.params["reply_markup"]
+    # the form goes on where it was, in the language now chosen
+    assert await chat.press(t(lang, "opt.category.wages")) == [
+        ask(lang, "complaint", "description", 2, 8)]
+    assert saved_state(tg, 7410)["answers"] == {"category": "wages"}
 
 
 # --- the same flows by long polling ------------------------------------------------------
