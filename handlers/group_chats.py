@@ -16,13 +16,20 @@ the channel steps its group messages through a pipeline of their own.
 from __future__ import annotations
 
 from collections.abc import Callable, Collection, Sequence
+from functools import partial
 from typing import Any
-
-from sqlalchemy.exc import IntegrityError
 
 from conversations import catalog
 from conversations.engine import GROUP_CHAT, GROUP_NOTICES, Reply
-from handlers.inbound import DIRECT_LEASE, BeforeCommit, Inbound, Outgoing, Stepped, Workroom
+from handlers.inbound import (
+    DIRECT_LEASE,
+    BeforeCommit,
+    Inbound,
+    Outgoing,
+    Stepped,
+    Workroom,
+    attempts,
+)
 from store import outbox, steps
 from store.db import transaction
 
@@ -62,15 +69,7 @@ class GroupChats:
                       before_commit: BeforeCommit | None = None) -> list[Stepped]:
         """As Workroom.process_batch: record and answer messages of different chats in
         one transaction; `settle` records what became of earlier deliveries."""
-        for attempt in range(3):
-            try:
-                return self._batch(msgs, direct, in_flight, settle, before_commit)
-            except IntegrityError:
-                # A concurrent delivery of the same message won the insert; the next try
-                # finds it, and does not answer again.
-                if attempt == 2:
-                    raise
-        raise AssertionError("unreachable")
+        return attempts(partial(self._batch, msgs, direct, in_flight, settle, before_commit))
 
     def _batch(self, msgs: list[Inbound], direct: Collection[str], in_flight: Collection[int],
                settle: Sequence[steps.Settled],

@@ -13,6 +13,7 @@ import uuid
 from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -196,15 +197,7 @@ class Workroom:
     def _attempts(self, msgs: list[Inbound], direct: Collection[str],
                   in_flight: Collection[int], settle: Sequence[steps.Settled],
                   before_commit: BeforeCommit | None) -> list[Stepped]:
-        for attempt in range(3):
-            try:
-                return self._batch(msgs, direct, in_flight, settle, before_commit)
-            except IntegrityError:
-                # A concurrent delivery of the same message won the insert; the next try
-                # finds it and answers with what it answered.
-                if attempt == 2:
-                    raise
-        raise AssertionError("unreachable")
+        return attempts(partial(self._batch, msgs, direct, in_flight, settle, before_commit))
 
     def _batch(self, msgs: list[Inbound], direct: Collection[str],
                in_flight: Collection[int], settle: Sequence[steps.Settled],
@@ -590,6 +583,18 @@ class Workroom:
             if not self.states.transactional:
                 self.states.save(s, key, state, version, now)
         return True
+
+
+def attempts(batch: Callable[[], list[Stepped]]) -> list[Stepped]:
+    """Run a batch's transaction, again if a concurrent delivery of one of its messages
+    won the insert of its id: the next try finds it and answers with what it answered."""
+    for attempt in range(3):
+        try:
+            return batch()
+        except IntegrityError:
+            if attempt == 2:
+                raise
+    raise AssertionError("unreachable")
 
 
 def _album(msg: Inbound) -> str | None:
