@@ -77,7 +77,8 @@ def build(settings: Settings, *, clock: Clock | None = None, db: Engine | None =
                           link_window=timedelta(minutes=settings.incident_link_minutes),
                           cluster_count=settings.complaint_cluster_count,
                           cluster_window=timedelta(hours=settings.complaint_cluster_hours)),
-                      call_last_step=settings.hotline_enabled and settings.hotline_call_last_step)
+                      call_last_step=settings.hotline_enabled and settings.hotline_call_last_step,
+                      texts=settings.hotline_enabled)
     workroom = Workroom(db, states, clock, options)
     senders: dict[str, Sender] = {c: InboxSender(c, clock) for c in ("web", "console")}
     dispatcher = Dispatcher(db, clock, senders, zone=settings.zone,

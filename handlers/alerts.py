@@ -106,7 +106,7 @@ def acknowledge(ctx: HandlerContext, alert_id: int) -> Result:
         # after the handling was finished tells the reporters nothing new.
         if incident is not None and incident.handled_at is not None:
             return Result("ack.done", {"at": ctx.now.astimezone(ctx.zone).strftime("%H:%M")})
-        if incident is not None and reachable(s, incident.reporter_id):
+        if incident is not None and reachable(s, incident.reporter_id, texts=ctx.texts):
             outbox.enqueue(s, key=f"incident:{incident.id}:acked", priority=outbox.EMERGENCY,
                            recipient_id=incident.reporter_id, message="notice.acknowledged",
                            now=ctx.now, params={"number": incident.number,
@@ -116,7 +116,7 @@ def acknowledge(ctx: HandlerContext, alert_id: int) -> Result:
             later = s.exec(select(IncidentLink.reporter_id).where(
                 IncidentLink.incident_id == incident.id).order_by(col(IncidentLink.id))).all()
             for pid in dict.fromkeys(p for p in later if p not in (None, incident.reporter_id)
-                                     and reachable(s, p)):
+                                     and reachable(s, p, texts=ctx.texts)):
                 outbox.enqueue(s, key=f"incident:{incident.id}:acked:{pid}",
                                priority=outbox.EMERGENCY, recipient_id=pid,
                                message="notice.acknowledged", now=ctx.now,
@@ -125,11 +125,18 @@ def acknowledge(ctx: HandlerContext, alert_id: int) -> Result:
     return Result("ack.done", {"at": ctx.now.astimezone(ctx.zone).strftime("%H:%M")})
 
 
-def reachable(session: Session, person_id: int | None) -> bool:
+def reachable(session: Session, person_id: int | None, *, texts: bool = True) -> bool:
     """Whether the reporter has an address at all (a hotline caller who hid their number
-    has none: telling them would only fail and alarm the staff)."""
-    return person_id is not None and session.exec(
-        select(Contact.id).where(Contact.person_id == person_id)).first() is not None
+    has none: telling them would only fail and alarm the staff); without `texts` (no SMS
+    set up), a phone number is not one."""
+    from handlers.hotline import SMS
+
+    if person_id is None:
+        return False
+    query = select(Contact.id).where(Contact.person_id == person_id)
+    if not texts:
+        query = query.where(Contact.channel != SMS)
+    return session.exec(query).first() is not None
 
 
 def _show_taken(ctx: HandlerContext, incident: Incident, alert_id: int) -> None:

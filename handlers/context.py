@@ -38,6 +38,9 @@ class HandlerContext:
     grouping: Grouping = field(default_factory=Grouping)
     # The chain's last step is also phoned (the hotline's voice calls are set up).
     call_last_step: bool = False
+    # Texts (SMS) can be sent: the hotline's provider is set up. Without it a caller's
+    # number is kept to call back, and nothing is written to be texted to it.
+    texts: bool = True
 
     @property
     def today(self) -> date:

@@ -152,7 +152,7 @@ def report(ctx: HandlerContext, *, kind: str, what: str, place: str, people: int
     if "alerted" in told and subject == "incident" and subject_id is not None:
         told["alerted"] = {"people": _alerted(s, subject_id)}
     assert ctx.actor.id is not None
-    if alerts.reachable(s, ctx.actor.id):  # a hidden number is told by voice only
+    if alerts.reachable(s, ctx.actor.id, texts=ctx.texts):  # else told by voice (or staff)
         outbox.enqueue(s, key=f"hotline:{draft_key}:told", recipient_id=ctx.actor.id,
                        message="notice.caller_told", now=ctx.now,
                        params={"head": "@hotline.sms_head",
@@ -426,14 +426,18 @@ def file_for_caller(ctx: HandlerContext, sub: Submission) -> Result:
                           subject=subject, subject_id=subject_id, filed_by=ctx.actor.id,
                           created_at=ctx.now, updated_at=ctx.now, ended_at=ctx.now))
     p = result.params
+    # No texts to the caller (no SMS set up): the staff member who took the call is asked
+    # to give the caller the number, not told that a text is on its way.
+    told = "" if alerts.reachable(s, person.id, texts=ctx.texts) else "_untold"
     if result.message == "emergency.done":
-        return Result("file_for_caller.done_incident", {"number": p["number"],
-                                                        "alerted": p["alerted"]})
+        return Result(f"file_for_caller.done_incident{told}", {"number": p["number"],
+                                                               "alerted": p["alerted"]})
     if result.message.startswith("emergency.linked"):
-        return Result("file_for_caller.done_linked", {"number": p["number"]})
+        return Result(f"file_for_caller.done_linked{told}", {"number": p["number"]})
     if result.message == "emergency.done_nobody":
         return Result("file_for_caller.done_nobody", {"number": p["number"]})
-    return Result("file_for_caller.done_case", {"number": p["number"], "due_on": p["due_on"]})
+    return Result(f"file_for_caller.done_case{told}", {"number": p["number"],
+                                                       "due_on": p["due_on"]})
 
 
 # --- a leader's alert by phone --------------------------------------------------------------

@@ -95,6 +95,7 @@ class Options:
     on_timeout: str = "keep"
     grouping: Grouping = field(default_factory=Grouping)
     call_last_step: bool = False  # see HandlerContext.call_last_step
+    texts: bool = True  # see HandlerContext.texts
 
 
 @dataclass(frozen=True)
@@ -488,7 +489,8 @@ class Workroom:
         return HandlerContext(session=s, now=self.clock.now(), actor=person, channel=channel,
                               zone=self.options.zone, secret=self.options.secret,
                               grouping=self.options.grouping,
-                              call_last_step=self.options.call_last_step)
+                              call_last_step=self.options.call_last_step,
+                              texts=self.options.texts)
 
     def _ctx(self, s: Session, person: Person, hctx: HandlerContext,
              workshops: dict[int, str]) -> Context:

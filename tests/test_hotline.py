@@ -838,25 +838,27 @@ def test_staff_file_an_incident_for_a_caller_and_the_caller_is_texted(
     assert (call.purpose, call.filed_by, call.subject_id) == (
         "filed", key_of(hl, "liu_fang").id, incident.id)
     hl.dispatcher.drain()
-    [told] = fake.texts("+8613900000002")
-    assert "E-2026-0001" in told
+    [told] = fake.texts("+8613900000002")  # names the leaders alerted
+    assert told == t("zh", "hotline.sms_head") + t(
+        "zh", "emergency.done", number="E-2026-0001", alerted=ALERTED)
 
 
-def test_staff_filing_for_a_caller_without_the_hotline_text_who_was_alerted(
+def test_staff_filing_for_a_caller_without_texts_are_asked_to_give_the_number(
         db_services: Services) -> None:
-    """A workroom without the hotline's calls (staff took the call on an ordinary phone):
-    the caller's text, as it waits in the outbox, names the leaders alerted."""
-    from handlers.notices import render
-
+    """A workroom without the hotline (no texts set up): staff took the call on an office
+    phone. They are asked to give the caller the number, not told a text is on its way;
+    nothing is written to be texted, so no "delivery failed" reaches the staff and the
+    director, neither now nor when a leader acknowledges."""
     svc = db_services
     staff = staff_file_an_incident(svc, "13900000002")
-    assert staff.text.startswith(t("zh", "file_for_caller.done_incident",
+    assert staff.text.startswith(t("zh", "file_for_caller.done_incident_untold",
                                    number="E-2026-0001", alerted=ALERTED))
-    [row] = all_rows(svc, Notification,
-                     col(Notification.idempotency_key).startswith("hotline:"))
-    told = render(row.message_key, row.params, "zh", svc.workroom.options.zone)
-    assert told.text == t("zh", "hotline.sms_head") + t(
-        "zh", "emergency.done", number="E-2026-0001", alerted=ALERTED)
+    [alert] = all_rows(svc, Alert, Alert.recipient_id == key_of(svc, "chen_lihua").id)
+    ack(svc, "chen_lihua", alert.id or 0)
+    svc.dispatcher.drain()
+    caller = person_of(svc, "sms", "+8613900000002")  # kept, to call back
+    assert all_rows(svc, Notification, Notification.recipient_id == caller.id) == []
+    assert all_rows(svc, Notification, Notification.status == "failed") == []
 
 
 class PushedChat(Chat):
