@@ -395,7 +395,7 @@ def incident_action(ctx: HandlerContext, sub: Submission) -> Result:
         timers.cancel(s, kind=REPORT, ref=f"{row.id}:{stage}", now=ctx.now)
     done = "incident_action.done.late" if row.late else "incident_action.done.in_time"
     return Result(done, {"report": report, "number": incident.number,
-                         "due": row.due_at.astimezone(ctx.zone).strftime("%H:%M %m-%d")})
+                         "due": row.due_at.astimezone(ctx.zone).strftime("%m-%d %H:%M")})
 
 
 def _send(ctx: HandlerContext, incident: Incident, row: IncidentReport) -> bool:

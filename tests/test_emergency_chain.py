@@ -99,7 +99,7 @@ def test_chain_acknowledgement_reports_and_archiving(db_services: Services,
     director = chats["chen_lihua"]
     said = director_does(director, lang, "first", *REPORT)
     assert t(lang, "incident_action.done.late", report=t(lang, "report.kind.first"),
-             number="E-2026-0001", due="10:00 11-23") in said
+             number="E-2026-0001", due="11-23 10:00") in said
     services.dispatcher.drain()
     sent = t(lang, "notice.incident_report_late", report=t(lang, "report.kind.first"),
              number="E-2026-0001", unit="青岚机械制造有限公司", what=WHAT, place=PLACE,

@@ -205,4 +205,4 @@ async def test_a_report_due_reminder_opens_the_report_in_one_tap(
         await director.say(said)
     [done] = await director.press(t(lang, "nav.confirm"))
     assert done.startswith(t(lang, "incident_action.done.in_time", number="E-2026-0001",
-                             report=t(lang, "report.kind.first"), due="10:00 11-23"))
+                             report=t(lang, "report.kind.first"), due="11-23 10:00"))
