@@ -110,7 +110,7 @@ def test_chain_acknowledgement_reports_and_archiving(db_services: Services,
     clock.set(t0 + timedelta(minutes=80))
     said = director_does(director, lang, "opinion", *REPORT)
     assert t(lang, "incident_action.done.in_time", report=t(lang, "report.kind.opinion"),
-             number="E-2026-0001", due="11:00 11-23") in said
+             number="E-2026-0001", due="11-23 11:00") in said
     # Sending it twice is refused.
     said = director_does(director, lang, "opinion", *REPORT)
     assert t(lang, "incident_action.already", report=t(lang, "report.kind.opinion"),
@@ -133,12 +133,12 @@ def test_chain_acknowledgement_reports_and_archiving(db_services: Services,
     clock.set(t0 + timedelta(minutes=125))
     said = director_does(director, lang, "closing", *REPORT)
     assert t(lang, "incident_action.done.in_time", report=t(lang, "report.kind.closing"),
-             number="E-2026-0001", due="11:20 11-23") in said
+             number="E-2026-0001", due="11-23 11:20") in said
     tick(services, clock, t0 + timedelta(days=3), step=timedelta(hours=1))
     assert pushes(services, "zhao_guoqiang").count(open_again) == 1  # handled: no more
     said = director_does(director, lang, "archive", "工作室档案柜 2026-E 卷")
     assert t(lang, "incident_action.done.in_time", report=t(lang, "report.kind.archive"),
-             number="E-2026-0001", due="10:50 11-30") in said
+             number="E-2026-0001", due="11-30 10:50") in said
     [incident] = all_rows(services, Incident)
     assert (incident.status, incident.archived_at) == ("archived", clock.now())
     reports = {r.kind: r.late for r in all_rows(services, IncidentReport)}

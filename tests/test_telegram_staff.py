@@ -169,7 +169,7 @@ async def test_a_complaint_filed_for_a_caller_reads_in_the_directors_language(
     await staff.say("25")
     await staff.press(t(other, "opt.category.living"))
     done = await staff.press(t(other, "nav.confirm"))
-    assert done[0].startswith(t(other, "file_for_caller.done_case", number="C-2026-0001",
+    assert done[0].startswith(t(other, "file_for_caller.done_case_untold", number="C-2026-0001",
                                 due_on="2027-02-22"))
     await asyncio.to_thread(tg.dispatcher.drain)
     [alert] = [x for x in chats[DIRECTOR].new_texts() if x.endswith(t(lang, "nav.ack_prompt"))]
