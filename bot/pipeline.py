@@ -17,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import deque
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Collection, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import partial
@@ -25,11 +25,22 @@ from typing import Protocol
 
 from bot.channels import DeliveryError
 from conversations.engine import Reply
-from handlers.inbound import BeforeCommit, Inbound, Outgoing, Stepped, Workroom
+from handlers.inbound import BeforeCommit, Inbound, Outgoing, Stepped
 from store.steps import Settled
 
 log = logging.getLogger(__name__)
 SEND_NOW = "cmd:send"  # the "send now" button of an urgent report
+
+
+class Stepper(Protocol):
+    """What the pipeline steps its batches with: the workroom (handlers/inbound.py), or
+    what answers group chats in its stead (handlers/group_chats.py)."""
+
+    def process_batch(self, msgs: list[Inbound], *, direct: Collection[str] = (),
+                      in_flight: Collection[int] = (), settle: Sequence[Settled] = (),
+                      before_commit: BeforeCommit | None = None) -> list[Stepped]: ...
+
+    def render_push(self, out: Outgoing) -> Reply: ...
 
 
 class AsyncSender(Protocol):
@@ -48,7 +59,7 @@ class _Chat:
 class Pipeline:
     """Per-chat order, many chats in flight, one transaction per batch of steps."""
 
-    def __init__(self, workroom: Workroom, senders: dict[str, AsyncSender], *,
+    def __init__(self, workroom: Stepper, senders: dict[str, AsyncSender], *,
                  max_batch: int = 64, urgent_batch: int = 16, routine_batch: int = 16,
                  routine_share: int = 4,
                  pace_wait: float = 5.0, settle_after: float = 0.05,

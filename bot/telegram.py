@@ -23,7 +23,7 @@ import warnings
 from collections import deque
 from collections.abc import Callable, Coroutine, Mapping
 from datetime import timedelta
-from typing import Any, TypeVar, cast
+from typing import Any, TypeVar
 
 from sqlmodel import Session
 from telegram import (
@@ -58,7 +58,7 @@ from conversations.engine import (
     refusal,
 )
 from handlers.group_chats import GroupChats
-from handlers.inbound import Inbound, Workroom
+from handlers.inbound import Inbound
 
 # Read Telegram's time periods (RetryAfter.retry_after, Voice.duration) as timedeltas,
 # the behaviour PTB v22 moves to; without it every 429 also raises a deprecation warning.
@@ -642,10 +642,9 @@ class TelegramChannel:
         self.workroom, self.poll_timeout = workroom, poll_timeout
         self.pipeline = Pipeline(workroom, {CHANNEL: self.sender},
                                  before_commit=telegram_media.scheduling(workroom.clock))
-        # Group chats' messages: answered without a person or a conversation. The
-        # pipeline asks of its workroom only what GroupChats does as well.
-        self.groups = Pipeline(cast(Workroom, GroupChats(workroom, self.private_link)),
-                               {CHANNEL: self.sender})
+        # Group chats' messages: answered without a person or a conversation, through a
+        # pipeline of their own (see bot/pipeline.Stepper).
+        self.groups = Pipeline(GroupChats(workroom, self.private_link), {CHANNEL: self.sender})
         self.media = telegram_media.keeper(workroom, self.bot, self.runner.loop, CHANNEL)
         self._stop: asyncio.Event | None = None
         self._polling: Any = None
