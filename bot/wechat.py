@@ -70,6 +70,7 @@ from store.steps import Settled
 
 log = logging.getLogger(__name__)
 PASSIVE = "passive"  # delivered_ref of a reply that went back as the passive reply
+PHOTOS = "photos"  # the album of the photos a person sends one after another
 _NOW = threading.Event()  # a gate that is open
 _NOW.set()
 # A step not done this long before the deadline (2.5 s into 4.5): its message is held
@@ -118,7 +119,11 @@ def parse_message(channel: str, msg: Mapping[str, str]) -> Inbound | None:
             fmt = (msg.get("Format") or "amr").lower()[:20]
             item = {"kind": "voice", "file_ref": msg["MediaId"][:300],
                     "mime_type": f"audio/{fmt}", "size": None}
-        return Inbound(channel, sender, message_id, attachments=(item,), push_replies=True)
+            return Inbound(channel, sender, message_id, attachments=(item,), push_replies=True)
+        # Nine photos picked at once come as nine messages, with nothing to say they belong
+        # together: the photos a person sends one after another are taken as one album.
+        return Inbound(channel, sender, message_id, attachments=(item,), push_replies=True,
+                       album=PHOTOS)
     if kind in ("video", "shortvideo") and msg.get("MediaId"):  # a video of the gate
         item = {"kind": "video", "file_ref": msg["MediaId"][:300], "mime_type": "video/mp4",
                 "size": None}

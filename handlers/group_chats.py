@@ -111,7 +111,7 @@ class GroupChats:
             blocked: set[tuple[str, str]] = set()
             for channel in direct:
                 addresses = [row["address"] for _, _, row in rows if row["channel"] == channel]
-                blocked |= {(channel, a) for a, nid in steps.pending_to(s, channel, addresses)
+                blocked |= {(channel, a) for a, nid, _ in steps.pending_to(s, channel, addresses)
                             if nid not in in_flight}
             for _, _, row in rows:
                 if row["channel"] in direct and (row["channel"], row["address"]) not in blocked:

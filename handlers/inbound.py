@@ -46,6 +46,7 @@ DIRECT_LEASE = timedelta(seconds=30)
 # question again) waits this long, and the next file of the album replaces it: the worker
 # who sends six photos at once gets one answer, not six copies of the question.
 ALBUM_WAIT = timedelta(seconds=1)
+ALBUM_KEY = "album:"  # the idempotency keys of those answers begin so
 _RECEIPT_MARK = RECEIPT_MARK
 _NATIONAL = re.compile(r"^(\+86|0086|0)")  # a number's country or trunk prefix
 # The writers of a batch, by id: built once (building the statement cost a third of it).
@@ -78,7 +79,8 @@ class Inbound:
     # replies go out as one push.
     joined: bool = False
     # The album this file came in (Telegram sends each photo of an album as a message of
-    # its own): see ALBUM_WAIT.
+    # its own; WeChat has no albums, and takes photos sent one after another as one): see
+    # ALBUM_WAIT.
     album: str | None = None
 
     @property
@@ -289,13 +291,13 @@ class Workroom:
             batch.timers_on.append((key, due))
         if msg.push_replies:
             album = _album(msg)
-            key, due = f"reply:{msg.channel}:{msg.message_id}:", now
+            key, due, joined = f"reply:{msg.channel}:{msg.message_id}:", now, msg.joined
             if album is not None:  # its answer tells all the album's answer waiting did
                 batch.albums.append((msg.channel, msg.address, album))
-                if not (msg.text or "").strip():  # ... and waits for the next file
-                    key, due = f"{album}{msg.message_id}:", now + ALBUM_WAIT
+                if not (msg.text or "").strip():  # ... and waits for the next file, as one
+                    key, due, joined = f"{album}{msg.message_id}:", now + ALBUM_WAIT, True
             # The replies as stored: a receipt code is derived again by the renderer.
-            for n, data in enumerate([_joined(stored)] if msg.joined and stored else stored):
+            for n, data in enumerate([_joined(stored)] if joined and stored else stored):
                 batch.replies.append((i, {
                     "idempotency_key": f"{key}{n}",
                     "recipient_id": None, "channel": msg.channel, "address": msg.address,
@@ -363,12 +365,29 @@ class Workroom:
             steps.replace_waiting(s, channel, address, album, now)
         blocked: set[tuple[str, str]] = set()
         mine = {n.id for _, n in batch.written}
+        answered = {(row["channel"], row["address"]): i for i, row in batch.replies
+                    if row["next_attempt_at"] <= now}  # not an album's answer: it waits
+        waiting: dict[int, tuple[str, str]] = {}  # an album's answer, to go before these
         for channel in direct:
             addresses = {row["address"] for _, row in batch.replies if row["channel"] == channel}
             addresses |= {n.address for _, n in batch.written
                           if n.channel == channel and n.address is not None}
-            blocked |= {(channel, a) for a, nid in steps.pending_to(s, channel, list(addresses))
-                        if nid not in in_flight and nid not in mine}
+            for a, nid, key in steps.pending_to(s, channel, list(addresses)):
+                if nid in in_flight or nid in mine:
+                    continue
+                if key.startswith(ALBUM_KEY) and (channel, a) in answered:
+                    waiting[nid] = (channel, a)
+                else:  # the dispatcher sends this chat's pushes, in the order written
+                    blocked.add((channel, a))
+        # The worker went on after an album: its answer goes now, ahead of this step's.
+        taken = steps.take_waiting(s, list(waiting), now, until)
+        blocked |= {chat for nid, chat in waiting.items()
+                    if nid not in {r.id for r in taken}}  # a sender has it: the order
+        for r in sorted(taken, key=lambda r: r.id):
+            i = answered[(r.channel, r.address)]
+            results[i].outgoing.append(Outgoing(
+                r.id, r.channel, r.address, batch.langs.get(i) or self.options.default_lang,
+                r.priority, r.message_key, dict(r.params)))
         for _, row in batch.replies:
             if row["channel"] in direct and (row["channel"], row["address"]) not in blocked \
                     and row["next_attempt_at"] <= now:  # an album's answer waits
@@ -607,7 +626,7 @@ def _album(msg: Inbound) -> str | None:
     if msg.album is None or not msg.attachments:
         return None
     # Not the chat address: the key outlives it (store/retention.py blanks the address).
-    return f"album:{msg.channel}:{msg.album}:"
+    return f"{ALBUM_KEY}{msg.channel}:{msg.album}:"
 
 
 def _joined(replies: list[dict[str, Any]]) -> dict[str, Any]:

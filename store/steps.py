@@ -223,15 +223,18 @@ def enqueue_many(session: Session, rows: Sequence[dict[str, Any]]) -> list[int]:
                       rows, ("idempotency_key",))
 
 
-def pending_to(session: Session, channel: str, addresses: Sequence[str]) -> list[tuple[str, int]]:
-    """(address, id) of outbox rows still pending to these chat addresses."""
+def pending_to(session: Session, channel: str, addresses: Sequence[str]
+               ) -> list[tuple[str, int, str]]:
+    """(address, id, idempotency key) of outbox rows still pending to these chat
+    addresses."""
     if not addresses:
         return []
     t = Notification.__table__  # type: ignore[attr-defined]
-    rows = fast.where_in(session, "pending_to", lambda b: select(t.c.address, t.c.id).where(
+    rows = fast.where_in(session, "pending_to", lambda b: select(
+        t.c.address, t.c.id, t.c.idempotency_key).where(
         t.c.status == "pending", t.c.channel == bindparam("ch"), t.c.address.in_(b)),
         addresses, {"ch": channel})
-    return [(a, nid) for a, nid in rows]
+    return [(a, nid, key) for a, nid, key in rows]
 
 
 def replace_waiting(session: Session, channel: str, address: str, prefix: str,
@@ -248,6 +251,21 @@ def replace_waiting(session: Session, channel: str, address: str, prefix: str,
             t.c.id.in_(ids), t.c.status == "pending",
             or_(t.c.claimed_until.is_(None), t.c.claimed_until <= now)).values(
             status="cancelled", last_error="replaced by a later answer"))
+
+
+def take_waiting(session: Session, ids: Sequence[int], now: datetime, until: datetime
+                 ) -> list[AnyRow]:
+    """Claim these pushes that wait for their time (an album's answer) for delivery now,
+    unless a sender holds them already; the rows claimed (id, channel, address,
+    message_key, params, priority)."""
+    if not ids:
+        return []
+    t = Notification.__table__  # type: ignore[attr-defined]
+    return list(session.connection().execute(update(t).where(
+        t.c.id.in_(list(ids)), t.c.status == "pending",
+        or_(t.c.claimed_until.is_(None), t.c.claimed_until <= now)).values(
+        next_attempt_at=now, claimed_until=until).returning(
+        t.c.id, t.c.channel, t.c.address, t.c.message_key, t.c.params, t.c.priority)))
 
 
 def claim(session: Session, ids: Sequence[int], until: datetime) -> None:

@@ -82,7 +82,7 @@ def test_a_backlog_of_pending_pushes_is_not_read_whole_by_each_step_or_claim(
     with transaction(engine) as s:
         pending = steps.pending_to(s, "telegram", ["3", "4", "nobody"])
         claimed = outbox.claim_due(s, now=NOW, limit=50)
-    assert sorted({a for a, _ in pending}) == ["3", "4"] and len(pending) == 20
+    assert sorted({a for a, _, _ in pending}) == ["3", "4"] and len(pending) == 20
     assert sorted(n.address or "" for n in claimed) == sorted(str(i) for i in range(40))
     chat_rows = [p for p in plans if "notification" in p.lower() and "address" in p]
     assert chat_rows and all("ix_notification_chat" in p for p in chat_rows), plans

@@ -27,6 +27,7 @@ from store.models import (
     Booking,
     Case,
     Contact,
+    Conversation,
     Incident,
     Person,
     Suggestion,
@@ -188,6 +189,42 @@ async def test_an_emergency_keeps_its_photos_and_voice_and_alerts_the_leaders(
     for who, alert in zip((director, duty), alerts, strict=True):
         [shown] = who.new_texts()
         assert shown.startswith("【紧急】E-2026-0001") and f"「收到 {alert.id}」" in shown
+
+
+@KINDS
+async def test_photos_sent_one_after_another_get_one_answer(
+        client: httpx.AsyncClient, wx: Services, api: FakeWeChatApi, kind: str) -> None:
+    """Photos picked together reach the workroom as a message each: all are kept, and
+    answered once, not once a photo. A text sent right after them brings that answer
+    along, ahead of its own."""
+    chat = WxChat(client, wx, api, kind, EMPLOYEE[kind])
+    what = ask("zh", "emergency", "what", 1, 5)
+    await run(chat, [("紧急情况报告", what)])
+
+    async def photo(media_id: str) -> None:
+        r = await chat.send_inner(chat.inner("image", MediaId=media_id,
+                                             PicUrl=f"http://mmbiz.example/{media_id}"))
+        assert r.status_code == 200
+
+    for n in range(3):
+        await photo(f"MEDIA-crowd-{n}")
+    assert chat.new_texts() == []  # the answer waits for the next photo
+    await chat.album_waited()
+    [said] = chat.new_texts()
+    assert said.startswith(t("zh", "attachment.kept", count=3) + "\n\n" + what)
+
+    for n in (3, 4):
+        await photo(f"MEDIA-crowd-{n}")
+    [said] = await chat.say("二十多人聚集在厂门口要求发工资")  # one passive reply
+    assert said.startswith(t("zh", "attachment.kept", count=5) + "\n\n" + what)
+    assert ask("zh", "emergency", "place", 2, 5) in said
+    await chat.album_waited()
+    assert chat.new_texts() == []  # nothing twice
+    with Session(wx.db) as s:
+        state = s.get(Conversation, f"{kind}:{EMPLOYEE[kind]}")
+        assert state is not None
+        assert [a["file_ref"] for a in state.state["attachments"]] == [
+            f"MEDIA-crowd-{n}" for n in range(5)]
 
 
 async def test_a_photo_outside_a_report_is_not_kept(

@@ -19,6 +19,7 @@ from sqlmodel import Session, func, select
 
 from bot.bootstrap import Services
 from conversations.clock import FrozenClock
+from handlers.inbound import ALBUM_WAIT
 from store.models import Contact, InboundMessage, Notification, Person
 from tests.conftest import make_services
 from tests.fakes.wechat_api import (
@@ -193,7 +194,14 @@ class WxChat:
             extra["Format"] = "amr"
         r = await self.send_inner(self.inner(kind, **extra))
         assert r.status_code == 200
+        if kind == "image":  # photos one after another are an album: answered once, after
+            await self.album_waited()
         return self.new_texts()
+
+    async def album_waited(self) -> None:
+        """The wait for an album's next photo passes; the outbox sends what is due."""
+        self.svc.clock.advance(ALBUM_WAIT)  # type: ignore[attr-defined]
+        await asyncio.to_thread(self.svc.dispatcher.drain)
 
     def sent(self) -> list[str]:
         return [c.text for c in self.api.sent(to=self.user)]
