@@ -75,13 +75,25 @@ def suggestion(ctx: HandlerContext, sub: Submission) -> Result:
         ctx.session.flush()
         # The staff keep the opinion archive: they read each suggestion as it comes, to
         # report the major ones at once (no author: an opinion is not tied to a person).
-        for p in _staff_of(ctx.session, row.unit_id, ("staff",)) \
-                or _staff_of(ctx.session, row.unit_id, ("director",)):
-            outbox.enqueue(ctx.session, key=f"suggestion:{row.id}:staff:{p.id}",
-                           recipient_id=p.id, message="notice.suggestion_staff", now=ctx.now,
-                           params={"number": row.number, "topic": f"@opt.topic.{row.topic}",
-                                   "text": row.text})
+        # One statement: a batch of steps may file many (the row is new: no key exists).
+        outbox.add_many(ctx.session, [
+            {"key": f"suggestion:{row.id}:staff:{pid}", "recipient_id": pid,
+             "message": "notice.suggestion_staff",
+             "params": {"number": row.number, "topic": f"@opt.topic.{row.topic}",
+                        "text": row.text}}
+            for pid in _archive_keepers(ctx.session, row.unit_id)], now=ctx.now)
     return Result("suggestion.done", {"number": row.number})
+
+
+def _archive_keepers(session: Session, unit_id: int | None) -> list[int]:
+    """Who reads each new suggestion: the unit's staff, or its director when it has none;
+    looked up once per transaction."""
+    memo: dict[int | None, list[int]] = session.info.setdefault("archive_keepers", {})
+    if unit_id not in memo:
+        people = _staff_of(session, unit_id, ("staff",)) \
+            or _staff_of(session, unit_id, ("director",))
+        memo[unit_id] = [p.id for p in people if p.id is not None]
+    return memo[unit_id]
 
 
 # --- complaint -------------------------------------------------------------------------
