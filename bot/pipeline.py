@@ -24,7 +24,7 @@ from functools import partial
 from typing import Protocol
 
 from bot.channels import DeliveryError
-from conversations.engine import Reply
+from conversations.engine import Reply, command_of
 from handlers.inbound import BeforeCommit, Inbound, Outgoing, Stepped
 from store.steps import Settled
 
@@ -240,7 +240,8 @@ class Pipeline:
         if key not in self._urgent:
             return False
         msg = self._chats[key].queue[0][0]
-        return key in self._closing or msg.action == SEND_NOW
+        typed = msg.action is None and msg.text is not None and command_of(msg.text) == "send"
+        return key in self._closing or msg.action == SEND_NOW or typed
 
     def _queue_up(self, key: str) -> None:
         """A chat about to file an urgent report goes in the first lane, one in the middle

@@ -188,6 +188,11 @@ class Outcome:
     effect: Effect | None = None
 
 
+def command_of(text: str) -> str | None:
+    """The command a typed text stands for ("跳过", "/skip" -> "skip"); None for an answer."""
+    return _match_command(text)
+
+
 def _match_command(text: str) -> str | None:
     low = normalize(text).lower()
     word = low[1:] if low.startswith("/") else low  # "/skip", as Telegram's are typed

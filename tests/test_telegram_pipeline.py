@@ -184,6 +184,24 @@ async def test_the_answer_that_files_an_emergency_is_stepped_before_waiting_chat
     await pipeline.close()
 
 
+async def test_send_now_typed_is_stepped_before_waiting_chats_as_the_button_is(
+        tg: Services) -> None:  # noqa: F811
+    """A worker types "/send" (or "立即发送") rather than pressing the button while forty
+    chats wait: it files the report, and goes first, as the button does."""
+    pipeline = Pipeline(tg.workroom, {})
+    seen = _watched(tg, pipeline)
+    for text in ["紧急情况报告", "二十多人聚集在厂门口", "厂门口"]:  # it may be sent now
+        done = await pipeline.submit(_inbound(tg, 9350, text))
+    assert done.urgent and not done.closing
+    seen.clear()
+    others = [pipeline.submit(_inbound(tg, 9450 + n, "/start")) for n in range(40)]
+    last = pipeline.submit(_inbound(tg, 9350, "/send"))
+    results = await asyncio.wait_for(asyncio.gather(*others, last), 30)
+    assert seen[0] == ["9350"]  # alone, ahead of the forty
+    assert any("E-2026-" in r.text for r in results[-1].replies)
+    await pipeline.close()
+
+
 async def test_routine_batches_stay_short_while_a_worker_is_in_an_emergency_report(
         tg: Services) -> None:  # noqa: F811
     """The report's last answer waits for the batch under way: while someone is in the
