@@ -22,15 +22,15 @@ from typing import Any
 from conversations import catalog
 from conversations.engine import GROUP_CHAT, GROUP_NOTICES, Reply
 from handlers.inbound import (
-    DIRECT_LEASE,
     BeforeCommit,
     Inbound,
     Outgoing,
     Stepped,
     Workroom,
     attempts,
+    reply_row,
 )
-from store import outbox, steps
+from store import steps
 from store.db import transaction
 
 # The notice with the link that opens a private chat with the bot, when the channel has one.
@@ -75,7 +75,6 @@ class GroupChats:
                settle: Sequence[steps.Settled],
                before_commit: BeforeCommit | None) -> list[Stepped]:
         now = self.workroom.clock.now()
-        until = now + DIRECT_LEASE
         with transaction(self.workroom.db) as s:
             if settle:
                 steps.settle(s, settle, now)
@@ -84,7 +83,8 @@ class GroupChats:
             dups = steps.find_inbound(s, [(m.channel, m.message_id) for m in msgs])
             results: list[Stepped] = []
             logged: list[dict[str, Any]] = []
-            rows: list[tuple[int, str, dict[str, Any]]] = []  # (message, lang, row)
+            replies: list[tuple[int, dict[str, Any]]] = []
+            langs: dict[int, str] = {}
             for i, m in enumerate(msgs):
                 dup = dups.get((m.channel, m.message_id))
                 if dup is not None:  # answered once already
@@ -98,30 +98,13 @@ class GroupChats:
                     "replies": [reply.to_dict()], "state_version": 0, "draft_key": None,
                     "state": None})
                 if m.push_replies:
-                    rows.append((i, self.lang(m), {
-                        "idempotency_key": f"reply:{m.channel}:{m.message_id}:0",
-                        "recipient_id": None, "channel": m.channel, "address": m.address,
-                        "message_key": "notice.raw", "alert_id": None,
-                        "params": reply.to_dict(), "priority": outbox.REPLY,
-                        "next_attempt_at": now, "claimed_until": None, "tried_channels": [],
-                        "created_at": now}))
+                    replies.append((i, reply_row(m, f"reply:{m.channel}:{m.message_id}:0",
+                                                 reply.to_dict(), now, now)))
+                    langs[i] = self.lang(m)
             steps.log_inbound(s, logged)
-            # A chat with an earlier push still waiting gets this one from the dispatcher,
-            # after that one: a chat's messages arrive in the order written.
-            blocked: set[tuple[str, str]] = set()
-            for channel in direct:
-                addresses = [row["address"] for _, _, row in rows if row["channel"] == channel]
-                blocked |= {(channel, a) for a, nid, _ in steps.pending_to(s, channel, addresses)
-                            if nid not in in_flight}
-            for _, _, row in rows:
-                if row["channel"] in direct and (row["channel"], row["address"]) not in blocked:
-                    row["claimed_until"] = until
-            ids = steps.enqueue_many(s, [row for _, _, row in rows])
-            for (i, lang, row), nid in zip(rows, ids, strict=True):
-                if row["claimed_until"] is not None:
-                    results[i].outgoing.append(Outgoing(
-                        nid, row["channel"], row["address"], lang, outbox.REPLY, "notice.raw",
-                        row["params"]))
+            # Written and claimed as a step's replies are: after a chat's earlier pushes.
+            self.workroom.write_replies(s, msgs, results, replies, langs, direct, in_flight,
+                                        now)
             if before_commit is not None:
                 before_commit(s, msgs, results)
         return results

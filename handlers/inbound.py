@@ -298,13 +298,8 @@ class Workroom:
                     key, due, joined = f"{album}{msg.message_id}:", now + ALBUM_WAIT, True
             # The replies as stored: a receipt code is derived again by the renderer.
             for n, data in enumerate([_joined(stored)] if joined and stored else stored):
-                batch.replies.append((i, {
-                    "idempotency_key": f"{key}{n}",
-                    "recipient_id": None, "channel": msg.channel, "address": msg.address,
-                    "message_key": "notice.raw", "alert_id": None,
-                    "params": {**data, "draft_key": draft_key} if draft_key else data,
-                    "priority": outbox.REPLY, "next_attempt_at": due, "claimed_until": None,
-                    "tried_channels": [], "created_at": now}))
+                params = {**data, "draft_key": draft_key} if draft_key else data
+                batch.replies.append((i, reply_row(msg, f"{key}{n}", params, due, now)))
         # An urgent report that can be sent any moment now: its next message goes first;
         # the one that files it (the last answer, or review) in the shortest batches.
         flow = self.engine.flows.get(state.get("flow") or "")
@@ -355,6 +350,16 @@ class Workroom:
             return {}
         rows = s.exec(select(Workshop.id, Workshop.name).where(col(Workshop.id).in_(ids)))
         return {wid: name for wid, name in rows if wid is not None}
+
+    def write_replies(self, s: Session, msgs: list[Inbound], results: list[Stepped],
+                      replies: list[tuple[int, dict[str, Any]]], langs: dict[int, str],
+                      direct: Collection[str], in_flight: Collection[int],
+                      now: datetime) -> None:
+        """Write replies (reply_row()s, each with its message's index) to the outbox and
+        claim for the caller those it may deliver, as a step does: for what answers
+        messages without stepping a conversation (handlers/group_chats.py)."""
+        self._outgoing(s, msgs, results, _Batch(replies=replies, langs=langs), direct,
+                       in_flight, now)
 
     def _outgoing(self, s: Session, msgs: list[Inbound], results: list[Stepped],
                   batch: _Batch, direct: Collection[str], in_flight: Collection[int],
@@ -604,6 +609,15 @@ class Workroom:
             if not self.states.transactional:
                 self.states.save(s, key, state, version, now)
         return True
+
+
+def reply_row(msg: Inbound, key: str, params: dict[str, Any], due: datetime,
+              now: datetime) -> dict[str, Any]:
+    """The outbox row of a reply to `msg` (a platform whose replies are API calls)."""
+    return {"idempotency_key": key, "recipient_id": None, "channel": msg.channel,
+            "address": msg.address, "message_key": "notice.raw", "alert_id": None,
+            "params": params, "priority": outbox.REPLY, "next_attempt_at": due,
+            "claimed_until": None, "tried_channels": [], "created_at": now}
 
 
 def attempts(batch: Callable[[], list[Stepped]]) -> list[Stepped]:
