@@ -179,6 +179,14 @@ class Context:
     zone: ZoneInfo = field(default_factory=lambda: ZoneInfo("Asia/Shanghai"))
     timeout: timedelta = timedelta(minutes=30)
     on_timeout: str = "keep"  # keep | drop
+    # The workroom can text a caller (a hotline with an SMS provider): what staff are
+    # told a filing for a caller does uses the "…_untold" words when it cannot.
+    texts: bool = True
+
+    def words(self, lang: str, key: str) -> str:
+        """`key`'s words, or its "_untold" variant when nobody can be texted."""
+        untold = f"{key}_untold"
+        return catalog.t(lang, untold if not self.texts and catalog.has(untold) else key)
 
 
 @dataclass
@@ -401,7 +409,7 @@ class Engine:
                 st.clear_draft()
                 return Outcome(st, [Reply(text), self._menu(st, ctx)])
         st.step = None
-        intro = Reply(catalog.t(st.lang, f"{flow.name}.intro"))
+        intro = Reply(ctx.words(st.lang, f"{flow.name}.intro"))
         self._advance(st, flow)
         if given and st.prefilled and st.step in (None, REVIEW):
             # The button said everything (one tap: "nothing to report"): submit it now.
@@ -452,7 +460,7 @@ class Engine:
             return Outcome(st, [Reply(catalog.t(st.lang, key)), self._ask(st, ctx)])
         if command == "help":
             key = f"{name}.{st.step}.help" if st.step != REVIEW else "review.help"
-            return Outcome(st, [Reply(catalog.t(st.lang, key) + "\n\n"
+            return Outcome(st, [Reply(ctx.words(st.lang, key) + "\n\n"
                                       + catalog.t(st.lang, "help.commands")),
                                 self._ask(st, ctx)])
         if command == "back":
@@ -641,10 +649,8 @@ class Engine:
             extra.append(Button(catalog.t(st.lang, "nav.skip"), f"cmd:skip@{st.step}", "nav"))
         if self._can_send_now(st, flow):
             extra.append(Button(catalog.t(st.lang, "nav.send_now"), "cmd:send", "action"))
-        position = [a.name for a in flow.steps
-                    if a.name not in st.prefilled and a.applies(st.answers)]
-        header = catalog.t(st.lang, "flow.progress", n=position.index(ask.name) + 1,
-                           total=len(position))
+        n, total = flow.progress(st.answers, st.prefilled, ask.name)
+        header = catalog.t(st.lang, "flow.progress", n=n, total=total)
         text = header + " " + catalog.t(st.lang, f"{flow.name}.{ask.name}.ask")
         return Reply(text, buttons + extra + nav)
 

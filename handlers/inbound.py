@@ -523,7 +523,7 @@ class Workroom:
             now=hctx.now, role=person.role, workshop_name=workshop,
             directory=SqlDirectory(s, person, hctx.unit_id(), hctx.today), zone=self.options.zone,
             timeout=self.options.timeout, on_timeout=self.options.on_timeout,
-        )
+            texts=self.options.texts)
 
     def _schedule_timeout(self, s: Session, key: str, state: dict[str, Any],
                           ctx: Context) -> None:

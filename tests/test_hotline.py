@@ -1249,3 +1249,41 @@ def test_hotline_urls_names_the_webhooks_to_set(tmp_path: Any,
     assert f"{PUBLIC}/hotline/voice\n" in done.output
     assert f"{PUBLIC}/hotline/sms\n" in done.output
     assert f"{PUBLIC}/hotline/voice/status\n" in done.output
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_the_step_counter_of_filing_for_a_caller_never_grows(
+        db_services: Services, lang: str) -> None:
+    """Before the kind is chosen the longest branch is counted: a complaint's extra
+    question keeps "(2/6)" after "(1/6)"; an incident's form is one shorter."""
+    for kind, second in (("complaint", (2, 6)), ("incident", (2, 5))):
+        staff = Chat(db_services, person="liu_fang")
+        open_menu(staff, lang)
+        staff.press(t(lang, "menu.file_for_caller"))
+        assert staff.text.endswith(t(lang, "flow.progress", n=1, total=6) + " "
+                                   + t(lang, "file_for_caller.kind.ask"))
+        staff.press(t(lang, f"opt.caller_kind.{kind}"))
+        n, total = second
+        assert staff.text.startswith(t(lang, "flow.progress", n=n, total=total) + " "
+                                     + t(lang, "file_for_caller.phone.ask"))
+        staff.press(t(lang, "nav.cancel"))
+
+
+def test_staff_of_a_workroom_without_texts_are_never_told_the_caller_is_texted(
+        db_services: Services, hl: Services) -> None:
+    """The form's opening words and the number's help say what the end of the form says:
+    give the caller the number yourself (no SMS provider), or the caller is texted."""
+    for svc, texted in ((db_services, False), (hl, True)):
+        for lang in ("zh", "en"):
+            staff = Chat(svc, person="liu_fang")
+            open_menu(staff, lang)
+            staff.press(t(lang, "menu.file_for_caller"))
+            intro = staff.replies[0].text
+            assert intro == t(lang, "file_for_caller.intro" if texted
+                              else "file_for_caller.intro_untold")
+            staff.press(t(lang, "opt.caller_kind.complaint"))
+            staff.press(t(lang, "nav.help"))
+            assert staff.replies[0].text.startswith(t(
+                lang, "file_for_caller.phone.help" if texted
+                else "file_for_caller.phone.help_untold"))
+            staff.press(t(lang, "nav.cancel"))
