@@ -39,10 +39,13 @@ def raise_alert(ctx: HandlerContext, *, subject: str, subject_id: int, recipient
     return alert
 
 
-def recipients_text(session: Session, subject: str, subject_id: int, lang: str) -> str:
-    """Who was alerted, as the reporter may read it: names and posts; '' if nobody."""
+def recipients_text(session: Session, subject: str, subject_id: int, lang: str, *,
+                    but: int | None = None) -> str:
+    """Who was alerted, as the reporter may read it: names and posts; '' if nobody. The
+    reporter (`but`) is not named: a leader who filed it knows it already."""
     rows = session.exec(select(Alert).where(Alert.subject == subject,
-                                            Alert.subject_id == subject_id)
+                                            Alert.subject_id == subject_id,
+                                            Alert.recipient_id != but)
                         .order_by(col(Alert.id))).all()
     people = [session.get(Person, alert.recipient_id) for alert in rows]
     return names_text([p for p in people if p is not None], lang)

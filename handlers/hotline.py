@@ -429,7 +429,7 @@ def file_for_caller(ctx: HandlerContext, sub: Submission) -> Result:
     # No texts to the caller (no SMS set up): the staff member who took the call is asked
     # to give the caller the number, not told that a text is on its way.
     told = "" if alerts.reachable(s, person.id, texts=ctx.texts) else "_untold"
-    if result.message == "emergency.done":
+    if result.message in ("emergency.done", "emergency.done_own"):
         return Result(f"file_for_caller.done_incident{told}", {"number": p["number"],
                                                                "alerted": p["alerted"]})
     if result.message.startswith("emergency.linked"):

@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import bindparam, event
+from sqlalchemy import bindparam, event, insert
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import ORMExecuteState, SessionTransaction
 from sqlalchemy.orm import Session as OrmSession
@@ -97,10 +97,13 @@ class _Filed:
     params: dict[str, Any]
     priority: int
     step: object  # outbox.STEP when it was filed: whose step the pushes are
+    # (person, channel): a recipient who filed it, their alert acknowledged as it is filed
+    acknowledged: tuple[int, str] | None = None
 
 
 def file(session: Session, incident: Incident, recipients: Sequence[int], *, message: str,
-         params: dict[str, Any], priority: int) -> None:
+         params: dict[str, Any], priority: int,
+         acknowledged: tuple[int, str] | None = None) -> None:
     """Alert `recipients` of a new incident (stored at its chain's first position, see
     first_position()) and arm its chain and its reports.
 
@@ -108,11 +111,14 @@ def file(session: Session, incident: Incident, recipients: Sequence[int], *, mes
     the same transaction, one statement per table: a batch of steps that files many
     reports at once makes four statements, not four per report, and every leader is
     alerted sooner. write_filed() runs before the transaction commits (at the latest from
-    its before_commit), and before anything reads a new incident's alerts."""
+    its before_commit), and before anything reads a new incident's alerts.
+
+    `acknowledged` names a recipient who filed the report (and the channel): their alert
+    is written acknowledged, and no push of it is sent to them."""
     assert incident.id is not None
     session.info.setdefault(FILED, []).append(_Filed(
         incident, tuple(dict.fromkeys(recipients)), message, params, priority,
-        session.info.get(outbox.STEP)))
+        session.info.get(outbox.STEP), acknowledged))
 
 
 def write_filed(session: Session) -> None:
@@ -126,11 +132,18 @@ def write_filed(session: Session) -> None:
                        "recipient_id": rid, "created_at": f.incident.created_at}
                       for f, rid in pairs], ("subject_id", "recipient_id"))
     # Their pushes, due from the last report's time (all of them are moments apart).
+    own = [(f, aid) for (f, rid), aid in zip(pairs, ids, strict=True)
+           if f.acknowledged is not None and f.acknowledged[0] == rid]
     outbox.add_many(session, [
         {"key": f"alert:{aid}", "recipient_id": rid, "message": f.message,
          "params": f.params, "alert_id": aid, "priority": f.priority, "step": f.step}
-        for (f, rid), aid in zip(pairs, ids, strict=True)],
+        for (f, rid), aid in zip(pairs, ids, strict=True)
+        if f.acknowledged is None or f.acknowledged[0] != rid],
         now=max(f.incident.created_at for f in filed))
+    if own:  # the filer's own alerts: acknowledged by filing
+        session.execute(insert(Acknowledgement.__table__), [  # type: ignore[attr-defined]
+            {"alert_id": aid, "person_id": f.acknowledged[0], "channel": f.acknowledged[1],
+             "at": f.incident.created_at} for f, aid in own if f.acknowledged is not None])
     # The reports every incident owes, in one statement, their timers and the chains'
     # watches in another.
     kinds = ("first", "opinion")

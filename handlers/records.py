@@ -19,6 +19,7 @@ from scheduler import workdays
 from store import fast, outbox
 from store.db import insert_ids
 from store.models import (
+    Alert,
     Attachment,
     Booking,
     Case,
@@ -294,13 +295,19 @@ def emergency(ctx: HandlerContext, sub: Submission) -> Result:
         open_one = grouping.open_incident(ctx, unit_id, workshop_id)
         if open_one is not None:
             return grouping.link(ctx, open_one, sub)
+        told = emergency_recipients(ctx, unit_id)
+        # A leader or the director who files it knows it: their own alert is acknowledged
+        # as it is filed (no push to themselves, no chain climbing past them), as if they
+        # had pressed 收到 at once.
+        own = ctx.actor.id is not None and any(p.id == ctx.actor.id for p in told)
         values = dict(
             number=_number(ctx, "E"), draft_key=sub.draft_id, unit_id=unit_id, what=a["what"],
             place=a["place"], people=a.get("people"), measures=a.get("measures"),
             suggestion=a.get("suggestion"), reporter_id=ctx.actor.id, workshop_id=workshop_id,
             reporter_role=ctx.actor.role, channel=ctx.channel, created_at=ctx.now,
             chain_position=incidents.first_position(s, unit_id), chain_round=1,
-            status="open", acknowledged_at=None, handled_at=None, outcome=None,
+            status="open", acknowledged_at=ctx.now if own else None, handled_at=None,
+            outcome=None,
             archived_at=None)
         iid = insert_ids(s, t, [values], ("draft_key",))[0]
         # What was stored, as a record to read from (the session does not track it).
@@ -310,21 +317,25 @@ def emergency(ctx: HandlerContext, sub: Submission) -> Result:
                   "people": row.people, "measures": row.measures,
                   "suggestion": row.suggestion, "reported_at": ctx.now.isoformat(),
                   "reporter": display_name(ctx.actor)}
-        told = emergency_recipients(ctx, unit_id)
         incidents.file(s, row, [p.id for p in told], message="notice.incident",
-                       params=params, priority=outbox.EMERGENCY)
-        if ctx.call_last_step:  # a chain of one step: its call goes out with the report
+                       params=params, priority=outbox.EMERGENCY,
+                       acknowledged=(ctx.actor.id, ctx.channel) if own and ctx.actor.id else None)
+        if ctx.call_last_step and not own:  # a chain of one step: its call goes with it
             incidents.write_filed(s)  # the call is made for the alert
             incidents.ring_last_step(s, row, ctx.now)
-        names = alerts.names_text(told, sub.lang)
+        names = alerts.names_text([p for p in told if p.id != ctx.actor.id], sub.lang)
         number = row.number
     else:  # a re-delivered confirmation: the people alerted the first time
         incidents.write_filed(s)
-        names = alerts.recipients_text(s, "incident", found[0], sub.lang)
+        names = alerts.recipients_text(s, "incident", found[0], sub.lang, but=ctx.actor.id)
         number = found[1]
+        own = s.exec(select(Alert.id).where(
+            Alert.subject == "incident", Alert.subject_id == found[0],
+            Alert.recipient_id == ctx.actor.id)).first() is not None
     if not names:  # never pretend someone was told: the reporter must phone at once
         return Result("emergency.done_nobody", {"number": number})
-    return Result("emergency.done", {"number": number, "alerted": names})
+    return Result("emergency.done_own" if own else "emergency.done",
+                  {"number": number, "alerted": names})
 
 
 @dataclass(frozen=True)

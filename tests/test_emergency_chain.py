@@ -11,7 +11,7 @@ from sqlmodel import Session, select
 
 from bot.bootstrap import Services
 from conversations.clock import FrozenClock
-from store.models import Alert, Incident, IncidentReport, Person
+from store.models import Acknowledgement, Alert, Incident, IncidentReport, Person
 from tests.case_helpers import pushes, tick
 from tests.test_flow_emergency import PLACE, WHAT, ack, report
 from tests.transcript import LANGS, Chat, all_rows, open_menu, person, t
@@ -148,3 +148,44 @@ def test_chain_acknowledgement_reports_and_archiving(db_services: Services,
     before = {k: len(pushes(services, k)) for k in PEOPLE}
     tick(services, clock, t0 + timedelta(days=10), step=timedelta(hours=6))
     assert {k: len(pushes(services, k)) for k in PEOPLE} == before
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_a_leader_who_files_it_has_it_and_the_chain_does_not_climb(
+        db_services: Services, clock: FrozenClock, lang: str) -> None:
+    """Today's duty leader reports from the shop floor: she is not paged with her own
+    report, the director is, and her report counts as her 收到 (no round of the chain
+    pages the leaders above); she is told who else was alerted and that the director's
+    收到 will be told to her."""
+    from handlers.alerts import names_text
+
+    services = db_services
+    chats = {k: Chat(services, person=k) for k in PEOPLE}
+    for chat in chats.values():
+        open_menu(chat, lang)
+    t0 = clock.now()
+    report(chats["sun_hongmei"], lang)
+    director = person(services, "chen_lihua")
+    assert chats["sun_hongmei"].text.startswith(t(
+        lang, "emergency.done_own", number="E-2026-0001",
+        alerted=names_text([director], lang)))
+    services.dispatcher.drain()
+    count = {k: lambda k=k: alerts_to(services, k, lang) for k in PEOPLE}
+    assert [count[k]() for k in PEOPLE] == [0, 1, 0, 0, 0, 0]
+    [incident] = all_rows(services, Incident)
+    assert incident.acknowledged_at == t0
+    [own] = all_rows(services, Alert, Alert.recipient_id == person(services, "sun_hongmei").id)
+    [taken] = all_rows(services, Acknowledgement, Acknowledgement.alert_id == own.id)
+    assert (taken.person_id, taken.at) == (own.recipient_id, t0)
+
+    # Nobody else acknowledged, yet no step of the chain pages anyone above.
+    tick(services, clock, t0 + timedelta(minutes=50), step=timedelta(minutes=1))
+    assert [count[k]() for k in PEOPLE] == [0, 1, 0, 0, 0, 0]
+
+    # The director's 收到 is told to the leader who filed it.
+    [theirs] = all_rows(services, Alert, Alert.recipient_id == director.id)
+    clock.set(t0 + timedelta(minutes=51))
+    assert ack(services, "chen_lihua", theirs.id or 0) == t(lang, "ack.done", at="09:51")
+    services.dispatcher.drain()
+    assert t(lang, "notice.acknowledged", number="E-2026-0001", name=director.name,
+             acked_at="2026-11-23 09:51") in pushes(services, "sun_hongmei")
