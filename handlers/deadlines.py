@@ -22,7 +22,7 @@ from handlers.identity import display_name
 from handlers.lifecycle import OPEN, supervisor_of
 from store import outbox, timers
 from store.db import transaction
-from store.models import Case, CaseEvent, Person, Timer
+from store.models import Case, CaseEvent, Notification, Person, Timer
 
 log = logging.getLogger(__name__)
 KIND = "case_deadline"
@@ -136,15 +136,23 @@ class CaseReminders:
                 sends.append((director.id, "notice.case_escalated"))
         # What was done so far: the escalations only (the handler knows it).
         params["events"] = done_so_far(s, case) if stage in ("overdue", "director") else []
-        queued = 0
+        queued, told = 0, set()
         for recipient, message in sends:
             if recipient is None:
                 continue
-            outbox.enqueue(s, key=f"case:{case.id}:{stage}:{case.due_on}:{recipient}",
-                           recipient_id=recipient, message=message, params=params, now=now,
-                           priority=outbox.ALERT)
+            key = f"case:{case.id}:{stage}:{case.due_on}:{recipient}"
+            if s.exec(select(Notification.id).where(
+                    Notification.idempotency_key == key)).first() is None:
+                told.add(recipient)
+            outbox.enqueue(s, key=key, recipient_id=recipient, message=message, params=params,
+                           now=now, priority=outbox.ALERT)
             queued += 1
-        if stage in ("overdue", "director"):
+        # The timeline says the case went up when someone above the handler was told now:
+        # not again when the step fires anew for a new handler (a reassigned overdue case)
+        # and those above were told already. The director handling it herself has nobody
+        # above: her own notice is the step.
+        above = {r for r, _ in sends if r is not None and r != case.handler_id}
+        if stage in ("overdue", "director") and (told & above if above else told):
             s.add(CaseEvent(case_id=case.id or 0, at=now, kind=f"escalated_{stage}",
                             note=f"{params['late']}"))
         log.info("case %s: %s step sent to %d", case.number, stage, queued)

@@ -174,3 +174,42 @@ def rate(chat: Chat, lang: str, rating: str) -> None:
     chat.press(next(b.label for r in chat.replies for b in r.buttons
                     if b.label.startswith("C-2026-0001")))
     chat.press(t(lang, f"opt.rating.{rating}"))
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_a_case_reassigned_when_overdue_is_escalated_once(
+        db_services: Services, clock: FrozenClock, lang: str) -> None:
+    """The new handler of an overdue case is told it is overdue; the director, told
+    already, is not told again, and the case's timeline (and the supervision form made
+    from it) says once that it went up, not once per handler."""
+    services = db_services
+    clock.set(at9(FILED))
+    c = _people(services, lang)
+    sun = Chat(services, person="sun_hongmei")
+    open_menu(sun, lang)
+    file_complaint(c["li_ming"], lang)  # wages: the leader responsible handles it
+    tick(services, clock, at9(DUE + timedelta(days=4)))
+
+    def escalations() -> list[str]:
+        with Session(services.db) as s:
+            return [e.kind for e in s.exec(select(CaseEvent).where(
+                col(CaseEvent.kind).startswith("escalated_")).order_by(col(CaseEvent.id)))]
+
+    def to_director() -> int:
+        return sum(p.startswith(t(lang, "notice.case_escalated", number="C-2026-0001",
+                                  category=t(lang, "opt.category.wages"), handler="",
+                                  due_on="", late=0, status="", events="")[:8])
+                   for p in pushes(services, "chen_lihua"))
+
+    assert escalations() == ["escalated_overdue", "escalated_director"]
+    assert to_director() == 2
+    said = case_action(c["zhao_guoqiang"], lang, "C-2026-0001", "reassign",
+                       "[孙红梅（党委书记）]" if lang == "zh" else "[孙红梅 (党委书记)]",
+                       "由分管领导接手")
+    assert t(lang, "case_action.done.reassign", number="C-2026-0001", name="孙红梅") in said
+    tick(services, clock, at9(DUE + timedelta(days=5)))
+    overdue = t(lang, "notice.case_overdue", number="C-2026-0001",
+                category=t(lang, "opt.category.wages"), due_on=DUE.isoformat(), late=4)
+    assert pushes(services, "sun_hongmei").count(overdue) == 1
+    assert escalations() == ["escalated_overdue", "escalated_director"]
+    assert to_director() == 2
