@@ -44,10 +44,15 @@ class Option:
 
 @dataclass(frozen=True)
 class Choice:
-    """Choose one option; `source` names options supplied at run time by the directory."""
+    """Choose one option; `source` names options supplied at run time by the directory.
+
+    `given`: the step whose answer the source's options depend on (the actions offered on
+    the case chosen); the directory is asked with that answer, and offers nothing before it.
+    """
 
     options: tuple[Option, ...] = ()
     source: str | None = None
+    given: str | None = None
     extra: dict[str, str] = field(default_factory=dict)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from conversations.answers import Choice
 from conversations.engine import REVIEW
 from conversations.flow import Flow
 from conversations.flows import FLOWS
@@ -29,6 +30,10 @@ def mermaid(flow: Flow) -> str:
             choices = " / ".join(values)
             lines.append(f"    note right of {ask.name}: asked only when {step} is {choices}")
             lines.append(f"    {names[i - 1]} --> {ends[i]}: answer ({step} not {choices})")
+        if isinstance(ask.kind, Choice) and ask.kind.given is not None:
+            # Its options depend on an earlier answer: with none, that answer is asked again.
+            lines.append(f"    note right of {ask.name}: options depend on {ask.kind.given}")
+            lines.append(f"    {ask.name} --> {ask.kind.given}: nothing to choose")
     if flow.review:
         lines.append(f"    {REVIEW} --> submitted: confirm")
         lines.append(f"    {REVIEW} --> {names[-1]}: back")

@@ -312,12 +312,16 @@ class Engine:
         st = State.from_dict(raw)
         text = catalog.t(st.lang, result.message, **result.params)
         if result.back_to and st.flow:
-            st.answers.pop(result.back_to, None)
-            if result.back_to in st.prefilled:  # a button gave it: now it is asked
-                st.prefilled.remove(result.back_to)
+            flow = self.flows[st.flow]
+            self._forget(st, flow, result.back_to)  # a button gave it: now it is asked
             if result.back_to in st.trail:
                 st.trail = st.trail[: st.trail.index(result.back_to)]
             st.step = result.back_to
+            # Asked again with what the person may choose now: the case may have moved
+            # since the question, and leave nothing to choose.
+            empty = self._nothing_to_choose(st, flow, ctx)
+            if empty is not None:
+                return Outcome(empty.state, [Reply(text), *empty.replies])
             return Outcome(st, [Reply(text), self._ask(st, ctx)])
         st.clear_draft()
         return Outcome(st, [Reply(text), self._menu(st, ctx)])
@@ -400,21 +404,33 @@ class Engine:
         self._prefill(st, flow, given or {}, ctx)
         # A choice that will be asked whatever the answers, and has nothing to offer: the
         # flow cannot be completed, so it is not started. A choice asked only after some
-        # answer is looked at when that answer is given.
+        # answer, or whose options depend on one, is looked at when that answer is given.
+        notes: list[Reply] = []
         for ask in flow.steps:
+            kind = ask.kind
+            if not isinstance(kind, Choice) or ask.name in st.prefilled \
+                    or not ask.applies(st.answers):
+                continue
             certain = ask.when is None or ask.when[0] in st.answers
-            if certain and ask.name not in st.prefilled and ask.applies(st.answers) \
-                    and isinstance(ask.kind, Choice) and not self._options(st, ask.kind, ctx):
-                text = self._no_choices(st, flow, ask)
-                st.clear_draft()
-                return Outcome(st, [Reply(text), self._menu(st, ctx)])
+            if not certain or (kind.given is not None and kind.given not in st.answers) \
+                    or self._options(st, kind, ctx):
+                continue
+            text = self._no_choices(st, flow, ask, ctx)
+            if kind.given is not None and kind.given in st.prefilled:
+                # The button chose what leaves nothing to choose (a case on which the
+                # person may do nothing now): said so, and that answer is asked instead.
+                self._forget(st, flow, kind.given)
+                notes.append(Reply(text))
+                continue
+            st.clear_draft()
+            return Outcome(st, [Reply(text), self._menu(st, ctx)])
         st.step = None
         intro = Reply(ctx.words(st.lang, f"{flow.name}.intro"))
         self._advance(st, flow)
         if given and st.prefilled and st.step in (None, REVIEW):
             # The button said everything (one tap: "nothing to report"): submit it now.
             return Outcome(st, [], self._submission(st))
-        replies = [intro]
+        replies = [intro, *notes]
         if st.step is None:  # nothing to ask (cannot happen with declared flows)
             st.clear_draft()
             replies.append(self._menu(st, ctx))
@@ -541,22 +557,35 @@ class Engine:
         ask = flow.step(st.step or "")
         if not isinstance(ask.kind, Choice) or self._options(st, ask.kind, ctx):
             return None
-        text = Reply(self._no_choices(st, flow, ask))
-        gate = ask.when[0] if ask.when else None
-        if gate is None or gate not in st.trail:
+        text = Reply(self._no_choices(st, flow, ask, ctx))
+        # Back to the answer that left nothing: the one the options depend on (the case
+        # chosen), else the one that made this step asked.
+        gate = ask.kind.given or (ask.when[0] if ask.when else None)
+        if gate is None or (gate not in st.trail and gate not in st.prefilled):
             st.clear_draft()
             return Outcome(st, [text, self._menu(st, ctx)])
-        st.answers.pop(gate, None)
-        st.trail.remove(gate)
+        self._forget(st, flow, gate)  # a button's answer too: it is asked now
+        if gate in st.trail:
+            st.trail = st.trail[: st.trail.index(gate)]
         st.step = gate
+        further = self._nothing_to_choose(st, flow, ctx)  # that one may offer nothing now
+        if further is not None:
+            return Outcome(further.state, [text, *further.replies])
         return Outcome(st, [text, self._ask(st, ctx)])
 
-    @staticmethod
-    def _no_choices(st: State, flow: Flow, ask: Ask) -> str:
-        """Why a choice offers nothing: its own words, the flow's, or the general ones."""
+    def _no_choices(self, st: State, flow: Flow, ask: Ask, ctx: Context) -> str:
+        """Why a choice offers nothing: its own words (which may name the answer its
+        options depend on, as {given}), the flow's, or the general ones."""
         own = f"{flow.name}.{ask.name}.empty"
         if catalog.has(own):
-            return catalog.t(st.lang, own)
+            given = ask.kind.given if isinstance(ask.kind, Choice) else None
+            shown = ""
+            if given is not None:  # the answer as it was shown, or the question's name
+                kind = flow.step(given).kind
+                shown = (self._label(st, kind, st.answers.get(given), ctx)
+                         if isinstance(kind, Choice) else None) \
+                    or catalog.t(st.lang, f"{flow.name}.{given}.label")
+            return catalog.t(st.lang, own, given=shown)
         if ask.when is None:
             return catalog.t(st.lang, f"{flow.name}.empty")
         return catalog.t(st.lang, "flow.no_choices",
@@ -571,6 +600,18 @@ class Engine:
                 st.step = ask.name
                 return
         st.step = REVIEW if flow.review else None
+
+    @classmethod
+    def _forget(cls, st: State, flow: Flow, name: str) -> None:
+        """Forget an answer (asked again, also if a button gave it) and the answers of the
+        choices whose options depended on it (the action chosen for another case)."""
+        st.answers.pop(name, None)
+        if name in st.prefilled:
+            st.prefilled.remove(name)
+        for ask in flow.steps:
+            if isinstance(ask.kind, Choice) and ask.kind.given == name \
+                    and (ask.name in st.answers or ask.name in st.prefilled):
+                cls._forget(st, flow, ask.name)
 
     @staticmethod
     def _drop_inapplicable(st: State, flow: Flow) -> None:
@@ -601,11 +642,11 @@ class Engine:
                 if token == f"opt:{value}" or low in (str(i), label.lower()):
                     return value
             # the option's words in the other language are accepted too
-            for value, _ in options:
-                for lang in catalog.LANGS:
-                    key = self._option_key(kind, value)
-                    if key and catalog.t(lang, key).lower() == low:
-                        return value
+            for lang in catalog.LANGS:
+                if lang != st.lang:
+                    for value, label in self._options(st, kind, ctx, lang):
+                        if label.lower() == low:
+                            return value
             raise Invalid("invalid.choice", count=len(options))
         if not token.strip():
             raise Invalid("invalid.empty")
@@ -615,18 +656,19 @@ class Engine:
             return kind.parse(token)
         raise TypeError(f"unknown answer kind {kind!r}")
 
-    @staticmethod
-    def _option_key(kind: Choice, value: str) -> str | None:
-        for opt in kind.options:
-            if opt.value == value:
-                return opt.label
-        return None
-
-    def _options(self, st: State, kind: Choice, ctx: Context) -> list[tuple[str, str]]:
+    def _options(self, st: State, kind: Choice, ctx: Context,
+                 lang: str | None = None) -> list[tuple[str, str]]:
+        """The options as shown, in order: those from data first, then the declared ones.
+        A source that depends on an earlier answer offers nothing until it is given."""
+        lang = lang or st.lang
         dynamic: list[tuple[str, str]] = []
         if kind.source and ctx.directory is not None:
-            dynamic = ctx.directory.options(kind.source, st.lang)
-        static = [(o.value, catalog.t(st.lang, o.label)) for o in kind.options]
+            if kind.given is None:
+                dynamic = ctx.directory.options(kind.source, lang)
+            elif st.answers.get(kind.given) is not None:
+                dynamic = ctx.directory.options(kind.source, lang,
+                                                str(st.answers[kind.given]))
+        static = [(o.value, catalog.t(lang, o.label)) for o in kind.options]
         return dynamic + static
 
     # --- rendering -----------------------------------------------------------------------
@@ -669,12 +711,16 @@ class Engine:
         if value is None:
             return catalog.t(st.lang, "review.skipped")
         if isinstance(kind, Choice):
-            for v, label in self._options(st, kind, ctx):
-                if v == value:
-                    return label
+            label = self._label(st, kind, value, ctx)
+            if label is not None:
+                return label
         if isinstance(kind, Phone):  # a caller's number lives in the contact vault only
             return masked(str(value))
         return str(value)
+
+    def _label(self, st: State, kind: Choice, value: Any, ctx: Context) -> str | None:
+        """The words of the option `value`, if it is one of the options now."""
+        return next((label for v, label in self._options(st, kind, ctx) if v == value), None)
 
     def _expire(self, st: State, ctx: Context) -> list[Reply]:
         title = catalog.t(st.lang, f"{st.flow}.title")

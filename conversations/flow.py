@@ -79,8 +79,10 @@ class MenuItem:
 class Directory(Protocol):
     """Run-time options a flow needs (duty slots, workshops, a person's bookings)."""
 
-    def options(self, source: str, lang: str) -> list[tuple[str, str]]:
-        """Return (value, label) pairs for a choice whose options come from data."""
+    def options(self, source: str, lang: str, given: str | None = None
+                ) -> list[tuple[str, str]]:
+        """Return (value, label) pairs for a choice whose options come from data; `given`
+        is the earlier answer they depend on (Choice.given), else None."""
         ...
 
 

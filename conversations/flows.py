@@ -79,7 +79,8 @@ CASE_ACTION = Flow(
     "case_action",
     (
         Ask("case", Choice(source="handling_cases")),
-        Ask("action", Choice(_options("case_action", CASE_ACTIONS))),
+        # Only what the person may do to that case now (handlers/casework.offered).
+        Ask("action", Choice(source="case_actions", given="case")),
         Ask("note", Text(2, 1000), when=_for("note")),
         Ask("reply", Text(5, 2000), when=_for("reply")),
         Ask("outcome", Text(2, 1000), when=_for("close")),

@@ -9,10 +9,11 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from sqlmodel import select
+from sqlmodel import Session, select
 
 from conversations import catalog
 from conversations.flow import Result, Submission
+from conversations.flows import CASE_ACTIONS
 from handlers import alerts, deadlines, lifecycle
 from handlers.context import HandlerContext, receipt_hash
 from handlers.lifecycle import Refused
@@ -48,6 +49,28 @@ def reschedule(ctx: HandlerContext, case: Case,
 
 
 # --- the handler's actions --------------------------------------------------------------
+
+FIVE_FIX_ROLES = ("leader", "director")  # 五定 is a leader's undertaking (领导包案)
+
+
+def transition(case: Case, action: str) -> str:
+    """The lifecycle move an action of "work on a case" makes on the case as it is now."""
+    return "assign" if action == "reassign" and case.status == "registered" else action
+
+
+def offered(session: Session, case: Case, actor: Person) -> list[str]:
+    """The actions `actor` may take on the case now, in the menu's order: those the
+    lifecycle table allows, 五定 only on a leader case. The handler checks again."""
+    allowed = []
+    for action in CASE_ACTIONS:
+        if action == "five_fix" and not (case.leader_case and actor.role in FIVE_FIX_ROLES):
+            continue
+        try:
+            lifecycle.check(session, case, transition(case, action), actor)
+        except Refused:
+            continue
+        allowed.append(action)
+    return allowed
 
 
 def case_action(ctx: HandlerContext, sub: Submission) -> Result:
@@ -139,7 +162,7 @@ def _extend(ctx: HandlerContext, sub: Submission, case: Case) -> Result:
 
 def _reassign(ctx: HandlerContext, sub: Submission, case: Case) -> Result:
     s = ctx.session
-    lifecycle.check(s, case, "assign" if case.status == "registered" else "reassign", ctx.actor)
+    lifecycle.check(s, case, transition(case, "reassign"), ctx.actor)
     target = s.get(Person, int(sub.answers["assignee"]))
     if target is None or not target.active or target.unit_id != case.unit_id \
             or target.role not in ("staff", "leader", "director"):
@@ -150,7 +173,7 @@ def _reassign(ctx: HandlerContext, sub: Submission, case: Case) -> Result:
     if target.id == case.handler_id:
         return Result("case.refused.same_handler", {"name": target.name}, back_to="assignee")
     old = s.get(Person, case.handler_id) if case.handler_id else None
-    lifecycle.move(ctx, case, "assign" if case.status == "registered" else "reassign",
+    lifecycle.move(ctx, case, transition(case, "reassign"),
                    f"{old.name if old else ''} → {target.name}: {sub.answers['reason']}")
     case.handler_id = target.id
     s.add(case)
@@ -169,7 +192,7 @@ def _five_fix(ctx: HandlerContext, sub: Submission, case: Case) -> Result:
     if not case.leader_case:
         return Result("case.refused.not_leader_case", {"number": case.number},
                       back_to="action")
-    if ctx.actor.role not in ("leader", "director"):
+    if ctx.actor.role not in FIVE_FIX_ROLES:
         raise Refused("case.refused.who", number=case.number,
                       action="@case.action.five_fix", who="@case.who.leader")
     lifecycle.check(ctx.session, case, "five_fix", ctx.actor)

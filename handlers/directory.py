@@ -7,6 +7,7 @@ from datetime import date
 from sqlmodel import Session, col, select
 
 from conversations import catalog
+from handlers import casework
 from handlers.calendar_sources import SOURCES
 from handlers.lifecycle import OPEN, WORKING
 from store.models import Booking, Case, DutyEntry, Extension, Incident, Person, Workshop
@@ -17,13 +18,19 @@ SLOTS_SHOWN = 15
 class SqlDirectory:
     def __init__(self, session: Session, person: Person, unit_id: int | None, today: date):
         self.session, self.person, self.unit_id, self.today = session, person, unit_id, today
-        self._cache: dict[tuple[str, str], list[tuple[str, str]]] = {}
+        self._cache: dict[tuple[str, str, str | None], list[tuple[str, str]]] = {}
 
-    def options(self, source: str, lang: str) -> list[tuple[str, str]]:
-        key = (source, lang)
+    def options(self, source: str, lang: str, given: str | None = None
+                ) -> list[tuple[str, str]]:
+        """Options of `source` in `lang`; a source that depends on an earlier answer
+        (the case chosen) is a method here that takes it after the language."""
+        key = (source, lang, given)
         if key not in self._cache:
             own = getattr(self, f"_{source}", None)
-            self._cache[key] = own(lang) if own is not None else SOURCES[source](self, lang)
+            if own is not None and given is not None:
+                self._cache[key] = own(lang, given)
+            else:
+                self._cache[key] = own(lang) if own is not None else SOURCES[source](self, lang)
         return self._cache[key]
 
     def _workshops(self, lang: str) -> list[tuple[str, str]]:
@@ -56,6 +63,14 @@ class SqlDirectory:
         rows = self.session.exec(stmt.order_by(col(Case.due_on), col(Case.id))
                                  .limit(SLOTS_SHOWN)).all()
         return [(str(c.id), self.case_label(c, lang)) for c in rows]
+
+    def _case_actions(self, lang: str, case_id: str) -> list[tuple[str, str]]:
+        """What the person may do now to the case chosen (handlers/casework.offered)."""
+        case = self.session.get(Case, int(case_id)) if case_id.isdigit() else None
+        if case is None or case.unit_id != self.unit_id:
+            return []
+        return [(a, catalog.t(lang, f"opt.case_action.{a}"))
+                for a in casework.offered(self.session, case, self.person)]
 
     def _assignees(self, lang: str) -> list[tuple[str, str]]:
         rows = self.session.exec(select(Person).where(

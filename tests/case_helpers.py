@@ -8,6 +8,8 @@ from sqlmodel import Session, col, select
 
 from bot.bootstrap import Services
 from conversations.clock import FrozenClock
+from conversations.engine import Reply
+from handlers.inbound import Inbound
 from store.models import Case, InboxMessage, Notification
 from tests.transcript import SKIP, Chat, open_menu, t
 
@@ -34,13 +36,32 @@ def file_complaint(chat: Chat, lang: str, *, category: str = "wages",
     return chat.text
 
 
+def offered(chat: Chat, lang: str, number: str) -> list[str]:
+    """Open "办理问题 / Work on a case" and choose the case; return the actions offered."""
+    open_menu(chat, lang)
+    chat.press(t(lang, "menu.case_action"))
+    chat.press_starting(number)
+    return choices(chat)
+
+
+def choices(chat: Chat) -> list[str]:
+    """The options of the question now asked (its buttons but back, cancel, help...)."""
+    return [b.label for b in chat.replies[-1].buttons if b.kind == "choice"]
+
+
+def actions(lang: str, *names: str) -> list[str]:
+    return [t(lang, f"opt.case_action.{name}") for name in names]
+
+
+def press_value(chat: Chat, value: str) -> list[Reply]:
+    """Press a button by its value: one of an earlier message, still on the screen."""
+    return chat._send(Inbound(chat.channel, chat.address, chat._id(), action=value))
+
+
 def case_action(chat: Chat, lang: str, number: str, action: str, *answers: str,
                 confirm: bool = True) -> str:
     """Work on a case through "办理问题 / Work on a case"; return what the bot answered."""
-    open_menu(chat, lang)
-    chat.press(t(lang, "menu.case_action"))
-    chat.press(next(b.label for r in chat.replies for b in r.buttons
-                    if b.label.startswith(number)))
+    offered(chat, lang, number)
     chat.press(t(lang, f"opt.case_action.{action}"))
     for answer in answers:
         if answer.startswith("[") and answer.endswith("]"):

@@ -15,7 +15,17 @@ from handlers import deadlines, lifecycle
 from handlers.casework import words
 from handlers.context import HandlerContext
 from store.models import Case, CaseEvent, Person, Responsibility, Timer
-from tests.case_helpers import at9, case_action, file_complaint, pushes, the_case
+from tests.case_helpers import (
+    actions,
+    at9,
+    case_action,
+    choices,
+    file_complaint,
+    offered,
+    press_value,
+    pushes,
+    the_case,
+)
 from tests.transcript import LANGS, Chat, open_menu, person, t
 
 CODE = re.compile(r"[2-9A-Z]{5}-[2-9A-Z]{5}")
@@ -76,11 +86,33 @@ def test_closing_before_the_reply_is_refused_and_changes_nothing(
     file_complaint(Chat(services, person="li_ming"), lang)
     zhao = Chat(services, person="zhao_guoqiang")
     before = events(services)
-    said = case_action(zhao, lang, "C-2026-0001", "close", "已办结")
-    assert t(lang, "case.refused.state", number="C-2026-0001",
-             status=t(lang, "status.assigned"), action=t(lang, "case.action.close")) in said
+    # Not offered before the reply; an old "close" button, or its words typed, is asked
+    # again.
+    assert t(lang, "opt.case_action.close") not in offered(zhao, lang, "C-2026-0001")
+    press_value(zhao, "opt:close")
+    assert zhao.replies[0].text == t(lang, "button.stale")
     assert t(lang, "case_action.action.ask") in zhao.text  # asked again which action
+    zhao.say(t(lang, "opt.case_action.close"))
+    assert zhao.replies[0].text == t(lang, "invalid.choice", count=4)
+    assert choices(zhao) == actions(lang, "note", "reply", "extend", "reassign")
     assert (the_case(services).status, events(services)) == ("assigned", before)
+    zhao.press(t(lang, "nav.cancel"))
+    # Offered once replied; the case reopened between question and confirm: the
+    # handler's own check refuses it.
+    case_action(zhao, lang, "C-2026-0001", "reply", "已协调财务科补发")
+    before = events(services)
+    case_action(zhao, lang, "C-2026-0001", "close", "已办结", confirm=False)
+    with Session(services.db) as s:
+        case = s.exec(select(Case).where(Case.number == "C-2026-0001")).one()
+        case.status = "reopened"
+        s.add(case)
+        s.commit()
+    zhao.press(t(lang, "nav.confirm"))
+    assert t(lang, "case.refused.state", number="C-2026-0001",
+             status=t(lang, "status.reopened"), action=t(lang, "case.action.close")) in zhao.text
+    assert t(lang, "case_action.action.ask") in zhao.text  # what may be done now
+    assert choices(zhao) == actions(lang, "note", "reply", "extend", "reassign")
+    assert (the_case(services).status, events(services)) == ("reopened", before)
     # Someone with no part in the case cannot even pick it.
     xu = Chat(services, person="xu_tao")
     open_menu(xu, lang)

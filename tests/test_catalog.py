@@ -13,6 +13,7 @@ from conversations.answers import Choice, DateAnswer, Number, Phone, Text, YesNo
 from conversations.engine import REVIEW, Context, Engine, Outcome, State
 from conversations.flow import Ask, Flow, Submission
 from conversations.flows import (
+    CASE_ACTIONS,
     COMPLAINT_CATEGORIES,
     FLOWS,
     MENU,
@@ -26,9 +27,13 @@ NOW = datetime(2026, 11, 23, 1, 0, tzinfo=UTC)
 
 
 class OneOption:
-    """A directory that offers one option for every run-time source."""
+    """A directory that offers one option for every run-time source, and every action
+    on a case (so that each action's steps are walked)."""
 
-    def options(self, source: str, lang: str) -> list[tuple[str, str]]:
+    def options(self, source: str, lang: str, given: str | None = None
+                ) -> list[tuple[str, str]]:
+        if source == "case_actions":
+            return [(a, catalog.t(lang, f"opt.case_action.{a}")) for a in CASE_ACTIONS]
         return [("7", f"{source} option")]
 
 
@@ -90,6 +95,7 @@ def test_menu_navigation_and_option_labels_exist(lang: str) -> None:
                                     "ack")]
     needed += [f"opt.topic.{v}" for v in SUGGESTION_TOPICS]
     needed += [f"opt.category.{v}" for v in COMPLAINT_CATEGORIES]
+    needed += [f"opt.case_action.{v}" for v in CASE_ACTIONS]
     needed += [f"status.{s}" for s in (*OPEN, "closed")]
     needed += [f"weekday.{d}" for d in range(7)]
     needed += [f"form.{f}" for f in ("fixed", "invited", "topic", "onsite")]
@@ -154,7 +160,8 @@ def _branches(flow: Flow) -> list[dict[str, str]]:
     for name in deciding:
         kind = flow.step(name).kind
         assert isinstance(kind, Choice)
-        count = len(kind.options) + (1 if kind.source else 0)
+        count = len(kind.options) + (len(OneOption().options(kind.source, "zh", "7"))
+                                     if kind.source else 0)
         walks = [{**w, name: str(i)} for w in walks for i in range(1, count + 1)]
     return walks
 

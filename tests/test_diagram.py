@@ -55,6 +55,12 @@ def test_diagram_has_skip_edges_exactly_for_optional_steps(flow: Flow) -> None:
     assert skips == {a.name for a in flow.steps if a.optional}
 
 
+def test_a_choice_whose_options_depend_on_an_answer_goes_back_to_it_when_empty() -> None:
+    drawn = edges(mermaid(FLOWS["case_action"]))
+    assert "note right of action: options depend on case" in drawn
+    assert "action --> case: nothing to choose" in drawn
+
+
 def test_emergency_diagram_sends_now_only_after_the_first_two_answers() -> None:
     drawn = edges(mermaid(FLOWS["emergency"]))
     senders = {e.split(" --> ")[0] for e in drawn if e.endswith(": send now")}
