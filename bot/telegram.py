@@ -30,6 +30,7 @@ from telegram import (
     Bot,
     BotCommand,
     InlineKeyboardMarkup,
+    InputFile,
     ReplyKeyboardMarkup,
 )
 from telegram.error import (
@@ -59,6 +60,8 @@ from conversations.engine import (
 )
 from handlers.group_chats import GroupChats
 from handlers.inbound import Inbound
+from handlers.notices import FileReply
+from store import media as stored_media
 
 # Read Telegram's time periods (RetryAfter.retry_after, Voice.duration) as timedeltas,
 # the behaviour PTB v22 moves to; without it every 429 also raises a deprecation warning.
@@ -86,6 +89,10 @@ ALLOWED_UPDATES = ("message", "edited_message", "callback_query")
 # with a "document" too, which is not kept either.
 _UNREADABLE = ("sticker", "location", "venue", "contact", "animation", "poll", "dice",
                "game", "story", "invoice")
+# How a record's file of each kind is sent: the Bot API method and its file parameter.
+_SEND_FILE = {"photo": ("send_photo", "photo"), "video": ("send_video", "video"),
+              "voice": ("send_voice", "voice"), "file": ("send_document", "document")}
+_PHOTO_TYPES = ("image/jpeg", "image/png", "image/webp")
 # Telegram's answers to an edit of a message that is no longer there to edit.
 _EDIT_MOOT = ("message to edit not found", "message can't be edited")
 # Bot commands, in both languages, as shown in Telegram's command menu.
@@ -486,9 +493,12 @@ class TelegramSender:
 
     channel = CHANNEL
 
-    def __init__(self, bot: Bot, runner: LoopRunner, pace: Pace | None = None) -> None:
+    def __init__(self, bot: Bot, runner: LoopRunner, pace: Pace | None = None,
+                 files: Callable[[int], bytes | None] | None = None) -> None:
         self.bot, self.runner = bot, runner
         self.pace = pace or Pace()
+        # The kept bytes of a file received on another channel (MediaFile id), to upload.
+        self.files = files
         try:
             runner.run(bot.initialize(), timeout=START_TIMEOUT)
         except InvalidToken:
@@ -525,6 +535,8 @@ class TelegramSender:
                 await self.bot.edit_message_text(chat_id=int(address), message_id=int(edit_ref),
                                                  text=wired[0][0], reply_markup=markup)
                 return edit_ref
+            if isinstance(reply, FileReply):
+                return await self._send_file(address, reply)
             ref = None
             for text, keyboard in wire(reply):
                 # The raw call: only the new message's id is read, so the Message object
@@ -558,6 +570,34 @@ class TelegramSender:
             raise DeliveryError(f"bad request: {err.message}", fallback=True) from err
         except (NetworkError, TelegramError) as err:
             raise DeliveryError(f"network: {err}") from err
+
+    async def _send_file(self, address: str, reply: FileReply) -> str:
+        """One of a record's files, its caption under it: a file received by this bot by
+        its file id (valid for the same bot), any other uploaded from its kept bytes; a
+        file with neither is its caption alone."""
+        f = reply.file
+        kind, mime = str(f.get("kind") or "file"), str(f.get("mime_type") or "")
+        media: str | InputFile | None = None
+        if f.get("channel") == CHANNEL and f.get("file_ref"):
+            media = str(f["file_ref"])
+        elif f.get("media_id") and self.files is not None:
+            data = await asyncio.to_thread(self.files, int(f["media_id"]))
+            if data is not None:
+                name = f"{kind}.{mime.rpartition('/')[2] or 'bin'}"
+                media = InputFile(data, filename=name)
+            # An upload is a photo or a video only in a type Telegram shows as one; a
+            # voice note of another platform (AMR, Speex) goes as a document.
+            shown = {"photo": mime in _PHOTO_TYPES, "video": mime == "video/mp4"}
+            if media is not None and not shown.get(kind, False):
+                kind = "file"
+        if media is None:
+            sent = await self.bot.do_api_request("sendMessage", api_kwargs={
+                "chat_id": int(address), "text": reply.text})
+            return str(sent["message_id"])
+        method, field = _SEND_FILE.get(kind, _SEND_FILE["file"])
+        message = await getattr(self.bot, method)(chat_id=int(address), caption=reply.text,
+                                                  **{field: media})
+        return str(message.message_id)
 
     def close(self) -> None:
         try:
@@ -638,7 +678,9 @@ class TelegramChannel:
                  poll_timeout: int = 25, pace: Pace | None = None) -> None:
         self.runner = LoopRunner()
         self.bot = make_bot(token, api_url, file_url)
-        self.sender = TelegramSender(self.bot, self.runner, pace)
+        self.sender = TelegramSender(self.bot, self.runner, pace,
+                                     files=functools.partial(stored_media.content_of,
+                                                             workroom.db))
         self.workroom, self.poll_timeout = workroom, poll_timeout
         self.pipeline = Pipeline(workroom, {CHANNEL: self.sender},
                                  before_commit=telegram_media.scheduling(workroom.clock))

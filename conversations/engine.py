@@ -31,6 +31,7 @@ from conversations.flow import (
     Directory,
     Effect,
     Flow,
+    OpenFiles,
     Query,
     Result,
     Submission,
@@ -250,6 +251,9 @@ class Engine:
         if token.startswith("ack:") and token[4:].isdigit():
             follow = [self._ask(st, ctx) if st.flow else self._menu(st, ctx)]
             return Outcome(st, follow, Acknowledge(int(token[4:])))
+        if token.startswith("files:") and token[6:]:  # an alert's "see the files"
+            follow = [self._ask(st, ctx) if st.flow else self._menu(st, ctx)]
+            return Outcome(st, follow, OpenFiles(token[6:]))
         if token.startswith("query:") and token[6:] in QUERIES:  # e.g. Telegram's /status
             return Outcome(st, [], Query(token[6:]))
         if action in _NOTICES:

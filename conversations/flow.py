@@ -106,7 +106,14 @@ class Acknowledge:
     alert_id: int
 
 
-Effect = Submission | Query | Acknowledge
+@dataclass(frozen=True)
+class OpenFiles:
+    """A record's photos and voice notes asked for (its number), to be sent to the chat."""
+
+    number: str
+
+
+Effect = Submission | Query | Acknowledge | OpenFiles
 
 
 @dataclass(frozen=True)

@@ -41,6 +41,8 @@ class HandlerContext:
     # Texts (SMS) can be sent: the hotline's provider is set up. Without it a caller's
     # number is kept to call back, and nothing is written to be texted to it.
     texts: bool = True
+    # The chat the step came from (its channel's address), where files asked for go.
+    address: str | None = None
 
     @property
     def today(self) -> date:

@@ -26,8 +26,8 @@ from conversations import catalog
 from conversations.answers import Phone, masked
 from conversations.clock import Clock
 from conversations.engine import REVIEW, Context, Engine, Outcome, Reply, State, merged
-from conversations.flow import Acknowledge, Query, Submission
-from handlers import alerts, identity, incidents, queries, records
+from conversations.flow import Acknowledge, OpenFiles, Query, Submission
+from handlers import alerts, files, identity, incidents, queries, records
 from handlers.context import Grouping, HandlerContext, derive_receipt_code, people_of
 from handlers.directory import SqlDirectory
 from handlers.grouping import channel_label
@@ -243,7 +243,7 @@ class Workroom:
               batch: _Batch, now: datetime) -> Stepped:
         s.info[outbox.STEP] = i  # the pushes written from here on are this message's
         key = msg.conversation_key
-        hctx = self._hctx(s, person, msg.channel)
+        hctx = self._hctx(s, person, msg.channel, msg.address)
         old, version = loaded
         if dup is not None:
             if not self.states.transactional and dup.state is not None \
@@ -255,7 +255,7 @@ class Workroom:
         linked: list[Reply] = []
         if msg.link_code:
             person, linked = self._link(s, msg, person, State.from_dict(raw).lang)
-            hctx = self._hctx(s, person, msg.channel)
+            hctx = self._hctx(s, person, msg.channel, msg.address)
             if person.lang and person.lang != raw.get("lang"):
                 # The person's own language, as the org file or their earlier chats set it,
                 # not the phone's (or the default) this chat began in.
@@ -451,6 +451,12 @@ class Workroom:
         elif isinstance(effect, Acknowledge):
             result = alerts.acknowledge(hctx, effect.alert_id)
             replies.insert(0, Reply(catalog.t(out.state.lang, result.message, **result.params)))
+        elif isinstance(effect, OpenFiles):
+            lang = out.state.lang
+            result = files.send_files(hctx, effect.number, lang, hctx.address)
+            notes = result.params.pop("notes", [])
+            replies.insert(0, Reply("\n".join([catalog.t(lang, result.message, **result.params),
+                                               *notes])))
         return replies, state, draft_key
 
     def _link(self, s: Session, msg: Inbound, person: Person,
@@ -509,12 +515,13 @@ class Workroom:
             replies.append(reply)
         return replies
 
-    def _hctx(self, s: Session, person: Person, channel: str) -> HandlerContext:
+    def _hctx(self, s: Session, person: Person, channel: str,
+              address: str | None = None) -> HandlerContext:
         return HandlerContext(session=s, now=self.clock.now(), actor=person, channel=channel,
                               zone=self.options.zone, secret=self.options.secret,
                               grouping=self.options.grouping,
                               call_last_step=self.options.call_last_step,
-                              texts=self.options.texts)
+                              texts=self.options.texts, address=address)
 
     def _ctx(self, s: Session, person: Person, hctx: HandlerContext,
              workshops: dict[int, str]) -> Context:

@@ -244,11 +244,18 @@ def directors(session: Session, unit_id: int | None) -> list[Person]:
 
 def incident_params(session: Session, incident: Incident) -> dict[str, Any]:
     """The alert's words, as the emergency handler first wrote them."""
+    from handlers.files import counts_of
+
     reporter = session.get(Person, incident.reporter_id) if incident.reporter_id else None
-    return {"number": incident.number, "what": incident.what, "place": incident.place,
-            "people": incident.people, "measures": incident.measures,
-            "suggestion": incident.suggestion, "reported_at": incident.created_at.isoformat(),
-            "reporter": display_name(reporter)}
+    params: dict[str, Any] = {
+        "number": incident.number, "what": incident.what, "place": incident.place,
+        "people": incident.people, "measures": incident.measures,
+        "suggestion": incident.suggestion, "reported_at": incident.created_at.isoformat(),
+        "reporter": display_name(reporter)}
+    counts = counts_of(session, "incident", incident.id or 0)
+    if counts:  # "附件：照片 2 张", as the first alert said (and any added since)
+        params["files"] = counts
+    return params
 
 
 class IncidentTimers:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -100,6 +101,33 @@ _STARTS = {"notice.case_replied": ("menu.rate", "flow:rate"),
            "notice.extension_asked": ("menu.decide_extension", "flow:decide_extension")}
 
 RECEIPT_MARK = "⟪receipt⟫"
+FILE_NOTICE = "notice.file"
+
+
+@dataclass
+class FileReply(Reply):
+    """A push that is one of a record's files (its text the caption): a channel that can
+    send files sends it (bot/telegram.py), any other shows the caption. `file`: kind,
+    channel and file_ref where it was received, media_id of its kept bytes, mime_type."""
+
+    file: dict[str, Any] = field(default_factory=dict)
+
+
+def _files_line(params: dict[str, Any], lang: str) -> str | None:
+    """"附件：照片 3 张、语音 1 条" for a push that counts a record's files."""
+    from handlers.files import files_words  # files renders its answers with these words
+
+    counts = params.get("files")
+    if not counts or not isinstance(counts, dict):
+        return None
+    return catalog.t(lang, "notice.files", files=files_words(counts, lang))
+
+
+def _files_button(params: dict[str, Any], lang: str) -> list[Button]:
+    """The button that sends the files into the chat ("files:E-2026-0001")."""
+    if not params.get("files") or not params.get("number"):
+        return []
+    return [Button(catalog.t(lang, "nav.files"), f"files:{params['number']}", "action")]
 
 
 def render(message: str, params: dict[str, Any], lang: str, zone: ZoneInfo,
@@ -116,14 +144,24 @@ def render(message: str, params: dict[str, Any], lang: str, zone: ZoneInfo,
     if message in ("notice.alert_acked", "notice.alert_taken"):
         # The alert as first shown, now acknowledged (its button gone); or acknowledged by
         # someone else, its own button still there (`alert`).
+        # Its other buttons (see the files) stay.
         first = render(str(params["original"]), params["original_params"], lang, zone)
         line = catalog.t(lang, message, name=params["name"],
                          acked_at=local_time(str(params["acked_at"]), zone))
         if message == "notice.alert_taken" and params.get("alert"):
             return Reply(f"{first.text}\n{line}\n{catalog.t(lang, 'nav.ack_prompt')}", [
-                Button(catalog.t(lang, "nav.ack"), f"ack:{params['alert']}", "action")])
-        return Reply(f"{first.text}\n{line}")
+                Button(catalog.t(lang, "nav.ack"), f"ack:{params['alert']}", "action"),
+                *first.buttons])
+        return Reply(f"{first.text}\n{line}", first.buttons)
+    if message == FILE_NOTICE:
+        text = catalog.t(lang, message, **localize(
+            {k: params[k] for k in ("number", "index", "total", "file")}, lang, zone))
+        return FileReply(text, file={k: params.get(k) for k in (
+            "kind", "channel", "file_ref", "media_id", "mime_type")})
     text = catalog.t(lang, message, **localize(params, lang, zone))
+    files = _files_line(params, lang)
+    if files:
+        text = f"{text}\n{files}"
     buttons: list[Button] = []
     if alert_id:  # the button, and the line that asks for it: gone together once pressed
         text = f"{text}\n{catalog.t(lang, 'nav.ack_prompt')}"
@@ -135,4 +173,4 @@ def render(message: str, params: dict[str, Any], lang: str, zone: ZoneInfo,
     # answer "flow:screening?return=3&answer=zero".
     buttons += [Button(catalog.t(lang, str(label)), str(value))
                 for label, value in params.get("actions") or ()]
-    return Reply(text, buttons)
+    return Reply(text, buttons + _files_button(params, lang))

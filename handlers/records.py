@@ -10,7 +10,7 @@ from sqlmodel import Session, select
 
 from conversations import catalog
 from conversations.flow import Result, Submission
-from handlers import alerts, bookings, casework, deadlines, grouping, incidents
+from handlers import alerts, bookings, casework, deadlines, files, grouping, incidents
 from handlers.context import HandlerContext, receipt_hash
 from handlers.context import people_of as _staff_of
 from handlers.identity import display_name
@@ -313,10 +313,13 @@ def emergency(ctx: HandlerContext, sub: Submission) -> Result:
         # What was stored, as a record to read from (the session does not track it).
         row = Incident.model_construct(id=iid, **values)
         keep_attachments(ctx, sub, "incident", iid)
-        params = {"number": row.number, "what": row.what, "place": row.place,
-                  "people": row.people, "measures": row.measures,
-                  "suggestion": row.suggestion, "reported_at": ctx.now.isoformat(),
-                  "reporter": display_name(ctx.actor)}
+        params: dict[str, Any] = {
+            "number": row.number, "what": row.what, "place": row.place,
+            "people": row.people, "measures": row.measures,
+            "suggestion": row.suggestion, "reported_at": ctx.now.isoformat(),
+            "reporter": display_name(ctx.actor)}
+        if sub.attachments:  # "附件：照片 2 张", counted from the form: no query
+            params["files"] = files.counted(sub.attachments)
         incidents.file(s, row, [p.id for p in told], message="notice.incident",
                        params=params, priority=outbox.EMERGENCY,
                        acknowledged=(ctx.actor.id, ctx.channel) if own and ctx.actor.id else None)

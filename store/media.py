@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import delete, update
+from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from store import steps
@@ -67,6 +68,13 @@ def kept(session: Session, channel: str, file_ref: str) -> MediaFile | None:
     row = session.exec(select(MediaFile).where(MediaFile.channel == channel,
                                                MediaFile.file_ref == file_ref)).first()
     return row if row is not None and row.content is not None else None
+
+
+def content_of(db: Engine, row_id: int) -> bytes | None:
+    """The kept bytes of a MediaFile (a channel uploading it elsewhere), if fetched."""
+    with Session(db) as session:
+        row = session.get(MediaFile, row_id)
+        return row.content if row is not None else None
 
 
 def fetching(session: Session, channel: str, file_ref: str) -> bool:

@@ -562,6 +562,8 @@ class FakeBotApi:
             "sendMessage": self._send_message,
             "sendPhoto": self._send_photo,
             "sendDocument": self._send_document,
+            "sendVoice": self._send_voice,
+            "sendVideo": self._send_video,
             "editMessageText": self._edit_message_text,
             "editMessageReplyMarkup": self._edit_message_reply_markup,
             "deleteMessage": self._delete_message,
@@ -1121,7 +1123,7 @@ class FakeBotApi:
                     document["file_name"] = media.filename
                 if media.content_type:
                     document["mime_type"] = media.content_type
-            content["document"] = document
+            content[kind] = document  # a document, a voice note or a video
         if isinstance(params.get("caption"), str):
             content["caption"] = params["caption"]
         if _is_inline_keyboard(params.get("reply_markup")):
@@ -1133,6 +1135,12 @@ class FakeBotApi:
 
     def _send_document(self, params: dict[str, Any]) -> dict[str, Any]:
         return self._send_media(params, "document")
+
+    def _send_voice(self, params: dict[str, Any]) -> dict[str, Any]:
+        return self._send_media(params, "voice")
+
+    def _send_video(self, params: dict[str, Any]) -> dict[str, Any]:
+        return self._send_media(params, "video")
 
     def _edit(self, params: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any] | bool:
         if params.get("inline_message_id"):
