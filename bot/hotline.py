@@ -147,6 +147,13 @@ class HotlineChannel:
     def sms(self, form: Mapping[str, str]) -> None:
         """Step one text; its replies are in the outbox when this returns (the route then
         kicks the dispatcher, which sends each person's texts in the order written)."""
+        if hotline.hidden(form.get("From")):  # nobody to answer: the staff read it
+            with transaction(self.db) as s:
+                hotline.text_from_nobody(s, sid=form.get("MessageSid", ""),
+                                         body=form.get("Body", ""),
+                                         files=_int(form.get("NumMedia")) or 0,
+                                         now=self.clock.now())
+            return
         number = hotline.phone_number(form.get("From", ""))
         files = tuple(
             {"kind": "photo" if form.get(f"MediaContentType{i}", "").startswith("image")

@@ -99,6 +99,31 @@ def caller(session: Session, number: str, now: datetime) -> Person:
     return person
 
 
+def text_from_nobody(session: Session, *, sid: str, body: str, files: int,
+                     now: datetime) -> bool:
+    """A text with no number to answer (a sender name instead of a number, or none): it
+    cannot run a conversation, and must not be taken for anyone else's, so the staff (the
+    director when there are none) get its words to judge and, if need be, file them for
+    the sender. Once per message (its sid); False when it was taken already."""
+    from handlers.context import people_of
+    from store import steps
+
+    if not sid or steps.find_inbound(session, [(SMS, sid)]):
+        return False
+    steps.log_inbound(session, [{
+        "channel": SMS, "message_id": sid, "conversation_key": f"{SMS}:",
+        "received_at": now, "replies": [], "state_version": 0, "draft_key": None,
+        "state": None}])
+    unit = session.exec(select(Unit.id).order_by(col(Unit.id))).first()
+    staff = people_of(session, unit, ("staff",)) or people_of(session, unit, ("director",))
+    outbox.add_many(session, [{
+        "key": f"sms-nobody:{sid}:{p.id}", "recipient_id": p.id,
+        "message": "notice.sms_no_number", "priority": outbox.ALERT,
+        "params": {"received_at": now.isoformat(), "text": body.strip()[:1000],
+                   "media": files}} for p in staff], now=now)
+    return True
+
+
 def numbers_of(session: Session, people: list[int]) -> dict[int, str]:
     """Each person's phone number from the organisation file, if they have one."""
     rows = session.exec(select(Contact).where(Contact.channel == PHONE,

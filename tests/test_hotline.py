@@ -1287,3 +1287,28 @@ def test_staff_of_a_workroom_without_texts_are_never_told_the_caller_is_texted(
                 lang, "file_for_caller.phone.help" if texted
                 else "file_for_caller.phone.help_untold"))
             staff.press(t(lang, "nav.cancel"))
+
+
+@pytest.mark.parametrize("sender", ["", "ALERTS", "+266696687"])
+async def test_a_text_with_no_number_reaches_the_staff_and_nobody_else(
+        hl: Services, client: httpx.AsyncClient, fake: FakeTwilio, clock: FrozenClock,
+        sender: str) -> None:
+    """A text whose sender is a name or no number at all cannot be answered: it is not
+    made a person (two such senders would share one conversation, each reading the
+    other's answers), nothing is texted back, and the staff get its words, once."""
+    body = "总装车间门口有三十多人聚集，要求见厂领导"
+    for _ in range(2):  # Twilio re-delivers when the first answer is lost
+        r = await text(client, body, number=sender, sid="SM" + "5" * 32)
+        assert r.status_code == 200
+    await text(client, "第二条：人越来越多", number=sender)
+    hl.dispatcher.drain()
+    assert all_rows(hl, Contact, Contact.channel == "sms") == []
+    assert all_rows(hl, Incident) == []
+    assert fake.messages() == []
+    at = clock.now().astimezone(hl.settings.zone).strftime("%Y-%m-%d %H:%M")
+    told = [p for p in pushes(hl, "liu_fang")
+            if p.startswith(t("zh", "notice.sms_no_number", received_at=at, text="",
+                              media=0).split("\n")[0])]
+    assert told == [t("zh", "notice.sms_no_number", received_at=at, text=body, media=0),
+                    t("zh", "notice.sms_no_number", received_at=at, text="第二条：人越来越多",
+                      media=0)]
