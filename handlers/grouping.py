@@ -101,12 +101,17 @@ def link(ctx: HandlerContext, incident: Incident, sub: Submission) -> Result:
     told = s.exec(select(Alert.recipient_id).where(
         Alert.subject == "incident", Alert.subject_id == incident.id)
         .order_by(col(Alert.id))).all()
+    params: dict[str, Any] = {"number": incident.number, "count": count, "what": row.what,
+                              "place": row.place, "people": row.people,
+                              "channel": f"@channel.{channel_label(ctx.channel)}"}
+    if sub.attachments:  # this report's photos: the button sends the incident's files
+        from handlers.files import counted
+
+        params["files"] = counted(sub.attachments)
     for pid in dict.fromkeys(told):
         outbox.enqueue(s, key=f"incident:{incident.id}:more:{row.id}:{pid}", recipient_id=pid,
                        message="notice.incident_more", now=ctx.now, priority=outbox.EMERGENCY,
-                       params={"number": incident.number, "count": count, "what": row.what,
-                               "place": row.place, "people": row.people,
-                               "channel": f"@channel.{channel_label(ctx.channel)}"})
+                       params=params)
     return linked_result(ctx, incident, sub.lang)
 
 

@@ -194,6 +194,9 @@ def _announce_case(ctx: HandlerContext, case: Case, workshop: Workshop | None) -
         "workshop": workshop.name if workshop else "", "description": case.description,
         "outcome": _wanted(case.outcome_wanted), "due_on": case.due_on.isoformat(),
     }
+    counts = files.counts_of(s, "case", case.id)
+    if counts:  # "附件：照片 2 张", and the button that sends them to the handler
+        base["files"] = counts
     message = "notice.case_leader" if case.leader_case else "notice.case_new"
     for pid in dict.fromkeys(recipients):
         if complainant is not None:

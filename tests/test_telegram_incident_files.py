@@ -204,3 +204,53 @@ async def test_a_complaints_file_opened_by_its_handler_is_an_audited_read(
     [read] = [r for r in all_rows(tg, IdentityRead, IdentityRead.purpose == "attachment")
               if r not in before]
     assert read.reader_id == person(tg, "zhao_guoqiang").id
+
+
+async def test_the_handler_of_a_complaint_is_told_of_its_photo_and_gets_it(
+        client: httpx.AsyncClient, fake: FakeBotApi, tg: Services) -> None:
+    """赵国强 is given a wage complaint that came with a payslip photo: his 【交办】 counts
+    it and its button sends it to him; seeing it is a read of the complaint's files."""
+    zhao = await leader(client, fake, ZHAO)
+    worker = TgChat(client, fake, 7625)
+    await run(worker, complaint_steps("zh", "wages", "铸造车间", "named")[:2])
+    await worker.post(photo_update(7625, file_id="PHOTO-payslip"))
+    await run(worker, complaint_steps("zh", "wages", "铸造车间", "named")[2:])
+    await run(worker, [("[确认提交]", "C-2026-0001")])
+    await asyncio.to_thread(tg.dispatcher.drain)
+    [alert] = [x for x in zhao.new_texts() if "C-2026-0001" in x]
+    assert t("zh", "notice.files", files=t("zh", "notice.files.photo", count=1)) \
+        in alert.splitlines()
+    before = all_rows(tg, IdentityRead, IdentityRead.purpose == "attachment")
+    said = await zhao.press(t("zh", "nav.files"))
+    assert said[0].startswith(t("zh", "files.sending", number="C-2026-0001", count=1))
+    assert photos_to(fake, ZHAO) == [("PHOTO-payslip-1280", t(
+        "zh", "notice.file", number="C-2026-0001", index=1, total=1,
+        file=t("zh", "file.kind.photo")))]
+    [read] = [r for r in all_rows(tg, IdentityRead, IdentityRead.purpose == "attachment")
+              if r not in before]
+    assert read.reader_id == person(tg, "zhao_guoqiang").id
+
+
+async def test_a_second_report_with_photos_is_told_with_its_photos(
+        client: httpx.AsyncClient, fake: FakeBotApi, tg: Services) -> None:
+    """Another worker of the same workshop reports the same gathering with a photo: the
+    leaders' 【紧急·补充】 says a photo came with it, and its button sends the incident's
+    photos, both reports' ones."""
+    sun = await leader(client, fake, SUN)
+    for chat_id, photo in ((7626, "PHOTO-gate"), (7627, "PHOTO-side")):
+        worker = TgChat(client, fake, chat_id)
+        await run(worker, [(t("zh", "menu.emergency"), t("zh", "emergency.what.ask"))])
+        await worker.post(photo_update(chat_id, file_id=photo))
+        await run(worker, [(SAID["zh"]["what"], t("zh", "emergency.place.ask")),
+                           ("铸造车间", t("zh", "emergency.people.ask")),
+                           (f"[{t('zh', 'nav.send_now')}]", "E-2026-0001")])
+        await asyncio.to_thread(tg.dispatcher.drain)
+        if chat_id == 7626:
+            sun.new_texts()
+    [more] = [x for x in sun.new_texts() if "E-2026-0001" in x]
+    assert more.startswith(t("zh", "notice.incident_more", number="E-2026-0001", count=2,
+                             what="", place="", people="", channel="")[:8])
+    assert t("zh", "notice.files", files=t("zh", "notice.files.photo", count=1)) \
+        in more.splitlines()
+    await sun.press(t("zh", "nav.files"))
+    assert [p for p, _ in photos_to(fake, SUN)] == ["PHOTO-gate-1280", "PHOTO-side-1280"]
