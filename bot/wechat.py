@@ -50,6 +50,7 @@ from bot import wechat_jobs as jobs
 from bot.channels import DeliveryError
 from bot.wechat_api import Account, ApiError, WeChatApi, delivery_error
 from bot.wechat_envelope import CallbackError, Envelope, check_signature, parse_xml, text_reply
+from bot.wechat_files import FileSend
 from bot.wechat_render import (
     MENU_KEYS,
     TEXT_LIMIT,
@@ -62,7 +63,9 @@ from bot.wechat_render import (
 from conversations.clock import Clock
 from conversations.engine import Reply
 from handlers.inbound import Inbound, Outgoing, Stepped, Workroom
+from handlers.notices import FileReply
 from handlers.notices import render as render_notice
+from store import media as stored_media
 from store import outbox, steps
 from store.models import Contact, HeldInbound, Notification, Person
 from store.shared import SharedStore
@@ -136,8 +139,11 @@ class WeChatSender:
     """Deliver pushes by customer-service message (official account; alerts by template
     message when one is set) or by application message (WeCom)."""
 
-    def __init__(self, channel: str, api: WeChatApi) -> None:
-        self.channel, self.api = channel, api
+    def __init__(self, channel: str, api: WeChatApi, *, clock: Clock | None = None,
+                 files: Callable[[int], bytes | None] | None = None) -> None:
+        self.channel, self.api, self.clock = channel, api, clock
+        # The kept bytes of a record's file (MediaFile id), to upload.
+        self.files = files
 
     def deliver(self, session: Session, *, address: str, reply: Reply,
                 notification_id: int, edit_ref: str | None = None) -> str | None:
@@ -154,6 +160,9 @@ class WeChatSender:
              session: Session | None = None, push: bool = False) -> None:
         """Send a reply (`push`: not an answer in the person's conversation, whose
         buttons are then pressed by typing their words, see pressed)."""
+        if isinstance(reply, FileReply):
+            self.send_file(address, reply, lang, session=session)
+            return
         alert = any(b.value.startswith("ack:") for b in reply.buttons)
         words = pressed_words(reply.buttons) if push else {}
         if words:  # before the send: the person may answer at once
@@ -181,6 +190,16 @@ class WeChatSender:
             if value:
                 out[i] = dataclasses.replace(msgs[i], text=None, action=value)
         return out
+
+    def send_file(self, address: str, reply: FileReply, lang: str, *,
+                  session: Session | None = None) -> None:
+        """One of a record's files, its caption before it (bot/wechat_files.py)."""
+        send = FileSend(self.api, self.channel, files=self.files, session=session,
+                        now=self.clock.now() if self.clock is not None else None)
+        try:
+            send.send(address, reply, lang)
+        except (ApiError, httpx.HTTPError) as err:
+            raise delivery_error(err) from err
 
     def send_text(self, address: str, text: str, *, alert: bool = False,
                   session: Session | None = None) -> None:
@@ -241,7 +260,8 @@ class WeChatChannel:
         self.deadline, self.window, self.max_body = deadline, window, max_body
         self.secret = secret
         self.api = WeChatApi(account, shared, client=client)
-        self.sender = WeChatSender(channel, self.api)
+        self.sender = WeChatSender(channel, self.api, clock=clock,
+                                   files=partial(stored_media.content_of, workroom.db))
         # One step thread: it takes every queued message at once (one transaction).
         self._steps = ThreadPoolExecutor(1, thread_name_prefix=f"{channel}-steps")
         self.max_batch, self.urgent_batch = max_batch, urgent_batch

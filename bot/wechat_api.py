@@ -152,6 +152,47 @@ class WeChatApi:
         return self.post("/cgi-bin/message/custom/send", {
             "touser": to, "msgtype": "text", "text": {"content": text}}, session=session)
 
+    def send_media(self, to: str, msgtype: str, media_id: str, *, title: str | None = None,
+                   session: Session | None = None) -> dict[str, Any]:
+        """An image, voice, video or (WeCom) file message of a temporary media id; a
+        video carries `title` (the official account's customer-service video has no
+        thumbnail then, as wechatpy sends it)."""
+        content: dict[str, Any] = {"media_id": media_id}
+        if msgtype == "video" and title:
+            content["title"] = title
+        a = self.account
+        if a.kind == "wecom":
+            data = self.post("/cgi-bin/message/send", {
+                "touser": to, "msgtype": msgtype, "agentid": a.agent_id, msgtype: content},
+                session=session)
+            if data.get("invaliduser"):
+                raise ApiError(81013, f"invalid user {data['invaliduser']}")
+            return data
+        return self.post("/cgi-bin/message/custom/send", {
+            "touser": to, "msgtype": msgtype, msgtype: content}, session=session)
+
+    def upload_media(self, kind: str, data: bytes, *, filename: str, mime_type: str,
+                     session: Session | None = None) -> str:
+        """Upload a temporary media file (media/upload, `kind` image | voice | video |
+        file: the same call on both APIs, its id lasts three days); its media id."""
+        token = self.token(session=session)
+        url = self.account.api_url.rstrip("/") + "/cgi-bin/media/upload"
+        for attempt in (1, 2):
+            response = self.http.post(url, params={"access_token": token, "type": kind},
+                                      files={"media": (filename, data, mime_type)})
+            try:
+                answer = self._json(response)
+            except ApiError as err:
+                if err.errcode in TOKEN_ERRORS and attempt == 1:
+                    token = self.token(refused=token, session=session)
+                    continue
+                raise
+            media_id = answer.get("media_id")
+            if not isinstance(media_id, str) or not media_id:
+                raise ApiError(-1, "media/upload answered no media_id")
+            return media_id
+        raise AssertionError("unreachable")
+
     def send_template(self, to: str, text: str, *,
                       session: Session | None = None) -> dict[str, Any]:
         """The official account's template message: not bound to the 48-hour window."""

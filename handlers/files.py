@@ -182,9 +182,9 @@ def files_of(session: Session, number: str, *, reader: Person | None) -> list[Fi
 # --- in the chat: an alert's "see the files" --------------------------------------------
 
 KINDS = ("photo", "video", "voice", "file")  # in the order an alert counts them
-# Channels that can send a file into the chat it was asked from (bot/telegram.py); on the
-# others the reader is told what there is and where to open it.
-SENDS_FILES = frozenset({"telegram"})
+# Channels that can send a file into the chat it was asked from (bot/telegram.py,
+# bot/wechat_files.py); on the others the reader is told what there is and where to open it.
+SENDS_FILES = frozenset({"telegram", "wechat", "wecom"})
 
 
 def counted(items: Iterable[Mapping[str, Any]]) -> dict[str, int]:
@@ -224,7 +224,7 @@ def send_files(ctx: HandlerContext, number: str, lang: str,
                 "file": catalog.t(lang, f"file.kind.{a.kind}")
                 if catalog.has(f"file.kind.{a.kind}") else a.kind}
         media = kept_media(s, a)
-        if a.channel not in SENDS_FILES and media is None:
+        if a.channel != ctx.channel and media is None:  # not sendable by its platform id
             lost = not stored_media.fetching(s, a.channel, a.file_ref)
             notes.append(catalog.t(lang, "files.lost" if lost else "files.fetching", **what))
             continue
@@ -240,7 +240,10 @@ def send_files(ctx: HandlerContext, number: str, lang: str,
                            "file": f"@file.kind.{a.kind}", "kind": a.kind,
                            "channel": a.channel, "file_ref": a.file_ref,
                            "media_id": media.id if media is not None else None,
-                           "mime_type": (media.mime_type if media else None) or a.mime_type})
+                           "mime_type": (media.mime_type if media else None) or a.mime_type,
+                           # a WeChat media id is sent by its id for three days
+                           "received_at": (media.received_at if media else a.created_at)
+                           .isoformat()})
         sent += 1
     if sent:
         audit(s, record, ctx.actor, ctx.now)

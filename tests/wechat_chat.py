@@ -28,6 +28,7 @@ from tests.fakes.wechat_api import (
     APP_SECRET,
     CORP_ID,
     CORP_SECRET,
+    MEDIA_TYPES,
     OA_AES_KEY,
     OA_TOKEN,
     WECOM_AES_KEY,
@@ -204,7 +205,9 @@ class WxChat:
         await asyncio.to_thread(self.svc.dispatcher.drain)
 
     def sent(self) -> list[str]:
-        return [c.text for c in self.api.sent(to=self.user)]
+        """The texts sent to the person (not images, voice, videos or files)."""
+        return [c.text for c in self.api.sent(to=self.user)
+                if c.body.get("msgtype") not in MEDIA_TYPES]
 
     def new_texts(self) -> list[str]:
         """What the person saw since last asked: passive replies, then messages."""

@@ -10,8 +10,11 @@ builder of callbacks signed and encrypted the way WeChat makes them.
     POST /cgi-bin/message/send?access_token=            WeCom application message
     POST /cgi-bin/menu/create?access_token=[&agentid=]  custom menu
     GET  /cgi-bin/media/get?access_token=&media_id=     a temporary media file's bytes
+    POST /cgi-bin/media/upload?access_token=&type=      a temporary media file (multipart
+                                                        field `media`): its media_id
 
-Media files are put in with ``add_media``; an unknown (or expired) id answers 40007.
+Media files are put in with ``add_media`` or uploaded (recorded in ``uploads``); an unknown
+(or expired) id answers 40007, also in an image, voice, video or file message.
 Only the newest token of each account is valid (WeChat keeps the old one a few minutes;
 being strict shows a process that fetches needlessly). Texts over 2048 bytes answer 45002.
 Errors are injected with ``fail_next`` (an errcode, or an HTTP status). Every call is
@@ -33,6 +36,8 @@ import struct
 import threading
 import time
 from dataclasses import dataclass, field
+from email.parser import BytesParser
+from email.policy import HTTP
 from typing import Any
 from xml.etree.ElementTree import fromstring
 
@@ -48,6 +53,21 @@ CORP_ID, CORP_SECRET, WECOM_TOKEN = "ww0123456789abcdef", "corp-secret", "wecomt
 AGENT_ID = 1000002
 WECOM_AES_KEY = base64.b64encode(b"W" * 16 + b"C" * 16).decode().rstrip("=")
 TEXT_LIMIT = 2048
+MEDIA_TYPES = ("image", "voice", "video", "file")
+
+
+def _multipart(content_type: str, body: bytes, name: str) -> tuple[str, bytes, str] | None:
+    """(filename, bytes, type) of the form field `name` of a multipart/form-data body."""
+    message = BytesParser(policy=HTTP).parsebytes(
+        f"Content-Type: {content_type}\r\n\r\n".encode() + body)
+    if not message.is_multipart():
+        return None
+    for part in message.iter_parts():
+        if part.get_param("name", header="content-disposition") == name:
+            data = part.get_payload(decode=True)
+            return (part.get_filename() or "", data if isinstance(data, bytes) else b"",
+                    part.get_content_type())
+    return None
 
 
 @dataclass
@@ -65,6 +85,16 @@ class Call:
         if "template_id" in self.body:
             return str(self.body["data"]["content"]["value"])
         return str(self.body.get("text", {}).get("content", ""))
+
+
+@dataclass
+class Upload:
+    kind: str  # image | voice | video | file
+    filename: str
+    content: bytes
+    mime_type: str
+    media_id: str
+    account: str  # oa | wecom
 
 
 @dataclass
@@ -103,6 +133,7 @@ class FakeWeChatApi:
     links: set[str] = field(default_factory=set)  # media given as a video_url to download
     _delays: list[_Delay] = field(default_factory=list)
     media_delay: float = 0.0  # seconds media/get takes (a slow download)
+    uploads: list[Upload] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _server: Any = None
     _thread: threading.Thread | None = None
@@ -155,6 +186,11 @@ class FakeWeChatApi:
         """WeChat revokes the tokens (as when another party fetched a new one)."""
         with self._lock:
             self._tokens = {k: v + "-revoked" for k, v in self._tokens.items()}
+
+    def media_sent(self, to: str | None = None) -> list[tuple[str, str]]:
+        """(msgtype, media_id) of each image, voice, video or file message (to `to`)."""
+        return [(c.body["msgtype"], c.body[c.body["msgtype"]]["media_id"])
+                for c in self.sent(to) if c.body.get("msgtype") in MEDIA_TYPES]
 
     def sent(self, to: str | None = None, path: str | None = None) -> list[Call]:
         with self._lock:
@@ -216,6 +252,31 @@ class FakeWeChatApi:
                 return Response(status_code=404)
             return Response(found[0], media_type="application/octet-stream")
 
+        @app.post("/cgi-bin/media/upload")
+        async def media_upload(request: Request) -> JSONResponse:
+            params = dict(request.query_params)
+            body = await request.body()
+            with self._lock:
+                account = next((a for a, t in self._tokens.items()
+                                if t == params.get("access_token")), None)
+                if account is None:
+                    return JSONResponse({"errcode": 40001, "errmsg": "invalid credential"})
+                self.calls.append(Call("/cgi-bin/media/upload", params, {}))
+                failed = self._failure("/cgi-bin/media/upload", "")
+                if failed is not None:
+                    return failed
+                kind = params.get("type", "")
+                if kind not in MEDIA_TYPES:
+                    return JSONResponse({"errcode": 40004, "errmsg": "invalid media type"})
+                part = _multipart(request.headers.get("content-type", ""), body, "media")
+                if part is None:
+                    return JSONResponse({"errcode": 41005, "errmsg": "media data missing"})
+                filename, content, mime = part
+                media_id = f"UP-{account}-{len(self.uploads) + 1}"
+                self.uploads.append(Upload(kind, filename, content, mime, media_id, account))
+                self.media[media_id] = (content, mime)
+            return JSONResponse({"type": kind, "media_id": media_id, "created_at": 0})
+
         @app.post("/cgi-bin/{path:path}")
         async def call(path: str, request: Request) -> JSONResponse:
             full = f"/cgi-bin/{path}"
@@ -236,6 +297,12 @@ class FakeWeChatApi:
                 content = body.get("text", {}).get("content", "")
                 if len(content.encode()) > TEXT_LIMIT:
                     return JSONResponse({"errcode": 45002, "errmsg": "content size out of limit"})
+                msgtype = body.get("msgtype")
+                if msgtype in MEDIA_TYPES and "/message/" in full:
+                    if msgtype == "file" and account != "wecom":
+                        return JSONResponse({"errcode": 40008, "errmsg": "invalid message type"})
+                    if body.get(msgtype, {}).get("media_id") not in self.media:
+                        return JSONResponse({"errcode": 40007, "errmsg": "invalid media_id"})
                 self.calls.append(Call(full, params, body))
             answer: dict[str, Any] = {"errcode": 0, "errmsg": "ok"}
             if full.endswith(("/message/send", "/template/send")):
