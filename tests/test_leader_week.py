@@ -84,3 +84,40 @@ def test_reminders_and_escalations_carry_the_button_to_those_who_can_act(
     director = c["chen_lihua"]
     tap(director, told, work)
     assert t(lang, "opt.case_action.reassign") in choices(director)
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_an_emergency_still_open_says_what_and_where_and_who_records_its_end(
+        services: Services, clock: FrozenClock, lang: str) -> None:
+    c = _in(services, lang, "li_ming", "sun_hongmei", "chen_lihua")
+    reporter = c["li_ming"]
+    reporter.press(t(lang, "menu.emergency"))
+    reporter.say("铸造车间三十多人聚在车间门口")
+    reporter.say("铸造车间门口")
+    reporter.press(t(lang, "nav.send_now"))
+    services.dispatcher.drain()
+    sun = c["sun_hongmei"]  # on duty today: alerted with the report
+    alert = push(services, "sun_hongmei", t(lang, "notice.incident", number="E-2026-0001",
+                                          what="x", place="x", people="x", measures="x",
+                                          suggestion="x", reporter="x", reported_at="x")[:6])
+    tap(sun, alert, t(lang, "nav.ack"))
+    tick(services, clock, clock.now() + timedelta(minutes=61), step=timedelta(minutes=5))
+    words = {"number": "E-2026-0001", "minutes": 60, "what": "铸造车间三十多人聚在车间门口",
+             "place": "铸造车间门口"}
+    # The leader on it: what, where, and whom to keep informed.
+    leader = push(services, "sun_hongmei", t(lang, "notice.incident_open_leader",
+                                             director_names="陈丽华", **words)[:6])
+    assert leader.text == t(lang, "notice.incident_open_leader", director_names="陈丽华",
+                            **words)
+    assert labels(leader) == []
+    # The director: the same, and one tap to record the end of the handling.
+    director = push(services, "chen_lihua", t(lang, "notice.incident_open", **words)[:6])
+    assert director.text == t(lang, "notice.incident_open", **words)
+    handled = t(lang, "opt.incident_action.handled")
+    assert labels(director) == [handled]
+    chen = c["chen_lihua"]
+    tap(chen, director, handled)
+    chen.say("已当场答复，职工返岗")
+    chen.press(t(lang, "nav.confirm"))
+    assert t(lang, "incident_action.done.handled", number="E-2026-0001",
+             due="10:31") in chen.text
