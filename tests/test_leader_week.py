@@ -121,3 +121,13 @@ def test_an_emergency_still_open_says_what_and_where_and_who_records_its_end(
     chen.press(t(lang, "nav.confirm"))
     assert t(lang, "incident_action.done.handled", number="E-2026-0001",
              due="10:31") in chen.text
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_alerts_to_acknowledge_say_what_each_is_about(services: Services, lang: str) -> None:
+    c = _in(services, lang, "li_ming", "zhao_guoqiang")
+    file_complaint(c["li_ming"], lang)
+    zhao = c["zhao_guoqiang"]
+    zhao.press(t(lang, "menu.my_alerts"))
+    assert t(lang, "query.my_alerts.case", number="C-2026-0001", at="11-23 09:00",
+             category=t(lang, "opt.category.wages")) in zhao.text
