@@ -14,7 +14,7 @@ from sqlmodel import Session, select
 from conversations import catalog
 from conversations.flow import Result, Submission
 from conversations.flows import CASE_ACTIONS
-from handlers import alerts, deadlines, lifecycle
+from handlers import alerts, deadlines, lifecycle, notices
 from handlers.context import HandlerContext, receipt_hash
 from handlers.lifecycle import Refused
 from scheduler import workdays
@@ -183,7 +183,8 @@ def _reassign(ctx: HandlerContext, sub: Submission, case: Case) -> Result:
                        message="notice.case_reassigned", priority=outbox.ALERT,
                        params={"number": case.number, "category": case.category,
                                "due_on": case.due_on.isoformat(), "by": ctx.actor.name,
-                               "reason": sub.answers["reason"]})
+                               "reason": sub.answers["reason"],
+                               "actions": notices.work_on(case.id)})
     return _done(sub, case, name=target.name)
 
 
@@ -299,6 +300,8 @@ def _reopen(ctx: HandlerContext, case: Case) -> None:
                                (old, "notice.case_reopened_old")):
         if recipient is not None and (message == "notice.case_reopened"
                                       or recipient != case.handler_id):
+            # The new handler gets the button to it; the old one has nothing left to do.
+            mine = {"actions": notices.work_on(case.id)} if recipient == case.handler_id else {}
             outbox.enqueue(s, key=f"case:{case.id}:reopened:{case.reopens}:{recipient}",
-                           recipient_id=recipient, message=message, params=params,
+                           recipient_id=recipient, message=message, params={**params, **mine},
                            now=ctx.now, priority=outbox.ALERT)

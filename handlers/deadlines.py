@@ -18,6 +18,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from conversations.clock import Clock
+from handlers import notices
 from handlers.identity import display_name
 from handlers.lifecycle import OPEN, supervisor_of
 from store import outbox, timers
@@ -111,6 +112,15 @@ class CaseReminders:
                 return 0
             return self._send(s, case, stage, now)
 
+    @staticmethod
+    def _button(s: Session, case: Case, recipient: int) -> dict[str, Any]:
+        """"办理此问题" for who can act on the case in chat: its handler, the director. A
+        leader told of a staff member's overdue case has no action on it to be taken to."""
+        person = s.get(Person, recipient)
+        if recipient == case.handler_id or (person is not None and person.role == "director"):
+            return {"actions": notices.work_on(case.id)}
+        return {}
+
     def _send(self, s: Session, case: Case, stage: str, now: datetime) -> int:
         today = now.astimezone(self.zone).date()
         handler = s.get(Person, case.handler_id)
@@ -144,7 +154,8 @@ class CaseReminders:
             if s.exec(select(Notification.id).where(
                     Notification.idempotency_key == key)).first() is None:
                 told.add(recipient)
-            outbox.enqueue(s, key=key, recipient_id=recipient, message=message, params=params,
+            outbox.enqueue(s, key=key, recipient_id=recipient, message=message,
+                           params={**params, **self._button(s, case, recipient)},
                            now=now, priority=outbox.ALERT)
             queued += 1
         # The timeline says the case went up when someone above the handler was told now:

@@ -343,13 +343,25 @@ class IncidentTimers:
         who = {a.person_id for a in s.exec(select(Acknowledgement).join(
             Alert, col(Alert.id) == Acknowledgement.alert_id).where(
             Alert.subject == "incident", Alert.subject_id == incident.id))}
-        who |= {d.id for d in directors(s, incident.unit_id) if d.id is not None}
+        heads = [d for d in directors(s, incident.unit_id) if d.id is not None]
+        who |= {d.id for d in heads if d.id is not None}
         minutes = int((now - acked).total_seconds() // 60)
+        params = {"number": incident.number, "minutes": minutes, "what": incident.what,
+                  "place": incident.place}
         for pid in sorted(who):
+            # The director records the end of the handling (one tap from here); a leader
+            # on it is told whom to keep informed, having no such action of their own.
+            mine: dict[str, Any]
+            if any(d.id == pid for d in heads):
+                message, mine = "notice.incident_open", {"actions": [[
+                    "opt.incident_action.handled",
+                    f"flow:incident_action?incident={incident.id}&action=handled"]]}
+            else:
+                message = "notice.incident_open_leader"
+                mine = {"director_names": [d.name for d in heads]}
             outbox.enqueue(s, key=f"incident:{incident.id}:realert:{due.isoformat()}:{pid}",
-                           recipient_id=pid, message="notice.incident_open", now=now,
-                           priority=outbox.EMERGENCY,
-                           params={"number": incident.number, "minutes": minutes})
+                           recipient_id=pid, message=message, now=now,
+                           priority=outbox.EMERGENCY, params={**params, **mine})
         timers.schedule(s, kind=WATCH, ref=str(incident.id), due_at=due + self.realert)
         return len(who)
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 from sqlmodel import select
 
 from conversations.flow import Result, Submission
-from handlers import alerts
+from handlers import alerts, notices
 from handlers.context import HandlerContext, people_of
 from store import outbox
 from store.calendar_models import Invitation, VisitRecord
@@ -108,7 +108,7 @@ def open_case(ctx: HandlerContext, record: VisitRecord, category: str,
     params = {"number": case.number, "category": category, "leader": ctx.actor.name,
               "instruction": record.instruction or "", "problem": record.problem,
               "visitor": record.visitor, "ledger": record.number,
-              "due_on": case.due_on.isoformat()}
+              "due_on": case.due_on.isoformat(), "actions": notices.work_on(case.id)}
     if handler_id != ctx.actor.id:
         if complainant is not None:
             s.add(IdentityRead(case_id=case.id, reader_id=handler_id, purpose="case_alert",

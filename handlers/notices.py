@@ -100,6 +100,14 @@ def lines(items: list[list[Any]], lang: str, zone: ZoneInfo) -> str:
 _STARTS = {"notice.case_replied": ("menu.rate", "flow:rate"),
            "notice.extension_asked": ("menu.decide_extension", "flow:decide_extension")}
 
+
+
+def work_on(case_id: int | None) -> list[list[str]]:
+    """The `actions` of a case's push to someone who can act on it: one tap to "办理问题"
+    with that case chosen (the engine then offers what they may do to it now)."""
+    return [["nav.work_on_case", f"flow:case_action?case={case_id}"]] if case_id else []
+
+
 RECEIPT_MARK = "⟪receipt⟫"
 FILE_NOTICE = "notice.file"
 

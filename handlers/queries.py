@@ -140,14 +140,18 @@ def my_alerts(ctx: HandlerContext, lang: str) -> list[Reply]:
         return [Reply(catalog.t(lang, "query.my_alerts.none"))]
     replies = [Reply(catalog.t(lang, "query.my_alerts.title", count=len(rows)))]
     for alert in rows:
-        number = ""
+        # What it is about, so that the leader knows what they acknowledge.
+        about: dict[str, str] = {"number": "", "what": "", "place": "", "category": ""}
         if alert.subject == "incident":
             incident = s.get(Incident, alert.subject_id)
-            number = incident.number if incident else ""
+            if incident is not None:
+                about.update(number=incident.number, what=incident.what, place=incident.place)
         elif alert.subject == "case":
             case = s.get(Case, alert.subject_id)
-            number = case.number if case else ""
-        text = catalog.t(lang, f"query.my_alerts.{alert.subject}", number=number,
+            if case is not None:
+                about.update(number=case.number,
+                             category=catalog.t(lang, f"opt.category.{case.category}"))
+        text = catalog.t(lang, f"query.my_alerts.{alert.subject}", **about,
                          at=alert.created_at.astimezone(ctx.zone).strftime("%m-%d %H:%M"))
         ack = Button(catalog.t(lang, "nav.ack"), f"ack:{alert.id}", "action")
         replies.append(Reply(text, [ack]))

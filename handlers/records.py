@@ -10,7 +10,16 @@ from sqlmodel import Session, select
 
 from conversations import catalog
 from conversations.flow import Result, Submission
-from handlers import alerts, bookings, casework, deadlines, files, grouping, incidents
+from handlers import (
+    alerts,
+    bookings,
+    casework,
+    deadlines,
+    files,
+    grouping,
+    incidents,
+    notices,
+)
 from handlers.context import HandlerContext, receipt_hash
 from handlers.context import people_of as _staff_of
 from handlers.identity import display_name
@@ -193,6 +202,7 @@ def _announce_case(ctx: HandlerContext, case: Case, workshop: Workshop | None) -
         "number": case.number, "category": case.category, "affected": case.affected,
         "workshop": workshop.name if workshop else "", "description": case.description,
         "outcome": _wanted(case.outcome_wanted), "due_on": case.due_on.isoformat(),
+        "actions": notices.work_on(case.id),  # the handler, and the director of a leader case
     }
     counts = files.counts_of(s, "case", case.id)
     if counts:  # "附件：照片 2 张", and the button that sends them to the handler

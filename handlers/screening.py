@@ -19,7 +19,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from conversations.flow import Result, Submission
-from handlers import alerts, deadlines
+from handlers import alerts, deadlines, notices
 from handlers.context import HandlerContext, people_of
 from scheduler import workdays
 from store import outbox, timers
@@ -322,7 +322,8 @@ def _case_from(ctx: HandlerContext, row: Dispute, shop: Workshop | None) -> Case
                        message="notice.case_from_warning", priority=outbox.ALERT,
                        params={"number": case.number, "dispute": row.number,
                                "workshop": shop.name if shop else "", "what": row.what,
-                               "people": row.people, "due_on": due.isoformat()})
+                               "people": row.people, "due_on": due.isoformat(),
+                               "actions": notices.work_on(case.id)})
     return case
 
 

@@ -392,8 +392,8 @@ def test_alerts_to_acknowledge_lists_the_open_ones_with_a_button(
     leader.say("菜单")
     leader.press("待确认的提醒")
     assert t("zh", "query.my_alerts.title", count=1) in leader.text
-    assert t("zh", "query.my_alerts.incident", number="E-2026-0001", at="11-23 09:00") \
-        in leader.text
+    assert t("zh", "query.my_alerts.incident", number="E-2026-0001", at="11-23 09:00",
+             what=WHAT, place=PLACE) in leader.text
     assert leader.button("收到").value == f"ack:{alerts['sun_hongmei'].id}"
 
     leader.press("收到")

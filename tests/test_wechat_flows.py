@@ -126,12 +126,15 @@ async def test_a_complaint_reaches_the_responsible_leader_who_acknowledges_on_we
     if kind == "wecom":
         assert api.sent(to="demo_zhaoguoqiang")[-1].path == "/cgi-bin/message/send"
     assert notice.startswith("【交办】C-2026-0001 工资福利")
-    assert notice.endswith(f"回复「收到 {alert.id}」。")
+    assert notice.endswith(f"回复「办理此问题」、「收到 {alert.id}」。")
     # A stranger cannot acknowledge it; the leader does, by the reply keyword.
     assert any("不能由您确认" in x for x in await chat.say(f"收到 {alert.id}"))
     assert any("已确认收到" in x for x in await zhao.say(f"收到{alert.id}"))
     [ack] = all_rows(wx, Acknowledgement)
     assert (ack.person_id, ack.channel) == (person(wx, "zhao_guoqiang").id, "wecom")
+    # The push's other words open the case's actions.
+    assert any("记录进展" in x for x in await zhao.say("办理此问题"))
+    await zhao.say("取消")
     # My cases, from the official account's menu or by its words.
     if kind == "wechat":
         [mine] = await chat.click("query:my_cases")
