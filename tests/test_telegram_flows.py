@@ -197,7 +197,8 @@ async def test_a_named_complaint_goes_to_the_responsible_leader(
     [notice] = leader.new_texts()
     assert notice.startswith("【交办】C-2026-0001 工资福利")
     assert SAID[lang]["description"] in notice and "反映人：未认证的职工" in notice
-    assert inline_buttons(fake, ZHAO) == [("收到", f"ack:{alert.id}")]
+    assert inline_buttons(fake, ZHAO) == [("收到", f"ack:{alert.id}"),
+                                          ("办理此问题", f"flow:case_action?case={case.id}")]
 
     status = await chat.say("/status")
     assert status == [one("\n".join([t(lang, "query.my_cases.title"),
