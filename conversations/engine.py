@@ -9,7 +9,7 @@ import functools
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 from urllib.parse import parse_qsl
 from zoneinfo import ZoneInfo
 
@@ -723,8 +723,14 @@ class Engine:
         return str(value)
 
     def _label(self, st: State, kind: Choice, value: Any, ctx: Context) -> str | None:
-        """The words of the option `value`, if it is one of the options now."""
-        return next((label for v, label in self._options(st, kind, ctx) if v == value), None)
+        """The words of the option `value`: as offered now, else as the directory names a
+        value its source no longer offers (the case chosen changed meanwhile)."""
+        shown = next((label for v, label in self._options(st, kind, ctx) if v == value), None)
+        if shown is None and kind.source and value is not None:
+            named = getattr(ctx.directory, "label", None)  # optional: Directory.label
+            if named is not None:
+                return cast(str | None, named(kind.source, st.lang, str(value)))
+        return shown
 
     def _expire(self, st: State, ctx: Context) -> list[Reply]:
         title = catalog.t(st.lang, f"{st.flow}.title")

@@ -85,6 +85,9 @@ class Directory(Protocol):
         is the earlier answer they depend on (Choice.given), else None."""
         ...
 
+    # Optional: `label(source, lang, value) -> str | None`, the words of a value the source
+    # no longer offers (an answer given before the case changed), for the review screen.
+
 
 @dataclass(frozen=True)
 class Submission:

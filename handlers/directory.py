@@ -13,6 +13,7 @@ from handlers.lifecycle import OPEN, WORKING
 from store.models import Booking, Case, DutyEntry, Extension, Incident, Person, Workshop
 
 SLOTS_SHOWN = 15
+CASE_SOURCES = ("handling_cases", "cases_to_rate", "invite_cases")  # values: case ids
 
 
 class SqlDirectory:
@@ -113,6 +114,18 @@ class SqlDirectory:
                                       what=i.what[:30],
                                       status=catalog.t(lang, f"incident.status.{i.status}")))
                 for i in rows]
+
+    def label(self, source: str, lang: str, value: str) -> str | None:
+        """The words of an answer its source no longer offers, as the review shows it: a
+        case of the unit chosen before it changed, or an action no longer allowed."""
+        if source == "case_actions":
+            key = f"opt.case_action.{value}"
+            return catalog.t(lang, key) if catalog.has(key) else None
+        if source in CASE_SOURCES and value.isdigit():
+            case = self.session.get(Case, int(value))
+            if case is not None and case.unit_id == self.unit_id:
+                return self.case_label(case, lang)
+        return None
 
     def case_label(self, case: Case, lang: str) -> str:
         return catalog.t(lang, "case.option", number=case.number,

@@ -312,7 +312,8 @@ def emergency(ctx: HandlerContext, sub: Submission) -> Result:
         # A leader or the director who files it knows it: their own alert is acknowledged
         # as it is filed (no push to themselves, no chain climbing past them), as if they
         # had pressed 收到 at once.
-        own = ctx.actor.id is not None and any(p.id == ctx.actor.id for p in told)
+        filer = ctx.actor.id if any(p.id == ctx.actor.id for p in told) else None
+        own = filer is not None
         values = dict(
             number=_number(ctx, "E"), draft_key=sub.draft_id, unit_id=unit_id, what=a["what"],
             place=a["place"], people=a.get("people"), measures=a.get("measures"),
@@ -335,7 +336,7 @@ def emergency(ctx: HandlerContext, sub: Submission) -> Result:
             params["files"] = files.counted(sub.attachments)
         incidents.file(s, row, [p.id for p in told], message="notice.incident",
                        params=params, priority=outbox.EMERGENCY,
-                       acknowledged=(ctx.actor.id, ctx.channel) if own and ctx.actor.id else None)
+                       acknowledged=None if filer is None else (filer, ctx.channel))
         if ctx.call_last_step and not own:  # a chain of one step: its call goes with it
             incidents.write_filed(s)  # the call is made for the alert
             incidents.ring_last_step(s, row, ctx.now)
