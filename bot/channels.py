@@ -8,6 +8,7 @@ from sqlmodel import Session
 
 from conversations.clock import Clock
 from conversations.engine import Reply
+from handlers.notices import FileReply
 from store.models import InboxMessage
 
 
@@ -57,6 +58,11 @@ class InboxSender:
     def deliver(self, session: Session, *, address: str, reply: Reply,
                 notification_id: int, edit_ref: str | None = None) -> str | None:
         buttons = [b.__dict__ for b in reply.buttons]
+        if isinstance(reply, FileReply) and reply.file.get("attachment"):
+            # A record's file: the page shows it from its kept bytes (the read checked
+            # and audited there, web/app.py open_file), as a button of kind file:<kind>.
+            buttons = [{"label": reply.text, "value": f"/files/{reply.file['attachment']}",
+                        "kind": f"file:{reply.file.get('kind') or 'file'}"}]
         if edit_ref is not None:
             shown = session.get(InboxMessage, int(edit_ref))
             if shown is not None and shown.address == address:

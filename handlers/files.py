@@ -183,8 +183,10 @@ def files_of(session: Session, number: str, *, reader: Person | None) -> list[Fi
 
 KINDS = ("photo", "video", "voice", "file")  # in the order an alert counts them
 # Channels that can send a file into the chat it was asked from (bot/telegram.py,
-# bot/wechat_files.py); on the others the reader is told what there is and where to open it.
-SENDS_FILES = frozenset({"telegram", "wechat", "wecom"})
+# bot/wechat_files.py; the web chat shows it from its kept bytes, /files/<id>); on the
+# others the reader is told what there is and where to open it.
+SENDS_FILES = frozenset({"telegram", "wechat", "wecom", "web"})
+BY_PLATFORM_ID = frozenset({"telegram", "wechat", "wecom"})  # sendable before it is kept
 
 
 def counted(items: Iterable[Mapping[str, Any]]) -> dict[str, int]:
@@ -224,7 +226,8 @@ def send_files(ctx: HandlerContext, number: str, lang: str,
                 "file": catalog.t(lang, f"file.kind.{a.kind}")
                 if catalog.has(f"file.kind.{a.kind}") else a.kind}
         media = kept_media(s, a)
-        if a.channel != ctx.channel and media is None:  # not sendable by its platform id
+        if media is None and (a.channel != ctx.channel or a.channel not in BY_PLATFORM_ID):
+            # not sendable by its platform id
             lost = not stored_media.fetching(s, a.channel, a.file_ref)
             notes.append(catalog.t(lang, "files.lost" if lost else "files.fetching", **what))
             continue
@@ -237,7 +240,7 @@ def send_files(ctx: HandlerContext, number: str, lang: str,
                        address=address, message="notice.file", priority=outbox.REPLY,
                        now=ctx.now, params={
                            "number": record.number, "index": index, "total": total,
-                           "file": f"@file.kind.{a.kind}", "kind": a.kind,
+                           "file": f"@file.kind.{a.kind}", "kind": a.kind, "attachment": a.id,
                            "channel": a.channel, "file_ref": a.file_ref,
                            "media_id": media.id if media is not None else None,
                            "mime_type": (media.mime_type if media else None) or a.mime_type,

@@ -117,8 +117,8 @@ class FileReply(Reply):
     """A push that is one of a record's files (its text the caption): a channel that can
     send files sends it (bot/telegram.py, bot/wechat_files.py), any other shows the
     caption. `file`: kind, channel and file_ref where it was received and when
-    (received_at), media_id of its kept bytes, mime_type; the record's number and the
-    file's index."""
+    (received_at), media_id of its kept bytes, mime_type; the record's number, the
+    file's index and its Attachment id (the web chat shows /files/<id>)."""
 
     file: dict[str, Any] = field(default_factory=dict)
 
@@ -168,7 +168,7 @@ def render(message: str, params: dict[str, Any], lang: str, zone: ZoneInfo,
             {k: params[k] for k in ("number", "index", "total", "file")}, lang, zone))
         return FileReply(text, file={k: params.get(k) for k in (
             "kind", "channel", "file_ref", "media_id", "mime_type", "received_at", "number",
-            "index")})
+            "index", "attachment")})
     text = catalog.t(lang, message, **localize(params, lang, zone))
     files = _files_line(params, lang)
     if files:

@@ -273,3 +273,63 @@ def test_failed_send_is_retried_with_the_same_id(page: Page, live_app: LiveApp) 
     assert len(ids) == 1, ids
     assert re.fullmatch(r"[A-Za-z0-9_-]{8,64}", ids.pop())
     expect(page.get_by_test_id("user-msg")).to_have_count(1)
+
+
+def _png(width: int = 24, height: int = 16) -> bytes:
+    """A small red PNG, made here (no binary fixture)."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        body = kind + data
+        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
+
+    rows = b"".join(b"\x00" + b"\xd0\x20\x20" * width for _ in range(height))
+    return (b"\x89PNG\r\n\x1a\n"
+            + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0))
+            + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b""))
+
+
+def test_the_photo_of_an_emergency_shows_in_the_chat(page: Page, live_app: LiveApp) -> None:
+    """A worker's emergency report came with a photo (kept on the server); the director,
+    in the web chat, presses 查看附件 under the alert and sees the photo in her chat."""
+    from bot import invites
+    from handlers.inbound import Inbound
+    from store.models import MediaFile
+    from tests.transcript import Chat
+
+    services = live_app.services
+    photo = _png()
+    page.goto(f"{live_app.url}/i/{invites.make_token(services.settings.secret_key, 'chen_lihua')}")
+    expect(last_bot(page)).to_contain_text("职工群众工作室")
+    idle(page)
+
+    reporter = Chat(services, person="li_ming")
+    reporter.dialog([("菜单", "职工群众工作室"), ("[紧急情况报告]", "发生了什么")])
+    services.workroom.process(Inbound(reporter.channel, reporter.address, "photo-1",
+                                      attachments=({"kind": "photo", "file_ref": "GATE-1",
+                                                    "mime_type": "image/png",
+                                                    "size": len(photo)},)))
+    reporter.dialog([("二十多人聚集在厂门口", "在哪里"), ("厂门口", "立即发送"),
+                     ("[立即发送]", "已报告")])
+    with Session(services.db) as s:  # its bytes fetched from the platform and kept
+        s.add(MediaFile(channel=reporter.channel, file_ref="GATE-1", conversation_key="k",
+                        content=photo, mime_type="image/png", size=len(photo),
+                        received_at=services.clock.now(), fetched_at=services.clock.now()))
+        s.commit()
+    services.dispatcher.drain()
+
+    alert = page.get_by_test_id("notice-msg").filter(has_text="【紧急】")
+    expect(alert).to_contain_text("照片 1 张")
+    alert.get_by_test_id("btn").filter(has_text="查看附件").tap()
+    expect(page.get_by_test_id("bot-msg").filter(
+        has_text="正在发送 E-2026-0001 的附件（1 个）")).to_have_count(1)
+    services.dispatcher.drain()
+    shown = page.get_by_test_id("notice-msg").filter(
+        has=page.get_by_test_id("file")).locator("img")
+    expect(shown).to_have_count(1)  # polled within a few seconds
+    expect(shown).to_have_attribute("alt", re.compile("E-2026-0001"))
+    page.wait_for_function("img => img.complete && img.naturalWidth === 24",
+                           arg=shown.element_handle())
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "chat-photo.png"))

@@ -254,3 +254,58 @@ async def test_a_second_report_with_photos_is_told_with_its_photos(
         in more.splitlines()
     await sun.press(t("zh", "nav.files"))
     assert [p for p, _ in photos_to(fake, SUN)] == ["PHOTO-gate-1280", "PHOTO-side-1280"]
+
+
+async def test_the_director_sees_the_photo_in_the_web_chat(
+        client: httpx.AsyncClient, fake: FakeBotApi, tg: Services) -> None:
+    """The director reads the alert in the web chat and presses 查看附件: the photo comes
+    into her chat as a message that shows it (from its kept bytes, on this server), once;
+    a voice note not fetched yet is said to be on its way. Before, the web chat said to
+    open the files "in the web console", a page it does not have."""
+    fake.add_file("PHOTO-gate-1280", PHOTO)
+    await report_with_photos(client, fake, 7628, "PHOTO-gate")
+    await media_tests.sweep(tg)
+    await staff_web(client, tg, "chen_lihua")
+
+    presses = iter(range(10))
+
+    async def press() -> str:
+        r = await client.post("/api/chat", json={"id": f"files-press-{next(presses)}",
+                                                 "action": "files:E-2026-0001"})
+        assert r.status_code == 200, r.text
+        return "\n".join(x["text"] for x in r.json()["replies"])
+
+    assert (await press()).startswith(t("zh", "files.sending", number="E-2026-0001",
+                                        count=1))
+    await asyncio.to_thread(tg.dispatcher.drain)
+    inbox = (await client.get("/api/inbox")).json()["messages"]
+    [shown] = [m for m in inbox if m["buttons"] and m["buttons"][0]["kind"] == "file:photo"]
+    caption = t("zh", "notice.file", number="E-2026-0001", index=1, total=1,
+                file=t("zh", "file.kind.photo"))
+    assert shown["text"] == caption
+    [photo] = shown["buttons"]
+    opened = await client.get(photo["value"])
+    assert (opened.status_code, opened.content) == (200, PHOTO)
+    # A second press sends nothing again.
+    assert (await press()).startswith(t("zh", "files.already", number="E-2026-0001",
+                                        count=1))
+    await asyncio.to_thread(tg.dispatcher.drain)
+    again = (await client.get("/api/inbox", params={"after": shown["id"]})).json()["messages"]
+    assert [m for m in again if m["buttons"] and m["buttons"][0]["kind"].startswith("file:")] \
+        == []
+
+
+async def test_a_file_not_fetched_yet_is_said_so_in_the_web_chat(
+        client: httpx.AsyncClient, fake: FakeBotApi, tg: Services) -> None:
+    """The web chat shows a file from its kept bytes only: one still being fetched from
+    its platform is said to be on its way, and nothing is sent."""
+    await report_with_photos(client, fake, 7629, "PHOTO-late")  # not fetched (no sweep)
+    await staff_web(client, tg, "chen_lihua")
+    r = await client.post("/api/chat", json={"id": "files-late", "action": "files:E-2026-0001"})
+    said = "\n".join(x["text"] for x in r.json()["replies"])
+    assert said.startswith(t("zh", "files.not_yet", number="E-2026-0001")), said
+    assert t("zh", "files.fetching", file=t("zh", "file.kind.photo"), index=1, total=1) in said
+    await asyncio.to_thread(tg.dispatcher.drain)
+    inbox = (await client.get("/api/inbox")).json()["messages"]
+    assert [m for m in inbox if m["buttons"] and m["buttons"][0]["kind"].startswith("file:")] \
+        == []

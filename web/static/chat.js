@@ -17,7 +17,8 @@
       failed: '发送失败，点此重试',
       rejected: '这条消息没能发送（可能太长），请修改后再发。',
       sending: '发送中…',
-      notSent: '未发送'
+      notSent: '未发送',
+      download: '下载'
     },
     en: {
       htmlLang: 'en',
@@ -28,7 +29,8 @@
       failed: 'Sending failed, tap to retry',
       rejected: 'This message could not be sent (it may be too long). Please edit it and try again.',
       sending: 'Sending…',
-      notSent: 'Not sent'
+      notSent: 'Not sent',
+      download: 'Download'
     }
   };
 
@@ -138,8 +140,42 @@
     return box;
   }
 
+  function isFile(b) {
+    return /^file:/.test(b.kind || '');
+  }
+
+  // A record's file (a button of kind file:<photo|video|voice|file> whose value is its
+  // address on this server): shown in the message, with a link to download it.
+  function renderFile(b) {
+    var box = document.createElement('div');
+    box.className = 'file';
+    box.setAttribute('data-testid', 'file');
+    var what = b.kind.slice(5);
+    var media = null;
+    if (what === 'photo') {
+      media = document.createElement('img');
+      media.alt = b.label;
+    } else if (what === 'video' || what === 'voice') {
+      media = document.createElement(what === 'video' ? 'video' : 'audio');
+      media.controls = true;
+      media.preload = 'none';
+    }
+    if (media) {
+      media.src = b.value;
+      box.appendChild(media);
+    }
+    var link = document.createElement('a');
+    link.href = b.value;
+    link.setAttribute('download', '');
+    link.textContent = t('download');
+    box.appendChild(link);
+    return box;
+  }
+
   function addMessage(kind, text, buttons, extra) {
     buttons = buttons || [];
+    var files = buttons.filter(isFile);
+    buttons = buttons.filter(function (b) { return !isFile(b); });
     var leads = kind === 'bot' ||
       (kind === 'notice' && buttons.some(function (b) { return !isAck(b.value); }));
     if (leads) disableOlderButtons();
@@ -149,6 +185,7 @@
     var bubble = document.createElement('div');
     bubble.className = 'bubble';
     bubble.textContent = text;
+    files.forEach(function (b) { bubble.appendChild(renderFile(b)); });
     if (extra) bubble.appendChild(extra);
     wrap.appendChild(bubble);
     if (buttons.length) wrap.appendChild(renderButtons(buttons));
