@@ -84,6 +84,7 @@ LATE_CHECK = 0.05
 # A step's messages to its sender wait for the callback's answer at most this long.
 ANSWER_WAIT = 5.0
 WORDS_TTL = timedelta(days=14)  # a push's buttons are pressed by their words this long
+WORDS_KEPT = 40  # the words of a person's recent pushes, the newest kept
 
 
 def parse_message(channel: str, msg: Mapping[str, str]) -> Inbound | None:
@@ -166,16 +167,26 @@ class WeChatSender:
         alert = any(b.value.startswith("ack:") for b in reply.buttons)
         words = pressed_words(reply.buttons) if push else {}
         if words:  # before the send: the person may answer at once
-            self.api.shared.put(self._words_key(address), json.dumps(words, ensure_ascii=False),
-                                WORDS_TTL, session=session)
+            # Added to the words of the pushes before it, the newest winning a word they
+            # share: "查看附件" under this morning's alert still works after a later push
+            # without it, and "办理此问题" opens the case of the latest push that had it.
+            key = self._words_key(address)
+            old = self.api.shared.get(key, session=session)
+            merged = {w: v for w, v in (json.loads(old) if old else {}).items()
+                      if w not in words}
+            merged.update(words)
+            kept = dict(list(merged.items())[-WORDS_KEPT:])
+            self.api.shared.put(key, json.dumps(kept, ensure_ascii=False), WORDS_TTL,
+                                session=session)
         self.send_text(address, render(reply, lang, push=push), alert=alert, session=session)
 
     def _words_key(self, address: str) -> str:
         return f"words:{self.channel}:{address}"
 
     def pressed(self, msgs: list[Inbound]) -> list[Inbound]:
-        """Texts that are the words of a button of the last push their sender got (a
-        liaison's "零报告"): that button pressed, as a tap on Telegram. One read for all,
+        """Texts that are the words of a button of a recent push their sender got (a
+        liaison's "零报告"; of the latest push that had them): that button pressed, as a
+        tap on Telegram. One read for all,
         on the step thread (on SQLite a read waits for the step's write)."""
         words = {i: word_key(m.text) for i, m in enumerate(msgs)
                  if m.text and m.action is None and not m.link_code}

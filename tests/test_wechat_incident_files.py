@@ -18,6 +18,8 @@ from sqlmodel import Session
 from bot.bootstrap import Services
 from bot.wechat_files import message_type
 from conversations.catalog import t
+from conversations.engine import Button, Reply
+from handlers.inbound import Inbound
 from store.models import Attachment, Incident, MediaFile
 from tests.fakes.wechat_api import FakeWeChatApi
 from tests.test_telegram_flows import ask
@@ -130,6 +132,31 @@ async def test_an_employee_pressing_a_forwarded_see_the_files_is_refused(
     await sun.say("查看附件")
     assert [to for c in api.sent() if c.body.get("msgtype") == "image" for to in [c.to]] == [
         SUN, SUN]
+
+
+async def test_the_words_of_an_alert_still_work_after_a_later_push(
+        client: httpx.AsyncClient, wx: Services, api: FakeWeChatApi) -> None:
+    """孙红梅 is alerted on WeCom (回复「查看附件」), then another push comes with words of
+    its own: "查看附件" still sends the alert's photos (before, only the latest push's
+    words were understood). A word two pushes share presses the latest one's button."""
+    sun = await leader(client, wx, api, SUN)
+    await report_with_photos(client, wx, api, "wechat")
+    sender = wx.wecom.sender
+
+    def push(text: str, label: str, value: str) -> None:
+        sender.send(SUN, Reply(text, [Button(label, value, "action")]), "zh", push=True)
+
+    push("【交办】C-2026-0007", t("zh", "nav.work_on_case"), "flow:case_action?case=7")
+    said = await sun.say("查看附件")
+    assert said[0].split("\n\n")[0] == t("zh", "files.sending", number="E-2026-0001", count=2)
+    await asyncio.to_thread(wx.dispatcher.drain)
+    assert len(api.media_sent(SUN)) == 2
+
+    push("【交办】C-2026-0008", t("zh", "nav.work_on_case"), "flow:case_action?case=8")
+    [pressed] = sender.pressed([Inbound("wecom", SUN, "m-8", text=t("zh", "nav.work_on_case"))])
+    assert pressed.action == "flow:case_action?case=8"
+    [files] = sender.pressed([Inbound("wecom", SUN, "m-9", text="查看附件")])
+    assert files.action == "files:E-2026-0001"
 
 
 async def test_a_failed_upload_is_retried_by_the_outbox(
