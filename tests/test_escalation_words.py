@@ -1,7 +1,8 @@
 """What a leader paged by the emergency chain reads: an alert from a step after the first
 says at its top who did not acknowledge it and for how long the report has been open
 (the rest of the alert and its buttons as the first round's); a first-round alert says
-nothing of the kind; the 收到 of one is shown on the alerts of the others escalated to."""
+nothing of the kind; the 收到 of one is shown on the alerts of the others escalated to.
+And the handler who asks for more days on a case is told who was asked to decide."""
 
 from __future__ import annotations
 
@@ -13,8 +14,9 @@ from sqlmodel import Session, select
 from bot.bootstrap import Services
 from conversations import catalog
 from conversations.clock import FrozenClock
-from store.models import Alert, InboxMessage
-from tests.case_helpers import pushes, tick
+from handlers.alerts import names_text
+from store.models import Alert, Case, InboxMessage, Person
+from tests.case_helpers import case_action, file_complaint, pushes, the_case, tick
 from tests.test_emergency_chain import PEOPLE, alerts_to
 from tests.test_flow_emergency import ack, report
 from tests.transcript import LANGS, Chat, open_menu, person, t
@@ -104,3 +106,51 @@ def test_a_chain_step_says_who_did_not_acknowledge_and_for_how_long(
     assert liu.text.startswith(escalated(lang, ["陈丽华", "孙红梅"], 5))  # the top stays
     assert t(lang, "notice.acknowledged", number="E-2026-0001", name="赵国强",
              acked_at="2026-11-23 09:47") in pushes(services, "li_ming")
+
+
+def set_case(services: Services, **values: object) -> None:
+    with Session(services.db) as s:
+        case = s.exec(select(Case).where(Case.number == "C-2026-0001")).one()
+        for name, value in values.items():
+            setattr(case, name, value)
+        s.add(case)
+        s.commit()
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_asking_for_more_days_names_who_decides(services: Services, lang: str) -> None:
+    """The director and the case's lead leader are told; the reply names them, with
+    their posts, as they were told."""
+    for key in ("chen_lihua", "sun_hongmei"):  # they read `lang`
+        open_menu(Chat(services, person=key), lang)
+    file_complaint(Chat(services, person="li_ming"), lang)
+    set_case(services, lead_leader_id=person(services, "sun_hongmei").id)
+    zhao = Chat(services, person="zhao_guoqiang")
+    open_menu(zhao, lang)
+    said = case_action(zhao, lang, "C-2026-0001", "extend", "20", "等待上级批复")
+    told = names_text([person(services, "chen_lihua"), person(services, "sun_hongmei")], lang)
+    assert t(lang, "case_action.done.extend", number="C-2026-0001", days=20,
+             approvers=told) in said
+    assert "陈丽华" in said and "孙红梅" in said
+    services.dispatcher.drain()
+    asked = t(lang, "notice.extension_asked", handler="赵国强", days=20, number="C-2026-0001",
+              due_on=the_case(services).due_on.isoformat(), reason="等待上级批复")
+    for key in ("chen_lihua", "sun_hongmei"):
+        assert asked in pushes(services, key)
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_asking_for_more_days_with_nobody_to_decide_says_so(
+        services: Services, lang: str) -> None:
+    """No serving director and no lead leader: the reply does not pretend anyone was
+    told; the handler is sent to the workroom."""
+    file_complaint(Chat(services, person="li_ming"), lang)
+    with Session(services.db) as s:
+        director = s.exec(select(Person).where(Person.key == "chen_lihua")).one()
+        director.active = False
+        s.add(director)
+        s.commit()
+    zhao = Chat(services, person="zhao_guoqiang")
+    open_menu(zhao, lang)
+    said = case_action(zhao, lang, "C-2026-0001", "extend", "20", "等待上级批复")
+    assert t(lang, "case_action.done.extend_nobody", number="C-2026-0001", days=20) in said
