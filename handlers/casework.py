@@ -151,13 +151,20 @@ def _extend(ctx: HandlerContext, sub: Submission, case: Case) -> Result:
     if case.lead_leader_id:
         approvers.add(case.lead_leader_id)
     approvers.discard(None)
+    told: list[Person] = []
     for pid in sorted(a for a in approvers if a is not None):
         outbox.enqueue(s, key=f"extension:{row.id}:ask:{pid}", recipient_id=pid,
                        message="notice.extension_asked", now=ctx.now, priority=outbox.ALERT,
                        params={"number": case.number, "days": row.days, "reason": row.reason,
                                "due_on": case.due_on.isoformat(),
                                "handler": ctx.actor.name})
-    return _done(sub, case, days=row.days)
+        if (approver := s.get(Person, pid)) is not None:
+            told.append(approver)
+    if not told:  # never pretend someone was told: the handler must go to the workroom
+        return Result("case_action.done.extend_nobody", {"number": case.number,
+                                                         "days": row.days})
+    # The reply names who decides: the director(s) and the case's lead leader.
+    return _done(sub, case, days=row.days, approvers=alerts.names_text(told, sub.lang))
 
 
 def _reassign(ctx: HandlerContext, sub: Submission, case: Case) -> Result:

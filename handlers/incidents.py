@@ -47,6 +47,9 @@ from store.steps import set_timers
 log = logging.getLogger(__name__)
 WATCH = "incident_watch"
 REPORT = "incident_report"
+# The param of an alert sent by a chain step after the first: {"names": [...], "minutes": N}
+# (who was alerted before and did not acknowledge, and how long the report has been open).
+ESCALATED = "escalated"
 # How long each report may take, counted from the report (first, opinion) or from the end
 # of the handling (closing, archive); the director is reminded `before` its due time.
 WINDOWS = {"first": timedelta(hours=1), "opinion": timedelta(hours=2),
@@ -236,6 +239,17 @@ def acknowledged(session: Session, incident: Incident) -> bool:
         Alert.subject == "incident", Alert.subject_id == incident.id)).first() is not None
 
 
+def unacknowledged(session: Session, incident: Incident) -> list[tuple[int, str]]:
+    """(person id, name) of everyone alerted to the incident so far who has not
+    acknowledged, in the order they were alerted."""
+    acked = select(Acknowledgement.alert_id)
+    rows = session.exec(select(Person.id, Person.name).join(
+        Alert, col(Alert.recipient_id) == Person.id).where(
+        Alert.subject == "incident", Alert.subject_id == incident.id,
+        col(Alert.id).not_in(acked)).order_by(col(Alert.id))).all()
+    return [(int(pid), name or "") for pid, name in rows if pid is not None]
+
+
 def directors(session: Session, unit_id: int | None) -> list[Person]:
     return list(session.exec(select(Person).where(
         Person.role == "director", Person.unit_id == unit_id,
@@ -298,9 +312,16 @@ class IncidentTimers:
                                                     Person.active == True)))  # noqa: E712
         people = [p for p in people if p in active]
         s.add(incident)
+        # Who was alerted before this step and has not acknowledged: each alert of the
+        # step names them at its top, with how long the report has been open.
+        before = unacknowledged(s, incident)
+        minutes = max(0, int((now - incident.created_at).total_seconds() // 60))
         sent = 0
         for pid in dict.fromkeys(people):
-            sent += self._alert(s, incident, pid, now)
+            named = [name for who, name in before if who != pid] or \
+                [name for _, name in before]
+            sent += self._alert(s, incident, pid, now,
+                                {"names": named, "minutes": minutes} if named else None)
         if self.call_last_step:
             ring_last_step(s, incident, now)
         if not sent and later:
@@ -316,7 +337,8 @@ class IncidentTimers:
         return [e.leader_id for e in s.exec(select(DutyEntry).where(
             DutyEntry.day == today, DutyEntry.unit_id == incident.unit_id))]
 
-    def _alert(self, s: Session, incident: Incident, pid: int, now: datetime) -> int:
+    def _alert(self, s: Session, incident: Incident, pid: int, now: datetime,
+               escalated: dict[str, Any] | None = None) -> int:
         assert incident.id is not None
         alert = s.exec(select(Alert).where(Alert.subject == "incident",
                                            Alert.subject_id == incident.id,
@@ -327,8 +349,11 @@ class IncidentTimers:
             s.add(alert)
             s.flush()
         key = f"alert:{alert.id}:r{incident.chain_round}p{incident.chain_position}"
+        params = incident_params(s, incident)
+        if escalated:  # "【升级】…未确认，现升级通知您。" above the alert (handlers/notices)
+            params[ESCALATED] = escalated
         outbox.enqueue(s, key=key, recipient_id=pid, message="notice.incident",
-                       params=incident_params(s, incident), alert_id=alert.id, now=now,
+                       params=params, alert_id=alert.id, now=now,
                        priority=outbox.EMERGENCY)
         return 1
 

@@ -11,6 +11,7 @@ from sqlmodel import Session, col, select
 from bot.bootstrap import Services
 from conversations.clock import FrozenClock
 from handlers import deadlines
+from handlers.alerts import names_text
 from store.models import CaseEvent, Timer
 from tests.case_helpers import at9, case_action, file_complaint, pushes, the_case, tick
 from tests.transcript import LANGS, Chat, open_menu, person, t
@@ -68,7 +69,9 @@ def test_a_complaint_from_filing_to_closing(db_services: Services, clock: Frozen
     # The handler asks for ten more days; the director approves in chat.
     clock.advance(timedelta(days=2))
     said = case_action(c["liu_fang"], lang, "C-2026-0001", "extend", "10", "需要等月底工资核算")
-    assert t(lang, "case_action.done.extend", number="C-2026-0001", days=10) in said
+    # The reply names who was asked to decide: the director (no lead leader here).
+    assert t(lang, "case_action.done.extend", number="C-2026-0001", days=10,
+             approvers=names_text([person(services, "chen_lihua")], lang)) in said
     services.dispatcher.drain()
     asked = t(lang, "notice.extension_asked", handler="刘芳", days=10, number="C-2026-0001",
               due_on=DUE.isoformat(), reason="需要等月底工资核算")

@@ -22,7 +22,8 @@ PEOPLE = ("li_ming", "chen_lihua", "sun_hongmei", "zhao_guoqiang", "liu_fang", "
 def alerts_to(services: Services, key: str, lang: str) -> int:
     head = t(lang, "notice.incident", number="E-2026-0001", what=WHAT, place=PLACE,
              people="", measures="", suggestion="", reporter="", reported_at="")
-    return sum(p.startswith(head.splitlines()[0]) for p in pushes(services, key))
+    # Its first line, or its second under a chain step's 【升级】 line.
+    return sum(head.splitlines()[0] in p.splitlines()[:2] for p in pushes(services, key))
 
 
 def director_does(chat: Chat, lang: str, action: str, *answers: str) -> str:

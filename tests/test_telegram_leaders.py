@@ -41,6 +41,11 @@ def alert_head(lang: str) -> str:
              measures="", suggestion="", reporter="", reported_at="").splitlines()[0]
 
 
+def is_alert(text: str, head: str) -> bool:
+    """An emergency's alert: its first line, or its second under a chain step's 【升级】."""
+    return head in text.splitlines()[:2]
+
+
 async def leaders(client: httpx.AsyncClient, fake: FakeBotApi, *chat_ids: int
                   ) -> dict[int, TgChat]:
     """Leaders open the bot from the Telegram ids the org file lists for them."""
@@ -81,15 +86,19 @@ async def test_a_leader_who_has_left_is_not_alerted_when_the_chain_moves_on(
     await asyncio.to_thread(tg.dispatcher.drain)
     t0 = tg.clock.now()
     head = alert_head("zh")
-    assert [sum(x.startswith(head) for x in chats[c].new_texts())
+    assert [sum(is_alert(x, head) for x in chats[c].new_texts())
             for c in (DIRECTOR, ZHAO, SUN)] == [1, 0, 1]
 
     await asyncio.to_thread(tick, tg, tg.clock, t0 + timedelta(minutes=5),
                             timedelta(minutes=1))
-    # Step 2: 孙红梅 and the staff's 刘芳, not 赵国强.
-    assert [sum(x.startswith(head) for x in chats[c].new_texts())
-            for c in (DIRECTOR, ZHAO, SUN)] == [0, 0, 1]
-    assert sum(x.startswith(head) for x in pushes(tg, "liu_fang")) == 1
+    # Step 2: 孙红梅 and the staff's 刘芳, not 赵国强. On Telegram too, the step's alert
+    # says at its top who did not acknowledge it, and since when.
+    texts = {c: chats[c].new_texts() for c in (DIRECTOR, ZHAO, SUN)}
+    assert [sum(is_alert(x, head) for x in texts[c]) for c in (DIRECTOR, ZHAO, SUN)] \
+        == [0, 0, 1]
+    [sun_again] = [x for x in texts[SUN] if is_alert(x, head)]
+    assert sun_again.startswith(t("zh", "notice.escalated", names="陈丽华", minutes=5) + "\n")
+    assert sum(is_alert(x, head) for x in pushes(tg, "liu_fang")) == 1
     [incident] = all_rows(tg, Incident)
     alerted = {a.recipient_id for a in all_rows(tg, Alert, Alert.subject_id == incident.id)}
     assert person(tg, "zhao_guoqiang").id not in alerted
@@ -98,7 +107,7 @@ async def test_a_leader_who_has_left_is_not_alerted_when_the_chain_moves_on(
     set_person(tg, "sun_hongmei", active=False)
     await asyncio.to_thread(tick, tg, tg.clock, t0 + timedelta(minutes=45),
                             timedelta(minutes=1))
-    assert [sum(x.startswith(head) for x in chats[c].new_texts())
+    assert [sum(is_alert(x, head) for x in chats[c].new_texts())
             for c in (DIRECTOR, ZHAO, SUN)] == [1, 0, 0]
 
 
@@ -329,7 +338,7 @@ async def test_a_chain_step_whose_people_have_all_left_is_passed_at_once(
     head = alert_head("zh")
     await asyncio.to_thread(tick, tg, tg.clock, t0 + timedelta(minutes=6),
                             timedelta(minutes=1))
-    assert sum(x.startswith(head) for x in pushes(tg, "qian_wenjing")) == 1
+    assert sum(is_alert(x, head) for x in pushes(tg, "qian_wenjing")) == 1
 
 
 async def test_a_report_linked_to_anothers_shows_in_status_in_its_own_words(
