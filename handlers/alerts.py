@@ -21,6 +21,8 @@ from store.models import (
     Person,
 )
 
+CANNOT_EDIT = ("wechat", "wecom")  # channels whose messages stay as they were sent
+
 
 def raise_alert(ctx: HandlerContext, *, subject: str, subject_id: int, recipient_id: int,
                 message: str, params: dict[str, Any], priority: int) -> Alert:
@@ -155,6 +157,19 @@ def _show_taken(ctx: HandlerContext, incident: Incident, alert_id: int) -> None:
         col(Notification.delivered_ref).is_not(None),
         col(Notification.delivered_channel) != CALL)).all()
     _edit_where_shown(ctx, shown, "ack-seen", "notice.alert_taken", keep_button=True)
+    # WeChat and WeCom cannot edit a message: there, a short message of its own says it,
+    # once per alert, so that the leader the chain woke does not set out for nothing.
+    unedited = ctx.session.exec(select(Notification).where(
+        col(Notification.alert_id).in_(others), Notification.status == "sent",
+        col(Notification.delivered_ref).is_(None),
+        col(Notification.delivered_channel).in_(CANNOT_EDIT))).all()
+    for n in {n.alert_id: n for n in unedited}.values():
+        outbox.enqueue(ctx.session, key=f"ack-told:{n.alert_id}", now=ctx.now,
+                       recipient_id=n.recipient_id, channel=n.delivered_channel,
+                       address=n.delivered_address, message="notice.alert_taken_told",
+                       priority=outbox.ALERT,
+                       params={"number": incident.number, "name": ctx.actor.name,
+                               "acked_at": ctx.now.isoformat()})
 
 
 def _mark_acknowledged(ctx: HandlerContext, alert_id: int) -> None:

@@ -312,6 +312,32 @@ async def test_a_leader_reading_english_acknowledges_with_english_words(
     assert (ack.alert_id, ack.channel) == (alert.id, "wecom")
 
 
+async def test_a_leader_on_wecom_is_told_when_another_leader_has_the_emergency(
+        client: httpx.AsyncClient, wx: Services, api: FakeWeChatApi) -> None:
+    """WeCom cannot edit the alert as Telegram does ("✅ … 正在处理" under it): 孙红梅,
+    alerted with the director, gets one short message when the director acknowledges,
+    instead of setting out for nothing. Her own 收到 still works; nobody else is told."""
+    director = await leader(client, wx, api, "demo_chenlihua")
+    sun = await leader(client, wx, api, "demo_sunhongmei")
+    chat = WxChat(client, wx, api, "wechat", EMPLOYEE["wechat"])
+    await run(chat, [("紧急情况报告", "发生了什么"), ("仓库起火", "在哪里"), ("三号仓库", "多少人"),
+                     ("立即发送", "E-2026-0001")])
+    director.new_texts()
+    sun.new_texts()
+    [alert] = all_rows(wx, Alert, Alert.recipient_id == person(wx, "chen_lihua").id)
+    [own] = all_rows(wx, Alert, Alert.recipient_id == person(wx, "sun_hongmei").id)
+    await director.say(f"收到 {alert.id}")
+    await asyncio.to_thread(wx.dispatcher.drain)
+    told = t("zh", "notice.alert_taken_told", number="E-2026-0001", name="陈丽华",
+             acked_at="2026-11-23 09:00")
+    assert sun.new_texts() == [told]
+    assert told not in director.new_texts()
+    [done] = await sun.say(f"收到 {own.id}")
+    assert done.startswith(t("zh", "ack.done", at="09:00"))
+    await asyncio.to_thread(wx.dispatcher.drain)
+    assert told not in director.new_texts()  # a second acknowledgement tells nobody again
+
+
 async def test_a_wecom_userid_from_the_org_file_is_that_person(
         client: httpx.AsyncClient, wx: Services, api: FakeWeChatApi) -> None:
     before = len(all_rows(wx, Person))
