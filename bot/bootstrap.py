@@ -93,6 +93,8 @@ def build(settings: Settings, *, clock: Clock | None = None, db: Engine | None =
                                   incidents.WATCH: emergencies.watch,
                                   incidents.REPORT: emergencies.report,
                                   bookings.KIND: bookings.BookingReminders(db, clock).fire,
+                                  bookings.LEDGER: bookings.LedgerReminder(
+                                      db, clock, settings.zone).fire,
                                   stored_media.LOST: LostFiles(db, clock, states).check,
                                   **calendar.timer_handlers(db, clock, settings.zone)},
                       slow=stored_media.KINDS)  # downloads: swept apart (scheduler/sweep.py)

@@ -34,22 +34,28 @@ def db_upgrade() -> None:
 
     settings = get_settings()
     upgrade(settings.database_url)
-    armed = _arm_deadlines(settings)
+    armed, receptions = _arm_deadlines(settings)
     if armed:
         typer.echo(f"deadline reminders set for {armed} open case(s) registered before them")
+    if receptions:
+        typer.echo(f"visit-ledger reminders set for {receptions} booked reception(s)")
     typer.echo(f"database ready: {_safe_url(settings.database_url)}")
 
 
-def _arm_deadlines(settings: Settings) -> int:
-    """Open cases from before the deadline timers get theirs (idempotent)."""
+def _arm_deadlines(settings: Settings) -> tuple[int, int]:
+    """Open cases from before the deadline timers get theirs, booked receptions from
+    before the visit-ledger reminder theirs (idempotent); return how many of each."""
     from conversations.clock import SystemClock
+    from handlers.bookings import ensure_ledger
     from handlers.deadlines import ensure_all
     from store.db import make_engine, transaction
 
     engine = make_engine(settings.database_url)
+    now = SystemClock().now()
     try:
         with transaction(engine) as s:
-            return ensure_all(s, now=SystemClock().now(), zone=settings.zone)
+            return (ensure_all(s, now=now, zone=settings.zone),
+                    ensure_ledger(s, now=now, zone=settings.zone))
     finally:
         engine.dispose()
 

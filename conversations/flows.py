@@ -196,8 +196,26 @@ MENU: tuple[MenuItem, ...] = (
 )
 
 
+# A leader's and the director's own work comes first, in this order: what waits for them
+# (alerts, cases, extensions, an emergency), the receptions (the ledger right after a
+# visit), the roster and the rest; then what every employee may do, the language last.
+# Everyone else's menu keeps the order declared.
+OWN_WORK_FIRST = ("leader", "director")
+OWN_WORK = ("query:my_alerts", "flow:incident_action", "flow:case_action",
+            "query:my_handling", "query:open_cases", "flow:decide_extension",
+            "flow:report_action", "flow:visit_record", "flow:reschedule_booking",
+            "query:roster", "flow:duty_swap", "flow:roster", "query:warnings",
+            "flow:warning_action", "flow:screening", "flow:invite", "flow:field_visit",
+            "flow:work_log", "flow:file_for_caller")
+
+
 def menu_for(role: str) -> list[MenuItem]:
-    return [m for m in MENU if (not m.roles or role in m.roles) and not m.hidden]
+    items = [m for m in MENU if (not m.roles or role in m.roles) and not m.hidden]
+    if role not in OWN_WORK_FIRST:
+        return items
+    own = sorted((m for m in items if m.roles),
+                 key=lambda m: OWN_WORK.index(m.value) if m.value in OWN_WORK else len(OWN_WORK))
+    return [*own, *(m for m in items if not m.roles)]
 
 
 def reachable(role: str) -> list[MenuItem]:

@@ -1,36 +1,52 @@
-"""Visit bookings followed to the day: reminders, and a leader's reschedule.
+"""Visit bookings followed to the day: reminders, the visit ledger, a leader's reschedule.
 
 The employee and the leader are reminded the day before (24 hours) and an hour before the
 reception; the reminders follow the booking when the leader moves it and stop when it is
 cancelled. Keys carry the duty entry, so a moved booking gets reminders of its own.
+
+When a reception with bookings has ended, the leader on duty is told once which booked
+visitors are still missing from the visit ledger (接访台帐, 000 制度(二) 六), with the
+button that opens it. Its timer is set on the duty entry when a booking is put on it (made,
+moved to it, an invitation accepted); what is missing is counted when it fires, so a
+cancelled or recorded visit is not named, and nothing is sent when none is missing.
 """
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.engine import Engine
-from sqlmodel import Session
+from sqlmodel import Session, col, select
 
 from conversations.clock import Clock
 from conversations.flow import Result, Submission
 from handlers.context import HandlerContext
 from store import outbox, timers
+from store.calendar_models import VisitRecord
 from store.db import transaction
-from store.models import Booking, DutyEntry, Person
+from store.models import Booking, DutyEntry, Person, Timer
 
 KIND = "booking_remind"
 BEFORE = {"day": timedelta(days=1), "hour": timedelta(hours=1)}
+LEDGER = "visit_ledger"  # one per duty entry, due when its reception ends
+TOPIC_SHOWN = 30
 
 
 def starts_at(entry: DutyEntry, zone: ZoneInfo) -> datetime:
     return datetime.combine(entry.day, entry.start, zone)
 
 
+def ends_at(entry: DutyEntry, zone: ZoneInfo) -> datetime:
+    return datetime.combine(entry.day, entry.end, zone)
+
+
 def schedule(session: Session, booking: Booking, entry: DutyEntry, *, now: datetime,
              zone: ZoneInfo) -> None:
-    """Set the booking's two reminders; one already past is not set."""
+    """Set the booking's two reminders; one already past is not set. The reception's
+    visit-ledger reminder is set with them."""
+    arm_ledger(session, entry, zone=zone)
     for stage, before in BEFORE.items():
         due = starts_at(entry, zone) - before
         if due > now:
@@ -53,6 +69,94 @@ def params(session: Session, booking: Booking, entry: DutyEntry) -> dict[str, ob
             "leader": leader.name if leader else "",
             "visitor": visitor.name if visitor and visitor.verified and visitor.name
             else "@person.unverified"}
+
+
+def arm_ledger(session: Session, entry: DutyEntry, *, zone: ZoneInfo) -> None:
+    """Set the reception's visit-ledger reminder for when it ends; one that has fired is
+    left alone (the leader is told once per reception)."""
+    ref = str(entry.id)
+    row = session.exec(select(Timer).where(Timer.kind == LEDGER, Timer.ref == ref)).first()
+    if row is None or row.done_at is None:
+        timers.schedule(session, kind=LEDGER, ref=ref, due_at=ends_at(entry, zone))
+
+
+def ensure_ledger(session: Session, *, now: datetime, zone: ZoneInfo) -> int:
+    """Give every reception with a booking, from yesterday on, its visit-ledger reminder
+    if it has none (bookings made before this release); return how many got one. Running
+    it again changes nothing."""
+    armed = set(session.exec(select(Timer.ref).where(Timer.kind == LEDGER)))
+    since = now.astimezone(zone).date() - timedelta(days=1)
+    entries = session.exec(select(DutyEntry).where(
+        col(DutyEntry.day) >= since, col(DutyEntry.id).in_(
+            select(Booking.duty_entry_id).where(Booking.status == "booked")))).all()
+    count = 0
+    for entry in entries:
+        if str(entry.id) not in armed:
+            arm_ledger(session, entry, zone=zone)
+            count += 1
+    return count
+
+
+def unrecorded(session: Session, entry: DutyEntry) -> list[Booking]:
+    """The reception's booked visits not yet in the visit ledger, in booking order."""
+    recorded = select(VisitRecord.booking_id).where(col(VisitRecord.booking_id).is_not(None))
+    return list(session.exec(select(Booking).where(
+        Booking.duty_entry_id == entry.id, Booking.status == "booked",
+        col(Booking.id).not_in(recorded)).order_by(col(Booking.id))).all())
+
+
+def reschedule_button(booking: Booking | None = None) -> list[list[str]]:
+    """The `actions` of a booking's push to its leader: "调整接访预约", that booking chosen
+    when it can still be moved (a cancelled one cannot: the flow then asks which)."""
+    if booking is None or booking.status != "booked":
+        return [["menu.reschedule_booking", "flow:reschedule_booking"]]
+    return [["menu.reschedule_booking", f"flow:reschedule_booking?booking={booking.id}"]]
+
+
+class LedgerReminder:
+    """Timer handler: the reception has ended; tell its leader who is not in the ledger."""
+
+    def __init__(self, db: Engine, clock: Clock, zone: ZoneInfo) -> None:
+        self.db, self.clock, self.zone = db, clock, zone
+
+    def fire(self, ref: str) -> int:
+        now = self.clock.now()
+        with transaction(self.db) as s:
+            if timers.take(s, kind=LEDGER, ref=ref, now=now) is None:
+                return 0
+            entry = s.get(DutyEntry, int(ref))
+            if entry is None:
+                return 0
+            if now < ends_at(entry, self.zone):  # its hours were moved later meanwhile
+                timers.schedule(s, kind=LEDGER, ref=ref, due_at=ends_at(entry, self.zone))
+                return 0
+            missing = unrecorded(s, entry)
+            if not missing:
+                return 0
+            today = now.astimezone(self.zone).date() == entry.day
+            outbox.enqueue(s, key=f"visit_ledger:{entry.id}", recipient_id=entry.leader_id,
+                           message="notice.visit_ledger_due" if today
+                           else "notice.visit_ledger_due_late",
+                           now=now, priority=outbox.ALERT,
+                           params=self._params(s, entry, missing))
+            return 1
+
+    @staticmethod
+    def _params(s: Session, entry: DutyEntry, missing: list[Booking]) -> dict[str, Any]:
+        lines = []
+        for b in missing:
+            visitor = s.get(Person, b.person_id)
+            lines.append(["notice.visit_ledger_line", {
+                "number": b.number, "topic": b.topic[:TOPIC_SHOWN],
+                "visitor": visitor.name if visitor and visitor.verified and visitor.name
+                else "@person.unverified"}])
+        # One visit missing: the button opens the ledger with it chosen.
+        value = f"flow:visit_record?visit=b{missing[0].id}" if len(missing) == 1 \
+            else "flow:visit_record"
+        return {"date": entry.day.isoformat(), "start": entry.start.strftime("%H:%M"),
+                "end": entry.end.strftime("%H:%M"), "place": entry.place,
+                "count": len(missing), "visitor_lines": lines,
+                "actions": [["menu.cal_visit_record", value]]}
 
 
 class BookingReminders:

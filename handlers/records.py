@@ -247,7 +247,8 @@ def booking(ctx: HandlerContext, sub: Submission) -> Result:
         s.flush()
         outbox.enqueue(s, key=f"booking:{row.id}:leader", recipient_id=entry.leader_id,
                        message="notice.booking_new", now=ctx.now,
-                       params=_booking_params(row, entry, ctx))
+                       params={**_booking_params(row, entry, ctx),
+                               "actions": bookings.reschedule_button(row)})
         bookings.schedule(s, row, entry, now=ctx.now, zone=ctx.zone)
     entry = s.get(DutyEntry, row.duty_entry_id)
     assert entry is not None
@@ -279,7 +280,8 @@ def cancel_booking(ctx: HandlerContext, sub: Submission) -> Result:
         assert entry is not None
         outbox.enqueue(s, key=f"booking:{row.id}:cancelled", recipient_id=entry.leader_id,
                        message="notice.booking_cancelled", now=ctx.now,
-                       params=_booking_params(row, entry, ctx))
+                       params={**_booking_params(row, entry, ctx),
+                               "actions": bookings.reschedule_button()})
         bookings.cancel(s, row, now=ctx.now)
     return Result("cancel_booking.done", {"number": row.number})
 

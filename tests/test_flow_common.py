@@ -36,21 +36,23 @@ LIAISON_MENU = ["suggestion", "complaint", "booking", "emergency", "emergency_wo
 STAFF_MENU = ["suggestion", "complaint", "booking", "emergency", "my_alerts", "open_cases",
               "my_handling", "case_action", "my_cases", "my_bookings", "receipt", "rate", "lang",
               "file_for_caller"]
-HANDLER_MENU = ["suggestion", "complaint", "booking", "emergency", "my_alerts", "open_cases",
-                "my_handling", "case_action", "decide_extension", "my_cases", "my_bookings",
-                "receipt", "rate", "lang"]
-LEADER_MENU = [*HANDLER_MENU[:9], "reschedule_booking", *HANDLER_MENU[9:]]
-DIRECTOR_MENU = [*HANDLER_MENU[:9], "incident_action", "reschedule_booking", *HANDLER_MENU[9:],
-                 "file_for_caller"]
-# The calendar's items (roster, visit ledger, returns, reports, field work) come last.
+# The calendar's items (roster, returns, reports, field work) come last for these roles.
 _CAL_STAFF = ["cal_roster_view", "cal_roster", "cal_duty_swap", "cal_screening",
               "cal_warnings", "cal_warning_action", "cal_report_action", "cal_field_visit",
               "cal_work_log", "cal_invite"]
 LIAISON_MENU = [*LIAISON_MENU, "cal_screening"]
 STAFF_MENU = [*STAFF_MENU, *_CAL_STAFF]
-LEADER_MENU = [*LEADER_MENU, "cal_roster_view", "cal_duty_swap", "cal_visit_record",
-               "cal_work_log"]
-DIRECTOR_MENU = [*DIRECTOR_MENU, *_CAL_STAFF[:3], "cal_visit_record", *_CAL_STAFF[3:]]
+# A leader's and the director's own work comes first (conversations/flows.OWN_WORK), what
+# every employee may do after it, the language last.
+_EVERYONE = EMPLOYEE_MENU
+LEADER_MENU = ["my_alerts", "case_action", "my_handling", "open_cases", "decide_extension",
+               "cal_visit_record", "reschedule_booking", "cal_roster_view", "cal_duty_swap",
+               "cal_work_log", *_EVERYONE]
+DIRECTOR_MENU = ["my_alerts", "incident_action", "case_action", "my_handling", "open_cases",
+                 "decide_extension", "cal_report_action", "cal_visit_record",
+                 "reschedule_booking", "cal_roster_view", "cal_duty_swap", "cal_roster",
+                 "cal_warnings", "cal_warning_action", "cal_screening", "cal_invite",
+                 "cal_field_visit", "cal_work_log", "file_for_caller", *_EVERYONE]
 
 
 

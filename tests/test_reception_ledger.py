@@ -1,0 +1,299 @@
+"""The leader on reception duty: reminded of the visit ledger once the reception is over,
+one tap from a booking's push to moving it, and their own work first in the menu."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlmodel import Session, col, select
+
+from bot import telegram, wechat_render
+from bot.bootstrap import Services
+from conversations.clock import FrozenClock
+from handlers import bookings, notices
+from store.models import InboxMessage, Timer
+from tests.case_helpers import choices, tick
+from tests.transcript import LANGS, Chat, open_menu, t
+
+ZONE = ZoneInfo("Asia/Shanghai")
+PLACE = "群众工作室（行政楼一楼）"
+# 赵国强's reception on Wednesday 11-25, 08:30-11:30 (the demo roster).
+SLOT = {"date": "2026-11-25", "start": "08:30", "end": "11:30", "place": PLACE}
+
+
+def shanghai(month: int, day: int, hour: int, minute: int = 0) -> datetime:
+    return datetime(2026, month, day, hour, minute, tzinfo=ZONE)
+
+
+def book(chat: Chat, lang: str, topic: str, day: str = "11-25") -> None:
+    open_menu(chat, lang)
+    chat.press(t(lang, "menu.booking"))
+    chat.press_starting(day)
+    chat.say(topic)
+    chat.press(t(lang, "nav.confirm"))
+    assert "V-2026-" in chat.text
+
+
+def inbox(services: Services, key: str) -> list[InboxMessage]:
+    with Session(services.db) as s:
+        return list(s.exec(select(InboxMessage).where(InboxMessage.address == f"p:{key}")
+                           .order_by(col(InboxMessage.id))).all())
+
+
+def ledger_pushes(services: Services, lang: str) -> list[InboxMessage]:
+    """The visit-ledger reminders delivered to 赵国强."""
+    head = t(lang, "notice.visit_ledger_due", **SLOT, count=0, visitor_lines="")[:8]
+    return [m for m in inbox(services, "zhao_guoqiang") if m.text.startswith(head)]
+
+
+def tap(chat: Chat, message: InboxMessage, label: str) -> None:
+    from handlers.inbound import Inbound
+
+    value = next(b["value"] for b in message.buttons if b["label"] == label)
+    chat._send(Inbound(chat.channel, chat.address, chat._id(), action=value))
+
+
+def labels(message: InboxMessage) -> list[str]:
+    return [b["label"] for b in message.buttons]
+
+
+def line(lang: str, visitor: str, number: str, topic: str) -> str:
+    return t(lang, "notice.visit_ledger_line", visitor=visitor, number=number, topic=topic)
+
+
+def record(chat: Chat, lang: str, number: str, visitor: str) -> None:
+    """Fill the visit ledger for a booked visit, solved on the spot."""
+    open_menu(chat, lang)
+    chat.press(t(lang, "menu.cal_visit_record"))
+    chat.press_starting(number)
+    fill(chat, lang, visitor)
+
+
+def fill(chat: Chat, lang: str, visitor: str) -> None:
+    for answer in (visitor, "铸造车间", "加班费核算口径不清", "车间改了排班", "当场说明核算办法",
+                   "财务部"):
+        chat.say(answer)
+    chat.press(t(lang, "opt.solved.yes"))
+    chat.say("来访人表示理解")
+    chat.press(t(lang, "nav.confirm"))
+    assert "J-2026-" in chat.text
+
+
+# --- the visit-ledger reminder -----------------------------------------------------------
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_the_leader_is_told_once_who_is_missing_from_the_ledger_when_the_reception_ends(
+        services: Services, clock: FrozenClock, lang: str) -> None:
+    li, zhang = Chat(services, person="li_ming"), Chat(services, person="zhang_wei")
+    zhao = Chat(services, person="zhao_guoqiang")
+    open_menu(zhao, lang)  # 赵国强 reads his pushes in `lang`
+    book(li, lang, "加班费核算方法")
+    book(zhang, lang, "夜班补贴标准")
+
+    tick(services, clock, shanghai(11, 25, 11, 29), step=timedelta(hours=1))
+    assert ledger_pushes(services, lang) == []  # still receiving
+    tick(services, clock, shanghai(11, 25, 11, 30))
+    [push] = ledger_pushes(services, lang)
+    assert push.text == t(lang, "notice.visit_ledger_due", **SLOT, count=2, visitor_lines="\n".join(
+        [line(lang, "李明", "V-2026-0001", "加班费核算方法"),
+         line(lang, "张伟", "V-2026-0002", "夜班补贴标准")]))
+    assert labels(push) == [t(lang, "menu.cal_visit_record")]
+
+    # The button opens the ledger, the two visits to choose from.
+    tap(zhao, push, t(lang, "menu.cal_visit_record"))
+    assert t(lang, "visit_record.intro") in zhao.text
+    assert [c for c in choices(zhao) if c.startswith("V-")] == [
+        "V-2026-0001 · 11-25 · 加班费核算方法", "V-2026-0002 · 11-25 · 夜班补贴标准"]
+    zhao.press_starting("V-2026-0001")
+    fill(zhao, lang, "李明")
+
+    # Once per reception: the next days' sweeps send nothing more.
+    tick(services, clock, shanghai(11, 27, 12), step=timedelta(hours=1))
+    assert len(ledger_pushes(services, lang)) == 1
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_one_visit_missing_opens_the_ledger_with_it_chosen(
+        services: Services, clock: FrozenClock, lang: str) -> None:
+    li, zhang = Chat(services, person="li_ming"), Chat(services, person="zhang_wei")
+    zhao = Chat(services, person="zhao_guoqiang")
+    book(li, lang, "加班费核算方法")
+    book(zhang, lang, "夜班补贴标准")
+    clock.set(shanghai(11, 25, 10))
+    record(zhao, lang, "V-2026-0002", "张伟")  # recorded during the reception: not named
+    tick(services, clock, shanghai(11, 25, 12), step=timedelta(hours=1))
+    [push] = ledger_pushes(services, lang)
+    assert push.text == t(lang, "notice.visit_ledger_due", **SLOT, count=1, visitor_lines=line(
+        lang, "李明", "V-2026-0001", "加班费核算方法"))
+    tap(zhao, push, t(lang, "menu.cal_visit_record"))
+    assert t(lang, "visit_record.visitor.ask") in zhao.text  # the visit is chosen already
+    fill(zhao, lang, "李明")
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_no_reminder_when_all_are_recorded_nobody_booked_or_the_booking_was_cancelled(
+        services: Services, clock: FrozenClock, lang: str) -> None:
+    li, zhang = Chat(services, person="li_ming"), Chat(services, person="zhang_wei")
+    zhao = Chat(services, person="zhao_guoqiang")
+    book(li, lang, "加班费核算方法")  # 11-25: recorded before the reception ends
+    book(zhang, lang, "夜班补贴标准", day="11-30")  # 11-30: cancelled
+    open_menu(zhang, lang)
+    zhang.press(t(lang, "menu.my_bookings"))
+    zhang.press_starting("V-2026-0002")
+    zhang.press(t(lang, "nav.confirm"))
+    assert t(lang, "cancel_booking.done", number="V-2026-0002") in zhang.text
+    clock.set(shanghai(11, 25, 11))
+    record(zhao, lang, "V-2026-0001", "李明")
+    # Sun's receptions of the week had no booking at all.
+    tick(services, clock, shanghai(12, 1, 12), step=timedelta(hours=1))
+    assert ledger_pushes(services, lang) == []
+    for key in ("zhao_guoqiang", "sun_hongmei", "wu_jianjun"):
+        assert not any(b["label"] == t(lang, "menu.cal_visit_record")
+                       for m in inbox(services, key) for b in m.buttons)
+
+
+def test_a_moved_booking_is_asked_for_after_the_reception_it_was_moved_to(
+        services: Services, clock: FrozenClock) -> None:
+    li, zhao = Chat(services, person="li_ming"), Chat(services, person="zhao_guoqiang")
+    book(li, "zh", "加班费核算方法")
+    clock.set(shanghai(11, 24, 10))
+    open_menu(zhao, "zh")
+    zhao.press(t("zh", "menu.reschedule_booking"))
+    zhao.press_starting("V-2026-0001")
+    zhao.press_starting("11-30")
+    zhao.say("临时到市里开会")
+    zhao.press(t("zh", "nav.confirm"))
+    tick(services, clock, shanghai(11, 29, 12), step=timedelta(hours=1))
+    assert ledger_pushes(services, "zh") == []  # 11-25 had nobody left
+    tick(services, clock, shanghai(11, 30, 11, 30), step=timedelta(hours=1))
+    [push] = ledger_pushes(services, "zh")
+    assert push.text == t("zh", "notice.visit_ledger_due", **{**SLOT, "date": "2026-11-30"},
+                          count=1, visitor_lines=line("zh", "李明", "V-2026-0001",
+                                                      "加班费核算方法"))
+
+
+def test_a_reminder_fired_late_names_the_day_instead_of_today(
+        services: Services, clock: FrozenClock) -> None:
+    li = Chat(services, person="li_ming")
+    book(li, "zh", "加班费核算方法")
+    clock.set(shanghai(11, 26, 9))  # the scheduler was down from the end of the reception
+    services.sweeper.run_once()
+    services.dispatcher.drain()
+    assert [m.text for m in inbox(services, "zhao_guoqiang")
+            if "接访台帐" in m.text][-1] == t("zh", "notice.visit_ledger_due_late", **SLOT,
+                                             count=1, visitor_lines=line(
+                                                 "zh", "李明", "V-2026-0001", "加班费核算方法"))
+
+
+def test_bookings_from_before_the_reminder_get_it_once_on_upgrade(
+        services: Services, clock: FrozenClock) -> None:
+    li = Chat(services, person="li_ming")
+    book(li, "zh", "加班费核算方法")
+    with Session(services.db) as s:  # as a booking made before this release: no timer
+        s.delete(s.exec(select(Timer).where(Timer.kind == bookings.LEDGER)).one())
+        s.commit()
+        assert bookings.ensure_ledger(s, now=clock.now(), zone=ZONE) == 1
+        s.commit()
+        assert bookings.ensure_ledger(s, now=clock.now(), zone=ZONE) == 0
+        s.commit()
+    tick(services, clock, shanghai(11, 25, 12), step=timedelta(hours=1))
+    assert len(ledger_pushes(services, "zh")) == 1
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_the_ledger_button_is_inline_on_telegram_and_words_on_wechat(lang: str) -> None:
+    reply = notices.render("notice.visit_ledger_due", {
+        **SLOT, "count": 1, "visitor_lines": [["notice.visit_ledger_line", {
+            "visitor": "李明", "number": "V-2026-0001", "topic": "加班费"}]],
+        "actions": [["menu.cal_visit_record", "flow:visit_record?visit=b1"]]}, lang, ZONE)
+    label = t(lang, "menu.cal_visit_record")
+    assert telegram.layout(reply) == {"inline_keyboard": [[
+        {"text": label, "callback_data": "flow:visit_record?visit=b1"}]]}
+    assert t(lang, "wechat.words.quote", word=label) in wechat_render.render(reply, lang, push=True)
+    assert wechat_render.pressed_words(reply.buttons)[wechat_render.word_key(label)] == \
+        "flow:visit_record?visit=b1"
+
+
+# --- a booking's push: 调整接访预约 ----------------------------------------------------------
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_a_new_booking_push_moves_that_booking_in_one_tap(
+        services: Services, clock: FrozenClock, lang: str) -> None:
+    li, zhao = Chat(services, person="li_ming"), Chat(services, person="zhao_guoqiang")
+    open_menu(zhao, lang)
+    book(li, lang, "加班费核算方法")
+    services.dispatcher.drain()
+    head = t(lang, "notice.booking_new", number="V-2026-0001", **SLOT, form="x", visitor="x",
+             topic="x")[:8]
+    [push] = [m for m in inbox(services, "zhao_guoqiang") if m.text.startswith(head)]
+    assert labels(push) == [t(lang, "menu.reschedule_booking")]
+    tap(zhao, push, t(lang, "menu.reschedule_booking"))
+    assert t(lang, "reschedule_booking.slot.ask") in zhao.text  # the booking is chosen
+    zhao.press_starting("11-30")
+    zhao.say("临时到市里开会")
+    zhao.press(t(lang, "nav.confirm"))
+    assert t(lang, "reschedule_booking.done", number="V-2026-0001", date="2026-11-30",
+             start="08:30") in zhao.text
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_a_cancellation_push_carries_the_reschedule_button_for_the_other_bookings(
+        services: Services, lang: str) -> None:
+    li, zhang = Chat(services, person="li_ming"), Chat(services, person="zhang_wei")
+    zhao = Chat(services, person="zhao_guoqiang")
+    open_menu(zhao, lang)
+    book(li, lang, "加班费核算方法")
+    book(zhang, lang, "夜班补贴标准")
+    open_menu(li, lang)
+    li.press(t(lang, "menu.my_bookings"))
+    li.press_starting("V-2026-0001")
+    li.press(t(lang, "nav.confirm"))
+    services.dispatcher.drain()
+    cancelled = t(lang, "notice.booking_cancelled", number="V-2026-0001", date="2026-11-25",
+                  start="08:30")
+    [push] = [m for m in inbox(services, "zhao_guoqiang") if m.text == cancelled]
+    assert labels(push) == [t(lang, "menu.reschedule_booking")]
+    tap(zhao, push, t(lang, "menu.reschedule_booking"))
+    # The cancelled booking cannot be moved: the flow asks which of the others.
+    assert t(lang, "reschedule_booking.booking.ask") in zhao.text
+    offered = [c for c in choices(zhao) if c.startswith("V-")]
+    assert len(offered) == 1 and offered[0].startswith("V-2026-0002 · 夜班补贴标准")
+
+
+# --- the menu: a leader's own work first -------------------------------------------------
+
+LEADER_ZH = ["待确认的提醒", "办理问题", "我经办的问题", "在办的问题", "审批延期", "填写接访台帐",
+             "调整接访预约", "接访排班表", "调换接访日", "工作日志",
+             "提建议", "反映问题", "预约领导接访", "紧急情况报告", "我反映的问题", "我的预约",
+             "凭回执码查进度", "评价答复", "English"]
+EMPLOYEE_ZH = ["提建议", "反映问题", "预约领导接访", "紧急情况报告", "我反映的问题", "我的预约",
+               "凭回执码查进度", "评价答复", "English"]
+
+
+def test_a_leader_sees_their_own_work_first_and_an_employee_the_menu_as_before(
+        services: Services) -> None:
+    zhao, li = Chat(services, person="zhao_guoqiang"), Chat(services, person="li_ming")
+    zhao.say("菜单")
+    assert zhao.labels() == LEADER_ZH and len(LEADER_ZH) == 19
+    li.say("菜单")
+    assert li.labels() == EMPLOYEE_ZH
+    # A number is the position as shown: 1 is the alerts for the leader, a suggestion for
+    # the employee; 6 is the visit ledger.
+    zhao.say("6")
+    assert t("zh", "visit_record.intro") in zhao.text or \
+        t("zh", "visit_record.empty") in zhao.text
+    li.say("1")
+    assert t("zh", "suggestion.intro") in li.text
+
+
+def test_the_director_sees_alerts_and_emergencies_first(services: Services) -> None:
+    chen = Chat(services, person="chen_lihua")
+    chen.say("菜单")
+    shown = chen.labels()
+    assert shown[:3] == ["待确认的提醒", "突发事件跟进", "办理问题"]
+    assert shown[-len(EMPLOYEE_ZH):] == EMPLOYEE_ZH
+    assert shown.index("填写接访台帐") < shown.index("提建议")
