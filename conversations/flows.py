@@ -67,7 +67,8 @@ RECEIPT = Flow("receipt", (Ask("code", Text(6, 32)),), review=False)
 CANCEL_BOOKING = Flow("cancel_booking", (Ask("booking", Choice(source="my_bookings")),))
 
 HANDLING_ROLES = ("leader", "director", "staff")
-CASE_ACTIONS = ("note", "reply", "close", "extend", "reassign", "return_visit", "five_fix")
+CASE_ACTIONS = ("note", "reply", "close", "extend", "reassign", "return_visit", "five_fix",
+                "urge")
 
 
 def _for(*actions: str) -> tuple[str, tuple[str, ...]]:
@@ -92,6 +93,7 @@ CASE_ACTION = Flow(
         Ask("responsible", Text(2, 100), when=_for("five_fix")),
         Ask("report_on", DateAnswer(past_only=False), when=_for("five_fix")),
         Ask("visit_plan", Text(2, 300), when=_for("five_fix")),
+        Ask("urge", Text(2, 500), when=_for("urge")),
     ),
     roles=HANDLING_ROLES,
 )

@@ -62,11 +62,12 @@ def offered(session: Session, case: Case, actor: Person) -> list[str]:
     """The actions `actor` may take on the case now, in the menu's order: those the
     lifecycle table allows, 五定 only on a leader case. The handler checks again."""
     allowed = []
+    held = lifecycle.capacities(session, case, actor)  # once, not once per action
     for action in CASE_ACTIONS:
         if action == "five_fix" and not (case.leader_case and actor.role in FIVE_FIX_ROLES):
             continue
         try:
-            lifecycle.check(session, case, transition(case, action), actor)
+            lifecycle.check(session, case, transition(case, action), actor, held=held)
         except Refused:
             continue
         allowed.append(action)
@@ -218,8 +219,26 @@ def _five_fix(ctx: HandlerContext, sub: Submission, case: Case) -> Result:
     return _done(sub, case)
 
 
+def _urge(ctx: HandlerContext, sub: Submission, case: Case) -> Result:
+    """督办: the supervisor, the lead leader or the director presses the handler, with what
+    to do and by when; on the timeline (the supervision form) and pushed to the handler."""
+    text = sub.answers["urge"]
+    event = lifecycle.move(ctx, case, "urge", text)
+    handler = ctx.session.get(Person, case.handler_id) if case.handler_id else None
+    assert case.id is not None
+    if handler is not None and handler.id is not None:
+        outbox.enqueue(ctx.session, key=f"case:{case.id}:urge:{event.id}",
+                       recipient_id=handler.id, message="notice.case_urged", now=ctx.now,
+                       priority=outbox.ALERT,
+                       params={"number": case.number, "category": case.category,
+                               "due_on": case.due_on.isoformat(), "leader": ctx.actor.name,
+                               "note": text, "actions": notices.work_on(case.id)})
+    return _done(sub, case, name=handler.name if handler else "")
+
+
 _ACTIONS = {"note": _note, "reply": _reply, "close": _close, "extend": _extend,
-            "reassign": _reassign, "return_visit": _return_visit, "five_fix": _five_fix}
+            "reassign": _reassign, "return_visit": _return_visit, "five_fix": _five_fix,
+            "urge": _urge}
 
 
 # --- extension decisions ----------------------------------------------------------------

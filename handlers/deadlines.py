@@ -20,7 +20,7 @@ from sqlmodel import Session, col, select
 from conversations.clock import Clock
 from handlers import notices
 from handlers.identity import display_name
-from handlers.lifecycle import OPEN, supervisor_of
+from handlers.lifecycle import OPEN, Refused, check, supervisor_of
 from store import outbox, timers
 from store.db import transaction
 from store.models import Case, CaseEvent, Notification, Person, Timer
@@ -114,10 +114,17 @@ class CaseReminders:
 
     @staticmethod
     def _button(s: Session, case: Case, recipient: int) -> dict[str, Any]:
-        """"办理此问题" for who can act on the case in chat: its handler, the director. A
-        leader told of a staff member's overdue case has no action on it to be taken to."""
+        """"办理此问题" for who can act on the case in chat: its handler, the director, and
+        the leader told of a staff member's overdue case while they may urge it (催办: a
+        case still being worked on; a replied one has nothing for them)."""
         person = s.get(Person, recipient)
         if recipient == case.handler_id or (person is not None and person.role == "director"):
+            return {"actions": notices.work_on(case.id)}
+        if person is not None:
+            try:
+                check(s, case, "urge", person)
+            except Refused:
+                return {}
             return {"actions": notices.work_on(case.id)}
         return {}
 

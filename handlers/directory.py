@@ -4,13 +4,23 @@ from __future__ import annotations
 
 from datetime import date
 
-from sqlmodel import Session, col, select
+from sqlalchemy import ColumnElement
+from sqlmodel import Session, and_, col, or_, select
 
 from conversations import catalog
 from handlers import casework
 from handlers.calendar_sources import SOURCES
 from handlers.lifecycle import OPEN, WORKING
-from store.models import Booking, Case, DutyEntry, Extension, Incident, Person, Workshop
+from store.models import (
+    Booking,
+    Case,
+    DutyEntry,
+    Extension,
+    Incident,
+    Person,
+    Responsibility,
+    Workshop,
+)
 
 SLOTS_SHOWN = 15
 CASE_SOURCES = ("handling_cases", "cases_to_rate", "invite_cases")  # values: case ids
@@ -55,15 +65,37 @@ class SqlDirectory:
         return [(str(b.id), f"{b.number} · {self.slot_label(e, lang)}") for b, e in rows]
 
     def _handling_cases(self, lang: str) -> list[tuple[str, str]]:
-        """Open cases the person handles; the director and staff see the unit's."""
+        """Open cases the person may work on: the director and staff see the unit's; a
+        leader those they handle, lead (包案) or supervise (the staff handler's category is
+        theirs), and of these only those on which something is offered now."""
         stmt = select(Case).where(col(Case.status).in_(OPEN))
         if self.person.role in ("director", "staff"):
             stmt = stmt.where(Case.unit_id == self.unit_id)
-        else:
-            stmt = stmt.where(Case.handler_id == self.person.id)
-        rows = self.session.exec(stmt.order_by(col(Case.due_on), col(Case.id))
-                                 .limit(SLOTS_SHOWN)).all()
-        return [(str(c.id), self.case_label(c, lang)) for c in rows]
+            rows = self.session.exec(stmt.order_by(col(Case.due_on), col(Case.id))
+                                     .limit(SLOTS_SHOWN)).all()
+            return [(str(c.id), self.case_label(c, lang)) for c in rows]
+        me = self.person.id
+        related: list[ColumnElement[bool]] = [col(Case.handler_id) == me,
+                                               col(Case.lead_leader_id) == me]
+        # lifecycle.supervisor_of, for many cases at once: a leader supervises the cases of
+        # the categories they answer for (one Responsibility row each) whose handler is not
+        # a leader or the director. offered() below checks each candidate with the table.
+        mine = [] if self.person.role != "leader" else [
+            r.category for r in self.session.exec(select(Responsibility).where(
+                Responsibility.unit_id == self.unit_id, Responsibility.leader_id == me))]
+        if mine:
+            above = select(Person.id).where(col(Person.role).in_(("leader", "director")))
+            related.append(and_(col(Case.category).in_(mine),
+                                col(Case.handler_id).is_not(None),
+                                col(Case.handler_id).not_in(above)))
+        stmt = stmt.where(Case.unit_id == self.unit_id, or_(*related))
+        shown: list[tuple[str, str]] = []
+        for c in self.session.exec(stmt.order_by(col(Case.due_on), col(Case.id))).all():
+            if casework.offered(self.session, c, self.person):  # never an empty screen
+                shown.append((str(c.id), self.case_label(c, lang)))
+                if len(shown) == SLOTS_SHOWN:
+                    break
+        return shown
 
     def _case_actions(self, lang: str, case_id: str) -> list[tuple[str, str]]:
         """What the person may do now to the case chosen (handlers/casework.offered)."""

@@ -24,6 +24,7 @@ class Transition:
     target: str | None  # None: the status stays (a note on the timeline, a new handler…)
     who: tuple[str, ...]  # handler, supervisor, lead_leader, director, staff, complainant
     why: str
+    barred: tuple[str, ...] = ()  # capacities that may not, even when another allows it
 
 
 TRANSITIONS: dict[str, Transition] = {
@@ -50,6 +51,10 @@ TRANSITIONS: dict[str, Transition] = {
                                "the handler or lead leader visits the complainant again (回访)"),
     "close": Transition(("replied", "follow_up"), "closed", ("handler", "director"),
                         "a replied case is closed with its outcome (件件有着落)"),
+    "urge": Transition(WORKING, None, ("supervisor", "lead_leader", "director"),
+                       "those above the handler press for the work, with what and by when "
+                       "(督办); nobody urges themselves",
+                       barred=("handler",)),
 }
 
 
@@ -98,13 +103,20 @@ def capacities(session: Session, case: Case, actor: Person, *,
 
 
 def check(session: Session, case: Case, action: str, actor: Person, *,
-          complainant: bool = False) -> Transition:
-    """Return the transition if `actor` may do `action` to the case now; else raise Refused."""
+          complainant: bool = False, held: set[str] | None = None) -> Transition:
+    """Return the transition if `actor` may do `action` to the case now; else raise Refused.
+    `held`: the actor's capacities, when the caller has them already (several checks)."""
     move = TRANSITIONS[action]
     if case.status not in move.sources:
         raise Refused("case.refused.state", number=case.number,
                       status=f"@status.{case.status}", action=f"@case.action.{action}")
-    if not capacities(session, case, actor, complainant=complainant) & set(move.who):
+    if held is None:
+        held = capacities(session, case, actor, complainant=complainant)
+    if held & set(move.barred):
+        raise Refused("case.refused.barred", number=case.number,
+                      action=f"@case.action.{action}",
+                      who=" / ".join(f"@case.who.{w}" for w in sorted(held & set(move.barred))))
+    if not held & set(move.who):
         raise Refused("case.refused.who", number=case.number,
                       action=f"@case.action.{action}",
                       who=" / ".join(f"@case.who.{w}" for w in move.who))

@@ -53,8 +53,10 @@ def test_the_table_allows_only_its_sources_and_its_people(services: Services,
                     due_on=date(2027, 1, 22), channel="console", created_at=clock.now())
         s.add(case)
         s.flush()
+        # A leader handles it: the director is the one above (lifecycle.supervisor_of).
         allowed = {"handler": handler, "director": who("chen_lihua"), "staff": who("liu_fang"),
-                   "complainant": stranger, "lead_leader": handler, "supervisor": handler}
+                   "complainant": stranger, "lead_leader": handler,
+                   "supervisor": who("chen_lihua")}
         actor = allowed[move.who[0]]
         if move.who[0] == "lead_leader":
             case.lead_leader_id = handler.id
