@@ -25,8 +25,11 @@ CANNOT_EDIT = ("wechat", "wecom")  # channels whose messages stay as they were s
 
 
 def raise_alert(ctx: HandlerContext, *, subject: str, subject_id: int, recipient_id: int,
-                message: str, params: dict[str, Any], priority: int) -> Alert:
-    """Create the alert and its push in the caller's transaction, once per recipient."""
+                message: str, params: dict[str, Any], priority: int,
+                occasion: str | None = None) -> Alert:
+    """Create the alert and its push in the caller's transaction, once per recipient; and
+    once more per `occasion` (a case given back to someone who held it before: its new
+    push is sent, with no 收到 if they acknowledged the case already)."""
     s = ctx.session
     alert = s.exec(select(Alert).where(Alert.subject == subject, Alert.subject_id == subject_id,
                                        Alert.recipient_id == recipient_id)).first()
@@ -36,8 +39,13 @@ def raise_alert(ctx: HandlerContext, *, subject: str, subject_id: int, recipient
         s.add(alert)
         s.flush()
     assert alert.id is not None
-    outbox.enqueue(s, key=f"alert:{alert.id}", recipient_id=recipient_id, message=message,
-                   params=params, alert_id=alert.id, priority=priority, now=ctx.now)
+    key, ask = f"alert:{alert.id}", True
+    if occasion is not None:
+        key += f":{occasion}"
+        ask = s.exec(select(Acknowledgement.id).where(
+            Acknowledgement.alert_id == alert.id)).first() is None
+    outbox.enqueue(s, key=key, recipient_id=recipient_id, message=message, params=params,
+                   alert_id=alert.id if ask else None, priority=priority, now=ctx.now)
     return alert
 
 

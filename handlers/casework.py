@@ -181,8 +181,8 @@ def _reassign(ctx: HandlerContext, sub: Submission, case: Case) -> Result:
     if target.id == case.handler_id:
         return Result("case.refused.same_handler", {"name": target.name}, back_to="assignee")
     old = s.get(Person, case.handler_id) if case.handler_id else None
-    lifecycle.move(ctx, case, transition(case, "reassign"),
-                   f"{old.name if old else ''} → {target.name}: {sub.answers['reason']}")
+    event = lifecycle.move(ctx, case, transition(case, "reassign"),
+                           f"{old.name if old else ''} → {target.name}: {sub.answers['reason']}")
     case.handler_id = target.id
     s.add(case)
     reschedule(ctx, case)
@@ -192,7 +192,8 @@ def _reassign(ctx: HandlerContext, sub: Submission, case: Case) -> Result:
                        params={"number": case.number, "category": case.category,
                                "due_on": case.due_on.isoformat(), "by": ctx.actor.name,
                                "reason": sub.answers["reason"],
-                               "actions": notices.work_on(case.id)})
+                               "actions": notices.work_on(case.id)},
+                       occasion=f"reassign{event.id}")  # it may come back to them
     return _done(sub, case, name=target.name)
 
 

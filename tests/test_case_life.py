@@ -12,8 +12,16 @@ from bot.bootstrap import Services
 from conversations.clock import FrozenClock
 from handlers import deadlines
 from handlers.alerts import names_text
-from store.models import CaseEvent, Timer
-from tests.case_helpers import at9, case_action, file_complaint, pushes, the_case, tick
+from store.models import Alert, CaseEvent, Timer
+from tests.case_helpers import (
+    at9,
+    case_action,
+    file_complaint,
+    press_value,
+    pushes,
+    the_case,
+    tick,
+)
 from tests.transcript import LANGS, Chat, open_menu, person, t
 
 FILED = date(2026, 8, 3)  # a Monday; 60 days on is Friday 10-02, inside National Day
@@ -216,3 +224,34 @@ def test_a_case_reassigned_when_overdue_is_escalated_once(
     assert pushes(services, "sun_hongmei").count(overdue) == 1
     assert escalations() == ["escalated_overdue", "escalated_director"]
     assert to_director() == 2
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_a_case_given_back_to_its_first_handler_tells_them_again(
+        db_services: Services, clock: FrozenClock, lang: str) -> None:
+    """赵国强 passes a wage case to 刘芳, who gives it back to him: he is told it is his
+    again, with who and why. Before, his first 【交办】 alert's key stood for every later
+    push of the case to him, so the second one was never written."""
+    services = db_services
+    clock.set(at9(FILED))
+    c = _people(services, lang)
+    file_complaint(c["li_ming"], lang)
+    services.dispatcher.drain()
+    [first] = [p for p in pushes(services, "zhao_guoqiang") if "C-2026-0001" in p]
+    with Session(services.db) as s:
+        [alert] = s.exec(select(Alert).where(
+            Alert.recipient_id == person(services, "zhao_guoqiang").id)).all()
+    press_value(c["zhao_guoqiang"], f"ack:{alert.id}")  # he confirms he has it
+    liu = "[刘芳（群众工作室专职干事）]" if lang == "zh" else "[刘芳 (群众工作室专职干事)]"
+    case_action(c["zhao_guoqiang"], lang, "C-2026-0001", "reassign", liu, "请刘芳跟进核算")
+    zhao = "[赵国强（总经理）]" if lang == "zh" else "[赵国强 (总经理)]"
+    said = case_action(c["liu_fang"], lang, "C-2026-0001", "reassign", zhao, "需领导协调财务")
+    assert t(lang, "case_action.done.reassign", number="C-2026-0001", name="赵国强") in said
+    services.dispatcher.drain()
+    back = t(lang, "notice.case_reassigned", number="C-2026-0001",
+             category=t(lang, "opt.category.wages"), by="刘芳", reason="需领导协调财务",
+             due_on=DUE.isoformat())
+    told = [p for p in pushes(services, "zhao_guoqiang") if p != first]
+    [again] = [p for p in told if p.startswith(back)]
+    assert t(lang, "nav.ack_prompt") not in again  # he confirmed the case already
+    assert the_case(services).handler_id == person(services, "zhao_guoqiang").id
