@@ -156,14 +156,20 @@ def test_a_push_button_that_gives_the_case_and_the_action(
     assert draft(services, staff)["answers"] == {}
 
 
-@pytest.mark.parametrize("lang", LANGS)
-def test_a_case_taken_away_between_question_and_confirm_is_refused_and_unchanged(
-        services: Services, clock: FrozenClock, lang: str) -> None:
+def taken_away(services: Services, lang: str) -> Chat:
+    """赵国强, at the review of a note on his wage case, while 刘芳 gives it to 孙红梅."""
     file_complaint(Chat(services, person="li_ming"), lang)
     zhao = Chat(services, person="zhao_guoqiang")
     case_action(zhao, lang, "C-2026-0001", "note", "已与财务科沟通", confirm=False)
     case_action(Chat(services, person="liu_fang"), lang, "C-2026-0001", "reassign",
                 "[孙红梅（党委书记）]" if lang == "zh" else "[孙红梅 (党委书记)]", "分管领导出差")
+    return zhao
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_a_case_taken_away_between_question_and_confirm_is_refused_and_unchanged(
+        services: Services, clock: FrozenClock, lang: str) -> None:
+    zhao = taken_away(services, lang)
     before = events(services)
     zhao.press(t(lang, "nav.confirm"))
     assert zhao.replies[0].text.startswith(t(lang, "case.refused.who", number="C-2026-0001",
@@ -203,11 +209,7 @@ def test_the_directory_keeps_each_cases_actions_apart(services: Services,
 @pytest.mark.parametrize("lang", LANGS)
 def test_a_review_redrawn_after_the_case_changed_names_the_action_in_words(
         services: Services, clock: FrozenClock, lang: str) -> None:
-    file_complaint(Chat(services, person="li_ming"), lang)
-    zhao = Chat(services, person="zhao_guoqiang")
-    case_action(zhao, lang, "C-2026-0001", "note", "已与财务科沟通", confirm=False)
-    case_action(Chat(services, person="liu_fang"), lang, "C-2026-0001", "reassign",
-                "[孙红梅（党委书记）]" if lang == "zh" else "[孙红梅 (党委书记)]", "分管领导出差")
+    zhao = taken_away(services, lang)
     before = events(services)
     zhao.say("?")  # not an answer: the review is shown again, with the case as it is now
     colon = "：" if lang == "zh" else ": "
