@@ -177,9 +177,12 @@ class BookingReminders:
                 return 0
             words = params(s, booking, entry)
             for who, recipient in (("visitor", booking.person_id), ("leader", entry.leader_id)):
+                # The leader, reminded the day before or the hour before, can still move it.
+                told = words if who == "visitor" else {
+                    **words, "actions": reschedule_button(booking)}
                 outbox.enqueue(s, key=f"booking:{booking.id}:{stage}:{entry.id}:{who}",
                                recipient_id=recipient, now=now, priority=outbox.ALERT,
-                               message=f"notice.booking_remind_{stage}_{who}", params=words)
+                               message=f"notice.booking_remind_{stage}_{who}", params=told)
             return 2
 
 

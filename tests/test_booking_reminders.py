@@ -10,7 +10,7 @@ import pytest
 
 from bot.bootstrap import Services
 from conversations.clock import FrozenClock
-from tests.case_helpers import pushes, tick
+from tests.case_helpers import press_value, pushes, tick
 from tests.transcript import LANGS, Chat, open_menu, t
 
 
@@ -90,3 +90,30 @@ def test_a_cancelled_booking_tells_the_leader_and_reminds_nobody(
     before = {k: len(pushes(services, k)) for k in ("li_ming", "zhao_guoqiang")}
     tick(services, clock, shanghai(11, 26, 9), step=timedelta(hours=1))
     assert {k: len(pushes(services, k)) for k in ("li_ming", "zhao_guoqiang")} == before
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_the_leaders_reminder_carries_the_move_button(services: Services, clock: FrozenClock,
+                                                      lang: str) -> None:
+    """The day before, the leader's reminder has 调整接访预约 with this visit chosen, one
+    tap to move it if the day no longer suits; the employee's reminder has none."""
+    li, zhao = Chat(services, person="li_ming"), Chat(services, person="zhao_guoqiang")
+    for chat in (li, zhao):
+        open_menu(chat, lang)
+    li.press(t(lang, "menu.booking"))
+    li.press_starting("11-25")
+    li.say("加班费核算方法")
+    li.press(t(lang, "nav.confirm"))
+    tick(services, clock, shanghai(11, 24, 8, 30), step=timedelta(hours=1))
+    words = {"number": "V-2026-0001", "date": "2026-11-25", "start": "08:30", "end": "11:30",
+             "place": "群众工作室（行政楼一楼）", "leader": "赵国强", "visitor": "李明",
+             "topic": "加班费核算方法"}
+    [leader] = [m for m in zhao.inbox()
+                if m.text == t(lang, "notice.booking_remind_day_leader", **words)]
+    [move] = leader.buttons
+    assert move["label"] == t(lang, "menu.reschedule_booking")
+    press_value(zhao, move["value"])
+    assert t(lang, "reschedule_booking.slot.ask") in zhao.text  # the visit already chosen
+    [visitor] = [m for m in li.inbox()
+                 if m.text == t(lang, "notice.booking_remind_day_visitor", **words)]
+    assert visitor.buttons == []
