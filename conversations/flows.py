@@ -198,11 +198,11 @@ MENU: tuple[MenuItem, ...] = (
 )
 
 
-# A leader's and the director's own work comes first, in this order: what waits for them
-# (alerts, cases, extensions, an emergency), the receptions (the ledger right after a
-# visit), the roster and the rest; then what every employee may do, the language last.
-# Everyone else's menu keeps the order declared.
-OWN_WORK_FIRST = ("leader", "director")
+# A leader's, the director's and the staff's own work comes first, in this order: what
+# waits for them (alerts, cases, extensions, an emergency), the receptions (the ledger
+# right after a visit), the roster and the rest; then what every employee may do, the
+# language last. An employee's and a liaison's menu keeps the order declared.
+OWN_WORK_FIRST = ("leader", "director", "staff")
 OWN_WORK = ("query:my_alerts", "flow:incident_action", "flow:case_action",
             "query:my_handling", "query:open_cases", "flow:decide_extension",
             "flow:report_action", "flow:visit_record", "flow:reschedule_booking",

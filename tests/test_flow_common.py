@@ -33,18 +33,15 @@ EMPLOYEE_MENU = ["suggestion", "complaint", "booking", "emergency", "my_cases", 
                  "receipt", "rate", "lang"]
 LIAISON_MENU = ["suggestion", "complaint", "booking", "emergency", "emergency_workshop",
                 "my_cases", "my_bookings", "receipt", "rate", "lang"]
-STAFF_MENU = ["suggestion", "complaint", "booking", "emergency", "my_alerts", "open_cases",
-              "my_handling", "case_action", "my_cases", "my_bookings", "receipt", "rate", "lang",
-              "file_for_caller"]
-# The calendar's items (roster, returns, reports, field work) come last for these roles.
-_CAL_STAFF = ["cal_roster_view", "cal_roster", "cal_duty_swap", "cal_screening",
-              "cal_warnings", "cal_warning_action", "cal_report_action", "cal_field_visit",
-              "cal_work_log", "cal_invite"]
+# The calendar's items (roster, returns, reports, field work) come last for a liaison.
 LIAISON_MENU = [*LIAISON_MENU, "cal_screening"]
-STAFF_MENU = [*STAFF_MENU, *_CAL_STAFF]
-# A leader's and the director's own work comes first (conversations/flows.OWN_WORK), what
-# every employee may do after it, the language last.
+# A leader's, the director's and the staff's own work comes first
+# (conversations/flows.OWN_WORK), what every employee may do after it, the language last.
 _EVERYONE = EMPLOYEE_MENU
+STAFF_MENU = ["my_alerts", "case_action", "my_handling", "open_cases", "cal_report_action",
+              "cal_roster_view", "cal_duty_swap", "cal_roster", "cal_warnings",
+              "cal_warning_action", "cal_screening", "cal_invite", "cal_field_visit",
+              "cal_work_log", "file_for_caller", *_EVERYONE]
 LEADER_MENU = ["my_alerts", "case_action", "my_handling", "open_cases", "decide_extension",
                "cal_visit_record", "reschedule_booking", "cal_roster_view", "cal_duty_swap",
                "cal_work_log", *_EVERYONE]
