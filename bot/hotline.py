@@ -30,7 +30,7 @@ from conversations.engine import Reply
 from handlers import hotline
 from handlers.context import HandlerContext
 from handlers.inbound import Inbound, Options, Workroom
-from handlers.notices import localize
+from handlers.notices import escalated_line, localize
 from store.db import transaction
 from store.models import Person
 
@@ -274,6 +274,10 @@ class HotlineChannel:
                                     self.clock.now())
             text = catalog.t(self.lang, said.message,
                              **localize(said.params, self.lang, self.options.zone))
+        # A call of a later chain step says first who did not acknowledge, as its chat does.
+        if said.message == "hotline.voice.alert" and \
+                (escalated := escalated_line(said.params, self.lang)):
+            text = f"{escalated}{text}"
         if said.message != "hotline.voice.alert":  # acknowledged meanwhile
             return str(twiml.say(text).hangup())
         return str(self._press(twiml, nid, text))

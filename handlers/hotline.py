@@ -22,7 +22,14 @@ from conversations import catalog
 from conversations.flow import Result, Submission
 from handlers import alerts, grouping, identity, records
 from handlers.context import HandlerContext
-from handlers.incidents import WATCH, directors, incident_params, write_filed
+from handlers.incidents import (
+    ESCALATED,
+    WATCH,
+    directors,
+    incident_params,
+    unacknowledged,
+    write_filed,
+)
 from store import outbox, timers
 from store.models import (
     Acknowledgement,
@@ -474,6 +481,11 @@ def ring(session: Session, incident: Incident, people: list[int], now: datetime)
     assert incident.id is not None
     numbers = numbers_of(session, people)
     params = incident_params(session, incident)
+    # Read first on the call, as on the step's chat alert: who before did not acknowledge.
+    before = [name for who, name in unacknowledged(session, incident) if who not in people]
+    if before:
+        minutes = max(0, int((now - incident.created_at).total_seconds() // 60))
+        params[ESCALATED] = {"names": before, "minutes": minutes}
     rung = 0
     for pid in dict.fromkeys(people):
         if pid not in numbers:

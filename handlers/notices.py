@@ -133,7 +133,7 @@ def _files_line(params: dict[str, Any], lang: str) -> str | None:
     return catalog.t(lang, "notice.files", files=files_words(counts, lang))
 
 
-def _escalated_line(params: dict[str, Any], lang: str) -> str | None:
+def escalated_line(params: dict[str, Any], lang: str) -> str | None:
     """"【升级】张三、李四 收到告警 20 分钟未确认，现升级通知您。" above an alert sent by a
     chain step after the first (handlers/incidents.py: its `escalated` param)."""
     escalated = params.get("escalated")
@@ -181,7 +181,7 @@ def render(message: str, params: dict[str, Any], lang: str, zone: ZoneInfo,
             "kind", "channel", "file_ref", "media_id", "mime_type", "received_at", "number",
             "index", "attachment")})
     text = catalog.t(lang, message, **localize(params, lang, zone))
-    escalated = _escalated_line(params, lang)
+    escalated = escalated_line(params, lang)
     if escalated:
         text = f"{escalated}\n{text}"
     files = _files_line(params, lang)

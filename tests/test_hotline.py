@@ -1006,7 +1006,10 @@ async def test_the_last_step_calls_a_leader_who_acknowledges_by_pressing_one(
     root = twiml(await post(client, ring.url, {**answered, "To": leader_phone}))
     gather = root.find("Gather")
     assert gather is not None and gather.get("numDigits") == "1"
-    assert said(root).startswith("职工群众工作室紧急提醒。突发情况 E-2026-0001。情况：" + SAID)
+    # First who before did not acknowledge, and for how long (as the chat alert says).
+    first = t("zh", "notice.escalated", names="陈丽华、孙红梅、赵国强、刘芳", minutes=15)
+    assert said(root).startswith(first + "职工群众工作室紧急提醒。突发情况 E-2026-0001。情况："
+                                 + SAID)
     assert t("zh", "hotline.voice.alert_press") in said(root)
 
     action = gather.get("action") or ""
