@@ -186,6 +186,12 @@ class BookingReminders:
             return 2
 
 
+def over(entry: DutyEntry, ctx: HandlerContext) -> bool:
+    """A reception nobody can still go to: an earlier day's, or today's that has ended."""
+    return entry.day < ctx.today or (
+        entry.day == ctx.today and entry.end <= ctx.now.astimezone(ctx.zone).time())
+
+
 def reschedule_booking(ctx: HandlerContext, sub: Submission) -> Result:
     """The leader moves a booking to another published reception; the employee is told."""
     s = ctx.session
@@ -195,7 +201,7 @@ def reschedule_booking(ctx: HandlerContext, sub: Submission) -> Result:
             or old.leader_id != ctx.actor.id:
         return Result("reschedule_booking.gone", {}, back_to="booking")
     entry = s.get(DutyEntry, int(sub.answers["slot"]))
-    if entry is None or entry.day < ctx.today or entry.leader_id != ctx.actor.id:
+    if entry is None or over(entry, ctx) or entry.leader_id != ctx.actor.id:
         return Result("booking.slot_gone", {}, back_to="slot")
     if entry.id == old.id:
         return Result("reschedule_booking.same", {}, back_to="slot")

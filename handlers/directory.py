@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, time
 
 from sqlalchemy import ColumnElement
 from sqlmodel import Session, and_, col, or_, select
@@ -24,11 +24,14 @@ from store.models import (
 
 SLOTS_SHOWN = 15
 CASE_SOURCES = ("handling_cases", "cases_to_rate", "invite_cases")  # values: case ids
+SLOT_SOURCES = ("duty_slots", "my_duty_slots")  # values: DutyEntry ids
 
 
 class SqlDirectory:
-    def __init__(self, session: Session, person: Person, unit_id: int | None, today: date):
+    def __init__(self, session: Session, person: Person, unit_id: int | None, today: date,
+                 now: time | None = None):
         self.session, self.person, self.unit_id, self.today = session, person, unit_id, today
+        self.now = now  # the local time of day: today's receptions already over are not offered
         self._cache: dict[tuple[str, str, str | None], list[tuple[str, str]]] = {}
 
     def options(self, source: str, lang: str, given: str | None = None
@@ -51,10 +54,16 @@ class SqlDirectory:
 
     def _duty_slots(self, lang: str) -> list[tuple[str, str]]:
         rows = self.session.exec(
-            select(DutyEntry).where(col(DutyEntry.day) >= self.today,
-                                    DutyEntry.unit_id == self.unit_id)
+            select(DutyEntry).where(self._not_over(), DutyEntry.unit_id == self.unit_id)
             .order_by(col(DutyEntry.day), col(DutyEntry.start)).limit(SLOTS_SHOWN)).all()
         return [(str(e.id), self.slot_label(e, lang)) for e in rows]
+
+    def _not_over(self) -> ColumnElement[bool]:
+        """Receptions from today on, but not today's that have ended: nobody can still go."""
+        if self.now is None:
+            return col(DutyEntry.day) >= self.today
+        return or_(col(DutyEntry.day) > self.today,
+                   and_(col(DutyEntry.day) == self.today, col(DutyEntry.end) > self.now))
 
     def _my_bookings(self, lang: str) -> list[tuple[str, str]]:
         rows = self.session.exec(
@@ -149,7 +158,8 @@ class SqlDirectory:
 
     def label(self, source: str, lang: str, value: str) -> str | None:
         """The words of an answer its source no longer offers, as the review shows it: a
-        case of the unit chosen before it changed, or an action no longer allowed."""
+        case of the unit chosen before it changed, an action no longer allowed, a
+        reception that has ended meanwhile."""
         if source == "case_actions":
             key = f"opt.case_action.{value}"
             return catalog.t(lang, key) if catalog.has(key) else None
@@ -157,6 +167,10 @@ class SqlDirectory:
             case = self.session.get(Case, int(value))
             if case is not None and case.unit_id == self.unit_id:
                 return self.case_label(case, lang)
+        if source in SLOT_SOURCES and value.isdigit():  # a reception that ended meanwhile
+            entry = self.session.get(DutyEntry, int(value))
+            if entry is not None and entry.unit_id == self.unit_id:
+                return self.slot_label(entry, lang)
         return None
 
     def case_label(self, case: Case, lang: str) -> str:
@@ -168,8 +182,7 @@ class SqlDirectory:
     def _my_duty_slots(self, lang: str) -> list[tuple[str, str]]:
         """This leader's own published receptions from today on."""
         rows = self.session.exec(
-            select(DutyEntry).where(col(DutyEntry.day) >= self.today,
-                                    DutyEntry.leader_id == self.person.id)
+            select(DutyEntry).where(self._not_over(), DutyEntry.leader_id == self.person.id)
             .order_by(col(DutyEntry.day), col(DutyEntry.start)).limit(SLOTS_SHOWN)).all()
         return [(str(e.id), self.slot_label(e, lang)) for e in rows]
 

@@ -528,7 +528,9 @@ class Workroom:
         workshop = workshops.get(person.workshop_id) if person.workshop_id else None
         return Context(
             now=hctx.now, role=person.role, workshop_name=workshop,
-            directory=SqlDirectory(s, person, hctx.unit_id(), hctx.today), zone=self.options.zone,
+            directory=SqlDirectory(s, person, hctx.unit_id(), hctx.today,
+                                   hctx.now.astimezone(hctx.zone).time()),
+            zone=self.options.zone,
             timeout=self.options.timeout, on_timeout=self.options.on_timeout,
             texts=self.options.texts)
 

@@ -232,7 +232,7 @@ def booking(ctx: HandlerContext, sub: Submission) -> Result:
     row = s.exec(select(Booking).where(Booking.draft_key == sub.draft_id)).first()
     if row is None:
         entry = s.get(DutyEntry, int(sub.answers["slot"]))
-        if entry is None or entry.day < ctx.today:
+        if entry is None or bookings.over(entry, ctx):
             return Result("booking.slot_gone", {}, back_to="slot")
         assert ctx.actor.id is not None and entry.id is not None
         taken = s.exec(select(Booking).where(Booking.duty_entry_id == entry.id,

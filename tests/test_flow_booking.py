@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import date, time, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
 import pytest
@@ -328,3 +328,29 @@ def test_typed_number_cancels_the_booking_at_that_position(services: Services,
     chat.say("确认提交")
     statuses = {b.number: b.status for b in all_rows(services, Booking)}
     assert statuses == {"V-2026-0001": "cancelled", "V-2026-0002": "booked"}
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_a_reception_already_over_today_is_not_offered_nor_booked(
+        services: Services, chat: Chat, clock: FrozenClock, lang: str) -> None:
+    """This morning's reception (08:30-11:30) is on the list at 11:20; confirmed at 11:30,
+    when it has ended, it is refused and the list shown again without it; nothing is
+    booked. Before, a worker could book a reception that was over for the day."""
+    from zoneinfo import ZoneInfo
+
+    entries = upcoming(services)
+    morning = entries[0]
+    assert (morning.day, morning.end) == (TODAY, time(11, 30))
+    clock.set(datetime(2026, 11, 23, 11, 20, tzinfo=ZoneInfo("Asia/Shanghai")))
+    start(chat, lang)
+    assert slot_label(services, morning, lang) in chat.labels()  # still on at 11:20
+    chat.press(slot_label(services, morning, lang))
+    chat.say(TOPIC)
+    clock.set(datetime(2026, 11, 23, 11, 30, tzinfo=ZoneInfo("Asia/Shanghai")))
+    chat.say("?")  # the review again, as it ends: the reception named, not its id
+    assert slot_label(services, morning, lang) in chat.text
+    chat.press(t(lang, "nav.confirm"))  # confirmed as it ended
+    assert t(lang, "booking.slot_gone") in chat.text
+    assert slot_label(services, morning, lang) not in chat.labels()
+    assert slot_label(services, entries[1], lang) in chat.labels()
+    assert all_rows(services, Booking) == []
