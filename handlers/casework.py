@@ -149,8 +149,9 @@ def _extend(ctx: HandlerContext, sub: Submission, case: Case) -> Result:
     approvers = {p.id for p in s.exec(select(Person).where(
         Person.role == "director", Person.unit_id == case.unit_id,
         Person.active == True))}  # noqa: E712
-    if case.lead_leader_id:
-        approvers.add(case.lead_leader_id)
+    lead = s.get(Person, case.lead_leader_id) if case.lead_leader_id else None
+    if lead is not None and lead.active:  # a lead leader who has left decides nothing
+        approvers.add(lead.id)
     approvers.discard(None)
     told: list[Person] = []
     for pid in sorted(a for a in approvers if a is not None):

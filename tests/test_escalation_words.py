@@ -154,3 +154,30 @@ def test_asking_for_more_days_with_nobody_to_decide_says_so(
     open_menu(zhao, lang)
     said = case_action(zhao, lang, "C-2026-0001", "extend", "20", "等待上级批复")
     assert t(lang, "case_action.done.extend_nobody", number="C-2026-0001", days=20) in said
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_a_lead_leader_who_has_left_is_not_asked_for_more_days(
+        services: Services, lang: str) -> None:
+    """The case's lead leader has left: only the serving director is asked, and the
+    reply names only them; an ask nobody can answer would leave the case waiting."""
+    open_menu(Chat(services, person="chen_lihua"), lang)
+    file_complaint(Chat(services, person="li_ming"), lang)
+    set_case(services, lead_leader_id=person(services, "sun_hongmei").id)
+    with Session(services.db) as s:
+        gone = s.exec(select(Person).where(Person.key == "sun_hongmei")).one()
+        gone.active = False
+        s.add(gone)
+        s.commit()
+    zhao = Chat(services, person="zhao_guoqiang")
+    open_menu(zhao, lang)
+    said = case_action(zhao, lang, "C-2026-0001", "extend", "20", "等待上级批复")
+    told = names_text([person(services, "chen_lihua")], lang)
+    assert t(lang, "case_action.done.extend", number="C-2026-0001", days=20,
+             approvers=told) in said
+    assert "孙红梅" not in said
+    services.dispatcher.drain()
+    asked = t(lang, "notice.extension_asked", handler="赵国强", days=20, number="C-2026-0001",
+              due_on=the_case(services).due_on.isoformat(), reason="等待上级批复")
+    assert asked in pushes(services, "chen_lihua")
+    assert asked not in pushes(services, "sun_hongmei")
