@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Protocol
 
 from sqlmodel import Session
@@ -23,6 +24,33 @@ def split_text(text: str, limit: int) -> list[str]:
         text = text[cut:].lstrip("\n")
     out.append(text)
     return out
+
+
+PLACE_NAME_MAX = 150  # the name and address of a shared place, within a place answer
+
+
+def located(latitude: float, longitude: float, *names: str | None) -> str:
+    """A location shared from a map, as the words of an answer the same in every
+    language: the place's name and address where the app gave them, then its coordinates
+    (latitude, longitude), which a map app finds when pasted:
+    "📍 二号门, 和平路 8 号 (31.23000, 121.47000)"."""
+    said = ", ".join(n.strip() for n in names if n and n.strip())
+    if len(said) > PLACE_NAME_MAX:
+        said = said[:PLACE_NAME_MAX - 1] + "…"
+    where = f"({float(latitude):.5f}, {float(longitude):.5f})"
+    return f"📍 {said} {where}" if said else f"📍 {where}"
+
+
+_LOCATED = re.compile(r"📍 (?:(?P<name>.+) )?\((?P<lat>-?[\d.]+), (?P<lon>-?[\d.]+)\)")
+
+
+def spoken_place(place: str) -> str:
+    """A place as a voice call reads it: a shared location's name without its pin and
+    coordinates; coordinates alone when it has no name; any other place as written."""
+    m = _LOCATED.fullmatch(place)
+    if m is None:
+        return place
+    return m["name"] or f"{m['lat']}, {m['lon']}"
 
 
 class DeliveryError(Exception):

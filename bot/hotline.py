@@ -21,7 +21,7 @@ from typing import Any
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from bot.channels import split_text
+from bot.channels import split_text, spoken_place
 from bot.settings import Settings
 from bot.twilio import SMS_LIMIT, TwilioClient, TwiML
 from conversations import catalog
@@ -272,8 +272,11 @@ class HotlineChannel:
                 return str(twiml.hangup())
             said = hotline.answered(s, found, form.get("CallSid") or f"alert:{nid}",
                                     self.clock.now())
+            params = dict(said.params)
+            if isinstance(params.get("place"), str):  # a shared location: its name read
+                params["place"] = spoken_place(params["place"])
             text = catalog.t(self.lang, said.message,
-                             **localize(said.params, self.lang, self.options.zone))
+                             **localize(params, self.lang, self.options.zone))
         # A call of a later chain step says first who did not acknowledge, as its chat does.
         if said.message == "hotline.voice.alert" and \
                 (escalated := escalated_line(said.params, self.lang)):

@@ -44,13 +44,14 @@ from telegram.error import (
 from telegram.warnings import PTBUserWarning
 
 from bot import telegram_media
-from bot.channels import DeliveryError, split_text
+from bot.channels import DeliveryError, located, split_text
 from bot.pipeline import Pipeline
 from conversations import catalog
 from conversations.engine import (
     EDITED,
     GROUP_CHAT,
     GROUP_NOTICES,
+    LOCATION,
     PRIVATE_ONLY,
     STALE,
     UNREADABLE,
@@ -87,8 +88,8 @@ ALLOWED_UPDATES = ("message", "edited_message", "callback_query")
 # What a person sends that the workroom cannot read (photos, videos, voice notes and
 # documents it keeps). A GIF ("animation") is a reaction, not evidence: Telegram sends it
 # with a "document" too, which is not kept either.
-_UNREADABLE = ("sticker", "location", "venue", "contact", "animation", "poll", "dice",
-               "game", "story", "invoice")
+_UNREADABLE = ("sticker", "contact", "animation", "poll", "dice", "game", "story",
+               "invoice")
 # How a record's file of each kind is sent: the Bot API method and its file parameter.
 _SEND_FILE = {"photo": ("send_photo", "photo"), "video": ("send_video", "video"),
               "voice": ("send_voice", "voice"), "file": ("send_document", "document")}
@@ -149,6 +150,11 @@ def _parse(update: Mapping[str, Any]) -> Inbound | None:
         album = message.get("media_group_id")
         return _inbound(chat_id, uid, text=text, lang_hint=hint, attachments=files,
                         album=None if album is None else str(album))
+    place = message.get("venue") or message.get("location")
+    if isinstance(place, Mapping):  # a pin or a place picked on the map (a venue has both)
+        point = place.get("location", place)
+        return _inbound(chat_id, uid, action=LOCATION, lang_hint=hint, text=located(
+            point["latitude"], point["longitude"], place.get("title"), place.get("address")))
     # Something the workroom cannot keep (a GIF, a sticker), even with a caption: its sender
     # is told, rather than the caption taken as the answer and the GIF silently dropped.
     if any(kind in message for kind in _UNREADABLE):

@@ -47,7 +47,7 @@ import httpx
 from sqlmodel import Session, col, select
 
 from bot import wechat_jobs as jobs
-from bot.channels import DeliveryError
+from bot.channels import DeliveryError, located
 from bot.wechat_api import Account, ApiError, WeChatApi, delivery_error
 from bot.wechat_envelope import CallbackError, Envelope, check_signature, parse_xml, text_reply
 from bot.wechat_files import FileSend
@@ -61,7 +61,7 @@ from bot.wechat_render import (
     word_key,
 )
 from conversations.clock import Clock
-from conversations.engine import Reply
+from conversations.engine import LOCATION, Reply
 from handlers.inbound import Inbound, Outgoing, Stepped, Workroom
 from handlers.notices import FileReply
 from handlers.notices import render as render_notice
@@ -132,7 +132,15 @@ def parse_message(channel: str, msg: Mapping[str, str]) -> Inbound | None:
         item = {"kind": "video", "file_ref": msg["MediaId"][:300], "mime_type": "video/mp4",
                 "size": None}
         return Inbound(channel, sender, message_id, attachments=(item,), push_replies=True)
-    # location, link…: not something a form takes; the step says what it expects
+    if kind == "location":  # a place picked on the map: it answers where an emergency is
+        try:
+            text = located(float(msg.get("Location_X", "")), float(msg.get("Location_Y", "")),
+                           msg.get("Label"))
+        except ValueError:  # no coordinates: as any message the form cannot take
+            text = ""
+        return Inbound(channel, sender, message_id, text=text,
+                       action=LOCATION if text else None, push_replies=True)
+    # link, file…: not something a form takes; the step says what it expects
     return Inbound(channel, sender, message_id, text="", push_replies=True)
 
 

@@ -26,6 +26,7 @@ def normalize(text: str) -> str:
 class Text:
     min_len: int = 1
     max_len: int = 500
+    place: bool = False  # asks where: a location shared on the map answers it too
 
     def parse(self, text: str) -> str:
         value = text.strip()  # keep the person's own punctuation (，。) as typed

@@ -45,6 +45,9 @@ STATE_VERSION = 1
 # sticker or a location. Each is told so, and the question (or the menu) comes again.
 EDITED = "cmd:edited"
 UNREADABLE = "cmd:unreadable"
+# A shared location (a pin, a place picked on the map): its words (see `located`) answer
+# a question asking where; any other question, or the menu, is told where it can be used.
+LOCATION = "cmd:location"
 # Group chats: a group is many people, it cannot be one person. An invitation opened in a
 # group, and anything else said to the bot there, is answered with where to go instead
 # (a private chat), and nothing more: no menu, no form. A channel answers these without a
@@ -256,6 +259,13 @@ class Engine:
             return Outcome(st, follow, OpenFiles(token[6:]))
         if token.startswith("query:") and token[6:] in QUERIES:  # e.g. Telegram's /status
             return Outcome(st, [], Query(token[6:]))
+        if action == LOCATION:
+            if text and self._asks_place(st):
+                token, action = text, None  # the place, as if typed
+            else:
+                notice = Reply(catalog.t(st.lang, "inbound.location_not_here"))
+                return Outcome(st, [notice,
+                                    self._ask(st, ctx) if st.flow else self._menu(st, ctx)])
         if action in _NOTICES:
             notice = Reply(catalog.t(st.lang, _NOTICES[action]))
             return Outcome(st, [notice, self._ask(st, ctx) if st.flow else self._menu(st, ctx)])
@@ -458,6 +468,18 @@ class Engine:
             st.prefilled.append(ask.name)
 
     # --- inside a flow -------------------------------------------------------------------
+
+    def _asks_place(self, st: State) -> bool:
+        """Whether the question now asked is where something is (a shared location
+        answers it)."""
+        flow = self.flows.get(st.flow or "")
+        if flow is None or st.step is None or st.step == REVIEW:
+            return False
+        try:
+            kind = flow.step(st.step).kind
+        except KeyError:
+            return False
+        return isinstance(kind, Text) and kind.place
 
     def _in_flow(self, st: State, token: str, command: str | None, ctx: Context,
                  pressed: bool = False) -> Outcome:

@@ -51,7 +51,7 @@ EMERGENCY = Flow(
     "emergency",
     (
         Ask("what", Text(2, 500)),
-        Ask("place", Text(2, 200)),
+        Ask("place", Text(2, 200, place=True)),
         Ask("people", Number(1, 100000), optional=True),
         Ask("measures", Text(2, 500), optional=True),
         Ask("suggestion", Text(2, 500), optional=True),

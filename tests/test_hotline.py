@@ -18,9 +18,10 @@ import pytest
 from sqlmodel import Session, SQLModel, col, select
 
 from bot.bootstrap import Services
+from bot.channels import located
 from bot.hotline import sms_text
 from conversations.clock import FrozenClock
-from conversations.engine import Button, Reply
+from conversations.engine import LOCATION, Button, Reply
 from handlers.inbound import Inbound
 from store.models import (
     Acknowledgement,
@@ -1031,6 +1032,29 @@ async def test_the_last_step_calls_a_leader_who_acknowledges_by_pressing_one(
     tick(hl, clock, t0 + timedelta(minutes=50), step=timedelta(minutes=5))
     assert len(fake.calls()) == 1
 
+
+
+async def test_a_place_picked_on_the_map_is_read_by_its_name_on_the_call(
+        hl: Services, client: httpx.AsyncClient, fake: FakeTwilio, clock: FrozenClock) -> None:
+    """A worker answered where with a location from the map; the chat alerts show its pin
+    and coordinates, the leader's call reads only its name."""
+    t0 = clock.now()
+    worker = Chat(hl, person="li_ming")
+    open_menu(worker, "zh")
+    worker.press(t("zh", "menu.emergency"))
+    worker.say(SAID)
+    pin = located(31.230416, 121.473701, "和平路 8 号二号门")
+    hl.workroom.process(Inbound("console", "p:li_ming", "pin-1", text=pin, action=LOCATION))
+    worker.say("立即发送")
+    [incident] = all_rows(hl, Incident)
+    assert incident.place == "📍 和平路 8 号二号门 (31.23042, 121.47370)"
+    tick(hl, clock, t0 + timedelta(minutes=15), step=timedelta(minutes=1))
+    [ring] = fake.calls(LEADER_PHONE)
+    answered = {"CallSid": "CA" + "8" * 32, "AccountSid": ACCOUNT_SID, "From": HOTLINE,
+                "Direction": "outbound-api", "CallStatus": "in-progress", "To": LEADER_PHONE}
+    words = said(twiml(await post(client, ring.url, answered)))
+    assert "地点：和平路 8 号二号门。" in words
+    assert "📍" not in words and "31.23042" not in words
 
 
 LEADER_PHONE = "+8600000000099"  # 钱文静 of the upper union: the demo chain's last step

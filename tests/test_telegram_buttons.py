@@ -320,9 +320,9 @@ async def test_a_sticker_a_location_or_an_edit_is_answered_and_changes_nothing(
     await chat.say(t(lang, "menu.complaint"))
     await chat.press(t(lang, "opt.category.wages"))
     description = ask(lang, "complaint", "description", 2, 8)
-    for content in (STICKER, LOCATION):
+    for content, told in ((STICKER, "inbound.unreadable"), (LOCATION, "inbound.location_not_here")):
         assert (await chat.post(unreadable(chat, **content))).status_code == 200
-        assert chat.new_texts() == [one(t(lang, "inbound.unreadable"), description)]
+        assert chat.new_texts() == [one(t(lang, told), description)]
     said = SAID[lang]["description"]
     assert await chat.say(said) == [ask(lang, "complaint", "since", 3, 8)]
     # The worker corrects the answer by editing it: not read, and told how to correct it.
@@ -340,8 +340,8 @@ async def test_a_live_location_is_answered_once_not_at_every_move(
         client: httpx.AsyncClient, fake: FakeBotApi, tg: Services, lang: str,
         code: str) -> None:
     """Asked "where?" during an emergency, the worker shares a live location: Telegram
-    sends it moving as an edit every few seconds, for up to hours. The location is
-    answered once; its moves are not answered as edits the worker made."""
+    sends it moving as an edit every few seconds, for up to hours. Where it was shared
+    answers the question, once; its moves are not answered as edits the worker made."""
     chat = TgChat(client, fake, 7509, code)
     await chat.say(t(lang, "menu.emergency"))
     place = ask(lang, "emergency", "place", 2, 5)
@@ -349,7 +349,8 @@ async def test_a_live_location_is_answered_once_not_at_every_move(
     live = {"location": {**LOCATION["location"], "live_period": 3600}}
     shared = unreadable(chat, **live)
     assert (await chat.post(shared)).status_code == 200
-    assert chat.new_texts() == [one(t(lang, "inbound.unreadable"), place)]
+    people = ask(lang, "emergency", "people", 3, 5)
+    assert chat.new_texts() == [people]
     for step in range(1, 4):
         moved = dict(shared, update_id=shared["update_id"] + 1000 + step)
         message = moved.pop("message")
@@ -358,8 +359,8 @@ async def test_a_live_location_is_answered_once_not_at_every_move(
                                                 "longitude": 121.47, "live_period": 3600}}
         assert (await chat.post(moved)).status_code == 200
     assert chat.new_texts() == []
-    assert saved_state(tg, 7509)["answers"] == {"what": SAID[lang]["what"]}
-    assert await chat.say(SAID[lang]["place"]) == [ask(lang, "emergency", "people", 3, 5)]
+    assert saved_state(tg, 7509)["answers"] == {"what": SAID[lang]["what"],
+                                                "place": "📍 (31.23000, 121.47000)"}
 
 
 async def test_a_groups_service_messages_get_no_answer(

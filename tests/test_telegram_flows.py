@@ -354,6 +354,43 @@ async def test_an_emergency_is_sent_now_after_two_answers(
     assert saved_state(tg, 7404)["flow"] is None
 
 
+VENUE = {"venue": {"location": {"latitude": 31.230416, "longitude": 121.473701},
+                   "title": "二号门", "address": "和平路 8 号"},
+         "location": {"latitude": 31.230416, "longitude": 121.473701}}
+
+
+@LANGS
+async def test_where_an_emergency_is_may_be_a_place_picked_on_the_map(
+        client: httpx.AsyncClient, fake: FakeBotApi, tg: Services, lang: str,
+        code: str) -> None:
+    """Asked where, the worker picks the gate on Telegram's map instead of typing: the
+    place's name, address and coordinates answer the question, and the leaders' alerts
+    say them. A location shared at the menu changes nothing and says where it is used."""
+    for leader in (DIRECTOR, SUN):
+        await open_bot(client, fake, leader)
+    chat = TgChat(client, fake, 7414, code)
+    said = SAID[lang]
+
+    def picked() -> dict[str, Any]:
+        update = text_update(7414, "", language_code=code)
+        del update["message"]["text"]
+        update["message"].update(VENUE)
+        return update
+
+    await chat.say("/menu")
+    assert (await chat.post(picked())).status_code == 200
+    assert chat.new_texts() == [one(t(lang, "inbound.location_not_here"), t(lang, "menu.prompt"))]
+    assert saved_state(tg, 7414)["flow"] is None
+    await chat.say(t(lang, "menu.emergency"))
+    await chat.say(said["what"])
+    assert (await chat.post(picked())).status_code == 200
+    assert chat.new_texts() == [ask(lang, "emergency", "people", 3, 5)]
+    await chat.press(t(lang, "nav.send_now"))
+    place = "📍 二号门, 和平路 8 号 (31.23042, 121.47370)"
+    check_incident(tg, fake, 7414, what=said["what"], place=place, people=None,
+                   measures=None, suggestion=None)
+
+
 @LANGS
 async def test_a_full_emergency_report_is_five_questions_without_a_review(
         client: httpx.AsyncClient, fake: FakeBotApi, tg: Services, lang: str,

@@ -195,6 +195,38 @@ async def test_an_emergency_keeps_its_photos_and_voice_and_alerts_the_leaders(
 
 
 @KINDS
+async def test_where_an_emergency_is_may_be_a_location_sent_from_the_map(
+        client: httpx.AsyncClient, wx: Services, api: FakeWeChatApi, kind: str) -> None:
+    """WeChat's "location" message (a place picked on its map, with an address label)
+    answers where; the leaders' alerts say it. Sent at the menu, it says where it is used
+    and starts nothing."""
+    director = await leader(client, wx, api, "demo_chenlihua")
+    chat = WxChat(client, wx, api, kind, EMPLOYEE[kind])
+
+    async def pin() -> list[str]:
+        r = await chat.send_inner(chat.inner(
+            "location", Location_X="31.230416", Location_Y="121.473701", Scale="15",
+            Label="和平路 8 号二号门"))
+        assert r.status_code == 200
+        return chat.new_texts()
+
+    await chat.say("菜单")
+    [told] = await pin()
+    assert told.startswith(t("zh", "inbound.location_not_here"))
+    assert all_rows(wx, Incident) == []
+    await run(chat, [("紧急情况报告", ask("zh", "emergency", "what", 1, 5)),
+                     ("二十多人聚集在厂门口要求发工资", ask("zh", "emergency", "place", 2, 5))])
+    [asked] = await pin()
+    assert ask("zh", "emergency", "people", 3, 5) in asked
+    texts = await chat.say("立即发送")
+    assert any("E-2026-0001" in x for x in texts)
+    [incident] = all_rows(wx, Incident)
+    assert incident.place == "📍 和平路 8 号二号门 (31.23042, 121.47370)"
+    [shown] = director.new_texts()
+    assert shown.startswith("【紧急】E-2026-0001") and f"地点：{incident.place}" in shown
+
+
+@KINDS
 async def test_photos_sent_one_after_another_get_one_answer(
         client: httpx.AsyncClient, wx: Services, api: FakeWeChatApi, kind: str) -> None:
     """Photos picked together reach the workroom as a message each: all are kept, and
