@@ -78,12 +78,13 @@ def build(settings: Settings, *, clock: Clock | None = None, db: Engine | None =
                           cluster_count=settings.complaint_cluster_count,
                           cluster_window=timedelta(hours=settings.complaint_cluster_hours)),
                       call_last_step=settings.hotline_enabled and settings.hotline_call_last_step,
-                      texts=settings.hotline_enabled)
+                      texts=settings.hotline_enabled, quiet_hours=settings.quiet_window)
     workroom = Workroom(db, states, clock, options)
     senders: dict[str, Sender] = {c: InboxSender(c, clock) for c in ("web", "console")}
     dispatcher = Dispatcher(db, clock, senders, zone=settings.zone,
                             max_attempts=settings.outbox_max_attempts,
-                            default_lang=settings.default_lang, secret=settings.secret_key)
+                            default_lang=settings.default_lang, secret=settings.secret_key,
+                            quiet_hours=settings.quiet_window)
     reminders = deadlines.CaseReminders(db, clock, settings.zone)
     emergencies = incidents.IncidentTimers(
         db, clock, settings.zone, realert=timedelta(minutes=settings.incident_realert_minutes),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+from datetime import time
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
@@ -58,6 +59,9 @@ class Settings(BaseSettings):
     # `heartbeat_max_age_seconds` without one.
     heartbeat_interval_seconds: float = Field(default=10.0, gt=0)
     heartbeat_max_age_seconds: float = Field(default=60.0, gt=0)
+    # Routine pushes and case alerts in these local hours come without a sound on Telegram
+    # (emergencies and answers always sound); "" turns it off.
+    quiet_hours: str = "22:00-07:00"
     # An acknowledged emergency not yet handled alerts again after this many minutes.
     incident_realert_minutes: int = Field(default=60, ge=1)
     # --- hotline (a phone number for calls and texts; Twilio first). Off without a SID.
@@ -109,6 +113,7 @@ class Settings(BaseSettings):
         if self.env == "production" and self.secret_key == PLACEHOLDER_SECRET:
             raise ValueError("WORKROOM_SECRET_KEY must be set to a real secret in production")
         ZoneInfo(self.timezone)  # raises on an unknown zone
+        _hours(self.quiet_hours)  # raises on hours that are not hours
         api = self.telegram_api_url.rstrip("/")
         if "telegram_file_url" not in self.model_fields_set and api.endswith("/bot"):
             # Files come from the server that answers the API (Telegram's own: /file/bot).
@@ -147,6 +152,24 @@ class Settings(BaseSettings):
     @property
     def zone(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
+
+    @property
+    def quiet_window(self) -> tuple[time, time] | None:
+        """WORKROOM_QUIET_HOURS as (start, end) local times; None when off."""
+        return _hours(self.quiet_hours)
+
+
+def _hours(value: str) -> tuple[time, time] | None:
+    """"22:00-07:00" -> (22:00, 07:00); "" or "off" -> None; anything else is refused."""
+    if value.strip().lower() in ("", "off", "none"):
+        return None
+    try:
+        start, end = (time.fromisoformat(part.strip()) for part in value.split("-"))
+    except ValueError:
+        raise ValueError(f"WORKROOM_QUIET_HOURS: {value!r} is not like 22:00-07:00") from None
+    if start == end:
+        raise ValueError(f"WORKROOM_QUIET_HOURS: {value!r} starts and ends at the same time")
+    return start, end
 
 
 def _aes_key(name: str, value: str | None) -> None:

@@ -548,6 +548,8 @@ class TelegramSender:
                 # The raw call: only the new message's id is read, so the Message object
                 # send_message() would build (half the cost of a send) is not.
                 kwargs: dict[str, Any] = {"chat_id": int(address), "text": text}
+                if reply.quiet:  # at night: it arrives without a sound (see notices.quiet)
+                    kwargs["disable_notification"] = True
                 if keyboard is not None:
                     kwargs["reply_markup"] = keyboard
                 sent = await self.bot.do_api_request("sendMessage", api_kwargs=kwargs)
@@ -598,10 +600,12 @@ class TelegramSender:
                 kind = "file"
         if media is None:
             sent = await self.bot.do_api_request("sendMessage", api_kwargs={
-                "chat_id": int(address), "text": reply.text})
+                "chat_id": int(address), "text": reply.text,
+                **({"disable_notification": True} if reply.quiet else {})})
             return str(sent["message_id"])
         method, field = _SEND_FILE.get(kind, _SEND_FILE["file"])
         message = await getattr(self.bot, method)(chat_id=int(address), caption=reply.text,
+                                                  disable_notification=reply.quiet or None,
                                                   **{field: media})
         return str(message.message_id)
 

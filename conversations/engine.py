@@ -91,6 +91,9 @@ class Reply:
     # buttons of its own, where the words on it changed (the language was switched during
     # a form). Other channels show only the text; the menu is not this reply's choices.
     menu: list[Button] = field(default_factory=list)
+    # A push that need not wake anyone (see handlers.notices.quiet): delivered without a
+    # sound by a channel that can (Telegram); never an emergency, never a reply.
+    quiet: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         # By hand: dataclasses.asdict's deep copy was a tenth of a step's time.

@@ -12,7 +12,7 @@ import re
 import uuid
 from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 from functools import partial
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -31,7 +31,7 @@ from handlers import alerts, files, identity, incidents, queries, records
 from handlers.context import Grouping, HandlerContext, derive_receipt_code, people_of
 from handlers.directory import SqlDirectory
 from handlers.grouping import channel_label
-from handlers.notices import RECEIPT_MARK, render
+from handlers.notices import RECEIPT_MARK, quiet, render
 from store import outbox, steps, timers
 from store.db import transaction
 from store.models import Contact, Notification, Person, Unit, Workshop
@@ -98,6 +98,7 @@ class Options:
     grouping: Grouping = field(default_factory=Grouping)
     call_last_step: bool = False  # see HandlerContext.call_last_step
     texts: bool = True  # see HandlerContext.texts
+    quiet_hours: tuple[time, time] | None = None  # see handlers.notices.quiet
 
 
 @dataclass(frozen=True)
@@ -311,8 +312,11 @@ class Workroom:
 
     def render_push(self, out: Outgoing) -> Reply:
         """The words of a claimed push, in its reader's language."""
-        return render(out.message, out.params, out.lang, self.options.zone, out.alert_id,
-                      self.options.secret)
+        reply = render(out.message, out.params, out.lang, self.options.zone, out.alert_id,
+                       self.options.secret)
+        reply.quiet = quiet(out.priority, self.clock.now(), self.options.zone,
+                            self.options.quiet_hours)
+        return reply
 
     def _people(self, s: Session, msgs: list[Inbound],
                 now: datetime) -> dict[tuple[str, str], Person]:

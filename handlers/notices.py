@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, time
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from conversations import catalog
 from conversations.engine import Button, Reply
 from handlers.context import derive_receipt_code
+from store import outbox
 
 _LABELLED = {"category": "opt.category", "form": "form"}
 
@@ -149,6 +150,18 @@ def _files_button(params: dict[str, Any], lang: str) -> list[Button]:
     if not params.get("files") or not params.get("number"):
         return []
     return [Button(catalog.t(lang, "nav.files"), f"files:{params['number']}", "action")]
+
+
+def quiet(priority: int, now: datetime, zone: ZoneInfo,
+          hours: tuple[time, time] | None) -> bool:
+    """Whether a push goes without a sound: a routine push or a case's alert in the quiet
+    hours (22:00-07:00 local by default). An emergency, and the answer to what someone
+    just wrote, always sound; nothing is held back, only its sound."""
+    if hours is None or priority < outbox.ALERT:
+        return False
+    start, end = hours
+    at = now.astimezone(zone).time()
+    return start <= at < end if start <= end else (at >= start or at < end)
 
 
 def render(message: str, params: dict[str, Any], lang: str, zone: ZoneInfo,

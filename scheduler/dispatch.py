@@ -7,7 +7,7 @@ workroom's director and staff (DESIGN rule 4).
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import and_, func, or_
@@ -18,7 +18,7 @@ from bot.channels import DeliveryError, Sender
 from conversations.answers import masked
 from conversations.clock import Clock
 from handlers.identity import display_name
-from handlers.notices import render
+from handlers.notices import quiet, render
 from store import outbox
 from store.db import transaction
 from store.models import Notification, Person
@@ -32,8 +32,10 @@ HOLD = timedelta(seconds=1)
 class Dispatcher:
     def __init__(self, db: Engine, clock: Clock, senders: dict[str, Sender], *,
                  zone: ZoneInfo, max_attempts: int = 8, default_lang: str = "zh",
-                 secret: str | None = None) -> None:
+                 secret: str | None = None,
+                 quiet_hours: tuple[time, time] | None = None) -> None:
         self.db, self.clock, self.senders = db, clock, senders
+        self.quiet_hours = quiet_hours  # see handlers.notices.quiet
         self.zone, self.max_attempts, self.default_lang = zone, max_attempts, default_lang
         self.secret = secret
 
@@ -95,6 +97,7 @@ class Dispatcher:
                 return None
             reply = render(n.message_key, n.params, route.lang, self.zone, n.alert_id,
                            self.secret)
+            reply.quiet = quiet(n.priority, now, self.zone, self.quiet_hours)
             n.sent_at = now
             try:
                 ref = self.senders[route.channel].deliver(

@@ -1,0 +1,141 @@
+"""At night a leader's phone rings for an emergency, not for routine work.
+
+In the quiet hours (WORKROOM_QUIET_HOURS, 22:00-07:00 local by default) a case's alert
+and every routine push come to Telegram without a sound (`disable_notification`); an
+emergency's alerts, and the answers to what someone just wrote, always sound. Nothing is
+held back: the message arrives at once, only silently. Whether it sounds is decided when
+it is sent: a push retried in the morning rings."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import httpx
+import pytest
+
+import tests.test_telegram as webhook
+from bot.bootstrap import Services
+from bot.settings import Settings
+from conversations.catalog import t
+from conversations.clock import FrozenClock
+from tests.fakes.telegram_api import FakeBotApi
+from tests.test_telegram import TgChat, run
+from tests.test_telegram_flows import (
+    DIRECTOR,
+    SAID,
+    SUN,
+    ZHAO,
+    complaint_steps,
+    leader_alerts,
+    open_bot,
+)
+
+fake = webhook.fake
+tg = webhook.tg
+client = webhook.client
+
+ZONE = ZoneInfo("Asia/Shanghai")
+
+
+def silent(call: object) -> bool:
+    return getattr(call, "params", {}).get("disable_notification") is True
+
+
+async def complaint_at(client: httpx.AsyncClient, fake: FakeBotApi, clock: FrozenClock,
+                       at: datetime) -> TgChat:
+    """A worker files a wages complaint at `at`; its handler 赵国强 is alerted."""
+    clock.set(at)
+    worker = TgChat(client, fake, 7601, "zh")
+    await worker.say("/start")
+    await run(worker, complaint_steps("zh", "wages", "铸造车间", "named"))
+    await worker.press(t("zh", "nav.confirm"))
+    return worker
+
+
+async def test_at_night_a_case_alert_is_silent_and_an_emergency_rings(
+        client: httpx.AsyncClient, fake: FakeBotApi, tg: Services, clock: FrozenClock) -> None:
+    await open_bot(client, fake, ZHAO)
+    worker = await complaint_at(client, fake, clock, datetime(2026, 11, 23, 23, 30,
+                                                                tzinfo=ZONE))
+    [assigned] = leader_alerts(fake, ZHAO, "【交办】C-2026-0001")
+    assert silent(assigned)
+    # The worker is answering: every answer sounds.
+    assert fake.sent_messages(7601) and not any(silent(c) for c in fake.sent_messages(7601))
+
+    for leader in (DIRECTOR, SUN):
+        await open_bot(client, fake, leader)
+    await worker.say(t("zh", "menu.emergency"))
+    await worker.say(SAID["zh"]["what"])
+    await worker.say(SAID["zh"]["place"])
+    await worker.press(t("zh", "nav.send_now"))
+    for leader in (DIRECTOR, SUN):
+        [alert] = leader_alerts(fake, leader, "【紧急】E-2026-0001")
+        assert not silent(alert)
+
+
+async def test_by_day_a_case_alert_rings(
+        client: httpx.AsyncClient, fake: FakeBotApi, tg: Services, clock: FrozenClock) -> None:
+    await open_bot(client, fake, ZHAO)
+    await complaint_at(client, fake, clock, datetime(2026, 11, 23, 7, 0, tzinfo=ZONE))
+    [assigned] = leader_alerts(fake, ZHAO, "【交办】C-2026-0001")
+    assert not silent(assigned)
+
+
+async def test_a_case_alert_that_failed_at_night_rings_when_sent_in_the_morning(
+        client: httpx.AsyncClient, fake: FakeBotApi, tg: Services, clock: FrozenClock) -> None:
+    """Telegram was down at 06:50: the alert waits in the outbox; sent at 07:05, it
+    rings, as any push sent by day."""
+    await open_bot(client, fake, ZHAO)
+    fake.fail_next("sendMessage", status=502, times=20, chat_id=ZHAO)
+    await complaint_at(client, fake, clock, datetime(2026, 11, 23, 6, 50, tzinfo=ZONE))
+    assert leader_alerts(fake, ZHAO, "【交办】C-2026-0001") == []
+    fake.reset()
+    clock.set(datetime(2026, 11, 23, 7, 5, tzinfo=ZONE))
+    tg.dispatcher.drain()
+    [assigned] = leader_alerts(fake, ZHAO, "【交办】C-2026-0001")
+    assert not silent(assigned)
+
+
+async def test_a_case_alert_retried_at_night_is_silent_too(
+        client: httpx.AsyncClient, fake: FakeBotApi, tg: Services, clock: FrozenClock) -> None:
+    """The outbox's retry at 23:40 of an alert Telegram refused at 23:30 is as quiet as
+    its first try."""
+    await open_bot(client, fake, ZHAO)
+    fake.fail_next("sendMessage", status=502, times=20, chat_id=ZHAO)
+    await complaint_at(client, fake, clock, datetime(2026, 11, 23, 23, 30, tzinfo=ZONE))
+    fake.reset()
+    clock.set(datetime(2026, 11, 23, 23, 40, tzinfo=ZONE))
+    tg.dispatcher.drain()
+    [assigned] = leader_alerts(fake, ZHAO, "【交办】C-2026-0001")
+    assert silent(assigned)
+
+
+@pytest.mark.parametrize(("hours", "window"), [
+    ("22:00-07:00", ((22, 0), (7, 0))), ("13:00-14:30", ((13, 0), (14, 30))),
+    ("", None), ("off", None)])
+def test_quiet_hours_are_read_from_the_settings(hours: str, window: object) -> None:
+    got = Settings(quiet_hours=hours).quiet_window
+    assert (None if got is None else tuple((h.hour, h.minute) for h in got)) == window
+
+
+@pytest.mark.parametrize("hours", ["22-7", "22:00", "22:00-22:00", "late"])
+def test_quiet_hours_that_are_not_hours_are_refused(hours: str) -> None:
+    with pytest.raises(ValueError, match="WORKROOM_QUIET_HOURS"):
+        Settings(quiet_hours=hours)
+
+
+def test_a_push_is_quiet_only_in_the_hours_and_never_an_emergency() -> None:
+    from handlers.notices import quiet
+    from store import outbox
+
+    hours = Settings().quiet_window
+    night, day = datetime(2026, 11, 23, 2, 0, tzinfo=ZONE), datetime(2026, 11, 23, 12, 0,
+                                                                        tzinfo=ZONE)
+    assert quiet(outbox.ROUTINE, night, ZONE, hours) and quiet(outbox.ALERT, night, ZONE, hours)
+    assert not quiet(outbox.EMERGENCY, night, ZONE, hours)
+    assert not quiet(outbox.REPLY, night, ZONE, hours)
+    assert not quiet(outbox.ROUTINE, day, ZONE, hours)
+    assert not quiet(outbox.ROUTINE, night, ZONE, None)
+    assert quiet(outbox.ROUTINE, night - timedelta(hours=4), ZONE, hours)  # 22:00 itself
+    assert not quiet(outbox.ROUTINE, night + timedelta(hours=5), ZONE, hours)  # 07:00
