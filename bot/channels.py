@@ -44,6 +44,18 @@ def located(latitude: float, longitude: float, *names: str | None) -> str:
 _LOCATED = re.compile(r"📍 (?:(?P<name>.+) )?\((?P<lat>-?[\d.]+), (?P<lon>-?[\d.]+)\)")
 
 
+_PINNED = re.compile(r"📍 [^\n]*\((-?\d{1,2}\.\d+), (-?\d{1,3}\.\d+)\)")
+
+
+def pin_of(text: str) -> tuple[float, float] | None:
+    """The coordinates of the first shared location a text shows (see `located`)."""
+    m = _PINNED.search(text)
+    if m is None:
+        return None
+    lat, lon = float(m[1]), float(m[2])
+    return (lat, lon) if abs(lat) <= 90 and abs(lon) <= 180 else None
+
+
 def spoken_place(place: str) -> str:
     """A place as a voice call reads it: a shared location's name without its pin and
     coordinates; coordinates alone when it has no name; any other place as written."""

@@ -44,7 +44,7 @@ from telegram.error import (
 from telegram.warnings import PTBUserWarning
 
 from bot import telegram_media
-from bot.channels import DeliveryError, located, split_text
+from bot.channels import DeliveryError, located, pin_of, split_text
 from bot.pipeline import Pipeline
 from conversations import catalog
 from conversations.engine import (
@@ -78,6 +78,7 @@ CHANNEL = "telegram"
 TEXT_LIMIT = 4096
 CALLBACK_LIMIT = 64  # bytes of callback_data Telegram accepts
 START_TIMEOUT = 15.0  # getMe at start: past this the workroom starts without it
+PIN_WAIT = 2.0  # seconds an alert's map pin may wait for the chat's pace; longer, it is let go
 _MENU_PREFIXES = ("flow:", "query:", "cmd:lang")
 _MENU_MARK = "cmd:lang"  # every role's menu offers the other language
 T = TypeVar("T")
@@ -554,6 +555,8 @@ class TelegramSender:
                     kwargs["reply_markup"] = keyboard
                 sent = await self.bot.do_api_request("sendMessage", api_kwargs=kwargs)
                 ref = str(sent["message_id"])
+            if any(b.value.startswith("ack:") for b in reply.buttons):
+                await self._pin(address, reply)
             return ref
         except RetryAfter as err:
             seconds = _seconds(err.retry_after)
@@ -578,6 +581,25 @@ class TelegramSender:
             raise DeliveryError(f"bad request: {err.message}", fallback=True) from err
         except (NetworkError, TelegramError) as err:
             raise DeliveryError(f"network: {err}") from err
+
+    async def _pin(self, address: str, reply: Reply) -> None:
+        """An alert whose place is a shared location is followed by its pin on Telegram's
+        map, for the leader to tap for the way there. Only a help: the alert (which says
+        the coordinates too) is sent already, so a pin that cannot go is let go."""
+        pin = pin_of(reply.text)
+        if pin is None:
+            return
+        wait = self.pace.reserve(address)
+        if wait > PIN_WAIT:
+            return
+        if wait > 0:
+            await asyncio.sleep(wait)
+        try:
+            await self.bot.send_location(chat_id=int(address), latitude=pin[0],
+                                         longitude=pin[1], disable_notification=True)
+            # (without a sound: the alert above has rung already)
+        except TelegramError as err:
+            log.info("telegram: the pin of an alert to chat %s was not sent: %s", address, err)
 
     async def _send_file(self, address: str, reply: FileReply) -> str:
         """One of a record's files, its caption under it: a file received by this bot by

@@ -352,6 +352,7 @@ async def test_an_emergency_is_sent_now_after_two_answers(
     check_incident(tg, fake, 7404, what=said["what"], place=said["place"], people=None,
                    measures=None, suggestion=None)
     assert saved_state(tg, 7404)["flow"] is None
+    assert fake.calls_to("sendLocation") == []  # a place in words has no pin
 
 
 VENUE = {"venue": {"location": {"latitude": 31.230416, "longitude": 121.473701},
@@ -389,6 +390,10 @@ async def test_where_an_emergency_is_may_be_a_place_picked_on_the_map(
     place = "📍 二号门, 和平路 8 号 (31.23042, 121.47370)"
     check_incident(tg, fake, 7414, what=said["what"], place=place, people=None,
                    measures=None, suggestion=None)
+    # Each leader's alert is followed by its pin, to tap for the way there.
+    pins = [(c.chat_id, c.params["latitude"], c.params["longitude"])
+            for c in fake.calls_to("sendLocation")]
+    assert pins == [(DIRECTOR, 31.23042, 121.4737), (SUN, 31.23042, 121.4737)]
 
 
 @LANGS
