@@ -7,7 +7,8 @@
     .venv/bin/python -m bench.telegram_steps --profile       # cProfile ours, sequential
     .venv/bin/python -m bench.telegram_steps --repeat 5      # each mode's median of 5 runs
     (--users / --ours-users sizes, --batch ours' largest batch, --api-ms a simulated Bot API
-    round trip, --no-half skips the token-bucket runs)
+    round trip, --no-half skips the token-bucket runs, --pairs N back-to-back bare/ours
+    in-flight runs whose throughput ratios are printed beside the medians' ratio)
 
 Workload, the same for both sides: each user sends the emergency form's six updates (the
 menu label 紧急情况报告, then what, place, people, measures, suggestion); the last answer
@@ -691,6 +692,9 @@ def main() -> None:
     ap.add_argument("--no-half", action="store_true", help="skip the half-capacity runs")
     ap.add_argument("--repeat", type=int, default=1,
                     help="run each mode this many times and report the median run")
+    ap.add_argument("--pairs", type=int, default=5,
+                    help="then this many back-to-back (bare, ours) in-flight runs: the "
+                    "throughput ratio of each pair, as the machine's speed drifts (0: none)")
     ap.add_argument("--profile", action="store_true",
                     help="only profile ours, sequential, with cProfile")
     ap.add_argument("--profile-users", type=int, default=100)
@@ -764,6 +768,12 @@ def main() -> None:
             continue
         by = {"seq": "rate", "flight": "rate", "mixed": "alert"}.get(key, "p99")
         ours[key] = median_of(runs, partial(one, key), by)
+    # A shared machine's speed drifts over minutes, and the medians above are minutes
+    # apart: runs of the two sides back to back see about the same machine.
+    paired: list[float] = []
+    for _ in range(max(0, args.pairs)):
+        b = asyncio.run(bare_run(SendLog(), "in flight", users, delay=delay))
+        paired.append(one("flight").rate / b.rate)
     rss_ours = rss_kib()
 
     print(f"Telegram steps: emergency form, {STEPS} updates per user (menu label + 5 answers)"
@@ -804,6 +814,11 @@ def main() -> None:
     ratio = of.rate / bf.rate
     print(f"  throughput >= 0.5 x bare with many users in flight: {ratio:.3f} -> "
           f"{verdict(ratio >= 0.5)}")
+    if paired:
+        mid = sorted(paired)[len(paired) // 2]
+        print(f"    the same, {len(paired)} back-to-back pairs of runs (bare, then ours): "
+              f"median {mid:.3f} -> {verdict(mid >= 0.5)}; each: "
+              + ", ".join(f"{r:.3f}" for r in paired))
     if "half" in ours:
         for key, how in (("half", "lock-step: every user's step k, then k + 1"),
                          ("stag", f"staggered: cohorts of {COHORT} start one after another")):
