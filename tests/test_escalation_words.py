@@ -139,20 +139,29 @@ def test_asking_for_more_days_names_who_decides(services: Services, lang: str) -
         assert asked in pushes(services, key)
 
 
+def has_left(services: Services, key: str) -> None:
+    with Session(services.db) as s:
+        gone = s.exec(select(Person).where(Person.key == key)).one()
+        gone.active = False
+        s.add(gone)
+        s.commit()
+
+
+def ask_for_more_days(services: Services, lang: str) -> str:
+    """The handler 赵国强 asks for 20 more days on C-2026-0001; what he is answered."""
+    zhao = Chat(services, person="zhao_guoqiang")
+    open_menu(zhao, lang)
+    return case_action(zhao, lang, "C-2026-0001", "extend", "20", "等待上级批复")
+
+
 @pytest.mark.parametrize("lang", LANGS)
 def test_asking_for_more_days_with_nobody_to_decide_says_so(
         services: Services, lang: str) -> None:
     """No serving director and no lead leader: the reply does not pretend anyone was
     told; the handler is sent to the workroom."""
     file_complaint(Chat(services, person="li_ming"), lang)
-    with Session(services.db) as s:
-        director = s.exec(select(Person).where(Person.key == "chen_lihua")).one()
-        director.active = False
-        s.add(director)
-        s.commit()
-    zhao = Chat(services, person="zhao_guoqiang")
-    open_menu(zhao, lang)
-    said = case_action(zhao, lang, "C-2026-0001", "extend", "20", "等待上级批复")
+    has_left(services, "chen_lihua")
+    said = ask_for_more_days(services, lang)
     assert t(lang, "case_action.done.extend_nobody", number="C-2026-0001", days=20) in said
 
 
@@ -164,14 +173,8 @@ def test_a_lead_leader_who_has_left_is_not_asked_for_more_days(
     open_menu(Chat(services, person="chen_lihua"), lang)
     file_complaint(Chat(services, person="li_ming"), lang)
     set_case(services, lead_leader_id=person(services, "sun_hongmei").id)
-    with Session(services.db) as s:
-        gone = s.exec(select(Person).where(Person.key == "sun_hongmei")).one()
-        gone.active = False
-        s.add(gone)
-        s.commit()
-    zhao = Chat(services, person="zhao_guoqiang")
-    open_menu(zhao, lang)
-    said = case_action(zhao, lang, "C-2026-0001", "extend", "20", "等待上级批复")
+    has_left(services, "sun_hongmei")
+    said = ask_for_more_days(services, lang)
     told = names_text([person(services, "chen_lihua")], lang)
     assert t(lang, "case_action.done.extend", number="C-2026-0001", days=20,
              approvers=told) in said
