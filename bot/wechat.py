@@ -55,6 +55,7 @@ from bot.wechat_render import (
     MENU_KEYS,
     TEXT_LIMIT,
     chunks,
+    merge_words,
     parse_text,
     pressed_words,
     render,
@@ -175,14 +176,12 @@ class WeChatSender:
         alert = any(b.value.startswith("ack:") for b in reply.buttons)
         words = pressed_words(reply.buttons) if push else {}
         if words:  # before the send: the person may answer at once
-            # Added to the words of the pushes before it, the newest winning a word they
-            # share: "查看附件" under this morning's alert still works after a later push
-            # without it, and "办理此问题" opens the case of the latest push that had it.
+            # Added to the words of the pushes before it (merge_words): "查看附件" under
+            # this morning's alert still works after a later push without it, and
+            # "办理此问题" after pushes of two cases asks which case.
             key = self._words_key(address)
             old = self.api.shared.get(key, session=session)
-            merged = {w: v for w, v in (json.loads(old) if old else {}).items()
-                      if w not in words}
-            merged.update(words)
+            merged = merge_words(json.loads(old) if old else {}, words)
             kept = dict(list(merged.items())[-WORDS_KEPT:])
             self.api.shared.put(key, json.dumps(kept, ensure_ascii=False), WORDS_TTL,
                                 session=session)

@@ -110,6 +110,23 @@ def pressed_words(buttons: list[Button]) -> dict[str, str]:
     return words
 
 
+def merge_words(old: dict[str, str], new: dict[str, str]) -> dict[str, str]:
+    """A new push's words (see pressed_words) added to those of the pushes before it,
+    newest last. A word both name for one flow given different records ("办理此问题" of
+    two cases) starts that flow with the record to be chosen, never the latest one's:
+    typed, the words cannot say which push they answer. Any other word shared: the
+    newest push's."""
+    merged = {w: v for w, v in old.items() if w not in new}
+    for word, value in new.items():
+        was = old.get(word)
+        if was is not None and was != value and value.startswith("flow:") \
+                and was.startswith("flow:") \
+                and was.partition("?")[0] == value.partition("?")[0]:
+            value = value.partition("?")[0]
+        merged[word] = value
+    return merged
+
+
 def chunks(text: str, limit: int = TEXT_LIMIT) -> list[str]:
     """Split under `limit` bytes of UTF-8, at line ends where possible."""
     out: list[str] = []

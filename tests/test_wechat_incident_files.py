@@ -138,7 +138,8 @@ async def test_the_words_of_an_alert_still_work_after_a_later_push(
         client: httpx.AsyncClient, wx: Services, api: FakeWeChatApi) -> None:
     """孙红梅 is alerted on WeCom (回复「查看附件」), then another push comes with words of
     its own: "查看附件" still sends the alert's photos (before, only the latest push's
-    words were understood). A word two pushes share presses the latest one's button."""
+    words were understood). The words two pushes of different cases share open the case's
+    actions with the case to be chosen (tests/test_wechat_case_words.py)."""
     sun = await leader(client, wx, api, SUN)
     await report_with_photos(client, wx, api, "wechat")
     sender = wx.wecom.sender
@@ -154,7 +155,7 @@ async def test_the_words_of_an_alert_still_work_after_a_later_push(
 
     push("【交办】C-2026-0008", t("zh", "nav.work_on_case"), "flow:case_action?case=8")
     [pressed] = sender.pressed([Inbound("wecom", SUN, "m-8", text=t("zh", "nav.work_on_case"))])
-    assert pressed.action == "flow:case_action?case=8"
+    assert pressed.action == "flow:case_action"
     [files] = sender.pressed([Inbound("wecom", SUN, "m-9", text="查看附件")])
     assert files.action == "files:E-2026-0001"
 
