@@ -104,25 +104,37 @@ def pressed_words(buttons: list[Button]) -> dict[str, str]:
             continue
         label = word_key(b.label)
         short = label.split("（", 1)[0].split("(", 1)[0]
-        for word in (label, short):
+        # "查看附件 E-2026-0001" too: the words that say which record's files (see
+        # merge_words).
+        named = label + word_key(b.value[6:]) if b.value.startswith("files:") else ""
+        for word in (label, short, named):
             if len(word) >= 2 and not word.isdigit():
                 words.setdefault(word, b.value)
     return words
 
 
+FILES_ASKED = 5  # the records "查看附件" asks between, the newest kept
+
+
 def merge_words(old: dict[str, str], new: dict[str, str]) -> dict[str, str]:
     """A new push's words (see pressed_words) added to those of the pushes before it,
-    newest last. A word both name for one flow given different records ("办理此问题" of
-    two cases) starts that flow with the record to be chosen, never the latest one's:
-    typed, the words cannot say which push they answer. Any other word shared: the
-    newest push's."""
+    newest last. Typed, the words cannot say which push they answer, so a word two
+    pushes name for different records never means the latest one's: for one flow
+    ("办理此问题" of two cases) it starts the flow with the record to be chosen; for
+    files ("查看附件" of two alerts) it asks whose ("files:E-2026-0001,E-2026-0002",
+    each then pressed by its words with the number). Any other word shared: the newest
+    push's."""
     merged = {w: v for w, v in old.items() if w not in new}
     for word, value in new.items():
         was = old.get(word)
-        if was is not None and was != value and value.startswith("flow:") \
-                and was.startswith("flow:") \
-                and was.partition("?")[0] == value.partition("?")[0]:
-            value = value.partition("?")[0]
+        if was is not None and was != value:
+            if value.startswith("flow:") and was.startswith("flow:") \
+                    and was.partition("?")[0] == value.partition("?")[0]:
+                value = value.partition("?")[0]
+            elif value.startswith("files:") and was.startswith("files:"):
+                mine = value[6:].split(",")
+                refs = [r for r in was[6:].split(",") if r not in mine] + mine
+                value = "files:" + ",".join(refs[-FILES_ASKED:])
         merged[word] = value
     return merged
 

@@ -25,7 +25,7 @@ from sqlmodel import Session, col, select
 from conversations import catalog
 from conversations.answers import Phone, masked
 from conversations.clock import Clock
-from conversations.engine import REVIEW, Context, Engine, Outcome, Reply, State, merged
+from conversations.engine import REVIEW, Button, Context, Engine, Outcome, Reply, State, merged
 from conversations.flow import Acknowledge, OpenFiles, Query, Submission
 from handlers import alerts, files, identity, incidents, queries, records
 from handlers.context import Grouping, HandlerContext, derive_receipt_code, people_of
@@ -455,6 +455,13 @@ class Workroom:
         elif isinstance(effect, Acknowledge):
             result = alerts.acknowledge(hctx, effect.alert_id)
             replies.insert(0, Reply(catalog.t(out.state.lang, result.message, **result.params)))
+        elif isinstance(effect, OpenFiles) and "," in effect.number:
+            # Typed words of pushes about several records (WeChat): whose files?
+            lang = out.state.lang
+            label = catalog.t(lang, "nav.files")
+            replies.insert(0, Reply(catalog.t(lang, "files.which"), [
+                Button(f"{label} {n}", f"files:{n}", "action")
+                for n in effect.number.split(",") if n]))
         elif isinstance(effect, OpenFiles):
             lang = out.state.lang
             result = files.send_files(hctx, effect.number, lang, hctx.address)

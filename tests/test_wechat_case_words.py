@@ -69,6 +69,12 @@ def test_words_shared_by_pushes_of_one_flow_and_different_records_open_it_unchos
     assert both == {"零报告": "opt:x", "办理此问题": "flow:case_action"}
     assert merge_words(both, {"办理此问题": one}) == {"零报告": "opt:x",
                                                     "办理此问题": "flow:case_action"}
+    # Files of two records: asked whose, the newest last, at most five.
+    files = merge_words({"查看附件": "files:E-1"}, {"查看附件": "files:E-2"})
+    assert files == {"查看附件": "files:E-1,E-2"}
+    assert merge_words(files, {"查看附件": "files:E-1"}) == {"查看附件": "files:E-2,E-1"}
+    for n in range(3, 9):
+        files = merge_words(files, {"查看附件": f"files:E-{n}"})
+    assert files == {"查看附件": "files:E-4,E-5,E-6,E-7,E-8"}
     # Words of anything else: the newest push wins, as before.
-    assert merge_words({"查看附件": "files:E-1"}, {"查看附件": "files:E-2"}) == {
-        "查看附件": "files:E-2"}
+    assert merge_words({"零报告": "opt:a"}, {"零报告": "opt:b"}) == {"零报告": "opt:b"}

@@ -160,6 +160,28 @@ async def test_the_words_of_an_alert_still_work_after_a_later_push(
     assert files.action == "files:E-2026-0001"
 
 
+async def test_the_words_of_two_alerts_with_files_ask_whose(
+        client: httpx.AsyncClient, wx: Services, api: FakeWeChatApi) -> None:
+    """Two alerts with files reached 孙红梅: "查看附件" cannot say which, so it asks,
+    naming each record's words; those words send that record's files, and no other's."""
+    sun = await leader(client, wx, api, SUN)
+    await report_with_photos(client, wx, api, "wechat")
+    sun.new_texts()
+    later = Reply("【紧急】E-2026-0009 …", [Button(t("zh", "nav.files"), "files:E-2026-0009",
+                                                  "action")])
+    wx.wecom.sender.send(SUN, later, "zh", push=True)
+    sun.new_texts()
+    said = await sun.say("查看附件")
+    assert said[0].startswith("\n".join([
+        t("zh", "files.which"), "回复「查看附件 E-2026-0001」、「查看附件 E-2026-0009」。"]))
+    await asyncio.to_thread(wx.dispatcher.drain)
+    assert api.media_sent(SUN) == []  # nothing sent before the answer
+    said = await sun.say("查看附件 E-2026-0001")
+    assert said[0].split("\n\n")[0] == t("zh", "files.sending", number="E-2026-0001", count=2)
+    await asyncio.to_thread(wx.dispatcher.drain)
+    assert len(api.media_sent(SUN)) == 2
+
+
 async def test_a_failed_upload_is_retried_by_the_outbox(
         client: httpx.AsyncClient, wx: Services, api: FakeWeChatApi) -> None:
     """WeChat answers the first upload with an error: nothing of that file is sent (no
