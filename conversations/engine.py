@@ -276,13 +276,7 @@ class Engine:
         # "Back" and "Skip" buttons name the question they were shown under (cmd:skip@people).
         command, _, shown_at = command.partition("@") if command else (command, "", "")
         if command == "lang":
-            st.lang = "en" if st.lang == "zh" else "zh"
-            if st.flow:  # the question again, and the menu kept on screen in the new words
-                replies += [Reply(catalog.t(st.lang, "lang.switched"),
-                                  menu=self._menu(st, ctx).buttons), self._ask(st, ctx)]
-            else:
-                replies += [Reply(catalog.t(st.lang, "lang.switched")), self._menu(st, ctx)]
-            return Outcome(st, replies)
+            return self._switch_lang(st, ctx)
         pressed = action is not None
         if not st.flow:
             return self._at_menu(st, token, command, ctx, fresh, default_flow, pressed)
@@ -406,8 +400,18 @@ class Engine:
         kind, _, name = chosen.value.partition(":")
         if kind == "query":
             return Outcome(st, [], Query(name))
+        if chosen.value == "cmd:lang":  # its number typed
+            return self._switch_lang(st, ctx)
         flow_name, _, variant = name.partition("@")
         return self._start(st, self.flows[flow_name], variant, ctx, given)
+
+    def _switch_lang(self, st: State, ctx: Context) -> Outcome:
+        st.lang = "en" if st.lang == "zh" else "zh"
+        switched = catalog.t(st.lang, "lang.switched")
+        if st.flow:  # the question again, and the menu kept on screen in the new words
+            return Outcome(st, [Reply(switched, menu=self._menu(st, ctx).buttons),
+                                self._ask(st, ctx)])
+        return Outcome(st, [Reply(switched), self._menu(st, ctx)])
 
     def _start(self, st: State, flow: Flow, variant: str, ctx: Context,
                given: dict[str, str] | None = None) -> Outcome:

@@ -142,6 +142,18 @@ def test_language_switches_with_a_typed_word(chat: Chat, word: str) -> None:
     assert chat.replies[0].text == t("en", "lang.switched")
 
 
+def test_language_switches_with_its_number_in_the_menu(services: Services, chat: Chat) -> None:
+    """The menu says "reply with its number": the language's number switches it too
+    (it once failed the step, and the chat heard nothing for minutes)."""
+    chat.say("菜单")
+    chat.say(str(EMPLOYEE_MENU.index("lang") + 1))
+    assert chat.replies[0].text == t("en", "lang.switched")
+    assert chat.labels() == menu_labels("en", EMPLOYEE_MENU)
+    assert person(services, "li_ming").lang == "en"
+    chat.say(str(EMPLOYEE_MENU.index("lang") + 1))
+    assert chat.replies[0].text == t("zh", "lang.switched")
+
+
 @pytest.mark.parametrize(("lang", "other"), [("zh", "en"), ("en", "zh")])
 def test_switching_language_in_a_form_keeps_the_draft(services: Services, chat: Chat,
                                                       lang: str, other: str) -> None:
