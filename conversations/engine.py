@@ -141,6 +141,12 @@ def merged(replies: list[Reply], limit: int) -> list[Reply]:
     return out
 
 
+def _form_mark(st: State) -> str:
+    """What a form's "Cancel" button names: that form, not another (its draft's first
+    characters: short, for Telegram's 64-byte button data)."""
+    return (st.draft_id or "")[:8]
+
+
 @dataclass
 class State:
     lang: str = catalog.DEFAULT_LANG
@@ -242,7 +248,8 @@ class Engine:
         replies: list[Reply] = []
         early = (action if action is not None else text) or ""
         if st.flow and self.timed_out(st, ctx) and not st.paused \
-                and _match_command(early) != "cancel" and early != "cmd:cancel":
+                and _match_command(early) != "cancel" \
+                and early.partition("@")[0] != "cmd:cancel":
             replies += self._expire(st, ctx)
             st.updated_at = ctx.now.isoformat()
             if st.flow:  # kept: show where we were, do not take this message as an answer
@@ -280,9 +287,11 @@ class Engine:
         pressed = action is not None
         if not st.flow:
             return self._at_menu(st, token, command, ctx, fresh, default_flow, pressed)
-        if pressed and shown_at and shown_at != st.step:
+        if pressed and shown_at and shown_at != (
+                _form_mark(st) if command == "cancel" else st.step):
             # "Back" or "Skip" of a question already answered: a double tap on a shaky bus
-            # would otherwise go back (or skip) twice.
+            # would otherwise go back (or skip) twice. "Cancel" of an earlier form, higher
+            # up in the chat: it must not throw away the one under way.
             return Outcome(st, [Reply(catalog.t(st.lang, STALE)), self._ask(st, ctx)])
         return self._in_flow(st, token, command, ctx, pressed)
 
@@ -709,7 +718,7 @@ class Engine:
     def _ask(self, st: State, ctx: Context) -> Reply:
         flow = self.flows[st.flow or ""]
         nav = [Button(catalog.t(st.lang, "nav.back"), f"cmd:back@{st.step}", "nav"),
-               Button(catalog.t(st.lang, "nav.cancel"), "cmd:cancel", "nav"),
+               Button(catalog.t(st.lang, "nav.cancel"), f"cmd:cancel@{_form_mark(st)}", "nav"),
                Button(catalog.t(st.lang, "nav.help"), "cmd:help", "nav")]
         if st.step == REVIEW:
             return Reply(self._review_text(st, flow, ctx),

@@ -15,6 +15,7 @@ from conversations.engine import (
     GROUP_NOTICES,
     PRIVATE_ONLY,
     REVIEW,
+    STALE,
     Context,
     Engine,
     Reply,
@@ -345,6 +346,27 @@ def test_cancel_drops_the_draft_at_any_step(services: Services, chat: Chat, lang
     chat.press(t(lang, "nav.cancel"))
     assert chat.replies[0].text == t(lang, "flow.cancelled")
     assert chat.labels() == menu_labels(lang, EMPLOYEE_MENU)
+    assert draft(services, chat)["flow"] is None
+
+
+def test_an_earlier_forms_cancel_does_not_drop_the_form_under_way(
+        services: Services, chat: Chat) -> None:
+    """"Cancel" under the first question of a form sent long ago, pressed higher up in
+    the chat while another form is half filled: refused, and the form kept."""
+    start(chat, "zh", "suggestion", ("1",))
+    old_cancel = chat.button(t("zh", "nav.cancel"))
+    chat.press(t("zh", "nav.cancel"))
+    start(chat, "zh", "complaint", ("1", DESCRIPTION))
+    kept = draft(services, chat)
+    chat.replies = [Reply("", [old_cancel])]
+    chat.press(t("zh", "nav.cancel"))
+    assert chat.replies[0].text == t("zh", STALE)
+    after = draft(services, chat)
+    assert (after["flow"], after["step"], after["answers"]) == (
+        "complaint", kept["step"], kept["answers"])
+    assert chat.replies[-1].text.endswith(t("zh", "complaint.since.ask"))
+    chat.press(t("zh", "nav.cancel"))  # its own Cancel still cancels it
+    assert chat.replies[0].text == t("zh", "flow.cancelled")
     assert draft(services, chat)["flow"] is None
 
 
