@@ -336,6 +336,10 @@ class Engine:
             self._forget(st, flow, result.back_to)  # a button gave it: now it is asked
             if result.back_to in st.trail:
                 st.trail = st.trail[: st.trail.index(result.back_to)]
+            else:  # a push's button gave it, never asked: "Back" goes to what came before
+                order = [a.name for a in flow.steps]
+                at = order.index(result.back_to) if result.back_to in order else 0
+                st.trail = [n for n in st.trail if n in order and order.index(n) < at]
             st.step = result.back_to
             # Asked again with what the person may choose now: the case may have moved
             # since the question, and leave nothing to choose.
@@ -528,6 +532,9 @@ class Engine:
                                     self._menu(st, ctx)])
             previous = st.trail.pop()
             st.answers.pop(previous, None)
+            if not self._still_asked(flow, previous, st):
+                # An answer it hung on was taken back meanwhile: further back.
+                return self._in_flow(st, token, command, ctx, pressed)
             st.step = previous
             return Outcome(st, [self._ask(st, ctx)])
         if command == "send" and self._can_send_now(st, flow):
@@ -654,6 +661,15 @@ class Engine:
             if isinstance(ask.kind, Choice) and ask.kind.given == name \
                     and (ask.name in st.answers or ask.name in st.prefilled):
                 cls._forget(st, flow, ask.name)
+
+    @staticmethod
+    def _still_asked(flow: Flow, name: str, st: State) -> bool:
+        """Whether the step would be asked with the answers as they are now."""
+        try:
+            ask = flow.step(name)
+        except KeyError:
+            return False
+        return (ask.when is None or ask.when[0] in st.answers) and ask.applies(st.answers)
 
     @staticmethod
     def _drop_inapplicable(st: State, flow: Flow) -> None:

@@ -11,6 +11,7 @@ from sqlmodel import Session, select
 
 from bot.bootstrap import Services
 from conversations.clock import FrozenClock
+from conversations.engine import Button, Reply
 from store.models import Acknowledgement, Alert, Incident, IncidentReport, Person
 from tests.case_helpers import pushes, tick
 from tests.test_flow_emergency import PLACE, WHAT, ack, report
@@ -193,3 +194,29 @@ def test_a_leader_who_files_it_has_it_and_the_chain_does_not_climb(
     services.dispatcher.drain()
     assert t(lang, "notice.acknowledged", number="E-2026-0001", name=director.name,
              acked_at="2026-11-23 09:51") in pushes(services, "sun_hongmei")
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_back_after_a_refusal_of_a_form_a_push_opened_goes_back_to_the_menu(
+        services: Services, lang: str) -> None:
+    """The director marked the emergency handled from the menu, then taps 处置完毕 on the
+    earlier 【尚未处置完毕】 push (its incident and action given): the form is refused
+    at the end and asks what to do; "Back" from there, where nothing was asked before,
+    returns to the menu (it once failed the step: the chat heard nothing)."""
+    chats = {k: Chat(services, person=k) for k in ("li_ming", "chen_lihua")}
+    for chat in chats.values():
+        open_menu(chat, lang)
+    report(chats["li_ming"], lang)
+    director = chats["chen_lihua"]
+    director_does(director, lang, "handled", "财务科当场公布核算结果，职工返岗")
+    [incident] = all_rows(services, Incident)
+    director.replies = [Reply("", [Button(
+        t(lang, "opt.incident_action.handled"),
+        f"flow:incident_action?incident={incident.id}&action=handled")])]
+    director.press(t(lang, "opt.incident_action.handled"))
+    director.say("再登记一次处置结果")
+    director.press(t(lang, "nav.confirm"))
+    assert t(lang, "incident_action.action.ask") in director.text
+    director.press(t(lang, "nav.back"))
+    assert director.replies[0].text == t(lang, "flow.back_to_menu")
+    assert t(lang, "menu.incident_action") in director.labels()
