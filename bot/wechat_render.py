@@ -29,7 +29,7 @@ def _keywords() -> tuple[re.Pattern[str], re.Pattern[str]]:
                  for w in catalog.t(lang, key).split(",") if w.strip()}
         return "|".join(re.escape(w) for w in sorted(found, key=len, reverse=True))
 
-    ack = re.compile(rf"^\s*(?:{words('wechat.keywords.ack', 'nav.ack')})\s*[#＃]?\s*"
+    ack = re.compile(rf"^\s*(?:{words('keywords.ack', 'nav.ack')})\s*[#＃]?\s*"
                      r"(\d{1,12})\s*$", re.IGNORECASE)
     bind = re.compile(rf"^\s*(?:{words('wechat.keywords.bind')})\s*[:：]?\s*"
                       r"([A-Za-z0-9_-]{8,64})\s*$", re.IGNORECASE)

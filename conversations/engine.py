@@ -6,6 +6,7 @@ Pure: no I/O, no platform SDK. Channels, storage and handlers live elsewhere.
 from __future__ import annotations
 
 import functools
+import re
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -26,6 +27,7 @@ from conversations.answers import (
     normalize,
 )
 from conversations.flow import (
+    PENDING,
     Acknowledge,
     Ask,
     Directory,
@@ -214,6 +216,24 @@ def command_of(text: str) -> str | None:
     return _match_command(text)
 
 
+@functools.cache
+def _ack_words() -> re.Pattern[str]:
+    """The acknowledge button's words typed, in either language, with or without the
+    alert's number: "收到", "收到 12", "ack #12"."""
+    found = {w.strip() for lang in catalog.LANGS for key in ("keywords.ack", "nav.ack")
+             for w in catalog.t(lang, key).split(",") if w.strip()}
+    words = "|".join(re.escape(w) for w in sorted(found, key=len, reverse=True))
+    return re.compile(rf"^(?:{words})\s*[#＃]?\s*(\d{{1,12}})?[。.!！]?$", re.IGNORECASE)
+
+
+def _typed_ack(text: str | None) -> tuple[bool, int | None]:
+    """Whether the text is the acknowledge button's words, and the alert it names."""
+    m = _ack_words().match(normalize(text or ""))
+    if m is None:
+        return False, None
+    return True, int(m[1]) if m[1] else None
+
+
 def _match_command(text: str) -> str | None:
     low = normalize(text).lower()
     word = low[1:] if low.startswith("/") else low  # "/skip", as Telegram's are typed
@@ -264,6 +284,12 @@ class Engine:
         if token.startswith("ack:") and token[4:].isdigit():
             follow = [self._ask(st, ctx) if st.flow else self._menu(st, ctx)]
             return Outcome(st, follow, Acknowledge(int(token[4:])))
+        typed, named = _typed_ack(text) if action is None else (False, None)
+        if typed and (named is not None or not st.flow):
+            # "收到" typed rather than pressed (at the menu: in a form it may be an
+            # answer): the alert named, else the one waiting (PENDING, see Acknowledge).
+            follow = [self._ask(st, ctx) if st.flow else self._menu(st, ctx)]
+            return Outcome(st, follow, Acknowledge(PENDING if named is None else named))
         if token.startswith("files:") and token[6:]:  # an alert's "see the files"
             follow = [self._ask(st, ctx) if st.flow else self._menu(st, ctx)]
             return Outcome(st, follow, OpenFiles(token[6:]))

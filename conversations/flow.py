@@ -106,7 +106,10 @@ class Query:
 
 @dataclass(frozen=True)
 class Acknowledge:
-    alert_id: int
+    alert_id: int  # PENDING: the one alert waiting for the person's 收到, if only one
+
+
+PENDING = 0
 
 
 @dataclass(frozen=True)

@@ -26,7 +26,7 @@ from conversations import catalog
 from conversations.answers import Phone, masked
 from conversations.clock import Clock
 from conversations.engine import REVIEW, Button, Context, Engine, Outcome, Reply, State, merged
-from conversations.flow import Acknowledge, OpenFiles, Query, Submission
+from conversations.flow import PENDING, Acknowledge, OpenFiles, Query, Submission
 from handlers import alerts, files, identity, incidents, queries, records
 from handlers.context import Grouping, HandlerContext, derive_receipt_code, people_of
 from handlers.directory import SqlDirectory
@@ -452,6 +452,17 @@ class Workroom:
         elif isinstance(effect, Query):
             found = queries.run(hctx, effect.name, out.state.lang)
             replies += self.engine.answer_query(state, found, ctx)
+        elif isinstance(effect, Acknowledge) and effect.alert_id == PENDING:
+            # "收到" typed: the alert waiting, if one, else the list to press from.
+            lang = out.state.lang
+            waiting = queries.pending_alerts(hctx)
+            if len(waiting) == 1 and waiting[0].id is not None:
+                result = alerts.acknowledge(hctx, waiting[0].id)
+                replies.insert(0, Reply("\n".join([
+                    queries.alert_line(hctx, waiting[0], lang),
+                    catalog.t(lang, result.message, **result.params)])))
+            else:
+                replies[0:0] = queries.my_alerts(hctx, lang)
         elif isinstance(effect, Acknowledge):
             result = alerts.acknowledge(hctx, effect.alert_id)
             replies.insert(0, Reply(catalog.t(out.state.lang, result.message, **result.params)))

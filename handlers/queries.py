@@ -124,37 +124,47 @@ def my_handling(ctx: HandlerContext, lang: str) -> list[Reply]:
     return [Reply("\n".join(lines))]
 
 
-def my_alerts(ctx: HandlerContext, lang: str) -> list[Reply]:
-    """The alerts still waiting for the person's 收到: not those of an emergency already
-    handled or a case already closed, which no press can help any more."""
+def pending_alerts(ctx: HandlerContext) -> list[Alert]:
+    """The alerts still waiting for the person's 收到, newest first: not those of an
+    emergency already handled or a case already closed, which no press can help any
+    more."""
     s = ctx.session
     acked = select(Acknowledgement.alert_id)
     over = or_(and_(col(Alert.subject) == "incident", col(Alert.subject_id).in_(
                    select(Incident.id).where(col(Incident.status) != "open"))),
                and_(col(Alert.subject) == "case", col(Alert.subject_id).in_(
                    select(Case.id).where(col(Case.status) == "closed"))))
-    rows = s.exec(select(Alert).where(Alert.recipient_id == ctx.actor.id,
-                                      col(Alert.id).not_in(acked), not_(over))
-                  .order_by(col(Alert.created_at).desc()).limit(_LIMIT)).all()
+    return list(s.exec(select(Alert).where(Alert.recipient_id == ctx.actor.id,
+                                           col(Alert.id).not_in(acked), not_(over))
+                       .order_by(col(Alert.created_at).desc()).limit(_LIMIT)).all())
+
+
+def alert_line(ctx: HandlerContext, alert: Alert, lang: str) -> str:
+    """What an alert is about, so that the leader knows what they acknowledge."""
+    s = ctx.session
+    about: dict[str, str] = {"number": "", "what": "", "place": "", "category": ""}
+    if alert.subject == "incident":
+        incident = s.get(Incident, alert.subject_id)
+        if incident is not None:
+            about.update(number=incident.number, what=incident.what, place=incident.place)
+    elif alert.subject == "case":
+        case = s.get(Case, alert.subject_id)
+        if case is not None:
+            about.update(number=case.number,
+                         category=catalog.t(lang, f"opt.category.{case.category}"))
+    return catalog.t(lang, f"query.my_alerts.{alert.subject}", **about,
+                     at=alert.created_at.astimezone(ctx.zone).strftime("%m-%d %H:%M"))
+
+
+def my_alerts(ctx: HandlerContext, lang: str) -> list[Reply]:
+    """The alerts still waiting for the person's 收到, each with its button."""
+    rows = pending_alerts(ctx)
     if not rows:
         return [Reply(catalog.t(lang, "query.my_alerts.none"))]
     replies = [Reply(catalog.t(lang, "query.my_alerts.title", count=len(rows)))]
     for alert in rows:
-        # What it is about, so that the leader knows what they acknowledge.
-        about: dict[str, str] = {"number": "", "what": "", "place": "", "category": ""}
-        if alert.subject == "incident":
-            incident = s.get(Incident, alert.subject_id)
-            if incident is not None:
-                about.update(number=incident.number, what=incident.what, place=incident.place)
-        elif alert.subject == "case":
-            case = s.get(Case, alert.subject_id)
-            if case is not None:
-                about.update(number=case.number,
-                             category=catalog.t(lang, f"opt.category.{case.category}"))
-        text = catalog.t(lang, f"query.my_alerts.{alert.subject}", **about,
-                         at=alert.created_at.astimezone(ctx.zone).strftime("%m-%d %H:%M"))
         ack = Button(catalog.t(lang, "nav.ack"), f"ack:{alert.id}", "action")
-        replies.append(Reply(text, [ack]))
+        replies.append(Reply(alert_line(ctx, alert, lang), [ack]))
     return replies
 
 

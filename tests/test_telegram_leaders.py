@@ -19,7 +19,7 @@ from bot.bootstrap import Services
 from conversations.catalog import t
 from handlers.inbound import Inbound
 from store.db import transaction
-from store.models import Alert, Incident, Notification, Person
+from store.models import Acknowledgement, Alert, Incident, Notification, Person
 from tests.case_helpers import pushes, tick
 from tests.fakes.telegram_api import FakeBotApi
 from tests.test_telegram import TgChat, run
@@ -357,3 +357,53 @@ async def test_a_report_linked_to_anothers_shows_in_status_in_its_own_words(
     [status] = await second.say("/status")
     assert f"E-2026-0001 紧急情况：{mine}" in status
     assert theirs not in status
+
+
+@LANGS
+async def test_a_leader_who_types_the_acknowledge_word_acknowledges_the_alert_waiting(
+        client: httpx.AsyncClient, fake: FakeBotApi, tg: Services, lang: str,
+        code: str) -> None:
+    """Woken at night, 孙红梅 types "收到" (or "Acknowledge") rather than pressing the
+    button: the one alert waiting for her is acknowledged, said with what it is about,
+    and her alert is edited as for a press. With two waiting, she is shown both, each
+    with its button, and nothing is acknowledged for her."""
+    sun = TgChat(client, fake, SUN, code)  # her app in `lang`
+    await sun.say("/start")
+    await report(client, fake, 7611, lang, code)
+    await asyncio.to_thread(tg.dispatcher.drain)
+    sun.new_texts()
+    said = await sun.say(t(lang, "nav.ack"))
+    [incident] = all_rows(tg, Incident)
+    assert said[0].splitlines()[0].startswith(t(lang, "query.my_alerts.incident",
+                                                number="E-2026-0001", what=incident.what,
+                                                place=incident.place, at="11-23 09:00"))
+    assert said[0].splitlines()[1] == t(lang, "ack.done", at="09:00")
+    [shown] = [c for c in fake.sent_messages(SUN) if c.text.startswith(alert_head(lang))]
+    await asyncio.to_thread(tg.dispatcher.drain)
+    edited = fake.get_message(SUN, shown.result["message_id"])
+    assert edited is not None and edited["text"] != shown.text  # shows who and when
+    assert all_rows(tg, Incident)[0].acknowledged_at is not None
+
+    # Two more reports (another place each): two alerts waiting; the word lists them.
+    for chat_id, place in ((7612, "仓库"), (7613, "食堂")):
+        worker = TgChat(client, fake, chat_id, code)
+        await run(worker, [(t(lang, "menu.emergency"), t(lang, "emergency.what.ask")),
+                           (SAID[lang]["what"], t(lang, "emergency.place.ask")),
+                           (place, t(lang, "emergency.people.ask")),
+                           (f"[{t(lang, 'nav.send_now')}]", "E-2026-")])
+    await asyncio.to_thread(tg.dispatcher.drain)
+    sun.new_texts()
+    acks = len(all_rows(tg, Acknowledgement))
+    said = await sun.say(t(lang, "nav.ack"))
+    assert said[0].startswith(t(lang, "query.my_alerts.title", count=2))
+    assert "E-2026-0002" in "".join(said[:2]) and "E-2026-0003" in "".join(said[:2])
+    assert [b["text"] for c in fake.sent_messages(SUN)[-3:-1]
+            for row in c.params["reply_markup"]["inline_keyboard"] for b in row] \
+        == [t(lang, "nav.ack")] * 2
+    assert len(all_rows(tg, Acknowledgement)) == acks
+    # The alert's number typed with the word: that one.
+    [second] = [a for a in all_rows(tg, Alert) if a.recipient_id == person(tg, "sun_hongmei").id
+                and a.subject_id == 2]
+    said = await sun.say(f"{t(lang, 'nav.ack')} {second.id}")
+    assert said[0].startswith(t(lang, "ack.done", at="09:00"))
+    assert len(all_rows(tg, Acknowledgement)) == acks + 1

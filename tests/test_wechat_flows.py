@@ -320,7 +320,7 @@ async def test_an_invitations_qr_code_links_the_follower(
 
 @pytest.mark.parametrize("lang", LANGS)
 def test_every_keyword_of_the_catalog_is_understood(lang: str) -> None:
-    for word in t(lang, "wechat.keywords.ack").split(","):
+    for word in t(lang, "keywords.ack").split(","):
         assert parse_text(f"{word.strip()} 12") == (None, "ack:12", None), word
     for word in t(lang, "wechat.keywords.bind").split(","):
         assert parse_text(f"{word.strip()} Ab3dEf6h") == ("/start", None, "Ab3dEf6h"), word
