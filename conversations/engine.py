@@ -143,6 +143,16 @@ def merged(replies: list[Reply], limit: int) -> list[Reply]:
     return out
 
 
+OPTION_LIMIT = 64  # bytes of a button's value every channel takes (Telegram's limit)
+
+
+def _option_value(value: str, step: str) -> str:
+    """An option's button value, naming its question ("opt:12@booking"); unnamed where
+    that would not fit a button."""
+    marked = f"opt:{value}@{step}"
+    return marked if len(marked.encode()) <= OPTION_LIMIT else f"opt:{value}"
+
+
 def _form_mark(st: State) -> str:
     """What a form's "Cancel" button names: that form, not another (its draft's first
     characters: short, for Telegram's 64-byte button data)."""
@@ -305,6 +315,13 @@ class Engine:
         if action in _NOTICES:
             notice = Reply(catalog.t(st.lang, _NOTICES[action]))
             return Outcome(st, [notice, self._ask(st, ctx) if st.flow else self._menu(st, ctx)])
+        if action is not None and token.startswith("opt:") and "@" in token:
+            # An option names the question it was shown under (opt:12@booking): one of an
+            # earlier question, higher up in the chat, is never an answer to this one,
+            # even where its value is among this question's (ids of other things).
+            token, _, shown = token.rpartition("@")
+            if st.flow and shown != st.step:
+                return Outcome(st, [Reply(catalog.t(st.lang, STALE)), self._ask(st, ctx)])
         command = token[4:] if token.startswith("cmd:") else _match_command(token)
         # "Back" and "Skip" buttons name the question they were shown under (cmd:skip@people).
         command, _, shown_at = command.partition("@") if command else (command, "", "")
@@ -768,7 +785,7 @@ class Engine:
         ask = flow.step(st.step or "")
         buttons: list[Button] = []
         if isinstance(ask.kind, Choice):
-            buttons = [Button(label, f"opt:{value}") for value, label in
+            buttons = [Button(label, _option_value(value, ask.name)) for value, label in
                        self._options(st, ask.kind, ctx)]
         extra: list[Button] = []
         if ask.optional:

@@ -11,6 +11,7 @@ from sqlmodel import Session, col, select
 
 from bot.bootstrap import Services
 from conversations.clock import FrozenClock
+from conversations.engine import STALE, Reply
 from store.models import Booking, DutyEntry, Notification, Person
 from tests.transcript import LANGS, SKIP, Chat, all_rows, draft, open_menu, person, t
 
@@ -218,6 +219,27 @@ def test_my_bookings_lists_them_and_cancels_one_and_the_leader_is_told(
     chat.press(t(lang, "menu.my_bookings"))  # only the one still booked is listed
     listed = [b.label for b in chat.replies[-1].buttons if b.value.startswith("opt:")]
     assert listed == [f"V-2026-0001 · {slot_label(services, first, lang)}"]
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_an_earlier_lists_slot_pressed_in_my_bookings_cancels_nothing(
+        services: Services, chat: Chat, lang: str) -> None:
+    """A day's button from the booking list higher up in the chat, pressed while "My
+    bookings" asks which to cancel: the day's id is also a booking's, yet it is never
+    taken as the booking to cancel."""
+    first, second = upcoming(services)[:2]
+    start(chat, lang)
+    old_slot = chat.button(slot_label(services, first, lang))
+    chat.press(t(lang, "nav.cancel"))
+    book(services, chat, lang, first)
+    book(services, chat, lang, second)
+    chat.press(t(lang, "menu.my_bookings"))
+    assert t(lang, "cancel_booking.booking.ask") in chat.text
+    chat.replies = [Reply("", [old_slot])]
+    chat.press(old_slot.label)
+    assert chat.replies[0].text == t(lang, STALE)
+    assert t(lang, "cancel_booking.booking.ask") in chat.replies[-1].text
+    assert {b.status for b in all_rows(services, Booking)} == {"booked"}
 
 
 @pytest.mark.parametrize("lang", LANGS)

@@ -130,9 +130,10 @@ async def test_a_button_pressed_twice_or_a_day_later_is_not_taken_as_an_answer(
     chat = TgChat(client, fake, 7502, code)
     await chat.say(t(lang, "menu.suggestion"))
     [topic] = fake.sent_messages(7502)
-    assert await press_on(chat, topic, "opt:living") == [ask(lang, "suggestion", "text", 2, 3)]
+    assert await press_on(chat, topic, "opt:living@topic") == [
+        ask(lang, "suggestion", "text", 2, 3)]
     # The same button again, a moment later (a double tap on a shaky bus): not the text.
-    assert await press_on(chat, topic, "opt:living") == [
+    assert await press_on(chat, topic, "opt:living@topic") == [
         one(t(lang, "button.stale"), ask(lang, "suggestion", "text", 2, 3))]
     assert saved_state(tg, 7502)["step"] == "text"
     assert saved_state(tg, 7502)["answers"] == {"topic": "living"}
@@ -143,7 +144,7 @@ async def test_a_button_pressed_twice_or_a_day_later_is_not_taken_as_an_answer(
     identity = fake.sent_messages(7502)[-1]
     await chat.say(t(lang, "opt.identity.named"))  # typed: the buttons stay on that message
     assert saved_state(tg, 7502)["step"] == REVIEW
-    assert await press_on(chat, identity, "opt:anonymous") == [
+    assert await press_on(chat, identity, "opt:anonymous@identity") == [
         one(t(lang, "button.stale"), fake.sent_messages(7502)[-2].text)]
     review = fake.sent_messages(7502)[-1]
     [done] = await chat.press(t(lang, "nav.confirm"))
@@ -157,7 +158,7 @@ async def test_a_button_pressed_twice_or_a_day_later_is_not_taken_as_an_answer(
     # The next day the form is long done: the old question's button is refused, and the
     # old question is not marked as if it had been chosen.
     tg.clock.advance(timedelta(days=1))  # type: ignore[attr-defined]
-    assert await press_on(chat, identity, "opt:anonymous") == [
+    assert await press_on(chat, identity, "opt:anonymous@identity") == [
         one(t(lang, "button.stale"), t(lang, "menu.prompt"))]
     assert edits_of(fake, identity) == []  # not marked as chosen; its buttons are gone
     assert "reply_markup" not in (fake.get_message(7502, identity.result["message_id"]) or {})

@@ -261,7 +261,7 @@ async def test_a_visit_is_booked_on_the_first_duty_slot_and_cancelled_in_my_book
         one(t(lang, "booking.intro"), ask(lang, "booking", "slot", 1, 2))]
     slots = [b for b in inline_buttons(fake, 7403) if b[1].startswith("opt:")]
     assert len(slots) == len(upcoming(tg)) == 10
-    assert slots[0] == (label, f"opt:{entry.id}")  # the first listed slot: today's
+    assert slots[0] == (label, f"opt:{entry.id}@slot")  # the first listed slot: today's
 
     await run(chat, [(f"[{label}]", ask(lang, "booking", "topic", 2, 2)),
                      (SAID[lang]["topic"], t(lang, "review.title"))])
