@@ -83,20 +83,92 @@ def chinese_number(text: str) -> int | None:
     return total + section + (digit or 0)
 
 
+_UNIT_WORDS = re.compile(r"\s*(个人|人|名|个|位|people|persons?|workers?|employees?)$", re.I)
+_ABOUT = re.compile(r"^(约|大约|大概|估计|差不多|将近|接近|近|about|around|approximately|"
+                    r"approx\.?|roughly|nearly|almost|~|≈)\s*", re.I)
+# "More than": the number said is what is known (二十多 is twenty and some).
+_AT_LEAST = re.compile(r"^(超过|不少于|至少|over|more than|at least)\s*", re.I)
+_OR_SO = re.compile(r"\s*(多|余|来|左右|上下|以上|开外|\+|or so|or more|plus|odd|-?ish)$", re.I)
+_RANGE = re.compile(r"^(.+?)\s*(?:-|~|–|—|到|至|或|to|or)\s*(.+)$", re.I)
+# 七八个, 二三十: two neighbouring digits say "seven or eight", "twenty or thirty".
+_NEIGHBOURS = re.compile(r"^([一二两三四五六七八九])([一二两三四五六七八九])([十百千]?)$")
+_EN_ONES = {w: i for i, w in enumerate((
+    "zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten",
+    "eleven", "twelve", "thirteen", "fourteen", "fifteen", "sixteen", "seventeen",
+    "eighteen", "nineteen"))}
+_EN_TENS = {w: 10 * i for i, w in enumerate((
+    "", "", "twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety")) if w}
+
+
+def english_number(text: str) -> int | None:
+    """Read a small English number in words ("twenty", "twenty-five", "a hundred",
+    "a dozen"); None if it is not one."""
+    words = text.lower().replace("-", " ").replace(" and ", " ").split()
+    if words in (["a", "dozen"], ["dozen"]):
+        return 12
+    total, current = 0, None
+    for word in words:
+        if word in _EN_ONES:
+            current = (current or 0) + _EN_ONES[word]
+        elif word in _EN_TENS:
+            current = (current or 0) + _EN_TENS[word]
+        elif word in ("a", "one") and current is None:
+            current = 1
+        elif word == "hundred":
+            current = (current or 1) * 100
+        elif word == "thousand":
+            total, current = (total + (current or 1)) * 1000, None
+        else:
+            return None
+    return None if current is None and total == 0 else total + (current or 0)
+
+
+def _count(text: str) -> int | None:
+    """A count as digits, a Chinese numeral or English words; None if none of them."""
+    if re.fullmatch(r"\d{1,7}", text):
+        return int(text)
+    return chinese_number(text) if chinese_number(text) is not None else english_number(text)
+
+
+def _estimate(text: str) -> int | None:
+    """A rough head count as people say it: 二十多, 十几个, 几十, 七八个, 二三十, 20-30,
+    20+, over 20, twenty or so. Of a range, its higher end: those who answer must be
+    ready for as many; of "twenty and more", twenty, what is known."""
+    text = _AT_LEAST.sub("", _UNIT_WORDS.sub("", _OR_SO.sub("", text))).strip()
+    if text.endswith("几") and chinese_number(text[:-1]) is not None:  # 十几, 二十几
+        return chinese_number(text[:-1])
+    if text.startswith("几") and text[1:] in ("十", "百", "千"):  # 几十: some tens
+        return _CN_UNITS[text[1:]]
+    pair = _NEIGHBOURS.match(text)
+    if pair:
+        unit = _CN_UNITS[pair[3]] if pair[3] else 1
+        return max(_CN_DIGITS[pair[1]], _CN_DIGITS[pair[2]]) * unit
+    direct = _count(text)
+    if direct is not None:  # twenty-five is not a range
+        return direct
+    span = _RANGE.match(text)
+    if span:
+        low, high = _count(_UNIT_WORDS.sub("", span[1]).strip()), _count(span[2].strip())
+        if low is not None and high is not None and low <= high:
+            return high
+    return None
+
+
 @dataclass(frozen=True)
 class Number:
+    """A whole number in a range. `estimate`: a head count, which may be rough
+    (二十多人, 20-30, twenty or so); a count that must be exact (signatures, days)
+    takes only a number."""
+
     min_value: int = 0
     max_value: int = 100000
+    estimate: bool = False
 
     def parse(self, text: str) -> int:
         value = normalize(text)
-        stripped = re.sub(r"(人|名|个|位|people|persons?|workers?)$", "", value, flags=re.I)
-        stripped = re.sub(r"^(约|大约|大概|about|around|~)", "", stripped, flags=re.I).strip()
-        number: int | None = None
-        if re.fullmatch(r"\d{1,7}", stripped):
-            number = int(stripped)
-        else:
-            number = chinese_number(stripped)
+        stripped = _UNIT_WORDS.sub("", value)
+        stripped = _ABOUT.sub("", stripped).strip()
+        number = _estimate(stripped) if self.estimate else _count(stripped)
         if number is None:
             raise Invalid("invalid.number")
         if not self.min_value <= number <= self.max_value:

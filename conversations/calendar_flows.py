@@ -94,7 +94,7 @@ SCREENING = Flow(
         Ask("return", Choice(source="my_returns")),
         Ask("answer", Choice(_options("screening_answer", SCREENING_ANSWERS))),
         Ask("what", Text(4, 1000), when=_on("answer", "dispute")),
-        Ask("people", Number(1, 100000), when=_on("answer", "dispute")),
+        Ask("people", Number(1, 100000, estimate=True), when=_on("answer", "dispute")),
         Ask("risk", Choice(_options("risk", RISKS)), when=_on("answer", "dispute")),
         Ask("lead_dept", Text(2, 100), when=_on("answer", "dispute")),
         Ask("lead_person", Text(2, 100), when=_on("answer", "dispute")),

@@ -68,6 +68,33 @@ def test_number_refuses_what_is_not_a_number(typed: str) -> None:
     assert bad.key == "invalid.number"
 
 
+@pytest.mark.parametrize(
+    ("typed", "value"),
+    [
+        ("二十多人", 20), ("20多", 20), ("二十多个人", 20), ("十几个", 10), ("二十几人", 20),
+        ("几十人", 10), ("七八个", 8), ("两三个人", 3), ("二三十人", 30), ("20-30", 30),
+        ("20~30人", 30), ("20到30", 30), ("20+", 20), ("30人左右", 30), ("超过50人", 50),
+        ("近百人", 100), ("about twenty", 20), ("twenty-five", 25), ("twenty or so", 20),
+        ("over 20", 20), ("20 to 30 people", 30), ("a dozen", 12), ("a hundred", 100),
+        ("大约 40 人", 40),
+    ],
+)
+def test_a_head_count_may_be_rough(typed: str, value: int) -> None:
+    """A head count as people say it (the emergency's "about how many people?"): the
+    higher end of a range, the round number of "twenty and some"."""
+    assert Number(1, 100000, estimate=True).parse(typed) == value
+
+
+@pytest.mark.parametrize("typed", ["很多", "一些人", "30-20", "二十多", "20-30", "好几个"])
+def test_a_rough_count_is_refused_where_it_must_be_exact(typed: str) -> None:
+    """Signatures and days are counted exactly; a head count needs some number."""
+    exact = Number(0, 100000)
+    estimate = Number(0, 100000, estimate=True)
+    assert refusal(exact.parse, typed).key == "invalid.number"
+    if typed in ("很多", "一些人", "30-20", "好几个"):
+        assert refusal(estimate.parse, typed).key == "invalid.number"
+
+
 @pytest.mark.parametrize("typed", ["0", "101", "一百零一", "约200人"])
 def test_number_out_of_range_names_the_range(typed: str) -> None:
     bad = refusal(Number(1, 100).parse, typed)

@@ -142,6 +142,22 @@ def test_send_now_after_two_answers_alerts_the_director_and_todays_duty_leader(
     assert draft(services, chat)["flow"] is None
 
 
+@pytest.mark.parametrize(("lang", "people", "count"), [
+    ("zh", "二十多人", 20), ("zh", "二三十个", 30), ("en", "twenty or so", 20),
+    ("en", "20-30", 30)])
+def test_how_many_people_may_be_a_rough_count(services: Services, chat: Chat, lang: str,
+                                              people: str, count: int) -> None:
+    """The help says an estimate is fine: said as people say it in a hurry, it is taken
+    (a range at its higher end), not refused for not being a number."""
+    start(chat, lang)
+    for answer in (WHAT, PLACE, people):
+        chat.say(answer)
+    assert t(lang, "emergency.measures.ask") in chat.text
+    chat.press(t(lang, "nav.send_now"))
+    [incident] = all_rows(services, Incident)
+    assert incident.people == count
+
+
 @pytest.mark.parametrize(("lang", "people"), [("zh", "约二十五人"), ("en", "about 25")])
 def test_a_full_report_is_five_questions_and_is_sent_after_the_last(
         services: Services, chat: Chat, lang: str, people: str) -> None:
