@@ -14,12 +14,13 @@ from sqlmodel import Session, select
 from conversations import catalog
 from conversations.flow import Result, Submission
 from conversations.flows import CASE_ACTIONS
-from handlers import alerts, deadlines, lifecycle, notices
+from handlers import alerts, deadlines, files, lifecycle, notices
 from handlers.context import HandlerContext, receipt_hash
+from handlers.identity import display_name
 from handlers.lifecycle import Refused
 from scheduler import workdays
 from store import outbox
-from store.models import Case, CaseEvent, Extension, Person
+from store.models import Case, CaseEvent, Extension, IdentityRead, Person, Workshop
 
 REOPEN_DAYS = 30  # 不满意: a second deadline with the supervisor
 
@@ -169,6 +170,29 @@ def _extend(ctx: HandlerContext, sub: Submission, case: Case) -> Result:
     return _done(sub, case, days=row.days, approvers=alerts.names_text(told, sub.lang))
 
 
+def _wanted(text: str) -> str:
+    """What the complainant wants, for a notice: the placeholder of a report by phone
+    (kept in the filer's language) is worded in each reader's own."""
+    key = "hotline.outcome_unknown"
+    return f"@{key}" if any(text == catalog.t(lang, key) for lang in catalog.LANGS) else text
+
+
+def case_facts(ctx: HandlerContext, case: Case, workshop: Workshop | None) -> dict[str, Any]:
+    """What a case's handler must be told of it: what happened, to how many, where,
+    what is wanted, by when; its files counted, and the button to work on it."""
+    assert case.id is not None
+    facts: dict[str, Any] = {
+        "number": case.number, "category": case.category, "affected": case.affected,
+        "workshop": workshop.name if workshop else "", "description": case.description,
+        "outcome": _wanted(case.outcome_wanted), "due_on": case.due_on.isoformat(),
+        "actions": notices.work_on(case.id),  # the handler, and the director of a leader case
+    }
+    counts = files.counts_of(ctx.session, "case", case.id)
+    if counts:  # "附件：照片 2 张", and the button that sends them to the handler
+        facts["files"] = counts
+    return facts
+
+
 def _reassign(ctx: HandlerContext, sub: Submission, case: Case) -> Result:
     s = ctx.session
     lifecycle.check(s, case, transition(case, "reassign"), ctx.actor)
@@ -188,13 +212,27 @@ def _reassign(ctx: HandlerContext, sub: Submission, case: Case) -> Result:
     s.add(case)
     reschedule(ctx, case)
     assert case.id is not None and target.id is not None
+    # The new handler is told all the case says, as its first handler was: they must
+    # answer it. Who complained is shown to them (a read audited: DESIGN rule 8).
+    complainant = None if case.anonymous or case.complainant_id is None \
+        else s.get(Person, case.complainant_id)
+    if complainant is not None:
+        s.add(IdentityRead(case_id=case.id, reader_id=target.id, purpose="case_alert",
+                           at=ctx.now))
+    workshop = s.get(Workshop, case.workshop_id) if case.workshop_id else None
     alerts.raise_alert(ctx, subject="case", subject_id=case.id, recipient_id=target.id,
-                       message="notice.case_reassigned", priority=outbox.ALERT,
-                       params={"number": case.number, "category": case.category,
-                               "due_on": case.due_on.isoformat(), "by": ctx.actor.name,
+                       message="notice.case_passed", priority=outbox.ALERT,
+                       params={**case_facts(ctx, case, workshop), "by": ctx.actor.name,
                                "reason": sub.answers["reason"],
-                               "actions": notices.work_on(case.id)},
+                               "complainant": display_name(complainant)},
                        occasion=f"reassign{event.id}")  # it may come back to them
+    if old is not None and old.id != ctx.actor.id and old.id is not None:
+        # Whoever had it, if it was not them who passed it on: it is off their hands.
+        outbox.enqueue(s, key=f"case:{case.id}:handed:{event.id}", recipient_id=old.id,
+                       message="notice.case_handed_on", now=ctx.now,
+                       params={"number": case.number, "category": case.category,
+                               "by": ctx.actor.name, "name": target.name,
+                               "reason": sub.answers["reason"]})
     return _done(sub, case, name=target.name)
 
 

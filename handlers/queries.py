@@ -134,9 +134,16 @@ def pending_alerts(ctx: HandlerContext) -> list[Alert]:
                    select(Incident.id).where(col(Incident.status) != "open"))),
                and_(col(Alert.subject) == "case", col(Alert.subject_id).in_(
                    select(Case.id).where(col(Case.status) == "closed"))))
-    return list(s.exec(select(Alert).where(Alert.recipient_id == ctx.actor.id,
-                                           col(Alert.id).not_in(acked), not_(over))
-                       .order_by(col(Alert.created_at).desc()).limit(_LIMIT)).all())
+    # A case passed on to someone else since: no longer theirs to acknowledge (a lead
+    # leader and the director still have it).
+    passed_on = and_(col(Alert.subject) == "case", col(Alert.subject_id).in_(
+        select(Case.id).where(col(Case.handler_id) != ctx.actor.id, or_(
+            col(Case.lead_leader_id).is_(None), col(Case.lead_leader_id) != ctx.actor.id))))
+    query = select(Alert).where(Alert.recipient_id == ctx.actor.id,
+                                col(Alert.id).not_in(acked), not_(over))
+    if ctx.actor.role != "director":
+        query = query.where(not_(passed_on))
+    return list(s.exec(query.order_by(col(Alert.created_at).desc()).limit(_LIMIT)).all())
 
 
 def alert_line(ctx: HandlerContext, alert: Alert, lang: str) -> str:

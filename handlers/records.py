@@ -8,7 +8,6 @@ from typing import Any
 from sqlalchemy import bindparam, func
 from sqlmodel import Session, select
 
-from conversations import catalog
 from conversations.flow import Result, Submission
 from handlers import (
     alerts,
@@ -18,7 +17,6 @@ from handlers import (
     files,
     grouping,
     incidents,
-    notices,
 )
 from handlers.context import HandlerContext, receipt_hash
 from handlers.context import people_of as _staff_of
@@ -184,13 +182,6 @@ def _register_case(ctx: HandlerContext, sub: Submission, behalf: Behalf | None =
     return case
 
 
-def _wanted(text: str) -> str:
-    """What the complainant wants, for a notice: the placeholder of a report by phone
-    (kept in the filer's language) is worded in each reader's own."""
-    key = "hotline.outcome_unknown"
-    return f"@{key}" if any(text == catalog.t(lang, key) for lang in catalog.LANGS) else text
-
-
 def _announce_case(ctx: HandlerContext, case: Case, workshop: Workshop | None) -> None:
     s = ctx.session
     assert case.id is not None
@@ -198,15 +189,7 @@ def _announce_case(ctx: HandlerContext, case: Case, workshop: Workshop | None) -
     if case.leader_case:
         recipients += [p.id for p in _staff_of(s, case.unit_id, ("director",)) if p.id]
     complainant = None if case.anonymous else ctx.actor
-    base = {
-        "number": case.number, "category": case.category, "affected": case.affected,
-        "workshop": workshop.name if workshop else "", "description": case.description,
-        "outcome": _wanted(case.outcome_wanted), "due_on": case.due_on.isoformat(),
-        "actions": notices.work_on(case.id),  # the handler, and the director of a leader case
-    }
-    counts = files.counts_of(s, "case", case.id)
-    if counts:  # "附件：照片 2 张", and the button that sends them to the handler
-        base["files"] = counts
+    base = casework.case_facts(ctx, case, workshop)
     message = "notice.case_leader" if case.leader_case else "notice.case_new"
     for pid in dict.fromkeys(recipients):
         if complainant is not None:

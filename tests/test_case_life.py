@@ -61,9 +61,11 @@ def test_a_complaint_from_filing_to_closing(db_services: Services, clock: Frozen
                        else "[刘芳 (群众工作室专职干事)]", "请刘芳跟进核算")
     assert t(lang, "case_action.done.reassign", number="C-2026-0001", name="刘芳") in said
     services.dispatcher.drain()
-    assert any(p.startswith(t(lang, "notice.case_reassigned", number="C-2026-0001",
+    assert any(p.startswith(t(lang, "notice.case_passed", number="C-2026-0001",
                               category=wages, by="赵国强", reason="请刘芳跟进核算",
-                              due_on=DUE.isoformat())[:12]) for p in pushes(services, "liu_fang"))
+                              affected=3, workshop="铸造车间", description="", outcome="",
+                              complainant="", due_on=DUE.isoformat()).splitlines()[0])
+               for p in pushes(services, "liu_fang"))
 
     # Half-way (33 of 66 days): Saturday 09-05 at 09:00, not a minute before.
     half = at9(date(2026, 9, 5))
@@ -248,10 +250,46 @@ def test_a_case_given_back_to_its_first_handler_tells_them_again(
     said = case_action(c["liu_fang"], lang, "C-2026-0001", "reassign", zhao, "需领导协调财务")
     assert t(lang, "case_action.done.reassign", number="C-2026-0001", name="赵国强") in said
     services.dispatcher.drain()
-    back = t(lang, "notice.case_reassigned", number="C-2026-0001",
+    back = t(lang, "notice.case_passed", number="C-2026-0001",
              category=t(lang, "opt.category.wages"), by="刘芳", reason="需领导协调财务",
-             due_on=DUE.isoformat())
+             affected=3, workshop="", description="", outcome="", complainant="",
+             due_on=DUE.isoformat()).splitlines()[0]
     told = [p for p in pushes(services, "zhao_guoqiang") if p != first]
     [again] = [p for p in told if p.startswith(back)]
     assert t(lang, "nav.ack_prompt") not in again  # he confirmed the case already
     assert the_case(services).handler_id == person(services, "zhao_guoqiang").id
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_a_case_passed_on_tells_its_new_handler_all_of_it_and_its_old_one_it_is_gone(
+        services: Services, clock: FrozenClock, lang: str) -> None:
+    """The staff pass 赵国强's case to 孙红梅: she is told what happened, to how many,
+    where, what is wanted and by whom, as he was (she must answer it); he is told it is
+    off his hands, and his 收到 is no longer asked for."""
+    from store.models import IdentityRead
+
+    c = _people(services, lang)
+    sun = Chat(services, person="sun_hongmei")
+    open_menu(sun, lang)
+    file_complaint(c["li_ming"], lang)
+    case = the_case(services)
+    said = case_action(c["liu_fang"], lang, "C-2026-0001", "reassign",
+                       "[孙红梅（党委书记）]" if lang == "zh" else "[孙红梅 (党委书记)]",
+                       "分管领导出差")
+    assert t(lang, "case_action.done.reassign", number="C-2026-0001", name="孙红梅") in said
+    services.dispatcher.drain()
+    [told] = [p for p in pushes(services, "sun_hongmei") if "C-2026-0001" in p]
+    for fact in ("十月份的加班费到现在还没有发下来", "补发加班费", "铸造车间", "李明",
+                 "刘芳", "分管领导出差", case.due_on.isoformat()):
+        assert fact in told, (fact, told)
+    sun_id = person(services, "sun_hongmei").id
+    with Session(services.db) as s:  # her read of who complained is audited
+        assert s.exec(select(IdentityRead).where(IdentityRead.reader_id == sun_id)).first()
+    assert t(lang, "notice.case_handed_on", number="C-2026-0001",
+             category=t(lang, "opt.category.wages"), by="刘芳", name="孙红梅",
+             reason="分管领导出差") in pushes(services, "zhao_guoqiang")
+    zhao = c["zhao_guoqiang"]
+    zhao.press(t(lang, "menu.my_alerts"))
+    assert zhao.replies[0].text == t(lang, "query.my_alerts.none")
+    sun.press(t(lang, "menu.my_alerts"))
+    assert "C-2026-0001" in sun.text
