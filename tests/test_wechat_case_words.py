@@ -11,8 +11,7 @@ from bot.wechat_render import merge_words
 from conversations.catalog import t
 from store.models import Case
 from tests.fakes.wechat_api import FakeWeChatApi
-from tests.test_telegram_flows import ask
-from tests.test_wechat_flows import EMPLOYEE, leader
+from tests.test_wechat_flows import EMPLOYEE, complaint_steps, leader
 from tests.transcript import all_rows
 from tests.wechat_chat import WxChat, api, client, run, wx
 
@@ -20,18 +19,7 @@ __all__ = ["api", "client", "wx"]  # fixtures from tests/wechat_chat
 
 
 async def complain(chat: WxChat, what: str) -> None:
-    await run(chat, [
-        ("反映问题", ask("zh", "complaint", "category", 1, 8)),
-        ("1", ask("zh", "complaint", "description", 2, 8)),
-        (what, ask("zh", "complaint", "since", 3, 8)),
-        ("2026-10-15", ask("zh", "complaint", "affected", 4, 8)),
-        ("3", ask("zh", "complaint", "cosigners", 5, 8)),
-        ("跳过", ask("zh", "complaint", "workshop", 6, 8)),
-        ("铸造车间", ask("zh", "complaint", "outcome", 7, 8)),
-        ("补发加班费", ask("zh", "complaint", "identity", 8, 8)),
-        ("1", t("zh", "review.title")),
-        ("确认提交", "C-2026-"),
-    ])
+    await run(chat, [*complaint_steps(what, "补发加班费"), ("确认提交", "C-2026-")])
 
 
 async def test_the_words_of_two_cases_pushes_ask_which_case(

@@ -54,6 +54,22 @@ async def leader(client: httpx.AsyncClient, wx: Services, api: FakeWeChatApi,
     return chat
 
 
+def complaint_steps(what: str, outcome: str) -> list[tuple[str, str]]:
+    """A complaint typed on WeChat up to its review: a wage problem of three people in
+    the casting workshop, named, no co-signers."""
+    return [
+        ("反映问题", ask("zh", "complaint", "category", 1, 8)),
+        ("1", ask("zh", "complaint", "description", 2, 8)),
+        (what, ask("zh", "complaint", "since", 3, 8)),
+        ("2026-10-15", ask("zh", "complaint", "affected", 4, 8)),
+        ("3", ask("zh", "complaint", "cosigners", 5, 8)),
+        ("跳过", ask("zh", "complaint", "workshop", 6, 8)),
+        ("铸造车间", ask("zh", "complaint", "outcome", 7, 8)),
+        (outcome, ask("zh", "complaint", "identity", 8, 8)),
+        ("1", t("zh", "review.title")),
+    ]
+
+
 def numbered(*labels: str) -> str:
     return "\n".join(f"{i}. {label}" for i, label in enumerate(labels, start=1))
 
@@ -99,17 +115,7 @@ async def test_a_complaint_reaches_the_responsible_leader_who_acknowledges_on_we
         client: httpx.AsyncClient, wx: Services, api: FakeWeChatApi, kind: str) -> None:
     zhao = await leader(client, wx, api, "demo_zhaoguoqiang")
     chat = WxChat(client, wx, api, kind, EMPLOYEE[kind])
-    await run(chat, [
-        ("反映问题", ask("zh", "complaint", "category", 1, 8)),
-        ("1", ask("zh", "complaint", "description", 2, 8)),
-        ("十月份的加班费到现在还没有发下来", ask("zh", "complaint", "since", 3, 8)),
-        ("2026-10-15", ask("zh", "complaint", "affected", 4, 8)),
-        ("3", ask("zh", "complaint", "cosigners", 5, 8)),
-        ("跳过", ask("zh", "complaint", "workshop", 6, 8)),
-        ("铸造车间", ask("zh", "complaint", "outcome", 7, 8)),
-        ("补发十月加班费", ask("zh", "complaint", "identity", 8, 8)),
-        ("1", t("zh", "review.title")),
-    ])
+    await run(chat, complaint_steps("十月份的加班费到现在还没有发下来", "补发十月加班费"))
     texts = await chat.say("确认提交")
     assert texts == [
         t("zh", "complaint.done", number="C-2026-0001", due_on="2027-01-22", days=60)
