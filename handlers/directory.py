@@ -69,8 +69,8 @@ class SqlDirectory:
         rows = self.session.exec(
             select(Booking, DutyEntry).join(DutyEntry, col(Booking.duty_entry_id) == DutyEntry.id)
             .where(Booking.person_id == self.person.id, Booking.status == "booked",
-                   col(DutyEntry.day) >= self.today)
-            .order_by(col(DutyEntry.day))).all()
+                   self._not_over())
+            .order_by(col(DutyEntry.day), col(DutyEntry.start))).all()
         return [(str(b.id), f"{b.number} · {self.slot_label(e, lang)}") for b, e in rows]
 
     def _handling_cases(self, lang: str) -> list[tuple[str, str]]:

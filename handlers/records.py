@@ -257,10 +257,12 @@ def cancel_booking(ctx: HandlerContext, sub: Submission) -> Result:
     if row is None or row.person_id != ctx.actor.id:
         return Result("cancel_booking.gone", {}, back_to="booking")
     if row.status == "booked":
-        row.status, row.cancelled_at = "cancelled", ctx.now
-        s.add(row)
         entry = s.get(DutyEntry, row.duty_entry_id)
         assert entry is not None
+        if bookings.over(entry, ctx):  # the visit is past: nothing to call off, nobody to tell
+            return Result("cancel_booking.over", {"number": row.number}, back_to="booking")
+        row.status, row.cancelled_at = "cancelled", ctx.now
+        s.add(row)
         outbox.enqueue(s, key=f"booking:{row.id}:cancelled", recipient_id=entry.leader_id,
                        message="notice.booking_cancelled", now=ctx.now,
                        params={**_booking_params(row, entry, ctx),

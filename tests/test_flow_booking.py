@@ -376,3 +376,31 @@ def test_a_reception_already_over_today_is_not_offered_nor_booked(
     assert slot_label(services, morning, lang) not in chat.labels()
     assert slot_label(services, entries[1], lang) in chat.labels()
     assert all_rows(services, Booking) == []
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_a_booking_whose_reception_is_over_is_not_offered_to_cancel(
+        services: Services, chat: Chat, clock: FrozenClock, lang: str) -> None:
+    """This morning's reception (08:30-11:30), booked at 09:00: at 11:20 "My bookings"
+    still offers it; confirmed at 11:40 the cancel is refused (the visit is past, the
+    leader is not told of it), and then it is no longer listed."""
+    from zoneinfo import ZoneInfo
+
+    zone = ZoneInfo("Asia/Shanghai")
+    entries = upcoming(services)
+    morning = entries[0]
+    clock.set(datetime(2026, 11, 23, 9, 0, tzinfo=zone))
+    book(services, chat, lang, morning)
+    book(services, chat, lang, entries[1])
+    clock.set(datetime(2026, 11, 23, 11, 20, tzinfo=zone))
+    chat.press(t(lang, "menu.my_bookings"))
+    mine = f"V-2026-0001 · {slot_label(services, morning, lang)}"
+    chat.press(mine)
+    clock.set(datetime(2026, 11, 23, 11, 40, tzinfo=zone))
+    chat.press(t(lang, "nav.confirm"))
+    assert t(lang, "cancel_booking.over", number="V-2026-0001") in chat.text
+    assert mine not in chat.labels()
+    assert f"V-2026-0002 · {slot_label(services, entries[1], lang)}" in chat.labels()
+    assert {b.status for b in all_rows(services, Booking)} == {"booked"}
+    assert all_rows(services, Notification,
+                    Notification.message_key == "notice.booking_cancelled") == []
