@@ -600,10 +600,17 @@ class Engine:
                                 self._ask(st, ctx)])
         else:
             try:
-                st.answers[ask.name] = self._parse(st, ask.kind, token, ctx)
+                value = self._parse(st, ask.kind, token, ctx)
             except Invalid as bad:
                 why = catalog.t(st.lang, bad.key, **bad.params)
                 return Outcome(st, [Reply(why), self._ask(st, ctx)])
+            check = getattr(ctx.directory, "check", None) if ask.check else None
+            problem = check(ask.check, st.lang, str(value)) if check is not None else None
+            if problem is not None:  # refused now, not after the questions that follow
+                key, params = problem
+                return Outcome(st, [Reply(catalog.t(st.lang, key, **params)),
+                                    self._ask(st, ctx)])
+            st.answers[ask.name] = value
         st.trail.append(ask.name)
         self._drop_inapplicable(st, flow)
         self._advance(st, flow)

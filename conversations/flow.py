@@ -20,6 +20,9 @@ class Ask:
     optional: bool = False
     # Asked only when an earlier answer is one of these values: ("action", ("note",)).
     when: tuple[str, tuple[str, ...]] | None = None
+    # Checked against the data before the next question (Directory.check): a receipt code
+    # that names no case is refused at once, not after the questions that follow it.
+    check: str | None = None
 
     def applies(self, answers: dict[str, Any]) -> bool:
         """Tell whether this step is asked, given the answers so far."""
@@ -87,6 +90,8 @@ class Directory(Protocol):
 
     # Optional: `label(source, lang, value) -> str | None`, the words of a value the source
     # no longer offers (an answer given before the case changed), for the review screen.
+    # Optional: `check(name, lang, value) -> tuple[str, dict] | None`, why an answer to a step
+    # with `check=name` cannot be taken (a catalog key and its parameters), else None.
 
 
 @dataclass(frozen=True)

@@ -114,7 +114,7 @@ RATE = Flow(
     "rate",
     (
         Ask("case", Choice(_options("rate_case", ("code",)), source="cases_to_rate")),
-        Ask("code", Text(6, 32), when=("case", ("code",))),
+        Ask("code", Text(6, 32), when=("case", ("code",)), check="rate_code"),
         Ask("rating", Choice(_options("rating", RATINGS))),
     ),
     review=False,

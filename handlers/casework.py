@@ -323,7 +323,7 @@ def rate(ctx: HandlerContext, sub: Submission) -> Result:
     s, a = ctx.session, sub.answers
     by_code = a["case"] == "code"
     if by_code:
-        case = s.exec(select(Case).where(Case.receipt_hash == receipt_hash(a["code"]))).first()
+        case = case_by_code(s, a["code"])
         if case is None:
             return Result("receipt.not_found", {}, back_to="code")
     else:
@@ -333,9 +333,7 @@ def rate(ctx: HandlerContext, sub: Submission) -> Result:
     rating = a["rating"]
     action = "reopen" if rating == "unsatisfied" else "rate"
     try:
-        lifecycle.check(s, case, action, ctx.actor, complainant=True)
-        if case.rating is not None:
-            raise Refused("case.refused.rated", number=case.number)
+        rateable(s, case, ctx.actor)
     except Refused as err:
         return refused(sub, err, "code" if by_code else "case")
     lifecycle.move(ctx, case, action, rating, complainant=True)
@@ -345,6 +343,35 @@ def rate(ctx: HandlerContext, sub: Submission) -> Result:
         return Result("rate.done", {"number": case.number})
     _reopen(ctx, case)
     return Result("rate.reopened", {"number": case.number, "due_on": case.due_on.isoformat()})
+
+
+def case_by_code(session: Session, code: str) -> Case | None:
+    return session.exec(select(Case).where(Case.receipt_hash == receipt_hash(code))).first()
+
+
+def rateable(session: Session, case: Case, actor: Person) -> None:
+    """Raise Refused, in words a complainant understands, if the reply cannot be rated now:
+    rated already, not answered yet, or closed."""
+    if case.rating is not None:
+        raise Refused("case.refused.rated", number=case.number)
+    if case.status == "closed":
+        raise Refused("rate.closed", number=case.number)
+    if case.status not in lifecycle.TRANSITIONS["rate"].sources:
+        raise Refused("rate.not_yet", number=case.number)
+    lifecycle.check(session, case, "rate", actor, complainant=True)
+
+
+def code_refusal(session: Session, lang: str, code: str, actor: Person
+                 ) -> tuple[str, dict[str, Any]] | None:
+    """Why a receipt code typed to rate a reply is refused, before the rating is asked."""
+    case = case_by_code(session, code)
+    if case is None:
+        return "receipt.not_found", {}
+    try:
+        rateable(session, case, actor)
+    except Refused as err:
+        return err.key, words(lang, err.params)
+    return None
 
 
 def _reopen(ctx: HandlerContext, case: Case) -> None:

@@ -173,6 +173,12 @@ class SqlDirectory:
                 return self.slot_label(entry, lang)
         return None
 
+    def check(self, name: str, lang: str, value: str) -> tuple[str, dict[str, object]] | None:
+        """Why the answer to a step with `check=name` cannot be taken now, else None."""
+        if name == "rate_code":
+            return casework.code_refusal(self.session, lang, value, self.person)
+        raise KeyError(f"no check named {name!r}")
+
     def case_label(self, case: Case, lang: str) -> str:
         return catalog.t(lang, "case.option", number=case.number,
                          category=catalog.t(lang, f"opt.category.{case.category}"),

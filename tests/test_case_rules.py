@@ -188,16 +188,64 @@ def test_an_anonymous_complainant_reads_and_rates_the_reply_by_receipt_code(
     open_menu(visitor, lang)
     visitor.press(t(lang, "menu.rate"))
     visitor.press(t(lang, "opt.rate_case.code"))
-    visitor.say("ZZZZZ-ZZZZZ")
+    visitor.say("ZZZZZ-ZZZZZ")  # refused at once, before the rating is asked
+    assert t(lang, "receipt.not_found") in visitor.text
+    assert t(lang, "rate.code.ask") in visitor.replies[-1].text
+    assert t(lang, "rate.rating.ask") not in visitor.text
+    visitor.say(code[0].lower())
     visitor.press(t(lang, "opt.rating.basic"))
-    assert t(lang, "receipt.not_found") in visitor.text  # and asked for the code again
-    visitor.say(code[0].lower())  # the rating given is kept: done at once
     assert t(lang, "rate.done", number="C-2026-0001") in visitor.text
     case = the_case(services)
     assert (case.status, case.rating) == ("follow_up", "basic")
     with Session(services.db) as s:  # the timeline does not name the anonymous rater
         rated = s.exec(select(CaseEvent).where(CaseEvent.kind == "rate")).one()
     assert rated.actor_id is None
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_a_receipt_code_whose_case_cannot_be_rated_is_refused_before_the_rating(
+        services: Services, clock: FrozenClock, lang: str) -> None:
+    """Not answered yet, rated already, closed: each is said, in the complainant's words,
+    as soon as the code is typed; no rating is asked for and nothing changes."""
+    visitor = Chat(services, channel="web", address="anon-visitor-2")
+    code = CODE.search(file_complaint(visitor, lang, identity="anonymous"))
+    assert code is not None
+
+    def rate_by_code() -> str:
+        if t(lang, "rate.code.ask") in visitor.replies[-1].text:  # still asked: give up
+            visitor.press(t(lang, "nav.cancel"))
+        open_menu(visitor, lang)
+        visitor.press(t(lang, "menu.rate"))
+        visitor.press(t(lang, "opt.rate_case.code"))
+        visitor.say(code[0])
+        return visitor.text
+
+    said = rate_by_code()  # not answered yet
+    assert t(lang, "rate.not_yet", number="C-2026-0001") in said
+    assert "reopen" not in said and "重新办理" not in said
+    assert t(lang, "rate.code.ask") in visitor.replies[-1].text
+    assert (the_case(services).status, the_case(services).rating) == ("assigned", None)
+    before = events(services)
+    case_action(Chat(services, person="zhao_guoqiang"), lang, "C-2026-0001", "reply",
+                "加班费将于月底补发")
+    said = rate_by_code()  # answered: now the rating is asked
+    assert t(lang, "rate.rating.ask") in visitor.replies[-1].text
+    visitor.press(t(lang, "opt.rating.satisfied"))
+    assert t(lang, "rate.done", number="C-2026-0001") in visitor.text
+    rated = events(services)
+    assert rated == before + 2  # the reply and the rating
+    said = rate_by_code()  # rated already
+    assert t(lang, "case.refused.rated", number="C-2026-0001") in said
+    assert t(lang, "rate.code.ask") in visitor.replies[-1].text
+    with Session(services.db) as s:
+        case = s.exec(select(Case)).one()
+        case.status, case.rating = "closed", None
+        s.add(case)
+        s.commit()
+    said = rate_by_code()  # closed
+    assert t(lang, "rate.closed", number="C-2026-0001") in said
+    assert events(services) == rated
+    assert the_case(services).rating is None
 
 
 @pytest.mark.parametrize("lang", LANGS)
