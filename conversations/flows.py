@@ -42,7 +42,7 @@ COMPLAINT = Flow(
 BOOKING = Flow(
     "booking",
     (
-        Ask("slot", Choice(source="duty_slots")),
+        Ask("slot", Choice(source="slots_to_book"), check="slot_free"),
         Ask("topic", Text(2, 500)),
     ),
 )

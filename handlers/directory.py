@@ -24,7 +24,7 @@ from store.models import (
 
 SLOTS_SHOWN = 15
 CASE_SOURCES = ("handling_cases", "cases_to_rate", "invite_cases")  # values: case ids
-SLOT_SOURCES = ("duty_slots", "my_duty_slots")  # values: DutyEntry ids
+SLOT_SOURCES = ("duty_slots", "slots_to_book", "my_duty_slots")  # values: DutyEntry ids
 
 
 class SqlDirectory:
@@ -57,6 +57,21 @@ class SqlDirectory:
             select(DutyEntry).where(self._not_over(), DutyEntry.unit_id == self.unit_id)
             .order_by(col(DutyEntry.day), col(DutyEntry.start)).limit(SLOTS_SHOWN)).all()
         return [(str(e.id), self.slot_label(e, lang)) for e in rows]
+
+    def _slots_to_book(self, lang: str) -> list[tuple[str, str]]:
+        """The receptions a worker may book; one they have booked already says so (and is
+        refused when chosen, by the check "slot_free")."""
+        mine = self._booked_by_me()
+        return [(value, catalog.t(lang, "booking.yours", slot=label, number=mine[int(value)])
+                 if int(value) in mine else label) for value, label in self._duty_slots(lang)]
+
+    def _booked_by_me(self) -> dict[int, str]:
+        """The person's booked visits by reception: {DutyEntry id: booking number}."""
+        if self.person.id is None:
+            return {}
+        rows = self.session.exec(select(Booking).where(
+            Booking.person_id == self.person.id, Booking.status == "booked")).all()
+        return {b.duty_entry_id: b.number for b in rows}
 
     def _not_over(self) -> ColumnElement[bool]:
         """Receptions from today on, but not today's that have ended: nobody can still go."""
@@ -177,6 +192,9 @@ class SqlDirectory:
         """Why the answer to a step with `check=name` cannot be taken now, else None."""
         if name == "rate_code":
             return casework.code_refusal(self.session, lang, value, self.person)
+        if name == "slot_free":
+            number = self._booked_by_me().get(int(value)) if value.isdigit() else None
+            return ("booking.already", {"number": number}) if number else None
         raise KeyError(f"no check named {name!r}")
 
     def case_label(self, case: Case, lang: str) -> str:

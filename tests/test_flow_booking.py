@@ -164,14 +164,21 @@ def test_the_same_slot_twice_is_refused_with_a_clear_message(services: Services,
     first, second = upcoming(services)[:2]
     book(services, chat, lang, first)
 
-    book(services, chat, lang, first, topic="再谈一次加班费")
+    start(chat, lang)  # the reception booked already says so in the list
+    mine = t(lang, "booking.yours", slot=slot_label(services, first, lang),
+             number="V-2026-0001")
+    assert mine in chat.labels()
+    assert slot_label(services, second, lang) in chat.labels()
+    chat.press(mine)  # refused at once: no topic is asked for nothing
 
     assert chat.replies[0].text == t(lang, "booking.already", number="V-2026-0001")
     assert t(lang, "booking.slot.ask") in chat.replies[-1].text  # choose again
+    assert t(lang, "booking.topic.ask") not in chat.text
     assert len(all_rows(services, Booking)) == 1
     assert len(all_rows(services, Notification)) == 1
 
-    chat.press(slot_label(services, second, lang))  # the topic is kept: straight to review
+    chat.press(slot_label(services, second, lang))
+    chat.say("再谈一次加班费")
     assert t(lang, "review.title") in chat.text and "再谈一次加班费" in chat.text
     chat.press(t(lang, "nav.confirm"))
     assert done_text(services, lang, "V-2026-0002", second) in chat.text
