@@ -478,11 +478,10 @@ class Engine:
         if variant == "workshop" and ctx.workshop_name:
             st.answers["place"] = ctx.workshop_name
             st.prefilled = ["place"]
-        self._prefill(st, flow, given or {}, ctx)
+        notes = self._prefill(st, flow, given or {}, ctx)
         # A choice that will be asked whatever the answers, and has nothing to offer: the
         # flow cannot be completed, so it is not started. A choice asked only after some
         # answer, or whose options depend on one, is looked at when that answer is given.
-        notes: list[Reply] = []
         for ask in flow.steps:
             kind = ask.kind
             if not isinstance(kind, Choice) or ask.name in st.prefilled \
@@ -515,9 +514,12 @@ class Engine:
             replies.append(self._ask(st, ctx))
         return Outcome(st, replies)
 
-    def _prefill(self, st: State, flow: Flow, given: dict[str, str], ctx: Context) -> None:
+    def _prefill(self, st: State, flow: Flow, given: dict[str, str], ctx: Context
+                 ) -> list[Reply]:
         """Take the answers a button carried, each checked as if typed; a wrong one is
-        asked instead."""
+        asked instead, and one the data refuses (an old push's "handled" for an incident
+        handled since) is asked with the refusal's words, returned."""
+        notes: list[Reply] = []
         for ask in flow.steps:
             if ask.name not in given or not ask.applies(st.answers):
                 continue
@@ -527,8 +529,25 @@ class Engine:
                     ask.kind, Choice) else value, ctx)
             except Invalid:
                 continue
+            problem = self._refusal(st, ask, parsed, ctx)
+            if problem is not None:
+                notes.append(problem)
+                continue
             st.answers[ask.name] = parsed
             st.prefilled.append(ask.name)
+        return notes
+
+    @staticmethod
+    def _refusal(st: State, ask: Ask, value: Any, ctx: Context) -> Reply | None:
+        """Why the data refuses the answer to a step with a check, else None."""
+        check = getattr(ctx.directory, "check", None) if ask.check else None
+        if check is None:
+            return None
+        problem = check(ask.check, st.lang, str(value), dict(st.answers))
+        if problem is None:
+            return None
+        key, params = problem
+        return Reply(catalog.t(st.lang, key, **params))
 
     # --- inside a flow -------------------------------------------------------------------
 
@@ -604,12 +623,9 @@ class Engine:
             except Invalid as bad:
                 why = catalog.t(st.lang, bad.key, **bad.params)
                 return Outcome(st, [Reply(why), self._ask(st, ctx)])
-            check = getattr(ctx.directory, "check", None) if ask.check else None
-            problem = check(ask.check, st.lang, str(value)) if check is not None else None
+            problem = self._refusal(st, ask, value, ctx)
             if problem is not None:  # refused now, not after the questions that follow
-                key, params = problem
-                return Outcome(st, [Reply(catalog.t(st.lang, key, **params)),
-                                    self._ask(st, ctx)])
+                return Outcome(st, [problem, self._ask(st, ctx)])
             st.answers[ask.name] = value
         st.trail.append(ask.name)
         self._drop_inapplicable(st, flow)

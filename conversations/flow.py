@@ -90,8 +90,9 @@ class Directory(Protocol):
 
     # Optional: `label(source, lang, value) -> str | None`, the words of a value the source
     # no longer offers (an answer given before the case changed), for the review screen.
-    # Optional: `check(name, lang, value) -> tuple[str, dict] | None`, why an answer to a step
-    # with `check=name` cannot be taken (a catalog key and its parameters), else None.
+    # Optional: `check(name, lang, value, answers) -> tuple[str, dict] | None`, why an
+    # answer to a step with `check=name`, given the answers before it, cannot be taken (a
+    # catalog key and its parameters), else None.
 
 
 @dataclass(frozen=True)

@@ -129,7 +129,8 @@ INCIDENT_ACTION = Flow(
     "incident_action",
     (
         Ask("incident", Choice(source="unit_incidents")),
-        Ask("action", Choice(_options("incident_action", INCIDENT_ACTIONS))),
+        Ask("action", Choice(_options("incident_action", INCIDENT_ACTIONS)),
+            check="incident_action"),
         Ask("involved", Text(2, 500), when=_REPORTS),
         Ask("impact", Text(2, 1000), when=_REPORTS),
         Ask("measures", Text(2, 1000), when=_REPORTS),

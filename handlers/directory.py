@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from datetime import date, time
+from typing import Any
 
 from sqlalchemy import ColumnElement
 from sqlmodel import Session, and_, col, or_, select
 
 from conversations import catalog
-from handlers import casework
+from handlers import casework, incidents
 from handlers.calendar_sources import SOURCES
 from handlers.lifecycle import OPEN, WORKING
 from store.models import (
@@ -188,8 +189,15 @@ class SqlDirectory:
                 return self.slot_label(entry, lang)
         return None
 
-    def check(self, name: str, lang: str, value: str) -> tuple[str, dict[str, object]] | None:
+    def check(self, name: str, lang: str, value: str, answers: dict[str, Any]
+              ) -> tuple[str, dict[str, Any]] | None:
         """Why the answer to a step with `check=name` cannot be taken now, else None."""
+        if name == "incident_action":
+            chosen = str(answers.get("incident", ""))
+            incident = self.session.get(Incident, int(chosen)) if chosen.isdigit() else None
+            if incident is None or incident.unit_id != self.unit_id:
+                return None  # the form's handler says it is gone
+            return incidents.action_refusal(self.session, lang, incident, value)
         if name == "rate_code":
             return casework.code_refusal(self.session, lang, value, self.person)
         if name == "slot_free":

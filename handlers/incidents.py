@@ -428,16 +428,14 @@ def incident_action(ctx: HandlerContext, sub: Submission) -> Result:
     if incident is None or incident.unit_id != ctx.unit_id():
         return Result("incident_action.gone", {}, back_to="incident")
     action = a["action"]
+    refused = action_refusal(s, sub.lang, incident, action)
+    if refused is not None:
+        return Result(*refused, back_to="action")
     if action == "handled":
         return _handled(ctx, incident, a["outcome"])
     row = s.exec(select(IncidentReport).where(IncidentReport.incident_id == incident.id,
-                                              IncidentReport.kind == action)).first()
+                                              IncidentReport.kind == action)).one()
     report = catalog.t(sub.lang, f"report.kind.{action}")
-    if row is None:
-        return Result("incident_action.not_yet", {"report": report}, back_to="action")
-    if row.sent_at is not None:
-        return Result("incident_action.already", {"report": report, "number": incident.number},
-                      back_to="action")
     if action == "archive":
         row.content = {"archive": a["archive"]}
         incident.archived_at, incident.status = ctx.now, "archived"
@@ -453,6 +451,25 @@ def incident_action(ctx: HandlerContext, sub: Submission) -> Result:
     done = "incident_action.done.late" if row.late else "incident_action.done.in_time"
     return Result(done, {"report": report, "number": incident.number,
                          "due": row.due_at.astimezone(ctx.zone).strftime("%m-%d %H:%M")})
+
+
+def action_refusal(session: Session, lang: str, incident: Incident, action: str
+                   ) -> tuple[str, dict[str, Any]] | None:
+    """Why `action` cannot be done to the incident now: handled already, its report sent
+    already, or not due yet. Checked when the action is chosen (an old push's button may
+    carry it) and again when the form is sent."""
+    if action == "handled":
+        if incident.handled_at is not None:
+            return "incident_action.already_handled", {"number": incident.number}
+        return None
+    row = session.exec(select(IncidentReport).where(IncidentReport.incident_id == incident.id,
+                                                    IncidentReport.kind == action)).first()
+    report = catalog.t(lang, f"report.kind.{action}")
+    if row is None:
+        return "incident_action.not_yet", {"report": report}
+    if row.sent_at is not None:
+        return "incident_action.already", {"report": report, "number": incident.number}
+    return None
 
 
 def _send(ctx: HandlerContext, incident: Incident, row: IncidentReport) -> bool:
@@ -478,9 +495,6 @@ def _send(ctx: HandlerContext, incident: Incident, row: IncidentReport) -> bool:
 
 def _handled(ctx: HandlerContext, incident: Incident, outcome: str) -> Result:
     s = ctx.session
-    if incident.handled_at is not None:
-        return Result("incident_action.already_handled", {"number": incident.number},
-                      back_to="action")
     incident.handled_at, incident.outcome, incident.status = ctx.now, outcome, "handled"
     s.add(incident)
     timers.cancel(s, kind=WATCH, ref=str(incident.id), now=ctx.now)

@@ -27,14 +27,16 @@ def alerts_to(services: Services, key: str, lang: str) -> int:
     return sum(head.splitlines()[0] in p.splitlines()[:2] for p in pushes(services, key))
 
 
-def director_does(chat: Chat, lang: str, action: str, *answers: str) -> str:
+def director_does(chat: Chat, lang: str, action: str, *answers: str,
+                  confirm: bool = True) -> str:
     open_menu(chat, lang)
     chat.press(t(lang, "menu.incident_action"))
     chat.press(chat.replies[-1].buttons[0].label)  # the latest emergency
     chat.press(t(lang, f"opt.incident_action.{action}"))
     for answer in answers:
         chat.say(answer)
-    chat.press(t(lang, "nav.confirm"))
+    if confirm:
+        chat.press(t(lang, "nav.confirm"))
     return chat.text
 
 
@@ -113,10 +115,15 @@ def test_chain_acknowledgement_reports_and_archiving(db_services: Services,
     said = director_does(director, lang, "opinion", *REPORT)
     assert t(lang, "incident_action.done.in_time", report=t(lang, "report.kind.opinion"),
              number="E-2026-0001", due="11-23 11:00") in said
-    # Sending it twice is refused.
-    said = director_does(director, lang, "opinion", *REPORT)
-    assert t(lang, "incident_action.already", report=t(lang, "report.kind.opinion"),
-             number="E-2026-0001") in said
+    # Sending it twice is refused as soon as it is chosen: nothing is asked for nothing.
+    open_menu(director, lang)
+    director.press(t(lang, "menu.incident_action"))
+    director.press(director.replies[-1].buttons[0].label)
+    director.press(t(lang, "opt.incident_action.opinion"))
+    assert director.replies[0].text == t(lang, "incident_action.already",
+                                         report=t(lang, "report.kind.opinion"),
+                                         number="E-2026-0001")
+    assert t(lang, "incident_action.action.ask") in director.replies[-1].text
     director.press(t(lang, "nav.cancel"))
 
     # Acknowledged at 09:47 and still not handled an hour later: alerted again.
@@ -129,8 +136,9 @@ def test_chain_acknowledgement_reports_and_archiving(db_services: Services,
     assert pushes(services, "chen_lihua").count(director_again) == 1
 
     # Closing report before the handling is over: refused. Then handled, closed, archived.
-    said = director_does(director, lang, "closing", *REPORT)
+    said = director_does(director, lang, "closing", confirm=False)
     assert t(lang, "incident_action.not_yet", report=t(lang, "report.kind.closing")) in said
+    assert t(lang, "incident_action.involved.ask") not in said  # refused when chosen
     director.press(t(lang, "nav.cancel"))
     clock.set(t0 + timedelta(minutes=110))
     said = director_does(director, lang, "handled", "财务科当场公布核算结果，职工返岗")
@@ -196,13 +204,19 @@ def test_a_leader_who_files_it_has_it_and_the_chain_does_not_climb(
              acked_at="2026-11-23 09:51") in pushes(services, "sun_hongmei")
 
 
+def handled_button(director: Chat, lang: str, incident: Incident) -> None:
+    """The 处置完毕 button of an earlier 【尚未处置完毕】 push, shown in the chat."""
+    director.replies = [Reply("", [Button(
+        t(lang, "opt.incident_action.handled"),
+        f"flow:incident_action?incident={incident.id}&action=handled")])]
+
+
 @pytest.mark.parametrize("lang", LANGS)
-def test_back_after_a_refusal_of_a_form_a_push_opened_goes_back_to_the_menu(
+def test_an_old_pushs_handled_button_says_it_is_handled_and_asks_nothing_for_it(
         services: Services, lang: str) -> None:
     """The director marked the emergency handled from the menu, then taps 处置完毕 on the
-    earlier 【尚未处置完毕】 push (its incident and action given): the form is refused
-    at the end and asks what to do; "Back" from there, where nothing was asked before,
-    returns to the menu (it once failed the step: the chat heard nothing)."""
+    earlier 【尚未处置完毕】 push: she is told at once it is handled already and asked what
+    else to do; the outcome is not asked for nothing, and nothing changes."""
     chats = {k: Chat(services, person=k) for k in ("li_ming", "chen_lihua")}
     for chat in chats.values():
         open_menu(chat, lang)
@@ -210,12 +224,41 @@ def test_back_after_a_refusal_of_a_form_a_push_opened_goes_back_to_the_menu(
     director = chats["chen_lihua"]
     director_does(director, lang, "handled", "财务科当场公布核算结果，职工返岗")
     [incident] = all_rows(services, Incident)
-    director.replies = [Reply("", [Button(
-        t(lang, "opt.incident_action.handled"),
-        f"flow:incident_action?incident={incident.id}&action=handled")])]
+    handled_button(director, lang, incident)
+    director.press(t(lang, "opt.incident_action.handled"))
+    assert t(lang, "incident_action.already_handled", number="E-2026-0001") in director.text
+    assert t(lang, "incident_action.action.ask") in director.replies[-1].text
+    assert t(lang, "incident_action.outcome.ask") not in director.text
+    director.press(t(lang, "nav.back"))  # nothing was asked before: the menu
+    assert director.replies[0].text == t(lang, "flow.back_to_menu")
+    [after] = all_rows(services, Incident)
+    assert after.outcome == "财务科当场公布核算结果，职工返岗"
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_back_after_a_refusal_of_a_form_a_push_opened_goes_back_to_the_menu(
+        services: Services, lang: str) -> None:
+    """The director taps 处置完毕 on a push and writes the outcome; meanwhile the emergency
+    is marked handled elsewhere. The form is refused at the end and asks what to do; "Back"
+    from there, where nothing was asked before, returns to the menu (it once failed the
+    step: the chat heard nothing)."""
+    chats = {k: Chat(services, person=k) for k in ("li_ming", "chen_lihua")}
+    for chat in chats.values():
+        open_menu(chat, lang)
+    report(chats["li_ming"], lang)
+    director = chats["chen_lihua"]
+    [incident] = all_rows(services, Incident)
+    handled_button(director, lang, incident)
     director.press(t(lang, "opt.incident_action.handled"))
     director.say("再登记一次处置结果")
+    with Session(services.db) as s:  # handled meanwhile, on another device
+        row = s.get(Incident, incident.id)
+        assert row is not None
+        row.handled_at, row.status, row.outcome = row.created_at, "handled", "职工已返岗"
+        s.add(row)
+        s.commit()
     director.press(t(lang, "nav.confirm"))
+    assert t(lang, "incident_action.already_handled", number="E-2026-0001") in director.text
     assert t(lang, "incident_action.action.ask") in director.text
     director.press(t(lang, "nav.back"))
     assert director.replies[0].text == t(lang, "flow.back_to_menu")
