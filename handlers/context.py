@@ -43,6 +43,8 @@ class HandlerContext:
     texts: bool = True
     # The chat the step came from (its channel's address), where files asked for go.
     address: str | None = None
+    # The staff member filing for someone else (a hotline caller), who is the actor.
+    filed_by: Person | None = None
 
     @property
     def today(self) -> date:

@@ -18,6 +18,7 @@ from conversations.answers import normalize
 from conversations.flow import Result, Submission
 from handlers import alerts, incidents
 from handlers.context import HandlerContext
+from handlers.identity import reporter_name
 from store import fast, outbox
 from store.models import (
     Acknowledgement,
@@ -103,14 +104,16 @@ def link(ctx: HandlerContext, incident: Incident, sub: Submission) -> Result:
         .order_by(col(Alert.id))).all()
     params: dict[str, Any] = {"number": incident.number, "count": count, "what": row.what,
                               "place": row.place, "people": row.people,
-                              "channel": f"@channel.{channel_label(ctx.channel)}"}
+                              "channel": f"@channel.{channel_label(ctx.channel)}",
+                              "reporter": reporter_name(ctx.actor, ctx.channel, ctx.filed_by),
+                              "reported_at": ctx.now.isoformat()}
     if sub.attachments:  # this report's photos: the button sends the incident's files
         from handlers.files import counted
 
         params["files"] = counted(sub.attachments)
     for pid in dict.fromkeys(told):
         outbox.enqueue(s, key=f"incident:{incident.id}:more:{row.id}:{pid}", recipient_id=pid,
-                       message="notice.incident_more", now=ctx.now, priority=outbox.EMERGENCY,
+                       message="notice.incident_added", now=ctx.now, priority=outbox.EMERGENCY,
                        params=params)
     return linked_result(ctx, incident, sub.lang)
 

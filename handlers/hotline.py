@@ -447,7 +447,7 @@ def file_for_caller(ctx: HandlerContext, sub: Submission) -> Result:
     person = caller(s, a["phone"], ctx.now)
     workshop = s.exec(select(Workshop).where(Workshop.key == a["workshop"],
                                              Workshop.unit_id == ctx.unit_id())).first()
-    as_caller = replace(ctx, actor=person, channel=FILED)
+    as_caller = replace(ctx, actor=person, channel=FILED, filed_by=ctx.actor)
     result, subject, subject_id = report(
         as_caller, kind=a["kind"], what=a["what"], place=workshop.name if workshop else "",
         people=a.get("people"), draft_key=sub.draft_id, lang=person.lang or sub.lang,

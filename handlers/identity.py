@@ -44,6 +44,23 @@ def display_name(person: Person | None) -> str:
     return person.name
 
 
+# The hotline's channels (handlers.hotline SMS, VOICE, FILED): a caller known by number.
+HOTLINE_CHANNELS = ("sms", "voice", "hotline")
+
+
+def reporter_name(person: Person | None, channel: str,
+                  filed_by: Person | None = None) -> str | dict[str, str]:
+    """Who reported an emergency, as its alert names them: their name; "a hotline caller"
+    for an unverified person who phoned or texted the hotline; and the staff member who
+    filed it for them, who took the call and can be asked about it."""
+    who = display_name(person)
+    if who == "@person.unverified" and channel in HOTLINE_CHANNELS:
+        who = "@person.caller"
+    if filed_by is None or not filed_by.name:
+        return who
+    return {"say": "person.filed_by", "who": who, "by": filed_by.name}
+
+
 def _code_hash(code: str) -> str:
     return hashlib.sha256(f"workroom-invite:{code.strip()}".encode()).hexdigest()
 

@@ -29,7 +29,7 @@ from conversations import catalog
 from conversations.clock import Clock
 from conversations.flow import Result, Submission
 from handlers.context import HandlerContext
-from handlers.identity import display_name
+from handlers.identity import HOTLINE_CHANNELS, reporter_name
 from store import fast, outbox, timers
 from store.db import insert_ids, transaction
 from store.models import (
@@ -37,6 +37,7 @@ from store.models import (
     Alert,
     ChainStep,
     DutyEntry,
+    HotlineCall,
     Incident,
     IncidentReport,
     Person,
@@ -261,11 +262,17 @@ def incident_params(session: Session, incident: Incident) -> dict[str, Any]:
     from handlers.files import counts_of
 
     reporter = session.get(Person, incident.reporter_id) if incident.reporter_id else None
+    filer = None
+    if incident.channel in HOTLINE_CHANNELS:  # filed by staff for a caller: by whom
+        filed = session.exec(select(HotlineCall.filed_by).where(
+            HotlineCall.subject == "incident", HotlineCall.subject_id == incident.id,
+            col(HotlineCall.filed_by).is_not(None))).first()
+        filer = session.get(Person, filed) if filed is not None else None
     params: dict[str, Any] = {
         "number": incident.number, "what": incident.what, "place": incident.place,
         "people": incident.people, "measures": incident.measures,
         "suggestion": incident.suggestion, "reported_at": incident.created_at.isoformat(),
-        "reporter": display_name(reporter)}
+        "reporter": reporter_name(reporter, incident.channel, filer)}
     counts = counts_of(session, "incident", incident.id or 0)
     if counts:  # "附件：照片 2 张", as the first alert said (and any added since)
         params["files"] = counts

@@ -34,6 +34,10 @@ def localize(params: dict[str, Any], lang: str, zone: ZoneInfo) -> dict[str, Any
             out[name] = lines(value, lang, zone)
         elif name.endswith(("names", "numbers")) and isinstance(value, list):
             out[name] = catalog.t(lang, "list.sep").join(map(str, value))
+        elif isinstance(value, dict) and isinstance(value.get("say"), str):
+            # Words with parts of their own: {"say": key, part: value, ...}.
+            inner = localize({k: v for k, v in value.items() if k != "say"}, lang, zone)
+            out[name] = catalog.t(lang, value["say"], **inner)
         elif isinstance(value, dict) and isinstance(value.get("people"), list):
             out[name] = names(value["people"], lang)
         elif name in _LABELLED:

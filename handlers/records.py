@@ -20,7 +20,7 @@ from handlers import (
 )
 from handlers.context import HandlerContext, receipt_hash
 from handlers.context import people_of as _staff_of
-from handlers.identity import display_name
+from handlers.identity import display_name, reporter_name
 from handlers.queries import case_status_by_code
 from scheduler import workdays
 from store import fast, outbox
@@ -318,7 +318,7 @@ def emergency(ctx: HandlerContext, sub: Submission) -> Result:
             "number": row.number, "what": row.what, "place": row.place,
             "people": row.people, "measures": row.measures,
             "suggestion": row.suggestion, "reported_at": ctx.now.isoformat(),
-            "reporter": display_name(ctx.actor)}
+            "reporter": reporter_name(ctx.actor, ctx.channel, ctx.filed_by)}
         if sub.attachments:  # "附件：照片 2 张", counted from the form: no query
             params["files"] = files.counted(sub.attachments)
         incidents.file(s, row, [p.id for p in told], message="notice.incident",

@@ -22,7 +22,9 @@ from bot.channels import located
 from bot.hotline import sms_text
 from conversations.clock import FrozenClock
 from conversations.engine import LOCATION, Button, Reply
+from handlers import notices
 from handlers.inbound import Inbound
+from handlers.incidents import incident_params
 from store.models import (
     Acknowledgement,
     Alert,
@@ -203,8 +205,9 @@ async def test_a_voice_report_files_the_incident_and_alerts_the_chain_before_the
     assert all_rows(hl, Timer, Timer.kind == "incident_watch", Timer.ref == str(incident.id))
 
     hl.dispatcher.drain()
-    assert any(p.startswith("【紧急】E-2026-0001") and SAID in p
-               for p in pushes(hl, "chen_lihua"))
+    [alert] = [p for p in pushes(hl, "chen_lihua") if p.startswith("【紧急】E-2026-0001")]
+    assert SAID in alert
+    assert f"：{t('zh', 'person.caller')}，2026-11-23" in alert  # who phoned, not "unverified"
     [told] = fake.messages(CALLER)
     assert told.params["From"] == HOTLINE
     assert told.body.startswith(t("zh", "hotline.sms_head") + "已报告，编号 E-2026-0001。")
@@ -842,6 +845,16 @@ def test_staff_file_an_incident_for_a_caller_and_the_caller_is_texted(
     [told] = fake.texts("+8613900000002")  # names the leaders alerted
     assert told == t("zh", "hotline.sms_head") + t(
         "zh", "emergency.done", number="E-2026-0001", alerted=ALERTED)
+    # The leaders read who phoned it in and who took the call, not "an unverified
+    # employee"; and so does every later alert of it (the chain's next step, a re-alert).
+    by = t("zh", "person.filed_by", who=t("zh", "person.caller"), by="刘芳")
+    [alert] = [p for p in pushes(hl, "chen_lihua") if "E-2026-0001" in p]
+    assert f"{by}，2026-11-23 09:00" in alert
+    assert t("zh", "person.unverified") not in alert
+    with Session(hl.db) as s:
+        again = notices.localize(incident_params(s, incident), "en", hl.settings.zone)
+    assert again["reporter"] == t("en", "person.filed_by", who=t("en", "person.caller"),
+                                  by="刘芳")
 
 
 def test_staff_filing_for_a_caller_without_texts_are_asked_to_give_the_number(
