@@ -34,6 +34,9 @@ class Text:
             raise Invalid("invalid.too_short", min=self.min_len, got=len(value))
         if len(value) > self.max_len:
             raise Invalid("invalid.too_long", max=self.max_len, got=len(value))
+        if value and not any(unicodedata.category(ch)[0] in "LN" for ch in value):
+            # 👍👍 or "。。。" says nothing a handler could act on: words are asked for.
+            raise Invalid("invalid.no_words")
         return value
 
 

@@ -193,6 +193,16 @@ def test_text_of_spaces_counts_as_nothing() -> None:
     assert (bad.key, bad.params) == ("invalid.too_short", {"min": 2, "got": 0})
 
 
+@pytest.mark.parametrize("typed", ["👍👍", "🔥🔥🔥", "。。。", "?!", "—— ——", "😀 😀"])
+def test_text_of_emoji_or_symbols_only_asks_for_words(typed: str) -> None:
+    assert refusal(Text(2, 10).parse, typed).key == "invalid.no_words"
+
+
+@pytest.mark.parametrize("typed", ["着火了🔥", "🔥 fire", "3号门", "8:30-11:30", "OK"])
+def test_text_with_a_word_or_a_number_among_emoji_is_kept(typed: str) -> None:
+    assert Text(2, 20).parse(typed) == typed
+
+
 def test_text_too_long_says_maximum_and_length() -> None:
     bad = refusal(Text(5, 2000).parse, "字" * 2001)
     assert (bad.key, bad.params) == ("invalid.too_long", {"max": 2000, "got": 2001})

@@ -194,6 +194,8 @@ WRONG = [
     ("what", "火", "invalid.too_short", {"min": 2, "got": 1}),
     ("what", "火" * 501, "invalid.too_long", {"max": 500, "got": 501}),
     ("what", SKIP, "invalid.not_optional", {}),
+    ("what", "🔥🔥🔥", "invalid.no_words", {}),
+    ("what", "？？！！。。", "invalid.no_words", {}),
     ("place", "门", "invalid.too_short", {"min": 2, "got": 1}),
     ("place", "门" * 201, "invalid.too_long", {"max": 200, "got": 201}),
     ("place", SKIP, "invalid.not_optional", {}),
