@@ -192,6 +192,12 @@ def over(entry: DutyEntry, ctx: HandlerContext) -> bool:
         entry.day == ctx.today and entry.end <= ctx.now.astimezone(ctx.zone).time())
 
 
+def under_way(entry: DutyEntry, ctx: HandlerContext) -> bool:
+    """Today's reception that has begun and not ended: a visitor booking now comes now."""
+    return entry.day == ctx.today and entry.start <= ctx.now.astimezone(ctx.zone).time() \
+        and not over(entry, ctx)
+
+
 def reschedule_booking(ctx: HandlerContext, sub: Submission) -> Result:
     """The leader moves a booking to another published reception; the employee is told."""
     s = ctx.session

@@ -228,16 +228,21 @@ def booking(ctx: HandlerContext, sub: Submission) -> Result:
                       created_at=ctx.now)
         s.add(row)
         s.flush()
+        # Booked while the reception is under way: the visitor is on their way, so the
+        # leader hears it ahead of routine pushes, in words that say so.
+        now = bookings.under_way(entry, ctx)
         outbox.enqueue(s, key=f"booking:{row.id}:leader", recipient_id=entry.leader_id,
-                       message="notice.booking_new", now=ctx.now,
+                       message="notice.booking_now" if now else "notice.booking_new",
+                       now=ctx.now, priority=outbox.ALERT if now else outbox.ROUTINE,
                        params={**_booking_params(row, entry, ctx),
                                "actions": bookings.reschedule_button(row)})
         bookings.schedule(s, row, entry, now=ctx.now, zone=ctx.zone)
     entry = s.get(DutyEntry, row.duty_entry_id)
     assert entry is not None
     leader = s.get(Person, entry.leader_id)
-    return Result("booking.done", {**_slot_params(entry), "number": row.number,
-                                   "leader": leader.name if leader else ""})
+    done = "booking.done_now" if bookings.under_way(entry, ctx) else "booking.done"
+    return Result(done, {**_slot_params(entry), "number": row.number,
+                         "leader": leader.name if leader else ""})
 
 
 def _slot_params(entry: DutyEntry) -> dict[str, Any]:

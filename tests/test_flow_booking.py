@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from datetime import date, datetime, time, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlmodel import Session, col, select
@@ -12,10 +13,13 @@ from sqlmodel import Session, col, select
 from bot.bootstrap import Services
 from conversations.clock import FrozenClock
 from conversations.engine import STALE, Reply
-from store.models import Booking, DutyEntry, Notification, Person
+from handlers import bookings
+from store import outbox
+from store.models import Booking, DutyEntry, Notification, Person, Timer
 from tests.transcript import LANGS, SKIP, Chat, all_rows, draft, open_menu, person, t
 
 TODAY = date(2026, 11, 23)
+SHANGHAI = ZoneInfo("Asia/Shanghai")
 TOPIC = "想谈谈十月加班费的问题"
 
 
@@ -119,11 +123,12 @@ def test_without_published_duty_there_is_nothing_to_book(services: Services, cha
 
 
 @pytest.mark.parametrize("lang", LANGS)
-def test_booking_is_registered_and_the_duty_leader_is_notified(services: Services,
-                                                               chat: Chat, lang: str) -> None:
+def test_booking_is_registered_and_the_duty_leader_is_notified(
+        services: Services, chat: Chat, clock: FrozenClock, lang: str) -> None:
     leader = Chat(services, person="sun_hongmei")
     leader.say("菜单")  # she last used the console: her push lands in its inbox
     entry = upcoming(services)[0]
+    clock.set(datetime.combine(TODAY, time(7, 50), SHANGHAI))  # before it opens
 
     book(services, chat, lang, entry)
 
@@ -143,6 +148,34 @@ def test_booking_is_registered_and_the_duty_leader_is_notified(services: Service
     assert notice.text == t("zh", "notice.booking_new", number="V-2026-0001",
                             date="2026-11-23", start="08:30", end="11:30", place=entry.place,
                             form=t("zh", "form.fixed"), visitor="李明", topic=TOPIC)
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_a_reception_under_way_is_booked_to_go_now_and_its_leader_hears_it_first(
+        services: Services, chat: Chat, clock: FrozenClock, lang: str) -> None:
+    """At 10:00 the 08:30-11:30 reception is open: the worker is told to go now, not "be
+    on time", and the leader's push says the visitor is coming and goes ahead of routine
+    pushes. No reminder is set: the time to remind is past."""
+    leader = Chat(services, person="sun_hongmei")
+    leader.say("菜单")
+    entry = upcoming(services)[0]
+    clock.set(datetime.combine(TODAY, time(10, 0), SHANGHAI))
+    book(services, chat, lang, entry)
+    with Session(services.db) as s:
+        sun = s.get(Person, entry.leader_id)
+    assert sun is not None
+    assert t(lang, "booking.done_now", number="V-2026-0001", end="11:30", place=entry.place,
+             leader=sun.name, date="2026-11-23", start="08:30") in chat.text
+    assert t(lang, "booking.done", number="V-2026-0001", date="2026-11-23", start="08:30",
+             end="11:30", place=entry.place, leader=sun.name) not in chat.text
+    [push] = all_rows(services, Notification)
+    assert (push.message_key, push.priority) == ("notice.booking_now", outbox.ALERT)
+    services.dispatcher.drain()
+    [notice] = leader.inbox()
+    assert notice.text == t("zh", "notice.booking_now", number="V-2026-0001",
+                            date="2026-11-23", start="08:30", end="11:30", place=entry.place,
+                            form=t("zh", "form.fixed"), visitor="李明", topic=TOPIC)
+    assert all_rows(services, Timer, Timer.kind == bookings.KIND) == []
 
 
 @pytest.mark.parametrize("lang", LANGS)

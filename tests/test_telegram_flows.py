@@ -269,18 +269,19 @@ async def test_a_visit_is_booked_on_the_first_duty_slot_and_cancelled_in_my_book
     assert label in review and SAID[lang]["topic"] in review
     texts = await chat.press(t(lang, "nav.confirm"))
 
-    assert texts == [one(t(lang, "booking.done", number="V-2026-0001", date="2026-11-23",
+    # At 09:00 today's 08:30-11:30 reception is under way: "go now", not "be on time".
+    assert texts == [one(t(lang, "booking.done_now", number="V-2026-0001", date="2026-11-23",
                            start="08:30", end="11:30", place=entry.place, leader="孙红梅"),
                          t(lang, "menu.prompt"))]
     [row] = all_rows(tg, Booking)
     assert (row.number, row.duty_entry_id, row.topic, row.status, row.channel) == (
         "V-2026-0001", entry.id, SAID[lang]["topic"], "booked", "telegram")
     assert row.person_id == chat_person(tg, 7403).id
-    [told] = all_rows(tg, Notification, Notification.message_key == "notice.booking_new")
+    [told] = all_rows(tg, Notification, Notification.message_key == "notice.booking_now")
     assert (told.recipient_id, told.params["number"], told.status) == (
         entry.leader_id, "V-2026-0001", "sent")
     [notice] = leader.new_texts()
-    assert notice.startswith("新的接访预约 V-2026-0001：2026-11-23 08:30-11:30")
+    assert notice.startswith("【正在接访】新的预约 V-2026-0001")
     assert SAID[lang]["topic"] in notice
 
     listed = f"V-2026-0001 · {label}"
@@ -747,10 +748,10 @@ async def test_a_suggestion_and_a_booking_by_long_polling(
         [review] = await chat.send(said["topic"], 1)
         assert review.startswith(t(lang, "review.title"))
         assert await chat.send("[cmd:confirm]", 1) == [one(
-            t(lang, "booking.done", number="V-2026-0001", date="2026-11-23", start="08:30",
+            t(lang, "booking.done_now", number="V-2026-0001", date="2026-11-23", start="08:30",
               end="11:30", place=entry.place, leader="孙红梅"), t(lang, "menu.prompt"))]
         [notice] = await leader.wait(2)
-        assert notice.startswith("新的接访预约 V-2026-0001：2026-11-23 08:30-11:30")
+        assert notice.startswith("【正在接访】新的预约 V-2026-0001")
     finally:
         svc.close()
     [suggestion] = all_rows(svc, Suggestion)

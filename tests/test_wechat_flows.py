@@ -164,11 +164,12 @@ async def test_a_visit_is_booked_with_the_duty_leader(
     await run(chat, [("1", ask("zh", "booking", "topic", 2, 2)),
                      ("想谈谈十月加班费的问题", t("zh", "review.title"))])
     texts = await chat.say("确认提交")
-    assert "V-2026-0001" in texts[0] and "2026-11-23" in texts[0] and "孙红梅" in texts[0]
+    assert "V-2026-0001" in texts[0] and "11:30" in texts[0] and "孙红梅" in texts[0]
     [row] = all_rows(wx, Booking)
     assert (row.number, row.status, row.channel) == ("V-2026-0001", "booked", kind)
-    [notice] = sun.new_texts()
-    assert notice.startswith("新的接访预约 V-2026-0001：2026-11-23 08:30-11:30")
+    [notice] = sun.new_texts()  # at 09:00 her 08:30-11:30 reception is under way
+    assert notice.startswith("【正在接访】新的预约 V-2026-0001")
+    assert "2026-11-23 08:30-11:30" in notice
 
 
 @KINDS
