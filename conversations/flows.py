@@ -64,6 +64,16 @@ EMERGENCY = Flow(
 
 RECEIPT = Flow("receipt", (Ask("code", Text(6, 32)),), review=False)
 
+# A report added to an emergency of the same workshop that is in fact another one: its
+# reporter (or the staff) files it apart, with its own alerts. Opened by the button of the
+# push that says what it was added to; one tap, as an emergency is.
+EMERGENCY_APART = Flow(
+    "emergency_apart",
+    (Ask("report", Choice(source="linked_reports")),),
+    review=False,
+    urgent=True,
+)
+
 CANCEL_BOOKING = Flow("cancel_booking", (Ask("booking", Choice(source="my_bookings")),))
 
 HANDLING_ROLES = ("leader", "director", "staff")
@@ -172,7 +182,8 @@ FILE_FOR_CALLER = Flow(
 )
 
 FLOWS: dict[str, Flow] = {
-    f.name: f for f in (SUGGESTION, COMPLAINT, BOOKING, EMERGENCY, RECEIPT, CANCEL_BOOKING,
+    f.name: f for f in (SUGGESTION, COMPLAINT, BOOKING, EMERGENCY, EMERGENCY_APART, RECEIPT,
+                        CANCEL_BOOKING,
                         CASE_ACTION, DECIDE_EXTENSION, RATE, INCIDENT_ACTION,
                         RESCHEDULE_BOOKING, FILE_FOR_CALLER)
 }
@@ -196,6 +207,7 @@ MENU: tuple[MenuItem, ...] = (
     MenuItem("flow:rate", "menu.rate"),
     MenuItem("cmd:lang", "menu.lang"),
     MenuItem("flow:file_for_caller", "menu.file_for_caller", roles=("staff", "director")),
+    MenuItem("flow:emergency_apart", "menu.emergency_apart", hidden=True),
 )
 
 

@@ -9,7 +9,7 @@ from sqlalchemy import ColumnElement
 from sqlmodel import Session, and_, col, or_, select
 
 from conversations import catalog
-from handlers import casework, incidents
+from handlers import casework, grouping, incidents
 from handlers.calendar_sources import SOURCES
 from handlers.lifecycle import OPEN, WORKING
 from store.models import (
@@ -18,6 +18,7 @@ from store.models import (
     DutyEntry,
     Extension,
     Incident,
+    IncidentLink,
     Person,
     Responsibility,
     Workshop,
@@ -161,6 +162,26 @@ class SqlDirectory:
             col(Case.status).in_(("replied", "follow_up")), col(Case.rating).is_(None))
             .order_by(col(Case.id))).all()
         return [(str(c.id), self.case_label(c, lang)) for c in rows]
+
+    def _linked_reports(self, lang: str) -> list[tuple[str, str]]:
+        """Reports added to an emergency still being handled that the person may file
+        apart (grouping.may_part): their own; the staff's and the director's, the unit's."""
+        stmt = select(IncidentLink, Incident).join(
+            Incident, col(IncidentLink.incident_id) == Incident.id).where(
+            col(Incident.handled_at).is_(None), Incident.status == "open")
+        if self.person.role in ("staff", "director"):
+            stmt = stmt.where(or_(IncidentLink.reporter_id == self.person.id,
+                                  Incident.unit_id == self.person.unit_id))
+        elif self.person.id is not None:
+            stmt = stmt.where(IncidentLink.reporter_id == self.person.id)
+        else:
+            return []
+        rows = self.session.exec(stmt.order_by(col(IncidentLink.id).desc())
+                                 .limit(SLOTS_SHOWN)).all()
+        return [(str(link.id), catalog.t(lang, "emergency_apart.option", number=i.number,
+                                         mine=grouping.brief(link.what, 30),
+                                         what=grouping.brief(i.what, 30)))
+                for link, i in rows if grouping.may_part(self.person, link, i)]
 
     def _unit_incidents(self, lang: str) -> list[tuple[str, str]]:
         """The unit's incidents not yet archived, the latest first."""

@@ -8,6 +8,7 @@ workshop close together are a suspected group incident: the director is alerted.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from sqlalchemy import bindparam
@@ -18,7 +19,7 @@ from conversations.answers import normalize
 from conversations.flow import Result, Submission
 from handlers import alerts, incidents
 from handlers.context import HandlerContext
-from handlers.identity import reporter_name
+from handlers.identity import HOTLINE_CHANNELS, reporter_name
 from store import fast, outbox
 from store.models import (
     Acknowledgement,
@@ -115,11 +116,74 @@ def link(ctx: HandlerContext, incident: Incident, sub: Submission) -> Result:
         outbox.enqueue(s, key=f"incident:{incident.id}:more:{row.id}:{pid}", recipient_id=pid,
                        message="notice.incident_added", now=ctx.now, priority=outbox.EMERGENCY,
                        params=params)
+    offer_apart(ctx, incident, row)
     return linked_result(ctx, incident, sub.lang)
 
 
+def offer_apart(ctx: HandlerContext, incident: Incident, row: IncidentLink) -> None:
+    """Linked by its workshop alone, the report may be of another emergency there (a fire
+    during a stoppage): its reporter, in a chat, or the staff member who filed it for a
+    caller, gets a push saying what it was added to, with a button to file it apart."""
+    who = ctx.filed_by or (ctx.actor if ctx.channel not in HOTLINE_CHANNELS else None)
+    if who is None or who.id is None:
+        return
+    outbox.enqueue(ctx.session, key=f"incident:{incident.id}:apart:{row.id}",
+                   recipient_id=who.id, message="notice.linked_apart", now=ctx.now,
+                   priority=outbox.REPLY,
+                   params={"number": incident.number, "what": brief(incident.what),
+                           "mine": brief(row.what),
+                           "actions": [["emergency_apart.button",
+                                        f"flow:emergency_apart?report={row.id}"]]})
+
+
+def apart(ctx: HandlerContext, sub: Submission) -> Result:
+    """File a linked report as an emergency of its own: its own number, alerts and chain;
+    the people alerted about the incident it was added to are told it is another one."""
+    from handlers import records  # it files through here
+
+    s = ctx.session
+    chosen = str(sub.answers["report"])
+    row = s.get(IncidentLink, int(chosen)) if chosen.isdigit() else None
+    earlier = s.get(Incident, row.incident_id) if row is not None else None
+    if row is None or earlier is None or not may_part(ctx.actor, row, earlier):
+        return Result("emergency_apart.gone", {})
+    reporter = s.get(Person, row.reporter_id) if row.reporter_id else None
+    staff = ctx.actor if reporter is None or reporter.id != ctx.actor.id else None
+    as_reporter = replace(ctx, actor=reporter or ctx.actor, channel=row.channel,
+                          filed_by=staff or ctx.filed_by)
+    answers = {"what": row.what, "place": row.place or earlier.place, "people": row.people}
+    s.delete(row)
+    s.flush()
+    result = records.emergency(as_reporter, Submission(
+        flow="emergency", answers=answers, draft_id=row.draft_key, lang=sub.lang),
+        link=False)
+    number = result.params["number"]
+    told = s.exec(select(Alert.recipient_id).where(
+        Alert.subject == "incident", Alert.subject_id == earlier.id)
+        .order_by(col(Alert.id))).all()
+    for pid in dict.fromkeys(told):
+        outbox.enqueue(s, key=f"incident:{earlier.id}:apart:{row.id}:{pid}", recipient_id=pid,
+                       message="notice.incident_apart", now=ctx.now, priority=outbox.ALERT,
+                       params={"number": earlier.number, "what": brief(row.what),
+                               "new": number})
+    if result.message == "emergency.done_nobody":
+        return Result("emergency_apart.done_nobody", {"number": number})
+    return Result("emergency_apart.done", {"number": number, "earlier": earlier.number,
+                                           "alerted": result.params.get("alerted", "")})
+
+
+def may_part(actor: Person, row: IncidentLink, incident: Incident) -> bool:
+    """Whether `actor` may file the linked report apart: its reporter, or the staff and
+    the director of the unit, while the incident is still being handled."""
+    if incident.handled_at is not None or incident.status != "open":
+        return False
+    return row.reporter_id == actor.id or (
+        actor.role in ("staff", "director") and actor.unit_id == incident.unit_id)
+
+
 def linked_result(ctx: HandlerContext, incident: Incident, lang: str) -> Result:
-    """What a linked reporter is told: the incident's number, and who has it."""
+    """What a linked reporter is told: the incident's number and what it is about (it
+    may be another emergency), and who has it."""
     s = ctx.session
     incidents.write_filed(s)
     acked = s.exec(select(Person).join(Acknowledgement, col(Acknowledgement.person_id)
@@ -128,9 +192,10 @@ def linked_result(ctx: HandlerContext, incident: Incident, lang: str) -> Result:
                    .where(Alert.subject == "incident", Alert.subject_id == incident.id)
                    .order_by(col(Acknowledgement.at))).first()
     if acked is not None:
-        return Result("emergency.linked_acked", {"number": incident.number, "name": acked.name})
+        return Result("emergency.linked_acked", {"number": incident.number, "name": acked.name,
+                                                 "what": brief(incident.what)})
     names = alerts.recipients_text(s, "incident", incident.id or 0, lang)
-    return Result("emergency.linked", {"number": incident.number,
+    return Result("emergency.linked", {"number": incident.number, "what": brief(incident.what),
                                        "alerted": names or catalog.t(lang, "review.skipped")})
 
 
@@ -143,6 +208,11 @@ def linked_before(ctx: HandlerContext, sub: Submission) -> Result | None:
         {"draft": sub.draft_id})
     incident = ctx.session.get(Incident, rows[0][0]) if rows else None
     return linked_result(ctx, incident, sub.lang) if incident is not None else None
+
+
+def brief(text: str, limit: int = 40) -> str:
+    """A report's words short enough to recognise it by, in a line about it."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def channel_label(channel: str) -> str:

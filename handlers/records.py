@@ -279,7 +279,9 @@ def cancel_booking(ctx: HandlerContext, sub: Submission) -> Result:
 # --- emergency -------------------------------------------------------------------------
 
 
-def emergency(ctx: HandlerContext, sub: Submission) -> Result:
+def emergency(ctx: HandlerContext, sub: Submission, *, link: bool = True) -> Result:
+    """File an emergency and alert its people; `link`: a report of a workshop whose
+    incident is being handled is added to it (False: a report filed apart from it)."""
     s, a = ctx.session, sub.answers
     # Core statements, not the ORM's unit of work: an emergency's step is the one that
     # must not wait (the leaders are alerted from this transaction).
@@ -287,7 +289,7 @@ def emergency(ctx: HandlerContext, sub: Submission) -> Result:
     rows = fast.execute(s, "emergency_filed", lambda: select(t.c.id, t.c.number).where(
         t.c.draft_key == bindparam("draft")), {"draft": sub.draft_id})
     found = rows[0] if rows else None
-    if found is None and (again := grouping.linked_before(ctx, sub)) is not None:
+    if found is None and link and (again := grouping.linked_before(ctx, sub)) is not None:
         return again
     if found is None:
         unit_id = ctx.unit_id()
@@ -297,7 +299,7 @@ def emergency(ctx: HandlerContext, sub: Submission) -> Result:
             shop = grouping.workshop_named(s, unit_id, a["place"])
             workshop_id = shop.id if shop else None
         # Many voices, one incident: a report of a workshop already being handled is linked.
-        open_one = grouping.open_incident(ctx, unit_id, workshop_id)
+        open_one = grouping.open_incident(ctx, unit_id, workshop_id) if link else None
         if open_one is not None:
             return grouping.link(ctx, open_one, sub)
         told = emergency_recipients(ctx, unit_id)
@@ -421,6 +423,7 @@ _HANDLERS = {
     "incident_action": incidents.incident_action,
     "reschedule_booking": bookings.reschedule_booking,
     "file_for_caller": _file_for_caller,
+    "emergency_apart": grouping.apart,
 }
 
 

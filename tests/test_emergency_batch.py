@@ -13,6 +13,7 @@ from sqlmodel import Session, col, select
 from bot.bootstrap import Services
 from conversations.catalog import t
 from conversations.flow import Result, Submission
+from handlers.grouping import brief
 from handlers.inbound import Inbound, Stepped
 from handlers.incidents import REPORT, WATCH
 from store.models import Alert, Incident, IncidentLink, IncidentReport, Notification, Timer
@@ -122,8 +123,8 @@ def test_two_reports_of_one_workshop_in_one_batch_are_one_incident(
         alerted = {a.recipient_id for a in s.exec(select(Alert)).all()}
     assert t("zh", "emergency.done", number=incident.number, alerted=ALERTED) \
         in _texts(results[0])
-    assert t("zh", "emergency.linked", number=incident.number, alerted=ALERTED) \
-        in _texts(results[1])
+    assert t("zh", "emergency.linked", number=incident.number, what=brief(incident.what),
+             alerted=ALERTED) in _texts(results[1])
     assert {n.recipient_id for n in more} == alerted and len(more) == 2
 
 

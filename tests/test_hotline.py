@@ -23,6 +23,7 @@ from bot.hotline import sms_text
 from conversations.clock import FrozenClock
 from conversations.engine import LOCATION, Button, Reply
 from handlers import notices
+from handlers.grouping import brief
 from handlers.inbound import Inbound
 from handlers.incidents import incident_params
 from store.models import (
@@ -746,7 +747,7 @@ async def test_three_reports_of_one_workshop_are_one_incident(
     links = all_rows(hl, IncidentLink)
     assert [(x.channel, x.incident_id) for x in links] == [("sms", incident.id),
                                                           ("console", incident.id)]
-    linked = t("zh", "emergency.linked", number="E-2026-0001",
+    linked = t("zh", "emergency.linked", number="E-2026-0001", what=brief(incident.what),
                alerted=ALERTED)
     assert linked in liaison.text
     assert fake.texts(second)[-1].startswith(linked)
