@@ -41,18 +41,17 @@ def located(latitude: float, longitude: float, *names: str | None) -> str:
     return f"📍 {said} {where}" if said else f"📍 {where}"
 
 
-_LOCATED = re.compile(r"📍 (?:(?P<name>.+) )?\((?P<lat>-?[\d.]+), (?P<lon>-?[\d.]+)\)")
-
-
-_PINNED = re.compile(r"📍 [^\n]*\((-?\d{1,2}\.\d+), (-?\d{1,3}\.\d+)\)")
+# What `located` writes: found in an alert's text (pin_of), or matching a whole place.
+_LOCATED = re.compile(
+    r"📍 (?:(?P<name>[^\n]+?) )?\((?P<lat>-?\d{1,2}\.\d+), (?P<lon>-?\d{1,3}\.\d+)\)")
 
 
 def pin_of(text: str) -> tuple[float, float] | None:
     """The coordinates of the first shared location a text shows (see `located`)."""
-    m = _PINNED.search(text)
+    m = _LOCATED.search(text)
     if m is None:
         return None
-    lat, lon = float(m[1]), float(m[2])
+    lat, lon = float(m["lat"]), float(m["lon"])
     return (lat, lon) if abs(lat) <= 90 and abs(lon) <= 180 else None
 
 
