@@ -58,7 +58,7 @@ def _invited(ctx: HandlerContext, sub: Submission, case: Case,
         if case.complainant_id is None:
             return Result("invite.anonymous", {"number": case.number}, back_to="case")
         entry = s.get(DutyEntry, int(a["slot"]))
-        if entry is None or entry.unit_id != ctx.unit_id() or entry.day < ctx.today:
+        if entry is None or entry.unit_id != ctx.unit_id() or bookings.over(entry, ctx):
             return Result("booking.slot_gone", {}, back_to="slot")
         assert entry.id is not None and case.id is not None
         booking = Booking(number=next_number(s, "V", ctx.today.year), draft_key=sub.draft_id,
@@ -151,8 +151,10 @@ def invitation(ctx: HandlerContext, sub: Submission) -> Result:
         entry: DutyEntry | None = old
         if a["answer"] == "other":
             entry = s.get(DutyEntry, int(a["slot"]))
-            if entry is None or entry.unit_id != inv.unit_id or entry.day < ctx.today:
+            if entry is None or entry.unit_id != inv.unit_id or bookings.over(entry, ctx):
                 return Result("booking.slot_gone", {}, back_to="slot")
+        elif old is not None and bookings.over(old, ctx):  # accepted after the reception
+            return Result("invitation.over", {}, back_to="answer")
         assert entry is not None and entry.id is not None and old is not None
         booking.duty_entry_id, booking.status = entry.id, "booked"
         inv.duty_entry_id, inv.answered_at = entry.id, ctx.now

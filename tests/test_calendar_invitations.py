@@ -90,6 +90,34 @@ def test_accepting_in_one_tap(services: Services) -> None:
         assert s.exec(select(Invitation)).one().status == "accepted"
 
 
+def test_accepting_after_the_reception_ended_asks_for_another_time(
+        services: Services, clock: FrozenClock) -> None:
+    """The invitation answered with 按时参加 after the 11-25 reception is over: not
+    confirmed for a visit that cannot happen; another time is asked for, nothing is
+    booked and nobody is told."""
+    from datetime import datetime
+
+    li = Chat(services, person="li_ming")
+    file_complaint(li, "zh")
+    staff = Chat(services, person="liu_fang")
+    start_invite(staff, "zh", "invited")
+    staff.press_starting("11-25")
+    staff.say("当面说明")
+    staff.press("确认提交")
+    services.dispatcher.drain()
+    invited = last_push(services, "li_ming")
+    clock.set(datetime(2026, 11, 25, 12, 0, tzinfo=ZONE))
+    before = len(pushes(services, "zhao_guoqiang"))
+    tap(li, invited, "按时参加")
+    assert t("zh", "invitation.over") in li.text
+    assert t("zh", "invitation.answer.ask") in li.replies[-1].text
+    with Session(services.db) as s:
+        assert s.exec(select(Invitation)).one().status == "invited"
+        assert s.exec(select(Booking)).one().status == "invited"
+    services.dispatcher.drain()
+    assert len(pushes(services, "zhao_guoqiang")) == before
+
+
 def test_an_anonymous_complainant_cannot_be_invited(services: Services) -> None:
     li = Chat(services, person="li_ming")
     file_complaint(li, "zh", identity="anonymous")
