@@ -127,7 +127,8 @@ def my_handling(ctx: HandlerContext, lang: str) -> list[Reply]:
 def pending_alerts(ctx: HandlerContext) -> list[Alert]:
     """The alerts still waiting for the person's 收到, newest first: not those of an
     emergency already handled or a case already closed, which no press can help any
-    more."""
+    more; nor, but for the director, those of a case passed on to another handler since
+    (case alerts go to its handler, or to the director)."""
     s = ctx.session
     acked = select(Acknowledgement.alert_id)
     over = or_(and_(col(Alert.subject) == "incident", col(Alert.subject_id).in_(
