@@ -180,27 +180,39 @@ class Number:
 
 
 _DATE_PATTERNS = (
-    (re.compile(r"^(\d{4})[-/.年](\d{1,2})[-/.月](\d{1,2})日?$"), "ymd"),
-    (re.compile(r"^(\d{4})[-/.年](\d{1,2})月?$"), "ym"),
-    (re.compile(r"^(\d{1,2})[-/.月](\d{1,2})日?$"), "md"),
+    (re.compile(r"^(\d{4})[-/.年](\d{1,2})[-/.月](\d{1,2})[日号]?$"), "ymd"),
+    (re.compile(r"^(\d{4})[-/.年](\d{1,2})月?份?$"), "ym"),
+    (re.compile(r"^(\d{1,2})[-/.月](\d{1,2})[日号]?$"), "md"),
+    (re.compile(r"^(\d{1,2})月份?$"), "m"),  # "9月": the latest September
 )
 _RELATIVE = {"今天": 0, "today": 0, "昨天": 1, "yesterday": 1, "前天": 2}
+_AHEAD = {"今天": 0, "today": 0, "明天": 1, "tomorrow": 1, "后天": 2}
+# A month and day without a year, asked for a day to come: one this far behind today is
+# next year's ("1月4日" typed on 12-28), nearer ones are this year's (a leave begun).
+_NEXT_YEAR_AFTER = timedelta(days=180)
 
 
 @dataclass(frozen=True)
 class DateAnswer:
-    """A calendar date, or a month; `past_only` refuses dates after today."""
+    """A calendar date. `past_only` (what happened, since when): dates after today are
+    refused, and a month alone is taken ("2026-10"). Otherwise (a deadline, a day off,
+    a visit) the day itself is needed, and "明天" / "tomorrow" are understood."""
 
     past_only: bool = True
 
     def parse(self, text: str, today: date) -> str:
         value = normalize(text).lower().replace(" ", "")
-        if value in _RELATIVE:
-            return (today - timedelta(days=_RELATIVE[value])).isoformat()
+        relative = _RELATIVE if self.past_only else _AHEAD
+        if value in relative:
+            step = timedelta(days=relative[value])
+            return (today - step if self.past_only else today + step).isoformat()
+        unread = "invalid.date" if self.past_only else "invalid.date_ahead"
         for pattern, kind in _DATE_PATTERNS:
             m = pattern.match(value)
             if not m:
                 continue
+            if kind in ("ym", "m") and not self.past_only:
+                raise Invalid("invalid.date_day")
             try:
                 if kind == "ymd":
                     day = date(int(m[1]), int(m[2]), int(m[3]))
@@ -208,17 +220,24 @@ class DateAnswer:
                 elif kind == "ym":
                     day = date(int(m[1]), int(m[2]), 1)
                     result = day.isoformat()[:7]
+                elif kind == "m":
+                    day = date(today.year, int(m[1]), 1)
+                    if day > today:
+                        day = day.replace(year=today.year - 1)
+                    result = day.isoformat()[:7]
                 else:
                     day = date(today.year, int(m[1]), int(m[2]))
                     if day > today and self.past_only:
                         day = day.replace(year=today.year - 1)
+                    elif not self.past_only and day < today - _NEXT_YEAR_AFTER:
+                        day = day.replace(year=today.year + 1)
                     result = day.isoformat()
             except ValueError as exc:
-                raise Invalid("invalid.date") from exc
+                raise Invalid(unread) from exc
             if self.past_only and day > today:
                 raise Invalid("invalid.date_future")
             return result
-        raise Invalid("invalid.date")
+        raise Invalid(unread)
 
 
 _YES = {"是", "是的", "对", "好", "确认", "yes", "y", "ok", "1"}

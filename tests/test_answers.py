@@ -152,6 +152,11 @@ def test_chinese_number_does_not_silently_drop_digits(text: str, acceptable: tup
         ("Yesterday", "2026-11-22"),
         ("2026-11-23", "2026-11-23"),
         ("12月1日", "2025-12-01"),  # a month-day still to come this year means last year's
+        ("10月15号", "2026-10-15"),
+        ("9月", "2026-09"),
+        ("9月份", "2026-09"),
+        ("12月", "2025-12"),  # the latest December
+        ("2026年9月份", "2026-09"),
     ],
 )
 def test_date_reads_days_months_and_relative_words(typed: str, value: str) -> None:
@@ -166,6 +171,28 @@ def test_date_in_the_future_is_refused(typed: str) -> None:
 
 def test_future_dates_are_accepted_when_not_past_only() -> None:
     assert DateAnswer(past_only=False).parse("2026-12-01", TODAY) == "2026-12-01"
+
+
+@pytest.mark.parametrize(("typed", "value"), [
+    ("明天", "2026-11-24"), ("tomorrow", "2026-11-24"), ("后天", "2026-11-25"),
+    ("今天", "2026-11-23"), ("12月5号", "2026-12-05"),
+    ("11月20日", "2026-11-20"),  # a few days back: this year's (a leave begun)
+    ("1月4日", "2027-01-04"),  # half a year back: next year's
+])
+def test_a_day_to_come_reads_tomorrow_and_wraps_into_next_year(typed: str, value: str) -> None:
+    assert DateAnswer(past_only=False).parse(typed, TODAY) == value
+
+
+@pytest.mark.parametrize("typed", ["2026年12月", "2026-12", "12月", "12月份"])
+def test_a_day_to_come_needs_the_day_not_only_the_month(typed: str) -> None:
+    """A deadline or a day off of "2026年12月" was taken and crashed the form at the end."""
+    bad = refusal(lambda x: DateAnswer(past_only=False).parse(x, TODAY), typed)
+    assert bad.key == "invalid.date_day"
+
+
+def test_a_day_to_come_that_cannot_be_read_says_tomorrow_is_understood() -> None:
+    assert refusal(lambda x: DateAnswer(past_only=False).parse(x, TODAY), "下周").key \
+        == "invalid.date_ahead"
 
 
 @pytest.mark.parametrize("typed", ["下个月", "abc", "2026-13-01", "2026-02-30", "13月1日",

@@ -135,6 +135,9 @@ def test_a_leader_case_needs_its_five_fixes_and_a_return_visit(
                        late, "答复后一周内上门回访")
     assert t(lang, "case.refused.report_on", due_on=case.due_on.isoformat()) in said
     assert t(lang, "case_action.report_on.ask") in zhao.text
+    zhao.say("2027年1月")  # a month is not a day to report on (it once failed the step)
+    assert zhao.replies[0].text == t(lang, "invalid.date_day")
+    assert t(lang, "case_action.report_on.ask") in zhao.replies[-1].text
     zhao.say("2027-01-15")
     zhao.press(t(lang, "nav.confirm"))
     assert t(lang, "case_action.done.five_fix", number="C-2026-0001") in zhao.text
