@@ -33,6 +33,7 @@ from conversations.flow import (
     Directory,
     Effect,
     Flow,
+    MenuItem,
     OpenFiles,
     Query,
     Result,
@@ -172,6 +173,9 @@ class State:
     updated_at: str | None = None
     paused: bool = False  # the inactivity notice has been sent; the next message resumes
     attachments: list[dict[str, Any]] = field(default_factory=list)
+    # A form put aside for an emergency report (its draft's fields), taken up again when
+    # the report is sent or dropped.
+    aside: dict[str, Any] | None = None
     v: int = STATE_VERSION
 
     @classmethod
@@ -193,6 +197,24 @@ class State:
         self.answers, self.trail, self.prefilled = {}, [], []
         self.attachments = []
         self.paused = False
+
+    _DRAFT = ("flow", "step", "answers", "trail", "prefilled", "draft_id", "started_at",
+              "attachments")
+
+    def put_aside(self) -> None:
+        """Keep the draft under way aside (one at most) and start afresh."""
+        data = self.to_dict()
+        self.aside = {k: data[k] for k in self._DRAFT}
+        self.clear_draft()
+
+    def take_up(self) -> bool:
+        """Take the draft put aside up again; False when there is none."""
+        if not self.aside:
+            return False
+        for k in self._DRAFT:
+            setattr(self, k, self.aside.get(k, getattr(State(), k)))
+        self.aside, self.paused = None, False
+        return True
 
 
 @dataclass
@@ -391,7 +413,15 @@ class Engine:
                 return Outcome(empty.state, [Reply(text), *empty.replies])
             return Outcome(st, [Reply(text), self._ask(st, ctx)])
         st.clear_draft()
+        if st.take_up():  # a form put aside for an emergency report: back to it
+            return Outcome(st, [Reply(text), self._resumed(st, ctx)])
         return Outcome(st, [Reply(text), self._menu(st, ctx)])
+
+    def _resumed(self, st: State, ctx: Context) -> Reply:
+        """The question of a form taken up again, saying which form it is."""
+        asked = self._ask(st, ctx)
+        note = catalog.t(st.lang, "flow.taken_up", flow=catalog.t(st.lang, f"{st.flow}.title"))
+        return Reply(note + "\n\n" + asked.text, asked.buttons)
 
     def answer_query(self, raw: dict[str, Any], found: list[Reply], ctx: Context) -> list[Reply]:
         """Follow a query's answer with where the user stands (the menu, or the step)."""
@@ -569,7 +599,22 @@ class Engine:
         name = flow.name
         if command == "cancel":
             st.clear_draft()
-            return Outcome(st, [Reply(catalog.t(st.lang, "flow.cancelled")), self._menu(st, ctx)])
+            said = Reply(catalog.t(st.lang, "flow.cancelled"))
+            if st.take_up():  # the form put aside for this report
+                return Outcome(st, [said, self._resumed(st, ctx)])
+            return Outcome(st, [said, self._menu(st, ctx)])
+        urgent = None if flow.urgent or command is not None else self._urgent_item(token, ctx)
+        if urgent is not None:
+            # An emergency never waits for a form left half-filled (a complaint begun
+            # yesterday): that draft is put aside, said so, and taken up again after.
+            aside = Reply(catalog.t(st.lang, "flow.set_aside",
+                                    flow=catalog.t(st.lang, f"{name}.title")))
+            st.put_aside()
+            started = self._at_menu(st, urgent.value, None, ctx)
+            if not started.state.flow:  # it could not start: the form is back
+                started.state.take_up()
+                return Outcome(st, [*started.replies[:-1], self._ask(st, ctx)])
+            return Outcome(started.state, [aside, *started.replies], started.effect)
         if command == "menu" or (command is None and not pressed
                                  and self._menu_word(st, flow, token, ctx)):
             # A menu item's words (the menu keyboard stays on a phone's screen during a
@@ -636,6 +681,18 @@ class Engine:
         if refused is not None:
             return refused
         return Outcome(st, [self._ask(st, ctx)])
+
+    def _urgent_item(self, token: str, ctx: Context) -> MenuItem | None:
+        """The menu item of an urgent flow (an emergency report) that `token` starts:
+        its button, or its words typed."""
+        low = normalize(token).lower()
+        for item in menu_for(ctx.role):
+            kind, _, name = item.value.partition(":")
+            flow = self.flows.get(name.partition("@")[0]) if kind == "flow" else None
+            if flow is not None and flow.urgent and flow.roles == () and (
+                    token == item.value or low in _menu_words(item.label)):
+                return item
+        return None
 
     def _offered(self, st: State, flow: Flow, token: str, ctx: Context) -> bool:
         """Whether `token` is the value of one of the buttons of the question now asked."""

@@ -487,3 +487,55 @@ def test_finishing_or_cancelling_a_form_stops_its_timer(services: Services,
     assert services.sweeper.run_once() == 0
     services.dispatcher.drain()
     assert chat.inbox() == []
+
+
+@pytest.mark.parametrize("lang", LANGS)
+@pytest.mark.parametrize("how", ["typed", "pressed"])
+def test_an_emergency_puts_a_half_filled_form_aside_and_takes_it_up_after(
+        services: Services, chat: Chat, lang: str, how: str) -> None:
+    """Half-way through a complaint (or a day after leaving it), something happens: the
+    emergency's menu item starts the report at once, not "finish or cancel the form
+    first"; the complaint is set aside, unsubmitted, and taken up again where it was
+    once the report is sent."""
+    from store.models import Incident
+
+    start(chat, lang, "complaint", ("1", DESCRIPTION))
+    kept = draft(services, chat)
+    assert kept["step"] == "since"
+    if how == "typed":
+        chat.say(t(lang, "menu.emergency"))
+    else:  # the menu's button, still on screen (Telegram's keyboard, WeChat's menu)
+        from tests.case_helpers import press_value
+
+        press_value(chat, "flow:emergency")
+    assert chat.replies[0].text == t(lang, "flow.set_aside", flow=t(lang, "complaint.title"))
+    assert t(lang, "emergency.what.ask") in chat.replies[-1].text
+    chat.say(WHAT)
+    chat.say("厂门口")
+    chat.press(t(lang, "nav.send_now"))
+    [incident] = _rows(services, Incident)
+    assert incident.what == WHAT
+    assert chat.replies[-1].text.startswith(t(lang, "flow.taken_up",
+                                              flow=t(lang, "complaint.title")))
+    assert t(lang, "complaint.since.ask") in chat.replies[-1].text
+    back = draft(services, chat)
+    assert (back["flow"], back["step"], back["answers"], back["draft_id"]) == (
+        "complaint", "since", kept["answers"], kept["draft_id"])
+    assert _rows(services, Case) == []  # nothing of the complaint was submitted
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_an_emergency_dropped_takes_the_form_set_aside_up_again(
+        services: Services, chat: Chat, lang: str) -> None:
+    start(chat, lang, "suggestion", ("1",))
+    kept = draft(services, chat)
+    chat.say(t(lang, "menu.emergency"))
+    chat.say("取消" if lang == "zh" else "cancel")
+    assert chat.replies[0].text == t(lang, "flow.cancelled")
+    assert t(lang, "suggestion.text.ask") in chat.replies[-1].text
+    assert draft(services, chat)["answers"] == kept["answers"]
+
+
+def _rows(services: Services, model: type) -> list:  # type: ignore[type-arg]
+    with Session(services.db) as s:
+        return list(s.exec(select(model)).all())

@@ -247,24 +247,45 @@ async def test_a_menu_key_tapped_during_a_form_is_not_an_answer(
 
 
 @LANGS
+async def test_an_emergency_key_tapped_during_a_complaint_reports_first_and_comes_back(
+        client: httpx.AsyncClient, fake: FakeBotApi, tg: Services, lang: str,
+        code: str) -> None:
+    chat = TgChat(client, fake, 7509, code)
+    category = ask(lang, "complaint", "category", 1, 8)
+    assert await chat.say(t(lang, "menu.complaint")) == [one(t(lang, "complaint.intro"),
+                                                             category)]
+    aside = t(lang, "flow.set_aside", flow=t(lang, "complaint.title"))
+    assert await chat.say(t(lang, "menu.emergency")) == [
+        one(aside, t(lang, "emergency.intro"), ask(lang, "emergency", "what", 1, 5))]
+    await chat.say(SAID[lang]["what"])
+    await chat.say("厂门口")
+    said = await chat.press(t(lang, "nav.send_now"))
+    assert "E-2026-0001" in said[0]
+    assert said[-1].endswith(one(t(lang, "flow.taken_up", flow=t(lang, "complaint.title")),
+                                 category))
+    assert saved_state(tg, 7509)["flow"] == "complaint"
+
+
+@LANGS
 async def test_a_menu_key_tapped_at_a_choice_or_the_review_says_which_form_is_open(
         client: httpx.AsyncClient, fake: FakeBotApi, tg: Services, lang: str,
         code: str) -> None:
-    """Half-way through a complaint, something urgent happens and the worker taps "Report
-    an emergency" on the menu keyboard: told which form is open and how to leave it, not
-    "please choose one of the options", at a choice and at the review alike. A keyboard
-    left in the other language (from before /lang) is read the same."""
+    """Half-way through a complaint the worker taps "Make a suggestion" on the menu
+    keyboard: told which form is open and how to leave it, not "please choose one of the
+    options", at a choice and at the review alike. A keyboard left in the other language
+    (from before /lang) is read the same. (An emergency's key puts the form aside: see
+    test_an_emergency_key_tapped_during_a_complaint_reports_first_and_comes_back.)"""
     chat = TgChat(client, fake, 7508, code)
     other = "en" if lang == "zh" else "zh"
     still = t(lang, "flow.menu_in_flow", flow=t(lang, "complaint.title"))
     category = ask(lang, "complaint", "category", 1, 8)
     assert await chat.say(t(lang, "menu.complaint")) == [one(t(lang, "complaint.intro"),
                                                              category)]
-    for said in (t(lang, "menu.emergency"), t(other, "menu.emergency")):
+    for said in (t(lang, "menu.suggestion"), t(other, "menu.suggestion")):
         assert await chat.say(said) == [one(still, category)]
     await run(chat, complaint_steps(lang, "wages", "铸造车间", "named")[1:])
     review = fake.sent_messages(7508)[-1].text
-    assert await chat.say(t(lang, "menu.emergency")) == [one(still, review)]
+    assert await chat.say(t(lang, "menu.suggestion")) == [one(still, review)]
     assert saved_state(tg, 7508)["step"] == REVIEW
     # an option is still taken by its name
     assert await chat.say("/cancel") == [one(t(lang, "flow.cancelled"), t(lang, "menu.prompt"))]
