@@ -61,6 +61,8 @@ GROUP_NOTICES = {PRIVATE_ONLY: "link.private_only", GROUP_CHAT: "group.private"}
 _NOTICES = {EDITED: "inbound.edited", UNREADABLE: "inbound.unreadable"}
 # What a button press is told when it is no answer to the question now asked.
 STALE = "button.stale"  # pressed twice, or an earlier question's
+# Silence after which an emergency report that "send now" could send is sent (the sweep).
+URGENT_WAIT = timedelta(minutes=10)
 BUSY = "button.busy"  # a push's button that starts something else, pressed during a form
 
 # Words a person may type instead of pressing a button, in either language; each also
@@ -300,6 +302,7 @@ class Engine:
         replies: list[Reply] = []
         early = (action if action is not None else text) or ""
         if st.flow and self.timed_out(st, ctx) and not st.paused \
+                and not self._sends_itself(st) \
                 and _match_command(early) != "cancel" \
                 and early.partition("@")[0] != "cmd:cancel":
             replies += self._expire(st, ctx)
@@ -382,10 +385,17 @@ class Engine:
         return Outcome(st, [note, self._ask(st, ctx)])
 
     def expire(self, raw: dict[str, Any] | None, ctx: Context) -> Outcome:
-        """Apply the inactivity timeout (called by the timer sweep); no-op if not due."""
+        """Apply the inactivity timeout (called by the timer sweep); no-op if not due. An
+        emergency report that could be sent is sent: leaders must not miss a report
+        because the phone went back into a pocket after "where"."""
         st = State.from_dict(raw)
         if not st.flow or st.paused or not self.timed_out(st, ctx):
             return Outcome(st, [])
+        if self._sends_itself(st):
+            minutes = int(self._wait(st, ctx).total_seconds() // 60)
+            said = Reply(catalog.t(st.lang, "timeout.sent", minutes=minutes,
+                                   flow=catalog.t(st.lang, f"{st.flow}.title")))
+            return Outcome(st, [said], self._submission(st))
         replies = self._expire(st, ctx)
         if st.flow:
             st.paused = True
@@ -431,14 +441,22 @@ class Engine:
     def timed_out(self, st: State, ctx: Context) -> bool:
         if not st.updated_at:
             return False
-        return ctx.now - datetime.fromisoformat(st.updated_at) >= ctx.timeout
+        return ctx.now - datetime.fromisoformat(st.updated_at) >= self._wait(st, ctx)
+
+    def _sends_itself(self, st: State) -> bool:
+        """An urgent report with what "send now" needs: silence sends it."""
+        flow = self.flows.get(st.flow or "")
+        return flow is not None and flow.urgent and self._can_send_now(st, flow)
+
+    def _wait(self, st: State, ctx: Context) -> timedelta:
+        return min(ctx.timeout, URGENT_WAIT) if self._sends_itself(st) else ctx.timeout
 
     def due_at(self, raw: dict[str, Any], ctx: Context) -> datetime | None:
         """When this conversation's draft times out, or None when there is no draft."""
         st = State.from_dict(raw)
         if not st.flow or st.paused or not st.updated_at:
             return None
-        return datetime.fromisoformat(st.updated_at) + ctx.timeout
+        return datetime.fromisoformat(st.updated_at) + self._wait(st, ctx)
 
     # --- menu --------------------------------------------------------------------------
 

@@ -262,6 +262,8 @@ class Workroom:
                 # not the phone's (or the default) this chat began in.
                 raw = {**raw, "lang": person.lang}
         ctx = self._ctx(s, person, hctx, workshops)
+        # Before the step, which may change the saved dict's answers in place.
+        before = self.engine.due_at(old, ctx) if old else None
         out = self.engine.step(raw, text=msg.text, action=msg.action, ctx=ctx,
                                attachments=msg.attachments, default_flow=msg.default_flow)
         phones = self._phones(raw.get("flow"), raw.get("answers")) \
@@ -284,11 +286,12 @@ class Workroom:
         batch.langs[i] = state.get("lang") or self.options.default_lang
         # The draft's inactivity timer is set when a draft begins and dropped when it ends;
         # in between the sweep finds the draft touched since and moves the timer on.
-        before = self.engine.due_at(old, ctx) if old else None
         due = self.engine.due_at(state, ctx)
         if due is None and before is not None:
             batch.timers_off.append(key)
-        elif due is not None and before is None:
+        elif due is not None and (before is None or due < before):
+            # Set when a draft begins, and moved sooner when an emergency report becomes
+            # one that silence sends (Engine.URGENT_WAIT).
             batch.timers_on.append((key, due))
         if msg.push_replies:
             album = _album(msg)
@@ -626,9 +629,11 @@ class Workroom:
                 if not out.replies:
                     self._schedule_timeout(s, key, raw, ctx)
                     return False
-                state = out.state.to_dict()
+                # An emergency report sent by the silence: filed here, as if sent now.
+                replies, state, _ = self._apply(hctx, ctx, out)
                 version += 1
-                for i, reply in enumerate(out.replies):
+                self._schedule_timeout(s, key, state, ctx)  # a form taken up again
+                for i, reply in enumerate(replies):
                     outbox.enqueue(
                         s, key=f"timeout:{key}:{version}:{i}", channel=channel, address=address,
                         message="notice.raw", now=now,
@@ -636,7 +641,6 @@ class Workroom:
                                 "buttons": [b.__dict__ for b in reply.buttons]})
                 if self.states.transactional:
                     self.states.save(s, key, state, version, now)
-                timers.drop(s, kind=DRAFT_TIMEOUT, ref=key)
             if not self.states.transactional:
                 self.states.save(s, key, state, version, now)
         return True

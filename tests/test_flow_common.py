@@ -539,3 +539,33 @@ def test_an_emergency_dropped_takes_the_form_set_aside_up_again(
 def _rows(services: Services, model: type) -> list:  # type: ignore[type-arg]
     with Session(services.db) as s:
         return list(s.exec(select(model)).all())
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_an_emergency_left_after_where_is_sent_by_the_silence(
+        services: Services, clock: FrozenClock, chat: Chat, lang: str) -> None:
+    """What and where answered, then the phone goes back into a pocket: after ten quiet
+    minutes the report is filed and the leaders alerted, as "send now" would have; the
+    reporter is told. A report without its place yet is only kept, as any draft."""
+    from store.models import Alert, Incident
+
+    start(chat, lang, "emergency", (WHAT,))
+    clock.advance(timedelta(minutes=10))
+    assert services.sweeper.run_once() == 0  # no place yet: not sendable, not due
+    chat.say("厂门口")
+    clock.advance(timedelta(minutes=9))
+    assert services.sweeper.run_once() == 0
+    assert _rows(services, Incident) == []
+    clock.advance(timedelta(minutes=1))
+    assert services.sweeper.run_once() == 1
+    [incident] = _rows(services, Incident)
+    assert (incident.what, incident.place, incident.people) == (WHAT, "厂门口", None)
+    assert _rows(services, Alert)  # the leaders are alerted
+    services.dispatcher.drain()
+    said = [m.text for m in chat.inbox()]
+    assert said[0] == t(lang, "timeout.sent", flow=t(lang, "emergency.title"), minutes=10)
+    assert "E-2026-0001" in said[1]
+    assert draft(services, chat)["flow"] is None
+    assert services.sweeper.run_once() == 0  # sent once
+    chat.say("30")  # a late answer is not a second report
+    assert len(_rows(services, Incident)) == 1
