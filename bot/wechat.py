@@ -33,6 +33,7 @@ import asyncio
 import dataclasses
 import json
 import logging
+import re
 import threading
 import time
 from collections import deque
@@ -62,7 +63,7 @@ from bot.wechat_render import (
     word_key,
 )
 from conversations.clock import Clock
-from conversations.engine import LOCATION, Reply
+from conversations.engine import LOCATION, UNREADABLE, Reply
 from handlers.inbound import Inbound, Outgoing, Stepped, Workroom
 from handlers.notices import FileReply
 from handlers.notices import render as render_notice
@@ -114,9 +115,13 @@ def parse_message(channel: str, msg: Mapping[str, str]) -> Inbound | None:
     if len(message_id) > 128:
         raise CallbackError(400, "message id too long")
     if kind == "text":
+        if stickers_only(msg.get("Content", "")):  # 【收到不支持的消息类型…】, [流泪][流泪]
+            return Inbound(channel, sender, message_id, action=UNREADABLE, push_replies=True)
         text, action, code = parse_text(msg.get("Content", ""))
         return Inbound(channel, sender, message_id, text=text, action=action,
                        link_code=code, push_replies=True)
+    if kind == "link":  # a shared article: nothing a form can take as an answer
+        return Inbound(channel, sender, message_id, action=UNREADABLE, push_replies=True)
     if kind in ("image", "voice") and msg.get("MediaId"):
         item: dict[str, Any] = {"kind": "photo", "file_ref": msg["MediaId"][:300],
                                 "mime_type": "image/jpeg", "size": None}
@@ -143,6 +148,16 @@ def parse_message(channel: str, msg: Mapping[str, str]) -> Inbound | None:
                        action=LOCATION if text else None, push_replies=True)
     # link, file…: not something a form takes; the step says what it expects
     return Inbound(channel, sender, message_id, text="", push_replies=True)
+
+
+# What WeChat writes for a sticker it does not pass on, and its built-in emoji as they
+# arrive in a text: "[流泪]", "[Smile]".
+_STICKER_TEXT = re.compile(r"【收到不支持的消息类型，暂无法显示】|\[[^\[\]\s]{1,8}\]")
+
+
+def stickers_only(content: str) -> bool:
+    """Whether a text is only stickers and built-in emoji: no answer to anything."""
+    return bool(content.strip()) and not _STICKER_TEXT.sub("", content).strip()
 
 
 class WeChatSender:

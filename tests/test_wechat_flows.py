@@ -234,6 +234,27 @@ async def test_where_an_emergency_is_may_be_a_location_sent_from_the_map(
 
 
 @KINDS
+async def test_a_sticker_or_emoji_alone_is_no_answer_and_is_said_so(
+        client: httpx.AsyncClient, wx: Services, api: FakeWeChatApi, kind: str) -> None:
+    """A sticker reaches the account as 【收到不支持的消息类型，暂无法显示】 and built-in
+    emoji as "[流泪]": neither is what happened or where; nor is a shared article. Each is
+    said to be unreadable, the question asked again, and nothing is filed."""
+    chat = WxChat(client, wx, api, kind, EMPLOYEE[kind])
+    await run(chat, [("紧急情况报告", ask("zh", "emergency", "what", 1, 5))])
+    for sent in ("【收到不支持的消息类型，暂无法显示】", "[流泪][流泪]", " [Smile] "):
+        [said] = await chat.say(sent)
+        assert said.startswith(t("zh", "inbound.unreadable"))
+        assert ask("zh", "emergency", "what", 1, 5) in said
+    r = await chat.send_inner(chat.inner("link", Title="厂里通知", Description="",
+                                         Url="https://example.invalid/a"))
+    assert r.status_code == 200
+    [said] = chat.new_texts()
+    assert said.startswith(t("zh", "inbound.unreadable"))
+    await run(chat, [("[流泪]车间着火了", ask("zh", "emergency", "place", 2, 5))])
+    assert all_rows(wx, Incident) == []
+
+
+@KINDS
 async def test_photos_sent_one_after_another_get_one_answer(
         client: httpx.AsyncClient, wx: Services, api: FakeWeChatApi, kind: str) -> None:
     """Photos picked together reach the workroom as a message each: all are kept, and
