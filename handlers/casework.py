@@ -154,6 +154,8 @@ def _extend(ctx: HandlerContext, sub: Submission, case: Case) -> Result:
     if lead is not None and lead.active:  # a lead leader who has left decides nothing
         approvers.add(lead.id)
     approvers.discard(None)
+    if ctx.actor.role != "director":  # nobody but the director decides on their own time
+        approvers.discard(ctx.actor.id)
     told: list[Person] = []
     for pid in sorted(a for a in approvers if a is not None):
         outbox.enqueue(s, key=f"extension:{row.id}:ask:{pid}", recipient_id=pid,
@@ -292,6 +294,8 @@ def decide_extension(ctx: HandlerContext, sub: Submission) -> Result:
     if row is None or case is None or row.status != "pending" \
             or case.unit_id != ctx.unit_id():
         return Result("decide_extension.gone", {}, back_to="extension")
+    if row.requested_by == ctx.actor.id and ctx.actor.role != "director":
+        return Result("decide_extension.own", {"number": case.number}, back_to="extension")
     approve = sub.answers["decision"] == "approve"
     try:
         lifecycle.move(ctx, case, "extended",

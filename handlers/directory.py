@@ -145,8 +145,8 @@ class SqlDirectory:
             .where(Extension.status == "pending", Case.unit_id == self.unit_id,
                    col(Case.status).in_(WORKING))  # a replied case needs no more time
             .order_by(col(Extension.id))).all()
-        mine = [(e, c) for e, c in rows if self.person.role == "director"
-                or c.lead_leader_id == self.person.id]
+        mine = [(e, c) for e, c in rows if self.person.role == "director" or (
+            c.lead_leader_id == self.person.id and e.requested_by != self.person.id)]
         return [(str(e.id), catalog.t(lang, "extension.option", number=c.number, days=e.days,
                                       due_on=c.due_on.isoformat(), reason=e.reason))
                 for e, c in mine]

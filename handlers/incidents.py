@@ -476,6 +476,12 @@ def action_refusal(session: Session, lang: str, incident: Incident, action: str
         return "incident_action.not_yet", {"report": report}
     if row.sent_at is not None:
         return "incident_action.already", {"report": report, "number": incident.number}
+    if action == "archive":  # the papers are archived with the closing report among them
+        closing = session.exec(select(IncidentReport).where(
+            IncidentReport.incident_id == incident.id, IncidentReport.kind == "closing")).first()
+        if closing is not None and closing.sent_at is None:
+            return "incident_action.closing_first", {
+                "number": incident.number, "report": catalog.t(lang, "report.kind.closing")}
     return None
 
 

@@ -252,6 +252,35 @@ def test_a_receipt_code_whose_case_cannot_be_rated_is_refused_before_the_rating(
 
 
 @pytest.mark.parametrize("lang", LANGS)
+def test_a_lead_leader_does_not_approve_his_own_extension(
+        services: Services, clock: FrozenClock, lang: str) -> None:
+    """赵国强 handles a leader case and, by filling in 五定, leads it; his own request
+    for more time goes to the director alone, is not offered to him to decide, and the
+    director decides it."""
+    file_complaint(Chat(services, person="li_ming"), lang, affected="25")
+    zhao = Chat(services, person="zhao_guoqiang")
+    case_action(zhao, lang, "C-2026-0001", "five_fix", "财务科 王科长", "财务科 李会计",
+                "2027-01-15", "答复后一周内上门回访")
+    due = the_case(services).due_on
+    said = case_action(zhao, lang, "C-2026-0001", "extend", "60", "年底核算太忙")
+    assert "陈丽华" in said
+    services.dispatcher.drain()
+    asked = t(lang, "notice.extension_asked", number="C-2026-0001", days=60,
+              reason="年底核算太忙", due_on=due.isoformat(), handler="赵国强")
+    assert asked not in pushes(services, "zhao_guoqiang")
+    open_menu(zhao, lang)
+    zhao.press(t(lang, "menu.decide_extension"))
+    assert t(lang, "decide_extension.empty") in zhao.text
+    director = Chat(services, person="chen_lihua")
+    open_menu(director, lang)
+    director.press(t(lang, "menu.decide_extension"))
+    director.press(director.replies[-1].buttons[0].label)
+    director.press(t(lang, "opt.decision.approve"))
+    director.press(t(lang, "nav.confirm"))
+    assert the_case(services).due_on > due
+
+
+@pytest.mark.parametrize("lang", LANGS)
 def test_a_refused_extension_keeps_the_due_date_and_tells_the_handler(
         services: Services, clock: FrozenClock, lang: str) -> None:
     file_complaint(Chat(services, person="li_ming"), lang)

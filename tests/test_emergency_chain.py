@@ -143,6 +143,12 @@ def test_chain_acknowledgement_reports_and_archiving(db_services: Services,
     clock.set(t0 + timedelta(minutes=110))
     said = director_does(director, lang, "handled", "财务科当场公布核算结果，职工返岗")
     assert t(lang, "incident_action.done.handled", number="E-2026-0001", due="11:20") in said
+    # Archived before the closing report has gone: refused when chosen (the report could
+    # never be sent afterwards, an archived emergency being no longer listed).
+    said = director_does(director, lang, "archive", confirm=False)
+    assert t(lang, "incident_action.closing_first", number="E-2026-0001",
+             report=t(lang, "report.kind.closing")) in said
+    director.press(t(lang, "nav.cancel"))
     clock.set(t0 + timedelta(minutes=125))
     said = director_does(director, lang, "closing", *REPORT)
     assert t(lang, "incident_action.done.in_time", report=t(lang, "report.kind.closing"),
