@@ -351,7 +351,10 @@ class Engine:
         # "Back" and "Skip" buttons name the question they were shown under (cmd:skip@people).
         command, _, shown_at = command.partition("@") if command else (command, "", "")
         if command == "lang":
-            return self._switch_lang(st, ctx)
+            # "English" and "中文" typed name the language (sent twice, they do not
+            # switch back); the button and "语言"/"language" switch to the other one.
+            named = {"english": "en", "中文": "zh"}.get(normalize(token).lower())
+            return self._switch_lang(st, ctx, named)
         pressed = action is not None
         if not st.flow:
             return self._at_menu(st, token, command, ctx, fresh, default_flow, pressed)
@@ -509,8 +512,8 @@ class Engine:
         flow_name, _, variant = name.partition("@")
         return self._start(st, self.flows[flow_name], variant, ctx, given)
 
-    def _switch_lang(self, st: State, ctx: Context) -> Outcome:
-        st.lang = "en" if st.lang == "zh" else "zh"
+    def _switch_lang(self, st: State, ctx: Context, to: str | None = None) -> Outcome:
+        st.lang = to or ("en" if st.lang == "zh" else "zh")
         switched = catalog.t(st.lang, "lang.switched")
         if st.flow:  # the question again, and the menu kept on screen in the new words
             return Outcome(st, [Reply(switched, menu=self._menu(st, ctx).buttons),

@@ -143,6 +143,18 @@ def test_language_switches_with_a_typed_word(chat: Chat, word: str) -> None:
     assert chat.replies[0].text == t("en", "lang.switched")
 
 
+@pytest.mark.parametrize(("word", "lang"), [("English", "en"), ("中文", "zh")])
+def test_a_languages_name_typed_twice_stays_in_that_language(
+        services: Services, chat: Chat, word: str, lang: str) -> None:
+    """Sent again, unsure the first went through, "English" does not switch back to
+    Chinese; "中文" typed by a Chinese reader does not switch to English."""
+    chat.say("菜单")
+    for _ in range(2):
+        chat.say(word)
+        assert chat.replies[0].text == t(lang, "lang.switched")
+    assert person(services, "li_ming").lang == lang
+
+
 def test_language_switches_with_its_number_in_the_menu(services: Services, chat: Chat) -> None:
     """The menu says "reply with its number": the language's number switches it too
     (it once failed the step, and the chat heard nothing for minutes)."""
