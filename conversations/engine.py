@@ -353,8 +353,8 @@ class Engine:
         if command == "lang":
             # "English" and "中文" typed name the language (sent twice, they do not
             # switch back); the button and "语言"/"language" switch to the other one.
-            named = {"english": "en", "中文": "zh"}.get(normalize(token).lower())
-            return self._switch_lang(st, ctx, named)
+            to = {"english": "en", "中文": "zh"}.get(normalize(token).lower())
+            return self._switch_lang(st, ctx, to)
         pressed = action is not None
         if not st.flow:
             return self._at_menu(st, token, command, ctx, fresh, default_flow, pressed)
