@@ -86,7 +86,8 @@ def chinese_number(text: str) -> int | None:
     return total + section + (digit or 0)
 
 
-_UNIT_WORDS = re.compile(r"\s*(个人|人|名|个|位|people|persons?|workers?|employees?)$", re.I)
+_UNIT_WORDS = re.compile(r"\s*(名工人|个工人|名职工|个职工|名员工|工人|职工|员工|号人|"
+                         r"个人|人|名|个|位|people|persons?|workers?|employees?)$", re.I)
 _ABOUT = re.compile(r"^(约|大约|大概|估计|差不多|将近|接近|近|about|around|approximately|"
                     r"approx\.?|roughly|nearly|almost|~|≈)\s*", re.I)
 # "More than": the number said is what is known (二十多 is twenty and some).
@@ -140,8 +141,10 @@ def _estimate(text: str) -> int | None:
     text = _AT_LEAST.sub("", _UNIT_WORDS.sub("", _OR_SO.sub("", text))).strip()
     if text.endswith("几") and chinese_number(text[:-1]) is not None:  # 十几, 二十几
         return chinese_number(text[:-1])
-    if text.startswith("几") and text[1:] in ("十", "百", "千"):  # 几十: some tens
-        return _CN_UNITS[text[1:]]
+    if text.startswith("几") and text[1:] in ("十", "百", "千"):  # 几十: some tens,
+        return 2 * _CN_UNITS[text[1:]]  # at least two of them (几 is never one)
+    if text in ("上百", "上千", "成百", "成千"):  # 上百人: a hundred and more
+        return _CN_UNITS[text[1]]
     pair = _NEIGHBOURS.match(text)
     if pair:
         unit = _CN_UNITS[pair[3]] if pair[3] else 1
