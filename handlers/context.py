@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import unicodedata
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -93,6 +94,8 @@ def derive_receipt_code(secret: str, draft_key: str) -> str:
 
 
 def receipt_hash(code: str) -> str:
-    """Hash a receipt code as typed (case, spaces and dash do not matter)."""
-    folded = "".join(ch for ch in code.upper() if ch.isalnum())
+    """Hash a receipt code as typed: case, spaces, dashes, full-width letters (a Chinese
+    input method) and words around it ("回执码：") do not matter."""
+    folded = "".join(ch for ch in unicodedata.normalize("NFKC", code).upper()
+                     if ch.isascii() and ch.isalnum())
     return hashlib.sha256(f"workroom-receipt:{folded}".encode()).hexdigest()

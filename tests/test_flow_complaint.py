@@ -282,12 +282,16 @@ def test_the_receipt_code_is_stored_in_no_table(services: Services, chat: Chat) 
 
 
 @pytest.mark.parametrize("lang", LANGS)
-@pytest.mark.parametrize("form", ["as shown", "lower case", "without dash", "spaced"])
+@pytest.mark.parametrize("form", ["as shown", "lower case", "without dash", "spaced",
+                                  "full width", "with its name"])
 def test_receipt_code_opens_the_case_status(services: Services, chat: Chat, lang: str,
                                             form: str) -> None:
     code = anonymous_complaint(services, chat, lang)
+    wide = "".join(chr(ord(c) + 0xFEE0) if "!" <= c <= "~" else c for c in code)
     typed = {"as shown": code, "lower case": code.lower(), "without dash": code.replace("-", ""),
-             "spaced": " " + code.lower().replace("-", " ") + " "}[form]
+             "spaced": " " + code.lower().replace("-", " ") + " ",
+             "full width": wide,  # a Chinese input method's ＡＢ３ＣＤ－ＥＦ４ＧＨ
+             "with its name": f"回执码：{code}"}[form]
 
     chat.press(t(lang, "menu.receipt"))
     assert t(lang, "receipt.intro") in chat.text
