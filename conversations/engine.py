@@ -620,7 +620,10 @@ class Engine:
         name = flow.name
         if command == "cancel":
             st.clear_draft()
-            said = Reply(catalog.t(st.lang, "flow.cancelled"))
+            # A flow's own words where "cancelled" could be misread (我的预约: the
+            # booking is NOT cancelled).
+            own = f"{name}.cancelled"
+            said = Reply(catalog.t(st.lang, own if catalog.has(own) else "flow.cancelled"))
             if st.take_up():  # the form put aside for this report
                 return Outcome(st, [said, self._resumed(st, ctx)])
             return Outcome(st, [said, self._menu(st, ctx)])
