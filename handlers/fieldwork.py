@@ -19,6 +19,7 @@ from sqlmodel import Session, col, select
 from conversations.flow import Result, Submission
 from handlers.context import HandlerContext, people_of
 from handlers.reports import week_name
+from scheduler import workdays
 from store import outbox, timers
 from store.calendar_models import FieldVisit, WorkLog
 from store.db import transaction
@@ -77,8 +78,12 @@ def work_log(ctx: HandlerContext, sub: Submission) -> Result:
 def check_visits(s: Session, unit_id: int, monday: date, *, now: datetime,
                  zone: ZoneInfo) -> int:
     """The week from `monday`: a staff member without a shop-floor visit is reminded and
-    the director told who. One who joined after the week began is not blamed for it."""
+    the director told who. One who joined after the week began is not blamed for it, and
+    nobody for a week with no working day (the Spring Festival's days off)."""
     sunday = monday + timedelta(days=6)
+    cal = workdays.load(s)
+    if not any(cal.is_workday(monday + timedelta(days=i)) for i in range(7)):
+        return 0
     missing = []
     for p in people_of(s, unit_id, ("staff",)):
         if p.created_at.astimezone(zone).date() > monday:
