@@ -9,18 +9,26 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from conversations import catalog
 from conversations.flow import Result, Submission
 from conversations.flows import CASE_ACTIONS
 from handlers import alerts, deadlines, files, lifecycle, notices
-from handlers.context import HandlerContext, receipt_hash
+from handlers.context import HandlerContext, people_of, receipt_hash
 from handlers.identity import display_name
 from handlers.lifecycle import Refused
 from scheduler import workdays
 from store import outbox
-from store.models import Case, CaseEvent, Extension, IdentityRead, Person, Workshop
+from store.models import (
+    Case,
+    CaseEvent,
+    Extension,
+    HotlineCall,
+    IdentityRead,
+    Person,
+    Workshop,
+)
 
 REOPEN_DAYS = 30  # 不满意: a second deadline with the supervisor
 
@@ -102,12 +110,29 @@ def _reply(ctx: HandlerContext, sub: Submission, case: Case) -> Result:
     lifecycle.move(ctx, case, "reply", text)
     case.reply, case.replied_at, case.rating = text, ctx.now, None
     ctx.session.add(case)
-    if case.complainant_id is not None:
-        outbox.enqueue(ctx.session, key=f"case:{case.id}:replied:{case.reopens}",
+    s = ctx.session
+    if case.complainant_id is not None and alerts.reachable(s, case.complainant_id,
+                                                            texts=ctx.texts):
+        outbox.enqueue(s, key=f"case:{case.id}:replied:{case.reopens}",
                        recipient_id=case.complainant_id, message="notice.case_replied",
                        now=ctx.now, priority=outbox.ALERT,
                        params={"number": case.number, "reply": text})
         return _done(sub, case, told=catalog.t(sub.lang, "case_action.told.named"))
+    if case.complainant_id is not None:
+        # A caller this workroom cannot text: never "told" when nobody can be; the staff
+        # member who took the call is asked to phone the answer back.
+        filed = s.exec(select(HotlineCall.filed_by).where(
+            HotlineCall.subject == "case", HotlineCall.subject_id == case.id,
+            col(HotlineCall.filed_by).is_not(None))).first()
+        for pid in [filed] if filed is not None else [
+                p.id for p in people_of(s, case.unit_id, ("staff",)) if p.id]:
+            outbox.enqueue(s, key=f"case:{case.id}:call_back:{case.reopens}:{pid}",
+                           recipient_id=pid, message="notice.reply_call_back", now=ctx.now,
+                           priority=outbox.ALERT,
+                           params={"number": case.number, "reply": text})
+        return _done(sub, case, told=catalog.t(sub.lang, "case_action.told.call_back"))
+    if not case.anonymous:  # a visitor registered at a reception, with no chat to reach
+        return _done(sub, case, told=catalog.t(sub.lang, "case_action.told.in_person"))
     return _done(sub, case, told=catalog.t(sub.lang, "case_action.told.anonymous"))
 
 
