@@ -72,7 +72,9 @@ def render(reply: Reply, lang: str, *, push: bool = False) -> str:
     choices = [b for b in reply.buttons if b.kind == "choice"]
     words = [b for b in reply.buttons if b.kind == "action"]
     nav = [b for b in reply.buttons if b.kind == "nav"]
-    if len(choices) >= 2 and not push:  # a question: numbered as the engine numbers them
+    # A question (its back/cancel words show it, even with one option to choose): numbered
+    # as the engine numbers them, so "1" answers it; else a push's one suggestion.
+    if choices and not push and (len(choices) >= 2 or nav):
         lines.append("")
         lines += [f"{i}. {b.label}" for i, b in enumerate(choices, start=1)]
         lines.append(catalog.t(lang, "wechat.numbers", numbers=_numbers(len(choices), lang)))

@@ -447,3 +447,21 @@ async def test_a_liaison_answers_the_screening_push_by_its_words_on_wecom(
     # A number still answers the conversation, and other words are the conversation's.
     [menu] = await zhou.say("1")
     assert menu.startswith("感谢您提建议")
+
+
+def test_a_question_with_one_option_is_numbered_so_that_1_answers_it() -> None:
+    """An anonymous complainant's 评价答复 offers one option (输入回执码): WeChat has no
+    buttons, so it must be numbered like any question's, or nothing says "1" answers it.
+    A push's one suggestion stays words."""
+    from bot.wechat_render import render
+    from conversations.engine import Button, Reply
+
+    one = Button(t("zh", "opt.rate_case.code"), "opt:code@case")
+    nav = [Button(t("zh", "nav.back"), "cmd:back@case", "nav"),
+           Button(t("zh", "nav.cancel"), "cmd:cancel@x", "nav")]
+    shown = render(Reply(t("zh", "rate.case.ask"), [one, *nav]), "zh")
+    assert f"1. {one.label}" in shown
+    assert t("zh", "wechat.numbers", numbers="1") in shown
+    pushed = render(Reply("问题 C-2026-0001 已有答复", [Button("评价答复", "flow:rate?case=1")]),
+                    "zh", push=True)
+    assert "1. " not in pushed and "评价答复" in pushed
