@@ -579,7 +579,9 @@ class Engine:
                 parsed = self._parse(st, ask.kind, f"opt:{value}" if isinstance(
                     ask.kind, Choice) else value, ctx)
             except Invalid:
-                continue
+                if not self._beyond_shown(st, ask, value, ctx):
+                    continue
+                parsed = value  # one the source has, past the options it shows
             problem = self._refusal(st, ask, parsed, ctx)
             if problem is not None:
                 notes.append(problem)
@@ -587,6 +589,15 @@ class Engine:
             st.answers[ask.name] = parsed
             st.prefilled.append(ask.name)
         return notes
+
+    @staticmethod
+    def _beyond_shown(st: State, ask: Ask, value: str, ctx: Context) -> bool:
+        """Whether a button's value is one the choice's source has but does not show (its
+        list is cut at a length a screen takes): the 16th open case, from its push."""
+        kind = ask.kind
+        option = getattr(ctx.directory, "option", None)  # optional: Directory.option
+        return isinstance(kind, Choice) and kind.source is not None and kind.given is None \
+            and option is not None and option(kind.source, st.lang, value) is not None
 
     @staticmethod
     def _refusal(st: State, ask: Ask, value: Any, ctx: Context) -> Reply | None:

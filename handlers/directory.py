@@ -90,11 +90,23 @@ class SqlDirectory:
             .order_by(col(DutyEntry.day), col(DutyEntry.start))).all()
         return [(str(b.id), f"{b.number} · {self.slot_label(e, lang)}") for b, e in rows]
 
-    def _handling_cases(self, lang: str) -> list[tuple[str, str]]:
+    def option(self, source: str, lang: str, value: str) -> str | None:
+        """The words of `value` when `source` would offer it but beyond the options shown
+        (the first SLOTS_SHOWN): the 16th case, from the button of its push. None when it
+        is not one the person may choose."""
+        if source == "handling_cases" and value.isdigit():
+            found = self._handling_cases(lang, only=int(value))
+            return found[0][1] if found else None
+        return None
+
+    def _handling_cases(self, lang: str, only: int | None = None) -> list[tuple[str, str]]:
         """Open cases the person may work on: the director and staff see the unit's; a
         leader those they handle, lead (包案) or supervise (the staff handler's category is
-        theirs), and of these only those on which something is offered now."""
+        theirs), and of these only those on which something is offered now. `only`: that
+        case, if it is one of them."""
         stmt = select(Case).where(col(Case.status).in_(OPEN))
+        if only is not None:
+            stmt = stmt.where(Case.id == only)
         if self.person.role in ("director", "staff"):
             stmt = stmt.where(Case.unit_id == self.unit_id)
             rows = self.session.exec(stmt.order_by(col(Case.due_on), col(Case.id))

@@ -220,3 +220,24 @@ def test_a_review_redrawn_after_the_case_changed_names_the_action_in_words(
     assert (f"{t(lang, 'case_action.case.label')}{colon}"
             f"{label(services, lang)}") in zhao.text
     assert events(services) == before
+
+
+def test_the_button_of_a_case_past_the_first_fifteen_still_opens_it(
+        services: Services) -> None:
+    """Sixteen open cases: the list shows the first fifteen by due date, yet the 办理此问题
+    button of the sixteenth's push opens it, not the list without it."""
+    from tests.calendar_helpers import last_push, tap
+
+    li = Chat(services, person="li_ming")
+    for _ in range(16):
+        file_complaint(li, "zh", category="other")
+    services.dispatcher.drain()
+    chen = Chat(services, person="chen_lihua")
+    open_menu(chen, "zh")
+    push = last_push(services, "chen_lihua")
+    assert "C-2026-0016" in push.text
+    tap(chen, push, t("zh", "nav.work_on_case"))
+    assert t("zh", "case_action.action.ask") in chen.replies[-1].text
+    with Session(services.db) as s:
+        sixteenth = s.exec(select(Case).where(Case.number == "C-2026-0016")).one()
+    assert str(draft(services, chen)["answers"]["case"]) == str(sixteenth.id)
