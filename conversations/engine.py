@@ -29,6 +29,7 @@ from conversations.answers import (
 from conversations.flow import (
     PENDING,
     Acknowledge,
+    AddFiles,
     Ask,
     Directory,
     Effect,
@@ -61,6 +62,9 @@ GROUP_NOTICES = {PRIVATE_ONLY: "link.private_only", GROUP_CHAT: "group.private"}
 _NOTICES = {EDITED: "inbound.edited", UNREADABLE: "inbound.unreadable"}
 # What a button press is told when it is no answer to the question now asked.
 STALE = "button.stale"  # pressed twice, or an earlier question's
+# Files sent this soon after a report was sent join it (a photo of the scene taken after
+# "send now").
+FILES_AFTER = timedelta(minutes=15)
 # Silence after which an emergency report that "send now" could send is sent (the sweep).
 URGENT_WAIT = timedelta(minutes=10)
 BUSY = "button.busy"  # a push's button that starts something else, pressed during a form
@@ -178,6 +182,9 @@ class State:
     # A form put aside for an emergency report (its draft's fields), taken up again when
     # the report is sent or dropped.
     aside: dict[str, Any] | None = None
+    # The report last sent that takes files ({flow, draft_id, at}): a photo sent right
+    # after it joins it (FILES_AFTER).
+    last_filed: dict[str, str] | None = None
     v: int = STATE_VERSION
 
     @classmethod
@@ -369,6 +376,10 @@ class Engine:
     def _attach(self, st: State, items: tuple[dict[str, Any], ...], caption: str | None,
                 ctx: Context, default_flow: str | None = None) -> Outcome:
         flow = self.flows.get(st.flow or "")
+        last = st.last_filed
+        if flow is None and last and not (caption and caption.strip()) and \
+                ctx.now - datetime.fromisoformat(last["at"]) <= FILES_AFTER:
+            return Outcome(st, [], AddFiles(last["flow"], last["draft_id"], items))
         if flow is None or not flow.takes_attachments:
             note = Reply(catalog.t(st.lang, "attachment.not_here"))
             if caption and caption.strip():
@@ -425,6 +436,10 @@ class Engine:
             if empty is not None:
                 return Outcome(empty.state, [Reply(text), *empty.replies])
             return Outcome(st, [Reply(text), self._ask(st, ctx)])
+        sent = self.flows.get(st.flow or "")
+        if sent is not None and sent.takes_attachments and st.draft_id:
+            st.last_filed = {"flow": sent.name, "draft_id": st.draft_id,
+                             "at": ctx.now.isoformat()}
         st.clear_draft()
         if st.take_up():  # a form put aside for an emergency report: back to it
             return Outcome(st, [Reply(text), self._resumed(st, ctx)])

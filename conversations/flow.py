@@ -128,7 +128,17 @@ class OpenFiles:
     number: str
 
 
-Effect = Submission | Query | Acknowledge | OpenFiles
+@dataclass(frozen=True)
+class AddFiles:
+    """Photos or voice notes sent just after a report was sent: they join that record (the
+    draft it was filed from) rather than being turned away."""
+
+    flow: str
+    draft_id: str
+    items: tuple[dict[str, Any], ...]
+
+
+Effect = Submission | Query | Acknowledge | OpenFiles | AddFiles
 
 
 @dataclass(frozen=True)

@@ -26,7 +26,7 @@ from conversations import catalog
 from conversations.answers import Phone, masked
 from conversations.clock import Clock
 from conversations.engine import REVIEW, Button, Context, Engine, Outcome, Reply, State, merged
-from conversations.flow import PENDING, Acknowledge, OpenFiles, Query, Submission
+from conversations.flow import PENDING, Acknowledge, AddFiles, OpenFiles, Query, Submission
 from handlers import alerts, files, identity, incidents, queries, records
 from handlers.context import Grouping, HandlerContext, derive_receipt_code, people_of
 from handlers.directory import SqlDirectory
@@ -469,6 +469,10 @@ class Workroom:
         elif isinstance(effect, Acknowledge):
             result = alerts.acknowledge(hctx, effect.alert_id)
             replies.insert(0, Reply(catalog.t(out.state.lang, result.message, **result.params)))
+        elif isinstance(effect, AddFiles):
+            result = records.add_files(hctx, effect)
+            said = Reply(catalog.t(out.state.lang, result.message, **result.params))
+            replies += self.engine.answer_query(state, [said], ctx)
         elif isinstance(effect, OpenFiles) and "," in effect.number:
             # Typed words of pushes about several records (WeChat): whose files?
             lang = out.state.lang

@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import bindparam, func
 from sqlmodel import Session, select
 
-from conversations.flow import Result, Submission
+from conversations.flow import AddFiles, Result, Submission
 from handlers import (
     alerts,
     bookings,
@@ -35,6 +35,7 @@ from store.models import (
     DutyEntry,
     IdentityRead,
     Incident,
+    IncidentLink,
     Person,
     Responsibility,
     Suggestion,
@@ -60,6 +61,40 @@ def keep_attachments(ctx: HandlerContext, sub: Submission, subject: str,
             subject=subject, subject_id=subject_id, channel=ctx.channel,
             kind=str(item.get("kind", "file")), file_ref=str(item["file_ref"]),
             mime_type=item.get("mime_type"), size=item.get("size"), created_at=ctx.now))
+
+
+def add_files(ctx: HandlerContext, eff: AddFiles) -> Result:
+    """Photos or voice notes sent just after a report was sent: kept with the record it
+    was filed as (for an emergency, also one added to an incident), and the leaders an
+    emergency alerted are told, with the button to see them."""
+    s = ctx.session
+    sub = Submission(eff.flow, {}, eff.draft_id, ctx.actor.lang or "zh", attachments=eff.items)
+    counts = files.counted(eff.items)
+    if eff.flow == "emergency":
+        incident = s.exec(select(Incident).where(Incident.draft_key == eff.draft_id)).first()
+        if incident is None:
+            link = s.exec(select(IncidentLink).where(
+                IncidentLink.draft_key == eff.draft_id)).first()
+            incident = s.get(Incident, link.incident_id) if link is not None else None
+        if incident is None or incident.id is None:
+            return Result("attachment.not_here", {})
+        keep_attachments(ctx, sub, "incident", incident.id)
+        told = s.exec(select(Alert.recipient_id).where(
+            Alert.subject == "incident", Alert.subject_id == incident.id)).all()
+        at = ctx.now.isoformat()
+        for pid in dict.fromkeys(told):
+            outbox.enqueue(s, key=f"incident:{incident.id}:files:{eff.items[0]['file_ref']}"
+                           f":{pid}"[:200], recipient_id=pid, message="notice.incident_files",
+                           now=ctx.now, priority=outbox.EMERGENCY,
+                           params={"number": incident.number, "files": counts,
+                                   "reported_at": at})
+        return Result("attachment.added", {"number": incident.number,
+                                           "count": sum(counts.values())})
+    case = s.exec(select(Case).where(Case.draft_key == eff.draft_id)).first()
+    if case is None or case.id is None:
+        return Result("attachment.not_here", {})
+    keep_attachments(ctx, sub, "case", case.id)
+    return Result("attachment.added", {"number": case.number, "count": sum(counts.values())})
 
 
 def _number(ctx: HandlerContext, prefix: str) -> str:

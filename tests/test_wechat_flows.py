@@ -299,6 +299,35 @@ async def test_a_photo_outside_a_report_is_not_kept(
     assert all_rows(wx, Attachment) == []
 
 
+@KINDS
+async def test_a_photo_sent_right_after_an_emergency_joins_the_report(
+        client: httpx.AsyncClient, wx: Services, api: FakeWeChatApi, kind: str) -> None:
+    """'Send now', then the photo of the scene: it is kept with the incident, the worker
+    told so, and the leaders alerted get a 【紧急·补充】 with the button to see it. Later
+    than a quarter of an hour, it is not taken as part of that report."""
+    from datetime import timedelta
+
+    director = await leader(client, wx, api, "demo_chenlihua")
+    chat = WxChat(client, wx, api, kind, EMPLOYEE[kind])
+    await run(chat, [("紧急情况报告", ask("zh", "emergency", "what", 1, 5)),
+                     ("二十多人聚集在厂门口要求发工资", ask("zh", "emergency", "place", 2, 5)),
+                     ("厂门口", ask("zh", "emergency", "people", 3, 5))])
+    await chat.say("立即发送")
+    [incident] = all_rows(wx, Incident)
+    director.new_texts()
+    [said] = await chat.media("image", "MEDIA-scene-1")
+    assert said.startswith(t("zh", "attachment.added", number=incident.number, count=1))
+    [kept] = all_rows(wx, Attachment)
+    assert (kept.subject, kept.subject_id, kept.file_ref) == ("incident", incident.id,
+                                                           "MEDIA-scene-1")
+    [more] = [x for x in director.new_texts() if x.startswith("【紧急·补充】")]
+    assert incident.number in more and t("zh", "nav.files") in more
+    wx.clock.advance(timedelta(minutes=16))  # type: ignore[attr-defined]
+    [late] = await chat.media("image", "MEDIA-scene-2")
+    assert late.startswith(t("zh", "attachment.not_here"))
+    assert len(all_rows(wx, Attachment)) == 1
+
+
 async def test_the_menu_switches_language_and_a_follow_is_welcomed(
         client: httpx.AsyncClient, wx: Services, api: FakeWeChatApi) -> None:
     chat = WxChat(client, wx, api, "wechat", EMPLOYEE["wechat"])
