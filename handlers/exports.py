@@ -19,7 +19,7 @@ from openpyxl.styles import Alignment, Font
 from sqlmodel import Session, col, select
 
 from conversations import catalog
-from handlers import reports
+from handlers import notices, reports
 from handlers.notices import lines as render_lines
 from scheduler import workdays
 from store import roster as rotation
@@ -199,14 +199,18 @@ def _forms(b: _Book, s: Session, unit_id: int, number: str) -> None:
         ("leader", _name(s, case.lead_leader_id) or _name(s, assigned.actor_id if assigned
                                                           else None)),
         ("instruction", (record.instruction if record else None)
-         or (assigned.note if assigned else "")),
+         or (notices.note_words(assigned.kind, assigned.note, b.lang) if assigned else "")),
         ("handler", _name(s, case.handler_id)), ("responsible_unit",
                                                  record.responsible if record else ""),
         ("leader_case", case.leader_case), ("due_on", case.due_on),
         ("dept_head", case.dept_head or ""), ("responsible", case.responsible or ""),
         ("report_on", case.report_on or ""), ("visit_plan", case.return_visit_plan or "")])
+    # Extensions are listed once each, below, with how they were decided: not also as the
+    # timeline's request and decision entries.
     supervision = [(e.at, b.t(f"event.{e.kind}") if catalog.has(f"event.{e.kind}") else e.kind,
-                    _name(s, e.actor_id), e.note) for e in events if e.kind in SUPERVISION]
+                    _name(s, e.actor_id), notices.note_words(e.kind, e.note, b.lang))
+                   for e in events
+                   if e.kind in SUPERVISION and e.kind not in ("extend", "extended")]
     extensions = s.exec(select(Extension).where(Extension.case_id == case.id)).all()
     supervision += [(x.created_at, b.t("export.extension", days=x.days),
                      _name(s, x.requested_by),

@@ -57,7 +57,7 @@ def timeline(events: list[list[str]], lang: str, zone: ZoneInfo) -> str:
     lines = []
     for at, kind, note in events:
         label = catalog.t(lang, f"event.{kind}") if catalog.has(f"event.{kind}") else kind
-        note = _note(kind, note, lang)
+        note = note_words(kind, note, lang)
         lines.append(f"• {local_time(at, zone)} {label}" + (f"{colon}{note}" if note else ""))
     return "\n".join(lines)
 
@@ -65,7 +65,7 @@ def timeline(events: list[list[str]], lang: str, zone: ZoneInfo) -> str:
 _CHANGE = re.compile(r"([+-])(\d+): (.*)", re.DOTALL)  # an extension's "+30: reason"
 
 
-def _note(kind: str, note: str, lang: str) -> str:
+def note_words(kind: str, note: str, lang: str) -> str:
     """A timeline note in the reader's words: some entries keep a code or a bare number
     there (the category a case was assigned by, the days late, a rating, the days asked)."""
     if kind == "assigned" and note.startswith("category:"):
