@@ -185,6 +185,10 @@ class State:
     # The report last sent that takes files ({flow, draft_id, at}): a photo sent right
     # after it joins it (FILES_AFTER).
     last_filed: dict[str, str] | None = None
+    # The options of the question last asked, in the order shown, when they come from
+    # data that may change before the answer (a reception ending drops out of the list):
+    # a typed "1" means the first option as shown, not as the list is now.
+    shown: list[str] | None = None
     v: int = STATE_VERSION
 
     @classmethod
@@ -867,6 +871,13 @@ class Engine:
         if isinstance(kind, Choice):
             options = self._options(st, kind, ctx)
             low = normalize(token).lower()
+            if st.shown is not None and low.isdigit() and 1 <= int(low) <= len(st.shown) \
+                    and st.shown != [value for value, _ in options]:
+                # The list changed since it was shown: the number means what it showed.
+                meant = st.shown[int(low) - 1]
+                if any(value == meant for value, _ in options):
+                    return meant
+                raise Invalid("invalid.choice_changed", n=int(low))
             # A typed number is a position in the list as shown; only a pressed button
             # carries the option's own value (a duty slot's id is also a number).
             for i, (value, label) in enumerate(options, start=1):
@@ -909,14 +920,17 @@ class Engine:
         nav = [Button(catalog.t(st.lang, "nav.back"), f"cmd:back@{st.step}", "nav"),
                Button(catalog.t(st.lang, "nav.cancel"), f"cmd:cancel@{_form_mark(st)}", "nav"),
                Button(catalog.t(st.lang, "nav.help"), "cmd:help", "nav")]
+        st.shown = None
         if st.step == REVIEW:
             return Reply(self._review_text(st, flow, ctx),
                          [Button(catalog.t(st.lang, "nav.confirm"), "cmd:confirm", "action"), *nav])
         ask = flow.step(st.step or "")
         buttons: list[Button] = []
         if isinstance(ask.kind, Choice):
-            buttons = [Button(label, _option_value(value, ask.name)) for value, label in
-                       self._options(st, ask.kind, ctx)]
+            options = self._options(st, ask.kind, ctx)
+            buttons = [Button(label, _option_value(value, ask.name)) for value, label in options]
+            if ask.kind.source:
+                st.shown = [value for value, _ in options]
         extra: list[Button] = []
         if ask.optional:
             extra.append(Button(catalog.t(st.lang, "nav.skip"), f"cmd:skip@{st.step}", "nav"))

@@ -420,6 +420,46 @@ def test_a_reception_already_over_today_is_not_offered_nor_booked(
 
 
 @pytest.mark.parametrize("lang", LANGS)
+def test_a_typed_number_means_the_option_as_it_was_shown(
+        services: Services, chat: Chat, clock: FrozenClock, lang: str) -> None:
+    """At 11:20 the list starts with this morning's reception; the worker replies "1" at
+    11:35, when it has ended and dropped out: not the reception now first (another day,
+    another leader), but "the list changed", and the new list. "2" then, as shown before,
+    is still the one that was second."""
+    entries = upcoming(services)
+    clock.set(datetime.combine(TODAY, time(11, 20), SHANGHAI))
+    start(chat, lang)
+    assert chat.labels()[0] == slot_label(services, entries[0], lang)
+    clock.set(datetime.combine(TODAY, time(11, 35), SHANGHAI))
+    chat.say("1")
+    assert chat.replies[0].text == t(lang, "invalid.choice_changed", n=1)
+    assert t(lang, "booking.topic.ask") not in chat.text
+    assert slot_label(services, entries[0], lang) not in chat.labels()
+    chat.say("1")  # the list as shown now
+    assert t(lang, "booking.topic.ask") in chat.text
+    assert slot_label(services, entries[1], lang) in draft_review(services, chat, lang)
+
+
+def draft_review(services: Services, chat: Chat, lang: str) -> str:
+    """The slot chosen so far, in words."""
+    chosen = draft(services, chat)["answers"]["slot"]
+    entry = next(e for e in upcoming(services) if str(e.id) == str(chosen))
+    return slot_label(services, entry, lang)
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_a_typed_number_keeps_its_option_when_the_list_shifts(
+        services: Services, chat: Chat, clock: FrozenClock, lang: str) -> None:
+    entries = upcoming(services)
+    clock.set(datetime.combine(TODAY, time(11, 20), SHANGHAI))
+    start(chat, lang)
+    clock.set(datetime.combine(TODAY, time(11, 35), SHANGHAI))
+    chat.say("2")  # shown second; now first
+    assert t(lang, "booking.topic.ask") in chat.text
+    assert str(draft(services, chat)["answers"]["slot"]) == str(entries[1].id)
+
+
+@pytest.mark.parametrize("lang", LANGS)
 def test_a_booking_whose_reception_is_over_is_not_offered_to_cancel(
         services: Services, chat: Chat, clock: FrozenClock, lang: str) -> None:
     """This morning's reception (08:30-11:30), booked at 09:00: at 11:20 "My bookings"
