@@ -75,7 +75,8 @@ def test_an_invited_complainant_chooses_another_time(services: Services, clock: 
         assert s.exec(select(VisitRecord)).one().form == "invited"
 
 
-def test_accepting_in_one_tap(services: Services) -> None:
+def invited_li(services: Services) -> Chat:
+    """李明's complaint, and the staff's invitation to 赵国强's 11-25 reception, pushed."""
     li = Chat(services, person="li_ming")
     file_complaint(li, "zh")
     staff = Chat(services, person="liu_fang")
@@ -84,6 +85,11 @@ def test_accepting_in_one_tap(services: Services) -> None:
     staff.say("当面说明")
     staff.press("确认提交")
     services.dispatcher.drain()
+    return li
+
+
+def test_accepting_in_one_tap(services: Services) -> None:
+    li = invited_li(services)
     tap(li, last_push(services, "li_ming"), "按时参加")
     assert "已确认：2026-11-25 08:30" in li.text
     with Session(services.db) as s:
@@ -97,14 +103,7 @@ def test_accepting_after_the_reception_ended_asks_for_another_time(
     booked and nobody is told."""
     from datetime import datetime
 
-    li = Chat(services, person="li_ming")
-    file_complaint(li, "zh")
-    staff = Chat(services, person="liu_fang")
-    start_invite(staff, "zh", "invited")
-    staff.press_starting("11-25")
-    staff.say("当面说明")
-    staff.press("确认提交")
-    services.dispatcher.drain()
+    li = invited_li(services)
     invited = last_push(services, "li_ming")
     clock.set(datetime(2026, 11, 25, 12, 0, tzinfo=ZONE))
     before = len(pushes(services, "zhao_guoqiang"))

@@ -271,13 +271,19 @@ def test_a_lead_leader_does_not_approve_his_own_extension(
     open_menu(zhao, lang)
     zhao.press(t(lang, "menu.decide_extension"))
     assert t(lang, "decide_extension.empty") in zhao.text
+    director_decides(services, lang, "approve")
+    assert the_case(services).due_on > due
+
+
+def director_decides(services: Services, lang: str, decision: str) -> Chat:
+    """The director decides the first extension waiting, through 审批延期."""
     director = Chat(services, person="chen_lihua")
     open_menu(director, lang)
     director.press(t(lang, "menu.decide_extension"))
     director.press(director.replies[-1].buttons[0].label)
-    director.press(t(lang, "opt.decision.approve"))
+    director.press(t(lang, f"opt.decision.{decision}"))
     director.press(t(lang, "nav.confirm"))
-    assert the_case(services).due_on > due
+    return director
 
 
 @pytest.mark.parametrize("lang", LANGS)
@@ -301,12 +307,7 @@ def test_a_refused_extension_keeps_the_due_date_and_tells_the_handler(
     open_menu(sun, lang)
     sun.press(t(lang, "menu.decide_extension"))
     assert t(lang, "decide_extension.empty") in sun.text
-    director = Chat(services, person="chen_lihua")
-    open_menu(director, lang)
-    director.press(t(lang, "menu.decide_extension"))
-    director.press(director.replies[-1].buttons[0].label)
-    director.press(t(lang, "opt.decision.refuse"))
-    director.press(t(lang, "nav.confirm"))
+    director = director_decides(services, lang, "refuse")
     assert t(lang, "decide_extension.refused", number="C-2026-0001",
              due_on=due.isoformat()) in director.text
     assert the_case(services).due_on == due
