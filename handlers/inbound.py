@@ -640,7 +640,7 @@ class Workroom:
                 for i, reply in enumerate(replies):
                     outbox.enqueue(
                         s, key=f"timeout:{key}:{version}:{i}", channel=channel, address=address,
-                        message="notice.raw", now=now,
+                        message="notice.raw", now=now, priority=outbox.REPLY,
                         params={"text": reply.text,
                                 "buttons": [b.__dict__ for b in reply.buttons]})
                 if self.states.transactional:

@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import bindparam, func
 from sqlmodel import Session, select
 
+from conversations import catalog
 from conversations.flow import AddFiles, Result, Submission
 from handlers import (
     alerts,
@@ -68,7 +69,8 @@ def add_files(ctx: HandlerContext, eff: AddFiles) -> Result:
     was filed as (for an emergency, also one added to an incident), and the leaders an
     emergency alerted are told, with the button to see them."""
     s = ctx.session
-    sub = Submission(eff.flow, {}, eff.draft_id, ctx.actor.lang or "zh", attachments=eff.items)
+    sub = Submission(eff.flow, {}, eff.draft_id, ctx.actor.lang or catalog.DEFAULT_LANG,
+                     attachments=eff.items)
     counts = files.counted(eff.items)
     if eff.flow == "emergency":
         incident = s.exec(select(Incident).where(Incident.draft_key == eff.draft_id)).first()
@@ -81,13 +83,16 @@ def add_files(ctx: HandlerContext, eff: AddFiles) -> Result:
         keep_attachments(ctx, sub, "incident", incident.id)
         told = s.exec(select(Alert.recipient_id).where(
             Alert.subject == "incident", Alert.subject_id == incident.id)).all()
-        at = ctx.now.isoformat()
+        # An album comes as a message a photo: one push per five minutes, not one per
+        # photo, counting all the incident's files (its button sends them all).
+        window = int(ctx.now.timestamp() // 300)
+        total = files.counts_of(s, "incident", incident.id)
         for pid in dict.fromkeys(told):
-            outbox.enqueue(s, key=f"incident:{incident.id}:files:{eff.items[0]['file_ref']}"
-                           f":{pid}"[:200], recipient_id=pid, message="notice.incident_files",
+            outbox.enqueue(s, key=f"incident:{incident.id}:files:{window}:{pid}",
+                           recipient_id=pid, message="notice.incident_files",
                            now=ctx.now, priority=outbox.EMERGENCY,
-                           params={"number": incident.number, "files": counts,
-                                   "reported_at": at})
+                           params={"number": incident.number, "files": total,
+                                   "reported_at": ctx.now.isoformat()})
         return Result("attachment.added", {"number": incident.number,
                                            "count": sum(counts.values())})
     case = s.exec(select(Case).where(Case.draft_key == eff.draft_id)).first()

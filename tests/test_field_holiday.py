@@ -13,7 +13,7 @@ from scheduler import workdays
 from store.models import Notification, Person
 from tests.transcript import all_rows, person
 
-ZONE_NOW = datetime(2026, 2, 23, 9, 0).astimezone()
+ZONE_NOW = datetime(2026, 2, 23, 1, 0, tzinfo=UTC)  # 09:00 in Shanghai
 
 
 def test_a_week_of_holidays_needs_no_visit_and_a_working_week_does(services: Services) -> None:

@@ -322,10 +322,15 @@ async def test_a_photo_sent_right_after_an_emergency_joins_the_report(
                                                            "MEDIA-scene-1")
     [more] = [x for x in director.new_texts() if x.startswith("【紧急·补充】")]
     assert incident.number in more and t("zh", "nav.files") in more
+    # The next photo of an album (a message each): kept, but no second push a photo.
+    [said] = await chat.media("image", "MEDIA-scene-1b")
+    assert said.startswith(t("zh", "attachment.added", number=incident.number, count=1))
+    assert not [x for x in director.new_texts() if x.startswith("【紧急·补充】")]
+    assert len(all_rows(wx, Attachment)) == 2
     wx.clock.advance(timedelta(minutes=16))  # type: ignore[attr-defined]
     [late] = await chat.media("image", "MEDIA-scene-2")
     assert late.startswith(t("zh", "attachment.not_here"))
-    assert len(all_rows(wx, Attachment)) == 1
+    assert len(all_rows(wx, Attachment)) == 2
 
 
 async def test_the_menu_switches_language_and_a_follow_is_welcomed(
