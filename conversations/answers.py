@@ -52,12 +52,23 @@ class Choice:
 
     `given`: the step whose answer the source's options depend on (the actions offered on
     the case chosen); the directory is asked with that answer, and offers nothing before it.
+
+    `typed`: (option, pattern): a typed text that is no option but matches the pattern
+    chooses that option and answers the question it leads to (a receipt code typed where
+    "enter a receipt code" is offered).
     """
 
     options: tuple[Option, ...] = ()
     source: str | None = None
     given: str | None = None
     extra: dict[str, str] = field(default_factory=dict)
+    typed: tuple[str, re.Pattern[str]] | None = None
+
+
+# A receipt code as typed: ten letters and digits, maybe split by a dash or a space,
+# maybe after its name ("回执码：").
+RECEIPT_CODE = re.compile(r"^\W*(?:回执码|receipt\s*code)?\W*[2-9A-Z]{5}[\s\-—]*[2-9A-Z]{5}\W*$",
+                          re.IGNORECASE)
 
 
 _CN_DIGITS = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5,

@@ -120,6 +120,17 @@ class Reply:
 
 
 @functools.cache
+def _option_words(label: str) -> frozenset[str]:
+    """Other words a person types for a declared option, in every language: the
+    catalog's `<label>.also`, comma-separated ("anonymous" for "Anonymously")."""
+    key = f"{label}.also"
+    if not catalog.has(key):
+        return frozenset()
+    return frozenset(w.strip().lower() for lang in catalog.LANGS
+                     for w in catalog.t(lang, key).split(",") if w.strip())
+
+
+@functools.cache
 def _menu_words(label: str) -> frozenset[str]:
     """A menu item's label in every language, as typed words are compared with it."""
     return frozenset(catalog.t(lang, label).lower() for lang in catalog.LANGS)
@@ -711,6 +722,7 @@ class Engine:
                 return Outcome(st, [], self._submission(st))
             return Outcome(st, [Reply(catalog.t(st.lang, "review.choose")), self._ask(st, ctx)])
         ask = flow.step(st.step or "")
+        carried = False
         if command == "skip" and ask.optional:
             st.answers[ask.name] = None
         elif command == "skip":
@@ -720,8 +732,11 @@ class Engine:
             try:
                 value = self._parse(st, ask.kind, token, ctx)
             except Invalid as bad:
-                why = catalog.t(st.lang, bad.key, **bad.params)
-                return Outcome(st, [Reply(why), self._ask(st, ctx)])
+                value = self._typed_option(ask.kind, token, pressed)
+                if value is None:
+                    why = catalog.t(st.lang, bad.key, **bad.params)
+                    return Outcome(st, [Reply(why), self._ask(st, ctx)])
+                carried = True
             problem = self._refusal(st, ask, value, ctx)
             if problem is not None:  # refused now, not after the questions that follow
                 return Outcome(st, [problem, self._ask(st, ctx)])
@@ -731,10 +746,21 @@ class Engine:
         self._advance(st, flow)
         if st.step is None:
             return Outcome(st, [], self._submission(st))
+        if carried and st.step != REVIEW:
+            # The typed text chose the option that asks for it: it answers that question.
+            return self._in_flow(st, token, None, ctx, pressed)
         refused = self._nothing_to_choose(st, flow, ctx)
         if refused is not None:
             return refused
         return Outcome(st, [self._ask(st, ctx)])
+
+    @staticmethod
+    def _typed_option(kind: Any, token: str, pressed: bool) -> str | None:
+        """The option a typed text that is no option stands for (Choice.typed), else None."""
+        if pressed or not isinstance(kind, Choice) or kind.typed is None:
+            return None
+        option, pattern = kind.typed
+        return option if pattern.match(normalize(token)) else None
 
     def _urgent_item(self, token: str, ctx: Context) -> MenuItem | None:
         """The menu item of an urgent flow (an emergency report) that `token` starts:
@@ -889,6 +915,9 @@ class Engine:
                     for value, label in self._options(st, kind, ctx, lang):
                         if label.lower() == low:
                             return value
+            for option in kind.options:
+                if low.rstrip("。.!！") in _option_words(option.label):
+                    return option.value
             raise Invalid("invalid.choice", count=len(options))
         if not token.strip():
             raise Invalid("invalid.empty")

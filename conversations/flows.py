@@ -2,7 +2,15 @@
 
 from __future__ import annotations
 
-from conversations.answers import Choice, DateAnswer, Number, Option, Phone, Text
+from conversations.answers import (
+    RECEIPT_CODE,
+    Choice,
+    DateAnswer,
+    Number,
+    Option,
+    Phone,
+    Text,
+)
 from conversations.flow import Ask, Flow, MenuItem
 
 SUGGESTION_TOPICS = ("wages", "safety", "hours", "living", "training", "management", "other")
@@ -123,7 +131,8 @@ RATINGS = ("satisfied", "basic", "unsatisfied")  # 满意 / 基本满意 / 不�
 RATE = Flow(
     "rate",
     (
-        Ask("case", Choice(_options("rate_case", ("code",)), source="cases_to_rate")),
+        Ask("case", Choice(_options("rate_case", ("code",)), source="cases_to_rate",
+                           typed=("code", RECEIPT_CODE))),
         Ask("code", Text(6, 32), when=("case", ("code",)), check="rate_code"),
         Ask("rating", Choice(_options("rating", RATINGS))),
     ),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 import unicodedata
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -93,9 +94,14 @@ def derive_receipt_code(secret: str, draft_key: str) -> str:
     return "".join(chars[:5]) + "-" + "".join(chars[5:])
 
 
+_CODE_IN_WORDS = re.compile(r"(?<![A-Z0-9])([2-9A-Z]{5})[\s\-—]*([2-9A-Z]{5})(?![A-Z0-9])")
+
+
 def receipt_hash(code: str) -> str:
     """Hash a receipt code as typed: case, spaces, dashes, full-width letters (a Chinese
     input method) and words around it ("回执码：") do not matter."""
-    folded = "".join(ch for ch in unicodedata.normalize("NFKC", code).upper()
-                     if ch.isascii() and ch.isalnum())
+    text = unicodedata.normalize("NFKC", code).upper()
+    found = _CODE_IN_WORDS.search(text)  # "receipt code: …" in English words too
+    folded = found[1] + found[2] if found else "".join(
+        ch for ch in text if ch.isascii() and ch.isalnum())
     return hashlib.sha256(f"workroom-receipt:{folded}".encode()).hexdigest()

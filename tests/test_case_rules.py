@@ -394,3 +394,30 @@ def test_a_request_for_more_time_is_no_longer_offered_once_the_case_is_replied(
     open_menu(director, "zh")
     director.press(t("zh", "menu.decide_extension"))
     assert t("zh", "decide_extension.empty") in director.text
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_a_receipt_code_typed_at_which_case_opens_that_case_for_rating(
+        services: Services, lang: str) -> None:
+    """Asked which case, the anonymous complainant types the code they kept, not the
+    button that asks for it: the code is taken as its answer, checked at once."""
+    visitor = Chat(services, channel="web", address="anon-visitor-3")
+    code = CODE.search(file_complaint(visitor, lang, identity="anonymous"))
+    assert code is not None
+    case_action(Chat(services, person="zhao_guoqiang"), lang, "C-2026-0001", "reply",
+                "加班费将于月底补发")
+    open_menu(visitor, lang)
+    visitor.press(t(lang, "menu.rate"))
+    visitor.say("ZZZZZ ZZZZZ")  # a code, but not one: said so where the code is asked
+    assert t(lang, "receipt.not_found") in visitor.text
+    assert t(lang, "rate.code.ask") in visitor.replies[-1].text
+    visitor.press(t(lang, "nav.back"))
+    visitor.say(f"{'回执码' if lang == 'zh' else 'receipt code'}: {code[0].lower()}")
+    assert t(lang, "rate.rating.ask") in visitor.replies[-1].text, visitor.text
+    visitor.press(t(lang, "opt.rating.satisfied"))
+    assert t(lang, "rate.done", number="C-2026-0001") in visitor.text
+    assert the_case(services).rating == "satisfied"
+    open_menu(visitor, lang)
+    visitor.press(t(lang, "menu.rate"))
+    visitor.say("随便写写" if lang == "zh" else "whatever")  # no code: the choice's refusal
+    assert t(lang, "invalid.choice", count=1) in visitor.text

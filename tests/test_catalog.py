@@ -235,3 +235,20 @@ def test_flow_without_review_submits_after_its_last_answer(lang: str) -> None:
     out, _ = _walk(Engine(), FLOWS["emergency"], lang)
     assert isinstance(out.effect, Submission)
     assert out.effect.lang == lang
+
+
+def test_an_options_other_words_name_no_other_option_of_its_question() -> None:
+    """`<option>.also` words are typed answers: each must point at one option only."""
+    from conversations.engine import _option_words
+    for flow in FLOWS.values():
+        for ask in flow.steps:
+            if not isinstance(ask.kind, Choice):
+                continue
+            seen: dict[str, str] = {}
+            for option in ask.kind.options:
+                words = set(_option_words(option.label))
+                words |= {catalog.t(lang, option.label).lower() for lang in LANGS}
+                for word in words:
+                    assert seen.setdefault(word, option.value) == option.value, \
+                        (flow.name, ask.name, word)
+    assert "anonymous" in _option_words("opt.identity.anonymous")

@@ -455,3 +455,23 @@ def test_cancel_at_any_step_stores_nothing(services: Services, chat: Chat, lang:
     for model in (Case, CaseEvent, Alert, Notification, IdentityRead):
         assert all_rows(services, model) == [], model.__name__
     assert draft(services, chat)["flow"] is None
+
+
+@pytest.mark.parametrize(("lang", "typed", "anonymous"), [
+    ("en", "anonymous", True), ("en", "Anonymous.", True), ("en", "with my name", False),
+    ("zh", "不留名", True), ("zh", "留名", False)])
+def test_identity_is_understood_in_a_users_own_words(services: Services, chat: Chat,
+                                                     lang: str, typed: str,
+                                                     anonymous: bool) -> None:
+    """'anonymous' typed, not the button's "Anonymously", still files anonymously."""
+    start(chat, lang)
+    fill(chat, lang)
+    chat.press(t(lang, "nav.back"))
+    assert t(lang, "complaint.identity.ask") in chat.text
+    chat.say(typed)
+    assert t(lang, "review.title") in chat.text, chat.text
+    assert has_review_line(chat.text, t(lang, "complaint.identity.label"),
+                           t(lang, f"opt.identity.{'anonymous' if anonymous else 'named'}"))
+    chat.press(t(lang, "nav.confirm"))
+    [case] = all_rows(services, Case)
+    assert case.anonymous is anonymous
