@@ -325,6 +325,17 @@ def messages(replies: list[Reply]) -> int:
     return sum(len(_chunks(r.text)) for r in replies)
 
 
+def _has_other_push_buttons(update: Mapping[str, Any]) -> bool:
+    """Whether the pressed button leaves its message's keyboard as it is: 查看附件 (it
+    stays on the alert), or any button of an alert whose 收到 is still to press."""
+    query = update.get("callback_query") or {}
+    pressed = str(query.get("data") or "")
+    markup = (query.get("message") or {}).get("reply_markup") or {}
+    return pressed.startswith("files:") or any(
+        str(button.get("callback_data") or "").startswith("ack:")
+        for row in markup.get("inline_keyboard") or () for button in row)
+
+
 def chosen_label(update: Mapping[str, Any]) -> str | None:
     """The label of the inline button a callback query pressed."""
     query = update.get("callback_query") or {}
@@ -658,6 +669,11 @@ async def acknowledge_press(bot: Bot, update: Mapping[str, Any],
             if message.get("date"):
                 await bot.edit_message_reply_markup(chat_id=message["chat"]["id"],
                                                     message_id=message["message_id"])
+            return
+        if _has_other_push_buttons(update):
+            # An alert's 查看附件 or 办理 pressed before its 收到: the message keeps its
+            # keyboard as it is (an edit without it would take 收到 away, and the alert
+            # could then only climb the chain).
             return
         refused = refusal(replies or [])
         if refused == STALE and message.get("date"):  # 0: too old for the bot to see

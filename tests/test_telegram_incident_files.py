@@ -311,3 +311,25 @@ async def test_a_file_not_fetched_yet_is_said_so_in_the_web_chat(
     inbox = (await client.get("/api/inbox")).json()["messages"]
     assert [m for m in inbox if m["buttons"] and m["buttons"][0]["kind"].startswith("file:")] \
         == []
+
+
+@LANGS
+async def test_see_the_files_pressed_before_acknowledge_leaves_the_acknowledge_button(
+        client: httpx.AsyncClient, fake: FakeBotApi, tg: Services, lang: str,
+        code: str) -> None:
+    """孙红梅 looks at the photos first: the alert is not edited (an edit without its
+    keyboard took 收到 away, and the emergency then climbed the chain), and 收到 still
+    acknowledges it afterwards."""
+    sun = await leader(client, fake, SUN, code)
+    await report_with_photos(client, fake, 7621, "PHOTO-gate", lang=lang, code=code)
+    await asyncio.to_thread(tg.dispatcher.drain)
+    [alert] = [c for c in fake.sent_messages(SUN) if "E-2026-0001" in c.text]
+    sun.new_texts()
+    said = await sun.press(t(lang, "nav.files"))
+    assert said[0].startswith(t(lang, "files.sending", number="E-2026-0001", count=1))
+    edits = [c for c in fake.calls_to("editMessageText") + fake.calls_to(
+        "editMessageReplyMarkup") if c.chat_id == SUN
+        and c.params.get("message_id") == alert.result["message_id"]]
+    assert edits == []
+    [acked] = await sun.press(t(lang, "nav.ack"))
+    assert acked.startswith(t(lang, "ack.done", at="09:00"))
