@@ -138,6 +138,20 @@ def acknowledge(ctx: HandlerContext, alert_id: int) -> Result:
     return Result("ack.done", {"at": ctx.now.astimezone(ctx.zone).strftime("%H:%M")})
 
 
+def taken_up(ctx: HandlerContext, subject: str, subject_id: int) -> None:
+    """Work done on a record by someone alerted to it (a case's reply, an emergency's
+    report) is their acknowledgement: the alert that waited for their 收到 is marked as
+    pressed, so it is no longer listed as waiting, nor climbs the chain."""
+    acked = select(Acknowledgement.alert_id)
+    waiting = ctx.session.exec(select(Alert.id).where(
+        Alert.subject == subject, Alert.subject_id == subject_id,
+        Alert.recipient_id == ctx.actor.id, col(Alert.id).not_in(acked))
+        .order_by(col(Alert.id))).all()
+    for alert_id in waiting:
+        if alert_id is not None:
+            acknowledge(ctx, alert_id)
+
+
 def reachable(session: Session, person_id: int | None, *, texts: bool = True) -> bool:
     """Whether the reporter has an address at all (a hotline caller who hid their number
     has none: telling them would only fail and alarm the staff); without `texts` (no SMS

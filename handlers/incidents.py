@@ -28,6 +28,7 @@ from sqlmodel import Session, col, select
 from conversations import catalog
 from conversations.clock import Clock
 from conversations.flow import Result, Submission
+from handlers import alerts
 from handlers.context import HandlerContext
 from handlers.identity import HOTLINE_CHANNELS, reporter_name
 from store import fast, outbox, timers
@@ -438,8 +439,12 @@ def incident_action(ctx: HandlerContext, sub: Submission) -> Result:
     refused = action_refusal(s, sub.lang, incident, action)
     if refused is not None:
         return Result(*refused, back_to="action")
+    assert incident.id is not None
     if action == "handled":
-        return _handled(ctx, incident, a["outcome"])
+        result = _handled(ctx, incident, a["outcome"])
+        alerts.taken_up(ctx, "incident", incident.id)  # handled: nobody is told "on it"
+        return result
+    alerts.taken_up(ctx, "incident", incident.id)
     row = s.exec(select(IncidentReport).where(IncidentReport.incident_id == incident.id,
                                               IncidentReport.kind == action)).one()
     report = catalog.t(sub.lang, f"report.kind.{action}")

@@ -137,4 +137,8 @@ def move(ctx: HandlerContext, case: Case, action: str, note: str = "", *,
     ctx.session.add(case)
     ctx.session.add(event)
     ctx.session.flush()
+    if not complainant:
+        from handlers import alerts  # alerts' edits go through notices: imported late
+
+        alerts.taken_up(ctx, "case", case.id)
     return event

@@ -293,3 +293,19 @@ def test_a_case_passed_on_tells_its_new_handler_all_of_it_and_its_old_one_it_is_
     assert zhao.replies[0].text == t(lang, "query.my_alerts.none")
     sun.press(t(lang, "menu.my_alerts"))
     assert "C-2026-0001" in sun.text
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_a_leader_who_replies_to_a_case_has_acknowledged_its_alert(
+        services: Services, clock: FrozenClock, lang: str) -> None:
+    """赵国强 works on the case from his alert's 办理 button without pressing 收到 first:
+    his reply is his acknowledgement, and the case is no longer listed as waiting."""
+    c = _people(services, lang)
+    file_complaint(c["li_ming"], lang)
+    zhao = c["zhao_guoqiang"]
+    zhao.press(t(lang, "menu.my_alerts"))
+    assert zhao.replies[0].text.startswith(t(lang, "query.my_alerts.title", count=1))
+    case_action(zhao, lang, "C-2026-0001", "reply", "加班费将于月底补发")
+    open_menu(zhao, lang)
+    zhao.press(t(lang, "menu.my_alerts"))
+    assert zhao.replies[0].text == t(lang, "query.my_alerts.none")

@@ -269,3 +269,25 @@ def test_back_after_a_refusal_of_a_form_a_push_opened_goes_back_to_the_menu(
     director.press(t(lang, "nav.back"))
     assert director.replies[0].text == t(lang, "flow.back_to_menu")
     assert t(lang, "menu.incident_action") in director.labels()
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_the_director_who_sends_the_first_report_has_it_and_the_chain_stops(
+        services: Services, clock: FrozenClock, lang: str) -> None:
+    """Woken at night, the director goes straight to the first report without pressing
+    收到: that is her acknowledgement. The chain does not go on paging the others, and the
+    reporter is told who has it."""
+    chats = {k: Chat(services, person=k) for k in PEOPLE}
+    for chat in chats.values():
+        open_menu(chat, lang)
+    t0 = clock.now()
+    report(chats["li_ming"], lang)
+    services.dispatcher.drain()
+    clock.set(t0 + timedelta(minutes=3))
+    director_does(chats["chen_lihua"], lang, "first", *REPORT)
+    services.dispatcher.drain()
+    assert t(lang, "notice.acknowledged", number="E-2026-0001", name="陈丽华",
+             acked_at="2026-11-23 09:03") in pushes(services, "li_ming")
+    tick(services, clock, t0 + timedelta(minutes=20), step=timedelta(minutes=1))
+    count = [alerts_to(services, k, lang) for k in PEOPLE]
+    assert count == [0, 1, 1, 0, 0, 0]  # step 2 (after 5 minutes) never came
