@@ -88,7 +88,7 @@ def build(settings: Settings, *, clock: Clock | None = None, db: Engine | None =
     reminders = deadlines.CaseReminders(db, clock, settings.zone)
     emergencies = incidents.IncidentTimers(
         db, clock, settings.zone, realert=timedelta(minutes=settings.incident_realert_minutes),
-        call_last_step=options.call_last_step)
+        call_last_step=options.call_last_step, texts=options.texts)
     sweeper = Sweeper(db, clock, {DRAFT_TIMEOUT: workroom.expire_draft,
                                   deadlines.KIND: reminders.fire,
                                   incidents.WATCH: emergencies.watch,

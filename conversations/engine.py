@@ -8,7 +8,7 @@ from __future__ import annotations
 import functools
 import re
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any, cast
 from urllib.parse import parse_qsl
@@ -66,7 +66,10 @@ STALE = "button.stale"  # pressed twice, or an earlier question's
 # "send now").
 FILES_AFTER = timedelta(minutes=15)
 # Silence after which an emergency report that "send now" could send is sent (the sweep).
-URGENT_WAIT = timedelta(minutes=10)
+URGENT_WAIT = timedelta(minutes=5)
+# An urgent report that says only what is happening, not where: sent by a longer silence
+# (the place may still come), never kept for ever.
+URGENT_WAIT_BARE = timedelta(minutes=10)
 BUSY = "button.busy"  # a push's button that starts something else, pressed during a form
 
 # Words a person may type instead of pressing a button, in either language; each also
@@ -279,15 +282,17 @@ def _ack_words() -> re.Pattern[str]:
     found = {w.strip() for lang in catalog.LANGS for key in ("keywords.ack", "nav.ack")
              for w in catalog.t(lang, key).split(",") if w.strip()}
     words = "|".join(re.escape(w) for w in sorted(found, key=len, reverse=True))
-    return re.compile(rf"^(?:{words})\s*[#＃]?\s*(\d{{1,12}})?[。.!！]?$", re.IGNORECASE)
+    return re.compile(rf"^(?:{words})\s*[#＃:：]?\s*([A-Z]-?\d{{4}}-?\d{{1,6}}|\d{{1,12}})?"
+                      r"[。.!！]?$", re.IGNORECASE)
 
 
-def _typed_ack(text: str | None) -> tuple[bool, int | None]:
-    """Whether the text is the acknowledge button's words, and the alert it names."""
+def _typed_ack(text: str | None) -> tuple[bool, str | None]:
+    """Whether the text is the acknowledge button's words, and what it names after
+    them: a number, or a record's number ("E-2026-0002")."""
     m = _ack_words().match(normalize(text or ""))
     if m is None:
         return False, None
-    return True, int(m[1]) if m[1] else None
+    return True, m[1].upper() if m[1] else None
 
 
 def _match_command(text: str) -> str | None:
@@ -342,11 +347,11 @@ class Engine:
             follow = [self._ask(st, ctx) if st.flow else self._menu(st, ctx)]
             return Outcome(st, follow, Acknowledge(int(token[4:])))
         typed, named = _typed_ack(text) if action is None else (False, None)
-        if typed and (named is not None or not st.flow):
-            # "收到" typed rather than pressed (at the menu: in a form it may be an
-            # answer): the alert named, else the one waiting (PENDING, see Acknowledge).
+        if typed:
+            # "收到" typed rather than pressed, at the menu or in a form (no question
+            # takes "收到" for its answer): the alert named, else the one waiting.
             follow = [self._ask(st, ctx) if st.flow else self._menu(st, ctx)]
-            return Outcome(st, follow, Acknowledge(PENDING if named is None else named))
+            return Outcome(st, follow, Acknowledge(PENDING, named))
         if token.startswith("files:") and token[6:]:  # an alert's "see the files"
             follow = [self._ask(st, ctx) if st.flow else self._menu(st, ctx)]
             return Outcome(st, follow, OpenFiles(token[6:]))
@@ -392,9 +397,12 @@ class Engine:
                 ctx: Context, default_flow: str | None = None) -> Outcome:
         flow = self.flows.get(st.flow or "")
         last = st.last_filed
-        if flow is None and last and not (caption and caption.strip()) and \
+        if last and (flow is None or not flow.takes_attachments) and \
                 ctx.now - datetime.fromisoformat(last["at"]) <= FILES_AFTER:
-            return Outcome(st, [], AddFiles(last["flow"], last["draft_id"], items))
+            # Just after a report (also once a form set aside for it is taken up again):
+            # the files are that report's, and the words with them say what they show.
+            words = (caption or "").strip() or None
+            return Outcome(st, [], AddFiles(last["flow"], last["draft_id"], items, words))
         if flow is None or not flow.takes_attachments:
             note = Reply(catalog.t(st.lang, "attachment.not_here"))
             if caption and caption.strip():
@@ -424,7 +432,8 @@ class Engine:
             minutes = int(self._wait(st, ctx).total_seconds() // 60)
             said = Reply(catalog.t(st.lang, "timeout.sent", minutes=minutes,
                                    flow=catalog.t(st.lang, f"{st.flow}.title")))
-            return Outcome(st, [said], self._submission(st))
+            return Outcome(st, [said], replace(self._submission(st),
+                                               received_at=st.updated_at))
         replies = self._expire(st, ctx)
         if st.flow:
             st.paused = True
@@ -477,12 +486,18 @@ class Engine:
         return ctx.now - datetime.fromisoformat(st.updated_at) >= self._wait(st, ctx)
 
     def _sends_itself(self, st: State) -> bool:
-        """An urgent report with what "send now" needs: silence sends it."""
+        """An urgent report that says at least what is happening: silence sends it (a
+        report kept unsent is a report missed)."""
         flow = self.flows.get(st.flow or "")
-        return flow is not None and flow.urgent and self._can_send_now(st, flow)
+        return flow is not None and flow.urgent and bool(
+            flow.steps and st.answers.get(flow.steps[0].name))
 
     def _wait(self, st: State, ctx: Context) -> timedelta:
-        return min(ctx.timeout, URGENT_WAIT) if self._sends_itself(st) else ctx.timeout
+        if not self._sends_itself(st):
+            return ctx.timeout
+        flow = self.flows[st.flow or ""]
+        whole = st.step == REVIEW or self._can_send_now(st, flow)
+        return min(ctx.timeout, URGENT_WAIT if whole else URGENT_WAIT_BARE)
 
     def due_at(self, raw: dict[str, Any], ctx: Context) -> datetime | None:
         """When this conversation's draft times out, or None when there is no draft."""

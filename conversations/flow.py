@@ -106,6 +106,9 @@ class Submission:
     lang: str
     prefilled: tuple[str, ...] = ()
     attachments: tuple[dict[str, Any], ...] = ()
+    # When the last message that shaped it came (ISO), for a report sent by the silence
+    # after it: the workroom had it from then, not from the sweep that sent it.
+    received_at: str | None = None
 
 
 @dataclass(frozen=True)
@@ -116,6 +119,9 @@ class Query:
 @dataclass(frozen=True)
 class Acknowledge:
     alert_id: int  # PENDING: the one alert waiting for the person's 收到, if only one
+    # Typed with it ("收到 2", "ack E-2026-0002"): which of the person's own waiting
+    # alerts: its number in the list, its record's number, or the alert's id.
+    named: str | None = None
 
 
 PENDING = 0
@@ -136,6 +142,7 @@ class AddFiles:
     flow: str
     draft_id: str
     items: tuple[dict[str, Any], ...]
+    caption: str | None = None  # the words sent with them ("this is the pipe")
 
 
 Effect = Submission | Query | Acknowledge | OpenFiles | AddFiles

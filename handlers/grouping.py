@@ -186,17 +186,24 @@ def linked_result(ctx: HandlerContext, incident: Incident, lang: str) -> Result:
     may be another emergency), and who has it."""
     s = ctx.session
     incidents.write_filed(s)
+    # The same person again (a second call, a second chat): their own report, not
+    # "someone has reported it already".
+    mine = ctx.actor.id is not None and (incident.reporter_id == ctx.actor.id or len(s.exec(
+        select(IncidentLink.id).where(IncidentLink.incident_id == incident.id,
+                                      IncidentLink.reporter_id == ctx.actor.id)).all()) > 1)
+    own = "_own" if mine else ""
     acked = s.exec(select(Person).join(Acknowledgement, col(Acknowledgement.person_id)
                                        == col(Person.id))
                    .join(Alert, col(Alert.id) == Acknowledgement.alert_id)
                    .where(Alert.subject == "incident", Alert.subject_id == incident.id)
                    .order_by(col(Acknowledgement.at))).first()
     if acked is not None:
-        return Result("emergency.linked_acked", {"number": incident.number, "name": acked.name,
-                                                 "what": brief(incident.what)})
+        return Result(f"emergency.linked{own}_acked", {
+            "number": incident.number, "name": acked.name, "what": brief(incident.what)})
     names = alerts.recipients_text(s, "incident", incident.id or 0, lang)
-    return Result("emergency.linked", {"number": incident.number, "what": brief(incident.what),
-                                       "alerted": names or catalog.t(lang, "review.skipped")})
+    return Result(f"emergency.linked{own}", {
+        "number": incident.number, "what": brief(incident.what),
+        "alerted": names or catalog.t(lang, "review.skipped")})
 
 
 def linked_before(ctx: HandlerContext, sub: Submission) -> Result | None:

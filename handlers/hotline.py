@@ -97,13 +97,28 @@ def caller(session: Session, number: str, now: datetime) -> Person:
     """The person behind a phone number (an unverified employee the first time); a caller
     who hid their number is a new unverified reporter each call, with no address at all."""
     if not hidden(number):
-        return identity.resolve(session, channel=SMS, address=phone_number(number), now=now)
+        e164 = phone_number(number)
+        known = _by_phone(session, e164)
+        if known is not None:  # a liaison or leader phoning from the number on file
+            return identity.resolve_as(session, known, channel=SMS, address=e164, now=now)
+        return identity.resolve(session, channel=SMS, address=e164, now=now)
     unit = session.exec(select(Unit.id).order_by(col(Unit.id))).first()
     person = Person(key=f"{VOICE}-{uuid.uuid4().hex[:16]}", role="employee", verified=False,
                     unit_id=unit, created_at=now)
     session.add(person)
     session.flush()
     return person
+
+
+def _by_phone(session: Session, e164: str) -> Person | None:
+    """The active person of the organisation file whose phone is this number."""
+    for contact in session.exec(select(Contact).where(Contact.channel == PHONE)
+                                .order_by(col(Contact.id))):
+        if phone_number(contact.address) == e164:
+            person = session.get(Person, contact.person_id)
+            if person is not None and person.active:
+                return person
+    return None
 
 
 def text_from_nobody(session: Session, *, sid: str, body: str, files: int,
@@ -214,6 +229,8 @@ def voice_report(ctx: HandlerContext, call: HotlineCall, lang: str) -> Result:
     """The call's last answer is in: file its report now, before the call ends."""
     s = ctx.session
     shop = grouping.workshop_named(s, ctx.unit_id(), call.said)
+    if shop is None and ctx.actor.role == "liaison" and ctx.actor.workshop_id is not None:
+        shop = s.get(Workshop, ctx.actor.workshop_id)  # a liaison phones from their own
     said = call.said or catalog.t(lang, "hotline.voice.recorded_only")
     files = ({"kind": "voice", "file_ref": call.recording_url, "mime_type": "audio/wav"},) \
         if call.recording_url else ()

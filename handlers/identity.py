@@ -35,6 +35,20 @@ def resolve(session: Session, *, channel: str, address: str, now: datetime,
     return person
 
 
+def resolve_as(session: Session, person: Person, *, channel: str, address: str,
+               now: datetime) -> Person:
+    """`person`, known by other means (their phone on file), now also reached at this
+    address: its contact is theirs from now on (a stranger's before is taken over)."""
+    assert person.id is not None
+    contact = session.exec(
+        select(Contact).where(Contact.channel == channel, Contact.address == address)
+    ).first() or Contact(person_id=person.id, channel=channel, address=address)
+    contact.person_id, contact.last_used_at = person.id, now
+    session.add(contact)
+    session.flush()
+    return person
+
+
 def display_name(person: Person | None) -> str:
     """A name fit to show a handler, or a token the reader's language renders."""
     if person is None:

@@ -459,13 +459,21 @@ class Workroom:
             # "收到" typed: the alert waiting, if one, else the list to press from.
             lang = out.state.lang
             waiting = queries.pending_alerts(hctx)
+            if effect.named is not None:  # one of them, never another person's
+                meant = queries.alert_named(hctx, waiting, effect.named)
+                if meant is None:
+                    replies.insert(0, Reply(catalog.t(lang, "ack.not_waiting",
+                                                      named=effect.named)))
+                waiting = [meant] if meant is not None else []
             if len(waiting) == 1 and waiting[0].id is not None:
                 result = alerts.acknowledge(hctx, waiting[0].id)
                 replies.insert(0, Reply("\n".join([
                     queries.alert_line(hctx, waiting[0], lang),
                     catalog.t(lang, result.message, **result.params)])))
-            else:
+            elif effect.named is None:
                 replies[0:0] = queries.my_alerts(hctx, lang)
+            else:
+                replies[1:1] = queries.my_alerts(hctx, lang)  # after "not waiting"
         elif isinstance(effect, Acknowledge):
             result = alerts.acknowledge(hctx, effect.alert_id)
             replies.insert(0, Reply(catalog.t(out.state.lang, result.message, **result.params)))

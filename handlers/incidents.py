@@ -40,6 +40,7 @@ from store.models import (
     DutyEntry,
     HotlineCall,
     Incident,
+    IncidentLink,
     IncidentReport,
     Person,
     Unit,
@@ -48,6 +49,7 @@ from store.steps import set_timers
 
 log = logging.getLogger(__name__)
 WATCH = "incident_watch"
+ADDED_SHOWN = 5  # the latest reports added to an incident, shown under a later alert
 REPORT = "incident_report"
 # The param of an alert sent by a chain step after the first: {"names": [...], "minutes": N}
 # (who was alerted before and did not acknowledge, and how long the report has been open).
@@ -104,11 +106,19 @@ class _Filed:
     step: object  # outbox.STEP when it was filed: whose step the pushes are
     # (person, channel): a recipient who filed it, their alert acknowledged as it is filed
     acknowledged: tuple[int, str] | None = None
+    # When it was filed: its alerts' time and its chain's start. The reports it owes count
+    # from the incident's created_at, when the workroom had it (earlier for a report the
+    # silence sent).
+    at: datetime | None = None
+
+    @property
+    def filed_at(self) -> datetime:
+        return self.at or self.incident.created_at
 
 
 def file(session: Session, incident: Incident, recipients: Sequence[int], *, message: str,
          params: dict[str, Any], priority: int,
-         acknowledged: tuple[int, str] | None = None) -> None:
+         acknowledged: tuple[int, str] | None = None, at: datetime | None = None) -> None:
     """Alert `recipients` of a new incident (stored at its chain's first position, see
     first_position()) and arm its chain and its reports.
 
@@ -123,7 +133,7 @@ def file(session: Session, incident: Incident, recipients: Sequence[int], *, mes
     assert incident.id is not None
     session.info.setdefault(FILED, []).append(_Filed(
         incident, tuple(dict.fromkeys(recipients)), message, params, priority,
-        session.info.get(outbox.STEP), acknowledged))
+        session.info.get(outbox.STEP), acknowledged, at))
 
 
 def write_filed(session: Session) -> None:
@@ -134,7 +144,7 @@ def write_filed(session: Session) -> None:
     pairs = [(f, rid) for f in filed for rid in f.recipients]
     ids = insert_ids(session, Alert.__table__,  # type: ignore[attr-defined]
                      [{"subject": "incident", "subject_id": f.incident.id,
-                       "recipient_id": rid, "created_at": f.incident.created_at}
+                       "recipient_id": rid, "created_at": f.filed_at}
                       for f, rid in pairs], ("subject_id", "recipient_id"))
     # Their pushes, due from the last report's time (all of them are moments apart).
     own = [(f, aid) for (f, rid), aid in zip(pairs, ids, strict=True)
@@ -144,11 +154,11 @@ def write_filed(session: Session) -> None:
          "params": f.params, "alert_id": aid, "priority": f.priority, "step": f.step}
         for (f, rid), aid in zip(pairs, ids, strict=True)
         if f.acknowledged is None or f.acknowledged[0] != rid],
-        now=max(f.incident.created_at for f in filed))
+        now=max(f.filed_at for f in filed))
     if own:  # the filer's own alerts: acknowledged by filing
         session.execute(insert(Acknowledgement.__table__), [  # type: ignore[attr-defined]
             {"alert_id": aid, "person_id": f.acknowledged[0], "channel": f.acknowledged[1],
-             "at": f.incident.created_at} for f, aid in own if f.acknowledged is not None])
+             "at": f.filed_at} for f, aid in own if f.acknowledged is not None])
     # The reports every incident owes, in one statement, their timers and the chains'
     # watches in another.
     kinds = ("first", "opinion")
@@ -163,7 +173,7 @@ def write_filed(session: Session) -> None:
         order = chain(session, f.incident.unit_id)
         if order:
             wait = timedelta(minutes=order[f.incident.chain_position][1])
-            due.append((WATCH, str(f.incident.id), f.incident.created_at + wait))
+            due.append((WATCH, str(f.incident.id), f.filed_at + wait))
     for rid, (_, kind, at) in zip(report_ids, owed, strict=True):
         due += [(REPORT, f"{rid}:remind", at - BEFORE[kind]), (REPORT, f"{rid}:due", at)]
     set_timers(session, due)
@@ -277,6 +287,18 @@ def incident_params(session: Session, incident: Incident) -> dict[str, Any]:
     counts = counts_of(session, "incident", incident.id or 0)
     if counts:  # "附件：照片 2 张", as the first alert said (and any added since)
         params["files"] = counts
+    # The reports added to it since, under it: a leader the chain pages later reads what
+    # is known now (the head count, the injured), not only the first words.
+    added = session.exec(select(IncidentLink).where(IncidentLink.incident_id == incident.id)
+                         .order_by(col(IncidentLink.id))).all()
+    if added:
+        params["added_lines"] = [["notice.incident_more_line", {
+            "reported_at": link.created_at.isoformat(), "what": link.what,
+            "place": link.place, "people": link.people,
+            "reporter": reporter_name(session.get(Person, link.reporter_id)
+                                      if link.reporter_id else None, link.channel)}]
+            for link in added[-ADDED_SHOWN:]]
+        params["added_count"] = len(added)
     return params
 
 
@@ -284,11 +306,12 @@ class IncidentTimers:
     """Timer handlers: the next chain step or a re-alert; a report's reminder or lateness."""
 
     def __init__(self, db: Engine, clock: Clock, zone: ZoneInfo, *,
-                 realert: timedelta = timedelta(minutes=60), call_last_step: bool = False
-                 ) -> None:
+                 realert: timedelta = timedelta(minutes=60), call_last_step: bool = False,
+                 texts: bool = True) -> None:
         self.db, self.clock, self.zone, self.realert = db, clock, zone, realert
         # The chain's last step also phones its people (the hotline's voice calls).
         self.call_last_step = call_last_step
+        self.texts = texts  # the hotline's texts are set up: a caller can be told by SMS
 
     def watch(self, ref: str) -> int:
         """Alert the chain's next step, or re-alert an acknowledged incident not handled."""
@@ -323,15 +346,24 @@ class IncidentTimers:
         # Who was alerted before this step and has not acknowledged: each alert of the
         # step names them at its top, with how long the report has been open.
         before = unacknowledged(s, incident)
+        paged = {who for who, _ in before}
         minutes = max(0, int((now - incident.created_at).total_seconds() // 60))
         sent = 0
         for pid in dict.fromkeys(people):
             named = [name for who, name in before if who != pid] or \
                 [name for _, name in before]
-            sent += self._alert(s, incident, pid, now,
-                                {"names": named, "minutes": minutes} if named else None)
+            escalated = {"names": named, "minutes": minutes} if named else None
+            if escalated and pid in paged:  # paged before, silent too: reminded as such
+                escalated["again"] = True
+            sent += self._alert(s, incident, pid, now, escalated)
         if self.call_last_step:
             ring_last_step(s, incident, now)
+        if sent:
+            # The first leaders have not answered: the reporter is not left to believe
+            # someone is on the way; told once (its key), with what to do if lives are
+            # at stake.
+            tell_reporters(s, incident, "waiting", "notice.incident_waiting", now,
+                           {"number": incident.number}, texts=self.texts)
         if not sent and later:
             # Everyone of this step has left: nobody waits on it, the next step is now.
             wait = 0
@@ -511,10 +543,27 @@ def _send(ctx: HandlerContext, incident: Incident, row: IncidentReport) -> bool:
     return bool(upper)
 
 
+def tell_reporters(s: Session, incident: Incident, key: str, message: str, now: datetime,
+                   params: dict[str, Any], *, texts: bool = True) -> None:
+    """A push to everyone who reported the incident (its reporter, then those whose
+    reports were added to it), once each, where they can be reached."""
+    later = s.exec(select(IncidentLink.reporter_id).where(
+        IncidentLink.incident_id == incident.id).order_by(col(IncidentLink.id))).all()
+    for pid in dict.fromkeys(p for p in [incident.reporter_id, *later] if p is not None):
+        if alerts.reachable(s, pid, texts=texts):
+            outbox.enqueue(s, key=f"incident:{incident.id}:{key}:{pid}", now=now,
+                           priority=outbox.EMERGENCY, recipient_id=pid, message=message,
+                           params=params)
+
+
 def _handled(ctx: HandlerContext, incident: Incident, outcome: str) -> Result:
     s = ctx.session
     incident.handled_at, incident.outcome, incident.status = ctx.now, outcome, "handled"
     s.add(incident)
+    # Those who reported it hear how it ended (事事有回音), not only that someone had it.
+    tell_reporters(s, incident, "handled", "notice.incident_handled", ctx.now,
+                   {"number": incident.number, "outcome": outcome,
+                    "handled_at": ctx.now.isoformat()}, texts=ctx.texts)
     timers.cancel(s, kind=WATCH, ref=str(incident.id), now=ctx.now)
     closing = owe(s, incident, "closing", ctx.now)
     owe(s, incident, "archive", ctx.now)

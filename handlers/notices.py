@@ -139,12 +139,14 @@ def _files_line(params: dict[str, Any], lang: str) -> str | None:
 
 
 def escalated_line(params: dict[str, Any], lang: str) -> str | None:
-    """"【升级】张三、李四 收到告警 20 分钟未确认，现升级通知您。" above an alert sent by a
+    """"【升级】报告已 20 分钟，张三、李四 未确认，现升级通知您。" above an alert sent by a
     chain step after the first (handlers/incidents.py: its `escalated` param)."""
     escalated = params.get("escalated")
     if not isinstance(escalated, dict) or not escalated.get("names"):
         return None
-    return catalog.t(lang, "notice.escalated",
+    # To someone paged before who has not answered either: a reminder, not "now you".
+    key = "notice.escalated_again" if escalated.get("again") else "notice.escalated"
+    return catalog.t(lang, key,
                      names=catalog.t(lang, "list.sep").join(map(str, escalated["names"])),
                      minutes=escalated.get("minutes", 0))
 
@@ -201,6 +203,9 @@ def render(message: str, params: dict[str, Any], lang: str, zone: ZoneInfo,
     escalated = escalated_line(params, lang)
     if escalated:
         text = f"{escalated}\n{text}"
+    if params.get("added_lines"):  # an incident's reports added since its first
+        more = catalog.t(lang, "notice.incident_more", count=params.get("added_count", 0))
+        text = f"{text}\n{more}\n{lines(params['added_lines'], lang, zone)}"
     files = _files_line(params, lang)
     if files:
         text = f"{text}\n{files}"

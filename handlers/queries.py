@@ -144,7 +144,8 @@ def pending_alerts(ctx: HandlerContext) -> list[Alert]:
                                 col(Alert.id).not_in(acked), not_(over))
     if ctx.actor.role != "director":
         query = query.where(not_(passed_on))
-    return list(s.exec(query.order_by(col(Alert.created_at).desc()).limit(_LIMIT)).all())
+    return list(s.exec(query.order_by(col(Alert.created_at).desc(), col(Alert.id).desc())
+                       .limit(_LIMIT)).all())
 
 
 def alert_line(ctx: HandlerContext, alert: Alert, lang: str) -> str:
@@ -160,8 +161,36 @@ def alert_line(ctx: HandlerContext, alert: Alert, lang: str) -> str:
         if case is not None:
             about.update(number=case.number,
                          category=catalog.t(lang, f"opt.category.{case.category}"))
-    return catalog.t(lang, f"query.my_alerts.{alert.subject}", **about,
+    line = catalog.t(lang, f"query.my_alerts.{alert.subject}", **about,
                      at=alert.created_at.astimezone(ctx.zone).strftime("%m-%d %H:%M"))
+    if alert.subject == "incident":  # someone else has it already: said, not hidden
+        taken = s.exec(select(Person.name, Acknowledgement.at).join(
+            Acknowledgement, col(Acknowledgement.person_id) == col(Person.id)).join(
+            Alert, col(Alert.id) == col(Acknowledgement.alert_id)).where(
+            Alert.subject == "incident", Alert.subject_id == alert.subject_id,
+            Acknowledgement.person_id != ctx.actor.id)
+            .order_by(col(Acknowledgement.at))).first()
+        if taken is not None:
+            line += catalog.t(lang, "query.my_alerts.taken", name=taken[0] or "",
+                              at=taken[1].astimezone(ctx.zone).strftime("%H:%M"))
+    return line
+
+
+def alert_named(ctx: HandlerContext, waiting: list[Alert], named: str) -> Alert | None:
+    """Which of the person's waiting alerts a typed "收到 <named>" means: its number in
+    the list of them (as my_alerts numbers it), or its record's number (E-2026-0002);
+    None if none of them. (WeChat's "收到 12", the alert's id it shows under a push, is
+    a press of that alert's button: bot/wechat_render.parse_text.)"""
+    if named.isdigit():
+        return waiting[int(named) - 1] if 1 <= int(named) <= len(waiting) else None
+    key = named.replace("-", "").upper()
+    for alert in waiting:
+        record = (ctx.session.get(Incident, alert.subject_id) if alert.subject == "incident"
+                  else ctx.session.get(Case, alert.subject_id) if alert.subject == "case"
+                  else None)
+        if record is not None and record.number.replace("-", "").upper() == key:
+            return alert
+    return None
 
 
 def my_alerts(ctx: HandlerContext, lang: str) -> list[Reply]:
@@ -170,9 +199,9 @@ def my_alerts(ctx: HandlerContext, lang: str) -> list[Reply]:
     if not rows:
         return [Reply(catalog.t(lang, "query.my_alerts.none"))]
     replies = [Reply(catalog.t(lang, "query.my_alerts.title", count=len(rows)))]
-    for alert in rows:
+    for i, alert in enumerate(rows, start=1):  # numbered: "收到 2" names the second
         ack = Button(catalog.t(lang, "nav.ack"), f"ack:{alert.id}", "action")
-        replies.append(Reply(alert_line(ctx, alert, lang), [ack]))
+        replies.append(Reply(f"{i}. {alert_line(ctx, alert, lang)}", [ack]))
     return replies
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import bindparam, func
@@ -87,12 +88,16 @@ def add_files(ctx: HandlerContext, eff: AddFiles) -> Result:
         # photo, counting all the incident's files (its button sends them all).
         window = int(ctx.now.timestamp() // 300)
         total = files.counts_of(s, "incident", incident.id)
+        said = {"caption": eff.caption} if eff.caption else {}
         for pid in dict.fromkeys(told):
-            outbox.enqueue(s, key=f"incident:{incident.id}:files:{window}:{pid}",
-                           recipient_id=pid, message="notice.incident_files",
-                           now=ctx.now, priority=outbox.EMERGENCY,
+            # A caption makes its own push: what the reporter says the photo shows.
+            outbox.enqueue(s, key=f"incident:{incident.id}:files:{window}:{pid}"
+                           + (f":{ctx.now.timestamp()}" if said else ""),
+                           recipient_id=pid, now=ctx.now, priority=outbox.EMERGENCY,
+                           message="notice.incident_files_said" if said
+                           else "notice.incident_files",
                            params={"number": incident.number, "files": total,
-                                   "reported_at": ctx.now.isoformat()})
+                                   "reported_at": ctx.now.isoformat(), **said})
         return Result("attachment.added", {"number": incident.number,
                                            "count": sum(counts.values())})
     case = s.exec(select(Case).where(Case.draft_key == eff.draft_id)).first()
@@ -335,9 +340,11 @@ def emergency(ctx: HandlerContext, sub: Submission, *, link: bool = True) -> Res
         unit_id = ctx.unit_id()
         if "place" in sub.prefilled:
             workshop_id = ctx.actor.workshop_id
-        else:
-            shop = grouping.workshop_named(s, unit_id, a["place"])
+        else:  # a report sent by the silence before "where": the workshop it names, if any
+            shop = grouping.workshop_named(s, unit_id, a.get("place") or a["what"])
             workshop_id = shop.id if shop else None
+            if shop is None and not a.get("place") and ctx.actor.role == "liaison":
+                workshop_id = ctx.actor.workshop_id  # a liaison's report: their workshop
         # Many voices, one incident: a report of a workshop already being handled is linked.
         open_one = grouping.open_incident(ctx, unit_id, workshop_id) if link else None
         if open_one is not None:
@@ -348,11 +355,12 @@ def emergency(ctx: HandlerContext, sub: Submission, *, link: bool = True) -> Res
         # had pressed 收到 at once.
         filer = ctx.actor.id if any(p.id == ctx.actor.id for p in told) else None
         own = filer is not None
+        received = _received(ctx, sub)
         values = dict(
             number=_number(ctx, "E"), draft_key=sub.draft_id, unit_id=unit_id, what=a["what"],
-            place=a["place"], people=a.get("people"), measures=a.get("measures"),
+            place=a.get("place") or "", people=a.get("people"), measures=a.get("measures"),
             suggestion=a.get("suggestion"), reporter_id=ctx.actor.id, workshop_id=workshop_id,
-            reporter_role=ctx.actor.role, channel=ctx.channel, created_at=ctx.now,
+            reporter_role=ctx.actor.role, channel=ctx.channel, created_at=received,
             chain_position=incidents.first_position(s, unit_id), chain_round=1,
             status="open", acknowledged_at=ctx.now if own else None, handled_at=None,
             outcome=None,
@@ -364,12 +372,12 @@ def emergency(ctx: HandlerContext, sub: Submission, *, link: bool = True) -> Res
         params: dict[str, Any] = {
             "number": row.number, "what": row.what, "place": row.place,
             "people": row.people, "measures": row.measures,
-            "suggestion": row.suggestion, "reported_at": ctx.now.isoformat(),
+            "suggestion": row.suggestion, "reported_at": received.isoformat(),
             "reporter": reporter_name(ctx.actor, ctx.channel, ctx.filed_by)}
         if sub.attachments:  # "附件：照片 2 张", counted from the form: no query
             params["files"] = files.counted(sub.attachments)
         incidents.file(s, row, [p.id for p in told], message="notice.incident",
-                       params=params, priority=outbox.EMERGENCY,
+                       params=params, priority=outbox.EMERGENCY, at=ctx.now,
                        acknowledged=None if filer is None else (filer, ctx.channel))
         if ctx.call_last_step and not own:  # a chain of one step: its call goes with it
             incidents.write_filed(s)  # the call is made for the alert
@@ -387,6 +395,14 @@ def emergency(ctx: HandlerContext, sub: Submission, *, link: bool = True) -> Res
         return Result("emergency.done_nobody", {"number": number})
     return Result("emergency.done_own" if own else "emergency.done",
                   {"number": number, "alerted": names})
+
+
+def _received(ctx: HandlerContext, sub: Submission) -> datetime:
+    """When the workroom had the report: now, or for one the silence sent, its last
+    message (the 1-hour first report counts from then, and the alert says so)."""
+    if sub.received_at:
+        return min(ctx.now, datetime.fromisoformat(sub.received_at))
+    return ctx.now
 
 
 @dataclass(frozen=True)

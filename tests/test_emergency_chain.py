@@ -291,3 +291,68 @@ def test_the_director_who_sends_the_first_report_has_it_and_the_chain_stops(
     tick(services, clock, t0 + timedelta(minutes=20), step=timedelta(minutes=1))
     count = [alerts_to(services, k, lang) for k in PEOPLE]
     assert count == [0, 1, 1, 0, 0, 0]  # step 2 (after 5 minutes) never came
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_the_reporter_hears_that_nobody_has_answered_yet_and_then_how_it_ended(
+        services: Services, clock: FrozenClock, lang: str) -> None:
+    """Nobody of the first step presses 收到 in its five minutes: the reporter is told,
+    once, that more leaders are being alerted and whom to call if lives are at stake.
+    Handled at last: everyone who reported it (a second report was added) hears how."""
+    chats = {k: Chat(services, person=k) for k in PEOPLE}
+    for chat in chats.values():
+        open_menu(chat, lang)
+    t0 = clock.now()
+    second = Chat(services, channel="web", address="second-reporter")
+    for chat in (chats["li_ming"], second):  # the same workshop: the second is added
+        open_menu(chat, lang)
+        chat.press(t(lang, "menu.emergency"))
+        chat.say(WHAT)
+        chat.say("铸造车间门口")
+        chat.press(t(lang, "nav.send_now"))
+    assert len(all_rows(services, Incident)) == 1
+    services.dispatcher.drain()
+    waiting = t(lang, "notice.incident_waiting", number="E-2026-0001")
+    assert waiting not in pushes(services, "li_ming")
+    tick(services, clock, t0 + timedelta(minutes=20), step=timedelta(minutes=1))
+    assert pushes(services, "li_ming").count(waiting) == 1
+    assert [m.text for m in second.inbox()].count(waiting) == 1
+    clock.set(t0 + timedelta(minutes=50))
+    director_does(chats["chen_lihua"], lang, "handled", "财务科当场公布核算结果，职工返岗")
+    services.dispatcher.drain()
+    handled = t(lang, "notice.incident_handled", number="E-2026-0001",
+                handled_at="2026-11-23 09:50", outcome="财务科当场公布核算结果，职工返岗")
+    assert pushes(services, "li_ming").count(handled) == 1
+    assert [m.text for m in second.inbox()].count(handled) == 1
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_a_leader_paged_later_reads_the_reports_added_since(
+        services: Services, clock: FrozenClock, lang: str) -> None:
+    """"铸造车间有人聚集" came first; two minutes on, the workshop's liaison adds that
+    fifty have stopped work and one was hurt. The leaders the chain pages after that read
+    it under the first report, with the head count, not only the first thin words."""
+    chats = {k: Chat(services, person=k) for k in (*PEOPLE, "wang_qiang")}
+    for chat in chats.values():
+        open_menu(chat, lang)
+    t0 = clock.now()
+    li = chats["li_ming"]
+    li.press(t(lang, "menu.emergency"))
+    li.say("铸造车间有人聚集")
+    li.say("铸造车间")
+    li.press(t(lang, "nav.send_now"))
+    clock.set(t0 + timedelta(minutes=2))
+    wang = chats["wang_qiang"]
+    wang.press(t(lang, "menu.emergency"))
+    wang.say("两个班组约50人停工聚集，有一人被推倒受伤")
+    wang.say("铸造车间")
+    wang.say("50")
+    wang.press(t(lang, "nav.send_now"))
+    assert len(all_rows(services, Incident)) == 1
+    tick(services, clock, t0 + timedelta(minutes=5), step=timedelta(minutes=1))
+    [paged] = [p for p in pushes(services, "zhao_guoqiang") if "E-2026-0001" in p]
+    assert t(lang, "notice.incident_more", count=1) in paged
+    line = t(lang, "notice.incident_more_line", reported_at="2026-11-23 09:02",
+             reporter="王强", what="两个班组约50人停工聚集，有一人被推倒受伤",
+             place="铸造车间", people=50)
+    assert line in paged.splitlines()

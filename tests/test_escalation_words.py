@@ -72,9 +72,11 @@ def test_a_chain_step_says_who_did_not_acknowledge_and_for_how_long(
     assert labels(zhao) == labels(first)
     [liu] = alert_pushes(services, "liu_fang", lang)
     assert liu.text == zhao.text
-    # The duty leader, in this step too, is named the one before her who did not answer.
+    # The duty leader, in this step too, paged in the first and silent as well: reminded
+    # that she and the one before her have not answered, not told she is "now" alerted.
     _, sun_again = alert_pushes(services, "sun_hongmei", lang)
-    assert sun_again.text == "\n".join([escalated(lang, ["陈丽华"], 5), first.text])
+    assert sun_again.text == "\n".join([t(lang, "notice.escalated_again", names="陈丽华",
+                                           minutes=5), first.text])
 
     # The third step ten minutes later: everyone before it.
     tick(services, clock, t0 + timedelta(minutes=15), step=timedelta(minutes=1))
@@ -82,11 +84,13 @@ def test_a_chain_step_says_who_did_not_acknowledge_and_for_how_long(
     assert qian.text.split("\n", 1) == [
         escalated(lang, ["陈丽华", "孙红梅", "赵国强", "刘芳"], 15), first.text]
 
-    # Nobody in 45 minutes: the chain starts again, and the director reads that too.
+    # Nobody in 45 minutes: the chain starts again, and the director, paged before,
+    # reads that she and all the others are still silent.
     tick(services, clock, t0 + timedelta(minutes=45), step=timedelta(minutes=1))
     _, director_again = alert_pushes(services, "chen_lihua", lang)
     assert director_again.text.split("\n", 1) == [
-        escalated(lang, ["孙红梅", "赵国强", "刘芳", "钱文静"], 45), first.text]
+        t(lang, "notice.escalated_again", names=t(lang, "list.sep").join(
+            ["孙红梅", "赵国强", "刘芳", "钱文静"]), minutes=45), first.text]
     assert [alerts_to(services, k, lang) for k in PEOPLE] == [0, 2, 3, 1, 1, 1]
 
     # 赵国强 acknowledges: every alert the others were escalated to shows who has it

@@ -556,28 +556,65 @@ def _rows(services: Services, model: type) -> list:  # type: ignore[type-arg]
 @pytest.mark.parametrize("lang", LANGS)
 def test_an_emergency_left_after_where_is_sent_by_the_silence(
         services: Services, clock: FrozenClock, chat: Chat, lang: str) -> None:
-    """What and where answered, then the phone goes back into a pocket: after ten quiet
+    """What and where answered, then the phone goes back into a pocket: after five quiet
     minutes the report is filed and the leaders alerted, as "send now" would have; the
-    reporter is told. A report without its place yet is only kept, as any draft."""
-    from store.models import Alert, Incident
+    reporter is told. The report is dated when its last answer came, and its 1-hour
+    first report is due an hour after that, not after the sweep."""
+    from store.models import Alert, Incident, IncidentReport
 
+    director = Chat(services, person="chen_lihua")
+    director.say("菜单")  # her chat is where her alerts go
     start(chat, lang, "emergency", (WHAT,))
-    clock.advance(timedelta(minutes=10))
-    assert services.sweeper.run_once() == 0  # no place yet: not sendable, not due
+    clock.advance(timedelta(minutes=2))
     chat.say("厂门口")
-    clock.advance(timedelta(minutes=9))
+    answered = clock.now()
+    clock.advance(timedelta(minutes=4, seconds=59))
     assert services.sweeper.run_once() == 0
     assert _rows(services, Incident) == []
-    clock.advance(timedelta(minutes=1))
+    clock.advance(timedelta(seconds=1))
     assert services.sweeper.run_once() == 1
     [incident] = _rows(services, Incident)
     assert (incident.what, incident.place, incident.people) == (WHAT, "厂门口", None)
+    assert incident.created_at == answered
+    first = next(r for r in _rows(services, IncidentReport) if r.kind == "first")
+    assert first.due_at == answered + timedelta(hours=1)
     assert _rows(services, Alert)  # the leaders are alerted
     services.dispatcher.drain()
     said = [m.text for m in chat.inbox()]
-    assert said[0] == t(lang, "timeout.sent", flow=t(lang, "emergency.title"), minutes=10)
+    assert said[0] == t(lang, "timeout.sent", flow=t(lang, "emergency.title"), minutes=5)
     assert "E-2026-0001" in said[1]
     assert draft(services, chat)["flow"] is None
     assert services.sweeper.run_once() == 0  # sent once
     chat.say("30")  # a late answer is not a second report
     assert len(_rows(services, Incident)) == 1
+    [alert] = [m.text for m in director.inbox() if "E-2026-0001" in m.text]
+    assert answered.astimezone(services.settings.zone).strftime("%Y-%m-%d %H:%M") in alert
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_an_emergency_that_says_only_what_is_sent_by_a_longer_silence(
+        services: Services, clock: FrozenClock, chat: Chat, lang: str) -> None:
+    """"铸造车间有人被压伤了，快来" and nothing more, not even where: a report kept for
+    ever is a report missed. After ten quiet minutes it is filed as it is, its place not
+    given, the workshop it names found in what it says."""
+    from store.models import Alert, Incident, Workshop
+
+    what = "铸造车间有人被压伤了，很多人围着，快来"
+    director = Chat(services, person="chen_lihua")
+    director.say("菜单")
+    start(chat, lang, "emergency", (what,))
+    clock.advance(timedelta(minutes=9, seconds=59))
+    assert services.sweeper.run_once() == 0
+    assert _rows(services, Incident) == []
+    clock.advance(timedelta(seconds=1))
+    assert services.sweeper.run_once() == 1
+    [incident] = _rows(services, Incident)
+    assert (incident.what, incident.place) == (what, "")
+    [shop] = [w for w in _rows(services, Workshop) if w.id == incident.workshop_id]
+    assert shop.name == "铸造车间"
+    assert _rows(services, Alert)
+    services.dispatcher.drain()
+    said = [m.text for m in chat.inbox()]
+    assert said[0] == t(lang, "timeout.sent", flow=t(lang, "emergency.title"), minutes=10)
+    [alert] = [m.text for m in director.inbox() if "E-2026-0001" in m.text]
+    assert "\n地点：" + t("zh", "review.skipped") + "\n" in alert

@@ -455,6 +455,27 @@ def test_acknowledging_in_the_middle_of_a_form_keeps_the_form(
     assert len(all_rows(services, Acknowledgement)) == 1
 
 
+@pytest.mark.parametrize("typed", ["收到", "got it"])
+def test_the_acknowledge_word_typed_in_the_middle_of_a_form_acknowledges_not_answers(
+        services: Services, reported: tuple[Incident, dict[str, Alert]], typed: str) -> None:
+    """孙红梅 is writing a suggestion when the emergency's alert comes; she types 收到
+    rather than pressing it. The alert is acknowledged, said with what it is about, and
+    the suggestion still waits for its text: 收到 is not what she suggests."""
+    leader = Chat(services, person="sun_hongmei")
+    leader.say("菜单")
+    leader.press("提建议")
+    leader.press("工资福利")
+    leader.say(typed)
+    assert leader.replies[0].text.splitlines()[1] == t("zh", "ack.done", at="09:00")
+    assert "E-2026-0001" in leader.replies[0].text.splitlines()[0]
+    assert t("zh", "suggestion.text.ask") in leader.replies[-1].text
+    assert len(all_rows(services, Acknowledgement)) == 1
+    leader.say(typed)  # nothing waits now: said so, and the question again
+    assert leader.replies[0].text == t("zh", "query.my_alerts.none")
+    assert t("zh", "suggestion.text.ask") in leader.replies[-1].text
+    assert draft(services, leader)["answers"] == {"topic": "wages"}
+
+
 def test_an_emergency_alerts_active_directors_todays_duty_leader_and_the_chains_first_step(
         db_services: Services) -> None:
     """Who is alerted at once: every active director, the leader on duty today (not
@@ -491,3 +512,17 @@ def test_an_emergency_alerts_active_directors_todays_duty_leader_and_the_chains_
     assert f"已立即通知：{names}。" in chat.text
     [incident] = all_rows(services, Incident)
     assert [a.recipient_id for a in alerts_of(services, incident)] == [p.id for p in expected]
+
+
+def test_alerts_waiting_say_who_has_the_emergency_already(
+        services: Services, clock: FrozenClock,
+        reported: tuple[Incident, dict[str, Alert]]) -> None:
+    """孙红梅 has it; the director's list of alerts waiting says so beside it, so that
+    she does not set out for an emergency someone is already on."""
+    _, alerts = reported
+    clock.advance(timedelta(minutes=20))
+    ack(services, "sun_hongmei", alerts["sun_hongmei"].id)
+    director = Chat(services, person="chen_lihua")
+    director.say("菜单")
+    director.press("待确认的提醒")
+    assert t("zh", "query.my_alerts.taken", name="孙红梅", at="09:20") in director.text

@@ -1162,7 +1162,8 @@ async def test_an_unanswered_leader_call_is_rung_again_then_the_chain_moves_on(
     [incident] = all_rows(hl, Incident)
     assert (incident.chain_round, incident.chain_position) == (2, 1)
     assert len(alerts()) == alerted + 1
-    assert alerts()[-1].startswith("【升级】")  # the round's alert says nobody answered
+    # The round's alert says nobody answered, the director among them (a reminder).
+    assert alerts()[-1].startswith("【再次提醒】报告已 19 分钟")
     # Every call and how it ended is on record.
     calls = all_rows(hl, HotlineCall, HotlineCall.purpose == "alert")
     assert [(c.ref, c.step, c.ended_at is not None) for c in calls] == [
@@ -1357,3 +1358,35 @@ async def test_a_text_with_no_number_reaches_the_staff_and_nobody_else(
     assert told == [t("zh", "notice.sms_no_number", received_at=at, text=body, media=0),
                     t("zh", "notice.sms_no_number", received_at=at, text="第二条：人越来越多",
                       media=0)]
+
+
+async def test_a_liaison_phoning_from_the_number_on_file_is_known_with_their_workshop(
+        hl: Services, client: httpx.AsyncClient, fake: FakeTwilio) -> None:
+    """王强, the casting workshop's liaison, calls the hotline from the phone the
+    organisation file gives him and does not say which workshop: the alert names him,
+    and the report is his workshop's (so the next reports of it are linked to it)."""
+    liaison = Caller(client, number="+8600000000011", sid="CA" + "7" * 32)
+    await liaison.report(speech="我们车间四十多人停工了，在办公楼前面", people="40")
+    [incident] = all_rows(hl, Incident)
+    [casting] = all_rows(hl, Workshop, Workshop.key == "casting")
+    wang = key_of(hl, "wang_qiang")
+    assert (incident.reporter_id, incident.workshop_id, incident.place) == (
+        wang.id, casting.id, "铸造车间")
+    hl.dispatcher.drain()
+    [alert] = [p for p in pushes(hl, "chen_lihua") if p.startswith("【紧急】E-2026-0001")]
+    assert "报告人：王强" in alert and t("zh", "person.caller") not in alert
+    assert [p.key for p in all_rows(hl, Person) if p.key.startswith("sms-")] == []
+
+
+async def test_a_caller_who_phones_again_is_told_it_is_added_to_their_own_report(
+        hl: Services, client: httpx.AsyncClient, fake: FakeTwilio, clock: FrozenClock) -> None:
+    """The same number calls twice about the casting workshop: the second call is added
+    to the first, and the caller's text says it is their own report, not that someone
+    else reported it already."""
+    await Caller(client).report()
+    clock.set(clock.now() + timedelta(minutes=20))
+    await Caller(client, sid="CA" + "3" * 32).report(speech="铸造车间又有人受伤了")
+    [incident] = all_rows(hl, Incident)
+    own = t("zh", "emergency.linked_own", number="E-2026-0001", what=brief(incident.what),
+            alerted=ALERTED)
+    assert fake.texts(CALLER)[-1].startswith(t("zh", "hotline.sms_head") + own)

@@ -122,3 +122,48 @@ async def test_an_english_user_is_told_in_english_what_can_be_sent(
     said = chat.new_texts()
     assert any("cannot be read" in t and "videos" in t and "documents" in t for t in said), said
     assert not any("读取" in t for t in said)
+
+
+async def test_a_photo_with_words_after_the_report_joins_it_and_the_words_reach_the_leaders(
+        client: httpx.AsyncClient, fake: FakeBotApi, tg: Services) -> None:
+    """Sent, then the photo of the burst pipe with "this is the pipe" under it: kept with
+    the incident (it used to be thrown away for its caption), and the leaders' 【紧急·补充】
+    says what the reporter wrote."""
+    import asyncio
+
+    from conversations.catalog import t
+
+    director = TgChat(client, fake, 900000001)
+    await director.say("/start")
+    chat = TgChat(client, fake, 7405)
+    await run(chat, [("紧急情况报告", "发生了什么"), ("车间水管爆了，地面全是水", "在哪里"),
+                     ("铸造车间", "多少人"), ("[立即发送]", "已报告")])
+    await chat.post(photo_update(7405, file_id="PHOTO-pipe", caption="这是爆开的水管"))
+    [said] = chat.new_texts()
+    assert said.startswith(t("zh", "attachment.added", number="E-2026-0001", count=1))
+    with Session(tg.db) as s:
+        [kept] = s.exec(select(Attachment)).all()
+    assert (kept.subject, kept.file_ref) == ("incident", "PHOTO-pipe-1280")
+    await asyncio.to_thread(tg.dispatcher.drain)
+    [more] = [p for p in director.new_texts() if p.startswith("【紧急·补充】")]
+    assert more.splitlines()[0].endswith("并说明：这是爆开的水管")
+
+
+async def test_a_photo_after_the_report_joins_it_though_a_form_was_taken_up_again(
+        client: httpx.AsyncClient, fake: FakeBotApi, tg: Services) -> None:
+    """A suggestion was half written when the worker reported the emergency; once sent,
+    the suggestion is taken up again. The photo of the scene sent then is the report's,
+    not refused as 'not for a suggestion'; the suggestion's question is asked again."""
+    from conversations.catalog import t
+
+    chat = TgChat(client, fake, 7406)
+    await run(chat, [("提建议", "哪方面"), ("[食堂生活]", "请写下"),
+                     ("紧急情况报告", "发生了什么"), ("车间水管爆了，地面全是水", "在哪里"),
+                     ("铸造车间", "多少人"), ("[立即发送]", "已报告")])
+    await chat.post(photo_update(7406, file_id="PHOTO-floor"))
+    said = "\n".join(chat.new_texts())
+    assert said.startswith(t("zh", "attachment.added", number="E-2026-0001", count=1))
+    assert t("zh", "suggestion.text.ask") in said
+    with Session(tg.db) as s:
+        [kept] = s.exec(select(Attachment)).all()
+    assert (kept.subject, kept.file_ref) == ("incident", "PHOTO-floor-1280")

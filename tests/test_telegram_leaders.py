@@ -97,7 +97,9 @@ async def test_a_leader_who_has_left_is_not_alerted_when_the_chain_moves_on(
     assert [sum(is_alert(x, head) for x in texts[c]) for c in (DIRECTOR, ZHAO, SUN)] \
         == [0, 0, 1]
     [sun_again] = [x for x in texts[SUN] if is_alert(x, head)]
-    assert sun_again.startswith(t("zh", "notice.escalated", names="陈丽华", minutes=5) + "\n")
+    # Paged in step 1 as the duty leader: reminded, not told she is "now" alerted.
+    assert sun_again.startswith(t("zh", "notice.escalated_again", names="陈丽华", minutes=5)
+                                + "\n")
     assert sum(is_alert(x, head) for x in pushes(tg, "liu_fang")) == 1
     [incident] = all_rows(tg, Incident)
     alerted = {a.recipient_id for a in all_rows(tg, Alert, Alert.subject_id == incident.id)}
@@ -401,9 +403,50 @@ async def test_a_leader_who_types_the_acknowledge_word_acknowledges_the_alert_wa
             for row in c.params["reply_markup"]["inline_keyboard"] for b in row] \
         == [t(lang, "nav.ack")] * 2
     assert len(all_rows(tg, Acknowledgement)) == acks
-    # The alert's number typed with the word: that one.
-    [second] = [a for a in all_rows(tg, Alert) if a.recipient_id == person(tg, "sun_hongmei").id
-                and a.subject_id == 2]
-    said = await sun.say(f"{t(lang, 'nav.ack')} {second.id}")
-    assert said[0].startswith(t(lang, "ack.done", at="09:00"))
+    # The list is numbered; the report's number typed with the word: that one, said.
+    listed = "\n".join(said)
+    assert "\n1. " in listed and "\n2. " in listed
+    said = await sun.say(f"{t(lang, 'nav.ack')} e-2026-0002")
+    assert "E-2026-0002" in said[0].splitlines()[0]
+    assert said[0].splitlines()[1] == t(lang, "ack.done", at="09:00")
     assert len(all_rows(tg, Acknowledgement)) == acks + 1
+    sun_id = person(tg, "sun_hongmei").id
+    assert [a.subject_id for a in all_rows(tg, Alert) if a.recipient_id == sun_id
+            and a.id in {k.alert_id for k in all_rows(tg, Acknowledgement)}] == [1, 2]
+    # A number beyond the list: said so, the list again, nothing acknowledged.
+    said = await sun.say(f"{t(lang, 'nav.ack')} 5")
+    listed = "\n\n".join(said)
+    assert listed.startswith(t(lang, "ack.not_waiting", named="5") + "\n\n"
+                             + t(lang, "query.my_alerts.title", count=1))
+    assert len(all_rows(tg, Acknowledgement)) == acks + 1
+    # Its number in the list: the last one waiting.
+    said = await sun.say(f"{t(lang, 'nav.ack')} 1")
+    assert "E-2026-0003" in said[0].splitlines()[0]
+    assert len(all_rows(tg, Acknowledgement)) == acks + 2
+
+
+@LANGS
+async def test_a_number_typed_with_the_acknowledge_word_is_never_another_persons_alert(
+        client: httpx.AsyncClient, fake: FakeBotApi, tg: Services, lang: str,
+        code: str) -> None:
+    """Two emergencies wait for the director; she types "收到 2" meaning the second of
+    her list. Alert 2 (孙红梅's, of the first emergency) is not what she acknowledges:
+    her own second one is, and the reply says which."""
+    chats = await leaders(client, fake, DIRECTOR, SUN)
+    await report(client, fake, 7614, lang, code)
+    worker = TgChat(client, fake, 7615, code)
+    await run(worker, [(t(lang, "menu.emergency"), t(lang, "emergency.what.ask")),
+                       (SAID[lang]["what"], t(lang, "emergency.place.ask")),
+                       ("仓库", t(lang, "emergency.people.ask")),
+                       (f"[{t(lang, 'nav.send_now')}]", "E-2026-0002")])
+    await asyncio.to_thread(tg.dispatcher.drain)
+    director = chats[DIRECTOR]
+    director.new_texts()
+    said = await director.say(t(lang, "nav.ack"))
+    listed = "\n".join(said)
+    assert "\n1. " in listed and "E-2026-0002" in listed.split("\n1. ")[1].splitlines()[0]
+    said = await director.say(f"{t(lang, 'nav.ack')} 2")
+    assert "E-2026-0001" in said[0].splitlines()[0]
+    acked = {k.alert_id for k in all_rows(tg, Acknowledgement)}
+    assert [(a.recipient_id, a.subject_id) for a in all_rows(tg, Alert) if a.id in acked] \
+        == [(person(tg, "chen_lihua").id, 1)]
