@@ -169,9 +169,18 @@ class Suggestion(SQLModel, table=True):
     topic: str = Field(max_length=32)
     text: str = Field(sa_column=Column(Text, nullable=False))
     anonymous: bool = False
-    person_id: int | None = Field(default=None, foreign_key="person.id")
+    person_id: int | None = Field(default=None, foreign_key="person.id", index=True)
+    # An anonymous suggester reads the answer with a receipt code, as a complainant does.
+    receipt_hash: str | None = Field(default=None, unique=True, max_length=128)
     channel: str = Field(max_length=16)
     created_at: datetime = _ts()
+    # Every suggestion gets an answer (事事有回音): registered -> answered. The answer's
+    # kind says what became of it: adopted (采纳), noted (留作参考), declined (暂不采纳).
+    status: str = Field(default="registered", max_length=16, index=True)
+    answer_kind: str | None = Field(default=None, max_length=16)
+    answer: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    answered_by: int | None = Field(default=None, foreign_key="person.id")
+    answered_at: datetime | None = _ts(nullable=True)
 
 
 class Case(SQLModel, table=True):
