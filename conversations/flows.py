@@ -32,6 +32,20 @@ SUGGESTION = Flow(
     ),
 )
 
+ANSWER_KINDS = ("adopted", "noted", "declined")  # 采纳 / 留作参考 / 暂不采纳
+
+# The staff (or the director) answer a suggestion: which one (the unit's unanswered,
+# newest first), what became of it, the words the suggester reads.
+ANSWER_SUGGESTION = Flow(
+    "answer_suggestion",
+    (
+        Ask("suggestion", Choice(source="open_suggestions")),
+        Ask("kind", Choice(_options("answer_kind", ANSWER_KINDS))),
+        Ask("answer", Text(5, 2000)),
+    ),
+    roles=("staff", "director"),
+)
+
 COMPLAINT = Flow(
     "complaint",
     (
@@ -191,8 +205,8 @@ FILE_FOR_CALLER = Flow(
 )
 
 FLOWS: dict[str, Flow] = {
-    f.name: f for f in (SUGGESTION, COMPLAINT, BOOKING, EMERGENCY, EMERGENCY_APART, RECEIPT,
-                        CANCEL_BOOKING,
+    f.name: f for f in (SUGGESTION, ANSWER_SUGGESTION, COMPLAINT, BOOKING, EMERGENCY,
+                        EMERGENCY_APART, RECEIPT, CANCEL_BOOKING,
                         CASE_ACTION, DECIDE_EXTENSION, RATE, INCIDENT_ACTION,
                         RESCHEDULE_BOOKING, FILE_FOR_CALLER)
 }
@@ -209,6 +223,7 @@ MENU: tuple[MenuItem, ...] = (
     MenuItem("flow:case_action", "menu.case_action", roles=HANDLING_ROLES),
     MenuItem("flow:decide_extension", "menu.decide_extension", roles=("director", "leader")),
     MenuItem("flow:incident_action", "menu.incident_action", roles=("director",)),
+    MenuItem("flow:answer_suggestion", "menu.answer_suggestion", roles=("staff", "director")),
     MenuItem("flow:reschedule_booking", "menu.reschedule_booking", roles=("leader", "director")),
     MenuItem("query:my_cases", "menu.my_cases"),
     MenuItem("flow:cancel_booking", "menu.my_bookings"),
@@ -227,6 +242,7 @@ MENU: tuple[MenuItem, ...] = (
 OWN_WORK_FIRST = ("leader", "director", "staff")
 OWN_WORK = ("query:my_alerts", "flow:incident_action", "flow:case_action",
             "query:my_handling", "query:open_cases", "flow:decide_extension",
+            "flow:answer_suggestion",
             "flow:report_action", "flow:visit_record", "flow:reschedule_booking",
             "query:roster", "flow:duty_swap", "flow:roster", "query:warnings",
             "flow:warning_action", "flow:screening", "flow:invite", "flow:field_visit",

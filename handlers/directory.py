@@ -9,7 +9,7 @@ from sqlalchemy import ColumnElement
 from sqlmodel import Session, and_, col, or_, select
 
 from conversations import catalog
-from handlers import casework, grouping, incidents
+from handlers import casework, grouping, incidents, suggestions
 from handlers.calendar_sources import SOURCES
 from handlers.lifecycle import OPEN, WORKING
 from store.models import (
@@ -21,6 +21,7 @@ from store.models import (
     IncidentLink,
     Person,
     Responsibility,
+    Suggestion,
     Workshop,
 )
 
@@ -97,7 +98,15 @@ class SqlDirectory:
         if source == "handling_cases" and value.isdigit():
             found = self._handling_cases(lang, only=int(value))
             return found[0][1] if found else None
+        if source == "open_suggestions" and value.isdigit():
+            rows = suggestions.waiting(self.session, self.unit_id, only=int(value))
+            return suggestions.option_label(rows[0], lang) if rows else None
         return None
+
+    def _open_suggestions(self, lang: str) -> list[tuple[str, str]]:
+        """The unit's suggestions waiting for an answer, the newest first."""
+        return [(str(x.id), suggestions.option_label(x, lang))
+                for x in suggestions.waiting(self.session, self.unit_id, SLOTS_SHOWN)]
 
     def _handling_cases(self, lang: str, only: int | None = None) -> list[tuple[str, str]]:
         """Open cases the person may work on: the director and staff see the unit's; a
@@ -216,6 +225,10 @@ class SqlDirectory:
             case = self.session.get(Case, int(value))
             if case is not None and case.unit_id == self.unit_id:
                 return self.case_label(case, lang)
+        if source == "open_suggestions" and value.isdigit():  # answered meanwhile
+            row = self.session.get(Suggestion, int(value))
+            if row is not None and row.unit_id == self.unit_id:
+                return suggestions.option_label(row, lang)
         if source in SLOT_SOURCES and value.isdigit():  # a reception that ended meanwhile
             entry = self.session.get(DutyEntry, int(value))
             if entry is not None and entry.unit_id == self.unit_id:

@@ -7,6 +7,7 @@ from sqlmodel import Session, and_, col, func, not_, or_, select
 from conversations import catalog
 from conversations.engine import Button, Reply
 from conversations.flow import Result, Submission
+from handlers import suggestions
 from handlers.context import HandlerContext, receipt_hash
 from store.models import (
     Acknowledgement,
@@ -41,10 +42,13 @@ def my_cases(ctx: HandlerContext, lang: str) -> list[Reply]:
     rows = ctx.session.exec(select(Case).where(Case.complainant_id == ctx.actor.id)
                             .order_by(col(Case.created_at).desc()).limit(_LIMIT)).all()
     incidents = _my_incidents(ctx, lang)
-    if not rows and not incidents:
+    suggested = suggestions.my_lines(ctx, lang, _LIMIT)
+    if not rows and not incidents and not suggested:
         return [Reply(catalog.t(lang, "query.my_cases.none"))]
     lines = [catalog.t(lang, "query.my_cases.title"), *incidents,
-             *(_case_line(c, lang) for c in rows)]
+             *(_case_line(c, lang) for c in rows)] if rows or incidents else []
+    if suggested:  # the named suggestions, each with its answer once there is one
+        lines += [catalog.t(lang, "query.my_cases.suggestions"), *suggested]
     return [Reply("\n".join(lines))]
 
 
@@ -211,7 +215,9 @@ def case_status_by_code(ctx: HandlerContext, sub: Submission) -> Result:
     case = s.exec(select(Case).where(Case.receipt_hash == receipt_hash(sub.answers["code"]))
                   ).first()
     if case is None:
-        return Result("receipt.not_found", {}, back_to="code")
+        found = suggestions.by_code(ctx, sub)  # an anonymous suggestion's code
+        return found if found is not None else Result("receipt.not_found", {},
+                                                      back_to="code")
     last = s.exec(select(CaseEvent).where(CaseEvent.case_id == case.id)
                   .order_by(col(CaseEvent.at).desc(), col(CaseEvent.id).desc())).first()
     if case.reply and case.status in ("replied", "follow_up"):

@@ -19,6 +19,7 @@ from handlers import (
     files,
     grouping,
     incidents,
+    suggestions,
 )
 from handlers.context import HandlerContext, receipt_hash
 from handlers.context import people_of as _staff_of
@@ -123,6 +124,7 @@ def suggestion(ctx: HandlerContext, sub: Submission) -> Result:
             topic=sub.answers["topic"], text=sub.answers["text"], anonymous=anonymous,
             person_id=None if anonymous else ctx.actor.id, channel=ctx.channel,
             created_at=ctx.now,
+            receipt_hash=receipt_hash(ctx.receipt_code(sub.draft_id)) if anonymous else None,
         )
         ctx.session.add(row)
         ctx.session.flush()
@@ -133,8 +135,13 @@ def suggestion(ctx: HandlerContext, sub: Submission) -> Result:
             {"key": f"suggestion:{row.id}:staff:{pid}", "recipient_id": pid,
              "message": "notice.suggestion_staff",
              "params": {"number": row.number, "topic": f"@opt.topic.{row.topic}",
-                        "text": row.text}}
+                        "text": row.text,
+                        "actions": [["nav.answer_suggestion",
+                                     f"flow:answer_suggestion?suggestion={row.id}"]]}}
             for pid in _archive_keepers(ctx.session, row.unit_id)], now=ctx.now)
+    if row.anonymous:  # the answer is read with the receipt code: nobody can push it
+        return Result("suggestion.done_anonymous", {
+            "number": row.number, "code": ctx.receipt_code(sub.draft_id)})
     return Result("suggestion.done", {"number": row.number})
 
 
@@ -473,6 +480,7 @@ _HANDLERS = {
     "cancel_booking": cancel_booking,
     "emergency": emergency,
     "receipt": case_status_by_code,
+    "answer_suggestion": suggestions.answer,
     "case_action": casework.case_action,
     "decide_extension": casework.decide_extension,
     "rate": casework.rate,

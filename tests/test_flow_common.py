@@ -39,7 +39,8 @@ LIAISON_MENU = [*LIAISON_MENU, "cal_screening"]
 # A leader's, the director's and the staff's own work comes first
 # (conversations/flows.OWN_WORK), what every employee may do after it, the language last.
 _EVERYONE = EMPLOYEE_MENU
-STAFF_MENU = ["my_alerts", "case_action", "my_handling", "open_cases", "cal_report_action",
+STAFF_MENU = ["my_alerts", "case_action", "my_handling", "open_cases", "answer_suggestion",
+              "cal_report_action",
               "cal_roster_view", "cal_duty_swap", "cal_roster", "cal_warnings",
               "cal_warning_action", "cal_screening", "cal_invite", "cal_field_visit",
               "cal_work_log", "file_for_caller", *_EVERYONE]
@@ -47,7 +48,8 @@ LEADER_MENU = ["my_alerts", "case_action", "my_handling", "open_cases", "decide_
                "cal_visit_record", "reschedule_booking", "cal_roster_view", "cal_duty_swap",
                "cal_work_log", *_EVERYONE]
 DIRECTOR_MENU = ["my_alerts", "incident_action", "case_action", "my_handling", "open_cases",
-                 "decide_extension", "cal_report_action", "cal_visit_record",
+                 "decide_extension", "answer_suggestion", "cal_report_action",
+                 "cal_visit_record",
                  "reschedule_booking", "cal_roster_view", "cal_duty_swap", "cal_roster",
                  "cal_warnings", "cal_warning_action", "cal_screening", "cal_invite",
                  "cal_field_visit", "cal_work_log", "file_for_caller", *_EVERYONE]

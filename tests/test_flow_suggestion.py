@@ -9,6 +9,7 @@ import pytest
 from sqlmodel import Session, select
 
 from bot.bootstrap import Services
+from handlers.context import receipt_hash
 from store.models import Person, Suggestion
 from tests.transcript import LANGS, SKIP, Chat, draft, open_menu, t
 
@@ -83,9 +84,16 @@ def test_anonymous_suggestion_stores_no_person(services: Services, chat: Chat,
     fill(chat, lang, topic="safety", identity="anonymous")
     chat.press(t(lang, "nav.confirm"))
 
-    assert t(lang, "suggestion.done", number="S-2026-0001") in chat.text
+    # No push can reach an anonymous suggester: the receipt code reads the answer.
+    code = re.search(r"[2-9A-Z]{5}-[2-9A-Z]{5}", chat.text)
+    assert code, chat.text
+    assert t(lang, "suggestion.done_anonymous", number="S-2026-0001", code=code[0]) \
+        in chat.text
+    assert t(lang, "suggestion.done", number="S-2026-0001") not in chat.text
     [row] = suggestions(services)
     assert (row.topic, row.anonymous, row.person_id) == ("safety", True, None)
+    assert (row.status, row.answer) == ("registered", None)
+    assert row.receipt_hash == receipt_hash(code[0])
 
 
 def test_suggestion_numbers_count_up(services: Services, chat: Chat) -> None:
