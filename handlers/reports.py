@@ -24,7 +24,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from conversations.flow import Result, Submission
-from handlers import casework
+from handlers import casework, suggestions
 from handlers.context import HandlerContext, people_of, unit_since
 from handlers.lifecycle import OPEN
 from scheduler import workdays
@@ -262,6 +262,8 @@ def draft(s: Session, unit_id: int, kind: str, period: str, *, now: datetime,
                  data=data, due_at=due, drafted_at=now)
     s.add(row)
     s.flush()
+    if kind == "weekly":  # every suggestion gets its answer: those waiting, once a week
+        suggestions.remind_waiting(s, unit_id, now=now, zone=zone, period=period)
     for p in people_of(s, unit_id, ("staff",)) or people_of(s, unit_id, ("director",)):
         outbox.enqueue(s, key=f"report:{row.id}:drafted:{p.id}", recipient_id=p.id, now=now,
                        message="notice.report_drafted", priority=outbox.ALERT,

@@ -10,7 +10,7 @@ put before the staff every week, with the weekly report's draft.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -19,13 +19,15 @@ from sqlmodel import Session, col, select
 from conversations import catalog
 from conversations.flow import Result, Submission
 from handlers import alerts
-from handlers.context import HandlerContext, receipt_hash
+from handlers.context import HandlerContext, people_of, receipt_hash
 from store import outbox
 from store.models import Person, Suggestion
 
 REGISTERED, ANSWERED = "registered", "answered"
 QUOTE = 20  # characters of a suggestion quoted in a list
 ANSWER_SHOWN = 300  # characters of an answer in the suggester's own list
+WAITING_DAYS = 7  # unanswered this long: put before the staff in the weekly reminder
+WAITING_LISTED = 10
 
 
 def brief(text: str, length: int = QUOTE) -> str:
@@ -132,3 +134,32 @@ def my_lines(ctx: HandlerContext, lang: str, limit: int) -> list[str]:
         else:
             out.append(catalog.t(lang, "query.my_cases.suggestion_waiting", **common))
     return out
+
+
+# --- the weekly reminder -------------------------------------------------------------------
+
+
+def remind_waiting(s: Session, unit_id: int, *, now: datetime, zone: ZoneInfo,
+                   period: str) -> int:
+    """Tell the staff (or the director, when the unit has no staff) which suggestions have
+    waited a week or more for an answer; once per `period`. Returns the pushes written."""
+    cutoff = now - timedelta(days=WAITING_DAYS)
+    rows = s.exec(select(Suggestion).where(
+        Suggestion.unit_id == unit_id, Suggestion.status == REGISTERED,
+        col(Suggestion.created_at) <= cutoff)
+        .order_by(col(Suggestion.created_at), col(Suggestion.id))).all()
+    if not rows:
+        return 0
+    listed = [["notice.suggestion_waiting_line",
+               {"number": r.number, "topic": f"@opt.topic.{r.topic}",
+                "registered_on": _day(r.created_at, zone), "quote": brief(r.text)}]
+              for r in rows[:WAITING_LISTED]]
+    params = {"count": len(rows), "days": WAITING_DAYS, "lines": listed,
+              "actions": [["menu.answer_suggestion", "flow:answer_suggestion"]]}
+    sent = 0
+    for p in people_of(s, unit_id, ("staff",)) or people_of(s, unit_id, ("director",)):
+        outbox.enqueue(s, key=f"suggestions_waiting:{unit_id}:{period}:{p.id}",
+                       recipient_id=p.id, message="notice.suggestions_waiting", now=now,
+                       params=params, priority=outbox.ALERT)
+        sent += 1
+    return sent

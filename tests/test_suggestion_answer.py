@@ -1,7 +1,8 @@
 """答复建议 / Answer a suggestion: every suggestion gets its answer (事事有回音).
 
 The staff answer from the chat; a named suggester is sent the answer and finds it under
-"my cases"; an anonymous one reads it with the receipt code.
+"my cases"; an anonymous one reads it with the receipt code; suggestions left waiting a
+week are put before the staff with the weekly report.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from sqlmodel import Session, SQLModel, select
 from bot.bootstrap import Services
 from conversations.clock import FrozenClock
 from store.models import Notification, Suggestion
+from tests.calendar_helpers import at, run_until
 from tests.case_helpers import choices, press_value, pushes
 from tests.transcript import LANGS, Chat, open_menu, person, t
 
@@ -199,6 +201,29 @@ def test_an_employee_has_no_answer_item(services: Services) -> None:
     worker = Chat(services, person="tang_yun")
     open_menu(worker, "zh")
     assert t("zh", "menu.answer_suggestion") not in worker.labels()
+
+
+def test_suggestions_waiting_a_week_are_put_before_the_staff_with_the_weekly_report(
+        services: Services, clock: FrozenClock) -> None:
+    worker = Chat(services, person="tang_yun")
+    suggest(worker, "zh")  # Monday 11-23
+    suggest(worker, "zh", "希望增加夜班班车的车次", topic="hours")
+    staff = Chat(services, person="liu_fang")
+    answer(staff, "zh", "S-2026-0002", "adopted", "已增加一班夜班班车。")
+    clock.set(at(11, 30))
+    suggest(worker, "zh", "建议澡堂延长开放时间到晚上十点")  # too new to chase
+
+    run_until(services, clock, at(12, 3, 10))  # Thursday: the weekly report's draft
+
+    [waiting] = [p for p in pushes(services, "liu_fang") if "S-2026-0001" in p
+                 and t("zh", "menu.answer_suggestion") in p]
+    line = t("zh", "notice.suggestion_waiting_line", number="S-2026-0001",
+             topic=t("zh", "opt.topic.living"), registered_on="2026-11-23",
+             quote="建议食堂晚班增加热菜供应，夜班职工吃不…")
+    assert waiting == t("zh", "notice.suggestions_waiting", count=1, days=7, lines=line)
+    assert "S-2026-0003" not in waiting and "S-2026-0002" not in waiting
+    assert not any(t("zh", "menu.answer_suggestion") in p  # the staff have it, not she
+                   for p in pushes(services, "chen_lihua"))
 
 
 def test_an_anonymous_suggestions_receipt_code_is_stored_in_no_table(
