@@ -56,6 +56,11 @@ class Choice:
     `typed`: (option, pattern): a typed text that is no option but matches the pattern
     chooses that option and answers the question it leads to (a receipt code typed where
     "enter a receipt code" is offered).
+
+    `named`: the run-time options are names (a workshop, a person, an action), so a word
+    typed from one label chooses it, as the declared options' words do. Options showing
+    records (cases, receptions, bookings) are not: their labels hold free text, dates and
+    numbers that a typed word could meet by chance.
     """
 
     options: tuple[Option, ...] = ()
@@ -63,6 +68,7 @@ class Choice:
     given: str | None = None
     extra: dict[str, str] = field(default_factory=dict)
     typed: tuple[str, re.Pattern[str]] | None = None
+    named: bool = False
 
 
 # A receipt code as typed: ten letters and digits, maybe split by a dash or a space,

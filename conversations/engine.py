@@ -133,6 +133,46 @@ def _option_words(label: str) -> frozenset[str]:
                      for w in catalog.t(lang, key).split(",") if w.strip())
 
 
+# Words too common to tell one option from another ("the", "and"); words shorter than
+# three letters are not compared either.
+_STOP_WORDS = frozenset((
+    "the", "and", "for", "with", "from", "into", "onto", "its", "his", "her", "their",
+    "your", "our", "this", "that", "these", "those", "are", "was", "were", "has", "have",
+    "had", "but", "about", "any", "all", "some", "please", "want", "would", "like"))
+_CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
+_EN_WORD = re.compile(r"[a-z]+(?:'[a-z]+)*")
+
+
+def _typed_words(low: str) -> str:
+    """A typed answer as compared with an option's words: lower case, a curly apostrophe
+    straight, trailing punctuation and spaces gone."""
+    return low.replace("\u2019", "'").rstrip("。.!！?？,，;；~ ").strip()
+
+
+def _content_words(text: str) -> list[str]:
+    return [w for w in _EN_WORD.findall(text.lower())
+            if len(w) >= 3 and w not in _STOP_WORDS]
+
+
+def _same_word(a: str, b: str) -> bool:
+    """The same word, or one the plural of the other (wage, wages)."""
+    return a == b or a + "s" == b or b + "s" == a or a + "es" == b or b + "es" == a
+
+
+@functools.cache
+def _in_label(typed: str, label: str) -> bool:
+    """Whether a typed text is part of an option's label: Chinese, as two characters or
+    more of it (食堂 in 食堂生活); else every word of it (not a stop word, three letters
+    or more) is a whole word of the label ("canteen" in "Canteen and living")."""
+    if _CJK.search(typed):
+        bare = "".join(typed.split())
+        return len(bare) >= 2 and bare in "".join(label.lower().split())
+    if not re.fullmatch(r"[a-z' /-]+", typed):
+        return False
+    words, have = _content_words(typed), _content_words(label)
+    return bool(words) and all(any(_same_word(w, h) for h in have) for w in words)
+
+
 @functools.cache
 def _menu_words(label: str) -> frozenset[str]:
     """A menu item's label in every language, as typed words are compared with it."""
@@ -930,9 +970,20 @@ class Engine:
                     for value, label in self._options(st, kind, ctx, lang):
                         if label.lower() == low:
                             return value
+            typed = _typed_words(low)
             for option in kind.options:
-                if low.rstrip("。.!！") in _option_words(option.label):
+                if typed in _option_words(option.label):
                     return option.value
+            # A word of one option's label ("canteen", 食堂) chooses it.
+            found = self._by_words(st, kind, typed, ctx)
+            if len(found) == 1:
+                return found[0]
+            if len(found) > 1:
+                shown = dict(options)
+                raise Invalid("invalid.choice_which", typed=token.strip(),
+                              options=catalog.t(st.lang, "list.sep").join(
+                                  f"{i}. {shown[v]}" for i, (v, _) in enumerate(options, 1)
+                                  if v in found))
             raise Invalid("invalid.choice", count=len(options))
         if not token.strip():
             raise Invalid("invalid.empty")
@@ -941,6 +992,22 @@ class Engine:
         if isinstance(kind, Text | Number | YesNo):
             return kind.parse(token)
         raise TypeError(f"unknown answer kind {kind!r}")
+
+    def _by_words(self, st: State, kind: Choice, typed: str, ctx: Context) -> list[str]:
+        """The options, in the order shown, whose label (in either language) holds the
+        typed text as its words (see _in_label). Options from data only where they are
+        names (Choice.named); a text with a digit never (a slot's id, a date)."""
+        if not typed or any(ch.isdigit() for ch in typed):
+            return []
+        declared = {o.value for o in kind.options}
+        found: list[str] = []
+        for lang in (st.lang, *(x for x in catalog.LANGS if x != st.lang)):
+            for value, label in self._options(st, kind, ctx, lang):
+                if (kind.named or value in declared) and value not in found \
+                        and _in_label(typed, label):
+                    found.append(value)
+        order = [value for value, _ in self._options(st, kind, ctx)]
+        return sorted(found, key=lambda v: order.index(v) if v in order else len(order))
 
     def _options(self, st: State, kind: Choice, ctx: Context,
                  lang: str | None = None) -> list[tuple[str, str]]:

@@ -421,3 +421,17 @@ def test_a_receipt_code_typed_at_which_case_opens_that_case_for_rating(
     visitor.press(t(lang, "menu.rate"))
     visitor.say("随便写写" if lang == "zh" else "whatever")  # no code: the choice's refusal
     assert t(lang, "invalid.choice", count=1) in visitor.text
+
+
+@pytest.mark.parametrize(("lang", "typed", "action"), [
+    ("en", "reply", "reply"), ("en", "Reply.", "reply"), ("en", "progress note", "note"),
+    ("zh", "答复", "reply"), ("zh", "进展", "note")])
+def test_a_word_of_an_action_typed_chooses_it(services: Services, lang: str, typed: str,
+                                              action: str) -> None:
+    """'reply' typed for "Send the reply to the complainant" (答复 for 答复反映人): the
+    leader is asked what that action needs, not told to tap a button."""
+    file_complaint(Chat(services, person="li_ming"), "zh")
+    zhao = Chat(services, person="zhao_guoqiang")
+    assert t(lang, f"opt.case_action.{action}") in offered(zhao, lang, "C-2026-0001")
+    zhao.say(typed)
+    assert t(lang, f"case_action.{action}.ask") in zhao.text, zhao.text

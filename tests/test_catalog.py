@@ -252,3 +252,36 @@ def test_an_options_other_words_name_no_other_option_of_its_question() -> None:
                     assert seen.setdefault(word, option.value) == option.value, \
                         (flow.name, ask.name, word)
     assert "anonymous" in _option_words("opt.identity.anonymous")
+    assert "dunno" in _option_words("opt.workshop.unknown")
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_an_options_other_words_typed_choose_it(lang: str) -> None:
+    """Each `.also` word, typed in either language's conversation, chooses its own option:
+    not another option's words first (a label holding it, "satisfied" of "Not satisfied"),
+    not a command ("none" is "skip")."""
+    from conversations.engine import COMMANDS, _option_words, command_of
+    engine, ctx = Engine(), Context(now=NOW, role="director")
+    commands = {w for words in COMMANDS.values() for w in words}
+    for flow in FLOWS.values():
+        for ask in flow.steps:
+            if not isinstance(ask.kind, Choice):
+                continue
+            for option in ask.kind.options:
+                for word in _option_words(option.label):
+                    assert word not in commands and command_of(word) is None, word
+                    st = State(lang=lang, flow=flow.name, step=ask.name)
+                    assert engine._parse(st, ask.kind, word, ctx) == option.value, \
+                        (flow.name, ask.name, word)
+
+
+@pytest.mark.parametrize(("typed", "label", "found"), [
+    ("canteen", "Canteen and living", True), ("Wage", "Wages and benefits", True),
+    ("the", "Send the reply to the complainant", False),
+    ("reply", "Send the reply to the complainant", True),
+    ("send reply", "Send the reply to the complainant", True),
+    ("reply now", "Send the reply to the complainant", False),
+    ("食堂", "食堂生活", True), ("食", "食堂生活", False), ("铸造", "铸造车间", True)])
+def test_a_typed_text_is_in_a_label_as_its_words(typed: str, label: str, found: bool) -> None:
+    from conversations.engine import _in_label
+    assert _in_label(typed.lower(), label) is found

@@ -356,3 +356,21 @@ def test_a_leader_paged_later_reads_the_reports_added_since(
              reporter="王强", what="两个班组约50人停工聚集，有一人被推倒受伤",
              place="铸造车间", people=50)
     assert line in paged.splitlines()
+
+
+@pytest.mark.parametrize(("lang", "typed"), [
+    ("en", "handled"), ("en", "Done"), ("en", "handling finished"), ("zh", "处置"),
+    ("zh", "处理完毕")])
+def test_handled_typed_in_a_directors_own_words_asks_how_it_ended(
+        services: Services, lang: str, typed: str) -> None:
+    """'handled' typed for "Handling finished" (处置 for 处置完毕) is that action."""
+    chats = {k: Chat(services, person=k) for k in ("li_ming", "chen_lihua")}
+    for chat in chats.values():
+        open_menu(chat, lang)
+    report(chats["li_ming"], lang)
+    director = chats["chen_lihua"]
+    open_menu(director, lang)
+    director.press(t(lang, "menu.incident_action"))
+    director.say("1")
+    director.say(typed)
+    assert t(lang, "incident_action.outcome.ask") in director.text, director.text

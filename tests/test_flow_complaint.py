@@ -475,3 +475,39 @@ def test_identity_is_understood_in_a_users_own_words(services: Services, chat: C
     chat.press(t(lang, "nav.confirm"))
     [case] = all_rows(services, Case)
     assert case.anonymous is anonymous
+
+
+@pytest.mark.parametrize(("lang", "typed", "shown"), [
+    ("en", "dunno", "opt.workshop.unknown"), ("en", "Don\u2019t know", "opt.workshop.unknown"),
+    ("en", "not sure", "opt.workshop.unknown"), ("zh", "不知道", "opt.workshop.unknown"),
+    ("zh", "不清楚", "opt.workshop.unknown"), ("zh", "铸造", "铸造车间"),
+    ("en", "机加工", "机加工车间")])
+def test_the_workshop_is_understood_in_a_users_own_words(services: Services, chat: Chat,
+                                                         lang: str, typed: str,
+                                                         shown: str) -> None:
+    """'dunno' typed for "Not sure / no particular workshop", 铸造 for 铸造车间."""
+    start(chat, lang)
+    chat.press(t(lang, "opt.category.wages"))
+    type_in(chat, lang, [DESCRIPTION, "2026-10-15", "3", SKIP])
+    assert t(lang, "complaint.workshop.ask") in chat.text
+    chat.say(typed)
+    assert t(lang, "complaint.outcome.ask") in chat.text, chat.text
+    type_in(chat, lang, [OUTCOME, "1"])
+    label = t(lang, shown) if shown.startswith("opt.") else shown
+    assert has_review_line(chat.text, t(lang, "complaint.workshop.label"), label)
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_a_word_of_several_workshops_names_them_and_asks_again(services: Services, chat: Chat,
+                                                               lang: str) -> None:
+    """车间 is in the name of every workshop (not of the office): which one is asked, not
+    guessed, each with its number."""
+    start(chat, lang)
+    chat.press(t(lang, "opt.category.wages"))
+    type_in(chat, lang, [DESCRIPTION, "2026-10-15", "3", SKIP])
+    chat.say("车间")
+    sep = t(lang, "list.sep")
+    assert t(lang, "invalid.choice_which", typed="车间", options=sep.join(
+        ["1. 铸造车间", "2. 机加工车间", "3. 总装车间", f"5. {t(lang, 'opt.workshop.unknown')}"])) \
+        in chat.text, chat.text
+    assert draft(services, chat)["step"] == "workshop"

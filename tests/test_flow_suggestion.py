@@ -9,6 +9,7 @@ import pytest
 from sqlmodel import Session, select
 
 from bot.bootstrap import Services
+from conversations.flows import SUGGESTION_TOPICS
 from handlers.context import receipt_hash
 from store.models import Person, Suggestion
 from tests.transcript import LANGS, SKIP, Chat, draft, open_menu, t
@@ -235,3 +236,32 @@ def test_cancel_at_any_step_stores_nothing(services: Services, chat: Chat, lang:
     assert suggestions(services) == []
     assert draft(services, chat)["flow"] is None
     assert draft(services, chat)["answers"] == {}
+
+
+@pytest.mark.parametrize(("lang", "typed", "topic"), [
+    ("en", "canteen", "living"), ("en", "Wages", "wages"), ("en", "wage.", "wages"),
+    ("en", "working hours", "hours"), ("en", "food", "living"),
+    ("zh", "食堂", "living"), ("zh", "工资", "wages"), ("zh", "工时", "hours"),
+    ("zh", "宿舍", "living")])
+def test_a_word_of_a_topic_typed_chooses_it(services: Services, chat: Chat, lang: str,
+                                           typed: str, topic: str) -> None:
+    """'canteen' typed for "Canteen and living" (食堂 for 食堂生活) is that topic, as the
+    README promises typed words work as the buttons do."""
+    start(chat, lang)
+    chat.say(typed)
+    assert t(lang, "suggestion.text.ask") in chat.text, chat.text
+    chat.say(TEXT)
+    chat.press(t(lang, "opt.identity.named"))
+    assert has_review_line(chat.text, t(lang, "suggestion.topic.label"),
+                           t(lang, f"opt.topic.{topic}"))
+
+
+@pytest.mark.parametrize(("lang", "typed"), [
+    ("en", "Could dinner have one more vegetable counter?"), ("en", "the"),
+    ("en", "3 wages"), ("zh", "食"), ("zh", "食堂的饭菜太咸了")])
+def test_a_text_that_is_no_topics_words_is_still_refused(services: Services, chat: Chat,
+                                                         lang: str, typed: str) -> None:
+    start(chat, lang)
+    chat.say(typed)
+    assert t(lang, "invalid.choice", count=len(SUGGESTION_TOPICS)) in chat.text
+    assert draft(services, chat)["step"] == "topic"
