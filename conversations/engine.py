@@ -310,6 +310,28 @@ class Outcome:
     effect: Effect | None = None
 
 
+def _own(st: State, key: str) -> str:
+    """A flow's own words for a button or a line of its review where the general ones
+    would be misread (`cancel_booking.nav.confirm`: "Cancel this booking", not "Submit";
+    its "Cancel" keeps the booking, so it says "Keep my bookings"); else the general key."""
+    own = f"{st.flow}.{key}"
+    return own if st.flow and catalog.has(own) else key
+
+
+def _own_command(st: State, text: str) -> str | None:
+    """The command a flow's own button words stand for when typed (in either language):
+    "Cancel this booking" confirms, "Keep my bookings" leaves the form."""
+    if not st.flow:
+        return None
+    low = _typed_words(normalize(text).lower())
+    for command in ("confirm", "cancel"):
+        key = f"{st.flow}.nav.{command}"
+        if catalog.has(key) and any(low == catalog.t(lang, key).lower()
+                                    for lang in catalog.LANGS):
+            return command
+    return None
+
+
 def command_of(text: str) -> str | None:
     """The command a typed text stands for ("跳过", "/skip" -> "skip"); None for an answer."""
     return _match_command(text)
@@ -414,7 +436,8 @@ class Engine:
             token, _, shown = token.rpartition("@")
             if st.flow and shown != st.step:
                 return Outcome(st, [Reply(catalog.t(st.lang, STALE)), self._ask(st, ctx)])
-        command = token[4:] if token.startswith("cmd:") else _match_command(token)
+        command = token[4:] if token.startswith("cmd:") else (
+            _match_command(token) or _own_command(st, token))
         # "Back" and "Skip" buttons name the question they were shown under (cmd:skip@people).
         command, _, shown_at = command.partition("@") if command else (command, "", "")
         if command == "lang":
@@ -748,7 +771,7 @@ class Engine:
             key = BUSY if token.startswith("flow:") else STALE
             return Outcome(st, [Reply(catalog.t(st.lang, key)), self._ask(st, ctx)])
         if command == "help":
-            key = f"{name}.{st.step}.help" if st.step != REVIEW else "review.help"
+            key = f"{name}.{st.step}.help" if st.step != REVIEW else _own(st, "review.help")
             return Outcome(st, [Reply(ctx.words(st.lang, key) + "\n\n"
                                       + catalog.t(st.lang, "help.commands")),
                                 self._ask(st, ctx)])
@@ -775,7 +798,8 @@ class Engine:
         if st.step == REVIEW:
             if command == "confirm" or token == "cmd:confirm":
                 return Outcome(st, [], self._submission(st))
-            return Outcome(st, [Reply(catalog.t(st.lang, "review.choose")), self._ask(st, ctx)])
+            return Outcome(st, [Reply(catalog.t(st.lang, _own(st, "review.choose"))),
+                                self._ask(st, ctx)])
         ask = flow.step(st.step or "")
         carried = False
         if command == "skip" and ask.optional:
@@ -1029,12 +1053,14 @@ class Engine:
     def _ask(self, st: State, ctx: Context) -> Reply:
         flow = self.flows[st.flow or ""]
         nav = [Button(catalog.t(st.lang, "nav.back"), f"cmd:back@{st.step}", "nav"),
-               Button(catalog.t(st.lang, "nav.cancel"), f"cmd:cancel@{_form_mark(st)}", "nav"),
+               Button(catalog.t(st.lang, _own(st, "nav.cancel")), f"cmd:cancel@{_form_mark(st)}",
+                      "nav"),
                Button(catalog.t(st.lang, "nav.help"), "cmd:help", "nav")]
         st.shown = None
         if st.step == REVIEW:
             return Reply(self._review_text(st, flow, ctx),
-                         [Button(catalog.t(st.lang, "nav.confirm"), "cmd:confirm", "action"), *nav])
+                         [Button(catalog.t(st.lang, _own(st, "nav.confirm")), "cmd:confirm",
+                                 "action"), *nav])
         ask = flow.step(st.step or "")
         buttons: list[Button] = []
         if isinstance(ask.kind, Choice):
@@ -1060,7 +1086,7 @@ class Engine:
             colon = "：" if st.lang == "zh" else ": "
             lines.append(f"• {catalog.t(st.lang, f'{flow.name}.{ask.name}.label')}{colon}"
                          f"{self.display(st, ask.kind, st.answers[ask.name], ctx)}")
-        lines.append(catalog.t(st.lang, "review.confirm"))
+        lines.append(catalog.t(st.lang, _own(st, "review.confirm")))
         return "\n".join(lines)
 
     def display(self, st: State, kind: Any, value: Any, ctx: Context) -> str:

@@ -82,7 +82,7 @@ def test_a_cancelled_booking_tells_the_leader_and_reminds_nobody(
     open_menu(li, lang)
     li.press(t(lang, "menu.my_bookings"))
     li.press_starting("V-2026-0001")
-    li.press(t(lang, "nav.confirm"))
+    li.press(t(lang, "cancel_booking.nav.confirm"))
     assert t(lang, "cancel_booking.done", number="V-2026-0001") in li.text
     services.dispatcher.drain()
     assert t("zh", "notice.booking_cancelled", number="V-2026-0001", date="2026-11-25",

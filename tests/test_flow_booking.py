@@ -11,6 +11,7 @@ import pytest
 from sqlmodel import Session, col, select
 
 from bot.bootstrap import Services
+from bot.wechat_render import render
 from conversations.clock import FrozenClock
 from conversations.engine import STALE, Reply
 from handlers import bookings
@@ -244,7 +245,7 @@ def test_my_bookings_lists_them_and_cancels_one_and_the_leader_is_told(
 
     chat.press(listed[1])
     assert t(lang, "review.title") in chat.text and listed[1] in chat.text
-    chat.press(t(lang, "nav.confirm"))
+    chat.press(t(lang, "cancel_booking.nav.confirm"))
 
     assert t(lang, "cancel_booking.done", number="V-2026-0002") in chat.text
     kept, cancelled = all_rows(services, Booking)
@@ -478,10 +479,58 @@ def test_a_booking_whose_reception_is_over_is_not_offered_to_cancel(
     mine = f"V-2026-0001 · {slot_label(services, morning, lang)}"
     chat.press(mine)
     clock.set(datetime(2026, 11, 23, 11, 40, tzinfo=zone))
-    chat.press(t(lang, "nav.confirm"))
+    chat.press(t(lang, "cancel_booking.nav.confirm"))
     assert t(lang, "cancel_booking.over", number="V-2026-0001") in chat.text
     assert mine not in chat.labels()
     assert f"V-2026-0002 · {slot_label(services, entries[1], lang)}" in chat.labels()
     assert {b.status for b in all_rows(services, Booking)} == {"booked"}
     assert all_rows(services, Notification,
                     Notification.message_key == "notice.booking_cancelled") == []
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_the_review_of_a_cancellation_says_what_each_button_does(
+        services: Services, chat: Chat, lang: str) -> None:
+    """The check before calling a booking off once offered "Submit" and "Cancel", and a
+    worker who wants it cancelled pressed "Cancel", which keeps it. Its buttons say what
+    they do, on WeChat too, where they are words to reply."""
+    book(services, chat, lang, upcoming(services)[0])
+    chat.press(t(lang, "menu.my_bookings"))
+    chat.say("1")
+    review = chat.replies[-1]
+    assert review.text.endswith(t(lang, "cancel_booking.review.confirm"))
+    assert [b.label for b in review.buttons] == [
+        t(lang, "cancel_booking.nav.confirm"), t(lang, "nav.back"),
+        t(lang, "cancel_booking.nav.cancel"), t(lang, "nav.help")]
+    assert t(lang, "nav.confirm") not in chat.labels() and t(lang, "nav.cancel") \
+        not in chat.labels()
+    on_wechat = render(review, lang)
+    assert t(lang, "wechat.words", words=t(lang, "wechat.words.quote", word=t(
+        lang, "cancel_booking.nav.confirm"))) in on_wechat
+    assert t(lang, "wechat.nav", words=" / ".join(
+        (t(lang, "nav.back"), t(lang, "cancel_booking.nav.cancel"), t(lang, "nav.help")))) \
+        in on_wechat
+    chat.say("whatever")
+    assert chat.replies[0].text == t(lang, "cancel_booking.review.choose")
+    chat.press(t(lang, "cancel_booking.nav.cancel"))
+    assert chat.replies[0].text == t(lang, "cancel_booking.cancelled")
+    assert [b.status for b in all_rows(services, Booking)] == ["booked"]
+
+
+@pytest.mark.parametrize(("lang", "typed", "status"), [
+    ("en", "Cancel this booking", "cancelled"), ("en", "cancel this booking.", "cancelled"),
+    ("zh", "取消这次预约", "cancelled"), ("en", "submit", "cancelled"),
+    ("en", "keep my bookings", "booked"), ("zh", "保留预约", "booked"),
+    ("zh", "取消", "booked")])
+def test_a_cancellations_buttons_typed_do_what_they_say(
+        services: Services, chat: Chat, lang: str, typed: str, status: str) -> None:
+    """The buttons' words typed (WeChat asks for them) do as the buttons do; the general
+    words still work as before ("submit"; "取消" leaves the form, keeping the booking)."""
+    book(services, chat, lang, upcoming(services)[0])
+    chat.press(t(lang, "menu.my_bookings"))
+    chat.say("1")
+    chat.say(typed)
+    assert [b.status for b in all_rows(services, Booking)] == [status]
+    said = (t(lang, "cancel_booking.done", number="V-2026-0001") if status == "cancelled"
+            else t(lang, "cancel_booking.cancelled"))
+    assert chat.replies[0].text == said

@@ -143,7 +143,7 @@ def test_no_reminder_when_all_are_recorded_nobody_booked_or_the_booking_was_canc
     open_menu(zhang, lang)
     zhang.press(t(lang, "menu.my_bookings"))
     zhang.press_starting("V-2026-0002")
-    zhang.press(t(lang, "nav.confirm"))
+    zhang.press(t(lang, "cancel_booking.nav.confirm"))
     assert t(lang, "cancel_booking.done", number="V-2026-0002") in zhang.text
     clock.set(shanghai(11, 25, 11))
     record(zhao, lang, "V-2026-0001", "李明")
@@ -251,7 +251,7 @@ def test_a_cancellation_push_carries_the_reschedule_button_for_the_other_booking
     open_menu(li, lang)
     li.press(t(lang, "menu.my_bookings"))
     li.press_starting("V-2026-0001")
-    li.press(t(lang, "nav.confirm"))
+    li.press(t(lang, "cancel_booking.nav.confirm"))
     services.dispatcher.drain()
     cancelled = t(lang, "notice.booking_cancelled", number="V-2026-0001", date="2026-11-25",
                   start="08:30")

@@ -287,7 +287,7 @@ async def test_a_visit_is_booked_on_the_first_duty_slot_and_cancelled_in_my_book
     listed = f"V-2026-0001 · {label}"
     await run(chat, [(t(lang, "menu.my_bookings"), t(lang, "cancel_booking.intro")),
                      (f"[{listed}]", t(lang, "review.title"))])
-    texts = await chat.press(t(lang, "nav.confirm"))
+    texts = await chat.press(t(lang, "cancel_booking.nav.confirm"))
 
     assert texts == [one(t(lang, "cancel_booking.done", number="V-2026-0001"),
                          t(lang, "menu.prompt"))]
