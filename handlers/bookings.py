@@ -198,6 +198,25 @@ def under_way(entry: DutyEntry, ctx: HandlerContext) -> bool:
         and not over(entry, ctx)
 
 
+def move_refusal(session: Session, booking_id: str, entry_id: str
+                 ) -> tuple[str, dict[str, Any]] | None:
+    """Why the visit `booking_id` cannot be moved to the reception `entry_id`: it is
+    booked there already, or its employee holds another booking there (two identical
+    visits in their "My bookings"). None when it can, or when either is not found (the
+    form's handler says so)."""
+    booking = session.get(Booking, int(booking_id)) if booking_id.isdigit() else None
+    if booking is None or not entry_id.isdigit():
+        return None
+    if booking.duty_entry_id == int(entry_id):
+        return "reschedule_booking.same", {}
+    other = session.exec(select(Booking).where(
+        Booking.person_id == booking.person_id, Booking.duty_entry_id == int(entry_id),
+        Booking.status == "booked", Booking.id != booking.id)).first()
+    if other is not None:
+        return "reschedule_booking.taken", {"number": booking.number, "other": other.number}
+    return None
+
+
 def reschedule_booking(ctx: HandlerContext, sub: Submission) -> Result:
     """The leader moves a booking to another published reception; the employee is told."""
     s = ctx.session
@@ -209,9 +228,10 @@ def reschedule_booking(ctx: HandlerContext, sub: Submission) -> Result:
     entry = s.get(DutyEntry, int(sub.answers["slot"]))
     if entry is None or over(entry, ctx) or entry.leader_id != ctx.actor.id:
         return Result("booking.slot_gone", {}, back_to="slot")
-    if entry.id == old.id:
-        return Result("reschedule_booking.same", {}, back_to="slot")
-    assert entry.id is not None
+    assert entry.id is not None and booking.id is not None
+    refused = move_refusal(s, str(booking.id), str(entry.id))
+    if refused is not None:  # the same reception, or one its employee has booked
+        return Result(*refused, back_to="slot")
     booking.duty_entry_id = entry.id
     s.add(booking)
     before = params(s, booking, old)

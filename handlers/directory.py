@@ -9,7 +9,7 @@ from sqlalchemy import ColumnElement
 from sqlmodel import Session, and_, col, or_, select
 
 from conversations import catalog
-from handlers import casework, grouping, incidents, suggestions
+from handlers import bookings, casework, grouping, incidents, suggestions
 from handlers.calendar_sources import SOURCES
 from handlers.lifecycle import OPEN, WORKING
 from store.models import (
@@ -246,6 +246,8 @@ class SqlDirectory:
             return incidents.action_refusal(self.session, lang, incident, value)
         if name == "rate_code":
             return casework.code_refusal(self.session, lang, value, self.person)
+        if name == "slot_to_move":
+            return bookings.move_refusal(self.session, str(answers.get("booking", "")), value)
         if name == "slot_free":
             number = self._booked_by_me().get(int(value)) if value.isdigit() else None
             return ("booking.already", {"number": number}) if number else None

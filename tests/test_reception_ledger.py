@@ -13,7 +13,7 @@ from bot import telegram, wechat_render
 from bot.bootstrap import Services
 from conversations.clock import FrozenClock
 from handlers import bookings, notices
-from store.models import InboxMessage, Timer
+from store.models import Booking, DutyEntry, InboxMessage, Timer
 from tests.case_helpers import choices, tick
 from tests.transcript import LANGS, Chat, open_menu, t
 
@@ -297,3 +297,53 @@ def test_the_director_sees_alerts_and_emergencies_first(services: Services) -> N
     assert shown[:3] == ["待确认的提醒", "突发事件跟进", "办理问题"]
     assert shown[-len(EMPLOYEE_ZH):] == EMPLOYEE_ZH
     assert shown.index("填写接访台帐") < shown.index("提建议")
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_a_visit_is_not_moved_onto_a_reception_its_employee_has_booked(
+        services: Services, clock: FrozenClock, lang: str) -> None:
+    """李明 booked 11-25 and 11-30 with 赵国强; moving V-2026-0001 to 11-30 would give him
+    the same reception twice under "My bookings": refused when chosen, as his own booking
+    form refuses a reception booked already, and nothing moves."""
+    li, zhao = Chat(services, person="li_ming"), Chat(services, person="zhao_guoqiang")
+    book(li, lang, "加班费核算方法")
+    book(li, lang, "夜班补贴标准", day="11-30")
+    open_menu(zhao, lang)
+    zhao.press(t(lang, "menu.reschedule_booking"))
+    zhao.press_starting("V-2026-0001")
+    zhao.press_starting("11-30")
+    assert zhao.replies[0].text == t(lang, "reschedule_booking.taken", number="V-2026-0001",
+                                     other="V-2026-0002")
+    assert t(lang, "reschedule_booking.slot.ask") in zhao.replies[-1].text
+    assert t(lang, "reschedule_booking.reason.ask") not in zhao.text
+    zhao.press_starting("11-25")  # where it is already: said at once too
+    assert zhao.replies[0].text == t(lang, "reschedule_booking.same")
+    assert moved_to(services, "V-2026-0001") == "2026-11-25"
+
+
+def moved_to(services: Services, number: str) -> str:
+    """The day of the reception the booking is for now."""
+    with Session(services.db) as s:
+        booking = s.exec(select(Booking).where(Booking.number == number)).one()
+        entry = s.get(DutyEntry, booking.duty_entry_id)
+        assert entry is not None
+        return entry.day.isoformat()
+
+
+def test_a_move_onto_a_reception_booked_meanwhile_is_refused_when_sent(
+        services: Services, clock: FrozenClock) -> None:
+    """The employee books 11-30 while the leader writes the reason: the move is refused
+    when sent, and the leader asked for another reception."""
+    li, zhao = Chat(services, person="li_ming"), Chat(services, person="zhao_guoqiang")
+    book(li, "zh", "加班费核算方法")
+    open_menu(zhao, "zh")
+    zhao.press(t("zh", "menu.reschedule_booking"))
+    zhao.press_starting("V-2026-0001")
+    zhao.press_starting("11-30")
+    zhao.say("临时到市里开会")
+    book(li, "zh", "夜班补贴标准", day="11-30")
+    zhao.press(t("zh", "nav.confirm"))
+    assert zhao.replies[0].text == t("zh", "reschedule_booking.taken", number="V-2026-0001",
+                                     other="V-2026-0002")
+    assert t("zh", "reschedule_booking.slot.ask") in zhao.replies[-1].text
+    assert moved_to(services, "V-2026-0001") == "2026-11-25"
