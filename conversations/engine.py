@@ -998,17 +998,20 @@ class Engine:
             for option in kind.options:
                 if typed in _option_words(option.label):
                     return option.value
-            # A word of one option's label ("canteen", 食堂) chooses it.
+            # A word of one option's label ("canteen", 食堂) chooses it: one of those shown
+            # first (an option not shown now is told why when it alone has the word).
+            order = st.shown if st.shown is not None else [value for value, _ in options]
             found = self._by_words(st, kind, typed, ctx)
+            found = [v for v in found if v in order] or found
             if len(found) == 1:
                 return found[0]
             if len(found) > 1:
-                shown = dict(options)
+                words = dict(options)
                 raise Invalid("invalid.choice_which", typed=token.strip(),
                               options=catalog.t(st.lang, "list.sep").join(
-                                  f"{i}. {shown[v]}" for i, (v, _) in enumerate(options, 1)
-                                  if v in found))
-            raise Invalid("invalid.choice", count=len(options))
+                                  f"{i}. {words[v]}" for i, v in enumerate(order, 1)
+                                  if v in found and v in words))
+            raise Invalid("invalid.choice", count=len(order))
         if not token.strip():
             raise Invalid("invalid.empty")
         if isinstance(kind, DateAnswer):
@@ -1065,9 +1068,10 @@ class Engine:
         buttons: list[Button] = []
         if isinstance(ask.kind, Choice):
             options = self._options(st, ask.kind, ctx)
-            buttons = [Button(label, _option_value(value, ask.name)) for value, label in options]
-            if ask.kind.source:
-                st.shown = [value for value, _ in options]
+            open_ = self._open_options(st, ask, options, ctx)
+            buttons = [Button(label, _option_value(value, ask.name)) for value, label in open_]
+            if ask.kind.source or open_ != options:
+                st.shown = [value for value, _ in open_]
         extra: list[Button] = []
         if ask.optional:
             extra.append(Button(catalog.t(st.lang, "nav.skip"), f"cmd:skip@{st.step}", "nav"))
@@ -1077,6 +1081,18 @@ class Engine:
         header = catalog.t(st.lang, "flow.progress", n=n, total=total)
         text = header + " " + catalog.t(st.lang, f"{flow.name}.{ask.name}.ask")
         return Reply(text, buttons + extra + nav)
+
+    def _open_options(self, st: State, ask: Ask, options: list[tuple[str, str]],
+                      ctx: Context) -> list[tuple[str, str]]:
+        """The options to show: of a step with a check, not the declared ones it refuses
+        now (an emergency's first report, sent already); all of them if it refuses every
+        one. One not shown, typed or pressed on an old message, is told why (the check)."""
+        if ask.check is None or not isinstance(ask.kind, Choice) or not ask.kind.options:
+            return options
+        declared = {o.value for o in ask.kind.options}
+        open_ = [(v, label) for v, label in options
+                 if v not in declared or self._refusal(st, ask, v, ctx) is None]
+        return open_ or options
 
     def _review_text(self, st: State, flow: Flow, ctx: Context) -> str:
         lines = [catalog.t(st.lang, "review.title")]

@@ -13,7 +13,7 @@ from bot.bootstrap import Services
 from conversations.clock import FrozenClock
 from conversations.engine import Button, Reply
 from store.models import Acknowledgement, Alert, Incident, IncidentReport, Person
-from tests.case_helpers import pushes, tick
+from tests.case_helpers import choices, pushes, tick
 from tests.test_flow_emergency import PLACE, WHAT, ack, report
 from tests.transcript import LANGS, Chat, all_rows, open_menu, person, t
 
@@ -28,11 +28,17 @@ def alerts_to(services: Services, key: str, lang: str) -> int:
 
 
 def director_does(chat: Chat, lang: str, action: str, *answers: str,
-                  confirm: bool = True) -> str:
+                  confirm: bool = True, typed: bool = False) -> str:
+    """Follow the latest emergency with `action`: its button, or its words `typed` (an
+    action not offered now)."""
     open_menu(chat, lang)
     chat.press(t(lang, "menu.incident_action"))
     chat.press(chat.replies[-1].buttons[0].label)  # the latest emergency
-    chat.press(t(lang, f"opt.incident_action.{action}"))
+    if typed:
+        assert t(lang, f"opt.incident_action.{action}") not in choices(chat)
+        chat.say(t(lang, f"opt.incident_action.{action}"))
+    else:
+        chat.press(t(lang, f"opt.incident_action.{action}"))
     for answer in answers:
         chat.say(answer)
     if confirm:
@@ -115,11 +121,13 @@ def test_chain_acknowledgement_reports_and_archiving(db_services: Services,
     said = director_does(director, lang, "opinion", *REPORT)
     assert t(lang, "incident_action.done.in_time", report=t(lang, "report.kind.opinion"),
              number="E-2026-0001", due="11-23 11:00") in said
-    # Sending it twice is refused as soon as it is chosen: nothing is asked for nothing.
+    # Sent, a report is no longer offered; typed (or an old button), it is refused as
+    # soon as it is chosen: nothing is asked for nothing.
     open_menu(director, lang)
     director.press(t(lang, "menu.incident_action"))
     director.press(director.replies[-1].buttons[0].label)
-    director.press(t(lang, "opt.incident_action.opinion"))
+    assert choices(director) == [t(lang, "opt.incident_action.handled")]
+    director.say(t(lang, "opt.incident_action.opinion"))
     assert director.replies[0].text == t(lang, "incident_action.already",
                                          report=t(lang, "report.kind.opinion"),
                                          number="E-2026-0001")
@@ -135,8 +143,9 @@ def test_chain_acknowledgement_reports_and_archiving(db_services: Services,
                        what=WHAT, place=PLACE)
     assert pushes(services, "chen_lihua").count(director_again) == 1
 
-    # Closing report before the handling is over: refused. Then handled, closed, archived.
-    said = director_does(director, lang, "closing", confirm=False)
+    # Closing report before the handling is over: not offered, and refused when typed.
+    # Then handled, closed, archived.
+    said = director_does(director, lang, "closing", confirm=False, typed=True)
     assert t(lang, "incident_action.not_yet", report=t(lang, "report.kind.closing")) in said
     assert t(lang, "incident_action.involved.ask") not in said  # refused when chosen
     director.press(t(lang, "nav.cancel"))
@@ -144,8 +153,9 @@ def test_chain_acknowledgement_reports_and_archiving(db_services: Services,
     said = director_does(director, lang, "handled", "财务科当场公布核算结果，职工返岗")
     assert t(lang, "incident_action.done.handled", number="E-2026-0001", due="11:20") in said
     # Archived before the closing report has gone: refused when chosen (the report could
-    # never be sent afterwards, an archived emergency being no longer listed).
-    said = director_does(director, lang, "archive", confirm=False)
+    # never be sent afterwards, an archived emergency being no longer listed); not
+    # offered either.
+    said = director_does(director, lang, "archive", confirm=False, typed=True)
     assert t(lang, "incident_action.closing_first", number="E-2026-0001",
              report=t(lang, "report.kind.closing")) in said
     director.press(t(lang, "nav.cancel"))
@@ -374,3 +384,45 @@ def test_handled_typed_in_a_directors_own_words_asks_how_it_ended(
     director.say("1")
     director.say(typed)
     assert t(lang, "incident_action.outcome.ask") in director.text, director.text
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_follow_an_emergency_offers_what_can_still_be_done(services: Services,
+                                                           lang: str) -> None:
+    """The first report sent in time, "Send the 1-hour first report" was still offered
+    (and refused when chosen). Only what can still be done is offered, numbered as shown;
+    the report typed is told it was sent, and a word two offered actions share is asked
+    about, naming them."""
+    chats = {k: Chat(services, person=k) for k in ("li_ming", "chen_lihua")}
+    for chat in chats.values():
+        open_menu(chat, lang)
+    report(chats["li_ming"], lang)
+    director = chats["chen_lihua"]
+    director_does(director, lang, "first", *REPORT)
+    open_menu(director, lang)
+    director.press(t(lang, "menu.incident_action"))
+    director.say("1")
+    assert choices(director) == [t(lang, f"opt.incident_action.{a}")
+                                 for a in ("opinion", "handled")]
+    director.say("report" if lang == "en" else "报送")  # the opinion report: the one offered
+    assert t(lang, "incident_action.involved.ask") in director.text, director.text
+    director.press(t(lang, "nav.back"))
+    director.say("first" if lang == "en" else "首报")
+    assert director.replies[0].text == t(lang, "incident_action.already",
+                                         report=t(lang, "report.kind.first"),
+                                         number="E-2026-0001")
+    director.say("2")  # the second as shown: handled
+    assert t(lang, "incident_action.outcome.ask") in director.text, director.text
+    director.say("财务科当场公布核算结果，职工返岗")
+    director.press(t(lang, "nav.confirm"))
+    open_menu(director, lang)
+    director.press(t(lang, "menu.incident_action"))
+    director.say("1")
+    assert choices(director) == [t(lang, f"opt.incident_action.{a}")
+                                 for a in ("opinion", "closing")]
+    director.say("send" if lang == "en" else "报告")
+    sep = t(lang, "list.sep")
+    assert director.replies[0].text == t(
+        lang, "invalid.choice_which", typed="send" if lang == "en" else "报告",
+        options=sep.join(f"{i}. {t(lang, f'opt.incident_action.{a}')}"
+                         for i, a in ((1, "opinion"), (2, "closing"))))
