@@ -32,6 +32,25 @@ def has(key: str) -> bool:
     return key in load(DEFAULT_LANG)
 
 
+class _Plural(string.Formatter):
+    """`{count:plural|# file|# files}`: the first form for one, the second for any other
+    number, `#` standing for the number (English says "1 file", "2 files"; Chinese needs
+    no such form and writes `{count}`)."""
+
+    def format_field(self, value: Any, format_spec: str) -> str:
+        if not format_spec.startswith("plural|"):
+            return super().format_field(value, format_spec)
+        one, _, other = format_spec[len("plural|"):].partition("|")
+        try:
+            single = int(value) == 1
+        except (TypeError, ValueError):
+            single = False
+        return (one if single else other).replace("#", str(value))
+
+
+_PLURAL = _Plural()
+
+
 def t(lang: str, key: str, /, **params: Any) -> str:
     """Render message `key` in `lang` (falling back to Chinese) with its parameters."""
     if lang not in LANGS:
@@ -39,6 +58,8 @@ def t(lang: str, key: str, /, **params: Any) -> str:
     template = load(lang).get(key)
     if template is None:
         template = load(DEFAULT_LANG)[key]
+    if ":plural|" in template:
+        return _PLURAL.vformat(template, (), _Params(params))
     return template.format_map(_Params(params))
 
 

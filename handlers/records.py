@@ -304,7 +304,7 @@ def _slot_params(entry: DutyEntry) -> dict[str, Any]:
 
 def _booking_params(row: Booking, entry: DutyEntry, ctx: HandlerContext) -> dict[str, Any]:
     return {**_slot_params(entry), "number": row.number, "topic": row.topic,
-            "visitor": ctx.actor.name if ctx.actor.verified and ctx.actor.name else "",
+            "visitor": display_name(ctx.actor),  # as alerts name who reported
             "form": entry.form}
 
 

@@ -290,3 +290,42 @@ def test_an_options_other_words_typed_choose_it(lang: str) -> None:
 def test_a_typed_text_is_in_a_label_as_its_words(typed: str, label: str, found: bool) -> None:
     from conversations.engine import _in_label
     assert _in_label(typed.lower(), label) is found
+
+
+def test_english_counts_say_one_or_many_not_s_in_brackets() -> None:
+    """'Attached: 1 photo(s), 1 voice note(s)' and '1 alert(s) waiting': English says one
+    or many as the number asks; Chinese has no plural and is unchanged."""
+    assert [k for k, v in catalog.load("en").items() if "(s)" in v] == []
+    assert [k for k, v in catalog.load("zh").items() if ":plural|" in v] == []
+    assert (catalog.t("en", "notice.files.photo", count=1),
+            catalog.t("en", "notice.files.voice", count=1),
+            catalog.t("en", "notice.files.photo", count=2)) == (
+        "1 photo", "1 voice note", "2 photos")
+    assert catalog.t("en", "attachment.added", count=1, number="E-2026-0001") == \
+        "Added this file to the report you just sent, E-2026-0001."
+    assert catalog.t("en", "attachment.added", count=3, number="E-2026-0001") == \
+        "Added these 3 files to the report you just sent, E-2026-0001."
+    assert catalog.t("en", "query.my_alerts.title", count=1) == \
+        "1 alert waiting for your acknowledgement:"
+    assert catalog.t("en", "files.sending", count=1, number="E-2026-0001") == \
+        "Sending the file of E-2026-0001; it follows below."
+    assert catalog.t("en", "files.already", count=2, number="E-2026-0001") == \
+        "The 2 files of E-2026-0001 were already sent to you: see the messages above."
+    assert catalog.t("en", "event.late", days=1) == "1 day late"
+    assert catalog.t("zh", "notice.files.photo", count=1) == "照片 1 张"
+
+
+def test_an_unverified_employee_reads_as_a_person_in_english() -> None:
+    assert catalog.t("en", "notice.case_new", number="C-2026-0001", category="Safety",
+                     affected=3, workshop="铸造车间", description="d", outcome="o",
+                     complainant=catalog.t("en", "person.unverified"), due_on="2027-01-22"
+                     ).endswith("Raised by: an unverified employee\nDue: 2027-01-22.")
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_a_workers_form_is_named_by_its_menu_words(lang: str) -> None:
+    """Idle and draft messages named "Problem" where the menu says "Raise a problem"."""
+    for name in ("suggestion", "complaint", "booking", "emergency"):
+        assert catalog.t(lang, f"{name}.title") == catalog.t(lang, f"menu.{name}")
+    assert catalog.t("en", "timeout.kept", flow=catalog.t("en", "complaint.title"),
+                     minutes=30).startswith('Your form "Raise a problem" has been idle')

@@ -534,3 +534,21 @@ def test_a_cancellations_buttons_typed_do_what_they_say(
     said = (t(lang, "cancel_booking.done", number="V-2026-0001") if status == "cancelled"
             else t(lang, "cancel_booking.cancelled"))
     assert chat.replies[0].text == said
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_an_unverified_workers_booking_names_them_as_alerts_do(
+        services: Services, lang: str) -> None:
+    """The leader's notice of a booking by someone not verified said "Visitor: (not
+    given)", where alerts say "an unverified employee": it says the same now."""
+    from handlers.notices import render
+
+    visitor = Chat(services, channel="web", address="anon-visitor-booking")
+    entry = upcoming(services)[0]
+    book(services, visitor, lang, entry)
+    [told] = all_rows(services, Notification, Notification.message_key.in_(  # type: ignore[attr-defined]
+        ("notice.booking_new", "notice.booking_now")))
+    text = render(told.message_key, told.params, lang, ZoneInfo("Asia/Shanghai")).text
+    visitor_line = {"zh": "来访人：未认证的职工", "en": "Visitor: an unverified employee"}[lang]
+    assert visitor_line in text, text
+    assert t(lang, "review.skipped") not in text
