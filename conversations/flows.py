@@ -113,11 +113,12 @@ CASE_ACTION = Flow(
     (
         Ask("case", Choice(source="handling_cases")),
         # Only what the person may do to that case now (handlers/casework.offered).
-        Ask("action", Choice(source="case_actions", given="case", named=True)),
+        Ask("action", Choice(source="case_actions", given="case", named=True),
+            check="case_action"),
         Ask("note", Text(2, 1000), when=_for("note")),
         Ask("reply", Text(5, 2000), when=_for("reply")),
         Ask("outcome", Text(2, 1000), when=_for("close")),
-        Ask("days", Number(1, 90), when=_for("extend")),
+        Ask("days", Number(1, 90), when=_for("extend"), check="extension_days"),
         Ask("assignee", Choice(source="assignees", named=True), when=_for("reassign")),
         Ask("reason", Text(2, 500), when=_for("extend", "reassign")),
         Ask("visit", Text(2, 1000), when=_for("return_visit")),

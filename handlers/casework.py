@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from datetime import date
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlmodel import Session, col, select
 
@@ -31,6 +32,7 @@ from store.models import (
 )
 
 REOPEN_DAYS = 30  # 不满意: a second deadline with the supervisor
+LONGEST_DAYS = 90  # no case runs longer from its filing, extensions included (制度(四) 四.3)
 
 
 def words(lang: str, params: dict[str, Any]) -> dict[str, Any]:
@@ -159,9 +161,34 @@ def _return_visit(ctx: HandlerContext, sub: Submission, case: Case) -> Result:
     return _done(sub, case)
 
 
+def extension_bounds(session: Session, case: Case, zone: ZoneInfo) -> tuple[date, date]:
+    """Where more days on the case count from, and the furthest due date any extension may
+    give: 90 days from the day the case was filed, counted as its first deadline was."""
+    filed = case.created_at.astimezone(zone).date()
+    return case.due_on, workdays.load(session).due_date(filed, LONGEST_DAYS)
+
+
+def extension_refusal(session: Session, case: Case, days: int, zone: ZoneInfo
+                      ) -> tuple[str, dict[str, Any]] | None:
+    """Why `days` more days cannot be given to the case (beyond the 90-day limit), as a
+    catalog key and its parameters; None when they can."""
+    start, latest = extension_bounds(session, case, zone)
+    if workdays.load(session).due_date(start, days) <= latest:
+        return None
+    most = (latest - start).days  # due_date(start, most) is `latest`, a working day
+    params = {"number": case.number, "latest": latest.isoformat(), "most": most,
+              "filed_on": case.created_at.astimezone(zone).date().isoformat()}
+    if most < 1:
+        return "case.refused.extension_none", params
+    return "case.refused.extension_limit", params
+
+
 def _extend(ctx: HandlerContext, sub: Submission, case: Case) -> Result:
     lifecycle.check(ctx.session, case, "extend", ctx.actor)
     s = ctx.session
+    too_long = extension_refusal(s, case, sub.answers["days"], ctx.zone)
+    if too_long is not None:
+        return Result(too_long[0], too_long[1], back_to="days")
     if s.exec(select(Extension).where(Extension.case_id == case.id,
                                       Extension.status == "pending")).first() is not None:
         return Result("case.refused.extension_pending", {"number": case.number},
@@ -322,6 +349,10 @@ def decide_extension(ctx: HandlerContext, sub: Submission) -> Result:
     if row.requested_by == ctx.actor.id and ctx.actor.role != "director":
         return Result("decide_extension.own", {"number": case.number}, back_to="extension")
     approve = sub.answers["decision"] == "approve"
+    too_long = extension_refusal(s, case, row.days, ctx.zone) if approve else None
+    if too_long is not None:  # the limit holds whoever decides, and whenever
+        return Result("decide_extension.too_long", {**too_long[1], "days": row.days},
+                      back_to="decision")
     try:
         lifecycle.move(ctx, case, "extended",
                        f"{'+' if approve else '-'}{row.days}: {row.reason}")

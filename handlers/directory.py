@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date, time
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import ColumnElement
 from sqlmodel import Session, and_, col, or_, select
@@ -24,6 +25,7 @@ from store.models import (
     Suggestion,
     Workshop,
 )
+from store.org import WORKROOM_ZONE
 
 SLOTS_SHOWN = 15
 CASE_SOURCES = ("handling_cases", "cases_to_rate", "invite_cases")  # values: case ids
@@ -32,8 +34,9 @@ SLOT_SOURCES = ("duty_slots", "slots_to_book", "my_duty_slots")  # values: DutyE
 
 class SqlDirectory:
     def __init__(self, session: Session, person: Person, unit_id: int | None, today: date,
-                 now: time | None = None):
+                 now: time | None = None, zone: ZoneInfo = WORKROOM_ZONE):
         self.session, self.person, self.unit_id, self.today = session, person, unit_id, today
+        self.zone = zone  # the workroom's: the day a case was filed, as its deadline counts
         self.now = now  # the local time of day: today's receptions already over are not offered
         self._cache: dict[tuple[str, str, str | None], list[tuple[str, str]]] = {}
 
@@ -248,6 +251,18 @@ class SqlDirectory:
             return casework.code_refusal(self.session, lang, value, self.person)
         if name == "slot_to_move":
             return bookings.move_refusal(self.session, str(answers.get("booking", "")), value)
+        if name in ("case_action", "extension_days"):
+            chosen = str(answers.get("case", ""))
+            case = self.session.get(Case, int(chosen)) if chosen.isdigit() else None
+            if case is None or case.unit_id != self.unit_id:
+                return None  # the form's handler says it is gone
+            if name == "case_action":  # more time on a case at its 90 days: said at once
+                problem = casework.extension_refusal(self.session, case, 1, self.zone) \
+                    if value == "extend" else None
+                return problem if problem and problem[0] == "case.refused.extension_none" \
+                    else None
+            return casework.extension_refusal(self.session, case, int(value), self.zone) \
+                if value.isdigit() else None
         if name == "slot_free":
             number = self._booked_by_me().get(int(value)) if value.isdigit() else None
             return ("booking.already", {"number": number}) if number else None

@@ -566,7 +566,7 @@ class Workroom:
         return Context(
             now=hctx.now, role=person.role, workshop_name=workshop,
             directory=SqlDirectory(s, person, hctx.unit_id(), hctx.today,
-                                   hctx.now.astimezone(hctx.zone).time()),
+                                   hctx.now.astimezone(hctx.zone).time(), hctx.zone),
             zone=self.options.zone,
             timeout=self.options.timeout, on_timeout=self.options.on_timeout,
             texts=self.options.texts)

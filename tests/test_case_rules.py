@@ -256,11 +256,21 @@ def test_a_lead_leader_does_not_approve_his_own_extension(
         services: Services, clock: FrozenClock, lang: str) -> None:
     """赵国强 handles a leader case and, by filling in 五定, leads it; his own request
     for more time goes to the director alone, is not offered to him to decide, and the
-    director decides it."""
-    file_complaint(Chat(services, person="li_ming"), lang, affected="25")
+    director decides it. A leader case runs its 90 days from the start: there is room for
+    more time only in its reopened deadline (30 days), here given back to him."""
+    li = Chat(services, person="li_ming")
+    file_complaint(li, lang, affected="25")
     zhao = Chat(services, person="zhao_guoqiang")
     case_action(zhao, lang, "C-2026-0001", "five_fix", "财务科 王科长", "财务科 李会计",
                 "2027-01-15", "答复后一周内上门回访")
+    case_action(zhao, lang, "C-2026-0001", "reply", "已安排补发加班费")
+    open_menu(li, lang)
+    li.press(t(lang, "menu.rate"))
+    li.press_starting("C-2026-0001")
+    li.press(t(lang, "opt.rating.unsatisfied"))  # reopened with the director
+    case_action(Chat(services, person="chen_lihua"), lang, "C-2026-0001", "reassign",
+                "[赵国强（总经理）]" if lang == "zh" else "[赵国强 (总经理)]",
+                "请赵主席继续办理")
     due = the_case(services).due_on
     said = case_action(zhao, lang, "C-2026-0001", "extend", "60", "年底核算太忙")
     assert "陈丽华" in said
