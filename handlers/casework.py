@@ -161,18 +161,21 @@ def _return_visit(ctx: HandlerContext, sub: Submission, case: Case) -> Result:
     return _done(sub, case)
 
 
-def extension_bounds(session: Session, case: Case, zone: ZoneInfo) -> tuple[date, date]:
-    """Where more days on the case count from, and the furthest due date any extension may
-    give: 90 days from the day the case was filed, counted as its first deadline was."""
+def extension_bounds(session: Session, case: Case, today: date, zone: ZoneInfo
+                     ) -> tuple[date, date]:
+    """Where more days on the case count from: its due date, or today when that has
+    passed (more time on an overdue case is time from now, never a date gone by); and the
+    furthest due date any extension may give: 90 days from the day the case was filed,
+    counted as its first deadline was."""
     filed = case.created_at.astimezone(zone).date()
-    return case.due_on, workdays.load(session).due_date(filed, LONGEST_DAYS)
+    return max(case.due_on, today), workdays.load(session).due_date(filed, LONGEST_DAYS)
 
 
-def extension_refusal(session: Session, case: Case, days: int, zone: ZoneInfo
+def extension_refusal(session: Session, case: Case, days: int, today: date, zone: ZoneInfo
                       ) -> tuple[str, dict[str, Any]] | None:
     """Why `days` more days cannot be given to the case (beyond the 90-day limit), as a
     catalog key and its parameters; None when they can."""
-    start, latest = extension_bounds(session, case, zone)
+    start, latest = extension_bounds(session, case, today, zone)
     if workdays.load(session).due_date(start, days) <= latest:
         return None
     most = (latest - start).days  # due_date(start, most) is `latest`, a working day
@@ -186,7 +189,7 @@ def extension_refusal(session: Session, case: Case, days: int, zone: ZoneInfo
 def _extend(ctx: HandlerContext, sub: Submission, case: Case) -> Result:
     lifecycle.check(ctx.session, case, "extend", ctx.actor)
     s = ctx.session
-    too_long = extension_refusal(s, case, sub.answers["days"], ctx.zone)
+    too_long = extension_refusal(s, case, sub.answers["days"], ctx.today, ctx.zone)
     if too_long is not None:
         return Result(too_long[0], too_long[1], back_to="days")
     if s.exec(select(Extension).where(Extension.case_id == case.id,
@@ -209,11 +212,13 @@ def _extend(ctx: HandlerContext, sub: Submission, case: Case) -> Result:
     if ctx.actor.role != "director":  # nobody but the director decides on their own time
         approvers.discard(ctx.actor.id)
     told: list[Person] = []
+    late = (ctx.today - case.due_on).days  # the decider should know it is overdue already
     for pid in sorted(a for a in approvers if a is not None):
         outbox.enqueue(s, key=f"extension:{row.id}:ask:{pid}", recipient_id=pid,
-                       message="notice.extension_asked", now=ctx.now, priority=outbox.ALERT,
+                       message="notice.extension_asked_late" if late > 0
+                       else "notice.extension_asked", now=ctx.now, priority=outbox.ALERT,
                        params={"number": case.number, "days": row.days, "reason": row.reason,
-                               "due_on": case.due_on.isoformat(),
+                               "due_on": case.due_on.isoformat(), "late": late,
                                "handler": ctx.actor.name})
         if (approver := s.get(Person, pid)) is not None:
             told.append(approver)
@@ -349,7 +354,8 @@ def decide_extension(ctx: HandlerContext, sub: Submission) -> Result:
     if row.requested_by == ctx.actor.id and ctx.actor.role != "director":
         return Result("decide_extension.own", {"number": case.number}, back_to="extension")
     approve = sub.answers["decision"] == "approve"
-    too_long = extension_refusal(s, case, row.days, ctx.zone) if approve else None
+    too_long = extension_refusal(s, case, row.days, ctx.today, ctx.zone) if approve \
+        else None
     if too_long is not None:  # the limit holds whoever decides, and whenever
         return Result("decide_extension.too_long", {**too_long[1], "days": row.days},
                       back_to="decision")
@@ -362,7 +368,8 @@ def decide_extension(ctx: HandlerContext, sub: Submission) -> Result:
     row.decided_by, row.decided_at = ctx.actor.id, ctx.now
     s.add(row)
     if approve:
-        case.due_on = workdays.load(s).due_date(case.due_on, row.days)
+        start, _ = extension_bounds(s, case, ctx.today, ctx.zone)
+        case.due_on = workdays.load(s).due_date(start, row.days)
         case.deadline_days += row.days
         s.add(case)
         reschedule(ctx, case, deadlines.STAGES[1:])

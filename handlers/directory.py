@@ -256,13 +256,14 @@ class SqlDirectory:
             case = self.session.get(Case, int(chosen)) if chosen.isdigit() else None
             if case is None or case.unit_id != self.unit_id:
                 return None  # the form's handler says it is gone
-            if name == "case_action":  # more time on a case at its 90 days: said at once
-                problem = casework.extension_refusal(self.session, case, 1, self.zone) \
-                    if value == "extend" else None
-                return problem if problem and problem[0] == "case.refused.extension_none" \
-                    else None
-            return casework.extension_refusal(self.session, case, int(value), self.zone) \
-                if value.isdigit() else None
+            if name == "extension_days":
+                return casework.extension_refusal(self.session, case, int(value),
+                                                  self.today, self.zone)
+            if value != "extend":
+                return None
+            # More time on a case at its 90 days: said when it is chosen, not after.
+            problem = casework.extension_refusal(self.session, case, 1, self.today, self.zone)
+            return problem if problem and problem[0] == "case.refused.extension_none" else None
         if name == "slot_free":
             number = self._booked_by_me().get(int(value)) if value.isdigit() else None
             return ("booking.already", {"number": number}) if number else None

@@ -11,7 +11,16 @@ from sqlmodel import Session, select
 from bot.bootstrap import Services
 from conversations.clock import FrozenClock
 from store.models import Extension
-from tests.case_helpers import at9, case_action, choices, file_complaint, offered, the_case
+from tests.case_helpers import (
+    at9,
+    case_action,
+    choices,
+    file_complaint,
+    offered,
+    pushes,
+    the_case,
+    tick,
+)
 from tests.test_case_rules import director_decides
 from tests.transcript import LANGS, Chat, person, t
 
@@ -77,3 +86,30 @@ def test_the_director_cannot_approve_beyond_the_90_day_limit(
     assert the_case(services).due_on == DUE
     with Session(services.db) as s:
         assert [e.status for e in s.exec(select(Extension))] == ["pending"]
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_more_time_on_an_overdue_case_counts_from_today(
+        services: Services, clock: FrozenClock, lang: str) -> None:
+    """Seven days late, five more days give a due date five days from now, not one gone
+    by; the director is told the case is overdue already; no alarm follows the next day."""
+    file_complaint(Chat(services, person="li_ming"), lang)
+    today = date(2027, 1, 29)  # a Friday, 7 days after DUE
+    tick(services, clock, at9(today))
+    zhao = Chat(services, person="zhao_guoqiang")
+    case_action(zhao, lang, "C-2026-0001", "extend", "5", "需等审计")
+    services.dispatcher.drain()
+    # She has not opened her chat in `lang` yet: her pushes speak Chinese.
+    assert t("zh", "notice.extension_asked_late", handler="赵国强", number="C-2026-0001",
+             days=5, reason="需等审计", due_on=DUE.isoformat(), late=7) \
+        in pushes(services, "chen_lihua")
+    director = director_decides(services, lang, "approve")
+    new_due = date(2027, 2, 3)
+    assert t(lang, "decide_extension.approved", number="C-2026-0001",
+             due_on=new_due.isoformat()) in director.text
+    services.dispatcher.drain()
+    before = len(pushes(services, "zhao_guoqiang"))
+    tick(services, clock, at9(date(2027, 2, 2)))
+    assert pushes(services, "zhao_guoqiang")[before:] == [t(
+        lang, "notice.case_remind_day", number="C-2026-0001",
+        category=t(lang, "opt.category.wages"), due_on=new_due.isoformat(), days_left=1)]
