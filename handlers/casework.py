@@ -373,13 +373,28 @@ def decide_extension(ctx: HandlerContext, sub: Submission) -> Result:
         case.deadline_days += row.days
         s.add(case)
         reschedule(ctx, case, deadlines.STAGES[1:])
-    outbox.enqueue(s, key=f"extension:{row.id}:decided", recipient_id=row.requested_by,
-                   message=f"notice.extension_{row.status}", now=ctx.now,
-                   priority=outbox.ALERT,
-                   params={"number": case.number, "days": row.days, "by": ctx.actor.name,
-                           "due_on": case.due_on.isoformat()})
-    return Result(f"decide_extension.{row.status}", {"number": case.number,
-                                                     "due_on": case.due_on.isoformat()})
+    # Told: who handles the case now (it may have been passed on since the request), and
+    # who asked, if that is someone else; never the one deciding, who reads it here.
+    requester = s.get(Person, row.requested_by)
+    told: list[Person] = []
+    for pid in dict.fromkeys((case.handler_id, row.requested_by)):
+        who = s.get(Person, pid) if pid is not None else None
+        if who is None or who.id == ctx.actor.id:
+            continue
+        asked = who.id == row.requested_by
+        outbox.enqueue(s, key=f"extension:{row.id}:decided" + ("" if asked else f":{who.id}"),
+                       recipient_id=pid, now=ctx.now, priority=outbox.ALERT,
+                       message=f"notice.extension_{row.status}" + ("" if asked else "_other"),
+                       params={"number": case.number, "days": row.days, "by": ctx.actor.name,
+                               "due_on": case.due_on.isoformat(),
+                               "name": requester.name if requester else ""})
+        told.append(who)
+    if not told:  # the director deciding on her own request on her own case
+        return Result(f"decide_extension.{row.status}_own",
+                      {"number": case.number, "due_on": case.due_on.isoformat()})
+    return Result(f"decide_extension.{row.status}",
+                  {"number": case.number, "due_on": case.due_on.isoformat(),
+                   "names": alerts.names_text(told, sub.lang)})
 
 
 # --- the complainant's rating -----------------------------------------------------------

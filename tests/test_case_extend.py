@@ -10,6 +10,7 @@ from sqlmodel import Session, select
 
 from bot.bootstrap import Services
 from conversations.clock import FrozenClock
+from handlers.alerts import names_text
 from store.models import Extension
 from tests.case_helpers import (
     at9,
@@ -22,7 +23,7 @@ from tests.case_helpers import (
     tick,
 )
 from tests.test_case_rules import director_decides
-from tests.transcript import LANGS, Chat, person, t
+from tests.transcript import LANGS, Chat, open_menu, person, t
 
 # Filed on Monday 2026-11-23: an ordinary case is due Friday 01-22 (60 days), the longest
 # deadline is 90 days, Sunday 02-21: Monday 02-22.
@@ -50,8 +51,8 @@ def test_more_days_than_the_90_day_limit_leaves_are_refused_when_typed(
     zhao.say("需等年度审计")
     zhao.press(t(lang, "nav.confirm"))
     director = director_decides(services, lang, "approve")
-    assert t(lang, "decide_extension.approved", number="C-2026-0001",
-             due_on=LATEST.isoformat()) in director.text
+    assert t(lang, "decide_extension.approved", number="C-2026-0001", due_on=LATEST.isoformat(),
+             names=names_text([person(services, "zhao_guoqiang")], lang)) in director.text
     assert the_case(services).due_on == LATEST
 
 
@@ -105,11 +106,37 @@ def test_more_time_on_an_overdue_case_counts_from_today(
         in pushes(services, "chen_lihua")
     director = director_decides(services, lang, "approve")
     new_due = date(2027, 2, 3)
-    assert t(lang, "decide_extension.approved", number="C-2026-0001",
-             due_on=new_due.isoformat()) in director.text
+    assert t(lang, "decide_extension.approved", number="C-2026-0001", due_on=new_due.isoformat(),
+             names=names_text([person(services, "zhao_guoqiang")], lang)) in director.text
     services.dispatcher.drain()
     before = len(pushes(services, "zhao_guoqiang"))
     tick(services, clock, at9(date(2027, 2, 2)))
     assert pushes(services, "zhao_guoqiang")[before:] == [t(
         lang, "notice.case_remind_day", number="C-2026-0001",
         category=t(lang, "opt.category.wages"), due_on=new_due.isoformat(), days_left=1)]
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_a_decision_is_told_to_who_handles_the_case_now_and_to_who_asked(
+        services: Services, clock: FrozenClock, lang: str) -> None:
+    """赵国强 asks for 20 days and passes the case to 刘芳: the approval is hers to know
+    (she handles it now), and his (he asked); the director is told both were told."""
+    file_complaint(Chat(services, person="li_ming"), lang)
+    zhao = Chat(services, person="zhao_guoqiang")
+    case_action(zhao, lang, "C-2026-0001", "extend", "20", "需财务科核对考勤")
+    case_action(zhao, lang, "C-2026-0001", "reassign",
+                "[刘芳（群众工作室专职干事）]" if lang == "zh" else "[刘芳 (群众工作室专职干事)]",
+                "请刘芳跟进")
+    liu = Chat(services, person="liu_fang")
+    open_menu(liu, lang)  # her pushes in `lang`
+    director = director_decides(services, lang, "approve")
+    new_due = date(2027, 2, 11)  # 01-22 + 20
+    told = [person(services, "liu_fang"), person(services, "zhao_guoqiang")]
+    assert t(lang, "decide_extension.approved", number="C-2026-0001",
+             due_on=new_due.isoformat(), names=names_text(told, lang)) in director.text
+    services.dispatcher.drain()
+    assert t(lang, "notice.extension_approved_other", name="赵国强", days=20,
+             number="C-2026-0001", by="陈丽华", due_on=new_due.isoformat()) \
+        in pushes(services, "liu_fang")
+    assert t(lang, "notice.extension_approved", days=20, number="C-2026-0001", by="陈丽华",
+             due_on=new_due.isoformat()) in pushes(services, "zhao_guoqiang")

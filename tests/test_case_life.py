@@ -94,7 +94,8 @@ def test_a_complaint_from_filing_to_closing(db_services: Services, clock: Frozen
     director.press(t(lang, "nav.confirm"))
     new_due = date(2026, 10, 19)  # 10-08 + 10 is Sunday 10-18: Monday
     assert t(lang, "decide_extension.approved", number="C-2026-0001",
-             due_on=new_due.isoformat()) in director.text
+             due_on=new_due.isoformat(),
+             names=names_text([person(services, "liu_fang")], lang)) in director.text
     assert the_case(services).due_on == new_due
 
     # 7 days and 1 day before the new due date; overdue the day after it.

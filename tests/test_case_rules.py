@@ -12,6 +12,7 @@ from sqlmodel import Session, col, delete, func, select
 from bot.bootstrap import Services
 from conversations.clock import FrozenClock
 from handlers import deadlines, lifecycle
+from handlers.alerts import names_text
 from handlers.casework import words
 from handlers.context import HandlerContext
 from store.models import Case, CaseEvent, Person, Responsibility, Timer
@@ -318,8 +319,8 @@ def test_a_refused_extension_keeps_the_due_date_and_tells_the_handler(
     sun.press(t(lang, "menu.decide_extension"))
     assert t(lang, "decide_extension.empty") in sun.text
     director = director_decides(services, lang, "refuse")
-    assert t(lang, "decide_extension.refused", number="C-2026-0001",
-             due_on=due.isoformat()) in director.text
+    assert t(lang, "decide_extension.refused", number="C-2026-0001", due_on=due.isoformat(),
+             names=names_text([person(services, "zhao_guoqiang")], lang)) in director.text
     assert the_case(services).due_on == due
     services.dispatcher.drain()
     assert t(lang, "notice.extension_refused", days=20, number="C-2026-0001", by="陈丽华",
