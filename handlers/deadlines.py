@@ -19,6 +19,7 @@ from sqlmodel import Session, col, select
 
 from conversations.clock import Clock
 from handlers import notices
+from handlers.context import people_of
 from handlers.identity import display_name
 from handlers.lifecycle import OPEN, Refused, check, supervisor_of
 from store import outbox, timers
@@ -137,6 +138,7 @@ class CaseReminders:
             "handler": display_name(handler), "status": f"@status.{case.status}",
         }
         sends: list[tuple[int | None, str]] = []
+        above: set[int] = set()  # those above the handler told now: the case "went up"
         if stage in ("half", "week", "day"):
             sends.append((case.handler_id, f"notice.case_remind_{stage}"))
         elif stage == "overdue":
@@ -144,13 +146,19 @@ class CaseReminders:
             # The director handling a case herself has no supervisor to be reported to.
             sends.append((case.handler_id, "notice.case_overdue" if boss is not None
                           else "notice.case_overdue_own"))
-            if boss is not None:
+            if boss is not None and boss.id is not None:
                 sends.append((boss.id, "notice.case_escalated"))
+                above.add(boss.id)
+            # The workroom's staff supervise every case (督办): told, and they may urge it.
+            sends += [(p.id, "notice.case_escalated") for p in people_of(
+                s, case.unit_id, ("staff",)) if p.id is not None and p.id != case.handler_id]
         elif stage == "director":
             for director in s.exec(select(Person).where(
                     Person.role == "director", Person.unit_id == case.unit_id,
                     Person.active == True)):  # noqa: E712
                 sends.append((director.id, "notice.case_escalated"))
+                if director.id is not None and director.id != case.handler_id:
+                    above.add(director.id)
         # What was done so far: the escalations only (the handler knows it).
         params["events"] = done_so_far(s, case) if stage in ("overdue", "director") else []
         queued, told = 0, set()
@@ -169,7 +177,6 @@ class CaseReminders:
         # not again when the step fires anew for a new handler (a reassigned overdue case)
         # and those above were told already. The director handling it herself has nobody
         # above: her own notice is the step.
-        above = {r for r, _ in sends if r is not None and r != case.handler_id}
         if stage in ("overdue", "director") and (told & above if above else told):
             s.add(CaseEvent(case_id=case.id or 0, at=now, kind=f"escalated_{stage}",
                             note=f"{params['late']}"))

@@ -30,8 +30,9 @@ class Transition:
 TRANSITIONS: dict[str, Transition] = {
     "assign": Transition(("registered",), "assigned", ("staff", "director"),
                          "the workroom registers a case and gives it one handler (包人包案)"),
-    "note": Transition(WORKING, "in_progress", ("handler",),
-                       "the handler records what was done; the first note starts the work"),
+    "note": Transition(WORKING, "in_progress", ("handler", "staff"),
+                       "the handler records what was done, the first note starts the work; "
+                       "the workroom's staff add what they learn supervising it"),
     "reassign": Transition(WORKING, None, ("handler", "staff", "director"),
                            "a case goes to who can solve it, with a reason on the timeline"),
     "five_fix": Transition(WORKING, None, ("handler", "lead_leader", "director"),
@@ -51,9 +52,10 @@ TRANSITIONS: dict[str, Transition] = {
                                "the handler or lead leader visits the complainant again (回访)"),
     "close": Transition(("replied", "follow_up"), "closed", ("handler", "director"),
                         "a replied case is closed with its outcome (件件有着落)"),
-    "urge": Transition(WORKING, None, ("supervisor", "lead_leader", "director"),
-                       "those above the handler press for the work, with what and by when "
-                       "(督办); nobody urges themselves",
+    "urge": Transition(WORKING, None, ("supervisor", "lead_leader", "director", "staff"),
+                       "those above the handler, and the workroom's staff who supervise "
+                       "every case, press for the work, with what and by when (督办); "
+                       "nobody urges themselves",
                        barred=("handler",)),
 }
 

@@ -41,12 +41,14 @@ def label(services: Services, lang: str, number: str = "C-2026-0001") -> str:
 
 
 @pytest.mark.parametrize("lang", LANGS)
-def test_staff_not_handling_a_working_case_are_offered_only_reassign(
+def test_staff_not_handling_a_working_case_may_note_reassign_and_urge_it(
         services: Services, clock: FrozenClock, lang: str) -> None:
+    """The workroom's staff supervise every case (督办): a note, another handler, or
+    pressing the handler; replying or more time are the handler's."""
     file_complaint(Chat(services, person="li_ming"), lang)  # zhao_guoqiang handles wages
     staff = Chat(services, person="liu_fang")
-    assert offered(staff, lang, "C-2026-0001") == actions(lang, "reassign")
-    staff.say("1")  # a number is a position in the list as shown
+    assert offered(staff, lang, "C-2026-0001") == actions(lang, "note", "reassign", "urge")
+    staff.say("2")  # a number is a position in the list as shown
     assert t(lang, "case_action.assignee.ask") in staff.text
     # The director, above the handler, may also urge it (催办).
     director = Chat(services, person="chen_lihua")
@@ -88,7 +90,7 @@ def test_a_leader_case_offers_five_fix_to_its_handler_only(
     zhao = Chat(services, person="zhao_guoqiang")
     assert offered(zhao, lang, "C-2026-0001") == actions(lang, *WORKING, "five_fix")
     staff = Chat(services, person="liu_fang")
-    assert offered(staff, lang, "C-2026-0001") == actions(lang, "reassign")
+    assert offered(staff, lang, "C-2026-0001") == actions(lang, "note", "reassign", "urge")
 
 
 @pytest.mark.parametrize("lang", LANGS)
@@ -110,7 +112,7 @@ def test_a_case_with_nothing_to_do_is_said_so_and_the_case_asked_again(
     assert draft(services, staff)["step"] == "case" and draft(services, staff)["answers"] == {}
     assert events(services) == before
     staff.press_starting("C-2026-0002")  # another case: its own actions
-    assert choices(staff) == actions(lang, "reassign")
+    assert choices(staff) == actions(lang, "note", "reassign", "urge")
     staff.press(t(lang, "nav.back"))  # back: the cases again, then another pick
     assert t(lang, "case_action.case.ask") in staff.text
     staff.press_starting("C-2026-0001")
@@ -174,7 +176,8 @@ def test_a_case_taken_away_between_question_and_confirm_is_refused_and_unchanged
     zhao.press(t(lang, "nav.confirm"))
     assert zhao.replies[0].text.startswith(t(lang, "case.refused.who", number="C-2026-0001",
                                               action=t(lang, "case.action.note"),
-                                              who=t(lang, "case.who.handler")))
+                                              who=t(lang, "case.who.handler") + " / "
+                                              + t(lang, "case.who.staff")))
     # Nothing left to do on it, and no other case: said so, and the menu.
     # ... named as the list showed it, though it has left zhao's list.
     assert t(lang, "case_action.action.empty", given=label(services, lang)) in zhao.text

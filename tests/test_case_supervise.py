@@ -184,3 +184,44 @@ def test_an_employee_and_the_handler_cannot_urge(services: Services, clock: Froz
     assert t(lang, "case_action.urge.ask") not in zhao.text
     assert choices(zhao) == actions(lang, "note", "reply", "extend", "reassign")
     assert urges(services) == []
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_the_workroom_staff_supervise_a_leader_case_note_and_urge(
+        services: Services, clock: FrozenClock, lang: str) -> None:
+    """对领导接访交办的信访事项，群众工作室要进行督办: 刘芳 of the staff, not handling a
+    leader case, may note what she learnt and urge its handling leader."""
+    file_complaint(Chat(services, person="li_ming"), lang, affected="25")  # a leader case
+    zhao = Chat(services, person="zhao_guoqiang")
+    open_menu(zhao, lang)  # he reads his pushes in `lang`
+    liu = Chat(services, person="liu_fang")
+    assert offered(liu, lang, "C-2026-0001") == actions(lang, "note", "reassign", "urge")
+    liu.press(t(lang, "nav.cancel"))
+    said = case_action(liu, lang, "C-2026-0001", "note", "已电话了解，财务科正在核算")
+    assert t(lang, "case_action.done.note", number="C-2026-0001") in said
+    said = case_action(liu, lang, "C-2026-0001", "urge", URGE)
+    assert t(lang, "case_action.done.urge", number="C-2026-0001", name="赵国强") in said
+    case = the_case(services)
+    assert case.handler_id == person(services, "zhao_guoqiang").id
+    assert [(e.note, e.actor_id) for e in urges(services)] == [
+        (URGE, person(services, "liu_fang").id)]
+    services.dispatcher.drain()
+    assert t(lang, "notice.case_urged", leader="刘芳", number="C-2026-0001",
+             category=t(lang, "opt.category.wages"), due_on=case.due_on.isoformat(),
+             note=URGE) in [m.text for m in inbox(services, "zhao_guoqiang")]
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_the_workroom_staff_are_told_of_an_overdue_case_without_who_complained(
+        services: Services, clock: FrozenClock, lang: str) -> None:
+    file_complaint(Chat(services, person="li_ming"), lang)  # named; 赵国强 handles it
+    liu = Chat(services, person="liu_fang")
+    open_menu(liu, lang)
+    tick(services, clock, clock.now() + timedelta(days=62), step=timedelta(days=1))
+    first = t(lang, "notice.case_escalated", number="C-2026-0001", category="x",
+              handler="x", due_on="x", late=0, status="x", events="x")[:4]
+    told = [m for m in inbox(services, "liu_fang") if m.text.startswith(first)]
+    assert len(told) == 1 and "C-2026-0001" in told[0].text and "赵国强" in told[0].text
+    assert "李明" not in told[0].text  # the complainant's identity is not hers to see
+    press_value(liu, told[0].buttons[0]["value"])  # the push's 办理此问题: she may urge
+    assert choices(liu) == actions(lang, "note", "reassign", "urge")
