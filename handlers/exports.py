@@ -19,7 +19,7 @@ from openpyxl.styles import Alignment, Font
 from sqlmodel import Session, col, select
 
 from conversations import catalog
-from handlers import notices, reports
+from handlers import lifecycle, notices, reports
 from handlers.notices import lines as render_lines
 from scheduler import workdays
 from store import roster as rotation
@@ -33,7 +33,16 @@ from store.calendar_models import (
     VisitRecord,
     WorkLog,
 )
-from store.models import Case, CaseEvent, DutyEntry, Extension, Incident, Person, Workshop
+from store.models import (
+    Case,
+    CaseEvent,
+    DutyEntry,
+    Extension,
+    IdentityRead,
+    Incident,
+    Person,
+    Workshop,
+)
 
 KINDS = ("roster", "ledger", "forms", "screening", "warnings", "report", "field_visits",
          "work_log")
@@ -169,7 +178,8 @@ def _ledger(b: _Book, s: Session, unit_id: int, first: date, last: date) -> None
             rows)
 
 
-def _forms(b: _Book, s: Session, unit_id: int, number: str) -> None:
+def _forms(b: _Book, s: Session, unit_id: int, number: str, reader: Person | None,
+           now: datetime | None) -> None:
     case = s.exec(select(Case).where(Case.number == number, Case.unit_id == unit_id)).first()
     if case is None:
         raise ExportError("export.no_case", number=number)
@@ -181,8 +191,14 @@ def _forms(b: _Book, s: Session, unit_id: int, number: str) -> None:
         who = b.t("person.anonymous")
     elif record is not None:
         who = record.visitor
-    else:
-        who = _name(s, case.complainant_id)
+    elif case.complainant_id is None:
+        who = ""
+    elif lifecycle.sees_identity(case, reader) and reader is not None and now is not None:
+        who = _name(s, case.complainant_id)  # a read of who complained: audited
+        assert case.id is not None
+        s.add(IdentityRead(case_id=case.id, reader_id=reader.id, purpose="export", at=now))
+    else:  # not theirs to know: only those handling the case see who complained
+        who = b.t("person.withheld")
     channel = b.t(f"channel.{case.channel}") if catalog.has(f"channel.{case.channel}") \
         else b.t("channel.other")
     source = record.number if record else dispute.number if dispute else \
@@ -311,8 +327,11 @@ def _work_log(b: _Book, s: Session, unit_id: int, first: date, last: date) -> No
 
 def build(s: Session, kind: str, *, unit_id: int, lang: str, zone: ZoneInfo, today: date,
           month: str | None = None, case: str | None = None,
-          report_id: int | None = None) -> bytes:
-    """Make the export `kind` and return the .xlsx file's bytes."""
+          report_id: int | None = None, reader: Person | None = None,
+          now: datetime | None = None) -> bytes:
+    """Make the export `kind` and return the .xlsx file's bytes. `reader`: who downloads
+    it; a case's forms name its complainant only to those handling the case, and that read
+    is recorded (at `now`) in the session, for the caller to commit."""
     if kind not in KINDS:
         raise ExportError("export.unknown", kind=kind, kinds=", ".join(KINDS))
     b = _Book(lang, zone)
@@ -320,7 +339,7 @@ def build(s: Session, kind: str, *, unit_id: int, lang: str, zone: ZoneInfo, tod
     makers: dict[str, Callable[[], None]] = {
         "roster": lambda: _roster(b, s, unit_id, first, last),
         "ledger": lambda: _ledger(b, s, unit_id, first, last),
-        "forms": lambda: _forms(b, s, unit_id, case or ""),
+        "forms": lambda: _forms(b, s, unit_id, case or "", reader, now),
         "screening": lambda: _screening(b, s, unit_id, f"{first:%Y-%m}"),
         "warnings": lambda: _warnings(b, s, unit_id),
         "report": lambda: _report(b, s, unit_id, report_id or 0),

@@ -85,6 +85,17 @@ def supervisor_of(session: Session, case: Case) -> Person | None:
     return director
 
 
+def sees_identity(case: Case, reader: Person | None) -> bool:
+    """Whether `reader` is of those handling the case, to whom its alert names who
+    complained: its handler, its lead leader, the director of a leader case. Everyone else
+    reads it without the name (a complainant's identity: DOMAIN, DESIGN rule 8)."""
+    if reader is None or reader.id is None or case.anonymous:
+        return False
+    if reader.id in (case.handler_id, case.lead_leader_id):
+        return True
+    return case.leader_case and reader.role == "director" and reader.unit_id == case.unit_id
+
+
 def capacities(session: Session, case: Case, actor: Person, *,
                complainant: bool = False) -> set[str]:
     """In which capacities `actor` stands towards this case."""

@@ -10,15 +10,17 @@ from pathlib import Path
 import httpx
 import pytest
 from openpyxl import load_workbook
+from sqlmodel import Session, select
 from typer.testing import CliRunner
 
 from bot import invites
 from bot.bootstrap import Services
 from bot.cli import app as cli
 from bot.settings import get_settings
+from store.models import IdentityRead
 from tests.calendar_helpers import rows, workbook
 from tests.case_helpers import case_action, file_complaint, the_case
-from tests.transcript import Chat, t
+from tests.transcript import Chat, person, t
 from web.app import create_app
 
 
@@ -140,3 +142,35 @@ def test_text_that_looks_like_a_formula_stays_text_in_the_export(services: Servi
     sheet = workbook(services, "field_visits", lang=lang).worksheets[0]
     assert [c.value for c in sheet[2]][3:] == ["=1+1 班组", typed]
     assert [c.data_type for c in sheet[2]][3:] == ["s", "s"]
+
+
+def _visitor(content: bytes) -> str:
+    form = load_workbook(io.BytesIO(content))["登记单"]
+    return str(dict((r[0], r[1]) for r in rows(form)[1:])["来访人"])
+
+
+def _reads(services: Services) -> list[tuple[int | None, str]]:
+    with Session(services.db) as s:
+        return [(r.reader_id, r.purpose) for r in s.exec(select(IdentityRead))
+                if r.purpose == "export"]
+
+
+async def test_the_case_forms_name_the_complainant_only_to_those_handling_it(
+        web: httpx.AsyncClient, services: Services) -> None:
+    """A named complaint: 刘芳 of the staff, not handling it, downloads its forms without the
+    complainant's name; the director of a leader case (told who complained) with it, and that
+    read is audited (DESIGN rule 8)."""
+    file_complaint(Chat(services, person="li_ming"), "zh")  # 赵国强 handles it
+    file_complaint(Chat(services, person="li_ming"), "zh", affected="25")  # a leader case
+    await as_person(web, services, "liu_fang")
+    r = await web.get("/export/forms.xlsx?case=C-2026-0001")
+    assert r.status_code == 200
+    assert _visitor(r.content) == t("zh", "person.withheld")
+    assert "李明" not in str(rows(load_workbook(io.BytesIO(r.content))["登记单"]))
+    assert _reads(services) == []
+    await as_person(web, services, "chen_lihua")
+    r = await web.get("/export/forms.xlsx?case=C-2026-0001")  # not hers to handle
+    assert _visitor(r.content) == t("zh", "person.withheld")
+    r = await web.get("/export/forms.xlsx?case=C-2026-0002")
+    assert _visitor(r.content) == "李明"
+    assert _reads(services) == [(person(services, "chen_lihua").id, "export")]

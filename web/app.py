@@ -251,8 +251,9 @@ def create_app(services: Services, *, run_scheduler: bool | None = None) -> Fast
         """A ledger or report as a spreadsheet, for the workroom's staff and director."""
         from conversations import catalog
         from handlers.exports import ExportError, build
+        from store.db import transaction
 
-        with Session(services.read_db) as s:
+        with transaction(services.db) as s:  # a complainant's name shown is an audited read
             contact = s.exec(select(Contact).where(Contact.channel == "web",
                                                    Contact.address == address)).first() \
                 if address else None
@@ -264,7 +265,8 @@ def create_app(services: Services, *, run_scheduler: bool | None = None) -> Fast
             try:
                 data = build(s, kind, unit_id=person.unit_id, lang=lang, zone=settings.zone,
                              today=services.clock.now().astimezone(settings.zone).date(),
-                             month=month, case=case, report_id=report)
+                             month=month, case=case, report_id=report, reader=person,
+                             now=services.clock.now())
             except ExportError as err:
                 raise HTTPException(404, catalog.t(lang, err.key, **err.params)) from err
         name = f"{kind}-{month or case or report or 'all'}.xlsx"
