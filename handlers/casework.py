@@ -145,6 +145,13 @@ def _close(ctx: HandlerContext, sub: Submission, case: Case) -> Result:
     case.outcome = sub.answers["outcome"]
     ctx.session.add(case)
     deadlines.cancel(ctx.session, case, now=ctx.now)
+    # A named complainant hears that the case is closed, and with what (事事有回音); an
+    # anonymous one reads it by receipt code.
+    if case.complainant_id is not None and alerts.reachable(ctx.session, case.complainant_id,
+                                                            texts=ctx.texts):
+        outbox.enqueue(ctx.session, key=f"case:{case.id}:closed:{case.reopens}",
+                       recipient_id=case.complainant_id, message="notice.case_closed",
+                       now=ctx.now, params={"number": case.number, "outcome": case.outcome})
     return _done(sub, case)
 
 

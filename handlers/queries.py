@@ -220,6 +220,12 @@ def case_status_by_code(ctx: HandlerContext, sub: Submission) -> Result:
                                                       back_to="code")
     last = s.exec(select(CaseEvent).where(CaseEvent.case_id == case.id)
                   .order_by(col(CaseEvent.at).desc(), col(CaseEvent.id).desc())).first()
+    if case.status == "closed":  # what came of it stays to be read
+        return Result("receipt.found_closed", {
+            "number": case.number, "reply": case.reply or "",
+            "outcome": case.outcome or "",
+            "category": catalog.t(sub.lang, f"opt.category.{case.category}"),
+            "closed_on": (case.closed_at or ctx.now).astimezone(ctx.zone).strftime("%Y-%m-%d")})
     if case.reply and case.status in ("replied", "follow_up"):
         return Result("receipt.found_replied", {
             "number": case.number, "reply": case.reply,

@@ -166,6 +166,9 @@ def test_a_complaint_from_filing_to_closing(db_services: Services, clock: Frozen
     said = case_action(c["zhao_guoqiang"], lang, "C-2026-0001", "close", "十月加班费已补发")
     assert t(lang, "case_action.done.close", number="C-2026-0001") in said
     assert the_case(services).status == "closed"
+    services.dispatcher.drain()  # the complainant is told it is closed, and with what
+    assert pushes(services, "li_ming")[-1] == t(lang, "notice.case_closed",
+                                                number="C-2026-0001", outcome="十月加班费已补发")
 
     # Closed: nothing more, however long the clock runs.
     before = {k: len(pushes(services, k)) for k in c}
