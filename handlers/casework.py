@@ -430,8 +430,10 @@ def rate(ctx: HandlerContext, sub: Submission) -> Result:
     if action == "rate":
         s.add(case)
         return Result("rate.done", {"number": case.number})
-    _reopen(ctx, case)
-    return Result("rate.reopened", {"number": case.number, "due_on": case.due_on.isoformat()})
+    went_up = _reopen(ctx, case)
+    # Up a level only when there is one: the director handling it herself answers again.
+    return Result("rate.reopened" if went_up else "rate.reopened_same",
+                  {"number": case.number, "due_on": case.due_on.isoformat()})
 
 
 def case_by_code(session: Session, code: str) -> Case | None:
@@ -463,7 +465,9 @@ def code_refusal(session: Session, lang: str, code: str, actor: Person
     return None
 
 
-def _reopen(ctx: HandlerContext, case: Case) -> None:
+def _reopen(ctx: HandlerContext, case: Case) -> bool:
+    """Reopen the case with the handler's supervisor; return whether it went to one (the
+    director, or a case with no handler's supervisor, stays with who had it)."""
     s = ctx.session
     boss = lifecycle.supervisor_of(s, case)
     old = case.handler_id
@@ -478,12 +482,15 @@ def _reopen(ctx: HandlerContext, case: Case) -> None:
     params = {"number": case.number, "category": case.category,
               "due_on": case.due_on.isoformat(), "reply": case.reply or "",
               "events": deadlines.done_so_far(s, case)}
-    for recipient, message in ((case.handler_id, "notice.case_reopened"),
+    went_up = case.handler_id != old
+    for recipient, message in ((case.handler_id, "notice.case_reopened" if went_up
+                                else "notice.case_reopened_same"),
                                (old, "notice.case_reopened_old")):
-        if recipient is not None and (message == "notice.case_reopened"
+        if recipient is not None and (message != "notice.case_reopened_old"
                                       or recipient != case.handler_id):
             # The new handler gets the button to it; the old one has nothing left to do.
             mine = {"actions": notices.work_on(case.id)} if recipient == case.handler_id else {}
             outbox.enqueue(s, key=f"case:{case.id}:reopened:{case.reopens}:{recipient}",
                            recipient_id=recipient, message=message, params={**params, **mine},
                            now=ctx.now, priority=outbox.ALERT)
+    return went_up

@@ -7,9 +7,9 @@ import pytest
 
 from bot.bootstrap import Services
 from conversations.clock import FrozenClock
-from tests.case_helpers import case_action, file_complaint, pushes
+from tests.case_helpers import case_action, file_complaint, pushes, the_case
 from tests.test_case_rules import CODE
-from tests.transcript import LANGS, Chat, open_menu, t
+from tests.transcript import LANGS, Chat, open_menu, person, t
 
 REPLY = "加班费将于月底补发"
 OUTCOME = "十月加班费已于月底补发到位"
@@ -58,3 +58,29 @@ def test_a_named_complainant_is_told_the_case_is_closed_and_with_what(
     services.dispatcher.drain()
     assert pushes(services, "li_ming")[-1] == t(lang, "notice.case_closed",
                                                 number="C-2026-0001", outcome=OUTCOME)
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_a_case_the_director_answered_is_reopened_with_her_not_above_her(
+        services: Services, clock: FrozenClock, lang: str) -> None:
+    """Nobody is above the director: a 不满意 on her reply does not go 'to a higher level',
+    and she is asked to answer again, not told it is 'now hers'."""
+    li = Chat(services, person="li_ming")
+    file_complaint(li, lang, category="other")  # the director answers for "other"
+    chen = Chat(services, person="chen_lihua")
+    open_menu(chen, lang)  # her pushes in `lang`
+    case_action(chen, lang, "C-2026-0001", "reply", REPLY)
+    open_menu(li, lang)
+    li.press(t(lang, "menu.rate"))
+    li.press_starting("C-2026-0001")
+    li.press(t(lang, "opt.rating.unsatisfied"))
+    case = the_case(services)
+    assert case.handler_id == person(services, "chen_lihua").id
+    assert t(lang, "rate.reopened_same", number="C-2026-0001",
+             due_on=case.due_on.isoformat()) in li.text
+    services.dispatcher.drain()
+    [told] = [p for p in pushes(services, "chen_lihua") if REPLY in p]
+    assert told.startswith(t(lang, "notice.case_reopened_same", number="C-2026-0001",
+                             category=t(lang, "opt.category.other"),
+                             due_on=case.due_on.isoformat(), reply=REPLY, events="")
+                           .split("\n")[0])
