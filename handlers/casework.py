@@ -432,7 +432,9 @@ def rate(ctx: HandlerContext, sub: Submission) -> Result:
         return Result("rate.done", {"number": case.number})
     went_up = _reopen(ctx, case)
     # Up a level only when there is one: the director handling it herself answers again.
-    return Result("rate.reopened" if went_up else "rate.reopened_same",
+    # Nothing can be pushed to an anonymous complainant: they look the answer up.
+    return Result(("rate.reopened" if went_up else "rate.reopened_same")
+                  + ("_anonymous" if case.anonymous else ""),
                   {"number": case.number, "due_on": case.due_on.isoformat()})
 
 

@@ -84,3 +84,20 @@ def test_a_case_the_director_answered_is_reopened_with_her_not_above_her(
                              category=t(lang, "opt.category.other"),
                              due_on=case.due_on.isoformat(), reply=REPLY, events="")
                            .split("\n")[0])
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_an_anonymous_complainant_reopening_is_told_to_look_the_answer_up(
+        services: Services, clock: FrozenClock, lang: str) -> None:
+    """Nothing can be pushed to an anonymous complainant: no 'we will tell you'."""
+    visitor = Chat(services, channel="web", address="anon-reopen")
+    code = CODE.search(file_complaint(visitor, lang, identity="anonymous"))
+    assert code is not None
+    case_action(Chat(services, person="zhao_guoqiang"), lang, "C-2026-0001", "reply", REPLY)
+    said = rate_by_code(visitor, lang, code[0], "unsatisfied")
+    case = the_case(services)
+    assert case.status == "reopened"
+    assert t(lang, "rate.reopened_anonymous", number="C-2026-0001",
+             due_on=case.due_on.isoformat()) in said
+    assert t(lang, "rate.reopened", number="C-2026-0001",
+             due_on=case.due_on.isoformat()) not in said
