@@ -227,6 +227,12 @@ def case_status_by_code(ctx: HandlerContext, sub: Submission) -> Result:
             "category": catalog.t(sub.lang, f"opt.category.{case.category}"),
             "closed_on": (case.closed_at or ctx.now).astimezone(ctx.zone).strftime("%Y-%m-%d")})
     if case.reply and case.status in ("replied", "follow_up"):
+        if case.rating is not None:  # rated already: said, not asked for again
+            return Result("receipt.found_rated", {
+                "number": case.number, "reply": case.reply,
+                "rating": catalog.t(sub.lang, f"opt.rating.{case.rating}"),
+                "category": catalog.t(sub.lang, f"opt.category.{case.category}"),
+                "status": catalog.t(sub.lang, f"status.{case.status}")})
         return Result("receipt.found_replied", {
             "number": case.number, "reply": case.reply,
             "category": catalog.t(sub.lang, f"opt.category.{case.category}"),

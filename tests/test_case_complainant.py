@@ -101,3 +101,18 @@ def test_an_anonymous_complainant_reopening_is_told_to_look_the_answer_up(
              due_on=case.due_on.isoformat()) in said
     assert t(lang, "rate.reopened", number="C-2026-0001",
              due_on=case.due_on.isoformat()) not in said
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_the_receipt_lookup_of_a_rated_reply_does_not_ask_for_a_rating_again(
+        services: Services, clock: FrozenClock, lang: str) -> None:
+    visitor = Chat(services, channel="web", address="anon-rated")
+    code = CODE.search(file_complaint(visitor, lang, identity="anonymous"))
+    assert code is not None
+    case_action(Chat(services, person="zhao_guoqiang"), lang, "C-2026-0001", "reply", REPLY)
+    rate_by_code(visitor, lang, code[0], "basic")
+    said = lookup(visitor, lang, code[0])
+    assert t(lang, "receipt.found_rated", number="C-2026-0001",
+             category=t(lang, "opt.category.wages"), status=t(lang, "status.follow_up"),
+             reply=REPLY, rating=t(lang, "opt.rating.basic")) in said
+    assert t(lang, "menu.rate") not in said.split(REPLY)[1]  # no invitation to rate
