@@ -92,7 +92,9 @@ def link(ctx: HandlerContext, incident: Incident, sub: Submission) -> Result:
     incidents.write_filed(s)  # an incident filed in this batch: its alerts, to tell them
     row = IncidentLink(incident_id=incident.id, draft_key=sub.draft_id,
                        reporter_id=ctx.actor.id, channel=ctx.channel, what=a["what"],
-                       place=a.get("place") or "", people=a.get("people"), created_at=ctx.now)
+                       place=a.get("place") or "", people=a.get("people"),
+                       measures=a.get("measures"), suggestion=a.get("suggestion"),
+                       created_at=ctx.now)
     s.add(row)
     s.flush()
     from handlers.records import keep_attachments  # records files reports through here
@@ -105,6 +107,7 @@ def link(ctx: HandlerContext, incident: Incident, sub: Submission) -> Result:
         .order_by(col(Alert.id))).all()
     params: dict[str, Any] = {"number": incident.number, "count": count, "what": row.what,
                               "place": row.place, "people": row.people,
+                              "measures": row.measures, "suggestion": row.suggestion,
                               "channel": f"@channel.{channel_label(ctx.channel)}",
                               "reporter": reporter_name(ctx.actor, ctx.channel, ctx.filed_by),
                               "reported_at": ctx.now.isoformat()}
@@ -114,7 +117,8 @@ def link(ctx: HandlerContext, incident: Incident, sub: Submission) -> Result:
         params["files"] = counted(sub.attachments)
     for pid in dict.fromkeys(told):
         outbox.enqueue(s, key=f"incident:{incident.id}:more:{row.id}:{pid}", recipient_id=pid,
-                       message="notice.incident_added", now=ctx.now, priority=outbox.EMERGENCY,
+                       message="notice.incident_added_full", now=ctx.now,
+                       priority=outbox.EMERGENCY,
                        params=params)
     offer_apart(ctx, incident, row)
     return linked_result(ctx, incident, sub.lang)
@@ -151,7 +155,8 @@ def apart(ctx: HandlerContext, sub: Submission) -> Result:
     staff = ctx.actor if reporter is None or reporter.id != ctx.actor.id else None
     as_reporter = replace(ctx, actor=reporter or ctx.actor, channel=row.channel,
                           filed_by=staff or ctx.filed_by)
-    answers = {"what": row.what, "place": row.place or earlier.place, "people": row.people}
+    answers = {"what": row.what, "place": row.place or earlier.place, "people": row.people,
+               "measures": row.measures, "suggestion": row.suggestion}
     s.delete(row)
     s.flush()
     result = records.emergency(as_reporter, Submission(

@@ -292,11 +292,14 @@ def incident_params(session: Session, incident: Incident) -> dict[str, Any]:
     added = session.exec(select(IncidentLink).where(IncidentLink.incident_id == incident.id)
                          .order_by(col(IncidentLink.id))).all()
     if added:
-        params["added_lines"] = [["notice.incident_more_line", {
-            "reported_at": link.created_at.isoformat(), "what": link.what,
-            "place": link.place, "people": link.people,
-            "reporter": reporter_name(session.get(Person, link.reporter_id)
-                                      if link.reporter_id else None, link.channel)}]
+        params["added_lines"] = [[
+            "notice.incident_more_line_full" if link.measures or link.suggestion
+            else "notice.incident_more_line", {
+                "reported_at": link.created_at.isoformat(), "what": link.what,
+                "place": link.place, "people": link.people, "measures": link.measures,
+                "suggestion": link.suggestion,
+                "reporter": reporter_name(session.get(Person, link.reporter_id)
+                                          if link.reporter_id else None, link.channel)}]
             for link in added[-ADDED_SHOWN:]]
         params["added_count"] = len(added)
     return params

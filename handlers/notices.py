@@ -204,7 +204,7 @@ def render(message: str, params: dict[str, Any], lang: str, zone: ZoneInfo,
     if escalated:
         text = f"{escalated}\n{text}"
     if params.get("added_lines"):  # an incident's reports added since its first
-        more = catalog.t(lang, "notice.incident_more", count=params.get("added_count", 0))
+        more = catalog.t(lang, "notice.incident_more_title", count=params.get("added_count", 0))
         text = f"{text}\n{more}\n{lines(params['added_lines'], lang, zone)}"
     files = _files_line(params, lang)
     if files:

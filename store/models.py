@@ -462,6 +462,8 @@ class IncidentLink(SQLModel, table=True):
     what: str = Field(sa_column=Column(Text, nullable=False))
     place: str = Field(default="", max_length=300)
     people: int | None = None
+    measures: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    suggestion: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     created_at: datetime = _ts()
 
 

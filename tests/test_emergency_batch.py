@@ -119,7 +119,7 @@ def test_two_reports_of_one_workshop_in_one_batch_are_one_incident(
         [link] = s.exec(select(IncidentLink)).all()
         assert link.incident_id == incident.id
         more = s.exec(select(Notification).where(
-            Notification.message_key == "notice.incident_added")).all()
+            Notification.message_key == "notice.incident_added_full")).all()
         alerted = {a.recipient_id for a in s.exec(select(Alert)).all()}
     assert t("zh", "emergency.done", number=incident.number, alerted=ALERTED) \
         in _texts(results[0])

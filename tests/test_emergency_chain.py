@@ -361,7 +361,7 @@ def test_a_leader_paged_later_reads_the_reports_added_since(
     assert len(all_rows(services, Incident)) == 1
     tick(services, clock, t0 + timedelta(minutes=5), step=timedelta(minutes=1))
     [paged] = [p for p in pushes(services, "zhao_guoqiang") if "E-2026-0001" in p]
-    assert t(lang, "notice.incident_more", count=1) in paged
+    assert t(lang, "notice.incident_more_title", count=1) in paged
     line = t(lang, "notice.incident_more_line", reported_at="2026-11-23 09:02",
              reporter="王强", what="两个班组约50人停工聚集，有一人被推倒受伤",
              place="铸造车间", people=50)
@@ -426,3 +426,37 @@ def test_follow_an_emergency_offers_what_can_still_be_done(services: Services,
         lang, "invalid.choice_which", typed="send" if lang == "en" else "报告",
         options=sep.join(f"{i}. {t(lang, f'opt.incident_action.{a}')}"
                          for i, a in ((1, "opinion"), (2, "closing"))))
+
+
+def test_a_liaisons_measures_and_suggestion_added_to_an_emergency_are_kept_and_read(
+        services: Services, clock: FrozenClock) -> None:
+    """The liaison's report goes to the emergency already open in his workshop: what he
+    says was done and what he suggests are kept with it, told to the leaders alerted, and
+    read by those the chain pages after."""
+    from store.models import IncidentLink
+
+    chats = {k: Chat(services, person=k) for k in (*PEOPLE, "wang_qiang")}
+    for chat in chats.values():
+        open_menu(chat, "zh")
+    t0 = clock.now()
+    li = chats["li_ming"]
+    li.press(t("zh", "menu.emergency"))
+    li.say("铸造车间有人聚集")
+    li.say("铸造车间")
+    li.press(t("zh", "nav.send_now"))
+    wang = chats["wang_qiang"]
+    wang.press(t("zh", "menu.emergency"))
+    for said in ("两个班组约50人停工聚集", "铸造车间", "50", "车间主任在现场劝说",
+                 "请公司领导尽快到场"):
+        wang.say(said)
+    assert t("zh", "review.title") in wang.text or "E-2026-0001" in wang.text
+    if t("zh", "review.title") in wang.text:
+        wang.press(t("zh", "nav.confirm"))
+    [link] = all_rows(services, IncidentLink)
+    assert (link.measures, link.suggestion) == ("车间主任在现场劝说", "请公司领导尽快到场")
+    services.dispatcher.drain()
+    [more] = [p for p in pushes(services, "chen_lihua") if p.startswith("【紧急·补充】")]
+    assert "已采取措施：车间主任在现场劝说" in more and "建议：请公司领导尽快到场" in more
+    tick(services, clock, t0 + timedelta(minutes=5), step=timedelta(minutes=1))
+    [paged] = [p for p in pushes(services, "zhao_guoqiang") if "E-2026-0001" in p]
+    assert "已采取措施：车间主任在现场劝说；建议：请公司领导尽快到场" in paged

@@ -248,9 +248,9 @@ async def test_a_second_report_with_photos_is_told_with_its_photos(
         if chat_id == 7626:
             sun.new_texts()
     [more] = [x for x in sun.new_texts() if "E-2026-0001" in x]
-    assert more.startswith(t("zh", "notice.incident_added", number="E-2026-0001", count=2,
-                             what="", place="", people="", channel="", reporter="",
-                             reported_at="")[:8])
+    assert more.startswith(t("zh", "notice.incident_added_full", number="E-2026-0001",
+                             count=2, what="", place="", people="", channel="",
+                             measures="", suggestion="", reporter="", reported_at="")[:8])
     assert t("zh", "notice.files", files=t("zh", "notice.files.photo", count=1)) \
         in more.splitlines()
     assert f"{t('zh', 'person.unverified')}，2026-11-23" in more  # who added it, and when
