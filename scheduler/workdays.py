@@ -1,7 +1,9 @@
 """Chinese working days: statutory holidays and swapped workdays (调休).
 
 The `chinesecalendar` package knows the State Council's published years. A year it does not
-know counts weekends only, with a warning, until the organisation file adds that year's
+know counts weekends and the statutory holidays whose day is fixed (元旦 1-1, 清明 on its
+solar term, 劳动节 5-1/5-2, 国庆 10-1..10-3; the lunar ones and the swapped workdays are
+published each year), with a warning, until the organisation file adds that year's
 holidays and swapped workdays (stored as CalendarDay rows, which win over the package).
 """
 
@@ -37,10 +39,11 @@ class WorkCalendar:
             # A year the file gave: its other days follow the week, and that is no surprise.
             if day.year not in self.years and day.year not in _warned:
                 _warned.add(day.year)
-                log.warning("no holiday data for %s: counting weekends only; add the year's "
-                            "holidays and swapped workdays to the organisation file "
-                            "(calendar:) or upgrade chinesecalendar", day.year)
-            return day.weekday() < 5
+                log.warning("no holiday data for %s: counting weekends and the fixed-date "
+                            "statutory holidays only; add the year's holidays and swapped "
+                            "workdays to the organisation file (calendar:) or upgrade "
+                            "chinesecalendar", day.year)
+            return day.weekday() < 5 and (day.year in self.years or not fixed_holiday(day))
 
     def knows(self, year: int) -> bool:
         """Tell whether holidays of `year` are known (from the file or the package)."""
@@ -73,6 +76,22 @@ class WorkCalendar:
                 out.append(day)
             day += timedelta(days=1)
         return out
+
+
+_FIXED = {(1, 1), (5, 1), (5, 2), (10, 1), (10, 2), (10, 3)}  # 元旦, 劳动节, 国庆
+
+
+def fixed_holiday(day: date) -> bool:
+    """A statutory holiday whose day is known in any year: 元旦, 清明 (a solar term),
+    劳动节's and 国庆's days (全国年节及纪念日放假办法)."""
+    if (day.month, day.day) in _FIXED:
+        return True
+    if day.month == 4 and 3 <= day.day <= 6:
+        try:
+            return any(name == "清明" for _, name in chinese_calendar.get_solar_terms(day, day))
+        except (NotImplementedError, KeyError, ValueError):
+            return False
+    return False
 
 
 def load(session: Session) -> WorkCalendar:

@@ -129,3 +129,16 @@ def test_the_dependency_pin_admits_only_releases_that_know_2026() -> None:
     assert pin.specifier.contains("1.11.0")
     assert CAL.knows(2026) and not CAL.is_workday(date(2026, 2, 16)) \
         and CAL.is_workday(date(2026, 2, 28))  # 春节, and its swapped Saturday
+
+
+def test_a_year_without_holiday_data_still_keeps_the_fixed_date_statutory_holidays() -> None:
+    """No schedule for 2099 yet: 元旦, 清明 (its solar term), 劳动节's and 国庆's fixed
+    days are still days off (a 60-day deadline used to land on New Year's Day); a year
+    the organisation file gives is taken as the file says."""
+    cal = WorkCalendar()
+    assert [cal.is_workday(d) for d in (date(2099, 1, 1), date(2099, 4, 4), date(2099, 5, 1),
+                                         date(2099, 10, 1), date(2099, 10, 2))] == [False] * 5
+    assert cal.is_workday(date(2099, 4, 6)) and cal.is_workday(date(2099, 10, 5))
+    assert cal.due_date(date(2098, 11, 2), 60) == date(2099, 1, 2)  # Friday 1-1 is off
+    given = WorkCalendar({date(2099, 2, 1): False}, years={2099})
+    assert given.is_workday(date(2099, 1, 1))  # the file's year: only what it says
