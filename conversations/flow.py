@@ -55,19 +55,16 @@ class Flow:
                  current: str) -> tuple[int, int]:
         """Where `current` stands, and how many questions the person is asked in all.
 
-        A step asked only after a certain answer counts once that answer is given; until
-        then, the longest of the branches it opens counts, so the total only ever shrinks
-        (a form that says "1/6" and then "2/5" is fine, "1/5" then "2/6" is not)."""
-        asked = [a.name for a in self.steps if a.name not in prefilled and (
-            a.when is None or a.when[0] in answers) and a.applies(answers)]
-        open_branches: dict[str, dict[str, int]] = {}
-        for a in self.steps:
-            if a.when is not None and a.when[0] not in answers and a.name not in prefilled:
-                branch = open_branches.setdefault(a.when[0], {})
-                for value in a.when[1]:
-                    branch[value] = branch.get(value, 0) + 1
-        later = sum(max(counts.values()) for counts in open_branches.values())
-        return asked.index(current) + 1, len(asked) + later
+        The total counts the questions asked given the answers so far: every step not
+        filled in by a button, and a step asked only after a certain answer (`when`) once
+        that answer is given, not before. So as the person goes forward the number goes up
+        by one a question and the total never goes down: it grows right after an answer
+        that opens more questions, by their number ("1/2", "2/2", then "3/3" after
+        choosing an action that needs words). It shrinks only when the person goes back
+        and changes such an answer. The last question reads n/n."""
+        asked = [a.name for a in self.steps
+                 if a.name not in prefilled and a.applies(answers)]
+        return asked.index(current) + 1, len(asked)
 
 
 @dataclass(frozen=True)

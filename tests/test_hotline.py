@@ -1298,15 +1298,15 @@ def test_hotline_urls_names_the_webhooks_to_set(tmp_path: Any,
 
 
 @pytest.mark.parametrize("lang", ["zh", "en"])
-def test_the_step_counter_of_filing_for_a_caller_never_grows(
+def test_the_step_counter_of_filing_for_a_caller_never_goes_down(
         db_services: Services, lang: str) -> None:
-    """Before the kind is chosen the longest branch is counted: a complaint's extra
-    question keeps "(2/6)" after "(1/6)"; an incident's form is one shorter."""
+    """The complaint's category is counted once the kind is chosen: "(1/5)", then "(2/5)"
+    for an incident and "(2/6)" for a complaint, never "(1/6)" then "(2/5)"."""
     for kind, second in (("complaint", (2, 6)), ("incident", (2, 5))):
         staff = Chat(db_services, person="liu_fang")
         open_menu(staff, lang)
         staff.press(t(lang, "menu.file_for_caller"))
-        assert staff.text.endswith(t(lang, "flow.progress", n=1, total=6) + " "
+        assert staff.text.endswith(t(lang, "flow.progress", n=1, total=5) + " "
                                    + t(lang, "file_for_caller.kind.ask"))
         staff.press(t(lang, f"opt.caller_kind.{kind}"))
         n, total = second
