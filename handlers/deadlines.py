@@ -3,6 +3,7 @@
 The handler is reminded at half the deadline, 7 days and 1 day before it, and when it has
 passed; an overdue case goes to the handler's supervisor at once and to the director
 `escalate_after` days later, each told which case, how late, and what was done so far.
+The director's own case goes nowhere: she is reminded as its handler at both steps.
 Every push has an idempotency key with the due date, so a timer fired twice sends nothing
 twice, and a new deadline (extension, reopening) gets reminders of its own.
 """
@@ -139,11 +140,19 @@ class CaseReminders:
         }
         sends: list[tuple[int | None, str]] = []
         above: set[int] = set()  # those above the handler told now: the case "went up"
+        # The director handling a case herself (an "other" complaint, one she took over
+        # when it was reopened) has nobody above her: overdue, she is reminded as its
+        # handler, at once and again at the director's step, and nothing "goes up".
+        own = handler is not None and handler.role == "director"
         if stage in ("half", "week", "day"):
             sends.append((case.handler_id, f"notice.case_remind_{stage}"))
+        elif own:
+            sends.append((case.handler_id, "notice.case_overdue_own"))
+            if stage == "overdue":  # the staff supervise every case (督办): told, may urge
+                sends += [(p.id, "notice.case_escalated") for p in people_of(
+                    s, case.unit_id, ("staff",)) if p.id is not None and p.id != case.handler_id]
         elif stage == "overdue":
             boss = supervisor_of(s, case)
-            # The director handling a case herself has no supervisor to be reported to.
             sends.append((case.handler_id, "notice.case_overdue" if boss is not None
                           else "notice.case_overdue_own"))
             if boss is not None and boss.id is not None:
@@ -175,9 +184,13 @@ class CaseReminders:
             queued += 1
         # The timeline says the case went up when someone above the handler was told now:
         # not again when the step fires anew for a new handler (a reassigned overdue case)
-        # and those above were told already. The director handling it herself has nobody
-        # above: her own notice is the step.
-        if stage in ("overdue", "director") and (told & above if above else told):
+        # and those above were told already. The director's own case says it is overdue
+        # with her (once: the director's step is only her reminder).
+        if own:
+            if stage == "overdue" and case.handler_id in told:
+                s.add(CaseEvent(case_id=case.id or 0, at=now, kind="overdue_own",
+                                note=f"{params['late']}"))
+        elif stage in ("overdue", "director") and (told & above if above else told):
             s.add(CaseEvent(case_id=case.id or 0, at=now, kind=f"escalated_{stage}",
                             note=f"{params['late']}"))
         log.info("case %s: %s step sent to %d", case.number, stage, queued)

@@ -71,7 +71,7 @@ def note_words(kind: str, note: str, lang: str) -> str:
     if kind == "assigned" and note.startswith("category:"):
         key = f"opt.category.{note.removeprefix('category:')}"
         return catalog.t(lang, key) if catalog.has(key) else note
-    if kind.startswith("escalated_") and note.isdigit():
+    if (kind.startswith("escalated_") or kind == "overdue_own") and note.isdigit():
         return catalog.t(lang, "event.late", days=int(note))
     if kind in ("rate", "reopen") and catalog.has(f"opt.rating.{note}"):
         return catalog.t(lang, f"opt.rating.{note}")
