@@ -27,6 +27,14 @@ def alerts_to(services: Services, key: str, lang: str) -> int:
     return sum(head.splitlines()[0] in p.splitlines()[:2] for p in pushes(services, key))
 
 
+def opened(services: Services, lang: str, *keys: str) -> dict[str, Chat]:
+    """Each person's chat, opened once in `lang` (their pushes come in it)."""
+    chats = {k: Chat(services, person=k) for k in keys}
+    for chat in chats.values():
+        open_menu(chat, lang)
+    return chats
+
+
 def director_does(chat: Chat, lang: str, action: str, *answers: str,
                   confirm: bool = True, typed: bool = False) -> str:
     """Follow the latest emergency with `action`: its button, or its words `typed` (an
@@ -54,9 +62,7 @@ REPORT = ("铸造车间两个班组约30人", "停工聚集，情绪趋于平稳
 def test_chain_acknowledgement_reports_and_archiving(db_services: Services,
                                                      clock: FrozenClock, lang: str) -> None:
     services = db_services  # on SQLite and on PostgreSQL
-    chats = {k: Chat(services, person=k) for k in PEOPLE}
-    for chat in chats.values():
-        open_menu(chat, lang)
+    chats = opened(services, lang, *PEOPLE)
     t0 = clock.now()
     report(chats["li_ming"], lang)
     services.dispatcher.drain()
@@ -189,9 +195,7 @@ def test_a_leader_who_files_it_has_it_and_the_chain_does_not_climb(
     from handlers.alerts import names_text
 
     services = db_services
-    chats = {k: Chat(services, person=k) for k in PEOPLE}
-    for chat in chats.values():
-        open_menu(chat, lang)
+    chats = opened(services, lang, *PEOPLE)
     t0 = clock.now()
     report(chats["sun_hongmei"], lang)
     director = person(services, "chen_lihua")
@@ -233,9 +237,7 @@ def test_an_old_pushs_handled_button_says_it_is_handled_and_asks_nothing_for_it(
     """The director marked the emergency handled from the menu, then taps 处置完毕 on the
     earlier 【尚未处置完毕】 push: she is told at once it is handled already and asked what
     else to do; the outcome is not asked for nothing, and nothing changes."""
-    chats = {k: Chat(services, person=k) for k in ("li_ming", "chen_lihua")}
-    for chat in chats.values():
-        open_menu(chat, lang)
+    chats = opened(services, lang, "li_ming", "chen_lihua")
     report(chats["li_ming"], lang)
     director = chats["chen_lihua"]
     director_does(director, lang, "handled", "财务科当场公布核算结果，职工返岗")
@@ -258,9 +260,7 @@ def test_back_after_a_refusal_of_a_form_a_push_opened_goes_back_to_the_menu(
     is marked handled elsewhere. The form is refused at the end and asks what to do; "Back"
     from there, where nothing was asked before, returns to the menu (it once failed the
     step: the chat heard nothing)."""
-    chats = {k: Chat(services, person=k) for k in ("li_ming", "chen_lihua")}
-    for chat in chats.values():
-        open_menu(chat, lang)
+    chats = opened(services, lang, "li_ming", "chen_lihua")
     report(chats["li_ming"], lang)
     director = chats["chen_lihua"]
     [incident] = all_rows(services, Incident)
@@ -287,9 +287,7 @@ def test_the_director_who_sends_the_first_report_has_it_and_the_chain_stops(
     """Woken at night, the director goes straight to the first report without pressing
     收到: that is her acknowledgement. The chain does not go on paging the others, and the
     reporter is told who has it."""
-    chats = {k: Chat(services, person=k) for k in PEOPLE}
-    for chat in chats.values():
-        open_menu(chat, lang)
+    chats = opened(services, lang, *PEOPLE)
     t0 = clock.now()
     report(chats["li_ming"], lang)
     services.dispatcher.drain()
@@ -309,9 +307,7 @@ def test_the_reporter_hears_that_nobody_has_answered_yet_and_then_how_it_ended(
     """Nobody of the first step presses 收到 in its five minutes: the reporter is told,
     once, that more leaders are being alerted and whom to call if lives are at stake.
     Handled at last: everyone who reported it (a second report was added) hears how."""
-    chats = {k: Chat(services, person=k) for k in PEOPLE}
-    for chat in chats.values():
-        open_menu(chat, lang)
+    chats = opened(services, lang, *PEOPLE)
     t0 = clock.now()
     second = Chat(services, channel="web", address="second-reporter")
     for chat in (chats["li_ming"], second):  # the same workshop: the second is added
@@ -342,9 +338,7 @@ def test_a_leader_paged_later_reads_the_reports_added_since(
     """"铸造车间有人聚集" came first; two minutes on, the workshop's liaison adds that
     fifty have stopped work and one was hurt. The leaders the chain pages after that read
     it under the first report, with the head count, not only the first thin words."""
-    chats = {k: Chat(services, person=k) for k in (*PEOPLE, "wang_qiang")}
-    for chat in chats.values():
-        open_menu(chat, lang)
+    chats = opened(services, lang, *PEOPLE, "wang_qiang")
     t0 = clock.now()
     li = chats["li_ming"]
     li.press(t(lang, "menu.emergency"))
@@ -374,9 +368,7 @@ def test_a_leader_paged_later_reads_the_reports_added_since(
 def test_handled_typed_in_a_directors_own_words_asks_how_it_ended(
         services: Services, lang: str, typed: str) -> None:
     """'handled' typed for "Handling finished" (处置 for 处置完毕) is that action."""
-    chats = {k: Chat(services, person=k) for k in ("li_ming", "chen_lihua")}
-    for chat in chats.values():
-        open_menu(chat, lang)
+    chats = opened(services, lang, "li_ming", "chen_lihua")
     report(chats["li_ming"], lang)
     director = chats["chen_lihua"]
     open_menu(director, lang)
@@ -393,9 +385,7 @@ def test_follow_an_emergency_offers_what_can_still_be_done(services: Services,
     (and refused when chosen). Only what can still be done is offered, numbered as shown;
     the report typed is told it was sent, and a word two offered actions share is asked
     about, naming them."""
-    chats = {k: Chat(services, person=k) for k in ("li_ming", "chen_lihua")}
-    for chat in chats.values():
-        open_menu(chat, lang)
+    chats = opened(services, lang, "li_ming", "chen_lihua")
     report(chats["li_ming"], lang)
     director = chats["chen_lihua"]
     director_does(director, lang, "first", *REPORT)
@@ -435,9 +425,7 @@ def test_a_liaisons_measures_and_suggestion_added_to_an_emergency_are_kept_and_r
     read by those the chain pages after."""
     from store.models import IncidentLink
 
-    chats = {k: Chat(services, person=k) for k in (*PEOPLE, "wang_qiang")}
-    for chat in chats.values():
-        open_menu(chat, "zh")
+    chats = opened(services, "zh", *PEOPLE, "wang_qiang")
     t0 = clock.now()
     li = chats["li_ming"]
     li.press(t("zh", "menu.emergency"))

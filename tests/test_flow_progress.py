@@ -12,12 +12,11 @@ from datetime import UTC, datetime
 import pytest
 
 from conversations import catalog
-from conversations.answers import Choice
 from conversations.catalog import t
 from conversations.engine import REVIEW, Context, Engine, Outcome, State
 from conversations.flow import Flow
 from conversations.flows import FLOWS
-from tests.test_catalog import OneOption, _valid
+from tests.test_catalog import OneOption, _branches, _valid
 
 NOW = datetime(2026, 11, 23, 1, 0, tzinfo=UTC)
 
@@ -61,19 +60,6 @@ def _walk(flow: Flow, lang: str, choose: dict[str, str], action: str | None = No
         step = out.state.step or ""
         out = _answer(out, choose.get(step, _valid(flow.step(step))))
     return asked, out
-
-
-def _branches(flow: Flow) -> list[dict[str, str]]:
-    """One walk per option of every step others depend on (`when`)."""
-    deciding = {ask.when[0] for ask in flow.steps if ask.when is not None}
-    walks: list[dict[str, str]] = [{}]
-    for name in deciding:
-        kind = flow.step(name).kind
-        assert isinstance(kind, Choice)
-        count = len(kind.options) + (len(OneOption().options(kind.source, "zh", "7"))
-                                     if kind.source else 0)
-        walks = [{**w, name: str(i)} for w in walks for i in range(1, count + 1)]
-    return walks
 
 
 @pytest.mark.parametrize("lang", catalog.LANGS)
