@@ -140,6 +140,7 @@ _STOP_WORDS = frozenset((
     "your", "our", "this", "that", "these", "those", "are", "was", "were", "has", "have",
     "had", "but", "about", "any", "all", "some", "please", "want", "would", "like"))
 _CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
+_RECORD_NUMBER = re.compile(r"[a-z]-\d{4}-\d{3,6}")  # c-2026-0001, as typed (lower case)
 _EN_WORD = re.compile(r"[a-z]+(?:'[a-z]+)*")
 
 
@@ -658,7 +659,8 @@ class Engine:
                 notes.append(Reply(text))
                 continue
             st.clear_draft()
-            return Outcome(st, [Reply(text), self._menu(st, ctx)])
+            # What the button's answer met (answered by someone since) comes first.
+            return Outcome(st, [*notes, Reply(text), self._menu(st, ctx)])
         st.step = None
         intro = Reply(ctx.words(st.lang, f"{flow.name}.intro"))
         self._advance(st, flow)
@@ -688,6 +690,10 @@ class Engine:
                     ask.kind, Choice) else value, ctx)
             except Invalid:
                 if not self._beyond_shown(st, ask, value, ctx):
+                    # Not offered now: the data may say why (answered by someone since).
+                    gone = self._refusal(st, ask, value, ctx)
+                    if gone is not None:
+                        notes.append(gone)
                     continue
                 parsed = value  # one the source has, past the options it shows
             problem = self._refusal(st, ask, parsed, ctx)
@@ -985,16 +991,24 @@ class Engine:
                 raise Invalid("invalid.choice_changed", n=int(low))
             # A typed number is a position in the list as shown; only a pressed button
             # carries the option's own value (a duty slot's id is also a number).
+            typed = _typed_words(low)  # "满意。" is 满意
             for i, (value, label) in enumerate(options, start=1):
-                if token == f"opt:{value}" or low in (str(i), label.lower()):
+                if token == f"opt:{value}" or low in (str(i), label.lower()) \
+                        or typed == label.lower():
                     return value
             # the option's words in the other language are accepted too
             for lang in catalog.LANGS:
                 if lang != st.lang:
                     for value, label in self._options(st, kind, ctx, lang):
-                        if label.lower() == low:
+                        if label.lower() in (low, typed):
                             return value
-            typed = _typed_words(low)
+            # A record's number, as its button begins ("C-2026-0001 工资福利 · 已答复"),
+            # as the push about it names it.
+            if _RECORD_NUMBER.fullmatch(typed):
+                numbered = [value for value, label in options
+                            if re.match(rf"{re.escape(typed)}(?![\w-])", label.lower())]
+                if len(numbered) == 1:
+                    return numbered[0]
             for option in kind.options:
                 if typed in _option_words(option.label):
                     return option.value
@@ -1005,6 +1019,9 @@ class Engine:
             found = [v for v in found if v in order] or found
             if len(found) == 1:
                 return found[0]
+            if not found:  # the question's own words ("workshop") pick nothing alone
+                found = self._by_words(st, kind, typed, ctx, beyond_question=False)
+                found = ([v for v in found if v in order] or found) if len(found) > 1 else []
             if len(found) > 1:
                 words = dict(options)
                 raise Invalid("invalid.choice_which", typed=token.strip(),
@@ -1020,11 +1037,17 @@ class Engine:
             return kind.parse(token)
         raise TypeError(f"unknown answer kind {kind!r}")
 
-    def _by_words(self, st: State, kind: Choice, typed: str, ctx: Context) -> list[str]:
+    def _by_words(self, st: State, kind: Choice, typed: str, ctx: Context, *,
+                  beyond_question: bool = True) -> list[str]:
         """The options, in the order shown, whose label (in either language) holds the
         typed text as its words (see _in_label). Options from data only where they are
-        names (Choice.named); a text with a digit never (a slot's id, a date)."""
+        names (Choice.named); a text with a digit never (a slot's id, a date); nor words
+        the question itself says ("my workshop" asked which workshop: it tells none)."""
         if not typed or any(ch.isdigit() for ch in typed):
+            return []
+        if beyond_question:
+            typed = self._beyond_question(st, typed)
+        if not typed:
             return []
         declared = {o.value for o in kind.options}
         found: list[str] = []
@@ -1035,6 +1058,20 @@ class Engine:
                     found.append(value)
         order = [value for value, _ in self._options(st, kind, ctx)]
         return sorted(found, key=lambda v: order.index(v) if v in order else len(order))
+
+    def _beyond_question(self, st: State, typed: str) -> str:
+        """The typed text without what the question asked says itself (in either
+        language): "", when it only repeats the question."""
+        if not st.flow or not st.step or st.step == REVIEW:
+            return typed
+        key = f"{st.flow}.{st.step}.ask"
+        asked = " ".join(catalog.t(lang, key) for lang in catalog.LANGS).lower() \
+            if catalog.has(key) else ""
+        if _CJK.search(typed):
+            return "" if "".join(typed.split()) in "".join(asked.split()) else typed
+        said = set(_content_words(asked))
+        kept = [w for w in _content_words(typed) if not any(_same_word(w, a) for a in said)]
+        return " ".join(kept)
 
     def _options(self, st: State, kind: Choice, ctx: Context,
                  lang: str | None = None) -> list[tuple[str, str]]:

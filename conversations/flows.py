@@ -39,7 +39,7 @@ ANSWER_KINDS = ("adopted", "noted", "declined")  # 采纳 / 留作参考 / 暂�
 ANSWER_SUGGESTION = Flow(
     "answer_suggestion",
     (
-        Ask("suggestion", Choice(source="open_suggestions")),
+        Ask("suggestion", Choice(source="open_suggestions"), check="suggestion_open"),
         Ask("kind", Choice(_options("answer_kind", ANSWER_KINDS))),
         Ask("answer", Text(5, 2000)),
     ),

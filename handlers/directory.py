@@ -241,6 +241,11 @@ class SqlDirectory:
     def check(self, name: str, lang: str, value: str, answers: dict[str, Any]
               ) -> tuple[str, dict[str, Any]] | None:
         """Why the answer to a step with `check=name` cannot be taken now, else None."""
+        if name == "suggestion_open":  # a push's 答复此建议, answered by someone since
+            row = self.session.get(Suggestion, int(value)) if value.isdigit() else None
+            if row is None or row.unit_id != self.unit_id or row.status != "answered":
+                return None
+            return suggestions.answered_already(self.session, row, self.zone)
         if name == "incident_action":
             chosen = str(answers.get("incident", ""))
             incident = self.session.get(Incident, int(chosen)) if chosen.isdigit() else None

@@ -65,12 +65,7 @@ def answer(ctx: HandlerContext, sub: Submission) -> Result:
     if row is None or row.id is None or row.unit_id != ctx.unit_id():
         return Result("answer_suggestion.gone", {}, back_to="suggestion")
     if row.status == ANSWERED:
-        by = s.get(Person, row.answered_by) if row.answered_by else None
-        at = row.answered_at.astimezone(ctx.zone).strftime("%Y-%m-%d %H:%M") \
-            if row.answered_at else ""
-        return Result("answer_suggestion.already",
-                      {"number": row.number, "name": by.name if by else "", "at": at},
-                      back_to="suggestion")
+        return Result(*answered_already(s, row, ctx.zone), back_to="suggestion")
     row.status, row.answer_kind, row.answer = ANSWERED, a["kind"], a["answer"]
     row.answered_by, row.answered_at = ctx.actor.id, ctx.now
     s.add(row)
@@ -86,6 +81,15 @@ def answer(ctx: HandlerContext, sub: Submission) -> Result:
                            "kind": f"@opt.answer_kind.{row.answer_kind}",
                            "answer": row.answer})
     return Result("answer_suggestion.done.named", params)
+
+
+def answered_already(s: Session, row: Suggestion, zone: ZoneInfo
+                     ) -> tuple[str, dict[str, Any]]:
+    """Who answered the suggestion, and when: said to someone about to answer it too."""
+    by = s.get(Person, row.answered_by) if row.answered_by else None
+    at = row.answered_at.astimezone(zone).strftime("%Y-%m-%d %H:%M") if row.answered_at else ""
+    return "answer_suggestion.already", {"number": row.number, "name": by.name if by else "",
+                                         "at": at}
 
 
 # --- the suggester reads it ----------------------------------------------------------------

@@ -446,3 +446,21 @@ def test_a_word_of_an_action_typed_chooses_it(services: Services, lang: str, typ
     assert t(lang, f"opt.case_action.{action}") in offered(zhao, lang, "C-2026-0001")
     zhao.say(typed)
     assert t(lang, f"case_action.{action}.ask") in zhao.text, zhao.text
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_a_case_number_typed_or_a_rating_with_a_full_stop_is_understood(
+        services: Services, lang: str) -> None:
+    """The push names C-2026-0001: typed at "which case" it is that case; "满意。" is 满意,
+    not a word found in 不满意 and 基本满意 too."""
+    li = Chat(services, person="li_ming")
+    file_complaint(li, lang)
+    case_action(Chat(services, person="zhao_guoqiang"), lang, "C-2026-0001", "reply",
+                "加班费将于月底补发")
+    open_menu(li, lang)
+    li.press(t(lang, "menu.rate"))
+    li.say("c-2026-0001")
+    assert t(lang, "rate.rating.ask") in li.replies[-1].text, li.text
+    li.say(t(lang, "opt.rating.satisfied") + ("。" if lang == "zh" else "."))
+    assert t(lang, "rate.done", number="C-2026-0001") in li.text, li.text
+    assert the_case(services).rating == "satisfied"

@@ -511,3 +511,18 @@ def test_a_word_of_several_workshops_names_them_and_asks_again(services: Service
         ["1. 铸造车间", "2. 机加工车间", "3. 总装车间", f"5. {t(lang, 'opt.workshop.unknown')}"])) \
         in chat.text, chat.text
     assert draft(services, chat)["step"] == "workshop"
+
+
+@pytest.mark.parametrize("typed", ["in my workshop", "workshop", "My workshop."])
+def test_the_questions_own_word_picks_no_workshop(services: Services, chat: Chat,
+                                                  typed: str) -> None:
+    """Asked "Which workshop or section is it in?", an English worker types "my workshop":
+    the only English label with that word is "Not sure / no particular workshop", which
+    was taken silently. The question's own words choose nothing: asked again."""
+    start(chat, "en")
+    chat.press(t("en", "opt.category.wages"))
+    type_in(chat, "en", [DESCRIPTION, "2026-10-15", "3", SKIP])
+    chat.say(typed)
+    assert t("en", "complaint.outcome.ask") not in chat.text
+    assert t("en", "complaint.workshop.ask") in chat.replies[-1].text
+    assert draft(services, chat)["answers"].get("workshop") is None

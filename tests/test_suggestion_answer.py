@@ -239,3 +239,20 @@ def test_an_anonymous_suggestions_receipt_code_is_stored_in_no_table(
             for row in conn.execute(table.select()):
                 text = " ".join(str(v) for v in row)
                 assert code[0] not in text and folded not in text, table.name
+
+
+def test_the_push_of_a_suggestion_answered_since_says_who_answered_it(
+        services: Services, clock: FrozenClock) -> None:
+    """The director answered it first; the staff member then presses her push's 答复此建议:
+    she is told who answered it and when, not only that nothing waits."""
+    staff = Chat(services, person="liu_fang")
+    staff.say("菜单")
+    suggest(Chat(services, person="tang_yun"), "zh")
+    services.dispatcher.drain()
+    [push] = staff.inbox()
+    answer(Chat(services, person="chen_lihua"), "zh", "S-2026-0001", "adopted",
+           "已与后勤商定增加热菜。")
+    [button] = [b for b in push.buttons if b["label"] == t("zh", "nav.answer_suggestion")]
+    press_value(staff, button["value"])
+    assert t("zh", "answer_suggestion.already", number="S-2026-0001", name="陈丽华",
+             at="2026-11-23 09:00") in staff.text
