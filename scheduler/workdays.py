@@ -43,7 +43,9 @@ class WorkCalendar:
                             "statutory holidays only; add the year's holidays and swapped "
                             "workdays to the organisation file (calendar:) or upgrade "
                             "chinesecalendar", day.year)
-            return day.weekday() < 5 and (day.year in self.years or not fixed_holiday(day))
+            # The file's days are in `extra`; its other days keep the fixed-date holidays
+            # (a file listing only the lunar ones must not make 国庆 a working day).
+            return day.weekday() < 5 and not fixed_holiday(day)
 
     def knows(self, year: int) -> bool:
         """Tell whether holidays of `year` are known (from the file or the package)."""

@@ -140,5 +140,8 @@ def test_a_year_without_holiday_data_still_keeps_the_fixed_date_statutory_holida
                                          date(2099, 10, 1), date(2099, 10, 2))] == [False] * 5
     assert cal.is_workday(date(2099, 4, 6)) and cal.is_workday(date(2099, 10, 5))
     assert cal.due_date(date(2098, 11, 2), 60) == date(2099, 1, 2)  # Friday 1-1 is off
-    given = WorkCalendar({date(2099, 2, 1): False}, years={2099})
-    assert given.is_workday(date(2099, 1, 1))  # the file's year: only what it says
+    # A year the file gives with its lunar holidays only keeps the fixed-date ones; a day
+    # the file makes a working day (调休) is one.
+    given = WorkCalendar({date(2099, 2, 1): False, date(2099, 10, 3): True}, years={2099})
+    assert not given.is_workday(date(2099, 1, 1)) and not given.is_workday(date(2099, 10, 1))
+    assert given.is_workday(date(2099, 10, 3)) and not given.is_workday(date(2099, 2, 1))
