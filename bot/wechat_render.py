@@ -37,13 +37,11 @@ def _keywords() -> tuple[re.Pattern[str], re.Pattern[str]]:
 
 
 def parse_text(text: str) -> tuple[str | None, str | None, str | None]:
-    """(text, action, link code) of what was typed: "收到 12" acknowledges alert 12,
-    "绑定 <code>" links the account with a code from `workroom invite --channel wechat`
-    (the words in wechat.keywords.*, in either language)."""
-    ack_words, bind_words = _keywords()
-    ack = ack_words.match(text)
-    if ack:
-        return None, f"ack:{ack.group(1)}", None
+    """(text, action, link code) of what was typed: "绑定 <code>" links the account with a
+    code from `workroom invite --channel wechat` (the words in wechat.keywords.*, in either
+    language). "收到 E-2026-0001" stays words: the engine takes it for the person's own
+    alert of that report, as on every channel (never a press of someone else's)."""
+    _, bind_words = _keywords()
     bind = bind_words.match(text)
     if bind:
         return "/start", None, bind.group(1)
@@ -57,10 +55,15 @@ def _numbers(n: int, lang: str) -> str:
     return f"{sep.join(('1', '2', '3'))}…{n}"
 
 
-def _typed(button: Button, lang: str) -> str:
-    """What to reply to press this button."""
+_RECORD = re.compile(r"\b[A-Z]-\d{4}-\d{3,6}\b")
+
+
+def _typed(button: Button, lang: str, text: str = "") -> str:
+    """What to reply to press this button: an alert's 收到 with the report's number its
+    text names ("收到 E-2026-0001"), so that the word says which."""
     if button.value.startswith("ack:"):
-        return f"{button.label} {button.value[4:]}"
+        number = _RECORD.search(text)
+        return f"{button.label} {number[0]}" if number else button.label
     return button.label
 
 
@@ -82,7 +85,8 @@ def render(reply: Reply, lang: str, *, push: bool = False) -> str:
         words = choices + words
     if words:
         said = catalog.t(lang, "wechat.words.sep").join(
-            catalog.t(lang, "wechat.words.quote", word=_typed(b, lang)) for b in words)
+            catalog.t(lang, "wechat.words.quote", word=_typed(b, lang, reply.text))
+            for b in words)
         lines.append(catalog.t(lang, "wechat.words", words=said))
     if nav:
         sep = " / "

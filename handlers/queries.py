@@ -182,11 +182,13 @@ def alert_line(ctx: HandlerContext, alert: Alert, lang: str) -> str:
 
 def alert_named(ctx: HandlerContext, waiting: list[Alert], named: str) -> Alert | None:
     """Which of the person's waiting alerts a typed "收到 <named>" means: its number in
-    the list of them (as my_alerts numbers it), or its record's number (E-2026-0002);
-    None if none of them. (WeChat's "收到 12", the alert's id it shows under a push, is
-    a press of that alert's button: bot/wechat_render.parse_text.)"""
+    the list of them (as my_alerts numbers it), or its record's number (E-2026-0002, as
+    WeChat's pushes say to reply); None if none of them."""
     if named.isdigit():
-        return waiting[int(named) - 1] if 1 <= int(named) <= len(waiting) else None
+        if 1 <= int(named) <= len(waiting):
+            return waiting[int(named) - 1]
+        # An older WeChat push said "收到 <alert id>": one's own alert by that id.
+        return next((a for a in waiting if a.id == int(named)), None)
     key = named.replace("-", "").upper()
     for alert in waiting:
         record = (ctx.session.get(Incident, alert.subject_id) if alert.subject == "incident"

@@ -323,9 +323,9 @@ async def test_an_alert_refused_with_45015_goes_to_the_leaders_next_channel_at_o
         push = s.exec(select(Notification).where(Notification.alert_id == alert.id)).one()
     assert (push.status, push.delivered_channel) == ("sent", "wecom")
     [shown] = director_wecom.new_texts()
-    assert shown.startswith("【紧急】E-2026-0001") and f"「收到 {alert.id}」" in shown
+    assert shown.startswith("【紧急】E-2026-0001") and "「收到 E-2026-0001」" in shown
     # The director acknowledges by the reply keyword; the reporter hears of it.
-    texts = await director_wecom.say(f"收到 {alert.id}")
+    texts = await director_wecom.say("收到 E-2026-0001")
     assert any("已确认收到" in x for x in texts), texts
     with Session(svc.db) as s:
         ack = s.exec(select(Acknowledgement)).one()

@@ -132,10 +132,14 @@ async def test_a_complaint_reaches_the_responsible_leader_who_acknowledges_on_we
     if kind == "wecom":
         assert api.sent(to="demo_zhaoguoqiang")[-1].path == "/cgi-bin/message/send"
     assert notice.startswith("【交办】C-2026-0001 工资福利")
-    assert notice.endswith(f"回复「办理此问题」、「收到 {alert.id}」。")
-    # A stranger cannot acknowledge it; the leader does, by the reply keyword.
-    assert any("不能由您确认" in x for x in await chat.say(f"收到 {alert.id}"))
-    assert any("已确认收到" in x for x in await zhao.say(f"收到{alert.id}"))
+    assert notice.endswith("回复「办理此问题」、「收到 C-2026-0001」。")
+    # A stranger has no such alert waiting; the leader acknowledges by the reply keyword.
+    # A number is never another person's alert (it was the alert's id, once).
+    assert any(t("zh", "ack.not_waiting", named="C-2026-0001") in x
+               for x in await chat.say("收到 C-2026-0001"))
+    assert any(t("zh", "ack.not_waiting", named=str(alert.id)) in x
+               for x in await chat.say(f"收到 {alert.id}"))
+    assert any("已确认收到" in x for x in await zhao.say("收到C-2026-0001"))
     [ack] = all_rows(wx, Acknowledgement)
     assert (ack.person_id, ack.channel) == (person(wx, "zhao_guoqiang").id, "wecom")
     # The push's other words open the case's actions.
@@ -195,10 +199,10 @@ async def test_an_emergency_keeps_its_photos_and_voice_and_alerts_the_leaders(
     assert sorted((f.kind, f.file_ref, f.mime_type, f.channel) for f in files) == [
         ("photo", "MEDIA-gate-photo", "image/jpeg", kind),
         ("voice", "MEDIA-voice-1", "audio/amr", kind)]
-    alerts = all_rows(wx, Alert, Alert.subject == "incident")
-    for who, alert in zip((director, duty), alerts, strict=True):
+    assert len(all_rows(wx, Alert, Alert.subject == "incident")) == 2
+    for who in (director, duty):
         [shown] = who.new_texts()
-        assert shown.startswith("【紧急】E-2026-0001") and f"「收到 {alert.id}」" in shown
+        assert shown.startswith("【紧急】E-2026-0001") and "「收到 E-2026-0001」" in shown
 
 
 @KINDS
@@ -382,11 +386,15 @@ async def test_an_invitations_qr_code_links_the_follower(
 
 @pytest.mark.parametrize("lang", LANGS)
 def test_every_keyword_of_the_catalog_is_understood(lang: str) -> None:
-    for word in t(lang, "keywords.ack").split(","):
-        assert parse_text(f"{word.strip()} 12") == (None, "ack:12", None), word
+    from conversations.engine import _typed_ack
+
+    for word in t(lang, "keywords.ack").split(","):  # words: the engine's (every channel)
+        assert parse_text(f"{word.strip()} E-2026-0001")[0] == f"{word.strip()} E-2026-0001"
+        assert _typed_ack(f"{word.strip()} E-2026-0001") == (True, "E-2026-0001"), word
+        assert _typed_ack(f"{word.strip()} 12") == (True, "12"), word
     for word in t(lang, "wechat.keywords.bind").split(","):
         assert parse_text(f"{word.strip()} Ab3dEf6h") == ("/start", None, "Ab3dEf6h"), word
-    assert parse_text(f"{t(lang, 'nav.ack')} #7") == (None, "ack:7", None)
+    assert _typed_ack(f"{t(lang, 'nav.ack')} #7") == (True, "7")
 
 
 async def test_a_leader_reading_english_acknowledges_with_english_words(
@@ -399,9 +407,9 @@ async def test_a_leader_reading_english_acknowledges_with_english_words(
                      ("立即发送", "E-2026-0001")])
     [alert] = all_rows(wx, Alert, Alert.recipient_id == person(wx, "chen_lihua").id)
     [shown] = director.new_texts()
-    assert shown.startswith("[EMERGENCY] E-2026-0001") and f"“Acknowledge {alert.id}”" in shown
-    [done] = await director.say(f"got it {alert.id}")
-    assert done.startswith(t("en", "ack.done", at="09:00"))
+    assert shown.startswith("[EMERGENCY] E-2026-0001") and "“Acknowledge E-2026-0001”" in shown
+    [done] = await director.say("got it E-2026-0001")
+    assert t("en", "ack.done", at="09:00") in done.splitlines()  # under what it was
     [ack] = all_rows(wx, Acknowledgement)
     assert (ack.alert_id, ack.channel) == (alert.id, "wecom")
 
@@ -419,15 +427,15 @@ async def test_a_leader_on_wecom_is_told_when_another_leader_has_the_emergency(
     director.new_texts()
     sun.new_texts()
     [alert] = all_rows(wx, Alert, Alert.recipient_id == person(wx, "chen_lihua").id)
-    [own] = all_rows(wx, Alert, Alert.recipient_id == person(wx, "sun_hongmei").id)
-    await director.say(f"收到 {alert.id}")
+    await director.say(f"收到 {alert.id}")  # an older push's words: her own alert's id
     await asyncio.to_thread(wx.dispatcher.drain)
     told = t("zh", "notice.alert_taken_told", number="E-2026-0001", name="陈丽华",
              acked_at="2026-11-23 09:00")
     assert sun.new_texts() == [told]
     assert told not in director.new_texts()
-    [done] = await sun.say(f"收到 {own.id}")
-    assert done.startswith(t("zh", "ack.done", at="09:00"))
+    [done] = await sun.say("收到 E-2026-0001")
+    assert done.splitlines()[0].endswith("（陈丽华 已于 09:00 确认收到，正在处理）")
+    assert done.splitlines()[1] == t("zh", "ack.done", at="09:00")
     await asyncio.to_thread(wx.dispatcher.drain)
     assert told not in director.new_texts()  # a second acknowledgement tells nobody again
 
@@ -499,3 +507,25 @@ def test_a_question_with_one_option_is_numbered_so_that_1_answers_it() -> None:
     pushed = render(Reply("问题 C-2026-0001 已有答复", [Button("评价答复", "flow:rate?case=1")]),
                     "zh", push=True)
     assert "1. " not in pushed and "评价答复" in pushed
+
+
+async def test_the_second_of_a_directors_list_on_wechat_is_her_own_second_alert(
+        client: httpx.AsyncClient, wx: Services, api: FakeWeChatApi) -> None:
+    """Two emergencies wait for the director on WeCom; the list numbers them and she
+    replies "收到 2": her own alert of the second in the list, never 孙红梅's alert that
+    happens to have id 2 (a director may press anyone's, but a number typed is hers)."""
+    director = await leader(client, wx, api, "demo_chenlihua")
+    await leader(client, wx, api, "demo_sunhongmei")
+    for n, (what, place) in enumerate((("仓库起火", "三号仓库"), ("食堂有人打架", "食堂")), 1):
+        chat = WxChat(client, wx, api, "wechat", f"o_reporter_{n}")
+        await run(chat, [("紧急情况报告", "发生了什么"), (what, "在哪里"), (place, "多少人"),
+                         ("立即发送", f"E-2026-000{n}")])
+    director.new_texts()
+    [listed] = await director.say("收到")
+    assert "1. 紧急情况 E-2026-0002" in listed and "2. 紧急情况 E-2026-0001" in listed
+    [done] = await director.say("收到 2")
+    assert "E-2026-0001" in done.splitlines()[0]
+    chen = person(wx, "chen_lihua").id
+    [ack] = all_rows(wx, Acknowledgement)
+    alert = next(a for a in all_rows(wx, Alert) if a.id == ack.alert_id)
+    assert (ack.person_id, alert.recipient_id, alert.subject_id) == (chen, chen, 1)
