@@ -175,6 +175,13 @@ def _in_label(typed: str, label: str) -> bool:
 
 
 @functools.cache
+def _courtesy_words() -> frozenset[str]:
+    """"谢谢", "好的", "ok": said after a report, they add nothing to it."""
+    return frozenset(w.strip().lower() for lang in catalog.LANGS
+                     for w in catalog.t(lang, "keywords.courtesy").split(",") if w.strip())
+
+
+@functools.cache
 def _menu_words(label: str) -> frozenset[str]:
     """A menu item's label in every language, as typed words are compared with it."""
     return frozenset(catalog.t(lang, label).lower() for lang in catalog.LANGS)
@@ -594,6 +601,21 @@ class Engine:
                 break
         if chosen is None and token.startswith("flow:"):
             chosen = next((m for m in reachable(ctx.role) if m.value == token), None)
+        reported = self._just_reported(st, ctx)
+        if chosen is None and reported and command is None and not pressed \
+                and token.strip() and not token.startswith(("cmd:", "opt:", "flow:", "query:")) \
+                and normalize(token).lower().rstrip("。.!！~ ") not in _courtesy_words():
+            # Words right after an emergency report (a late head count, "now it is on
+            # fire", "it was a false alarm"): they are that report's, told to the leaders,
+            # not a second emergency, nor "not understood".
+            return Outcome(st, [], AddFiles(reported["flow"], reported["draft_id"], (),
+                                            token.strip()))
+        if chosen is None and reported and (command == "cancel" or (
+                pressed and token.partition("@")[0] == "cmd:send")):
+            # The report went (the silence sent it): it cannot be called back, but words
+            # about it still reach the leaders.
+            key = "emergency.cannot_cancel" if command == "cancel" else "emergency.already_sent"
+            return Outcome(st, [Reply(catalog.t(st.lang, key)), self._menu(st, ctx)])
         if chosen is None and default_flow and command is None and token.strip() \
                 and not token.startswith(("cmd:", "opt:", "flow:", "query:")):
             started = self._start(st, self.flows[default_flow], "", ctx)
@@ -620,6 +642,15 @@ class Engine:
             return self._switch_lang(st, ctx)
         flow_name, _, variant = name.partition("@")
         return self._start(st, self.flows[flow_name], variant, ctx, given)
+
+    @staticmethod
+    def _just_reported(st: State, ctx: Context) -> dict[str, str] | None:
+        """The emergency report this person sent within FILES_AFTER, if any."""
+        last = st.last_filed
+        if last and last.get("flow") == "emergency" and \
+                ctx.now - datetime.fromisoformat(last["at"]) <= FILES_AFTER:
+            return last
+        return None
 
     def _switch_lang(self, st: State, ctx: Context, to: str | None = None) -> Outcome:
         st.lang = to or ("en" if st.lang == "zh" else "zh")

@@ -118,7 +118,12 @@ def acknowledge(ctx: HandlerContext, alert_id: int) -> Result:
         # Told "has received it and is handling it" only while it is: an alert pressed
         # after the handling was finished tells the reporters nothing new.
         if incident is not None and incident.handled_at is not None:
-            return Result("ack.done", {"at": ctx.now.astimezone(ctx.zone).strftime("%H:%M")})
+            when = incident.handled_at.astimezone(ctx.zone)
+            return Result("ack.done_handled", {
+                "at": ctx.now.astimezone(ctx.zone).strftime("%H:%M"), "number": incident.number,
+                "handled_at": when.strftime("%H:%M" if when.date() == ctx.today
+                                            else "%Y-%m-%d %H:%M"),
+                "outcome": incident.outcome or ""})
         if incident is not None and reachable(s, incident.reporter_id, texts=ctx.texts):
             outbox.enqueue(s, key=f"incident:{incident.id}:acked", priority=outbox.EMERGENCY,
                            recipient_id=incident.reporter_id, message="notice.acknowledged",

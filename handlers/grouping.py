@@ -85,6 +85,20 @@ def open_incident(ctx: HandlerContext, unit_id: int | None,
     return None
 
 
+def own_open_incident(ctx: HandlerContext, unit_id: int | None) -> Incident | None:
+    """The reporter's own incident still being handled, reported within the window: a
+    caller who texted a few words and then phones, with the workshop this time, is adding
+    to their report, not reporting a second emergency."""
+    window = ctx.grouping.link_window
+    if ctx.actor.id is None or window.total_seconds() <= 0:
+        return None
+    return ctx.session.exec(select(Incident).where(
+        Incident.unit_id == unit_id, Incident.reporter_id == ctx.actor.id,
+        col(Incident.handled_at).is_(None), Incident.status == "open",
+        col(Incident.created_at) >= ctx.now - window)
+        .order_by(col(Incident.created_at).desc())).first()
+
+
 def link(ctx: HandlerContext, incident: Incident, sub: Submission) -> Result:
     """Add this report to the incident; tell the people already alerted about it."""
     s, a = ctx.session, sub.answers

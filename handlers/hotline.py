@@ -432,6 +432,8 @@ def _file(session: Session, call: HotlineCall, context_for: ContextFor,
         if result.message.startswith("emergency"):
             return "received_incident", said
         return "received_case", said
+    if result.message.startswith("emergency.linked_own"):  # they phoned before
+        return "done_linked_own", number
     if result.message.startswith("emergency.linked"):
         return "done_linked", number
     if result.message == "emergency.done_nobody":  # never say someone was told

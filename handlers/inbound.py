@@ -48,6 +48,7 @@ DIRECT_LEASE = timedelta(seconds=30)
 ALBUM_WAIT = timedelta(seconds=1)
 ALBUM_KEY = "album:"  # the idempotency keys of those answers begin so
 _RECEIPT_MARK = RECEIPT_MARK
+NO_ALERTS = ("employee", "liaison")  # roles no alert is addressed to
 _NATIONAL = re.compile(r"^(\+86|0086|0)")  # a number's country or trunk prefix
 # The writers of a batch, by id: built once (building the statement cost a third of it).
 _PEOPLE = select(Person).where(col(Person.id).in_(bindparam("ids", expanding=True)))
@@ -470,6 +471,9 @@ class Workroom:
                 replies.insert(0, Reply("\n".join([
                     queries.alert_line(hctx, waiting[0], lang),
                     catalog.t(lang, result.message, **result.params)])))
+            elif effect.named is None and not waiting and hctx.actor.role in NO_ALERTS:
+                # A worker's "收到" to a text of ours: no list of alerts they never get.
+                replies.insert(0, Reply(catalog.t(lang, "ack.courtesy")))
             elif effect.named is None:
                 replies[0:0] = queries.my_alerts(hctx, lang)
             else:

@@ -567,6 +567,15 @@ def _handled(ctx: HandlerContext, incident: Incident, outcome: str) -> Result:
     tell_reporters(s, incident, "handled", "notice.incident_handled", ctx.now,
                    {"number": incident.number, "outcome": outcome,
                     "handled_at": ctx.now.isoformat()}, texts=ctx.texts)
+    # The leaders alerted who have not answered are not left to set out for it: told it
+    # is over (quietly at night: nothing more to do).
+    for pid, _ in unacknowledged(s, incident):
+        if pid != ctx.actor.id:
+            outbox.enqueue(s, key=f"incident:{incident.id}:handled-told:{pid}", now=ctx.now,
+                           recipient_id=pid, message="notice.incident_handled_leader",
+                           priority=outbox.ALERT,
+                           params={"number": incident.number, "name": ctx.actor.name,
+                                   "handled_at": ctx.now.isoformat(), "outcome": outcome})
     timers.cancel(s, kind=WATCH, ref=str(incident.id), now=ctx.now)
     closing = owe(s, incident, "closing", ctx.now)
     owe(s, incident, "archive", ctx.now)

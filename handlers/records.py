@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -10,6 +11,7 @@ from sqlalchemy import bindparam, func
 from sqlmodel import Session, select
 
 from conversations import catalog
+from conversations.answers import Invalid, Number
 from conversations.flow import AddFiles, Result, Submission
 from handlers import (
     alerts,
@@ -83,6 +85,9 @@ def add_files(ctx: HandlerContext, eff: AddFiles) -> Result:
         if incident is None or incident.id is None:
             return Result("attachment.not_here", {})
         keep_attachments(ctx, sub, "incident", incident.id)
+        said_id = None
+        if eff.caption:  # the reporter's words after the report: kept with it, as a report
+            said_id = said_to(ctx, incident, eff.caption)  # added, read by those paged later
         told = s.exec(select(Alert.recipient_id).where(
             Alert.subject == "incident", Alert.subject_id == incident.id)).all()
         # An album comes as a message a photo: one push per five minutes, not one per
@@ -90,15 +95,18 @@ def add_files(ctx: HandlerContext, eff: AddFiles) -> Result:
         window = int(ctx.now.timestamp() // 300)
         total = files.counts_of(s, "incident", incident.id)
         said = {"caption": eff.caption} if eff.caption else {}
+        message = ("notice.incident_files_said" if eff.items else "notice.incident_said") \
+            if said else "notice.incident_files"
         for pid in dict.fromkeys(told):
-            # A caption makes its own push: what the reporter says the photo shows.
+            # Words make their own push: what the reporter says (the photo shows).
             outbox.enqueue(s, key=f"incident:{incident.id}:files:{window}:{pid}"
-                           + (f":{ctx.now.timestamp()}" if said else ""),
+                           + (f":said{said_id}" if said else ""),
                            recipient_id=pid, now=ctx.now, priority=outbox.EMERGENCY,
-                           message="notice.incident_files_said" if said
-                           else "notice.incident_files",
+                           message=message,
                            params={"number": incident.number, "files": total,
                                    "reported_at": ctx.now.isoformat(), **said})
+        if not eff.items:
+            return Result("emergency.said_added", {"number": incident.number})
         return Result("attachment.added", {"number": incident.number,
                                            "count": sum(counts.values())})
     case = s.exec(select(Case).where(Case.draft_key == eff.draft_id)).first()
@@ -106,6 +114,27 @@ def add_files(ctx: HandlerContext, eff: AddFiles) -> Result:
         return Result("attachment.not_here", {})
     keep_attachments(ctx, sub, "case", case.id)
     return Result("attachment.added", {"number": case.number, "count": sum(counts.values())})
+
+
+def said_to(ctx: HandlerContext, incident: Incident, words: str) -> int | None:
+    """The reporter's words sent after the report (a late head count, "now it is on
+    fire", a photo's caption): kept with the incident as a report added to it. A head
+    count alone is its people, and the report's own when it had none."""
+    assert incident.id is not None
+    try:
+        people: int | None = Number(1, 100000, estimate=True).parse(words)
+    except Invalid:
+        people = None
+    row = IncidentLink(incident_id=incident.id, draft_key=f"said-{uuid.uuid4().hex}",
+                       reporter_id=ctx.actor.id, channel=ctx.channel, what=words, place="",
+                       people=people, created_at=ctx.now)
+    ctx.session.add(row)
+    if people is not None and incident.people is None \
+            and incident.reporter_id == ctx.actor.id:
+        incident.people = people
+        ctx.session.add(incident)
+    ctx.session.flush()
+    return row.id
 
 
 def _number(ctx: HandlerContext, prefix: str) -> str:
@@ -354,6 +383,8 @@ def emergency(ctx: HandlerContext, sub: Submission, *, link: bool = True) -> Res
                 workshop_id = ctx.actor.workshop_id  # a liaison's report: their workshop
         # Many voices, one incident: a report of a workshop already being handled is linked.
         open_one = grouping.open_incident(ctx, unit_id, workshop_id) if link else None
+        if open_one is None and link:
+            open_one = grouping.own_open_incident(ctx, unit_id)
         if open_one is not None:
             return grouping.link(ctx, open_one, sub)
         told = emergency_recipients(ctx, unit_id)

@@ -620,3 +620,39 @@ def test_an_emergency_that_says_only_what_is_sent_by_a_longer_silence(
     assert said[0] == t(lang, "timeout.sent", flow=t(lang, "emergency.title"), minutes=10)
     [alert] = [m.text for m in director.inbox() if "E-2026-0001" in m.text]
     assert "\n地点：" + t("zh", "review.skipped") + "\n" in alert
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_words_after_a_report_the_silence_sent_are_added_to_it(
+        services: Services, clock: FrozenClock, chat: Chat, lang: str) -> None:
+    """"快来人" and nothing more: the silence sends it. What the worker types next, where
+    it is, how many, is that report's, told to the leaders, never a second emergency;
+    "取消" says it cannot be called back, "谢谢" adds nothing."""
+    from store.models import Incident, IncidentLink
+
+    director = Chat(services, person="chen_lihua")
+    director.say("菜单")
+    start(chat, lang, "emergency", ("快来人，出事了",))
+    clock.advance(timedelta(minutes=10))
+    assert services.sweeper.run_once() == 1
+    clock.advance(timedelta(minutes=1))
+    chat.say("铸造车间")
+    assert chat.replies[0].text == t(lang, "emergency.said_added", number="E-2026-0001")
+    chat.say("三十多人")
+    chat.say("谢谢" if lang == "zh" else "thanks")
+    chat.say("取消" if lang == "zh" else "cancel")
+    assert chat.replies[0].text == t(lang, "emergency.cannot_cancel")
+    [incident] = _rows(services, Incident)
+    assert incident.people == 30
+    assert [x.what for x in _rows(services, IncidentLink)] == ["铸造车间", "三十多人"]
+    services.dispatcher.drain()
+    said = [m.text for m in director.inbox()
+            if m.text.startswith(t("zh", "notice.incident_said", number="E-2026-0001",
+                                   reported_at="", caption="")[:12])]
+    assert len(said) == 2 and said[0].endswith("：铸造车间")
+
+
+def test_a_workers_thanks_word_gets_a_word_back_not_a_list_of_alerts(chat: Chat) -> None:
+    chat.say("菜单")
+    chat.say("收到")
+    assert chat.replies[0].text == t("zh", "ack.courtesy")

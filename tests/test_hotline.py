@@ -1385,8 +1385,31 @@ async def test_a_caller_who_phones_again_is_told_it_is_added_to_their_own_report
     else reported it already."""
     await Caller(client).report()
     clock.set(clock.now() + timedelta(minutes=20))
-    await Caller(client, sid="CA" + "3" * 32).report(speech="铸造车间又有人受伤了")
+    bye = await Caller(client, sid="CA" + "3" * 32).report(speech="铸造车间又有人受伤了")
     [incident] = all_rows(hl, Incident)
     own = t("zh", "emergency.linked_own", number="E-2026-0001", what=brief(incident.what),
             alerted=ALERTED)
     assert fake.texts(CALLER)[-1].startswith(t("zh", "hotline.sms_head") + own)
+    assert said(bye).startswith(t("zh", "hotline.voice.done_linked_own", number="")[:8])
+
+
+async def test_a_texter_who_sends_few_words_then_where_and_then_phones_is_one_emergency(
+        hl: Services, client: httpx.AsyncClient, fake: FakeTwilio, clock: FrozenClock) -> None:
+    """"快来人" by text and nothing more: the silence sends it, with no place. Then the
+    texter sends where, and phones with the whole story: all of it is that one report
+    (one chain, one set of alerts), not three emergencies."""
+    await text(client, "快来人")
+    clock.set(clock.now() + timedelta(minutes=10))
+    assert hl.sweeper.run_once() == 1
+    clock.set(clock.now() + timedelta(minutes=2))
+    await text(client, "铸造车间")
+    hl.dispatcher.drain()
+    assert any(x.startswith(t("zh", "emergency.said_added", number="E-2026-0001"))
+               for x in fake.texts(CALLER))
+    clock.set(clock.now() + timedelta(minutes=2))
+    await Caller(client, sid="CA" + "4" * 32).report(speech="铸造车间五十多人打起来了，有人受伤",
+                                                     people="50")
+    assert [i.number for i in all_rows(hl, Incident)] == ["E-2026-0001"]
+    clock.set(clock.now() + timedelta(minutes=10))
+    hl.sweeper.run_once()
+    assert [i.number for i in all_rows(hl, Incident)] == ["E-2026-0001"]

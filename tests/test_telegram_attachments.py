@@ -147,6 +147,10 @@ async def test_a_photo_with_words_after_the_report_joins_it_and_the_words_reach_
     await asyncio.to_thread(tg.dispatcher.drain)
     [more] = [p for p in director.new_texts() if p.startswith("【紧急·补充】")]
     assert more.splitlines()[0].endswith("并说明：这是爆开的水管")
+    from store.models import IncidentLink  # kept: the leaders paged later read it too
+
+    with Session(tg.db) as s:
+        assert [x.what for x in s.exec(select(IncidentLink)).all()] == ["这是爆开的水管"]
 
 
 async def test_a_photo_after_the_report_joins_it_though_a_form_was_taken_up_again(

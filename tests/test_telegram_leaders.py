@@ -203,10 +203,15 @@ async def test_a_leader_acknowledging_after_the_handling_does_not_tell_the_worke
                              due="10:10"))
     worker.new_texts()
 
+    # 孙红梅, alerted and silent, is told it is over: she need not set out for it.
+    await asyncio.to_thread(tg.dispatcher.drain)
+    assert t("zh", "notice.incident_handled_leader", number="E-2026-0001", name="陈丽华",
+             handled_at="2026-11-23 09:40", outcome="财务科当场公布核算结果，职工返岗") \
+        in chats[SUN].new_texts()
     tg.clock.advance(timedelta(minutes=5))  # type: ignore[attr-defined]
-    chats[SUN].new_texts()
     [acked] = await chats[SUN].press("收到")
-    assert acked.startswith(t("zh", "ack.done", at="09:45"))
+    assert acked.startswith(t("zh", "ack.done_handled", at="09:45", number="E-2026-0001",
+                              handled_at="09:40", outcome="财务科当场公布核算结果，职工返岗"))
     await asyncio.to_thread(tg.dispatcher.drain)
     assert worker.new_texts() == []
     [incident] = all_rows(tg, Incident)
