@@ -207,6 +207,11 @@ _DATE_PATTERNS = (
 )
 _RELATIVE = {"今天": 0, "today": 0, "昨天": 1, "yesterday": 1, "前天": 2}
 _AHEAD = {"今天": 0, "today": 0, "明天": 1, "tomorrow": 1, "后天": 2}
+# Since when, said as people say it: a month back (read as that month, as 9月份 is), or
+# last week (its Monday).
+_PAST_SPANS = {"上个月": "1", "上月": "1", "lastmonth": "1", "本月": "0", "这个月": "0",
+               "thismonth": "0", "上上个月": "2", "上周": "week", "上星期": "week",
+               "上个星期": "week", "上礼拜": "week", "上个礼拜": "week", "lastweek": "week"}
 # A month and day without a year, asked for a day to come: one this far behind today is
 # next year's ("1月4日" typed on 12-28), nearer ones are this year's (a leave begun).
 _NEXT_YEAR_AFTER = timedelta(days=180)
@@ -226,6 +231,14 @@ class DateAnswer:
         if value in relative:
             step = timedelta(days=relative[value])
             return (today - step if self.past_only else today + step).isoformat()
+        if self.past_only and value.rstrip("。.") in _PAST_SPANS:  # "上个月": that month
+            back = _PAST_SPANS[value.rstrip("。.")]
+            if back == "week":
+                return (today - timedelta(days=today.weekday() + 7)).isoformat()
+            first = today.replace(day=1)
+            for _ in range(int(back)):
+                first = (first - timedelta(days=1)).replace(day=1)
+            return first.isoformat()[:7]
         unread = "invalid.date" if self.past_only else "invalid.date_ahead"
         for pattern, kind in _DATE_PATTERNS:
             m = pattern.match(value)

@@ -459,6 +459,11 @@ def code_refusal(session: Session, lang: str, code: str, actor: Person
     """Why a receipt code typed to rate a reply is refused, before the rating is asked."""
     case = case_by_code(session, code)
     if case is None:
+        from handlers.suggestions import by_hash  # a suggestion's code: read, not rated
+
+        found = by_hash(session, receipt_hash(code))
+        if found is not None:
+            return "rate.suggestion_code", {"number": found.number}
         return "receipt.not_found", {}
     try:
         rateable(session, case, actor)

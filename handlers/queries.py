@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from zoneinfo import ZoneInfo
+
 from sqlmodel import Session, and_, col, func, not_, or_, select
 
 from conversations import catalog
@@ -24,11 +26,15 @@ _LIMIT = 10
 _WHAT = 60  # characters of an emergency's "what" in a list
 
 
-def _case_line(case: Case, lang: str) -> str:
-    return catalog.t(lang, "case.line", number=case.number,
-                     category=catalog.t(lang, f"opt.category.{case.category}"),
-                     status=catalog.t(lang, f"status.{case.status}"),
-                     due_on=case.due_on.isoformat())
+def _case_line(case: Case, lang: str, zone: ZoneInfo | None = None) -> str:
+    common = {"number": case.number,
+              "category": catalog.t(lang, f"opt.category.{case.category}"),
+              "status": catalog.t(lang, f"status.{case.status}")}
+    if case.status == "closed" and case.closed_at is not None:  # when, not the deadline
+        closed = case.closed_at.astimezone(zone) if zone else case.closed_at
+        return catalog.t(lang, "case.line_closed", **common,
+                         closed_on=closed.date().isoformat())
+    return catalog.t(lang, "case.line", **common, due_on=case.due_on.isoformat())
 
 
 def run(ctx: HandlerContext, name: str, lang: str) -> list[Reply]:
@@ -46,7 +52,7 @@ def my_cases(ctx: HandlerContext, lang: str) -> list[Reply]:
     if not rows and not incidents and not suggested:
         return [Reply(catalog.t(lang, "query.my_cases.none"))]
     lines = [catalog.t(lang, "query.my_cases.title"), *incidents,
-             *(_case_line(c, lang) for c in rows)] if rows or incidents else []
+             *(_case_line(c, lang, ctx.zone) for c in rows)] if rows or incidents else []
     if suggested:  # the named suggestions, each with its answer once there is one
         lines += [catalog.t(lang, "query.my_cases.suggestions"), *suggested]
     return [Reply("\n".join(lines))]

@@ -95,6 +95,11 @@ def answered_already(s: Session, row: Suggestion, zone: ZoneInfo
 # --- the suggester reads it ----------------------------------------------------------------
 
 
+def by_hash(session: Session, hashed: str) -> Suggestion | None:
+    """The anonymous suggestion of a receipt code's hash, if it is one."""
+    return session.exec(select(Suggestion).where(Suggestion.receipt_hash == hashed)).first()
+
+
 def by_code(ctx: HandlerContext, sub: Submission) -> Result | None:
     """An anonymous suggestion's state and answer, by its receipt code; None if the code
     is not a suggestion's."""

@@ -254,3 +254,11 @@ def test_no(typed: str) -> None:
 @pytest.mark.parametrize("typed", ["也许", "maybe", "", "3"])
 def test_neither_yes_nor_no_is_refused(typed: str) -> None:
     assert refusal(YesNo().parse, typed).key == "invalid.yes_no"
+
+
+@pytest.mark.parametrize(("typed", "read"), [
+    ("上个月", "2025-12"), ("last month", "2025-12"), ("上上个月", "2025-11"),
+    ("本月", "2026-01"), ("上周", "2026-01-05"), ("上个星期", "2026-01-05")])
+def test_since_when_said_as_people_say_it(typed: str, read: str) -> None:
+    """A worker asked since when answers 上个月: that month, as 9月份 is read."""
+    assert DateAnswer(past_only=True).parse(typed, date(2026, 1, 14)) == read

@@ -58,6 +58,11 @@ def test_a_named_complainant_is_told_the_case_is_closed_and_with_what(
     services.dispatcher.drain()
     assert pushes(services, "li_ming")[-1] == t(lang, "notice.case_closed",
                                                 number="C-2026-0001", outcome=OUTCOME)
+    open_menu(li, lang)  # 我反映的问题: when it closed, not the deadline it had
+    li.press(t(lang, "menu.my_cases"))
+    assert t(lang, "case.line_closed", number="C-2026-0001",
+             category=t(lang, "opt.category.wages"), status=t(lang, "status.closed"),
+             closed_on="2026-11-23") in li.text
 
 
 @pytest.mark.parametrize("lang", LANGS)

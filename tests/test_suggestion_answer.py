@@ -256,3 +256,18 @@ def test_the_push_of_a_suggestion_answered_since_says_who_answered_it(
     press_value(staff, button["value"])
     assert t("zh", "answer_suggestion.already", number="S-2026-0001", name="陈丽华",
              at="2026-11-23 09:00") in staff.text
+
+
+def test_a_suggestions_code_typed_to_rate_says_where_its_answer_is(services: Services) -> None:
+    """An anonymous suggester types their code at 评价答复: not "no such code" (their only
+    proof, said to be wrong), but that a suggestion is not rated and where to read it."""
+    import re
+
+    visitor = Chat(services, channel="web", address="anon-suggester")
+    suggest(visitor, "zh", identity="anonymous")
+    code = re.search(r"[2-9A-Z]{5}-[2-9A-Z]{5}", visitor.text)
+    assert code is not None
+    open_menu(visitor, "zh")
+    visitor.press(t("zh", "menu.rate"))
+    visitor.say(code[0])
+    assert t("zh", "rate.suggestion_code", number="S-2026-0001") in visitor.text
