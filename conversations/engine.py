@@ -570,6 +570,11 @@ class Engine:
         whole = st.step == REVIEW or self._can_send_now(st, flow)
         return min(ctx.timeout, URGENT_WAIT if whole else URGENT_WAIT_BARE)
 
+    def urgent(self, raw: dict[str, Any]) -> bool:
+        """Whether the draft is an urgent report's (one the silence sends)."""
+        flow = self.flows.get(raw.get("flow") or "")
+        return flow is not None and flow.urgent
+
     def due_at(self, raw: dict[str, Any], ctx: Context) -> datetime | None:
         """When this conversation's draft times out, or None when there is no draft."""
         st = State.from_dict(raw)

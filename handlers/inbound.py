@@ -25,7 +25,17 @@ from sqlmodel import Session, col, select
 from conversations import catalog
 from conversations.answers import Phone, masked
 from conversations.clock import Clock
-from conversations.engine import REVIEW, Button, Context, Engine, Outcome, Reply, State, merged
+from conversations.engine import (
+    REVIEW,
+    URGENT_WAIT,
+    Button,
+    Context,
+    Engine,
+    Outcome,
+    Reply,
+    State,
+    merged,
+)
 from conversations.flow import PENDING, Acknowledge, AddFiles, OpenFiles, Query, Submission
 from handlers import alerts, files, identity, incidents, queries, records
 from handlers.context import Grouping, HandlerContext, derive_receipt_code, people_of
@@ -288,11 +298,16 @@ class Workroom:
         # The draft's inactivity timer is set when a draft begins and dropped when it ends;
         # in between the sweep finds the draft touched since and moves the timer on.
         due = self.engine.due_at(state, ctx)
+        if due is not None and before is None and self.engine.urgent(state):
+            # An emergency report's timer is set at its soonest (Engine.URGENT_WAIT) when
+            # it begins: its answers then only move the due time later, which the sweep
+            # finds when it looks (no write a step); else each answer moved it sooner.
+            due = min(due, now + URGENT_WAIT)
         if due is None and before is not None:
             batch.timers_off.append(key)
         elif due is not None and (before is None or due < before):
-            # Set when a draft begins, and moved sooner when an emergency report becomes
-            # one that silence sends (Engine.URGENT_WAIT).
+            # Set when a draft begins, and moved sooner when a draft becomes one that
+            # waits less (a form set aside for an emergency, taken up again).
             batch.timers_on.append((key, due))
         if msg.push_replies:
             album = _album(msg)

@@ -278,7 +278,8 @@ class Incident(SQLModel, table=True):
     measures: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     suggestion: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     workshop_id: int | None = Field(default=None, foreign_key="workshop.id")
-    reporter_id: int | None = Field(default=None, foreign_key="person.id")
+    # Indexed: a report is looked up by its reporter as it is filed (their own open one).
+    reporter_id: int | None = Field(default=None, foreign_key="person.id", index=True)
     reporter_role: str = Field(default="employee", max_length=16)
     status: str = Field(default="open", max_length=16)
     channel: str = Field(max_length=16)
