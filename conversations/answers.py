@@ -82,6 +82,20 @@ _CN_DIGITS = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四":
 _CN_UNITS = {"十": 10, "百": 100, "千": 1000, "万": 10000}
 
 
+# A position in a list as people type it: "2." "2、" "第2个" "第二项" "二" "#2" "no. 2".
+_ORDINAL = re.compile(r"^(?:第|no\.?|#)?\s*(\d{1,3}|[一二两三四五六七八九十]{1,3})\s*"
+                      r"(?:个|项|条|号|\.|、|。|\))?$", re.IGNORECASE)
+
+
+def ordinal(text: str) -> int | None:
+    """The position a typed text names, else None ("2" itself is one too)."""
+    m = _ORDINAL.match(normalize(text))
+    if m is None:
+        return None
+    word = m[1]
+    return int(word) if word.isdigit() else chinese_number(word)
+
+
 def chinese_number(text: str) -> int | None:
     """Read a small Chinese numeral such as 二十五 or 三百; None if it is not one."""
     if not text or any(ch not in _CN_DIGITS and ch not in _CN_UNITS for ch in text):
@@ -212,6 +226,55 @@ _AHEAD = {"今天": 0, "today": 0, "明天": 1, "tomorrow": 1, "后天": 2}
 _PAST_SPANS = {"上个月": "1", "上月": "1", "lastmonth": "1", "本月": "0", "这个月": "0",
                "thismonth": "0", "上上个月": "2", "上周": "week", "上星期": "week",
                "上个星期": "week", "上礼拜": "week", "上个礼拜": "week", "lastweek": "week"}
+# A weekday, as said (上周一, 这周三, 星期五, last monday): last week's, this week's, or the
+# latest one; and "3天前", "两周前", "2 months ago".
+_WEEKDAY_NAMES = {"一": 0, "二": 1, "三": 2, "四": 3, "五": 4, "六": 5, "日": 6, "天": 6,
+                  "monday": 0, "tuesday": 1, "wednesday": 2, "thursday": 3, "friday": 4,
+                  "saturday": 5, "sunday": 6}
+_WEEKDAY_SAID = re.compile(r"^(上上|上|本|这)?个?(?:周|星期|礼拜)([一二三四五六日天])$"
+                           r"|^(last|this)?(monday|tuesday|wednesday|thursday|friday|saturday"
+                           r"|sunday)$")
+_AGO = re.compile(r"^(\d{1,3}|[一二两三四五六七八九十半]{1,3})(?:个)?(天|日|周|星期|礼拜|月)"
+                  r"(?:以)?前$|^(\d{1,3}|a|one|two|three|four|five|six)(day|week|month)s?ago$")
+_EN_SMALL = {"a": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6}
+
+
+def _weekday_said(value: str, today: date) -> date | None:
+    m = _WEEKDAY_SAID.match(value)
+    if m is None:
+        return None
+    which, name = (m[1], m[2]) if m[2] else (m[3], m[4])
+    monday = today - timedelta(days=today.weekday())
+    wd = _WEEKDAY_NAMES[name]
+    if which in ("上", "上上"):
+        return monday - timedelta(days=7 * len(which)) + timedelta(days=wd)
+    if which in ("本", "这", "this"):
+        return monday + timedelta(days=wd)
+    back = (today.weekday() - wd) % 7  # the latest one; "last monday": before today
+    return today - timedelta(days=back or (7 if which == "last" else 0))
+
+
+def _ago(value: str, today: date) -> str | None:
+    m = _AGO.match(value)
+    if m is None:
+        return None
+    said, unit = (m[1], m[2]) if m[2] else (m[3], m[4])
+    count: int | None
+    if said == "半":
+        count, unit = (15, "天") if unit == "月" else (0, unit)
+    else:
+        count = int(said) if said.isdigit() else _EN_SMALL.get(said) or chinese_number(said)
+    if not count:
+        return None
+    if unit in ("月", "month"):
+        first = today.replace(day=1)
+        for _ in range(count):
+            first = (first - timedelta(days=1)).replace(day=1)
+        return first.isoformat()[:7]
+    days = count * (7 if unit in ("周", "星期", "礼拜", "week") else 1)
+    return (today - timedelta(days=days)).isoformat()
+
+
 # A month and day without a year, asked for a day to come: one this far behind today is
 # next year's ("1月4日" typed on 12-28), nearer ones are this year's (a leave begun).
 _NEXT_YEAR_AFTER = timedelta(days=180)
@@ -239,6 +302,15 @@ class DateAnswer:
             for _ in range(int(back)):
                 first = (first - timedelta(days=1)).replace(day=1)
             return first.isoformat()[:7]
+        if self.past_only:
+            said = _weekday_said(value.rstrip("。."), today)
+            if said is not None:
+                if said > today:  # "这周五" said on a Wednesday
+                    raise Invalid("invalid.date_future")
+                return said.isoformat()
+            ago = _ago(value.rstrip("。."), today)
+            if ago is not None:
+                return ago
         unread = "invalid.date" if self.past_only else "invalid.date_ahead"
         for pattern, kind in _DATE_PATTERNS:
             m = pattern.match(value)

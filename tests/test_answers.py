@@ -262,3 +262,20 @@ def test_neither_yes_nor_no_is_refused(typed: str) -> None:
 def test_since_when_said_as_people_say_it(typed: str, read: str) -> None:
     """A worker asked since when answers 上个月: that month, as 9月份 is read."""
     assert DateAnswer(past_only=True).parse(typed, date(2026, 1, 14)) == read
+
+
+@pytest.mark.parametrize(("typed", "read"), [
+    ("上周一", "2026-11-16"), ("上星期五", "2026-11-20"), ("上上周三", "2026-11-11"),
+    ("上周日", "2026-11-22"), ("这周一", "2026-11-23"), ("星期一", "2026-11-23"),
+    ("周三", "2026-11-25"), ("last monday", "2026-11-23"), ("Last Friday", "2026-11-20"),
+    ("3天前", "2026-11-22"), ("两周前", "2026-11-11"), ("半个月前", "2026-11-10"),
+    ("2个月前", "2026-09"), ("2 months ago", "2026-09"), ("a week ago", "2026-11-18")])
+def test_since_when_said_as_a_weekday_or_as_time_ago(typed: str, read: str) -> None:
+    """"上周一" (asked on Wednesday 11-25): Monday of last week; "3天前": three days
+    back; months ago: that month."""
+    assert DateAnswer(past_only=True).parse(typed, date(2026, 11, 25)) == read
+
+
+def test_a_weekday_of_this_week_still_to_come_is_refused() -> None:
+    assert refusal(lambda x: DateAnswer().parse(x, date(2026, 11, 25)),
+                   "这周五").key == "invalid.date_future"
