@@ -8,6 +8,7 @@ from __future__ import annotations
 import functools
 import re
 import uuid
+import zlib
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any, cast
@@ -25,6 +26,7 @@ from conversations.answers import (
     YesNo,
     masked,
     normalize,
+    ordinal,
 )
 from conversations.flow import (
     PENDING,
@@ -40,7 +42,7 @@ from conversations.flow import (
     Result,
     Submission,
 )
-from conversations.flows import FLOWS, menu_for, reachable
+from conversations.flows import FLOWS, MENU, menu_for, reachable
 
 REVIEW = "_review"
 QUERIES = ("my_cases", "my_alerts", "open_cases", "my_handling")
@@ -62,6 +64,9 @@ GROUP_NOTICES = {PRIVATE_ONLY: "link.private_only", GROUP_CHAT: "group.private"}
 _NOTICES = {EDITED: "inbound.edited", UNREADABLE: "inbound.unreadable"}
 # What a button press is told when it is no answer to the question now asked.
 STALE = "button.stale"  # pressed twice, or an earlier question's
+# The same words typed again this soon after are the phone sending them twice (a double
+# tap, a retry on a bad line), not the answer to the question they were followed by.
+SENT_TWICE = timedelta(seconds=5)
 # Files sent this soon after a report was sent join it (a photo of the scene taken after
 # "send now").
 FILES_AFTER = timedelta(minutes=15)
@@ -174,6 +179,69 @@ def _in_label(typed: str, label: str) -> bool:
     return bool(words) and all(any(_same_word(w, h) for h in have) for w in words)
 
 
+# Words at the menu say what the matter is with four Chinese characters ("食堂太贵") or
+# three words, past greetings and thanks ("你好，在吗" says nothing yet).
+TOLD_CHARACTERS, TOLD_WORDS = 4, 3
+BRIEF = 30
+
+
+@functools.cache
+def _greeting_words() -> tuple[str, ...]:
+    words = {w.strip().lower() for lang in catalog.LANGS for key in ("keywords.greeting",
+                                                                     "keywords.courtesy")
+             for w in catalog.t(lang, key).split(",") if w.strip()}
+    return tuple(sorted(words, key=len, reverse=True))
+
+
+def _says_something(typed: str) -> bool:
+    """Whether words at the menu tell a matter rather than greet."""
+    rest = typed
+    for word in _greeting_words():
+        if _CJK.search(word):
+            rest = rest.replace(word, " ")
+        else:
+            rest = re.sub(rf"\b{re.escape(word)}\b", " ", rest)
+    if len(_CJK.findall(rest)) >= TOLD_CHARACTERS:
+        return True
+    return len(re.findall(r"[a-z0-9]+", rest)) >= TOLD_WORDS
+
+
+def _brief(text: str) -> str:
+    flat = " ".join(text.split())
+    return flat if len(flat) <= BRIEF else flat[:BRIEF] + "…"
+
+
+@functools.cache
+def _urgent_words() -> frozenset[str]:
+    return frozenset(w.strip().lower() for lang in catalog.LANGS
+                     for w in catalog.t(lang, "keywords.urgent").split(",") if w.strip())
+
+
+def _sounds_urgent(typed: str) -> bool:
+    """Whether words at the menu may tell of an emergency ("着火了", "有人打架"): the
+    answer then points first to the emergency report."""
+    return any(w in typed for w in _urgent_words())
+
+
+@functools.cache
+def _any_menu_words() -> frozenset[str]:
+    """Every menu item's words, of every role: another role's item typed ("在办的问题")
+    is not told a matter; it is not understood."""
+    return frozenset(w for m in MENU for w in _menu_words(m.label) | _option_words(m.label))
+
+
+def _told_step(flow: Flow) -> str | None:
+    """The question of a form that open words at the menu answer: its first long text
+    (what the suggestion is, what the problem is, what is happening)."""
+    if flow.roles:
+        return None
+    for ask in flow.steps:
+        if isinstance(ask.kind, Text) and not ask.kind.place and ask.kind.max_len >= 500 \
+                and ask.when is None:
+            return ask.name
+    return None
+
+
 @functools.cache
 def _courtesy_words() -> frozenset[str]:
     """"谢谢", "好的", "ok": said after a report, they add nothing to it."""
@@ -251,6 +319,12 @@ class State:
     # data that may change before the answer (a reception ending drops out of the list):
     # a typed "1" means the first option as shown, not as the list is now.
     shown: list[str] | None = None
+    # A checksum of the words of the last message, when they were typed, and where in
+    # the conversation they came (SENT_TWICE).
+    said: str | None = None
+    # Words said at the menu that chose nothing ({text, at}): the form chosen next takes
+    # them as what it asks first in words (_told_step).
+    told: dict[str, str] | None = None
     v: int = STATE_VERSION
 
     @classmethod
@@ -348,19 +422,31 @@ def command_of(text: str) -> str | None:
 @functools.cache
 def _ack_words() -> re.Pattern[str]:
     """The acknowledge button's words typed, in either language, with or without the
-    alert's number: "收到", "收到 12", "ack #12"."""
+    alert's number: "收到", "收到 12", "ack #12", as people type them: "好的，收到",
+    "收到了", "收到👍"; what follows them is `rest`."""
     found = {w.strip() for lang in catalog.LANGS for key in ("keywords.ack", "nav.ack")
              for w in catalog.t(lang, key).split(",") if w.strip()}
     words = "|".join(re.escape(w) for w in sorted(found, key=len, reverse=True))
-    return re.compile(rf"^(?:{words})\s*[#＃:：]?\s*([A-Z]-?\d{{4}}-?\d{{1,6}}|\d{{1,12}})?"
-                      r"[。.!！]?$", re.IGNORECASE)
+    return re.compile(rf"^(?:(?:好的|好|嗯嗯|嗯|ok|okay)[,，、\s]*)?(?:{words})(?:了|啦|咯)?"
+                      rf"\s*[#＃:：]?\s*([A-Z]-?\d{{4}}-?\d{{1,6}}|\d{{1,12}})?(?P<rest>.*)$",
+                      re.IGNORECASE)
 
 
-def _typed_ack(text: str | None) -> tuple[bool, str | None]:
+# Who is alerted: their "收到，马上到现场" is an acknowledgement with words after it. A
+# worker's "收到工资条后…" in a form is not (no separator), nor their "收到，…" (words).
+_ALERTED_ROLES = frozenset({"director", "leader", "staff"})
+_ACK_TAIL = 40
+
+
+def _typed_ack(text: str | None, role: str = "employee") -> tuple[bool, str | None]:
     """Whether the text is the acknowledge button's words, and what it names after
     them: a number, or a record's number ("E-2026-0002")."""
     m = _ack_words().match(normalize(text or ""))
     if m is None:
+        return False, None
+    rest = m["rest"]
+    if re.fullmatch(r"[\W_]*", rest) is None and not (
+            role in _ALERTED_ROLES and rest[:1] in ",，。;；!！ " and len(rest) <= _ACK_TAIL):
         return False, None
     return True, m[1].upper() if m[1] else None
 
@@ -410,13 +496,15 @@ class Engine:
                 replies.append(self._menu(st, ctx))
             return Outcome(st, replies)
         st.paused = False
-        fresh = st.updated_at is None
+        fresh, before = st.updated_at is None, st.updated_at
         st.updated_at = ctx.now.isoformat()
+        said_before, st.said = st.said, None
+        told, st.told = st.told, None  # kept for the next message only
         token = (action if action is not None else text) or ""
         if token.startswith("ack:") and token[4:].isdigit():
             follow = [self._ask(st, ctx) if st.flow else self._menu(st, ctx)]
             return Outcome(st, follow, Acknowledge(int(token[4:])))
-        typed, named = _typed_ack(text) if action is None else (False, None)
+        typed, named = _typed_ack(text, ctx.role) if action is None else (False, None)
         if typed:
             # "收到" typed rather than pressed, at the menu or in a form (no question
             # takes "收到" for its answer): the alert named, else the one waiting.
@@ -454,8 +542,24 @@ class Engine:
             to = {"english": "en", "中文": "zh"}.get(normalize(token).lower())
             return self._switch_lang(st, ctx, to)
         pressed = action is not None
+        if not pressed and text:
+            # The words, and where they were said: a copy is one only when the first
+            # moved the conversation on (answered, started, switched); after a refusal
+            # the same words again are tried again.
+            mark = format(zlib.crc32(normalize(text).encode()), "08x")
+            st.said = f"{mark}@{st.lang}:{st.flow}:{st.step}"
+            if said_before is not None and said_before.partition("@")[0] == mark \
+                    and said_before != st.said and before is not None \
+                    and ctx.now - datetime.fromisoformat(before) <= SENT_TWICE:
+                # Not an answer to what was asked since, nor a second form started.
+                if st.flow:
+                    return Outcome(st, [Reply(catalog.t(st.lang, "flow.sent_twice")),
+                                        self._ask(st, ctx)])
+                st.told = told  # the words a second time: still for the form chosen next
+                return Outcome(st, [Reply(catalog.t(st.lang, "menu.sent_twice")),
+                                    self._menu(st, ctx)])
         if not st.flow:
-            return self._at_menu(st, token, command, ctx, fresh, default_flow, pressed)
+            return self._at_menu(st, token, command, ctx, fresh, default_flow, pressed, told)
         if pressed and shown_at and shown_at != (
                 _form_mark(st) if command == "cancel" else st.step):
             # "Back" or "Skip" of a question already answered: a double tap on a shaky bus
@@ -468,7 +572,11 @@ class Engine:
                 ctx: Context, default_flow: str | None = None) -> Outcome:
         flow = self.flows.get(st.flow or "")
         last = st.last_filed
-        if last and (flow is None or not flow.takes_attachments) and \
+        # A form that takes files, taken up again when the report went, and not answered
+        # since: the photo right after the report is still the report's.
+        untouched = flow is not None and st.updated_at is not None and last is not None \
+            and datetime.fromisoformat(st.updated_at) <= datetime.fromisoformat(last["at"])
+        if last and (flow is None or not flow.takes_attachments or untouched) and \
                 ctx.now - datetime.fromisoformat(last["at"]) <= FILES_AFTER:
             # Just after a report (also once a form set aside for it is taken up again):
             # the files are that report's, and the words with them say what they show.
@@ -501,6 +609,10 @@ class Engine:
             return Outcome(st, [])
         if self._sends_itself(st):
             minutes = int(self._wait(st, ctx).total_seconds() // 60)
+            flow = self.flows[st.flow]
+            first = flow.steps[0].name
+            if not st.answers.get(first):  # only files came: they are what it says
+                st.answers[first] = catalog.t(st.lang, f"{flow.name}.{first}_files_only")
             said = Reply(catalog.t(st.lang, "timeout.sent", minutes=minutes,
                                    flow=catalog.t(st.lang, f"{st.flow}.title")))
             return Outcome(st, [said], replace(self._submission(st),
@@ -557,11 +669,11 @@ class Engine:
         return ctx.now - datetime.fromisoformat(st.updated_at) >= self._wait(st, ctx)
 
     def _sends_itself(self, st: State) -> bool:
-        """An urgent report that says at least what is happening: silence sends it (a
-        report kept unsent is a report missed)."""
+        """An urgent report that says at least what is happening, in words or in photos
+        and voice notes: silence sends it (a report kept unsent is a report missed)."""
         flow = self.flows.get(st.flow or "")
         return flow is not None and flow.urgent and bool(
-            flow.steps and st.answers.get(flow.steps[0].name))
+            flow.steps and (st.answers.get(flow.steps[0].name) or st.attachments))
 
     def _wait(self, st: State, ctx: Context) -> timedelta:
         if not self._sends_itself(st):
@@ -584,24 +696,28 @@ class Engine:
 
     # --- menu --------------------------------------------------------------------------
 
-    def _menu(self, st: State, ctx: Context, key: str = "menu.prompt") -> Reply:
+    def _menu(self, st: State, ctx: Context, key: str = "menu.prompt", **params: Any) -> Reply:
         items = menu_for(ctx.role)
         return Reply(
-            catalog.t(st.lang, key),
+            catalog.t(st.lang, key, **params),
             [Button(catalog.t(st.lang, m.label), m.value) for m in items],
         )
 
     def _at_menu(self, st: State, token: str, command: str | None, ctx: Context,
                  fresh: bool = False, default_flow: str | None = None,
-                 pressed: bool = False) -> Outcome:
+                 pressed: bool = False, told: dict[str, str] | None = None) -> Outcome:
         items = menu_for(ctx.role)
         chosen = None
         # A button of a push may start a flow with answers given: flow:<name>?step=value
         token, _, query = token.partition("?") if token.startswith("flow:") else (token, "", "")
         given = dict(parse_qsl(query)) if query else {}
         low = normalize(token).lower()
+        n = None if pressed else ordinal(low)  # "2", "2.", "第二个"
+        typed = "".join(_typed_words(low).split()) if _CJK.search(low) else _typed_words(low)
         for i, item in enumerate(items, start=1):
-            if token == item.value or low == str(i) or low in _menu_words(item.label):
+            if token == item.value or n == i or low in _menu_words(item.label) \
+                    or (not pressed and (typed in _menu_words(item.label)
+                                         or typed in _option_words(item.label))):
                 chosen = item
                 break
         if chosen is None and token.startswith("flow:"):
@@ -637,16 +753,39 @@ class Engine:
         if chosen is None and command in ("help", "cancel"):
             key = "help.menu" if command == "help" else "flow.nothing_to_cancel"
             return Outcome(st, [Reply(catalog.t(st.lang, key)), self._menu(st, ctx)])
+        if chosen is None and command is None and not pressed \
+                and not token.startswith(("cmd:", "opt:", "flow:", "query:")) \
+                and typed not in _any_menu_words() and _says_something(typed):
+            # Words that say what the matter is ("食堂的饭菜越来越贵了…"): kept, and put
+            # into the form the person chooses next; never "not understood".
+            st.told = {"text": token.strip(), "at": ctx.now.isoformat()}
+            key = "menu.told_urgent" if _sounds_urgent(typed) else "menu.told"
+            return Outcome(st, [self._menu(st, ctx, key, said=_brief(token.strip()))])
         if chosen is None:
             welcome = fresh or command == "menu" or not token.strip()
-            return Outcome(st, [self._menu(st, ctx, "menu.welcome" if welcome else "menu.unknown")])
+            if welcome or not _sounds_urgent(typed):
+                return Outcome(st, [self._menu(st, ctx,
+                                               "menu.welcome" if welcome else "menu.unknown")])
+            return Outcome(st, [self._menu(st, ctx, "menu.unknown_urgent")])
         kind, _, name = chosen.value.partition(":")
         if kind == "query":
             return Outcome(st, [], Query(name))
         if chosen.value == "cmd:lang":  # its number typed
             return self._switch_lang(st, ctx)
         flow_name, _, variant = name.partition("@")
-        return self._start(st, self.flows[flow_name], variant, ctx, given)
+        flow = self.flows[flow_name]
+        if told and ctx.now - datetime.fromisoformat(told["at"]) <= ctx.timeout:
+            # What was said just before is the form's words: not asked for again.
+            step = _told_step(flow)
+            if step is not None and step not in given:
+                given = {**given, step: told["text"]}
+                started = self._start(st, flow, variant, ctx, given)
+                if step in started.state.prefilled and started.replies:
+                    label = catalog.t(st.lang, f"{flow.name}.{step}.label")
+                    started.replies.insert(1, Reply(catalog.t(st.lang, "flow.told_kept",
+                                                              label=label)))
+                return started
+        return self._start(st, flow, variant, ctx, given)
 
     @staticmethod
     def _just_reported(st: State, ctx: Context) -> dict[str, str] | None:
@@ -867,9 +1006,15 @@ class Engine:
         self._advance(st, flow)
         if st.step is None:
             return Outcome(st, [], self._submission(st))
-        if carried and st.step != REVIEW:
-            # The typed text chose the option that asks for it: it answers that question.
-            return self._in_flow(st, token, None, ctx, pressed)
+        if carried and st.step != REVIEW and st.step is not None:
+            # The typed text chose the option that asks for it: it answers that question,
+            # never asked, so not counted among those asked ("1/2", then "2/2").
+            step = st.step
+            st.prefilled.append(step)
+            out = self._in_flow(st, token, None, ctx, pressed)
+            if step not in out.state.answers and step in out.state.prefilled:
+                out.state.prefilled.remove(step)  # refused: it is asked now
+            return out
         refused = self._nothing_to_choose(st, flow, ctx)
         if refused is not None:
             return refused
@@ -1018,18 +1163,19 @@ class Engine:
         if isinstance(kind, Choice):
             options = self._options(st, kind, ctx)
             low = normalize(token).lower()
-            if st.shown is not None and low.isdigit() and 1 <= int(low) <= len(st.shown) \
+            n = None if token.startswith("opt:") else ordinal(low)  # "2", "2.", "第二个"
+            if st.shown is not None and n is not None and 1 <= n <= len(st.shown) \
                     and st.shown != [value for value, _ in options]:
                 # The list changed since it was shown: the number means what it showed.
-                meant = st.shown[int(low) - 1]
+                meant = st.shown[n - 1]
                 if any(value == meant for value, _ in options):
                     return meant
-                raise Invalid("invalid.choice_changed", n=int(low))
+                raise Invalid("invalid.choice_changed", n=n)
             # A typed number is a position in the list as shown; only a pressed button
             # carries the option's own value (a duty slot's id is also a number).
             typed = _typed_words(low)  # "满意。" is 满意
             for i, (value, label) in enumerate(options, start=1):
-                if token == f"opt:{value}" or low in (str(i), label.lower()) \
+                if token == f"opt:{value}" or n == i or low == label.lower() \
                         or typed == label.lower():
                     return value
             # the option's words in the other language are accepted too

@@ -63,7 +63,7 @@ class Flow:
         choosing an action that needs words). It shrinks only when the person goes back
         and changes such an answer. The last question reads n/n."""
         asked = [a.name for a in self.steps
-                 if a.name not in prefilled and a.applies(answers)]
+                 if (a.name not in prefilled or a.name == current) and a.applies(answers)]
         return asked.index(current) + 1, len(asked)
 
 

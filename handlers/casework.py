@@ -249,7 +249,9 @@ def case_facts(ctx: HandlerContext, case: Case, workshop: Workshop | None) -> di
     assert case.id is not None
     facts: dict[str, Any] = {
         "number": case.number, "category": case.category, "affected": case.affected,
-        "workshop": workshop.name if workshop else "", "description": case.description,
+        # No workshop named: said so in the handler's words ("不清楚 / 不涉及具体车间").
+        "workshop": workshop.name if workshop else "@opt.workshop.unknown",
+        "description": case.description,
         "outcome": _wanted(case.outcome_wanted), "due_on": case.due_on.isoformat(),
         "actions": notices.work_on(case.id),  # the handler, and the director of a leader case
     }

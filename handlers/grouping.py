@@ -33,6 +33,9 @@ from store.models import (
 )
 
 _SUFFIXES = ("车间", "工段", "班组")
+# The draft key of words a reporter sent after their report (records.said_to): kept as a
+# link of the incident, but not a report of its own.
+SAID = "said-"
 
 
 def workshop_named(session: Session, unit_id: int | None, place: str | None) -> Workshop | None:
@@ -117,8 +120,11 @@ def link(ctx: HandlerContext, incident: Incident, sub: Submission) -> Result:
     from handlers.records import keep_attachments  # records files reports through here
 
     keep_attachments(ctx, sub, "incident", incident.id)  # a caller's recording, photos
+    # Reports: the first and those linked; words a reporter added after theirs (said_to's
+    # rows) are not a report of their own.
     count = 1 + len(s.exec(select(IncidentLink.id).where(
-        IncidentLink.incident_id == incident.id)).all())
+        IncidentLink.incident_id == incident.id,
+        ~col(IncidentLink.draft_key).startswith(SAID))).all())
     told = s.exec(select(Alert.recipient_id).where(
         Alert.subject == "incident", Alert.subject_id == incident.id)
         .order_by(col(Alert.id))).all()

@@ -125,14 +125,21 @@ def said_to(ctx: HandlerContext, incident: Incident, words: str) -> int | None:
         people: int | None = Number(1, 100000, estimate=True).parse(words)
     except Invalid:
         people = None
-    row = IncidentLink(incident_id=incident.id, draft_key=f"said-{uuid.uuid4().hex}",
+    row = IncidentLink(incident_id=incident.id, draft_key=f"{grouping.SAID}{uuid.uuid4().hex}",
                        reporter_id=ctx.actor.id, channel=ctx.channel, what=words, place="",
                        people=people, created_at=ctx.now)
     ctx.session.add(row)
-    if people is not None and incident.people is None \
-            and incident.reporter_id == ctx.actor.id:
+    own = incident.reporter_id == ctx.actor.id
+    if people is not None and incident.people is None and own:
         incident.people = people
         ctx.session.add(incident)
+    if own and not incident.place and incident.workshop_id is None:
+        # "快来人" sent, then "铸造车间": where it is. The workshop's next report (its
+        # liaison's) joins this incident rather than starting a second chain.
+        shop = grouping.workshop_named(ctx.session, incident.unit_id, words)
+        if shop is not None:
+            incident.workshop_id, incident.place = shop.id, shop.name
+            ctx.session.add(incident)
     ctx.session.flush()
     return row.id
 

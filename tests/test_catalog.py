@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import itertools
 import re
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -148,9 +149,14 @@ def _valid(ask: Ask) -> str:
     raise AssertionError(f"no sample answer for {kind!r}")
 
 
+_seconds = itertools.count()
+
+
 def _ctx() -> Context:
-    # The director's menu holds every flow (the handlers' ones too).
-    return Context(now=NOW, role="director", directory=OneOption())
+    # The director's menu holds every flow (the handlers' ones too). Ten seconds an
+    # answer: the same words twice in a row are two answers, not one sent twice.
+    return Context(now=NOW + timedelta(seconds=10 * next(_seconds)), role="director",
+                   directory=OneOption())
 
 
 def _branches(flow: Flow) -> list[dict[str, str]]:
@@ -178,6 +184,7 @@ def _walk(engine: Engine, flow: Flow, lang: str, choose: dict[str, str] | None =
         step = out.state.step or ""
         helps.append((step, engine.step(out.state.to_dict(), text=None, action="cmd:help",
                                         ctx=ctx)))
+        ctx = _ctx()
         out = engine.step(out.state.to_dict(), text=choose.get(step, _valid(flow.step(step))),
                           action=None, ctx=ctx)
     return out, helps

@@ -99,10 +99,67 @@ def test_a_person_registered_in_english_is_welcomed_in_english(services: Service
 @pytest.mark.parametrize("lang", LANGS)
 def test_unknown_text_at_the_menu_says_so_and_shows_the_menu(chat: Chat, lang: str) -> None:
     open_menu(chat, lang)
-    for said in ("随便说说", "42"):
+    for said in ("啊？", "42", "你好，在吗", "hello there"):
         chat.say(said)
         assert chat_text_is(chat, t(lang, "menu.unknown"))
         assert chat.labels() == menu_labels(lang, EMPLOYEE_MENU)
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_a_matter_told_at_the_menu_goes_into_the_form_chosen_next(
+        services: Services, chat: Chat, lang: str) -> None:
+    """A worker writes their problem straight away, as people do: it is not "not
+    understood". They choose what kind of matter it is, and it is the form's words."""
+    open_menu(chat, lang)
+    said = "食堂的饭菜一个月涨了三次价，大家都吃不起了"
+    chat.say(said)
+    assert chat_text_is(chat, t(lang, "menu.told", said=said))
+    assert chat.labels() == menu_labels(lang, EMPLOYEE_MENU)
+    chat.press(t(lang, "menu.complaint"))
+    assert t(lang, "flow.told_kept", label=t(lang, "complaint.description.label")) in chat.text
+    assert t(lang, "complaint.category.ask") in chat.text
+    chat.say("1")
+    assert t(lang, "complaint.since.ask") in chat.text  # not asked to write it again
+    assert draft(services, chat)["answers"]["description"] == said
+
+
+def test_words_told_then_a_query_chosen_are_not_kept_for_a_later_form(
+        services: Services, chat: Chat) -> None:
+    open_menu(chat, "zh")
+    chat.say("想问问我上次反映的食堂问题怎么样了")
+    chat.press(t("zh", "menu.my_cases"))
+    chat.press(t("zh", "menu.suggestion"))
+    assert t("zh", "flow.told_kept", label=t("zh", "suggestion.text.label")) not in chat.text
+    chat.say("1")
+    assert t("zh", "suggestion.text.ask") in chat.text
+
+
+@pytest.mark.parametrize("said", ["着火了", "有人打架了，快来"])
+def test_words_at_the_menu_that_may_tell_of_an_emergency_point_to_the_report_first(
+        chat: Chat, said: str) -> None:
+    open_menu(chat, "zh")
+    chat.say(said)
+    key = "menu.unknown_urgent" if len(said) < 4 else "menu.told_urgent"
+    assert chat.replies[0].text == t("zh", key, said=said)
+    chat.press(t("zh", "menu.emergency"))
+    if key == "menu.told_urgent":  # what is happening, already said
+        assert t("zh", "emergency.place.ask") in chat.text
+
+
+@pytest.mark.parametrize(("typed", "item"), [
+    ("投诉", "complaint"), ("反应问题", "complaint"), ("反映问题！", "complaint"),
+    ("反映 问题", "complaint"), ("提意见", "suggestion"), ("建议", "suggestion"),
+    ("紧急", "emergency"), ("查进度", "my_cases"), ("回执码", "receipt"), ("评价", "rate"),
+    ("二", "complaint"), ("2.", "complaint"), ("第2个", "complaint"), ("第二项", "complaint"),
+    ("complaint", "complaint"), ("Emergency!", "emergency")])
+def test_menu_items_open_by_the_words_people_type(chat: Chat, typed: str, item: str) -> None:
+    open_menu(chat, "zh")
+    chat.say(typed)
+    assert chat.replies[0].text != t("zh", "menu.unknown")
+    if item in ("my_cases",):
+        assert t("zh", "menu.unknown") not in chat.text
+    else:
+        assert t("zh", f"{item}.intro") in chat.text
 
 
 @pytest.mark.parametrize("lang", LANGS)
@@ -157,7 +214,8 @@ def test_a_languages_name_typed_twice_stays_in_that_language(
     assert person(services, "li_ming").lang == lang
 
 
-def test_language_switches_with_its_number_in_the_menu(services: Services, chat: Chat) -> None:
+def test_language_switches_with_its_number_in_the_menu(services: Services, clock: FrozenClock,
+                                                       chat: Chat) -> None:
     """The menu says "reply with its number": the language's number switches it too
     (it once failed the step, and the chat heard nothing for minutes)."""
     chat.say("菜单")
@@ -165,6 +223,7 @@ def test_language_switches_with_its_number_in_the_menu(services: Services, chat:
     assert chat.replies[0].text == t("en", "lang.switched")
     assert chat.labels() == menu_labels("en", EMPLOYEE_MENU)
     assert person(services, "li_ming").lang == "en"
+    clock.advance(timedelta(seconds=30))  # the same number once more, meant
     chat.say(str(EMPLOYEE_MENU.index("lang") + 1))
     assert chat.replies[0].text == t("zh", "lang.switched")
 
@@ -391,6 +450,41 @@ def test_cancel_can_be_typed(services: Services, chat: Chat, word: str) -> None:
     assert chat.replies[0].text == t("zh", "flow.cancelled")
 
 
+# --- the same message twice -----------------------------------------------------------
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_an_answer_the_phone_sent_twice_does_not_answer_the_next_question(
+        services: Services, clock: FrozenClock, chat: Chat, lang: str) -> None:
+    """"30" typed for how many are affected, sent twice by a shaky line: the copy is not
+    the number of co-signers (30 would make it a leader case). Typed again later, the
+    same words are an answer."""
+    start(chat, lang, "complaint", ("1", "食堂的饭菜连续一个月涨价，大家都有意见", "上个月"))
+    chat.say("30")
+    assert asked(lang, "complaint", "cosigners") in chat.text
+    clock.advance(timedelta(seconds=1))
+    chat.say("30")
+    assert chat.replies[0].text == t(lang, "flow.sent_twice")
+    assert asked(lang, "complaint", "cosigners") in chat.replies[-1].text
+    kept = draft(services, chat)
+    assert (kept["step"], kept["answers"]["affected"]) == ("cosigners", 30)
+    assert "cosigners" not in kept["answers"]
+    clock.advance(timedelta(seconds=10))
+    chat.say("30")  # meant: thirty signed it too
+    assert draft(services, chat)["answers"]["cosigners"] == 30
+
+
+def test_a_menu_number_sent_twice_does_not_switch_the_language_back(
+        services: Services, clock: FrozenClock, chat: Chat) -> None:
+    open_menu(chat, "zh")
+    number = str(EMPLOYEE_MENU.index("lang") + 1)
+    chat.say(number)
+    assert chat.replies[0].text == t("en", "lang.switched")
+    chat.say(number)
+    assert chat.replies[0].text == t("en", "menu.sent_twice")
+    assert person(services, "li_ming").lang == "en"
+
+
 # --- the inactivity timeout ------------------------------------------------------------
 
 
@@ -539,6 +633,39 @@ def test_an_emergency_puts_a_half_filled_form_aside_and_takes_it_up_after(
 
 
 @pytest.mark.parametrize("lang", LANGS)
+def test_a_photo_right_after_the_report_is_the_reports_not_the_form_taken_up(
+        services: Services, clock: FrozenClock, chat: Chat, lang: str) -> None:
+    """The report went and the complaint set aside for it is asked again; a minute later
+    the worker sends the photo of the scene. It is the emergency's, told to its leaders,
+    not the complaint's. Once the complaint is answered again, photos are its own."""
+    from handlers.inbound import Inbound
+    from store.models import Attachment, Incident
+
+    start(chat, lang, "complaint", ("1", DESCRIPTION))
+    chat.say(t(lang, "menu.emergency"))
+    chat.say(WHAT)
+    chat.say("厂门口")
+    chat.press(t(lang, "nav.send_now"))
+    [incident] = _rows(services, Incident)
+    clock.advance(timedelta(minutes=1))
+    services.workroom.process(Inbound(chat.channel, chat.address, "scene-1", attachments=(
+        {"kind": "photo", "file_ref": "SCENE-1", "mime_type": "image/jpeg", "size": 900},)))
+    kept = [(a.subject, a.subject_id, a.file_ref) for a in _rows(services, Attachment)]
+    assert kept == [("incident", incident.id, "SCENE-1")]
+    assert draft(services, chat)["step"] == "since"  # the complaint still waits there
+    chat.say("上个月")
+    services.workroom.process(Inbound(chat.channel, chat.address, "bill-1", attachments=(
+        {"kind": "photo", "file_ref": "BILL-1", "mime_type": "image/jpeg", "size": 900},)))
+    assert len(_rows(services, Attachment)) == 1  # the complaint's, kept with its draft
+    from store.models import Conversation
+
+    with Session(services.db) as s:
+        row = s.get(Conversation, f"{chat.channel}:{chat.address}")
+        assert row is not None
+        assert [a["file_ref"] for a in row.state["attachments"]] == ["BILL-1"]
+
+
+@pytest.mark.parametrize("lang", LANGS)
 def test_an_emergency_dropped_takes_the_form_set_aside_up_again(
         services: Services, chat: Chat, lang: str) -> None:
     start(chat, lang, "suggestion", ("1",))
@@ -623,6 +750,33 @@ def test_an_emergency_that_says_only_what_is_sent_by_a_longer_silence(
 
 
 @pytest.mark.parametrize("lang", LANGS)
+def test_an_emergency_told_only_in_photos_is_sent_by_the_silence(
+        services: Services, clock: FrozenClock, chat: Chat, lang: str) -> None:
+    """A worker presses 紧急情况报告 and sends a photo of the fire, no words, then
+    nothing: the photo is the report. Ten quiet minutes send it, never kept unsent."""
+    from handlers.inbound import Inbound
+    from store.models import Incident
+
+    director = Chat(services, person="chen_lihua")
+    director.say("菜单")
+    start(chat, lang, "emergency")
+    services.workroom.process(Inbound(chat.channel, chat.address, "fire-1", attachments=(
+        {"kind": "photo", "file_ref": "FIRE-1", "mime_type": "image/jpeg", "size": 1000},)))
+    clock.advance(timedelta(minutes=9, seconds=59))
+    services.sweeper.run_once()
+    assert _rows(services, Incident) == []
+    clock.advance(timedelta(seconds=1))
+    services.sweeper.run_once()
+    [incident] = _rows(services, Incident)
+    assert incident.what == t(lang, "emergency.what_files_only")
+    services.dispatcher.drain()
+    assert t(lang, "timeout.sent", flow=t(lang, "emergency.title"), minutes=10) in [
+        m.text for m in chat.inbox()]
+    [alert] = [m.text for m in director.inbox() if "E-2026-0001" in m.text]
+    assert "照片 1 张" in alert
+
+
+@pytest.mark.parametrize("lang", LANGS)
 def test_words_after_a_report_the_silence_sent_are_added_to_it(
         services: Services, clock: FrozenClock, chat: Chat, lang: str) -> None:
     """"快来人" and nothing more: the silence sends it. What the worker types next, where
@@ -643,13 +797,35 @@ def test_words_after_a_report_the_silence_sent_are_added_to_it(
     chat.say("取消" if lang == "zh" else "cancel")
     assert chat.replies[0].text == t(lang, "emergency.cannot_cancel")
     [incident] = _rows(services, Incident)
-    assert incident.people == 30
+    assert (incident.people, incident.place) == (30, "铸造车间")
+    assert incident.workshop_id is not None
     assert [x.what for x in _rows(services, IncidentLink)] == ["铸造车间", "三十多人"]
     services.dispatcher.drain()
     said = [m.text for m in director.inbox()
             if m.text.startswith(t("zh", "notice.incident_said", number="E-2026-0001",
                                    reported_at="", caption="")[:12])]
     assert len(said) == 2 and said[0].endswith("：铸造车间")
+    # The workshop's liaison reports it too: it is the same emergency (the words said
+    # where), its second report; the worker's words are not reports of their own.
+    liaison = Chat(services, person="wang_qiang")
+    open_menu(liaison, "zh")
+    liaison.press(t("zh", "menu.emergency_workshop"))
+    liaison.say("工人在车间里聚集，情绪激动")
+    liaison.press(t("zh", "nav.send_now"))
+    services.dispatcher.drain()
+    [more] = [m.text for m in director.inbox() if m.text.startswith("【紧急·补充】E-2026-0001 又")]
+    assert "（共 2 份，" in more
+    assert len(_rows(services, Incident)) == 1
+
+
+@pytest.mark.parametrize("typed", ["收到，工资条上少了三百元加班费", "收到工资条后发现少了钱"])
+def test_a_workers_words_beginning_with_the_acknowledge_word_are_an_answer(
+        services: Services, chat: Chat, typed: str) -> None:
+    """Only the alerted take "收到，…" for an acknowledgement: a worker's words are
+    the answer to the question asked."""
+    start(chat, "zh", "suggestion", ("1",))
+    chat.say(typed)
+    assert draft(services, chat)["answers"]["text"] == typed
 
 
 def test_a_workers_thanks_word_gets_a_word_back_not_a_list_of_alerts(chat: Chat) -> None:

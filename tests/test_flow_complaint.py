@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 import pytest
@@ -49,6 +49,11 @@ def start(chat: Chat, lang: str) -> None:
 
 def type_in(chat: Chat, lang: str, answers: list[str]) -> None:
     for answer in answers:
+        # Typed one after another, not within seconds: "跳过" for the co-signers, then
+        # "跳过" for the workshop, are two answers, not one sent twice.
+        advance = getattr(chat.services.clock, "advance", None)
+        if advance is not None:
+            advance(timedelta(seconds=10))
         chat.say(t(lang, "nav.skip") if answer == SKIP else answer)
 
 
@@ -154,6 +159,17 @@ def test_the_responsible_leader_gets_an_alert_and_sees_who_complained(
     assert notice.text.startswith("【交办】C-2026-0001 工资福利")
     assert "反映人：李明" in notice.text
     assert notice.buttons[0]["value"] == f"ack:{alert.id}"
+
+
+def test_a_case_of_no_particular_workshop_says_so_to_its_handler(
+        services: Services, chat: Chat) -> None:
+    """"不清楚 / 不涉及具体车间" chosen: the handler reads it, not "（未填）"."""
+    complain(chat, workshop=t("zh", "opt.workshop.unknown"))
+    leader = Chat(services, person="zhao_guoqiang")
+    leader.say("菜单")
+    services.dispatcher.drain()
+    [notice] = leader.inbox()
+    assert "涉及 3 人，" + t("zh", "opt.workshop.unknown") + "\n" in notice.text
 
 
 @pytest.mark.parametrize(

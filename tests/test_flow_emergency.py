@@ -455,11 +455,13 @@ def test_acknowledging_in_the_middle_of_a_form_keeps_the_form(
     assert len(all_rows(services, Acknowledgement)) == 1
 
 
-@pytest.mark.parametrize("typed", ["收到", "got it"])
+@pytest.mark.parametrize("typed", ["收到", "got it", "收到了", "好的，收到", "收到👍",
+                                   "收到，马上到现场", "OK, got it!"])
 def test_the_acknowledge_word_typed_in_the_middle_of_a_form_acknowledges_not_answers(
         services: Services, reported: tuple[Incident, dict[str, Alert]], typed: str) -> None:
     """孙红梅 is writing a suggestion when the emergency's alert comes; she types 收到
-    rather than pressing it. The alert is acknowledged, said with what it is about, and
+    rather than pressing it, as people type it ("好的，收到", "收到👍", "收到，马上到现场").
+    The alert is acknowledged, said with what it is about, and
     the suggestion still waits for its text: 收到 is not what she suggests."""
     leader = Chat(services, person="sun_hongmei")
     leader.say("菜单")

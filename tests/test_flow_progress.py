@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import itertools
 import re
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -21,8 +21,14 @@ from tests.test_catalog import OneOption, _branches, _valid
 NOW = datetime(2026, 11, 23, 1, 0, tzinfo=UTC)
 
 
+_seconds = itertools.count()
+
+
 def _ctx() -> Context:
-    return Context(now=NOW, role="director", directory=OneOption())
+    # Ten seconds an answer: the same words twice in a row are two answers, not the
+    # phone sending one twice (Engine's SENT_TWICE).
+    return Context(now=NOW + timedelta(seconds=10 * next(_seconds)), role="director",
+                   directory=OneOption())
 
 
 def _start(lang: str, action: str) -> Outcome:
@@ -95,6 +101,17 @@ def test_a_named_complainant_rating_a_reply_is_asked_two_of_two(lang: str) -> No
     asked, _ = _walk(rate, lang, {"case": "2"})  # 凭回执码 / by receipt code
     assert [(step, n, total) for step, n, total in asked] == [
         ("case", 1, 2), ("code", 2, 3), ("rating", 3, 3)]
+
+
+@pytest.mark.parametrize("lang", catalog.LANGS)
+def test_a_receipt_code_typed_at_which_case_counts_on_by_one(lang: str) -> None:
+    """The code typed straight at "which case?" answers the code's question unasked: the
+    rating is "（2/2）", not "（3/3）" after "（1/2）"."""
+    out = _start(lang, "flow:rate")
+    typed = _answer(out, "K7M3P-Q8R2T")
+    assert typed.state.answers["case"] == "code"
+    assert typed.replies[-1].text == t(lang, "flow.progress", n=2, total=2) + " " \
+        + t(lang, "rate.rating.ask")
 
 
 @pytest.mark.parametrize("lang", catalog.LANGS)
