@@ -91,9 +91,11 @@ def open_case(ctx: HandlerContext, record: VisitRecord, category: str,
     s = ctx.session
     unit_id = ctx.unit_id()
     assert ctx.actor.id is not None
-    visitor = s.get(Person, booking.person_id) if booking else None
-    complainant = visitor if visitor is not None and visitor.verified else None
-    shop = s.get(Workshop, complainant.workshop_id) if complainant else None
+    # The visitor who booked is the case's complainant, verified or not, as a complaint
+    # filed by someone unverified keeps them: the reply reaches the chat they booked from.
+    complainant = s.get(Person, booking.person_id) if booking else None
+    shop = s.get(Workshop, complainant.workshop_id) \
+        if complainant is not None and complainant.workshop_id is not None else None
     answers = {"identity": "named", "workshop": shop.key if shop else None,
                "category": category, "description": record.problem,
                "since": record.visited_on.isoformat(), "affected": 1, "cosigners": 0,

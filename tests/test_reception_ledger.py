@@ -347,3 +347,49 @@ def test_a_move_onto_a_reception_booked_meanwhile_is_refused_when_sent(
                                      other="V-2026-0002")
     assert t("zh", "reschedule_booking.slot.ask") in zhao.replies[-1].text
     assert moved_to(services, "V-2026-0001") == "2026-11-25"
+
+
+# --- a visit the leader turns into a case (交办) -----------------------------------------
+
+
+def instruct(chat: Chat, lang: str, number: str, visitor: str) -> None:
+    """Fill the visit ledger for a booked visit not solved on the spot: a case, 交办."""
+    open_menu(chat, lang)
+    chat.press(t(lang, "menu.cal_visit_record"))
+    chat.press_starting(number)
+    for answer in (visitor, "铸造车间", "车间主任打骂工人", "管理方式粗暴", "调查核实",
+                   "党委办公室"):
+        chat.say(answer)
+    chat.press(t(lang, "opt.solved.no"))
+    chat.press(t(lang, "opt.category.management"))
+    chat.say("请党委办公室两周内调查并答复")
+    chat.press(t(lang, "nav.confirm"))
+    assert "C-2026-0001" in chat.text
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_an_unverified_visitors_case_keeps_them_and_its_reply_reaches_their_chat(
+        services: Services, clock: FrozenClock, lang: str) -> None:
+    """A web visitor nobody has verified booked, came, and the leader instructed a case:
+    the case had no complainant, its reply reached nobody and the handler was told to
+    phone someone the workroom has no number for. The visitor is its complainant now, as
+    a complaint filed unverified keeps its filer: the reply goes to the chat the bot
+    reminded them in, and they find the case under "my cases"."""
+    from tests.case_helpers import case_action, the_case
+
+    web = Chat(services, channel="web", address="anon-web-visit")
+    zhao, sun = Chat(services, person="zhao_guoqiang"), Chat(services, person="sun_hongmei")
+    book(web, lang, "我想反映车间主任打骂工人")
+    clock.set(shanghai(11, 25, 11, 40))
+    instruct(zhao, lang, "V-2026-0001", "王某")
+    assert the_case(services).complainant_id is not None
+    said = case_action(sun, lang, "C-2026-0001", "reply", "经调查，已对车间主任批评教育并责令道歉")
+    assert t(lang, "case_action.told.named") in said
+    assert t(lang, "case_action.told.in_person") not in said
+    services.dispatcher.drain()
+    replied = t(lang, "notice.case_replied", number="C-2026-0001",
+                reply="经调查，已对车间主任批评教育并责令道歉")
+    assert replied in [m.text for m in web.inbox()]
+    open_menu(web, lang)
+    web.press(t(lang, "menu.my_cases"))
+    assert "C-2026-0001" in web.text
