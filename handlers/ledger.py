@@ -123,5 +123,16 @@ def open_case(ctx: HandlerContext, record: VisitRecord, category: str,
                        message="notice.case_instructed_staff", now=ctx.now,
                        params={"number": case.number, "category": category,
                                "leader": ctx.actor.name, "due_on": case.due_on.isoformat()})
+    if booking is not None and complainant is not None and alerts.reachable(
+            s, complainant.id, texts=ctx.texts):
+        # The visitor is told what their visit became, as a complaint's filing tells its
+        # complainant: the number, the due date and where to follow it.
+        outbox.enqueue(s, key=f"case:{case.id}:instructed:visitor", recipient_id=complainant.id,
+                       message="notice.case_instructed_visitor", now=ctx.now,
+                       params={"number": case.number, "due_on": case.due_on.isoformat(),
+                               "days": case.deadline_days, "booking": booking.number,
+                               "date": record.visited_on.isoformat(),
+                               "leader": ctx.actor.name,
+                               "actions": [["menu.my_cases", "query:my_cases"]]})
     return case
 

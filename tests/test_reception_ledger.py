@@ -393,3 +393,25 @@ def test_an_unverified_visitors_case_keeps_them_and_its_reply_reaches_their_chat
     open_menu(web, lang)
     web.press(t(lang, "menu.my_cases"))
     assert "C-2026-0001" in web.text
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_a_worker_whose_visit_became_a_case_is_told_its_number_and_due_date(
+        services: Services, clock: FrozenClock, lang: str) -> None:
+    """李明's visit was turned into a case and he heard nothing of it: he is told its
+    number and due date, as a complaint's filing says them, with the button to follow it."""
+    from tests.case_helpers import the_case
+
+    li, zhao = Chat(services, person="li_ming"), Chat(services, person="zhao_guoqiang")
+    book(li, lang, "十月加班费少算了")
+    clock.set(shanghai(11, 25, 11, 40))
+    instruct(zhao, lang, "V-2026-0001", "李明")
+    services.dispatcher.drain()
+    case = the_case(services)
+    told = t(lang, "notice.case_instructed_visitor", date="2026-11-25", booking="V-2026-0001",
+             leader="赵国强", number="C-2026-0001", due_on=case.due_on.isoformat(),
+             days=case.deadline_days)
+    [push] = [m for m in inbox(services, "li_ming") if m.text == told]
+    assert labels(push) == [t(lang, "menu.my_cases")]
+    tap(li, push, t(lang, "menu.my_cases"))
+    assert "C-2026-0001" in li.text and case.due_on.isoformat() in li.text
