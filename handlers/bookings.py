@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
+from sqlmodel.sql.expression import SelectOfScalar
 
 from conversations.clock import Clock
 from conversations.flow import Result, Submission
@@ -97,12 +98,21 @@ def ensure_ledger(session: Session, *, now: datetime, zone: ZoneInfo) -> int:
     return count
 
 
+def recorded_ids() -> SelectOfScalar[int] | SelectOfScalar[None]:
+    """The bookings in the visit ledger (a subquery): their visit took place."""
+    return select(VisitRecord.booking_id).where(col(VisitRecord.booking_id).is_not(None))
+
+
+def recorded(session: Session, booking: Booking) -> VisitRecord | None:
+    """The visit ledger's entry of the booking, once it is recorded."""
+    return session.exec(select(VisitRecord).where(VisitRecord.booking_id == booking.id)).first()
+
+
 def unrecorded(session: Session, entry: DutyEntry) -> list[Booking]:
     """The reception's booked visits not yet in the visit ledger, in booking order."""
-    recorded = select(VisitRecord.booking_id).where(col(VisitRecord.booking_id).is_not(None))
     return list(session.exec(select(Booking).where(
         Booking.duty_entry_id == entry.id, Booking.status == "booked",
-        col(Booking.id).not_in(recorded)).order_by(col(Booking.id))).all())
+        col(Booking.id).not_in(recorded_ids())).order_by(col(Booking.id))).all())
 
 
 def reschedule_button(booking: Booking | None = None) -> list[list[str]]:
@@ -225,6 +235,16 @@ def reschedule_booking(ctx: HandlerContext, sub: Submission) -> Result:
     if booking is None or old is None or booking.status != "booked" \
             or old.leader_id != ctx.actor.id:
         return Result("reschedule_booking.gone", {}, back_to="booking")
+    # A visit that took place is not moved: its employee would be told it moved and be
+    # reminded of a visit they already had (the employee's own cancel refuses it too).
+    done = recorded(s, booking)
+    if done is not None:
+        return Result("reschedule_booking.recorded", {"number": booking.number,
+                                                      "ledger": done.number},
+                      back_to="booking")
+    if over(old, ctx):
+        return Result("reschedule_booking.over", {"number": booking.number},
+                      back_to="booking")
     entry = s.get(DutyEntry, int(sub.answers["slot"]))
     if entry is None or over(entry, ctx) or entry.leader_id != ctx.actor.id:
         return Result("booking.slot_gone", {}, back_to="slot")

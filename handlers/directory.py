@@ -90,7 +90,7 @@ class SqlDirectory:
         rows = self.session.exec(
             select(Booking, DutyEntry).join(DutyEntry, col(Booking.duty_entry_id) == DutyEntry.id)
             .where(Booking.person_id == self.person.id, Booking.status == "booked",
-                   self._not_over())
+                   self._not_over(), col(Booking.id).not_in(bookings.recorded_ids()))
             .order_by(col(DutyEntry.day), col(DutyEntry.start))).all()
         return [(str(b.id), f"{b.number} · {self.slot_label(e, lang)}") for b, e in rows]
 
@@ -288,11 +288,12 @@ class SqlDirectory:
         return [(str(e.id), self.slot_label(e, lang)) for e in rows]
 
     def _bookings_with_me(self, lang: str) -> list[tuple[str, str]]:
-        """Upcoming visits booked with this leader."""
+        """Upcoming visits booked with this leader: not those whose reception is over, nor
+        those already in the visit ledger (they took place)."""
         rows = self.session.exec(
             select(Booking, DutyEntry).join(DutyEntry, col(Booking.duty_entry_id) == DutyEntry.id)
             .where(DutyEntry.leader_id == self.person.id, Booking.status == "booked",
-                   col(DutyEntry.day) >= self.today)
+                   self._not_over(), col(Booking.id).not_in(bookings.recorded_ids()))
             .order_by(col(DutyEntry.day), col(Booking.id))).all()
         return [(str(b.id), f"{b.number} · {b.topic[:20]} · {self.slot_label(e, lang)}")
                 for b, e in rows]

@@ -354,6 +354,9 @@ def cancel_booking(ctx: HandlerContext, sub: Submission) -> Result:
         assert entry is not None
         if bookings.over(entry, ctx):  # the visit is past: nothing to call off, nobody to tell
             return Result("cancel_booking.over", {"number": row.number}, back_to="booking")
+        if bookings.recorded(s, row) is not None:  # it took place: the leader recorded it
+            return Result("cancel_booking.recorded", {"number": row.number},
+                          back_to="booking")
         row.status, row.cancelled_at = "cancelled", ctx.now
         s.add(row)
         outbox.enqueue(s, key=f"booking:{row.id}:cancelled", recipient_id=entry.leader_id,

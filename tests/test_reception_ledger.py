@@ -13,9 +13,9 @@ from bot import telegram, wechat_render
 from bot.bootstrap import Services
 from conversations.clock import FrozenClock
 from handlers import bookings, notices
-from store.models import Booking, DutyEntry, InboxMessage, Timer
+from store.models import Booking, Contact, DutyEntry, InboxMessage, Notification, Timer
 from tests.case_helpers import choices, tick
-from tests.transcript import LANGS, Chat, open_menu, t
+from tests.transcript import LANGS, Chat, all_rows, open_menu, person, t
 
 ZONE = ZoneInfo("Asia/Shanghai")
 PLACE = "群众工作室（行政楼一楼）"
@@ -415,3 +415,85 @@ def test_a_worker_whose_visit_became_a_case_is_told_its_number_and_due_date(
     assert labels(push) == [t(lang, "menu.my_cases")]
     tap(li, push, t(lang, "menu.my_cases"))
     assert "C-2026-0001" in li.text and case.due_on.isoformat() in li.text
+
+
+# --- a visit that took place is not moved ------------------------------------------------
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_a_visit_recorded_or_whose_reception_is_over_is_not_offered_to_move(
+        services: Services, clock: FrozenClock, lang: str) -> None:
+    """The leader could "move" a visit already in the ledger, or one whose reception was
+    over: its employee was told it moved and reminded again of a visit they had had."""
+    li, zhang = Chat(services, person="li_ming"), Chat(services, person="zhang_wei")
+    zhao = Chat(services, person="zhao_guoqiang")
+    book(li, lang, "加班费核算方法")
+    book(zhang, lang, "夜班补贴标准")
+    clock.set(shanghai(11, 25, 10))
+    record(zhao, lang, "V-2026-0001", "李明")  # during the reception: it took place
+    zhao.press(t(lang, "menu.reschedule_booking"))
+    assert [c for c in choices(zhao) if c.startswith("V-")] == [
+        c for c in choices(zhao) if c.startswith("V-2026-0002")] != []
+    zhao.press(t(lang, "nav.cancel"))
+    open_menu(li, lang)  # nor is it 李明's to cancel any more
+    li.press(t(lang, "menu.my_bookings"))
+    assert t(lang, "cancel_booking.empty") in li.text
+    clock.set(shanghai(11, 25, 11, 40))  # the reception is over: 张伟 did not come
+    open_menu(zhao, lang)
+    zhao.press(t(lang, "menu.reschedule_booking"))
+    assert t(lang, "reschedule_booking.empty") in zhao.text
+    services.dispatcher.drain()
+    assert not any(m.message_key == "notice.booking_rescheduled"
+                   for m in all_rows(services, Notification))
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_a_move_sent_after_the_reception_ended_is_refused_and_nobody_is_told(
+        services: Services, clock: FrozenClock, lang: str) -> None:
+    li, zhao = Chat(services, person="li_ming"), Chat(services, person="zhao_guoqiang")
+    book(li, lang, "加班费核算方法")
+    clock.set(shanghai(11, 25, 11, 15))
+    open_menu(zhao, lang)
+    zhao.press(t(lang, "menu.reschedule_booking"))
+    zhao.press_starting("V-2026-0001")
+    zhao.press_starting("11-30")
+    zhao.say("临时到市里开会")
+    clock.set(shanghai(11, 25, 11, 31))  # confirmed once the reception is over
+    zhao.press(t(lang, "nav.confirm"))
+    assert zhao.replies[0].text == t(lang, "reschedule_booking.over", number="V-2026-0001")
+    assert moved_to(services, "V-2026-0001") == "2026-11-25"
+    services.dispatcher.drain()
+    assert not any(m.message_key == "notice.booking_rescheduled"
+                   for m in all_rows(services, Notification))
+
+
+def test_a_move_of_a_visit_recorded_meanwhile_is_refused(
+        services: Services, clock: FrozenClock) -> None:
+    """The leader chose the visit to move, then recorded it in the ledger from another
+    device before sending the move: the move is refused, naming the ledger entry."""
+    li = Chat(services, person="li_ming")
+    zhao = Chat(services, person="zhao_guoqiang")
+    other = Chat(services, channel="web", address="zhao-desk")
+    with Session(services.db) as s:  # his office computer's web chat is his too
+        s.add(Contact(person_id=person(services, "zhao_guoqiang").id, channel="web",
+                      address="zhao-desk"))
+        s.commit()
+    book(li, "zh", "加班费核算方法")
+    clock.set(shanghai(11, 25, 10))
+    open_menu(zhao, "zh")
+    zhao.press(t("zh", "menu.reschedule_booking"))
+    zhao.press_starting("V-2026-0001")
+    zhao.press_starting("11-30")
+    zhao.say("临时到市里开会")
+    open_menu(li, "zh")  # 李明, at the door, opens his bookings to cancel it
+    li.press(t("zh", "menu.my_bookings"))
+    li.press_starting("V-2026-0001")
+    record(other, "zh", "V-2026-0001", "李明")
+    zhao.press(t("zh", "nav.confirm"))
+    assert zhao.replies[0].text == t("zh", "reschedule_booking.recorded", number="V-2026-0001",
+                                     ledger="J-2026-0001")
+    assert moved_to(services, "V-2026-0001") == "2026-11-25"
+    li.press(t("zh", "cancel_booking.nav.confirm"))
+    assert li.replies[0].text == t("zh", "cancel_booking.recorded", number="V-2026-0001")
+    [booking] = all_rows(services, Booking)
+    assert booking.status == "booked"
