@@ -87,6 +87,14 @@ VISIT_RECORD = Flow(
     roles=("leader", "director"),
 )
 
+# A booked visitor who did not come (未到): one tap records it in the ledger, the booking
+# is closed and its employee told how to book again.
+VISIT_MISSED = Flow(
+    "visit_missed",
+    (Ask("visit", Choice(source="missed_visits")),),
+    roles=("leader", "director"),
+)
+
 # The monthly dispute screening return of a workshop, one dispute at a time, or 零报告.
 SCREENING = Flow(
     "screening",
@@ -178,14 +186,15 @@ INVITATION = Flow(
     review=False,
 )
 
-CALENDAR_FLOWS = (ROSTER, DUTY_SWAP, VISIT_RECORD, SCREENING, WARNING_ACTION, REPORT_ACTION,
-                  FIELD_VISIT, WORK_LOG, INVITE, INVITATION)
+CALENDAR_FLOWS = (ROSTER, DUTY_SWAP, VISIT_RECORD, VISIT_MISSED, SCREENING, WARNING_ACTION,
+                  REPORT_ACTION, FIELD_VISIT, WORK_LOG, INVITE, INVITATION)
 
 CALENDAR_MENU = (
     MenuItem("query:roster", "menu.cal_roster_view", roles=("leader", "director", "staff")),
     MenuItem("flow:roster", "menu.cal_roster", roles=STAFF),
     MenuItem("flow:duty_swap", "menu.cal_duty_swap", roles=("leader", "director", "staff")),
     MenuItem("flow:visit_record", "menu.cal_visit_record", roles=("leader", "director")),
+    MenuItem("flow:visit_missed", "menu.cal_visit_missed", roles=("leader", "director")),
     MenuItem("flow:screening", "menu.cal_screening", roles=("liaison", "staff", "director")),
     MenuItem("query:warnings", "menu.cal_warnings", roles=STAFF),
     MenuItem("flow:warning_action", "menu.cal_warning_action", roles=STAFF),

@@ -65,6 +65,7 @@ def params(session: Session, booking: Booking, entry: DutyEntry) -> dict[str, ob
     leader = session.get(Person, entry.leader_id)
     visitor = session.get(Person, booking.person_id)
     return {"number": booking.number, "date": entry.day.isoformat(),
+            "weekday": f"@weekday.{entry.day.weekday()}",
             "start": entry.start.strftime("%H:%M"), "end": entry.end.strftime("%H:%M"),
             "place": entry.place, "topic": booking.topic,
             "leader": leader.name if leader else "",
@@ -160,13 +161,16 @@ class LedgerReminder:
                 "number": b.number, "topic": b.topic[:TOPIC_SHOWN],
                 "visitor": visitor.name if visitor and visitor.verified and visitor.name
                 else "@person.unverified"}])
-        # One visit missing: the button opens the ledger with it chosen.
+        # One visit missing: the button opens the ledger with it chosen. Recording that a
+        # visitor did not come (未到) is chosen in the list, never one tap: the worker is
+        # told at once that they missed it.
         value = f"flow:visit_record?visit=b{missing[0].id}" if len(missing) == 1 \
             else "flow:visit_record"
         return {"date": entry.day.isoformat(), "start": entry.start.strftime("%H:%M"),
                 "end": entry.end.strftime("%H:%M"), "place": entry.place,
                 "count": len(missing), "visitor_lines": lines,
-                "actions": [["menu.cal_visit_record", value]]}
+                "actions": [["menu.cal_visit_record", value],
+                            ["menu.cal_visit_missed", "flow:visit_missed"]]}
 
 
 class BookingReminders:

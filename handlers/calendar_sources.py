@@ -7,11 +7,11 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
-from sqlmodel import col, select
+from sqlmodel import and_, col, or_, select
 
 from conversations import catalog
 from conversations.engine import Button, Reply
-from handlers import roster
+from handlers import bookings, roster
 from handlers.context import HandlerContext, people_of
 from handlers.ledger import RECENT_DAYS
 from handlers.lifecycle import OPEN
@@ -25,7 +25,6 @@ from store.calendar_models import (
     Report,
     ScreeningReturn,
     ScreeningRound,
-    VisitRecord,
 )
 from store.models import Booking, Case, DutyEntry, Incident, Person, Workshop
 
@@ -70,15 +69,15 @@ def swap_to(d: SqlDirectory, lang: str) -> list[tuple[str, str]]:
 
 
 def my_receptions(d: SqlDirectory, lang: str) -> list[tuple[str, str]]:
-    """Visits of the last two weeks the leader may record: bookings not yet in the ledger,
-    and each reception (for a visitor who came without booking)."""
+    """Visits the leader may record: bookings not yet in the ledger, however old (one never
+    recorded drops out of nowhere), and each reception of the last two weeks (for a
+    visitor who came without booking)."""
     s, since = d.session, d.today - timedelta(days=RECENT_DAYS)
-    recorded = select(VisitRecord.booking_id).where(col(VisitRecord.booking_id).is_not(None))
     booked = s.exec(select(Booking, DutyEntry).join(
         DutyEntry, col(Booking.duty_entry_id) == DutyEntry.id).where(
         DutyEntry.leader_id == d.person.id, Booking.status == "booked",
-        col(DutyEntry.day) >= since, col(DutyEntry.day) <= d.today,
-        col(Booking.id).not_in(recorded)).order_by(col(DutyEntry.day), col(Booking.id))).all()
+        col(DutyEntry.day) <= d.today, col(Booking.id).not_in(bookings.recorded_ids()))
+        .order_by(col(DutyEntry.day), col(Booking.id))).all()
     out = [(f"b{b.id}", catalog.t(lang, "visit_record.booked", number=b.number,
                                   date=e.day.strftime("%m-%d"), topic=b.topic[:20]))
            for b, e in booked]
@@ -91,6 +90,29 @@ def my_receptions(d: SqlDirectory, lang: str) -> list[tuple[str, str]]:
     if d.person.role == "director":  # the union chairman receives any day
         out.append(("now", catalog.t(lang, "visit_record.now")))
     return out[:SHOWN]
+
+
+def missed_visits(d: SqlDirectory, lang: str) -> list[tuple[str, str]]:
+    """Visits booked with the leader whose reception is over and that are not in the
+    ledger: those a leader may record as not come (未到), the oldest first."""
+    s = d.session
+    ended = col(DutyEntry.day) < d.today if d.now is None else or_(
+        col(DutyEntry.day) < d.today, and_(col(DutyEntry.day) == d.today,
+                                           col(DutyEntry.end) <= d.now))
+    rows = s.exec(select(Booking, DutyEntry).join(
+        DutyEntry, col(Booking.duty_entry_id) == DutyEntry.id).where(
+        DutyEntry.leader_id == d.person.id, Booking.status == "booked", ended,
+        col(Booking.id).not_in(bookings.recorded_ids()))
+        .order_by(col(DutyEntry.day), col(Booking.id)).limit(SHOWN)).all()
+    out = []
+    for b, e in rows:
+        visitor = s.get(Person, b.person_id)
+        out.append((str(b.id), catalog.t(
+            lang, "visit_missed.option", number=b.number, date=e.day.strftime("%m-%d"),
+            weekday=catalog.t(lang, f"weekday.{e.day.weekday()}"), topic=b.topic[:20],
+            visitor=visitor.name if visitor and visitor.verified and visitor.name
+            else catalog.t(lang, "person.unverified"))))
+    return out
 
 
 def my_returns(d: SqlDirectory, lang: str) -> list[tuple[str, str]]:
@@ -166,7 +188,7 @@ def my_invitations(d: SqlDirectory, lang: str) -> list[tuple[str, str]]:
 SOURCES: dict[str, Callable[[SqlDirectory, str], list[tuple[str, str]]]] = {
     "invite_cases": invite_cases, "my_invitations": my_invitations,
     "duty_leaders": duty_leaders, "swap_from": swap_from, "swap_to": swap_to,
-    "my_receptions": my_receptions, "my_returns": my_returns,
+    "my_receptions": my_receptions, "missed_visits": missed_visits, "my_returns": my_returns,
     "open_warnings": open_warnings, "open_reports": open_reports,
 }
 

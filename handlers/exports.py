@@ -34,6 +34,7 @@ from store.calendar_models import (
     WorkLog,
 )
 from store.models import (
+    Booking,
     Case,
     CaseEvent,
     DutyEntry,
@@ -160,19 +161,39 @@ def _roster(b: _Book, s: Session, unit_id: int, first: date, last: date) -> None
                        "portfolio", "publish_by", "published_at", "late"), rows)
 
 
-def _ledger(b: _Book, s: Session, unit_id: int, first: date, last: date) -> None:
-    rows = []
+def _ledger(b: _Book, s: Session, unit_id: int, first: date, last: date, today: date) -> None:
+    """The visit ledger of the month: each visit recorded, a booked visitor who did not
+    come (未到), and a booked visit of an earlier day its leader has not recorded yet."""
+    rows: list[tuple[Any, ...]] = []
     for r in s.exec(select(VisitRecord).where(VisitRecord.unit_id == unit_id,
                                               col(VisitRecord.visited_on) >= first,
                                               col(VisitRecord.visited_on) <= last)
                     .order_by(col(VisitRecord.visited_on), col(VisitRecord.id))):
         case = s.get(Case, r.case_id) if r.case_id else None
-        result = r.result if r.solved else b.t(
-            "export.instructed", number=case.number if case else "",
-            status=b.t(f"status.{case.status}") if case else "")
+        booking = s.get(Booking, r.booking_id) if r.booking_id else None
+        if not r.came:
+            result = b.t("export.missed", number=booking.number if booking else "")
+        elif r.solved:
+            result = r.result
+        else:
+            result = b.t("export.instructed", number=case.number if case else "",
+                         status=b.t(f"status.{case.status}") if case else "")
         rows.append((r.number, r.visited_on, _name(s, r.leader_id), b.t(f"form.{r.form}"),
-                     r.visitor, r.visitor_unit, r.problem, r.cause, r.opinion, r.responsible,
-                     result, r.instruction or "", case.number if case else ""))
+                     r.visitor or b.t("person.unverified"), r.visitor_unit, r.problem, r.cause,
+                     r.opinion, r.responsible, result, r.instruction or "",
+                     case.number if case else ""))
+    recorded = select(VisitRecord.booking_id).where(col(VisitRecord.booking_id).is_not(None))
+    for booking, entry in s.exec(select(Booking, DutyEntry).join(
+            DutyEntry, col(Booking.duty_entry_id) == DutyEntry.id).where(
+            DutyEntry.unit_id == unit_id, Booking.status == "booked",
+            col(DutyEntry.day) >= first, col(DutyEntry.day) <= min(last, today - timedelta(days=1)),
+            col(Booking.id).not_in(recorded))):
+        visitor = s.get(Person, booking.person_id)
+        rows.append(("", entry.day, _name(s, entry.leader_id), b.t(f"form.{entry.form}"),
+                     visitor.name if visitor and visitor.verified and visitor.name
+                     else b.t("person.unverified"), "", booking.topic, "", "", "",
+                     b.t("export.unrecorded", number=booking.number), "", ""))
+    rows.sort(key=lambda row: row[1])  # by day; a day's recorded visits first, in order
     b.sheet("ledger", ("number", "date", "leader", "form", "visitor", "unit", "problem",
                        "cause", "opinion", "responsible_unit", "result", "instruction", "case"),
             rows)
@@ -338,7 +359,7 @@ def build(s: Session, kind: str, *, unit_id: int, lang: str, zone: ZoneInfo, tod
     first, last = _month_span(month, today)
     makers: dict[str, Callable[[], None]] = {
         "roster": lambda: _roster(b, s, unit_id, first, last),
-        "ledger": lambda: _ledger(b, s, unit_id, first, last),
+        "ledger": lambda: _ledger(b, s, unit_id, first, last, today),
         "forms": lambda: _forms(b, s, unit_id, case or "", reader, now),
         "screening": lambda: _screening(b, s, unit_id, f"{first:%Y-%m}"),
         "warnings": lambda: _warnings(b, s, unit_id),

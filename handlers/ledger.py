@@ -12,11 +12,19 @@ from __future__ import annotations
 from sqlmodel import select
 
 from conversations.flow import Result, Submission
-from handlers import alerts, notices
+from handlers import alerts, bookings, notices
 from handlers.context import HandlerContext, people_of
 from store import outbox
 from store.calendar_models import Invitation, VisitRecord
-from store.models import Booking, Case, CaseEvent, DutyEntry, IdentityRead, Person, Workshop
+from store.models import (
+    Booking,
+    Case,
+    CaseEvent,
+    DutyEntry,
+    IdentityRead,
+    Person,
+    Workshop,
+)
 from store.numbers import next_number
 
 RECENT_DAYS = 14  # visits of the last two weeks can still be recorded
@@ -54,6 +62,50 @@ def visit_record(ctx: HandlerContext, sub: Submission) -> Result:
             "number": row.number, "case": case.number, "due_on": case.due_on.isoformat(),
             "handler": handler.name if handler else ""})
     return Result("visit_record.done", {"number": row.number})
+
+
+def visit_missed(ctx: HandlerContext, sub: Submission) -> Result:
+    """Record in the ledger that a booked visitor did not come (未到): the booking is closed
+    and its employee, if the workroom can reach them, told how to book again."""
+    s = ctx.session
+    row = s.exec(select(VisitRecord).where(VisitRecord.draft_key == sub.draft_id)).first()
+    if row is None:
+        value = str(sub.answers["visit"])
+        booking = s.get(Booking, int(value)) if value.isdigit() else None
+        entry = s.get(DutyEntry, booking.duty_entry_id) if booking else None
+        if booking is None or entry is None or booking.status != "booked" \
+                or entry.leader_id != ctx.actor.id or bookings.recorded(s, booking) is not None:
+            return Result("visit_missed.gone", {}, back_to="visit")
+        if not bookings.over(entry, ctx):  # they may still come
+            return Result("visit_missed.not_over", {"number": booking.number,
+                                                    "end": entry.end.strftime("%H:%M")},
+                          back_to="visit")
+        assert ctx.actor.id is not None and booking.id is not None
+        visitor = s.get(Person, booking.person_id)
+        shop = s.get(Workshop, visitor.workshop_id) \
+            if visitor is not None and visitor.workshop_id is not None else None
+        row = VisitRecord(
+            number=next_number(s, "J", ctx.today.year), draft_key=sub.draft_id,
+            unit_id=ctx.unit_id(), duty_entry_id=entry.id, booking_id=booking.id,
+            leader_id=ctx.actor.id, visited_on=entry.day, form=_form(ctx, entry, booking),
+            visitor=visitor.name if visitor is not None and visitor.verified else "",
+            visitor_unit=shop.name if shop else "", problem=booking.topic, cause="",
+            opinion="", responsible="", solved=False, came=False, result="",
+            created_at=ctx.now)
+        s.add(row)
+        booking.status = "missed"
+        s.add(booking)
+        bookings.cancel(s, booking, now=ctx.now)
+        if alerts.reachable(s, booking.person_id, texts=ctx.texts):
+            outbox.enqueue(s, key=f"booking:{booking.id}:missed", recipient_id=booking.person_id,
+                           message="notice.booking_missed", now=ctx.now,
+                           params={**bookings.params(s, booking, entry),
+                                   "actions": [["menu.booking", "flow:booking"],
+                                               ["menu.complaint", "flow:complaint"]]})
+    booking = s.get(Booking, row.booking_id) if row.booking_id is not None else None
+    told = booking is not None and alerts.reachable(s, booking.person_id, texts=ctx.texts)
+    return Result("visit_missed.done" if told else "visit_missed.done_untold",
+                  {"number": row.number, "booking": booking.number if booking else ""})
 
 
 def _form(ctx: HandlerContext, entry: DutyEntry | None, booking: Booking | None) -> str:

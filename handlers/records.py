@@ -539,6 +539,7 @@ _HANDLERS.update({
     "roster": roster.roster_action,
     "duty_swap": roster.duty_swap,
     "visit_record": ledger.visit_record,
+    "visit_missed": ledger.visit_missed,
     "screening": screening.screening,
     "warning_action": screening.warning_action,
     "report_action": reports.report_action,

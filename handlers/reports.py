@@ -160,8 +160,9 @@ def weekly_data(s: Session, unit_id: int, first: date, last: date, zone: ZoneInf
         "cases_overdue": sum(1 for c in open_cases if c.due_on < today),
         "leader_cases": count(Case, Case.created_at, Case.unit_id == unit_id,
                               Case.leader_case == True),  # noqa: E712
-        "visits": len(s.exec(select(VisitRecord.id).where(
-            VisitRecord.unit_id == unit_id, col(VisitRecord.visited_on) >= first,
+        "visits": len(s.exec(select(VisitRecord.id).where(  # a no-show (未到) is no visit
+            VisitRecord.unit_id == unit_id, VisitRecord.came == True,  # noqa: E712
+            col(VisitRecord.visited_on) >= first,
             col(VisitRecord.visited_on) <= last)).all()),
         "bookings": len(s.exec(select(Booking.id).join(  # this unit's receptions only
             DutyEntry, col(DutyEntry.id) == Booking.duty_entry_id).where(

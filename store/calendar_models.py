@@ -102,6 +102,8 @@ class VisitRecord(SQLModel, table=True):
     opinion: str = Field(sa_column=Column(Text, nullable=False))
     responsible: str = Field(max_length=100)
     solved: bool = True
+    # False: a booked visitor who did not come (未到); the entry closes the booking.
+    came: bool = True
     result: str = Field(sa_column=Column(Text, nullable=False))
     instruction: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     case_id: int | None = Field(default=None, foreign_key="case.id")

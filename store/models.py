@@ -259,7 +259,7 @@ class Booking(SQLModel, table=True):
     duty_entry_id: int = Field(foreign_key="dutyentry.id", index=True)
     person_id: int = Field(foreign_key="person.id", index=True)
     topic: str = Field(sa_column=Column(Text, nullable=False))
-    status: str = Field(default="booked", max_length=16)  # booked | cancelled
+    status: str = Field(default="booked", max_length=16)  # booked | cancelled | missed
     channel: str = Field(max_length=16)
     created_at: datetime = _ts()
     cancelled_at: datetime | None = _ts(nullable=True)

@@ -45,11 +45,12 @@ STAFF_MENU = ["my_alerts", "case_action", "my_handling", "open_cases", "answer_s
               "cal_warning_action", "cal_screening", "cal_invite", "cal_field_visit",
               "cal_work_log", "file_for_caller", *_EVERYONE]
 LEADER_MENU = ["my_alerts", "case_action", "my_handling", "open_cases", "decide_extension",
-               "cal_visit_record", "reschedule_booking", "cal_roster_view", "cal_duty_swap",
+               "cal_visit_record", "cal_visit_missed", "reschedule_booking", "cal_roster_view",
+               "cal_duty_swap",
                "cal_work_log", *_EVERYONE]
 DIRECTOR_MENU = ["my_alerts", "incident_action", "case_action", "my_handling", "open_cases",
                  "decide_extension", "answer_suggestion", "cal_report_action",
-                 "cal_visit_record",
+                 "cal_visit_record", "cal_visit_missed",
                  "reschedule_booking", "cal_roster_view", "cal_duty_swap", "cal_roster",
                  "cal_warnings", "cal_warning_action", "cal_screening", "cal_invite",
                  "cal_field_visit", "cal_work_log", "file_for_caller", *_EVERYONE]

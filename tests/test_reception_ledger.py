@@ -100,7 +100,7 @@ def test_the_leader_is_told_once_who_is_missing_from_the_ledger_when_the_recepti
     assert push.text == t(lang, "notice.visit_ledger_due", **SLOT, count=2, visitor_lines="\n".join(
         [line(lang, "李明", "V-2026-0001", "加班费核算方法"),
          line(lang, "张伟", "V-2026-0002", "夜班补贴标准")]))
-    assert labels(push) == [t(lang, "menu.cal_visit_record")]
+    assert labels(push) == [t(lang, "menu.cal_visit_record"), t(lang, "menu.cal_visit_missed")]
 
     # The button opens the ledger, the two visits to choose from.
     tap(zhao, push, t(lang, "menu.cal_visit_record"))
@@ -267,7 +267,7 @@ def test_a_cancellation_push_carries_the_reschedule_button_for_the_other_booking
 # --- the menu: a leader's own work first -------------------------------------------------
 
 LEADER_ZH = ["待确认的提醒", "办理问题", "我经办的问题", "在办的问题", "审批延期", "填写接访台帐",
-             "调整接访预约", "接访排班表", "调换接访日", "工作日志",
+             "登记来访人未到", "调整接访预约", "接访排班表", "调换接访日", "工作日志",
              "提建议", "反映问题", "预约领导接访", "紧急情况报告", "我反映的问题", "我的预约",
              "凭回执码查进度", "评价答复", "English"]
 EMPLOYEE_ZH = ["提建议", "反映问题", "预约领导接访", "紧急情况报告", "我反映的问题", "我的预约",
@@ -278,7 +278,7 @@ def test_a_leader_sees_their_own_work_first_and_an_employee_the_menu_as_before(
         services: Services) -> None:
     zhao, li = Chat(services, person="zhao_guoqiang"), Chat(services, person="li_ming")
     zhao.say("菜单")
-    assert zhao.labels() == LEADER_ZH and len(LEADER_ZH) == 19
+    assert zhao.labels() == LEADER_ZH and len(LEADER_ZH) == 20
     li.say("菜单")
     assert li.labels() == EMPLOYEE_ZH
     # A number is the position as shown: 1 is the alerts for the leader, a suggestion for
@@ -497,3 +497,104 @@ def test_a_move_of_a_visit_recorded_meanwhile_is_refused(
     assert li.replies[0].text == t("zh", "cancel_booking.recorded", number="V-2026-0001")
     [booking] = all_rows(services, Booking)
     assert booking.status == "booked"
+
+
+# --- a booked visitor who did not come (未到) ----------------------------------------------
+
+
+def ledger_rows(services: Services, lang: str = "zh") -> list[list[object]]:
+    from tests.calendar_helpers import rows, workbook
+
+    book_ = workbook(services, "ledger", lang=lang, month="2026-11")
+    return rows(book_[book_.sheetnames[0]])[1:]
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_a_no_show_is_recorded_from_the_ledger_reminder_and_its_worker_told_kindly(
+        services: Services, clock: FrozenClock, lang: str) -> None:
+    """张伟 booked and did not come: the ledger flow had no "did not come", so the booking
+    stayed unrecorded and, two weeks on, vanished from the ledger and its export. The
+    reminder offers "record a no-show"; the ledger keeps the entry, marked as such, the
+    booking is closed, and 张伟 is told it is recorded as missed and how to book again."""
+    from store.calendar_models import VisitRecord
+
+    li, zhang = Chat(services, person="li_ming"), Chat(services, person="zhang_wei")
+    zhao = Chat(services, person="zhao_guoqiang")
+    open_menu(zhao, lang)
+    book(li, lang, "加班费核算方法")
+    book(zhang, lang, "夜班补贴标准")
+    clock.set(shanghai(11, 25, 10))
+    record(zhao, lang, "V-2026-0001", "李明")
+    tick(services, clock, shanghai(11, 25, 11, 30), step=timedelta(hours=1))
+    [push] = ledger_pushes(services, lang)
+    assert t(lang, "menu.cal_visit_missed") in push.text  # the words name the button
+    tap(zhao, push, t(lang, "menu.cal_visit_missed"))
+    assert [c for c in choices(zhao) if c.startswith("V-")] == [t(
+        lang, "visit_missed.option", number="V-2026-0002", date="11-25",
+        weekday=t(lang, "weekday.2"), visitor="张伟", topic="夜班补贴标准")]
+    zhao.press_starting("V-2026-0002")
+    assert t(lang, "review.title") in zhao.text  # confirmed before 张伟 is told
+    zhao.press(t(lang, "nav.confirm"))
+    assert zhao.replies[0].text == t(lang, "visit_missed.done", booking="V-2026-0002",
+                                     number="J-2026-0002")
+    [booking] = [b for b in all_rows(services, Booking) if b.number == "V-2026-0002"]
+    assert booking.status == "missed"
+    missed = all_rows(services, VisitRecord, VisitRecord.booking_id == booking.id)
+    assert [(r.came, r.visitor, r.problem) for r in missed] == [(False, "张伟", "夜班补贴标准")]
+
+    services.dispatcher.drain()
+    told = [m for m in inbox(services, "zhang_wei") if m.text == t(
+        lang, "notice.booking_missed", number="V-2026-0002", date="2026-11-25",
+        weekday=t(lang, "weekday.2"), start="08:30", end="11:30", place=PLACE, leader="赵国强")]
+    assert [labels(m) for m in told] == [[t(lang, "menu.booking"), t(lang, "menu.complaint")]]
+
+    # Nothing is left to record, nor to move, nor to cancel.
+    open_menu(zhao, lang)
+    zhao.press(t(lang, "menu.cal_visit_missed"))
+    assert t(lang, "visit_missed.empty") in zhao.text
+    zhao.press(t(lang, "menu.cal_visit_record"))
+    assert not [c for c in choices(zhao) if c.startswith("V-")]
+    # The ledger and its export keep it, marked as not come.
+    [entry] = [r for r in ledger_rows(services, lang) if r[0] == "J-2026-0002"]
+    assert entry[4] == "张伟" and entry[10] == t(lang, "export.missed", number="V-2026-0002")
+
+
+def test_a_visit_not_yet_over_is_not_recorded_as_missed(
+        services: Services, clock: FrozenClock) -> None:
+    li, zhao = Chat(services, person="li_ming"), Chat(services, person="zhao_guoqiang")
+    book(li, "zh", "加班费核算方法")
+    clock.set(shanghai(11, 25, 10))  # 李明 may still come
+    open_menu(zhao, "zh")
+    zhao.press(t("zh", "menu.cal_visit_missed"))
+    assert t("zh", "visit_missed.empty") in zhao.text
+    with Session(services.db) as s:
+        booking_id = s.exec(select(Booking.id)).one()
+    from tests.case_helpers import press_value
+
+    press_value(zhao, f"flow:visit_missed?visit={booking_id}")  # an old button
+    assert all_rows(services, Booking)[0].status == "booked"
+
+
+def test_an_unrecorded_visit_stays_to_record_after_two_weeks_and_shows_in_the_export(
+        services: Services, clock: FrozenClock) -> None:
+    """A visit nobody recorded dropped out of the ledger flow after 14 days, leaving no
+    trace anywhere: it stays offered (as come, or as a no-show) until it is recorded, and
+    the month's ledger export lists it as not yet recorded."""
+    zhang, zhao = Chat(services, person="zhang_wei"), Chat(services, person="zhao_guoqiang")
+    book(zhang, "zh", "夜班补贴标准")
+    tick(services, clock, shanghai(12, 10, 18), step=timedelta(hours=6))
+    assert [r[10] for r in ledger_rows(services)] == [
+        t("zh", "export.unrecorded", number="V-2026-0001")]
+    open_menu(zhao, "zh")
+    zhao.press(t("zh", "menu.cal_visit_record"))
+    assert [c for c in choices(zhao) if c.startswith("V-")] == [
+        "V-2026-0001 · 11-25 · 夜班补贴标准"]
+    zhao.press(t("zh", "nav.cancel"))
+    open_menu(zhao, "zh")
+    zhao.press(t("zh", "menu.cal_visit_missed"))
+    zhao.press_starting("V-2026-0001")
+    zhao.press(t("zh", "nav.confirm"))
+    assert t("zh", "visit_missed.done", booking="V-2026-0001", number="J-2026-0001") \
+        in zhao.text
+    assert [r[10] for r in ledger_rows(services)] == [
+        t("zh", "export.missed", number="V-2026-0001")]
