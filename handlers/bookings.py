@@ -65,7 +65,6 @@ def params(session: Session, booking: Booking, entry: DutyEntry) -> dict[str, ob
     leader = session.get(Person, entry.leader_id)
     visitor = session.get(Person, booking.person_id)
     return {"number": booking.number, "date": entry.day.isoformat(),
-            "weekday": f"@weekday.{entry.day.weekday()}",
             "start": entry.start.strftime("%H:%M"), "end": entry.end.strftime("%H:%M"),
             "place": entry.place, "topic": booking.topic,
             "leader": leader.name if leader else "",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from datetime import datetime, time
+from datetime import date, datetime, time
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -46,7 +46,23 @@ def localize(params: dict[str, Any], lang: str, zone: ZoneInfo) -> dict[str, Any
             out[name] = local_time(value, zone)
         else:
             out[name] = value
+    # A day shown with its weekday ("2026-11-25 周三"): the weekday of an ISO `date` (or
+    # `old_date`) is derived, so a push queued before its words named it still renders.
+    for name in ("date", "old_date"):
+        weekday, day = name.replace("date", "weekday"), _iso_day(params.get(name))
+        if weekday not in out and day is not None:
+            out[weekday] = catalog.t(lang, f"weekday.{day.weekday()}")
     return out
+
+
+def _iso_day(value: Any) -> date | None:
+    """The day an ISO date string names ("2026-11-25"), else None."""
+    if not isinstance(value, str) or len(value) != 10:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        return None
 
 
 def timeline(events: list[list[str]], lang: str, zone: ZoneInfo) -> str:

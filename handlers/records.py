@@ -330,6 +330,7 @@ def booking(ctx: HandlerContext, sub: Submission) -> Result:
     leader = s.get(Person, entry.leader_id)
     done = "booking.done_now" if bookings.under_way(entry, ctx) else "booking.done"
     return Result(done, {**_slot_params(entry), "number": row.number,
+                         "weekday": catalog.t(sub.lang, f"weekday.{entry.day.weekday()}"),
                          "leader": leader.name if leader else ""})
 
 

@@ -31,7 +31,7 @@ def test_reminders_reschedule_and_cancel(services: Services, clock: FrozenClock,
     assert "V-2026-0001" in li.text
     words = {"number": "V-2026-0001", "date": "2026-11-25", "start": "08:30", "end": "11:30",
              "place": "群众工作室（行政楼一楼）", "leader": "赵国强", "visitor": "李明",
-             "topic": "加班费核算方法"}
+             "topic": "加班费核算方法", "weekday": t(lang, "weekday.2")}
     day_before = {"li_ming": t(lang, "notice.booking_remind_day_visitor", **words),
                   "zhao_guoqiang": t(lang, "notice.booking_remind_day_leader", **words)}
 
@@ -54,9 +54,10 @@ def test_reminders_reschedule_and_cancel(services: Services, clock: FrozenClock,
     assert t(lang, "reschedule_booking.done", number="V-2026-0001", date="2026-11-30",
              start="08:30") in zhao.text
     services.dispatcher.drain()
-    moved = {**words, "date": "2026-11-30"}
+    moved = {**words, "date": "2026-11-30", "weekday": t(lang, "weekday.0")}
     assert t(lang, "notice.booking_rescheduled", **moved, old_date="2026-11-25",
-             old_start="08:30", reason="临时到市里开会") in pushes(services, "li_ming")
+             old_weekday=t(lang, "weekday.2"), old_start="08:30",
+             reason="临时到市里开会") in pushes(services, "li_ming")
 
     # No reminder for the old hour; both reminders for the new one.
     tick(services, clock, shanghai(11, 30, 7, 30), step=timedelta(hours=1))
@@ -107,7 +108,7 @@ def test_the_leaders_reminder_carries_the_move_button(services: Services, clock:
     tick(services, clock, shanghai(11, 24, 8, 30), step=timedelta(hours=1))
     words = {"number": "V-2026-0001", "date": "2026-11-25", "start": "08:30", "end": "11:30",
              "place": "群众工作室（行政楼一楼）", "leader": "赵国强", "visitor": "李明",
-             "topic": "加班费核算方法"}
+             "topic": "加班费核算方法", "weekday": t(lang, "weekday.2")}
     [leader] = [m for m in zhao.inbox()
                 if m.text == t(lang, "notice.booking_remind_day_leader", **words)]
     [move] = leader.buttons
@@ -117,3 +118,53 @@ def test_the_leaders_reminder_carries_the_move_button(services: Services, clock:
     [visitor] = [m for m in li.inbox()
                  if m.text == t(lang, "notice.booking_remind_day_visitor", **words)]
     assert visitor.buttons == []
+
+
+DAYS = {"zh": ("2026-11-25 周三 08:30-11:30", "2026-11-30 周一 08:30-11:30",
+               "2026-11-25 周三 08:30"),
+        "en": ("2026-11-25 Wed 08:30-11:30", "2026-11-30 Mon 08:30-11:30",
+               "2026-11-25 Wed 08:30")}
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_the_worker_reads_each_visit_day_with_its_weekday(
+        services: Services, clock: FrozenClock, lang: str) -> None:
+    """The booking list says "11-25 周三", while the confirmation, the reminders and the
+    "moved" notice said "2026-11-25 08:30-11:30": they name the weekday too."""
+    booked, moved, hour = DAYS[lang]
+    li, zhao = Chat(services, person="li_ming"), Chat(services, person="zhao_guoqiang")
+    for chat in (li, zhao):
+        open_menu(chat, lang)
+    li.press(t(lang, "menu.booking"))
+    li.press_starting("11-25")
+    li.say("加班费核算方法")
+    li.press(t(lang, "nav.confirm"))
+    assert booked in li.text
+    tick(services, clock, shanghai(11, 24, 8, 30), step=timedelta(hours=1))
+    assert sum(booked in text for text in pushes(services, "li_ming")) == 1  # the day before
+    clock.set(shanghai(11, 24, 10))
+    open_menu(zhao, lang)
+    zhao.press(t(lang, "menu.reschedule_booking"))
+    zhao.press_starting("V-2026-0001")
+    zhao.press_starting("11-30")
+    zhao.say("临时到市里开会")
+    zhao.press(t(lang, "nav.confirm"))
+    services.dispatcher.drain()
+    [notice] = [p for p in pushes(services, "li_ming") if moved in p]
+    assert hour in notice  # the day it was, with its weekday too
+    tick(services, clock, shanghai(11, 30, 7, 30), step=timedelta(hours=1))
+    assert sum("2026-11-30 " + moved.split(" ")[1] in p
+               for p in pushes(services, "li_ming")) == 3  # moved, the day and the hour before
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_a_push_queued_before_the_weekday_was_named_still_renders_with_it(lang: str) -> None:
+    """A 'moved' notice put in the outbox before this release has no weekday among its
+    parameters: the weekday is read from its date, not a failed push."""
+    from handlers.notices import render
+
+    queued = {"number": "V-2026-0001", "date": "2026-11-30", "start": "08:30", "end": "11:30",
+              "place": "群众工作室（行政楼一楼）", "leader": "赵国强", "old_date": "2026-11-25",
+              "old_start": "08:30", "reason": "临时到市里开会"}
+    text = render("notice.booking_rescheduled", queued, lang, ZoneInfo("Asia/Shanghai")).text
+    assert DAYS[lang][1] in text and DAYS[lang][2] in text

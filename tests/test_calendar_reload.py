@@ -81,7 +81,7 @@ def test_a_reload_marking_leaders_away_hands_over_published_and_booked_days(
     words = {"date": "2026-11-25", "start": "08:30", "end": "11:30",
              "place": "群众工作室（行政楼一楼）", "old": "赵国强", "new": "孙红梅",
              "reason": t("zh", "roster.reason.trip"), "bookings": 1}
-    assert t("zh", "notice.duty_visit_moved", number="V-2026-0001", **words) in \
+    assert t("zh", "notice.duty_visit_moved", number="V-2026-0001", weekday="周三", **words) in \
         pushes(services, "li_ming")
     assert t("zh", "notice.duty_given", **words) in pushes(services, "zhao_guoqiang")
     assert t("zh", "notice.duty_taken", **words) in pushes(services, "sun_hongmei")

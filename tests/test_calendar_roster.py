@@ -111,7 +111,8 @@ def test_a_leader_away_gives_the_day_and_its_booking_to_the_next(
     words = {"date": "2026-11-25", "start": "08:30", "end": "11:30",
              "place": "群众工作室（行政楼一楼）", "old": "赵国强", "new": "孙红梅",
              "reason": t(lang, "roster.reason.trip"), "bookings": 1}
-    assert t(lang, "notice.duty_visit_moved", number="V-2026-0001", **words) in \
+    assert t(lang, "notice.duty_visit_moved", number="V-2026-0001",
+             weekday=t(lang, "weekday.2"), **words) in \
         pushes(services, "li_ming")
     words["reason"] = t("zh", "roster.reason.trip")  # the leaders read Chinese
     assert t("zh", "notice.duty_given", **words) in pushes(services, "zhao_guoqiang")

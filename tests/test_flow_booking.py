@@ -74,6 +74,7 @@ def done_text(services: Services, lang: str, number: str, entry: DutyEntry) -> s
         leader = s.get(Person, entry.leader_id)
     assert leader is not None
     return t(lang, "booking.done", number=number, date=entry.day.isoformat(),
+             weekday=t(lang, f"weekday.{entry.day.weekday()}"),
              start=entry.start.strftime("%H:%M"), end=entry.end.strftime("%H:%M"),
              place=entry.place, leader=leader.name)
 
@@ -168,7 +169,8 @@ def test_a_reception_under_way_is_booked_to_go_now_and_its_leader_hears_it_first
     assert t(lang, "booking.done_now", number="V-2026-0001", end="11:30", place=entry.place,
              leader=sun.name, date="2026-11-23", start="08:30") in chat.text
     assert t(lang, "booking.done", number="V-2026-0001", date="2026-11-23", start="08:30",
-             end="11:30", place=entry.place, leader=sun.name) not in chat.text
+             weekday=t(lang, "weekday.0"), end="11:30", place=entry.place,
+             leader=sun.name) not in chat.text
     [push] = all_rows(services, Notification)
     assert (push.message_key, push.priority) == ("notice.booking_now", outbox.ALERT)
     services.dispatcher.drain()

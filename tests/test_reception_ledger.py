@@ -408,7 +408,8 @@ def test_a_worker_whose_visit_became_a_case_is_told_its_number_and_due_date(
     instruct(zhao, lang, "V-2026-0001", "李明")
     services.dispatcher.drain()
     case = the_case(services)
-    told = t(lang, "notice.case_instructed_visitor", date="2026-11-25", booking="V-2026-0001",
+    told = t(lang, "notice.case_instructed_visitor", date="2026-11-25",
+             weekday=t(lang, "weekday.2"), booking="V-2026-0001",
              leader="赵国强", number="C-2026-0001", due_on=case.due_on.isoformat(),
              days=case.deadline_days)
     [push] = [m for m in inbox(services, "li_ming") if m.text == told]
