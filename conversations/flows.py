@@ -98,6 +98,18 @@ EMERGENCY_APART = Flow(
 
 CANCEL_BOOKING = Flow("cancel_booking", (Ask("booking", Choice(source="my_bookings")),))
 
+# A booking whose day went to another leader: its employee keeps it, or moves it to another
+# reception (another day of the leader they meant to see). Opened by the buttons of the push
+# that tells them; "keep" is one tap.
+CHANGE_BOOKING = Flow(
+    "change_booking",
+    (
+        Ask("booking", Choice(source="my_bookings")),
+        Ask("slot", Choice(_options("change_booking", ("keep",)), source="slots_to_book"),
+            check="slot_free"),
+    ),
+)
+
 HANDLING_ROLES = ("leader", "director", "staff")
 CASE_ACTIONS = ("note", "reply", "close", "extend", "reassign", "return_visit", "five_fix",
                 "urge")
@@ -207,7 +219,7 @@ FILE_FOR_CALLER = Flow(
 
 FLOWS: dict[str, Flow] = {
     f.name: f for f in (SUGGESTION, ANSWER_SUGGESTION, COMPLAINT, BOOKING, EMERGENCY,
-                        EMERGENCY_APART, RECEIPT, CANCEL_BOOKING,
+                        EMERGENCY_APART, RECEIPT, CANCEL_BOOKING, CHANGE_BOOKING,
                         CASE_ACTION, DECIDE_EXTENSION, RATE, INCIDENT_ACTION,
                         RESCHEDULE_BOOKING, FILE_FOR_CALLER)
 }
@@ -233,6 +245,7 @@ MENU: tuple[MenuItem, ...] = (
     MenuItem("cmd:lang", "menu.lang"),
     MenuItem("flow:file_for_caller", "menu.file_for_caller", roles=("staff", "director")),
     MenuItem("flow:emergency_apart", "menu.emergency_apart", hidden=True),
+    MenuItem("flow:change_booking", "menu.change_booking", hidden=True),
 )
 
 

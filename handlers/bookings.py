@@ -21,6 +21,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 from sqlmodel.sql.expression import SelectOfScalar
 
+from conversations import catalog
 from conversations.clock import Clock
 from conversations.flow import Result, Submission
 from handlers.context import HandlerContext
@@ -228,6 +229,70 @@ def move_refusal(session: Session, booking_id: str, entry_id: str
     if other is not None:
         return "reschedule_booking.taken", {"number": booking.number, "other": other.number}
     return None
+
+
+def change_buttons(booking: Booking) -> list[list[str]]:
+    """The `actions` of the push telling an employee their day went to another leader:
+    keep the booking (one tap), or choose another reception for it."""
+    return [["change_booking.keep_button", f"flow:change_booking?booking={booking.id}&slot=keep"],
+            ["change_booking.other_button", f"flow:change_booking?booking={booking.id}"]]
+
+
+def visitor_lines(session: Session, booked: list[Booking]) -> list[list[Any]]:
+    """Who is coming and about what, a line each, for the leader who receives them: the
+    name of a verified employee, else that they are unverified."""
+    out: list[list[Any]] = []
+    for b in booked:
+        visitor = session.get(Person, b.person_id)
+        out.append(["notice.booking_line", {
+            "number": b.number, "topic": b.topic[:TOPIC_SHOWN],
+            "visitor": visitor.name if visitor and visitor.verified and visitor.name
+            else "@person.unverified"}])
+    return out
+
+
+def change_booking(ctx: HandlerContext, sub: Submission) -> Result:
+    """The employee keeps a booking whose day went to another leader, or moves it to
+    another reception: the leaders of both are told, its reminders follow it."""
+    s = ctx.session
+    value = str(sub.answers["booking"])
+    booking = s.get(Booking, int(value)) if value.isdigit() else None
+    old = s.get(DutyEntry, booking.duty_entry_id) if booking else None
+    if booking is None or old is None or booking.person_id != ctx.actor.id:
+        return Result("change_booking.gone", {}, back_to="booking")
+    if sub.answers["slot"] == "keep" or booking.duty_entry_id == int(sub.answers["slot"]):
+        if booking.status != "booked":
+            return Result("change_booking.gone", {}, back_to="booking")
+        return Result("change_booking.kept", {**params(s, booking, old), **_weekday(sub, old)})
+    if booking.status != "booked" or over(old, ctx) or recorded(s, booking) is not None:
+        return Result("change_booking.gone", {}, back_to="booking")
+    entry = s.get(DutyEntry, int(sub.answers["slot"]))
+    if entry is None or entry.unit_id != old.unit_id or over(entry, ctx):
+        return Result("booking.slot_gone", {}, back_to="slot")
+    other = s.exec(select(Booking).where(
+        Booking.person_id == booking.person_id, Booking.duty_entry_id == entry.id,
+        Booking.status == "booked")).first()
+    if other is not None:
+        return Result("booking.already", {"number": other.number}, back_to="slot")
+    assert entry.id is not None
+    booking.duty_entry_id = entry.id
+    s.add(booking)
+    before, after = params(s, booking, old), params(s, booking, entry)
+    outbox.enqueue(s, key=f"booking:{booking.id}:left:{old.id}", recipient_id=old.leader_id,
+                   message="notice.booking_changed_away", now=ctx.now,
+                   params={**before, "new_date": after["date"], "new_start": after["start"],
+                           "new_leader": after["leader"]})
+    now = under_way(entry, ctx)
+    outbox.enqueue(s, key=f"booking:{booking.id}:leader:{entry.id}", recipient_id=entry.leader_id,
+                   message="notice.booking_now" if now else "notice.booking_new", now=ctx.now,
+                   priority=outbox.ALERT if now else outbox.ROUTINE,
+                   params={**after, "form": entry.form, "actions": reschedule_button(booking)})
+    schedule(s, booking, entry, now=ctx.now, zone=ctx.zone)
+    return Result("change_booking.done", {**after, **_weekday(sub, entry)})
+
+
+def _weekday(sub: Submission, entry: DutyEntry) -> dict[str, str]:
+    return {"weekday": catalog.t(sub.lang, f"weekday.{entry.day.weekday()}")}
 
 
 def reschedule_booking(ctx: HandlerContext, sub: Submission) -> Result:

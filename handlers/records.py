@@ -528,6 +528,7 @@ _HANDLERS = {
     "rate": casework.rate,
     "incident_action": incidents.incident_action,
     "reschedule_booking": bookings.reschedule_booking,
+    "change_booking": bookings.change_booking,
     "file_for_caller": _file_for_caller,
     "emergency_apart": grouping.apart,
 }

@@ -22,6 +22,7 @@ from sqlmodel import Session, col, select
 from conversations import catalog
 from conversations.clock import Clock
 from conversations.flow import Result, Submission
+from handlers import bookings
 from handlers.casework import words
 from handlers.context import HandlerContext, people_of
 from scheduler import workdays
@@ -258,18 +259,21 @@ def reassign(s: Session, entry: DutyEntry, leader_id: int, *, now: datetime, rea
     words = {**slot(s, entry), "date": entry.day.isoformat(),
              "old": old.name if old else "", "new": new.name, "reason": reason,
              "bookings": len(booked)}
-    for b in booked:
+    for b in booked:  # each may keep it, or choose another reception
         outbox.enqueue(s, key=f"duty:{run}:{entry.id}:visit:{b.id}", recipient_id=b.person_id,
                        message="notice.duty_visit_moved", now=now, priority=outbox.ALERT,
-                       params={**words, "number": b.number})
+                       params={**words, "number": b.number,
+                               "actions": bookings.change_buttons(b)})
     if tell_leaders:
         if old is not None and old.id is not None:
             outbox.enqueue(s, key=f"duty:{run}:{entry.id}:given:{old.id}", recipient_id=old.id,
                            message="notice.duty_given", now=now, priority=outbox.ALERT,
                            params=words)
+        # The leader who takes the day reads who is coming and about what.
         outbox.enqueue(s, key=f"duty:{run}:{entry.id}:taken:{leader_id}",
-                       recipient_id=leader_id, message="notice.duty_taken", now=now,
-                       priority=outbox.ALERT, params=words)
+                       recipient_id=leader_id, message="notice.duty_taken_booked" if booked
+                       else "notice.duty_taken", now=now, priority=outbox.ALERT,
+                       params={**words, "visitor_lines": bookings.visitor_lines(s, booked)})
     return booked
 
 

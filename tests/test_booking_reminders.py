@@ -168,3 +168,86 @@ def test_a_push_queued_before_the_weekday_was_named_still_renders_with_it(lang: 
               "old_start": "08:30", "reason": "临时到市里开会"}
     text = render("notice.booking_rescheduled", queued, lang, ZoneInfo("Asia/Shanghai")).text
     assert DAYS[lang][1] in text and DAYS[lang][2] in text
+
+
+def away(services: Services, clock: FrozenClock, lang: str, day: str) -> None:
+    """The staff record 赵国强 away on a trip that day: the rotation's next leader takes it."""
+    staff = Chat(services, person="liu_fang")
+    open_menu(staff, lang)
+    staff.press(t(lang, "menu.cal_roster"))
+    staff.press(t(lang, "opt.roster_action.away"))
+    staff.press_starting("赵国强")
+    staff.say(day)
+    clock.advance(timedelta(seconds=30))  # the same date again, as the last day: no repeat
+    staff.say(day)
+    staff.press(t(lang, "opt.away_kind.trip"))
+    staff.press(t(lang, "nav.confirm"))
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_a_day_handed_to_another_leader_lets_the_worker_keep_it_or_choose_another(
+        services: Services, clock: FrozenClock, lang: str) -> None:
+    """赵国强 is away on 11-25: 李明 was told "孙红梅 receives you instead" with nothing to
+    do about it, and 孙红梅 only that one visit was booked. 李明 may now keep it, or move
+    it (to 赵国强's 11-30); 孙红梅 reads who is coming and about what."""
+    from handlers.inbound import Inbound
+    from tests.case_helpers import choices
+
+    li, sun = Chat(services, person="li_ming"), Chat(services, person="sun_hongmei")
+    web = Chat(services, channel="web", address="anon-away-visitor")
+    for chat in (li, sun):
+        open_menu(chat, lang)
+    for chat, topic in ((li, "加班费核算方法"), (web, "宿舍热水器坏了")):
+        open_menu(chat, lang)
+        chat.press(t(lang, "menu.booking"))
+        chat.press_starting("11-25")
+        chat.say(topic)
+        chat.press(t(lang, "nav.confirm"))
+    away(services, clock, lang, "2026-11-25")
+    services.dispatcher.drain()
+
+    lines = "\n".join([t(lang, "notice.booking_line", visitor="李明", number="V-2026-0001",
+                         topic="加班费核算方法"),
+                       t(lang, "notice.booking_line", visitor=t(lang, "person.unverified"),
+                         number="V-2026-0002", topic="宿舍热水器坏了")])
+    taken = [m for m in sun.inbox() if m.text == t(
+        lang, "notice.duty_taken_booked", date="2026-11-25", start="08:30", end="11:30",
+        place="群众工作室（行政楼一楼）", old="赵国强", reason=t(lang, "roster.reason.trip"),
+        bookings=2, visitor_lines=lines)]
+    assert len(taken) == 1
+    [moved] = [m for m in li.inbox() if m.text.startswith(t(
+        lang, "notice.duty_visit_moved", number="V-2026-0001", date="x", weekday="x", start="x",
+        end="x", place="x", new="x", old="x", reason="x")[:6])]
+    keep, other = t(lang, "change_booking.keep_button"), t(lang, "change_booking.other_button")
+    assert [b["label"] for b in moved.buttons] == [keep, other]
+
+    def tap(label: str) -> None:
+        value = next(b["value"] for b in moved.buttons if b["label"] == label)
+        li._send(Inbound(li.channel, li.address, li._id(), action=value))
+
+    tap(keep)  # one tap: nothing changes
+    assert li.replies[0].text == t(
+        lang, "change_booking.kept", number="V-2026-0001", date="2026-11-25",
+        weekday=t(lang, "weekday.2"), start="08:30", end="11:30",
+        place="群众工作室（行政楼一楼）", leader="孙红梅")
+    tap(other)
+    assert any(c.startswith("11-30") and "赵国强" in c for c in choices(li))
+    li.press_starting("11-30")
+    li.press(t(lang, "nav.confirm"))
+    assert li.replies[0].text == t(
+        lang, "change_booking.done", number="V-2026-0001", date="2026-11-30",
+        weekday=t(lang, "weekday.0"), start="08:30", end="11:30",
+        place="群众工作室（行政楼一楼）", leader="赵国强")
+    services.dispatcher.drain()
+    assert t(lang, "notice.booking_changed_away", number="V-2026-0001", date="2026-11-25",
+             start="08:30", visitor="李明") in [m.text for m in sun.inbox()]
+    assert any("V-2026-0001" in text for text in pushes(services, "zhao_guoqiang"))
+    # Reminded of the new day, not of the old.
+    tick(services, clock, shanghai(11, 30, 7, 30), step=timedelta(hours=2))
+    texts = pushes(services, "li_ming")
+    assert any("2026-11-30" in p for p in texts if p.startswith(t(
+        lang, "notice.booking_remind_hour_visitor", number="x", date="x", weekday="x",
+        start="x", place="x", leader="x")[:4]))
+    assert not any("2026-11-25" in p and "孙红梅" in p for p in texts if p.startswith(t(
+        lang, "notice.booking_remind_day_visitor", number="x", date="x", weekday="x",
+        start="x", end="x", place="x", leader="x")[:4]))

@@ -116,7 +116,9 @@ def test_a_leader_away_gives_the_day_and_its_booking_to_the_next(
         pushes(services, "li_ming")
     words["reason"] = t("zh", "roster.reason.trip")  # the leaders read Chinese
     assert t("zh", "notice.duty_given", **words) in pushes(services, "zhao_guoqiang")
-    assert t("zh", "notice.duty_taken", **words) in pushes(services, "sun_hongmei")
+    assert t("zh", "notice.duty_taken_booked", **words, visitor_lines=t(  # who, about what
+        "zh", "notice.booking_line", visitor="李明", number="V-2026-0001",
+        topic="加班费核算方法")) in pushes(services, "sun_hongmei")
     # 11-25 was not published yet (it is due today at 17:00): no change notice was needed.
     assert sent_to(services, "roster:") == []
 
