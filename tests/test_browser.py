@@ -178,6 +178,57 @@ def test_complaint_through_the_page(page: Page, live_app: LiveApp) -> None:
     page.screenshot(path=str(ARTIFACTS / "chat.png"))
 
 
+def test_receipt_code_is_still_there_after_a_reload(page: Page, live_app: LiveApp) -> None:
+    """An anonymous worker's receipt code is shown once; the phone reloads the page when
+    he comes back to it from another app: the code is still there. It is kept in this
+    browser for this session only: not on the server, not for the next person who signs
+    in on the same browser."""
+    from bot import invites
+    from store.models import InboundMessage, InboxMessage
+
+    page.goto(live_app.url + "/")
+    expect(last_bot(page)).to_contain_text("职工群众工作室")
+    tap(page, "反映问题")
+    tap(page, "工资福利")
+    type_answer(page, "十月份的加班费到现在还没有发，班组里好几个人都没拿到。")
+    type_answer(page, "2026-10")
+    type_answer(page, "6")
+    tap(page, "跳过")
+    tap(page, "铸造车间")
+    type_answer(page, "补发十月加班费")
+    tap(page, "匿名")
+    tap(page, "确认提交")
+    done = page.get_by_test_id("bot-msg").filter(has_text="您的回执码是")
+    expect(done).to_have_count(1)
+    found = re.search(r"回执码是：(\S+)", done.inner_text())
+    assert found is not None
+    code = found.group(1)
+
+    page.reload()
+    idle(page)
+    expect(page.get_by_test_id("bot-msg").filter(has_text=code)).to_have_count(1)
+    expect(page.get_by_test_id("user-msg").filter(has_text="补发十月加班费")).to_have_count(1)
+    # The menu the page asks for leads; the buttons of what came before are history.
+    expect(last_bot(page)).to_contain_text("职工群众工作室")
+    expect(last_bot(page).get_by_test_id("btn").first).to_be_enabled()
+    submitted = page.get_by_test_id("bot-msg").filter(has_text="请核对").get_by_test_id(
+        "btn").filter(has_text="确认提交")
+    expect(submitted).to_be_disabled()
+    expect(submitted).to_have_class(re.compile(r"\bpressed\b"))
+    with Session(live_app.services.db) as s:  # the server keeps only its hash
+        kept = [str(r.replies) for r in s.exec(select(InboundMessage))] \
+            + [r.text for r in s.exec(select(InboxMessage))]
+    assert not [k for k in kept if code in k]
+
+    # Another person signs in on this browser: the code is neither shown nor kept.
+    token = invites.make_token(live_app.services.settings.secret_key, "li_ming")
+    page.goto(f"{live_app.url}/i/{token}")
+    expect(last_bot(page)).to_contain_text("职工群众工作室")
+    idle(page)
+    expect(page.get_by_test_id("messages")).not_to_contain_text(code)
+    assert code not in page.evaluate("JSON.stringify(window.localStorage)")
+
+
 def test_switch_to_english(page: Page, live_app: LiveApp) -> None:
     page.goto(live_app.url + "/")
     expect(last_bot(page)).to_contain_text("职工群众工作室")
@@ -226,13 +277,15 @@ def test_pushes_show_as_notices_with_a_live_ack_button(page: Page, live_app: Liv
     expect(page.get_by_test_id("bot-msg").filter(has_text="已确认收到")).to_have_count(1)
     expect(ack).to_be_disabled()
     expect(last_bot(page)).to_contain_text("（1/3）")
-    # A reload does not replay the notice already shown.
+    # A reload shows the conversation again, the notice once (not again as new), its
+    # button as pressed.
     page.reload()
-    expect(page.get_by_test_id("bot-msg").first).to_contain_text("您正在填写")
+    expect(page.get_by_test_id("bot-msg").filter(has_text="您正在填写")).to_have_count(1)
     expect(last_bot(page)).to_contain_text("（1/3）")
     expect(page.get_by_test_id("messages")).to_have_attribute("data-inbox-polls",
                                                               re.compile(r"^[1-9]"))
-    expect(page.get_by_test_id("notice-msg")).to_have_count(0)
+    expect(page.get_by_test_id("notice-msg")).to_have_count(1)
+    expect(notice.get_by_test_id("btn").filter(has_text="收到")).not_to_be_enabled()
 
 
 def test_failed_send_is_retried_with_the_same_id(page: Page, live_app: LiveApp) -> None:

@@ -148,8 +148,9 @@ async def test_first_message_sets_cookie_and_shows_menu(client: httpx.AsyncClien
     assert r2.status_code == 200
     assert COOKIE not in r2.cookies
     assert "感谢您提建议" in r2.json()["replies"][0]["text"]
-    me = await client.get("/api/me")
-    assert me.json() == {"name": "", "role": "employee", "verified": False, "lang": "zh"}
+    me = (await client.get("/api/me")).json()
+    assert me.pop("session")
+    assert me == {"name": "", "role": "employee", "verified": False, "lang": "zh"}
 
 
 async def test_suggestion_through_the_api(client: httpx.AsyncClient, services: Services) -> None:
@@ -225,8 +226,9 @@ async def test_oversized_body_is_refused(client: httpx.AsyncClient) -> None:
 async def test_invite_link_logs_the_person_in(client: httpx.AsyncClient,
                                               services: Services) -> None:
     await login(client, services, "zhao_guoqiang")
-    assert await WebChat(client).me() == {"name": "赵国强", "role": "leader", "verified": True,
-                                          "lang": "zh"}
+    me = await WebChat(client).me()
+    assert me.pop("session")
+    assert me == {"name": "赵国强", "role": "leader", "verified": True, "lang": "zh"}
     web = WebChat(client)
     await web.say("菜单")
     assert "在办的问题" in web.labels()  # a leader's menu
@@ -281,6 +283,23 @@ async def test_tampered_cookie_is_a_new_visitor(client: httpx.AsyncClient,
     client.cookies.set(COOKIE, client.cookies[COOKIE][:-3] + "xyz")
     me = await WebChat(client).me()
     assert me["role"] == "employee" and me["name"] == ""
+
+
+async def test_session_tag_names_the_session_not_the_address(
+        browsers: list[httpx.AsyncClient], services: Services) -> None:
+    """The page keeps what it showed under /api/me's session tag: one per session, a new
+    one when another person signs in on the browser, and nothing to sign in with."""
+    first, second = WebChat(browsers[0]), WebChat(browsers[1])
+    assert (await first.me())["session"] == ""  # no cookie yet: nothing kept
+    await first.say("菜单")
+    await second.say("菜单")
+    tag = (await first.me())["session"]
+    assert re.fullmatch(r"[0-9a-f]{16,}", tag)
+    assert (await first.me())["session"] == tag
+    assert (await second.me())["session"] not in ("", tag)
+    assert tag not in first.client.cookies[COOKIE]
+    await login(first.client, services, "li_ming")
+    assert (await first.me())["session"] not in ("", tag)
 
 
 # --- pushes: emergency alert, acknowledgement, notice to the reporter -------------------

@@ -1,6 +1,7 @@
 """The FastAPI app: the web chat page and its JSON API."""
 
 import hashlib
+import hmac
 import secrets
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -76,6 +77,10 @@ class MeOut(BaseModel):
     role: str
     verified: bool
     lang: str
+    # Whose chat this is, as an opaque tag ("" before the first message sets the cookie):
+    # the page keeps what it showed (a receipt code shown once) under it, and forgets it
+    # when another session takes the browser. Not the address: nothing to sign in with.
+    session: str = ""
 
 
 def create_app(services: Services, *, run_scheduler: bool | None = None) -> FastAPI:
@@ -159,18 +164,25 @@ def create_app(services: Services, *, run_scheduler: bool | None = None) -> Fast
         set_address(response, f"p:{person.key}")
         return response
 
+    def session_tag(address: str) -> str:
+        return hmac.new(settings.secret_key.encode(), f"web-session\n{address}".encode(),
+                        hashlib.sha256).hexdigest()[:24]
+
     @app.get("/api/me")
     def me(address: Address) -> MeOut:
         if address is None:
             return MeOut(name="", role="employee", verified=False, lang=settings.default_lang)
+        tag = session_tag(address)
         with Session(services.read_db) as s:
             contact = s.exec(select(Contact).where(Contact.channel == "web",
                                                    Contact.address == address)).first()
             person = s.get(Person, contact.person_id) if contact else None
         if person is None:
-            return MeOut(name="", role="employee", verified=False, lang=settings.default_lang)
+            return MeOut(name="", role="employee", verified=False, lang=settings.default_lang,
+                         session=tag)
         return MeOut(name=person.name if person.verified else "", role=person.role,
-                     verified=person.verified, lang=person.lang or settings.default_lang)
+                     verified=person.verified, lang=person.lang or settings.default_lang,
+                     session=tag)
 
     @app.post("/api/chat")
     async def chat(body: ChatIn, address: Address, request: Request,

@@ -41,7 +41,11 @@
   var POLL_EVERY = 3000;
   var FIRST_LOAD_NOTICES = 5;
   var INBOX_PAGE = 50;
-  var INBOX_KEY = 'workroom.inbox.v1';
+  // What the page showed, kept in this browser for this session only (a receipt code is
+  // shown once and a phone reloads a page it put aside): the server keeps no transcript.
+  var STORE_KEY = 'workroom.chat.v2';
+  var OLD_KEYS = ['workroom.inbox.v1'];
+  var KEEP_MESSAGES = 200;
 
   var messages = document.getElementById('messages');
   var form = document.getElementById('composer');
@@ -53,7 +57,8 @@
   var lang = 'zh';
   var busy = false;
   var failed = null;        // the message that gave up: {id, body, bubble, refocus}
-  var who = null;           // who the inbox belongs to, as /api/me tells
+  var who = null;           // whose chat this is: the session tag /api/me tells ('' none yet)
+  var log = [];             // what this page showed since the session began, as kept
   var inboxLast = null;     // last inbox id shown; null: nothing known yet (first load)
   var polling = false;
   var pollTimer = null;
@@ -172,12 +177,12 @@
     return box;
   }
 
-  function addMessage(kind, text, buttons, extra) {
+  function addMessage(kind, text, buttons, extra, restored) {
     buttons = buttons || [];
     var files = buttons.filter(isFile);
     buttons = buttons.filter(function (b) { return !isFile(b); });
-    var leads = kind === 'bot' ||
-      (kind === 'notice' && buttons.some(function (b) { return !isAck(b.value); }));
+    var leads = !restored && (kind === 'bot' ||
+      (kind === 'notice' && buttons.some(function (b) { return !isAck(b.value); })));
     if (leads) disableOlderButtons();
     var wrap = document.createElement('div');
     wrap.className = 'msg ' + kind;
@@ -204,14 +209,133 @@
       pad(d.getHours()) + ':' + pad(d.getMinutes());
   }
 
-  function addNotice(item) {
-    if (shown[item.id]) return;
+  function addNotice(item, restored) {
+    if (shown[item.id]) return null;
     shown[item.id] = true;
     var time = document.createElement('span');
     time.className = 'time';
     time.textContent = localTime(item.created_at);
-    var el = addMessage('notice', item.text, item.buttons, time);
+    var el = addMessage('notice', item.text, item.buttons, time, restored);
     el.setAttribute('data-inbox-id', String(item.id));
+    return el;
+  }
+
+  // --- what the page showed, kept across reloads ----------------------------------------
+
+  function readStore() {
+    try {
+      var saved = JSON.parse(window.localStorage.getItem(STORE_KEY) || 'null');
+      if (saved && typeof saved.who === 'string' && Array.isArray(saved.items)) return saved;
+    } catch (e) { /* private mode or a broken value: nothing kept */ }
+    return null;
+  }
+
+  function forgetStore() {
+    try {
+      window.localStorage.removeItem(STORE_KEY);
+      OLD_KEYS.forEach(function (k) { window.localStorage.removeItem(k); });
+    } catch (e) { /* storage may be unavailable */ }
+  }
+
+  // Change what is kept for this session. Read afresh each time: another tab of the same
+  // session may have added to it since.
+  function keep(change) {
+    if (!who) return;
+    var saved = readStore();
+    if (!saved || saved.who !== who) saved = {who: who, items: [], last: null};
+    change(saved);
+    if (saved.items.length > KEEP_MESSAGES) saved.items = saved.items.slice(-KEEP_MESSAGES);
+    try {
+      window.localStorage.setItem(STORE_KEY, JSON.stringify(saved));
+    } catch (e) { /* full or unavailable: the page still works, a reload forgets */ }
+  }
+
+  function sameEntry(a, b) {
+    return a.u === b.u || (a.k === 'notice' && b.k === 'notice' && a.id === b.id);
+  }
+
+  // A message shown: kept, and tied to its element (a press is recorded on it).
+  function record(wrap, entry) {
+    entry.u = entry.u || newId();
+    wrap.workroomEntry = entry;
+    log.push(entry);
+    if (log.length > KEEP_MESSAGES) log.shift();
+    keep(function (saved) {
+      if (!saved.items.some(function (e) { return sameEntry(e, entry); })) saved.items.push(entry);
+    });
+  }
+
+  function rewrite(entry) {
+    keep(function (saved) {
+      for (var i = 0; i < saved.items.length; i++) {
+        if (sameEntry(saved.items[i], entry)) saved.items[i] = entry;
+      }
+    });
+  }
+
+  // Record that the button `value` of the message `wrap` was pressed.
+  function recordPress(wrap, value) {
+    var entry = wrap && wrap.workroomEntry;
+    if (!entry || (entry.pressed || []).indexOf(value) >= 0) return;
+    entry.pressed = (entry.pressed || []).concat([value]);
+    rewrite(entry);
+  }
+
+  // A kept message shown again after a reload. The conversation's own buttons are history
+  // now (the menu the page asks for leads); a push's buttons still work.
+  function restore(entry) {
+    var wrap = null;
+    if (entry.k === 'notice') {
+      wrap = addNotice(entry, true);
+    } else if (entry.k === 'bot' || entry.k === 'user') {
+      wrap = addMessage(entry.k, entry.text, entry.buttons, null, true);
+    }
+    if (!wrap) return;
+    wrap.workroomEntry = entry;
+    log.push(entry);
+    var buttons = wrap.querySelectorAll('button.btn');
+    for (var i = 0; i < buttons.length; i++) {
+      var value = buttons[i].getAttribute('data-value');
+      if (entry.k === 'bot' && !isAck(value)) buttons[i].disabled = true;
+      if ((entry.pressed || []).indexOf(value) >= 0) {
+        buttons[i].disabled = true;
+        buttons[i].classList.add('pressed');
+      }
+    }
+  }
+
+  function entryOf(kind, text, buttons) {
+    return {k: kind, text: text, buttons: buttons || []};
+  }
+
+  // The session /api/me tells: a page that had none (a first message set the cookie)
+  // keeps what it showed under it; another session's kept messages are forgotten.
+  function adopt(me) {
+    if (!me) return;
+    var tag = me.session || '';
+    if (tag === who) return;
+    var had = who;
+    who = tag;
+    if (had === null) {
+      // /api/me did not answer when the page loaded: what it showed since joins what was
+      // kept for this session (if that is what was kept).
+      var saved = readStore();
+      if (!saved || saved.who !== tag) forgetStore();
+      keep(function (kept) {
+        log.forEach(function (entry) {
+          if (!kept.items.some(function (e) { return sameEntry(e, entry); })) kept.items.push(entry);
+        });
+      });
+      return;
+    }
+    forgetStore();
+    if (had === '') {
+      keep(function (kept) { kept.items = log.slice(); kept.last = inboxLast; });
+    } else {
+      // A different person now (an invite link was opened): their own inbox from the top.
+      log = [];
+      inboxLast = null;
+    }
   }
 
   // --- status line --------------------------------------------------------------------
@@ -302,12 +426,23 @@
       return postOnce(job.body).then(function (data) {
         clearStatus();
         if (job.pending) job.pending.remove();
-        (data.replies || []).forEach(function (r) { addMessage('bot', r.text, r.buttons); });
-        if (job.button) job.button.classList.add('pressed');
+        if (job.wrap) record(job.wrap, entryOf('user', job.label));
+        (data.replies || []).forEach(function (r) {
+          var wrap = addMessage('bot', r.text, r.buttons);
+          // The menu the page asks for by itself is not kept: a reload asks again.
+          if (job.wrap) record(wrap, entryOf('bot', r.text, r.buttons));
+        });
+        if (job.button) {
+          job.button.classList.add('pressed');
+          recordPress(job.button.closest('.msg'), job.button.getAttribute('data-value'));
+        }
         if (job.ack) markPressed(job.ack);
         setBusy(false);
         if (job.refocus) input.focus();
-        refreshMe().then(startPolling);
+        refreshMe().then(function (me) {
+          adopt(me);
+          startPolling();
+        });
       }, function (err) {
         if (err.retry && attempt < RETRY_DELAYS.length) {
           showStatus(t('retrying'));
@@ -342,6 +477,8 @@
       var wrap = addMessage('user', label, [], null);
       wrap.appendChild(pending);
       job.pending = pending;
+      job.wrap = wrap;
+      job.label = label;
       if (opts.text !== undefined) job.text = opts.text;
     }
     deliver(job);
@@ -353,6 +490,7 @@
       if (buttons[i].getAttribute('data-value') === value) {
         buttons[i].disabled = true;
         buttons[i].classList.add('pressed');
+        recordPress(buttons[i].closest('.msg'), value);
       }
     }
   }
@@ -381,18 +519,10 @@
 
   // --- inbox --------------------------------------------------------------------------
 
-  function loadInboxState() {
-    try {
-      var saved = JSON.parse(window.localStorage.getItem(INBOX_KEY) || 'null');
-      if (saved && saved.who === who && typeof saved.last === 'number') return saved.last;
-    } catch (e) { /* private mode or broken value: start afresh */ }
-    return null;
-  }
-
   function saveInboxState() {
-    try {
-      window.localStorage.setItem(INBOX_KEY, JSON.stringify({who: who, last: inboxLast}));
-    } catch (e) { /* storage may be unavailable */ }
+    keep(function (saved) {
+      if (typeof saved.last !== 'number' || saved.last < inboxLast) saved.last = inboxLast;
+    });
   }
 
   function fetchInbox(after) {
@@ -423,7 +553,11 @@
         items = items.slice(-FIRST_LOAD_NOTICES);
       }
       items.forEach(function (item) {
-        addNotice(item);
+        var wrap = addNotice(item);
+        if (wrap) {
+          record(wrap, {k: 'notice', id: item.id, text: item.text, buttons: item.buttons,
+                        created_at: item.created_at});
+        }
         inboxLast = Math.max(inboxLast || 0, item.id);
       });
       if (inboxLast === null) inboxLast = 0;
@@ -447,18 +581,7 @@
     });
   }
 
-  function startPolling(me) {
-    if (me) {
-      var next = [me.role, me.name, me.verified].join('|');
-      if (who !== null && next !== who) {
-        // A different person now (an invite link was opened): their own inbox from the top.
-        inboxLast = null;
-      }
-      if (who === null || next !== who) {
-        who = next;
-        if (inboxLast === null) inboxLast = loadInboxState();
-      }
-    }
+  function startPolling() {
     if (polling) return;
     polling = true;
     tick();
@@ -474,7 +597,17 @@
   // --- start --------------------------------------------------------------------------
 
   applyChrome();
-  refreshMe().then(function () {
+  refreshMe().then(function (me) {
+    // What this session was shown before the reload, first; anything kept for another
+    // session (or for none: the cookie is gone) is forgotten.
+    who = me ? me.session || '' : null;
+    var saved = readStore();
+    if (saved && who && saved.who === who) {
+      saved.items.forEach(restore);
+      if (typeof saved.last === 'number') inboxLast = saved.last;
+    } else if (me) {
+      forgetStore();
+    }
     // The only message the page sends by itself: ask for the menu.
     send({text: '菜单'}, null);
   });
