@@ -106,6 +106,7 @@ class InboxSender:
             shown = session.get(InboxMessage, int(edit_ref))
             if shown is not None and shown.address == address:
                 shown.text, shown.buttons = reply.text, buttons
+                shown.edited_at, shown.version = self.clock.now(), shown.version + 1
                 session.add(shown)
                 return edit_ref
         row = InboxMessage(channel=self.channel, address=address,

@@ -390,6 +390,10 @@ class InboxMessage(SQLModel, table=True):
     text: str = Field(sa_column=Column(Text, nullable=False))
     buttons: list[Any] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     created_at: datetime = _ts()
+    # An edit in place (an alert acknowledged): the page fetches what changed since it
+    # last looked, and shows a version newer than its own.
+    edited_at: datetime | None = _ts(nullable=True)
+    version: int = 0
 
 
 class Timer(SQLModel, table=True):

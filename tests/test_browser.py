@@ -288,6 +288,51 @@ def test_pushes_show_as_notices_with_a_live_ack_button(page: Page, live_app: Liv
     expect(notice.get_by_test_id("btn").filter(has_text="收到")).not_to_be_enabled()
 
 
+def test_an_acknowledgement_shows_on_every_open_page(page: Page, browser: Browser,
+                                                     live_app: LiveApp) -> None:
+    """The director and a leader both have the alert open; the director presses 收到: her
+    own alert and the leader's open page say so (the alert edited in place), and so does
+    the leader's page after a reload."""
+    from bot import invites
+    from tests.transcript import Chat
+
+    services = live_app.services
+    secret = services.settings.secret_key
+    page.goto(f"{live_app.url}/i/{invites.make_token(secret, 'chen_lihua')}")
+    expect(last_bot(page)).to_contain_text("职工群众工作室")
+    other = browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True,
+                                locale="zh-CN", timezone_id="Asia/Shanghai")
+    other.set_default_timeout(15_000)
+    leader = other.new_page()
+    leader.goto(f"{live_app.url}/i/{invites.make_token(secret, 'sun_hongmei')}")
+    expect(last_bot(leader)).to_contain_text("职工群众工作室")
+    idle(page)
+    idle(leader)
+
+    Chat(services, person="li_ming").dialog([
+        ("菜单", "职工群众工作室"), ("[紧急情况报告]", "发生了什么"), ("车间起火冒烟", "在哪里"),
+        ("铸造车间", "立即发送"), ("[立即发送]", "已报告")])
+    services.dispatcher.drain()
+    mine = page.get_by_test_id("notice-msg").filter(has_text="【紧急】")
+    theirs = leader.get_by_test_id("notice-msg").filter(has_text="【紧急】")
+    expect(mine.get_by_test_id("btn").filter(has_text="收到")).to_be_enabled()
+    expect(theirs.get_by_test_id("btn").filter(has_text="收到")).to_be_enabled()
+
+    mine.get_by_test_id("btn").filter(has_text="收到").tap()
+    expect(page.get_by_test_id("bot-msg").filter(has_text="已确认收到")).to_have_count(1)
+    services.dispatcher.drain()  # the edits of the alert where it was shown
+    expect(mine).to_contain_text("✅ 陈丽华 已于")
+    expect(mine.get_by_test_id("btn")).to_have_count(0)
+    expect(theirs).to_contain_text(re.compile(r"✅ 陈丽华 已于 .+ 确认收到，正在处理"))
+    expect(theirs).to_have_count(1)  # in its place, not a second notice
+    leader.reload()
+    expect(leader.get_by_test_id("messages")).to_have_attribute("data-inbox-polls",
+                                                                re.compile(r"^[1-9]"))
+    expect(theirs).to_contain_text("✅ 陈丽华 已于")
+    expect(theirs).to_have_count(1)
+    other.close()
+
+
 def test_failed_send_is_retried_with_the_same_id(page: Page, live_app: LiveApp) -> None:
     page.add_init_script("window.WORKROOM_RETRY_DELAYS = [200, 200];")
     page.goto(live_app.url + "/")

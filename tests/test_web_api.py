@@ -7,6 +7,7 @@ import itertools
 import re
 import time
 from collections.abc import AsyncIterator
+from datetime import timedelta
 from typing import Any
 
 import httpx
@@ -16,6 +17,7 @@ from sqlmodel import Session, col, func, select
 
 from bot import invites
 from bot.bootstrap import Services
+from conversations.clock import FrozenClock
 from store.models import Alert, Case, Incident, Person, Suggestion
 from web.app import COOKIE, MAX_BODY, create_app
 
@@ -67,6 +69,13 @@ class WebChat:
         assert r.status_code == 200, r.text
         messages: list[dict[str, Any]] = r.json()["messages"]
         return messages
+
+    async def poll(self, after: int, since: int) -> dict[str, Any]:
+        """A poll of the page: what came after `after`, what was edited since `since`."""
+        r = await self.client.get("/api/inbox", params={"after": after, "since": since})
+        assert r.status_code == 200, r.text
+        data: dict[str, Any] = r.json()
+        return data
 
     async def me(self) -> dict[str, Any]:
         r = await self.client.get("/api/me")
@@ -134,7 +143,8 @@ async def test_page_and_static_files_are_served(client: httpx.AsyncClient) -> No
 
 async def test_first_message_sets_cookie_and_shows_menu(client: httpx.AsyncClient) -> None:
     assert COOKIE not in client.cookies
-    assert (await client.get("/api/inbox")).json() == {"messages": []}
+    empty = (await client.get("/api/inbox")).json()
+    assert empty["messages"] == [] and empty["edited"] == []
     r = await client.post("/api/chat", json={"id": "hello-0001", "text": "菜单"})
     assert r.status_code == 200
     assert COOKIE in r.cookies
@@ -351,6 +361,47 @@ async def test_emergency_alert_ack_and_notice(browsers: list[httpx.AsyncClient],
     assert len(notices) == 1, notices
     assert "陈丽华 已收到" in notices[0]["text"]
     assert notices[0]["buttons"] == []
+
+
+async def test_an_edited_alert_comes_again_to_the_pages_that_show_it(
+        browsers: list[httpx.AsyncClient], services: Services, clock: FrozenClock) -> None:
+    """The director presses 收到: the alert is edited in place for her and for the other
+    leader it went to, and their pages' next polls fetch the edits (not only new rows)."""
+    reporter, director, leader = (WebChat(c) for c in browsers)
+    await login(director.client, services, "chen_lihua")
+    await login(leader.client, services, "sun_hongmei")
+    await director.say("菜单")
+    await leader.say("菜单")
+    for words in ("菜单", None, "车间起火冒烟", "铸造车间"):
+        await (reporter.press("紧急情况报告") if words is None else reporter.say(words))
+    await reporter.press("立即发送")
+    services.dispatcher.drain()
+    polled = {}
+    for chat in (director, leader):
+        first = await chat.poll(0, 0)
+        alert = next(m for m in first["messages"] if "【紧急】" in m["text"])
+        assert alert["version"] == 0 and first["edited"] == []
+        polled[chat] = (alert, first["cursor"])
+
+    clock.advance(timedelta(minutes=10))
+    await director.post(action=polled[director][0]["buttons"][0]["value"])
+    assert "已确认收到" in director.text
+    services.dispatcher.drain()
+    for chat, said in ((director, "确认收到。"), (leader, "确认收到，正在处理。")):
+        alert, cursor = polled[chat]
+        got = await chat.poll(alert["id"], cursor)
+        assert got["messages"] == []
+        [edited] = got["edited"]
+        assert edited["id"] == alert["id"] and edited["version"] == 1
+        assert f"✅ 陈丽华 已于 2026-11-23 09:10 {said}" in edited["text"]
+        assert ("收到" in [b["label"] for b in edited["buttons"]]) == (chat is leader)
+        # Once the polls have moved on past it (and the margin kept for a late commit),
+        # the edit is not fetched again.
+        clock.advance(timedelta(minutes=5))
+        later = await chat.poll(alert["id"], got["cursor"])
+        assert later["cursor"] > got["cursor"]
+        assert (await chat.poll(alert["id"], later["cursor"]))["edited"] == []
+    assert (await reporter.poll(10**6, 0))["edited"] == []  # nothing of theirs was edited
 
 
 async def test_inbox_is_private_to_its_session(browsers: list[httpx.AsyncClient],

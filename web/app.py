@@ -3,13 +3,14 @@
 import hashlib
 import hmac
 import secrets
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any
 
 import anyio
-from fastapi import Depends, FastAPI, HTTPException, Request, Response
+from fastapi import Depends, FastAPI, HTTPException, Query, Request, Response
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse
 from itsdangerous import BadSignature, URLSafeSerializer
 from pydantic import BaseModel, Field
@@ -22,6 +23,10 @@ from store.models import Contact, InboxMessage, Person
 
 COOKIE = "workroom_session"
 MAX_BODY = 64 * 1024  # a Telegram update with a 4096-character text fits
+# An edit is stamped before its transaction commits: a poll looks that much further back,
+# so an edit committed just after the last poll read is not missed.
+EDIT_MARGIN = timedelta(minutes=2)
+INBOX_PAGE = 50
 STATIC = Path(__file__).parent / "static"
 
 
@@ -51,10 +56,19 @@ class InboxItem(BaseModel):
     text: str
     buttons: list[ButtonOut]
     created_at: str
+    version: int  # 0 as delivered, one more each edit in place (an alert acknowledged)
 
 
 class InboxOut(BaseModel):
-    messages: list[InboxItem]
+    messages: list[InboxItem]  # those after `after`, oldest first, a page at a time
+    edited: list[InboxItem]  # those up to `after` edited since `since`
+    cursor: int  # the `since` of the next poll
+
+
+def _item(row: InboxMessage) -> InboxItem:
+    return InboxItem(id=row.id or 0, text=row.text, created_at=row.created_at.isoformat(),
+                     version=row.version,
+                     buttons=[ButtonOut.model_validate(b) for b in row.buttons])
 
 
 class FileOut(BaseModel):
@@ -201,17 +215,26 @@ def create_app(services: Services, *, run_scheduler: bool | None = None) -> Fast
         return ChatOut(replies=[ReplyOut.model_validate(r.to_dict()) for r in replies])
 
     @app.get("/api/inbox")
-    def inbox(address: Address, after: int = 0) -> InboxOut:
+    def inbox(address: Address, after: Annotated[int, Query(ge=0)] = 0,
+              since: Annotated[int | None, Query(ge=0, le=10**11)] = None) -> InboxOut:
+        """The pushes after `after`, and those shown before it edited since `since` (a
+        cursor this answer gives, in seconds)."""
+        now = services.clock.now()
+        cursor = int(now.timestamp())
         if address is None:
-            return InboxOut(messages=[])
+            return InboxOut(messages=[], edited=[], cursor=cursor)
+        mine = (InboxMessage.channel == "web", InboxMessage.address == address)
         with Session(services.read_db) as s:
-            rows = s.exec(select(InboxMessage).where(InboxMessage.channel == "web",
-                                                     InboxMessage.address == address,
-                                                     col(InboxMessage.id) > after)
-                          .order_by(col(InboxMessage.id)).limit(50)).all()
-        return InboxOut(messages=[
-            InboxItem(id=r.id or 0, text=r.text, created_at=r.created_at.isoformat(),
-                      buttons=[ButtonOut.model_validate(b) for b in r.buttons]) for r in rows])
+            rows = s.exec(select(InboxMessage).where(*mine, col(InboxMessage.id) > after)
+                          .order_by(col(InboxMessage.id)).limit(INBOX_PAGE)).all()
+            edited: Sequence[InboxMessage] = []
+            if since is not None and after > 0:
+                edited = s.exec(select(InboxMessage).where(
+                    *mine, col(InboxMessage.id) <= after,
+                    col(InboxMessage.edited_at) >= datetime.fromtimestamp(since, UTC)
+                    - EDIT_MARGIN).order_by(col(InboxMessage.id))).all()
+        return InboxOut(messages=[_item(r) for r in rows], edited=[_item(r) for r in edited],
+                        cursor=cursor)
 
     def web_person(s: Session, address: str | None) -> Person | None:
         contact = s.exec(select(Contact).where(Contact.channel == "web",

@@ -60,6 +60,7 @@
   var who = null;           // whose chat this is: the session tag /api/me tells ('' none yet)
   var log = [];             // what this page showed since the session began, as kept
   var inboxLast = null;     // last inbox id shown; null: nothing known yet (first load)
+  var inboxSince = null;    // the server's cursor: pushes edited from then on are fetched
   var polling = false;
   var pollTimer = null;
   var pollRunning = false;
@@ -184,6 +185,13 @@
     var leads = !restored && (kind === 'bot' ||
       (kind === 'notice' && buttons.some(function (b) { return !isAck(b.value); })));
     if (leads) disableOlderButtons();
+    var wrap = buildMessage(kind, text, files, buttons, extra);
+    messages.appendChild(wrap);
+    scrollDown();
+    return wrap;
+  }
+
+  function buildMessage(kind, text, files, buttons, extra) {
     var wrap = document.createElement('div');
     wrap.className = 'msg ' + kind;
     wrap.setAttribute('data-testid', kind + '-msg');
@@ -194,9 +202,18 @@
     if (extra) bubble.appendChild(extra);
     wrap.appendChild(bubble);
     if (buttons.length) wrap.appendChild(renderButtons(buttons));
-    messages.appendChild(wrap);
-    scrollDown();
     return wrap;
+  }
+
+  // Show the buttons of `wrap` whose values are in `pressed` as pressed.
+  function showPressed(wrap, pressed) {
+    var buttons = wrap.querySelectorAll('button.btn');
+    for (var i = 0; i < buttons.length; i++) {
+      if ((pressed || []).indexOf(buttons[i].getAttribute('data-value')) >= 0) {
+        buttons[i].disabled = true;
+        buttons[i].classList.add('pressed');
+      }
+    }
   }
 
   function localTime(iso) {
@@ -209,15 +226,43 @@
       pad(d.getHours()) + ':' + pad(d.getMinutes());
   }
 
-  function addNotice(item, restored) {
-    if (shown[item.id]) return null;
-    shown[item.id] = true;
+  function noticeTime(item) {
     var time = document.createElement('span');
     time.className = 'time';
     time.textContent = localTime(item.created_at);
-    var el = addMessage('notice', item.text, item.buttons, time, restored);
+    return time;
+  }
+
+  function addNotice(item, restored) {
+    if (shown[item.id]) return null;
+    shown[item.id] = true;
+    var el = addMessage('notice', item.text, item.buttons, noticeTime(item), restored);
     el.setAttribute('data-inbox-id', String(item.id));
+    el.setAttribute('data-version', String(item.version || 0));
     return el;
+  }
+
+  // A push shown, edited since (an alert acknowledged, here or by someone else): its new
+  // words and buttons in its place, and kept so.
+  function applyEdit(item) {
+    var old = messages.querySelector('.msg.notice[data-inbox-id="' + item.id + '"]');
+    if (!old || Number(old.getAttribute('data-version') || 0) >= (item.version || 0)) return;
+    var buttons = item.buttons || [];
+    var wrap = buildMessage('notice', item.text, buttons.filter(isFile),
+                            buttons.filter(function (b) { return !isFile(b); }),
+                            noticeTime(item));
+    wrap.setAttribute('data-inbox-id', String(item.id));
+    wrap.setAttribute('data-version', String(item.version || 0));
+    var entry = old.workroomEntry;
+    if (entry) showPressed(wrap, entry.pressed);
+    old.parentNode.replaceChild(wrap, old);
+    if (entry) {
+      entry.text = item.text;
+      entry.buttons = buttons;
+      entry.version = item.version || 0;
+      wrap.workroomEntry = entry;
+      rewrite(entry);
+    }
   }
 
   // --- what the page showed, kept across reloads ----------------------------------------
@@ -295,13 +340,11 @@
     log.push(entry);
     var buttons = wrap.querySelectorAll('button.btn');
     for (var i = 0; i < buttons.length; i++) {
-      var value = buttons[i].getAttribute('data-value');
-      if (entry.k === 'bot' && !isAck(value)) buttons[i].disabled = true;
-      if ((entry.pressed || []).indexOf(value) >= 0) {
+      if (entry.k === 'bot' && !isAck(buttons[i].getAttribute('data-value'))) {
         buttons[i].disabled = true;
-        buttons[i].classList.add('pressed');
       }
     }
+    showPressed(wrap, entry.pressed);
   }
 
   function entryOf(kind, text, buttons) {
@@ -330,11 +373,16 @@
     }
     forgetStore();
     if (had === '') {
-      keep(function (kept) { kept.items = log.slice(); kept.last = inboxLast; });
+      keep(function (kept) {
+        kept.items = log.slice();
+        kept.last = inboxLast;
+        kept.since = inboxSince;
+      });
     } else {
       // A different person now (an invite link was opened): their own inbox from the top.
       log = [];
       inboxLast = null;
+      inboxSince = null;
     }
   }
 
@@ -522,32 +570,37 @@
   function saveInboxState() {
     keep(function (saved) {
       if (typeof saved.last !== 'number' || saved.last < inboxLast) saved.last = inboxLast;
+      if (inboxSince !== null) saved.since = inboxSince;
     });
   }
 
-  function fetchInbox(after) {
-    return fetch('/api/inbox?after=' + encodeURIComponent(after),
-                 {credentials: 'same-origin', cache: 'no-store'})
+  function fetchInbox(after, since) {
+    var query = 'after=' + encodeURIComponent(after);
+    if (typeof since === 'number') query += '&since=' + encodeURIComponent(since);
+    return fetch('/api/inbox?' + query, {credentials: 'same-origin', cache: 'no-store'})
       .then(function (r) {
         if (!r.ok) throw new Error('HTTP ' + r.status);
         return r.json();
-      })
-      .then(function (data) { return data.messages || []; });
+      });
   }
 
-  // Everything after `after`, page by page.
-  function fetchAllAfter(after, collected) {
-    collected = collected || [];
-    return fetchInbox(after).then(function (page) {
-      collected = collected.concat(page);
-      if (page.length >= INBOX_PAGE) return fetchAllAfter(page[page.length - 1].id, collected);
-      return collected;
+  // Everything after `after`, page by page, and what was edited since `since`.
+  function fetchAllAfter(after, since, got) {
+    got = got || {messages: [], edited: [], cursor: null};
+    return fetchInbox(after, since).then(function (data) {
+      var page = data.messages || [];
+      got.messages = got.messages.concat(page);
+      got.edited = got.edited.concat(data.edited || []);
+      if (got.cursor === null && typeof data.cursor === 'number') got.cursor = data.cursor;
+      if (page.length >= INBOX_PAGE) return fetchAllAfter(page[page.length - 1].id, null, got);
+      return got;
     });
   }
 
   function pollOnce() {
     var first = inboxLast === null;
-    return fetchAllAfter(first ? 0 : inboxLast).then(function (items) {
+    return fetchAllAfter(first ? 0 : inboxLast, first ? null : inboxSince).then(function (got) {
+      var items = got.messages;
       if (first && items.length > FIRST_LOAD_NOTICES) {
         inboxLast = items[items.length - FIRST_LOAD_NOTICES - 1].id;
         items = items.slice(-FIRST_LOAD_NOTICES);
@@ -556,10 +609,12 @@
         var wrap = addNotice(item);
         if (wrap) {
           record(wrap, {k: 'notice', id: item.id, text: item.text, buttons: item.buttons,
-                        created_at: item.created_at});
+                        created_at: item.created_at, version: item.version || 0});
         }
         inboxLast = Math.max(inboxLast || 0, item.id);
       });
+      got.edited.forEach(applyEdit);
+      if (got.cursor !== null) inboxSince = got.cursor;
       if (inboxLast === null) inboxLast = 0;
       saveInboxState();
       polls++;
@@ -605,6 +660,7 @@
     if (saved && who && saved.who === who) {
       saved.items.forEach(restore);
       if (typeof saved.last === 'number') inboxLast = saved.last;
+      if (typeof saved.since === 'number') inboxSince = saved.since;
     } else if (me) {
       forgetStore();
     }
