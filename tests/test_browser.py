@@ -333,6 +333,38 @@ def test_an_acknowledgement_shows_on_every_open_page(page: Page, browser: Browse
     other.close()
 
 
+def test_a_push_leaves_the_question_being_answered_alone(page: Page,
+                                                          live_app: LiveApp) -> None:
+    """A leader is half-way through a form when an employee books a visit with him: the
+    booking's push (with its own button) comes in, and the question's buttons stay live."""
+    from bot import invites
+    from store.models import Person
+    from tests.test_flow_booking import book, upcoming
+    from tests.transcript import Chat
+
+    services = live_app.services
+    entry = upcoming(services)[0]
+    with Session(services.db) as s:
+        leader = s.get(Person, entry.leader_id)
+    assert leader is not None
+    page.goto(f"{live_app.url}/i/{invites.make_token(services.settings.secret_key, leader.key)}")
+    expect(last_bot(page)).to_contain_text("职工群众工作室")
+    tap(page, "提建议")
+    question = last_bot(page)
+    expect(question).to_contain_text("（1/3）")
+
+    book(services, Chat(services, person="li_ming"), "zh", entry)
+    services.dispatcher.drain()
+    notice = page.get_by_test_id("notice-msg").filter(has_text="V-2026-0001")
+    expect(notice).to_have_count(1)
+    expect(notice.get_by_test_id("btn").first).to_be_enabled()  # the push's own button
+    for label in ("企业管理", "返回", "取消"):
+        expect(question.get_by_test_id("btn").filter(has_text=label)).to_be_visible()
+        expect(question.get_by_test_id("btn").filter(has_text=label)).to_be_enabled()
+    question.get_by_test_id("btn").filter(has_text="企业管理").tap()
+    expect(last_bot(page)).to_contain_text("（2/3）")
+
+
 def test_failed_send_is_retried_with_the_same_id(page: Page, live_app: LiveApp) -> None:
     page.add_init_script("window.WORKROOM_RETRY_DELAYS = [200, 200];")
     page.goto(live_app.url + "/")

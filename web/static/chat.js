@@ -108,10 +108,11 @@
     return /^ack:\d+$/.test(value || '');
   }
 
-  // Buttons of older messages go stale once a newer message leads the dialog; alerts'
-  // acknowledge buttons stay until pressed.
+  // The conversation's own buttons go stale once its next message comes. A push is no
+  // part of it: it retires none of them (the question being answered stays live), and its
+  // own buttons stay, as on the other channels; so do acknowledge buttons, until pressed.
   function disableOlderButtons() {
-    var buttons = messages.querySelectorAll('button.btn');
+    var buttons = messages.querySelectorAll('.msg.bot button.btn');
     for (var i = 0; i < buttons.length; i++) {
       if (!isAck(buttons[i].getAttribute('data-value'))) buttons[i].disabled = true;
     }
@@ -182,9 +183,7 @@
     buttons = buttons || [];
     var files = buttons.filter(isFile);
     buttons = buttons.filter(function (b) { return !isFile(b); });
-    var leads = !restored && (kind === 'bot' ||
-      (kind === 'notice' && buttons.some(function (b) { return !isAck(b.value); })));
-    if (leads) disableOlderButtons();
+    if (kind === 'bot' && !restored) disableOlderButtons();
     var wrap = buildMessage(kind, text, files, buttons, extra);
     messages.appendChild(wrap);
     scrollDown();
