@@ -365,6 +365,52 @@ def test_a_push_leaves_the_question_being_answered_alone(page: Page,
     expect(last_bot(page)).to_contain_text("（2/3）")
 
 
+def test_a_new_phone_shows_the_alert_still_waiting_for_its_ack(
+        page: Page, browser: Browser, live_app: LiveApp) -> None:
+    """An emergency alert waits for the director's 收到; six routine pushes follow. She
+    opens her link on a new phone: only the latest pushes are shown, but the alert is, with
+    its live button, nearest to where she reads."""
+    from bot import invites
+    from store import outbox
+    from store.db import transaction
+    from store.models import Person
+    from tests.transcript import Chat
+
+    services = live_app.services
+    link = f"{live_app.url}/i/{invites.make_token(services.settings.secret_key, 'chen_lihua')}"
+    page.goto(link)  # her first phone: the web chat is where her pushes go
+    expect(last_bot(page)).to_contain_text("职工群众工作室")
+    idle(page)
+    page.context.close()
+
+    Chat(services, person="li_ming").dialog([
+        ("菜单", "职工群众工作室"), ("[紧急情况报告]", "发生了什么"), ("配电房有人触电倒地", "在哪里"),
+        ("配电房", "立即发送"), ("[立即发送]", "已报告")])
+    with transaction(services.db) as s:
+        director = s.exec(select(Person).where(Person.key == "chen_lihua")).one()
+        for n in range(6):
+            outbox.enqueue(s, key=f"routine:{n}", recipient_id=director.id,
+                           message="notice.raw", params={"text": f"例行通知 {n + 1}"},
+                           now=services.clock.now())
+    services.dispatcher.drain()
+
+    phone = browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True,
+                                locale="zh-CN", timezone_id="Asia/Shanghai")
+    phone.set_default_timeout(15_000)
+    fresh = phone.new_page()
+    fresh.goto(link)
+    expect(fresh.get_by_test_id("messages")).to_have_attribute("data-inbox-polls",
+                                                               re.compile(r"^[1-9]"))
+    notices = fresh.get_by_test_id("notice-msg")
+    expect(notices.filter(has_text="例行通知 6")).to_have_count(1)
+    expect(notices.filter(has_text="例行通知 1")).to_have_count(0)  # only the latest
+    alert = notices.filter(has_text="配电房有人触电倒地")
+    expect(alert).to_have_count(1)
+    expect(notices.last).to_contain_text("配电房有人触电倒地")
+    expect(alert.get_by_test_id("btn").filter(has_text="收到")).to_be_enabled()
+    phone.close()
+
+
 def test_failed_send_is_retried_with_the_same_id(page: Page, live_app: LiveApp) -> None:
     page.add_init_script("window.WORKROOM_RETRY_DELAYS = [200, 200];")
     page.goto(live_app.url + "/")

@@ -108,6 +108,13 @@
     return /^ack:\d+$/.test(value || '');
   }
 
+  // A push (or a kept one) whose 收到 is still to be pressed.
+  function waitsForAck(item) {
+    return (item.buttons || []).some(function (b) {
+      return isAck(b.value) && (item.pressed || []).indexOf(b.value) < 0;
+    });
+  }
+
   // The conversation's own buttons go stale once its next message comes. A push is no
   // part of it: it retires none of them (the question being answered stays live), and its
   // own buttons stay, as on the other channels; so do acknowledge buttons, until pressed.
@@ -288,7 +295,16 @@
     var saved = readStore();
     if (!saved || saved.who !== who) saved = {who: who, items: [], last: null};
     change(saved);
-    if (saved.items.length > KEEP_MESSAGES) saved.items = saved.items.slice(-KEEP_MESSAGES);
+    var over = saved.items.length - KEEP_MESSAGES;
+    if (over > 0) {  // the oldest go, but never an alert still waiting for its 收到
+      saved.items = saved.items.filter(function (e) {
+        if (over > 0 && !waitsForAck(e)) {
+          over--;
+          return false;
+        }
+        return true;
+      });
+    }
     try {
       window.localStorage.setItem(STORE_KEY, JSON.stringify(saved));
     } catch (e) { /* full or unavailable: the page still works, a reload forgets */ }
@@ -601,8 +617,11 @@
     return fetchAllAfter(first ? 0 : inboxLast, first ? null : inboxSince).then(function (got) {
       var items = got.messages;
       if (first && items.length > FIRST_LOAD_NOTICES) {
-        inboxLast = items[items.length - FIRST_LOAD_NOTICES - 1].id;
-        items = items.slice(-FIRST_LOAD_NOTICES);
+        // A first visit (a new phone) shows the latest pushes, and every alert still
+        // waiting for this reader's 收到 whatever came after it: last, nearest to the eye.
+        items = items.slice(-FIRST_LOAD_NOTICES).filter(function (item) {
+          return !waitsForAck(item);
+        }).concat(items.filter(waitsForAck));
       }
       items.forEach(function (item) {
         var wrap = addNotice(item);
