@@ -384,8 +384,8 @@ def test_a_new_phone_shows_the_alert_still_waiting_for_its_ack(
     page.context.close()
 
     Chat(services, person="li_ming").dialog([
-        ("菜单", "职工群众工作室"), ("[紧急情况报告]", "发生了什么"), ("配电房有人触电倒地", "在哪里"),
-        ("配电房", "立即发送"), ("[立即发送]", "已报告")])
+        ("菜单", "职工群众工作室"), ("[紧急情况报告]", "发生了什么"),
+        ("配电房有人触电倒地", "在哪里"), ("配电房", "立即发送"), ("[立即发送]", "已报告")])
     with transaction(services.db) as s:
         director = s.exec(select(Person).where(Person.key == "chen_lihua")).one()
         for n in range(6):
@@ -409,6 +409,32 @@ def test_a_new_phone_shows_the_alert_still_waiting_for_its_ack(
     expect(notices.last).to_contain_text("配电房有人触电倒地")
     expect(alert.get_by_test_id("btn").filter(has_text="收到")).to_be_enabled()
     phone.close()
+
+
+def test_a_notice_is_timed_in_the_workrooms_zone_not_the_phones(
+        browser: Browser, live_app: LiveApp) -> None:
+    """The director's phone is on another zone (a trip abroad): the time under an alert
+    is the workroom's, as in the alert's own words."""
+    from bot import invites
+    from tests.transcript import Chat
+
+    services = live_app.services
+    context = browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True,
+                                  locale="zh-CN", timezone_id="America/Los_Angeles")
+    context.set_default_timeout(15_000)
+    page = context.new_page()
+    page.goto(f"{live_app.url}/i/{invites.make_token(services.settings.secret_key, 'chen_lihua')}")
+    expect(last_bot(page)).to_contain_text("职工群众工作室")
+    idle(page)
+    Chat(services, person="li_ming").dialog([
+        ("菜单", "职工群众工作室"), ("[紧急情况报告]", "发生了什么"), ("食堂有人呕吐", "在哪里"),
+        ("职工食堂", "立即发送"), ("[立即发送]", "已报告")])
+    services.dispatcher.drain()
+    alert = page.get_by_test_id("notice-msg").filter(has_text="【紧急】")
+    shanghai = services.clock.now().astimezone(services.settings.zone).strftime("%Y-%m-%d %H:%M")
+    expect(alert).to_contain_text(shanghai)  # the alert's own words
+    expect(alert.locator(".time")).to_have_text(shanghai)
+    context.close()
 
 
 def test_failed_send_is_retried_with_the_same_id(page: Page, live_app: LiveApp) -> None:

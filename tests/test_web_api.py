@@ -159,7 +159,7 @@ async def test_first_message_sets_cookie_and_shows_menu(client: httpx.AsyncClien
     assert COOKIE not in r2.cookies
     assert "感谢您提建议" in r2.json()["replies"][0]["text"]
     me = (await client.get("/api/me")).json()
-    assert me.pop("session")
+    assert me.pop("session") and me.pop("zone") == "Asia/Shanghai"
     assert me == {"name": "", "role": "employee", "verified": False, "lang": "zh"}
 
 
@@ -237,7 +237,7 @@ async def test_invite_link_logs_the_person_in(client: httpx.AsyncClient,
                                               services: Services) -> None:
     await login(client, services, "zhao_guoqiang")
     me = await WebChat(client).me()
-    assert me.pop("session")
+    assert me.pop("session") and me.pop("zone") == "Asia/Shanghai"
     assert me == {"name": "赵国强", "role": "leader", "verified": True, "lang": "zh"}
     web = WebChat(client)
     await web.say("菜单")
@@ -308,6 +308,7 @@ async def test_session_tag_names_the_session_not_the_address(
     assert (await first.me())["session"] == tag
     assert (await second.me())["session"] not in ("", tag)
     assert tag not in first.client.cookies[COOKIE]
+    assert (await first.me())["zone"] == services.settings.timezone == "Asia/Shanghai"
     await login(first.client, services, "li_ming")
     assert (await first.me())["session"] not in ("", tag)
 

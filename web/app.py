@@ -95,6 +95,9 @@ class MeOut(BaseModel):
     # the page keeps what it showed (a receipt code shown once) under it, and forgets it
     # when another session takes the browser. Not the address: nothing to sign in with.
     session: str = ""
+    # The workroom's time zone (WORKROOM_TIMEZONE): the page shows times in it, as the
+    # words of the pushes do, whatever zone the phone is set to.
+    zone: str = "Asia/Shanghai"
 
 
 def create_app(services: Services, *, run_scheduler: bool | None = None) -> FastAPI:
@@ -185,7 +188,8 @@ def create_app(services: Services, *, run_scheduler: bool | None = None) -> Fast
     @app.get("/api/me")
     def me(address: Address) -> MeOut:
         if address is None:
-            return MeOut(name="", role="employee", verified=False, lang=settings.default_lang)
+            return MeOut(name="", role="employee", verified=False, lang=settings.default_lang,
+                         zone=settings.timezone)
         tag = session_tag(address)
         with Session(services.read_db) as s:
             contact = s.exec(select(Contact).where(Contact.channel == "web",
@@ -193,10 +197,10 @@ def create_app(services: Services, *, run_scheduler: bool | None = None) -> Fast
             person = s.get(Person, contact.person_id) if contact else None
         if person is None:
             return MeOut(name="", role="employee", verified=False, lang=settings.default_lang,
-                         session=tag)
+                         session=tag, zone=settings.timezone)
         return MeOut(name=person.name if person.verified else "", role=person.role,
                      verified=person.verified, lang=person.lang or settings.default_lang,
-                     session=tag)
+                     session=tag, zone=settings.timezone)
 
     @app.post("/api/chat")
     async def chat(body: ChatIn, address: Address, request: Request,

@@ -55,6 +55,7 @@
   var title = document.getElementById('title');
 
   var lang = 'zh';
+  var zone = null;          // the workroom's time zone, as /api/me tells (null: the phone's)
   var busy = false;
   var failed = null;        // the message that gave up: {id, body, bubble, refocus}
   var who = null;           // whose chat this is: the session tag /api/me tells ('' none yet)
@@ -88,6 +89,7 @@
       .then(function (r) { return r.ok ? r.json() : null; })
       .then(function (me) {
         if (!me) return null;
+        if (me.zone) zone = me.zone;
         var next = me.lang === 'en' ? 'en' : 'zh';
         if (next !== lang) {
           lang = next;
@@ -222,11 +224,23 @@
     }
   }
 
+  // A time as the pushes' own words give it: "2026-11-24 10:55" in the workroom's zone.
   function localTime(iso) {
     if (!iso) return '';
     var s = /[zZ]|[+-]\d\d:?\d\d$/.test(iso) ? iso : iso + 'Z';
     var d = new Date(s);
     if (isNaN(d.getTime())) return '';
+    if (zone && window.Intl && Intl.DateTimeFormat) {
+      try {
+        var parts = {};
+        new Intl.DateTimeFormat('en-US', {
+          timeZone: zone, hourCycle: 'h23', year: 'numeric', month: '2-digit',
+          day: '2-digit', hour: '2-digit', minute: '2-digit'
+        }).formatToParts(d).forEach(function (p) { parts[p.type] = p.value; });
+        return parts.year + '-' + parts.month + '-' + parts.day + ' ' + parts.hour + ':' +
+          parts.minute;
+      } catch (e) { /* a zone this browser does not know: the phone's own below */ }
+    }
     var pad = function (n) { return (n < 10 ? '0' : '') + n; };
     return d.getFullYear() + '-' + pad(d.getMonth() + 1) + '-' + pad(d.getDate()) + ' ' +
       pad(d.getHours()) + ':' + pad(d.getMinutes());
