@@ -310,7 +310,6 @@ def export(kind: str = typer.Argument(..., help="roster, ledger, forms, screenin
            report: int | None = typer.Option(None, help="report id, for report"),
            lang: str = typer.Option("zh", help="zh or en")) -> None:
     """Write a ledger or report of the calendar as a spreadsheet (.xlsx)."""
-    from conversations import catalog
     from handlers.exports import ExportError, build
     from store.models import Unit
 
@@ -324,8 +323,8 @@ def export(kind: str = typer.Argument(..., help="roster, ledger, forms, screenin
             data = build(s, kind, unit_id=unit.id, lang=lang, zone=services.settings.zone,
                          today=services.clock.now().astimezone(services.settings.zone).date(),
                          month=month, case=case, report_id=report)
-    except ExportError as err:
-        typer.echo(catalog.t(lang, err.key, **err.params), err=True)
+    except ExportError as err:  # a missing option is said as it is typed: --case C-2026-0001
+        typer.echo(err.words(lang, lambda option, example: f"--{option} {example}"), err=True)
         raise typer.Exit(1) from err
     finally:
         services.close()

@@ -53,11 +53,25 @@ SUPERVISION = ("note", "extend", "extended", "escalated_overdue", "escalated_dir
 
 
 class ExportError(Exception):
-    """The export cannot be made; `key` names the catalog message that says why."""
+    """The export cannot be made; `key` names the catalog message that says why.
+
+    A missing choice (which case, which report) names its `option` and an `example`
+    value: the caller says how to give it where it was asked (`--case C-2026-0001` on the
+    command line, `?case=C-2026-0001` in a download link) as the message's {example}.
+    """
 
     def __init__(self, key: str, **params: Any) -> None:
         super().__init__(key)
         self.key, self.params = key, params
+        self.option: str | None = params.pop("option", None)
+        self.example: str | None = params.pop("example", None)
+
+    def words(self, lang: str, how: Callable[[str, str], str]) -> str:
+        """The message in `lang`; `how(option, example)` words a missing option."""
+        params = dict(self.params)
+        if self.option is not None and self.example is not None:
+            params["example"] = how(self.option, self.example)
+        return catalog.t(lang, self.key, **params)
 
 
 class _Book:
@@ -201,6 +215,8 @@ def _ledger(b: _Book, s: Session, unit_id: int, first: date, last: date, today: 
 
 def _forms(b: _Book, s: Session, unit_id: int, number: str, reader: Person | None,
            now: datetime | None) -> None:
+    if not number.strip():
+        raise ExportError("export.need_case", option="case", example="C-2026-0001")
     case = s.exec(select(Case).where(Case.number == number, Case.unit_id == unit_id)).first()
     if case is None:
         raise ExportError("export.no_case", number=number)
@@ -229,7 +245,7 @@ def _forms(b: _Book, s: Session, unit_id: int, number: str, reader: Person | Non
         ("visitor", who), ("unit", record.visitor_unit if record else _shop(s, case.workshop_id)),
         ("category", b.t(f"opt.category.{case.category}")), ("problem", case.description),
         ("cause", record.cause if record else ""), ("people", case.affected),
-        ("wanted", case.outcome_wanted)])
+        ("wanted", _wanted(b, case.outcome_wanted))])
     assigned = next((e for e in events if e.kind in ("instructed", "assigned", "assign")), None)
     b.pairs("assignment", [
         ("number", case.number), ("assigned_at", assigned.at if assigned else ""),
@@ -304,7 +320,16 @@ def _warnings(b: _Book, s: Session, unit_id: int) -> None:
     b.sheet("warnings", _DISPUTE_COLUMNS, [_dispute_row(b, s, d) for d in rows])
 
 
-def _report(b: _Book, s: Session, unit_id: int, report_id: int) -> None:
+def _wanted(b: _Book, text: str) -> str:
+    """What the complainant wants: the placeholder of a case phoned in (stored in the
+    filer's language, see handlers/hotline.py) in the reader's own."""
+    key = "hotline.outcome_unknown"
+    return b.t(key) if any(text == catalog.t(lang, key) for lang in catalog.LANGS) else text
+
+
+def _report(b: _Book, s: Session, unit_id: int, report_id: int | None) -> None:
+    if report_id is None:
+        raise ExportError("export.need_report", option="report", example="1")
     row = s.get(Report, report_id)
     if row is None or row.unit_id != unit_id:
         raise ExportError("export.no_report")
@@ -363,7 +388,7 @@ def build(s: Session, kind: str, *, unit_id: int, lang: str, zone: ZoneInfo, tod
         "forms": lambda: _forms(b, s, unit_id, case or "", reader, now),
         "screening": lambda: _screening(b, s, unit_id, f"{first:%Y-%m}"),
         "warnings": lambda: _warnings(b, s, unit_id),
-        "report": lambda: _report(b, s, unit_id, report_id or 0),
+        "report": lambda: _report(b, s, unit_id, report_id),
         "field_visits": lambda: _field_visits(b, s, unit_id, first, last),
         "work_log": lambda: _work_log(b, s, unit_id, first, last),
     }

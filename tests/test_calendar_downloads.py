@@ -87,6 +87,51 @@ def test_workroom_export_writes_the_file(services: Services, tmp_path: Path,
         get_settings.cache_clear()
 
 
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_workroom_export_says_which_option_is_missing(services: Services, tmp_path: Path,
+                                                      monkeypatch: pytest.MonkeyPatch,
+                                                      lang: str) -> None:
+    """Regression: `export forms` without --case said "没有编号为  的案件。", `export
+    report` without --report "没有找到这份报告。"."""
+    monkeypatch.setenv("WORKROOM_DATABASE_URL", services.settings.database_url)
+    monkeypatch.setenv("WORKROOM_SECRET_KEY", "cli-secret")
+    monkeypatch.chdir(tmp_path)
+    get_settings.cache_clear()
+    try:
+        runner = CliRunner()
+        out = str(tmp_path / "x.xlsx")
+        forms = runner.invoke(cli, ["export", "forms", "--lang", lang, "--out", out])
+        assert forms.exit_code == 1
+        assert t(lang, "export.need_case", example="--case C-2026-0001") in forms.output
+        report = runner.invoke(cli, ["export", "report", "--lang", lang, "--out", out])
+        assert report.exit_code == 1
+        assert t(lang, "export.need_report", example="--report 1") in report.output
+        assert not Path(out).exists()
+    finally:
+        get_settings.cache_clear()
+
+
+def test_a_phoned_in_cases_wanted_outcome_is_in_the_readers_language(
+        services: Services) -> None:
+    """Regression: the English forms of a case the staff filed for a caller said
+    "Outcome wanted: （电话反映，具体诉求待工作人员回访补充）", the placeholder as stored."""
+    staff = Chat(services, person="liu_fang")
+    staff.say("菜单")
+    staff.press(t("zh", "menu.file_for_caller"))
+    staff.press(t("zh", "opt.caller_kind.complaint"))
+    staff.say("13900000002")
+    staff.say("食堂饭菜变质，多人腹泻")
+    staff.press("总装车间")
+    staff.say("3")
+    staff.press(t("zh", "opt.category.living"))
+    staff.press(t("zh", "nav.confirm"))
+    assert "C-2026-0001" in staff.text
+    for lang in ("en", "zh"):
+        forms = workbook(services, "forms", lang=lang, case="C-2026-0001")
+        registration = dict((r[0], r[1]) for r in rows(forms.worksheets[0])[1:])
+        assert registration[t(lang, "export.col.wanted")] == t(lang, "hotline.outcome_unknown")
+
+
 async def test_a_refused_download_says_why_in_the_readers_language(
         web: httpx.AsyncClient, services: Services) -> None:
     anonymous = await web.get("/export/field_visits.xlsx")

@@ -313,6 +313,45 @@ async def test_session_tag_names_the_session_not_the_address(
     assert (await first.me())["session"] not in ("", tag)
 
 
+# --- downloads opened in the browser ---------------------------------------------------
+
+BROWSER = {"accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"}
+
+
+async def test_a_refused_download_is_a_readable_page(client: httpx.AsyncClient,
+                                                     services: Services) -> None:
+    """Regression: a download link opened in the phone's browser showed a raw JSON page
+    ({"detail": …}) when it was refused; now a page in the reader's language says why."""
+    from conversations.catalog import t
+
+    await login(client, services, "li_ming")  # an employee: not his to download
+    r = await client.get("/export/roster.xlsx", headers=BROWSER)
+    assert r.status_code == 403 and r.headers["content-type"].startswith("text/html")
+    assert '<html lang="zh-CN">' in r.text
+    assert t("zh", "export.forbidden") in r.text and t("zh", "web.back") in r.text
+    assert '"detail"' not in r.text
+
+    await login(client, services, "liu_fang")
+    r = await client.get("/export/forms.xlsx", headers=BROWSER)
+    assert r.status_code == 404 and r.headers["content-type"].startswith("text/html")
+    assert t("zh", "export.need_case", example="/export/forms.xlsx?case=C-2026-0001") in r.text
+    with Session(services.db) as s:
+        staff = s.exec(select(Person).where(Person.key == "liu_fang")).one()
+        staff.lang = "en"
+        s.add(staff)
+        s.commit()
+    r = await client.get("/export/report.xlsx?report=x<b>", headers=BROWSER)
+    assert r.status_code == 404 and '<html lang="en">' in r.text
+    assert t("en", "export.no_report") in r.text and "Back to the chat" in r.text
+    assert "x<b>" not in r.text
+    r = await client.get("/export/report.xlsx", headers=BROWSER)
+    assert t("en", "export.need_report", example="/export/report.xlsx?report=1") in r.text
+    # A client that did not ask for a page gets the error as JSON, as before.
+    r = await client.get("/export/report.xlsx")
+    assert r.json() == {"detail": t("en", "export.need_report",
+                                    example="/export/report.xlsx?report=1")}
+
+
 # --- pushes: emergency alert, acknowledgement, notice to the reporter -------------------
 
 

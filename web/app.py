@@ -6,12 +6,14 @@ import secrets
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
+from html import escape
 from pathlib import Path
+from string import Template
 from typing import Annotated, Any
 
 import anyio
 from fastapi import Depends, FastAPI, HTTPException, Query, Request, Response
-from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, RedirectResponse
 from itsdangerous import BadSignature, URLSafeSerializer
 from pydantic import BaseModel, Field
 from sqlmodel import Session, col, select
@@ -240,6 +242,21 @@ def create_app(services: Services, *, run_scheduler: bool | None = None) -> Fast
         return InboxOut(messages=[_item(r) for r in rows], edited=[_item(r) for r in edited],
                         cursor=cursor)
 
+    refused_page = Template((STATIC / "refused.html").read_text(encoding="utf-8"))
+
+    def refused(request: Request, status: int, lang: str, message: str) -> Response:
+        """A download refused: for a browser that opened the link, a page that says why in
+        the reader's language (and leads back to the chat); for anything else, the JSON
+        error."""
+        if "text/html" not in request.headers.get("accept", ""):
+            return JSONResponse({"detail": message}, status_code=status)
+        from conversations import catalog
+
+        return HTMLResponse(refused_page.substitute(
+            lang="en" if lang == "en" else "zh-CN", title=escape(catalog.t(lang, "web.title")),
+            heading=escape(catalog.t(lang, "web.refused")), message=escape(message),
+            back=escape(catalog.t(lang, "web.back"))), status_code=status)
+
     def web_person(s: Session, address: str | None) -> Person | None:
         contact = s.exec(select(Contact).where(Contact.channel == "web",
                                                Contact.address == address)).first() \
@@ -266,7 +283,7 @@ def create_app(services: Services, *, run_scheduler: bool | None = None) -> Fast
                                for f in found])
 
     @app.get("/files/{attachment_id}")
-    def open_file(attachment_id: int, address: Address) -> Response:
+    def open_file(attachment_id: int, address: Address, request: Request) -> Response:
         """The bytes of a record's photo or voice note, for the staff (the read audited)."""
         from conversations import catalog
         from handlers.files import FileError
@@ -279,14 +296,14 @@ def create_app(services: Services, *, run_scheduler: bool | None = None) -> Fast
             try:
                 kept = opened(s, attachment_id, reader=person, now=services.clock.now())
             except FileError as err:
-                raise HTTPException(err.status, catalog.t(lang, err.key, **err.params)) from err
+                return refused(request, err.status, lang, catalog.t(lang, err.key, **err.params))
         return Response(kept.content, media_type=kept.mime_type, headers={
             "Content-Disposition": f'attachment; filename="{kept.name}"',
             "Cache-Control": "private, no-store"})
 
     @app.get("/export/{kind}.xlsx")
-    def export(kind: str, address: Address, month: str | None = None,
-               case: str | None = None, report: int | None = None) -> Response:
+    def export(kind: str, address: Address, request: Request, month: str | None = None,
+               case: str | None = None, report: str | None = None) -> Response:
         """A ledger or report as a spreadsheet, for the workroom's staff and director."""
         from conversations import catalog
         from handlers.exports import ExportError, build
@@ -300,14 +317,17 @@ def create_app(services: Services, *, run_scheduler: bool | None = None) -> Fast
             lang = (person.lang if person else None) or settings.default_lang
             if person is None or not person.verified or person.unit_id is None \
                     or person.role not in ("staff", "director"):
-                raise HTTPException(403, catalog.t(lang, "export.forbidden"))
+                return refused(request, 403, lang, catalog.t(lang, "export.forbidden"))
             try:
+                if report is not None and not report.strip().isdigit():
+                    raise ExportError("export.no_report")
                 data = build(s, kind, unit_id=person.unit_id, lang=lang, zone=settings.zone,
                              today=services.clock.now().astimezone(settings.zone).date(),
-                             month=month, case=case, report_id=report, reader=person,
-                             now=services.clock.now())
-            except ExportError as err:
-                raise HTTPException(404, catalog.t(lang, err.key, **err.params)) from err
+                             month=month, case=case, report_id=None if report is None
+                             else int(report), reader=person, now=services.clock.now())
+            except ExportError as err:  # a missing choice is said as the link gives it
+                return refused(request, 404, lang, err.words(
+                    lang, lambda option, example: f"/export/{kind}.xlsx?{option}={example}"))
         name = f"{kind}-{month or case or report or 'all'}.xlsx"
         return Response(data, headers={"Content-Disposition": f'attachment; filename="{name}"'},
                         media_type="application/vnd.openxmlformats-officedocument."
