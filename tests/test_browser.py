@@ -229,6 +229,33 @@ def test_receipt_code_is_still_there_after_a_reload(page: Page, live_app: LiveAp
     assert code not in page.evaluate("JSON.stringify(window.localStorage)")
 
 
+def test_the_menus_buttons_show_the_numbers_a_reply_picks_them_by(page: Page,
+                                                                     live_app: LiveApp) -> None:
+    """The menu says "点按钮，或回复序号": its buttons, and a question's options, show their
+    numbers (not part of what the button sends); typing one picks it."""
+
+    def number(button: Locator) -> str:
+        return str(button.evaluate("b => getComputedStyle(b, '::before').content"))
+
+    page.goto(live_app.url + "/")
+    expect(last_bot(page)).to_contain_text("回复序号")
+    menu = last_bot(page).get_by_test_id("btn")
+    labels = menu.all_inner_texts()
+    assert [number(menu.nth(i)) for i in range(len(labels))] == \
+        [f'"{i}"' for i in range(1, len(labels) + 1)]
+    assert labels[1] == "反映问题"  # the label alone, as the button's words
+    type_answer(page, "2")
+    expect(last_bot(page)).to_contain_text("（1/8）")
+    question = last_bot(page).get_by_test_id("btn")
+    expect(question.filter(has_text="工资福利")).to_be_visible()
+    assert number(question.filter(has_text="工资福利")) == '"1"'
+    assert number(question.filter(has_text="安全生产")) == '"2"'
+    assert number(question.filter(has_text="取消")) in ("none", "normal")  # a nav: no number
+    tap(page, "安全生产")  # a tap sends the label, not the number
+    expect(page.get_by_test_id("user-msg").last).to_have_text("安全生产")
+    expect(last_bot(page)).to_contain_text("（2/8）")
+
+
 def test_switch_to_english(page: Page, live_app: LiveApp) -> None:
     page.goto(live_app.url + "/")
     expect(last_bot(page)).to_contain_text("职工群众工作室")

@@ -135,6 +135,11 @@ async def test_page_and_static_files_are_served(client: httpx.AsyncClient) -> No
         r = await client.get(name)
         assert r.status_code == 200, name
     assert (await client.get("/static/../app.py")).status_code == 404
+    # The icon a browser asks for by itself on every page load is there (no 404 a load).
+    icon = await client.get("/favicon.ico")
+    assert icon.status_code == 200 and icon.headers["content-type"] == "image/x-icon"
+    assert icon.content[:4] == b"\x00\x00\x01\x00"
+    assert '<link rel="icon" href="/favicon.ico"' in html
     assert (await client.get("/static/nope.js")).status_code == 404
 
 

@@ -166,6 +166,11 @@ def create_app(services: Services, *, run_scheduler: bool | None = None) -> Fast
             raise HTTPException(404)
         return FileResponse(path)
 
+    @app.get("/favicon.ico")
+    def favicon() -> FileResponse:
+        return FileResponse(STATIC / "favicon.ico", media_type="image/x-icon",
+                            headers={"Cache-Control": "public, max-age=604800"})
+
     @app.get("/healthz")
     def healthz() -> dict[str, str]:
         return {"status": "ok"}

@@ -141,12 +141,21 @@
     return el;
   }
 
-  function renderButtons(list) {
+  // `numbered`: a question of the conversation, whose options a typed number picks (the
+  // menu says "回复序号"): each choice shows its number, as the engine counts them.
+  function renderButtons(list, numbered) {
     var box = document.createElement('div');
     box.className = 'buttons';
     var choices = list.filter(function (b) { return b.kind !== 'nav'; });
     var navs = list.filter(function (b) { return b.kind === 'nav'; });
-    choices.forEach(function (b) { box.appendChild(makeButton(b)); });
+    var options = list.filter(function (b) { return b.kind === 'choice'; });
+    numbered = numbered && (options.length >= 2 || (options.length && navs.length));
+    choices.forEach(function (b) {
+      var el = makeButton(b);
+      var n = options.indexOf(b);
+      if (numbered && n >= 0) el.setAttribute('data-n', String(n + 1));
+      box.appendChild(el);
+    });
     if (choices.length && navs.length) {
       var br = document.createElement('span');
       br.className = 'break';
@@ -209,7 +218,7 @@
     files.forEach(function (b) { bubble.appendChild(renderFile(b)); });
     if (extra) bubble.appendChild(extra);
     wrap.appendChild(bubble);
-    if (buttons.length) wrap.appendChild(renderButtons(buttons));
+    if (buttons.length) wrap.appendChild(renderButtons(buttons, kind === 'bot'));
     return wrap;
   }
 
