@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy.engine import Engine
 
 from bot.channels import InboxSender, Sender
-from bot.media import LostFiles
+from bot.media import LostFiles, ReceivedFiles
 from bot.settings import Settings
 from conversations import catalog
 from conversations.clock import Clock, SystemClock
@@ -97,6 +97,7 @@ def build(settings: Settings, *, clock: Clock | None = None, db: Engine | None =
                                   bookings.LEDGER: bookings.LedgerReminder(
                                       db, clock, settings.zone).fire,
                                   stored_media.LOST: LostFiles(db, clock, states).check,
+                                  stored_media.RECEIVED: ReceivedFiles(db, clock, states).check,
                                   **calendar.timer_handlers(db, clock, settings.zone)},
                       slow=stored_media.KINDS)  # downloads: swept apart (scheduler/sweep.py)
     reader = make_engine(settings.database_url, readonly=True) \

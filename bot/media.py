@@ -36,6 +36,9 @@ log = logging.getLogger(__name__)
 
 KEEP = timedelta(days=30)  # fetched bytes no record took by then are forgotten
 LOST_CHECK = timedelta(minutes=5)  # a lost file in an open form: looked at again this often
+# A file received with its bytes (the web chat): looked at this long after it came, and
+# again while only the sender's open form holds it.
+RECEIVED_CHECK = timedelta(hours=1)
 
 # A file's bytes and, if the platform says, their type; raises Later or Gone.
 Fetch = Callable[[str], tuple[bytes, str | None]]
@@ -156,6 +159,35 @@ def in_open_form(db: Engine, states: StateStore, row: MediaFile) -> bool:
         state, _ = states.load(s, row.conversation_key)
     attached = (state or {}).get("attachments") or []
     return any(f.get("file_ref") == row.file_ref for f in attached)
+
+
+class ReceivedFiles:
+    """The RECEIVED timer's handler (store/media.py): a file whose bytes came with the
+    message (the web chat's uploads), so nothing to fetch. A record took it: kept with
+    it. Only the sender's open form holds it: looked at again (for up to KEEP). Neither (a
+    photo sent at the menu, a form abandoned): its bytes are forgotten."""
+
+    def __init__(self, db: Engine, clock: Clock, states: StateStore) -> None:
+        self.db, self.clock, self.states = db, clock, states
+
+    def check(self, ref: str) -> None:
+        _, _, number = ref.partition(":")
+        with Session(self.db) as s:
+            row = s.get(MediaFile, int(number)) if number.isdigit() else None
+        open_form = row is not None and in_open_form(self.db, self.states, row)
+        now = self.clock.now()
+        with transaction(self.db) as s:
+            if timers.take(s, kind=media.RECEIVED, ref=ref, now=now) is None:
+                return
+            if row is None or row.id is None or s.get(MediaFile, row.id) is None:
+                return
+            if s.exec(select(Attachment.id).where(Attachment.channel == row.channel,
+                                                  Attachment.file_ref == row.file_ref)).first():
+                return
+            if open_form and now - row.received_at < KEEP:
+                timers.schedule(s, kind=media.RECEIVED, ref=ref, due_at=now + RECEIVED_CHECK)
+                return
+            media.forget(s, row.id)
 
 
 class LostFiles:

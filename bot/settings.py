@@ -41,6 +41,9 @@ class Settings(BaseSettings):
     # blanked, and the message ids themselves are kept for dedupe for `inbound_keep_hours`.
     inbound_replay_minutes: int = Field(default=60, ge=1)
     inbound_keep_hours: int = Field(default=48, ge=1)
+    # The largest photo, voice note or video the web chat takes (its bytes are kept in the
+    # database with the record).
+    web_file_max_mb: int = Field(default=20, ge=1, le=200)
     org_file: str | None = None
     # Telegram: off without a token; "webhook" behind this app, or long "polling".
     telegram_token: str | None = None

@@ -22,6 +22,9 @@ from store.models import MediaFile, Timer
 WECHAT = "wechat_media"  # timer: a WeChat or WeCom media file to fetch, later to forget
 TELEGRAM = "telegram_media"  # timer: a Telegram file to fetch, later to forget
 KINDS = (WECHAT, TELEGRAM)
+# timer: a file whose bytes came with the message (the web chat's uploads): nothing to
+# fetch; forgotten unless a record (or, for a while, the sender's open form) holds it
+RECEIVED = "received_media"
 # timer: a file given up on while only its sender's open form held it; its record's staff
 # are told once a record takes it (not a fetch: a file with only this timer is not
 # `fetching`)
@@ -49,6 +52,20 @@ def schedule(session: Session, kind: str,
     refs = [f"{r.channel}:{r.id}" for r in session.connection().execute(stmt)]
     steps.set_timers(session, [(kind, ref, due) for ref in refs])
     return refs
+
+
+def received(session: Session, *, channel: str, conversation_key: str,
+             attachment: Mapping[str, Any], content: bytes, now: datetime,
+             due: datetime) -> None:
+    """A file whose bytes came with the message, kept in the step's transaction with its
+    RECEIVED timer; once only (a message sent again changes nothing)."""
+    stmt = upsert_insert(session, _T).values(
+        channel=channel, file_ref=str(attachment["file_ref"]), conversation_key=conversation_key,
+        content=content, mime_type=attachment.get("mime_type"), size=len(content),
+        received_at=now, fetched_at=now,
+    ).on_conflict_do_nothing(index_elements=["channel", "file_ref"]).returning(_T.c.id)
+    for row in session.connection().execute(stmt):
+        steps.set_timers(session, [(RECEIVED, f"{channel}:{row.id}", due)])
 
 
 def keep(session: Session, row_id: int, data: bytes, mime: str | None, now: datetime) -> None:

@@ -562,3 +562,58 @@ def test_the_photo_of_an_emergency_shows_in_the_chat(page: Page, live_app: LiveA
                            arg=shown.element_handle())
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "chat-photo.png"))
+
+
+def test_a_photo_from_the_phone_goes_with_the_complaint(page: Page, live_app: LiveApp) -> None:
+    """The camera button sends a photo (kept with the report to come); a file that is no
+    photo, voice note or video, or too large, is refused in the worker's words, the large
+    one without its bytes sent."""
+    from conversations.catalog import t
+    from store.models import MediaFile
+
+    services = live_app.services
+    services.settings.web_file_max_mb = 1
+    sent: list[str] = []  # each file's request, as the page made it
+    page.on("request", lambda r: r.url.split("?")[0].endswith("/api/file")
+            and sent.append(r.url))
+    page.goto(live_app.url + "/")
+    expect(last_bot(page)).to_contain_text("职工群众工作室")
+    attach = page.get_by_test_id("attach")
+    expect(attach).to_have_attribute("aria-label", "发送照片、语音或视频")
+    box = attach.bounding_box()
+    assert box is not None and box["height"] >= 44 and box["width"] >= 44
+    tap(page, "反映问题")
+    tap(page, "安全生产")
+    expect(last_bot(page)).to_contain_text("（2/8）")
+
+    photo = _png()
+    page.get_by_test_id("file").set_input_files(
+        {"name": "guard.png", "mimeType": "image/png", "buffer": photo})
+    expect(page.get_by_test_id("user-msg").last).to_have_text(re.compile("guard.png"))
+    expect(page.get_by_test_id("bot-msg").filter(
+        has_text=t("zh", "attachment.kept", count=1))).to_have_count(1)
+    expect(last_bot(page)).to_contain_text("（2/8）")
+    idle(page)
+    with Session(services.db) as s:
+        [kept] = s.exec(select(MediaFile)).all()
+    assert kept.channel == "web" and kept.content == photo and kept.mime_type == "image/png"
+
+    page.get_by_test_id("file").set_input_files(
+        {"name": "notes.txt", "mimeType": "text/plain", "buffer": b"hello"})
+    expect(page.get_by_test_id("status")).to_have_text(t("zh", "web.file_kind"))
+    expect(page.get_by_test_id("user-msg").last).to_contain_text("未发送")
+    idle(page)
+
+    big = b"\x00" * (1024 * 1024 + 1)
+    page.get_by_test_id("file").set_input_files(
+        {"name": "long.mp4", "mimeType": "video/mp4", "buffer": big})
+    expect(page.get_by_test_id("status")).to_have_text(t("zh", "web.file_too_big", mb=1))
+    idle(page)
+    # Those refused went without their bytes, saying how large they were.
+    assert ["size=" in url for url in sent] == [False, True, True]
+    assert sent[2].endswith(f"&size={len(big)}")
+    with Session(services.db) as s:
+        assert len(s.exec(select(MediaFile)).all()) == 1
+    # The question goes on where it was.
+    type_answer(page, "车间的防护罩坏了一个月，没人来修，很危险。")
+    expect(last_bot(page)).to_contain_text("（3/8）")

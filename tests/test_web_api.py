@@ -164,7 +164,7 @@ async def test_first_message_sets_cookie_and_shows_menu(client: httpx.AsyncClien
     assert COOKIE not in r2.cookies
     assert "感谢您提建议" in r2.json()["replies"][0]["text"]
     me = (await client.get("/api/me")).json()
-    assert me.pop("session") and me.pop("zone") == "Asia/Shanghai"
+    assert me.pop("session") and me.pop("zone") == "Asia/Shanghai" and me.pop("file_max")
     assert me == {"name": "", "role": "employee", "verified": False, "lang": "zh"}
 
 
@@ -242,7 +242,7 @@ async def test_invite_link_logs_the_person_in(client: httpx.AsyncClient,
                                               services: Services) -> None:
     await login(client, services, "zhao_guoqiang")
     me = await WebChat(client).me()
-    assert me.pop("session") and me.pop("zone") == "Asia/Shanghai"
+    assert me.pop("session") and me.pop("zone") == "Asia/Shanghai" and me.pop("file_max")
     assert me == {"name": "赵国强", "role": "leader", "verified": True, "lang": "zh"}
     web = WebChat(client)
     await web.say("菜单")
@@ -355,6 +355,143 @@ async def test_a_refused_download_is_a_readable_page(client: httpx.AsyncClient,
     r = await client.get("/export/report.xlsx")
     assert r.json() == {"detail": t("en", "export.need_report",
                                     example="/export/report.xlsx?report=1")}
+
+
+# --- photos and voice notes sent from the page --------------------------------------------
+
+
+def _png() -> bytes:
+    """A small PNG, made here (no binary fixture)."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        body = kind + data
+        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
+
+    rows = b"".join(b"\x00" + b"\x20\x60\xd0" * 8 for _ in range(6))
+    return (b"\x89PNG\r\n\x1a\n"
+            + chunk(b"IHDR", struct.pack(">IIBBBBB", 8, 6, 8, 2, 0, 0, 0))
+            + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b""))
+
+
+async def upload(chat: WebChat, content: Any, mime: str = "image/png",
+                 message_id: str | None = None, **params: Any) -> httpx.Response:
+    r = await chat.client.post("/api/file", content=content, headers={"content-type": mime},
+                               params={"id": message_id or f"file-{next(_ids):06d}", **params})
+    if r.status_code == 200:
+        chat.replies = r.json()["replies"]
+    return r
+
+
+async def test_a_photo_sent_during_a_complaint_is_kept_with_it(
+        browsers: list[httpx.AsyncClient], services: Services, clock: FrozenClock) -> None:
+    """An anonymous worker adds a photo half-way through a complaint: it is kept with
+    the case (the same path as every message: answered once durable, once per id), and
+    the director opens it."""
+    from conversations.catalog import t
+    from store.models import Attachment, MediaFile
+
+    worker, director = WebChat(browsers[0]), WebChat(browsers[1])
+    photo = _png()
+    await worker.say("菜单")
+    await worker.press("反映问题")
+    await worker.press("安全生产")
+    r = await upload(worker, photo, message_id="photo-0001")
+    assert r.status_code == 200, r.text
+    assert t("zh", "attachment.kept", count=1) in worker.text
+    assert "（2/8）" in worker.text  # the question again
+    again = await upload(worker, photo, message_id="photo-0001")  # the answer was lost
+    assert again.json() == r.json()
+    assert count(services, MediaFile) == 1
+    await worker.say("车间的防护罩坏了一个月，没人来修，很危险。")
+    await worker.say("2026-10")
+    await worker.say("3")
+    await worker.press("跳过")
+    await worker.press("铸造车间")
+    await worker.say("尽快修好防护罩")
+    await worker.press("匿名")
+    await worker.press("确认提交")
+    number = re.search(r"C-2026-\d{4}", worker.text)
+    assert number, worker.text
+    with Session(services.db) as s:
+        [kept] = s.exec(select(Attachment)).all()
+        assert (kept.channel, kept.kind, kept.mime_type) == ("web", "photo", "image/png")
+    # An hour on, the file is looked at: a record took it, so it stays.
+    clock.advance(timedelta(hours=2))
+    services.sweeper.drain()
+    await login(director.client, services, "chen_lihua")
+    files = (await director.client.get(f"/api/records/{number.group(0)}/files")).json()
+    [shown] = files["files"]
+    assert shown["kept"] and shown["kind"] == "photo" and shown["size"] == len(photo)
+    opened = await director.client.get(shown["url"])
+    assert opened.status_code == 200 and opened.content == photo
+
+
+async def test_a_photo_no_form_takes_is_not_kept(client: httpx.AsyncClient,
+                                                 services: Services,
+                                                 clock: FrozenClock) -> None:
+    """At the menu a photo is told where it can be sent; its bytes are forgotten."""
+    from conversations.catalog import t
+    from store.models import MediaFile
+
+    worker = WebChat(client)
+    await worker.say("菜单")
+    r = await upload(worker, _png())
+    assert r.status_code == 200, r.text
+    assert t("zh", "attachment.not_here") in worker.text
+    assert count(services, MediaFile) == 1  # kept with the step, as every message is
+    clock.advance(timedelta(hours=2))
+    services.sweeper.drain()
+    assert count(services, MediaFile) == 0
+
+
+async def _chunks(*parts: bytes) -> AsyncIterator[bytes]:
+    """A body sent in chunks, with no Content-Length: its size known only as it comes."""
+    for part in parts:
+        yield part
+
+
+async def test_a_photo_in_a_form_left_open_is_kept_a_while_then_forgotten(
+        client: httpx.AsyncClient, services: Services, clock: FrozenClock) -> None:
+    """A photo held only by a form the worker left open is kept while the form is (for
+    up to 30 days), then forgotten: no record ever took it."""
+    from store.models import MediaFile
+
+    worker = WebChat(client)
+    await worker.say("菜单")
+    await worker.press("反映问题")
+    await worker.press("安全生产")
+    assert (await upload(worker, _png())).status_code == 200
+    clock.advance(timedelta(hours=3))
+    services.sweeper.drain()
+    assert count(services, MediaFile) == 1
+    clock.advance(timedelta(days=31))
+    services.sweeper.drain()
+    assert count(services, MediaFile) == 0
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+async def test_a_file_refused_is_told_in_the_senders_language(
+        client: httpx.AsyncClient, services: Services, lang: str) -> None:
+    """Too large, not a photo / recording / video, or empty: refused, kept nowhere, in
+    words the sender reads; too large is refused before the page sends its bytes."""
+    from conversations.catalog import t
+    from store.models import InboundMessage, MediaFile
+
+    client.headers["accept-language"] = "en-US,en" if lang == "en" else "zh-CN,zh"
+    worker = WebChat(client)
+    limit = services.settings.web_file_max_mb * 1024 * 1024
+    for r, status, key in [
+            (await upload(worker, b"", size=limit + 1), 413, "web.file_too_big"),
+            (await upload(worker, b"x" * (limit + 1)), 413, "web.file_too_big"),
+            (await upload(worker, _chunks(b"x" * limit, b"x")), 413, "web.file_too_big"),
+            (await upload(worker, b"hello", mime="text/plain"), 415, "web.file_kind"),
+            (await upload(worker, b"<svg/>", mime="image/svg+xml"), 415, "web.file_kind"),
+            (await upload(worker, b"", mime="audio/webm"), 400, "web.file_empty")]:
+        said = t(lang, key, mb=services.settings.web_file_max_mb)
+        assert (r.status_code, r.json()) == (status, {"detail": said})
+    assert count(services, MediaFile) == 0 and count(services, InboundMessage) == 0
 
 
 # --- pushes: emergency alert, acknowledgement, notice to the reporter -------------------

@@ -100,6 +100,8 @@ class MeOut(BaseModel):
     # The workroom's time zone (WORKROOM_TIMEZONE): the page shows times in it, as the
     # words of the pushes do, whatever zone the phone is set to.
     zone: str = "Asia/Shanghai"
+    # The largest file the page may send (bytes): a larger one is refused without its bytes.
+    file_max: int = 0
 
 
 def create_app(services: Services, *, run_scheduler: bool | None = None) -> FastAPI:
@@ -132,7 +134,10 @@ def create_app(services: Services, *, run_scheduler: bool | None = None) -> Fast
 
     @app.middleware("http")
     async def cap_body(request: Request, call_next: Any) -> Any:
-        # Refuse an oversized request before anything parses it.
+        # Refuse an oversized request before anything parses it. A file has its own,
+        # larger limit, and is refused in the reader's words (see upload).
+        if request.url.path == "/api/file":
+            return await call_next(request)
         length = request.headers.get("content-length")
         if length is not None and (not length.isdigit() or int(length) > MAX_BODY):
             return Response(status_code=413, content="request too large")
@@ -194,9 +199,10 @@ def create_app(services: Services, *, run_scheduler: bool | None = None) -> Fast
 
     @app.get("/api/me")
     def me(address: Address) -> MeOut:
+        page = {"zone": settings.timezone, "file_max": settings.web_file_max_mb * 1024 * 1024}
         if address is None:
             return MeOut(name="", role="employee", verified=False, lang=settings.default_lang,
-                         zone=settings.timezone)
+                         **page)
         tag = session_tag(address)
         with Session(services.read_db) as s:
             contact = s.exec(select(Contact).where(Contact.channel == "web",
@@ -204,10 +210,10 @@ def create_app(services: Services, *, run_scheduler: bool | None = None) -> Fast
             person = s.get(Person, contact.person_id) if contact else None
         if person is None:
             return MeOut(name="", role="employee", verified=False, lang=settings.default_lang,
-                         session=tag, zone=settings.timezone)
+                         session=tag, **page)
         return MeOut(name=person.name if person.verified else "", role=person.role,
                      verified=person.verified, lang=person.lang or settings.default_lang,
-                     session=tag, zone=settings.timezone)
+                     session=tag, **page)
 
     @app.post("/api/chat")
     async def chat(body: ChatIn, address: Address, request: Request,
@@ -223,6 +229,51 @@ def create_app(services: Services, *, run_scheduler: bool | None = None) -> Fast
         inbound = Inbound(channel="web", address=address, message_id=message_id,
                           text=body.text, action=body.action, lang_hint=lang)
         replies = await anyio.to_thread.run_sync(services.workroom.process, inbound)
+        return ChatOut(replies=[ReplyOut.model_validate(r.to_dict()) for r in replies])
+
+    def lang_of(address: str | None, request: Request) -> str:
+        """The reader's language: their own, else the browser's hint, else the default."""
+        if address is not None:
+            with Session(services.read_db) as s:
+                person = web_person(s, address)
+            if person is not None and person.lang:
+                return person.lang
+        hint = request.headers.get("accept-language", "")
+        return "en" if hint.startswith("en") else settings.default_lang
+
+    @app.post("/api/file")
+    async def upload(address: Address, request: Request, response: Response,
+                     id: Annotated[str, Query(min_length=8, max_length=64,
+                                              pattern=r"^[A-Za-z0-9_-]+$")],
+                     size: Annotated[int | None, Query(ge=0)] = None) -> ChatOut:
+        """A photo, voice note or video: the request's body, its type the Content-Type."""
+        from conversations import catalog
+        from web import uploads
+
+        try:
+            kind, mime = uploads.kind_of(request.headers.get("content-type", ""))
+            content = await uploads.read(request, settings.web_file_max_mb * 1024 * 1024,
+                                         declared=size)
+        except uploads.Refused as err:
+            lang = await anyio.to_thread.run_sync(lang_of, address, request)
+            raise HTTPException(err.status, catalog.t(lang, err.key, **err.params)) from err
+        if address is None:
+            address = f"v:{secrets.token_urlsafe(16)}"
+            set_address(response, address)
+        hint = "en" if request.headers.get("accept-language", "").startswith("en") else None
+        message_id = hashlib.sha256(f"{address}\n{id}".encode()).hexdigest()[:40]
+        inbound = Inbound(channel="web", address=address, message_id=message_id,
+                          attachments=(uploads.attachment(kind, mime, message_id,
+                                                          len(content)),), lang_hint=hint)
+
+        def step() -> list[Any]:
+            done = services.workroom.process_batch(
+                [inbound], before_commit=uploads.keeping(services.clock, content))[0]
+            if done.error is not None:
+                raise done.error
+            return done.replies
+
+        replies = await anyio.to_thread.run_sync(step)
         return ChatOut(replies=[ReplyOut.model_validate(r.to_dict()) for r in replies])
 
     @app.get("/api/inbox")

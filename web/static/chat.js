@@ -18,7 +18,8 @@
       rejected: '这条消息没能发送（可能太长），请修改后再发。',
       sending: '发送中…',
       notSent: '未发送',
-      download: '下载'
+      download: '下载',
+      attach: '发送照片、语音或视频'
     },
     en: {
       htmlLang: 'en',
@@ -30,7 +31,8 @@
       rejected: 'This message could not be sent (it may be too long). Please edit it and try again.',
       sending: 'Sending…',
       notSent: 'Not sent',
-      download: 'Download'
+      download: 'Download',
+      attach: 'Send a photo, voice note or video'
     }
   };
 
@@ -38,6 +40,8 @@
   // (Tests may shorten it by setting window.WORKROOM_RETRY_DELAYS before the page runs.)
   var RETRY_DELAYS = window.WORKROOM_RETRY_DELAYS || [1000, 2000, 4000, 8000, 15000];
   var ATTEMPT_TIMEOUT = 20000;
+  var FILE_TIMEOUT = 180000;  // a photo or video on a slow phone network
+  var FILE_ICONS = {image: '\uD83D\uDCF7', audio: '\uD83C\uDFA4', video: '\uD83C\uDFAC'};
   var POLL_EVERY = 3000;
   var FIRST_LOAD_NOTICES = 5;
   var INBOX_PAGE = 50;
@@ -51,11 +55,14 @@
   var form = document.getElementById('composer');
   var input = document.getElementById('input');
   var sendButton = document.getElementById('send');
+  var attachButton = document.getElementById('attach');
+  var fileInput = document.getElementById('file');
   var statusLine = document.getElementById('status');
   var title = document.getElementById('title');
 
   var lang = 'zh';
   var zone = null;          // the workroom's time zone, as /api/me tells (null: the phone's)
+  var fileMax = 0;          // the largest file the server takes (bytes), as /api/me tells
   var busy = false;
   var failed = null;        // the message that gave up: {id, body, bubble, refocus}
   var who = null;           // whose chat this is: the session tag /api/me tells ('' none yet)
@@ -81,6 +88,8 @@
     input.placeholder = t('placeholder');
     input.setAttribute('aria-label', t('placeholder'));
     sendButton.textContent = t('send');
+    attachButton.setAttribute('aria-label', t('attach'));
+    attachButton.title = t('attach');
     if (failed) showFailed();
   }
 
@@ -90,6 +99,7 @@
       .then(function (me) {
         if (!me) return null;
         if (me.zone) zone = me.zone;
+        if (me.file_max) fileMax = me.file_max;
         var next = me.lang === 'en' ? 'en' : 'zh';
         if (next !== lang) {
           lang = next;
@@ -457,6 +467,7 @@
     busy = on;
     input.disabled = on;
     sendButton.disabled = on;
+    attachButton.disabled = on;
     messages.classList.toggle('busy', on);
   }
 
@@ -478,23 +489,47 @@
     return new Promise(function (resolve) { setTimeout(resolve, ms); });
   }
 
-  // One attempt: the replies, or an error saying whether a retry may help.
-  function postOnce(body) {
+  // A file the server would refuse (too large, no photo, recording or video) goes without
+  // its bytes: the server answers why, in the reader's words.
+  function fileRequest(job) {
+    var file = job.file;
+    var type = file.type || 'application/octet-stream';
+    var takes = /^(image|audio|video)\//.test(type) && type !== 'image/svg+xml' &&
+      (!fileMax || file.size <= fileMax);
+    return {
+      url: '/api/file?id=' + encodeURIComponent(job.id) +
+        (takes ? '' : '&size=' + encodeURIComponent(file.size)),
+      init: {headers: {'Content-Type': type}, body: takes ? file : ''},
+      timeout: FILE_TIMEOUT
+    };
+  }
+
+  // One attempt: the replies, or an error saying whether a retry may help (and the
+  // server's words, when it said why it refused).
+  function postOnce(job) {
+    var req = job.file ? fileRequest(job) : {
+      url: '/api/chat',
+      init: {headers: {'Content-Type': 'application/json'}, body: JSON.stringify(job.body)},
+      timeout: ATTEMPT_TIMEOUT
+    };
     var ctrl = window.AbortController ? new AbortController() : null;
-    var timer = ctrl ? setTimeout(function () { ctrl.abort(); }, ATTEMPT_TIMEOUT) : null;
-    return fetch('/api/chat', {
+    var timer = ctrl ? setTimeout(function () { ctrl.abort(); }, req.timeout) : null;
+    return fetch(req.url, {
       method: 'POST',
       credentials: 'same-origin',
       cache: 'no-store',
-      headers: {'Content-Type': 'application/json'},
-      body: JSON.stringify(body),
+      headers: req.init.headers,
+      body: req.init.body,
       signal: ctrl ? ctrl.signal : undefined
     }).then(function (r) {
       if (timer) clearTimeout(timer);
       if (r.ok) return r.json();
       var err = new Error('HTTP ' + r.status);
       err.retry = r.status >= 500 || r.status === 408 || r.status === 429;
-      throw err;
+      return r.json().then(function (data) {
+        if (data && typeof data.detail === 'string') err.detail = data.detail;
+        throw err;
+      }, function () { throw err; });
     }, function (e) {
       if (timer) clearTimeout(timer);
       var err = new Error(String(e));
@@ -509,7 +544,7 @@
     setBusy(true);
     var attempt = 0;
     function tryOnce() {
-      return postOnce(job.body).then(function (data) {
+      return postOnce(job).then(function (data) {
         clearStatus();
         if (job.pending) job.pending.remove();
         if (job.wrap) record(job.wrap, entryOf('user', job.label));
@@ -536,7 +571,7 @@
         }
         setBusy(false);
         if (!err.retry) {
-          showStatus(t('rejected'));
+          showStatus(err.detail || t('rejected'));
           if (job.pending) job.pending.textContent = t('notSent');
           if (job.text !== undefined && !input.value) input.value = job.text;
           return;
@@ -545,6 +580,7 @@
         showFailed();
         input.disabled = true;  // the failed message goes first, or nothing does
         sendButton.disabled = true;
+        attachButton.disabled = true;
       });
     }
     return tryOnce();
@@ -554,7 +590,7 @@
     if (busy || failed) return;
     opts = opts || {};
     var job = {id: newId(), body: body, refocus: !!opts.refocus, ack: opts.ack || null,
-               button: opts.button || null};
+               button: opts.button || null, file: opts.file || null};
     job.body.id = job.id;
     if (label !== null) {
       var pending = document.createElement('div');
@@ -587,6 +623,19 @@
     if (!text || busy || failed) return;
     input.value = '';
     send({text: text}, text, {refocus: true, text: text});
+  });
+
+  attachButton.addEventListener('click', function () {
+    if (!busy && !failed) fileInput.click();
+  });
+
+  // A photo, voice note or video from the phone: sent as a message of its own.
+  fileInput.addEventListener('change', function () {
+    var file = fileInput.files && fileInput.files[0];
+    fileInput.value = '';
+    if (!file || busy || failed) return;
+    var icon = FILE_ICONS[(file.type || '').split('/')[0]] || '\uD83D\uDCCE';
+    send({}, icon + ' ' + (file.name || ''), {file: file});
   });
 
   // Enter that only finishes an input-method composition must not send.
