@@ -3,8 +3,8 @@
 An alert acknowledged is edited in place where it was shown; the web chat's open pages
 fetch the edits since they last looked, and show a version newer than their own.
 
-Revision ID: 0015_inbox_edits
-Revises: 0014_incident_reporter
+Revision ID: 0016_inbox_edits
+Revises: 0015_visit_came
 Create Date: 2026-11-25 09:00:00.000000
 """
 from collections.abc import Sequence
@@ -14,8 +14,8 @@ from alembic import op
 
 import store.types
 
-revision: str = '0015_inbox_edits'
-down_revision: str | None = '0014_incident_reporter'
+revision: str = '0016_inbox_edits'
+down_revision: str | None = '0015_visit_came'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
