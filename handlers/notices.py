@@ -205,7 +205,8 @@ def render(message: str, params: dict[str, Any], lang: str, zone: ZoneInfo,
         line = catalog.t(lang, message, name=params["name"],
                          acked_at=local_time(str(params["acked_at"]), zone))
         if message == "notice.alert_taken" and params.get("alert"):
-            return Reply(f"{first.text}\n{line}\n{catalog.t(lang, 'nav.ack_prompt')}", [
+            # Someone has it: one's own 收到 now says one has seen it too, no more asked.
+            return Reply(f"{first.text}\n{line}\n{catalog.t(lang, 'nav.ack_prompt_also')}", [
                 Button(catalog.t(lang, "nav.ack"), f"ack:{params['alert']}", "action"),
                 *first.buttons])
         return Reply(f"{first.text}\n{line}", first.buttons)

@@ -104,7 +104,7 @@ def test_a_chain_step_says_who_did_not_acknowledge_and_for_how_long(
     taken = t(lang, "notice.alert_taken", name="赵国强", acked_at="2026-11-23 09:47")
     for key in ("liu_fang", "qian_wenjing", "sun_hongmei", "chen_lihua"):
         for message in alert_pushes(services, key, lang):
-            assert message.text.endswith("\n".join([taken, t(lang, "nav.ack_prompt")]))
+            assert message.text.endswith("\n".join([taken, t(lang, "nav.ack_prompt_also")]))
             assert labels(message)[0] == t(lang, "nav.ack")
     [liu] = alert_pushes(services, "liu_fang", lang)
     assert liu.text.startswith(escalated(lang, ["陈丽华", "孙红梅"], 5))  # the top stays

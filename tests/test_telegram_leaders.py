@@ -314,7 +314,7 @@ async def test_the_other_leaders_alerts_show_who_has_the_emergency(
     assert shown is not None
     line = t(lang, "notice.alert_taken", name="孙红梅", acked_at="2026-11-23 09:00")
     assert shown["text"] == "\n".join([alert.text.rsplit("\n", 1)[0], line,
-                                       t(lang, "nav.ack_prompt")])
+                                       t(lang, "nav.ack_prompt_also")])
     assert shown["reply_markup"] == alert.params["reply_markup"]  # the button stays
     assert len(fake.sent_messages(DIRECTOR)) == before  # an edit: nothing new rang
     # Sun's own alert says she has it, with no button (as before).
