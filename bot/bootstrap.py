@@ -93,7 +93,8 @@ def build(settings: Settings, *, clock: Clock | None = None, db: Engine | None =
                                   deadlines.KIND: reminders.fire,
                                   incidents.WATCH: emergencies.watch,
                                   incidents.REPORT: emergencies.report,
-                                  bookings.KIND: bookings.BookingReminders(db, clock).fire,
+                                  bookings.KIND: bookings.BookingReminders(
+                                      db, clock, settings.zone).fire,
                                   bookings.LEDGER: bookings.LedgerReminder(
                                       db, clock, settings.zone).fire,
                                   stored_media.LOST: LostFiles(db, clock, states).check,

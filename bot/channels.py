@@ -76,6 +76,11 @@ class DeliveryError(Exception):
 
 
 class Sender(Protocol):
+    """A channel's deliveries. A sender may also say `windowed = True`: the channel
+    reaches a person only for a while after their own last message (WeChat's official
+    account: 48 hours), so a push it refuses, with no other channel left, waits for that
+    person's next message (scheduler/dispatch.py)."""
+
     channel: str
 
     def deliver(self, session: Session, *, address: str, reply: Reply,

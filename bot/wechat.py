@@ -167,6 +167,9 @@ class WeChatSender:
     def __init__(self, channel: str, api: WeChatApi, *, clock: Clock | None = None,
                  files: Callable[[int], bytes | None] | None = None) -> None:
         self.channel, self.api, self.clock = channel, api, clock
+        # The official account writes to a follower only within 48 hours of their last
+        # message (a WeCom member is always reachable): see Sender.
+        self.windowed = channel == "wechat"
         # The kept bytes of a record's file (MediaFile id), to upload.
         self.files = files
 

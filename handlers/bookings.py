@@ -13,7 +13,7 @@ cancelled or recorded visit is not named, and nothing is sent when none is missi
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -176,8 +176,8 @@ class LedgerReminder:
 class BookingReminders:
     """Timer handler: remind the employee and the leader of a visit."""
 
-    def __init__(self, db: Engine, clock: Clock) -> None:
-        self.db, self.clock = db, clock
+    def __init__(self, db: Engine, clock: Clock, zone: ZoneInfo) -> None:
+        self.db, self.clock, self.zone = db, clock, zone
 
     def fire(self, ref: str) -> int:
         booking_id, _, stage = ref.partition(":")
@@ -189,7 +189,10 @@ class BookingReminders:
             entry = s.get(DutyEntry, booking.duty_entry_id) if booking else None
             if booking is None or entry is None or booking.status != "booked":
                 return 0
-            words = params(s, booking, entry)
+            # A reminder held for a reader WeChat cannot reach now is worth nothing once
+            # the visit has begun (store/outbox.py: STALE_AFTER).
+            begins = datetime.combine(entry.day, entry.start, self.zone).astimezone(UTC)
+            words = {**params(s, booking, entry), outbox.STALE_AFTER: begins.isoformat()}
             for who, recipient in (("visitor", booking.person_id), ("leader", entry.leader_id)):
                 # The leader, reminded the day before or the hour before, can still move it.
                 told = words if who == "visitor" else {

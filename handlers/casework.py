@@ -118,7 +118,9 @@ def _reply(ctx: HandlerContext, sub: Submission, case: Case) -> Result:
         outbox.enqueue(s, key=f"case:{case.id}:replied:{case.reopens}",
                        recipient_id=case.complainant_id, message="notice.case_replied",
                        now=ctx.now, priority=outbox.ALERT,
-                       params={"number": case.number, "reply": text})
+                       # Who to tell if it cannot reach the complainant yet (WeChat's
+                       # 48-hour window): the one who wrote the reply.
+                       params={"number": case.number, "reply": text, "tell": ctx.actor.id})
         return _done(sub, case, told=catalog.t(sub.lang, "case_action.told.named"))
     if case.complainant_id is not None:
         # A caller this workroom cannot text: never "told" when nobody can be; the staff

@@ -226,6 +226,8 @@ class Workroom:
                     steps.settle(s, settle, now)
                 dups = steps.find_inbound(s, [(m.channel, m.message_id) for m in msgs])
                 people = self._people(s, msgs, now)
+                # They wrote: what could not reach them (WeChat's 48-hour window) can now.
+                outbox.release(s, {p.id for p in people.values() if p.id is not None}, now)
                 loaded = self.states.load_many(s, keys)
                 workshops = self._workshops(s, people.values())
                 s.info[outbox.WRITTEN] = []

@@ -52,10 +52,22 @@ def my_cases(ctx: HandlerContext, lang: str) -> list[Reply]:
     if not rows and not incidents and not suggested:
         return [Reply(catalog.t(lang, "query.my_cases.none"))]
     lines = [catalog.t(lang, "query.my_cases.title"), *incidents,
-             *(_case_line(c, lang, ctx.zone) for c in rows)] if rows or incidents else []
+             *(line for c in rows for line in _own_case_lines(c, lang, ctx.zone))
+             ] if rows or incidents else []
     if suggested:  # the named suggestions, each with its answer once there is one
         lines += [catalog.t(lang, "query.my_cases.suggestions"), *suggested]
     return [Reply("\n".join(lines))]
+
+
+def _own_case_lines(case: Case, lang: str, zone: ZoneInfo) -> list[str]:
+    """A case in its complainant's list: with the answer, once there is one, to read
+    before rating it (a push of it may never have reached them)."""
+    lines = [_case_line(case, lang, zone)]
+    if case.reply and case.status in ("replied", "follow_up", "closed"):
+        lines.append(catalog.t(lang, "query.my_cases.reply", reply=case.reply))
+        if case.status in ("replied", "follow_up") and case.rating is None:
+            lines.append(catalog.t(lang, "query.my_cases.rate"))
+    return lines
 
 
 def _my_incidents(ctx: HandlerContext, lang: str) -> list[str]:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -132,9 +132,13 @@ def publish(s: Session, unit_id: int, entries: list[DutyEntry], *, now: datetime
             if row.late:
                 late.append(["roster.late_line", {**slot(s, e), "due_on": due.isoformat()}])
         s.add(row)
+    # Held for a reader WeChat cannot reach now, it is worth nothing once the last
+    # reception it lists is over (store/outbox.py: STALE_AFTER).
+    last = max(datetime.combine(e.day, e.end, zone) for e in entries).astimezone(UTC)
     params = {"lines": shown,
               "union_lines": union_lines(s, plan_of(s, unit_id)),
-              "actions": [["menu.booking", "flow:booking"]]}
+              "actions": [["menu.booking", "flow:booking"]],
+              outbox.STALE_AFTER: last.isoformat()}
     people = recipients(s, unit_id)
     message = "notice.roster_changed" if change else "notice.roster_published"
     outbox.add_many(s, [{"key": f"roster:{run}:{pid}", "recipient_id": pid,

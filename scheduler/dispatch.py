@@ -15,6 +15,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from bot.channels import DeliveryError, Sender
+from conversations import catalog
 from conversations.answers import masked
 from conversations.clock import Clock
 from handlers.identity import display_name
@@ -24,7 +25,13 @@ from store.db import transaction
 from store.models import Notification, Person
 
 log = logging.getLogger(__name__)
-FAILED_NOTICE = "notice.delivery_failed"
+FAILED_NOTICE = "notice.delivery_failed"  # after max_attempts tries
+REFUSED_NOTICE = "notice.delivery_refused"  # every channel of the reader refused it
+NO_CHANNEL_NOTICE = "notice.delivery_no_channel"  # the reader has no channel at all
+HELD_NOTICE = "notice.delivery_held"  # waits for the reader's next message
+HELD_UNKNOWN_NOTICE = "notice.delivery_held_unknown"  # … a reader nobody can call
+WATCH_NOTICES = frozenset({FAILED_NOTICE, REFUSED_NOTICE, NO_CHANNEL_NOTICE,
+                           HELD_NOTICE, HELD_UNKNOWN_NOTICE})
 # A push held behind an earlier one to the same chat is looked at again after this.
 HOLD = timedelta(seconds=1)
 
@@ -87,6 +94,9 @@ class Dispatcher:
             if n.status != "pending":
                 return None
             route = self._route(s, n)
+            if route is None and self._windowed(n):
+                self._hold(s, n)
+                return None
             if route is None:
                 self._give_up(s, n, "no channel left to reach the recipient")
                 return None
@@ -152,30 +162,70 @@ class Dispatcher:
             Notification.status == "pending", col(Notification.id) < (n.id or 0),
             same)).one()
 
+    def _windowed(self, n: Notification) -> bool:
+        """Whether a channel that refused this push takes it once its reader writes again
+        (see Sender): then it waits for their next message."""
+        return n.recipient_id is not None and any(
+            getattr(self.senders.get(c), "windowed", False) for c in n.tried_channels)
+
+    def _hold(self, s: Session, n: Notification) -> None:
+        """Keep a push no channel takes now for its reader's next message (the step path
+        releases it: outbox.release); those who must know that it has not arrived yet are
+        told: the staff, and whoever the push names to tell (`tell`: the handler who wrote
+        a reply). A routine push (a roster publication) just waits."""
+        n.status, n.claimed_until = outbox.HELD, None
+        s.add(n)
+        log.warning("outbox: notification %s held for its reader's next message: %s",
+                    n.id, n.last_error)
+        if n.priority > outbox.ALERT or n.message_key in WATCH_NOTICES:
+            return
+        person = s.get(Person, n.recipient_id) if n.recipient_id else None
+        named = person is not None and person.verified and bool(person.name)
+        self._tell(s, n, person, "held", HELD_NOTICE if named else HELD_UNKNOWN_NOTICE,
+                   extra=n.params.get("tell"))
+
     def _give_up(self, s: Session, n: Notification, reason: str) -> None:
+        """Stop trying a push: it is failed, and the director and staff are told in words
+        that say what happened (refused by every channel, or failed many times)."""
         n.status, n.last_error, n.claimed_until = "failed", reason[:500], None
         s.add(n)
         log.error("outbox: gave up on notification %s: %s", n.id, reason)
-        if n.message_key == FAILED_NOTICE:
+        if n.message_key in WATCH_NOTICES:
             return  # the failure notice itself failed: the row stays 'failed' for the console
         person = s.get(Person, n.recipient_id) if n.recipient_id else None
-        texts: dict[str, str] = {}  # the lost text in each watcher's own language
-        watchers = s.exec(select(Person).where(col(Person.role).in_(("director", "staff")),
-                                               Person.active == True)  # noqa: E712
-                          .order_by(col(Person.id))).all()
+        message = FAILED_NOTICE if n.attempts >= self.max_attempts \
+            else REFUSED_NOTICE if n.tried_channels else NO_CHANNEL_NOTICE
+        self._tell(s, n, person, "failed", message)
+
+    def _tell(self, s: Session, n: Notification, person: Person | None, kind: str,
+              message: str, extra: object = None) -> None:
+        """Tell the director and staff of the reader's unit (and `extra`, a person id)
+        that push `n` has not reached its reader, quoting it in each one's language."""
+        texts: dict[str, tuple[str, str]] = {}  # the text and the channels, per language
+        watchers = list(s.exec(select(Person).where(
+            col(Person.role).in_(("director", "staff")), Person.active == True)  # noqa: E712
+            .order_by(col(Person.id))).all())
         if person is not None and person.unit_id is not None:
             watchers = [w for w in watchers if w.unit_id == person.unit_id]
+        also = s.get(Person, extra) if isinstance(extra, int) else None
+        if also is not None and also.active and all(w.id != also.id for w in watchers):
+            watchers.insert(0, also)
         for w in watchers:
             if w.id == n.recipient_id:
                 continue
             lang = w.lang or self.default_lang
             if lang not in texts:
-                texts[lang] = render(n.message_key, n.params, lang, self.zone).text
-            outbox.enqueue(s, key=f"failed:{n.id}:{w.id}", recipient_id=w.id,
-                           message=FAILED_NOTICE, priority=min(n.priority, outbox.ALERT),
+                texts[lang] = (render(n.message_key, n.params, lang, self.zone).text,
+                               catalog.t(lang, "list.sep").join(
+                                   catalog.t(lang, f"channel.{c}")
+                                   if catalog.has(f"channel.{c}") else c
+                                   for c in n.tried_channels))
+            text, channels = texts[lang]
+            outbox.enqueue(s, key=f"{kind}:{n.id}:{w.id}", recipient_id=w.id,
+                           message=message, priority=min(n.priority, outbox.ALERT),
                            now=self.clock.now(),
-                           params={"recipient": _whom(person, n.address),
-                                   "text": texts[lang]})
+                           params={"recipient": _whom(person, n.address), "text": text,
+                                   "channels": channels})
 
 
 def _whom(person: Person | None, address: str | None) -> str:

@@ -11,6 +11,7 @@ from sqlalchemy import exists
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, or_, select
 
+from store import fast
 from store.db import insert_ids
 from store.models import Contact, Notification, Person
 
@@ -22,6 +23,17 @@ _QUEUED_BEFORE = exists().where(
     col(_EARLIER.status) == "pending", col(_EARLIER.channel) == col(Notification.channel),
     col(_EARLIER.address) == col(Notification.address),
     col(_EARLIER.id) < col(Notification.id))
+
+# A push no channel could take, kept for its reader's next message (they wrote: the
+# channel they wrote on reaches them again, as WeChat's 48-hour window reopens).
+HELD = "held"
+# A push's param: when it stops meaning anything (ISO, UTC), e.g. a reminder of a visit
+# once the visit has begun. A push held past it is dropped, never delivered late.
+STALE_AFTER = "stale_after"
+# Channels whose pushes wait in an inbox the person reads when they open it (web chat,
+# console): one they never opened is where nobody reads a push that another channel
+# could not deliver.
+INBOXES = frozenset({"web", "console"})
 
 EMERGENCY = 0
 REPLY = 1  # the answer to what a person just wrote: they are waiting for it
@@ -114,7 +126,8 @@ class Route:
 def route(session: Session, n: Notification | Written, channels: Collection[str],
           default_lang: str) -> Route | None:
     """Where a push goes now: its own address, or the recipient's channel they last used
-    (never-used ones last), skipping channels that already failed; None if none is left."""
+    (never-used ones last), skipping channels that already failed and, once one has, an
+    inbox the recipient never opened; None if none is left."""
     if n.channel and n.address:
         if n.channel in n.tried_channels or n.channel not in channels:
             return None
@@ -129,9 +142,35 @@ def route(session: Session, n: Notification | Written, channels: Collection[str]
                             .order_by(col(Contact.last_used_at).desc().nulls_last(),
                                       col(Contact.id))).all()
     for c in contacts:
-        if c.channel in channels and c.channel not in n.tried_channels:
+        if c.channel in channels and c.channel not in n.tried_channels and not (
+                n.tried_channels and c.last_used_at is None and c.channel in INBOXES):
             return Route(c.channel, c.address, person.lang or default_lang)
     return None
+
+
+def release(session: Session, people: Collection[int], now: datetime) -> int:
+    """Put the pushes held for these people back in line, to go to the channel they now
+    wrote on (see HELD); drop those past their time (STALE_AFTER). How many go."""
+    if not people:
+        return 0
+    t = Notification.__table__  # type: ignore[attr-defined]
+    # On every step: an index probe that finds nothing, almost always.
+    ids = [r[0] for r in fast.where_in(session, "held_for", lambda b: select(t.c.id).where(
+        t.c.status == HELD, t.c.recipient_id.in_(b)), sorted(people))]
+    if not ids:
+        return 0
+    held = session.exec(select(Notification).where(col(Notification.id).in_(ids))).all()
+    going = 0
+    for n in held:
+        stale = n.params.get(STALE_AFTER)
+        if isinstance(stale, str) and datetime.fromisoformat(stale) <= now:
+            n.status, n.last_error = "cancelled", "held past its time"
+        else:
+            n.status, n.tried_channels, n.next_attempt_at = "pending", [], now
+            n.claimed_until = None
+            going += 1
+        session.add(n)
+    return going
 
 
 def claim_due(session: Session, *, now: datetime, limit: int = 50,

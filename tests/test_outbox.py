@@ -9,6 +9,7 @@ from sqlmodel import Session, select
 
 from bot.bootstrap import Services
 from bot.channels import DeliveryError
+from conversations import catalog
 from conversations.clock import FrozenClock
 from conversations.engine import Reply
 from handlers.notices import render
@@ -92,9 +93,19 @@ def test_failed_send_is_retried_with_back_off(db_services: Services, clock: Froz
         assert row is not None and (row.status, row.attempts) == ("sent", 2)
 
 
+def _opened_web(svc: Services, person_key: str, clock: FrozenClock) -> None:
+    """The person has used the web chat (their inbox there is read)."""
+    with transaction(svc.db) as s:
+        web = s.exec(select(Contact).where(Contact.channel == "web",
+                                           Contact.address == f"p:{person_key}")).one()
+        web.last_used_at = clock.now()
+        s.add(web)
+
+
 def test_a_channel_that_cannot_take_it_falls_back_to_the_next(
         db_services: Services, clock: FrozenClock) -> None:
     db_services.dispatcher.senders["telegram"] = FlakySender("telegram", 99, fallback=True)
+    _opened_web(db_services, "zhao_guoqiang", clock)
     clock.advance(timedelta(minutes=1))
     _use(db_services, "zhao_guoqiang", "telegram", "5550002", clock)
     nid = _push(db_services, "k3", "zhao_guoqiang", priority=outbox.EMERGENCY)
@@ -102,7 +113,36 @@ def test_a_channel_that_cannot_take_it_falls_back_to_the_next(
     with Session(db_services.db) as s:
         row = s.get(Notification, nid)
         assert row is not None and row.tried_channels == ["telegram"]
-        assert row.delivered_channel in ("web", "console")
+        assert row.delivered_channel == "web"
+
+
+def test_a_refused_push_is_not_delivered_to_an_inbox_never_opened(
+        db_services: Services, clock: FrozenClock) -> None:
+    """Telegram refuses the leader's push and his web inbox was never opened: it is not
+    "sent" there where nobody reads it; the staff are told it was refused, once, in
+    words that say so (not "several tries")."""
+    db_services.dispatcher.senders["telegram"] = FlakySender("telegram", 99, fallback=True)
+    clock.advance(timedelta(minutes=1))
+    _use(db_services, "zhao_guoqiang", "telegram", "5550002", clock)
+    nid = _push(db_services, "k3", "zhao_guoqiang", priority=outbox.EMERGENCY)
+    db_services.dispatcher.drain()
+    with Session(db_services.db) as s:
+        row = s.get(Notification, nid)
+        assert row is not None and (row.status, row.attempts) == ("failed", 1)
+        assert s.exec(select(InboxMessage).where(
+            InboxMessage.address == "p:zhao_guoqiang")).all() == []
+        told = s.exec(select(Notification).where(
+            Notification.message_key == "notice.delivery_refused")).all()
+        assert {s.get(Person, n.recipient_id).key for n in told} == {  # type: ignore[union-attr]
+            "chen_lihua", "liu_fang"}
+        shown = s.exec(select(InboxMessage).where(
+            InboxMessage.address == "p:liu_fang")).all()
+    lost = render("notice.case_staff", {"number": "C-2026-0042", "category": "wages",
+                                        "due_on": "2027-01-22"}, "zh",
+                  db_services.settings.zone).text
+    assert [m.text for m in shown] == [catalog.t(
+        "zh", "notice.delivery_refused", recipient="赵国强", channels="Telegram", text=lost)]
+    assert "多次" not in shown[0].text
 
 
 def test_given_up_push_alerts_the_director_and_staff(

@@ -151,6 +151,11 @@ class FakeWeChatApi:
         with self._lock:
             self._failures.append(_Failure(path, errcode, to, times, status))
 
+    def clear_failures(self) -> None:
+        """Calls answer again as they would (failures asked for and not yet given)."""
+        with self._lock:
+            self._failures.clear()
+
     def delay_next(self, path: str, seconds: float, *, to: str | None = None) -> None:
         """The next call to `path` (for `to`, if given) takes `seconds` (a slow network)."""
         with self._lock:
