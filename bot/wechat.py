@@ -63,7 +63,7 @@ from bot.wechat_render import (
     word_key,
 )
 from conversations.clock import Clock
-from conversations.engine import LOCATION, UNREADABLE, Reply
+from conversations.engine import HEARD, LOCATION, UNREADABLE, Reply
 from handlers.inbound import Inbound, Outgoing, Stepped, Workroom
 from handlers.notices import FileReply
 from handlers.notices import render as render_notice
@@ -87,6 +87,7 @@ LATE_CHECK = 0.05
 ANSWER_WAIT = 5.0
 WORDS_TTL = timedelta(days=14)  # a push's buttons are pressed by their words this long
 WORDS_KEPT = 40  # the words of a person's recent pushes, the newest kept
+HEARD_MAX = 2000  # characters of a voice message's recognised words taken as an answer
 
 
 def parse_message(channel: str, msg: Mapping[str, str]) -> Inbound | None:
@@ -129,7 +130,13 @@ def parse_message(channel: str, msg: Mapping[str, str]) -> Inbound | None:
             fmt = (msg.get("Format") or "amr").lower()[:20]
             item = {"kind": "voice", "file_ref": msg["MediaId"][:300],
                     "mime_type": f"audio/{fmt}", "size": None}
-            return Inbound(channel, sender, message_id, attachments=(item,), push_replies=True)
+            # WeChat's recognition of the words spoken (when the account has it on): the
+            # worker's answer, as if typed; the audio is kept where the form takes files.
+            heard = " ".join((msg.get("Recognition") or "").split())[:HEARD_MAX]
+            if heard:
+                item[HEARD] = heard
+            return Inbound(channel, sender, message_id, text=heard or None,
+                           attachments=(item,), push_replies=True)
         # Nine photos picked at once come as nine messages, with nothing to say they belong
         # together: the photos a person sends one after another are taken as one album.
         return Inbound(channel, sender, message_id, attachments=(item,), push_replies=True,

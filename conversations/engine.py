@@ -54,6 +54,9 @@ UNREADABLE = "cmd:unreadable"
 # A shared location (a pin, a place picked on the map): its words (see `located`) answer
 # a question asking where; any other question, or the menu, is told where it can be used.
 LOCATION = "cmd:location"
+# A voice note's words as the platform recognised them (WeChat's Recognition), under this
+# key of the file's item; they are also the message's text: the answer, as if typed.
+HEARD = "heard"
 # Group chats: a group is many people, it cannot be one person. An invitation opened in a
 # group, and anything else said to the bot there, is answered with where to go instead
 # (a private chat), and nothing more: no menu, no form. A channel answers these without a
@@ -584,6 +587,10 @@ class Engine:
             return Outcome(st, [], AddFiles(last["flow"], last["draft_id"], items, words))
         if flow is None or not flow.takes_attachments:
             note = Reply(catalog.t(st.lang, "attachment.not_here"))
+            if caption and caption.strip() and all(i.get(HEARD) for i in items):
+                # Only spoken words: they are the answer; the audio is not missed.
+                return self.step(st.to_dict(), text=caption, action=None, ctx=ctx,
+                                 default_flow=default_flow)
             if caption and caption.strip():
                 # The file is not kept, but the words written with it are the answer: the
                 # worker is not made to type again what they already wrote.

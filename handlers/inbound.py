@@ -26,6 +26,7 @@ from conversations import catalog
 from conversations.answers import Phone, masked
 from conversations.clock import Clock
 from conversations.engine import (
+    HEARD,
     REVIEW,
     URGENT_WAIT,
     Button,
@@ -277,12 +278,13 @@ class Workroom:
         ctx = self._ctx(s, person, hctx, workshops)
         # Before the step, which may change the saved dict's answers in place.
         before = self.engine.due_at(old, ctx) if old else None
+        asked = (raw.get("flow"), raw.get("step"))
         out = self.engine.step(raw, text=msg.text, action=msg.action, ctx=ctx,
                                attachments=msg.attachments, default_flow=msg.default_flow)
         phones = self._phones(raw.get("flow"), raw.get("answers")) \
             | self._phones(out.state.flow, out.state.answers)
         replies, state, draft_key = self._apply(hctx, ctx, out)
-        replies = linked + replies
+        replies = linked + heard(msg, asked, state) + replies
         if msg.merge_limit:
             replies = merged(replies, msg.merge_limit)
         if person.lang != state.get("lang"):
@@ -677,6 +679,20 @@ class Workroom:
             if not self.states.transactional:
                 self.states.save(s, key, state, version, now)
         return True
+
+
+def heard(msg: Inbound, asked: tuple[Any, Any], state: dict[str, Any]) -> list[Reply]:
+    """A voice note's recognised words, said back first so that the worker can correct
+    them: "听到您说：「…」", and, where they answered the question asked, how to change
+    that answer."""
+    words = next((a[HEARD] for a in msg.attachments if a.get(HEARD)), None)
+    if not words:
+        return []
+    lang = state.get("lang") or catalog.DEFAULT_LANG
+    answered = asked[0] is not None and state.get("flow") == asked[0] \
+        and state.get("step") != asked[1]
+    return [Reply(catalog.t(lang, "voice.heard_answer" if answered else "voice.heard",
+                            words=words))]
 
 
 def reply_row(msg: Inbound, key: str, params: dict[str, Any], due: datetime,
