@@ -195,6 +195,11 @@ def counted(items: Iterable[Mapping[str, Any]]) -> dict[str, int]:
     return {k: counts[k] for k in (*KINDS, *sorted(set(counts) - set(KINDS))) if counts[k]}
 
 
+def merged(*counts: Mapping[str, int]) -> dict[str, int]:
+    """counted() of the files of several counts together."""
+    return counted({"kind": kind} for c in counts for kind, n in c.items() for _ in range(n))
+
+
 def counts_of(session: Session, subject: str, subject_id: int) -> dict[str, int]:
     """counted() of a record's kept attachments."""
     rows = session.exec(select(Attachment.kind).where(

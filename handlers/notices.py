@@ -216,7 +216,12 @@ def render(message: str, params: dict[str, Any], lang: str, zone: ZoneInfo,
         return FileReply(text, file={k: params.get(k) for k in (
             "kind", "channel", "file_ref", "media_id", "mime_type", "received_at", "number",
             "index", "attachment")})
-    text = catalog.t(lang, message, **localize(params, lang, zone))
+    words = localize(params, lang, zone)
+    if isinstance(params.get("added_files"), dict):  # the files just added, by kind
+        from handlers.files import files_words
+
+        words["added"] = files_words(params["added_files"], lang)
+    text = catalog.t(lang, message, **words)
     escalated = escalated_line(params, lang)
     if escalated:
         text = f"{escalated}\n{text}"

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import bindparam, func
-from sqlmodel import Session, select
+from sqlmodel import Session, col, or_, select
 
 from conversations import catalog
 from conversations.answers import Invalid, Number
@@ -41,6 +41,7 @@ from store.models import (
     IdentityRead,
     Incident,
     IncidentLink,
+    Notification,
     Person,
     Responsibility,
     Suggestion,
@@ -90,21 +91,9 @@ def add_files(ctx: HandlerContext, eff: AddFiles) -> Result:
             said_id = said_to(ctx, incident, eff.caption)  # added, read by those paged later
         told = s.exec(select(Alert.recipient_id).where(
             Alert.subject == "incident", Alert.subject_id == incident.id)).all()
-        # An album comes as a message a photo: one push per five minutes, not one per
-        # photo, counting all the incident's files (its button sends them all).
-        window = int(ctx.now.timestamp() // 300)
         total = files.counts_of(s, "incident", incident.id)
-        said = {"caption": eff.caption} if eff.caption else {}
-        message = ("notice.incident_files_said" if eff.items else "notice.incident_said") \
-            if said else "notice.incident_files"
         for pid in dict.fromkeys(told):
-            # Words make their own push: what the reporter says (the photo shows).
-            outbox.enqueue(s, key=f"incident:{incident.id}:files:{window}:{pid}"
-                           + (f":said{said_id}" if said else ""),
-                           recipient_id=pid, now=ctx.now, priority=outbox.EMERGENCY,
-                           message=message,
-                           params={"number": incident.number, "files": total,
-                                   "reported_at": ctx.now.isoformat(), **said})
+            _tell_files(ctx, incident, pid, counts, total, eff.caption, said_id)
         if not eff.items:
             return Result("emergency.said_added", {"number": incident.number})
         return Result("attachment.added", {"number": incident.number,
@@ -114,6 +103,56 @@ def add_files(ctx: HandlerContext, eff: AddFiles) -> Result:
         return Result("attachment.not_here", {})
     keep_attachments(ctx, sub, "case", case.id)
     return Result("attachment.added", {"number": case.number, "count": sum(counts.values())})
+
+
+FILES_SAID = "notice.incident_files_added_said"
+FILES_ADDED = "notice.incident_files_added"
+# Files sent this soon after the last push about an incident's files (an album: a message
+# a photo) are told together, in one push that waits this long for the rest.
+FILES_GATHER = timedelta(seconds=10)
+
+
+def _tell_files(ctx: HandlerContext, incident: Incident, pid: int, added: dict[str, int],
+                total: dict[str, int], caption: str | None, said_id: int | None) -> None:
+    """Tell a leader an emergency alerted what its reporter added: the files of each kind
+    just sent, and all of the incident's (its button sends them all). The first goes at
+    once; the next ones within FILES_GATHER of it wait as one push, which each later file
+    updates until it leaves. Words make their own push at once, telling the files still
+    waiting with them."""
+    s = ctx.session
+    prefix = f"incident:{incident.id}:files:"
+    waiting = s.exec(select(Notification).where(
+        Notification.recipient_id == pid, Notification.status == "pending",
+        Notification.message_key == FILES_ADDED,
+        col(Notification.idempotency_key).startswith(prefix),
+        or_(col(Notification.claimed_until).is_(None),
+            col(Notification.claimed_until) < ctx.now))
+        .order_by(col(Notification.id)).with_for_update()).first()
+    if waiting is not None:
+        added = files.merged(waiting.params.get("added_files") or {}, added)
+        if not caption:
+            waiting.params = {**waiting.params, "files": total, "added_files": added}
+            s.add(waiting)
+            return
+        waiting.status, waiting.last_error = "cancelled", "told by the reporter's words"
+        s.add(waiting)
+    said = {"caption": caption} if caption else {}
+    if said:
+        message = FILES_SAID if added else "notice.incident_said"
+        key = f"{prefix}said{said_id}:{pid}"
+    else:
+        message, key = FILES_ADDED, f"{prefix}{sum(total.values())}:{pid}"
+    last = None if said else s.exec(select(func.max(Notification.created_at)).where(
+        Notification.recipient_id == pid,
+        col(Notification.idempotency_key).startswith(prefix))).one()
+    row = outbox.enqueue(s, key=key, recipient_id=pid, now=ctx.now,
+                         priority=outbox.EMERGENCY, message=message,
+                         params={"number": incident.number, "files": total,
+                                 "added_files": added, "reported_at": ctx.now.isoformat(),
+                                 **said})
+    if last is not None and row.status == "pending":
+        row.next_attempt_at = max(row.next_attempt_at, last + FILES_GATHER)
+        s.add(row)
 
 
 def said_to(ctx: HandlerContext, incident: Incident, words: str) -> int | None:

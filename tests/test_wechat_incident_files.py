@@ -19,7 +19,9 @@ from bot.bootstrap import Services
 from bot.wechat_files import message_type
 from conversations.catalog import t
 from conversations.engine import Button, Reply
+from handlers.files import files_words
 from handlers.inbound import Inbound
+from handlers.notices import local_time
 from store.models import Attachment, Incident, MediaFile
 from tests.fakes.wechat_api import FakeWeChatApi
 from tests.test_telegram_flows import ask
@@ -247,3 +249,58 @@ async def test_what_wecom_cannot_show_as_its_kind_goes_as_a_file_or_is_said(
 def test_what_each_account_shows_a_file_as(account: str, kind: str, mime: str, size: int,
                                            shown: str | None) -> None:
     assert message_type(account, kind, mime, size) == shown
+
+
+async def test_every_file_added_after_the_report_reaches_the_leaders_by_its_kind(
+        client: httpx.AsyncClient, wx: Services, api: FakeWeChatApi) -> None:
+    """After 立即发送 the reporter sends two photos, a video, then a voice note with
+    WeChat's recognition of it. The first photo is told at once; the photo and the video
+    right after it are told together once the wait for more is over, by kind (a video is
+    not "照片或语音"); the voice note three minutes later with its words. Before, one push
+    per five minutes said "照片或语音" with the count of the first file: the video and the
+    voice note were never announced."""
+    sun = await leader(client, wx, api, SUN)
+    worker = WxChat(client, wx, api, "wechat", EMPLOYEE["wechat"])
+    await run(worker, [("紧急情况报告", ask("zh", "emergency", "what", 1, 5)),
+                       ("铸造车间有人受伤倒地", ask("zh", "emergency", "place", 2, 5)),
+                       ("铸造车间二号炉旁", ask("zh", "emergency", "people", 3, 5)),
+                       ("立即发送", "E-2026-0001")])
+    sun.new_texts()
+    for name, mime in (("P1", "image/jpeg"), ("P2", "image/jpeg"), ("VID", "video/mp4"),
+                       ("VOX", "audio/amr")):
+        api.add_media(name, b"x" * 100, mime)
+
+    def more() -> list[list[str]]:
+        """The first two lines of each 【紧急·补充】 the leader got since last asked."""
+        return [x.splitlines()[:2] for x in sun.new_texts() if x.startswith("【紧急·补充】")]
+
+    def told(added: dict[str, int], total: dict[str, int], at: str,
+             **words: str) -> list[list[str]]:
+        key = "notice.incident_files_added_said" if words else "notice.incident_files_added"
+        return [[t("zh", key, number="E-2026-0001", added=files_words(added, "zh"),
+                   reported_at=at, **words),
+                 t("zh", "notice.files", files=files_words(total, "zh"))]]
+
+    def now() -> str:
+        return local_time(wx.clock.now().isoformat(), wx.settings.zone)
+
+    wx.clock.advance(timedelta(minutes=1))  # type: ignore[attr-defined]
+    at = now()
+    await worker.media("image", "P1")
+    assert more() == told({"photo": 1}, {"photo": 1}, at)
+    at = now()
+    await worker.media("image", "P2")
+    await worker.media("video", "VID")
+    assert more() == []  # gathered: one push for both, when the wait is over
+    wx.clock.advance(timedelta(seconds=10))  # type: ignore[attr-defined]
+    await asyncio.to_thread(wx.dispatcher.drain)
+    assert more() == told({"photo": 1, "video": 1}, {"photo": 2, "video": 1}, at)
+    wx.clock.advance(timedelta(minutes=3))  # type: ignore[attr-defined]
+    at = now()
+    r = await worker.send_inner(worker.inner("voice", MediaId="VOX", Format="amr",
+                                             Recognition="伤员左腿出血很多，已经打了120"))
+    assert r.status_code == 200
+    await asyncio.to_thread(wx.dispatcher.drain)
+    assert more() == told({"voice": 1}, {"photo": 2, "video": 1, "voice": 1}, at,
+                          caption="伤员左腿出血很多，已经打了120")
+    assert [a.kind for a in all_rows(wx, Attachment)] == ["photo", "photo", "video", "voice"]
