@@ -169,7 +169,9 @@ def _fit(text: str, limit: int) -> int:
 
 
 # The official account's custom menu (三个一级菜单): the four flows, my cases, language.
-# Each click sends the entry's key, taken like a pressed button.
+# Each click sends the entry's key, taken like a pressed button. The menu is one for
+# every follower, in the workroom's language: its language entries each name their
+# language in its own words ("中文", "English") and choose it, never "the other one".
 MENU: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = (
     ("wechat.menu.services", (("menu.suggestion", "flow:suggestion"),
                               ("menu.complaint", "flow:complaint"),
@@ -177,9 +179,11 @@ MENU: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = (
     ("wechat.menu.emergency", (("wechat.menu.emergency", "flow:emergency"),)),
     ("wechat.menu.mine", (("menu.my_cases", "query:my_cases"),
                           ("wechat.menu.home", "cmd:menu"),
-                          ("menu.lang", "cmd:lang"))),
+                          ("wechat.menu.lang_zh", "cmd:lang@zh"),
+                          ("wechat.menu.lang_en", "cmd:lang@en"))),
 )
-MENU_KEYS = frozenset(key for _, entries in MENU for _, key in entries)
+# A menu pushed before had one entry, "cmd:lang" (the other language): still taken.
+MENU_KEYS = frozenset(key for _, entries in MENU for _, key in entries) | {"cmd:lang"}
 
 
 def custom_menu(lang: str) -> dict[str, Any]:

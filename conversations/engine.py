@@ -541,8 +541,11 @@ class Engine:
         command, _, shown_at = command.partition("@") if command else (command, "", "")
         if command == "lang":
             # "English" and "中文" typed name the language (sent twice, they do not
-            # switch back); the button and "语言"/"language" switch to the other one.
-            to = {"english": "en", "中文": "zh"}.get(normalize(token).lower())
+            # switch back), as does a menu entry that names it (cmd:lang@en, WeChat's
+            # custom menu, the same for everyone); the button and "语言"/"language"
+            # switch to the other one.
+            to = {"english": "en", "中文": "zh"}.get(normalize(token).lower()) \
+                or (shown_at if shown_at in catalog.LANGS else None)
             return self._switch_lang(st, ctx, to)
         pressed = action is not None
         if not pressed and text:

@@ -15,7 +15,7 @@ import pytest
 from sqlmodel import Session, col, select
 
 from bot.bootstrap import Services
-from bot.wechat_render import TEXT_LIMIT, chunks, parse_text
+from bot.wechat_render import TEXT_LIMIT, chunks, custom_menu, parse_text
 from conversations.catalog import LANGS, t
 from handlers.identity import issue_code
 from store.calendar_models import ScreeningReturn
@@ -344,13 +344,40 @@ async def test_the_menu_switches_language_and_a_follow_is_welcomed(
     assert r.status_code == 200
     [welcome] = chat.new_texts()
     assert welcome.startswith(t("zh", "menu.welcome"))
-    [switched] = await chat.click("cmd:lang")
+    [switched] = await chat.click("cmd:lang@en")
     assert switched.startswith(t("en", "lang.switched"))
     assert "1. Make a suggestion" in switched and "Reply 1, 2, 3…9 to choose" in switched
     assert "、" not in switched
     # Unfollowing is not a message to answer.
     r = await chat.send_inner(chat.inner("event", event=True, Event="unsubscribe"))
     assert (r.status_code, r.text) == (200, "success")
+
+
+async def test_the_menus_language_entries_choose_the_language_they_name(
+        client: httpx.AsyncClient, wx: Services, api: FakeWeChatApi) -> None:
+    """The custom menu is one for every follower, pushed in the workroom's language. Its
+    entry "English" used to switch to "the other language": pressed again by someone
+    already in English, it switched back to Chinese. Now "中文" and "English" each choose
+    the language they name, whatever the follower's."""
+    menu = custom_menu("zh")
+    [mine] = [b for b in menu["button"] if b["name"] == t("zh", "wechat.menu.mine")]
+    entries = {s["name"]: s["key"] for s in mine["sub_button"]}
+    assert entries["English"] == "cmd:lang@en" and entries["中文"] == "cmd:lang@zh"
+    [mine_en] = [b for b in custom_menu("en")["button"]
+                 if b["name"] == t("en", "wechat.menu.mine")]
+    assert {(s["name"], s["key"]) for s in mine_en["sub_button"]} >= {
+        ("English", "cmd:lang@en"), ("中文", "cmd:lang@zh")}
+    chat = WxChat(client, wx, api, "wechat", "o_foreign_tech")
+    for _ in range(2):
+        [said] = await chat.click(entries["English"])
+        assert said.startswith(t("en", "lang.switched"))
+    [said] = await chat.click(entries["中文"])
+    assert said.startswith(t("zh", "lang.switched"))
+    [said] = await chat.click(entries["中文"])
+    assert said.startswith(t("zh", "lang.switched"))
+    # The entry of a menu pushed before this change still works (the other language).
+    [said] = await chat.click("cmd:lang")
+    assert said.startswith(t("en", "lang.switched"))
 
 
 async def test_an_invitations_qr_code_links_the_follower(
