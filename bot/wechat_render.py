@@ -9,7 +9,8 @@ shown, and also the option's words, in either language.
 from __future__ import annotations
 
 import re
-from functools import cache
+import string
+from functools import cache, partial
 from typing import Any
 
 from conversations import catalog
@@ -67,11 +68,62 @@ def _typed(button: Button, lang: str, text: str = "") -> str:
     return button.label
 
 
+TYPED = "_typed"  # the suffix of a catalog key's words for a chat without buttons
+
+
+@cache
+def _typed_rules(lang: str) -> tuple[tuple[re.Pattern[str], str], ...]:
+    """Each catalog sentence that says to tap a button ("点“跳过”", 'tap "Skip"'), as a
+    pattern of its words as rendered, with its `_typed` wording ("回复“跳过”"); longest
+    first, so that a sentence holding another is rewritten whole."""
+    found = catalog.load(lang)
+    rules = []
+    for key, typed in found.items():
+        template = found.get(key.removesuffix(TYPED)) if key.endswith(TYPED) else None
+        if template is not None:
+            rules.append((_pattern(template), typed))
+    return tuple(sorted(rules, key=lambda r: -len(r[0].pattern)))
+
+
+def _pattern(template: str) -> re.Pattern[str]:
+    """A catalog template as a regular expression of its rendered text, each parameter
+    a named group (one line at most)."""
+    out, seen = [], set()
+    pieces = list(string.Formatter().parse(template))
+    for i, (literal, name, _, _) in enumerate(pieces):
+        out.append(re.escape(literal))
+        if name is None:
+            continue
+        if name in seen:
+            out.append(f"(?P={name})")
+            continue
+        seen.add(name)
+        # Nothing after the last one to stop at: to the end of its line.
+        out.append(f"(?P<{name}>[^\n]*)" if i == len(pieces) - 1 else f"(?P<{name}>[^\n]*?)")
+    return re.compile("".join(out))
+
+
+def _fill(typed: str, found: re.Match[str]) -> str:
+    """A `_typed` wording with the parameters as the sentence it replaces showed them."""
+    return "".join(literal + (found[name] if name else "")
+                   for literal, name, _, _ in string.Formatter().parse(typed))
+
+
+def typed_words(text: str, lang: str) -> str:
+    """The text with each "tap this button" sentence in its words for typing (its
+    `_typed` variant in the catalog): WeChat shows no buttons, only words to reply."""
+    for pattern, typed in _typed_rules(lang if lang in catalog.LANGS else catalog.DEFAULT_LANG):
+        if pattern.search(text):
+            text = pattern.sub(partial(_fill, typed), text)
+    return text
+
+
 def render(reply: Reply, lang: str, *, push: bool = False) -> str:
     """A reply as one text: the options numbered, the actions and words to reply. A
     push's options (`push`) are words, never numbers: a number answers the person's
-    conversation, not the push (see pressed_words)."""
-    lines = [reply.text]
+    conversation, not the push (see pressed_words). The catalog's "tap a button"
+    sentences say what to reply instead (typed_words)."""
+    lines = [typed_words(reply.text, lang)]
     choices = [b for b in reply.buttons if b.kind == "choice"]
     words = [b for b in reply.buttons if b.kind == "action"]
     nav = [b for b in reply.buttons if b.kind == "nav"]

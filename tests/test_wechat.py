@@ -17,7 +17,6 @@ from sqlmodel import Session, select
 
 from bot.bootstrap import Services
 from bot.settings import Settings
-from conversations.catalog import t
 from conversations.clock import FrozenClock
 from handlers.identity import issue_code
 from store.db import transaction
@@ -45,6 +44,7 @@ from tests.wechat_chat import (
     client_db,
     count,
     run,
+    said,
     slow_steps,
     stored,
     wechat_services,
@@ -249,7 +249,7 @@ async def test_event_retries_are_absorbed_by_sender_and_create_time(
     for _ in range(3):
         assert (await chat.send_inner(follow)).status_code == 200
     texts = chat.new_texts()
-    assert len(texts) == 3 and set(texts) == {texts[0]} and t("zh", "menu.welcome") in texts[0]
+    assert len(texts) == 3 and set(texts) == {texts[0]} and said("zh", "menu.welcome") in texts[0]
     assert count(wx, InboundMessage) == 1
 
 

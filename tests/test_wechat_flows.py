@@ -34,9 +34,8 @@ from store.models import (
 )
 from tests.calendar_helpers import at, run_until
 from tests.fakes.wechat_api import FakeWeChatApi
-from tests.test_telegram_flows import ask
 from tests.transcript import all_rows, person
-from tests.wechat_chat import WxChat, api, client, run, wx
+from tests.wechat_chat import WxChat, api, ask, client, run, said, wx
 
 __all__ = ["api", "client", "wx"]  # fixtures from tests/wechat_chat
 
@@ -50,7 +49,7 @@ async def leader(client: httpx.AsyncClient, wx: Services, api: FakeWeChatApi,
     """A leader opens the WeCom application: their userid is theirs in the org file."""
     chat = WxChat(client, wx, api, "wecom", userid)
     [menu] = await chat.say("菜单")
-    assert menu.startswith(t("zh", "menu.welcome")) and "待确认的提醒" in menu
+    assert menu.startswith(said("zh", "menu.welcome")) and "待确认的提醒" in menu
     return chat
 
 
@@ -80,7 +79,7 @@ async def test_a_suggestion_with_numbers_and_words(
     chat = WxChat(client, wx, api, kind, EMPLOYEE[kind])
     [menu] = await chat.say("你好")
     assert menu == "\n".join([
-        t("zh", "menu.welcome"), "",
+        said("zh", "menu.welcome"), "",
         numbered("提建议", "反映问题", "预约领导接访", "紧急情况报告", "我反映的问题", "我的预约",
                  "凭回执码查进度", "评价答复", "English"),
         "回复 1、2、3…9 选择，也可以直接回复选项的文字。"])
@@ -119,7 +118,7 @@ async def test_a_complaint_reaches_the_responsible_leader_who_acknowledges_on_we
     texts = await chat.say("确认提交")
     assert texts == [
         t("zh", "complaint.done", number="C-2026-0001", due_on="2027-01-22", days=60)
-        + "\n\n" + t("zh", "menu.prompt") + "\n\n"
+        + "\n\n" + said("zh", "menu.prompt") + "\n\n"
         + numbered("提建议", "反映问题", "预约领导接访", "紧急情况报告", "我反映的问题",
                    "我的预约", "凭回执码查进度", "评价答复", "English")
         + "\n回复 1、2、3…9 选择，也可以直接回复选项的文字。"]
@@ -135,9 +134,9 @@ async def test_a_complaint_reaches_the_responsible_leader_who_acknowledges_on_we
     assert notice.endswith("回复「办理此问题」、「收到 C-2026-0001」。")
     # A stranger has no such alert waiting; the leader acknowledges by the reply keyword.
     # A number is never another person's alert (it was the alert's id, once).
-    assert any(t("zh", "ack.not_waiting", named="C-2026-0001") in x
+    assert any(said("zh", "ack.not_waiting", named="C-2026-0001") in x
                for x in await chat.say("收到 C-2026-0001"))
-    assert any(t("zh", "ack.not_waiting", named=str(alert.id)) in x
+    assert any(said("zh", "ack.not_waiting", named=str(alert.id)) in x
                for x in await chat.say(f"收到 {alert.id}"))
     assert any("已确认收到" in x for x in await zhao.say("收到C-2026-0001"))
     [ack] = all_rows(wx, Acknowledgement)
@@ -343,7 +342,7 @@ async def test_the_menu_switches_language_and_a_follow_is_welcomed(
     r = await chat.send_inner(chat.inner("event", event=True, Event="subscribe"))
     assert r.status_code == 200
     [welcome] = chat.new_texts()
-    assert welcome.startswith(t("zh", "menu.welcome"))
+    assert welcome.startswith(said("zh", "menu.welcome"))
     [switched] = await chat.click("cmd:lang@en")
     assert switched.startswith(t("en", "lang.switched"))
     assert "1. Make a suggestion" in switched and "Reply 1, 2, 3…9 to choose" in switched
@@ -401,7 +400,7 @@ async def test_an_invitations_qr_code_links_the_follower(
     # A follower already following scans one (SCAN: the bare code); a used code is refused.
     other = WxChat(client, wx, api, "wechat", "o_following")
     await other.send_inner(other.inner("event", event=True, Event="subscribe", EventKey=""))
-    assert other.new_texts()[0].startswith(t("zh", "menu.welcome"))
+    assert other.new_texts()[0].startswith(said("zh", "menu.welcome"))
     code = invite("zhao_guoqiang")
     await other.send_inner(other.inner("event", event=True, Event="SCAN", EventKey=code))
     assert other.new_texts()[0].startswith(t("zh", "link.done", name="赵国强"))
@@ -488,8 +487,8 @@ async def test_a_long_text_is_split_under_the_limit(
     await run(chat, [("反映问题", "哪一类"), ("2", "发生了什么")])
     texts = await chat.say(long)
     assert texts == [ask("zh", "complaint", "since", 3, 8) + "\n也可回复：返回 / 取消 / 帮助"]
-    for said in ("今天", "5", "跳过", "铸造车间", "改善通风", "匿名"):
-        texts = await chat.say(said)
+    for answer in ("今天", "5", "跳过", "铸造车间", "改善通风", "匿名"):
+        texts = await chat.say(answer)
     # The review holds the whole description: it came by message, in parts under 2048 bytes.
     assert len(texts) >= 3 and all(len(x.encode()) <= TEXT_LIMIT for x in texts)
     joined = "".join(texts).replace("\n", "")

@@ -24,10 +24,9 @@ from handlers.inbound import Inbound
 from handlers.notices import local_time
 from store.models import Attachment, Incident, MediaFile
 from tests.fakes.wechat_api import FakeWeChatApi
-from tests.test_telegram_flows import ask
 from tests.test_wechat_flows import EMPLOYEE, leader
 from tests.transcript import all_rows
-from tests.wechat_chat import WxChat, api, client, run, wx
+from tests.wechat_chat import WxChat, api, ask, client, run, wx
 
 __all__ = ["api", "client", "wx"]  # fixtures from tests/wechat_chat
 

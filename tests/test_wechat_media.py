@@ -16,9 +16,8 @@ from bot import invites, wechat_jobs
 from bot.bootstrap import Services
 from store.models import Attachment, Case, IdentityRead, MediaFile, Timer
 from tests.fakes.wechat_api import FakeWeChatApi
-from tests.test_telegram_flows import ask
 from tests.transcript import all_rows, person, t
-from tests.wechat_chat import WxChat, api, client, run, wx
+from tests.wechat_chat import WxChat, api, ask, client, run, wx
 
 __all__ = ["api", "client", "wx"]  # fixtures from tests/wechat_chat
 

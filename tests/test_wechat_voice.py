@@ -14,10 +14,9 @@ from conversations.catalog import t
 from conversations.engine import HEARD
 from store.models import Attachment, Case, Conversation, Suggestion
 from tests.fakes.wechat_api import FakeWeChatApi
-from tests.test_telegram_flows import ask
 from tests.test_wechat_flows import EMPLOYEE
 from tests.transcript import all_rows
-from tests.wechat_chat import WxChat, api, client, run, wx
+from tests.wechat_chat import WxChat, api, ask, client, run, wx
 
 __all__ = ["api", "client", "wx"]  # fixtures from tests/wechat_chat
 

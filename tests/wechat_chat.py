@@ -18,6 +18,8 @@ import pytest
 from sqlmodel import Session, func, select
 
 from bot.bootstrap import Services
+from bot.wechat_render import typed_words
+from conversations.catalog import t
 from conversations.clock import FrozenClock
 from handlers.inbound import ALBUM_WAIT
 from store.models import Contact, InboundMessage, Notification, Person
@@ -40,6 +42,18 @@ from web.app import create_app
 from web.wechat import PATHS
 
 _MSG_IDS = itertools.count(24_000_000_000_000_000)
+
+
+def said(lang: str, key: str, /, **params: Any) -> str:
+    """A catalog sentence as WeChat shows it: one that says to tap a button says what to
+    reply instead (bot/wechat_render.typed_words)."""
+    return typed_words(t(lang, key, **params), lang)
+
+
+def ask(lang: str, flow: str, step: str, n: int, total: int) -> str:
+    """A question as WeChat shows it: its progress header, then the question."""
+    return typed_words(t(lang, "flow.progress", n=n, total=total) + " "
+                       + t(lang, f"{flow}.{step}.ask"), lang)
 
 
 def wechat_settings(api: FakeWeChatApi, **overrides: Any) -> dict[str, Any]:
