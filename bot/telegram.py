@@ -173,7 +173,9 @@ def _parse(update: Mapping[str, Any]) -> Inbound | None:
         return _inbound(chat_id, uid, action="query:my_cases", lang_hint=hint)
     if command.startswith("/") and command[1:] in COMMANDS:
         text = command
-    return _inbound(chat_id, uid, text=text, lang_hint=hint)
+    sent = message.get("date")
+    return _inbound(chat_id, uid, text=text, lang_hint=hint,
+                    sent_at=sent if isinstance(sent, int) else None)
 
 
 def _in_group(message: Mapping[str, Any]) -> bool:

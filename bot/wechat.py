@@ -120,7 +120,8 @@ def parse_message(channel: str, msg: Mapping[str, str]) -> Inbound | None:
             return Inbound(channel, sender, message_id, action=UNREADABLE, push_replies=True)
         text, action, code = parse_text(msg.get("Content", ""))
         return Inbound(channel, sender, message_id, text=text, action=action,
-                       link_code=code, push_replies=True)
+                       link_code=code, push_replies=True,
+                       sent_at=int(created) if created.isdigit() else None)
     if kind == "link":  # a shared article: nothing a form can take as an answer
         return Inbound(channel, sender, message_id, action=UNREADABLE, push_replies=True)
     if kind in ("image", "voice") and msg.get("MediaId"):

@@ -67,9 +67,9 @@ GROUP_NOTICES = {PRIVATE_ONLY: "link.private_only", GROUP_CHAT: "group.private"}
 _NOTICES = {EDITED: "inbound.edited", UNREADABLE: "inbound.unreadable"}
 # What a button press is told when it is no answer to the question now asked.
 STALE = "button.stale"  # pressed twice, or an earlier question's
-# The same words typed again this soon after are the phone sending them twice (a double
-# tap, a retry on a bad line), not the answer to the question they were followed by.
-SENT_TWICE = timedelta(seconds=5)
+# The same words sent again this soon after (by the sender's clock, where the platform
+# gives it) are a double tap on "send", not the answer to the question asked since.
+SENT_TWICE = timedelta(seconds=2)
 # Files sent this soon after a report was sent join it (a photo of the scene taken after
 # "send now").
 FILES_AFTER = timedelta(minutes=15)
@@ -185,7 +185,15 @@ def _in_label(typed: str, label: str) -> bool:
 # Words at the menu say what the matter is with four Chinese characters ("食堂太贵") or
 # three words, past greetings and thanks ("你好，在吗" says nothing yet).
 TOLD_CHARACTERS, TOLD_WORDS = 4, 3
+# Past the chosen item's own words, a request for it leaves this little ("我想一下").
+REQUEST_CHARACTERS = 5
 BRIEF = 30
+
+
+@functools.cache
+def _greetings() -> frozenset[str]:
+    return frozenset(w.strip().lower() for lang in catalog.LANGS
+                     for w in catalog.t(lang, "keywords.greeting").split(",") if w.strip())
 
 
 @functools.cache
@@ -196,17 +204,36 @@ def _greeting_words() -> tuple[str, ...]:
     return tuple(sorted(words, key=len, reverse=True))
 
 
-def _says_something(typed: str) -> bool:
-    """Whether words at the menu tell a matter rather than greet."""
+def _said_word(word: str, typed: str) -> bool:
+    """Whether `word` is in the typed words: Chinese anywhere, English as a whole word."""
+    if _CJK.search(word):
+        return word in typed
+    return re.search(rf"\b{re.escape(word)}\b", typed) is not None
+
+
+def _without_greetings(typed: str) -> str:
     rest = typed
     for word in _greeting_words():
         if _CJK.search(word):
             rest = rest.replace(word, " ")
         else:
             rest = re.sub(rf"\b{re.escape(word)}\b", " ", rest)
+    return rest
+
+
+def _says_something(typed: str) -> bool:
+    """Whether words at the menu tell a matter rather than greet or thank."""
+    rest = _without_greetings(typed)
     if len(_CJK.findall(rest)) >= TOLD_CHARACTERS:
         return True
-    return len(re.findall(r"[a-z0-9]+", rest)) >= TOLD_WORDS
+    return len(_content_words(rest)) >= TOLD_WORDS
+
+
+@functools.cache
+def _progress_words() -> tuple[str, ...]:
+    """"我上次反映的问题怎么样了": a question the list of one's cases answers."""
+    return tuple(w.strip().lower() for lang in catalog.LANGS
+                 for w in catalog.t(lang, "keywords.progress").split(",") if w.strip())
 
 
 def _brief(text: str) -> str:
@@ -223,7 +250,7 @@ def _urgent_words() -> frozenset[str]:
 def _sounds_urgent(typed: str) -> bool:
     """Whether words at the menu may tell of an emergency ("着火了", "有人打架"): the
     answer then points first to the emergency report."""
-    return any(w in typed for w in _urgent_words())
+    return any(_said_word(w, typed) for w in _urgent_words())
 
 
 @functools.cache
@@ -381,6 +408,8 @@ class Context:
     # The workroom can text a caller (a hotline with an SMS provider): what staff are
     # told a filing for a caller does uses the "…_untold" words when it cannot.
     texts: bool = True
+    # When the sender sent the message, where the platform says (Inbound.sent_at).
+    sent_at: datetime | None = None
 
     def words(self, lang: str, key: str) -> str:
         """`key`'s words, or its "_untold" variant when nobody can be texted."""
@@ -441,15 +470,18 @@ _ALERTED_ROLES = frozenset({"director", "leader", "staff"})
 _ACK_TAIL = 40
 
 
-def _typed_ack(text: str | None, role: str = "employee") -> tuple[bool, str | None]:
+def _typed_ack(text: str | None, role: str = "employee",
+               in_form: bool = False) -> tuple[bool, str | None]:
     """Whether the text is the acknowledge button's words, and what it names after
-    them: a number, or a record's number ("E-2026-0002")."""
+    them: a number, or a record's number ("E-2026-0002"). Words after them ("收到，马上
+    到现场") only at the menu: in a form they begin an answer ("收到，已与车间主任沟通…")."""
     m = _ack_words().match(normalize(text or ""))
     if m is None:
         return False, None
     rest = m["rest"]
-    if re.fullmatch(r"[\W_]*", rest) is None and not (
-            role in _ALERTED_ROLES and rest[:1] in ",，。;；!！ " and len(rest) <= _ACK_TAIL):
+    if re.fullmatch(r"[\W_]*", rest) is None and (
+            in_form or role not in _ALERTED_ROLES or rest[:1] not in ",，。;；!！ "
+            or len(rest) > _ACK_TAIL):
         return False, None
     return True, m[1].upper() if m[1] else None
 
@@ -499,15 +531,15 @@ class Engine:
                 replies.append(self._menu(st, ctx))
             return Outcome(st, replies)
         st.paused = False
-        fresh, before = st.updated_at is None, st.updated_at
+        fresh = st.updated_at is None
         st.updated_at = ctx.now.isoformat()
         said_before, st.said = st.said, None
-        told, st.told = st.told, None  # kept for the next message only
         token = (action if action is not None else text) or ""
         if token.startswith("ack:") and token[4:].isdigit():
             follow = [self._ask(st, ctx) if st.flow else self._menu(st, ctx)]
             return Outcome(st, follow, Acknowledge(int(token[4:])))
-        typed, named = _typed_ack(text, ctx.role) if action is None else (False, None)
+        typed, named = _typed_ack(text, ctx.role, st.flow is not None) if action is None \
+            else (False, None)
         if typed:
             # "收到" typed rather than pressed, at the menu or in a form (no question
             # takes "收到" for its answer): the alert named, else the one waiting.
@@ -517,6 +549,7 @@ class Engine:
             follow = [self._ask(st, ctx) if st.flow else self._menu(st, ctx)]
             return Outcome(st, follow, OpenFiles(token[6:]))
         if token.startswith("query:") and token[6:] in QUERIES:  # e.g. Telegram's /status
+            st.told = None  # words said before were asking this
             return Outcome(st, [], Query(token[6:]))
         if action == LOCATION:
             if text and self._asks_place(st):
@@ -548,24 +581,25 @@ class Engine:
                 or (shown_at if shown_at in catalog.LANGS else None)
             return self._switch_lang(st, ctx, to)
         pressed = action is not None
-        if not pressed and text:
-            # The words, and where they were said: a copy is one only when the first
-            # moved the conversation on (answered, started, switched); after a refusal
-            # the same words again are tried again.
+        if not pressed and text and command is None:
+            # The words, where they were said and when they were sent: a copy is one only
+            # when the first moved the conversation on (answered, started, switched);
+            # after a refusal the same words again are tried again. "跳过", "返回" typed
+            # twice are meant.
             mark = format(zlib.crc32(normalize(text).encode()), "08x")
-            st.said = f"{mark}@{st.lang}:{st.flow}:{st.step}"
-            if said_before is not None and said_before.partition("@")[0] == mark \
-                    and said_before != st.said and before is not None \
-                    and ctx.now - datetime.fromisoformat(before) <= SENT_TWICE:
+            sent = int((ctx.sent_at or ctx.now).timestamp())
+            st.said = f"{mark}@{st.lang}:{st.flow}:{st.step}@{sent}"
+            was, _, then = (said_before or "").rpartition("@")
+            if was.partition("@")[0] == mark and was != st.said.rpartition("@")[0] \
+                    and then.isdigit() and 0 <= sent - int(then) <= SENT_TWICE.seconds:
                 # Not an answer to what was asked since, nor a second form started.
                 if st.flow:
                     return Outcome(st, [Reply(catalog.t(st.lang, "flow.sent_twice")),
                                         self._ask(st, ctx)])
-                st.told = told  # the words a second time: still for the form chosen next
                 return Outcome(st, [Reply(catalog.t(st.lang, "menu.sent_twice")),
                                     self._menu(st, ctx)])
         if not st.flow:
-            return self._at_menu(st, token, command, ctx, fresh, default_flow, pressed, told)
+            return self._at_menu(st, token, command, ctx, fresh, default_flow, pressed)
         if pressed and shown_at and shown_at != (
                 _form_mark(st) if command == "cancel" else st.step):
             # "Back" or "Skip" of a question already answered: a double tap on a shaky bus
@@ -715,7 +749,7 @@ class Engine:
 
     def _at_menu(self, st: State, token: str, command: str | None, ctx: Context,
                  fresh: bool = False, default_flow: str | None = None,
-                 pressed: bool = False, told: dict[str, str] | None = None) -> Outcome:
+                 pressed: bool = False) -> Outcome:
         items = menu_for(ctx.role)
         chosen = None
         # A button of a push may start a flow with answers given: flow:<name>?step=value
@@ -761,41 +795,93 @@ class Engine:
             # sent or dropped: a double tap, or yesterday's question.
             return Outcome(st, [Reply(catalog.t(st.lang, STALE)), self._menu(st, ctx)])
         if chosen is None and command in ("help", "cancel"):
+            if command == "cancel":
+                st.told = None
             key = "help.menu" if command == "help" else "flow.nothing_to_cancel"
             return Outcome(st, [Reply(catalog.t(st.lang, key)), self._menu(st, ctx)])
-        if chosen is None and command is None and not pressed \
-                and not token.startswith(("cmd:", "opt:", "flow:", "query:")) \
-                and typed not in _any_menu_words() and _says_something(typed):
-            # Words that say what the matter is ("食堂的饭菜越来越贵了…"): kept, and put
-            # into the form the person chooses next; never "not understood".
-            st.told = {"text": token.strip(), "at": ctx.now.isoformat()}
-            key = "menu.told_urgent" if _sounds_urgent(typed) else "menu.told"
-            return Outcome(st, [self._menu(st, ctx, key, said=_brief(token.strip()))])
+        if chosen is None and command is None and not pressed and not fresh \
+                and not token.startswith(("cmd:", "opt:", "flow:", "query:")):
+            heard = self._told(st, token, typed, ctx)
+            if heard is not None:
+                return heard
         if chosen is None:
             welcome = fresh or command == "menu" or not token.strip()
             if welcome or not _sounds_urgent(typed):
                 return Outcome(st, [self._menu(st, ctx,
                                                "menu.welcome" if welcome else "menu.unknown")])
             return Outcome(st, [self._menu(st, ctx, "menu.unknown_urgent")])
+        told, st.told = st.told, None  # whatever was chosen takes, or drops, the words
         kind, _, name = chosen.value.partition(":")
         if kind == "query":
             return Outcome(st, [], Query(name))
         if chosen.value == "cmd:lang":  # its number typed
+            st.told = told  # a language switched: the words still wait
             return self._switch_lang(st, ctx)
         flow_name, _, variant = name.partition("@")
         flow = self.flows[flow_name]
+        started = self._start(st, flow, variant, ctx, given)
         if told and ctx.now - datetime.fromisoformat(told["at"]) <= ctx.timeout:
-            # What was said just before is the form's words: not asked for again.
-            step = _told_step(flow)
-            if step is not None and step not in given:
-                given = {**given, step: told["text"]}
-                started = self._start(st, flow, variant, ctx, given)
-                if step in started.state.prefilled and started.replies:
-                    label = catalog.t(st.lang, f"{flow.name}.{step}.label")
-                    started.replies.insert(1, Reply(catalog.t(st.lang, "flow.told_kept",
-                                                              label=label)))
-                return started
-        return self._start(st, flow, variant, ctx, given)
+            return self._take_told(started, flow, chosen, told["text"], ctx)
+        return started
+
+    def _told(self, st: State, token: str, typed: str, ctx: Context) -> Outcome | None:
+        """Words at the menu that choose nothing: greetings and thanks answered as such;
+        a question about one's case pointed to where it is answered; a matter kept for
+        the form chosen next (several messages joined), never "not understood"."""
+        if typed in _any_menu_words():
+            return None  # another role's item: not understood
+        if not _says_something(typed):
+            if any(_said_word(w, typed) for w in _greetings()):
+                return Outcome(st, [self._menu(st, ctx, "menu.welcome")])
+            if any(_said_word(w, typed) for w in _courtesy_words()):
+                return Outcome(st, [self._menu(st, ctx, "ack.courtesy")])
+            return None
+        if any(w in typed for w in _progress_words()):
+            return Outcome(st, [self._menu(st, ctx, "menu.told_progress")])
+        said = token.strip()
+        told = st.told
+        if told and ctx.now - datetime.fromisoformat(told["at"]) <= ctx.timeout:
+            st.told = {"text": f"{told['text']}\n{said}", "at": ctx.now.isoformat()}
+            key = "menu.told_more"
+        else:
+            st.told = {"text": said, "at": ctx.now.isoformat()}
+            key = "menu.told"
+        if _sounds_urgent(typed):
+            key = "menu.told_urgent"
+        return Outcome(st, [self._menu(st, ctx, key, said=_brief(said))])
+
+    def _take_told(self, started: Outcome, flow: Flow, chosen: MenuItem, text: str,
+                   ctx: Context) -> Outcome:
+        """The form just started takes the words said at the menu as what it asks in
+        words, answered as if typed: "Back" reaches it. Words that only asked for this
+        form ("我想预约见领导") are not its answer; words it cannot take are said why."""
+        st = started.state
+        step = _told_step(flow)
+        if step is None or not st.flow or step in st.answers:
+            return started
+        low = normalize(text).lower()
+        rest = "".join(low.split()) if _CJK.search(low) else low
+        for word in sorted(_menu_words(chosen.label) | _option_words(chosen.label),
+                           key=len, reverse=True):
+            rest = rest.replace(word, " ")
+        if len(_CJK.findall(rest)) < REQUEST_CHARACTERS and len(_content_words(rest)) < TOLD_WORDS:
+            return started
+        label = catalog.t(st.lang, f"{flow.name}.{step}.label")
+        ask = flow.step(step)
+        try:
+            value = self._parse(st, ask.kind, text, ctx)
+        except Invalid as bad:
+            why = catalog.t(st.lang, bad.key, **bad.params)
+            note = Reply(catalog.t(st.lang, "flow.told_not_kept", label=label, why=why))
+            return Outcome(st, [*started.replies[:-1], note, started.replies[-1]],
+                           started.effect)
+        note = Reply(catalog.t(st.lang, "flow.told_kept", label=label))
+        if st.step == step:  # its first question: answered, and the next one asked
+            out = self._in_flow(st, text, None, ctx)
+            return Outcome(out.state, [*started.replies[:-1], note, *out.replies], out.effect)
+        st.answers[step] = value
+        st.trail.append(step)
+        return Outcome(st, [*started.replies[:-1], note, started.replies[-1]], started.effect)
 
     @staticmethod
     def _just_reported(st: State, ctx: Context) -> dict[str, str] | None:

@@ -12,7 +12,7 @@ import re
 import uuid
 from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, time, timedelta
+from datetime import UTC, datetime, time, timedelta
 from functools import partial
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -94,6 +94,10 @@ class Inbound:
     # its own; WeChat has no albums, and takes photos sent one after another as one): see
     # ALBUM_WAIT.
     album: str | None = None
+    # When the sender sent it (the platform's own time, whole seconds since the epoch),
+    # where the platform says: two messages delivered together after an outage were still
+    # typed minutes apart (Engine's SENT_TWICE).
+    sent_at: int | None = None
 
     @property
     def conversation_key(self) -> str:
@@ -276,6 +280,8 @@ class Workroom:
                 # not the phone's (or the default) this chat began in.
                 raw = {**raw, "lang": person.lang}
         ctx = self._ctx(s, person, hctx, workshops)
+        if msg.sent_at is not None:
+            ctx.sent_at = datetime.fromtimestamp(msg.sent_at, UTC)
         # Before the step, which may change the saved dict's answers in place.
         before = self.engine.due_at(old, ctx) if old else None
         asked = (raw.get("flow"), raw.get("step"))

@@ -100,9 +100,20 @@ def test_a_person_registered_in_english_is_welcomed_in_english(services: Service
 @pytest.mark.parametrize("lang", LANGS)
 def test_unknown_text_at_the_menu_says_so_and_shows_the_menu(chat: Chat, lang: str) -> None:
     open_menu(chat, lang)
-    for said in ("啊？", "42", "你好，在吗", "hello there"):
+    for said in ("啊？", "42"):
         chat.say(said)
         assert chat_text_is(chat, t(lang, "menu.unknown"))
+        assert chat.labels() == menu_labels(lang, EMPLOYEE_MENU)
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_greetings_and_thanks_at_the_menu_are_answered_as_such(chat: Chat, lang: str) -> None:
+    open_menu(chat, lang)
+    for said, key in (("你好，在吗", "menu.welcome"), ("hello there", "menu.welcome"),
+                      ("好的谢谢你们辛苦了", "ack.courtesy"),
+                      ("thank you very much for your help", "ack.courtesy")):
+        chat.say(said)
+        assert chat_text_is(chat, t(lang, key)), said
         assert chat.labels() == menu_labels(lang, EMPLOYEE_MENU)
 
 
@@ -122,6 +133,57 @@ def test_a_matter_told_at_the_menu_goes_into_the_form_chosen_next(
     chat.say("1")
     assert t(lang, "complaint.since.ask") in chat.text  # not asked to write it again
     assert draft(services, chat)["answers"]["description"] == said
+
+
+def test_a_matter_told_in_several_messages_goes_into_the_form_whole(
+        services: Services, chat: Chat) -> None:
+    """Told in pieces, a greeting between: every piece is kept, none lost; "返回" then
+    reaches what was kept, to write it again."""
+    open_menu(chat, "zh")
+    chat.say("我们车间的空调坏了两个月了")
+    chat.say("在吗")
+    more = "夏天四十度大家都中暑了，找了主任也没人管"
+    chat.say(more)
+    assert chat.replies[0].text == t("zh", "menu.told_more", said=more)
+    chat.press(t("zh", "menu.complaint"))
+    chat.say("1")
+    assert draft(services, chat)["answers"]["description"] == \
+        "我们车间的空调坏了两个月了\n夏天四十度大家都中暑了，找了主任也没人管"
+    chat.say("返回")
+    chat.say("返回")
+    assert t("zh", "complaint.description.ask") in chat.text
+
+
+def test_words_the_form_cannot_take_are_said_why_not_dropped_in_silence(
+        services: Services, chat: Chat) -> None:
+    open_menu(chat, "zh")
+    chat.say("食堂太贵了")
+    chat.press(t("zh", "menu.complaint"))
+    why = t("zh", "invalid.too_short", min=10, got=5)
+    assert t("zh", "flow.told_not_kept", label=t("zh", "complaint.description.label"),
+             why=why) in chat.text
+    chat.say("1")
+    assert t("zh", "complaint.description.ask") in chat.text
+
+
+@pytest.mark.parametrize(("said", "item", "asked"), [
+    ("我想预约见领导", "booking", "booking.slot.ask"),
+    ("我想反映一下问题", "complaint", "complaint.category.ask")])
+def test_words_that_only_asked_for_the_form_are_not_its_answer(
+        services: Services, chat: Chat, said: str, item: str, asked: str) -> None:
+    open_menu(chat, "zh")
+    chat.say(said)
+    chat.press(t("zh", f"menu.{item}"))
+    assert t("zh", "flow.told_kept", label="")[:6] not in chat.text
+    assert draft(services, chat)["answers"] == {}
+
+
+@pytest.mark.parametrize("said", ["我上次反映的问题怎么样了", "查一下我的进度到哪了"])
+def test_a_question_about_ones_case_at_the_menu_points_to_the_list(
+        chat: Chat, said: str) -> None:
+    open_menu(chat, "zh")
+    chat.say(said)
+    assert chat.replies[0].text == t("zh", "menu.told_progress")
 
 
 def test_words_told_then_a_query_chosen_are_not_kept_for_a_later_form(
@@ -473,6 +535,36 @@ def test_an_answer_the_phone_sent_twice_does_not_answer_the_next_question(
     clock.advance(timedelta(seconds=10))
     chat.say("30")  # meant: thirty signed it too
     assert draft(services, chat)["answers"]["cosigners"] == 30
+
+
+def test_the_same_words_sent_minutes_apart_and_delivered_together_are_two_answers(
+        services: Services, chat: Chat) -> None:
+    """The line was down: "跳过"-like answers typed at 09:01 and 09:04 arrive together.
+    By the sender's clock they are two answers; a double tap is one second apart."""
+    from handlers.inbound import Inbound
+
+    start(chat, "zh", "complaint", ("1", "食堂的饭菜连续一个月涨价，大家都有意见", "上个月"))
+    sent = int(services.clock.now().timestamp())
+
+    def say(text: str, at: int, mid: str) -> None:
+        chat.replies = services.workroom.process(Inbound(chat.channel, chat.address, mid,
+                                                         text=text, sent_at=at))
+
+    say("3", sent - 240, "m1")
+    say("3", sent - 60, "m2")  # minutes later: meant
+    assert draft(services, chat)["answers"]["cosigners"] == 3
+    say("铸造车间", sent, "m3")
+    say("铸造车间", sent + 1, "m4")  # a second later: the same message twice
+    assert chat.replies[0].text == t("zh", "flow.sent_twice")
+
+
+@pytest.mark.parametrize("word", ["返回", "跳过"])
+def test_a_command_typed_twice_is_done_twice(services: Services, chat: Chat,
+                                            word: str) -> None:
+    start(chat, "zh", "complaint", ("1", "食堂的饭菜连续一个月涨价，大家都有意见", "上个月", "3"))
+    chat.say(word)
+    chat.say(word)
+    assert chat.replies[0].text != t("zh", "flow.sent_twice")
 
 
 def test_a_menu_number_sent_twice_does_not_switch_the_language_back(

@@ -456,11 +456,11 @@ def test_acknowledging_in_the_middle_of_a_form_keeps_the_form(
 
 
 @pytest.mark.parametrize("typed", ["收到", "got it", "收到了", "好的，收到", "收到👍",
-                                   "收到，马上到现场", "OK, got it!"])
+                                   "OK, got it!"])
 def test_the_acknowledge_word_typed_in_the_middle_of_a_form_acknowledges_not_answers(
         services: Services, reported: tuple[Incident, dict[str, Alert]], typed: str) -> None:
     """孙红梅 is writing a suggestion when the emergency's alert comes; she types 收到
-    rather than pressing it, as people type it ("好的，收到", "收到👍", "收到，马上到现场").
+    rather than pressing it, as people type it ("好的，收到", "收到👍").
     The alert is acknowledged, said with what it is about, and
     the suggestion still waits for its text: 收到 is not what she suggests."""
     leader = Chat(services, person="sun_hongmei")
@@ -476,6 +476,24 @@ def test_the_acknowledge_word_typed_in_the_middle_of_a_form_acknowledges_not_ans
     assert leader.replies[0].text == t("zh", "query.my_alerts.none")
     assert t("zh", "suggestion.text.ask") in leader.replies[-1].text
     assert draft(services, leader)["answers"] == {"topic": "wages"}
+
+
+def test_the_acknowledge_word_with_words_after_it_acknowledges_at_the_menu_only(
+        services: Services, reported: tuple[Incident, dict[str, Alert]]) -> None:
+    """At the menu a leader's "收到，马上到现场" acknowledges. In a form asking for words,
+    "收到，已与车间主任沟通…" is her answer: the alert waits, her words are kept."""
+    leader = Chat(services, person="sun_hongmei")
+    leader.say("菜单")
+    leader.press("提建议")
+    leader.press("工资福利")
+    words = "收到，已与车间主任沟通，下周一前答复您"
+    leader.say(words)
+    assert draft(services, leader)["answers"]["text"] == words
+    assert all_rows(services, Acknowledgement) == []
+    leader.say("取消")
+    leader.say("收到，马上到现场")
+    assert leader.replies[0].text.splitlines()[1] == t("zh", "ack.done", at="09:00")
+    assert len(all_rows(services, Acknowledgement)) == 1
 
 
 def test_an_emergency_alerts_active_directors_todays_duty_leader_and_the_chains_first_step(
