@@ -34,6 +34,8 @@ KIND = "booking_remind"
 BEFORE = {"day": timedelta(days=1), "hour": timedelta(hours=1)}
 LEDGER = "visit_ledger"  # one per duty entry, due when its reception ends
 TOPIC_SHOWN = 30
+# Visitors a reception expects: booked, or invited (重点约访) and not yet answering.
+EXPECTED = ("booked", "invited")
 
 
 def starts_at(entry: DutyEntry, zone: ZoneInfo) -> datetime:
@@ -110,9 +112,10 @@ def recorded(session: Session, booking: Booking) -> VisitRecord | None:
 
 
 def unrecorded(session: Session, entry: DutyEntry) -> list[Booking]:
-    """The reception's booked visits not yet in the visit ledger, in booking order."""
+    """The reception's expected visits (booked, or invited without an answer) not yet in
+    the visit ledger, in booking order."""
     return list(session.exec(select(Booking).where(
-        Booking.duty_entry_id == entry.id, Booking.status == "booked",
+        Booking.duty_entry_id == entry.id, col(Booking.status).in_(EXPECTED),
         col(Booking.id).not_in(recorded_ids())).order_by(col(Booking.id))).all())
 
 

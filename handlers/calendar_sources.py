@@ -75,7 +75,7 @@ def my_receptions(d: SqlDirectory, lang: str) -> list[tuple[str, str]]:
     s, since = d.session, d.today - timedelta(days=RECENT_DAYS)
     booked = s.exec(select(Booking, DutyEntry).join(
         DutyEntry, col(Booking.duty_entry_id) == DutyEntry.id).where(
-        DutyEntry.leader_id == d.person.id, Booking.status == "booked",
+        DutyEntry.leader_id == d.person.id, col(Booking.status).in_(bookings.EXPECTED),
         col(DutyEntry.day) <= d.today, col(Booking.id).not_in(bookings.recorded_ids()))
         .order_by(col(DutyEntry.day), col(Booking.id))).all()
     out = [(f"b{b.id}", catalog.t(lang, "visit_record.booked", number=b.number,

@@ -5,24 +5,38 @@ accepts in one tap, or chooses another reception; the visit is then an ordinary 
 (reminders, ledger), its ledger entry marked as an invited appointment. A visit to the
 site puts an on-site reception on the roster at the workshop, and tells the leader and
 the workshop's liaison (000 制度(二) 四; 001 (一)).
+
+An invitation is not lost while it waits for its answer: the receiving leader is told at
+once that an invited visitor may come (and again when the answer comes), the employee is
+reminded once the day before if still silent, the visitor stays on the leader's list of
+visits missing from the ledger, and a reception that ends unanswered tells the inviting
+staff member it lapsed, with the button that invites again.
 """
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
+from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
+from conversations.clock import Clock
 from conversations.flow import Result, Submission
 from handlers import bookings, lifecycle
-from handlers.context import HandlerContext
+from handlers.context import HandlerContext, people_of
 from handlers.roster import DUTY_ROLES, parse_hours, slot
 from handlers.screening import liaisons_of
-from store import outbox
-from store.calendar_models import Invitation
+from store import outbox, timers
+from store.calendar_models import Invitation, VisitRecord
+from store.db import transaction
 from store.models import Booking, Case, CaseEvent, DutyEntry, Person, Workshop
 from store.numbers import next_number
+
+REMIND = "invite_remind"  # the employee, still silent, the day before the reception
+LAPSE = "invite_lapse"  # the reception ended unanswered: the inviting staff member is told
+REMIND_BEFORE = timedelta(days=1)
 
 
 def _answers(invite_id: int) -> list[list[str]]:
@@ -33,6 +47,34 @@ def _answers(invite_id: int) -> list[list[str]]:
 def _words(s: Session, entry: DutyEntry, case: Case, note: str) -> dict[str, Any]:
     return {**slot(s, entry), "date": entry.day.isoformat(), "number": case.number,
             "category": case.category, "note": note}
+
+
+def _visitor(s: Session, person_id: int | None) -> str:
+    """The invited complainant's name as the leader and the staff see it."""
+    p = s.get(Person, person_id) if person_id is not None else None
+    return p.name if p is not None and p.verified and p.name else "@person.unverified"
+
+
+def again_button(case: Case) -> list[list[str]]:
+    """The `actions` that invite the complainant of `case` again, in one tap."""
+    return [["opt.invite_again", f"flow:invite?kind=invited&case={case.id}"]]
+
+
+def _arm(s: Session, inv: Invitation, entry: DutyEntry, *, now: datetime,
+         zone: ZoneInfo) -> None:
+    """Set the invitation's reminder (the day before, unless that has passed) and its
+    lapse (when the reception ends); the reception's ledger reminder names the visitor."""
+    ref = str(inv.id)
+    remind_at = bookings.starts_at(entry, zone) - REMIND_BEFORE
+    if remind_at > now:
+        timers.schedule(s, kind=REMIND, ref=ref, due_at=remind_at)
+    timers.schedule(s, kind=LAPSE, ref=ref, due_at=bookings.ends_at(entry, zone))
+    bookings.arm_ledger(s, entry, zone=zone)
+
+
+def _disarm(s: Session, inv: Invitation, *, now: datetime) -> None:
+    for kind in (REMIND, LAPSE):
+        timers.cancel(s, kind=kind, ref=str(inv.id), now=now)
 
 
 def invite(ctx: HandlerContext, sub: Submission) -> Result:
@@ -75,10 +117,17 @@ def _invited(ctx: HandlerContext, sub: Submission, case: Case,
         assert done.id is not None
         s.add(CaseEvent(case_id=case.id, at=ctx.now, actor_id=ctx.actor.id, kind="invited",
                         note=f"{entry.day.isoformat()} {booking.number}"))
+        words = _words(s, entry, case, a["note"])
         outbox.enqueue(s, key=f"invite:{done.id}:ask", recipient_id=case.complainant_id,
                        message="notice.invite_invited", now=ctx.now, priority=outbox.ALERT,
-                       params={**_words(s, entry, case, a["note"]),
-                               "actions": _answers(done.id)})
+                       params={**words, "actions": _answers(done.id)})
+        # The leader receiving that day hears of it now, not only if an answer comes.
+        outbox.enqueue(s, key=f"invite:{done.id}:leader:{entry.leader_id}",
+                       recipient_id=entry.leader_id, message="notice.invite_leader",
+                       now=ctx.now, priority=outbox.ALERT,
+                       params={**words, "visitor": _visitor(s, case.complainant_id),
+                               "by": ctx.actor.name})
+        _arm(s, done, entry, now=ctx.now, zone=ctx.zone)
     entry = s.get(DutyEntry, done.duty_entry_id)
     leader = s.get(Person, entry.leader_id) if entry else None
     return Result("invite.done_invited", {"number": case.number,
@@ -146,6 +195,8 @@ def invitation(ctx: HandlerContext, sub: Submission) -> Result:
         return Result("invitation.gone", {}, back_to="invite")
     case = s.get(Case, inv.case_id)
     assert case is not None
+    if inv.status not in ("invited", "accepted", "moved"):  # lapsed: its reception is over
+        return Result("invitation.gone", {}, back_to="invite")
     if inv.status == "invited":
         old = s.get(DutyEntry, booking.duty_entry_id)
         entry: DutyEntry | None = old
@@ -160,6 +211,7 @@ def invitation(ctx: HandlerContext, sub: Submission) -> Result:
         inv.duty_entry_id, inv.answered_at = entry.id, ctx.now
         inv.status = "accepted" if entry.id == old.id else "moved"
         s.add_all([booking, inv])
+        _disarm(s, inv, now=ctx.now)
         bookings.schedule(s, booking, entry, now=ctx.now, zone=ctx.zone)
         words = {**_words(s, entry, case, inv.note), "visitor": ctx.actor.name,
                  "old_date": old.day.isoformat(), "booking": booking.number,
@@ -176,3 +228,71 @@ def invitation(ctx: HandlerContext, sub: Submission) -> Result:
                                       "start": shown.start.strftime("%H:%M"),
                                       "place": shown.place,
                                       "leader": leader.name if leader else ""})
+
+
+class InvitationTimers:
+    """Timer handlers: remind the silent employee; tell the staff an invitation lapsed."""
+
+    def __init__(self, db: Engine, clock: Clock, zone: ZoneInfo) -> None:
+        self.db, self.clock, self.zone = db, clock, zone
+
+    def _waiting(self, s: Session, kind: str, ref: str
+                 ) -> tuple[Invitation, DutyEntry, Case, Booking] | None:
+        """The invitation of a due timer, taken, if it still waits for its answer."""
+        if timers.take(s, kind=kind, ref=ref, now=self.clock.now()) is None:
+            return None
+        inv = s.get(Invitation, int(ref)) if ref.isdigit() else None
+        if inv is None or inv.status != "invited" or inv.booking_id is None:
+            return None
+        entry, case = s.get(DutyEntry, inv.duty_entry_id), s.get(Case, inv.case_id)
+        booking = s.get(Booking, inv.booking_id)
+        if entry is None or case is None or booking is None:
+            return None
+        return inv, entry, case, booking
+
+    def remind(self, ref: str) -> int:
+        """Remind the employee once, the day before, of an invitation not yet answered."""
+        now = self.clock.now()
+        with transaction(self.db) as s:
+            found = self._waiting(s, REMIND, ref)
+            if found is None:
+                return 0
+            inv, entry, case, booking = found
+            if case.status not in lifecycle.OPEN or now >= bookings.starts_at(entry, self.zone):
+                return 0
+            outbox.enqueue(s, key=f"invite:{inv.id}:remind", recipient_id=booking.person_id,
+                           message="notice.invite_remind", now=now, priority=outbox.ALERT,
+                           params={**_words(s, entry, case, inv.note),
+                                   "actions": _answers(int(ref))})
+            return 1
+
+    def lapse(self, ref: str) -> int:
+        """The reception ended with the invitation unanswered: it lapses, and the staff
+        member who sent it is told (the staff, or the director, if they have left), with
+        the button that invites again. A visitor who came all the same, recorded in the
+        ledger, and a case closed meanwhile need nobody told."""
+        now = self.clock.now()
+        with transaction(self.db) as s:
+            found = self._waiting(s, LAPSE, ref)
+            if found is None:
+                return 0
+            inv, entry, case, booking = found
+            if now < bookings.ends_at(entry, self.zone):  # its hours were moved later
+                timers.schedule(s, kind=LAPSE, ref=ref, due_at=bookings.ends_at(entry, self.zone))
+                return 0
+            inv.status = "lapsed"
+            s.add(inv)
+            came = s.exec(select(VisitRecord.id).where(
+                VisitRecord.booking_id == booking.id)).first() is not None
+            if came or case.status not in lifecycle.OPEN:
+                return 0
+            by = s.get(Person, inv.by_id) if inv.by_id is not None else None
+            told = [by] if by is not None and by.active else \
+                people_of(s, inv.unit_id, ("staff",)) or people_of(s, inv.unit_id, ("director",))
+            params = {**_words(s, entry, case, inv.note), "booking": booking.number,
+                      "visitor": _visitor(s, booking.person_id), "actions": again_button(case)}
+            for p in told:
+                outbox.enqueue(s, key=f"invite:{inv.id}:lapsed:{p.id}", recipient_id=p.id,
+                               message="notice.invite_lapsed", now=now,
+                               priority=outbox.ALERT, params=params)
+            return len(told)

@@ -20,7 +20,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from conversations.clock import Clock
-from handlers import fieldwork, reports, roster, screening
+from handlers import fieldwork, invitations, reports, roster, screening
 from scheduler import workdays
 from scheduler.sweep import TimerHandler
 from store.db import transaction
@@ -104,8 +104,10 @@ def timer_handlers(db: Engine, clock: Clock, zone: ZoneInfo) -> dict[str, TimerH
     """The calendar's timer kinds and what fires them."""
     jobs = roster.RosterJobs(db, clock, zone)
     field = fieldwork.FieldJobs(db, clock, zone)
+    invited = invitations.InvitationTimers(db, clock, zone)
     return {roster.PUBLISH: jobs.publish, roster.CHECK: jobs.check,
             roster.HANDOVER: jobs.handover,
+            invitations.REMIND: invited.remind, invitations.LAPSE: invited.lapse,
             screening.KIND: screening.ScreeningJobs(db, clock, zone).fire,
             reports.KIND: reports.ReportJobs(db, clock, zone).fire,
             fieldwork.VISITS: field.visits, fieldwork.WEEKLY_LOG: field.weekly}

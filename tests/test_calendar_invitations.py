@@ -14,7 +14,7 @@ from handlers import roster
 from store import org
 from store.calendar_models import DutyPublished, Invitation, VisitRecord
 from store.db import transaction
-from store.models import Booking, DutyEntry, Person, Timer
+from store.models import Booking, DutyEntry, InboxMessage, Person, Timer
 from tests.calendar_helpers import ZONE, at, last_push, pushes, run_until, tap
 from tests.case_helpers import file_complaint
 from tests.transcript import LANGS, Chat, open_menu, t
@@ -230,3 +230,106 @@ def test_a_visit_to_the_site_is_not_offered_for_a_swap(services: Services) -> No
     mine = [b.label for r in zhao.replies for b in r.buttons if b.label[:2] in ("11", "12")]
     assert [label[:5] for label in mine] == ["11-25", "11-30", "12-03"]
     assert not any("铸造车间" in label for label in mine)
+
+
+def invite_li(services: Services, lang: str) -> Chat:
+    """李明's complaint and 刘芳's invitation to 赵国强's 11-25 reception, in `lang`."""
+    li = Chat(services, person="li_ming")
+    file_complaint(li, lang)
+    staff = Chat(services, person="liu_fang")
+    start_invite(staff, lang, "invited")
+    staff.press_starting("11-25")
+    staff.say("当面说明加班费核算结果")
+    staff.press(t(lang, "nav.confirm"))
+    assert t(lang, "invite.done_invited", number="C-2026-0001", date="2026-11-25",
+             leader="赵国强") in staff.text
+    services.dispatcher.drain()
+    return li
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_an_unanswered_invitation_is_told_reminded_and_lapses_to_the_staff(
+        services: Services, clock: FrozenClock, lang: str) -> None:
+    """Regression: an invitation nobody answered lapsed with nobody told: the leader never
+    heard of it, the employee was not reminded, the staff not told it lapsed."""
+    li = invite_li(services, lang)
+    words = dict(number="C-2026-0001", leader="赵国强", post="总经理", date="2026-11-25",
+                 start="08:30", end="11:30", place="群众工作室（行政楼一楼）",
+                 note="当面说明加班费核算结果")
+    # The receiving leader hears of it at once.
+    assert last_push(services, "zhao_guoqiang").text == t(
+        "zh", "notice.invite_leader", by="刘芳", visitor="李明",
+        category=t("zh", "opt.category.wages"), **words)
+    # The employee, still silent, is reminded once, the day before, with the answers.
+    run_until(services, clock, at(11, 24, 18))
+    reminded = [p for p in pushes(services, "li_ming")
+                if p == t(lang, "notice.invite_remind", **words)]
+    assert len(reminded) == 1
+    assert [b["label"] for b in last_push(services, "li_ming").buttons] == [
+        t(lang, "opt.invite_answer.accept"), t(lang, "opt.invite_answer.other")]
+    # The reception ends unanswered: the inviting staff member is told, once.
+    run_until(services, clock, at(11, 26, 12))
+    lapsed = [p for p in pushes(services, "liu_fang") if p == t(
+        lang, "notice.invite_lapsed", visitor="李明", booking="V-2026-0001", **words)]
+    assert len(lapsed) == 1
+    with Session(services.db) as s:
+        assert s.exec(select(Invitation)).one().status == "lapsed"
+    # The leader's ledger reminder names the invited visitor, and opens the ledger on them.
+    ledger = last_push(services, "zhao_guoqiang")
+    assert "V-2026-0001" in ledger.text and "李明" in ledger.text
+    zhao = Chat(services, person="zhao_guoqiang")
+    tap(zhao, ledger, t("zh", "menu.cal_visit_record"))
+    assert t("zh", "visit_record.visitor.ask") in zhao.replies[-1].text
+    # One tap invites again: the case is chosen, the reception is asked.
+    staff = Chat(services, person="liu_fang")
+    tap(staff, last_push(services, "liu_fang"), t(lang, "opt.invite_again"))
+    assert t(lang, "invite.slot.ask") in staff.replies[-1].text
+    # The lapsed invitation's old buttons confirm nothing.
+    asked = next(m for m in reversed(_inbox(services, "li_ming"))
+                 if m.buttons and m.buttons[0]["label"] == t(lang, "opt.invite_answer.accept"))
+    tap(li, asked, t(lang, "opt.invite_answer.accept"))
+    assert t(lang, "invitation.empty") in li.text
+    with Session(services.db) as s:
+        assert s.exec(select(Booking)).one().status == "invited"
+
+
+def _inbox(services: Services, key: str) -> list[InboxMessage]:
+    with Session(services.db) as s:
+        return list(s.exec(select(InboxMessage).where(
+            InboxMessage.address == f"p:{key}").order_by(col(InboxMessage.id))).all())
+
+
+def test_an_answered_invitation_is_neither_reminded_nor_lapsed(
+        services: Services, clock: FrozenClock) -> None:
+    li = invite_li(services, "zh")
+    tap(li, last_push(services, "li_ming"), "按时参加")
+    run_until(services, clock, at(11, 26, 12))
+    assert not any(p.startswith("【约访提醒】") for p in pushes(services, "li_ming"))
+    assert any(p.startswith("【提醒】") for p in pushes(services, "li_ming"))  # the booking's
+    assert not any(p.startswith("【约访未答复】") for p in pushes(services, "liu_fang"))
+    assert any(p.startswith("【约访答复】") for p in pushes(services, "liu_fang"))
+    with Session(services.db) as s:
+        assert s.exec(select(Invitation)).one().status == "accepted"
+        assert all(tm.done_at is not None for tm in s.exec(select(Timer).where(
+            col(Timer.kind).in_(("invite_remind", "invite_lapse")))))
+
+
+def test_an_invited_visitor_who_came_unanswered_is_no_lapse(
+        services: Services, clock: FrozenClock) -> None:
+    """The visitor came without answering and the leader recorded the visit: the staff
+    are not told the invitation lapsed."""
+    invite_li(services, "zh")
+    clock.set(at(11, 25, 10))
+    zhao = Chat(services, person="zhao_guoqiang")
+    zhao.say("菜单")
+    zhao.press("填写接访台帐")
+    zhao.press_starting("V-2026-0001")
+    for answer in ("李明", "铸造车间", "加班费", "核算口径不一", "已说明核算办法", "财务部"):
+        zhao.say(answer)
+    zhao.press("已当场解决")
+    zhao.say("李明表示理解")
+    zhao.press("确认提交")
+    run_until(services, clock, at(11, 26, 12))
+    assert not any(p.startswith("【约访未答复】") for p in pushes(services, "liu_fang"))
+    assert not any("V-2026-0001" in p for p in pushes(services, "zhao_guoqiang")
+                   if p.startswith("今天的接访已结束"))
