@@ -38,6 +38,7 @@ CHECK_AT = time(17, 0)  # the day's last chance to publish what is due today
 DEFAULT_WEEKDAY, DEFAULT_AT, DEFAULT_HORIZON = 3, time(16, 0), 10
 DUTY_ROLES = ("leader", "director")
 VIEW_DAYS = 10
+REACH_LIMIT = 60  # working days a publication may have to reach ahead (a long holiday)
 
 
 class Refusal(Exception):
@@ -169,6 +170,32 @@ def next_publication(s: Session, unit_id: int, *, now: datetime, zone: ZoneInfo)
     return day
 
 
+def waits_from(s: Session, unit_id: int, *, now: datetime, zone: ZoneInfo) -> date:
+    """The first last-publication day (roster.publish_by) that can wait for the next
+    scheduled publication: an entry whose last day comes before it must go out now."""
+    _, at, _ = schedule_of(plan_of(s, unit_id))
+    nxt = next_publication(s, unit_id, now=now, zone=zone)
+    # A publication after the day's last-chance check comes after that check has already
+    # published the entries whose last day it is.
+    return nxt if at <= CHECK_AT else nxt + timedelta(days=1)
+
+
+def cannot_wait(s: Session, unit_id: int, cal: workdays.WorkCalendar, *, now: datetime,
+                zone: ZoneInfo) -> date:
+    """The last working day whose reception must be published before the next scheduled
+    publication, counted in working days: across a holiday (国庆, 春节) this reaches
+    well past the schedule's horizon in calendar days."""
+    today = _today(now, zone)
+    until = waits_from(s, unit_id, now=now, zone=zone)
+    last, day = today, today
+    for _ in range(REACH_LIMIT):
+        day = cal.next_workday(day + timedelta(days=1))
+        if roster.publish_by(cal, day) >= until:
+            break
+        last = day
+    return last
+
+
 def publish_overdue(s: Session, unit_id: int, *, now: datetime, zone: ZoneInfo,
                     run: str) -> int:
     """When entries cannot wait any more (their last day is today or past; those past it
@@ -181,11 +208,8 @@ def publish_overdue(s: Session, unit_id: int, *, now: datetime, zone: ZoneInfo,
                for e in unpublished(s, unit_id, today, today + timedelta(days=40))]
     if not any(by <= today for _, by in pending):
         return 0
-    _, at, _ = schedule_of(plan_of(s, unit_id))
-    nxt = next_publication(s, unit_id, now=now, zone=zone)
-    # A post after the day's last-chance check comes too late for its own day's entries.
-    wait_until = nxt if at <= CHECK_AT else nxt - timedelta(days=1)
-    due = [e for e, by in pending if by < wait_until or by <= today]
+    until = waits_from(s, unit_id, now=now, zone=zone)
+    due = [e for e, by in pending if by < until or by <= today]
     return publish(s, unit_id, due, now=now, zone=zone, run=run)
 
 
@@ -435,7 +459,9 @@ class RosterJobs:
             plan = plan_of(s, int(unit_id))
             _, _, horizon = schedule_of(plan)
             today = _today(now, self.zone)
-            last = today + timedelta(days=horizon)
+            # The horizon, or further: every day that could not wait for the next one.
+            last = max(today + timedelta(days=horizon),
+                       cannot_wait(s, int(unit_id), workdays.load(s), now=now, zone=self.zone))
             if plan is not None and plan.leaders:
                 generate(s, int(unit_id), today, 1, now=now, zone=self.zone, through=last,
                          run=f"pub:{ref}")
@@ -452,12 +478,22 @@ class RosterJobs:
             return len(got.moved)
 
     def check(self, ref: str) -> int:
-        """Publish, late if need be, what could not wait for the next publication."""
+        """Put on the roster and publish, late if need be, what could not wait for the
+        next publication."""
         unit_id, _, _day = ref.partition(":")
         now = self.clock.now()
         with transaction(self.db) as s:
             if timers.take(s, kind=CHECK, ref=ref, now=now) is None:
                 return 0
+            plan = plan_of(s, int(unit_id))
+            if plan is not None and plan.leaders:
+                # Rostered days not generated yet (a publication missed, a short horizon)
+                # are put on the roster before they are due, not found missing after.
+                today = _today(now, self.zone)
+                last = cannot_wait(s, int(unit_id), workdays.load(s), now=now, zone=self.zone)
+                if last > today:
+                    generate(s, int(unit_id), today, 1, now=now, zone=self.zone, through=last,
+                             run=f"check:{ref}")
             return publish_overdue(s, int(unit_id), now=now, zone=self.zone,
                                    run=f"check:{ref}")
 

@@ -385,3 +385,44 @@ def test_a_workroom_starting_mid_week_publishes_what_cannot_wait_in_one_post(
     run_until(services, clock, at(11, 26, 16, 1))
     posts = [p for p in pushes(services, "ma_chao") if p.startswith("【领导接访公示】")]
     assert len(posts) == 2 and "11-30" in posts[1] and "11-27" not in posts[1]
+
+
+def _published(services: Services) -> dict[date, DutyPublished]:
+    with Session(services.db) as s:
+        return {e.day: p for p, e in s.exec(select(DutyPublished, DutyEntry).join(
+            DutyEntry, col(DutyEntry.id) == DutyPublished.duty_entry_id))}
+
+
+def test_the_roster_before_a_long_holiday_is_published_in_working_days(
+        sqlite_url: str) -> None:
+    """Regression: around 国庆 2026 the Thursday 09-24 publication looked 10 calendar days
+    ahead (to 10-04), so 10-09, whose last day to be published was 09-30, went out on the
+    holiday 10-01 and the director was told it was late."""
+    from tests.conftest import make_services
+
+    clock = FrozenClock(at(9, 21, 9))
+    services = make_services(sqlite_url, clock)
+    try:
+        run_until(services, clock, at(10, 12, 18))
+        published = _published(services)
+        for day in (date(2026, 10, 8), date(2026, 10, 9)):
+            assert published[day].published_at.astimezone(ZONE).date() == date(2026, 9, 24)
+        assert not any(p.late for d, p in published.items() if d >= date(2026, 9, 23))
+        late = [p for p in pushes(services, "chen_lihua") if p.startswith("【公示迟于规定】")]
+        assert not any("10-" in p for p in late), late
+    finally:
+        services.close()
+
+
+def test_the_last_chance_check_puts_missing_days_on_the_roster_and_publishes_them(
+        services: Services, clock: FrozenClock) -> None:
+    """Regression: with the scheduled publication missed (the scheduler down until after
+    Thursday 16:00), the daily check published only entries already on the roster: 12-07,
+    due to be published that day, was never put on the roster at all."""
+    clock.set(at(12, 3, 16, 30))
+    run_until(services, clock, at(12, 3, 17, 1))
+    published = _published(services)
+    assert date(2026, 12, 7) in published and not published[date(2026, 12, 7)].late
+    assert leader_on(services, date(2026, 12, 7)) in ("赵国强", "孙红梅", "吴建军")
+    post = [p for p in pushes(services, "ma_chao") if p.startswith("【领导接访公示】")][-1]
+    assert "12-07" in post and "12-09" in post  # everything that cannot wait for 12-10
