@@ -13,6 +13,7 @@ from conversations import catalog
 from handlers import bookings, casework, grouping, incidents, suggestions
 from handlers.calendar_sources import SOURCES
 from handlers.lifecycle import OPEN, WORKING
+from store.calendar_models import DutyPublished
 from store.models import (
     Booking,
     Case,
@@ -59,8 +60,12 @@ class SqlDirectory:
         return [(w.key, w.name) for w in rows]
 
     def _duty_slots(self, lang: str) -> list[tuple[str, str]]:
+        """The unit's published receptions (公示) nobody has missed yet: what the booking
+        and the invitations offer. One not yet published is not the employees' to book."""
+        published = select(DutyPublished.duty_entry_id)
         rows = self.session.exec(
-            select(DutyEntry).where(self._not_over(), DutyEntry.unit_id == self.unit_id)
+            select(DutyEntry).where(self._not_over(), DutyEntry.unit_id == self.unit_id,
+                                    col(DutyEntry.id).in_(published))
             .order_by(col(DutyEntry.day), col(DutyEntry.start)).limit(SLOTS_SHOWN)).all()
         return [(str(e.id), self.slot_label(e, lang)) for e in rows]
 

@@ -13,7 +13,11 @@ from sqlmodel import Session, col, select
 from bot.bootstrap import Services
 from conversations.clock import FrozenClock
 from handlers import exports
-from store.models import InboxMessage, Notification, Person, Timer, Unit
+from scheduler import workdays
+from store import roster
+from store.calendar_models import DutyPublished
+from store.db import transaction
+from store.models import DutyEntry, InboxMessage, Notification, Person, Timer, Unit
 from tests.transcript import Chat
 
 ZONE = ZoneInfo("Asia/Shanghai")
@@ -21,6 +25,19 @@ ZONE = ZoneInfo("Asia/Shanghai")
 
 def at(month: int, day: int, hour: int = 9, minute: int = 0, year: int = 2026) -> datetime:
     return datetime(year, month, day, hour, minute, tzinfo=ZONE)
+
+
+def publish_roster(services: Services) -> None:
+    """The roster as a workroom running for a while has it: every entry published (its
+    posts went out before the test began). Only published receptions are offered to book."""
+    with transaction(services.db) as s:
+        cal = workdays.load(s)
+        done = set(s.exec(select(DutyPublished.duty_entry_id)))
+        for e in s.exec(select(DutyEntry)).all():
+            if e.id is not None and e.id not in done:
+                s.add(DutyPublished(duty_entry_id=e.id, leader_id=e.leader_id,
+                                    published_at=services.clock.now(),
+                                    due_on=roster.publish_by(cal, e.day)))
 
 
 def next_due(services: Services) -> datetime | None:

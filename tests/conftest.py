@@ -131,6 +131,16 @@ def any_services(request: pytest.FixtureRequest, db_url: str, clock: FrozenClock
 
 
 @pytest.fixture
+def published_roster(request: pytest.FixtureRequest) -> None:
+    """The demo roster published before the test began, for tests that book receptions
+    (only published ones are offered): `pytestmark = pytest.mark.usefixtures(...)`."""
+    if "services" in request.fixturenames:
+        from tests.calendar_helpers import publish_roster
+
+        publish_roster(request.getfixturevalue("services"))
+
+
+@pytest.fixture
 def chat(services: Services) -> Chat:
     """An employee of the demo workroom chatting on the console."""
     return Chat(services, person="li_ming")

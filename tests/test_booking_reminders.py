@@ -13,6 +13,8 @@ from conversations.clock import FrozenClock
 from tests.case_helpers import press_value, pushes, tick
 from tests.transcript import LANGS, Chat, open_menu, t
 
+pytestmark = pytest.mark.usefixtures("published_roster")  # booking needs 公示
+
 
 def shanghai(month: int, day: int, hour: int, minute: int = 0) -> datetime:
     return datetime(2026, month, day, hour, minute, tzinfo=ZoneInfo("Asia/Shanghai"))

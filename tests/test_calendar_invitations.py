@@ -15,12 +15,14 @@ from store import org
 from store.calendar_models import DutyPublished, Invitation, VisitRecord
 from store.db import transaction
 from store.models import Booking, DutyEntry, InboxMessage, Person, Timer
-from tests.calendar_helpers import ZONE, at, last_push, pushes, run_until, tap
+from tests.calendar_helpers import ZONE, at, last_push, publish_roster, pushes, run_until, tap
 from tests.case_helpers import file_complaint
 from tests.transcript import LANGS, Chat, open_menu, t
 
 
 def start_invite(staff: Chat, lang: str, kind: str) -> None:
+    if kind == "invited":  # to a reception the employees were told of (公示)
+        publish_roster(staff.services)
     open_menu(staff, lang)
     staff.press(t(lang, "menu.cal_invite"))
     staff.press(t(lang, f"opt.invite_kind.{kind}"))

@@ -104,12 +104,11 @@ def test_a_month_of_the_calendar(month: tuple[Services, FrozenClock]) -> None:
     services.dispatcher.drain()
     assert "【公示迟于规定】以下 2 次领导接访" in pushes(services, "chen_lihua")[0]
 
-    # li_ming books the reception of Tuesday 09-22 (孙红梅).
+    # Not yet published, Tuesday 09-22 (孙红梅) cannot be booked yet.
     menu(li, "预约领导接访")
-    li.press_starting("09-22")
-    li.say("夜班补贴的问题")
-    li.press("确认提交")
-    assert "V-2026-0001" in li.text
+    assert not any(b.label.startswith("09-22") for r in li.replies for b in r.buttons)
+    assert any(b.label.startswith("09-18") for r in li.replies for b in r.buttons)
+    li.press("取消")
 
     # Shop-floor visit this week; a suggestion and a complaint come in.
     clock.set(at(9, 15, 10))
@@ -158,6 +157,12 @@ def test_a_month_of_the_calendar(month: tuple[Services, FrozenClock]) -> None:
     assert "09-22 周二 08:30-11:30 孙红梅" in pushes(services, "li_ming")[-1]
     assert "09-22 Tue 08:30-11:30 孙红梅" in pushes(services, "daniel_hughes")[-1]
     assert "[LEADER RECEPTION]" in pushes(services, "daniel_hughes")[-1]
+    # Published, li_ming books it.
+    menu(li, "预约领导接访")
+    li.press_starting("09-22")
+    li.say("夜班补贴的问题")
+    li.press("确认提交")
+    assert "V-2026-0001" in li.text
 
     # --- a swap moves the booking and tells both leaders and the booked employee ----------
     sun = Chat(services, person="sun_hongmei")

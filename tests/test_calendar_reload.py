@@ -15,7 +15,7 @@ from store import org
 from store.calendar_models import DutyPublished
 from store.db import transaction
 from store.models import Booking, DutyEntry, Person
-from tests.calendar_helpers import at, pushes, rows, run_until, workbook
+from tests.calendar_helpers import at, publish_roster, pushes, rows, run_until, workbook
 from tests.transcript import Chat, t
 
 AWAY = ("\naway:\n"
@@ -54,12 +54,12 @@ def _book_11_25(services: Services) -> None:
 def test_a_reload_marking_leaders_away_hands_over_published_and_booked_days(
         db_services: Services, clock: FrozenClock, tmp_path: Path) -> None:
     services = db_services
-    _book_11_25(services)
     # 11-23..11-25 cannot wait (11-23 and 11-24 late), 11-26..27 cannot wait for Thursday:
-    # published together.
+    # published together; 11-25, published, is booked.
     run_until(services, clock, at(11, 23, 17, 1))
     with Session(services.db) as s:
         assert len(s.exec(select(DutyPublished)).all()) == 5
+    _book_11_25(services)
     assert _day(services, date(2026, 11, 24)) == [("吴建军", 0)]
     assert _day(services, date(2026, 11, 25)) == [("赵国强", 1)]
     before = len(pushes(services, "ma_chao"))
@@ -140,6 +140,7 @@ def test_a_booked_day_is_not_doubled_when_its_leader_is_marked_away(
         db_services: Services, clock: FrozenClock, tmp_path: Path) -> None:
     """Regression: the booked entry was kept for the absent leader next to a new one."""
     services = db_services
+    publish_roster(services)
     li = Chat(services, person="li_ming")
     li.say("菜单")
     li.press("预约领导接访")
@@ -162,8 +163,8 @@ def test_a_reload_through_load_org_itself_hands_the_days_over(
     the days to hand over and left them with the absent leader: bookings not moved, nobody
     told. The load now leaves a hand-over timer per day, which the sweep fires."""
     services = db_services
-    _book_11_25(services)
     run_until(services, clock, at(11, 23, 17, 1))
+    _book_11_25(services)
     with transaction(services.db) as s:
         report = org.load_org(s, _file(tmp_path), now=clock.now())
     assert report.handover == [date(2026, 11, 24), date(2026, 11, 25)]

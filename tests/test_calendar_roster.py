@@ -16,7 +16,7 @@ from store import org
 from store.calendar_models import DutyOverride, DutyPublished, LeaderAway, RosterPlan
 from store.db import transaction
 from store.models import Booking, DutyEntry, Person, Timer
-from tests.calendar_helpers import ZONE, at, pushes, run_until, sent_to
+from tests.calendar_helpers import ZONE, at, publish_roster, pushes, run_until, sent_to
 from tests.transcript import LANGS, Chat, open_menu, t
 
 MONDAY = date(2026, 11, 23)  # the conftest clock: Monday 09:00 in Shanghai
@@ -38,6 +38,8 @@ def person_id(services: Services, key: str) -> int:
 
 
 def book(services: Services, key: str, lang: str, prefix: str) -> Chat:
+    """Book a reception of the roster, published (公示) before."""
+    publish_roster(services)
     chat = Chat(services, person=key)
     open_menu(chat, lang)
     chat.press(t(lang, "menu.booking"))
@@ -119,8 +121,10 @@ def test_a_leader_away_gives_the_day_and_its_booking_to_the_next(
     assert t("zh", "notice.duty_taken_booked", **words, visitor_lines=t(  # who, about what
         "zh", "notice.booking_line", visitor="李明", number="V-2026-0001",
         topic="加班费核算方法")) in pushes(services, "sun_hongmei")
-    # 11-25 was not published yet (it is due today at 17:00): no change notice was needed.
-    assert sent_to(services, "roster:") == []
+    # 11-25 was published (it was booked): everyone is told of the change, once.
+    changed = sent_to(services, "roster:")
+    assert {n.message_key for n in changed} == {"notice.roster_changed"}
+    assert len(changed) == len({n.recipient_id for n in changed}) == 21
 
 
 def test_swaps_refused_with_a_reason_change_nothing(services: Services,
@@ -426,3 +430,25 @@ def test_the_last_chance_check_puts_missing_days_on_the_roster_and_publishes_the
     assert leader_on(services, date(2026, 12, 7)) in ("赵国强", "孙红梅", "吴建军")
     post = [p for p in pushes(services, "ma_chao") if p.startswith("【领导接访公示】")][-1]
     assert "12-07" in post and "12-09" in post  # everything that cannot wait for 12-10
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_only_published_receptions_are_offered_to_book(
+        services: Services, clock: FrozenClock, lang: str) -> None:
+    """Regression: under "以下是已公布的领导接访安排" the booking offered every reception on
+    the roster, 12-03 too, which the staff's roster view showed as 未公示."""
+    li = Chat(services, person="li_ming")
+    open_menu(li, lang)
+    li.press(t(lang, "menu.booking"))  # nothing published yet: said so, no empty list
+    assert t(lang, "booking.empty") in li.text
+    run_until(services, clock, at(11, 23, 18))  # the day's check published 11-24..11-27
+    open_menu(li, lang)
+    li.press(t(lang, "menu.booking"))
+    offered = [b.label[:5] for r in li.replies for b in r.buttons if b.value.startswith("opt:")]
+    assert offered == ["11-24", "11-25", "11-26", "11-27"]
+    li.press(t(lang, "nav.cancel"))
+    run_until(services, clock, at(11, 26, 16, 1))  # Thursday's publication: the next week
+    open_menu(li, lang)
+    li.press(t(lang, "menu.booking"))
+    offered = [b.label[:5] for r in li.replies for b in r.buttons if b.value.startswith("opt:")]
+    assert offered[-1] == "12-04" and "11-30" in offered

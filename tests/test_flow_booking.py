@@ -16,8 +16,11 @@ from conversations.clock import FrozenClock
 from conversations.engine import STALE, Reply
 from handlers import bookings
 from store import outbox
+from store.calendar_models import DutyPublished
 from store.models import Booking, DutyEntry, Notification, Person, Timer
 from tests.transcript import LANGS, SKIP, Chat, all_rows, draft, open_menu, person, t
+
+pytestmark = pytest.mark.usefixtures("published_roster")  # booking needs 公示
 
 TODAY = date(2026, 11, 23)
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -109,10 +112,13 @@ def test_duty_list_shows_the_published_entries_from_today_on(services: Services,
 @pytest.mark.parametrize("lang", LANGS)
 def test_without_published_duty_there_is_nothing_to_book(services: Services, chat: Chat,
                                                          lang: str) -> None:
+    """The roster is there but not published yet (公示): nothing is offered, and the
+    employee is told so instead of an empty list."""
     with Session(services.db) as s:
-        for entry in s.exec(select(DutyEntry)).all():
-            s.delete(entry)
+        for row in s.exec(select(DutyPublished)).all():
+            s.delete(row)
         s.commit()
+        assert s.exec(select(DutyEntry)).first() is not None
     open_menu(chat, lang)
     chat.press(t(lang, "menu.booking"))
 

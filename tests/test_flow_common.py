@@ -26,6 +26,8 @@ from store.models import Case, Suggestion, Timer
 from tests.conftest import make_services
 from tests.transcript import LANGS, Chat, draft, open_menu, person, t
 
+pytestmark = pytest.mark.usefixtures("published_roster")  # booking needs 公示
+
 TEXT = "食堂的饭菜太咸了，希望少放盐"
 DESCRIPTION = "十月份的加班费到现在还没有发下来"
 WHAT = "二十多人聚集在厂门口要求发工资"

@@ -17,6 +17,8 @@ from store.models import Booking, Contact, DutyEntry, InboxMessage, Notification
 from tests.case_helpers import choices, tick
 from tests.transcript import LANGS, Chat, all_rows, open_menu, person, t
 
+pytestmark = pytest.mark.usefixtures("published_roster")  # booking needs 公示
+
 ZONE = ZoneInfo("Asia/Shanghai")
 PLACE = "群众工作室（行政楼一楼）"
 # 赵国强's reception on Wednesday 11-25, 08:30-11:30 (the demo roster).

@@ -37,6 +37,7 @@ from store.models import (
     Suggestion,
     Workshop,
 )
+from tests.calendar_helpers import publish_roster
 from tests.fakes.telegram_api import BOT_USERNAME, FakeBotApi, text_update
 from tests.test_flow_booking import slot_label, upcoming
 from tests.test_flow_emergency import alerted_names, duty_leader_today
@@ -253,6 +254,7 @@ async def test_an_anonymous_complaint_shows_its_receipt_code_once_and_the_code_o
 async def test_a_visit_is_booked_on_the_first_duty_slot_and_cancelled_in_my_bookings(
         client: httpx.AsyncClient, fake: FakeBotApi, tg: Services, lang: str,
         code: str) -> None:
+    publish_roster(tg)  # the receptions the employees were told of (公示)
     leader = await open_bot(client, fake, SUN)  # on reception duty today
     chat = TgChat(client, fake, 7403, code)
     entry = upcoming(tg)[0]
@@ -727,6 +729,7 @@ async def test_a_leader_replies_on_telegram_and_the_worker_rates_from_the_push(
 async def test_a_suggestion_and_a_booking_by_long_polling(
         sqlite_url: str, clock: FrozenClock, fake: FakeBotApi, lang: str, code: str) -> None:
     svc = telegram_services(sqlite_url, clock, fake, "polling")
+    publish_roster(svc)  # the receptions the employees were told of (公示)
     svc.telegram.start_polling()
     try:
         leader = PolledChat(fake, SUN)  # on reception duty today

@@ -32,7 +32,7 @@ from store.models import (
     Person,
     Suggestion,
 )
-from tests.calendar_helpers import at, run_until
+from tests.calendar_helpers import at, publish_roster, run_until
 from tests.fakes.wechat_api import FakeWeChatApi
 from tests.transcript import all_rows, person
 from tests.wechat_chat import WxChat, api, ask, client, run, said, wx
@@ -157,6 +157,7 @@ async def test_a_complaint_reaches_the_responsible_leader_who_acknowledges_on_we
 @KINDS
 async def test_a_visit_is_booked_with_the_duty_leader(
         client: httpx.AsyncClient, wx: Services, api: FakeWeChatApi, kind: str) -> None:
+    publish_roster(wx)  # the receptions the employees were told of (公示)
     sun = await leader(client, wx, api, "demo_sunhongmei")  # on duty today
     chat = WxChat(client, wx, api, kind, EMPLOYEE[kind])
     if kind == "wechat":
