@@ -105,7 +105,9 @@ def publish(s: Session, unit_id: int, entries: list[DutyEntry], *, now: datetime
     published after its last day (two working days before it) is late: the director is
     told which, and when they should have been published. A visit to the site (带案下访)
     is scheduled with its case, not by the rotation, and is never late. A change (`change`)
-    is told to everyone but keeps the day's first publication time and lateness."""
+    is told to everyone but keeps the day's first publication time and lateness. A
+    reception already over is left out: nobody can go to it any more."""
+    entries = [e for e in entries if datetime.combine(e.day, e.end, zone) > now]
     if not entries:
         return 0
     cal = workdays.load(s)

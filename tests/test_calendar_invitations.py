@@ -192,7 +192,7 @@ def test_a_visit_to_the_site_two_days_ahead_is_not_reported_late(
     assert rows[(date(2026, 11, 24), "onsite")] is False
     assert rows[(date(2026, 11, 24), "fixed")] is True  # the rotation's own day was late
     late = [p for p in pushes(services, "chen_lihua") if p.startswith("【公示迟于规定】")]
-    assert len(late) == 1 and "以下 2 次领导接访" in late[0]  # 11-23 and 11-24
+    assert len(late) == 1 and "以下 1 次领导接访" in late[0]  # 11-24 (11-23 is over)
     assert "铸造车间" not in late[0] and "11-24 吴建军" in late[0]
 
 

@@ -54,11 +54,11 @@ def _book_11_25(services: Services) -> None:
 def test_a_reload_marking_leaders_away_hands_over_published_and_booked_days(
         db_services: Services, clock: FrozenClock, tmp_path: Path) -> None:
     services = db_services
-    # 11-23..11-25 cannot wait (11-23 and 11-24 late), 11-26..27 cannot wait for Thursday:
-    # published together; 11-25, published, is booked.
+    # 11-24..11-25 cannot wait (11-24 late; 11-23 is over), 11-26..27 cannot wait for
+    # Thursday: published together; 11-25, published, is booked.
     run_until(services, clock, at(11, 23, 17, 1))
     with Session(services.db) as s:
-        assert len(s.exec(select(DutyPublished)).all()) == 5
+        assert len(s.exec(select(DutyPublished)).all()) == 4
     _book_11_25(services)
     assert _day(services, date(2026, 11, 24)) == [("吴建军", 0)]
     assert _day(services, date(2026, 11, 25)) == [("赵国强", 1)]

@@ -377,7 +377,7 @@ def test_a_workroom_starting_mid_week_publishes_what_cannot_wait_in_one_post(
     run_until(services, clock, at(11, 26, 15, 59))
     posts = [p for p in pushes(services, "ma_chao") if p.startswith("【领导接访公示】")]
     assert len(posts) == 1, posts
-    assert all(f"11-{d}" in posts[0] for d in (23, 24, 25, 26, 27))
+    assert all(f"11-{d}" in posts[0] for d in (24, 25, 26, 27))
     assert "11-30" not in posts[0]  # it can wait for Thursday's post, two working days ahead
     # Only what was already past its last day is reported late to the director.
     late = [p for p in pushes(services, "chen_lihua") if p.startswith("【公示迟于规定】")]
@@ -452,3 +452,15 @@ def test_only_published_receptions_are_offered_to_book(
     li.press(t(lang, "menu.booking"))
     offered = [b.label[:5] for r in li.replies for b in r.buttons if b.value.startswith("opt:")]
     assert offered[-1] == "12-04" and "11-30" in offered
+
+
+def test_a_reception_already_over_is_not_published(services: Services,
+                                                   clock: FrozenClock) -> None:
+    """Regression: the workroom's first post, at 17:00 on Monday, advertised that morning's
+    reception (11-23 08:30-11:30), already over, and the director was told it was late."""
+    run_until(services, clock, at(11, 23, 17, 1))
+    [post] = [p for p in pushes(services, "ma_chao") if p.startswith("【领导接访公示】")]
+    assert "11-23" not in post and "11-24 周二 08:30-11:30 吴建军" in post
+    [late] = [p for p in pushes(services, "chen_lihua") if p.startswith("【公示迟于规定】")]
+    assert "11-23" not in late and "以下 1 次领导接访" in late and "11-24 吴建军" in late
+    assert date(2026, 11, 23) not in _published(services)
