@@ -39,6 +39,9 @@ DEFAULT_WEEKDAY, DEFAULT_AT, DEFAULT_HORIZON = 3, time(16, 0), 10
 DUTY_ROLES = ("leader", "director")
 VIEW_DAYS = 10
 REACH_LIMIT = 60  # working days a publication may have to reach ahead (a long holiday)
+# How far ahead the staff are told of a year whose holidays the calendar does not know:
+# weeks before 元旦 and the Spring Festival, after the State Council usually publishes them.
+WARN_AHEAD = timedelta(days=45)
 
 
 class Refusal(Exception):
@@ -442,6 +445,29 @@ def _hand_over_timer(s: Session, unit_id: int, day: date, *, now: datetime,
     return hand_over(s, unit_id, day, now=now, zone=zone, run=f"file:{stamp}:{day}")
 
 
+def warn_unknown_years(s: Session, unit_id: int, *, now: datetime, zone: ZoneInfo) -> int:
+    """Tell the staff (the director, if there are none) once, weeks ahead, that a year
+    the roster or its deadlines reach into has no holiday data: until its lunar holidays
+    and swapped workdays are added to the organisation file (calendar:), it counts only
+    weekends and the fixed-date holidays, and the roster may fall on the Spring Festival."""
+    cal = workdays.load(s)
+    today = _today(now, zone)
+    reach = max(today + WARN_AHEAD, roster.last_entry_day(s, unit_id) or today)
+    told = 0
+    for year in range(today.year, reach.year + 1):
+        prefix = f"calendar:{unit_id}:{year}:"
+        if cal.knows(year) or s.exec(select(Notification.id).where(
+                col(Notification.idempotency_key).startswith(prefix))).first() is not None:
+            continue
+        people = people_of(s, unit_id, ("staff",)) or people_of(s, unit_id, ("director",))
+        for p in people:
+            outbox.enqueue(s, key=f"{prefix}{p.id}", recipient_id=p.id,
+                           message="notice.calendar_unknown", now=now,
+                           priority=outbox.ALERT, params={"year": year})
+            told += 1
+    return told
+
+
 # --- what the scheduler runs ------------------------------------------------------------------
 
 
@@ -467,6 +493,7 @@ class RosterJobs:
             if plan is not None and plan.leaders:
                 generate(s, int(unit_id), today, 1, now=now, zone=self.zone, through=last,
                          run=f"pub:{ref}")
+            warn_unknown_years(s, int(unit_id), now=now, zone=self.zone)
             entries = unpublished(s, int(unit_id), today, last)
             return publish(s, int(unit_id), entries, now=now, zone=self.zone,
                            run=f"pub:{ref}")
@@ -496,6 +523,7 @@ class RosterJobs:
                 if last > today:
                     generate(s, int(unit_id), today, 1, now=now, zone=self.zone, through=last,
                              run=f"check:{ref}")
+            warn_unknown_years(s, int(unit_id), now=now, zone=self.zone)
             return publish_overdue(s, int(unit_id), now=now, zone=self.zone,
                                    run=f"check:{ref}")
 

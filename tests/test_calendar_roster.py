@@ -464,3 +464,63 @@ def test_a_reception_already_over_is_not_published(services: Services,
     [late] = [p for p in pushes(services, "chen_lihua") if p.startswith("【公示迟于规定】")]
     assert "11-23" not in late and "以下 1 次领导接访" in late and "11-24 吴建军" in late
     assert date(2026, 11, 23) not in _published(services)
+
+
+
+@pytest.fixture
+def unknown_2027(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The holiday package does not know 2027 (as chinesecalendar 1.11), whatever the
+    release installed."""
+    from scheduler import workdays
+
+    known = workdays.chinese_calendar.is_workday
+
+    def is_workday(day: date) -> bool:
+        if day.year >= 2027:
+            raise NotImplementedError(f"no data for {day.year}")
+        return bool(known(day))
+
+    monkeypatch.setattr(workdays.chinese_calendar, "is_workday", is_workday)
+
+
+@pytest.mark.usefixtures("unknown_2027")
+@pytest.mark.parametrize("staff", [True, False])
+def test_a_year_without_holidays_is_told_in_chat_once_weeks_ahead(
+        services: Services, clock: FrozenClock, staff: bool) -> None:
+    """Regression: a year the holiday package does not know (2027 in chinesecalendar 1.11)
+    was rostered over its Spring Festival, with only a log line saying so."""
+    if not staff:  # no staff: the director is told
+        with transaction(services.db) as s:
+            for p in s.exec(select(Person).where(Person.role == "staff")):
+                p.active = False
+                s.add(p)
+    run_until(services, clock, at(11, 27, 18))
+    told = "liu_fang" if staff else "chen_lihua"
+    said = [p for p in pushes(services, told) if p == t("zh", "notice.calendar_unknown", year=2027)]
+    assert len(said) == 1  # once, though the daily check runs every working day
+    if staff:
+        assert not any(p.startswith("【节假日待补】") for p in pushes(services, "chen_lihua"))
+
+
+@pytest.mark.usefixtures("unknown_2027")
+def test_a_year_without_holidays_keeps_its_fixed_date_holidays_off_the_roster(
+        services: Services, clock: FrozenClock) -> None:
+    run_until(services, clock, at(12, 31, 18))
+    with Session(services.db) as s:
+        days = {e.day for e in s.exec(select(DutyEntry))}
+    assert date(2026, 12, 31) in days and date(2027, 1, 4) in days
+    assert date(2027, 1, 1) not in days  # 元旦, known whatever the year
+
+
+@pytest.mark.usefixtures("unknown_2027")
+def test_a_year_the_file_gives_is_not_warned_of(services: Services, clock: FrozenClock,
+                                                tmp_path: Path) -> None:
+    path = tmp_path / "org.yaml"
+    path.write_text(org.demo_org_path().read_text(encoding="utf-8")
+                    + "\ncalendar:\n  - {year: 2027, holidays: [\"2027-02-05..2027-02-13\"]}\n",
+                    encoding="utf-8")
+    with transaction(services.db) as s:
+        roster.load_file(s, org.parse_org(path), now=clock.now(), zone=ZONE)
+    run_until(services, clock, at(11, 27, 18))
+    assert not any(p.startswith("【节假日待补】") for k in ("liu_fang", "chen_lihua")
+                   for p in pushes(services, k))
