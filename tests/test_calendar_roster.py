@@ -524,3 +524,21 @@ def test_a_year_the_file_gives_is_not_warned_of(services: Services, clock: Froze
     run_until(services, clock, at(11, 27, 18))
     assert not any(p.startswith("【节假日待补】") for k in ("liu_fang", "chen_lihua")
                    for p in pushes(services, k))
+
+
+@pytest.mark.parametrize(("lang", "words"), [
+    ("zh", "工会领导随时接访，不用预约，工作日直接到群众工作室即可"),
+    ("en", "Union leaders receive any working day without a booking: just come to the "
+           "workroom")])
+def test_the_publication_says_how_to_see_a_union_leader(
+        services: Services, clock: FrozenClock, lang: str, words: str) -> None:
+    """Regression: every publication ended "工会领导随时接访：• 陈丽华…" next to the button
+    预约领导接访, which never offers a union leader: the worker did not know how to see one."""
+    li = Chat(services, person="li_ming")
+    open_menu(li, lang)  # li_ming reads `lang`
+    run_until(services, clock, at(11, 23, 17, 1))
+    [post] = [p for p in pushes(services, "li_ming") if p.startswith(
+        t(lang, "notice.roster_published", lines="", union_lines="")[:8])]
+    assert f"{words}:\n• 陈丽华" in post or f"{words}：\n• 陈丽华" in post
+    li.press(t(lang, "menu.booking"))
+    assert words in li.text  # and where the booking lists only the rotation's leaders
