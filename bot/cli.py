@@ -86,10 +86,17 @@ def org_load(path: Path | None = typer.Argument(None, help="YAML file of the wor
     services = _services()
     from handlers import roster
     from store.db import transaction
+    from store.models import Unit
 
+    now = services.clock.now()
     with transaction(services.db) as s:
-        report = roster.load_file(s, spec, now=services.clock.now(),
-                                  zone=services.settings.zone)
+        report = roster.load_file(s, spec, now=now, zone=services.settings.zone)
+        # Receptions that cannot wait for the next publication are published now: the
+        # workers can book from the moment the workroom opens.
+        unit = s.exec(select(Unit).where(Unit.key == spec.unit.key)).one()
+        assert unit.id is not None
+        roster.publish_what_cannot_wait(s, unit.id, now=now, zone=services.settings.zone,
+                                        run=f"load:{now.date().isoformat()}")
     typer.echo(f"loaded {target}: {report}")
 
 

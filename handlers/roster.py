@@ -468,6 +468,23 @@ def warn_unknown_years(s: Session, unit_id: int, *, now: datetime, zone: ZoneInf
     return told
 
 
+def publish_what_cannot_wait(s: Session, unit_id: int, *, now: datetime, zone: ZoneInfo,
+                             run: str) -> int:
+    """Put on the roster and publish, late if need be, what could not wait for the next
+    publication (the daily check; and a workroom's file loaded mid-week, whose workers
+    can book a reception from then on, not from the day's check at 17:00)."""
+    plan = plan_of(s, unit_id)
+    if plan is not None and plan.leaders:
+        # Rostered days not generated yet (a publication missed, a short horizon) are
+        # put on the roster before they are due, not found missing after.
+        today = _today(now, zone)
+        last = cannot_wait(s, unit_id, workdays.load(s), now=now, zone=zone)
+        if last > today:
+            generate(s, unit_id, today, 1, now=now, zone=zone, through=last, run=run)
+    warn_unknown_years(s, unit_id, now=now, zone=zone)
+    return publish_overdue(s, unit_id, now=now, zone=zone, run=run)
+
+
 # --- what the scheduler runs ------------------------------------------------------------------
 
 
@@ -514,18 +531,8 @@ class RosterJobs:
         with transaction(self.db) as s:
             if timers.take(s, kind=CHECK, ref=ref, now=now) is None:
                 return 0
-            plan = plan_of(s, int(unit_id))
-            if plan is not None and plan.leaders:
-                # Rostered days not generated yet (a publication missed, a short horizon)
-                # are put on the roster before they are due, not found missing after.
-                today = _today(now, self.zone)
-                last = cannot_wait(s, int(unit_id), workdays.load(s), now=now, zone=self.zone)
-                if last > today:
-                    generate(s, int(unit_id), today, 1, now=now, zone=self.zone, through=last,
-                             run=f"check:{ref}")
-            warn_unknown_years(s, int(unit_id), now=now, zone=self.zone)
-            return publish_overdue(s, int(unit_id), now=now, zone=self.zone,
-                                   run=f"check:{ref}")
+            return publish_what_cannot_wait(s, int(unit_id), now=now, zone=self.zone,
+                                            run=f"check:{ref}")
 
 
 # --- the staff's roster flow -----------------------------------------------------------------

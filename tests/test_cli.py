@@ -46,6 +46,25 @@ def test_db_upgrade_then_demo_load_twice_is_idempotent(env: str) -> None:
     engine.dispose()
 
 
+def test_a_workroom_loaded_mid_week_can_be_booked_at_once(env: str) -> None:
+    """Loading the file publishes the receptions that cannot wait for the next scheduled
+    publication: workers can book from the moment the workroom opens, not after the
+    day's 17:00 check. Loading again publishes nothing twice."""
+    from store.models import DutyPublished, Notification
+
+    _run("db", "upgrade")
+    _run("org", "load", "--demo")
+    engine = make_engine(env)
+    with Session(engine) as s:
+        assert s.exec(select(func.count()).select_from(DutyPublished)).one() >= 1
+        keys = [n.message_key for n in s.exec(select(Notification)).all()]
+    assert "notice.roster_published" in keys
+    _run("org", "load", "--demo")
+    with Session(engine) as s:
+        assert len(s.exec(select(Notification)).all()) == len(keys)
+    engine.dispose()
+
+
 def test_a_broken_organisation_file_is_refused_with_its_line(env: str, tmp_path: Path) -> None:
     _run("db", "upgrade")
     bad = tmp_path / "org.yaml"
