@@ -219,8 +219,8 @@ _DATE_PATTERNS = (
     (re.compile(r"^(\d{1,2})[-/.月](\d{1,2})[日号]?$"), "md"),
     (re.compile(r"^(\d{1,2})月份?$"), "m"),  # "9月": the latest September
 )
-_RELATIVE = {"今天": 0, "today": 0, "昨天": 1, "yesterday": 1, "前天": 2}
-_AHEAD = {"今天": 0, "today": 0, "明天": 1, "tomorrow": 1, "后天": 2}
+_RELATIVE = {"今天": 0, "today": 0, "昨天": 1, "yesterday": 1, "前天": 2, "大前天": 3}
+_AHEAD = {"今天": 0, "today": 0, "明天": 1, "tomorrow": 1, "后天": 2, "大后天": 3}
 # Since when, said as people say it: a month back (read as that month, as 9月份 is), or
 # last week (its Monday).
 _PAST_SPANS = {"上个月": "1", "上月": "1", "lastmonth": "1", "本月": "0", "这个月": "0",
@@ -229,27 +229,37 @@ _PAST_SPANS = {"上个月": "1", "上月": "1", "lastmonth": "1", "本月": "0",
 # A weekday, as said (上周一, 这周三, 星期五, last monday): last week's, this week's, or the
 # latest one; and "3天前", "两周前", "2 months ago".
 _WEEKDAY_NAMES = {"一": 0, "二": 1, "三": 2, "四": 3, "五": 4, "六": 5, "日": 6, "天": 6,
+                  "1": 0, "2": 1, "3": 2, "4": 3, "5": 4, "6": 5, "7": 6, "末": 5,
                   "monday": 0, "tuesday": 1, "wednesday": 2, "thursday": 3, "friday": 4,
                   "saturday": 5, "sunday": 6}
-_WEEKDAY_SAID = re.compile(r"^(上上|上|本|这)?个?(?:周|星期|礼拜)([一二三四五六日天])$"
-                           r"|^(last|this)?(monday|tuesday|wednesday|thursday|friday|saturday"
-                           r"|sunday)$")
-_AGO = re.compile(r"^(\d{1,3}|[一二两三四五六七八九十半]{1,3})(?:个)?(天|日|周|星期|礼拜|月)"
-                  r"(?:以)?前$|^(\d{1,3}|a|one|two|three|four|five|six)(day|week|month)s?ago$")
+_WEEKDAY_SAID = re.compile(r"^(上上|上|本|这|下)?个?(?:周|星期|礼拜)([一二三四五六日天1-7末])$"
+                           r"|^(last|this|next)?(monday|tuesday|wednesday|thursday|friday"
+                           r"|saturday|sunday|weekend)$")
+_AGO = re.compile(r"^(\d{1,3}|[一二两三四五六七八九十半]{1,3})(?:个)?(天|日|周|星期|礼拜|月|年)"
+                  r"(?:以)?(前|后|之后|以后)$"
+                  r"|^(\d{1,3}|a|one|two|three|four|five|six)(day|week|month)s?(ago)$"
+                  r"|^in(\d{1,3}|a|one|two|three|four|five|six)(day|week|month)s?()$")
+# Words around a day that do not change it: "从上周一开始", "上周一早上", "since last monday".
+_AROUND_DAY = re.compile(r"^(?:从|自从|自|since|from)|(?:开始|以来|起|早上|上午|中午|下午|晚上"
+                         r"|那天|的时候|morning|afternoon|evening|on)$")
 _EN_SMALL = {"a": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6}
 
 
-def _weekday_said(value: str, today: date) -> date | None:
+def _weekday_said(value: str, today: date, ahead: bool = False) -> date | None:
     m = _WEEKDAY_SAID.match(value)
     if m is None:
         return None
     which, name = (m[1], m[2]) if m[2] else (m[3], m[4])
     monday = today - timedelta(days=today.weekday())
-    wd = _WEEKDAY_NAMES[name]
+    wd = 5 if name == "weekend" else _WEEKDAY_NAMES[name]  # 上周末: its Saturday
     if which in ("上", "上上"):
         return monday - timedelta(days=7 * len(which)) + timedelta(days=wd)
     if which in ("本", "这", "this"):
         return monday + timedelta(days=wd)
+    if which in ("下", "next"):
+        return monday + timedelta(days=7 + wd)
+    if ahead and which is None:  # a day to come: the next one ("周五" for a visit)
+        return today + timedelta(days=(wd - today.weekday()) % 7)
     back = (today.weekday() - wd) % 7  # the latest one; "last monday": before today
     return today - timedelta(days=back or (7 if which == "last" else 0))
 
@@ -258,21 +268,26 @@ def _ago(value: str, today: date) -> str | None:
     m = _AGO.match(value)
     if m is None:
         return None
-    said, unit = (m[1], m[2]) if m[2] else (m[3], m[4])
+    said, unit, way = next((m[i], m[i + 1], m[i + 2]) for i in (1, 4, 7) if m[i])
+    ahead = way not in ("前", "ago")
     count: int | None
     if said == "半":
-        count, unit = (15, "天") if unit == "月" else (0, unit)
+        count, unit = {"月": (15, "天"), "年": (6, "月")}.get(unit, (0, unit))
     else:
         count = int(said) if said.isdigit() else _EN_SMALL.get(said) or chinese_number(said)
     if not count:
         return None
+    if unit == "年":
+        count, unit = count * 12, "月"
     if unit in ("月", "month"):
+        if ahead:
+            return None  # "两个月后": not a day
         first = today.replace(day=1)
         for _ in range(count):
             first = (first - timedelta(days=1)).replace(day=1)
         return first.isoformat()[:7]
     days = count * (7 if unit in ("周", "星期", "礼拜", "week") else 1)
-    return (today - timedelta(days=days)).isoformat()
+    return (today + timedelta(days=days) if ahead else today - timedelta(days=days)).isoformat()
 
 
 # A month and day without a year, asked for a day to come: one this far behind today is
@@ -302,15 +317,21 @@ class DateAnswer:
             for _ in range(int(back)):
                 first = (first - timedelta(days=1)).replace(day=1)
             return first.isoformat()[:7]
-        if self.past_only:
-            said = _weekday_said(value.rstrip("。."), today)
-            if said is not None:
-                if said > today:  # "这周五" said on a Wednesday
-                    raise Invalid("invalid.date_future")
-                return said.isoformat()
-            ago = _ago(value.rstrip("。."), today)
-            if ago is not None:
-                return ago
+        bare = _AROUND_DAY.sub("", _AROUND_DAY.sub("", value.rstrip("。.")))
+        said = _weekday_said(bare, today, ahead=not self.past_only)
+        if said is not None:
+            if self.past_only and said > today:  # "这周五" said on a Wednesday
+                raise Invalid("invalid.date_future")
+            return said.isoformat()
+        ago = _ago(bare, today)
+        if ago is not None:
+            if self.past_only and ago > today.isoformat():
+                raise Invalid("invalid.date_future")
+            return ago
+        if not self.past_only and bare in ("月底", "本月底", "这个月底", "endofthemonth",
+                                           "endofmonth"):
+            nxt = (today.replace(day=28) + timedelta(days=4)).replace(day=1)
+            return (nxt - timedelta(days=1)).isoformat()
         unread = "invalid.date" if self.past_only else "invalid.date_ahead"
         for pattern, kind in _DATE_PATTERNS:
             m = pattern.match(value)

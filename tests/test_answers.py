@@ -276,6 +276,25 @@ def test_since_when_said_as_a_weekday_or_as_time_ago(typed: str, read: str) -> N
     assert DateAnswer(past_only=True).parse(typed, date(2026, 11, 25)) == read
 
 
+@pytest.mark.parametrize(("typed", "read"), [
+    ("上周末", "2026-11-21"), ("大前天", "2026-11-22"), ("半年前", "2026-05"),
+    ("上周1", "2026-11-16"), ("周1", "2026-11-23"), ("3天前开始", "2026-11-22"),
+    ("从上周一开始", "2026-11-16"), ("上周一早上", "2026-11-16"),
+    ("since last monday", "2026-11-23"), ("last weekend", "2026-11-21")])
+def test_since_when_with_the_words_around_it(typed: str, read: str) -> None:
+    assert DateAnswer(past_only=True).parse(typed, date(2026, 11, 25)) == read
+
+
+@pytest.mark.parametrize(("typed", "read"), [
+    ("下周一", "2026-11-30"), ("这周五", "2026-11-27"), ("周五", "2026-11-27"),
+    ("下周三", "2026-12-02"), ("3天后", "2026-11-28"), ("两周后", "2026-12-09"),
+    ("next monday", "2026-11-30"), ("in 3 days", "2026-11-28"), ("月底", "2026-11-30"),
+    ("大后天", "2026-11-28")])
+def test_a_day_to_come_said_as_people_say_it(typed: str, read: str) -> None:
+    """Asked for a day to come (a report date, a day off), on Wednesday 11-25."""
+    assert DateAnswer(past_only=False).parse(typed, date(2026, 11, 25)) == read
+
+
 def test_a_weekday_of_this_week_still_to_come_is_refused() -> None:
     assert refusal(lambda x: DateAnswer().parse(x, date(2026, 11, 25)),
                    "这周五").key == "invalid.date_future"
