@@ -20,9 +20,8 @@ def shanghai(month: int, day: int, hour: int, minute: int = 0) -> datetime:
     return datetime(2026, month, day, hour, minute, tzinfo=ZoneInfo("Asia/Shanghai"))
 
 
-@pytest.mark.parametrize("lang", LANGS)
-def test_reminders_reschedule_and_cancel(services: Services, clock: FrozenClock,
-                                         lang: str) -> None:
+def book_wednesday(services: Services, lang: str) -> tuple[Chat, Chat]:
+    """李明 books 赵国强's reception of Wednesday 11-25, 08:30; both chats opened."""
     li, zhao = Chat(services, person="li_ming"), Chat(services, person="zhao_guoqiang")
     for chat in (li, zhao):
         open_menu(chat, lang)
@@ -30,6 +29,13 @@ def test_reminders_reschedule_and_cancel(services: Services, clock: FrozenClock,
     li.press_starting("11-25")  # 赵国强's reception, Wednesday 08:30
     li.say("加班费核算方法")
     li.press(t(lang, "nav.confirm"))
+    return li, zhao
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_reminders_reschedule_and_cancel(services: Services, clock: FrozenClock,
+                                         lang: str) -> None:
+    li, zhao = book_wednesday(services, lang)
     assert "V-2026-0001" in li.text
     words = {"number": "V-2026-0001", "date": "2026-11-25", "start": "08:30", "end": "11:30",
              "place": "群众工作室（行政楼一楼）", "leader": "赵国强", "visitor": "李明",
@@ -100,13 +106,7 @@ def test_the_leaders_reminder_carries_the_move_button(services: Services, clock:
                                                       lang: str) -> None:
     """The day before, the leader's reminder has 调整接访预约 with this visit chosen, one
     tap to move it if the day no longer suits; the employee's reminder has none."""
-    li, zhao = Chat(services, person="li_ming"), Chat(services, person="zhao_guoqiang")
-    for chat in (li, zhao):
-        open_menu(chat, lang)
-    li.press(t(lang, "menu.booking"))
-    li.press_starting("11-25")
-    li.say("加班费核算方法")
-    li.press(t(lang, "nav.confirm"))
+    li, zhao = book_wednesday(services, lang)
     tick(services, clock, shanghai(11, 24, 8, 30), step=timedelta(hours=1))
     words = {"number": "V-2026-0001", "date": "2026-11-25", "start": "08:30", "end": "11:30",
              "place": "群众工作室（行政楼一楼）", "leader": "赵国强", "visitor": "李明",
@@ -134,13 +134,7 @@ def test_the_worker_reads_each_visit_day_with_its_weekday(
     """The booking list says "11-25 周三", while the confirmation, the reminders and the
     "moved" notice said "2026-11-25 08:30-11:30": they name the weekday too."""
     booked, moved, hour = DAYS[lang]
-    li, zhao = Chat(services, person="li_ming"), Chat(services, person="zhao_guoqiang")
-    for chat in (li, zhao):
-        open_menu(chat, lang)
-    li.press(t(lang, "menu.booking"))
-    li.press_starting("11-25")
-    li.say("加班费核算方法")
-    li.press(t(lang, "nav.confirm"))
+    li, zhao = book_wednesday(services, lang)
     assert booked in li.text
     tick(services, clock, shanghai(11, 24, 8, 30), step=timedelta(hours=1))
     assert sum(booked in text for text in pushes(services, "li_ming")) == 1  # the day before
