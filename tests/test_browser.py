@@ -366,10 +366,12 @@ def test_a_push_leaves_the_question_being_answered_alone(page: Page,
     booking's push (with its own button) comes in, and the question's buttons stay live."""
     from bot import invites
     from store.models import Person
+    from tests.calendar_helpers import publish_roster
     from tests.test_flow_booking import book, upcoming
     from tests.transcript import Chat
 
     services = live_app.services
+    publish_roster(services)  # only published receptions can be booked
     entry = upcoming(services)[0]
     with Session(services.db) as s:
         leader = s.get(Person, entry.leader_id)

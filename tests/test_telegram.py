@@ -425,7 +425,9 @@ async def test_a_second_press_of_an_alert_says_who_acknowledged_it_and_when(
 async def test_an_alert_to_a_leader_who_blocked_the_bot_reaches_them_another_way(
         client: httpx.AsyncClient, fake: FakeBotApi, tg: Services) -> None:
     """Telegram refuses the alert (403: the leader blocked the bot, or never pressed
-    Start): it goes by the leader's next channel, here the web chat's inbox."""
+    Start), and the leader has used no other channel: the alert is not dropped into a
+    web inbox nobody opens (and counted delivered); the staff are told, in words they can
+    act on, that it could not reach them. (The chain goes on: nobody acknowledged.)"""
     director = TgChat(client, fake, DIRECTOR)
     await director.say("/start")
     fake.block(DIRECTOR)
@@ -437,8 +439,12 @@ async def test_an_alert_to_a_leader_who_blocked_the_bot_reaches_them_another_way
     assert [c.status for c in refused] == [403]
     with Session(tg.db) as s:
         shown = s.exec(select(InboxMessage).where(InboxMessage.address == "p:chen_lihua")).all()
-    assert [m.text.split("\n")[0] for m in shown] == ["【紧急】E-2026-0001 突发情况报告"]
-    assert [b["label"] for b in shown[0].buttons] == ["收到"]
+        told = s.exec(select(Notification).where(
+            Notification.message_key == "notice.delivery_refused")).all()
+        staff = s.exec(select(Person).where(Person.key == "liu_fang")).one()
+    assert shown == []
+    assert [n.recipient_id for n in told] == [staff.id]
+    assert "【紧急】E-2026-0001" in told[0].params["text"]
 
 
 def test_the_workroom_starts_while_telegram_cannot_be_reached(

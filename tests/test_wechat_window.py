@@ -108,6 +108,9 @@ async def test_a_visit_reminder_held_past_the_visit_is_dropped_not_sent_late(
         client: httpx.AsyncClient, wx: Services, api: FakeWeChatApi) -> None:
     """The day-before reminder is refused: kept for 张伟's next message (the staff are
     told, to phone him), but once the visit has begun it is no use and is not sent."""
+    from tests.calendar_helpers import publish_roster
+
+    publish_roster(wx)  # a workroom running a while: its receptions are published
     worker = WxChat(client, wx, api, "wechat", ZHANG_WEI)
     await worker.say("预约领导接访")
     await worker.say("10")
