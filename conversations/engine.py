@@ -1271,14 +1271,15 @@ class Engine:
             # carries the option's own value (a duty slot's id is also a number).
             typed = _typed_words(low)  # "满意。" is 满意
             for i, (value, label) in enumerate(options, start=1):
-                if token == f"opt:{value}" or n == i or low == label.lower() \
-                        or typed == label.lower():
+                # the label folded as the typed text is: （24小时） typed is (24小时)
+                folded = normalize(label).lower()
+                if token == f"opt:{value}" or n == i or folded in (low, typed):
                     return value
             # the option's words in the other language are accepted too
             for lang in catalog.LANGS:
                 if lang != st.lang:
                     for value, label in self._options(st, kind, ctx, lang):
-                        if label.lower() in (low, typed):
+                        if normalize(label).lower() in (low, typed):
                             return value
             # A record's number, as its button begins ("C-2026-0001 工资福利 · 已答复"),
             # as the push about it names it.

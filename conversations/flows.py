@@ -166,11 +166,16 @@ RATE = Flow(
     review=False,
 )
 
-INCIDENT_ACTIONS = ("first", "opinion", "handled", "closing", "archive")
+INCIDENT_ACTIONS = ("first", "opinion", "city", "handled", "closing", "archive")
 _REPORTS = ("action", ("first", "opinion", "closing"))
+_CITY = ("action", ("city",))
+# How the group incident reached the city union within 24 hours: most often by its
+# hotline (12351), read out from the reports already written.
+CITY_HOW = ("phone", "written")
 
 # The director follows an emergency to the end: the reports to the upper union (unit and
-# time come from the record), the end of the handling, the archiving.
+# time come from the record), the city union told within 24 hours (recorded: how, and who
+# took it), the end of the handling, the archiving.
 INCIDENT_ACTION = Flow(
     "incident_action",
     (
@@ -181,6 +186,8 @@ INCIDENT_ACTION = Flow(
         Ask("impact", Text(2, 1000), when=_REPORTS),
         Ask("measures", Text(2, 1000), when=_REPORTS),
         Ask("suggestions", Text(2, 1000), when=_REPORTS),
+        Ask("how", Choice(_options("city_how", CITY_HOW)), when=_CITY),
+        Ask("taken_by", Text(2, 100), when=_CITY),
         Ask("outcome", Text(2, 1000), when=("action", ("handled",))),
         Ask("archive", Text(2, 300), when=("action", ("archive",))),
     ),

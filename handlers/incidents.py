@@ -56,10 +56,16 @@ REPORT = "incident_report"
 ESCALATED = "escalated"
 # How long each report may take, counted from the report (first, opinion) or from the end
 # of the handling (closing, archive); the director is reminded `before` its due time.
+# A group incident is reported to the city union within 24 hours (seed 003, its hotline
+# 12351), whatever went to the upper union before: "city" is recorded, not pushed.
 WINDOWS = {"first": timedelta(hours=1), "opinion": timedelta(hours=2),
+           "city": timedelta(hours=24),
            "closing": timedelta(minutes=30), "archive": timedelta(days=7)}
 BEFORE = {"first": timedelta(minutes=30), "opinion": timedelta(minutes=30),
+          "city": timedelta(hours=2),
           "closing": timedelta(minutes=15), "archive": timedelta(days=1)}
+# The reports an incident owes from the moment it is filed.
+OWED_AT_ONCE = ("first", "opinion", "city")
 
 
 def owe(session: Session, incident: Incident, kind: str, since: datetime) -> IncidentReport:
@@ -161,9 +167,8 @@ def write_filed(session: Session) -> None:
              "at": f.filed_at} for f, aid in own if f.acknowledged is not None])
     # The reports every incident owes, in one statement, their timers and the chains'
     # watches in another.
-    kinds = ("first", "opinion")
     owed = [(f.incident, kind, f.incident.created_at + WINDOWS[kind])
-            for f in filed for kind in kinds]
+            for f in filed for kind in OWED_AT_ONCE]
     report_ids = insert_ids(session, IncidentReport.__table__,  # type: ignore[attr-defined]
                             [{"incident_id": incident.id, "kind": kind, "due_at": due,
                               "sent_at": None, "late": False, "sent_by": None, "content": {}}
@@ -481,11 +486,15 @@ def incident_action(ctx: HandlerContext, sub: Submission) -> Result:
         return result
     alerts.taken_up(ctx, "incident", incident.id)
     row = s.exec(select(IncidentReport).where(IncidentReport.incident_id == incident.id,
-                                              IncidentReport.kind == action)).one()
+                                              IncidentReport.kind == action)).first()
+    if row is None:  # the city report of an incident filed before it was owed at once
+        row = owe(s, incident, action, incident.created_at)
     report = catalog.t(sub.lang, f"report.kind.{action}")
     if action == "archive":
         row.content = {"archive": a["archive"]}
         incident.archived_at, incident.status = ctx.now, "archived"
+    elif action == "city":  # told by phone or in writing: what is kept is how, and to whom
+        row.content = {"how": a["how"], "taken_by": a["taken_by"]}
     else:
         row.content = {k: a[k] for k in ("involved", "impact", "measures", "suggestions")}
         if not _send(ctx, incident, row):
@@ -512,16 +521,22 @@ def action_refusal(session: Session, lang: str, incident: Incident, action: str
     row = session.exec(select(IncidentReport).where(IncidentReport.incident_id == incident.id,
                                                     IncidentReport.kind == action)).first()
     report = catalog.t(lang, f"report.kind.{action}")
+    if row is None and action == "city":
+        return None  # owed by every incident (recorded for an older one when told)
     if row is None:
         return "incident_action.not_yet", {"report": report}
     if row.sent_at is not None:
         return "incident_action.already", {"report": report, "number": incident.number}
-    if action == "archive":  # the papers are archived with the closing report among them
-        closing = session.exec(select(IncidentReport).where(
-            IncidentReport.incident_id == incident.id, IncidentReport.kind == "closing")).first()
-        if closing is not None and closing.sent_at is None:
+    if action == "archive":  # the papers are archived with the closing report and the
+        # city union's among them (neither could be recorded afterwards, an archived
+        # emergency being no longer listed)
+        unsent = session.exec(select(IncidentReport.kind).where(
+            IncidentReport.incident_id == incident.id, col(IncidentReport.sent_at).is_(None),
+            col(IncidentReport.kind).in_(("city", "closing")))
+            .order_by(col(IncidentReport.due_at))).first()
+        if unsent is not None:
             return "incident_action.closing_first", {
-                "number": incident.number, "report": catalog.t(lang, "report.kind.closing")}
+                "number": incident.number, "report": catalog.t(lang, f"report.kind.{unsent}")}
     return None
 
 

@@ -12,7 +12,14 @@ from sqlmodel import Session, select
 from bot.bootstrap import Services
 from conversations.clock import FrozenClock
 from conversations.engine import Button, Reply
-from store.models import Acknowledgement, Alert, Incident, IncidentReport, Person
+from store.models import (
+    Acknowledgement,
+    Alert,
+    InboxMessage,
+    Incident,
+    IncidentReport,
+    Person,
+)
 from tests.case_helpers import choices, pushes, tick
 from tests.test_flow_emergency import PLACE, WHAT, ack, report
 from tests.transcript import LANGS, Chat, all_rows, open_menu, person, t
@@ -132,13 +139,23 @@ def test_chain_acknowledgement_reports_and_archiving(db_services: Services,
     open_menu(director, lang)
     director.press(t(lang, "menu.incident_action"))
     director.press(director.replies[-1].buttons[0].label)
-    assert choices(director) == [t(lang, "opt.incident_action.handled")]
+    assert choices(director) == [t(lang, f"opt.incident_action.{a}") for a in ("city", "handled")]
     director.say(t(lang, "opt.incident_action.opinion"))
     assert director.replies[0].text == t(lang, "incident_action.already",
                                          report=t(lang, "report.kind.opinion"),
                                          number="E-2026-0001")
     assert t(lang, "incident_action.action.ask") in director.replies[-1].text
     director.press(t(lang, "nav.cancel"))
+
+    # The director phones the city union's line and records it: nothing is pushed for it.
+    clock.set(t0 + timedelta(minutes=95))
+    services.dispatcher.drain()
+    sent_before = len(pushes(services, "qian_wenjing"))
+    said = director_does(director, lang, "city", t(lang, "opt.city_how.phone"), "市总工会值班室")
+    assert t(lang, "incident_action.done.in_time", report=t(lang, "report.kind.city"),
+             number="E-2026-0001", due="11-24 09:00") in said
+    services.dispatcher.drain()
+    assert len(pushes(services, "qian_wenjing")) == sent_before
 
     # Acknowledged at 09:47 and still not handled an hour later: alerted again.
     tick(services, clock, t0 + timedelta(minutes=107), step=timedelta(minutes=1))
@@ -177,7 +194,10 @@ def test_chain_acknowledgement_reports_and_archiving(db_services: Services,
     [incident] = all_rows(services, Incident)
     assert (incident.status, incident.archived_at) == ("archived", clock.now())
     reports = {r.kind: r.late for r in all_rows(services, IncidentReport)}
-    assert reports == {"first": True, "opinion": False, "closing": False, "archive": False}
+    assert reports == {"first": True, "opinion": False, "city": False, "closing": False,
+                       "archive": False}
+    [city] = [r for r in all_rows(services, IncidentReport) if r.kind == "city"]
+    assert city.content == {"how": "phone", "taken_by": "市总工会值班室"}
     assert person(services, "qian_wenjing").role == "upper_union"
     # Nothing more, however long.
     before = {k: len(pushes(services, k)) for k in PEOPLE}
@@ -393,7 +413,7 @@ def test_follow_an_emergency_offers_what_can_still_be_done(services: Services,
     director.press(t(lang, "menu.incident_action"))
     director.say("1")
     assert choices(director) == [t(lang, f"opt.incident_action.{a}")
-                                 for a in ("opinion", "handled")]
+                                 for a in ("opinion", "city", "handled")]
     director.say("report" if lang == "en" else "报送")  # the opinion report: the one offered
     assert t(lang, "incident_action.involved.ask") in director.text, director.text
     director.press(t(lang, "nav.back"))
@@ -401,7 +421,7 @@ def test_follow_an_emergency_offers_what_can_still_be_done(services: Services,
     assert director.replies[0].text == t(lang, "incident_action.already",
                                          report=t(lang, "report.kind.first"),
                                          number="E-2026-0001")
-    director.say("2")  # the second as shown: handled
+    director.say("3")  # the third as shown: handled
     assert t(lang, "incident_action.outcome.ask") in director.text, director.text
     director.say("财务科当场公布核算结果，职工返岗")
     director.press(t(lang, "nav.confirm"))
@@ -409,13 +429,13 @@ def test_follow_an_emergency_offers_what_can_still_be_done(services: Services,
     director.press(t(lang, "menu.incident_action"))
     director.say("1")
     assert choices(director) == [t(lang, f"opt.incident_action.{a}")
-                                 for a in ("opinion", "closing")]
-    director.say("send" if lang == "en" else "报告")
+                                 for a in ("opinion", "city", "closing")]
+    director.say("send" if lang == "en" else "报送")
     sep = t(lang, "list.sep")
     assert director.replies[0].text == t(
-        lang, "invalid.choice_which", typed="send" if lang == "en" else "报告",
+        lang, "invalid.choice_which", typed="send" if lang == "en" else "报送",
         options=sep.join(f"{i}. {t(lang, f'opt.incident_action.{a}')}"
-                         for i, a in ((1, "opinion"), (2, "closing"))))
+                         for i, a in ((1, "opinion"), (3, "closing"))))
 
 
 def test_a_liaisons_measures_and_suggestion_added_to_an_emergency_are_kept_and_read(
@@ -448,3 +468,60 @@ def test_a_liaisons_measures_and_suggestion_added_to_an_emergency_are_kept_and_r
     tick(services, clock, t0 + timedelta(minutes=5), step=timedelta(minutes=1))
     [paged] = [p for p in pushes(services, "zhao_guoqiang") if "E-2026-0001" in p]
     assert "已采取措施：车间主任在现场劝说；建议：请公司领导尽快到场" in paged
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_the_city_union_is_told_within_24_hours_reminded_late_and_before_archiving(
+        db_services: Services, clock: FrozenClock, lang: str) -> None:
+    """A group incident is reported to the city union within 24 hours (its line 12351),
+    whatever went to the upper union: the director is reminded two hours before, told when
+    it is late, cannot archive the papers before recording it, and records how it went
+    and who took it."""
+    services = db_services
+    chats = opened(services, lang, "li_ming", "chen_lihua", "qian_wenjing")
+    t0 = clock.now()
+    report(chats["li_ming"], lang)
+    director = chats["chen_lihua"]
+    clock.set(t0 + timedelta(minutes=20))
+    director_does(director, lang, "first", *REPORT)
+    director_does(director, lang, "opinion", *REPORT)
+
+    def note(key: str) -> str:
+        return t(lang, key, number="E-2026-0001", report=t(lang, "report.kind.city"),
+                 due_at="2026-11-24 09:00")
+
+    tick(services, clock, t0 + timedelta(hours=21, minutes=59), step=timedelta(hours=1))
+    assert note("notice.report_due") not in pushes(services, "chen_lihua")
+    tick(services, clock, t0 + timedelta(hours=22))
+    assert pushes(services, "chen_lihua").count(note("notice.report_due")) == 1
+    with Session(services.db) as s:  # the reminder's button, as the director's inbox shows it
+        [due_push] = [Button(b["label"], b["value"]) for m in s.exec(select(InboxMessage).where(
+            InboxMessage.address == "p:chen_lihua")).all() for b in m.buttons
+            if b["label"] == t(lang, "opt.incident_action.city")]
+    tick(services, clock, t0 + timedelta(hours=24))
+    assert pushes(services, "chen_lihua").count(note("notice.report_late")) == 1
+
+    # Handled and closed, the papers cannot be archived before the city union's report.
+    clock.set(t0 + timedelta(hours=24, minutes=10))
+    director_does(director, lang, "handled", "财务科当场公布核算结果，职工返岗")
+    director_does(director, lang, "closing", *REPORT)
+    said = director_does(director, lang, "archive", confirm=False, typed=True)
+    assert t(lang, "incident_action.closing_first", number="E-2026-0001",
+             report=t(lang, "report.kind.city")) in said
+    director.press(t(lang, "nav.cancel"))
+
+    # Recorded late, in writing, from the reminder's own button.
+    clock.set(t0 + timedelta(hours=25))
+    director.replies = [Reply("", [due_push])]
+    director.press(due_push.label)
+    director.say(t(lang, "opt.city_how.written"))
+    director.say("市总工会法律工作部")
+    director.press(t(lang, "nav.confirm"))
+    assert t(lang, "incident_action.done.late", report=t(lang, "report.kind.city"),
+             number="E-2026-0001", due="11-24 09:00") in director.text
+    said = director_does(director, lang, "archive", "工作室档案柜 2026-E 卷")
+    assert t(lang, "report.kind.archive") in said
+    city = {r.kind: r for r in all_rows(services, IncidentReport)}["city"]
+    assert (city.late, city.content) == (True, {"how": "written", "taken_by": "市总工会法律工作部"})
+    # Nothing went to the upper union's contact for it: it is told by phone or in writing.
+    assert not [p for p in pushes(services, "qian_wenjing") if t(lang, "report.kind.city") in p]
