@@ -161,6 +161,23 @@ def in_open_form(db: Engine, states: StateStore, row: MediaFile) -> bool:
     return any(f.get("file_ref") == row.file_ref for f in attached)
 
 
+def _file_and_form(db: Engine, states: StateStore, ref: str) -> tuple[MediaFile | None, bool]:
+    """The file a RECEIVED or LOST timer's ref names, and whether its sender's open form
+    holds it. Read before the timer's transaction: a form that no longer holds the file
+    has either been sent (its record is seen in the transaction) or abandoned."""
+    _, _, number = ref.partition(":")
+    with Session(db) as s:
+        row = s.get(MediaFile, int(number)) if number.isdigit() else None
+    return row, row is not None and in_open_form(db, states, row)
+
+
+def _taken(s: Session, kind: str, ref: str, row: MediaFile | None, now: datetime) -> bool:
+    """Take the timer; True when it was still due and its file is still kept."""
+    if timers.take(s, kind=kind, ref=ref, now=now) is None:
+        return False
+    return row is not None and row.id is not None and s.get(MediaFile, row.id) is not None
+
+
 class ReceivedFiles:
     """The RECEIVED timer's handler (store/media.py): a file whose bytes came with the
     message (the web chat's uploads), so nothing to fetch. A record took it: kept with
@@ -171,15 +188,10 @@ class ReceivedFiles:
         self.db, self.clock, self.states = db, clock, states
 
     def check(self, ref: str) -> None:
-        _, _, number = ref.partition(":")
-        with Session(self.db) as s:
-            row = s.get(MediaFile, int(number)) if number.isdigit() else None
-        open_form = row is not None and in_open_form(self.db, self.states, row)
+        row, open_form = _file_and_form(self.db, self.states, ref)
         now = self.clock.now()
         with transaction(self.db) as s:
-            if timers.take(s, kind=media.RECEIVED, ref=ref, now=now) is None:
-                return
-            if row is None or row.id is None or s.get(MediaFile, row.id) is None:
+            if not _taken(s, media.RECEIVED, ref, row, now) or row is None or row.id is None:
                 return
             if s.exec(select(Attachment.id).where(Attachment.channel == row.channel,
                                                   Attachment.file_ref == row.file_ref)).first():
@@ -200,17 +212,10 @@ class LostFiles:
         self.db, self.clock, self.states = db, clock, states
 
     def check(self, ref: str) -> int:
-        _, _, number = ref.partition(":")
-        with Session(self.db) as s:
-            row = s.get(MediaFile, int(number)) if number.isdigit() else None
-        # Read before the transaction: a form that no longer holds the file has either
-        # been sent (its record is seen below) or abandoned.
-        open_form = row is not None and in_open_form(self.db, self.states, row)
+        row, open_form = _file_and_form(self.db, self.states, ref)
         now = self.clock.now()
         with transaction(self.db) as s:
-            if timers.take(s, kind=media.LOST, ref=ref, now=now) is None:
-                return 0
-            if row is None or row.id is None or s.get(MediaFile, row.id) is None:
+            if not _taken(s, media.LOST, ref, row, now) or row is None or row.id is None:
                 return 0
             if files.tell_lost(s, row.channel, row.file_ref, received_at=row.received_at,
                                now=now):
