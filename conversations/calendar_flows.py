@@ -14,6 +14,10 @@ RISKS = ("low", "medium", "high")
 SCREENING_ANSWERS = ("dispute", "zero")
 WARNING_ACTIONS = ("case", "emergency")
 REPORT_ACTIONS = ("note", "submit", "approve", "return")
+# Information reports (000 制度(八)): major or sudden ones within 1 working day of arising,
+# time-sensitive ones within 2, plans and summaries within 4 (handlers/reports.INFO_DAYS).
+INFO_GRADES = ("major", "timely", "plan")
+INFO_SIGN = ("director", "direct")
 LOG_KINDS = ("daily", "exchange")
 CASE_CATEGORIES = ("wages", "safety", "hours", "contract", "living", "management", "other")
 STAFF = ("staff", "director")
@@ -135,6 +139,22 @@ REPORT_ACTION = Flow(
     roles=STAFF,
 )
 
+# An information report to the upper union, written by the staff: what kind (it sets the
+# working days it may take), the day it arose, a title and the text. A major one is signed
+# by the director before it goes (重要信息必须经主任审签); another only when the writer says
+# it is important.
+INFO_REPORT = Flow(
+    "info_report",
+    (
+        Ask("grade", Choice(_options("info_grade", INFO_GRADES))),
+        Ask("arose", DateAnswer()),
+        Ask("headline", Text(2, 60)),
+        Ask("text", Text(10, 3000)),
+        Ask("sign", Choice(_options("info_sign", INFO_SIGN)), when=_on("grade", "timely", "plan")),
+    ),
+    roles=STAFF,
+)
+
 # A shop-floor visit, logged in under a minute: no review step.
 FIELD_VISIT = Flow(
     "field_visit",
@@ -187,7 +207,7 @@ INVITATION = Flow(
 )
 
 CALENDAR_FLOWS = (ROSTER, DUTY_SWAP, VISIT_RECORD, VISIT_MISSED, SCREENING, WARNING_ACTION,
-                  REPORT_ACTION, FIELD_VISIT, WORK_LOG, INVITE, INVITATION)
+                  REPORT_ACTION, INFO_REPORT, FIELD_VISIT, WORK_LOG, INVITE, INVITATION)
 
 CALENDAR_MENU = (
     MenuItem("query:roster", "menu.cal_roster_view", roles=("leader", "director", "staff")),
@@ -199,6 +219,7 @@ CALENDAR_MENU = (
     MenuItem("query:warnings", "menu.cal_warnings", roles=STAFF),
     MenuItem("flow:warning_action", "menu.cal_warning_action", roles=STAFF),
     MenuItem("flow:report_action", "menu.cal_report_action", roles=STAFF),
+    MenuItem("flow:info_report", "menu.cal_info_report", roles=STAFF),
     MenuItem("flow:field_visit", "menu.cal_field_visit", roles=STAFF),
     MenuItem("flow:work_log", "menu.cal_work_log", roles=LOG_ROLES),
     MenuItem("flow:invite", "menu.cal_invite", roles=STAFF),

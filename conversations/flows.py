@@ -264,7 +264,7 @@ OWN_WORK_FIRST = ("leader", "director", "staff")
 OWN_WORK = ("query:my_alerts", "flow:incident_action", "flow:case_action",
             "query:my_handling", "query:open_cases", "flow:decide_extension",
             "flow:answer_suggestion",
-            "flow:report_action", "flow:visit_record", "flow:visit_missed",
+            "flow:report_action", "flow:info_report", "flow:visit_record", "flow:visit_missed",
             "flow:reschedule_booking",
             "query:roster", "flow:duty_swap", "flow:roster", "query:warnings",
             "flow:warning_action", "flow:screening", "flow:invite", "flow:field_visit",

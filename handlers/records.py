@@ -584,6 +584,7 @@ _HANDLERS.update({
     "screening": screening.screening,
     "warning_action": screening.warning_action,
     "report_action": reports.report_action,
+    "info_report": reports.info_report,
     "field_visit": fieldwork.field_visit,
     "work_log": fieldwork.work_log,
     "invite": invitations.invite,

@@ -5,6 +5,10 @@
   20th (000 制度(六) 二).
 - The weekly report (周通报): the previous week's figures; drafted Thursday morning, due
   Thursday 17:00 (000 制度(七)).
+- Information reports (信息上报, 000 制度(八)): written by the staff when something arises,
+  due within 1 working day of it (major or sudden), 2 (time-sensitive) or 4 (plans and
+  summaries); a major one, or one its writer calls important, is signed by the director
+  before it goes, another goes at once.
 
 The staff are told when a draft is ready, may add a note and submit it; the director
 approves it (it goes to the upper union's contacts) or returns it with a reason. A report
@@ -33,6 +37,8 @@ from store import outbox, timers
 from store.calendar_models import Dispute, FieldVisit, Report, VisitRecord
 from store.db import transaction
 from store.models import Booking, Case, DutyEntry, Incident, Person, Suggestion, Workshop
+from store.numbers import next_number
+from store.steps import set_timers
 
 KIND = "report"
 OPINION_DRAFT_DAY, OPINION_REMIND_DAY, OPINION_DUE_DAY = 10, 17, 20
@@ -41,6 +47,12 @@ DRAFT_AT = time(9, 0)
 THURSDAY = 3
 NOTABLE_PEOPLE = 20  # a case of 20 or more people is a notable item
 UNSPECIFIED = "@report.unspecified"
+# Information reports: working days from the day it arose, due at the end of the last one;
+# the staff and the director are reminded a few hours before a signature still missing.
+INFO = "info"
+INFO_DAYS = {"major": 1, "timely": 2, "plan": 4}
+INFO_DUE_AT = time(17, 0)
+INFO_REMIND_BEFORE = timedelta(hours=3)
 WEEKLY_FIGURES = ("suggestions", "cases_new", "cases_closed", "cases_open", "cases_overdue",
                   "leader_cases", "visits", "bookings", "disputes", "warnings", "incidents",
                   "field_visits")
@@ -181,6 +193,10 @@ def weekly_data(s: Session, unit_id: int, first: date, last: date, zone: ZoneInf
 def lines(report: Report) -> list[list[Any]]:
     """The report's body as catalog lines, rendered in each reader's language."""
     d = report.data
+    if report.kind == INFO:
+        return [["report.info_body", {"grade": f"@opt.info_grade.{d['grade']}",
+                                      "arose": d["arose"], "title": d["title"],
+                                      "text": d["text"]}]]
     if report.kind == "weekly":
         return [["report.figure_line", {"label": f"@report.figure.{k}", "count": d.get(k, 0)}]
                 for k in WEEKLY_FIGURES]
@@ -287,7 +303,7 @@ class ReportJobs:
             if stage == "draft":
                 made = draft(s, int(unit_id), kind, period, now=now, zone=self.zone)
                 return 1 if made is not None else 0
-            name = period if kind == "opinion" else week_name(
+            name = period if kind != "weekly" else week_name(
                 weekly_period(date.fromisoformat(period))[0])
             row = s.exec(select(Report).where(Report.unit_id == int(unit_id),
                                               Report.kind == kind,
@@ -328,14 +344,7 @@ def report_action(ctx: HandlerContext, sub: Submission) -> Result:
         s.add(row)
         return Result("report_action.done.note", words)
     if action == "submit":
-        row.status, row.submitted_at = "submitted", ctx.now
-        s.add(row)
-        for p in people_of(s, row.unit_id, ("director",)):
-            outbox.enqueue(s, key=f"report:{row.id}:submitted:{row.submitted_at.timestamp():.0f}"
-                           f":{p.id}", recipient_id=p.id, now=ctx.now,
-                           message="notice.report_submitted", priority=outbox.ALERT,
-                           params={**_words(row), "by": ctx.actor.name, "note": row.note,
-                                   "lines": lines(row), "actions": _action(row)})
+        _submit(s, row, ctx.actor.name, ctx.now)
         return Result("report_action.done.submit", words)
     if action == "return":
         row.status, row.returned_reason = "returned", a["reason"]
@@ -350,19 +359,92 @@ def report_action(ctx: HandlerContext, sub: Submission) -> Result:
     return _send(ctx, row, words)
 
 
+def _submit(s: Session, row: Report, by: str, now: datetime) -> None:
+    """Submitted for the director's approval (signature), and the director told."""
+    row.status, row.submitted_at = "submitted", now
+    s.add(row)
+    message = "notice.info_submitted" if row.kind == INFO else "notice.report_submitted"
+    for p in people_of(s, row.unit_id, ("director",)):
+        outbox.enqueue(s, key=f"report:{row.id}:submitted:{now.timestamp():.0f}:{p.id}",
+                       recipient_id=p.id, now=now, message=message, priority=outbox.ALERT,
+                       params={**_words(row), "by": by, "note": row.note,
+                               "lines": lines(row), "actions": _action(row)})
+
+
 def _send(ctx: HandlerContext, row: Report, words: dict[str, Any]) -> Result:
-    s = ctx.session
+    count = _deliver(ctx.session, row, ctx.now, signer=ctx.actor)
+    if count is None:
+        return Result("report_action.no_upper", words, back_to="action")
+    key = "report_action.done.approve_late" if row.late else "report_action.done.approve"
+    return Result(key, {**words, "count": count})
+
+
+def _deliver(s: Session, row: Report, now: datetime, *, signer: Person | None) -> int | None:
+    """Send the report to the upper union's contacts, approved by `signer` (None: an
+    information report its writer sends unsigned); None when there is nobody to send to."""
     upper = people_of(s, row.unit_id, ("upper_union",))
     if not upper:
-        return Result("report_action.no_upper", words, back_to="action")
-    row.status, row.sent_at, row.approved_by = "sent", ctx.now, ctx.actor.id
-    row.late = row.late or ctx.now >= row.due_at
+        return None
+    row.status, row.sent_at = "sent", now
+    row.approved_by = signer.id if signer is not None else None
+    row.late = row.late or now >= row.due_at
     s.add(row)
+    if row.kind == INFO:
+        message = "notice.info_signed" if signer is not None else "notice.info_sent"
+        for stage in ("remind", "due"):
+            timers.cancel(s, kind=KIND, ref=_info_ref(row, stage), now=now)
+    else:
+        message = "notice.report_sent"
+    params = {**_words(row), "lines": lines(row), "note": row.note,
+              "by": row.data.get("by", ""), "director": signer.name if signer else ""}
     for p in upper:
-        outbox.enqueue(s, key=f"report:{row.id}:sent:{p.id}", recipient_id=p.id, now=ctx.now,
-                       message="notice.report_sent_late" if row.late else "notice.report_sent",
-                       priority=outbox.ALERT,
-                       params={**_words(row), "lines": lines(row), "note": row.note,
-                               "director": ctx.actor.name})
-    key = "report_action.done.approve_late" if row.late else "report_action.done.approve"
-    return Result(key, {**words, "count": len(upper)})
+        outbox.enqueue(s, key=f"report:{row.id}:sent:{p.id}", recipient_id=p.id, now=now,
+                       message=message + ("_late" if row.late else ""), priority=outbox.ALERT,
+                       params=params)
+    return len(upper)
+
+
+# --- information reports (000 制度(八)) ----------------------------------------------------------
+
+
+def info_due(cal: WorkCalendar, arose: date, grade: str, zone: ZoneInfo) -> datetime:
+    """When an information report that arose on `arose` is due: the end of the working day
+    INFO_DAYS[grade] working days later."""
+    last = cal.workdays(arose + timedelta(days=1), INFO_DAYS[grade])[-1]
+    return datetime.combine(last, INFO_DUE_AT, zone)
+
+
+def _info_ref(row: Report, stage: str) -> str:
+    return f"{row.unit_id}:{INFO}:{row.period}:{stage}"
+
+
+def info_report(ctx: HandlerContext, sub: Submission) -> Result:
+    """Write an information report: signed by the director first when it is major or
+    called important (the director writing one signs it by sending it), else sent at once."""
+    s, a = ctx.session, sub.answers
+    arose = date.fromisoformat(a["arose"])
+    due = info_due(workdays.load(s), arose, a["grade"], ctx.zone)
+    number = next_number(s, "I", ctx.today.year)
+    unit_id = ctx.unit_id()
+    assert unit_id is not None  # staff and the director belong to a unit
+    row = Report(unit_id=unit_id, kind=INFO, period=number, first_day=arose,
+                 last_day=arose, due_at=due, drafted_at=ctx.now, late=ctx.now >= due,
+                 data={"grade": a["grade"], "arose": a["arose"], "title": a["headline"],
+                       "text": a["text"], "by": ctx.actor.name})
+    s.add(row)
+    s.flush()
+    words = {"number": number, "due_at": due.astimezone(ctx.zone).strftime("%Y-%m-%d %H:%M")}
+    signed = a["grade"] == "major" or a.get("sign") == "director"
+    if ctx.actor.role == "director" or not signed:
+        count = _deliver(s, row, ctx.now, signer=ctx.actor if ctx.actor.role == "director"
+                         else None)
+        if count is None:  # kept: sent from 报告审核 once the upper union has a contact
+            return Result("info_report.no_upper", words)
+        return Result("info_report.done.sent_late" if row.late else "info_report.done.sent",
+                      {**words, "count": count})
+    _submit(s, row, ctx.actor.name, ctx.now)
+    # Only what is still to come: written late, the director reads so in the request.
+    set_timers(s, [(KIND, _info_ref(row, stage), at) for stage, at in
+                   (("remind", due - INFO_REMIND_BEFORE), ("due", due)) if at > ctx.now])
+    return Result("info_report.done.submitted_late" if row.late
+                  else "info_report.done.submitted", words)

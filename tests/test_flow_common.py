@@ -42,7 +42,7 @@ LIAISON_MENU = [*LIAISON_MENU, "cal_screening"]
 # (conversations/flows.OWN_WORK), what every employee may do after it, the language last.
 _EVERYONE = EMPLOYEE_MENU
 STAFF_MENU = ["my_alerts", "case_action", "my_handling", "open_cases", "answer_suggestion",
-              "cal_report_action",
+              "cal_report_action", "cal_info_report",
               "cal_roster_view", "cal_duty_swap", "cal_roster", "cal_warnings",
               "cal_warning_action", "cal_screening", "cal_invite", "cal_field_visit",
               "cal_work_log", "file_for_caller", *_EVERYONE]
@@ -52,7 +52,7 @@ LEADER_MENU = ["my_alerts", "case_action", "my_handling", "open_cases", "decide_
                "cal_work_log", *_EVERYONE]
 DIRECTOR_MENU = ["my_alerts", "incident_action", "case_action", "my_handling", "open_cases",
                  "decide_extension", "answer_suggestion", "cal_report_action",
-                 "cal_visit_record", "cal_visit_missed",
+                 "cal_info_report", "cal_visit_record", "cal_visit_missed",
                  "reschedule_booking", "cal_roster_view", "cal_duty_swap", "cal_roster",
                  "cal_warnings", "cal_warning_action", "cal_screening", "cal_invite",
                  "cal_field_visit", "cal_work_log", "file_for_caller", *_EVERYONE]
