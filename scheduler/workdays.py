@@ -10,8 +10,10 @@ holidays and swapped workdays (stored as CalendarDay rows, which win over the pa
 from __future__ import annotations
 
 import logging
+from bisect import bisect_left
 from collections.abc import Mapping
 from datetime import date, timedelta
+from functools import cache
 
 import chinese_calendar
 from sqlmodel import Session, select
@@ -69,6 +71,31 @@ class WorkCalendar:
         """Count `days` calendar days from `start`; a non-working day moves to the next one."""
         return self.next_workday(start + timedelta(days=days))
 
+    def count(self, first: date, last: date) -> int:
+        """How many working days from `first` up to `last` (not included). Counts the
+        weekdays by arithmetic and looks only at the days that can differ from the week:
+        the file's days, the package's holidays and swapped workdays, and the fixed-date
+        holidays of a year the package does not know (is_workday's exceptions)."""
+        if last <= first:
+            return 0
+        found = _weekdays_before(last) - _weekdays_before(first)
+        for day in self._exceptions(first, last):
+            found += int(self.is_workday(day)) - int(day.weekday() < 5)
+        return found
+
+    def _exceptions(self, first: date, last: date) -> set[date]:
+        """Every day in [first, last) whose working day may differ from the week's: the
+        file's days, the package's, and in every year the fixed-date holidays (a year the
+        package does not know keeps them)."""
+        table = _package_days()
+        days = {d for d in self.extra if first <= d < last}
+        days.update(table[bisect_left(table, first):bisect_left(table, last)])
+        for year in range(first.year, last.year + 1):
+            fixed = [date(year, m, d) for m, d in _FIXED] + \
+                [date(year, 4, d) for d in range(3, 7)]  # 清明 falls on one of these
+            days.update(d for d in fixed if first <= d < last)
+        return days
+
     def workdays(self, start: date, count: int) -> list[date]:
         """Return the next `count` working days, `start` included."""
         out: list[date] = []
@@ -81,6 +108,18 @@ class WorkCalendar:
 
 
 _FIXED = {(1, 1), (5, 1), (5, 2), (10, 1), (10, 2), (10, 3)}  # 元旦, 劳动节, 国庆
+
+
+@cache
+def _package_days() -> list[date]:
+    """The package's holidays and swapped workdays, sorted."""
+    return sorted({*chinese_calendar.holidays, *chinese_calendar.workdays})
+
+
+def _weekdays_before(day: date) -> int:
+    """Mondays to Fridays from 0001-01-01 (a Monday) up to `day`, not included."""
+    weeks, rest = divmod(day.toordinal() - 1, 7)
+    return weeks * 5 + min(rest, 5)
 
 
 def fixed_holiday(day: date) -> bool:

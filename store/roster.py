@@ -28,8 +28,9 @@ _K = TypeVar("_K", bound=Hashable)
 
 def turn_of(day: date, cal: WorkCalendar) -> int:
     """The position of a working day in the rotation: working days since the anchor."""
-    lo, hi, sign = (ANCHOR, day, 1) if day >= ANCHOR else (day, ANCHOR, -1)
-    return sign * sum(cal.is_workday(lo + timedelta(days=n)) for n in range((hi - lo).days))
+    if day >= ANCHOR:
+        return cal.count(ANCHOR, day)
+    return -cal.count(day, ANCHOR)
 
 
 def rotate(leaders: Sequence[_K], days: Sequence[date], cal: WorkCalendar, *,

@@ -145,3 +145,81 @@ def test_a_year_without_holiday_data_still_keeps_the_fixed_date_statutory_holida
     given = WorkCalendar({date(2099, 2, 1): False, date(2099, 10, 3): True}, years={2099})
     assert not given.is_workday(date(2099, 1, 1)) and not given.is_workday(date(2099, 10, 1))
     assert given.is_workday(date(2099, 10, 3)) and not given.is_workday(date(2099, 2, 1))
+
+
+# --- the rotation's count of working days (store/roster.py: turn_of) ----------------------
+
+
+def _turn_by_counting(day: date, cal: WorkCalendar) -> int:
+    """turn_of as it was: every day from the anchor looked at, one by one."""
+    from datetime import timedelta
+
+    from store.roster import ANCHOR
+
+    lo, hi, sign = (ANCHOR, day, 1) if day >= ANCHOR else (day, ANCHOR, -1)
+    return sign * sum(cal.is_workday(lo + timedelta(days=n)) for n in range((hi - lo).days))
+
+
+# The file's days: a swapped Saturday and a holiday in a year the package knows, a year
+# it does not (2099's own 元旦 kept), a day before the anchor.
+FILE_DAYS = {date(2026, 12, 26): True, date(2026, 12, 31): False, date(2023, 12, 29): False,
+             date(2029, 2, 12): False, date(2029, 2, 10): True, date(2030, 10, 8): False}
+
+
+@pytest.mark.parametrize("unknown_from", [None, 2027])
+def test_the_rotation_counts_the_same_working_days_as_counting_every_day(
+        monkeypatch: pytest.MonkeyPatch, unknown_from: int | None) -> None:
+    """turn_of counted every day since 2024-01-01 (a day in 2124: half a second). It now
+    counts the weekdays and looks only at the days that differ from the week; the days
+    from 2022 to 2031 get the same position as before, holidays, swapped workdays, the
+    file's days and years the package does not know (as 1.11 does not know 2027)."""
+    from datetime import timedelta
+
+    from store.roster import turn_of
+
+    if unknown_from is not None:
+        known = workdays.chinese_calendar.is_workday
+
+        def is_workday(day: date) -> bool:
+            if day.year >= unknown_from:
+                raise NotImplementedError(f"no data for {day.year}")
+            return bool(known(day))
+
+        monkeypatch.setattr(workdays.chinese_calendar, "is_workday", is_workday)
+    for cal in (WorkCalendar(), WorkCalendar(FILE_DAYS, years={2029})):
+        # Counted day by day, as before, once: from the first day on, one day at a time.
+        day, turn = date(2022, 1, 1), _turn_by_counting(date(2022, 1, 1), cal)
+        while day < date(2032, 1, 1):
+            if day.toordinal() % 5 == 0:
+                assert turn_of(day, cal) == turn, day
+            turn += cal.is_workday(day)
+            day += timedelta(days=1)
+        # February 2026: 20 weekdays, 6 of them 春节 off, 2 Saturdays worked (调休).
+        assert cal.count(date(2026, 2, 1), date(2026, 3, 1)) == 16
+        assert cal.count(date(2026, 3, 1), date(2026, 3, 1)) == 0
+
+
+def test_the_rotation_with_leaves_and_swaps_is_the_same_as_before(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Who receives on each day, a leader away skipped and a swapped day kept, is what the
+    day-by-day count gave, over days of many years."""
+    from datetime import timedelta
+
+    from store import roster
+
+    cal = WorkCalendar(FILE_DAYS, years={2029})
+    leaders = ["赵", "孙", "吴", "钱"]
+    away = {("孙", date(2026, 11, 25)), ("吴", date(2027, 3, 3)), ("赵", date(2030, 5, 6))}
+    overrides = {date(2026, 11, 26): "钱", date(2029, 2, 10): "赵"}
+    starts = [date(2023, 12, 20) + timedelta(days=37 * n) for n in range(70)] + [
+        date(2026, 11, 20), date(2027, 2, 25), date(2029, 2, 5), date(2030, 5, 1)]
+    new = [roster.rotate(leaders, roster.days_from(cal, d, 12), cal,
+                         away=lambda k, d: (k, d) in away, overrides=overrides)
+           for d in starts]
+    monkeypatch.setattr(roster, "turn_of", _turn_by_counting)
+    old = [roster.rotate(leaders, roster.days_from(cal, d, 12), cal,
+                         away=lambda k, d: (k, d) in away, overrides=overrides)
+           for d in starts]
+    assert new == old
+    given = {d: k for r in new for d, k in r}
+    assert given[date(2026, 11, 26)] == "钱" and given[date(2027, 3, 3)] != "吴"
