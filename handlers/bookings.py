@@ -336,4 +336,4 @@ def reschedule_booking(ctx: HandlerContext, sub: Submission) -> Result:
                            "reason": sub.answers["reason"]})
     schedule(s, booking, entry, now=ctx.now, zone=ctx.zone)
     return Result("reschedule_booking.done", {"number": booking.number, "date": after["date"],
-                                              "start": after["start"]})
+                                              "start": after["start"], **_weekday(sub, entry)})

@@ -79,17 +79,22 @@ def my_receptions(d: SqlDirectory, lang: str) -> list[tuple[str, str]]:
         col(DutyEntry.day) <= d.today, col(Booking.id).not_in(bookings.recorded_ids()))
         .order_by(col(DutyEntry.day), col(Booking.id))).all()
     out = [(f"b{b.id}", catalog.t(lang, "visit_record.booked", number=b.number,
-                                  date=e.day.strftime("%m-%d"), topic=b.topic[:20]))
+                                  date=e.day.strftime("%m-%d"), weekday=_weekday(lang, e),
+                                  topic=b.topic[:20]))
            for b, e in booked]
     entries = s.exec(select(DutyEntry).where(
         DutyEntry.leader_id == d.person.id, col(DutyEntry.day) >= since,
         col(DutyEntry.day) <= d.today).order_by(col(DutyEntry.day).desc())).all()
     out += [(f"e{e.id}", catalog.t(lang, "visit_record.walk_in", date=e.day.strftime("%m-%d"),
-                                   start=e.start.strftime("%H:%M"),
+                                   weekday=_weekday(lang, e), start=e.start.strftime("%H:%M"),
                                    form=catalog.t(lang, f"form.{e.form}"))) for e in entries]
     if d.person.role == "director":  # the union chairman receives any day
         out.append(("now", catalog.t(lang, "visit_record.now")))
     return out[:SHOWN]
+
+
+def _weekday(lang: str, entry: DutyEntry) -> str:
+    return catalog.t(lang, f"weekday.{entry.day.weekday()}")
 
 
 def missed_visits(d: SqlDirectory, lang: str) -> list[tuple[str, str]]:
@@ -109,7 +114,7 @@ def missed_visits(d: SqlDirectory, lang: str) -> list[tuple[str, str]]:
         visitor = s.get(Person, b.person_id)
         out.append((str(b.id), catalog.t(
             lang, "visit_missed.option", number=b.number, date=e.day.strftime("%m-%d"),
-            weekday=catalog.t(lang, f"weekday.{e.day.weekday()}"), topic=b.topic[:20],
+            weekday=_weekday(lang, e), topic=b.topic[:20],
             visitor=visitor.name if visitor and visitor.verified and visitor.name
             else catalog.t(lang, "person.unverified"))))
     return out

@@ -47,8 +47,9 @@ def localize(params: dict[str, Any], lang: str, zone: ZoneInfo) -> dict[str, Any
         else:
             out[name] = value
     # A day shown with its weekday ("2026-11-25 周三"): the weekday of an ISO `date` (or
-    # `old_date`) is derived, so a push queued before its words named it still renders.
-    for name in ("date", "old_date"):
+    # `old_date`, `new_date`…) is derived, so a push queued before its words named it
+    # still renders.
+    for name in [n for n in params if n == "date" or n.endswith("_date")]:
         weekday, day = name.replace("date", "weekday"), _iso_day(params.get(name))
         if weekday not in out and day is not None:
             out[weekday] = catalog.t(lang, f"weekday.{day.weekday()}")

@@ -60,7 +60,7 @@ def test_reminders_reschedule_and_cancel(services: Services, clock: FrozenClock,
     zhao.say("临时到市里开会")
     zhao.press(t(lang, "nav.confirm"))
     assert t(lang, "reschedule_booking.done", number="V-2026-0001", date="2026-11-30",
-             start="08:30") in zhao.text
+             weekday=t(lang, "weekday.0"), start="08:30") in zhao.text
     services.dispatcher.drain()
     moved = {**words, "date": "2026-11-30", "weekday": t(lang, "weekday.0")}
     assert t(lang, "notice.booking_rescheduled", **moved, old_date="2026-11-25",
@@ -95,7 +95,7 @@ def test_a_cancelled_booking_tells_the_leader_and_reminds_nobody(
     assert t(lang, "cancel_booking.done", number="V-2026-0001") in li.text
     services.dispatcher.drain()
     assert t("zh", "notice.booking_cancelled", number="V-2026-0001", date="2026-11-25",
-             start="08:30") in pushes(services, "zhao_guoqiang")
+             weekday="周三", start="08:30") in pushes(services, "zhao_guoqiang")
     before = {k: len(pushes(services, k)) for k in ("li_ming", "zhao_guoqiang")}
     tick(services, clock, shanghai(11, 26, 9), step=timedelta(hours=1))
     assert {k: len(pushes(services, k)) for k in ("li_ming", "zhao_guoqiang")} == before
@@ -207,7 +207,8 @@ def test_a_day_handed_to_another_leader_lets_the_worker_keep_it_or_choose_anothe
                        t(lang, "notice.booking_line", visitor=t(lang, "person.unverified"),
                          number="V-2026-0002", topic="宿舍热水器坏了")])
     taken = [m for m in sun.inbox() if m.text == t(
-        lang, "notice.duty_taken_booked", date="2026-11-25", start="08:30", end="11:30",
+        lang, "notice.duty_taken_booked", date="2026-11-25", weekday=t(lang, "weekday.2"),
+        start="08:30", end="11:30",
         place="群众工作室（行政楼一楼）", old="赵国强", reason=t(lang, "roster.reason.trip"),
         bookings=2, visitor_lines=lines)]
     assert len(taken) == 1
@@ -236,7 +237,8 @@ def test_a_day_handed_to_another_leader_lets_the_worker_keep_it_or_choose_anothe
         place="群众工作室（行政楼一楼）", leader="赵国强")
     services.dispatcher.drain()
     assert t(lang, "notice.booking_changed_away", number="V-2026-0001", date="2026-11-25",
-             start="08:30", visitor="李明") in [m.text for m in sun.inbox()]
+             weekday=t(lang, "weekday.2"), start="08:30", visitor="李明") in [
+                 m.text for m in sun.inbox()]
     assert any("V-2026-0001" in text for text in pushes(services, "zhao_guoqiang"))
     # Reminded of the new day, not of the old.
     tick(services, clock, shanghai(11, 30, 7, 30), step=timedelta(hours=2))
@@ -247,3 +249,81 @@ def test_a_day_handed_to_another_leader_lets_the_worker_keep_it_or_choose_anothe
     assert not any("2026-11-25" in p and "孙红梅" in p for p in texts if p.startswith(t(
         lang, "notice.booking_remind_day_visitor", number="x", date="x", weekday="x",
         start="x", end="x", place="x", leader="x")[:4]))
+
+
+LEADER_DAYS = {"zh": ("2026-11-25 周三 08:30-11:30", "2026-11-30 周一 08:30",
+                      "2026-11-30 周一 08:30-11:30"),
+               "en": ("2026-11-25 Wed 08:30-11:30", "2026-11-30 Mon 08:30",
+                      "2026-11-30 Mon 08:30-11:30")}
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_the_leader_reads_each_visit_day_with_its_weekday(
+        services: Services, clock: FrozenClock, lang: str) -> None:
+    """The worker read "2026-11-25 周三 08:30", the leader "2026-11-25 08:30" (at night,
+    which day is that?): the new booking, the reminders, the move's answer and the
+    cancellation name the weekday for the leader too."""
+    booked, moved_to, moved_hours = LEADER_DAYS[lang]
+    li, zhao = book_wednesday(services, lang)
+    services.dispatcher.drain()
+    new = pushes(services, "zhao_guoqiang")
+    assert any(booked in p and "V-2026-0001" in p for p in new)  # the new booking
+    tick(services, clock, shanghai(11, 24, 8, 30), step=timedelta(hours=1))
+    assert sum(booked in p for p in pushes(services, "zhao_guoqiang")[len(new):]) == 1
+    clock.set(shanghai(11, 24, 10))
+    open_menu(zhao, lang)
+    zhao.press(t(lang, "menu.reschedule_booking"))
+    zhao.press_starting("V-2026-0001")
+    zhao.press_starting("11-30")
+    zhao.say("临时到市里开会")
+    zhao.press(t(lang, "nav.confirm"))
+    assert moved_to in zhao.text  # "moved to 2026-11-30 Mon 08:30"
+    before = len(pushes(services, "zhao_guoqiang"))
+    tick(services, clock, shanghai(11, 30, 7, 30), step=timedelta(hours=1))
+    reminders = pushes(services, "zhao_guoqiang")[before:]
+    assert sum(moved_hours in p for p in reminders) == 1  # the day before
+    assert sum(moved_to in p for p in reminders) == 2  # and the hour before
+    open_menu(li, lang)
+    li.press(t(lang, "menu.my_bookings"))
+    li.press_starting("V-2026-0001")
+    li.press(t(lang, "cancel_booking.nav.confirm"))
+    services.dispatcher.drain()
+    assert moved_to in pushes(services, "zhao_guoqiang")[-1]  # the cancellation
+
+
+# What the handlers queue for a leader, the director, the staff or a liaison about a
+# reception (handlers/roster.py: slot; handlers/invitations.py: _words): each names its day.
+_SLOT = {"date": "2026-11-27", "weekday": "@weekday.4", "start": "09:00", "end": "11:30",
+         "place": "群众工作室（行政楼一楼）", "leader": "赵国强", "post": "总经理",
+         "portfolio": "生产", "form": "fixed"}
+_ABOUT_A_RECEPTION = {
+    "notice.duty_given": {**_SLOT, "old": "赵国强", "new": "孙红梅", "reason": "出差",
+                          "bookings": 1},
+    "notice.duty_taken": {**_SLOT, "old": "赵国强", "new": "孙红梅", "reason": "出差",
+                          "bookings": 0, "visitor_lines": []},
+    "notice.invite_leader": {**_SLOT, "number": "C-2026-0001", "category": "wages",
+                             "note": "面谈", "visitor": "李明", "by": "刘芳"},
+    "notice.invite_answered": {**_SLOT, "number": "C-2026-0001", "category": "wages",
+                               "note": "面谈", "visitor": "李明", "old_date": "2026-11-27",
+                               "booking": "V-2026-0001", "answer": "@opt.invite_answer.accept"},
+    "notice.invite_lapsed": {**_SLOT, "number": "C-2026-0001", "category": "wages",
+                             "note": "面谈", "visitor": "李明", "booking": "V-2026-0001"},
+    "notice.onsite_leader": {**_SLOT, "number": "C-2026-0001", "category": "wages",
+                             "note": "面谈"},
+    "notice.onsite_liaison": {**_SLOT, "number": "C-2026-0001", "category": "wages",
+                              "note": "面谈"},
+    "notice.visit_ledger_due_late": {"date": "2026-11-27", "start": "09:00", "end": "11:30",
+                                     "place": "群众工作室（行政楼一楼）", "count": 1,
+                                     "visitor_lines": []},
+    "notice.roster_late": {"count": 1, "lines": [["roster.late_line", {
+        **_SLOT, "date": "11-27", "due_on": "2026-11-25"}]]},
+}
+
+
+@pytest.mark.parametrize("lang", LANGS)
+@pytest.mark.parametrize("key", sorted(_ABOUT_A_RECEPTION))
+def test_every_reception_notice_to_the_workroom_names_the_weekday(key: str, lang: str) -> None:
+    from handlers.notices import render
+
+    text = render(key, _ABOUT_A_RECEPTION[key], lang, ZoneInfo("Asia/Shanghai")).text
+    assert ("11-27 周五" if lang == "zh" else "11-27 Fri") in text

@@ -152,9 +152,9 @@ def test_a_visit_to_the_site_tells_the_leader_and_the_liaison(
     services.dispatcher.drain()
     assert pushes(services, "wang_qiang")[-1] == t(
         "zh", "notice.onsite_liaison", leader="赵国强", post="总经理", date="2026-11-26",
-        start="14:00", end="16:00", place="铸造车间", category=t("zh", "opt.category.wages"),
-        note="现场查看加班记录")
-    assert pushes(services, "zhao_guoqiang")[-1].startswith("【带案下访】请您 2026-11-26")
+        weekday="周四", start="14:00", end="16:00", place="铸造车间",
+        category=t("zh", "opt.category.wages"), note="现场查看加班记录")
+    assert pushes(services, "zhao_guoqiang")[-1].startswith("【带案下访】请您 2026-11-26 周四")
     # On the roster (and published with it); a reload of the file keeps it.
     with transaction(services.db) as s:
         org.load_org(s, org.parse_org(org.demo_org_path()), now=clock.now())
@@ -193,7 +193,7 @@ def test_a_visit_to_the_site_two_days_ahead_is_not_reported_late(
     assert rows[(date(2026, 11, 24), "fixed")] is True  # the rotation's own day was late
     late = [p for p in pushes(services, "chen_lihua") if p.startswith("【公示迟于规定】")]
     assert len(late) == 1 and "以下 1 次领导接访" in late[0]  # 11-24 (11-23 is over)
-    assert "铸造车间" not in late[0] and "11-24 吴建军" in late[0]
+    assert "铸造车间" not in late[0] and "11-24 周二 吴建军" in late[0]
 
 
 def test_a_visit_to_the_site_leaves_the_rotation_day_to_the_next_leader(
@@ -260,7 +260,7 @@ def test_an_unanswered_invitation_is_told_reminded_and_lapses_to_the_staff(
                  note="当面说明加班费核算结果")
     # The receiving leader hears of it at once.
     assert last_push(services, "zhao_guoqiang").text == t(
-        "zh", "notice.invite_leader", by="刘芳", visitor="李明",
+        "zh", "notice.invite_leader", by="刘芳", visitor="李明", weekday="周三",
         category=t("zh", "opt.category.wages"), **words)
     # The employee, still silent, is reminded once, the day before, with the answers.
     run_until(services, clock, at(11, 24, 18))
@@ -272,7 +272,8 @@ def test_an_unanswered_invitation_is_told_reminded_and_lapses_to_the_staff(
     # The reception ends unanswered: the inviting staff member is told, once.
     run_until(services, clock, at(11, 26, 12))
     lapsed = [p for p in pushes(services, "liu_fang") if p == t(
-        lang, "notice.invite_lapsed", visitor="李明", booking="V-2026-0001", **words)]
+        lang, "notice.invite_lapsed", visitor="李明", booking="V-2026-0001",
+        weekday=t(lang, "weekday.2"), **words)]
     assert len(lapsed) == 1
     with Session(services.db) as s:
         assert s.exec(select(Invitation)).one().status == "lapsed"

@@ -83,11 +83,12 @@ def test_a_reload_marking_leaders_away_hands_over_published_and_booked_days(
              "reason": t("zh", "roster.reason.trip"), "bookings": 1}
     assert t("zh", "notice.duty_visit_moved", number="V-2026-0001", weekday="周三", **words) in \
         pushes(services, "li_ming")
+    words["weekday"] = "周三"
     assert t("zh", "notice.duty_given", **words) in pushes(services, "zhao_guoqiang")
     assert t("zh", "notice.duty_taken_booked", **words, visitor_lines=t(  # who, about what
         "zh", "notice.booking_line", visitor="李明", number="V-2026-0001",
         topic="加班费核算方法")) in pushes(services, "sun_hongmei")
-    leave = {**words, "date": "2026-11-24", "old": "吴建军", "new": "赵国强",
+    leave = {**words, "date": "2026-11-24", "weekday": "周二", "old": "吴建军", "new": "赵国强",
              "reason": t("zh", "roster.reason.leave"), "bookings": 0}
     assert t("zh", "notice.duty_given", **leave) in pushes(services, "wu_jianjun")
     assert t("zh", "notice.duty_taken", **leave) in pushes(services, "zhao_guoqiang")

@@ -117,6 +117,7 @@ def test_a_leader_away_gives_the_day_and_its_booking_to_the_next(
              weekday=t(lang, "weekday.2"), **words) in \
         pushes(services, "li_ming")
     words["reason"] = t("zh", "roster.reason.trip")  # the leaders read Chinese
+    words["weekday"] = "周三"
     assert t("zh", "notice.duty_given", **words) in pushes(services, "zhao_guoqiang")
     assert t("zh", "notice.duty_taken_booked", **words, visitor_lines=t(  # who, about what
         "zh", "notice.booking_line", visitor="李明", number="V-2026-0001",
@@ -462,7 +463,7 @@ def test_a_reception_already_over_is_not_published(services: Services,
     [post] = [p for p in pushes(services, "ma_chao") if p.startswith("【领导接访公示】")]
     assert "11-23" not in post and "11-24 周二 08:30-11:30 吴建军" in post
     [late] = [p for p in pushes(services, "chen_lihua") if p.startswith("【公示迟于规定】")]
-    assert "11-23" not in late and "以下 1 次领导接访" in late and "11-24 吴建军" in late
+    assert "11-23" not in late and "以下 1 次领导接访" in late and "11-24 周二 吴建军" in late
     assert date(2026, 11, 23) not in _published(services)
 
 

@@ -154,8 +154,9 @@ def test_booking_is_registered_and_the_duty_leader_is_notified(
     assert all_rows(services, Notification)[0].status == "sent"
     [notice] = leader.inbox()
     assert notice.text == t("zh", "notice.booking_new", number="V-2026-0001",
-                            date="2026-11-23", start="08:30", end="11:30", place=entry.place,
-                            form=t("zh", "form.fixed"), visitor="李明", topic=TOPIC)
+                            date="2026-11-23", weekday="周一", start="08:30", end="11:30",
+                            place=entry.place, form=t("zh", "form.fixed"), visitor="李明",
+                            topic=TOPIC)
 
 
 @pytest.mark.parametrize("lang", LANGS)
@@ -182,8 +183,9 @@ def test_a_reception_under_way_is_booked_to_go_now_and_its_leader_hears_it_first
     services.dispatcher.drain()
     [notice] = leader.inbox()
     assert notice.text == t("zh", "notice.booking_now", number="V-2026-0001",
-                            date="2026-11-23", start="08:30", end="11:30", place=entry.place,
-                            form=t("zh", "form.fixed"), visitor="李明", topic=TOPIC)
+                            date="2026-11-23", weekday="周一", start="08:30", end="11:30",
+                            place=entry.place, form=t("zh", "form.fixed"), visitor="李明",
+                            topic=TOPIC)
     assert all_rows(services, Timer, Timer.kind == bookings.KIND) == []
 
 

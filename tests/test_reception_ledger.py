@@ -25,6 +25,14 @@ PLACE = "群众工作室（行政楼一楼）"
 SLOT = {"date": "2026-11-25", "start": "08:30", "end": "11:30", "place": PLACE}
 
 
+def slot(lang: str, day: str = "2026-11-25") -> dict[str, str]:
+    """The reception's words as a push gives them, its weekday named."""
+    from datetime import date
+
+    return {**SLOT, "date": day,
+            "weekday": t(lang, f"weekday.{date.fromisoformat(day).weekday()}")}
+
+
 def shanghai(month: int, day: int, hour: int, minute: int = 0) -> datetime:
     return datetime(2026, month, day, hour, minute, tzinfo=ZONE)
 
@@ -46,7 +54,7 @@ def inbox(services: Services, key: str) -> list[InboxMessage]:
 
 def ledger_pushes(services: Services, lang: str) -> list[InboxMessage]:
     """The visit-ledger reminders delivered to 赵国强."""
-    head = t(lang, "notice.visit_ledger_due", **SLOT, count=0, visitor_lines="")[:8]
+    head = t(lang, "notice.visit_ledger_due", **slot(lang), count=0, visitor_lines="")[:8]
     return [m for m in inbox(services, "zhao_guoqiang") if m.text.startswith(head)]
 
 
@@ -99,16 +107,21 @@ def test_the_leader_is_told_once_who_is_missing_from_the_ledger_when_the_recepti
     assert ledger_pushes(services, lang) == []  # still receiving
     tick(services, clock, shanghai(11, 25, 11, 30))
     [push] = ledger_pushes(services, lang)
-    assert push.text == t(lang, "notice.visit_ledger_due", **SLOT, count=2, visitor_lines="\n".join(
+    assert push.text == t(lang, "notice.visit_ledger_due", **slot(lang), count=2,
+                          visitor_lines="\n".join(
         [line(lang, "李明", "V-2026-0001", "加班费核算方法"),
          line(lang, "张伟", "V-2026-0002", "夜班补贴标准")]))
     assert labels(push) == [t(lang, "menu.cal_visit_record"), t(lang, "menu.cal_visit_missed")]
 
-    # The button opens the ledger, the two visits to choose from.
+    # The button opens the ledger, the two visits to choose from, each day with its weekday.
+    wednesday = t(lang, "weekday.2")
     tap(zhao, push, t(lang, "menu.cal_visit_record"))
     assert t(lang, "visit_record.intro") in zhao.text
     assert [c for c in choices(zhao) if c.startswith("V-")] == [
-        "V-2026-0001 · 11-25 · 加班费核算方法", "V-2026-0002 · 11-25 · 夜班补贴标准"]
+        t(lang, "visit_record.booked", number="V-2026-0001", date="11-25", weekday=wednesday,
+          topic="加班费核算方法"),
+        t(lang, "visit_record.booked", number="V-2026-0002", date="11-25", weekday=wednesday,
+          topic="夜班补贴标准")]
     zhao.press_starting("V-2026-0001")
     fill(zhao, lang, "李明")
 
@@ -128,8 +141,8 @@ def test_one_visit_missing_opens_the_ledger_with_it_chosen(
     record(zhao, lang, "V-2026-0002", "张伟")  # recorded during the reception: not named
     tick(services, clock, shanghai(11, 25, 12), step=timedelta(hours=1))
     [push] = ledger_pushes(services, lang)
-    assert push.text == t(lang, "notice.visit_ledger_due", **SLOT, count=1, visitor_lines=line(
-        lang, "李明", "V-2026-0001", "加班费核算方法"))
+    assert push.text == t(lang, "notice.visit_ledger_due", **slot(lang), count=1,
+                          visitor_lines=line(lang, "李明", "V-2026-0001", "加班费核算方法"))
     tap(zhao, push, t(lang, "menu.cal_visit_record"))
     assert t(lang, "visit_record.visitor.ask") in zhao.text  # the visit is chosen already
     fill(zhao, lang, "李明")
@@ -172,7 +185,7 @@ def test_a_moved_booking_is_asked_for_after_the_reception_it_was_moved_to(
     assert ledger_pushes(services, "zh") == []  # 11-25 had nobody left
     tick(services, clock, shanghai(11, 30, 11, 30), step=timedelta(hours=1))
     [push] = ledger_pushes(services, "zh")
-    assert push.text == t("zh", "notice.visit_ledger_due", **{**SLOT, "date": "2026-11-30"},
+    assert push.text == t("zh", "notice.visit_ledger_due", **slot("zh", "2026-11-30"),
                           count=1, visitor_lines=line("zh", "李明", "V-2026-0001",
                                                       "加班费核算方法"))
 
@@ -185,7 +198,7 @@ def test_a_reminder_fired_late_names_the_day_instead_of_today(
     services.sweeper.run_once()
     services.dispatcher.drain()
     assert [m.text for m in inbox(services, "zhao_guoqiang")
-            if "接访台帐" in m.text][-1] == t("zh", "notice.visit_ledger_due_late", **SLOT,
+            if "接访台帐" in m.text][-1] == t("zh", "notice.visit_ledger_due_late", **slot("zh"),
                                              count=1, visitor_lines=line(
                                                  "zh", "李明", "V-2026-0001", "加班费核算方法"))
 
@@ -229,8 +242,8 @@ def test_a_new_booking_push_moves_that_booking_in_one_tap(
     open_menu(zhao, lang)
     book(li, lang, "加班费核算方法")
     services.dispatcher.drain()
-    head = t(lang, "notice.booking_new", number="V-2026-0001", **SLOT, form="x", visitor="x",
-             topic="x")[:8]
+    head = t(lang, "notice.booking_new", number="V-2026-0001", **slot(lang), form="x",
+             visitor="x", topic="x")[:8]
     [push] = [m for m in inbox(services, "zhao_guoqiang") if m.text.startswith(head)]
     assert labels(push) == [t(lang, "menu.reschedule_booking")]
     tap(zhao, push, t(lang, "menu.reschedule_booking"))
@@ -239,7 +252,7 @@ def test_a_new_booking_push_moves_that_booking_in_one_tap(
     zhao.say("临时到市里开会")
     zhao.press(t(lang, "nav.confirm"))
     assert t(lang, "reschedule_booking.done", number="V-2026-0001", date="2026-11-30",
-             start="08:30") in zhao.text
+             weekday=t(lang, "weekday.0"), start="08:30") in zhao.text
 
 
 @pytest.mark.parametrize("lang", LANGS)
@@ -256,7 +269,7 @@ def test_a_cancellation_push_carries_the_reschedule_button_for_the_other_booking
     li.press(t(lang, "cancel_booking.nav.confirm"))
     services.dispatcher.drain()
     cancelled = t(lang, "notice.booking_cancelled", number="V-2026-0001", date="2026-11-25",
-                  start="08:30")
+                  weekday=t(lang, "weekday.2"), start="08:30")
     [push] = [m for m in inbox(services, "zhao_guoqiang") if m.text == cancelled]
     assert labels(push) == [t(lang, "menu.reschedule_booking")]
     tap(zhao, push, t(lang, "menu.reschedule_booking"))
@@ -591,7 +604,7 @@ def test_an_unrecorded_visit_stays_to_record_after_two_weeks_and_shows_in_the_ex
     open_menu(zhao, "zh")
     zhao.press(t("zh", "menu.cal_visit_record"))
     assert [c for c in choices(zhao) if c.startswith("V-")] == [
-        "V-2026-0001 · 11-25 · 夜班补贴标准"]
+        "V-2026-0001 · 11-25 周三 · 夜班补贴标准"]
     zhao.press(t("zh", "nav.cancel"))
     open_menu(zhao, "zh")
     zhao.press(t("zh", "menu.cal_visit_missed"))

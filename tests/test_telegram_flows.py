@@ -299,7 +299,7 @@ async def test_a_visit_is_booked_on_the_first_duty_slot_and_cancelled_in_my_book
                       Notification.message_key == "notice.booking_cancelled")
     assert (told.recipient_id, told.status) == (entry.leader_id, "sent")
     assert leader.new_texts() == [t("zh", "notice.booking_cancelled", number="V-2026-0001",
-                                    date="2026-11-23", start="08:30")]
+                                    date="2026-11-23", weekday="周一", start="08:30")]
     assert await chat.say(t(lang, "menu.my_bookings")) == [
         one(t(lang, "cancel_booking.empty"), t(lang, "menu.prompt"))]
 

@@ -173,7 +173,7 @@ async def test_a_visit_is_booked_with_the_duty_leader(
     assert (row.number, row.status, row.channel) == ("V-2026-0001", "booked", kind)
     [notice] = sun.new_texts()  # at 09:00 her 08:30-11:30 reception is under way
     assert notice.startswith("【正在接访】新的预约 V-2026-0001")
-    assert "2026-11-23 08:30-11:30" in notice
+    assert "2026-11-23 周一 08:30-11:30" in notice
 
 
 @KINDS
