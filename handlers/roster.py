@@ -342,19 +342,23 @@ def swap(s: Session, first: DutyEntry, second: DutyEntry, *, reason: str, by: Pe
         row.leader_id, row.reason, row.by_id, row.created_at = leader, reason, by.id, now
         s.add(row)
     pa, pb = s.get(Person, a), s.get(Person, b)
-    for me, other, gave, took, gave_n, took_n in ((pa, pb, second, first, len(one), len(two)),
-                                                  (pb, pa, first, second, len(two), len(one))):
+    for me, other, gave, took, gave_n, coming in ((pa, pb, second, first, len(one), two),
+                                                  (pb, pa, first, second, len(two), one)):
         # `gave`: the entry now theirs; the other day's bookings went to the other leader.
+        # `coming`: the bookings of the day now theirs: who comes, about what, as a
+        # booking's push names them.
         if me is None or me.id is None:
             continue
         outbox.enqueue(s, key=f"duty:{run}:swapped:{me.id}", recipient_id=me.id,
-                       message="notice.duty_swapped", now=now, priority=outbox.ALERT,
+                       message="notice.duty_swapped_booked" if coming
+                       else "notice.duty_swapped", now=now, priority=outbox.ALERT,
                        params={"other": other.name if other else "", "reason": reason,
                                "by": by.name, "old_date": took.day.isoformat(),
                                "new_date": gave.day.isoformat(),
                                "start": gave.start.strftime("%H:%M"),
                                "end": gave.end.strftime("%H:%M"), "place": gave.place,
-                               "gave": gave_n, "took": took_n})
+                               "gave": gave_n, "took": len(coming),
+                               "visitor_lines": bookings.visitor_lines(s, coming)})
     s.flush()
     _republish(s, first.unit_id, [first, second], now=now, zone=zone, run=run)
     return len(one), len(two)

@@ -543,3 +543,44 @@ def test_the_publication_says_how_to_see_a_union_leader(
     assert f"{words}:\n• 陈丽华" in post or f"{words}：\n• 陈丽华" in post
     li.press(t(lang, "menu.booking"))
     assert words in li.text  # and where the booking lists only the rotation's leaders
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_a_leader_taking_a_swapped_day_reads_who_comes_and_when(
+        services: Services, clock: FrozenClock, lang: str) -> None:
+    """A swap told each leader "the new day has 1 booking": which visitor, about what,
+    they had to find out. Each now reads the day with its weekday and hours, and a line
+    per booked visitor (a verified name, else that the visitor is unverified)."""
+    book(services, "li_ming", lang, "11-25")  # 赵国强's Wednesday
+    web = Chat(services, channel="web", address="anon-swap-visitor")
+    open_menu(web, lang)
+    web.press(t(lang, "menu.booking"))
+    web.press_starting("11-26")  # 孙红梅's Thursday
+    web.say("宿舍热水器坏了")
+    web.press(t(lang, "nav.confirm"))
+    zhao, sun = Chat(services, person="zhao_guoqiang"), Chat(services, person="sun_hongmei")
+    open_menu(sun, lang)
+    open_menu(zhao, lang)
+    zhao.press(t(lang, "menu.cal_duty_swap"))
+    zhao.press_starting("11-25")
+    zhao.press_starting("11-26")
+    zhao.say("临时出差")
+    zhao.press(t(lang, "nav.confirm"))
+    services.dispatcher.drain()
+    place = "群众工作室（行政楼一楼）"
+    common = {"by": "赵国强", "reason": "临时出差", "start": "08:30", "end": "11:30",
+              "place": place, "gave": 1, "took": 1}
+    wed, thu = t(lang, "weekday.2"), t(lang, "weekday.3")
+    assert t(lang, "notice.duty_swapped_booked", **common, other="赵国强",
+             old_date="2026-11-26", old_weekday=thu, new_date="2026-11-25", new_weekday=wed,
+             visitor_lines=t(lang, "notice.booking_line", visitor="李明",
+                             number="V-2026-0001", topic="加班费核算方法")) \
+        in [m.text for m in sun.inbox()]
+    assert t(lang, "notice.duty_swapped_booked", **common, other="孙红梅",
+             old_date="2026-11-25", old_weekday=wed, new_date="2026-11-26", new_weekday=thu,
+             visitor_lines=t(lang, "notice.booking_line", visitor=t(lang, "person.unverified"),
+                             number="V-2026-0002", topic="宿舍热水器坏了")) \
+        in [m.text for m in zhao.inbox()]
+    said = {"zh": ("2026-11-25 周三 08:30-11:30", "• 李明（预约 V-2026-0001：加班费核算方法）"),
+            "en": ("2026-11-25 Wed 08:30-11:30", "• 李明 (booking V-2026-0001: 加班费核算方法)")}
+    assert all(w in "\n".join(m.text for m in sun.inbox()) for w in said[lang])
