@@ -95,8 +95,7 @@ def build(settings: Settings, *, clock: Clock | None = None, db: Engine | None =
                                   incidents.REPORT: emergencies.report,
                                   bookings.KIND: bookings.BookingReminders(
                                       db, clock, settings.zone).fire,
-                                  bookings.LEDGER: bookings.LedgerReminder(
-                                      db, clock, settings.zone).fire,
+                                  **_ledger_handlers(db, clock, settings.zone),
                                   stored_media.LOST: LostFiles(db, clock, states).check,
                                   stored_media.RECEIVED: ReceivedFiles(db, clock, states).check,
                                   **calendar.timer_handlers(db, clock, settings.zone)},
@@ -136,6 +135,14 @@ def build(settings: Settings, *, clock: Clock | None = None, db: Engine | None =
     return Services(settings, clock, db, states, workroom, dispatcher, sweeper, senders, reader,
                     telegram, hotline, calendar.CalendarPlanner(db, clock, settings.zone),
                     wechat=wechat, wecom=wecom)
+
+
+def _ledger_handlers(db: Engine, clock: Clock, zone: Any) -> dict[str, Any]:
+    """The visit ledger's reminders: the leader when the reception ends and once more the
+    next working day, then the staff (handlers/bookings.py)."""
+    ledger = bookings.LedgerReminder(db, clock, zone)
+    return {bookings.LEDGER: ledger.fire, bookings.LEDGER_AGAIN: ledger.again,
+            bookings.LEDGER_STAFF: ledger.staff}
 
 
 def _wechat_channels(settings: Settings, workroom: Workroom, db: Engine, clock: Clock,

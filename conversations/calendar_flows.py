@@ -88,7 +88,7 @@ VISIT_RECORD = Flow(
         Ask("category", Choice(_options("category", CASE_CATEGORIES)), when=_on("solved", "no")),
         Ask("instruction", Text(2, 1000), when=_on("solved", "no")),
     ),
-    roles=("leader", "director"),
+    roles=("leader", "director", "staff"),
 )
 
 # A booked visitor who did not come (未到): one tap records it in the ledger, the booking
@@ -96,7 +96,7 @@ VISIT_RECORD = Flow(
 VISIT_MISSED = Flow(
     "visit_missed",
     (Ask("visit", Choice(source="missed_visits")),),
-    roles=("leader", "director"),
+    roles=("leader", "director", "staff"),
 )
 
 # The monthly dispute screening return of a workshop, one dispute at a time, or 零报告.
@@ -215,6 +215,10 @@ CALENDAR_MENU = (
     MenuItem("flow:duty_swap", "menu.cal_duty_swap", roles=("leader", "director", "staff")),
     MenuItem("flow:visit_record", "menu.cal_visit_record", roles=("leader", "director")),
     MenuItem("flow:visit_missed", "menu.cal_visit_missed", roles=("leader", "director")),
+    # The staff fill in a visit the leader left out of the ledger, from the push telling
+    # them of it (handlers/bookings.py: LEDGER_STAFF).
+    MenuItem("flow:visit_record", "menu.cal_visit_record", roles=("staff",), hidden=True),
+    MenuItem("flow:visit_missed", "menu.cal_visit_missed", roles=("staff",), hidden=True),
     MenuItem("flow:screening", "menu.cal_screening", roles=("liaison", "staff", "director")),
     MenuItem("query:warnings", "menu.cal_warnings", roles=STAFF),
     MenuItem("flow:warning_action", "menu.cal_warning_action", roles=STAFF),

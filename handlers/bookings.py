@@ -4,16 +4,20 @@ The employee and the leader are reminded the day before (24 hours) and an hour b
 reception; the reminders follow the booking when the leader moves it and stop when it is
 cancelled. Keys carry the duty entry, so a moved booking gets reminders of its own.
 
-When a reception with bookings has ended, the leader on duty is told once which booked
+When a reception with bookings has ended, the leader on duty is told which booked
 visitors are still missing from the visit ledger (接访台帐, 000 制度(二) 六), with the
 button that opens it. Its timer is set on the duty entry when a booking is put on it (made,
 moved to it, an invitation accepted); what is missing is counted when it fires, so a
-cancelled or recorded visit is not named, and nothing is sent when none is missing.
+cancelled or recorded visit is not named, and nothing is sent when none is missing. A visit
+still missing is not left as a hole in the ledger: the leader is reminded once more the
+next working day at 09:00, and the working day after that the staff (who keep the ledgers;
+the director if there are none) are told, with the button that records it. Each step
+counts again what is missing: once all is recorded (or marked 未到), nothing more comes.
 """
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -24,7 +28,8 @@ from sqlmodel.sql.expression import SelectOfScalar
 from conversations import catalog
 from conversations.clock import Clock
 from conversations.flow import Result, Submission
-from handlers.context import HandlerContext
+from handlers.context import HandlerContext, people_of
+from scheduler import workdays
 from store import outbox, timers
 from store.calendar_models import VisitRecord
 from store.db import transaction
@@ -33,6 +38,9 @@ from store.models import Booking, DutyEntry, Person, Timer
 KIND = "booking_remind"
 BEFORE = {"day": timedelta(days=1), "hour": timedelta(hours=1)}
 LEDGER = "visit_ledger"  # one per duty entry, due when its reception ends
+LEDGER_AGAIN = "visit_ledger_again"  # the leader again, the next working day
+LEDGER_STAFF = "visit_ledger_staff"  # then the staff, the working day after
+CHASE_AT = time(9, 0)
 TOPIC_SHOWN = 30
 # Visitors a reception expects: booked, or invited (重点约访) and not yet answering.
 EXPECTED = ("booked", "invited")
@@ -127,11 +135,64 @@ def reschedule_button(booking: Booking | None = None) -> list[list[str]]:
     return [["menu.reschedule_booking", f"flow:reschedule_booking?booking={booking.id}"]]
 
 
+def next_morning(session: Session, day: date, zone: ZoneInfo) -> datetime:
+    """09:00 of the first working day after `day`."""
+    after = workdays.load(session).next_workday(day + timedelta(days=1))
+    return datetime.combine(after, CHASE_AT, zone)
+
+
 class LedgerReminder:
-    """Timer handler: the reception has ended; tell its leader who is not in the ledger."""
+    """Timer handlers: the reception has ended; tell its leader who is not in the ledger,
+    remind them once more, then tell the staff."""
 
     def __init__(self, db: Engine, clock: Clock, zone: ZoneInfo) -> None:
         self.db, self.clock, self.zone = db, clock, zone
+
+    def _missing(self, s: Session, kind: str, ref: str, now: datetime
+                 ) -> tuple[DutyEntry, list[Booking]] | None:
+        """The reception of a due chase step, taken, and what it still misses."""
+        if timers.take(s, kind=kind, ref=ref, now=now) is None:
+            return None
+        entry = s.get(DutyEntry, int(ref)) if ref.isdigit() else None
+        if entry is None:
+            return None
+        missing = unrecorded(s, entry)
+        return (entry, missing) if missing else None
+
+    def again(self, ref: str) -> int:
+        """The next working day: the leader is reminded once more of what is missing."""
+        now = self.clock.now()
+        with transaction(self.db) as s:
+            found = self._missing(s, LEDGER_AGAIN, ref, now)
+            if found is None:
+                return 0
+            entry, missing = found
+            outbox.enqueue(s, key=f"visit_ledger:{entry.id}:again", recipient_id=entry.leader_id,
+                           message="notice.visit_ledger_again", now=now, priority=outbox.ALERT,
+                           params=self._params(s, entry, missing))
+            today = now.astimezone(self.zone).date()
+            timers.schedule(s, kind=LEDGER_STAFF, ref=ref,
+                            due_at=next_morning(s, today, self.zone))
+            return 1
+
+    def staff(self, ref: str) -> int:
+        """A working day later, still missing: the staff (else the director) are told,
+        with the buttons that record it, as the leader was."""
+        now = self.clock.now()
+        with transaction(self.db) as s:
+            found = self._missing(s, LEDGER_STAFF, ref, now)
+            if found is None:
+                return 0
+            entry, missing = found
+            leader = s.get(Person, entry.leader_id)
+            told = people_of(s, entry.unit_id, ("staff",)) \
+                or people_of(s, entry.unit_id, ("director",))
+            params = {**self._params(s, entry, missing), "leader": leader.name if leader else ""}
+            for p in told:
+                outbox.enqueue(s, key=f"visit_ledger:{entry.id}:staff:{p.id}", recipient_id=p.id,
+                               message="notice.visit_ledger_staff", now=now,
+                               priority=outbox.ALERT, params=params)
+            return len(told)
 
     def fire(self, ref: str) -> int:
         now = self.clock.now()
@@ -147,12 +208,14 @@ class LedgerReminder:
             missing = unrecorded(s, entry)
             if not missing:
                 return 0
-            today = now.astimezone(self.zone).date() == entry.day
+            today = now.astimezone(self.zone).date()
             outbox.enqueue(s, key=f"visit_ledger:{entry.id}", recipient_id=entry.leader_id,
-                           message="notice.visit_ledger_due" if today
+                           message="notice.visit_ledger_due" if today == entry.day
                            else "notice.visit_ledger_due_late",
                            now=now, priority=outbox.ALERT,
                            params=self._params(s, entry, missing))
+            timers.schedule(s, kind=LEDGER_AGAIN, ref=ref,
+                            due_at=next_morning(s, today, self.zone))
             return 1
 
     @staticmethod

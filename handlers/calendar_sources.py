@@ -73,6 +73,8 @@ def my_receptions(d: SqlDirectory, lang: str) -> list[tuple[str, str]]:
     recorded drops out of nowhere), and each reception of the last two weeks (for a
     visitor who came without booking)."""
     s, since = d.session, d.today - timedelta(days=RECENT_DAYS)
+    if d.person.role == "staff":
+        return _left_out(d, lang)
     booked = s.exec(select(Booking, DutyEntry).join(
         DutyEntry, col(Booking.duty_entry_id) == DutyEntry.id).where(
         DutyEntry.leader_id == d.person.id, col(Booking.status).in_(bookings.EXPECTED),
@@ -93,6 +95,28 @@ def my_receptions(d: SqlDirectory, lang: str) -> list[tuple[str, str]]:
     return out[:SHOWN]
 
 
+def _left_out(d: SqlDirectory, lang: str) -> list[tuple[str, str]]:
+    """For the staff: the unit's expected visits whose reception is over and that are not
+    in the ledger, whoever received them, the oldest first."""
+    s = d.session
+    ended = col(DutyEntry.day) < d.today if d.now is None else or_(
+        col(DutyEntry.day) < d.today, and_(col(DutyEntry.day) == d.today,
+                                           col(DutyEntry.end) <= d.now))
+    rows = s.exec(select(Booking, DutyEntry).join(
+        DutyEntry, col(Booking.duty_entry_id) == DutyEntry.id).where(
+        DutyEntry.unit_id == d.unit_id, col(Booking.status).in_(bookings.EXPECTED), ended,
+        col(Booking.id).not_in(bookings.recorded_ids()))
+        .order_by(col(DutyEntry.day), col(Booking.id)).limit(SHOWN)).all()
+    out = []
+    for b, e in rows:
+        leader = s.get(Person, e.leader_id)
+        out.append((f"b{b.id}", catalog.t(
+            lang, "visit_record.booked_for", number=b.number, date=e.day.strftime("%m-%d"),
+            weekday=_weekday(lang, e), leader=leader.name if leader else "",
+            topic=b.topic[:20])))
+    return out
+
+
 def _weekday(lang: str, entry: DutyEntry) -> str:
     return catalog.t(lang, f"weekday.{entry.day.weekday()}")
 
@@ -104,9 +128,12 @@ def missed_visits(d: SqlDirectory, lang: str) -> list[tuple[str, str]]:
     ended = col(DutyEntry.day) < d.today if d.now is None else or_(
         col(DutyEntry.day) < d.today, and_(col(DutyEntry.day) == d.today,
                                            col(DutyEntry.end) <= d.now))
+    # The leader's own; the staff's: the unit's (they fill in what a leader left out).
+    own = DutyEntry.unit_id == d.unit_id if d.person.role == "staff" \
+        else DutyEntry.leader_id == d.person.id
     rows = s.exec(select(Booking, DutyEntry).join(
         DutyEntry, col(Booking.duty_entry_id) == DutyEntry.id).where(
-        DutyEntry.leader_id == d.person.id, Booking.status == "booked", ended,
+        own, Booking.status == "booked", ended,
         col(Booking.id).not_in(bookings.recorded_ids()))
         .order_by(col(DutyEntry.day), col(Booking.id)).limit(SHOWN)).all()
     out = []

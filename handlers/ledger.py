@@ -41,10 +41,13 @@ def visit_record(ctx: HandlerContext, sub: Submission) -> Result:
         entry, booking = found
         assert ctx.actor.id is not None
         solved = a["solved"] == "yes"
+        # The leader who received: the actor, or the leader whose visit the staff fill in.
+        leader = s.get(Person, entry.leader_id) if entry is not None else ctx.actor
+        assert leader is not None and leader.id is not None
         row = VisitRecord(
             number=next_number(s, "J", ctx.today.year), draft_key=sub.draft_id,
             unit_id=ctx.unit_id(), duty_entry_id=entry.id if entry else None,
-            booking_id=booking.id if booking else None, leader_id=ctx.actor.id,
+            booking_id=booking.id if booking else None, leader_id=leader.id,
             visited_on=entry.day if entry else ctx.today, form=_form(ctx, entry, booking),
             visitor=a["visitor"], visitor_unit=a["unit"], problem=a["problem"],
             cause=a["cause"], opinion=a["opinion"], responsible=a["responsible"],
@@ -53,7 +56,7 @@ def visit_record(ctx: HandlerContext, sub: Submission) -> Result:
         s.add(row)
         s.flush()
         if not solved:
-            row.case_id = open_case(ctx, row, a["category"], booking, sub.lang).id
+            row.case_id = open_case(ctx, row, a["category"], booking, sub.lang, leader).id
             s.add(row)
     case = s.get(Case, row.case_id) if row.case_id is not None else None
     if case is not None:
@@ -74,7 +77,7 @@ def visit_missed(ctx: HandlerContext, sub: Submission) -> Result:
         booking = s.get(Booking, int(value)) if value.isdigit() else None
         entry = s.get(DutyEntry, booking.duty_entry_id) if booking else None
         if booking is None or entry is None or booking.status != "booked" \
-                or entry.leader_id != ctx.actor.id or bookings.recorded(s, booking) is not None:
+                or not _receives(ctx, entry) or bookings.recorded(s, booking) is not None:
             return Result("visit_missed.gone", {}, back_to="visit")
         if not bookings.over(entry, ctx):  # they may still come
             return Result("visit_missed.not_over", {"number": booking.number,
@@ -87,7 +90,7 @@ def visit_missed(ctx: HandlerContext, sub: Submission) -> Result:
         row = VisitRecord(
             number=next_number(s, "J", ctx.today.year), draft_key=sub.draft_id,
             unit_id=ctx.unit_id(), duty_entry_id=entry.id, booking_id=booking.id,
-            leader_id=ctx.actor.id, visited_on=entry.day, form=_form(ctx, entry, booking),
+            leader_id=entry.leader_id, visited_on=entry.day, form=_form(ctx, entry, booking),
             visitor=visitor.name if visitor is not None and visitor.verified else "",
             visitor_unit=shop.name if shop else "", problem=booking.topic, cause="",
             opinion="", responsible="", solved=False, came=False, result="",
@@ -108,6 +111,14 @@ def visit_missed(ctx: HandlerContext, sub: Submission) -> Result:
                   {"number": row.number, "booking": booking.number if booking else ""})
 
 
+def _receives(ctx: HandlerContext, entry: DutyEntry) -> bool:
+    """Whether the actor records this reception's visits: its leader, or a staff member
+    of its unit filling in what the leader left out (handlers/bookings.py)."""
+    if ctx.actor.role == "staff":
+        return entry.unit_id == ctx.unit_id()
+    return entry.leader_id == ctx.actor.id
+
+
 def _form(ctx: HandlerContext, entry: DutyEntry | None, booking: Booking | None) -> str:
     """The reception's form; a booking made by an invitation was an invited appointment."""
     if booking is not None and ctx.session.exec(select(Invitation.id).where(
@@ -122,12 +133,12 @@ def _visit(ctx: HandlerContext, value: str) -> tuple[DutyEntry | None, Booking |
     if value == "now":  # a union leader receiving without a roster entry
         return (None, None) if ctx.actor.role == "director" else None
     kind, num = value[:1], value[1:]
-    if not num.isdigit():
-        return None
+    if not num.isdigit() or (kind != "b" and ctx.actor.role == "staff"):
+        return None  # the staff fill in a booked visit, not a walk-in they did not see
     booking = s.get(Booking, int(num)) if kind == "b" else None
     entry = s.get(DutyEntry, booking.duty_entry_id if booking else int(num)) \
         if kind in ("b", "e") else None
-    if entry is None or entry.leader_id != ctx.actor.id or entry.day > ctx.today:
+    if entry is None or not _receives(ctx, entry) or entry.day > ctx.today:
         return None
     if booking is not None and s.exec(select(VisitRecord.id).where(
             VisitRecord.booking_id == booking.id)).first() is not None:
@@ -136,8 +147,10 @@ def _visit(ctx: HandlerContext, value: str) -> tuple[DutyEntry | None, Booking |
 
 
 def open_case(ctx: HandlerContext, record: VisitRecord, category: str,
-              booking: Booking | None, lang: str) -> Case:
-    """Register the unsolved problem as a case carrying the leader's instruction."""
+              booking: Booking | None, lang: str, leader: Person | None = None) -> Case:
+    """Register the unsolved problem as a case carrying the instruction of the leader who
+    received the visit (`leader`: the actor unless the staff fill it in)."""
+    leader = leader or ctx.actor
     from handlers import records  # every case is registered there (and records imports us)
 
     s = ctx.session
@@ -154,12 +167,12 @@ def open_case(ctx: HandlerContext, record: VisitRecord, category: str,
                "outcome": ""}
     case = records._register_case(
         ctx, Submission("visit_record", answers, f"visit:{record.draft_key}", lang),
-        records.Behalf(complainant, "reception", ctx.actor.id, record.number))
+        records.Behalf(complainant, "reception", leader.id or ctx.actor.id, record.number))
     handler_id = case.handler_id
     assert case.id is not None and handler_id is not None
     s.add(CaseEvent(case_id=case.id, at=ctx.now, actor_id=ctx.actor.id, kind="instructed",
                     note=record.instruction or ""))
-    params = {"number": case.number, "category": category, "leader": ctx.actor.name,
+    params = {"number": case.number, "category": category, "leader": leader.name,
               "instruction": record.instruction or "", "problem": record.problem,
               "visitor": record.visitor, "ledger": record.number,
               "due_on": case.due_on.isoformat(), "actions": notices.work_on(case.id)}
@@ -174,7 +187,7 @@ def open_case(ctx: HandlerContext, record: VisitRecord, category: str,
         outbox.enqueue(s, key=f"case:{case.id}:instructed:{staff.id}", recipient_id=staff.id,
                        message="notice.case_instructed_staff", now=ctx.now,
                        params={"number": case.number, "category": category,
-                               "leader": ctx.actor.name, "due_on": case.due_on.isoformat()})
+                               "leader": leader.name, "due_on": case.due_on.isoformat()})
     if booking is not None and complainant is not None and alerts.reachable(
             s, complainant.id, texts=ctx.texts):
         # The visitor is told what their visit became, as a complaint's filing tells its
@@ -184,7 +197,7 @@ def open_case(ctx: HandlerContext, record: VisitRecord, category: str,
                        params={"number": case.number, "due_on": case.due_on.isoformat(),
                                "days": case.deadline_days, "booking": booking.number,
                                "date": record.visited_on.isoformat(),
-                               "leader": ctx.actor.name,
+                               "leader": leader.name,
                                "actions": [["menu.my_cases", "query:my_cases"]]})
     return case
 

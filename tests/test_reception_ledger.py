@@ -125,8 +125,8 @@ def test_the_leader_is_told_once_who_is_missing_from_the_ledger_when_the_recepti
     zhao.press_starting("V-2026-0001")
     fill(zhao, lang, "李明")
 
-    # Once per reception: the next days' sweeps send nothing more.
-    tick(services, clock, shanghai(11, 27, 12), step=timedelta(hours=1))
+    # Once at the reception's end: the sweeps of the day send nothing more.
+    tick(services, clock, shanghai(11, 25, 23), step=timedelta(hours=1))
     assert len(ledger_pushes(services, lang)) == 1
 
 
@@ -614,3 +614,81 @@ def test_an_unrecorded_visit_stays_to_record_after_two_weeks_and_shows_in_the_ex
         in zhao.text
     assert [r[10] for r in ledger_rows(services)] == [
         t("zh", "export.missed", number="V-2026-0001")]
+
+
+# --- a visit left out of the ledger: reminded again, then the staff told ------------------
+
+
+def again_pushes(services: Services, key: str, message: str) -> list[InboxMessage]:
+    with Session(services.db) as s:
+        keys = {n.id for n in s.exec(select(Notification).where(
+            Notification.message_key == message))}
+    return [m for m in inbox(services, key) if m.notification_id in keys]
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_a_visit_left_out_of_the_ledger_is_reminded_again_then_told_to_the_staff(
+        services: Services, clock: FrozenClock, lang: str) -> None:
+    """The leader was told once, at the reception's end, and if they did not record the
+    visit nothing more happened: the ledger kept a hole. Thursday 09:00 the leader is
+    reminded again; Friday 09:00 the staff are told, with the button that records it; once
+    recorded, nothing more comes."""
+    li, zhang = Chat(services, person="li_ming"), Chat(services, person="zhang_wei")
+    zhao, liu = Chat(services, person="zhao_guoqiang"), Chat(services, person="liu_fang")
+    for chat in (zhao, liu):
+        open_menu(chat, lang)
+    book(li, lang, "加班费核算方法")
+    book(zhang, lang, "夜班补贴标准")
+    tick(services, clock, shanghai(11, 25, 12), step=timedelta(hours=1))
+    assert len(ledger_pushes(services, lang)) == 1
+    clock.set(shanghai(11, 25, 15))
+    record(zhao, lang, "V-2026-0001", "李明")  # one of the two
+
+    tick(services, clock, shanghai(11, 26, 8, 59), step=timedelta(hours=1))
+    assert again_pushes(services, "zhao_guoqiang", "notice.visit_ledger_again") == []
+    tick(services, clock, shanghai(11, 26, 9))
+    [again] = again_pushes(services, "zhao_guoqiang", "notice.visit_ledger_again")
+    assert again.text == t(lang, "notice.visit_ledger_again", **slot(lang), count=1,
+                           visitor_lines=line(lang, "张伟", "V-2026-0002", "夜班补贴标准"))
+    assert labels(again) == [t(lang, "menu.cal_visit_record"), t(lang, "menu.cal_visit_missed")]
+    assert again_pushes(services, "liu_fang", "notice.visit_ledger_staff") == []
+
+    tick(services, clock, shanghai(11, 27, 9), step=timedelta(hours=1))
+    [told] = again_pushes(services, "liu_fang", "notice.visit_ledger_staff")
+    assert told.text == t(lang, "notice.visit_ledger_staff", **slot(lang), leader="赵国强",
+                          count=1, visitor_lines=line(lang, "张伟", "V-2026-0002", "夜班补贴标准"))
+    assert len(again_pushes(services, "zhao_guoqiang", "notice.visit_ledger_again")) == 1
+    # The staff record it from the push: the visit chosen, the ledger entry the leader's.
+    tap(liu, told, t(lang, "menu.cal_visit_record"))
+    assert t(lang, "visit_record.visitor.ask") in liu.text
+    fill(liu, lang, "张伟")
+    from store.calendar_models import VisitRecord
+
+    [entry] = [r for r in all_rows(services, VisitRecord) if r.visitor == "张伟"]
+    assert entry.leader_id == person(services, "zhao_guoqiang").id
+    # Nothing is missing any more: nothing more, to anyone, in the weeks after.
+    before = {k: len(inbox(services, k)) for k in ("zhao_guoqiang", "liu_fang")}
+    tick(services, clock, shanghai(12, 10, 18), step=timedelta(hours=6))
+    assert not [m for k, n in before.items() for m in inbox(services, k)[n:]
+                if "V-2026-0002" in m.text]
+
+
+def test_a_visit_recorded_after_the_first_reminder_is_not_chased(
+        services: Services, clock: FrozenClock) -> None:
+    """Recorded (here: marked 未到) the afternoon of the reception: no second reminder,
+    nobody else told, though its step was due the next morning."""
+    zhang, zhao = Chat(services, person="zhang_wei"), Chat(services, person="zhao_guoqiang")
+    book(zhang, "zh", "夜班补贴标准")
+    tick(services, clock, shanghai(11, 25, 12), step=timedelta(hours=1))
+    assert len(ledger_pushes(services, "zh")) == 1
+    open_menu(zhao, "zh")
+    zhao.press(t("zh", "menu.cal_visit_missed"))
+    zhao.press_starting("V-2026-0001")
+    zhao.press(t("zh", "nav.confirm"))
+    tick(services, clock, shanghai(11, 30, 12), step=timedelta(hours=3))
+    assert again_pushes(services, "zhao_guoqiang", "notice.visit_ledger_again") == []
+    for key in ("liu_fang", "chen_lihua"):
+        assert again_pushes(services, key, "notice.visit_ledger_staff") == []
+    with Session(services.db) as s:
+        due = {t_.kind: t_.due_at for t_ in s.exec(select(Timer))}
+    assert due[bookings.LEDGER_AGAIN].astimezone(ZONE) == shanghai(11, 26, 9)
