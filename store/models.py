@@ -6,10 +6,10 @@ from __future__ import annotations
 from datetime import date, datetime, time
 from typing import Any
 
-from sqlalchemy import JSON, Column, Index, LargeBinary, Text, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Column, Index, LargeBinary, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from store.types import UTCDateTime
+from store.types import CurrentXact, UTCDateTime
 
 ROLES = ("employee", "liaison", "staff", "director", "leader", "upper_union")
 
@@ -383,6 +383,9 @@ class Notification(SQLModel, table=True):
 class InboxMessage(SQLModel, table=True):
     """A delivered push waiting in a web-chat or console inbox."""
 
+    # The poll's second read: the rows of one inbox written by transactions a snapshot
+    # had not seen (see xact).
+    __table_args__ = (Index("ix_inboxmessage_address_xact", "address", "xact"),)
     id: int | None = Field(default=None, primary_key=True)
     channel: str = Field(max_length=16)
     address: str = Field(max_length=200, index=True)
@@ -394,6 +397,12 @@ class InboxMessage(SQLModel, table=True):
     # last looked, and shows a version newer than its own.
     edited_at: datetime | None = _ts(nullable=True)
     version: int = 0
+    # The transaction that wrote it (PostgreSQL; NULL on SQLite): ids are taken at insert
+    # and commits come in any order, so a poll that saw id N+1 may not yet have seen N.
+    # The poll keeps its snapshot, and the next one also brings the rows written by a
+    # transaction that snapshot had not seen (web/app.py inbox).
+    xact: int | None = Field(default=None, sa_column=Column(
+        BigInteger, nullable=True, default=CurrentXact()))
 
 
 class Timer(SQLModel, table=True):

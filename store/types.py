@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import DateTime
+from sqlalchemy import BigInteger, DateTime
 from sqlalchemy.engine import Dialect
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.functions import FunctionElement
 from sqlalchemy.types import TypeDecorator
 
 
@@ -48,3 +51,34 @@ class UTCDateTime(TypeDecorator[datetime]):
         if value.tzinfo is None:
             return value.replace(tzinfo=UTC)
         return value.astimezone(UTC)
+
+
+class CurrentXact(FunctionElement[int]):
+    """The id of the transaction writing a row, as a column default: on PostgreSQL its
+    64-bit id (pg_current_xact_id), which a later snapshot tells apart as committed
+    before it or not; NULL on SQLite, where one writer at a time commits in id order."""
+
+    type = BigInteger()
+    inherit_cache = True
+    name = "current_xact"
+
+
+@compiles(CurrentXact)
+def _current_xact_none(element: CurrentXact, compiler: Any, **kw: Any) -> str:
+    return "NULL"
+
+
+@compiles(CurrentXact, "postgresql")
+def _current_xact_pg(element: CurrentXact, compiler: Any, **kw: Any) -> str:
+    return "pg_current_xact_id()::text::bigint"
+
+
+def unseen(snapshot: str, xacts: Iterable[tuple[int, int | None]]) -> list[int]:
+    """Of (row id, writing transaction) pairs, the rows a PostgreSQL snapshot
+    (pg_current_snapshot()::text, "xmin:xmax:xip,…") did not see: written by a
+    transaction still open then, or begun after it."""
+    lo, hi, open_ = snapshot.split(":")
+    xmin, xmax = int(lo), int(hi)
+    running = {int(x) for x in open_.split(",") if x}
+    return [rid for rid, x in xacts
+            if x is not None and x >= xmin and (x >= xmax or x in running)]

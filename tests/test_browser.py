@@ -49,7 +49,16 @@ class LiveApp:
 @pytest.fixture
 def live_app(sqlite_url: str, clock: FrozenClock) -> Iterator[LiveApp]:
     """The real app on 127.0.0.1 and a free port, in a background thread."""
-    services = make_services(sqlite_url, clock)
+    yield from _serve(make_services(sqlite_url, clock))
+
+
+@pytest.fixture
+def db_live_app(db_url: str, clock: FrozenClock) -> Iterator[LiveApp]:
+    """The real app, on SQLite and on PostgreSQL."""
+    yield from _serve(make_services(db_url, clock))
+
+
+def _serve(services: Services) -> Iterator[LiveApp]:
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))
@@ -438,6 +447,67 @@ def test_a_new_phone_shows_the_alert_still_waiting_for_its_ack(
     expect(notices.last).to_contain_text("配电房有人触电倒地")
     expect(alert.get_by_test_id("btn").filter(has_text="收到")).to_be_enabled()
     phone.close()
+
+
+def test_a_push_committed_after_a_later_one_shows_once_on_the_page(
+        browser: Browser, db_live_app: LiveApp) -> None:
+    """Two deliveries to the director's page: the first takes its id and is still open
+    when the second commits (PostgreSQL), so the page shows the later push first. The
+    earlier one shows as soon as it commits, and neither shows twice. (On SQLite the
+    second delivery waits for the first.)"""
+    from bot import invites
+    from conversations.engine import Reply
+    from store import outbox
+    from store.db import is_postgres, transaction
+    from store.models import Contact, Person
+
+    services = db_live_app.services
+    context = browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True,
+                                  locale="zh-CN", timezone_id="Asia/Shanghai")
+    context.set_default_timeout(15_000)
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda err: errors.append(str(err)))
+    token = invites.make_token(services.settings.secret_key, "chen_lihua")
+    page.goto(f"{db_live_app.url}/i/{token}")
+    expect(last_bot(page)).to_contain_text("职工群众工作室")
+    expect(page.get_by_test_id("messages")).to_have_attribute("data-inbox-polls",
+                                                              re.compile(r"^[1-9]"))
+    with transaction(services.db) as s:
+        director = s.exec(select(Person).where(Person.key == "chen_lihua")).one()
+        address = s.exec(select(Contact.address).where(
+            Contact.person_id == director.id, Contact.channel == "web")).one()
+        first_id, second_id = (outbox.enqueue(
+            s, key=f"late:{n}", recipient_id=director.id, message="notice.raw",
+            params={}, now=services.clock.now()).id or 0 for n in (1, 2))
+    web = services.senders["web"]
+    first = Session(services.db)  # its id taken, its transaction still open
+    web.deliver(first, address=address, reply=Reply("【紧急】配电房有人触电倒地"),
+                notification_id=first_id)
+
+    def second() -> None:
+        with transaction(services.db) as s:
+            web.deliver(s, address=address, reply=Reply("例行通知：周四例会改到下午"),
+                        notification_id=second_id)
+
+    later = threading.Thread(target=second)
+    later.start()
+    notices = page.get_by_test_id("notice-msg")
+    if is_postgres(services.db):
+        later.join(timeout=30)
+        expect(notices.filter(has_text="例行通知")).to_have_count(1)
+        expect(notices.filter(has_text="配电房")).to_have_count(0)
+    first.commit()
+    first.close()
+    later.join(timeout=30)
+    assert not later.is_alive()
+    expect(notices.filter(has_text="配电房")).to_have_count(1)
+    polls = int(page.get_by_test_id("messages").get_attribute("data-inbox-polls") or 0)
+    expect(page.get_by_test_id("messages")).to_have_attribute(  # one more poll
+        "data-inbox-polls", str(polls + 1), timeout=10_000)
+    expect(notices).to_have_count(2)  # none twice
+    context.close()
+    assert errors == [], errors
 
 
 def test_a_notice_is_timed_in_the_workrooms_zone_not_the_phones(

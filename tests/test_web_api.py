@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import itertools
 import re
+import threading
 import time
 from collections.abc import AsyncIterator
 from datetime import timedelta
@@ -18,7 +19,10 @@ from sqlmodel import Session, col, func, select
 from bot import invites
 from bot.bootstrap import Services
 from conversations.clock import FrozenClock
-from store.models import Alert, Case, Incident, Person, Suggestion
+from conversations.engine import Reply
+from store import outbox
+from store.db import is_postgres, transaction
+from store.models import Alert, Case, Contact, Incident, Person, Suggestion
 from web.app import COOKIE, MAX_BODY, create_app
 
 _ids = itertools.count(1)
@@ -70,9 +74,13 @@ class WebChat:
         messages: list[dict[str, Any]] = r.json()["messages"]
         return messages
 
-    async def poll(self, after: int, since: int) -> dict[str, Any]:
-        """A poll of the page: what came after `after`, what was edited since `since`."""
-        r = await self.client.get("/api/inbox", params={"after": after, "since": since})
+    async def poll(self, after: int, since: int, seen: str | None = None) -> dict[str, Any]:
+        """A poll of the page: what came after `after`, what was edited since `since`, what
+        the poll that answered `seen` could not see yet."""
+        params: dict[str, Any] = {"after": after, "since": since}
+        if seen is not None:
+            params["seen"] = seen
+        r = await self.client.get("/api/inbox", params=params)
         assert r.status_code == 200, r.text
         data: dict[str, Any] = r.json()
         return data
@@ -584,6 +592,68 @@ async def test_an_edited_alert_comes_again_to_the_pages_that_show_it(
         assert later["cursor"] > got["cursor"]
         assert (await chat.poll(alert["id"], later["cursor"]))["edited"] == []
     assert (await reporter.poll(10**6, 0))["edited"] == []  # nothing of theirs was edited
+
+
+async def test_a_push_committed_after_a_later_one_still_reaches_the_page(
+        db_services: Services, clock: FrozenClock) -> None:
+    """On PostgreSQL one delivery takes id N and is still open when another takes N+1 and
+    commits; the page polls between and shows N+1. N, committed after, comes with the next
+    poll, and no push comes twice. (On SQLite the second waits for the first to commit.)"""
+    services = db_services
+    app = create_app(services, run_scheduler=False)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
+                                 base_url="http://testserver") as client:
+        director = WebChat(client)
+        await login(client, services, "chen_lihua")
+        await director.say("菜单")
+        with transaction(services.db) as s:
+            person = s.exec(select(Person).where(Person.key == "chen_lihua")).one()
+            address = s.exec(select(Contact.address).where(
+                Contact.person_id == person.id, Contact.channel == "web")).one()
+            n_a, n_b = (outbox.enqueue(s, key=f"late-{k}", message="x", params={},
+                                       now=clock.now(), recipient_id=person.id).id or 0
+                        for k in "ab")
+        web = services.senders["web"]
+        page = await director.poll(0, 0)
+        assert page["messages"] == []
+        after, since, seen = 0, page["cursor"], page.get("seen")
+
+        first = Session(services.db)  # N: written, its transaction still open
+        id_a = web.deliver(first, address=address, reply=Reply("【紧急】先写的提醒"),
+                           notification_id=n_a)
+        got_b: list[str | None] = []
+
+        def second() -> None:
+            with transaction(services.db) as s:
+                got_b.append(web.deliver(s, address=address, reply=Reply("后写的通知"),
+                                         notification_id=n_b))
+
+        later = threading.Thread(target=second)
+        later.start()
+        if is_postgres(services.db):
+            later.join(timeout=30)
+            assert got_b and int(got_b[0] or 0) > int(id_a or 0)  # N+1 committed first
+        shown: list[int] = []
+        texts: list[str] = []
+
+        async def poll() -> None:
+            nonlocal after, since, seen
+            got = await director.poll(after, since, seen)
+            shown.extend(m["id"] for m in got["messages"])
+            texts.extend(m["text"] for m in got["messages"])
+            after = max([after, *(m["id"] for m in got["messages"])])
+            since, seen = got["cursor"], got.get("seen")
+
+        await poll()  # between: N+1 on PostgreSQL, nothing yet on SQLite
+        first.commit()
+        first.close()
+        later.join(timeout=30)
+        assert not later.is_alive()
+        await poll()
+        assert sorted(texts) == sorted(["【紧急】先写的提醒", "后写的通知"]), texts
+        assert len(shown) == len(set(shown)) == 2
+        await poll()
+        assert len(texts) == 2  # nothing comes again
 
 
 async def test_inbox_is_private_to_its_session(browsers: list[httpx.AsyncClient],

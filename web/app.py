@@ -21,7 +21,9 @@ from sqlmodel import Session, col, select
 from bot import invites
 from bot.bootstrap import Services
 from handlers.inbound import Inbound
+from store.db import is_postgres
 from store.models import Contact, InboxMessage, Person
+from store.types import unseen
 
 COOKIE = "workroom_session"
 MAX_BODY = 64 * 1024  # a Telegram update with a 4096-character text fits
@@ -29,6 +31,11 @@ MAX_BODY = 64 * 1024  # a Telegram update with a 4096-character text fits
 # so an edit committed just after the last poll read is not missed.
 EDIT_MARGIN = timedelta(minutes=2)
 INBOX_PAGE = 50
+# A PostgreSQL snapshot as text (xmin:xmax:xip,…), the inbox poll's `seen` cursor. One
+# longer than SEEN_MAX (hundreds of transactions open at once) is given as xmin:xmin:,
+# which counts every transaction from xmin on as unseen: more rows again, none skipped.
+SEEN = r"^\d{1,20}:\d{1,20}:(\d{1,20}(,\d{1,20})*)?$"
+SEEN_MAX = 2000
 STATIC = Path(__file__).parent / "static"
 
 
@@ -62,9 +69,12 @@ class InboxItem(BaseModel):
 
 
 class InboxOut(BaseModel):
-    messages: list[InboxItem]  # those after `after`, oldest first, a page at a time
+    # Those after `after`, a page at a time, and those up to `after` that the poll of
+    # `seen` could not see yet (committed since, by a transaction open then); by id.
+    messages: list[InboxItem]
     edited: list[InboxItem]  # those up to `after` edited since `since`
     cursor: int  # the `since` of the next poll
+    seen: str | None = None  # the `seen` of the next poll (PostgreSQL; None on SQLite)
 
 
 def _item(row: InboxMessage) -> InboxItem:
@@ -278,17 +288,45 @@ def create_app(services: Services, *, run_scheduler: bool | None = None) -> Fast
 
     @app.get("/api/inbox")
     def inbox(address: Address, after: Annotated[int, Query(ge=0)] = 0,
-              since: Annotated[int | None, Query(ge=0, le=10**11)] = None) -> InboxOut:
-        """The pushes after `after`, and those shown before it edited since `since` (a
-        cursor this answer gives, in seconds)."""
+              since: Annotated[int | None, Query(ge=0, le=10**11)] = None,
+              seen: Annotated[str | None, Query(max_length=SEEN_MAX, pattern=SEEN)] = None
+              ) -> InboxOut:
+        """The pushes after `after`, those up to it the poll that answered `seen` could
+        not see yet, and those shown edited since `since` (`since` and `seen`: cursors
+        this answer gives).
+
+        On PostgreSQL a row's id is taken at insert, and transactions commit in any
+        order: a poll may show N+1 while N's transaction is still open, and the page
+        then asks only for what comes after N+1. So each answer gives the snapshot it
+        read under (`seen`), and the next also brings the rows up to `after` whose
+        transaction that snapshot had not seen: N, once committed. A row may come twice
+        (the page shows an id once); none is skipped. On SQLite one writer at a time
+        commits in id order: there is no `seen`."""
         now = services.clock.now()
         cursor = int(now.timestamp())
         if address is None:
             return InboxOut(messages=[], edited=[], cursor=cursor)
         mine = (InboxMessage.channel == "web", InboxMessage.address == address)
         with Session(services.read_db) as s:
-            rows = s.exec(select(InboxMessage).where(*mine, col(InboxMessage.id) > after)
-                          .order_by(col(InboxMessage.id)).limit(INBOX_PAGE)).all()
+            snapshot = None
+            if is_postgres(services.read_db):
+                # Taken before the reads below: what it saw, they see.
+                snapshot = str(s.connection().exec_driver_sql(
+                    "SELECT pg_current_snapshot()::text").scalar_one())
+                if len(snapshot) > SEEN_MAX:
+                    xmin = snapshot.split(":", 1)[0]
+                    snapshot = f"{xmin}:{xmin}:"
+            rows = list(s.exec(select(InboxMessage).where(*mine, col(InboxMessage.id) > after)
+                               .order_by(col(InboxMessage.id)).limit(INBOX_PAGE)).all())
+            if seen is not None and after > 0 and snapshot is not None:
+                # The rows of transactions open or not begun at `seen`: an index range
+                # on (address, xact), a few rows.
+                late = s.exec(select(InboxMessage).where(
+                    *mine, col(InboxMessage.id) <= after,
+                    col(InboxMessage.xact) >= min(int(seen.split(":", 1)[0]), 2**63 - 1))
+                    .order_by(col(InboxMessage.id))).all()
+                fresh = set(unseen(seen, [(r.id or 0, r.xact) for r in late]))
+                rows = [r for r in late if r.id in fresh] + rows
             edited: Sequence[InboxMessage] = []
             if since is not None and after > 0:
                 edited = s.exec(select(InboxMessage).where(
@@ -296,7 +334,7 @@ def create_app(services: Services, *, run_scheduler: bool | None = None) -> Fast
                     col(InboxMessage.edited_at) >= datetime.fromtimestamp(since, UTC)
                     - EDIT_MARGIN).order_by(col(InboxMessage.id))).all()
         return InboxOut(messages=[_item(r) for r in rows], edited=[_item(r) for r in edited],
-                        cursor=cursor)
+                        cursor=cursor, seen=snapshot)
 
     refused_page = Template((STATIC / "refused.html").read_text(encoding="utf-8"))
 

@@ -69,6 +69,8 @@
   var log = [];             // what this page showed since the session began, as kept
   var inboxLast = null;     // last inbox id shown; null: nothing known yet (first load)
   var inboxSince = null;    // the server's cursor: pushes edited from then on are fetched
+  var inboxSeen = null;     // the server's other cursor: what the last poll could see, so
+                            // the next brings a push committed late under an id shown past
   var polling = false;
   var pollTimer = null;
   var pollRunning = false;
@@ -425,12 +427,14 @@
         kept.items = log.slice();
         kept.last = inboxLast;
         kept.since = inboxSince;
+        kept.seen = inboxSeen;
       });
     } else {
       // A different person now (an invite link was opened): their own inbox from the top.
       log = [];
       inboxLast = null;
       inboxSince = null;
+      inboxSeen = null;
     }
   }
 
@@ -658,12 +662,14 @@
     keep(function (saved) {
       if (typeof saved.last !== 'number' || saved.last < inboxLast) saved.last = inboxLast;
       if (inboxSince !== null) saved.since = inboxSince;
+      if (inboxSeen !== null) saved.seen = inboxSeen;
     });
   }
 
-  function fetchInbox(after, since) {
+  function fetchInbox(after, since, seen) {
     var query = 'after=' + encodeURIComponent(after);
     if (typeof since === 'number') query += '&since=' + encodeURIComponent(since);
+    if (typeof seen === 'string') query += '&seen=' + encodeURIComponent(seen);
     return fetch('/api/inbox?' + query, {credentials: 'same-origin', cache: 'no-store'})
       .then(function (r) {
         if (!r.ok) throw new Error('HTTP ' + r.status);
@@ -671,22 +677,28 @@
       });
   }
 
-  // Everything after `after`, page by page, and what was edited since `since`.
-  function fetchAllAfter(after, since, got) {
-    got = got || {messages: [], edited: [], cursor: null};
-    return fetchInbox(after, since).then(function (data) {
+  // Everything after `after`, page by page, what was edited since `since`, and what was
+  // committed since the poll that answered `seen` under an id up to `after` (a push may
+  // come again: addNotice shows an id once).
+  function fetchAllAfter(after, since, seen, got) {
+    got = got || {messages: [], edited: [], cursor: null, seen: null};
+    return fetchInbox(after, since, seen).then(function (data) {
       var page = data.messages || [];
       got.messages = got.messages.concat(page);
       got.edited = got.edited.concat(data.edited || []);
       if (got.cursor === null && typeof data.cursor === 'number') got.cursor = data.cursor;
-      if (page.length >= INBOX_PAGE) return fetchAllAfter(page[page.length - 1].id, null, got);
+      if (got.seen === null && typeof data.seen === 'string') got.seen = data.seen;
+      if (page.length >= INBOX_PAGE) {
+        return fetchAllAfter(page[page.length - 1].id, null, null, got);
+      }
       return got;
     });
   }
 
   function pollOnce() {
     var first = inboxLast === null;
-    return fetchAllAfter(first ? 0 : inboxLast, first ? null : inboxSince).then(function (got) {
+    return fetchAllAfter(first ? 0 : inboxLast, first ? null : inboxSince,
+                         first ? null : inboxSeen).then(function (got) {
       var items = got.messages;
       if (first && items.length > FIRST_LOAD_NOTICES) {
         // A first visit (a new phone) shows the latest pushes, and every alert still
@@ -705,6 +717,7 @@
       });
       got.edited.forEach(applyEdit);
       if (got.cursor !== null) inboxSince = got.cursor;
+      inboxSeen = got.seen;
       if (inboxLast === null) inboxLast = 0;
       saveInboxState();
       polls++;
@@ -751,6 +764,7 @@
       saved.items.forEach(restore);
       if (typeof saved.last === 'number') inboxLast = saved.last;
       if (typeof saved.since === 'number') inboxSince = saved.since;
+      if (typeof saved.seen === 'string') inboxSeen = saved.seen;
     } else if (me) {
       forgetStore();
     }
