@@ -21,7 +21,7 @@ from sqlmodel import Session, col
 from store import fast
 from store.db import insert_ids
 from store.models import Contact, Conversation, InboundMessage, Notification, Person, Timer
-from store.outbox import backoff
+from store.outbox import backoff, reach_order
 
 # A contact's last_used_at (which channel reaches a person first) is refreshed at most
 # this often: a six-answer form writes it once, not six times.
@@ -106,8 +106,8 @@ def add_people(session: Session, people: Sequence[dict[str, Any]],
 
 def contacts_of(session: Session, people: Collection[int]
                 ) -> dict[int, tuple[str | None, list[Pair]]]:
-    """person id -> (their language, (channel, address) of their contacts, the one last
-    used first, never-used ones last), as the dispatcher routes a push to a person."""
+    """person id -> (their language, (channel, address) of their contacts in the order
+    the dispatcher tries them for a push: outbox.reach_order)."""
     if not people:
         return {}
     t = Contact.__table__  # type: ignore[attr-defined]
@@ -115,7 +115,7 @@ def contacts_of(session: Session, people: Collection[int]
     rows = fast.where_in(session, "contacts_of", lambda b: select(
         t.c.person_id, t.c.channel, t.c.address, p.c.lang).join_from(
         t, p, p.c.id == t.c.person_id).where(t.c.person_id.in_(b)).order_by(
-        t.c.person_id, t.c.last_used_at.desc().nulls_last(), t.c.id), list(people))
+        t.c.person_id, *reach_order(t.c)), list(people))
     out: dict[int, tuple[str | None, list[Pair]]] = {}
     for pid, channel, address, lang in rows:
         out.setdefault(pid, (lang, []))[1].append((channel, address))

@@ -204,3 +204,37 @@ def test_an_emergency_never_waits_behind_a_routine_push_in_back_off(
     with Session(db_services.db) as s:
         row = s.get(Notification, alert)
         assert row is not None and row.status == "sent"
+
+
+def test_a_leader_who_never_wrote_is_pushed_on_the_org_files_chat_not_an_unread_inbox(
+        db_services: Services) -> None:
+    """吴建军 has Telegram and WeCom in the organisation file, and the web and console
+    inboxes every person gets; he has used none. A push goes to his Telegram, not into
+    a web inbox nobody opens, marked sent."""
+    tg = FlakySender("telegram", 0)
+    db_services.dispatcher.senders["telegram"] = tg
+    nid = _push(db_services, "k-org", "wu_jianjun", priority=outbox.EMERGENCY)
+    assert db_services.dispatcher.drain() == 1
+    assert [a for a, _ in tg.sent] == ["900000004"] and "C-2026-0042" in tg.sent[0][1]
+    with Session(db_services.db) as s:
+        row = s.get(Notification, nid)
+        assert row is not None and row.delivered_channel == "telegram"
+        assert s.exec(select(InboxMessage)).all() == []
+
+
+def test_an_emergency_alert_goes_out_at_once_on_the_directors_telegram(
+        db_services: Services) -> None:
+    """李明 reports an emergency; the step that files it sends the pushes it can at once
+    (here: Telegram's). The director has never written to the bot: her alert is among
+    them, to the Telegram chat of the organisation file, not left for her web inbox."""
+    from handlers.inbound import Inbound
+    from tests.transcript import Chat
+
+    worker = Chat(db_services, person="li_ming")
+    worker.dialog([("菜单", "职工群众工作室"), ("[紧急情况报告]", "发生了什么"),
+                   ("车间起火冒烟", "在哪里"), ("铸造车间", "立即发送")])
+    send = Inbound("console", "p:li_ming", "t-send-now", action=worker.button("立即发送").value)
+    [done] = db_services.workroom.process_batch([send], direct=("telegram", "web", "console"))
+    assert done.error is None
+    sent = {(o.channel, o.address) for o in done.outgoing}
+    assert ("telegram", "900000001") in sent and ("web", "p:chen_lihua") not in sent, sent
