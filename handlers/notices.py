@@ -189,7 +189,18 @@ def quiet(priority: int, now: datetime, zone: ZoneInfo,
 
 def render(message: str, params: dict[str, Any], lang: str, zone: ZoneInfo,
            alert_id: int | None = None, secret: str | None = None) -> Reply:
-    """The text and buttons of a push; an alert carries its acknowledge button."""
+    """The text and buttons of a push; an alert carries its acknowledge button. A push
+    held for its reader and sent late (outbox.release) says first when it was written."""
+    reply = _render(message, params, lang, zone, alert_id, secret)
+    held = params.get(outbox.HELD_FROM)
+    if isinstance(held, str):
+        reply.text = f"{catalog.t(lang, 'notice.held_from', at=local_time(held, zone))}\n" \
+            f"{reply.text}"
+    return reply
+
+
+def _render(message: str, params: dict[str, Any], lang: str, zone: ZoneInfo,
+            alert_id: int | None, secret: str | None) -> Reply:
     if message == "notice.raw":
         text = str(params["text"])
         if RECEIPT_MARK in text and params.get("draft_key") and secret:
@@ -233,8 +244,13 @@ def render(message: str, params: dict[str, Any], lang: str, zone: ZoneInfo,
     if files:
         text = f"{text}\n{files}"
     buttons: list[Button] = []
+    taken = params.get(outbox.TAKEN)
+    if isinstance(taken, dict):  # sent late: someone else has the emergency meanwhile
+        text = f"{text}\n" + catalog.t(lang, "notice.alert_taken", name=taken["name"],
+                                        acked_at=local_time(str(taken["acked_at"]), zone))
     if alert_id:  # the button, and the line that asks for it: gone together once pressed
-        text = f"{text}\n{catalog.t(lang, 'nav.ack_prompt')}"
+        prompt = "nav.ack_prompt_also" if isinstance(taken, dict) else "nav.ack_prompt"
+        text = f"{text}\n{catalog.t(lang, prompt)}"
         buttons.append(Button(catalog.t(lang, "nav.ack"), f"ack:{alert_id}", "action"))
     if message in _STARTS:
         label, value = _STARTS[message]

@@ -13,7 +13,7 @@ from sqlmodel import Session, col, or_, select
 
 from store import fast
 from store.db import insert_ids
-from store.models import Contact, Notification, Person
+from store.models import Acknowledgement, Alert, Case, Contact, Incident, Notification, Person
 
 _EARLIER = aliased(Notification)
 # Messages to one chat address leave in the order written: a later one waits while an
@@ -30,6 +30,11 @@ HELD = "held"
 # A push's param: when it stops meaning anything (ISO, UTC), e.g. a reminder of a visit
 # once the visit has begun. A push held past it is dropped, never delivered late.
 STALE_AFTER = "stale_after"
+# Params a held push gets as it is released: when it was written (ISO, UTC), said first
+# in its words (handlers/notices.render); and, for an emergency's alert someone else has
+# acknowledged meanwhile, who and when ({"name", "acked_at"}), said after them.
+HELD_FROM = "held_from"
+TAKEN = "taken"
 # Channels whose pushes wait in an inbox the person reads when they open it (web chat,
 # console): one they never opened is where nobody reads a push that another channel
 # could not deliver.
@@ -162,7 +167,10 @@ def route(session: Session, n: Notification | Written, channels: Collection[str]
 
 def release(session: Session, people: Collection[int], now: datetime) -> int:
     """Put the pushes held for these people back in line, to go to the channel they now
-    wrote on (see HELD); drop those past their time (STALE_AFTER). How many go."""
+    wrote on (see HELD), saying when they were written (HELD_FROM); drop those past their
+    time (STALE_AFTER) and the alerts no longer waiting for their reader's 收到 (see
+    _alert_over): a leader who writes days later is not alarmed by an emergency handled
+    long ago. How many go."""
     if not people:
         return 0
     t = Notification.__table__  # type: ignore[attr-defined]
@@ -177,12 +185,57 @@ def release(session: Session, people: Collection[int], now: datetime) -> int:
         stale = n.params.get(STALE_AFTER)
         if isinstance(stale, str) and datetime.fromisoformat(stale) <= now:
             n.status, n.last_error = "cancelled", "held past its time"
+        elif n.alert_id is not None and _alert_over(session, n.alert_id):
+            n.status, n.last_error = "cancelled", "held until its alert no longer waited"
         else:
+            params = {**n.params, HELD_FROM: n.created_at.isoformat()}
+            taken = _taken_by_another(session, n.alert_id) if n.alert_id else None
+            if taken is not None:
+                params[TAKEN] = taken
+            n.params = params
             n.status, n.tried_channels, n.next_attempt_at = "pending", [], now
             n.claimed_until = None
             going += 1
         session.add(n)
     return going
+
+
+def _alert_over(session: Session, alert_id: int) -> bool:
+    """Whether an alert no longer waits for its reader's 收到, as their list of waiting
+    alerts has it (handlers/queries.pending_alerts): acknowledged (by them, or by the
+    director for them), its emergency no longer open (handled, archived), its case
+    closed or, but for the director, passed on to someone else."""
+    alert = session.get(Alert, alert_id)
+    if alert is None or session.exec(select(Acknowledgement.id).where(
+            Acknowledgement.alert_id == alert_id)).first() is not None:
+        return True
+    if alert.subject == "incident":
+        incident = session.get(Incident, alert.subject_id)
+        return incident is None or incident.status != "open"
+    if alert.subject == "case":
+        case = session.get(Case, alert.subject_id)
+        if case is None or case.status == "closed":
+            return True
+        reader = session.get(Person, alert.recipient_id)
+        passed_on = case.handler_id is not None and case.handler_id != alert.recipient_id \
+            and case.lead_leader_id != alert.recipient_id
+        return passed_on and (reader is None or reader.role != "director")
+    return False
+
+
+def _taken_by_another(session: Session, alert_id: int) -> dict[str, str] | None:
+    """Who acknowledged the emergency of this alert first, someone else than its reader,
+    and when; None if nobody has or it is no emergency's alert."""
+    alert = session.get(Alert, alert_id)
+    if alert is None or alert.subject != "incident":
+        return None
+    first = session.exec(select(Person.name, Acknowledgement.at).join(
+        Acknowledgement, col(Acknowledgement.person_id) == col(Person.id)).join(
+        Alert, col(Alert.id) == col(Acknowledgement.alert_id)).where(
+        Alert.subject == "incident", Alert.subject_id == alert.subject_id,
+        Acknowledgement.person_id != alert.recipient_id)
+        .order_by(col(Acknowledgement.at))).first()
+    return None if first is None else {"name": first[0] or "", "acked_at": first[1].isoformat()}
 
 
 def claim_due(session: Session, *, now: datetime, limit: int = 50,

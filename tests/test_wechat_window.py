@@ -20,9 +20,9 @@ from tests.calendar_helpers import run_until
 from tests.fakes.wechat_api import FakeWeChatApi
 from tests.test_wechat_flows import complaint_steps, leader
 from tests.transcript import all_rows
-from tests.wechat_chat import WxChat, api, client, run, wx
+from tests.wechat_chat import WxChat, api, client, client_db, run, wx, wx_db
 
-__all__ = ["api", "client", "wx"]  # fixtures from tests/wechat_chat
+__all__ = ["api", "client", "client_db", "wx", "wx_db"]  # fixtures from tests/wechat_chat
 
 ZHANG_WEI = "demo_openid_zhangwei"  # 张伟's official-account openid in the demo org file
 SEND = "/cgi-bin/message/custom/send"
@@ -134,3 +134,80 @@ async def test_a_visit_reminder_held_past_the_visit_is_dropped_not_sent_late(
     assert not any(booking.number in x and "【提醒】" in x for x in worker.new_texts())
     assert [r.status for r in all_rows(wx, Notification, col(Notification.message_key).like(
         "notice.booking_remind_%_visitor"))] == ["cancelled", "cancelled"]
+
+
+async def _alert_held_for_sun(client: httpx.AsyncClient, svc: Services,
+                               api: FakeWeChatApi) -> tuple[WxChat, Notification]:
+    """孙红梅, on reception duty today, reads the workroom only on the official account
+    (his WeCom is gone) and last wrote to it three days ago. 张伟 reports an emergency: WeChat
+    refuses the alert to 孙红梅 (45015), and it is held for his next message."""
+    from sqlmodel import delete
+
+    from store.db import transaction
+    from store.models import Alert, Contact
+
+    sun_wx = "o_sun_hongmei"
+    with transaction(svc.db) as s:
+        sun = s.exec(select(Person).where(Person.key == "sun_hongmei")).one()
+        s.exec(delete(Contact).where(col(Contact.person_id) == sun.id,  # type: ignore[call-overload]
+                                     col(Contact.channel) == "wecom"))
+        s.add(Contact(person_id=sun.id or 0, channel="wechat", address=sun_wx,
+                      last_used_at=svc.clock.now() - timedelta(days=3)))
+    api.fail_next(SEND, 45015, to=sun_wx, times=100)
+    worker = WxChat(client, svc, api, "wechat", ZHANG_WEI)
+    await run(worker, [("紧急情况报告", ""), ("车间起火冒烟", ""), ("铸造车间", "")])
+    assert any("E-2026-0001" in x for x in await worker.say("立即发送"))
+    await drain(svc)
+    [held] = all_rows(svc, Notification, col(Notification.alert_id).in_(
+        select(Alert.id).where(Alert.recipient_id == sun.id)))
+    assert held.status == "held"
+    return WxChat(client, svc, api, "wechat", sun_wx), held
+
+
+async def test_an_alert_held_past_the_emergencys_handling_is_dropped(
+        client_db: httpx.AsyncClient, wx_db: Services, api: FakeWeChatApi) -> None:
+    """The director handles the emergency that afternoon; 孙红梅 writes two days later.
+    The alert is not sent then as if the emergency were happening: it is dropped; the
+    notice that it was handled (held too) comes, saying when it was written."""
+    from tests.test_emergency_chain import director_does
+    from tests.transcript import Chat
+
+    sun, held = await _alert_held_for_sun(client_db, wx_db, api)
+    wx_db.clock.advance(timedelta(hours=5))  # type: ignore[attr-defined]
+    director_does(Chat(wx_db, person="chen_lihua"), "zh", "handled", "已扑灭，无人受伤")
+    await drain(wx_db)  # the notice that it is handled is refused too
+    wx_db.clock.advance(timedelta(days=2))  # type: ignore[attr-defined]
+    api.clear_failures()  # the window opens as she writes
+    await sun.say("你好")
+    await drain(wx_db)
+    [told] = [x for x in sun.new_texts() if "E-2026-0001" in x]
+    assert "【紧急】" not in told
+    assert told.startswith(t("zh", "notice.held_from", at="2026-11-23 14:00"))
+    assert "【已处置】紧急情况 E-2026-0001" in told
+    [row] = all_rows(wx_db, Notification, Notification.id == held.id)
+    assert row.status == "cancelled"
+
+
+async def test_an_alert_held_while_the_emergency_is_open_says_when_and_who_has_it(
+        client_db: httpx.AsyncClient, wx_db: Services, api: FakeWeChatApi) -> None:
+    """The director acknowledges the emergency; 孙红梅 writes the next morning, while it is
+    still being handled. His alert comes then, saying when it was written and that the
+    director has it, and still asks for his own 收到."""
+    from tests.transcript import Chat
+
+    sun, held = await _alert_held_for_sun(client_db, wx_db, api)
+    director = Chat(wx_db, person="chen_lihua")
+    director.say("待确认的提醒")
+    wx_db.clock.advance(timedelta(minutes=3))  # type: ignore[attr-defined]
+    director.press(t("zh", "nav.ack"))
+    assert "已确认收到" in director.text
+    wx_db.clock.advance(timedelta(hours=23))  # type: ignore[attr-defined]
+    api.clear_failures()  # the window opens as she writes
+    await sun.say("你好")
+    await drain(wx_db)
+    [alert] = [x for x in sun.new_texts() if "E-2026-0001" in x]
+    assert alert.startswith(t("zh", "notice.held_from", at="2026-11-23 09:00"))
+    assert "【紧急】E-2026-0001" in alert
+    assert t("zh", "notice.alert_taken", name="陈丽华", acked_at="2026-11-23 09:03") in alert
+    [row] = all_rows(wx_db, Notification, Notification.id == held.id)
+    assert (row.status, row.delivered_channel) == ("sent", "wechat")
