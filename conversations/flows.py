@@ -159,7 +159,7 @@ RATE = Flow(
     "rate",
     (
         Ask("case", Choice(_options("rate_case", ("code",)), source="cases_to_rate",
-                           typed=("code", RECEIPT_CODE))),
+                           typed=("code", RECEIPT_CODE)), check="rate_case"),
         Ask("code", Text(6, 32), when=("case", ("code",)), check="rate_code"),
         Ask("rating", Choice(_options("rating", RATINGS))),
     ),

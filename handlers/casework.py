@@ -6,7 +6,7 @@ timeline, and writes its pushes and timers in the same transaction.
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -33,6 +33,9 @@ from store.models import (
 
 REOPEN_DAYS = 30  # 不满意: a second deadline with the supervisor
 LONGEST_DAYS = 90  # no case runs longer from its filing, extensions included (制度(四) 四.3)
+# A case closed right after its reply may still be rated by its complainant (会员评家),
+# and 不满意 reopens it: on the day it closed and this many days after (its words say so).
+RATE_DAYS_AFTER_CLOSING = 15
 
 
 def words(lang: str, params: dict[str, Any]) -> dict[str, Any]:
@@ -148,12 +151,19 @@ def _close(ctx: HandlerContext, sub: Submission, case: Case) -> Result:
     ctx.session.add(case)
     deadlines.cancel(ctx.session, case, now=ctx.now)
     # A named complainant hears that the case is closed, and with what (事事有回音); an
-    # anonymous one reads it by receipt code.
+    # anonymous one reads it by receipt code. Not rated yet: the notice offers the rating
+    # (its button), and says until when it may be given.
     if case.complainant_id is not None and alerts.reachable(ctx.session, case.complainant_id,
                                                             texts=ctx.texts):
+        params: dict[str, Any] = {"number": case.number, "outcome": case.outcome}
+        until = rate_until(case, ctx.zone)
+        if case.rating is None and until is not None:
+            params.update(days=RATE_DAYS_AFTER_CLOSING, until=until.isoformat(),
+                          actions=[["menu.rate", f"flow:rate?case={case.id}"]])
         outbox.enqueue(ctx.session, key=f"case:{case.id}:closed:{case.reopens}",
-                       recipient_id=case.complainant_id, message="notice.case_closed",
-                       now=ctx.now, params={"number": case.number, "outcome": case.outcome})
+                       recipient_id=case.complainant_id, now=ctx.now, params=params,
+                       message="notice.case_closed_rate" if "until" in params
+                       else "notice.case_closed")
     return _done(sub, case)
 
 
@@ -426,15 +436,16 @@ def rate(ctx: HandlerContext, sub: Submission) -> Result:
     rating = a["rating"]
     action = "reopen" if rating == "unsatisfied" else "rate"
     try:
-        rateable(s, case, ctx.actor)
+        rateable(s, case, ctx.actor, ctx.today, ctx.zone)
     except Refused as err:
         return refused(sub, err, "code" if by_code else "case")
+    was_closed = case.status == "closed"
     lifecycle.move(ctx, case, action, rating, complainant=True)
     case.rating = rating
     if action == "rate":
         s.add(case)
         return Result("rate.done", {"number": case.number})
-    went_up = _reopen(ctx, case)
+    went_up = _reopen(ctx, case, was_closed=was_closed)
     # Up a level only when there is one: the director handling it herself answers again.
     # Nothing can be pushed to an anonymous complainant: they look the answer up.
     return Result(("rate.reopened" if went_up else "rate.reopened_same")
@@ -446,20 +457,31 @@ def case_by_code(session: Session, code: str) -> Case | None:
     return session.exec(select(Case).where(Case.receipt_hash == receipt_hash(code))).first()
 
 
-def rateable(session: Session, case: Case, actor: Person) -> None:
+def rate_until(case: Case, zone: ZoneInfo) -> date | None:
+    """The last day a closed case may be rated (RATE_DAYS_AFTER_CLOSING after the day it
+    closed, in the workroom's zone); None for a case not closed."""
+    if case.status != "closed" or case.closed_at is None:
+        return None
+    return case.closed_at.astimezone(zone).date() + timedelta(days=RATE_DAYS_AFTER_CLOSING)
+
+
+def rateable(session: Session, case: Case, actor: Person, today: date, zone: ZoneInfo) -> None:
     """Raise Refused, in words a complainant understands, if the reply cannot be rated now:
-    rated already, not answered yet, or closed."""
-    if case.rating is not None:
-        raise Refused("case.refused.rated", number=case.number)
+    rated already, not answered yet, or closed to rating (closed and rated, or closed
+    more than RATE_DAYS_AFTER_CLOSING days ago)."""
     if case.status == "closed":
-        raise Refused("rate.closed", number=case.number)
+        until = rate_until(case, zone)
+        if case.rating is not None or case.reply is None or until is None or today > until:
+            raise Refused("rate.closed", number=case.number, days=RATE_DAYS_AFTER_CLOSING)
+    elif case.rating is not None:
+        raise Refused("case.refused.rated", number=case.number)
     if case.status not in lifecycle.TRANSITIONS["rate"].sources:
         raise Refused("rate.not_yet", number=case.number)
     lifecycle.check(session, case, "rate", actor, complainant=True)
 
 
-def code_refusal(session: Session, lang: str, code: str, actor: Person
-                 ) -> tuple[str, dict[str, Any]] | None:
+def code_refusal(session: Session, lang: str, code: str, actor: Person, today: date,
+                 zone: ZoneInfo) -> tuple[str, dict[str, Any]] | None:
     """Why a receipt code typed to rate a reply is refused, before the rating is asked."""
     case = case_by_code(session, code)
     if case is None:
@@ -470,15 +492,29 @@ def code_refusal(session: Session, lang: str, code: str, actor: Person
             return "rate.suggestion_code", {"number": found.number}
         return "receipt.not_found", {}
     try:
-        rateable(session, case, actor)
+        rateable(session, case, actor, today, zone)
     except Refused as err:
         return err.key, words(lang, err.params)
     return None
 
 
-def _reopen(ctx: HandlerContext, case: Case) -> bool:
+def case_refusal(session: Session, lang: str, value: str, actor: Person, today: date,
+                 zone: ZoneInfo) -> tuple[str, dict[str, Any]] | None:
+    """Why one's own case (a closing notice's button to rate it) cannot be rated now."""
+    case = session.get(Case, int(value)) if value.isdigit() else None
+    if case is None or case.complainant_id is None or case.complainant_id != actor.id:
+        return None  # another's, or the receipt code's option: the form says so
+    try:
+        rateable(session, case, actor, today, zone)
+    except Refused as err:
+        return err.key, words(lang, err.params)
+    return None
+
+
+def _reopen(ctx: HandlerContext, case: Case, *, was_closed: bool = False) -> bool:
     """Reopen the case with the handler's supervisor; return whether it went to one (the
-    director, or a case with no handler's supervisor, stays with who had it)."""
+    director, or a case with no handler's supervisor, stays with who had it). A case
+    reopened after it was closed is said so, with what it was closed with."""
     s = ctx.session
     boss = lifecycle.supervisor_of(s, case)
     old = case.handler_id
@@ -493,11 +529,14 @@ def _reopen(ctx: HandlerContext, case: Case) -> bool:
     params = {"number": case.number, "category": case.category,
               "due_on": case.due_on.isoformat(), "reply": case.reply or "",
               "events": deadlines.done_so_far(s, case)}
+    if was_closed:
+        params["outcome"] = case.outcome or ""
     went_up = case.handler_id != old
-    for recipient, message in ((case.handler_id, "notice.case_reopened" if went_up
-                                else "notice.case_reopened_same"),
-                               (old, "notice.case_reopened_old")):
-        if recipient is not None and (message != "notice.case_reopened_old"
+    after = "_closed" if was_closed else ""
+    for recipient, message in ((case.handler_id, ("notice.case_reopened" if went_up
+                                                  else "notice.case_reopened_same") + after),
+                               (old, "notice.case_reopened_old" + after)):
+        if recipient is not None and (not message.startswith("notice.case_reopened_old")
                                       or recipient != case.handler_id):
             # The new handler gets the button to it; the old one has nothing left to do.
             mine = {"actions": notices.work_on(case.id)} if recipient == case.handler_id else {}

@@ -181,16 +181,20 @@ class SqlDirectory:
                 for e, c in mine]
 
     def _cases_to_rate(self, lang: str) -> list[tuple[str, str]]:
-        """The person's own named cases awaiting a rating. Verified or not: an unknown
-        Telegram account that filed a named case was asked to rate its reply, and is the
-        one who sees it under "my cases" (anonymous cases are rated by receipt code)."""
+        """The person's own named cases awaiting a rating: answered, or closed not long
+        ago (casework.rate_until). Verified or not: an unknown Telegram account that filed
+        a named case was asked to rate its reply, and is the one who sees it under "my
+        cases" (anonymous cases are rated by receipt code)."""
         if self.person.id is None:
             return []
         rows = self.session.exec(select(Case).where(
             Case.complainant_id == self.person.id,
-            col(Case.status).in_(("replied", "follow_up")), col(Case.rating).is_(None))
+            col(Case.status).in_(("replied", "follow_up", "closed")),
+            col(Case.rating).is_(None), col(Case.reply).is_not(None))
             .order_by(col(Case.id))).all()
-        return [(str(c.id), self.case_label(c, lang)) for c in rows]
+        return [(str(c.id), self.case_label(c, lang)) for c in rows
+                if c.status != "closed" or self.today <= (casework.rate_until(c, self.zone)
+                                                          or date.min)]
 
     def _linked_reports(self, lang: str) -> list[tuple[str, str]]:
         """Reports added to an emergency still being handled that the person may file
@@ -258,7 +262,11 @@ class SqlDirectory:
                 return None  # the form's handler says it is gone
             return incidents.action_refusal(self.session, lang, incident, value)
         if name == "rate_code":
-            return casework.code_refusal(self.session, lang, value, self.person)
+            return casework.code_refusal(self.session, lang, value, self.person, self.today,
+                                         self.zone)
+        if name == "rate_case":  # a closing notice's button, pressed too late
+            return casework.case_refusal(self.session, lang, value, self.person, self.today,
+                                         self.zone)
         if name == "slot_to_move":
             return bookings.move_refusal(self.session, str(answers.get("booking", "")), value)
         if name in ("case_action", "extension_days"):
@@ -280,6 +288,11 @@ class SqlDirectory:
         raise KeyError(f"no check named {name!r}")
 
     def case_label(self, case: Case, lang: str) -> str:
+        if case.status == "closed" and case.closed_at is not None:  # when, not a deadline
+            return catalog.t(lang, "case.option_closed", number=case.number,
+                             category=catalog.t(lang, f"opt.category.{case.category}"),
+                             status=catalog.t(lang, f"status.{case.status}"),
+                             closed_on=case.closed_at.astimezone(self.zone).date().isoformat())
         return catalog.t(lang, "case.option", number=case.number,
                          category=catalog.t(lang, f"opt.category.{case.category}"),
                          status=catalog.t(lang, f"status.{case.status}"),

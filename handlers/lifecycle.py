@@ -25,6 +25,7 @@ class Transition:
     who: tuple[str, ...]  # handler, supervisor, lead_leader, director, staff, complainant
     why: str
     barred: tuple[str, ...] = ()  # capacities that may not, even when another allows it
+    stays: tuple[str, ...] = ()  # statuses the move leaves as they are (a rating once closed)
 
 
 TRANSITIONS: dict[str, Transition] = {
@@ -43,10 +44,14 @@ TRANSITIONS: dict[str, Transition] = {
                            "the director or the lead leader decides on more time"),
     "reply": Transition(WORKING, "replied", ("handler",),
                         "every matter gets an answer (事事有回音)"),
-    "rate": Transition(("replied", "follow_up"), "follow_up", ("complainant",),
-                       "the complainant's own judgement is the measure (会员评家)"),
-    "reopen": Transition(("replied", "follow_up"), "reopened", ("complainant",),
-                         "an unsatisfied complainant sends the case to the supervisor"),
+    # A case is often closed right after its reply: its complainant may still rate it for
+    # a while (casework.RATE_DAYS_AFTER_CLOSING); rated then, it stays closed.
+    "rate": Transition(("replied", "follow_up", "closed"), "follow_up", ("complainant",),
+                       "the complainant's own judgement is the measure (会员评家)",
+                       stays=("closed",)),
+    "reopen": Transition(("replied", "follow_up", "closed"), "reopened", ("complainant",),
+                         "an unsatisfied complainant sends the case to the supervisor, "
+                         "also one closed before they could say so"),
     "return_visit": Transition(("replied", "follow_up"), "follow_up",
                                ("handler", "lead_leader"),
                                "the handler or lead leader visits the complainant again (回访)"),
@@ -140,10 +145,12 @@ def move(ctx: HandlerContext, case: Case, action: str, note: str = "", *,
          complainant: bool = False) -> CaseEvent:
     """Apply `action` to the case: check the table, set the status, add it to the timeline."""
     transition = check(ctx.session, case, action, ctx.actor, complainant=complainant)
-    if transition.target is not None:
+    if transition.target is not None and case.status not in transition.stays:
         case.status = transition.target
     if transition.target == "closed":
         case.closed_at = ctx.now
+    elif case.status != "closed":  # reopened after closing: no longer closed, nor counted so
+        case.closed_at = None
     assert case.id is not None
     event = CaseEvent(case_id=case.id, at=ctx.now, kind=action, note=note,
                       actor_id=None if complainant and case.anonymous else ctx.actor.id)

@@ -9,7 +9,7 @@ from sqlmodel import Session, and_, col, func, not_, or_, select
 from conversations import catalog
 from conversations.engine import Button, Reply
 from conversations.flow import Result, Submission
-from handlers import suggestions
+from handlers import casework, suggestions
 from handlers.context import HandlerContext, receipt_hash
 from store.models import (
     Acknowledgement,
@@ -52,21 +52,26 @@ def my_cases(ctx: HandlerContext, lang: str) -> list[Reply]:
     if not rows and not incidents and not suggested:
         return [Reply(catalog.t(lang, "query.my_cases.none"))]
     lines = [catalog.t(lang, "query.my_cases.title"), *incidents,
-             *(line for c in rows for line in _own_case_lines(c, lang, ctx.zone))
+             *(line for c in rows for line in _own_case_lines(ctx, c, lang))
              ] if rows or incidents else []
     if suggested:  # the named suggestions, each with its answer once there is one
         lines += [catalog.t(lang, "query.my_cases.suggestions"), *suggested]
     return [Reply("\n".join(lines))]
 
 
-def _own_case_lines(case: Case, lang: str, zone: ZoneInfo) -> list[str]:
+def _own_case_lines(ctx: HandlerContext, case: Case, lang: str) -> list[str]:
     """A case in its complainant's list: with the answer, once there is one, to read
-    before rating it (a push of it may never have reached them)."""
-    lines = [_case_line(case, lang, zone)]
+    before rating it (a push of it may never have reached them); closed not long ago and
+    not rated, until when it may still be rated."""
+    lines = [_case_line(case, lang, ctx.zone)]
     if case.reply and case.status in ("replied", "follow_up", "closed"):
         lines.append(catalog.t(lang, "query.my_cases.reply", reply=case.reply))
+        until = casework.rate_until(case, ctx.zone)
         if case.status in ("replied", "follow_up") and case.rating is None:
             lines.append(catalog.t(lang, "query.my_cases.rate"))
+        elif case.rating is None and until is not None and ctx.today <= until:
+            lines.append(catalog.t(lang, "query.my_cases.rate_closed",
+                                   until=until.isoformat()))
     return lines
 
 
@@ -241,11 +246,16 @@ def case_status_by_code(ctx: HandlerContext, sub: Submission) -> Result:
     last = s.exec(select(CaseEvent).where(CaseEvent.case_id == case.id)
                   .order_by(col(CaseEvent.at).desc(), col(CaseEvent.id).desc())).first()
     if case.status == "closed":  # what came of it stays to be read
-        return Result("receipt.found_closed", {
+        # Closed not long ago and not rated: it may still be rated, until when is said.
+        until = casework.rate_until(case, ctx.zone)
+        rate = case.rating is None and case.reply is not None and until is not None \
+            and ctx.today <= until
+        return Result("receipt.found_closed_rate" if rate else "receipt.found_closed", {
             "number": case.number, "reply": case.reply or "",
             "outcome": case.outcome or "",
             "category": catalog.t(sub.lang, f"opt.category.{case.category}"),
-            "closed_on": (case.closed_at or ctx.now).astimezone(ctx.zone).strftime("%Y-%m-%d")})
+            "closed_on": (case.closed_at or ctx.now).astimezone(ctx.zone).strftime("%Y-%m-%d"),
+            **({"until": until.isoformat()} if rate and until else {})})
     if case.reply and case.status in ("replied", "follow_up"):
         if case.rating is not None:  # rated already: said, not asked for again
             return Result("receipt.found_rated", {

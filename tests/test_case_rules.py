@@ -13,7 +13,7 @@ from bot.bootstrap import Services
 from conversations.clock import FrozenClock
 from handlers import deadlines, lifecycle
 from handlers.alerts import names_text
-from handlers.casework import words
+from handlers.casework import RATE_DAYS_AFTER_CLOSING, words
 from handlers.context import HandlerContext
 from store.models import Case, CaseEvent, Person, Responsibility, Timer
 from tests.case_helpers import (
@@ -209,8 +209,9 @@ def test_an_anonymous_complainant_reads_and_rates_the_reply_by_receipt_code(
 @pytest.mark.parametrize("lang", LANGS)
 def test_a_receipt_code_whose_case_cannot_be_rated_is_refused_before_the_rating(
         services: Services, clock: FrozenClock, lang: str) -> None:
-    """Not answered yet, rated already, closed: each is said, in the complainant's words,
-    as soon as the code is typed; no rating is asked for and nothing changes."""
+    """Not answered yet, rated already, closed once rated: each is said, in the
+    complainant's words, as soon as the code is typed; no rating is asked for and nothing
+    changes."""
     visitor = Chat(services, channel="web", address="anon-visitor-2")
     code = CODE.search(file_complaint(visitor, lang, identity="anonymous"))
     assert code is not None
@@ -241,15 +242,13 @@ def test_a_receipt_code_whose_case_cannot_be_rated_is_refused_before_the_rating(
     said = rate_by_code()  # rated already
     assert t(lang, "case.refused.rated", number="C-2026-0001") in said
     assert t(lang, "rate.code.ask") in visitor.replies[-1].text
-    with Session(services.db) as s:
-        case = s.exec(select(Case)).one()
-        case.status, case.rating = "closed", None
-        s.add(case)
-        s.commit()
-    said = rate_by_code()  # closed
-    assert t(lang, "rate.closed", number="C-2026-0001") in said
-    assert events(services) == rated
-    assert the_case(services).rating is None
+    case_action(Chat(services, person="zhao_guoqiang"), lang, "C-2026-0001", "close",
+                "十月加班费已补发")
+    closed = events(services)
+    said = rate_by_code()  # closed, and rated already: closed to rating
+    assert t(lang, "rate.closed", number="C-2026-0001", days=RATE_DAYS_AFTER_CLOSING) in said
+    assert events(services) == closed == rated + 1
+    assert (the_case(services).status, the_case(services).rating) == ("closed", "satisfied")
 
 
 @pytest.mark.parametrize("lang", LANGS)

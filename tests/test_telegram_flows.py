@@ -726,6 +726,50 @@ async def test_a_leader_replies_on_telegram_and_the_worker_rates_from_the_push(
 
 
 @LANGS
+async def test_a_case_closed_before_its_rating_is_rated_from_the_closing_push(
+        client: httpx.AsyncClient, fake: FakeBotApi, tg: Services, lang: str,
+        code: str) -> None:
+    """The leader answers and closes at once: the worker's closing push says with what,
+    and carries the button to rate it; 不满意 reopens it with the director, and the
+    leader is told it has gone up."""
+    leader = await open_bot(client, fake, ZHAO)
+    chat = TgChat(client, fake, 7409, code)
+    await run(chat, complaint_steps(lang, "wages", "铸造车间", "named"))
+    await chat.press(t(lang, "nav.confirm"))
+    leader.new_texts()
+    answer, outcome = "财务科已核实，十月加班费于下周一补发。", "十月加班费已补发"
+    for action, said, status in (("reply", answer, "assigned"), ("close", outcome, "replied")):
+        await run(leader, [
+            (t("zh", "menu.case_action"), t("zh", "case_action.case.ask")),
+            ("[" + t("zh", "case.option", number="C-2026-0001",
+                     category=t("zh", "opt.category.wages"),
+                     status=t("zh", f"status.{status}"), due_on=ORDINARY_DUE) + "]",
+             t("zh", "case_action.action.ask")),
+            ("[" + t("zh", f"opt.case_action.{action}") + "]", ""),
+            (said, t("zh", "review.title"))])
+        await leader.press(t("zh", "nav.confirm"))
+    leader.new_texts()
+    [case] = all_rows(tg, Case)
+    assert case.status == "closed"
+    texts = chat.new_texts()
+    assert texts[-1] == t(lang, "notice.case_closed_rate", number="C-2026-0001",
+                          outcome=outcome, days=15, until="2026-12-08")
+    assert inline_buttons(fake, 7409) == [(t(lang, "menu.rate"), f"flow:rate?case={case.id}")]
+    # Its case chosen by the button: the rating is asked at once.
+    [asked] = await chat.press(t(lang, "menu.rate"))
+    assert asked == one(t(lang, "rate.intro"), ask(lang, "rate", "rating", 1, 1))
+    [reopened] = await chat.press(t(lang, "opt.rating.unsatisfied"))
+    [case] = all_rows(tg, Case)
+    assert (case.status, case.rating, case.handler_id) == \
+        ("reopened", "unsatisfied", person(tg, "chen_lihua").id)
+    assert reopened == one(t(lang, "rate.reopened", number="C-2026-0001",
+                             due_on=case.due_on.isoformat()), t(lang, "menu.prompt"))
+    tg.dispatcher.drain()
+    assert t("zh", "notice.case_reopened_old_closed", number="C-2026-0001",
+             due_on=case.due_on.isoformat()) in leader.new_texts()
+
+
+@LANGS
 async def test_a_suggestion_and_a_booking_by_long_polling(
         sqlite_url: str, clock: FrozenClock, fake: FakeBotApi, lang: str, code: str) -> None:
     svc = telegram_services(sqlite_url, clock, fake, "polling")

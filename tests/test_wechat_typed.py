@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from bot.bootstrap import Services
-from bot.wechat_render import TYPED, render, typed_words
+from bot.wechat_render import TYPED, render, typed_words, word_key
 from conversations import catalog
 from conversations.catalog import t
 from conversations.engine import Button, Reply
@@ -88,3 +88,21 @@ async def test_english_on_wechat_says_reply_not_tap(
     seen += await chat.say("the east gate")
     assert any(t("en", "emergency.people.ask_typed") in x for x in seen)
     assert not [x for x in seen if TAPS["en"].search(x)], seen
+
+
+@pytest.mark.parametrize("lang", catalog.LANGS)
+def test_the_closing_notice_on_wechat_says_to_reply_to_rate(lang: str) -> None:
+    """The closing notice offers the rating: on WeChat, in words to reply, which start
+    the rating of that case (bot/wechat_render.pressed_words)."""
+    from bot.wechat_render import pressed_words
+    from handlers.notices import render as render_push
+    from store.org import WORKROOM_ZONE
+
+    params = {"number": "C-2026-0001", "outcome": "十月加班费已补发", "days": 15,
+              "until": "2026-12-08", "actions": [["menu.rate", "flow:rate?case=1"]]}
+    push = render_push("notice.case_closed_rate", params, lang, WORKROOM_ZONE)
+    shown = render(push, lang, push=True)
+    typed = t(lang, "notice.case_closed_rate_typed", **params)
+    assert shown.startswith(typed + "\n"), shown
+    assert not TAPS[lang].search(shown)
+    assert pressed_words(push.buttons)[word_key(t(lang, "menu.rate"))] == "flow:rate?case=1"
