@@ -42,6 +42,7 @@ from store.models import (
     Incident,
     IncidentLink,
     IncidentReport,
+    Notification,
     Person,
     Unit,
 )
@@ -267,6 +268,26 @@ def unacknowledged(session: Session, incident: Incident) -> list[tuple[int, str]
     return [(int(pid), name or "") for pid, name in rows if pid is not None]
 
 
+def paged_this_round(session: Session, incident: Incident, earlier: Sequence[int]
+                     ) -> set[int]:
+    """Who the chain has pushed the incident's alert to in its current round, before the
+    step it stands at: the report's own alerts (the first round's first step, keyed
+    alert:<id>) and those of the round's `earlier` positions (alert:<id>:r<round>p<pos>).
+    Looked up by their keys (the outbox's unique index), not by reading the outbox."""
+    keys: dict[str, int] = {}
+    for aid, pid in session.exec(select(Alert.id, Alert.recipient_id).where(
+            Alert.subject == "incident", Alert.subject_id == incident.id)).all():
+        if incident.chain_round == 1:
+            keys[f"alert:{aid}"] = pid
+        for position in earlier:
+            keys[f"alert:{aid}:r{incident.chain_round}p{position}"] = pid
+    if not keys:
+        return set()
+    found = session.exec(select(Notification.idempotency_key).where(
+        col(Notification.idempotency_key).in_(list(keys)))).all()
+    return {keys[k] for k in found}
+
+
 def directors(session: Session, unit_id: int | None) -> list[Person]:
     return list(session.exec(select(Person).where(
         Person.role == "director", Person.unit_id == unit_id,
@@ -355,9 +376,14 @@ class IncidentTimers:
         # step names them at its top, with how long the report has been open.
         before = unacknowledged(s, incident)
         paged = {who for who, _ in before}
+        # One push a round: someone this round has paged already (the duty leader or the
+        # director also named in a later step) is not paged again by this step; the
+        # step's wait still runs for them, as for the others.
+        this_round = paged_this_round(s, incident,
+                                      [p for p in steps if p < incident.chain_position])
         minutes = max(0, int((now - incident.created_at).total_seconds() // 60))
         sent = 0
-        for pid in dict.fromkeys(people):
+        for pid in dict.fromkeys(p for p in people if p not in this_round):
             named = [name for who, name in before if who != pid] or \
                 [name for _, name in before]
             escalated = {"names": named, "minutes": minutes} if named else None
@@ -366,13 +392,13 @@ class IncidentTimers:
             sent += self._alert(s, incident, pid, now, escalated)
         if self.call_last_step:
             ring_last_step(s, incident, now)
-        if sent:
+        if people:
             # The first leaders have not answered: the reporter is not left to believe
             # someone is on the way; told once (its key), with what to do if lives are
             # at stake.
             tell_reporters(s, incident, "waiting", "notice.incident_waiting", now,
                            {"number": incident.number}, texts=self.texts)
-        if not sent and later:
+        if not people and later:
             # Everyone of this step has left: nobody waits on it, the next step is now.
             wait = 0
         timers.schedule(s, kind=WATCH, ref=str(incident.id), due_at=now + timedelta(minutes=wait))

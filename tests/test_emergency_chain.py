@@ -10,18 +10,21 @@ import pytest
 from sqlmodel import Session, select
 
 from bot.bootstrap import Services
+from conversations import catalog
 from conversations.clock import FrozenClock
 from conversations.engine import Button, Reply
 from store.models import (
     Acknowledgement,
     Alert,
+    ChainStep,
+    DutyEntry,
     InboxMessage,
     Incident,
     IncidentReport,
     Person,
 )
 from tests.case_helpers import choices, pushes, tick
-from tests.test_flow_emergency import PLACE, WHAT, ack, report
+from tests.test_flow_emergency import PLACE, TODAY, WHAT, ack, report
 from tests.transcript import LANGS, Chat, all_rows, open_menu, person, t
 
 PEOPLE = ("li_ming", "chen_lihua", "sun_hongmei", "zhao_guoqiang", "liu_fang", "qian_wenjing")
@@ -77,13 +80,14 @@ def test_chain_acknowledgement_reports_and_archiving(db_services: Services,
     # Step 1 at once: the director and today's duty leader.
     assert [count[k]() for k in PEOPLE] == [0, 1, 1, 0, 0, 0]
 
-    # Step 2 after step 1's 5 minutes, not before; step 3 after step 2's 10 minutes.
+    # Step 2 after step 1's 5 minutes, not before; step 3 after step 2's 10 minutes. The
+    # duty leader, 孙红梅, is in step 2 too: paged once a round, not again by it.
     tick(services, clock, t0 + timedelta(minutes=4, seconds=59), step=timedelta(minutes=1))
     assert [count[k]() for k in PEOPLE] == [0, 1, 1, 0, 0, 0]
     tick(services, clock, t0 + timedelta(minutes=5))
-    assert [count[k]() for k in PEOPLE] == [0, 1, 2, 1, 1, 0]
+    assert [count[k]() for k in PEOPLE] == [0, 1, 1, 1, 1, 0]
     tick(services, clock, t0 + timedelta(minutes=15), step=timedelta(minutes=1))
-    assert [count[k]() for k in PEOPLE] == [0, 1, 2, 1, 1, 1]
+    assert [count[k]() for k in PEOPLE] == [0, 1, 1, 1, 1, 1]
 
     # Half an hour: the director is reminded of the first report.
     due_note = t(lang, "notice.report_due", number="E-2026-0001",
@@ -95,7 +99,7 @@ def test_chain_acknowledgement_reports_and_archiving(db_services: Services,
 
     # Nobody acknowledged the whole chain (5 + 10 + 30 minutes): it starts again.
     tick(services, clock, t0 + timedelta(minutes=45), step=timedelta(minutes=1))
-    assert [count[k]() for k in PEOPLE] == [0, 2, 3, 1, 1, 1]
+    assert [count[k]() for k in PEOPLE] == [0, 2, 2, 1, 1, 1]
 
     # A leader acknowledges: the reporter is told, and the chain stops at once.
     clock.set(t0 + timedelta(minutes=47))
@@ -107,7 +111,7 @@ def test_chain_acknowledgement_reports_and_archiving(db_services: Services,
     assert t(lang, "notice.acknowledged", number="E-2026-0001", name="赵国强",
              acked_at="2026-11-23 09:47") in pushes(services, "li_ming")
     tick(services, clock, t0 + timedelta(minutes=59), step=timedelta(minutes=1))
-    assert [count[k]() for k in PEOPLE] == [0, 2, 3, 1, 1, 1]
+    assert [count[k]() for k in PEOPLE] == [0, 2, 2, 1, 1, 1]
 
     # The hour passes without the first report: it is late, and the director is told.
     tick(services, clock, t0 + timedelta(hours=1), step=timedelta(minutes=1))
@@ -242,6 +246,50 @@ def test_a_leader_who_files_it_has_it_and_the_chain_does_not_climb(
     services.dispatcher.drain()
     assert t(lang, "notice.acknowledged", number="E-2026-0001", name=director.name,
              acked_at="2026-11-23 09:51") in pushes(services, "sun_hongmei")
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_a_leader_named_twice_in_the_chain_is_paged_once_a_round(
+        db_services: Services, clock: FrozenClock, lang: str) -> None:
+    """The director is today's duty leader too, and the chain names her again in its
+    last step: one push a round (the report's, then the new round's), never a second
+    one, worded 【再次提醒】, from a later step of the same round. The chain keeps its
+    times; the others' alerts still name her among those who have not answered."""
+    services = db_services
+    director, last = person(services, "chen_lihua"), person(services, "qian_wenjing")
+    with Session(services.db) as s:
+        qian = s.exec(select(ChainStep).where(ChainStep.person_id == last.id)).one()
+        entry = s.exec(select(DutyEntry).where(DutyEntry.day == TODAY)).one()
+        entry.leader_id = director.id or 0
+        s.add(entry)
+        s.add(ChainStep(unit_id=qian.unit_id, position=qian.position,
+                        person_id=director.id or 0, wait_minutes=qian.wait_minutes))
+        s.commit()
+    chats = opened(services, lang, *PEOPLE)
+    t0 = clock.now()
+    report(chats["li_ming"], lang)
+    services.dispatcher.drain()
+    count = {k: lambda k=k: alerts_to(services, k, lang) for k in PEOPLE}
+    assert [count[k]() for k in PEOPLE] == [0, 1, 0, 0, 0, 0]
+    tick(services, clock, t0 + timedelta(minutes=5))
+    assert [count[k]() for k in PEOPLE] == [0, 1, 1, 1, 1, 0]
+    # The last step, 10 minutes on: 钱文静, and not the director again.
+    tick(services, clock, t0 + timedelta(minutes=15), step=timedelta(minutes=1))
+    assert [count[k]() for k in PEOPLE] == [0, 1, 1, 1, 1, 1]
+    [to_qian] = [p for p in pushes(services, "qian_wenjing") if WHAT in p]
+    assert to_qian.startswith(t(lang, "notice.escalated", names=t(lang, "list.sep").join(
+        ["陈丽华", "孙红梅", "赵国强", "刘芳"]), minutes=15))
+    # Its 30 minutes still run: the second round at 45, each paged once more.
+    tick(services, clock, t0 + timedelta(minutes=44), step=timedelta(minutes=1))
+    assert [count[k]() for k in PEOPLE] == [0, 1, 1, 1, 1, 1]
+    tick(services, clock, t0 + timedelta(minutes=45))
+    assert [count[k]() for k in PEOPLE] == [0, 2, 1, 1, 1, 1]
+    tick(services, clock, t0 + timedelta(minutes=60), step=timedelta(minutes=1))
+    assert [count[k]() for k in PEOPLE] == [0, 2, 2, 2, 2, 2]
+    again = catalog.load(lang)["notice.escalated_again"].split("{")[0]
+    assert next(p for p in pushes(services, "chen_lihua") if again in p).startswith(
+        t(lang, "notice.escalated_again", names=t(lang, "list.sep").join(
+            ["孙红梅", "赵国强", "刘芳", "钱文静"]), minutes=45))
 
 
 def handled_button(director: Chat, lang: str, incident: Incident) -> None:

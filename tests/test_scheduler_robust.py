@@ -102,7 +102,9 @@ def test_a_ten_minute_outage_is_caught_up_with_nothing_missed(pg_url: str,
             col(Notification.idempotency_key).like("alert:%:r1p2"))).all()
         late = s.exec(select(func.count()).select_from(Timer).where(
             col(Timer.done_at).is_(None), col(Timer.due_at) <= clock.now())).one()
-    assert len(step2) == 3 and {n.status for n in step2} == {"sent"}  # chain step 2, once
+    # Chain step 2, once: 赵国强 and 刘芳 (孙红梅, paged by the report as the duty
+    # leader, is not paged again in the same round).
+    assert len(step2) == 2 and {n.status for n in step2} == {"sent"}
     assert late == 0
     services.sweeper.drain()  # running again fires nothing twice
     assert _fired(pg_url) == (600, 600)
