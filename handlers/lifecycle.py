@@ -26,6 +26,9 @@ class Transition:
     why: str
     barred: tuple[str, ...] = ()  # capacities that may not, even when another allows it
     stays: tuple[str, ...] = ()  # statuses the move leaves as they are (a rating once closed)
+    # Capacities whose move sets `target`; empty: anyone's who may. Another's move goes on
+    # the timeline and leaves the status as it was.
+    moves_status: tuple[str, ...] = ()
 
 
 TRANSITIONS: dict[str, Transition] = {
@@ -33,7 +36,9 @@ TRANSITIONS: dict[str, Transition] = {
                          "the workroom registers a case and gives it one handler (包人包案)"),
     "note": Transition(WORKING, "in_progress", ("handler", "staff"),
                        "the handler records what was done, the first note starts the work; "
-                       "the workroom's staff add what they learn supervising it"),
+                       "the workroom's staff add what they learn supervising it, which "
+                       "starts nothing: the complainant still reads 已交办",
+                       moves_status=("handler",)),
     "reassign": Transition(WORKING, None, ("handler", "staff", "director"),
                            "a case goes to who can solve it, with a reason on the timeline"),
     "five_fix": Transition(WORKING, None, ("handler", "lead_leader", "director"),
@@ -144,8 +149,10 @@ def check(session: Session, case: Case, action: str, actor: Person, *,
 def move(ctx: HandlerContext, case: Case, action: str, note: str = "", *,
          complainant: bool = False) -> CaseEvent:
     """Apply `action` to the case: check the table, set the status, add it to the timeline."""
-    transition = check(ctx.session, case, action, ctx.actor, complainant=complainant)
-    if transition.target is not None and case.status not in transition.stays:
+    held = capacities(ctx.session, case, ctx.actor, complainant=complainant)
+    transition = check(ctx.session, case, action, ctx.actor, complainant=complainant, held=held)
+    if transition.target is not None and case.status not in transition.stays and (
+            not transition.moves_status or held & set(transition.moves_status)):
         case.status = transition.target
     if transition.target == "closed":
         case.closed_at = ctx.now

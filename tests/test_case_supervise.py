@@ -225,3 +225,41 @@ def test_the_workroom_staff_are_told_of_an_overdue_case_without_who_complained(
     assert "李明" not in told[0].text  # the complainant's identity is not hers to see
     press_value(liu, told[0].buttons[0]["value"])  # the push's 办理此问题: she may urge
     assert choices(liu) == actions(lang, "note", "reassign", "urge")
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_a_staff_note_leaves_the_case_assigned_until_its_handler_works_on_it(
+        services: Services, clock: FrozenClock, lang: str) -> None:
+    """刘芳 of the staff notes what she learnt on 赵国强's case, which he has not taken
+    up: 李明 read 办理中, and 赵国强 still had the 交办 to confirm. Her note goes on the
+    timeline only; his own first note starts the work."""
+    li = Chat(services, person="li_ming")
+    file_complaint(li, lang)
+    case = the_case(services)
+
+    def line() -> str:
+        open_menu(li, lang)
+        li.press(t(lang, "menu.my_cases"))
+        return li.text
+
+    def shown(status: str) -> str:
+        return t(lang, "case.line", number="C-2026-0001", category=t(lang, "opt.category.wages"),
+                 status=t(lang, f"status.{status}"), due_on=case.due_on.isoformat())
+
+    liu = Chat(services, person="liu_fang")
+    said = case_action(liu, lang, "C-2026-0001", "note", "已电话询问财务科，尚未处理")
+    assert t(lang, "case_action.done.note", number="C-2026-0001") in said
+    assert the_case(services).status == "assigned"
+    assert shown("assigned") in line()
+    with Session(services.db) as s:
+        notes = [(e.note, e.actor_id) for e in s.exec(select(CaseEvent).where(
+            CaseEvent.kind == "note")).all()]
+    assert notes == [("已电话询问财务科，尚未处理", person(services, "liu_fang").id)]
+    zhao = Chat(services, person="zhao_guoqiang")
+    open_menu(zhao, lang)  # his 交办 still waits for his 收到
+    zhao.press(t(lang, "menu.my_alerts"))
+    assert "C-2026-0001" in zhao.text
+
+    case_action(zhao, lang, "C-2026-0001", "note", "已与财务科核对考勤")
+    assert the_case(services).status == "in_progress"
+    assert shown("in_progress") in line()
