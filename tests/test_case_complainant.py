@@ -300,3 +300,26 @@ def test_the_receipt_lookup_of_a_rated_reply_does_not_ask_for_a_rating_again(
              category=t(lang, "opt.category.wages"), status=t(lang, "status.follow_up"),
              reply=REPLY, rating=t(lang, "opt.rating.basic")) in said
     assert t(lang, "menu.rate") not in said.split(REPLY)[1]  # no invitation to rate
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_the_reopening_on_the_timeline_says_not_satisfied_once(
+        services: Services, clock: FrozenClock, lang: str) -> None:
+    """The reopened case's "so far" read 「不满意，重新办理：不满意」: the entry and its
+    note (the rating) both said it. Now the entry says what happened, the note why."""
+    li = Chat(services, person="li_ming")
+    file_complaint(li, lang)  # 赵国强, a leader, handles wages: the director is above him
+    chen = Chat(services, person="chen_lihua")
+    open_menu(chen, lang)  # her pushes in `lang`
+    case_action(Chat(services, person="zhao_guoqiang"), lang, "C-2026-0001", "reply", REPLY)
+    open_menu(li, lang)
+    li.press(t(lang, "menu.rate"))
+    li.press_starting("C-2026-0001")
+    li.press(t(lang, "opt.rating.unsatisfied"))
+    services.dispatcher.drain()
+    [told] = [p for p in pushes(services, "chen_lihua") if REPLY in p]
+    colon = "：" if lang == "zh" else ": "
+    unsatisfied = t(lang, "opt.rating.unsatisfied")
+    [line] = [x for x in told.splitlines() if x.endswith(f"{colon}{unsatisfied}")]
+    assert line.endswith(f"{t(lang, 'event.reopen')}{colon}{unsatisfied}")
+    assert line.lower().count(unsatisfied.lower()) == 1, line
