@@ -3,6 +3,8 @@
 The handler is reminded at half the deadline, 7 days and 1 day before it, and when it has
 passed; an overdue case goes to the handler's supervisor at once and to the director
 `escalate_after` days later, each told which case, how late, and what was done so far.
+A director told already as the supervisor (the handler is a leader) is reminded then, in
+words that say so, and the case goes no higher.
 The director's own case goes nowhere: she is reminded as its handler at both steps.
 Every push has an idempotency key with the due date, so a timer fired twice sends nothing
 twice, and a new deadline (extension, reopening) gets reminders of its own.
@@ -96,6 +98,14 @@ def done_so_far(session: Session, case: Case) -> list[list[str]]:
     return [[e.at.isoformat(), e.kind, e.note] for e in reversed(rows)]
 
 
+def _told_overdue(s: Session, case: Case, person_id: int) -> bool:
+    """Whether the person was told of the running deadline's overdue step (the
+    supervisor, the staff), so the director's step is no news to them."""
+    key = f"case:{case.id}:overdue:{case.due_on}:{person_id}"
+    return s.exec(select(Notification.id).where(
+        Notification.idempotency_key == key)).first() is not None
+
+
 class CaseReminders:
     """Fire one reminder or escalation step of a case (a timer handler)."""
 
@@ -165,8 +175,15 @@ class CaseReminders:
             for director in s.exec(select(Person).where(
                     Person.role == "director", Person.unit_id == case.unit_id,
                     Person.active == True)):  # noqa: E712
+                if director.id is None:
+                    continue
+                if _told_overdue(s, case, director.id):
+                    # She was told it went up when it fell overdue, as the supervisor of
+                    # a leader: now a reminder that it still is, and it goes no higher.
+                    sends.append((director.id, "notice.case_still_overdue"))
+                    continue
                 sends.append((director.id, "notice.case_escalated"))
-                if director.id is not None and director.id != case.handler_id:
+                if director.id != case.handler_id:
                     above.add(director.id)
         # What was done so far: the escalations only (the handler knows it).
         params["events"] = done_so_far(s, case) if stage in ("overdue", "director") else []
@@ -190,7 +207,8 @@ class CaseReminders:
             if stage == "overdue" and case.handler_id in told:
                 s.add(CaseEvent(case_id=case.id or 0, at=now, kind="overdue_own",
                                 note=f"{params['late']}"))
-        elif stage in ("overdue", "director") and (told & above if above else told):
+        elif (stage == "overdue" and (told & above if above else told)) \
+                or (stage == "director" and told & above):
             s.add(CaseEvent(case_id=case.id or 0, at=now, kind=f"escalated_{stage}",
                             note=f"{params['late']}"))
         log.info("case %s: %s step sent to %d", case.number, stage, queued)

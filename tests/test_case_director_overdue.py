@@ -96,3 +96,37 @@ def test_a_case_the_director_took_over_when_reopened_is_her_reminder_when_overdu
     assert timeline[-1] == f"{t(lang, 'event.overdue_own')} {t(lang, 'event.late', days=1)}"
     assert t(lang, "event.escalated_overdue") not in timeline
     assert t(lang, "event.escalated_director") not in timeline
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_the_director_told_as_a_leaders_supervisor_is_reminded_not_told_again(
+        db_services: Services, clock: FrozenClock, lang: str) -> None:
+    """赵国强, a leader, handles a wage case: overdue, it goes to the one above him, the
+    director. Three days on she got 「【超期问题】…」 a second time, as director, and the
+    timeline said it went up again, to her. Now the second push is a reminder, worded as
+    one, and the timeline says once that it went up."""
+    services = db_services
+    clock.set(at9(FILED))
+    director = Chat(services, person="chen_lihua")
+    open_menu(director, lang)
+    file_complaint(Chat(services, person="li_ming"), lang)
+    case = the_case(services)
+    assert case.handler_id == person(services, "zhao_guoqiang").id
+
+    tick(services, clock, at9(case.due_on + timedelta(days=5)), step=timedelta(days=1))
+    wages = t(lang, "opt.category.wages")
+    common = {"number": "C-2026-0001", "category": wages, "handler": "赵国强",
+              "due_on": case.due_on.isoformat(), "status": t(lang, "status.assigned")}
+    escalated = _escalated_to(services, lang, "chen_lihua")
+    assert len(escalated) == 1
+    assert escalated[0].startswith(t(lang, "notice.case_escalated", **common, late=1,
+                                     events="").splitlines()[0])
+    head = t(lang, "notice.case_still_overdue", **common, late=4, events="").splitlines()[0]
+    reminded = [p for p in pushes(services, "chen_lihua") if p.startswith(head)]
+    assert len(reminded) == 1
+    late = t(lang, "event.late", days=1)
+    assert f"{t(lang, 'event.escalated_overdue')}{'：' if lang == 'zh' else ': '}{late}" \
+        in reminded[0]  # what was done so far: it came to her when it fell overdue
+    timeline = _timeline(services, lang)
+    assert timeline.count(t(lang, "event.escalated_overdue")) == 1
+    assert t(lang, "event.escalated_director") not in timeline

@@ -89,10 +89,10 @@ async def test_an_overdue_cases_timeline_reads_in_words_not_codes(
     await asyncio.to_thread(tick, tg, tg.clock, datetime(2027, 1, 27, 2, tzinfo=UTC))
     colon = "：" if lang == "zh" else ": "
 
-    def told(late: int, *events: str) -> str:
+    def told(late: int, *events: str, key: str = "notice.case_escalated") -> str:
         lines = [f"• {at} {t(lang, f'event.{kind}')}" + (f"{colon}{note}" if note else "")
                  for at, kind, note in (e.split("|") for e in events)]
-        return t(lang, "notice.case_escalated", number="C-2026-0001",
+        return t(lang, key, number="C-2026-0001",
                  category=t(lang, "opt.category.wages"), handler="孙红梅",
                  due_on="2027-01-22", late=late, status=t(lang, "status.assigned"),
                  events="\n".join(lines))
@@ -100,9 +100,11 @@ async def test_an_overdue_cases_timeline_reads_in_words_not_codes(
     so_far = ("2026-11-23 09:00|registered|",
               f"2026-11-23 09:00|assigned|{t(lang, 'opt.category.wages')}",
               "2026-11-23 09:00|reassign|赵国强 → 孙红梅: 分管领导出差")
+    # Told as the supervisor when it fell overdue, she is reminded as the director.
     assert chats[DIRECTOR].new_texts() == [
         told(1, *so_far),
-        told(4, *so_far, f"2027-01-23 09:00|escalated_overdue|{t(lang, 'event.late', days=1)}")]
+        told(4, *so_far, f"2027-01-23 09:00|escalated_overdue|{t(lang, 'event.late', days=1)}",
+             key="notice.case_still_overdue")]
 
 
 @LANGS
