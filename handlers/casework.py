@@ -273,6 +273,33 @@ def case_facts(ctx: HandlerContext, case: Case, workshop: Workshop | None) -> di
     return facts
 
 
+def leader_case_why(session: Session, case: Case, *, earlier: bool) -> dict[str, Any] | None:
+    """Why the case is a leader case (领导包案), as words each reader's language renders
+    ({"say": key, ...}: notices.localize): the joint letter's signers or the people
+    affected, a repeat complaint, a leader's reception, a screening's warning. A repeat
+    names the complainant's earlier cases of the category only when `earlier`: to those
+    who see who complained (DESIGN rule 8). None: not a leader case."""
+    from handlers.records import LEADER_CASE_PEOPLE  # records registers cases with us
+
+    reason = case.leader_case_reason
+    if not case.leader_case or not reason:
+        return None
+    if reason == "many_people":
+        if case.cosigners >= LEADER_CASE_PEOPLE:
+            return {"say": "case.why.joint", "cosigners": case.cosigners}
+        return {"say": "case.why.many", "affected": case.affected}
+    if reason == "repeat":
+        numbers = list(session.exec(select(Case.number).where(
+            Case.unit_id == case.unit_id, Case.complainant_id == case.complainant_id,
+            Case.category == case.category, col(Case.id) < case.id)
+            .order_by(col(Case.id)))) if earlier and case.complainant_id else []
+        if numbers:
+            return {"say": "case.why.repeat", "numbers": numbers}
+        return {"say": "case.why.repeat_withheld"}
+    key = f"case.why.{reason}"
+    return {"say": key} if catalog.has(key) else {"say": "case.why.other", "reason": reason}
+
+
 def _reassign(ctx: HandlerContext, sub: Submission, case: Case) -> Result:
     s = ctx.session
     lifecycle.check(s, case, transition(case, "reassign"), ctx.actor)

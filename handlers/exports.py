@@ -19,7 +19,7 @@ from openpyxl.styles import Alignment, Font
 from sqlmodel import Session, col, select
 
 from conversations import catalog
-from handlers import lifecycle, notices, reports
+from handlers import casework, lifecycle, notices, reports
 from handlers.notices import lines as render_lines
 from scheduler import workdays
 from store import roster as rotation
@@ -245,7 +245,9 @@ def _forms(b: _Book, s: Session, unit_id: int, number: str, reader: Person | Non
         ("visitor", who), ("unit", record.visitor_unit if record else _shop(s, case.workshop_id)),
         ("category", b.t(f"opt.category.{case.category}")), ("problem", case.description),
         ("cause", record.cause if record else ""), ("people", case.affected),
-        ("wanted", _wanted(b, case.outcome_wanted))])
+        ("cosigners", case.cosigners), ("wanted", _wanted(b, case.outcome_wanted))])
+    # Why it is a leader case; a repeat's earlier cases only to who may see who complained.
+    why = casework.leader_case_why(s, case, earlier=lifecycle.sees_identity(case, reader))
     assigned = next((e for e in events if e.kind in ("instructed", "assigned", "assign")), None)
     b.pairs("assignment", [
         ("number", case.number), ("assigned_at", assigned.at if assigned else ""),
@@ -255,7 +257,9 @@ def _forms(b: _Book, s: Session, unit_id: int, number: str, reader: Person | Non
          or (notices.note_words(assigned.kind, assigned.note, b.lang) if assigned else "")),
         ("handler", _name(s, case.handler_id)), ("responsible_unit",
                                                  record.responsible if record else ""),
-        ("leader_case", case.leader_case), ("due_on", case.due_on),
+        ("leader_case", case.leader_case),
+        ("leader_case_reason", notices.localize({"why": why}, b.lang, b.zone)["why"]
+         if why else ""), ("due_on", case.due_on),
         ("dept_head", case.dept_head or ""), ("responsible", case.responsible or ""),
         ("report_on", case.report_on or ""), ("visit_plan", case.return_visit_plan or "")])
     # Extensions are listed once each, below, with how they were decided: not also as the

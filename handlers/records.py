@@ -317,7 +317,10 @@ def _announce_case(ctx: HandlerContext, case: Case, workshop: Workshop | None) -
         recipients += [p.id for p in _staff_of(s, case.unit_id, ("director",)) if p.id]
     complainant = None if case.anonymous else ctx.actor
     base = casework.case_facts(ctx, case, workshop)
-    message = "notice.case_leader" if case.leader_case else "notice.case_new"
+    message = "notice.case_new"
+    if case.leader_case:  # and why: those alerted see who complained, and their earlier cases
+        message = "notice.case_leader_why"
+        base["why"] = casework.leader_case_why(s, case, earlier=True)
     for pid in dict.fromkeys(recipients):
         if complainant is not None:
             # The handling leader sees who complained; that read is audited (DESIGN rule 8).
@@ -327,11 +330,15 @@ def _announce_case(ctx: HandlerContext, case: Case, workshop: Workshop | None) -
             params={**base, "complainant": display_name(complainant)},
             priority=outbox.ALERT,
         )
+    # The staff supervise it: a leader case says so, and why (not whose earlier cases).
+    why = casework.leader_case_why(s, case, earlier=False)
     for staff in _staff_of(s, case.unit_id, ("staff",)):
         outbox.enqueue(s, key=f"case:{case.id}:staff:{staff.id}", recipient_id=staff.id,
-                       message="notice.case_staff", now=ctx.now,
+                       message="notice.case_staff_leader" if why else "notice.case_staff",
+                       now=ctx.now,
                        params={"number": case.number, "category": case.category,
-                               "due_on": case.due_on.isoformat()})
+                               "due_on": case.due_on.isoformat(),
+                               **({"why": why} if why else {})})
 
 
 # --- visit booking ---------------------------------------------------------------------

@@ -219,3 +219,40 @@ async def test_the_case_forms_name_the_complainant_only_to_those_handling_it(
     r = await web.get("/export/forms.xlsx?case=C-2026-0002")
     assert _visitor(r.content) == "李明"
     assert _reads(services) == [(person(services, "chen_lihua").id, "export")]
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_the_case_forms_carry_the_cosigners_and_why_it_is_a_leader_case(
+        services: Services, lang: str) -> None:
+    """A joint letter signed by 25: its forms said 涉及人数 3 and 领导包案 是, and
+    nowhere how many signed it or why it is a leader case."""
+    from tests.test_flow_complaint import complain
+
+    complain(Chat(services, person="li_ming"), lang, affected="3", cosigners="25")
+    forms = workbook(services, "forms", lang=lang, case="C-2026-0001")
+    registration = dict((r[0], r[1]) for r in rows(forms.worksheets[0])[1:])
+    assert (registration[t(lang, "export.col.people")],
+            registration[t(lang, "export.col.cosigners")]) == (3, 25)
+    assignment = dict((r[0], r[1]) for r in rows(forms.worksheets[1])[1:])
+    assert assignment[t(lang, "export.col.leader_case")] == t(lang, "export.yes")
+    assert assignment[t(lang, "export.col.leader_case_reason")] == t(
+        lang, "case.why.joint", cosigners=25)
+
+
+async def test_a_repeat_cases_forms_name_its_earlier_case_only_to_those_handling_it(
+        web: httpx.AsyncClient, services: Services) -> None:
+    li = Chat(services, person="li_ming")
+    file_complaint(li, "zh")
+    file_complaint(li, "zh")  # a second wage complaint of his: a repeat, a leader case
+    reason = t("zh", "export.col.leader_case_reason")
+
+    def why(content: bytes) -> str:
+        form = load_workbook(io.BytesIO(content))["交办单"]
+        return str(dict((r[0], r[1]) for r in rows(form)[1:])[reason])
+
+    await as_person(web, services, "liu_fang")  # the staff: not whose earlier case
+    r = await web.get("/export/forms.xlsx?case=C-2026-0002")
+    assert why(r.content) == t("zh", "case.why.repeat_withheld")
+    await as_person(web, services, "chen_lihua")  # the director of a leader case
+    r = await web.get("/export/forms.xlsx?case=C-2026-0002")
+    assert why(r.content) == t("zh", "case.why.repeat", numbers="C-2026-0001")

@@ -205,7 +205,7 @@ def test_25_affected_make_a_leader_case_of_90_days_and_alert_the_director(
     assert alerted(services, case) == {pid(services, "zhao_guoqiang"),
                                        pid(services, "chen_lihua")}
     pushes = all_rows(services, Notification, col(Notification.alert_id).is_not(None))
-    assert {p.message_key for p in pushes} == {"notice.case_leader"}
+    assert {p.message_key for p in pushes} == {"notice.case_leader_why"}
 
 
 @pytest.mark.parametrize("lang", LANGS)
@@ -239,6 +239,59 @@ def test_second_named_complaint_in_the_same_category_is_a_repeat_leader_case(
     assert (repeat.leader_case, repeat.leader_case_reason, repeat.deadline_days) == (
         True, "repeat", 90)
     assert pid(services, "chen_lihua") in alerted(services, repeat)
+
+
+def _readers(services: Services, lang: str, *keys: str) -> None:
+    """The people read their pushes in `lang` (they last used the console in it)."""
+    for key in keys:
+        open_menu(Chat(services, person=key), lang)
+
+
+def _inbox(services: Services, key: str) -> list[str]:
+    services.dispatcher.drain()
+    return [m.text for m in Chat(services, person=key).inbox()]
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_a_joint_letters_leader_case_says_how_many_signed_it(
+        services: Services, chat: Chat, lang: str) -> None:
+    """3 affected, 25 co-signers: the handling leader and the director read 【领导包案】
+    with 涉及 3 人 and nothing of the 25 who signed; the staff read an ordinary 新登记问题.
+    Now each is told why it is a leader case."""
+    _readers(services, lang, "zhao_guoqiang", "chen_lihua", "liu_fang")
+    complain(chat, lang, affected="3", cosigners="25")
+    why = t(lang, "case.why.joint", cosigners=25)
+    [case] = all_rows(services, Case)
+    for key in ("zhao_guoqiang", "chen_lihua"):
+        [alert] = _inbox(services, key)
+        assert alert.startswith(t(
+            lang, "notice.case_leader_why", number="C-2026-0001",
+            category=t(lang, "opt.category.wages"), why=why, affected=3, workshop="铸造车间",
+            description=DESCRIPTION, outcome=OUTCOME, complainant="李明", due_on=LEADER_DUE))
+    assert _inbox(services, "liu_fang") == [t(
+        lang, "notice.case_staff_leader", number="C-2026-0001",
+        category=t(lang, "opt.category.wages"), why=why, due_on=case.due_on.isoformat())]
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_a_repeat_leader_case_names_the_earlier_case_to_its_handler_not_the_staff(
+        services: Services, chat: Chat, lang: str) -> None:
+    """The handling leader and the director, who see who complained, read which earlier
+    case makes it a repeat; the staff, who do not, read only that it is one."""
+    complain(chat, lang, category="wages")
+    _readers(services, lang, "zhao_guoqiang", "chen_lihua", "liu_fang")
+    complain(chat, lang, category="wages", description="十一月的加班费又没有按时发放")
+    said = t(lang, "case.why.repeat", numbers="C-2026-0001")
+    for key in ("zhao_guoqiang", "chen_lihua"):
+        [alert] = [p for p in _inbox(services, key) if "C-2026-0002" in p]
+        assert alert.splitlines()[1] == t(
+            lang, "notice.case_leader_why", number="", category="", why=said, affected=0,
+            workshop="", description="", outcome="", complainant="", due_on="").splitlines()[1]
+    staff = _inbox(services, "liu_fang")[-1]
+    assert staff == t(lang, "notice.case_staff_leader", number="C-2026-0002",
+                      category=t(lang, "opt.category.wages"),
+                      why=t(lang, "case.why.repeat_withheld"), due_on=LEADER_DUE)
+    assert "C-2026-0001" not in staff
 
 
 def test_a_repeat_needs_the_same_named_person(services: Services, chat: Chat) -> None:
