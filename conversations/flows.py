@@ -111,8 +111,8 @@ CHANGE_BOOKING = Flow(
 )
 
 HANDLING_ROLES = ("leader", "director", "staff")
-CASE_ACTIONS = ("note", "reply", "close", "extend", "reassign", "return_visit", "five_fix",
-                "urge")
+CASE_ACTIONS = ("note", "reply", "close", "extend", "reassign", "reclassify", "return_visit",
+                "five_fix", "urge")
 
 
 def _for(*actions: str) -> tuple[str, tuple[str, ...]]:
@@ -132,7 +132,10 @@ CASE_ACTION = Flow(
         Ask("outcome", Text(2, 1000), when=_for("close")),
         Ask("days", Number(1, 90), when=_for("extend"), check="extension_days"),
         Ask("assignee", Choice(source="assignees", named=True), when=_for("reassign")),
-        Ask("reason", Text(2, 500), when=_for("extend", "reassign")),
+        # 再分类: the category a case belongs to, chosen by the staff or the director.
+        Ask("category", Choice(_options("category", COMPLAINT_CATEGORIES)),
+            when=_for("reclassify")),
+        Ask("reason", Text(2, 500), when=_for("extend", "reassign", "reclassify")),
         Ask("visit", Text(2, 1000), when=_for("return_visit")),
         Ask("dept_head", Text(2, 100), when=_for("five_fix")),
         Ask("responsible", Text(2, 100), when=_for("five_fix")),

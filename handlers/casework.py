@@ -28,6 +28,7 @@ from store.models import (
     HotlineCall,
     IdentityRead,
     Person,
+    Responsibility,
     Workshop,
 )
 
@@ -343,6 +344,90 @@ def _reassign(ctx: HandlerContext, sub: Submission, case: Case) -> Result:
     return _done(sub, case, name=target.name)
 
 
+def _owner(session: Session, case: Case, category: str) -> int | None:
+    """The leader the category names (谁主管、谁负责), if any."""
+    row = session.exec(select(Responsibility).where(
+        Responsibility.unit_id == case.unit_id, Responsibility.category == category)).first()
+    return row.leader_id if row is not None else None
+
+
+def _untaken(session: Session, case: Case) -> bool:
+    """Whether the case is still only where its category put it: nobody has it yet, or
+    its category's leader has it, assigned (已交办), with no work of theirs on the timeline.
+    A case passed on to someone (转办) or taken up stays with its handler."""
+    if case.status not in ("registered", "assigned"):
+        return False
+    if case.handler_id is None:
+        return True
+    if _owner(session, case, case.category) != case.handler_id:
+        return False
+    return session.exec(select(CaseEvent.id).where(
+        CaseEvent.case_id == case.id, CaseEvent.actor_id == case.handler_id,
+        col(CaseEvent.kind).not_in(("registered", "instructed")))).first() is None
+
+
+def _reclassify(ctx: HandlerContext, sub: Submission, case: Case) -> Result:
+    """再分类: the staff or the director file the case under another category (what the
+    complaint form promises for 其他). It counts there from now on; if it is still only
+    where its first category put it (_untaken), it goes to the new category's leader, who
+    is alerted as a handler is; otherwise it stays with its handler."""
+    s, a = ctx.session, sub.answers
+    lifecycle.check(s, case, "reclassify", ctx.actor)
+    new, reason = a["category"], a["reason"]
+    if new == case.category:
+        return Result("case.refused.same_category",
+                      {"number": case.number,
+                       "category": catalog.t(sub.lang, f"opt.category.{new}")},
+                      back_to="category")
+    leader = _owner(s, case, new)
+    untaken = _untaken(s, case)
+    event = lifecycle.move(ctx, case, "reclassify", f"{case.category}>{new}: {reason}")
+    old_category, case.category = case.category, new
+    s.add(case)
+    words_of = {"number": case.number, "category": catalog.t(sub.lang, f"opt.category.{new}"),
+                "old": catalog.t(sub.lang, f"opt.category.{old_category}")}
+    target = s.get(Person, leader) if leader is not None else None
+    if not untaken or target is None or not target.active or target.id == case.handler_id:
+        handler = s.get(Person, case.handler_id) if case.handler_id else None
+        if handler is None:
+            return Result("case_action.done.reclassify_unassigned", words_of)
+        if handler.id is not None and handler.id != ctx.actor.id:  # theirs still: told
+            outbox.enqueue(s, key=f"case:{case.id}:reclassified:{event.id}",
+                           recipient_id=handler.id, message="notice.case_reclassified",
+                           now=ctx.now,
+                           params={"number": case.number, "category": new,
+                                   "old_category": f"@opt.category.{old_category}",
+                                   "by": ctx.actor.name, "reason": reason,
+                                   "actions": notices.work_on(case.id)})
+        return Result("case_action.done.reclassify", {**words_of, "name": handler.name})
+    assert case.id is not None and target.id is not None
+    old = s.get(Person, case.handler_id) if case.handler_id else None
+    case.handler_id, case.status = target.id, "assigned"
+    s.add(case)
+    s.add(CaseEvent(case_id=case.id, at=ctx.now, kind="assigned", note=f"category:{new}"))
+    s.flush()
+    reschedule(ctx, case)
+    complainant = None if case.anonymous or case.complainant_id is None \
+        else s.get(Person, case.complainant_id)
+    if complainant is not None:  # the new handler sees who complained: audited (rule 8)
+        s.add(IdentityRead(case_id=case.id, reader_id=target.id, purpose="case_alert",
+                           at=ctx.now))
+    workshop = s.get(Workshop, case.workshop_id) if case.workshop_id else None
+    alerts.raise_alert(ctx, subject="case", subject_id=case.id, recipient_id=target.id,
+                       message="notice.case_rerouted", priority=outbox.ALERT,
+                       params={**case_facts(ctx, case, workshop), "by": ctx.actor.name,
+                               "old_category": f"@opt.category.{old_category}",
+                               "reason": reason, "complainant": display_name(complainant)},
+                       occasion=f"reclassify{event.id}")  # it may come back to them
+    if old is not None and old.id is not None and old.id != ctx.actor.id:
+        outbox.enqueue(s, key=f"case:{case.id}:rerouted:{event.id}", recipient_id=old.id,
+                       message="notice.case_rerouted_old", now=ctx.now,
+                       params={"number": case.number, "category": new,
+                               "old_category": f"@opt.category.{old_category}",
+                               "by": ctx.actor.name, "name": target.name, "reason": reason})
+    return Result("case_action.done.reclassify_rerouted", {**words_of, "name": target.name})
+
+
 def _five_fix(ctx: HandlerContext, sub: Submission, case: Case) -> Result:
     a = sub.answers
     if not case.leader_case:
@@ -384,8 +469,8 @@ def _urge(ctx: HandlerContext, sub: Submission, case: Case) -> Result:
 
 
 _ACTIONS = {"note": _note, "reply": _reply, "close": _close, "extend": _extend,
-            "reassign": _reassign, "return_visit": _return_visit, "five_fix": _five_fix,
-            "urge": _urge}
+            "reassign": _reassign, "reclassify": _reclassify, "return_visit": _return_visit,
+            "five_fix": _five_fix, "urge": _urge}
 
 
 # --- extension decisions ----------------------------------------------------------------

@@ -49,7 +49,7 @@ KINDS = ("roster", "ledger", "forms", "screening", "warnings", "report", "field_
          "work_log")
 # Timeline entries that belong on the supervision form (督办单).
 SUPERVISION = ("note", "extend", "extended", "escalated_overdue", "escalated_director",
-               "overdue_own", "reassign", "five_fix", "reopen", "urge")
+               "overdue_own", "reassign", "reclassify", "five_fix", "reopen", "urge")
 
 
 class ExportError(Exception):

@@ -41,6 +41,11 @@ TRANSITIONS: dict[str, Transition] = {
                        moves_status=("handler",)),
     "reassign": Transition(WORKING, None, ("handler", "staff", "director"),
                            "a case goes to who can solve it, with a reason on the timeline"),
+    "reclassify": Transition(("registered", *WORKING), None, ("staff", "director"),
+                             "the workroom files a case under the category it belongs to "
+                             "while it is handled (分类处理: the complaint form promises it "
+                             "for 其他); one still only assigned by category goes to the new "
+                             "category's leader"),
     "five_fix": Transition(WORKING, None, ("handler", "lead_leader", "director"),
                            "a leader case gets its 五定 before the work goes on"),
     "extend": Transition(WORKING, None, ("handler",),

@@ -80,6 +80,7 @@ def timeline(events: list[list[str]], lang: str, zone: ZoneInfo) -> str:
 
 
 _CHANGE = re.compile(r"([+-])(\d+): (.*)", re.DOTALL)  # an extension's "+30: reason"
+_RECLASSIFIED = re.compile(r"(\w+)>(\w+): (.*)", re.DOTALL)  # "other>safety: reason"
 
 
 def note_words(kind: str, note: str, lang: str) -> str:
@@ -92,6 +93,11 @@ def note_words(kind: str, note: str, lang: str) -> str:
         return catalog.t(lang, "event.late", days=int(note))
     if kind in ("rate", "reopen") and catalog.has(f"opt.rating.{note}"):
         return catalog.t(lang, f"opt.rating.{note}")
+    moved = _RECLASSIFIED.fullmatch(note) if kind == "reclassify" else None
+    if moved is not None and all(catalog.has(f"opt.category.{c}") for c in moved.groups()[:2]):
+        old, new, reason = moved.groups()
+        return catalog.t(lang, "event.reclassified", old=catalog.t(lang, f"opt.category.{old}"),
+                         new=catalog.t(lang, f"opt.category.{new}"), reason=reason)
     change = _CHANGE.fullmatch(note) if kind in ("extend", "extended") else None
     if change is not None:
         sign, days, reason = change.groups()

@@ -25,6 +25,7 @@ from tests.case_helpers import (
 from tests.transcript import LANGS, Chat, draft, open_menu, person, t
 
 WORKING = ("note", "reply", "extend", "reassign")
+SUPERVISING = ("note", "reassign", "reclassify", "urge")  # the staff on a case not theirs
 
 
 def events(services: Services) -> int:
@@ -47,12 +48,12 @@ def test_staff_not_handling_a_working_case_may_note_reassign_and_urge_it(
     pressing the handler; replying or more time are the handler's."""
     file_complaint(Chat(services, person="li_ming"), lang)  # zhao_guoqiang handles wages
     staff = Chat(services, person="liu_fang")
-    assert offered(staff, lang, "C-2026-0001") == actions(lang, "note", "reassign", "urge")
+    assert offered(staff, lang, "C-2026-0001") == actions(lang, *SUPERVISING)
     staff.say("2")  # a number is a position in the list as shown
     assert t(lang, "case_action.assignee.ask") in staff.text
     # The director, above the handler, may also urge it (催办).
     director = Chat(services, person="chen_lihua")
-    assert offered(director, lang, "C-2026-0001") == actions(lang, "reassign", "urge")
+    assert offered(director, lang, "C-2026-0001") == actions(lang, "reassign", "reclassify", "urge")
 
 
 @pytest.mark.parametrize("lang", LANGS)
@@ -90,7 +91,7 @@ def test_a_leader_case_offers_five_fix_to_its_handler_only(
     zhao = Chat(services, person="zhao_guoqiang")
     assert offered(zhao, lang, "C-2026-0001") == actions(lang, *WORKING, "five_fix")
     staff = Chat(services, person="liu_fang")
-    assert offered(staff, lang, "C-2026-0001") == actions(lang, "note", "reassign", "urge")
+    assert offered(staff, lang, "C-2026-0001") == actions(lang, *SUPERVISING)
 
 
 @pytest.mark.parametrize("lang", LANGS)
@@ -112,7 +113,7 @@ def test_a_case_with_nothing_to_do_is_said_so_and_the_case_asked_again(
     assert draft(services, staff)["step"] == "case" and draft(services, staff)["answers"] == {}
     assert events(services) == before
     staff.press_starting("C-2026-0002")  # another case: its own actions
-    assert choices(staff) == actions(lang, "note", "reassign", "urge")
+    assert choices(staff) == actions(lang, *SUPERVISING)
     staff.press(t(lang, "nav.back"))  # back: the cases again, then another pick
     assert t(lang, "case_action.case.ask") in staff.text
     staff.press_starting("C-2026-0001")

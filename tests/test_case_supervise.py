@@ -139,7 +139,7 @@ def test_urging_puts_the_instruction_on_the_timeline_and_pushes_it_to_the_handle
     assert [b["label"] for b in pushed.buttons] == [work]
     # One tap: her own actions on that case.
     press_value(liu, next(b["value"] for b in pushed.buttons))
-    assert choices(liu) == actions(lang, "note", "reply", "extend", "reassign")
+    assert choices(liu) == actions(lang, "note", "reply", "extend", "reassign", "reclassify")
     # The supervision form (督办单) shows who urged and what.
     sheet = workbook(services, "forms", lang=lang, case="C-2026-0001")[
         t(lang, "export.sheet.supervision")]
@@ -195,7 +195,8 @@ def test_the_workroom_staff_supervise_a_leader_case_note_and_urge(
     zhao = Chat(services, person="zhao_guoqiang")
     open_menu(zhao, lang)  # he reads his pushes in `lang`
     liu = Chat(services, person="liu_fang")
-    assert offered(liu, lang, "C-2026-0001") == actions(lang, "note", "reassign", "urge")
+    assert offered(liu, lang, "C-2026-0001") == actions(lang, "note", "reassign", "reclassify",
+                                                         "urge")
     liu.press(t(lang, "nav.cancel"))
     said = case_action(liu, lang, "C-2026-0001", "note", "已电话了解，财务科正在核算")
     assert t(lang, "case_action.done.note", number="C-2026-0001") in said
@@ -224,7 +225,7 @@ def test_the_workroom_staff_are_told_of_an_overdue_case_without_who_complained(
     assert len(told) == 1 and "C-2026-0001" in told[0].text and "赵国强" in told[0].text
     assert "李明" not in told[0].text  # the complainant's identity is not hers to see
     press_value(liu, told[0].buttons[0]["value"])  # the push's 办理此问题: she may urge
-    assert choices(liu) == actions(lang, "note", "reassign", "urge")
+    assert choices(liu) == actions(lang, "note", "reassign", "reclassify", "urge")
 
 
 @pytest.mark.parametrize("lang", LANGS)
