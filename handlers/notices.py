@@ -91,6 +91,10 @@ def note_words(kind: str, note: str, lang: str) -> str:
         return catalog.t(lang, key) if catalog.has(key) else note
     if (kind.startswith("escalated_") or kind == "overdue_own") and note.isdigit():
         return catalog.t(lang, "event.late", days=int(note))
+    if kind == "leader_away" and note.count("|") == 3:  # handlers.assignment.away_note
+        away, until, leader, name = note.split("|", 3)
+        return catalog.t(lang, "event.leader_away_note", leader=leader, until=until,
+                         name=name, away=catalog.t(lang, f"case.away.{away}"))
     if kind in ("rate", "reopen") and catalog.has(f"opt.rating.{note}"):
         return catalog.t(lang, f"opt.rating.{note}")
     moved = _RECLASSIFIED.fullmatch(note) if kind == "reclassify" else None

@@ -15,6 +15,7 @@ from conversations.answers import Invalid, Number
 from conversations.flow import AddFiles, Result, Submission
 from handlers import (
     alerts,
+    assignment,
     bookings,
     casework,
     deadlines,
@@ -43,7 +44,6 @@ from store.models import (
     IncidentLink,
     Notification,
     Person,
-    Responsibility,
     Suggestion,
     Workshop,
 )
@@ -244,6 +244,11 @@ def complaint(ctx: HandlerContext, sub: Submission) -> Result:
     if row.anonymous:
         params["code"] = ctx.receipt_code(sub.draft_id)
         return Result("complaint.done_anonymous", params)
+    away = assignment.away_of(s, row)
+    if away is not None and not row.leader_case:  # why it is not with the leader responsible
+        return Result("complaint.done_away", {
+            **params, "away": catalog.t(sub.lang, f"case.away.{away.kind}"),
+            "until": away.until})
     return Result("complaint.done_leader" if row.leader_case else "complaint.done", params)
 
 
@@ -276,9 +281,9 @@ def _register_case(ctx: HandlerContext, sub: Submission, behalf: Behalf | None =
     ).first() is not None:
         reason = "repeat"
     days = LEADER_CASE_DAYS if reason else ORDINARY_DAYS
-    responsibility = s.exec(select(Responsibility).where(
-        Responsibility.unit_id == unit_id, Responsibility.category == a["category"])).first()
-    handler_id = responsibility.leader_id if responsibility else \
+    # The leader responsible for the category; the director while that leader is away.
+    who = assignment.assignee(s, unit_id, a["category"], ctx.today)
+    handler_id = who.person.id if who.person is not None else \
         behalf.lead_leader_id if behalf else None
     case = Case(
         number=_number(ctx, "C"), draft_key=sub.draft_id, unit_id=unit_id,
@@ -302,6 +307,9 @@ def _register_case(ctx: HandlerContext, sub: Submission, behalf: Behalf | None =
     if handler_id:
         s.add(CaseEvent(case_id=case.id, at=ctx.now, kind="assigned",
                         note=f"category:{case.category}"))
+    if who.instead_of is not None and who.person is not None:
+        s.add(CaseEvent(case_id=case.id, at=ctx.now, kind=assignment.AWAY_EVENT,
+                        note=assignment.away_note(who)))
     deadlines.schedule(s, case, now=ctx.now, zone=ctx.zone)
     if behalf is None:
         _announce_case(ctx, case, workshop)
@@ -321,6 +329,10 @@ def _announce_case(ctx: HandlerContext, case: Case, workshop: Workshop | None) -
     if case.leader_case:  # and why: those alerted see who complained, and their earlier cases
         message = "notice.case_leader_why"
         base["why"] = casework.leader_case_why(s, case, earlier=True)
+    away = assignment.away_of(s, case)
+    if away is not None:  # the leader responsible is away: the director has it, and why
+        base.update(leader=away.leader, away=f"@case.away.{away.kind}", until=away.until)
+        message = "notice.case_leader_away" if case.leader_case else "notice.case_new_away"
     for pid in dict.fromkeys(recipients):
         if complainant is not None:
             # The handling leader sees who complained; that read is audited (DESIGN rule 8).
@@ -332,13 +344,15 @@ def _announce_case(ctx: HandlerContext, case: Case, workshop: Workshop | None) -
         )
     # The staff supervise it: a leader case says so, and why (not whose earlier cases).
     why = casework.leader_case_why(s, case, earlier=False)
+    said: dict[str, Any] = {"number": case.number, "category": case.category,
+                            "due_on": case.due_on.isoformat(), **({"why": why} if why else {})}
+    if away is not None:
+        said.update(leader=away.leader, away=f"@case.away.{away.kind}", until=away.until,
+                    name=away.handler)
+    message = "notice.case_staff" + ("_leader" if why else "") + ("_away" if away else "")
     for staff in _staff_of(s, case.unit_id, ("staff",)):
         outbox.enqueue(s, key=f"case:{case.id}:staff:{staff.id}", recipient_id=staff.id,
-                       message="notice.case_staff_leader" if why else "notice.case_staff",
-                       now=ctx.now,
-                       params={"number": case.number, "category": case.category,
-                               "due_on": case.due_on.isoformat(),
-                               **({"why": why} if why else {})})
+                       message=message, now=ctx.now, params=said)
 
 
 # --- visit booking ---------------------------------------------------------------------
