@@ -14,13 +14,14 @@ from bot.media import LostFiles, ReceivedFiles
 from bot.settings import Settings
 from conversations import catalog
 from conversations.clock import Clock, SystemClock
-from handlers import bookings, deadlines, incidents
+from handlers import assignment, bookings, deadlines, incidents
 from handlers.context import Grouping
 from handlers.inbound import DRAFT_TIMEOUT, Options, Workroom
 from scheduler import calendar
 from scheduler.dispatch import Dispatcher
 from scheduler.sweep import Sweeper
 from store import media as stored_media
+from store import org
 from store.db import make_engine
 from store.state import RedisStateStore, SqlStateStore, StateStore
 
@@ -86,11 +87,13 @@ def build(settings: Settings, *, clock: Clock | None = None, db: Engine | None =
                             default_lang=settings.default_lang, secret=settings.secret_key,
                             quiet_hours=settings.quiet_window)
     reminders = deadlines.CaseReminders(db, clock, settings.zone)
+    held = assignment.AssignmentTimers(db, clock, settings.zone)
     emergencies = incidents.IncidentTimers(
         db, clock, settings.zone, realert=timedelta(minutes=settings.incident_realert_minutes),
         call_last_step=options.call_last_step, texts=options.texts)
     sweeper = Sweeper(db, clock, {DRAFT_TIMEOUT: workroom.expire_draft,
                                   deadlines.KIND: reminders.fire,
+                                  org.PERSON_LEFT: held.person_left,
                                   incidents.WATCH: emergencies.watch,
                                   incidents.REPORT: emergencies.report,
                                   bookings.KIND: bookings.BookingReminders(

@@ -4,23 +4,42 @@
   (leave or business trip: the organisation file's `away:`, or leave recorded in chat for
   the roster) it goes to the workroom's director, who owns the workroom and is the first
   to be alerted (DOMAIN), and the words say why.
+- A person who leaves the organisation file (store/org.py marks them inactive and leaves
+  a PERSON_LEFT timer) hands their open cases on: each goes to whoever the
+  responsibilities now name for its category (or the director), with a 交办 to them and a
+  line on its timeline; the staff and the director are told in one push which cases moved
+  to whom.
 """
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
 
+from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
-from handlers.context import people_of
+from conversations.clock import Clock
+from handlers.context import HandlerContext, people_of
+from handlers.identity import display_name
+from handlers.lifecycle import OPEN
+from store import outbox, timers
 from store.calendar_models import LeaderAway
+from store.db import transaction
 from store.models import (
     Case,
     CaseEvent,
+    IdentityRead,
+    Notification,
     Person,
     Responsibility,
+    Workshop,
 )
+from store.org import PERSON_LEFT
+
+log = logging.getLogger(__name__)
 
 # --- who takes a case --------------------------------------------------------------------
 
@@ -99,3 +118,93 @@ def away_of(session: Session, case: Case) -> Away | None:
         CaseEvent.case_id == case.id, CaseEvent.kind == AWAY_EVENT)
         .order_by(col(CaseEvent.id))).first()
     return parse_away(row) if row is not None else None
+
+
+# --- a person who leaves hands their cases on --------------------------------------------
+
+
+@dataclass(frozen=True)
+class Moved:
+    case: Case
+    to: Person | None
+
+
+def hand_over(s: Session, person: Person, *, now: datetime, zone: ZoneInfo) -> list[Moved]:
+    """Give the open cases of a person who is no longer active to whoever the
+    responsibilities now name for each category (or the director), each with a 交办 to
+    them and a line on its timeline; tell the staff and the director in one push which
+    cases moved to whom. Their PERSON_LEFT timer is done with it. Running it again (the
+    sweep, a reminder that found the case with them) moves nothing twice."""
+    from handlers import alerts, casework, deadlines  # they import this module
+
+    assert person.id is not None
+    timers.take(s, kind=PERSON_LEFT, ref=str(person.id), now=now)
+    if person.active:
+        return []
+    cases = s.exec(select(Case).where(Case.handler_id == person.id, col(Case.status).in_(OPEN))
+                   .order_by(col(Case.id))).all()
+    if not cases:
+        return []
+    today = now.astimezone(zone).date()
+    moved: list[Moved] = []
+    for case in cases:
+        assert case.id is not None
+        who = assignee(s, case.unit_id, case.category, today, but=person.id).person
+        moved.append(Moved(case, who))
+        if who is None or who.id is None:
+            continue
+        event = CaseEvent(case_id=case.id, at=now, kind="handler_left",
+                          note=f"{person.name} → {who.name}")
+        s.add(event)
+        case.handler_id = who.id
+        s.add(case)
+        s.flush()
+        # What was waiting for the one who left about this case goes nowhere now.
+        for n in s.exec(select(Notification).where(
+                Notification.recipient_id == person.id, Notification.status == "pending",
+                col(Notification.idempotency_key).startswith(f"case:{case.id}:"))):
+            n.status, n.last_error = "cancelled", "the handler left"
+            s.add(n)
+        deadlines.schedule(s, case, now=now, zone=zone)
+        complainant = None if case.anonymous or case.complainant_id is None \
+            else s.get(Person, case.complainant_id)
+        if complainant is not None:  # the new handler reads who complained: audited
+            s.add(IdentityRead(case_id=case.id, reader_id=who.id, purpose="case_alert", at=now))
+        workshop = s.get(Workshop, case.workshop_id) if case.workshop_id else None
+        ctx = HandlerContext(s, now, who, "system", zone, "")
+        alerts.raise_alert(ctx, subject="case", subject_id=case.id, recipient_id=who.id,
+                           message="notice.case_left_to_you", priority=outbox.ALERT,
+                           params={**casework.case_facts(ctx, case, workshop),
+                                   "old": person.name, "status": f"@status.{case.status}",
+                                   "complainant": display_name(complainant)},
+                           occasion=f"left{event.id}")
+    lines = [["notice.case_left_line" if m.to is not None else "notice.case_left_nobody",
+              {"number": m.case.number, "category": m.case.category,
+               "name": m.to.name if m.to is not None else ""}] for m in moved]
+    unit_id = cases[0].unit_id
+    for p in people_of(s, unit_id, ("staff", "director")):
+        outbox.enqueue(s, key=f"left:{person.id}:{now.isoformat()}:{p.id}", recipient_id=p.id,
+                       message="notice.cases_of_leaver", now=now, priority=outbox.ALERT,
+                       params={"name": person.name, "count": len(moved), "lines": lines,
+                               "actions": [["menu.open_cases", "query:open_cases"]]})
+    log.info("%s left: %d open cases handed on", person.key, len(moved))
+    return moved
+
+
+# --- what the scheduler runs ------------------------------------------------------------------
+
+
+class AssignmentTimers:
+    """Timer handlers: a person who left."""
+
+    def __init__(self, db: Engine, clock: Clock, zone: ZoneInfo) -> None:
+        self.db, self.clock, self.zone = db, clock, zone
+
+    def person_left(self, ref: str) -> int:
+        now = self.clock.now()
+        with transaction(self.db) as s:
+            person = s.get(Person, int(ref))
+            if person is None:
+                timers.take(s, kind=PERSON_LEFT, ref=ref, now=now)
+                return 0
+            return len(hand_over(s, person, now=now, zone=self.zone))

@@ -122,6 +122,13 @@ class CaseReminders:
             case = s.get(Case, int(case_id))
             if case is None or case.status not in OPEN or case.handler_id is None:
                 return 0
+            handler = s.get(Person, case.handler_id)
+            if handler is not None and not handler.active:
+                # Due before their cases were handed on: handed on now, so that the step
+                # goes to who answers for the case, never to someone who has left.
+                from handlers import assignment  # it schedules this module's timers
+
+                assignment.hand_over(s, handler, now=now, zone=self.zone)
             return self._send(s, case, stage, now)
 
     @staticmethod
@@ -188,8 +195,11 @@ class CaseReminders:
         # What was done so far: the escalations only (the handler knows it).
         params["events"] = done_so_far(s, case) if stage in ("overdue", "director") else []
         queued, told = 0, set()
+        gone = {p.id for p in s.exec(select(Person).where(
+            col(Person.id).in_([r for r, _ in sends if r is not None]),
+            Person.active == False))}  # noqa: E712
         for recipient, message in sends:
-            if recipient is None:
+            if recipient is None or recipient in gone:  # nothing to one who has left
                 continue
             key = f"case:{case.id}:{stage}:{case.due_on}:{recipient}"
             if s.exec(select(Notification.id).where(

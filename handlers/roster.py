@@ -22,7 +22,7 @@ from sqlmodel import Session, col, select
 from conversations import catalog
 from conversations.clock import Clock
 from conversations.flow import Result, Submission
-from handlers import bookings
+from handlers import assignment, bookings
 from handlers.casework import words
 from handlers.context import HandlerContext, people_of
 from scheduler import workdays
@@ -434,6 +434,10 @@ def load_file(s: Session, spec: org.OrgSpec, *, now: datetime, zone: ZoneInfo
         moved += [e.day for e in got.moved]
         rep.uncovered += got.uncovered
     rep.handover = moved
+    # The open cases of whoever left the file go to who answers for them now, at once.
+    for person in s.exec(select(Person).where(col(Person.key).in_(rep.deactivated))):
+        rep.handed_on += [m.case.number for m in assignment.hand_over(s, person, now=now,
+                                                                         zone=zone)]
     return rep
 
 

@@ -47,6 +47,9 @@ COMPLAINT_CATEGORIES = FLOW_CATEGORIES  # one list: the complaint flow offers th
 RECEPTION_FORMS = ("fixed", "invited", "topic", "onsite")
 WORKSHOP_KINDS = ("workshop", "section")
 DUTY_LEADER = "duty_leader"
+# Timer: a person who left the file, whose open cases are to be handed on (ref: person id;
+# handlers/assignment.py fires it; handlers.roster.load_file takes it at once).
+PERSON_LEFT = "person_left"
 WORKROOM_ZONE = ZoneInfo("Asia/Shanghai")
 _DUTY_ROLES = ("leader", "director")
 _NULL = "tag:yaml.org,2002:null"
@@ -535,6 +538,9 @@ class LoadReport:
     # it at once; the timer sweep does it for any other caller).
     handover: list[date] = field(default_factory=list)
     uncovered: list[date] = field(default_factory=list)  # ...and nobody could take them
+    # Open cases of the people deactivated, handed on to who now answers for them (filled
+    # by handlers.roster.load_file; a PERSON_LEFT timer does it for any other caller).
+    handed_on: list[str] = field(default_factory=list)
 
     @property
     def changed(self) -> bool:
@@ -550,6 +556,7 @@ class LoadReport:
         parts += [f"handed over {', '.join(map(str, self.handover))}"] if self.handover else []
         parts += [f"nobody to receive on {', '.join(map(str, self.uncovered))}"] \
             if self.uncovered else []
+        parts += [f"cases handed on {', '.join(self.handed_on)}"] if self.handed_on else []
         return "; ".join(parts) or "no change"
 
 
@@ -620,6 +627,10 @@ def load_org(session: Session, spec: OrgSpec, *, now: datetime) -> LoadReport:
             person.active = False  # never deleted: cases point to them
             rep.updated["Person"] += 1
             rep.deactivated.append(key)
+            # Their open cases are handed on in this load's transaction's wake: a timer
+            # row, so that no caller can deactivate them and leave their cases with them.
+            timers.schedule(session, kind=PERSON_LEFT, ref=str(_id(person)),
+                            due_at=now.astimezone(UTC))
     session.flush()
     pid = {key: _id(p) for key, p in people.items()}
 

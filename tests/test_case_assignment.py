@@ -1,11 +1,11 @@
-"""Who holds a case, so that no complaint is silently lost: a complaint arriving while its
-leader is away goes to the director, saying why. In Chinese and in English, on SQLite and
-PostgreSQL."""
+"""Who holds a case, so that no complaint is silently lost: a handler who leaves the
+organisation hands their cases on; a complaint arriving while its leader is away goes to
+the director, saying why. In Chinese and in English, on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
 import re
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
@@ -16,12 +16,14 @@ from conversations.clock import FrozenClock
 from handlers import roster
 from store import org
 from store.db import transaction
-from store.models import CaseEvent
+from store.models import Alert, CaseEvent, Person
 from tests.case_helpers import (
     at9,
     file_complaint,
+    press_value,
     pushes,
     the_case,
+    tick,
 )
 from tests.transcript import LANGS, Chat, open_menu, person, t
 
@@ -59,6 +61,104 @@ def _about(services: Services, key: str, number: str = NUMBER) -> list[str]:
 def _timeline(services: Services) -> list[tuple[str, str]]:
     with Session(services.db) as s:
         return [(e.kind, e.note) for e in s.exec(select(CaseEvent).order_by(col(CaseEvent.id)))]
+
+
+# --- a handler who leaves --------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_a_handler_who_leaves_hands_the_case_to_who_answers_for_it_now(
+        db_services: Services, clock: FrozenClock, tmp_path: Path, lang: str) -> None:
+    """赵国强 leaves the file with 李明's wage case open; wages go to 孙红梅. Before, the
+    case stayed with him: every reminder and the overdue notice went to a man who had
+    left, and the staff and director heard nothing until the day after the deadline."""
+    services = db_services
+    c = _people(services, lang, "li_ming", "zhao_guoqiang", "sun_hongmei", "liu_fang",
+                "chen_lihua")
+    file_complaint(c["li_ming"], lang)
+    services.dispatcher.drain()
+    [first] = _about(services, "zhao_guoqiang")
+
+    with transaction(services.db) as s:
+        report = roster.load_file(s, _without_zhao(tmp_path), now=clock.now(),
+                                  zone=services.settings.zone)
+    assert report.deactivated == ["zhao_guoqiang"]
+    assert report.handed_on == [NUMBER]
+    services.dispatcher.drain()
+    assert the_case(services).handler_id == person(services, "sun_hongmei").id
+
+    wages = t(lang, "opt.category.wages")
+    summary = t(lang, "notice.cases_of_leaver", name="赵国强", count=1, lines=t(
+        lang, "notice.case_left_line", number=NUMBER, category=wages, name="孙红梅"))
+    for key in ("liu_fang", "chen_lihua"):  # told at once, in one push
+        assert pushes(services, key).count(summary) == 1, pushes(services, key)
+    [told] = _about(services, "sun_hongmei")
+    head = t(lang, "notice.case_left_to_you", number=NUMBER, category=wages, old="赵国强",
+             status=t(lang, "status.assigned"), affected=3, workshop="铸造车间",
+             description="十月份的加班费到现在还没有发下来", outcome="补发加班费",
+             complainant="李明", due_on=FILED_DUE.isoformat())
+    assert told == f"{head}\n{t(lang, 'nav.ack_prompt')}"
+    assert ("handler_left", "赵国强 → 孙红梅") in _timeline(services)
+
+    # Every reminder and the overdue notice go to her; not one more push to him.
+    tick(services, clock, at9(FILED_DUE + timedelta(days=1)), step=timedelta(days=1))
+    assert _about(services, "zhao_guoqiang") == [first]
+    mine = pushes(services, "sun_hongmei")
+    for message, left in (("notice.case_remind_half", 30), ("notice.case_remind_week", 7),
+                          ("notice.case_remind_day", 1)):
+        assert t(lang, message, number=NUMBER, category=wages, due_on=FILED_DUE.isoformat(),
+                 days_left=left) in mine
+    assert t(lang, "notice.case_overdue", number=NUMBER, category=wages,
+             due_on=FILED_DUE.isoformat(), late=1) in mine
+    assert pushes(services, "liu_fang").count(summary) == 1  # told once, not at each sweep
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_a_reminder_due_for_a_handler_who_left_goes_to_who_takes_the_case(
+        db_services: Services, clock: FrozenClock, lang: str) -> None:
+    """A handler made inactive with no hand-over waiting (a load before this release):
+    the half-way reminder due for his case hands it on first, and goes to her."""
+    services = db_services
+    c = _people(services, lang, "li_ming", "zhao_guoqiang", "liu_fang", "chen_lihua")
+    file_complaint(c["li_ming"], lang)
+    with Session(services.db) as s:
+        [alert] = s.exec(select(Alert).where(
+            Alert.recipient_id == person(services, "zhao_guoqiang").id)).all()
+    press_value(c["zhao_guoqiang"], f"ack:{alert.id}")  # he had confirmed it
+    with transaction(services.db) as s:
+        zhao = s.exec(select(Person).where(Person.key == "zhao_guoqiang")).one()
+        zhao.active = False
+        s.add(zhao)
+    services.dispatcher.drain()
+    before = _about(services, "zhao_guoqiang")
+
+    tick(services, clock, at9(date(2026, 12, 23)))  # the half-way reminder's morning
+    wages = t(lang, "opt.category.wages")
+    half = t(lang, "notice.case_remind_half", number=NUMBER, category=wages,
+             due_on=FILED_DUE.isoformat(), days_left=30)
+    # The responsibility still names him: the director takes it.
+    assert the_case(services).handler_id == person(services, "chen_lihua").id
+    assert half in pushes(services, "chen_lihua")
+    assert _about(services, "zhao_guoqiang") == before
+    assert pushes(services, "liu_fang").count(t(
+        lang, "notice.cases_of_leaver", name="赵国强", count=1, lines=t(
+            lang, "notice.case_left_line", number=NUMBER, category=wages,
+            name="陈丽华"))) == 1
+
+
+def test_a_load_that_is_not_the_clis_hands_the_cases_on_at_the_next_sweep(
+        db_services: Services, clock: FrozenClock, tmp_path: Path) -> None:
+    """store.org.load_org called directly leaves a timer: the sweep hands the cases on."""
+    services = db_services
+    li = Chat(services, person="li_ming")
+    file_complaint(li, "zh")
+    with transaction(services.db) as s:
+        org.load_org(s, _without_zhao(tmp_path), now=clock.now())
+    services.sweeper.run_once()
+    services.dispatcher.drain()
+    assert the_case(services).handler_id == person(services, "sun_hongmei").id
+    assert [p.splitlines()[0] for p in _about(services, "sun_hongmei")] == [
+        f"【交办】{NUMBER} 工资福利"]
 
 
 # --- a leader away --------------------------------------------------------------------------
