@@ -93,6 +93,7 @@ def build(settings: Settings, *, clock: Clock | None = None, db: Engine | None =
         call_last_step=options.call_last_step, texts=options.texts)
     sweeper = Sweeper(db, clock, {DRAFT_TIMEOUT: workroom.expire_draft,
                                   deadlines.KIND: reminders.fire,
+                                  assignment.ACK_WATCH: held.ack_watch,
                                   org.PERSON_LEFT: held.person_left,
                                   incidents.WATCH: emergencies.watch,
                                   incidents.REPORT: emergencies.report,

@@ -46,6 +46,11 @@ def raise_alert(ctx: HandlerContext, *, subject: str, subject_id: int, recipient
             Acknowledgement.alert_id == alert.id)).first() is None
     outbox.enqueue(s, key=key, recipient_id=recipient_id, message=message, params=params,
                    alert_id=alert.id if ask else None, priority=priority, now=ctx.now)
+    if subject == "case" and ask:
+        # A 交办 not confirmed in time is raised with the staff and the director.
+        from handlers import assignment  # it hands cases on through this function
+
+        assignment.watch(s, alert, now=ctx.now, zone=ctx.zone)
     return alert
 
 
@@ -102,6 +107,10 @@ def acknowledge(ctx: HandlerContext, alert_id: int) -> Result:
                           at=ctx.now))
     s.flush()
     _mark_acknowledged(ctx, alert_id)
+    if alert.subject == "case":  # taken: nobody need be told it was not
+        from handlers import assignment
+
+        assignment.unwatch(s, alert_id, now=ctx.now)
     if alert.subject == "incident":
         incident = s.get(Incident, alert.subject_id)
         if incident is not None and incident.acknowledged_at is None:

@@ -4,6 +4,9 @@
   (leave or business trip: the organisation file's `away:`, or leave recorded in chat for
   the roster) it goes to the workroom's director, who owns the workroom and is the first
   to be alerted (DOMAIN), and the words say why.
+- A 交办 waits for its handler's 收到: not confirmed (nor worked on) within
+  ACK_WORKDAYS working days, the staff and the director are told who has not taken which
+  case, with the button to pass it on (转办). A timer row per alert (ACK_WATCH).
 - A person who leaves the organisation file (store/org.py marks them inactive and leaves
   a PERSON_LEFT timer) hands their open cases on: each goes to whoever the
   responsibilities now name for its category (or the director), with a 交办 to them and a
@@ -15,7 +18,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, time
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.engine import Engine
@@ -24,11 +27,14 @@ from sqlmodel import Session, col, select
 from conversations.clock import Clock
 from handlers.context import HandlerContext, people_of
 from handlers.identity import display_name
-from handlers.lifecycle import OPEN
+from handlers.lifecycle import OPEN, WORKING
+from scheduler import workdays
 from store import outbox, timers
 from store.calendar_models import LeaderAway
 from store.db import transaction
 from store.models import (
+    Acknowledgement,
+    Alert,
     Case,
     CaseEvent,
     IdentityRead,
@@ -40,6 +46,11 @@ from store.models import (
 from store.org import PERSON_LEFT
 
 log = logging.getLogger(__name__)
+
+ACK_WATCH = "case_ack_watch"  # timer: a case alert's 收到 awaited (ref: the alert id)
+ACK_WORKDAYS = 1  # a 交办 not confirmed within this many working days is raised
+DAY_STARTS = time(9, 0)  # a case given out on a day off counts from the next working morning
+
 
 # --- who takes a case --------------------------------------------------------------------
 
@@ -120,6 +131,63 @@ def away_of(session: Session, case: Case) -> Away | None:
     return parse_away(row) if row is not None else None
 
 
+# --- the 交办 awaits its 收到 ----------------------------------------------------------------
+
+
+def ack_due(session: Session, now: datetime, zone: ZoneInfo) -> datetime:
+    """When a case alert given out `now` should have been confirmed: ACK_WORKDAYS working
+    days later, at the same time of day (from the next working morning on a day off)."""
+    cal = workdays.load(session)
+    local = now.astimezone(zone)
+    day, at = local.date(), local.time()
+    if not cal.is_workday(day):
+        day, at = cal.next_workday(day), DAY_STARTS
+    for _ in range(ACK_WORKDAYS):
+        day = cal.next_workday(date.fromordinal(day.toordinal() + 1))
+    return datetime.combine(day, at, zone)
+
+
+def watch(session: Session, alert: Alert, *, now: datetime, zone: ZoneInfo) -> None:
+    """Arm the alert's watch (handlers.alerts.raise_alert does it for every case alert
+    that asks for 收到; only the handler's is followed up when it fires)."""
+    timers.schedule(session, kind=ACK_WATCH, ref=str(alert.id),
+                    due_at=ack_due(session, now, zone))
+
+
+def unwatch(session: Session, alert_id: int, *, now: datetime) -> None:
+    timers.cancel(session, kind=ACK_WATCH, ref=str(alert_id), now=now)
+
+
+def _unconfirmed(s: Session, alert: Alert, now: datetime, zone: ZoneInfo) -> int:
+    """Tell the staff and the director that the handler has not taken the case."""
+    case = s.get(Case, alert.subject_id)
+    handler = s.get(Person, alert.recipient_id)
+    if case is None or case.id is None or handler is None:
+        return 0
+    if case.status not in WORKING or case.handler_id != handler.id:
+        return 0  # passed on, answered or closed since
+    if not handler.active:  # left, their cases not handed on yet: handed on now
+        hand_over(s, handler, now=now, zone=zone)
+        return 0
+    if s.exec(select(Acknowledgement.id).where(
+            Acknowledgement.alert_id == alert.id)).first() is not None:
+        return 0
+    told = [p for p in people_of(s, case.unit_id, ("staff", "director")) if p.id != handler.id]
+    params = {"number": case.number, "category": case.category, "handler": handler.name,
+              "assigned_at": alert.created_at.isoformat(), "days": ACK_WORKDAYS,
+              "due_on": case.due_on.isoformat(),
+              "actions": [["nav.reassign_case",
+                           f"flow:case_action?case={case.id}&action=reassign"]]}
+    for p in told:
+        outbox.enqueue(s, key=f"case:{case.id}:unconfirmed:{alert.id}:{p.id}",
+                       recipient_id=p.id, message="notice.case_unconfirmed", params=params,
+                       now=now, priority=outbox.ALERT)
+    if told:
+        s.add(CaseEvent(case_id=case.id, at=now, kind="unconfirmed", note=handler.name))
+    log.info("case %s: 交办 to %s not confirmed, %d told", case.number, handler.key, len(told))
+    return len(told)
+
+
 # --- a person who leaves hands their cases on --------------------------------------------
 
 
@@ -195,10 +263,20 @@ def hand_over(s: Session, person: Person, *, now: datetime, zone: ZoneInfo) -> l
 
 
 class AssignmentTimers:
-    """Timer handlers: a person who left."""
+    """Timer handlers: a 交办's watch, and a person who left."""
 
     def __init__(self, db: Engine, clock: Clock, zone: ZoneInfo) -> None:
         self.db, self.clock, self.zone = db, clock, zone
+
+    def ack_watch(self, ref: str) -> int:
+        now = self.clock.now()
+        with transaction(self.db) as s:
+            if timers.take(s, kind=ACK_WATCH, ref=ref, now=now) is None:
+                return 0
+            alert = s.get(Alert, int(ref))
+            if alert is None or alert.subject != "case":
+                return 0
+            return _unconfirmed(s, alert, now, self.zone)
 
     def person_left(self, ref: str) -> int:
         now = self.clock.now()

@@ -1,6 +1,7 @@
 """Who holds a case, so that no complaint is silently lost: a handler who leaves the
-organisation hands their cases on; a complaint arriving while its leader is away goes to
-the director, saying why. In Chinese and in English, on SQLite and PostgreSQL."""
+organisation hands their cases on; a 交办 nobody confirms is raised with the staff and the
+director; a complaint arriving while its leader is away goes to the director, saying why.
+In Chinese and in English, on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
@@ -13,12 +14,13 @@ from sqlmodel import Session, col, select
 
 from bot.bootstrap import Services
 from conversations.clock import FrozenClock
-from handlers import roster
+from handlers import assignment, roster
 from store import org
 from store.db import transaction
 from store.models import Alert, CaseEvent, Person
 from tests.case_helpers import (
     at9,
+    case_action,
     file_complaint,
     press_value,
     pushes,
@@ -159,6 +161,74 @@ def test_a_load_that_is_not_the_clis_hands_the_cases_on_at_the_next_sweep(
     assert the_case(services).handler_id == person(services, "sun_hongmei").id
     assert [p.splitlines()[0] for p in _about(services, "sun_hongmei")] == [
         f"【交办】{NUMBER} 工资福利"]
+
+
+# --- a 交办 nobody confirms -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_a_jiaoban_not_confirmed_within_a_working_day_is_raised_with_staff_and_director(
+        db_services: Services, clock: FrozenClock, lang: str) -> None:
+    """A safety complaint filed on Friday goes to 吴建军, who never presses 收到. Before,
+    30 days passed in silence. Now on Monday at the same hour (one working day later)
+    the staff and the director are told, with the button to pass it on."""
+    services = db_services
+    friday = date(2026, 11, 27)
+    clock.set(at9(friday))
+    c = _people(services, lang, "li_ming", "wu_jianjun", "liu_fang", "chen_lihua")
+    file_complaint(c["li_ming"], lang, category="safety")
+    case = the_case(services)
+    said = t(lang, "notice.case_unconfirmed", number=NUMBER,
+             category=t(lang, "opt.category.safety"), handler="吴建军",
+             assigned_at=f"{friday} 09:00", days=assignment.ACK_WORKDAYS,
+             due_on=case.due_on.isoformat())
+    tick(services, clock, at9(date(2026, 11, 30)) - timedelta(minutes=1))
+    assert said not in pushes(services, "liu_fang")
+    tick(services, clock, at9(date(2026, 11, 30)))
+    for key in ("liu_fang", "chen_lihua"):
+        assert pushes(services, key).count(said) == 1
+    assert len(_about(services, "wu_jianjun")) == 1  # his 交办 only
+    assert ("unconfirmed", "吴建军") in _timeline(services)
+
+    # The push's button opens 转办 on that case: the staff pass it on.
+    [pushed] = [m for m in c["liu_fang"].inbox() if m.text == said]
+    assert [b["label"] for b in pushed.buttons] == [t(lang, "nav.reassign_case")]
+    liu = c["liu_fang"]
+    press_value(liu, pushed.buttons[0]["value"])
+    liu.press("孙红梅（党委书记）" if lang == "zh" else "孙红梅 (党委书记)")
+    liu.say("吴建军未确认，改由孙书记办理")
+    liu.press(t(lang, "nav.confirm"))
+    assert t(lang, "case_action.done.reassign", number=NUMBER, name="孙红梅") in liu.text
+    tick(services, clock, at9(date(2026, 12, 3)))  # told once; her own watch is hers
+    assert pushes(services, "liu_fang").count(said) == 1
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_only_the_jiaoban_neither_confirmed_nor_worked_on_is_raised(
+        db_services: Services, clock: FrozenClock, lang: str) -> None:
+    """Three cases given out on Monday: 吴建军 presses 收到, 赵国强 records progress
+    without pressing it (his work is his 收到), 孙红梅 does neither. On Tuesday morning
+    the staff and the director hear of hers alone."""
+    services = db_services
+    c = _people(services, lang, "li_ming", "wu_jianjun", "zhao_guoqiang", "liu_fang",
+                "chen_lihua")
+    for category in ("wages", "safety", "management"):  # C-2026-0001, -0002, -0003
+        file_complaint(c["li_ming"], lang, category=category)
+    services.dispatcher.drain()
+    wu = c["wu_jianjun"]
+    wu.press(t(lang, "menu.my_alerts"))
+    wu.press(t(lang, "nav.ack"))
+    case_action(c["zhao_guoqiang"], lang, NUMBER, "note", "已与财务科沟通")
+    tick(services, clock, at9(date(2026, 11, 27)))
+
+    def raised(key: str) -> list[str]:
+        mark = t(lang, "notice.case_unconfirmed", number="", category="", handler="",
+                 assigned_at="", days=1, due_on="")[:6]
+        return [re.findall(r"C-\d{4}-\d{4}", p)[0]
+                for p in pushes(services, key) if p.startswith(mark)]
+
+    for key in ("liu_fang", "chen_lihua"):
+        assert raised(key) == ["C-2026-0003"], pushes(services, key)
 
 
 # --- a leader away --------------------------------------------------------------------------
