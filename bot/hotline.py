@@ -19,11 +19,12 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from sqlalchemy.engine import Engine
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from bot.channels import split_text, spoken_place
 from bot.settings import Settings
 from bot.twilio import SMS_LIMIT, TwilioClient, TwiML
+from bot.wechat_render import typed_words
 from conversations import catalog
 from conversations.clock import Clock
 from conversations.engine import Reply
@@ -32,7 +33,7 @@ from handlers.context import HandlerContext
 from handlers.inbound import Inbound, Options, Workroom
 from handlers.notices import escalated_line, localize
 from store.db import transaction
-from store.models import Person
+from store.models import Contact, Person
 
 log = logging.getLogger(__name__)
 # What <Say> speaks: Mandarin is "zh-CN" in Twilio's <Say> language list
@@ -46,16 +47,18 @@ SPEECH_LANGS = {"zh": "cmn-Hans-CN", "en": "en-US"}
 PREFIX = "/hotline"
 
 
-def sms_text(reply: Reply) -> str:
-    """A reply as one text: choices numbered (a number or the words answer), then the
-    words that go back, skip or send."""
-    lines = [reply.text]
+def sms_text(reply: Reply, lang: str) -> str:
+    """A reply as one text for a phone that has no buttons: the catalog's "tap a button"
+    sentences in their words to reply (their `_typed` variants, as WeChat gets them),
+    choices numbered (a number or the words answer), then the words that go back, skip or
+    send. Only characters every Chinese handset shows (no arrows or other symbols)."""
+    lines = [typed_words(reply.text, lang)]
     choices = [b for b in reply.buttons if b.kind == "choice"]
     lines += [f"{i}. {b.label}" for i, b in enumerate(choices, start=1)]
     words = [b.label for b in reply.buttons
              if b.kind != "choice" and not b.value.startswith("ack:")]
     if words:
-        lines.append("↩ " + " / ".join(words))
+        lines.append(catalog.t(lang, "hotline.sms_words", words=" / ".join(words)))
     return "\n".join(lines)
 
 
@@ -69,12 +72,19 @@ class SmsSender:
 
     channel = hotline.SMS
 
-    def __init__(self, client: TwilioClient) -> None:
-        self.client = client
+    def __init__(self, client: TwilioClient, lang: str) -> None:
+        self.client, self.lang = client, lang
 
     def deliver(self, session: Session | None, *, address: str, reply: Reply,
                 notification_id: int, edit_ref: str | None = None) -> str | None:
-        for part in chunks(sms_text(reply)):
+        # The reply is worded in the texter's language (outbox.route): its words to reply
+        # are that language's too.
+        contact = session.exec(select(Contact).where(
+            Contact.channel == self.channel, Contact.address == address)).first() \
+            if session is not None else None
+        person = session.get(Person, contact.person_id) if session and contact else None
+        lang = (person.lang if person else None) or self.lang
+        for part in chunks(sms_text(reply, lang)):
             self.client.send_sms(address, part)
         return None  # a text cannot be edited later: nothing to keep
 
@@ -121,7 +131,7 @@ class HotlineChannel:
                                    auth_token=settings.twilio_auth_token,
                                    number=settings.hotline_number,
                                    api_url=settings.twilio_api_url)
-        self.sms_sender = SmsSender(self.client)
+        self.sms_sender = SmsSender(self.client, settings.default_lang)
         self.call_sender = CallSender(self.client, self.public_url, db, clock)
         self.kick = kick  # deliver what a step wrote now, not at the next tick
 

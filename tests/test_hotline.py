@@ -578,8 +578,8 @@ async def test_a_text_report_runs_the_emergency_conversation_one_question_per_te
     await text(client, "铸造车间大门口")
     third = fake.texts(CALLER)[-1]
     assert third.startswith(t("zh", "flow.progress", n=3, total=5) + " "
-                            + t("zh", "emergency.people.ask"))
-    assert "↩ 跳过 / 立即发送 / 返回 / 取消 / 帮助" in third
+                            + t("zh", "emergency.people.ask_typed"))
+    assert t("zh", "hotline.sms_words", words="跳过 / 立即发送 / 返回 / 取消 / 帮助") in third
 
     await text(client, "三十")
     await text(client, "立即发送")
@@ -720,7 +720,32 @@ def test_a_reply_renders_as_one_text_with_numbered_choices() -> None:
                                       Button("安全生产", "opt:safety"),
                                       Button("返回", "cmd:back", "nav"),
                                       Button("收到", "ack:3", "action")])
-    assert sms_text(reply) == "问题属于哪一类？\n1. 工资福利\n2. 安全生产\n↩ 返回"
+    assert sms_text(reply, "zh") == "问题属于哪一类？\n1. 工资福利\n2. 安全生产\n" + t(
+        "zh", "hotline.sms_words", words="返回")
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+async def test_a_texter_is_told_what_to_reply_never_to_tap_a_button(
+        hl: Services, client: httpx.AsyncClient, fake: FakeTwilio, lang: str) -> None:
+    """A feature phone has no buttons: every text says what to reply (the catalog's
+    `_typed` wordings, as WeChat gets them), in characters any Chinese handset shows."""
+    if lang == "en":
+        await text(client, "English")
+    for body in ("铸造车间三十多人聚集", "铸造车间门口", "30", t(lang, "nav.skip"),
+                 t(lang, "nav.skip")):
+        await text(client, body)
+    got = fake.texts(CALLER)
+    [people] = [m for m in got if t(lang, "emergency.people.ask_typed") in m]
+    words = " / ".join(t(lang, k) for k in ("nav.skip", "nav.send_now", "nav.back",
+                                             "nav.cancel", "nav.help"))
+    assert people.endswith("\n" + t(lang, "hotline.sms_words", words=words))
+    assert any(t(lang, "emergency.measures.ask_typed") in m for m in got)
+    assert any(t(lang, "emergency.suggestion.ask_typed") in m for m in got)
+    assert any(t(lang, "emergency.done", number="E-2026-0001", alerted="")[:12] in m
+               and t(lang, "menu.prompt_typed") + "\n1. " in m for m in got)
+    for m in got:
+        assert "点" not in m and "tap" not in m.lower() and "button" not in m.lower(), m
+        m.encode("gb2312")  # no arrow or other sign a cheap handset shows as a box
 
 
 # --- many voices, one incident -------------------------------------------------------------
