@@ -622,6 +622,15 @@ class Engine:
             # the files are that report's, and the words with them say what they show.
             words = (caption or "").strip() or None
             return Outcome(st, [], AddFiles(last["flow"], last["draft_id"], items, words))
+        starts = self.flows.get(default_flow or "")
+        if flow is None and starts is not None and starts.takes_attachments \
+                and not (caption and caption.strip()):
+            # Files alone, where a message that picks nothing starts a report (a photo
+            # texted to the hotline): they start it and are kept with it.
+            started = self._start(State.from_dict(st.to_dict()), starts, "", ctx)
+            if started.state.flow == starts.name and started.effect is None:
+                out = self._attach(started.state, items, None, ctx)
+                return Outcome(out.state, [*started.replies[:1], *out.replies], out.effect)
         if flow is None or not flow.takes_attachments:
             note = Reply(catalog.t(st.lang, "attachment.not_here"))
             if caption and caption.strip() and all(i.get(HEARD) for i in items):
@@ -633,6 +642,14 @@ class Engine:
                 # worker is not made to type again what they already wrote.
                 out = self.step(st.to_dict(), text=caption, action=None, ctx=ctx,
                                 default_flow=default_flow)
+                if starts is not None and flow is None and out.state.flow == starts.name \
+                        and out.effect is None and starts.takes_attachments:
+                    # The words started the report (a photo texted to the hotline with
+                    # what it shows): the files are kept with it after all.
+                    out.state.attachments = [*out.state.attachments, *items]
+                    kept = Reply(catalog.t(st.lang, "attachment.kept",
+                                           count=len(out.state.attachments)))
+                    return Outcome(out.state, [*out.replies[:1], kept, *out.replies[1:]])
                 return Outcome(out.state, [note, *out.replies], out.effect)
             follow = self._ask(st, ctx) if st.flow else self._menu(st, ctx)
             return Outcome(st, [note, follow])

@@ -724,6 +724,61 @@ def test_a_reply_renders_as_one_text_with_numbered_choices() -> None:
         "zh", "hotline.sms_words", words="返回")
 
 
+async def picture(client: httpx.AsyncClient, body: str, url: str,
+                  number: str = CALLER) -> httpx.Response:
+    """An MMS as Twilio posts it: the words (maybe none) and one photo."""
+    text.count += 1  # type: ignore[attr-defined]
+    return await post(client, "/hotline/sms", {
+        "MessageSid": f"MM{text.count:032d}",  # type: ignore[attr-defined]
+        "AccountSid": ACCOUNT_SID, "From": number, "To": HOTLINE, "Body": body,
+        "NumMedia": "1", "MediaUrl0": url, "MediaContentType0": "image/jpeg"})
+
+
+PHOTO = f"https://api.twilio.com/2010-04-01/Accounts/{ACCOUNT_SID}/Messages/MM1/Media/ME1"
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+async def test_a_photo_texted_alone_starts_the_emergency_report_and_is_kept_with_it(
+        hl: Services, client: httpx.AsyncClient, fake: FakeTwilio, lang: str) -> None:
+    """A worker snaps the crowd at the gate and sends only the picture: as a text that
+    picks nothing from the menu, it starts the emergency report, the photo kept."""
+    if lang == "en":
+        await text(client, "English")
+    before = len(fake.texts(CALLER))
+    assert (await picture(client, "", PHOTO)).status_code == 200
+    [first] = fake.texts(CALLER)[before:]
+    assert first.startswith(t(lang, "emergency.intro"))
+    assert t(lang, "attachment.kept", count=1) in first
+    assert t(lang, "emergency.what.ask") in first
+    assert t(lang, "attachment.not_here") not in first
+
+    await text(client, "铸造车间三十多人聚集")
+    await text(client, "铸造车间门口")
+    await text(client, t(lang, "nav.send_now"))
+    [incident] = all_rows(hl, Incident)
+    assert (incident.what, incident.place) == ("铸造车间三十多人聚集", "铸造车间门口")
+    [photo] = all_rows(hl, Attachment)
+    assert (photo.subject, photo.subject_id, photo.channel, photo.kind, photo.file_ref) == (
+        "incident", incident.id, "sms", "photo", PHOTO)
+    alert = next(p for p in pushes(hl, "chen_lihua") if "E-2026-0001" in p)
+    assert alert.startswith("【紧急】E-2026-0001") and "照片 1 张" in alert
+
+
+async def test_a_photo_texted_with_what_it_shows_is_kept_with_the_report_it_starts(
+        hl: Services, client: httpx.AsyncClient, fake: FakeTwilio) -> None:
+    await picture(client, "铸造车间三十多人聚集", PHOTO)
+    [first] = fake.texts(CALLER)
+    assert t("zh", "attachment.kept", count=1) in first
+    assert t("zh", "emergency.place.ask") in first
+    assert t("zh", "attachment.not_here") not in first
+    await text(client, "铸造车间门口")
+    await text(client, "立即发送")
+    [incident] = all_rows(hl, Incident)
+    assert incident.what == "铸造车间三十多人聚集"
+    assert [(a.subject, a.subject_id, a.file_ref) for a in all_rows(hl, Attachment)] == [
+        ("incident", incident.id, PHOTO)]
+
+
 @pytest.mark.parametrize("lang", ["zh", "en"])
 async def test_a_texter_is_told_what_to_reply_never_to_tap_a_button(
         hl: Services, client: httpx.AsyncClient, fake: FakeTwilio, lang: str) -> None:
