@@ -226,7 +226,7 @@ class HotlineChannel:
                           staff=staff or None)
 
     def dialed(self, form: Mapping[str, str]) -> str:
-        return self.render(hotline.dial_ended(form.get("DialCallStatus", "")))
+        return self._step(hotline.dial_ended, form, status=form.get("DialCallStatus", ""))
 
     def said(self, form: Mapping[str, str]) -> str:
         return self._step(hotline.speech_heard, form, text=form.get("SpeechResult", ""))
@@ -249,8 +249,10 @@ class HotlineChannel:
         if not url or form.get("RecordingStatus", "completed") != "completed":
             return
         with transaction(self.db) as s:
-            hotline.attach_recording(s, ref=form.get("CallSid", ""), url=url,
-                                     now=self.clock.now())
+            ref = form.get("CallSid", "")
+            if hotline.attach_recording(s, ref=ref, url=url, now=self.clock.now()):
+                hotline.recorded_late(s, ref=ref, context_for=self._as_caller(s),
+                                      lang=self.lang)
 
     def ended(self, form: Mapping[str, str]) -> None:
         """The call is over (its status callback)."""

@@ -19,6 +19,7 @@ from typing import Any
 from sqlmodel import Session, col, or_, select
 
 from conversations import catalog
+from conversations.answers import masked
 from conversations.flow import Result, Submission
 from handlers import alerts, grouping, identity, records
 from handlers.context import HandlerContext
@@ -324,15 +325,15 @@ def menu_key(session: Session, *, sid: str, number: str, digits: str, now: datet
         call.kind, call.step, call.tries = wants, "said", 0  # tries now count bad people keys
         session.add(call)
         return Prompt("speech", ASK[wants])
-    if wants == "staff":
+    call.tries += 1  # "0" too: a staff line that never answers does not hold the caller
+    if wants == "staff" and call.tries <= MENU_TRIES:
         call.kind, call.step = "staff", "dial"
         session.add(call)
         person = session.get(Person, call.person_id) if call.person_id else None
         numbers = staff or staff_numbers(session, person.unit_id if person else None)
         if numbers:
             return Prompt("dial", say=(("connecting", {}),), numbers=tuple(numbers))
-        return _menu("no_staff")
-    call.tries += 1
+        return _leave("no_staff")
     session.add(call)
     if call.tries > MENU_TRIES:
         return Prompt("nothing", say=(("goodbye", {}),))
@@ -340,9 +341,23 @@ def menu_key(session: Session, *, sid: str, number: str, digits: str, now: datet
     return _menu("again") if digits.strip() or call.tries > 1 else _menu()
 
 
-def dial_ended(status: str) -> Prompt:
-    """The staff's phone was rung: a talk that took place ends the call, else the menu."""
-    return Prompt("nothing") if status == "completed" else _menu("no_staff")
+def dial_ended(session: Session, *, sid: str, number: str, status: str,
+               now: datetime) -> Prompt:
+    """The staff's phone was rung: a talk that took place ends the call; else the caller
+    is offered to leave a report (1 or 2), not sent round the menu again."""
+    call = _call(session, sid, number, now)
+    call.updated_at = now
+    if status == "completed":
+        call.step = "talked"  # the staff member heard the caller: nothing to tell them
+        session.add(call)
+        return Prompt("nothing")
+    session.add(call)
+    return _leave("no_staff")
+
+
+def _leave(*say: str) -> Prompt:
+    """The menu that offers to leave a report when nobody picked up."""
+    return Prompt("menu", "menu_leave", tuple((key, {}) for key in say))
 
 
 def speech_heard(session: Session, *, sid: str, number: str, text: str,
@@ -388,9 +403,24 @@ def people_keyed(session: Session, *, sid: str, number: str, digits: str, now: d
             return Prompt("people", "people", (("people_again", {}),))
         call.people = count
     said = _file(session, call, context_for, lang)
+    if said is None and call.kind in ASK:  # a complaint with nothing said: called back
+        missed(session, call, now)
+        return Prompt("nothing", say=(("goodbye", {}),))
     if said is None:  # pressed nothing that files a report: back to the menu
         return _menu()
     return Prompt("nothing", say=(said,))
+
+
+def recorded_late(session: Session, *, ref: str, context_for: ContextFor,
+                  lang: str) -> bool:
+    """A call's recording came after the call ended as a complaint with no words (the
+    staff were asked to call back): the recording holds what was said, so it is filed
+    now, the recording with it. Whether a report was filed."""
+    call = session.exec(select(HotlineCall).where(HotlineCall.ref == ref)).first()
+    if call is None or call.step != "missed" or call.kind not in ASK \
+            or call.subject is not None or not _fileable(call):
+        return False
+    return _file(session, call, context_for, lang) is not None
 
 
 def call_over(session: Session, *, sid: str, status: str, now: datetime,
@@ -405,15 +435,77 @@ def call_over(session: Session, *, sid: str, status: str, now: datetime,
         return
     call.ended_at = now
     session.add(call)
-    if call.purpose == "report" and call.step != "done":
+    if call.purpose != "report" or call.step in ("done", "talked", "missed"):
+        return
+    if _fileable(call):
         _file(session, call, context_for, lang)
+    else:
+        missed(session, call, now)
+
+
+def _fileable(call: HotlineCall) -> bool:
+    """Whether the call holds a report to file: an emergency whatever was said (nothing
+    reported is lost), a complaint only with words or a recording (never an empty case
+    with a 60-day clock handed to a leader)."""
+    if call.kind == "incident":
+        return True
+    return call.kind == "complaint" and bool((call.said or "").strip() or call.recording_url)
+
+
+def missed(session: Session, call: HotlineCall, now: datetime) -> bool:
+    """A call that ended leaving no report: the staff (the director when there are none)
+    are told when it came, how it ended and who rang, as far as they may know it (a
+    person of the organisation file by name, anyone else by a masked number: the number
+    stays in the contact vault). A caller who can be texted is told they can reply by
+    text or ring again. Once per call; False when there was nothing to tell."""
+    from handlers.context import people_of
+
+    if call.step == "missed":
+        return False
+    if call.kind == "complaint":
+        how = "complaint_silent"
+    elif call.kind == "staff":
+        how = "no_staff"
+    elif call.tries > MENU_TRIES:
+        how = "no_key"
+    else:
+        how = "menu"
+    call.step, call.updated_at = "missed", now
+    session.add(call)
+    person = session.get(Person, call.person_id) if call.person_id else None
+    number = session.exec(select(Contact.address).where(
+        Contact.person_id == call.person_id, Contact.channel == SMS)).first() \
+        if call.person_id else None
+    if person is not None and person.verified and person.name:
+        who: Any = person.name
+    elif number:
+        who = {"say": "hotline.missed.who_number", "masked": masked(number)}
+    else:
+        who = "@hotline.missed.who_hidden"
+    texted = person is not None and person.id is not None and number is not None \
+        and alerts.reachable(session, person.id)
+    unit = person.unit_id if person else \
+        session.exec(select(Unit.id).order_by(col(Unit.id))).first()
+    staff = people_of(session, unit, ("staff",)) or people_of(session, unit, ("director",))
+    outbox.add_many(session, [{
+        "key": f"hotline-missed:{call.ref}:{p.id}", "recipient_id": p.id,
+        "message": "notice.hotline_missed", "priority": outbox.ALERT,
+        "params": {"called_at": call.created_at.isoformat(), "how": f"@hotline.missed.{how}",
+                   "who": who, "told": "@hotline.missed.texted" if texted
+                   else "@hotline.missed.not_texted"}} for p in staff], now=now)
+    if texted:
+        assert person is not None and person.id is not None
+        outbox.enqueue(session, key=f"hotline-missed:{call.ref}:caller",
+                       recipient_id=person.id, message="notice.caller_missed", now=now,
+                       params={"head": "@hotline.sms_head"}, priority=outbox.REPLY)
+    return True
 
 
 def _file(session: Session, call: HotlineCall, context_for: ContextFor,
           lang: str) -> tuple[str, dict[str, Any]] | None:
     """File the call's report (once; its texts in the caller's language, else `lang`);
     what to tell the caller, or None if there is nothing to file."""
-    if call.kind not in ASK:
+    if call.kind not in ASK or not _fileable(call):
         return None
     person = session.get(Person, call.person_id) if call.person_id else None
     if person is None:

@@ -24,12 +24,14 @@ from conversations.clock import FrozenClock
 from conversations.engine import LOCATION, Button, Reply
 from handlers import notices
 from handlers.grouping import brief
+from handlers.hotline import MENU_TRIES
 from handlers.inbound import Inbound
 from handlers.incidents import incident_params
 from store.models import (
     Acknowledgement,
     Alert,
     Attachment,
+    Case,
     ChainStep,
     Contact,
     Conversation,
@@ -480,7 +482,9 @@ def test_the_voice_menu_is_a_handler_that_needs_no_provider(hl: Services) -> Non
     assert move(hotline.menu_key, digits="9") == hotline.Prompt("menu", "menu", (("again", {}),))
     assert move(hotline.menu_key, digits="0", staff=["+8610000"]) == hotline.Prompt(
         "dial", say=(("connecting", {}),), numbers=("+8610000",))
-    assert hotline.dial_ended("no-answer") == hotline.Prompt("menu", "menu", (("no_staff", {}),))
+    # Nobody picked up: the caller is offered to leave a report, not the menu again.
+    assert move(hotline.dial_ended, status="no-answer") == hotline.Prompt(
+        "menu", "menu_leave", (("no_staff", {}),))
     assert move(hotline.menu_key, digits="1") == hotline.Prompt("speech", "what_where")
     assert move(hotline.speech_heard, text=" ") == hotline.Prompt("recording", "record")
     assert move(hotline.speech_heard, text=SAID) == hotline.Prompt("people", "people")
@@ -1494,3 +1498,145 @@ async def test_a_texter_who_sends_few_words_then_where_and_then_phones_is_one_em
     clock.set(clock.now() + timedelta(minutes=10))
     hl.sweeper.run_once()
     assert [i.number for i in all_rows(hl, Incident)] == ["E-2026-0001"]
+
+
+# --- a call that leaves no report --------------------------------------------------------
+
+
+def set_person(hl: Services, key: str, **values: Any) -> None:
+    with Session(hl.db) as s:
+        person = s.exec(select(Person).where(Person.key == key)).one()
+        for name, value in values.items():
+            setattr(person, name, value)
+        s.add(person)
+        s.commit()
+
+
+def missed_words(lang: str, how: str, who: str = "", texted: bool = True) -> str:
+    return t(lang, "notice.hotline_missed", called_at="2026-11-23 09:00",
+             how=t(lang, f"hotline.missed.{how}"),
+             who=who or t(lang, "hotline.missed.who_number", masked="+86138****0001"),
+             told=t(lang, "hotline.missed.texted" if texted else "hotline.missed.not_texted"))
+
+
+async def hang_up(caller: Caller) -> None:
+    await post(caller.client, "/hotline/voice/status", caller.params(CallStatus="completed"))
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+async def test_a_caller_who_hangs_up_at_the_menu_is_told_to_the_staff_and_texted(
+        hl: Services, client: httpx.AsyncClient, fake: FakeTwilio, lang: str) -> None:
+    """Someone rang the group-event line and hung up at the menu: the staff learn it (the
+    number masked: it stays in the contact vault), and the caller is texted how to report."""
+    set_person(hl, "liu_fang", lang=lang)
+    caller = Caller(client)
+    await caller.step("/hotline/voice", CallStatus="ringing")
+    await hang_up(caller)
+    hl.dispatcher.drain()
+    assert pushes(hl, "liu_fang") == [missed_words(lang, "menu")]
+    assert fake.texts(CALLER) == [t("zh", "notice.caller_missed",
+                                    head=t("zh", "hotline.sms_head"))]
+    assert not [n for n in all_rows(hl, Notification) if "13800000001" in str(n.params)]
+    # The provider posts its status again: nobody is told twice.
+    await hang_up(caller)
+    hl.dispatcher.drain()
+    assert len(pushes(hl, "liu_fang")) == 1 and len(fake.texts(CALLER)) == 1
+
+
+async def test_a_caller_who_presses_no_key_is_told_to_the_director_when_there_are_no_staff(
+        hl: Services, client: httpx.AsyncClient, fake: FakeTwilio) -> None:
+    set_person(hl, "liu_fang", active=False)
+    caller = Caller(client, number="anonymous")
+    await caller.step("/hotline/voice", CallStatus="ringing")
+    for _ in range(MENU_TRIES):
+        assert (await caller.step("/hotline/voice/menu", Digits="")).find("Hangup") is None
+    bye = await caller.step("/hotline/voice/menu", Digits="")
+    assert said(bye) == t("zh", "hotline.voice.goodbye") and bye.find("Hangup") is not None
+    await hang_up(caller)
+    hl.dispatcher.drain()
+    told = missed_words("zh", "no_key", who=t("zh", "hotline.missed.who_hidden"),
+                        texted=False)
+    assert told in pushes(hl, "chen_lihua")
+    assert fake.messages() == []
+
+
+async def test_zero_not_answered_offers_to_leave_a_report_and_counts_as_a_try(
+        hl: Services, client: httpx.AsyncClient, fake: FakeTwilio) -> None:
+    caller = Caller(client)
+    await caller.step("/hotline/voice", CallStatus="ringing")
+    for _ in range(MENU_TRIES):
+        dial = await caller.step("/hotline/voice/menu", Digits="0")
+        assert dial.find("Dial") is not None
+        after = await caller.step("/hotline/voice/dialed", DialCallStatus="no-answer")
+        assert said(after) == " ".join((t("zh", "hotline.voice.no_staff"),
+                                        t("zh", "hotline.voice.menu_leave")))
+        assert after.find("Gather") is not None
+    bye = await caller.step("/hotline/voice/menu", Digits="0")  # not rung for ever
+    assert bye.find("Dial") is None and bye.find("Hangup") is not None
+    await hang_up(caller)
+    hl.dispatcher.drain()
+    assert pushes(hl, "liu_fang") == [missed_words("zh", "no_staff")]
+
+    # Another caller takes the offer: "1" after nobody answered leaves the report.
+    other = Caller(client, number="+8613800000002", sid="CA" + "2" * 32)
+    await other.step("/hotline/voice", CallStatus="ringing")
+    await other.step("/hotline/voice/menu", Digits="0")
+    await other.step("/hotline/voice/dialed", DialCallStatus="busy")
+    asked = await other.step("/hotline/voice/menu", Digits="1")
+    assert said(asked) == t("zh", "hotline.voice.what_where")
+    await other.step("/hotline/voice/said", SpeechResult=SAID)
+    await other.step("/hotline/voice/people", Digits="30")
+    await hang_up(other)
+    hl.dispatcher.drain()
+    assert [i.what for i in all_rows(hl, Incident)] == [SAID]
+    assert len(pushes(hl, "liu_fang")) == 1  # a report left: nothing missed to tell
+
+
+async def test_a_call_the_staff_took_is_not_told_as_missed(
+        hl: Services, client: httpx.AsyncClient, fake: FakeTwilio) -> None:
+    caller = Caller(client)
+    await caller.step("/hotline/voice", CallStatus="ringing")
+    await caller.step("/hotline/voice/menu", Digits="0")
+    await caller.step("/hotline/voice/dialed", DialCallStatus="completed")
+    await hang_up(caller)
+    hl.dispatcher.drain()
+    assert pushes(hl, "liu_fang") == [] and fake.messages() == []
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+async def test_pressing_2_and_hanging_up_registers_no_empty_case_but_asks_for_a_call_back(
+        hl: Services, client: httpx.AsyncClient, fake: FakeTwilio, lang: str) -> None:
+    """No words and no recording: no 60-day case handed to a leader, no text saying one
+    was assigned; the staff are asked to call back. A recording that comes after the
+    call ended holds what was said: the complaint is registered from it."""
+    set_person(hl, "liu_fang", lang=lang)
+    caller = Caller(client)
+    await caller.step("/hotline/voice", CallStatus="ringing")
+    await caller.step("/hotline/voice/menu", Digits="2")
+    await hang_up(caller)
+    hl.dispatcher.drain()
+    assert all_rows(hl, Case) == []
+    assert pushes(hl, "liu_fang") == [missed_words(lang, "complaint_silent")]
+    assert fake.texts(CALLER) == [t("zh", "notice.caller_missed",
+                                    head=t("zh", "hotline.sms_head"))]
+
+    url = "https://api.twilio.com/2010-04-01/Accounts/AC/Recordings/RE9"
+    await post(client, "/hotline/voice/recording", caller.params(
+        RecordingUrl=url, RecordingStatus="completed", RecordingSid="RE9"))
+    hl.dispatcher.drain()
+    [case] = all_rows(hl, Case)
+    assert case.description == t("zh", "hotline.voice.recorded_only")
+    assert [(a.subject, a.subject_id, a.file_ref) for a in all_rows(hl, Attachment)] == [
+        ("case", case.id, url)]
+
+
+async def test_pressing_1_and_hanging_up_still_files_the_emergency(
+        hl: Services, client: httpx.AsyncClient, fake: FakeTwilio) -> None:
+    caller = Caller(client)
+    await caller.step("/hotline/voice", CallStatus="ringing")
+    await caller.step("/hotline/voice/menu", Digits="1")
+    await hang_up(caller)
+    hl.dispatcher.drain()
+    [incident] = all_rows(hl, Incident)
+    assert incident.what == t("zh", "hotline.voice.recorded_only")
+    assert not [p for p in pushes(hl, "liu_fang") if p.startswith("【热线来电未留报告】")]
