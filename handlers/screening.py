@@ -2,8 +2,10 @@
 
 On the 25th every workshop's liaison is asked for the month's return: each dispute (what,
 how many people, risk, lead department and person, measures, deadline) or "nothing to
-report" (零报告) in one tap. Returns still missing are chased on the 28th and reported to
-the director on the 30th (the last day of a shorter month), naming the workshops. A
+report" (零报告) in one tap. The window is the 25th to the 30th (the last day of a shorter
+month), as the pushes say: a return filed any time on its last day is on time. Returns
+still missing are chased on the 28th, and the morning after the window the director is
+told which workshops have not returned. A
 high-risk dispute enters the warning ledger (预警台帐): the director and staff are told at
 once and can turn it into a case or an emergency in one step (000 制度(三)).
 """
@@ -37,8 +39,8 @@ from store.models import (
 from store.numbers import next_number
 
 KIND = "screening"
-ASK_DAY, CHASE_DAY, REPORT_DAY = 25, 28, 30
-ASK_AT, CHASE_AT, REPORT_AT = time(9, 0), time(9, 0), time(17, 0)
+ASK_DAY, CHASE_DAY, LAST_DAY = 25, 28, 30
+ASK_AT, CHASE_AT, REPORT_AT = time(9, 0), time(9, 0), time(9, 0)
 WARNING_CASE_DAYS = 90  # a high-risk dispute is a leader case (000 制度(四) 二.3)
 
 
@@ -46,12 +48,24 @@ def month_of(day: date) -> str:
     return f"{day.year:04d}-{day.month:02d}"
 
 
-def stage_days(month: str) -> dict[str, date]:
-    """The ask, chase and report days of a month (the 30th, or the month's last day)."""
+def due_day(month: str) -> date:
+    """The window's last day, the one the pushes name: the 30th, or a shorter month's last."""
     year, mon = (int(x) for x in month.split("-"))
-    last = months.monthrange(year, mon)[1]
-    return {"ask": date(year, mon, ASK_DAY), "chase": date(year, mon, min(CHASE_DAY, last)),
-            "report": date(year, mon, min(REPORT_DAY, last))}
+    return date(year, mon, min(LAST_DAY, months.monthrange(year, mon)[1]))
+
+
+def cutoff(month: str, zone: ZoneInfo) -> datetime:
+    """When a return becomes late: the end of the window's last day."""
+    return datetime.combine(due_day(month) + timedelta(days=1), time(0, 0), zone)
+
+
+def stage_days(month: str) -> dict[str, date]:
+    """The ask, chase and report days of a month: the report is the morning after the
+    window, so it never names as missing a return that may still be filed on time."""
+    year, mon = (int(x) for x in month.split("-"))
+    due = due_day(month)
+    return {"ask": date(year, mon, ASK_DAY), "chase": date(year, mon, min(CHASE_DAY, due.day)),
+            "report": due + timedelta(days=1)}
 
 
 def stage_times(month: str, zone: ZoneInfo) -> dict[str, datetime]:
@@ -74,7 +88,8 @@ def _actions(ret_id: int) -> list[list[str]]:
 
 
 class ScreeningJobs:
-    """Timer handler of the monthly screening: ask (25th), chase (28th), report (30th)."""
+    """Timer handler of the monthly screening: ask (25th), chase (28th), report (the morning
+    after the window)."""
 
     def __init__(self, db: Engine, clock: Any, zone: ZoneInfo) -> None:
         self.db, self.clock, self.zone = db, clock, zone
@@ -98,7 +113,7 @@ def ask(s: Session, unit_id: int, month: str, *, now: datetime, zone: ZoneInfo) 
         s.add(rnd)
         s.flush()
     assert rnd.id is not None
-    due = stage_days(month)["report"].isoformat()
+    due = due_day(month).isoformat()
     sent = 0
     nobody: list[str] = []  # workshops without a liaison: the staff screen them
     for shop in s.exec(select(Workshop).where(Workshop.unit_id == unit_id)
@@ -122,7 +137,7 @@ def ask(s: Session, unit_id: int, month: str, *, now: datetime, zone: ZoneInfo) 
             sent += 1
     if nobody:
         # No workshop may drop out of the screening unnoticed (漏报): its return is open,
-        # the staff are asked to file it, and the 30th names it if it is still missing.
+        # the staff are asked to file it, and the report names it if it is still missing.
         for p in people_of(s, unit_id, ("staff",)) or people_of(s, unit_id, ("director",)):
             outbox.enqueue(s, key=f"screening:{rnd.id}:no_liaison:{p.id}", recipient_id=p.id,
                            now=now, message="notice.screening_no_liaison",
@@ -152,7 +167,7 @@ def chase(s: Session, unit_id: int, month: str, *, now: datetime, zone: ZoneInfo
         return 0
     rnd.chased_at = now
     s.add(rnd)
-    due = stage_days(month)["report"].isoformat()
+    due = due_day(month).isoformat()
     sent = 0
     for ret in missing:
         shop = s.get(Workshop, ret.workshop_id)
@@ -203,7 +218,7 @@ def screening(ctx: HandlerContext, sub: Submission) -> Result:
         return Result("screening.gone", {}, back_to="return")
     shop = s.get(Workshop, ret.workshop_id)
     words = {"workshop": shop.name if shop else "", "month": rnd.month}
-    late = ctx.now > stage_times(rnd.month, ctx.zone)["report"]
+    late = ctx.now >= cutoff(rnd.month, ctx.zone)
     if a["answer"] == "zero":
         if ret.status == "reported":
             return Result("screening.has_disputes", words, back_to="answer")

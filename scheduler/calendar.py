@@ -2,11 +2,12 @@
 
 The planner runs every few minutes (and once at start). For each unit it makes sure the
 next weeks' occurrences exist as timers: the roster's publication (on the staff's schedule)
-and its daily last-chance check, the screening's ask / chase / report (25th, 28th, 30th),
-the opinion report (drafted the 10th, due before the 20th), the weekly report (Thursdays,
-due 17:00), the Monday shop-floor visit check and the Friday work-log report. It only adds
-missing rows, so running it again changes nothing and a fired timer never fires twice; an
-occurrence missed by less than a day (the scheduler was down) is caught up at once.
+and its daily last-chance check, the screening's ask / chase / report (25th, 28th, the
+morning after the 30th), the opinion report (drafted the 10th, due before the 20th), the
+weekly report (Thursdays, due 17:00), the Monday shop-floor visit check and the Friday
+work-log report. It only adds missing rows, so running it again changes nothing and a fired
+timer never fires twice; an occurrence missed by less than a day (the scheduler was down) is
+caught up at once.
 """
 
 from __future__ import annotations

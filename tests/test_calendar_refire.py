@@ -80,7 +80,7 @@ def test_calendar_jobs_fired_twice_send_and_record_everything_once(
 
     twice = fire_each_twice(services, clock, at(12, 10, 10))
     assert set(twice) == set(KINDS), twice  # every kind of job was fired twice
-    assert twice["screening"] == 3  # asked on the 25th, chased on the 28th, reported the 30th
+    assert twice["screening"] == 3  # asked the 25th, chased the 28th, reported after the 30th
 
     # What people received: each once.
     asked = [p for p in pushes(services, "wang_qiang") if p.startswith("【矛盾纠纷排查】")]

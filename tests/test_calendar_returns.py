@@ -4,6 +4,7 @@ both languages, with what is refused and why."""
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
 import pytest
 from sqlmodel import Session, select
@@ -57,6 +58,47 @@ def test_a_liaison_files_a_return_in_their_language(services: Services, clock: F
         assert ret is not None and ret.status == "reported"
     services.dispatcher.drain()
     assert not any("D-2026-0001" in p for p in pushes(services, "chen_lihua"))
+
+
+def missing_notice(lang: str, month: str, lines: list[list[Any]]) -> str:
+    """The director's 未报 push as the reader sees it: [key, params] per line."""
+    return t(lang, "notice.screening_missing", month=month, count=len(lines),
+             lines="\n".join(t(lang, key, **params) for key, params in lines))
+
+
+def missing_pushes(services: Services, key: str) -> list[str]:
+    return [p for p in pushes(services, key)
+            if p.startswith(("【排查未报】", "[SCREENING MISSING]"))]
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_a_return_filed_late_on_the_30th_is_on_time_and_never_reported_missing(
+        services: Services, clock: FrozenClock, lang: str) -> None:
+    """Regression: the pushes say "by 2026-11-30" (the seed's window is the 25th–30th),
+    but the director was told at 17:00 on the 30th that the return was missing, and one
+    filed that evening was recorded late. The window now ends with the 30th: the director
+    hears the next morning of those still missing, and only a return filed after the 30th
+    is late."""
+    zhou, he = Chat(services, person="zhou_min"), Chat(services, person="he_jun")
+    director = Chat(services, person="chen_lihua")
+    for chat in (zhou, he, director):
+        open_menu(chat, lang)
+    run_until(services, clock, at(11, 30, 23, 50))
+    assert missing_pushes(services, "chen_lihua") == []  # the window is still open
+    tap(zhou, last_push(services, "zhou_min"), t(lang, "opt.screening_answer.zero"))
+    assert t(lang, "screening.done_zero", workshop="机加工车间", month="2026-11") in zhou.text
+    clock.set(at(12, 1, 0, 10))  # ten minutes past the window: late
+    tap(he, last_push(services, "he_jun"), t(lang, "opt.screening_answer.zero"))
+    run_until(services, clock, at(12, 1, 10))
+    assert missing_pushes(services, "chen_lihua") == [missing_notice(lang, "2026-11", [
+        ["screening.missing_line", {"workshop": "铸造车间", "liaison": "王强"}],
+        ["screening.missing_line_none", {"workshop": "综合办公室"}]])]
+    sheet = rows(workbook(services, "screening", lang=lang, month="2026-11")[
+        t(lang, "export.sheet.returns")])
+    assert [(r[0], r[2], r[5]) for r in sheet[1:3]] == [
+        ("铸造车间", t(lang, "screening.status.pending"), t(lang, "export.no")),
+        ("机加工车间", t(lang, "screening.status.zero"), t(lang, "export.no"))]
+    assert (sheet[3][0], sheet[3][5]) == ("总装车间", t(lang, "export.yes"))
 
 
 def test_one_liaison_cannot_file_another_workshops_return(services: Services,
@@ -271,13 +313,13 @@ def test_a_section_without_a_liaison_is_not_silently_left_out_of_the_screening(
     """Regression: a workshop or section with no liaison (the demo's 综合办公室) was never
     asked, never chased and never named as missing: a screening silently incomplete
     (漏报). The staff are now told on the 25th to file it, the staff can, and it is named
-    on the 30th when still missing."""
+    the morning after the window when still missing."""
     screening_asked(services, clock)
     told = last_push(services, "liu_fang")
     assert told.text == t("zh", "notice.screening_no_liaison", month="2026-11", count=1,
                           due="2026-11-30", names="综合办公室")
     assert [b["label"] for b in told.buttons] == [t("zh", "menu.cal_screening")]
-    run_until(services, clock, at(11, 30, 18))
+    run_until(services, clock, at(12, 1, 10))
     missing = [p for p in pushes(services, "chen_lihua") if p.startswith("【排查未报】")]
     assert len(missing) == 1
     assert t("zh", "screening.missing_line_none", workshop="综合办公室") in missing[0]
