@@ -4,8 +4,10 @@ On the 25th every workshop's liaison is asked for the month's return: each dispu
 how many people, risk, lead department and person, measures, deadline) or "nothing to
 report" (零报告) in one tap. The window is the 25th to the 30th (the last day of a shorter
 month), as the pushes say: a return filed any time on its last day is on time. Returns
-still missing are chased on the 28th, and the morning after the window the director is
-told which workshops have not returned. A
+still missing are chased two days before its end (the 28th), and the morning after it the
+director is told which workshops have not returned. A chase falling on a day off (a
+weekend, a holiday) goes out the working day before, a report the working day after
+(Chinese working days, 调休 included); the window itself does not move. A
 high-risk dispute enters the warning ledger (预警台帐): the director and staff are told at
 once and can turn it into a case or an emergency in one step (000 制度(三)).
 """
@@ -39,7 +41,8 @@ from store.models import (
 from store.numbers import next_number
 
 KIND = "screening"
-ASK_DAY, CHASE_DAY, LAST_DAY = 25, 28, 30
+ASK_DAY, LAST_DAY = 25, 30
+CHASE_BEFORE = 2  # days before the window's last day: the 28th, the 26th in February
 ASK_AT, CHASE_AT, REPORT_AT = time(9, 0), time(9, 0), time(9, 0)
 WARNING_CASE_DAYS = 90  # a high-risk dispute is a leader case (000 制度(四) 二.3)
 
@@ -59,17 +62,27 @@ def cutoff(month: str, zone: ZoneInfo) -> datetime:
     return datetime.combine(due_day(month) + timedelta(days=1), time(0, 0), zone)
 
 
-def stage_days(month: str) -> dict[str, date]:
-    """The ask, chase and report days of a month: the report is the morning after the
-    window, so it never names as missing a return that may still be filed on time."""
+def stage_days(month: str, cal: workdays.WorkCalendar) -> dict[str, date]:
+    """The ask, chase and report days of a month, on working days.
+
+    The ask opens the window on the 25th, whatever day it is. The chase is two days
+    before the window's end, or the working day before that (not before the 26th: never
+    with the ask), or else the first working day left in the window. The report is the
+    first working day after the window, so it never names as missing a return that may
+    still be filed on time, and never falls on the chase's day."""
     year, mon = (int(x) for x in month.split("-"))
-    due = due_day(month)
-    return {"ask": date(year, mon, ASK_DAY), "chase": date(year, mon, min(CHASE_DAY, due.day)),
-            "report": due + timedelta(days=1)}
+    ask, due = date(year, mon, ASK_DAY), due_day(month)
+    aim = due - timedelta(days=CHASE_BEFORE)
+    window = [ask + timedelta(days=n) for n in range(1, (due - ask).days + 1)]
+    open_days = [d for d in window if cal.is_workday(d)]
+    chase = max((d for d in open_days if d <= aim), default=None) or min(
+        (d for d in open_days if d > aim), default=aim)
+    return {"ask": ask, "chase": chase, "report": cal.next_workday(due + timedelta(days=1))}
 
 
-def stage_times(month: str, zone: ZoneInfo) -> dict[str, datetime]:
-    days = stage_days(month)
+def stage_times(month: str, zone: ZoneInfo,
+                cal: workdays.WorkCalendar) -> dict[str, datetime]:
+    days = stage_days(month, cal)
     return {"ask": datetime.combine(days["ask"], ASK_AT, zone),
             "chase": datetime.combine(days["chase"], CHASE_AT, zone),
             "report": datetime.combine(days["report"], REPORT_AT, zone)}
@@ -88,8 +101,8 @@ def _actions(ret_id: int) -> list[list[str]]:
 
 
 class ScreeningJobs:
-    """Timer handler of the monthly screening: ask (25th), chase (28th), report (the morning
-    after the window)."""
+    """Timer handler of the monthly screening: ask (25th), chase (28th), report (the first
+    working morning after the window)."""
 
     def __init__(self, db: Engine, clock: Any, zone: ZoneInfo) -> None:
         self.db, self.clock, self.zone = db, clock, zone

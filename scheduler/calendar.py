@@ -3,7 +3,7 @@
 The planner runs every few minutes (and once at start). For each unit it makes sure the
 next weeks' occurrences exist as timers: the roster's publication (on the staff's schedule)
 and its daily last-chance check, the screening's ask / chase / report (25th, 28th, the
-morning after the 30th), the opinion report (drafted the 10th, due before the 20th), the
+working morning after the 30th), the opinion report (drafted the 10th, due before the 20th), the
 weekly report (Thursdays, due 17:00), the Monday shop-floor visit check and the Friday
 work-log report. It only adds missing rows, so running it again changes nothing and a fired
 timer never fires twice; an occurrence missed by less than a day (the scheduler was down) is
@@ -65,9 +65,11 @@ def occurrences(s: Session, unit_id: int, now: datetime,
         if day.weekday() == fieldwork.FRIDAY:
             out.append((fieldwork.WEEKLY_LOG, f"{u}:{fieldwork.monday_of(day)}",
                         datetime.combine(day, fieldwork.WEEKLY_AT, zone)))
-    for month in screening.next_months(first, 3):
-        for stage, due in screening.stage_times(month, zone).items():
+    # From last month: its report may fall a week into this one (after National Day).
+    for month in screening.next_months(first.replace(day=1) - timedelta(days=1), 4):
+        for stage, due in screening.stage_times(month, zone, cal).items():
             out.append((screening.KIND, f"{u}:{month}:{stage}", due))
+    for month in screening.next_months(first, 3):
         for stage, due in reports.opinion_times(month, zone).items():
             out.append((reports.KIND, f"{u}:opinion:{month}:{stage}", due))
     # A publication time that has passed is not caught up: it may be one the staff just

@@ -2,12 +2,13 @@
 
 Monday 2026-09-14 to 2026-10-12: the roster over real working days (the Sunday 09-20 is a
 swapped workday, the Mid-Autumn holiday 09-25 and National Day 10-01..07 are off, Saturday
-10-10 is worked), its publication two working days ahead to every employee, a swap moving
-a booking, a ledger entry turning into a case; the screening asked on the 25th, answered
+10-10 is worked), its publication two working days ahead to every employee, a swap moving a
+booking, a ledger entry turning into a case; the screening asked on the 25th, answered
 "nothing to report" by one workshop, with a high-risk dispute by another (warning ledger,
-then a case in one step), chased on the 28th and reported missing for the third the morning
-after the window; the weekly and monthly opinion reports drafted with the right counts, approved and
-sent; and every export read back.
+then a case in one step), chased on the 28th and reported missing for the third on the
+first working morning after the window (10-08, after National Day); the weekly and monthly
+opinion reports drafted with the right counts, approved and sent; and every export read
+back.
 """
 
 from __future__ import annotations
@@ -266,12 +267,17 @@ def test_a_month_of_the_calendar(month: tuple[Services, FrozenClock]) -> None:
         assert (case3.leader_case, case3.affected, case3.dept_head, case3.responsible) == (
             True, 30, "人力资源部", "王经理")
 
-    # 总装车间 stays silent: chased on the 28th, reported to the director after the window.
+    # 总装车间 stays silent: chased on the 28th, reported to the director after the window
+    # (on the first working day after it).
     run_until(services, clock, at(9, 28, 10))
     assert pushes(services, "he_jun")[-1].startswith("【排查催报】总装车间 2026-09")
     assert not any("排查催报" in p for k in ("wang_qiang", "zhou_min")
                    for p in pushes(services, k))
-    run_until(services, clock, at(10, 1, 10))
+    # The window ends with the 30th; National Day (10-01..07) is off: the director is told
+    # on the first working morning after it, not during the holiday.
+    run_until(services, clock, at(10, 7, 23))
+    assert not any(p.startswith("【排查未报】") for p in pushes(services, "chen_lihua"))
+    run_until(services, clock, at(10, 8, 10))
     missing = [p for p in pushes(services, "chen_lihua") if p.startswith("【排查未报】")]
     assert missing == ["【排查未报】2026-09 矛盾纠纷排查有 2 个车间（科室）未报：\n"
                        "• 总装车间（联络员 何军）\n• 综合办公室（无联络员）"]

@@ -101,6 +101,44 @@ def test_a_return_filed_late_on_the_30th_is_on_time_and_never_reported_missing(
     assert (sheet[3][0], sheet[3][5]) == ("总装车间", t(lang, "export.yes"))
 
 
+def test_the_screening_chases_and_reports_on_working_days(services: Services,
+                                                        clock: FrozenClock) -> None:
+    """Regression: the chase went out on Saturday 11-28, January's 未报 report on Saturday
+    01-30, and in February the chase (09:00) and the report (17:00) fell on the same day,
+    the chase saying "by 02-28" on 02-28. A chase on a day off now goes out the working day
+    before, a report the working day after; the window stays the 25th to the 30th."""
+    def chased(month: str) -> list[str]:
+        return [p for p in pushes(services, "he_jun")
+                if p.startswith(f"【排查催报】总装车间 {month}")]
+
+    def reported(month: str) -> list[str]:
+        return [p for p in missing_pushes(services, "chen_lihua") if f"】{month} " in p]
+
+    run_until(services, clock, at(11, 27, 10))  # Friday: Saturday's chase, a day early
+    assert chased("2026-11") == [t("zh", "notice.screening_chase", workshop="总装车间",
+                                   month="2026-11", due="2026-11-30")]
+    run_until(services, clock, at(12, 1, 8))
+    assert reported("2026-11") == []
+    run_until(services, clock, at(12, 1, 10))  # Tuesday, the morning after the window
+    assert len(reported("2026-11")) == 1
+    # January's window ends on a Saturday: the director hears on Monday.
+    run_until(services, clock, at(1, 28, 10, year=2027))
+    assert len(chased("2027-01")) == 1
+    run_until(services, clock, at(1, 31, 23, year=2027))
+    assert reported("2027-01") == []
+    run_until(services, clock, at(2, 1, 10, year=2027))
+    assert len(reported("2027-01")) == 1
+    # February: chased on Friday 02-26, two days before its end (a Sunday), reported on
+    # Monday 03-01; never both the same day.
+    run_until(services, clock, at(2, 26, 10, year=2027))
+    assert chased("2027-02") == [t("zh", "notice.screening_chase", workshop="总装车间",
+                                   month="2027-02", due="2027-02-28")]
+    run_until(services, clock, at(2, 28, 23, year=2027))
+    assert reported("2027-02") == []
+    run_until(services, clock, at(3, 1, 10, year=2027))
+    assert len(reported("2027-02")) == 1
+
+
 def test_one_liaison_cannot_file_another_workshops_return(services: Services,
                                                          clock: FrozenClock) -> None:
     screening_asked(services, clock)
