@@ -148,25 +148,34 @@ def missed_visits(d: SqlDirectory, lang: str) -> list[tuple[str, str]]:
 
 
 def my_returns(d: SqlDirectory, lang: str) -> list[tuple[str, str]]:
-    """The returns of the last two rounds: the liaison's workshop, or all for the staff."""
+    """The liaison's workshop's returns, or all for the staff: every one still open (未报),
+    however old, since a missed return is filed late and never dropped (漏报); and those
+    of the last two rounds already filed (to add a dispute), as many as the list holds."""
     s = d.session
     rounds = s.exec(select(ScreeningRound).where(ScreeningRound.unit_id == d.unit_id)
                     .order_by(col(ScreeningRound.month).desc()).limit(2)).all()
     ids = [r.id for r in rounds]
     stmt = select(ScreeningReturn, ScreeningRound).join(
         ScreeningRound, col(ScreeningReturn.round_id) == ScreeningRound.id).where(
-        col(ScreeningReturn.round_id).in_(ids))
+        ScreeningRound.unit_id == d.unit_id,
+        or_(ScreeningReturn.status == "pending", col(ScreeningReturn.round_id).in_(ids)))
     if d.person.role == "liaison":
         stmt = stmt.where(ScreeningReturn.workshop_id == d.person.workshop_id)
     rows = s.exec(stmt.order_by(col(ScreeningRound.month).desc(),
                                 col(ScreeningReturn.workshop_id))).all()
+    room = max(0, SHOWN - sum(ret.status == "pending" for ret, _ in rows))
+    filed = {ret.id for ret, _ in rows if ret.status != "pending"}
+    shown = {ret.id for ret, _ in rows if ret.status == "pending"} | set(
+        [ret.id for ret, _ in rows if ret.id in filed][:room])
     out = []
     for ret, rnd in rows:
+        if ret.id not in shown:
+            continue
         shop = s.get(Workshop, ret.workshop_id)
         out.append((str(ret.id), catalog.t(
             lang, "screening.option", workshop=shop.name if shop else "", month=rnd.month,
             status=catalog.t(lang, f"screening.status.{ret.status}"))))
-    return out[:SHOWN]
+    return out
 
 
 def open_warnings(d: SqlDirectory, lang: str) -> list[tuple[str, str]]:

@@ -32,7 +32,7 @@ def localize(params: dict[str, Any], lang: str, zone: ZoneInfo) -> dict[str, Any
             out[name] = timeline(value, lang, zone)
         elif name.endswith("lines") and isinstance(value, list):
             out[name] = lines(value, lang, zone)
-        elif name.endswith(("names", "numbers")) and isinstance(value, list):
+        elif name.endswith(("names", "numbers", "months")) and isinstance(value, list):
             out[name] = catalog.t(lang, "list.sep").join(map(str, value))
         elif isinstance(value, dict) and isinstance(value.get("say"), str):
             # Words with parts of their own: {"say": key, part: value, ...}.
@@ -250,6 +250,8 @@ def _render(message: str, params: dict[str, Any], lang: str, zone: ZoneInfo,
     if params.get("added_lines"):  # an incident's reports added since its first
         more = catalog.t(lang, "notice.incident_more_title", count=params.get("added_count", 0))
         text = f"{text}\n{more}\n{lines(params['added_lines'], lang, zone)}"
+    if params.get("more_lines"):  # lines a push carries below its sentence
+        text = f"{text}\n{lines(params['more_lines'], lang, zone)}"
     files = _files_line(params, lang)
     if files:
         text = f"{text}\n{files}"

@@ -7,7 +7,9 @@ month), as the pushes say: a return filed any time on its last day is on time. R
 still missing are chased two days before its end (the 28th), and the morning after it the
 director is told which workshops have not returned. A chase falling on a day off (a
 weekend, a holiday) goes out the working day before, a report the working day after
-(Chinese working days, 调休 included); the window itself does not move. A
+(Chinese working days, 调休 included); the window itself does not move. A return missed
+(漏报) stays open until it is filed, late: each later ask and chase reminds its liaison,
+and each later report names it to the director. A
 high-risk dispute enters the warning ledger (预警台帐): the director and staff are told at
 once and can turn it into a case or an emergency in one step (000 制度(三)).
 """
@@ -100,6 +102,31 @@ def _actions(ret_id: int) -> list[list[str]]:
             ["opt.screening_answer.dispute", f"flow:screening?return={ret_id}&answer=dispute"]]
 
 
+PICK = ["menu.cal_screening", "flow:screening"]  # the list of returns, the open ones all there
+
+
+def missed_before(s: Session, unit_id: int, month: str) -> dict[int, list[str]]:
+    """The months before `month` whose return is still missing (漏报), by workshop, the
+    oldest first: they are filed late, never dropped."""
+    rows = s.exec(select(ScreeningReturn.workshop_id, ScreeningRound.month).join(
+        ScreeningRound, col(ScreeningReturn.round_id) == ScreeningRound.id).where(
+        ScreeningRound.unit_id == unit_id, col(ScreeningRound.month) < month,
+        ScreeningReturn.status == "pending")
+        .order_by(col(ScreeningRound.month), col(ScreeningReturn.workshop_id))).all()
+    out: dict[int, list[str]] = {}
+    for shop_id, earlier in rows:
+        out.setdefault(shop_id, []).append(earlier)
+    return out
+
+
+def _with_missed(params: dict[str, Any], missed: list[str]) -> dict[str, Any]:
+    """An ask or a chase that also names the workshop's earlier months still missing."""
+    if not missed:
+        return params
+    return {**params, "more_lines": [["screening.earlier", {"months": missed}]],
+            "actions": [*params["actions"], PICK]}
+
+
 class ScreeningJobs:
     """Timer handler of the monthly screening: ask (25th), chase (28th), report (the first
     working morning after the window)."""
@@ -127,6 +154,7 @@ def ask(s: Session, unit_id: int, month: str, *, now: datetime, zone: ZoneInfo) 
         s.flush()
     assert rnd.id is not None
     due = due_day(month).isoformat()
+    missed = missed_before(s, unit_id, month)
     sent = 0
     nobody: list[str] = []  # workshops without a liaison: the staff screen them
     for shop in s.exec(select(Workshop).where(Workshop.unit_id == unit_id)
@@ -145,8 +173,9 @@ def ask(s: Session, unit_id: int, month: str, *, now: datetime, zone: ZoneInfo) 
         for p in people:
             outbox.enqueue(s, key=f"screening:{ret.id}:ask:{p.id}", recipient_id=p.id, now=now,
                            message="notice.screening_ask", priority=outbox.ALERT,
-                           params={"month": month, "workshop": shop.name, "due": due,
-                                   "actions": _actions(ret.id)})
+                           params=_with_missed({"month": month, "workshop": shop.name,
+                                                "due": due, "actions": _actions(ret.id)},
+                                               missed.get(shop.id or 0, [])))
             sent += 1
     if nobody:
         # No workshop may drop out of the screening unnoticed (漏报): its return is open,
@@ -174,46 +203,71 @@ def _pending(s: Session, unit_id: int, month: str) -> tuple[ScreeningRound | Non
 
 
 def chase(s: Session, unit_id: int, month: str, *, now: datetime, zone: ZoneInfo) -> int:
-    """Remind the liaisons whose return is still missing."""
+    """Remind the liaisons whose return is still missing, this month's or an earlier one."""
     rnd, missing = _pending(s, unit_id, month)
-    if rnd is None:
-        return 0
-    rnd.chased_at = now
-    s.add(rnd)
+    if rnd is not None:
+        rnd.chased_at = now
+        s.add(rnd)
     due = due_day(month).isoformat()
+    this = {ret.workshop_id: ret for ret in missing}
+    missed = missed_before(s, unit_id, month)
     sent = 0
-    for ret in missing:
-        shop = s.get(Workshop, ret.workshop_id)
-        for p in liaisons_of(s, ret.workshop_id):
-            outbox.enqueue(s, key=f"screening:{ret.id}:chase:{p.id}", recipient_id=p.id,
-                           now=now, message="notice.screening_chase", priority=outbox.ALERT,
-                           params={"month": month, "workshop": shop.name if shop else "",
-                                   "due": due, "actions": _actions(ret.id or 0)})
+    for shop_id in sorted(this.keys() | missed.keys()):
+        shop = s.get(Workshop, shop_id)
+        name, ret, earlier = shop.name if shop else "", this.get(shop_id), missed.get(shop_id, [])
+        for p in liaisons_of(s, shop_id):
+            if ret is not None:
+                outbox.enqueue(s, key=f"screening:{ret.id}:chase:{p.id}", recipient_id=p.id,
+                               now=now, message="notice.screening_chase", priority=outbox.ALERT,
+                               params=_with_missed({"month": month, "workshop": name,
+                                                    "due": due,
+                                                    "actions": _actions(ret.id or 0)}, earlier))
+            else:  # this month's is in: the earlier ones still are not
+                outbox.enqueue(s, key=f"screening:{unit_id}:{month}:overdue:{shop_id}:{p.id}",
+                               recipient_id=p.id, now=now, message="notice.screening_overdue",
+                               priority=outbox.ALERT,
+                               params={"workshop": name, "months": earlier, "actions": [PICK]})
             sent += 1
     return sent
 
 
 def report(s: Session, unit_id: int, month: str, *, now: datetime, zone: ZoneInfo) -> int:
-    """Tell the director (and staff) which workshops have not returned."""
+    """Tell the director (and staff) which workshops have not returned: this month's, and
+    below them those still missing an earlier month."""
     rnd, missing = _pending(s, unit_id, month)
-    if rnd is None:
+    if rnd is not None:
+        rnd.reported_at = now
+        s.add(rnd)
+    missed = missed_before(s, unit_id, month)
+    if not missing and not missed:
         return 0
-    rnd.reported_at = now
-    s.add(rnd)
-    if not missing:
-        return 0
-    names = []
+    names: list[list[Any]] = []
     for ret in missing:
         shop = s.get(Workshop, ret.workshop_id)
         liaison = s.get(Person, ret.liaison_id) if ret.liaison_id else None
         names.append(["screening.missing_line", {"workshop": shop.name if shop else "",
                                                  "liaison": liaison.name}] if liaison else
                      ["screening.missing_line_none", {"workshop": shop.name if shop else ""}])
+    before: list[list[Any]] = []
+    for shop_id, earlier in sorted(missed.items()):
+        shop = s.get(Workshop, shop_id)
+        now_liaisons = liaisons_of(s, shop_id)  # who is to file it now
+        words = {"workshop": shop.name if shop else "", "months": earlier}
+        before.append(["screening.missing_earlier_line",
+                       {**words, "liaison": now_liaisons[0].name}] if now_liaisons else
+                      ["screening.missing_earlier_line_none", words])
+    if missing:
+        message, count = "notice.screening_missing", len(missing)
+        lines = names + ([["screening.missing_earlier_title", {}], *before] if before else [])
+    else:  # this month's are all in; earlier months are not
+        message, count, lines = "notice.screening_missing_earlier", len(before), before
     sent = 0
     for p in people_of(s, unit_id, ("director", "staff")):
-        outbox.enqueue(s, key=f"screening:{rnd.id}:missing:{p.id}", recipient_id=p.id, now=now,
-                       message="notice.screening_missing", priority=outbox.ALERT,
-                       params={"month": month, "count": len(missing), "lines": names})
+        key = (f"screening:{rnd.id}:missing:{p.id}" if rnd is not None
+               else f"screening:{unit_id}:{month}:missing:{p.id}")
+        outbox.enqueue(s, key=key, recipient_id=p.id, now=now, message=message,
+                       priority=outbox.ALERT,
+                       params={"month": month, "count": count, "lines": lines})
         sent += 1
     return sent
 

@@ -7,7 +7,7 @@ from datetime import date
 from typing import Any
 
 import pytest
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from bot.bootstrap import Services
 from conversations.clock import FrozenClock
@@ -107,8 +107,8 @@ def test_the_screening_chases_and_reports_on_working_days(services: Services,
     01-30, and in February the chase (09:00) and the report (17:00) fell on the same day,
     the chase saying "by 02-28" on 02-28. A chase on a day off now goes out the working day
     before, a report the working day after; the window stays the 25th to the 30th."""
-    def chased(month: str) -> list[str]:
-        return [p for p in pushes(services, "he_jun")
+    def chased(month: str) -> list[str]:  # its first line (earlier months follow)
+        return [p.split("\n")[0] for p in pushes(services, "he_jun")
                 if p.startswith(f"【排查催报】总装车间 {month}")]
 
     def reported(month: str) -> list[str]:
@@ -137,6 +137,97 @@ def test_the_screening_chases_and_reports_on_working_days(services: Services,
     assert reported("2027-02") == []
     run_until(services, clock, at(3, 1, 10, year=2027))
     assert len(reported("2027-02")) == 1
+    # Four rounds of four returns, none filed: the staff's list shows every one of them,
+    # past the length a list is otherwise cut at (15).
+    staff = Chat(services, person="liu_fang")
+    staff.say("菜单")
+    staff.press("矛盾纠纷排查")
+    shown = [label for label in staff.labels() if label.endswith(" · 未报")]
+    assert len(shown) == 16 and shown[0] == "铸造车间 2027-02 · 未报"
+    assert shown[-1] == "综合办公室 2026-11 · 未报"
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_a_missed_return_stays_before_the_liaison_and_the_director_until_filed(
+        services: Services, clock: FrozenClock, lang: str) -> None:
+    """Regression: a return still missing after its month was never chased again, the
+    next month's pushes did not mention it, and it fell off the liaison's list after two
+    rounds, so it could never be filed (漏报 for good). Now each later ask and chase names
+    it to the liaison, each later report to the director, the list always shows it, and
+    it can be filed late."""
+    chats = {k: Chat(services, person=k) for k in ("wang_qiang", "zhou_min", "he_jun",
+                                                   "liu_fang", "chen_lihua")}
+    for chat in chats.values():
+        open_menu(chat, lang)
+    he, staff = chats["he_jun"], chats["liu_fang"]
+    zero = t(lang, "opt.screening_answer.zero")
+    shops = {"wang_qiang": "铸造车间", "zhou_min": "机加工车间", "he_jun": "总装车间"}
+
+    def all_file_but(month: str, *, he_too: bool) -> None:
+        for key in ("wang_qiang", "zhou_min", *(("he_jun",) if he_too else ())):
+            tap(chats[key], last_push(services, key), zero)
+            assert t(lang, "screening.done_zero", workshop=shops[key],
+                     month=month) in chats[key].text
+        staff.say("menu")
+        staff.press(t(lang, "menu.cal_screening"))
+        staff.press(t(lang, "screening.option", workshop="综合办公室", month=month,
+                      status=t(lang, "screening.status.pending")))
+        staff.press(zero)
+        staff.press(t(lang, "nav.confirm"))
+        assert t(lang, "screening.done_zero", workshop="综合办公室", month=month) in staff.text
+
+    # November: 总装车间 alone files nothing.
+    run_until(services, clock, at(11, 25, 10))
+    all_file_but("2026-11", he_too=False)
+    # December: the ask names November, still missing, with the list to file it from.
+    run_until(services, clock, at(12, 25, 10))
+    ask = last_push(services, "he_jun")
+    assert ask.text == t(lang, "notice.screening_ask", workshop="总装车间", month="2026-12",
+                         due="2026-12-30") + "\n" + t(lang, "screening.earlier",
+                                                        months="2026-11")
+    assert [b["label"] for b in ask.buttons] == [
+        zero, t(lang, "opt.screening_answer.dispute"), t(lang, "menu.cal_screening")]
+    all_file_but("2026-12", he_too=True)
+    # December is in, November is not: he is chased for November, the director told.
+    run_until(services, clock, at(12, 28, 10))
+    overdue = last_push(services, "he_jun")
+    assert overdue.text == t(lang, "notice.screening_overdue", workshop="总装车间",
+                             months="2026-11")
+    assert [b["label"] for b in overdue.buttons] == [t(lang, "menu.cal_screening")]
+    run_until(services, clock, at(12, 31, 10))
+    assert missing_pushes(services, "chen_lihua")[-1] == t(
+        lang, "notice.screening_missing_earlier", month="2026-12", count=1,
+        lines=t(lang, "screening.missing_earlier_line", workshop="总装车间",
+                months="2026-11", liaison="何军"))
+    # January: nobody files; its chase and its report name November as well.
+    run_until(services, clock, at(1, 28, 10, year=2027))
+    assert last_push(services, "he_jun").text == t(
+        lang, "notice.screening_chase", workshop="总装车间", month="2027-01",
+        due="2027-01-30") + "\n" + t(lang, "screening.earlier", months="2026-11")
+    run_until(services, clock, at(2, 1, 10, year=2027))
+    assert missing_pushes(services, "chen_lihua")[-1] == missing_notice(lang, "2027-01", [
+        ["screening.missing_line", {"workshop": name, "liaison": liaison}]
+        for name, liaison in (("铸造车间", "王强"), ("机加工车间", "周敏"), ("总装车间", "何军"))
+    ] + [["screening.missing_line_none", {"workshop": "综合办公室"}]]) + "\n" + "\n".join(
+        [t(lang, "screening.missing_earlier_title"),
+         t(lang, "screening.missing_earlier_line", workshop="总装车间", months="2026-11",
+           liaison="何军")])
+    # Three rounds on, November is still on his list, and is filed, late.
+    tap(he, overdue, t(lang, "menu.cal_screening"))
+    assert he.labels()[:3] == [
+        t(lang, "screening.option", workshop="总装车间", month=month,
+          status=t(lang, f"screening.status.{status}"))
+        for month, status in (("2027-01", "pending"), ("2026-12", "zero"),
+                              ("2026-11", "pending"))]
+    he.press(he.labels()[2])
+    he.press(zero)
+    he.press(t(lang, "nav.confirm"))
+    assert t(lang, "screening.done_zero", workshop="总装车间", month="2026-11") in he.text
+    with Session(services.db) as s:
+        he_id = s.exec(select(Person.id).where(Person.key == "he_jun")).one()
+        assert [r.late for r in s.exec(select(ScreeningReturn).where(
+            ScreeningReturn.answered_by == he_id).order_by(col(ScreeningReturn.id)))] == [
+            True, False]  # November late, December on time
 
 
 def test_one_liaison_cannot_file_another_workshops_return(services: Services,
