@@ -15,7 +15,7 @@ from sqlmodel import Session, col, select
 from conversations import catalog
 from conversations.flow import Result, Submission
 from conversations.flows import CASE_ACTIONS
-from handlers import alerts, deadlines, files, lifecycle, notices
+from handlers import alerts, assignment, deadlines, files, lifecycle, notices
 from handlers.context import HandlerContext, people_of, receipt_hash
 from handlers.identity import display_name
 from handlers.lifecycle import Refused
@@ -379,7 +379,9 @@ def _reclassify(ctx: HandlerContext, sub: Submission, case: Case) -> Result:
                       {"number": case.number,
                        "category": catalog.t(sub.lang, f"opt.category.{new}")},
                       back_to="category")
-    leader = _owner(s, case, new)
+    # Who the new category names today: its leader, the director while that leader is away.
+    chosen = assignment.assignee(s, case.unit_id, new, ctx.today).person
+    leader = chosen.id if chosen is not None else None
     untaken = _untaken(s, case)
     event = lifecycle.move(ctx, case, "reclassify", f"{case.category}>{new}: {reason}")
     old_category, case.category = case.category, new

@@ -142,3 +142,35 @@ def test_a_case_passed_on_stays_with_who_has_it_and_the_same_category_is_refused
     assert (case.category, case.handler_id) == ("safety", person(services, "liu_fang").id)
     assert not any("C-2026-0001" in p for p in pushes(services, "wu_jianjun"))
 
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_a_case_filed_under_a_category_whose_leader_is_away_stays_with_the_director(
+        services: Services, clock: FrozenClock, lang: str) -> None:
+    """吴建军, who answers for safety, is on a trip: a case filed under 安全生产 stays with
+    the director, as a new safety complaint would, and is not sent to a leader away."""
+    from datetime import date
+
+    from store.calendar_models import LeaderAway
+    from store.db import transaction
+
+    li = Chat(services, person="li_ming")
+    file_complaint(li, lang, category="other")
+    director = person(services, "chen_lihua")
+    with transaction(services.db) as s:
+        s.add(LeaderAway(unit_id=director.unit_id or 0, person_id=person(services, "wu_jianjun").id,
+                         first_day=date(2026, 11, 20), last_day=date(2026, 12, 31), kind="trip",
+                         created_at=clock.now()))
+    liu = Chat(services, person="liu_fang")
+    offered(liu, lang, "C-2026-0001")
+    liu.press(t(lang, "opt.case_action.reclassify"))
+    liu.press(category(lang, "safety"))
+    liu.say(WHY)
+    liu.press(t(lang, "nav.confirm"))
+    assert t(lang, "case_action.done.reclassify", number="C-2026-0001",
+             old=category(lang, "other"), category=category(lang, "safety"),
+             name="陈丽华") in liu.text
+    case = the_case(services)
+    assert (case.category, case.handler_id) == ("safety", director.id)
+    services.dispatcher.drain()
+    assert not [p for p in pushes(services, "wu_jianjun") if "C-2026-0001" in p]
