@@ -10,7 +10,7 @@ from sqlalchemy import ColumnElement
 from sqlmodel import Session, and_, col, or_, select
 
 from conversations import catalog
-from handlers import bookings, casework, grouping, incidents, suggestions
+from handlers import assignment, bookings, casework, grouping, incidents, suggestions
 from handlers.calendar_sources import SOURCES
 from handlers.lifecycle import OPEN, WORKING
 from store.calendar_models import DutyPublished
@@ -165,8 +165,17 @@ class SqlDirectory:
             Person.unit_id == self.unit_id, Person.active == True,  # noqa: E712
             col(Person.role).in_(("staff", "leader", "director")),
             Person.id != self.person.id).order_by(col(Person.id))).all()
-        return [(str(p.id), f"{p.name}（{p.post}）" if lang == "zh" and p.post
-                 else f"{p.name} ({p.post})" if p.post else p.name) for p in rows]
+        out = []
+        for p in rows:
+            label = f"{p.name}（{p.post}）" if lang == "zh" and p.post \
+                else f"{p.name} ({p.post})" if p.post else p.name
+            gone = assignment.away_on(self.session, self.unit_id, p.id or 0, self.today)
+            if gone is not None:  # passed on to someone away, it would wait for them
+                label = catalog.t(lang, "assignee.away", who=label,
+                                  away=catalog.t(lang, f"case.away.{gone.kind}"),
+                                  until=gone.last_day.strftime("%m-%d"))
+            out.append((str(p.id), label))
+        return out
 
     def _pending_extensions(self, lang: str) -> list[tuple[str, str]]:
         rows = self.session.exec(

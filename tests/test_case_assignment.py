@@ -21,7 +21,9 @@ from store.models import Alert, CaseEvent, Person
 from tests.case_helpers import (
     at9,
     case_action,
+    choices,
     file_complaint,
+    offered,
     press_value,
     pushes,
     the_case,
@@ -302,3 +304,11 @@ def test_a_complaint_while_its_leader_is_on_leave_recorded_in_chat_goes_to_the_d
         lang, "notice.case_new_away", number="", category="", leader="吴建军",
         away=t(lang, "case.away.leave"), until="2026-11-27", affected="", workshop="",
         description="", outcome="", complainant="", due_on="").splitlines()[1]]
+    # Passing it on (转办), the director reads who is away before choosing them.
+    director = c["chen_lihua"]
+    offered(director, lang, NUMBER)
+    director.press(t(lang, "opt.case_action.reassign"))
+    post = person(services, "wu_jianjun").post
+    wu = f"吴建军（{post}）" if lang == "zh" else f"吴建军 ({post})"
+    assert t(lang, "assignee.away", who=wu, away=t(lang, "case.away.leave"),
+             until="11-27") in choices(director)
