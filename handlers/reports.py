@@ -401,6 +401,13 @@ def _deliver(s: Session, row: Report, now: datetime, *, signer: Person | None) -
         outbox.enqueue(s, key=f"report:{row.id}:sent:{p.id}", recipient_id=p.id, now=now,
                        message=message + ("_late" if row.late else ""), priority=outbox.ALERT,
                        params=params)
+    writer = row.data.get("by_id")
+    if row.kind == INFO and signer is not None and writer not in (None, signer.id):
+        # Whoever wrote it and asked for the signature hears that it went.
+        outbox.enqueue(s, key=f"report:{row.id}:signed:{writer}", recipient_id=int(writer),
+                       now=now, message="notice.info_went" + ("_late" if row.late else ""),
+                       priority=outbox.ROUTINE,
+                       params={**params, "count": len(upper)})
     return len(upper)
 
 
@@ -430,7 +437,7 @@ def info_report(ctx: HandlerContext, sub: Submission) -> Result:
     row = Report(unit_id=unit_id, kind=INFO, period=number, first_day=arose,
                  last_day=arose, due_at=due, drafted_at=ctx.now, late=ctx.now >= due,
                  data={"grade": a["grade"], "arose": a["arose"], "title": a["headline"],
-                       "text": a["text"], "by": ctx.actor.name})
+                       "text": a["text"], "by": ctx.actor.name, "by_id": ctx.actor.id})
     s.add(row)
     s.flush()
     words = {"number": number, "due_at": due.astimezone(ctx.zone).strftime("%Y-%m-%d %H:%M")}

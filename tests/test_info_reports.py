@@ -70,10 +70,14 @@ def test_a_major_one_is_signed_by_the_director_and_reaches_the_upper_union_in_ti
         lang, "notice.info_signed", title=t(lang, "report.title.info"), period="I-2026-0001",
         lines=body(lang, "major", "2026-11-23"), note=t(lang, "review.skipped"), by="刘芳",
         director="陈丽华")]
+    # The writer hears that it went.
+    went = t(lang, "notice.info_went", title=t(lang, "report.title.info"), period="I-2026-0001",
+             director="陈丽华", count=1)
+    assert pushes(services, "liu_fang")[-1] == went
     # Sent: no reminder, no lateness afterwards.
     run_until(services, clock, at(11, 25, 9))
     assert not [p for p in pushes(services, "chen_lihua") + pushes(services, "liu_fang")
-                if "I-2026-0001" in p and p != request.text]
+                if "I-2026-0001" in p and p not in (request.text, went)]
     row = report_row(services)
     assert (row.status, row.late, row.first_day.isoformat()) == ("sent", False, "2026-11-23")
 
@@ -117,6 +121,9 @@ def test_a_signature_that_does_not_come_is_reminded_then_late(
         lines=body(lang, "timely", "2026-11-27"), note=t(lang, "review.skipped"), by="刘芳",
         director="陈丽华")]
     assert (report_row(services).status, report_row(services).late) == ("sent", True)
+    assert pushes(services, "liu_fang")[-1] == t(
+        lang, "notice.info_went_late", title=t(lang, "report.title.info"), period="I-2026-0001",
+        director="陈丽华", count=1, due_at="2026-12-01 17:00")
 
 
 @pytest.mark.parametrize("lang", LANGS)
