@@ -19,7 +19,7 @@ from openpyxl.styles import Alignment, Font
 from sqlmodel import Session, col, select
 
 from conversations import catalog
-from handlers import casework, lifecycle, notices, reports
+from handlers import casework, lifecycle, notices, reports, screening
 from handlers.notices import lines as render_lines
 from scheduler import workdays
 from store import roster as rotation
@@ -286,18 +286,20 @@ def _forms(b: _Book, s: Session, unit_id: int, number: str, reader: Person | Non
         ("status", b.t(f"status.{case.status}"))])
 
 
-def _screening(b: _Book, s: Session, unit_id: int, month: str) -> None:
+def _screening(b: _Book, s: Session, unit_id: int, month: str, today: date) -> None:
     rnd = s.exec(select(ScreeningRound).where(ScreeningRound.unit_id == unit_id,
                                               ScreeningRound.month == month)).first()
     if rnd is None:
         raise ExportError("export.no_round", month=month)
     returns = s.exec(select(ScreeningReturn).where(ScreeningReturn.round_id == rnd.id)
                      .order_by(col(ScreeningReturn.workshop_id))).all()
+    over = today > screening.due_day(month)
     b.sheet("returns", ("workshop", "liaison", "status", "answered_at", "answered_by", "late",
                         "disputes"),
             [(_shop(s, r.workshop_id), _name(s, r.liaison_id),
               b.t(f"screening.status.{r.status}"), r.answered_at or "",
-              _name(s, r.answered_by), r.late,
+              # still missing past its window: late (漏报) as much as one filed after it
+              _name(s, r.answered_by), r.late or (r.status == "pending" and over),
               len(s.exec(select(Dispute.id).where(Dispute.return_id == r.id)).all()))
              for r in returns])
     ids = [r.id for r in returns]
@@ -390,7 +392,7 @@ def build(s: Session, kind: str, *, unit_id: int, lang: str, zone: ZoneInfo, tod
         "roster": lambda: _roster(b, s, unit_id, first, last),
         "ledger": lambda: _ledger(b, s, unit_id, first, last, today),
         "forms": lambda: _forms(b, s, unit_id, case or "", reader, now),
-        "screening": lambda: _screening(b, s, unit_id, f"{first:%Y-%m}"),
+        "screening": lambda: _screening(b, s, unit_id, f"{first:%Y-%m}", today),
         "warnings": lambda: _warnings(b, s, unit_id),
         "report": lambda: _report(b, s, unit_id, report_id),
         "field_visits": lambda: _field_visits(b, s, unit_id, first, last),

@@ -96,7 +96,8 @@ def test_a_return_filed_late_on_the_30th_is_on_time_and_never_reported_missing(
     sheet = rows(workbook(services, "screening", lang=lang, month="2026-11")[
         t(lang, "export.sheet.returns")])
     assert [(r[0], r[2], r[5]) for r in sheet[1:3]] == [
-        ("铸造车间", t(lang, "screening.status.pending"), t(lang, "export.no")),
+        # still missing once the window is over: late (漏报), as the one filed after it
+        ("铸造车间", t(lang, "screening.status.pending"), t(lang, "export.yes")),
         ("机加工车间", t(lang, "screening.status.zero"), t(lang, "export.no"))]
     assert (sheet[3][0], sheet[3][5]) == ("总装车间", t(lang, "export.yes"))
 
@@ -455,6 +456,8 @@ def test_a_section_without_a_liaison_is_not_silently_left_out_of_the_screening(
     assert "有 4 个车间（科室）未报" in missing[0]
     returns = rows(workbook(services, "screening", month="2026-11")["排查报送情况"])
     assert [r[:3] for r in returns[1:]][-1] == ["综合办公室", None, "未报"]
+    # Still missing past its window: the ledger says late (漏报), not "no".
+    assert returns[1:][-1][5] == "是"
     # The staff file the section's return themselves.
     staff = Chat(services, person="liu_fang")
     staff.say("菜单")
