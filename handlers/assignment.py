@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time
 from zoneinfo import ZoneInfo
 
+from sqlalchemy import or_
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
@@ -227,10 +228,15 @@ def hand_over(s: Session, person: Person, *, now: datetime, zone: ZoneInfo) -> l
         case.handler_id = who.id
         s.add(case)
         s.flush()
-        # What was waiting for the one who left about this case goes nowhere now.
+        # What was waiting for the one who left about this case goes nowhere now: its
+        # notices, and its alerts to them (their 交办, with who complained), pending or held.
+        theirs = select(Alert.id).where(Alert.subject == "case", Alert.subject_id == case.id,
+                                        Alert.recipient_id == person.id)
         for n in s.exec(select(Notification).where(
-                Notification.recipient_id == person.id, Notification.status == "pending",
-                col(Notification.idempotency_key).startswith(f"case:{case.id}:"))):
+                Notification.recipient_id == person.id,
+                col(Notification.status).in_(("pending", outbox.HELD)),
+                or_(col(Notification.idempotency_key).startswith(f"case:{case.id}:"),
+                    col(Notification.alert_id).in_(theirs)))):
             n.status, n.last_error = "cancelled", "the handler left"
             s.add(n)
         deadlines.schedule(s, case, now=now, zone=zone)

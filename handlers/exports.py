@@ -345,6 +345,13 @@ def _report(b: _Book, s: Session, unit_id: int, report_id: int | None) -> None:
                        ("due_at", row.due_at), ("sent_at", row.sent_at or ""),
                        ("late", row.late), ("note", row.note or "")])
     d = row.data
+    if row.kind == reports.INFO:  # one piece of information: what it is, who wrote and signed
+        signer = s.get(Person, row.approved_by) if row.approved_by else None
+        b.pairs("info", [("grade", b.t(f"opt.info_grade.{d['grade']}")), ("arose", d["arose"]),
+                         ("headline", d["title"]), ("text", d["text"]),
+                         ("written_by", d.get("by", "")),
+                         ("signed_by", signer.name if signer else "")])
+        return
     if row.kind == "weekly":
         b.sheet("figures", ("item", "count"), [(b.t(f"report.figure.{k}"), d.get(k, 0))
                                                for k in reports.WEEKLY_FIGURES])

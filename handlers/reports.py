@@ -445,13 +445,24 @@ def info_report(ctx: HandlerContext, sub: Submission) -> Result:
     if ctx.actor.role == "director" or not signed:
         count = _deliver(s, row, ctx.now, signer=ctx.actor if ctx.actor.role == "director"
                          else None)
-        if count is None:  # kept: sent from 报告审核 once the upper union has a contact
-            return Result("info_report.no_upper", words)
-        return Result("info_report.done.sent_late" if row.late else "info_report.done.sent",
-                      {**words, "count": count})
+        if count is not None:
+            return Result("info_report.done.sent_late" if row.late else "info_report.done.sent",
+                          {**words, "count": count})
+        # Kept, reminded and marked late like any report not sent; submitted in 报告审核
+        # (the director sends it) once the upper union has a contact.
+        _watch(s, row, ctx.now)
+        return Result("info_report.no_upper", words)
     _submit(s, row, ctx.actor.name, ctx.now)
-    # Only what is still to come: written late, the director reads so in the request.
-    set_timers(s, [(KIND, _info_ref(row, stage), at) for stage, at in
-                   (("remind", due - INFO_REMIND_BEFORE), ("due", due)) if at > ctx.now])
+    _watch(s, row, ctx.now)
+    if not people_of(s, row.unit_id, ("upper_union",)):  # said now, not when signed
+        return Result("info_report.done.submitted_no_upper", words)
     return Result("info_report.done.submitted_late" if row.late
                   else "info_report.done.submitted", words)
+
+
+def _watch(s: Session, row: Report, now: datetime) -> None:
+    """An information report not sent yet: reminded, then marked late. Only what is still
+    to come: one written late says so when it is written."""
+    set_timers(s, [(KIND, _info_ref(row, stage), at) for stage, at in
+                   (("remind", row.due_at - INFO_REMIND_BEFORE), ("due", row.due_at))
+                   if at > now])

@@ -70,6 +70,21 @@ def _timeline(services: Services) -> list[tuple[str, str]]:
 # --- a handler who leaves --------------------------------------------------------------------
 
 
+def test_a_jiaoban_not_yet_delivered_to_a_handler_who_leaves_never_reaches_them(
+        services: Services, clock: FrozenClock, tmp_path: Path) -> None:
+    """The dispatcher a tick behind: 赵国强's 交办, with who complained, was still waiting
+    when the file was loaded without him. It goes nowhere now; 孙红梅 has the case."""
+    c = _people(services, "zh", "li_ming", "zhao_guoqiang", "sun_hongmei")
+    file_complaint(c["li_ming"], "zh")
+    clock.set(clock.now() + timedelta(minutes=1))
+    with transaction(services.db) as s:
+        roster.load_file(s, _without_zhao(tmp_path), now=clock.now(),
+                         zone=services.settings.zone)
+    services.dispatcher.drain()
+    assert _about(services, "zhao_guoqiang") == []
+    assert len(_about(services, "sun_hongmei")) == 1
+
+
 @pytest.mark.parametrize("lang", LANGS)
 def test_a_handler_who_leaves_hands_the_case_to_who_answers_for_it_now(
         db_services: Services, clock: FrozenClock, tmp_path: Path, lang: str) -> None:

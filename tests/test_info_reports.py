@@ -166,3 +166,49 @@ def test_a_day_to_come_is_refused_and_the_form_is_only_for_staff(
     assert t(lang, "menu.cal_info_report") not in worker.labels()
     with Session(services.db) as s:
         assert s.exec(select(Report)).all() == []
+
+
+def test_one_that_cannot_be_sent_is_still_reminded_and_marked_late(
+        services: Services, clock: FrozenClock) -> None:
+    """No upper-union contact: a routine report is kept, and reminded and marked late like
+    any report not sent; a major one says at once that it cannot go even once signed."""
+    from store.db import transaction
+    from store.models import Person
+
+    with transaction(services.db) as s:
+        upper = s.exec(select(Person).where(Person.key == "qian_wenjing")).one()
+        upper.active = False
+        s.add(upper)
+    staff = Chat(services, person="liu_fang")
+    said = write(staff, "zh", "timely", "今天", sign="direct")
+    assert t("zh", "info_report.no_upper", number="I-2026-0001",
+             due_at="2026-11-25 17:00") in said
+    said = write(staff, "zh", "major", "今天")
+    assert t("zh", "info_report.done.submitted_no_upper", number="I-2026-0002",
+             due_at="2026-11-24 17:00") in said
+    title = t("zh", "report.title.info")
+    run_until(services, clock, at(11, 25, 17, 1))
+    for status in ("draft",):
+        assert t("zh", "notice.report_remind", title=title, period="I-2026-0001",
+                 due_at="2026-11-25 17:00", status=t("zh", f"report.status.{status}")) \
+            in pushes(services, "liu_fang")
+        assert t("zh", "notice.cal_report_late", title=title, period="I-2026-0001",
+                 due_at="2026-11-25 17:00", status=t("zh", f"report.status.{status}")) \
+            in pushes(services, "chen_lihua")
+    with Session(services.db) as s:
+        assert [r.late for r in s.exec(select(Report).order_by(Report.id))] == [True, True]
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_an_information_report_downloads_as_what_it_says(services: Services,
+                                                         lang: str) -> None:
+    from tests.calendar_helpers import rows, workbook
+
+    write(Chat(services, person="liu_fang"), lang, "plan", "2026-11-17", sign="direct")
+    book = workbook(services, "report", lang=lang, report_id=report_row(services).id)
+    info = dict((r[0], r[1]) for r in rows(book[t(lang, "export.sheet.info")])[1:])
+    assert info == {t(lang, "export.col.grade"): t(lang, "opt.info_grade.plan"),
+                    t(lang, "export.col.arose"): "2026-11-17",
+                    t(lang, "export.col.headline"): TITLE, t(lang, "export.col.text"): TEXT,
+                    t(lang, "export.col.written_by"): "刘芳",
+                    t(lang, "export.col.signed_by"): None}
