@@ -27,7 +27,6 @@ from sqlmodel import Session, col, select
 
 from conversations.clock import Clock
 from handlers.context import HandlerContext, people_of
-from handlers.identity import display_name
 from handlers.lifecycle import OPEN, WORKING
 from scheduler import workdays
 from store import outbox, timers
@@ -38,11 +37,9 @@ from store.models import (
     Alert,
     Case,
     CaseEvent,
-    IdentityRead,
     Notification,
     Person,
     Responsibility,
-    Workshop,
 )
 from store.org import PERSON_LEFT
 
@@ -204,7 +201,7 @@ def hand_over(s: Session, person: Person, *, now: datetime, zone: ZoneInfo) -> l
     them and a line on its timeline; tell the staff and the director in one push which
     cases moved to whom. Their PERSON_LEFT timer is done with it. Running it again (the
     sweep, a reminder that found the case with them) moves nothing twice."""
-    from handlers import alerts, casework, deadlines  # they import this module
+    from handlers import casework, deadlines  # they import this module
 
     assert person.id is not None
     timers.take(s, kind=PERSON_LEFT, ref=str(person.id), now=now)
@@ -240,18 +237,10 @@ def hand_over(s: Session, person: Person, *, now: datetime, zone: ZoneInfo) -> l
             n.status, n.last_error = "cancelled", "the handler left"
             s.add(n)
         deadlines.schedule(s, case, now=now, zone=zone)
-        complainant = None if case.anonymous or case.complainant_id is None \
-            else s.get(Person, case.complainant_id)
-        if complainant is not None:  # the new handler reads who complained: audited
-            s.add(IdentityRead(case_id=case.id, reader_id=who.id, purpose="case_alert", at=now))
-        workshop = s.get(Workshop, case.workshop_id) if case.workshop_id else None
-        ctx = HandlerContext(s, now, who, "system", zone, "")
-        alerts.raise_alert(ctx, subject="case", subject_id=case.id, recipient_id=who.id,
-                           message="notice.case_left_to_you", priority=outbox.ALERT,
-                           params={**casework.case_facts(ctx, case, workshop),
-                                   "old": person.name, "status": f"@status.{case.status}",
-                                   "complainant": display_name(complainant)},
-                           occasion=f"left{event.id}")
+        casework.alert_new_handler(
+            HandlerContext(s, now, who, "system", zone, ""), case, who.id,
+            "notice.case_left_to_you", {"old": person.name, "status": f"@status.{case.status}"},
+            occasion=f"left{event.id}")
     lines = [["notice.case_left_line" if m.to is not None else "notice.case_left_nobody",
               {"number": m.case.number, "category": m.case.category,
                "name": m.to.name if m.to is not None else ""}] for m in moved]

@@ -301,6 +301,26 @@ def leader_case_why(session: Session, case: Case, *, earlier: bool) -> dict[str,
     return {"say": key} if catalog.has(key) else {"say": "case.why.other", "reason": reason}
 
 
+def alert_new_handler(ctx: HandlerContext, case: Case, handler_id: int, message: str,
+                      params: dict[str, Any], *, occasion: str) -> None:
+    """A case's new handler (passed on, reclassified, handed on by one who left) gets its
+    【交办】 with all the case says and `params`, and who complained: a read audited
+    (DESIGN rule 8)."""
+    s = ctx.session
+    assert case.id is not None
+    complainant = None if case.anonymous or case.complainant_id is None \
+        else s.get(Person, case.complainant_id)
+    if complainant is not None:
+        s.add(IdentityRead(case_id=case.id, reader_id=handler_id, purpose="case_alert",
+                           at=ctx.now))
+    workshop = s.get(Workshop, case.workshop_id) if case.workshop_id else None
+    alerts.raise_alert(ctx, subject="case", subject_id=case.id, recipient_id=handler_id,
+                       message=message, priority=outbox.ALERT,
+                       params={**case_facts(ctx, case, workshop), **params,
+                               "complainant": display_name(complainant)},
+                       occasion=occasion)
+
+
 def _reassign(ctx: HandlerContext, sub: Submission, case: Case) -> Result:
     s = ctx.session
     lifecycle.check(s, case, transition(case, "reassign"), ctx.actor)
@@ -321,19 +341,10 @@ def _reassign(ctx: HandlerContext, sub: Submission, case: Case) -> Result:
     reschedule(ctx, case)
     assert case.id is not None and target.id is not None
     # The new handler is told all the case says, as its first handler was: they must
-    # answer it. Who complained is shown to them (a read audited: DESIGN rule 8).
-    complainant = None if case.anonymous or case.complainant_id is None \
-        else s.get(Person, case.complainant_id)
-    if complainant is not None:
-        s.add(IdentityRead(case_id=case.id, reader_id=target.id, purpose="case_alert",
-                           at=ctx.now))
-    workshop = s.get(Workshop, case.workshop_id) if case.workshop_id else None
-    alerts.raise_alert(ctx, subject="case", subject_id=case.id, recipient_id=target.id,
-                       message="notice.case_passed", priority=outbox.ALERT,
-                       params={**case_facts(ctx, case, workshop), "by": ctx.actor.name,
-                               "reason": sub.answers["reason"],
-                               "complainant": display_name(complainant)},
-                       occasion=f"reassign{event.id}")  # it may come back to them
+    # answer it.
+    alert_new_handler(ctx, case, target.id, "notice.case_passed",
+                      {"by": ctx.actor.name, "reason": sub.answers["reason"]},
+                      occasion=f"reassign{event.id}")  # it may come back to them
     if old is not None and old.id != ctx.actor.id and old.id is not None:
         # Whoever had it, if it was not them who passed it on: it is off their hands.
         outbox.enqueue(s, key=f"case:{case.id}:handed:{event.id}", recipient_id=old.id,
@@ -409,18 +420,10 @@ def _reclassify(ctx: HandlerContext, sub: Submission, case: Case) -> Result:
     s.add(CaseEvent(case_id=case.id, at=ctx.now, kind="assigned", note=f"category:{new}"))
     s.flush()
     reschedule(ctx, case)
-    complainant = None if case.anonymous or case.complainant_id is None \
-        else s.get(Person, case.complainant_id)
-    if complainant is not None:  # the new handler sees who complained: audited (rule 8)
-        s.add(IdentityRead(case_id=case.id, reader_id=target.id, purpose="case_alert",
-                           at=ctx.now))
-    workshop = s.get(Workshop, case.workshop_id) if case.workshop_id else None
-    alerts.raise_alert(ctx, subject="case", subject_id=case.id, recipient_id=target.id,
-                       message="notice.case_rerouted", priority=outbox.ALERT,
-                       params={**case_facts(ctx, case, workshop), "by": ctx.actor.name,
-                               "old_category": f"@opt.category.{old_category}",
-                               "reason": reason, "complainant": display_name(complainant)},
-                       occasion=f"reclassify{event.id}")  # it may come back to them
+    alert_new_handler(ctx, case, target.id, "notice.case_rerouted",
+                      {"by": ctx.actor.name, "old_category": f"@opt.category.{old_category}",
+                       "reason": reason},
+                      occasion=f"reclassify{event.id}")  # it may come back to them
     if old is not None and old.id is not None and old.id != ctx.actor.id:
         outbox.enqueue(s, key=f"case:{case.id}:rerouted:{event.id}", recipient_id=old.id,
                        message="notice.case_rerouted_old", now=ctx.now,
