@@ -236,6 +236,23 @@ def _progress_words() -> tuple[str, ...]:
                  for w in catalog.t(lang, "keywords.progress").split(",") if w.strip())
 
 
+@functools.cache
+def _request_words() -> tuple[str, ...]:
+    """"我想", "我要", "i want to": what comes before a menu item's words when it is asked
+    for ("我想投诉"), longest first."""
+    words = {w.strip().lower() for lang in catalog.LANGS
+             for w in catalog.t(lang, "keywords.request").split(",") if w.strip()}
+    return tuple(sorted(words, key=len, reverse=True))
+
+
+def _asked_for(typed: str) -> str:
+    """The typed words without a request before them: "我想投诉" is 投诉; else ""."""
+    for word in _request_words():
+        if typed.startswith(word) and len(typed) > len(word):
+            return typed[len(word):].strip()
+    return ""
+
+
 def _brief(text: str) -> str:
     flat = " ".join(text.split())
     return flat if len(flat) <= BRIEF else flat[:BRIEF] + "…"
@@ -775,10 +792,12 @@ class Engine:
         low = normalize(token).lower()
         n = None if pressed else ordinal(low)  # "2", "2.", "第二个"
         typed = "".join(_typed_words(low).split()) if _CJK.search(low) else _typed_words(low)
+        asked = "" if pressed else _asked_for(typed)  # "我想投诉": 投诉
         for i, item in enumerate(items, start=1):
             if token == item.value or n == i or low in _menu_words(item.label) \
-                    or (not pressed and (typed in _menu_words(item.label)
-                                         or typed in _option_words(item.label))):
+                    or (not pressed and any(w and (w in _menu_words(item.label)
+                                                   or w in _option_words(item.label))
+                                            for w in (typed, asked))):
                 chosen = item
                 break
         if chosen is None and token.startswith("flow:"):
