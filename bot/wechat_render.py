@@ -220,14 +220,16 @@ def _fit(text: str, limit: int) -> int:
     return len(text)
 
 
-# The official account's custom menu (三个一级菜单): the four flows, my cases, language.
+# The official account's custom menu (三个一级菜单): the four flows and the letter to a
+# leader, my cases, language.
 # Each click sends the entry's key, taken like a pressed button. The menu is one for
 # every follower, in the workroom's language: its language entries each name their
 # language in its own words ("中文", "English") and choose it, never "the other one".
 MENU: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = (
     ("wechat.menu.services", (("menu.suggestion", "flow:suggestion"),
                               ("menu.complaint", "flow:complaint"),
-                              ("menu.booking", "flow:booking"))),
+                              ("menu.booking", "flow:booking"),
+                              ("menu.letter", "flow:letter"))),
     ("wechat.menu.emergency", (("wechat.menu.emergency", "flow:emergency"),)),
     ("wechat.menu.mine", (("menu.my_cases", "query:my_cases"),
                           ("wechat.menu.home", "cmd:menu"),

@@ -61,6 +61,22 @@ COMPLAINT = Flow(
     takes_attachments=True,
 )
 
+# A letter to a leader (领导来信, 001 (二)): to the chairman (the director), to a leader by
+# name, who reads it (领导亲自阅示), or to no leader in particular, routed by portfolio as a
+# complaint is. It is then followed as a complaint: a deadline, the reply, the rating.
+LETTER = Flow(
+    "letter",
+    (
+        Ask("to", Choice(_options("letter_to", ("any",)), source="letter_addressees",
+                         named=True)),
+        Ask("category", Choice(_options("category", COMPLAINT_CATEGORIES)),
+            when=("to", ("any",))),
+        Ask("description", Text(10, 3000)),
+        Ask("identity", IDENTITY),
+    ),
+    takes_attachments=True,
+)
+
 BOOKING = Flow(
     "booking",
     (
@@ -230,7 +246,7 @@ FILE_FOR_CALLER = Flow(
 FLOWS: dict[str, Flow] = {
     f.name: f for f in (SUGGESTION, ANSWER_SUGGESTION, COMPLAINT, BOOKING, EMERGENCY,
                         EMERGENCY_APART, RECEIPT, CANCEL_BOOKING, CHANGE_BOOKING,
-                        CASE_ACTION, DECIDE_EXTENSION, RATE, INCIDENT_ACTION,
+                        CASE_ACTION, DECIDE_EXTENSION, RATE, INCIDENT_ACTION, LETTER,
                         RESCHEDULE_BOOKING, FILE_FOR_CALLER)
 }
 
@@ -252,6 +268,7 @@ MENU: tuple[MenuItem, ...] = (
     MenuItem("flow:cancel_booking", "menu.my_bookings"),
     MenuItem("flow:receipt", "menu.receipt"),
     MenuItem("flow:rate", "menu.rate"),
+    MenuItem("flow:letter", "menu.letter"),
     MenuItem("cmd:lang", "menu.lang"),
     MenuItem("flow:file_for_caller", "menu.file_for_caller", roles=("staff", "director")),
     MenuItem("flow:emergency_apart", "menu.emergency_apart", hidden=True),

@@ -59,6 +59,16 @@ class SqlDirectory:
                                  .order_by(col(Workshop.id))).all()
         return [(w.key, w.name) for w in rows]
 
+    def _letter_addressees(self, lang: str) -> list[tuple[str, str]]:
+        """Whom a letter may be written to: the chairman (the director) first, then the
+        party and administration leaders, with their posts."""
+        rows = self.session.exec(select(Person).where(
+            Person.unit_id == self.unit_id, Person.active == True,  # noqa: E712
+            col(Person.role).in_(("director", "leader"))).order_by(col(Person.id))).all()
+        rows = sorted(rows, key=lambda p: p.role != "director")  # stable: by id after
+        return [(str(p.id), f"{p.name}（{p.post}）" if lang == "zh" and p.post
+                 else f"{p.name} ({p.post})" if p.post else p.name) for p in rows]
+
     def _duty_slots(self, lang: str) -> list[tuple[str, str]]:
         """The unit's published receptions (公示) nobody has missed yet: what the booking
         and the invitations offer. One not yet published is not the employees' to book."""

@@ -240,6 +240,9 @@ def _forms(b: _Book, s: Session, unit_id: int, number: str, reader: Person | Non
         else b.t("channel.other")
     source = record.number if record else dispute.number if dispute else \
         b.t("export.channel", channel=channel)
+    if case.letter:  # 领导来信: to whom it was written
+        source = b.t("export.letter", channel=channel, to=_name(s, case.addressed_to)
+                     or b.t("letter.to_any"))
     b.pairs("registration", [
         ("number", case.number), ("registered_at", case.created_at), ("source", source),
         ("visitor", who), ("unit", record.visitor_unit if record else _shop(s, case.workshop_id)),

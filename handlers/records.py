@@ -252,6 +252,41 @@ def complaint(ctx: HandlerContext, sub: Submission) -> Result:
     return Result("complaint.done_leader" if row.leader_case else "complaint.done", params)
 
 
+def letter(ctx: HandlerContext, sub: Submission) -> Result:
+    """A letter to a leader (领导来信): registered as a case the leader it was written to
+    handles (the director for the chairman); one to no leader in particular goes by its
+    category, as a complaint does. Its reply, deadline and rating are a complaint's."""
+    s, a = ctx.session, sub.answers
+    row = s.exec(select(Case).where(Case.draft_key == sub.draft_id)).first()
+    if row is None:
+        to = str(a["to"])
+        addressee = s.get(Person, int(to)) if to.isdigit() else None
+        if to != "any" and (addressee is None or not addressee.active
+                            or addressee.unit_id != ctx.unit_id()
+                            or addressee.role not in ("director", "leader")):
+            return Result("letter.gone", {}, back_to="to")
+        # As a complaint of one person, since the day written, of no workshop named.
+        as_case = Submission(sub.flow, {
+            "category": a.get("category") or "other", "description": a["description"],
+            "since": ctx.today.isoformat(), "affected": 1, "cosigners": 0,
+            "workshop": "unknown", "outcome": "", "identity": a["identity"]},
+            sub.draft_id, sub.lang, sub.prefilled, sub.attachments)
+        row = _register_case(ctx, as_case, addressee=addressee, letter=True)
+    to_name = _name_of(s, row.addressed_to)
+    params: dict[str, Any] = {"number": row.number, "due_on": row.due_on.isoformat(),
+                              "days": row.deadline_days, "to": to_name}
+    if row.anonymous:
+        params["code"] = ctx.receipt_code(sub.draft_id)
+        return Result("letter.done_anonymous" if to_name else "letter.done_any_anonymous",
+                      params)
+    return Result("letter.done" if to_name else "letter.done_any", params)
+
+
+def _name_of(s: Session, person_id: int | None) -> str:
+    person = s.get(Person, person_id) if person_id is not None else None
+    return person.name if person is not None else ""
+
+
 @dataclass(frozen=True)
 class Behalf:
     """A case a leader registers for a visitor after a reception (接访交办): the visitor if
@@ -264,7 +299,8 @@ class Behalf:
     note: str
 
 
-def _register_case(ctx: HandlerContext, sub: Submission, behalf: Behalf | None = None) -> Case:
+def _register_case(ctx: HandlerContext, sub: Submission, behalf: Behalf | None = None, *,
+                   addressee: Person | None = None, letter: bool = False) -> Case:
     s, a = ctx.session, sub.answers
     unit_id = ctx.unit_id()
     anonymous = a["identity"] == "anonymous"
@@ -282,7 +318,9 @@ def _register_case(ctx: HandlerContext, sub: Submission, behalf: Behalf | None =
         reason = "repeat"
     days = LEADER_CASE_DAYS if reason else ORDINARY_DAYS
     # The leader responsible for the category; the director while that leader is away.
-    who = assignment.assignee(s, unit_id, a["category"], ctx.today)
+    # A letter written to a leader is theirs: read by them (领导亲自阅示), away or not.
+    who = assignment.Assignee(addressee) if addressee is not None else \
+        assignment.assignee(s, unit_id, a["category"], ctx.today)
     handler_id = who.person.id if who.person is not None else \
         behalf.lead_leader_id if behalf else None
     case = Case(
@@ -297,6 +335,7 @@ def _register_case(ctx: HandlerContext, sub: Submission, behalf: Behalf | None =
         due_on=workdays.load(s).due_date(ctx.today, days), deadline_from=ctx.today,
         channel=ctx.channel, created_at=ctx.now,
         lead_leader_id=behalf.lead_leader_id if behalf else None,
+        letter=letter, addressed_to=addressee.id if addressee is not None else None,
     )
     s.add(case)
     s.flush()
@@ -333,6 +372,8 @@ def _announce_case(ctx: HandlerContext, case: Case, workshop: Workshop | None) -
     if away is not None:  # the leader responsible is away: the director has it, and why
         base.update(leader=away.leader, away=f"@case.away.{away.kind}", until=away.until)
         message = "notice.case_leader_away" if case.leader_case else "notice.case_new_away"
+    if case.letter and message == "notice.case_new":  # a letter: to them, or by portfolio
+        message = "notice.letter_to_you" if case.addressed_to else "notice.letter_routed"
     for pid in dict.fromkeys(recipients):
         if complainant is not None:
             # The handling leader sees who complained; that read is audited (DESIGN rule 8).
@@ -350,6 +391,9 @@ def _announce_case(ctx: HandlerContext, case: Case, workshop: Workshop | None) -
         said.update(leader=away.leader, away=f"@case.away.{away.kind}", until=away.until,
                     name=away.handler)
     message = "notice.case_staff" + ("_leader" if why else "") + ("_away" if away else "")
+    if case.letter and message == "notice.case_staff":
+        message = "notice.letter_staff"
+        said["to"] = _name_of(s, case.addressed_to) or "@letter.to_any"
     for staff in _staff_of(s, case.unit_id, ("staff",)):
         outbox.enqueue(s, key=f"case:{case.id}:staff:{staff.id}", recipient_id=staff.id,
                        message=message, now=ctx.now, params=said)
@@ -578,6 +622,7 @@ def _file_for_caller(ctx: HandlerContext, sub: Submission) -> Result:
 _HANDLERS = {
     "suggestion": suggestion,
     "complaint": complaint,
+    "letter": letter,
     "booking": booking,
     "cancel_booking": cancel_booking,
     "emergency": emergency,

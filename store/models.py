@@ -210,6 +210,10 @@ class Case(SQLModel, table=True):
     deadline_from: date | None = None
     channel: str = Field(max_length=16)
     created_at: datetime = _ts()
+    # A letter to a leader (领导来信, 001 (二)): written to `addressed_to` (read by them),
+    # or to no leader in particular (None: routed by portfolio as a complaint).
+    letter: bool = False
+    addressed_to: int | None = Field(default=None, foreign_key="person.id")
     # 五定 of a leader case: lead leader, department head, person responsible, the closing
     # and report date, the return-visit plan (filled by a leader in chat).
     lead_leader_id: int | None = Field(default=None, foreign_key="person.id")

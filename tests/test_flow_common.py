@@ -33,9 +33,9 @@ DESCRIPTION = "十月份的加班费到现在还没有发下来"
 WHAT = "二十多人聚集在厂门口要求发工资"
 
 EMPLOYEE_MENU = ["suggestion", "complaint", "booking", "emergency", "my_cases", "my_bookings",
-                 "receipt", "rate", "lang"]
+                 "receipt", "rate", "letter", "lang"]
 LIAISON_MENU = ["suggestion", "complaint", "booking", "emergency", "emergency_workshop",
-                "my_cases", "my_bookings", "receipt", "rate", "lang"]
+                "my_cases", "my_bookings", "receipt", "rate", "letter", "lang"]
 # The calendar's items (roster, returns, reports, field work) come last for a liaison.
 LIAISON_MENU = [*LIAISON_MENU, "cal_screening"]
 # A leader's, the director's and the staff's own work comes first

@@ -457,7 +457,8 @@ def test_cli_pushes_the_menu_and_makes_a_wechat_invite(
     top = [b["name"] for b in menus[0].body["button"]]
     assert top == ["我要办事", "紧急报告", "我的"]
     keys = [b.get("key") or [s["key"] for s in b["sub_button"]] for b in menus[0].body["button"]]
-    assert keys == [["flow:suggestion", "flow:complaint", "flow:booking"], "flow:emergency",
+    assert keys == [["flow:suggestion", "flow:complaint", "flow:booking", "flow:letter"],
+                    "flow:emergency",
                     ["query:my_cases", "cmd:menu", "cmd:lang@zh", "cmd:lang@en"]]
     for button in menus[0].body["button"]:  # WeChat's limits: 16 bytes, 60 in a submenu
         assert len(button["name"].encode()) <= 16

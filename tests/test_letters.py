@@ -1,0 +1,124 @@
+"""Letters to a leader (领导来信, 001 (二)): every letter registered; one to the chairman
+read by the director, one to a leader by name read by that leader (领导亲自阅示), one to
+no leader in particular routed by its category as a complaint is; each then answered,
+with a deadline, as a case, and a writer who wants it anonymous keeps a receipt code."""
+
+from __future__ import annotations
+
+import pytest
+from sqlmodel import Session, select
+
+from bot.bootstrap import Services
+from store.models import Case, IdentityRead
+from tests.case_helpers import case_action, pushes, the_case
+from tests.transcript import LANGS, Chat, open_menu, person, t
+
+LETTER = "食堂饭菜一个月涨了三次价，职工意见很大，希望领导过问一下"
+
+
+def write(chat: Chat, lang: str, to: str, *, category: str | None = None,
+          identity: str = "named") -> str:
+    """Write a letter through the menu to the leader whose label starts with `to` (or to
+    no leader in particular: `to` empty, with its category); return the answer."""
+    open_menu(chat, lang)
+    chat.press(t(lang, "menu.letter"))
+    if to:
+        chat.press_starting(to)
+    else:
+        chat.press(t(lang, "opt.letter_to.any"))
+        chat.press(t(lang, f"opt.category.{category}"))
+    chat.say(LETTER)
+    chat.press(t(lang, f"opt.identity.{identity}"))
+    chat.press(t(lang, "nav.confirm"))
+    return chat.text
+
+
+def opened(services: Services, lang: str, *keys: str) -> dict[str, Chat]:
+    chats = {k: Chat(services, person=k) for k in keys}
+    for chat in chats.values():
+        open_menu(chat, lang)
+    return chats
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_a_letter_to_the_chairman_is_read_by_her_and_answered(services: Services,
+                                                              lang: str) -> None:
+    c = opened(services, lang, "li_ming", "chen_lihua", "liu_fang")
+    said = write(c["li_ming"], lang, "陈丽华")
+    case = the_case(services)
+    assert t(lang, "letter.done", to="陈丽华", number="C-2026-0001",
+             due_on=case.due_on.isoformat(), days=60) in said
+    assert (case.letter, case.addressed_to, case.handler_id, case.description) == (
+        True, person(services, "chen_lihua").id, person(services, "chen_lihua").id, LETTER)
+    services.dispatcher.drain()
+    [alert] = [p for p in pushes(services, "chen_lihua") if "C-2026-0001" in p]
+    assert alert.startswith(t(lang, "notice.letter_to_you", number="C-2026-0001",
+                              description=LETTER, complainant="李明",
+                              due_on=case.due_on.isoformat()))
+    # The staff register it, not who wrote it.
+    assert t(lang, "notice.letter_staff", number="C-2026-0001", to="陈丽华",
+             due_on=case.due_on.isoformat()) in pushes(services, "liu_fang")
+    assert "李明" not in " ".join(p for p in pushes(services, "liu_fang") if "C-2026" in p)
+    with Session(services.db) as s:  # her read of who wrote it is audited
+        assert s.exec(select(IdentityRead).where(
+            IdentityRead.reader_id == person(services, "chen_lihua").id)).first() is not None
+    # Answered as a case: the writer is told.
+    case_action(c["chen_lihua"], lang, "C-2026-0001", "reply", "下月起食堂价格由职代会审议")
+    services.dispatcher.drain()
+    assert any("下月起食堂价格由职代会审议" in p for p in pushes(services, "li_ming"))
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_a_letter_to_a_leader_is_theirs_whatever_it_is_about(services: Services,
+                                                             lang: str) -> None:
+    """孙红梅 answers for no category of complaint: a letter written to her is still hers
+    to read; one to no leader in particular goes by its category, wages to 赵国强."""
+    c = opened(services, lang, "li_ming", "sun_hongmei", "zhao_guoqiang")
+    write(c["li_ming"], lang, "孙红梅")
+    assert the_case(services).handler_id == person(services, "sun_hongmei").id
+    said = write(c["li_ming"], lang, "", category="wages")
+    routed = the_case(services, "C-2026-0002")
+    assert t(lang, "letter.done_any", number="C-2026-0002", due_on=routed.due_on.isoformat(),
+             days=60) in said
+    assert (routed.handler_id, routed.addressed_to, routed.category, routed.letter) == (
+        person(services, "zhao_guoqiang").id, None, "wages", True)
+    services.dispatcher.drain()
+    [alert] = [p for p in pushes(services, "zhao_guoqiang") if "C-2026-0002" in p]
+    assert alert.startswith(t(lang, "notice.letter_routed", number="C-2026-0002",
+                              category=t(lang, "opt.category.wages"), description=LETTER,
+                              complainant="李明", due_on=routed.due_on.isoformat()))
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_an_anonymous_letter_keeps_a_receipt_code_and_names_nobody(services: Services,
+                                                                   lang: str) -> None:
+    c = opened(services, lang, "li_ming", "sun_hongmei")
+    said = write(c["li_ming"], lang, "孙红梅", identity="anonymous")
+    case = the_case(services)
+    assert case.anonymous and case.complainant_id is None
+    head = t(lang, "letter.done_anonymous", to="孙红梅", number="C-2026-0001",
+             due_on=case.due_on.isoformat(), days=60, code="@").split("@")[0]
+    assert head in said
+    services.dispatcher.drain()
+    [alert] = [p for p in pushes(services, "sun_hongmei") if "C-2026-0001" in p]
+    assert "李明" not in alert
+
+
+def test_the_letter_is_on_every_workers_menu_and_said_in_words(services: Services) -> None:
+    li = Chat(services, person="li_ming")
+    open_menu(li, "zh")
+    assert t("zh", "menu.letter") in li.labels()
+    li.say("我想给主席写信")
+    assert t("zh", "letter.to.ask") in li.text
+    with Session(services.db) as s:
+        assert s.exec(select(Case)).all() == []
+
+
+def test_the_registration_form_says_whom_the_letter_was_written_to(services: Services) -> None:
+    from tests.calendar_helpers import rows, workbook
+
+    write(Chat(services, person="li_ming"), "zh", "孙红梅")
+    forms = workbook(services, "forms", case="C-2026-0001")
+    registration = dict((r[0], r[1]) for r in rows(forms["登记单"])[1:])
+    assert registration["来源"] == t("zh", "export.letter", channel=t("zh", "channel.console"),
+                                    to="孙红梅")
