@@ -927,3 +927,15 @@ def test_a_workers_thanks_word_gets_a_word_back_not_a_list_of_alerts(chat: Chat)
     chat.say("菜单")
     chat.say("收到")
     assert chat.replies[0].text == t("zh", "ack.courtesy")
+
+
+@pytest.mark.parametrize(("lang", "said", "flow"), [
+    ("zh", "我想投诉", "complaint"), ("zh", "我要提建议", "suggestion"),
+    ("zh", "我想预约领导", "booking"), ("en", "I would like to make a suggestion", "suggestion")])
+def test_an_item_asked_for_at_the_menu_opens_its_form(services: Services, lang: str, said: str,
+                                                     flow: str) -> None:
+    """"我想投诉" was kept as a matter and the worker asked which kind it was."""
+    chat = Chat(services, person="li_ming")
+    open_menu(chat, lang)
+    chat.say(said)
+    assert t(lang, f"{flow}.intro") in chat.text
