@@ -94,6 +94,10 @@ COMMANDS: dict[str, tuple[str, ...]] = {
 }
 
 
+# Of the words that skip a question, those that also answer one in words: nothing (无).
+NONE_WORDS = frozenset({"无", "没有", "none"})
+
+
 @dataclass
 class Button:
     label: str
@@ -1115,7 +1119,13 @@ class Engine:
                                 self._ask(st, ctx)])
         ask = flow.step(st.step or "")
         carried = False
-        if command == "skip" and ask.optional:
+        # "无", "没有", "none" typed to a question in words that must be answered are its
+        # answer ("意见建议：无"), not a request to skip it.
+        said_none = command == "skip" and not pressed and not ask.optional \
+            and isinstance(ask.kind, Text) and normalize(token).lower() in NONE_WORDS
+        if said_none:
+            st.answers[ask.name] = token.strip()
+        elif command == "skip" and ask.optional:
             st.answers[ask.name] = None
         elif command == "skip":
             return Outcome(st, [Reply(catalog.t(st.lang, "invalid.not_optional")),

@@ -573,3 +573,19 @@ def test_the_city_union_is_told_within_24_hours_reminded_late_and_before_archivi
     assert (city.late, city.content) == (True, {"how": "written", "taken_by": "市总工会法律工作部"})
     # Nothing went to the upper union's contact for it: it is told by phone or in writing.
     assert not [p for p in pushes(services, "qian_wenjing") if t(lang, "report.kind.city") in p]
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_nothing_said_is_an_answer_to_a_question_that_must_be_answered(
+        services: Services, lang: str) -> None:
+    """At 3 a.m. there are no measures yet and no suggestion: "没有", "无" (none) are the
+    answers, not a skip refused with "这一项必须填写"."""
+    chats = opened(services, lang, "li_ming", "chen_lihua")
+    report(chats["li_ming"], lang)
+    none = ("没有", "无") if lang == "zh" else ("none", "none")
+    said = director_does(chats["chen_lihua"], lang, "first", *REPORT[:2], *none)
+    assert t(lang, "invalid.not_optional") not in said
+    assert t(lang, "incident_action.done.in_time", report=t(lang, "report.kind.first"),
+             number="E-2026-0001", due="11-23 10:00") in said
+    first = {r.kind: r for r in all_rows(services, IncidentReport)}["first"]
+    assert (first.content["measures"], first.content["suggestions"]) == none
