@@ -96,6 +96,7 @@ COMMANDS: dict[str, tuple[str, ...]] = {
 
 # Of the words that skip a question, those that also answer one in words: nothing (无).
 NONE_WORDS = frozenset({"无", "没有", "none"})
+NONE_MIN_LEN = 2
 
 
 @dataclass
@@ -1119,10 +1120,12 @@ class Engine:
                                 self._ask(st, ctx)])
         ask = flow.step(st.step or "")
         carried = False
-        # "无", "没有", "none" typed to a question in words that must be answered are its
-        # answer ("意见建议：无"), not a request to skip it.
+        # "无", "没有", "none" typed to a short question in words that must be answered are
+        # its answer ("意见建议：无"), not a request to skip it; a question asking for an
+        # account (what happened, 10 characters or more) still wants one.
         said_none = command == "skip" and not pressed and not ask.optional \
-            and isinstance(ask.kind, Text) and normalize(token).lower() in NONE_WORDS
+            and isinstance(ask.kind, Text) and ask.kind.min_len <= NONE_MIN_LEN \
+            and normalize(token).lower() in NONE_WORDS
         if said_none:
             st.answers[ask.name] = token.strip()
         elif command == "skip" and ask.optional:
