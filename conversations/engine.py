@@ -1083,6 +1083,14 @@ class Engine:
             return Outcome(st, [Reply(catalog.t(st.lang, "flow.menu_in_flow",
                                                  flow=catalog.t(st.lang, f"{name}.title"))),
                                 self._ask(st, ctx)])
+        if pressed and command is None and token.startswith("flow:") \
+                and not self._offered(st, flow, token, ctx) and not st.attachments \
+                and all(name in st.prefilled for name in st.answers):
+            # A push's button, while the form under way holds nothing the person gave (one
+            # an older push's button opened and they left): it loses nothing, so the new
+            # button's form takes its place.
+            st.clear_draft()
+            return self._at_menu(st, token, None, ctx, pressed=True)
         if pressed and command is None and not self._offered(st, flow, token, ctx):
             # A button that is not the question's: pressed twice, an earlier question's,
             # or a push's that starts something else. Never an answer to this question.

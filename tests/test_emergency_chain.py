@@ -589,3 +589,27 @@ def test_nothing_said_is_an_answer_to_a_question_that_must_be_answered(
              number="E-2026-0001", due="11-23 10:00") in said
     first = {r.kind: r for r in all_rows(services, IncidentReport)}["first"]
     assert (first.content["measures"], first.content["suggestions"]) == none
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_a_form_an_old_push_opened_and_left_gives_way_to_the_next_push(
+        services: Services, lang: str) -> None:
+    """The first report sent, the director taps the old reminder's 报送1小时首报: told it
+    went, and asked what else. She leaves it; later she taps 处置完毕 on another push. It
+    was refused ("finish or cancel the form first") though that form held nothing of hers:
+    now the handling is asked."""
+    chats = opened(services, lang, "li_ming", "chen_lihua")
+    report(chats["li_ming"], lang)
+    director = chats["chen_lihua"]
+    director_does(director, lang, "first", *REPORT)
+    [incident] = all_rows(services, Incident)
+    director.replies = [Reply("", [Button(
+        t(lang, "opt.incident_action.first"),
+        f"flow:incident_action?incident={incident.id}&action=first")])]
+    director.press(t(lang, "opt.incident_action.first"))
+    assert t(lang, "incident_action.already", report=t(lang, "report.kind.first"),
+             number="E-2026-0001") in director.text
+    handled_button(director, lang, incident)
+    director.press(t(lang, "opt.incident_action.handled"))
+    assert t(lang, "button.busy") not in director.text
+    assert t(lang, "incident_action.outcome.ask") in director.text
