@@ -26,9 +26,12 @@ _LIMIT = 10
 _WHAT = 60  # characters of an emergency's "what" in a list
 
 
-def _case_line(case: Case, lang: str, zone: ZoneInfo | None = None) -> str:
-    common = {"number": case.number,
-              "category": catalog.t(lang, f"opt.category.{case.category}"),
+def _case_line(case: Case, lang: str, zone: ZoneInfo | None = None, to: str = "") -> str:
+    category = catalog.t(lang, f"opt.category.{case.category}")
+    if case.letter:  # what the writer knows it by: whom they wrote to
+        category = catalog.t(lang, "case.letter_to", to=to) if to else \
+            catalog.t(lang, "case.letter_any", category=category)
+    common = {"number": case.number, "category": category,
               "status": catalog.t(lang, f"status.{case.status}")}
     if case.status == "closed" and case.closed_at is not None:  # when, not the deadline
         closed = case.closed_at.astimezone(zone) if zone else case.closed_at
@@ -63,7 +66,11 @@ def _own_case_lines(ctx: HandlerContext, case: Case, lang: str) -> list[str]:
     """A case in its complainant's list: with the answer, once there is one, to read
     before rating it (a push of it may never have reached them); closed not long ago and
     not rated, until when it may still be rated."""
-    lines = [_case_line(case, lang, ctx.zone)]
+    to = ""
+    if case.letter and case.addressed_to is not None:
+        addressee = ctx.session.get(Person, case.addressed_to)
+        to = addressee.name if addressee is not None else ""
+    lines = [_case_line(case, lang, ctx.zone, to)]
     if case.reply and case.status in ("replied", "follow_up", "closed"):
         lines.append(catalog.t(lang, "query.my_cases.reply", reply=case.reply))
         until = casework.rate_until(case, ctx.zone)

@@ -62,6 +62,10 @@ def test_a_letter_to_the_chairman_is_read_by_her_and_answered(services: Services
     with Session(services.db) as s:  # her read of who wrote it is audited
         assert s.exec(select(IdentityRead).where(
             IdentityRead.reader_id == person(services, "chen_lihua").id)).first() is not None
+    # The writer finds it by whom they wrote to.
+    open_menu(c["li_ming"], lang)
+    c["li_ming"].press(t(lang, "menu.my_cases"))
+    assert t(lang, "case.letter_to", to="陈丽华") in c["li_ming"].text
     # Answered as a case: the writer is told.
     case_action(c["chen_lihua"], lang, "C-2026-0001", "reply", "下月起食堂价格由职代会审议")
     services.dispatcher.drain()
