@@ -4,9 +4,12 @@
   (leave or business trip: the organisation file's `away:`, or leave recorded in chat for
   the roster) it goes to the workroom's director, who owns the workroom and is the first
   to be alerted (DOMAIN), and the words say why.
-- A 交办 waits for its handler's 收到: not confirmed (nor worked on) within
-  ACK_WORKDAYS working days, the staff and the director are told who has not taken which
-  case, with the button to pass it on (转办). A timer row per alert (ACK_WATCH).
+- A 交办 waits for its handler's 收到: not confirmed (nor worked on) once ACK_WORKDAYS
+  full working days have passed, the handler is reminded to confirm it, and the staff and
+  the director are told who has not taken which case, with the button to pass it on
+  (转办); at DAY_STARTS of a working day, never at the hour of a 交办 sent at night. Both
+  are told again each working morning while it stays unconfirmed, ACK_TELLS times in all,
+  the last saying so. A timer row per alert (ACK_WATCH).
 - A person who leaves the organisation file (store/org.py marks them inactive and leaves
   a PERSON_LEFT timer) hands their open cases on: each goes to whoever the
   responsibilities now name for its category (or the director), with a 交办 to them and a
@@ -18,7 +21,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import or_
@@ -45,9 +48,12 @@ from store.org import PERSON_LEFT
 
 log = logging.getLogger(__name__)
 
-ACK_WATCH = "case_ack_watch"  # timer: a case alert's 收到 awaited (ref: the alert id)
+# timer: a case alert's 收到 awaited (ref: the alert id; "<alert id>:<n>" for the n-th time
+# it is told, after the first)
+ACK_WATCH = "case_ack_watch"
 ACK_WORKDAYS = 1  # a 交办 not confirmed within this many working days is raised
-DAY_STARTS = time(9, 0)  # a case given out on a day off counts from the next working morning
+ACK_TELLS = 3  # on this many working mornings in all, then no more
+DAY_STARTS = time(9, 0)  # the working morning: when a 交办 not confirmed is raised
 
 
 # --- who takes a case --------------------------------------------------------------------
@@ -133,31 +139,52 @@ def away_of(session: Session, case: Case) -> Away | None:
 
 
 def ack_due(session: Session, now: datetime, zone: ZoneInfo) -> datetime:
-    """When a case alert given out `now` should have been confirmed: ACK_WORKDAYS working
-    days later, at the same time of day (from the next working morning on a day off)."""
+    """When a case alert given out `now` is first raised if not confirmed: at DAY_STARTS
+    of the working day after ACK_WORKDAYS full working days (a working day begun before
+    it was given out does not count): given out Tuesday at 10:00 or at 23:30, Thursday
+    at 09:00; on Tuesday at 08:00, Wednesday at 09:00; on a Saturday, Tuesday at 09:00."""
     cal = workdays.load(session)
     local = now.astimezone(zone)
-    day, at = local.date(), local.time()
-    if not cal.is_workday(day):
-        day, at = cal.next_workday(day), DAY_STARTS
-    for _ in range(ACK_WORKDAYS):
-        day = cal.next_workday(date.fromordinal(day.toordinal() + 1))
-    return datetime.combine(day, at, zone)
+    day = local.date()
+    if not cal.is_workday(day) or local.time() > DAY_STARTS:
+        day += timedelta(days=1)
+    last = cal.workdays(day, ACK_WORKDAYS)[-1]
+    return datetime.combine(cal.next_workday(last + timedelta(days=1)), DAY_STARTS, zone)
+
+
+def _next_morning(session: Session, now: datetime, zone: ZoneInfo) -> datetime:
+    """DAY_STARTS of the working day after `now`'s."""
+    cal = workdays.load(session)
+    day = cal.next_workday(now.astimezone(zone).date() + timedelta(days=1))
+    return datetime.combine(day, DAY_STARTS, zone)
+
+
+def _ref(alert_id: int, told: int) -> str:
+    """The watch's timer ref before it is told the `told`-th time (1: the first)."""
+    return str(alert_id) if told == 1 else f"{alert_id}:{told}"
 
 
 def watch(session: Session, alert: Alert, *, now: datetime, zone: ZoneInfo) -> None:
     """Arm the alert's watch (handlers.alerts.raise_alert does it for every case alert
-    that asks for 收到; only the handler's is followed up when it fires)."""
-    timers.schedule(session, kind=ACK_WATCH, ref=str(alert.id),
+    that asks for 收到; only the handler's is followed up when it fires). A watch armed
+    again (the case given back to them) starts over."""
+    assert alert.id is not None
+    for told in range(2, ACK_TELLS + 1):
+        timers.cancel(session, kind=ACK_WATCH, ref=_ref(alert.id, told), now=now)
+    timers.schedule(session, kind=ACK_WATCH, ref=_ref(alert.id, 1),
                     due_at=ack_due(session, now, zone))
 
 
 def unwatch(session: Session, alert_id: int, *, now: datetime) -> None:
-    timers.cancel(session, kind=ACK_WATCH, ref=str(alert_id), now=now)
+    for told in range(1, ACK_TELLS + 1):
+        timers.cancel(session, kind=ACK_WATCH, ref=_ref(alert_id, told), now=now)
 
 
-def _unconfirmed(s: Session, alert: Alert, now: datetime, zone: ZoneInfo) -> int:
-    """Tell the staff and the director that the handler has not taken the case."""
+def _unconfirmed(s: Session, alert: Alert, now: datetime, zone: ZoneInfo,
+                 told: int = 1) -> int:
+    """The handler has not taken the case: remind them to confirm it, and tell the staff
+    and the director (the `told`-th time; the last says it is), and watch for the next
+    working morning unless it was the last."""
     case = s.get(Case, alert.subject_id)
     handler = s.get(Person, alert.recipient_id)
     if case is None or case.id is None or handler is None:
@@ -170,20 +197,34 @@ def _unconfirmed(s: Session, alert: Alert, now: datetime, zone: ZoneInfo) -> int
     if s.exec(select(Acknowledgement.id).where(
             Acknowledgement.alert_id == alert.id)).first() is not None:
         return 0
-    told = [p for p in people_of(s, case.unit_id, ("staff", "director")) if p.id != handler.id]
-    params = {"number": case.number, "category": case.category, "handler": handler.name,
-              "assigned_at": alert.created_at.isoformat(), "days": ACK_WORKDAYS,
-              "due_on": case.due_on.isoformat(),
+    assert alert.id is not None
+    last = told >= ACK_TELLS
+    facts = {"number": case.number, "category": case.category,
+             "assigned_at": alert.created_at.isoformat(), "days": ACK_WORKDAYS + told - 1,
+             "due_on": case.due_on.isoformat()}
+    # Their 收到 button again: the 交办 itself may be far up the chat, or was never seen.
+    outbox.enqueue(s, key=f"case:{case.id}:ack_remind:{alert.id}:{told}",
+                   recipient_id=handler.id, message="notice.case_ack_remind", params=facts,
+                   alert_id=alert.id, now=now, priority=outbox.ALERT)
+    others = [p for p in people_of(s, case.unit_id, ("staff", "director"))
+              if p.id != handler.id]
+    params = {**facts, "handler": handler.name, "times": ACK_TELLS,
               "actions": [["nav.reassign_case",
                            f"flow:case_action?case={case.id}&action=reassign"]]}
-    for p in told:
-        outbox.enqueue(s, key=f"case:{case.id}:unconfirmed:{alert.id}:{p.id}",
-                       recipient_id=p.id, message="notice.case_unconfirmed", params=params,
+    message = "notice.case_unconfirmed_last" if last else "notice.case_unconfirmed"
+    suffix = "" if told == 1 else f":{told}"  # the first keeps the key it always had
+    for p in others:
+        outbox.enqueue(s, key=f"case:{case.id}:unconfirmed:{alert.id}:{p.id}{suffix}",
+                       recipient_id=p.id, message=message, params=params,
                        now=now, priority=outbox.ALERT)
-    if told:
+    if others and told == 1:
         s.add(CaseEvent(case_id=case.id, at=now, kind="unconfirmed", note=handler.name))
-    log.info("case %s: 交办 to %s not confirmed, %d told", case.number, handler.key, len(told))
-    return len(told)
+    if not last:
+        timers.schedule(s, kind=ACK_WATCH, ref=_ref(alert.id, told + 1),
+                        due_at=_next_morning(s, now, zone))
+    log.info("case %s: 交办 to %s not confirmed (%d/%d), %d told", case.number, handler.key,
+             told, ACK_TELLS, len(others))
+    return len(others) + 1
 
 
 # --- a person who leaves hands their cases on --------------------------------------------
@@ -268,10 +309,11 @@ class AssignmentTimers:
         with transaction(self.db) as s:
             if timers.take(s, kind=ACK_WATCH, ref=ref, now=now) is None:
                 return 0
-            alert = s.get(Alert, int(ref))
+            alert_id, _, told = ref.partition(":")
+            alert = s.get(Alert, int(alert_id))
             if alert is None or alert.subject != "case":
                 return 0
-            return _unconfirmed(s, alert, now, self.zone)
+            return _unconfirmed(s, alert, now, self.zone, int(told or 1))
 
     def person_left(self, ref: str) -> int:
         now = self.clock.now()

@@ -6,8 +6,9 @@ In Chinese and in English, on SQLite and PostgreSQL."""
 from __future__ import annotations
 
 import re
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlmodel import Session, col, select
@@ -17,7 +18,7 @@ from conversations.clock import FrozenClock
 from handlers import assignment, roster
 from store import org
 from store.db import transaction
-from store.models import Alert, CaseEvent, Person
+from store.models import Alert, CaseEvent, Notification, Person
 from tests.case_helpers import (
     at9,
     case_action,
@@ -32,6 +33,7 @@ from tests.case_helpers import (
 from tests.transcript import LANGS, Chat, open_menu, person, t
 
 NUMBER = "C-2026-0001"
+ZONE = ZoneInfo("Asia/Shanghai")
 FILED_DUE = date(2027, 1, 22)  # filed Monday 2026-11-23: 60 days on
 
 
@@ -187,8 +189,8 @@ def test_a_load_that_is_not_the_clis_hands_the_cases_on_at_the_next_sweep(
 def test_a_jiaoban_not_confirmed_within_a_working_day_is_raised_with_staff_and_director(
         db_services: Services, clock: FrozenClock, lang: str) -> None:
     """A safety complaint filed on Friday goes to 吴建军, who never presses 收到. Before,
-    30 days passed in silence. Now on Monday at the same hour (one working day later)
-    the staff and the director are told, with the button to pass it on."""
+    30 days passed in silence. Now on Monday morning (a working day later) the staff and
+    the director are told, with the button to pass it on, and he is reminded."""
     services = db_services
     friday = date(2026, 11, 27)
     clock.set(at9(friday))
@@ -198,13 +200,13 @@ def test_a_jiaoban_not_confirmed_within_a_working_day_is_raised_with_staff_and_d
     said = t(lang, "notice.case_unconfirmed", number=NUMBER,
              category=t(lang, "opt.category.safety"), handler="吴建军",
              assigned_at=f"{friday} 09:00", days=assignment.ACK_WORKDAYS,
-             due_on=case.due_on.isoformat())
+             due_on=case.due_on.isoformat(), times=assignment.ACK_TELLS)
     tick(services, clock, at9(date(2026, 11, 30)) - timedelta(minutes=1))
     assert said not in pushes(services, "liu_fang")
     tick(services, clock, at9(date(2026, 11, 30)))
     for key in ("liu_fang", "chen_lihua"):
         assert pushes(services, key).count(said) == 1
-    assert len(_about(services, "wu_jianjun")) == 1  # his 交办 only
+    assert len(_about(services, "wu_jianjun")) == 2  # his 交办, and asked to confirm it
     assert ("unconfirmed", "吴建军") in _timeline(services)
 
     # The push's button opens 转办 on that case: the staff pass it on.
@@ -218,6 +220,75 @@ def test_a_jiaoban_not_confirmed_within_a_working_day_is_raised_with_staff_and_d
     assert t(lang, "case_action.done.reassign", number=NUMBER, name="孙红梅") in liu.text
     tick(services, clock, at9(date(2026, 12, 3)))  # told once; her own watch is hers
     assert pushes(services, "liu_fang").count(said) == 1
+    assert not [p for p in pushes(services, "liu_fang") if "吴建军" in p and p != said]
+    assert len(_about(services, "wu_jianjun")) == 3  # and that it went to 孙红梅
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_a_jiaoban_sent_at_night_and_never_confirmed_is_reminded_each_working_morning(
+        db_services: Services, clock: FrozenClock, lang: str) -> None:
+    """A wages complaint filed Tuesday 23:30 goes to 赵国强, who never presses 收到.
+    Before, the staff and the director were told once, Wednesday at 23:30, and he never
+    heard again. Now on Thursday, Friday and Monday at 09:00 he is asked to confirm it
+    (with the button) and the staff and the director are told, the last time saying so;
+    then nothing more."""
+    services = db_services
+    night = datetime(2026, 11, 24, 23, 30, tzinfo=ZONE)
+    clock.set(night)
+    c = _people(services, lang, "li_ming", "zhao_guoqiang", "liu_fang", "chen_lihua")
+    file_complaint(c["li_ming"], lang)
+    services.dispatcher.drain()
+    case = the_case(services)
+    wages = t(lang, "opt.category.wages")
+    facts = {"number": NUMBER, "category": wages, "assigned_at": "2026-11-24 23:30",
+             "due_on": case.due_on.isoformat()}
+
+    def raised(days: int, key: str = "notice.case_unconfirmed") -> str:
+        return t(lang, key, **facts, handler="赵国强", days=days, times=3)
+
+    def asked(days: int) -> str:
+        return t(lang, "notice.case_ack_remind", **facts, days=days) + "\n" \
+            + t(lang, "nav.ack_prompt")
+
+    def unconfirmed(key: str) -> list[str]:
+        return [p for p in pushes(services, key) if p.startswith(raised(1)[:6])]
+
+    tick(services, clock, datetime(2026, 11, 26, 8, 59, tzinfo=ZONE), timedelta(hours=1))
+    assert len(_about(services, "zhao_guoqiang")) == 1  # his 交办 only
+    assert unconfirmed("liu_fang") == unconfirmed("chen_lihua") == []
+    tick(services, clock, at9(date(2026, 11, 26)))
+    zhao = c["zhao_guoqiang"]
+    [reminder] = [m for m in zhao.inbox() if m.text == asked(1)]
+    assert [b["label"] for b in reminder.buttons] == [t(lang, "nav.ack")]
+    tick(services, clock, at9(date(2026, 12, 4)), timedelta(hours=3))
+    for key in ("liu_fang", "chen_lihua"):
+        assert unconfirmed(key) == [
+            raised(1), raised(2), raised(3, "notice.case_unconfirmed_last")]
+    assert _about(services, "zhao_guoqiang")[1:] == [asked(1), asked(2), asked(3)]
+    with Session(services.db) as s:
+        told = [n.created_at.astimezone(ZONE).strftime("%m-%d %H:%M") for n in s.exec(
+            select(Notification).where(col(Notification.idempotency_key).contains(
+                "unconfirmed")).order_by(col(Notification.id)))]
+    assert told == ["11-26 09:00"] * 2 + ["11-27 09:00"] * 2 + ["11-30 09:00"] * 2
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_a_jiaoban_confirmed_from_its_reminder_is_not_raised_again(
+        db_services: Services, clock: FrozenClock, lang: str) -> None:
+    """赵国强 presses 收到 on the reminder of his 交办: nobody hears of it again."""
+    services = db_services
+    c = _people(services, lang, "li_ming", "zhao_guoqiang", "liu_fang")
+    file_complaint(c["li_ming"], lang)
+    tick(services, clock, at9(date(2026, 11, 24)))
+    zhao = c["zhao_guoqiang"]
+    [reminder] = [m for m in zhao.inbox() if m.text.startswith(
+        t(lang, "notice.case_ack_remind", number="", category="", assigned_at="", days=1,
+          due_on="")[:6])]
+    press_value(zhao, reminder.buttons[0]["value"])
+    before = pushes(services, "liu_fang")
+    tick(services, clock, at9(date(2026, 12, 4)))
+    assert [p for p in pushes(services, "liu_fang") if p not in before] == []
+    assert len(_about(services, "zhao_guoqiang")) == 2
 
 
 @pytest.mark.parametrize("lang", LANGS)
@@ -236,11 +307,11 @@ def test_only_the_jiaoban_neither_confirmed_nor_worked_on_is_raised(
     wu.press(t(lang, "menu.my_alerts"))
     wu.press(t(lang, "nav.ack"))
     case_action(c["zhao_guoqiang"], lang, NUMBER, "note", "已与财务科沟通")
-    tick(services, clock, at9(date(2026, 11, 27)))
+    tick(services, clock, at9(date(2026, 11, 24)))
 
     def raised(key: str) -> list[str]:
         mark = t(lang, "notice.case_unconfirmed", number="", category="", handler="",
-                 assigned_at="", days=1, due_on="")[:6]
+                 assigned_at="", days=1, due_on="", times=3)[:6]
         return [re.findall(r"C-\d{4}-\d{4}", p)[0]
                 for p in pushes(services, key) if p.startswith(mark)]
 

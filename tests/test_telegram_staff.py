@@ -101,13 +101,16 @@ async def test_an_overdue_cases_timeline_reads_in_words_not_codes(
               f"2026-11-23 09:00|assigned|{t(lang, 'opt.category.wages')}",
               "2026-11-23 09:00|reassign|赵国强 → 孙红梅: 分管领导出差",
               "2026-11-24 09:00|unconfirmed|孙红梅")
-    # 孙红梅 never confirmed it: the director was told a working day after it was passed.
-    unconfirmed = t(lang, "notice.case_unconfirmed", number="C-2026-0001",
-                    category=t(lang, "opt.category.wages"), handler="孙红梅",
-                    assigned_at="2026-11-23 09:00", days=1, due_on="2027-01-22")
-    # Told as the supervisor when it fell overdue, she is reminded as the director.
+    # 孙红梅 never confirmed it: the director was told from a working day after it was passed.
+    def unconfirmed(days: int, key: str = "notice.case_unconfirmed") -> str:
+        return t(lang, key, number="C-2026-0001", category=t(lang, "opt.category.wages"),
+                 handler="孙红梅", assigned_at="2026-11-23 09:00", days=days,
+                 due_on="2027-01-22", times=3)
+    # Told each working morning, three times, the last saying so; then as the supervisor
+    # when it fell overdue, she is reminded as the director.
     assert chats[DIRECTOR].new_texts() == [
-        unconfirmed, told(1, *so_far),
+        unconfirmed(1), unconfirmed(2), unconfirmed(3, "notice.case_unconfirmed_last"),
+        told(1, *so_far),
         told(4, *so_far, f"2027-01-23 09:00|escalated_overdue|{t(lang, 'event.late', days=1)}",
              key="notice.case_still_overdue")]
 
