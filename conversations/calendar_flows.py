@@ -13,6 +13,7 @@ PUBLISH_DAYS = ("daily", "0", "1", "2", "3", "4", "5", "6")
 RISKS = ("low", "medium", "high")
 SCREENING_ANSWERS = ("dispute", "zero")
 WARNING_ACTIONS = ("case", "emergency")
+# What may be done to a report: each role is offered its own (handlers/reports.offered).
 REPORT_ACTIONS = ("note", "submit", "approve", "return")
 # Information reports (000 制度(八)): major or sudden ones within 1 working day of arising,
 # time-sensitive ones within 2, plans and summaries within 4 (handlers/reports.INFO_DAYS).
@@ -127,12 +128,13 @@ WARNING_ACTION = Flow(
 )
 
 # A drafted report: the staff add a note and submit it; the director approves (it is sent
-# to the upper union) or returns it with a reason.
+# to the upper union) or returns it with a reason. Each is offered their own actions
+# (handlers/reports.offered).
 REPORT_ACTION = Flow(
     "report_action",
     (
         Ask("report", Choice(source="open_reports")),
-        Ask("action", Choice(_options("report_action", REPORT_ACTIONS))),
+        Ask("action", Choice(source="report_actions", given="report", named=True)),
         Ask("note", Text(2, 2000), when=_on("action", "note")),
         Ask("reason", Text(2, 500), when=_on("action", "return")),
     ),

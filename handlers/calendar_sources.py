@@ -15,6 +15,7 @@ from handlers import bookings, roster
 from handlers.context import HandlerContext, people_of
 from handlers.ledger import RECENT_DAYS
 from handlers.lifecycle import OPEN
+from handlers.reports import named_text
 from scheduler import workdays
 from store import roster as rotation
 from store.calendar_models import (
@@ -198,7 +199,7 @@ def open_reports(d: SqlDirectory, lang: str) -> list[tuple[str, str]]:
                           .order_by(col(Report.drafted_at).desc()).limit(SHOWN)).all()
     return [(str(r.id), catalog.t(lang, "report.option",
                                   title=catalog.t(lang, f"report.title.{r.kind}"),
-                                  period=r.period,
+                                  period=named_text(r, lang),
                                   status=catalog.t(lang, f"report.status.{r.status}")))
             for r in rows]
 

@@ -10,10 +10,10 @@ from sqlalchemy import ColumnElement
 from sqlmodel import Session, and_, col, or_, select
 
 from conversations import catalog
-from handlers import assignment, bookings, casework, grouping, incidents, suggestions
+from handlers import assignment, bookings, casework, grouping, incidents, reports, suggestions
 from handlers.calendar_sources import SOURCES
 from handlers.lifecycle import OPEN, WORKING
-from store.calendar_models import DutyPublished
+from store.calendar_models import DutyPublished, Report
 from store.models import (
     Booking,
     Case,
@@ -170,6 +170,14 @@ class SqlDirectory:
         return [(a, catalog.t(lang, f"opt.case_action.{a}"))
                 for a in casework.offered(self.session, case, self.person)]
 
+    def _report_actions(self, lang: str, report_id: str) -> list[tuple[str, str]]:
+        """What the person may do to the report chosen (handlers/reports.offered)."""
+        row = self.session.get(Report, int(report_id)) if report_id.isdigit() else None
+        if row is None or row.unit_id != self.unit_id:
+            return []
+        return [(a, catalog.t(lang, f"opt.report_action.{a}"))
+                for a in reports.offered(self.session, row, self.person)]
+
     def _assignees(self, lang: str) -> list[tuple[str, str]]:
         rows = self.session.exec(select(Person).where(
             Person.unit_id == self.unit_id, Person.active == True,  # noqa: E712
@@ -249,8 +257,8 @@ class SqlDirectory:
         """The words of an answer its source no longer offers, as the review shows it: a
         case of the unit chosen before it changed, an action no longer allowed, a
         reception that has ended meanwhile."""
-        if source == "case_actions":
-            key = f"opt.case_action.{value}"
+        if source in ("case_actions", "report_actions"):
+            key = f"opt.{source[:-1]}.{value}"
             return catalog.t(lang, key) if catalog.has(key) else None
         if source in CASE_SOURCES and value.isdigit():
             case = self.session.get(Case, int(value))

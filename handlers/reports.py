@@ -27,6 +27,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
+from conversations import catalog
 from conversations.flow import Result, Submission
 from handlers import casework, suggestions
 from handlers.context import HandlerContext, people_of, unit_since
@@ -79,6 +80,24 @@ def opinion_times(month: str, zone: ZoneInfo) -> dict[str, datetime]:
 def week_name(day: date) -> str:
     year, week, _ = day.isocalendar()
     return f"{year}-W{week:02d}"
+
+
+def named(report: Report) -> Any:
+    """The period as a reader names it: a week by its dates ("2026-11-23 至 11-29", never
+    "2026-W48"), a month's opinion report and an information report by their period."""
+    if report.kind != "weekly":
+        return report.period
+    first, last = report.first_day, report.last_day
+    return {"say": "report.week", "first": first.isoformat(),
+            "last": last.strftime("%m-%d") if last.year == first.year else last.isoformat()}
+
+
+def named_text(report: Report, lang: str) -> str:
+    """`named` in words, for what is said in `lang` at once (a form's option, a reply)."""
+    period = named(report)
+    if isinstance(period, dict):
+        return catalog.t(lang, period["say"], first=period["first"], last=period["last"])
+    return str(period)
 
 
 def weekly_period(thursday: date) -> tuple[date, date]:
@@ -319,13 +338,24 @@ class ReportJobs:
             for p in people_of(s, int(unit_id), roles):
                 outbox.enqueue(s, key=f"report:{row.id}:{stage}:{p.id}", recipient_id=p.id,
                                now=now, message=message, priority=outbox.ALERT,
-                               params={**_words(row), "status": f"@report.status.{row.status}",
-                                       "actions": _action(row)})
+                               params={**_words(row), "period": named(row),
+                                       "status": f"@report.status.{row.status}",
+                                       "lines": lines(row), "actions": _action(row)})
                 sent += 1
             return sent
 
 
 # --- the staff's and the director's actions ---------------------------------------------------
+
+
+def offered(s: Session, row: Report, actor: Person) -> tuple[str, ...]:
+    """What `actor` may do to a report: the staff add a note and submit it; the director
+    approves and sends it, or returns it, and adds a note only in a workroom without staff
+    (she drafts it herself then). Submitting to herself is no action of hers."""
+    if actor.role != "director":
+        return ("note", "submit")
+    alone = not [p for p in people_of(s, row.unit_id, ("staff",)) if p.id != actor.id]
+    return ("note", "approve", "return") if alone else ("approve", "return")
 
 
 def report_action(ctx: HandlerContext, sub: Submission) -> Result:
@@ -336,9 +366,11 @@ def report_action(ctx: HandlerContext, sub: Submission) -> Result:
         return Result("report_action.gone", {}, back_to="report")
     action = a["action"]
     words = casework.words(sub.lang, {"title": f"@report.title.{row.kind}",
-                                      "period": row.period})
-    if action in ("approve", "return") and ctx.actor.role != "director":
-        return Result("report_action.director_only", {}, back_to="action")
+                                      "period": named_text(row, sub.lang)})
+    if action not in offered(s, row, ctx.actor):
+        key = "report_action.director_only" if action in ("approve", "return") \
+            else "report_action.staff_only"
+        return Result(key, {}, back_to="action")
     if action == "note":
         row.note = f"{row.note}\n{a['note']}" if row.note else a["note"]
         s.add(row)
@@ -353,8 +385,8 @@ def report_action(ctx: HandlerContext, sub: Submission) -> Result:
             outbox.enqueue(s, key=f"report:{row.id}:returned:{sub.draft_id}:{p.id}",
                            recipient_id=p.id, now=ctx.now, message="notice.report_returned",
                            priority=outbox.ALERT,
-                           params={**_words(row), "reason": a["reason"],
-                                   "actions": _action(row)})
+                           params={**_words(row), "period": named(row),
+                                   "reason": a["reason"], "actions": _action(row)})
         return Result("report_action.done.return", words)
     return _send(ctx, row, words)
 

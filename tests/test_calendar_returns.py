@@ -15,6 +15,7 @@ from store.calendar_models import Dispute, Report, ScreeningReturn, WorkLog
 from store.db import transaction
 from store.models import Incident, Person
 from tests.calendar_helpers import at, last_push, pushes, rows, run_until, tap, workbook
+from tests.case_helpers import choices
 from tests.conftest import make_services
 from tests.transcript import LANGS, Chat, open_menu, t
 
@@ -334,11 +335,10 @@ def test_a_report_returned_then_approved_late(services: Services, clock: FrozenC
     assert drafted.text.startswith(t(lang, "notice.report_drafted", title="@", period="2026-W48",
                                      first="2026-11-23", last="2026-11-29", due_at="",
                                      lines="").split("@")[0])
-    # Staff cannot approve.
+    # Staff cannot approve: they are offered a note and the submission only.
     tap(staff, drafted, t(lang, "menu.cal_report_action"))
-    staff.press(t(lang, "opt.report_action.approve"))
-    staff.press(t(lang, "nav.confirm"))
-    assert t(lang, "report_action.director_only") in staff.text
+    assert choices(staff) == [t(lang, "opt.report_action.note"),
+                              t(lang, "opt.report_action.submit")]
     staff.press(t(lang, "opt.report_action.submit"))
     staff.press(t(lang, "nav.confirm"))
     services.dispatcher.drain()
@@ -349,23 +349,81 @@ def test_a_report_returned_then_approved_late(services: Services, clock: FrozenC
     director.press(t(lang, "nav.confirm"))
     services.dispatcher.drain()
     title = t(lang, "report.title.weekly")
-    assert t(lang, "notice.report_returned", title=title, period="2026-W48",
+    week = t(lang, "report.week", first="2026-11-23", last="11-29")
+    assert t(lang, "notice.report_returned", title=title, period=week,
              reason="请补充本周接访情况") == last_push(services, "liu_fang").text
     # 17:00 passes: late, the director told; approving now sends it marked late.
     run_until(services, clock, at(12, 3, 17, 1))
-    assert t(lang, "notice.cal_report_late", title=title, period="2026-W48",
-             due_at="2026-12-03 17:00", status=t(lang, "report.status.returned")) \
-        in pushes(services, "chen_lihua")
+    [late] = [p for p in pushes(services, "chen_lihua") if p.startswith(t(
+        lang, "notice.cal_report_late", title=title, period=week, due_at="2026-12-03 17:00",
+        status=t(lang, "report.status.returned"), lines="@").split("@")[0])]
+    assert t(lang, "report.figure.cases_new") in late  # with what she is to approve
     tap(director, submitted, t(lang, "menu.cal_report_action"))
     director.press(t(lang, "opt.report_action.approve"))
     director.press(t(lang, "nav.confirm"))
-    assert t(lang, "report_action.done.approve_late", title=title, period="2026-W48",
+    assert t(lang, "report_action.done.approve_late", title=title, period=week,
              count=1) in director.text
     services.dispatcher.drain()
     assert pushes(services, "qian_wenjing")[-1].startswith("【工作周通报·迟报】2026-W48")
     with Session(services.db) as s:
         report = s.exec(select(Report)).one()
         assert (report.status, report.late) == ("sent", True)
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_the_director_reads_the_weekly_report_she_approves(
+        services: Services, clock: FrozenClock, lang: str) -> None:
+    """A complaint is filed on Monday 11-23; nobody submits the week's report. Before,
+    the director's only push was "工作周通报 2026-W48 尚未报送" without a figure, and 报告审核
+    offered her 补充说明 and 提交主任审批 (to herself). Now her reminder names the week
+    by its dates and carries the report's lines, and she is offered approve and return."""
+    from tests.case_helpers import file_complaint
+
+    director = Chat(services, person="chen_lihua")
+    open_menu(director, lang)
+    file_complaint(Chat(services, person="li_ming"), lang)
+    run_until(services, clock, at(12, 3, 15, 1))  # Thursday: the weekly report's reminder
+    title = t(lang, "report.title.weekly")
+    week = t(lang, "report.week", first="2026-11-23", last="11-29")
+
+    def figure(name: str, count: int) -> str:
+        return t(lang, "report.figure_line", label=t(lang, f"report.figure.{name}"),
+                 count=count)
+
+    figures = {name: 0 for name in ("suggestions", "cases_new", "cases_closed", "cases_open",
+                                    "cases_overdue", "leader_cases", "visits", "bookings",
+                                    "disputes", "warnings", "incidents", "field_visits")}
+    figures.update(cases_new=1, cases_open=1)
+    reminder = last_push(services, "chen_lihua")
+    assert reminder.text == t(
+        lang, "notice.report_remind", title=title, period=week,
+        status=t(lang, "report.status.draft"), due_at="2026-12-03 17:00",
+        lines="\n".join(figure(k, n) for k, n in figures.items()))
+    assert "W48" not in reminder.text
+    tap(director, reminder, t(lang, "menu.cal_report_action"))
+    assert choices(director) == [t(lang, "opt.report_action.approve"),
+                                 t(lang, "opt.report_action.return")]
+    director.press(t(lang, "opt.report_action.approve"))
+    assert t(lang, "report.option", title=title, period=week,
+             status=t(lang, "report.status.draft")) in director.text  # the review
+    director.press(t(lang, "nav.confirm"))
+    assert t(lang, "report_action.done.approve", title=title, period=week, count=1) \
+        in director.text
+
+
+def test_a_director_without_staff_may_still_add_a_note(services: Services,
+                                                        clock: FrozenClock) -> None:
+    """A workroom whose director is its only staff: she drafts, so she may add a note;
+    she is not offered to submit it to herself."""
+    with transaction(services.db) as s:
+        for p in s.exec(select(Person).where(Person.role == "staff")):
+            p.active = False
+            s.add(p)
+    run_until(services, clock, at(12, 3, 9, 30))
+    director = Chat(services, person="chen_lihua")
+    drafted = last_push(services, "chen_lihua")
+    tap(director, drafted, t("zh", "menu.cal_report_action"))
+    assert choices(director) == ["补充说明", "批准并报送上级工会", "退回修改"]
 
 
 def test_no_upper_union_contact_means_not_sent(services: Services, clock: FrozenClock) -> None:
@@ -381,7 +439,7 @@ def test_no_upper_union_contact_means_not_sent(services: Services, clock: Frozen
                         if b.label.startswith("工作周通报")))
     director.press("批准并报送上级工会")
     director.press("确认提交")
-    assert t("zh", "report_action.no_upper", title="工作周通报", period="2026-W48") \
+    assert t("zh", "report_action.no_upper", title="工作周通报", period="2026-11-23 至 11-29") \
         in director.text
     with Session(services.db) as s:
         assert s.exec(select(Report)).one().status == "draft"

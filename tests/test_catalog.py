@@ -11,6 +11,7 @@ import pytest
 
 from conversations import catalog
 from conversations.answers import Choice, DateAnswer, Number, Phone, Text, YesNo
+from conversations.calendar_flows import REPORT_ACTIONS
 from conversations.engine import REVIEW, Context, Engine, Outcome, State
 from conversations.flow import Ask, Flow, Submission
 from conversations.flows import (
@@ -35,6 +36,8 @@ class OneOption:
                 ) -> list[tuple[str, str]]:
         if source == "case_actions":
             return [(a, catalog.t(lang, f"opt.case_action.{a}")) for a in CASE_ACTIONS]
+        if source == "report_actions":
+            return [(a, catalog.t(lang, f"opt.report_action.{a}")) for a in REPORT_ACTIONS]
         return [("7", f"{source} option")]
 
 
@@ -97,6 +100,7 @@ def test_menu_navigation_and_option_labels_exist(lang: str) -> None:
     needed += [f"opt.topic.{v}" for v in SUGGESTION_TOPICS]
     needed += [f"opt.category.{v}" for v in COMPLAINT_CATEGORIES]
     needed += [f"opt.case_action.{v}" for v in CASE_ACTIONS]
+    needed += [f"opt.report_action.{v}" for v in REPORT_ACTIONS]
     needed += [f"status.{s}" for s in (*OPEN, "closed")]
     needed += [f"weekday.{d}" for d in range(7)]
     needed += [f"form.{f}" for f in ("fixed", "invited", "topic", "onsite")]

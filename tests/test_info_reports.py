@@ -97,10 +97,13 @@ def test_a_signature_that_does_not_come_is_reminded_then_late(
     services.dispatcher.drain()
     request = last_push(services, "chen_lihua")
     title = t(lang, "report.title.info")
+    # What it says comes with it: whoever signs it reads it there.
+    what = body(lang, "timely", "2026-11-27")
     remind = t(lang, "notice.report_remind", title=title, period="I-2026-0001",
-               due_at="2026-12-01 17:00", status=t(lang, "report.status.submitted"))
+               due_at="2026-12-01 17:00", status=t(lang, "report.status.submitted"),
+               lines=what)
     late = t(lang, "notice.cal_report_late", title=title, period="I-2026-0001",
-             due_at="2026-12-01 17:00", status=t(lang, "report.status.submitted"))
+             due_at="2026-12-01 17:00", status=t(lang, "report.status.submitted"), lines=what)
     run_until(services, clock, at(12, 1, 13, 59))
     assert remind not in pushes(services, "chen_lihua")
     run_until(services, clock, at(12, 1, 14, 1))
@@ -188,13 +191,14 @@ def test_one_that_cannot_be_sent_is_still_reminded_and_marked_late(
              due_at="2026-11-24 17:00") in said
     title = t("zh", "report.title.info")
     run_until(services, clock, at(11, 25, 17, 1))
+    what = body("zh", "timely", "2026-11-23")
     for status in ("draft",):
         assert t("zh", "notice.report_remind", title=title, period="I-2026-0001",
-                 due_at="2026-11-25 17:00", status=t("zh", f"report.status.{status}")) \
-            in pushes(services, "liu_fang")
+                 due_at="2026-11-25 17:00", status=t("zh", f"report.status.{status}"),
+                 lines=what) in pushes(services, "liu_fang")
         assert t("zh", "notice.cal_report_late", title=title, period="I-2026-0001",
-                 due_at="2026-11-25 17:00", status=t("zh", f"report.status.{status}")) \
-            in pushes(services, "chen_lihua")
+                 due_at="2026-11-25 17:00", status=t("zh", f"report.status.{status}"),
+                 lines=what) in pushes(services, "chen_lihua")
     with Session(services.db) as s:
         assert [r.late for r in s.exec(select(Report).order_by(Report.id))] == [True, True]
 
