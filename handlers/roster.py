@@ -147,8 +147,25 @@ def publish(s: Session, unit_id: int, entries: list[DutyEntry], *, now: datetime
               outbox.STALE_AFTER: last.isoformat()}
     people = recipients(s, unit_id)
     message = "notice.roster_changed" if change else "notice.roster_published"
-    outbox.add_many(s, [{"key": f"roster:{run}:{pid}", "recipient_id": pid,
-                         "message": message, "params": params} for pid in people], now=now)
+    # A leader is not invited to book a visit with a leader: one on duty reads their own
+    # days instead, another leader (or the director) the notice without its button. A
+    # change was told to the leaders it moves by its own words (duty_taken, duty_swapped).
+    receivers = {p.id for p in people_of(s, unit_id, DUTY_ROLES)}
+    own: dict[int, list[list[Any]]] = {}
+    for e in entries if not change else []:
+        if e.leader_id in receivers:
+            own.setdefault(e.leader_id, []).append(["duty.own_line", slot(s, e)])
+    plain = {k: v for k, v in params.items() if k != "actions"}
+    rows = []
+    for pid in people:
+        if pid in own:
+            rows.append({"key": f"roster:{run}:{pid}", "recipient_id": pid,
+                         "message": "notice.duty_yours",
+                         "params": {"lines": own[pid], outbox.STALE_AFTER: last.isoformat()}})
+        else:
+            rows.append({"key": f"roster:{run}:{pid}", "recipient_id": pid, "message": message,
+                         "params": plain if pid in receivers else params})
+    outbox.add_many(s, rows, now=now)
     if late:
         for pid in (p.id for p in people_of(s, unit_id, ("director",)) if p.id is not None):
             outbox.enqueue(s, key=f"roster:{run}:late:{pid}", recipient_id=pid,

@@ -584,3 +584,37 @@ def test_a_leader_taking_a_swapped_day_reads_who_comes_and_when(
     said = {"zh": ("2026-11-25 周三 08:30-11:30", "• 李明（预约 V-2026-0001：加班费核算方法）"),
             "en": ("2026-11-25 Wed 08:30-11:30", "• 李明 (booking V-2026-0001: 加班费核算方法)")}
     assert all(w in "\n".join(m.text for m in sun.inbox()) for w in said[lang])
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_a_leader_reads_their_own_duty_days_not_an_invitation_to_book(
+        services: Services, clock: FrozenClock, lang: str) -> None:
+    """Before, 赵国强 received the public 【领导接访公示】 with [预约领导接访], inviting him
+    to book a visit with himself, and no word that he was on duty. Now a leader on duty
+    reads their own days, with no button; the director, not on the rotation, reads the
+    notice without the button; an employee still books from it."""
+    chats = {k: Chat(services, person=k) for k in ("li_ming", "zhao_guoqiang", "chen_lihua")}
+    for chat in chats.values():
+        open_menu(chat, lang)
+    run_until(services, clock, at(11, 23, 17, 1))
+    zhao = person_id(services, "zhao_guoqiang")
+    with Session(services.db) as s:
+        published = {row.duty_entry_id for row in s.exec(select(DutyPublished))}
+        days = [e for e in s.exec(select(DutyEntry).where(DutyEntry.leader_id == zhao)
+                                  .order_by(col(DutyEntry.day), col(DutyEntry.start)))
+                if e.id in published and e.day > date(2026, 11, 23)]
+        assert days  # he is on duty in what was published
+        lines = "\n".join(t(lang, "duty.own_line", date=e.day.strftime("%m-%d"),
+                            weekday=t(lang, f"weekday.{e.day.weekday()}"),
+                            start=e.start.strftime("%H:%M"), end=e.end.strftime("%H:%M"),
+                            place=e.place, form=t(lang, f"form.{e.form}")) for e in days)
+    head = t(lang, "notice.roster_published", lines="", union_lines="")[:8]
+    [own] = [m for m in chats["zhao_guoqiang"].inbox()
+             if m.text.startswith(t(lang, "notice.duty_yours", lines="")[:6])]
+    assert own.text == t(lang, "notice.duty_yours", lines=lines)
+    assert own.buttons == []
+    assert not [m for m in chats["zhao_guoqiang"].inbox() if m.text.startswith(head)]
+    [public] = [m for m in chats["chen_lihua"].inbox() if m.text.startswith(head)]
+    assert public.buttons == []
+    [invited] = [m for m in chats["li_ming"].inbox() if m.text.startswith(head)]
+    assert [b["label"] for b in invited.buttons] == [t(lang, "menu.booking")]
