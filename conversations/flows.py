@@ -268,7 +268,7 @@ MENU: tuple[MenuItem, ...] = (
     MenuItem("flow:cancel_booking", "menu.my_bookings"),
     MenuItem("flow:receipt", "menu.receipt"),
     MenuItem("flow:rate", "menu.rate"),
-    MenuItem("flow:letter", "menu.letter"),
+    MenuItem("flow:letter", "menu.letter", roles=("employee", "liaison")),
     MenuItem("cmd:lang", "menu.lang"),
     MenuItem("flow:file_for_caller", "menu.file_for_caller", roles=("staff", "director")),
     MenuItem("flow:emergency_apart", "menu.emergency_apart", hidden=True),

@@ -40,7 +40,7 @@ LIAISON_MENU = ["suggestion", "complaint", "booking", "emergency", "emergency_wo
 LIAISON_MENU = [*LIAISON_MENU, "cal_screening"]
 # A leader's, the director's and the staff's own work comes first
 # (conversations/flows.OWN_WORK), what every employee may do after it, the language last.
-_EVERYONE = EMPLOYEE_MENU
+_EVERYONE = [x for x in EMPLOYEE_MENU if x != "letter"]  # the workers' letter to a leader
 STAFF_MENU = ["my_alerts", "case_action", "my_handling", "open_cases", "answer_suggestion",
               "cal_report_action", "cal_info_report",
               "cal_roster_view", "cal_duty_swap", "cal_roster", "cal_warnings",
