@@ -674,10 +674,15 @@ class Workroom:
                 replies, state, _ = self._apply(hctx, ctx, out)
                 version += 1
                 self._schedule_timeout(s, key, state, ctx)  # a form taken up again
+                # "草稿已经 30 分钟没有动静" answers nothing the person just wrote: a routine
+                # push, silent in the quiet hours. A report the silence sent (its number,
+                # who is being alerted) is the reporter's answer, and sounds.
+                priority = outbox.REPLY if isinstance(out.effect, Submission) \
+                    else outbox.ROUTINE
                 for i, reply in enumerate(replies):
                     outbox.enqueue(
                         s, key=f"timeout:{key}:{version}:{i}", channel=channel, address=address,
-                        message="notice.raw", now=now, priority=outbox.REPLY,
+                        message="notice.raw", now=now, priority=priority,
                         params={"text": reply.text,
                                 "buttons": [b.__dict__ for b in reply.buttons]})
                 if self.states.transactional:

@@ -19,6 +19,7 @@ from bot.bootstrap import Services
 from bot.settings import Settings
 from conversations.catalog import t
 from conversations.clock import FrozenClock
+from tests.case_helpers import tick
 from tests.fakes.telegram_api import FakeBotApi
 from tests.test_telegram import TgChat, run
 from tests.test_telegram_flows import (
@@ -139,3 +140,29 @@ def test_a_push_is_quiet_only_in_the_hours_and_never_an_emergency() -> None:
     assert not quiet(outbox.ROUTINE, night, ZONE, None)
     assert quiet(outbox.ROUTINE, night - timedelta(hours=4), ZONE, hours)  # 22:00 itself
     assert not quiet(outbox.ROUTINE, night + timedelta(hours=5), ZONE, hours)  # 07:00
+
+
+LANGS = pytest.mark.parametrize(("lang", "code"), [("zh", "zh-hans"), ("en", "en")],
+                                ids=["zh", "en"])
+
+
+@LANGS
+@pytest.mark.parametrize(("hour", "rings"), [(23, False), (10, True)], ids=["night", "day"])
+async def test_a_draft_left_idle_is_kept_without_a_sound_at_night(
+        client: httpx.AsyncClient, fake: FakeBotApi, tg: Services, clock: FrozenClock,
+        lang: str, code: str, hour: int, rings: bool) -> None:
+    """The director opens a complaint at 23:00 and leaves it. Half an hour later she is
+    told it was kept, and asked its question again: neither answers something she just
+    wrote, so at night both come without a sound (by day they ring, as any push)."""
+    clock.set(datetime(2026, 11, 23, hour, 0, tzinfo=ZONE))
+    director = TgChat(client, fake, DIRECTOR, code)
+    await director.say("/start")
+    [step] = complaint_steps(lang, "wages", "铸造车间", "named")[:1]
+    await run(director, [step])
+    asked = len(fake.sent_messages(DIRECTOR))
+    tick(tg, clock, clock.now() + timedelta(minutes=31), timedelta(minutes=1))
+
+    notice, question = fake.sent_messages(DIRECTOR)[asked:]
+    assert notice.text == t(lang, "timeout.kept", flow=t(lang, "complaint.title"), minutes=30)
+    assert t(lang, "complaint.category.ask") in question.text
+    assert [silent(notice), silent(question)] == [not rings, not rings]
