@@ -65,7 +65,8 @@ class Settings(BaseSettings):
     # Routine pushes and case alerts in these local hours come without a sound on Telegram
     # (emergencies and answers always sound); "" turns it off.
     quiet_hours: str = "22:00-07:00"
-    # An acknowledged emergency not yet handled alerts again after this many minutes.
+    # An acknowledged emergency not yet handled alerts again after this many minutes, then
+    # after twice as long each time, up to 8 hours (handlers/incidents.py REALERT_MAX).
     incident_realert_minutes: int = Field(default=60, ge=1)
     # --- hotline (a phone number for calls and texts; Twilio first). Off without a SID.
     twilio_account_sid: str | None = None

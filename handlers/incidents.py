@@ -2,10 +2,11 @@
 
 The chain (ChainStep rows: notify these people, wait N minutes) runs step after step and
 round after round until someone acknowledges. An acknowledged incident not yet handled
-re-alerts every `realert` minutes. The 1-hour first report and 2-hour opinion report to the
-upper union, and after handling the 30-minute closing report and the one-week archiving,
-are IncidentReport rows with due times: the director is reminded before, and a report not
-sent by its due time is marked late (迟报) and the director told.
+re-alerts after `realert` minutes, then at doubling gaps (up to REALERT_MAX). The 1-hour
+first report and 2-hour opinion report to the upper union, and after handling the
+30-minute closing report and the one-week archiving, are IncidentReport rows with due
+times: the director is reminded before, and a report not sent by its due time is marked
+late (迟报) and the director told.
 """
 
 from __future__ import annotations
@@ -65,6 +66,9 @@ WINDOWS = {"first": timedelta(hours=1), "opinion": timedelta(hours=2),
 BEFORE = {"first": timedelta(minutes=30), "opinion": timedelta(minutes=30),
           "city": timedelta(hours=2),
           "closing": timedelta(minutes=15), "archive": timedelta(days=1)}
+# An acknowledged emergency not yet handled is re-alerted after the setting's interval
+# (incident_realert_minutes), then after twice as long each time, up to this.
+REALERT_MAX = timedelta(hours=8)
 # The reports an incident owes from the moment it is filed.
 OWED_AT_ONCE = ("first", "opinion", "city")
 
@@ -431,13 +435,22 @@ class IncidentTimers:
                        priority=outbox.EMERGENCY)
         return 1
 
+    def _realert_times(self, acked: datetime, now: datetime) -> tuple[datetime | None, datetime]:
+        """The re-alert due now (the latest of the schedule at or before `now`, None if
+        none yet) and the next one. The gap doubles after each (1 h, 2 h, 4 h… from the
+        setting), up to REALERT_MAX: a leader is not woken every hour for days. A long
+        outage makes one re-alert, not a burst."""
+        gap, due, last = self.realert, acked + self.realert, None
+        while due <= now:
+            last, gap = due, min(gap * 2, max(REALERT_MAX, self.realert))
+            due = last + gap
+        return last, due
+
     def _realert(self, s: Session, incident: Incident, now: datetime) -> int:
         acked = incident.acknowledged_at or now
-        due = acked + self.realert
-        while due <= now - self.realert:  # a long outage: one re-alert, not a burst
-            due += self.realert
-        if due > now:
-            timers.schedule(s, kind=WATCH, ref=str(incident.id), due_at=due)
+        due, following = self._realert_times(acked, now)
+        if due is None:
+            timers.schedule(s, kind=WATCH, ref=str(incident.id), due_at=following)
             return 0
         who = {a.person_id for a in s.exec(select(Acknowledgement).join(
             Alert, col(Alert.id) == Acknowledgement.alert_id).where(
@@ -447,21 +460,28 @@ class IncidentTimers:
         minutes = int((now - acked).total_seconds() // 60)
         params = {"number": incident.number, "minutes": minutes, "what": incident.what,
                   "place": incident.place}
+        first = due == acked + self.realert
         for pid in sorted(who):
             # The director records the end of the handling (one tap from here); a leader
             # on it is told whom to keep informed, having no such action of their own.
+            # Only the director's first re-alert sounds at night: it asks her to record
+            # the end while the emergency is fresh (the closing report is due 30 minutes
+            # after). Later ones, and every one to a leader who acknowledged (they know,
+            # and cannot close it), are silent in the quiet hours and ring by day.
             mine: dict[str, Any]
             if any(d.id == pid for d in heads):
                 message, mine = "notice.incident_open", {"actions": [[
                     "opt.incident_action.handled",
                     f"flow:incident_action?incident={incident.id}&action=handled"]]}
+                priority = outbox.EMERGENCY if first else outbox.ALERT
             else:
                 message = "notice.incident_open_leader"
                 mine = {"director_names": [d.name for d in heads]}
+                priority = outbox.ALERT
             outbox.enqueue(s, key=f"incident:{incident.id}:realert:{due.isoformat()}:{pid}",
                            recipient_id=pid, message=message, now=now,
-                           priority=outbox.EMERGENCY, params={**params, **mine})
-        timers.schedule(s, kind=WATCH, ref=str(incident.id), due_at=due + self.realert)
+                           priority=priority, params={**params, **mine})
+        timers.schedule(s, kind=WATCH, ref=str(incident.id), due_at=following)
         return len(who)
 
     def report(self, ref: str) -> int:

@@ -46,6 +46,11 @@ def localize(params: dict[str, Any], lang: str, zone: ZoneInfo) -> dict[str, Any
             out[name] = local_time(value, zone)
         else:
             out[name] = value
+    # A time gone by said in the largest units that fit ("2 小时 10 分钟", "7 天"): a
+    # push's `minutes` (an emergency still open for days) is read as {elapsed}.
+    minutes = params.get("minutes")
+    if "elapsed" not in params and isinstance(minutes, int) and not isinstance(minutes, bool):
+        out["elapsed"] = duration(minutes, lang)
     # A day shown with its weekday ("2026-11-25 周三"): the weekday of an ISO `date` (or
     # `old_date`, `new_date`…) is derived, so a push queued before its words named it
     # still renders.
@@ -54,6 +59,21 @@ def localize(params: dict[str, Any], lang: str, zone: ZoneInfo) -> dict[str, Any
         if weekday not in out and day is not None:
             out[weekday] = catalog.t(lang, f"weekday.{day.weekday()}")
     return out
+
+
+def duration(minutes: int, lang: str) -> str:
+    """A span of minutes as a reader says it: minutes under an hour, hours (and minutes)
+    under a day, then days (and hours)."""
+    minutes = max(0, minutes)
+    if minutes < 60:
+        return catalog.t(lang, "duration.minutes", minutes=minutes)
+    hours, rest = divmod(minutes, 60)
+    if hours < 24:
+        return catalog.t(lang, "duration.hours_minutes" if rest else "duration.hours",
+                         hours=hours, minutes=rest)
+    days, hours = divmod(hours, 24)
+    return catalog.t(lang, "duration.days_hours" if hours else "duration.days",
+                     days=days, hours=hours)
 
 
 def _iso_day(value: Any) -> date | None:

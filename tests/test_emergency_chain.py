@@ -163,11 +163,12 @@ def test_chain_acknowledgement_reports_and_archiving(db_services: Services,
 
     # Acknowledged at 09:47 and still not handled an hour later: alerted again.
     tick(services, clock, t0 + timedelta(minutes=107), step=timedelta(minutes=1))
-    open_again = t(lang, "notice.incident_open_leader", number="E-2026-0001", minutes=60,
+    open_again = t(lang, "notice.incident_open_leader", number="E-2026-0001",
+                   elapsed=t(lang, "duration.hours", hours=1),
                    what=WHAT, place=PLACE, director_names="陈丽华")
     assert pushes(services, "zhao_guoqiang").count(open_again) == 1
-    director_again = t(lang, "notice.incident_open", number="E-2026-0001", minutes=60,
-                       what=WHAT, place=PLACE)
+    director_again = t(lang, "notice.incident_open", number="E-2026-0001",
+                       elapsed=t(lang, "duration.hours", hours=1), what=WHAT, place=PLACE)
     assert pushes(services, "chen_lihua").count(director_again) == 1
 
     # Closing report before the handling is over: not offered, and refused when typed.

@@ -102,8 +102,8 @@ def test_an_emergency_still_open_says_what_and_where_and_who_records_its_end(
                                           suggestion="x", reporter="x", reported_at="x")[:6])
     tap(sun, alert, t(lang, "nav.ack"))
     tick(services, clock, clock.now() + timedelta(minutes=61), step=timedelta(minutes=5))
-    words = {"number": "E-2026-0001", "minutes": 60, "what": "铸造车间三十多人聚在车间门口",
-             "place": "铸造车间门口"}
+    words = {"number": "E-2026-0001", "elapsed": t(lang, "duration.hours", hours=1),
+             "what": "铸造车间三十多人聚在车间门口", "place": "铸造车间门口"}
     # The leader on it: what, where, and whom to keep informed.
     leader = push(services, "sun_hongmei", t(lang, "notice.incident_open_leader",
                                              director_names="陈丽华", **words)[:6])

@@ -166,3 +166,54 @@ async def test_a_draft_left_idle_is_kept_without_a_sound_at_night(
     assert notice.text == t(lang, "timeout.kept", flow=t(lang, "complaint.title"), minutes=30)
     assert t(lang, "complaint.category.ask") in question.text
     assert [silent(notice), silent(question)] == [not rings, not rings]
+
+
+@LANGS
+async def test_an_emergency_still_open_is_recalled_less_often_and_quietly_at_night(
+        client: httpx.AsyncClient, fake: FakeBotApi, tg: Services, clock: FrozenClock,
+        lang: str, code: str) -> None:
+    """A worker reports at 23:30; 孙红梅, on duty, presses 收到 at 23:50 and nobody records
+    the end of the handling. 【尚未处置完毕】 comes after 1 hour, then after 2, 4 and 8
+    hours (no more every hour for days), saying how long ago in hours and days. 孙红梅,
+    who cannot close it, is never woken for it: silent at night, ringing by day. The
+    director's first one sounds (she records the end); her later night ones do not."""
+    from tests.test_telegram_leaders import leaders, report, set_person
+
+    for key in ("chen_lihua", "sun_hongmei"):
+        set_person(tg, key, lang=lang)
+    clock.set(datetime(2026, 11, 23, 23, 30, tzinfo=ZONE))
+    chats = await leaders(client, fake, DIRECTOR, SUN)
+    await report(client, fake, 7603, lang, code)
+    tg.dispatcher.drain()
+    clock.advance(timedelta(minutes=20))
+    await chats[SUN].press(t(lang, "nav.ack"))
+    head = t(lang, "notice.incident_open", number="E-2026-0001", what="", place="",
+             elapsed="")[:6]
+    seen: dict[int, list[tuple[str, bool, str]]] = {DIRECTOR: [], SUN: []}
+    counted = {who: len(fake.sent_messages(who)) for who in seen}
+    while clock.now() < datetime(2026, 11, 25, 12, 0, tzinfo=ZONE):
+        tick(tg, clock, clock.now() + timedelta(minutes=10), timedelta(minutes=10))
+        for who in seen:
+            new = fake.sent_messages(who)[counted[who]:]
+            counted[who] += len(new)
+            seen[who] += [(clock.now().astimezone(ZONE).strftime("%d %H:%M"), silent(c), c.text)
+                          for c in new if c.text.startswith(head)]
+
+    def ago(**parts: int) -> str:
+        key = "duration." + "_".join(parts)
+        return t(lang, key, **parts)
+
+    when = ["24 00:50", "24 02:50", "24 06:50", "24 14:50", "24 22:50", "25 06:50"]
+    elapsed = [ago(hours=1), ago(hours=3), ago(hours=7), ago(hours=15), ago(hours=23),
+               ago(days=1, hours=7)]
+    words = {"number": "E-2026-0001", "what": SAID[lang]["what"],
+             "place": SAID[lang]["place"]}
+    assert [(at, quiet, text.split("\n")[0]) for at, quiet, text in seen[SUN]] == [
+        (at, quiet, t(lang, "notice.incident_open_leader", director_names="陈丽华",
+                      elapsed=e, **words))
+        for at, quiet, e in zip(when, [True, True, True, False, True, True], elapsed,
+                                strict=True)]
+    assert [(at, quiet, text.split("\n")[0]) for at, quiet, text in seen[DIRECTOR]] == [
+        (at, quiet, t(lang, "notice.incident_open", elapsed=e, **words))
+        for at, quiet, e in zip(when, [False, True, True, False, True, True], elapsed,
+                                strict=True)]
