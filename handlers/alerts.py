@@ -87,8 +87,10 @@ def may_acknowledge(actor: Person, alert: Alert, recipient: Person | None) -> bo
             and actor.unit_id is not None and actor.unit_id == recipient.unit_id)
 
 
-def acknowledge(ctx: HandlerContext, alert_id: int) -> Result:
-    """Record who acknowledged an alert and when; tell an incident's reporter."""
+def acknowledge(ctx: HandlerContext, alert_id: int, *, handled: bool = False) -> Result:
+    """Record who acknowledged an alert and when; tell an incident's reporter. `handled`:
+    the actor recorded the end of the emergency's handling (see taken_up), which is what
+    their alert then says of them."""
     s = ctx.session
     alert = s.get(Alert, alert_id)
     if alert is None:
@@ -101,12 +103,18 @@ def acknowledge(ctx: HandlerContext, alert_id: int) -> Result:
         by = s.get(Person, done.person_id)
         when = done.at.astimezone(ctx.zone)  # the day too, unless it was today
         at = when.strftime("%H:%M" if when.date() == ctx.today else "%Y-%m-%d %H:%M")
+        incident = s.get(Incident, alert.subject_id) if alert.subject == "incident" else None
+        if incident is not None and done.person_id == alert.recipient_id \
+                and incident.handled_at is not None and done.at == incident.handled_at:
+            # Marked so by recording the end of the handling, never pressed: said so.
+            return Result("ack.already_handled", {"name": by.name if by else "", "at": at,
+                                                  "number": incident.number})
         return Result("ack.already", {"name": by.name if by else "", "at": at})
     assert ctx.actor.id is not None
     s.add(Acknowledgement(alert_id=alert_id, person_id=ctx.actor.id, channel=ctx.channel,
                           at=ctx.now))
     s.flush()
-    _mark_acknowledged(ctx, alert_id)
+    _mark_acknowledged(ctx, alert, handled=handled)
     if alert.subject == "case":  # taken: nobody need be told it was not
         from handlers import assignment
 
@@ -152,10 +160,12 @@ def acknowledge(ctx: HandlerContext, alert_id: int) -> Result:
     return Result("ack.done", {"at": ctx.now.astimezone(ctx.zone).strftime("%H:%M")})
 
 
-def taken_up(ctx: HandlerContext, subject: str, subject_id: int) -> None:
+def taken_up(ctx: HandlerContext, subject: str, subject_id: int, *,
+             handled: bool = False) -> None:
     """Work done on a record by someone alerted to it (a case's reply, an emergency's
     report) is their acknowledgement: the alert that waited for their 收到 is marked as
-    pressed, so it is no longer listed as waiting, nor climbs the chain."""
+    pressed, so it is no longer listed as waiting, nor climbs the chain. `handled`: the
+    work was recording the end of an emergency's handling, which their alert says."""
     acked = select(Acknowledgement.alert_id)
     waiting = ctx.session.exec(select(Alert.id).where(
         Alert.subject == subject, Alert.subject_id == subject_id,
@@ -163,7 +173,7 @@ def taken_up(ctx: HandlerContext, subject: str, subject_id: int) -> None:
         .order_by(col(Alert.id))).all()
     for alert_id in waiting:
         if alert_id is not None:
-            acknowledge(ctx, alert_id)
+            acknowledge(ctx, alert_id, handled=handled)
 
 
 def reachable(session: Session, person_id: int | None, *, texts: bool = True) -> bool:
@@ -208,22 +218,40 @@ def _show_taken(ctx: HandlerContext, incident: Incident, alert_id: int) -> None:
                                "acked_at": ctx.now.isoformat()})
 
 
-def _mark_acknowledged(ctx: HandlerContext, alert_id: int) -> None:
-    """Edit the alert where it was shown: who acknowledged it and when, no more button."""
+def _mark_acknowledged(ctx: HandlerContext, alert: Alert, *, handled: bool = False) -> None:
+    """Edit the alert where it was shown: who acknowledged it and when, no more button;
+    above it, who had the emergency first, if someone else did (the line the edit showing
+    it had added stays); `handled`: that the actor recorded the end of the handling, not
+    that they acknowledged it only now."""
     shown = ctx.session.exec(select(Notification).where(
-        Notification.alert_id == alert_id, Notification.status == "sent",
+        Notification.alert_id == alert.id, Notification.status == "sent",
         col(Notification.delivered_ref).is_not(None))).all()
-    _edit_where_shown(ctx, shown, "ack-edit", "notice.alert_acked", keep_button=False)
+    extra: dict[str, Any] = {}
+    if alert.subject == "incident":
+        first = ctx.session.exec(select(Person.name, Acknowledgement.at).join(
+            Acknowledgement, col(Acknowledgement.person_id) == col(Person.id)).join(
+            Alert, col(Alert.id) == col(Acknowledgement.alert_id)).where(
+            Alert.subject == "incident", Alert.subject_id == alert.subject_id,
+            Alert.id != alert.id, col(Acknowledgement.person_id).not_in(
+                [p for p in (ctx.actor.id, alert.recipient_id) if p is not None]))
+            .order_by(col(Acknowledgement.at), col(Acknowledgement.id))).first()
+        if first is not None:
+            extra["first"] = {"name": first[0] or "", "acked_at": first[1].isoformat()}
+    if handled:
+        extra["line"] = "notice.alert_handled"
+    _edit_where_shown(ctx, shown, "ack-edit", "notice.alert_acked", keep_button=False,
+                      extra=extra)
 
 
 def _edit_where_shown(ctx: HandlerContext, shown: Sequence[Notification], key: str,
-                      message: str, *, keep_button: bool) -> None:
+                      message: str, *, keep_button: bool,
+                      extra: dict[str, Any] | None = None) -> None:
     """An edit of each alert push where it was shown (handlers/notices.py renders its
     first text with the line of `message` below): who acknowledged it, and when."""
     for n in shown:
         params: dict[str, Any] = {"edit_ref": n.delivered_ref, "original": n.message_key,
                                   "original_params": n.params, "name": ctx.actor.name,
-                                  "acked_at": ctx.now.isoformat()}
+                                  "acked_at": ctx.now.isoformat(), **(extra or {})}
         if keep_button:
             params["alert"] = n.alert_id
         outbox.enqueue(ctx.session, key=f"{key}:{n.alert_id}:{n.id}", now=ctx.now,

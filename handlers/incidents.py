@@ -528,7 +528,8 @@ def incident_action(ctx: HandlerContext, sub: Submission) -> Result:
     assert incident.id is not None
     if action == "handled":
         result = _handled(ctx, incident, a["outcome"])
-        alerts.taken_up(ctx, "incident", incident.id)  # handled: nobody is told "on it"
+        # handled: nobody is told "on it"; the actor's alert says they recorded the end
+        alerts.taken_up(ctx, "incident", incident.id, handled=True)
         return result
     alerts.taken_up(ctx, "incident", incident.id)
     row = s.exec(select(IncidentReport).where(IncidentReport.incident_id == incident.id,

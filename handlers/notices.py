@@ -244,8 +244,14 @@ def _render(message: str, params: dict[str, Any], lang: str, zone: ZoneInfo,
         # someone else, its own button still there (`alert`).
         # Its other buttons (see the files) stay.
         first = render(str(params["original"]), params["original_params"], lang, zone)
-        line = catalog.t(lang, message, name=params["name"],
+        # Its reader's own line: acknowledged, or (`line`) the end of the handling recorded.
+        line = catalog.t(lang, str(params.get("line") or message), name=params["name"],
                          acked_at=local_time(str(params["acked_at"]), zone))
+        earlier = params.get("first")
+        if isinstance(earlier, dict):  # someone else had it first: that stays said
+            line = catalog.t(lang, "notice.alert_acked", name=earlier["name"],
+                             acked_at=local_time(str(earlier["acked_at"]), zone)) \
+                + f"\n{line}"
         if message == "notice.alert_taken" and params.get("alert"):
             # Someone has it: one's own 收到 now says one has seen it too, no more asked.
             return Reply(f"{first.text}\n{line}\n{catalog.t(lang, 'nav.ack_prompt_also')}", [

@@ -455,3 +455,45 @@ async def test_a_number_typed_with_the_acknowledge_word_is_never_another_persons
     acked = {k.alert_id for k in all_rows(tg, Acknowledgement)}
     assert [(a.recipient_id, a.subject_id) for a in all_rows(tg, Alert) if a.id in acked] \
         == [(person(tg, "chen_lihua").id, 1)]
+
+
+@LANGS
+async def test_the_directors_alert_keeps_who_had_it_first_when_she_records_the_end(
+        client: httpx.AsyncClient, fake: FakeBotApi, tg: Services, lang: str,
+        code: str) -> None:
+    """孙红梅 presses 收到 at 09:00; the director never does, and at 10:05 records from the
+    menu that the handling is over. Her alert then says both: 孙红梅 had it at 09:00, and
+    she recorded the end at 10:05; not that she "acknowledged" it an hour after the event,
+    with 孙红梅's line gone. Her old 收到, pressed, says the same."""
+    set_person(tg, "chen_lihua", lang=lang)
+    chats = await leaders(client, fake, DIRECTOR, SUN)
+    await report(client, fake, 7607)
+    await asyncio.to_thread(tg.dispatcher.drain)
+    [alert] = [c for c in fake.sent_messages(DIRECTOR) if c.text.startswith(alert_head(lang))]
+    await chats[SUN].press("收到")
+    await asyncio.to_thread(tg.dispatcher.drain)
+
+    tg.clock.advance(timedelta(minutes=65))  # type: ignore[attr-defined]
+    director = chats[DIRECTOR]
+    director.language = code
+    await director.say(t(lang, "menu.incident_action"))
+    await press_starting(director, "E-2026-0001")
+    await director.press(t(lang, "opt.incident_action.handled"))
+    await director.say("财务科当场公布核算结果，职工返岗")
+    await director.press(t(lang, "nav.confirm"))
+    await asyncio.to_thread(tg.dispatcher.drain)
+
+    shown = fake.get_message(DIRECTOR, alert.result["message_id"])
+    assert shown is not None and "reply_markup" not in shown
+    assert shown["text"] == "\n".join([
+        alert.text.rsplit("\n", 1)[0],
+        t(lang, "notice.alert_acked", name="孙红梅", acked_at="2026-11-23 09:00"),
+        t(lang, "notice.alert_handled", name="陈丽华", acked_at="2026-11-23 10:05")])
+
+    with transaction(tg.db) as s:
+        own = s.exec(select(Alert).where(
+            Alert.recipient_id == person(tg, "chen_lihua").id)).one()
+    [said, *_] = tg.workroom.process(Inbound("console", "p:chen_lihua", "console-ack-7",
+                                             action=f"ack:{own.id}"))
+    assert said.text.startswith(t(lang, "ack.already_handled", name="陈丽华", at="10:05",
+                                  number="E-2026-0001"))
