@@ -272,6 +272,21 @@ def unacknowledged(session: Session, incident: Incident) -> list[tuple[int, str]
     return [(int(pid), name or "") for pid, name in rows if pid is not None]
 
 
+def unreached(session: Session, incident: Incident) -> set[int]:
+    """Who the incident's alert could not reach at all: every push of their alert was
+    given up on (refused, blocked, no channel) or waits for them to write first, none
+    was delivered nor is still being tried. Told apart from those who had it and did not
+    acknowledge (the 【升级】 line), and the reporter told when nobody was reached."""
+    rows = session.exec(select(Alert.recipient_id, Notification.status).join(
+        Notification, col(Notification.alert_id) == col(Alert.id)).where(
+        Alert.subject == "incident", Alert.subject_id == incident.id)).all()
+    lost: set[int] = set()
+    reached: set[int] = set()
+    for pid, status in rows:
+        (lost if status in ("failed", outbox.HELD) else reached).add(pid)
+    return lost - reached
+
+
 def paged_this_round(session: Session, incident: Incident, earlier: Sequence[int]
                      ) -> set[int]:
     """Who the chain has pushed the incident's alert to in its current round, before the
@@ -380,6 +395,7 @@ class IncidentTimers:
         # step names them at its top, with how long the report has been open.
         before = unacknowledged(s, incident)
         paged = {who for who, _ in before}
+        lost = unreached(s, incident) & paged
         # One push a round: someone this round has paged already (the duty leader or the
         # director also named in a later step) is not paged again by this step; the
         # step's wait still runs for them, as for the others.
@@ -388,9 +404,12 @@ class IncidentTimers:
         minutes = max(0, int((now - incident.created_at).total_seconds() // 60))
         sent = 0
         for pid in dict.fromkeys(p for p in people if p not in this_round):
-            named = [name for who, name in before if who != pid] or \
-                [name for _, name in before]
-            escalated = {"names": named, "minutes": minutes} if named else None
+            named = [(who, name) for who, name in before if who != pid] or before
+            # Those the alert never reached are not said to have left it unanswered.
+            escalated: dict[str, Any] | None = {
+                "names": [name for who, name in named if who not in lost],
+                "unreached": [name for who, name in named if who in lost],
+                "minutes": minutes} if named else None
             if escalated and pid in paged:  # paged before, silent too: reminded as such
                 escalated["again"] = True
             sent += self._alert(s, incident, pid, now, escalated)
@@ -400,8 +419,12 @@ class IncidentTimers:
             # The first leaders have not answered: the reporter is not left to believe
             # someone is on the way; told once (its key), with what to do if lives are
             # at stake.
-            tell_reporters(s, incident, "waiting", "notice.incident_waiting", now,
-                           {"number": incident.number}, texts=self.texts)
+            # Nobody at all could be reached (every alert refused): the reporter is told
+            # to phone, not left to wait for a 收到 that cannot come.
+            key, message = ("unreached", "notice.incident_unreached") \
+                if before and lost == paged else ("waiting", "notice.incident_waiting")
+            tell_reporters(s, incident, key, message, now, {"number": incident.number},
+                           texts=self.texts)
         if not people and later:
             # Everyone of this step has left: nobody waits on it, the next step is now.
             wait = 0

@@ -189,13 +189,24 @@ def escalated_line(params: dict[str, Any], lang: str) -> str | None:
     """"【升级】报告已 20 分钟，张三、李四 未确认，现升级通知您。" above an alert sent by a
     chain step after the first (handlers/incidents.py: its `escalated` param)."""
     escalated = params.get("escalated")
-    if not isinstance(escalated, dict) or not escalated.get("names"):
+    if not isinstance(escalated, dict):
         return None
+    sep = catalog.t(lang, "list.sep")
+    names, lost = escalated.get("names") or [], escalated.get("unreached") or []
+    minutes = escalated.get("minutes", 0)
+    # Whom the alert never reached is said so, not "did not acknowledge".
+    unreached = catalog.t(lang, "notice.escalated_unreached", unreached=sep.join(map(str, lost)))
+    if not names:
+        if not lost:
+            return None
+        key = "notice.escalated_again_none" if escalated.get("again") \
+            else "notice.escalated_none"
+        return catalog.t(lang, key, minutes=minutes, unreached=unreached)
     # To someone paged before who has not answered either: a reminder, not "now you".
     key = "notice.escalated_again" if escalated.get("again") else "notice.escalated"
-    return catalog.t(lang, key,
-                     names=catalog.t(lang, "list.sep").join(map(str, escalated["names"])),
-                     minutes=escalated.get("minutes", 0))
+    line = catalog.t(lang, key, names=sep.join(map(str, names)), minutes=minutes)
+    return f"{line}{catalog.t(lang, 'notice.escalated_also', unreached=unreached)}" \
+        if lost else line
 
 
 def _files_button(params: dict[str, Any], lang: str) -> list[Button]:

@@ -529,7 +529,7 @@ def test_an_emergency_alerts_active_directors_todays_duty_leader_and_the_chains_
     report(chat, "zh")
     expected = [person(services, "chen_lihua"), today, person(services, "liu_fang")]
     names = "、".join(f"{p.name}（{p.post}）" for p in expected)
-    assert f"已立即通知：{names}。" in chat.text
+    assert f"正在通知：{names}。" in chat.text
     [incident] = all_rows(services, Incident)
     assert [a.recipient_id for a in alerts_of(services, incident)] == [p.id for p in expected]
 

@@ -591,7 +591,7 @@ async def test_a_text_report_runs_the_emergency_conversation_one_question_per_te
     [incident] = all_rows(hl, Incident)
     assert (incident.what, incident.place, incident.people, incident.channel) == (
         "铸造车间有三十多人停工聚集", "铸造车间大门口", 30, "sms")
-    assert done.startswith("已报告，编号 E-2026-0001。已立即通知：陈丽华")
+    assert done.startswith("已报告，编号 E-2026-0001。正在通知：陈丽华")
     assert "\n1. 提建议\n2. 反映问题\n" in done  # then the menu, numbered
     assert len(fake.texts(CALLER)) == 4
     assert all(m.params["From"] == HOTLINE for m in fake.messages(CALLER))

@@ -497,3 +497,43 @@ async def test_the_directors_alert_keeps_who_had_it_first_when_she_records_the_e
                                              action=f"ack:{own.id}"))
     assert said.text.startswith(t(lang, "ack.already_handled", name="陈丽华", at="10:05",
                                   number="E-2026-0001"))
+
+
+@LANGS
+@pytest.mark.parametrize("lost", ["one", "all"])
+async def test_a_leader_the_alert_never_reached_is_not_said_to_have_left_it_unanswered(
+        client: httpx.AsyncClient, fake: FakeBotApi, tg: Services, lang: str, code: str,
+        lost: str) -> None:
+    """孙红梅, on duty, never opened the bot: Telegram refuses her alert. The worker was
+    told whom the workroom is alerting, not that they "were notified". Five minutes on,
+    the chain's next step tells 刘芳 that the director did not acknowledge and that the
+    alert could not reach 孙红梅. When the director cannot be reached either (she blocked
+    the bot), nobody had it: 刘芳 is told so, and the worker is told to phone."""
+    set_person(tg, "liu_fang", lang=lang)
+    await leaders(client, fake, DIRECTOR)
+    fake.fail_next("sendMessage", status=403, times=1000, chat_id=SUN,
+                   description="Forbidden: bot can't initiate conversation with a user")
+    if lost == "all":
+        fake.block(DIRECTOR)
+    worker = await report(client, fake, 7608, lang, code)
+    said = "\n".join(c.text for c in fake.sent_messages(7608))
+    assert t(lang, "emergency.done", number="E-2026-0001", alerted="\0").split("\0")[0] \
+        in said
+    await asyncio.to_thread(tg.dispatcher.drain)
+    t0 = tg.clock.now()
+    await asyncio.to_thread(tick, tg, tg.clock, t0 + timedelta(minutes=5),
+                            timedelta(minutes=1))
+
+    head = alert_head(lang)
+    [to_liu] = [x for x in pushes(tg, "liu_fang") if is_alert(x, head)]
+    unreached = t(lang, "notice.escalated_unreached", unreached="孙红梅" if lost == "one"
+                  else t(lang, "list.sep").join(["陈丽华", "孙红梅"]))
+    line = t(lang, "notice.escalated", names="陈丽华", minutes=5) \
+        + t(lang, "notice.escalated_also", unreached=unreached) if lost == "one" \
+        else t(lang, "notice.escalated_none", minutes=5, unreached=unreached)
+    assert to_liu.startswith(line + "\n")
+    told = worker.new_texts()
+    if lost == "one":
+        assert told == [t(lang, "notice.incident_waiting", number="E-2026-0001")]
+    else:
+        assert told == [t(lang, "notice.incident_unreached", number="E-2026-0001")]
