@@ -96,7 +96,6 @@ COMMANDS: dict[str, tuple[str, ...]] = {
 
 # Of the words that skip a question, those that also answer one in words: nothing (无).
 NONE_WORDS = frozenset({"无", "没有", "none"})
-NONE_MIN_LEN = 2
 
 
 @dataclass
@@ -1128,11 +1127,9 @@ class Engine:
                                 self._ask(st, ctx)])
         ask = flow.step(st.step or "")
         carried = False
-        # "无", "没有", "none" typed to a short question in words that must be answered are
-        # its answer ("意见建议：无"), not a request to skip it; a question asking for an
-        # account (what happened, 10 characters or more) still wants one.
-        said_none = command == "skip" and not pressed and not ask.optional \
-            and isinstance(ask.kind, Text) and ask.kind.min_len <= NONE_MIN_LEN \
+        # "无", "没有", "none" typed to a question that takes them (Ask.none_ok: 意见建议,
+        # 已采取措施) are its answer, not a request to skip it.
+        said_none = command == "skip" and not pressed and not ask.optional and ask.none_ok \
             and normalize(token).lower() in NONE_WORDS
         if said_none:
             st.answers[ask.name] = token.strip()

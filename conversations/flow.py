@@ -23,6 +23,9 @@ class Ask:
     # Checked against the data before the next question (Directory.check): a receipt code
     # that names no case is refused at once, not after the questions that follow it.
     check: str | None = None
+    # Must be answered, and "无" / "none" answers it: what has been done so far, what is
+    # suggested (at 3 a.m. there may be nothing yet). Elsewhere 无 skips, or is refused.
+    none_ok: bool = False
 
     def applies(self, answers: dict[str, Any]) -> bool:
         """Tell whether this step is asked, given the answers so far."""

@@ -614,3 +614,14 @@ def test_a_form_an_old_push_opened_and_left_gives_way_to_the_next_push(
     director.press(t(lang, "opt.incident_action.handled"))
     assert t(lang, "button.busy") not in director.text
     assert t(lang, "incident_action.outcome.ask") in director.text
+
+
+def test_nothing_said_answers_only_the_questions_that_take_it(services: Services) -> None:
+    """无 answers 已采取措施 / 意见建议, nowhere else: a handler's note of "无" on a case is
+    still asked for again, not recorded and pushed."""
+    from tests.case_helpers import case_action, file_complaint
+
+    li, zhao = Chat(services, person="li_ming"), Chat(services, person="zhao_guoqiang")
+    file_complaint(li, "zh")
+    said = case_action(zhao, "zh", "C-2026-0001", "note", "无", confirm=False)
+    assert t("zh", "invalid.not_optional") in said
