@@ -249,11 +249,22 @@ def _request_words() -> tuple[str, ...]:
     return tuple(sorted(words, key=len, reverse=True))
 
 
+@functools.cache
+def _filler_words() -> tuple[str, ...]:
+    words = {w.strip().lower() for lang in catalog.LANGS
+             for w in catalog.t(lang, "keywords.filler").split(",") if w.strip()}
+    return tuple(sorted(words, key=len, reverse=True))
+
+
 def _asked_for(typed: str) -> str:
-    """The typed words without a request before them: "我想投诉" is 投诉; else ""."""
+    """The typed words without a request before them, nor the fillers in them: "我想投诉
+    一下" and "我要提个意见" are 投诉 and 提意见; "" when no request is said."""
     for word in _request_words():
         if typed.startswith(word) and len(typed) > len(word):
-            return typed[len(word):].strip()
+            rest = typed[len(word):].strip()
+            for filler in _filler_words():
+                rest = rest.replace(filler, "")
+            return rest
     return ""
 
 

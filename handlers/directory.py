@@ -66,8 +66,18 @@ class SqlDirectory:
             Person.unit_id == self.unit_id, Person.active == True,  # noqa: E712
             col(Person.role).in_(("director", "leader"))).order_by(col(Person.id))).all()
         rows = sorted(rows, key=lambda p: p.role != "director")  # stable: by id after
-        return [(str(p.id), f"{p.name}（{p.post}）" if lang == "zh" and p.post
-                 else f"{p.name} ({p.post})" if p.post else p.name) for p in rows]
+        return [(str(p.id), self._who(p, lang)) for p in rows]
+
+    def _who(self, p: Person, lang: str) -> str:
+        """A person as a list of people shows them: name, post, and away until when."""
+        label = f"{p.name}（{p.post}）" if lang == "zh" and p.post \
+            else f"{p.name} ({p.post})" if p.post else p.name
+        gone = assignment.away_on(self.session, self.unit_id, p.id or 0, self.today)
+        if gone is None:
+            return label
+        return catalog.t(lang, "assignee.away", who=label,
+                         away=catalog.t(lang, f"case.away.{gone.kind}"),
+                         until=gone.last_day.strftime("%m-%d"))
 
     def _duty_slots(self, lang: str) -> list[tuple[str, str]]:
         """The unit's published receptions (公示) nobody has missed yet: what the booking
@@ -183,17 +193,8 @@ class SqlDirectory:
             Person.unit_id == self.unit_id, Person.active == True,  # noqa: E712
             col(Person.role).in_(("staff", "leader", "director")),
             Person.id != self.person.id).order_by(col(Person.id))).all()
-        out = []
-        for p in rows:
-            label = f"{p.name}（{p.post}）" if lang == "zh" and p.post \
-                else f"{p.name} ({p.post})" if p.post else p.name
-            gone = assignment.away_on(self.session, self.unit_id, p.id or 0, self.today)
-            if gone is not None:  # passed on to someone away, it would wait for them
-                label = catalog.t(lang, "assignee.away", who=label,
-                                  away=catalog.t(lang, f"case.away.{gone.kind}"),
-                                  until=gone.last_day.strftime("%m-%d"))
-            out.append((str(p.id), label))
-        return out
+        # one away is said to be: a case passed on to them would wait for them
+        return [(str(p.id), self._who(p, lang)) for p in rows]
 
     def _pending_extensions(self, lang: str) -> list[tuple[str, str]]:
         rows = self.session.exec(

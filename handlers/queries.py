@@ -26,11 +26,19 @@ _LIMIT = 10
 _WHAT = 60  # characters of an emergency's "what" in a list
 
 
-def _case_line(case: Case, lang: str, zone: ZoneInfo | None = None, to: str = "") -> str:
+def case_what(session: Session, case: Case, lang: str) -> str:
+    """A case as its writer knows it: its category; a letter, by whom it was written to."""
     category = catalog.t(lang, f"opt.category.{case.category}")
-    if case.letter:  # what the writer knows it by: whom they wrote to
-        category = catalog.t(lang, "case.letter_to", to=to) if to else \
-            catalog.t(lang, "case.letter_any", category=category)
+    if not case.letter:
+        return category
+    addressee = session.get(Person, case.addressed_to) if case.addressed_to else None
+    return catalog.t(lang, "case.letter_to", to=addressee.name) if addressee is not None \
+        else catalog.t(lang, "case.letter_any", category=category)
+
+
+def _case_line(case: Case, lang: str, zone: ZoneInfo | None = None,
+               what: str | None = None) -> str:
+    category = what or catalog.t(lang, f"opt.category.{case.category}")
     common = {"number": case.number, "category": category,
               "status": catalog.t(lang, f"status.{case.status}")}
     if case.status == "closed" and case.closed_at is not None:  # when, not the deadline
@@ -66,11 +74,7 @@ def _own_case_lines(ctx: HandlerContext, case: Case, lang: str) -> list[str]:
     """A case in its complainant's list: with the answer, once there is one, to read
     before rating it (a push of it may never have reached them); closed not long ago and
     not rated, until when it may still be rated."""
-    to = ""
-    if case.letter and case.addressed_to is not None:
-        addressee = ctx.session.get(Person, case.addressed_to)
-        to = addressee.name if addressee is not None else ""
-    lines = [_case_line(case, lang, ctx.zone, to)]
+    lines = [_case_line(case, lang, ctx.zone, case_what(ctx.session, case, lang))]
     if case.reply and case.status in ("replied", "follow_up", "closed"):
         lines.append(catalog.t(lang, "query.my_cases.reply", reply=case.reply))
         until = casework.rate_until(case, ctx.zone)
@@ -260,7 +264,7 @@ def case_status_by_code(ctx: HandlerContext, sub: Submission) -> Result:
         return Result("receipt.found_closed_rate" if rate else "receipt.found_closed", {
             "number": case.number, "reply": case.reply or "",
             "outcome": case.outcome or "",
-            "category": catalog.t(sub.lang, f"opt.category.{case.category}"),
+            "category": case_what(s, case, sub.lang),
             "closed_on": (case.closed_at or ctx.now).astimezone(ctx.zone).strftime("%Y-%m-%d"),
             **({"until": until.isoformat()} if rate and until else {})})
     if case.reply and case.status in ("replied", "follow_up"):
@@ -268,15 +272,15 @@ def case_status_by_code(ctx: HandlerContext, sub: Submission) -> Result:
             return Result("receipt.found_rated", {
                 "number": case.number, "reply": case.reply,
                 "rating": catalog.t(sub.lang, f"opt.rating.{case.rating}"),
-                "category": catalog.t(sub.lang, f"opt.category.{case.category}"),
+                "category": case_what(s, case, sub.lang),
                 "status": catalog.t(sub.lang, f"status.{case.status}")})
         return Result("receipt.found_replied", {
             "number": case.number, "reply": case.reply,
-            "category": catalog.t(sub.lang, f"opt.category.{case.category}"),
+            "category": case_what(s, case, sub.lang),
             "status": catalog.t(sub.lang, f"status.{case.status}")})
     handler = s.get(Person, case.handler_id) if case.handler_id else None
     return Result("receipt.found", {
-        "number": case.number, "category": catalog.t(sub.lang, f"opt.category.{case.category}"),
+        "number": case.number, "category": case_what(s, case, sub.lang),
         "status": catalog.t(sub.lang, f"status.{case.status}"), "due_on": case.due_on.isoformat(),
         "handler": handler.name if handler else catalog.t(sub.lang, "review.skipped"),
         "updated": (last.at if last else case.created_at).astimezone(ctx.zone)

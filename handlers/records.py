@@ -275,11 +275,18 @@ def letter(ctx: HandlerContext, sub: Submission) -> Result:
     to_name = _name_of(s, row.addressed_to)
     params: dict[str, Any] = {"number": row.number, "due_on": row.due_on.isoformat(),
                               "days": row.deadline_days, "to": to_name}
+    gone = assignment.away_on(s, row.unit_id, row.addressed_to, ctx.today) \
+        if row.addressed_to is not None else None
+    if gone is not None:  # theirs to read still; the writer knows when they are back
+        params["away"] = catalog.t(sub.lang, "assignee.away_words",
+                                   away=catalog.t(sub.lang, f"case.away.{gone.kind}"),
+                                   until=gone.last_day.isoformat())
     if row.anonymous:
         params["code"] = ctx.receipt_code(sub.draft_id)
-        return Result("letter.done_anonymous" if to_name else "letter.done_any_anonymous",
-                      params)
-    return Result("letter.done" if to_name else "letter.done_any", params)
+        key = "letter.done_anonymous" if to_name else "letter.done_any_anonymous"
+    else:
+        key = "letter.done" if to_name else "letter.done_any"
+    return Result(key + ("_away" if gone is not None else ""), params)
 
 
 def _name_of(s: Session, person_id: int | None) -> str:
@@ -312,9 +319,12 @@ def _register_case(ctx: HandlerContext, sub: Submission, behalf: Behalf | None =
         reason = behalf.reason
     elif max(a["affected"], a.get("cosigners") or 0) >= LEADER_CASE_PEOPLE:
         reason = "many_people"
-    elif not anonymous and ctx.actor.id is not None and s.exec(
-        select(Case.id).where(Case.complainant_id == ctx.actor.id, Case.category == a["category"])
+    elif not letter and not anonymous and ctx.actor.id is not None and s.exec(
+        select(Case.id).where(Case.complainant_id == ctx.actor.id, Case.category == a["category"],
+                              Case.letter == False)  # noqa: E712
     ).first() is not None:
+        # A repeat petitioner (重复信访): a second complaint of the category. Letters are
+        # neither repeats nor counted as earlier ones: each is written to someone.
         reason = "repeat"
     days = LEADER_CASE_DAYS if reason else ORDINARY_DAYS
     # The leader responsible for the category; the director while that leader is away.
@@ -394,6 +404,11 @@ def _announce_case(ctx: HandlerContext, case: Case, workshop: Workshop | None) -
     if case.letter and message == "notice.case_staff":
         message = "notice.letter_staff"
         said["to"] = _name_of(s, case.addressed_to) or "@letter.to_any"
+        gone = assignment.away_on(s, case.unit_id, case.addressed_to, ctx.today) \
+            if case.addressed_to is not None else None
+        if gone is not None:  # it waits for them: the staff may ask the writer
+            message = "notice.letter_staff_away"
+            said.update(away=f"@case.away.{gone.kind}", until=gone.last_day.isoformat())
     for staff in _staff_of(s, case.unit_id, ("staff",)):
         outbox.enqueue(s, key=f"case:{case.id}:staff:{staff.id}", recipient_id=staff.id,
                        message=message, now=ctx.now, params=said)

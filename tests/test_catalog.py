@@ -156,11 +156,20 @@ def _valid(ask: Ask) -> str:
 _seconds = itertools.count()
 
 
-def _ctx() -> Context:
-    # The director's menu holds every flow (the handlers' ones too). Ten seconds an
-    # answer: the same words twice in a row are two answers, not one sent twice.
-    return Context(now=NOW + timedelta(seconds=10 * next(_seconds)), role="director",
+def _ctx(role: str = "director") -> Context:
+    # The director's menu holds every flow but the workers' own (the letter to a leader).
+    # Ten seconds an answer: the same words twice in a row are two answers, not one sent
+    # twice.
+    return Context(now=NOW + timedelta(seconds=10 * next(_seconds)), role=role,
                    directory=OneOption())
+
+
+def _role(flow: Flow) -> str:
+    """Who may start the flow: the director, else an employee."""
+    from conversations.flows import reachable
+
+    mine = {m.value.partition("@")[0] for m in reachable("director")}
+    return "director" if f"flow:{flow.name}" in mine else "employee"
 
 
 def _branches(flow: Flow) -> list[dict[str, str]]:
@@ -180,7 +189,8 @@ def _walk(engine: Engine, flow: Flow, lang: str, choose: dict[str, str] | None =
           ) -> tuple[Outcome, list[tuple[str, Outcome]]]:
     """Start `flow`, ask for help at each step and answer it; return the last outcome."""
     choose = choose or {}
-    ctx = _ctx()
+    role = _role(flow)
+    ctx = _ctx(role)
     out = engine.step(State(lang=lang, updated_at=NOW.isoformat()).to_dict(), text=None,
                       action=f"flow:{flow.name}", ctx=ctx)
     helps = []
@@ -188,7 +198,7 @@ def _walk(engine: Engine, flow: Flow, lang: str, choose: dict[str, str] | None =
         step = out.state.step or ""
         helps.append((step, engine.step(out.state.to_dict(), text=None, action="cmd:help",
                                         ctx=ctx)))
-        ctx = _ctx()
+        ctx = _ctx(role)
         out = engine.step(out.state.to_dict(), text=choose.get(step, _valid(flow.step(step))),
                           action=None, ctx=ctx)
     return out, helps
@@ -239,9 +249,11 @@ def _check_review(flow: Flow, lang: str, choose: dict[str, str]) -> None:
     for ask in asked:
         assert f"• {catalog.t(lang, f'{flow.name}.{ask.name}.label')}" in review
     assert out.replies[-1].buttons[0].label == own("nav.confirm")
-    helped = engine.step(out.state.to_dict(), text=None, action="cmd:help", ctx=_ctx())
+    helped = engine.step(out.state.to_dict(), text=None, action="cmd:help",
+                         ctx=_ctx(_role(flow)))
     assert own("review.help") in helped.replies[0].text
-    confirmed = engine.step(out.state.to_dict(), text=None, action="cmd:confirm", ctx=_ctx())
+    confirmed = engine.step(out.state.to_dict(), text=None, action="cmd:confirm",
+                            ctx=_ctx(_role(flow)))
     assert isinstance(confirmed.effect, Submission)
     assert set(confirmed.effect.answers) == {a.name for a in asked}
 

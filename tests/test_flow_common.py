@@ -175,7 +175,9 @@ def test_words_that_only_asked_for_the_form_are_not_its_answer(
         services: Services, chat: Chat, said: str, item: str, asked: str) -> None:
     open_menu(chat, "zh")
     chat.say(said)
-    chat.press(t("zh", f"menu.{item}"))
+    if t("zh", f"{item}.intro") not in chat.text:  # kept, then the form chosen
+        chat.press(t("zh", f"menu.{item}"))
+    # else: asked for in so many words (我想反映一下问题), the form opened at once
     assert t("zh", "flow.told_kept", label="")[:6] not in chat.text
     assert draft(services, chat)["answers"] == {}
 

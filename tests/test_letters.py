@@ -9,6 +9,7 @@ import pytest
 from sqlmodel import Session, select
 
 from bot.bootstrap import Services
+from conversations.clock import FrozenClock
 from store.models import Case, IdentityRead
 from tests.case_helpers import case_action, pushes, the_case
 from tests.transcript import LANGS, Chat, open_menu, person, t
@@ -126,3 +127,58 @@ def test_the_registration_form_says_whom_the_letter_was_written_to(services: Ser
     registration = dict((r[0], r[1]) for r in rows(forms["登记单"])[1:])
     assert registration["来源"] == t("zh", "export.letter", channel=t("zh", "channel.console"),
                                     to="孙红梅")
+
+
+def test_a_second_letter_is_no_repeat_petition(services: Services) -> None:
+    """Two letters on two matters: each is a letter to its leader, 60 days, never a
+    领导包案 "重复信访" (letters to named leaders were all filed as 其他)."""
+    c = opened(services, "zh", "li_ming", "chen_lihua")
+    write(c["li_ming"], "zh", "孙红梅")
+    write(c["li_ming"], "zh", "陈丽华")
+    second = the_case(services, "C-2026-0002")
+    assert (second.leader_case, second.deadline_days) == (False, 60)
+    services.dispatcher.drain()
+    [alert] = [p for p in pushes(services, "chen_lihua") if "C-2026-0002" in p]
+    assert alert.startswith("【来信】")
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_a_letter_to_a_leader_away_says_so_to_the_writer_and_the_staff(
+        services: Services, clock: FrozenClock, lang: str) -> None:
+    from datetime import date
+
+    from store.calendar_models import LeaderAway
+    from store.db import transaction
+
+    wu = person(services, "wu_jianjun")
+    with transaction(services.db) as s:
+        s.add(LeaderAway(unit_id=wu.unit_id or 0, person_id=wu.id or 0,
+                         first_day=date(2026, 11, 20), last_day=date(2026, 12, 31),
+                         kind="trip", created_at=clock.now()))
+    c = opened(services, lang, "li_ming", "liu_fang")
+    open_menu(c["li_ming"], lang)
+    c["li_ming"].press(t(lang, "menu.letter"))
+    assert any(t(lang, "case.away.trip") in label for label in c["li_ming"].labels())
+    c["li_ming"].press(t(lang, "nav.cancel"))
+    said = write(c["li_ming"], lang, "吴建军")
+    case = the_case(services)
+    away = t(lang, "assignee.away_words", away=t(lang, "case.away.trip"), until="2026-12-31")
+    assert t(lang, "letter.done_away", to="吴建军", number="C-2026-0001", away=away,
+             due_on=case.due_on.isoformat(), days=60) in said
+    assert case.handler_id == wu.id  # still his to read
+    services.dispatcher.drain()
+    assert t(lang, "notice.letter_staff_away", number="C-2026-0001", to="吴建军",
+             away=t(lang, "case.away.trip"), until="2026-12-31",
+             due_on=case.due_on.isoformat()) in pushes(services, "liu_fang")
+
+
+def test_an_anonymous_letter_looked_up_by_its_code_is_named_as_a_letter(
+        services: Services) -> None:
+    li = Chat(services, person="li_ming")
+    said = write(li, "zh", "孙红梅", identity="anonymous")
+    code = said.split(t("zh", "letter.done_anonymous", to="x", number="x", due_on="x",
+                        days=0, code="@").split("@")[0][-8:])[-1].split("\n")[0].strip()
+    open_menu(li, "zh")
+    li.press(t("zh", "menu.receipt"))
+    li.say(code)
+    assert t("zh", "case.letter_to", to="孙红梅") in li.text
