@@ -24,20 +24,26 @@ NOW = datetime(2026, 11, 23, 1, 0, tzinfo=UTC)
 _seconds = itertools.count()
 
 
-def _ctx() -> Context:
+ROLE = {"letter": "employee"}  # the workers' own; the director's menu holds the others
+
+
+def _ctx(role: str = "director") -> Context:
     # Ten seconds an answer: the same words twice in a row are two answers, not the
     # phone sending one twice (Engine's SENT_TWICE).
-    return Context(now=NOW + timedelta(seconds=10 * next(_seconds)), role="director",
+    return Context(now=NOW + timedelta(seconds=10 * next(_seconds)), role=role,
                    directory=OneOption())
 
 
 def _start(lang: str, action: str) -> Outcome:
     return Engine().step(State(lang=lang, updated_at=NOW.isoformat()).to_dict(), text=None,
-                         action=action, ctx=_ctx())
+                         action=action,
+                         ctx=_ctx(ROLE.get(action.removeprefix("flow:").partition("?")[0],
+                                           "director")))
 
 
 def _answer(out: Outcome, text: str) -> Outcome:
-    return Engine().step(out.state.to_dict(), text=text, action=None, ctx=_ctx())
+    return Engine().step(out.state.to_dict(), text=text, action=None,
+                         ctx=_ctx(ROLE.get(out.state.flow or "", "director")))
 
 
 def _counter(lang: str, text: str) -> tuple[int, int]:

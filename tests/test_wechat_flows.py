@@ -81,8 +81,8 @@ async def test_a_suggestion_with_numbers_and_words(
     assert menu == "\n".join([
         said("zh", "menu.welcome"), "",
         numbered("提建议", "反映问题", "预约领导接访", "紧急情况报告", "我反映的问题", "我的预约",
-                 "凭回执码查进度", "评价答复", "English"),
-        "回复 1、2、3…9 选择，也可以直接回复选项的文字。"])
+                 "凭回执码查进度", "评价答复", "写信给领导", "English"),
+        "回复 1、2、3…10 选择，也可以直接回复选项的文字。"])
     [question] = await chat.say("1")
     assert question.startswith(t("zh", "suggestion.intro") + "\n\n"
                                + ask("zh", "suggestion", "topic", 1, 3))
@@ -120,8 +120,8 @@ async def test_a_complaint_reaches_the_responsible_leader_who_acknowledges_on_we
         t("zh", "complaint.done", number="C-2026-0001", due_on="2027-01-22", days=60)
         + "\n\n" + said("zh", "menu.prompt") + "\n\n"
         + numbered("提建议", "反映问题", "预约领导接访", "紧急情况报告", "我反映的问题",
-                   "我的预约", "凭回执码查进度", "评价答复", "English")
-        + "\n回复 1、2、3…9 选择，也可以直接回复选项的文字。"]
+                   "我的预约", "凭回执码查进度", "评价答复", "写信给领导", "English")
+        + "\n回复 1、2、3…10 选择，也可以直接回复选项的文字。"]
     [case] = all_rows(wx, Case)
     assert (case.category, case.affected, case.cosigners, case.channel, case.anonymous) == (
         "wages", 3, 0, kind, False)
@@ -346,7 +346,7 @@ async def test_the_menu_switches_language_and_a_follow_is_welcomed(
     assert welcome.startswith(said("zh", "menu.welcome"))
     [switched] = await chat.click("cmd:lang@en")
     assert switched.startswith(t("en", "lang.switched"))
-    assert "1. Make a suggestion" in switched and "Reply 1, 2, 3…9 to choose" in switched
+    assert "1. Make a suggestion" in switched and "Reply 1, 2, 3…10 to choose" in switched
     assert "、" not in switched
     # Unfollowing is not a message to answer.
     r = await chat.send_inner(chat.inner("event", event=True, Event="unsubscribe"))
