@@ -881,14 +881,14 @@ class Engine:
         the form chosen next (several messages joined), never "not understood"."""
         if typed in _any_menu_words():
             return None  # another role's item: not understood
+        if any(w in typed for w in _progress_words()):  # "请问进度": a question, not hello
+            return Outcome(st, [self._menu(st, ctx, "menu.told_progress")])
         if not _says_something(typed):
             if any(_said_word(w, typed) for w in _greetings()):
                 return Outcome(st, [self._menu(st, ctx, "menu.welcome")])
             if any(_said_word(w, typed) for w in _courtesy_words()):
                 return Outcome(st, [self._menu(st, ctx, "ack.courtesy")])
             return None
-        if any(w in typed for w in _progress_words()):
-            return Outcome(st, [self._menu(st, ctx, "menu.told_progress")])
         said = token.strip()
         told = st.told
         if told and ctx.now - datetime.fromisoformat(told["at"]) <= ctx.timeout:

@@ -242,7 +242,7 @@ def hand_over(s: Session, person: Person, *, now: datetime, zone: ZoneInfo) -> l
     them and a line on its timeline; tell the staff and the director in one push which
     cases moved to whom. Their PERSON_LEFT timer is done with it. Running it again (the
     sweep, a reminder that found the case with them) moves nothing twice."""
-    from handlers import casework, deadlines  # they import this module
+    from handlers import alerts, casework, deadlines  # they import this module
 
     assert person.id is not None
     timers.take(s, kind=PERSON_LEFT, ref=str(person.id), now=now)
@@ -282,6 +282,13 @@ def hand_over(s: Session, person: Person, *, now: datetime, zone: ZoneInfo) -> l
             HandlerContext(s, now, who, "system", zone, ""), case, who.id,
             "notice.case_left_to_you", {"old": person.name, "status": f"@status.{case.status}"},
             occasion=f"left{event.id}")
+        if case.letter and case.addressed_to == person.id and case.complainant_id \
+                and alerts.reachable(s, case.complainant_id):
+            # Written to them by name: the writer hears who reads it now.
+            outbox.enqueue(s, key=f"case:{case.id}:letter_left:{event.id}", now=now,
+                           recipient_id=case.complainant_id, message="notice.letter_handed_on",
+                           params={"number": case.number, "old": person.name,
+                                   "name": who.name})
     lines = [["notice.case_left_line" if m.to is not None else "notice.case_left_nobody",
               {"number": m.case.number, "category": m.case.category,
                "name": m.to.name if m.to is not None else ""}] for m in moved]

@@ -182,7 +182,7 @@ def test_words_that_only_asked_for_the_form_are_not_its_answer(
     assert draft(services, chat)["answers"] == {}
 
 
-@pytest.mark.parametrize("said", ["我上次反映的问题怎么样了", "查一下我的进度到哪了"])
+@pytest.mark.parametrize("said", ["我上次反映的问题怎么样了", "查一下我的进度到哪了", "请问进度"])
 def test_a_question_about_ones_case_at_the_menu_points_to_the_list(
         chat: Chat, said: str) -> None:
     open_menu(chat, "zh")

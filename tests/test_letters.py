@@ -182,3 +182,25 @@ def test_an_anonymous_letter_looked_up_by_its_code_is_named_as_a_letter(
     li.press(t("zh", "menu.receipt"))
     li.say(code)
     assert t("zh", "case.letter_to", to="孙红梅") in li.text
+
+
+def test_the_writer_hears_who_reads_a_letter_whose_leader_left(
+        services: Services, clock: FrozenClock, tmp_path: object) -> None:
+    """A letter to 赵国强; the org file is loaded without him: it is handed on, and 李明,
+    who wrote to him by name, is told who reads it now."""
+    from pathlib import Path
+
+    from handlers import roster
+    from store.db import transaction
+    from tests.test_case_assignment import _without_zhao
+
+    li = Chat(services, person="li_ming")
+    write(li, "zh", "赵国强")
+    with transaction(services.db) as s:
+        roster.load_file(s, _without_zhao(Path(str(tmp_path))), now=clock.now(),
+                         zone=services.settings.zone)
+    services.dispatcher.drain()
+    case = the_case(services)
+    new = "陈丽华" if case.handler_id == person(services, "chen_lihua").id else "孙红梅"
+    assert t("zh", "notice.letter_handed_on", number="C-2026-0001", old="赵国强",
+             name=new) in pushes(services, "li_ming")
