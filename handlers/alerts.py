@@ -228,15 +228,11 @@ def _mark_acknowledged(ctx: HandlerContext, alert: Alert, *, handled: bool = Fal
         col(Notification.delivered_ref).is_not(None))).all()
     extra: dict[str, Any] = {}
     if alert.subject == "incident":
-        first = ctx.session.exec(select(Person.name, Acknowledgement.at).join(
-            Acknowledgement, col(Acknowledgement.person_id) == col(Person.id)).join(
-            Alert, col(Alert.id) == col(Acknowledgement.alert_id)).where(
-            Alert.subject == "incident", Alert.subject_id == alert.subject_id,
-            Alert.id != alert.id, col(Acknowledgement.person_id).not_in(
-                [p for p in (ctx.actor.id, alert.recipient_id) if p is not None]))
-            .order_by(col(Acknowledgement.at), col(Acknowledgement.id))).first()
+        first = outbox.first_acknowledger(
+            ctx.session, alert.subject_id,
+            [p for p in (ctx.actor.id, alert.recipient_id) if p is not None])
         if first is not None:
-            extra["first"] = {"name": first[0] or "", "acked_at": first[1].isoformat()}
+            extra["first"] = first
     if handled:
         extra["line"] = "notice.alert_handled"
     _edit_where_shown(ctx, shown, "ack-edit", "notice.alert_acked", keep_button=False,

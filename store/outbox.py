@@ -229,12 +229,19 @@ def _taken_by_another(session: Session, alert_id: int) -> dict[str, str] | None:
     alert = session.get(Alert, alert_id)
     if alert is None or alert.subject != "incident":
         return None
+    return first_acknowledger(session, alert.subject_id, [alert.recipient_id])
+
+
+def first_acknowledger(session: Session, incident_id: int, excluding: Collection[int]
+                       ) -> dict[str, str] | None:
+    """Who acknowledged an emergency first, of those not `excluding`, and when
+    ({"name", "acked_at"}, the params its pushes say it with); None if nobody has."""
     first = session.exec(select(Person.name, Acknowledgement.at).join(
         Acknowledgement, col(Acknowledgement.person_id) == col(Person.id)).join(
         Alert, col(Alert.id) == col(Acknowledgement.alert_id)).where(
-        Alert.subject == "incident", Alert.subject_id == alert.subject_id,
-        Acknowledgement.person_id != alert.recipient_id)
-        .order_by(col(Acknowledgement.at))).first()
+        Alert.subject == "incident", Alert.subject_id == incident_id,
+        col(Acknowledgement.person_id).not_in(list(excluding)))
+        .order_by(col(Acknowledgement.at), col(Acknowledgement.id))).first()
     return None if first is None else {"name": first[0] or "", "acked_at": first[1].isoformat()}
 
 
