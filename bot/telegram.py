@@ -322,6 +322,21 @@ def _keyboard_json(buttons: tuple[tuple[str, str, str], ...]) -> str | None:
     return None if built is None else json.dumps(built, ensure_ascii=False)
 
 
+def _edited_tail(text: str) -> str:
+    """The text an edit puts on a push's message. A push longer than one message was sent
+    in parts and its reference is the last part's (the one with the buttons), so an edit
+    of it shows the end of the new text: the line it adds (who acknowledged, and when)
+    with as much before it as fits, from a line's start, and never the first part again."""
+    if len(text) <= TEXT_LIMIT:
+        return text
+    start = len(text) - (TEXT_LIMIT - len(_CUT))
+    line = text.find("\n", start)
+    return _CUT + (text[line + 1:] if 0 <= line < len(text) - 1 else text[start:])
+
+
+_CUT = "…\n"  # what stands for the earlier parts above an edited last part
+
+
 def messages(replies: list[Reply]) -> int:
     """How many Telegram messages these replies make."""
     return sum(len(_chunks(r.text)) for r in replies)
@@ -553,7 +568,8 @@ class TelegramSender:
                     if keyboard is not None and '"inline_keyboard"' in keyboard else None
                 # Without a keyboard the alert's button goes; with one, it stays.
                 await self.bot.edit_message_text(chat_id=int(address), message_id=int(edit_ref),
-                                                 text=wired[0][0], reply_markup=markup)
+                                                 text=_edited_tail(reply.text),
+                                                 reply_markup=markup)
                 return edit_ref
             if isinstance(reply, FileReply):
                 return await self._send_file(address, reply)

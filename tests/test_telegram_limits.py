@@ -258,3 +258,35 @@ def test_a_long_push_arrives_in_parts_under_the_limit_with_its_buttons_last(
     assert "\n".join(p.text for p in parts) == "\n".join(lines)  # cut at line ends, in order
     assert [bool(p.params.get("reply_markup")) for p in parts] == [False] * (len(parts) - 1) \
         + [True]
+
+
+def test_a_long_alert_edited_keeps_its_last_part_with_who_acknowledged(
+        svc: Services, fake: FakeBotApi) -> None:
+    """An alert longer than one message is sent in parts, its 收到 on the last; the edit
+    saying who acknowledged it goes to that last message, which then ends with that line
+    and still shows what it showed before: never the alert's first part in its place."""
+    lines = [f"第{i}人：" + "车间聚集，要求说明加班费" * 8 for i in range(1, 90)]
+    alert = "\n".join(lines)
+    with transaction(svc.db) as s:
+        outbox.enqueue(s, key="alert", channel="telegram", address=str(WORKER),
+                       message="notice.raw", now=svc.clock.now(), priority=outbox.ALERT,
+                       params={"text": alert,
+                               "buttons": [{"label": "收到", "value": "cmd:confirm",
+                                            "kind": "action"}]})
+    svc.dispatcher.drain()
+    parts = fake.sent_messages(WORKER)
+    assert len(parts) > 1
+    last = parts[-1]
+    acked = "✅ 王建平 已于 11-23 21:40 确认收到。"
+    with transaction(svc.db) as s:
+        outbox.enqueue(s, key="alert-edit", channel="telegram", address=str(WORKER),
+                       message="notice.raw", now=svc.clock.now(), priority=outbox.ALERT,
+                       params={"text": alert + "\n" + acked,
+                               "edit_ref": str(last.result["message_id"])})
+    svc.dispatcher.drain()
+    [edit] = fake.calls_to("editMessageText")
+    assert edit.params["message_id"] == last.result["message_id"]
+    shown = edit.params["text"]
+    assert len(shown) <= 4096 and shown.endswith(acked)
+    assert last.text in shown  # what the last message said is still there
+    assert not shown.startswith(lines[0])
