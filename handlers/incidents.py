@@ -483,7 +483,11 @@ class IncidentTimers:
         minutes = int((now - acked).total_seconds() // 60)
         params = {"number": incident.number, "minutes": minutes, "what": incident.what,
                   "place": incident.place}
-        first = due == acked + self.realert
+        # The director's first re-alert is the first made for her, which is the schedule's
+        # first unless the scheduler was down past it (it makes only the latest one).
+        earlier = f"incident:{incident.id}:realert:"
+        told = set(s.exec(select(Notification.recipient_id).where(
+            col(Notification.idempotency_key).startswith(earlier))).all())
         for pid in sorted(who):
             # The director records the end of the handling (one tap from here); a leader
             # on it is told whom to keep informed, having no such action of their own.
@@ -496,7 +500,7 @@ class IncidentTimers:
                 message, mine = "notice.incident_open", {"actions": [[
                     "opt.incident_action.handled",
                     f"flow:incident_action?incident={incident.id}&action=handled"]]}
-                priority = outbox.EMERGENCY if first else outbox.ALERT
+                priority = outbox.ALERT if pid in told else outbox.EMERGENCY
             else:
                 message = "notice.incident_open_leader"
                 mine = {"director_names": [d.name for d in heads]}

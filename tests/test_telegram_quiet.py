@@ -217,3 +217,32 @@ async def test_an_emergency_still_open_is_recalled_less_often_and_quietly_at_nig
         (at, quiet, t(lang, "notice.incident_open", elapsed=e, **words))
         for at, quiet, e in zip(when, [False, True, True, False, True, True], elapsed,
                                 strict=True)]
+
+
+@LANGS
+async def test_the_directors_first_realert_rings_even_when_the_scheduler_missed_its_hour(
+        client: httpx.AsyncClient, fake: FakeBotApi, tg: Services, clock: FrozenClock,
+        lang: str, code: str) -> None:
+    """The same night, but the scheduler is down from 23:50 until 03:10: the re-alerts of
+    00:50 and 02:50 were never made. The one made at 03:10 is the director's first, so it
+    rings (she is asked to record the end); 孙红梅's stays silent, as always at night."""
+    from tests.test_telegram_leaders import leaders, report, set_person
+
+    for key in ("chen_lihua", "sun_hongmei"):
+        set_person(tg, key, lang=lang)
+    clock.set(datetime(2026, 11, 23, 23, 30, tzinfo=ZONE))
+    chats = await leaders(client, fake, DIRECTOR, SUN)
+    await report(client, fake, 7603, lang, code)
+    tg.dispatcher.drain()
+    clock.advance(timedelta(minutes=20))
+    await chats[SUN].press(t(lang, "nav.ack"))
+    tg.dispatcher.drain()
+    counted = {who: len(fake.sent_messages(who)) for who in (DIRECTOR, SUN)}
+    clock.set(datetime(2026, 11, 24, 3, 10, tzinfo=ZONE))  # back after the outage
+    tick(tg, clock, clock.now() + timedelta(minutes=1), timedelta(minutes=1))
+    head = t(lang, "notice.incident_open", number="E-2026-0001", what="", place="",
+             elapsed="")[:6]
+    [director] = [c for c in fake.sent_messages(DIRECTOR)[counted[DIRECTOR]:]
+                  if c.text.startswith(head)]
+    [leader] = [c for c in fake.sent_messages(SUN)[counted[SUN]:] if c.text.startswith(head)]
+    assert (silent(director), silent(leader)) == (False, True)
