@@ -1461,7 +1461,19 @@ class Engine:
         n, total = flow.progress(st.answers, st.prefilled, ask.name)
         header = catalog.t(st.lang, "flow.progress", n=n, total=total)
         text = header + " " + catalog.t(st.lang, f"{flow.name}.{ask.name}.ask")
+        preface = self._preface(st, ask, ctx)
+        if preface:  # one message: a channel splits a long one, the buttons on its end
+            text = f"{preface}\n\n{text}"
         return Reply(text, buttons + extra + nav)
+
+    @staticmethod
+    def _preface(st: State, ask: Ask, ctx: Context) -> str | None:
+        """What the data says above the question of a step with a preface (the report
+        whose approval is asked), in the person's language; None: nothing to show."""
+        hook = getattr(ctx.directory, "preface", None) if ask.preface else None
+        if hook is None:  # optional: Directory.preface
+            return None
+        return cast(str | None, hook(ask.preface, st.lang, dict(st.answers)))
 
     def _open_options(self, st: State, ask: Ask, options: list[tuple[str, str]],
                       ctx: Context) -> list[tuple[str, str]]:

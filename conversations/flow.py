@@ -26,6 +26,9 @@ class Ask:
     # Must be answered, and "无" / "none" answers it: what has been done so far, what is
     # suggested (at 3 a.m. there may be nothing yet). Elsewhere 无 skips, or is refused.
     none_ok: bool = False
+    # Words from the data shown above the question (Directory.preface): what the report
+    # chosen says, so that whoever approves it reads it where the approval is asked.
+    preface: str | None = None
 
     def applies(self, answers: dict[str, Any]) -> bool:
         """Tell whether this step is asked, given the answers so far."""
@@ -96,6 +99,9 @@ class Directory(Protocol):
     # Optional: `check(name, lang, value, answers) -> tuple[str, dict] | None`, why an
     # answer to a step with `check=name`, given the answers before it, cannot be taken (a
     # catalog key and its parameters), else None.
+    # Optional: `preface(name, lang, answers) -> str | None`, the words shown above the
+    # question of a step with `preface=name`, given the answers so far (the report chosen,
+    # as it reads), else None: the question is asked alone.
 
 
 @dataclass(frozen=True)
