@@ -129,12 +129,13 @@ WARNING_ACTION = Flow(
 
 # A drafted report: the staff add a note and submit it; the director approves (it is sent
 # to the upper union) or returns it with a reason. Each is offered their own actions
-# (handlers/reports.offered).
+# (handlers/reports.offered), below what the report says (handlers/reports.content).
 REPORT_ACTION = Flow(
     "report_action",
     (
         Ask("report", Choice(source="open_reports")),
-        Ask("action", Choice(source="report_actions", given="report", named=True)),
+        Ask("action", Choice(source="report_actions", given="report", named=True),
+            preface="report"),
         Ask("note", Text(2, 2000), when=_on("action", "note")),
         Ask("reason", Text(2, 500), when=_on("action", "return")),
     ),

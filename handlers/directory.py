@@ -275,6 +275,18 @@ class SqlDirectory:
                 return self.slot_label(entry, lang)
         return None
 
+    def preface(self, name: str, lang: str, answers: dict[str, Any]) -> str | None:
+        """The words above the question of a step with `preface=name`: the report chosen,
+        as it reads, above what to do to it. None for one gone (sent, another unit's):
+        the form's handler says so."""
+        if name != "report":
+            raise KeyError(f"no preface named {name!r}")
+        chosen = str(answers.get("report", ""))
+        row = self.session.get(Report, int(chosen)) if chosen.isdigit() else None
+        if row is None or row.unit_id != self.unit_id or row.status == "sent":
+            return None
+        return reports.content(row, lang, self.zone)
+
     def check(self, name: str, lang: str, value: str, answers: dict[str, Any]
               ) -> tuple[str, dict[str, Any]] | None:
         """Why the answer to a step with `check=name` cannot be taken now, else None."""

@@ -29,7 +29,7 @@ from sqlmodel import Session, col, select
 
 from conversations import catalog
 from conversations.flow import Result, Submission
-from handlers import casework, suggestions
+from handlers import casework, notices, suggestions
 from handlers.context import HandlerContext, people_of, unit_since
 from handlers.lifecycle import OPEN
 from scheduler import workdays
@@ -254,6 +254,25 @@ def _words(report: Report) -> dict[str, Any]:
             "due_at": report.due_at.isoformat()}
 
 
+def _about(report: Report) -> dict[str, Any]:
+    """What a report's reader is shown of it, as a push's params: its title, period, due
+    time, status and lines (the reminders, and the form that asks to approve it)."""
+    return {**_words(report), "period": named(report), "status": f"@report.status.{report.status}",
+            "lines": lines(report)}
+
+
+def content(report: Report, lang: str, zone: ZoneInfo) -> str:
+    """The report as 报告审核 shows it above the action asked: all it says (the figures,
+    an information report's title and text), its note, and why it came back if it did."""
+    params = {**_about(report), "note": report.note, "by": report.data.get("by", "")}
+    text = catalog.t(lang, f"report_action.content.{report.kind}",
+                     **notices.localize(params, lang, zone))
+    if report.status == "returned" and report.returned_reason:
+        text += "\n" + catalog.t(lang, "report_action.content.returned",
+                                 reason=report.returned_reason)
+    return text
+
+
 def _action(report: Report) -> list[list[str]]:
     return [["menu.cal_report_action", f"flow:report_action?report={report.id}"]]
 
@@ -338,9 +357,7 @@ class ReportJobs:
             for p in people_of(s, int(unit_id), roles):
                 outbox.enqueue(s, key=f"report:{row.id}:{stage}:{p.id}", recipient_id=p.id,
                                now=now, message=message, priority=outbox.ALERT,
-                               params={**_words(row), "period": named(row),
-                                       "status": f"@report.status.{row.status}",
-                                       "lines": lines(row), "actions": _action(row)})
+                               params={**_about(row), "actions": _action(row)})
                 sent += 1
             return sent
 

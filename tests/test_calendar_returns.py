@@ -403,12 +403,91 @@ def test_the_director_reads_the_weekly_report_she_approves(
     tap(director, reminder, t(lang, "menu.cal_report_action"))
     assert choices(director) == [t(lang, "opt.report_action.approve"),
                                  t(lang, "opt.report_action.return")]
+    # The form asks her to approve what it shows her: the figures, above the question,
+    # in the message that has the buttons (before, only "要做什么？").
+    asked = director.replies[-1].text
+    assert asked.startswith(t(
+        lang, "report_action.content.weekly", title=title, period=week,
+        status=t(lang, "report.status.draft"), due_at="2026-12-03 17:00",
+        lines="\n".join(figure(k, n) for k, n in figures.items()),
+        note=t(lang, "review.skipped")) + "\n\n")
+    assert asked.endswith(t(lang, "report_action.action.ask"))
     director.press(t(lang, "opt.report_action.approve"))
     assert t(lang, "report.option", title=title, period=week,
              status=t(lang, "report.status.draft")) in director.text  # the review
     director.press(t(lang, "nav.confirm"))
     assert t(lang, "report_action.done.approve", title=title, period=week, count=1) \
         in director.text
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_the_opinion_report_is_read_where_it_is_reviewed(
+        services: Services, clock: FrozenClock, lang: str) -> None:
+    """Before, 报告审核 asked "要做什么？" under the report's name alone: the staff who chose
+    the monthly opinion report from the list, and the director who signs it, could not read
+    its figures in the chat. Now they stand above the question once the report is chosen,
+    with its note, and why the director returned it."""
+    from tests.case_helpers import file_complaint
+
+    staff, director = Chat(services, person="liu_fang"), Chat(services, person="chen_lihua")
+    open_menu(director, lang)
+    file_complaint(Chat(services, person="li_ming"), lang)  # Monday 11-23, 铸造车间
+    run_until(services, clock, at(12, 10, 9, 30))  # the 10th: November's opinion report
+    title = t(lang, "report.title.opinion")
+
+    def count(label: str, n: int) -> str:
+        return t(lang, "report.count_line", label=label, count=n)
+
+    figures = "\n".join([
+        t(lang, "report.totals", suggestions=0, cases=1, leader_cases=0, closed=0),
+        t(lang, "report.section.topics"), t(lang, "report.none"),
+        t(lang, "report.section.categories"), count(t(lang, "opt.category.wages"), 1),
+        t(lang, "report.section.workshops"), count("铸造车间", 1),
+        t(lang, "report.section.notable"), t(lang, "report.none")])
+
+    def shown(status: str, note: str) -> str:
+        return t(lang, "report_action.content.opinion", title=title, period="2026-12",
+                 first="2026-11-01", last="2026-11-30", due_at="2026-12-20 00:00",
+                 status=t(lang, f"report.status.{status}"), lines=figures, note=note)
+
+    # The staff choose it from the list: the list names it; once chosen, it is shown.
+    open_menu(staff, lang)
+    staff.press(t(lang, "menu.cal_report_action"))
+    option = t(lang, "report.option", title=title, period="2026-12",
+               status=t(lang, "report.status.draft"))
+    assert figures not in staff.text
+    staff.press(option)
+    assert staff.replies[-1].text.startswith(shown("draft", t(lang, "review.skipped")) + "\n\n")
+    assert staff.replies[-1].text.endswith(t(lang, "report_action.action.ask"))
+    assert choices(staff) == [t(lang, "opt.report_action.note"),
+                              t(lang, "opt.report_action.submit")]
+    staff.press(t(lang, "opt.report_action.note"))
+    staff.say("夜班补贴问题集中，建议统一解释口径。")
+    staff.press(t(lang, "nav.confirm"))
+    open_menu(staff, lang)
+    staff.press(t(lang, "menu.cal_report_action"))
+    staff.press(option)
+    staff.press(t(lang, "opt.report_action.submit"))
+    staff.press(t(lang, "nav.confirm"))
+    services.dispatcher.drain()
+    # The director opens it from the push asking for her approval: the same report, her
+    # actions below it.
+    tap(director, last_push(services, "chen_lihua"), t(lang, "menu.cal_report_action"))
+    assert director.replies[-1].text.startswith(
+        shown("submitted", "夜班补贴问题集中，建议统一解释口径。") + "\n\n")
+    assert choices(director) == [t(lang, "opt.report_action.approve"),
+                                 t(lang, "opt.report_action.return")]
+    director.press(t(lang, "opt.report_action.return"))
+    director.say("请补充各车间的处理情况")
+    director.press(t(lang, "nav.confirm"))
+    # Back with the staff: why it was returned is read with it.
+    open_menu(staff, lang)
+    staff.press(t(lang, "menu.cal_report_action"))
+    staff.press(t(lang, "report.option", title=title, period="2026-12",
+                  status=t(lang, "report.status.returned")))
+    assert staff.replies[-1].text.startswith(
+        shown("returned", "夜班补贴问题集中，建议统一解释口径。") + "\n" + t(
+            lang, "report_action.content.returned", reason="请补充各车间的处理情况") + "\n\n")
 
 
 def test_a_director_without_staff_may_still_add_a_note(services: Services,

@@ -83,6 +83,42 @@ def test_a_major_one_is_signed_by_the_director_and_reaches_the_upper_union_in_ti
 
 
 @pytest.mark.parametrize("lang", LANGS)
+def test_the_director_reads_what_she_signs_in_the_form(services: Services, clock: FrozenClock,
+                                                       lang: str) -> None:
+    """Before, 报告审核 asked her "要做什么？" with 批准 / 退回 and nothing of the report:
+    she signed what the form did not show. Now its kind, the day it arose, its title, its
+    text, who wrote it and its deadline stand above the question, whether she comes from
+    the push or chooses the report from the list."""
+    from tests.case_helpers import choices
+
+    staff, director = Chat(services, person="liu_fang"), Chat(services, person="chen_lihua")
+    open_menu(director, lang)
+    write(staff, lang, "major", "今天" if lang == "zh" else "today")
+    services.dispatcher.drain()
+    title = t(lang, "report.title.info")
+    shown = t(lang, "report_action.content.info", title=title, period="I-2026-0001",
+              status=t(lang, "report.status.submitted"), by="刘芳",
+              due_at="2026-11-24 17:00", lines=body(lang, "major", "2026-11-23"),
+              note=t(lang, "review.skipped"))
+    actions = [t(lang, "opt.report_action.approve"), t(lang, "opt.report_action.return")]
+    tap(director, last_push(services, "chen_lihua"), t(lang, "menu.cal_report_action"))
+    asked = director.replies[-1]
+    assert asked.text == shown + "\n\n" + t(lang, "flow.progress", n=1, total=1) + " " + \
+        t(lang, "report_action.action.ask")
+    assert choices(director) == actions
+    director.press(t(lang, "nav.cancel"))
+    # Chosen from the list of 报告审核: shown once chosen, not in the list.
+    open_menu(director, lang)
+    director.press(t(lang, "menu.cal_report_action"))
+    assert TEXT not in director.text
+    director.press(t(lang, "report.option", title=title, period="I-2026-0001",
+                     status=t(lang, "report.status.submitted")))
+    assert director.replies[-1].text.startswith(shown + "\n\n")
+    assert director.replies[-1].text.endswith(t(lang, "report_action.action.ask"))
+    assert choices(director) == actions
+
+
+@pytest.mark.parametrize("lang", LANGS)
 def test_a_signature_that_does_not_come_is_reminded_then_late(
         services: Services, clock: FrozenClock, lang: str) -> None:
     staff, director = Chat(services, person="liu_fang"), Chat(services, person="chen_lihua")
