@@ -701,10 +701,13 @@ async def acknowledge_press(bot: Bot, update: Mapping[str, Any],
             return
         label = chosen_label(update)
         shown = message.get("text")  # none on a message too old for the bot to see
-        if label and shown:
+        marked = f"{shown}\n→ {label}" if label and shown else None
+        if marked is not None and len(marked) <= TEXT_LIMIT:
             await bot.edit_message_text(chat_id=message["chat"]["id"],
-                                        message_id=message["message_id"],
-                                        text=f"{shown}\n→ {label}")
+                                        message_id=message["message_id"], text=marked)
+        elif marked is not None:  # no room below a long text: its buttons go, it stays whole
+            await bot.edit_message_reply_markup(chat_id=message["chat"]["id"],
+                                                message_id=message["message_id"])
     except TelegramError:  # cosmetic: the step itself is already saved and answered
         log.warning("telegram: could not mark the pressed button", exc_info=True)
 

@@ -525,3 +525,27 @@ async def test_a_file_with_its_answer_as_caption_is_kept_a_gif_is_refused(
                                     ask(lang, "emergency", "what", 1, 5))]
     assert saved_state(tg, 7507)["answers"] == {}
     assert saved_state(tg, 7507).get("attachments", []) == []
+
+
+@LANGS
+async def test_a_choice_under_a_message_too_long_to_mark_loses_its_buttons(
+        client: httpx.AsyncClient, fake: FakeBotApi, tg: Services, lang: str,
+        code: str) -> None:
+    """A question under a long text (a report to approve, near Telegram's 4,096): the
+    pressed option cannot be added below it, so its buttons are taken away instead, the
+    text left whole, and nothing is sent that Telegram would refuse."""
+    chat = TgChat(client, fake, 7503, code)
+    await chat.say(t(lang, "menu.suggestion"))
+    [topic] = fake.sent_messages(7503)
+    filler = "报告内容\n" * ((4096 - len(topic.text)) // 5)  # the report above the question
+    long_text = "报" * ((4096 - len(topic.text)) % 5) + filler + topic.text
+    assert len(long_text) == 4096
+    update = callback_update(chat.chat_id, "opt:living@topic",
+                             message_id=topic.result["message_id"], message_text=long_text,
+                             reply_markup=topic.params["reply_markup"],
+                             language_code=chat.language)
+    assert (await chat.post(update)).status_code == 200
+    assert chat.new_texts() == [ask(lang, "suggestion", "text", 2, 3)]
+    assert [c for c in fake.calls_to("editMessageText")
+            if c.params["message_id"] == topic.result["message_id"]] == []
+    assert "reply_markup" not in (fake.get_message(7503, topic.result["message_id"]) or {})
