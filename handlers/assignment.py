@@ -29,6 +29,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from conversations.clock import Clock
+from handlers import notices
 from handlers.context import HandlerContext, people_of
 from handlers.lifecycle import OPEN, WORKING
 from scheduler import workdays
@@ -203,15 +204,17 @@ def _unconfirmed(s: Session, alert: Alert, now: datetime, zone: ZoneInfo,
              "assigned_at": alert.created_at.isoformat(), "days": ACK_WORKDAYS + told - 1,
              "due_on": case.due_on.isoformat()}
     # Their 收到 button again: the 交办 itself may be far up the chat, or was never seen.
+    message, said = notices.as_letter(s, case, "notice.case_ack_remind", facts)
     outbox.enqueue(s, key=f"case:{case.id}:ack_remind:{alert.id}:{told}",
-                   recipient_id=handler.id, message="notice.case_ack_remind", params=facts,
+                   recipient_id=handler.id, message=message, params=said,
                    alert_id=alert.id, now=now, priority=outbox.ALERT)
     others = [p for p in people_of(s, case.unit_id, ("staff", "director"))
               if p.id != handler.id]
     params = {**facts, "handler": handler.name, "times": ACK_TELLS,
               "actions": [["nav.reassign_case",
                            f"flow:case_action?case={case.id}&action=reassign"]]}
-    message = "notice.case_unconfirmed_last" if last else "notice.case_unconfirmed"
+    message, params = notices.as_letter(
+        s, case, "notice.case_unconfirmed_last" if last else "notice.case_unconfirmed", params)
     suffix = "" if told == 1 else f":{told}"  # the first keeps the key it always had
     for p in others:
         outbox.enqueue(s, key=f"case:{case.id}:unconfirmed:{alert.id}:{p.id}{suffix}",

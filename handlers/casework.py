@@ -119,12 +119,14 @@ def _reply(ctx: HandlerContext, sub: Submission, case: Case) -> Result:
     s = ctx.session
     if case.complainant_id is not None and alerts.reachable(s, case.complainant_id,
                                                             texts=ctx.texts):
+        # Who to tell if it cannot reach the complainant yet (WeChat's 48-hour window):
+        # the one who wrote the reply. A letter's writer reads of their letter.
+        message, params = notices.as_letter(
+            s, case, "notice.case_replied",
+            {"number": case.number, "reply": text, "tell": ctx.actor.id}, writer=True)
         outbox.enqueue(s, key=f"case:{case.id}:replied:{case.reopens}",
-                       recipient_id=case.complainant_id, message="notice.case_replied",
-                       now=ctx.now, priority=outbox.ALERT,
-                       # Who to tell if it cannot reach the complainant yet (WeChat's
-                       # 48-hour window): the one who wrote the reply.
-                       params={"number": case.number, "reply": text, "tell": ctx.actor.id})
+                       recipient_id=case.complainant_id, message=message,
+                       now=ctx.now, priority=outbox.ALERT, params=params)
         return _done(sub, case, told=catalog.t(sub.lang, "case_action.told.named"))
     if case.complainant_id is not None:
         # A caller this workroom cannot text: never "told" when nobody can be; the staff
@@ -161,10 +163,12 @@ def _close(ctx: HandlerContext, sub: Submission, case: Case) -> Result:
         if case.rating is None and until is not None:
             params.update(days=RATE_DAYS_AFTER_CLOSING, until=until.isoformat(),
                           actions=[["menu.rate", f"flow:rate?case={case.id}"]])
+        message, params = notices.as_letter(
+            ctx.session, case, "notice.case_closed_rate" if "until" in params
+            else "notice.case_closed", params, writer=True)
         outbox.enqueue(ctx.session, key=f"case:{case.id}:closed:{case.reopens}",
                        recipient_id=case.complainant_id, now=ctx.now, params=params,
-                       message="notice.case_closed_rate" if "until" in params
-                       else "notice.case_closed")
+                       message=message)
     return _done(sub, case)
 
 
@@ -464,12 +468,14 @@ def _urge(ctx: HandlerContext, sub: Submission, case: Case) -> Result:
     handler = ctx.session.get(Person, case.handler_id) if case.handler_id else None
     assert case.id is not None
     if handler is not None and handler.id is not None:
+        message, params = notices.as_letter(
+            ctx.session, case, "notice.case_urged",
+            {"number": case.number, "category": case.category,
+             "due_on": case.due_on.isoformat(), "leader": ctx.actor.name,
+             "note": text, "actions": notices.work_on(case.id)})
         outbox.enqueue(ctx.session, key=f"case:{case.id}:urge:{event.id}",
-                       recipient_id=handler.id, message="notice.case_urged", now=ctx.now,
-                       priority=outbox.ALERT,
-                       params={"number": case.number, "category": case.category,
-                               "due_on": case.due_on.isoformat(), "leader": ctx.actor.name,
-                               "note": text, "actions": notices.work_on(case.id)})
+                       recipient_id=handler.id, message=message, now=ctx.now,
+                       priority=outbox.ALERT, params=params)
     return _done(sub, case, name=handler.name if handler else "")
 
 
@@ -565,9 +571,11 @@ def rate(ctx: HandlerContext, sub: Submission) -> Result:
     went_up = _reopen(ctx, case, was_closed=was_closed)
     # Up a level only when there is one: the director handling it herself answers again.
     # Nothing can be pushed to an anonymous complainant: they look the answer up.
-    return Result(("rate.reopened" if went_up else "rate.reopened_same")
-                  + ("_anonymous" if case.anonymous else ""),
-                  {"number": case.number, "due_on": case.due_on.isoformat()})
+    message, params = notices.as_letter(
+        s, case, ("rate.reopened" if went_up else "rate.reopened_same")
+        + ("_anonymous" if case.anonymous else ""),
+        {"number": case.number, "due_on": case.due_on.isoformat()}, writer=True)
+    return Result(message, notices.localize(params, sub.lang, ctx.zone))
 
 
 def case_by_code(session: Session, code: str) -> Case | None:
@@ -657,7 +665,8 @@ def _reopen(ctx: HandlerContext, case: Case, *, was_closed: bool = False) -> boo
                                       or recipient != case.handler_id):
             # The new handler gets the button to it; the old one has nothing left to do.
             mine = {"actions": notices.work_on(case.id)} if recipient == case.handler_id else {}
+            message, said = notices.as_letter(s, case, message, {**params, **mine})
             outbox.enqueue(s, key=f"case:{case.id}:reopened:{case.reopens}:{recipient}",
-                           recipient_id=recipient, message=message, params={**params, **mine},
+                           recipient_id=recipient, message=message, params=said,
                            now=ctx.now, priority=outbox.ALERT)
     return went_up

@@ -205,8 +205,10 @@ class CaseReminders:
             if s.exec(select(Notification.id).where(
                     Notification.idempotency_key == key)).first() is None:
                 told.add(recipient)
-            outbox.enqueue(s, key=key, recipient_id=recipient, message=message,
-                           params={**params, **self._button(s, case, recipient)},
+            # A letter's reminders name it as one (写给陈丽华的信), not as a problem.
+            message, said = notices.as_letter(
+                s, case, message, {**params, **self._button(s, case, recipient)})
+            outbox.enqueue(s, key=key, recipient_id=recipient, message=message, params=said,
                            now=now, priority=outbox.ALERT)
             queued += 1
         # The timeline says the case went up when someone above the handler was told now:

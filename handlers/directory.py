@@ -13,6 +13,7 @@ from conversations import catalog
 from handlers import assignment, bookings, casework, grouping, incidents, reports, suggestions
 from handlers.calendar_sources import SOURCES
 from handlers.lifecycle import OPEN, WORKING
+from handlers.queries import case_what
 from store.calendar_models import DutyPublished, Report
 from store.models import (
     Booking,
@@ -330,11 +331,11 @@ class SqlDirectory:
     def case_label(self, case: Case, lang: str) -> str:
         if case.status == "closed" and case.closed_at is not None:  # when, not a deadline
             return catalog.t(lang, "case.option_closed", number=case.number,
-                             category=catalog.t(lang, f"opt.category.{case.category}"),
+                             category=case_what(self.session, case, lang),
                              status=catalog.t(lang, f"status.{case.status}"),
                              closed_on=case.closed_at.astimezone(self.zone).date().isoformat())
         return catalog.t(lang, "case.option", number=case.number,
-                         category=catalog.t(lang, f"opt.category.{case.category}"),
+                         category=case_what(self.session, case, lang),
                          status=catalog.t(lang, f"status.{case.status}"),
                          due_on=case.due_on.isoformat())
 

@@ -8,10 +8,13 @@ from datetime import date, datetime, time
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from sqlmodel import Session
+
 from conversations import catalog
 from conversations.engine import Button, Reply
 from handlers.context import derive_receipt_code
 from store import outbox
+from store.models import Case, Person
 
 _LABELLED = {"category": "opt.category", "form": "form"}
 
@@ -150,8 +153,36 @@ def lines(items: list[list[Any]], lang: str, zone: ZoneInfo) -> str:
 
 # A push that invites an action carries the button that starts it (a menu entry's value).
 _STARTS = {"notice.case_replied": ("menu.rate", "flow:rate"),
+           "notice.letter_replied": ("menu.rate", "flow:rate"),
            "notice.extension_asked": ("menu.decide_extension", "flow:decide_extension")}
 
+
+
+def letter_named(session: Session, case: Case, *, writer: bool = False
+                 ) -> dict[str, Any] | None:
+    """How a letter to a leader is named, in each reader's words ({"say": key, ...}:
+    notices.localize): "写给陈丽华的信", or one to no leader in particular "来信（工资待遇）";
+    to its writer "您写给陈丽华的信" / "您的来信（工资待遇）". None: a complaint."""
+    if not case.letter:
+        return None
+    addressee = session.get(Person, case.addressed_to) if case.addressed_to else None
+    if addressee is not None:
+        return {"say": "letter.yours_to" if writer else "case.letter_to", "to": addressee.name}
+    return {"say": "letter.yours_any" if writer else "case.letter_any",
+            "category": case.category}
+
+
+def as_letter(session: Session, case: Case, message: str, params: dict[str, Any], *,
+              writer: bool = False) -> tuple[str, dict[str, Any]]:
+    """A push about a case in a letter's words when the case is a letter: its key's
+    letter variant ("notice.case_remind_week" → "notice.letter_remind_week", "rate.reopened"
+    → "rate.letter_reopened"), naming the letter as {what}; else the message as it is."""
+    what = letter_named(session, case, writer=writer)
+    head, _, tail = message.partition(".")
+    key = f"{head}.letter_{tail.removeprefix('case_')}"
+    if what is None or not catalog.has(key):
+        return message, params
+    return key, {**params, "what": what}
 
 
 def work_on(case_id: int | None) -> list[list[str]]:

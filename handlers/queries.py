@@ -9,7 +9,7 @@ from sqlmodel import Session, and_, col, func, not_, or_, select
 from conversations import catalog
 from conversations.engine import Button, Reply
 from conversations.flow import Result, Submission
-from handlers import casework, suggestions
+from handlers import casework, notices, suggestions
 from handlers.context import HandlerContext, receipt_hash
 from store.models import (
     Acknowledgement,
@@ -29,11 +29,10 @@ _WHAT = 60  # characters of an emergency's "what" in a list
 def case_what(session: Session, case: Case, lang: str) -> str:
     """A case as its writer knows it: its category; a letter, by whom it was written to."""
     category = catalog.t(lang, f"opt.category.{case.category}")
-    if not case.letter:
+    named = notices.letter_named(session, case)
+    if named is None:
         return category
-    addressee = session.get(Person, case.addressed_to) if case.addressed_to else None
-    return catalog.t(lang, "case.letter_to", to=addressee.name) if addressee is not None \
-        else catalog.t(lang, "case.letter_any", category=category)
+    return catalog.t(lang, named["say"], to=named.get("to", ""), category=category)
 
 
 def _case_line(case: Case, lang: str, zone: ZoneInfo | None = None,
@@ -130,7 +129,8 @@ def open_cases(ctx: HandlerContext, lang: str) -> list[Reply]:
                               rated=rated, percent=round(100 * reopened / rated))]
     if not rows:
         return [Reply("\n".join([catalog.t(lang, "query.open_cases.none"), *rate]))]
-    lines = [catalog.t(lang, "query.open_cases.title")] + [_case_line(c, lang) for c in rows]
+    lines = [catalog.t(lang, "query.open_cases.title")] + [
+        _case_line(c, lang, what=case_what(ctx.session, c, lang)) for c in rows]
     return [Reply("\n".join([*lines, *rate]))]
 
 
@@ -156,7 +156,7 @@ def my_handling(ctx: HandlerContext, lang: str) -> list[Reply]:
         left = catalog.t(lang, "query.my_handling.left", days=days) if days >= 0 \
             else catalog.t(lang, "query.my_handling.late", days=-days)
         lines.append(catalog.t(lang, "query.my_handling.line", number=c.number,
-                               category=catalog.t(lang, f"opt.category.{c.category}"),
+                               category=case_what(ctx.session, c, lang),
                                status=catalog.t(lang, f"status.{c.status}"),
                                due_on=c.due_on.isoformat(), left=left))
     return [Reply("\n".join(lines))]
@@ -197,8 +197,7 @@ def alert_line(ctx: HandlerContext, alert: Alert, lang: str) -> str:
     elif alert.subject == "case":
         case = s.get(Case, alert.subject_id)
         if case is not None:
-            about.update(number=case.number,
-                         category=catalog.t(lang, f"opt.category.{case.category}"))
+            about.update(number=case.number, category=case_what(s, case, lang))
     line = catalog.t(lang, f"query.my_alerts.{alert.subject}", **about,
                      at=alert.created_at.astimezone(ctx.zone).strftime("%m-%d %H:%M"))
     if alert.subject == "incident":  # someone else has it already: said, not hidden

@@ -204,3 +204,79 @@ def test_the_writer_hears_who_reads_a_letter_whose_leader_left(
     new = "陈丽华" if case.handler_id == person(services, "chen_lihua").id else "孙红梅"
     assert t("zh", "notice.letter_handed_on", number="C-2026-0001", old="赵国强",
              name=new) in pushes(services, "li_ming")
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_a_letters_reminders_overdue_reply_and_rating_speak_of_the_letter(
+        services: Services, clock: FrozenClock, lang: str) -> None:
+    """A letter to 孙红梅 is reminded, falls overdue, is answered and rated as a letter:
+    its reader, the staff, the director and its writer read "写给孙红梅的信", never of a
+    problem (问题) or a complaint (反映的问题)."""
+    from datetime import timedelta
+
+    from tests.case_helpers import at9, tick
+
+    c = opened(services, lang, "li_ming", "sun_hongmei", "liu_fang", "chen_lihua")
+    write(c["li_ming"], lang, "孙红梅")
+    case = the_case(services)
+    due = case.due_on.isoformat()
+    what, yours = t(lang, "case.letter_to", to="孙红梅"), t(lang, "letter.yours_to", to="孙红梅")
+    tick(services, clock, at9(case.due_on + timedelta(days=4)))
+    sun = pushes(services, "sun_hongmei")
+    for message, left in (("notice.letter_remind_week", 7), ("notice.letter_remind_day", 1)):
+        assert t(lang, message, what=what, number="C-2026-0001", due_on=due,
+                 days_left=left) in sun
+    assert any(p.startswith(t(lang, "notice.letter_remind_half", what=what,
+                              number="C-2026-0001", due_on=due, days_left=0)[:12])
+               for p in sun)
+    assert t(lang, "notice.letter_overdue", what=what, number="C-2026-0001", due_on=due,
+             late=1) in sun
+    # Not acknowledged: she is asked to, and the staff told, of a letter.
+    assert any(p.startswith(t(lang, "notice.letter_ack_remind", what=what,
+                              number="C-2026-0001", assigned_at="", days=2,
+                              due_on=due)[:10]) for p in sun)
+    head = t(lang, "notice.letter_escalated", what=what, number="C-2026-0001",
+             handler="孙红梅", due_on=due, late=1, status=t(lang, "status.assigned"),
+             events="").splitlines()[0]
+    assert any(p.startswith(head) for p in pushes(services, "chen_lihua"))
+    assert any(p.startswith(head) for p in pushes(services, "liu_fang"))
+    assert any(p.startswith(t(lang, "notice.letter_unconfirmed", what=what,
+                              number="C-2026-0001", assigned_at="", handler="孙红梅",
+                              days=2, due_on=due, times=0)[:10])
+               for p in pushes(services, "liu_fang"))
+    # Answered: the writer reads of the letter they wrote, with the button to rate it.
+    case_action(c["sun_hongmei"], lang, "C-2026-0001", "reply", "下月起食堂价格由职代会审议")
+    services.dispatcher.drain()
+    assert t(lang, "notice.letter_replied", what=yours, number="C-2026-0001",
+             reply="下月起食堂价格由职代会审议") in pushes(services, "li_ming")
+    # Not satisfied: it goes up to the director, and everyone reads of a letter.
+    li = c["li_ming"]
+    open_menu(li, lang)
+    li.press(t(lang, "menu.rate"))
+    li.press_starting("C-2026-0001")
+    li.press(t(lang, "opt.rating.unsatisfied"))
+    reopened = the_case(services)
+    assert t(lang, "rate.letter_reopened", what=yours, number="C-2026-0001",
+             due_on=reopened.due_on.isoformat()) in li.text
+    services.dispatcher.drain()
+    assert t(lang, "notice.letter_reopened_old", what=what, number="C-2026-0001",
+             due_on=reopened.due_on.isoformat()) in pushes(services, "sun_hongmei")
+    assert any(p.startswith(t(lang, "notice.letter_reopened", what=what,
+                              number="C-2026-0001", due_on=reopened.due_on.isoformat(),
+                              reply="", events="").splitlines()[0])
+               for p in pushes(services, "chen_lihua"))
+    # The director answers and closes it: the writer hears it closed, and may rate it.
+    case_action(c["chen_lihua"], lang, "C-2026-0001", "reply", "已请职代会专题审议食堂价格")
+    case_action(c["chen_lihua"], lang, "C-2026-0001", "close", "职代会已审议，价格回调")
+    services.dispatcher.drain()
+    closed = [p for p in pushes(services, "li_ming")
+              if p.startswith(t(lang, "notice.letter_closed_rate", what=yours,
+                                number="C-2026-0001", outcome="职代会已审议，价格回调",
+                                days=0, until="").splitlines()[0])]
+    assert len(closed) == 1
+    assert "孙红梅" in closed[0]
+    # Nobody read of a problem or a complaint about it.
+    problem = "问题 C-2026-0001" if lang == "zh" else "Case C-2026-0001"
+    for key in ("li_ming", "sun_hongmei", "liu_fang", "chen_lihua"):
+        assert not [p for p in pushes(services, key) if problem in p
+                    or "反映的问题 C-2026-0001" in p or "Your case C-2026-0001" in p], key
