@@ -2,7 +2,8 @@
 
 The roster, the visit ledger (接访台帐), the four forms of a case (四单: registration,
 assignment, supervision, completion), a month's screening returns and disputes, the
-warning ledger (预警台帐), a report to the upper union, shop-floor visits and the work log.
+warning ledger (预警台帐), a report to the upper union or the quarterly summary of letters
+to a leader, shop-floor visits and the work log.
 Each is a workbook whose first row of every sheet holds the column titles.
 """
 
@@ -342,7 +343,8 @@ def _report(b: _Book, s: Session, unit_id: int, report_id: int | None) -> None:
     row = s.get(Report, report_id)
     if row is None or row.unit_id != unit_id:
         raise ExportError("export.no_report")
-    b.pairs("report", [("title", b.t(f"report.title.{row.kind}")), ("period", row.period),
+    period = reports.named_text(row, b.lang) if row.kind == reports.LETTERS else row.period
+    b.pairs("report", [("title", b.t(f"report.title.{row.kind}")), ("period", period),
                        ("first", row.first_day), ("last", row.last_day),
                        ("status", b.t(f"report.status.{row.status}")),
                        ("due_at", row.due_at), ("sent_at", row.sent_at or ""),
@@ -354,6 +356,9 @@ def _report(b: _Book, s: Session, unit_id: int, report_id: int | None) -> None:
                          ("headline", d["title"]), ("text", d["text"]),
                          ("written_by", d.get("by", "")),
                          ("signed_by", signer.name if signer else "")])
+        return
+    if row.kind == reports.LETTERS:  # the quarter's letters: no writer named
+        _letters(b, d)
         return
     if row.kind == "weekly":
         b.sheet("figures", ("item", "count"), [(b.t(f"report.figure.{k}"), d.get(k, 0))
@@ -367,6 +372,21 @@ def _report(b: _Book, s: Session, unit_id: int, report_id: int | None) -> None:
             [(b.t(k[1:]) if k.startswith("@") else k, n) for k, n in d["by_workshop"].items()])
     b.sheet("notable", ("item",), [(text.strip(),) for text in render_lines(
         reports.notable_lines(d), b.lang, b.zone).split("\n")])
+
+
+def _letters(b: _Book, d: dict[str, Any]) -> None:
+    """The quarterly summary of letters to a leader: how they were handled, to whom, by
+    category, the writers' ratings, the notable ones."""
+    b.sheet("letter_figures", ("item", "count"),
+            [(b.t(f"export.letters.{k}"), d[k])
+             for k in ("letters", "answered", "closed", "open", "overdue")]
+            + [(b.t(f"opt.rating.{k}"), n) for k, n in d["ratings"].items()])
+    b.sheet("letters_to", ("item", "count"),
+            [(b.t(k[1:]) if k.startswith("@") else k, n) for k, n in d["by_addressee"].items()])
+    b.sheet("letter_categories", ("item", "count"), [(b.t(f"opt.category.{k}"), n)
+                                                     for k, n in d["by_category"].items()])
+    b.sheet("notable", ("item",), [(text.strip(),) for text in render_lines(
+        reports.letter_notable_lines(d), b.lang, b.zone).split("\n")])
 
 
 def _field_visits(b: _Book, s: Session, unit_id: int, first: date, last: date) -> None:

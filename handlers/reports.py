@@ -10,6 +10,13 @@
   summaries); a major one, or one its writer calls important, is signed by the director
   before it goes, another goes at once.
 
+- The quarterly summary of letters to a leader (领导来信, 001 (二)): every letter reaches
+  the leader it was written to at once, as an alert; the ordinary ones are summed up each
+  quarter for the chairman (the director, who reads the letters written to the chairman):
+  how many, to whom, by category, answered, closed, open and overdue, the writers'
+  ratings, and the notable ones. Sent to the director on the first working day of the
+  next quarter; nothing to approve, as nothing goes further up.
+
 The staff are told when a draft is ready, may add a note and submit it; the director
 approves it (it goes to the upper union's contacts) or returns it with a reason. A report
 not sent by its due time is marked late and the director told. A period that ended before
@@ -54,6 +61,10 @@ INFO = "info"
 INFO_DAYS = {"major": 1, "timely": 2, "plan": 4}
 INFO_DUE_AT = time(17, 0)
 INFO_REMIND_BEFORE = timedelta(hours=3)
+# The quarterly summary of letters to a leader: on the first working day of a quarter, for
+# the quarter before it.
+LETTERS = "letters"
+LETTER_RATINGS = ("satisfied", "basic", "unsatisfied")
 WEEKLY_FIGURES = ("suggestions", "cases_new", "cases_closed", "cases_open", "cases_overdue",
                   "leader_cases", "visits", "bookings", "disputes", "warnings", "incidents",
                   "field_visits")
@@ -77,6 +88,32 @@ def opinion_times(month: str, zone: ZoneInfo) -> dict[str, datetime]:
             "due": datetime.combine(date(year, mon, OPINION_DUE_DAY), time(0, 0), zone)}
 
 
+def quarter_name(day: date) -> str:
+    """The quarter a day is in, as a report row names it: "2026-Q3"."""
+    return f"{day.year}-Q{(day.month - 1) // 3 + 1}"
+
+
+def quarter_period(quarter: str) -> tuple[date, date]:
+    """The first and last day of a quarter ("2026-Q3": 07-01 to 09-30)."""
+    year, q = int(quarter[:4]), int(quarter[-1])
+    first = date(year, 3 * q - 2, 1)
+    after = date(year + 1, 1, 1) if q == 4 else date(year, 3 * q + 1, 1)
+    return first, after - timedelta(days=1)
+
+
+def letters_times(cal: WorkCalendar, first: date, zone: ZoneInfo,
+                  quarters: int = 2) -> list[tuple[str, datetime]]:
+    """The quarterly letters summaries from the quarter of `first` on: (the quarter each
+    covers, when it is sent: the first working day of the next quarter, at DRAFT_AT)."""
+    out = []
+    start = date(first.year, 3 * ((first.month - 1) // 3) + 1, 1)
+    for _ in range(quarters):
+        covered = quarter_name(start - timedelta(days=1))
+        out.append((covered, datetime.combine(cal.next_workday(start), DRAFT_AT, zone)))
+        start = quarter_period(quarter_name(start))[1] + timedelta(days=1)
+    return out
+
+
 def week_name(day: date) -> str:
     year, week, _ = day.isocalendar()
     return f"{year}-W{week:02d}"
@@ -85,6 +122,8 @@ def week_name(day: date) -> str:
 def named(report: Report) -> Any:
     """The period as a reader names it: a week by its dates ("2026-11-23 至 11-29", never
     "2026-W48"), a month's opinion report and an information report by their period."""
+    if report.kind == LETTERS:  # "2026年第三季度", "Q3 2026"
+        return {"say": f"report.quarter.{report.period[-1]}", "year": report.period[:4]}
     if report.kind != "weekly":
         return report.period
     first, last = report.first_day, report.last_day
@@ -96,7 +135,7 @@ def named_text(report: Report, lang: str) -> str:
     """`named` in words, for what is said in `lang` at once (a form's option, a reply)."""
     period = named(report)
     if isinstance(period, dict):
-        return catalog.t(lang, period["say"], first=period["first"], last=period["last"])
+        return catalog.t(lang, period["say"], **{k: v for k, v in period.items() if k != "say"})
     return str(period)
 
 
@@ -209,9 +248,64 @@ def weekly_data(s: Session, unit_id: int, first: date, last: date, zone: ZoneInf
     }
 
 
+def letters_data(s: Session, unit_id: int, first: date, last: date, zone: ZoneInfo,
+                 now: datetime) -> dict[str, Any]:
+    """The letters to a leader written in a period, as they stand when it is summed up:
+    how many, to whom, by category, answered, closed, open, overdue, the writers' ratings,
+    and the notable ones (leader cases, overdue). No writer is named."""
+    lo, hi = _span(first, last, zone)
+    today = now.astimezone(zone).date()
+    letters = s.exec(select(Case).where(Case.unit_id == unit_id, Case.letter == True,  # noqa: E712
+                                        col(Case.created_at) >= lo, col(Case.created_at) < hi)
+                     .order_by(col(Case.created_at), col(Case.id))).all()
+    to: Counter[str] = Counter()
+    for c in letters:
+        reader = s.get(Person, c.addressed_to) if c.addressed_to else None
+        to[reader.name if reader is not None else "@letter.to_any"] += 1
+    overdue = [c for c in letters if c.status in OPEN and c.due_on < today]
+    notable = [{"number": c.number, "what": notices.letter_named(s, c),
+                "status": f"@status.{c.status}", "leader": c.leader_case,
+                "late": (today - c.due_on).days if c in overdue else 0}
+               for c in letters if c.leader_case or c in overdue]
+    return {"letters": len(letters), "by_addressee": dict(to.most_common()),
+            "by_category": dict(sorted(Counter(c.category for c in letters).items())),
+            "answered": sum(1 for c in letters if c.reply is not None),
+            "closed": sum(1 for c in letters if c.status == "closed"),
+            "open": sum(1 for c in letters if c.status in OPEN), "overdue": len(overdue),
+            "ratings": {r: sum(1 for c in letters if c.rating == r) for r in LETTER_RATINGS},
+            "notable": notable}
+
+
+def letter_notable_lines(d: dict[str, Any]) -> list[list[Any]]:
+    """The notable letters of a summary: leader cases, and those overdue (how late)."""
+    out = []
+    for n in d["notable"]:
+        why: Any = "@report.kind_leader" if n["leader"] and not n["late"] else \
+            {"say": "report.letter_late" + ("_leader" if n["leader"] else ""), "late": n["late"]}
+        out.append(["report.notable_letter", {"number": n["number"], "what": n["what"],
+                                              "why": why, "status": n["status"]}])
+    return out or [["report.none", {}]]
+
+
+def _letters_lines(d: dict[str, Any]) -> list[list[Any]]:
+    rated = d["ratings"]
+    out: list[list[Any]] = [["report.letters_totals", {
+        k: d[k] for k in ("letters", "answered", "closed", "open", "overdue")}]]
+    out.append(["report.section.letters_to", {}])
+    out += [["report.count_line", {"label": k, "count": n}] for k, n in d["by_addressee"].items()]
+    out.append(["report.section.letter_categories", {}])
+    out += [["report.count_line", {"label": f"@opt.category.{k}", "count": n}]
+            for k, n in d["by_category"].items()]
+    out.append(["report.letters_rated", {**rated, "rated": sum(rated.values())}])
+    out.append(["report.section.notable", {}])
+    return out + letter_notable_lines(d)
+
+
 def lines(report: Report) -> list[list[Any]]:
     """The report's body as catalog lines, rendered in each reader's language."""
     d = report.data
+    if report.kind == LETTERS:
+        return _letters_lines(d)
     if report.kind == INFO:
         return [["report.info_body", {"grade": f"@opt.info_grade.{d['grade']}",
                                       "arose": d["arose"], "title": d["title"],
@@ -279,6 +373,8 @@ def _action(report: Report) -> list[list[str]]:
 
 def period_of(kind: str, period: str) -> tuple[date, date]:
     """The first and last day a report covers (`period`: the month, or the Thursday)."""
+    if kind == LETTERS:
+        return quarter_period(period)
     return opinion_period(period) if kind == "opinion" else \
         weekly_period(date.fromisoformat(period))
 
@@ -326,6 +422,34 @@ def draft(s: Session, unit_id: int, kind: str, period: str, *, now: datetime,
     return row
 
 
+def letters_summary(s: Session, unit_id: int, quarter: str, *, now: datetime,
+                    zone: ZoneInfo) -> Report | None:
+    """Sum up a quarter's letters to a leader (once) and send it to the chairman: the
+    director(s), who read the letters written to the chairman (the staff, in a workroom
+    without one: never lost). A quarter without letters is said so in one line. None for
+    a quarter that ended before the workroom was set up."""
+    if before_the_workroom(s, unit_id, LETTERS, quarter, zone):
+        return None
+    row = s.exec(select(Report).where(Report.unit_id == unit_id, Report.kind == LETTERS,
+                                      Report.period == quarter)).first()
+    if row is not None:
+        return row
+    first, last = quarter_period(quarter)
+    row = Report(unit_id=unit_id, kind=LETTERS, period=quarter, first_day=first,
+                 last_day=last, data=letters_data(s, unit_id, first, last, zone, now),
+                 due_at=now, drafted_at=now, status="sent", sent_at=now)
+    s.add(row)
+    s.flush()
+    message = "notice.letters_summary" if row.data["letters"] else "notice.letters_summary_none"
+    params = {**_words(row), "period": named(row)}
+    if row.data["letters"]:
+        params["lines"] = lines(row)
+    for p in people_of(s, unit_id, ("director",)) or people_of(s, unit_id, ("staff",)):
+        outbox.enqueue(s, key=f"report:{row.id}:letters:{p.id}", recipient_id=p.id, now=now,
+                       message=message, priority=outbox.ROUTINE, params=params)
+    return row
+
+
 class ReportJobs:
     """Timer handler: draft (with the staff told), remind, and mark late."""
 
@@ -338,6 +462,9 @@ class ReportJobs:
         with transaction(self.db) as s:
             if timers.take(s, kind=KIND, ref=ref, now=now) is None:
                 return 0
+            if kind == LETTERS:
+                made = letters_summary(s, int(unit_id), period, now=now, zone=self.zone)
+                return 1 if made is not None else 0
             if stage == "draft":
                 made = draft(s, int(unit_id), kind, period, now=now, zone=self.zone)
                 return 1 if made is not None else 0

@@ -4,7 +4,8 @@ The planner runs every few minutes (and once at start). For each unit it makes s
 next weeks' occurrences exist as timers: the roster's publication (on the staff's schedule)
 and its daily last-chance check, the screening's ask / chase / report (25th, 28th, the
 working morning after the 30th), the opinion report (drafted the 10th, due before the 20th), the
-weekly report (Thursdays, due 17:00), the Monday shop-floor visit check and the Friday
+weekly report (Thursdays, due 17:00), the quarterly summary of letters to a leader (the
+first working day of a quarter), the Monday shop-floor visit check and the Friday
 work-log report. It only adds missing rows, so running it again changes nothing and a fired
 timer never fires twice; an occurrence missed by less than a day (the scheduler was down) is
 caught up at once.
@@ -72,6 +73,8 @@ def occurrences(s: Session, unit_id: int, now: datetime,
     for month in screening.next_months(first, 3):
         for stage, due in reports.opinion_times(month, zone).items():
             out.append((reports.KIND, f"{u}:opinion:{month}:{stage}", due))
+    for quarter, due in reports.letters_times(cal, first, zone):  # the letters' summary
+        out.append((reports.KIND, f"{u}:{reports.LETTERS}:{quarter}:send", due))
     # A publication time that has passed is not caught up: it may be one the staff just
     # moved, and the daily check publishes whatever cannot wait.
     return [o for o in out if now - GRACE <= o[2] <= now + WINDOW

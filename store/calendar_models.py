@@ -172,8 +172,8 @@ class Report(SQLModel, table=True):
     __table_args__ = (UniqueConstraint("unit_id", "kind", "period"),)
     id: int | None = Field(default=None, primary_key=True)
     unit_id: int = Field(foreign_key="unit.id")
-    kind: str = Field(max_length=16)  # opinion | weekly
-    period: str = Field(max_length=16)  # 2026-11 | 2026-W48
+    kind: str = Field(max_length=16)  # opinion | weekly | info | letters (quarterly)
+    period: str = Field(max_length=16)  # 2026-11 | 2026-W48 | I-2026-0001 | 2026-Q3
     first_day: date
     last_day: date
     # draft -> submitted -> sent; returned goes back to the staff
