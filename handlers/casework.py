@@ -237,13 +237,13 @@ def _extend(ctx: HandlerContext, sub: Submission, case: Case) -> Result:
         approvers.discard(ctx.actor.id)
     told: list[Person] = []
     late = (ctx.today - case.due_on).days  # the decider should know it is overdue already
+    message, params = notices.as_letter(
+        s, case, "notice.extension_asked_late" if late > 0 else "notice.extension_asked",
+        {"number": case.number, "days": row.days, "reason": row.reason,
+         "due_on": case.due_on.isoformat(), "late": late, "handler": ctx.actor.name})
     for pid in sorted(a for a in approvers if a is not None):
         outbox.enqueue(s, key=f"extension:{row.id}:ask:{pid}", recipient_id=pid,
-                       message="notice.extension_asked_late" if late > 0
-                       else "notice.extension_asked", now=ctx.now, priority=outbox.ALERT,
-                       params={"number": case.number, "days": row.days, "reason": row.reason,
-                               "due_on": case.due_on.isoformat(), "late": late,
-                               "handler": ctx.actor.name})
+                       message=message, now=ctx.now, priority=outbox.ALERT, params=params)
         if (approver := s.get(Person, pid)) is not None:
             told.append(approver)
     if not told:  # never pretend someone was told: the handler must go to the workroom

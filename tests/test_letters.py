@@ -244,6 +244,12 @@ def test_a_letters_reminders_overdue_reply_and_rating_speak_of_the_letter(
                               number="C-2026-0001", assigned_at="", handler="孙红梅",
                               days=2, due_on=due, times=0)[:10])
                for p in pushes(services, "liu_fang"))
+    # More time asked for once overdue: the director reads whose letter it is.
+    case_action(c["sun_hongmei"], lang, "C-2026-0001", "extend", "10", "需要等职代会开会")
+    services.dispatcher.drain()
+    assert t(lang, "notice.letter_extension_asked_late", handler="孙红梅", days=10,
+             what=what, number="C-2026-0001", reason="需要等职代会开会", due_on=due,
+             late=4) in pushes(services, "chen_lihua")
     # Answered: the writer reads of the letter they wrote, with the button to rate it.
     case_action(c["sun_hongmei"], lang, "C-2026-0001", "reply", "下月起食堂价格由职代会审议")
     services.dispatcher.drain()
