@@ -67,6 +67,12 @@ GROUP_NOTICES = {PRIVATE_ONLY: "link.private_only", GROUP_CHAT: "group.private"}
 _NOTICES = {EDITED: "inbound.edited", UNREADABLE: "inbound.unreadable"}
 # What a button press is told when it is no answer to the question now asked.
 STALE = "button.stale"  # pressed twice, or an earlier question's
+# The welcome says what the account does for its reader: a leader, the staff, the director
+# and a liaison each read their own; an employee, and an account nobody knows, the
+# workroom's public welcome. (A liaison's "_untold" words leave out the phone when there
+# is no hotline: Context.words.)
+WELCOME = {"leader": "menu.welcome_leader", "staff": "menu.welcome_staff",
+           "director": "menu.welcome_director", "liaison": "menu.welcome_liaison"}
 # The same words sent again this soon after (by the sender's clock, where the platform
 # gives it) are a double tap on "send", not the answer to the question asked since.
 SENT_TWICE = timedelta(seconds=2)
@@ -445,8 +451,12 @@ class Context:
 
     def words(self, lang: str, key: str) -> str:
         """`key`'s words, or its "_untold" variant when nobody can be texted."""
+        return catalog.t(lang, self.told(key))
+
+    def told(self, key: str) -> str:
+        """`key`, or its "_untold" variant when nobody can be texted (no hotline)."""
         untold = f"{key}_untold"
-        return catalog.t(lang, untold if not self.texts and catalog.has(untold) else key)
+        return untold if not self.texts and catalog.has(untold) else key
 
 
 @dataclass
@@ -500,6 +510,11 @@ def _ack_words() -> re.Pattern[str]:
 # worker's "收到工资条后…" in a form is not (no separator), nor their "收到，…" (words).
 _ALERTED_ROLES = frozenset({"director", "leader", "staff"})
 _ACK_TAIL = 40
+
+
+def _welcome(ctx: Context) -> str:
+    """The welcome's key for the reader's role (WELCOME)."""
+    return ctx.told(WELCOME.get(ctx.role, "menu.welcome"))
 
 
 def _typed_ack(text: str | None, role: str = "employee",
@@ -859,7 +874,7 @@ class Engine:
             welcome = fresh or command == "menu" or not token.strip()
             if welcome or not _sounds_urgent(typed):
                 return Outcome(st, [self._menu(st, ctx,
-                                               "menu.welcome" if welcome else "menu.unknown")])
+                                               _welcome(ctx) if welcome else "menu.unknown")])
             return Outcome(st, [self._menu(st, ctx, "menu.unknown_urgent")])
         told, st.told = st.told, None  # whatever was chosen takes, or drops, the words
         kind, _, name = chosen.value.partition(":")
@@ -885,7 +900,7 @@ class Engine:
             return Outcome(st, [self._menu(st, ctx, "menu.told_progress")])
         if not _says_something(typed):
             if any(_said_word(w, typed) for w in _greetings()):
-                return Outcome(st, [self._menu(st, ctx, "menu.welcome")])
+                return Outcome(st, [self._menu(st, ctx, _welcome(ctx))])
             if any(_said_word(w, typed) for w in _courtesy_words()):
                 return Outcome(st, [self._menu(st, ctx, "ack.courtesy")])
             return None

@@ -24,6 +24,7 @@ from conversations.engine import (
 )
 from store.models import Case, Suggestion, Timer
 from tests.conftest import make_services
+from tests.fakes.twilio_api import ACCOUNT_SID, AUTH_TOKEN
 from tests.transcript import LANGS, Chat, draft, open_menu, person, t
 
 pytestmark = pytest.mark.usefixtures("published_roster")  # booking needs 公示
@@ -362,6 +363,51 @@ def test_each_role_sees_its_menu(services: Services, lang: str, who: str,
     someone = Chat(services, person=who)
     open_menu(someone, lang)
     assert someone.labels() == menu_labels(lang, items)
+
+
+@pytest.mark.parametrize("lang", LANGS)
+@pytest.mark.parametrize(
+    ("who", "key", "items"),
+    [("li_ming", "menu.welcome", EMPLOYEE_MENU),
+     ("wang_qiang", "menu.welcome_liaison_untold", LIAISON_MENU),
+     ("zhao_guoqiang", "menu.welcome_leader", LEADER_MENU),
+     ("chen_lihua", "menu.welcome_director", DIRECTOR_MENU),
+     ("liu_fang", "menu.welcome_staff", STAFF_MENU)],
+)
+def test_each_role_is_welcomed_with_what_the_account_does_for_them(
+        services: Services, clock: FrozenClock, lang: str, who: str, key: str,
+        items: list[str]) -> None:
+    """Before, a leader, the director, the staff and a liaison were all welcomed as
+    workers ("您可以提建议、反映问题、预约领导接访"), above a menu of their own work. Now
+    each reads what the account does for them; an employee reads the workers' welcome."""
+    someone = Chat(services, person=who)
+    open_menu(someone, lang)
+    for said in ("/start", "你好", "/menu", "hello"):
+        clock.advance(timedelta(minutes=1))
+        someone.say(said)
+        assert chat_text_is(someone, t(lang, key)), said
+        assert someone.labels() == menu_labels(lang, items)
+    if key != "menu.welcome":
+        assert t(lang, key) != t(lang, "menu.welcome")
+        assert "预约领导接访；" not in t(lang, key)  # not the workers' invitation
+
+
+def test_a_liaison_is_told_to_report_by_phone_only_with_a_hotline(
+        sqlite_url: str, clock: FrozenClock) -> None:
+    """A liaison's report by phone is of their workshop: the welcome says so when the
+    workroom has a hotline, and says nothing of a phone when it has none."""
+    with_hotline = make_services(sqlite_url, clock, twilio_account_sid=ACCOUNT_SID,
+                                 twilio_auth_token=AUTH_TOKEN, hotline_number="+861012351000")
+    try:
+        wang = Chat(with_hotline, person="wang_qiang")
+        wang.say("/start")
+        assert chat_text_is(wang, t("zh", "menu.welcome_liaison"))
+        assert "拨打工作室热线" in wang.text and "本车间突发情况" in wang.text
+        assert wang.labels() == menu_labels("zh", LIAISON_MENU)
+    finally:
+        with_hotline.close()
+    assert "热线" not in t("zh", "menu.welcome_liaison_untold")
+    assert "hotline" not in t("en", "menu.welcome_liaison_untold")
 
 
 @pytest.mark.parametrize(("who", "label"), [("li_ming", "本车间突发情况"),

@@ -136,9 +136,11 @@ def leader_alerts(fake: FakeBotApi, chat_id: int, prefix: str) -> list[Any]:
 
 
 async def open_bot(client: httpx.AsyncClient, fake: FakeBotApi, chat_id: int) -> TgChat:
-    """A leader opens the bot from the Telegram id the org file lists for them."""
+    """A leader opens the bot from the Telegram id the org file lists for them, and is
+    welcomed as a leader (the director as the director)."""
     chat = TgChat(client, fake, chat_id)
-    assert await chat.say("/start") == [t("zh", "menu.welcome")]
+    welcome = "menu.welcome_director" if chat_id == DIRECTOR else "menu.welcome_leader"
+    assert await chat.say("/start") == [t("zh", welcome)]
     return chat
 
 
@@ -614,7 +616,7 @@ async def test_a_named_complaint_by_long_polling(sqlite_url: str, clock: FrozenC
     svc.telegram.start_polling()
     try:
         leader = PolledChat(fake, ZHAO)
-        assert await leader.send("/start", 1) == [t("zh", "menu.welcome")]
+        assert await leader.send("/start", 1) == [t("zh", "menu.welcome_leader")]
         chat = PolledChat(fake, 8401, code)
         said = SAID[lang]
         steps = [
@@ -660,8 +662,9 @@ async def test_an_emergency_by_long_polling(sqlite_url: str, clock: FrozenClock,
     svc.telegram.start_polling()
     try:
         leaders = [PolledChat(fake, DIRECTOR), PolledChat(fake, SUN)]
-        for leader in leaders:
-            assert await leader.send("/start", 1) == [t("zh", "menu.welcome")]
+        for leader, welcome in zip(leaders, ("menu.welcome_director", "menu.welcome_leader"),
+                                   strict=True):
+            assert await leader.send("/start", 1) == [t("zh", welcome)]
         chat = PolledChat(fake, 8402, code)
         said = SAID[lang]
         assert await chat.send(t(lang, "menu.emergency"), 1) == [
@@ -777,7 +780,7 @@ async def test_a_suggestion_and_a_booking_by_long_polling(
     svc.telegram.start_polling()
     try:
         leader = PolledChat(fake, SUN)  # on reception duty today
-        assert await leader.send("/start", 1) == [t("zh", "menu.welcome")]
+        assert await leader.send("/start", 1) == [t("zh", "menu.welcome_leader")]
         chat = PolledChat(fake, 8403, code)
         said = SAID[lang]
         assert await chat.send(t(lang, "menu.suggestion"), 1) == [

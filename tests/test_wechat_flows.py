@@ -46,10 +46,12 @@ EMPLOYEE = {"wechat": "o6_bmjrPTlm6_2sgVt7hMZOPfL2M", "wecom": "worker_0042"}
 
 async def leader(client: httpx.AsyncClient, wx: Services, api: FakeWeChatApi,
                  userid: str) -> WxChat:
-    """A leader opens the WeCom application: their userid is theirs in the org file."""
+    """A leader opens the WeCom application: their userid is theirs in the org file. They
+    are welcomed as a leader (the director as the director), in the words to reply."""
     chat = WxChat(client, wx, api, "wecom", userid)
     [menu] = await chat.say("菜单")
-    assert menu.startswith(said("zh", "menu.welcome")) and "待确认的提醒" in menu
+    welcome = "menu.welcome_director" if userid == "demo_chenlihua" else "menu.welcome_leader"
+    assert menu.startswith(said("zh", welcome) + "\n\n1. 待确认的提醒")
     return chat
 
 
