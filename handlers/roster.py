@@ -37,6 +37,11 @@ HANDOVER = roster.HANDOVER
 CHECK_AT = time(17, 0)  # the day's last chance to publish what is due today
 DEFAULT_WEEKDAY, DEFAULT_AT, DEFAULT_HORIZON = 3, time(16, 0), 10
 DUTY_ROLES = ("leader", "director")
+# Who runs the roster or receives on it: they read a publication as the roster, not as
+# the employees' invitation to book (notice.roster_published).
+TEAM = ("staff", "director", "leader")
+TEAM_NOTICE = {"notice.roster_published": "notice.roster_published_team",
+               "notice.roster_changed": "notice.roster_changed_team"}
 VIEW_DAYS = 10
 REACH_LIMIT = 60  # working days a publication may have to reach ahead (a long holiday)
 # How far ahead the staff are told of a year whose holidays the calendar does not know:
@@ -147,24 +152,29 @@ def publish(s: Session, unit_id: int, entries: list[DutyEntry], *, now: datetime
               outbox.STALE_AFTER: last.isoformat()}
     people = recipients(s, unit_id)
     message = "notice.roster_changed" if change else "notice.roster_published"
-    # A leader is not invited to book a visit with a leader: one on duty reads their own
-    # days instead, another leader (or the director) the notice without its button. A
-    # change was told to the leaders it moves by its own words (duty_taken, duty_swapped).
+    # Only the employees are invited to book. A leader on duty reads their own days; the
+    # staff, the director and the other leaders read the roster as the team that runs it
+    # and receives on it (TEAM_NOTICE), with the roster's view, not the booking. A change
+    # was told to the leaders it moves by its own words (duty_taken, duty_swapped).
     receivers = {p.id for p in people_of(s, unit_id, DUTY_ROLES)}
+    team = {p.id for p in people_of(s, unit_id, TEAM)}
     own: dict[int, list[list[Any]]] = {}
     for e in entries if not change else []:
         if e.leader_id in receivers:
             own.setdefault(e.leader_id, []).append(["duty.own_line", slot(s, e)])
-    plain = {k: v for k, v in params.items() if k != "actions"}
+    for_team = {**params, "actions": [["menu.cal_roster_view", "query:roster"]]}
     rows = []
     for pid in people:
         if pid in own:
             rows.append({"key": f"roster:{run}:{pid}", "recipient_id": pid,
                          "message": "notice.duty_yours",
                          "params": {"lines": own[pid], outbox.STALE_AFTER: last.isoformat()}})
+        elif pid in team:
+            rows.append({"key": f"roster:{run}:{pid}", "recipient_id": pid,
+                         "message": TEAM_NOTICE[message], "params": for_team})
         else:
             rows.append({"key": f"roster:{run}:{pid}", "recipient_id": pid, "message": message,
-                         "params": plain if pid in receivers else params})
+                         "params": params})
     outbox.add_many(s, rows, now=now)
     if late:
         for pid in (p.id for p in people_of(s, unit_id, ("director",)) if p.id is not None):

@@ -3,7 +3,7 @@ away, swaps and their refusals, the publication schedule, reloads that keep a sw
 
 from __future__ import annotations
 
-from datetime import date, time
+from datetime import date, time, timedelta
 from pathlib import Path
 
 import pytest
@@ -16,10 +16,13 @@ from store import org
 from store.calendar_models import DutyOverride, DutyPublished, LeaderAway, RosterPlan
 from store.db import transaction
 from store.models import Booking, DutyEntry, Person, Timer
-from tests.calendar_helpers import ZONE, at, publish_roster, pushes, run_until, sent_to
+from tests.calendar_helpers import ZONE, at, publish_roster, pushes, run_until, sent_to, tap
 from tests.transcript import LANGS, Chat, open_menu, t
 
 MONDAY = date(2026, 11, 23)  # the conftest clock: Monday 09:00 in Shanghai
+# Who runs the roster or receives on it in the demo workroom: the director, the leaders, the
+# staff member.
+TEAM = ("chen_lihua", "zhao_guoqiang", "sun_hongmei", "wu_jianjun", "liu_fang")
 
 
 def leader_on(services: Services, day: date) -> str:
@@ -122,9 +125,13 @@ def test_a_leader_away_gives_the_day_and_its_booking_to_the_next(
     assert t("zh", "notice.duty_taken_booked", **words, visitor_lines=t(  # who, about what
         "zh", "notice.booking_line", visitor="李明", number="V-2026-0001",
         topic="加班费核算方法")) in pushes(services, "sun_hongmei")
-    # 11-25 was published (it was booked): everyone is told of the change, once.
+    # 11-25 was published (it was booked): everyone is told of the change, once; the
+    # leaders, the director and the staff as the roster they run and receive on.
     changed = sent_to(services, "roster:")
-    assert {n.message_key for n in changed} == {"notice.roster_changed"}
+    assert {n.message_key for n in changed} == {"notice.roster_changed",
+                                                "notice.roster_changed_team"}
+    assert {n.recipient_id for n in changed if n.message_key == "notice.roster_changed_team"} \
+        == {person_id(services, k) for k in TEAM}
     assert len(changed) == len({n.recipient_id for n in changed}) == 21
 
 
@@ -592,7 +599,7 @@ def test_a_leader_reads_their_own_duty_days_not_an_invitation_to_book(
     """Before, 赵国强 received the public 【领导接访公示】 with [预约领导接访], inviting him
     to book a visit with himself, and no word that he was on duty. Now a leader on duty
     reads their own days, with no button; the director, not on the rotation, reads the
-    notice without the button; an employee still books from it."""
+    roster (see the next test); an employee still books from it."""
     chats = {k: Chat(services, person=k) for k in ("li_ming", "zhao_guoqiang", "chen_lihua")}
     for chat in chats.values():
         open_menu(chat, lang)
@@ -614,7 +621,69 @@ def test_a_leader_reads_their_own_duty_days_not_an_invitation_to_book(
     assert own.text == t(lang, "notice.duty_yours", lines=lines)
     assert own.buttons == []
     assert not [m for m in chats["zhao_guoqiang"].inbox() if m.text.startswith(head)]
-    [public] = [m for m in chats["chen_lihua"].inbox() if m.text.startswith(head)]
-    assert public.buttons == []
+    assert not [m for m in chats["chen_lihua"].inbox() if m.text.startswith(head)]
     [invited] = [m for m in chats["li_ming"].inbox() if m.text.startswith(head)]
     assert [b["label"] for b in invited.buttons] == [t(lang, "menu.booking")]
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_the_staff_the_director_and_the_leaders_read_the_roster_not_an_invitation(
+        services: Services, clock: FrozenClock, lang: str) -> None:
+    """Before, the staff read the employees' 【领导接访公示】"以下领导接待职工来访，欢迎预约"
+    with [预约领导接访], and the director and the leaders it without the button: an
+    invitation to book a visit with themselves. Now they read the roster, published to the
+    employees, with [接访排班表] (its publication, what is not yet out), no booking; a
+    change likewise. The employees' notice is as it was."""
+    chats = {k: Chat(services, person=k) for k in ("li_ming", "liu_fang", "chen_lihua",
+                                                   "sun_hongmei")}
+    for chat in chats.values():
+        open_menu(chat, lang)
+    run_until(services, clock, at(11, 23, 17, 1))
+    with Session(services.db) as s:
+        entries = s.exec(select(DutyEntry).where(col(DutyEntry.id).in_(
+            select(DutyPublished.duty_entry_id))).order_by(col(DutyEntry.day),
+                                                           col(DutyEntry.start))).all()
+        lines = "\n".join(t(lang, "duty.slot", **{
+            **roster.slot(s, e), "weekday": t(lang, f"weekday.{e.day.weekday()}"),
+            "form": t(lang, f"form.{e.form}")}) for e in entries)
+    union = t(lang, "roster.union_person", name="陈丽华", post="工会主席、群众工作室主任")
+    roster_words = t(lang, "notice.roster_published_team", lines=lines, union_lines=union)
+    public_words = t(lang, "notice.roster_published", lines=lines, union_lines=union)
+    for key in ("liu_fang", "chen_lihua"):
+        [post] = [m for m in chats[key].inbox()
+                  if m.text.startswith(roster_words.partition("\n")[0])]
+        assert post.text == roster_words, key
+        assert [b["label"] for b in post.buttons] == [t(lang, "menu.cal_roster_view")], key
+        assert "欢迎预约" not in post.text and "book a visit:" not in post.text
+        assert not [m for m in chats[key].inbox()
+                    if m.text.startswith(public_words.partition("\n")[0])]
+        tap(chats[key], post, t(lang, "menu.cal_roster_view"))
+        assert t(lang, "roster.view.title") in chats[key].text
+        assert t(lang, "roster.view.published", at="11-23 17:00") in chats[key].text
+    [public] = [m for m in chats["li_ming"].inbox()
+                if m.text.startswith(public_words.partition("\n")[0])]
+    assert public.text == public_words
+    assert [b["label"] for b in public.buttons] == [t(lang, "menu.booking")]
+
+    # A change: 赵国强 away on 11-25, which 孙红梅 takes. She is a leader: the roster's
+    # change, no booking button; the staff the same; the employee the public notice.
+    staff = chats["liu_fang"]
+    open_menu(staff, lang)
+    staff.press(t(lang, "menu.cal_roster"))
+    staff.press(t(lang, "opt.roster_action.away"))
+    staff.press_starting("赵国强")
+    staff.say("2026-11-25")
+    clock.advance(timedelta(seconds=10))  # the same words again: the last day
+    staff.say("2026-11-25")
+    staff.press(t(lang, "opt.away_kind.trip"))
+    staff.press(t(lang, "nav.confirm"))
+    services.dispatcher.drain()
+    team_head = t(lang, "notice.roster_changed_team", lines="", union_lines="").split("\n")[0]
+    public_head = t(lang, "notice.roster_changed", lines="", union_lines="").split("\n")[0]
+    for key in ("liu_fang", "chen_lihua", "sun_hongmei"):
+        [changed] = [m for m in chats[key].inbox() if m.text.startswith(team_head)]
+        assert "孙红梅" in changed.text and "赵国强" in changed.text, key  # (原为 赵国强)
+        assert [b["label"] for b in changed.buttons] == [t(lang, "menu.cal_roster_view")]
+        assert not [m for m in chats[key].inbox() if m.text.startswith(public_head)]
+    [changed] = [m for m in chats["li_ming"].inbox() if m.text.startswith(public_head)]
+    assert [b["label"] for b in changed.buttons] == [t(lang, "menu.booking")]
