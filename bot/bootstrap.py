@@ -16,6 +16,7 @@ from conversations import catalog
 from conversations.clock import Clock, SystemClock
 from handlers import assignment, bookings, deadlines, incidents
 from handlers.context import Grouping
+from handlers.hotline import CALL_BACK, CallBackReminder
 from handlers.inbound import DRAFT_TIMEOUT, Options, Workroom
 from scheduler import calendar
 from scheduler.dispatch import Dispatcher
@@ -99,6 +100,7 @@ def build(settings: Settings, *, clock: Clock | None = None, db: Engine | None =
                                   incidents.REPORT: emergencies.report,
                                   bookings.KIND: bookings.BookingReminders(
                                       db, clock, settings.zone).fire,
+                                  CALL_BACK: CallBackReminder(db, clock, settings.zone).fire,
                                   **_ledger_handlers(db, clock, settings.zone),
                                   stored_media.LOST: LostFiles(db, clock, states).check,
                                   stored_media.RECEIVED: ReceivedFiles(db, clock, states).check,

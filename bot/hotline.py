@@ -232,7 +232,13 @@ class HotlineChannel:
         return self._step(hotline.speech_heard, form, text=form.get("SpeechResult", ""))
 
     def recorded(self, form: Mapping[str, str]) -> str:
-        return self._step(hotline.recording_made, form, url=form.get("RecordingUrl", ""))
+        return self._step(hotline.recording_made, form, url=form.get("RecordingUrl", ""),
+                          seconds=_int(form.get("RecordingDuration")))
+
+    @property
+    def shortest(self) -> int:
+        """The shortest recording that is a report (seconds)."""
+        return self.settings.hotline_min_recording_seconds
 
     def people(self, form: Mapping[str, str]) -> str:
         """The last answer: the report is filed and committed before the goodbye."""
@@ -240,7 +246,8 @@ class HotlineChannel:
             prompt = hotline.people_keyed(
                 s, sid=form.get("CallSid", ""), number=form.get("From", ""),
                 digits=form.get("Digits", ""), now=self.clock.now(),
-                context_for=self._as_caller(s), lang=self.lang)
+                context_for=self._as_caller(s), lang=self.lang, shortest=self.shortest,
+                zone=self.options.zone)
         return self.render(prompt)
 
     def recording(self, form: Mapping[str, str]) -> None:
@@ -250,16 +257,17 @@ class HotlineChannel:
             return
         with transaction(self.db) as s:
             ref = form.get("CallSid", "")
-            if hotline.attach_recording(s, ref=ref, url=url, now=self.clock.now()):
+            if hotline.attach_recording(s, ref=ref, url=url, now=self.clock.now(),
+                                        seconds=_int(form.get("RecordingDuration"))):
                 hotline.recorded_late(s, ref=ref, context_for=self._as_caller(s),
-                                      lang=self.lang)
+                                      lang=self.lang, shortest=self.shortest)
 
     def ended(self, form: Mapping[str, str]) -> None:
         """The call is over (its status callback)."""
         with transaction(self.db) as s:
             hotline.call_over(s, sid=form.get("CallSid", ""), status=form.get("CallStatus", ""),
                               now=self.clock.now(), context_for=self._as_caller(s),
-                              lang=self.lang)
+                              lang=self.lang, shortest=self.shortest, zone=self.options.zone)
 
     # --- a leader called about an alert -----------------------------------------------
 

@@ -80,6 +80,10 @@ class Settings(BaseSettings):
     hotline_staff_numbers: str | None = None
     # The chain's last step also calls its people who have a phone contact ("press 1").
     hotline_call_last_step: bool = True
+    # A voice recording shorter than this (seconds) with no number of people keyed after
+    # it is no report (a cough, a hang-up at the beep): the staff are told of a call that
+    # left none, to call back. 0: every recording is a report.
+    hotline_min_recording_seconds: int = Field(default=3, ge=0)
     # Reports of one workshop within this window go to one incident, not several chains.
     incident_link_minutes: int = Field(default=30, ge=0)
     # This many complaints of one category from one workshop within the window: the

@@ -679,8 +679,8 @@ async def acknowledge_press(bot: Bot, update: Mapping[str, Any],
         return
     try:
         await bot.answer_callback_query(query["id"])
-        if str(query.get("data") or "").startswith("ack:"):
-            return
+        if str(query.get("data") or "").startswith(("ack:", "called:")):
+            return  # the step edits the push itself (who, when): no edit racing it
         message = query.get("message") or {}
         if message and _in_group(message):
             # A form's button left in a group from before: it starts nothing there now.

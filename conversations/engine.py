@@ -33,6 +33,7 @@ from conversations.flow import (
     Acknowledge,
     AddFiles,
     Ask,
+    CalledBack,
     Directory,
     Effect,
     Flow,
@@ -595,6 +596,9 @@ class Engine:
         if token.startswith("files:") and token[6:]:  # an alert's "see the files"
             follow = [self._ask(st, ctx) if st.flow else self._menu(st, ctx)]
             return Outcome(st, follow, OpenFiles(token[6:]))
+        if token.startswith("called:") and token[7:].isdigit():  # a hotline call called back
+            follow = [self._ask(st, ctx) if st.flow else self._menu(st, ctx)]
+            return Outcome(st, follow, CalledBack(int(token[7:])))
         if token.startswith("query:") and token[6:] in QUERIES:  # e.g. Telegram's /status
             st.told = None  # words said before were asking this
             return Outcome(st, [], Query(token[6:]))

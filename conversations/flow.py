@@ -151,7 +151,14 @@ class AddFiles:
     caption: str | None = None  # the words sent with them ("this is the pipe")
 
 
-Effect = Submission | Query | Acknowledge | OpenFiles | AddFiles
+@dataclass(frozen=True)
+class CalledBack:
+    """"已回电" pressed under the staff's push about a hotline call that left no report."""
+
+    call_id: int
+
+
+Effect = Submission | Query | Acknowledge | OpenFiles | AddFiles | CalledBack
 
 
 @dataclass(frozen=True)

@@ -13,13 +13,16 @@ import re
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
+from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, or_, select
 
 from conversations import catalog
 from conversations.answers import masked
+from conversations.clock import Clock
 from conversations.flow import Result, Submission
 from handlers import alerts, grouping, identity, records
 from handlers.context import HandlerContext
@@ -31,7 +34,9 @@ from handlers.incidents import (
     unacknowledged,
     write_filed,
 )
+from scheduler import workdays
 from store import outbox, timers
+from store.db import transaction
 from store.models import (
     Acknowledgement,
     Alert,
@@ -46,6 +51,7 @@ from store.models import (
     Unit,
     Workshop,
 )
+from store.org import WORKROOM_ZONE
 
 log = logging.getLogger(__name__)
 
@@ -245,8 +251,10 @@ def voice_report(ctx: HandlerContext, call: HotlineCall, lang: str) -> Result:
     return result
 
 
-def attach_recording(session: Session, *, ref: str, url: str, now: datetime) -> bool:
-    """Keep a call's recording with the record it made (or with the call, until then)."""
+def attach_recording(session: Session, *, ref: str, url: str, now: datetime,
+                     seconds: int | None = None) -> bool:
+    """Keep a call's recording with the record it made (or with the call, until then);
+    `seconds`: how long it is, when the provider said."""
     call = session.exec(select(HotlineCall).where(HotlineCall.ref == ref)).first()
     if call is None:
         return False
@@ -258,7 +266,7 @@ def attach_recording(session: Session, *, ref: str, url: str, now: datetime) -> 
             session.add(Attachment(subject=call.subject, subject_id=call.subject_id,
                                    channel=VOICE, kind="voice", file_ref=url,
                                    mime_type="audio/wav", created_at=now))
-    call.recording_url, call.updated_at = url, now
+    call.recording_url, call.recording_seconds, call.updated_at = url, seconds, now
     session.add(call)
     return True
 
@@ -271,6 +279,9 @@ def attach_recording(session: Session, *, ref: str, url: str, now: datetime) -> 
 
 MENU = {"1": "incident", "2": "complaint", "0": "staff"}  # the key -> what the caller wants
 MENU_TRIES = 3  # wrong or missing keys before the call is ended
+# A recording shorter than this (seconds), with no number of people keyed after it, is no
+# report: a cough, a hang-up during the beep (WORKROOM_HOTLINE_MIN_RECORDING_SECONDS).
+SHORTEST_RECORDING = 3
 PEOPLE_TRIES = 2  # keys that are no number of people asked again before filing without
 ASK = {"incident": "what_where", "complaint": "complaint_what"}  # the first question
 ENDS = ("completed", "busy", "failed", "no-answer", "canceled")  # a call's final statuses
@@ -376,20 +387,24 @@ def speech_heard(session: Session, *, sid: str, number: str, text: str,
 
 
 def recording_made(session: Session, *, sid: str, number: str, url: str,
-                   now: datetime) -> Prompt:
-    """The caller's words were recorded: kept with the call; then how many people."""
+                   now: datetime, seconds: int | None = None) -> Prompt:
+    """The caller's words were recorded (`seconds` long): kept with the call; then how
+    many people."""
     call = _call(session, sid, number, now)
     if url.strip():
-        attach_recording(session, ref=call.ref, url=url.strip(), now=now)
+        attach_recording(session, ref=call.ref, url=url.strip(), now=now, seconds=seconds)
     call.step, call.updated_at = "people", now
     session.add(call)
     return Prompt("people", "people")
 
 
 def people_keyed(session: Session, *, sid: str, number: str, digits: str, now: datetime,
-                 context_for: ContextFor, lang: str) -> Prompt:
+                 context_for: ContextFor, lang: str, shortest: int = SHORTEST_RECORDING,
+                 zone: ZoneInfo = WORKROOM_ZONE) -> Prompt:
     """The last answer: the report is filed (once: a repeated request gets the same
-    goodbye), and the caller told its number."""
+    goodbye), and the caller told its number. A complaint with nothing to file (no
+    words, a recording shorter than `shortest` seconds and no people keyed) is a call
+    that left no report: the staff are told."""
     call = _call(session, sid, number, now)
     if call.step != "done":
         count = _count(digits)
@@ -402,9 +417,9 @@ def people_keyed(session: Session, *, sid: str, number: str, digits: str, now: d
             session.add(call)
             return Prompt("people", "people", (("people_again", {}),))
         call.people = count
-    said = _file(session, call, context_for, lang)
+    said = _file(session, call, context_for, lang, shortest)
     if said is None and call.kind in ASK:  # a complaint with nothing said: called back
-        missed(session, call, now)
+        missed(session, call, now, zone)
         return Prompt("nothing", say=(("goodbye", {}),))
     if said is None:  # pressed nothing that files a report: back to the menu
         return _menu()
@@ -412,19 +427,24 @@ def people_keyed(session: Session, *, sid: str, number: str, digits: str, now: d
 
 
 def recorded_late(session: Session, *, ref: str, context_for: ContextFor,
-                  lang: str) -> bool:
+                  lang: str, shortest: int = SHORTEST_RECORDING) -> bool:
     """A call's recording came after the call ended as a complaint with no words (the
     staff were asked to call back): the recording holds what was said, so it is filed
-    now, the recording with it. Whether a report was filed."""
+    now, the recording with it (one shorter than `shortest` seconds holds nothing).
+    Whether a report was filed."""
     call = session.exec(select(HotlineCall).where(HotlineCall.ref == ref)).first()
     if call is None or call.step != "missed" or call.kind not in ASK \
-            or call.subject is not None or not _fileable(call):
+            or call.subject is not None or not _fileable(call, shortest):
         return False
-    return _file(session, call, context_for, lang) is not None
+    filed = _file(session, call, context_for, lang, shortest) is not None
+    if filed and call.id is not None:  # a report: nobody need be reminded to call back
+        timers.cancel(session, kind=CALL_BACK, ref=str(call.id), now=call.updated_at)
+    return filed
 
 
 def call_over(session: Session, *, sid: str, status: str, now: datetime,
-              context_for: ContextFor, lang: str) -> None:
+              context_for: ContextFor, lang: str, shortest: int = SHORTEST_RECORDING,
+              zone: ZoneInfo = WORKROOM_ZONE) -> None:
     """The call has ended: a report whose caller hung up before the last question is
     filed with what was said, or as a recorded call (nothing a caller reports is lost;
     the call's recording is added when it comes)."""
@@ -437,29 +457,38 @@ def call_over(session: Session, *, sid: str, status: str, now: datetime,
     session.add(call)
     if call.purpose != "report" or call.step in ("done", "talked", "missed"):
         return
-    if _fileable(call):
-        _file(session, call, context_for, lang)
+    if _fileable(call, shortest):
+        _file(session, call, context_for, lang, shortest)
     else:
-        missed(session, call, now)
+        missed(session, call, now, zone)
 
 
-def _fileable(call: HotlineCall) -> bool:
+def _fileable(call: HotlineCall, shortest: int = SHORTEST_RECORDING) -> bool:
     """Whether the call holds a report to file: an emergency whatever was said (nothing
-    reported is lost), a complaint only with words or a recording (never an empty case
-    with a 60-day clock handed to a leader)."""
+    reported is lost: "1" was pressed for it), a complaint only with words or a recording
+    (never an empty case with a 60-day clock handed to a leader). A recording shorter
+    than `shortest` seconds (a cough, a hang-up at the beep) is no words, unless the
+    caller keyed in how many people after it."""
     if call.kind == "incident":
         return True
-    return call.kind == "complaint" and bool((call.said or "").strip() or call.recording_url)
+    if call.kind != "complaint":
+        return False
+    if (call.said or "").strip():
+        return True
+    short = call.recording_seconds is not None and call.recording_seconds < shortest
+    return bool(call.recording_url) and (not short or call.people is not None)
 
 
-def missed(session: Session, call: HotlineCall, now: datetime) -> bool:
+def missed(session: Session, call: HotlineCall, now: datetime,
+           zone: ZoneInfo = WORKROOM_ZONE) -> bool:
     """A call that ended leaving no report: the staff (the director when there are none)
     are told when it came, how it ended and who rang, as far as they may know it (a
     person of the organisation file by name, anyone else by a masked number: the number
     stays in the contact vault). A caller who can be texted is told they can reply by
-    text or ring again. Once per call; False when there was nothing to tell."""
-    from handlers.context import people_of
-
+    text or ring again. A caller with a number is to be called back: the push carries
+    "已回电", and if nobody presses it by the end of the next working morning the staff
+    are reminded once (CallBackReminder); a hidden number has nobody to call back, and
+    the push says so. Once per call; False when there was nothing to tell."""
     if call.step == "missed":
         return False
     if call.kind == "complaint":
@@ -476,36 +505,165 @@ def missed(session: Session, call: HotlineCall, now: datetime) -> bool:
     number = session.exec(select(Contact.address).where(
         Contact.person_id == call.person_id, Contact.channel == SMS)).first() \
         if call.person_id else None
+    texted = person is not None and person.id is not None and number is not None \
+        and alerts.reachable(session, person.id)
+    params = {**_about(session, call, person, number), "how": f"@hotline.missed.{how}",
+              "told": "@hotline.missed.texted" if texted else "@hotline.missed.not_texted"
+              if number else "@hotline.missed.no_number"}
+    if number is not None and call.id is not None:
+        params.update(_call_back_button(call.id))
+        timers.schedule(session, kind=CALL_BACK, ref=str(call.id),
+                        due_at=call_back_due(session, call.created_at, zone))
+    outbox.add_many(session, [{
+        "key": f"{MISSED}:{call.ref}:{p.id}", "recipient_id": p.id,
+        "message": "notice.hotline_missed", "priority": outbox.ALERT,
+        "params": params} for p in _staff_of(session, person)], now=now)
+    if texted:
+        assert person is not None and person.id is not None
+        outbox.enqueue(session, key=f"{MISSED}:{call.ref}:caller",
+                       recipient_id=person.id, message="notice.caller_missed", now=now,
+                       params={"head": "@hotline.sms_head"}, priority=outbox.REPLY)
+    return True
+
+
+# --- a call that left no report, called back ---------------------------------------------
+
+MISSED = "hotline-missed"  # the key of the staff's push about a call that left no report
+CALL_BACK = "hotline_call_back"  # timer: a call nobody has called back yet, reminded once
+REMINDED = "hotline-call-back"  # the key of that reminder's push
+CALLED = "called:"  # the value of the "已回电" button: called:<call id>
+WORK_STARTS = time(9, 0)  # a working morning begins...
+MORNING_ENDS = time(12, 0)  # ...and ends: nobody has called back by then, a reminder
+
+
+def _about(session: Session, call: HotlineCall, person: Person | None,
+           number: str | None) -> dict[str, Any]:
+    """When the call came and who rang, as the staff may read it."""
     if person is not None and person.verified and person.name:
         who: Any = person.name
     elif number:
         who = {"say": "hotline.missed.who_number", "masked": masked(number)}
     else:
         who = "@hotline.missed.who_hidden"
-    texted = person is not None and person.id is not None and number is not None \
-        and alerts.reachable(session, person.id)
+    return {"called_at": call.created_at.isoformat(), "who": who}
+
+
+def _staff_of(session: Session, person: Person | None) -> list[Person]:
+    """Who is told of a call that left no report: the staff, else the director."""
+    from handlers.context import people_of
+
     unit = person.unit_id if person else \
         session.exec(select(Unit.id).order_by(col(Unit.id))).first()
-    staff = people_of(session, unit, ("staff",)) or people_of(session, unit, ("director",))
-    outbox.add_many(session, [{
-        "key": f"hotline-missed:{call.ref}:{p.id}", "recipient_id": p.id,
-        "message": "notice.hotline_missed", "priority": outbox.ALERT,
-        "params": {"called_at": call.created_at.isoformat(), "how": f"@hotline.missed.{how}",
-                   "who": who, "told": "@hotline.missed.texted" if texted
-                   else "@hotline.missed.not_texted"}} for p in staff], now=now)
-    if texted:
-        assert person is not None and person.id is not None
-        outbox.enqueue(session, key=f"hotline-missed:{call.ref}:caller",
-                       recipient_id=person.id, message="notice.caller_missed", now=now,
-                       params={"head": "@hotline.sms_head"}, priority=outbox.REPLY)
-    return True
+    return people_of(session, unit, ("staff",)) or people_of(session, unit, ("director",))
+
+
+def _call_back_button(call_id: int) -> dict[str, Any]:
+    """The line that asks to press "已回电" once the caller is called back, and the button."""
+    return {"more_lines": [["hotline.missed.call_back", {}]],
+            "actions": [["nav.called_back", f"{CALLED}{call_id}"]]}
+
+
+def call_back_due(session: Session, called: datetime, zone: ZoneInfo) -> datetime:
+    """When the staff are reminded of a call nobody called back: at the end of the next
+    working morning (noon of the first working day whose morning begins after the call)."""
+    local = called.astimezone(zone)
+    day = local.date() if local.time() < WORK_STARTS else local.date() + timedelta(days=1)
+    return datetime.combine(workdays.load(session).next_workday(day), MORNING_ENDS, zone)
+
+
+def _shown_to_staff(session: Session, call: HotlineCall) -> list[Notification]:
+    """The staff's pushes about the call (told, reminded), in the order written."""
+    keys = or_(col(Notification.idempotency_key).startswith(f"{MISSED}:{call.ref}:"),
+               col(Notification.idempotency_key).startswith(f"{REMINDED}:{call.ref}:"))
+    return [n for n in session.exec(select(Notification).where(keys)
+                                    .order_by(col(Notification.id)))
+            if not n.idempotency_key.endswith(":caller")]
+
+
+def called_back(ctx: HandlerContext, call_id: int) -> Result:
+    """"已回电" pressed (or its words typed) by one of the staff told of the call: who
+    called back and when is kept on the call, the reminder is called off, and the push is
+    edited where it was shown, for everyone told, to say so (a channel that cannot edit
+    gets a short message instead). A second press, by anyone, is told who did it."""
+    s = ctx.session
+    call = s.exec(select(HotlineCall).where(HotlineCall.id == call_id)
+                  .with_for_update()).first()  # two pressing at once: one after the other
+    shown = _shown_to_staff(s, call) if call is not None else []
+    if call is None or ctx.actor.id is None \
+            or all(n.recipient_id != ctx.actor.id for n in shown):
+        return Result("hotline.called_back.refused", {})
+    if call.called_back_at is not None:
+        by = s.get(Person, call.called_back_by) if call.called_back_by else None
+        when = call.called_back_at.astimezone(ctx.zone)
+        at = when.strftime("%H:%M" if when.date() == ctx.today else "%Y-%m-%d %H:%M")
+        if by is not None and by.id == ctx.actor.id:
+            return Result("hotline.called_back.already_own", {"at": at})
+        return Result("hotline.called_back.already", {"name": by.name if by else "", "at": at})
+    call.called_back_by, call.called_back_at, call.updated_at = ctx.actor.id, ctx.now, ctx.now
+    s.add(call)
+    timers.cancel(s, kind=CALL_BACK, ref=str(call_id), now=ctx.now)
+    told: set[int] = set()
+    for n in shown:
+        if n.status != "sent":
+            continue
+        if n.delivered_ref is not None:  # the push, edited: the button gone, who and when
+            original = {k: v for k, v in n.params.items() if k not in ("actions", "more_lines")}
+            outbox.enqueue(s, key=f"hotline-called-edit:{n.id}", now=ctx.now,
+                           channel=n.delivered_channel, address=n.delivered_address,
+                           message="notice.hotline_called_back", priority=outbox.ALERT,
+                           params={"edit_ref": n.delivered_ref, "original": n.message_key,
+                                   "original_params": original, "name": ctx.actor.name,
+                                   "acked_at": ctx.now.isoformat()})
+        elif n.delivered_channel in alerts.CANNOT_EDIT and n.recipient_id is not None \
+                and n.recipient_id not in told and n.recipient_id != ctx.actor.id:
+            told.add(n.recipient_id)
+            outbox.enqueue(s, key=f"hotline-called-told:{call.ref}:{n.recipient_id}",
+                           now=ctx.now, recipient_id=n.recipient_id,
+                           channel=n.delivered_channel, address=n.delivered_address,
+                           message="notice.hotline_called_back_told", priority=outbox.ALERT,
+                           params={"called_at": n.params.get("called_at"),
+                                   "who": n.params.get("who"), "name": ctx.actor.name,
+                                   "back_at": ctx.now.isoformat()})
+    return Result("hotline.called_back.done",
+                  {"at": ctx.now.astimezone(ctx.zone).strftime("%H:%M")})
+
+
+class CallBackReminder:
+    """Timer handler: a call that left no report and that nobody has called back by the
+    end of the next working morning; the staff are reminded, once, with "已回电" again."""
+
+    def __init__(self, db: Engine, clock: Clock, zone: ZoneInfo) -> None:
+        self.db, self.clock, self.zone = db, clock, zone
+
+    def fire(self, ref: str) -> int:
+        now = self.clock.now()
+        with transaction(self.db) as s:
+            if timers.take(s, kind=CALL_BACK, ref=ref, now=now) is None:
+                return 0
+            call = s.get(HotlineCall, int(ref)) if ref.isdigit() else None
+            if call is None or call.id is None or call.called_back_at is not None \
+                    or call.subject is not None:  # called back, or reported meanwhile
+                return 0
+            person = s.get(Person, call.person_id) if call.person_id else None
+            number = s.exec(select(Contact.address).where(
+                Contact.person_id == call.person_id, Contact.channel == SMS)).first() \
+                if call.person_id else None
+            if number is None:
+                return 0
+            params = {**_about(s, call, person, number), **_call_back_button(call.id)}
+            staff = _staff_of(s, person)
+            outbox.add_many(s, [{
+                "key": f"{REMINDED}:{call.ref}:{p.id}", "recipient_id": p.id,
+                "message": "notice.hotline_call_back_due", "priority": outbox.ALERT,
+                "params": params} for p in staff], now=now)
+            return len(staff)
 
 
 def _file(session: Session, call: HotlineCall, context_for: ContextFor,
-          lang: str) -> tuple[str, dict[str, Any]] | None:
+          lang: str, shortest: int = SHORTEST_RECORDING) -> tuple[str, dict[str, Any]] | None:
     """File the call's report (once; its texts in the caller's language, else `lang`);
     what to tell the caller, or None if there is nothing to file."""
-    if call.kind not in ASK or not _fileable(call):
+    if call.kind not in ASK or not _fileable(call, shortest):
         return None
     person = session.get(Person, call.person_id) if call.person_id else None
     if person is None:

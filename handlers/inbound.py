@@ -37,8 +37,16 @@ from conversations.engine import (
     State,
     merged,
 )
-from conversations.flow import PENDING, Acknowledge, AddFiles, OpenFiles, Query, Submission
-from handlers import alerts, files, identity, incidents, queries, records
+from conversations.flow import (
+    PENDING,
+    Acknowledge,
+    AddFiles,
+    CalledBack,
+    OpenFiles,
+    Query,
+    Submission,
+)
+from handlers import alerts, files, hotline, identity, incidents, queries, records
 from handlers.context import Grouping, HandlerContext, derive_receipt_code, people_of
 from handlers.directory import SqlDirectory
 from handlers.grouping import channel_label
@@ -517,6 +525,9 @@ class Workroom:
             replies.insert(0, Reply(catalog.t(lang, "files.which"), [
                 Button(f"{label} {n}", f"files:{n}", "action")
                 for n in effect.number.split(",") if n]))
+        elif isinstance(effect, CalledBack):
+            result = hotline.called_back(hctx, effect.call_id)
+            replies.insert(0, Reply(catalog.t(out.state.lang, result.message, **result.params)))
         elif isinstance(effect, OpenFiles):
             lang = out.state.lang
             result = files.send_files(hctx, effect.number, lang, hctx.address)

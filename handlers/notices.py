@@ -281,9 +281,10 @@ def _render(message: str, params: dict[str, Any], lang: str, zone: ZoneInfo,
                                 derive_receipt_code(secret, str(params["draft_key"])))
         return Reply(text, [Button(**b) for b in params.get("buttons", [])],
                      [Button(**b) for b in params.get("menu", [])])
-    if message in ("notice.alert_acked", "notice.alert_taken"):
+    if message in ("notice.alert_acked", "notice.alert_taken", "notice.hotline_called_back"):
         # The alert as first shown, now acknowledged (its button gone); or acknowledged by
-        # someone else, its own button still there (`alert`).
+        # someone else, its own button still there (`alert`); or a hotline call that left
+        # no report, called back (its 已回电 gone: handlers/hotline.py called_back).
         # Its other buttons (see the files) stay.
         first = render(str(params["original"]), params["original_params"], lang, zone)
         # Its reader's own line: acknowledged, or (`line`) the end of the handling recorded.

@@ -464,6 +464,11 @@ class HotlineCall(SQLModel, table=True):
     # A leader's alert call: the alert it reads and takes "press 1" for.
     alert_id: int | None = Field(default=None, foreign_key="alert.id")
     filed_by: int | None = Field(default=None, foreign_key="person.id")
+    # How long the recording in recording_url is, in seconds, when the provider said.
+    recording_seconds: int | None = None
+    # A call that left no report: who of the staff called the caller back, and when.
+    called_back_by: int | None = Field(default=None, foreign_key="person.id")
+    called_back_at: datetime | None = _ts(nullable=True)
     created_at: datetime = _ts()
     updated_at: datetime = _ts()
     ended_at: datetime | None = _ts(nullable=True)

@@ -37,6 +37,7 @@ from store.models import (
     Conversation,
     HotlineCall,
     InboundMessage,
+    InboxMessage,
     Incident,
     Notification,
     Person,
@@ -1512,11 +1513,17 @@ def set_person(hl: Services, key: str, **values: Any) -> None:
         s.commit()
 
 
-def missed_words(lang: str, how: str, who: str = "", texted: bool = True) -> str:
+def missed_words(lang: str, how: str, who: str = "", hidden: bool = False) -> str:
+    """The staff's push about a call that left no report: with a number, the line that
+    asks for "已回电" once called back; a hidden number has none to call back."""
+    if hidden:
+        return t(lang, "notice.hotline_missed", called_at="2026-11-23 09:00",
+                 how=t(lang, f"hotline.missed.{how}"), who=t(lang, "hotline.missed.who_hidden"),
+                 told=t(lang, "hotline.missed.no_number"))
     return t(lang, "notice.hotline_missed", called_at="2026-11-23 09:00",
              how=t(lang, f"hotline.missed.{how}"),
              who=who or t(lang, "hotline.missed.who_number", masked="+86138****0001"),
-             told=t(lang, "hotline.missed.texted" if texted else "hotline.missed.not_texted"))
+             told=t(lang, "hotline.missed.texted")) + "\n" + t(lang, "hotline.missed.call_back")
 
 
 async def hang_up(caller: Caller) -> None:
@@ -1554,8 +1561,7 @@ async def test_a_caller_who_presses_no_key_is_told_to_the_director_when_there_ar
     assert said(bye) == t("zh", "hotline.voice.goodbye") and bye.find("Hangup") is not None
     await hang_up(caller)
     hl.dispatcher.drain()
-    told = missed_words("zh", "no_key", who=t("zh", "hotline.missed.who_hidden"),
-                        texted=False)
+    told = missed_words("zh", "no_key", hidden=True)
     assert told in pushes(hl, "chen_lihua")
     assert fake.messages() == []
 
@@ -1640,3 +1646,192 @@ async def test_pressing_1_and_hanging_up_still_files_the_emergency(
     [incident] = all_rows(hl, Incident)
     assert incident.what == t("zh", "hotline.voice.recorded_only")
     assert not [p for p in pushes(hl, "liu_fang") if p.startswith("【热线来电未留报告】")]
+
+
+# --- calling back a call that left no report -------------------------------------------
+
+
+def inbox(hl: Services, key: str) -> list[InboxMessage]:
+    """The person's pushes as shown: an edit replaces one in place."""
+    with Session(hl.db) as s:
+        return list(s.exec(select(InboxMessage).where(InboxMessage.address == f"p:{key}")
+                           .order_by(col(InboxMessage.id))).all())
+
+
+def press(hl: Services, key: str, value: str) -> str:
+    """A button of a push pressed as `key`; the answer to it."""
+    text.count += 1  # type: ignore[attr-defined]
+    return hl.workroom.process(Inbound("console", f"p:{key}",
+                                       f"press-{text.count}",  # type: ignore[attr-defined]
+                                       action=value))[0].text
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+async def test_the_first_to_call_back_a_missed_call_is_recorded_and_shown_to_the_other_staff(
+        hl: Services, client: httpx.AsyncClient, fake: FakeTwilio, clock: FrozenClock,
+        lang: str) -> None:
+    """Two staff are told of a call that left no report. 刘芳 calls the caller back and
+    presses 已回电: who and when is kept on the call, both pushes now say so (no more
+    button), and 周敏's press, made before she saw it, is told 刘芳 did it."""
+    set_person(hl, "liu_fang", lang=lang)
+    set_person(hl, "zhou_min", role="staff", lang=lang)
+    caller = Caller(client)
+    await caller.step("/hotline/voice", CallStatus="ringing")
+    await hang_up(caller)
+    hl.dispatcher.drain()
+    [call] = all_rows(hl, HotlineCall)
+    first = missed_words(lang, "menu")
+    for key in ("liu_fang", "zhou_min"):
+        [shown] = inbox(hl, key)
+        assert shown.text == first
+        assert shown.buttons == [{"label": t(lang, "nav.called_back"),
+                                  "value": f"called:{call.id}", "kind": "choice"}]
+
+    clock.set(clock.now() + timedelta(minutes=5))
+    assert press(hl, "liu_fang", f"called:{call.id}") == t(lang, "hotline.called_back.done",
+                                                           at="09:05")
+    [call] = all_rows(hl, HotlineCall)
+    assert (call.called_back_by, call.called_back_at) == (key_of(hl, "liu_fang").id,
+                                                         clock.now())
+    hl.dispatcher.drain()
+    done = t(lang, "notice.hotline_missed", called_at="2026-11-23 09:00",
+             how=t(lang, "hotline.missed.menu"),
+             who=t(lang, "hotline.missed.who_number", masked="+86138****0001"),
+             told=t(lang, "hotline.missed.texted")) + "\n" + t(
+        lang, "notice.hotline_called_back", name="刘芳", acked_at="2026-11-23 09:05")
+    for key in ("liu_fang", "zhou_min"):
+        [shown] = inbox(hl, key)
+        assert (shown.text, shown.buttons) == (done, [])
+
+    clock.set(clock.now() + timedelta(minutes=1))
+    assert press(hl, "zhou_min", f"called:{call.id}") == t(
+        lang, "hotline.called_back.already", name="刘芳", at="09:05")
+    assert press(hl, "liu_fang", f"called:{call.id}") == t(
+        lang, "hotline.called_back.already_own", at="09:05")
+    # Someone the call was not told to cannot mark it.
+    assert press(hl, "li_ming", f"called:{call.id}") == t(
+        "zh", "hotline.called_back.refused")
+    [call] = all_rows(hl, HotlineCall)
+    assert call.called_back_by == key_of(hl, "liu_fang").id
+    # Called back: nobody is reminded the next working morning.
+    tick(hl, clock, clock.now() + timedelta(days=3))
+    assert len(inbox(hl, "zhou_min")) == 1 and len(inbox(hl, "liu_fang")) == 1
+
+
+async def test_a_missed_call_nobody_called_back_is_reminded_once_the_next_working_noon(
+        hl: Services, client: httpx.AsyncClient, fake: FakeTwilio, clock: FrozenClock) -> None:
+    """A call on Friday evening that nobody calls back: the staff are reminded on Monday
+    at noon (the weekend is not a working morning), once, with 已回电 again; pressed on
+    the reminder, both pushes say who called back."""
+    friday = clock.now().astimezone(hl.settings.zone).replace(day=27, hour=18, minute=30)
+    clock.set(friday)
+    caller = Caller(client)
+    await caller.step("/hotline/voice", CallStatus="ringing")
+    await hang_up(caller)
+    hl.dispatcher.drain()
+    [call] = all_rows(hl, HotlineCall)
+    [timer] = all_rows(hl, Timer, Timer.kind == "hotline_call_back")
+    monday_noon = friday.replace(day=30, hour=12, minute=0)
+    assert timer.due_at == monday_noon
+    tick(hl, clock, monday_noon - timedelta(minutes=1), step=timedelta(hours=6))
+    assert len(inbox(hl, "liu_fang")) == 1
+    tick(hl, clock, monday_noon)
+    [_, reminder] = inbox(hl, "liu_fang")
+    assert reminder.text == t("zh", "notice.hotline_call_back_due",
+                              called_at="2026-11-27 18:30",
+                              who=t("zh", "hotline.missed.who_number",
+                                    masked="+86138****0001")) + "\n" + t(
+        "zh", "hotline.missed.call_back")
+    assert [b["value"] for b in reminder.buttons] == [f"called:{call.id}"]
+    [due] = [n for n in all_rows(hl, Notification)
+             if n.idempotency_key.startswith("hotline-call-back:")]
+    assert due.priority == 2  # outbox.ALERT: without a sound in the quiet hours
+    tick(hl, clock, monday_noon + timedelta(days=3))
+    assert len(inbox(hl, "liu_fang")) == 2  # once
+
+    assert press(hl, "liu_fang", f"called:{call.id}") == t(
+        "zh", "hotline.called_back.done", at="12:00")
+    hl.dispatcher.drain()
+    line = t("zh", "notice.hotline_called_back", name="刘芳",
+             acked_at=clock.now().astimezone(hl.settings.zone).strftime("%Y-%m-%d %H:%M"))
+    assert [(m.text.endswith("\n" + line), m.buttons) for m in inbox(hl, "liu_fang")] == [
+        (True, []), (True, [])]
+
+
+async def test_a_hidden_number_has_nobody_to_call_back_and_no_button(
+        hl: Services, client: httpx.AsyncClient, fake: FakeTwilio, clock: FrozenClock) -> None:
+    caller = Caller(client, number="anonymous")
+    await caller.step("/hotline/voice", CallStatus="ringing")
+    await hang_up(caller)
+    hl.dispatcher.drain()
+    [shown] = inbox(hl, "liu_fang")
+    assert shown.text == missed_words("zh", "menu", hidden=True)
+    assert t("zh", "hotline.missed.no_number") in shown.text and shown.buttons == []
+    assert all_rows(hl, Timer, Timer.kind == "hotline_call_back") == []
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+async def test_on_wechat_the_push_says_what_to_reply_and_the_words_press_it(
+        hl: Services, client: httpx.AsyncClient, fake: FakeTwilio, lang: str) -> None:
+    """WeChat shows no buttons: the staff's push says to reply "已回电", and those words
+    are the button's (bot/wechat.py keeps them for the sender's next text)."""
+    from bot.wechat_render import pressed_words, render, word_key
+    from handlers.notices import render as render_notice
+
+    caller = Caller(client)
+    await caller.step("/hotline/voice", CallStatus="ringing")
+    await hang_up(caller)
+    [call] = all_rows(hl, HotlineCall)
+    [push] = [n for n in all_rows(hl, Notification)
+              if n.idempotency_key == f"hotline-missed:{call.ref}:{key_of(hl, 'liu_fang').id}"]
+    reply = render_notice(push.message_key, push.params, lang, hl.settings.zone)
+    shown = render(reply, lang, push=True)
+    assert t(lang, "hotline.missed.call_back_typed") in shown
+    assert t(lang, "hotline.missed.call_back") not in shown
+    word = word_key(t(lang, "nav.called_back"))
+    assert pressed_words(reply.buttons)[word] == f"called:{call.id}"
+
+
+async def test_a_recording_of_a_second_or_two_is_no_report_but_a_call_to_call_back(
+        hl: Services, client: httpx.AsyncClient, fake: FakeTwilio) -> None:
+    """2, nothing recognised, then a cough at the beep and no keys: no case with a 60-day
+    clock, the staff are asked to call back; the call's recording, as short, neither."""
+    caller = Caller(client)
+    await caller.step("/hotline/voice", CallStatus="ringing")
+    await caller.step("/hotline/voice/menu", Digits="2")
+    await caller.step("/hotline/voice/said", SpeechResult="")
+    url = "https://api.twilio.com/recordings/RE1"
+    await caller.step("/hotline/voice/recorded", RecordingUrl=url, RecordingDuration="2")
+    bye = await caller.step("/hotline/voice/people", Digits="")
+    assert said(bye) == t("zh", "hotline.voice.goodbye")
+    await hang_up(caller)
+    await post(client, "/hotline/voice/recording", caller.params(
+        RecordingUrl=url + "0", RecordingStatus="completed", RecordingDuration="1"))
+    hl.dispatcher.drain()
+    assert all_rows(hl, Case) == []
+    assert pushes(hl, "liu_fang") == [missed_words("zh", "complaint_silent")]
+
+    # As long, with the number of people keyed after it: a report.
+    other = Caller(client, number="+8613800000002", sid="CA" + "2" * 32)
+    await other.step("/hotline/voice", CallStatus="ringing")
+    await other.step("/hotline/voice/menu", Digits="2")
+    await other.step("/hotline/voice/said", SpeechResult="")
+    await other.step("/hotline/voice/recorded", RecordingUrl=url + "2", RecordingDuration="2")
+    await other.step("/hotline/voice/people", Digits="12")
+    [case] = all_rows(hl, Case)
+    assert case.affected == 12
+
+
+async def test_the_shortest_recording_that_is_a_report_is_a_setting(
+        hl: Services, client: httpx.AsyncClient, fake: FakeTwilio) -> None:
+    assert hl.settings.hotline_min_recording_seconds == 3
+    hl.hotline.settings = hl.settings.model_copy(update={"hotline_min_recording_seconds": 1})
+    caller = Caller(client)
+    await caller.step("/hotline/voice", CallStatus="ringing")
+    await caller.step("/hotline/voice/menu", Digits="2")
+    await caller.step("/hotline/voice/said", SpeechResult="")
+    await caller.step("/hotline/voice/recorded", RecordingUrl="https://api.twilio.com/r/RE3",
+                      RecordingDuration="2")
+    await caller.step("/hotline/voice/people", Digits="")
+    [case] = all_rows(hl, Case)
+    assert case.description == t("zh", "hotline.voice.recorded_only")
