@@ -157,20 +157,14 @@ class HotlineChannel:
     def sms(self, form: Mapping[str, str]) -> None:
         """Step one text; its replies are in the outbox when this returns (the route then
         kicks the dispatcher, which sends each person's texts in the order written)."""
+        files = _media(form)
         if hotline.hidden(form.get("From")):  # nobody to answer: the staff read it
             with transaction(self.db) as s:
                 hotline.text_from_nobody(s, sid=form.get("MessageSid", ""),
-                                         body=form.get("Body", ""),
-                                         files=_int(form.get("NumMedia")) or 0,
+                                         body=form.get("Body", ""), files=files,
                                          now=self.clock.now())
             return
         number = hotline.phone_number(form.get("From", ""))
-        files = tuple(
-            {"kind": "photo" if form.get(f"MediaContentType{i}", "").startswith("image")
-             else "voice" if form.get(f"MediaContentType{i}", "").startswith("audio")
-             else "file", "file_ref": form[f"MediaUrl{i}"],
-             "mime_type": form.get(f"MediaContentType{i}")}
-            for i in range(_int(form.get("NumMedia")) or 0) if form.get(f"MediaUrl{i}"))
         self.workroom.process(Inbound(hotline.SMS, number, form.get("MessageSid", ""),
                                       text=form.get("Body", ""), push_replies=True,
                                       joined=True, default_flow="emergency",
@@ -328,6 +322,16 @@ class HotlineChannel:
             done = hotline.call_ended(s, found, form.get("CallSid", ""),
                                       form.get("CallStatus", ""), self.clock.now())
         log.info("hotline: alert call %s ended %s: %s", nid, form.get("CallStatus"), done)
+
+
+def _media(form: Mapping[str, str]) -> tuple[dict[str, Any], ...]:
+    """The files of an MMS (Twilio's MediaUrl<i> and MediaContentType<i>) as attachments."""
+    return tuple(
+        {"kind": "photo" if form.get(f"MediaContentType{i}", "").startswith("image")
+         else "voice" if form.get(f"MediaContentType{i}", "").startswith("audio")
+         else "file", "file_ref": form[f"MediaUrl{i}"],
+         "mime_type": form.get(f"MediaContentType{i}")}
+        for i in range(_int(form.get("NumMedia")) or 0) if form.get(f"MediaUrl{i}"))
 
 
 def _int(value: str | None) -> int | None:

@@ -124,7 +124,7 @@ def open_file(session: Session, attachment_id: int, *, reader: Person | None,
     record: Record | None = None
     if found is not None and found.subject == "case":
         record = session.get(Case, found.subject_id)
-    elif found is not None:
+    elif found is not None and found.subject == "incident":
         record = session.get(Incident, found.subject_id)
     if found is None or record is None or record.unit_id != reader.unit_id:
         raise FileError("file.not_found", 404, id=attachment_id)

@@ -128,12 +128,17 @@ def _by_phone(session: Session, e164: str) -> Person | None:
     return None
 
 
-def text_from_nobody(session: Session, *, sid: str, body: str, files: int,
-                     now: datetime) -> bool:
+TEXT = "text"  # the Attachment subject of a text with no number: its InboundMessage
+
+
+def text_from_nobody(session: Session, *, sid: str, body: str,
+                     files: tuple[dict[str, Any], ...], now: datetime) -> bool:
     """A text with no number to answer (a sender name instead of a number, or none): it
     cannot run a conversation, and must not be taken for anyone else's, so the staff (the
     director when there are none) get its words to judge and, if need be, file them for
-    the sender. Once per message (its sid); False when it was taken already."""
+    the sender. Its photos (an MMS) are kept as attachments of the text, as a texter's
+    are kept with their report. Once per message (its sid); False when it was taken
+    already."""
     from handlers.context import people_of
     from store import steps
 
@@ -143,13 +148,18 @@ def text_from_nobody(session: Session, *, sid: str, body: str, files: int,
         "channel": SMS, "message_id": sid, "conversation_key": f"{SMS}:",
         "received_at": now, "replies": [], "state_version": 0, "draft_key": None,
         "state": None}])
+    logged = steps.find_inbound(session, [(SMS, sid)])[(SMS, sid)]
+    for item in files:
+        session.add(Attachment(subject=TEXT, subject_id=logged.id, channel=SMS,
+                               kind=str(item.get("kind", "file")), file_ref=str(item["file_ref"]),
+                               mime_type=item.get("mime_type"), created_at=now))
     unit = session.exec(select(Unit.id).order_by(col(Unit.id))).first()
     staff = people_of(session, unit, ("staff",)) or people_of(session, unit, ("director",))
     outbox.add_many(session, [{
         "key": f"sms-nobody:{sid}:{p.id}", "recipient_id": p.id,
         "message": "notice.sms_no_number", "priority": outbox.ALERT,
         "params": {"received_at": now.isoformat(), "text": body.strip()[:1000],
-                   "media": files}} for p in staff], now=now)
+                   "media": len(files)}} for p in staff], now=now)
     return True
 
 

@@ -318,7 +318,8 @@ class Attachment(SQLModel, table=True):
     document."""
 
     id: int | None = Field(default=None, primary_key=True)
-    subject: str = Field(max_length=16)  # case | incident
+    # case | incident | text (a text to the hotline with no number: its InboundMessage)
+    subject: str = Field(max_length=16)
     subject_id: int = Field(index=True)
     channel: str = Field(max_length=16)
     kind: str = Field(max_length=16)  # photo | video | voice | file

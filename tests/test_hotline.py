@@ -1835,3 +1835,22 @@ async def test_the_shortest_recording_that_is_a_report_is_a_setting(
     await caller.step("/hotline/voice/people", Digits="")
     [case] = all_rows(hl, Case)
     assert case.description == t("zh", "hotline.voice.recorded_only")
+
+
+async def test_photos_texted_from_a_hidden_number_are_kept(
+        hl: Services, client: httpx.AsyncClient, fake: FakeTwilio, clock: FrozenClock) -> None:
+    """An MMS from a hidden number: nobody to answer, but its photo is kept with the text
+    (as a texter's is kept with their report), and the staff are told it is."""
+    r = await picture(client, "总装车间门口", PHOTO, number="anonymous")
+    assert r.status_code == 200
+    await picture(client, "again", PHOTO, number="anonymous")  # another text, same photo
+    hl.dispatcher.drain()
+    kept = all_rows(hl, Attachment)
+    assert [(a.subject, a.channel, a.kind, a.file_ref, a.mime_type) for a in kept] == [
+        ("text", "sms", "photo", PHOTO, "image/jpeg")] * 2
+    logged = all_rows(hl, InboundMessage, InboundMessage.channel == "sms")
+    assert [a.subject_id for a in kept] == [m.id for m in logged]
+    at = clock.now().astimezone(hl.settings.zone).strftime("%Y-%m-%d %H:%M")
+    assert pushes(hl, "liu_fang")[0] == t("zh", "notice.sms_no_number", received_at=at,
+                                          text="总装车间门口", media=1)
+    assert all_rows(hl, Incident) == [] and fake.messages() == []
