@@ -376,11 +376,12 @@ def swap(s: Session, first: DutyEntry, second: DutyEntry, *, reason: str, by: Pe
         # booking's push names them.
         if me is None or me.id is None:
             continue
+        them = other.name if other else ""
         outbox.enqueue(s, key=f"duty:{run}:swapped:{me.id}", recipient_id=me.id,
-                       message="notice.duty_swapped_booked" if coming
-                       else "notice.duty_swapped", now=now, priority=outbox.ALERT,
-                       params={"other": other.name if other else "", "reason": reason,
-                               "by": by.name, "old_date": took.day.isoformat(),
+                       message=_swapped_key(gave_n, len(coming)), now=now,
+                       priority=outbox.ALERT,
+                       params={"swap": _swapped_by(by, me, other), "other": them,
+                               "reason": reason, "old_date": took.day.isoformat(),
                                "new_date": gave.day.isoformat(),
                                "start": gave.start.strftime("%H:%M"),
                                "end": gave.end.strftime("%H:%M"), "place": gave.place,
@@ -389,6 +390,24 @@ def swap(s: Session, first: DutyEntry, second: DutyEntry, *, reason: str, by: Pe
     s.flush()
     _republish(s, first.unit_id, [first, second], now=now, zone=zone, run=run)
     return len(one), len(two)
+
+
+def _swapped_by(by: Person, me: Person, other: Person | None) -> dict[str, str]:
+    """Who swapped, as the leader `me` reads it: they did it themselves, the other leader
+    swapped their own day with theirs, or someone else (the staff) swapped the two."""
+    them = other.name if other else ""
+    if by.id == me.id:
+        return {"say": "notice.duty_swap_by.you", "other": them}
+    if other is not None and by.id == other.id:
+        return {"say": "notice.duty_swap_by.them", "by": by.name}
+    return {"say": "notice.duty_swap_by.staff", "by": by.name, "other": them}
+
+
+def _swapped_key(gave: int, took: int) -> str:
+    """A swapped leader's notice: a line on the bookings handed over only when there are
+    some; who comes on the new day, or that nobody has booked it."""
+    return ("notice.duty_swapped_gave" if gave else "notice.duty_swapped") \
+        + ("_booked" if took else "")
 
 
 def set_away(s: Session, unit_id: int, person: Person, first: date, last: date, kind: str,
@@ -735,7 +754,7 @@ def duty_swap(ctx: HandlerContext, sub: Submission) -> Result:
 
 def _swapped(s: Session, first: DutyEntry, second: DutyEntry, moved: int) -> Result:
     a, b = s.get(Person, second.leader_id), s.get(Person, first.leader_id)
-    return Result("duty_swap.done", {"first": first.day.isoformat(),
-                                     "second": second.day.isoformat(),
-                                     "a": a.name if a else "", "b": b.name if b else "",
-                                     "moved": moved})
+    # With no booking on either day, no booked employee was told anything.
+    return Result("duty_swap.done" if moved else "duty_swap.done_none",
+                  {"first": first.day.isoformat(), "second": second.day.isoformat(),
+                   "a": a.name if a else "", "b": b.name if b else "", "moved": moved})

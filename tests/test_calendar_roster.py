@@ -178,7 +178,7 @@ def test_a_swapped_day_keeps_its_leader_when_the_file_is_reloaded(
     zhao.press_starting("11-26")
     zhao.say("临时出差")
     zhao.press("确认提交")
-    assert "2026-11-25 改由 孙红梅 接访，2026-11-26 改由 赵国强 接访；0 个预约" in zhao.text
+    assert "2026-11-25 改由 孙红梅 接访，2026-11-26 改由 赵国强 接访；两天均无预约" in zhao.text
     with transaction(services.db) as s:
         org.load_org(s, org.parse_org(org.demo_org_path()), now=clock.now())
     assert (leader_on(services, date(2026, 11, 25)), leader_on(services, date(2026, 11, 26))) \
@@ -574,23 +574,103 @@ def test_a_leader_taking_a_swapped_day_reads_who_comes_and_when(
     zhao.say("临时出差")
     zhao.press(t(lang, "nav.confirm"))
     services.dispatcher.drain()
-    place = "群众工作室（行政楼一楼）"
-    common = {"by": "赵国强", "reason": "临时出差", "start": "08:30", "end": "11:30",
-              "place": place, "gave": 1, "took": 1}
-    wed, thu = t(lang, "weekday.2"), t(lang, "weekday.3")
-    assert t(lang, "notice.duty_swapped_booked", **common, other="赵国强",
-             old_date="2026-11-26", old_weekday=thu, new_date="2026-11-25", new_weekday=wed,
-             visitor_lines=t(lang, "notice.booking_line", visitor="李明",
-                             number="V-2026-0001", topic="加班费核算方法")) \
-        in [m.text for m in sun.inbox()]
-    assert t(lang, "notice.duty_swapped_booked", **common, other="孙红梅",
-             old_date="2026-11-25", old_weekday=wed, new_date="2026-11-26", new_weekday=thu,
-             visitor_lines=t(lang, "notice.booking_line", visitor=t(lang, "person.unverified"),
-                             number="V-2026-0002", topic="宿舍热水器坏了")) \
-        in [m.text for m in zhao.inbox()]
+    # 孙红梅 reads that 赵国强 swapped with her, not "with 赵国强"; 赵国强, who swapped, reads
+    # that he did, with 孙红梅.
+    read = {
+        "zh": ("赵国强 已与您调换接访日（临时出差）：您原 2026-11-26 周四 的接访改为 "
+               "2026-11-25 周三 08:30-11:30，群众工作室（行政楼一楼）。原日期的 1 个预约转给 "
+               "赵国强；新日期有 1 个预约由您接待：\n• 李明（预约 V-2026-0001：加班费核算方法）",
+               "您已与 孙红梅 调换接访日（临时出差）：您原 2026-11-25 周三 的接访改为 "
+               "2026-11-26 周四 08:30-11:30，群众工作室（行政楼一楼）。原日期的 1 个预约转给 "
+               "孙红梅；新日期有 1 个预约由您接待：\n"
+               f"• {t(lang, 'person.unverified')}（预约 V-2026-0002：宿舍热水器坏了）"),
+        "en": ("赵国强 swapped reception days with you (临时出差): your reception of "
+               "2026-11-26 Thu is now on 2026-11-25 Wed 08:30-11:30, 群众工作室（行政楼一楼）. "
+               "The 1 booking of the old day goes to 赵国强. 1 visit is booked for the new "
+               "day:\n• 李明 (booking V-2026-0001: 加班费核算方法)",
+               "You swapped your reception day with 孙红梅's (临时出差): your reception of "
+               "2026-11-25 Wed is now on 2026-11-26 Thu 08:30-11:30, 群众工作室（行政楼一楼）. "
+               "The 1 booking of the old day goes to 孙红梅. 1 visit is booked for the new "
+               "day:\n"
+               f"• {t(lang, 'person.unverified')} (booking V-2026-0002: 宿舍热水器坏了)")}[lang]
+    assert read[0] in [m.text for m in sun.inbox()]
+    assert read[1] in [m.text for m in zhao.inbox()]
     said = {"zh": ("2026-11-25 周三 08:30-11:30", "• 李明（预约 V-2026-0001：加班费核算方法）"),
             "en": ("2026-11-25 Wed 08:30-11:30", "• 李明 (booking V-2026-0001: 加班费核算方法)")}
     assert all(w in "\n".join(m.text for m in sun.inbox()) for w in said[lang])
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_a_swap_of_unbooked_days_says_nobody_is_booked(
+        services: Services, clock: FrozenClock, lang: str) -> None:
+    """With no booking on either day, each leader read "you receive the 0 of the new day"
+    and "The 0 bookings of the old day go to …", and 孙红梅 read that 赵国强 swapped her day
+    "with 赵国强". Now she reads that he swapped with her, he that he did, neither a line
+    on bookings moving, and his reply says neither day was booked."""
+    zhao, sun = Chat(services, person="zhao_guoqiang"), Chat(services, person="sun_hongmei")
+    open_menu(sun, lang)
+    open_menu(zhao, lang)
+    zhao.press(t(lang, "menu.cal_duty_swap"))
+    zhao.press_starting("11-25")
+    zhao.press_starting("11-26")
+    zhao.say("临时出差")
+    zhao.press(t(lang, "nav.confirm"))
+    assert {"zh": "已调换：2026-11-25 改由 孙红梅 接访，2026-11-26 改由 赵国强 接访；两天均无预约，"
+                  "双方领导已收到通知。",
+            "en": "Swapped: 孙红梅 now receives on 2026-11-25, 赵国强 on 2026-11-26; neither "
+                  "day had bookings, and both leaders were told."}[lang] in zhao.text
+    services.dispatcher.drain()
+    read = {
+        "zh": ("赵国强 已与您调换接访日（临时出差）：您原 2026-11-26 周四 的接访改为 "
+               "2026-11-25 周三 08:30-11:30，群众工作室（行政楼一楼）。新日期暂无预约。",
+               "您已与 孙红梅 调换接访日（临时出差）：您原 2026-11-25 周三 的接访改为 "
+               "2026-11-26 周四 08:30-11:30，群众工作室（行政楼一楼）。新日期暂无预约。"),
+        "en": ("赵国强 swapped reception days with you (临时出差): your reception of "
+               "2026-11-26 Thu is now on 2026-11-25 Wed 08:30-11:30, 群众工作室（行政楼一楼）. "
+               "No visits are booked for the new day.",
+               "You swapped your reception day with 孙红梅's (临时出差): your reception of "
+               "2026-11-25 Wed is now on 2026-11-26 Thu 08:30-11:30, 群众工作室（行政楼一楼）. "
+               "No visits are booked for the new day.")}[lang]
+    assert read[0] in [m.text for m in sun.inbox()]
+    assert read[1] in [m.text for m in zhao.inbox()]
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_leaders_whose_days_the_staff_swap_each_read_who_swapped_and_with_whom(
+        services: Services, clock: FrozenClock, lang: str) -> None:
+    """The staff swap 赵国强's booked day with 孙红梅's unbooked one: each leader reads that
+    刘芳 swapped their day with the other's; 赵国强 that his booking goes to 孙红梅 and
+    nobody is booked on his new day, 孙红梅 who comes, with no line on bookings moving."""
+    book(services, "li_ming", lang, "11-25")  # 赵国强's Wednesday
+    zhao, sun = Chat(services, person="zhao_guoqiang"), Chat(services, person="sun_hongmei")
+    open_menu(sun, lang)
+    open_menu(zhao, lang)
+    staff = Chat(services, person="liu_fang")
+    open_menu(staff, lang)
+    staff.press(t(lang, "menu.cal_duty_swap"))
+    staff.press_starting("11-25")
+    staff.press_starting("11-26")
+    staff.say("临时出差")
+    staff.press(t(lang, "nav.confirm"))
+    assert t(lang, "duty_swap.done", first="2026-11-25", second="2026-11-26", a="赵国强",
+             b="孙红梅", moved=1) in staff.text
+    services.dispatcher.drain()
+    read = {
+        "zh": ("刘芳 已办理您与 赵国强 调换接访日（临时出差）：您原 2026-11-26 周四 的接访改为 "
+               "2026-11-25 周三 08:30-11:30，群众工作室（行政楼一楼）。新日期有 1 个预约由您接待："
+               "\n• 李明（预约 V-2026-0001：加班费核算方法）",
+               "刘芳 已办理您与 孙红梅 调换接访日（临时出差）：您原 2026-11-25 周三 的接访改为 "
+               "2026-11-26 周四 08:30-11:30，群众工作室（行政楼一楼）。原日期的 1 个预约转给 "
+               "孙红梅；新日期暂无预约。"),
+        "en": ("刘芳 swapped your reception day with 赵国强's (临时出差): your reception of "
+               "2026-11-26 Thu is now on 2026-11-25 Wed 08:30-11:30, 群众工作室（行政楼一楼）. "
+               "1 visit is booked for the new day:\n• 李明 (booking V-2026-0001: 加班费核算方法)",
+               "刘芳 swapped your reception day with 孙红梅's (临时出差): your reception of "
+               "2026-11-25 Wed is now on 2026-11-26 Thu 08:30-11:30, 群众工作室（行政楼一楼）. "
+               "The 1 booking of the old day goes to 孙红梅; no visits are booked for the new "
+               "day.")}[lang]
+    assert read[0] in [m.text for m in sun.inbox()]
+    assert read[1] in [m.text for m in zhao.inbox()]
 
 
 @pytest.mark.parametrize("lang", LANGS)
