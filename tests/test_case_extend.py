@@ -140,3 +140,22 @@ def test_a_decision_is_told_to_who_handles_the_case_now_and_to_who_asked(
         in pushes(services, "liu_fang")
     assert t(lang, "notice.extension_approved", days=20, number="C-2026-0001", by="陈丽华",
              due_on=new_due.isoformat()) in pushes(services, "zhao_guoqiang")
+
+
+def test_one_more_day_reads_as_one_day_in_english(
+        services: Services, clock: FrozenClock) -> None:
+    """"asks 1 more days", "Asked for 1 more days": one day asked, asked for, approved
+    and kept in the case's story reads as one day."""
+    file_complaint(Chat(services, person="li_ming"), "en")
+    open_menu(Chat(services, person="chen_lihua"), "en")
+    zhao = Chat(services, person="zhao_guoqiang")
+    open_menu(zhao, "en")
+    said = case_action(zhao, "en", "C-2026-0001", "extend", "1", "需财务科核对考勤")
+    assert "Asked for 1 more day on C-2026-0001; told to decide: 陈丽华" in said
+    services.dispatcher.drain()
+    assert "[EXTENSION] 赵国强 asks for 1 more day on case C-2026-0001 (due 2027-01-22): " \
+        "需财务科核对考勤" in pushes(services, "chen_lihua")
+    director_decides(services, "en", "approve")
+    services.dispatcher.drain()
+    assert "Your request for 1 more day on C-2026-0001 was approved by 陈丽华: now due " \
+        "2027-01-25." in pushes(services, "zhao_guoqiang")

@@ -335,6 +335,9 @@ def test_english_counts_say_one_or_many_not_s_in_brackets() -> None:
     assert catalog.t("en", "files.already", count=2, number="E-2026-0001") == \
         "The 2 files of E-2026-0001 were already sent to you: see the messages above."
     assert catalog.t("en", "event.late", days=1) == "1 day late"
+    assert [catalog.t("en", "notice.incident_more_title", count=n) for n in (1, 5)] == [
+        "1 more report or addition since (latest below):",
+        "5 more reports or additions since (latest below):"]
     assert catalog.t("zh", "notice.files.photo", count=1) == "照片 1 张"
 
 

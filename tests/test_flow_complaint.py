@@ -172,6 +172,18 @@ def test_a_case_of_no_particular_workshop_says_so_to_its_handler(
     assert "涉及 3 人，" + t("zh", "opt.workshop.unknown") + "\n" in notice.text
 
 
+def test_one_person_affected_reads_as_one_person_in_english(
+        services: Services, chat: Chat) -> None:
+    """A problem of one person: the handler read "1 people affected"."""
+    leader = Chat(services, person="zhao_guoqiang")
+    open_menu(leader, "en")  # he reads English
+    complain(chat, "en", affected="1")
+    services.dispatcher.drain()
+    [notice] = leader.inbox()
+    assert notice.text.startswith("[CASE] C-2026-0001 Wages and benefits\n"
+                                  "1 person affected, 铸造车间\n")
+
+
 @pytest.mark.parametrize(
     ("category", "leader"),
     [("wages", "zhao_guoqiang"), ("contract", "zhao_guoqiang"), ("hours", "zhao_guoqiang"),
