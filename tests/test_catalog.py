@@ -341,6 +341,17 @@ def test_english_counts_say_one_or_many_not_s_in_brackets() -> None:
     assert catalog.t("zh", "notice.files.photo", count=1) == "照片 1 张"
 
 
+def test_english_says_its_terms_in_english_not_in_chinese_brackets() -> None:
+    """"Your instruction (交办):", "record the return visit (回访)", "the 五定": an English
+    reader cannot read the Chinese term; the English says what it means. Chinese is left
+    only where it is meant: the switch to Chinese and the example of leaders' names."""
+    chinese = re.compile(r"[\u4e00-\u9fff]")
+    assert sorted(k for k, v in catalog.load("en").items() if chinese.search(v)) == [
+        "menu.lang", "roster.leaders.ask", "telegram.command.lang", "wechat.menu.lang_zh"]
+    assert catalog.t("en", "visit_record.instruction.ask") == \
+        "Your instruction to the handler (what to do and by when):"
+
+
 def test_an_unverified_employee_reads_as_a_person_in_english() -> None:
     assert catalog.t("en", "notice.case_new", number="C-2026-0001", category="Safety",
                      affected=3, workshop="铸造车间", description="d", outcome="o",
