@@ -2,7 +2,8 @@
  *
  * The page only renders what the server says. Its own words are the few "chrome" strings
  * below (title, placeholder, send button, connection notices), in Chinese or English as
- * /api/me tells.
+ * /api/me tells. Until it tells, the page shows its bilingual first paint (chat.html): an
+ * English reader is not greeted in Chinese only.
  */
 (function () {
   'use strict';
@@ -60,7 +61,7 @@
   var statusLine = document.getElementById('status');
   var title = document.getElementById('title');
 
-  var lang = 'zh';
+  var lang = null;          // the page's language: null until /api/me tells it
   var zone = null;          // the workroom's time zone, as /api/me tells (null: the phone's)
   var fileMax = 0;          // the largest file the server takes (bytes), as /api/me tells
   var busy = false;
@@ -754,8 +755,11 @@
 
   // --- start --------------------------------------------------------------------------
 
-  applyChrome();
   refreshMe().then(function (me) {
+    if (!lang) {  // /api/me did not answer: the workroom's default language
+      lang = 'zh';
+      applyChrome();
+    }
     // What this session was shown before the reload, first; anything kept for another
     // session (or for none: the cookie is gone) is forgotten.
     who = me ? me.session || '' : null;
