@@ -238,3 +238,28 @@ def test_an_emergency_alert_goes_out_at_once_on_the_directors_telegram(
     assert done.error is None
     sent = {(o.channel, o.address) for o in done.outgoing}
     assert ("telegram", "900000001") in sent and ("web", "p:chen_lihua") not in sent, sent
+
+
+def test_a_push_written_before_its_wording_changed_still_goes(
+        db_services: Services, clock: FrozenClock) -> None:
+    """A push queued by the version before an upgrade whose new wording names a parameter
+    the push lacks (a swap notice once took {by} and {other}, now also {swap}): it is
+    sent with "…" in that place, not retried for ever while the leader hears nothing."""
+    tg = FlakySender("telegram", 0)
+    db_services.dispatcher.senders["telegram"] = tg
+    clock.advance(timedelta(minutes=1))
+    _use(db_services, "liu_fang", "telegram", "5550001", clock)
+    person = _person(db_services, "liu_fang")
+    with transaction(db_services.db) as s:
+        outbox.enqueue(s, key="old-swap", recipient_id=person.id, now=clock.now(),
+                       message="notice.duty_swapped",
+                       params={"by": "刘芳", "other": "赵国强", "reason": "出差",
+                               "old_date": "2026-11-25", "old_weekday": "周三",
+                               "new_date": "2026-11-27", "new_weekday": "周五",
+                               "start": "09:00", "end": "11:00", "place": "群众工作室",
+                               "gave": 0, "took": 0})
+    assert db_services.dispatcher.drain() == 1
+    [(_, text)] = tg.sent
+    assert text.startswith("…（出差）") and "2026-11-27" in text
+    with Session(db_services.db) as s:
+        assert s.exec(select(Notification)).one().status == "sent"
