@@ -343,8 +343,8 @@ def _report(b: _Book, s: Session, unit_id: int, report_id: int | None) -> None:
     row = s.get(Report, report_id)
     if row is None or row.unit_id != unit_id:
         raise ExportError("export.no_report")
-    period = reports.named_text(row, b.lang) if row.kind == reports.LETTERS else row.period
-    b.pairs("report", [("title", b.t(f"report.title.{row.kind}")), ("period", period),
+    b.pairs("report", [("title", b.t(f"report.title.{row.kind}")),
+                       ("period", reports.named_text(row, b.lang)),  # the month, quarter it covers
                        ("first", row.first_day), ("last", row.last_day),
                        ("status", b.t(f"report.status.{row.status}")),
                        ("due_at", row.due_at), ("sent_at", row.sent_at or ""),

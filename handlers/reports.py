@@ -121,12 +121,17 @@ def week_name(day: date) -> str:
 
 def named(report: Report) -> Any:
     """The period as a reader names it: a week by its dates ("2026-11-23 至 11-29", never
-    "2026-W48"), a month's opinion report and an information report by their period."""
-    if report.kind == LETTERS:  # "2026年第三季度", "Q3 2026"
+    "2026-W48"), a month's opinion report by the month it covers ("2026年11月", never the
+    month it is sent in, "2026-12", which its row keeps as its period), a quarter's summary
+    of letters by its quarter ("2026年第三季度", "Q3 2026"), an information report by its
+    number."""
+    if report.kind == LETTERS:
         return {"say": f"report.quarter.{report.period[-1]}", "year": report.period[:4]}
+    first, last = report.first_day, report.last_day
+    if report.kind == "opinion":
+        return {"say": "report.month", "year": first.year, "name": f"@month.{first.month}"}
     if report.kind != "weekly":
         return report.period
-    first, last = report.first_day, report.last_day
     return {"say": "report.week", "first": first.isoformat(),
             "last": last.strftime("%m-%d") if last.year == first.year else last.isoformat()}
 
@@ -135,7 +140,9 @@ def named_text(report: Report, lang: str) -> str:
     """`named` in words, for what is said in `lang` at once (a form's option, a reply)."""
     period = named(report)
     if isinstance(period, dict):
-        return catalog.t(lang, period["say"], **{k: v for k, v in period.items() if k != "say"})
+        return catalog.t(lang, period["say"], **{
+            k: catalog.t(lang, v[1:]) if isinstance(v, str) and v.startswith("@") else v
+            for k, v in period.items() if k != "say"})
     return str(period)
 
 
@@ -343,7 +350,9 @@ def notable_lines(d: dict[str, Any]) -> list[list[Any]]:
 
 
 def _words(report: Report) -> dict[str, Any]:
-    return {"title": f"@report.title.{report.kind}", "period": report.period,
+    # A week keeps its number here: these words give its dates beside it.
+    period = report.period if report.kind == "weekly" else named(report)
+    return {"title": f"@report.title.{report.kind}", "period": period,
             "first": report.first_day.isoformat(), "last": report.last_day.isoformat(),
             "due_at": report.due_at.isoformat()}
 

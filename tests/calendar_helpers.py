@@ -82,6 +82,15 @@ def last_push(services: Services, key: str) -> InboxMessage:
                       .order_by(col(InboxMessage.id).desc())).first()  # type: ignore[return-value]
 
 
+def last_starting(services: Services, key: str, prefix: str) -> InboxMessage:
+    """The person's latest push that starts with `prefix` (a 交办 not confirmed may have
+    come at the same morning's hour)."""
+    with Session(services.db) as s:
+        return next(m for m in s.exec(select(InboxMessage).where(
+            InboxMessage.address == f"p:{key}").order_by(col(InboxMessage.id).desc()))
+            if m.text.startswith(prefix))
+
+
 def tap(chat: Chat, message: InboxMessage, label: str) -> None:
     """Press a button of a delivered push, as the recipient would."""
     from handlers.inbound import Inbound

@@ -31,11 +31,12 @@ from store.calendar_models import (
     ScreeningReturn,
     VisitRecord,
 )
-from store.models import Booking, Case, DutyEntry, InboxMessage, Person, Timer, Unit
+from store.models import Booking, Case, DutyEntry, Person, Timer, Unit
 from tests.calendar_helpers import (
     ZONE,
     at,
     last_push,
+    last_starting,
     people,
     pushes,
     rows,
@@ -53,15 +54,6 @@ ROSTER_DAYS = ["09-14", "09-15", "09-16", "09-17", "09-18", "09-20", "09-21", "0
                "10-12", "10-13", "10-14", "10-15", "10-16", "10-19", "10-20", "10-21",
                "10-22"]
 STAFF_NAMES = ("李明", "张伟", "刘洋")  # complainants: never in a report
-
-
-def last_starting(services: Services, key: str, prefix: str) -> InboxMessage:
-    """The person's latest push that starts with `prefix` (a 交办 not confirmed may have
-    come at the same morning's hour)."""
-    with Session(services.db) as s:
-        return next(m for m in s.exec(select(InboxMessage).where(
-            InboxMessage.address == f"p:{key}").order_by(col(InboxMessage.id).desc()))
-            if m.text.startswith(prefix))
 
 
 @pytest.fixture
@@ -325,10 +317,10 @@ def test_a_month_of_the_calendar(month: tuple[Services, FrozenClock]) -> None:
     tap(director, last_starting(services, "chen_lihua", "【待审批】"), "报告审核")
     director.press("批准并报送上级工会")
     director.press("确认提交")
-    assert "舆情月报（2026-10）已批准，报送上级工会 1 人。" in director.text
+    assert "舆情月报（2026年9月）已批准，报送上级工会 1 人。" in director.text
     services.dispatcher.drain()
     sent = pushes(services, "qian_wenjing")[-1]
-    assert sent.startswith("【舆情月报】2026-10（2026-09-01 至 2026-09-30）")
+    assert sent.startswith("【舆情月报】2026年9月（2026-09-01 至 2026-09-30）")
     for line in ("本期收到意见建议 2 条，反映问题 3 件（其中领导包案 2 件，已办结 0 件）",
                  "  工资福利：1", "  食堂生活：1", "  安全生产：1", "  铸造车间：2",
                  "  未注明：1", "C-2026-0002 工资福利（铸造车间，涉及 1 人，领导包案",

@@ -14,7 +14,16 @@ from conversations.clock import FrozenClock
 from store.calendar_models import Dispute, Report, ScreeningReturn, WorkLog
 from store.db import transaction
 from store.models import Incident, Person
-from tests.calendar_helpers import at, last_push, pushes, rows, run_until, tap, workbook
+from tests.calendar_helpers import (
+    at,
+    last_push,
+    last_starting,
+    pushes,
+    rows,
+    run_until,
+    tap,
+    workbook,
+)
 from tests.case_helpers import choices
 from tests.conftest import make_services
 from tests.transcript import LANGS, Chat, open_menu, t
@@ -655,6 +664,56 @@ def test_no_opinion_report_for_a_month_before_the_workroom_existed(
                 Report.kind == "opinion"))] == ["2026-12"]
     finally:
         services.close()
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_the_opinion_report_is_named_by_the_month_it_covers(
+        services: Services, clock: FrozenClock, lang: str) -> None:
+    """Regression: the opinion report drafted on 12-10 covers November, but every push, the
+    list of 报告审核, its answers and the export named it by the month it is sent in
+    (舆情月报 2026-12), which the staff and the upper union read as December's."""
+    staff, director = Chat(services, person="liu_fang"), Chat(services, person="chen_lihua")
+    open_menu(staff, lang)
+    open_menu(director, lang)
+    run_until(services, clock, at(12, 10, 9, 30))
+    title, month = t(lang, "report.title.opinion"), {"zh": "2026年11月",
+                                                     "en": "November 2026"}[lang]
+    drafted = last_starting(services, "liu_fang", t(lang, "notice.report_drafted", title=title,
+                                                    period="@", first="", last="", due_at="",
+                                                    lines="").split("@")[0])
+    assert drafted.text.startswith(t(
+        lang, "notice.report_drafted", title=title, period=month, first="2026-11-01",
+        last="2026-11-30", due_at="2026-12-20 00:00", lines="@").split("@")[0])
+    tap(staff, drafted, t(lang, "menu.cal_report_action"))
+    staff.press(t(lang, "opt.report_action.submit"))
+    assert t(lang, "report.option", title=title, period=month,
+             status=t(lang, "report.status.draft")) in staff.text  # the review
+    staff.press(t(lang, "nav.confirm"))
+    assert t(lang, "report_action.done.submit", title=title, period=month) in staff.text
+    services.dispatcher.drain()
+    assert last_starting(services, "chen_lihua", t(
+        lang, "notice.report_submitted", by="刘芳", title=title, period=month,
+        first="2026-11-01", last="2026-11-30", lines="@", note="").split("@")[0])
+    # The director picks it from the list of reports to review, named by its month.
+    director.say("菜单")
+    director.press(t(lang, "menu.cal_report_action"))
+    option = t(lang, "report.option", title=title, period=month,
+               status=t(lang, "report.status.submitted"))
+    assert option in choices(director)
+    director.press(option)
+    director.press(t(lang, "opt.report_action.approve"))
+    director.press(t(lang, "nav.confirm"))
+    assert t(lang, "report_action.done.approve", title=title, period=month, count=1) \
+        in director.text
+    services.dispatcher.drain()
+    assert pushes(services, "qian_wenjing")[-1].startswith(
+        "【舆情月报】2026年11月（2026-11-01 至 2026-11-30）")
+    with Session(services.db) as s:
+        report = s.exec(select(Report).where(Report.kind == "opinion")).one()
+    assert report.period == "2026-12"  # the row keeps the month it is sent in
+    book = workbook(services, "report", lang=lang, report_id=report.id)
+    fields = dict((r[0], r[1]) for r in rows(book[t(lang, "export.sheet.report")])[1:])
+    assert fields[t(lang, "export.col.period")] == month
 
 
 @pytest.mark.parametrize("lang", LANGS)
