@@ -61,6 +61,9 @@ class Choice:
     typed from one label chooses it, as the declared options' words do. Options showing
     records (cases, receptions, bookings) are not: their labels hold free text, dates and
     numbers that a typed word could meet by chance.
+
+    `dated`: the run-time options are receptions on a day (the directory's optional
+    `option_day`), so a day typed ("周五", "下周一", "明天", "11-30") chooses that day's.
     """
 
     options: tuple[Option, ...] = ()
@@ -69,6 +72,7 @@ class Choice:
     extra: dict[str, str] = field(default_factory=dict)
     typed: tuple[str, re.Pattern[str]] | None = None
     named: bool = False
+    dated: bool = False
 
 
 # A receipt code as typed: ten letters and digits, maybe split by a dash or a space,
@@ -258,10 +262,27 @@ def _weekday_said(value: str, today: date, ahead: bool = False) -> date | None:
         return monday + timedelta(days=wd)
     if which in ("下", "next"):
         return monday + timedelta(days=7 + wd)
-    if ahead and which is None:  # a day to come: the next one ("周五" for a visit)
-        return today + timedelta(days=(wd - today.weekday()) % 7)
+    if ahead and which is None:  # a day to come: the next one ("周五" for a visit); today's
+        # own weekday said alone is next week's: today has its word (今天), and "这周一"
+        # says this one (see days_meant for a question that can ask which).
+        return today + timedelta(days=(wd - today.weekday() - 1) % 7 + 1)
     back = (today.weekday() - wd) % 7  # the latest one; "last monday": before today
     return today - timedelta(days=back or (7 if which == "last" else 0))
+
+
+def days_meant(text: str, today: date) -> list[date]:
+    """The days a text typed for a day to come may mean: none, one, or, for today's own
+    weekday said alone ("周一" on a Monday, "monday"), today and the same day next week,
+    the later one last (DateAnswer takes it; a choice of receptions asks which)."""
+    value = normalize(text).lower().replace(" ", "")
+    try:
+        said = date.fromisoformat(DateAnswer(past_only=False).parse(value, today))
+    except (Invalid, ValueError):  # a month alone ("2026-12") is no day
+        return []
+    bare = _AROUND_DAY.sub("", _AROUND_DAY.sub("", value.rstrip("。.")))
+    m = _WEEKDAY_SAID.match(bare)
+    alone = m is not None and m[1] is None and m[3] is None
+    return [today, said] if alone and said == today + timedelta(days=7) else [said]
 
 
 def _ago(value: str, today: date) -> str | None:

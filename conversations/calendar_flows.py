@@ -204,7 +204,7 @@ INVITATION = Flow(
     (
         Ask("invite", Choice(source="my_invitations")),
         Ask("answer", Choice(_options("invite_answer", ("accept", "other")))),
-        Ask("slot", Choice(source="duty_slots"), when=_on("answer", "other")),
+        Ask("slot", Choice(source="duty_slots", dated=True), when=_on("answer", "other")),
     ),
     review=False,
 )

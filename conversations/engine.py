@@ -10,7 +10,7 @@ import re
 import uuid
 import zlib
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any, cast
 from urllib.parse import parse_qsl
 from zoneinfo import ZoneInfo
@@ -24,6 +24,7 @@ from conversations.answers import (
     Phone,
     Text,
     YesNo,
+    days_meant,
     masked,
     normalize,
     ordinal,
@@ -160,6 +161,15 @@ _STOP_WORDS = frozenset((
     "had", "but", "about", "any", "all", "some", "please", "want", "would", "like"))
 _CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 _RECORD_NUMBER = re.compile(r"[a-z]-\d{4}-\d{3,6}")  # c-2026-0001, as typed (lower case)
+
+
+class _Narrowed(Invalid):
+    """A typed answer that fits several options (a day with two receptions, "周一" said on
+    a Monday): said why, and the question asked again with those options alone."""
+
+    def __init__(self, only: list[str], key: str, **params: object) -> None:
+        super().__init__(key, **params)
+        self.only = only
 _EN_WORD = re.compile(r"[a-z]+(?:'[a-z]+)*")
 
 
@@ -1175,7 +1185,8 @@ class Engine:
                 value = self._typed_option(ask.kind, token, pressed)
                 if value is None:
                     why = catalog.t(st.lang, bad.key, **bad.params)
-                    return Outcome(st, [Reply(why), self._ask(st, ctx)])
+                    return Outcome(st, [Reply(why), self._ask(
+                        st, ctx, only=bad.only if isinstance(bad, _Narrowed) else None)])
                 carried = True
             problem = self._refusal(st, ask, value, ctx)
             if problem is not None:  # refused now, not after the questions that follow
@@ -1372,6 +1383,10 @@ class Engine:
                             if re.match(rf"{re.escape(typed)}(?![\w-])", label.lower())]
                 if len(numbered) == 1:
                     return numbered[0]
+            if kind.dated:  # a reception by its day: "周五", "下周一", "明天", "11-30"
+                by_day = self._by_day(st, kind, token, options, ctx)
+                if by_day is not None:
+                    return by_day
             for option in kind.options:
                 if typed in _option_words(option.label):
                     return option.value
@@ -1399,6 +1414,35 @@ class Engine:
         if isinstance(kind, Text | Number | YesNo):
             return kind.parse(token)
         raise TypeError(f"unknown answer kind {kind!r}")
+
+    @staticmethod
+    def _by_day(st: State, kind: Choice, token: str, options: list[tuple[str, str]],
+                ctx: Context) -> str | None:
+        """The reception a typed day chooses (Choice.dated): that day's only one; None when
+        the text names no day. Several that day are asked among, as are today's and next
+        week's when today's own weekday is said alone ("周一" on a Monday) while today's
+        can still be booked: a Monday's reception over, "周一" is next Monday's."""
+        day_of = getattr(ctx.directory, "option_day", None)  # optional: Directory.option_day
+        today = ctx.now.astimezone(ctx.zone).date()
+        days = days_meant(token, today)
+        if day_of is None or not days:
+            return None
+        on: dict[date, list[str]] = {}
+        for value, _ in options:
+            day = day_of(kind.source, value)
+            if day in days:
+                on.setdefault(day, []).append(value)
+        said = days[-1]
+        words = {"date": said.strftime("%m-%d"),
+                 "weekday": catalog.t(st.lang, f"weekday.{said.weekday()}")}
+        if not on:
+            raise Invalid("choice.day_none", **words)
+        found = [v for day in days for v in on.get(day, [])]
+        if len(found) == 1:
+            return found[0]
+        if len(on) > 1:
+            raise _Narrowed(found, "choice.today_or_next", **words)
+        raise _Narrowed(found, "choice.day_which", count=len(found), **words)
 
     def _by_words(self, st: State, kind: Choice, typed: str, ctx: Context, *,
                   beyond_question: bool = True) -> list[str]:
@@ -1453,7 +1497,7 @@ class Engine:
 
     # --- rendering -----------------------------------------------------------------------
 
-    def _ask(self, st: State, ctx: Context) -> Reply:
+    def _ask(self, st: State, ctx: Context, only: list[str] | None = None) -> Reply:
         flow = self.flows[st.flow or ""]
         nav = [Button(catalog.t(st.lang, "nav.back"), f"cmd:back@{st.step}", "nav"),
                Button(catalog.t(st.lang, _own(st, "nav.cancel")), f"cmd:cancel@{_form_mark(st)}",
@@ -1469,6 +1513,8 @@ class Engine:
         if isinstance(ask.kind, Choice):
             options = self._options(st, ask.kind, ctx)
             open_ = self._open_options(st, ask, options, ctx)
+            if only:  # the options a typed answer fits (_Narrowed)
+                open_ = [(value, label) for value, label in open_ if value in only]
             buttons = [Button(label, _option_value(value, ask.name)) for value, label in open_]
             if ask.kind.source or open_ != options:
                 st.shown = [value for value, _ in open_]

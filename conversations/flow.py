@@ -96,6 +96,8 @@ class Directory(Protocol):
     # Optional: `option(source, lang, value) -> str | None`, the words of a value the
     # source has beyond the options it shows (a list cut at a screen's length), so that a
     # push's button for it still chooses it.
+    # Optional: `option_day(source, value) -> date | None`, the day of an option of a
+    # Choice(dated=True) (a reception), so that a typed day chooses it.
     # Optional: `check(name, lang, value, answers) -> tuple[str, dict] | None`, why an
     # answer to a step with `check=name`, given the answers before it, cannot be taken (a
     # catalog key and its parameters), else None.

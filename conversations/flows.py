@@ -80,7 +80,7 @@ LETTER = Flow(
 BOOKING = Flow(
     "booking",
     (
-        Ask("slot", Choice(source="slots_to_book"), check="slot_free"),
+        Ask("slot", Choice(source="slots_to_book", dated=True), check="slot_free"),
         Ask("topic", Text(2, 500)),
     ),
 )
@@ -121,8 +121,8 @@ CHANGE_BOOKING = Flow(
     "change_booking",
     (
         Ask("booking", Choice(source="my_bookings")),
-        Ask("slot", Choice(_options("change_booking", ("keep",)), source="slots_to_book"),
-            check="slot_free"),
+        Ask("slot", Choice(_options("change_booking", ("keep",)), source="slots_to_book",
+                           dated=True), check="slot_free"),
     ),
 )
 

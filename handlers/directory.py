@@ -132,6 +132,13 @@ class SqlDirectory:
             return suggestions.option_label(rows[0], lang) if rows else None
         return None
 
+    def option_day(self, source: str, value: str) -> date | None:
+        """The day of a reception offered by a slot source (a typed day chooses it)."""
+        if source not in SLOT_SOURCES or not value.isdigit():
+            return None
+        entry = self.session.get(DutyEntry, int(value))
+        return entry.day if entry is not None else None
+
     def _open_suggestions(self, lang: str) -> list[tuple[str, str]]:
         """The unit's suggestions waiting for an answer, the newest first."""
         return [(str(x.id), suggestions.option_label(x, lang))

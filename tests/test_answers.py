@@ -13,6 +13,7 @@ from conversations.answers import (
     Text,
     YesNo,
     chinese_number,
+    days_meant,
     normalize,
 )
 
@@ -293,6 +294,29 @@ def test_since_when_with_the_words_around_it(typed: str, read: str) -> None:
 def test_a_day_to_come_said_as_people_say_it(typed: str, read: str) -> None:
     """Asked for a day to come (a report date, a day off), on Wednesday 11-25."""
     assert DateAnswer(past_only=False).parse(typed, date(2026, 11, 25)) == read
+
+
+@pytest.mark.parametrize(("typed", "read"), [
+    ("周一", "2026-11-30"), ("星期一", "2026-11-30"), ("monday", "2026-11-30"),
+    ("下周一", "2026-11-30"), ("next monday", "2026-11-30"), ("这周一", "2026-11-23"),
+    ("本周一", "2026-11-23"), ("this monday", "2026-11-23"), ("今天", "2026-11-23"),
+    ("周二", "2026-11-24")])
+def test_todays_weekday_alone_is_next_weeks_for_a_day_to_come(typed: str, read: str) -> None:
+    """Asked on Monday 11-23 for a day to come (a deadline, a day off): "周一" alone is
+    next Monday (today is 今天, this one 这周一); it was read as today."""
+    assert DateAnswer(past_only=False).parse(typed, date(2026, 11, 23)) == read
+
+
+def test_todays_weekday_alone_may_mean_today_or_next_week() -> None:
+    monday = date(2026, 11, 23)
+    assert days_meant("周一", monday) == days_meant("Monday", monday) == [
+        monday, date(2026, 11, 30)]
+    assert days_meant("下周一", monday) == [date(2026, 11, 30)]
+    assert days_meant("这周一", monday) == [monday]
+    assert days_meant("周二", monday) == [date(2026, 11, 24)]
+    assert days_meant("随便", monday) == days_meant("2026-12", monday) == []
+    # What happened: "周一" said on a Monday is still today.
+    assert DateAnswer(past_only=True).parse("周一", monday) == "2026-11-23"
 
 
 def test_a_weekday_of_this_week_still_to_come_is_refused() -> None:

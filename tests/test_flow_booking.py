@@ -312,7 +312,7 @@ def test_leaving_my_bookings_cancels_nothing(services: Services, chat: Chat,
 
 WRONG = [
     ("slot", "99", "invalid.choice", {"count": 10}),
-    ("slot", "下周一", "invalid.choice", {"count": 10}),
+    ("slot", "随便哪个", "invalid.choice", {"count": 10}),
     ("slot", SKIP, "invalid.not_optional", {}),
     ("topic", "谈", "invalid.too_short", {"min": 2, "got": 1}),
     ("topic", "谈" * 501, "invalid.too_long", {"max": 500, "got": 501}),
@@ -449,6 +449,68 @@ def test_a_typed_number_means_the_option_as_it_was_shown(
     chat.say("1")  # the list as shown now
     assert t(lang, "booking.topic.ask") in chat.text
     assert slot_label(services, entries[1], lang) in draft_review(services, chat, lang)
+
+
+# --- a day typed: "周一", "下周一", "明天" ---------------------------------------------------
+
+MONDAY = {"zh": "周一", "en": "monday"}
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_monday_typed_on_a_monday_asks_today_or_next_monday(
+        services: Services, chat: Chat, clock: FrozenClock, lang: str) -> None:
+    """At 09:00 on Monday 11-23 this morning's reception can still be booked: "周一" is
+    today's or next Monday's, so the worker is asked which, with those two alone. Before,
+    a typed day chose nothing ("please choose 1-10")."""
+    entries = upcoming(services)
+    today, next_monday = entries[0], next(e for e in entries if e.day == date(2026, 11, 30))
+    start(chat, lang)
+    kept = draft(services, chat)
+    chat.say(MONDAY[lang])
+    assert chat.replies[0].text == t(lang, "choice.today_or_next",
+                                     weekday=t(lang, "weekday.0"), date="11-30")
+    assert t(lang, "booking.slot.ask") in chat.text
+    assert [b.label for b in chat.replies[-1].buttons if b.kind == "choice"] == [
+        slot_label(services, today, lang), slot_label(services, next_monday, lang)]
+    assert draft(services, chat)["answers"] == kept["answers"]  # nothing chosen yet
+    chat.say("2")  # the second as shown (WeChat's numbered list): next Monday's
+    assert t(lang, "booking.topic.ask") in chat.text
+    assert draft_review(services, chat, lang) == slot_label(services, next_monday, lang)
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_monday_typed_after_mondays_reception_is_next_monday(
+        services: Services, chat: Chat, clock: FrozenClock, lang: str) -> None:
+    """At 11:40 this morning's reception is over: "周一" can only be next Monday's."""
+    clock.set(datetime.combine(TODAY, time(11, 40), SHANGHAI))
+    start(chat, lang)
+    chat.say(MONDAY[lang])
+    assert t(lang, "booking.topic.ask") in chat.text
+    assert draft_review(services, chat, lang).startswith("11-30 ")
+
+
+@pytest.mark.parametrize(("typed", "day"), [
+    ("下周一", "11-30"), ("这周一", "11-23"), ("本周一", "11-23"), ("next monday", "11-30"),
+    ("this monday", "11-23"), ("周三", "11-25"), ("明天", "11-24"), ("11-30", "11-30")])
+def test_a_typed_day_chooses_that_days_reception(services: Services, chat: Chat,
+                                                 typed: str, day: str) -> None:
+    """"下周一" keeps meaning next week's, "这周一" / "本周一" this week's (today)."""
+    start(chat, "zh")
+    chat.say(typed)
+    assert t("zh", "booking.topic.ask") in chat.text
+    assert draft_review(services, chat, "zh").startswith(f"{day} ")
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_a_day_without_a_reception_is_said_and_chooses_nothing(
+        services: Services, chat: Chat, lang: str) -> None:
+    start(chat, lang)
+    kept = draft(services, chat)
+    chat.say({"zh": "周六", "en": "saturday"}[lang])
+    assert chat.replies[0].text == t(lang, "choice.day_none", date="11-28",
+                                     weekday=t(lang, "weekday.5"))
+    assert len([b for b in chat.replies[-1].buttons if b.kind == "choice"]) == 10
+    assert draft(services, chat) == kept
 
 
 def draft_review(services: Services, chat: Chat, lang: str) -> str:
