@@ -59,18 +59,44 @@ class Flow:
 
     def progress(self, answers: dict[str, Any], prefilled: tuple[str, ...] | list[str],
                  current: str) -> tuple[int, int]:
-        """Where `current` stands, and how many questions the person is asked in all.
+        """Where `current` stands, and how many questions the person may still be asked
+        in all ("第2步/共5步").
 
-        The total counts the questions asked given the answers so far: every step not
-        filled in by a button, and a step asked only after a certain answer (`when`) once
-        that answer is given, not before. So as the person goes forward the number goes up
-        by one a question and the total never goes down: it grows right after an answer
-        that opens more questions, by their number ("1/2", "2/2", then "3/3" after
-        choosing an action that needs words). It shrinks only when the person goes back
-        and changes such an answer. The last question reads n/n."""
-        asked = [a.name for a in self.steps
-                 if (a.name not in prefilled or a.name == current) and a.applies(answers)]
-        return asked.index(current) + 1, len(asked)
+        The total counts the questions already asked and those still reachable given the
+        answers so far: of a question not answered yet that others hang on (an action, a
+        kind), the answer that leads to the most questions. So it never grows as the person
+        goes forward ("共5步" is not followed by "共7步"); it comes down when an answer
+        leaves a branch out (a case chosen, not a receipt code to type). A step filled in
+        by a button is not counted. The last question reads n/n."""
+        counted = [a for a in self.steps if a.name not in prefilled or a.name == current]
+        reached = max((self._asked(counted, {**answers, **pick})
+                       for pick in self._picks(counted, answers)), key=len)
+        return reached.index(current) + 1, len(reached)
+
+    @staticmethod
+    def _asked(steps: list[Ask], answers: dict[str, Any]) -> list[str]:
+        """The steps asked given `answers`; one hanging on a step not asked is not (a
+        step filled in by a button, not among `steps`, counts by its answer)."""
+        names = {a.name for a in steps}
+        asked: list[str] = []
+        for a in steps:
+            if a.when is None or (a.applies(answers)
+                                  and (a.when[0] in asked or a.when[0] not in names)):
+                asked.append(a.name)
+        return asked
+
+    @staticmethod
+    def _picks(steps: list[Ask], answers: dict[str, Any]) -> list[dict[str, Any]]:
+        """Every way of answering the questions still to come that others hang on, by
+        the values their `when` names (and None: an answer that opens nothing)."""
+        open_: dict[str, set[Any]] = {}
+        for a in steps:
+            if a.when is not None and a.when[0] not in answers:
+                open_.setdefault(a.when[0], {None}).update(a.when[1])
+        picks: list[dict[str, Any]] = [{}]
+        for name, values in open_.items():
+            picks = [{**p, name: v} for p in picks for v in values]
+        return picks
 
 
 @dataclass(frozen=True)

@@ -1386,13 +1386,14 @@ def test_hotline_urls_names_the_webhooks_to_set(tmp_path: Any,
 @pytest.mark.parametrize("lang", ["zh", "en"])
 def test_the_step_counter_of_filing_for_a_caller_never_goes_down(
         db_services: Services, lang: str) -> None:
-    """The complaint's category is counted once the kind is chosen: "(1/5)", then "(2/5)"
-    for an incident and "(2/6)" for a complaint, never "(1/6)" then "(2/5)"."""
+    """The complaint's category counts until the kind is chosen: "(1/6)", then "(2/6)" for
+    a complaint and "(2/5)" for an incident, never "(1/5)" then "(2/6)": a total shown
+    never grows."""
     for kind, second in (("complaint", (2, 6)), ("incident", (2, 5))):
         staff = Chat(db_services, person="liu_fang")
         open_menu(staff, lang)
         staff.press(t(lang, "menu.file_for_caller"))
-        assert staff.text.endswith(t(lang, "flow.progress", n=1, total=5) + " "
+        assert staff.text.endswith(t(lang, "flow.progress", n=1, total=6) + " "
                                    + t(lang, "file_for_caller.kind.ask"))
         staff.press(t(lang, f"opt.caller_kind.{kind}"))
         n, total = second
