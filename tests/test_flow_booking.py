@@ -513,6 +513,31 @@ def test_a_day_without_a_reception_is_said_and_chooses_nothing(
     assert draft(services, chat) == kept
 
 
+@pytest.mark.parametrize("lang", LANGS)
+def test_a_day_with_two_receptions_asks_which_of_them(
+        services: Services, chat: Chat, lang: str) -> None:
+    from tests.calendar_helpers import publish_roster
+
+    wednesday = next(e for e in upcoming(services) if e.day == date(2026, 11, 25))
+    other = next(e for e in upcoming(services) if e.leader_id != wednesday.leader_id)
+    with Session(services.db) as s:  # another leader receives that afternoon
+        s.add(DutyEntry(unit_id=wednesday.unit_id, day=wednesday.day, start=time(14, 0),
+                        end=time(17, 0), place="工会会议室", leader_id=other.leader_id,
+                        post=other.post, portfolio=other.portfolio))
+        s.commit()
+    publish_roster(services)
+    both = [e for e in upcoming(services) if e.day == date(2026, 11, 25)]
+    start(chat, lang)
+    chat.say({"zh": "周三", "en": "Wednesday"}[lang])
+    assert chat.replies[0].text == t(lang, "choice.day_which", count=2, date="11-25",
+                                     weekday=t(lang, "weekday.2"))
+    assert [b.label for b in chat.replies[-1].buttons if b.kind == "choice"] == [
+        slot_label(services, e, lang) for e in both]
+    chat.press(slot_label(services, both[1], lang))
+    assert t(lang, "booking.topic.ask") in chat.text
+    assert draft_review(services, chat, lang) == slot_label(services, both[1], lang)
+
+
 def draft_review(services: Services, chat: Chat, lang: str) -> str:
     """The slot chosen so far, in words."""
     chosen = draft(services, chat)["answers"]["slot"]
