@@ -443,6 +443,7 @@ def test_the_opinion_report_is_read_where_it_is_reviewed(
     file_complaint(Chat(services, person="li_ming"), lang)  # Monday 11-23, 铸造车间
     run_until(services, clock, at(12, 10, 9, 30))  # the 10th: November's opinion report
     title = t(lang, "report.title.opinion")
+    month = {"zh": "2026年11月", "en": "November 2026"}[lang]  # the month it covers
 
     def count(label: str, n: int) -> str:
         return t(lang, "report.count_line", label=label, count=n)
@@ -455,14 +456,14 @@ def test_the_opinion_report_is_read_where_it_is_reviewed(
         t(lang, "report.section.notable"), t(lang, "report.none")])
 
     def shown(status: str, note: str) -> str:
-        return t(lang, "report_action.content.opinion", title=title, period="2026-12",
+        return t(lang, "report_action.content.opinion", title=title, period=month,
                  first="2026-11-01", last="2026-11-30", due_at="2026-12-20 00:00",
                  status=t(lang, f"report.status.{status}"), lines=figures, note=note)
 
     # The staff choose it from the list: the list names it; once chosen, it is shown.
     open_menu(staff, lang)
     staff.press(t(lang, "menu.cal_report_action"))
-    option = t(lang, "report.option", title=title, period="2026-12",
+    option = t(lang, "report.option", title=title, period=month,
                status=t(lang, "report.status.draft"))
     assert figures not in staff.text
     staff.press(option)
@@ -492,7 +493,7 @@ def test_the_opinion_report_is_read_where_it_is_reviewed(
     # Back with the staff: why it was returned is read with it.
     open_menu(staff, lang)
     staff.press(t(lang, "menu.cal_report_action"))
-    staff.press(t(lang, "report.option", title=title, period="2026-12",
+    staff.press(t(lang, "report.option", title=title, period=month,
                   status=t(lang, "report.status.returned")))
     assert staff.replies[-1].text.startswith(
         shown("returned", "夜班补贴问题集中，建议统一解释口径。") + "\n" + t(

@@ -103,7 +103,8 @@ def test_the_director_reads_what_she_signs_in_the_form(services: Services, clock
     actions = [t(lang, "opt.report_action.approve"), t(lang, "opt.report_action.return")]
     tap(director, last_push(services, "chen_lihua"), t(lang, "menu.cal_report_action"))
     asked = director.replies[-1]
-    assert asked.text == shown + "\n\n" + t(lang, "flow.progress", n=1, total=1) + " " + \
+    # 1/2: a return asks its reason after
+    assert asked.text == shown + "\n\n" + t(lang, "flow.progress", n=1, total=2) + " " + \
         t(lang, "report_action.action.ask")
     assert choices(director) == actions
     director.press(t(lang, "nav.cancel"))
