@@ -18,7 +18,7 @@ from sqlmodel import Session, col, select
 
 from conversations.flow import Result, Submission
 from handlers.context import HandlerContext, people_of
-from handlers.reports import week_name
+from handlers.reports import week_name, week_numbered
 from scheduler import workdays
 from store import outbox, timers
 from store.calendar_models import FieldVisit, WorkLog
@@ -129,7 +129,8 @@ def weekly_log(s: Session, unit_id: int, monday: date, *, now: datetime) -> int:
                              day=sunday, text=text, created_at=now)
             s.add(report)
         author = s.get(Person, pid)
-        words: dict[str, Any] = {"name": author.name if author else "", "week": week,
+        words: dict[str, Any] = {"name": author.name if author else "",
+                                 "week": week_numbered(monday),
                                  "first": monday.isoformat(), "last": sunday.isoformat(),
                                  "days": len(entries), "text": text}
         for who in [pid, *(d.id for d in people_of(s, unit_id, ("director",)) if d.id != pid)]:

@@ -119,6 +119,13 @@ def week_name(day: date) -> str:
     return f"{year}-W{week:02d}"
 
 
+def week_numbered(day: date) -> dict[str, Any]:
+    """The ISO week of `day` as a reader says it, "2026年第48周" / "week 48 of 2026" (never
+    its stored name "2026-W48"), for words that give its dates beside it."""
+    year, week, _ = day.isocalendar()
+    return {"say": "report.week_no", "year": year, "week": week}
+
+
 def named(report: Report) -> Any:
     """The period as a reader names it: a week by its dates ("2026-11-23 至 11-29", never
     "2026-W48"), a month's opinion report by the month it covers ("2026年11月", never the
@@ -350,8 +357,8 @@ def notable_lines(d: dict[str, Any]) -> list[list[Any]]:
 
 
 def _words(report: Report) -> dict[str, Any]:
-    # A week keeps its number here: these words give its dates beside it.
-    period = report.period if report.kind == "weekly" else named(report)
+    # A week is named by its number here ("2026年第48周"): these words give its dates beside it.
+    period = week_numbered(report.first_day) if report.kind == "weekly" else named(report)
     return {"title": f"@report.title.{report.kind}", "period": period,
             "first": report.first_day.isoformat(), "last": report.last_day.isoformat(),
             "due_at": report.due_at.isoformat()}

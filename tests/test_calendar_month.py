@@ -220,7 +220,7 @@ def test_a_month_of_the_calendar(month: tuple[Services, FrozenClock]) -> None:
     # --- the weekly report of Thursday 09-24 (week 09-14..09-20) ------------------------------
     run_until(services, clock, at(9, 24, 10))
     drafted = last_starting(services, "liu_fang", "【工作周通报】")
-    assert drafted.text.startswith("【工作周通报】2026-W38（2026-09-14 至 2026-09-20）草稿已生成")
+    assert drafted.text.startswith("【工作周通报】2026年第38周（2026-09-14 至 2026-09-20）草稿已生成")
     for line in ("收到意见建议：2", "新登记问题：1", "在办问题：2", "接访预约：1",
                  "下基层走访：1", "领导接访（台帐）：0"):
         assert line in drafted.text, line
@@ -230,13 +230,13 @@ def test_a_month_of_the_calendar(month: tuple[Services, FrozenClock]) -> None:
     assert "工作周通报（2026-09-14 至 09-20）已提交主任审批。" in staff.text
     services.dispatcher.drain()
     submitted = last_starting(services, "chen_lihua", "【待审批】")
-    assert submitted.text.startswith("【待审批】刘芳 提交了工作周通报 2026-W38")
+    assert submitted.text.startswith("【待审批】刘芳 提交了工作周通报 2026年第38周")
     tap(director, submitted, "报告审核")
     director.press("批准并报送上级工会")
     director.press("确认提交")
     assert "工作周通报（2026-09-14 至 09-20）已批准，报送上级工会 1 人。" in director.text
     services.dispatcher.drain()
-    assert pushes(services, "qian_wenjing")[-1].startswith("【工作周通报】2026-W38")
+    assert pushes(services, "qian_wenjing")[-1].startswith("【工作周通报】2026年第38周")
 
     # --- the screening: asked on the 25th ------------------------------------------------------
     run_until(services, clock, at(9, 25, 10))

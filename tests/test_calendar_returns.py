@@ -341,7 +341,8 @@ def test_a_report_returned_then_approved_late(services: Services, clock: FrozenC
     open_menu(director, lang)
     run_until(services, clock, at(12, 3, 9, 30))  # Thursday: the weekly report's draft
     drafted = last_push(services, "liu_fang")
-    assert drafted.text.startswith(t(lang, "notice.report_drafted", title="@", period="2026-W48",
+    assert drafted.text.startswith(t(lang, "notice.report_drafted", title="@",
+                                     period=t(lang, "report.week_no", year=2026, week=48),
                                      first="2026-11-23", last="2026-11-29", due_at="",
                                      lines="").split("@")[0])
     # Staff cannot approve: they are offered a note and the submission only.
@@ -373,7 +374,8 @@ def test_a_report_returned_then_approved_late(services: Services, clock: FrozenC
     assert t(lang, "report_action.done.approve_late", title=title, period=week,
              count=1) in director.text
     services.dispatcher.drain()
-    assert pushes(services, "qian_wenjing")[-1].startswith("【工作周通报·迟报】2026-W48")
+    assert pushes(services, "qian_wenjing")[-1].startswith(
+        "【工作周通报·迟报】2026年第48周（2026-11-23 至 2026-11-29）")
     with Session(services.db) as s:
         report = s.exec(select(Report)).one()
         assert (report.status, report.late) == ("sent", True)
@@ -554,11 +556,12 @@ def test_work_log_days_become_the_weekly_report(services: Services, clock: Froze
     log("exchange", "与县总工会交流：蹲点情况、问题、下步计划")
     assert t(lang, "work_log.done.exchange", date="2026-11-25") in staff.text
     run_until(services, clock, at(11, 27, 17, 1))
-    weekly = t(lang, "notice.worklog_weekly", name="刘芳", week="2026-W48",
+    weekly = t(lang, "notice.worklog_weekly", name="刘芳", week=t(lang, "report.week_no", year=2026,
+                                                               week=48),
                first="2026-11-23", last="2026-11-29", days=2,
                text="11-23 登记分办3件\n11-23 到铸造车间走访\n11-25 整理接访台帐")
     assert weekly in pushes(services, "liu_fang")
-    assert t("zh", "notice.worklog_weekly", name="刘芳", week="2026-W48", first="2026-11-23",
+    assert t("zh", "notice.worklog_weekly", name="刘芳", week="2026年第48周", first="2026-11-23",
              last="2026-11-29", days=2, text="11-23 登记分办3件\n11-23 到铸造车间走访\n"
              "11-25 整理接访台帐") in pushes(services, "chen_lihua")
     with Session(services.db) as s:
@@ -642,7 +645,7 @@ def test_no_weekly_report_for_a_week_before_the_workroom_existed(
     # Its first week is reported as before.
     run_until(services, clock, at(12, 3, 9, 30))
     assert last_push(services, "liu_fang").text.startswith(
-        "【工作周通报】2026-W48（2026-11-23 至 2026-11-29）草稿已生成")
+        "【工作周通报】2026年第48周（2026-11-23 至 2026-11-29）草稿已生成")
 
 
 def test_no_opinion_report_for_a_month_before_the_workroom_existed(
@@ -732,7 +735,8 @@ def test_leaders_and_stationed_cadres_keep_a_work_log(services: Services, clock:
         cadre.say(f"{name}：到装配车间蹲点，听取班组意见")
         assert t(lang, "work_log.done.daily", date="2026-11-23") in cadre.text
     run_until(services, clock, at(11, 27, 17, 1))
-    weekly = t(lang, "notice.worklog_weekly", name="赵国强", week="2026-W48",
+    weekly = t(lang, "notice.worklog_weekly", name="赵国强",
+               week=t(lang, "report.week_no", year=2026, week=48),
                first="2026-11-23", last="2026-11-29", days=1,
                text="11-23 赵国强：到装配车间蹲点，听取班组意见")
     assert weekly in pushes(services, "zhao_guoqiang")
