@@ -220,7 +220,8 @@ def test_a_month_of_the_calendar(month: tuple[Services, FrozenClock]) -> None:
     # --- the weekly report of Thursday 09-24 (week 09-14..09-20) ------------------------------
     run_until(services, clock, at(9, 24, 10))
     drafted = last_starting(services, "liu_fang", "【工作周通报】")
-    assert drafted.text.startswith("【工作周通报】2026年第38周（2026-09-14 至 2026-09-20）草稿已生成")
+    assert drafted.text.startswith(
+        "【工作周通报】2026年第38周（2026-09-14 至 2026-09-20）草稿已生成")
     for line in ("收到意见建议：2", "新登记问题：1", "在办问题：2", "接访预约：1",
                  "下基层走访：1", "领导接访（台帐）：0"):
         assert line in drafted.text, line
