@@ -45,6 +45,9 @@ def words(lang: str, params: dict[str, Any]) -> dict[str, Any]:
     for name, value in params.items():
         if isinstance(value, str) and value.startswith("@"):
             value = " / ".join(catalog.t(lang, part[1:]) for part in value.split(" / "))
+        elif isinstance(value, dict) and "say" in value:  # a letter's name (letter_named)
+            value = catalog.t(lang, value["say"], **words(
+                lang, {k: v for k, v in value.items() if k != "say"}))
         out[name] = value
     return out
 
@@ -318,10 +321,10 @@ def alert_new_handler(ctx: HandlerContext, case: Case, handler_id: int, message:
         s.add(IdentityRead(case_id=case.id, reader_id=handler_id, purpose="case_alert",
                            at=ctx.now))
     workshop = s.get(Workshop, case.workshop_id) if case.workshop_id else None
+    message, params = notices.as_letter(s, case, message, {  # a letter: 【来信】, to read
+        **case_facts(ctx, case, workshop), **params, "complainant": display_name(complainant)})
     alerts.raise_alert(ctx, subject="case", subject_id=case.id, recipient_id=handler_id,
-                       message=message, priority=outbox.ALERT,
-                       params={**case_facts(ctx, case, workshop), **params,
-                               "complainant": display_name(complainant)},
+                       message=message, priority=outbox.ALERT, params=params,
                        occasion=occasion)
 
 
@@ -351,11 +354,13 @@ def _reassign(ctx: HandlerContext, sub: Submission, case: Case) -> Result:
                       occasion=f"reassign{event.id}")  # it may come back to them
     if old is not None and old.id != ctx.actor.id and old.id is not None:
         # Whoever had it, if it was not them who passed it on: it is off their hands.
+        said = {"number": case.number, "category": case.category, "by": ctx.actor.name,
+                "name": target.name, "reason": sub.answers["reason"]}
+        what = notices.letter_named(s, case)  # (notice.letter_handed_on is the writer's)
         outbox.enqueue(s, key=f"case:{case.id}:handed:{event.id}", recipient_id=old.id,
-                       message="notice.case_handed_on", now=ctx.now,
-                       params={"number": case.number, "category": case.category,
-                               "by": ctx.actor.name, "name": target.name,
-                               "reason": sub.answers["reason"]})
+                       message="notice.case_handed_on" if what is None
+                       else "notice.letter_passed_on", now=ctx.now,
+                       params=said if what is None else {**said, "what": what})
     return _done(sub, case, name=target.name)
 
 
@@ -409,13 +414,13 @@ def _reclassify(ctx: HandlerContext, sub: Submission, case: Case) -> Result:
         if handler is None:
             return Result("case_action.done.reclassify_unassigned", words_of)
         if handler.id is not None and handler.id != ctx.actor.id:  # theirs still: told
+            message, params = notices.as_letter(s, case, "notice.case_reclassified", {
+                "number": case.number, "category": new,
+                "old_category": f"@opt.category.{old_category}", "by": ctx.actor.name,
+                "reason": reason, "actions": notices.work_on(case.id)})
             outbox.enqueue(s, key=f"case:{case.id}:reclassified:{event.id}",
-                           recipient_id=handler.id, message="notice.case_reclassified",
-                           now=ctx.now,
-                           params={"number": case.number, "category": new,
-                                   "old_category": f"@opt.category.{old_category}",
-                                   "by": ctx.actor.name, "reason": reason,
-                                   "actions": notices.work_on(case.id)})
+                           recipient_id=handler.id, message=message, now=ctx.now,
+                           params=params)
         return Result("case_action.done.reclassify", {**words_of, "name": handler.name})
     assert case.id is not None and target.id is not None
     old = s.get(Person, case.handler_id) if case.handler_id else None
@@ -429,11 +434,12 @@ def _reclassify(ctx: HandlerContext, sub: Submission, case: Case) -> Result:
                        "reason": reason},
                       occasion=f"reclassify{event.id}")  # it may come back to them
     if old is not None and old.id is not None and old.id != ctx.actor.id:
+        message, params = notices.as_letter(s, case, "notice.case_rerouted_old", {
+            "number": case.number, "category": new,
+            "old_category": f"@opt.category.{old_category}", "by": ctx.actor.name,
+            "name": target.name, "reason": reason})
         outbox.enqueue(s, key=f"case:{case.id}:rerouted:{event.id}", recipient_id=old.id,
-                       message="notice.case_rerouted_old", now=ctx.now,
-                       params={"number": case.number, "category": new,
-                               "old_category": f"@opt.category.{old_category}",
-                               "by": ctx.actor.name, "name": target.name, "reason": reason})
+                       message=message, now=ctx.now, params=params)
     return Result("case_action.done.reclassify_rerouted", {**words_of, "name": target.name})
 
 
@@ -594,14 +600,18 @@ def rateable(session: Session, case: Case, actor: Person, today: date, zone: Zon
     """Raise Refused, in words a complainant understands, if the reply cannot be rated now:
     rated already, not answered yet, or closed to rating (closed and rated, or closed
     more than RATE_DAYS_AFTER_CLOSING days ago)."""
+    def refuse(key: str, **params: Any) -> Refused:  # a letter's writer reads of the letter
+        key, params = notices.as_letter(session, case, key, params, writer=True)
+        return Refused(key, **params)
+
     if case.status == "closed":
         until = rate_until(case, zone)
         if case.rating is not None or case.reply is None or until is None or today > until:
-            raise Refused("rate.closed", number=case.number, days=RATE_DAYS_AFTER_CLOSING)
+            raise refuse("rate.closed", number=case.number, days=RATE_DAYS_AFTER_CLOSING)
     elif case.rating is not None:
-        raise Refused("case.refused.rated", number=case.number)
+        raise refuse("case.refused.rated", number=case.number)
     if case.status not in lifecycle.TRANSITIONS["rate"].sources:
-        raise Refused("rate.not_yet", number=case.number)
+        raise refuse("rate.not_yet", number=case.number)
     lifecycle.check(session, case, "rate", actor, complainant=True)
 
 

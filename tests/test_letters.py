@@ -286,3 +286,43 @@ def test_a_letters_reminders_overdue_reply_and_rating_speak_of_the_letter(
     for key in ("li_ming", "sun_hongmei", "liu_fang", "chen_lihua"):
         assert not [p for p in pushes(services, key) if problem in p
                     or "反映的问题 C-2026-0001" in p or "Your case C-2026-0001" in p], key
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_a_letter_passed_on_or_rated_too_early_is_spoken_of_as_a_letter(
+        services: Services, lang: str) -> None:
+    """A letter to 孙红梅 passed on (转办) to 赵国强, then filed under another category by
+    the staff: 赵国强 gets a letter to read, 孙红梅 is told it is off her hands, both of a
+    letter; its anonymous writer, rating by code before any answer, reads of their letter."""
+    from tests.test_case_rules import CODE
+
+    c = opened(services, lang, "sun_hongmei", "zhao_guoqiang", "liu_fang")
+    visitor = Chat(services, channel="web", address="anon-letter")
+    said = write(visitor, lang, "孙红梅", identity="anonymous")
+    code = CODE.search(said)
+    assert code is not None
+    what = t(lang, "case.letter_to", to="孙红梅")
+    due = the_case(services).due_on.isoformat()
+    zhao = "[赵国强（总经理）]" if lang == "zh" else "[赵国强 (总经理)]"
+    case_action(c["sun_hongmei"], lang, "C-2026-0001", "reassign", zhao, "请赵总阅处")
+    services.dispatcher.drain()
+    assert any(p.startswith(t(lang, "notice.letter_passed", number="C-2026-0001", what=what,
+                              by="孙红梅", reason="请赵总阅处", description=LETTER,
+                              complainant="", due_on=due).splitlines()[0])
+               for p in pushes(services, "zhao_guoqiang"))
+    case_action(c["liu_fang"], lang, "C-2026-0001", "reclassify",
+                f"[{t(lang, 'opt.category.living')}]", "食堂价格属生活福利")
+    services.dispatcher.drain()
+    assert t(lang, "notice.letter_reclassified", number="C-2026-0001", what=what,
+             by="刘芳", old_category=t(lang, "opt.category.other"),
+             category=t(lang, "opt.category.living"),
+             reason="食堂价格属生活福利") in pushes(services, "zhao_guoqiang")
+    assert not any("C-2026-0001" in p and (p.startswith("问题") or p.startswith("Case"))
+                   for who in ("sun_hongmei", "zhao_guoqiang")
+                   for p in pushes(services, who))
+    open_menu(visitor, lang)
+    visitor.press(t(lang, "menu.rate"))
+    visitor.press(t(lang, "opt.rate_case.code"))
+    visitor.say(code[0])
+    assert t(lang, "rate.letter_not_yet", what=t(lang, "letter.yours_to", to="孙红梅"),
+             number="C-2026-0001") in visitor.text
