@@ -634,8 +634,11 @@ def called_back(ctx: HandlerContext, call_id: int) -> Result:
                            params={"called_at": n.params.get("called_at"),
                                    "who": n.params.get("who"), "name": ctx.actor.name,
                                    "back_at": ctx.now.isoformat()})
-    return Result("hotline.called_back.done",
-                  {"at": ctx.now.astimezone(ctx.zone).strftime("%H:%M")})
+    called = call.created_at.astimezone(ctx.zone)  # which call: one may have two waiting
+    return Result("hotline.called_back.done", {
+        "at": ctx.now.astimezone(ctx.zone).strftime("%H:%M"),
+        "called_at": called.strftime("%H:%M" if called.date() == ctx.today
+                                     else "%Y-%m-%d %H:%M")})
 
 
 class CallBackReminder:

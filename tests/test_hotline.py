@@ -1689,8 +1689,9 @@ async def test_the_first_to_call_back_a_missed_call_is_recorded_and_shown_to_the
                                   "value": f"called:{call.id}", "kind": "choice"}]
 
     clock.set(clock.now() + timedelta(minutes=5))
+    # It says which call: staff may have two waiting.
     assert press(hl, "liu_fang", f"called:{call.id}") == t(lang, "hotline.called_back.done",
-                                                           at="09:05")
+                                                           at="09:05", called_at="09:00")
     [call] = all_rows(hl, HotlineCall)
     assert (call.called_back_by, call.called_back_at) == (key_of(hl, "liu_fang").id,
                                                          clock.now())
@@ -1751,7 +1752,7 @@ async def test_a_missed_call_nobody_called_back_is_reminded_once_the_next_workin
     assert len(inbox(hl, "liu_fang")) == 2  # once
 
     assert press(hl, "liu_fang", f"called:{call.id}") == t(
-        "zh", "hotline.called_back.done", at="12:00")
+        "zh", "hotline.called_back.done", at="12:00", called_at="2026-11-27 18:30")
     hl.dispatcher.drain()
     line = t("zh", "notice.hotline_called_back", name="刘芳",
              acked_at=clock.now().astimezone(hl.settings.zone).strftime("%Y-%m-%d %H:%M"))
