@@ -205,23 +205,32 @@ def _unconfirmed(s: Session, alert: Alert, now: datetime, zone: ZoneInfo,
              "due_on": case.due_on.isoformat()}
     # Their 收到 button again: the 交办 itself may be far up the chat, or was never seen.
     message, said = notices.as_letter(s, case, "notice.case_ack_remind", facts)
+    if handler.role == "director":  # "the staff and the director know": she is the director
+        message += "_director"
     outbox.enqueue(s, key=f"case:{case.id}:ack_remind:{alert.id}:{told}",
                    recipient_id=handler.id, message=message, params=said,
                    alert_id=alert.id, now=now, priority=outbox.ALERT)
     others = [p for p in people_of(s, case.unit_id, ("staff", "director"))
               if p.id != handler.id]
+    # A letter written to them by name is theirs to read (领导亲自阅示): the staff are
+    # asked to remind them, not offered to pass it to someone else.
+    own = case.letter and case.addressed_to == handler.id
     params = {**facts, "handler": handler.name, "times": ACK_TELLS,
-              "actions": [["nav.reassign_case",
-                           f"flow:case_action?case={case.id}&action=reassign"]]}
+              "actions": [] if own else [["nav.reassign_case",
+                                          f"flow:case_action?case={case.id}&action=reassign"]]}
     message, params = notices.as_letter(
         s, case, "notice.case_unconfirmed_last" if last else "notice.case_unconfirmed", params)
+    if own:
+        message = message.replace("notice.letter_unconfirmed", "notice.letter_unconfirmed_own")
     suffix = "" if told == 1 else f":{told}"  # the first keeps the key it always had
     for p in others:
         outbox.enqueue(s, key=f"case:{case.id}:unconfirmed:{alert.id}:{p.id}{suffix}",
                        recipient_id=p.id, message=message, params=params,
                        now=now, priority=outbox.ALERT)
     if others and told == 1:
-        s.add(CaseEvent(case_id=case.id, at=now, kind="unconfirmed", note=handler.name))
+        s.add(CaseEvent(case_id=case.id, at=now, note=handler.name,  # told: not herself
+                        kind="unconfirmed_staff" if handler.role == "director"
+                        else "unconfirmed"))
     if not last:
         timers.schedule(s, kind=ACK_WATCH, ref=_ref(alert.id, told + 1),
                         due_at=_next_morning(s, now, zone))

@@ -252,7 +252,8 @@ def _forms(b: _Book, s: Session, unit_id: int, number: str, reader: Person | Non
         ("cosigners", case.cosigners), ("wanted", _wanted(b, case.outcome_wanted))])
     # Why it is a leader case; a repeat's earlier cases only to who may see who complained.
     why = casework.leader_case_why(s, case, earlier=lifecycle.sees_identity(case, reader))
-    assigned = next((e for e in events if e.kind in ("instructed", "assigned", "assign")), None)
+    assigned = next((e for e in events if e.kind in ("instructed", "assigned", "assign",
+                                                           "letter_to")), None)
     b.pairs("assignment", [
         ("number", case.number), ("assigned_at", assigned.at if assigned else ""),
         ("leader", _name(s, case.lead_leader_id) or _name(s, assigned.actor_id if assigned

@@ -353,7 +353,13 @@ def _register_case(ctx: HandlerContext, sub: Submission, behalf: Behalf | None =
     s.add(CaseEvent(case_id=case.id, at=ctx.now, actor_id=ctx.actor.id, kind="registered",
                     note=behalf.note if behalf else ""))
     keep_attachments(ctx, sub, "case", case.id)
-    if handler_id:
+    if handler_id and letter and addressee is not None:
+        # Written to them by name: theirs to read (领导亲自阅示), not routed by category
+        # (away: the leader_away entry below says who reads it instead).
+        if handler_id == addressee.id:
+            s.add(CaseEvent(case_id=case.id, at=ctx.now, kind="letter_to",
+                            note=addressee.name))
+    elif handler_id:
         s.add(CaseEvent(case_id=case.id, at=ctx.now, kind="assigned",
                         note=f"category:{case.category}"))
     if who.instead_of is not None and who.person is not None:

@@ -6,11 +6,11 @@ with a deadline, as a case, and a writer who wants it anonymous keeps a receipt 
 from __future__ import annotations
 
 import pytest
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from bot.bootstrap import Services
 from conversations.clock import FrozenClock
-from store.models import Case, IdentityRead
+from store.models import Case, CaseEvent, IdentityRead
 from tests.case_helpers import case_action, pushes, the_case
 from tests.transcript import LANGS, Chat, open_menu, person, t
 
@@ -326,3 +326,37 @@ def test_a_letter_passed_on_or_rated_too_early_is_spoken_of_as_a_letter(
     visitor.say(code[0])
     assert t(lang, "rate.letter_not_yet", what=t(lang, "letter.yours_to", to="孙红梅"),
              number="C-2026-0001") in visitor.text
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_a_letter_to_the_chairman_left_unread_is_reminded_as_hers(
+        services: Services, clock: FrozenClock, lang: str) -> None:
+    """A letter to 陈丽华, the director, left unacknowledged: she is not told that "the
+    director" will know once she acknowledges it; the staff are asked to remind her, not
+    offered to pass a letter written to her by name to someone else; its history reads
+    that it was hers to read and that the staff were told, not "by category: other"."""
+    from datetime import date
+
+    from tests.case_helpers import at9, tick
+
+    c = opened(services, lang, "li_ming", "chen_lihua", "liu_fang")
+    write(c["li_ming"], lang, "陈丽华")
+    case = the_case(services)
+    tick(services, clock, at9(date(2026, 11, 26)))
+    what = t(lang, "case.letter_to", to="陈丽华")
+    facts = {"what": what, "number": "C-2026-0001", "due_on": case.due_on.isoformat()}
+    assigned = {**facts, "assigned_at": "2026-11-23 09:00", "days": 1}
+    mine = [m.text for m in c["chen_lihua"].inbox()]
+    assert t(lang, "notice.letter_ack_remind_director", **assigned) + "\n" \
+        + t(lang, "nav.ack_prompt") in mine
+    assert not any(m.startswith(t(lang, "notice.letter_ack_remind", **assigned)) for m in mine)
+    [staff, *_] = [m for m in c["liu_fang"].inbox() if m.text.startswith(
+        t(lang, "notice.letter_unconfirmed_own", **assigned, handler="陈丽华", times=3)[:6])]
+    assert staff.text == t(lang, "notice.letter_unconfirmed_own", **assigned,
+                           handler="陈丽华", times=3)
+    assert staff.buttons == []
+    with Session(services.db) as s:
+        kinds = [(e.kind, e.note) for e in s.exec(select(CaseEvent).where(
+            CaseEvent.case_id == case.id).order_by(col(CaseEvent.id)))]
+    assert kinds[:2] == [("registered", ""), ("letter_to", "陈丽华")]
+    assert ("unconfirmed_staff", "陈丽华") in kinds
