@@ -360,3 +360,13 @@ def test_a_letter_to_the_chairman_left_unread_is_reminded_as_hers(
             CaseEvent.case_id == case.id).order_by(col(CaseEvent.id)))]
     assert kinds[:2] == [("registered", ""), ("letter_to", "陈丽华")]
     assert ("unconfirmed_staff", "陈丽华") in kinds
+
+
+def test_one_more_day_on_a_letter_reads_as_one_day_in_english(services: Services) -> None:
+    c = opened(services, "en", "li_ming", "sun_hongmei", "chen_lihua")
+    write(c["li_ming"], "en", "孙红梅")
+    due = the_case(services).due_on.isoformat()
+    case_action(c["sun_hongmei"], "en", "C-2026-0001", "extend", "1", "需要等职代会开会")
+    services.dispatcher.drain()
+    assert f"[EXTENSION] 孙红梅 asks for 1 more day on the letter to 孙红梅, C-2026-0001 " \
+        f"(due {due}): 需要等职代会开会" in pushes(services, "chen_lihua")
