@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlmodel import Session, and_, col, func, not_, or_, select
@@ -61,7 +63,10 @@ def my_cases(ctx: HandlerContext, lang: str) -> list[Reply]:
     suggested = suggestions.my_lines(ctx, lang, _LIMIT)
     if not rows and not incidents and not suggested:
         return [Reply(catalog.t(lang, "query.my_cases.none"))]
-    lines = [catalog.t(lang, "query.my_cases.title"), *incidents,
+    # Letters among them: the heading says so ("您反映的问题和写的信").
+    title = "query.my_cases.title_letters" if any(c.letter for c in rows) \
+        else "query.my_cases.title"
+    lines = [catalog.t(lang, title), *incidents,
              *(line for c in rows for line in _own_case_lines(ctx, c, lang))
              ] if rows or incidents else []
     if suggested:  # the named suggestions, each with its answer once there is one
@@ -253,6 +258,7 @@ def case_status_by_code(ctx: HandlerContext, sub: Submission) -> Result:
         found = suggestions.by_code(ctx, sub)  # an anonymous suggestion's code
         return found if found is not None else Result("receipt.not_found", {},
                                                       back_to="code")
+    answer = _found(s, case, sub.lang)
     last = s.exec(select(CaseEvent).where(CaseEvent.case_id == case.id)
                   .order_by(col(CaseEvent.at).desc(), col(CaseEvent.id).desc())).first()
     if case.status == "closed":  # what came of it stays to be read
@@ -260,7 +266,7 @@ def case_status_by_code(ctx: HandlerContext, sub: Submission) -> Result:
         until = casework.rate_until(case, ctx.zone)
         rate = case.rating is None and case.reply is not None and until is not None \
             and ctx.today <= until
-        return Result("receipt.found_closed_rate" if rate else "receipt.found_closed", {
+        return answer("receipt.found_closed_rate" if rate else "receipt.found_closed", {
             "number": case.number, "reply": case.reply or "",
             "outcome": case.outcome or "",
             "category": case_what(s, case, sub.lang),
@@ -268,23 +274,38 @@ def case_status_by_code(ctx: HandlerContext, sub: Submission) -> Result:
             **({"until": until.isoformat()} if rate and until else {})})
     if case.reply and case.status in ("replied", "follow_up"):
         if case.rating is not None:  # rated already: said, not asked for again
-            return Result("receipt.found_rated", {
+            return answer("receipt.found_rated", {
                 "number": case.number, "reply": case.reply,
                 "rating": catalog.t(sub.lang, f"opt.rating.{case.rating}"),
                 "category": case_what(s, case, sub.lang),
                 "status": catalog.t(sub.lang, f"status.{case.status}")})
-        return Result("receipt.found_replied", {
+        return answer("receipt.found_replied", {
             "number": case.number, "reply": case.reply,
             "category": case_what(s, case, sub.lang),
             "status": catalog.t(sub.lang, f"status.{case.status}")})
     handler = s.get(Person, case.handler_id) if case.handler_id else None
-    return Result("receipt.found", {
+    return answer("receipt.found", {
         "number": case.number, "category": case_what(s, case, sub.lang),
         "status": catalog.t(sub.lang, f"status.{case.status}"), "due_on": case.due_on.isoformat(),
         "handler": handler.name if handler else catalog.t(sub.lang, "review.skipped"),
         "updated": (last.at if last else case.created_at).astimezone(ctx.zone)
         .strftime("%Y-%m-%d"),
     })
+
+
+def _found(session: Session, case: Case, lang: str) -> Callable[[str, dict[str, Any]], Result]:
+    """What a receipt code finds, said of a letter as its writer knows it ("您写给孙红梅的信
+    C-2026-0001：…"), of a complaint as 问题 C-2026-0001（工资福利）."""
+    named = notices.letter_named(session, case, writer=True)
+
+    def found(key: str, params: dict[str, Any]) -> Result:
+        if named is None:
+            return Result(key, params)
+        what = catalog.t(lang, named["say"], to=named.get("to", ""),
+                         category=catalog.t(lang, f"opt.category.{case.category}"))
+        return Result(key.replace("receipt.found", "receipt.letter_found"),
+                      {**params, "what": what[:1].upper() + what[1:]})
+    return found
 
 
 _QUERIES = {"my_cases": my_cases, "open_cases": open_cases, "my_alerts": my_alerts,

@@ -181,7 +181,21 @@ def test_an_anonymous_letter_looked_up_by_its_code_is_named_as_a_letter(
     open_menu(li, "zh")
     li.press(t("zh", "menu.receipt"))
     li.say(code)
-    assert t("zh", "case.letter_to", to="孙红梅") in li.text
+    case = the_case(services)
+    # Named as the writer knows it, not as 问题 C-2026-0001（写给孙红梅的信）.
+    assert li.text.startswith(t("zh", "receipt.letter_found", what="您写给孙红梅的信",
+                                number="C-2026-0001", status=t("zh", "status.assigned"),
+                                handler="孙红梅", due_on=case.due_on.isoformat(),
+                                updated="2026-11-23"))
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_the_writers_list_and_rating_speak_of_letters(services: Services, lang: str) -> None:
+    c = opened(services, lang, "li_ming")
+    write(c["li_ming"], lang, "孙红梅")
+    open_menu(c["li_ming"], lang)
+    c["li_ming"].press(t(lang, "menu.my_cases"))
+    assert c["li_ming"].text.startswith(t(lang, "query.my_cases.title_letters"))
 
 
 def test_the_writer_hears_who_reads_a_letter_whose_leader_left(
