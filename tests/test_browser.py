@@ -285,8 +285,9 @@ def test_switch_to_english(page: Page, live_app: LiveApp) -> None:
 def test_the_page_shows_no_chinese_only_words_before_it_knows_the_language(
         browser: Browser, live_app: LiveApp) -> None:
     """An English reader's page showed 职工群众工作室 and 发送 until /api/me answered (on a
-    slow phone network, seconds). Until then the title is in both languages and the send
-    button waits for its word; then the page takes the reader's language."""
+    slow phone network, seconds). Until then the title, the send button and the input's
+    hint are in both languages (never an unlabelled button); then the page takes the
+    reader's language."""
     context = browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True,
                                   locale="en-US", timezone_id="Asia/Shanghai")
     context.set_default_timeout(15_000)
@@ -301,15 +302,18 @@ def test_the_page_shows_no_chinese_only_words_before_it_knows_the_language(
         page.goto(live_app.url + "/")
         expect(page.get_by_test_id("title")).to_have_text("职工群众工作室 · Workers’ Workroom")
         assert page.title() == "职工群众工作室 · Workers’ Workroom"
-        expect(page.get_by_test_id("send")).to_have_text("")
-        assert page.get_by_test_id("input").get_attribute("placeholder") is None
+        both = "输入文字 · Type a message"
+        expect(page.get_by_test_id("send")).to_have_text("发送 · Send")
+        assert page.get_by_test_id("input").get_attribute("placeholder") == both
         page.wait_for_timeout(300)  # the script has run; still nothing in one language
         assert len(held) == 1
-        expect(page.get_by_test_id("send")).to_have_text("")
+        expect(page.get_by_test_id("send")).to_have_text("发送 · Send")
+        assert page.get_by_test_id("input").get_attribute("placeholder") == both
         expect(page.get_by_test_id("title")).to_have_text("职工群众工作室 · Workers’ Workroom")
         held[0].continue_()
         page.unroute("**/api/me")
         expect(page.get_by_test_id("send")).to_have_text("Send")
+        assert page.get_by_test_id("input").get_attribute("placeholder") == "Type a message…"
         expect(page.get_by_test_id("title")).to_have_text("Workers’ Workroom")
         expect(page.locator("html")).to_have_attribute("lang", "en")
         expect(last_bot(page)).to_contain_text("Make a suggestion")
