@@ -172,6 +172,9 @@ def pressed_words(buttons: list[Button]) -> dict[str, str]:
 
 
 FILES_ASKED = 5  # the records "查看附件" asks between, the newest kept
+# The hotline calls "已回电" may mean, the newest kept: those still waiting are asked
+# between (a call's reminder names it again).
+CALLS_ASKED = 8
 
 
 def merge_words(old: dict[str, str], new: dict[str, str]) -> dict[str, str]:
@@ -180,8 +183,9 @@ def merge_words(old: dict[str, str], new: dict[str, str]) -> dict[str, str]:
     pushes name for different records never means the latest one's: for one flow
     ("办理此问题" of two cases) it starts the flow with the record to be chosen; for
     files ("查看附件" of two alerts) it asks whose ("files:E-2026-0001,E-2026-0002",
-    each then pressed by its words with the number). Any other word shared: the newest
-    push's."""
+    each then pressed by its words with the number); for a hotline call ("已回电" of two
+    missed calls) it asks which of those still waiting ("called:5,6", see
+    conversations/engine.py _called). Any other word shared: the newest push's."""
     merged = {w: v for w, v in old.items() if w not in new}
     for word, value in new.items():
         was = old.get(word)
@@ -189,10 +193,12 @@ def merge_words(old: dict[str, str], new: dict[str, str]) -> dict[str, str]:
             if value.startswith("flow:") and was.startswith("flow:") \
                     and was.partition("?")[0] == value.partition("?")[0]:
                 value = value.partition("?")[0]
-            elif value.startswith("files:") and was.startswith("files:"):
-                mine = value[6:].split(",")
-                refs = [r for r in was[6:].split(",") if r not in mine] + mine
-                value = "files:" + ",".join(refs[-FILES_ASKED:])
+            else:
+                for kind, kept in (("files:", FILES_ASKED), ("called:", CALLS_ASKED)):
+                    if value.startswith(kind) and was.startswith(kind):
+                        mine = value[len(kind):].split(",")
+                        refs = [r for r in was[len(kind):].split(",") if r not in mine] + mine
+                        value = kind + ",".join(refs[-kept:])
         merged[word] = value
     return merged
 

@@ -86,6 +86,8 @@ URGENT_WAIT = timedelta(minutes=5)
 # An urgent report that says only what is happening, not where: sent by a longer silence
 # (the place may still come), never kept for ever.
 URGENT_WAIT_BARE = timedelta(minutes=10)
+# The source of the hotline calls a staff member may mark called back (handlers/directory).
+CALLS_WAITING = "calls_to_call_back"
 BUSY = "button.busy"  # a push's button that starts something else, pressed during a form
 
 # Words a person may type instead of pressing a button, in either language; each also
@@ -161,6 +163,10 @@ _STOP_WORDS = frozenset((
     "had", "but", "about", "any", "all", "some", "please", "want", "would", "like"))
 _CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 _RECORD_NUMBER = re.compile(r"[a-z]-\d{4}-\d{3,6}")  # c-2026-0001, as typed (lower case)
+# A time of day typed ("已回电 09:00", "9:20"), and an option that begins with one (a call
+# listed by when it came, maybe after its date).
+_TIME = re.compile(r"(?<![\d:：])(\d{1,2})[:：](\d{2})(?![\d:：])")
+_STARTS_AT = re.compile(r"^(?:\d{4}-\d{2}-\d{2}\s+)?(\d{2}:\d{2})(?!\d)")
 
 
 class _Narrowed(Invalid):
@@ -606,9 +612,12 @@ class Engine:
         if token.startswith("files:") and token[6:]:  # an alert's "see the files"
             follow = [self._ask(st, ctx) if st.flow else self._menu(st, ctx)]
             return Outcome(st, follow, OpenFiles(token[6:]))
-        if token.startswith("called:") and token[7:].isdigit():  # a hotline call called back
-            follow = [self._ask(st, ctx) if st.flow else self._menu(st, ctx)]
-            return Outcome(st, follow, CalledBack(int(token[7:])))
+        if token.startswith("called:") and token[7:]:  # a hotline call called back
+            meant = self._called(token[7:], st, ctx)
+            if meant is not None:
+                follow = [self._ask(st, ctx) if st.flow else self._menu(st, ctx)]
+                return Outcome(st, follow, CalledBack(meant))
+            token = action = "flow:called_back"  # two or more waiting: which one, asked
         if token.startswith("query:") and token[6:] in QUERIES:  # e.g. Telegram's /status
             st.told = None  # words said before were asking this
             return Outcome(st, [], Query(token[6:]))
@@ -668,6 +677,23 @@ class Engine:
             # up in the chat: it must not throw away the one under way.
             return Outcome(st, [Reply(catalog.t(st.lang, STALE)), self._ask(st, ctx)])
         return self._in_flow(st, token, command, ctx, pressed)
+
+    @staticmethod
+    def _called(ids: str, st: State, ctx: Context) -> int | None:
+        """The call "已回电" means: the button's own; typed under pushes of several calls
+        ("called:5,6", see bot/wechat_render.merge_words), the one of them still waiting
+        to be called back, the last if none is (its answer says who did it); None when
+        two or more are waiting: it cannot guess."""
+        calls = [int(i) for i in ids.split(",") if i.isdigit()]
+        if len(calls) == 1 or not calls:
+            return calls[0] if calls else 0
+        if ctx.directory is None:
+            return None
+        waiting = {value for value, _ in ctx.directory.options(CALLS_WAITING, st.lang)}
+        open_ = [c for c in calls if str(c) in waiting]
+        if len(open_) >= 2:
+            return None
+        return open_[0] if open_ else calls[-1]
 
     def _attach(self, st: State, items: tuple[dict[str, Any], ...], caption: str | None,
                 ctx: Context, default_flow: str | None = None) -> Outcome:
@@ -1383,6 +1409,15 @@ class Engine:
                             if re.match(rf"{re.escape(typed)}(?![\w-])", label.lower())]
                 if len(numbered) == 1:
                     return numbered[0]
+            # A time, as an option showing when something came begins ("已回电 09:00":
+            # the call of 09:00).
+            at = _TIME.findall(typed)
+            if len(at) == 1:
+                when = f"{int(at[0][0]):02d}:{at[0][1]}"
+                timed = [value for value, label in options
+                         if (m := _STARTS_AT.match(label)) and m[1] == when]
+                if len(timed) == 1:
+                    return timed[0]
             if kind.dated:  # a reception by its day: "周五", "下周一", "明天", "11-30"
                 by_day = self._by_day(st, kind, token, options, ctx)
                 if by_day is not None:

@@ -252,6 +252,13 @@ class SqlDirectory:
                                          what=grouping.brief(i.what, 30)))
                 for link, i in rows if grouping.may_part(self.person, link, i)]
 
+    def _calls_to_call_back(self, lang: str) -> list[tuple[str, str]]:
+        """The missed hotline calls the person was told of that nobody has called back."""
+        from handlers import hotline  # it files through the handlers this one lists from
+
+        return [(str(c.id), hotline.call_option(self.session, c, lang, self.zone, self.today))
+                for c in hotline.calls_to_call_back(self.session, self.person)[-SLOTS_SHOWN:]]
+
     def _unit_incidents(self, lang: str) -> list[tuple[str, str]]:
         """The unit's incidents not yet archived, the latest first."""
         rows = self.session.exec(select(Incident).where(

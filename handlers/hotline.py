@@ -13,7 +13,7 @@ import re
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -590,6 +590,46 @@ def _shown_to_staff(session: Session, call: HotlineCall) -> list[Notification]:
             if not n.idempotency_key.endswith(":caller")]
 
 
+def calls_to_call_back(session: Session, person: Person) -> list[HotlineCall]:
+    """The calls `person` was told of (or reminded of) that nobody has called back and
+    that left no report since, oldest first: what "已回电" may mean when it cannot say
+    which (typed on WeChat under two such pushes: the flow "called_back")."""
+    if person.id is None:
+        return []
+    keys = session.exec(select(Notification.idempotency_key).where(
+        Notification.recipient_id == person.id,
+        or_(col(Notification.idempotency_key).startswith(f"{MISSED}:"),
+            col(Notification.idempotency_key).startswith(f"{REMINDED}:")))).all()
+    refs = {key.partition(":")[2].rpartition(":")[0] for key in keys}
+    if not refs:
+        return []
+    return list(session.exec(select(HotlineCall).where(
+        col(HotlineCall.ref).in_(refs), col(HotlineCall.called_back_at).is_(None),
+        col(HotlineCall.subject).is_(None)).order_by(col(HotlineCall.created_at),
+                                                       col(HotlineCall.id))).all())
+
+
+def call_option(session: Session, call: HotlineCall, lang: str, zone: ZoneInfo,
+                today: date) -> str:
+    """A call as a list to choose from shows it: when it came (the time alone today) and
+    who rang, as the push about it says them."""
+    from handlers.notices import localize
+
+    person = session.get(Person, call.person_id) if call.person_id else None
+    number = session.exec(select(Contact.address).where(
+        Contact.person_id == call.person_id, Contact.channel == SMS)).first() \
+        if call.person_id else None
+    who = localize(_about(session, call, person, number), lang, zone)["who"]
+    return catalog.t(lang, "hotline.called_back.option", called_at=_when(call, zone, today),
+                     who=who)
+
+
+def _when(call: HotlineCall, zone: ZoneInfo, today: date) -> str:
+    """When a call came, as the staff are answered about it: today's by the time alone."""
+    called = call.created_at.astimezone(zone)
+    return called.strftime("%H:%M" if called.date() == today else "%Y-%m-%d %H:%M")
+
+
 def called_back(ctx: HandlerContext, call_id: int) -> Result:
     """"已回电" pressed (or its words typed) by one of the staff told of the call: who
     called back and when is kept on the call, the reminder is called off, and the push is
@@ -634,11 +674,15 @@ def called_back(ctx: HandlerContext, call_id: int) -> Result:
                            params={"called_at": n.params.get("called_at"),
                                    "who": n.params.get("who"), "name": ctx.actor.name,
                                    "back_at": ctx.now.isoformat()})
-    called = call.created_at.astimezone(ctx.zone)  # which call: one may have two waiting
-    return Result("hotline.called_back.done", {
+    return Result("hotline.called_back.done", {  # which call: one may have two waiting
         "at": ctx.now.astimezone(ctx.zone).strftime("%H:%M"),
-        "called_at": called.strftime("%H:%M" if called.date() == ctx.today
-                                     else "%Y-%m-%d %H:%M")})
+        "called_at": _when(call, ctx.zone, ctx.today)})
+
+
+def called_back_chosen(ctx: HandlerContext, sub: Submission) -> Result:
+    """The flow "called_back": the call chosen of those waiting (see calls_to_call_back)."""
+    chosen = str(sub.answers.get("call") or "")
+    return called_back(ctx, int(chosen) if chosen.isdigit() else 0)
 
 
 class CallBackReminder:

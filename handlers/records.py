@@ -640,6 +640,12 @@ def _file_for_caller(ctx: HandlerContext, sub: Submission) -> Result:
     return hotline.file_for_caller(ctx, sub)
 
 
+def _called_back(ctx: HandlerContext, sub: Submission) -> Result:
+    from handlers import hotline  # it files through the handlers above
+
+    return hotline.called_back_chosen(ctx, sub)
+
+
 _HANDLERS = {
     "suggestion": suggestion,
     "complaint": complaint,
@@ -657,6 +663,7 @@ _HANDLERS = {
     "change_booking": bookings.change_booking,
     "file_for_caller": _file_for_caller,
     "emergency_apart": grouping.apart,
+    "called_back": _called_back,
 }
 
 

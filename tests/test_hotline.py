@@ -4,6 +4,7 @@ for captured at a fake Twilio REST API over real HTTP (tests/fakes/twilio_api.py
 
 from __future__ import annotations
 
+import asyncio
 import re
 import unicodedata
 from collections.abc import AsyncIterator, Iterator
@@ -48,9 +49,13 @@ from store.state import RedisStateStore, SqlStateStore, StateStore
 from tests.case_helpers import pushes, tick
 from tests.conftest import make_services, prepared_engine
 from tests.fakes.twilio_api import ACCOUNT_SID, AUTH_TOKEN, FakeTwilio, Sent, sign
+from tests.fakes.wechat_api import FakeWeChatApi
 from tests.test_flow_emergency import ack
 from tests.transcript import Chat, all_rows, open_menu, t
+from tests.wechat_chat import WxChat, api, wechat_settings
 from web.app import create_app
+
+__all__ = ["api"]  # a fixture from tests/wechat_chat
 
 PUBLIC = "https://hotline.example.org"
 HOTLINE = "+861012351000"
@@ -1792,6 +1797,89 @@ async def test_on_wechat_the_push_says_what_to_reply_and_the_words_press_it(
     assert t(lang, "hotline.missed.call_back") not in shown
     word = word_key(t(lang, "nav.called_back"))
     assert pressed_words(reply.buttons)[word] == f"called:{call.id}"
+
+
+@pytest.fixture
+def hw(db_url: str, clock: FrozenClock, fake: FakeTwilio, api: FakeWeChatApi
+       ) -> Iterator[Services]:
+    """The demo workroom with the hotline and WeCom: the staff read their pushes there."""
+    svc = make_services(db_url, clock, twilio_account_sid=ACCOUNT_SID,
+                        twilio_auth_token=AUTH_TOKEN, hotline_number=HOTLINE,
+                        twilio_api_url=fake.base_url, hotline_public_url=PUBLIC,
+                        **wechat_settings(api))
+    yield svc
+    svc.close()
+
+
+@pytest.fixture
+async def hw_client(hw: Services) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=create_app(hw, run_scheduler=False))
+    async with httpx.AsyncClient(transport=transport, base_url=PUBLIC) as c:
+        yield c
+
+
+async def missed_call(client: httpx.AsyncClient, svc: Services, number: str, sid: str) -> None:
+    caller = Caller(client, number=number, sid=sid)
+    await caller.step("/hotline/voice", CallStatus="ringing")
+    await hang_up(caller)
+    await asyncio.to_thread(svc.dispatcher.drain)
+
+
+@pytest.mark.parametrize("answer", ["1", "已回电 09:00"])
+async def test_called_back_typed_under_two_missed_calls_asks_which_and_marks_the_one_chosen(
+        hw: Services, hw_client: httpx.AsyncClient, api: FakeWeChatApi, clock: FrozenClock,
+        answer: str) -> None:
+    """Two calls left no report (09:00 and 09:20) and 刘芳 reads both pushes on WeCom,
+    where "已回电" is typed: it cannot say which call, so it is asked, one line a call;
+    her answer (its number, or 已回电 and the time) marks the 09:00 call, and only it: 周敏
+    is told who rang that caller, the 09:00 call is not reminded, the 09:20 one is. Then
+    the 09:00 push no longer counts: "已回电" marks the 09:20 call."""
+    set_person(hw, "zhou_min", role="staff")
+    liu = WxChat(hw_client, hw, api, "wecom", "demo_liufang")
+    await liu.say("菜单")
+    await missed_call(hw_client, hw, CALLER, "CA" + "1" * 32)
+    clock.set(clock.now() + timedelta(minutes=20))
+    await missed_call(hw_client, hw, "+8613900000002", "CA" + "2" * 32)
+    first, second = sorted(all_rows(hw, HotlineCall), key=lambda c: c.created_at)
+    pushed = liu.new_texts()
+    assert len([p for p in pushed if p.startswith("【热线来电未留报告】")]) == 2
+
+    clock.set(clock.now() + timedelta(minutes=10))  # 09:30
+    who = {n: t("zh", "hotline.missed.who_number", masked=n)
+           for n in ("+86138****0001", "+86139****0002")}
+    [asked] = await liu.say("已回电")
+    assert asked.startswith("\n".join([
+        t("zh", "called_back.intro"), "",
+        t("zh", "flow.progress", n=1, total=1) + " " + t("zh", "called_back.call.ask"), "",
+        "1. " + t("zh", "hotline.called_back.option", called_at="09:00",
+                  who=who["+86138****0001"]),
+        "2. " + t("zh", "hotline.called_back.option", called_at="09:20",
+                  who=who["+86139****0002"]),
+        t("zh", "wechat.numbers", numbers="1、2")]))
+    assert [c.called_back_at for c in all_rows(hw, HotlineCall)] == [None, None]
+
+    clock.set(clock.now() + timedelta(minutes=1))
+    said = await liu.say(answer)
+    assert said[0].startswith(t("zh", "hotline.called_back.done", at="09:31",
+                                called_at="09:00"))
+    marked = {c.id: c.called_back_by for c in all_rows(hw, HotlineCall)}
+    assert marked == {first.id: key_of(hw, "liu_fang").id, second.id: None}
+    await asyncio.to_thread(hw.dispatcher.drain)
+    told = [x for x in WxChat(hw_client, hw, api, "wecom", "demo_zhoumin").new_texts()
+            if x.startswith("【热线来电已回电】")]
+    assert told == [t("zh", "notice.hotline_called_back_told", called_at="2026-11-23 09:00",
+                      who=who["+86138****0001"], name="刘芳", back_at="2026-11-23 09:31")]
+
+    # The next working noon: the call nobody called back is reminded, the other is not.
+    tick(hw, clock, clock.now().replace(hour=4, minute=0) + timedelta(days=1))
+    due = [x for x in liu.new_texts() if x.startswith("【热线来电待回电】")]
+    assert len(due) == 1 and "09:20" in due[0] and who["+86139****0002"] in due[0]
+
+    said = await liu.say("已回电")
+    assert said[0].startswith(t("zh", "hotline.called_back.done", at="12:00",
+                                called_at="2026-11-23 09:20"))
+    assert {c.id: c.called_back_by for c in all_rows(hw, HotlineCall)} == {
+        first.id: key_of(hw, "liu_fang").id, second.id: key_of(hw, "liu_fang").id}
 
 
 async def test_a_recording_of_a_second_or_two_is_no_report_but_a_call_to_call_back(
