@@ -1793,7 +1793,11 @@ async def test_on_wechat_the_push_says_what_to_reply_and_the_words_press_it(
               if n.idempotency_key == f"hotline-missed:{call.ref}:{key_of(hl, 'liu_fang').id}"]
     reply = render_notice(push.message_key, push.params, lang, hl.settings.zone)
     shown = render(reply, lang, push=True)
-    assert t(lang, "hotline.missed.call_back_typed") in shown
+    # Said once, as every push with words says them: on its last line, the words to reply.
+    words = t(lang, "wechat.words", words=t(lang, "wechat.words.quote",
+                                            word=t(lang, "nav.called_back")))
+    assert shown.endswith("\n" + t(lang, "hotline.missed.call_back_typed") + "\n" + words)
+    assert shown.count(t(lang, "nav.called_back")) == 1
     assert t(lang, "hotline.missed.call_back") not in shown
     word = word_key(t(lang, "nav.called_back"))
     assert pressed_words(reply.buttons)[word] == f"called:{call.id}"
