@@ -410,6 +410,12 @@ class State:
     # Words said at the menu that chose nothing ({text, at}): the form chosen next takes
     # them as what it asks first in words (_told_step).
     told: dict[str, str] | None = None
+    # The question whose preface (the report chosen, as it reads) was last shown above it,
+    # with a checksum of those words ("action:1a2b3c4d"): asked again (a wrong answer,
+    # help, back to it, the timeout notice) the question comes alone, as the words are
+    # already on screen; other words (another report chosen, the report changed, another
+    # language) are shown.
+    prefaced: str | None = None
     v: int = STATE_VERSION
 
     @classmethod
@@ -431,9 +437,10 @@ class State:
         self.answers, self.trail, self.prefilled = {}, [], []
         self.attachments = []
         self.paused = False
+        self.prefaced = None
 
     _DRAFT = ("flow", "step", "answers", "trail", "prefilled", "draft_id", "started_at",
-              "attachments")
+              "attachments", "prefaced")
 
     def put_aside(self) -> None:
         """Keep the draft under way aside (one at most) and start afresh."""
@@ -1561,9 +1568,16 @@ class Engine:
         n, total = flow.progress(st.answers, st.prefilled, ask.name)
         header = catalog.t(st.lang, "flow.progress", n=n, total=total)
         text = header + " " + catalog.t(st.lang, f"{flow.name}.{ask.name}.ask")
+        order, above = [a.name for a in flow.steps], (st.prefaced or "").partition(":")[0]
+        if above in order and order.index(ask.name) < order.index(above):
+            st.prefaced = None  # back before it (a report to choose again): shown again
         preface = self._preface(st, ask, ctx)
-        if preface:  # one message: a channel splits a long one, the buttons on its end
+        mark = f"{ask.name}:{zlib.crc32(preface.encode()):08x}" if preface else None
+        if preface and mark != st.prefaced:
+            # Once, where the question is first asked of what it shows: one message (a
+            # channel splits a long one, the buttons on its end).
             text = f"{preface}\n\n{text}"
+            st.prefaced = mark
         return Reply(text, buttons + extra + nav)
 
     @staticmethod
