@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, time
+from datetime import date, datetime, time
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -300,7 +300,8 @@ class SqlDirectory:
         row = self.session.get(Report, int(chosen)) if chosen.isdigit() else None
         if row is None or row.unit_id != self.unit_id or row.status == "sent":
             return None
-        return reports.content(row, lang, self.zone)
+        now = datetime.combine(self.today, self.now, self.zone) if self.now is not None else None
+        return reports.content(row, lang, self.zone, now)
 
     def check(self, name: str, lang: str, value: str, answers: dict[str, Any]
               ) -> tuple[str, dict[str, Any]] | None:

@@ -175,6 +175,13 @@ def letter_named(session: Session, case: Case, *, writer: bool = False
             "category": case.category}
 
 
+def letter_status(case: Case) -> str:
+    """Where a letter stands, as a reader of letters says it (an @key for localize): one
+    with its reader and not answered yet is 待答复 / awaiting an answer (a case's 已交办
+    means nothing to whom it was written to); else the case's status words."""
+    return "@letter.awaiting" if case.status == "assigned" else f"@status.{case.status}"
+
+
 def as_letter(session: Session, case: Case, message: str, params: dict[str, Any], *,
               writer: bool = False) -> tuple[str, dict[str, Any]]:
     """A push about a case in a letter's words when the case is a letter: its key's

@@ -127,8 +127,9 @@ def week_numbered(day: date) -> dict[str, Any]:
 
 
 def named(report: Report) -> Any:
-    """The period as a reader names it: a week by its dates ("2026-11-23 至 11-29", never
-    "2026-W48"), a month's opinion report by the month it covers ("2026年11月", never the
+    """The period as a reader names it, the same in every push, list and reply: a week by
+    its number and its dates ("2026年第48周（11-23 至 11-29）", never "2026-W48", nor the
+    dates alone), a month's opinion report by the month it covers ("2026年11月", never the
     month it is sent in, "2026-12", which its row keeps as its period), a quarter's summary
     of letters by its quarter ("2026年第三季度", "Q3 2026"), an information report by its
     number."""
@@ -139,8 +140,13 @@ def named(report: Report) -> Any:
         return {"say": "report.month", "year": first.year, "name": f"@month.{first.month}"}
     if report.kind != "weekly":
         return report.period
-    return {"say": "report.week", "first": first.isoformat(),
-            "last": last.strftime("%m-%d") if last.year == first.year else last.isoformat()}
+    year, week, _ = first.isocalendar()
+
+    def day(d: date) -> str:  # its year said once, unless the day is of another year
+        return d.strftime("%m-%d") if d.year == year else d.isoformat()
+
+    return {"say": "report.week", "year": year, "week": week, "first": day(first),
+            "last": day(last)}
 
 
 def named_text(report: Report, lang: str) -> str:
@@ -278,7 +284,7 @@ def letters_data(s: Session, unit_id: int, first: date, last: date, zone: ZoneIn
         to[reader.name if reader is not None else "@letter.to_any"] += 1
     overdue = [c for c in letters if c.status in OPEN and c.due_on < today]
     notable = [{"number": c.number, "what": notices.letter_named(s, c),
-                "status": f"@status.{c.status}", "leader": c.leader_case,
+                "status": notices.letter_status(c), "leader": c.leader_case,
                 "late": (today - c.due_on).days if c in overdue else 0}
                for c in letters if c.leader_case or c in overdue]
     return {"letters": len(letters), "by_addressee": dict(to.most_common()),
@@ -357,9 +363,7 @@ def notable_lines(d: dict[str, Any]) -> list[list[Any]]:
 
 
 def _words(report: Report) -> dict[str, Any]:
-    # A week is named by its number here ("2026年第48周"): these words give its dates beside it.
-    period = week_numbered(report.first_day) if report.kind == "weekly" else named(report)
-    return {"title": f"@report.title.{report.kind}", "period": period,
+    return {"title": f"@report.title.{report.kind}", "period": named(report),
             "first": report.first_day.isoformat(), "last": report.last_day.isoformat(),
             "due_at": report.due_at.isoformat()}
 
@@ -367,14 +371,20 @@ def _words(report: Report) -> dict[str, Any]:
 def _about(report: Report) -> dict[str, Any]:
     """What a report's reader is shown of it, as a push's params: its title, period, due
     time, status and lines (the reminders, and the form that asks to approve it)."""
-    return {**_words(report), "period": named(report), "status": f"@report.status.{report.status}",
+    return {**_words(report), "status": f"@report.status.{report.status}",
             "lines": lines(report)}
 
 
-def content(report: Report, lang: str, zone: ZoneInfo) -> str:
+def content(report: Report, lang: str, zone: ZoneInfo, now: datetime | None = None) -> str:
     """The report as 报告审核 shows it above the action asked: all it says (the figures,
-    an information report's title and text), its note, and why it came back if it did."""
-    params = {**_about(report), "note": report.note, "by": report.data.get("by", "")}
+    an information report's title and text), its note, and why it came back if it did.
+    Its deadline passed (marked late, or `now` past it) and still not sent, it says it is
+    late (已迟报), not that it is due by a time gone by."""
+    late = report.late or (now is not None and now >= report.due_at)
+    due = {"say": "report_action.due_late" if late else "report_action.due",
+           "due_at": report.due_at.isoformat()}
+    params = {**_about(report), "due": due, "note": report.note,
+              "by": report.data.get("by", "")}
     text = catalog.t(lang, f"report_action.content.{report.kind}",
                      **notices.localize(params, lang, zone))
     if report.status == "returned" and report.returned_reason:

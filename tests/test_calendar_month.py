@@ -221,21 +221,21 @@ def test_a_month_of_the_calendar(month: tuple[Services, FrozenClock]) -> None:
     run_until(services, clock, at(9, 24, 10))
     drafted = last_starting(services, "liu_fang", "【工作周通报】")
     assert drafted.text.startswith(
-        "【工作周通报】2026年第38周（2026-09-14 至 2026-09-20）草稿已生成")
+        "【工作周通报】2026年第38周（09-14 至 09-20）草稿已生成")
     for line in ("收到意见建议：2", "新登记问题：1", "在办问题：2", "接访预约：1",
                  "下基层走访：1", "领导接访（台帐）：0"):
         assert line in drafted.text, line
     tap(staff, drafted, "报告审核")
     staff.press("提交主任审批")
     staff.press("确认提交")
-    assert "工作周通报（2026-09-14 至 09-20）已提交主任审批。" in staff.text
+    assert "工作周通报 2026年第38周（09-14 至 09-20） 已提交主任审批。" in staff.text
     services.dispatcher.drain()
     submitted = last_starting(services, "chen_lihua", "【待审批】")
     assert submitted.text.startswith("【待审批】刘芳 提交了工作周通报 2026年第38周")
     tap(director, submitted, "报告审核")
     director.press("批准并报送上级工会")
     director.press("确认提交")
-    assert "工作周通报（2026-09-14 至 09-20）已批准，报送上级工会 1 人。" in director.text
+    assert "工作周通报 2026年第38周（09-14 至 09-20） 已批准，报送上级工会 1 人。" in director.text
     services.dispatcher.drain()
     assert pushes(services, "qian_wenjing")[-1].startswith("【工作周通报】2026年第38周")
 
@@ -318,10 +318,10 @@ def test_a_month_of_the_calendar(month: tuple[Services, FrozenClock]) -> None:
     tap(director, last_starting(services, "chen_lihua", "【待审批】"), "报告审核")
     director.press("批准并报送上级工会")
     director.press("确认提交")
-    assert "舆情月报（2026年9月）已批准，报送上级工会 1 人。" in director.text
+    assert "舆情月报 2026年9月 已批准，报送上级工会 1 人。" in director.text
     services.dispatcher.drain()
     sent = pushes(services, "qian_wenjing")[-1]
-    assert sent.startswith("【舆情月报】2026年9月（2026-09-01 至 2026-09-30）")
+    assert sent.startswith("【舆情月报】2026年9月\n")
     for line in ("本期收到意见建议 2 条，反映问题 3 件（其中领导包案 2 件，已办结 0 件）",
                  "  工资福利：1", "  食堂生活：1", "  安全生产：1", "  铸造车间：2",
                  "  未注明：1", "C-2026-0002 工资福利（铸造车间，涉及 1 人，领导包案",
@@ -335,7 +335,7 @@ def test_a_month_of_the_calendar(month: tuple[Services, FrozenClock]) -> None:
         # The weekly report of 10-08 was never approved: late, and the director told.
         weekly = s.exec(select(Report).where(Report.period == "2026-W40")).one()
         assert (weekly.status, weekly.late) == ("draft", True)
-    assert any(p.startswith("【报告迟报】工作周通报 2026-09-28 至 10-04") for p in
+    assert any(p.startswith("【报告迟报】工作周通报 2026年第40周（09-28 至 10-04）") for p in
                pushes(services, "chen_lihua"))
 
     # --- every export opens and holds what happened ---------------------------------------------

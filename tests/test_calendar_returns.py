@@ -3,7 +3,7 @@ both languages, with what is refused and why."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 import pytest
@@ -341,10 +341,9 @@ def test_a_report_returned_then_approved_late(services: Services, clock: FrozenC
     open_menu(director, lang)
     run_until(services, clock, at(12, 3, 9, 30))  # Thursday: the weekly report's draft
     drafted = last_push(services, "liu_fang")
-    assert drafted.text.startswith(t(lang, "notice.report_drafted", title="@",
-                                     period=t(lang, "report.week_no", year=2026, week=48),
-                                     first="2026-11-23", last="2026-11-29", due_at="",
-                                     lines="").split("@")[0])
+    week = t(lang, "report.week", year=2026, week=48, first="11-23", last="11-29")
+    assert drafted.text.startswith(t(lang, "notice.report_drafted", title="@", period=week,
+                                     due_at="", lines="").split("@")[0])
     # Staff cannot approve: they are offered a note and the submission only.
     tap(staff, drafted, t(lang, "menu.cal_report_action"))
     assert choices(staff) == [t(lang, "opt.report_action.note"),
@@ -359,7 +358,6 @@ def test_a_report_returned_then_approved_late(services: Services, clock: FrozenC
     director.press(t(lang, "nav.confirm"))
     services.dispatcher.drain()
     title = t(lang, "report.title.weekly")
-    week = t(lang, "report.week", first="2026-11-23", last="11-29")
     assert t(lang, "notice.report_returned", title=title, period=week,
              reason="请补充本周接访情况") == last_push(services, "liu_fang").text
     # 17:00 passes: late, the director told; approving now sends it marked late.
@@ -375,7 +373,7 @@ def test_a_report_returned_then_approved_late(services: Services, clock: FrozenC
              count=1) in director.text
     services.dispatcher.drain()
     assert pushes(services, "qian_wenjing")[-1].startswith(
-        "【工作周通报·迟报】2026年第48周（2026-11-23 至 2026-11-29）")
+        "【工作周通报·迟报】2026年第48周（11-23 至 11-29）\n")
     with Session(services.db) as s:
         report = s.exec(select(Report)).one()
         assert (report.status, report.late) == ("sent", True)
@@ -395,7 +393,7 @@ def test_the_director_reads_the_weekly_report_she_approves(
     file_complaint(Chat(services, person="li_ming"), lang)
     run_until(services, clock, at(12, 3, 15, 1))  # Thursday: the weekly report's reminder
     title = t(lang, "report.title.weekly")
-    week = t(lang, "report.week", first="2026-11-23", last="11-29")
+    week = t(lang, "report.week", year=2026, week=48, first="11-23", last="11-29")
 
     def figure(name: str, count: int) -> str:
         return t(lang, "report.figure_line", label=t(lang, f"report.figure.{name}"),
@@ -419,7 +417,8 @@ def test_the_director_reads_the_weekly_report_she_approves(
     asked = director.replies[-1].text
     assert asked.startswith(t(
         lang, "report_action.content.weekly", title=title, period=week,
-        status=t(lang, "report.status.draft"), due_at="2026-12-03 17:00",
+        status=t(lang, "report.status.draft"),
+        due=t(lang, "report_action.due", due_at="2026-12-03 17:00"),
         lines="\n".join(figure(k, n) for k, n in figures.items()),
         note=t(lang, "review.skipped")) + "\n\n")
     assert asked.endswith(t(lang, "report_action.action.ask"))
@@ -459,7 +458,8 @@ def test_the_opinion_report_is_read_where_it_is_reviewed(
 
     def shown(status: str, note: str) -> str:
         return t(lang, "report_action.content.opinion", title=title, period=month,
-                 first="2026-11-01", last="2026-11-30", due_at="2026-12-20 00:00",
+                 first="2026-11-01", last="2026-11-30",
+                 due=t(lang, "report_action.due", due_at="2026-12-20 00:00"),
                  status=t(lang, f"report.status.{status}"), lines=figures, note=note)
 
     # The staff choose it from the list: the list names it; once chosen, it is shown.
@@ -502,6 +502,136 @@ def test_the_opinion_report_is_read_where_it_is_reviewed(
             lang, "report_action.content.returned", reason="请补充各车间的处理情况") + "\n\n")
 
 
+def weekly_figures(lang: str, **counts: int) -> str:
+    """The lines of the week's report: every figure, 0 unless given."""
+    return "\n".join(t(lang, "report.figure_line", label=t(lang, f"report.figure.{k}"),
+                        count=counts.get(k, 0))
+                      for k in ("suggestions", "cases_new", "cases_closed", "cases_open",
+                                "cases_overdue", "leader_cases", "visits", "bookings",
+                                "disputes", "warnings", "incidents", "field_visits"))
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_the_report_is_shown_once_when_chosen_not_with_every_question_again(
+        services: Services, clock: FrozenClock, lang: str) -> None:
+    """Regression: the whole report (figures, note, return reason) stood above "要做什么？"
+    every time it was asked: after a wrong answer, after 帮助, after 返回 at the
+    confirmation, and under the timeout notice half an hour later, a long text each time on
+    WeChat or by SMS. Now it is shown when the report is chosen; asked again, the question
+    comes alone; chosen again from the list, it is shown again."""
+    staff = Chat(services, person="liu_fang")
+    open_menu(staff, lang)
+    run_until(services, clock, at(12, 3, 9, 30))  # Thursday: the weekly report's draft
+    figures = weekly_figures(lang)
+    ask = t(lang, "report_action.action.ask")
+    open_menu(staff, lang)
+    staff.press(t(lang, "menu.cal_report_action"))
+    staff.press_starting(t(lang, "report.title.weekly"))
+    assert figures in staff.replies[-1].text and staff.replies[-1].text.endswith(ask)
+
+    staff.say("批准" if lang == "zh" else "approve")  # not the staff's to choose
+    assert staff.replies[-1].text.endswith(ask)
+    assert figures not in staff.text
+    staff.press(t(lang, "nav.help"))
+    assert t(lang, "report_action.action.help") in staff.text
+    assert staff.replies[-1].text.endswith(ask)
+    assert figures not in staff.text
+    staff.press(t(lang, "opt.report_action.submit"))
+    assert t(lang, "review.title") in staff.text
+    staff.press(t(lang, "nav.back"))
+    assert staff.replies[-1].text == t(lang, "flow.progress", n=2, total=3) + " " + ask
+    assert figures not in staff.text
+
+    # Half an hour idle: the notice says which form, and the question comes alone.
+    seen = len(pushes(services, "liu_fang"))
+    clock.advance(timedelta(minutes=31))
+    services.sweeper.run_once()
+    services.dispatcher.drain()
+    notice, question = pushes(services, "liu_fang")[seen:]
+    assert notice == t(lang, "timeout.kept", flow=t(lang, "report_action.title"), minutes=30)
+    assert question == t(lang, "flow.progress", n=2, total=3) + " " + ask
+
+    # Back to the list and the report chosen again: it is read again.
+    staff.press(t(lang, "nav.back"))
+    staff.press_starting(t(lang, "report.title.weekly"))
+    assert figures in staff.replies[-1].text and staff.replies[-1].text.endswith(ask)
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_a_report_past_its_deadline_reads_as_late_where_it_is_reviewed(
+        services: Services, clock: FrozenClock, lang: str) -> None:
+    """Regression: a weekly report still in draft (or returned) after Thursday 17:00 read
+    "应于 2026-12-03 17:00 前报送上级工会" in 报告审核, a deadline gone by. Now it says it is
+    late, and by when it was due."""
+    staff = Chat(services, person="liu_fang")
+    run_until(services, clock, at(12, 3, 17, 1))
+    open_menu(staff, lang)
+    staff.press(t(lang, "menu.cal_report_action"))
+    staff.press_starting(t(lang, "report.title.weekly"))
+    week = t(lang, "report.week", year=2026, week=48, first="11-23", last="11-29")
+    assert staff.replies[-1].text.startswith(t(
+        lang, "report_action.content.weekly", title=t(lang, "report.title.weekly"),
+        period=week, status=t(lang, "report.status.draft"),
+        due=t(lang, "report_action.due_late", due_at="2026-12-03 17:00"),
+        lines=weekly_figures(lang), note=t(lang, "review.skipped")) + "\n\n")
+    late = {"zh": "已迟报：应于 2026-12-03 17:00 前报送上级工会，至今未报送",
+            "en": "LATE: it was due at the upper union by 2026-12-03 17:00"}[lang]
+    assert late in staff.replies[-1].text
+
+
+def test_a_week_has_one_name_in_every_push_list_and_answer(services: Services,
+                                                          clock: FrozenClock) -> None:
+    """Regression: the draft and 待审批 pushes said "2026年第48周（2026-11-23 至 2026-11-29）",
+    while the list of 报告审核, what it showed, the reminders, the late notice, the return
+    notice and the answers said "工作周通报 2026-11-23 至 11-29": the director approved
+    "第48周" from her push and found only dates in her list. Now a week is named the same
+    everywhere: its number, with its dates once."""
+    staff, director = Chat(services, person="liu_fang"), Chat(services, person="chen_lihua")
+    open_menu(staff, "zh")
+    open_menu(director, "zh")
+    name = "2026年第48周（11-23 至 11-29）"
+    run_until(services, clock, at(12, 3, 9, 30))
+    tap(staff, last_push(services, "liu_fang"), "报告审核")
+    staff.press("提交主任审批")
+    staff.press("确认提交")
+    assert f"工作周通报 {name} 已提交主任审批。" in staff.text
+    services.dispatcher.drain()
+    director.say("菜单")
+    director.press("报告审核")
+    assert f"工作周通报 {name} · 待审批" in choices(director)
+    director.press(f"工作周通报 {name} · 待审批")
+    assert director.replies[-1].text.startswith(f"【工作周通报】{name}（待审批）")
+    director.press("退回修改")
+    director.say("请补充本周接访情况")
+    director.press("确认提交")
+    assert f"工作周通报 {name} 已退回工作人员修改。" in director.text
+    run_until(services, clock, at(12, 3, 17, 1))  # reminded at 15:00, late at 17:00
+    said = [p for key in ("liu_fang", "chen_lihua") for p in pushes(services, key)
+            if "工作周通报" in p] + [r.text for c in (staff, director) for r in c.replies
+                                 if "工作周通报" in r.text]
+    assert len([p for p in said if p.startswith(("【报告提醒】", "【报告迟报】"))]) == 3
+    assert [p for p in said if name not in p] == []
+    assert not [p for p in said if "2026-11-23" in p or "W48" in p]
+
+
+def test_a_week_across_the_new_year_names_the_days_of_the_other_year_in_full() -> None:
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    from handlers.reports import named_text
+
+    def week(first: date) -> Report:
+        return Report(unit_id=1, kind="weekly", period="-", first_day=first,
+                      last_day=first + timedelta(days=6), data={},
+                      due_at=datetime(2027, 1, 7, tzinfo=ZoneInfo("UTC")),
+                      drafted_at=datetime(2027, 1, 7, tzinfo=ZoneInfo("UTC")))
+
+    assert named_text(week(date(2026, 12, 28)), "zh") == "2026年第53周（12-28 至 2027-01-03）"
+    assert named_text(week(date(2027, 12, 27)), "en") == \
+        "week 52 of 2027 (12-27 to 2028-01-02)"
+    assert named_text(week(date(2029, 12, 31)), "zh") == "2030年第1周（2029-12-31 至 01-06）"
+
+
 def test_a_director_without_staff_may_still_add_a_note(services: Services,
                                                         clock: FrozenClock) -> None:
     """A workroom whose director is its only staff: she drafts, so she may add a note;
@@ -530,7 +660,8 @@ def test_no_upper_union_contact_means_not_sent(services: Services, clock: Frozen
                         if b.label.startswith("工作周通报")))
     director.press("批准并报送上级工会")
     director.press("确认提交")
-    assert t("zh", "report_action.no_upper", title="工作周通报", period="2026-11-23 至 11-29") \
+    assert t("zh", "report_action.no_upper", title="工作周通报",
+             period="2026年第48周（11-23 至 11-29）") \
         in director.text
     with Session(services.db) as s:
         assert s.exec(select(Report)).one().status == "draft"
@@ -645,7 +776,7 @@ def test_no_weekly_report_for_a_week_before_the_workroom_existed(
     # Its first week is reported as before.
     run_until(services, clock, at(12, 3, 9, 30))
     assert last_push(services, "liu_fang").text.startswith(
-        "【工作周通报】2026年第48周（2026-11-23 至 2026-11-29）草稿已生成")
+        "【工作周通报】2026年第48周（11-23 至 11-29）草稿已生成")
 
 
 def test_no_opinion_report_for_a_month_before_the_workroom_existed(
@@ -686,8 +817,8 @@ def test_the_opinion_report_is_named_by_the_month_it_covers(
                                                     period="@", first="", last="", due_at="",
                                                     lines="").split("@")[0])
     assert drafted.text.startswith(t(
-        lang, "notice.report_drafted", title=title, period=month, first="2026-11-01",
-        last="2026-11-30", due_at="2026-12-20 00:00", lines="@").split("@")[0])
+        lang, "notice.report_drafted", title=title, period=month,
+        due_at="2026-12-20 00:00", lines="@").split("@")[0])
     tap(staff, drafted, t(lang, "menu.cal_report_action"))
     staff.press(t(lang, "opt.report_action.submit"))
     assert t(lang, "report.option", title=title, period=month,
@@ -697,7 +828,7 @@ def test_the_opinion_report_is_named_by_the_month_it_covers(
     services.dispatcher.drain()
     assert last_starting(services, "chen_lihua", t(
         lang, "notice.report_submitted", by="刘芳", title=title, period=month,
-        first="2026-11-01", last="2026-11-30", lines="@", note="").split("@")[0])
+        lines="@", note="").split("@")[0])
     # The director picks it from the list of reports to review, named by its month.
     director.say("菜单")
     director.press(t(lang, "menu.cal_report_action"))
@@ -711,7 +842,7 @@ def test_the_opinion_report_is_named_by_the_month_it_covers(
         in director.text
     services.dispatcher.drain()
     assert pushes(services, "qian_wenjing")[-1].startswith(
-        "【舆情月报】2026年11月（2026-11-01 至 2026-11-30）")
+        "【舆情月报】2026年11月\n")
     with Session(services.db) as s:
         report = s.exec(select(Report).where(Report.kind == "opinion")).one()
     assert report.period == "2026-12"  # the row keeps the month it is sent in

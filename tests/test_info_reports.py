@@ -98,7 +98,8 @@ def test_the_director_reads_what_she_signs_in_the_form(services: Services, clock
     title = t(lang, "report.title.info")
     shown = t(lang, "report_action.content.info", title=title, period="I-2026-0001",
               status=t(lang, "report.status.submitted"), by="刘芳",
-              due_at="2026-11-24 17:00", lines=body(lang, "major", "2026-11-23"),
+              due=t(lang, "report_action.due", due_at="2026-11-24 17:00"),
+              lines=body(lang, "major", "2026-11-23"),
               note=t(lang, "review.skipped"))
     actions = [t(lang, "opt.report_action.approve"), t(lang, "opt.report_action.return")]
     tap(director, last_push(services, "chen_lihua"), t(lang, "menu.cal_report_action"))
@@ -253,3 +254,25 @@ def test_an_information_report_downloads_as_what_it_says(services: Services,
                     t(lang, "export.col.headline"): TITLE, t(lang, "export.col.text"): TEXT,
                     t(lang, "export.col.written_by"): "刘芳",
                     t(lang, "export.col.signed_by"): None}
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_one_past_its_time_limit_reads_as_late_where_she_signs_it(
+        services: Services, clock: FrozenClock, lang: str) -> None:
+    """Regression: a major report written two days after it arose, past its one working day,
+    was shown to the director as "须在 2026-11-24 17:00 前报送上级工会", a time gone by.
+    Now it says it is late, and by when it was due."""
+    staff, director = Chat(services, person="liu_fang"), Chat(services, person="chen_lihua")
+    open_menu(director, lang)
+    clock.set(at(11, 25, 10))
+    write(staff, lang, "major", "2026-11-23")
+    services.dispatcher.drain()
+    tap(director, last_push(services, "chen_lihua"), t(lang, "menu.cal_report_action"))
+    assert director.replies[-1].text.startswith(t(
+        lang, "report_action.content.info", title=t(lang, "report.title.info"),
+        period="I-2026-0001", status=t(lang, "report.status.submitted"), by="刘芳",
+        due=t(lang, "report_action.due_late", due_at="2026-11-24 17:00"),
+        lines=body(lang, "major", "2026-11-23"), note=t(lang, "review.skipped")))
+    late = {"zh": "已迟报：应于 2026-11-24 17:00 前报送上级工会，至今未报送",
+            "en": "LATE: it was due at the upper union by 2026-11-24 17:00"}[lang]
+    assert late in director.replies[-1].text

@@ -83,7 +83,7 @@ def test_the_chairman_reads_the_quarters_letters_on_its_first_working_day(
         t(lang, "report.notable_letter", number="C-2026-0001",
           what=t(lang, "case.letter_to", to="孙红梅"),
           why=t(lang, "report.letter_late", late=(SENT.date() - late).days),
-          status=t(lang, "status.assigned"))])
+          status=t(lang, "letter.awaiting"))])
     said = t(lang, "notice.letters_summary", **header(lang), lines=body)
     assert pushes(services, "chen_lihua").count(said) == 1
     assert "李明" not in said  # no writer is named
@@ -119,3 +119,35 @@ def test_a_quarter_without_letters_is_said_in_one_line(sqlite_url: str, lang: st
         assert [r.data["letters"] for r in summary(services)] == [0]
     finally:
         services.close()
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_the_summary_says_truly_where_letters_went_and_how_they_stand(
+        summer: tuple[Services, FrozenClock], lang: str) -> None:
+    """Regression: the summary opened "每封来信登记后即已送达收信领导本人阅处", though a
+    letter to no leader in particular went to the leader in charge of its matter; a letter
+    to the chairman not answered read "已交办" (assigned: to whom?); and one to no leader
+    read with brackets doubled, "来信（工资福利）（超期 27 天，已交办）"."""
+    services, clock = summer
+    c = opened(services, lang, "li_ming", "chen_lihua")
+    write(c["li_ming"], lang, "陈丽华")  # to the chairman, never answered
+    write(c["li_ming"], lang, "", category="wages")  # to no leader, never answered
+    chairman, anyone = the_case(services, "C-2026-0001"), the_case(services, "C-2026-0002")
+    assert (chairman.status, anyone.status) == ("assigned", "assigned")
+    run_until(services, clock, SENT)
+    [said] = [p for p in pushes(services, "chen_lihua") if header(lang)["title"] in p]
+    opening = {"zh": "写给某位领导的信，登记后即送达这位领导本人阅处；不指定领导的信，"
+                     "按分管工作转交分管领导阅处。",
+               "en": "A letter written to a leader reached that leader when it was "
+                     "registered; one to no leader in particular went to the leader in "
+                     "charge of its matter."}[lang]
+    assert opening in said
+    days = {"zh": "超期 {} 天", "en": "{} days overdue"}[lang]
+    notable = {"zh": ["  C-2026-0001 写给陈丽华的信：{}，待答复",
+                      "  C-2026-0002 来信（工资福利）：{}，待答复"],
+               "en": ["  C-2026-0001 letter to 陈丽华: {}, awaiting an answer",
+                      "  C-2026-0002 letter (Wages and benefits): {}, awaiting an answer"]}[lang]
+    for line, case in zip(notable, (chairman, anyone), strict=True):
+        assert line.format(days.format((SENT.date() - case.due_on).days)) in said.split("\n")
+    assert "）（" not in said and ") (" not in said
+    assert t(lang, "status.assigned") not in said
