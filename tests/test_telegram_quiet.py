@@ -168,15 +168,11 @@ async def test_a_draft_left_idle_is_kept_without_a_sound_at_night(
     assert [silent(notice), silent(question)] == [not rings, not rings]
 
 
-@LANGS
-async def test_an_emergency_still_open_is_recalled_less_often_and_quietly_at_night(
+async def _reported_at_night_and_acked_by_sun(
         client: httpx.AsyncClient, fake: FakeBotApi, tg: Services, clock: FrozenClock,
         lang: str, code: str) -> None:
-    """A worker reports at 23:30; 孙红梅, on duty, presses 收到 at 23:50 and nobody records
-    the end of the handling. 【尚未处置完毕】 comes after 1 hour, then after 2, 4 and 8
-    hours (no more every hour for days), saying how long ago in hours and days. 孙红梅,
-    who cannot close it, is never woken for it: silent at night, ringing by day. The
-    director's first one sounds (she records the end); her later night ones do not."""
+    """A worker reports at 23:30; 孙红梅, on duty, presses 收到 at 23:50; nobody records
+    the end of the handling."""
     from tests.test_telegram_leaders import leaders, report, set_person
 
     for key in ("chen_lihua", "sun_hongmei"):
@@ -187,6 +183,18 @@ async def test_an_emergency_still_open_is_recalled_less_often_and_quietly_at_nig
     tg.dispatcher.drain()
     clock.advance(timedelta(minutes=20))
     await chats[SUN].press(t(lang, "nav.ack"))
+
+
+@LANGS
+async def test_an_emergency_still_open_is_recalled_less_often_and_quietly_at_night(
+        client: httpx.AsyncClient, fake: FakeBotApi, tg: Services, clock: FrozenClock,
+        lang: str, code: str) -> None:
+    """A worker reports at 23:30; 孙红梅, on duty, presses 收到 at 23:50 and nobody records
+    the end of the handling. 【尚未处置完毕】 comes after 1 hour, then after 2, 4 and 8
+    hours (no more every hour for days), saying how long ago in hours and days. 孙红梅,
+    who cannot close it, is never woken for it: silent at night, ringing by day. The
+    director's first one sounds (she records the end); her later night ones do not."""
+    await _reported_at_night_and_acked_by_sun(client, fake, tg, clock, lang, code)
     head = t(lang, "notice.incident_open", number="E-2026-0001", what="", place="",
              elapsed="")[:6]
     seen: dict[int, list[tuple[str, bool, str]]] = {DIRECTOR: [], SUN: []}
@@ -226,16 +234,7 @@ async def test_the_directors_first_realert_rings_even_when_the_scheduler_missed_
     """The same night, but the scheduler is down from 23:50 until 03:10: the re-alerts of
     00:50 and 02:50 were never made. The one made at 03:10 is the director's first, so it
     rings (she is asked to record the end); 孙红梅's stays silent, as always at night."""
-    from tests.test_telegram_leaders import leaders, report, set_person
-
-    for key in ("chen_lihua", "sun_hongmei"):
-        set_person(tg, key, lang=lang)
-    clock.set(datetime(2026, 11, 23, 23, 30, tzinfo=ZONE))
-    chats = await leaders(client, fake, DIRECTOR, SUN)
-    await report(client, fake, 7603, lang, code)
-    tg.dispatcher.drain()
-    clock.advance(timedelta(minutes=20))
-    await chats[SUN].press(t(lang, "nav.ack"))
+    await _reported_at_night_and_acked_by_sun(client, fake, tg, clock, lang, code)
     tg.dispatcher.drain()
     counted = {who: len(fake.sent_messages(who)) for who in (DIRECTOR, SUN)}
     clock.set(datetime(2026, 11, 24, 3, 10, tzinfo=ZONE))  # back after the outage
