@@ -222,7 +222,14 @@ _DATE_PATTERNS = (
     (re.compile(r"^(\d{4})[-/.年](\d{1,2})月?份?$"), "ym"),
     (re.compile(r"^(\d{1,2})[-/.月](\d{1,2})[日号]?$"), "md"),
     (re.compile(r"^(\d{1,2})月份?$"), "m"),  # "9月": the latest September
+    # A day of the month alone ("3号", "30日", "三十号", "the 30th"): of this month or the
+    # next (a day to come), of this month or the last (what happened).
+    (re.compile(r"^(\d{1,2}|[一二三四五六七八九十]{1,3})[日号]$|^(?:the)?(\d{1,2})(?:st|nd|rd|th)$"),
+     "d"),
 )
+# A day of the month alone as typed to a choice of receptions: a day, never a position in
+# the list ("3号" is the 3rd, as a bare "3" is option 3).
+DAY_OF_MONTH = _DATE_PATTERNS[-1][0]
 _RELATIVE = {"今天": 0, "today": 0, "昨天": 1, "yesterday": 1, "前天": 2, "大前天": 3}
 _AHEAD = {"今天": 0, "today": 0, "明天": 1, "tomorrow": 1, "后天": 2, "大后天": 3}
 # Since when, said as people say it: a month back (read as that month, as 9月份 is), or
@@ -235,17 +242,29 @@ _PAST_SPANS = {"上个月": "1", "上月": "1", "lastmonth": "1", "本月": "0",
 _WEEKDAY_NAMES = {"一": 0, "二": 1, "三": 2, "四": 3, "五": 4, "六": 5, "日": 6, "天": 6,
                   "1": 0, "2": 1, "3": 2, "4": 3, "5": 4, "6": 5, "7": 6, "末": 5,
                   "monday": 0, "tuesday": 1, "wednesday": 2, "thursday": 3, "friday": 4,
-                  "saturday": 5, "sunday": 6}
-_WEEKDAY_SAID = re.compile(r"^(上上|上|本|这|下)?个?(?:周|星期|礼拜)([一二三四五六日天1-7末])$"
-                           r"|^(last|this|next)?(monday|tuesday|wednesday|thursday|friday"
-                           r"|saturday|sunday|weekend)$")
+                  "saturday": 5, "sunday": 6, "mon": 0, "tue": 1, "tues": 1, "wed": 2,
+                  "thu": 3, "thur": 3, "thurs": 3, "fri": 4, "sat": 5, "sun": 6}
+# 下下周一 and "monday after next": the week after next's.
+_WEEKDAY_SAID = re.compile(r"^(上上|上|本|这|下下|下)?个?(?:周|星期|礼拜)([一二三四五六日天1-7末])$"
+                           r"|^(?:the)?(last|this|next)?(monday|tuesday|wednesday|thursday"
+                           r"|friday|saturday|sunday|weekend|mon|tues?|wed|thu|thurs?|fri|sat"
+                           r"|sun)(afternext)?$")
 _AGO = re.compile(r"^(\d{1,3}|[一二两三四五六七八九十半]{1,3})(?:个)?(天|日|周|星期|礼拜|月|年)"
                   r"(?:以)?(前|后|之后|以后)$"
                   r"|^(\d{1,3}|a|one|two|three|four|five|six)(day|week|month)s?(ago)$"
                   r"|^in(\d{1,3}|a|one|two|three|four|five|six)(day|week|month)s?()$")
 # Words around a day that do not change it: "从上周一开始", "上周一早上", "since last monday".
+# So are a particle or a question mark after it ("周三吧", "周三？", "今天的"); "mon" keeps
+# its "on".
 _AROUND_DAY = re.compile(r"^(?:从|自从|自|since|from)|(?:开始|以来|起|早上|上午|中午|下午|晚上"
-                         r"|那天|的时候|morning|afternoon|evening|on)$")
+                         r"|那天|的时候|的|吧|呢|啊|呀|吗|morning|afternoon|evening|(?<!m)on)$")
+_AFTER_DAY = re.compile(r"[。.?!~…]+$")
+
+
+def _bare(value: str) -> str:
+    """A day as typed, normalized, without the words around it (see _AROUND_DAY)."""
+    value = _AFTER_DAY.sub("", value)
+    return _AROUND_DAY.sub("", _AROUND_DAY.sub("", value))
 _EN_SMALL = {"a": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6}
 
 
@@ -253,7 +272,7 @@ def _weekday_said(value: str, today: date, ahead: bool = False) -> date | None:
     m = _WEEKDAY_SAID.match(value)
     if m is None:
         return None
-    which, name = (m[1], m[2]) if m[2] else (m[3], m[4])
+    which, name = (m[1], m[2]) if m[2] else ("下下" if m[5] else m[3], m[4])
     monday = today - timedelta(days=today.weekday())
     wd = 5 if name == "weekend" else _WEEKDAY_NAMES[name]  # 上周末: its Saturday
     if which in ("上", "上上"):
@@ -262,6 +281,8 @@ def _weekday_said(value: str, today: date, ahead: bool = False) -> date | None:
         return monday + timedelta(days=wd)
     if which in ("下", "next"):
         return monday + timedelta(days=7 + wd)
+    if which == "下下":
+        return monday + timedelta(days=14 + wd)
     if ahead and which is None:  # a day to come: the next one ("周五" for a visit); today's
         # own weekday said alone is next week's: today has its word (今天), and "这周一"
         # says this one (see days_meant for a question that can ask which).
@@ -279,9 +300,8 @@ def days_meant(text: str, today: date) -> list[date]:
         said = date.fromisoformat(DateAnswer(past_only=False).parse(value, today))
     except (Invalid, ValueError):  # a month alone ("2026-12") is no day
         return []
-    bare = _AROUND_DAY.sub("", _AROUND_DAY.sub("", value.rstrip("。.")))
-    m = _WEEKDAY_SAID.match(bare)
-    alone = m is not None and m[1] is None and m[3] is None
+    m = _WEEKDAY_SAID.match(_bare(value))
+    alone = m is not None and m[1] is None and m[3] is None and m[5] is None
     return [today, said] if alone and said == today + timedelta(days=7) else [said]
 
 
@@ -326,19 +346,19 @@ class DateAnswer:
 
     def parse(self, text: str, today: date) -> str:
         value = normalize(text).lower().replace(" ", "")
+        bare = _bare(value)  # "明天上午", "周三吧", "今天的": the day
         relative = _RELATIVE if self.past_only else _AHEAD
-        if value in relative:
-            step = timedelta(days=relative[value])
+        if bare in relative:
+            step = timedelta(days=relative[bare])
             return (today - step if self.past_only else today + step).isoformat()
-        if self.past_only and value.rstrip("。.") in _PAST_SPANS:  # "上个月": that month
-            back = _PAST_SPANS[value.rstrip("。.")]
+        if self.past_only and bare in _PAST_SPANS:  # "上个月": that month
+            back = _PAST_SPANS[bare]
             if back == "week":
                 return (today - timedelta(days=today.weekday() + 7)).isoformat()
             first = today.replace(day=1)
             for _ in range(int(back)):
                 first = (first - timedelta(days=1)).replace(day=1)
             return first.isoformat()[:7]
-        bare = _AROUND_DAY.sub("", _AROUND_DAY.sub("", value.rstrip("。.")))
         said = _weekday_said(bare, today, ahead=not self.past_only)
         if said is not None:
             if self.past_only and said > today:  # "这周五" said on a Wednesday
@@ -355,7 +375,7 @@ class DateAnswer:
             return (nxt - timedelta(days=1)).isoformat()
         unread = "invalid.date" if self.past_only else "invalid.date_ahead"
         for pattern, kind in _DATE_PATTERNS:
-            m = pattern.match(value)
+            m = pattern.match(bare)
             if not m:
                 continue
             if kind in ("ym", "m") and not self.past_only:
@@ -367,6 +387,9 @@ class DateAnswer:
                 elif kind == "ym":
                     day = date(int(m[1]), int(m[2]), 1)
                     result = day.isoformat()[:7]
+                elif kind == "d":
+                    day = _day_of_month(m[1] or m[2], today, ahead=not self.past_only)
+                    result = day.isoformat()
                 elif kind == "m":
                     day = date(today.year, int(m[1]), 1)
                     if day > today:
@@ -385,6 +408,27 @@ class DateAnswer:
                 raise Invalid("invalid.date_future")
             return result
         raise Invalid(unread)
+
+
+def _day_of_month(said: str, today: date, ahead: bool) -> date:
+    """The day of the month said alone: the next one to come (today's included), or the
+    latest one gone by; a month without it (31号 said in November) is passed over."""
+    number = int(said) if said.isdigit() else chinese_number(said)
+    if number is None or not 1 <= number <= 31:
+        raise ValueError(said)
+    first = today.replace(day=1)
+    for _ in range(3):  # the 31st is at most two months away
+        try:
+            day = first.replace(day=number)
+        except ValueError:
+            day = None
+        if day is not None and (day >= today if ahead else day <= today):
+            return day
+        if ahead:
+            first = (first + timedelta(days=31)).replace(day=1)
+        else:
+            first = (first - timedelta(days=1)).replace(day=1)
+    raise ValueError(said)
 
 
 _YES = {"是", "是的", "对", "好", "确认", "yes", "y", "ok", "1"}

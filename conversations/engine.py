@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 
 from conversations import catalog
 from conversations.answers import (
+    DAY_OF_MONTH,
     Choice,
     DateAnswer,
     Invalid,
@@ -416,6 +417,10 @@ class State:
     # already on screen; other words (another report chosen, the report changed, another
     # language) are shown.
     prefaced: str | None = None
+    # The options a typed answer narrowed the question asked to ({step: values}: "周一"
+    # on a Monday, today's reception or next Monday's): asked again among them alone
+    # until it is answered; "返回" shows them all.
+    narrowed: dict[str, list[str]] | None = None
     v: int = STATE_VERSION
 
     @classmethod
@@ -430,6 +435,8 @@ class State:
         data["answers"], data["trail"] = dict(self.answers), list(self.trail)
         data["prefilled"] = list(self.prefilled)
         data["attachments"] = [dict(a) for a in self.attachments]
+        if self.narrowed is not None:
+            data["narrowed"] = {k: list(v) for k, v in self.narrowed.items()}
         return data
 
     def clear_draft(self) -> None:
@@ -438,6 +445,7 @@ class State:
         self.attachments = []
         self.paused = False
         self.prefaced = None
+        self.narrowed = None
 
     _DRAFT = ("flow", "step", "answers", "trail", "prefilled", "draft_id", "started_at",
               "attachments", "prefaced")
@@ -1174,6 +1182,9 @@ class Engine:
                                       + catalog.t(st.lang, "help.commands")),
                                 self._ask(st, ctx)])
         if command == "back":
+            if st.narrowed is not None and st.step in st.narrowed:
+                st.narrowed = None  # back from the options a typed day fits: all of them
+                return Outcome(st, [self._ask(st, ctx)])
             if not st.trail:
                 st.clear_draft()
                 return Outcome(st, [Reply(catalog.t(st.lang, "flow.back_to_menu")),
@@ -1218,13 +1229,15 @@ class Engine:
                 value = self._typed_option(ask.kind, token, pressed)
                 if value is None:
                     why = catalog.t(st.lang, bad.key, **bad.params)
-                    return Outcome(st, [Reply(why), self._ask(
-                        st, ctx, only=bad.only if isinstance(bad, _Narrowed) else None)])
+                    if isinstance(bad, _Narrowed):  # asked again among those it fits
+                        st.narrowed = {ask.name: bad.only}
+                    return Outcome(st, [Reply(why), self._ask(st, ctx)])
                 carried = True
             problem = self._refusal(st, ask, value, ctx)
             if problem is not None:  # refused now, not after the questions that follow
                 return Outcome(st, [problem, self._ask(st, ctx)])
             st.answers[ask.name] = value
+        st.narrowed = None  # answered: asked again (back to it), it shows all its options
         st.trail.append(ask.name)
         self._drop_inapplicable(st, flow)
         self._advance(st, flow)
@@ -1388,9 +1401,14 @@ class Engine:
             options = self._options(st, kind, ctx)
             low = normalize(token).lower()
             n = None if token.startswith("opt:") else ordinal(low)  # "2", "2.", "第二个"
-            if st.shown is not None and n is not None and 1 <= n <= len(st.shown) \
+            if kind.dated and DAY_OF_MONTH.match(low):  # "3号": the 3rd, not option 3
+                n = None
+            if st.shown is not None and n is not None \
                     and st.shown != [value for value, _ in options]:
-                # The list changed since it was shown: the number means what it showed.
+                # The list changed since it was shown, or shows some of the options (those
+                # a typed day fits): the number means what it showed, and no other.
+                if not 1 <= n <= len(st.shown):
+                    raise Invalid("invalid.choice", count=len(st.shown))
                 meant = st.shown[n - 1]
                 if any(value == meant for value, _ in options):
                     return meant
@@ -1463,7 +1481,8 @@ class Engine:
         """The reception a typed day chooses (Choice.dated): that day's only one; None when
         the text names no day. Several that day are asked among, as are today's and next
         week's when today's own weekday is said alone ("周一" on a Monday) while today's
-        can still be booked: a Monday's reception over, "周一" is next Monday's."""
+        can still be booked: a Monday's reception over, "周一" is next Monday's. A day gone
+        by, or today's receptions over, is said so."""
         day_of = getattr(ctx.directory, "option_day", None)  # optional: Directory.option_day
         today = ctx.now.astimezone(ctx.zone).date()
         days = days_meant(token, today)
@@ -1477,13 +1496,22 @@ class Engine:
         said = days[-1]
         words = {"date": said.strftime("%m-%d"),
                  "weekday": catalog.t(st.lang, f"weekday.{said.weekday()}")}
+        if said < today:  # "11-20", "上周五": no reception can be booked on it
+            raise Invalid("choice.day_past", **words)
         if not on:
+            over = getattr(ctx.directory, "day_over", None)  # optional: Directory.day_over
+            ahead = sorted(d for d in (day_of(kind.source, v) for v, _ in options)
+                           if d is not None and d > today)
+            if said == today and ahead and over is not None and over(kind.source, today):
+                raise Invalid("choice.today_over", date=ahead[0].strftime("%m-%d"),
+                              weekday=catalog.t(st.lang, f"weekday.{ahead[0].weekday()}"))
             raise Invalid("choice.day_none", **words)
         found = [v for day in days for v in on.get(day, [])]
         if len(found) == 1:
             return found[0]
-        if len(on) > 1:
-            raise _Narrowed(found, "choice.today_or_next", **words)
+        if len(on) > 1:  # today or the same day next week, its weekday in full
+            raise _Narrowed(found, "choice.today_or_next", date=words["date"],
+                            weekday=catalog.t(st.lang, f"weekday.long.{said.weekday()}"))
         raise _Narrowed(found, "choice.day_which", count=len(found), **words)
 
     def _by_words(self, st: State, kind: Choice, typed: str, ctx: Context, *,
@@ -1539,7 +1567,7 @@ class Engine:
 
     # --- rendering -----------------------------------------------------------------------
 
-    def _ask(self, st: State, ctx: Context, only: list[str] | None = None) -> Reply:
+    def _ask(self, st: State, ctx: Context) -> Reply:
         flow = self.flows[st.flow or ""]
         nav = [Button(catalog.t(st.lang, "nav.back"), f"cmd:back@{st.step}", "nav"),
                Button(catalog.t(st.lang, _own(st, "nav.cancel")), f"cmd:cancel@{_form_mark(st)}",
@@ -1555,8 +1583,9 @@ class Engine:
         if isinstance(ask.kind, Choice):
             options = self._options(st, ask.kind, ctx)
             open_ = self._open_options(st, ask, options, ctx)
-            if only:  # the options a typed answer fits (_Narrowed)
-                open_ = [(value, label) for value, label in open_ if value in only]
+            only = (st.narrowed or {}).get(ask.name)
+            if only:  # the options a typed answer fits (_Narrowed), those still open
+                open_ = [(value, label) for value, label in open_ if value in only] or open_
             buttons = [Button(label, _option_value(value, ask.name)) for value, label in open_]
             if ask.kind.source or open_ != options:
                 st.shown = [value for value, _ in open_]

@@ -124,6 +124,8 @@ class Directory(Protocol):
     # push's button for it still chooses it.
     # Optional: `option_day(source, value) -> date | None`, the day of an option of a
     # Choice(dated=True) (a reception), so that a typed day chooses it.
+    # Optional: `day_over(source, day) -> bool`, whether that source had an option on `day`
+    # that is over now (today's reception ended), so that a day typed for it is told so.
     # Optional: `check(name, lang, value, answers) -> tuple[str, dict] | None`, why an
     # answer to a step with `check=name`, given the answers before it, cannot be taken (a
     # catalog key and its parameters), else None.

@@ -139,6 +139,17 @@ class SqlDirectory:
         entry = self.session.get(DutyEntry, int(value))
         return entry.day if entry is not None else None
 
+    def day_over(self, source: str, day: date) -> bool:
+        """Whether a published reception of `day` has ended (today's, now over): a day
+        typed for it is told so rather than that it has none."""
+        if source not in SLOT_SOURCES or self.now is None or day != self.today:
+            return False
+        published = select(DutyPublished.duty_entry_id)
+        return self.session.exec(select(DutyEntry.id).where(
+            DutyEntry.unit_id == self.unit_id, DutyEntry.day == day,
+            col(DutyEntry.end) <= self.now, col(DutyEntry.id).in_(published))).first() \
+            is not None
+
     def _open_suggestions(self, lang: str) -> list[tuple[str, str]]:
         """The unit's suggestions waiting for an answer, the newest first."""
         return [(str(x.id), suggestions.option_label(x, lang))

@@ -15,6 +15,7 @@ from conversations.answers import (
     chinese_number,
     days_meant,
     normalize,
+    ordinal,
 )
 
 TODAY = date(2026, 11, 23)  # the Monday of the transcript tests
@@ -317,6 +318,41 @@ def test_todays_weekday_alone_may_mean_today_or_next_week() -> None:
     assert days_meant("随便", monday) == days_meant("2026-12", monday) == []
     # What happened: "周一" said on a Monday is still today.
     assert DateAnswer(past_only=True).parse("周一", monday) == "2026-11-23"
+
+
+@pytest.mark.parametrize(("typed", "read"), [
+    ("3号", "2026-12-03"), ("30号", "2026-11-30"), ("30日", "2026-11-30"),
+    ("23号", "2026-11-23"), ("31号", "2026-12-31"), ("三十号", "2026-11-30"),
+    ("3rd", "2026-12-03"), ("the 30th", "2026-11-30"), ("下下周一", "2026-12-07"),
+    ("下下个星期三", "2026-12-09"), ("monday after next", "2026-12-07"),
+    ("明天上午", "2026-11-24"), ("今天下午", "2026-11-23"), ("tomorrow morning", "2026-11-24"),
+    ("今天的", "2026-11-23"), ("周三吧", "2026-11-25"), ("周三？", "2026-11-25"),
+    ("wed?", "2026-11-25"), ("Mon", "2026-11-30"), ("next mon", "2026-11-30"),
+    ("tues", "2026-11-24"), ("Thurs.", "2026-11-26")])
+def test_a_day_to_come_as_people_type_it(typed: str, read: str) -> None:
+    """Asked on Monday 11-23 for a day to come: a day of the month alone is the next one
+    (the 3rd: December's), 下下周一 the week after next's, a time of day or a particle
+    after the day changes nothing. Each was "not understood" before."""
+    assert DateAnswer(past_only=False).parse(typed, date(2026, 11, 23)) == read
+
+
+@pytest.mark.parametrize(("typed", "read"), [
+    ("3号", "2026-11-03"), ("24号", "2026-10-24"), ("31号", "2026-10-31"),
+    ("昨天下午", "2026-11-22"), ("上周一吧", "2026-11-16"), ("上个月吧", "2026-10")])
+def test_a_day_gone_by_as_people_type_it(typed: str, read: str) -> None:
+    """What happened: the 3rd is this month's, the 24th last month's."""
+    assert DateAnswer().parse(typed, date(2026, 11, 23)) == read
+
+
+def test_todays_weekday_abbreviated_may_mean_today_or_next_week() -> None:
+    monday = date(2026, 11, 23)
+    assert days_meant("Mon", monday) == days_meant("mon.", monday) == [
+        monday, date(2026, 11, 30)]
+    assert days_meant("next mon", monday) == days_meant("下周一吧", monday) == [
+        date(2026, 11, 30)]
+    assert days_meant("下下周一", monday) == days_meant("monday after next", monday) == [
+        date(2026, 12, 7)]
+    assert ordinal("3号") == 3  # a position still, where no day is asked
 
 
 def test_a_weekday_of_this_week_still_to_come_is_refused() -> None:

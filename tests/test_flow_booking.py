@@ -468,7 +468,9 @@ def test_monday_typed_on_a_monday_asks_today_or_next_monday(
     kept = draft(services, chat)
     chat.say(MONDAY[lang])
     assert chat.replies[0].text == t(lang, "choice.today_or_next",
-                                     weekday=t(lang, "weekday.0"), date="11-30")
+                                     weekday=t(lang, "weekday.long.0"), date="11-30")
+    assert chat.replies[0].text == {"zh": "今天（周一）还是下周一（11-30）？",
+                                    "en": "Today (Monday) or next Monday (11-30)?"}[lang]
     assert t(lang, "booking.slot.ask") in chat.text
     assert [b.label for b in chat.replies[-1].buttons if b.kind == "choice"] == [
         slot_label(services, today, lang), slot_label(services, next_monday, lang)]
@@ -536,6 +538,167 @@ def test_a_day_with_two_receptions_asks_which_of_them(
     chat.press(slot_label(services, both[1], lang))
     assert t(lang, "booking.topic.ask") in chat.text
     assert draft_review(services, chat, lang) == slot_label(services, both[1], lang)
+
+
+def today_or_next(services: Services, chat: Chat, lang: str) -> list[str]:
+    """"周一" typed at 09:00 on Monday 11-23: asked today or next Monday, with those two
+    receptions alone (their labels, returned)."""
+    entries = upcoming(services)
+    two = [slot_label(services, e, lang) for e in entries if e.day.weekday() == 0][:2]
+    start(chat, lang)
+    chat.say(MONDAY[lang])
+    assert choices(chat) == two
+    return two
+
+
+def choices(chat: Chat) -> list[str]:
+    """The options of the question last asked, as shown."""
+    return [b.label for b in chat.replies[-1].buttons if b.kind == "choice"]
+
+
+@pytest.mark.parametrize(("lang", "typed"), [
+    ("zh", "下一个"), ("zh", "下周"), ("zh", "随便"), ("en", "next week"),
+    ("en", "the other one")])
+def test_a_wrong_answer_to_today_or_next_asks_those_two_again(
+        services: Services, chat: Chat, lang: str, typed: str) -> None:
+    """An answer not understood asks again with the same two receptions, its numbers those
+    of the two: "2" is next Monday's. Before, the ten were shown again ("1 到 2" above
+    them), and "2" booked Tuesday's with another leader."""
+    two = today_or_next(services, chat, lang)
+    kept = draft(services, chat)
+    chat.say(typed)
+    assert chat.replies[0].text == t(lang, "invalid.choice", count=2)
+    assert t(lang, "booking.slot.ask") in chat.text
+    assert choices(chat) == two
+    assert draft(services, chat)["answers"] == kept["answers"]
+    chat.say("2")
+    assert t(lang, "booking.topic.ask") in chat.text
+    assert draft_review(services, chat, lang) == two[1]
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_a_number_beyond_the_two_shown_is_refused(
+        services: Services, chat: Chat, lang: str) -> None:
+    """"3" to the question of two options chose the third of the whole list (Wednesday's
+    reception): it is refused, "1 到 2", and the two asked again."""
+    two = today_or_next(services, chat, lang)
+    kept = draft(services, chat)
+    chat.say("3")
+    assert chat.replies[0].text == t(lang, "invalid.choice", count=2)
+    assert choices(chat) == two
+    assert draft(services, chat)["answers"] == kept["answers"]
+    chat.say("1")
+    assert draft_review(services, chat, lang) == two[0]
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_back_from_today_or_next_shows_every_reception(
+        services: Services, chat: Chat, lang: str) -> None:
+    """"返回" to the two options goes back to all the receptions, the booking kept; it
+    dropped the booking ("已回到主菜单") before. A number then means the whole list's."""
+    entries = upcoming(services)
+    today_or_next(services, chat, lang)
+    chat.press(t(lang, "nav.back"))
+    assert t(lang, "flow.back_to_menu") not in chat.text
+    assert chat.text == t(lang, "flow.progress", n=1, total=2) + " " + t(
+        lang, "booking.slot.ask")
+    assert choices(chat) == [slot_label(services, e, lang) for e in entries]
+    chat.say("2")
+    assert draft_review(services, chat, lang) == slot_label(services, entries[1], lang)
+
+
+@pytest.mark.parametrize(("lang", "typed", "day"), [
+    ("zh", "3号", "12-03"), ("zh", "30号", "11-30"), ("zh", "30日", "11-30"),
+    ("zh", "三十号", "11-30"), ("en", "3rd", "12-03"), ("en", "the 30th", "11-30")])
+def test_a_day_of_the_month_chooses_its_reception_not_that_option(
+        services: Services, chat: Chat, clock: FrozenClock, lang: str, typed: str,
+        day: str) -> None:
+    """"3号" is the 3rd (of December: November's is past), not option 3 (11-25): to the
+    whole list and to the two options "周一" asked alike. A bare "3" stays option 3."""
+    start(chat, lang)
+    chat.say(typed)
+    assert t(lang, "booking.topic.ask") in chat.text
+    assert draft_review(services, chat, lang).startswith(f"{day} ")
+    chat.press(t(lang, "nav.back"))
+    chat.press(t(lang, "nav.back"))
+    clock.advance(timedelta(minutes=1))
+    today_or_next(services, chat, lang)
+    chat.say(typed)
+    assert draft_review(services, chat, lang).startswith(f"{day} ")
+
+
+@pytest.mark.parametrize(("lang", "typed", "day"), [
+    ("zh", "明天上午", "11-24"), ("zh", "今天下午", "11-23"), ("zh", "今天的", "11-23"),
+    ("zh", "周三吧", "11-25"), ("zh", "周三？", "11-25"), ("zh", "周三?", "11-25"),
+    ("en", "tomorrow morning", "11-24"), ("en", "next mon", "11-30"), ("en", "Wed?", "11-25"),
+    ("en", "thurs", "11-26")])
+def test_a_day_typed_as_people_say_it_chooses_that_days_reception(
+        services: Services, chat: Chat, lang: str, typed: str, day: str) -> None:
+    start(chat, lang)
+    chat.say(typed)
+    assert t(lang, "booking.topic.ask") in chat.text
+    assert draft_review(services, chat, lang).startswith(f"{day} ")
+
+
+@pytest.mark.parametrize(("lang", "typed"), [("zh", "今天上午"), ("en", "today?")])
+def test_today_answers_today_or_next(services: Services, chat: Chat, lang: str,
+                                     typed: str) -> None:
+    two = today_or_next(services, chat, lang)
+    chat.say(typed)
+    assert draft_review(services, chat, lang) == two[0]
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_mon_abbreviated_on_a_monday_asks_today_or_next(
+        services: Services, chat: Chat, lang: str) -> None:
+    start(chat, lang)
+    chat.say("Mon")
+    assert chat.replies[0].text == t(lang, "choice.today_or_next",
+                                     weekday=t(lang, "weekday.long.0"), date="11-30")
+    assert len(choices(chat)) == 2
+
+
+@pytest.mark.parametrize(("lang", "typed"), [("zh", "下下周一"), ("zh", "下下个星期一"),
+                                             ("en", "monday after next")])
+def test_the_monday_after_next_is_read_as_that_day(
+        services: Services, chat: Chat, lang: str, typed: str) -> None:
+    """The demo roster is published to 12-04: 12-07 has none, and says so (before: "please
+    choose 1 to 10", the day not understood)."""
+    start(chat, lang)
+    chat.say(typed)
+    assert chat.replies[0].text == t(lang, "choice.day_none", date="12-07",
+                                     weekday=t(lang, "weekday.0"))
+
+
+@pytest.mark.parametrize(("lang", "typed"), [("zh", "11-20"), ("zh", "上周五"),
+                                             ("en", "11-20"), ("en", "last friday")])
+def test_a_day_gone_by_is_said_to_have_passed(services: Services, chat: Chat, lang: str,
+                                              typed: str) -> None:
+    start(chat, lang)
+    kept = draft(services, chat)
+    chat.say(typed)
+    assert chat.replies[0].text == t(lang, "choice.day_past", date="11-20",
+                                     weekday=t(lang, "weekday.4"))
+    assert t(lang, "choice.day_none", date="11-20", weekday=t(lang, "weekday.4")) \
+        not in chat.text
+    assert len(choices(chat)) == 10
+    assert draft(services, chat) == kept
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_today_typed_after_todays_reception_says_it_is_over(
+        services: Services, chat: Chat, clock: FrozenClock, lang: str) -> None:
+    """At 11:40 the morning's reception (08:30-11:30) is over: "今天" says so and names the
+    next, first in the list (before: "11-23 周一没有可以选择的接访")."""
+    entries = upcoming(services)
+    clock.set(datetime.combine(TODAY, time(11, 40), SHANGHAI))
+    start(chat, lang)
+    kept = draft(services, chat)
+    chat.say({"zh": "今天", "en": "today"}[lang])
+    assert chat.replies[0].text == t(lang, "choice.today_over", date="11-24",
+                                     weekday=t(lang, "weekday.1"))
+    assert choices(chat)[0] == slot_label(services, entries[1], lang)
+    assert draft(services, chat) == kept
 
 
 def draft_review(services: Services, chat: Chat, lang: str) -> str:
