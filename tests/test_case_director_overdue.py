@@ -64,9 +64,11 @@ def test_the_directors_own_overdue_case_is_her_reminder_not_an_escalation(
     # The staff supervise every case: told once that it is overdue.
     assert len(_escalated_to(services, lang, "liu_fang")) == 1
     late = t(lang, "event.late", days=1)
-    # Not confirmed a working day after it was given to her: the staff were told.
+    # Not confirmed a working day after it was given to her: the staff were told (not
+    # "the staff and the director": she is the director).
     assert _timeline(services, lang) == [
-        t(lang, "event.registered"), t(lang, "event.assigned"), t(lang, "event.unconfirmed"),
+        t(lang, "event.registered"), t(lang, "event.assigned"),
+        t(lang, "event.unconfirmed_staff"),
         f"{t(lang, 'event.overdue_own')} {late}"]
 
 
