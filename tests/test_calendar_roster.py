@@ -52,6 +52,15 @@ def book(services: Services, key: str, lang: str, prefix: str) -> Chat:
     return chat
 
 
+def swap_wednesday_and_thursday(chat: Chat, lang: str) -> None:
+    """调换接访日 through the form: 11-25 (赵国强's) with 11-26 (孙红梅's), for a trip."""
+    chat.press(t(lang, "menu.cal_duty_swap"))
+    chat.press_starting("11-25")
+    chat.press_starting("11-26")
+    chat.say("临时出差")
+    chat.press(t(lang, "nav.confirm"))
+
+
 @pytest.mark.parametrize("lang", LANGS)
 def test_staff_generate_and_view_the_roster(services: Services, lang: str) -> None:
     staff = Chat(services, person="liu_fang")
@@ -568,11 +577,7 @@ def test_a_leader_taking_a_swapped_day_reads_who_comes_and_when(
     zhao, sun = Chat(services, person="zhao_guoqiang"), Chat(services, person="sun_hongmei")
     open_menu(sun, lang)
     open_menu(zhao, lang)
-    zhao.press(t(lang, "menu.cal_duty_swap"))
-    zhao.press_starting("11-25")
-    zhao.press_starting("11-26")
-    zhao.say("临时出差")
-    zhao.press(t(lang, "nav.confirm"))
+    swap_wednesday_and_thursday(zhao, lang)
     services.dispatcher.drain()
     # 孙红梅 reads that 赵国强 swapped with her, not "with 赵国强"; 赵国强, who swapped, reads
     # that he did, with 孙红梅.
@@ -610,11 +615,7 @@ def test_a_swap_of_unbooked_days_says_nobody_is_booked(
     zhao, sun = Chat(services, person="zhao_guoqiang"), Chat(services, person="sun_hongmei")
     open_menu(sun, lang)
     open_menu(zhao, lang)
-    zhao.press(t(lang, "menu.cal_duty_swap"))
-    zhao.press_starting("11-25")
-    zhao.press_starting("11-26")
-    zhao.say("临时出差")
-    zhao.press(t(lang, "nav.confirm"))
+    swap_wednesday_and_thursday(zhao, lang)
     assert {"zh": "已调换：2026-11-25 改由 孙红梅 接访，2026-11-26 改由 赵国强 接访；两天均无预约，"
                   "双方领导已收到通知。",
             "en": "Swapped: 孙红梅 now receives on 2026-11-25, 赵国强 on 2026-11-26; neither "
@@ -647,11 +648,7 @@ def test_leaders_whose_days_the_staff_swap_each_read_who_swapped_and_with_whom(
     open_menu(zhao, lang)
     staff = Chat(services, person="liu_fang")
     open_menu(staff, lang)
-    staff.press(t(lang, "menu.cal_duty_swap"))
-    staff.press_starting("11-25")
-    staff.press_starting("11-26")
-    staff.say("临时出差")
-    staff.press(t(lang, "nav.confirm"))
+    swap_wednesday_and_thursday(staff, lang)
     assert t(lang, "duty_swap.done", first="2026-11-25", second="2026-11-26", a="赵国强",
              b="孙红梅", moved=1) in staff.text
     services.dispatcher.drain()
