@@ -270,14 +270,16 @@ def quiet(priority: int, now: datetime, zone: ZoneInfo,
 
 
 def render(message: str, params: dict[str, Any], lang: str, zone: ZoneInfo,
-           alert_id: int | None = None, secret: str | None = None) -> Reply:
+           alert_id: int | None = None, secret: str | None = None, *,
+           older: bool = False) -> Reply:
     """The text and buttons of a push; an alert carries its acknowledge button. A push
-    held for its reader and sent late (outbox.release) says first when it was written."""
+    held for its reader and sent late (outbox.release) says first when it was written.
+    `older`: written by a version before the one running (queued before a restart)."""
     try:
         reply = _render(message, params, lang, zone, alert_id, secret)
     except KeyError:
-        if not catalog.has(message):
-            raise
+        if not older or not catalog.has(message):
+            raise  # this version's own push lacking a parameter: a bug, said loudly
         # Written before its wording changed (a parameter the new words name, which this
         # push lacks): it goes with "…" there, never stuck in the outbox being retried.
         log.warning("push %s lacks parameters its wording now asks for", message,

@@ -45,6 +45,9 @@ class Dispatcher:
         self.quiet_hours = quiet_hours  # see handlers.notices.quiet
         self.zone, self.max_attempts, self.default_lang = zone, max_attempts, default_lang
         self.secret = secret
+        # Pushes written before this moment may be in an older version's words (see
+        # notices.render's `older`); this version's own must render as written.
+        self.started = clock.now()
 
     def run_once(self, limit: int = 100) -> int:
         """Deliver what is due now; return how many were delivered."""
@@ -106,7 +109,7 @@ class Dispatcher:
                 s.add(n)
                 return None
             reply = render(n.message_key, n.params, route.lang, self.zone, n.alert_id,
-                           self.secret)
+                           self.secret, older=n.created_at < self.started)
             reply.quiet = quiet(n.priority, now, self.zone, self.quiet_hours)
             n.sent_at = now
             try:
@@ -215,7 +218,8 @@ class Dispatcher:
                 continue
             lang = w.lang or self.default_lang
             if lang not in texts:
-                texts[lang] = (render(n.message_key, n.params, lang, self.zone).text,
+                texts[lang] = (render(n.message_key, n.params, lang, self.zone,
+                                      older=n.created_at < self.started).text,
                                catalog.t(lang, "list.sep").join(
                                    catalog.t(lang, f"channel.{c}")
                                    if catalog.has(f"channel.{c}") else c

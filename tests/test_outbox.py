@@ -244,7 +244,8 @@ def test_a_push_written_before_its_wording_changed_still_goes(
         db_services: Services, clock: FrozenClock) -> None:
     """A push queued by the version before an upgrade whose new wording names a parameter
     the push lacks (a swap notice once took {by} and {other}, now also {swap}): it is
-    sent with "…" in that place, not retried for ever while the leader hears nothing."""
+    sent with "…" in that place, not retried for ever while the leader hears nothing.
+    The running version's own push lacking one is a bug: not sent, never papered over."""
     tg = FlakySender("telegram", 0)
     db_services.dispatcher.senders["telegram"] = tg
     clock.advance(timedelta(minutes=1))
@@ -258,6 +259,10 @@ def test_a_push_written_before_its_wording_changed_still_goes(
                                "new_date": "2026-11-27", "new_weekday": "周五",
                                "start": "09:00", "end": "11:00", "place": "群众工作室",
                                "gave": 0, "took": 0})
+    assert db_services.dispatcher.drain() == 0  # written by this version: refused
+    assert tg.sent == []
+    db_services.dispatcher.started = clock.now() + timedelta(seconds=1)  # upgraded since
+    clock.advance(timedelta(minutes=5))  # the refused try's lease is over
     assert db_services.dispatcher.drain() == 1
     [(_, text)] = tg.sent
     assert text.startswith("…（出差）") and "2026-11-27" in text
