@@ -427,6 +427,8 @@ class State:
     def from_dict(cls, data: dict[str, Any] | None) -> State:
         if not data:
             return cls()
+        if data.keys() <= cls.__dataclass_fields__.keys():  # as this version wrote it
+            return cls(**data)
         known = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
         return cls(**known)
 

@@ -36,12 +36,23 @@ class UTCDateTime(TypeDecorator[datetime]):
         if dialect.name != "sqlite":
             return super().bind_processor(dialect)
 
+        # The last value and its text: a batch of steps writes one `now` into a dozen
+        # columns per step (received, created, due, last used…), so most binds are the
+        # instant just written (a pair, replaced whole: safe across threads).
+        last: tuple[datetime | None, str | None] = (None, None)
+
         def process(value: datetime | None) -> str | None:
+            nonlocal last
             if value is None:
                 return None
+            was, text = last
+            if value == was:  # the same instant: the same text
+                return text
             if value.tzinfo is None:
                 raise ValueError("naive datetime refused: use the injected clock")
-            return value.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
+            text = value.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
+            last = (value, text)
+            return text
 
         return process
 

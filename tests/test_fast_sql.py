@@ -4,6 +4,7 @@ defaults are filled, driver errors are SQLAlchemy's, long IN lists are complete.
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -15,7 +16,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
 from store import fast, steps
-from store.db import insert_ids, make_engine, transaction
+from store.db import insert_ids, json_text, make_engine, transaction
 from store.migrate import upgrade
 from store.models import Notification, Timer
 from store.types import UTCDateTime
@@ -127,6 +128,37 @@ def test_sqlites_datetime_text_is_sqlalchemys_own(at: datetime) -> None:
     assert ours(at) == theirs(at.astimezone(UTC).replace(tzinfo=None))
     with pytest.raises(ValueError):
         ours(at.replace(tzinfo=None))
+
+
+def test_one_processor_writes_each_instant_in_turn_as_sqlalchemy_does() -> None:
+    """The processor keeps its last text: an instant repeated (a batch's `now` in row
+    after row), the same instant in another zone, then a new one, each as SQLAlchemy's."""
+    dialect = sqlite.dialect()
+    ours = UTCDateTime().bind_processor(dialect)
+    theirs = sqlite.DATETIME().bind_processor(dialect)
+    shanghai = NOW.astimezone(ZoneInfo("Asia/Shanghai"))
+    later = NOW + timedelta(microseconds=1)
+    for at in (NOW, NOW, shanghai, later, NOW, None, later, later):
+        expected = None if at is None else theirs(at.astimezone(UTC).replace(tzinfo=None))
+        assert ours(at) == expected
+    with pytest.raises(ValueError):  # naive, though the last instant's wall time
+        ours(later.replace(tzinfo=None))
+
+
+@pytest.mark.parametrize("value", [
+    {"text": "第1号\n\"引号\"", "n": [1, 2.5, None, True], "empty": {}},
+    {1: "a number as a key, written as json writes it"}, ["\u2028", "emoji 🙂"],
+    2 ** 70, 1e16, -0.0, "\ud800"])
+def test_json_columns_are_written_as_jsons_compact_text(value: Any) -> None:
+    """The JSON columns' text is json's compact UTF-8 text, whichever encoder wrote it
+    (an int past 64 bits, a lone surrogate: json's own)."""
+    assert json_text(value) == json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+def test_a_datetime_in_a_json_column_is_refused_as_before() -> None:
+    """A datetime in JSON is a bug (the columns store ISO text): refused, not stored."""
+    with pytest.raises(TypeError):
+        json_text({"at": NOW})
 
 
 def test_json_is_stored_as_compact_utf8_text(sqlite_url: str) -> None:
