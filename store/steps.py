@@ -209,10 +209,11 @@ def _timer_upsert(dialect: str) -> Any:
 
 
 def drop_timers(session: Session, kind: str, refs: Sequence[str]) -> None:
-    if refs:
-        t = Timer.__table__  # type: ignore[attr-defined]
-        session.connection().execute(
-            delete(t).where(t.c.kind == kind, col(t.c.ref).in_(list(refs))))
+    """Delete the timers of `kind` for `refs` (a prepared statement: the step path drops
+    the draft timers of every form finished or cancelled in a batch)."""
+    t = Timer.__table__  # type: ignore[attr-defined]
+    fast.where_in(session, "drop_timers", lambda b: delete(t).where(
+        t.c.kind == bindparam("kind"), col(t.c.ref).in_(b)), list(refs), {"kind": kind})
 
 
 def enqueue_many(session: Session, rows: Sequence[dict[str, Any]]) -> list[int]:

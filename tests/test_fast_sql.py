@@ -104,6 +104,23 @@ def test_timers_upserted_by_the_prepared_statement_move_and_reopen(db_url: str) 
     assert timers["b"].due_at == NOW and timers["b"].done_at == NOW
 
 
+def test_timers_dropped_are_those_of_the_kind_and_refs_given(db_url: str) -> None:
+    """A batch finishing a hundred forms drops their hundred draft timers (in runs of
+    the prepared statement), and no timer of another kind or form."""
+    upgrade(db_url)
+    engine = make_engine(db_url)
+    refs = [f"chat-{i}" for i in range(100)]
+    with transaction(engine) as s:
+        steps.set_timers(s, [("draft", r, NOW) for r in [*refs, "kept"]]
+                         + [("other", "chat-1", NOW)])
+    with transaction(engine) as s:
+        steps.drop_timers(s, "draft", refs)
+        steps.drop_timers(s, "draft", [])
+    with Session(engine) as s:
+        left = sorted((t.kind, t.ref) for t in s.exec(select(Timer)).scalars())
+    assert left == [("draft", "kept"), ("other", "chat-1")]
+
+
 def test_an_insert_missing_a_computed_default_is_refused(sqlite_url: str) -> None:
     """A bind Core would compute at execution cannot be prepared: refused, not NULL."""
     upgrade(sqlite_url)
