@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, time, timedelta
 
 
 class Invalid(Exception):
@@ -303,6 +303,61 @@ def days_meant(text: str, today: date) -> list[date]:
     m = _WEEKDAY_SAID.match(_bare(value))
     alone = m is not None and m[1] is None and m[3] is None and m[5] is None
     return [today, said] if alone and said == today + timedelta(days=7) else [said]
+
+
+# The part of a day said with it ("明天上午", "周三下午", "tomorrow afternoon"), or alone
+# to a question among one day's receptions ("下午那场"): the reception meant is in it.
+_HALF_WORDS = {"上午": "morning", "早上": "morning", "morning": "morning",
+               "下午": "afternoon", "afternoon": "afternoon",
+               "晚上": "evening", "evening": "evening"}
+_HALF_SAID = re.compile("|".join(_HALF_WORDS))
+NOON, EVENING = time(12, 0), time(18, 0)
+
+
+def half_meant(text: str) -> str | None:
+    """The part of the day a text says ("morning", "afternoon", "evening"), else None
+    (also when it says two)."""
+    said = {_HALF_WORDS[w] for w in _HALF_SAID.findall(normalize(text).lower())}
+    return said.pop() if len(said) == 1 else None
+
+
+def in_half(half: str, start: time, end: time) -> bool:
+    """Whether a reception from `start` to `end` is in that part of the day: the morning
+    if it begins before noon, the afternoon if it goes on after noon (and begins before
+    the evening), the evening if it goes on after 18:00. A whole day's is in both halves."""
+    if half == "morning":
+        return start < NOON
+    if half == "afternoon":
+        return end > NOON and start < EVENING
+    return end > EVENING
+
+
+# Which week, said to a question between today's reception and next week's ("下周的",
+# "this week"); and the later of the two ("下一个", "next one").
+_WEEKS = {"这周": 0, "本周": 0, "这星期": 0, "这个星期": 0, "本星期": 0, "这礼拜": 0,
+          "这个礼拜": 0, "thisweek": 0, "thisweeks": 0, "thisweek's": 0,
+          "下周": 1, "下星期": 1, "下个星期": 1, "下礼拜": 1, "下个礼拜": 1,
+          "nextweek": 1, "nextweeks": 1, "nextweek's": 1}
+_LATER = {"下一个", "下一场", "下个", "后一个", "后一场", "后面那个", "后面的", "后面那场",
+          "nextone", "thenextone", "thelaterone", "laterone", "thelater", "thelatter"}
+_ONE_WORDS = re.compile(r"(?:那个|那场|那一场|这个|这场|的|one|please)$")
+
+
+def week_meant(text: str) -> int | None:
+    """The week a text names alone: 0 this week ("这周", "this week"), 1 the next ("下周的",
+    "next week"); None for any other text."""
+    value = _AFTER_DAY.sub("", normalize(text).lower().replace(" ", "").replace("\u2019", "'"))
+    for _ in range(2):  # "下周的那个", "next week's one"
+        if value in _WEEKS:
+            return _WEEKS[value]
+        value = _AROUND_DAY.sub("", _ONE_WORDS.sub("", value))
+    return _WEEKS.get(value)
+
+
+def later_meant(text: str) -> bool:
+    """Whether a text says the later of two ("下一个", "后面那个", "the next one")."""
+    value = _AFTER_DAY.sub("", normalize(text).lower().replace(" ", ""))
+    return _AROUND_DAY.sub("", value) in _LATER or value in _LATER
 
 
 def _ago(value: str, today: date) -> str | None:

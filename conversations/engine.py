@@ -10,7 +10,7 @@ import re
 import uuid
 import zlib
 from dataclasses import dataclass, field, replace
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any, cast
 from urllib.parse import parse_qsl
 from zoneinfo import ZoneInfo
@@ -26,9 +26,13 @@ from conversations.answers import (
     Text,
     YesNo,
     days_meant,
+    half_meant,
+    in_half,
+    later_meant,
     masked,
     normalize,
     ordinal,
+    week_meant,
 )
 from conversations.flow import (
     PENDING,
@@ -1477,44 +1481,111 @@ class Engine:
             return kind.parse(token)
         raise TypeError(f"unknown answer kind {kind!r}")
 
-    @staticmethod
-    def _by_day(st: State, kind: Choice, token: str, options: list[tuple[str, str]],
+    def _by_day(self, st: State, kind: Choice, token: str, options: list[tuple[str, str]],
                 ctx: Context) -> str | None:
-        """The reception a typed day chooses (Choice.dated): that day's only one; None when
-        the text names no day. Several that day are asked among, as are today's and next
-        week's when today's own weekday is said alone ("周一" on a Monday) while today's
-        can still be booked: a Monday's reception over, "周一" is next Monday's. A day gone
-        by, or today's receptions over, is said so."""
+        """The reception a typed day chooses (Choice.dated): that day's only one, or the one
+        in the part of the day said with it ("周三下午"); None when the text names no day.
+        Several are asked among, as are today's and next week's when today's own weekday is
+        said alone ("周一" on a Monday) while today's can still be booked: a Monday's
+        reception over, "周一" is next Monday's. A day gone by, today's receptions over, or
+        none in the part of the day said, is said so. Asked among a few already, a week
+        ("下周的"), the later one ("下一个") or a part of the day ("下午") alone chooses.
+        A day is searched past the options shown (Directory.slots_on, optional)."""
         day_of = getattr(ctx.directory, "option_day", None)  # optional: Directory.option_day
+        if day_of is None:
+            return None
         today = ctx.now.astimezone(ctx.zone).date()
         days = days_meant(token, today)
-        if day_of is None or not days:
+        pool = None  # the options an answer to the question narrowed chooses among
+        only = (st.narrowed or {}).get(st.step or "")
+        if not days and only:
+            days, pool = self._days_among(kind, token, only, today, day_of), only
+        if not days:
             return None
-        on: dict[date, list[str]] = {}
-        for value, _ in options:
-            day = day_of(kind.source, value)
-            if day in days:
-                on.setdefault(day, []).append(value)
         said = days[-1]
-        words = {"date": said.strftime("%m-%d"),
-                 "weekday": catalog.t(st.lang, f"weekday.{said.weekday()}")}
+        words = self._day_words(st, said)
         if said < today:  # "11-20", "上周五": no reception can be booked on it
             raise Invalid("choice.day_past", **words)
+        listed = getattr(ctx.directory, "slots_on", None)  # optional: Directory.slots_on
+        on: dict[date, list[str]] = {}
+        for day in days:
+            values = listed(kind.source, day) if listed is not None else [
+                v for v, _ in options if day_of(kind.source, v) == day]
+            values = [v for v in values if pool is None or v in pool]
+            if values:
+                on[day] = values
         if not on:
             over = getattr(ctx.directory, "day_over", None)  # optional: Directory.day_over
             ahead = sorted(d for d in (day_of(kind.source, v) for v, _ in options)
                            if d is not None and d > today)
             if said == today and ahead and over is not None and over(kind.source, today):
-                raise Invalid("choice.today_over", date=ahead[0].strftime("%m-%d"),
-                              weekday=catalog.t(st.lang, f"weekday.{ahead[0].weekday()}"))
+                raise Invalid("choice.today_over", **self._day_words(st, ahead[0]))
             raise Invalid("choice.day_none", **words)
+        half = half_meant(token)
+        hours = getattr(ctx.directory, "option_hours", None)  # optional: Directory.option_hours
+        if half is not None and hours is not None:
+            fit = {day: [v for v in values if self._in_half(half, hours(kind.source, v))]
+                   for day, values in on.items()}
+            if not any(fit.values()):
+                raise self._half_none(st, half, on, hours(kind.source, on[max(on)][0]))
+            on = {day: values for day, values in fit.items() if values}
         found = [v for day in days for v in on.get(day, [])]
         if len(found) == 1:
             return found[0]
         if len(on) > 1:  # today or the same day next week, its weekday in full
             raise _Narrowed(found, "choice.today_or_next", date=words["date"],
                             weekday=catalog.t(st.lang, f"weekday.long.{said.weekday()}"))
+        words = self._day_words(st, next(iter(on)))
+        if half is not None and hours is not None:
+            raise _Narrowed(found, "choice.half_which", count=len(found),
+                            half=catalog.t(st.lang, f"half.{half}"), **words)
         raise _Narrowed(found, "choice.day_which", count=len(found), **words)
+
+    @staticmethod
+    def _day_words(st: State, day: date) -> dict[str, str]:
+        return {"date": day.strftime("%m-%d"),
+                "weekday": catalog.t(st.lang, f"weekday.{day.weekday()}")}
+
+    @staticmethod
+    def _days_among(kind: Choice, token: str, only: list[str], today: date,
+                    day_of: Any) -> list[date]:
+        """The days of the options a question narrowed to that an answer naming no day
+        means: those of the week it says ("下周的", "this week"), the later of two days
+        ("下一个", "next one"), or their one day when it says a part of it ("下午")."""
+        mine = sorted({d for d in (day_of(kind.source, v) for v in only) if d is not None})
+        week = week_meant(token)
+        if week is not None:
+            monday = today - timedelta(days=today.weekday()) + timedelta(weeks=week)
+            return [d for d in mine if monday <= d < monday + timedelta(days=7)]
+        if later_meant(token) and len(mine) > 1:
+            return mine[-1:]
+        if half_meant(token) is not None and len(mine) == 1:
+            return mine
+        return []
+
+    @staticmethod
+    def _in_half(half: str, hours: tuple[time, time] | None) -> bool:
+        return hours is None or in_half(half, *hours)
+
+    def _half_none(self, st: State, half: str, on: dict[date, list[str]],
+                   hours: tuple[time, time] | None) -> _Narrowed:
+        """None of the receptions of the day said is in the part of the day said with it
+        ("今天下午", today's is in the morning): said so, and that day's offered, nothing
+        chosen; "周一下午" said on a Monday, today's and next Monday's. `hours`: those of
+        the last day's first reception."""
+        found = [v for values in on.values() for v in values]
+        part = catalog.t(st.lang, f"half.{half}")
+        day = max(on)
+        words = self._day_words(st, day)
+        if len(on) > 1:
+            return _Narrowed(found, "choice.half_none_today_or_next", half=part,
+                             date=words["date"],
+                             weekday=catalog.t(st.lang, f"weekday.long.{day.weekday()}"))
+        if len(found) == 1 and hours is not None:
+            return _Narrowed(found, "choice.half_none", half=part,
+                             start=hours[0].strftime("%H:%M"), end=hours[1].strftime("%H:%M"),
+                             **words)
+        return _Narrowed(found, "choice.half_none_which", half=part, count=len(found), **words)
 
     def _by_words(self, st: State, kind: Choice, typed: str, ctx: Context, *,
                   beyond_question: bool = True) -> list[str]:

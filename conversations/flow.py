@@ -126,6 +126,8 @@ class Directory(Protocol):
     # Choice(dated=True) (a reception), so that a typed day chooses it.
     # Optional: `day_over(source, day) -> bool`, whether that source had an option on `day`
     # that is over now (today's reception ended), so that a day typed for it is told so.
+    # Optional: `option_hours(source, value) -> tuple[time, time] | None`, when such an option
+    # begins and ends, so that a part of the day typed with the day ("周三下午") chooses.
     # Optional: `check(name, lang, value, answers) -> tuple[str, dict] | None`, why an
     # answer to a step with `check=name`, given the answers before it, cannot be taken (a
     # catalog key and its parameters), else None.

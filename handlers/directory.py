@@ -139,6 +139,14 @@ class SqlDirectory:
         entry = self.session.get(DutyEntry, int(value))
         return entry.day if entry is not None else None
 
+    def option_hours(self, source: str, value: str) -> tuple[time, time] | None:
+        """When a reception offered by a slot source begins and ends (a part of the day
+        typed with its day, "周三下午", chooses by them)."""
+        if source not in SLOT_SOURCES or not value.isdigit():
+            return None
+        entry = self.session.get(DutyEntry, int(value))
+        return (entry.start, entry.end) if entry is not None else None
+
     def day_over(self, source: str, day: date) -> bool:
         """Whether a published reception of `day` has ended (today's, now over): a day
         typed for it is told so rather than that it has none."""

@@ -1,0 +1,177 @@
+"""预约领导接访: a day typed with a part of it ("周三下午"), and a week or "the next one"
+said to "today or next Monday?"."""
+
+from __future__ import annotations
+
+from datetime import date, time
+
+import pytest
+from sqlmodel import Session
+
+from bot.bootstrap import Services
+from store.models import DutyEntry
+from tests.calendar_helpers import publish_roster
+from tests.test_flow_booking import (
+    choices,
+    draft_review,
+    slot_label,
+    start,
+    today_or_next,
+    upcoming,
+)
+from tests.transcript import LANGS, Chat, draft, t
+
+pytestmark = pytest.mark.usefixtures("published_roster")  # booking needs 公示
+
+WEDNESDAY = date(2026, 11, 25)
+
+
+def afternoons(services: Services, *days: date) -> None:
+    """Another leader receives on each of `days` in the afternoon too (14:00-17:00), the
+    roster published again."""
+    entries = upcoming(services)
+    leaders = {e.leader_id: e for e in entries}
+    with Session(services.db) as s:
+        for day in days:
+            mornings = [e for e in entries if e.day == day]
+            other = next(e for lid, e in leaders.items()
+                         if all(m.leader_id != lid for m in mornings))
+            s.add(DutyEntry(unit_id=other.unit_id, day=day, start=time(14, 0),
+                            end=time(17, 0), place="工会会议室", leader_id=other.leader_id,
+                            post=other.post, portfolio=other.portfolio))
+        s.commit()
+    publish_roster(services)
+
+
+def on(services: Services, day: date) -> list[DutyEntry]:
+    return [e for e in upcoming(services) if e.day == day]
+
+
+# --- "today or next Monday?" answered with a week or "the next one" ----------------------
+
+
+@pytest.mark.parametrize(("lang", "typed", "which"), [
+    ("zh", "下周", 1), ("zh", "下周的", 1), ("zh", "下一个", 1), ("zh", "下个星期", 1),
+    ("zh", "下周的那个", 1), ("zh", "这周", 0), ("zh", "本周的", 0),
+    ("en", "next week", 1), ("en", "next week's", 1), ("en", "next one", 1),
+    ("en", "the next one", 1), ("en", "this week", 0)])
+def test_a_week_or_the_next_one_answers_today_or_next(
+        services: Services, chat: Chat, lang: str, typed: str, which: int) -> None:
+    """Asked "今天（周一）还是下周一（11-30）？", "下周" / "下一个" / "next week" is next
+    Monday's and "这周" / "this week" today's. They asked the two again before."""
+    two = today_or_next(services, chat, lang)
+    chat.say(typed)
+    assert t(lang, "booking.topic.ask") in chat.text
+    assert draft_review(services, chat, lang) == two[which]
+
+
+# --- a part of the day said with it: "周三下午", "tomorrow afternoon" ------------------------
+
+
+@pytest.mark.parametrize(("lang", "typed", "which"), [
+    ("zh", "周三下午", 1), ("zh", "周三上午", 0), ("zh", "11-25下午", 1), ("zh", "周三下午吧", 1),
+    ("en", "wednesday afternoon", 1), ("en", "Wed morning", 0)])
+def test_a_part_of_the_day_chooses_that_days_reception_in_it(
+        services: Services, chat: Chat, lang: str, typed: str, which: int) -> None:
+    """Wednesday has a reception in the morning and another in the afternoon: "周三下午"
+    is the afternoon's. Before, both were asked among, the afternoon said for nothing."""
+    afternoons(services, WEDNESDAY)
+    both = on(services, WEDNESDAY)
+    start(chat, lang)
+    chat.say(typed)
+    assert t(lang, "booking.topic.ask") in chat.text
+    assert draft_review(services, chat, lang) == slot_label(services, both[which], lang)
+
+
+@pytest.mark.parametrize(("lang", "typed"), [("zh", "下午"), ("zh", "下午那场"),
+                                             ("en", "the afternoon one"), ("en", "afternoon")])
+def test_a_part_of_the_day_alone_answers_which_of_the_days_receptions(
+        services: Services, chat: Chat, lang: str, typed: str) -> None:
+    afternoons(services, WEDNESDAY)
+    both = on(services, WEDNESDAY)
+    start(chat, lang)
+    chat.say({"zh": "周三", "en": "Wednesday"}[lang])
+    assert chat.replies[0].text == t(lang, "choice.day_which", count=2, date="11-25",
+                                     weekday=t(lang, "weekday.2"))
+    chat.say(typed)
+    assert t(lang, "booking.topic.ask") in chat.text
+    assert draft_review(services, chat, lang) == slot_label(services, both[1], lang)
+
+
+@pytest.mark.parametrize(("lang", "typed"), [("zh", "周三晚上"), ("en", "wednesday evening")])
+def test_a_part_of_the_day_without_a_reception_says_so_and_shows_that_days(
+        services: Services, chat: Chat, lang: str, typed: str) -> None:
+    """Nothing in the evening on Wednesday: said so, Wednesday's two shown, none chosen."""
+    afternoons(services, WEDNESDAY)
+    both = on(services, WEDNESDAY)
+    start(chat, lang)
+    kept = draft(services, chat)
+    chat.say(typed)
+    assert chat.replies[0].text == t(lang, "choice.half_none_which", date="11-25",
+                                     weekday=t(lang, "weekday.2"), count=2,
+                                     half=t(lang, "half.evening"))
+    assert choices(chat) == [slot_label(services, e, lang) for e in both]
+    assert draft(services, chat)["answers"] == kept["answers"]
+
+
+@pytest.mark.parametrize(("lang", "typed", "day"), [
+    ("zh", "今天下午", date(2026, 11, 23)), ("zh", "明天下午", date(2026, 11, 24)),
+    ("en", "tomorrow afternoon", date(2026, 11, 24))])
+def test_a_part_of_the_day_its_one_reception_is_not_in_is_said_before_booking(
+        services: Services, chat: Chat, lang: str, typed: str, day: date) -> None:
+    """The day's one reception is in the morning (08:30-11:30): "今天下午" booked it as
+    if nothing had been said of the afternoon. It is said now, and that one offered."""
+    [morning] = on(services, day)
+    start(chat, lang)
+    kept = draft(services, chat)
+    chat.say(typed)
+    assert chat.replies[0].text == t(lang, "choice.half_none", date=day.strftime("%m-%d"),
+                                     weekday=t(lang, f"weekday.{day.weekday()}"),
+                                     half=t(lang, "half.afternoon"),
+                                     start="08:30", end="11:30")
+    assert chat.replies[0].text.startswith({"zh": f"{day:%m-%d} ", "en": "There is no"}[lang])
+    assert choices(chat) == [slot_label(services, morning, lang)]
+    assert draft(services, chat)["answers"] == kept["answers"]
+    chat.say("1")
+    assert t(lang, "booking.topic.ask") in chat.text
+    assert draft_review(services, chat, lang) == slot_label(services, morning, lang)
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_mondays_afternoon_on_a_monday_without_one_asks_today_or_next(
+        services: Services, chat: Chat, lang: str) -> None:
+    """Today's and next Monday's receptions are both in the morning: "周一下午" says there
+    is none in the afternoon, and asks which of the two; "下周的" is next Monday's."""
+    mondays = [e for e in upcoming(services) if e.day.weekday() == 0][:2]
+    start(chat, lang)
+    chat.say({"zh": "周一下午", "en": "monday afternoon"}[lang])
+    assert chat.replies[0].text == t(lang, "choice.half_none_today_or_next", date="11-30",
+                                     weekday=t(lang, "weekday.long.0"),
+                                     half=t(lang, "half.afternoon"))
+    assert choices(chat) == [slot_label(services, e, lang) for e in mondays]
+    chat.say({"zh": "下周的", "en": "next week's"}[lang])
+    assert draft_review(services, chat, lang) == slot_label(services, mondays[1], lang)
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_a_part_of_the_day_with_two_receptions_in_it_asks_which(
+        services: Services, chat: Chat, lang: str) -> None:
+    """Two receptions in Wednesday's afternoon, one in its morning: "周三下午" asks which
+    of the afternoon's two, saying how many there are in the afternoon."""
+    afternoons(services, WEDNESDAY)
+    afternoon = on(services, WEDNESDAY)[1]
+    leaders = {e.leader_id for e in on(services, WEDNESDAY)}
+    third = next(e for e in upcoming(services) if e.leader_id not in leaders)
+    with Session(services.db) as s:
+        s.add(DutyEntry(unit_id=afternoon.unit_id, day=WEDNESDAY, start=time(15, 0),
+                        end=time(17, 30), place="三车间", leader_id=third.leader_id,
+                        post=third.post, portfolio=third.portfolio))
+        s.commit()
+    publish_roster(services)
+    two = on(services, WEDNESDAY)[1:]
+    start(chat, lang)
+    chat.say({"zh": "周三下午", "en": "wednesday afternoon"}[lang])
+    assert chat.replies[0].text == t(lang, "choice.half_which", count=2, date="11-25",
+                                     weekday=t(lang, "weekday.2"),
+                                     half=t(lang, "half.afternoon"))
+    assert choices(chat) == [slot_label(services, e, lang) for e in two]
