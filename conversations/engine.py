@@ -1636,7 +1636,22 @@ class Engine:
                 dynamic = ctx.directory.options(kind.source, lang,
                                                 str(st.answers[kind.given]))
         static = [(o.value, catalog.t(lang, o.label)) for o in kind.options]
-        return dynamic + static
+        return dynamic + self._narrowed_beyond(st, kind, dynamic, ctx, lang) + static
+
+    def _narrowed_beyond(self, st: State, kind: Choice, dynamic: list[tuple[str, str]],
+                         ctx: Context, lang: str) -> list[tuple[str, str]]:
+        """The options a typed day narrowed the question asked to that its source has past
+        those it shows (Directory.option): a later day's receptions, asked which."""
+        only = (st.narrowed or {}).get(st.step or "")
+        option = getattr(ctx.directory, "option", None)  # optional: Directory.option
+        flow = self.flows.get(st.flow or "")
+        if not only or option is None or not kind.dated or kind.source is None \
+                or flow is None or not any(a.name == st.step and a.kind is kind
+                                           for a in flow.steps):
+            return []
+        shown = {value for value, _ in dynamic}
+        return [(value, label) for value in only if value not in shown
+                and (label := option(kind.source, lang, value)) is not None]
 
     # --- rendering -----------------------------------------------------------------------
 

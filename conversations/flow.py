@@ -126,6 +126,9 @@ class Directory(Protocol):
     # Choice(dated=True) (a reception), so that a typed day chooses it.
     # Optional: `day_over(source, day) -> bool`, whether that source had an option on `day`
     # that is over now (today's reception ended), so that a day typed for it is told so.
+    # Optional: `slots_on(source, day) -> list[str]`, the values of such options on `day`,
+    # also those past the ones `options` shows (a list cut at a screen's length): a later
+    # day typed finds its own; their words come from `option`.
     # Optional: `option_hours(source, value) -> tuple[time, time] | None`, when such an option
     # begins and ends, so that a part of the day typed with the day ("周三下午") chooses.
     # Optional: `check(name, lang, value, answers) -> tuple[str, dict] | None`, why an

@@ -83,19 +83,37 @@ class SqlDirectory:
     def _duty_slots(self, lang: str) -> list[tuple[str, str]]:
         """The unit's published receptions (公示) nobody has missed yet: what the booking
         and the invitations offer. One not yet published is not the employees' to book."""
-        published = select(DutyPublished.duty_entry_id)
-        rows = self.session.exec(
-            select(DutyEntry).where(self._not_over(), DutyEntry.unit_id == self.unit_id,
-                                    col(DutyEntry.id).in_(published))
-            .order_by(col(DutyEntry.day), col(DutyEntry.start)).limit(SLOTS_SHOWN)).all()
-        return [(str(e.id), self.slot_label(e, lang)) for e in rows]
+        return [(str(e.id), self.slot_label(e, lang)) for e in self._slots("duty_slots")]
+
+    def _slots(self, source: str, *, day: date | None = None, only: int | None = None
+               ) -> list[DutyEntry]:
+        """The receptions a slot source offers, by day and hour: the first SLOTS_SHOWN, or
+        all of `day`'s, or the one `only` if it offers it."""
+        stmt = select(DutyEntry).where(self._not_over())
+        if source == "my_duty_slots":
+            stmt = stmt.where(DutyEntry.leader_id == self.person.id)
+        else:
+            stmt = stmt.where(DutyEntry.unit_id == self.unit_id,
+                              col(DutyEntry.id).in_(select(DutyPublished.duty_entry_id)))
+        if day is not None:
+            stmt = stmt.where(DutyEntry.day == day)
+        if only is not None:
+            stmt = stmt.where(DutyEntry.id == only)
+        stmt = stmt.order_by(col(DutyEntry.day), col(DutyEntry.start), col(DutyEntry.id))
+        if day is None and only is None:
+            stmt = stmt.limit(SLOTS_SHOWN)
+        return list(self.session.exec(stmt).all())
 
     def _slots_to_book(self, lang: str) -> list[tuple[str, str]]:
         """The receptions a worker may book; one they have booked already says so (and is
         refused when chosen, by the check "slot_free")."""
+        return self._booking_labels(self._duty_slots(lang), lang)
+
+    def _booking_labels(self, slots: list[tuple[str, str]], lang: str
+                        ) -> list[tuple[str, str]]:
         mine = self._booked_by_me()
         return [(value, catalog.t(lang, "booking.yours", slot=label, number=mine[int(value)])
-                 if int(value) in mine else label) for value, label in self._duty_slots(lang)]
+                 if int(value) in mine else label) for value, label in slots]
 
     def _booked_by_me(self) -> dict[int, str]:
         """The person's booked visits by reception: {DutyEntry id: booking number}."""
@@ -130,14 +148,22 @@ class SqlDirectory:
         if source == "open_suggestions" and value.isdigit():
             rows = suggestions.waiting(self.session, self.unit_id, only=int(value))
             return suggestions.option_label(rows[0], lang) if rows else None
+        if source in SLOT_SOURCES and value.isdigit():  # a reception on a later day, typed
+            found = self._slot_options(source, lang, self._slots(source, only=int(value)))
+            return found[0][1] if found else None
         return None
 
-    def option_day(self, source: str, value: str) -> date | None:
-        """The day of a reception offered by a slot source (a typed day chooses it)."""
-        if source not in SLOT_SOURCES or not value.isdigit():
-            return None
-        entry = self.session.get(DutyEntry, int(value))
-        return entry.day if entry is not None else None
+    def _slot_options(self, source: str, lang: str, rows: list[DutyEntry]
+                      ) -> list[tuple[str, str]]:
+        slots = [(str(e.id), self.slot_label(e, lang)) for e in rows]
+        return self._booking_labels(slots, lang) if source == "slots_to_book" else slots
+
+    def slots_on(self, source: str, day: date) -> list[str]:
+        """The receptions a slot source offers on `day`, in order, also those past the
+        options shown (the first SLOTS_SHOWN): a later day typed finds its own."""
+        if source not in SLOT_SOURCES:
+            return []
+        return [str(e.id) for e in self._slots(source, day=day)]
 
     def option_hours(self, source: str, value: str) -> tuple[time, time] | None:
         """When a reception offered by a slot source begins and ends (a part of the day
@@ -146,6 +172,13 @@ class SqlDirectory:
             return None
         entry = self.session.get(DutyEntry, int(value))
         return (entry.start, entry.end) if entry is not None else None
+
+    def option_day(self, source: str, value: str) -> date | None:
+        """The day of a reception offered by a slot source (a typed day chooses it)."""
+        if source not in SLOT_SOURCES or not value.isdigit():
+            return None
+        entry = self.session.get(DutyEntry, int(value))
+        return entry.day if entry is not None else None
 
     def day_over(self, source: str, day: date) -> bool:
         """Whether a published reception of `day` has ended (today's, now over): a day
@@ -375,10 +408,7 @@ class SqlDirectory:
 
     def _my_duty_slots(self, lang: str) -> list[tuple[str, str]]:
         """This leader's own published receptions from today on."""
-        rows = self.session.exec(
-            select(DutyEntry).where(self._not_over(), DutyEntry.leader_id == self.person.id)
-            .order_by(col(DutyEntry.day), col(DutyEntry.start)).limit(SLOTS_SHOWN)).all()
-        return [(str(e.id), self.slot_label(e, lang)) for e in rows]
+        return [(str(e.id), self.slot_label(e, lang)) for e in self._slots("my_duty_slots")]
 
     def _bookings_with_me(self, lang: str) -> list[tuple[str, str]]:
         """Upcoming visits booked with this leader: not those whose reception is over, nor

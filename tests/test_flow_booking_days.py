@@ -1,5 +1,5 @@
-"""预约领导接访: a day typed with a part of it ("周三下午"), and a week or "the next one"
-said to "today or next Monday?"."""
+"""预约领导接访: a day typed with a part of it ("周三下午"), a week or "the next one" said to
+"today or next Monday?", and a day past the receptions the list shows."""
 
 from __future__ import annotations
 
@@ -175,3 +175,64 @@ def test_a_part_of_the_day_with_two_receptions_in_it_asks_which(
                                      weekday=t(lang, "weekday.2"),
                                      half=t(lang, "half.afternoon"))
     assert choices(chat) == [slot_label(services, e, lang) for e in two]
+
+
+# --- a day past the receptions the list shows (the first 15) -----------------------------
+
+
+def crowded(services: Services) -> list[DutyEntry]:
+    """Every day of the roster has an afternoon reception too: 20 receptions, the list
+    shows 15 (to 12-02's morning); 12-02's afternoon, 12-03's and 12-04's are past it."""
+    afternoons(services, *sorted({e.day for e in upcoming(services)}))
+    entries = upcoming(services)
+    assert len(entries) == 20
+    return entries
+
+
+@pytest.mark.parametrize(("lang", "typed"), [("zh", "12-04下午"), ("zh", "下周五下午"),
+                                             ("en", "next friday afternoon")])
+def test_a_later_day_past_the_list_books_its_reception(
+        services: Services, chat: Chat, lang: str, typed: str) -> None:
+    """Before, a day past the list was said to have no reception."""
+    entries = crowded(services)
+    start(chat, lang)
+    assert slot_label(services, entries[-1], lang) not in choices(chat)
+    chat.say(typed)
+    assert t(lang, "booking.topic.ask") in chat.text
+    assert draft_review(services, chat, lang) == slot_label(services, entries[-1], lang)
+    chat.say("想谈谈食堂的问题")
+    chat.press(t(lang, "nav.confirm"))
+    assert "V-2026-0001" in chat.text
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_a_later_day_past_the_list_asks_which_of_its_receptions(
+        services: Services, chat: Chat, lang: str) -> None:
+    """"12-04" has two receptions, neither in the list: both are asked among, a button
+    and a number choosing one."""
+    entries = crowded(services)
+    start(chat, lang)
+    chat.say("12-04")
+    assert chat.replies[0].text == t(lang, "choice.day_which", count=2, date="12-04",
+                                     weekday=t(lang, "weekday.4"))
+    assert choices(chat) == [slot_label(services, e, lang) for e in entries[-2:]]
+    chat.press(slot_label(services, entries[-1], lang))
+    assert t(lang, "booking.topic.ask") in chat.text
+    assert draft_review(services, chat, lang) == slot_label(services, entries[-1], lang)
+    chat.press(t(lang, "nav.back"))
+    chat.say("12-04")
+    chat.say("1")
+    assert draft_review(services, chat, lang) == slot_label(services, entries[-2], lang)
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_the_last_day_of_the_list_asks_also_for_its_reception_past_it(
+        services: Services, chat: Chat, lang: str) -> None:
+    """12-02's morning is the list's last, its afternoon the 16th: "下周三" booked the
+    morning's as if the day had one. Both are asked among now."""
+    entries = crowded(services)
+    start(chat, lang)
+    chat.say({"zh": "下周三", "en": "next wednesday"}[lang])
+    assert chat.replies[0].text == t(lang, "choice.day_which", count=2, date="12-02",
+                                     weekday=t(lang, "weekday.2"))
+    assert choices(chat) == [slot_label(services, e, lang) for e in entries[14:16]]
