@@ -188,7 +188,7 @@ INVITE = Flow(
     (
         Ask("kind", Choice(_options("invite_kind", ("invited", "onsite")))),
         Ask("case", Choice(source="invite_cases")),
-        Ask("slot", Choice(source="duty_slots"), when=_on("kind", "invited")),
+        Ask("slot", Choice(source="duty_slots", dated=True), when=_on("kind", "invited")),
         Ask("leader", Choice(source="duty_leaders", named=True), when=_on("kind", "onsite")),
         Ask("day", DateAnswer(past_only=False), when=_on("kind", "onsite")),
         Ask("hours", Text(5, 20), when=_on("kind", "onsite")),

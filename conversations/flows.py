@@ -218,7 +218,7 @@ RESCHEDULE_BOOKING = Flow(
     "reschedule_booking",
     (
         Ask("booking", Choice(source="bookings_with_me")),
-        Ask("slot", Choice(source="my_duty_slots"), check="slot_to_move"),
+        Ask("slot", Choice(source="my_duty_slots", dated=True), check="slot_to_move"),
         Ask("reason", Text(2, 300)),
     ),
     roles=("leader", "director"),

@@ -327,3 +327,24 @@ def test_every_reception_notice_to_the_workroom_names_the_weekday(key: str, lang
 
     text = render(key, _ABOUT_A_RECEPTION[key], lang, ZoneInfo("Asia/Shanghai")).text
     assert ("11-27 周五" if lang == "zh" else "11-27 Fri") in text
+
+
+@pytest.mark.parametrize(("lang", "typed"), [("zh", "下周一"), ("zh", "周一"), ("zh", "11-30"),
+                                             ("en", "next monday"), ("en", "mon")])
+def test_the_leader_moves_a_visit_to_a_day_typed(services: Services, clock: FrozenClock,
+                                                 lang: str, typed: str) -> None:
+    """The leader types the day of his reception to move a visit to, as a worker booking
+    does: "please choose 1 to 3" before. Its own day is refused as the same reception."""
+    _, zhao = book_wednesday(services, lang)
+    clock.set(shanghai(11, 24, 10))
+    open_menu(zhao, lang)
+    zhao.press(t(lang, "menu.reschedule_booking"))
+    zhao.press_starting("V-2026-0001")
+    zhao.say({"zh": "周三", "en": "wed"}[lang])
+    assert zhao.replies[0].text == t(lang, "reschedule_booking.same")
+    zhao.say(typed)
+    assert t(lang, "reschedule_booking.reason.ask") in zhao.text
+    zhao.say("临时到市里开会")
+    zhao.press(t(lang, "nav.confirm"))
+    assert t(lang, "reschedule_booking.done", number="V-2026-0001", date="2026-11-30",
+             weekday=t(lang, "weekday.0"), start="08:30") in zhao.text

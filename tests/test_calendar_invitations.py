@@ -77,6 +77,39 @@ def test_an_invited_complainant_chooses_another_time(services: Services, clock: 
         assert s.exec(select(VisitRecord)).one().form == "invited"
 
 
+@pytest.mark.parametrize(("lang", "typed"), [("zh", "周三"), ("zh", "11-25"), ("zh", "后天上午"),
+                                             ("en", "wednesday"), ("en", "Wed morning")])
+def test_the_staff_invite_to_the_reception_of_a_day_typed(services: Services, lang: str,
+                                                          typed: str) -> None:
+    """The staff type the day of the reception to invite to, as a worker booking does:
+    "please choose 1 to 10" before."""
+    file_complaint(Chat(services, person="li_ming"), lang)
+    staff = Chat(services, person="liu_fang")
+    start_invite(staff, lang, "invited")
+    staff.say(typed)
+    assert t(lang, "invite.note.ask") in staff.text
+    staff.say("当面说明加班费核算结果")
+    staff.press(t(lang, "nav.confirm"))
+    assert t(lang, "invite.done_invited", number="C-2026-0001", date="2026-11-25",
+             leader="赵国强") in staff.text
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_the_staff_are_told_a_day_has_no_reception_in_the_afternoon(
+        services: Services, lang: str) -> None:
+    file_complaint(Chat(services, person="li_ming"), lang)
+    staff = Chat(services, person="liu_fang")
+    start_invite(staff, lang, "invited")
+    staff.say({"zh": "周三下午", "en": "wednesday afternoon"}[lang])
+    assert staff.replies[0].text == t(lang, "choice.half_none", date="11-25",
+                                      weekday=t(lang, "weekday.2"),
+                                      half=t(lang, "half.afternoon"), start="08:30",
+                                      end="11:30")
+    assert t(lang, "invite.slot.ask") in staff.text
+    staff.say("1")
+    assert t(lang, "invite.note.ask") in staff.text
+
+
 def invited_li(services: Services) -> Chat:
     """李明's complaint, and the staff's invitation to 赵国强's 11-25 reception, pushed."""
     li = Chat(services, person="li_ming")
