@@ -1184,8 +1184,11 @@ class Engine:
             return Outcome(st, [Reply(catalog.t(st.lang, key)), self._ask(st, ctx)])
         if command == "help":
             key = f"{name}.{st.step}.help" if st.step != REVIEW else _own(st, "review.help")
-            return Outcome(st, [Reply(ctx.words(st.lang, key) + "\n\n"
-                                      + catalog.t(st.lang, "help.commands")),
+            helped = ctx.words(st.lang, key)
+            kind = flow.step(st.step).kind if st.step not in (None, REVIEW) else None
+            if isinstance(kind, Choice) and kind.dated:  # a reception: its day typed chooses
+                helped += "\n" + catalog.t(st.lang, "choice.dated_help")
+            return Outcome(st, [Reply(helped + "\n\n" + catalog.t(st.lang, "help.commands")),
                                 self._ask(st, ctx)])
         if command == "back":
             if st.narrowed is not None and st.step in st.narrowed:

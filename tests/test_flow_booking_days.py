@@ -47,6 +47,20 @@ def on(services: Services, day: date) -> list[DutyEntry]:
     return [e for e in upcoming(services) if e.day == day]
 
 
+@pytest.mark.parametrize("lang", LANGS)
+def test_help_to_a_choice_of_receptions_says_a_day_may_be_typed(
+        services: Services, chat: Chat, lang: str) -> None:
+    """Nothing said that a day could be typed: only the list's buttons and numbers."""
+    start(chat, lang)
+    chat.press(t(lang, "nav.help"))
+    assert chat.replies[0].text.startswith(
+        t(lang, "booking.slot.help") + "\n" + t(lang, "choice.dated_help") + "\n\n")
+    chat.say({"zh": "明天上午", "en": "tomorrow morning"}[lang])
+    chat.press(t(lang, "nav.help"))
+    assert t(lang, "booking.topic.help") in chat.text
+    assert t(lang, "choice.dated_help") not in chat.text
+
+
 # --- "today or next Monday?" answered with a week or "the next one" ----------------------
 
 
