@@ -131,15 +131,17 @@ def invite(person: str = typer.Argument(..., help="person key from the organisat
             if channel in ("telegram", "wechat"):
                 code = issue_code(s, person=found, channel=channel, now=services.clock.now(),
                                   ttl=timedelta(hours=settings.invite_ttl_hours))
+        from conversations import catalog
+
         if channel == "web":
             typer.echo(invite_url(settings.base_url, settings.secret_key, person))
         elif channel == "wechat":  # the follower sends "绑定 <code>" to the official account
-            from conversations import catalog
-
             typer.echo(catalog.t(settings.default_lang, "wechat.invite", code=code,
                                  hours=settings.invite_ttl_hours))
-        else:
+        else:  # the link alone on its line (to copy), then what to tell the person
             typer.echo(f"https://t.me/{bot_name}?start={code}")
+            typer.echo(catalog.t(settings.default_lang, "telegram.invite",
+                                 name=found.name or person, hours=settings.invite_ttl_hours))
     finally:
         services.close()
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 import uuid
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlmodel import Session, select
@@ -89,25 +90,49 @@ def issue_code(session: Session, *, person: Person, channel: str, now: datetime,
     return code
 
 
+@dataclass(frozen=True)
+class Redeemed:
+    """What opening an invitation did: `linked` (the chat is `person`'s now), `already`
+    (it was: the code opened again from the chat it linked), `taken` (the chat is
+    `person`'s, another verified person: nothing changed, the code still unused) or
+    `invalid` (unknown, used by another chat, expired, or for another channel)."""
+
+    outcome: str
+    person: Person | None = None
+
+
 def redeem(session: Session, *, code: str, channel: str, address: str,
-           now: datetime) -> Person | None:
-    """Link this chat address to the code's person; None if unknown, used or expired."""
+           now: datetime) -> Redeemed:
+    """Link this chat address to the code's person, once.
+
+    A chat already someone else's, a verified person's, stays theirs: a leader's phone
+    opening a colleague's link must not silently stop the leader's alerts reaching it.
+    The code stays unused, for the chat it was meant for."""
     row = session.exec(select(InviteCode).where(InviteCode.code_hash == _code_hash(code))
                        .with_for_update()).first()
-    if row is None or row.used_at is not None or row.expires_at <= now \
-            or row.channel != channel:
-        return None
-    person = session.get(Person, row.person_id)
-    if person is None or not person.active:
-        return None
-    row.used_at = now
-    session.add(row)
+    if row is None or row.channel != channel:
+        return Redeemed("invalid")
     contact = session.exec(select(Contact).where(Contact.channel == channel,
                                                  Contact.address == address)).first()
+    person = session.get(Person, row.person_id)
+    if person is None or not person.active:
+        return Redeemed("invalid")
+    if contact is not None and contact.person_id == row.person_id:
+        if row.used_at is None:
+            row.used_at = now
+            session.add(row)
+        return Redeemed("already", person)
+    if row.used_at is not None or row.expires_at <= now:
+        return Redeemed("invalid")
+    owner = session.get(Person, contact.person_id) if contact is not None else None
+    if owner is not None and owner.verified and owner.active:
+        return Redeemed("taken", owner)
+    row.used_at = now
+    session.add(row)
     if contact is None:
         contact = Contact(person_id=row.person_id, channel=channel, address=address)
     # The address may have chatted before as an unverified employee: it is theirs now.
     contact.person_id, contact.last_used_at = row.person_id, now
     session.add(contact)
     session.flush()
-    return person
+    return Redeemed("linked", person)

@@ -540,9 +540,15 @@ class Workroom:
               lang: str) -> tuple[Person, list[Reply]]:
         found = identity.redeem(s, code=msg.link_code or "", channel=msg.channel,
                                 address=msg.address, now=self.clock.now())
-        if found is None:
-            return person, [Reply(catalog.t(lang, "link.invalid"))]
-        return found, [Reply(catalog.t(found.lang or lang, "link.done", name=found.name))]
+        if found.outcome == "linked" and found.person is not None:
+            return found.person, [Reply(catalog.t(found.person.lang or lang, "link.done",
+                                                  name=found.person.name))]
+        if found.outcome == "already" and found.person is not None:
+            return found.person, [Reply(catalog.t(found.person.lang or lang, "link.already",
+                                                  name=found.person.name))]
+        if found.outcome == "taken" and found.person is not None:
+            return person, [Reply(catalog.t(lang, "link.taken", name=found.person.name))]
+        return person, [Reply(catalog.t(lang, "link.invalid"))]
 
     def _redact(self, reply: Reply, draft_key: str | None,
                 phones: Collection[str] = ()) -> dict[str, Any]:

@@ -13,6 +13,7 @@ from sqlmodel import Session, func, select
 
 from bot.bootstrap import Services
 from bot.telegram import parse
+from conversations.catalog import t
 from conversations.clock import FrozenClock
 from handlers.identity import issue_code
 from handlers.inbound import Inbound
@@ -187,6 +188,36 @@ async def test_start_with_an_invite_code_links_the_chat_to_the_person(
     other = TgChat(client, fake, 7005)
     texts = await other.say(f"/start {code}")  # one-time: a second use is refused
     assert any("无效" in t for t in texts)
+    # Tapped again from the chat it linked: signed in already, not "invalid".
+    again = await chat.say(f"/start {code}")
+    assert again[0].startswith(t("zh", "link.already", name="赵国强")), again
+
+
+async def test_a_chat_signed_in_as_one_person_does_not_become_another(
+        client: httpx.AsyncClient, fake: FakeBotApi, tg: Services) -> None:
+    """A leader's phone opening a colleague's link: the chat stays the leader's (their
+    alerts keep coming), the reader is told why, and the link still works for the
+    colleague's own chat."""
+    from datetime import timedelta
+
+    def code_for(key: str) -> str:
+        with transaction(tg.db) as s:
+            found = s.exec(select(Person).where(Person.key == key)).one()
+            return issue_code(s, person=found, channel="telegram", now=tg.clock.now(),
+                              ttl=timedelta(hours=1))
+
+    leader = TgChat(client, fake, 7006)
+    await leader.say(f"/start {code_for('zhao_guoqiang')}")
+    director_code = code_for("chen_lihua")
+    said = await leader.say(f"/start {director_code}")
+    assert said[0].startswith(t("zh", "link.taken", name="赵国强")), said
+    with Session(tg.db) as s:
+        contact = s.exec(select(Contact).where(Contact.channel == "telegram",
+                                               Contact.address == "7006")).one()
+        assert s.get(Person, contact.person_id).key == "zhao_guoqiang"  # type: ignore[union-attr]
+    director = TgChat(client, fake, 7007)
+    said = await director.say(f"/start {director_code}")
+    assert said[0].startswith(t("zh", "link.done", name="陈丽华")), said
 
 
 async def test_an_alert_is_acknowledged_by_its_addressee_only(
@@ -253,6 +284,9 @@ def test_cli_makes_a_telegram_invite_and_sets_the_webhook(
         assert link.exit_code == 0, link.output
         # The deep link opens this bot: its name as Telegram gives it (getMe).
         assert link.output.startswith(f"https://t.me/{BOT_USERNAME}?start=")
+        # The link alone on its line, then what the staff member tells the person.
+        _, told = link.output.strip().split("\n")
+        assert told == t("zh", "telegram.invite", name="赵国强", hours=72)
         done = runner.invoke(app, ["telegram", "set-webhook"])
         assert done.exit_code == 0, done.output
     finally:
@@ -292,7 +326,7 @@ def test_a_telegram_invite_needs_the_bot_and_opens_the_chat_as_the_person(
     finally:
         get_settings.cache_clear()
     assert made.exit_code == 0, made.output
-    bot, _, code = made.output.strip().partition("?start=")
+    bot, _, code = made.output.strip().split("\n")[0].partition("?start=")
     assert bot == f"https://t.me/{BOT_USERNAME}"
     svc = telegram_services(sqlite_url, clock, fake, "polling", engine=make_engine(sqlite_url))
     try:
@@ -309,7 +343,6 @@ async def test_an_invite_opens_the_chat_in_the_persons_own_language(
         client: httpx.AsyncClient, fake: FakeBotApi, tg: Services) -> None:
     """Daniel Hughes reads English (the org file says so) and his phone is set to German:
     his invite opens the bot in English, the whole reply, and he stays English."""
-    from conversations.catalog import t
 
     with transaction(tg.db) as s:
         daniel = s.exec(select(Person).where(Person.key == "daniel_hughes")).one()

@@ -408,7 +408,10 @@ async def test_an_invitations_qr_code_links_the_follower(
     await other.send_inner(other.inner("event", event=True, Event="SCAN", EventKey=code))
     assert other.new_texts()[0].startswith(t("zh", "link.done", name="赵国强"))
     await other.send_inner(other.inner("event", event=True, Event="SCAN", EventKey=code))
-    assert other.new_texts()[0].startswith(t("zh", "link.invalid"))
+    assert other.new_texts()[0].startswith(t("zh", "link.already", name="赵国强"))
+    third = WxChat(client, wx, api, "wechat", "o_third")  # used: refused to another
+    await third.send_inner(third.inner("event", event=True, Event="SCAN", EventKey=code))
+    assert third.new_texts()[0].startswith(t("zh", "link.invalid"))
     [contact] = all_rows(wx, Contact, Contact.address == "o_following")
     assert contact.person_id == person(wx, "zhao_guoqiang").id
 
