@@ -74,12 +74,13 @@ GROUP_NOTICES = {PRIVATE_ONLY: "link.private_only", GROUP_CHAT: "group.private"}
 _NOTICES = {EDITED: "inbound.edited", UNREADABLE: "inbound.unreadable"}
 # What a button press is told when it is no answer to the question now asked.
 STALE = "button.stale"  # pressed twice, or an earlier question's
-# The welcome says what the account does for its reader: a leader, the staff, the director
-# and a liaison each read their own; an employee, and an account nobody knows, the
-# workroom's public welcome. (A liaison's "_untold" words leave out the phone when there
-# is no hotline: Context.words.)
+# The welcome says what the account does for its reader: a leader, the staff, the director,
+# a liaison and the upper union's contact each read their own; an employee, and an
+# account nobody knows, the workroom's public welcome. (A liaison's "_untold" words leave
+# out the phone when there is no hotline: Context.words.)
 WELCOME = {"leader": "menu.welcome_leader", "staff": "menu.welcome_staff",
-           "director": "menu.welcome_director", "liaison": "menu.welcome_liaison"}
+           "director": "menu.welcome_director", "liaison": "menu.welcome_liaison",
+           "upper_union": "menu.welcome_upper_union"}
 # The same words sent again this soon after (by the sender's clock, where the platform
 # gives it) are a double tap on "send", not the answer to the question asked since.
 SENT_TWICE = timedelta(seconds=2)
