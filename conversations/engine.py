@@ -81,6 +81,9 @@ STALE = "button.stale"  # pressed twice, or an earlier question's
 WELCOME = {"leader": "menu.welcome_leader", "staff": "menu.welcome_staff",
            "director": "menu.welcome_director", "liaison": "menu.welcome_liaison",
            "upper_union": "menu.welcome_upper_union"}
+# A leader with no reception days of their own (Context.duty_days): the leader's welcome
+# without "see and swap your reception-duty days".
+NO_DUTY_DAYS = "menu.welcome_leader_no_duty"
 # The same words sent again this soon after (by the sender's clock, where the platform
 # gives it) are a double tap on "send", not the answer to the question asked since.
 SENT_TWICE = timedelta(seconds=2)
@@ -487,6 +490,10 @@ class Context:
     texts: bool = True
     # When the sender sent the message, where the platform says (Inbound.sent_at).
     sent_at: datetime | None = None
+    # A leader with reception days of their own (store/roster.has_duty_days): one without
+    # (a union leader receiving any day) is offered no swap of days, in the menu or the
+    # welcome.
+    duty_days: bool = True
 
     def words(self, lang: str, key: str) -> str:
         """`key`'s words, or its "_untold" variant when nobody can be texted."""
@@ -552,8 +559,18 @@ _ACK_TAIL = 40
 
 
 def _welcome(ctx: Context) -> str:
-    """The welcome's key for the reader's role (WELCOME)."""
-    return ctx.told(WELCOME.get(ctx.role, "menu.welcome"))
+    """The welcome's key for the reader's role (WELCOME); a leader without reception days
+    of their own reads no "see and swap your days" (NO_DUTY_DAYS)."""
+    key = WELCOME.get(ctx.role, "menu.welcome")
+    if ctx.role == "leader" and not ctx.duty_days:
+        key = NO_DUTY_DAYS
+    return ctx.told(key)
+
+
+def _menu_of(ctx: Context) -> list[MenuItem]:
+    """The reader's main menu: their role's, without the swap of reception days for a
+    leader who has none (the same test as the welcome's)."""
+    return menu_for(ctx.role, duty_days=ctx.duty_days)
 
 
 def _typed_ack(text: str | None, role: str = "employee",
@@ -867,7 +884,7 @@ class Engine:
     # --- menu --------------------------------------------------------------------------
 
     def _menu(self, st: State, ctx: Context, key: str = "menu.prompt", **params: Any) -> Reply:
-        items = menu_for(ctx.role)
+        items = _menu_of(ctx)
         return Reply(
             catalog.t(st.lang, key, **params),
             [Button(catalog.t(st.lang, m.label), m.value) for m in items],
@@ -876,7 +893,7 @@ class Engine:
     def _at_menu(self, st: State, token: str, command: str | None, ctx: Context,
                  fresh: bool = False, default_flow: str | None = None,
                  pressed: bool = False) -> Outcome:
-        items = menu_for(ctx.role)
+        items = _menu_of(ctx)
         chosen = None
         # A button of a push may start a flow with answers given: flow:<name>?step=value
         token, _, query = token.partition("?") if token.startswith("flow:") else (token, "", "")
@@ -1279,7 +1296,7 @@ class Engine:
         """The menu item of an urgent flow (an emergency report) that `token` starts:
         its button, or its words typed."""
         low = normalize(token).lower()
-        for item in menu_for(ctx.role):
+        for item in _menu_of(ctx):
             kind, _, name = item.value.partition(":")
             flow = self.flows.get(name.partition("@")[0]) if kind == "flow" else None
             if flow is not None and flow.urgent and flow.roles == () and (
@@ -1301,7 +1318,7 @@ class Engine:
         if st.step is None:
             return False
         low = normalize(token).lower()
-        if not any(low in _menu_words(m.label) for m in menu_for(ctx.role)):
+        if not any(low in _menu_words(m.label) for m in _menu_of(ctx)):
             return False
         if st.step == REVIEW:
             return True

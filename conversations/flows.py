@@ -301,8 +301,16 @@ OWN_WORK = ("query:my_alerts", "flow:incident_action", "flow:case_action",
             "flow:work_log", "flow:file_for_caller")
 
 
-def menu_for(role: str) -> list[MenuItem]:
-    items = [m for m in MENU if (not m.roles or role in m.roles) and not m.hidden]
+# What only a leader with reception days of their own is offered (Context.duty_days): the
+# staff and the director swap any leader's days.
+DUTY_DAYS_ONLY = ("flow:duty_swap",)
+
+
+def menu_for(role: str, *, duty_days: bool = True) -> list[MenuItem]:
+    """The role's main menu; a leader without reception days (`duty_days` False) is
+    offered no swap of days, which would find none to swap."""
+    items = [m for m in MENU if (not m.roles or role in m.roles) and not m.hidden
+             and (duty_days or role != "leader" or m.value not in DUTY_DAYS_ONLY)]
     if role not in OWN_WORK_FIRST:
         return items
     own = sorted((m for m in items if m.roles),

@@ -51,7 +51,7 @@ from handlers.context import Grouping, HandlerContext, derive_receipt_code, peop
 from handlers.directory import SqlDirectory
 from handlers.grouping import channel_label
 from handlers.notices import RECEIPT_MARK, quiet, render
-from store import outbox, steps, timers
+from store import outbox, roster, steps, timers
 from store.db import transaction
 from store.models import Contact, Notification, Person, Unit, Workshop
 from store.state import StateStore
@@ -609,8 +609,10 @@ class Workroom:
     def _ctx(self, s: Session, person: Person, hctx: HandlerContext,
              workshops: dict[int, str]) -> Context:
         workshop = workshops.get(person.workshop_id) if person.workshop_id else None
+        duty_days = person.role != "leader" or person.id is None or roster.has_duty_days(
+            s, hctx.unit_id(), person.id, hctx.today)
         return Context(
-            now=hctx.now, role=person.role, workshop_name=workshop,
+            now=hctx.now, role=person.role, workshop_name=workshop, duty_days=duty_days,
             directory=SqlDirectory(s, person, hctx.unit_id(), hctx.today,
                                    hctx.now.astimezone(hctx.zone).time(), hctx.zone),
             zone=self.options.zone,

@@ -106,6 +106,18 @@ def last_entry_day(session: Session, unit_id: int) -> date | None:
     return row.day if row is not None else None
 
 
+def has_duty_days(session: Session, unit_id: int | None, person_id: int, today: date) -> bool:
+    """Whether a leader has reception days of their own to swap: on the rotation, or with
+    a reception to come that a swap may move (a visit to the site goes with its case). A
+    union leader who receives any day and is given no day has none."""
+    plan = session.exec(select(RosterPlan).where(RosterPlan.unit_id == unit_id)).first()
+    if plan is not None and person_id in plan.leaders:
+        return True
+    return session.exec(select(DutyEntry.id).where(
+        DutyEntry.unit_id == unit_id, DutyEntry.leader_id == person_id,
+        col(DutyEntry.day) >= today, col(DutyEntry.form) != "onsite")).first() is not None
+
+
 def rotation_days(session: Session, unit_id: int, leaders: Sequence[int], start: date,
                   count: int, cal: WorkCalendar, through: date | None = None
                   ) -> list[tuple[date, int]]:

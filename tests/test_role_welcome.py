@@ -1,21 +1,25 @@
 """The welcome of the roles and people the role's own words did not fit: the upper
-union's contact."""
+union's contact, and a leader with no reception days of their own."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, time, timedelta
 
 import pytest
+from sqlmodel import Session, select
 
 from bot.bootstrap import Services
 from conversations.clock import FrozenClock
-from tests.test_flow_common import chat_text_is, menu_labels
-from tests.transcript import LANGS, Chat, open_menu, t
+from store.calendar_models import RosterPlan
+from store.models import Contact, DutyEntry, Person
+from tests.test_flow_common import LEADER_MENU, chat_text_is, menu_labels
+from tests.transcript import LANGS, Chat, open_menu, person, t
 
 pytestmark = pytest.mark.usefixtures("published_roster")
 
 UPPER_UNION_MENU = ["suggestion", "complaint", "booking", "emergency", "my_cases",
                     "my_bookings", "receipt", "rate", "lang", "cal_work_log"]
+NO_SWAP_MENU = [x for x in LEADER_MENU if x != "cal_duty_swap"]
 
 
 @pytest.mark.parametrize("lang", LANGS)
@@ -41,3 +45,77 @@ def test_the_upper_union_is_welcomed_with_the_reports_it_receives(
         assert word in qian.text, word
     assert t(lang, "menu.letter") not in qian.labels()
     assert ("写信给领导" if lang == "zh" else "write to a leader") not in qian.text
+
+
+@pytest.fixture
+def union_leader(services: Services) -> Chat:
+    """林慧, the union's vice-chairman: a leader who receives any day (工会领导随时接访),
+    not on the daily rotation and given no day of her own."""
+    zhao = person(services, "zhao_guoqiang")
+    with Session(services.db) as s:
+        lin = Person(key="lin_hui", name="林慧", role="leader", post="工会副主席",
+                     unit_id=zhao.unit_id, created_at=services.clock.now())
+        s.add(lin)
+        s.flush()
+        assert lin.id is not None
+        s.add(Contact(person_id=lin.id, channel="console", address="p:lin_hui"))
+        plan = s.exec(select(RosterPlan)).one()
+        plan.union_leaders = [*plan.union_leaders, lin.id]
+        s.add(plan)
+        s.commit()
+    return Chat(services, person="lin_hui")
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_a_leader_with_no_reception_days_is_not_told_to_swap_them(
+        services: Services, union_leader: Chat, lang: str) -> None:
+    """Before, a union leader off the rotation read "查看和调换您的接访值班日" and was
+    offered 调换接访日, which found no day of hers to swap. Now the welcome leaves the
+    swap out and so does the menu (one test for both); the rest of a leader's welcome
+    and menu stay."""
+    lin = union_leader
+    open_menu(lin, lang)
+    lin.say("/start")
+    assert chat_text_is(lin, t(lang, "menu.welcome_leader_no_duty"))
+    assert ("调换" if lang == "zh" else "swap") not in lin.text
+    assert ("接访台帐" if lang == "zh" else "visit ledger") in lin.text
+    assert lin.labels() == menu_labels(lang, NO_SWAP_MENU)
+    assert t(lang, "menu.cal_duty_swap") not in lin.labels()
+    # A leader on the rotation still reads it, and has the item.
+    zhao = Chat(services, person="zhao_guoqiang")
+    open_menu(zhao, lang)
+    zhao.say("/start")
+    assert chat_text_is(zhao, t(lang, "menu.welcome_leader"))
+    assert ("调换您的接访值班日" if lang == "zh" else "swap your reception-duty days") \
+        in zhao.text
+    assert zhao.labels() == menu_labels(lang, LEADER_MENU)
+
+
+def test_a_leader_given_a_reception_day_is_told_to_swap_it(
+        services: Services, clock: FrozenClock, union_leader: Chat) -> None:
+    """The same union leader, once given a reception of her own (a day set in the
+    organisation file), has a day to swap: the welcome says so, the menu offers it, and
+    it offers that day. A visit to the site is no such day: it goes with its case."""
+    lin = union_leader
+    lin_id = person(services, "lin_hui").id
+    assert lin_id is not None
+    today = clock.now().date()
+
+    def give(day: date, form: str) -> None:
+        with Session(services.db) as s:
+            s.add(DutyEntry(unit_id=person(services, "lin_hui").unit_id or 0, day=day,
+                            start=time(14), end=time(16), place="工会办公室",
+                            leader_id=lin_id, post="工会副主席", form=form))
+            s.commit()
+
+    give(today + timedelta(days=3), "onsite")
+    lin.say("/start")
+    assert chat_text_is(lin, t("zh", "menu.welcome_leader_no_duty"))
+    give(today + timedelta(days=4), "fixed")
+    clock.advance(timedelta(minutes=1))
+    lin.say("/start")
+    assert chat_text_is(lin, t("zh", "menu.welcome_leader"))
+    assert lin.labels() == menu_labels("zh", LEADER_MENU)
+    lin.press(t("zh", "menu.cal_duty_swap"))
+    assert t("zh", "duty_swap.mine.ask") in lin.text
+    assert t("zh", "duty_swap.empty") not in lin.text
