@@ -55,9 +55,13 @@ def has(key: str) -> bool:
 class _Plural(string.Formatter):
     """`{count:plural|# file|# files}`: the first form for one, the second for any other
     number, `#` standing for the number (English says "1 file", "2 files"; Chinese needs
-    no such form and writes `{count}`)."""
+    no such form and writes `{count}`). `{title:upper}`: the words in capitals, as an
+    English push's tag reads ("[WEEKLY REPORT]", like "[OVERDUE]") where the same words
+    are lower case in a sentence ("the weekly report was returned")."""
 
     def format_field(self, value: Any, format_spec: str) -> str:
+        if format_spec == "upper":
+            return str(value).upper()
         if not format_spec.startswith("plural|"):
             return super().format_field(value, format_spec)
         one, _, other = format_spec[len("plural|"):].partition("|")
@@ -78,7 +82,7 @@ def t(lang: str, key: str, /, **params: Any) -> str:
     template = load(lang).get(key)
     if template is None:
         template = load(DEFAULT_LANG)[key]
-    if ":plural|" in template:
+    if ":plural|" in template or ":upper}" in template:
         return _PLURAL.vformat(template, (), _Params(params))
     return template.format_map(_Params(params))
 

@@ -87,7 +87,7 @@ def test_the_chairman_reads_the_quarters_letters_on_its_first_working_day(
     said = t(lang, "notice.letters_summary", **header(lang), lines=body)
     assert pushes(services, "chen_lihua").count(said) == 1
     assert "李明" not in said  # no writer is named
-    assert not [p for p in pushes(services, "liu_fang") if header(lang)["title"] in p]
+    assert not [p for p in pushes(services, "liu_fang") if header(lang)["title"].upper() in p]
 
     # Once only; the next quarter's comes in January.
     run_until(services, clock, at(10, 20, 9))
@@ -135,7 +135,7 @@ def test_the_summary_says_truly_where_letters_went_and_how_they_stand(
     chairman, anyone = the_case(services, "C-2026-0001"), the_case(services, "C-2026-0002")
     assert (chairman.status, anyone.status) == ("assigned", "assigned")
     run_until(services, clock, SENT)
-    [said] = [p for p in pushes(services, "chen_lihua") if header(lang)["title"] in p]
+    [said] = [p for p in pushes(services, "chen_lihua") if header(lang)["title"].upper() in p]
     opening = {"zh": "写给某位领导的信，登记后即送达这位领导本人阅处；不指定领导的信，"
                      "按分管工作转交分管领导阅处。",
                "en": "A letter written to a leader reached that leader when it was "
