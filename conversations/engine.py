@@ -82,8 +82,11 @@ WELCOME = {"leader": "menu.welcome_leader", "staff": "menu.welcome_staff",
            "director": "menu.welcome_director", "liaison": "menu.welcome_liaison",
            "upper_union": "menu.welcome_upper_union"}
 # A leader with no reception days of their own (Context.duty_days): the leader's welcome
-# without "see and swap your reception-duty days".
+# without "see and swap your reception-duty days"; and without "emergencies come to you"
+# when they are not in the alert chain either (Context.in_chain), as the staff's.
 NO_DUTY_DAYS = "menu.welcome_leader_no_duty"
+NOT_IN_CHAIN = {"leader": "menu.welcome_leader_no_duty_no_chain",
+                "staff": "menu.welcome_staff_no_chain"}
 # The same words sent again this soon after (by the sender's clock, where the platform
 # gives it) are a double tap on "send", not the answer to the question asked since.
 SENT_TWICE = timedelta(seconds=2)
@@ -494,6 +497,10 @@ class Context:
     # (a union leader receiving any day) is offered no swap of days, in the menu or the
     # welcome.
     duty_days: bool = True
+    # In the unit's emergency alert chain (handlers/incidents.chain): the staff, and a
+    # leader with no reception days, who are not are never alerted of an emergency, and
+    # their welcome does not say they are.
+    in_chain: bool = True
 
     def words(self, lang: str, key: str) -> str:
         """`key`'s words, or its "_untold" variant when nobody can be texted."""
@@ -560,10 +567,13 @@ _ACK_TAIL = 40
 
 def _welcome(ctx: Context) -> str:
     """The welcome's key for the reader's role (WELCOME); a leader without reception days
-    of their own reads no "see and swap your days" (NO_DUTY_DAYS)."""
+    of their own reads no "see and swap your days" (NO_DUTY_DAYS), one never alerted of an
+    emergency not that they are (NOT_IN_CHAIN)."""
     key = WELCOME.get(ctx.role, "menu.welcome")
     if ctx.role == "leader" and not ctx.duty_days:
-        key = NO_DUTY_DAYS
+        key = NO_DUTY_DAYS if ctx.in_chain else NOT_IN_CHAIN["leader"]
+    elif ctx.role == "staff" and not ctx.in_chain:
+        key = NOT_IN_CHAIN["staff"]
     return ctx.told(key)
 
 

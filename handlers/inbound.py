@@ -611,8 +611,11 @@ class Workroom:
         workshop = workshops.get(person.workshop_id) if person.workshop_id else None
         duty_days = person.role != "leader" or person.id is None or roster.has_duty_days(
             s, hctx.unit_id(), person.id, hctx.today)
+        in_chain = person.role not in ("leader", "staff") or any(
+            person.id in people for people, _ in incidents.chain(s, hctx.unit_id()).values())
         return Context(
             now=hctx.now, role=person.role, workshop_name=workshop, duty_days=duty_days,
+            in_chain=in_chain,
             directory=SqlDirectory(s, person, hctx.unit_id(), hctx.today,
                                    hctx.now.astimezone(hctx.zone).time(), hctx.zone),
             zone=self.options.zone,

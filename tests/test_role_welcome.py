@@ -1,18 +1,19 @@
 """The welcome of the roles and people the role's own words did not fit: the upper
-union's contact, and a leader with no reception days of their own."""
+union's contact, a leader with no reception days of their own, and the staff and such a
+leader when no emergency is alerted to them."""
 
 from __future__ import annotations
 
 from datetime import date, time, timedelta
 
 import pytest
-from sqlmodel import Session, select
+from sqlmodel import Session, col, delete, select
 
 from bot.bootstrap import Services
 from conversations.clock import FrozenClock
 from store.calendar_models import RosterPlan
-from store.models import Contact, DutyEntry, Person
-from tests.test_flow_common import LEADER_MENU, chat_text_is, menu_labels
+from store.models import ChainStep, Contact, DutyEntry, Person
+from tests.test_flow_common import LEADER_MENU, STAFF_MENU, chat_text_is, menu_labels
 from tests.transcript import LANGS, Chat, open_menu, person, t
 
 pytestmark = pytest.mark.usefixtures("published_roster")
@@ -50,7 +51,7 @@ def test_the_upper_union_is_welcomed_with_the_reports_it_receives(
 @pytest.fixture
 def union_leader(services: Services) -> Chat:
     """林慧, the union's vice-chairman: a leader who receives any day (工会领导随时接访),
-    not on the daily rotation and given no day of her own."""
+    not on the daily rotation, given no day of her own, and not in the alert chain."""
     zhao = person(services, "zhao_guoqiang")
     with Session(services.db) as s:
         lin = Person(key="lin_hui", name="林慧", role="leader", post="工会副主席",
@@ -66,18 +67,29 @@ def union_leader(services: Services) -> Chat:
     return Chat(services, person="lin_hui")
 
 
+def into_chain(services: Services, key: str, position: int = 2) -> None:
+    """Name the person in a step of the emergency alert chain."""
+    who = person(services, key)
+    with Session(services.db) as s:
+        s.add(ChainStep(unit_id=who.unit_id or 0, position=position, person_id=who.id or 0,
+                        wait_minutes=10))
+        s.commit()
+
+
 @pytest.mark.parametrize("lang", LANGS)
 def test_a_leader_with_no_reception_days_is_not_told_to_swap_them(
         services: Services, union_leader: Chat, lang: str) -> None:
     """Before, a union leader off the rotation read "查看和调换您的接访值班日" and was
     offered 调换接访日, which found no day of hers to swap. Now the welcome leaves the
     swap out and so does the menu (one test for both); the rest of a leader's welcome
-    and menu stay."""
+    and menu stay: in the alert chain, she is told emergencies come to her."""
+    into_chain(services, "lin_hui")
     lin = union_leader
     open_menu(lin, lang)
     lin.say("/start")
     assert chat_text_is(lin, t(lang, "menu.welcome_leader_no_duty"))
     assert ("调换" if lang == "zh" else "swap") not in lin.text
+    assert ("紧急情况" if lang == "zh" else "Emergencies") in lin.text
     assert ("接访台帐" if lang == "zh" else "visit ledger") in lin.text
     assert lin.labels() == menu_labels(lang, NO_SWAP_MENU)
     assert t(lang, "menu.cal_duty_swap") not in lin.labels()
@@ -89,6 +101,49 @@ def test_a_leader_with_no_reception_days_is_not_told_to_swap_them(
     assert ("调换您的接访值班日" if lang == "zh" else "swap your reception-duty days") \
         in zhao.text
     assert zhao.labels() == menu_labels(lang, LEADER_MENU)
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_a_leader_alerted_of_no_emergency_is_not_told_emergencies_come_to_her(
+        services: Services, union_leader: Chat, lang: str) -> None:
+    """The union leader with no day of her own and in no step of the alert chain is never
+    alerted of an emergency (the director, the chain and the day's duty leader are).
+    Before, her welcome began "职工报告的紧急情况……会推送给您"; now it names what does
+    come to her: letters written to her and the cases given to her."""
+    lin = union_leader
+    open_menu(lin, lang)
+    lin.say("/start")
+    assert chat_text_is(lin, t(lang, "menu.welcome_leader_no_duty_no_chain"))
+    for untrue in {"zh": ("紧急情况", "调换"), "en": ("Emergencies", "emergenc", "swap")}[lang]:
+        assert untrue not in lin.text, untrue
+    told = {"zh": ("写给您的信", "交给您办理的问题", "点“收到”", "接访台帐"),
+            "en": ("Letters written to you", "cases given to you", 'tap "Acknowledge"',
+                   "visit ledger")}[lang]
+    for word in told:
+        assert word in lin.text, word
+    assert lin.labels() == menu_labels(lang, NO_SWAP_MENU)
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_staff_alerted_of_no_emergency_are_not_told_emergencies_come_to_them(
+        services: Services, lang: str) -> None:
+    """刘芳 taken out of the alert chain is never alerted of an emergency; before, her
+    welcome still said "紧急情况会推送给您". Now it says the cases given to her come as
+    alerts; in the chain again, she reads the staff's welcome as before."""
+    liu = person(services, "liu_fang")
+    with Session(services.db) as s:
+        s.exec(delete(ChainStep).where(col(ChainStep.person_id) == liu.id))
+        s.commit()
+    staff = Chat(services, person="liu_fang")
+    open_menu(staff, lang)
+    staff.say("/start")
+    assert chat_text_is(staff, t(lang, "menu.welcome_staff_no_chain"))
+    assert ("紧急情况" if lang == "zh" else "emergenc") not in staff.text
+    assert ("交给您办理的问题" if lang == "zh" else "cases given to you") in staff.text
+    assert staff.labels() == menu_labels(lang, STAFF_MENU)
+    into_chain(services, "liu_fang")
+    staff.say("/start")
+    assert chat_text_is(staff, t(lang, "menu.welcome_staff"))
 
 
 def test_a_leader_given_a_reception_day_is_told_to_swap_it(
@@ -110,7 +165,7 @@ def test_a_leader_given_a_reception_day_is_told_to_swap_it(
 
     give(today + timedelta(days=3), "onsite")
     lin.say("/start")
-    assert chat_text_is(lin, t("zh", "menu.welcome_leader_no_duty"))
+    assert chat_text_is(lin, t("zh", "menu.welcome_leader_no_duty_no_chain"))
     give(today + timedelta(days=4), "fixed")
     clock.advance(timedelta(minutes=1))
     lin.say("/start")
@@ -119,3 +174,4 @@ def test_a_leader_given_a_reception_day_is_told_to_swap_it(
     lin.press(t("zh", "menu.cal_duty_swap"))
     assert t("zh", "duty_swap.mine.ask") in lin.text
     assert t("zh", "duty_swap.empty") not in lin.text
+
