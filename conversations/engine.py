@@ -568,12 +568,15 @@ _ACK_TAIL = 40
 def _welcome(ctx: Context) -> str:
     """The welcome's key for the reader's role (WELCOME); a leader without reception days
     of their own reads no "see and swap your days" (NO_DUTY_DAYS), one never alerted of an
-    emergency not that they are (NOT_IN_CHAIN)."""
+    emergency not that they are (NOT_IN_CHAIN); a liaison serving no workshop (the
+    organisation file allows none) the workers' welcome."""
     key = WELCOME.get(ctx.role, "menu.welcome")
     if ctx.role == "leader" and not ctx.duty_days:
         key = NO_DUTY_DAYS if ctx.in_chain else NOT_IN_CHAIN["leader"]
     elif ctx.role == "staff" and not ctx.in_chain:
         key = NOT_IN_CHAIN["staff"]
+    elif ctx.role == "liaison" and not ctx.workshop_name:
+        key = "menu.welcome"
     return ctx.told(key)
 
 
@@ -900,6 +903,10 @@ class Engine:
             [Button(catalog.t(st.lang, m.label), m.value) for m in items],
         )
 
+    def _welcomed(self, st: State, ctx: Context) -> Reply:
+        """The welcome above the menu; a liaison's names the workshop or section served."""
+        return self._menu(st, ctx, _welcome(ctx), workshop=ctx.workshop_name or "")
+
     def _at_menu(self, st: State, token: str, command: str | None, ctx: Context,
                  fresh: bool = False, default_flow: str | None = None,
                  pressed: bool = False) -> Outcome:
@@ -962,8 +969,8 @@ class Engine:
         if chosen is None:
             welcome = fresh or command == "menu" or not token.strip()
             if welcome or not _sounds_urgent(typed):
-                return Outcome(st, [self._menu(st, ctx,
-                                               _welcome(ctx) if welcome else "menu.unknown")])
+                return Outcome(st, [self._welcomed(st, ctx) if welcome
+                                    else self._menu(st, ctx, "menu.unknown")])
             return Outcome(st, [self._menu(st, ctx, "menu.unknown_urgent")])
         told, st.told = st.told, None  # whatever was chosen takes, or drops, the words
         kind, _, name = chosen.value.partition(":")
@@ -989,7 +996,7 @@ class Engine:
             return Outcome(st, [self._menu(st, ctx, "menu.told_progress")])
         if not _says_something(typed):
             if any(_said_word(w, typed) for w in _greetings()):
-                return Outcome(st, [self._menu(st, ctx, _welcome(ctx))])
+                return Outcome(st, [self._welcomed(st, ctx)])
             if any(_said_word(w, typed) for w in _courtesy_words()):
                 return Outcome(st, [self._menu(st, ctx, "ack.courtesy")])
             return None

@@ -1,19 +1,20 @@
 """The welcome of the roles and people the role's own words did not fit: the upper
-union's contact, a leader with no reception days of their own, and the staff and such a
-leader when no emergency is alerted to them."""
+union's contact, a leader with no reception days of their own, the staff and such a
+leader when no emergency is alerted to them, and a liaison of a section (科室)."""
 
 from __future__ import annotations
 
-from datetime import date, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
 from sqlmodel import Session, col, delete, select
 
 from bot.bootstrap import Services
 from conversations.clock import FrozenClock
+from conversations.engine import Context, Engine, State
 from store.calendar_models import RosterPlan
-from store.models import ChainStep, Contact, DutyEntry, Person
-from tests.test_flow_common import LEADER_MENU, STAFF_MENU, chat_text_is, menu_labels
+from store.models import ChainStep, Contact, DutyEntry, Person, Workshop
+from tests.test_flow_common import LEADER_MENU, LIAISON_MENU, STAFF_MENU, chat_text_is, menu_labels
 from tests.transcript import LANGS, Chat, open_menu, person, t
 
 pytestmark = pytest.mark.usefixtures("published_roster")
@@ -175,3 +176,45 @@ def test_a_leader_given_a_reception_day_is_told_to_swap_it(
     assert t("zh", "duty_swap.mine.ask") in lin.text
     assert t("zh", "duty_swap.empty") not in lin.text
 
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_a_liaison_of_a_section_is_welcomed_as_its_liaison(
+        services: Services, lang: str) -> None:
+    """A liaison serves a workshop or a section (科室). Before, the liaison of 综合办公室
+    read "您是本车间的群众工作联络员：车间里出了突发情况……会记在本车间名下"; now the
+    welcome names what she serves, as a workshop's liaison's names the workshop."""
+    office = person(services, "tang_yun")  # 综合办公室's employee becomes its liaison
+    with Session(services.db) as s:
+        row = s.get(Person, office.id)
+        assert row is not None
+        row.role = "liaison"
+        s.add(row)
+        s.commit()
+        shop = s.get(Workshop, row.workshop_id)
+        assert shop is not None and (shop.name, shop.kind) == ("综合办公室", "section")
+    tang = Chat(services, person="tang_yun")
+    open_menu(tang, lang)
+    tang.say("/start")
+    assert chat_text_is(tang, t(lang, "menu.welcome_liaison_untold", workshop="综合办公室"))
+    said = {"zh": ("您是综合办公室的群众工作联络员：综合办公室出了突发情况",
+                   "会记在综合办公室名下"),
+            "en": ("You are the liaison of 综合办公室", "recorded under 综合办公室")}[lang]
+    for words in said:
+        assert words in tang.text, words
+    assert ("本车间的" if lang == "zh" else "your workshop's") not in tang.text
+    assert tang.labels() == menu_labels(lang, LIAISON_MENU)
+    wang = Chat(services, person="wang_qiang")  # a workshop's liaison: its name
+    open_menu(wang, lang)
+    wang.say("/start")
+    assert ("您是铸造车间的群众工作联络员" if lang == "zh"
+            else "You are the liaison of 铸造车间") in wang.text
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_a_liaison_serving_no_workshop_reads_the_workers_welcome(lang: str) -> None:
+    """The organisation file gives every liaison a workshop or section; one without
+    (a row changed by hand) is not told of "本车间" nor of a workshop with no name: the
+    workers' welcome, which is true of them."""
+    ctx = Context(now=datetime(2026, 11, 23, 9, tzinfo=UTC), role="liaison")
+    out = Engine().step(State(lang=lang).to_dict(), text="/start", action=None, ctx=ctx)
+    assert out.replies[0].text == t(lang, "menu.welcome")
