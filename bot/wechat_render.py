@@ -87,7 +87,7 @@ def _typed_rules(lang: str) -> tuple[tuple[re.Pattern[str], str], ...]:
 
 def _pattern(template: str) -> re.Pattern[str]:
     """A catalog template as a regular expression of its rendered text, each parameter
-    a named group (one line at most)."""
+    a named group (one line at most; a list of lines, `…lines`, as many as it holds)."""
     out, seen = [], set()
     pieces = list(string.Formatter().parse(template))
     for i, (literal, name, _, _) in enumerate(pieces):
@@ -98,6 +98,9 @@ def _pattern(template: str) -> re.Pattern[str]:
             out.append(f"(?P={name})")
             continue
         seen.add(name)
+        if name.endswith("lines"):  # handlers.notices.lines: a line each ("visitor_lines")
+            out.append(f"(?P<{name}>[^\n]*(?:\n[^\n]*)*?)")
+            continue
         # Nothing after the last one to stop at: to the end of its line.
         out.append(f"(?P<{name}>[^\n]*)" if i == len(pieces) - 1 else f"(?P<{name}>[^\n]*?)")
     return re.compile("".join(out))

@@ -232,6 +232,27 @@ def test_the_ledger_button_is_inline_on_telegram_and_words_on_wechat(lang: str) 
         "flow:visit_record?visit=b1"
 
 
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_a_ledger_reminder_of_two_visitors_says_what_to_reply_on_wechat(lang: str) -> None:
+    """Regression: with two visitors or more the list ran over several lines, and WeChat
+    kept "请点“登记来访人未到”" under it: there is nothing to tap there."""
+    from tests.test_wechat_typed import TAPS
+
+    visitors = [["notice.visit_ledger_line", {"visitor": name, "number": number,
+                                              "topic": "加班费"}]
+                for name, number in (("李明", "V-2026-0001"), ("张伟", "V-2026-0002"))]
+    reply = notices.render("notice.visit_ledger_due", {
+        **SLOT, "count": 2, "visitor_lines": visitors,
+        "actions": [["menu.cal_visit_record", "flow:visit_record?visit=b1"],
+                    ["menu.cal_visit_missed", "flow:visit_missed?visit=b1"]]}, lang, ZONE)
+    shown = wechat_render.render(reply, lang, push=True)
+    assert shown.startswith(t(lang, "notice.visit_ledger_due_typed", **slot(lang), count=2,
+                              visitor_lines="\n".join([
+                                  line(lang, "李明", "V-2026-0001", "加班费"),
+                                  line(lang, "张伟", "V-2026-0002", "加班费")])))
+    assert not TAPS[lang].search(shown)
+
 # --- a booking's push: 调整接访预约 ----------------------------------------------------------
 
 
