@@ -115,18 +115,48 @@ def _fill(typed: str, found: re.Match[str]) -> str:
 def typed_words(text: str, lang: str) -> str:
     """The text with each "tap this button" sentence in its words for typing (its
     `_typed` variant in the catalog): WeChat shows no buttons, only words to reply."""
+    return _typed_text(text, lang)[0]
+
+
+def _typed_text(text: str, lang: str) -> tuple[str, frozenset[str]]:
+    """typed_words, and the words its `_typed` sentences tell the reader to reply."""
+    told: frozenset[str] = frozenset()
     for pattern, typed in _typed_rules(lang if lang in catalog.LANGS else catalog.DEFAULT_LANG):
         if pattern.search(text):
             text = pattern.sub(partial(_fill, typed), text)
-    return text
+            told |= _told(typed)
+    return text, told
+
+
+# The words a `_typed` sentence says to reply, quoted as the catalogs quote them: “评价答复”,
+# 「收到」, "Rate a reply".
+_QUOTED = re.compile(r"“([^”\n]+)”|「([^」\n]+)」|\"([^\"\n]+)\"")
+
+
+@cache
+def _told(typed: str) -> frozenset[str]:
+    """The words a `_typed` wording quotes (as word_key compares them): in its own words
+    only, never in a parameter's (what a worker wrote is not an instruction)."""
+    own = "\n".join(literal for literal, _, _, _ in string.Formatter().parse(typed))
+    return frozenset(word_key(next(g for g in m.groups() if g)) for m in _QUOTED.finditer(own))
+
+
+def _said(button: Button, lang: str, text: str, told: frozenset[str]) -> bool:
+    """Whether a `_typed` sentence already tells the reader to reply this button's words:
+    one of the words that press it (pressed_words), or the very words the words line
+    would show (an alert's "收到 C-2026-0001", which its prompt leaves to that line)."""
+    return word_key(_typed(button, lang, text)) in told \
+        or not told.isdisjoint(pressed_words([button]))
 
 
 def render(reply: Reply, lang: str, *, push: bool = False) -> str:
     """A reply as one text: the options numbered, the actions and words to reply. A
     push's options (`push`) are words, never numbers: a number answers the person's
     conversation, not the push (see pressed_words). The catalog's "tap a button"
-    sentences say what to reply instead (typed_words)."""
-    lines = [typed_words(reply.text, lang)]
+    sentences say what to reply instead (typed_words); a word such a sentence of a push
+    says ("请回复“评价答复”") is not said again on its words line, which names the others."""
+    text, told = _typed_text(reply.text, lang)
+    lines = [text]
     choices = [b for b in reply.buttons if b.kind == "choice"]
     words = [b for b in reply.buttons if b.kind == "action"]
     nav = [b for b in reply.buttons if b.kind == "nav"]
@@ -138,6 +168,8 @@ def render(reply: Reply, lang: str, *, push: bool = False) -> str:
         lines.append(catalog.t(lang, "wechat.numbers", numbers=_numbers(len(choices), lang)))
     else:  # a push's one suggestion ("评价答复"): its words, not a number
         words = choices + words
+    if push:  # a question keeps the words and 也可回复 that end every question
+        words = [b for b in words if not _said(b, lang, reply.text, told)]
     if words:
         said = catalog.t(lang, "wechat.words.sep").join(
             catalog.t(lang, "wechat.words.quote", word=_typed(b, lang, reply.text))

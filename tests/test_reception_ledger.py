@@ -227,7 +227,10 @@ def test_the_ledger_button_is_inline_on_telegram_and_words_on_wechat(lang: str) 
     label = t(lang, "menu.cal_visit_record")
     assert telegram.layout(reply) == {"inline_keyboard": [[
         {"text": label, "callback_data": "flow:visit_record?visit=b1"}]]}
-    assert t(lang, "wechat.words.quote", word=label) in wechat_render.render(reply, lang, push=True)
+    shown = wechat_render.render(reply, lang, push=True)
+    assert shown == t(lang, "notice.visit_ledger_due_typed", **slot(lang), count=1,
+                      visitor_lines=line(lang, "李明", "V-2026-0001", "加班费"))
+    assert shown.count(label) == 1  # said in its sentence, not again on a words line
     assert wechat_render.pressed_words(reply.buttons)[wechat_render.word_key(label)] == \
         "flow:visit_record?visit=b1"
 

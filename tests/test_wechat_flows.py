@@ -511,7 +511,7 @@ async def test_a_liaison_answers_the_screening_push_by_its_words_on_wecom(
     await zhou.say("菜单")
     await asyncio.to_thread(run_until, wx, wx.clock, at(11, 25, 9, 30))
     ask = next(x for x in zhou.new_texts() if x.startswith("【矛盾纠纷排查】"))
-    assert ask.endswith("回复「零报告（本月无矛盾纠纷）」、「登记一条矛盾纠纷」。")
+    assert ask.endswith("有就回复“登记一条矛盾纠纷”逐条登记，没有请回复“零报告”。")
     assert "1." not in ask and "回复 1" not in ask  # no number to mistake for the menu's
     [done] = await zhou.say("零报告")
     assert done.startswith(t("zh", "screening.done_zero", workshop="机加工车间",
