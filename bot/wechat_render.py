@@ -168,8 +168,11 @@ def render(reply: Reply, lang: str, *, push: bool = False) -> str:
         lines.append(catalog.t(lang, "wechat.numbers", numbers=_numbers(len(choices), lang)))
     else:  # a push's one suggestion ("评价答复"): its words, not a number
         words = choices + words
-    if push:  # a question keeps the words and 也可回复 that end every question
-        words = [b for b in words if not _said(b, lang, reply.text, told)]
+    # A word a sentence already says to reply is not said again below it: a push's,
+    # and a question's (the review's "无误请回复“确认提交”；需要修改请回复“返回”" ends
+    # with 也可回复：取消 / 帮助, not 回复「确认提交」 and 返回 again).
+    words = [b for b in words if not _said(b, lang, reply.text, told)]
+    nav = [b for b in nav if not _said(b, lang, reply.text, told)]
     if words:
         said = catalog.t(lang, "wechat.words.sep").join(
             catalog.t(lang, "wechat.words.quote", word=_typed(b, lang, reply.text))

@@ -93,7 +93,10 @@ async def test_a_suggestion_with_numbers_and_words(
                      ("食堂晚餐能不能多一个素菜窗口", ask("zh", "suggestion", "identity", 3, 3))])
     [review] = await chat.say("实名")
     assert review.startswith(t("zh", "review.title"))
-    assert review.endswith("回复「确认提交」。\n也可回复：返回 / 取消 / 帮助")  # no buttons
+    # No buttons: the words to reply, each said once (the review's sentence names 确认提交
+    # and 返回, so the lines after it name only the others).
+    assert review.endswith("无误请回复“确认提交”；需要修改请回复“返回”。\n也可回复：取消 / 帮助")
+    assert review.count("确认提交") == 1 and review.count("返回") == 1
     texts = await chat.say("确认提交")
     assert texts[0].startswith("建议已登记，编号 S-2026-0001")
     [row] = all_rows(wx, Suggestion)
