@@ -13,7 +13,7 @@ from conversations import catalog
 from handlers import assignment, bookings, casework, grouping, incidents, reports, suggestions
 from handlers.calendar_sources import SOURCES
 from handlers.lifecycle import OPEN, WORKING
-from handlers.queries import case_what
+from handlers.queries import case_what, handling_words
 from store.calendar_models import DutyPublished, Report
 from store.models import (
     Booking,
@@ -280,7 +280,7 @@ class SqlDirectory:
             col(Case.status).in_(("replied", "follow_up", "closed")),
             col(Case.rating).is_(None), col(Case.reply).is_not(None))
             .order_by(col(Case.id))).all()
-        return [(str(c.id), self.case_label(c, lang)) for c in rows
+        return [(str(c.id), self.case_label(c, lang, handling=False)) for c in rows
                 if c.status != "closed" or self.today <= (casework.rate_until(c, self.zone)
                                                           or date.min)]
 
@@ -331,7 +331,7 @@ class SqlDirectory:
         if source in CASE_SOURCES and value.isdigit():
             case = self.session.get(Case, int(value))
             if case is not None and case.unit_id == self.unit_id:
-                return self.case_label(case, lang)
+                return self.case_label(case, lang, handling=source != "cases_to_rate")
         if source == "open_suggestions" and value.isdigit():  # answered meanwhile
             row = self.session.get(Suggestion, int(value))
             if row is not None and row.unit_id == self.unit_id:
@@ -395,7 +395,15 @@ class SqlDirectory:
             return ("booking.already", {"number": number}) if number else None
         raise KeyError(f"no check named {name!r}")
 
-    def case_label(self, case: Case, lang: str) -> str:
+    def case_label(self, case: Case, lang: str, *, handling: bool = True) -> str:
+        """A case as an option: to those handling cases, with what it is about and to
+        whom it went; to its complainant (`handling` False), as they know it."""
+        if handling and case.status != "closed":
+            return catalog.t(lang, "case.option_handling", number=case.number,
+                             category=case_what(self.session, case, lang),
+                             status=catalog.t(lang, f"status.{case.status}"),
+                             due_on=case.due_on.isoformat(),
+                             **handling_words(self.session, case, lang))
         if case.status == "closed" and case.closed_at is not None:  # when, not a deadline
             return catalog.t(lang, "case.option_closed", number=case.number,
                              category=case_what(self.session, case, lang),

@@ -32,6 +32,8 @@ def localize(params: dict[str, Any], lang: str, zone: ZoneInfo) -> dict[str, Any
     for name, value in params.items():
         if value is None or value == "":
             out[name] = catalog.t(lang, "review.skipped")
+        elif isinstance(value, str) and value.startswith("@@"):
+            out[name] = value[1:]  # someone's own words that begin with "@" (literal)
         elif isinstance(value, str) and value.startswith("@") and catalog.has(value[1:]):
             out[name] = catalog.t(lang, value[1:])  # who, a status…, in the reader's words
         elif name == "events" and isinstance(value, list):
@@ -159,6 +161,26 @@ _STARTS = {"notice.case_replied": ("menu.rate", "flow:rate"),
            "notice.letter_replied": ("menu.rate", "flow:rate"),
            "notice.extension_asked": ("menu.decide_extension", "flow:decide_extension")}
 
+
+
+SUMMARY = 20  # characters of a case's description that say what it is about, in a line
+
+
+def summary(text: str, length: int = SUMMARY) -> str:
+    """The first words of a text, on one line, cut with "…" when longer: at a space when
+    one falls in the second half (English words stay whole), else at the length."""
+    one = " ".join(text.split())
+    if len(one) <= length:
+        return one
+    cut = one[:length - 1]
+    space = cut.rfind(" ")
+    return (cut[:space] if space >= length // 2 else cut).rstrip() + "…"
+
+
+def literal(text: str) -> str:
+    """Someone's own words as a push's parameter, shown as written: one that begins with
+    "@" would otherwise be taken for a catalog key (localize)."""
+    return f"@{text}" if text.startswith("@") else text
 
 
 def letter_named(session: Session, case: Case, *, writer: bool = False

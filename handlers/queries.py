@@ -37,6 +37,15 @@ def case_what(session: Session, case: Case, lang: str) -> str:
     return catalog.t(lang, named["say"], to=named.get("to", ""), category=category)
 
 
+def handling_words(session: Session, case: Case, lang: str) -> dict[str, str]:
+    """What a case is about (the first words of its description) and to whom it went, as
+    the lists of those who handle cases show it: never who complained."""
+    handler = session.get(Person, case.handler_id) if case.handler_id else None
+    return {"summary": notices.summary(case.description),
+            "handler": catalog.t(lang, "case.handled_by", name=handler.name)
+            if handler is not None else catalog.t(lang, "case.handled_by_nobody")}
+
+
 def _case_line(case: Case, lang: str, zone: ZoneInfo | None = None,
                what: str | None = None) -> str:
     category = what or catalog.t(lang, f"opt.category.{case.category}")
@@ -135,7 +144,10 @@ def open_cases(ctx: HandlerContext, lang: str) -> list[Reply]:
     if not rows:
         return [Reply("\n".join([catalog.t(lang, "query.open_cases.none"), *rate]))]
     lines = [catalog.t(lang, "query.open_cases.title")] + [
-        _case_line(c, lang, what=case_what(ctx.session, c, lang)) for c in rows]
+        catalog.t(lang, "case.line_handling", number=c.number,
+                  category=case_what(ctx.session, c, lang),
+                  status=catalog.t(lang, f"status.{c.status}"), due_on=c.due_on.isoformat(),
+                  **handling_words(ctx.session, c, lang)) for c in rows]
     return [Reply("\n".join([*lines, *rate]))]
 
 

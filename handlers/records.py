@@ -22,6 +22,7 @@ from handlers import (
     files,
     grouping,
     incidents,
+    notices,
     suggestions,
 )
 from handlers.context import HandlerContext, receipt_hash
@@ -399,15 +400,19 @@ def _announce_case(ctx: HandlerContext, case: Case, workshop: Workshop | None) -
             params={**base, "complainant": display_name(complainant)},
             priority=outbox.ALERT,
         )
-    # The staff supervise it: a leader case says so, and why (not whose earlier cases).
+    # The staff supervise it: what it is about and to whom it went; a leader case says so,
+    # and why (not whose earlier cases). Never who complained: not theirs to see.
     why = casework.leader_case_why(s, case, earlier=False)
     said: dict[str, Any] = {"number": case.number, "category": case.category,
+                            "summary": notices.literal(notices.summary(case.description)),
+                            "name": _name_of(s, case.handler_id),
                             "due_on": case.due_on.isoformat(), **({"why": why} if why else {})}
     if away is not None:
         said.update(leader=away.leader, away=f"@case.away.{away.kind}", until=away.until,
                     name=away.handler)
-    message = "notice.case_staff" + ("_leader" if why else "") + ("_away" if away else "")
-    if case.letter and message == "notice.case_staff":
+    message = "notice.case_staff" + ("_leader" if why else "") + (
+        "_away" if away else "" if case.handler_id else "_unassigned")
+    if case.letter and message in ("notice.case_staff", "notice.case_staff_unassigned"):
         message = "notice.letter_staff"
         said["to"] = _name_of(s, case.addressed_to) or "@letter.to_any"
         gone = assignment.away_on(s, case.unit_id, case.addressed_to, ctx.today) \
@@ -416,8 +421,12 @@ def _announce_case(ctx: HandlerContext, case: Case, workshop: Workshop | None) -
             message = "notice.letter_staff_away"
             said.update(away=f"@case.away.{gone.kind}", until=gone.last_day.isoformat())
     for staff in _staff_of(s, case.unit_id, ("staff",)):
+        # One tap to work on it, for whom there is something to do (assign it, pass it on…).
+        actions = notices.work_on(case.id) \
+            if not case.letter and casework.offered(s, case, staff) else []
         outbox.enqueue(s, key=f"case:{case.id}:staff:{staff.id}", recipient_id=staff.id,
-                       message=message, now=ctx.now, params=said)
+                       message=message, now=ctx.now,
+                       params={**said, **({"actions": actions} if actions else {})})
 
 
 # --- visit booking ---------------------------------------------------------------------

@@ -12,7 +12,7 @@ from sqlmodel import Session, func, select
 from bot.bootstrap import Services
 from conversations.clock import FrozenClock
 from handlers.directory import SqlDirectory
-from store.models import Case, CaseEvent
+from store.models import Case, CaseEvent, Person
 from tests.case_helpers import (
     actions,
     case_action,
@@ -34,10 +34,14 @@ def events(services: Services) -> int:
 
 
 def label(services: Services, lang: str, number: str = "C-2026-0001") -> str:
-    """The case as the list of cases shows it."""
+    """The case as the list of cases shows it: what it is about, and who handles it."""
     case = the_case(services, number)
-    return t(lang, "case.option", number=number,
-             category=t(lang, f"opt.category.{case.category}"),
+    with Session(services.db) as s:
+        handler = s.get(Person, case.handler_id)
+    assert handler is not None
+    return t(lang, "case.option_handling", number=number,
+             category=t(lang, f"opt.category.{case.category}"), summary=case.description,
+             handler=t(lang, "case.handled_by", name=handler.name),
              status=t(lang, f"status.{case.status}"), due_on=case.due_on.isoformat())
 
 

@@ -442,10 +442,10 @@ def test_open_cases_shows_a_leader_their_own_and_the_director_the_units(
         someone.press("在办的问题")
         return someone.text
 
-    line1 = t("zh", "case.line", number="C-2026-0001", category="工资福利",
-              status="已交办", due_on="2027-01-22")
-    line2 = t("zh", "case.line", number="C-2026-0002", category="安全生产",
-              status="办理中", due_on="2027-01-02")
+    line1 = t("zh", "case.line_handling", number="C-2026-0001", category="工资福利",
+              summary=DESCRIPTION, handler="赵国强办理", status="已交办", due_on="2027-01-22")
+    line2 = t("zh", "case.line_handling", number="C-2026-0002", category="安全生产",
+              summary=DESCRIPTION, handler="吴建军办理", status="办理中", due_on="2027-01-02")
     assert line1 in open_cases("zhao_guoqiang")
     assert line2 not in open_cases("zhao_guoqiang")
     assert line2 in open_cases("wu_jianjun") and line1 not in open_cases("wu_jianjun")

@@ -282,7 +282,8 @@ def test_a_joint_letters_leader_case_says_how_many_signed_it(
             description=DESCRIPTION, outcome=OUTCOME, complainant="李明", due_on=LEADER_DUE))
     assert _inbox(services, "liu_fang") == [t(
         lang, "notice.case_staff_leader", number="C-2026-0001",
-        category=t(lang, "opt.category.wages"), why=why, due_on=case.due_on.isoformat())]
+        category=t(lang, "opt.category.wages"), summary=DESCRIPTION, why=why, name="赵国强",
+        due_on=case.due_on.isoformat())]
 
 
 @pytest.mark.parametrize("lang", LANGS)
@@ -302,7 +303,8 @@ def test_a_repeat_leader_case_names_the_earlier_case_to_its_handler_not_the_staf
     staff = _inbox(services, "liu_fang")[-1]
     assert staff == t(lang, "notice.case_staff_leader", number="C-2026-0002",
                       category=t(lang, "opt.category.wages"),
-                      why=t(lang, "case.why.repeat_withheld"), due_on=LEADER_DUE)
+                      summary="十一月的加班费又没有按时发放",
+                      why=t(lang, "case.why.repeat_withheld"), name="赵国强", due_on=LEADER_DUE)
     assert "C-2026-0001" not in staff
 
 

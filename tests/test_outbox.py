@@ -39,12 +39,16 @@ def _person(svc: Services, key: str) -> Person:
         return s.exec(select(Person).where(Person.key == key)).one()
 
 
+# A staff member's 新登记问题, the push these tests send.
+STAFF_PARAMS = {"number": "C-2026-0042", "category": "wages",
+                "summary": "October's overtime pay…", "name": "Zhao", "due_on": "2027-01-22"}
+
+
 def _push(svc: Services, key: str, to: str, priority: int = outbox.ROUTINE) -> int:
     person = _person(svc, to)
     with transaction(svc.db) as s:
         row = outbox.enqueue(s, key=key, recipient_id=person.id, message="notice.case_staff",
-                             params={"number": "C-2026-0042", "category": "wages",
-                                     "due_on": "2027-01-22"},
+                             params=STAFF_PARAMS,
                              now=svc.clock.now(), priority=priority)
         return row.id or 0
 
@@ -137,8 +141,7 @@ def test_a_refused_push_is_not_delivered_to_an_inbox_never_opened(
             "chen_lihua", "liu_fang"}
         shown = s.exec(select(InboxMessage).where(
             InboxMessage.address == "p:liu_fang")).all()
-    lost = render("notice.case_staff", {"number": "C-2026-0042", "category": "wages",
-                                        "due_on": "2027-01-22"}, "zh",
+    lost = render("notice.case_staff", STAFF_PARAMS, "zh",
                   db_services.settings.zone).text
     assert [m.text for m in shown] == [catalog.t(
         "zh", "notice.delivery_refused", recipient="赵国强", channels="Telegram", text=lost)]
@@ -171,8 +174,7 @@ def test_given_up_push_alerts_the_director_and_staff(
     quoted = {("en" if w.recipient_id == staff.id else "zh"): w.params["text"]
               for w in warnings}
     assert quoted == {
-        lang: render("notice.case_staff", {"number": "C-2026-0042", "category": "wages",
-                                           "due_on": "2027-01-22"}, lang,
+        lang: render("notice.case_staff", STAFF_PARAMS, lang,
                      db_services.settings.zone).text for lang in ("zh", "en")}
     assert "C-2026-0042" in quoted["en"] and not any("一" <= c <= "鿿" for c in quoted["en"])
 

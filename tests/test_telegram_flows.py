@@ -687,6 +687,19 @@ async def test_an_emergency_by_long_polling(sqlite_url: str, clock: FrozenClock,
 # --- the leader answers on Telegram, the worker rates from the push ---------------------
 
 
+# What the case is about, as the leader's list of cases shows it: the first words of what
+# the worker wrote, in the worker's language.
+SUMMARY = {"zh": SAID["zh"]["description"], "en": "October's overtime…"}
+
+
+def handling_option(lang: str, status: str) -> str:
+    """The worker's case as 赵国强 (who reads Chinese) chooses it in 办理问题."""
+    return t("zh", "case.option_handling", number="C-2026-0001",
+             category=t("zh", "opt.category.wages"), summary=SUMMARY[lang],
+             handler=t("zh", "case.handled_by", name="赵国强"),
+             status=t("zh", f"status.{status}"), due_on=ORDINARY_DUE)
+
+
 @LANGS
 async def test_a_leader_replies_on_telegram_and_the_worker_rates_from_the_push(
         client: httpx.AsyncClient, fake: FakeBotApi, tg: Services, lang: str,
@@ -699,9 +712,7 @@ async def test_a_leader_replies_on_telegram_and_the_worker_rates_from_the_push(
 
     answer = "财务科已核实，十月加班费于下周一补发。"
     await run(leader, [(t("zh", "menu.case_action"), t("zh", "case_action.case.ask")),
-                       ("[" + t("zh", "case.option", number="C-2026-0001",
-                                category=t("zh", "opt.category.wages"),
-                                status=t("zh", "status.assigned"), due_on=ORDINARY_DUE) + "]",
+                       ("[" + handling_option(lang, "assigned") + "]",
                         t("zh", "case_action.action.ask")),
                        ("[" + t("zh", "opt.case_action.reply") + "]",
                         t("zh", "case_action.reply.ask")),
@@ -745,9 +756,7 @@ async def test_a_case_closed_before_its_rating_is_rated_from_the_closing_push(
     for action, said, status in (("reply", answer, "assigned"), ("close", outcome, "replied")):
         await run(leader, [
             (t("zh", "menu.case_action"), t("zh", "case_action.case.ask")),
-            ("[" + t("zh", "case.option", number="C-2026-0001",
-                     category=t("zh", "opt.category.wages"),
-                     status=t("zh", f"status.{status}"), due_on=ORDINARY_DUE) + "]",
+            ("[" + handling_option(lang, status) + "]",
              t("zh", "case_action.action.ask")),
             ("[" + t("zh", f"opt.case_action.{action}") + "]", ""),
             (said, t("zh", "review.title"))])
