@@ -1095,7 +1095,7 @@ class Engine:
             # What the button's answer met (answered by someone since) comes first.
             return Outcome(st, [*notes, Reply(text), self._menu(st, ctx)])
         st.step = None
-        intro = Reply(ctx.words(st.lang, f"{flow.name}.intro"))
+        intro = Reply(self._intro(st, flow, ctx))
         self._advance(st, flow)
         if given and st.prefilled and st.step in (None, REVIEW):
             # The button said everything (one tap: "nothing to report"): submit it now.
@@ -1107,6 +1107,20 @@ class Engine:
         else:
             replies.append(self._ask(st, ctx))
         return Outcome(st, replies)
+
+    def _intro(self, st: State, flow: Flow, ctx: Context) -> str:
+        """The flow's opening words. Opened by a push's button that chose what it is about
+        (the case of an alert, the suggestion of its notice), its `intro_given` words,
+        which name that choice instead of asking for it."""
+        key = f"{flow.name}.intro_given"
+        chosen = next((a for a in flow.steps if a.name in st.prefilled
+                       and isinstance(a.kind, Choice) and a.kind.source), None)
+        if chosen is not None and catalog.has(key):
+            assert isinstance(chosen.kind, Choice)
+            label = self._label(st, chosen.kind, st.answers.get(chosen.name), ctx)
+            if label is not None:
+                return catalog.t(st.lang, key, chosen=label)
+        return ctx.words(st.lang, f"{flow.name}.intro")
 
     def _prefill(self, st: State, flow: Flow, given: dict[str, str], ctx: Context
                  ) -> list[Reply]:
@@ -1706,6 +1720,7 @@ class Engine:
                                  "action"), *nav])
         ask = flow.step(st.step or "")
         buttons: list[Button] = []
+        options: list[tuple[str, str]] = []
         if isinstance(ask.kind, Choice):
             options = self._options(st, ask.kind, ctx)
             open_ = self._open_options(st, ask, options, ctx)
@@ -1720,7 +1735,8 @@ class Engine:
             extra.append(Button(catalog.t(st.lang, "nav.skip"), f"cmd:skip@{st.step}", "nav"))
         if self._can_send_now(st, flow):
             extra.append(Button(catalog.t(st.lang, "nav.send_now"), "cmd:send", "action"))
-        n, total = flow.progress(st.answers, st.prefilled, ask.name)
+        n, total = flow.progress(st.answers, st.prefilled, ask.name,
+                                 self._branches_offered(st, flow, ctx, ask.name, options))
         header = catalog.t(st.lang, "flow.progress", n=n, total=total)
         text = header + " " + catalog.t(st.lang, f"{flow.name}.{ask.name}.ask")
         order, above = [a.name for a in flow.steps], (st.prefaced or "").partition(":")[0]
@@ -1734,6 +1750,25 @@ class Engine:
             text = f"{preface}\n\n{text}"
             st.prefaced = mark
         return Reply(text, buttons + extra + nav)
+
+    def _branches_offered(self, st: State, flow: Flow, ctx: Context, current: str,
+                          options: list[tuple[str, str]]) -> dict[str, set[str]]:
+        """The values the questions still to come that others hang on offer now, of those
+        whose options come from the data and can be known (what may be done to the case
+        chosen): the step counter counts only the branches they open. `options`: those of
+        the question asked, `current`."""
+        hung = {a.when[0] for a in flow.steps if a.when is not None}
+        offered: dict[str, set[str]] = {}
+        for a in flow.steps:
+            kind = a.kind
+            if a.name not in hung or a.name in st.answers or not isinstance(kind, Choice) \
+                    or not kind.source or (kind.given is not None
+                                           and st.answers.get(kind.given) is None):
+                continue
+            # The question asked: its options just looked up, not asked of the data again.
+            found = options if a.name == current else self._options(st, kind, ctx)
+            offered[a.name] = {value for value, _ in found}
+        return offered
 
     @staticmethod
     def _preface(st: State, ask: Ask, ctx: Context) -> str | None:

@@ -7,6 +7,7 @@ release that adds a step.
 
 from __future__ import annotations
 
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -58,19 +59,22 @@ class Flow:
         raise KeyError(f"flow {self.name!r} has no step {name!r}")
 
     def progress(self, answers: dict[str, Any], prefilled: tuple[str, ...] | list[str],
-                 current: str) -> tuple[int, int]:
+                 current: str, offered: Mapping[str, Collection[Any]] | None = None
+                 ) -> tuple[int, int]:
         """Where `current` stands, and how many questions the person may still be asked
         in all ("第2步/共5步").
 
         The total counts the questions already asked and those still reachable given the
         answers so far: of a question not answered yet that others hang on (an action, a
-        kind), the answer that leads to the most questions. So it never grows as the person
-        goes forward ("共5步" is not followed by "共7步"); it comes down when an answer
-        leaves a branch out (a case chosen, not a receipt code to type). A step filled in
-        by a button is not counted. The last question reads n/n."""
+        kind), the answer that leads to the most questions; of those answers, only the
+        ones it offers now where that is known (`offered`: its options from the data, as
+        what may be done to the case chosen). So it never grows as the person goes
+        forward ("共5步" is not followed by "共7步"); it comes down when an answer leaves
+        a branch out (a case chosen, not a receipt code to type). A step filled in by a
+        button is not counted. The last question reads n/n."""
         counted = [a for a in self.steps if a.name not in prefilled or a.name == current]
         reached = max((self._asked(counted, {**answers, **pick})
-                       for pick in self._picks(counted, answers)), key=len)
+                       for pick in self._picks(counted, answers, offered or {})), key=len)
         return reached.index(current) + 1, len(reached)
 
     @staticmethod
@@ -86,13 +90,19 @@ class Flow:
         return asked
 
     @staticmethod
-    def _picks(steps: list[Ask], answers: dict[str, Any]) -> list[dict[str, Any]]:
+    def _picks(steps: list[Ask], answers: dict[str, Any],
+               offered: Mapping[str, Collection[Any]]) -> list[dict[str, Any]]:
         """Every way of answering the questions still to come that others hang on, by
-        the values their `when` names (and None: an answer that opens nothing)."""
+        the values their `when` names (and None: an answer that opens nothing); of a
+        question whose options are `offered`, by those only."""
         open_: dict[str, set[Any]] = {}
         for a in steps:
             if a.when is not None and a.when[0] not in answers:
                 open_.setdefault(a.when[0], {None}).update(a.when[1])
+        for name, values in open_.items():
+            if offered.get(name):
+                values.intersection_update(
+                    {v if v in values else None for v in offered[name]})
         picks: list[dict[str, Any]] = [{}]
         for name, values in open_.items():
             picks = [{**p, name: v} for p in picks for v in values]

@@ -1,9 +1,12 @@
 """Cases told apart: the staff's 新登记问题, the lists of open cases and the 办理问题 picker
 say what each case is about (the first words of its description, on one line) and to whom
-it went; the staff's notice carries 办理此问题.
+it went; the staff's notice carries 办理此问题; a form opened from a push's button names
+the case (or suggestion) it was opened for instead of asking to choose it, and its step
+counter starts from what may be done to that case.
 
 Before, the staff read "新登记问题 C-2026-0001（其他），已按类别交办，办结期限 …" with no
-button, and the lists read "C-2026-0001 其他 · 已交办 · 2027-01-22 到期"."""
+button, the lists read "C-2026-0001 其他 · 已交办 · 2027-01-22 到期", and 办理此问题 opened
+"先选问题，再选要做的事…" then "（1/5） 要做什么？" then "（2/2）"."""
 
 from __future__ import annotations
 
@@ -11,9 +14,10 @@ import pytest
 from sqlmodel import Session, select
 
 from bot.bootstrap import Services
-from store.models import Case, Responsibility
-from tests.case_helpers import choices
+from store.models import Case, Person, Responsibility
+from tests.case_helpers import choices, press_value
 from tests.test_flow_complaint import complain
+from tests.test_suggestion_answer import CANTEEN, suggest
 from tests.transcript import LANGS, Chat, open_menu, t
 
 CANTEEN_ZH = "食堂的饭菜里经常吃出头发和沙子，多次向后勤反映都没有改进"
@@ -53,6 +57,10 @@ def _option(lang: str, status: str = "assigned", handler: str = "陈丽华") -> 
              category=t(lang, "opt.category.other"), summary=SUMMARY[lang],
              handler=t(lang, "case.handled_by", name=handler),
              status=t(lang, f"status.{status}"), due_on=DUE)
+
+
+def _asked(lang: str, step: str, n: int, total: int) -> str:
+    return t(lang, "flow.progress", n=n, total=total) + " " + t(lang, f"case_action.{step}.ask")
 
 
 # --- 1. the staff's notice and the lists --------------------------------------------------
@@ -154,3 +162,116 @@ def test_open_cases_and_the_picker_say_what_each_case_is_about_and_who_has_it(
     if lang == "en":
         assert choices(staff)[0] == ("C-2026-0001 Other · The canteen food… · with 陈丽华 · "
                                      "assigned · due 2027-01-22")
+
+
+# --- 2. a form opened from a push names what it was opened for ---------------------------
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_work_on_this_case_from_the_staff_notice_names_the_case_and_counts_from_it(
+        services: Services, lang: str) -> None:
+    """The staff may note, pass on, reclassify or urge it: three questions at most
+    (转办: to whom, why), not five."""
+    _readers(services, lang, "liu_fang")
+    case = _file_other(services, lang)
+    [(_, [(_, value)])] = _inbox(services, "liu_fang")
+    staff = Chat(services, person="liu_fang")
+    replies = press_value(staff, value)
+    assert [r.text for r in replies] == [
+        t(lang, "case_action.intro_given", chosen=_option(lang)), _asked(lang, "action", 1, 3)]
+    if lang == "zh":
+        assert replies[0].text == ("办理问题 C-2026-0001 其他 · 食堂的饭菜里经常吃出头发和沙子，"
+                                   "多次向… · 陈丽华办理 · 已交办 · 2027-01-22 到期\n"
+                                   "每一步都记入该问题的办理记录。")
+    staff.press(t(lang, "opt.case_action.reassign"))
+    assert staff.replies[-1].text == _asked(lang, "assignee", 2, 3)
+    staff.press_starting("孙红梅")
+    assert staff.replies[-1].text == _asked(lang, "reason", 3, 3)
+    assert f"case={case.id}" in value
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_work_on_this_case_from_the_directors_alert_names_it_and_never_counts_up(
+        services: Services, lang: str) -> None:
+    """陈丽华 answers for 其他: her 交办's button names the case; she may note, reply, ask
+    for more time, pass it on or reclassify it (no 五定: not a leader case)."""
+    _readers(services, lang, "chen_lihua")
+    case = _file_other(services, lang)
+    [(alert, buttons)] = _inbox(services, "chen_lihua")
+    assert alert.startswith(t(lang, "notice.case_new", number="C-2026-0001",
+                              category=t(lang, "opt.category.other"), affected="",
+                              workshop="", description="", outcome="", complainant="",
+                              due_on="").splitlines()[0] + "\n")
+    assert (t(lang, "nav.work_on_case"), f"flow:case_action?case={case.id}") in buttons
+    director = Chat(services, person="chen_lihua")
+    replies = press_value(director, f"flow:case_action?case={case.id}")
+    assert [r.text for r in replies] == [
+        t(lang, "case_action.intro_given", chosen=_option(lang)), _asked(lang, "action", 1, 3)]
+    assert t(lang, "case_action.intro") not in director.text  # not asked to choose it
+    director.press(t(lang, "opt.case_action.note"))
+    assert director.replies[-1].text == _asked(lang, "note", 2, 2)
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_choosing_the_case_in_the_list_counts_what_may_be_done_to_it(
+        services: Services, lang: str) -> None:
+    """Before: "（1/6）", "（2/6）", then "（3/4）". Now the case chosen says what may follow:
+    "（1/6）" (any case), "（2/4）", "（3/4）", "（4/4）"."""
+    _file_other(services, lang)
+    staff = Chat(services, person="liu_fang")
+    open_menu(staff, lang)
+    staff.press(t(lang, "menu.case_action"))
+    assert staff.replies[-1].text == _asked(lang, "case", 1, 6)
+    staff.press(_option(lang))
+    assert staff.replies[-1].text == _asked(lang, "action", 2, 4)
+    staff.press(t(lang, "opt.case_action.reassign"))
+    assert staff.replies[-1].text == _asked(lang, "assignee", 3, 4)
+    staff.press_starting("孙红梅")
+    assert staff.replies[-1].text == _asked(lang, "reason", 4, 4)
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_a_leader_case_opened_from_its_alert_counts_the_five_fixes(
+        services: Services, lang: str) -> None:
+    """Its alert's button names the case; the director, its handler, may fill in its 五定
+    (four questions after the action): "（1/5）", and the total stays 5."""
+    complain(Chat(services, person="li_ming"), lang, category="other",
+             description=CANTEEN_ZH if lang == "zh" else CANTEEN_EN, cosigners="25")
+    with Session(services.db) as s:
+        case = s.exec(select(Case)).one()
+        director = s.exec(select(Person).where(Person.key == "chen_lihua")).one()
+    assert case.leader_case and case.handler_id == director.id
+    chen = Chat(services, person="chen_lihua")
+    open_menu(chen, lang)
+    replies = press_value(chen, f"flow:case_action?case={case.id}")
+    named = t(lang, "case.option_handling", number="C-2026-0001",
+              category=t(lang, "opt.category.other"), summary=SUMMARY[lang],
+              handler=t(lang, "case.handled_by", name="陈丽华"),
+              status=t(lang, "status.assigned"), due_on=case.due_on.isoformat())
+    assert [r.text for r in replies] == [t(lang, "case_action.intro_given", chosen=named),
+                                         _asked(lang, "action", 1, 5)]
+    chen.press(t(lang, "opt.case_action.five_fix"))
+    assert chen.replies[-1].text == _asked(lang, "dept_head", 2, 5)
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_answer_this_suggestion_names_the_suggestion_and_asks_what_becomes_of_it(
+        services: Services, lang: str) -> None:
+    """Before: "选一条待答复的职工建议…" of a suggestion chosen already."""
+    _readers(services, lang, "liu_fang")
+    suggest(Chat(services, person="tang_yun"), lang)
+    services.dispatcher.drain()
+    staff = Chat(services, person="liu_fang")
+    [push] = staff.inbox()
+    [value] = [b["value"] for b in push.buttons
+               if b["label"] == t(lang, "nav.answer_suggestion")]
+    replies = press_value(staff, value)
+    shown = t(lang, "answer_suggestion.option", number="S-2026-0001",
+              topic=t(lang, "opt.topic.living"), quote="建议食堂晚班增加热菜供应，夜班职工吃不…")
+    assert [r.text for r in replies] == [
+        t(lang, "answer_suggestion.intro_given", chosen=shown),
+        t(lang, "flow.progress", n=1, total=2) + " " + t(lang, "answer_suggestion.kind.ask")]
+    if lang == "zh":
+        assert replies[0].text.startswith(
+            "答复建议 S-2026-0001 · 食堂生活 · 建议食堂晚班增加热菜供应，夜班职工吃不…\n")
+    assert "唐云" not in replies[0].text and CANTEEN not in replies[0].text
