@@ -210,8 +210,10 @@ def _hint(user: Mapping[str, Any] | None) -> str | None:
 
 
 def _inbound(address: str, uid: str, **fields: Any) -> Inbound:
-    """Replies leave as outbox rows, each step's replies run into one message."""
-    return Inbound(CHANNEL, address, uid, push_replies=True, merge_limit=TEXT_LIMIT, **fields)
+    """Replies leave as outbox rows, each step's replies run into one message; a text
+    longer than a message holds comes cut into several (Inbound.split_at)."""
+    return Inbound(CHANNEL, address, uid, push_replies=True, merge_limit=TEXT_LIMIT,
+                   split_at=TEXT_LIMIT, **fields)
 
 
 def _attachments(message: Mapping[str, Any]) -> tuple[dict[str, Any], ...]:

@@ -90,6 +90,11 @@ NOT_IN_CHAIN = {"leader": "menu.welcome_leader_no_duty_no_chain",
 # The same words sent again this soon after (by the sender's clock, where the platform
 # gives it) are a double tap on "send", not the answer to the question asked since.
 SENT_TWICE = timedelta(seconds=2)
+# A typed text longer than half of what a message holds on its platform (Context.split_at)
+# may be the first part of a longer one its sender's app cut into messages sent back to
+# back: Telegram's Android app cuts at the limit itself (4096), its Desktop app at the best
+# break past half of it. The next text sent this soon after continues it (State.pasting).
+PASTE_WAIT = timedelta(seconds=3)
 # Files sent this soon after a report was sent join it (a photo of the scene taken after
 # "send now").
 FILES_AFTER = timedelta(minutes=15)
@@ -303,6 +308,11 @@ def _asked_for(typed: str) -> str:
     return ""
 
 
+def _utf16(text: str) -> int:
+    """A text's length as the platforms count it (UTF-16 code units: an emoji is two)."""
+    return len(text.encode("utf-16-le")) // 2
+
+
 def _brief(text: str) -> str:
     flat = " ".join(text.split())
     return flat if len(flat) <= BRIEF else flat[:BRIEF] + "…"
@@ -432,6 +442,12 @@ class State:
     # on a Monday, today's reception or next Monday's): asked again among them alone
     # until it is answered; "返回" shows them all.
     narrowed: dict[str, list[str]] | None = None
+    # A typed text that may be the first part of a longer one its sender's app cut into
+    # several messages (PASTE_WAIT): {text: the parts so far, at: when the last was sent,
+    # joint: what goes between it and the next, before: the state it was stepped from}.
+    # The next text within PASTE_WAIT is stepped from `before` with the parts before it,
+    # as the one text it is; anything else leaves the step of the parts so far as it was.
+    pasting: dict[str, Any] | None = None
     v: int = STATE_VERSION
 
     @classmethod
@@ -501,6 +517,9 @@ class Context:
     # leader with no reception days, who are not are never alerted of an emergency, and
     # their welcome does not say they are.
     in_chain: bool = True
+    # What one message holds on the sender's platform, where its apps cut a longer text
+    # into several (Inbound.split_at, PASTE_WAIT); 0: they do not.
+    split_at: int = 0
 
     def words(self, lang: str, key: str) -> str:
         """`key`'s words, or its "_untold" variant when nobody can be texted."""
@@ -517,6 +536,12 @@ class Outcome:
     state: State
     replies: list[Reply]
     effect: Effect | None = None
+    # The text may be the first part of a longer one (State.pasting): its replies wait
+    # PASTE_WAIT for the next part, whose replies then take their place.
+    held: bool = False
+    # The text was the next part of one held (State.pasting): the replies waiting for it
+    # are replaced by these.
+    continued: bool = False
 
 
 def _own(st: State, key: str) -> str:
@@ -627,7 +652,46 @@ class Engine:
 
         `default_flow`: at the menu, a text that picks nothing starts this flow and is
         taken as the answer to its first question (a text to the hotline is a report).
+
+        The parts of a text its sender's app cut into several messages (Context.split_at)
+        are stepped as the one text they are (State.pasting): never the first refused as
+        too long and the rest taken as the next answer.
         """
+        typed = action is None and not attachments and bool(text)
+        pasting = (raw or {}).get("pasting")
+        piece, continued = text or "", False
+        if pasting and typed and self._continues(pasting, ctx):
+            # The conversation as it was before the first part, and the parts as one text.
+            raw = dict(pasting["before"])
+            text, continued = pasting["text"] + pasting["joint"] + piece, True
+        elif pasting:
+            raw = {**(raw or {}), "pasting": None}
+        before = None
+        if typed and ctx.split_at and _utf16(piece) > ctx.split_at // 2:
+            before = {**State.from_dict(raw).to_dict(), "pasting": None}
+        out = self._step(raw, text=text, action=action, ctx=ctx, attachments=attachments,
+                         default_flow=default_flow)
+        out.continued = continued
+        if before is not None and out.effect is None:
+            # Maybe the first part of more: what it made waits for the next part. Cut at
+            # the limit itself, the next part goes on mid-word; cut at a break, the break
+            # (gone with the spaces around it) is kept as a line's end.
+            out.state.pasting = {
+                "text": text, "at": (ctx.sent_at or ctx.now).isoformat(),
+                "joint": "" if _utf16(piece) >= ctx.split_at else "\n", "before": before}
+            out.held = True
+        return out
+
+    @staticmethod
+    def _continues(pasting: dict[str, Any], ctx: Context) -> bool:
+        """Whether a text sent now is the next part of the one held (PASTE_WAIT)."""
+        gap = (ctx.sent_at or ctx.now) - datetime.fromisoformat(pasting["at"])
+        return timedelta(0) <= gap <= PASTE_WAIT
+
+    def _step(
+        self, raw: dict[str, Any] | None, *, text: str | None, action: str | None, ctx: Context,
+        attachments: tuple[dict[str, Any], ...] = (), default_flow: str | None = None,
+    ) -> Outcome:
         st = State.from_dict(raw)
         if action in GROUP_NOTICES:  # where to go instead; the conversation stays as it is
             return Outcome(st, [Reply(catalog.t(st.lang, GROUP_NOTICES[action]))])
@@ -774,12 +838,12 @@ class Engine:
             note = Reply(catalog.t(st.lang, "attachment.not_here"))
             if caption and caption.strip() and all(i.get(HEARD) for i in items):
                 # Only spoken words: they are the answer; the audio is not missed.
-                return self.step(st.to_dict(), text=caption, action=None, ctx=ctx,
+                return self._step(st.to_dict(), text=caption, action=None, ctx=ctx,
                                  default_flow=default_flow)
             if caption and caption.strip():
                 # The file is not kept, but the words written with it are the answer: the
                 # worker is not made to type again what they already wrote.
-                out = self.step(st.to_dict(), text=caption, action=None, ctx=ctx,
+                out = self._step(st.to_dict(), text=caption, action=None, ctx=ctx,
                                 default_flow=default_flow)
                 if starts is not None and flow is None and out.state.flow == starts.name \
                         and out.effect is None and starts.takes_attachments:
@@ -796,7 +860,7 @@ class Engine:
         st.updated_at = ctx.now.isoformat()
         note = Reply(catalog.t(st.lang, "attachment.kept", count=len(st.attachments)))
         if caption and caption.strip():  # a caption is also the answer to the question
-            out = self.step(st.to_dict(), text=caption, action=None, ctx=ctx)
+            out = self._step(st.to_dict(), text=caption, action=None, ctx=ctx)
             return Outcome(out.state, [note, *out.replies], out.effect)
         return Outcome(st, [note, self._ask(st, ctx)])
 

@@ -27,6 +27,7 @@ from conversations.answers import Phone, masked
 from conversations.clock import Clock
 from conversations.engine import (
     HEARD,
+    PASTE_WAIT,
     REVIEW,
     URGENT_WAIT,
     Button,
@@ -66,6 +67,9 @@ DIRECT_LEASE = timedelta(seconds=30)
 # who sends six photos at once gets one answer, not six copies of the question.
 ALBUM_WAIT = timedelta(seconds=1)
 ALBUM_KEY = "album:"  # the idempotency keys of those answers begin so
+# The answer to a text that may be the first part of a longer one (Engine.PASTE_WAIT)
+# waits as long, and the answer to the next part replaces it; its keys begin so.
+PASTE_KEY = "paste:"
 _RECEIPT_MARK = RECEIPT_MARK
 NO_ALERTS = ("employee", "liaison")  # roles no alert is addressed to
 _NATIONAL = re.compile(r"^(\+86|0086|0)")  # a number's country or trunk prefix
@@ -106,6 +110,9 @@ class Inbound:
     # where the platform says: two messages delivered together after an outage were still
     # typed minutes apart (Engine's SENT_TWICE).
     sent_at: int | None = None
+    # The platform's apps cut a text longer than this many characters into several
+    # messages sent back to back (Telegram: 4096); 0: they do not. See Engine.step.
+    split_at: int = 0
 
     @property
     def conversation_key(self) -> str:
@@ -161,7 +168,9 @@ class _Batch:
     timers_off: list[str] = field(default_factory=list)
     replies: list[tuple[int, dict[str, Any]]] = field(default_factory=list)  # (message, row)
     written: list[tuple[int, Notification | outbox.Written]] = field(default_factory=list)
-    albums: list[tuple[str, str, str]] = field(default_factory=list)  # see _album
+    # (channel, address, key prefix): the answers waiting there that this batch's replace
+    # (an album's, see _album; a text's first part's, PASTE_KEY)
+    albums: list[tuple[str, str, str]] = field(default_factory=list)
     langs: dict[int, str] = field(default_factory=dict)  # message -> its reader's language
 
 
@@ -290,6 +299,7 @@ class Workroom:
         ctx = self._ctx(s, person, hctx, workshops)
         if msg.sent_at is not None:
             ctx.sent_at = datetime.fromtimestamp(msg.sent_at, UTC)
+        ctx.split_at = msg.split_at
         # Before the step, which may change the saved dict's answers in place.
         before = self.engine.due_at(old, ctx) if old else None
         asked = (raw.get("flow"), raw.get("step"))
@@ -334,6 +344,10 @@ class Workroom:
                 batch.albums.append((msg.channel, msg.address, album))
                 if not (msg.text or "").strip():  # ... and waits for the next file, as one
                     key, due, joined = f"{album}{msg.message_id}:", now + ALBUM_WAIT, True
+            if out.continued:  # the next part of a text: its answer is the whole text's
+                batch.albums.append((msg.channel, msg.address, f"{PASTE_KEY}{msg.channel}:"))
+            if out.held:  # maybe the first part of more: its answer waits for the next
+                key, due = f"{PASTE_KEY}{msg.channel}:{msg.message_id}:", now + PASTE_WAIT
             # The replies as stored: a receipt code is derived again by the renderer.
             for n, data in enumerate([_joined(stored)] if joined and stored else stored):
                 params = {**data, "draft_key": draft_key} if draft_key else data
@@ -421,7 +435,7 @@ class Workroom:
             for a, nid, key in steps.pending_to(s, channel, list(addresses)):
                 if nid in in_flight or nid in mine:
                     continue
-                if key.startswith(ALBUM_KEY) and (channel, a) in answered:
+                if key.startswith((ALBUM_KEY, PASTE_KEY)) and (channel, a) in answered:
                     waiting[nid] = (channel, a)
                 else:  # the dispatcher sends this chat's pushes, in the order written
                     blocked.add((channel, a))
@@ -579,6 +593,9 @@ class Workroom:
     def _masked(self, state: dict[str, Any]) -> dict[str, Any]:
         """A state as the replay log keeps it: phone answers masked (a state restored
         from it asks for the number again, see handlers/hotline.file_for_caller)."""
+        pasting = state.get("pasting")
+        if pasting and pasting.get("before"):  # the state a paste began from, as well
+            state = {**state, "pasting": {**pasting, "before": self._masked(pasting["before"])}}
         phones = self._phones(state.get("flow"), state.get("answers"))
         if not phones:
             return state

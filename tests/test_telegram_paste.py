@@ -1,0 +1,165 @@
+"""A worker pastes a text longer than a Telegram message holds: their app cuts it into
+messages sent back to back (Android at 4096 characters, Desktop at a break past half of
+that). The parts are one text: refused together, with its whole length, or taken together
+when the whole fits; never the first refused and the rest taken as the next answer.
+Through the webhook and by long polling, the parts as two updates back to back."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import httpx
+
+import tests.test_telegram as webhook
+from bot.bootstrap import Services
+from conversations.catalog import t
+from conversations.engine import PASTE_WAIT
+from store.models import Case
+from tests.fakes.telegram_api import FakeBotApi, text_update
+from tests.test_telegram import TgChat, telegram_services
+from tests.test_telegram_flows import LANGS, SAID, ask, one, saved_state
+from tests.transcript import all_rows
+
+client, fake, tg = webhook.client, webhook.fake, webhook.tg
+
+SENT = 1_795_000_000  # when the worker sent the paste (Telegram's "date"), whole seconds
+# A description pasted from a notice the worker wrote elsewhere: 5,300 characters.
+LONG = {"zh": ("十月份的加班费到现在还没有发下来，车间主任说要等财务核对，"
+               "可是已经拖了一个多月了。") * 130,
+        "en": ("October's overtime pay has still not been paid; the shift manager says "
+               "finance must check it first. ") * 54}
+
+
+def pasted(lang: str) -> tuple[str, str]:
+    """The paste as Telegram's Android app sends it: 4,096 characters, then the rest."""
+    text = LONG[lang][:5299] + "。" if lang == "zh" else LONG[lang][:5299] + "."
+    return text[:4096], text[4096:]
+
+
+async def paste(chat: TgChat, *parts: str, sent: int = SENT) -> list[str]:
+    """The parts of one paste, delivered one after the other as Telegram does; what the
+    chat shows once they are all taken."""
+    for part in parts:
+        update = text_update(chat.chat_id, part, language_code=chat.language, date=sent)
+        assert (await chat.post(update)).status_code == 200
+    return chat.new_texts()
+
+
+async def say_later(chat: TgChat, text: str, seconds: int = 60) -> list[str]:
+    """A text typed afterwards (the sender's clock moved on)."""
+    update = text_update(chat.chat_id, text, language_code=chat.language, date=SENT + seconds)
+    assert (await chat.post(update)).status_code == 200
+    return chat.new_texts()
+
+
+async def to_description(chat: TgChat, lang: str) -> None:
+    await chat.say(t(lang, "menu.complaint"))
+    await chat.press(t(lang, "opt.category.wages"))
+    assert chat.new_texts() == []
+
+
+@LANGS
+async def test_a_paste_cut_in_two_is_refused_as_one_with_its_whole_length(
+        client: httpx.AsyncClient, fake: FakeBotApi, tg: Services, lang: str,
+        code: str) -> None:
+    chat = TgChat(client, fake, 7901, code)
+    await to_description(chat, lang)
+    first, rest = pasted(lang)
+    description = ask(lang, "complaint", "description", 2, 8)
+
+    # One answer, for the whole paste: its length, and the same question again.
+    assert await paste(chat, first, rest) == [
+        one(t(lang, "invalid.too_long", max=2000, got=5300), description)]
+    assert "answers" not in saved_state(tg, 7901) or \
+        "description" not in saved_state(tg, 7901)["answers"]
+
+    # The shortened text that follows is the description; the form goes on from there.
+    assert await say_later(chat, SAID[lang]["description"]) == [
+        ask(lang, "complaint", "since", 3, 8)]
+    assert await say_later(chat, "2026-10-15", 90) == [ask(lang, "complaint", "affected", 4, 8)]
+    assert saved_state(tg, 7901)["answers"]["description"] == SAID[lang]["description"]
+
+
+async def test_a_paste_by_long_polling_is_refused_as_one(
+        sqlite_url: str, clock: Any, fake: FakeBotApi) -> None:
+    """Both parts in one getUpdates: the worker gets one answer, and no part is an answer."""
+    svc = telegram_services(sqlite_url, clock, fake, "polling")
+    svc.telegram.start_polling()
+    try:
+        fake.push_update(text_update(8901, t("zh", "menu.complaint")))
+        await fake.wait_for_messages(8901, 1)
+        fake.push_update(text_update(8901, "工资福利"))
+        await fake.wait_for_messages(8901, 2)
+        first, rest = pasted("zh")
+        for part in (first, rest):
+            fake.push_update(text_update(8901, part, date=SENT))
+        fake.push_update(text_update(8901, SAID["zh"]["description"], date=SENT + 60))
+        sent = await fake.wait_for_messages(8901, 4, timeout=15)
+    finally:
+        svc.close()
+    assert [c.text for c in sent[2:]] == [
+        one(t("zh", "invalid.too_long", max=2000, got=5300),
+            ask("zh", "complaint", "description", 2, 8)),
+        ask("zh", "complaint", "since", 3, 8)]
+    assert len(fake.sent_messages(8901)) == 4
+
+
+async def test_a_paste_cut_in_three_is_one_text(
+        client: httpx.AsyncClient, fake: FakeBotApi, tg: Services) -> None:
+    chat = TgChat(client, fake, 7902)
+    await to_description(chat, "zh")
+    text = (LONG["zh"] * 2)[:9000]
+    assert await paste(chat, text[:4096], text[4096:8192], text[8192:]) == [
+        one(t("zh", "invalid.too_long", max=2000, got=9000),
+            ask("zh", "complaint", "description", 2, 8))]
+
+
+async def test_a_paste_that_fits_once_joined_is_taken_whole(
+        client: httpx.AsyncClient, fake: FakeBotApi, tg: Services) -> None:
+    """Telegram Desktop cuts at a paragraph's end past half the limit: a letter of 2,900
+    characters comes as 2,500 and 400. A letter may have 3,000: the first part alone
+    would be taken, and the rest asked whether the letter is signed."""
+    chat = TgChat(client, fake, 7903)
+    await chat.say(t("zh", "menu.letter"))
+    await chat.press(t("zh", "opt.letter_to.any"))
+    await chat.press(t("zh", "opt.category.wages"))
+    chat.new_texts()
+    first = ("食堂饭菜一个月涨了三次价，职工意见很大。" * 125)[:2500]
+    rest = ("希望领导过问一下，给大家一个说法。" * 24)[:400]
+    assert await paste(chat, first, rest) == [ask("zh", "letter", "identity", 4, 4)]
+    assert saved_state(tg, 7903)["answers"]["description"] == f"{first}\n{rest}"
+    await chat.press(t("zh", "opt.identity.named"))
+    await chat.press(t("zh", "nav.confirm"))
+    [case] = all_rows(tg, Case)
+    assert case.description == f"{first}\n{rest}"
+
+
+async def test_a_text_at_the_limit_alone_is_answered_after_a_moment(
+        client: httpx.AsyncClient, fake: FakeBotApi, tg: Services) -> None:
+    """4,096 characters and nothing after them: its answer waits a moment for a next part,
+    then goes; the next text is an answer of its own."""
+    chat = TgChat(client, fake, 7904)
+    await to_description(chat, "zh")
+    first, _ = pasted("zh")
+    assert await paste(chat, first) == []  # a next part may be on its way
+    tg.clock.advance(PASTE_WAIT)  # type: ignore[attr-defined]
+    await asyncio.to_thread(tg.dispatcher.drain)
+    assert chat.new_texts() == [one(t("zh", "invalid.too_long", max=2000, got=4096),
+                                    ask("zh", "complaint", "description", 2, 8))]
+    assert await say_later(chat, SAID["zh"]["description"]) == [
+        ask("zh", "complaint", "since", 3, 8)]
+
+
+async def test_a_press_right_after_a_long_text_brings_its_answer_first(
+        client: httpx.AsyncClient, fake: FakeBotApi, tg: Services) -> None:
+    """Whatever comes next that is no part of the text (a button) is answered after the
+    text's answer, which goes at once then."""
+    chat = TgChat(client, fake, 7905)
+    await to_description(chat, "zh")
+    first, _ = pasted("zh")
+    assert await paste(chat, first) == []
+    assert await chat.press(t("zh", "nav.back")) == [
+        one(t("zh", "invalid.too_long", max=2000, got=4096),
+            ask("zh", "complaint", "description", 2, 8)),
+        ask("zh", "complaint", "category", 1, 8)]
