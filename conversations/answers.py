@@ -227,6 +227,40 @@ _DATE_PATTERNS = (
     (re.compile(r"^(\d{1,2}|[一二三四五六七八九十]{1,3})[日号]$|^(?:the)?(\d{1,2})(?:st|nd|rd|th)$"),
      "d"),
 )
+# A month by its English name, with a day and maybe a year ("25 Nov", "Nov 25", "Dec. 1st",
+# "1 December", "the 1st of December", "December 1st, 2026"), or alone ("November", "Nov
+# 2026"), as typed once spaces are gone: read as the digits the patterns above take.
+_MONTHS = {"january": 1, "jan": 1, "february": 2, "feb": 2, "march": 3, "mar": 3,
+           "april": 4, "apr": 4, "may": 5, "june": 6, "jun": 6, "july": 7, "jul": 7,
+           "august": 8, "aug": 8, "september": 9, "sept": 9, "sep": 9, "october": 10,
+           "oct": 10, "november": 11, "nov": 11, "december": 12, "dec": 12}
+_MONTH = "|".join(sorted(_MONTHS, key=len, reverse=True))
+_ORDINAL_END = r"(?:st|nd|rd|th)?"
+_DAY_MONTH = re.compile(rf"^(?:on)?(?:the)?(\d{{1,2}}){_ORDINAL_END}(?:of)?({_MONTH})\.?,?"
+                        r"(\d{4})?$")
+_MONTH_DAY = re.compile(rf"^(?:on)?({_MONTH})\.?,?(?:the)?(\d{{1,2}}){_ORDINAL_END},?"
+                        r"(\d{4})?$")
+_MONTH_ALONE = re.compile(rf"^(?:in)?({_MONTH})\.?,?(\d{{4}})?$")
+
+
+def _month_named(bare: str) -> str:
+    """A date typed with an English month name, as digits ("25nov" -> "11-25", "nov25,2026"
+    -> "2026-11-25", "november" -> "11月", "nov2026" -> "2026-11"); else as it was."""
+    m = _DAY_MONTH.match(bare)
+    if m is not None:
+        day, month, year = m[1], _MONTHS[m[2]], m[3]
+    else:
+        m = _MONTH_DAY.match(bare)
+        if m is None:
+            alone = _MONTH_ALONE.match(bare)
+            if alone is None:
+                return bare
+            month = _MONTHS[alone[1]]
+            return f"{alone[2]}-{month:02d}" if alone[2] else f"{month}月"
+        day, month, year = m[2], _MONTHS[m[1]], m[3]
+    return f"{year}-{month}-{day}" if year else f"{month}-{day}"
+
+
 # A day of the month alone as typed to a choice of receptions: a day, never a position in
 # the list ("3号" is the 3rd, as a bare "3" is option 3).
 DAY_OF_MONTH = _DATE_PATTERNS[-1][0]
@@ -429,6 +463,7 @@ class DateAnswer:
             nxt = (today.replace(day=28) + timedelta(days=4)).replace(day=1)
             return (nxt - timedelta(days=1)).isoformat()
         unread = "invalid.date" if self.past_only else "invalid.date_ahead"
+        bare = _month_named(bare)  # "25 Nov", "December 1st": as "11-25", "12-1"
         for pattern, kind in _DATE_PATTERNS:
             m = pattern.match(bare)
             if not m:

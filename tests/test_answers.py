@@ -308,6 +308,32 @@ def test_todays_weekday_alone_is_next_weeks_for_a_day_to_come(typed: str, read: 
     assert DateAnswer(past_only=False).parse(typed, date(2026, 11, 23)) == read
 
 
+@pytest.mark.parametrize(("typed", "read"), [
+    ("25 Nov", "2026-11-25"), ("Nov 25", "2026-11-25"), ("Dec 1", "2026-12-01"),
+    ("1 December", "2026-12-01"), ("December 1st", "2026-12-01"), ("Dec. 1st", "2026-12-01"),
+    ("the 1st of December", "2026-12-01"), ("25th November", "2026-11-25"),
+    ("on Nov 25", "2026-11-25"), ("December 1st, 2026", "2026-12-01"),
+    ("25 Nov 2026", "2026-11-25"), ("Sept 30", "2026-09-30"), ("Jan 4", "2027-01-04")])
+def test_a_day_to_come_with_an_english_month_name(typed: str, read: str) -> None:
+    """"25 Nov", "December 1st": read as 11-25 and 12-01 are; they were not understood."""
+    assert DateAnswer(past_only=False).parse(typed, date(2026, 11, 23)) == read
+    assert days_meant(typed, date(2026, 11, 23)) == [date.fromisoformat(read)]
+
+
+@pytest.mark.parametrize(("typed", "read"), [
+    ("Oct 15", "2026-10-15"), ("15 October", "2026-10-15"), ("October 15, 2026", "2026-10-15"),
+    ("Dec 1", "2025-12-01"), ("October", "2026-10"), ("since October", "2026-10"),
+    ("Oct 2026", "2026-10"), ("in October", "2026-10")])
+def test_since_when_with_an_english_month_name(typed: str, read: str) -> None:
+    assert DateAnswer(past_only=True).parse(typed, date(2026, 11, 23)) == read
+
+
+def test_an_english_month_alone_for_a_day_to_come_asks_for_the_day() -> None:
+    bad = refusal(lambda x: DateAnswer(past_only=False).parse(x, date(2026, 11, 23)),
+                  "November")
+    assert bad.key == "invalid.date_day"
+
+
 def test_todays_weekday_alone_may_mean_today_or_next_week() -> None:
     monday = date(2026, 11, 23)
     assert days_meant("周一", monday) == days_meant("Monday", monday) == [

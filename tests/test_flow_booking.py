@@ -639,6 +639,18 @@ def test_a_day_typed_as_people_say_it_chooses_that_days_reception(
     assert draft_review(services, chat, lang).startswith(f"{day} ")
 
 
+@pytest.mark.parametrize(("typed", "day"), [
+    ("25 Nov", "11-25"), ("Nov 25", "11-25"), ("Dec 1", "12-01"), ("1 December", "12-01"),
+    ("December 1st", "12-01"), ("Nov 25th morning", "11-25")])
+def test_a_day_typed_with_an_english_month_chooses_that_days_reception(
+        services: Services, chat: Chat, typed: str, day: str) -> None:
+    """They got "Please tap one of the options", as a day typed in Chinese did not."""
+    start(chat, "en")
+    chat.say(typed)
+    assert t("en", "booking.topic.ask") in chat.text
+    assert draft_review(services, chat, "en").startswith(f"{day} ")
+
+
 @pytest.mark.parametrize(("lang", "typed"), [("zh", "今天上午"), ("en", "today?")])
 def test_today_answers_today_or_next(services: Services, chat: Chat, lang: str,
                                      typed: str) -> None:

@@ -473,6 +473,17 @@ def test_wrong_answer_is_refused_with_its_reason_and_changes_nothing(
     assert all_rows(services, Case) == []
 
 
+@pytest.mark.parametrize(("typed", "since"), [("Oct 15", "2026-10-15"),
+                                               ("15 October", "2026-10-15"),
+                                               ("October", "2026-10")])
+def test_since_when_typed_with_an_english_month_name(
+        services: Services, chat: Chat, typed: str, since: str) -> None:
+    start(chat, "en")
+    fill(chat, "en", since=typed)
+    review = chat.replies[-1].text
+    assert has_review_line(review, t("en", "complaint.since.label"), since)
+
+
 # --- review, back, cancel --------------------------------------------------------------
 
 
