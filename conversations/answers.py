@@ -63,7 +63,8 @@ class Choice:
     numbers that a typed word could meet by chance.
 
     `dated`: the run-time options are receptions on a day (the directory's optional
-    `option_day`), so a day typed ("周五", "下周一", "明天", "11-30") chooses that day's.
+    `option_day`), so a day typed ("周五", "下周一", "明天", "11-30") chooses that day's,
+    and a leader's name typed (`slots_of`) that leader's.
     """
 
     options: tuple[Option, ...] = ()

@@ -194,6 +194,9 @@ class _Narrowed(Invalid):
         super().__init__(key, **params)
         self.only = only
 _EN_WORD = re.compile(r"[a-z]+(?:'[a-z]+)*")
+# What is said with a leader's name besides a day: "我想找孙红梅", "约孙红梅的", "周三孙红梅那场".
+_WITH_LEADER = re.compile(r"我想|我要|想|要|预约|约|找|见|和|跟|with|see|meet|的|那场|那个|接访|"
+                          r"书记|主席|经理|总经理|副总经理|厂长|领导|'s", re.IGNORECASE)
 
 
 def _typed_words(low: str) -> str:
@@ -1606,28 +1609,37 @@ class Engine:
         reception over, "周一" is next Monday's. A day gone by, today's receptions over, or
         none in the part of the day said, is said so. Asked among a few already, a week
         ("下周的"), the later one ("下一个") or a part of the day ("下午") alone chooses.
-        A day is searched past the options shown (Directory.slots_on, optional)."""
+        A day is searched past the options shown (Directory.slots_on, optional). A leader's
+        name, alone or with a day ("孙红梅", "周三孙红梅"), chooses among that leader's
+        (Directory.slots_of, optional)."""
         day_of = getattr(ctx.directory, "option_day", None)  # optional: Directory.option_day
         if day_of is None:
             return None
         today = ctx.now.astimezone(ctx.zone).date()
-        days = days_meant(token, today)
+        named = getattr(ctx.directory, "slots_of", None)  # optional: Directory.slots_of
+        leader = named(kind.source, token) if named is not None else None
+        said_day = _WITH_LEADER.sub("", token.replace(leader[0], " ")) if leader else token
+        days = days_meant(said_day, today)
         pool = None  # the options an answer to the question narrowed chooses among
         only = (st.narrowed or {}).get(st.step or "")
-        if not days and only:
+        if not days and only and leader is None:
             days, pool = self._days_among(kind, token, only, today, day_of), only
+        if days and days[-1] < today:  # "11-20", "上周五": no reception can be booked on it
+            raise Invalid("choice.day_past", **self._day_words(st, days[-1]))
+        if leader is not None:
+            return self._by_leader(st, kind, token, leader, days, ctx)
         if not days:
             return None
         said = days[-1]
         words = self._day_words(st, said)
-        if said < today:  # "11-20", "上周五": no reception can be booked on it
-            raise Invalid("choice.day_past", **words)
         listed = getattr(ctx.directory, "slots_on", None)  # optional: Directory.slots_on
         on: dict[date, list[str]] = {}
         for day in days:
             values = listed(kind.source, day) if listed is not None else [
                 v for v, _ in options if day_of(kind.source, v) == day]
             values = [v for v in values if pool is None or v in pool]
+            if only and pool is None:  # a day said among those a leader's name narrowed to
+                values = [v for v in values if v in only] or values
             if values:
                 on[day] = values
         if not on:
@@ -1656,6 +1668,32 @@ class Engine:
             raise _Narrowed(found, "choice.half_which", count=len(found),
                             half=catalog.t(st.lang, f"half.{half}"), **words)
         raise _Narrowed(found, "choice.day_which", count=len(found), **words)
+
+    def _by_leader(self, st: State, kind: Choice, token: str, leader: tuple[str, list[str]],
+                   days: list[date], ctx: Context) -> str:
+        """The reception a leader's name typed chooses: theirs, on the day said with it if
+        one is, in the part of the day said; several are asked among, none said so."""
+        name, values = leader
+        if not values:
+            raise Invalid("choice.leader_none", leader=name)
+        day_of = getattr(ctx.directory, "option_day", None)
+        if days and day_of is not None:
+            on = [v for v in values if day_of(kind.source, v) in days]
+            if not on:  # not that day: theirs are asked among
+                raise _Narrowed(values, "choice.leader_not_on", leader=name,
+                                **self._day_words(st, days[-1]))
+            values = on
+        half = half_meant(token)
+        hours = getattr(ctx.directory, "option_hours", None)
+        if half is not None and hours is not None:
+            fit = [v for v in values if self._in_half(half, hours(kind.source, v))]
+            if not fit and days:  # "孙红梅周四下午", hers that day in the morning
+                raise self._half_none(st, half, {days[-1]: values},
+                                      hours(kind.source, values[0]))
+            values = fit or values
+        if len(values) == 1:
+            return values[0]
+        raise _Narrowed(values, "choice.leader_which", leader=name, count=len(values))
 
     @staticmethod
     def _day_words(st: State, day: date) -> dict[str, str]:

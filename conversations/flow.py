@@ -139,6 +139,9 @@ class Directory(Protocol):
     # Optional: `slots_on(source, day) -> list[str]`, the values of such options on `day`,
     # also those past the ones `options` shows (a list cut at a screen's length): a later
     # day typed finds its own; their words come from `option`.
+    # Optional: `slots_of(source, typed) -> tuple[str, list[str]] | None`, the leader whose
+    # name a typed text says and the values of their options of that source (also those
+    # past the ones `options` shows), so that a leader's name typed chooses among them.
     # Optional: `option_hours(source, value) -> tuple[time, time] | None`, when such an option
     # begins and ends, so that a part of the day typed with the day ("周三下午") chooses.
     # Optional: `check(name, lang, value, answers) -> tuple[str, dict] | None`, why an

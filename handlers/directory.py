@@ -85,10 +85,10 @@ class SqlDirectory:
         and the invitations offer. One not yet published is not the employees' to book."""
         return [(str(e.id), self.slot_label(e, lang)) for e in self._slots("duty_slots")]
 
-    def _slots(self, source: str, *, day: date | None = None, only: int | None = None
-               ) -> list[DutyEntry]:
+    def _slots(self, source: str, *, day: date | None = None, only: int | None = None,
+               leader: int | None = None) -> list[DutyEntry]:
         """The receptions a slot source offers, by day and hour: the first SLOTS_SHOWN, or
-        all of `day`'s, or the one `only` if it offers it."""
+        all of `day`'s, or all of `leader`'s, or the one `only` if it offers it."""
         stmt = select(DutyEntry).where(self._not_over())
         if source == "my_duty_slots":
             stmt = stmt.where(DutyEntry.leader_id == self.person.id)
@@ -99,8 +99,10 @@ class SqlDirectory:
             stmt = stmt.where(DutyEntry.day == day)
         if only is not None:
             stmt = stmt.where(DutyEntry.id == only)
+        if leader is not None:
+            stmt = stmt.where(DutyEntry.leader_id == leader)
         stmt = stmt.order_by(col(DutyEntry.day), col(DutyEntry.start), col(DutyEntry.id))
-        if day is None and only is None:
+        if day is None and only is None and leader is None:
             stmt = stmt.limit(SLOTS_SHOWN)
         return list(self.session.exec(stmt).all())
 
@@ -164,6 +166,26 @@ class SqlDirectory:
         if source not in SLOT_SOURCES:
             return []
         return [str(e.id) for e in self._slots(source, day=day)]
+
+    def slots_of(self, source: str, typed: str) -> tuple[str, list[str]] | None:
+        """The leader whose name a typed text says ("孙红梅", "周三孙红梅的"), and the
+        receptions of theirs a slot source offers, in order, also those past the options
+        shown; None when it names no leader of the unit, or two."""
+        if source not in SLOT_SOURCES:
+            return None
+        bare = "".join(typed.split()).lower()
+        rows = self.session.exec(select(Person.id, Person.name).where(
+            Person.unit_id == self.unit_id, col(Person.role).in_(("leader", "director")),
+            col(Person.active).is_(True))).all()
+        named = {pid: name for pid, name in rows if pid is not None
+                 and len(key := "".join(name.split()).lower()) >= 2 and key in bare}
+        # 王伟 is not said when 王伟明 is.
+        named = {pid: name for pid, name in named.items()
+                 if not any(name != other and name in other for other in named.values())}
+        if len(named) != 1:
+            return None
+        [(pid, name)] = named.items()
+        return name, [str(e.id) for e in self._slots(source, leader=pid)]
 
     def option_hours(self, source: str, value: str) -> tuple[time, time] | None:
         """When a reception offered by a slot source begins and ends (a part of the day

@@ -6,10 +6,10 @@ from __future__ import annotations
 from datetime import date, time
 
 import pytest
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from bot.bootstrap import Services
-from store.models import DutyEntry
+from store.models import DutyEntry, Person
 from tests.calendar_helpers import publish_roster
 from tests.test_flow_booking import (
     choices,
@@ -250,3 +250,93 @@ def test_the_last_day_of_the_list_asks_also_for_its_reception_past_it(
     assert chat.replies[0].text == t(lang, "choice.day_which", count=2, date="12-02",
                                      weekday=t(lang, "weekday.2"))
     assert choices(chat) == [slot_label(services, e, lang) for e in entries[14:16]]
+
+
+# --- a leader's name typed: "孙红梅", "周四孙红梅" -------------------------------------------
+
+
+def leaders(services: Services, name: str) -> list[DutyEntry]:
+    with Session(services.db) as s:
+        found = s.exec(select(Person.id).where(Person.name == name)).one()
+    return [e for e in upcoming(services) if e.leader_id == found]
+
+
+@pytest.mark.parametrize(("lang", "typed"), [("zh", "孙红梅"), ("zh", "我想找孙红梅"),
+                                             ("en", "孙红梅")])
+def test_a_leaders_name_asks_among_that_leaders_receptions(
+        services: Services, chat: Chat, lang: str, typed: str) -> None:
+    """孙红梅 receives on four days: her four are asked among, and a number or a day
+    among them chooses. Before, "Please choose one of the options"."""
+    hers = leaders(services, "孙红梅")
+    assert len(hers) == 4
+    start(chat, lang)
+    chat.say(typed)
+    assert chat.replies[0].text == t(lang, "choice.leader_which", leader="孙红梅", count=4)
+    assert choices(chat) == [slot_label(services, e, lang) for e in hers]
+    chat.say("3")
+    assert t(lang, "booking.topic.ask") in chat.text
+    assert draft_review(services, chat, lang) == slot_label(services, hers[2], lang)
+    chat.press(t(lang, "nav.back"))
+    chat.say(typed)
+    chat.say({"zh": "下周五", "en": "next friday"}[lang])  # hers, 12-04
+    assert draft_review(services, chat, lang) == slot_label(services, hers[3], lang)
+
+
+@pytest.mark.parametrize(("lang", "typed"), [
+    ("zh", "周四孙红梅"), ("zh", "孙红梅周四的"), ("zh", "11-26 孙红梅"), ("zh", "周四找孙红梅"),
+    ("en", "Thursday 孙红梅"), ("en", "孙红梅 on Nov 26")])
+def test_a_leaders_name_with_a_day_chooses_that_reception(
+        services: Services, chat: Chat, lang: str, typed: str) -> None:
+    thursday = leaders(services, "孙红梅")[1]
+    assert thursday.day == date(2026, 11, 26)
+    start(chat, lang)
+    chat.say(typed)
+    assert t(lang, "booking.topic.ask") in chat.text
+    assert draft_review(services, chat, lang) == slot_label(services, thursday, lang)
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_a_leaders_name_with_a_day_not_theirs_asks_among_theirs(
+        services: Services, chat: Chat, lang: str) -> None:
+    """Wednesday is 赵国强's: "周三孙红梅" is said not to be hers, and hers are shown."""
+    hers = leaders(services, "孙红梅")
+    start(chat, lang)
+    chat.say({"zh": "周三孙红梅", "en": "孙红梅 wednesday"}[lang])
+    assert chat.replies[0].text == t(lang, "choice.leader_not_on", leader="孙红梅",
+                                     date="11-25", weekday=t(lang, "weekday.2"))
+    assert choices(chat) == [slot_label(services, e, lang) for e in hers]
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_a_leader_without_a_reception_is_said_so(
+        services: Services, chat: Chat, lang: str) -> None:
+    """陈丽华 is on no day of the roster: said so, every reception still offered."""
+    start(chat, lang)
+    kept = draft(services, chat)
+    chat.say("陈丽华")
+    assert chat.replies[0].text == t(lang, "choice.leader_none", leader="陈丽华")
+    assert len(choices(chat)) == 10
+    assert draft(services, chat) == kept
+
+
+def test_a_leaders_name_finds_receptions_past_the_list(
+        services: Services, chat: Chat) -> None:
+    """With afternoons every day, the list shows the first 15: 孙红梅's morning of 12-04
+    is past it, and asked among hers all the same; "12-04" said then is hers, not the
+    afternoon's of another leader; "孙红梅 12-04 下午" is said to be in the morning."""
+    entries = crowded(services)
+    hers = leaders(services, "孙红梅")
+    assert hers[-1] not in entries[:15] and hers[-1].day == date(2026, 12, 4)
+    start(chat, "zh")
+    chat.say("孙红梅")
+    assert chat.replies[0].text == t("zh", "choice.leader_which", leader="孙红梅",
+                                     count=len(hers))
+    assert choices(chat) == [slot_label(services, e, "zh") for e in hers]
+    chat.say("12-04")
+    assert draft_review(services, chat, "zh") == slot_label(services, hers[-1], "zh")
+    chat.press(t("zh", "nav.back"))
+    chat.say("孙红梅 12-04 下午")
+    assert chat.replies[0].text == t("zh", "choice.half_none", half=t("zh", "half.afternoon"),
+                                     start="08:30", end="11:30", date="12-04",
+                                     weekday=t("zh", "weekday.4"))
+    assert choices(chat) == [slot_label(services, hers[-1], "zh")]
