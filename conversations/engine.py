@@ -1336,6 +1336,7 @@ class Engine:
                                 self._ask(st, ctx)])
         ask = flow.step(st.step or "")
         carried = False
+        chosen: Reply | None = None  # the reception typed words chose, as they are told
         # "无", "没有", "none" typed to a question that takes them (Ask.none_ok: 意见建议,
         # 已采取措施) are its answer, not a request to skip it.
         said_none = command == "skip" and not pressed and not ask.optional and ask.none_ok \
@@ -1362,6 +1363,7 @@ class Engine:
             if problem is not None:  # refused now, not after the questions that follow
                 return Outcome(st, [problem, self._ask(st, ctx)])
             st.answers[ask.name] = value
+            chosen = self._typed_chosen(st, ask, token, value, pressed, ctx)
         st.narrowed = None  # answered: asked again (back to it), it shows all its options
         st.trail.append(ask.name)
         self._drop_inapplicable(st, flow)
@@ -1380,7 +1382,23 @@ class Engine:
         refused = self._nothing_to_choose(st, flow, ctx)
         if refused is not None:
             return refused
+        if chosen is not None and st.step != REVIEW:  # the review shows it
+            return Outcome(st, [chosen, self._ask(st, ctx)])
         return Outcome(st, [self._ask(st, ctx)])
+
+    def _typed_chosen(self, st: State, ask: Ask, token: str, value: Any, pressed: bool,
+                      ctx: Context) -> Reply | None:
+        """What a reception chosen by typed words ("明天", "孙红梅") is, in a few words:
+        nothing else says which it was before the review. None for a button or a number
+        pressed or typed from the list (the list showed it)."""
+        kind = ask.kind
+        if pressed or not isinstance(kind, Choice) or not kind.dated or kind.source is None \
+                or ordinal(normalize(token).lower()) is not None:
+            return None
+        brief = getattr(ctx.directory, "slot_brief", None)  # optional: Directory.slot_brief
+        said = brief(kind.source, st.lang, str(value)) if brief is not None else None
+        said = said or self._label(st, kind, value, ctx)
+        return Reply(catalog.t(st.lang, "choice.typed_chosen", slot=said)) if said else None
 
     @staticmethod
     def _typed_option(kind: Any, token: str, pressed: bool) -> str | None:

@@ -142,6 +142,8 @@ class Directory(Protocol):
     # Optional: `slots_of(source, typed) -> tuple[str, list[str]] | None`, the leader whose
     # name a typed text says and the values of their options of that source (also those
     # past the ones `options` shows), so that a leader's name typed chooses among them.
+    # Optional: `slot_brief(source, lang, value) -> str | None`, such an option in a few
+    # words (its day, hours and leader), as a typed answer that chose it is told.
     # Optional: `option_hours(source, value) -> tuple[time, time] | None`, when such an option
     # begins and ends, so that a part of the day typed with the day ("周三下午") chooses.
     # Optional: `check(name, lang, value, answers) -> tuple[str, dict] | None`, why an

@@ -187,6 +187,20 @@ class SqlDirectory:
         [(pid, name)] = named.items()
         return name, [str(e.id) for e in self._slots(source, leader=pid)]
 
+    def slot_brief(self, source: str, lang: str, value: str) -> str | None:
+        """A reception in a few words: its day, hours and leader ("11-24 周二 08:30-11:30
+        吴建军"), as a typed answer that chose it is told."""
+        if source not in SLOT_SOURCES or not value.isdigit():
+            return None
+        entry = self.session.get(DutyEntry, int(value))
+        if entry is None:
+            return None
+        leader = self.session.get(Person, entry.leader_id)
+        return catalog.t(lang, "duty.slot_brief", date=entry.day.strftime("%m-%d"),
+                         weekday=catalog.t(lang, f"weekday.{entry.day.weekday()}"),
+                         start=entry.start.strftime("%H:%M"), end=entry.end.strftime("%H:%M"),
+                         leader=leader.name if leader else "")
+
     def option_hours(self, source: str, value: str) -> tuple[time, time] | None:
         """When a reception offered by a slot source begins and ends (a part of the day
         typed with its day, "周三下午", chooses by them)."""

@@ -651,6 +651,27 @@ def test_a_day_typed_with_an_english_month_chooses_that_days_reception(
     assert draft_review(services, chat, "en").startswith(f"{day} ")
 
 
+@pytest.mark.parametrize(("lang", "typed", "chosen"), [
+    ("zh", "明天", "11-24 周二 08:30-11:30 吴建军"),
+    ("zh", "周四孙红梅", "11-26 周四 08:30-11:30 孙红梅"),
+    ("en", "tomorrow", "11-24 Tue 08:30-11:30 吴建军"),
+    ("en", "Dec 1", "12-01 Tue 08:30-11:30 孙红梅")])
+def test_a_reception_chosen_by_typed_words_is_said_before_the_next_question(
+        services: Services, chat: Chat, lang: str, typed: str, chosen: str) -> None:
+    """"明天" chose 11-24's reception with 吴建军, and nothing said so until the review.
+    A button pressed, or its number typed, is not said again: the list showed it."""
+    asked = t(lang, "flow.progress", n=2, total=2) + " " + t(lang, "booking.topic.ask")
+    start(chat, lang)
+    chat.say(typed)
+    assert [r.text for r in chat.replies] == [t(lang, "choice.typed_chosen", slot=chosen), asked]
+    chat.press(t(lang, "nav.back"))
+    chat.say("2")
+    assert [r.text for r in chat.replies] == [asked]
+    chat.press(t(lang, "nav.back"))
+    chat.press(slot_label(services, upcoming(services)[1], lang))
+    assert [r.text for r in chat.replies] == [asked]
+
+
 @pytest.mark.parametrize(("lang", "typed"), [("zh", "今天上午"), ("en", "today?")])
 def test_today_answers_today_or_next(services: Services, chat: Chat, lang: str,
                                      typed: str) -> None:

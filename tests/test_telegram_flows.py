@@ -306,6 +306,19 @@ async def test_a_visit_is_booked_on_the_first_duty_slot_and_cancelled_in_my_book
         one(t(lang, "cancel_booking.empty"), t(lang, "menu.prompt"))]
 
 
+@LANGS
+async def test_a_reception_chosen_by_a_typed_day_is_said_in_the_same_message(
+        client: httpx.AsyncClient, fake: FakeBotApi, tg: Services, lang: str,
+        code: str) -> None:
+    """"明天" booked 11-24's reception with 吴建军; the chat said so only at the review."""
+    publish_roster(tg)
+    chat = TgChat(client, fake, 7404, code)
+    await chat.say(t(lang, "menu.booking"))
+    assert await chat.say({"zh": "明天", "en": "tomorrow"}[lang]) == [one(
+        t(lang, "choice.typed_chosen", slot=f"11-24 {t(lang, 'weekday.1')} 08:30-11:30 吴建军"),
+        ask(lang, "booking", "topic", 2, 2))]
+
+
 # --- emergency ---------------------------------------------------------------------------
 
 
