@@ -2,26 +2,56 @@
 messages sent back to back (Android at 4096 characters, Desktop at a break past half of
 that). The parts are one text: refused together, with its whole length, or taken together
 when the whole fits; never the first refused and the rest taken as the next answer.
-Through the webhook and by long polling, the parts as two updates back to back."""
+Through the webhook and by long polling, the parts as two updates back to back; on
+SQLite and PostgreSQL, the conversation's state in the database or in Redis."""
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Iterator
 from typing import Any
 
 import httpx
+import pytest
+from sqlmodel import Session
 
 import tests.test_telegram as webhook
 from bot.bootstrap import Services
 from conversations.catalog import t
+from conversations.clock import FrozenClock
 from conversations.engine import PASTE_WAIT
 from store.models import Case
+from store.state import SqlStateStore, StateStore
+from tests.conftest import make_services, prepared_engine
 from tests.fakes.telegram_api import FakeBotApi, text_update
-from tests.test_telegram import TgChat, telegram_services
-from tests.test_telegram_flows import LANGS, SAID, ask, one, saved_state
+from tests.test_telegram import SECRET, TgChat, telegram_services
+from tests.test_telegram_flows import LANGS, SAID, ask, one
 from tests.transcript import all_rows
 
-client, fake, tg = webhook.client, webhook.fake, webhook.tg
+client, fake = webhook.client, webhook.fake
+
+
+@pytest.fixture(params=["sql", "redis"])
+def tg(request: pytest.FixtureRequest, db_url: str, clock: FrozenClock,
+       fake: FakeBotApi) -> Iterator[Services]:
+    """tests/test_telegram's workroom on SQLite and PostgreSQL, states in SQL or Redis."""
+    engine = prepared_engine(db_url, clock.now())
+    states: StateStore = request.getfixturevalue("redis_store") \
+        if request.param == "redis" else SqlStateStore(engine)
+    svc = make_services(db_url, clock, states=states, engine=engine,
+                        telegram_token=fake.token, telegram_api_url=fake.base_url,
+                        telegram_file_url=fake.base_file_url, telegram_mode="webhook",
+                        telegram_webhook_secret=SECRET, telegram_chat_burst=1000,
+                        telegram_per_second=1000)
+    yield svc
+    svc.close()
+
+
+def saved_state(svc: Services, chat_id: int) -> dict[str, Any]:
+    """The chat's conversation as its state store keeps it."""
+    with Session(svc.db) as s:
+        state, _ = svc.workroom.states.load(s, f"telegram:{chat_id}")
+    return dict(state or {})
 
 SENT = 1_795_000_000  # when the worker sent the paste (Telegram's "date"), whole seconds
 # A description pasted from a notice the worker wrote elsewhere: 5,300 characters.
@@ -82,7 +112,7 @@ async def test_a_paste_cut_in_two_is_refused_as_one_with_its_whole_length(
 
 
 async def test_a_paste_by_long_polling_is_refused_as_one(
-        sqlite_url: str, clock: Any, fake: FakeBotApi) -> None:
+        sqlite_url: str, clock: FrozenClock, fake: FakeBotApi) -> None:
     """Both parts in one getUpdates: the worker gets one answer, and no part is an answer."""
     svc = telegram_services(sqlite_url, clock, fake, "polling")
     svc.telegram.start_polling()
