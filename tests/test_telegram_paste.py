@@ -193,3 +193,19 @@ async def test_a_press_right_after_a_long_text_brings_its_answer_first(
         one(t("zh", "invalid.too_long", max=2000, got=4096),
             ask("zh", "complaint", "description", 2, 8)),
         ask("zh", "complaint", "category", 1, 8)]
+
+
+async def test_a_paste_at_the_menu_is_kept_as_one_text(
+        client: httpx.AsyncClient, fake: FakeBotApi, tg: Services) -> None:
+    """Pasted before any form was chosen: one answer (what was kept, as it begins), and
+    the form chosen next finds the whole text, its length the whole's."""
+    chat = TgChat(client, fake, 7906)
+    await chat.say("/start")
+    chat.new_texts()
+    first, rest = pasted("zh")
+    [kept] = await paste(chat, first, rest)
+    assert kept.startswith(t("zh", "menu.told", said=first[:30] + "…"))
+    label = t("zh", "complaint.description.label")
+    why = t("zh", "invalid.too_long", max=2000, got=5300)
+    [told] = await say_later(chat, t("zh", "menu.complaint"))
+    assert t("zh", "flow.told_not_kept", label=label, why=why) in told
