@@ -258,6 +258,25 @@ def _said_word(word: str, typed: str) -> bool:
     return re.search(rf"\b{re.escape(word)}\b", typed) is not None
 
 
+@functools.cache
+def _pointing_words() -> tuple[str, ...]:
+    words = {w.strip().lower() for lang in catalog.LANGS
+             for w in catalog.t(lang, "keywords.pointing").split(",") if w.strip()}
+    return tuple(sorted(words, key=len, reverse=True))
+
+
+def _points_only(caption: str) -> bool:
+    """Whether the words under a file only point at it ("看", "如图", "现场照片", "see
+    photo"): they answer no question; the file itself is what they say."""
+    rest = normalize(caption).lower()
+    for word in _pointing_words():
+        if _CJK.search(word):
+            rest = rest.replace(word, " ")
+        else:
+            rest = re.sub(rf"\b{re.escape(word)}\b", " ", rest)
+    return not any(ch.isalnum() for ch in rest)
+
+
 def _without_greetings(typed: str) -> str:
     rest = typed
     for word in _greeting_words():
@@ -842,12 +861,17 @@ class Engine:
             if caption and caption.strip() and all(i.get(HEARD) for i in items):
                 # Only spoken words: they are the answer; the audio is not missed.
                 return self._step(st.to_dict(), text=caption, action=None, ctx=ctx,
-                                 default_flow=default_flow)
+                                  default_flow=default_flow)
             if caption and caption.strip():
                 # The file is not kept, but the words written with it are the answer: the
                 # worker is not made to type again what they already wrote.
+                if st.flow and _points_only(caption):  # "see photo": no answer, no file
+                    return Outcome(st, [note, self._ask(st, ctx)])
+                if st.flow:  # said so, as where the file is kept
+                    return self._captioned(st, caption, ctx, note.text,
+                                           default_flow=default_flow)
                 out = self._step(st.to_dict(), text=caption, action=None, ctx=ctx,
-                                default_flow=default_flow)
+                                 default_flow=default_flow)
                 if starts is not None and flow is None and out.state.flow == starts.name \
                         and out.effect is None and starts.takes_attachments:
                     # The words started the report (a photo texted to the hotline with
@@ -861,11 +885,46 @@ class Engine:
             return Outcome(st, [note, follow])
         st.attachments = [*st.attachments, *items]
         st.updated_at = ctx.now.isoformat()
-        note = Reply(catalog.t(st.lang, "attachment.kept", count=len(st.attachments)))
-        if caption and caption.strip():  # a caption is also the answer to the question
-            out = self._step(st.to_dict(), text=caption, action=None, ctx=ctx)
-            return Outcome(out.state, [note, *out.replies], out.effect)
-        return Outcome(st, [note, self._ask(st, ctx)])
+        count = catalog.t(st.lang, "attachment.kept", count=len(st.attachments))
+        if caption and caption.strip() and not _points_only(caption):
+            # The words under a photo describe it: they answer the question asked, said
+            # so (below).
+            spoken = all(i.get(HEARD) for i in items)  # said back by handlers.inbound.heard
+            return self._captioned(st, caption, ctx, count, spoken=spoken)
+        return Outcome(st, [Reply(count), self._ask(st, ctx)])
+
+    def _captioned(self, st: State, caption: str, ctx: Context, above: str | None = None, *,
+                   spoken: bool = False, default_flow: str | None = None) -> Outcome:
+        """The words sent with a file, taken as if typed. Where they answer the question
+        asked, the worker is told so, quoting them and naming the question, and how to
+        change it ("返回"): else the words they type next, meant for that question, go
+        to the next one (what happened taken as where). Where the question cannot take
+        them, said why. `above`: what is said of the file itself, first."""
+        flow = self.flows.get(st.flow or "")
+        asked = st.step if flow is not None and st.step not in (None, REVIEW) else None
+        n = flow.progress(st.answers, st.prefilled, asked)[0] \
+            if flow is not None and asked is not None else 0
+        out = self._step(st.to_dict(), text=caption, action=None, ctx=ctx,
+                         default_flow=default_flow)
+        lines = [above] if above else []
+        replies = list(out.replies)
+        same = flow is not None and asked is not None and out.state.flow == st.flow \
+            and out.state.draft_id == st.draft_id and _match_command(caption) is None \
+            and _own_command(st, caption) is None
+        if same and asked is not None and flow is not None and not spoken:
+            label = catalog.t(st.lang, f"{flow.name}.{asked}.label")
+            said = _brief(caption)
+            if out.state.answers.get(asked) is not None and asked not in st.answers:
+                key = "attachment.caption_kept" if out.effect is None and out.state.flow \
+                    else "attachment.caption_sent"
+                lines.append(catalog.t(st.lang, key, said=said, n=n, label=label))
+            elif out.effect is None and out.state.step == asked and replies:
+                # Refused: why, with the words it was about; the question follows.
+                lines.append(catalog.t(st.lang, "attachment.caption_not_kept", said=said,
+                                       n=n, label=label, why=replies.pop(0).text))
+        if not lines:
+            return out
+        return Outcome(out.state, [Reply("\n".join(lines)), *replies], out.effect)
 
     def expire(self, raw: dict[str, Any] | None, ctx: Context) -> Outcome:
         """Apply the inactivity timeout (called by the timer sweep); no-op if not due. An

@@ -24,6 +24,7 @@ from tests.test_telegram_flows import (
     SAID,
     PolledChat,
     ask,
+    captioned,
     one,
     saved_state,
 )
@@ -81,7 +82,8 @@ async def test_an_album_gets_one_answer_and_every_photo_is_kept(
     place = ask(lang, "emergency", "place", 2, 5)
     await send(chat, album(chat, "CROWD-1", "CROWD-2", "CROWD-3", caption=SAID[lang]["what"],
                            group="24680"))
-    assert chat.new_texts() == [one(t(lang, "attachment.kept", count=5), place)]
+    answered = captioned(lang, 5, "emergency", "what", 1, SAID[lang]["what"])
+    assert chat.new_texts() == [one(answered, place)]
     await wait_out(tg)
     assert chat.new_texts() == [one(t(lang, "attachment.kept", count=7), place)]
     assert saved_state(tg, 7701)["answers"] == {"what": SAID[lang]["what"]}
@@ -133,7 +135,8 @@ async def test_a_caption_on_an_albums_later_photo_is_answered_at_once_and_once(
     second["message"]["caption"] = SAID["zh"]["what"]
     await send(chat, [first, second])
     place = ask("zh", "emergency", "place", 2, 5)
-    assert chat.new_texts() == [one(t("zh", "attachment.kept", count=2), place)]
+    answered = captioned("zh", 2, "emergency", "what", 1, SAID["zh"]["what"])
+    assert chat.new_texts() == [one(answered, place)]
     await send(chat, [third])
     await wait_out(tg)
     assert chat.new_texts() == [one(t("zh", "attachment.kept", count=3), place)]

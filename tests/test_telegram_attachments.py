@@ -4,9 +4,11 @@ kept with the record."""
 from __future__ import annotations
 
 import httpx
+import pytest
 from sqlmodel import Session, select
 
 from bot.bootstrap import Services
+from conversations.catalog import t
 from store.models import Attachment, Incident, Suggestion
 from tests.fakes.telegram_api import FakeBotApi, photo_update, text_update, voice_update
 from tests.test_telegram import TgChat, client, fake, run, tg
@@ -59,6 +61,8 @@ async def test_a_photos_caption_answers_a_form_that_keeps_no_photos(
     await chat.post(photo_update(7404, file_id="PHOTO-table", caption="食堂桌椅需要修理"))
     [said] = chat.new_texts()
     assert "这一份没有保存" in said and "是否实名" in said  # the next question
+    assert t("zh", "attachment.caption_kept", said="食堂桌椅需要修理", n=2,
+             label=t("zh", "suggestion.text.label")) in said  # and how to change it
     await run(chat, [("[实名]", "请核对"), ("[确认提交]", "S-2026-0001")])
     with Session(tg.db) as s:
         assert s.exec(select(Attachment)).all() == []
@@ -171,3 +175,78 @@ async def test_a_photo_after_the_report_joins_it_though_a_form_was_taken_up_agai
     with Session(tg.db) as s:
         [kept] = s.exec(select(Attachment)).all()
     assert (kept.subject, kept.file_ref) == ("incident", "PHOTO-floor-1280")
+
+
+CAPTIONED = {  # a photo's caption, then what the worker meant for the first question
+    "zh-hans": ("zh", "门口的情况", "三十多人在厂门口聚集", "厂门口"),
+    "en": ("en", "the gate right now", "about thirty people gathered at the gate",
+           "the main gate")}
+
+
+@pytest.mark.parametrize("language", list(CAPTIONED))
+async def test_a_photos_caption_taken_as_the_answer_is_said_so_and_back_changes_it(
+        client: httpx.AsyncClient, fake: FakeBotApi, tg: Services, language: str) -> None:
+    """A worker taps 紧急情况报告 and, before writing what happened, sends a photo
+    captioned "门口的情况". The caption is taken as what happened: they are told so,
+    quoting it and naming the question, and how to change it; "返回" asks it again, and
+    what they then type is what happened, not the place."""
+    lang, caption, what, place = CAPTIONED[language]
+    chat = TgChat(client, fake, 7406, language)
+    await run(chat, [(t(lang, "menu.emergency"), t(lang, "emergency.what.ask"))])
+    await chat.post(photo_update(7406, file_id="PHOTO-gate", caption=caption,
+                                 language_code=language))
+    [said] = chat.new_texts()
+    assert said.startswith(t(lang, "attachment.kept", count=1) + "\n" + t(
+        lang, "attachment.caption_kept", said=caption, n=1,
+        label=t(lang, "emergency.what.label")))
+    assert said.endswith(t(lang, "emergency.place.ask"))
+    await run(chat, [(t(lang, "nav.back"), t(lang, "emergency.what.ask")),
+                     (what, t(lang, "emergency.place.ask")),
+                     (place, t(lang, "emergency.people.ask")),
+                     (f"[{t(lang, 'nav.send_now')}]", "E-2026-0001")])
+    with Session(tg.db) as s:
+        incident = s.exec(select(Incident)).one()
+        files = s.exec(select(Attachment.file_ref)).all()
+    assert (incident.what, incident.place) == (what, place)
+    assert files == ["PHOTO-gate-1280"]
+
+
+@pytest.mark.parametrize("language", list(CAPTIONED))
+async def test_a_caption_that_only_points_at_the_photo_answers_nothing(
+        client: httpx.AsyncClient, fake: FakeBotApi, tg: Services, language: str) -> None:
+    """"如图", "see photo" under the picture of the scene say nothing of what happened:
+    the photo is kept and the question is asked again, not answered by them."""
+    lang = CAPTIONED[language][0]
+    chat = TgChat(client, fake, 7407, language)
+    await run(chat, [(t(lang, "menu.emergency"), t(lang, "emergency.what.ask"))])
+    for n, caption in enumerate(("如图", "看这个！", "see photo", "Look at this"), start=1):
+        await chat.post(photo_update(7407, file_id=f"PHOTO-{n}", caption=caption,
+                                     language_code=language))
+        [said] = chat.new_texts()
+        assert said == t(lang, "attachment.kept", count=n) + "\n\n" + t(
+            lang, "flow.progress", n=1, total=5) + " " + t(lang, "emergency.what.ask"), caption
+
+
+@pytest.mark.parametrize("language", list(CAPTIONED))
+async def test_a_caption_the_complaint_cannot_take_is_said_why(
+        client: httpx.AsyncClient, fake: FakeBotApi, tg: Services, language: str) -> None:
+    """In the complaint form: a caption under the payslip at "what happened" is taken and
+    said so; one under a photo where a category is asked, that names none, is said not to
+    be taken and why, with its words."""
+    lang = CAPTIONED[language][0]
+    chat = TgChat(client, fake, 7408, language)
+    await run(chat, [(t(lang, "menu.complaint"), t(lang, "complaint.category.ask"))])
+    await chat.post(photo_update(7408, file_id="PHOTO-1", caption="门口的情况",
+                                 language_code=language))
+    [said] = chat.new_texts()
+    assert said.startswith(t(lang, "attachment.kept", count=1) + "\n" + t(
+        lang, "attachment.caption_not_kept", said="门口的情况", n=1,
+        label=t(lang, "complaint.category.label"), why=t(lang, "invalid.choice", count=7)))
+    await run(chat, [("1", t(lang, "complaint.description.ask"))])
+    words = "车间主任三个月没发加班费，工资条上也没有"
+    await chat.post(photo_update(7408, file_id="PHOTO-2", caption=words,
+                                 language_code=language))
+    [said] = chat.new_texts()
+    assert t(lang, "attachment.caption_kept", said=words, n=2,
+             label=t(lang, "complaint.description.label")) in said
+    assert said.endswith(t(lang, "complaint.since.ask"))

@@ -45,6 +45,7 @@ from tests.test_telegram import TgChat, run
 from tests.test_telegram_flows import (
     SAID,
     ask,
+    captioned,
     complaint_steps,
     employee_menu,
     menu_labels,
@@ -511,7 +512,8 @@ async def test_a_file_with_its_answer_as_caption_is_kept_a_gif_is_refused(
     await chat.press(t(lang, "opt.category.wages"))
     assert (await chat.post(unreadable(chat, caption=SAID[lang]["description"],
                                        **PDF))).status_code == 200
-    assert chat.new_texts() == [one(t(lang, "attachment.kept", count=1),
+    assert chat.new_texts() == [one(captioned(lang, 1, "complaint", "description", 2,
+                                              SAID[lang]["description"]),
                                     ask(lang, "complaint", "since", 3, 8))]
     state = saved_state(tg, 7507)
     assert state["answers"] == {"category": "wages", "description": SAID[lang]["description"]}

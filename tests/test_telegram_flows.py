@@ -22,6 +22,7 @@ import tests.test_telegram as webhook
 from bot.bootstrap import Services
 from conversations.catalog import t
 from conversations.clock import FrozenClock
+from conversations.engine import BRIEF
 from conversations.flows import menu_for
 from handlers.context import receipt_hash
 from store import outbox
@@ -73,6 +74,14 @@ SAID = {
 def ask(lang: str, flow: str, step: str, n: int, total: int) -> str:
     """A question as the engine asks it: its progress header, then the question."""
     return t(lang, "flow.progress", n=n, total=total) + " " + t(lang, f"{flow}.{step}.ask")
+
+
+def captioned(lang: str, count: int, flow: str, step: str, n: int, said: str) -> str:
+    """Files kept whose caption answered question n: said so, quoting it (short), and
+    how to change it."""
+    quoted = said if len(said) <= BRIEF else said[:BRIEF] + "…"
+    return t(lang, "attachment.kept", count=count) + "\n" + t(
+        lang, "attachment.caption_kept", said=quoted, n=n, label=t(lang, f"{flow}.{step}.label"))
 
 
 def one(*replies: str) -> str:
