@@ -35,6 +35,7 @@ from conversations.answers import (
     week_meant,
 )
 from conversations.flow import (
+    APART,
     PENDING,
     Acknowledge,
     AddFiles,
@@ -974,9 +975,17 @@ class Engine:
             st.last_filed = {"flow": sent.name, "draft_id": st.draft_id,
                              "at": ctx.now.isoformat()}
         st.clear_draft()
+        said = Reply(text)
+        apart = result.params.get(APART)
+        if apart is not None:
+            # Added to an emergency of its workshop: if it is another one, one tap files it
+            # apart. That button is what there is to do next: no menu below it.
+            said = Reply(f"{text}\n{catalog.t(st.lang, 'emergency.linked_apart')}", [Button(
+                catalog.t(st.lang, "emergency_apart.button"),
+                f"flow:emergency_apart?report={apart}")])
         if st.take_up():  # a form put aside for an emergency report: back to it
-            return Outcome(st, [Reply(text), self._resumed(st, ctx)])
-        return Outcome(st, [Reply(text), self._menu(st, ctx)])
+            return Outcome(st, [said, self._resumed(st, ctx)])
+        return Outcome(st, [said] if apart is not None else [said, self._menu(st, ctx)])
 
     def _resumed(self, st: State, ctx: Context) -> Reply:
         """The question of a form taken up again, saying which form it is."""

@@ -211,6 +211,12 @@ class CalledBack:
 Effect = Submission | Query | Acknowledge | OpenFiles | AddFiles | CalledBack
 
 
+# A Result's param: the id of a report added to an emergency of its workshop, whose
+# reporter is offered in that answer (not in a push of its own) to file it apart: the
+# answer to a report the silence sent, one message (handlers/grouping.offer_apart).
+APART = "apart"
+
+
 @dataclass(frozen=True)
 class Result:
     """What a handler says back: a catalog message, or a refusal that sends the user back."""

@@ -16,7 +16,7 @@ from sqlmodel import Session, col, func, select
 
 from conversations import catalog
 from conversations.answers import normalize
-from conversations.flow import Result, Submission
+from conversations.flow import APART, Result, Submission
 from handlers import alerts, incidents
 from handlers.context import HandlerContext
 from handlers.identity import HOTLINE_CHANNELS, reporter_name
@@ -143,17 +143,24 @@ def link(ctx: HandlerContext, incident: Incident, sub: Submission) -> Result:
                        message="notice.incident_added_full", now=ctx.now,
                        priority=outbox.EMERGENCY,
                        params=params)
-    offer_apart(ctx, incident, row)
-    return linked_result(ctx, incident, sub.lang)
+    result = linked_result(ctx, incident, sub.lang)
+    if offer_apart(ctx, incident, row):
+        result.params[APART] = row.id
+    return result
 
 
-def offer_apart(ctx: HandlerContext, incident: Incident, row: IncidentLink) -> None:
+def offer_apart(ctx: HandlerContext, incident: Incident, row: IncidentLink) -> bool:
     """Linked by its workshop alone, the report may be of another emergency there (a fire
     during a stoppage): its reporter, in a chat, or the staff member who filed it for a
-    caller, gets a push saying what it was added to, with a button to file it apart."""
+    caller, gets a push saying what it was added to, with a button to file it apart.
+    True when the answer that says where the report went is to offer it instead: one
+    answered by pushes (a report the silence sent), where a push of its own would come
+    before that answer and say the same again."""
     who = ctx.filed_by or (ctx.actor if ctx.channel not in HOTLINE_CHANNELS else None)
     if who is None or who.id is None:
-        return
+        return False
+    if ctx.answered_by_push and who is ctx.actor:
+        return True
     outbox.enqueue(ctx.session, key=f"incident:{incident.id}:apart:{row.id}",
                    recipient_id=who.id, message="notice.linked_apart", now=ctx.now,
                    priority=outbox.REPLY,
@@ -161,6 +168,7 @@ def offer_apart(ctx: HandlerContext, incident: Incident, row: IncidentLink) -> N
                            "mine": brief(row.what),
                            "actions": [["emergency_apart.button",
                                         f"flow:emergency_apart?report={row.id}"]]})
+    return False
 
 
 def apart(ctx: HandlerContext, sub: Submission) -> Result:

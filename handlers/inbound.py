@@ -11,7 +11,7 @@ import logging
 import re
 import uuid
 from collections.abc import Callable, Collection, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, time, timedelta
 from functools import partial
 from typing import Any
@@ -70,6 +70,9 @@ ALBUM_KEY = "album:"  # the idempotency keys of those answers begin so
 # The answer to a text that may be the first part of a longer one (Engine.PASTE_WAIT)
 # waits as long, and the answer to the next part replaces it; its keys begin so.
 PASTE_KEY = "paste:"
+# Characters up to which the pushes answering a report the silence sent are run together
+# (Engine.merged); a channel splits a longer text as it must (WeChat's 2,048 bytes).
+PUSH_MERGE = 2000
 _RECEIPT_MARK = RECEIPT_MARK
 NO_ALERTS = ("employee", "liaison")  # roles no alert is addressed to
 _NATIONAL = re.compile(r"^(\+86|0086|0)")  # a number's country or trunk prefix
@@ -703,7 +706,7 @@ class Workroom:
                 if person is None or raw is None:
                     timers.drop(s, kind=DRAFT_TIMEOUT, ref=key)
                     return False
-                hctx = self._hctx(s, person, channel)
+                hctx = replace(self._hctx(s, person, channel), answered_by_push=True)
                 ctx = self._ctx(s, person, hctx, self._workshops(s, [person]))
                 out = self.engine.expire(raw, ctx)
                 if not out.replies:
@@ -711,6 +714,12 @@ class Workroom:
                     return False
                 # An emergency report sent by the silence: filed here, as if sent now.
                 replies, state, _ = self._apply(hctx, ctx, out)
+                if isinstance(out.effect, Submission):
+                    # One account, in order: "sent by the silence:" then what became of
+                    # the report (its number, or the emergency it was added to), and
+                    # the menu or the form taken up again under it.
+                    replies = merged([Reply(f"{replies[0].text}\n{replies[1].text}",
+                                            replies[1].buttons), *replies[2:]], PUSH_MERGE)
                 version += 1
                 self._schedule_timeout(s, key, state, ctx)  # a form taken up again
                 # "草稿已经 30 分钟没有动静" answers nothing the person just wrote: a routine

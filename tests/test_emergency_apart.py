@@ -7,6 +7,8 @@ from __future__ import annotations
 import pytest
 
 from bot.bootstrap import Services
+from conversations.clock import FrozenClock
+from conversations.engine import URGENT_WAIT
 from handlers.grouping import brief
 from store.models import Alert, Incident, IncidentLink, Notification
 from tests.case_helpers import pushes
@@ -110,3 +112,39 @@ def show_inbox_as(chat: Chat, message: object) -> None:
 
     chat.replies = [Reply.from_dict({"text": message.text,  # type: ignore[attr-defined]
                                      "buttons": message.buttons})]  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_a_report_the_silence_sent_and_linked_is_told_once_in_order(
+        services: Services, clock: FrozenClock, lang: str) -> None:
+    """A worker says what and where, the same workshop as an emergency being handled,
+    then the phone goes back into the pocket: the silence sends the report, which is
+    added to that emergency. They read one account, in order: the silence sent it, it
+    was added to E-2026-0001 (what that is, who has it), and if theirs is another
+    matter, the button to file it apart; never the merge said twice, nor first."""
+    li, zhang = Chat(services, person="li_ming"), Chat(services, person="zhang_wei")
+    file(li, lang, STOPPAGE)
+    open_menu(zhang, lang)
+    zhang.press(t(lang, "menu.emergency"))
+    zhang.say(FIRE)
+    zhang.say("铸造车间")
+    services.dispatcher.drain()
+    before = len(zhang.inbox())
+    clock.advance(URGENT_WAIT)
+    services.sweeper.run_once()  # (the first report's alert climbs its chain too)
+    assert len(all_rows(services, IncidentLink)) == 1
+    services.dispatcher.drain()
+    [told] = zhang.inbox()[before:]
+    sent = t(lang, "timeout.sent", flow=t(lang, "emergency.title"), minutes=5)
+    linked = upto_alerted(t(lang, "emergency.linked", number="E-2026-0001",
+                            what=brief(STOPPAGE), alerted=CUT))
+    assert told.text.startswith(sent + "\n" + linked)
+    assert told.text.endswith(t(lang, "emergency.linked_apart"))
+    assert told.text.count("E-2026-0001") == 1
+    assert [b["label"] for b in told.buttons] == [t(lang, "emergency_apart.button")]
+
+    show_inbox(zhang)
+    zhang.press(t(lang, "emergency_apart.button"))  # it files it apart, as the push did
+    assert zhang.replies[0].text.startswith(upto_alerted(t(
+        lang, "emergency_apart.done", number="E-2026-0002", earlier="E-2026-0001",
+        alerted=CUT)))

@@ -852,9 +852,12 @@ def test_an_emergency_left_after_where_is_sent_by_the_silence(
     assert first.due_at == answered + timedelta(hours=1)
     assert _rows(services, Alert)  # the leaders are alerted
     services.dispatcher.drain()
-    said = [m.text for m in chat.inbox()]
-    assert said[0] == t(lang, "timeout.sent", flow=t(lang, "emergency.title"), minutes=5)
-    assert "E-2026-0001" in said[1]
+    # One message: sent by the silence, then its number and who is alerted, the menu.
+    [said] = [m.text for m in chat.inbox()]
+    done = t(lang, "emergency.done", number="E-2026-0001", alerted="\x00").split("\x00")[0]
+    assert said.startswith(t(lang, "timeout.sent", flow=t(lang, "emergency.title"),
+                             minutes=5) + "\n" + done)
+    assert said.endswith("\n\n" + t(lang, "menu.prompt"))
     assert draft(services, chat)["flow"] is None
     assert services.sweeper.run_once() == 0  # sent once
     chat.say("30")  # a late answer is not a second report
@@ -886,8 +889,9 @@ def test_an_emergency_that_says_only_what_is_sent_by_a_longer_silence(
     assert shop.name == "铸造车间"
     assert _rows(services, Alert)
     services.dispatcher.drain()
-    said = [m.text for m in chat.inbox()]
-    assert said[0] == t(lang, "timeout.sent", flow=t(lang, "emergency.title"), minutes=10)
+    [said] = [m.text for m in chat.inbox()]
+    assert said.startswith(t(lang, "timeout.sent", flow=t(lang, "emergency.title"),
+                             minutes=10) + "\n")
     [alert] = [m.text for m in director.inbox() if "E-2026-0001" in m.text]
     assert "\n地点：" + t("zh", "review.skipped") + "\n" in alert
 
@@ -913,8 +917,8 @@ def test_an_emergency_told_only_in_photos_is_sent_by_the_silence(
     [incident] = _rows(services, Incident)
     assert incident.what == t(lang, "emergency.what_files_only")
     services.dispatcher.drain()
-    assert t(lang, "timeout.sent", flow=t(lang, "emergency.title"), minutes=10) in [
-        m.text for m in chat.inbox()]
+    assert any(m.text.startswith(t(lang, "timeout.sent", flow=t(lang, "emergency.title"),
+                                   minutes=10)) for m in chat.inbox())
     [alert] = [m.text for m in director.inbox() if "E-2026-0001" in m.text]
     assert "照片 1 张" in alert
 
