@@ -11,6 +11,7 @@ from sqlmodel import Session, select
 from bot.bootstrap import Services
 from conversations.clock import FrozenClock
 from conversations.engine import (
+    BRIEF,
     GROUP_CHAT,
     GROUP_NOTICES,
     PRIVATE_ONLY,
@@ -212,6 +213,31 @@ def test_words_at_the_menu_that_may_tell_of_an_emergency_point_to_the_report_fir
     chat.press(t("zh", "menu.emergency"))
     if key == "menu.told_urgent":  # what is happening, already said
         assert t("zh", "emergency.place.ask") in chat.text
+
+
+@pytest.mark.parametrize(("lang", "said", "key"), [
+    ("en", "people are fighting in the workshop", "menu.told_urgent"),
+    ("en", "two men fought at the gate just now", "menu.told_urgent"),
+    ("en", "the motor in workshop two is burning", "menu.told_urgent"),
+    ("en", "the acid pipe is leaking badly", "menu.told_urgent"),
+    ("en", "a worker bleeds from his hand", "menu.told_urgent"),
+    ("en", "Fighting at the canteen!!", "menu.unknown_urgent"),  # too short to keep
+    ("en", "I was fired without notice last month", "menu.told"),
+    ("en", "the canteen is crowded every day at noon", "menu.told"),
+    ("en", "no smoking signs are ignored in the dorm", "menu.told"),
+    ("en", "firefighting training is never held here", "menu.told"),
+    ("zh", "车间里有人打架，快来", "menu.told_urgent"),
+    ("zh", "三号车间有人受伤流血了", "menu.told_urgent"),
+    ("zh", "工资被克扣了三个月", "menu.told")])
+def test_english_words_that_tell_of_an_emergency_are_heard_in_any_form(
+        chat: Chat, lang: str, said: str, key: str) -> None:
+    """"people are fighting in the workshop" is urgent as "fight" is: the answer points
+    to the emergency report first. A word that only looks like one ("fired", "crowded",
+    "firefighting") does not; Chinese is heard as before."""
+    open_menu(chat, lang)
+    chat.say(said)
+    shown = said if len(said) <= BRIEF else said[:BRIEF] + "…"  # quoted short
+    assert chat.replies[0].text == t(lang, key, said=shown)
 
 
 @pytest.mark.parametrize(("typed", "item"), [
