@@ -1063,6 +1063,16 @@ class Engine:
                 break
         if chosen is None and token.startswith("flow:"):
             chosen = next((m for m in reachable(ctx.role) if m.value == token), None)
+        if chosen is None and asked and command is None:
+            # "我要投诉车间主任克扣工资": a form asked for, and the matter with it: that
+            # form, which takes the words as the words said before a form is chosen.
+            chosen = self._asked_with(asked, items)
+            if chosen is not None:
+                told = st.told if st.told and ctx.now - datetime.fromisoformat(
+                    st.told["at"]) <= ctx.timeout else None
+                said = token.strip()
+                st.told = {"text": f"{told['text']}\n{said}" if told else said,
+                           "at": ctx.now.isoformat()}
         reported = self._just_reported(st, ctx)
         if chosen is None and reported and command is None and not pressed \
                 and token.strip() and not token.startswith(("cmd:", "opt:", "flow:", "query:")) \
@@ -1120,6 +1130,23 @@ class Engine:
         if told and ctx.now - datetime.fromisoformat(told["at"]) <= ctx.timeout:
             return self._take_told(started, flow, chosen, told["text"], ctx)
         return started
+
+    def _asked_with(self, asked: str, items: list[MenuItem]) -> MenuItem | None:
+        """The form whose words begin what a request asks for (after "我要": "投诉车间
+        主任克扣工资", "complain about my foreman docking pay"), the longest words that
+        do; only a form that takes words said at the menu (_told_step)."""
+        best: tuple[int, MenuItem] | None = None
+        for item in items:
+            kind, _, name = item.value.partition(":")
+            flow = self.flows.get(name.partition("@")[0]) if kind == "flow" else None
+            if flow is None or _told_step(flow) is None:
+                continue
+            for word in _menu_words(item.label) | _option_words(item.label):
+                begins = asked.startswith(word) if _CJK.search(word) else \
+                    re.match(rf"{re.escape(word)}\b", asked) is not None
+                if word and begins and (best is None or len(word) > best[0]):
+                    best = (len(word), item)
+        return best[1] if best else None
 
     def _told(self, st: State, token: str, typed: str, ctx: Context) -> Outcome | None:
         """Words at the menu that choose nothing: greetings and thanks answered as such;

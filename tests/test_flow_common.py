@@ -1001,6 +1001,41 @@ def test_a_workers_words_beginning_with_the_acknowledge_word_are_an_answer(
     assert draft(services, chat)["answers"]["text"] == typed
 
 
+@pytest.mark.parametrize(("lang", "said", "flow", "step", "next_step"), [
+    ("zh", "我要投诉车间主任克扣工资", "complaint", "description", "category"),
+    ("zh", "我想反映一下食堂饭菜太贵的问题", "complaint", "description", "category"),
+    ("zh", "我想提个建议，食堂晚上多开一个窗口", "suggestion", "text", "topic"),
+    ("zh", "我要报警，厂门口三十多人聚集", "emergency", "what", "place"),
+    ("en", "I want to complain about my foreman docking pay", "complaint", "description",
+     "category"),
+    ("en", "I would like to make a suggestion: longer canteen hours", "suggestion", "text",
+     "topic")])
+def test_a_form_asked_for_with_the_matter_opens_it_with_the_words_kept(
+        services: Services, lang: str, said: str, flow: str, step: str,
+        next_step: str) -> None:
+    """"我要投诉车间主任克扣工资": the complaint opens, as "我要投诉" alone opens it, and
+    what the worker said is its "what happened", said so; not "which kind of matter is
+    this", nor the words lost."""
+    chat = Chat(services, person="li_ming")
+    open_menu(chat, lang)
+    chat.say(said)
+    assert t(lang, f"{flow}.intro") in chat.text
+    assert t(lang, "flow.told_kept", label=t(lang, f"{flow}.{step}.label")) in chat.text
+    assert t(lang, f"{flow}.{next_step}.ask") in chat.text
+    assert draft(services, chat)["answers"][step] == said
+
+
+def test_a_form_asked_for_with_the_matter_keeps_what_was_said_before(
+        services: Services, chat: Chat) -> None:
+    """Told in two messages, the second asking for the form: both are its words."""
+    open_menu(chat, "zh")
+    chat.say("我们车间的空调坏了两个月了")
+    chat.say("我要投诉，找了主任也没人管")
+    assert t("zh", "complaint.intro") in chat.text
+    assert draft(services, chat)["answers"]["description"] == \
+        "我们车间的空调坏了两个月了\n我要投诉，找了主任也没人管"
+
+
 def test_a_workers_thanks_word_gets_a_word_back_not_a_list_of_alerts(chat: Chat) -> None:
     chat.say("菜单")
     chat.say("收到")
