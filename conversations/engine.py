@@ -75,6 +75,9 @@ GROUP_NOTICES = {PRIVATE_ONLY: "link.private_only", GROUP_CHAT: "group.private"}
 _NOTICES = {EDITED: "inbound.edited", UNREADABLE: "inbound.unreadable"}
 # What a button press is told when it is no answer to the question now asked.
 STALE = "button.stale"  # pressed twice, or an earlier question's
+# A button of the form just sent, pressed again (a double tap on "提交"): said so alone,
+# as the form's answer and the menu are right above it.
+PRESSED_AFTER = "button.after_sent"
 # The welcome says what the account does for its reader: a leader, the staff, the director,
 # a liaison and the upper union's contact each read their own; an employee, and an
 # account nobody knows, the workroom's public welcome. (A liaison's "_untold" words leave
@@ -96,6 +99,9 @@ SENT_TWICE = timedelta(seconds=2)
 # back: Telegram's Android app cuts at the limit itself (4096), its Desktop app at the best
 # break past half of it. The next text sent this soon after continues it (State.pasting).
 PASTE_WAIT = timedelta(seconds=3)
+# A form's button pressed this soon after the form was sent is a second tap on it
+# (PRESSED_AFTER); later, one of an old question (STALE, with the menu).
+SENT_JUST_NOW = timedelta(minutes=10)
 # Files sent this soon after a report was sent join it (a photo of the scene taken after
 # "send now").
 FILES_AFTER = timedelta(minutes=15)
@@ -389,8 +395,9 @@ def refusal(replies: list[Reply]) -> str | None:
     """STALE or BUSY when a step's replies turn down the button that was pressed (in
     either language), so a channel does not show that button as chosen; else None."""
     first = replies[0].text if replies else ""
-    return next((key for key in (STALE, BUSY) for lang in catalog.LANGS
-                 if first.startswith(catalog.t(lang, key))), None)
+    return next((STALE if key == PRESSED_AFTER else key
+                 for key in (STALE, BUSY, PRESSED_AFTER) for lang in catalog.LANGS
+                 if first.startswith(catalog.load(lang)[key].partition("{")[0])), None)
 
 
 def merged(replies: list[Reply], limit: int) -> list[Reply]:
@@ -471,6 +478,9 @@ class State:
     # The next text within PASTE_WAIT is stepped from `before` with the parts before it,
     # as the one text it is; anything else leaves the step of the parts so far as it was.
     pasting: dict[str, Any] | None = None
+    # The form last sent ({flow, at}): a button of it pressed again soon after is told
+    # so (PRESSED_AFTER), not that it belongs to an earlier question.
+    last_sent: dict[str, str] | None = None
     v: int = STATE_VERSION
 
     @classmethod
@@ -974,6 +984,8 @@ class Engine:
         if sent is not None and sent.takes_attachments and st.draft_id:
             st.last_filed = {"flow": sent.name, "draft_id": st.draft_id,
                              "at": ctx.now.isoformat()}
+        if sent is not None:
+            st.last_sent = {"flow": sent.name, "at": ctx.now.isoformat()}
         st.clear_draft()
         said = Reply(text)
         apart = result.params.get(APART)
@@ -1100,6 +1112,13 @@ class Engine:
                 and command not in ("help", "cancel", "menu"):
             # A form's button (an option, submit, send now) pressed after the form was
             # sent or dropped: a double tap, or yesterday's question.
+            last = st.last_sent
+            if last and last.get("flow") in self.flows and timedelta(0) <= ctx.now - \
+                    datetime.fromisoformat(last["at"]) <= SENT_JUST_NOW:
+                # The form went a moment ago, its answer and the menu right above: a
+                # second tap is told that, alone, not that its question is an old one.
+                return Outcome(st, [Reply(catalog.t(st.lang, PRESSED_AFTER, flow=catalog.t(
+                    st.lang, f"{last['flow']}.title")))])
             return Outcome(st, [Reply(catalog.t(st.lang, STALE)), self._menu(st, ctx)])
         if chosen is None and command in ("help", "cancel"):
             if command == "cancel":

@@ -109,6 +109,8 @@ def acknowledge(ctx: HandlerContext, alert_id: int, *, handled: bool = False) ->
             # Marked so by recording the end of the handling, never pressed: said so.
             return Result("ack.already_handled", {"name": by.name if by else "", "at": at,
                                                   "number": incident.number})
+        if done.person_id == ctx.actor.id:  # their own press again: not in the third person
+            return Result("ack.already_own", {"at": at})
         return Result("ack.already", {"name": by.name if by else "", "at": at})
     assert ctx.actor.id is not None
     s.add(Acknowledgement(alert_id=alert_id, person_id=ctx.actor.id, channel=ctx.channel,

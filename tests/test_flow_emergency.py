@@ -372,7 +372,7 @@ def test_director_may_acknowledge_for_a_leader_of_the_unit(
                                                 acked_at="2026-11-23 09:00")]
 
 
-def test_a_second_acknowledgement_says_who_already_did_it(
+def test_a_second_acknowledgement_says_who_already_did_it_and_when(
         services: Services, clock: FrozenClock,
         reported: tuple[Incident, dict[str, Alert]]) -> None:
     _, alerts = reported
@@ -383,9 +383,10 @@ def test_a_second_acknowledgement_says_who_already_did_it(
 
     already = t("zh", "ack.already", name="孙红梅", at="09:03")
     assert ack(services, "chen_lihua", alert_id) == already
+    # Her own press again is told it in the second person, not "acknowledged by 孙红梅".
     replies = services.workroom.process(Inbound("console", "p:sun_hongmei", "again",
                                                 action=f"ack:{alert_id}"))
-    assert replies[0].text == already
+    assert replies[0].text == t("zh", "ack.already_own", at="09:03")
     assert len(all_rows(services, Acknowledgement)) == 1
 
 

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 from typing import Any
 
 import pytest
 from sqlmodel import Session, select
 
 from bot.bootstrap import Services
+from conversations.clock import FrozenClock
+from conversations.engine import Reply
 from conversations.flows import SUGGESTION_TOPICS
 from handlers.context import receipt_hash
 from store.models import Person, Suggestion
@@ -95,6 +98,31 @@ def test_anonymous_suggestion_stores_no_person(services: Services, chat: Chat,
     assert (row.topic, row.anonymous, row.person_id) == ("safety", True, None)
     assert (row.status, row.answer) == ("registered", None)
     assert row.receipt_hash == receipt_hash(code[0])
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_submit_pressed_twice_is_told_the_form_went_in_one_short_answer(
+        services: Services, chat: Chat, clock: FrozenClock, lang: str) -> None:
+    """A double tap on 提交 on a shaky connection: the second tap files nothing and is
+    told the form already went, alone (the answer and the menu are right above it), not
+    that its button is an old question's with the whole menu again. Pressed the next day,
+    it is an old question's button, and the menu comes with the answer."""
+    start(chat, lang)
+    fill(chat, lang)
+    confirm = chat.button(t(lang, "nav.confirm"))
+    chat.press(t(lang, "nav.confirm"))
+    assert t(lang, "suggestion.done", number="S-2026-0001") in chat.text
+    chat.replies = [Reply("", [confirm])]  # the review message, still on screen
+    again = chat.press(confirm.label)
+    assert [r.text for r in again] == [
+        t(lang, "button.after_sent", flow=t(lang, "suggestion.title"))]
+    assert len(suggestions(services)) == 1
+    clock.advance(timedelta(days=1))
+    chat.replies = [Reply("", [confirm])]
+    later = chat.press(confirm.label)
+    assert later[0].text == t(lang, "button.stale")
+    assert t(lang, "menu.prompt") in later[-1].text
+    assert len(suggestions(services)) == 1
 
 
 def test_suggestion_numbers_count_up(services: Services, chat: Chat) -> None:

@@ -150,9 +150,11 @@ async def test_a_button_pressed_twice_or_a_day_later_is_not_taken_as_an_answer(
     review = fake.sent_messages(7502)[-1]
     [done] = await chat.press(t(lang, "nav.confirm"))
     assert done.startswith(t(lang, "suggestion.done", number="S-2026-0001"))
-    # 确认提交 tapped twice: the second tap is told so, not "did not understand".
+    # 确认提交 tapped twice: the second tap is told the form went, in one short message
+    # (the answer and the menu are right above it), not that the button is an old one.
     assert await press_on(chat, review, "cmd:confirm") == [
-        one(t(lang, "button.stale"), t(lang, "menu.prompt"))]
+        t(lang, "button.after_sent", flow=t(lang, "suggestion.title"))]
+    assert edits_of(fake, review) == [review.text + "\n→ " + t(lang, "nav.confirm")]
     [row] = all_rows(tg, Suggestion)
     assert (row.topic, row.text, row.anonymous) == ("living", said, False)
 
