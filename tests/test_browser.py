@@ -240,14 +240,14 @@ def test_receipt_code_is_still_there_after_a_reload(page: Page, live_app: LiveAp
 
 def test_the_menus_buttons_show_the_numbers_a_reply_picks_them_by(page: Page,
                                                                      live_app: LiveApp) -> None:
-    """The menu says "点按钮，或回复序号": its buttons, and a question's options, show their
-    numbers (not part of what the button sends); typing one picks it."""
+    """The menu says "点按钮": its buttons, and a question's options, show their numbers
+    too (not part of what the button sends); typing one picks it, as on WeChat."""
 
     def number(button: Locator) -> str:
         return str(button.evaluate("b => getComputedStyle(b, '::before').content"))
 
     page.goto(live_app.url + "/")
-    expect(last_bot(page)).to_contain_text("回复序号")
+    expect(last_bot(page)).to_contain_text("点按钮")
     menu = last_bot(page).get_by_test_id("btn")
     labels = menu.all_inner_texts()
     assert [number(menu.nth(i)) for i in range(len(labels))] == \

@@ -310,7 +310,7 @@ def test_a_languages_name_typed_twice_stays_in_that_language(
 
 def test_language_switches_with_its_number_in_the_menu(services: Services, clock: FrozenClock,
                                                        chat: Chat) -> None:
-    """The menu says "reply with its number": the language's number switches it too
+    """WeChat's menu says "reply 1, 2, 3…": the language's number switches it too
     (it once failed the step, and the chat heard nothing for minutes)."""
     chat.say("菜单")
     chat.say(str(EMPLOYEE_MENU.index("lang") + 1))

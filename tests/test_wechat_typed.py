@@ -106,3 +106,43 @@ def test_the_closing_notice_on_wechat_says_to_reply_to_rate(lang: str) -> None:
     assert shown == typed  # 评价答复 said once: no words line saying it again
     assert not TAPS[lang].search(shown)
     assert pressed_words(push.buttons)[word_key(t(lang, "menu.rate"))] == "flow:rate?case=1"
+
+
+# The numbered words WeChat says where Telegram says to tap: the menu's "回复 1、2、3…10
+# 选择" under its numbered entries, "not understood", help, and a question asked again
+# after a wrong answer (tests/test_telegram_words.py has Telegram's).
+NUMBERED_WORDS = {
+    "zh": {"menu": "回复 1、2、3…10 选择，也可以直接回复选项的文字。",
+           "unknown": "没有看懂您的意思。请从下面选择要办理的事项，或回复序号：",
+           "help": "回复序号或选项的文字，选择要办理的事项。",
+           "again": "请回复下面选项的序号（1 到 7），或选项的文字。"},
+    "en": {"menu": "Reply 1, 2, 3…10 to choose, or the option's words.",
+           "unknown": "Sorry, I did not understand. Please choose from the list below, or "
+                      "reply with a number:",
+           "help": "Reply with the number or the words of what you want to do.",
+           "again": "Please reply with the number of one of the options below (1 to 7), or "
+                    "its words."},
+}
+
+
+@pytest.mark.parametrize("lang", catalog.LANGS)
+async def test_wechat_keeps_its_numbered_words_for_the_menu_and_a_question_asked_again(
+        client: httpx.AsyncClient, wx: Services, api: FakeWeChatApi, lang: str) -> None:
+    chat = WxChat(client, wx, api, "wechat", EMPLOYEE["wechat"])
+    words = NUMBERED_WORDS[lang]
+    [menu] = await chat.say("你好" if lang == "zh" else "English")
+    if lang == "en":
+        [menu] = await chat.say("menu")
+    assert menu.startswith(t(lang, "menu.welcome_typed") + "\n\n1. ")
+    assert menu.endswith(words["menu"])
+    [unknown] = await chat.say("啊？")
+    assert unknown.startswith(words["unknown"] + "\n\n1. ")
+    [helped] = await chat.say("帮助" if lang == "zh" else "help")
+    assert helped.startswith(words["help"])
+    assert t(lang, "menu.prompt_typed") + "\n\n1. " in helped
+    await chat.say(t(lang, "menu.suggestion"))
+    [again] = await chat.say("国家大事")
+    assert again.startswith(words["again"] + "\n\n" + ask(lang, "suggestion", "topic", 1, 3))
+    assert f"\n7. {t(lang, 'opt.topic.other')}\n" in again
+    for text in (menu, unknown, helped, again):
+        assert not TAPS[lang].search(text), text

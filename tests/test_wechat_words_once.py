@@ -57,7 +57,7 @@ ASKED = {
     "menu.welcome_director", "menu.welcome_liaison", "menu.welcome_liaison_untold",
     "menu.welcome_leader_no_duty", "menu.welcome_leader_no_duty_no_chain",
     "menu.welcome_staff_no_chain", "menu.welcome_upper_union",
-    "attachment.caption_kept", "emergency.linked_apart",
+    "attachment.caption_kept", "emergency.linked_apart", "menu.unknown",
     "menu.unknown_urgent", "menu.told_progress", "menu.told_urgent", "flow.told_kept",
     "button.stale", "button.busy", "inbound.set_aside", "help.menu", "review.confirm",
     "review.choose", "review.help", "invalid.choice", "invalid.choice_which",

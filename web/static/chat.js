@@ -154,8 +154,8 @@
     return el;
   }
 
-  // `numbered`: a question of the conversation, whose options a typed number picks (the
-  // menu says "回复序号"): each choice shows its number, as the engine counts them.
+  // `numbered`: a question of the conversation, whose options a typed number picks (as
+  // on WeChat): each choice shows its number, as the engine counts them.
   function renderButtons(list, numbered) {
     var box = document.createElement('div');
     box.className = 'buttons';
