@@ -1,9 +1,9 @@
 """What a worker on Telegram is told to do is what Telegram shows them: the main menu is a
 keyboard of buttons, a question's options are buttons under it, and none of them carries
 a number. So the menu, help, the "not understood" answers and a question asked again
-after a wrong answer say to tap (点按钮, "tap"), never to reply with a number. WeChat,
-which shows the options as a numbered list, keeps its numbered words (their `_typed`
-wordings, tests/test_wechat_typed.py)."""
+after a wrong answer say to tap (点按钮, "tap"), never to reply with a number; English
+says "tap", not "press" or "click". WeChat, which shows the options as a numbered list,
+keeps its numbered words (their `_typed` wordings, tests/test_wechat_typed.py)."""
 
 from __future__ import annotations
 
@@ -133,3 +133,12 @@ def test_no_sentence_with_buttons_says_to_reply_with_an_options_number(lang: str
     for key in ("menu.unknown", "menu.unknown_urgent", "help.menu", "invalid.choice"):
         assert BY_NUMBER[lang].search(t(lang, key + TYPED, count=3)), key  # WeChat's
 
+
+def test_english_buttons_are_tapped_not_pressed_or_clicked() -> None:
+    """"press" is kept for a phone's keys only: the hotline's words, and the text that
+    tells a caller which key to press; "keep pressing for it" urges, on every channel."""
+    keypad = {k for k in catalog.load("en") if k.startswith("hotline.")} \
+        | {"notice.caller_missed"}
+    pressed = {k: v for k, v in catalog.load("en").items()
+               if k not in keypad and re.search(r"\b(press(?!ing for)|click)", v, re.I)}
+    assert pressed == {}
