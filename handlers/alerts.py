@@ -14,6 +14,7 @@ from store import outbox, timers
 from store.models import (
     Acknowledgement,
     Alert,
+    Case,
     Contact,
     Incident,
     IncidentLink,
@@ -38,6 +39,9 @@ def raise_alert(ctx: HandlerContext, *, subject: str, subject_id: int, recipient
                       created_at=ctx.now)
         s.add(alert)
         s.flush()
+    elif alert.passed_at is not None:  # the case came back to them: theirs to confirm again
+        alert.passed_to, alert.passed_at = None, None
+        s.add(alert)
     assert alert.id is not None
     key, ask = f"alert:{alert.id}", True
     if occasion is not None:
@@ -112,6 +116,8 @@ def acknowledge(ctx: HandlerContext, alert_id: int, *, handled: bool = False) ->
         if done.person_id == ctx.actor.id:  # their own press again: not in the third person
             return Result("ack.already_own", {"at": at})
         return Result("ack.already", {"name": by.name if by else "", "at": at})
+    if alert.passed_at is not None:  # no longer theirs: said so, nothing recorded
+        return passed_result(ctx, alert)
     assert ctx.actor.id is not None
     s.add(Acknowledgement(alert_id=alert_id, person_id=ctx.actor.id, channel=ctx.channel,
                           at=ctx.now))
@@ -160,6 +166,53 @@ def acknowledge(ctx: HandlerContext, alert_id: int, *, handled: bool = False) ->
                                params={"number": incident.number, "name": ctx.actor.name,
                                        "acked_at": ctx.now.isoformat()})
     return Result("ack.done", {"at": ctx.now.astimezone(ctx.zone).strftime("%H:%M")})
+
+
+def passed_result(ctx: HandlerContext, alert: Alert) -> Result:
+    """What a press of the 收到 of an alert whose case was passed on answers: to whom
+    and when (the day too, unless it was today); nothing to confirm."""
+    case = ctx.session.get(Case, alert.subject_id)
+    to = ctx.session.get(Person, alert.passed_to) if alert.passed_to is not None else None
+    assert alert.passed_at is not None
+    when = alert.passed_at.astimezone(ctx.zone)
+    at = when.strftime("%H:%M" if when.date() == ctx.today else "%Y-%m-%d %H:%M")
+    return Result("ack.letter_passed_on" if case is not None and case.letter
+                  else "ack.passed_on",
+                  {"number": case.number if case is not None else "",
+                   "name": to.name if to is not None else "", "at": at})
+
+
+def pass_on(ctx: HandlerContext, case: Case, old: Person, to: Person) -> None:
+    """The case has gone from `old` to `to` (转办, or rerouted by its new category): the
+    alert that waited for old's 收到 waits no more. It is no longer followed up; its
+    pushes not sent yet (or held) go nowhere; where it was shown and can be edited it
+    loses its 收到 (and its button to work on the case) and says to whom it went and when.
+    Not the alert of one who keeps a hand in the case: its lead leader, or the director
+    of a leader case (alerted to every one)."""
+    s = ctx.session
+    if old.id == case.lead_leader_id or (case.leader_case and old.role == "director"):
+        return
+    acked = select(Acknowledgement.alert_id)
+    alert = s.exec(select(Alert).where(
+        Alert.subject == "case", Alert.subject_id == case.id, Alert.recipient_id == old.id,
+        col(Alert.passed_at).is_(None), col(Alert.id).not_in(acked))).first()
+    if alert is None or alert.id is None:
+        return
+    alert.passed_to, alert.passed_at = to.id, ctx.now
+    s.add(alert)
+    from handlers import assignment  # it hands cases on through this module
+
+    assignment.unwatch(s, alert.id, now=ctx.now)
+    for n in s.exec(select(Notification).where(
+            Notification.alert_id == alert.id, Notification.recipient_id == old.id,
+            col(Notification.status).in_(("pending", outbox.HELD)))):
+        n.status, n.last_error = "cancelled", "its case was passed on"
+        s.add(n)
+    shown = s.exec(select(Notification).where(
+        Notification.alert_id == alert.id, Notification.status == "sent",
+        col(Notification.delivered_ref).is_not(None))).all()
+    _edit_where_shown(ctx, shown, "passed-edit", "notice.alert_passed", keep_button=False,
+                      extra={"name": to.name}, actions=False)
 
 
 def taken_up(ctx: HandlerContext, subject: str, subject_id: int, *,
@@ -243,12 +296,15 @@ def _mark_acknowledged(ctx: HandlerContext, alert: Alert, *, handled: bool = Fal
 
 def _edit_where_shown(ctx: HandlerContext, shown: Sequence[Notification], key: str,
                       message: str, *, keep_button: bool,
-                      extra: dict[str, Any] | None = None) -> None:
+                      extra: dict[str, Any] | None = None, actions: bool = True) -> None:
     """An edit of each alert push where it was shown (handlers/notices.py renders its
-    first text with the line of `message` below): who acknowledged it, and when."""
+    first text with the line of `message` below): who acknowledged it, and when.
+    `actions`: the buttons it carried to act on its record stay."""
     for n in shown:
+        original = n.params if actions else {k: v for k, v in n.params.items()
+                                             if k != "actions"}
         params: dict[str, Any] = {"edit_ref": n.delivered_ref, "original": n.message_key,
-                                  "original_params": n.params, "name": ctx.actor.name,
+                                  "original_params": original, "name": ctx.actor.name,
                                   "acked_at": ctx.now.isoformat(), **(extra or {})}
         if keep_button:
             params["alert"] = n.alert_id

@@ -190,7 +190,8 @@ def _unconfirmed(s: Session, alert: Alert, now: datetime, zone: ZoneInfo,
     handler = s.get(Person, alert.recipient_id)
     if case is None or case.id is None or handler is None:
         return 0
-    if case.status not in WORKING or case.handler_id != handler.id:
+    if case.status not in WORKING or case.handler_id != handler.id \
+            or alert.passed_at is not None:
         return 0  # passed on, answered or closed since
     if not handler.active:  # left, their cases not handed on yet: handed on now
         hand_over(s, handler, now=now, zone=zone)

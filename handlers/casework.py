@@ -352,6 +352,8 @@ def _reassign(ctx: HandlerContext, sub: Submission, case: Case) -> Result:
     alert_new_handler(ctx, case, target.id, "notice.case_passed",
                       {"by": ctx.actor.name, "reason": sub.answers["reason"]},
                       occasion=f"reassign{event.id}")  # it may come back to them
+    if old is not None:  # their 交办 waits for their 收到 no more
+        alerts.pass_on(ctx, case, old, target)
     if old is not None and old.id != ctx.actor.id and old.id is not None:
         # Whoever had it, if it was not them who passed it on: it is off their hands.
         said = {"number": case.number, "category": case.category, "by": ctx.actor.name,
@@ -433,6 +435,8 @@ def _reclassify(ctx: HandlerContext, sub: Submission, case: Case) -> Result:
                       {"by": ctx.actor.name, "old_category": f"@opt.category.{old_category}",
                        "reason": reason},
                       occasion=f"reclassify{event.id}")  # it may come back to them
+    if old is not None:  # their 交办 waits for their 收到 no more
+        alerts.pass_on(ctx, case, old, target)
     if old is not None and old.id is not None and old.id != ctx.actor.id:
         message, params = notices.as_letter(s, case, "notice.case_rerouted_old", {
             "number": case.number, "category": new,

@@ -510,13 +510,21 @@ class Workroom:
             # "收到" typed: the alert waiting, if one, else the list to press from.
             lang = out.state.lang
             waiting = queries.pending_alerts(hctx)
-            if effect.named is not None:  # one of them, never another person's
+            # An alert of a case passed on from them since: the one named, or when none
+            # waits, the one last pushed to them (its 收到 typed from a chat that cannot
+            # lose it): said so, nothing recorded.
+            passed = queries.passed_alert(hctx, effect.named) \
+                if effect.named is not None or not waiting else None
+            if effect.named is not None and passed is None:  # one of theirs, no other's
                 meant = queries.alert_named(hctx, waiting, effect.named)
                 if meant is None:
                     replies.insert(0, Reply(catalog.t(lang, "ack.not_waiting",
                                                       named=effect.named)))
                 waiting = [meant] if meant is not None else []
-            if len(waiting) == 1 and waiting[0].id is not None:
+            if passed is not None:
+                result = alerts.passed_result(hctx, passed)
+                replies.insert(0, Reply(catalog.t(lang, result.message, **result.params)))
+            elif len(waiting) == 1 and waiting[0].id is not None:
                 result = alerts.acknowledge(hctx, waiting[0].id)
                 replies.insert(0, Reply("\n".join([
                     queries.alert_line(hctx, waiting[0], lang),

@@ -325,6 +325,13 @@ def _render(message: str, params: dict[str, Any], lang: str, zone: ZoneInfo,
                                 derive_receipt_code(secret, str(params["draft_key"])))
         return Reply(text, [Button(**b) for b in params.get("buttons", [])],
                      [Button(**b) for b in params.get("menu", [])])
+    if message == "notice.alert_passed":
+        # The alert of a case since passed on to someone else (`name`), and when: its 收到
+        # gone, as its button to work on the case is (handlers/alerts.py pass_on).
+        first = render(str(params["original"]), params["original_params"], lang, zone)
+        line = catalog.t(lang, message, name=params["name"],
+                         at=local_time(str(params["acked_at"]), zone))
+        return Reply(f"{first.text}\n{line}", first.buttons)
     if message in ("notice.alert_acked", "notice.alert_taken", "notice.hotline_called_back"):
         # The alert as first shown, now acknowledged (its button gone); or acknowledged by
         # someone else, its own button still there (`alert`); or a hotline call that left

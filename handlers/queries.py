@@ -20,6 +20,7 @@ from store.models import (
     CaseEvent,
     Incident,
     IncidentLink,
+    Notification,
     Person,
 )
 
@@ -182,8 +183,9 @@ def my_handling(ctx: HandlerContext, lang: str) -> list[Reply]:
 def pending_alerts(ctx: HandlerContext) -> list[Alert]:
     """The alerts still waiting for the person's 收到, newest first: not those of an
     emergency already handled or a case already closed, which no press can help any
-    more; nor, but for the director, those of a case passed on to another handler since
-    (case alerts go to its handler, or to the director)."""
+    more; nor those of a case passed on from them to another handler since (closed as it
+    went: handlers/alerts.py pass_on; one passed on before that was recorded, but for the
+    director's: case alerts go to its handler, or to the director)."""
     s = ctx.session
     acked = select(Acknowledgement.alert_id)
     over = or_(and_(col(Alert.subject) == "incident", col(Alert.subject_id).in_(
@@ -196,11 +198,34 @@ def pending_alerts(ctx: HandlerContext) -> list[Alert]:
         select(Case.id).where(col(Case.handler_id) != ctx.actor.id, or_(
             col(Case.lead_leader_id).is_(None), col(Case.lead_leader_id) != ctx.actor.id))))
     query = select(Alert).where(Alert.recipient_id == ctx.actor.id,
-                                col(Alert.id).not_in(acked), not_(over))
+                                col(Alert.id).not_in(acked), not_(over),
+                                col(Alert.passed_at).is_(None))
     if ctx.actor.role != "director":
         query = query.where(not_(passed_on))
     return list(s.exec(query.order_by(col(Alert.created_at).desc(), col(Alert.id).desc())
                        .limit(_LIMIT)).all())
+
+
+def passed_alert(ctx: HandlerContext, named: str | None) -> Alert | None:
+    """The person's alert of a case passed on from them since (handlers/alerts.py
+    pass_on), not acknowledged before it went: the one of the record `named`
+    ("C-2026-0001"); with none named, the alert last pushed to them, if it is one."""
+    s = ctx.session
+    acked = select(Acknowledgement.alert_id)
+    if named is None:
+        last = s.exec(select(Notification.alert_id).where(
+            Notification.recipient_id == ctx.actor.id, col(Notification.alert_id).is_not(None))
+            .order_by(col(Notification.id).desc())).first()
+        alert = s.get(Alert, last) if last is not None else None
+        return alert if alert is not None and alert.passed_at is not None and s.exec(
+            acked.where(Acknowledgement.alert_id == alert.id)).first() is None else None
+    if named.isdigit():  # a place in the list of those waiting: not one passed on
+        return None
+    passed = s.exec(select(Alert).where(
+        Alert.recipient_id == ctx.actor.id, col(Alert.passed_at).is_not(None),
+        col(Alert.id).not_in(acked)).order_by(col(Alert.passed_at).desc())
+        .limit(_LIMIT)).all()
+    return alert_named(ctx, list(passed), named)
 
 
 def alert_line(ctx: HandlerContext, alert: Alert, lang: str) -> str:

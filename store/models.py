@@ -334,7 +334,9 @@ class Attachment(SQLModel, table=True):
 
 
 class Alert(SQLModel, table=True):
-    """An alert a person must acknowledge (收到)."""
+    """An alert a person must acknowledge (收到); a case's, until the case is passed on
+    from them to someone else (`passed_to`, at `passed_at`): then it waits for nothing,
+    until the case comes back to them."""
 
     __table_args__ = (UniqueConstraint("subject", "subject_id", "recipient_id"),)
     id: int | None = Field(default=None, primary_key=True)
@@ -342,6 +344,8 @@ class Alert(SQLModel, table=True):
     subject_id: int
     recipient_id: int = Field(foreign_key="person.id", index=True)
     created_at: datetime = _ts()
+    passed_to: int | None = Field(default=None, foreign_key="person.id")
+    passed_at: datetime | None = _ts(nullable=True)
 
 
 class Acknowledgement(SQLModel, table=True):

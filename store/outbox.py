@@ -204,7 +204,8 @@ def _alert_over(session: Session, alert_id: int) -> bool:
     """Whether an alert no longer waits for its reader's 收到, as their list of waiting
     alerts has it (handlers/queries.pending_alerts): acknowledged (by them, or by the
     director for them), its emergency no longer open (handled, archived), its case
-    closed or, but for the director, passed on to someone else."""
+    closed or passed on from them (handlers/alerts.py pass_on) or, but for the director,
+    with someone else."""
     alert = session.get(Alert, alert_id)
     if alert is None or session.exec(select(Acknowledgement.id).where(
             Acknowledgement.alert_id == alert_id)).first() is not None:
@@ -214,7 +215,7 @@ def _alert_over(session: Session, alert_id: int) -> bool:
         return incident is None or incident.status != "open"
     if alert.subject == "case":
         case = session.get(Case, alert.subject_id)
-        if case is None or case.status == "closed":
+        if case is None or case.status == "closed" or alert.passed_at is not None:
             return True
         reader = session.get(Person, alert.recipient_id)
         passed_on = case.handler_id is not None and case.handler_id != alert.recipient_id \

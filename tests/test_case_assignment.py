@@ -18,7 +18,7 @@ from conversations.clock import FrozenClock
 from handlers import assignment, roster
 from store import org
 from store.db import transaction
-from store.models import Alert, CaseEvent, Notification, Person
+from store.models import Acknowledgement, Alert, CaseEvent, InboxMessage, Notification, Person
 from tests.case_helpers import (
     at9,
     case_action,
@@ -295,6 +295,77 @@ def test_a_jiaoban_confirmed_from_its_reminder_is_not_raised_again(
     tick(services, clock, at9(date(2026, 12, 4)))
     assert [p for p in pushes(services, "liu_fang") if p not in before] == []
     assert len(_about(services, "zhao_guoqiang")) == 2
+
+
+def _jiaoban(chat: Chat, pushed_after: int = 0) -> tuple[InboxMessage, str]:
+    """The newest alert of the case in the person's chat that asks for 收到 (from the
+    `pushed_after`-th message on), and the button's value."""
+    for m in reversed(chat.inbox()[pushed_after:]):
+        ack = next((b["value"] for b in m.buttons if b["value"].startswith("ack:")), None)
+        if NUMBER in m.text and ack is not None:
+            return m, ack
+    raise AssertionError(f"no alert of {NUMBER} asking for 收到")
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_a_jiaoban_passed_on_asks_its_first_handler_no_more_until_it_comes_back(
+        services: Services, clock: FrozenClock, lang: str) -> None:
+    """赵国强 has not confirmed his wage case when 刘芳 passes it to 孙红梅 (转办). Before,
+    his 交办 still asked for his 收到, which then recorded that he had taken it. Now it
+    says it went to 孙红梅 and when, without its buttons; he is told it is off his hands
+    once, as before; his 收到, pressed or typed "收到 C-2026-0001", is told so and records
+    nothing. Given back to him, its new 交办 asks for his 收到 again, and takes it."""
+    c = _people(services, lang, "li_ming", "zhao_guoqiang", "sun_hongmei", "liu_fang")
+    file_complaint(c["li_ming"], lang)
+    services.dispatcher.drain()
+    zhao = c["zhao_guoqiang"]
+    first, ack = _jiaoban(zhao)
+    clock.advance(timedelta(hours=1))
+    sun = "孙红梅（党委书记）" if lang == "zh" else "孙红梅 (党委书记)"
+    case_action(c["liu_fang"], lang, NUMBER, "reassign", f"[{sun}]", "分管领导出差")
+    services.dispatcher.drain()
+
+    handed = t(lang, "notice.case_handed_on", number=NUMBER, category=t(
+        lang, "opt.category.wages"), by="刘芳", name="孙红梅", reason="分管领导出差")
+    assert _about(services, "zhao_guoqiang") == [
+        first.text.removesuffix("\n" + t(lang, "nav.ack_prompt")) + "\n"
+        + t(lang, "notice.alert_passed", name="孙红梅", at="2026-11-23 10:00"), handed]
+    assert [m.buttons for m in zhao.inbox() if m.id == first.id] == [[]]
+    passed = t(lang, "ack.passed_on", number=NUMBER, name="孙红梅", at="10:00")
+    assert press_value(zhao, ack)[0].text == passed
+    assert zhao.say(f"{t(lang, 'nav.ack')} {NUMBER}")[0].text == passed
+    with Session(services.db) as s:
+        assert s.exec(select(Acknowledgement)).all() == []
+
+    back = "赵国强（总经理）" if lang == "zh" else "赵国强 (总经理)"
+    case_action(c["sun_hongmei"], lang, NUMBER, "reassign", f"[{back}]", "工资归赵总分管")
+    services.dispatcher.drain()
+    again, ack_again = _jiaoban(zhao, pushed_after=2)
+    assert again.text.startswith(t(lang, "notice.case_passed", number=NUMBER, by="孙红梅",
+                                   reason="工资归赵总分管", category="", affected="",
+                                   workshop="", description="", outcome="", complainant="",
+                                   due_on="")[:6])
+    assert ack_again == ack  # the same alert, his again
+    assert press_value(zhao, ack_again)[0].text == t(lang, "ack.done", at="10:00")
+    his = person(services, "zhao_guoqiang").id
+    with Session(services.db) as s:
+        assert [a.person_id for a in s.exec(select(Acknowledgement).where(
+            Acknowledgement.alert_id == int(ack.removeprefix("ack:"))))] == [his]
+
+
+def test_a_jiaoban_not_yet_delivered_when_its_case_is_passed_on_never_reaches_them(
+        services: Services, clock: FrozenClock) -> None:
+    """The dispatcher a tick behind: 赵国强's 交办 was still waiting when 刘芳 passed the
+    case to 孙红梅. It no longer goes to him, asking for a 收到 his press could not give:
+    he reads only that the case went to her; hers asks for her 收到."""
+    c = _people(services, "zh", "li_ming", "zhao_guoqiang", "sun_hongmei", "liu_fang")
+    file_complaint(c["li_ming"], "zh")
+    case_action(c["liu_fang"], "zh", NUMBER, "reassign", "[孙红梅（党委书记）]", "分管领导出差")
+    services.dispatcher.drain()
+    assert _about(services, "zhao_guoqiang") == [t(
+        "zh", "notice.case_handed_on", number=NUMBER, category=t("zh", "opt.category.wages"),
+        by="刘芳", name="孙红梅", reason="分管领导出差")]
+    _jiaoban(c["sun_hongmei"])
 
 
 @pytest.mark.parametrize("lang", LANGS)

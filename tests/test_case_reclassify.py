@@ -6,15 +6,27 @@ passed on stays with its handler, who is told."""
 
 from __future__ import annotations
 
+from datetime import date, timedelta
+
 import pytest
 from sqlmodel import Session, col, select
 
 from bot.bootstrap import Services
 from conversations.clock import FrozenClock
 from handlers.notices import note_words
-from store.models import CaseEvent
+from store.models import Acknowledgement, CaseEvent, InboxMessage
 from tests.calendar_helpers import rows, workbook
-from tests.case_helpers import case_action, choices, file_complaint, offered, pushes, the_case
+from tests.case_helpers import (
+    at9,
+    case_action,
+    choices,
+    file_complaint,
+    offered,
+    press_value,
+    pushes,
+    the_case,
+    tick,
+)
 from tests.transcript import LANGS, Chat, open_menu, person, t
 
 WHY = "反映的是车间通风设备，属安全生产"
@@ -174,3 +186,59 @@ def test_a_case_filed_under_a_category_whose_leader_is_away_stays_with_the_direc
     assert (case.category, case.handler_id) == ("safety", director.id)
     services.dispatcher.drain()
     assert not [p for p in pushes(services, "wu_jianjun") if "C-2026-0001" in p]
+
+
+def _ack_of(chat: Chat, number: str) -> tuple[InboxMessage, str]:
+    """The person's alert of the case in their chat, and its 收到's value."""
+    for m in chat.inbox():
+        ack = next((b["value"] for b in m.buttons if b["value"].startswith("ack:")), None)
+        if number in m.text and ack is not None:
+            return m, ack
+    raise AssertionError(f"no alert of {number} with its 收到")
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_the_jiaoban_of_a_case_rerouted_to_another_leader_no_longer_asks_its_first_one(
+        services: Services, clock: FrozenClock, lang: str) -> None:
+    """李明 chose 其他: the director has it, and her 交办 asks for her 收到. Half an hour
+    later 刘芳 files it under 安全生产 and it goes to 吴建军. Before, the director's 交办
+    still asked for her 收到, and her press recorded that she had taken a case no longer
+    hers. Now her 交办 says to whom it went and when, its 收到 and 办理 gone; her 收到
+    pressed, or typed, is told so and records nothing; and the next working mornings only
+    吴建军 is asked to confirm it, and the staff told of him alone."""
+    file_complaint(Chat(services, person="li_ming"), lang, category="other")
+    chen, wu, liu = (Chat(services, person=k) for k in ("chen_lihua", "wu_jianjun", "liu_fang"))
+    for chat in (chen, wu, liu):
+        open_menu(chat, lang)
+    services.dispatcher.drain()
+    jiaoban, ack = _ack_of(chen, "C-2026-0001")
+    assert jiaoban.text.endswith("\n" + t(lang, "nav.ack_prompt"))
+    clock.advance(timedelta(minutes=30))
+    case_action(liu, lang, "C-2026-0001", "reclassify", f"[{category(lang, 'safety')}]", WHY)
+    services.dispatcher.drain()
+
+    [edited] = [m for m in chen.inbox() if m.id == jiaoban.id]
+    assert edited.text == jiaoban.text.removesuffix("\n" + t(lang, "nav.ack_prompt")) + "\n" \
+        + t(lang, "notice.alert_passed", name="吴建军", at="2026-11-23 09:30")
+    assert edited.buttons == []
+    passed = t(lang, "ack.passed_on", number="C-2026-0001", name="吴建军", at="09:30")
+    assert press_value(chen, ack)[0].text == passed
+    assert chen.say(t(lang, "nav.ack"))[0].text == passed  # typed, where it cannot be pressed
+    assert chen.say(f"{t(lang, 'nav.ack')} C-2026-0001")[0].text == passed
+    with Session(services.db) as s:
+        assert s.exec(select(Acknowledgement)).all() == []
+
+    case = the_case(services)
+    facts = {"number": "C-2026-0001", "category": category(lang, "safety"),
+             "assigned_at": "2026-11-23 09:30", "due_on": case.due_on.isoformat()}
+    asked = [t(lang, "notice.case_ack_remind", **facts, days=days) + "\n"
+             + t(lang, "nav.ack_prompt") for days in (1, 2)]
+    tick(services, clock, at9(date(2026, 11, 26)))
+    assert [p for p in pushes(services, "wu_jianjun") if p.startswith(asked[0][:8])] == asked
+    assert not [p for p in pushes(services, "chen_lihua") if p.startswith(asked[0][:8])]
+    told = [p for p in pushes(services, "liu_fang") if p.startswith(t(
+        lang, "notice.case_unconfirmed", **facts, handler="", days=1, times=3)[:8])]
+    assert told == [t(lang, "notice.case_unconfirmed", **facts, handler="吴建军", days=days,
+                      times=3) for days in (1, 2)]
+    _, own = _ack_of(wu, "C-2026-0001")
+    assert press_value(wu, own)[0].text == t(lang, "ack.done", at="09:00")
