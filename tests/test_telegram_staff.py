@@ -17,12 +17,13 @@ from bot.bootstrap import Services
 from conversations.catalog import t
 from handlers.identity import issue_code
 from store.db import transaction
-from store.models import Person
+from store.models import Acknowledgement, Person
 from tests.case_helpers import tick
 from tests.fakes.telegram_api import FakeBotApi
 from tests.test_telegram import TgChat, run
 from tests.test_telegram_flows import complaint_steps
 from tests.test_telegram_leaders import leaders, press_starting, set_person
+from tests.transcript import all_rows
 
 fake = webhook.fake
 tg = media_tests.tg  # on SQLite and on PostgreSQL
@@ -216,3 +217,47 @@ async def test_a_report_due_reminder_opens_the_report_in_one_tap(
     [done] = await director.press(t(lang, "nav.confirm"))
     assert done.startswith(t(lang, "incident_action.done.in_time", number="E-2026-0001",
                              report=t(lang, "report.kind.first"), due="11-23 10:00"))
+
+
+@LANGS
+async def test_a_leaders_jiaoban_passed_on_loses_its_shou_dao(
+        client: httpx.AsyncClient, fake: FakeBotApi, tg: Services, lang: str,
+        code: str) -> None:
+    """赵国强 was paged with a wage case and has not pressed 收到 when 刘芳 passes it to
+    孙红梅 an hour later. Before, his alert kept its 收到, and pressing it recorded that he
+    had taken a case no longer his. Now the alert itself is edited (no new message rings):
+    its 收到 and 办理 are gone and it says to whom it went and when; the button pressed
+    from the screen as it was is told so, and records nothing."""
+    set_person(tg, "zhao_guoqiang", lang=lang)
+    zhao = TgChat(client, fake, ZHAO, code)
+    await zhao.say("/start")
+    staff = await staff_chat(client, fake, tg, lang, code)
+    await run(TgChat(client, fake, 7903), [
+        *complaint_steps("zh", "wages", "铸造车间", "named"), ("[确认提交]", "C-2026-0001")])
+    await asyncio.to_thread(tg.dispatcher.drain)
+    [shown] = [c for c in fake.sent_messages(ZHAO) if "C-2026-0001" in c.text]
+    assert [b["text"] for row in shown.params["reply_markup"]["inline_keyboard"]
+            for b in row] == [t(lang, "nav.ack"), t(lang, "nav.work_on_case")]
+    zhao.new_texts()
+    tg.clock.advance(timedelta(hours=1))
+    await staff.say(t(lang, "menu.case_action"))
+    await press_starting(staff, "C-2026-0001")
+    await staff.press(t(lang, "opt.case_action.reassign"))
+    await press_starting(staff, "孙红梅")
+    await staff.say("分管领导出差")
+    await staff.press(t(lang, "nav.confirm"))
+    await asyncio.to_thread(tg.dispatcher.drain)
+
+    edited = fake.get_message(ZHAO, shown.result["message_id"])
+    assert edited is not None
+    assert edited["text"] == shown.text.removesuffix("\n" + t(lang, "nav.ack_prompt")) \
+        + "\n" + t(lang, "notice.alert_passed", name="孙红梅", at="2026-11-23 10:00")
+    assert "reply_markup" not in edited
+    # What rang: that it is off his hands, as before, once.
+    assert zhao.new_texts() == [t(lang, "notice.case_handed_on", number="C-2026-0001",
+                                  category=t(lang, "opt.category.wages"), by="刘芳",
+                                  name="孙红梅", reason="分管领导出差")]
+    [said, *_] = await zhao.press(t(lang, "nav.ack"))  # from the screen as it was
+    assert said.startswith(t(lang, "ack.passed_on", number="C-2026-0001", name="孙红梅",
+                             at="10:00") + "\n")
+    assert all_rows(tg, Acknowledgement) == []
