@@ -23,8 +23,10 @@ __all__ = ["api", "client", "wx"]  # fixtures from tests/wechat_chat
 # A sentence that says to press a button, in each language.
 TAPS = {"zh": re.compile(r"点[“\"]|点按钮|点选|点下面|点这个|点它"),
         "en": re.compile(r"\b(tap|press)\b(?! (1|0|the hash))", re.IGNORECASE)}
-# Said only where there are buttons or links to tap (a Telegram group, the web chat).
-NOT_ON_WECHAT = {"group.private", "group.private_link", "files.elsewhere"}
+# Said only where there are buttons or links to tap (a Telegram group, the web chat), or
+# only to a button pressed (a second tap on a form just sent).
+NOT_ON_WECHAT = {"group.private", "group.private_link", "files.elsewhere",
+                 "button.after_sent"}
 
 
 @pytest.mark.parametrize("lang", catalog.LANGS)
