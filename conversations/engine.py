@@ -476,7 +476,8 @@ class State:
     # several messages (PASTE_WAIT): {text: the parts so far, at: when the last was sent,
     # joint: what goes between it and the next, before: the state it was stepped from}.
     # The next text within PASTE_WAIT is stepped from `before` with the parts before it,
-    # as the one text it is; anything else leaves the step of the parts so far as it was.
+    # as the one text it is; anything else (a command, a menu item's words: see
+    # _stands_alone) leaves the step of the parts so far as it was.
     pasting: dict[str, Any] | None = None
     # The form last sent ({flow, at}): a button of it pressed again soon after is told
     # so (PRESSED_AFTER), not that it belongs to an earlier question.
@@ -669,6 +670,16 @@ def _match_command(text: str) -> str | None:
     return None
 
 
+def _stands_alone(text: str, st: State) -> bool:
+    """Whether a typed text is a message of its own, never the next part of a long text
+    held (State.pasting): a command ("/cancel", "取消", "/menu") or a menu item's label
+    (the menu keyboard's tap sends it as text) is what the worker sent after the text,
+    to be done as such, not words cut from its end."""
+    low = normalize(text).lower()
+    return _match_command(text) is not None or _own_command(st, text) is not None \
+        or any(low in _menu_words(m.label) for m in MENU)
+
+
 class Engine:
     """Step conversations declared in conversations.flows."""
 
@@ -693,7 +704,8 @@ class Engine:
         typed = action is None and not attachments and bool(text)
         pasting = (raw or {}).get("pasting")
         piece, continued = text or "", False
-        if pasting and typed and self._continues(pasting, ctx):
+        if pasting and typed and self._continues(pasting, ctx) \
+                and not _stands_alone(piece, State.from_dict(raw)):
             # The conversation as it was before the first part, and the parts as one text.
             raw = dict(pasting["before"])
             text, continued = pasting["text"] + pasting["joint"] + piece, True

@@ -209,3 +209,140 @@ async def test_a_paste_at_the_menu_is_kept_as_one_text(
     why = t("zh", "invalid.too_long", max=2000, got=5300)
     [told] = await say_later(chat, t("zh", "menu.complaint"))
     assert t("zh", "flow.told_not_kept", label=label, why=why) in told
+
+
+# --- what the worker sends right after a long text --------------------------------------
+# A command typed or tapped within the moment a long text's answer waits is no part of
+# it: the text's answer goes first, then the command's, and the command does what it says.
+
+# A letter of 2,500 characters: a letter may have 3,000, so it is taken, and its answer
+# (the next question) waits a moment for a next part.
+LETTER = {lang: LONG[lang][:2500].rstrip() for lang in LONG}
+CANCEL = {"zh": "取消", "en": "cancel"}
+
+
+async def to_letter(chat: TgChat, lang: str) -> None:
+    await chat.say(t(lang, "menu.letter"))
+    await chat.press(t(lang, "opt.letter_to.any"))
+    await chat.press(t(lang, "opt.category.wages"))
+    chat.new_texts()
+
+
+async def then_nothing(tg: Services, chat: TgChat) -> list[str]:
+    """What comes once the moment a long text's answer waits is over."""
+    tg.clock.advance(PASTE_WAIT)  # type: ignore[attr-defined]
+    await asyncio.to_thread(tg.dispatcher.drain)
+    return chat.new_texts()
+
+
+@LANGS
+@pytest.mark.parametrize("slash", [True, False], ids=["slash", "word"])
+async def test_a_cancel_typed_right_after_a_long_answer_cancels_the_form(
+        client: httpx.AsyncClient, fake: FakeBotApi, tg: Services, lang: str, code: str,
+        slash: bool) -> None:
+    """/cancel (or 取消 typed) a second after the letter: the letter's answer (the next
+    question), then the form cancelled; the word is not added to the letter, and nothing
+    comes after the cancel's answer."""
+    chat = TgChat(client, fake, 7911, code)
+    await to_letter(chat, lang)
+    assert await paste(chat, LETTER[lang]) == []
+    assert await say_later(chat, "/cancel" if slash else CANCEL[lang], 1) == [
+        ask(lang, "letter", "identity", 4, 4),
+        one(t(lang, "flow.cancelled"), t(lang, "menu.prompt"))]
+    assert await then_nothing(tg, chat) == []
+    state = saved_state(tg, 7911)
+    assert state["flow"] is None and state["answers"] == {} and not state["pasting"]
+    assert all_rows(tg, Case) == []
+
+
+@LANGS
+async def test_a_cancel_typed_right_after_a_text_too_long_cancels_the_form(
+        client: httpx.AsyncClient, fake: FakeBotApi, tg: Services, lang: str,
+        code: str) -> None:
+    """The text refused, with its own length (not the command's added), then cancelled."""
+    chat = TgChat(client, fake, 7912, code)
+    await to_description(chat, lang)
+    first, _ = pasted(lang)
+    assert await paste(chat, first) == []
+    assert await say_later(chat, "/cancel", 1) == [
+        one(t(lang, "invalid.too_long", max=2000, got=4096),
+            ask(lang, "complaint", "description", 2, 8)),
+        one(t(lang, "flow.cancelled"), t(lang, "menu.prompt"))]
+    assert await then_nothing(tg, chat) == []
+    assert saved_state(tg, 7912)["flow"] is None
+
+
+@LANGS
+async def test_cancel_tapped_right_after_a_long_answer_cancels_the_form(
+        client: httpx.AsyncClient, fake: FakeBotApi, tg: Services, lang: str,
+        code: str) -> None:
+    """The question's 取消 button, tapped a second after the letter: the same."""
+    chat = TgChat(client, fake, 7913, code)
+    await to_letter(chat, lang)
+    assert await paste(chat, LETTER[lang]) == []
+    assert await chat.press(t(lang, "nav.cancel")) == [
+        ask(lang, "letter", "identity", 4, 4),
+        one(t(lang, "flow.cancelled"), t(lang, "menu.prompt"))]
+    assert await then_nothing(tg, chat) == []
+    state = saved_state(tg, 7913)
+    assert state["flow"] is None and state["answers"] == {}
+    assert all_rows(tg, Case) == []
+
+
+@LANGS
+@pytest.mark.parametrize("command", ["/menu", "/start"])
+async def test_the_menu_asked_right_after_a_long_answer_keeps_it(
+        client: httpx.AsyncClient, fake: FakeBotApi, tg: Services, lang: str, code: str,
+        command: str) -> None:
+    """/menu or /start a second after the letter: the letter is kept as written (the
+    command is not added to it), the form says it is under way, and it is sent whole."""
+    chat = TgChat(client, fake, 7914, code)
+    await to_letter(chat, lang)
+    assert await paste(chat, LETTER[lang]) == []
+    identity = ask(lang, "letter", "identity", 4, 4)
+    assert await say_later(chat, command, 1) == [identity, one(
+        t(lang, "flow.menu_in_flow", flow=t(lang, "letter.title")), identity)]
+    assert await then_nothing(tg, chat) == []
+    assert saved_state(tg, 7914)["answers"]["description"] == LETTER[lang]
+    await chat.press(t(lang, "opt.identity.named"))
+    await chat.press(t(lang, "nav.confirm"))
+    [case] = all_rows(tg, Case)
+    assert case.description == LETTER[lang]
+
+
+async def at_the_menu(chat: TgChat, lang: str) -> str:
+    """A long text sent at the menu, before any form is chosen; what it is told."""
+    await chat.say("/start")
+    chat.new_texts()
+    assert await paste(chat, LETTER[lang]) == []
+    return t(lang, "menu.told", said=LETTER[lang][:30] + "…")
+
+
+@LANGS
+async def test_the_menu_asked_right_after_a_long_text_at_the_menu_keeps_it(
+        client: httpx.AsyncClient, fake: FakeBotApi, tg: Services, lang: str,
+        code: str) -> None:
+    """/start a second after: the welcome, and the words still wait for the form chosen
+    (a tap on the menu keyboard, a second later still), which takes them whole."""
+    chat = TgChat(client, fake, 7916, code)
+    told = await at_the_menu(chat, lang)
+    assert await say_later(chat, "/start", 1) == [told, t(lang, "menu.welcome")]
+    [intro] = await say_later(chat, t(lang, "menu.letter"), 2)
+    assert t(lang, "flow.told_kept", label=t(lang, "letter.description.label")) in intro
+    assert await then_nothing(tg, chat) == []
+    assert saved_state(tg, 7916)["answers"]["description"] == LETTER[lang]
+
+
+@LANGS
+async def test_a_form_tapped_right_after_a_long_text_at_the_menu_takes_it(
+        client: httpx.AsyncClient, fake: FakeBotApi, tg: Services, lang: str,
+        code: str) -> None:
+    """The menu keyboard's 写信给领导 tapped a second after the text: the form starts
+    with the text as the letter, the label not added to it."""
+    chat = TgChat(client, fake, 7917, code)
+    told = await at_the_menu(chat, lang)
+    got = await say_later(chat, t(lang, "menu.letter"), 1)
+    assert got[0] == told and len(got) == 2
+    assert t(lang, "flow.told_kept", label=t(lang, "letter.description.label")) in got[1]
+    assert await then_nothing(tg, chat) == []
+    assert saved_state(tg, 7917)["answers"]["description"] == LETTER[lang]
