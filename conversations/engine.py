@@ -1133,9 +1133,11 @@ class Engine:
                     st.lang, f"{last['flow']}.title")))])
             return Outcome(st, [Reply(catalog.t(st.lang, STALE)), self._menu(st, ctx)])
         if chosen is None and command in ("help", "cancel"):
-            if command == "cancel":
-                st.told = None
             key = "help.menu" if command == "help" else "flow.nothing_to_cancel"
+            if command == "cancel":
+                if st.told and ctx.now - datetime.fromisoformat(st.told["at"]) <= ctx.timeout:
+                    key = "menu.told_cancelled"  # the words waiting for a form: dropped
+                st.told = None
             return Outcome(st, [Reply(catalog.t(st.lang, key)), self._menu(st, ctx)])
         if chosen is None and command is None and not pressed and not fresh \
                 and not token.startswith(("cmd:", "opt:", "flow:", "query:")):

@@ -203,6 +203,23 @@ def test_words_told_then_a_query_chosen_are_not_kept_for_a_later_form(
     assert t("zh", "suggestion.text.ask") in chat.text
 
 
+@pytest.mark.parametrize("lang", LANGS)
+def test_words_told_then_cancel_are_dropped_and_said_so(
+        services: Services, chat: Chat, lang: str) -> None:
+    """"取消" after words kept for the form chosen next: they are dropped, and the answer
+    says so, not that there was nothing to cancel; the form chosen next is without them."""
+    open_menu(chat, lang)
+    chat.say("食堂的饭菜一个月涨了三次价，大家都吃不起了")
+    chat.say("取消")
+    assert [r.text for r in chat.replies] == [t(lang, "menu.told_cancelled"),
+                                             t(lang, "menu.prompt")]
+    chat.say("取消")  # nothing is kept now
+    assert chat.replies[0].text == t(lang, "flow.nothing_to_cancel")
+    chat.press(t(lang, "menu.complaint"))
+    assert t(lang, "flow.told_kept", label="")[:6] not in chat.text
+    assert draft(services, chat)["answers"] == {}
+
+
 @pytest.mark.parametrize("said", ["着火了", "有人打架了，快来"])
 def test_words_at_the_menu_that_may_tell_of_an_emergency_point_to_the_report_first(
         chat: Chat, said: str) -> None:

@@ -319,6 +319,22 @@ async def at_the_menu(chat: TgChat, lang: str) -> str:
 
 
 @LANGS
+async def test_a_cancel_right_after_a_long_text_at_the_menu_drops_it(
+        client: httpx.AsyncClient, fake: FakeBotApi, tg: Services, lang: str,
+        code: str) -> None:
+    """Words kept for the form chosen next, then /cancel: they are dropped, and said so
+    (not "nothing to cancel"); the form chosen next does not find them."""
+    chat = TgChat(client, fake, 7915, code)
+    told = await at_the_menu(chat, lang)
+    assert await say_later(chat, "/cancel", 1) == [
+        told, one(t(lang, "menu.told_cancelled"), t(lang, "menu.prompt"))]
+    assert await then_nothing(tg, chat) == []
+    assert saved_state(tg, 7915)["told"] is None
+    [intro] = await say_later(chat, t(lang, "menu.letter"))
+    assert t(lang, "flow.told_kept", label=t(lang, "letter.description.label")) not in intro
+
+
+@LANGS
 async def test_the_menu_asked_right_after_a_long_text_at_the_menu_keeps_it(
         client: httpx.AsyncClient, fake: FakeBotApi, tg: Services, lang: str,
         code: str) -> None:
