@@ -414,7 +414,8 @@ async def test_a_delivery_whose_step_fails_is_refused_and_its_redelivery_taken_o
 async def test_a_second_press_of_an_alert_says_who_acknowledged_it_and_when(
         client: httpx.AsyncClient, fake: FakeBotApi, tg: Services) -> None:
     """Paged at night, a leader presses 收到 twice, or after the director acknowledged his
-    alert for him: each press is told who acknowledged it and when, and one
+    alert for him: each press is told who acknowledged it (their own press again: that
+    they did) and when, and one
     acknowledgement is kept per alert."""
     director, sun = TgChat(client, fake, DIRECTOR), TgChat(client, fake, SUN)
     for leader in (director, sun):
@@ -428,7 +429,7 @@ async def test_a_second_press_of_an_alert_says_who_acknowledged_it_and_when(
         [shown] = [c for c in fake.sent_messages(leader.chat_id) if "【紧急】" in c.text]
         alert_of[leader.chat_id] = shown
         leader.new_texts()
-    for expected in ("已确认收到（09:00）。", "这条提醒已由 陈丽华 于 09:00 确认。"):
+    for expected in ("已确认收到（09:00）。", "您已于 09:00 确认过这条提醒。"):
         assert (await director.press("收到"))[0].startswith(expected)
     # The director acknowledges Sun's alert for him, at the web console.
     with Session(tg.db) as s:

@@ -542,9 +542,9 @@ async def test_emergency_alert_ack_and_notice(browsers: list[httpx.AsyncClient],
 
     await director.post(action=ack[0]["value"])
     assert "已确认收到" in director.text
-    # A second press (another device, a stale page) is told who already acknowledged.
+    # A second press (another device, a stale page) is told she already acknowledged it.
     await director.post(action=ack[0]["value"])
-    assert "已由 陈丽华" in director.text
+    assert "您已于 09:00 确认过这条提醒" in director.text
 
     services.dispatcher.drain()
     notices = [m for m in await reporter.inbox() if number in m["text"]]
