@@ -1698,6 +1698,13 @@ class Engine:
                     for value, label in self._options(st, kind, ctx, lang):
                         if normalize(label).lower() in (low, typed):
                             return value
+            # and the words on its button, where they are its own in short (a reception's,
+            # as WeChat's list shows it too)
+            for lang in (st.lang, *(x for x in catalog.LANGS if x != st.lang)):
+                on = self._buttons(st, kind, self._options(st, kind, ctx, lang), ctx, lang)
+                for value, short in on.items():
+                    if normalize(short).lower() in (low, typed):
+                        return value
             # A record's number, as its button begins ("C-2026-0001 工资福利 · 已答复"),
             # as the push about it names it.
             if _RECORD_NUMBER.fullmatch(typed):
@@ -1969,13 +1976,17 @@ class Engine:
         ask = flow.step(st.step or "")
         buttons: list[Button] = []
         options: list[tuple[str, str]] = []
+        note: str | None = None
         if isinstance(ask.kind, Choice):
             options = self._options(st, ask.kind, ctx)
             open_ = self._open_options(st, ask, options, ctx)
             only = (st.narrowed or {}).get(ask.name)
             if only:  # the options a typed answer fits (_Narrowed), those still open
                 open_ = [(value, label) for value, label in open_ if value in only] or open_
-            buttons = [Button(label, _option_value(value, ask.name)) for value, label in open_]
+            short = self._buttons(st, ask.kind, open_, ctx)
+            buttons = [Button(short.get(value, label), _option_value(value, ask.name))
+                       for value, label in open_]
+            note = self._options_note(st, ask.kind, [value for value, _ in open_], ctx)
             if ask.kind.source or open_ != options:
                 st.shown = [value for value, _ in open_]
         extra: list[Button] = []
@@ -1987,6 +1998,8 @@ class Engine:
                                  self._branches_offered(st, flow, ctx, ask.name, options))
         header = catalog.t(st.lang, "flow.progress", n=n, total=total)
         text = header + " " + catalog.t(st.lang, f"{flow.name}.{ask.name}.ask")
+        if note:
+            text = f"{text}\n{note}"
         order, above = [a.name for a in flow.steps], (st.prefaced or "").partition(":")[0]
         if above in order and order.index(ask.name) < order.index(above):
             st.prefaced = None  # back before it (a report to choose again): shown again
@@ -1998,6 +2011,33 @@ class Engine:
             text = f"{preface}\n\n{text}"
             st.prefaced = mark
         return Reply(text, buttons + extra + nav)
+
+    @staticmethod
+    def _buttons(st: State, kind: Choice, options: list[tuple[str, str]], ctx: Context,
+                 lang: str | None = None) -> dict[str, str]:
+        """The words on the buttons of options from data whose words are too long for one
+        (a reception: its day, start and leader; Directory.option_button), by value; the
+        others' buttons carry their words. What the short words leave out is said once
+        above them (_options_note)."""
+        short = getattr(ctx.directory, "option_button", None) if kind.source else None
+        if short is None:  # optional: Directory.option_button
+            return {}
+        declared = {o.value for o in kind.options}
+        found = {value: short(kind.source, lang or st.lang, value) for value, _ in options
+                 if value not in declared}
+        return {value: words for value, words in found.items() if words}
+
+    @staticmethod
+    def _options_note(st: State, kind: Choice, shown: list[str], ctx: Context) -> str | None:
+        """What the buttons of options from data leave out, said once under the question
+        (Directory.options_note): of receptions, their hours, place and form, and each
+        leader's post and portfolio. `shown`: the values of the options shown."""
+        note = getattr(ctx.directory, "options_note", None) if kind.source else None
+        if note is None:  # optional: Directory.options_note
+            return None
+        declared = {o.value for o in kind.options}
+        values = [value for value in shown if value not in declared]
+        return cast(str | None, note(kind.source, st.lang, values)) if values else None
 
     def _branches_offered(self, st: State, flow: Flow, ctx: Context, current: str,
                           options: list[tuple[str, str]]) -> dict[str, set[str]]:

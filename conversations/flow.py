@@ -143,7 +143,14 @@ class Directory(Protocol):
     # name a typed text says and the values of their options of that source (also those
     # past the ones `options` shows), so that a leader's name typed chooses among them.
     # Optional: `slot_brief(source, lang, value) -> str | None`, such an option in a few
-    # words (its day, hours and leader), as a typed answer that chose it is told.
+    # words (its day, hours, leader and place), as a typed answer that chose it is told.
+    # Optional: `option_button(source, lang, value) -> str | None`, the words on the button
+    # of an option whose own words are longer than a phone shows on one (a reception: its
+    # day, start and leader), else None: the button carries the option's words. The list
+    # of a channel without buttons (WeChat) shows the same words.
+    # Optional: `options_note(source, lang, values) -> str | None`, what those buttons
+    # leave out, said once under the question for the options shown (`values`): of
+    # receptions, their hours, place and form, and the leaders' posts and portfolios.
     # Optional: `option_hours(source, value) -> tuple[time, time] | None`, when such an option
     # begins and ends, so that a part of the day typed with the day ("周三下午") chooses.
     # Optional: `check(name, lang, value, answers) -> tuple[str, dict] | None`, why an

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import date, datetime, time
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -41,6 +42,7 @@ class SqlDirectory:
         self.zone = zone  # the workroom's: the day a case was filed, as its deadline counts
         self.now = now  # the local time of day: today's receptions already over are not offered
         self._cache: dict[tuple[str, str, str | None], list[tuple[str, str]]] = {}
+        self._booked: dict[int, str] | None = None  # _booked_shown
 
     def options(self, source: str, lang: str, given: str | None = None
                 ) -> list[tuple[str, str]]:
@@ -188,18 +190,83 @@ class SqlDirectory:
         return name, [str(e.id) for e in self._slots(source, leader=pid)]
 
     def slot_brief(self, source: str, lang: str, value: str) -> str | None:
-        """A reception in a few words: its day, hours and leader ("11-24 周二 08:30-11:30
-        吴建军"), as a typed answer that chose it is told."""
+        """A reception in a few words: its day, hours, leader and place ("11-24 周二
+        08:30-11:30 吴建军 · 群众工作室"), as a typed answer that chose it is told."""
         if source not in SLOT_SOURCES or not value.isdigit():
             return None
         entry = self.session.get(DutyEntry, int(value))
         if entry is None:
             return None
-        leader = self.session.get(Person, entry.leader_id)
-        return catalog.t(lang, "duty.slot_brief", date=entry.day.strftime("%m-%d"),
-                         weekday=catalog.t(lang, f"weekday.{entry.day.weekday()}"),
-                         start=entry.start.strftime("%H:%M"), end=entry.end.strftime("%H:%M"),
-                         leader=leader.name if leader else "")
+        return catalog.t(lang, "duty.slot_brief", **self._slot_words(entry, lang))
+
+    def option_button(self, source: str, lang: str, value: str) -> str | None:
+        """A reception's button: its day, start and leader ("11-25 周三 08:30 吴建军"), short
+        enough for a phone to show whole, where its line runs to 60 characters and more;
+        a leader's own: its day and hours. Its hours, place and form, and the leader's post
+        and portfolio, are said once under the question (options_note)."""
+        if source not in SLOT_SOURCES or not value.isdigit():
+            return None
+        entry = self.session.get(DutyEntry, int(value))
+        if entry is None:
+            return None
+        if source == "my_duty_slots":
+            return catalog.t(lang, "duty.slot_button_own", **self._slot_words(entry, lang))
+        short = catalog.t(lang, "duty.slot_button", **self._slot_words(entry, lang))
+        if source == "slots_to_book" and entry.id in self._booked_shown():
+            return catalog.t(lang, "booking.yours_button", slot=short)
+        return short
+
+    def options_note(self, source: str, lang: str, values: list[str]) -> str | None:
+        """What the buttons of the receptions shown leave out (option_button), said once:
+        their hours, place and form as most have them, and each one that differs; the
+        leaders' posts and portfolios (not on a leader's own receptions: they know them);
+        what the mark of one already booked means."""
+        if source not in SLOT_SOURCES:
+            return None
+        entries = [e for v in values if v.isdigit()
+                   and (e := self.session.get(DutyEntry, int(v))) is not None]
+        if not entries:
+            return None
+        sep = catalog.t(lang, "duty.note.sep")
+        words = {
+            "hours": lambda e: catalog.t(lang, "duty.note.hours",
+                                         start=e.start.strftime("%H:%M"),
+                                         end=e.end.strftime("%H:%M")),
+            "place": lambda e: catalog.t(lang, "duty.note.place", place=e.place),
+            "form": lambda e: catalog.t(lang, f"form.{e.form}"),
+        }
+        said = {e.id: {name: say(e) for name, say in words.items()} for e in entries}
+        usual = {name: Counter(said[e.id][name] for e in entries).most_common(1)[0][0]
+                 for name in words}
+        other = [(e, [said[e.id][name] for name in words if said[e.id][name] != usual[name]])
+                 for e in entries]
+        other = [(e, parts) for e, parts in other if parts]
+        lines = [catalog.t(lang, "duty.note.most" if other else "duty.note.all",
+                           parts=sep.join(usual.values()))]
+        button = "duty.slot_button_own" if source == "my_duty_slots" else "duty.slot_button"
+        lines += [catalog.t(lang, "duty.note.other", parts=sep.join(parts),
+                            slot=catalog.t(lang, button, **self._slot_words(e, lang)))
+                  for e, parts in other]
+        if source != "my_duty_slots":
+            leaders: dict[tuple[int, str, str], str] = {}
+            for e in entries:
+                about = [x for x in (e.post, e.portfolio and catalog.t(
+                    lang, "duty.note.portfolio", portfolio=e.portfolio)) if x]
+                if about:
+                    leaders.setdefault((e.leader_id, e.post, e.portfolio), catalog.t(
+                        lang, "duty.note.leader", leader=self._slot_words(e, lang)["leader"],
+                        about=sep.join(about)))
+            if leaders:
+                lines += [catalog.t(lang, "duty.note.leaders"), *leaders.values()]
+        if source == "slots_to_book" and any(e.id in self._booked_shown() for e in entries):
+            lines.append(catalog.t(lang, "booking.yours_note"))
+        return "\n".join(lines)
+
+    def _booked_shown(self) -> dict[int, str]:
+        """_booked_by_me, once for the buttons of a question and the words under it."""
+        if self._booked is None:
+            self._booked = self._booked_by_me()
+        return self._booked
 
     def option_hours(self, source: str, value: str) -> tuple[time, time] | None:
         """When a reception offered by a slot source begins and ends (a part of the day
@@ -466,12 +533,16 @@ class SqlDirectory:
                 for b, e in rows]
 
     def slot_label(self, entry: DutyEntry, lang: str) -> str:
+        """A reception in full: day, hours, leader with post and portfolio, place, form;
+        as the review of a form that chose it says it (its button says it in short)."""
+        return catalog.t(lang, "duty.slot", **self._slot_words(entry, lang))
+
+    def _slot_words(self, entry: DutyEntry, lang: str) -> dict[str, str]:
+        """The words of a reception, for each of the ways it is said (duty.slot*)."""
         leader = self.session.get(Person, entry.leader_id)
-        return catalog.t(
-            lang, "duty.slot", date=entry.day.strftime("%m-%d"),
-            weekday=catalog.t(lang, f"weekday.{entry.day.weekday()}"),
-            start=entry.start.strftime("%H:%M"), end=entry.end.strftime("%H:%M"),
-            leader=leader.name if leader else "", post=entry.post,
-            portfolio=entry.portfolio, place=entry.place,
-            form=catalog.t(lang, f"form.{entry.form}"),
-        )
+        return {"date": entry.day.strftime("%m-%d"),
+                "weekday": catalog.t(lang, f"weekday.{entry.day.weekday()}"),
+                "start": entry.start.strftime("%H:%M"), "end": entry.end.strftime("%H:%M"),
+                "leader": leader.name if leader else "", "post": entry.post,
+                "portfolio": entry.portfolio, "place": entry.place,
+                "form": catalog.t(lang, f"form.{entry.form}")}

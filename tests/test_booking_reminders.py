@@ -53,6 +53,13 @@ def test_reminders_reschedule_and_cancel(services: Services, clock: FrozenClock,
     open_menu(zhao, lang)
     zhao.press(t(lang, "menu.reschedule_booking"))
     zhao.press_starting("V-2026-0001")
+    # His own receptions: their days and hours on the buttons, not his own name on each;
+    # the place once above them.
+    asked = zhao.replies[-1]
+    assert [b.label for b in asked.buttons if b.kind == "choice"] == [
+        t(lang, "duty.slot_button_own", date=day, weekday=t(lang, f"weekday.{n}"),
+          start="08:30", end="11:30") for day, n in (("11-25", 2), ("11-30", 0), ("12-03", 3))]
+    assert "赵国强" not in asked.text and asked.text.count("群众工作室（行政楼一楼）") == 1
     zhao.press_starting("11-25")
     # The same reception: refused as soon as it is chosen, no reason asked for nothing.
     assert zhao.replies[0].text == t(lang, "reschedule_booking.same")

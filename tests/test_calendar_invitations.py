@@ -17,6 +17,7 @@ from store.db import transaction
 from store.models import Booking, DutyEntry, InboxMessage, Person, Timer
 from tests.calendar_helpers import ZONE, at, last_push, publish_roster, pushes, run_until, tap
 from tests.case_helpers import file_complaint
+from tests.test_flow_booking import PHONE_BUTTON
 from tests.transcript import LANGS, Chat, open_menu, t
 
 
@@ -29,6 +30,12 @@ def start_invite(staff: Chat, lang: str, kind: str) -> None:
     staff.press_starting("C-2026-0001")
 
 
+def short_buttons(chat: Chat) -> bool:
+    """The receptions offered are on buttons a phone shows whole (PHONE_BUTTON)."""
+    shown = [b.label for b in chat.replies[-1].buttons if b.kind == "choice"]
+    return bool(shown) and max(len(label) for label in shown) <= PHONE_BUTTON
+
+
 @pytest.mark.parametrize("lang", LANGS)
 def test_an_invited_complainant_chooses_another_time(services: Services, clock: FrozenClock,
                                                     lang: str) -> None:
@@ -36,7 +43,10 @@ def test_an_invited_complainant_chooses_another_time(services: Services, clock: 
     file_complaint(li, lang)
     staff = Chat(services, person="liu_fang")
     start_invite(staff, lang, "invited")
-    staff.press_starting("11-25")  # 赵国强's reception
+    wednesday = f"11-25 {t(lang, 'weekday.2')} 08:30 赵国强"  # as a phone shows it whole
+    assert wednesday in staff.labels() and short_buttons(staff)
+    assert staff.replies[-1].text.count("群众工作室（行政楼一楼）") == 1  # said once, above
+    staff.press(wednesday)
     staff.say("当面说明加班费核算结果")
     staff.press(t(lang, "nav.confirm"))
     assert t(lang, "invite.done_invited", number="C-2026-0001", date="2026-11-25",
@@ -50,7 +60,9 @@ def test_an_invited_complainant_chooses_another_time(services: Services, clock: 
     # Another time: one more answer, then it is an ordinary booking with its reminders.
     tap(li, asked, t(lang, "opt.invite_answer.other"))
     assert t(lang, "invitation.slot.ask") in li.text
-    li.press_starting("11-27")  # 吴建军's reception
+    friday = f"11-27 {t(lang, 'weekday.4')} 08:30 吴建军"
+    assert friday in li.labels() and short_buttons(li)
+    li.press(friday)
     assert t(lang, "invitation.done", number="V-2026-0001", date="2026-11-27", start="08:30",
              place="群众工作室（行政楼一楼）", leader="吴建军") in li.text
     with Session(services.db) as s:

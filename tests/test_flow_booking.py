@@ -25,6 +25,11 @@ pytestmark = pytest.mark.usefixtures("published_roster")  # booking needs 公示
 TODAY = date(2026, 11, 23)
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 TOPIC = "想谈谈十月加班费的问题"
+PLACE = "群众工作室（行政楼一楼）"  # every reception of the demo roster
+# The words a phone shows whole on a button: Telegram cuts an inline button's words at
+# some 25 to 35 Chinese characters with "…". Every character counts as one here (a digit
+# or a Latin letter is narrower than a Chinese one on screen).
+PHONE_BUTTON = 24
 
 
 
@@ -53,6 +58,17 @@ def slot_label(services: Services, entry: DutyEntry, lang: str) -> str:
              form=t(lang, f"form.{entry.form}"))
 
 
+def slot_button(services: Services, entry: DutyEntry, lang: str) -> str:
+    """A duty entry on its button: date, weekday, start and leader, short enough for a
+    phone ("11-25 周三 08:30 吴建军"); the rest is said under the question."""
+    with Session(services.db) as s:
+        leader = s.get(Person, entry.leader_id)
+    assert leader is not None
+    return t(lang, "duty.slot_button", date=entry.day.strftime("%m-%d"),
+             weekday=t(lang, f"weekday.{entry.day.weekday()}"),
+             start=entry.start.strftime("%H:%M"), leader=leader.name)
+
+
 
 
 def start(chat: Chat, lang: str) -> None:
@@ -65,7 +81,7 @@ def start(chat: Chat, lang: str) -> None:
 def book(services: Services, chat: Chat, lang: str, entry: DutyEntry,
          topic: str = TOPIC) -> None:
     start(chat, lang)
-    chat.press(slot_label(services, entry, lang))
+    chat.press(slot_button(services, entry, lang))
     assert t(lang, "booking.topic.ask") in chat.text
     chat.say(topic)
     assert t(lang, "review.title") in chat.text
@@ -88,6 +104,10 @@ def done_text(services: Services, lang: str, number: str, entry: DutyEntry) -> s
 @pytest.mark.parametrize("lang", LANGS)
 def test_duty_list_shows_the_published_entries_from_today_on(services: Services, chat: Chat,
                                                              lang: str) -> None:
+    """Each reception's button says its day, start and leader, short enough for a phone to
+    show whole; what they all share (hours, place, form) and each leader's post and
+    portfolio are said once under the question. Each button held all of it before, 60
+    characters and more, and a phone cut it after the time."""
     wu = person(services, "wu_jianjun")
     with Session(services.db) as s:  # last Friday's reception is history, not bookable
         s.add(DutyEntry(unit_id=wu.unit_id or 0, day=TODAY - timedelta(days=3),
@@ -99,14 +119,83 @@ def test_duty_list_shows_the_published_entries_from_today_on(services: Services,
 
     start(chat, lang)
 
-    slots = [b.label for b in chat.replies[-1].buttons if b.value.startswith("opt:")]
-    assert slots == [slot_label(services, e, lang) for e in entries]
-    assert all("过去的接访室" not in label for label in slots)
-    first, leader = entries[0], person(services, "sun_hongmei")
-    assert first.leader_id == leader.id  # the demo rotation starts with her today
-    for part in ("11-23", t(lang, "weekday.0"), "08:30-11:30", leader.name, leader.post,
-                 leader.portfolio, "群众工作室（行政楼一楼）", t(lang, "form.fixed")):
-        assert part in slots[0], part
+    asked = chat.replies[-1]
+    slots = [b.label for b in asked.buttons if b.value.startswith("opt:")]
+    assert slots == [slot_button(services, e, lang) for e in entries]
+    assert slots[0] == {"zh": "11-23 周一 08:30 孙红梅", "en": "11-23 Mon 08:30 孙红梅"}[lang]
+    assert max(len(label) for label in slots) <= PHONE_BUTTON, slots
+    assert "过去的接访室" not in asked.text + "".join(slots)
+    assert asked.text == "\n".join([
+        t(lang, "flow.progress", n=1, total=2) + " " + t(lang, "booking.slot.ask"),
+        every(lang, "duty.note.all"), t(lang, "duty.note.leaders"),
+        *(leader_line(services, key, lang)
+          for key in ("sun_hongmei", "wu_jianjun", "zhao_guoqiang"))])
+    if lang == "zh":
+        assert asked.text.split("\n")[1:3] == [
+            "每场接访：08:30-11:30，在群众工作室（行政楼一楼），定点接访。", "接访领导："]
+        assert "• 孙红梅：党委书记，分管党建、干部作风、信访维稳" in asked.text
+    assert asked.text.count(PLACE) == 1  # once, not on each of the ten
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_wechats_list_of_receptions_reads_as_the_buttons_do(
+        services: Services, chat: Chat, lang: str) -> None:
+    """WeChat numbers the same short words; the place and the leaders' posts are said
+    once above the list, not on each of its ten lines."""
+    start(chat, lang)
+    shown = render(chat.replies[-1], lang)
+    entries = upcoming(services)
+    for i, entry in enumerate(entries, start=1):
+        assert f"\n{i}. {slot_button(services, entry, lang)}\n" in shown
+    assert shown.count(PLACE) == 1
+    assert shown.count(person(services, "sun_hongmei").portfolio) == 1
+    assert every(lang, "duty.note.all") in shown
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_a_reception_elsewhere_is_noted_under_the_question(
+        services: Services, chat: Chat, lang: str) -> None:
+    """A reception in another room at other hours: the words under the question give the
+    usual hours and place, then that one's, named as its button is."""
+    from tests.calendar_helpers import publish_roster
+
+    wednesday = next(e for e in upcoming(services) if e.day == date(2026, 11, 25))
+    other = next(e for e in upcoming(services) if e.leader_id != wednesday.leader_id)
+    with Session(services.db) as s:
+        s.add(DutyEntry(unit_id=wednesday.unit_id, day=wednesday.day, start=time(14, 0),
+                        end=time(17, 0), place="工会会议室", leader_id=other.leader_id,
+                        post=other.post, portfolio=other.portfolio))
+        s.commit()
+    publish_roster(services)
+    afternoon = next(e for e in upcoming(services) if e.place == "工会会议室")
+    start(chat, lang)
+    asked = chat.replies[-1]
+    sep = t(lang, "duty.note.sep")
+    assert asked.text.split("\n")[1:3] == [
+        every(lang, "duty.note.most"),
+        t(lang, "duty.note.other", slot=slot_button(services, afternoon, lang),
+          parts=sep.join(["14:00-17:00", t(lang, "duty.note.place", place="工会会议室")]))]
+    assert slot_button(services, afternoon, lang) in chat.labels()
+    chat.press(slot_button(services, afternoon, lang))
+    chat.say(TOPIC)
+    assert slot_label(services, afternoon, lang) in chat.replies[-1].text  # the review
+    chat.press(t(lang, "nav.confirm"))
+    # the confirmation names its place, hours and leader
+    assert done_text(services, lang, "V-2026-0001", afternoon) in chat.text
+
+
+def every(lang: str, key: str) -> str:
+    """The demo receptions' shared hours, place and form, as said under the question."""
+    sep = t(lang, "duty.note.sep")
+    return t(lang, key, parts=sep.join(["08:30-11:30", t(lang, "duty.note.place", place=PLACE),
+                                        t(lang, "form.fixed")]))
+
+
+def leader_line(services: Services, key: str, lang: str) -> str:
+    """A leader's post and portfolio, as said under the question."""
+    p = person(services, key)
+    return t(lang, "duty.note.leader", leader=p.name, about=t(lang, "duty.note.sep").join(
+        [p.post, t(lang, "duty.note.portfolio", portfolio=p.portfolio)]))
 
 
 @pytest.mark.parametrize("lang", LANGS)
@@ -194,7 +283,7 @@ def test_review_shows_the_slot_and_the_topic(services: Services, chat: Chat,
                                              lang: str) -> None:
     entry = upcoming(services)[2]
     start(chat, lang)
-    chat.press(slot_label(services, entry, lang))
+    chat.press(slot_button(services, entry, lang))
     chat.say(TOPIC)
     review = chat.replies[-1].text
     assert f"• {t(lang, 'booking.slot.label')}" in review
@@ -209,10 +298,11 @@ def test_the_same_slot_twice_is_refused_with_a_clear_message(services: Services,
     book(services, chat, lang, first)
 
     start(chat, lang)  # the reception booked already says so in the list
-    mine = t(lang, "booking.yours", slot=slot_label(services, first, lang),
-             number="V-2026-0001")
-    assert mine in chat.labels()
-    assert slot_label(services, second, lang) in chat.labels()
+    mine = t(lang, "booking.yours_button", slot=slot_button(services, first, lang))
+    assert mine == {"zh": "11-23 周一 08:30 孙红梅（已约）", "en": "11-23 Mon 08:30 孙红梅 ✓"}[lang]
+    assert mine in chat.labels() and len(mine) <= PHONE_BUTTON
+    assert t(lang, "booking.yours_note") in chat.replies[-1].text  # what the mark means
+    assert slot_button(services, second, lang) in chat.labels()
     chat.press(mine)  # refused at once: no topic is asked for nothing
 
     assert chat.replies[0].text == t(lang, "booking.already", number="V-2026-0001")
@@ -221,7 +311,7 @@ def test_the_same_slot_twice_is_refused_with_a_clear_message(services: Services,
     assert len(all_rows(services, Booking)) == 1
     assert len(all_rows(services, Notification)) == 1
 
-    chat.press(slot_label(services, second, lang))
+    chat.press(slot_button(services, second, lang))
     chat.say("再谈一次加班费")
     assert t(lang, "review.title") in chat.text and "再谈一次加班费" in chat.text
     chat.press(t(lang, "nav.confirm"))
@@ -280,7 +370,7 @@ def test_an_earlier_lists_slot_pressed_in_my_bookings_cancels_nothing(
     taken as the booking to cancel."""
     first, second = upcoming(services)[:2]
     start(chat, lang)
-    old_slot = chat.button(slot_label(services, first, lang))
+    old_slot = chat.button(slot_button(services, first, lang))
     chat.press(t(lang, "nav.cancel"))
     book(services, chat, lang, first)
     book(services, chat, lang, second)
@@ -346,11 +436,11 @@ def test_back_reasks_the_slot_and_then_the_topic(services: Services, chat: Chat,
                                                  lang: str) -> None:
     first, _, third = upcoming(services)[:3]
     start(chat, lang)
-    chat.press(slot_label(services, first, lang))
+    chat.press(slot_button(services, first, lang))
     chat.press(t(lang, "nav.back"))
     assert t(lang, "flow.progress", n=1, total=2) + " " + t(lang, "booking.slot.ask") \
         in chat.text
-    chat.press(slot_label(services, third, lang))
+    chat.press(slot_button(services, third, lang))
     chat.say("先写一个事由")
     chat.press(t(lang, "nav.back"))  # from the review
     assert t(lang, "booking.topic.ask") in chat.text
@@ -417,16 +507,16 @@ def test_a_reception_already_over_today_is_not_offered_nor_booked(
     assert (morning.day, morning.end) == (TODAY, time(11, 30))
     clock.set(datetime(2026, 11, 23, 11, 20, tzinfo=ZoneInfo("Asia/Shanghai")))
     start(chat, lang)
-    assert slot_label(services, morning, lang) in chat.labels()  # still on at 11:20
-    chat.press(slot_label(services, morning, lang))
+    assert slot_button(services, morning, lang) in chat.labels()  # still on at 11:20
+    chat.press(slot_button(services, morning, lang))
     chat.say(TOPIC)
     clock.set(datetime(2026, 11, 23, 11, 30, tzinfo=ZoneInfo("Asia/Shanghai")))
     chat.say("?")  # the review again, as it ends: the reception named, not its id
     assert slot_label(services, morning, lang) in chat.text
     chat.press(t(lang, "nav.confirm"))  # confirmed as it ended
     assert t(lang, "booking.slot_gone") in chat.text
-    assert slot_label(services, morning, lang) not in chat.labels()
-    assert slot_label(services, entries[1], lang) in chat.labels()
+    assert slot_button(services, morning, lang) not in chat.labels()
+    assert slot_button(services, entries[1], lang) in chat.labels()
     assert all_rows(services, Booking) == []
 
 
@@ -440,12 +530,12 @@ def test_a_typed_number_means_the_option_as_it_was_shown(
     entries = upcoming(services)
     clock.set(datetime.combine(TODAY, time(11, 20), SHANGHAI))
     start(chat, lang)
-    assert chat.labels()[0] == slot_label(services, entries[0], lang)
+    assert chat.labels()[0] == slot_button(services, entries[0], lang)
     clock.set(datetime.combine(TODAY, time(11, 35), SHANGHAI))
     chat.say("1")
     assert chat.replies[0].text == t(lang, "invalid.choice_changed", n=1)
     assert t(lang, "booking.topic.ask") not in chat.text
-    assert slot_label(services, entries[0], lang) not in chat.labels()
+    assert slot_button(services, entries[0], lang) not in chat.labels()
     chat.say("1")  # the list as shown now
     assert t(lang, "booking.topic.ask") in chat.text
     assert slot_label(services, entries[1], lang) in draft_review(services, chat, lang)
@@ -473,7 +563,7 @@ def test_monday_typed_on_a_monday_asks_today_or_next_monday(
                                     "en": "Today (Monday) or next Monday (11-30)?"}[lang]
     assert t(lang, "booking.slot.ask") in chat.text
     assert [b.label for b in chat.replies[-1].buttons if b.kind == "choice"] == [
-        slot_label(services, today, lang), slot_label(services, next_monday, lang)]
+        slot_button(services, today, lang), slot_button(services, next_monday, lang)]
     assert draft(services, chat)["answers"] == kept["answers"]  # nothing chosen yet
     chat.say("2")  # the second as shown (WeChat's numbered list): next Monday's
     assert t(lang, "booking.topic.ask") in chat.text
@@ -534,21 +624,27 @@ def test_a_day_with_two_receptions_asks_which_of_them(
     assert chat.replies[0].text == t(lang, "choice.day_which", count=2, date="11-25",
                                      weekday=t(lang, "weekday.2"))
     assert [b.label for b in chat.replies[-1].buttons if b.kind == "choice"] == [
-        slot_label(services, e, lang) for e in both]
-    chat.press(slot_label(services, both[1], lang))
+        slot_button(services, e, lang) for e in both]
+    chat.press(slot_button(services, both[1], lang))
     assert t(lang, "booking.topic.ask") in chat.text
     assert draft_review(services, chat, lang) == slot_label(services, both[1], lang)
 
 
 def today_or_next(services: Services, chat: Chat, lang: str) -> list[str]:
     """"周一" typed at 09:00 on Monday 11-23: asked today or next Monday, with those two
-    receptions alone (their labels, returned)."""
+    receptions alone (their words in full, as the review says them, returned)."""
     entries = upcoming(services)
-    two = [slot_label(services, e, lang) for e in entries if e.day.weekday() == 0][:2]
+    two = [e for e in entries if e.day.weekday() == 0][:2]
     start(chat, lang)
     chat.say(MONDAY[lang])
-    assert choices(chat) == two
-    return two
+    assert choices(chat) == [slot_button(services, e, lang) for e in two]
+    return [slot_label(services, e, lang) for e in two]
+
+
+def shown(two: list[str], services: Services, lang: str) -> list[str]:
+    """The buttons of the receptions `two` names in full (today_or_next)."""
+    return [slot_button(services, e, lang) for e in upcoming(services)
+            if slot_label(services, e, lang) in two]
 
 
 def choices(chat: Chat) -> list[str]:
@@ -568,7 +664,7 @@ def test_a_wrong_answer_to_today_or_next_asks_those_two_again(
     chat.say(typed)
     assert chat.replies[0].text == t(lang, "invalid.choice", count=2)
     assert t(lang, "booking.slot.ask") in chat.text
-    assert choices(chat) == two
+    assert choices(chat) == shown(two, services, lang)
     assert draft(services, chat)["answers"] == kept["answers"]
     chat.say("2")
     assert t(lang, "booking.topic.ask") in chat.text
@@ -584,7 +680,7 @@ def test_a_number_beyond_the_two_shown_is_refused(
     kept = draft(services, chat)
     chat.say("3")
     assert chat.replies[0].text == t(lang, "invalid.choice", count=2)
-    assert choices(chat) == two
+    assert choices(chat) == shown(two, services, lang)
     assert draft(services, chat)["answers"] == kept["answers"]
     chat.say("1")
     assert draft_review(services, chat, lang) == two[0]
@@ -599,9 +695,10 @@ def test_back_from_today_or_next_shows_every_reception(
     today_or_next(services, chat, lang)
     chat.press(t(lang, "nav.back"))
     assert t(lang, "flow.back_to_menu") not in chat.text
-    assert chat.text == t(lang, "flow.progress", n=1, total=2) + " " + t(
+    [asked] = chat.replies
+    assert asked.text.split("\n")[0] == t(lang, "flow.progress", n=1, total=2) + " " + t(
         lang, "booking.slot.ask")
-    assert choices(chat) == [slot_label(services, e, lang) for e in entries]
+    assert choices(chat) == [slot_button(services, e, lang) for e in entries]
     chat.say("2")
     assert draft_review(services, chat, lang) == slot_label(services, entries[1], lang)
 
@@ -652,14 +749,15 @@ def test_a_day_typed_with_an_english_month_chooses_that_days_reception(
 
 
 @pytest.mark.parametrize(("lang", "typed", "chosen"), [
-    ("zh", "明天", "11-24 周二 08:30-11:30 吴建军"),
-    ("zh", "周四孙红梅", "11-26 周四 08:30-11:30 孙红梅"),
-    ("en", "tomorrow", "11-24 Tue 08:30-11:30 吴建军"),
-    ("en", "Dec 1", "12-01 Tue 08:30-11:30 孙红梅")])
+    ("zh", "明天", f"11-24 周二 08:30-11:30 吴建军 · {PLACE}"),
+    ("zh", "周四孙红梅", f"11-26 周四 08:30-11:30 孙红梅 · {PLACE}"),
+    ("en", "tomorrow", f"11-24 Tue 08:30-11:30 吴建军 · {PLACE}"),
+    ("en", "Dec 1", f"12-01 Tue 08:30-11:30 孙红梅 · {PLACE}")])
 def test_a_reception_chosen_by_typed_words_is_said_before_the_next_question(
         services: Services, chat: Chat, lang: str, typed: str, chosen: str) -> None:
     """"明天" chose 11-24's reception with 吴建军, and nothing said so until the review.
-    A button pressed, or its number typed, is not said again: the list showed it."""
+    A button pressed, or its number typed, is not said again: the list showed it. What is
+    said names its hours, leader and place: the button's words leave out the place."""
     asked = t(lang, "flow.progress", n=2, total=2) + " " + t(lang, "booking.topic.ask")
     start(chat, lang)
     chat.say(typed)
@@ -668,7 +766,7 @@ def test_a_reception_chosen_by_typed_words_is_said_before_the_next_question(
     chat.say("2")
     assert [r.text for r in chat.replies] == [asked]
     chat.press(t(lang, "nav.back"))
-    chat.press(slot_label(services, upcoming(services)[1], lang))
+    chat.press(slot_button(services, upcoming(services)[1], lang))
     assert [r.text for r in chat.replies] == [asked]
 
 
@@ -729,7 +827,7 @@ def test_today_typed_after_todays_reception_says_it_is_over(
     chat.say({"zh": "今天", "en": "today"}[lang])
     assert chat.replies[0].text == t(lang, "choice.today_over", date="11-24",
                                      weekday=t(lang, "weekday.1"))
-    assert choices(chat)[0] == slot_label(services, entries[1], lang)
+    assert choices(chat)[0] == slot_button(services, entries[1], lang)
     assert draft(services, chat) == kept
 
 

@@ -14,6 +14,7 @@ from tests.calendar_helpers import publish_roster
 from tests.test_flow_booking import (
     choices,
     draft_review,
+    slot_button,
     slot_label,
     start,
     today_or_next,
@@ -124,8 +125,23 @@ def test_a_part_of_the_day_without_a_reception_says_so_and_shows_that_days(
     assert chat.replies[0].text == t(lang, "choice.half_none_which", date="11-25",
                                      weekday=t(lang, "weekday.2"), count=2,
                                      half=t(lang, "half.evening"))
-    assert choices(chat) == [slot_label(services, e, lang) for e in both]
+    assert choices(chat) == [slot_button(services, e, lang) for e in both]
     assert draft(services, chat)["answers"] == kept["answers"]
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_a_buttons_words_typed_choose_that_reception(services: Services, chat: Chat,
+                                                     lang: str) -> None:
+    """WeChat's list shows the buttons' words: replied as they read ("11-25 周三 14:00
+    …"), they choose that reception, the afternoon one of a day with two; its day alone
+    would ask which."""
+    afternoons(services, WEDNESDAY)
+    afternoon = on(services, WEDNESDAY)[1]
+    assert afternoon.start == time(14, 0)
+    start(chat, lang)
+    chat.say(slot_button(services, afternoon, lang))
+    assert t(lang, "booking.topic.ask") in chat.text
+    assert draft_review(services, chat, lang) == slot_label(services, afternoon, lang)
 
 
 @pytest.mark.parametrize(("lang", "typed", "day"), [
@@ -144,7 +160,7 @@ def test_a_part_of_the_day_its_one_reception_is_not_in_is_said_before_booking(
                                      half=t(lang, "half.afternoon"),
                                      start="08:30", end="11:30")
     assert chat.replies[0].text.startswith({"zh": f"{day:%m-%d} ", "en": "There is no"}[lang])
-    assert choices(chat) == [slot_label(services, morning, lang)]
+    assert choices(chat) == [slot_button(services, morning, lang)]
     assert draft(services, chat)["answers"] == kept["answers"]
     chat.say("1")
     assert t(lang, "booking.topic.ask") in chat.text
@@ -162,7 +178,7 @@ def test_mondays_afternoon_on_a_monday_without_one_asks_today_or_next(
     assert chat.replies[0].text == t(lang, "choice.half_none_today_or_next", date="11-30",
                                      weekday=t(lang, "weekday.long.0"),
                                      half=t(lang, "half.afternoon"))
-    assert choices(chat) == [slot_label(services, e, lang) for e in mondays]
+    assert choices(chat) == [slot_button(services, e, lang) for e in mondays]
     chat.say({"zh": "下周的", "en": "next week's"}[lang])
     assert draft_review(services, chat, lang) == slot_label(services, mondays[1], lang)
 
@@ -188,7 +204,7 @@ def test_a_part_of_the_day_with_two_receptions_in_it_asks_which(
     assert chat.replies[0].text == t(lang, "choice.half_which", count=2, date="11-25",
                                      weekday=t(lang, "weekday.2"),
                                      half=t(lang, "half.afternoon"))
-    assert choices(chat) == [slot_label(services, e, lang) for e in two]
+    assert choices(chat) == [slot_button(services, e, lang) for e in two]
 
 
 # --- a day past the receptions the list shows (the first 15) -----------------------------
@@ -210,7 +226,7 @@ def test_a_later_day_past_the_list_books_its_reception(
     """Before, a day past the list was said to have no reception."""
     entries = crowded(services)
     start(chat, lang)
-    assert slot_label(services, entries[-1], lang) not in choices(chat)
+    assert slot_button(services, entries[-1], lang) not in choices(chat)
     chat.say(typed)
     assert t(lang, "booking.topic.ask") in chat.text
     assert draft_review(services, chat, lang) == slot_label(services, entries[-1], lang)
@@ -229,8 +245,8 @@ def test_a_later_day_past_the_list_asks_which_of_its_receptions(
     chat.say("12-04")
     assert chat.replies[0].text == t(lang, "choice.day_which", count=2, date="12-04",
                                      weekday=t(lang, "weekday.4"))
-    assert choices(chat) == [slot_label(services, e, lang) for e in entries[-2:]]
-    chat.press(slot_label(services, entries[-1], lang))
+    assert choices(chat) == [slot_button(services, e, lang) for e in entries[-2:]]
+    chat.press(slot_button(services, entries[-1], lang))
     assert t(lang, "booking.topic.ask") in chat.text
     assert draft_review(services, chat, lang) == slot_label(services, entries[-1], lang)
     chat.press(t(lang, "nav.back"))
@@ -249,7 +265,7 @@ def test_the_last_day_of_the_list_asks_also_for_its_reception_past_it(
     chat.say({"zh": "下周三", "en": "next wednesday"}[lang])
     assert chat.replies[0].text == t(lang, "choice.day_which", count=2, date="12-02",
                                      weekday=t(lang, "weekday.2"))
-    assert choices(chat) == [slot_label(services, e, lang) for e in entries[14:16]]
+    assert choices(chat) == [slot_button(services, e, lang) for e in entries[14:16]]
 
 
 # --- a leader's name typed: "孙红梅", "周四孙红梅" -------------------------------------------
@@ -272,7 +288,7 @@ def test_a_leaders_name_asks_among_that_leaders_receptions(
     start(chat, lang)
     chat.say(typed)
     assert chat.replies[0].text == t(lang, "choice.leader_which", leader="孙红梅", count=4)
-    assert choices(chat) == [slot_label(services, e, lang) for e in hers]
+    assert choices(chat) == [slot_button(services, e, lang) for e in hers]
     chat.say("3")
     assert t(lang, "booking.topic.ask") in chat.text
     assert draft_review(services, chat, lang) == slot_label(services, hers[2], lang)
@@ -304,7 +320,7 @@ def test_a_leaders_name_with_a_day_not_theirs_asks_among_theirs(
     chat.say({"zh": "周三孙红梅", "en": "孙红梅 wednesday"}[lang])
     assert chat.replies[0].text == t(lang, "choice.leader_not_on", leader="孙红梅",
                                      date="11-25", weekday=t(lang, "weekday.2"))
-    assert choices(chat) == [slot_label(services, e, lang) for e in hers]
+    assert choices(chat) == [slot_button(services, e, lang) for e in hers]
 
 
 @pytest.mark.parametrize("lang", LANGS)
@@ -331,7 +347,7 @@ def test_a_leaders_name_finds_receptions_past_the_list(
     chat.say("孙红梅")
     assert chat.replies[0].text == t("zh", "choice.leader_which", leader="孙红梅",
                                      count=len(hers))
-    assert choices(chat) == [slot_label(services, e, "zh") for e in hers]
+    assert choices(chat) == [slot_button(services, e, "zh") for e in hers]
     chat.say("12-04")
     assert draft_review(services, chat, "zh") == slot_label(services, hers[-1], "zh")
     chat.press(t("zh", "nav.back"))
@@ -339,4 +355,4 @@ def test_a_leaders_name_finds_receptions_past_the_list(
     assert chat.replies[0].text == t("zh", "choice.half_none", half=t("zh", "half.afternoon"),
                                      start="08:30", end="11:30", date="12-04",
                                      weekday=t("zh", "weekday.4"))
-    assert choices(chat) == [slot_label(services, hers[-1], "zh")]
+    assert choices(chat) == [slot_button(services, hers[-1], "zh")]

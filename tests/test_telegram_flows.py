@@ -40,7 +40,7 @@ from store.models import (
 )
 from tests.calendar_helpers import publish_roster
 from tests.fakes.telegram_api import BOT_USERNAME, FakeBotApi, text_update
-from tests.test_flow_booking import slot_label, upcoming
+from tests.test_flow_booking import PHONE_BUTTON, slot_button, slot_label, upcoming
 from tests.test_flow_emergency import alerted_names, duty_leader_today
 from tests.test_telegram import TgChat, run, telegram_services
 from tests.test_telegram_polling import _press
@@ -270,16 +270,27 @@ async def test_a_visit_is_booked_on_the_first_duty_slot_and_cancelled_in_my_book
     chat = TgChat(client, fake, 7403, code)
     entry = upcoming(tg)[0]
     label = slot_label(tg, entry, lang)
-    assert await chat.say(t(lang, "menu.booking")) == [
-        one(t(lang, "booking.intro"), ask(lang, "booking", "slot", 1, 2))]
+    button = slot_button(tg, entry, lang)
+    [asked] = await chat.say(t(lang, "menu.booking"))
+    assert asked.startswith(one(t(lang, "booking.intro"), ask(lang, "booking", "slot", 1, 2)))
     slots = [b for b in inline_buttons(fake, 7403) if b[1].startswith("opt:")]
     assert len(slots) == len(upcoming(tg)) == 10
-    assert slots[0] == (label, f"opt:{entry.id}@slot")  # the first listed slot: today's
+    assert slots[0] == (button, f"opt:{entry.id}@slot")  # the first listed slot: today's
+    # A phone shows each button whole: day, start and leader; what they all share, and
+    # each leader's post and portfolio, are said once above them.
+    assert slots[0][0] == {"zh": "11-23 周一 08:30 孙红梅", "en": "11-23 Mon 08:30 孙红梅"}[lang]
+    assert max(len(text) for text, _ in slots) <= PHONE_BUTTON
+    sun = person(tg, "sun_hongmei")
+    for part in (entry.place, t(lang, "form.fixed"), "08:30-11:30", sun.post, sun.portfolio):
+        assert asked.count(part) == 1, part
 
-    await run(chat, [(f"[{label}]", ask(lang, "booking", "topic", 2, 2)),
-                     (SAID[lang]["topic"], t(lang, "review.title"))])
+    await run(chat, [(f"[{button}]", ask(lang, "booking", "topic", 2, 2))])
+    # the question's message, its buttons gone, says which was pressed
+    [edit] = fake.calls_to("editMessageText")
+    assert edit.params["text"] == f"{asked}\n→ {button}"
+    await run(chat, [(SAID[lang]["topic"], t(lang, "review.title"))])
     review = fake.sent_messages(7403)[-1].text
-    assert label in review and SAID[lang]["topic"] in review
+    assert label in review and SAID[lang]["topic"] in review  # the review says it in full
     texts = await chat.press(t(lang, "nav.confirm"))
 
     # At 09:00 today's 08:30-11:30 reception is under way: "go now", not "be on time".
@@ -324,7 +335,8 @@ async def test_a_reception_chosen_by_a_typed_day_is_said_in_the_same_message(
     chat = TgChat(client, fake, 7404, code)
     await chat.say(t(lang, "menu.booking"))
     assert await chat.say({"zh": "明天", "en": "tomorrow"}[lang]) == [one(
-        t(lang, "choice.typed_chosen", slot=f"11-24 {t(lang, 'weekday.1')} 08:30-11:30 吴建军"),
+        t(lang, "choice.typed_chosen",
+          slot=f"11-24 {t(lang, 'weekday.1')} 08:30-11:30 吴建军 · 群众工作室（行政楼一楼）"),
         ask(lang, "booking", "topic", 2, 2))]
 
 
@@ -825,8 +837,9 @@ async def test_a_suggestion_and_a_booking_by_long_polling(
         assert "S-2026-0001" in done
 
         entry = upcoming(svc)[0]
-        assert await chat.send(t(lang, "menu.booking"), 1) == [
-            one(t(lang, "booking.intro"), ask(lang, "booking", "slot", 1, 2))]
+        [asked] = await chat.send(t(lang, "menu.booking"), 1)
+        assert asked.startswith(one(t(lang, "booking.intro"),
+                                    ask(lang, "booking", "slot", 1, 2) + "\n"))
         assert await chat.send(f"[opt:{entry.id}]", 1) == [ask(lang, "booking", "topic", 2, 2)]
         [review] = await chat.send(said["topic"], 1)
         assert review.startswith(t(lang, "review.title"))

@@ -18,11 +18,21 @@ from sqlmodel import Session, col, func, select
 
 from bot import invites
 from bot.bootstrap import Services
+from conversations import catalog
 from conversations.clock import FrozenClock
 from conversations.engine import Reply
 from store import outbox
 from store.db import is_postgres, transaction
 from store.models import Alert, Case, Contact, Incident, Person, Suggestion
+from tests.calendar_helpers import publish_roster
+from tests.test_flow_booking import (
+    PHONE_BUTTON,
+    TOPIC,
+    done_text,
+    slot_button,
+    slot_label,
+    upcoming,
+)
 from web.app import COOKIE, MAX_BODY, create_app
 
 _ids = itertools.count(1)
@@ -698,3 +708,28 @@ async def test_complaint_by_leader_case_reaches_the_director(
     inbox = await director.inbox()
     assert any(match.group(0) in m["text"] and "【领导包案】" in m["text"]
                and m["buttons"][0]["value"].startswith("ack:") for m in inbox), inbox
+
+
+@pytest.mark.parametrize(("who", "lang"), [("li_ming", "zh"), ("daniel_hughes", "en")])
+async def test_a_reception_is_booked_from_buttons_a_phone_shows_whole(
+        client: httpx.AsyncClient, services: Services, who: str, lang: str) -> None:
+    """The web chat's reception buttons say the day, start and leader, short enough for a
+    phone; the place and the leaders' posts are said once above them, and the review and
+    the confirmation say the reception in full. Each button held all of it before."""
+    publish_roster(services)
+    await login(client, services, who)
+    web = WebChat(client)
+    await web.say(catalog.t(lang, "menu.booking"))
+    asked = web.replies[-1]
+    entries = upcoming(services)
+    slots = [b["label"] for b in asked["buttons"] if b["kind"] == "choice"]
+    assert slots == [slot_button(services, e, lang) for e in entries]
+    assert slots[1] == {"zh": "11-24 周二 08:30 吴建军", "en": "11-24 Tue 08:30 吴建军"}[lang]
+    assert max(len(label) for label in slots) <= PHONE_BUTTON
+    assert asked["text"].count(entries[1].place) == 1
+    assert asked["text"].count(entries[1].portfolio) == 1
+    await web.press(slots[1])
+    await web.say(TOPIC)
+    assert slot_label(services, entries[1], lang) in web.text  # the review, in full
+    await web.press(catalog.t(lang, "nav.confirm"))
+    assert done_text(services, lang, "V-2026-0001", entries[1]) in web.text
