@@ -202,8 +202,13 @@ class SqlDirectory:
     def option_button(self, source: str, lang: str, value: str) -> str | None:
         """A reception's button: its day, start and leader ("11-25 周三 08:30 吴建军"), short
         enough for a phone to show whole, where its line runs to 60 characters and more;
-        a leader's own: its day and hours. Its hours, place and form, and the leader's post
-        and portfolio, are said once under the question (options_note)."""
+        a leader's own: its day and hours; a booking of the person's: its reception's. Its
+        hours, place and form, and the leader's post and portfolio, are said once under the
+        question (options_note)."""
+        if source == "my_bookings":  # a booking of the person's, by its reception
+            entry = self._booking_entry(value)
+            return None if entry is None or self._booked_twice(entry) \
+                else catalog.t(lang, "duty.slot_button", **self._slot_words(entry, lang))
         if source not in SLOT_SOURCES or not value.isdigit():
             return None
         entry = self.session.get(DutyEntry, int(value))
@@ -221,10 +226,13 @@ class SqlDirectory:
         their hours, place and form as most have them, and each one that differs; the
         leaders' posts and portfolios (not on a leader's own receptions: they know them);
         what the mark of one already booked means."""
-        if source not in SLOT_SOURCES:
+        if source == "my_bookings":
+            entries = [e for v in values if (e := self._booking_entry(v)) is not None]
+        elif source in SLOT_SOURCES:
+            entries = [e for v in values if v.isdigit()
+                       and (e := self.session.get(DutyEntry, int(v))) is not None]
+        else:
             return None
-        entries = [e for v in values if v.isdigit()
-                   and (e := self.session.get(DutyEntry, int(v))) is not None]
         if not entries:
             return None
         sep = catalog.t(lang, "duty.note.sep")
@@ -261,6 +269,21 @@ class SqlDirectory:
         if source == "slots_to_book" and any(e.id in self._booked_shown() for e in entries):
             lines.append(catalog.t(lang, "booking.yours_note"))
         return "\n".join(lines)
+
+    def _booking_entry(self, value: str) -> DutyEntry | None:
+        """The reception of a booking of the person's (a value of my_bookings)."""
+        booking = self.session.get(Booking, int(value)) if value.isdigit() else None
+        if booking is None or booking.person_id != self.person.id:
+            return None
+        return self.session.get(DutyEntry, booking.duty_entry_id)
+
+    def _booked_twice(self, entry: DutyEntry) -> bool:
+        """Whether the person holds two bookings of one reception (one booked, one from an
+        invitation accepted): their buttons say their numbers, their words in full."""
+        rows = self.session.exec(select(Booking.id).where(
+            Booking.person_id == self.person.id, Booking.duty_entry_id == entry.id,
+            Booking.status == "booked")).all()
+        return len(rows) > 1
 
     def _booked_shown(self) -> dict[int, str]:
         """_booked_by_me, once for the buttons of a question and the words under it."""

@@ -143,6 +143,26 @@ def test_accepting_in_one_tap(services: Services) -> None:
         assert s.exec(select(Invitation)).one().status == "accepted"
 
 
+def test_a_reception_booked_and_accepted_names_each_booking_by_its_number(
+        services: Services) -> None:
+    """李明 booked 赵国强's 11-25 reception and then accepted an invitation to it: "我的预约"
+    holds two bookings of one reception, and says each with its number, not the same
+    short words twice."""
+    publish_roster(services)
+    li = Chat(services, person="li_ming")
+    open_menu(li, "zh")
+    li.press("预约领导接访")
+    li.press("11-25 周三 08:30 赵国强")
+    li.say("另谈一次加班费")
+    li.press("确认提交")
+    li = invited_li(services)
+    tap(li, last_push(services, "li_ming"), "按时参加")
+    li.press("我的预约")
+    shown = [b.label for b in li.replies[-1].buttons if b.kind == "choice"]
+    assert [label.split(" · ")[0] for label in shown] == ["V-2026-0001", "V-2026-0002"]
+    assert all("11-25 周三 08:30-11:30 赵国强" in label for label in shown)
+
+
 def test_accepting_after_the_reception_ended_asks_for_another_time(
         services: Services, clock: FrozenClock) -> None:
     """The invitation answered with 按时参加 after the 11-25 reception is over: not

@@ -339,12 +339,19 @@ def test_my_bookings_lists_them_and_cancels_one_and_the_leader_is_told(
 
     chat.press(t(lang, "menu.my_bookings"))
     assert t(lang, "cancel_booking.intro") in chat.text
+    # each by its reception, as it was booked: short enough for a phone to show whole,
+    # the place and the leaders' posts once above them
     listed = [b.label for b in chat.replies[-1].buttons if b.value.startswith("opt:")]
-    assert listed == [f"V-2026-0001 · {slot_label(services, first, lang)}",
-                      f"V-2026-0002 · {slot_label(services, second, lang)}"]
+    assert listed == [slot_button(services, first, lang), slot_button(services, second, lang)]
+    assert max(len(label) for label in listed) <= PHONE_BUTTON
+    assert chat.replies[-1].text.split("\n")[1:] == [
+        every(lang, "duty.note.all"), t(lang, "duty.note.leaders"),
+        leader_line(services, "sun_hongmei", lang), leader_line(services, "wu_jianjun", lang)]
 
     chat.press(listed[1])
-    assert t(lang, "review.title") in chat.text and listed[1] in chat.text
+    # the review says which in full: its number and its reception
+    assert t(lang, "review.title") in chat.text
+    assert f"V-2026-0002 · {slot_label(services, second, lang)}" in chat.text
     chat.press(t(lang, "cancel_booking.nav.confirm"))
 
     assert t(lang, "cancel_booking.done", number="V-2026-0002") in chat.text
@@ -359,7 +366,7 @@ def test_my_bookings_lists_them_and_cancels_one_and_the_leader_is_told(
 
     chat.press(t(lang, "menu.my_bookings"))  # only the one still booked is listed
     listed = [b.label for b in chat.replies[-1].buttons if b.value.startswith("opt:")]
-    assert listed == [f"V-2026-0001 · {slot_label(services, first, lang)}"]
+    assert listed == [slot_button(services, first, lang)]
 
 
 @pytest.mark.parametrize("lang", LANGS)
@@ -866,13 +873,13 @@ def test_a_booking_whose_reception_is_over_is_not_offered_to_cancel(
     book(services, chat, lang, entries[1])
     clock.set(datetime(2026, 11, 23, 11, 20, tzinfo=zone))
     chat.press(t(lang, "menu.my_bookings"))
-    mine = f"V-2026-0001 · {slot_label(services, morning, lang)}"
+    mine = slot_button(services, morning, lang)
     chat.press(mine)
     clock.set(datetime(2026, 11, 23, 11, 40, tzinfo=zone))
     chat.press(t(lang, "cancel_booking.nav.confirm"))
     assert t(lang, "cancel_booking.over", number="V-2026-0001") in chat.text
     assert mine not in chat.labels()
-    assert f"V-2026-0002 · {slot_label(services, entries[1], lang)}" in chat.labels()
+    assert slot_button(services, entries[1], lang) in chat.labels()
     assert {b.status for b in all_rows(services, Booking)} == {"booked"}
     assert all_rows(services, Notification,
                     Notification.message_key == "notice.booking_cancelled") == []
