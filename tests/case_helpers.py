@@ -98,3 +98,14 @@ def tick(services: Services, clock: FrozenClock, until: datetime,
 def sent_keys(services: Services) -> list[str]:
     with Session(services.db) as s:
         return [n.idempotency_key for n in s.exec(select(Notification)).all()]
+
+
+def alert_asking_ack(chat: Chat, number: str, pushed_after: int = 0
+                     ) -> tuple[InboxMessage, str]:
+    """The newest alert of case `number` in the person's chat that asks for 收到 (from
+    the `pushed_after`-th message on), and its button's value."""
+    for m in reversed(chat.inbox()[pushed_after:]):
+        ack = next((b["value"] for b in m.buttons if b["value"].startswith("ack:")), None)
+        if number in m.text and ack is not None:
+            return m, ack
+    raise AssertionError(f"no alert of {number} asking for 收到")

@@ -18,8 +18,9 @@ from conversations.clock import FrozenClock
 from handlers import assignment, roster
 from store import org
 from store.db import transaction
-from store.models import Acknowledgement, Alert, CaseEvent, InboxMessage, Notification, Person
+from store.models import Acknowledgement, Alert, CaseEvent, Notification, Person
 from tests.case_helpers import (
+    alert_asking_ack,
     at9,
     case_action,
     choices,
@@ -297,16 +298,6 @@ def test_a_jiaoban_confirmed_from_its_reminder_is_not_raised_again(
     assert len(_about(services, "zhao_guoqiang")) == 2
 
 
-def _jiaoban(chat: Chat, pushed_after: int = 0) -> tuple[InboxMessage, str]:
-    """The newest alert of the case in the person's chat that asks for 收到 (from the
-    `pushed_after`-th message on), and the button's value."""
-    for m in reversed(chat.inbox()[pushed_after:]):
-        ack = next((b["value"] for b in m.buttons if b["value"].startswith("ack:")), None)
-        if NUMBER in m.text and ack is not None:
-            return m, ack
-    raise AssertionError(f"no alert of {NUMBER} asking for 收到")
-
-
 @pytest.mark.parametrize("lang", LANGS)
 def test_a_jiaoban_passed_on_asks_its_first_handler_no_more_until_it_comes_back(
         services: Services, clock: FrozenClock, lang: str) -> None:
@@ -319,7 +310,7 @@ def test_a_jiaoban_passed_on_asks_its_first_handler_no_more_until_it_comes_back(
     file_complaint(c["li_ming"], lang)
     services.dispatcher.drain()
     zhao = c["zhao_guoqiang"]
-    first, ack = _jiaoban(zhao)
+    first, ack = alert_asking_ack(zhao, NUMBER)
     clock.advance(timedelta(hours=1))
     sun = "孙红梅（党委书记）" if lang == "zh" else "孙红梅 (党委书记)"
     case_action(c["liu_fang"], lang, NUMBER, "reassign", f"[{sun}]", "分管领导出差")
@@ -340,7 +331,7 @@ def test_a_jiaoban_passed_on_asks_its_first_handler_no_more_until_it_comes_back(
     back = "赵国强（总经理）" if lang == "zh" else "赵国强 (总经理)"
     case_action(c["sun_hongmei"], lang, NUMBER, "reassign", f"[{back}]", "工资归赵总分管")
     services.dispatcher.drain()
-    again, ack_again = _jiaoban(zhao, pushed_after=2)
+    again, ack_again = alert_asking_ack(zhao, NUMBER, pushed_after=2)
     assert again.text.startswith(t(lang, "notice.case_passed", number=NUMBER, by="孙红梅",
                                    reason="工资归赵总分管", category="", affected="",
                                    workshop="", description="", outcome="", complainant="",
@@ -365,7 +356,7 @@ def test_a_jiaoban_not_yet_delivered_when_its_case_is_passed_on_never_reaches_th
     assert _about(services, "zhao_guoqiang") == [t(
         "zh", "notice.case_handed_on", number=NUMBER, category=t("zh", "opt.category.wages"),
         by="刘芳", name="孙红梅", reason="分管领导出差")]
-    _jiaoban(c["sun_hongmei"])
+    alert_asking_ack(c["sun_hongmei"], NUMBER)
 
 
 @pytest.mark.parametrize("lang", LANGS)

@@ -14,9 +14,10 @@ from sqlmodel import Session, col, select
 from bot.bootstrap import Services
 from conversations.clock import FrozenClock
 from handlers.notices import note_words
-from store.models import Acknowledgement, CaseEvent, InboxMessage
+from store.models import Acknowledgement, CaseEvent
 from tests.calendar_helpers import rows, workbook
 from tests.case_helpers import (
+    alert_asking_ack,
     at9,
     case_action,
     choices,
@@ -188,15 +189,6 @@ def test_a_case_filed_under_a_category_whose_leader_is_away_stays_with_the_direc
     assert not [p for p in pushes(services, "wu_jianjun") if "C-2026-0001" in p]
 
 
-def _ack_of(chat: Chat, number: str) -> tuple[InboxMessage, str]:
-    """The person's alert of the case in their chat, and its 收到's value."""
-    for m in chat.inbox():
-        ack = next((b["value"] for b in m.buttons if b["value"].startswith("ack:")), None)
-        if number in m.text and ack is not None:
-            return m, ack
-    raise AssertionError(f"no alert of {number} with its 收到")
-
-
 @pytest.mark.parametrize("lang", LANGS)
 def test_the_jiaoban_of_a_case_rerouted_to_another_leader_no_longer_asks_its_first_one(
         services: Services, clock: FrozenClock, lang: str) -> None:
@@ -211,7 +203,7 @@ def test_the_jiaoban_of_a_case_rerouted_to_another_leader_no_longer_asks_its_fir
     for chat in (chen, wu, liu):
         open_menu(chat, lang)
     services.dispatcher.drain()
-    jiaoban, ack = _ack_of(chen, "C-2026-0001")
+    jiaoban, ack = alert_asking_ack(chen, "C-2026-0001")
     assert jiaoban.text.endswith("\n" + t(lang, "nav.ack_prompt"))
     clock.advance(timedelta(minutes=30))
     case_action(liu, lang, "C-2026-0001", "reclassify", f"[{category(lang, 'safety')}]", WHY)
@@ -240,5 +232,5 @@ def test_the_jiaoban_of_a_case_rerouted_to_another_leader_no_longer_asks_its_fir
         lang, "notice.case_unconfirmed", **facts, handler="", days=1, times=3)[:8])]
     assert told == [t(lang, "notice.case_unconfirmed", **facts, handler="吴建军", days=days,
                       times=3) for days in (1, 2)]
-    _, own = _ack_of(wu, "C-2026-0001")
+    _, own = alert_asking_ack(wu, "C-2026-0001")
     assert press_value(wu, own)[0].text == t(lang, "ack.done", at="09:00")
