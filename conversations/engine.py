@@ -391,13 +391,20 @@ def _menu_words(label: str) -> frozenset[str]:
     return frozenset(catalog.t(lang, label).lower() for lang in catalog.LANGS)
 
 
+@functools.cache
+def _said(lang: str, key: str) -> re.Pattern[str]:
+    """What message `key` reads at the start of a text, whatever its parameters."""
+    parts = re.split(r"\{[^{}]*\}", catalog.load(lang)[key])
+    return re.compile(".+?".join(re.escape(part) for part in parts))
+
+
 def refusal(replies: list[Reply]) -> str | None:
     """STALE or BUSY when a step's replies turn down the button that was pressed (in
     either language), so a channel does not show that button as chosen; else None."""
     first = replies[0].text if replies else ""
     return next((STALE if key == PRESSED_AFTER else key
                  for key in (STALE, BUSY, PRESSED_AFTER) for lang in catalog.LANGS
-                 if first.startswith(catalog.load(lang)[key].partition("{")[0])), None)
+                 if _said(lang, key).match(first)), None)
 
 
 def merged(replies: list[Reply], limit: int) -> list[Reply]:

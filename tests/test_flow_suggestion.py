@@ -11,7 +11,7 @@ from sqlmodel import Session, select
 
 from bot.bootstrap import Services
 from conversations.clock import FrozenClock
-from conversations.engine import Reply
+from conversations.engine import STALE, Reply, refusal
 from conversations.flows import SUGGESTION_TOPICS
 from handlers.context import receipt_hash
 from store.models import Person, Suggestion
@@ -293,3 +293,15 @@ def test_a_text_that_is_no_topics_words_is_still_refused(services: Services, cha
     chat.say(typed)
     assert t(lang, "invalid.choice", count=len(SUGGESTION_TOPICS)) in chat.text
     assert draft(services, chat)["step"] == "topic"
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_only_the_answers_that_turn_a_button_down_are_taken_for_a_refusal(lang: str) -> None:
+    """A channel leaves a pressed button unmarked only when the answer refuses it: the
+    second tap on a form just sent is one; an answer that merely begins with a quote, as
+    that sentence does, is not."""
+    after = t(lang, "button.after_sent", flow=t(lang, "suggestion.title"))
+    assert refusal([Reply(after)]) == STALE
+    assert refusal([Reply(t(lang, "button.busy"))]) == "button.busy"
+    for text in ("“提出建议”已经收到，谢谢。", 'The "Make a suggestion" list is below.'):
+        assert refusal([Reply(text)]) is None
