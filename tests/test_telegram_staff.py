@@ -48,6 +48,16 @@ async def staff_chat(client: httpx.AsyncClient, fake: FakeBotApi, svc: Services,
     return chat
 
 
+async def pass_to_sun(staff: TgChat, lang: str) -> None:
+    """The staff pass C-2026-0001 on to 孙红梅 (转办), the leader being away."""
+    await staff.say(t(lang, "menu.case_action"))
+    await press_starting(staff, "C-2026-0001")
+    await staff.press(t(lang, "opt.case_action.reassign"))
+    await press_starting(staff, "孙红梅")
+    await staff.say("分管领导出差")
+    await staff.press(t(lang, "nav.confirm"))
+
+
 @LANGS
 async def test_the_staff_read_each_new_suggestion(
         client: httpx.AsyncClient, fake: FakeBotApi, tg: Services, lang: str,
@@ -78,12 +88,7 @@ async def test_an_overdue_cases_timeline_reads_in_words_not_codes(
     staff = await staff_chat(client, fake, tg, lang, code)
     await run(TgChat(client, fake, 7902), [
         *complaint_steps("zh", "wages", "铸造车间", "named"), ("[确认提交]", "C-2026-0001")])
-    await staff.say(t(lang, "menu.case_action"))
-    await press_starting(staff, "C-2026-0001")
-    await staff.press(t(lang, "opt.case_action.reassign"))
-    await press_starting(staff, "孙红梅")
-    await staff.say("分管领导出差")
-    await staff.press(t(lang, "nav.confirm"))
+    await pass_to_sun(staff, lang)
     chats[DIRECTOR].new_texts()
 
     # Due 2027-01-22: the supervisor is told the next morning, the director 3 days later.
@@ -240,12 +245,7 @@ async def test_a_leaders_jiaoban_passed_on_loses_its_shou_dao(
             for b in row] == [t(lang, "nav.ack"), t(lang, "nav.work_on_case")]
     zhao.new_texts()
     tg.clock.advance(timedelta(hours=1))
-    await staff.say(t(lang, "menu.case_action"))
-    await press_starting(staff, "C-2026-0001")
-    await staff.press(t(lang, "opt.case_action.reassign"))
-    await press_starting(staff, "孙红梅")
-    await staff.say("分管领导出差")
-    await staff.press(t(lang, "nav.confirm"))
+    await pass_to_sun(staff, lang)
     await asyncio.to_thread(tg.dispatcher.drain)
 
     edited = fake.get_message(ZHAO, shown.result["message_id"])
