@@ -104,7 +104,7 @@ async def test_a_question_asked_again_after_a_wrong_answer_says_to_tap_an_option
     assert again == one(t(lang, "invalid.choice", count=count),
                         ask(lang, "suggestion", "topic", 1, 3))
     assert again.startswith({"zh": f"请点选下面的选项（共 {count} 项）。",
-                             "en": f"Please tap one of the options below ({count} in all)."
+                             "en": f"Please tap an option below ({count} shown)."
                              }[lang])
     says_to_tap(again, lang)
     # The options under it: buttons with their words, no numbers.
