@@ -241,6 +241,9 @@ def _in_label(typed: str, label: str) -> bool:
 TOLD_CHARACTERS, TOLD_WORDS = 4, 3
 # Past the chosen item's own words, a request for it leaves this little ("我想一下").
 REQUEST_CHARACTERS = 5
+# Words typed to a choice are kept for the question asked later in words (Engine._keep_ahead)
+# when they tell the matter: eight Chinese characters, or four words.
+KEPT_CHARACTERS, KEPT_WORDS = 8, 4
 BRIEF = 30
 
 
@@ -364,6 +367,17 @@ def _any_menu_words() -> frozenset[str]:
     """Every menu item's words, of every role: another role's item typed ("在办的问题")
     is not told a matter; it is not understood."""
     return frozenset(w for m in MENU for w in _menu_words(m.label) | _option_words(m.label))
+
+
+def _into_trail(st: State, flow: Flow, name: str) -> None:
+    """Put an answered step on the way "Back" retraces, in the form's order: a later
+    question answered ahead of an earlier one (words kept for it, _take_told, _keep_ahead)
+    stays after it, so that Back from it asks the earlier one again, never skips it."""
+    order = {a.name: n for n, a in enumerate(flow.steps)}
+    at = len(st.trail)
+    while at and order.get(st.trail[at - 1], -1) > order.get(name, len(order)):
+        at -= 1
+    st.trail.insert(at, name)
 
 
 def _told_step(flow: Flow) -> str | None:
@@ -1244,7 +1258,7 @@ class Engine:
             out = self._in_flow(st, text, None, ctx)
             return Outcome(out.state, [*started.replies[:-1], note, *out.replies], out.effect)
         st.answers[step] = value
-        st.trail.append(step)
+        _into_trail(st, flow, step)
         return Outcome(st, [*started.replies[:-1], note, started.replies[-1]], started.effect)
 
     @staticmethod
@@ -1489,6 +1503,10 @@ class Engine:
             except Invalid as bad:
                 value = self._typed_option(ask.kind, token, pressed)
                 if value is None:
+                    kept = None if pressed or bad.key != "invalid.choice" \
+                        else self._keep_ahead(st, flow, ask, token, ctx)
+                    if kept is not None:
+                        return Outcome(st, [kept, self._ask(st, ctx)])
                     why = catalog.t(st.lang, bad.key, **bad.params)
                     if isinstance(bad, _Narrowed):  # asked again among those it fits
                         st.narrowed = {ask.name: bad.only}
@@ -1500,7 +1518,7 @@ class Engine:
             st.answers[ask.name] = value
             chosen = self._typed_chosen(st, ask, token, value, pressed, ctx)
         st.narrowed = None  # answered: asked again (back to it), it shows all its options
-        st.trail.append(ask.name)
+        _into_trail(st, flow, ask.name)
         self._drop_inapplicable(st, flow)
         self._advance(st, flow)
         if st.step is None:
@@ -1534,6 +1552,35 @@ class Engine:
         said = brief(kind.source, st.lang, str(value)) if brief is not None else None
         said = said or self._label(st, kind, value, ctx)
         return Reply(catalog.t(st.lang, "choice.typed_chosen", slot=said)) if said else None
+
+    def _keep_ahead(self, st: State, flow: Flow, ask: Ask, token: str,
+                    ctx: Context) -> Reply | None:
+        """Words typed to a choice asked before the question they answer (what the
+        suggestion or the problem is, typed where its kind is asked): kept as that later
+        answer, not dropped, when they are one it takes; said so. Words typed again there
+        are added to them. None when they are not such words."""
+        later = _told_step(flow)
+        names = [a.name for a in flow.steps]
+        if later is None or ask.name not in names or later not in names \
+                or names.index(later) <= names.index(ask.name):
+            return None
+        text = token.strip()
+        if len(_CJK.findall(text)) < KEPT_CHARACTERS \
+                and len(_content_words(text)) < KEPT_WORDS:
+            return None  # "工资问题", "3 wages": meant for the choice, not kept
+        had = st.answers.get(later)
+        if had is not None and later not in st.trail:
+            return None  # answered otherwise (a push's form): not added to
+        joined = f"{had}\n{text}" if had else text
+        try:
+            value = self._parse(st, flow.step(later).kind, joined, ctx)
+        except Invalid:
+            return None
+        st.answers[later] = value
+        if later not in st.trail:
+            _into_trail(st, flow, later)
+        return Reply(catalog.t(st.lang, "flow.kept_ahead_more" if had else "flow.kept_ahead",
+                               label=catalog.t(st.lang, f"{flow.name}.{later}.label")))
 
     @staticmethod
     def _typed_option(kind: Any, token: str, pressed: bool) -> str | None:

@@ -153,9 +153,11 @@ def test_a_matter_told_in_several_messages_goes_into_the_form_whole(
     chat.say("1")
     assert draft(services, chat)["answers"]["description"] == \
         "我们车间的空调坏了两个月了\n夏天四十度大家都中暑了，找了主任也没人管"
-    chat.say("返回")
-    chat.say("返回")
+    chat.say("返回")  # the question after it: back to it, in the form's order
     assert t("zh", "complaint.description.ask") in chat.text
+    assert draft(services, chat)["answers"] == {"category": "wages"}
+    chat.say("返回")
+    assert t("zh", "complaint.category.ask") in chat.text
 
 
 def test_words_the_form_cannot_take_are_said_why_not_dropped_in_silence(

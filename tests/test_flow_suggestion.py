@@ -285,8 +285,8 @@ def test_a_word_of_a_topic_typed_chooses_it(services: Services, chat: Chat, lang
 
 
 @pytest.mark.parametrize(("lang", "typed"), [
-    ("en", "Could dinner have one more vegetable counter?"), ("en", "the"),
-    ("en", "3 wages"), ("zh", "食"), ("zh", "食堂的饭菜太咸了")])
+    ("en", "the"), ("en", "3 wages"), ("en", "wages and overtime"), ("zh", "食"),
+    ("zh", "工资问题"), ("zh", "食堂饭菜太咸")])
 def test_a_text_that_is_no_topics_words_is_still_refused(services: Services, chat: Chat,
                                                          lang: str, typed: str) -> None:
     start(chat, lang)
@@ -305,3 +305,68 @@ def test_only_the_answers_that_turn_a_button_down_are_taken_for_a_refusal(lang: 
     assert refusal([Reply(t(lang, "button.busy"))]) == "button.busy"
     for text in ("“提出建议”已经收到，谢谢。", 'The "Make a suggestion" list is below.'):
         assert refusal([Reply(text)]) is None
+
+
+MORE = {"zh": "分量也比去年少了", "en": "The portions are smaller than last year too."}
+SAID = {"zh": TEXT, "en": "Could dinner have one more vegetable counter, please?"}
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_the_suggestion_typed_where_its_topic_is_asked_is_kept_not_dropped(
+        services: Services, chat: Chat, lang: str) -> None:
+    """A worker who types the suggestion itself to "what is it about?" is not told only
+    to tap an option: the words are kept as the suggestion, the topic is asked again,
+    and the suggestion is not asked for a second time."""
+    start(chat, lang)
+    chat.say(SAID[lang])
+    label = t(lang, "suggestion.text.label")
+    assert chat.replies[0].text == t(lang, "flow.kept_ahead", label=label)
+    assert t(lang, "invalid.choice", count=len(SUGGESTION_TOPICS)) not in chat.text
+    assert t(lang, "flow.progress", n=1, total=3) + " " + t(lang, "suggestion.topic.ask") \
+        in chat.replies[-1].text
+    assert draft(services, chat)["step"] == "topic"
+    chat.say(MORE[lang])  # a second message, as people send them: added to the first
+    assert chat.replies[0].text == t(lang, "flow.kept_ahead_more", label=label)
+
+    chat.press(t(lang, "opt.topic.living"))
+    assert t(lang, "suggestion.text.ask") not in chat.text
+    assert t(lang, "suggestion.identity.ask") in chat.text
+    chat.press(t(lang, "opt.identity.named"))
+    assert t(lang, "review.title") in chat.text and MORE[lang] in chat.text
+    chat.press(t(lang, "nav.confirm"))
+
+    [row] = suggestions(services)
+    assert (row.topic, row.text) == ("living", f"{SAID[lang]}\n{MORE[lang]}")
+
+
+@pytest.mark.parametrize("lang", LANGS)
+@pytest.mark.parametrize("where", ["menu", "topic"])
+def test_back_goes_over_the_questions_in_order_when_words_were_kept_ahead(
+        services: Services, chat: Chat, lang: str, where: str) -> None:
+    """Words kept for the suggestion before its topic is chosen (typed at the menu, or to
+    the topic question): Back from the last question goes to the suggestion, then to the
+    topic, and the form is not sent without one."""
+    if where == "menu":
+        open_menu(chat, lang)
+        chat.say(SAID[lang])
+        chat.press(t(lang, "menu.suggestion"))
+        assert t(lang, "flow.told_kept", label=t(lang, "suggestion.text.label")) in chat.text
+    else:
+        start(chat, lang)
+        chat.say(SAID[lang])
+    chat.press(t(lang, "opt.topic.safety"))
+    assert t(lang, "suggestion.identity.ask") in chat.text
+    chat.press(t(lang, "nav.back"))
+    assert t(lang, "suggestion.text.ask") in chat.text
+    chat.press(t(lang, "nav.back"))
+    assert t(lang, "suggestion.topic.ask") in chat.text
+    assert draft(services, chat)["answers"] == {}
+    chat.press(t(lang, "opt.topic.wages"))
+    assert t(lang, "suggestion.text.ask") in chat.text  # its words, asked for anew
+    chat.say("加班费应当按时足额发放")
+    chat.press(t(lang, "opt.identity.named"))
+    assert has_review_line(chat.text, t(lang, "suggestion.topic.label"),
+                           t(lang, "opt.topic.wages"))
+    chat.press(t(lang, "nav.confirm"))
+    [row] = suggestions(services)
+    assert (row.topic, row.text) == ("wages", "加班费应当按时足额发放")

@@ -59,6 +59,7 @@ ASKED = {
     "menu.welcome_staff_no_chain", "menu.welcome_upper_union",
     "attachment.caption_kept", "emergency.linked_apart", "menu.unknown",
     "menu.unknown_urgent", "menu.told_progress", "menu.told_urgent", "flow.told_kept",
+    "flow.kept_ahead", "flow.kept_ahead_more",
     "button.stale", "button.busy", "inbound.set_aside", "help.menu", "review.confirm",
     "review.choose", "review.help", "invalid.choice", "invalid.choice_which",
     "complaint.cosigners.ask", "cancel_booking.booking.help",
