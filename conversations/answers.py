@@ -63,7 +63,8 @@ class Choice:
     numbers that a typed word could meet by chance.
 
     `dated`: the run-time options are receptions on a day (the directory's optional
-    `option_day`), so a day typed ("周五", "下周一", "明天", "11-30") chooses that day's,
+    `option_day`), so a day typed ("周五", "下周一", "明天", "11-30") chooses that day's, in
+    the part of the day or at the time of day said with it ("周四下午两点", `option_hours`),
     and a leader's name typed (`slots_of`) that leader's.
     """
 
@@ -288,18 +289,26 @@ _AGO = re.compile(r"^(\d{1,3}|[一二两三四五六七八九十半]{1,3})(?:个
                   r"(?:以)?(前|后|之后|以后)$"
                   r"|^(\d{1,3}|a|one|two|three|four|five|six)(day|week|month)s?(ago)$"
                   r"|^in(\d{1,3}|a|one|two|three|four|five|six)(day|week|month)s?()$")
-# Words around a day that do not change it: "从上周一开始", "上周一早上", "since last monday".
-# So are a particle or a question mark after it ("周三吧", "周三？", "今天的"); "mon" keeps
-# its "on".
-_AROUND_DAY = re.compile(r"^(?:从|自从|自|since|from)|(?:开始|以来|起|早上|上午|中午|下午|晚上"
-                         r"|那天|的时候|的|吧|呢|啊|呀|吗|morning|afternoon|evening|(?<!m)on)$")
+# Words around a day that do not change it: "从上周一开始", "上周一早上", "周四晚", "since
+# last monday", "thursday pm". So are a particle or a question mark after it ("周三吧",
+# "周三？", "今天的"); "mon" keeps its "on". A time of day said with it is taken out before
+# (_without_clock).
+_AROUND_DAY = re.compile(r"^(?:从|自从|自|since|from)|(?:开始|以来|起|早上|早晨|清早|上午|中午|下午"
+                         r"|晚上|晚间|傍晚|早|晚|那天|的时候|的|吧|呢|啊|呀|吗|morning|noon"
+                         r"|midday|lunchtime|afternoon|evening|night|a\.?m\.?|p\.?m\.?"
+                         r"|(?<!m)on)$")
 _AFTER_DAY = re.compile(r"[。.?!~…]+$")
+# A day and a part of it in one word ("今晚", "明早", "tonight"): the day.
+_DAY_AND_HALF = {"今早": "今天", "今晚": "今天", "明早": "明天", "明晚": "明天", "昨晚": "昨天",
+                 "tonight": "today", "lastnight": "yesterday"}
 
 
 def _bare(value: str) -> str:
     """A day as typed, normalized, without the words around it (see _AROUND_DAY)."""
     value = _AFTER_DAY.sub("", value)
-    return _AROUND_DAY.sub("", _AROUND_DAY.sub("", value))
+    for _ in range(3):  # "今晚的", "周四下午吧"
+        value = _AROUND_DAY.sub("", _DAY_AND_HALF.get(value, value))
+    return _DAY_AND_HALF.get(value, value)
 _EN_SMALL = {"a": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6}
 
 
@@ -330,7 +339,7 @@ def days_meant(text: str, today: date) -> list[date]:
     """The days a text typed for a day to come may mean: none, one, or, for today's own
     weekday said alone ("周一" on a Monday, "monday"), today and the same day next week,
     the later one last (DateAnswer takes it; a choice of receptions asks which)."""
-    value = normalize(text).lower().replace(" ", "")
+    value = _without_clock(normalize(text).lower()).replace(" ", "")
     try:
         said = date.fromisoformat(DateAnswer(past_only=False).parse(value, today))
     except (Invalid, ValueError):  # a month alone ("2026-12") is no day
@@ -340,31 +349,132 @@ def days_meant(text: str, today: date) -> list[date]:
     return [today, said] if alone and said == today + timedelta(days=7) else [said]
 
 
-# The part of a day said with it ("明天上午", "周三下午", "tomorrow afternoon"), or alone
-# to a question among one day's receptions ("下午那场"): the reception meant is in it.
-_HALF_WORDS = {"上午": "morning", "早上": "morning", "morning": "morning",
-               "下午": "afternoon", "afternoon": "afternoon",
-               "晚上": "evening", "evening": "evening"}
-_HALF_SAID = re.compile("|".join(_HALF_WORDS))
-NOON, EVENING = time(12, 0), time(18, 0)
+# The part of a day said with it ("明天上午", "周三下午", "tomorrow afternoon", "周四晚",
+# "thursday pm"), or alone to a question among one day's receptions ("下午那场"): the
+# reception meant is in it. 早 and 晚 alone only right after a day ("明早", "周四晚"):
+# "晚一点的" is a later one, "早点" early.
+_HALF_WORDS = {"上午": "morning", "早上": "morning", "早晨": "morning", "清早": "morning",
+               "早": "morning", "morning": "morning", "am": "morning",
+               "中午": "noon", "noon": "noon", "midday": "noon", "lunchtime": "noon",
+               "下午": "afternoon", "afternoon": "afternoon", "pm": "pm",
+               "晚上": "evening", "晚间": "evening", "傍晚": "evening", "晚": "evening",
+               "evening": "evening", "night": "evening", "tonight": "evening"}
+_HALF_SAID = re.compile(r"上午|早上|早晨|清早|中午|下午|晚上|晚间|傍晚"
+                        r"|(?<=[今明昨天一二三四五六日末号\d])[早晚](?![上晨间点些一了])"
+                        r"|(?<![a-z])(?:morning|noon|midday|lunchtime|afternoon|evening|tonight"
+                        r"|night|a\.?m\.?|p\.?m\.?)(?![a-z])")
+NOON, NOON_OVER, EVENING = time(12, 0), time(13, 0), time(18, 0)
 
 
 def half_meant(text: str) -> str | None:
-    """The part of the day a text says ("morning", "afternoon", "evening"), else None
-    (also when it says two)."""
-    said = {_HALF_WORDS[w] for w in _HALF_SAID.findall(normalize(text).lower())}
+    """The part of the day a text says ("morning", "noon", "afternoon", "pm", "evening"),
+    else None (also when it says two)."""
+    value = normalize(text).lower()
+    said = {_HALF_WORDS[w.replace(".", "")]
+            for w in _HALF_SAID.findall(re.sub(r"(?<![a-z])\s+|\s+(?![a-z])", "", value))}
     return said.pop() if len(said) == 1 else None
 
 
 def in_half(half: str, start: time, end: time) -> bool:
     """Whether a reception from `start` to `end` is in that part of the day: the morning
-    if it begins before noon, the afternoon if it goes on after noon (and begins before
-    the evening), the evening if it goes on after 18:00. A whole day's is in both halves."""
+    (am) if it begins before noon, at noon if it goes on between 12:00 and 13:00, the
+    afternoon if it goes on after noon (and begins before the evening), pm if it goes on
+    after noon, the evening if it goes on after 18:00. A whole day's is in each."""
     if half == "morning":
         return start < NOON
+    if half == "noon":
+        return start < NOON_OVER and end > NOON
     if half == "afternoon":
         return end > NOON and start < EVENING
+    if half == "pm":
+        return end > NOON
     return end > EVENING
+
+
+# A time of day as typed: "14:00", "9:30", "2pm", "9 am", "2 o'clock", "两点", "十点半",
+# "9点30分", "三点一刻", "14时"; hours as a reception's ("8:30-11:30"), their start. Never a
+# number alone ("2" is option 2), nor a date ("11-25", "12/1", "11月25日", "25 Nov").
+_CN_HOUR = r"二十[一二三四]?|十[一二]?|[零一二两三四五六七八九]"
+_CN_MINUTE = r"[二三四五]?十[一二三四五六七八九]?|零[一二三四五六七八九]|[一二三四五六七八九](?=分)"
+_AM_PM = r"a\.?m\.?|p\.?m\.?"
+_CLOCK = re.compile(
+    rf"(?<![\d:：.\-/])(\d{{1,2}})\s*[:：]\s*(\d{{2}})(?:\s*[-~～–—至到]\s*\d{{1,2}}[:：]\d{{2}})?"
+    rf"(?![\d:：])(?:\s*({_AM_PM})(?![a-z]))?"
+    rf"|(?<![\d.\-/:：])(\d{{1,2}})\s*(?:({_AM_PM})|o'?clock)(?![a-z])"
+    rf"|(?:(?<![\d.\-/:：])(\d{{1,2}})\s*[点时]|(?<![周期拜早晚快慢多少好差])({_CN_HOUR})点)"
+    rf"钟?(半|一刻|三刻|\d{{1,2}}(?!\d)|{_CN_MINUTE})?分?")
+_MONTH_BEFORE = re.compile(rf"(?:{_MONTH})\.?\s*$")
+
+
+def _clocks(text: str) -> list[tuple[re.Match[str], time | None]]:
+    """The times of day a normalized, lower-case text says, each with its match (None
+    for one that is no time: "25:00"). "Dec 1 pm" says the 1st, not one o'clock."""
+    found = []
+    for m in _CLOCK.finditer(text):
+        before = text[:m.start()]
+        if _MONTH_BEFORE.search(before) and not re.search(r"\d", before):
+            continue
+        found.append((m, _clock_time(m, half_meant(text))))
+    return found
+
+
+def _clock_time(m: re.Match[str], half: str | None) -> time | None:
+    """A time matched by _CLOCK, in 24 hours: "下午两点" and "2pm" are 14:00, "两点" alone
+    is too (a reception at 2 at night is none), "上午9点" and "9点" 09:00."""
+    said = m[1] or m[4] or m[6] or m[7]
+    hour = int(said) if said.isdigit() else chinese_number(said)
+    spoken = m[2] or m[8] or ""  # "9:30", "9点30", "九点半"
+    minutes = {"": 0, "半": 30, "一刻": 15, "三刻": 45}.get(spoken)
+    if minutes is None:
+        minutes = int(spoken) if spoken.isdigit() else chinese_number(spoken)
+    suffix = (m[3] or m[5] or "").replace(".", "")
+    if hour is None or minutes is None or hour > 23 or minutes > 59 \
+            or (suffix and not 1 <= hour <= 12):
+        return None
+    if suffix == "am" and hour == 12:
+        hour = 0
+    elif hour < 12 and (suffix == "pm" or (not suffix and (
+            half in ("afternoon", "pm", "evening") or (half == "noon" and hour <= 2)
+            or (half is None and 1 <= hour <= 6)))):
+        hour += 12
+    return time(hour, minutes)
+
+
+def _without_clock(text: str) -> str:
+    """A normalized text without the times of day it says ("周四 14:00" -> "周四 ")."""
+    for m, _ in reversed(_clocks(text)):
+        text = text[:m.start()] + " " + text[m.end():]
+    return text
+
+
+def time_meant(text: str) -> time | None:
+    """The time of day a text says ("周四下午两点", "Thu 2pm", "14:00"), else None (also
+    when it says two, or one no clock shows)."""
+    found = _clocks(normalize(text).lower())
+    return found[0][1] if len(found) == 1 else None
+
+
+@dataclass(frozen=True)
+class When:
+    """When in a day a text says a reception is: a part of it (`half`, see in_half) or a
+    time of day (`at`), which the reception is under way at."""
+
+    half: str | None = None
+    at: time | None = None
+
+    def fits(self, start: time, end: time) -> bool:
+        if self.at is not None:
+            return start <= self.at < end
+        return self.half is None or in_half(self.half, start, end)
+
+
+def when_meant(text: str) -> When | None:
+    """The time of day a text says, else the part of the day it says, else None."""
+    at = time_meant(text)
+    if at is not None:
+        return When(at=at)
+    half = half_meant(text)
+    return When(half=half) if half is not None else None
 
 
 # Which week, said to a question between today's reception and next week's ("下周的",
@@ -435,8 +545,8 @@ class DateAnswer:
     past_only: bool = True
 
     def parse(self, text: str, today: date) -> str:
-        value = normalize(text).lower().replace(" ", "")
-        bare = _bare(value)  # "明天上午", "周三吧", "今天的": the day
+        value = _without_clock(normalize(text).lower()).replace(" ", "")
+        bare = _bare(value)  # "明天上午", "周三吧", "今天的", "明晚8点": the day
         relative = _RELATIVE if self.past_only else _AHEAD
         if bare in relative:
             step = timedelta(days=relative[bare])

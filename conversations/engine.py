@@ -24,15 +24,15 @@ from conversations.answers import (
     Number,
     Phone,
     Text,
+    When,
     YesNo,
     days_meant,
-    half_meant,
-    in_half,
     later_meant,
     masked,
     normalize,
     ordinal,
     week_meant,
+    when_meant,
 )
 from conversations.flow import (
     APART,
@@ -1810,12 +1810,14 @@ class Engine:
     def _by_day(self, st: State, kind: Choice, token: str, options: list[tuple[str, str]],
                 ctx: Context) -> str | None:
         """The reception a typed day chooses (Choice.dated): that day's only one, or the one
-        in the part of the day said with it ("周三下午"); None when the text names no day.
+        in the part of the day said with it ("周三下午", "明晚"), or under way at the time of
+        day said with it ("周四下午两点", "Thu 2pm"); None when the text names no day.
         Several are asked among, as are today's and next week's when today's own weekday is
         said alone ("周一" on a Monday) while today's can still be booked: a Monday's
         reception over, "周一" is next Monday's. A day gone by, today's receptions over, or
         none in the part of the day said, is said so. Asked among a few already, a week
-        ("下周的"), the later one ("下一个") or a part of the day ("下午") alone chooses.
+        ("下周的"), the later one ("下一个"), a part of the day ("下午") or a time ("两点")
+        alone chooses.
         A day is searched past the options shown (Directory.slots_on, optional). A leader's
         name, alone or with a day ("孙红梅", "周三孙红梅"), chooses among that leader's
         (Directory.slots_of, optional)."""
@@ -1856,13 +1858,13 @@ class Engine:
             if said == today and ahead and over is not None and over(kind.source, today):
                 raise Invalid("choice.today_over", **self._day_words(st, ahead[0]))
             raise Invalid("choice.day_none", **words)
-        half = half_meant(token)
+        when = when_meant(token)
         hours = getattr(ctx.directory, "option_hours", None)  # optional: Directory.option_hours
-        if half is not None and hours is not None:
-            fit = {day: [v for v in values if self._in_half(half, hours(kind.source, v))]
+        if when is not None and hours is not None:
+            fit = {day: [v for v in values if self._fits(when, hours(kind.source, v))]
                    for day, values in on.items()}
             if not any(fit.values()):
-                raise self._half_none(st, half, on, hours(kind.source, on[max(on)][0]))
+                raise self._when_none(st, when, on, hours(kind.source, on[max(on)][0]))
             on = {day: values for day, values in fit.items() if values}
         found = [v for day in days for v in on.get(day, [])]
         if len(found) == 1:
@@ -1871,9 +1873,10 @@ class Engine:
             raise _Narrowed(found, "choice.today_or_next", date=words["date"],
                             weekday=catalog.t(st.lang, f"weekday.long.{said.weekday()}"))
         words = self._day_words(st, next(iter(on)))
-        if half is not None and hours is not None:
-            raise _Narrowed(found, "choice.half_which", count=len(found),
-                            half=catalog.t(st.lang, f"half.{half}"), **words)
+        if when is not None and hours is not None:
+            kind_of, said_when = self._when_words(st, when)
+            raise _Narrowed(found, f"choice.{kind_of}_which", count=len(found), **said_when,
+                            **words)
         raise _Narrowed(found, "choice.day_which", count=len(found), **words)
 
     def _by_leader(self, st: State, kind: Choice, token: str, leader: tuple[str, list[str]],
@@ -1890,12 +1893,12 @@ class Engine:
                 raise _Narrowed(values, "choice.leader_not_on", leader=name,
                                 **self._day_words(st, days[-1]))
             values = on
-        half = half_meant(token)
+        when = when_meant(token)
         hours = getattr(ctx.directory, "option_hours", None)
-        if half is not None and hours is not None:
-            fit = [v for v in values if self._in_half(half, hours(kind.source, v))]
+        if when is not None and hours is not None:
+            fit = [v for v in values if self._fits(when, hours(kind.source, v))]
             if not fit and days:  # "孙红梅周四下午", hers that day in the morning
-                raise self._half_none(st, half, {days[-1]: values},
+                raise self._when_none(st, when, {days[-1]: values},
                                       hours(kind.source, values[0]))
             values = fit or values
         if len(values) == 1:
@@ -1912,7 +1915,8 @@ class Engine:
                     day_of: Any) -> list[date]:
         """The days of the options a question narrowed to that an answer naming no day
         means: those of the week it says ("下周的", "this week"), the later of two days
-        ("下一个", "next one"), or their one day when it says a part of it ("下午")."""
+        ("下一个", "next one"), or their one day when it says a part of it ("下午") or a
+        time of day ("两点")."""
         mine = sorted({d for d in (day_of(kind.source, v) for v in only) if d is not None})
         week = week_meant(token)
         if week is not None:
@@ -1920,33 +1924,43 @@ class Engine:
             return [d for d in mine if monday <= d < monday + timedelta(days=7)]
         if later_meant(token) and len(mine) > 1:
             return mine[-1:]
-        if half_meant(token) is not None and len(mine) == 1:
+        if when_meant(token) is not None and len(mine) == 1:
             return mine
         return []
 
     @staticmethod
-    def _in_half(half: str, hours: tuple[time, time] | None) -> bool:
-        return hours is None or in_half(half, *hours)
+    def _fits(when: When, hours: tuple[time, time] | None) -> bool:
+        return hours is None or when.fits(*hours)
 
-    def _half_none(self, st: State, half: str, on: dict[date, list[str]],
+    @staticmethod
+    def _when_words(st: State, when: When) -> tuple[str, dict[str, str]]:
+        """How a part of the day or a time said is told: the catalog's choice.half_* with
+        {half} ("下午", "in the afternoon"), or choice.time_* with {time} ("14:00")."""
+        if when.at is not None:
+            return "time", {"time": when.at.strftime("%H:%M")}
+        return "half", {"half": catalog.t(st.lang, f"half.{when.half}")}
+
+    def _when_none(self, st: State, when: When, on: dict[date, list[str]],
                    hours: tuple[time, time] | None) -> _Narrowed:
         """None of the receptions of the day said is in the part of the day said with it
-        ("今天下午", today's is in the morning): said so, and that day's offered, nothing
-        chosen; "周一下午" said on a Monday, today's and next Monday's. `hours`: those of
-        the last day's first reception."""
+        ("今天下午", today's is in the morning), or under way at the time said ("周四
+        14:00"): said so, and that day's offered, nothing chosen; "周一下午" said on a
+        Monday, today's and next Monday's. `hours`: those of the last day's first
+        reception."""
         found = [v for values in on.values() for v in values]
-        part = catalog.t(st.lang, f"half.{half}")
+        kind_of, said = self._when_words(st, when)
         day = max(on)
         words = self._day_words(st, day)
         if len(on) > 1:
-            return _Narrowed(found, "choice.half_none_today_or_next", half=part,
+            return _Narrowed(found, f"choice.{kind_of}_none_today_or_next", **said,
                              date=words["date"],
                              weekday=catalog.t(st.lang, f"weekday.long.{day.weekday()}"))
         if len(found) == 1 and hours is not None:
-            return _Narrowed(found, "choice.half_none", half=part,
+            return _Narrowed(found, f"choice.{kind_of}_none", **said,
                              start=hours[0].strftime("%H:%M"), end=hours[1].strftime("%H:%M"),
                              **words)
-        return _Narrowed(found, "choice.half_none_which", half=part, count=len(found), **words)
+        return _Narrowed(found, f"choice.{kind_of}_none_which", **said, count=len(found),
+                         **words)
 
     def _by_words(self, st: State, kind: Choice, typed: str, ctx: Context, *,
                   beyond_question: bool = True) -> list[str]:

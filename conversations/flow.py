@@ -152,7 +152,8 @@ class Directory(Protocol):
     # leave out, said once under the question for the options shown (`values`): of
     # receptions, their hours, place and form, and the leaders' posts and portfolios.
     # Optional: `option_hours(source, value) -> tuple[time, time] | None`, when such an option
-    # begins and ends, so that a part of the day typed with the day ("周三下午") chooses.
+    # begins and ends, so that a part of the day ("周三下午", "明晚") or a time of day
+    # ("周四下午两点", "Thu 2pm") typed with the day chooses the one in it, or under way then.
     # Optional: `check(name, lang, value, answers) -> tuple[str, dict] | None`, why an
     # answer to a step with `check=name`, given the answers before it, cannot be taken (a
     # catalog key and its parameters), else None.

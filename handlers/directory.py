@@ -293,7 +293,7 @@ class SqlDirectory:
 
     def option_hours(self, source: str, value: str) -> tuple[time, time] | None:
         """When a reception offered by a slot source begins and ends (a part of the day
-        typed with its day, "周三下午", chooses by them)."""
+        or a time typed with its day, "周三下午", "周四14:00", chooses by them)."""
         if source not in SLOT_SOURCES or not value.isdigit():
             return None
         entry = self.session.get(DutyEntry, int(value))

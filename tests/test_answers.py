@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, time
 
 import pytest
 
@@ -11,11 +11,14 @@ from conversations.answers import (
     Invalid,
     Number,
     Text,
+    When,
     YesNo,
     chinese_number,
     days_meant,
     normalize,
     ordinal,
+    time_meant,
+    when_meant,
 )
 
 TODAY = date(2026, 11, 23)  # the Monday of the transcript tests
@@ -384,3 +387,79 @@ def test_todays_weekday_abbreviated_may_mean_today_or_next_week() -> None:
 def test_a_weekday_of_this_week_still_to_come_is_refused() -> None:
     assert refusal(lambda x: DateAnswer().parse(x, date(2026, 11, 25)),
                    "这周五").key == "invalid.date_future"
+
+
+# --- the time of day said with a day: "中午", "明晚", "thursday pm", "周四下午两点" ----------
+
+
+@pytest.mark.parametrize(("typed", "read"), [
+    ("今晚", "2026-11-23"), ("今早", "2026-11-23"), ("明早", "2026-11-24"), ("明晚", "2026-11-24"),
+    ("明晚的", "2026-11-24"), ("tonight", "2026-11-23"), ("tomorrow night", "2026-11-24"),
+    ("周四中午", "2026-11-26"), ("thursday noon", "2026-11-26"), ("周四傍晚", "2026-11-26"),
+    ("周四晚", "2026-11-26"), ("周四早晨", "2026-11-26"), ("thursday pm", "2026-11-26"),
+    ("tomorrow am", "2026-11-24"), ("周四下午两点", "2026-11-26"), ("周四14:00", "2026-11-26"),
+    ("明天上午9点", "2026-11-24"), ("周三 9:30", "2026-11-25"), ("Thu 2pm", "2026-11-26"),
+    ("11-25 14:00", "2026-11-25"), ("25 Nov 2pm", "2026-11-25"), ("Dec 1 pm", "2026-12-01"),
+    ("3号下午2点", "2026-12-03")])
+def test_a_day_with_the_time_of_day_as_people_type_it(typed: str, read: str) -> None:
+    """A day and a part of it in one word (今晚, 明早, tonight), or with a time of day, is
+    that day. Each was "not understood" before."""
+    assert DateAnswer(past_only=False).parse(typed, TODAY) == read
+    assert days_meant(typed, TODAY) == [date.fromisoformat(read)]
+
+
+def test_last_night_is_yesterday() -> None:
+    assert DateAnswer().parse("昨晚", TODAY) == DateAnswer().parse("last night", TODAY) \
+        == "2026-11-22"
+
+
+@pytest.mark.parametrize(("typed", "at"), [
+    ("周四下午两点", time(14)), ("两点", time(14)), ("2点", time(14)), ("周四2点", time(14)),
+    ("下午3点", time(15)), ("下午3点半", time(15, 30)), ("十二点半", time(12, 30)),
+    ("中午1点", time(13)), ("上午9点", time(9)), ("9点", time(9)), ("9点30分", time(9, 30)),
+    ("三点一刻", time(15, 15)), ("两点五分", time(14, 5)), ("周二十点", time(10)),
+    ("星期五九点", time(9)), ("晚上7点", time(19)), ("明晚7点半", time(19, 30)),
+    ("14:00", time(14)), ("14：00", time(14)), ("周三 9:30", time(9, 30)), ("14时", time(14)),
+    ("2pm", time(14)), ("2 pm", time(14)), ("Thu 2pm", time(14)), ("9am", time(9)),
+    ("2:30 p.m.", time(14, 30)), ("12pm", time(12)), ("2 o'clock", time(14)),
+    ("周三 8:30-11:30", time(8, 30))])
+def test_a_time_of_day_as_people_type_it(typed: str, at: time) -> None:
+    """An hour said alone from 1 to 6 is the afternoon's: no reception is at night."""
+    assert time_meant(typed) == at
+    assert when_meant(typed) == When(at=at)
+
+
+@pytest.mark.parametrize("typed", [
+    "2", "2.", "第二个", "二", "11-25", "12/1", "11月25日", "25 Nov", "Dec 1 pm", "3号", "9.30",
+    "晚一点的", "早点", "快一点", "25:00", "下午", "9点或者10点"])
+def test_a_number_or_a_date_is_no_time(typed: str) -> None:
+    """A number alone is a position in a list ("2" is option 2); a date is no time;
+    "晚一点的" asks for a later one."""
+    assert time_meant(typed) is None
+
+
+@pytest.mark.parametrize(("typed", "half"), [
+    ("中午", "noon"), ("noon", "noon"), ("midday", "noon"), ("周四中午", "noon"),
+    ("傍晚", "evening"), ("今晚", "evening"), ("明晚", "evening"), ("周四晚", "evening"),
+    ("tonight", "evening"), ("tomorrow night", "evening"), ("早晨", "morning"),
+    ("明早", "morning"), ("tomorrow am", "morning"), ("thursday pm", "pm"),
+    ("Dec 1 pm", "pm"), ("afternoon", "afternoon")])
+def test_a_part_of_the_day_as_people_type_it(typed: str, half: str) -> None:
+    assert when_meant(typed) == When(half=half)
+
+
+@pytest.mark.parametrize(("when", "hours", "fits"), [
+    (When(half="noon"), (time(11, 30), time(13)), True),
+    (When(half="noon"), (time(12, 30), time(13, 30)), True),
+    (When(half="noon"), (time(8, 30), time(11, 30)), False),
+    (When(half="noon"), (time(9), time(12)), False),
+    (When(half="noon"), (time(14), time(17)), False),
+    (When(half="pm"), (time(18, 30), time(20)), True),
+    (When(half="pm"), (time(8, 30), time(11, 30)), False),
+    (When(at=time(14)), (time(14), time(17)), True),
+    (When(at=time(11, 30)), (time(8, 30), time(11, 30)), False),
+    (When(at=time(12)), (time(8, 30), time(11, 30)), False)])
+def test_a_reception_is_in_the_part_of_the_day_or_under_way_at_the_time(
+        when: When, hours: tuple[time, time], fits: bool) -> None:
+    """Noon: under way between 12:00 and 13:00; a time: from its start, before its end."""
+    assert when.fits(*hours) is fits

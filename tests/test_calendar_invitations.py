@@ -90,7 +90,9 @@ def test_an_invited_complainant_chooses_another_time(services: Services, clock: 
 
 
 @pytest.mark.parametrize(("lang", "typed"), [("zh", "周三"), ("zh", "11-25"), ("zh", "后天上午"),
-                                             ("en", "wednesday"), ("en", "Wed morning")])
+                                             ("zh", "后天上午10点"), ("zh", "周三 9:30"),
+                                             ("en", "wednesday"), ("en", "Wed morning"),
+                                             ("en", "Wed 10am")])
 def test_the_staff_invite_to_the_reception_of_a_day_typed(services: Services, lang: str,
                                                           typed: str) -> None:
     """The staff type the day of the reception to invite to, as a worker booking does:
@@ -117,6 +119,23 @@ def test_the_staff_are_told_a_day_has_no_reception_in_the_afternoon(
                                       weekday=t(lang, "weekday.2"),
                                       half=t(lang, "half.afternoon"), start="08:30",
                                       end="11:30")
+    assert t(lang, "invite.slot.ask") in staff.text
+    staff.say("1")
+    assert t(lang, "invite.note.ask") in staff.text
+
+
+@pytest.mark.parametrize(("lang", "typed"), [("zh", "周三下午两点"), ("en", "Wed 2pm")])
+def test_the_staff_are_told_a_day_has_no_reception_at_the_time_typed(
+        services: Services, lang: str, typed: str) -> None:
+    """Wednesday's reception is 08:30-11:30: "周三下午两点" is said to have none then, that
+    day's hours said, nothing chosen. It was not understood."""
+    file_complaint(Chat(services, person="li_ming"), lang)
+    staff = Chat(services, person="liu_fang")
+    start_invite(staff, lang, "invited")
+    staff.say(typed)
+    assert staff.replies[0].text == t(lang, "choice.time_none", date="11-25",
+                                      weekday=t(lang, "weekday.2"), time="14:00",
+                                      start="08:30", end="11:30")
     assert t(lang, "invite.slot.ask") in staff.text
     staff.say("1")
     assert t(lang, "invite.note.ask") in staff.text

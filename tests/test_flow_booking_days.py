@@ -48,6 +48,42 @@ def on(services: Services, day: date) -> list[DutyEntry]:
     return [e for e in upcoming(services) if e.day == day]
 
 
+def another(services: Services, day: date, begins: time, ends: time) -> DutyEntry:
+    """A reception of a leader not on duty that day, from `begins` to `ends`, the roster
+    published again."""
+    entries = upcoming(services)
+    that_day = {e.leader_id for e in entries if e.day == day}
+    other = next(e for e in entries if e.leader_id not in that_day)
+    with Session(services.db) as s:
+        entry = DutyEntry(unit_id=other.unit_id, day=day, start=begins, end=ends,
+                          place="工会会议室", leader_id=other.leader_id, post=other.post,
+                          portfolio=other.portfolio)
+        s.add(entry)
+        s.commit()
+        s.refresh(entry)
+    publish_roster(services)
+    return entry
+
+
+def told_chosen(services: Services, entry: DutyEntry, lang: str) -> str:
+    """What a reception chosen by typed words is said to be before the next question."""
+    with Session(services.db) as s:
+        leader = s.get(Person, entry.leader_id)
+    assert leader is not None
+    return t(lang, "choice.typed_chosen", slot=t(
+        lang, "duty.slot_brief", date=entry.day.strftime("%m-%d"),
+        weekday=t(lang, f"weekday.{entry.day.weekday()}"), start=entry.start.strftime("%H:%M"),
+        end=entry.end.strftime("%H:%M"), leader=leader.name, place=entry.place))
+
+
+def chosen_by(services: Services, chat: Chat, lang: str, typed: str, entry: DutyEntry) -> None:
+    """`typed` chooses `entry`: said so, the topic asked next, the review's reception."""
+    chat.say(typed)
+    assert chat.replies[0].text == told_chosen(services, entry, lang)
+    assert t(lang, "booking.topic.ask") in chat.text
+    assert draft_review(services, chat, lang) == slot_label(services, entry, lang)
+
+
 @pytest.mark.parametrize("lang", LANGS)
 def test_help_to_a_choice_of_receptions_says_a_day_may_be_typed(
         services: Services, chat: Chat, lang: str) -> None:
@@ -205,6 +241,158 @@ def test_a_part_of_the_day_with_two_receptions_in_it_asks_which(
                                      weekday=t(lang, "weekday.2"),
                                      half=t(lang, "half.afternoon"))
     assert choices(chat) == [slot_button(services, e, lang) for e in two]
+
+
+# --- the time of day as people say it: "中午", "明晚", "thursday pm", "周四下午两点" ---------
+
+
+TUESDAY, THURSDAY = date(2026, 11, 24), date(2026, 11, 26)
+
+
+@pytest.mark.parametrize(("lang", "typed"), [
+    ("zh", "周三中午"), ("zh", "周三中午12点"), ("zh", "周三中午吧"), ("en", "wednesday noon"),
+    ("en", "Wed midday")])
+def test_noon_chooses_the_reception_over_midday(
+        services: Services, chat: Chat, lang: str, typed: str) -> None:
+    """Wednesday's morning reception (08:30-11:30) and another over the lunch break
+    (11:30-13:00): "周三中午" is the latter. It was not understood."""
+    noon = another(services, WEDNESDAY, time(11, 30), time(13, 0))
+    start(chat, lang)
+    chosen_by(services, chat, lang, typed, noon)
+
+
+@pytest.mark.parametrize(("lang", "typed", "which"), [
+    ("zh", "明晚", 1), ("zh", "明早", 0), ("zh", "明晚的", 1), ("zh", "周二晚", 1),
+    ("zh", "周二傍晚", 1), ("zh", "周二早晨", 0), ("zh", "明天晚上7点", 1),
+    ("en", "tomorrow night", 1), ("en", "tomorrow am", 0), ("en", "tuesday pm", 1)])
+def test_a_day_and_its_part_in_one_word_choose_that_reception(
+        services: Services, chat: Chat, lang: str, typed: str, which: int) -> None:
+    """Tuesday has its morning reception and one in the evening (18:30-20:30): "明晚" is
+    the evening's, "明早" the morning's. Neither was taken for a day."""
+    another(services, TUESDAY, time(18, 30), time(20, 30))
+    both = on(services, TUESDAY)
+    start(chat, lang)
+    chosen_by(services, chat, lang, typed, both[which])
+
+
+@pytest.mark.parametrize(("lang", "typed"), [("zh", "今晚"), ("en", "tonight")])
+def test_tonight_without_a_reception_says_todays_hours(
+        services: Services, chat: Chat, lang: str, typed: str) -> None:
+    """Today's one reception is in the morning: said so, it offered, nothing chosen."""
+    [morning] = on(services, date(2026, 11, 23))
+    start(chat, lang)
+    kept = draft(services, chat)
+    chat.say(typed)
+    assert chat.replies[0].text == t(lang, "choice.half_none", date="11-23",
+                                     weekday=t(lang, "weekday.0"),
+                                     half=t(lang, "half.evening"), start="08:30", end="11:30")
+    assert choices(chat) == [slot_button(services, morning, lang)]
+    assert draft(services, chat)["answers"] == kept["answers"]
+
+
+@pytest.mark.parametrize(("lang", "typed", "which"), [
+    ("zh", "周四下午两点", 1), ("zh", "周四14:00", 1), ("zh", "周四 2点", 1),
+    ("zh", "周四下午3点半", 1), ("zh", "周四上午9点", 0), ("zh", "周四 9:30", 0),
+    ("zh", "周四十点", 0), ("zh", "11-26 14:00", 1), ("zh", "11月26日下午两点", 1),
+    ("en", "Thu 2pm", 1), ("en", "thursday 2:30 pm", 1), ("en", "Thu 9am", 0),
+    ("en", "26 Nov 2pm", 1), ("en", "thursday pm", 1)])
+def test_a_time_with_the_day_chooses_the_reception_then(
+        services: Services, chat: Chat, lang: str, typed: str, which: int) -> None:
+    """Thursday's morning (08:30-11:30) and afternoon (14:00-17:00) receptions: a time
+    said with the day chooses the one under way then. It was not understood."""
+    another(services, THURSDAY, time(14, 0), time(17, 0))
+    both = on(services, THURSDAY)
+    start(chat, lang)
+    chosen_by(services, chat, lang, typed, both[which])
+
+
+@pytest.mark.parametrize(("lang", "typed"), [("zh", "明天上午9点"), ("zh", "周二 10:30"),
+                                             ("en", "tomorrow 9:30am")])
+def test_a_time_in_the_days_one_reception_chooses_it(
+        services: Services, chat: Chat, lang: str, typed: str) -> None:
+    [morning] = on(services, TUESDAY)
+    start(chat, lang)
+    chosen_by(services, chat, lang, typed, morning)
+
+
+@pytest.mark.parametrize(("lang", "typed"), [("zh", "明天下午3点"), ("zh", "周二15:00"),
+                                             ("en", "tomorrow 3pm")])
+def test_a_time_no_reception_covers_says_that_days_hours(
+        services: Services, chat: Chat, lang: str, typed: str) -> None:
+    """Tuesday's one reception is 08:30-11:30: "明天下午3点" is said to have none, its
+    hours said and it offered; nothing is chosen."""
+    [morning] = on(services, TUESDAY)
+    start(chat, lang)
+    kept = draft(services, chat)
+    chat.say(typed)
+    assert chat.replies[0].text == t(lang, "choice.time_none", date="11-24",
+                                     weekday=t(lang, "weekday.1"), time="15:00",
+                                     start="08:30", end="11:30")
+    assert chat.replies[0].text.startswith(
+        {"zh": "11-24 周二 15:00 没有接访", "en": "There is no reception on Tue 11-24 at 15:00"}[
+            lang])
+    assert choices(chat) == [slot_button(services, morning, lang)]
+    assert draft(services, chat)["answers"] == kept["answers"]
+    chat.say("1")
+    assert draft_review(services, chat, lang) == slot_label(services, morning, lang)
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_a_time_between_a_days_receptions_asks_which(
+        services: Services, chat: Chat, lang: str) -> None:
+    """Noon on Thursday falls between its two: both offered, that said."""
+    another(services, THURSDAY, time(14, 0), time(17, 0))
+    both = on(services, THURSDAY)
+    start(chat, lang)
+    kept = draft(services, chat)
+    chat.say({"zh": "周四12点", "en": "Thu 12:00"}[lang])
+    assert chat.replies[0].text == t(lang, "choice.time_none_which", date="11-26",
+                                     weekday=t(lang, "weekday.3"), time="12:00", count=2)
+    assert choices(chat) == [slot_button(services, e, lang) for e in both]
+    assert draft(services, chat)["answers"] == kept["answers"]
+
+
+@pytest.mark.parametrize(("lang", "typed"), [("zh", "两点"), ("zh", "2点的"),
+                                             ("en", "2 pm"), ("en", "14:00")])
+def test_a_time_alone_answers_which_of_the_days_receptions(
+        services: Services, chat: Chat, lang: str, typed: str) -> None:
+    """Asked which of Thursday's two, a time alone chooses; "2" alone stays option 2."""
+    another(services, THURSDAY, time(14, 0), time(17, 0))
+    both = on(services, THURSDAY)
+    start(chat, lang)
+    chat.say({"zh": "周四", "en": "Thursday"}[lang])
+    assert chat.replies[0].text == t(lang, "choice.day_which", count=2, date="11-26",
+                                     weekday=t(lang, "weekday.3"))
+    chat.say(typed)
+    assert draft_review(services, chat, lang) == slot_label(services, both[1], lang)
+    chat.press(t(lang, "nav.back"))
+    chat.say({"zh": "周四", "en": "Thursday"}[lang])
+    chat.say("1")
+    assert draft_review(services, chat, lang) == slot_label(services, both[0], lang)
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_a_time_on_a_monday_without_a_reception_then_asks_today_or_next(
+        services: Services, chat: Chat, lang: str) -> None:
+    mondays = [e for e in upcoming(services) if e.day.weekday() == 0][:2]
+    start(chat, lang)
+    chat.say({"zh": "周一下午两点", "en": "monday 2pm"}[lang])
+    assert chat.replies[0].text == t(lang, "choice.time_none_today_or_next", date="11-30",
+                                     weekday=t(lang, "weekday.long.0"), time="14:00")
+    assert choices(chat) == [slot_button(services, e, lang) for e in mondays]
+
+
+def test_a_leaders_name_with_a_time_not_theirs_says_their_hours(
+        services: Services, chat: Chat) -> None:
+    """孙红梅's Thursday reception is in the morning: "孙红梅周四下午两点" is said not to
+    be then, hers offered; "孙红梅周四10点" books it."""
+    thursday = next(e for e in on(services, THURSDAY))
+    start(chat, "zh")
+    chat.say("孙红梅周四下午两点")
+    assert chat.replies[0].text == t("zh", "choice.time_none", time="14:00", start="08:30",
+                                     end="11:30", date="11-26", weekday=t("zh", "weekday.3"))
+    assert choices(chat) == [slot_button(services, thursday, "zh")]
+    chosen_by(services, chat, "zh", "孙红梅周四10点", thursday)
 
 
 # --- a day past the receptions the list shows (the first 15) -----------------------------
