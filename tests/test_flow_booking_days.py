@@ -87,11 +87,13 @@ def chosen_by(services: Services, chat: Chat, lang: str, typed: str, entry: Duty
 @pytest.mark.parametrize("lang", LANGS)
 def test_help_to_a_choice_of_receptions_says_a_day_may_be_typed(
         services: Services, chat: Chat, lang: str) -> None:
-    """Nothing said that a day could be typed: only the list's buttons and numbers."""
+    """Nothing said that a day could be typed: only the list's buttons and numbers. Nor,
+    with it, a time of day."""
     start(chat, lang)
     chat.press(t(lang, "nav.help"))
     assert chat.replies[0].text.startswith(
         t(lang, "booking.slot.help") + "\n" + t(lang, "choice.dated_help") + "\n\n")
+    assert {"zh": "“周四下午两点”", "en": '"Thu 2pm"'}[lang] in chat.replies[0].text
     chat.say({"zh": "明天上午", "en": "tomorrow morning"}[lang])
     chat.press(t(lang, "nav.help"))
     assert t(lang, "booking.topic.help") in chat.text
