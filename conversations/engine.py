@@ -9,6 +9,7 @@ import functools
 import re
 import uuid
 import zlib
+from collections import Counter
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
 from typing import Any, cast
@@ -2085,15 +2086,17 @@ class Engine:
                  lang: str | None = None) -> dict[str, str]:
         """The words on the buttons of options from data whose words are too long for one
         (a reception: its day, start and leader; Directory.option_button), by value; the
-        others' buttons carry their words. What the short words leave out is said once
-        above them (_options_note)."""
+        others' buttons carry their words, as do those whose short words another's share
+        (two bookings of one reception): no two buttons read alike. What the short words
+        leave out is said once above them (_options_note)."""
         short = getattr(ctx.directory, "option_button", None) if kind.source else None
         if short is None:  # optional: Directory.option_button
             return {}
         declared = {o.value for o in kind.options}
         found = {value: short(kind.source, lang or st.lang, value) for value, _ in options
                  if value not in declared}
-        return {value: words for value, words in found.items() if words}
+        alike = Counter(found.values())
+        return {value: words for value, words in found.items() if words and alike[words] == 1}
 
     @staticmethod
     def _options_note(st: State, kind: Choice, shown: list[str], ctx: Context) -> str | None:

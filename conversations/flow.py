@@ -146,8 +146,9 @@ class Directory(Protocol):
     # words (its day, hours, leader and place), as a typed answer that chose it is told.
     # Optional: `option_button(source, lang, value) -> str | None`, the words on the button
     # of an option whose own words are longer than a phone shows on one (a reception: its
-    # day, start and leader), else None: the button carries the option's words. The list
-    # of a channel without buttons (WeChat) shows the same words.
+    # day, start and leader), else None: the button carries the option's words, as do
+    # options whose short words would be alike. The list of a channel without buttons
+    # (WeChat) shows the same words.
     # Optional: `options_note(source, lang, values) -> str | None`, what those buttons
     # leave out, said once under the question for the options shown (`values`): of
     # receptions, their hours, place and form, and the leaders' posts and portfolios.

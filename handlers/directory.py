@@ -207,7 +207,7 @@ class SqlDirectory:
         question (options_note)."""
         if source == "my_bookings":  # a booking of the person's, by its reception
             entry = self._booking_entry(value)
-            return None if entry is None or self._booked_twice(entry) \
+            return None if entry is None \
                 else catalog.t(lang, "duty.slot_button", **self._slot_words(entry, lang))
         if source not in SLOT_SOURCES or not value.isdigit():
             return None
@@ -276,14 +276,6 @@ class SqlDirectory:
         if booking is None or booking.person_id != self.person.id:
             return None
         return self.session.get(DutyEntry, booking.duty_entry_id)
-
-    def _booked_twice(self, entry: DutyEntry) -> bool:
-        """Whether the person holds two bookings of one reception (one booked, one from an
-        invitation accepted): their buttons say their numbers, their words in full."""
-        rows = self.session.exec(select(Booking.id).where(
-            Booking.person_id == self.person.id, Booking.duty_entry_id == entry.id,
-            Booking.status == "booked")).all()
-        return len(rows) > 1
 
     def _booked_shown(self) -> dict[int, str]:
         """_booked_by_me, once for the buttons of a question and the words under it."""
