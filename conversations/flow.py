@@ -146,12 +146,13 @@ class Directory(Protocol):
     # words (its day, hours, leader and place), as a typed answer that chose it is told.
     # Optional: `option_button(source, lang, value) -> str | None`, the words on the button
     # of an option whose own words are longer than a phone shows on one (a reception: its
-    # day, start and leader), else None: the button carries the option's words, as do
-    # options whose short words would be alike. The list of a channel without buttons
-    # (WeChat) shows the same words.
+    # day, start and leader; a visit booked with a leader: its day, start and visitor),
+    # else None: the button carries the option's words, as do options whose short words
+    # would be alike. The list of a channel without buttons (WeChat) shows the same words.
     # Optional: `options_note(source, lang, values) -> str | None`, what those buttons
     # leave out, said once under the question for the options shown (`values`): of
-    # receptions, their hours, place and form, and the leaders' posts and portfolios.
+    # receptions, their hours, place and form, and the leaders' posts and portfolios; of
+    # visits and invitations, what each is about.
     # Optional: `option_hours(source, value) -> tuple[time, time] | None`, when such an option
     # begins and ends, so that a part of the day ("周三下午", "明晚") or a time of day
     # ("周四下午两点", "Thu 2pm") typed with the day chooses the one in it, or under way then.

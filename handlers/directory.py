@@ -200,23 +200,23 @@ class SqlDirectory:
         return catalog.t(lang, "duty.slot_brief", **self._slot_words(entry, lang))
 
     def option_button(self, source: str, lang: str, value: str) -> str | None:
-        """A reception's button: its day, start and leader ("11-25 周三 08:30 吴建军"), short
-        enough for a phone to show whole, where its line runs to 60 characters and more;
-        a leader's own: its day and hours; a booking of the person's: its reception's. Its
-        hours, place and form, and the leader's post and portfolio, are said once under the
-        question (options_note)."""
-        if source == "my_bookings":  # a booking of the person's, by its reception
-            entry = self._booking_entry(value)
-            return None if entry is None \
-                else catalog.t(lang, "duty.slot_button", **self._slot_words(entry, lang))
-        if source not in SLOT_SOURCES or not value.isdigit():
-            return None
-        entry = self.session.get(DutyEntry, int(value))
+        """The button of a reception, or of a booking of one, short enough for a phone to
+        show whole where its line runs to 60 characters and more: its day, start and leader
+        ("11-25 周三 08:30 吴建军"); a leader's own: its day and hours; a visit booked with
+        the leader: its day, start and visitor ("11-25 周三 08:30 李明").
+        What the buttons leave out is said once under the question (options_note)."""
+        entry = self._reception_of(source, value)
         if entry is None:
             return None
-        if source == "my_duty_slots":
-            return catalog.t(lang, "duty.slot_button_own", **self._slot_words(entry, lang))
-        short = catalog.t(lang, "duty.slot_button", **self._slot_words(entry, lang))
+        words = self._slot_words(entry, lang)
+        if source == "bookings_with_me":
+            booking = self.session.get(Booking, int(value))
+            assert booking is not None  # _reception_of found it
+            return catalog.t(lang, "duty.visit_button", **words,
+                             visitor=self._visitor(booking, lang))
+        if self._own(source):
+            return catalog.t(lang, "duty.slot_button_own", **words)
+        short = catalog.t(lang, "duty.slot_button", **words)
         if source == "slots_to_book" and entry.id in self._booked_shown():
             return catalog.t(lang, "booking.yours_button", slot=short)
         return short
@@ -225,16 +225,12 @@ class SqlDirectory:
         """What the buttons of the receptions shown leave out (option_button), said once:
         their hours, place and form as most have them, and each one that differs; the
         leaders' posts and portfolios (not on a leader's own receptions: they know them);
-        what the mark of one already booked means."""
-        if source == "my_bookings":
-            entries = [e for v in values if (e := self._booking_entry(v)) is not None]
-        elif source in SLOT_SOURCES:
-            entries = [e for v in values if v.isdigit()
-                       and (e := self.session.get(DutyEntry, int(v))) is not None]
-        else:
+        the number and topic of each visit booked with the leader; what the mark of one
+        already booked means."""
+        shown = [(v, e) for v in values if (e := self._reception_of(source, v)) is not None]
+        if not shown:
             return None
-        if not entries:
-            return None
+        entries = list({e.id: e for _, e in shown}.values())  # one reception booked twice
         sep = catalog.t(lang, "duty.note.sep")
         words = {
             "hours": lambda e: catalog.t(lang, "duty.note.hours",
@@ -251,11 +247,12 @@ class SqlDirectory:
         other = [(e, parts) for e, parts in other if parts]
         lines = [catalog.t(lang, "duty.note.most" if other else "duty.note.all",
                            parts=sep.join(usual.values()))]
-        button = "duty.slot_button_own" if source == "my_duty_slots" else "duty.slot_button"
+        own = self._own(source) or source == "bookings_with_me"
+        button = "duty.slot_button_own" if own else "duty.slot_button"
         lines += [catalog.t(lang, "duty.note.other", parts=sep.join(parts),
                             slot=catalog.t(lang, button, **self._slot_words(e, lang)))
                   for e, parts in other]
-        if source != "my_duty_slots":
+        if not own:
             leaders: dict[tuple[int, str, str], str] = {}
             for e in entries:
                 about = [x for x in (e.post, e.portfolio and catalog.t(
@@ -266,16 +263,57 @@ class SqlDirectory:
                         about=sep.join(about)))
             if leaders:
                 lines += [catalog.t(lang, "duty.note.leaders"), *leaders.values()]
+        about = self._what_about(source, lang, [v for v, _ in shown])
+        if about:
+            lines += [catalog.t(lang, "duty.note.about_title"), *about]
         if source == "slots_to_book" and any(e.id in self._booked_shown() for e in entries):
             lines.append(catalog.t(lang, "booking.yours_note"))
         return "\n".join(lines)
 
-    def _booking_entry(self, value: str) -> DutyEntry | None:
-        """The reception of a booking of the person's (a value of my_bookings)."""
-        booking = self.session.get(Booking, int(value)) if value.isdigit() else None
-        if booking is None or booking.person_id != self.person.id:
+    def _what_about(self, source: str, lang: str, values: list[str]) -> list[str]:
+        """Under the buttons of visits booked with the leader, what each is about, by its
+        button: the booking's number and topic (not of buttons alike: those say it in
+        full)."""
+        if source != "bookings_with_me":
+            return []
+        said: list[tuple[str, str, str]] = []
+        for value in values:
+            slot = self.option_button(source, lang, value) or ""
+            booking = self.session.get(Booking, int(value))
+            if booking is not None:
+                said.append((slot, booking.number, booking.topic))
+        alike = Counter(slot for slot, _, _ in said)
+        return [catalog.t(lang, "duty.note.about", slot=slot, number=number,
+                          about=about[:bookings.TOPIC_SHOWN])
+                for slot, number, about in said if slot and alike[slot] == 1]
+
+    def _reception_of(self, source: str, value: str) -> DutyEntry | None:
+        """The reception an option of `source` is (a reception offered), or is booked for
+        (a booking of the person's or with the leader); None for an option of another
+        source."""
+        if not value.isdigit():
             return None
-        return self.session.get(DutyEntry, booking.duty_entry_id)
+        if source in SLOT_SOURCES:
+            return self.session.get(DutyEntry, int(value))
+        if source in ("my_bookings", "bookings_with_me"):
+            booking = self.session.get(Booking, int(value))
+            entry = self.session.get(DutyEntry, booking.duty_entry_id) if booking else None
+            if booking is None or entry is None:
+                return None
+            whose = booking.person_id if source == "my_bookings" else entry.leader_id
+            return entry if whose == self.person.id else None
+        return None
+
+    def _own(self, source: str) -> bool:
+        """Whether the receptions `source` offers are the person's own: a leader knows their
+        own name, post and portfolio."""
+        return source == "my_duty_slots"
+
+    def _visitor(self, booking: Booking, lang: str) -> str:
+        """Who booked a visit, as the leader is told of it: a verified employee's name."""
+        visitor = self.session.get(Person, booking.person_id)
+        return visitor.name if visitor and visitor.verified and visitor.name \
+            else catalog.t(lang, "duty.visitor_unverified")
 
     def _booked_shown(self) -> dict[int, str]:
         """_booked_by_me, once for the buttons of a question and the words under it."""

@@ -11,6 +11,7 @@ import pytest
 from bot.bootstrap import Services
 from conversations.clock import FrozenClock
 from tests.case_helpers import press_value, pushes, tick
+from tests.test_flow_booking import PHONE_BUTTON, every
 from tests.transcript import LANGS, Chat, open_menu, t
 
 pytestmark = pytest.mark.usefixtures("published_roster")  # booking needs 公示
@@ -30,6 +31,13 @@ def book_wednesday(services: Services, lang: str) -> tuple[Chat, Chat]:
     li.say("加班费核算方法")
     li.press(t(lang, "nav.confirm"))
     return li, zhao
+
+
+def visit_button(lang: str, day: str, weekday: int, visitor: str) -> str:
+    """A visit booked with the leader as his list of them shows it: its day, start and
+    visitor ("11-25 周三 08:30 李明"), each demo reception beginning at 08:30."""
+    return t(lang, "duty.visit_button", date=day, weekday=t(lang, f"weekday.{weekday}"),
+             start="08:30", visitor=visitor)
 
 
 @pytest.mark.parametrize("lang", LANGS)
@@ -52,7 +60,18 @@ def test_reminders_reschedule_and_cancel(services: Services, clock: FrozenClock,
     clock.set(shanghai(11, 24, 10))
     open_menu(zhao, lang)
     zhao.press(t(lang, "menu.reschedule_booking"))
-    zhao.press_starting("V-2026-0001")
+    # The visits booked with him: each its day, start and visitor, short enough for a phone
+    # to show whole, not his own name; the hours and place, the booking's number and its
+    # topic once above them.
+    asked = zhao.replies[-1]
+    visit = visit_button(lang, "11-25", 2, "李明")
+    assert [b.label for b in asked.buttons if b.kind == "choice"] == [visit]
+    assert len(visit) <= PHONE_BUTTON
+    assert asked.text.split("\n")[1:] == [
+        every(lang, "duty.note.all"), t(lang, "duty.note.about_title"),
+        t(lang, "duty.note.about", slot=visit, number="V-2026-0001", about="加班费核算方法")]
+    assert "赵国强" not in asked.text
+    zhao.press(visit)
     # His own receptions: their days and hours on the buttons, not his own name on each;
     # the place once above them.
     asked = zhao.replies[-1]
@@ -65,6 +84,7 @@ def test_reminders_reschedule_and_cancel(services: Services, clock: FrozenClock,
     assert zhao.replies[0].text == t(lang, "reschedule_booking.same")
     zhao.press_starting("11-30")
     zhao.say("临时到市里开会")
+    assert "V-2026-0001 · 加班费核算方法 · 11-25 " in zhao.text  # the review: in full
     zhao.press(t(lang, "nav.confirm"))
     assert t(lang, "reschedule_booking.done", number="V-2026-0001", date="2026-11-30",
              weekday=t(lang, "weekday.0"), start="08:30") in zhao.text
@@ -148,7 +168,7 @@ def test_the_worker_reads_each_visit_day_with_its_weekday(
     clock.set(shanghai(11, 24, 10))
     open_menu(zhao, lang)
     zhao.press(t(lang, "menu.reschedule_booking"))
-    zhao.press_starting("V-2026-0001")
+    zhao.press(visit_button(lang, "11-25", 2, "李明"))
     zhao.press_starting("11-30")
     zhao.say("临时到市里开会")
     zhao.press(t(lang, "nav.confirm"))
@@ -280,7 +300,7 @@ def test_the_leader_reads_each_visit_day_with_its_weekday(
     clock.set(shanghai(11, 24, 10))
     open_menu(zhao, lang)
     zhao.press(t(lang, "menu.reschedule_booking"))
-    zhao.press_starting("V-2026-0001")
+    zhao.press(visit_button(lang, "11-25", 2, "李明"))
     zhao.press_starting("11-30")
     zhao.say("临时到市里开会")
     zhao.press(t(lang, "nav.confirm"))
@@ -346,7 +366,8 @@ def test_the_leader_moves_a_visit_to_a_day_typed(services: Services, clock: Froz
     clock.set(shanghai(11, 24, 10))
     open_menu(zhao, lang)
     zhao.press(t(lang, "menu.reschedule_booking"))
-    zhao.press_starting("V-2026-0001")
+    zhao.say(visit_button(lang, "11-25", 2, "李明"))  # its button's words, typed on WeChat
+    assert t(lang, "reschedule_booking.slot.ask") in zhao.text
     zhao.say({"zh": "周三", "en": "wed"}[lang])
     assert zhao.replies[0].text == t(lang, "reschedule_booking.same")
     zhao.say(typed)

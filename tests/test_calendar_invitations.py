@@ -180,6 +180,14 @@ def test_a_reception_booked_and_accepted_names_each_booking_by_its_number(
     shown = [b.label for b in li.replies[-1].buttons if b.kind == "choice"]
     assert [label.split(" · ")[0] for label in shown] == ["V-2026-0001", "V-2026-0002"]
     assert all("11-25 周三 08:30-11:30 赵国强" in label for label in shown)
+    # So does 赵国强's list of the visits booked with him: "11-25 周三 08:30 李明" twice would
+    # not tell them apart.
+    zhao = Chat(services, person="zhao_guoqiang")
+    open_menu(zhao, "zh")
+    zhao.press("调整接访预约")
+    visits = [b.label for b in zhao.replies[-1].buttons if b.kind == "choice"]
+    assert [label.split(" · ")[:2] for label in visits] == [
+        ["V-2026-0001", "另谈一次加班费"], ["V-2026-0002", "C-2026-0001: 当面说明"]]
 
 
 def test_accepting_after_the_reception_ended_asks_for_another_time(
