@@ -15,7 +15,7 @@ from handlers import assignment, bookings, casework, grouping, incidents, report
 from handlers.calendar_sources import SOURCES
 from handlers.lifecycle import OPEN, WORKING
 from handlers.queries import case_what, handling_words
-from store.calendar_models import DutyPublished, Report
+from store.calendar_models import DutyPublished, Invitation, Report
 from store.models import (
     Booking,
     Case,
@@ -200,10 +200,10 @@ class SqlDirectory:
         return catalog.t(lang, "duty.slot_brief", **self._slot_words(entry, lang))
 
     def option_button(self, source: str, lang: str, value: str) -> str | None:
-        """The button of a reception, or of a booking of one, short enough for a phone to
-        show whole where its line runs to 60 characters and more: its day, start and leader
-        ("11-25 周三 08:30 吴建军"); a leader's own: its day and hours; a visit booked with
-        the leader: its day, start and visitor ("11-25 周三 08:30 李明").
+        """The button of a reception, or of a booking or an invitation of one, short enough
+        for a phone to show whole where its line runs to 60 characters and more: its day,
+        start and leader ("11-25 周三 08:30 吴建军"); a leader's own: its day and hours; a
+        visit booked with the leader: its day, start and visitor ("11-25 周三 08:30 李明").
         What the buttons leave out is said once under the question (options_note)."""
         entry = self._reception_of(source, value)
         if entry is None:
@@ -225,8 +225,8 @@ class SqlDirectory:
         """What the buttons of the receptions shown leave out (option_button), said once:
         their hours, place and form as most have them, and each one that differs; the
         leaders' posts and portfolios (not on a leader's own receptions: they know them);
-        the number and topic of each visit booked with the leader; what the mark of one
-        already booked means."""
+        the number and topic of each visit booked with the leader, the case and matter of
+        each invitation; what the mark of one already booked means."""
         shown = [(v, e) for v in values if (e := self._reception_of(source, v)) is not None]
         if not shown:
             return None
@@ -271,26 +271,30 @@ class SqlDirectory:
         return "\n".join(lines)
 
     def _what_about(self, source: str, lang: str, values: list[str]) -> list[str]:
-        """Under the buttons of visits booked with the leader, what each is about, by its
-        button: the booking's number and topic (not of buttons alike: those say it in
-        full)."""
-        if source != "bookings_with_me":
+        """Under the buttons of visits booked with the leader and of a person's invitations,
+        what each is about, by its button: the booking's number and topic, the case's
+        number and the invitation's matter (not of buttons alike: those say it in full)."""
+        if source not in ("bookings_with_me", "my_invitations"):
             return []
         said: list[tuple[str, str, str]] = []
         for value in values:
             slot = self.option_button(source, lang, value) or ""
-            booking = self.session.get(Booking, int(value))
-            if booking is not None:
-                said.append((slot, booking.number, booking.topic))
+            if source == "bookings_with_me":
+                booking = self.session.get(Booking, int(value))
+                if booking is not None:
+                    said.append((slot, booking.number, booking.topic))
+            elif (inv := self.session.get(Invitation, int(value))) is not None \
+                    and (case := self.session.get(Case, inv.case_id)) is not None:
+                said.append((slot, case.number, inv.note))
         alike = Counter(slot for slot, _, _ in said)
         return [catalog.t(lang, "duty.note.about", slot=slot, number=number,
                           about=about[:bookings.TOPIC_SHOWN])
                 for slot, number, about in said if slot and alike[slot] == 1]
 
     def _reception_of(self, source: str, value: str) -> DutyEntry | None:
-        """The reception an option of `source` is (a reception offered), or is booked for
-        (a booking of the person's or with the leader); None for an option of another
-        source."""
+        """The reception an option of `source` is (a reception offered), or is booked or
+        invited to (a booking of the person's or with the leader, an invitation of the
+        person's); None for an option of another source."""
         if not value.isdigit():
             return None
         if source in SLOT_SOURCES:
@@ -302,6 +306,13 @@ class SqlDirectory:
                 return None
             whose = booking.person_id if source == "my_bookings" else entry.leader_id
             return entry if whose == self.person.id else None
+        if source == "my_invitations":
+            inv = self.session.get(Invitation, int(value))
+            booking = self.session.get(Booking, inv.booking_id) \
+                if inv is not None and inv.booking_id else None
+            if inv is None or booking is None or booking.person_id != self.person.id:
+                return None
+            return self.session.get(DutyEntry, inv.duty_entry_id)
         return None
 
     def _own(self, source: str) -> bool:

@@ -16,8 +16,8 @@ from store.calendar_models import DutyPublished, Invitation, VisitRecord
 from store.db import transaction
 from store.models import Booking, DutyEntry, InboxMessage, Person, Timer
 from tests.calendar_helpers import ZONE, at, last_push, publish_roster, pushes, run_until, tap
-from tests.case_helpers import file_complaint
-from tests.test_flow_booking import PHONE_BUTTON
+from tests.case_helpers import file_complaint, press_value
+from tests.test_flow_booking import PHONE_BUTTON, every, leader_line
 from tests.transcript import LANGS, Chat, open_menu, t
 
 
@@ -188,6 +188,52 @@ def test_a_reception_booked_and_accepted_names_each_booking_by_its_number(
     visits = [b.label for b in zhao.replies[-1].buttons if b.kind == "choice"]
     assert [label.split(" · ")[:2] for label in visits] == [
         ["V-2026-0001", "另谈一次加班费"], ["V-2026-0002", "C-2026-0001: 当面说明"]]
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_invitations_are_listed_by_their_receptions_as_a_phone_shows_them(
+        services: Services, lang: str) -> None:
+    """李明 is invited about two cases, to 赵国强's 11-25 and 吴建军's 11-27 receptions:
+    "答复约访" lists each by its day, start and leader, short enough for a phone (each was
+    its case number and its reception in full, 70 characters and more); what each is about,
+    the hours and place, and the leaders' posts are said once above them. The words of a
+    button typed, as WeChat's list shows them, choose it."""
+    li = Chat(services, person="li_ming")
+    file_complaint(li, lang)
+    file_complaint(li, lang, category="safety")
+    publish_roster(services)
+    staff = Chat(services, person="liu_fang")
+    for number, day, leader, note in (("C-2026-0001", "11-25", "赵国强", "当面说明加班费核算结果"),
+                                      ("C-2026-0002", "11-27", "吴建军", "了解车间通风情况")):
+        open_menu(staff, lang)
+        staff.press(t(lang, "menu.cal_invite"))
+        staff.press(t(lang, "opt.invite_kind.invited"))
+        staff.press_starting(number)
+        staff.press_starting(day)
+        staff.say(note)
+        staff.press(t(lang, "nav.confirm"))
+        assert t(lang, "invite.done_invited", number=number, date=f"2026-{day}",
+                 leader=leader) in staff.text
+    services.dispatcher.drain()
+    press_value(li, "flow:invitation")  # the flow's own entry
+    asked = li.replies[-1]
+    buttons = [f"11-25 {t(lang, 'weekday.2')} 08:30 赵国强",
+               f"11-27 {t(lang, 'weekday.4')} 08:30 吴建军"]
+    assert [b.label for b in asked.buttons if b.kind == "choice"] == buttons
+    assert short_buttons(li)
+    assert asked.text.split("\n")[1:] == [
+        every(lang, "duty.note.all"), t(lang, "duty.note.leaders"),
+        leader_line(services, "zhao_guoqiang", lang), leader_line(services, "wu_jianjun", lang),
+        t(lang, "duty.note.about_title"),
+        t(lang, "duty.note.about", slot=buttons[0], number="C-2026-0001",
+          about="当面说明加班费核算结果"),
+        t(lang, "duty.note.about", slot=buttons[1], number="C-2026-0002",
+          about="了解车间通风情况")]
+    li.say(buttons[1])  # typed, as on WeChat
+    assert t(lang, "invitation.answer.ask") in li.replies[-1].text
+    li.press(t(lang, "opt.invite_answer.accept"))
+    assert t(lang, "invitation.done", number="V-2026-0002", date="2026-11-27", start="08:30",
+             place="群众工作室（行政楼一楼）", leader="吴建军") in li.text
 
 
 def test_accepting_after_the_reception_ended_asks_for_another_time(
