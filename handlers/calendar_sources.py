@@ -58,14 +58,23 @@ def _future_entries(d: SqlDirectory, mine: bool | None) -> list[DutyEntry]:
                                .limit(SHOWN)).all())
 
 
+SWAP_SOURCES = ("swap_from", "swap_to")  # values: DutyEntry ids
+
+
+def swaps_own(d: SqlDirectory) -> bool:
+    """Whether the person swaps their own days only: a leader (the staff and the director
+    may pick any two)."""
+    return d.person.role == "leader"
+
+
 def swap_from(d: SqlDirectory, lang: str) -> list[tuple[str, str]]:
     """A leader's own receptions; the staff and the director may pick any."""
-    mine = True if d.person.role == "leader" else None
+    mine = True if swaps_own(d) else None
     return [(str(e.id), d.slot_label(e, lang)) for e in _future_entries(d, mine)]
 
 
 def swap_to(d: SqlDirectory, lang: str) -> list[tuple[str, str]]:
-    mine = False if d.person.role == "leader" else None
+    mine = False if swaps_own(d) else None
     return [(str(e.id), d.slot_label(e, lang)) for e in _future_entries(d, mine)]
 
 

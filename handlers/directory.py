@@ -12,7 +12,7 @@ from sqlmodel import Session, and_, col, or_, select
 
 from conversations import catalog
 from handlers import assignment, bookings, casework, grouping, incidents, reports, suggestions
-from handlers.calendar_sources import SOURCES
+from handlers.calendar_sources import SOURCES, SWAP_SOURCES, swaps_own
 from handlers.lifecycle import OPEN, WORKING
 from handlers.queries import case_what, handling_words
 from store.calendar_models import DutyPublished, Invitation, Report
@@ -224,9 +224,10 @@ class SqlDirectory:
     def options_note(self, source: str, lang: str, values: list[str]) -> str | None:
         """What the buttons of the receptions shown leave out (option_button), said once:
         their hours, place and form as most have them, and each one that differs; the
-        leaders' posts and portfolios (not on a leader's own receptions: they know them);
-        the number and topic of each visit booked with the leader, the case and matter of
-        each invitation; what the mark of one already booked means."""
+        leaders' posts and portfolios (not on a leader's own receptions, nor to the team
+        swapping days: they know them); the number and topic of each visit booked with the
+        leader, the case and matter of each invitation; what the mark of one already booked
+        means."""
         shown = [(v, e) for v in values if (e := self._reception_of(source, v)) is not None]
         if not shown:
             return None
@@ -252,7 +253,7 @@ class SqlDirectory:
         lines += [catalog.t(lang, "duty.note.other", parts=sep.join(parts),
                             slot=catalog.t(lang, button, **self._slot_words(e, lang)))
                   for e, parts in other]
-        if not own:
+        if not own and source not in SWAP_SOURCES:
             leaders: dict[tuple[int, str, str], str] = {}
             for e in entries:
                 about = [x for x in (e.post, e.portfolio and catalog.t(
@@ -292,12 +293,12 @@ class SqlDirectory:
                 for slot, number, about in said if slot and alike[slot] == 1]
 
     def _reception_of(self, source: str, value: str) -> DutyEntry | None:
-        """The reception an option of `source` is (a reception offered), or is booked or
-        invited to (a booking of the person's or with the leader, an invitation of the
-        person's); None for an option of another source."""
+        """The reception an option of `source` is (a reception offered, a day to swap), or
+        is booked or invited to (a booking of the person's or with the leader, an invitation
+        of the person's); None for an option of another source."""
         if not value.isdigit():
             return None
-        if source in SLOT_SOURCES:
+        if source in SLOT_SOURCES or source in SWAP_SOURCES:
             return self.session.get(DutyEntry, int(value))
         if source in ("my_bookings", "bookings_with_me"):
             booking = self.session.get(Booking, int(value))
@@ -317,8 +318,8 @@ class SqlDirectory:
 
     def _own(self, source: str) -> bool:
         """Whether the receptions `source` offers are the person's own: a leader knows their
-        own name, post and portfolio."""
-        return source == "my_duty_slots"
+        own name, post and portfolio (a leader's days to swap out; the staff pick any)."""
+        return source == "my_duty_slots" or (source == "swap_from" and swaps_own(self))
 
     def _visitor(self, booking: Booking, lang: str) -> str:
         """Who booked a visit, as the leader is told of it: a verified employee's name."""

@@ -10,6 +10,7 @@ import pytest
 from sqlmodel import Session, col, select
 
 from bot.bootstrap import Services
+from bot.wechat_render import render
 from conversations.clock import FrozenClock
 from handlers import roster
 from store import org
@@ -17,9 +18,12 @@ from store.calendar_models import DutyOverride, DutyPublished, LeaderAway, Roste
 from store.db import transaction
 from store.models import Booking, DutyEntry, Person, Timer
 from tests.calendar_helpers import ZONE, at, publish_roster, pushes, run_until, sent_to, tap
+from tests.case_helpers import choices
+from tests.test_flow_booking import PHONE_BUTTON, every, slot_button, slot_label, upcoming
 from tests.transcript import LANGS, Chat, open_menu, t
 
 MONDAY = date(2026, 11, 23)  # the conftest clock: Monday 09:00 in Shanghai
+WEDNESDAY, THURSDAY = date(2026, 11, 25), date(2026, 11, 26)
 # Who runs the roster or receives on it in the demo workroom: the director, the leaders, the
 # staff member.
 TEAM = ("chen_lihua", "zhao_guoqiang", "sun_hongmei", "wu_jianjun", "liu_fang")
@@ -176,6 +180,51 @@ def test_swaps_refused_with_a_reason_change_nothing(services: Services,
     assert leader_on(services, date(2026, 11, 25)) == "赵国强"
     with Session(services.db) as s:
         assert s.exec(select(DutyOverride)).all() == []
+
+
+def entry_on(services: Services, day: date) -> DutyEntry:
+    with Session(services.db) as s:
+        return s.exec(select(DutyEntry).where(DutyEntry.day == day)).one()
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_the_days_to_swap_are_on_buttons_a_phone_shows_whole(services: Services,
+                                                             lang: str) -> None:
+    """Each day to swap was one button of its reception in full (70 characters and more),
+    cut on a phone before its leader: a leader's own days now say their day and hours,
+    the others' their day, start and leader; the hours, place and form they share are said
+    once above them (the leaders know each other's posts). WeChat numbers the same words,
+    and a button's words typed choose it; the review says both receptions in full."""
+    zhao = Chat(services, person="zhao_guoqiang")
+    open_menu(zhao, lang)
+    zhao.press(t(lang, "menu.cal_duty_swap"))
+    asked = zhao.replies[-1]
+    own = [t(lang, "duty.slot_button_own", date=day, weekday=t(lang, f"weekday.{n}"),
+             start="08:30", end="11:30") for day, n in (("11-25", 2), ("11-30", 0),
+                                                        ("12-03", 3))]
+    assert choices(zhao) == own
+    assert asked.text.split("\n")[1:] == [every(lang, "duty.note.all")]
+    zhao.press(own[0])
+    zhao_id = entry_on(services, WEDNESDAY).leader_id
+    others = [e for e in upcoming(services) if e.leader_id != zhao_id]
+    buttons = [slot_button(services, e, lang) for e in others]
+    assert choices(zhao) == buttons and buttons[2] == f"11-26 {t(lang, 'weekday.3')} 08:30 孙红梅"
+    assert max(len(b) for b in buttons) <= PHONE_BUTTON
+    assert zhao.replies[-1].text.split("\n")[1:] == [every(lang, "duty.note.all")]
+    shown = render(zhao.replies[-1], lang)
+    assert all(f"\n{i}. {b}\n" in shown for i, b in enumerate(buttons, start=1))
+    zhao.say(buttons[2])  # typed, as on WeChat
+    assert t(lang, "duty_swap.reason.ask") in zhao.text
+    zhao.say("临时出差")
+    for day in (WEDNESDAY, THURSDAY):
+        assert slot_label(services, entry_on(services, day), lang) in zhao.text  # the review
+    zhao.press(t(lang, "nav.confirm"))
+    assert (leader_on(services, WEDNESDAY), leader_on(services, THURSDAY)) == ("孙红梅", "赵国强")
+    # The staff swap any two days: each with its leader.
+    staff = Chat(services, person="liu_fang")
+    open_menu(staff, lang)
+    staff.press(t(lang, "menu.cal_duty_swap"))
+    assert choices(staff) == [slot_button(services, e, lang) for e in upcoming(services)]
 
 
 def test_a_swapped_day_keeps_its_leader_when_the_file_is_reloaded(
