@@ -1560,6 +1560,8 @@ class Engine:
         suggestion or the problem is, typed where its kind is asked): kept as that later
         answer, not dropped, when they are one it takes; said so. Words typed again there
         are added to them. None when they are not such words."""
+        if isinstance(ask.kind, Choice) and ask.kind.dated:
+            return None  # a reception's question: words there try to say a day
         later = _told_step(flow)
         names = [a.name for a in flow.steps]
         if later is None or ask.name not in names or later not in names \

@@ -950,3 +950,16 @@ def test_an_unverified_workers_booking_names_them_as_alerts_do(
     visitor_line = {"zh": "来访人：未认证的职工", "en": "Visitor: an unverified employee"}[lang]
     assert visitor_line in text, text
     assert t(lang, "review.skipped") not in text
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_words_typed_to_the_reception_question_are_not_kept_as_the_topic(
+        services: Services, chat: Chat, lang: str) -> None:
+    """Words where a reception is asked try to say a day, even those not understood: they
+    are not kept as the visit's topic (as a suggestion typed where its topic is asked
+    is), and the reception is asked again."""
+    start(chat, lang)
+    chat.say({"zh": "下下周三上午九点半可以吗", "en": "could it be the one after next week"}[lang])
+    assert t(lang, "flow.kept_ahead", label=t(lang, "booking.topic.label")) not in chat.text
+    assert "topic" not in draft(services, chat)["answers"]
+    assert draft(services, chat)["step"] == "slot"
