@@ -298,16 +298,24 @@ _AROUND_DAY = re.compile(r"^(?:从|自从|自|since|from)|(?:开始|以来|起|�
                          r"|midday|lunchtime|afternoon|evening|night|a\.?m\.?|p\.?m\.?"
                          r"|(?<!m)on)$")
 _AFTER_DAY = re.compile(r"[。.?!~…]+$")
-# A day and a part of it in one word ("今晚", "明早", "tonight"): the day.
+# The one of that day, said after it: "周三那场", "周四下午的那个", "Wednesday's one", "the
+# Thursday one" ("the" before a weekday is _WEEKDAY_SAID's).
+_ONE_OF_DAY = re.compile(r"(?:那一场|那场|那一个|那个|这一场|这场|这个|'s|one)$")
+# A day and a part of it in one word ("今晚", "明早", "tonight", "this afternoon"): the day.
 _DAY_AND_HALF = {"今早": "今天", "今晚": "今天", "明早": "明天", "明晚": "明天", "昨晚": "昨天",
-                 "tonight": "today", "lastnight": "yesterday"}
+                 "tonight": "today", "lastnight": "yesterday", "thismorning": "today",
+                 "thisafternoon": "today", "thisevening": "today"}
 
 
 def _bare(value: str) -> str:
-    """A day as typed, normalized, without the words around it (see _AROUND_DAY)."""
-    value = _AFTER_DAY.sub("", value)
-    for _ in range(3):  # "今晚的", "周四下午吧"
-        value = _AROUND_DAY.sub("", _DAY_AND_HALF.get(value, value))
+    """A day as typed, normalized, without the words around it (see _AROUND_DAY,
+    _ONE_OF_DAY)."""
+    value = _AFTER_DAY.sub("", value.replace("\u2019", "'"))
+    for _ in range(6):  # "今晚的", "周四下午吧", "周三中午的那场吧"
+        bare = _ONE_OF_DAY.sub("", _AROUND_DAY.sub("", _DAY_AND_HALF.get(value, value)))
+        if bare == value:
+            break
+        value = bare
     return _DAY_AND_HALF.get(value, value)
 _EN_SMALL = {"a": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6}
 

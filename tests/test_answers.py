@@ -448,6 +448,18 @@ def test_a_part_of_the_day_as_people_type_it(typed: str, half: str) -> None:
     assert when_meant(typed) == When(half=half)
 
 
+@pytest.mark.parametrize(("typed", "read"), [
+    ("周三那场", "2026-11-25"), ("周三那一场", "2026-11-25"), ("周三那个", "2026-11-25"),
+    ("周三的那场吧", "2026-11-25"), ("周三中午那场", "2026-11-25"),
+    ("周四下午的那个", "2026-11-26"), ("周四两点那场", "2026-11-26"), ("11-25那场", "2026-11-25"),
+    ("Wednesday's one", "2026-11-25"), ("Wednesday\u2019s one", "2026-11-25"),
+    ("the Thursday one", "2026-11-26"), ("Thursday's morning one", "2026-11-26"),
+    ("this afternoon", "2026-11-23"), ("this morning", "2026-11-23")])
+def test_the_one_of_a_day_is_that_day(typed: str, read: str) -> None:
+    """那场 / 那个 / "one" after a day kept it from being read; "this afternoon" was none."""
+    assert days_meant(typed, TODAY) == [date.fromisoformat(read)]
+
+
 @pytest.mark.parametrize(("when", "hours", "fits"), [
     (When(half="noon"), (time(11, 30), time(13)), True),
     (When(half="noon"), (time(12, 30), time(13, 30)), True),

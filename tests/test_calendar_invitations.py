@@ -91,8 +91,9 @@ def test_an_invited_complainant_chooses_another_time(services: Services, clock: 
 
 @pytest.mark.parametrize(("lang", "typed"), [("zh", "周三"), ("zh", "11-25"), ("zh", "后天上午"),
                                              ("zh", "后天上午10点"), ("zh", "周三 9:30"),
-                                             ("en", "wednesday"), ("en", "Wed morning"),
-                                             ("en", "Wed 10am")])
+                                             ("zh", "周三那场"), ("en", "wednesday"),
+                                             ("en", "Wed morning"), ("en", "Wed 10am"),
+                                             ("en", "Wednesday's one")])
 def test_the_staff_invite_to_the_reception_of_a_day_typed(services: Services, lang: str,
                                                           typed: str) -> None:
     """The staff type the day of the reception to invite to, as a worker booking does:

@@ -184,11 +184,12 @@ def test_a_buttons_words_typed_choose_that_reception(services: Services, chat: C
 
 @pytest.mark.parametrize(("lang", "typed", "day"), [
     ("zh", "今天下午", date(2026, 11, 23)), ("zh", "明天下午", date(2026, 11, 24)),
-    ("en", "tomorrow afternoon", date(2026, 11, 24))])
+    ("en", "tomorrow afternoon", date(2026, 11, 24)), ("en", "this afternoon", date(2026, 11, 23))])
 def test_a_part_of_the_day_its_one_reception_is_not_in_is_said_before_booking(
         services: Services, chat: Chat, lang: str, typed: str, day: date) -> None:
     """The day's one reception is in the morning (08:30-11:30): "今天下午" booked it as
-    if nothing had been said of the afternoon. It is said now, and that one offered."""
+    if nothing had been said of the afternoon. It is said now, and that one offered.
+    "this afternoon" was no day at all."""
     [morning] = on(services, day)
     start(chat, lang)
     kept = draft(services, chat)
@@ -395,6 +396,40 @@ def test_a_leaders_name_with_a_time_not_theirs_says_their_hours(
                                      end="11:30", date="11-26", weekday=t("zh", "weekday.3"))
     assert choices(chat) == [slot_button(services, thursday, "zh")]
     chosen_by(services, chat, "zh", "孙红梅周四10点", thursday)
+
+
+# --- "周三那场", "下午" alone, "晚一点的": the last ways of picking one typed ---------------
+
+
+@pytest.mark.parametrize(("lang", "typed"), [
+    ("zh", "周三那场"), ("zh", "周三那一场"), ("zh", "周三的那个吧"), ("en", "Wednesday's one"),
+    ("en", "Wednesday\u2019s one"), ("en", "the Wednesday one")])
+def test_the_one_of_a_day_chooses_its_reception(
+        services: Services, chat: Chat, lang: str, typed: str) -> None:
+    """"周三那场" was "please choose an option": 那场 after a day kept it from being read."""
+    [wednesday] = on(services, WEDNESDAY)
+    start(chat, lang)
+    chosen_by(services, chat, lang, typed, wednesday)
+
+
+@pytest.mark.parametrize(("lang", "typed", "which"), [
+    ("zh", "周四下午的那个", 1), ("zh", "周四上午那场", 0), ("zh", "周四两点那场", 1),
+    ("en", "the Thursday afternoon one", 1), ("en", "Thursday's morning one", 0)])
+def test_the_one_of_a_day_and_its_part_chooses_the_reception_then(
+        services: Services, chat: Chat, lang: str, typed: str, which: int) -> None:
+    another(services, THURSDAY, time(14, 0), time(17, 0))
+    both = on(services, THURSDAY)
+    start(chat, lang)
+    chosen_by(services, chat, lang, typed, both[which])
+
+
+@pytest.mark.parametrize(("lang", "typed"), [("zh", "周三中午那场"),
+                                             ("en", "Wednesday's midday one")])
+def test_the_one_of_a_day_at_noon_chooses_the_reception_over_midday(
+        services: Services, chat: Chat, lang: str, typed: str) -> None:
+    noon = another(services, WEDNESDAY, time(11, 30), time(13, 0))
+    start(chat, lang)
+    chosen_by(services, chat, lang, typed, noon)
 
 
 # --- a day past the receptions the list shows (the first 15) -----------------------------
