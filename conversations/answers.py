@@ -485,6 +485,18 @@ def when_meant(text: str) -> When | None:
     return When(half=half) if half is not None else None
 
 
+# Words before a time said alone: "at 2pm", "in the afternoon", "the 2pm one", "大约三点".
+_BEFORE_TIME = re.compile(r"^(?:at|around|about|inthe|the|大约|大概|约)")
+
+
+def when_alone(text: str) -> When | None:
+    """when_meant of a text that says a time of day or a part of the day and nothing else
+    ("下午", "下午3点那场", "2pm", "at noon"): none for words that merely hold one ("想谈谈
+    下午加班的事")."""
+    value = _without_clock(normalize(text).lower()).replace(" ", "")
+    return when_meant(text) if not _bare(_BEFORE_TIME.sub("", value)) else None
+
+
 # Which week, said to a question between today's reception and next week's ("下周的",
 # "this week"); and the later of the two ("下一个", "next one").
 _WEEKS = {"这周": 0, "本周": 0, "这星期": 0, "这个星期": 0, "本星期": 0, "这礼拜": 0,

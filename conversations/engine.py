@@ -33,6 +33,7 @@ from conversations.answers import (
     normalize,
     ordinal,
     week_meant,
+    when_alone,
     when_meant,
 )
 from conversations.flow import (
@@ -1818,9 +1819,10 @@ class Engine:
         Several are asked among, as are today's and next week's when today's own weekday is
         said alone ("周一" on a Monday) while today's can still be booked: a Monday's
         reception over, "周一" is next Monday's. A day gone by, today's receptions over, or
-        none in the part of the day said, is said so. Asked among a few already, a week
-        ("下周的"), the later one ("下一个"), a part of the day ("下午") or a time ("两点")
-        alone chooses.
+        none in the part of the day said, is said so. A part of the day or a time said
+        without a day ("下午", "2pm") is today's: none then is said so, and all offered.
+        Asked among a few already, a week ("下周的"), the later one ("下一个"), a part of the
+        day ("下午") or a time ("两点") alone chooses.
         A day is searched past the options shown (Directory.slots_on, optional). A leader's
         name, alone or with a day ("孙红梅", "周三孙红梅"), chooses among that leader's
         (Directory.slots_of, optional)."""
@@ -1834,8 +1836,14 @@ class Engine:
         days = days_meant(said_day, today)
         pool = None  # the options an answer to the question narrowed chooses among
         only = (st.narrowed or {}).get(st.step or "")
+        when = when_meant(token)
+        hours = getattr(ctx.directory, "option_hours", None)  # optional: Directory.option_hours
         if not days and only and leader is None:
             days, pool = self._days_among(kind, token, only, today, day_of), only
+        unsaid = not days and not only and leader is None and hours is not None \
+            and when_alone(token) is not None  # "下午", "2pm": today's, if today has one then
+        if unsaid:
+            days = [today]
         if days and days[-1] < today:  # "11-20", "上周五": no reception can be booked on it
             raise Invalid("choice.day_past", **self._day_words(st, days[-1]))
         if leader is not None:
@@ -1854,6 +1862,10 @@ class Engine:
                 values = [v for v in values if v in only] or values
             if values:
                 on[day] = values
+        if unsaid and when is not None and hours is not None and not any(
+                self._fits(when, hours(kind.source, v)) for v in on.get(today, [])):
+            kind_of, said_when = self._when_words(st, when)
+            raise Invalid(f"choice.{kind_of}_none_today", **said_when, **words)
         if not on:
             over = getattr(ctx.directory, "day_over", None)  # optional: Directory.day_over
             ahead = sorted(d for d in (day_of(kind.source, v) for v, _ in options)
@@ -1861,8 +1873,6 @@ class Engine:
             if said == today and ahead and over is not None and over(kind.source, today):
                 raise Invalid("choice.today_over", **self._day_words(st, ahead[0]))
             raise Invalid("choice.day_none", **words)
-        when = when_meant(token)
-        hours = getattr(ctx.directory, "option_hours", None)  # optional: Directory.option_hours
         if when is not None and hours is not None:
             fit = {day: [v for v in values if self._fits(when, hours(kind.source, v))]
                    for day, values in on.items()}

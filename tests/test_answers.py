@@ -18,6 +18,7 @@ from conversations.answers import (
     normalize,
     ordinal,
     time_meant,
+    when_alone,
     when_meant,
 )
 
@@ -458,6 +459,20 @@ def test_a_part_of_the_day_as_people_type_it(typed: str, half: str) -> None:
 def test_the_one_of_a_day_is_that_day(typed: str, read: str) -> None:
     """那场 / 那个 / "one" after a day kept it from being read; "this afternoon" was none."""
     assert days_meant(typed, TODAY) == [date.fromisoformat(read)]
+
+
+@pytest.mark.parametrize(("typed", "when"), [
+    ("下午", When(half="afternoon")), ("下午那场", When(half="afternoon")),
+    ("上午的那个吧", When(half="morning")), ("下午3点", When(at=time(15))),
+    ("3点的那个", When(at=time(15))), ("2pm", When(at=time(14))),
+    ("at 2pm", When(at=time(14))), ("the afternoon one", When(half="afternoon")),
+    ("in the morning", When(half="morning")), ("想谈谈下午加班的事", None),
+    ("下午三点可以吗", None), ("this afternoon", None), ("周四下午", None), ("2", None),
+    ("11-25", None), ("晚一点的", None)])
+def test_a_time_or_a_part_of_the_day_said_alone(typed: str, when: When | None) -> None:
+    """What says a time of day and nothing else: words that merely hold one, or a day
+    with it, are not that."""
+    assert when_alone(typed) == when
 
 
 @pytest.mark.parametrize(("when", "hours", "fits"), [

@@ -142,6 +142,24 @@ def test_the_staff_are_told_a_day_has_no_reception_at_the_time_typed(
     assert t(lang, "invite.note.ask") in staff.text
 
 
+@pytest.mark.parametrize(("lang", "typed"), [("zh", "下午两点"), ("en", "2pm")])
+def test_the_staff_are_told_today_has_no_reception_at_a_time_typed_alone(
+        services: Services, lang: str, typed: str) -> None:
+    """A time with no day is today's: today's reception is in the morning, so said, and
+    every reception still offered, nothing chosen. It was "please choose an option"."""
+    file_complaint(Chat(services, person="li_ming"), lang)
+    staff = Chat(services, person="liu_fang")
+    start_invite(staff, lang, "invited")
+    offered = staff.labels()
+    staff.say(typed)
+    assert staff.replies[0].text == t(lang, "choice.time_none_today", date="11-23",
+                                      weekday=t(lang, "weekday.0"), time="14:00")
+    assert t(lang, "invite.slot.ask") in staff.text and staff.labels() == offered
+    staff.say({"zh": "上午", "en": "this morning"}[lang])
+    assert staff.replies[0].text.startswith(t(lang, "choice.typed_chosen", slot="11-23 "))
+    assert t(lang, "invite.note.ask") in staff.text
+
+
 def invited_li(services: Services) -> Chat:
     """李明's complaint, and the staff's invitation to 赵国强's 11-25 reception, pushed."""
     li = Chat(services, person="li_ming")

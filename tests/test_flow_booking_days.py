@@ -3,15 +3,17 @@
 
 from __future__ import annotations
 
-from datetime import date, time
+from datetime import date, datetime, time
 
 import pytest
 from sqlmodel import Session, select
 
 from bot.bootstrap import Services
+from conversations.clock import FrozenClock
 from store.models import DutyEntry, Person
 from tests.calendar_helpers import publish_roster
 from tests.test_flow_booking import (
+    SHANGHAI,
     choices,
     draft_review,
     slot_button,
@@ -430,6 +432,73 @@ def test_the_one_of_a_day_at_noon_chooses_the_reception_over_midday(
     noon = another(services, WEDNESDAY, time(11, 30), time(13, 0))
     start(chat, lang)
     chosen_by(services, chat, lang, typed, noon)
+
+
+@pytest.mark.parametrize(("lang", "typed"), [
+    ("zh", "上午"), ("zh", "上午那场"), ("zh", "10点"), ("zh", "10点半的那个"),
+    ("en", "this morning"), ("en", "10am"), ("en", "in the morning")])
+def test_a_part_of_the_day_or_a_time_alone_chooses_todays_reception_then(
+        services: Services, chat: Chat, lang: str, typed: str) -> None:
+    """At 09:00, today's reception (08:30-11:30) is still offered: "上午" and "10点" with
+    no day are today's. They were "please choose an option"."""
+    [today] = on(services, date(2026, 11, 23))
+    start(chat, lang)
+    chosen_by(services, chat, lang, typed, today)
+
+
+@pytest.mark.parametrize(("lang", "typed"), [("zh", "下午3点"), ("zh", "3点的那个"),
+                                             ("en", "3pm"), ("en", "at 3 pm")])
+def test_a_time_alone_is_todays_not_another_days(
+        services: Services, chat: Chat, lang: str, typed: str) -> None:
+    """Today and Thursday have an afternoon reception: "下午3点" is today's."""
+    another(services, THURSDAY, time(14, 0), time(17, 0))
+    today = another(services, date(2026, 11, 23), time(14, 0), time(17, 0))
+    start(chat, lang)
+    chosen_by(services, chat, lang, typed, today)
+
+
+@pytest.mark.parametrize(("lang", "typed", "said"), [
+    ("zh", "下午3点", ("time", "15:00")), ("zh", "下午那场", ("half", "afternoon")),
+    ("zh", "晚上", ("half", "evening")), ("en", "2pm", ("time", "14:00")),
+    ("en", "afternoon", ("half", "afternoon")), ("en", "the afternoon one", ("half", "afternoon"))])
+def test_a_part_of_the_day_or_a_time_alone_today_has_none_then_is_said_so(
+        services: Services, chat: Chat, lang: str, typed: str, said: tuple[str, str]) -> None:
+    """Today's one reception is in the morning, Thursday has one in the afternoon: "下午3点"
+    is said to be none today, every reception still offered, nothing chosen (not
+    Thursday's). It was "please choose an option". Words that hold a time are no choice:
+    they are kept for what to talk about, as before."""
+    another(services, THURSDAY, time(14, 0), time(17, 0))
+    start(chat, lang)
+    offered = choices(chat)
+    kept = draft(services, chat)
+    chat.say(typed)
+    kind, value = said
+    words = {"time": value} if kind == "time" else {"half": t(lang, f"half.{value}")}
+    assert chat.replies[0].text == t(lang, f"choice.{kind}_none_today", date="11-23",
+                                     weekday=t(lang, "weekday.0"), **words)
+    assert choices(chat) == offered
+    assert draft(services, chat)["answers"] == kept["answers"]
+    chat.say("想谈谈下午3点以后加班没有加班费的问题")
+    assert chat.replies[0].text == t(lang, "flow.kept_ahead",
+                                     label=t(lang, "booking.topic.label"))
+
+
+@pytest.mark.parametrize(("lang", "typed"), [("zh", "上午"), ("en", "10am")])
+def test_a_part_of_the_day_alone_after_todays_reception_is_said_so(
+        services: Services, chat: Chat, clock: FrozenClock, lang: str, typed: str) -> None:
+    """At 14:00 today's reception is over: "上午" is said to be none today, not
+    tomorrow's morning booked."""
+    clock.set(datetime.combine(date(2026, 11, 23), time(14, 0), SHANGHAI))
+    start(chat, lang)
+    offered = choices(chat)
+    kept = draft(services, chat)
+    chat.say(typed)
+    words = {"time": "10:00"} if typed == "10am" else {"half": t(lang, "half.morning")}
+    assert chat.replies[0].text == t(
+        lang, "choice.time_none_today" if typed == "10am" else "choice.half_none_today",
+        date="11-23", weekday=t(lang, "weekday.0"), **words)
+    assert choices(chat) == offered
+    assert draft(services, chat)["answers"] == kept["answers"]
 
 
 # --- a day past the receptions the list shows (the first 15) -----------------------------
