@@ -525,6 +525,28 @@ def later_meant(text: str) -> bool:
     return _AROUND_DAY.sub("", value) in _LATER or value in _LATER
 
 
+# The earlier or the later of one day's receptions, said to a question among them ("晚一点的",
+# "早点那场", "the later one"), as _ORDER_WORDS bare them.
+_EARLIER_LATER = {"早一点": "earlier", "早点": "earlier", "早一些": "earlier", "早些": "earlier",
+                  "更早": "earlier", "前一个": "earlier", "前一场": "earlier", "前面": "earlier",
+                  "earlier": "earlier", "former": "earlier",
+                  "晚一点": "later", "晚点": "later", "晚一些": "later", "晚些": "later",
+                  "更晚": "later", "later": "later", "latter": "later"}
+_ORDER_WORDS = re.compile(r"^(?:我要|我选|要|选|the)|(?:那一场|那场|那一个|那个|的|吧|呢|啊|呀"
+                          r"|one|please)$")
+
+
+def order_meant(text: str) -> str | None:
+    """The earlier ("earlier") or later ("later") of two a text says: "早一点的", "晚点那场",
+    "the earlier one", "later", or one later_meant takes ("下一个", "后面那个"); else None."""
+    value = _AFTER_DAY.sub("", normalize(text).lower().replace(" ", ""))
+    if later_meant(value):
+        return "later"
+    for _ in range(4):  # "我要晚一点的那场吧"
+        value = _ORDER_WORDS.sub("", value)
+    return _EARLIER_LATER.get(value)
+
+
 def _ago(value: str, today: date) -> str | None:
     m = _AGO.match(value)
     if m is None:

@@ -31,6 +31,7 @@ from conversations.answers import (
     later_meant,
     masked,
     normalize,
+    order_meant,
     ordinal,
     week_meant,
     when_alone,
@@ -1822,7 +1823,8 @@ class Engine:
         none in the part of the day said, is said so. A part of the day or a time said
         without a day ("下午", "2pm") is today's: none then is said so, and all offered.
         Asked among a few already, a week ("下周的"), the later one ("下一个"), a part of the
-        day ("下午") or a time ("两点") alone chooses.
+        day ("下午") or a time ("两点") alone chooses; asked among one day's two, the earlier
+        or the later ("早一点的", "later one").
         A day is searched past the options shown (Directory.slots_on, optional). A leader's
         name, alone or with a day ("孙红梅", "周三孙红梅"), chooses among that leader's
         (Directory.slots_of, optional)."""
@@ -1839,6 +1841,9 @@ class Engine:
         when = when_meant(token)
         hours = getattr(ctx.directory, "option_hours", None)  # optional: Directory.option_hours
         if not days and only and leader is None:
+            ordered = self._by_order(kind, token, only, day_of, hours)
+            if ordered is not None:
+                return ordered
             days, pool = self._days_among(kind, token, only, today, day_of), only
         unsaid = not days and not only and leader is None and hours is not None \
             and when_alone(token) is not None  # "下午", "2pm": today's, if today has one then
@@ -1922,6 +1927,21 @@ class Engine:
     def _day_words(st: State, day: date) -> dict[str, str]:
         return {"date": day.strftime("%m-%d"),
                 "weekday": catalog.t(st.lang, f"weekday.{day.weekday()}")}
+
+    @staticmethod
+    def _by_order(kind: Choice, token: str, only: list[str], day_of: Any,
+                  hours: Any) -> str | None:
+        """The earlier or the later ("早一点的", "the later one") of the two receptions of one
+        day a question narrowed to; None for any other text or question."""
+        way = order_meant(token)
+        if way is None or len(only) != 2 or hours is None \
+                or len({day_of(kind.source, v) for v in only}) != 1:
+            return None
+        said = [hours(kind.source, v) for v in only]
+        if None in said or said[0][0] == said[1][0]:  # begin together: neither is earlier
+            return None
+        ordered = sorted(only, key=lambda v: hours(kind.source, v)[0])
+        return ordered[0] if way == "earlier" else ordered[-1]
 
     @staticmethod
     def _days_among(kind: Choice, token: str, only: list[str], today: date,

@@ -16,6 +16,7 @@ from conversations.answers import (
     chinese_number,
     days_meant,
     normalize,
+    order_meant,
     ordinal,
     time_meant,
     when_alone,
@@ -473,6 +474,16 @@ def test_a_time_or_a_part_of_the_day_said_alone(typed: str, when: When | None) -
     """What says a time of day and nothing else: words that merely hold one, or a day
     with it, are not that."""
     assert when_alone(typed) == when
+
+
+@pytest.mark.parametrize(("typed", "way"), [
+    ("晚一点的", "later"), ("晚点那场", "later"), ("我要晚一点的那个吧", "later"),
+    ("下一个", "later"), ("早一点的", "earlier"), ("早点的", "earlier"), ("前面那个", "earlier"),
+    ("later one", "later"), ("the later one", "later"), ("the latter", "later"),
+    ("earlier one", "earlier"), ("The earlier one.", "earlier"), ("the former", "earlier"),
+    ("下午", None), ("晚上", None), ("早上", None), ("the other one", None), ("2", None)])
+def test_the_earlier_or_the_later_as_people_type_it(typed: str, way: str | None) -> None:
+    assert order_meant(typed) == way
 
 
 @pytest.mark.parametrize(("when", "hours", "fits"), [

@@ -434,6 +434,26 @@ def test_the_one_of_a_day_at_noon_chooses_the_reception_over_midday(
     chosen_by(services, chat, lang, typed, noon)
 
 
+@pytest.mark.parametrize(("lang", "typed", "which"), [
+    ("zh", "晚一点的", 1), ("zh", "早一点的", 0), ("zh", "晚点那场", 1), ("zh", "下一个", 1),
+    ("en", "later one", 1), ("en", "earlier one", 0), ("en", "the later one", 1),
+    ("en", "the earlier one", 0)])
+def test_the_earlier_or_the_later_answers_which_of_a_days_two(
+        services: Services, chat: Chat, lang: str, typed: str, which: int) -> None:
+    """Asked which of Thursday's two, "晚一点的" is the afternoon's, "早一点的" the
+    morning's; they were "please choose an option". Said at the first question, where
+    nothing is earlier than anything, they still are."""
+    another(services, THURSDAY, time(14, 0), time(17, 0))
+    both = on(services, THURSDAY)
+    start(chat, lang)
+    chat.say(typed)
+    assert chat.replies[0].text == t(lang, "invalid.choice", count=11)
+    chat.say({"zh": "周四那场", "en": "the Thursday one"}[lang])
+    assert chat.replies[0].text == t(lang, "choice.day_which", count=2, date="11-26",
+                                     weekday=t(lang, "weekday.3"))
+    chosen_by(services, chat, lang, typed, both[which])
+
+
 @pytest.mark.parametrize(("lang", "typed"), [
     ("zh", "上午"), ("zh", "上午那场"), ("zh", "10点"), ("zh", "10点半的那个"),
     ("en", "this morning"), ("en", "10am"), ("en", "in the morning")])
