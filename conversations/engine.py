@@ -1565,9 +1565,8 @@ class Engine:
         if isinstance(ask.kind, Choice) and ask.kind.dated:
             return None  # a reception's question: words there try to say a day
         later = _told_step(flow)
-        names = [a.name for a in flow.steps]
-        if later is None or ask.name not in names or later not in names \
-                or names.index(later) <= names.index(ask.name):
+        names = [a.name for a in flow.steps]  # both are the form's own steps
+        if later is None or names.index(later) <= names.index(ask.name):
             return None
         text = token.strip()
         if len(_CJK.findall(text)) < KEPT_CHARACTERS \

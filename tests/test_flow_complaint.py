@@ -620,3 +620,24 @@ def test_the_questions_own_word_picks_no_workshop(services: Services, chat: Chat
     assert t("en", "complaint.outcome.ask") not in chat.text
     assert t("en", "complaint.workshop.ask") in chat.replies[-1].text
     assert draft(services, chat)["answers"].get("workshop") is None
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_what_happened_typed_where_the_category_is_asked_is_kept_for_its_question(
+        services: Services, chat: Chat, lang: str) -> None:
+    """The complaint's 经过 typed to "what kind of problem?" is kept, not dropped; words too
+    short for 经过 (10 characters at least) are still told to choose a category."""
+    start(chat, lang)
+    chat.say("加班费少算了很多")  # 8 characters: not enough for what happened
+    assert t(lang, "flow.kept_ahead", label=t(lang, "complaint.description.label")) \
+        not in chat.text
+    assert "description" not in draft(services, chat)["answers"]
+    chat.say(DESCRIPTION)
+    assert chat.replies[0].text == t(lang, "flow.kept_ahead",
+                                     label=t(lang, "complaint.description.label"))
+    assert t(lang, "complaint.category.ask") in chat.replies[-1].text
+    chat.press(t(lang, "opt.category.wages"))
+    assert t(lang, "complaint.description.ask") not in chat.text
+    assert t(lang, "complaint.since.ask") in chat.text
+    assert draft(services, chat)["answers"] == {"category": "wages",
+                                                "description": DESCRIPTION}
