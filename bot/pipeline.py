@@ -60,7 +60,7 @@ class Pipeline:
     """Per-chat order, many chats in flight, one transaction per batch of steps."""
 
     def __init__(self, workroom: Stepper, senders: dict[str, AsyncSender], *,
-                 max_batch: int = 64, urgent_batch: int = 16, routine_batch: int = 16,
+                 max_batch: int = 64, urgent_batch: int = 32, routine_batch: int = 32,
                  routine_share: int = 4,
                  pace_wait: float = 5.0, settle_after: float = 0.05,
                  before_commit: BeforeCommit | None = None) -> None:

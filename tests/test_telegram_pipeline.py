@@ -205,7 +205,7 @@ async def test_send_now_typed_is_stepped_before_waiting_chats_as_the_button_is(
 async def test_routine_batches_stay_short_while_a_worker_is_in_an_emergency_report(
         tg: Services) -> None:  # noqa: F811
     """The report's last answer waits for the batch under way: while someone is in the
-    middle of an emergency, seventy routine chats go in batches of at most 16, not one of
+    middle of an emergency, seventy routine chats go in batches of at most 32, not one of
     seventy."""
     pipeline = Pipeline(tg.workroom, {})
     seen = _watched(tg, pipeline)
@@ -217,7 +217,7 @@ async def test_routine_batches_stay_short_while_a_worker_is_in_an_emergency_repo
     seen.clear()
     await asyncio.wait_for(asyncio.gather(
         *(pipeline.submit(_inbound(tg, 9600 + n, "/start")) for n in range(70))), 30)
-    assert [len(b) for b in seen] == [16, 16, 16, 16, 6]
+    assert [len(b) for b in seen] == [32, 32, 6]
     for text in said[3:]:  # the report is sent: nobody is in an urgent flow any more
         done = await pipeline.submit(_inbound(tg, 9500, text))
     assert not done.urgent
