@@ -65,6 +65,9 @@ UNREADABLE = "cmd:unreadable"
 # A shared location (a pin, a place picked on the map): its words (see `located`) answer
 # a question asking where; any other question, or the menu, is told where it can be used.
 LOCATION = "cmd:location"
+# The button of the place a report's words named, under the question asking where
+# (said:place): pressed, those words answer it, as if typed (Engine._place_said).
+PLACE_SAID = "said:"
 # A voice note's words as the platform recognised them (WeChat's Recognition), under this
 # key of the file's item; they are also the message's text: the answer, as if typed.
 HEARD = "heard"
@@ -806,6 +809,13 @@ class Engine:
         if token.startswith("query:") and token[6:] in QUERIES:  # e.g. Telegram's /status
             st.told = None  # words said before were asking this
             return Outcome(st, [], Query(token[6:]))
+        if action is not None and action.startswith(PLACE_SAID):
+            named = self._place_said(st, ctx) if action[len(PLACE_SAID):] == st.step \
+                else None
+            if named is None:  # the question it was shown under is answered: pressed twice
+                return Outcome(st, [Reply(catalog.t(st.lang, STALE)),
+                                    self._ask(st, ctx) if st.flow else self._menu(st, ctx)])
+            token, action, text = named, None, None  # the place, as if typed
         if action == LOCATION:
             if text and self._asks_place(st):
                 token, action = text, None  # the place, as if typed
@@ -1404,6 +1414,19 @@ class Engine:
         except KeyError:
             return False
         return isinstance(kind, Text) and kind.place
+
+    def _place_said(self, st: State, ctx: Context) -> str | None:
+        """The place the form's other answers name by a workshop ("铸造车间门口有二十多人
+        聚集": "铸造车间门口"), where the question asked is where: a worker on the shop
+        floor taps it rather than typing it again. None when they name none."""
+        find = getattr(ctx.directory, "place_in", None)  # optional: Directory.place_in
+        if find is None or not self._asks_place(st):
+            return None
+        flow = self.flows[st.flow or ""]
+        said = [value for ask in flow.steps if ask.name != st.step and isinstance(ask.kind, Text)
+                and isinstance(value := st.answers.get(ask.name), str)]
+        named = find("\n".join(said)) if said else None
+        return named if isinstance(named, str) and named else None
 
     def _in_flow(self, st: State, token: str, command: str | None, ctx: Context,
                  pressed: bool = False) -> Outcome:
@@ -2090,6 +2113,9 @@ class Engine:
             if ask.kind.source or open_ != options:
                 st.shown = [value for value, _ in open_]
         extra: list[Button] = []
+        named = self._place_said(st, ctx) if isinstance(ask.kind, Text) else None
+        if named is not None:
+            extra.append(Button(named, f"{PLACE_SAID}{ask.name}", "action"))
         if ask.optional:
             extra.append(Button(catalog.t(st.lang, "nav.skip"), f"cmd:skip@{st.step}", "nav"))
         if self._can_send_now(st, flow):

@@ -149,6 +149,8 @@ class Directory(Protocol):
     # day, start and leader; a visit booked with a leader: its day, start and visitor),
     # else None: the button carries the option's words, as do options whose short words
     # would be alike. The list of a channel without buttons (WeChat) shows the same words.
+    # Optional: `place_in(words) -> str | None`, the place a report's words name ("铸造车间
+    # 门口有人聚集": "铸造车间门口"), offered as a one-tap answer where it asks where.
     # Optional: `options_note(source, lang, values) -> str | None`, what those buttons
     # leave out, said once under the question for the options shown (`values`): of
     # receptions, their hours, place and form, and the leaders' posts and portfolios; of

@@ -199,6 +199,11 @@ class SqlDirectory:
             return None
         return catalog.t(lang, "duty.slot_brief", **self._slot_words(entry, lang))
 
+    def place_in(self, words: str) -> str | None:
+        """The place a report's words name by a workshop of the unit, as they said it
+        ("铸造车间门口"): offered back as a one-tap answer where the report asks where."""
+        return grouping.place_named(self.session, self.unit_id, words)
+
     def option_button(self, source: str, lang: str, value: str) -> str | None:
         """The button of a reception, or of a booking or an invitation of one, short enough
         for a phone to show whole where its line runs to 60 characters and more: its day,

@@ -63,6 +63,28 @@ def workshop_named(session: Session, unit_id: int | None, place: str | None) -> 
     return None
 
 
+# Words right after a workshop's name that say where at it ("铸造车间门口"): kept with the
+# name when a report's words are offered back as its place (place_named).
+_PLACE_TAILS = ("大门口", "大门外", "门口", "门外", "门前", "大门", "附近", "外面", "里面",
+                "旁边", "楼下", "楼上", "东侧", "西侧", "南侧", "北侧", "东门", "西门", "南门",
+                "北门", "办公室", "仓库", "食堂")
+
+
+def place_named(session: Session, unit_id: int | None, words: str) -> str | None:
+    """The place a report's words name by a workshop, as they said it: "铸造车间门口有二十
+    多人聚集" -> "铸造车间门口"; "铸造那边", "the casting shop" -> "铸造车间". None when
+    they name no workshop of the unit."""
+    shop = workshop_named(session, unit_id, words)
+    if shop is None or not shop.name:
+        return None
+    text = normalize(words)
+    at = text.find(shop.name)
+    if at < 0:
+        return shop.name
+    end = at + len(shop.name)
+    return shop.name + next((tail for tail in _PLACE_TAILS if text.startswith(tail, end)), "")
+
+
 def open_incident(ctx: HandlerContext, unit_id: int | None,
                   workshop_id: int | None) -> Incident | None:
     """The incident of this workshop still being handled that had a report within the

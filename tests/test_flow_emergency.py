@@ -294,6 +294,62 @@ def test_liaison_reports_for_their_workshop_without_being_asked_where(
     assert t(lang, "emergency.place.ask") not in liaison.text
 
 
+# --- where: the place the report's words named, one tap ----------------------------------
+
+NAMED = {"zh": ("铸造车间门口有二十多人聚集，说是工资没发", "铸造车间门口"),
+         "en": ("About twenty people gathered outside the casting shop", "铸造车间")}
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_the_place_the_words_named_is_offered_where_it_asks_where(
+        services: Services, chat: Chat, lang: str) -> None:
+    """A worker who said where in what happened ("铸造车间门口有二十多人聚集") is asked
+    where with that place on a button: one tap answers it, as it was said, and the report
+    is the casting workshop's."""
+    what, place = NAMED[lang]
+    start(chat, lang)
+    chat.say(what)
+    assert t(lang, "emergency.place.ask") in chat.text
+    assert chat.labels()[0] == place
+    chat.press(place)
+    assert t(lang, "emergency.people.ask") in chat.text
+    assert draft(services, chat)["answers"]["place"] == place
+    chat.press(t(lang, "nav.send_now"))
+
+    [incident] = all_rows(services, Incident)
+    [casting] = all_rows(services, Workshop, Workshop.key == "casting")
+    assert (incident.what, incident.place, incident.workshop_id) == (what, place, casting.id)
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_no_place_is_offered_when_the_words_name_no_workshop(chat: Chat, lang: str) -> None:
+    start(chat, lang)
+    chat.say(WHAT)  # 厂门口: a place, but no workshop's
+    assert t(lang, "emergency.place.ask") in chat.text
+    assert chat.labels() == [t(lang, "nav.back"), t(lang, "nav.cancel"), t(lang, "nav.help")]
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_the_place_button_pressed_again_later_changes_nothing(
+        services: Services, chat: Chat, lang: str) -> None:
+    """Pressed twice (a shaky bus), or after another place was typed: the question asked
+    now is not answered by it, and the answer given stays."""
+    what, place = NAMED[lang]
+    start(chat, lang)
+    chat.say(what)
+    button = chat.button(place)
+    chat.say("铸造车间东侧的空地")  # typed instead
+    assert t(lang, "emergency.people.ask") in chat.text
+    chat._send(Inbound("console", chat.address, "again", action=button.value))
+    assert t(lang, "button.stale") in chat.text
+    assert t(lang, "emergency.people.ask") in chat.text
+    answers = draft(services, chat)["answers"]
+    assert (answers["place"], "people" in answers) == ("铸造车间东侧的空地", False)
+    chat.press(t(lang, "nav.back"))  # asked where again: offered again
+    assert t(lang, "emergency.place.ask") in chat.text
+    assert place in chat.labels()
+
+
 # --- 收到: acknowledging the alert -------------------------------------------------------
 
 

@@ -394,6 +394,28 @@ async def test_an_emergency_is_sent_now_after_two_answers(
     assert fake.calls_to("sendLocation") == []  # a place in words has no pin
 
 
+@LANGS
+async def test_the_place_the_words_named_is_one_tap_on_telegram(
+        client: httpx.AsyncClient, fake: FakeBotApi, tg: Services, lang: str,
+        code: str) -> None:
+    """What happened named the casting workshop's gate: asked where, the worker taps it
+    on an inline button (its words shown under the question once pressed, as an option's
+    are) and the report is that workshop's."""
+    chat = TgChat(client, fake, 7406, code)
+    what, place = {"zh": ("铸造车间门口有二十多人聚集", "铸造车间门口"),
+                   "en": ("About twenty people outside the casting shop", "铸造车间")}[lang]
+    await chat.say(t(lang, "menu.emergency"))
+    assert await chat.say(what) == [ask(lang, "emergency", "place", 2, 5)]
+    assert inline_buttons(fake, 7406)[0] == (place, "said:place")
+    assert await chat.press(place) == [ask(lang, "emergency", "people", 3, 5)]
+    [marked] = fake.calls_to("editMessageText")
+    assert marked.params["text"] == f"{ask(lang, 'emergency', 'place', 2, 5)}\n→ {place}"
+    await chat.press(t(lang, "nav.send_now"))
+    [incident] = all_rows(tg, Incident)
+    [casting] = all_rows(tg, Workshop, Workshop.key == "casting")
+    assert (incident.what, incident.place, incident.workshop_id) == (what, place, casting.id)
+
+
 VENUE = {"venue": {"location": {"latitude": 31.230416, "longitude": 121.473701},
                    "title": "二号门", "address": "和平路 8 号"},
          "location": {"latitude": 31.230416, "longitude": 121.473701}}

@@ -243,6 +243,23 @@ async def test_where_an_emergency_is_may_be_a_location_sent_from_the_map(
 
 
 @KINDS
+async def test_the_place_the_words_named_is_offered_as_words_to_reply(
+        client: httpx.AsyncClient, wx: Services, api: FakeWeChatApi, kind: str) -> None:
+    """What happened named the casting workshop's gate: asked where, WeChat (no buttons)
+    says those words may be replied, and replying them answers where."""
+    chat = WxChat(client, wx, api, kind, EMPLOYEE[kind])
+    await run(chat, [("紧急情况报告", ask("zh", "emergency", "what", 1, 5))])
+    [asked] = await chat.say("铸造车间门口有二十多人聚集")
+    assert ask("zh", "emergency", "place", 2, 5) in asked
+    assert t("zh", "wechat.words", words="「铸造车间门口」") in asked
+    [asked] = await chat.say("铸造车间门口")
+    assert ask("zh", "emergency", "people", 3, 5) in asked
+    await chat.say("立即发送")
+    [incident] = all_rows(wx, Incident)
+    assert incident.place == "铸造车间门口"
+
+
+@KINDS
 async def test_a_sticker_or_emoji_alone_is_no_answer_and_is_said_so(
         client: httpx.AsyncClient, wx: Services, api: FakeWeChatApi, kind: str) -> None:
     """A sticker reaches the account as 【收到不支持的消息类型，暂无法显示】 and built-in
