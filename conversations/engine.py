@@ -1037,8 +1037,11 @@ class Engine:
         apart = result.params.get(APART)
         if apart is not None:
             # Added to an emergency of its workshop: if it is another one, one tap files it
-            # apart. That button is what there is to do next: no menu below it.
-            said = Reply(f"{text}\n{catalog.t(st.lang, 'emergency.linked_apart')}", [Button(
+            # apart. That button is what there is to do next: no menu below it. (Said to
+            # the staff filing for a caller in the flow's own words: the caller's report.)
+            own = f"{sent.name}.linked_apart" if sent is not None else ""
+            offer = catalog.t(st.lang, own if catalog.has(own) else "emergency.linked_apart")
+            said = Reply(f"{text}\n{offer}", [Button(
                 catalog.t(st.lang, "emergency_apart.button"),
                 f"flow:emergency_apart?report={apart}")])
         if st.take_up():  # a form put aside for an emergency report: back to it

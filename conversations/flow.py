@@ -224,8 +224,8 @@ Effect = Submission | Query | Acknowledge | OpenFiles | AddFiles | CalledBack
 
 
 # A Result's param: the id of a report added to an emergency of its workshop, whose
-# reporter is offered in that answer (not in a push of its own) to file it apart: the
-# answer to a report the silence sent, one message (handlers/grouping.offer_apart).
+# reporter (or the staff member who filed it for a caller) is offered in that answer, not
+# in a push of its own, to file it apart (handlers/grouping.offers_apart).
 APART = "apart"
 
 

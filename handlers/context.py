@@ -47,9 +47,6 @@ class HandlerContext:
     address: str | None = None
     # The staff member filing for someone else (a hotline caller), who is the actor.
     filed_by: Person | None = None
-    # The reporter is answered by pushes, not in the chat as they write (a report the
-    # silence sent): what a push would offer them comes in that answer, in one message.
-    answered_by_push: bool = False
 
     @property
     def today(self) -> date:

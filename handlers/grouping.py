@@ -166,31 +166,19 @@ def link(ctx: HandlerContext, incident: Incident, sub: Submission) -> Result:
                        priority=outbox.EMERGENCY,
                        params=params)
     result = linked_result(ctx, incident, sub.lang)
-    if offer_apart(ctx, incident, row):
+    if offers_apart(ctx):
         result.params[APART] = row.id
     return result
 
 
-def offer_apart(ctx: HandlerContext, incident: Incident, row: IncidentLink) -> bool:
+def offers_apart(ctx: HandlerContext) -> bool:
     """Linked by its workshop alone, the report may be of another emergency there (a fire
-    during a stoppage): its reporter, in a chat, or the staff member who filed it for a
-    caller, gets a push saying what it was added to, with a button to file it apart.
-    True when the answer that says where the report went is to offer it instead: one
-    answered by pushes (a report the silence sent), where a push of its own would come
-    before that answer and say the same again."""
+    during a stoppage): the answer that says where it went offers its reporter, in a
+    chat, or the staff member who filed it for a caller, one tap to file it apart. In
+    that answer, not in a push of its own, so that the merge is said once, with its
+    button under it. A report texted or phoned to the hotline is offered nothing."""
     who = ctx.filed_by or (ctx.actor if ctx.channel not in HOTLINE_CHANNELS else None)
-    if who is None or who.id is None:
-        return False
-    if ctx.answered_by_push and who is ctx.actor:
-        return True
-    outbox.enqueue(ctx.session, key=f"incident:{incident.id}:apart:{row.id}",
-                   recipient_id=who.id, message="notice.linked_apart", now=ctx.now,
-                   priority=outbox.REPLY,
-                   params={"number": incident.number, "what": brief(incident.what),
-                           "mine": brief(row.what),
-                           "actions": [["emergency_apart.button",
-                                        f"flow:emergency_apart?report={row.id}"]]})
-    return False
+    return who is not None and who.id is not None
 
 
 def apart(ctx: HandlerContext, sub: Submission) -> Result:

@@ -23,7 +23,7 @@ from sqlmodel import Session, col, or_, select
 from conversations import catalog
 from conversations.answers import masked
 from conversations.clock import Clock
-from conversations.flow import Result, Submission
+from conversations.flow import APART, Result, Submission
 from handlers import alerts, grouping, identity, records
 from handlers.context import HandlerContext
 from handlers.incidents import (
@@ -791,7 +791,9 @@ def file_for_caller(ctx: HandlerContext, sub: Submission) -> Result:
         return Result(f"file_for_caller.done_incident{told}", {"number": p["number"],
                                                                "alerted": p["alerted"]})
     if result.message.startswith("emergency.linked"):
-        return Result(f"file_for_caller.done_linked{told}", {"number": p["number"]})
+        # Under it, the button to file the caller's report apart (another emergency).
+        return Result(f"file_for_caller.done_linked{told}", {
+            "number": p["number"], **({APART: p[APART]} if APART in p else {})})
     if result.message == "emergency.done_nobody":
         return Result("file_for_caller.done_nobody", {"number": p["number"]})
     return Result(f"file_for_caller.done_case{told}", {"number": p["number"],

@@ -11,7 +11,7 @@ import logging
 import re
 import uuid
 from collections.abc import Callable, Collection, Iterable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, time, timedelta
 from functools import partial
 from typing import Any
@@ -714,7 +714,7 @@ class Workroom:
                 if person is None or raw is None:
                     timers.drop(s, kind=DRAFT_TIMEOUT, ref=key)
                     return False
-                hctx = replace(self._hctx(s, person, channel), answered_by_push=True)
+                hctx = self._hctx(s, person, channel)
                 ctx = self._ctx(s, person, hctx, self._workshops(s, [person]))
                 out = self.engine.expire(raw, ctx)
                 if not out.replies:

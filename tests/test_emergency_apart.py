@@ -8,7 +8,7 @@ import pytest
 
 from bot.bootstrap import Services
 from conversations.clock import FrozenClock
-from conversations.engine import URGENT_WAIT
+from conversations.engine import URGENT_WAIT, Reply
 from handlers.grouping import brief
 from store.models import Alert, Incident, IncidentLink, Notification
 from tests.case_helpers import pushes
@@ -46,13 +46,16 @@ def test_a_different_emergency_linked_by_its_workshop_is_filed_apart_by_its_repo
     assert upto_alerted(t(lang, "emergency.linked", number="E-2026-0001",
                           what=brief(STOPPAGE), alerted=CUT)) in said
     assert len(all_rows(services, IncidentLink)) == 1
+    # ... and, under it, the button to file it apart: the merge is said once, not again
+    # in a push of its own.
+    [reply] = zhang.replies
+    assert reply.text.endswith(t(lang, "emergency.linked_apart"))
+    assert reply.text.count("E-2026-0001") == 1
+    assert [b.label for b in reply.buttons] == [t(lang, "emergency_apart.button")]
     services.dispatcher.drain()
-    [offer] = [m for m in zhang.inbox() if brief(FIRE) in m.text]
-    assert offer.text.startswith(t(lang, "notice.linked_apart", mine=brief(FIRE),
-                                   number="E-2026-0001", what=brief(STOPPAGE)))
+    assert not [m for m in zhang.inbox() if brief(FIRE) in m.text]
     alerts_before = len(all_rows(services, Alert))
 
-    show_inbox(zhang)
     zhang.press(t(lang, "emergency_apart.button"))  # one tap, as an emergency is
 
     [first, second] = all_rows(services, Incident)
@@ -72,8 +75,8 @@ def test_a_different_emergency_linked_by_its_workshop_is_filed_apart_by_its_repo
              people="", measures="", suggestion="", reporter="", reported_at="")
     assert any(p.startswith(head.splitlines()[0]) and FIRE in p for p in told)
 
-    # The button again (pressed twice, or an old push): nothing more is filed.
-    show_inbox(zhang)
+    # The button again (pressed twice, or scrolled back to): nothing more is filed.
+    show_inbox_as(zhang, reply)
     zhang.press(t(lang, "emergency_apart.button"))
     assert t(lang, "emergency_apart.empty") in zhang.text
     assert len(all_rows(services, Incident)) == 2
@@ -86,8 +89,7 @@ def test_nobody_but_its_reporter_or_the_staff_takes_a_report_apart(
     file(li, lang, STOPPAGE)
     file(zhang, lang, FIRE)
     [link] = all_rows(services, IncidentLink)
-    services.dispatcher.drain()
-    [offer] = [m for m in zhang.inbox() if brief(FIRE) in m.text]
+    [offer] = zhang.replies
     # Another worker with the same button (forwarded, or a forged press): refused.
     yang = Chat(services, person="yang_lei")
     open_menu(yang, lang)
@@ -106,12 +108,9 @@ def test_nobody_but_its_reporter_or_the_staff_takes_a_report_apart(
     assert all_rows(services, Notification, Notification.message_key == "notice.incident_apart")
 
 
-def show_inbox_as(chat: Chat, message: object) -> None:
-    """Put another chat's push, with its buttons, where `press` finds them."""
-    from conversations.engine import Reply
-
-    chat.replies = [Reply.from_dict({"text": message.text,  # type: ignore[attr-defined]
-                                     "buttons": message.buttons})]  # type: ignore[attr-defined]
+def show_inbox_as(chat: Chat, message: Reply) -> None:
+    """Put another chat's message, with its buttons, where `press` finds them."""
+    chat.replies = [message]
 
 
 @pytest.mark.parametrize("lang", LANGS)

@@ -949,6 +949,32 @@ def test_staff_file_an_incident_for_a_caller_and_the_caller_is_texted(
                                   by="刘芳")
 
 
+def test_staff_filing_a_caller_s_report_added_to_an_emergency_may_file_it_apart(
+        hl: Services, fake: FakeTwilio) -> None:
+    """总装车间 has an emergency being handled; a caller's report of the same workshop is
+    added to it. The staff member who took the call reads, in that one answer, what it
+    was added to and, under it, the button to file it apart (a pipe burst during a
+    stoppage is another emergency): no second message that says the merge again."""
+    li = Chat(hl, person="li_ming")
+    open_menu(li, "zh")
+    li.press(t("zh", "menu.emergency"))
+    li.say("总装车间三十多人停工，要求说明加班费")
+    li.say("总装车间")
+    li.press(t("zh", "nav.send_now"))
+    staff = staff_file_an_incident(hl, "13900000002")
+    [reply] = staff.replies
+    assert reply.text == t("zh", "file_for_caller.done_linked", number="E-2026-0001") \
+        + "\n" + t("zh", "file_for_caller.linked_apart")
+    assert [b.label for b in reply.buttons] == [t("zh", "emergency_apart.button")]
+    hl.dispatcher.drain()
+    assert not [p for p in pushes(hl, "liu_fang") if "E-2026-0001" in p]
+    staff.press(t("zh", "emergency_apart.button"))
+    assert "E-2026-0002" in staff.text
+    [_, second] = all_rows(hl, Incident)
+    caller = person_of(hl, "sms", "+8613900000002")
+    assert (second.reporter_id, second.number) == (caller.id, "E-2026-0002")
+
+
 def test_staff_filing_for_a_caller_without_texts_are_asked_to_give_the_number(
         db_services: Services) -> None:
     """A workroom without the hotline (no texts set up): staff took the call on an office

@@ -41,7 +41,7 @@ LANGS = catalog.LANGS
 # The `_typed` sentences a push carries, by the test below whose flow sends them.
 PUSHED = {
     "cases": {"nav.ack_prompt", "notice.case_closed_rate", "notice.letter_closed_rate"},
-    "emergency": {"notice.linked_apart", "notice.incident_open"},
+    "emergency": {"notice.incident_open"},
     "calendar": {"notice.invite_remind", "notice.invite_lapsed", "notice.screening_ask",
                  "notice.screening_chase", "notice.visit_ledger_due",
                  "notice.visit_ledger_again", "notice.visit_ledger_staff",
@@ -50,6 +50,9 @@ PUSHED = {
     "held": {"nav.ack_prompt_also"},
     "hotline": {"hotline.missed.call_back"},
 }
+# Written by an earlier version only, and kept to render its rows still waiting (a push
+# held for WeChat's 48-hour window); tests/test_wechat_typed.py renders them.
+WRITTEN_BEFORE = {"notice.linked_apart"}
 # Said in the person's own conversation, never in a push: a question's words to reply are
 # its own (its options numbered, its actions and 返回 / 取消 after it).
 ASKED = {
@@ -57,7 +60,8 @@ ASKED = {
     "menu.welcome_director", "menu.welcome_liaison", "menu.welcome_liaison_untold",
     "menu.welcome_leader_no_duty", "menu.welcome_leader_no_duty_no_chain",
     "menu.welcome_staff_no_chain", "menu.welcome_upper_union",
-    "attachment.caption_kept", "emergency.linked_apart", "menu.unknown",
+    "attachment.caption_kept", "emergency.linked_apart", "file_for_caller.linked_apart",
+    "menu.unknown",
     "menu.unknown_urgent", "menu.told_progress", "menu.told_urgent", "flow.told_kept",
     "flow.kept_ahead", "flow.kept_ahead_more",
     "button.stale", "button.busy", "inbound.set_aside", "help.menu", "review.confirm",
@@ -79,9 +83,9 @@ def typed_keys(lang: str) -> set[str]:
 @pytest.mark.parametrize("lang", LANGS)
 def test_every_typed_sentence_is_a_push_tested_here_or_a_conversations_own(lang: str) -> None:
     pushed = set().union(*PUSHED.values())
-    assert pushed.isdisjoint(ASKED)
-    assert sorted(typed_keys(lang) - pushed - ASKED) == []  # a new one: place it
-    assert sorted((pushed | ASKED) - typed_keys(lang)) == []
+    assert pushed.isdisjoint(ASKED) and WRITTEN_BEFORE.isdisjoint(pushed | ASKED)
+    assert sorted(typed_keys(lang) - pushed - ASKED - WRITTEN_BEFORE) == []  # a new one
+    assert sorted((pushed | ASKED | WRITTEN_BEFORE) - typed_keys(lang)) == []
 
 
 # --- what a push says to reply ------------------------------------------------------------
