@@ -25,11 +25,12 @@ def upto_alerted(text: str) -> str:
     return text.split(CUT)[0]
 
 
-def file(chat: Chat, lang: str, what: str) -> str:
+def file(chat: Chat, lang: str, what: str, place: str = "铸造车间") -> str:
+    """An emergency said in what and where, then sent at once: the chat's last answer."""
     open_menu(chat, lang)
     chat.press(t(lang, "menu.emergency"))
     chat.say(what)
-    chat.say("铸造车间")
+    chat.say(place)
     chat.press(t(lang, "nav.send_now"))
     return chat.text
 

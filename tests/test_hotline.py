@@ -955,12 +955,9 @@ def test_staff_filing_a_caller_s_report_added_to_an_emergency_may_file_it_apart(
     added to it. The staff member who took the call reads, in that one answer, what it
     was added to and, under it, the button to file it apart (a pipe burst during a
     stoppage is another emergency): no second message that says the merge again."""
-    li = Chat(hl, person="li_ming")
-    open_menu(li, "zh")
-    li.press(t("zh", "menu.emergency"))
-    li.say("总装车间三十多人停工，要求说明加班费")
-    li.say("总装车间")
-    li.press(t("zh", "nav.send_now"))
+    from tests.test_emergency_apart import file
+
+    file(Chat(hl, person="li_ming"), "zh", "总装车间三十多人停工，要求说明加班费", "总装车间")
     staff = staff_file_an_incident(hl, "13900000002")
     [reply] = staff.replies
     assert reply.text == t("zh", "file_for_caller.done_linked", number="E-2026-0001") \
