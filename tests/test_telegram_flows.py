@@ -33,6 +33,7 @@ from store.models import (
     Contact,
     Conversation,
     Incident,
+    IncidentLink,
     Notification,
     Person,
     Suggestion,
@@ -414,6 +415,29 @@ async def test_the_place_the_words_named_is_one_tap_on_telegram(
     [incident] = all_rows(tg, Incident)
     [casting] = all_rows(tg, Workshop, Workshop.key == "casting")
     assert (incident.what, incident.place, incident.workshop_id) == (what, place, casting.id)
+
+
+@LANGS
+async def test_a_report_added_to_its_workshop_s_emergency_offers_to_file_it_apart_inline(
+        client: httpx.AsyncClient, fake: FakeBotApi, tg: Services, lang: str,
+        code: str) -> None:
+    """A second report from the casting workshop is added to the emergency already there:
+    one message says so, with 这是另一件事 as an inline button under it (never in place
+    of the menu's keyboard); one tap files it as an emergency of its own."""
+    for chat_id, what in ((7407, "铸造车间二十多人停工"), (7408, "铸造车间配电柜冒烟起火")):
+        chat = TgChat(client, fake, chat_id, code)
+        await chat.say(t(lang, "menu.emergency"))
+        await chat.say(what)
+        await chat.say("铸造车间")
+        said = await chat.press(t(lang, "nav.send_now"))
+    [link] = all_rows(tg, IncidentLink)
+    assert len(said) == 1 and said[0].endswith(t(lang, "emergency.linked_apart"))
+    assert inline_buttons(fake, 7408) == [
+        (t(lang, "emergency_apart.button"), f"flow:emergency_apart?report={link.id}")]
+    await chat.press(t(lang, "emergency_apart.button"))
+    [_, second] = all_rows(tg, Incident)
+    assert (second.number, second.what) == ("E-2026-0002", "铸造车间配电柜冒烟起火")
+    assert all_rows(tg, IncidentLink) == []
 
 
 VENUE = {"venue": {"location": {"latitude": 31.230416, "longitude": 121.473701},
