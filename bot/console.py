@@ -54,8 +54,10 @@ class ConsoleChat:
             else:
                 self.options.append(b)
                 self.write(f"  [{len(self.options)}] {b.label}")
-        if nav:
-            self.write("  （" + " / ".join(nav) + "）")
+        if nav:  # brackets of the labels' own script: （返回 / 取消） but (Back / Cancel)
+            words = " / ".join(nav)
+            wide = any("\u3000" <= c <= "\u9fff" or "\uff00" <= c <= "\uffef" for c in words)
+            self.write(f"  （{words}）" if wide else f"  ({words})")
 
     def send(self, line: str) -> None:
         line = line.strip()

@@ -1482,6 +1482,9 @@ class Engine:
             kind = flow.step(st.step).kind if st.step not in (None, REVIEW) else None
             if isinstance(kind, Choice) and kind.dated:  # a reception: its day typed chooses
                 helped += "\n" + catalog.t(st.lang, "choice.dated_help")
+            named = self._place_said(st, ctx) if isinstance(kind, Text) else None
+            if named is not None:  # the place button under the question: say it is there
+                helped += "\n" + catalog.t(st.lang, "flow.place_said_help", place=named)
             return Outcome(st, [Reply(helped + "\n\n" + catalog.t(st.lang, "help.commands")),
                                 self._ask(st, ctx)])
         if command == "back":

@@ -99,6 +99,14 @@ def test_console_chat_files_a_complaint(env: str) -> None:
     assert (case.category, case.affected, case.workshop_id is not None) == ("wages", 3, True)
 
 
+def test_console_shows_the_navigation_words_in_brackets_of_their_language(env: str) -> None:
+    _run("db", "upgrade")
+    _run("org", "load", "--demo")
+    out = _run("chat", "--as", "li_ming", input="1\nEnglish\n1\n")
+    assert "  （返回 / 取消 / 帮助）" in out
+    assert "  (Back / Cancel / Help)" in out and "（Back" not in out
+
+
 def test_console_leader_sees_and_acknowledges_an_alert(env: str) -> None:
     _run("db", "upgrade")
     _run("org", "load", "--demo")

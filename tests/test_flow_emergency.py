@@ -350,6 +350,29 @@ def test_the_place_button_pressed_again_later_changes_nothing(
     assert place in chat.labels()
 
 
+@pytest.mark.parametrize("lang", LANGS)
+def test_help_where_it_asks_where_points_to_the_place_button(chat: Chat, lang: str) -> None:
+    """Asking for help at 在哪里 with the place already on a button: the help says the
+    button answers it, and the question comes back with the button under it."""
+    what, place = NAMED[lang]
+    start(chat, lang)
+    chat.say(what)
+    chat.press(t(lang, "nav.help"))
+    assert t(lang, "emergency.place.help") in chat.text
+    assert t(lang, "flow.place_said_help", place=place) in chat.text
+    assert t(lang, "emergency.place.ask") in chat.text
+    assert chat.labels()[0] == place
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_help_where_no_place_was_named_says_nothing_of_a_button(chat: Chat, lang: str) -> None:
+    start(chat, lang)
+    chat.say(WHAT)  # 厂门口: no workshop's, no button
+    chat.press(t(lang, "nav.help"))
+    assert t(lang, "emergency.place.help") in chat.text
+    assert t(lang, "flow.place_said_help", place="|").split("|")[0] not in chat.text
+
+
 # --- 收到: acknowledging the alert -------------------------------------------------------
 
 

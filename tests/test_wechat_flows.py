@@ -252,6 +252,9 @@ async def test_the_place_the_words_named_is_offered_as_words_to_reply(
     [asked] = await chat.say("铸造车间门口有二十多人聚集")
     assert ask("zh", "emergency", "place", 2, 5) in asked
     assert t("zh", "wechat.words", words="「铸造车间门口」") in asked
+    helped = "\n".join(await chat.say("帮助"))  # the help says to reply it, not to tap it
+    assert t("zh", "flow.place_said_help_typed", place="铸造车间门口") in helped
+    assert t("zh", "flow.place_said_help", place="铸造车间门口") not in helped
     [asked] = await chat.say("铸造车间门口")
     assert ask("zh", "emergency", "people", 3, 5) in asked
     await chat.say("立即发送")
