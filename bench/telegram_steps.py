@@ -267,6 +267,7 @@ class Run:
     alerts: list[float]
     offered: float | None = None
     notes: list[str] = field(default_factory=list)
+    by_step: list[list[float]] = field(default_factory=list)  # latencies of step k
 
     @property
     def updates(self) -> int:
@@ -278,6 +279,11 @@ class Run:
 
     def p(self, q: float, alerts: bool = False) -> float:
         return pct(self.alerts if alerts else self.steps, q)
+
+    def p_steps(self, q: float, ks: range) -> float:
+        """The percentile of steps ks of every user (0: the menu label, 5: the answer that
+        files the report)."""
+        return pct([v for k in ks for v in self.by_step[k]], q)
 
 
 def pct(values: list[float], q: float) -> float:
@@ -294,6 +300,7 @@ def measure(side: str, mode: str, log: SendLog, t0: float, chats: list[int],
     """Latencies from the fake API's record: step k's first reply is the chat's message
     number sum(counts[:k]); the alert is the first leader message carrying the user's mark."""
     steps: list[float] = []
+    by_step: list[list[float]] = [[] for _ in range(STEPS)]
     last = t0
     missing = 0
     with log.lock:
@@ -303,6 +310,7 @@ def measure(side: str, mode: str, log: SendLog, t0: float, chats: list[int],
             for k in range(STEPS):
                 if index < len(sent):
                     steps.append(sent[index][0] - t_in[n][k])
+                    by_step[k].append(steps[-1])
                 else:
                     missing += 1
                 index += counts[n][k]
@@ -317,7 +325,7 @@ def measure(side: str, mode: str, log: SendLog, t0: float, chats: list[int],
         for chat in leaders:
             for at, _ in log.chats.get(chat, ()):
                 last = max(last, at)
-    run = Run(side, mode, len(chats), last - t0, steps, alerts, offered)
+    run = Run(side, mode, len(chats), last - t0, steps, alerts, offered, by_step=by_step)
     if missing:
         run.notes.append(f"{missing} steps had no reply")
     expected = len(chats) if urgent is None else len(urgent)
@@ -827,6 +835,10 @@ def main() -> None:
             print(f"  step p99 at half of bare's capacity ({half:.0f} updates/s offered, "
                   f"{how}) <= 2 x bare's: {oh.p(0.99):.1f} vs {bh.p(0.99):.1f} ms = "
                   f"{p99:.1f}x -> {verdict(p99 <= 2)}")
+            early, last = range(STEPS - 1), range(STEPS - 1, STEPS)
+            print(f"    by step, p99: the first {STEPS - 1} {oh.p_steps(0.99, early):.1f} vs "
+                  f"{bh.p_steps(0.99, early):.1f} ms; the last (it files the report) "
+                  f"{oh.p_steps(0.99, last):.1f} vs {bh.p_steps(0.99, last):.1f} ms")
             oa, ba = oh.p(0.99, True), bh.p(0.99, True)
             print(f"    alert p99 at that rate <= 2 x bare's: {oa:.1f} vs {ba:.1f} ms "
                   f"= {oa / ba:.1f}x -> {verdict(oa <= 2 * ba)}")
