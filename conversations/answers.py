@@ -66,6 +66,11 @@ class Choice:
     `option_day`), so a day typed ("周五", "下周一", "明天", "11-30") chooses that day's, in
     the part of the day or at the time of day said with it ("周四下午两点", `option_hours`),
     and a leader's name typed (`slots_of`) that leader's.
+
+    `guess`: a catalog key whose `<guess>.<value>` lists, in each language, words that
+    point to that option ("加班费": wages): where the form's words so far point to one
+    option only, it is shown first and said to be the likely one. Still a choice: nothing
+    is chosen for the person.
     """
 
     options: tuple[Option, ...] = ()
@@ -75,6 +80,7 @@ class Choice:
     typed: tuple[str, re.Pattern[str]] | None = None
     named: bool = False
     dated: bool = False
+    guess: str | None = None
 
 
 # A receipt code as typed: ten letters and digits, maybe split by a dash or a space,

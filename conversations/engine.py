@@ -293,6 +293,25 @@ def _points_only(caption: str) -> bool:
     return not any(ch.isalnum() for ch in rest)
 
 
+@functools.cache
+def _option_pointers(key: str, values: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
+    """(word, option value) for the words every language's `<key>.<value>` lists."""
+    return tuple(sorted({(w.strip().lower(), value) for lang in catalog.LANGS
+                         for value in values if catalog.has(f"{key}.{value}")
+                         for w in catalog.t(lang, f"{key}.{value}").split(",") if w.strip()},
+                        key=lambda pair: (-len(pair[0]), pair)))
+
+
+def _pointed_option(key: str, values: tuple[str, ...], said: str) -> str | None:
+    """The one option the words said point to (Choice.guess); None for none or several.
+    A word inside a longer word found ("加班" in "加班费") points nowhere of its own."""
+    low = normalize(said).lower()
+    found = [(w, value) for w, value in _option_pointers(key, values) if _said_word(w, low)]
+    pointed = {value for w, value in found
+               if not any(w != longer and w in longer for longer, _ in found)}
+    return pointed.pop() if len(pointed) == 1 else None
+
+
 def _without_greetings(typed: str) -> str:
     rest = typed
     for word in _greeting_words():
@@ -2112,10 +2131,15 @@ class Engine:
             only = (st.narrowed or {}).get(ask.name)
             if only:  # the options a typed answer fits (_Narrowed), those still open
                 open_ = [(value, label) for value, label in open_ if value in only] or open_
+            note = self._options_note(st, ask.kind, [value for value, _ in open_], ctx)
+            guessed = None if only else self._guessed(st, flow, ask)
+            likely = [(value, label) for value, label in open_ if value == guessed]
+            if likely:  # the kind their words point to, first: one tap when it is right
+                open_ = likely + [(v, label) for v, label in open_ if v != guessed]
+                note = catalog.t(st.lang, "choice.guessed", label=likely[0][1])
             short = self._buttons(st, ask.kind, open_, ctx)
             buttons = [Button(short.get(value, label), _option_value(value, ask.name))
                        for value, label in open_]
-            note = self._options_note(st, ask.kind, [value for value, _ in open_], ctx)
             if ask.kind.source or open_ != options:
                 st.shown = [value for value, _ in open_]
         extra: list[Button] = []
@@ -2143,6 +2167,20 @@ class Engine:
             text = f"{preface}\n\n{text}"
             st.prefaced = mark
         return Reply(text, buttons + extra + nav)
+
+    def _guessed(self, st: State, flow: Flow, ask: Ask) -> str | None:
+        """The option of a choice with `guess` that the form's words so far point to
+        ("十月的加班费还没发", kept for 经过 where the kind of problem is asked: wages)."""
+        kind = ask.kind
+        if not isinstance(kind, Choice) or kind.guess is None:
+            return None
+        said = [value for other in flow.steps if other.name != ask.name
+                and isinstance(other.kind, Text)
+                and isinstance(value := st.answers.get(other.name), str)]
+        if not said:
+            return None
+        return _pointed_option(kind.guess, tuple(o.value for o in kind.options),
+                               "\n".join(said))
 
     @staticmethod
     def _buttons(st: State, kind: Choice, options: list[tuple[str, str]], ctx: Context,

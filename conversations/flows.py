@@ -21,6 +21,11 @@ def _options(group: str, values: tuple[str, ...]) -> tuple[Option, ...]:
     return tuple(Option(v, f"opt.{group}.{v}") for v in values)
 
 
+def _category() -> Choice:
+    """What kind of problem: the words said before it ("加班费") put their kind first."""
+    return Choice(_options("category", COMPLAINT_CATEGORIES), guess="keywords.category")
+
+
 IDENTITY = Choice(_options("identity", ("named", "anonymous")))
 
 SUGGESTION = Flow(
@@ -49,7 +54,7 @@ ANSWER_SUGGESTION = Flow(
 COMPLAINT = Flow(
     "complaint",
     (
-        Ask("category", Choice(_options("category", COMPLAINT_CATEGORIES))),
+        Ask("category", _category()),
         Ask("description", Text(10, 2000)),
         Ask("since", DateAnswer()),
         Ask("affected", Number(1, 100000, estimate=True)),
@@ -69,7 +74,7 @@ LETTER = Flow(
     (
         Ask("to", Choice(_options("letter_to", ("any",)), source="letter_addressees",
                          named=True)),
-        Ask("category", Choice(_options("category", COMPLAINT_CATEGORIES)),
+        Ask("category", _category(),
             when=("to", ("any",))),
         Ask("description", Text(10, 3000)),
         Ask("identity", IDENTITY),
@@ -236,7 +241,7 @@ FILE_FOR_CALLER = Flow(
         Ask("what", Text(2, 2000)),
         Ask("workshop", Choice(_options("workshop", ("unknown",)), source="workshops", named=True)),
         Ask("people", Number(1, 100000, estimate=True), optional=True),
-        Ask("category", Choice(_options("category", COMPLAINT_CATEGORIES)),
+        Ask("category", _category(),
             when=("kind", ("complaint",))),
     ),
     roles=("staff", "director"),

@@ -641,3 +641,67 @@ def test_what_happened_typed_where_the_category_is_asked_is_kept_for_its_questio
     assert t(lang, "complaint.since.ask") in chat.text
     assert draft(services, chat)["answers"] == {"category": "wages",
                                                 "description": DESCRIPTION}
+
+
+# --- the kind of problem the words already told ------------------------------------------
+
+CATEGORIES = ["wages", "safety", "hours", "contract", "living", "management", "other"]
+
+
+def _category_labels(lang: str, first: str | None = None) -> list[str]:
+    order = CATEGORIES if first is None else [first] + [c for c in CATEGORIES if c != first]
+    return [t(lang, f"opt.category.{c}") for c in order]
+
+
+@pytest.mark.parametrize(("lang", "words", "kind"), [
+    ("zh", "车间里粉尘太大，也没有发防护口罩", "safety"),
+    ("zh", DESCRIPTION, "wages"),  # 加班费, not the 加班 inside it (working hours)
+    ("zh", "宿舍的热水器坏了两个星期没人修", "living"),
+    ("en", "I was fired without any notice last week", "contract"),
+    ("en", "The foreman shouted at us in front of everyone", "management"),
+])
+def test_the_kind_the_words_point_to_is_offered_first(
+        services: Services, chat: Chat, lang: str, words: str, kind: str) -> None:
+    """What happened typed where the kind of problem is asked: the kind its words point to
+    is the first button, said so; "1" typed (WeChat, the console) is that kind."""
+    start(chat, lang)
+    chat.say(words)
+    label = t(lang, f"opt.category.{kind}")
+    asked = chat.replies[-1]
+    assert t(lang, "choice.guessed", label=label) in asked.text
+    assert chat.labels()[:len(CATEGORIES)] == _category_labels(lang, kind)
+    chat.say("1")
+    assert t(lang, "complaint.since.ask") in chat.text
+    assert draft(services, chat)["answers"] == {"category": kind, "description": words}
+
+
+@pytest.mark.parametrize(("lang", "words"), [
+    ("zh", "食堂的饭菜太差，工资也总是晚发好几天"),  # the canteen and wages: which one?
+    ("zh", "这个事情说来话长，希望领导重视一下"),  # no kind at all
+    ("en", "The canteen food is awful and the pay is always late"),
+])
+def test_words_pointing_to_no_kind_or_to_several_leave_the_list_as_it_is(
+        services: Services, chat: Chat, lang: str, words: str) -> None:
+    start(chat, lang)
+    chat.say(words)
+    assert t(lang, "choice.guessed", label="|").split("|")[0] not in chat.text
+    assert chat.labels()[:len(CATEGORIES)] == _category_labels(lang)
+    chat.say("1")
+    assert draft(services, chat)["answers"]["category"] == "wages"
+
+
+@pytest.mark.parametrize(("lang", "chosen", "kind"), [
+    ("zh", "opt.category.management", "management"), ("en", "2", "wages")])
+def test_the_kind_first_is_still_a_choice(services: Services, chat: Chat, lang: str,
+                                          chosen: str, kind: str) -> None:
+    """The kind put first is only a suggestion: another pressed is the answer, and a
+    number typed is the option at that place in the list as shown (2: wages, after
+    safety)."""
+    start(chat, lang)
+    chat.say("车间里粉尘太大，也没有发防护口罩")
+    if chosen.startswith("opt."):
+        chat.press(t(lang, chosen))
+    else:
+        chat.say(chosen)
+    assert t(lang, "complaint.since.ask") in chat.text
+    assert draft(services, chat)["answers"]["category"] == kind
