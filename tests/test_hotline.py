@@ -51,7 +51,7 @@ from tests.conftest import make_services, prepared_engine
 from tests.fakes.twilio_api import ACCOUNT_SID, AUTH_TOKEN, FakeTwilio, Sent, sign
 from tests.fakes.wechat_api import FakeWeChatApi
 from tests.test_flow_emergency import ack
-from tests.transcript import Chat, all_rows, open_menu, t
+from tests.transcript import Chat, all_rows, draft, open_menu, t
 from tests.wechat_chat import WxChat, api, wechat_settings
 from web.app import create_app
 
@@ -1098,6 +1098,24 @@ def test_a_draft_restored_from_the_replay_log_asks_the_number_again(
         assert leaks(hl, "13900000002", redis_store) == []
     finally:
         hl.close()
+
+
+def test_a_caller_s_complaint_puts_the_kind_its_words_point_to_first(hl: Services) -> None:
+    """The staff write down what the caller said before the kind of problem is asked: the
+    kind those words point to is offered first, said so, and chosen with one tap."""
+    staff = Chat(hl, person="liu_fang")
+    open_menu(staff, "zh")
+    staff.press(t("zh", "menu.file_for_caller"))
+    staff.press(t("zh", "opt.caller_kind.complaint"))
+    staff.say("13900000002")
+    staff.say("车间粉尘太大，防护口罩也不发，好几个人一直咳嗽")
+    staff.press(t("zh", "opt.workshop.unknown"))
+    staff.say("20")
+    safety = t("zh", "opt.category.safety")
+    assert t("zh", "choice.guessed", label=safety) in staff.replies[-1].text
+    assert staff.labels()[0] == safety
+    staff.press(safety)
+    assert draft(hl, staff)["answers"]["category"] == "safety"
 
 
 def test_a_number_that_is_not_one_is_asked_again(hl: Services) -> None:
