@@ -1479,9 +1479,9 @@ class Engine:
                                  and self._menu_word(st, flow, token, ctx)):
             # A menu item's words (the menu keyboard stays on a phone's screen during a
             # form) are not an answer: say what is under way and ask again.
-            return Outcome(st, [Reply(catalog.t(st.lang, "flow.menu_in_flow",
-                                                 flow=catalog.t(st.lang, f"{name}.title"))),
-                                self._ask(st, ctx)])
+            return Outcome(st, [Reply(catalog.t(
+                st.lang, "flow.menu_in_flow", flow=catalog.t(st.lang, f"{name}.title"),
+                cancel=catalog.t(st.lang, _own(st, "nav.cancel")))), self._ask(st, ctx)])
         if pressed and command is None and token.startswith("flow:") \
                 and not self._offered(st, flow, token, ctx) and not st.attachments \
                 and all(name in st.prefilled for name in st.answers):

@@ -910,6 +910,11 @@ def test_the_review_of_a_cancellation_says_what_each_button_does(
         assert on_wechat.count(word) == 1, word
     chat.say("whatever")
     assert chat.replies[0].text == t(lang, "cancel_booking.review.choose")
+    # A menu item asked for meanwhile: the way out is the button as it reads here.
+    chat.say(t(lang, "menu.suggestion"))
+    assert chat.replies[0].text == t(lang, "flow.menu_in_flow",
+                                     flow=t(lang, "cancel_booking.title"),
+                                     cancel=t(lang, "cancel_booking.nav.cancel"))
     chat.press(t(lang, "cancel_booking.nav.cancel"))
     assert chat.replies[0].text == t(lang, "cancel_booking.cancelled")
     assert [b.status for b in all_rows(services, Booking)] == ["booked"]

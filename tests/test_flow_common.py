@@ -552,7 +552,8 @@ def test_asking_for_the_menu_in_a_flow_says_how_to_leave_and_keeps_the_draft(
 
     chat.say("菜单" if lang == "zh" else "menu")
 
-    assert chat.replies[0].text == t(lang, "flow.menu_in_flow", flow=t(lang, f"{flow}.title"))
+    assert chat.replies[0].text == t(lang, "flow.menu_in_flow", flow=t(lang, f"{flow}.title"),
+                                     cancel=t(lang, "nav.cancel"))
     assert asked(lang, flow, step) in chat.replies[-1].text
     assert draft(services, chat) == kept
 

@@ -241,7 +241,8 @@ async def test_a_menu_key_tapped_during_a_form_is_not_an_answer(
     assert t(lang, "menu.complaint") in menu  # a reply keyboard: it stays below the chat
     await chat.say(t(lang, "menu.emergency"))
     what = ask(lang, "emergency", "what", 1, 5)
-    still = t(lang, "flow.menu_in_flow", flow=t(lang, "emergency.title"))
+    still = t(lang, "flow.menu_in_flow", flow=t(lang, "emergency.title"),
+             cancel=t(lang, "nav.cancel"))
     for key in ("menu.complaint", "menu.suggestion", "menu.my_cases"):
         assert await chat.say(t(lang, key)) == [one(still, what)]
     assert saved_state(tg, 7504)["answers"] == {}
@@ -280,7 +281,8 @@ async def test_a_menu_key_tapped_at_a_choice_or_the_review_says_which_form_is_op
     test_an_emergency_key_tapped_during_a_complaint_reports_first_and_comes_back.)"""
     chat = TgChat(client, fake, 7508, code)
     other = "en" if lang == "zh" else "zh"
-    still = t(lang, "flow.menu_in_flow", flow=t(lang, "complaint.title"))
+    still = t(lang, "flow.menu_in_flow", flow=t(lang, "complaint.title"),
+             cancel=t(lang, "nav.cancel"))
     category = ask(lang, "complaint", "category", 1, 8)
     assert await chat.say(t(lang, "menu.complaint")) == [one(t(lang, "complaint.intro"),
                                                              category)]

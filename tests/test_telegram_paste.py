@@ -301,7 +301,8 @@ async def test_the_menu_asked_right_after_a_long_answer_keeps_it(
     assert await paste(chat, LETTER[lang]) == []
     identity = ask(lang, "letter", "identity", 4, 4)
     assert await say_later(chat, command, 1) == [identity, one(
-        t(lang, "flow.menu_in_flow", flow=t(lang, "letter.title")), identity)]
+        t(lang, "flow.menu_in_flow", flow=t(lang, "letter.title"),
+          cancel=t(lang, "nav.cancel")), identity)]
     assert await then_nothing(tg, chat) == []
     assert saved_state(tg, 7914)["answers"]["description"] == LETTER[lang]
     await chat.press(t(lang, "opt.identity.named"))

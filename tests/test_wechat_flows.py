@@ -243,6 +243,23 @@ async def test_where_an_emergency_is_may_be_a_location_sent_from_the_map(
 
 
 @KINDS
+async def test_a_menu_item_asked_for_in_a_form_says_which_words_leave_it(
+        client: httpx.AsyncClient, wx: Services, api: FakeWeChatApi, kind: str) -> None:
+    """No buttons on WeChat: the way out of the form is the word to reply, not a button
+    to tap; and the question comes again."""
+    chat = WxChat(client, wx, api, kind, EMPLOYEE[kind])
+    await chat.say("你好")
+    await chat.say("1")
+    texts = await chat.say("写信给领导")
+    said = "\n".join(texts)
+    assert t("zh", "flow.menu_in_flow_typed", flow=t("zh", "suggestion.title"),
+             cancel="取消") in said
+    assert t("zh", "flow.menu_in_flow", flow=t("zh", "suggestion.title"),
+             cancel="取消") not in said
+    assert ask("zh", "suggestion", "topic", 1, 3) in said
+
+
+@KINDS
 async def test_the_place_the_words_named_is_offered_as_words_to_reply(
         client: httpx.AsyncClient, wx: Services, api: FakeWeChatApi, kind: str) -> None:
     """What happened named the casting workshop's gate: asked where, WeChat (no buttons)

@@ -63,7 +63,7 @@ ASKED = {
     "attachment.caption_kept", "emergency.linked_apart", "file_for_caller.linked_apart",
     "menu.unknown",
     "menu.unknown_urgent", "menu.told_progress", "menu.told_urgent", "flow.told_kept",
-    "flow.kept_ahead", "flow.kept_ahead_more", "flow.place_said_help",
+    "flow.kept_ahead", "flow.kept_ahead_more", "flow.place_said_help", "flow.menu_in_flow",
     "button.stale", "button.busy", "inbound.set_aside", "help.menu", "review.confirm",
     "review.choose", "review.help", "invalid.choice", "invalid.choice_which",
     "complaint.cosigners.ask", "cancel_booking.booking.help",
