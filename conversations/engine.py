@@ -2136,7 +2136,8 @@ class Engine:
             likely = [(value, label) for value, label in open_ if value == guessed]
             if likely:  # the kind their words point to, first: one tap when it is right
                 open_ = likely + [(v, label) for v, label in open_ if v != guessed]
-                note = catalog.t(st.lang, "choice.guessed", label=likely[0][1])
+                guess = catalog.t(st.lang, "choice.guessed", label=likely[0][1])
+                note = f"{guess}\n{note}" if note else guess
             short = self._buttons(st, ask.kind, open_, ctx)
             buttons = [Button(short.get(value, label), _option_value(value, ask.name))
                        for value, label in open_]
